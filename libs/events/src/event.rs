@@ -1,0 +1,176 @@
+//! The domain events: past-tense facts, one payload type each.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::claim::{ClaimIssue, LineDecision, Outcome, SubmittedClaim};
+use crate::money::Money;
+use crate::timestamp::Timestamp;
+
+/// The stream family an event belongs to (DESIGN.md "Subjects").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Reference,
+    Claims,
+    Settlement,
+    Ledger,
+    Fraud,
+}
+
+impl Family {
+    pub const ALL: [Family; 5] = [Family::Reference, Family::Claims, Family::Settlement, Family::Ledger, Family::Fraud];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Reference => "reference",
+            Family::Claims => "claims",
+            Family::Settlement => "settlement",
+            Family::Ledger => "ledger",
+            Family::Fraud => "fraud",
+        }
+    }
+}
+
+/// A claim passed intake's structural checks and was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimSubmitted {
+    pub claim: SubmittedClaim,
+    /// The organization (tenant) that submitted it.
+    pub submitter: String,
+    /// Where it came from: `fhir` or `x12`.
+    pub channel: String,
+    pub received_at: Timestamp,
+}
+
+/// A claim failed a front-end edit; it is kept with its reasons and goes no further.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimRejected {
+    pub claim_id: Uuid,
+    pub submitter: String,
+    pub issues: Vec<ClaimIssue>,
+    pub received_at: Timestamp,
+}
+
+/// Adjudication decided a claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimAdjudicated {
+    pub claim_id: Uuid,
+    pub payer_id: String,
+    pub billing_npi: String,
+    pub outcome: Outcome,
+    /// SHA3-256 (hex) of the canonical fee schedule (the rule set) that priced it.
+    pub rule_set_hash: String,
+    pub lines: Vec<LineDecision>,
+    pub total_charge: Money,
+    pub total_allowed: Money,
+    pub total_paid: Money,
+    pub total_patient_responsibility: Money,
+}
+
+/// One fee-schedule amount per unit of a procedure code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FeeScheduleEntry {
+    pub procedure_code: String,
+    pub amount: Money,
+}
+
+/// A payer published (a new version of) its fee schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FeeSchedulePublished {
+    pub payer_id: String,
+    pub fee_schedule_id: String,
+    /// SHA3-256 (hex) of the canonical bytes of `entries`.
+    pub content_hash: String,
+    pub entries: Vec<FeeScheduleEntry>,
+}
+
+/// One line of a journal entry: an account and a debit or credit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct JournalLine {
+    pub account: String,
+    pub debit: Money,
+    pub credit: Money,
+}
+
+/// Settlement booked an adjudicated claim into the double-entry journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PayableBooked {
+    pub claim_id: Uuid,
+    pub journal_entry_id: Uuid,
+    pub payer_id: String,
+    pub billing_npi: String,
+    pub amount: Money,
+    pub lines: Vec<JournalLine>,
+}
+
+/// The anchor signed a checkpoint of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckpointSigned {
+    pub origin: String,
+    pub tree_size: u64,
+    /// Base64 of the Merkle root.
+    pub root_hash: String,
+    /// The signed note, as served at /v1/ledger/checkpoint.
+    pub note: String,
+}
+
+macro_rules! domain_events {
+    ($($variant:ident => $event_type:literal, $family:ident;)*) => {
+        /// Every event type Claimtrail produces.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum DomainEvent {
+            $($variant($variant),)*
+        }
+
+        /// Every event type name with its version, e.g. `claim.submitted.v1`.
+        pub const EVENT_TYPES: &[&str] = &[$($event_type,)*];
+
+        impl DomainEvent {
+            pub fn event_type(&self) -> &'static str {
+                match self { $(DomainEvent::$variant(_) => $event_type,)* }
+            }
+
+            pub fn family(&self) -> Family {
+                match self { $(DomainEvent::$variant(_) => Family::$family,)* }
+            }
+
+            pub fn to_payload(&self) -> serde_json::Value {
+                let value = match self { $(DomainEvent::$variant(payload) => serde_json::to_value(payload),)* };
+                value.expect("domain event payloads always serialize")
+            }
+
+            /// Parses a payload by its event type; unknown types are an error the caller can skip.
+            pub fn from_payload(event_type: &str, payload: &serde_json::Value) -> Result<DomainEvent, crate::EventError> {
+                match event_type {
+                    $($event_type => serde_json::from_value(payload.clone()).map(DomainEvent::$variant)
+                        .map_err(|e| crate::EventError::Payload { event_type: event_type.to_owned(), reason: e.to_string() }),)*
+                    other => Err(crate::EventError::UnknownType(other.to_owned())),
+                }
+            }
+
+            /// The family of an event type name, if Claimtrail knows it.
+            pub fn family_of(event_type: &str) -> Option<Family> {
+                match event_type { $($event_type => Some(Family::$family),)* _ => None }
+            }
+
+            /// JSON Schema of every payload, by event type.
+            pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+                vec![$(($event_type, schemars::schema_for!($variant)),)*]
+            }
+        }
+
+        $(impl From<$variant> for DomainEvent {
+            fn from(payload: $variant) -> DomainEvent { DomainEvent::$variant(payload) }
+        })*
+    };
+}
+
+domain_events! {
+    ClaimSubmitted => "claim.submitted.v1", Claims;
+    ClaimRejected => "claim.rejected.v1", Claims;
+    ClaimAdjudicated => "claim.adjudicated.v1", Claims;
+    FeeSchedulePublished => "fee_schedule.published.v1", Reference;
+    PayableBooked => "payable.booked.v1", Settlement;
+    CheckpointSigned => "checkpoint.signed.v1", Ledger;
+}

@@ -1,0 +1,38 @@
+//! Claimtrail's domain events: value types, the event envelope and the
+//! canonical bytes that every hash and signature covers. No IO.
+//!
+//! # Layout
+//! - [`money`]: `Money`, rust_decimal at scale 2, rounding half away from zero.
+//! - [`timestamp`]: UTC microsecond timestamps and `YYYY-MM-DD` dates.
+//! - [`canonical`]: RFC 8785 canonical JSON (integers only, decimals as strings).
+//! - [`claim`]: the domain claim and adjudication decision shapes.
+//! - [`event`]: the domain events (`ClaimSubmitted`, ...), their type names and families.
+//! - [`envelope`]: the envelope, sealing into canonical bytes, the payload commitment.
+
+pub mod canonical;
+pub mod claim;
+pub mod envelope;
+pub mod event;
+pub mod money;
+pub mod timestamp;
+
+pub use claim::*;
+pub use envelope::{commitment, sha3_256, Envelope, NewEvent, Producer, SealedEvent};
+pub use event::*;
+pub use money::{Money, MoneyError};
+pub use timestamp::{date, format_date, parse_date, Timestamp};
+
+/// Why an event could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("unknown event type `{0}`")]
+    UnknownType(String),
+    #[error("payload of `{event_type}` is invalid: {reason}")]
+    Payload { event_type: String, reason: String },
+    #[error("envelope is invalid: {0}")]
+    Envelope(String),
+    #[error("envelope bytes are not canonical (RFC 8785); they were altered after sealing")]
+    NotCanonical,
+    #[error(transparent)]
+    Canonical(#[from] canonical::CanonicalError),
+}

@@ -1,0 +1,132 @@
+//! Times and dates as the canonical bytes carry them.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+const TIMESTAMP_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+const DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+/// A UTC instant with microsecond precision, written `2026-01-02T03:04:05.123456Z`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not an RFC 3339 UTC time with microseconds (YYYY-MM-DDTHH:MM:SS.ffffffZ)")]
+pub struct TimestampError(String);
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        Timestamp::from_datetime(OffsetDateTime::now_utc())
+    }
+
+    /// Truncates to microseconds and converts to UTC.
+    pub fn from_datetime(at: OffsetDateTime) -> Timestamp {
+        let at = at.to_offset(UtcOffset::UTC);
+        let micros = at.nanosecond() / 1_000 * 1_000;
+        Timestamp(at.replace_nanosecond(micros).unwrap_or(at))
+    }
+
+    pub fn parse(text: &str) -> Result<Timestamp, TimestampError> {
+        let at = time::PrimitiveDateTime::parse(text, TIMESTAMP_FORMAT).map_err(|_| TimestampError(text.to_owned()))?;
+        Ok(Timestamp(at.assume_utc()))
+    }
+
+    pub fn datetime(self) -> OffsetDateTime {
+        self.0
+    }
+
+    pub fn date(self) -> Date {
+        self.0.date()
+    }
+
+    pub fn unix_micros(self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000) as i64
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.format(TIMESTAMP_FORMAT).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$",
+            "description": "UTC time, RFC 3339 with exactly six fractional digits"
+        })
+    }
+}
+
+/// Formats a calendar date as `YYYY-MM-DD`.
+pub fn format_date(date: Date) -> String {
+    date.format(DATE_FORMAT).unwrap_or_default()
+}
+
+/// Parses a `YYYY-MM-DD` calendar date.
+pub fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(text, DATE_FORMAT).ok()
+}
+
+/// Serde for `time::Date` as `YYYY-MM-DD`; use with `#[serde(with = "claimtrail_events::date")]`.
+pub mod date {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format_date(*date))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_date(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a date (YYYY-MM-DD)")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_exactly_six_fraction_digits_in_utc() {
+        let at = Timestamp::parse("2026-11-24T23:48:53.000100Z").unwrap();
+        assert_eq!(at.to_string(), "2026-11-24T23:48:53.000100Z");
+        let truncated = Timestamp::from_datetime(time::macros::datetime!(2026-01-02 03:04:05.123456789 +02:00));
+        assert_eq!(truncated.to_string(), "2026-01-02T01:04:05.123456Z");
+    }
+
+    #[test]
+    fn a_time_without_microseconds_is_refused() {
+        assert!(Timestamp::parse("2026-11-24T23:48:53Z").is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! The decision on a claim as a FHIR R4 ClaimResponse.
+
+use claimtrail_events::{ClaimAdjudicated, SubmittedClaim};
+use serde_json::{json, Value};
+
+use crate::output::{self, ADJUDICATION};
+
+/// A FHIR R4 ClaimResponse for `adjudicated`, the decision on `claim`;
+/// `created` is a FHIR dateTime (when the response was made).
+///
+/// The patient is a logical reference by member id only; each line carries
+/// `submitted` (charge), `eligible` (allowed), one entry per adjustment (see
+/// the crate's output notes) and `benefit` (paid); `total[]` carries
+/// submitted, eligible and benefit; `payment.amount` the amount paid.
+pub fn claim_response(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, created: &str) -> Value {
+    let items: Vec<Value> = adjudicated
+        .lines
+        .iter()
+        .map(|line| {
+            let mut adjudications = vec![
+                output::adjudication(ADJUDICATION, "submitted", "Submitted Amount", line.charge),
+                output::adjudication(ADJUDICATION, "eligible", "Eligible Amount", line.allowed),
+            ];
+            adjudications.extend(line.adjustments.iter().map(output::adjustment));
+            adjudications.push(output::adjudication(ADJUDICATION, "benefit", "Benefit Amount", line.paid));
+            json!({ "itemSequence": line.sequence, "adjudication": adjudications })
+        })
+        .collect();
+    json!({
+        "resourceType": "ClaimResponse",
+        "status": "active",
+        "type": output::claim_type(claim.claim_type),
+        "use": "claim",
+        "patient": output::patient(&claim.member_id),
+        "created": created,
+        "insurer": output::insurer(&adjudicated.payer_id),
+        "requestor": output::provider(&adjudicated.billing_npi),
+        "request": { "type": "Claim", "identifier": output::claim_identifier(adjudicated.claim_id) },
+        "outcome": "complete",
+        "disposition": output::disposition(adjudicated.outcome),
+        "item": items,
+        "total": [
+            output::total(ADJUDICATION, "submitted", "Submitted Amount", adjudicated.total_charge),
+            output::total(ADJUDICATION, "eligible", "Eligible Amount", adjudicated.total_allowed),
+            output::total(ADJUDICATION, "benefit", "Benefit Amount", adjudicated.total_paid),
+        ],
+        "payment": output::payment(adjudicated.total_paid),
+    })
+}

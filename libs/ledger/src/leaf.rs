@@ -1,0 +1,219 @@
+//! The ledger leaf record and its canonical bytes, the exact input of
+//! [`crate::leaf_hash`].
+
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::hash::{Hash, leaf_hash};
+
+/// One ledger entry as hashed into the tree. It carries no PHI: the payload
+/// is represented only by its salted `commitment`.
+///
+/// [`LeafRecord::to_bytes`] is RFC 8785-style canonical JSON: keys in sorted
+/// order, no whitespace, strings escaped as `JSON.stringify` does, the index
+/// as a plain integer, `null` for no batch:
+///
+/// ```text
+/// {"batch":null,"commitment":"<64 hex>","event_id":"<uuid>","event_type":"ClaimSubmitted","index":0,"occurred_at":"2026-01-02T03:04:05.123456Z","producer":"intake"}
+/// ```
+///
+/// Field contents are not validated here; the writer decides their format.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeafRecord {
+    /// Position in the ledger, from 0, contiguous.
+    pub index: u64,
+    /// The event's UUID, as text.
+    pub event_id: String,
+    /// The event type, e.g. `ClaimSubmitted`.
+    pub event_type: String,
+    /// The service that produced the event.
+    pub producer: String,
+    /// When the event occurred: RFC 3339 with microseconds, UTC.
+    pub occurred_at: String,
+    /// Lowercase hex of `SHA3-256(salt ‖ canonical payload)`.
+    pub commitment: String,
+    /// The producer's batch-signature reference, if any.
+    pub batch: Option<String>,
+}
+
+/// Why leaf bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LeafError {
+    /// The bytes are not a JSON object with exactly the leaf fields.
+    #[error("leaf is not a valid leaf record: {0}")]
+    InvalidJson(String),
+    /// The bytes parse, but are not the canonical encoding of the record.
+    #[error("leaf bytes are not in canonical form")]
+    NotCanonical,
+}
+
+impl LeafRecord {
+    /// The canonical bytes that are hashed into the ledger.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut json = String::with_capacity(256);
+        json.push_str("{\"batch\":");
+        match &self.batch {
+            Some(batch) => push_json_string(&mut json, batch),
+            None => json.push_str("null"),
+        }
+        json.push_str(",\"commitment\":");
+        push_json_string(&mut json, &self.commitment);
+        json.push_str(",\"event_id\":");
+        push_json_string(&mut json, &self.event_id);
+        json.push_str(",\"event_type\":");
+        push_json_string(&mut json, &self.event_type);
+        // Writing to a String cannot fail.
+        let _ = write!(json, ",\"index\":{}", self.index);
+        json.push_str(",\"occurred_at\":");
+        push_json_string(&mut json, &self.occurred_at);
+        json.push_str(",\"producer\":");
+        push_json_string(&mut json, &self.producer);
+        json.push('}');
+        json.into_bytes()
+    }
+
+    /// Parses leaf bytes, accepting only the canonical encoding: the bytes
+    /// must equal `to_bytes()` of the parsed record.
+    pub fn from_bytes(bytes: &[u8]) -> Result<LeafRecord, LeafError> {
+        let record: LeafRecord = serde_json::from_slice(bytes)
+            .map_err(|error| LeafError::InvalidJson(error.to_string()))?;
+        if record.to_bytes() != bytes {
+            return Err(LeafError::NotCanonical);
+        }
+        Ok(record)
+    }
+
+    /// `SHA3-256(0x00 ‖ to_bytes())`.
+    pub fn leaf_hash(&self) -> Hash {
+        leaf_hash(&self.to_bytes())
+    }
+}
+
+/// Appends `value` as a JSON string literal, escaped like `JSON.stringify`:
+/// `"` and `\` escaped, `\b \t \n \f \r` short forms, other control
+/// characters as `\u00xx`, everything else as UTF-8.
+fn push_json_string(json: &mut String, value: &str) {
+    json.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            '\u{08}' => json.push_str("\\b"),
+            '\t' => json.push_str("\\t"),
+            '\n' => json.push_str("\\n"),
+            '\u{0c}' => json.push_str("\\f"),
+            '\r' => json.push_str("\\r"),
+            c if c < '\u{20}' => {
+                let _ = write!(json, "\\u{:04x}", c as u32);
+            }
+            c => json.push(c),
+        }
+    }
+    json.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> LeafRecord {
+        LeafRecord {
+            index: 7,
+            event_id: "0190f5a2-7c1e-7d3a-9b2f-1a2b3c4d5e6f".to_string(),
+            event_type: "ClaimSubmitted".to_string(),
+            producer: "intake".to_string(),
+            occurred_at: "2026-01-02T03:04:05.123456Z".to_string(),
+            commitment: "ab".repeat(32),
+            batch: None,
+        }
+    }
+
+    #[test]
+    fn a_leaf_serializes_with_sorted_keys_and_no_whitespace() {
+        let expected = format!(
+            "{{\"batch\":null,\"commitment\":\"{}\",\"event_id\":\"0190f5a2-7c1e-7d3a-9b2f-1a2b3c4d5e6f\",\
+             \"event_type\":\"ClaimSubmitted\",\"index\":7,\"occurred_at\":\"2026-01-02T03:04:05.123456Z\",\
+             \"producer\":\"intake\"}}",
+            "ab".repeat(32)
+        );
+        assert_eq!(String::from_utf8(record().to_bytes()).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_leaf_with_a_batch_round_trips() {
+        let mut with_batch = record();
+        with_batch.batch = Some("intake/batch/42".to_string());
+        let bytes = with_batch.to_bytes();
+        assert!(bytes.starts_with(b"{\"batch\":\"intake/batch/42\","));
+        assert_eq!(LeafRecord::from_bytes(&bytes), Ok(with_batch));
+        assert_eq!(LeafRecord::from_bytes(&record().to_bytes()), Ok(record()));
+    }
+
+    #[test]
+    fn strings_are_escaped_like_json_stringify() {
+        let mut odd = record();
+        odd.producer = "q\"b\\s/\u{08}\u{0c}\n\r\t\u{01}\u{1f}\u{7f}é\u{2028}😀".to_string();
+        let bytes = odd.to_bytes();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(
+            "\"producer\":\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}é\u{2028}😀\"}"
+        ));
+        assert_eq!(LeafRecord::from_bytes(&bytes), Ok(odd));
+    }
+
+    #[test]
+    fn non_canonical_leaf_bytes_are_rejected() {
+        let canonical = String::from_utf8(record().to_bytes()).unwrap();
+        let reordered =
+            canonical
+                .replacen("{\"batch\":null,", "{", 1)
+                .replacen("}", ",\"batch\":null}", 1);
+        let variants = [
+            canonical.replacen(":", ": ", 1),
+            format!("{canonical}\n"),
+            format!(" {canonical}"),
+            canonical.replacen("\"index\":7", "\"index\":7.0", 1),
+            canonical.replacen("\"index\":7", "\"index\":07", 1),
+            canonical.replacen("ClaimSubmitted", "Claim\\u0053ubmitted", 1),
+            canonical.replacen("intake", "int\\/ake", 1),
+            reordered,
+            canonical.replacen("{\"batch\":null,", "{", 1),
+        ];
+        for variant in variants {
+            assert!(
+                LeafRecord::from_bytes(variant.as_bytes()).is_err(),
+                "{variant}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_duplicate_or_mistyped_fields_are_rejected() {
+        let canonical = String::from_utf8(record().to_bytes()).unwrap();
+        let extra = canonical.replacen("}", ",\"zz\":1}", 1);
+        let duplicate = canonical.replacen("{", "{\"batch\":null,", 1);
+        let mistyped = canonical.replacen("\"index\":7", "\"index\":\"7\"", 1);
+        let negative = canonical.replacen("\"index\":7", "\"index\":-7", 1);
+        for bad in [extra, duplicate, mistyped, negative, "[]".to_string()] {
+            assert!(
+                matches!(
+                    LeafRecord::from_bytes(bad.as_bytes()),
+                    Err(LeafError::InvalidJson(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(LeafRecord::from_bytes(&[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn the_leaf_hash_covers_the_canonical_bytes() {
+        assert_eq!(record().leaf_hash(), leaf_hash(&record().to_bytes()));
+        let mut other = record();
+        other.index = 8;
+        assert_ne!(record().leaf_hash(), other.leaf_hash());
+    }
+}

@@ -1,0 +1,324 @@
+use super::*;
+use crate::hash::leaf_hash;
+use crate::merkle::root;
+use crate::note::{Checkpoint, SignerKey};
+
+const ORIGIN: &str = "claimtrail.test/ledger";
+
+type Entry = (u64, Vec<u8>, Option<Hash>);
+
+fn record(index: u64) -> LeafRecord {
+    LeafRecord {
+        index,
+        event_id: format!("00000000-0000-7000-8000-{index:012}"),
+        event_type: "ClaimSubmitted".to_string(),
+        producer: "intake".to_string(),
+        occurred_at: format!("2026-01-01T00:00:{:02}.000000Z", index % 60),
+        commitment: hex::encode(leaf_hash(&index.to_be_bytes())),
+        batch: index
+            .is_multiple_of(3)
+            .then(|| format!("batch-{}", index / 3)),
+    }
+}
+
+/// `n_entries` honest entries with their stored chain values.
+fn ledger(n_entries: u64) -> Vec<Entry> {
+    let mut chain = CHAIN_SEED;
+    (0..n_entries)
+        .map(|index| {
+            let bytes = record(index).to_bytes();
+            chain = chain_next(&chain, &leaf_hash(&bytes));
+            (index, bytes, Some(chain))
+        })
+        .collect()
+}
+
+fn log_key() -> SignerKey {
+    SignerKey::from_seed("claimtrail.test/anchor", &[42u8; 32]).unwrap()
+}
+
+fn checkpoint_for(entries: &[Entry], size: u64, signer: &SignerKey) -> String {
+    let leaf_hashes: Vec<Hash> = entries[..size as usize]
+        .iter()
+        .map(|(_, bytes, _)| leaf_hash(bytes))
+        .collect();
+    Checkpoint {
+        origin: ORIGIN.to_string(),
+        size,
+        root: root(&leaf_hashes),
+        extensions: Vec::new(),
+    }
+    .sign(&[signer])
+    .unwrap()
+}
+
+/// Recomputes every stored chain value, as an attacker with write access would.
+fn rechain(entries: &mut [Entry]) {
+    let mut chain = CHAIN_SEED;
+    for (_, bytes, stored) in entries.iter_mut() {
+        chain = chain_next(&chain, &leaf_hash(bytes));
+        *stored = Some(chain);
+    }
+}
+
+fn check(entries: Vec<Entry>, checkpoints: &[String]) -> Result<Report, VerifyFailure> {
+    verify_ledger(entries, checkpoints, vec![log_key().verifier()])
+}
+
+fn honest() -> (Vec<Entry>, Vec<String>) {
+    let entries = ledger(20);
+    let checkpoints = [5, 10, 16]
+        .iter()
+        .map(|&size| checkpoint_for(&entries, size, &log_key()))
+        .collect();
+    (entries, checkpoints)
+}
+
+#[test]
+fn an_honest_ledger_verifies() {
+    let (entries, checkpoints) = honest();
+    let expected_root_16 = root(
+        &entries[..16]
+            .iter()
+            .map(|(_, bytes, _)| leaf_hash(bytes))
+            .collect::<Vec<_>>(),
+    );
+    let report = check(entries.clone(), &checkpoints).unwrap();
+    assert_eq!(report.entries, 20);
+    assert_eq!(report.checkpoints_verified, 3);
+    assert_eq!(report.last_size, 16);
+    assert_eq!(report.last_root, expected_root_16);
+    assert_eq!(report.chain_head, entries[19].2.unwrap());
+    let all: Vec<Hash> = entries
+        .iter()
+        .map(|(_, bytes, _)| leaf_hash(bytes))
+        .collect();
+    assert_eq!(report.tree_root, root(&all));
+}
+
+#[test]
+fn an_empty_ledger_verifies_with_no_checkpoints_or_a_size_0_one() {
+    let report = check(Vec::new(), &[]).unwrap();
+    assert_eq!(report.entries, 0);
+    assert_eq!(report.last_root, empty_root());
+    let empty_checkpoint = checkpoint_for(&[], 0, &log_key());
+    assert_eq!(
+        check(Vec::new(), &[empty_checkpoint])
+            .unwrap()
+            .checkpoints_verified,
+        1
+    );
+}
+
+#[test]
+fn entries_without_stored_chain_values_still_verify() {
+    let (mut entries, checkpoints) = honest();
+    for entry in &mut entries {
+        entry.2 = None;
+    }
+    assert_eq!(
+        check(entries, &checkpoints).unwrap().checkpoints_verified,
+        3
+    );
+}
+
+#[test]
+fn an_edited_leaf_is_named_by_the_chain() {
+    let (mut entries, checkpoints) = honest();
+    let mut edited = record(7);
+    edited.event_type = "ClaimAdjudicated".to_string();
+    entries[7].1 = edited.to_bytes();
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(7));
+    assert!(failure.reason.contains("chain"), "{}", failure.reason);
+}
+
+#[test]
+fn an_edited_leaf_without_chain_values_is_blamed_after_the_last_good_checkpoint() {
+    let (mut entries, checkpoints) = honest();
+    let mut edited = record(7);
+    edited.producer = "mallory".to_string();
+    entries[7].1 = edited.to_bytes();
+    for entry in &mut entries {
+        entry.2 = None;
+    }
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(5));
+}
+
+#[test]
+fn a_deleted_entry_is_named_as_missing() {
+    let (mut entries, checkpoints) = honest();
+    entries.remove(12);
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(12));
+    assert!(failure.reason.contains("missing"), "{}", failure.reason);
+}
+
+#[test]
+fn reordered_entries_are_named_at_the_first_displaced_index() {
+    let (mut entries, checkpoints) = honest();
+    entries.swap(3, 4);
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(3));
+}
+
+#[test]
+fn renumbered_reordered_entries_are_caught_by_the_leaf_record_index() {
+    let (mut entries, checkpoints) = honest();
+    entries.swap(3, 4);
+    entries[3].0 = 3;
+    entries[4].0 = 4;
+    rechain(&mut entries);
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(3));
+    assert!(failure.reason.contains("moved"), "{}", failure.reason);
+}
+
+#[test]
+fn a_duplicated_entry_is_named() {
+    let (mut entries, checkpoints) = honest();
+    let copy = entries[8].clone();
+    entries.insert(9, copy);
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(9));
+}
+
+#[test]
+fn a_consistently_rewritten_chain_is_caught_by_the_checkpoint_root() {
+    let (mut entries, checkpoints) = honest();
+    let mut edited = record(13);
+    edited.commitment = "00".repeat(32);
+    entries[13].1 = edited.to_bytes();
+    rechain(&mut entries);
+    let failure = check(entries, &checkpoints).unwrap_err();
+    // 0..10 match the checkpoint at 10; the checkpoint at 16 does not match.
+    assert_eq!(failure.first_bad_index, Some(10));
+    assert!(failure.reason.contains("size 16"), "{}", failure.reason);
+}
+
+#[test]
+fn a_rewrite_before_the_first_checkpoint_is_blamed_from_index_0() {
+    let (mut entries, checkpoints) = honest();
+    let mut edited = record(2);
+    edited.occurred_at = "2020-01-01T00:00:00.000000Z".to_string();
+    entries[2].1 = edited.to_bytes();
+    rechain(&mut entries);
+    assert_eq!(
+        check(entries, &checkpoints).unwrap_err().first_bad_index,
+        Some(0)
+    );
+}
+
+#[test]
+fn a_forged_checkpoint_signature_is_rejected() {
+    let (entries, mut checkpoints) = honest();
+    // Same key name, different private key: not signed by a trusted key.
+    let forger = SignerKey::from_seed("claimtrail.test/anchor", &[7u8; 32]).unwrap();
+    checkpoints[1] = checkpoint_for(&entries, 10, &forger);
+    let failure = check(entries.clone(), &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, None);
+    assert!(failure.reason.contains("trusted"), "{}", failure.reason);
+
+    // A trusted signature over an altered body.
+    let (_, mut checkpoints) = honest();
+    checkpoints[1] = checkpoints[1].replacen("\n10\n", "\n11\n", 1);
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, None);
+    assert!(
+        failure.reason.contains("does not verify"),
+        "{}",
+        failure.reason
+    );
+}
+
+#[test]
+fn a_checkpoint_larger_than_the_ledger_means_entries_are_missing() {
+    let (mut entries, checkpoints) = honest();
+    entries.truncate(14);
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(14));
+    assert!(failure.reason.contains("16"), "{}", failure.reason);
+}
+
+#[test]
+fn conflicting_checkpoints_of_one_size_are_a_fork() {
+    let (entries, mut checkpoints) = honest();
+    let mut other_entries = entries.clone();
+    other_entries[9].1 = record(99).to_bytes();
+    checkpoints.push(checkpoint_for(&other_entries, 10, &log_key()));
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert_eq!(failure.first_bad_index, None);
+    assert!(failure.reason.contains("fork"), "{}", failure.reason);
+}
+
+#[test]
+fn checkpoints_of_another_origin_are_rejected() {
+    let (entries, mut checkpoints) = honest();
+    let foreign = Checkpoint {
+        origin: "other.log".to_string(),
+        size: 3,
+        root: [0u8; 32],
+        extensions: Vec::new(),
+    };
+    checkpoints.push(foreign.sign(&[&log_key()]).unwrap());
+    let failure = check(entries, &checkpoints).unwrap_err();
+    assert!(failure.reason.contains("origin"), "{}", failure.reason);
+}
+
+#[test]
+fn a_malformed_leaf_is_named() {
+    let (mut entries, checkpoints) = honest();
+    entries[4].1 = b"{\"index\":4}".to_vec();
+    assert_eq!(
+        check(entries, &checkpoints).unwrap_err().first_bad_index,
+        Some(4)
+    );
+}
+
+#[test]
+fn the_streaming_verifier_accepts_checkpoints_interleaved_ahead_of_entries() {
+    let (entries, checkpoints) = honest();
+    let mut verifier = Verifier::new(vec![log_key().verifier()]);
+    let mut next_checkpoint = checkpoints.iter().zip([5u64, 10, 16]).peekable();
+    for (index, bytes, chain) in &entries {
+        while let Some((text, size)) = next_checkpoint.peek() {
+            if *size > *index {
+                break;
+            }
+            verifier.push_checkpoint(text).unwrap();
+            next_checkpoint.next();
+        }
+        verifier.push_entry(*index, bytes, *chain).unwrap();
+    }
+    assert_eq!(verifier.finish().unwrap().checkpoints_verified, 3);
+}
+
+#[test]
+fn a_checkpoint_pushed_after_its_entries_is_refused_and_failures_stick() {
+    let (entries, checkpoints) = honest();
+    let mut verifier = Verifier::new(vec![log_key().verifier()]);
+    for (index, bytes, chain) in &entries[..7] {
+        verifier.push_entry(*index, bytes, *chain).unwrap();
+    }
+    let failure = verifier.push_checkpoint(&checkpoints[0]).unwrap_err();
+    assert!(failure.reason.contains("before"), "{}", failure.reason);
+    let (index, bytes, chain) = &entries[7];
+    assert_eq!(
+        verifier.push_entry(*index, bytes, *chain),
+        Err(failure.clone())
+    );
+    assert_eq!(verifier.finish(), Err(failure));
+}
+
+#[test]
+fn the_failure_message_names_the_index() {
+    let failure = VerifyFailure {
+        first_bad_index: Some(12),
+        reason: "entry 12 is missing".to_string(),
+    };
+    assert_eq!(
+        failure.to_string(),
+        "first bad index 12: entry 12 is missing"
+    );
+}

@@ -1,0 +1,217 @@
+//! The consumer loop: exactly-once effect on at-least-once delivery.
+//!
+//! A batch of messages is handled in one transaction: for each event the id
+//! goes into the inbox (a redelivered event finds it there and has no
+//! effect), the handler's state change and outgoing events are written, the
+//! transaction commits, and only then are the messages acknowledged. If the
+//! batch fails, every message is retried alone so that one poison message
+//! cannot roll back its neighbours; after `deliveries_max` deliveries the
+//! service publishes it to its dead-letter subject and terminates it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use claimtrail_bus::{ConsumerSpec, Delivery};
+use claimtrail_events::{Envelope, Family, NewEvent};
+use claimtrail_store::{StoreError, inbox, outbox};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use tokio::sync::watch;
+
+use crate::{Runtime, killpoint};
+
+/// Why a handler could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event can never be applied (its payload is invalid for this service).
+    #[error("cannot apply event: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A service's reaction to events.
+#[async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// The stream families this service consumes.
+    fn families(&self) -> Vec<Family>;
+
+    /// Applies one event inside `tx` and returns the events it causes (they
+    /// go to the outbox in the same transaction). Events of types the service
+    /// does not care about return `Ok(vec![])`.
+    async fn handle(&self, tx: &DatabaseTransaction, event: &Envelope) -> Result<Vec<NewEvent>, HandlerError>;
+}
+
+pub(crate) struct Consumer {
+    runtime: Runtime,
+    handler: Arc<dyn EventHandler>,
+    family: Family,
+}
+
+enum Parsed {
+    Event(Envelope),
+    Poison(String),
+}
+
+impl Consumer {
+    pub(crate) fn new(runtime: Runtime, handler: Arc<dyn EventHandler>, family: Family) -> Consumer {
+        Consumer { runtime, handler, family }
+    }
+
+    fn labels(&self) -> [(&'static str, String); 2] {
+        [("service", self.runtime.producer.service.clone()), ("family", self.family.as_str().to_owned())]
+    }
+
+    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let spec = ConsumerSpec {
+            service: self.runtime.producer.service.clone(),
+            family: self.family,
+            ack_wait: Duration::from_secs(self.runtime.settings.ack_wait_seconds),
+            ack_pending_max: i64::from(self.runtime.settings.batch_max) * 8,
+        };
+        let mut subscription = self.runtime.bus.subscribe(&spec).await?;
+        let mut lag_checked = std::time::Instant::now();
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let batch = tokio::select! {
+                batch = subscription.fetch(self.runtime.settings.batch_max as usize, Duration::from_millis(500)) => batch,
+                _ = stop.changed() => return Ok(()),
+            };
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(error.message = %e, family = self.family.as_str(), "fetch failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            if !batch.is_empty() {
+                metrics::counter!("claimtrail_messages_received_total", &self.labels()).increment(batch.len() as u64);
+                let started = std::time::Instant::now();
+                self.process_batch(batch).await;
+                metrics::histogram!("claimtrail_batch_seconds", &self.labels()).record(started.elapsed().as_secs_f64());
+            }
+            if lag_checked.elapsed() > Duration::from_secs(5) {
+                lag_checked = std::time::Instant::now();
+                if let Some(lag) = subscription.lag().await {
+                    metrics::gauge!("claimtrail_consumer_lag", &self.labels()).set(lag as f64);
+                }
+            }
+        }
+    }
+
+    async fn process_batch(&self, batch: Vec<Delivery>) {
+        let parsed: Vec<(Delivery, Parsed)> = batch
+            .into_iter()
+            .map(|delivery| {
+                let parsed = match Envelope::from_bytes(&delivery.payload) {
+                    Ok(envelope) => Parsed::Event(envelope),
+                    Err(e) => Parsed::Poison(e.to_string()),
+                };
+                (delivery, parsed)
+            })
+            .collect();
+        let all_events: Vec<&Envelope> = parsed
+            .iter()
+            .filter_map(|(_, p)| match p {
+                Parsed::Event(e) => Some(e),
+                Parsed::Poison(_) => None,
+            })
+            .collect();
+        let has_poison = all_events.len() < parsed.len();
+        if !has_poison {
+            match self.apply(&all_events).await {
+                Ok(()) => {
+                    killpoint::reach("after_commit_before_ack");
+                    for (delivery, _) in &parsed {
+                        if let Err(e) = delivery.acker.ack().await {
+                            tracing::warn!(error.message = %e, "ack failed; the message will be redelivered and found in the inbox");
+                        }
+                    }
+                    metrics::counter!("claimtrail_messages_processed_total", &self.labels()).increment(parsed.len() as u64);
+                    return;
+                }
+                Err(e) if parsed.len() == 1 => {
+                    let (delivery, _) = &parsed[0];
+                    self.failed(delivery, &e.to_string()).await;
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(error.message = %e, n_messages = parsed.len(), "batch failed; retrying each message alone");
+                }
+            }
+        }
+        for (delivery, parsed) in &parsed {
+            match parsed {
+                Parsed::Poison(reason) => self.failed(delivery, reason).await,
+                Parsed::Event(envelope) => match self.apply(&[envelope]).await {
+                    Ok(()) => {
+                        killpoint::reach("after_commit_before_ack");
+                        if let Err(e) = delivery.acker.ack().await {
+                            tracing::warn!(error.message = %e, "ack failed; the message will be redelivered and found in the inbox");
+                        }
+                        metrics::counter!("claimtrail_messages_processed_total", &self.labels()).increment(1);
+                    }
+                    Err(e) => self.failed(delivery, &e.to_string()).await,
+                },
+            }
+        }
+    }
+
+    /// One transaction: inbox, effect, outbox; commit.
+    async fn apply(&self, events: &[&Envelope]) -> Result<(), HandlerError> {
+        let store = &self.runtime.store;
+        let tx = store.db().begin().await?;
+        let mut outgoing = Vec::new();
+        for envelope in events {
+            if !inbox::record(store, &tx, envelope.event_id).await? {
+                metrics::counter!("claimtrail_messages_duplicate_total", &self.labels()).increment(1);
+                continue;
+            }
+            let span = tracing::info_span!("handle", event_id = %envelope.event_id, event_type = %envelope.event_type, aggregate_id = %envelope.aggregate_id);
+            let _entered = span.enter();
+            outgoing.extend(self.handler.handle(&tx, envelope).await?);
+        }
+        let appended = !outgoing.is_empty();
+        if appended {
+            outbox::append(store, &tx, &self.runtime.producer, outgoing).await?;
+        }
+        tx.commit().await?;
+        if appended {
+            self.runtime.relay_wakeup.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn failed(&self, delivery: &Delivery, reason: &str) {
+        let deliveries_max = self.runtime.settings.deliveries_max;
+        if delivery.delivered >= deliveries_max {
+            tracing::error!(subject = %delivery.subject, stream_sequence = delivery.stream_sequence, deliveries = delivery.delivered, reason, "dead-lettering a message");
+            match self.runtime.bus.dead_letter(&self.runtime.producer.service, delivery, reason).await {
+                Ok(()) => {
+                    metrics::counter!("claimtrail_dead_letters_total", &self.labels()).increment(1);
+                    if let Err(e) = delivery.acker.term().await {
+                        tracing::warn!(error.message = %e, "terminating a dead-lettered message failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error.message = %e, "publishing to the dead-letter subject failed; the message stays");
+                    let _ = delivery.acker.nak(Duration::from_secs(1)).await;
+                }
+            }
+        } else {
+            let delay = Duration::from_millis(100 * delivery.delivered.min(50));
+            tracing::warn!(subject = %delivery.subject, deliveries = delivery.delivered, reason, "message failed; it will be redelivered");
+            metrics::counter!("claimtrail_messages_failed_total", &self.labels()).increment(1);
+            if let Err(e) = delivery.acker.nak(delay).await {
+                tracing::warn!(error.message = %e, "nak failed; the message will be redelivered after the ack wait");
+            }
+        }
+    }
+}

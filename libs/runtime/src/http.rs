@@ -1,0 +1,187 @@
+//! HTTP plumbing shared by the services: RFC 9457 problem details, the
+//! operational endpoints and the server loop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+
+use crate::Runtime;
+
+/// One field-level validation error.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// A FHIRPath expression or an X12 position.
+    pub path: String,
+    pub message: String,
+}
+
+/// An RFC 9457 problem, sent as `application/problem+json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            type_uri: format!("https://claimtrail.dev/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after_seconds: None,
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Problem {
+        self.errors = errors;
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, "malformed", "Malformed request", detail)
+    }
+
+    pub fn unprocessable(detail: impl Into<String>, errors: Vec<FieldError>) -> Problem {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid request", detail).with_errors(errors)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", detail)
+    }
+
+    pub fn payload_too_large(limit_bytes: usize) -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request body too large",
+            format!("the request body is larger than the limit of {limit_bytes} bytes"),
+        )
+    }
+
+    /// A failure on our side: the client gets a generic message, the log gets the cause chain.
+    pub fn internal(error: &anyhow::Error) -> Problem {
+        tracing::error!(error.cause_chain = ?error, error.message = %error, "request failed");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the request could not be completed; it was not applied")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self.retry_after_seconds;
+        let mut response = (status, Json(self)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<anyhow::Error> for Problem {
+    fn from(error: anyhow::Error) -> Problem {
+        Problem::internal(&error)
+    }
+}
+
+impl From<claimtrail_store::StoreError> for Problem {
+    fn from(error: claimtrail_store::StoreError) -> Problem {
+        Problem::internal(&anyhow::Error::new(error))
+    }
+}
+
+impl From<sea_orm::DbErr> for Problem {
+    fn from(error: sea_orm::DbErr) -> Problem {
+        Problem::internal(&anyhow::Error::new(error))
+    }
+}
+
+/// A service-specific readiness condition (e.g. the anchor's lease), beside database and bus.
+pub type Readiness = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// Always ready, as far as the service itself is concerned.
+pub fn always_ready() -> Readiness {
+    Arc::new(|| Ok(()))
+}
+
+/// The process-wide Prometheus recorder.
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+#[derive(Clone)]
+struct OpsState {
+    runtime: Runtime,
+    readiness: Readiness,
+}
+
+/// `/healthz`, `/readyz`, `/metrics`.
+pub fn ops_router(runtime: Runtime, readiness: Readiness) -> Router {
+    metrics_handle();
+    Router::new()
+        .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(|| async { metrics_handle().render() }))
+        .with_state(OpsState { runtime, readiness })
+}
+
+async fn readyz(State(state): State<OpsState>) -> Response {
+    let mut problems = Vec::new();
+    if !state.runtime.store.ping().await {
+        problems.push("database unreachable".to_owned());
+    }
+    if !state.runtime.bus.is_connected() {
+        problems.push("bus disconnected".to_owned());
+    }
+    if let Err(reason) = (state.readiness)() {
+        problems.push(reason);
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", problems.join("; "))).into_response()
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = app.layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the request could not be completed").into_response()
+    }));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Prints the contract's `listening on http://HOST:PORT` line on stdout.
+pub fn announce(address: SocketAddr) {
+    println!("listening on http://{address}");
+    tracing::info!(%address, "listening");
+}

@@ -1,0 +1,187 @@
+//! The runtime every Claimtrail service runs on: settings, telemetry, the
+//! consumer loop (exactly-once effect on at-least-once delivery), the outbox
+//! relay, HTTP plumbing (problem+json, health, metrics) and graceful shutdown.
+//!
+//! # Layout
+//! - [`settings`]: the `serve` settings shared by every service (flags and environment).
+//! - [`telemetry`]: the tracing subscriber (JSON logs, `RUST_LOG`).
+//! - [`consumer`]: fetch a batch, one transaction with inbox and outbox, ack after commit;
+//!   a failing batch is retried one message at a time; poison goes to the dead-letter subject.
+//! - [`relay`]: publish the outbox, mark rows only after the bus acknowledged them.
+//! - [`http`]: problem+json errors, `/healthz`, `/readyz`, `/metrics`, the server loop.
+//! - [`killpoint`]: deterministic crash points for the crash tests.
+//! - [`Runtime`]: one service's store, bus and producer identity, and `run`.
+
+pub mod consumer;
+pub mod http;
+pub mod killpoint;
+pub mod relay;
+pub mod settings;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use claimtrail_bus::jetstream::JetStreamBus;
+use claimtrail_bus::{Bus, Naming};
+use claimtrail_events::Producer;
+use claimtrail_store::{Migration, Store, StoreConfig};
+use tokio::sync::{Notify, watch};
+
+pub use consumer::{EventHandler, HandlerError};
+pub use settings::ServeSettings;
+
+/// One service's connections and identity.
+#[derive(Clone)]
+pub struct Runtime {
+    pub store: Store,
+    pub bus: Arc<dyn Bus>,
+    pub producer: Producer,
+    pub settings: ServeSettings,
+    /// Woken after every commit that appended to the outbox.
+    pub relay_wakeup: Arc<Notify>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+/// A service's own background work (beside consumers and relay); it ends when
+/// the stop signal it was given turns true.
+pub type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+impl Runtime {
+    /// Connects to Postgres and NATS, applies migrations and declares streams.
+    pub async fn connect(settings: &ServeSettings, service: &str, migrations: &[Migration]) -> anyhow::Result<Runtime> {
+        let store = Store::connect(&StoreConfig {
+            database_url: settings.database_url.clone(),
+            service: service.to_owned(),
+            prefix: settings.prefix.clone(),
+            max_connections: settings.db_pool_max,
+        })
+        .await
+        .with_context(|| format!("connecting {service} to {}", claimtrail_store::redact_url(&settings.database_url)))?;
+        store.migrate(migrations).await.with_context(|| format!("migrating the {service} schema"))?;
+        let bus = JetStreamBus::connect(&settings.nats_url, Naming::new(&settings.prefix))
+            .await
+            .with_context(|| format!("connecting {service} to NATS"))?;
+        Ok(Runtime {
+            store,
+            bus: Arc::new(bus),
+            producer: Producer { service: service.to_owned(), key_id: settings.producer_key_id(service) },
+            settings: settings.clone(),
+            relay_wakeup: Arc::new(Notify::new()),
+            stop: Arc::new(watch::channel(false).0),
+        })
+    }
+
+    /// A receiver that turns true when the service is stopping.
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Serves `routes` (plus health and metrics), runs one consumer per
+    /// family the handler reads and the outbox relay, until `shutdown`
+    /// resolves or a task fails. On shutdown consumers stop pulling and
+    /// in-flight work finishes under the shutdown timeout.
+    pub async fn run(
+        self,
+        routes: Router,
+        handler: Option<Arc<dyn EventHandler>>,
+        readiness: http::Readiness,
+        background: Vec<BackgroundTask>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop_tx = self.stop.clone();
+        let stop_rx = self.stop.subscribe();
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in background {
+            tasks.spawn(task);
+        }
+
+        let listener = tokio::net::TcpListener::bind(&self.settings.listen)
+            .await
+            .with_context(|| format!("binding {}", self.settings.listen))?;
+        let address = listener.local_addr()?;
+        let app = routes.merge(http::ops_router(self.clone(), readiness));
+        let stop_http = stop_rx.clone();
+        tasks.spawn(async move {
+            http::serve(listener, app, wait_for_stop(stop_http)).await.context("HTTP server")?;
+            Ok::<_, anyhow::Error>(())
+        });
+        http::announce(address);
+
+        if let Some(handler) = handler {
+            for family in handler.families() {
+                let consumer = consumer::Consumer::new(self.clone(), handler.clone(), family);
+                let stop = stop_rx.clone();
+                tasks.spawn(async move { consumer.run(stop).await });
+            }
+        }
+        let relay = relay::Relay::new(self.clone());
+        let stop_relay = stop_rx.clone();
+        tasks.spawn(async move { relay.run(stop_relay).await });
+
+        let shutdown_timeout = Duration::from_millis(self.settings.shutdown_timeout_ms);
+        tokio::select! {
+            () = shutdown => {
+                tracing::info!("shutdown requested: stop pulling, finish in-flight work");
+            }
+            Some(result) = tasks.join_next() => {
+                let _ = stop_tx.send(true);
+                let error = match result {
+                    Ok(Ok(())) => anyhow::anyhow!("a service task ended unexpectedly"),
+                    Ok(Err(e)) => e,
+                    Err(e) => anyhow::anyhow!("a service task panicked: {e}"),
+                };
+                tasks.abort_all();
+                return Err(error);
+            }
+        }
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(shutdown_timeout, async {
+            while let Some(result) = tasks.join_next().await {
+                if let Ok(Err(e)) = result {
+                    tracing::warn!(error.message = %e, "task failed during shutdown");
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(timeout_ms = self.settings.shutdown_timeout_ms, "in-flight work did not finish in time; abandoning it (it will be redelivered)");
+            tasks.abort_all();
+        }
+        Ok(())
+    }
+}
+
+/// Resolves when `stop` turns true (or its sender is gone).
+pub async fn wait_for_stop(mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,91 @@
+//! Settings of `claimtrail serve <service>`: flags, each with an environment
+//! variable, validated at start.
+
+/// What every service needs to run on Postgres and NATS JetStream.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeSettings {
+    /// Postgres URL (postgres://user@host:port/db).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+
+    /// NATS URL of a server with JetStream enabled.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+
+    /// Address the HTTP API listens on; port 0 picks a free port.
+    #[arg(long, env = "CLAIMTRAIL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Name prefix for schemas, streams, consumers and subjects, so that two
+    /// stacks can share one Postgres and one NATS. Empty: the plain names.
+    #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
+    pub prefix: String,
+
+    /// Messages fetched and processed in one transaction, at most.
+    #[arg(long, env = "CLAIMTRAIL_BATCH_MAX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_max: u32,
+
+    /// Deliveries of a failing message before it goes to the dead-letter subject.
+    #[arg(long, env = "CLAIMTRAIL_DELIVERIES_MAX", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub deliveries_max: u64,
+
+    /// Seconds the bus waits for an acknowledgement before redelivering.
+    #[arg(long, env = "CLAIMTRAIL_ACK_WAIT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub ack_wait_seconds: u64,
+
+    /// Database connections in the pool, at most.
+    #[arg(long, env = "CLAIMTRAIL_DB_POOL_MAX", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub db_pool_max: u32,
+
+    /// Milliseconds to finish in-flight work after SIGTERM.
+    #[arg(long, env = "CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub shutdown_timeout_ms: u64,
+
+    /// Directory with the service's signing keys (created on first start).
+    #[arg(long, env = "CLAIMTRAIL_KEY_DIR", default_value = "./claimtrail-keys")]
+    pub key_dir: std::path::PathBuf,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CLAIMTRAIL_BODY_BYTES_MAX", default_value_t = 10 * 1024 * 1024)]
+    pub body_bytes_max: usize,
+
+    /// Origin line of the ledger's checkpoints (anchor).
+    #[arg(long, env = "CLAIMTRAIL_LEDGER_ORIGIN", default_value = "claimtrail.local/ledger")]
+    pub ledger_origin: String,
+
+    /// Sign a checkpoint after this many new entries (anchor).
+    #[arg(long, env = "CLAIMTRAIL_CHECKPOINT_ENTRIES", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_entries: u64,
+
+    /// Sign a checkpoint at least this often when there are new entries (anchor).
+    #[arg(long, env = "CLAIMTRAIL_CHECKPOINT_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub checkpoint_interval_ms: u64,
+}
+
+impl ServeSettings {
+    /// The producer key id carried in envelopes. Producer batch signatures
+    /// are the ledger issue's; until a service has its key, the id names the service.
+    pub fn producer_key_id(&self, service: &str) -> String {
+        format!("{service}-unsigned")
+    }
+
+    /// Settings for tests and embedded callers, with the defaults of the flags.
+    pub fn with_urls(database_url: &str, nats_url: &str, prefix: &str) -> ServeSettings {
+        ServeSettings {
+            database_url: database_url.to_owned(),
+            nats_url: nats_url.to_owned(),
+            listen: "127.0.0.1:0".to_owned(),
+            prefix: prefix.to_owned(),
+            batch_max: 256,
+            deliveries_max: 5,
+            ack_wait_seconds: 30,
+            db_pool_max: 8,
+            shutdown_timeout_ms: 10_000,
+            key_dir: std::path::PathBuf::from("./claimtrail-keys"),
+            body_bytes_max: 10 * 1024 * 1024,
+            ledger_origin: "claimtrail.local/ledger".to_owned(),
+            checkpoint_entries: 1_000,
+            checkpoint_interval_ms: 1_000,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Storage for every Claimtrail service: sea-orm connections to Postgres
+//! (production) or SQLite (embedded), versioned migrations, the transactional
+//! outbox and the inbox of processed events.
+//!
+//! # Layout
+//! - [`Store`]: one service's connection, and the names of its tables.
+//!   On Postgres every service owns a schema (`<prefix>_<service>`); on SQLite
+//!   every table name carries the service as a prefix instead, because
+//!   attached databases are not atomic together.
+//! - [`migrate`]: the versioned migration runner (per component, in one
+//!   transaction each, serialised between processes).
+//! - [`outbox`]: append events in the effect's transaction; claim unpublished
+//!   rows for the relay (`FOR UPDATE SKIP LOCKED`), mark them after the ack.
+//! - [`inbox`]: record a processed event id once (`ON CONFLICT DO NOTHING`).
+//!
+//! Architecture invariant: this crate is the only one that knows what the
+//! outbox and inbox tables look like; services own their other tables but go
+//! through [`Store::table`] for names.
+
+pub mod inbox;
+pub mod migrate;
+pub mod outbox;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+
+pub use migrate::Migration;
+pub use sea_orm;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Event(#[from] claimtrail_events::EventError),
+    #[error("invalid store configuration: {0}")]
+    Config(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A unique violation or a serialisation failure: the transaction lost a
+    /// race and may be retried.
+    pub fn is_conflict(&self) -> bool {
+        let text = match self {
+            StoreError::Db(e) => e.to_string(),
+            _ => return false,
+        };
+        text.contains("23505") || text.contains("40001") || text.contains("40P01") || text.contains("UNIQUE constraint failed") || text.contains("duplicate key")
+    }
+}
+
+/// How to reach the database and name things in it.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `postgres://...` or `sqlite://path?mode=rwc`.
+    pub database_url: String,
+    /// The owning service, e.g. `intake`.
+    pub service: String,
+    /// Name prefix shared by one stack (schemas, streams, subjects).
+    pub prefix: String,
+    pub max_connections: u32,
+}
+
+/// One service's database handle and table naming.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: DbBackend,
+    service: String,
+    /// Postgres schema of this service, quoted; None on SQLite.
+    schema: Option<String>,
+    /// Table-name prefix on SQLite.
+    table_prefix: String,
+}
+
+impl Store {
+    pub async fn connect(config: &StoreConfig) -> Result<Store, StoreError> {
+        validate_name("service", &config.service)?;
+        if !config.prefix.is_empty() {
+            validate_name("prefix", &config.prefix)?;
+        }
+        let is_sqlite = config.database_url.starts_with("sqlite:");
+        if !is_sqlite && !config.database_url.starts_with("postgres://") && !config.database_url.starts_with("postgresql://") {
+            return Err(StoreError::Config(format!(
+                "database URL must start with postgres://, postgresql:// or sqlite: (got `{}`)",
+                redact_url(&config.database_url)
+            )));
+        }
+        let mut options = ConnectOptions::new(config.database_url.clone());
+        options
+            .max_connections(if is_sqlite { 1 } else { config.max_connections.max(1) })
+            .min_connections(if is_sqlite { 1 } else { 0 })
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if is_sqlite {
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        }
+        let db = Database::connect(options).await?;
+        let backend = db.get_database_backend();
+        let joined = if config.prefix.is_empty() { config.service.clone() } else { format!("{}_{}", config.prefix, config.service) };
+        let (schema, table_prefix) = match backend {
+            DbBackend::Postgres => (Some(format!("\"{joined}\"")), String::new()),
+            _ => (None, format!("{joined}_")),
+        };
+        Ok(Store { db, backend, service: config.service.clone(), schema, table_prefix })
+    }
+
+    /// The sea-orm connection (a pool).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The quoted, qualified name of one of this service's tables.
+    pub fn table(&self, name: &str) -> String {
+        match &self.schema {
+            Some(schema) => format!("{schema}.\"{name}\""),
+            None => format!("\"{}{name}\"", self.table_prefix),
+        }
+    }
+
+    /// The quoted name of an index on one of this service's tables.
+    pub fn index(&self, name: &str) -> String {
+        match &self.schema {
+            Some(_) => format!("\"{name}\""),
+            None => format!("\"{}{name}\"", self.table_prefix),
+        }
+    }
+
+    /// Backend-specific SQL type names, so migrations read the same on both.
+    pub fn types(&self) -> SqlTypes {
+        match self.backend {
+            DbBackend::Postgres => SqlTypes {
+                id: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                uuid: "UUID",
+                bytes: "BYTEA",
+                timestamp: "TIMESTAMPTZ",
+                now: "now()",
+                bigint: "BIGINT",
+                numeric: "NUMERIC(14,2)",
+            },
+            _ => SqlTypes {
+                id: "INTEGER PRIMARY KEY AUTOINCREMENT",
+                uuid: "BLOB",
+                bytes: "BLOB",
+                timestamp: "TEXT",
+                now: "CURRENT_TIMESTAMP",
+                bigint: "INTEGER",
+                numeric: "TEXT",
+            },
+        }
+    }
+
+    pub async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
+        Ok(self.db.begin().await?)
+    }
+
+    /// Answers whether the database is reachable (for /readyz).
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    /// Creates the service schema (Postgres) and applies the core migrations
+    /// (outbox, inbox), then the service's own.
+    pub async fn migrate(&self, service_migrations: &[Migration]) -> Result<(), StoreError> {
+        migrate::run(self, "core", &outbox::core_migrations()).await?;
+        migrate::run(self, &self.service, service_migrations).await
+    }
+
+    pub(crate) fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+}
+
+/// SQL type names for the two backends.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlTypes {
+    /// An auto-incrementing 64-bit primary key.
+    pub id: &'static str,
+    pub uuid: &'static str,
+    pub bytes: &'static str,
+    pub timestamp: &'static str,
+    pub now: &'static str,
+    pub bigint: &'static str,
+    /// Money: exact decimal (Postgres) or its string (SQLite).
+    pub numeric: &'static str,
+}
+
+/// Runs `work` in a transaction, retrying when it loses a race (unique
+/// violation, serialisation failure) up to `attempts` times.
+pub async fn with_retry<T, F, Fut>(attempts: u32, mut work: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match work().await {
+            Err(e) if e.is_conflict() && attempt < attempts => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn validate_name(what: &str, name: &str) -> Result<(), StoreError> {
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!("{what} `{name}` must be 1-40 characters of a-z, 0-9 and _, starting with a letter")))
+    }
+}
+
+/// The URL without its password, for error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Shorthand for a statement with `$n` placeholders on this store's backend.
+pub fn stmt(store: &Store, sql: impl Into<String>, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(store.backend, sql, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact_url("postgres://app:secret@db:5432/x"), "postgres://app:***@db:5432/x");
+        assert_eq!(redact_url("postgres://root@127.0.0.1/x"), "postgres://root@127.0.0.1/x");
+    }
+
+    #[test]
+    fn names_are_checked_before_they_reach_sql() {
+        assert!(validate_name("prefix", "t_0a").is_ok());
+        assert!(validate_name("prefix", "T\"; drop").is_err());
+        assert!(validate_name("prefix", "").is_err());
+    }
+}

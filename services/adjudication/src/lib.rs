@@ -1,0 +1,97 @@
+//! Adjudication: decides submitted claims.
+//!
+//! # Layout
+//! - [`pricing`]: the pure pricing step (fee schedule, CO-45, CO-96).
+//! - [`fee_schedules`]: the payer's fee schedule API and its projection.
+//! - [`Adjudicator`]: the event handler: `claim.submitted.v1` in, `claim.adjudicated.v1` out.
+//! - [`run`]: the service (`claimtrail serve adjudication`).
+
+pub mod fee_schedules;
+pub mod pricing;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use claimtrail_events::{DomainEvent, Envelope, Family, NewEvent};
+use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, http};
+use claimtrail_store::{Migration, Store, stmt};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+
+pub const SERVICE: &str = "adjudication";
+
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration { version: 1, name: "fee schedules and decisions", statements: |store| {
+        let t = store.types();
+        vec![
+            format!(
+                "CREATE TABLE {} (payer_id TEXT NOT NULL, procedure_code TEXT NOT NULL, amount_cents {} NOT NULL, PRIMARY KEY (payer_id, procedure_code))",
+                store.table("fees"), t.bigint
+            ),
+            format!(
+                "CREATE TABLE {} (payer_id TEXT PRIMARY KEY, fee_schedule_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_at {} NOT NULL DEFAULT {})",
+                store.table("fee_schedules"), t.timestamp, t.now
+            ),
+            format!(
+                "CREATE TABLE {} (claim_id {} PRIMARY KEY, outcome TEXT NOT NULL, rule_set_hash TEXT NOT NULL, total_paid_cents {} NOT NULL, decision TEXT NOT NULL, decided_at {} NOT NULL DEFAULT {})",
+                store.table("decisions"), t.uuid, t.bigint, t.timestamp, t.now
+            ),
+        ]
+    }}]
+}
+
+/// The event handler of adjudication.
+pub struct Adjudicator {
+    store: Store,
+}
+
+impl Adjudicator {
+    pub fn new(store: Store) -> Adjudicator {
+        Adjudicator { store }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Adjudicator {
+    fn families(&self) -> Vec<Family> {
+        vec![Family::Claims]
+    }
+
+    async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        if envelope.event_type != "claim.submitted.v1" {
+            return Ok(vec![]);
+        }
+        let DomainEvent::ClaimSubmitted(submitted) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
+            return Ok(vec![]);
+        };
+        let claim = &submitted.claim;
+        let schedule = fee_schedules::load(&self.store, tx, &claim.payer_id, claim.lines.iter().map(|l| l.procedure_code.as_str())).await?;
+        let decision = pricing::adjudicate(claim, &schedule).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+        let decision_json = serde_json::to_string(&decision).map_err(|e| HandlerError::Unexpected(e.into()))?;
+        let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        tx.execute_raw(stmt(
+            &self.store,
+            format!(
+                "INSERT INTO {} (claim_id, outcome, rule_set_hash, total_paid_cents, decision) VALUES ($1, $2, $3, $4, $5)",
+                self.store.table("decisions")
+            ),
+            vec![
+                Value::from(claim.claim_id),
+                Value::from(outcome),
+                Value::from(decision.rule_set_hash.clone()),
+                Value::from(decision.total_paid.to_cents().unwrap_or(0)),
+                Value::from(decision_json),
+            ],
+        ))
+        .await?;
+        Ok(vec![NewEvent::new(decision, claim.claim_id.to_string()).caused_by(envelope)])
+    }
+}
+
+/// Runs the adjudication service until `shutdown`.
+pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
+    let handler = Arc::new(Adjudicator::new(runtime.store.clone()));
+    let routes = fee_schedules::routes(runtime.clone());
+    runtime.run(routes, Some(handler), http::always_ready(), vec![], shutdown).await
+}

@@ -1,0 +1,181 @@
+//! The ledger endpoints of the contract.
+//!
+//! - `GET /v1/ledger/checkpoint`: the latest signed note (text/plain).
+//! - `GET /v1/ledger/checkpoints?from_size=`: every checkpoint from a size on, oldest first (JSON, 1,000 a page).
+//! - `GET /v1/ledger/keys`: one vkey per line with its role.
+//! - `GET /v1/ledger/entries?start=&end=`: entries (0-based, end exclusive, at most 1,000).
+//! - `GET /v1/ledger/proofs/inclusion?index=&size=` and `/consistency?from=&to=`.
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use claimtrail_ledger::hash::Hash;
+use claimtrail_ledger::merkle;
+use claimtrail_runtime::Runtime;
+use claimtrail_runtime::http::Problem;
+use claimtrail_store::{Store, stmt};
+use sea_orm::{ConnectionTrait, Value};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Entries per page, at most.
+pub const ENTRIES_PAGE_MAX: u64 = 1_000;
+/// Checkpoints per page, at most.
+pub const CHECKPOINTS_PAGE_MAX: u64 = 1_000;
+
+#[derive(Clone)]
+struct ApiState {
+    runtime: Runtime,
+}
+
+pub fn routes(runtime: Runtime) -> Router {
+    Router::new()
+        .route("/v1/ledger/checkpoint", get(checkpoint))
+        .route("/v1/ledger/checkpoints", get(checkpoints))
+        .route("/v1/ledger/keys", get(keys_text))
+        .route("/v1/ledger/entries", get(entries))
+        .route("/v1/ledger/proofs/inclusion", get(inclusion))
+        .route("/v1/ledger/proofs/consistency", get(consistency))
+        .with_state(ApiState { runtime })
+}
+
+fn text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+async fn checkpoint(State(state): State<ApiState>) -> Result<Response, Problem> {
+    let store = &state.runtime.store;
+    let row = store
+        .db()
+        .query_one_raw(stmt(store, format!("SELECT note FROM {} ORDER BY size DESC LIMIT 1", store.table("checkpoints")), vec![]))
+        .await?
+        .ok_or_else(|| Problem::not_found("no checkpoint has been signed yet"))?;
+    Ok(text(row.try_get_by_index(0)?))
+}
+
+#[derive(Deserialize)]
+struct CheckpointsQuery {
+    from_size: Option<u64>,
+}
+
+async fn checkpoints(State(state): State<ApiState>, Query(query): Query<CheckpointsQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &state.runtime.store;
+    let from_size = i64::try_from(query.from_size.unwrap_or(0)).map_err(|_| Problem::bad_request("from_size is too large"))?;
+    let rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT size, note FROM {} WHERE size >= $1 ORDER BY size LIMIT {CHECKPOINTS_PAGE_MAX}", store.table("checkpoints")),
+            vec![Value::from(from_size)],
+        ))
+        .await?;
+    let mut list = Vec::with_capacity(rows.len());
+    for row in rows {
+        list.push(json!({"size": row.try_get_by_index::<i64>(0)?, "note": row.try_get_by_index::<String>(1)?}));
+    }
+    Ok(Json(json!({ "checkpoints": list })))
+}
+
+async fn keys_text(State(state): State<ApiState>) -> Result<Response, Problem> {
+    let mut body = String::new();
+    for (key, role) in crate::keys::published(&state.runtime.store).await? {
+        body.push_str(&format!("{key} {role}\n"));
+    }
+    Ok(text(body))
+}
+
+/// Committed entries (the ledger size).
+pub async fn ledger_size(store: &Store, conn: &impl ConnectionTrait) -> Result<u64, Problem> {
+    let row = conn.query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {}", store.table("ledger")), vec![])).await?;
+    let count: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+#[derive(Deserialize)]
+struct EntriesQuery {
+    start: Option<u64>,
+    end: Option<u64>,
+}
+
+async fn entries(State(state): State<ApiState>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &state.runtime.store;
+    let start = query.start.unwrap_or(0);
+    let end = query.end.unwrap_or(start + ENTRIES_PAGE_MAX);
+    if end < start {
+        return Err(Problem::bad_request(format!("end ({end}) is before start ({start})")));
+    }
+    let end = end.min(start.saturating_add(ENTRIES_PAGE_MAX));
+    let rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT idx, event_id, leaf, chain FROM {} WHERE idx >= $1 AND idx < $2 ORDER BY idx", store.table("ledger")),
+            vec![Value::from(i64::try_from(start).unwrap_or(i64::MAX)), Value::from(i64::try_from(end).unwrap_or(i64::MAX))],
+        ))
+        .await?;
+    let mut list = Vec::with_capacity(rows.len());
+    for row in rows {
+        list.push(json!({
+            "index": row.try_get_by_index::<i64>(0)?,
+            "event_id": row.try_get_by_index::<uuid::Uuid>(1)?,
+            "leaf": BASE64.encode(row.try_get_by_index::<Vec<u8>>(2)?),
+            "chain": BASE64.encode(row.try_get_by_index::<Vec<u8>>(3)?),
+        }));
+    }
+    Ok(Json(json!({ "entries": list })))
+}
+
+/// Leaf hashes of the first `size` entries. Linear in the ledger size: the
+/// tiled tree store of the ledger issue replaces this.
+async fn leaf_hashes(store: &Store, size: u64) -> Result<Vec<Hash>, Problem> {
+    let rows = store
+        .db()
+        .query_all_raw(stmt(store, format!("SELECT leaf_hash FROM {} WHERE idx < $1 ORDER BY idx", store.table("ledger")), vec![Value::from(size as i64)]))
+        .await?;
+    let mut hashes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let hash: Vec<u8> = row.try_get_by_index(0)?;
+        hashes.push(hash.try_into().map_err(|_| Problem::internal(&anyhow::anyhow!("malformed leaf hash in the ledger")))?);
+    }
+    if hashes.len() as u64 != size {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "beyond-ledger", "Beyond the ledger", format!("the ledger has fewer than {size} entries")));
+    }
+    Ok(hashes)
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+async fn inclusion(State(state): State<ApiState>, Query(query): Query<InclusionQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    if query.index >= query.size {
+        return Err(Problem::bad_request(format!("index {} is not below size {}", query.index, query.size)));
+    }
+    let hashes = leaf_hashes(&state.runtime.store, query.size).await?;
+    let proof = merkle::inclusion_proof(query.index, query.size, &hashes[..]).map_err(|e| Problem::bad_request(e.to_string()))?;
+    Ok(Json(json!({"index": query.index, "size": query.size, "hashes": proof.iter().map(|h| BASE64.encode(h)).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+async fn consistency(State(state): State<ApiState>, Query(query): Query<ConsistencyQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    if query.from > query.to {
+        return Err(Problem::bad_request(format!("from {} is above to {}", query.from, query.to)));
+    }
+    let hashes = leaf_hashes(&state.runtime.store, query.to).await?;
+    let proof = merkle::consistency_proof(query.from, query.to, &hashes[..]).map_err(|e| Problem::bad_request(e.to_string()))?;
+    Ok(Json(json!({"from": query.from, "to": query.to, "hashes": proof.iter().map(|h| BASE64.encode(h)).collect::<Vec<_>>()})))
+}

@@ -1,0 +1,192 @@
+//! Signs checkpoints over committed entries only.
+//!
+//! The checkpointer reads entries that have committed (it never sees an
+//! uncommitted append), checks each leaf hash and chain value as it extends
+//! the Merkle frontier, and every `checkpoint_entries` entries or
+//! `checkpoint_interval_ms` signs the tree head and stores the note with the
+//! frontier, so that a restart resumes from the last checkpoint instead of
+//! rehashing the whole ledger. If the stored ledger does not check out
+//! (someone edited the table), it stops signing and reports not ready.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use claimtrail_events::{CheckpointSigned, NewEvent};
+use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
+use claimtrail_ledger::merkle::Frontier;
+use claimtrail_ledger::note::{Checkpoint, SignerKey};
+use claimtrail_runtime::{Runtime, http::Readiness, killpoint};
+use claimtrail_store::{outbox, stmt};
+use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use tokio::sync::watch;
+
+/// Entries read per pass.
+const READ_BATCH_MAX: u64 = 10_000;
+
+/// The checkpointer's position in the ledger.
+pub struct Checkpointer {
+    runtime: Runtime,
+    signer: SignerKey,
+    frontier: Frontier,
+    chain: Hash,
+    last_signed_size: u64,
+    fault: Arc<Mutex<Option<String>>>,
+}
+
+impl Checkpointer {
+    /// Resumes from the last stored checkpoint (checking that its frontier
+    /// gives its root).
+    pub async fn start(runtime: Runtime, signer: SignerKey) -> anyhow::Result<Checkpointer> {
+        let store = &runtime.store;
+        let row = store
+            .db()
+            .query_one_raw(stmt(store, format!("SELECT size, root, frontier FROM {} ORDER BY size DESC LIMIT 1", store.table("checkpoints")), vec![]))
+            .await?;
+        let (frontier, chain) = match row {
+            None => (Frontier::new(), CHAIN_SEED),
+            Some(row) => {
+                let size: i64 = row.try_get_by_index(0)?;
+                let root: Vec<u8> = row.try_get_by_index(1)?;
+                let stored: Vec<u8> = row.try_get_by_index(2)?;
+                let hashes: Vec<Hash> = stored.chunks(32).filter_map(|chunk| chunk.try_into().ok()).collect();
+                let size = u64::try_from(size).context("negative checkpoint size")?;
+                let frontier = Frontier::from_parts(size, hashes).map_err(|e| anyhow::anyhow!("stored frontier of checkpoint {size} is invalid: {e}"))?;
+                anyhow::ensure!(frontier.root().as_slice() == root.as_slice(), "stored frontier of checkpoint {size} does not give its root");
+                let chain = if size == 0 { CHAIN_SEED } else { chain_at(&runtime, size - 1).await? };
+                (frontier, chain)
+            }
+        };
+        let last_signed_size = frontier.size();
+        Ok(Checkpointer { runtime, signer, frontier, chain, last_signed_size, fault: Arc::new(Mutex::new(None)) })
+    }
+
+    /// Not ready while the stored ledger fails its checks.
+    pub fn health(&self) -> Readiness {
+        let fault = self.fault.clone();
+        Arc::new(move || match fault.lock().map(|f| f.clone()) {
+            Ok(None) => Ok(()),
+            Ok(Some(reason)) => Err(reason),
+            Err(_) => Err("checkpointer state poisoned".into()),
+        })
+    }
+
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let interval = Duration::from_millis(self.runtime.settings.checkpoint_interval_ms);
+        let poll = interval.min(Duration::from_millis(100));
+        let mut last_signed_at = Instant::now();
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            match self.catch_up().await {
+                Ok(()) => {}
+                Err(e) => {
+                    let reason = format!("ledger check failed: {e:#}");
+                    tracing::error!(alert = true, reason = %reason, "the stored ledger does not verify; checkpoints stopped");
+                    metrics::counter!("claimtrail_ledger_alerts_total").increment(1);
+                    if let Ok(mut fault) = self.fault.lock() {
+                        *fault = Some(reason);
+                    }
+                    // Keep serving reads; an operator must investigate. Check again later.
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
+            }
+            let pending = self.frontier.size() - self.last_signed_size;
+            if pending > 0 && (pending >= self.runtime.settings.checkpoint_entries || last_signed_at.elapsed() >= interval) {
+                self.sign().await?;
+                last_signed_at = Instant::now();
+            }
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Extends the frontier with committed entries, checking each.
+    async fn catch_up(&mut self) -> anyhow::Result<()> {
+        let store = &self.runtime.store;
+        loop {
+            let rows = store
+                .db()
+                .query_all_raw(stmt(
+                    store,
+                    format!("SELECT idx, leaf, leaf_hash, chain FROM {} WHERE idx >= $1 ORDER BY idx LIMIT {READ_BATCH_MAX}", store.table("ledger")),
+                    vec![Value::from(self.frontier.size() as i64)],
+                ))
+                .await?;
+            let n_rows = rows.len();
+            for row in rows {
+                let idx: i64 = row.try_get_by_index(0)?;
+                let leaf: Vec<u8> = row.try_get_by_index(1)?;
+                let stored_leaf_hash: Vec<u8> = row.try_get_by_index(2)?;
+                let stored_chain: Vec<u8> = row.try_get_by_index(3)?;
+                let expected = self.frontier.size();
+                anyhow::ensure!(idx == expected as i64, "entry {expected} is missing (found {idx} next)");
+                let computed = leaf_hash(&leaf);
+                anyhow::ensure!(stored_leaf_hash == computed, "entry {idx}: stored leaf hash does not match its leaf bytes");
+                let chain = chain_next(&self.chain, &computed);
+                anyhow::ensure!(stored_chain == chain, "entry {idx}: chain value does not follow from the previous entry");
+                self.frontier.push(computed);
+                self.chain = chain;
+            }
+            if (n_rows as u64) < READ_BATCH_MAX {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn sign(&mut self) -> anyhow::Result<()> {
+        let store = &self.runtime.store;
+        let checkpoint = Checkpoint {
+            origin: self.runtime.settings.ledger_origin.clone(),
+            size: self.frontier.size(),
+            root: self.frontier.root(),
+            extensions: vec![],
+        };
+        let note = checkpoint.sign(&[&self.signer]).context("signing the checkpoint")?;
+        killpoint::reach("mid_checkpoint");
+        let frontier_bytes: Vec<u8> = self.frontier.hashes().iter().flatten().copied().collect();
+        let tx = store.db().begin().await?;
+        let inserted = tx
+            .execute_raw(stmt(
+                store,
+                format!("INSERT INTO {} (size, root, note, frontier) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING", store.table("checkpoints")),
+                vec![Value::from(checkpoint.size as i64), Value::from(checkpoint.root.to_vec()), Value::from(note.clone()), Value::from(frontier_bytes)],
+            ))
+            .await?;
+        if inserted.rows_affected() == 1 {
+            let event = CheckpointSigned {
+                origin: checkpoint.origin.clone(),
+                tree_size: checkpoint.size,
+                root_hash: base64::engine::general_purpose::STANDARD.encode(checkpoint.root),
+                note,
+            };
+            outbox::append(store, &tx, &self.runtime.producer, vec![NewEvent::new(event, format!("checkpoint:{}", checkpoint.origin))]).await?;
+        }
+        tx.commit().await?;
+        self.runtime.relay_wakeup.notify_one();
+        self.last_signed_size = checkpoint.size;
+        metrics::gauge!("claimtrail_checkpoint_size").set(checkpoint.size as f64);
+        metrics::gauge!("claimtrail_checkpoint_unix_seconds").set(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0));
+        tracing::info!(size = checkpoint.size, "checkpoint signed");
+        Ok(())
+    }
+}
+
+async fn chain_at(runtime: &Runtime, idx: u64) -> anyhow::Result<Hash> {
+    let store = &runtime.store;
+    let row = store
+        .db()
+        .query_one_raw(stmt(store, format!("SELECT chain FROM {} WHERE idx = $1", store.table("ledger")), vec![Value::from(idx as i64)]))
+        .await?
+        .with_context(|| format!("ledger entry {idx} of the last checkpoint is missing"))?;
+    let chain: Vec<u8> = row.try_get_by_index(0)?;
+    chain.try_into().map_err(|_| anyhow::anyhow!("ledger entry {idx} has a malformed chain value"))
+}

@@ -1,0 +1,60 @@
+//! `claimtrail ledger export`: the ledger as JSON lines that `claimtrail
+//! verify` reads: first one line per public key, then every entry in index
+//! order, then every checkpoint in size order.
+//!
+//! ```text
+//! {"type":"key","vkey":"claimtrail.local/ledger+1a2b3c4d+AT...","role":"log"}
+//! {"type":"entry","index":0,"leaf":"<base64>","chain":"<base64>"}
+//! {"type":"checkpoint","size":1000,"note":"claimtrail.local/ledger\n1000\n...\n\n\u2014 ..."}
+//! ```
+
+use std::io::Write;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use claimtrail_store::{Store, stmt};
+use sea_orm::{ConnectionTrait, Value};
+use serde_json::json;
+
+/// Rows read per query.
+const PAGE: i64 = 10_000;
+
+/// Writes the export; returns (entries, checkpoints) written.
+pub async fn export(store: &Store, out: &mut impl Write, mut progress: impl FnMut(u64)) -> anyhow::Result<(u64, u64)> {
+    for (key, role) in crate::keys::published(store).await? {
+        serde_json::to_writer(&mut *out, &json!({"type": "key", "vkey": key, "role": role}))?;
+        out.write_all(b"\n")?;
+    }
+    let mut n_entries = 0u64;
+    let mut next = 0i64;
+    loop {
+        let rows = store
+            .db()
+            .query_all_raw(stmt(store, format!("SELECT idx, leaf, chain FROM {} WHERE idx >= $1 ORDER BY idx LIMIT {PAGE}", store.table("ledger")), vec![Value::from(next)]))
+            .await?;
+        let n_rows = rows.len();
+        for row in rows {
+            let idx: i64 = row.try_get_by_index(0)?;
+            let leaf: Vec<u8> = row.try_get_by_index(1)?;
+            let chain: Vec<u8> = row.try_get_by_index(2)?;
+            serde_json::to_writer(&mut *out, &json!({"type": "entry", "index": idx, "leaf": BASE64.encode(leaf), "chain": BASE64.encode(chain)}))?;
+            out.write_all(b"\n")?;
+            next = idx + 1;
+            n_entries += 1;
+        }
+        progress(n_entries);
+        if (n_rows as i64) < PAGE {
+            break;
+        }
+    }
+    let rows = store.db().query_all_raw(stmt(store, format!("SELECT size, note FROM {} ORDER BY size", store.table("checkpoints")), vec![])).await?;
+    let n_checkpoints = rows.len() as u64;
+    for row in rows {
+        let size: i64 = row.try_get_by_index(0)?;
+        let note: String = row.try_get_by_index(1)?;
+        serde_json::to_writer(&mut *out, &json!({"type": "checkpoint", "size": size, "note": note}))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok((n_entries, n_checkpoints))
+}

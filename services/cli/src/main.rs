@@ -1,0 +1,152 @@
+//! `claimtrail`: one binary that links every service.
+
+mod verify;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use claimtrail_runtime::ServeSettings;
+
+#[derive(Parser)]
+#[command(name = "claimtrail", version, about = "Event-sourced healthcare claims and billing, with a verifiable audit ledger")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one service on Postgres and NATS JetStream.
+    Serve {
+        service: ServiceName,
+        #[command(flatten)]
+        settings: ServeSettings,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Verify the audit ledger from a running stack (URL) or an export file,
+    /// recomputing the chain, the Merkle roots and every checkpoint signature.
+    Verify {
+        /// `http(s)://host:port` of a stack serving /v1/ledger, or an export file.
+        target: String,
+        /// Trust only this verifier key (C2SP vkey); repeatable. Without it the
+        /// keys come from the target itself, which proves integrity but not origin.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+        /// File keeping the last verified checkpoint per (origin, key id); a later
+        /// run must find the ledger consistent with it and no smaller.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Ledger tools.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ServiceName {
+    Intake,
+    Adjudication,
+    Settlement,
+    Anchor,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an API key for a tenant and print it (the secret is shown only once).
+    Create {
+        /// Tenant (organization) name.
+        #[arg(long)]
+        tenant: String,
+        /// provider, payer, finance, auditor or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
+        prefix: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Write the ledger as JSON lines (keys, entries, checkpoints) for `claimtrail verify`.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
+        prefix: String,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("claimtrail: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(error) = runtime.block_on(run(cli)) {
+        eprintln!("claimtrail: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { service, settings } => {
+            claimtrail_runtime::telemetry::init("info");
+            let shutdown = claimtrail_runtime::shutdown_signal();
+            match service {
+                ServiceName::Intake => claimtrail_intake::run(settings, shutdown).await,
+                ServiceName::Adjudication => claimtrail_adjudication::run(settings, shutdown).await,
+                ServiceName::Settlement => claimtrail_settlement::run(settings, shutdown).await,
+                ServiceName::Anchor => claimtrail_anchor::run(settings, shutdown).await,
+            }
+        }
+        Command::Keys { command: KeysCommand::Create { tenant, role, database_url, prefix } } => {
+            let role = claimtrail_intake::auth::Role::parse(&role).with_context(|| format!("unknown role `{role}` (provider, payer, finance, auditor, admin)"))?;
+            anyhow::ensure!(!tenant.trim().is_empty(), "the tenant name must not be empty");
+            let store = connect(&database_url, &prefix, claimtrail_intake::SERVICE, &claimtrail_intake::migrations()).await?;
+            let key = claimtrail_intake::auth::create_key(&store, tenant.trim(), role).await?;
+            println!("{}", key.api_key);
+            Ok(())
+        }
+        Command::Verify { target, keys, state } => verify::run(&target, &keys, state.as_deref()).await,
+        Command::Ledger { command: LedgerCommand::Export { out, database_url, prefix } } => {
+            let store = connect(&database_url, &prefix, claimtrail_anchor::SERVICE, &claimtrail_anchor::migrations()).await?;
+            let file = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message("exporting ledger entries");
+            let (n_entries, n_checkpoints) =
+                claimtrail_anchor::export::export(&store, &mut writer, |n| bar.set_position(n)).await?;
+            bar.finish_and_clear();
+            println!("exported {n_entries} entries and {n_checkpoints} checkpoints to {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+async fn connect(database_url: &str, prefix: &str, service: &str, migrations: &[claimtrail_store::Migration]) -> anyhow::Result<claimtrail_store::Store> {
+    let store = claimtrail_store::Store::connect(&claimtrail_store::StoreConfig {
+        database_url: database_url.to_owned(),
+        service: service.to_owned(),
+        prefix: prefix.to_owned(),
+        max_connections: 2,
+    })
+    .await
+    .with_context(|| format!("connecting to {}", claimtrail_store::redact_url(database_url)))?;
+    store.migrate(migrations).await?;
+    Ok(store)
+}

@@ -1,0 +1,133 @@
+//! API keys: `ct_<key id>_<secret>`, a 64-bit key id and a 256-bit random
+//! secret. Only SHA-256 of the secret is stored; it is compared in constant
+//! time (a slow password hash per request would cap the API, and the secret
+//! has full entropy, so a fast hash suffices).
+
+use axum::http::{HeaderMap, StatusCode, header};
+use claimtrail_runtime::http::Problem;
+use claimtrail_store::{Store, StoreError, stmt};
+use sea_orm::{ConnectionTrait, Value};
+use sha2::{Digest, Sha256};
+
+/// Roles of DESIGN.md "Security and privacy".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Provider,
+    Payer,
+    Finance,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        Some(match text {
+            "provider" => Role::Provider,
+            "payer" => Role::Payer,
+            "finance" => Role::Finance,
+            "auditor" => Role::Auditor,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Provider => "provider",
+            Role::Payer => "payer",
+            Role::Finance => "finance",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role reads every tenant's claims.
+    pub fn reads_all_claims(self) -> bool {
+        matches!(self, Role::Auditor | Role::Admin)
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub name: String,
+    pub role: Role,
+    pub key_id: String,
+}
+
+/// A freshly created key: the only time the secret is seen.
+pub struct CreatedKey {
+    pub key_id: String,
+    pub api_key: String,
+}
+
+fn unauthorized(detail: &str) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Creates a key for `tenant` with `role`.
+pub async fn create_key(store: &Store, tenant: &str, role: Role) -> Result<CreatedKey, StoreError> {
+    let mut key_id = [0u8; 8];
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut key_id).and_then(|()| getrandom::fill(&mut secret)).map_err(|e| StoreError::Config(format!("no system randomness: {e}")))?;
+    let key_id = hex::encode(key_id);
+    let secret = hex::encode(secret);
+    store
+        .db()
+        .execute_raw(stmt(
+            store,
+            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role) VALUES ($1, $2, $3, $4)", store.table("api_keys")),
+            vec![Value::from(key_id.clone()), Value::from(sha256(secret.as_bytes()).to_vec()), Value::from(tenant.to_owned()), Value::from(role.as_str().to_owned())],
+        ))
+        .await?;
+    Ok(CreatedKey { api_key: format!("ct_{key_id}_{secret}"), key_id })
+}
+
+/// Authenticates `Authorization: Bearer <api key>`; none or unknown: 401.
+pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Tenant, Problem> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("send `Authorization: Bearer <api key>`"))?
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not text"))?;
+    let key = value.strip_prefix("Bearer ").ok_or_else(|| unauthorized("the Authorization scheme must be Bearer"))?.trim();
+    let mut parts = key.splitn(3, '_');
+    let (Some("ct"), Some(key_id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(unauthorized("the API key is not of the form ct_<key id>_<secret>"));
+    };
+    let row = store
+        .db()
+        .query_one_raw(stmt(store, format!("SELECT secret_sha256, tenant, role FROM {} WHERE key_id = $1", store.table("api_keys")), vec![Value::from(key_id.to_owned())]))
+        .await?;
+    let presented = sha256(secret.as_bytes());
+    // Compare against a dummy when the key id is unknown, so timing does not tell which ids exist.
+    let (stored, tenant, role) = match row {
+        Some(row) => (row.try_get_by_index::<Vec<u8>>(0)?, row.try_get_by_index::<String>(1)?, row.try_get_by_index::<String>(2)?),
+        None => (vec![0u8; 32], String::new(), String::new()),
+    };
+    if !constant_time_eq(&stored, &presented) || tenant.is_empty() {
+        return Err(unauthorized("unknown API key"));
+    }
+    let role = Role::parse(&role).ok_or_else(|| Problem::internal(&anyhow::anyhow!("stored key {key_id} has an unknown role")))?;
+    Ok(Tenant { name: tenant, role, key_id: key_id.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_and_unequal_digests_compare_as_expected() {
+        assert!(constant_time_eq(&[1, 2, 3], &[1, 2, 3]));
+        assert!(!constant_time_eq(&[1, 2, 3], &[1, 2, 4]));
+        assert!(!constant_time_eq(&[1, 2], &[1, 2, 3]));
+    }
+}

@@ -1,0 +1,61 @@
+//! Intake: accepts claims from providers and answers their status.
+//!
+//! # Layout
+//! - [`auth`]: API keys and tenants.
+//! - [`submit`]: `POST /v1/claims` (FHIR R4 Claim or Bundle): content type,
+//!   size, structure, front-end edits; one transaction for the claims, their
+//!   history and their events.
+//! - [`status`]: `GET /v1/claims/{id}` and the projection of adjudication and
+//!   settlement events that feeds it.
+//! - [`run`]: the service (`claimtrail serve intake`).
+
+pub mod auth;
+pub mod status;
+pub mod submit;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use claimtrail_runtime::{Runtime, ServeSettings, http};
+use claimtrail_store::Migration;
+
+pub const SERVICE: &str = "intake";
+
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration { version: 1, name: "claims, history, api keys", statements: |store| {
+        let t = store.types();
+        vec![
+            format!(
+                "CREATE TABLE {} (claim_id {} PRIMARY KEY, submitter TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT, \
+                 payer_id TEXT, billing_npi TEXT, total_charge_cents {}, total_paid_cents {}, claim TEXT, issues TEXT NOT NULL, decision TEXT, \
+                 received_at TEXT NOT NULL, updated_at {} NOT NULL DEFAULT {})",
+                store.table("claims"), t.uuid, t.bigint, t.bigint, t.timestamp, t.now
+            ),
+            format!("CREATE INDEX {} ON {} (submitter, received_at)", store.index("claims_submitter"), store.table("claims")),
+            format!(
+                "CREATE TABLE {} (history_id {}, claim_id {} NOT NULL, status TEXT NOT NULL, event_type TEXT NOT NULL, event_id {} NOT NULL UNIQUE, \
+                 at TEXT NOT NULL, detail TEXT NOT NULL)",
+                store.table("claim_history"), t.id, t.uuid, t.uuid
+            ),
+            format!("CREATE INDEX {} ON {} (claim_id)", store.index("claim_history_claim"), store.table("claim_history")),
+            format!(
+                "CREATE TABLE {} (key_id TEXT PRIMARY KEY, secret_sha256 {} NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL, created_at {} NOT NULL DEFAULT {})",
+                store.table("api_keys"), t.bytes, t.timestamp, t.now
+            ),
+        ]
+    }}]
+}
+
+/// Every intake route.
+pub fn routes(runtime: Runtime) -> Router {
+    submit::routes(runtime.clone()).merge(status::routes(runtime))
+}
+
+/// Runs the intake service until `shutdown`.
+pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
+    let handler = Arc::new(status::StatusProjection::new(runtime.store.clone()));
+    let routes = routes(runtime.clone());
+    runtime.run(routes, Some(handler), http::always_ready(), vec![], shutdown).await
+}

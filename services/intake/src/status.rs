@@ -1,0 +1,171 @@
+//! The claim-status projection and `GET /v1/claims/{id}`.
+//!
+//! Intake consumes adjudication and settlement events for the claims it
+//! received and keeps, per claim, the current status and its whole history.
+
+use async_trait::async_trait;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use claimtrail_events::{DomainEvent, Envelope, Family, Money, NewEvent};
+use claimtrail_runtime::http::Problem;
+use claimtrail_runtime::{EventHandler, HandlerError, Runtime};
+use claimtrail_store::{Store, stmt};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth;
+
+/// Keeps the status of the claims this intake received.
+pub struct StatusProjection {
+    store: Store,
+}
+
+impl StatusProjection {
+    pub fn new(store: Store) -> StatusProjection {
+        StatusProjection { store }
+    }
+}
+
+/// Appends one history row (in the caller's transaction).
+pub async fn record_history(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    claim_id: Uuid,
+    status: &str,
+    envelope_type: &str,
+    event_id: Uuid,
+    at: &str,
+    detail: &str,
+) -> Result<(), sea_orm::DbErr> {
+    tx.execute_raw(stmt(
+        store,
+        format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ($1, $2, $3, $4, $5, $6)", store.table("claim_history")),
+        vec![
+            Value::from(claim_id),
+            Value::from(status.to_owned()),
+            Value::from(envelope_type.to_owned()),
+            Value::from(event_id),
+            Value::from(at.to_owned()),
+            Value::from(detail.to_owned()),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl EventHandler for StatusProjection {
+    fn families(&self) -> Vec<Family> {
+        vec![Family::Claims, Family::Settlement]
+    }
+
+    async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        let store = &self.store;
+        let at = envelope.occurred_at.to_string();
+        match envelope.event_type.as_str() {
+            "claim.adjudicated.v1" => {
+                let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
+                    return Ok(vec![]);
+                };
+                let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                let decision_json = serde_json::to_string(&decision).map_err(|e| HandlerError::Unexpected(e.into()))?;
+                let updated = tx
+                    .execute_raw(stmt(
+                        store,
+                        format!(
+                            "UPDATE {} SET status = 'adjudicated', outcome = $2, total_paid_cents = $3, decision = $4, updated_at = {} WHERE claim_id = $1",
+                            store.table("claims"),
+                            store.types().now
+                        ),
+                        vec![Value::from(decision.claim_id), Value::from(outcome.clone()), Value::from(decision.total_paid.to_cents().unwrap_or(0)), Value::from(decision_json)],
+                    ))
+                    .await?;
+                if updated.rows_affected() == 1 {
+                    let detail = format!("{outcome}: allowed {}, paid {} (rule set {})", decision.total_allowed, decision.total_paid, decision.rule_set_hash);
+                    record_history(store, tx, decision.claim_id, "adjudicated", &envelope.event_type, envelope.event_id, &at, &detail).await?;
+                }
+            }
+            "payable.booked.v1" => {
+                let DomainEvent::PayableBooked(booked) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
+                    return Ok(vec![]);
+                };
+                let known = tx
+                    .query_one_raw(stmt(store, format!("SELECT status FROM {} WHERE claim_id = $1", store.table("claims")), vec![Value::from(booked.claim_id)]))
+                    .await?;
+                if let Some(row) = known {
+                    let status: String = row.try_get_by_index(0)?;
+                    let detail = format!("booked in the journal: {} payable to {}", booked.amount, booked.billing_npi);
+                    record_history(store, tx, booked.claim_id, &status, &envelope.event_type, envelope.event_id, &at, &detail).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(vec![])
+    }
+}
+
+pub fn routes(runtime: Runtime) -> Router {
+    Router::new().route("/v1/claims/{claim_id}", get(show)).with_state(runtime)
+}
+
+async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &runtime.store;
+    let tenant = auth::authenticate(store, &headers).await?;
+    let not_found = || Problem::not_found(format!("no claim `{claim_id}`"));
+    let claim_uuid = Uuid::parse_str(&claim_id).map_err(|_| not_found())?;
+    let row = store
+        .db()
+        .query_one_raw(stmt(
+            store,
+            format!(
+                "SELECT submitter, channel, status, outcome, payer_id, billing_npi, total_charge_cents, total_paid_cents, issues, decision, received_at \
+                 FROM {} WHERE claim_id = $1",
+                store.table("claims")
+            ),
+            vec![Value::from(claim_uuid)],
+        ))
+        .await?
+        .ok_or_else(not_found)?;
+    let submitter: String = row.try_get_by_index(0)?;
+    if submitter != tenant.name && !tenant.role.reads_all_claims() {
+        return Err(not_found());
+    }
+    tracing::info!(claim_id = %claim_uuid, reader = %tenant.key_id, "claim read");
+    let issues: serde_json::Value = serde_json::from_str(&row.try_get_by_index::<String>(8)?).unwrap_or_default();
+    let decision: Option<serde_json::Value> = row.try_get_by_index::<Option<String>>(9)?.and_then(|d| serde_json::from_str(&d).ok());
+    let history_rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT status, event_type, event_id, at, detail FROM {} WHERE claim_id = $1 ORDER BY history_id", store.table("claim_history")),
+            vec![Value::from(claim_uuid)],
+        ))
+        .await?;
+    let mut history = Vec::with_capacity(history_rows.len());
+    for h in history_rows {
+        history.push(json!({
+            "status": h.try_get_by_index::<String>(0)?,
+            "event_type": h.try_get_by_index::<String>(1)?,
+            "event_id": h.try_get_by_index::<Uuid>(2)?,
+            "at": h.try_get_by_index::<String>(3)?,
+            "detail": h.try_get_by_index::<String>(4)?,
+        }));
+    }
+    Ok(Json(json!({
+        "claim_id": claim_uuid,
+        "status": row.try_get_by_index::<String>(2)?,
+        "outcome": row.try_get_by_index::<Option<String>>(3)?,
+        "channel": row.try_get_by_index::<String>(1)?,
+        "payer_id": row.try_get_by_index::<Option<String>>(4)?,
+        "billing_npi": row.try_get_by_index::<Option<String>>(5)?,
+        "total_charge": row.try_get_by_index::<Option<i64>>(6)?.map(Money::from_cents),
+        "total_paid": row.try_get_by_index::<Option<i64>>(7)?.map(Money::from_cents),
+        "received_at": row.try_get_by_index::<String>(10)?,
+        "issues": issues,
+        "decision": decision,
+        "history": history,
+    })))
+}

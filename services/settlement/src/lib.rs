@@ -1,0 +1,195 @@
+//! Settlement: books adjudicated claims in a double-entry journal.
+//!
+//! # Layout
+//! - [`journal`]: the pure construction of journal lines and the balance check.
+//! - [`Booker`]: the event handler: `claim.adjudicated.v1` in, `payable.booked.v1` out.
+//! - [`routes`]: `GET /v1/journal/entries?claim_id=`, `GET /v1/journal/balances`.
+//! - [`run`]: the service (`claimtrail serve settlement`).
+
+pub mod journal;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use claimtrail_events::{DomainEvent, Envelope, Family, Money, NewEvent, PayableBooked};
+use claimtrail_runtime::http::Problem;
+use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, http};
+use claimtrail_store::{Migration, Store, stmt};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub const SERVICE: &str = "settlement";
+
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration { version: 1, name: "journal", statements: |store| {
+        let t = store.types();
+        vec![
+            format!(
+                "CREATE TABLE {} (entry_id {} PRIMARY KEY, claim_id {} NOT NULL UNIQUE, payer_id TEXT NOT NULL, billing_npi TEXT NOT NULL, \
+                 amount_cents {} NOT NULL, memo TEXT NOT NULL, posted_at {} NOT NULL DEFAULT {})",
+                store.table("journal_entries"), t.uuid, t.uuid, t.bigint, t.timestamp, t.now
+            ),
+            format!(
+                "CREATE TABLE {} (line_id {}, entry_id {} NOT NULL REFERENCES {}(entry_id), account TEXT NOT NULL, debit_cents {} NOT NULL, credit_cents {} NOT NULL)",
+                store.table("journal_lines"), t.id, t.uuid, store.table("journal_entries"), t.bigint, t.bigint
+            ),
+            format!("CREATE INDEX {} ON {} (account)", store.index("journal_lines_account"), store.table("journal_lines")),
+            format!("CREATE INDEX {} ON {} (entry_id)", store.index("journal_lines_entry"), store.table("journal_lines")),
+        ]
+    }}]
+}
+
+/// The event handler of settlement.
+pub struct Booker {
+    store: Store,
+}
+
+impl Booker {
+    pub fn new(store: Store) -> Booker {
+        Booker { store }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Booker {
+    fn families(&self) -> Vec<Family> {
+        vec![Family::Claims]
+    }
+
+    async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        if envelope.event_type != "claim.adjudicated.v1" {
+            return Ok(vec![]);
+        }
+        let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
+            return Ok(vec![]);
+        };
+        let store = &self.store;
+        let entry_id = Uuid::now_v7();
+        let lines = journal::lines_for(&decision);
+        let amount_cents = decision.total_paid.to_cents().ok_or_else(|| HandlerError::Invalid("paid amount out of range".into()))?;
+        tx.execute_raw(stmt(
+            store,
+            format!(
+                "INSERT INTO {} (entry_id, claim_id, payer_id, billing_npi, amount_cents, memo) VALUES ($1, $2, $3, $4, $5, $6)",
+                store.table("journal_entries")
+            ),
+            vec![
+                Value::from(entry_id),
+                Value::from(decision.claim_id),
+                Value::from(decision.payer_id.clone()),
+                Value::from(decision.billing_npi.clone()),
+                Value::from(amount_cents),
+                Value::from(format!("claim {} adjudicated {:?}, paid {}", decision.claim_id, decision.outcome, decision.total_paid)),
+            ],
+        ))
+        .await?;
+        for line in &lines {
+            tx.execute_raw(stmt(
+                store,
+                format!("INSERT INTO {} (entry_id, account, debit_cents, credit_cents) VALUES ($1, $2, $3, $4)", store.table("journal_lines")),
+                vec![
+                    Value::from(entry_id),
+                    Value::from(line.account.clone()),
+                    Value::from(line.debit.to_cents().unwrap_or(0)),
+                    Value::from(line.credit.to_cents().unwrap_or(0)),
+                ],
+            ))
+            .await?;
+        }
+        let booked = PayableBooked {
+            claim_id: decision.claim_id,
+            journal_entry_id: entry_id,
+            payer_id: decision.payer_id.clone(),
+            billing_npi: decision.billing_npi.clone(),
+            amount: decision.total_paid,
+            lines,
+        };
+        Ok(vec![NewEvent::new(booked, decision.claim_id.to_string()).caused_by(envelope)])
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EntriesQuery {
+    claim_id: Option<Uuid>,
+}
+
+/// `GET /v1/journal/entries?claim_id=` and `GET /v1/journal/balances`.
+pub fn routes(runtime: Runtime) -> Router {
+    Router::new().route("/v1/journal/entries", get(entries)).route("/v1/journal/balances", get(balances)).with_state(runtime)
+}
+
+async fn entries(State(runtime): State<Runtime>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &runtime.store;
+    let claim_id = query.claim_id.ok_or_else(|| Problem::bad_request("query parameter claim_id is required"))?;
+    let rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!(
+                "SELECT e.entry_id, e.amount_cents, e.memo, l.account, l.debit_cents, l.credit_cents FROM {} e LEFT JOIN {} l ON l.entry_id = e.entry_id \
+                 WHERE e.claim_id = $1 ORDER BY l.line_id",
+                store.table("journal_entries"),
+                store.table("journal_lines")
+            ),
+            vec![Value::from(claim_id)],
+        ))
+        .await?;
+    let mut entries: Vec<serde_json::Value> = Vec::new();
+    for row in rows {
+        let entry_id: Uuid = row.try_get_by_index(0)?;
+        if entries.last().and_then(|e| e["entry_id"].as_str()) != Some(entry_id.to_string().as_str()) {
+            entries.push(serde_json::json!({
+                "entry_id": entry_id, "claim_id": claim_id,
+                "amount": Money::from_cents(row.try_get_by_index(1)?), "memo": row.try_get_by_index::<String>(2)?, "lines": []
+            }));
+        }
+        if let Some(account) = row.try_get_by_index::<Option<String>>(3)? {
+            let debit: i64 = row.try_get_by_index(4)?;
+            let credit: i64 = row.try_get_by_index(5)?;
+            if let Some(lines) = entries.last_mut().and_then(|e| e["lines"].as_array_mut()) {
+                lines.push(serde_json::json!({"account": account, "debit": Money::from_cents(debit), "credit": Money::from_cents(credit)}));
+            }
+        }
+    }
+    Ok(Json(serde_json::json!({ "entries": entries })))
+}
+
+async fn balances(State(runtime): State<Runtime>) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &runtime.store;
+    let rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT account, CAST(SUM(debit_cents) AS BIGINT), CAST(SUM(credit_cents) AS BIGINT) FROM {} GROUP BY account ORDER BY account", store.table("journal_lines")),
+            vec![],
+        ))
+        .await?;
+    let mut accounts = Vec::with_capacity(rows.len());
+    let (mut total_debit, mut total_credit) = (0i64, 0i64);
+    for row in rows {
+        let account: String = row.try_get_by_index(0)?;
+        let debit: i64 = row.try_get_by_index(1)?;
+        let credit: i64 = row.try_get_by_index(2)?;
+        total_debit += debit;
+        total_credit += credit;
+        accounts.push(serde_json::json!({"account": account, "debit": Money::from_cents(debit), "credit": Money::from_cents(credit),
+            "balance": Money::from_cents(debit - credit)}));
+    }
+    Ok(Json(serde_json::json!({
+        "accounts": accounts, "total_debit": Money::from_cents(total_debit), "total_credit": Money::from_cents(total_credit),
+        "balanced": total_debit == total_credit
+    })))
+}
+
+/// Runs the settlement service until `shutdown`.
+pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
+    let handler = Arc::new(Booker::new(runtime.store.clone()));
+    let routes = routes(runtime.clone());
+    runtime.run(routes, Some(handler), http::always_ready(), vec![], shutdown).await
+}
