@@ -1,1 +1,325 @@
+//! The end-to-end harness: real `claimtrail` processes on real Postgres and
+//! NATS JetStream, each test under its own name prefix so that tests share
+//! one server of each without seeing each other.
+//!
+//! - [`claimtrail_bin`]: builds the current binary once (nested cargo) and returns its path.
+//! - [`Stack`]: the four services as separate processes, with helpers per endpoint,
+//!   kill -9 and restart, SQL counts for assertions, and clean-up.
+//! - [`sample_claim`], [`bundle`]: FHIR R4 request bodies.
+//!
+//! Environment: `CLAIMTRAIL_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and `CLAIMTRAIL_TEST_NATS_URL`
+//! (default `nats://127.0.0.1:4222`). Service logs go to
+//! `<target>/e2e-logs/<prefix>-<service>.log`.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const SERVICES: [&str; 4] = ["intake", "adjudication", "settlement", "anchor"];
+
+/// The payer of the sample claims, with a fee schedule for their codes.
+pub const PAYER_ID: &str = "60054";
+
+pub fn database_url() -> String {
+    std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub fn nats_url() -> String {
+    std::env::var("CLAIMTRAIL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// Builds `claimtrail` (once per test binary) with the cargo running the tests,
+/// so the tests never run a stale binary, and returns its path.
+pub fn claimtrail_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let output = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "-p", "claimtrail", "--bin", "claimtrail", "--message-format=json"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running cargo build for the claimtrail binary");
+        assert!(output.status.success(), "cargo build -p claimtrail failed");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|message| message["reason"] == "compiler-artifact" && message["target"]["name"] == "claimtrail")
+            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no claimtrail executable")
+    })
+    .clone()
+}
+
+fn logs_dir() -> PathBuf {
+    let bin = claimtrail_bin();
+    let dir = bin.parent().map(|p| p.join("e2e-logs")).unwrap_or_else(|| PathBuf::from("e2e-logs"));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// One running service process.
+pub struct ServiceProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+/// Four services under one prefix.
+pub struct Stack {
+    pub prefix: String,
+    pub key_dir: tempfile::TempDir,
+    pub processes: HashMap<&'static str, ServiceProcess>,
+    /// Extra environment per service, applied at every (re)start.
+    pub env: HashMap<&'static str, Vec<(String, String)>>,
+    pub api_key: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+}
+
+impl Stack {
+    /// Starts the four services with `env` applied to every one (e.g. a low
+    /// deliveries limit), creates a provider key and publishes the payer's fee schedule.
+    pub async fn start(env: &[(&str, &str)]) -> anyhow::Result<Stack> {
+        let prefix = format!("t{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let db = Database::connect(database_url()).await.context("connecting to the test database")?;
+        let common: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut stack = Stack {
+            prefix,
+            key_dir: tempfile::tempdir()?,
+            processes: HashMap::new(),
+            env: SERVICES.iter().map(|s| (*s, common.clone())).collect(),
+            api_key: String::new(),
+            client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
+            db,
+        };
+        for service in SERVICES {
+            stack.spawn(service, &[]).await?;
+        }
+        stack.api_key = stack.create_key("riverside", "provider").await?;
+        stack.put_fee_schedule().await?;
+        Ok(stack)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(claimtrail_bin());
+        command
+            .args(args)
+            .env("DATABASE_URL", database_url())
+            .env("NATS_URL", nats_url())
+            .env("CLAIMTRAIL_PREFIX", &self.prefix)
+            .env("CLAIMTRAIL_KEY_DIR", self.key_dir.path())
+            .env("CLAIMTRAIL_CHECKPOINT_INTERVAL_MS", "200")
+            .env("RUST_LOG", std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()))
+            .env_remove("CLAIMTRAIL_KILL_POINT");
+        command
+    }
+
+    /// Starts (or restarts) `service`; `extra_env` applies to this start only.
+    pub async fn spawn(&mut self, service: &'static str, extra_env: &[(&str, &str)]) -> anyhow::Result<()> {
+        let log_path = logs_dir().join(format!("{}-{service}.log", self.prefix));
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+        let mut command = self.command(&["serve", service, "--listen", "127.0.0.1:0"]);
+        for (key, value) in self.env.get(service).into_iter().flatten() {
+            command.env(key, value);
+        }
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        command.stdout(Stdio::piped()).stderr(Stdio::from(log)).kill_on_drop(true);
+        let mut child = command.spawn().with_context(|| format!("spawning {service}"))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .with_context(|| format!("{service} did not start within 60 s (log: {})", log_path.display()))??
+            .with_context(|| format!("{service} exited before listening (log: {})", log_path.display()))?;
+        let url = first.strip_prefix("listening on ").with_context(|| format!("unexpected first line from {service}: {first}"))?.to_owned();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.processes.insert(service, ServiceProcess { child, url });
+        Ok(())
+    }
+
+    /// kill -9.
+    pub async fn kill(&mut self, service: &str) -> anyhow::Result<()> {
+        if let Some(mut process) = self.processes.remove(service) {
+            process.child.kill().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for `service` to exit by itself (a kill point) and forgets it.
+    pub async fn wait_exit(&mut self, service: &str, timeout: Duration) -> anyhow::Result<()> {
+        let process = self.processes.get_mut(service).with_context(|| format!("{service} is not running"))?;
+        tokio::time::timeout(timeout, process.child.wait()).await.with_context(|| format!("{service} did not exit within {timeout:?}"))??;
+        self.processes.remove(service);
+        Ok(())
+    }
+
+    pub fn url(&self, service: &str) -> &str {
+        &self.processes[service].url
+    }
+
+    pub async fn run_cli(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
+        Ok(self.command(args).output().await?)
+    }
+
+    pub async fn create_key(&self, tenant: &str, role: &str) -> anyhow::Result<String> {
+        let output = self.run_cli(&["keys", "create", "--tenant", tenant, "--role", role]).await?;
+        anyhow::ensure!(output.status.success(), "keys create failed: {}", String::from_utf8_lossy(&output.stderr));
+        Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+    }
+
+    pub async fn put_fee_schedule(&self) -> anyhow::Result<()> {
+        let body = json!({"fee_schedule_id": "2026-q4", "entries": [
+            {"procedure_code": "99213", "amount": "92.00"},
+            {"procedure_code": "G0008", "amount": "30.00"},
+            {"procedure_code": "G0009", "amount": "31.50"},
+            {"procedure_code": "J1100", "amount": "0.45"}]});
+        let response = self.client.put(format!("{}/v1/payers/{PAYER_ID}/fee-schedule", self.url("adjudication"))).json(&body).send().await?;
+        anyhow::ensure!(response.status().is_success(), "fee schedule: {}", response.text().await?);
+        Ok(())
+    }
+
+    /// POSTs a FHIR body to intake with the provider key.
+    pub async fn submit(&self, body: &Value) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .client
+            .post(format!("{}/v1/claims", self.url("intake")))
+            .bearer_auth(&self.api_key)
+            .header("content-type", "application/fhir+json")
+            .body(serde_json::to_vec(body)?)
+            .send()
+            .await?)
+    }
+
+    /// Submits and returns the new claim ids, failing unless the answer is 202.
+    pub async fn submit_ok(&self, body: &Value) -> anyhow::Result<Vec<String>> {
+        let response = self.submit(body).await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        anyhow::ensure!(status == 202, "submission answered {status}: {answer}");
+        Ok(answer["claim_ids"].as_array().context("no claim_ids")?.iter().filter_map(|id| id.as_str().map(str::to_owned)).collect())
+    }
+
+    pub async fn claim_status(&self, claim_id: &str) -> anyhow::Result<Value> {
+        let response = self.client.get(format!("{}/v1/claims/{claim_id}", self.url("intake"))).bearer_auth(&self.api_key).send().await?;
+        anyhow::ensure!(response.status() == 200, "GET claim {claim_id}: {}", response.status());
+        Ok(response.json().await?)
+    }
+
+    /// Qualified table name of a service's table.
+    pub fn table(&self, service: &str, table: &str) -> String {
+        format!("\"{}_{service}\".\"{table}\"", self.prefix)
+    }
+
+    /// `SELECT COUNT(*) ...` (or any single bigint) as i64.
+    pub async fn scalar(&self, sql: &str) -> anyhow::Result<i64> {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql.to_owned()))
+            .await
+            .with_context(|| format!("running {sql}"))?
+            .context("no row")?;
+        Ok(row.try_get_by_index::<i64>(0)?)
+    }
+
+    pub async fn execute(&self, sql: &str) -> anyhow::Result<u64> {
+        Ok(self.db.execute_unprepared(sql).await.with_context(|| format!("running {sql}"))?.rows_affected())
+    }
+
+    /// The size of the latest checkpoint, 0 when none.
+    pub async fn checkpoint_size(&self) -> anyhow::Result<i64> {
+        self.scalar(&format!("SELECT COALESCE(MAX(size), 0) FROM {}", self.table("anchor", "checkpoints"))).await
+    }
+
+    pub async fn ledger_size(&self) -> anyhow::Result<i64> {
+        self.scalar(&format!("SELECT COUNT(*) FROM {}", self.table("anchor", "ledger"))).await
+    }
+
+    /// Waits until every accepted claim is booked and anchored and a
+    /// checkpoint covers the whole ledger: `n_claims` claims give
+    /// 3 events each (submitted, adjudicated, booked), plus the fee schedule.
+    pub async fn wait_settled(&self, n_claims: i64, timeout: Duration) -> anyhow::Result<()> {
+        let expected_ledger = 1 + 3 * n_claims;
+        let journal = self.table("settlement", "journal_entries");
+        wait_until(timeout, || async {
+            let booked = self.scalar(&format!("SELECT COUNT(*) FROM {journal}")).await?;
+            let ledger = self.ledger_size().await?;
+            let checkpoint = self.checkpoint_size().await?;
+            Ok((booked == n_claims && ledger == expected_ledger && checkpoint == expected_ledger, format!("booked {booked}/{n_claims}, ledger {ledger}/{expected_ledger}, checkpoint {checkpoint}")))
+        })
+        .await
+    }
+
+    /// Runs `claimtrail verify` against the anchor; returns (success, stdout + stderr).
+    pub async fn verify(&self, extra: &[&str]) -> anyhow::Result<(bool, String)> {
+        let mut args = vec!["verify", self.url("anchor")];
+        args.extend_from_slice(extra);
+        let output = self.run_cli(&args).await?;
+        Ok((output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))))
+    }
+
+    /// Stops every process, drops the schemas and deletes the streams of this prefix.
+    pub async fn cleanup(mut self) -> anyhow::Result<()> {
+        for service in SERVICES {
+            self.kill(service).await?;
+        }
+        for service in SERVICES {
+            self.execute(&format!("DROP SCHEMA IF EXISTS \"{}_{service}\" CASCADE", self.prefix)).await?;
+        }
+        let client = async_nats::connect(nats_url()).await?;
+        let jetstream = async_nats::jetstream::new(client);
+        for family in ["REFERENCE", "CLAIMS", "SETTLEMENT", "LEDGER", "FRAUD", "DEADLETTER"] {
+            let _ = jetstream.delete_stream(format!("{}_{family}", self.prefix.to_uppercase())).await;
+        }
+        Ok(())
+    }
+}
+
+/// Polls `check` every 200 ms until it answers true or `timeout` passes; the
+/// message of the last check goes into the error.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<(bool, String)>>,
+{
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < timeout {
+        match check().await {
+            Ok((true, _)) => return Ok(()),
+            Ok((false, message)) => last = message,
+            Err(e) => last = format!("{e:#}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("timed out after {timeout:?}: {last}")
+}
+
+/// A valid professional FHIR R4 Claim (the committed fixture) with its own
+/// patient control number: 99213, G0008 and J1100 x4 for payer 60054.
+pub fn sample_claim(patient_control_number: &str) -> Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    let mut claim = TEMPLATE
+        .get_or_init(|| serde_json::from_str(include_str!("../../libs/fhir/tests/fixtures/claim-professional.json")).expect("fixture is JSON"))
+        .clone();
+    claim["identifier"][0]["value"] = json!(patient_control_number);
+    claim["id"] = json!(patient_control_number.to_ascii_lowercase());
+    claim
+}
+
+/// A batch Bundle of `claims`.
+pub fn bundle(claims: Vec<Value>) -> Value {
+    let entries: Vec<Value> = claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
+    json!({"resourceType": "Bundle", "type": "batch", "entry": entries})
+}

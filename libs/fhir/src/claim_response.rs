@@ -1,7 +1,7 @@
 //! The decision on a claim as a FHIR R4 ClaimResponse.
 
 use claimtrail_events::{ClaimAdjudicated, SubmittedClaim};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::output::{self, ADJUDICATION};
 
@@ -12,7 +12,11 @@ use crate::output::{self, ADJUDICATION};
 /// `submitted` (charge), `eligible` (allowed), one entry per adjustment (see
 /// the crate's output notes) and `benefit` (paid); `total[]` carries
 /// submitted, eligible and benefit; `payment.amount` the amount paid.
-pub fn claim_response(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, created: &str) -> Value {
+pub fn claim_response(
+    adjudicated: &ClaimAdjudicated,
+    claim: &SubmittedClaim,
+    created: &str,
+) -> Value {
     let items: Vec<Value> = adjudicated
         .lines
         .iter()
@@ -22,7 +26,12 @@ pub fn claim_response(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, cr
                 output::adjudication(ADJUDICATION, "eligible", "Eligible Amount", line.allowed),
             ];
             adjudications.extend(line.adjustments.iter().map(output::adjustment));
-            adjudications.push(output::adjudication(ADJUDICATION, "benefit", "Benefit Amount", line.paid));
+            adjudications.push(output::adjudication(
+                ADJUDICATION,
+                "benefit",
+                "Benefit Amount",
+                line.paid,
+            ));
             json!({ "itemSequence": line.sequence, "adjudication": adjudications })
         })
         .collect();

@@ -9,7 +9,7 @@
 //! - [`mapped_claim`]: [`MappedClaim`], a domain claim without its id, plus its issues.
 //! - [`edits`]: the front-end edits that make a well-formed claim `rejected`, and their codes.
 //! - [`npi`], [`icd10`], [`procedure_code`]: one domain value each, parsed.
-//! - [`claim_response`], [`eob`]: the decision as a ClaimResponse or ExplanationOfBenefit.
+//! - [`mod@claim_response`], [`eob`]: the decision as a ClaimResponse or ExplanationOfBenefit.
 //! - [`error`]: [`FhirError`] (400 / 422), [`FieldError`] (FHIRPath + message), [`EntryError`].
 //! - internal: `node` (reading JSON with FHIRPaths), `resolve` (references),
 //!   `amount` (exact decimals), `output` (shared output pieces).
@@ -45,12 +45,14 @@ pub use mapped_claim::MappedClaim;
 pub use npi::{Npi, NpiError};
 pub use output::CARC;
 pub use procedure_code::{CodeSet, ProcedureCode, ProcedureCodeError};
-pub use submission::{parse_submission, BundleType, EntryResult, Submission, SUPPORTING_RESOURCE_TYPES};
+pub use submission::{
+    BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission,
+};
 
 /// At most this many Claims in one Bundle.
 pub const CLAIMS_PER_BUNDLE_MAX: usize = 1_000;
 /// At most this many entries (Claims and supporting resources) in one Bundle.
-pub const ENTRIES_PER_BUNDLE_MAX: usize = 5_000;
+pub const ENTRIES_PER_BUNDLE_MAX: usize = 10_000;
 /// At most this many service lines (`Claim.item`) per claim, as X12 837P allows.
 pub const LINES_PER_CLAIM_MAX: usize = 50;
 /// At most this many diagnoses per claim (837I: principal + 24 others).

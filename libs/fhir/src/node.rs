@@ -24,11 +24,18 @@ pub(crate) struct Arr<'a> {
 
 impl<'a> Obj<'a> {
     pub(crate) fn new(map: &'a Map<String, Value>, path: impl Into<String>) -> Obj<'a> {
-        Obj { map, path: path.into() }
+        Obj {
+            map,
+            path: path.into(),
+        }
     }
 
     /// The value as an object, or an error at `path`.
-    pub(crate) fn from_value(value: &'a Value, path: String, errors: &mut Errors) -> Option<Obj<'a>> {
+    pub(crate) fn from_value(
+        value: &'a Value,
+        path: String,
+        errors: &mut Errors,
+    ) -> Option<Obj<'a>> {
         match value {
             Value::Object(map) => Some(Obj { map, path }),
             _ => {
@@ -66,7 +73,10 @@ impl<'a> Obj<'a> {
     pub(crate) fn arr(&self, name: &str, required: bool, errors: &mut Errors) -> Option<Arr<'a>> {
         let value = self.present(name, required, errors)?;
         match value {
-            Value::Array(items) => Some(Arr { items, path: self.path_of(name) }),
+            Value::Array(items) => Some(Arr {
+                items,
+                path: self.path_of(name),
+            }),
             _ => {
                 errors.push(self.path_of(name), "must be a JSON array");
                 None
@@ -100,7 +110,12 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(crate) fn number(&self, name: &str, required: bool, errors: &mut Errors) -> Option<&'a Number> {
+    pub(crate) fn number(
+        &self,
+        name: &str,
+        required: bool,
+        errors: &mut Errors,
+    ) -> Option<&'a Number> {
         let value = self.present(name, required, errors)?;
         match value {
             Value::Number(number) => Some(number),
@@ -112,7 +127,12 @@ impl<'a> Obj<'a> {
     }
 
     /// A FHIR positiveInt: 1 ..= 2^31 - 1.
-    pub(crate) fn positive_int(&self, name: &str, required: bool, errors: &mut Errors) -> Option<u32> {
+    pub(crate) fn positive_int(
+        &self,
+        name: &str,
+        required: bool,
+        errors: &mut Errors,
+    ) -> Option<u32> {
         let value = self.present(name, required, errors)?;
         positive_int(value, self.path_of(name), errors)
     }
@@ -135,7 +155,9 @@ impl<'a> Arr<'a> {
 
     /// Every element that is an object; the others are reported.
     pub(crate) fn objs(&self, errors: &mut Errors) -> Vec<Obj<'a>> {
-        (0..self.items.len()).filter_map(|index| self.obj(index, errors)).collect()
+        (0..self.items.len())
+            .filter_map(|index| self.obj(index, errors))
+            .collect()
     }
 }
 
@@ -160,7 +182,9 @@ pub(crate) fn find_coding<'a>(
 ) -> Option<(usize, Option<&'a str>, &'a str)> {
     let codings = concept.arr("coding", false, errors)?;
     for coding_idx in 0..codings.len() {
-        let Some(coding) = codings.obj(coding_idx, errors) else { continue };
+        let Some(coding) = codings.obj(coding_idx, errors) else {
+            continue;
+        };
         let system = coding.str("system", false, errors);
         if !system_ok(system) {
             continue;

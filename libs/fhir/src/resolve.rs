@@ -9,6 +9,7 @@
 //!    or `Reference.identifier` when `reference` is absent or resolves to nothing.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::error::Errors;
 use crate::node::Obj;
@@ -27,13 +28,16 @@ pub(crate) struct Resource<'a> {
 pub(crate) enum Target<'a> {
     Resource(Resource<'a>),
     /// A logical reference: an identifier with an optional system.
-    Identifier { system: Option<&'a str>, value: &'a str },
+    Identifier {
+        system: Option<&'a str>,
+        value: &'a str,
+    },
 }
 
-/// The `contained` resources of one container, by id.
+/// The `contained` resources of one container, by id (cheap to clone).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Contained<'a> {
-    by_id: Vec<(&'a str, &'a str, Obj<'a>)>,
+    by_id: Rc<HashMap<&'a str, (&'a str, Obj<'a>)>>,
 }
 
 /// Every resource of a Bundle, by `fullUrl` and by type and id.
@@ -48,35 +52,49 @@ pub(crate) struct BundleIndex<'a> {
 impl<'a> Contained<'a> {
     /// Reads `container.contained[]`; each needs a `resourceType` and an `id`.
     pub(crate) fn of(container: &Obj<'a>, errors: &mut Errors) -> Contained<'a> {
-        let mut contained = Contained::default();
-        let Some(resources) = container.arr("contained", false, errors) else { return contained };
+        let mut by_id = HashMap::new();
+        let Some(resources) = container.arr("contained", false, errors) else {
+            return Contained::default();
+        };
         for resource in resources.objs(errors) {
             let resource_type = resource.str("resourceType", true, errors);
             let id = resource.str("id", true, errors);
             if let (Some(resource_type), Some(id)) = (resource_type, id) {
-                if !contained.by_id.iter().any(|(known, _, _)| *known == id) {
-                    contained.by_id.push((id, resource_type, resource));
-                }
+                by_id.entry(id).or_insert((resource_type, resource));
             }
         }
-        contained
+        Contained {
+            by_id: Rc::new(by_id),
+        }
     }
 
     fn get(&self, id: &str) -> Option<Resource<'a>> {
-        let (_, resource_type, obj) = self.by_id.iter().find(|(known, _, _)| *known == id)?;
-        Some(Resource { obj: obj.clone(), resource_type, scope: self.clone() })
+        let (resource_type, obj) = self.by_id.get(id)?;
+        Some(Resource {
+            obj: obj.clone(),
+            resource_type,
+            scope: self.clone(),
+        })
     }
 }
 
 impl<'a> BundleIndex<'a> {
     /// Adds the resource of `Bundle.entry[entry_idx]`. Returns the index of an
     /// earlier entry with the same `fullUrl`, which the caller reports.
-    pub(crate) fn insert(&mut self, entry_idx: usize, full_url: Option<&'a str>, resource: Resource<'a>, id: Option<&'a str>) -> Option<usize> {
+    pub(crate) fn insert(
+        &mut self,
+        entry_idx: usize,
+        full_url: Option<&'a str>,
+        resource: Resource<'a>,
+        id: Option<&'a str>,
+    ) -> Option<usize> {
         let position = self.resources.len();
         let resource_type = resource.resource_type;
         self.resources.push(resource);
         if let Some(id) = id {
-            self.by_type_and_id.entry((resource_type, id)).or_insert(position);
+            self.by_type_and_id
+                .entry((resource_type, id))
+                .or_insert(position);
         }
         let full_url = full_url?;
         match self.by_full_url.get(full_url) {
@@ -115,7 +133,10 @@ pub(crate) fn resolve<'a>(
     if let Some(literal) = literal {
         if let Some((resource_type, identifier)) = conditional(literal) {
             if !expected.contains(&resource_type) {
-                errors.push(reference.path_of("reference"), wrong_type(literal, resource_type, expected));
+                errors.push(
+                    reference.path_of("reference"),
+                    wrong_type(literal, resource_type, expected),
+                );
                 return None;
             }
             let (system, value) = match identifier.rsplit_once('|') {
@@ -123,7 +144,10 @@ pub(crate) fn resolve<'a>(
                 None => (None, identifier),
             };
             if value.is_empty() {
-                errors.push(reference.path_of("reference"), format!("`{literal}` names no identifier value"));
+                errors.push(
+                    reference.path_of("reference"),
+                    format!("`{literal}` names no identifier value"),
+                );
                 return None;
             }
             return Some(Target::Identifier { system, value });
@@ -133,9 +157,14 @@ pub(crate) fn resolve<'a>(
             None => bundle.and_then(|bundle| bundle.get(literal)),
         };
         match found {
-            Some(resource) if expected.contains(&resource.resource_type) => return Some(Target::Resource(resource)),
+            Some(resource) if expected.contains(&resource.resource_type) => {
+                return Some(Target::Resource(resource));
+            }
             Some(resource) => {
-                errors.push(reference.path_of("reference"), wrong_type(literal, resource.resource_type, expected));
+                errors.push(
+                    reference.path_of("reference"),
+                    wrong_type(literal, resource.resource_type, expected),
+                );
                 return None;
             }
             None => unresolved = Some(literal),
@@ -160,13 +189,18 @@ pub(crate) fn resolve<'a>(
 }
 
 fn wrong_type(literal: &str, found: &str, expected: &[&str]) -> String {
-    format!("`{literal}` is a {found}; expected {}", expected.join(" or "))
+    format!(
+        "`{literal}` is a {found}; expected {}",
+        expected.join(" or ")
+    )
 }
 
 /// `Organization?identifier=system|value` → (`Organization`, `system|value`).
 fn conditional(literal: &str) -> Option<(&str, &str)> {
     let (resource_type, query) = literal.split_once('?')?;
-    let identifier = query.split('&').find_map(|pair| pair.strip_prefix("identifier="))?;
+    let identifier = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("identifier="))?;
     Some((resource_type, identifier))
 }
 
@@ -178,7 +212,10 @@ fn type_and_id(reference: &str) -> Option<(&str, &str)> {
     };
     let (rest, id) = without_history.rsplit_once('/')?;
     let resource_type = rest.rsplit('/').next()?;
-    let type_ok = resource_type.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    let type_ok = resource_type
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase());
     (type_ok && !id.is_empty()).then_some((resource_type, id))
 }
 
@@ -190,7 +227,10 @@ mod tests {
     fn literal_references_name_a_type_and_id() {
         let cases = [
             ("Organization/1", Some(("Organization", "1"))),
-            ("https://example.org/fhir/Coverage/c-1", Some(("Coverage", "c-1"))),
+            (
+                "https://example.org/fhir/Coverage/c-1",
+                Some(("Coverage", "c-1")),
+            ),
             ("Patient/p1/_history/3", Some(("Patient", "p1"))),
             ("urn:uuid:6a3e94e6-72c3-3cbc-b828-babcf6602165", None),
             ("organization/1", None),

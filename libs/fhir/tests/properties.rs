@@ -3,24 +3,96 @@
 mod common;
 
 use claimtrail_events::Money;
-use claimtrail_fhir::{parse_submission, FhirError, Submission, MONEY_CENTS_MAX};
+use claimtrail_fhir::{FhirError, MONEY_CENTS_MAX, Submission, parse_submission};
 use common::*;
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Element names and values that steer random JSON into the mapping's paths.
 const NAMES: &[&str] = &[
-    "resourceType", "type", "entry", "resource", "fullUrl", "status", "use", "patient", "created", "provider", "priority",
-    "insurance", "coverage", "focal", "careTeam", "role", "identifier", "system", "value", "reference", "contained", "id",
-    "payor", "subscriberId", "diagnosis", "sequence", "diagnosisCodeableConcept", "coding", "code", "item",
-    "productOrService", "modifier", "quantity", "unitPrice", "net", "currency", "servicedDate", "servicedPeriod", "start",
-    "billablePeriod", "locationCodeableConcept", "diagnosisSequence", "total", "related", "claim", "relationship", "insurer",
+    "resourceType",
+    "type",
+    "entry",
+    "resource",
+    "fullUrl",
+    "status",
+    "use",
+    "patient",
+    "created",
+    "provider",
+    "priority",
+    "insurance",
+    "coverage",
+    "focal",
+    "careTeam",
+    "role",
+    "identifier",
+    "system",
+    "value",
+    "reference",
+    "contained",
+    "id",
+    "payor",
+    "subscriberId",
+    "diagnosis",
+    "sequence",
+    "diagnosisCodeableConcept",
+    "coding",
+    "code",
+    "item",
+    "productOrService",
+    "modifier",
+    "quantity",
+    "unitPrice",
+    "net",
+    "currency",
+    "servicedDate",
+    "servicedPeriod",
+    "start",
+    "billablePeriod",
+    "locationCodeableConcept",
+    "diagnosisSequence",
+    "total",
+    "related",
+    "claim",
+    "relationship",
+    "insurer",
 ];
 const WORDS: &[&str] = &[
-    "Claim", "Bundle", "batch", "transaction", "collection", "active", "cancelled", "claim", "professional", "institutional",
-    "Coverage", "Patient", "Organization", "Practitioner", "#patient", "#coverage", "#payer", "#billing", "#",
-    "http://hl7.org/fhir/sid/us-npi", "http://hl7.org/fhir/sid/icd-10-cm", "1234567893", "2026-02-10", "2026-02",
-    "Organization?identifier=|", "Coverage/", "/_history/", "USD", "replaces", "primary", "MB", "E11.9", "G0008", "é",
+    "Claim",
+    "Bundle",
+    "batch",
+    "transaction",
+    "collection",
+    "active",
+    "cancelled",
+    "claim",
+    "professional",
+    "institutional",
+    "Coverage",
+    "Patient",
+    "Organization",
+    "Practitioner",
+    "#patient",
+    "#coverage",
+    "#payer",
+    "#billing",
+    "#",
+    "http://hl7.org/fhir/sid/us-npi",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "1234567893",
+    "2026-02-10",
+    "2026-02",
+    "Organization?identifier=|",
+    "Coverage/",
+    "/_history/",
+    "USD",
+    "replaces",
+    "primary",
+    "MB",
+    "E11.9",
+    "G0008",
+    "é",
 ];
 
 fn arb_json() -> impl Strategy<Value = Value> {
@@ -29,16 +101,23 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
         any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("JSON numbers are finite", |f| f.is_finite()).prop_map(|f| json!(f)),
-        (0i64..100_000, 0u32..6).prop_map(|(n, scale)| serde_json::from_str(&rust_decimal::Decimal::new(n, scale).to_string()).unwrap()),
+        any::<f64>()
+            .prop_filter("JSON numbers are finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
+        (0i64..100_000, 0u32..6).prop_map(|(n, scale)| serde_json::from_str(
+            &rust_decimal::Decimal::new(n, scale).to_string()
+        )
+        .unwrap()),
         "\\PC{0,16}".prop_map(Value::String),
         prop::sample::select(WORDS).prop_map(|word| json!(word)),
     ];
     leaf.prop_recursive(5, 96, 8, |inner| {
-        let key = prop_oneof![3 => prop::sample::select(NAMES).prop_map(str::to_owned), 1 => "\\PC{0,8}"];
+        let key =
+            prop_oneof![3 => prop::sample::select(NAMES).prop_map(str::to_owned), 1 => "\\PC{0,8}"];
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key, inner), 0..8).prop_map(|members| Value::Object(members.into_iter().collect())),
+            prop::collection::vec((key, inner), 0..8)
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
         ]
     })
 }
@@ -84,7 +163,11 @@ fn check_outcome(outcome: Result<Submission, FhirError>, root: &str) -> Result<(
                     Err(error) => {
                         prop_assert!(!error.errors.is_empty());
                         for field in &error.errors {
-                            prop_assert!(field.path.starts_with(root), "entry error path {}", field.path);
+                            prop_assert!(
+                                field.path.starts_with(root),
+                                "entry error path {}",
+                                field.path
+                            );
                         }
                     }
                 }
@@ -93,11 +176,17 @@ fn check_outcome(outcome: Result<Submission, FhirError>, root: &str) -> Result<(
         Err(FhirError::Invalid { errors }) => {
             prop_assert!(!errors.is_empty());
             for error in &errors {
-                prop_assert!(error.path.starts_with(root) || error.path == "resourceType", "error path {}", error.path);
+                prop_assert!(
+                    error.path.starts_with(root) || error.path == "resourceType",
+                    "error path {}",
+                    error.path
+                );
                 prop_assert!(!error.message.is_empty());
             }
         }
-        Err(FhirError::Malformed { reason }) => prop_assert!(false, "valid JSON reported as malformed: {reason}"),
+        Err(FhirError::Malformed { reason }) => {
+            prop_assert!(false, "valid JSON reported as malformed: {reason}")
+        }
     }
     Ok(())
 }

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use claimtrail_fhir::{parse_submission, FhirError, FieldError, MappedClaim, Submission};
+use claimtrail_fhir::{FhirError, FieldError, MappedClaim, Submission, parse_submission};
 use serde_json::Value;
-use time::macros::date;
 use time::Date;
+use time::macros::date;
 
 /// The receiving day in every test: the fixtures' services are in February 2026.
 pub const TODAY: Date = date!(2026 - 03 - 01);
@@ -50,7 +50,11 @@ pub fn invalid(value: &Value) -> Vec<FieldError> {
 
 /// (path, code) of each issue.
 pub fn issues(claim: &MappedClaim) -> Vec<(String, String)> {
-    claim.issues.iter().map(|issue| (issue.path.clone(), issue.code.clone())).collect()
+    claim
+        .issues
+        .iter()
+        .map(|issue| (issue.path.clone(), issue.code.clone()))
+        .collect()
 }
 
 /// Sets the element at a JSON pointer, creating it in its parent object if absent.
@@ -60,8 +64,13 @@ pub fn set(value: &mut Value, pointer: &str, new: Value) {
         return;
     }
     let (parent, key) = pointer.rsplit_once('/').unwrap();
-    let parent = value.pointer_mut(parent).unwrap_or_else(|| panic!("no parent for {pointer}"));
-    parent.as_object_mut().unwrap_or_else(|| panic!("parent of {pointer} is not an object")).insert(key.to_owned(), new);
+    let parent = value
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no parent for {pointer}"));
+    parent
+        .as_object_mut()
+        .unwrap_or_else(|| panic!("parent of {pointer} is not an object"))
+        .insert(key.to_owned(), new);
 }
 
 /// Removes the element at a JSON pointer (an object member or an array element).
@@ -69,7 +78,8 @@ pub fn remove(value: &mut Value, pointer: &str) {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
     match value.pointer_mut(parent) {
         Some(Value::Object(map)) => {
-            map.remove(key).unwrap_or_else(|| panic!("nothing at {pointer}"));
+            map.remove(key)
+                .unwrap_or_else(|| panic!("nothing at {pointer}"));
         }
         Some(Value::Array(items)) => {
             items.remove(key.parse::<usize>().unwrap());

@@ -1,0 +1,120 @@
+//! The backbone end to end: four `claimtrail serve` processes on real
+//! Postgres and NATS JetStream.
+
+use std::time::Duration;
+
+use claimtrail_e2e::{Stack, bundle, sample_claim, wait_until};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_verifies() -> anyhow::Result<()> {
+    // Arrange
+    let stack = Stack::start(&[]).await?;
+
+    // Act
+    let claim_ids = stack.submit_ok(&sample_claim("PCN-E2E-1")).await?;
+
+    // Assert
+    assert_eq!(claim_ids.len(), 1);
+    let claim_id = &claim_ids[0];
+    stack.wait_settled(1, Duration::from_secs(60)).await?;
+    let status = stack.claim_status(claim_id).await?;
+    assert_eq!(status["status"], "adjudicated");
+    assert_eq!(status["outcome"], "paid");
+    // 99213: 120.00 charged, fee 92.00; G0008: 25.00 under the 30.00 fee; J1100 x4: 10.00 against 4 x 0.45.
+    assert_eq!(status["total_paid"], "118.80");
+    let history: Vec<&str> = status["history"].as_array().unwrap().iter().map(|h| h["event_type"].as_str().unwrap()).collect();
+    assert_eq!(history, ["claim.submitted.v1", "claim.adjudicated.v1", "payable.booked.v1"]);
+
+    let journal: Value = stack.client.get(format!("{}/v1/journal/entries?claim_id={claim_id}", stack.url("settlement"))).send().await?.json().await?;
+    let entries = journal["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["amount"], "118.80");
+    let balances: Value = stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).send().await?.json().await?;
+    assert_eq!(balances["balanced"], true);
+    assert_eq!(balances["total_debit"], "118.80");
+
+    let ledger: Value = stack.client.get(format!("{}/v1/ledger/entries?start=0&end=10", stack.url("anchor"))).send().await?.json().await?;
+    assert_eq!(ledger["entries"].as_array().unwrap().len(), 4);
+    let checkpoint = stack.client.get(format!("{}/v1/ledger/checkpoint", stack.url("anchor"))).send().await?.text().await?;
+    assert!(checkpoint.starts_with("claimtrail.local/ledger\n4\n"), "checkpoint: {checkpoint}");
+
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified, "verify failed: {output}");
+    assert!(output.contains("ledger verified: 4 entries"), "{output}");
+
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_problem_that_names_the_fault_and_stores_nothing() -> anyhow::Result<()> {
+    let stack = Stack::start(&[("CLAIMTRAIL_BODY_BYTES_MAX", "65536")]).await?;
+    let url = format!("{}/v1/claims", stack.url("intake"));
+    let post = |content_type: &'static str, body: Vec<u8>| {
+        stack.client.post(&url).bearer_auth(&stack.api_key).header("content-type", content_type).body(body).send()
+    };
+    let expect_problem = |status: u16, detail_contains: &'static str| {
+        move |response: reqwest::Response| async move {
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(problem["status"], status);
+            assert!(problem["type"].is_string() && problem["title"].is_string());
+            let detail = problem["detail"].as_str().unwrap().to_owned();
+            assert!(detail.contains(detail_contains), "detail `{detail}` should contain `{detail_contains}`");
+            problem
+        }
+    };
+
+    expect_problem(400, "not JSON")(post("application/fhir+json", b"{\"resourceType\": \"Claim\",".to_vec()).await?).await;
+    expect_problem(415, "text/xml")(post("text/xml", b"<Claim/>".to_vec()).await?).await;
+    expect_problem(413, "65536 bytes")(post("application/fhir+json", vec![b' '; 100_000]).await?).await;
+    let mut invalid = sample_claim("PCN-BAD-1");
+    invalid["item"][0]["unitPrice"]["value"] = json!("a lot");
+    let problem = expect_problem(422, "not a valid FHIR R4")(post("application/fhir+json; fhirVersion=4.0", serde_json::to_vec(&invalid)?).await?).await;
+    let paths: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(paths.iter().any(|p| p.starts_with("Claim.item[0].unitPrice")), "errors should name the element: {paths:?}");
+    let unauthenticated = stack.client.post(&url).header("content-type", "application/fhir+json").body("{}").send().await?;
+    assert_eq!(unauthenticated.status(), 401);
+
+    // Nothing stored, nothing published.
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {}", stack.table("intake", "claims"))).await?, 0);
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {}", stack.table("intake", "outbox"))).await?, 0);
+
+    // A well-formed claim failing a front-end edit is kept, rejected, with its reason.
+    let mut bad_npi = sample_claim("PCN-BAD-2");
+    bad_npi["contained"][2]["identifier"][0]["value"] = json!("1245319598");
+    let answer: Value = stack.submit(&bad_npi).await?.json().await?;
+    assert_eq!(answer["outcomes"][0]["status"], "rejected", "{answer}");
+    assert!(answer["outcomes"][0]["issues"].to_string().contains("npi"), "{answer}");
+    let claim_id = answer["claim_ids"][0].as_str().unwrap().to_owned();
+    assert_eq!(stack.claim_status(&claim_id).await?["status"], "rejected");
+
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_bundle_is_judged_per_entry_and_another_tenant_cannot_see_the_claims() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let mut broken = sample_claim("PCN-B-2");
+    broken["item"] = json!("not a list");
+    let answer: Value = stack.submit(&bundle(vec![sample_claim("PCN-B-1"), broken, sample_claim("PCN-B-3")])).await?.json().await?;
+    let statuses: Vec<&str> = answer["outcomes"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["accepted", "invalid", "accepted"], "{answer}");
+    assert_eq!(answer["claim_ids"].as_array().unwrap().len(), 2);
+    stack.wait_settled(2, Duration::from_secs(60)).await?;
+
+    let other = stack.create_key("another-practice", "provider").await?;
+    let claim_id = answer["claim_ids"][0].as_str().unwrap();
+    let response = stack.client.get(format!("{}/v1/claims/{claim_id}", stack.url("intake"))).bearer_auth(&other).send().await?;
+    assert_eq!(response.status(), 404);
+
+    let mut transaction = bundle(vec![sample_claim("PCN-T-1"), json!({"resourceType": "Claim"})]);
+    transaction["type"] = json!("transaction");
+    let response = stack.submit(&transaction).await?;
+    assert_eq!(response.status(), 422, "a transaction Bundle with a bad entry is refused whole");
+    wait_until(Duration::from_secs(2), || async { Ok((true, String::new())) }).await?;
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {}", stack.table("intake", "claims"))).await?, 2);
+
+    stack.cleanup().await
+}
