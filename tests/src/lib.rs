@@ -43,7 +43,17 @@ pub fn claimtrail_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let output = std::process::Command::new(cargo)
+        // A clean environment: the variables cargo sets for a running test would
+        // otherwise look like a changed build environment and force a rebuild.
+        let mut command = std::process::Command::new(cargo);
+        command.env_clear();
+        for (key, value) in std::env::vars_os() {
+            let keep = matches!(key.to_str(), Some("PATH" | "HOME" | "CARGO_HOME" | "RUSTUP_HOME" | "RUSTUP_TOOLCHAIN" | "CARGO_TARGET_DIR" | "TMPDIR"));
+            if keep {
+                command.env(key, value);
+            }
+        }
+        let output = command
             .args(["build", "--quiet", "-p", "claimtrail", "--bin", "claimtrail", "--message-format=json"])
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .stderr(Stdio::inherit())
@@ -231,6 +241,11 @@ impl Stack {
             .with_context(|| format!("running {sql}"))?
             .context("no row")?;
         Ok(row.try_get_by_index::<i64>(0)?)
+    }
+
+    /// Rows in one of a service's tables.
+    pub async fn count(&self, service: &str, table: &str) -> anyhow::Result<i64> {
+        self.scalar(&format!("SELECT COUNT(*) FROM {}", self.table(service, table))).await
     }
 
     pub async fn execute(&self, sql: &str) -> anyhow::Result<u64> {

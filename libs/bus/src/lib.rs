@@ -10,7 +10,9 @@
 //! - [`Bus`], [`Subscription`], [`Delivery`]: publish with acknowledgement,
 //!   durable pull consumers, ack / nak / term, dead letters.
 //! - [`jetstream`]: async-nats JetStream.
+//! - [`embedded`]: the embedded log of `claimtrail up` over SQLite (the outboxes are the log).
 
+pub mod embedded;
 pub mod jetstream;
 
 use std::time::Duration;
@@ -132,6 +134,12 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Whether the bus connection is up (for /readyz).
     fn is_connected(&self) -> bool;
+
+    /// Whether outboxes must be relayed to this bus. The embedded log reads
+    /// the outboxes themselves, so it needs no relay.
+    fn needs_relay(&self) -> bool {
+        true
+    }
 
     fn naming(&self) -> &Naming;
 }

@@ -184,7 +184,7 @@ impl Consumer {
         }
         tx.commit().await?;
         if appended {
-            self.runtime.relay_wakeup.notify_one();
+            self.runtime.relay_wakeup.notify_waiters();
         }
         Ok(())
     }

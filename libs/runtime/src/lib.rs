@@ -80,79 +80,132 @@ impl Runtime {
         self.stop.subscribe()
     }
 
-    /// Serves `routes` (plus health and metrics), runs one consumer per
-    /// family the handler reads and the outbox relay, until `shutdown`
-    /// resolves or a task fails. On shutdown consumers stop pulling and
-    /// in-flight work finishes under the shutdown timeout.
-    pub async fn run(
-        self,
-        routes: Router,
-        handler: Option<Arc<dyn EventHandler>>,
-        readiness: http::Readiness,
-        background: Vec<BackgroundTask>,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let stop_tx = self.stop.clone();
-        let stop_rx = self.stop.subscribe();
-        let mut tasks = tokio::task::JoinSet::new();
-        for task in background {
+    /// A runtime over a store and bus opened by the caller (embedded mode,
+    /// where every service shares one SQLite pool and the embedded log).
+    pub fn with_parts(store: Store, bus: Arc<dyn Bus>, settings: &ServeSettings, wakeup: Arc<Notify>, stop: Arc<watch::Sender<bool>>) -> Runtime {
+        let service = store.service().to_owned();
+        Runtime {
+            producer: Producer { service: service.clone(), key_id: settings.producer_key_id(&service) },
+            store,
+            bus,
+            settings: settings.clone(),
+            relay_wakeup: wakeup,
+            stop,
+        }
+    }
+
+    /// Shares `stop` with other services of this process (before building their parts).
+    pub fn with_stop(mut self, stop: Arc<watch::Sender<bool>>) -> Runtime {
+        self.stop = stop;
+        self
+    }
+
+    /// The stop signal's sender, to share one stop among several services.
+    pub fn stop_sender(&self) -> Arc<watch::Sender<bool>> {
+        self.stop.clone()
+    }
+
+    /// Serves this one service on `settings.listen` until `shutdown` (`claimtrail serve`).
+    pub async fn run(self, parts: ServiceParts, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let listen = self.settings.listen.clone();
+        run_services(vec![(self, parts)], &listen, None, shutdown).await
+    }
+}
+
+/// What a service adds to the runtime: its routes, its event handler, its
+/// readiness condition and its own background work.
+pub struct ServiceParts {
+    pub routes: Router,
+    pub handler: Option<Arc<dyn EventHandler>>,
+    pub readiness: http::Readiness,
+    pub background: Vec<BackgroundTask>,
+}
+
+/// Runs services in this process behind one HTTP listener: one consumer per
+/// family each handler reads, one outbox relay per service (when the bus
+/// needs one), and the services' background tasks, until `shutdown` resolves
+/// or a task fails. On shutdown consumers stop pulling and in-flight work
+/// finishes under the shutdown timeout. `on_listening` is told the address
+/// once the listener is bound.
+pub async fn run_services(
+    services: Vec<(Runtime, ServiceParts)>,
+    listen: &str,
+    on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) -> anyhow::Result<()> + Send>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Some((first, _)) = services.first() else {
+        anyhow::bail!("no service to run");
+    };
+    let stop_tx = first.stop.clone();
+    let shutdown_timeout_ms = first.settings.shutdown_timeout_ms;
+    let ops_runtime = first.clone();
+    let stop_rx = stop_tx.subscribe();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut app = Router::new();
+    let mut conditions = Vec::new();
+    for (runtime, parts) in services {
+        app = app.merge(parts.routes);
+        conditions.push(parts.readiness);
+        for task in parts.background {
             tasks.spawn(task);
         }
-
-        let listener = tokio::net::TcpListener::bind(&self.settings.listen)
-            .await
-            .with_context(|| format!("binding {}", self.settings.listen))?;
-        let address = listener.local_addr()?;
-        let app = routes.merge(http::ops_router(self.clone(), readiness));
-        let stop_http = stop_rx.clone();
-        tasks.spawn(async move {
-            http::serve(listener, app, wait_for_stop(stop_http)).await.context("HTTP server")?;
-            Ok::<_, anyhow::Error>(())
-        });
-        http::announce(address);
-
-        if let Some(handler) = handler {
+        if let Some(handler) = parts.handler {
             for family in handler.families() {
-                let consumer = consumer::Consumer::new(self.clone(), handler.clone(), family);
+                let consumer = consumer::Consumer::new(runtime.clone(), handler.clone(), family);
                 let stop = stop_rx.clone();
                 tasks.spawn(async move { consumer.run(stop).await });
             }
         }
-        let relay = relay::Relay::new(self.clone());
-        let stop_relay = stop_rx.clone();
-        tasks.spawn(async move { relay.run(stop_relay).await });
-
-        let shutdown_timeout = Duration::from_millis(self.settings.shutdown_timeout_ms);
-        tokio::select! {
-            () = shutdown => {
-                tracing::info!("shutdown requested: stop pulling, finish in-flight work");
-            }
-            Some(result) = tasks.join_next() => {
-                let _ = stop_tx.send(true);
-                let error = match result {
-                    Ok(Ok(())) => anyhow::anyhow!("a service task ended unexpectedly"),
-                    Ok(Err(e)) => e,
-                    Err(e) => anyhow::anyhow!("a service task panicked: {e}"),
-                };
-                tasks.abort_all();
-                return Err(error);
-            }
+        if runtime.bus.needs_relay() {
+            let relay = relay::Relay::new(runtime.clone());
+            let stop_relay = stop_rx.clone();
+            tasks.spawn(async move { relay.run(stop_relay).await });
         }
-        let _ = stop_tx.send(true);
-        let drained = tokio::time::timeout(shutdown_timeout, async {
-            while let Some(result) = tasks.join_next().await {
-                if let Ok(Err(e)) = result {
-                    tracing::warn!(error.message = %e, "task failed during shutdown");
-                }
-            }
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(timeout_ms = self.settings.shutdown_timeout_ms, "in-flight work did not finish in time; abandoning it (it will be redelivered)");
-            tasks.abort_all();
-        }
-        Ok(())
     }
+    let readiness: http::Readiness = Arc::new(move || conditions.iter().try_for_each(|condition| condition()));
+
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let address = listener.local_addr()?;
+    let app = app.merge(http::ops_router(ops_runtime, readiness));
+    let stop_http = stop_rx.clone();
+    tasks.spawn(async move {
+        http::serve(listener, app, wait_for_stop(stop_http)).await.context("HTTP server")?;
+        Ok::<_, anyhow::Error>(())
+    });
+    if let Some(on_listening) = on_listening {
+        on_listening(address)?;
+    }
+    http::announce(address);
+
+    tokio::select! {
+        () = shutdown => {
+            tracing::info!("shutdown requested: stop pulling, finish in-flight work");
+        }
+        Some(result) = tasks.join_next() => {
+            let _ = stop_tx.send(true);
+            let error = match result {
+                Ok(Ok(())) => anyhow::anyhow!("a service task ended unexpectedly"),
+                Ok(Err(e)) => e,
+                Err(e) => anyhow::anyhow!("a service task panicked: {e}"),
+            };
+            tasks.abort_all();
+            return Err(error);
+        }
+    }
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(Duration::from_millis(shutdown_timeout_ms), async {
+        while let Some(result) = tasks.join_next().await {
+            if let Ok(Err(e)) = result {
+                tracing::warn!(error.message = %e, "task failed during shutdown");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(timeout_ms = shutdown_timeout_ms, "in-flight work did not finish in time; abandoning it (it will be redelivered)");
+        tasks.abort_all();
+    }
+    Ok(())
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).

@@ -114,6 +114,18 @@ impl Store {
         Ok(Store { db, backend, service: config.service.clone(), schema, table_prefix })
     }
 
+    /// Another service's handle on the same connection pool (embedded mode:
+    /// every service in one SQLite file, one writer).
+    pub fn for_service(&self, service: &str, prefix: &str) -> Result<Store, StoreError> {
+        validate_name("service", service)?;
+        let joined = if prefix.is_empty() { service.to_owned() } else { format!("{prefix}_{service}") };
+        let (schema, table_prefix) = match self.backend {
+            DbBackend::Postgres => (Some(format!("\"{joined}\"")), String::new()),
+            _ => (None, format!("{joined}_")),
+        };
+        Ok(Store { db: self.db.clone(), backend: self.backend, service: service.to_owned(), schema, table_prefix })
+    }
+
     /// The sea-orm connection (a pool).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db

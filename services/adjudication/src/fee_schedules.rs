@@ -68,6 +68,13 @@ async fn publish(State(runtime): State<Runtime>, Path(payer_id): Path<String>, b
     let body: FeeScheduleBody = serde_json::from_slice(&body).map_err(|e| {
         if e.is_syntax() || e.is_eof() { Problem::bad_request(format!("body is not JSON: {e}")) } else { Problem::unprocessable(format!("body is not a fee schedule: {e}"), vec![]) }
     })?;
+    Ok((StatusCode::OK, Json(publish_schedule(&runtime, &payer_id, body).await?)))
+}
+
+/// Validates and stores a payer's fee schedule and emits `fee_schedule.published.v1`,
+/// in one transaction; answers a summary with the content hash.
+pub async fn publish_schedule(runtime: &Runtime, payer_id: &str, body: FeeScheduleBody) -> Result<serde_json::Value, Problem> {
+    let payer_id = payer_id.to_owned();
     let errors = validate(&payer_id, &body);
     if !errors.is_empty() {
         return Err(Problem::unprocessable("the fee schedule is invalid; nothing was stored", errors));
@@ -104,8 +111,8 @@ async fn publish(State(runtime): State<Runtime>, Path(payer_id): Path<String>, b
     let n_entries = event.entries.len();
     outbox::append(store, &tx, &runtime.producer, vec![NewEvent::new(event, format!("fee_schedule:{payer_id}"))]).await?;
     tx.commit().await?;
-    runtime.relay_wakeup.notify_one();
-    Ok((StatusCode::OK, Json(serde_json::json!({"payer_id": payer_id, "fee_schedule_id": body.fee_schedule_id, "content_hash": content_hash, "entries": n_entries}))))
+    runtime.relay_wakeup.notify_waiters();
+    Ok(serde_json::json!({"payer_id": payer_id, "fee_schedule_id": body.fee_schedule_id, "content_hash": content_hash, "entries": n_entries}))
 }
 
 async fn show(State(runtime): State<Runtime>, Path(payer_id): Path<String>) -> Result<impl IntoResponse, Problem> {

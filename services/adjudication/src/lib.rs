@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use claimtrail_events::{DomainEvent, Envelope, Family, NewEvent};
-use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, http};
+use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts, http};
 use claimtrail_store::{Migration, Store, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 
@@ -88,10 +88,19 @@ impl EventHandler for Adjudicator {
     }
 }
 
-/// Runs the adjudication service until `shutdown`.
+/// The service's routes, handler and tasks on `runtime`.
+pub fn parts(runtime: &Runtime) -> ServiceParts {
+    ServiceParts {
+        routes: fee_schedules::routes(runtime.clone()),
+        handler: Some(Arc::new(Adjudicator::new(runtime.store.clone()))),
+        readiness: http::always_ready(),
+        background: vec![],
+    }
+}
+
+/// Runs the adjudication service alone until `shutdown` (`claimtrail serve adjudication`).
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
-    let handler = Arc::new(Adjudicator::new(runtime.store.clone()));
-    let routes = fee_schedules::routes(runtime.clone());
-    runtime.run(routes, Some(handler), http::always_ready(), vec![], shutdown).await
+    let parts = parts(&runtime);
+    runtime.run(parts, shutdown).await
 }

@@ -171,7 +171,7 @@ impl Checkpointer {
             outbox::append(store, &tx, &self.runtime.producer, vec![NewEvent::new(event, format!("checkpoint:{}", checkpoint.origin))]).await?;
         }
         tx.commit().await?;
-        self.runtime.relay_wakeup.notify_one();
+        self.runtime.relay_wakeup.notify_waiters();
         self.last_signed_size = checkpoint.size;
         metrics::gauge!("claimtrail_checkpoint_size").set(checkpoint.size as f64);
         metrics::gauge!("claimtrail_checkpoint_unix_seconds").set(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0));

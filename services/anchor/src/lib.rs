@@ -29,7 +29,7 @@ use async_trait::async_trait;
 use claimtrail_events::{Envelope, Family, NewEvent};
 use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
 use claimtrail_ledger::leaf::LeafRecord;
-use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings};
+use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts};
 use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 
@@ -127,16 +127,26 @@ impl EventHandler for Appender {
     }
 }
 
-/// Runs the anchor service until `shutdown`.
+/// The anchor's routes, handler, readiness (the stored ledger checks out)
+/// and checkpointer, on `runtime`.
+pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
+    let settings = &runtime.settings;
+    let signer = keys::load_or_create(&settings.key_dir, &settings.ledger_origin)?;
+    keys::publish(&runtime.store, &signer.verifier(), "log").await?;
+    let checkpointer = checkpointer::Checkpointer::start(runtime.clone(), signer).await?;
+    let readiness = checkpointer.health();
+    let stop = runtime.stop_signal();
+    Ok(ServiceParts {
+        routes: api::routes(runtime.clone()),
+        handler: Some(Arc::new(Appender::new(runtime.store.clone()))),
+        readiness,
+        background: vec![Box::pin(checkpointer.run(stop))],
+    })
+}
+
+/// Runs the anchor service alone until `shutdown` (`claimtrail serve anchor`).
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
-    let signer = keys::load_or_create(&settings.key_dir, &settings.ledger_origin)?;
-    let checkpointer = checkpointer::Checkpointer::start(runtime.clone(), signer.clone()).await?;
-    let health = checkpointer.health();
-    keys::publish(&runtime.store, &signer.verifier(), "log").await?;
-    let routes = api::routes(runtime.clone());
-    let handler = Arc::new(Appender::new(runtime.store.clone()));
-    let stop = runtime.stop_signal();
-    let background: Vec<claimtrail_runtime::BackgroundTask> = vec![Box::pin(checkpointer.run(stop))];
-    runtime.run(routes, Some(handler), health, background, shutdown).await
+    let parts = parts(&runtime).await?;
+    runtime.run(parts, shutdown).await
 }

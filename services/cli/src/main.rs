@@ -1,5 +1,7 @@
 //! `claimtrail`: one binary that links every service.
 
+mod demo;
+mod up;
 mod verify;
 
 use std::path::PathBuf;
@@ -17,6 +19,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole stack in one process: embedded (SQLite and an in-process
+    /// log under the data directory) or, with the URLs, on Postgres and NATS.
+    Up(up::UpArgs),
     /// Run one service on Postgres and NATS JetStream.
     Serve {
         service: ServiceName,
@@ -67,11 +72,35 @@ enum KeysCommand {
         /// provider, payer, finance, auditor or admin.
         #[arg(long)]
         role: String,
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
-        #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
-        prefix: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
+}
+
+/// Which database: Postgres by URL, or the embedded file of a data directory.
+#[derive(Debug, Clone, clap::Args)]
+struct DatabaseArgs {
+    /// Postgres URL of a `serve`/`up` stack.
+    #[arg(long, env = "DATABASE_URL", conflicts_with = "data_dir")]
+    database_url: Option<String>,
+    /// Data directory of an embedded `claimtrail up` stack.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
+    prefix: String,
+}
+
+impl DatabaseArgs {
+    fn url(&self) -> anyhow::Result<String> {
+        match (&self.database_url, &self.data_dir) {
+            (Some(url), _) => Ok(url.clone()),
+            (None, Some(dir)) => {
+                anyhow::ensure!(dir.join("claimtrail.db").exists(), "{} holds no claimtrail.db", dir.display());
+                Ok(up::sqlite_url(dir))
+            }
+            (None, None) => Ok(up::sqlite_url(std::path::Path::new("./claimtrail-data"))),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -80,10 +109,8 @@ enum LedgerCommand {
     Export {
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
-        #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
-        prefix: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -104,6 +131,10 @@ fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Up(args) => {
+            claimtrail_runtime::telemetry::init("info");
+            up::run(args).await
+        }
         Command::Serve { service, settings } => {
             claimtrail_runtime::telemetry::init("info");
             let shutdown = claimtrail_runtime::shutdown_signal();
@@ -114,7 +145,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Anchor => claimtrail_anchor::run(settings, shutdown).await,
             }
         }
-        Command::Keys { command: KeysCommand::Create { tenant, role, database_url, prefix } } => {
+        Command::Keys { command: KeysCommand::Create { tenant, role, database } } => {
+            let (database_url, prefix) = (database.url()?, database.prefix.clone());
             let role = claimtrail_intake::auth::Role::parse(&role).with_context(|| format!("unknown role `{role}` (provider, payer, finance, auditor, admin)"))?;
             anyhow::ensure!(!tenant.trim().is_empty(), "the tenant name must not be empty");
             let store = connect(&database_url, &prefix, claimtrail_intake::SERVICE, &claimtrail_intake::migrations()).await?;
@@ -123,7 +155,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Verify { target, keys, state } => verify::run(&target, &keys, state.as_deref()).await,
-        Command::Ledger { command: LedgerCommand::Export { out, database_url, prefix } } => {
+        Command::Ledger { command: LedgerCommand::Export { out, database } } => {
+            let (database_url, prefix) = (database.url()?, database.prefix.clone());
             let store = connect(&database_url, &prefix, claimtrail_anchor::SERVICE, &claimtrail_anchor::migrations()).await?;
             let file = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
             let mut writer = std::io::BufWriter::new(file);

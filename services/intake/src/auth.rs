@@ -99,6 +99,19 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Tenant, 
         .to_str()
         .map_err(|_| unauthorized("the Authorization header is not text"))?;
     let key = value.strip_prefix("Bearer ").ok_or_else(|| unauthorized("the Authorization scheme must be Bearer"))?.trim();
+    check_key(store, key).await
+}
+
+/// The tenant of an API key, or None when the key is unknown.
+pub async fn verify_key(store: &Store, key: &str) -> Result<Option<Tenant>, StoreError> {
+    match check_key(store, key).await {
+        Ok(tenant) => Ok(Some(tenant)),
+        Err(problem) if problem.status == 401 => Ok(None),
+        Err(problem) => Err(StoreError::Corrupt(problem.detail)),
+    }
+}
+
+async fn check_key(store: &Store, key: &str) -> Result<Tenant, Problem> {
     let mut parts = key.splitn(3, '_');
     let (Some("ct"), Some(key_id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(unauthorized("the API key is not of the form ct_<key id>_<secret>"));

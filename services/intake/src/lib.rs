@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use claimtrail_runtime::{Runtime, ServeSettings, http};
+use claimtrail_runtime::{Runtime, ServeSettings, ServiceParts, http};
 use claimtrail_store::Migration;
 
 pub const SERVICE: &str = "intake";
@@ -52,10 +52,19 @@ pub fn routes(runtime: Runtime) -> Router {
     submit::routes(runtime.clone()).merge(status::routes(runtime))
 }
 
-/// Runs the intake service until `shutdown`.
+/// The service's routes, handler and tasks on `runtime`.
+pub fn parts(runtime: &Runtime) -> ServiceParts {
+    ServiceParts {
+        routes: routes(runtime.clone()),
+        handler: Some(Arc::new(status::StatusProjection::new(runtime.store.clone()))),
+        readiness: http::always_ready(),
+        background: vec![],
+    }
+}
+
+/// Runs the intake service alone until `shutdown` (`claimtrail serve intake`).
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
-    let handler = Arc::new(status::StatusProjection::new(runtime.store.clone()));
-    let routes = routes(runtime.clone());
-    runtime.run(routes, Some(handler), http::always_ready(), vec![], shutdown).await
+    let parts = parts(&runtime);
+    runtime.run(parts, shutdown).await
 }

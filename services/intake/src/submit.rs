@@ -159,7 +159,7 @@ async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) 
             record_history(store, &tx, claim.claim_id, claim.status, &event.envelope.event_type, event.envelope.event_id, &at, &detail).await?;
         }
         tx.commit().await?;
-        runtime.relay_wakeup.notify_one();
+        runtime.relay_wakeup.notify_waiters();
     }
     let claim_ids: Vec<Uuid> = accepted.iter().map(|c| c.claim_id).collect();
     Ok((StatusCode::ACCEPTED, Json(json!({"claim_ids": claim_ids, "outcomes": outcomes}))).into_response())

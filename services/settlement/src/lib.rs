@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::{DomainEvent, Envelope, Family, Money, NewEvent, PayableBooked};
 use claimtrail_runtime::http::Problem;
-use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, http};
+use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts, http};
 use claimtrail_store::{Migration, Store, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use serde::Deserialize;
@@ -186,10 +186,19 @@ async fn balances(State(runtime): State<Runtime>) -> Result<Json<serde_json::Val
     })))
 }
 
-/// Runs the settlement service until `shutdown`.
+/// The service's routes, handler and tasks on `runtime`.
+pub fn parts(runtime: &Runtime) -> ServiceParts {
+    ServiceParts {
+        routes: routes(runtime.clone()),
+        handler: Some(Arc::new(Booker::new(runtime.store.clone()))),
+        readiness: http::always_ready(),
+        background: vec![],
+    }
+}
+
+/// Runs the settlement service alone until `shutdown` (`claimtrail serve settlement`).
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
-    let handler = Arc::new(Booker::new(runtime.store.clone()));
-    let routes = routes(runtime.clone());
-    runtime.run(routes, Some(handler), http::always_ready(), vec![], shutdown).await
+    let parts = parts(&runtime);
+    runtime.run(parts, shutdown).await
 }

@@ -1,0 +1,84 @@
+//! Tampering with the ledger in Postgres is caught by `claimtrail verify`,
+//! which names the first bad index.
+
+use std::time::Duration;
+
+use claimtrail_e2e::{Stack, bundle, sample_claim};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_deleting_or_reordering_one_ledger_row_makes_verify_fail_at_that_index() -> anyhow::Result<()> {
+    // Arrange: 4 claims -> 13 ledger entries, all covered by a checkpoint.
+    let stack = Stack::start(&[]).await?;
+    stack.submit_ok(&bundle((0..4).map(|n| sample_claim(&format!("PCN-T-{n}"))).collect())).await?;
+    stack.wait_settled(4, Duration::from_secs(60)).await?;
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified, "{output}");
+    let ledger = stack.table("anchor", "ledger");
+    let backup = stack.table("anchor", "ledger_backup");
+
+    // A copy to restore from after each change.
+    stack.execute(&format!("CREATE TABLE {backup} AS SELECT * FROM {ledger}")).await?;
+    let restore = || async {
+        stack.execute(&format!("DELETE FROM {ledger}")).await?;
+        stack.execute(&format!("INSERT INTO {ledger} SELECT * FROM {backup}")).await
+    };
+
+    // Act + Assert: change one byte of a leaf.
+    stack.execute(&format!("UPDATE {ledger} SET leaf = overlay(leaf placing '9' from 20 for 1) WHERE idx = 5")).await?;
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(!verified);
+    assert!(output.contains("first bad index: 5"), "{output}");
+    restore().await?;
+
+    // Delete a row.
+    stack.execute(&format!("DELETE FROM {ledger} WHERE idx = 7")).await?;
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(!verified);
+    assert!(output.contains("first bad index: 7"), "{output}");
+    restore().await?;
+
+    // Reorder two rows (swap their positions).
+    stack.execute(&format!("UPDATE {ledger} SET idx = -1 WHERE idx = 3")).await?;
+    stack.execute(&format!("UPDATE {ledger} SET idx = 3 WHERE idx = 4")).await?;
+    stack.execute(&format!("UPDATE {ledger} SET idx = 4 WHERE idx = -1")).await?;
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(!verified);
+    assert!(output.contains("first bad index: 3"), "{output}");
+    restore().await?;
+
+    // Truncate the tail: the checkpoint covers entries that are gone.
+    stack.execute(&format!("DELETE FROM {ledger} WHERE idx >= 10")).await?;
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(!verified);
+    assert!(output.contains("first bad index: 10"), "{output}");
+    restore().await?;
+
+    // Restored: verifies again, also from an export file and with the key given explicitly.
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified, "{output}");
+    let export = stack.key_dir.path().join("ledger.jsonl");
+    let exported = stack.run_cli(&["ledger", "export", "--out", export.to_str().unwrap()]).await?;
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let vkey = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).send().await?.text().await?;
+    let vkey = vkey.split_whitespace().next().unwrap().to_owned();
+    let from_file = stack.run_cli(&["verify", export.to_str().unwrap(), "--key", &vkey]).await?;
+    assert!(from_file.status.success(), "{}{}", String::from_utf8_lossy(&from_file.stdout), String::from_utf8_lossy(&from_file.stderr));
+
+    // A forged checkpoint (signed by another key) is refused when only the real key is trusted.
+    let other = "claimtrail.local/ledger+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let wrong_key = stack.run_cli(&["verify", export.to_str().unwrap(), "--key", other]).await?;
+    assert!(!wrong_key.status.success());
+
+    // The state file remembers the checkpoint; a rolled-back ledger is refused next time.
+    let state = stack.key_dir.path().join("verify-state.json");
+    let (verified, output) = stack.verify(&["--key", &vkey, "--state", state.to_str().unwrap()]).await?;
+    assert!(verified, "{output}");
+    stack.execute(&format!("DELETE FROM {ledger} WHERE idx >= 12")).await?;
+    stack.execute(&format!("DELETE FROM {} WHERE size > 12", stack.table("anchor", "checkpoints"))).await?;
+    let (verified, output) = stack.verify(&["--key", &vkey, "--state", state.to_str().unwrap()]).await?;
+    assert!(!verified, "a rollback must be caught: {output}");
+    assert!(output.contains("first bad index: 12"), "{output}");
+
+    stack.execute(&format!("DROP TABLE {backup}")).await?;
+    stack.cleanup().await
+}
