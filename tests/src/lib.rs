@@ -338,3 +338,178 @@ pub fn bundle(claims: Vec<Value>) -> Value {
     let entries: Vec<Value> = claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
     json!({"resourceType": "Bundle", "type": "batch", "entry": entries})
 }
+
+/// `claimtrail up --demo` on a data directory of its own: the whole stack in
+/// one process on the embedded SQLite file and log.
+pub struct Embedded {
+    pub data_dir: tempfile::TempDir,
+    pub process: Option<Child>,
+    pub url: String,
+    pub api_key: String,
+    pub client: reqwest::Client,
+    /// Environment applied at every start.
+    pub env: Vec<(String, String)>,
+}
+
+impl Embedded {
+    /// Starts with demo seeding (no sample claims: the tests submit their own).
+    pub async fn start(env: &[(&str, &str)]) -> anyhow::Result<Embedded> {
+        let mut embedded = Embedded {
+            data_dir: tempfile::tempdir()?,
+            process: None,
+            url: String::new(),
+            api_key: String::new(),
+            client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        embedded.spawn(&[]).await?;
+        let credentials: Value = serde_json::from_str(&std::fs::read_to_string(embedded.data_dir.path().join("demo-credentials.json"))?)?;
+        embedded.api_key = credentials["tenants"]
+            .as_array()
+            .and_then(|tenants| tenants.iter().find(|t| t["role"] == "provider"))
+            .and_then(|t| t["api_key"].as_str())
+            .context("no provider key in demo-credentials.json")?
+            .to_owned();
+        Ok(embedded)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(claimtrail_bin());
+        command
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("NATS_URL")
+            .env_remove("CLAIMTRAIL_KILL_POINT")
+            .env("CLAIMTRAIL_DEMO_CLAIMS", "0")
+            .env("CLAIMTRAIL_CHECKPOINT_INTERVAL_MS", "200")
+            .env("RUST_LOG", std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()));
+        command
+    }
+
+    /// Starts (or restarts) `claimtrail up --demo` and waits for /readyz.
+    pub async fn spawn(&mut self, extra_env: &[(&str, &str)]) -> anyhow::Result<()> {
+        let data_dir = self.data_dir.path().to_str().context("data dir path")?.to_owned();
+        let log_path = logs_dir().join(format!("embedded-{}.log", data_dir.replace('/', "_")));
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+        let mut command = self.command(&["up", "--demo", "--data-dir", &data_dir, "--listen", "127.0.0.1:0"]);
+        for (key, value) in self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(extra_env.iter().copied()) {
+            command.env(key, value);
+        }
+        command.stdout(Stdio::piped()).stderr(Stdio::from(log)).kill_on_drop(true);
+        let mut child = command.spawn().context("spawning claimtrail up")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .with_context(|| format!("claimtrail up did not start within 60 s (log: {})", log_path.display()))??
+            .with_context(|| format!("claimtrail up exited before listening (log: {})", log_path.display()))?;
+        self.url = first.strip_prefix("listening on ").with_context(|| format!("unexpected first line: {first}"))?.to_owned();
+        let written = std::fs::read_to_string(self.data_dir.path().join("url"))?;
+        anyhow::ensure!(written.trim() == self.url, "<data dir>/url says {written} but the process printed {}", self.url);
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.process = Some(child);
+        let client = self.client.clone();
+        let url = self.url.clone();
+        wait_until(Duration::from_secs(60), || {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let status = client.get(format!("{url}/readyz")).send().await?.status();
+                Ok((status == 200, format!("/readyz answered {status}")))
+            }
+        })
+        .await
+    }
+
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.process.take() {
+            child.kill().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let child = self.process.as_mut().context("not running")?;
+        tokio::time::timeout(timeout, child.wait()).await.context("claimtrail up did not exit")??;
+        self.process = None;
+        Ok(())
+    }
+
+    pub async fn submit_ok(&self, body: &Value) -> anyhow::Result<Vec<String>> {
+        let response = self
+            .client
+            .post(format!("{}/v1/claims", self.url))
+            .bearer_auth(&self.api_key)
+            .header("content-type", "application/fhir+json")
+            .body(serde_json::to_vec(body)?)
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        anyhow::ensure!(status == 202, "submission answered {status}: {answer}");
+        Ok(answer["claim_ids"].as_array().context("no claim_ids")?.iter().filter_map(|id| id.as_str().map(str::to_owned)).collect())
+    }
+
+    pub async fn claim_status(&self, claim_id: &str) -> anyhow::Result<Value> {
+        let response = self.client.get(format!("{}/v1/claims/{claim_id}", self.url)).bearer_auth(&self.api_key).send().await?;
+        anyhow::ensure!(response.status() == 200, "GET claim {claim_id}: {}", response.status());
+        Ok(response.json().await?)
+    }
+
+    /// A read-write connection to the embedded file (for assertions and tampering).
+    pub async fn db(&self) -> anyhow::Result<DatabaseConnection> {
+        let url = format!("sqlite://{}?mode=rw", self.data_dir.path().join("claimtrail.db").display());
+        Ok(Database::connect(url).await?)
+    }
+
+    pub async fn scalar(&self, sql: &str) -> anyhow::Result<i64> {
+        let db = self.db().await?;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, sql.to_owned()))
+            .await
+            .with_context(|| format!("running {sql}"))?
+            .context("no row")?;
+        let value = row.try_get_by_index::<i64>(0)?;
+        db.close().await?;
+        Ok(value)
+    }
+
+    pub async fn execute(&self, sql: &str) -> anyhow::Result<u64> {
+        let db = self.db().await?;
+        let affected = db.execute_unprepared(sql).await.with_context(|| format!("running {sql}"))?.rows_affected();
+        db.close().await?;
+        Ok(affected)
+    }
+
+    pub async fn count(&self, service: &str, table: &str) -> anyhow::Result<i64> {
+        self.scalar(&format!("SELECT COUNT(*) FROM \"{service}_{table}\"")).await
+    }
+
+    /// Like [`Stack::wait_settled`]: booked, anchored and checkpointed.
+    pub async fn wait_settled(&self, n_claims: i64, timeout: Duration) -> anyhow::Result<()> {
+        let expected_ledger = 1 + 3 * n_claims;
+        wait_until(timeout, || async {
+            let booked = self.count("settlement", "journal_entries").await?;
+            let ledger = self.count("anchor", "ledger").await?;
+            let checkpoint = self.scalar("SELECT COALESCE(MAX(size), 0) FROM \"anchor_checkpoints\"").await?;
+            Ok((booked == n_claims && ledger == expected_ledger && checkpoint == expected_ledger, format!("booked {booked}/{n_claims}, ledger {ledger}/{expected_ledger}, checkpoint {checkpoint}")))
+        })
+        .await
+    }
+
+    /// `claimtrail verify` against the running stack.
+    pub async fn verify(&self) -> anyhow::Result<(bool, String)> {
+        let output = self.command(&["verify", &self.url]).output().await?;
+        Ok((output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))))
+    }
+
+    /// `claimtrail ledger export --data-dir` then `claimtrail verify FILE` (works with the process stopped).
+    pub async fn verify_export(&self) -> anyhow::Result<(bool, String)> {
+        let data_dir = self.data_dir.path().to_str().context("data dir")?.to_owned();
+        let export = self.data_dir.path().join("export.jsonl");
+        let export = export.to_str().context("export path")?;
+        let exported = self.command(&["ledger", "export", "--data-dir", &data_dir, "--out", export]).output().await?;
+        anyhow::ensure!(exported.status.success(), "export failed: {}", String::from_utf8_lossy(&exported.stderr));
+        let output = self.command(&["verify", export]).output().await?;
+        Ok((output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))))
+    }
+}

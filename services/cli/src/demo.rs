@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 pub const CREDENTIALS_FILE: &str = "demo-credentials.json";
 
-/// Sample claims one start of the demo submits, at most.
+/// Sample claims one start of the demo submits, at most (`CLAIMTRAIL_DEMO_CLAIMS` overrides).
 const DEMO_CLAIMS_PER_START: usize = 200;
 /// Claims per submitted bundle.
 const DEMO_BUNDLE_CLAIMS: usize = 10;
@@ -188,7 +188,8 @@ pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watc
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let mut sequence = seed % 1_000_000 * 1_000;
     let mut submitted = 0usize;
-    while submitted < DEMO_CLAIMS_PER_START && !*stop.borrow() {
+    let claims_max = std::env::var("CLAIMTRAIL_DEMO_CLAIMS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEMO_CLAIMS_PER_START);
+    while submitted < claims_max && !*stop.borrow() {
         let today = time::OffsetDateTime::now_utc().date();
         let entries: Vec<Value> = (0..DEMO_BUNDLE_CLAIMS)
             .map(|_| {

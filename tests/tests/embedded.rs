@@ -1,0 +1,146 @@
+//! The backbone's test matrix on `claimtrail up` (embedded: one SQLite file,
+//! the outboxes as the log, no servers).
+
+use std::time::Duration;
+
+use claimtrail_e2e::{Embedded, bundle, sample_claim, wait_until};
+
+const BUNDLE_CLAIMS: usize = 100;
+
+fn claims_bundle(run: &str, bundle_idx: usize) -> serde_json::Value {
+    bundle((0..BUNDLE_CLAIMS).map(|n| sample_claim(&format!("PCN-{run}-{bundle_idx}-{n}"))).collect())
+}
+
+async fn assert_exactly_once(up: &Embedded, n_claims: i64) -> anyhow::Result<()> {
+    assert_eq!(up.count("intake", "claims").await?, n_claims);
+    assert_eq!(up.scalar("SELECT COUNT(*) FROM \"intake_claims\" WHERE status = 'adjudicated'").await?, n_claims);
+    assert_eq!(up.count("adjudication", "decisions").await?, n_claims);
+    assert_eq!(up.count("settlement", "journal_entries").await?, n_claims);
+    assert_eq!(up.count("intake", "claim_history").await?, 3 * n_claims);
+    assert_eq!(up.count("anchor", "ledger").await?, 1 + 3 * n_claims);
+    assert_eq!(up.scalar("SELECT COUNT(DISTINCT event_id) FROM \"anchor_ledger\"").await?, 1 + 3 * n_claims);
+    let (verified, output) = up.verify().await?;
+    assert!(verified, "{output}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_runs_a_claim_end_to_end_with_no_servers_and_the_ledger_verifies() -> anyhow::Result<()> {
+    let up = Embedded::start(&[]).await?;
+    let claim_id = up.submit_ok(&sample_claim("PCN-EMB-1")).await?.remove(0);
+    up.wait_settled(1, Duration::from_secs(60)).await?;
+    let status = up.claim_status(&claim_id).await?;
+    assert_eq!(status["status"], "adjudicated");
+    assert_eq!(status["total_paid"], "118.80");
+    assert_eq!(status["history"].as_array().unwrap().len(), 3);
+    let (verified, output) = up.verify().await?;
+    assert!(verified, "{output}");
+    // The credentials are stable across restarts of the same data directory.
+    let before = std::fs::read_to_string(up.data_dir.path().join("demo-credentials.json"))?;
+    let mut up = up;
+    up.kill().await?;
+    up.spawn(&[]).await?;
+    let after = std::fs::read_to_string(up.data_dir.path().join("demo-credentials.json"))?;
+    assert_eq!(before, after);
+    assert_eq!(up.claim_status(&claim_id).await?["status"], "adjudicated");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_redelivery_has_one_effect_and_poison_goes_to_dead_letters() -> anyhow::Result<()> {
+    let up = Embedded::start(&[("CLAIMTRAIL_DELIVERIES_MAX", "3")]).await?;
+    let claim_id = up.submit_ok(&sample_claim("PCN-EMB-R")).await?.remove(0);
+    up.wait_settled(1, Duration::from_secs(60)).await?;
+
+    // The same envelope delivered again through the log (under another row id), and a poison message.
+    up.execute(
+        "INSERT INTO \"bus_outbox\" (event_id, event_type, aggregate_id, aggregate_seq, body) \
+         SELECT randomblob(16), event_type, 'replay', 1, body FROM \"adjudication_outbox\" WHERE event_type = 'claim.adjudicated.v1'",
+    )
+    .await?;
+    up.execute("INSERT INTO \"bus_outbox\" (event_id, event_type, aggregate_id, aggregate_seq, body) VALUES (randomblob(16), 'claim.submitted.v1', 'poison', 1, X'7B7D')")
+        .await?;
+    let next = up.submit_ok(&sample_claim("PCN-EMB-R2")).await?.remove(0);
+    up.wait_settled(2, Duration::from_secs(60)).await?;
+    assert_eq!(up.claim_status(&next).await?["status"], "adjudicated");
+    wait_until(Duration::from_secs(30), || async {
+        let n = up.count("bus", "dead_letters").await?;
+        Ok((n == 4, format!("{n} dead letters")))
+    })
+    .await?;
+    assert_eq!(up.scalar(&format!("SELECT COUNT(*) FROM \"settlement_journal_entries\" WHERE claim_id = X'{}'", claim_id.replace('-', ""))).await?, 1);
+    assert_eq!(up.count("anchor", "ledger").await?, 7);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_of_up_at_random_and_at_kill_points_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    let mut up = Embedded::start(&[]).await?;
+    let mut n_claims = 0i64;
+    // Random kills during a 2,000-claim run.
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64;
+    println!("random seed {seed}");
+    for bundle_idx in 0..20 {
+        up.submit_ok(&claims_bundle("ER", bundle_idx)).await?;
+        n_claims += BUNDLE_CLAIMS as i64;
+        if bundle_idx % 5 == 4 {
+            tokio::time::sleep(Duration::from_millis((seed >> bundle_idx) % 400)).await;
+            up.kill().await?;
+            up.spawn(&[]).await?;
+        }
+    }
+    up.wait_settled(n_claims, Duration::from_secs(600)).await?;
+    assert_exactly_once(&up, n_claims).await?;
+
+    // Deterministic points.
+    for (scenario_idx, point) in ["after_commit_before_ack:3", "mid_checkpoint:2"].iter().enumerate() {
+        up.kill().await?;
+        up.spawn(&[("CLAIMTRAIL_KILL_POINT", point)]).await?;
+        up.submit_ok(&claims_bundle(&format!("EK{scenario_idx}"), 0)).await?;
+        n_claims += BUNDLE_CLAIMS as i64;
+        up.wait_exit(Duration::from_secs(120)).await.map_err(|e| anyhow::anyhow!("at {point}: {e:#}"))?;
+        up.spawn(&[]).await?;
+        up.wait_settled(n_claims, Duration::from_secs(300)).await?;
+        assert_exactly_once(&up, n_claims).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tampering_with_a_ledger_row_in_the_sqlite_file_is_caught() -> anyhow::Result<()> {
+    let mut up = Embedded::start(&[]).await?;
+    up.submit_ok(&bundle((0..4).map(|n| sample_claim(&format!("PCN-EMB-T{n}"))).collect())).await?;
+    up.wait_settled(4, Duration::from_secs(60)).await?;
+    up.kill().await?;
+    let (verified, output) = up.verify_export().await?;
+    assert!(verified, "{output}");
+
+    up.execute("CREATE TABLE \"ledger_backup\" AS SELECT * FROM \"anchor_ledger\"").await?;
+    let restore = || async {
+        up.execute("DELETE FROM \"anchor_ledger\"").await?;
+        up.execute("INSERT INTO \"anchor_ledger\" SELECT * FROM \"ledger_backup\"").await
+    };
+    up.execute("UPDATE \"anchor_ledger\" SET leaf = CAST(replace(CAST(leaf AS TEXT), 'claim.', 'claim_') AS BLOB) WHERE idx = 6").await?;
+    let (verified, output) = up.verify_export().await?;
+    assert!(!verified);
+    assert!(output.contains("first bad index: 6"), "{output}");
+    restore().await?;
+
+    up.execute("DELETE FROM \"anchor_ledger\" WHERE idx = 2").await?;
+    let (verified, output) = up.verify_export().await?;
+    assert!(!verified);
+    assert!(output.contains("first bad index: 2"), "{output}");
+    restore().await?;
+
+    up.execute("UPDATE \"anchor_ledger\" SET idx = -1 WHERE idx = 8").await?;
+    up.execute("UPDATE \"anchor_ledger\" SET idx = 8 WHERE idx = 9").await?;
+    up.execute("UPDATE \"anchor_ledger\" SET idx = 9 WHERE idx = -1").await?;
+    let (verified, output) = up.verify_export().await?;
+    assert!(!verified);
+    assert!(output.contains("first bad index: 8"), "{output}");
+    restore().await?;
+
+    let (verified, output) = up.verify_export().await?;
+    assert!(verified, "{output}");
+    Ok(())
+}
