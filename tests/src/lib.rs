@@ -271,7 +271,10 @@ impl Stack {
             let booked = self.scalar(&format!("SELECT COUNT(*) FROM {journal}")).await?;
             let ledger = self.ledger_size().await?;
             let checkpoint = self.checkpoint_size().await?;
-            Ok((booked == n_claims && ledger == expected_ledger && checkpoint == expected_ledger, format!("booked {booked}/{n_claims}, ledger {ledger}/{expected_ledger}, checkpoint {checkpoint}")))
+            Ok((
+                booked == n_claims && ledger == expected_ledger && checkpoint == expected_ledger,
+                format!("booked {booked}/{n_claims}, ledger {ledger}/{expected_ledger}, checkpoint {checkpoint}"),
+            ))
         })
         .await
     }
@@ -325,9 +328,8 @@ where
 /// patient control number: 99213, G0008 and J1100 x4 for payer 60054.
 pub fn sample_claim(patient_control_number: &str) -> Value {
     static TEMPLATE: OnceLock<Value> = OnceLock::new();
-    let mut claim = TEMPLATE
-        .get_or_init(|| serde_json::from_str(include_str!("../../libs/fhir/tests/fixtures/claim-professional.json")).expect("fixture is JSON"))
-        .clone();
+    let mut claim =
+        TEMPLATE.get_or_init(|| serde_json::from_str(include_str!("../../libs/fhir/tests/fixtures/claim-professional.json")).expect("fixture is JSON")).clone();
     claim["identifier"][0]["value"] = json!(patient_control_number);
     claim["id"] = json!(patient_control_number.to_ascii_lowercase());
     claim
@@ -491,7 +493,10 @@ impl Embedded {
             let booked = self.count("settlement", "journal_entries").await?;
             let ledger = self.count("anchor", "ledger").await?;
             let checkpoint = self.scalar("SELECT COALESCE(MAX(size), 0) FROM \"anchor_checkpoints\"").await?;
-            Ok((booked == n_claims && ledger == expected_ledger && checkpoint == expected_ledger, format!("booked {booked}/{n_claims}, ledger {ledger}/{expected_ledger}, checkpoint {checkpoint}")))
+            Ok((
+                booked == n_claims && ledger == expected_ledger && checkpoint == expected_ledger,
+                format!("booked {booked}/{n_claims}, ledger {ledger}/{expected_ledger}, checkpoint {checkpoint}"),
+            ))
         })
         .await
     }

@@ -50,9 +50,8 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
 async fn bad_input_gets_a_problem_that_names_the_fault_and_stores_nothing() -> anyhow::Result<()> {
     let stack = Stack::start(&[("CLAIMTRAIL_BODY_BYTES_MAX", "65536")]).await?;
     let url = format!("{}/v1/claims", stack.url("intake"));
-    let post = |content_type: &'static str, body: Vec<u8>| {
-        stack.client.post(&url).bearer_auth(&stack.api_key).header("content-type", content_type).body(body).send()
-    };
+    let post =
+        |content_type: &'static str, body: Vec<u8>| stack.client.post(&url).bearer_auth(&stack.api_key).header("content-type", content_type).body(body).send();
     let expect_problem = |status: u16, detail_contains: &'static str| {
         move |response: reqwest::Response| async move {
             assert_eq!(response.status().as_u16(), status);

@@ -37,23 +37,15 @@ fn every_claimtrail_invocation_in_the_deploy_files_is_a_real_subcommand_with_rea
     let dockerfile = Dockerfile::load();
     let entrypoint = dockerfile.last_stage_json("ENTRYPOINT");
     if entrypoint != ["claimtrail"] {
-        problems.push(format!(
-            "Dockerfile: ENTRYPOINT is {entrypoint:?}, not [\"claimtrail\"]"
-        ));
+        problems.push(format!("Dockerfile: ENTRYPOINT is {entrypoint:?}, not [\"claimtrail\"]"));
     }
-    let mut invocations = vec![(
-        "Dockerfile CMD".to_owned(),
-        dockerfile.last_stage_json("CMD"),
-    )];
+    let mut invocations = vec![("Dockerfile CMD".to_owned(), dockerfile.last_stage_json("CMD"))];
     invocations.extend(compose_invocations(&mut problems));
     invocations.extend(kubernetes_invocations(&mut problems));
 
     for (origin, args) in &invocations {
         if let Err(reason) = check_invocation(args) {
-            problems.push(format!(
-                "{origin}: `claimtrail {}`: {reason}",
-                args.join(" ")
-            ));
+            problems.push(format!("{origin}: `claimtrail {}`: {reason}", args.join(" ")));
         }
     }
     assert_no_problems(&problems);
@@ -63,20 +55,12 @@ fn every_claimtrail_invocation_in_the_deploy_files_is_a_real_subcommand_with_rea
 fn compose_and_kubernetes_each_run_the_four_services_once() {
     let mut problems = Vec::new();
     let expected: BTreeSet<String> = SERVICES.iter().map(|s| (*s).to_owned()).collect();
-    for (label, invocations) in [
-        ("docker-compose.yml", compose_invocations(&mut problems)),
-        ("k8s/base", base_invocations(&mut problems)),
-    ] {
-        let served: Vec<String> = invocations
-            .iter()
-            .filter(|(_, args)| args.first().is_some_and(|a| a == "serve"))
-            .filter_map(|(_, args)| args.get(1).cloned())
-            .collect();
+    for (label, invocations) in [("docker-compose.yml", compose_invocations(&mut problems)), ("k8s/base", base_invocations(&mut problems))] {
+        let served: Vec<String> =
+            invocations.iter().filter(|(_, args)| args.first().is_some_and(|a| a == "serve")).filter_map(|(_, args)| args.get(1).cloned()).collect();
         let unique: BTreeSet<String> = served.iter().cloned().collect();
         if unique != expected || served.len() != expected.len() {
-            problems.push(format!(
-                "{label} serves {served:?}, expected each of {expected:?} once"
-            ));
+            problems.push(format!("{label} serves {served:?}, expected each of {expected:?} once"));
         }
     }
     assert_no_problems(&problems);
@@ -99,11 +83,7 @@ fn every_environment_variable_given_to_claimtrail_is_declared_by_the_cli_or_allo
                 }
                 continue;
             }
-            problems.extend(env_problem(
-                &format!("docker-compose.yml {service}"),
-                name,
-                compose.is_claimtrail(definition),
-            ));
+            problems.extend(env_problem(&format!("docker-compose.yml {service}"), name, compose.is_claimtrail(definition)));
         }
     }
 
@@ -111,26 +91,12 @@ fn every_environment_variable_given_to_claimtrail_is_declared_by_the_cli_or_allo
     let mut env_sources: BTreeSet<(&str, String)> = BTreeSet::new();
     for workload in k8s.workloads() {
         for container in workload.containers() {
-            let origin = format!(
-                "{} {} container {}",
-                workload.doc.path,
-                workload.doc.name(),
-                container["name"].as_str().unwrap_or("?")
-            );
+            let origin = format!("{} {} container {}", workload.doc.path, workload.doc.name(), container["name"].as_str().unwrap_or("?"));
             let claimtrail = is_claimtrail_container(container);
-            let postgres = container["image"]
-                .as_str()
-                .is_some_and(|image| image.starts_with("postgres"));
-            for name in container["env"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e["name"].as_str())
-            {
+            let postgres = container["image"].as_str().is_some_and(|image| image.starts_with("postgres"));
+            for name in container["env"].as_array().into_iter().flatten().filter_map(|e| e["name"].as_str()) {
                 if postgres && !is_postgres_image_env(name) {
-                    problems.push(format!(
-                        "{origin}: {name} is not a variable of the postgres image"
-                    ));
+                    problems.push(format!("{origin}: {name} is not a variable of the postgres image"));
                 } else if !postgres {
                     problems.extend(env_problem(&origin, name, claimtrail));
                 }
@@ -147,32 +113,19 @@ fn every_environment_variable_given_to_claimtrail_is_declared_by_the_cli_or_allo
     }
     for (kind, name) in &env_sources {
         let mut found = false;
-        for doc in k8s
-            .docs
-            .iter()
-            .filter(|d| d.kind() == *kind && d.name() == name)
-        {
+        for doc in k8s.docs.iter().filter(|d| d.kind() == *kind && d.name() == name) {
             found = true;
             for field in ["data", "stringData"] {
                 for key in doc.value[field].as_object().into_iter().flat_map(Map::keys) {
-                    problems.extend(env_problem(
-                        &format!("{} {kind} {name}", doc.path),
-                        key,
-                        true,
-                    ));
+                    problems.extend(env_problem(&format!("{} {kind} {name}", doc.path), key, true));
                 }
             }
         }
         if !found {
-            problems.push(format!(
-                "k8s: the {kind} {name} is used through envFrom but defined nowhere under k8s/"
-            ));
+            problems.push(format!("k8s: the {kind} {name} is used through envFrom but defined nowhere under k8s/"));
         }
     }
-    assert!(
-        !env_sources.is_empty(),
-        "no claimtrail container takes its environment from a ConfigMap or Secret"
-    );
+    assert!(!env_sources.is_empty(), "no claimtrail container takes its environment from a ConfigMap or Secret");
     assert_no_problems(&problems);
 }
 
@@ -183,12 +136,7 @@ fn every_probe_and_health_check_points_at_healthz_or_readyz() {
     let mut n_claimtrail_workloads = 0;
     for workload in k8s.workloads() {
         for container in workload.containers() {
-            let origin = format!(
-                "{} {} container {}",
-                workload.doc.path,
-                workload.doc.name(),
-                container["name"].as_str().unwrap_or("?")
-            );
+            let origin = format!("{} {} container {}", workload.doc.path, workload.doc.name(), container["name"].as_str().unwrap_or("?"));
             for probe in PROBES {
                 if let Some(path) = container[probe]["httpGet"]["path"].as_str()
                     && !HEALTH_PATHS.contains(&url_path(path))
@@ -198,22 +146,17 @@ fn every_probe_and_health_check_points_at_healthz_or_readyz() {
             }
             if workload.is_complete() && is_claimtrail_container(container) {
                 n_claimtrail_workloads += 1;
-                for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")]
-                {
+                for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
                     let actual = container[probe]["httpGet"]["path"].as_str();
                     if actual != Some(path) {
-                        problems.push(format!(
-                            "{origin}: {probe} must GET {path}, found {actual:?}"
-                        ));
+                        problems.push(format!("{origin}: {probe} must GET {path}, found {actual:?}"));
                     }
                 }
             }
         }
     }
     if n_claimtrail_workloads < SERVICES.len() {
-        problems.push(format!(
-            "k8s: only {n_claimtrail_workloads} claimtrail workloads found"
-        ));
+        problems.push(format!("k8s: only {n_claimtrail_workloads} claimtrail workloads found"));
     }
 
     let compose = Compose::load();
@@ -222,18 +165,14 @@ fn every_probe_and_health_check_points_at_healthz_or_readyz() {
         let test = compose_healthcheck(definition);
         for url in test.iter().filter(|part| part.contains("://")) {
             if !HEALTH_PATHS.contains(&url_path(url)) {
-                problems.push(format!(
-                    "docker-compose.yml {service}: the health check GETs {url}"
-                ));
+                problems.push(format!("docker-compose.yml {service}: the health check GETs {url}"));
             }
         }
         if !compose.is_claimtrail(definition) {
             continue;
         }
         if !test.iter().any(|part| part.ends_with("/readyz")) {
-            problems.push(format!(
-                "docker-compose.yml {service}: the health check does not GET /readyz: {test:?}"
-            ));
+            problems.push(format!("docker-compose.yml {service}: the health check does not GET /readyz: {test:?}"));
         }
         // `CMD <tool> ...` runs a program of the image: the runtime stage must install it.
         if test.first().is_some_and(|t| t == "CMD")
@@ -251,49 +190,28 @@ fn the_anchor_runs_alone_with_the_recreate_strategy() {
     let mut problems = Vec::new();
     let k8s = Kubernetes::load();
     let mut n_complete = 0;
-    for doc in k8s
-        .docs
-        .iter()
-        .filter(|d| d.kind() == "Deployment" && d.name() == "anchor")
-    {
+    for doc in k8s.docs.iter().filter(|d| d.kind() == "Deployment" && d.name() == "anchor") {
         let spec = &doc.value["spec"];
         let complete = !spec["selector"].is_null();
         n_complete += usize::from(complete);
         if (complete || !spec["replicas"].is_null()) && spec["replicas"].as_i64() != Some(1) {
-            problems.push(format!(
-                "{}: the anchor Deployment has replicas {}, not 1",
-                doc.path, spec["replicas"]
-            ));
+            problems.push(format!("{}: the anchor Deployment has replicas {}, not 1", doc.path, spec["replicas"]));
         }
-        if (complete || !spec["strategy"].is_null())
-            && spec["strategy"]["type"].as_str() != Some("Recreate")
-        {
-            problems.push(format!(
-                "{}: the anchor Deployment's strategy is {}, not Recreate",
-                doc.path, spec["strategy"]
-            ));
+        if (complete || !spec["strategy"].is_null()) && spec["strategy"]["type"].as_str() != Some("Recreate") {
+            problems.push(format!("{}: the anchor Deployment's strategy is {}, not Recreate", doc.path, spec["strategy"]));
         }
     }
     if n_complete != 1 {
-        problems.push(format!(
-            "k8s: {n_complete} complete anchor Deployments, expected 1"
-        ));
+        problems.push(format!("k8s: {n_complete} complete anchor Deployments, expected 1"));
     }
     for doc in k8s.kustomizations() {
         for replicas in doc.value["replicas"].as_array().into_iter().flatten() {
             if replicas["name"] == "anchor" && replicas["count"].as_i64() != Some(1) {
-                problems.push(format!(
-                    "{}: sets the anchor's replicas to {}",
-                    doc.path, replicas["count"]
-                ));
+                problems.push(format!("{}: sets the anchor's replicas to {}", doc.path, replicas["count"]));
             }
         }
     }
-    for doc in k8s
-        .docs
-        .iter()
-        .filter(|d| d.kind() == "HorizontalPodAutoscaler")
-    {
+    for doc in k8s.docs.iter().filter(|d| d.kind() == "HorizontalPodAutoscaler") {
         if doc.value["spec"]["scaleTargetRef"]["name"] == "anchor" || doc.name() == "anchor" {
             problems.push(format!("{}: an autoscaler on the anchor", doc.path));
         }
@@ -316,51 +234,25 @@ fn the_anchor_reads_its_log_key_from_a_secret_mounted_at_its_key_dir() {
     let anchor = k8s.claimtrail_workload("anchor");
     let container = anchor.container("anchor");
     let key_dir = k8s.effective_env(container, "CLAIMTRAIL_KEY_DIR");
-    let mount = container["volumeMounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|m| m["mountPath"].as_str() == Some(key_dir.as_str()));
+    let mount = container["volumeMounts"].as_array().into_iter().flatten().find(|m| m["mountPath"].as_str() == Some(key_dir.as_str()));
     match mount {
-        None => problems.push(format!(
-            "k8s anchor: nothing is mounted at the key dir {key_dir}"
-        )),
+        None => problems.push(format!("k8s anchor: nothing is mounted at the key dir {key_dir}")),
         Some(mount) => {
             let volume_name = mount["name"].as_str().unwrap_or_default();
-            let volume = anchor.pod_spec()["volumes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|v| v["name"].as_str() == Some(volume_name));
+            let volume = anchor.pod_spec()["volumes"].as_array().into_iter().flatten().find(|v| v["name"].as_str() == Some(volume_name));
             let secret_name = volume.and_then(|v| v["secret"]["secretName"].as_str());
             match secret_name {
-                None => problems.push(format!(
-                    "k8s anchor: the volume {volume_name} at {key_dir} is not a Secret"
-                )),
+                None => problems.push(format!("k8s anchor: the volume {volume_name} at {key_dir} is not a Secret")),
                 Some(secret_name) => {
-                    let items: Vec<&str> = volume
-                        .into_iter()
-                        .flat_map(|v| v["secret"]["items"].as_array())
-                        .flatten()
-                        .filter_map(|i| i["path"].as_str())
-                        .collect();
+                    let items: Vec<&str> =
+                        volume.into_iter().flat_map(|v| v["secret"]["items"].as_array()).flatten().filter_map(|i| i["path"].as_str()).collect();
                     if !items.is_empty() && !items.contains(&LOG_KEY_FILE) {
-                        problems.push(format!(
-                            "k8s anchor: the Secret volume projects {items:?}, not {LOG_KEY_FILE}"
-                        ));
+                        problems.push(format!("k8s anchor: the Secret volume projects {items:?}, not {LOG_KEY_FILE}"));
                     }
-                    let secret = k8s
-                        .docs
-                        .iter()
-                        .find(|d| d.kind() == "Secret" && d.name() == secret_name);
-                    let has_key = secret.is_some_and(|s| {
-                        !s.value["data"][LOG_KEY_FILE].is_null()
-                            || !s.value["stringData"][LOG_KEY_FILE].is_null()
-                    });
+                    let secret = k8s.docs.iter().find(|d| d.kind() == "Secret" && d.name() == secret_name);
+                    let has_key = secret.is_some_and(|s| !s.value["data"][LOG_KEY_FILE].is_null() || !s.value["stringData"][LOG_KEY_FILE].is_null());
                     if !has_key {
-                        problems.push(format!(
-                            "k8s: no Secret {secret_name} with a {LOG_KEY_FILE} key under k8s/"
-                        ));
+                        problems.push(format!("k8s: no Secret {secret_name} with a {LOG_KEY_FILE} key under k8s/"));
                     }
                 }
             }
@@ -369,12 +261,8 @@ fn the_anchor_reads_its_log_key_from_a_secret_mounted_at_its_key_dir() {
 
     let compose = Compose::load();
     let key_dir = compose.effective_env(compose.service("anchor"), "CLAIMTRAIL_KEY_DIR");
-    let mounted = compose.service("anchor")["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .any(|v| v.split(':').nth(1) == Some(key_dir.as_str()));
+    let mounted =
+        compose.service("anchor")["volumes"].as_array().into_iter().flatten().filter_map(Value::as_str).any(|v| v.split(':').nth(1) == Some(key_dir.as_str()));
     if !mounted {
         problems.push(format!("docker-compose.yml anchor: no volume at the key dir {key_dir}, so the log key would not survive a new container"));
     }
@@ -384,36 +272,29 @@ fn the_anchor_reads_its_log_key_from_a_secret_mounted_at_its_key_dir() {
 #[test]
 fn the_termination_grace_period_outlasts_the_shutdown_timeout() {
     let mut problems = Vec::new();
-    let default_ms = cli_default("CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS")
-        .parse::<u64>()
-        .expect("a numeric default shutdown timeout");
+    let default_ms = cli_default("CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS").parse::<u64>().expect("a numeric default shutdown timeout");
 
     let k8s = Kubernetes::load();
-    let set_anywhere = k8s
-        .values_of("CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS")
-        .into_iter()
-        .map(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+    let set_anywhere = k8s.values_of("CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS").into_iter().map(|v| v.parse::<u64>().unwrap_or(u64::MAX));
     let timeout_ms = set_anywhere.chain([default_ms]).max().unwrap_or(default_ms);
-    for workload in k8s
-        .workloads()
-        .filter(|w| w.containers().any(is_claimtrail_container))
-    {
+    for workload in k8s.workloads().filter(|w| w.containers().any(is_claimtrail_container)) {
         let grace = &workload.pod_spec()["terminationGracePeriodSeconds"];
         if grace.is_null() && !workload.is_complete() {
             continue;
         }
         match grace.as_u64() {
             Some(seconds) if seconds * 1_000 > timeout_ms => {}
-            _ => problems.push(format!("{} {}: terminationGracePeriodSeconds {grace} does not exceed the shutdown timeout of {timeout_ms} ms", workload.doc.path, workload.doc.name())),
+            _ => problems.push(format!(
+                "{} {}: terminationGracePeriodSeconds {grace} does not exceed the shutdown timeout of {timeout_ms} ms",
+                workload.doc.path,
+                workload.doc.name()
+            )),
         }
     }
 
     let compose = Compose::load();
     for (service, definition) in compose.services().filter(|(_, d)| compose.is_claimtrail(d)) {
-        let timeout_ms: u64 = compose
-            .effective_env(definition, "CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS")
-            .parse()
-            .unwrap_or(u64::MAX);
+        let timeout_ms: u64 = compose.effective_env(definition, "CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS").parse().unwrap_or(u64::MAX);
         // Compose's default stop_grace_period is 10 s.
         let grace = definition["stop_grace_period"].as_str().unwrap_or("10s");
         let grace_ms = compose_duration_ms(grace);
@@ -428,42 +309,22 @@ fn the_termination_grace_period_outlasts_the_shutdown_timeout() {
 fn autoscalers_target_only_the_stateless_consumers() {
     let mut problems = Vec::new();
     let k8s = Kubernetes::load();
-    let deployments: BTreeSet<&str> = k8s
-        .docs
-        .iter()
-        .filter(|d| d.kind() == "Deployment" && !d.value["spec"]["selector"].is_null())
-        .map(Doc::name)
-        .collect();
+    let deployments: BTreeSet<&str> = k8s.docs.iter().filter(|d| d.kind() == "Deployment" && !d.value["spec"]["selector"].is_null()).map(Doc::name).collect();
     let mut targets = BTreeSet::new();
-    for doc in k8s.docs.iter().filter(|d| {
-        d.kind() == "HorizontalPodAutoscaler" && !d.value["spec"]["scaleTargetRef"].is_null()
-    }) {
+    for doc in k8s.docs.iter().filter(|d| d.kind() == "HorizontalPodAutoscaler" && !d.value["spec"]["scaleTargetRef"].is_null()) {
         let target = &doc.value["spec"]["scaleTargetRef"];
         let name = target["name"].as_str().unwrap_or_default();
         if target["kind"] != "Deployment" || !deployments.contains(name) {
-            problems.push(format!(
-                "{}: the autoscaler targets {target}, which is not a Deployment under k8s/",
-                doc.path
-            ));
+            problems.push(format!("{}: the autoscaler targets {target}, which is not a Deployment under k8s/", doc.path));
         }
         targets.insert(name);
     }
     if targets != BTreeSet::from(["adjudication", "settlement"]) {
-        problems.push(format!(
-            "k8s: autoscalers target {targets:?}, expected adjudication and settlement"
-        ));
+        problems.push(format!("k8s: autoscalers target {targets:?}, expected adjudication and settlement"));
     }
-    for doc in k8s
-        .docs
-        .iter()
-        .filter(|d| d.kind() == "Deployment" && targets.contains(d.name()))
-    {
+    for doc in k8s.docs.iter().filter(|d| d.kind() == "Deployment" && targets.contains(d.name())) {
         if !doc.value["spec"]["replicas"].is_null() {
-            problems.push(format!(
-                "{}: {} sets replicas, which every apply would reset under its autoscaler",
-                doc.path,
-                doc.name()
-            ));
+            problems.push(format!("{}: {} sets replicas, which every apply would reset under its autoscaler", doc.path, doc.name()));
         }
     }
     assert_no_problems(&problems);
@@ -474,43 +335,19 @@ fn every_path_a_kustomization_lists_exists() {
     let mut problems = Vec::new();
     let k8s = Kubernetes::load();
     let kustomizations: Vec<&Doc> = k8s.kustomizations().collect();
-    assert!(
-        kustomizations
-            .iter()
-            .any(|k| k.path == "k8s/base/kustomization.yaml"),
-        "k8s/base/kustomization.yaml is missing"
-    );
-    assert!(
-        kustomizations
-            .iter()
-            .any(|k| k.path == "k8s/overlays/production/kustomization.yaml"),
-        "the production overlay is missing"
-    );
+    assert!(kustomizations.iter().any(|k| k.path == "k8s/base/kustomization.yaml"), "k8s/base/kustomization.yaml is missing");
+    assert!(kustomizations.iter().any(|k| k.path == "k8s/overlays/production/kustomization.yaml"), "the production overlay is missing");
     for doc in kustomizations {
-        let dir = repo_root()
-            .join(&doc.path)
-            .parent()
-            .expect("a kustomization has a directory")
-            .to_path_buf();
+        let dir = repo_root().join(&doc.path).parent().expect("a kustomization has a directory").to_path_buf();
         for (field, listed) in kustomization_paths(&doc.value) {
             if listed.contains("://") || listed.starts_with("github.com/") {
-                problems.push(format!(
-                    "{}: {field} lists the remote {listed}; keep the deployment self-contained",
-                    doc.path
-                ));
+                problems.push(format!("{}: {field} lists the remote {listed}; keep the deployment self-contained", doc.path));
                 continue;
             }
             let path = dir.join(&listed);
-            let exists = if field == "resources" || field == "components" {
-                path.is_file() || kustomization_file(&path).is_some()
-            } else {
-                path.is_file()
-            };
+            let exists = if field == "resources" || field == "components" { path.is_file() || kustomization_file(&path).is_some() } else { path.is_file() };
             if !exists {
-                problems.push(format!(
-                    "{}: {field} lists {listed}, which does not exist",
-                    doc.path
-                ));
+                problems.push(format!("{}: {field} lists {listed}, which does not exist", doc.path));
             }
         }
     }
@@ -522,11 +359,7 @@ fn every_manifest_under_k8s_is_used_by_a_kustomization() {
     let k8s = Kubernetes::load();
     let mut used = BTreeSet::new();
     for doc in k8s.kustomizations() {
-        let dir = repo_root()
-            .join(&doc.path)
-            .parent()
-            .expect("a kustomization has a directory")
-            .to_path_buf();
+        let dir = repo_root().join(&doc.path).parent().expect("a kustomization has a directory").to_path_buf();
         for (_, listed) in kustomization_paths(&doc.value) {
             if let Ok(path) = dir.join(listed).canonicalize() {
                 used.insert(path);
@@ -535,17 +368,11 @@ fn every_manifest_under_k8s_is_used_by_a_kustomization() {
     }
     let unused: Vec<String> = yaml_files(&repo_root().join("k8s"))
         .into_iter()
-        .filter(|path| {
-            path.file_name()
-                .is_none_or(|name| name != "kustomization.yaml")
-        })
+        .filter(|path| path.file_name().is_none_or(|name| name != "kustomization.yaml"))
         .filter(|path| !path.canonicalize().is_ok_and(|p| used.contains(&p)))
         .map(|path| relative(&path))
         .collect();
-    assert!(
-        unused.is_empty(),
-        "YAML under k8s/ that no kustomization lists: {unused:?}"
-    );
+    assert!(unused.is_empty(), "YAML under k8s/ that no kustomization lists: {unused:?}");
 }
 
 #[test]
@@ -559,30 +386,23 @@ fn the_dockerfile_builds_claimtrail_in_release_and_runs_it_unprivileged() {
         Some(image_version) if image_version >= rust_version => {}
         _ => problems.push(format!("Dockerfile: the first stage is {builder_image}, not a rust image at least the workspace's rust-version {rust_version:?}")),
     }
-    let build_runs = dockerfile.instructions.iter().filter(|i| {
-        i.keyword == "RUN"
-            && i.args.contains("cargo build")
-            && i.args.contains("--release")
-            && i.args.contains("-p claimtrail")
-    });
+    let build_runs = dockerfile
+        .instructions
+        .iter()
+        .filter(|i| i.keyword == "RUN" && i.args.contains("cargo build") && i.args.contains("--release") && i.args.contains("-p claimtrail"));
     if build_runs.count() == 0 {
         problems.push("Dockerfile: no `cargo build --release -p claimtrail`".to_owned());
     }
     let runtime = stages.last().expect("a FROM");
     if runtime.image != "debian:bookworm-slim" {
-        problems.push(format!(
-            "Dockerfile: the runtime stage is {}, not debian:bookworm-slim",
-            runtime.image
-        ));
+        problems.push(format!("Dockerfile: the runtime stage is {}, not debian:bookworm-slim", runtime.image));
     }
     if !dockerfile.last_stage_text("COPY").contains("--from=") {
         problems.push("Dockerfile: the runtime stage copies nothing from a build stage".to_owned());
     }
     match dockerfile.user_id() {
         Some(uid) if uid != 0 => {}
-        user => problems.push(format!(
-            "Dockerfile: the runtime stage runs as {user:?}; give USER a non-zero numeric uid"
-        )),
+        user => problems.push(format!("Dockerfile: the runtime stage runs as {user:?}; give USER a non-zero numeric uid")),
     }
     assert_no_problems(&problems);
 }
@@ -592,34 +412,21 @@ fn claimtrail_pods_run_as_the_image_user_with_a_read_only_root_and_resource_limi
     let mut problems = Vec::new();
     let image_uid = Dockerfile::load().user_id();
     let k8s = Kubernetes::load();
-    for workload in k8s
-        .workloads()
-        .filter(|w| w.is_complete() && w.containers().any(is_claimtrail_container))
-    {
+    for workload in k8s.workloads().filter(|w| w.is_complete() && w.containers().any(is_claimtrail_container)) {
         let origin = format!("{} {}", workload.doc.path, workload.doc.name());
         let pod_security = &workload.pod_spec()["securityContext"];
         if pod_security["runAsNonRoot"] != true {
             problems.push(format!("{origin}: runAsNonRoot is not true"));
         }
         if pod_security["runAsUser"].as_u64() != image_uid {
-            problems.push(format!(
-                "{origin}: runAsUser {} differs from the image's USER {image_uid:?}",
-                pod_security["runAsUser"]
-            ));
+            problems.push(format!("{origin}: runAsUser {} differs from the image's USER {image_uid:?}", pod_security["runAsUser"]));
         }
         for container in workload.containers() {
             let security = &container["securityContext"];
-            if security["readOnlyRootFilesystem"] != true
-                || security["allowPrivilegeEscalation"] != false
-            {
+            if security["readOnlyRootFilesystem"] != true || security["allowPrivilegeEscalation"] != false {
                 problems.push(format!("{origin}: the container needs readOnlyRootFilesystem: true and allowPrivilegeEscalation: false"));
             }
-            for (class, resource) in [
-                ("requests", "cpu"),
-                ("requests", "memory"),
-                ("limits", "cpu"),
-                ("limits", "memory"),
-            ] {
+            for (class, resource) in [("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory")] {
                 if container["resources"][class][resource].is_null() {
                     problems.push(format!("{origin}: no resources.{class}.{resource}"));
                 }
@@ -635,21 +442,13 @@ fn the_listen_address_is_reachable_and_its_port_matches_ports_probes_and_service
     let k8s = Kubernetes::load();
     let mut listens: BTreeSet<String> = k8s.values_of("CLAIMTRAIL_LISTEN").into_iter().collect();
     if listens.is_empty() {
-        listens.insert(
-            Dockerfile::load()
-                .last_stage_env()
-                .get("CLAIMTRAIL_LISTEN")
-                .cloned()
-                .unwrap_or_else(|| cli_default("CLAIMTRAIL_LISTEN")),
-        );
+        listens.insert(Dockerfile::load().last_stage_env().get("CLAIMTRAIL_LISTEN").cloned().unwrap_or_else(|| cli_default("CLAIMTRAIL_LISTEN")));
     }
     let mut ports = BTreeSet::new();
     for listen in &listens {
         let (host, port) = host_port(listen);
         if is_loopback(&host) {
-            problems.push(format!(
-                "k8s: CLAIMTRAIL_LISTEN {listen} is loopback, unreachable from other pods"
-            ));
+            problems.push(format!("k8s: CLAIMTRAIL_LISTEN {listen} is loopback, unreachable from other pods"));
         }
         ports.insert(port);
     }
@@ -661,11 +460,7 @@ fn the_listen_address_is_reachable_and_its_port_matches_ports_probes_and_service
     for workload in k8s.workloads().filter(Workload::is_complete) {
         for container in workload.containers().filter(|c| is_claimtrail_container(c)) {
             let origin = format!("{} {}", workload.doc.path, workload.doc.name());
-            let declared = container["ports"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|p| p["containerPort"].as_u64() == Some(u64::from(port)));
+            let declared = container["ports"].as_array().into_iter().flatten().find(|p| p["containerPort"].as_u64() == Some(u64::from(port)));
             let Some(declared) = declared else {
                 problems.push(format!("{origin}: no containerPort {port}"));
                 continue;
@@ -673,36 +468,23 @@ fn the_listen_address_is_reachable_and_its_port_matches_ports_probes_and_service
             let name = declared["name"].as_str().unwrap_or_default().to_owned();
             for probe in PROBES {
                 let probe_port = &container[probe]["httpGet"]["port"];
-                if !probe_port.is_null()
-                    && probe_port.as_u64() != Some(u64::from(port))
-                    && probe_port.as_str() != Some(name.as_str())
-                {
-                    problems.push(format!(
-                        "{origin}: {probe} port {probe_port} is not the listen port {port}"
-                    ));
+                if !probe_port.is_null() && probe_port.as_u64() != Some(u64::from(port)) && probe_port.as_str() != Some(name.as_str()) {
+                    problems.push(format!("{origin}: {probe} port {probe_port} is not the listen port {port}"));
                 }
             }
             port_names.insert(name);
         }
     }
-    for doc in k8s.docs.iter().filter(|d| {
-        d.kind() == "Service"
-            && SERVICES.contains(
-                &d.value["spec"]["selector"]["app.kubernetes.io/name"]
-                    .as_str()
-                    .unwrap_or_default(),
-            )
-    }) {
+    for doc in k8s
+        .docs
+        .iter()
+        .filter(|d| d.kind() == "Service" && SERVICES.contains(&d.value["spec"]["selector"]["app.kubernetes.io/name"].as_str().unwrap_or_default()))
+    {
         for service_port in doc.value["spec"]["ports"].as_array().into_iter().flatten() {
             let target = &service_port["targetPort"];
-            let matches = target.as_u64() == Some(u64::from(port))
-                || target.as_str().is_some_and(|n| port_names.contains(n));
+            let matches = target.as_u64() == Some(u64::from(port)) || target.as_str().is_some_and(|n| port_names.contains(n));
             if !matches {
-                problems.push(format!(
-                    "{}: Service {} targets {target}, not the listen port {port}",
-                    doc.path,
-                    doc.name()
-                ));
+                problems.push(format!("{}: Service {} targets {target}, not the listen port {port}", doc.path, doc.name()));
             }
         }
     }
@@ -711,29 +493,15 @@ fn the_listen_address_is_reachable_and_its_port_matches_ports_probes_and_service
     for (service, definition) in compose.services().filter(|(_, d)| compose.is_claimtrail(d)) {
         let (host, port) = host_port(&compose.effective_env(definition, "CLAIMTRAIL_LISTEN"));
         if is_loopback(&host) {
-            problems.push(format!(
-                "docker-compose.yml {service}: listens on loopback {host}"
-            ));
+            problems.push(format!("docker-compose.yml {service}: listens on loopback {host}"));
         }
-        for mapping in definition["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            let container_port = mapping
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.split('/').next())
-                .and_then(|p| p.parse::<u16>().ok());
+        for mapping in definition["ports"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let container_port = mapping.rsplit(':').next().and_then(|p| p.split('/').next()).and_then(|p| p.parse::<u16>().ok());
             if container_port != Some(port) {
                 problems.push(format!("docker-compose.yml {service}: publishes {mapping}, but the service listens on {port}"));
             }
         }
-        for url in compose_healthcheck(definition)
-            .iter()
-            .filter(|part| part.contains("://"))
-        {
+        for url in compose_healthcheck(definition).iter().filter(|part| part.contains("://")) {
             if url_host_port(url).1 != Some(port) {
                 problems.push(format!("docker-compose.yml {service}: the health check GETs {url}, but the service listens on {port}"));
             }
@@ -760,12 +528,7 @@ fn the_database_and_bus_urls_name_hosts_that_the_deployment_defines() {
     }
 
     let k8s = Kubernetes::load();
-    let k8s_services: BTreeSet<&str> = k8s
-        .docs
-        .iter()
-        .filter(|d| d.kind() == "Service")
-        .map(Doc::name)
-        .collect();
+    let k8s_services: BTreeSet<&str> = k8s.docs.iter().filter(|d| d.kind() == "Service").map(Doc::name).collect();
     for variable in ["DATABASE_URL", "NATS_URL"] {
         let urls = k8s.values_of(variable);
         if urls.is_empty() {
@@ -775,9 +538,7 @@ fn the_database_and_bus_urls_name_hosts_that_the_deployment_defines() {
             let host = url_host_port(&url).0;
             let service = host.split('.').next().unwrap_or_default();
             if !k8s_services.contains(service) {
-                problems.push(format!(
-                    "k8s: {variable} names the host {host}, which is no Service under k8s/"
-                ));
+                problems.push(format!("k8s: {variable} names the host {host}, which is no Service under k8s/"));
             }
         }
     }
@@ -791,9 +552,7 @@ fn compose_services_wait_for_a_healthy_postgres_and_nats() {
     for (service, definition) in compose.services().filter(|(_, d)| compose.is_claimtrail(d)) {
         for dependency in ["postgres", "nats"] {
             if definition["depends_on"][dependency]["condition"] != "service_healthy" {
-                problems.push(format!(
-                    "docker-compose.yml {service}: does not wait for {dependency} to be healthy"
-                ));
+                problems.push(format!("docker-compose.yml {service}: does not wait for {dependency} to be healthy"));
             }
             if compose_healthcheck(compose.service(dependency)).is_empty() {
                 problems.push(format!("docker-compose.yml {dependency}: no health check, so service_healthy never holds"));
@@ -832,23 +591,16 @@ impl Help {
             let trimmed = line.trim_start();
             match section {
                 "Commands" if line.starts_with("  ") && !line.starts_with("   ") => {
-                    if let Some(name) = trimmed
-                        .split_whitespace()
-                        .next()
-                        .filter(|name| *name != "help")
-                    {
+                    if let Some(name) = trimmed.split_whitespace().next().filter(|name| *name != "help") {
                         help.subcommands.insert(name.to_owned());
                     }
                 }
                 "Arguments" if trimmed.starts_with('<') || trimmed.starts_with('[') => {
-                    let possible = between(trimmed, "[possible values: ", "]")
-                        .map(|values| values.split(", ").map(str::to_owned).collect())
-                        .unwrap_or_default();
+                    let possible =
+                        between(trimmed, "[possible values: ", "]").map(|values| values.split(", ").map(str::to_owned).collect()).unwrap_or_default();
                     help.positionals.push((trimmed.starts_with('<'), possible));
                 }
-                "Options" if trimmed.starts_with('-') => {
-                    option_blocks.push((trimmed.to_owned(), trimmed.to_owned()))
-                }
+                "Options" if trimmed.starts_with('-') => option_blocks.push((trimmed.to_owned(), trimmed.to_owned())),
                 "Options" => {
                     if let Some((_, block)) = option_blocks.last_mut() {
                         block.push(' ');
@@ -860,22 +612,13 @@ impl Help {
         }
         for (first_line, block) in option_blocks {
             // `-h, --help`, `--listen <LISTEN>`; a short help puts the description after two spaces.
-            let head: Vec<&str> = first_line
-                .split("  ")
-                .next()
-                .unwrap_or_default()
-                .split_whitespace()
-                .collect();
+            let head: Vec<&str> = first_line.split("  ").next().unwrap_or_default().split_whitespace().collect();
             let takes_value = head.iter().any(|word| word.starts_with('<'));
             for word in head.iter().filter(|word| word.starts_with('-')) {
-                help.flags
-                    .insert(word.trim_end_matches(',').to_owned(), takes_value);
+                help.flags.insert(word.trim_end_matches(',').to_owned(), takes_value);
             }
             if let Some(name) = between(&block, "[env: ", "=") {
-                help.env.insert(
-                    name.to_owned(),
-                    between(&block, "[default: ", "]").map(|d| d.trim_matches('"').to_owned()),
-                );
+                help.env.insert(name.to_owned(), between(&block, "[default: ", "]").map(|d| d.trim_matches('"').to_owned()));
             }
         }
         help
@@ -890,23 +633,10 @@ fn help(path: &[String]) -> Help {
     if let Some(help) = cache.lock().expect("help cache").get(path) {
         return help.clone();
     }
-    let output = Command::new(claimtrail_bin())
-        .args(path)
-        .arg("--help")
-        .env_clear()
-        .output()
-        .expect("running claimtrail --help");
-    assert!(
-        output.status.success(),
-        "claimtrail {} --help failed: {}",
-        path.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = Command::new(claimtrail_bin()).args(path).arg("--help").env_clear().output().expect("running claimtrail --help");
+    assert!(output.status.success(), "claimtrail {} --help failed: {}", path.join(" "), String::from_utf8_lossy(&output.stderr));
     let parsed = Help::parse(&String::from_utf8_lossy(&output.stdout));
-    cache
-        .lock()
-        .expect("help cache")
-        .insert(path.to_vec(), parsed.clone());
+    cache.lock().expect("help cache").insert(path.to_vec(), parsed.clone());
     parsed
 }
 
@@ -914,22 +644,13 @@ fn serve_help() -> &'static Help {
     static SERVE: OnceLock<Help> = OnceLock::new();
     SERVE.get_or_init(|| {
         let serve = help(&["serve".to_owned()]);
-        assert!(
-            serve.env.len() > 10,
-            "`claimtrail serve --help` declares only {:?}",
-            serve.env.keys()
-        );
+        assert!(serve.env.len() > 10, "`claimtrail serve --help` declares only {:?}", serve.env.keys());
         serve
     })
 }
 
 fn cli_default(variable: &str) -> String {
-    serve_help()
-        .env
-        .get(variable)
-        .cloned()
-        .flatten()
-        .unwrap_or_else(|| panic!("`claimtrail serve --help` gives no default for {variable}"))
+    serve_help().env.get(variable).cloned().flatten().unwrap_or_else(|| panic!("`claimtrail serve --help` gives no default for {variable}"))
 }
 
 /// Walks `args` through the subcommands and checks every flag and positional
@@ -946,13 +667,8 @@ fn check_invocation(args: &[String]) -> Result<(), String> {
         rest = tail;
     }
     if !command.subcommands.is_empty() && !rest.iter().any(|a| a == "--help" || a == "--version") {
-        let got = rest
-            .first()
-            .map_or("nothing".to_owned(), |a| format!("`{a}`"));
-        return Err(format!(
-            "expected one of the subcommands {:?}, got {got}",
-            command.subcommands
-        ));
+        let got = rest.first().map_or("nothing".to_owned(), |a| format!("`{a}`"));
+        return Err(format!("expected one of the subcommands {:?}, got {got}", command.subcommands));
     }
     let mut positional_idx = 0;
     let mut tokens = rest.iter();
@@ -964,15 +680,10 @@ fn check_invocation(args: &[String]) -> Result<(), String> {
             };
             match command.flags.get(flag) {
                 None => {
-                    return Err(format!(
-                        "`{flag}` is not a flag of `claimtrail {}`",
-                        path.join(" ")
-                    ));
+                    return Err(format!("`{flag}` is not a flag of `claimtrail {}`", path.join(" ")));
                 }
                 Some(true) if !inline_value => {
-                    tokens
-                        .next()
-                        .ok_or_else(|| format!("`{flag}` needs a value"))?;
+                    tokens.next().ok_or_else(|| format!("`{flag}` needs a value"))?;
                 }
                 Some(_) => {}
             }
@@ -986,15 +697,9 @@ fn check_invocation(args: &[String]) -> Result<(), String> {
         }
         positional_idx += 1;
     }
-    let n_required = command
-        .positionals
-        .iter()
-        .filter(|(required, _)| *required)
-        .count();
+    let n_required = command.positionals.iter().filter(|(required, _)| *required).count();
     if positional_idx < n_required && !rest.iter().any(|a| a == "--help") {
-        return Err(format!(
-            "{n_required} positional arguments required, {positional_idx} given"
-        ));
+        return Err(format!("{n_required} positional arguments required, {positional_idx} given"));
     }
     Ok(())
 }
@@ -1002,22 +707,16 @@ fn check_invocation(args: &[String]) -> Result<(), String> {
 /// Why `name`, set for a container (a claimtrail one or not), is wrong, if it is.
 fn env_problem(origin: &str, name: &str, is_claimtrail: bool) -> Option<String> {
     if is_cli_env(name) && !serve_help().env.contains_key(name) {
-        Some(format!(
-            "{origin}: {name} is not declared by `claimtrail serve --help`"
-        ))
+        Some(format!("{origin}: {name} is not declared by `claimtrail serve --help`"))
     } else if is_claimtrail && !is_cli_env(name) && !ENV_ALLOWED.contains(&name) {
-        Some(format!(
-            "{origin}: {name} is neither declared by the CLI nor in the allow-list {ENV_ALLOWED:?}"
-        ))
+        Some(format!("{origin}: {name} is neither declared by the CLI nor in the allow-list {ENV_ALLOWED:?}"))
     } else {
         None
     }
 }
 
 fn is_cli_env(name: &str) -> bool {
-    CLI_ENV_PREFIXES
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
+    CLI_ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
 fn is_postgres_image_env(name: &str) -> bool {
@@ -1028,17 +727,11 @@ fn is_postgres_image_env(name: &str) -> bool {
 // Files.
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 fn relative(path: &Path) -> String {
-    path.strip_prefix(repo_root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(repo_root()).unwrap_or(path).display().to_string()
 }
 
 fn read(path: &Path) -> String {
@@ -1049,16 +742,11 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        for entry in
-            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
-        {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display())) {
             let path = entry.expect("a directory entry").path();
             if path.is_dir() {
                 pending.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|ext| ext == "yaml" || ext == "yml")
-            {
+            } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
                 files.push(path);
             }
         }
@@ -1069,22 +757,13 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Every document of a YAML file as JSON, with aliases resolved and `<<` merge keys applied.
 fn load_yaml(path: &Path) -> Vec<Value> {
-    let documents = YamlLoader::load_from_str(&read(path))
-        .unwrap_or_else(|e| panic!("{} is not YAML: {e}", relative(path)));
-    documents
-        .iter()
-        .map(to_json)
-        .filter(|doc| !doc.is_null())
-        .collect()
+    let documents = YamlLoader::load_from_str(&read(path)).unwrap_or_else(|e| panic!("{} is not YAML: {e}", relative(path)));
+    documents.iter().map(to_json).filter(|doc| !doc.is_null()).collect()
 }
 
 fn to_json(yaml: &Yaml) -> Value {
     match yaml {
-        Yaml::Real(text) => text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Value::String(text.clone()), Value::Number),
+        Yaml::Real(text) => text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or_else(|| Value::String(text.clone()), Value::Number),
         Yaml::Integer(n) => Value::from(*n),
         Yaml::String(text) => Value::String(text.clone()),
         Yaml::Boolean(b) => Value::Bool(*b),
@@ -1128,9 +807,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 fn url_host_port(url: &str) -> (String, Option<u16>) {
     let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = authority.split(['/', '?']).next().unwrap_or_default();
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     match authority.rsplit_once(':') {
         Some((host, port)) => (host.to_owned(), port.parse().ok()),
         None => (authority.to_owned(), None),
@@ -1150,9 +827,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// The path of a URL or of an absolute path with a query.
 fn url_path(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| {
-        rest.find('/').map_or("", |idx| &rest[idx..])
-    });
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest.find('/').map_or("", |idx| &rest[idx..]));
     after_scheme.split('?').next().unwrap_or_default()
 }
 
@@ -1163,22 +838,12 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
 
 fn workspace_rust_version() -> (u32, u32) {
     let manifest = read(&repo_root().join("Cargo.toml"));
-    let line = manifest
-        .lines()
-        .find(|l| l.trim_start().starts_with("rust-version"))
-        .expect("the workspace declares a rust-version");
-    between(line, "\"", "\"")
-        .and_then(parse_version)
-        .expect("rust-version is MAJOR.MINOR")
+    let line = manifest.lines().find(|l| l.trim_start().starts_with("rust-version")).expect("the workspace declares a rust-version");
+    between(line, "\"", "\"").and_then(parse_version).expect("rust-version is MAJOR.MINOR")
 }
 
 fn assert_no_problems(problems: &[String]) {
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n  {}",
-        problems.len(),
-        problems.join("\n  ")
-    );
+    assert!(problems.is_empty(), "{} problem(s):\n  {}", problems.len(), problems.join("\n  "));
 }
 
 // ---------------------------------------------------------------------------
@@ -1224,9 +889,7 @@ impl Dockerfile {
         let mut instructions = Vec::new();
         let mut stages: Vec<Stage> = Vec::new();
         for line in logical_lines.into_iter().filter(|l| !l.is_empty()) {
-            let (keyword, args) = line
-                .split_once(char::is_whitespace)
-                .unwrap_or((line.as_str(), ""));
+            let (keyword, args) = line.split_once(char::is_whitespace).unwrap_or((line.as_str(), ""));
             let keyword = keyword.to_ascii_uppercase();
             let args = args.trim().to_owned();
             if keyword == "ARG"
@@ -1236,57 +899,31 @@ impl Dockerfile {
                 build_args.insert(name.to_owned(), default.to_owned());
             }
             if keyword == "FROM" {
-                let image = args
-                    .split_whitespace()
-                    .find(|word| !word.starts_with("--"))
-                    .unwrap_or_default();
+                let image = args.split_whitespace().find(|word| !word.starts_with("--")).unwrap_or_default();
                 let image = build_args
                     .iter()
-                    .fold(image.to_owned(), |image, (name, value)| {
-                        image
-                            .replace(&format!("${{{name}}}"), value)
-                            .replace(&format!("${name}"), value)
-                    });
+                    .fold(image.to_owned(), |image, (name, value)| image.replace(&format!("${{{name}}}"), value).replace(&format!("${name}"), value));
                 stages.push(Stage { image });
             }
-            instructions.push(Instruction {
-                keyword,
-                args,
-                stage_idx: stages.len().saturating_sub(1),
-            });
+            instructions.push(Instruction { keyword, args, stage_idx: stages.len().saturating_sub(1) });
         }
         assert!(!stages.is_empty(), "the Dockerfile has no FROM");
-        Dockerfile {
-            instructions,
-            stages,
-        }
+        Dockerfile { instructions, stages }
     }
 
     fn last_stage(&self) -> impl Iterator<Item = &Instruction> {
         let last = self.stages.len() - 1;
-        self.instructions
-            .iter()
-            .filter(move |i| i.stage_idx == last)
+        self.instructions.iter().filter(move |i| i.stage_idx == last)
     }
 
     /// The exec form (`["a", "b"]`) of the runtime stage's last `keyword`.
     fn last_stage_json(&self, keyword: &str) -> Vec<String> {
-        let args = self
-            .last_stage()
-            .filter(|i| i.keyword == keyword)
-            .last()
-            .map(|i| i.args.clone())
-            .unwrap_or_default();
-        serde_json::from_str(&args)
-            .unwrap_or_else(|_| panic!("Dockerfile: {keyword} {args} is not in the exec form"))
+        let args = self.last_stage().filter(|i| i.keyword == keyword).last().map(|i| i.args.clone()).unwrap_or_default();
+        serde_json::from_str(&args).unwrap_or_else(|_| panic!("Dockerfile: {keyword} {args} is not in the exec form"))
     }
 
     fn last_stage_text(&self, keyword: &str) -> String {
-        self.last_stage()
-            .filter(|i| i.keyword == keyword)
-            .map(|i| i.args.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.last_stage().filter(|i| i.keyword == keyword).map(|i| i.args.as_str()).collect::<Vec<_>>().join("\n")
     }
 
     fn last_stage_env(&self) -> BTreeMap<String, String> {
@@ -1321,32 +958,21 @@ impl Compose {
     fn load() -> Compose {
         let mut documents = load_yaml(&repo_root().join("docker-compose.yml"));
         assert_eq!(documents.len(), 1, "docker-compose.yml holds one document");
-        Compose {
-            value: documents.remove(0),
-        }
+        Compose { value: documents.remove(0) }
     }
 
     fn services(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.value["services"]
-            .as_object()
-            .expect("docker-compose.yml has services")
-            .iter()
-            .map(|(name, definition)| (name.as_str(), definition))
+        self.value["services"].as_object().expect("docker-compose.yml has services").iter().map(|(name, definition)| (name.as_str(), definition))
     }
 
     fn service(&self, name: &str) -> &Value {
         let service = &self.value["services"][name];
-        assert!(
-            !service.is_null(),
-            "docker-compose.yml has no service {name}"
-        );
+        assert!(!service.is_null(), "docker-compose.yml has no service {name}");
         service
     }
 
     fn is_claimtrail(&self, definition: &Value) -> bool {
-        definition["image"]
-            .as_str()
-            .is_some_and(|image| image_name(image) == "claimtrail")
+        definition["image"].as_str().is_some_and(|image| image_name(image) == "claimtrail")
             || definition["build"].is_object()
             || definition["build"].is_string()
     }
@@ -1368,10 +994,7 @@ fn compose_environment(definition: &Value) -> BTreeMap<String, String> {
         other => other.to_string(),
     };
     match &definition["environment"] {
-        Value::Object(map) => map
-            .iter()
-            .map(|(name, value)| (name.clone(), scalar(value)))
-            .collect(),
+        Value::Object(map) => map.iter().map(|(name, value)| (name.clone(), scalar(value))).collect(),
         Value::Array(items) => items
             .iter()
             .filter_map(Value::as_str)
@@ -1388,13 +1011,7 @@ fn compose_environment(definition: &Value) -> BTreeMap<String, String> {
 fn compose_words(value: &Value) -> Vec<String> {
     match value {
         Value::String(text) => text.split_whitespace().map(str::to_owned).collect(),
-        Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .map_or_else(|| item.to_string(), str::to_owned)
-            })
-            .collect(),
+        Value::Array(items) => items.iter().map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned)).collect(),
         _ => Vec::new(),
     }
 }
@@ -1412,9 +1029,7 @@ fn compose_invocations(problems: &mut Vec<String>) -> Vec<(String, Vec<String>)>
             None => Vec::new(),
             Some((program, rest)) if is_claimtrail_program(program) => rest.to_vec(),
             Some((program, _)) => {
-                problems.push(format!(
-                    "docker-compose.yml {service}: the entrypoint {program} is not claimtrail"
-                ));
+                problems.push(format!("docker-compose.yml {service}: the entrypoint {program} is not claimtrail"));
                 continue;
             }
         };
@@ -1487,22 +1102,16 @@ impl<'a> Workload<'a> {
 
     /// A whole workload rather than a patch of one.
     fn is_complete(&self) -> bool {
-        !self.doc.value["spec"]["selector"].is_null()
-            || self.doc.kind() == "Pod"
-            || self.doc.kind().ends_with("Job")
+        !self.doc.value["spec"]["selector"].is_null() || self.doc.kind() == "Pod" || self.doc.kind().ends_with("Job")
     }
 
     fn containers(&self) -> impl Iterator<Item = &'a Value> {
         let pod_spec = self.pod_spec;
-        ["initContainers", "containers"]
-            .into_iter()
-            .flat_map(move |field| pod_spec[field].as_array().into_iter().flatten())
+        ["initContainers", "containers"].into_iter().flat_map(move |field| pod_spec[field].as_array().into_iter().flatten())
     }
 
     fn container(&self, name: &str) -> &'a Value {
-        self.containers()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("{} has no container {name}", self.doc.name()))
+        self.containers().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{} has no container {name}", self.doc.name()))
     }
 }
 
@@ -1510,25 +1119,14 @@ impl Kubernetes {
     fn load() -> Kubernetes {
         let docs: Vec<Doc> = yaml_files(&repo_root().join("k8s"))
             .into_iter()
-            .flat_map(|path| {
-                load_yaml(&path).into_iter().map(move |value| Doc {
-                    path: relative(&path),
-                    value,
-                })
-            })
+            .flat_map(|path| load_yaml(&path).into_iter().map(move |value| Doc { path: relative(&path), value }))
             .collect();
-        assert!(
-            docs.len() > 10,
-            "only {} YAML documents under k8s/",
-            docs.len()
-        );
+        assert!(docs.len() > 10, "only {} YAML documents under k8s/", docs.len());
         Kubernetes { docs }
     }
 
     fn kustomizations(&self) -> impl Iterator<Item = &Doc> {
-        self.docs
-            .iter()
-            .filter(|d| d.path.ends_with("/kustomization.yaml"))
+        self.docs.iter().filter(|d| d.path.ends_with("/kustomization.yaml"))
     }
 
     fn workloads(&self) -> impl Iterator<Item = Workload<'_>> {
@@ -1536,9 +1134,7 @@ impl Kubernetes {
             let pod_spec = match doc.kind() {
                 "Pod" => &doc.value["spec"],
                 "CronJob" => &doc.value["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-                    &doc.value["spec"]["template"]["spec"]
-                }
+                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => &doc.value["spec"]["template"]["spec"],
                 _ => return None,
             };
             (!pod_spec.is_null()).then_some(Workload { doc, pod_spec })
@@ -1547,11 +1143,7 @@ impl Kubernetes {
 
     fn claimtrail_workload(&self, service: &str) -> Workload<'_> {
         self.workloads()
-            .find(|w| {
-                w.is_complete()
-                    && w.doc.name() == service
-                    && w.containers().any(is_claimtrail_container)
-            })
+            .find(|w| w.is_complete() && w.doc.name() == service && w.containers().any(is_claimtrail_container))
             .unwrap_or_else(|| panic!("k8s: no complete {service} workload"))
     }
 
@@ -1570,11 +1162,7 @@ impl Kubernetes {
         for workload in self.workloads() {
             for container in workload.containers() {
                 let env = container["env"].as_array().into_iter().flatten();
-                values.extend(
-                    env.filter(|e| e["name"] == variable)
-                        .filter_map(|e| e["value"].as_str())
-                        .map(str::to_owned),
-                );
+                values.extend(env.filter(|e| e["name"] == variable).filter_map(|e| e["value"].as_str()).map(str::to_owned));
             }
         }
         values
@@ -1582,28 +1170,14 @@ impl Kubernetes {
 
     /// The container's own env, then its envFrom ConfigMaps (base), then the image's ENV, then the CLI's default.
     fn effective_env(&self, container: &Value, variable: &str) -> String {
-        let own = container["env"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|e| e["name"] == variable)
-            .and_then(|e| e["value"].as_str());
+        let own = container["env"].as_array().into_iter().flatten().find(|e| e["name"] == variable).and_then(|e| e["value"].as_str());
         let from_config_map = || {
-            container["envFrom"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|source| source["configMapRef"]["name"].as_str())
-                .find_map(|name| {
-                    self.docs
-                        .iter()
-                        .filter(|d| {
-                            d.path.starts_with("k8s/base/")
-                                && d.kind() == "ConfigMap"
-                                && d.name() == name
-                        })
-                        .find_map(|d| d.value["data"][variable].as_str())
-                })
+            container["envFrom"].as_array().into_iter().flatten().filter_map(|source| source["configMapRef"]["name"].as_str()).find_map(|name| {
+                self.docs
+                    .iter()
+                    .filter(|d| d.path.starts_with("k8s/base/") && d.kind() == "ConfigMap" && d.name() == name)
+                    .find_map(|d| d.value["data"][variable].as_str())
+            })
         };
         own.or_else(from_config_map)
             .map(str::to_owned)
@@ -1622,16 +1196,12 @@ fn is_claimtrail_container(container: &Value) -> bool {
     match container["image"].as_str() {
         Some(image) => image_name(image) == "claimtrail",
         // A patch names the container only.
-        None => container["name"]
-            .as_str()
-            .is_some_and(|name| SERVICES.contains(&name)),
+        None => container["name"].as_str().is_some_and(|name| SERVICES.contains(&name)),
     }
 }
 
 fn is_claimtrail_program(program: &str) -> bool {
-    Path::new(program)
-        .file_name()
-        .is_some_and(|name| name == "claimtrail")
+    Path::new(program).file_name().is_some_and(|name| name == "claimtrail")
 }
 
 fn kubernetes_invocations(problems: &mut Vec<String>) -> Vec<(String, Vec<String>)> {
@@ -1639,34 +1209,16 @@ fn kubernetes_invocations(problems: &mut Vec<String>) -> Vec<(String, Vec<String
 }
 
 fn base_invocations(problems: &mut Vec<String>) -> Vec<(String, Vec<String>)> {
-    invocations_in(
-        &Kubernetes::load(),
-        |doc| doc.path.starts_with("k8s/base/"),
-        problems,
-    )
+    invocations_in(&Kubernetes::load(), |doc| doc.path.starts_with("k8s/base/"), problems)
 }
 
-fn invocations_in(
-    k8s: &Kubernetes,
-    keep: impl Fn(&Doc) -> bool,
-    problems: &mut Vec<String>,
-) -> Vec<(String, Vec<String>)> {
+fn invocations_in(k8s: &Kubernetes, keep: impl Fn(&Doc) -> bool, problems: &mut Vec<String>) -> Vec<(String, Vec<String>)> {
     let mut invocations = Vec::new();
     for workload in k8s.workloads().filter(|w| keep(w.doc)) {
         for container in workload.containers().filter(|c| is_claimtrail_container(c)) {
-            let origin = format!(
-                "{} {} container {}",
-                workload.doc.path,
-                workload.doc.name(),
-                container["name"].as_str().unwrap_or("?")
-            );
+            let origin = format!("{} {} container {}", workload.doc.path, workload.doc.name(), container["name"].as_str().unwrap_or("?"));
             let words = |field: &str| -> Vec<String> {
-                container[field]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|w| w.as_str().map_or_else(|| w.to_string(), str::to_owned))
-                    .collect()
+                container[field].as_array().into_iter().flatten().map(|w| w.as_str().map_or_else(|| w.to_string(), str::to_owned)).collect()
             };
             let command = words("command");
             let mut args = match command.split_first() {
@@ -1690,29 +1242,12 @@ fn invocations_in(
 /// The paths a kustomization lists, with the field that lists each.
 fn kustomization_paths(kustomization: &Value) -> Vec<(&'static str, String)> {
     let mut paths = Vec::new();
-    let strings = |value: &Value| -> Vec<String> {
-        value
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
+    let strings = |value: &Value| -> Vec<String> { value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect() };
     for field in ["resources", "components", "crds"] {
-        paths.extend(
-            strings(&kustomization[field])
-                .into_iter()
-                .map(|p| (field, p)),
-        );
+        paths.extend(strings(&kustomization[field]).into_iter().map(|p| (field, p)));
     }
     // Inline patches hold YAML, not a path.
-    paths.extend(
-        strings(&kustomization["patchesStrategicMerge"])
-            .into_iter()
-            .filter(|p| !p.contains('\n'))
-            .map(|p| ("patchesStrategicMerge", p)),
-    );
+    paths.extend(strings(&kustomization["patchesStrategicMerge"]).into_iter().filter(|p| !p.contains('\n')).map(|p| ("patchesStrategicMerge", p)));
     for field in ["patches", "patchesJson6902", "replacements"] {
         for entry in kustomization[field].as_array().into_iter().flatten() {
             if let Some(path) = entry["path"].as_str() {
@@ -1723,10 +1258,7 @@ fn kustomization_paths(kustomization: &Value) -> Vec<(&'static str, String)> {
     for field in ["configMapGenerator", "secretGenerator"] {
         for generator in kustomization[field].as_array().into_iter().flatten() {
             for file in strings(&generator["files"]) {
-                let path = file
-                    .split_once('=')
-                    .map_or(file.as_str(), |(_, path)| path)
-                    .to_owned();
+                let path = file.split_once('=').map_or(file.as_str(), |(_, path)| path).to_owned();
                 paths.push((field, path));
             }
             paths.extend(strings(&generator["envs"]).into_iter().map(|p| (field, p)));
@@ -1736,8 +1268,5 @@ fn kustomization_paths(kustomization: &Value) -> Vec<(&'static str, String)> {
 }
 
 fn kustomization_file(dir: &Path) -> Option<PathBuf> {
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-        .into_iter()
-        .map(|name| dir.join(name))
-        .find(|path| path.is_file())
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"].into_iter().map(|name| dir.join(name)).find(|path| path.is_file())
 }

@@ -85,11 +85,7 @@ async fn a_poison_message_ends_in_the_dead_letter_subject_without_holding_up_the
         Ok((n == 4, format!("{n} dead letters")))
     })
     .await?;
-    let consumer = jetstream
-        .get_stream(&dead_letters)
-        .await?
-        .create_consumer(async_nats::jetstream::consumer::pull::Config { ..Default::default() })
-        .await?;
+    let consumer = jetstream.get_stream(&dead_letters).await?.create_consumer(async_nats::jetstream::consumer::pull::Config { ..Default::default() }).await?;
     let mut messages = consumer.fetch().max_messages(4).messages().await?;
     let first = messages.next().await.expect("a dead letter").map_err(|e| anyhow::anyhow!(e))?;
     let headers = first.headers.clone().expect("headers");

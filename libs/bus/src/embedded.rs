@@ -56,7 +56,8 @@ impl EmbeddedBus {
         bus_store.migrate(&migrations()).await.map_err(|e| BusError::Declare { what: "embedded log tables".into(), reason: e.to_string() })?;
         let mut sources = Vec::new();
         for producer in producers {
-            let producer_store = store.for_service(producer, prefix).map_err(|e| BusError::Declare { what: format!("source {producer}"), reason: e.to_string() })?;
+            let producer_store =
+                store.for_service(producer, prefix).map_err(|e| BusError::Declare { what: format!("source {producer}"), reason: e.to_string() })?;
             sources.push(Source { name: (*producer).to_owned(), table: producer_store.table("outbox") });
         }
         sources.push(Source { name: "external".into(), table: bus_store.table("outbox") });
@@ -70,16 +71,29 @@ impl EmbeddedBus {
 }
 
 fn migrations() -> Vec<claimtrail_store::Migration> {
-    vec![claimtrail_store::Migration { version: 1, name: "cursors and dead letters", statements: |store| {
-        let t = store.types();
-        vec![
-            format!("CREATE TABLE {} (consumer TEXT NOT NULL, source TEXT NOT NULL, acked_seq {} NOT NULL, PRIMARY KEY (consumer, source))", store.table("cursors"), t.bigint),
-            format!(
-                "CREATE TABLE {} (dead_letter_id {}, service TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, deliveries {} NOT NULL, body {} NOT NULL, created_at {} NOT NULL DEFAULT {})",
-                store.table("dead_letters"), t.id, t.bigint, t.bytes, t.timestamp, t.now
-            ),
-        ]
-    }}]
+    vec![claimtrail_store::Migration {
+        version: 1,
+        name: "cursors and dead letters",
+        statements: |store| {
+            let t = store.types();
+            vec![
+                format!(
+                    "CREATE TABLE {} (consumer TEXT NOT NULL, source TEXT NOT NULL, acked_seq {} NOT NULL, PRIMARY KEY (consumer, source))",
+                    store.table("cursors"),
+                    t.bigint
+                ),
+                format!(
+                    "CREATE TABLE {} (dead_letter_id {}, service TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, deliveries {} NOT NULL, body {} NOT NULL, created_at {} NOT NULL DEFAULT {})",
+                    store.table("dead_letters"),
+                    t.id,
+                    t.bigint,
+                    t.bytes,
+                    t.timestamp,
+                    t.now
+                ),
+            ]
+        },
+    }]
 }
 
 #[async_trait]
@@ -391,7 +405,11 @@ impl Subscription for EmbeddedSubscription {
             let row = self
                 .store
                 .db()
-                .query_one_raw(stmt(&self.store, format!("SELECT COUNT(*) FROM {} WHERE seq > $1", source.table), vec![Value::from(self.sources[source_idx].fetched_upto)]))
+                .query_one_raw(stmt(
+                    &self.store,
+                    format!("SELECT COUNT(*) FROM {} WHERE seq > $1", source.table),
+                    vec![Value::from(self.sources[source_idx].fetched_upto)],
+                ))
                 .await
                 .ok()??;
             total += row.try_get_by_index::<i64>(0).ok()? as u64;

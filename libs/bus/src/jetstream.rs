@@ -66,10 +66,7 @@ impl JetStreamBus {
                 duplicate_window: DUPLICATE_WINDOW,
                 ..Default::default()
             };
-            self.context
-                .get_or_create_stream(config)
-                .await
-                .map_err(|e| BusError::Declare { what: format!("stream {name}"), reason: e.to_string() })?;
+            self.context.get_or_create_stream(config).await.map_err(|e| BusError::Declare { what: format!("stream {name}"), reason: e.to_string() })?;
         }
         Ok(())
     }
@@ -94,11 +91,8 @@ impl Bus for JetStreamBus {
             if let Some(traceparent) = &event.traceparent {
                 message = message.header("traceparent", traceparent.as_str());
             }
-            let ack = self
-                .context
-                .send_publish(subject.clone(), message)
-                .await
-                .map_err(|e| BusError::Publish { subject: subject.clone(), reason: e.to_string() })?;
+            let ack =
+                self.context.send_publish(subject.clone(), message).await.map_err(|e| BusError::Publish { subject: subject.clone(), reason: e.to_string() })?;
             pending.push((subject, ack));
         }
         for (subject, ack) in pending {
@@ -110,11 +104,8 @@ impl Bus for JetStreamBus {
     async fn subscribe(&self, spec: &ConsumerSpec) -> Result<Box<dyn Subscription>, BusError> {
         let stream_name = self.naming.stream(spec.family);
         let durable = self.naming.durable(&spec.service, spec.family);
-        let stream = self
-            .context
-            .get_stream(&stream_name)
-            .await
-            .map_err(|e| BusError::Declare { what: format!("stream {stream_name}"), reason: e.to_string() })?;
+        let stream =
+            self.context.get_stream(&stream_name).await.map_err(|e| BusError::Declare { what: format!("stream {stream_name}"), reason: e.to_string() })?;
         let config = pull::Config {
             durable_name: Some(durable.clone()),
             filter_subject: self.naming.family_filter(spec.family),
@@ -149,11 +140,8 @@ impl Bus for JetStreamBus {
             .header("Claimtrail-Deliveries", delivery.delivered.to_string().as_str())
             .header("Claimtrail-Reason", reason.as_str())
             .message_id(format!("{}:{}:{}", service, delivery.subject, delivery.stream_sequence));
-        let ack = self
-            .context
-            .send_publish(subject.clone(), message)
-            .await
-            .map_err(|e| BusError::Publish { subject: subject.clone(), reason: e.to_string() })?;
+        let ack =
+            self.context.send_publish(subject.clone(), message).await.map_err(|e| BusError::Publish { subject: subject.clone(), reason: e.to_string() })?;
         ack.await.map_err(|e| BusError::Publish { subject, reason: e.to_string() })?;
         Ok(())
     }
@@ -241,7 +229,8 @@ pub async fn publish_raw(bus: &JetStreamBus, subject: &str, message_id: Option<&
     if let Some(id) = message_id {
         message = message.message_id(id);
     }
-    let ack = bus.context.send_publish(subject.to_owned(), message).await.map_err(|e| BusError::Publish { subject: subject.to_owned(), reason: e.to_string() })?;
+    let ack =
+        bus.context.send_publish(subject.to_owned(), message).await.map_err(|e| BusError::Publish { subject: subject.to_owned(), reason: e.to_string() })?;
     ack.await.map_err(|e| BusError::Publish { subject: subject.to_owned(), reason: e.to_string() })?;
     Ok(())
 }

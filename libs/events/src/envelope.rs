@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use sha3::{Digest, Sha3_256};
 use uuid::Uuid;
 
+use crate::EventError;
 use crate::canonical::{canonicalize, to_canonical_vec};
 use crate::event::DomainEvent;
 use crate::timestamp::Timestamp;
-use crate::EventError;
 
 /// Who produced an event: the service and the id of its signing key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

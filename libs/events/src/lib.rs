@@ -17,10 +17,10 @@ pub mod money;
 pub mod timestamp;
 
 pub use claim::*;
-pub use envelope::{commitment, sha3_256, Envelope, NewEvent, Producer, SealedEvent};
+pub use envelope::{Envelope, NewEvent, Producer, SealedEvent, commitment, sha3_256};
 pub use event::*;
 pub use money::{Money, MoneyError};
-pub use timestamp::{date, format_date, parse_date, Timestamp};
+pub use timestamp::{Timestamp, date, format_date, parse_date};
 
 /// Why an event could not be built or read.
 #[derive(Debug, thiserror::Error)]

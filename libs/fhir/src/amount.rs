@@ -21,9 +21,7 @@ use crate::{MONEY_CENTS_MAX, QUANTITY_DECIMAL_PLACES_MAX, QUANTITY_MAX};
 pub(crate) fn exact_decimal(number: &Number) -> Result<Decimal, String> {
     let text = number.to_string();
     if text.contains(['e', 'E']) {
-        return Err(format!(
-            "`{text}` is written with an exponent; write the amount as a plain decimal"
-        ));
+        return Err(format!("`{text}` is written with an exponent; write the amount as a plain decimal"));
     }
     if text.contains(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')) {
         return Err(format!("`{text}` is not a finite decimal"));
@@ -42,10 +40,7 @@ pub(crate) fn money(number: &Number, path: String, errors: &mut Errors) -> Optio
         }
     };
     let Ok(money) = Money::from_decimal(amount) else {
-        errors.push(
-            path,
-            format!("`{amount}` has more than two decimal places; money is in whole cents"),
-        );
+        errors.push(path, format!("`{amount}` has more than two decimal places; money is in whole cents"));
         return None;
     };
     if money.is_negative() {
@@ -53,13 +48,7 @@ pub(crate) fn money(number: &Number, path: String, errors: &mut Errors) -> Optio
         return None;
     }
     if money > Money::from_cents(MONEY_CENTS_MAX) {
-        errors.push(
-            path,
-            format!(
-                "`{money}` is more than the largest amount accepted, {}",
-                Money::from_cents(MONEY_CENTS_MAX)
-            ),
-        );
+        errors.push(path, format!("`{money}` is more than the largest amount accepted, {}", Money::from_cents(MONEY_CENTS_MAX)));
         return None;
     }
     Some(money)
@@ -76,17 +65,11 @@ pub(crate) fn quantity(number: &Number, path: String, errors: &mut Errors) -> Op
         }
     };
     if amount.scale() > QUANTITY_DECIMAL_PLACES_MAX {
-        errors.push(
-            path,
-            format!("`{amount}` has more than {QUANTITY_DECIMAL_PLACES_MAX} decimal places"),
-        );
+        errors.push(path, format!("`{amount}` has more than {QUANTITY_DECIMAL_PLACES_MAX} decimal places"));
         return None;
     }
     if amount <= Decimal::ZERO || amount > Decimal::from(QUANTITY_MAX) {
-        errors.push(
-            path,
-            format!("`{amount}` units is not more than 0 and at most {QUANTITY_MAX}"),
-        );
+        errors.push(path, format!("`{amount}` units is not more than 0 and at most {QUANTITY_MAX}"));
         return None;
     }
     Some(amount)
@@ -99,9 +82,7 @@ pub(crate) fn money_json(money: Money) -> serde_json::Value {
 
 /// A decimal string as a JSON number (serde_json keeps the value).
 pub(crate) fn decimal_json(text: &str) -> serde_json::Value {
-    serde_json::from_str::<Number>(text)
-        .map(serde_json::Value::Number)
-        .unwrap_or(serde_json::Value::Null)
+    serde_json::from_str::<Number>(text).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
 }
 
 #[cfg(test)]
@@ -115,9 +96,7 @@ mod tests {
     fn money_of(json: &str) -> Result<String, String> {
         let mut errors = Errors::default();
         let money = money(&number(json), "Claim.total.value".into(), &mut errors);
-        money
-            .map(|m| m.to_string())
-            .ok_or_else(|| errors.into_vec().remove(0).message)
+        money.map(|m| m.to_string()).ok_or_else(|| errors.into_vec().remove(0).message)
     }
 
     #[test]
@@ -139,27 +118,15 @@ mod tests {
 
     #[test]
     fn amounts_with_a_third_decimal_place_are_refused() {
-        assert!(
-            money_of("80.005")
-                .unwrap_err()
-                .contains("more than two decimal places")
-        );
-        assert!(
-            money_of("0.001")
-                .unwrap_err()
-                .contains("more than two decimal places")
-        );
+        assert!(money_of("80.005").unwrap_err().contains("more than two decimal places"));
+        assert!(money_of("0.001").unwrap_err().contains("more than two decimal places"));
     }
 
     #[test]
     fn amounts_written_with_exponents_or_out_of_range_are_refused() {
         assert!(money_of("1e21").unwrap_err().contains("exponent"));
         assert!(money_of("1e-7").unwrap_err().contains("exponent"));
-        assert!(
-            money_of("10000000000")
-                .unwrap_err()
-                .contains("largest amount")
-        );
+        assert!(money_of("10000000000").unwrap_err().contains("largest amount"));
     }
 
     #[test]
@@ -171,22 +138,12 @@ mod tests {
     #[test]
     fn quantities_must_be_positive_and_bounded() {
         let mut errors = Errors::default();
-        assert_eq!(
-            quantity(&number("2"), "q".into(), &mut errors),
-            Some(Decimal::from(2))
-        );
-        assert_eq!(
-            quantity(&number("1.5"), "q".into(), &mut errors),
-            Some(Decimal::new(15, 1))
-        );
+        assert_eq!(quantity(&number("2"), "q".into(), &mut errors), Some(Decimal::from(2)));
+        assert_eq!(quantity(&number("1.5"), "q".into(), &mut errors), Some(Decimal::new(15, 1)));
         assert!(errors.is_empty());
         for bad in ["0", "-1", "1.2345", "100000", "1e300"] {
             let mut errors = Errors::default();
-            assert_eq!(
-                quantity(&number(bad), "q".into(), &mut errors),
-                None,
-                "{bad}"
-            );
+            assert_eq!(quantity(&number(bad), "q".into(), &mut errors), None, "{bad}");
             assert_eq!(errors.len(), 1);
         }
     }
@@ -195,9 +152,6 @@ mod tests {
     fn amounts_written_out_keep_their_decimal_value() {
         let value = money_json(Money::parse("80.10").unwrap());
         let text = value.to_string();
-        assert_eq!(
-            Decimal::from_str_exact(&text).unwrap(),
-            Decimal::new(801, 1)
-        );
+        assert_eq!(Decimal::from_str_exact(&text).unwrap(), Decimal::new(801, 1));
     }
 }

@@ -51,30 +51,15 @@ const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 const PROVIDER_TYPES: &[&str] = &["Practitioner", "Organization"];
 
 /// Maps one Claim resource at `claim.path` (`Claim` or `Bundle.entry[n].resource`).
-pub(crate) fn map_claim<'a>(
-    claim: &Obj<'a>,
-    bundle: Option<&BundleIndex<'a>>,
-    today: Date,
-) -> Result<MappedClaim, Vec<FieldError>> {
-    let mut mapper = Mapper {
-        claim,
-        bundle,
-        errors: Errors::default(),
-        issues: Vec::new(),
-        scope: Contained::default(),
-    };
+pub(crate) fn map_claim<'a>(claim: &Obj<'a>, bundle: Option<&BundleIndex<'a>>, today: Date) -> Result<MappedClaim, Vec<FieldError>> {
+    let mut mapper = Mapper { claim, bundle, errors: Errors::default(), issues: Vec::new(), scope: Contained::default() };
     mapper.scope = Contained::of(claim, &mut mapper.errors);
     let mapped = mapper.map(today);
     match mapped {
-        Some(mapped) if mapper.errors.is_empty() => Ok(MappedClaim {
-            issues: mapper.issues,
-            ..mapped
-        }),
+        Some(mapped) if mapper.errors.is_empty() => Ok(MappedClaim { issues: mapper.issues, ..mapped }),
         _ => {
             if mapper.errors.is_empty() {
-                mapper
-                    .errors
-                    .push(claim.path.clone(), "cannot be mapped to a claim");
+                mapper.errors.push(claim.path.clone(), "cannot be mapped to a claim");
             }
             Err(mapper.errors.into_vec())
         }
@@ -141,9 +126,7 @@ impl<'a> Mapper<'_, 'a> {
             Some("active") | None => false,
             Some("cancelled") => true,
             Some(other) => {
-                let message = format!(
-                    "`{other}` claims are not accepted: send an `active` claim, or a `cancelled` one to void an earlier claim"
-                );
+                let message = format!("`{other}` claims are not accepted: send an `active` claim, or a `cancelled` one to void an earlier claim");
                 self.errors.push(self.path("status"), message);
                 false
             }
@@ -158,9 +141,7 @@ impl<'a> Mapper<'_, 'a> {
                 self.errors.push(self.path("use"), message);
             }
             Some(other) => {
-                let message = format!(
-                    "`{other}` is not a Claim.use code (claim, preauthorization, predetermination)"
-                );
+                let message = format!("`{other}` is not a Claim.use code (claim, preauthorization, predetermination)");
                 self.errors.push(self.path("use"), message);
             }
         }
@@ -168,22 +149,17 @@ impl<'a> Mapper<'_, 'a> {
 
     fn claim_type(&mut self) -> Option<ClaimType> {
         let concept = self.claim.obj("type", true, &mut self.errors)?;
-        let found = find_coding(&concept, &mut self.errors, |system| {
-            system.is_none_or(|s| s == CLAIM_TYPE_SYSTEM)
-        });
+        let found = find_coding(&concept, &mut self.errors, |system| system.is_none_or(|s| s == CLAIM_TYPE_SYSTEM));
         match found.map(|(_, _, code)| code) {
             Some("professional") => Some(ClaimType::Professional),
             Some("institutional") => Some(ClaimType::Institutional),
             Some(other) => {
-                let message =
-                    format!("`{other}` claims are not supported: professional or institutional");
+                let message = format!("`{other}` claims are not supported: professional or institutional");
                 self.errors.push(concept.path_of("coding"), message);
                 None
             }
             None => {
-                let message = format!(
-                    "needs a coding from {CLAIM_TYPE_SYSTEM}: professional or institutional"
-                );
+                let message = format!("needs a coding from {CLAIM_TYPE_SYSTEM}: professional or institutional");
                 self.errors.push(concept.path_of("coding"), message);
                 None
             }
@@ -194,10 +170,7 @@ impl<'a> Mapper<'_, 'a> {
         if let Some(created) = self.claim.str("created", true, &mut self.errors)
             && !is_date_time(created)
         {
-            self.errors.push(
-                self.path("created"),
-                format!("`{created}` is not a FHIR dateTime"),
-            );
+            self.errors.push(self.path("created"), format!("`{created}` is not a FHIR dateTime"));
         }
     }
 
@@ -216,8 +189,7 @@ impl<'a> Mapper<'_, 'a> {
         let members = care_team.objs(&mut self.errors);
         let primary = members.iter().position(|member| {
             let role = member.obj("role", false, &mut Errors::default());
-            role.and_then(|role| find_coding(&role, &mut Errors::default(), |_| true))
-                .is_some_and(|(_, _, code)| code == "primary")
+            role.and_then(|role| find_coding(&role, &mut Errors::default(), |_| true)).is_some_and(|(_, _, code)| code == "primary")
         });
         let Some(member) = members.get(primary.unwrap_or(0)) else {
             return Some(None);
@@ -230,33 +202,20 @@ impl<'a> Mapper<'_, 'a> {
 
     /// The NPI of the Practitioner or Organization a reference names.
     fn npi_of(&mut self, reference: &Obj<'a>) -> Option<String> {
-        match resolve(
-            reference,
-            &self.scope,
-            self.bundle,
-            PROVIDER_TYPES,
-            &mut self.errors,
-        )? {
-            Target::Identifier {
-                system: Some(US_NPI),
-                value,
-            } => Some(value.to_owned()),
+        match resolve(reference, &self.scope, self.bundle, PROVIDER_TYPES, &mut self.errors)? {
+            Target::Identifier { system: Some(US_NPI), value } => Some(value.to_owned()),
             Target::Identifier { system, .. } => {
                 let message = format!(
                     "the identifier's system is {}, not {US_NPI}: the provider is named by its NPI",
                     system.map_or("absent".to_owned(), |s| format!("`{s}`"))
                 );
-                self.errors
-                    .push(reference.path_of("identifier.system"), message);
+                self.errors.push(reference.path_of("identifier.system"), message);
                 None
             }
             Target::Resource(resource) => {
                 let npi = resource_npi(&resource, &mut self.errors);
                 if npi.is_none() {
-                    let message = format!(
-                        "the {} at {} has no identifier with system {US_NPI}",
-                        resource.resource_type, resource.obj.path
-                    );
+                    let message = format!("the {} at {} has no identifier with system {US_NPI}", resource.resource_type, resource.obj.path);
                     self.errors.push(reference.path.clone(), message);
                 }
                 npi
@@ -267,38 +226,27 @@ impl<'a> Mapper<'_, 'a> {
     fn payer_and_member(&mut self) -> Option<(String, String)> {
         let insurance = self.claim.arr("insurance", true, &mut self.errors)?;
         let policies = insurance.objs(&mut self.errors);
-        let focal = policies
-            .iter()
-            .position(|policy| policy.bool("focal", &mut self.errors) == Some(true));
+        let focal = policies.iter().position(|policy| policy.bool("focal", &mut self.errors) == Some(true));
         let Some(policy) = policies.get(focal.unwrap_or(0)) else {
             if insurance.len() == 0 {
-                self.errors
-                    .push(insurance.path.clone(), "needs at least one insurance");
+                self.errors.push(insurance.path.clone(), "needs at least one insurance");
             }
             return None;
         };
         let coverage_ref = policy.obj("coverage", true, &mut self.errors)?;
-        let coverage = resolve(
-            &coverage_ref,
-            &self.scope,
-            self.bundle,
-            &["Coverage"],
-            &mut self.errors,
-        )?;
+        let coverage = resolve(&coverage_ref, &self.scope, self.bundle, &["Coverage"], &mut self.errors)?;
         let (payer_id, coverage_member_id) = match &coverage {
             Target::Resource(coverage) => {
                 let payer_id = self.coverage_payer(coverage);
-                let member_id = coverage
-                    .obj
-                    .str("subscriberId", false, &mut self.errors)
-                    .or_else(|| first_identifier_value(&coverage.obj, &mut self.errors));
+                let member_id = coverage.obj.str("subscriberId", false, &mut self.errors).or_else(|| first_identifier_value(&coverage.obj, &mut self.errors));
                 (payer_id, member_id)
             }
             Target::Identifier { value, .. } => {
                 let payer_id = match self.claim.obj("insurer", false, &mut self.errors) {
                     Some(insurer) => self.payer_of(&insurer),
                     None => {
-                        let message = "a logical Coverage reference names no payer: contain the Coverage or put it in the Bundle, or name the payer in Claim.insurer";
+                        let message =
+                            "a logical Coverage reference names no payer: contain the Coverage or put it in the Bundle, or name the payer in Claim.insurer";
                         self.errors.push(coverage_ref.path.clone(), message);
                         None
                     }
@@ -316,8 +264,7 @@ impl<'a> Mapper<'_, 'a> {
     fn coverage_payer(&mut self, coverage: &Resource<'a>) -> Option<String> {
         let payors = coverage.obj.arr("payor", true, &mut self.errors)?;
         if payors.len() == 0 {
-            self.errors
-                .push(payors.path.clone(), "needs at least one payor");
+            self.errors.push(payors.path.clone(), "needs at least one payor");
             return None;
         }
         let payor = payors.obj(0, &mut self.errors)?;
@@ -330,29 +277,15 @@ impl<'a> Mapper<'_, 'a> {
         payer_of(reference, &scope, self.bundle, &mut self.errors)
     }
 
-    fn member_from_insurance_or_patient(
-        &mut self,
-        policy: &Obj<'a>,
-        coverage_path: &str,
-    ) -> Option<String> {
-        let from_insurance = policy
-            .obj("identifier", false, &mut self.errors)
-            .and_then(|identifier| identifier.str("value", false, &mut self.errors));
+    fn member_from_insurance_or_patient(&mut self, policy: &Obj<'a>, coverage_path: &str) -> Option<String> {
+        let from_insurance = policy.obj("identifier", false, &mut self.errors).and_then(|identifier| identifier.str("value", false, &mut self.errors));
         if let Some(member_id) = from_insurance {
             return Some(member_id.to_owned());
         }
         let from_patient = match self.claim.obj("patient", false, &mut Errors::default()) {
-            Some(patient) => match resolve(
-                &patient,
-                &self.scope,
-                self.bundle,
-                &["Patient"],
-                &mut self.errors,
-            ) {
+            Some(patient) => match resolve(&patient, &self.scope, self.bundle, &["Patient"], &mut self.errors) {
                 Some(Target::Identifier { value, .. }) => Some(value.to_owned()),
-                Some(Target::Resource(patient)) => {
-                    member_identifier(&patient.obj, &mut self.errors)
-                }
+                Some(Target::Resource(patient)) => member_identifier(&patient.obj, &mut self.errors),
                 None => return None,
             },
             None => None,
@@ -367,9 +300,7 @@ impl<'a> Mapper<'_, 'a> {
     fn patient_control_number(&mut self) -> Option<String> {
         let identifiers = self.claim.arr("identifier", false, &mut self.errors)?;
         let identifier = identifiers.obj(0, &mut self.errors)?;
-        identifier
-            .str("value", false, &mut self.errors)
-            .map(str::to_owned)
+        identifier.str("value", false, &mut self.errors).map(str::to_owned)
     }
 
     /// (frequency, the related claim's number); `None` when it cannot be told.
@@ -378,14 +309,9 @@ impl<'a> Mapper<'_, 'a> {
         let mut first_named = None;
         if let Some(related) = self.claim.arr("related", false, &mut self.errors) {
             for relation in related.objs(&mut self.errors) {
-                let named = relation
-                    .obj("claim", false, &mut self.errors)
-                    .and_then(|claim| related_claim_number(&claim, &mut self.errors));
-                let is_replacement = relation
-                    .obj("relationship", false, &mut self.errors)
-                    .is_some_and(|relationship| {
-                        has_code(&relationship, "replaces", &mut self.errors)
-                    });
+                let named = relation.obj("claim", false, &mut self.errors).and_then(|claim| related_claim_number(&claim, &mut self.errors));
+                let is_replacement =
+                    relation.obj("relationship", false, &mut self.errors).is_some_and(|relationship| has_code(&relationship, "replaces", &mut self.errors));
                 if is_replacement && replaces.is_none() {
                     replaces = Some((relation.path.clone(), named.clone()));
                 }
@@ -395,10 +321,7 @@ impl<'a> Mapper<'_, 'a> {
             }
         }
         if cancelled {
-            let voided = replaces
-                .as_ref()
-                .and_then(|(_, named)| named.clone())
-                .or(first_named);
+            let voided = replaces.as_ref().and_then(|(_, named)| named.clone()).or(first_named);
             if voided.is_none() {
                 let message = "a cancelled Claim voids an earlier claim and must name it in related[].claim (identifier.value or reference)";
                 self.errors.push(self.path("status"), message);
@@ -408,10 +331,7 @@ impl<'a> Mapper<'_, 'a> {
         match replaces {
             Some((_, Some(number))) => Some((Frequency::Replacement, Some(number))),
             Some((path, None)) => {
-                self.errors.push(
-                    format!("{path}.claim"),
-                    "a replacement must name the claim it replaces (identifier.value or reference)",
-                );
+                self.errors.push(format!("{path}.claim"), "a replacement must name the claim it replaces (identifier.value or reference)");
                 None
             }
             None => Some((Frequency::Original, None)),
@@ -425,10 +345,7 @@ impl<'a> Mapper<'_, 'a> {
         match date_of(start) {
             Some(date) => Some(ServiceDate { date, path }),
             None => {
-                self.errors.push(
-                    path,
-                    format!("`{start}` is not a FHIR dateTime with a full date"),
-                );
+                self.errors.push(path, format!("`{start}` is not a FHIR dateTime with a full date"));
                 None
             }
         }
@@ -439,10 +356,7 @@ impl<'a> Mapper<'_, 'a> {
             return Vec::new();
         };
         if entries.len() > DIAGNOSES_PER_CLAIM_MAX {
-            let message = format!(
-                "{} diagnoses; at most {DIAGNOSES_PER_CLAIM_MAX} per claim (DIAGNOSES_PER_CLAIM_MAX)",
-                entries.len()
-            );
+            let message = format!("{} diagnoses; at most {DIAGNOSES_PER_CLAIM_MAX} per claim (DIAGNOSES_PER_CLAIM_MAX)", entries.len());
             self.errors.push(entries.path.clone(), message);
             return Vec::new();
         }
@@ -453,62 +367,40 @@ impl<'a> Mapper<'_, 'a> {
             if let Some(sequence) = sequence
                 && let Some(earlier) = seen.insert(sequence, entry.path.clone())
             {
-                self.errors.push(
-                    entry.path_of("sequence"),
-                    format!("sequence {sequence} repeats {earlier}"),
-                );
+                self.errors.push(entry.path_of("sequence"), format!("sequence {sequence} repeats {earlier}"));
             }
             if entry.has("diagnosisReference") && !entry.has("diagnosisCodeableConcept") {
                 let message = "a diagnosis by reference (Condition) is not supported: send diagnosisCodeableConcept with an ICD-10-CM coding";
-                self.errors
-                    .push(entry.path_of("diagnosisReference"), message);
+                self.errors.push(entry.path_of("diagnosisReference"), message);
                 continue;
             }
-            let Some(concept) = entry.obj("diagnosisCodeableConcept", true, &mut self.errors)
-            else {
+            let Some(concept) = entry.obj("diagnosisCodeableConcept", true, &mut self.errors) else {
                 continue;
             };
-            let icd = find_coding(&concept, &mut self.errors, |system| {
-                matches!(system, Some(ICD10_CM | ICD10))
-            });
+            let icd = find_coding(&concept, &mut self.errors, |system| matches!(system, Some(ICD10_CM | ICD10)));
             let Some((coding_idx, _, code)) = icd else {
-                self.errors.push(
-                    concept.path_of("coding"),
-                    format!("needs a coding with system {ICD10_CM}"),
-                );
+                self.errors.push(concept.path_of("coding"), format!("needs a coding with system {ICD10_CM}"));
                 continue;
             };
             let code_path = format!("{}.coding[{coding_idx}].code", concept.path);
             self.issues.extend(edits::icd10(code, &code_path));
             if let Some(sequence) = sequence {
-                diagnoses.push(Diagnosis {
-                    sequence,
-                    code: crate::Icd10Code::normalize(code),
-                });
+                diagnoses.push(Diagnosis { sequence, code: crate::Icd10Code::normalize(code) });
             }
         }
         diagnoses
     }
 
-    fn lines(
-        &mut self,
-        billable_start: Option<&ServiceDate>,
-        diagnoses: &[Diagnosis],
-        today: Date,
-    ) -> Vec<ClaimLine> {
+    fn lines(&mut self, billable_start: Option<&ServiceDate>, diagnoses: &[Diagnosis], today: Date) -> Vec<ClaimLine> {
         let Some(items) = self.claim.arr("item", true, &mut self.errors) else {
             return Vec::new();
         };
         if items.len() == 0 {
-            self.errors
-                .push(items.path.clone(), "needs at least one item (service line)");
+            self.errors.push(items.path.clone(), "needs at least one item (service line)");
             return Vec::new();
         }
         if items.len() > LINES_PER_CLAIM_MAX {
-            let message = format!(
-                "{} items; at most {LINES_PER_CLAIM_MAX} lines per claim (LINES_PER_CLAIM_MAX, as X12 837P allows)",
-                items.len()
-            );
+            let message = format!("{} items; at most {LINES_PER_CLAIM_MAX} lines per claim (LINES_PER_CLAIM_MAX, as X12 837P allows)", items.len());
             self.errors.push(items.path.clone(), message);
             return Vec::new();
         }
@@ -520,10 +412,7 @@ impl<'a> Mapper<'_, 'a> {
             if let Some(sequence) = sequence
                 && let Some(earlier) = seen.insert(sequence, item.path.clone())
             {
-                self.errors.push(
-                    item.path_of("sequence"),
-                    format!("sequence {sequence} repeats {earlier}"),
-                );
+                self.errors.push(item.path_of("sequence"), format!("sequence {sequence} repeats {earlier}"));
             }
             let procedure_code = self.procedure_code(&item);
             let modifiers = self.modifiers(&item);
@@ -537,27 +426,14 @@ impl<'a> Mapper<'_, 'a> {
             let diagnosis_pointers = self.pointers(&item, diagnoses);
             if let Some(service_date) = &service_date
                 && !future_paths.contains(&service_date.path)
-                && let Some(issue) =
-                    edits::service_date(service_date.date, today, &service_date.path)
+                && let Some(issue) = edits::service_date(service_date.date, today, &service_date.path)
             {
                 future_paths.push(service_date.path.clone());
                 self.issues.push(issue);
             }
-            if let (
-                Some(sequence),
-                Some(procedure_code),
-                Some(modifiers),
-                Some(quantity),
-                Some(charge),
-                Some(service_date),
-            ) = (
-                sequence,
-                procedure_code,
-                modifiers,
-                quantity,
-                charge,
-                service_date,
-            ) {
+            if let (Some(sequence), Some(procedure_code), Some(modifiers), Some(quantity), Some(charge), Some(service_date)) =
+                (sequence, procedure_code, modifiers, quantity, charge, service_date)
+            {
                 lines.push(ClaimLine {
                     sequence,
                     procedure_code,
@@ -575,16 +451,9 @@ impl<'a> Mapper<'_, 'a> {
 
     fn procedure_code(&mut self, item: &Obj<'a>) -> Option<String> {
         let concept = item.obj("productOrService", true, &mut self.errors)?;
-        let preferred = find_coding(&concept, &mut Errors::default(), |system| {
-            matches!(system, Some(HCPCS | CPT))
-        });
-        let Some((coding_idx, _, code)) =
-            preferred.or_else(|| find_coding(&concept, &mut self.errors, |_| true))
-        else {
-            self.errors.push(
-                concept.path_of("coding"),
-                "needs a coding with a HCPCS or CPT code",
-            );
+        let preferred = find_coding(&concept, &mut Errors::default(), |system| matches!(system, Some(HCPCS | CPT)));
+        let Some((coding_idx, _, code)) = preferred.or_else(|| find_coding(&concept, &mut self.errors, |_| true)) else {
+            self.errors.push(concept.path_of("coding"), "needs a coding with a HCPCS or CPT code");
             return None;
         };
         let code_path = format!("{}.coding[{coding_idx}].code", concept.path);
@@ -597,10 +466,7 @@ impl<'a> Mapper<'_, 'a> {
             return Some(Vec::new());
         };
         if concepts.len() > MODIFIERS_PER_LINE_MAX {
-            let message = format!(
-                "{} modifiers; at most {MODIFIERS_PER_LINE_MAX} per line (MODIFIERS_PER_LINE_MAX)",
-                concepts.len()
-            );
+            let message = format!("{} modifiers; at most {MODIFIERS_PER_LINE_MAX} per line (MODIFIERS_PER_LINE_MAX)", concepts.len());
             self.errors.push(concepts.path.clone(), message);
             return None;
         }
@@ -608,9 +474,7 @@ impl<'a> Mapper<'_, 'a> {
         for concept in concepts.objs(&mut self.errors) {
             match find_coding(&concept, &mut self.errors, |_| true) {
                 Some((_, _, code)) => modifiers.push(code.to_ascii_uppercase()),
-                None => self
-                    .errors
-                    .push(concept.path_of("coding"), "needs a coding with a code"),
+                None => self.errors.push(concept.path_of("coding"), "needs a coding with a code"),
             }
         }
         (modifiers.len() == concepts.len()).then_some(modifiers)
@@ -630,18 +494,12 @@ impl<'a> Mapper<'_, 'a> {
     fn charge(&mut self, item: &Obj<'a>, quantity: Decimal) -> Option<Money> {
         let unit_price = money_element(item, "unitPrice", &mut self.errors);
         let net = money_element(item, "net", &mut self.errors);
-        let extended = |unit_price: Money| {
-            quantity
-                .checked_mul(unit_price.amount())
-                .map(Money::round_half_away_from_zero)
-        };
+        let extended = |unit_price: Money| quantity.checked_mul(unit_price.amount()).map(Money::round_half_away_from_zero);
         match (net, unit_price) {
             (Ok(Some(net)), Ok(Some(unit_price))) => {
                 let expected = extended(unit_price)?;
                 if net != expected {
-                    let message = format!(
-                        "net {net} is not quantity {quantity} × unitPrice {unit_price} = {expected}"
-                    );
+                    let message = format!("net {net} is not quantity {quantity} × unitPrice {unit_price} = {expected}");
                     self.errors.push(item.path_of("net.value"), message);
                     return None;
                 }
@@ -650,21 +508,14 @@ impl<'a> Mapper<'_, 'a> {
             (Ok(Some(net)), Ok(None)) => Some(net),
             (Ok(None), Ok(Some(unit_price))) => extended(unit_price),
             (Ok(None), Ok(None)) => {
-                self.errors.push(
-                    item.path_of("net"),
-                    "the line has no charge: give net or unitPrice",
-                );
+                self.errors.push(item.path_of("net"), "the line has no charge: give net or unitPrice");
                 None
             }
             _ => None,
         }
     }
 
-    fn service_date(
-        &mut self,
-        item: &Obj<'a>,
-        billable_start: Option<&ServiceDate>,
-    ) -> Option<ServiceDate> {
+    fn service_date(&mut self, item: &Obj<'a>, billable_start: Option<&ServiceDate>) -> Option<ServiceDate> {
         let (text, path) = if let Some(text) = item.str("servicedDate", false, &mut self.errors) {
             (text, item.path_of("servicedDate"))
         } else if let Some(period) = item.obj("servicedPeriod", false, &mut self.errors) {
@@ -674,10 +525,7 @@ impl<'a> Mapper<'_, 'a> {
             return None;
         } else {
             return match billable_start {
-                Some(start) => Some(ServiceDate {
-                    date: start.date,
-                    path: start.path.clone(),
-                }),
+                Some(start) => Some(ServiceDate { date: start.date, path: start.path.clone() }),
                 None => {
                     let message = "the line has no date of service: give servicedDate, servicedPeriod.start or Claim.billablePeriod.start";
                     self.errors.push(item.path_of("servicedDate"), message);
@@ -688,8 +536,7 @@ impl<'a> Mapper<'_, 'a> {
         match date_of(text) {
             Some(date) => Some(ServiceDate { date, path }),
             None => {
-                self.errors
-                    .push(path, format!("`{text}` is not a full date (YYYY-MM-DD)"));
+                self.errors.push(path, format!("`{text}` is not a full date (YYYY-MM-DD)"));
                 None
             }
         }
@@ -702,10 +549,8 @@ impl<'a> Mapper<'_, 'a> {
         let mut pointers = Vec::new();
         for (pointer_idx, value) in sequences.items.iter().enumerate() {
             let path = sequences.path_at(pointer_idx);
-            if let Some(pointer) = crate::node::positive_int(value, path.clone(), &mut self.errors)
-            {
-                self.issues
-                    .extend(edits::diagnosis_pointer(pointer, diagnoses, &path));
+            if let Some(pointer) = crate::node::positive_int(value, path.clone(), &mut self.errors) {
+                self.issues.extend(edits::diagnosis_pointer(pointer, diagnoses, &path));
                 pointers.push(pointer);
             }
         }
@@ -720,8 +565,7 @@ impl<'a> Mapper<'_, 'a> {
             Err(()) => return None,
         };
         if let Some(sum) = sum {
-            self.issues
-                .extend(edits::total(total, sum, &self.path("total.value")));
+            self.issues.extend(edits::total(total, sum, &self.path("total.value")));
         }
         Some(total)
     }
@@ -735,38 +579,24 @@ fn money_element(parent: &Obj<'_>, name: &str, errors: &mut Errors) -> Result<Op
     let element = parent.obj(name, false, errors).ok_or(())?;
     if let Some(currency) = element.str("currency", false, errors) {
         if currency != "USD" {
-            errors.push(
-                element.path_of("currency"),
-                format!("`{currency}` is not accepted: amounts are in USD"),
-            );
+            errors.push(element.path_of("currency"), format!("`{currency}` is not accepted: amounts are in USD"));
             return Err(());
         }
     } else if element.has("currency") {
         return Err(());
     }
     let value = element.number("value", true, errors).ok_or(())?;
-    amount::money(value, element.path_of("value"), errors)
-        .map(Some)
-        .ok_or(())
+    amount::money(value, element.path_of("value"), errors).map(Some).ok_or(())
 }
 
 /// The payer id named by a `Coverage.payor` or `Claim.insurer` reference.
-fn payer_of<'a>(
-    reference: &Obj<'a>,
-    scope: &Contained<'a>,
-    bundle: Option<&BundleIndex<'a>>,
-    errors: &mut Errors,
-) -> Option<String> {
+fn payer_of<'a>(reference: &Obj<'a>, scope: &Contained<'a>, bundle: Option<&BundleIndex<'a>>, errors: &mut Errors) -> Option<String> {
     match resolve(reference, scope, bundle, &["Organization"], errors)? {
         Target::Identifier { value, .. } => Some(value.to_owned()),
         Target::Resource(organization) => {
-            let found = first_identifier_value(&organization.obj, errors)
-                .or_else(|| organization.obj.str("id", false, errors));
+            let found = first_identifier_value(&organization.obj, errors).or_else(|| organization.obj.str("id", false, errors));
             if found.is_none() {
-                let message = format!(
-                    "the Organization at {} has neither an identifier nor an id to name the payer",
-                    organization.obj.path
-                );
+                let message = format!("the Organization at {} has neither an identifier nor an id to name the payer", organization.obj.path);
                 errors.push(reference.path.clone(), message);
             }
             found.map(str::to_owned)
@@ -786,10 +616,7 @@ fn resource_npi(resource: &Resource<'_>, errors: &mut Errors) -> Option<String> 
 
 fn first_identifier_value<'a>(resource: &Obj<'a>, errors: &mut Errors) -> Option<&'a str> {
     let identifiers = resource.arr("identifier", false, errors)?;
-    identifiers
-        .objs(errors)
-        .iter()
-        .find_map(|identifier| identifier.str("value", false, errors))
+    identifiers.objs(errors).iter().find_map(|identifier| identifier.str("value", false, errors))
 }
 
 /// A Patient's member id: the identifier typed `MB` (v2-0203), else the first.
@@ -798,30 +625,15 @@ fn member_identifier(patient: &Obj<'_>, errors: &mut Errors) -> Option<String> {
     let is_member_number = |identifier: &Obj<'_>| {
         let mut quiet = Errors::default();
         let concept = identifier.obj("type", false, &mut quiet);
-        concept
-            .and_then(|concept| {
-                find_coding(&concept, &mut quiet, |system| {
-                    system.is_none_or(|s| s == V2_0203)
-                })
-            })
-            .is_some_and(|(_, _, code)| code == "MB")
+        concept.and_then(|concept| find_coding(&concept, &mut quiet, |system| system.is_none_or(|s| s == V2_0203))).is_some_and(|(_, _, code)| code == "MB")
     };
-    let chosen = identifiers
-        .iter()
-        .find(|identifier| is_member_number(identifier));
-    chosen
-        .into_iter()
-        .chain(identifiers.iter())
-        .find_map(|identifier| identifier.str("value", false, errors))
-        .map(str::to_owned)
+    let chosen = identifiers.iter().find(|identifier| is_member_number(identifier));
+    chosen.into_iter().chain(identifiers.iter()).find_map(|identifier| identifier.str("value", false, errors)).map(str::to_owned)
 }
 
 /// The payer's number of a related claim: `identifier.value`, else the reference's last segment.
 fn related_claim_number(claim: &Obj<'_>, errors: &mut Errors) -> Option<String> {
-    if let Some(value) = claim
-        .obj("identifier", false, errors)
-        .and_then(|identifier| identifier.str("value", false, errors))
-    {
+    if let Some(value) = claim.obj("identifier", false, errors).and_then(|identifier| identifier.str("value", false, errors)) {
         return Some(value.to_owned());
     }
     let reference = claim.str("reference", false, errors)?;
@@ -833,10 +645,7 @@ fn has_code(concept: &Obj<'_>, wanted: &str, errors: &mut Errors) -> bool {
     let Some(codings) = concept.arr("coding", false, errors) else {
         return false;
     };
-    codings
-        .objs(errors)
-        .iter()
-        .any(|coding| coding.str("code", false, errors) == Some(wanted))
+    codings.objs(errors).iter().any(|coding| coding.str("code", false, errors) == Some(wanted))
 }
 
 /// The calendar date of a FHIR date or dateTime that has a full date.
@@ -853,14 +662,7 @@ fn is_date_time(text: &str) -> bool {
     let bytes = text.as_bytes();
     match bytes.len() {
         4 => bytes.iter().all(u8::is_ascii_digit),
-        7 => {
-            bytes[..4].iter().all(u8::is_ascii_digit)
-                && bytes[4] == b'-'
-                && matches!(
-                    text.get(5..7).and_then(|m| m.parse::<u8>().ok()),
-                    Some(1..=12)
-                )
-        }
+        7 => bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-' && matches!(text.get(5..7).and_then(|m| m.parse::<u8>().ok()), Some(1..=12)),
         _ => date_of(text).is_some() && (bytes.len() == 10 || bytes.len() >= 20),
     }
 }
@@ -882,33 +684,16 @@ mod tests {
             ("", None),
         ];
         for (text, expected) in cases {
-            assert_eq!(
-                date_of(text).map(claimtrail_events::format_date).as_deref(),
-                expected,
-                "{text}"
-            );
+            assert_eq!(date_of(text).map(claimtrail_events::format_date).as_deref(), expected, "{text}");
         }
     }
 
     #[test]
     fn created_is_a_fhir_date_time() {
-        for good in [
-            "2026",
-            "2026-03",
-            "2026-03-01",
-            "2026-03-01T10:00:00Z",
-            "2026-03-01T10:00:00.123+02:00",
-        ] {
+        for good in ["2026", "2026-03", "2026-03-01", "2026-03-01T10:00:00Z", "2026-03-01T10:00:00.123+02:00"] {
             assert!(is_date_time(good), "{good}");
         }
-        for bad in [
-            "",
-            "26",
-            "2026-13",
-            "2026-03-01T",
-            "yesterday",
-            "2026-03-01 10:00",
-        ] {
+        for bad in ["", "26", "2026-13", "2026-03-01T", "yesterday", "2026-03-01 10:00"] {
             assert!(!is_date_time(bad), "{bad}");
         }
     }

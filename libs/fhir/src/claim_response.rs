@@ -12,11 +12,7 @@ use crate::output::{self, ADJUDICATION};
 /// `submitted` (charge), `eligible` (allowed), one entry per adjustment (see
 /// the crate's output notes) and `benefit` (paid); `total[]` carries
 /// submitted, eligible and benefit; `payment.amount` the amount paid.
-pub fn claim_response(
-    adjudicated: &ClaimAdjudicated,
-    claim: &SubmittedClaim,
-    created: &str,
-) -> Value {
+pub fn claim_response(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, created: &str) -> Value {
     let items: Vec<Value> = adjudicated
         .lines
         .iter()
@@ -26,12 +22,7 @@ pub fn claim_response(
                 output::adjudication(ADJUDICATION, "eligible", "Eligible Amount", line.allowed),
             ];
             adjudications.extend(line.adjustments.iter().map(output::adjustment));
-            adjudications.push(output::adjudication(
-                ADJUDICATION,
-                "benefit",
-                "Benefit Amount",
-                line.paid,
-            ));
+            adjudications.push(output::adjudication(ADJUDICATION, "benefit", "Benefit Amount", line.paid));
             json!({ "itemSequence": line.sequence, "adjudication": adjudications })
         })
         .collect();

@@ -26,11 +26,7 @@ pub mod issue_code {
 }
 
 fn issue(path: &str, code: &str, message: String) -> ClaimIssue {
-    ClaimIssue {
-        path: path.to_owned(),
-        code: code.to_owned(),
-        message,
-    }
+    ClaimIssue { path: path.to_owned(), code: code.to_owned(), message }
 }
 
 pub(crate) fn npi(npi: &str, path: &str) -> Option<ClaimIssue> {
@@ -45,41 +41,25 @@ pub(crate) fn icd10(code: &str, path: &str) -> Option<ClaimIssue> {
 
 pub(crate) fn procedure_code(code: &str, path: &str) -> Option<ClaimIssue> {
     let error = ProcedureCode::parse(code).err()?;
-    Some(issue(
-        path,
-        issue_code::PROCEDURE_CODE_SHAPE,
-        error.to_string(),
-    ))
+    Some(issue(path, issue_code::PROCEDURE_CODE_SHAPE, error.to_string()))
 }
 
 pub(crate) fn service_date(service_date: Date, today: Date, path: &str) -> Option<ClaimIssue> {
     (service_date > today).then(|| {
-        let message = format!(
-            "the date of service {} is after today, {}",
-            claimtrail_events::format_date(service_date),
-            claimtrail_events::format_date(today)
-        );
+        let message = format!("the date of service {} is after today, {}", claimtrail_events::format_date(service_date), claimtrail_events::format_date(today));
         issue(path, issue_code::SERVICE_DATE_FUTURE, message)
     })
 }
 
 pub(crate) fn total(total: Money, sum_of_lines: Money, path: &str) -> Option<ClaimIssue> {
     (total != sum_of_lines).then(|| {
-        let message =
-            format!("the total {total} is not the sum of the line charges, {sum_of_lines}");
+        let message = format!("the total {total} is not the sum of the line charges, {sum_of_lines}");
         issue(path, issue_code::TOTAL_MISMATCH, message)
     })
 }
 
-pub(crate) fn diagnosis_pointer(
-    pointer: u32,
-    diagnoses: &[Diagnosis],
-    path: &str,
-) -> Option<ClaimIssue> {
-    (!diagnoses
-        .iter()
-        .any(|diagnosis| diagnosis.sequence == pointer))
-    .then(|| {
+pub(crate) fn diagnosis_pointer(pointer: u32, diagnoses: &[Diagnosis], path: &str) -> Option<ClaimIssue> {
+    (!diagnoses.iter().any(|diagnosis| diagnosis.sequence == pointer)).then(|| {
         let message = format!("points at diagnosis {pointer}, which the claim does not have");
         issue(path, issue_code::DIAGNOSIS_POINTER, message)
     })
@@ -97,57 +77,22 @@ mod tests {
     #[test]
     fn each_edit_names_its_code_and_path_only_when_it_fails() {
         let today = date!(2026 - 03 - 01);
-        let diagnoses = [Diagnosis {
-            sequence: 1,
-            code: "E119".into(),
-        }];
+        let diagnoses = [Diagnosis { sequence: 1, code: "E119".into() }];
         let cases: [(&str, Option<ClaimIssue>, Option<&str>); 14] = [
             ("good npi", npi("1234567893", "Claim.provider"), None),
-            (
-                "bad check digit",
-                npi("1234567890", "Claim.provider"),
-                Some("npi-check-digit"),
-            ),
-            (
-                "short npi",
-                npi("12345", "Claim.provider"),
-                Some("npi-check-digit"),
-            ),
+            ("bad check digit", npi("1234567890", "Claim.provider"), Some("npi-check-digit")),
+            ("short npi", npi("12345", "Claim.provider"), Some("npi-check-digit")),
             ("good icd", icd10("E11.9", "p"), None),
             ("bad icd", icd10("11.9E", "p"), Some("icd10-shape")),
             ("good hcpcs", procedure_code("G0008", "p"), None),
-            (
-                "bad hcpcs",
-                procedure_code("G00", "p"),
-                Some("procedure-code-shape"),
-            ),
+            ("bad hcpcs", procedure_code("G00", "p"), Some("procedure-code-shape")),
             ("today", service_date(today, today, "p"), None),
-            (
-                "yesterday",
-                service_date(date!(2026 - 02 - 28), today, "p"),
-                None,
-            ),
-            (
-                "tomorrow",
-                service_date(date!(2026 - 03 - 02), today, "p"),
-                Some("service-date-future"),
-            ),
-            (
-                "total equal",
-                total(Money::from_cents(100), Money::from_cents(100), "p"),
-                None,
-            ),
-            (
-                "total off by a cent",
-                total(Money::from_cents(101), Money::from_cents(100), "p"),
-                Some("total-mismatch"),
-            ),
+            ("yesterday", service_date(date!(2026 - 02 - 28), today, "p"), None),
+            ("tomorrow", service_date(date!(2026 - 03 - 02), today, "p"), Some("service-date-future")),
+            ("total equal", total(Money::from_cents(100), Money::from_cents(100), "p"), None),
+            ("total off by a cent", total(Money::from_cents(101), Money::from_cents(100), "p"), Some("total-mismatch")),
             ("pointer found", diagnosis_pointer(1, &diagnoses, "p"), None),
-            (
-                "pointer dangling",
-                diagnosis_pointer(2, &diagnoses, "p"),
-                Some("diagnosis-pointer"),
-            ),
+            ("pointer dangling", diagnosis_pointer(2, &diagnoses, "p"), Some("diagnosis-pointer")),
         ];
         for (name, found, expected) in cases {
             assert_eq!(code_of(found), expected.map(str::to_owned), "{name}");

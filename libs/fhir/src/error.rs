@@ -10,10 +10,7 @@ pub enum FhirError {
     #[error("the body is not JSON: {reason}")]
     Malformed { reason: String },
     /// The body is JSON but not a valid FHIR R4 Claim or claims Bundle: answer 422 with `errors`.
-    #[error(
-        "the body is not a valid FHIR R4 Claim or Bundle of Claims: {}",
-        summary(errors)
-    )]
+    #[error("the body is not a valid FHIR R4 Claim or Bundle of Claims: {}", summary(errors))]
     Invalid { errors: Vec<FieldError> },
 }
 
@@ -27,10 +24,7 @@ pub struct FieldError {
 
 /// A Claim entry of a batch Bundle that cannot be mapped; the other entries still count.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "Bundle.entry[{entry_index}] is not a valid Claim: {}",
-    summary(errors)
-)]
+#[error("Bundle.entry[{entry_index}] is not a valid Claim: {}", summary(errors))]
 pub struct EntryError {
     /// 0-based index of the entry in `Bundle.entry`.
     pub entry_index: usize,
@@ -39,10 +33,7 @@ pub struct EntryError {
 
 impl FieldError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            path: path.into(),
-            message: message.into(),
-        }
+        FieldError { path: path.into(), message: message.into() }
     }
 }
 

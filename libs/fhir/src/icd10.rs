@@ -11,9 +11,7 @@ pub struct Icd10Code(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Icd10Error {
-    #[error(
-        "`{0}` is not an ICD-10-CM code: it has 3 to 7 characters (a letter, a digit, then letters or digits)"
-    )]
+    #[error("`{0}` is not an ICD-10-CM code: it has 3 to 7 characters (a letter, a digit, then letters or digits)")]
     Shape(String),
     #[error("`{0}` is not an ICD-10-CM code: the only dot goes after the third character")]
     Dot(String),
@@ -31,9 +29,7 @@ impl Icd10Code {
         let shape_ok = (3..=7).contains(&bytes.len())
             && bytes[0].is_ascii_uppercase()
             && bytes[1].is_ascii_digit()
-            && bytes[2..]
-                .iter()
-                .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
+            && bytes[2..].iter().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
         if !shape_ok {
             return Err(Icd10Error::Shape(text.to_owned()));
         }
@@ -42,11 +38,7 @@ impl Icd10Code {
 
     /// What the domain stores whatever the shape: trimmed, dot removed, upper-case.
     pub fn normalize(text: &str) -> String {
-        text.trim()
-            .chars()
-            .filter(|c| *c != '.')
-            .flat_map(char::to_uppercase)
-            .collect()
+        text.trim().chars().filter(|c| *c != '.').flat_map(char::to_uppercase).collect()
     }
 }
 
@@ -69,51 +61,23 @@ mod tests {
 
     #[test]
     fn codes_with_or_without_the_dot_are_accepted_and_stored_without_it() {
-        let cases = [
-            ("E11.9", "E119"),
-            ("E119", "E119"),
-            ("z00.00", "Z0000"),
-            ("S72.001A", "S72001A"),
-            ("J45", "J45"),
-            ("U07.1", "U071"),
-        ];
+        let cases = [("E11.9", "E119"), ("E119", "E119"), ("z00.00", "Z0000"), ("S72.001A", "S72001A"), ("J45", "J45"), ("U07.1", "U071")];
         for (text, expected) in cases {
-            assert_eq!(
-                Icd10Code::parse(text).map(|c| c.to_string()),
-                Ok(expected.to_owned()),
-                "{text}"
-            );
+            assert_eq!(Icd10Code::parse(text).map(|c| c.to_string()), Ok(expected.to_owned()), "{text}");
         }
     }
 
     #[test]
     fn a_code_of_the_wrong_shape_is_rejected() {
-        for text in [
-            "",
-            "E1",
-            "1E19",
-            "EE19",
-            "E11.99999",
-            "E11-9",
-            "E11 9",
-            "S72001AB",
-        ] {
-            assert_eq!(
-                Icd10Code::parse(text),
-                Err(Icd10Error::Shape(text.to_owned())),
-                "{text:?}"
-            );
+        for text in ["", "E1", "1E19", "EE19", "E11.99999", "E11-9", "E11 9", "S72001AB"] {
+            assert_eq!(Icd10Code::parse(text), Err(Icd10Error::Shape(text.to_owned())), "{text:?}");
         }
     }
 
     #[test]
     fn a_dot_anywhere_but_after_the_third_character_is_rejected() {
         for text in ["E1.19", "E11.9.", ".E119", "E119."] {
-            assert_eq!(
-                Icd10Code::parse(text),
-                Err(Icd10Error::Dot(text.to_owned())),
-                "{text:?}"
-            );
+            assert_eq!(Icd10Code::parse(text), Err(Icd10Error::Dot(text.to_owned())), "{text:?}");
         }
     }
 

@@ -45,9 +45,7 @@ pub use mapped_claim::MappedClaim;
 pub use npi::{Npi, NpiError};
 pub use output::CARC;
 pub use procedure_code::{CodeSet, ProcedureCode, ProcedureCodeError};
-pub use submission::{
-    BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission,
-};
+pub use submission::{BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission};
 
 /// At most this many Claims in one Bundle.
 pub const CLAIMS_PER_BUNDLE_MAX: usize = 1_000;

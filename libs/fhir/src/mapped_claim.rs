@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use claimtrail_events::{
-    ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money, SubmittedClaim,
-};
+use claimtrail_events::{ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money, SubmittedClaim};
 use uuid::Uuid;
 
 /// Everything of a [`SubmittedClaim`] except its id, plus the front-end edits
@@ -62,10 +60,7 @@ impl fmt::Debug for MappedClaim {
             .field("claim_type", &self.claim_type)
             .field("frequency", &self.frequency)
             .field("related_claim_id", &self.related_claim_id)
-            .field(
-                "patient_control_number",
-                &self.patient_control_number.as_ref().map(|_| "[masked]"),
-            )
+            .field("patient_control_number", &self.patient_control_number.as_ref().map(|_| "[masked]"))
             .field("billing_npi", &self.billing_npi)
             .field("rendering_npi", &self.rendering_npi)
             .field("payer_id", &self.payer_id)

@@ -24,18 +24,11 @@ pub(crate) struct Arr<'a> {
 
 impl<'a> Obj<'a> {
     pub(crate) fn new(map: &'a Map<String, Value>, path: impl Into<String>) -> Obj<'a> {
-        Obj {
-            map,
-            path: path.into(),
-        }
+        Obj { map, path: path.into() }
     }
 
     /// The value as an object, or an error at `path`.
-    pub(crate) fn from_value(
-        value: &'a Value,
-        path: String,
-        errors: &mut Errors,
-    ) -> Option<Obj<'a>> {
+    pub(crate) fn from_value(value: &'a Value, path: String, errors: &mut Errors) -> Option<Obj<'a>> {
         match value {
             Value::Object(map) => Some(Obj { map, path }),
             _ => {
@@ -73,10 +66,7 @@ impl<'a> Obj<'a> {
     pub(crate) fn arr(&self, name: &str, required: bool, errors: &mut Errors) -> Option<Arr<'a>> {
         let value = self.present(name, required, errors)?;
         match value {
-            Value::Array(items) => Some(Arr {
-                items,
-                path: self.path_of(name),
-            }),
+            Value::Array(items) => Some(Arr { items, path: self.path_of(name) }),
             _ => {
                 errors.push(self.path_of(name), "must be a JSON array");
                 None
@@ -110,12 +100,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(crate) fn number(
-        &self,
-        name: &str,
-        required: bool,
-        errors: &mut Errors,
-    ) -> Option<&'a Number> {
+    pub(crate) fn number(&self, name: &str, required: bool, errors: &mut Errors) -> Option<&'a Number> {
         let value = self.present(name, required, errors)?;
         match value {
             Value::Number(number) => Some(number),
@@ -127,12 +112,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A FHIR positiveInt: 1 ..= 2^31 - 1.
-    pub(crate) fn positive_int(
-        &self,
-        name: &str,
-        required: bool,
-        errors: &mut Errors,
-    ) -> Option<u32> {
+    pub(crate) fn positive_int(&self, name: &str, required: bool, errors: &mut Errors) -> Option<u32> {
         let value = self.present(name, required, errors)?;
         positive_int(value, self.path_of(name), errors)
     }
@@ -155,9 +135,7 @@ impl<'a> Arr<'a> {
 
     /// Every element that is an object; the others are reported.
     pub(crate) fn objs(&self, errors: &mut Errors) -> Vec<Obj<'a>> {
-        (0..self.items.len())
-            .filter_map(|index| self.obj(index, errors))
-            .collect()
+        (0..self.items.len()).filter_map(|index| self.obj(index, errors)).collect()
     }
 }
 
@@ -175,11 +153,7 @@ pub(crate) fn positive_int(value: &Value, path: String, errors: &mut Errors) -> 
 
 /// The first `coding[]` of a CodeableConcept whose system satisfies `system_ok`
 /// and that has a code: (index, system, code).
-pub(crate) fn find_coding<'a>(
-    concept: &Obj<'a>,
-    errors: &mut Errors,
-    system_ok: impl Fn(Option<&str>) -> bool,
-) -> Option<(usize, Option<&'a str>, &'a str)> {
+pub(crate) fn find_coding<'a>(concept: &Obj<'a>, errors: &mut Errors, system_ok: impl Fn(Option<&str>) -> bool) -> Option<(usize, Option<&'a str>, &'a str)> {
     let codings = concept.arr("coding", false, errors)?;
     for coding_idx in 0..codings.len() {
         let Some(coding) = codings.obj(coding_idx, errors) else {

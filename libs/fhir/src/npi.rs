@@ -96,10 +96,7 @@ mod tests {
     fn an_npi_of_the_wrong_shape_is_rejected() {
         let cases = [
             ("123456789", NpiError::WrongLength("123456789".into(), 9)),
-            (
-                "12345678933",
-                NpiError::WrongLength("12345678933".into(), 11),
-            ),
+            ("12345678933", NpiError::WrongLength("12345678933".into(), 11)),
             ("", NpiError::WrongLength(String::new(), 0)),
             ("12345678A3", NpiError::NotDigits("12345678A3".into())),
             ("３234567893", NpiError::NotDigits("３234567893".into())),

@@ -17,8 +17,7 @@ use crate::amount::money_json;
 use crate::claim::{CLAIM_TYPE_SYSTEM, US_NPI};
 
 pub(crate) const ADJUDICATION: &str = "http://terminology.hl7.org/CodeSystem/adjudication";
-pub(crate) const C4BB_ADJUDICATION: &str =
-    "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication";
+pub(crate) const C4BB_ADJUDICATION: &str = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication";
 /// X12 claim adjustment reason codes (CARC).
 pub const CARC: &str = "https://x12.org/codes/claim-adjustment-reason-codes";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";

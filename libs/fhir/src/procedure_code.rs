@@ -21,9 +21,7 @@ pub enum CodeSet {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{0}` is not a HCPCS or CPT code: five digits, four digits and F, T or U, or a letter A-V and four digits"
-)]
+#[error("`{0}` is not a HCPCS or CPT code: five digits, four digits and F, T or U, or a letter A-V and four digits")]
 pub struct ProcedureCodeError(String);
 
 impl ProcedureCode {
@@ -45,9 +43,7 @@ impl ProcedureCode {
         let first_four_digits = bytes[..4].iter().all(u8::is_ascii_digit);
         match (bytes[0], bytes[4]) {
             (b'A'..=b'V', _) if last_four_digits => Some(CodeSet::HcpcsLevel2),
-            (b'0'..=b'9', b'0'..=b'9' | b'F' | b'T' | b'U') if first_four_digits => {
-                Some(CodeSet::Cpt)
-            }
+            (b'0'..=b'9', b'0'..=b'9' | b'F' | b'T' | b'U') if first_four_digits => Some(CodeSet::Cpt),
             _ => None,
         }
     }
@@ -83,24 +79,14 @@ mod tests {
         ];
         for (text, code_set) in cases {
             let code = ProcedureCode::parse(text).unwrap();
-            assert_eq!(
-                ProcedureCode::code_set(code.as_ref()),
-                Some(code_set),
-                "{text}"
-            );
+            assert_eq!(ProcedureCode::code_set(code.as_ref()), Some(code_set), "{text}");
         }
     }
 
     #[test]
     fn a_code_of_the_wrong_shape_is_rejected() {
-        for text in [
-            "", "9921", "992134", "W1234", "Z0008", "G000A", "0001X", "A1B2C", "99 13", "G0008 1",
-        ] {
-            assert_eq!(
-                ProcedureCode::parse(text),
-                Err(ProcedureCodeError(text.to_owned())),
-                "{text:?}"
-            );
+        for text in ["", "9921", "992134", "W1234", "Z0008", "G000A", "0001X", "A1B2C", "99 13", "G0008 1"] {
+            assert_eq!(ProcedureCode::parse(text), Err(ProcedureCodeError(text.to_owned())), "{text:?}");
         }
     }
 

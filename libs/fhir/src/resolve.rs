@@ -63,38 +63,24 @@ impl<'a> Contained<'a> {
                 by_id.entry(id).or_insert((resource_type, resource));
             }
         }
-        Contained {
-            by_id: Rc::new(by_id),
-        }
+        Contained { by_id: Rc::new(by_id) }
     }
 
     fn get(&self, id: &str) -> Option<Resource<'a>> {
         let (resource_type, obj) = self.by_id.get(id)?;
-        Some(Resource {
-            obj: obj.clone(),
-            resource_type,
-            scope: self.clone(),
-        })
+        Some(Resource { obj: obj.clone(), resource_type, scope: self.clone() })
     }
 }
 
 impl<'a> BundleIndex<'a> {
     /// Adds the resource of `Bundle.entry[entry_idx]`. Returns the index of an
     /// earlier entry with the same `fullUrl`, which the caller reports.
-    pub(crate) fn insert(
-        &mut self,
-        entry_idx: usize,
-        full_url: Option<&'a str>,
-        resource: Resource<'a>,
-        id: Option<&'a str>,
-    ) -> Option<usize> {
+    pub(crate) fn insert(&mut self, entry_idx: usize, full_url: Option<&'a str>, resource: Resource<'a>, id: Option<&'a str>) -> Option<usize> {
         let position = self.resources.len();
         let resource_type = resource.resource_type;
         self.resources.push(resource);
         if let Some(id) = id {
-            self.by_type_and_id
-                .entry((resource_type, id))
-                .or_insert(position);
+            self.by_type_and_id.entry((resource_type, id)).or_insert(position);
         }
         let full_url = full_url?;
         match self.by_full_url.get(full_url) {
@@ -133,10 +119,7 @@ pub(crate) fn resolve<'a>(
     if let Some(literal) = literal {
         if let Some((resource_type, identifier)) = conditional(literal) {
             if !expected.contains(&resource_type) {
-                errors.push(
-                    reference.path_of("reference"),
-                    wrong_type(literal, resource_type, expected),
-                );
+                errors.push(reference.path_of("reference"), wrong_type(literal, resource_type, expected));
                 return None;
             }
             let (system, value) = match identifier.rsplit_once('|') {
@@ -144,10 +127,7 @@ pub(crate) fn resolve<'a>(
                 None => (None, identifier),
             };
             if value.is_empty() {
-                errors.push(
-                    reference.path_of("reference"),
-                    format!("`{literal}` names no identifier value"),
-                );
+                errors.push(reference.path_of("reference"), format!("`{literal}` names no identifier value"));
                 return None;
             }
             return Some(Target::Identifier { system, value });
@@ -161,10 +141,7 @@ pub(crate) fn resolve<'a>(
                 return Some(Target::Resource(resource));
             }
             Some(resource) => {
-                errors.push(
-                    reference.path_of("reference"),
-                    wrong_type(literal, resource.resource_type, expected),
-                );
+                errors.push(reference.path_of("reference"), wrong_type(literal, resource.resource_type, expected));
                 return None;
             }
             None => unresolved = Some(literal),
@@ -180,27 +157,19 @@ pub(crate) fn resolve<'a>(
             reference.path_of("reference"),
             format!("`{literal}` resolves to no contained resource and no Bundle entry, and the reference has no identifier"),
         ),
-        None => errors.push(
-            reference.path.clone(),
-            format!("needs a reference to a contained or Bundle {} or an identifier", expected.join(" or ")),
-        ),
+        None => errors.push(reference.path.clone(), format!("needs a reference to a contained or Bundle {} or an identifier", expected.join(" or "))),
     }
     None
 }
 
 fn wrong_type(literal: &str, found: &str, expected: &[&str]) -> String {
-    format!(
-        "`{literal}` is a {found}; expected {}",
-        expected.join(" or ")
-    )
+    format!("`{literal}` is a {found}; expected {}", expected.join(" or "))
 }
 
 /// `Organization?identifier=system|value` → (`Organization`, `system|value`).
 fn conditional(literal: &str) -> Option<(&str, &str)> {
     let (resource_type, query) = literal.split_once('?')?;
-    let identifier = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("identifier="))?;
+    let identifier = query.split('&').find_map(|pair| pair.strip_prefix("identifier="))?;
     Some((resource_type, identifier))
 }
 
@@ -212,10 +181,7 @@ fn type_and_id(reference: &str) -> Option<(&str, &str)> {
     };
     let (rest, id) = without_history.rsplit_once('/')?;
     let resource_type = rest.rsplit('/').next()?;
-    let type_ok = resource_type
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_uppercase());
+    let type_ok = resource_type.chars().next().is_some_and(|c| c.is_ascii_uppercase());
     (type_ok && !id.is_empty()).then_some((resource_type, id))
 }
 
@@ -227,10 +193,7 @@ mod tests {
     fn literal_references_name_a_type_and_id() {
         let cases = [
             ("Organization/1", Some(("Organization", "1"))),
-            (
-                "https://example.org/fhir/Coverage/c-1",
-                Some(("Coverage", "c-1")),
-            ),
+            ("https://example.org/fhir/Coverage/c-1", Some(("Coverage", "c-1"))),
             ("Patient/p1/_history/3", Some(("Patient", "p1"))),
             ("urn:uuid:6a3e94e6-72c3-3cbc-b828-babcf6602165", None),
             ("organization/1", None),

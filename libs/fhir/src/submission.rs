@@ -36,8 +36,7 @@ pub enum BundleType {
 }
 
 /// Resource types a claims Bundle may hold besides Claims.
-pub const SUPPORTING_RESOURCE_TYPES: &[&str] =
-    &["Patient", "Coverage", "Practitioner", "Organization"];
+pub const SUPPORTING_RESOURCE_TYPES: &[&str] = &["Patient", "Coverage", "Practitioner", "Organization"];
 
 impl BundleType {
     pub fn as_str(self) -> &'static str {
@@ -73,37 +72,21 @@ impl Submission {
 /// - otherwise one [`EntryResult`] per Claim, each mapped claim with the
 ///   front-end edits it failed in [`MappedClaim::issues`].
 pub fn parse_submission(body: &[u8], today: Date) -> Result<Submission, FhirError> {
-    let value: Value = serde_json::from_slice(body).map_err(|error| FhirError::Malformed {
-        reason: error.to_string(),
-    })?;
-    let invalid = |message: &str| FhirError::Invalid {
-        errors: vec![crate::FieldError::new("resourceType", message)],
-    };
+    let value: Value = serde_json::from_slice(body).map_err(|error| FhirError::Malformed { reason: error.to_string() })?;
+    let invalid = |message: &str| FhirError::Invalid { errors: vec![crate::FieldError::new("resourceType", message)] };
     let Value::Object(map) = &value else {
-        return Err(invalid(
-            "the body must be a JSON object: a FHIR Claim or a Bundle of Claims",
-        ));
+        return Err(invalid("the body must be a JSON object: a FHIR Claim or a Bundle of Claims"));
     };
     match map.get("resourceType") {
         Some(Value::String(resource_type)) if resource_type == "Claim" => {
             let claim = Obj::new(map, "Claim");
-            let mapped =
-                map_claim(&claim, None, today).map_err(|errors| FhirError::Invalid { errors })?;
-            Ok(Submission {
-                bundle_type: None,
-                entries: vec![Ok(mapped)],
-            })
+            let mapped = map_claim(&claim, None, today).map_err(|errors| FhirError::Invalid { errors })?;
+            Ok(Submission { bundle_type: None, entries: vec![Ok(mapped)] })
         }
-        Some(Value::String(resource_type)) if resource_type == "Bundle" => {
-            parse_bundle(&Obj::new(map, "Bundle"), today)
-        }
-        Some(Value::String(other)) => Err(invalid(&format!(
-            "`{other}` is not accepted: send a Claim or a Bundle of Claims"
-        ))),
+        Some(Value::String(resource_type)) if resource_type == "Bundle" => parse_bundle(&Obj::new(map, "Bundle"), today),
+        Some(Value::String(other)) => Err(invalid(&format!("`{other}` is not accepted: send a Claim or a Bundle of Claims"))),
         Some(_) => Err(invalid("must be a JSON string: `Claim` or `Bundle`")),
-        None => Err(invalid(
-            "is required: send a FHIR Claim or a Bundle of Claims",
-        )),
+        None => Err(invalid("is required: send a FHIR Claim or a Bundle of Claims")),
     }
 }
 
@@ -114,30 +97,18 @@ fn parse_bundle(bundle: &Obj<'_>, today: Date) -> Result<Submission, FhirError> 
         Some("transaction") => Some(BundleType::Transaction),
         Some("collection") => Some(BundleType::Collection),
         Some(other) => {
-            errors.push(
-                bundle.path_of("type"),
-                format!(
-                    "`{other}` Bundles are not accepted: send a batch, transaction or collection"
-                ),
-            );
+            errors.push(bundle.path_of("type"), format!("`{other}` Bundles are not accepted: send a batch, transaction or collection"));
             None
         }
         None => None,
     };
     let Some(entries) = bundle.arr("entry", true, &mut errors) else {
-        return Err(FhirError::Invalid {
-            errors: errors.into_vec(),
-        });
+        return Err(FhirError::Invalid { errors: errors.into_vec() });
     };
     if entries.len() > ENTRIES_PER_BUNDLE_MAX {
-        let message = format!(
-            "{} entries; at most {ENTRIES_PER_BUNDLE_MAX} per Bundle (ENTRIES_PER_BUNDLE_MAX)",
-            entries.len()
-        );
+        let message = format!("{} entries; at most {ENTRIES_PER_BUNDLE_MAX} per Bundle (ENTRIES_PER_BUNDLE_MAX)", entries.len());
         errors.push(entries.path.clone(), message);
-        return Err(FhirError::Invalid {
-            errors: errors.into_vec(),
-        });
+        return Err(FhirError::Invalid { errors: errors.into_vec() });
     }
 
     let mut index = BundleIndex::default();
@@ -158,9 +129,7 @@ fn parse_bundle(bundle: &Obj<'_>, today: Date) -> Result<Submission, FhirError> 
                 claims.push((entry_idx, resource.clone()));
                 Contained::default()
             }
-            supporting if SUPPORTING_RESOURCE_TYPES.contains(&supporting) => {
-                Contained::of(&resource, &mut errors)
-            }
+            supporting if SUPPORTING_RESOURCE_TYPES.contains(&supporting) => Contained::of(&resource, &mut errors),
             other => {
                 let message = format!(
                     "`{other}` is not accepted in a claims Bundle: entries are Claims and their supporting {} resources",
@@ -171,54 +140,31 @@ fn parse_bundle(bundle: &Obj<'_>, today: Date) -> Result<Submission, FhirError> 
             }
         };
         let id = resource.str("id", false, &mut errors);
-        let found = Resource {
-            obj: resource,
-            resource_type,
-            scope,
-        };
+        let found = Resource { obj: resource, resource_type, scope };
         if let Some(earlier_entry_idx) = index.insert(entry_idx, full_url, found, id) {
-            errors.push(
-                entry.path_of("fullUrl"),
-                format!(
-                    "repeats the fullUrl of {}",
-                    entries.path_at(earlier_entry_idx)
-                ),
-            );
+            errors.push(entry.path_of("fullUrl"), format!("repeats the fullUrl of {}", entries.path_at(earlier_entry_idx)));
         }
     }
     if claims.len() > CLAIMS_PER_BUNDLE_MAX {
-        let message = format!(
-            "{} Claims; at most {CLAIMS_PER_BUNDLE_MAX} claims per Bundle (CLAIMS_PER_BUNDLE_MAX)",
-            claims.len()
-        );
+        let message = format!("{} Claims; at most {CLAIMS_PER_BUNDLE_MAX} claims per Bundle (CLAIMS_PER_BUNDLE_MAX)", claims.len());
         errors.push(entries.path.clone(), message);
     } else if claims.is_empty() && errors.is_empty() {
         errors.push(entries.path.clone(), "holds no Claim");
     }
     let Some(bundle_type) = bundle_type.filter(|_| errors.is_empty()) else {
-        return Err(FhirError::Invalid {
-            errors: errors.into_vec(),
-        });
+        return Err(FhirError::Invalid { errors: errors.into_vec() });
     };
 
     let mut results = Vec::with_capacity(claims.len());
     for (entry_idx, claim) in &claims {
-        let result = map_claim(claim, Some(&index), today).map_err(|errors| EntryError {
-            entry_index: *entry_idx,
-            errors,
-        });
+        let result = map_claim(claim, Some(&index), today).map_err(|errors| EntryError { entry_index: *entry_idx, errors });
         if let (true, Err(entry_error)) = (bundle_type.is_all_or_nothing(), &result) {
             errors.extend(entry_error.errors.clone());
         }
         results.push(result);
     }
     if !errors.is_empty() {
-        return Err(FhirError::Invalid {
-            errors: errors.into_vec(),
-        });
+        return Err(FhirError::Invalid { errors: errors.into_vec() });
     }
-    Ok(Submission {
-        bundle_type: Some(bundle_type),
-        entries: results,
-    })
+    Ok(Submission { bundle_type: Some(bundle_type), entries: results })
 }

@@ -101,23 +101,16 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
         any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>()
-            .prop_filter("JSON numbers are finite", |f| f.is_finite())
-            .prop_map(|f| json!(f)),
-        (0i64..100_000, 0u32..6).prop_map(|(n, scale)| serde_json::from_str(
-            &rust_decimal::Decimal::new(n, scale).to_string()
-        )
-        .unwrap()),
+        any::<f64>().prop_filter("JSON numbers are finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        (0i64..100_000, 0u32..6).prop_map(|(n, scale)| serde_json::from_str(&rust_decimal::Decimal::new(n, scale).to_string()).unwrap()),
         "\\PC{0,16}".prop_map(Value::String),
         prop::sample::select(WORDS).prop_map(|word| json!(word)),
     ];
     leaf.prop_recursive(5, 96, 8, |inner| {
-        let key =
-            prop_oneof![3 => prop::sample::select(NAMES).prop_map(str::to_owned), 1 => "\\PC{0,8}"];
+        let key = prop_oneof![3 => prop::sample::select(NAMES).prop_map(str::to_owned), 1 => "\\PC{0,8}"];
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key, inner), 0..8)
-                .prop_map(|members| Value::Object(members.into_iter().collect())),
+            prop::collection::vec((key, inner), 0..8).prop_map(|members| Value::Object(members.into_iter().collect())),
         ]
     })
 }
@@ -163,11 +156,7 @@ fn check_outcome(outcome: Result<Submission, FhirError>, root: &str) -> Result<(
                     Err(error) => {
                         prop_assert!(!error.errors.is_empty());
                         for field in &error.errors {
-                            prop_assert!(
-                                field.path.starts_with(root),
-                                "entry error path {}",
-                                field.path
-                            );
+                            prop_assert!(field.path.starts_with(root), "entry error path {}", field.path);
                         }
                     }
                 }
@@ -176,11 +165,7 @@ fn check_outcome(outcome: Result<Submission, FhirError>, root: &str) -> Result<(
         Err(FhirError::Invalid { errors }) => {
             prop_assert!(!errors.is_empty());
             for error in &errors {
-                prop_assert!(
-                    error.path.starts_with(root) || error.path == "resourceType",
-                    "error path {}",
-                    error.path
-                );
+                prop_assert!(error.path.starts_with(root) || error.path == "resourceType", "error path {}", error.path);
                 prop_assert!(!error.message.is_empty());
             }
         }

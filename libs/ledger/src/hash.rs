@@ -65,10 +65,7 @@ mod tests {
 
     #[test]
     fn the_empty_root_is_sha3_256_of_the_empty_string() {
-        assert_eq!(
-            hex_of(&empty_root()),
-            "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"
-        );
+        assert_eq!(hex_of(&empty_root()), "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a");
     }
 
     #[test]

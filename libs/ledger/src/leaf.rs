@@ -78,8 +78,7 @@ impl LeafRecord {
     /// Parses leaf bytes, accepting only the canonical encoding: the bytes
     /// must equal `to_bytes()` of the parsed record.
     pub fn from_bytes(bytes: &[u8]) -> Result<LeafRecord, LeafError> {
-        let record: LeafRecord = serde_json::from_slice(bytes)
-            .map_err(|error| LeafError::InvalidJson(error.to_string()))?;
+        let record: LeafRecord = serde_json::from_slice(bytes).map_err(|error| LeafError::InvalidJson(error.to_string()))?;
         if record.to_bytes() != bytes {
             return Err(LeafError::NotCanonical);
         }
@@ -158,19 +157,14 @@ mod tests {
         odd.producer = "q\"b\\s/\u{08}\u{0c}\n\r\t\u{01}\u{1f}\u{7f}é\u{2028}😀".to_string();
         let bytes = odd.to_bytes();
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.contains(
-            "\"producer\":\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}é\u{2028}😀\"}"
-        ));
+        assert!(text.contains("\"producer\":\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}é\u{2028}😀\"}"));
         assert_eq!(LeafRecord::from_bytes(&bytes), Ok(odd));
     }
 
     #[test]
     fn non_canonical_leaf_bytes_are_rejected() {
         let canonical = String::from_utf8(record().to_bytes()).unwrap();
-        let reordered =
-            canonical
-                .replacen("{\"batch\":null,", "{", 1)
-                .replacen("}", ",\"batch\":null}", 1);
+        let reordered = canonical.replacen("{\"batch\":null,", "{", 1).replacen("}", ",\"batch\":null}", 1);
         let variants = [
             canonical.replacen(":", ": ", 1),
             format!("{canonical}\n"),
@@ -183,10 +177,7 @@ mod tests {
             canonical.replacen("{\"batch\":null,", "{", 1),
         ];
         for variant in variants {
-            assert!(
-                LeafRecord::from_bytes(variant.as_bytes()).is_err(),
-                "{variant}"
-            );
+            assert!(LeafRecord::from_bytes(variant.as_bytes()).is_err(), "{variant}");
         }
     }
 
@@ -198,13 +189,7 @@ mod tests {
         let mistyped = canonical.replacen("\"index\":7", "\"index\":\"7\"", 1);
         let negative = canonical.replacen("\"index\":7", "\"index\":-7", 1);
         for bad in [extra, duplicate, mistyped, negative, "[]".to_string()] {
-            assert!(
-                matches!(
-                    LeafRecord::from_bytes(bad.as_bytes()),
-                    Err(LeafError::InvalidJson(_))
-                ),
-                "{bad}"
-            );
+            assert!(matches!(LeafRecord::from_bytes(bad.as_bytes()), Err(LeafError::InvalidJson(_))), "{bad}");
         }
         assert!(LeafRecord::from_bytes(&[0xff, 0xfe]).is_err());
     }

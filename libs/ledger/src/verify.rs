@@ -98,13 +98,7 @@ impl Verifier {
         match &self.origin {
             None => self.origin = Some(checkpoint.origin.clone()),
             Some(origin) if *origin != checkpoint.origin => {
-                return self.fail(
-                    None,
-                    format!(
-                        "checkpoint #{checkpoint_number} is for origin {:?}, not {origin:?}",
-                        checkpoint.origin
-                    ),
-                );
+                return self.fail(None, format!("checkpoint #{checkpoint_number} is for origin {:?}, not {origin:?}", checkpoint.origin));
             }
             Some(_) => {}
         }
@@ -122,43 +116,27 @@ impl Verifier {
         if checkpoint.size == n_entries {
             return self.check_root(checkpoint.size, &checkpoint.root);
         }
-        self.pending_roots
-            .entry(checkpoint.size)
-            .or_default()
-            .push(checkpoint.root);
+        self.pending_roots.entry(checkpoint.size).or_default().push(checkpoint.root);
         Ok(())
     }
 
     /// Checks the next entry: its index, canonical leaf record, chain value
     /// (when `stored_chain` is given) and any checkpoint of this size.
-    pub fn push_entry(
-        &mut self,
-        index: u64,
-        leaf_bytes: &[u8],
-        stored_chain: Option<Hash>,
-    ) -> Result<(), VerifyFailure> {
+    pub fn push_entry(&mut self, index: u64, leaf_bytes: &[u8], stored_chain: Option<Hash>) -> Result<(), VerifyFailure> {
         self.check_not_failed()?;
         let expected_index = self.frontier.size();
         if index != expected_index {
             let reason = if index > expected_index {
                 format!("entry {expected_index} is missing: the next entry has index {index}")
             } else {
-                format!(
-                    "expected entry {expected_index} but found index {index} again (duplicate or reordered)"
-                )
+                format!("expected entry {expected_index} but found index {index} again (duplicate or reordered)")
             };
             return self.fail(Some(expected_index), reason);
         }
         match LeafRecord::from_bytes(leaf_bytes) {
             Ok(record) if record.index == index => {}
             Ok(record) => {
-                return self.fail(
-                    Some(index),
-                    format!(
-                        "entry {index} holds the leaf record of index {} (moved)",
-                        record.index
-                    ),
-                );
+                return self.fail(Some(index), format!("entry {index} holds the leaf record of index {} (moved)", record.index));
             }
             Err(error) => return self.fail(Some(index), format!("entry {index}: {error}")),
         }
@@ -167,14 +145,8 @@ impl Verifier {
         if let Some(stored) = stored_chain
             && stored != chain
         {
-            return self.fail(
-                Some(index),
-                format!(
-                    "entry {index}: stored chain value {} does not match the recomputed {}",
-                    hex::encode(stored),
-                    hex::encode(chain)
-                ),
-            );
+            return self
+                .fail(Some(index), format!("entry {index}: stored chain value {} does not match the recomputed {}", hex::encode(stored), hex::encode(chain)));
         }
         self.chain_head = chain;
         self.frontier.push(leaf);
@@ -197,9 +169,7 @@ impl Verifier {
         if let Some((&checkpoint_size, _)) = self.pending_roots.first_key_value() {
             return Err(VerifyFailure {
                 first_bad_index: Some(n_entries),
-                reason: format!(
-                    "a checkpoint covers {checkpoint_size} entries but only {n_entries} are present"
-                ),
+                reason: format!("a checkpoint covers {checkpoint_size} entries but only {n_entries} are present"),
             });
         }
         Ok(Report {
@@ -254,10 +224,7 @@ impl Verifier {
     }
 
     fn fail(&mut self, first_bad_index: Option<u64>, reason: String) -> Result<(), VerifyFailure> {
-        let failure = VerifyFailure {
-            first_bad_index,
-            reason,
-        };
+        let failure = VerifyFailure { first_bad_index, reason };
         self.failure = Some(failure.clone());
         Err(failure)
     }
@@ -265,11 +232,7 @@ impl Verifier {
 
 /// Verifies a whole ledger in one call: every checkpoint note, then every
 /// entry `(index, leaf_bytes, stored_chain)` in order.
-pub fn verify_ledger<Entries, Checkpoints>(
-    entries: Entries,
-    checkpoint_notes: Checkpoints,
-    trusted: Vec<VerifierKey>,
-) -> Result<Report, VerifyFailure>
+pub fn verify_ledger<Entries, Checkpoints>(entries: Entries, checkpoint_notes: Checkpoints, trusted: Vec<VerifierKey>) -> Result<Report, VerifyFailure>
 where
     Entries: IntoIterator<Item = (u64, Vec<u8>, Option<Hash>)>,
     Checkpoints: IntoIterator,

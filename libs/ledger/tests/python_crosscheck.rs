@@ -133,21 +133,10 @@ fn roots_and_proofs_match_an_independent_python_implementation() {
     std::fs::write(&input_path, input).unwrap();
 
     // Act
-    let output = Command::new("python3")
-        .arg(&script_path)
-        .arg(&input_path)
-        .output()
-        .expect("python3 is required for the RFC 9162 cross-check and could not be run");
-    assert!(
-        output.status.success(),
-        "the python cross-check failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let python_lines: Vec<String> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let output =
+        Command::new("python3").arg(&script_path).arg(&input_path).output().expect("python3 is required for the RFC 9162 cross-check and could not be run");
+    assert!(output.status.success(), "the python cross-check failed: {}", String::from_utf8_lossy(&output.stderr));
+    let python_lines: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(str::to_string).collect();
 
     let leaf_hashes: Vec<Hash> = leaf_data.iter().map(|data| leaf_hash(data)).collect();
     let mut rust_lines = Vec::new();
@@ -189,36 +178,20 @@ for record in records:
 fn leaf_bytes_match_python_canonical_json() {
     // Arrange
     use claimtrail_ledger::LeafRecord;
-    let awkward =
-        "quote\" back\\slash /slash \u{8}\u{c}\n\r\t \u{1} \u{1f} del\u{7f} é \u{2028} 😀";
+    let awkward = "quote\" back\\slash /slash \u{8}\u{c}\n\r\t \u{1} \u{1f} del\u{7f} é \u{2028} 😀";
     let records: Vec<LeafRecord> = (0..6u64)
         .map(|index| LeafRecord {
             index: index * 1_000_003,
             event_id: format!("0190f5a2-7c1e-7d3a-9b2f-{index:012}"),
-            event_type: if index == 3 {
-                awkward.to_string()
-            } else {
-                "ClaimSubmitted".to_string()
-            },
-            producer: if index == 4 {
-                awkward.to_string()
-            } else {
-                "intake".to_string()
-            },
+            event_type: if index == 3 { awkward.to_string() } else { "ClaimSubmitted".to_string() },
+            producer: if index == 4 { awkward.to_string() } else { "intake".to_string() },
             occurred_at: "2026-01-02T03:04:05.123456Z".to_string(),
             commitment: hex::encode(leaf_hash(&index.to_be_bytes())),
             batch: (index % 2 == 1).then(|| format!("batch/{index}")),
         })
         .collect();
     let rust_lines: Vec<Vec<u8>> = records.iter().map(LeafRecord::to_bytes).collect();
-    let json_array = format!(
-        "[{}]",
-        rust_lines
-            .iter()
-            .map(|bytes| String::from_utf8(bytes.clone()).unwrap())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let json_array = format!("[{}]", rust_lines.iter().map(|bytes| String::from_utf8(bytes.clone()).unwrap()).collect::<Vec<_>>().join(","));
     let dir = tempfile::tempdir().unwrap();
     let script_path = dir.path().join("canonical.py");
     let input_path = dir.path().join("records.json");
@@ -233,21 +206,11 @@ fn leaf_bytes_match_python_canonical_json() {
         .expect("python3 is required for the canonical JSON cross-check and could not be run");
 
     // Assert
-    assert!(
-        output.status.success(),
-        "the python cross-check failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "the python cross-check failed: {}", String::from_utf8_lossy(&output.stderr));
     let python_lines: Vec<&[u8]> = output.stdout.split(|byte| *byte == b'\n').collect();
     assert_eq!(python_lines.len(), rust_lines.len() + 1);
     for (rust_line, python_line) in rust_lines.iter().zip(&python_lines) {
-        assert_eq!(
-            String::from_utf8_lossy(rust_line),
-            String::from_utf8_lossy(python_line)
-        );
-        assert_eq!(
-            LeafRecord::from_bytes(python_line).as_ref(),
-            Ok(&LeafRecord::from_bytes(rust_line).unwrap())
-        );
+        assert_eq!(String::from_utf8_lossy(rust_line), String::from_utf8_lossy(python_line));
+        assert_eq!(LeafRecord::from_bytes(python_line).as_ref(), Ok(&LeafRecord::from_bytes(rust_line).unwrap()));
     }
 }

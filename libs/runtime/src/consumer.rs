@@ -53,7 +53,7 @@ pub(crate) struct Consumer {
 }
 
 enum Parsed {
-    Event(Envelope),
+    Event(Box<Envelope>),
     Poison(String),
 }
 
@@ -111,7 +111,7 @@ impl Consumer {
             .into_iter()
             .map(|delivery| {
                 let parsed = match Envelope::from_bytes(&delivery.payload) {
-                    Ok(envelope) => Parsed::Event(envelope),
+                    Ok(envelope) => Parsed::Event(Box::new(envelope)),
                     Err(e) => Parsed::Poison(e.to_string()),
                 };
                 (delivery, parsed)
@@ -120,7 +120,7 @@ impl Consumer {
         let all_events: Vec<&Envelope> = parsed
             .iter()
             .filter_map(|(_, p)| match p {
-                Parsed::Event(e) => Some(e),
+                Parsed::Event(e) => Some(e.as_ref()),
                 Parsed::Poison(_) => None,
             })
             .collect();
@@ -150,7 +150,7 @@ impl Consumer {
         for (delivery, parsed) in &parsed {
             match parsed {
                 Parsed::Poison(reason) => self.failed(delivery, reason).await,
-                Parsed::Event(envelope) => match self.apply(&[envelope]).await {
+                Parsed::Event(envelope) => match self.apply(&[envelope.as_ref()]).await {
                     Ok(()) => {
                         killpoint::reach("after_commit_before_ack");
                         if let Err(e) = delivery.acker.ack().await {

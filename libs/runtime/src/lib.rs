@@ -62,9 +62,7 @@ impl Runtime {
         .await
         .with_context(|| format!("connecting {service} to {}", claimtrail_store::redact_url(&settings.database_url)))?;
         store.migrate(migrations).await.with_context(|| format!("migrating the {service} schema"))?;
-        let bus = JetStreamBus::connect(&settings.nats_url, Naming::new(&settings.prefix))
-            .await
-            .with_context(|| format!("connecting {service} to NATS"))?;
+        let bus = JetStreamBus::connect(&settings.nats_url, Naming::new(&settings.prefix)).await.with_context(|| format!("connecting {service} to NATS"))?;
         Ok(Runtime {
             store,
             bus: Arc::new(bus),

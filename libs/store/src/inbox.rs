@@ -23,8 +23,6 @@ pub async fn record(store: &Store, tx: &impl ConnectionTrait, event_id: Uuid) ->
 
 /// Whether `event_id` was processed.
 pub async fn contains(store: &Store, conn: &impl ConnectionTrait, event_id: Uuid) -> Result<bool, StoreError> {
-    let row = conn
-        .query_one_raw(stmt(store, format!("SELECT 1 FROM {} WHERE event_id = $1", store.table("inbox")), vec![Value::from(event_id)]))
-        .await?;
+    let row = conn.query_one_raw(stmt(store, format!("SELECT 1 FROM {} WHERE event_id = $1", store.table("inbox")), vec![Value::from(event_id)])).await?;
     Ok(row.is_some())
 }

@@ -49,7 +49,11 @@ impl StoreError {
             StoreError::Db(e) => e.to_string(),
             _ => return false,
         };
-        text.contains("23505") || text.contains("40001") || text.contains("40P01") || text.contains("UNIQUE constraint failed") || text.contains("duplicate key")
+        text.contains("23505")
+            || text.contains("40001")
+            || text.contains("40P01")
+            || text.contains("UNIQUE constraint failed")
+            || text.contains("duplicate key")
     }
 }
 
@@ -242,11 +246,7 @@ fn validate_name(what: &str, name: &str) -> Result<(), StoreError> {
         && name.len() <= 40
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-    if valid {
-        Ok(())
-    } else {
-        Err(StoreError::Config(format!("{what} `{name}` must be 1-40 characters of a-z, 0-9 and _, starting with a letter")))
-    }
+    if valid { Ok(()) } else { Err(StoreError::Config(format!("{what} `{name}` must be 1-40 characters of a-z, 0-9 and _, starting with a letter"))) }
 }
 
 /// The URL without its password, for error messages.

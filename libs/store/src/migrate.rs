@@ -29,9 +29,7 @@ pub async fn run(store: &Store, component: &str, migrations: &[Migration]) -> Re
         types.timestamp, types.now
     ))
     .await?;
-    let rows = tx
-        .query_all_raw(stmt(store, format!("SELECT version FROM {table} WHERE component = $1"), vec![Value::from(component.to_owned())]))
-        .await?;
+    let rows = tx.query_all_raw(stmt(store, format!("SELECT version FROM {table} WHERE component = $1"), vec![Value::from(component.to_owned())])).await?;
     let mut applied = Vec::with_capacity(rows.len());
     for row in rows {
         applied.push(row.try_get_by_index::<i64>(0)?);
@@ -41,9 +39,9 @@ pub async fn run(store: &Store, component: &str, migrations: &[Migration]) -> Re
             continue;
         }
         for sql in (migration.statements)(store) {
-            tx.execute_unprepared(&sql).await.map_err(|e| {
-                StoreError::Config(format!("migration {component} {} `{}` failed: {e}", migration.version, migration.name))
-            })?;
+            tx.execute_unprepared(&sql)
+                .await
+                .map_err(|e| StoreError::Config(format!("migration {component} {} `{}` failed: {e}", migration.version, migration.name)))?;
         }
         tx.execute_raw(stmt(
             store,

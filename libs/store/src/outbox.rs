@@ -20,19 +20,31 @@ use crate::{Migration, Store, StoreError, stmt};
 pub const RELAY_BATCH_MAX: u64 = 1_000;
 
 pub(crate) fn core_migrations() -> Vec<Migration> {
-    vec![Migration { version: 1, name: "outbox and inbox", statements: |store| {
-        let t = store.types();
-        vec![
-            format!(
-                "CREATE TABLE {} (seq {}, event_id {} NOT NULL UNIQUE, event_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, \
+    vec![Migration {
+        version: 1,
+        name: "outbox and inbox",
+        statements: |store| {
+            let t = store.types();
+            vec![
+                format!(
+                    "CREATE TABLE {} (seq {}, event_id {} NOT NULL UNIQUE, event_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, \
                  aggregate_seq {} NOT NULL, body {} NOT NULL, salt {}, created_at {} NOT NULL DEFAULT {}, published_at {}, \
                  UNIQUE (aggregate_id, aggregate_seq))",
-                store.table("outbox"), t.id, t.uuid, t.bigint, t.bytes, t.bytes, t.timestamp, t.now, t.timestamp
-            ),
-            format!("CREATE INDEX {} ON {} (seq) WHERE published_at IS NULL", store.index("outbox_unpublished"), store.table("outbox")),
-            format!("CREATE TABLE {} (event_id {} PRIMARY KEY, processed_at {} NOT NULL DEFAULT {})", store.table("inbox"), t.uuid, t.timestamp, t.now),
-        ]
-    }}]
+                    store.table("outbox"),
+                    t.id,
+                    t.uuid,
+                    t.bigint,
+                    t.bytes,
+                    t.bytes,
+                    t.timestamp,
+                    t.now,
+                    t.timestamp
+                ),
+                format!("CREATE INDEX {} ON {} (seq) WHERE published_at IS NULL", store.index("outbox_unpublished"), store.table("outbox")),
+                format!("CREATE TABLE {} (event_id {} PRIMARY KEY, processed_at {} NOT NULL DEFAULT {})", store.table("inbox"), t.uuid, t.timestamp, t.now),
+            ]
+        },
+    }]
 }
 
 /// Seals `events` (envelope, canonical bytes, commitment salt) and appends
@@ -131,21 +143,13 @@ pub async fn mark_published(store: &Store, tx: &impl ConnectionTrait, seqs: &[i6
         return Ok(());
     }
     let list = seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    tx.execute_raw(stmt(
-        store,
-        format!("UPDATE {} SET published_at = {} WHERE seq IN ({list})", store.table("outbox"), store.types().now),
-        vec![],
-    ))
-    .await?;
+    tx.execute_raw(stmt(store, format!("UPDATE {} SET published_at = {} WHERE seq IN ({list})", store.table("outbox"), store.types().now), vec![])).await?;
     Ok(())
 }
 
 /// Rows not yet published (the outbox backlog, for /metrics).
 pub async fn backlog(store: &Store) -> Result<i64, StoreError> {
-    let row = store
-        .db()
-        .query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {} WHERE published_at IS NULL", store.table("outbox")), vec![]))
-        .await?;
+    let row = store.db().query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {} WHERE published_at IS NULL", store.table("outbox")), vec![])).await?;
     Ok(match row {
         Some(row) => row.try_get_by_index(0)?,
         None => 0,

@@ -66,7 +66,11 @@ fn validate(payer_id: &str, body: &FeeScheduleBody) -> Vec<FieldError> {
 
 async fn publish(State(runtime): State<Runtime>, Path(payer_id): Path<String>, body: axum::body::Bytes) -> Result<impl IntoResponse, Problem> {
     let body: FeeScheduleBody = serde_json::from_slice(&body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() { Problem::bad_request(format!("body is not JSON: {e}")) } else { Problem::unprocessable(format!("body is not a fee schedule: {e}"), vec![]) }
+        if e.is_syntax() || e.is_eof() {
+            Problem::bad_request(format!("body is not JSON: {e}"))
+        } else {
+            Problem::unprocessable(format!("body is not a fee schedule: {e}"), vec![])
+        }
     })?;
     Ok((StatusCode::OK, Json(publish_schedule(&runtime, &payer_id, body).await?)))
 }
@@ -106,7 +110,8 @@ pub async fn publish_schedule(runtime: &Runtime, payer_id: &str, body: FeeSchedu
         store.table("fee_schedules"),
         store.types().now
     );
-    tx.execute_raw(stmt(store, upsert, vec![Value::from(payer_id.clone()), Value::from(body.fee_schedule_id.clone()), Value::from(content_hash.clone())])).await?;
+    tx.execute_raw(stmt(store, upsert, vec![Value::from(payer_id.clone()), Value::from(body.fee_schedule_id.clone()), Value::from(content_hash.clone())]))
+        .await?;
     let event = FeeSchedulePublished { payer_id: payer_id.clone(), fee_schedule_id: body.fee_schedule_id.clone(), content_hash: content_hash.clone(), entries };
     let n_entries = event.entries.len();
     outbox::append(store, &tx, &runtime.producer, vec![NewEvent::new(event, format!("fee_schedule:{payer_id}"))]).await?;
@@ -119,14 +124,22 @@ async fn show(State(runtime): State<Runtime>, Path(payer_id): Path<String>) -> R
     let store = &runtime.store;
     let header = store
         .db()
-        .query_one_raw(stmt(store, format!("SELECT fee_schedule_id, content_hash FROM {} WHERE payer_id = $1", store.table("fee_schedules")), vec![Value::from(payer_id.clone())]))
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT fee_schedule_id, content_hash FROM {} WHERE payer_id = $1", store.table("fee_schedules")),
+            vec![Value::from(payer_id.clone())],
+        ))
         .await?
         .ok_or_else(|| Problem::not_found(format!("payer `{payer_id}` has no fee schedule")))?;
     let fee_schedule_id: String = header.try_get_by_index(0)?;
     let content_hash: String = header.try_get_by_index(1)?;
     let rows = store
         .db()
-        .query_all_raw(stmt(store, format!("SELECT procedure_code, amount_cents FROM {} WHERE payer_id = $1 ORDER BY procedure_code", store.table("fees")), vec![Value::from(payer_id.clone())]))
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT procedure_code, amount_cents FROM {} WHERE payer_id = $1 ORDER BY procedure_code", store.table("fees")),
+            vec![Value::from(payer_id.clone())],
+        ))
         .await?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
@@ -138,7 +151,11 @@ async fn show(State(runtime): State<Runtime>, Path(payer_id): Path<String>) -> R
 /// The payer's schedule for the codes of one claim, read in the claim's transaction.
 pub async fn load<'a>(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, codes: impl Iterator<Item = &'a str>) -> Result<FeeSchedule, StoreError> {
     let header = conn
-        .query_one_raw(stmt(store, format!("SELECT content_hash FROM {} WHERE payer_id = $1", store.table("fee_schedules")), vec![Value::from(payer_id.to_owned())]))
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT content_hash FROM {} WHERE payer_id = $1", store.table("fee_schedules")),
+            vec![Value::from(payer_id.to_owned())],
+        ))
         .await?;
     let Some(header) = header else {
         return Ok(FeeSchedule { content_hash: "none".into(), fees: HashMap::new() });

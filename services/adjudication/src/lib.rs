@@ -21,23 +21,34 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 pub const SERVICE: &str = "adjudication";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration { version: 1, name: "fee schedules and decisions", statements: |store| {
-        let t = store.types();
-        vec![
-            format!(
-                "CREATE TABLE {} (payer_id TEXT NOT NULL, procedure_code TEXT NOT NULL, amount_cents {} NOT NULL, PRIMARY KEY (payer_id, procedure_code))",
-                store.table("fees"), t.bigint
-            ),
-            format!(
-                "CREATE TABLE {} (payer_id TEXT PRIMARY KEY, fee_schedule_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_at {} NOT NULL DEFAULT {})",
-                store.table("fee_schedules"), t.timestamp, t.now
-            ),
-            format!(
-                "CREATE TABLE {} (claim_id {} PRIMARY KEY, outcome TEXT NOT NULL, rule_set_hash TEXT NOT NULL, total_paid_cents {} NOT NULL, decision TEXT NOT NULL, decided_at {} NOT NULL DEFAULT {})",
-                store.table("decisions"), t.uuid, t.bigint, t.timestamp, t.now
-            ),
-        ]
-    }}]
+    vec![Migration {
+        version: 1,
+        name: "fee schedules and decisions",
+        statements: |store| {
+            let t = store.types();
+            vec![
+                format!(
+                    "CREATE TABLE {} (payer_id TEXT NOT NULL, procedure_code TEXT NOT NULL, amount_cents {} NOT NULL, PRIMARY KEY (payer_id, procedure_code))",
+                    store.table("fees"),
+                    t.bigint
+                ),
+                format!(
+                    "CREATE TABLE {} (payer_id TEXT PRIMARY KEY, fee_schedule_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_at {} NOT NULL DEFAULT {})",
+                    store.table("fee_schedules"),
+                    t.timestamp,
+                    t.now
+                ),
+                format!(
+                    "CREATE TABLE {} (claim_id {} PRIMARY KEY, outcome TEXT NOT NULL, rule_set_hash TEXT NOT NULL, total_paid_cents {} NOT NULL, decision TEXT NOT NULL, decided_at {} NOT NULL DEFAULT {})",
+                    store.table("decisions"),
+                    t.uuid,
+                    t.bigint,
+                    t.timestamp,
+                    t.now
+                ),
+            ]
+        },
+    }]
 }
 
 /// The event handler of adjudication.
@@ -71,10 +82,7 @@ impl EventHandler for Adjudicator {
         let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         tx.execute_raw(stmt(
             &self.store,
-            format!(
-                "INSERT INTO {} (claim_id, outcome, rule_set_hash, total_paid_cents, decision) VALUES ($1, $2, $3, $4, $5)",
-                self.store.table("decisions")
-            ),
+            format!("INSERT INTO {} (claim_id, outcome, rule_set_hash, total_paid_cents, decision) VALUES ($1, $2, $3, $4, $5)", self.store.table("decisions")),
             vec![
                 Value::from(claim.claim_id),
                 Value::from(outcome),

@@ -34,7 +34,13 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: &FeeSchedule) -> Result<Clai
             Some(fee_per_unit) => {
                 let fee_exact = fee_per_unit.amount().checked_mul(line.quantity).ok_or(PricingError::Overflow(line.sequence))?;
                 let fee = Money::round_half_away_from_zero(fee_exact);
-                explanation.push(format!("fee schedule {}: {} per unit x {} units = {}", short(&schedule.content_hash), fee_per_unit, line.quantity.normalize(), fee));
+                explanation.push(format!(
+                    "fee schedule {}: {} per unit x {} units = {}",
+                    short(&schedule.content_hash),
+                    fee_per_unit,
+                    line.quantity.normalize(),
+                    fee
+                ));
                 let allowed = line.charge.min(fee);
                 explanation.push(format!("allowed = lower of charge {} and fee {} = {}", line.charge, fee, allowed));
                 allowed

@@ -144,12 +144,8 @@ impl Checkpointer {
 
     async fn sign(&mut self) -> anyhow::Result<()> {
         let store = &self.runtime.store;
-        let checkpoint = Checkpoint {
-            origin: self.runtime.settings.ledger_origin.clone(),
-            size: self.frontier.size(),
-            root: self.frontier.root(),
-            extensions: vec![],
-        };
+        let checkpoint =
+            Checkpoint { origin: self.runtime.settings.ledger_origin.clone(), size: self.frontier.size(), root: self.frontier.root(), extensions: vec![] };
         let note = checkpoint.sign(&[&self.signer]).context("signing the checkpoint")?;
         killpoint::reach("mid_checkpoint");
         let frontier_bytes: Vec<u8> = self.frontier.hashes().iter().flatten().copied().collect();
@@ -174,7 +170,8 @@ impl Checkpointer {
         self.runtime.relay_wakeup.notify_waiters();
         self.last_signed_size = checkpoint.size;
         metrics::gauge!("claimtrail_checkpoint_size").set(checkpoint.size as f64);
-        metrics::gauge!("claimtrail_checkpoint_unix_seconds").set(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0));
+        metrics::gauge!("claimtrail_checkpoint_unix_seconds")
+            .set(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0));
         tracing::info!(size = checkpoint.size, "checkpoint signed");
         Ok(())
     }

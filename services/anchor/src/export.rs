@@ -30,7 +30,11 @@ pub async fn export(store: &Store, out: &mut impl Write, mut progress: impl FnMu
     loop {
         let rows = store
             .db()
-            .query_all_raw(stmt(store, format!("SELECT idx, leaf, chain FROM {} WHERE idx >= $1 ORDER BY idx LIMIT {PAGE}", store.table("ledger")), vec![Value::from(next)]))
+            .query_all_raw(stmt(
+                store,
+                format!("SELECT idx, leaf, chain FROM {} WHERE idx >= $1 ORDER BY idx LIMIT {PAGE}", store.table("ledger")),
+                vec![Value::from(next)],
+            ))
             .await?;
         let n_rows = rows.len();
         for row in rows {

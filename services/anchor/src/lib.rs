@@ -36,24 +36,42 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 pub const SERVICE: &str = "anchor";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration { version: 1, name: "ledger and checkpoints", statements: |store| {
-        let t = store.types();
-        vec![
-            format!(
-                "CREATE TABLE {} (idx {} PRIMARY KEY, event_id {} NOT NULL UNIQUE, leaf {} NOT NULL, leaf_hash {} NOT NULL, chain {} NOT NULL, \
+    vec![Migration {
+        version: 1,
+        name: "ledger and checkpoints",
+        statements: |store| {
+            let t = store.types();
+            vec![
+                format!(
+                    "CREATE TABLE {} (idx {} PRIMARY KEY, event_id {} NOT NULL UNIQUE, leaf {} NOT NULL, leaf_hash {} NOT NULL, chain {} NOT NULL, \
                  appended_at {} NOT NULL DEFAULT {})",
-                store.table("ledger"), t.bigint, t.uuid, t.bytes, t.bytes, t.bytes, t.timestamp, t.now
-            ),
-            format!(
-                "CREATE TABLE {} (size {} PRIMARY KEY, root {} NOT NULL, note TEXT NOT NULL, frontier {} NOT NULL, created_at {} NOT NULL DEFAULT {})",
-                store.table("checkpoints"), t.bigint, t.bytes, t.bytes, t.timestamp, t.now
-            ),
-            format!(
-                "CREATE TABLE {} (vkey TEXT PRIMARY KEY, role TEXT NOT NULL, added_at {} NOT NULL DEFAULT {})",
-                store.table("keys"), t.timestamp, t.now
-            ),
-        ]
-    }}]
+                    store.table("ledger"),
+                    t.bigint,
+                    t.uuid,
+                    t.bytes,
+                    t.bytes,
+                    t.bytes,
+                    t.timestamp,
+                    t.now
+                ),
+                format!(
+                    "CREATE TABLE {} (size {} PRIMARY KEY, root {} NOT NULL, note TEXT NOT NULL, frontier {} NOT NULL, created_at {} NOT NULL DEFAULT {})",
+                    store.table("checkpoints"),
+                    t.bigint,
+                    t.bytes,
+                    t.bytes,
+                    t.timestamp,
+                    t.now
+                ),
+                format!(
+                    "CREATE TABLE {} (vkey TEXT PRIMARY KEY, role TEXT NOT NULL, added_at {} NOT NULL DEFAULT {})",
+                    store.table("keys"),
+                    t.timestamp,
+                    t.now
+                ),
+            ]
+        },
+    }]
 }
 
 /// Takes the ledger writer lock for the rest of `tx` (Postgres; SQLite has one writer).

@@ -7,8 +7,8 @@ mod verify;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
 use claimtrail_runtime::ServeSettings;
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "claimtrail", version, about = "Event-sourced healthcare claims and billing, with a verifiable audit ledger")]
@@ -147,7 +147,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { command: KeysCommand::Create { tenant, role, database } } => {
             let (database_url, prefix) = (database.url()?, database.prefix.clone());
-            let role = claimtrail_intake::auth::Role::parse(&role).with_context(|| format!("unknown role `{role}` (provider, payer, finance, auditor, admin)"))?;
+            let role =
+                claimtrail_intake::auth::Role::parse(&role).with_context(|| format!("unknown role `{role}` (provider, payer, finance, auditor, admin)"))?;
             anyhow::ensure!(!tenant.trim().is_empty(), "the tenant name must not be empty");
             let store = connect(&database_url, &prefix, claimtrail_intake::SERVICE, &claimtrail_intake::migrations()).await?;
             let key = claimtrail_intake::auth::create_key(&store, tenant.trim(), role).await?;
@@ -162,8 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut writer = std::io::BufWriter::new(file);
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_message("exporting ledger entries");
-            let (n_entries, n_checkpoints) =
-                claimtrail_anchor::export::export(&store, &mut writer, |n| bar.set_position(n)).await?;
+            let (n_entries, n_checkpoints) = claimtrail_anchor::export::export(&store, &mut writer, |n| bar.set_position(n)).await?;
             bar.finish_and_clear();
             println!("exported {n_entries} entries and {n_checkpoints} checkpoints to {}", out.display());
             Ok(())

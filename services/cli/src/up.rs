@@ -54,11 +54,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
     let _ = std::fs::remove_file(data_dir.join("url"));
-    let mut settings = ServeSettings::with_urls(
-        args.database_url.as_deref().unwrap_or(&sqlite_url(&data_dir)),
-        args.nats_url.as_deref().unwrap_or(""),
-        &args.prefix,
-    );
+    let mut settings =
+        ServeSettings::with_urls(args.database_url.as_deref().unwrap_or(&sqlite_url(&data_dir)), args.nats_url.as_deref().unwrap_or(""), &args.prefix);
     settings.listen = args.listen.clone();
     settings.key_dir = data_dir.join("keys");
     override_from_env(&mut settings);

@@ -64,10 +64,8 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
     };
 
     let mut state: State = match state_path {
-        Some(path) if path.exists() => {
-            serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
-                .with_context(|| format!("{} is not a verify state file", path.display()))?
-        }
+        Some(path) if path.exists() => serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
+            .with_context(|| format!("{} is not a verify state file", path.display()))?,
         _ => State::default(),
     };
 
@@ -108,7 +106,8 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
                 None => None,
                 Some(Some(chain)) => Some(chain),
                 Some(None) => {
-                    result = Err(VerifyFailure { first_bad_index: Some(entry.index), reason: format!("entry {}: chain is not base64 of 32 bytes", entry.index) });
+                    result =
+                        Err(VerifyFailure { first_bad_index: Some(entry.index), reason: format!("entry {}: chain is not base64 of 32 bytes", entry.index) });
                     return false;
                 }
             };

@@ -85,7 +85,12 @@ pub async fn create_key(store: &Store, tenant: &str, role: Role) -> Result<Creat
         .execute_raw(stmt(
             store,
             format!("INSERT INTO {} (key_id, secret_sha256, tenant, role) VALUES ($1, $2, $3, $4)", store.table("api_keys")),
-            vec![Value::from(key_id.clone()), Value::from(sha256(secret.as_bytes()).to_vec()), Value::from(tenant.to_owned()), Value::from(role.as_str().to_owned())],
+            vec![
+                Value::from(key_id.clone()),
+                Value::from(sha256(secret.as_bytes()).to_vec()),
+                Value::from(tenant.to_owned()),
+                Value::from(role.as_str().to_owned()),
+            ],
         ))
         .await?;
     Ok(CreatedKey { api_key: format!("ct_{key_id}_{secret}"), key_id })
@@ -118,7 +123,11 @@ async fn check_key(store: &Store, key: &str) -> Result<Tenant, Problem> {
     };
     let row = store
         .db()
-        .query_one_raw(stmt(store, format!("SELECT secret_sha256, tenant, role FROM {} WHERE key_id = $1", store.table("api_keys")), vec![Value::from(key_id.to_owned())]))
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT secret_sha256, tenant, role FROM {} WHERE key_id = $1", store.table("api_keys")),
+            vec![Value::from(key_id.to_owned())],
+        ))
         .await?;
     let presented = sha256(secret.as_bytes());
     // Compare against a dummy when the key id is unknown, so timing does not tell which ids exist.

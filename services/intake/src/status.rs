@@ -29,27 +29,28 @@ impl StatusProjection {
     }
 }
 
+/// One step of a claim's story.
+pub struct HistoryEntry<'a> {
+    pub claim_id: Uuid,
+    pub status: &'a str,
+    pub event_type: &'a str,
+    pub event_id: Uuid,
+    pub at: &'a str,
+    pub detail: &'a str,
+}
+
 /// Appends one history row (in the caller's transaction).
-pub async fn record_history(
-    store: &Store,
-    tx: &impl ConnectionTrait,
-    claim_id: Uuid,
-    status: &str,
-    envelope_type: &str,
-    event_id: Uuid,
-    at: &str,
-    detail: &str,
-) -> Result<(), sea_orm::DbErr> {
+pub async fn record_history(store: &Store, tx: &impl ConnectionTrait, entry: HistoryEntry<'_>) -> Result<(), sea_orm::DbErr> {
     tx.execute_raw(stmt(
         store,
         format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ($1, $2, $3, $4, $5, $6)", store.table("claim_history")),
         vec![
-            Value::from(claim_id),
-            Value::from(status.to_owned()),
-            Value::from(envelope_type.to_owned()),
-            Value::from(event_id),
-            Value::from(at.to_owned()),
-            Value::from(detail.to_owned()),
+            Value::from(entry.claim_id),
+            Value::from(entry.status.to_owned()),
+            Value::from(entry.event_type.to_owned()),
+            Value::from(entry.event_id),
+            Value::from(entry.at.to_owned()),
+            Value::from(entry.detail.to_owned()),
         ],
     ))
     .await?;
@@ -80,12 +81,25 @@ impl EventHandler for StatusProjection {
                             store.table("claims"),
                             store.types().now
                         ),
-                        vec![Value::from(decision.claim_id), Value::from(outcome.clone()), Value::from(decision.total_paid.to_cents().unwrap_or(0)), Value::from(decision_json)],
+                        vec![
+                            Value::from(decision.claim_id),
+                            Value::from(outcome.clone()),
+                            Value::from(decision.total_paid.to_cents().unwrap_or(0)),
+                            Value::from(decision_json),
+                        ],
                     ))
                     .await?;
                 if updated.rows_affected() == 1 {
                     let detail = format!("{outcome}: allowed {}, paid {} (rule set {})", decision.total_allowed, decision.total_paid, decision.rule_set_hash);
-                    record_history(store, tx, decision.claim_id, "adjudicated", &envelope.event_type, envelope.event_id, &at, &detail).await?;
+                    let entry = HistoryEntry {
+                        claim_id: decision.claim_id,
+                        status: "adjudicated",
+                        event_type: &envelope.event_type,
+                        event_id: envelope.event_id,
+                        at: &at,
+                        detail: &detail,
+                    };
+                    record_history(store, tx, entry).await?;
                 }
             }
             "payable.booked.v1" => {
@@ -98,7 +112,15 @@ impl EventHandler for StatusProjection {
                 if let Some(row) = known {
                     let status: String = row.try_get_by_index(0)?;
                     let detail = format!("booked in the journal: {} payable to {}", booked.amount, booked.billing_npi);
-                    record_history(store, tx, booked.claim_id, &status, &envelope.event_type, envelope.event_id, &at, &detail).await?;
+                    let entry = HistoryEntry {
+                        claim_id: booked.claim_id,
+                        status: &status,
+                        event_type: &envelope.event_type,
+                        event_id: envelope.event_id,
+                        at: &at,
+                        detail: &detail,
+                    };
+                    record_history(store, tx, entry).await?;
                 }
             }
             _ => {}

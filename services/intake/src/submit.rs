@@ -24,7 +24,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth;
-use crate::status::record_history;
+use crate::status::{HistoryEntry, record_history};
 
 pub fn routes(runtime: Runtime) -> Router {
     Router::new().route("/v1/claims", post(submit)).with_state(runtime)
@@ -49,7 +49,8 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
         return Err(Problem::payload_too_large(limit));
     }
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e).is_some_and(|source| source.is::<http_body_util::LengthLimitError>()) || e.to_string().contains("length limit");
+        let too_large =
+            std::error::Error::source(&e).is_some_and(|source| source.is::<http_body_util::LengthLimitError>()) || e.to_string().contains("length limit");
         if too_large { Problem::payload_too_large(limit) } else { Problem::bad_request(format!("the request body could not be read: {e}")) }
     })
 }
@@ -78,7 +79,9 @@ async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) 
     let received_at = Timestamp::now();
     let submission = claimtrail_fhir::parse_submission(&bytes, received_at.date()).map_err(|e| match e {
         FhirError::Malformed { reason } => Problem::bad_request(format!("the body is not JSON: {reason}")),
-        FhirError::Invalid { errors } => Problem::unprocessable("the body is not a valid FHIR R4 Claim or Bundle of Claims; nothing was stored", field_errors(errors)),
+        FhirError::Invalid { errors } => {
+            Problem::unprocessable("the body is not a valid FHIR R4 Claim or Bundle of Claims; nothing was stored", field_errors(errors))
+        }
     })?;
     if submission.bundle_type == Some(BundleType::Transaction) {
         let errors: Vec<FieldError> = submission.entries.iter().filter_map(|e| e.as_ref().err()).flat_map(|e| field_errors(e.errors.clone())).collect();
@@ -156,7 +159,15 @@ async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) 
             } else {
                 claim.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect::<Vec<_>>().join("; ")
             };
-            record_history(store, &tx, claim.claim_id, claim.status, &event.envelope.event_type, event.envelope.event_id, &at, &detail).await?;
+            let entry = HistoryEntry {
+                claim_id: claim.claim_id,
+                status: claim.status,
+                event_type: &event.envelope.event_type,
+                event_id: event.envelope.event_id,
+                at: &at,
+                detail: &detail,
+            };
+            record_history(store, &tx, entry).await?;
         }
         tx.commit().await?;
         runtime.relay_wakeup.notify_waiters();

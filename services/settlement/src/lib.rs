@@ -26,22 +26,36 @@ use uuid::Uuid;
 pub const SERVICE: &str = "settlement";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration { version: 1, name: "journal", statements: |store| {
-        let t = store.types();
-        vec![
-            format!(
-                "CREATE TABLE {} (entry_id {} PRIMARY KEY, claim_id {} NOT NULL UNIQUE, payer_id TEXT NOT NULL, billing_npi TEXT NOT NULL, \
+    vec![Migration {
+        version: 1,
+        name: "journal",
+        statements: |store| {
+            let t = store.types();
+            vec![
+                format!(
+                    "CREATE TABLE {} (entry_id {} PRIMARY KEY, claim_id {} NOT NULL UNIQUE, payer_id TEXT NOT NULL, billing_npi TEXT NOT NULL, \
                  amount_cents {} NOT NULL, memo TEXT NOT NULL, posted_at {} NOT NULL DEFAULT {})",
-                store.table("journal_entries"), t.uuid, t.uuid, t.bigint, t.timestamp, t.now
-            ),
-            format!(
-                "CREATE TABLE {} (line_id {}, entry_id {} NOT NULL REFERENCES {}(entry_id), account TEXT NOT NULL, debit_cents {} NOT NULL, credit_cents {} NOT NULL)",
-                store.table("journal_lines"), t.id, t.uuid, store.table("journal_entries"), t.bigint, t.bigint
-            ),
-            format!("CREATE INDEX {} ON {} (account)", store.index("journal_lines_account"), store.table("journal_lines")),
-            format!("CREATE INDEX {} ON {} (entry_id)", store.index("journal_lines_entry"), store.table("journal_lines")),
-        ]
-    }}]
+                    store.table("journal_entries"),
+                    t.uuid,
+                    t.uuid,
+                    t.bigint,
+                    t.timestamp,
+                    t.now
+                ),
+                format!(
+                    "CREATE TABLE {} (line_id {}, entry_id {} NOT NULL REFERENCES {}(entry_id), account TEXT NOT NULL, debit_cents {} NOT NULL, credit_cents {} NOT NULL)",
+                    store.table("journal_lines"),
+                    t.id,
+                    t.uuid,
+                    store.table("journal_entries"),
+                    t.bigint,
+                    t.bigint
+                ),
+                format!("CREATE INDEX {} ON {} (account)", store.index("journal_lines_account"), store.table("journal_lines")),
+                format!("CREATE INDEX {} ON {} (entry_id)", store.index("journal_lines_entry"), store.table("journal_lines")),
+            ]
+        },
+    }]
 }
 
 /// The event handler of settlement.
@@ -165,7 +179,10 @@ async fn balances(State(runtime): State<Runtime>) -> Result<Json<serde_json::Val
         .db()
         .query_all_raw(stmt(
             store,
-            format!("SELECT account, CAST(SUM(debit_cents) AS BIGINT), CAST(SUM(credit_cents) AS BIGINT) FROM {} GROUP BY account ORDER BY account", store.table("journal_lines")),
+            format!(
+                "SELECT account, CAST(SUM(debit_cents) AS BIGINT), CAST(SUM(credit_cents) AS BIGINT) FROM {} GROUP BY account ORDER BY account",
+                store.table("journal_lines")
+            ),
             vec![],
         ))
         .await?;

@@ -50,11 +50,7 @@ pub fn invalid(value: &Value) -> Vec<FieldError> {
 
 /// (path, code) of each issue.
 pub fn issues(claim: &MappedClaim) -> Vec<(String, String)> {
-    claim
-        .issues
-        .iter()
-        .map(|issue| (issue.path.clone(), issue.code.clone()))
-        .collect()
+    claim.issues.iter().map(|issue| (issue.path.clone(), issue.code.clone())).collect()
 }
 
 /// Sets the element at a JSON pointer, creating it in its parent object if absent.
@@ -64,13 +60,8 @@ pub fn set(value: &mut Value, pointer: &str, new: Value) {
         return;
     }
     let (parent, key) = pointer.rsplit_once('/').unwrap();
-    let parent = value
-        .pointer_mut(parent)
-        .unwrap_or_else(|| panic!("no parent for {pointer}"));
-    parent
-        .as_object_mut()
-        .unwrap_or_else(|| panic!("parent of {pointer} is not an object"))
-        .insert(key.to_owned(), new);
+    let parent = value.pointer_mut(parent).unwrap_or_else(|| panic!("no parent for {pointer}"));
+    parent.as_object_mut().unwrap_or_else(|| panic!("parent of {pointer} is not an object")).insert(key.to_owned(), new);
 }
 
 /// Removes the element at a JSON pointer (an object member or an array element).
@@ -78,8 +69,7 @@ pub fn remove(value: &mut Value, pointer: &str) {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
     match value.pointer_mut(parent) {
         Some(Value::Object(map)) => {
-            map.remove(key)
-                .unwrap_or_else(|| panic!("nothing at {pointer}"));
+            map.remove(key).unwrap_or_else(|| panic!("nothing at {pointer}"));
         }
         Some(Value::Array(items)) => {
             items.remove(key.parse::<usize>().unwrap());

@@ -22,11 +22,7 @@ pub struct Frontier {
 pub enum FrontierError {
     /// A tree of `size` leaves has exactly `size.count_ones()` frontier hashes.
     #[error("a frontier of size {size} needs {expected} hashes, got {actual}")]
-    HashCountMismatch {
-        size: u64,
-        expected: usize,
-        actual: usize,
-    },
+    HashCountMismatch { size: u64, expected: usize, actual: usize },
 }
 
 impl Frontier {
@@ -48,11 +44,7 @@ impl Frontier {
     pub fn from_parts(size: u64, hashes: Vec<Hash>) -> Result<Frontier, FrontierError> {
         let expected = size.count_ones() as usize;
         if hashes.len() != expected {
-            return Err(FrontierError::HashCountMismatch {
-                size,
-                expected,
-                actual: hashes.len(),
-            });
+            return Err(FrontierError::HashCountMismatch { size, expected, actual: hashes.len() });
         }
         Ok(Frontier { size, hashes })
     }
@@ -77,10 +69,7 @@ impl Frontier {
         // height as `merged`, so the two combine into one twice as large.
         let mut size_bits = self.size;
         while size_bits & 1 == 1 {
-            let left = self
-                .hashes
-                .pop()
-                .expect("frontier holds one hash per set bit of its size");
+            let left = self.hashes.pop().expect("frontier holds one hash per set bit of its size");
             merged = node_hash(&left, &merged);
             size_bits >>= 1;
         }

@@ -10,8 +10,8 @@ mod proof;
 
 pub use frontier::{Frontier, FrontierError};
 pub use proof::{
-    LeafSource, LeavesFn, ProofError, consistency_proof, consistency_proof_ranges, inclusion_proof,
-    inclusion_proof_ranges, root, verify_consistency, verify_inclusion,
+    LeafSource, LeavesFn, ProofError, consistency_proof, consistency_proof_ranges, inclusion_proof, inclusion_proof_ranges, root, verify_consistency,
+    verify_inclusion,
 };
 
 #[cfg(test)]

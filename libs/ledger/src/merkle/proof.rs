@@ -141,10 +141,7 @@ pub fn inclusion_proof_ranges(index: u64, size: u64) -> Result<Vec<Range<u64>>, 
 
 /// The leaf ranges whose subtree roots form `PROOF(old_size, D[0:new_size])`,
 /// in proof order. Empty when `old_size` is 0 or equals `new_size`.
-pub fn consistency_proof_ranges(
-    old_size: u64,
-    new_size: u64,
-) -> Result<Vec<Range<u64>>, ProofError> {
+pub fn consistency_proof_ranges(old_size: u64, new_size: u64) -> Result<Vec<Range<u64>>, ProofError> {
     if old_size > new_size {
         return Err(ProofError::OldSizeExceedsNewSize { old_size, new_size });
     }
@@ -176,32 +173,18 @@ pub fn consistency_proof_ranges(
 
 /// `PATH(index, D[0:size])`: the inclusion proof of leaf `index` in the tree of
 /// the first `size` leaves of `leaves`.
-pub fn inclusion_proof<S: LeafSource + ?Sized>(
-    index: u64,
-    size: u64,
-    leaves: &S,
-) -> Result<Vec<Hash>, ProofError> {
+pub fn inclusion_proof<S: LeafSource + ?Sized>(index: u64, size: u64, leaves: &S) -> Result<Vec<Hash>, ProofError> {
     check_size(size, leaves)?;
     let ranges = inclusion_proof_ranges(index, size)?;
-    Ok(ranges
-        .into_iter()
-        .map(|range| leaves.subtree_root(range))
-        .collect())
+    Ok(ranges.into_iter().map(|range| leaves.subtree_root(range)).collect())
 }
 
 /// `PROOF(old_size, D[0:new_size])`: the consistency proof between the trees of
 /// the first `old_size` and `new_size` leaves of `leaves`.
-pub fn consistency_proof<S: LeafSource + ?Sized>(
-    old_size: u64,
-    new_size: u64,
-    leaves: &S,
-) -> Result<Vec<Hash>, ProofError> {
+pub fn consistency_proof<S: LeafSource + ?Sized>(old_size: u64, new_size: u64, leaves: &S) -> Result<Vec<Hash>, ProofError> {
     check_size(new_size, leaves)?;
     let ranges = consistency_proof_ranges(old_size, new_size)?;
-    Ok(ranges
-        .into_iter()
-        .map(|range| leaves.subtree_root(range))
-        .collect())
+    Ok(ranges.into_iter().map(|range| leaves.subtree_root(range)).collect())
 }
 
 fn check_size<S: LeafSource + ?Sized>(size: u64, leaves: &S) -> Result<(), ProofError> {
@@ -214,23 +197,14 @@ fn check_size<S: LeafSource + ?Sized>(size: u64, leaves: &S) -> Result<(), Proof
 
 /// Checks that `leaf_hash` is leaf `index` of the tree of `size` leaves with
 /// root `root`, following RFC 9162 section 2.1.3.2 step by step.
-pub fn verify_inclusion(
-    index: u64,
-    size: u64,
-    leaf_hash: &Hash,
-    proof: &[Hash],
-    root: &Hash,
-) -> Result<(), ProofError> {
+pub fn verify_inclusion(index: u64, size: u64, leaf_hash: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
     // 1. leaf_index must be inside the tree.
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let expected = inclusion_proof_ranges(index, size)?.len();
     if proof.len() != expected {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            actual: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, actual: proof.len() });
     }
     // 2. fn = leaf_index, sn = tree_size - 1.
     let mut f_n = index;
@@ -240,10 +214,7 @@ pub fn verify_inclusion(
     // 4. Fold in each proof element.
     for p in proof {
         if s_n == 0 {
-            return Err(ProofError::WrongProofLength {
-                expected,
-                actual: proof.len(),
-            });
+            return Err(ProofError::WrongProofLength { expected, actual: proof.len() });
         }
         if f_n & 1 == 1 || f_n == s_n {
             r = node_hash(p, &r);
@@ -259,10 +230,7 @@ pub fn verify_inclusion(
     }
     // 5. sn must be 0 and r must equal the root.
     if s_n != 0 {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            actual: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, actual: proof.len() });
     }
     if r != *root {
         return Err(ProofError::RootMismatch);
@@ -277,19 +245,10 @@ pub fn verify_inclusion(
 /// Edge cases, where RFC 9162 defines no proof: equal sizes need an empty proof
 /// and equal roots; `old_size == 0` needs an empty proof and `old_root` equal
 /// to the empty-tree root (any tree extends the empty tree).
-pub fn verify_consistency(
-    old_size: u64,
-    new_size: u64,
-    old_root: &Hash,
-    new_root: &Hash,
-    proof: &[Hash],
-) -> Result<(), ProofError> {
+pub fn verify_consistency(old_size: u64, new_size: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> Result<(), ProofError> {
     let expected = consistency_proof_ranges(old_size, new_size)?.len();
     if proof.len() != expected {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            actual: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, actual: proof.len() });
     }
     if old_size == new_size {
         if old_root != new_root {
@@ -303,20 +262,13 @@ pub fn verify_consistency(
         }
         return Ok(());
     }
-    let wrong_length = ProofError::WrongProofLength {
-        expected,
-        actual: proof.len(),
-    };
+    let wrong_length = ProofError::WrongProofLength { expected, actual: proof.len() };
     // 1. An empty consistency_path fails (0 < first < second from here on).
     let Some((first_element, rest)) = proof.split_first() else {
         return Err(wrong_length);
     };
     // 2. If first is an exact power of 2, prepend first_hash to the path.
-    let (start, path): (&Hash, &[Hash]) = if old_size.is_power_of_two() {
-        (old_root, proof)
-    } else {
-        (first_element, rest)
-    };
+    let (start, path): (&Hash, &[Hash]) = if old_size.is_power_of_two() { (old_root, proof) } else { (first_element, rest) };
     // 3. fn = first - 1, sn = second - 1.
     let mut f_n = old_size - 1;
     let mut s_n = new_size - 1;

@@ -6,9 +6,7 @@ use super::*;
 use crate::hash::{Hash, empty_root, leaf_hash, node_hash};
 
 fn leaves(n_leaves: u64) -> Vec<Hash> {
-    (0..n_leaves)
-        .map(|leaf_idx| leaf_hash(format!("entry {leaf_idx}").as_bytes()))
-        .collect()
+    (0..n_leaves).map(|leaf_idx| leaf_hash(format!("entry {leaf_idx}").as_bytes())).collect()
 }
 
 /// `MTH` written directly from the RFC 9162 recursion, as an oracle.
@@ -19,10 +17,7 @@ fn reference_root(leaf_hashes: &[Hash]) -> Hash {
         n => {
             let k = n.next_power_of_two() / 2;
             let k = if k == n { n / 2 } else { k };
-            node_hash(
-                &reference_root(&leaf_hashes[..k]),
-                &reference_root(&leaf_hashes[k..]),
-            )
+            node_hash(&reference_root(&leaf_hashes[..k]), &reference_root(&leaf_hashes[k..]))
         }
     }
 }
@@ -57,10 +52,7 @@ fn a_frontier_tracks_the_root_as_leaves_are_appended() {
     for (leaf_idx, leaf) in all.iter().enumerate() {
         frontier.push(*leaf);
         assert_eq!(frontier.size(), leaf_idx as u64 + 1);
-        assert_eq!(
-            frontier.hashes().len(),
-            frontier.size().count_ones() as usize
-        );
+        assert_eq!(frontier.hashes().len(), frontier.size().count_ones() as usize);
         assert_eq!(frontier.root(), reference_root(&all[..=leaf_idx]));
     }
 }
@@ -80,14 +72,7 @@ fn a_frontier_survives_a_round_trip_through_its_parts() {
 #[test]
 fn a_frontier_with_the_wrong_number_of_hashes_is_rejected() {
     let hashes = leaves(3);
-    assert_eq!(
-        Frontier::from_parts(5, hashes.clone()),
-        Err(FrontierError::HashCountMismatch {
-            size: 5,
-            expected: 2,
-            actual: 3
-        })
-    );
+    assert_eq!(Frontier::from_parts(5, hashes.clone()), Err(FrontierError::HashCountMismatch { size: 5, expected: 2, actual: 3 }));
     assert!(Frontier::from_parts(0, hashes[..1].to_vec()).is_err());
     assert!(Frontier::from_parts(7, hashes).is_ok());
 }
@@ -99,11 +84,7 @@ fn every_inclusion_proof_up_to_size_40_verifies() {
         let tree_root = root(&all[..size as usize]);
         for index in 0..size {
             let proof = inclusion_proof(index, size, &all).unwrap();
-            assert_eq!(
-                verify_inclusion(index, size, &all[index as usize], &proof, &tree_root),
-                Ok(()),
-                "index {index} size {size}"
-            );
+            assert_eq!(verify_inclusion(index, size, &all[index as usize], &proof, &tree_root), Ok(()), "index {index} size {size}");
         }
     }
 }
@@ -119,10 +100,7 @@ fn every_tampered_inclusion_proof_up_to_size_40_fails() {
             for element_idx in 0..proof.len() {
                 let mut tampered = proof.clone();
                 flip_bit(&mut tampered[element_idx]);
-                assert_eq!(
-                    verify_inclusion(index, size, &leaf, &tampered, &tree_root),
-                    Err(ProofError::RootMismatch)
-                );
+                assert_eq!(verify_inclusion(index, size, &leaf, &tampered, &tree_root), Err(ProofError::RootMismatch));
             }
             let mut wrong_root = tree_root;
             flip_bit(&mut wrong_root);
@@ -132,15 +110,9 @@ fn every_tampered_inclusion_proof_up_to_size_40_fails() {
             assert!(verify_inclusion(index, size, &wrong_leaf, &proof, &tree_root).is_err());
             let mut longer = proof.clone();
             longer.push(tree_root);
-            assert!(matches!(
-                verify_inclusion(index, size, &leaf, &longer, &tree_root),
-                Err(ProofError::WrongProofLength { .. })
-            ));
+            assert!(matches!(verify_inclusion(index, size, &leaf, &longer, &tree_root), Err(ProofError::WrongProofLength { .. })));
             if !proof.is_empty() {
-                assert!(matches!(
-                    verify_inclusion(index, size, &leaf, &proof[1..], &tree_root),
-                    Err(ProofError::WrongProofLength { .. })
-                ));
+                assert!(matches!(verify_inclusion(index, size, &leaf, &proof[1..], &tree_root), Err(ProofError::WrongProofLength { .. })));
             }
             if size > 1 {
                 let other_index = (index + 1) % size;
@@ -153,21 +125,9 @@ fn every_tampered_inclusion_proof_up_to_size_40_fails() {
 #[test]
 fn an_inclusion_proof_for_an_index_outside_the_tree_is_refused() {
     let all = leaves(8);
-    assert_eq!(
-        inclusion_proof(8, 8, &all),
-        Err(ProofError::IndexOutOfRange { index: 8, size: 8 })
-    );
-    assert_eq!(
-        inclusion_proof(0, 9, &all),
-        Err(ProofError::SizeExceedsLeaves {
-            size: 9,
-            leaf_count: 8
-        })
-    );
-    assert_eq!(
-        verify_inclusion(3, 3, &all[0], &[], &root(&all[..3])),
-        Err(ProofError::IndexOutOfRange { index: 3, size: 3 })
-    );
+    assert_eq!(inclusion_proof(8, 8, &all), Err(ProofError::IndexOutOfRange { index: 8, size: 8 }));
+    assert_eq!(inclusion_proof(0, 9, &all), Err(ProofError::SizeExceedsLeaves { size: 9, leaf_count: 8 }));
+    assert_eq!(verify_inclusion(3, 3, &all[0], &[], &root(&all[..3])), Err(ProofError::IndexOutOfRange { index: 3, size: 3 }));
     assert!(verify_inclusion(0, 0, &all[0], &[], &empty_root()).is_err());
 }
 
@@ -179,11 +139,7 @@ fn every_consistency_proof_up_to_size_40_verifies() {
         for old_size in 0..=new_size {
             let old_root = root(&all[..old_size as usize]);
             let proof = consistency_proof(old_size, new_size, &all).unwrap();
-            assert_eq!(
-                verify_consistency(old_size, new_size, &old_root, &new_root, &proof),
-                Ok(()),
-                "old {old_size} new {new_size}"
-            );
+            assert_eq!(verify_consistency(old_size, new_size, &old_root, &new_root, &proof), Ok(()), "old {old_size} new {new_size}");
         }
     }
 }
@@ -200,8 +156,7 @@ fn every_tampered_consistency_proof_up_to_size_40_fails() {
                 let mut tampered = proof.clone();
                 flip_bit(&mut tampered[element_idx]);
                 assert!(
-                    verify_consistency(old_size, new_size, &old_root, &new_root, &tampered)
-                        .is_err(),
+                    verify_consistency(old_size, new_size, &old_root, &new_root, &tampered).is_err(),
                     "old {old_size} new {new_size} element {element_idx}"
                 );
             }
@@ -213,15 +168,9 @@ fn every_tampered_consistency_proof_up_to_size_40_fails() {
             assert!(verify_consistency(old_size, new_size, &old_root, &wrong_new, &proof).is_err());
             let mut longer = proof.clone();
             longer.push(new_root);
-            assert!(matches!(
-                verify_consistency(old_size, new_size, &old_root, &new_root, &longer),
-                Err(ProofError::WrongProofLength { .. })
-            ));
+            assert!(matches!(verify_consistency(old_size, new_size, &old_root, &new_root, &longer), Err(ProofError::WrongProofLength { .. })));
             if !proof.is_empty() {
-                assert!(matches!(
-                    verify_consistency(old_size, new_size, &old_root, &new_root, &proof[1..]),
-                    Err(ProofError::WrongProofLength { .. })
-                ));
+                assert!(matches!(verify_consistency(old_size, new_size, &old_root, &new_root, &proof[1..]), Err(ProofError::WrongProofLength { .. })));
             }
         }
     }
@@ -234,41 +183,17 @@ fn consistency_edge_cases_follow_the_rules() {
     let root_9 = root(&all);
     // Equal sizes: empty proof, equal roots.
     assert_eq!(verify_consistency(5, 5, &root_5, &root_5, &[]), Ok(()));
-    assert_eq!(
-        verify_consistency(5, 5, &root_5, &root_9, &[]),
-        Err(ProofError::EqualSizeRootsDiffer { size: 5 })
-    );
-    assert!(matches!(
-        verify_consistency(5, 5, &root_5, &root_5, &[root_5]),
-        Err(ProofError::WrongProofLength {
-            expected: 0,
-            actual: 1
-        })
-    ));
+    assert_eq!(verify_consistency(5, 5, &root_5, &root_9, &[]), Err(ProofError::EqualSizeRootsDiffer { size: 5 }));
+    assert!(matches!(verify_consistency(5, 5, &root_5, &root_5, &[root_5]), Err(ProofError::WrongProofLength { expected: 0, actual: 1 })));
     // From the empty tree: empty proof, and the old root is the empty root.
-    assert_eq!(
-        verify_consistency(0, 9, &empty_root(), &root_9, &[]),
-        Ok(())
-    );
-    assert_eq!(
-        verify_consistency(0, 9, &root_5, &root_9, &[]),
-        Err(ProofError::OldRootMismatch)
-    );
+    assert_eq!(verify_consistency(0, 9, &empty_root(), &root_9, &[]), Ok(()));
+    assert_eq!(verify_consistency(0, 9, &root_5, &root_9, &[]), Err(ProofError::OldRootMismatch));
     assert!(verify_consistency(0, 9, &empty_root(), &root_9, &[root_5]).is_err());
     // Shrinking trees have no proof.
-    assert_eq!(
-        verify_consistency(9, 5, &root_9, &root_5, &[]),
-        Err(ProofError::OldSizeExceedsNewSize {
-            old_size: 9,
-            new_size: 5
-        })
-    );
+    assert_eq!(verify_consistency(9, 5, &root_9, &root_5, &[]), Err(ProofError::OldSizeExceedsNewSize { old_size: 9, new_size: 5 }));
     assert!(consistency_proof(9, 5, &all).is_err());
     // An empty proof between different non-zero sizes fails.
-    assert!(matches!(
-        verify_consistency(4, 9, &root(&all[..4]), &root_9, &[]),
-        Err(ProofError::WrongProofLength { .. })
-    ));
+    assert!(matches!(verify_consistency(4, 9, &root(&all[..4]), &root_9, &[]), Err(ProofError::WrongProofLength { .. })));
 }
 
 #[test]
@@ -298,8 +223,7 @@ impl LeafSource for CachedSubtrees {
     fn subtree_root(&self, range: Range<u64>) -> Hash {
         let width = range.end - range.start;
         if width.is_power_of_two() && range.start.is_multiple_of(width) {
-            self.perfect_roots_used
-                .set(self.perfect_roots_used.get() + 1);
+            self.perfect_roots_used.set(self.perfect_roots_used.get() + 1);
         }
         root(&self.leaves[range.start as usize..range.end as usize])
     }
@@ -308,23 +232,13 @@ impl LeafSource for CachedSubtrees {
 #[test]
 fn proofs_ask_a_store_for_aligned_subtrees() {
     let all = leaves(1000);
-    let store = CachedSubtrees {
-        leaves: all.clone(),
-        perfect_roots_used: std::cell::Cell::new(0),
-    };
+    let store = CachedSubtrees { leaves: all.clone(), perfect_roots_used: std::cell::Cell::new(0) };
     let from_store = inclusion_proof(613, 1000, &store).unwrap();
     assert_eq!(from_store, inclusion_proof(613, 1000, &all).unwrap());
     assert!(store.perfect_roots_used.get() >= from_store.len() - 3);
     let closure_source = LeavesFn::new(1000, |leaf_idx| all[leaf_idx as usize]);
-    assert_eq!(
-        consistency_proof(377, 1000, &closure_source).unwrap(),
-        consistency_proof(377, 1000, &store).unwrap()
-    );
-    for range in inclusion_proof_ranges(613, 1000)
-        .unwrap()
-        .into_iter()
-        .chain(consistency_proof_ranges(377, 1000).unwrap())
-    {
+    assert_eq!(consistency_proof(377, 1000, &closure_source).unwrap(), consistency_proof(377, 1000, &store).unwrap());
+    for range in inclusion_proof_ranges(613, 1000).unwrap().into_iter().chain(consistency_proof_ranges(377, 1000).unwrap()) {
         let width = range.end - range.start;
         let aligned = width.is_power_of_two() && range.start.is_multiple_of(width);
         assert!(aligned || range.end == 1000, "{range:?}");

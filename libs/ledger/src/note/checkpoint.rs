@@ -56,12 +56,7 @@ pub enum CheckpointError {
 impl Checkpoint {
     /// The note body: `"<origin>\n<size>\n<base64 root>\n"` plus extension lines.
     pub fn to_body(&self) -> String {
-        let mut body = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            BASE64.encode(self.root)
-        );
+        let mut body = format!("{}\n{}\n{}\n", self.origin, self.size, BASE64.encode(self.root));
         for extension in &self.extensions {
             body.push_str(extension);
             body.push('\n');
@@ -71,35 +66,22 @@ impl Checkpoint {
 
     /// Parses a checkpoint body strictly.
     pub fn parse_body(body: &str) -> Result<Checkpoint, CheckpointError> {
-        let lines_text = body
-            .strip_suffix('\n')
-            .ok_or(CheckpointError::MissingLines)?;
+        let lines_text = body.strip_suffix('\n').ok_or(CheckpointError::MissingLines)?;
         let mut lines = lines_text.split('\n');
-        let (Some(origin), Some(size_text), Some(root_text)) =
-            (lines.next(), lines.next(), lines.next())
-        else {
+        let (Some(origin), Some(size_text), Some(root_text)) = (lines.next(), lines.next(), lines.next()) else {
             return Err(CheckpointError::MissingLines);
         };
         if origin.is_empty() {
             return Err(CheckpointError::EmptyOrigin);
         }
-        let size = parse_canonical_u64(size_text)
-            .ok_or_else(|| CheckpointError::InvalidSize(size_text.to_string()))?;
-        let root: Hash = BASE64
-            .decode(root_text)
-            .ok()
-            .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| CheckpointError::InvalidRoot(root_text.to_string()))?;
+        let size = parse_canonical_u64(size_text).ok_or_else(|| CheckpointError::InvalidSize(size_text.to_string()))?;
+        let root: Hash =
+            BASE64.decode(root_text).ok().and_then(|bytes| bytes.try_into().ok()).ok_or_else(|| CheckpointError::InvalidRoot(root_text.to_string()))?;
         let extensions: Vec<String> = lines.map(str::to_string).collect();
         if extensions.iter().any(String::is_empty) {
             return Err(CheckpointError::InvalidLine);
         }
-        Ok(Checkpoint {
-            origin: origin.to_string(),
-            size,
-            root,
-            extensions,
-        })
+        Ok(Checkpoint { origin: origin.to_string(), size, root, extensions })
     }
 
     /// Signs the checkpoint and returns the signed note text. Fails if a
@@ -116,10 +98,7 @@ impl Checkpoint {
 
 /// Opens a signed checkpoint note: checks the signatures against `trusted`,
 /// then parses the body.
-pub fn open_checkpoint(
-    text: &str,
-    trusted: &[VerifierKey],
-) -> Result<VerifiedCheckpoint, CheckpointError> {
+pub fn open_checkpoint(text: &str, trusted: &[VerifierKey]) -> Result<VerifiedCheckpoint, CheckpointError> {
     let note = open_note(text, trusted)?;
     let checkpoint = Checkpoint::parse_body(&note.body)?;
     Ok(VerifiedCheckpoint { checkpoint, note })
@@ -141,24 +120,13 @@ mod tests {
     use crate::hash::leaf_hash;
 
     fn checkpoint() -> Checkpoint {
-        Checkpoint {
-            origin: "claimtrail.example/ledger".to_string(),
-            size: 42,
-            root: leaf_hash(b"root"),
-            extensions: Vec::new(),
-        }
+        Checkpoint { origin: "claimtrail.example/ledger".to_string(), size: 42, root: leaf_hash(b"root"), extensions: Vec::new() }
     }
 
     #[test]
     fn a_checkpoint_body_has_origin_size_and_base64_root_lines() {
         let body = checkpoint().to_body();
-        assert_eq!(
-            body,
-            format!(
-                "claimtrail.example/ledger\n42\n{}\n",
-                BASE64.encode(leaf_hash(b"root"))
-            )
-        );
+        assert_eq!(body, format!("claimtrail.example/ledger\n42\n{}\n", BASE64.encode(leaf_hash(b"root"))));
         assert_eq!(Checkpoint::parse_body(&body), Ok(checkpoint()));
     }
 
@@ -174,22 +142,9 @@ mod tests {
     #[test]
     fn non_canonical_sizes_are_rejected() {
         let root_line = BASE64.encode([7u8; 32]);
-        for size in [
-            "",
-            "042",
-            "+42",
-            "-1",
-            "4 2",
-            "0x2a",
-            "18446744073709551616",
-            "٤٢",
-        ] {
+        for size in ["", "042", "+42", "-1", "4 2", "0x2a", "18446744073709551616", "٤٢"] {
             let body = format!("origin\n{size}\n{root_line}\n");
-            assert_eq!(
-                Checkpoint::parse_body(&body),
-                Err(CheckpointError::InvalidSize(size.to_string())),
-                "{size:?}"
-            );
+            assert_eq!(Checkpoint::parse_body(&body), Err(CheckpointError::InvalidSize(size.to_string())), "{size:?}");
         }
         let zero = Checkpoint::parse_body(&format!("origin\n0\n{root_line}\n")).unwrap();
         assert_eq!(zero.size, 0);
@@ -202,32 +157,17 @@ mod tests {
         let unpadded = BASE64.encode([7u8; 32]).trim_end_matches('=').to_string();
         for root_line in [short, long, unpadded, "!!!".to_string(), String::new()] {
             let body = format!("origin\n1\n{root_line}\n");
-            assert_eq!(
-                Checkpoint::parse_body(&body),
-                Err(CheckpointError::InvalidRoot(root_line.clone()))
-            );
+            assert_eq!(Checkpoint::parse_body(&body), Err(CheckpointError::InvalidRoot(root_line.clone())));
         }
     }
 
     #[test]
     fn bodies_missing_lines_or_the_final_newline_are_rejected() {
         let root_line = BASE64.encode([7u8; 32]);
-        assert_eq!(
-            Checkpoint::parse_body(&format!("origin\n1\n{root_line}")),
-            Err(CheckpointError::MissingLines)
-        );
-        assert_eq!(
-            Checkpoint::parse_body("origin\n1\n"),
-            Err(CheckpointError::MissingLines)
-        );
-        assert_eq!(
-            Checkpoint::parse_body(&format!("\n1\n{root_line}\n")),
-            Err(CheckpointError::EmptyOrigin)
-        );
-        assert_eq!(
-            Checkpoint::parse_body(&format!("origin\n1\n{root_line}\n\n")),
-            Err(CheckpointError::InvalidLine)
-        );
+        assert_eq!(Checkpoint::parse_body(&format!("origin\n1\n{root_line}")), Err(CheckpointError::MissingLines));
+        assert_eq!(Checkpoint::parse_body("origin\n1\n"), Err(CheckpointError::MissingLines));
+        assert_eq!(Checkpoint::parse_body(&format!("\n1\n{root_line}\n")), Err(CheckpointError::EmptyOrigin));
+        assert_eq!(Checkpoint::parse_body(&format!("origin\n1\n{root_line}\n\n")), Err(CheckpointError::InvalidLine));
     }
 
     #[test]

@@ -25,11 +25,7 @@ pub struct KeyId(pub [u8; 4]);
 impl KeyId {
     /// `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public_key)[..4]`.
     pub fn for_ed25519(name: &str, public_key: &[u8; 32]) -> KeyId {
-        let digest = Sha256::new()
-            .chain_update(name.as_bytes())
-            .chain_update([b'\n', ED25519_SIGNATURE_TYPE])
-            .chain_update(public_key)
-            .finalize();
+        let digest = Sha256::new().chain_update(name.as_bytes()).chain_update([b'\n', ED25519_SIGNATURE_TYPE]).chain_update(public_key).finalize();
         KeyId([digest[0], digest[1], digest[2], digest[3]])
     }
 
@@ -97,47 +93,31 @@ pub fn is_valid_key_name(name: &str) -> bool {
 }
 
 fn check_name(name: &str) -> Result<(), KeyError> {
-    if is_valid_key_name(name) {
-        Ok(())
-    } else {
-        Err(KeyError::InvalidName(name.to_string()))
-    }
+    if is_valid_key_name(name) { Ok(()) } else { Err(KeyError::InvalidName(name.to_string())) }
 }
 
 /// Splits `name+id+base64` and decodes the typed 33-byte key material.
 fn parse_key_parts(text: &str) -> Result<(&str, KeyId, [u8; 32]), KeyError> {
     // Standard base64 may itself contain '+', so split off only two fields.
     let mut fields = text.splitn(3, '+');
-    let (Some(name), Some(key_id_hex), Some(key_base64)) =
-        (fields.next(), fields.next(), fields.next())
-    else {
+    let (Some(name), Some(key_id_hex), Some(key_base64)) = (fields.next(), fields.next(), fields.next()) else {
         return Err(KeyError::Malformed("expected <name>+<key id>+<base64 key>"));
     };
     check_name(name)?;
-    let key_id = KeyId::parse_hex(key_id_hex).ok_or(KeyError::Malformed(
-        "the key id must be 8 lowercase hex digits",
-    ))?;
-    let typed_key = BASE64
-        .decode(key_base64)
-        .map_err(|_| KeyError::Malformed("the key is not padded standard base64"))?;
+    let key_id = KeyId::parse_hex(key_id_hex).ok_or(KeyError::Malformed("the key id must be 8 lowercase hex digits"))?;
+    let typed_key = BASE64.decode(key_base64).map_err(|_| KeyError::Malformed("the key is not padded standard base64"))?;
     let Some((&key_type, key_bytes)) = typed_key.split_first() else {
         return Err(KeyError::Malformed("the key is empty"));
     };
     if key_type != ED25519_SIGNATURE_TYPE {
         return Err(KeyError::UnsupportedKeyType(key_type));
     }
-    let key_bytes: [u8; 32] = key_bytes
-        .try_into()
-        .map_err(|_| KeyError::Malformed("an Ed25519 key is 32 bytes"))?;
+    let key_bytes: [u8; 32] = key_bytes.try_into().map_err(|_| KeyError::Malformed("an Ed25519 key is 32 bytes"))?;
     Ok((name, key_id, key_bytes))
 }
 
 fn check_key_id(stated: KeyId, computed: KeyId) -> Result<(), KeyError> {
-    if stated == computed {
-        Ok(())
-    } else {
-        Err(KeyError::KeyIdMismatch { stated, computed })
-    }
+    if stated == computed { Ok(()) } else { Err(KeyError::KeyIdMismatch { stated, computed }) }
 }
 
 fn typed_key_base64(key_bytes: &[u8; 32]) -> String {
@@ -151,13 +131,8 @@ impl VerifierKey {
     /// A verifier for `name` and an Ed25519 public key.
     pub fn new(name: &str, public_key: &[u8; 32]) -> Result<VerifierKey, KeyError> {
         check_name(name)?;
-        let verifying_key =
-            VerifyingKey::from_bytes(public_key).map_err(|_| KeyError::InvalidPublicKey)?;
-        Ok(VerifierKey {
-            name: name.to_string(),
-            key_id: KeyId::for_ed25519(name, public_key),
-            public_key: verifying_key,
-        })
+        let verifying_key = VerifyingKey::from_bytes(public_key).map_err(|_| KeyError::InvalidPublicKey)?;
+        Ok(VerifierKey { name: name.to_string(), key_id: KeyId::for_ed25519(name, public_key), public_key: verifying_key })
     }
 
     /// Parses a vkey string, `<name>+<8 hex digits>+<base64(0x01 ‖ public key)>`,
@@ -197,13 +172,7 @@ impl VerifierKey {
 impl fmt::Display for VerifierKey {
     /// The vkey string.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}+{}+{}",
-            self.name,
-            self.key_id,
-            typed_key_base64(self.public_key.as_bytes())
-        )
+        write!(f, "{}+{}+{}", self.name, self.key_id, typed_key_base64(self.public_key.as_bytes()))
     }
 }
 
@@ -213,11 +182,7 @@ impl SignerKey {
         check_name(name)?;
         let signing_key = SigningKey::from_bytes(seed);
         let key_id = KeyId::for_ed25519(name, signing_key.verifying_key().as_bytes());
-        Ok(SignerKey {
-            name: name.to_string(),
-            key_id,
-            signing_key,
-        })
+        Ok(SignerKey { name: name.to_string(), key_id, signing_key })
     }
 
     /// A new signer for `name` with a seed from the operating system's CSPRNG.
@@ -231,9 +196,7 @@ impl SignerKey {
     /// Parses `PRIVATE+KEY+<name>+<8 hex digits>+<base64(0x01 ‖ seed)>` and
     /// checks that the key id matches the derived public key.
     pub fn parse(private_key: &str) -> Result<SignerKey, KeyError> {
-        let parts = private_key
-            .strip_prefix(SIGNER_KEY_PREFIX)
-            .ok_or(KeyError::Malformed("a signer key starts with PRIVATE+KEY+"))?;
+        let parts = private_key.strip_prefix(SIGNER_KEY_PREFIX).ok_or(KeyError::Malformed("a signer key starts with PRIVATE+KEY+"))?;
         let (name, stated_key_id, seed) = parse_key_parts(parts)?;
         let signer = SignerKey::from_seed(name, &seed)?;
         check_key_id(stated_key_id, signer.key_id)?;
@@ -242,12 +205,7 @@ impl SignerKey {
 
     /// The signer key string, for a key file. Treat it as a secret.
     pub fn to_private_key_string(&self) -> String {
-        format!(
-            "{SIGNER_KEY_PREFIX}{}+{}+{}",
-            self.name,
-            self.key_id,
-            typed_key_base64(self.signing_key.as_bytes())
-        )
+        format!("{SIGNER_KEY_PREFIX}{}+{}+{}", self.name, self.key_id, typed_key_base64(self.signing_key.as_bytes()))
     }
 
     /// The key name.
@@ -262,11 +220,7 @@ impl SignerKey {
 
     /// The matching public verifier key.
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            public_key: self.signing_key.verifying_key(),
-        }
+        VerifierKey { name: self.name.clone(), key_id: self.key_id, public_key: self.signing_key.verifying_key() }
     }
 
     /// The 64-byte Ed25519 signature of `message`.
@@ -277,9 +231,6 @@ impl SignerKey {
 
 impl fmt::Debug for SignerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignerKey")
-            .field("name", &self.name)
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
+        f.debug_struct("SignerKey").field("name", &self.name).field("key_id", &self.key_id).finish_non_exhaustive()
     }
 }

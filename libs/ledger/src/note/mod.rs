@@ -107,11 +107,7 @@ pub fn open_note(text: &str, trusted: &[VerifierKey]) -> Result<VerifiedNote, No
         return Err(NoteError::MissingSignatureBlock);
     }
     // The block ends with '\n', so the last split piece is empty.
-    let signature_lines: Vec<&str> = signature_block
-        .strip_suffix('\n')
-        .unwrap_or(signature_block)
-        .split('\n')
-        .collect();
+    let signature_lines: Vec<&str> = signature_block.strip_suffix('\n').unwrap_or(signature_block).split('\n').collect();
     if signature_lines.len() > SIGNATURES_MAX {
         return Err(NoteError::TooManySignatures);
     }
@@ -120,38 +116,23 @@ pub fn open_note(text: &str, trusted: &[VerifierKey]) -> Result<VerifiedNote, No
     let mut verified_by = Vec::new();
     let mut unknown_signers = Vec::new();
     for (line_idx, line) in signature_lines.iter().enumerate() {
-        let (name, key_id, signature) =
-            parse_signature_line(line).ok_or(NoteError::MalformedSignatureLine {
-                line_number: line_idx + 1,
-            })?;
+        let (name, key_id, signature) = parse_signature_line(line).ok_or(NoteError::MalformedSignatureLine { line_number: line_idx + 1 })?;
         if !seen.insert((name, key_id)) {
-            return Err(NoteError::DuplicateSignature {
-                name: name.to_string(),
-                key_id,
-            });
+            return Err(NoteError::DuplicateSignature { name: name.to_string(), key_id });
         }
-        let trusted_key = trusted
-            .iter()
-            .find(|key| key.name() == name && key.key_id() == key_id);
+        let trusted_key = trusted.iter().find(|key| key.name() == name && key.key_id() == key_id);
         match trusted_key {
             None => unknown_signers.push((name.to_string(), key_id)),
             Some(key) if key.verify(body.as_bytes(), &signature) => verified_by.push(key.clone()),
             Some(_) => {
-                return Err(NoteError::InvalidSignature {
-                    name: name.to_string(),
-                    key_id,
-                });
+                return Err(NoteError::InvalidSignature { name: name.to_string(), key_id });
             }
         }
     }
     if verified_by.is_empty() {
         return Err(NoteError::NoTrustedSignature);
     }
-    Ok(VerifiedNote {
-        body: body.to_string(),
-        verified_by,
-        unknown_signers,
-    })
+    Ok(VerifiedNote { body: body.to_string(), verified_by, unknown_signers })
 }
 
 /// Notes are UTF-8 (guaranteed by `&str`) without ASCII control characters

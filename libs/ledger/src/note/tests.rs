@@ -16,8 +16,7 @@ fn signature_line(name: &str, key_id: KeyId, signature: &[u8]) -> String {
 }
 
 // golang.org/x/mod/sumdb/note, note_test.go and the package documentation.
-const GO_SIGNER_KEY: &str =
-    "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const GO_SIGNER_KEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 const GO_VERIFIER_KEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\n\
                        then you don't know what your problem is.\n";
@@ -48,22 +47,8 @@ fn a_key_from_a_fixed_seed_formats_and_parses_stably() {
     key_id_input.extend_from_slice(&public_key);
     let digest = <sha2::Sha256 as sha2::Digest>::digest(&key_id_input);
     assert_eq!(signer.key_id().0, digest[..4]);
-    assert_eq!(
-        vkey,
-        format!(
-            "claimtrail.example/anchor+{}+{}",
-            hex::encode(&digest[..4]),
-            BASE64.encode([&[0x01][..], &public_key].concat())
-        )
-    );
-    assert_eq!(
-        skey,
-        format!(
-            "PRIVATE+KEY+claimtrail.example/anchor+{}+{}",
-            hex::encode(&digest[..4]),
-            BASE64.encode([&[0x01][..], &seed].concat())
-        )
-    );
+    assert_eq!(vkey, format!("claimtrail.example/anchor+{}+{}", hex::encode(&digest[..4]), BASE64.encode([&[0x01][..], &public_key].concat())));
+    assert_eq!(skey, format!("PRIVATE+KEY+claimtrail.example/anchor+{}+{}", hex::encode(&digest[..4]), BASE64.encode([&[0x01][..], &seed].concat())));
     // format -> parse -> format is the identity.
     let reparsed_verifier = VerifierKey::parse(&vkey).unwrap();
     assert_eq!(reparsed_verifier, signer.verifier());
@@ -72,10 +57,7 @@ fn a_key_from_a_fixed_seed_formats_and_parses_stably() {
     assert_eq!(reparsed_signer.to_private_key_string(), skey);
     assert_eq!(reparsed_signer.verifier(), signer.verifier());
     // Ed25519 is deterministic: the same seed signs the same body identically.
-    assert_eq!(
-        sign_note(BODY, &[&signer]).unwrap(),
-        sign_note(BODY, &[&reparsed_signer]).unwrap()
-    );
+    assert_eq!(sign_note(BODY, &[&signer]).unwrap(), sign_note(BODY, &[&reparsed_signer]).unwrap());
 }
 
 #[test]
@@ -99,10 +81,7 @@ fn signatures_by_unknown_keys_are_ignored_when_a_trusted_key_signed() {
     let note = sign_note(BODY, &[&stranger, &log]).unwrap();
     let opened = open_note(&note, &[log.verifier()]).unwrap();
     assert_eq!(opened.verified_by, vec![log.verifier()]);
-    assert_eq!(
-        opened.unknown_signers,
-        vec![("stranger".to_string(), stranger.key_id())]
-    );
+    assert_eq!(opened.unknown_signers, vec![("stranger".to_string(), stranger.key_id())]);
 }
 
 #[test]
@@ -110,10 +89,7 @@ fn a_note_signed_only_by_unknown_keys_is_rejected() {
     let log = signer("log", 1);
     let impostor = signer("log", 3); // same name, different key, so a different key id
     let note = sign_note(BODY, &[&impostor]).unwrap();
-    assert_eq!(
-        open_note(&note, &[log.verifier()]),
-        Err(NoteError::NoTrustedSignature)
-    );
+    assert_eq!(open_note(&note, &[log.verifier()]), Err(NoteError::NoTrustedSignature));
 }
 
 #[test]
@@ -122,13 +98,7 @@ fn a_tampered_body_is_rejected() {
     let note = sign_note(BODY, &[&log]).unwrap();
     let tampered = note.replacen("\n3\n", "\n4\n", 1);
     assert_ne!(tampered, note);
-    assert_eq!(
-        open_note(&tampered, &[log.verifier()]),
-        Err(NoteError::InvalidSignature {
-            name: "log".to_string(),
-            key_id: log.key_id()
-        })
-    );
+    assert_eq!(open_note(&tampered, &[log.verifier()]), Err(NoteError::InvalidSignature { name: "log".to_string(), key_id: log.key_id() }));
 }
 
 #[test]
@@ -136,14 +106,8 @@ fn a_signature_by_the_wrong_key_under_a_trusted_id_is_rejected() {
     let log = signer("log", 1);
     let forger = signer("forger", 4);
     let forged_signature = forger.sign(BODY.as_bytes());
-    let note = format!(
-        "{BODY}\n{}",
-        signature_line("log", log.key_id(), &forged_signature)
-    );
-    assert!(matches!(
-        open_note(&note, &[log.verifier()]),
-        Err(NoteError::InvalidSignature { .. })
-    ));
+    let note = format!("{BODY}\n{}", signature_line("log", log.key_id(), &forged_signature));
+    assert!(matches!(open_note(&note, &[log.verifier()]), Err(NoteError::InvalidSignature { .. })));
 }
 
 #[test]
@@ -165,20 +129,11 @@ fn duplicate_signature_lines_are_rejected() {
     let note = sign_note(BODY, &[&log]).unwrap();
     let signature_line = note.rsplit_once("\n\n").unwrap().1;
     let duplicated = format!("{note}{signature_line}");
-    assert_eq!(
-        open_note(&duplicated, &[log.verifier()]),
-        Err(NoteError::DuplicateSignature {
-            name: "log".to_string(),
-            key_id: log.key_id()
-        })
-    );
+    assert_eq!(open_note(&duplicated, &[log.verifier()]), Err(NoteError::DuplicateSignature { name: "log".to_string(), key_id: log.key_id() }));
     // Also for keys the verifier does not know.
     let stranger = signer("stranger", 2);
     let twice = sign_note(BODY, &[&log, &stranger, &stranger]).unwrap();
-    assert!(matches!(
-        open_note(&twice, &[log.verifier()]),
-        Err(NoteError::DuplicateSignature { .. })
-    ));
+    assert!(matches!(open_note(&twice, &[log.verifier()]), Err(NoteError::DuplicateSignature { .. })));
 }
 
 #[test]
@@ -201,11 +156,7 @@ fn malformed_signature_lines_are_rejected() {
     ];
     for bad_line in bad_lines {
         let note = format!("{good}{bad_line}\n");
-        assert_eq!(
-            open_note(&note, &[log.verifier()]),
-            Err(NoteError::MalformedSignatureLine { line_number: 2 }),
-            "{bad_line:?}"
-        );
+        assert_eq!(open_note(&note, &[log.verifier()]), Err(NoteError::MalformedSignatureLine { line_number: 2 }), "{bad_line:?}");
     }
     // An empty line after the signatures moves the split point past them.
     assert!(open_note(&format!("{good}\n"), &[log.verifier()]).is_err());
@@ -217,22 +168,11 @@ fn a_note_with_more_than_100_signatures_is_rejected() {
     let mut note = sign_note(BODY, &[&log]).unwrap();
     for stranger_idx in 0..100u32 {
         let key_id = KeyId(stranger_idx.to_be_bytes());
-        note.push_str(&signature_line(
-            &format!("s{stranger_idx}"),
-            key_id,
-            &[0u8; 64],
-        ));
+        note.push_str(&signature_line(&format!("s{stranger_idx}"), key_id, &[0u8; 64]));
     }
-    assert_eq!(
-        open_note(&note, &[log.verifier()]),
-        Err(NoteError::TooManySignatures)
-    );
+    assert_eq!(open_note(&note, &[log.verifier()]), Err(NoteError::TooManySignatures));
     // Exactly 100 is allowed.
-    let allowed: String = note
-        .lines()
-        .take(3 + 1 + 100)
-        .map(|line| format!("{line}\n"))
-        .collect();
+    let allowed: String = note.lines().take(3 + 1 + 100).map(|line| format!("{line}\n")).collect();
     assert!(open_note(&allowed, &[log.verifier()]).is_ok());
 }
 
@@ -241,34 +181,13 @@ fn notes_without_a_signature_block_or_with_control_characters_are_rejected() {
     let log = signer("log", 1);
     let note = sign_note(BODY, &[&log]).unwrap();
     let trusted = [log.verifier()];
-    assert_eq!(
-        open_note(BODY, &trusted),
-        Err(NoteError::MissingSignatureBlock)
-    );
-    assert_eq!(
-        open_note(note.trim_end_matches('\n'), &trusted),
-        Err(NoteError::MissingSignatureBlock)
-    );
-    assert_eq!(
-        open_note(&format!("{BODY}\n"), &trusted),
-        Err(NoteError::MissingSignatureBlock)
-    );
-    assert_eq!(
-        open_note(&note.replacen('3', "3\r", 1), &trusted),
-        Err(NoteError::ControlCharacter)
-    );
-    assert_eq!(
-        sign_note("tab\there\n", &[&log]),
-        Err(NoteError::ControlCharacter)
-    );
-    assert_eq!(
-        sign_note("no newline", &[&log]),
-        Err(NoteError::BodyNotNewlineTerminated)
-    );
-    assert_eq!(
-        sign_note("", &[&log]),
-        Err(NoteError::BodyNotNewlineTerminated)
-    );
+    assert_eq!(open_note(BODY, &trusted), Err(NoteError::MissingSignatureBlock));
+    assert_eq!(open_note(note.trim_end_matches('\n'), &trusted), Err(NoteError::MissingSignatureBlock));
+    assert_eq!(open_note(&format!("{BODY}\n"), &trusted), Err(NoteError::MissingSignatureBlock));
+    assert_eq!(open_note(&note.replacen('3', "3\r", 1), &trusted), Err(NoteError::ControlCharacter));
+    assert_eq!(sign_note("tab\there\n", &[&log]), Err(NoteError::ControlCharacter));
+    assert_eq!(sign_note("no newline", &[&log]), Err(NoteError::BodyNotNewlineTerminated));
+    assert_eq!(sign_note("", &[&log]), Err(NoteError::BodyNotNewlineTerminated));
     assert_eq!(sign_note(BODY, &[]), Err(NoteError::NoSigners));
 }
 
@@ -285,54 +204,21 @@ fn malformed_keys_are_rejected() {
     let vkey = signer("log", 1).verifier().to_string();
     let (name_and_id, key_base64) = vkey.rsplit_once('+').unwrap();
     let id_hex = name_and_id.split_once('+').unwrap().1;
-    assert!(matches!(
-        VerifierKey::parse(&format!("log+00000000+{key_base64}")),
-        Err(KeyError::KeyIdMismatch { .. })
-    ));
-    assert!(matches!(
-        VerifierKey::parse(&format!("log+{}+{key_base64}", id_hex.to_uppercase())),
-        Err(KeyError::Malformed(_))
-    ));
-    assert!(matches!(
-        VerifierKey::parse(&format!("log+{}+{key_base64}", &id_hex[..7])),
-        Err(KeyError::Malformed(_))
-    ));
-    assert!(matches!(
-        VerifierKey::parse(&format!("other+{id_hex}+{key_base64}")),
-        Err(KeyError::KeyIdMismatch { .. })
-    ));
-    assert!(matches!(
-        VerifierKey::parse(&format!("+{id_hex}+{key_base64}")),
-        Err(KeyError::InvalidName(_))
-    ));
-    assert!(matches!(
-        VerifierKey::parse(&format!("log+{id_hex}")),
-        Err(KeyError::Malformed(_))
-    ));
+    assert!(matches!(VerifierKey::parse(&format!("log+00000000+{key_base64}")), Err(KeyError::KeyIdMismatch { .. })));
+    assert!(matches!(VerifierKey::parse(&format!("log+{}+{key_base64}", id_hex.to_uppercase())), Err(KeyError::Malformed(_))));
+    assert!(matches!(VerifierKey::parse(&format!("log+{}+{key_base64}", &id_hex[..7])), Err(KeyError::Malformed(_))));
+    assert!(matches!(VerifierKey::parse(&format!("other+{id_hex}+{key_base64}")), Err(KeyError::KeyIdMismatch { .. })));
+    assert!(matches!(VerifierKey::parse(&format!("+{id_hex}+{key_base64}")), Err(KeyError::InvalidName(_))));
+    assert!(matches!(VerifierKey::parse(&format!("log+{id_hex}")), Err(KeyError::Malformed(_))));
     let raw = BASE64.decode(key_base64).unwrap();
     let mut wrong_type = raw.clone();
     wrong_type[0] = 0x04;
-    assert_eq!(
-        VerifierKey::parse(&format!("log+{id_hex}+{}", BASE64.encode(&wrong_type))),
-        Err(KeyError::UnsupportedKeyType(0x04))
-    );
-    assert!(matches!(
-        VerifierKey::parse(&format!("log+{id_hex}+{}", BASE64.encode(&raw[..32]))),
-        Err(KeyError::Malformed(_))
-    ));
-    assert!(matches!(
-        VerifierKey::parse(&format!("log+{id_hex}+{key_base64}=")),
-        Err(KeyError::Malformed(_))
-    ));
-    assert!(matches!(
-        SignerKey::parse(&vkey),
-        Err(KeyError::Malformed(_))
-    ));
+    assert_eq!(VerifierKey::parse(&format!("log+{id_hex}+{}", BASE64.encode(&wrong_type))), Err(KeyError::UnsupportedKeyType(0x04)));
+    assert!(matches!(VerifierKey::parse(&format!("log+{id_hex}+{}", BASE64.encode(&raw[..32]))), Err(KeyError::Malformed(_))));
+    assert!(matches!(VerifierKey::parse(&format!("log+{id_hex}+{key_base64}=")), Err(KeyError::Malformed(_))));
+    assert!(matches!(SignerKey::parse(&vkey), Err(KeyError::Malformed(_))));
     for bad_name in ["", "a b", "a+b", "tab\tname", "nbsp\u{a0}name"] {
-        assert_eq!(
-            SignerKey::from_seed(bad_name, &[1u8; 32]).map(|key| key.name().to_string()),
-            Err(KeyError::InvalidName(bad_name.to_string()))
-        );
+        assert_eq!(SignerKey::from_seed(bad_name, &[1u8; 32]).map(|key| key.name().to_string()), Err(KeyError::InvalidName(bad_name.to_string())));
     }
 }
 

@@ -15,9 +15,7 @@ fn record(index: u64) -> LeafRecord {
         producer: "intake".to_string(),
         occurred_at: format!("2026-01-01T00:00:{:02}.000000Z", index % 60),
         commitment: hex::encode(leaf_hash(&index.to_be_bytes())),
-        batch: index
-            .is_multiple_of(3)
-            .then(|| format!("batch-{}", index / 3)),
+        batch: index.is_multiple_of(3).then(|| format!("batch-{}", index / 3)),
     }
 }
 
@@ -38,18 +36,8 @@ fn log_key() -> SignerKey {
 }
 
 fn checkpoint_for(entries: &[Entry], size: u64, signer: &SignerKey) -> String {
-    let leaf_hashes: Vec<Hash> = entries[..size as usize]
-        .iter()
-        .map(|(_, bytes, _)| leaf_hash(bytes))
-        .collect();
-    Checkpoint {
-        origin: ORIGIN.to_string(),
-        size,
-        root: root(&leaf_hashes),
-        extensions: Vec::new(),
-    }
-    .sign(&[signer])
-    .unwrap()
+    let leaf_hashes: Vec<Hash> = entries[..size as usize].iter().map(|(_, bytes, _)| leaf_hash(bytes)).collect();
+    Checkpoint { origin: ORIGIN.to_string(), size, root: root(&leaf_hashes), extensions: Vec::new() }.sign(&[signer]).unwrap()
 }
 
 /// Recomputes every stored chain value, as an attacker with write access would.
@@ -67,32 +55,21 @@ fn check(entries: Vec<Entry>, checkpoints: &[String]) -> Result<Report, VerifyFa
 
 fn honest() -> (Vec<Entry>, Vec<String>) {
     let entries = ledger(20);
-    let checkpoints = [5, 10, 16]
-        .iter()
-        .map(|&size| checkpoint_for(&entries, size, &log_key()))
-        .collect();
+    let checkpoints = [5, 10, 16].iter().map(|&size| checkpoint_for(&entries, size, &log_key())).collect();
     (entries, checkpoints)
 }
 
 #[test]
 fn an_honest_ledger_verifies() {
     let (entries, checkpoints) = honest();
-    let expected_root_16 = root(
-        &entries[..16]
-            .iter()
-            .map(|(_, bytes, _)| leaf_hash(bytes))
-            .collect::<Vec<_>>(),
-    );
+    let expected_root_16 = root(&entries[..16].iter().map(|(_, bytes, _)| leaf_hash(bytes)).collect::<Vec<_>>());
     let report = check(entries.clone(), &checkpoints).unwrap();
     assert_eq!(report.entries, 20);
     assert_eq!(report.checkpoints_verified, 3);
     assert_eq!(report.last_size, 16);
     assert_eq!(report.last_root, expected_root_16);
     assert_eq!(report.chain_head, entries[19].2.unwrap());
-    let all: Vec<Hash> = entries
-        .iter()
-        .map(|(_, bytes, _)| leaf_hash(bytes))
-        .collect();
+    let all: Vec<Hash> = entries.iter().map(|(_, bytes, _)| leaf_hash(bytes)).collect();
     assert_eq!(report.tree_root, root(&all));
 }
 
@@ -102,12 +79,7 @@ fn an_empty_ledger_verifies_with_no_checkpoints_or_a_size_0_one() {
     assert_eq!(report.entries, 0);
     assert_eq!(report.last_root, empty_root());
     let empty_checkpoint = checkpoint_for(&[], 0, &log_key());
-    assert_eq!(
-        check(Vec::new(), &[empty_checkpoint])
-            .unwrap()
-            .checkpoints_verified,
-        1
-    );
+    assert_eq!(check(Vec::new(), &[empty_checkpoint]).unwrap().checkpoints_verified, 1);
 }
 
 #[test]
@@ -116,10 +88,7 @@ fn entries_without_stored_chain_values_still_verify() {
     for entry in &mut entries {
         entry.2 = None;
     }
-    assert_eq!(
-        check(entries, &checkpoints).unwrap().checkpoints_verified,
-        3
-    );
+    assert_eq!(check(entries, &checkpoints).unwrap().checkpoints_verified, 3);
 }
 
 #[test]
@@ -204,10 +173,7 @@ fn a_rewrite_before_the_first_checkpoint_is_blamed_from_index_0() {
     edited.occurred_at = "2020-01-01T00:00:00.000000Z".to_string();
     entries[2].1 = edited.to_bytes();
     rechain(&mut entries);
-    assert_eq!(
-        check(entries, &checkpoints).unwrap_err().first_bad_index,
-        Some(0)
-    );
+    assert_eq!(check(entries, &checkpoints).unwrap_err().first_bad_index, Some(0));
 }
 
 #[test]
@@ -225,11 +191,7 @@ fn a_forged_checkpoint_signature_is_rejected() {
     checkpoints[1] = checkpoints[1].replacen("\n10\n", "\n11\n", 1);
     let failure = check(entries, &checkpoints).unwrap_err();
     assert_eq!(failure.first_bad_index, None);
-    assert!(
-        failure.reason.contains("does not verify"),
-        "{}",
-        failure.reason
-    );
+    assert!(failure.reason.contains("does not verify"), "{}", failure.reason);
 }
 
 #[test]
@@ -255,12 +217,7 @@ fn conflicting_checkpoints_of_one_size_are_a_fork() {
 #[test]
 fn checkpoints_of_another_origin_are_rejected() {
     let (entries, mut checkpoints) = honest();
-    let foreign = Checkpoint {
-        origin: "other.log".to_string(),
-        size: 3,
-        root: [0u8; 32],
-        extensions: Vec::new(),
-    };
+    let foreign = Checkpoint { origin: "other.log".to_string(), size: 3, root: [0u8; 32], extensions: Vec::new() };
     checkpoints.push(foreign.sign(&[&log_key()]).unwrap());
     let failure = check(entries, &checkpoints).unwrap_err();
     assert!(failure.reason.contains("origin"), "{}", failure.reason);
@@ -270,10 +227,7 @@ fn checkpoints_of_another_origin_are_rejected() {
 fn a_malformed_leaf_is_named() {
     let (mut entries, checkpoints) = honest();
     entries[4].1 = b"{\"index\":4}".to_vec();
-    assert_eq!(
-        check(entries, &checkpoints).unwrap_err().first_bad_index,
-        Some(4)
-    );
+    assert_eq!(check(entries, &checkpoints).unwrap_err().first_bad_index, Some(4));
 }
 
 #[test]
@@ -304,21 +258,12 @@ fn a_checkpoint_pushed_after_its_entries_is_refused_and_failures_stick() {
     let failure = verifier.push_checkpoint(&checkpoints[0]).unwrap_err();
     assert!(failure.reason.contains("before"), "{}", failure.reason);
     let (index, bytes, chain) = &entries[7];
-    assert_eq!(
-        verifier.push_entry(*index, bytes, *chain),
-        Err(failure.clone())
-    );
+    assert_eq!(verifier.push_entry(*index, bytes, *chain), Err(failure.clone()));
     assert_eq!(verifier.finish(), Err(failure));
 }
 
 #[test]
 fn the_failure_message_names_the_index() {
-    let failure = VerifyFailure {
-        first_bad_index: Some(12),
-        reason: "entry 12 is missing".to_string(),
-    };
-    assert_eq!(
-        failure.to_string(),
-        "first bad index 12: entry 12 is missing"
-    );
+    let failure = VerifyFailure { first_bad_index: Some(12), reason: "entry 12 is missing".to_string() };
+    assert_eq!(failure.to_string(), "first bad index 12: entry 12 is missing");
 }
