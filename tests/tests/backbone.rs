@@ -43,6 +43,17 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     assert!(verified, "verify failed: {output}");
     assert!(output.contains("ledger verified: 4 entries"), "{output}");
 
+    // The FHIR views of the decision.
+    for (view, resource_type) in [("claim-response", "ClaimResponse"), ("eob", "ExplanationOfBenefit")] {
+        let response = stack.client.get(format!("{}/v1/claims/{claim_id}/{view}", stack.url("intake"))).bearer_auth(&stack.api_key).send().await?;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/fhir+json");
+        let resource: Value = response.json().await?;
+        assert_eq!(resource["resourceType"], resource_type);
+    }
+    // Every read was recorded in the access log.
+    assert_eq!(stack.count("intake", "access_log").await?, 3);
+
     stack.cleanup().await
 }
 
@@ -88,6 +99,8 @@ async fn bad_input_gets_a_problem_that_names_the_fault_and_stores_nothing() -> a
     assert!(answer["outcomes"][0]["issues"].to_string().contains("npi"), "{answer}");
     let claim_id = answer["claim_ids"][0].as_str().unwrap().to_owned();
     assert_eq!(stack.claim_status(&claim_id).await?["status"], "rejected");
+    let response = stack.client.get(format!("{}/v1/claims/{claim_id}/eob", stack.url("intake"))).bearer_auth(&stack.api_key).send().await?;
+    assert_eq!(response.status(), 404, "no EOB for a claim that was never adjudicated");
 
     stack.cleanup().await
 }
@@ -115,5 +128,49 @@ async fn a_batch_bundle_is_judged_per_entry_and_another_tenant_cannot_see_the_cl
     wait_until(Duration::from_secs(2), || async { Ok((true, String::new())) }).await?;
     assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {}", stack.table("intake", "claims"))).await?, 2);
 
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let url = format!("{}/v1/claims", stack.url("intake"));
+    let send = |key: &'static str, claim: Value| {
+        stack
+            .client
+            .post(&url)
+            .bearer_auth(&stack.api_key)
+            .header("content-type", "application/fhir+json")
+            .header("idempotency-key", key)
+            .body(serde_json::to_vec(&claim).unwrap())
+            .send()
+    };
+    let first: Value = send("order-1", sample_claim("PCN-I-1")).await?.json().await?;
+    let again = send("order-1", sample_claim("PCN-I-1")).await?;
+    assert_eq!(again.status(), 202);
+    let again: Value = again.json().await?;
+    assert_eq!(first["claim_ids"], again["claim_ids"], "the same key and body give the same claim ids");
+    let other = send("order-1", sample_claim("PCN-I-2")).await?;
+    assert_eq!(other.status(), 422);
+    assert_eq!(stack.count("intake", "claims").await?, 1);
+
+    // A request with this key still in flight (as another process would leave it): 409.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    stack
+        .execute(&format!(
+            "INSERT INTO {} (tenant, idempotency_key, body_sha256, state, started_at_ms) VALUES ('riverside', 'order-2', 'x', 'in_flight', {now_ms})",
+            stack.table("intake", "idempotency_keys")
+        ))
+        .await?;
+    stack
+        .execute(&format!(
+            "UPDATE {} SET body_sha256 = (SELECT body_sha256 FROM {} WHERE idempotency_key = 'order-1') WHERE idempotency_key = 'order-2'",
+            stack.table("intake", "idempotency_keys"),
+            stack.table("intake", "idempotency_keys")
+        ))
+        .await?;
+    let in_flight = send("order-2", sample_claim("PCN-I-1")).await?;
+    assert_eq!(in_flight.status(), 409);
+    stack.wait_settled(1, Duration::from_secs(60)).await?;
     stack.cleanup().await
 }

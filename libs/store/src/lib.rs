@@ -41,22 +41,6 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-impl StoreError {
-    /// A unique violation or a serialisation failure: the transaction lost a
-    /// race and may be retried.
-    pub fn is_conflict(&self) -> bool {
-        let text = match self {
-            StoreError::Db(e) => e.to_string(),
-            _ => return false,
-        };
-        text.contains("23505")
-            || text.contains("40001")
-            || text.contains("40P01")
-            || text.contains("UNIQUE constraint failed")
-            || text.contains("duplicate key")
-    }
-}
-
 /// How to reach the database and name things in it.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -173,7 +157,6 @@ impl Store {
                 timestamp: "TIMESTAMPTZ",
                 now: "now()",
                 bigint: "BIGINT",
-                numeric: "NUMERIC(14,2)",
             },
             _ => SqlTypes {
                 id: "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -182,7 +165,6 @@ impl Store {
                 timestamp: "TEXT",
                 now: "CURRENT_TIMESTAMP",
                 bigint: "INTEGER",
-                numeric: "TEXT",
             },
         }
     }
@@ -218,27 +200,6 @@ pub struct SqlTypes {
     pub timestamp: &'static str,
     pub now: &'static str,
     pub bigint: &'static str,
-    /// Money: exact decimal (Postgres) or its string (SQLite).
-    pub numeric: &'static str,
-}
-
-/// Runs `work` in a transaction, retrying when it loses a race (unique
-/// violation, serialisation failure) up to `attempts` times.
-pub async fn with_retry<T, F, Fut>(attempts: u32, mut work: F) -> Result<T, StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, StoreError>>,
-{
-    let mut attempt = 1;
-    loop {
-        match work().await {
-            Err(e) if e.is_conflict() && attempt < attempts => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 fn validate_name(what: &str, name: &str) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! `claimtrail`: one binary that links every service.
 
+mod bench;
 mod demo;
 mod up;
 mod verify;
@@ -22,6 +23,8 @@ enum Command {
     /// Run the whole stack in one process: embedded (SQLite and an in-process
     /// log under the data directory) or, with the URLs, on Postgres and NATS.
     Up(up::UpArgs),
+    /// End-to-end load on a stack of its own, with the per-claim budget.
+    Bench(bench::BenchArgs),
     /// Run one service on Postgres and NATS JetStream.
     Serve {
         service: ServiceName,
@@ -131,6 +134,10 @@ fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Bench(args) => {
+            claimtrail_runtime::telemetry::init("warn");
+            bench::run(args).await
+        }
         Command::Up(args) => {
             claimtrail_runtime::telemetry::init("info");
             up::run(args).await

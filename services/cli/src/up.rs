@@ -133,7 +133,7 @@ fn override_from_env(settings: &mut ServeSettings) {
     }
 }
 
-fn service_migrations() -> Vec<(&'static str, Vec<claimtrail_store::Migration>)> {
+pub fn service_migrations() -> Vec<(&'static str, Vec<claimtrail_store::Migration>)> {
     vec![
         (claimtrail_intake::SERVICE, claimtrail_intake::migrations()),
         (claimtrail_adjudication::SERVICE, claimtrail_adjudication::migrations()),

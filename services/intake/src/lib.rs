@@ -10,6 +10,7 @@
 //! - [`run`]: the service (`claimtrail serve intake`).
 
 pub mod auth;
+pub mod idempotency;
 pub mod status;
 pub mod submit;
 
@@ -23,43 +24,65 @@ use claimtrail_store::Migration;
 pub const SERVICE: &str = "intake";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "claims, history, api keys",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!(
-                    "CREATE TABLE {} (claim_id {} PRIMARY KEY, submitter TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT, \
+    vec![
+        Migration {
+            version: 1,
+            name: "claims, history, api keys",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (claim_id {} PRIMARY KEY, submitter TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT, \
                  payer_id TEXT, billing_npi TEXT, total_charge_cents {}, total_paid_cents {}, claim TEXT, issues TEXT NOT NULL, decision TEXT, \
                  received_at TEXT NOT NULL, updated_at {} NOT NULL DEFAULT {})",
-                    store.table("claims"),
-                    t.uuid,
-                    t.bigint,
-                    t.bigint,
-                    t.timestamp,
-                    t.now
-                ),
-                format!("CREATE INDEX {} ON {} (submitter, received_at)", store.index("claims_submitter"), store.table("claims")),
-                format!(
-                    "CREATE TABLE {} (history_id {}, claim_id {} NOT NULL, status TEXT NOT NULL, event_type TEXT NOT NULL, event_id {} NOT NULL UNIQUE, \
+                        store.table("claims"),
+                        t.uuid,
+                        t.bigint,
+                        t.bigint,
+                        t.timestamp,
+                        t.now
+                    ),
+                    format!("CREATE INDEX {} ON {} (submitter, received_at)", store.index("claims_submitter"), store.table("claims")),
+                    format!(
+                        "CREATE TABLE {} (history_id {}, claim_id {} NOT NULL, status TEXT NOT NULL, event_type TEXT NOT NULL, event_id {} NOT NULL UNIQUE, \
                  at TEXT NOT NULL, detail TEXT NOT NULL)",
-                    store.table("claim_history"),
-                    t.id,
-                    t.uuid,
-                    t.uuid
-                ),
-                format!("CREATE INDEX {} ON {} (claim_id)", store.index("claim_history_claim"), store.table("claim_history")),
-                format!(
-                    "CREATE TABLE {} (key_id TEXT PRIMARY KEY, secret_sha256 {} NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL, created_at {} NOT NULL DEFAULT {})",
-                    store.table("api_keys"),
-                    t.bytes,
-                    t.timestamp,
-                    t.now
-                ),
-            ]
+                        store.table("claim_history"),
+                        t.id,
+                        t.uuid,
+                        t.uuid
+                    ),
+                    format!("CREATE INDEX {} ON {} (claim_id)", store.index("claim_history_claim"), store.table("claim_history")),
+                    format!(
+                        "CREATE TABLE {} (key_id TEXT PRIMARY KEY, secret_sha256 {} NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL, created_at {} NOT NULL DEFAULT {})",
+                        store.table("api_keys"),
+                        t.bytes,
+                        t.timestamp,
+                        t.now
+                    ),
+                ]
+            },
         },
-    }]
+        Migration {
+            version: 2,
+            name: "access log",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (access_id {}, claim_id {} NOT NULL, reader_tenant TEXT NOT NULL, reader_key_id TEXT NOT NULL, view TEXT NOT NULL, \
+                     at {} NOT NULL DEFAULT {})",
+                        store.table("access_log"),
+                        t.id,
+                        t.uuid,
+                        t.timestamp,
+                        t.now
+                    ),
+                    format!("CREATE INDEX {} ON {} (claim_id)", store.index("access_log_claim"), store.table("access_log")),
+                ]
+            },
+        },
+        idempotency::migration(),
+    ]
 }
 
 /// Every intake route.

@@ -130,7 +130,73 @@ impl EventHandler for StatusProjection {
 }
 
 pub fn routes(runtime: Runtime) -> Router {
-    Router::new().route("/v1/claims/{claim_id}", get(show)).with_state(runtime)
+    Router::new()
+        .route("/v1/claims/{claim_id}", get(show))
+        .route("/v1/claims/{claim_id}/claim-response", get(claim_response))
+        .route("/v1/claims/{claim_id}/eob", get(explanation_of_benefit))
+        .with_state(runtime)
+}
+
+/// Records a read of a claim (HIPAA access log): who, which claim, which view, when.
+async fn record_access(store: &Store, tenant: &auth::Tenant, claim_id: Uuid, view: &str) -> Result<(), sea_orm::DbErr> {
+    store
+        .db()
+        .execute_raw(stmt(
+            store,
+            format!("INSERT INTO {} (claim_id, reader_tenant, reader_key_id, view) VALUES ($1, $2, $3, $4)", store.table("access_log")),
+            vec![Value::from(claim_id), Value::from(tenant.name.clone()), Value::from(tenant.key_id.clone()), Value::from(view.to_owned())],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// The submitted claim and its decision, for a tenant allowed to see them (404 otherwise,
+/// and 404 before adjudication).
+async fn adjudicated_claim(
+    runtime: &Runtime,
+    headers: &HeaderMap,
+    claim_id: &str,
+    view: &str,
+) -> Result<(claimtrail_events::SubmittedClaim, claimtrail_events::ClaimAdjudicated, String), Problem> {
+    let store = &runtime.store;
+    let tenant = auth::authenticate(store, headers).await?;
+    let not_found = || Problem::not_found(format!("no adjudicated claim `{claim_id}`"));
+    let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
+    let row = store
+        .db()
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT submitter, claim, decision, received_at FROM {} WHERE claim_id = $1", store.table("claims")),
+            vec![Value::from(claim_uuid)],
+        ))
+        .await?
+        .ok_or_else(not_found)?;
+    let submitter: String = row.try_get_by_index(0)?;
+    if submitter != tenant.name && !tenant.role.reads_all_claims() {
+        return Err(not_found());
+    }
+    let (Some(claim), Some(decision)) = (row.try_get_by_index::<Option<String>>(1)?, row.try_get_by_index::<Option<String>>(2)?) else {
+        return Err(not_found());
+    };
+    let claim = serde_json::from_str(&claim).map_err(|e| Problem::internal(&anyhow::anyhow!("stored claim {claim_uuid} is unreadable: {e}")))?;
+    let decision = serde_json::from_str(&decision).map_err(|e| Problem::internal(&anyhow::anyhow!("stored decision {claim_uuid} is unreadable: {e}")))?;
+    record_access(store, &tenant, claim_uuid, view).await?;
+    Ok((claim, decision, row.try_get_by_index::<String>(3)?))
+}
+
+fn fhir_json(resource: serde_json::Value) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    ([(axum::http::header::CONTENT_TYPE, "application/fhir+json")], Json(resource)).into_response()
+}
+
+async fn claim_response(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<axum::response::Response, Problem> {
+    let (claim, decision, received_at) = adjudicated_claim(&runtime, &headers, &claim_id, "claim-response").await?;
+    Ok(fhir_json(claimtrail_fhir::claim_response(&decision, &claim, &received_at)))
+}
+
+async fn explanation_of_benefit(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<axum::response::Response, Problem> {
+    let (claim, decision, received_at) = adjudicated_claim(&runtime, &headers, &claim_id, "eob").await?;
+    Ok(fhir_json(claimtrail_fhir::explanation_of_benefit(&decision, &claim, &received_at)))
 }
 
 async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
@@ -155,7 +221,7 @@ async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id)
     if submitter != tenant.name && !tenant.role.reads_all_claims() {
         return Err(not_found());
     }
-    tracing::info!(claim_id = %claim_uuid, reader = %tenant.key_id, "claim read");
+    record_access(store, &tenant, claim_uuid, "status").await?;
     let issues: serde_json::Value = serde_json::from_str(&row.try_get_by_index::<String>(8)?).unwrap_or_default();
     let decision: Option<serde_json::Value> = row.try_get_by_index::<Option<String>>(9)?.and_then(|d| serde_json::from_str(&d).ok());
     let history_rows = store

@@ -23,8 +23,9 @@ use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth;
 use crate::status::{HistoryEntry, record_history};
+use crate::{auth, idempotency};
+use sha2::Digest as _;
 
 pub fn routes(runtime: Runtime) -> Router {
     Router::new().route("/v1/claims", post(submit)).with_state(runtime)
@@ -42,17 +43,37 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
     }
 }
 
+/// Bytes of an oversized body read and discarded before answering 413, so
+/// that the client, still sending, receives the answer instead of a reset.
+const OVERSIZE_DRAIN_MAX: usize = 4 * 1024 * 1024;
+
 /// Reads the body up to `limit` bytes; more is a 413.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes, Problem> {
+    use http_body_util::BodyExt as _;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
+    let mut body = body;
+    let mut collected = Vec::with_capacity(declared.map_or(0, |length| length.min(limit as u64) as usize));
+    let mut seen = 0usize;
+    let mut too_large = declared.is_some_and(|length| length > limit as u64);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Problem::bad_request(format!("the request body could not be read: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len();
+        if seen > limit {
+            too_large = true;
+        }
+        if too_large {
+            if seen > limit + OVERSIZE_DRAIN_MAX {
+                break;
+            }
+            continue;
+        }
+        collected.extend_from_slice(&data);
+    }
+    if too_large {
         return Err(Problem::payload_too_large(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large =
-            std::error::Error::source(&e).is_some_and(|source| source.is::<http_body_util::LengthLimitError>()) || e.to_string().contains("length limit");
-        if too_large { Problem::payload_too_large(limit) } else { Problem::bad_request(format!("the request body could not be read: {e}")) }
-    })
+    Ok(axum::body::Bytes::from(collected))
 }
 
 fn field_errors(errors: Vec<claimtrail_fhir::FieldError>) -> Vec<FieldError> {
@@ -76,8 +97,47 @@ async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) 
     let tenant = auth::authenticate(store, &headers).await?;
     check_content_type(&headers)?;
     let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => match value.to_str().ok().filter(|k| idempotency::valid_key(k)) {
+            Some(key) => Some(key.to_owned()),
+            None => return Err(Problem::bad_request("Idempotency-Key must be 1-255 visible ASCII characters")),
+        },
+    };
+    let Some(key) = key else {
+        return accept(&runtime, &tenant, &bytes, None).await;
+    };
+    let body_sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    match idempotency::begin(store, &tenant.name, &key, &body_sha256).await? {
+        idempotency::Begin::Started => {}
+        idempotency::Begin::Replay(answer) => {
+            let answer: serde_json::Value = serde_json::from_str(&answer).map_err(|e| Problem::internal(&e.into()))?;
+            return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
+        }
+        idempotency::Begin::BodyMismatch => {
+            return Err(Problem::unprocessable(format!("Idempotency-Key `{key}` was used before with another body; use a new key for a new request"), vec![]));
+        }
+        idempotency::Begin::InFlight => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "in-flight",
+                "Request in flight",
+                format!("the first request with Idempotency-Key `{key}` is still being processed; retry later"),
+            ));
+        }
+    }
+    let result = accept(&runtime, &tenant, &bytes, Some(&key)).await;
+    if result.is_err() {
+        idempotency::release(store, &tenant.name, &key).await?;
+    }
+    result
+}
+
+/// Parses, edits and stores one request's claims; with a key, its answer is stored with them.
+async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Option<&str>) -> Result<Response, Problem> {
+    let store = &runtime.store;
     let received_at = Timestamp::now();
-    let submission = claimtrail_fhir::parse_submission(&bytes, received_at.date()).map_err(|e| match e {
+    let submission = claimtrail_fhir::parse_submission(bytes, received_at.date()).map_err(|e| match e {
         FhirError::Malformed { reason } => Problem::bad_request(format!("the body is not JSON: {reason}")),
         FhirError::Invalid { errors } => {
             Problem::unprocessable("the body is not a valid FHIR R4 Claim or Bundle of Claims; nothing was stored", field_errors(errors))
@@ -124,7 +184,9 @@ async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) 
         }
     }
 
-    if !accepted.is_empty() {
+    let claim_ids: Vec<Uuid> = accepted.iter().map(|c| c.claim_id).collect();
+    let answer = json!({"claim_ids": claim_ids, "outcomes": outcomes});
+    if !accepted.is_empty() || key.is_some() {
         let tx = store.db().begin().await?;
         let at = received_at.to_string();
         let mut events = Vec::with_capacity(accepted.len());
@@ -152,7 +214,7 @@ async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) 
             .await?;
             events.push(claim.event.clone());
         }
-        let sealed = outbox::append(store, &tx, &runtime.producer, events).await?;
+        let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, &tx, &runtime.producer, events).await? };
         for (claim, event) in accepted.iter().zip(&sealed) {
             let detail = if claim.issues.is_empty() {
                 "passed the front-end edits".to_owned()
@@ -169,9 +231,11 @@ async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) 
             };
             record_history(store, &tx, entry).await?;
         }
+        if let Some(key) = key {
+            idempotency::finish(store, &tx, &tenant.name, key, &answer.to_string()).await?;
+        }
         tx.commit().await?;
         runtime.relay_wakeup.notify_waiters();
     }
-    let claim_ids: Vec<Uuid> = accepted.iter().map(|c| c.claim_id).collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({"claim_ids": claim_ids, "outcomes": outcomes}))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

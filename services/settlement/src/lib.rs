@@ -98,7 +98,12 @@ impl EventHandler for Booker {
                 Value::from(decision.payer_id.clone()),
                 Value::from(decision.billing_npi.clone()),
                 Value::from(amount_cents),
-                Value::from(format!("claim {} adjudicated {:?}, paid {}", decision.claim_id, decision.outcome, decision.total_paid)),
+                Value::from(format!(
+                    "claim {} adjudicated {}, paid {}",
+                    decision.claim_id,
+                    serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                    decision.total_paid
+                )),
             ],
         ))
         .await?;

@@ -1,0 +1,244 @@
+//! `claimtrail bench`: end-to-end load on a stack of its own, with the
+//! per-claim budget (database rows and bytes, bus messages) beside the rates.
+//!
+//! It starts the four services in this process (embedded in a temporary
+//! directory, or on Postgres + NATS under a fresh prefix), publishes a fee
+//! schedule, submits `--claims` claims as batch Bundles over HTTP, and waits
+//! until every claim is adjudicated, booked, anchored and covered by a
+//! signed checkpoint.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use claimtrail_runtime::{Runtime, ServeSettings};
+use claimtrail_store::stmt;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::{demo, up};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Claims to submit.
+    #[arg(long, default_value_t = 10_000)]
+    pub claims: usize,
+    /// Claims per Bundle.
+    #[arg(long, default_value_t = 100)]
+    pub bundle: usize,
+    /// Bundles in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Run on Postgres (with --nats-url) instead of embedded.
+    #[arg(long, requires = "nats_url")]
+    pub database_url: Option<String>,
+    #[arg(long, requires = "database_url")]
+    pub nats_url: Option<String>,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.claims > 0 && args.bundle > 0 && args.concurrency > 0, "--claims, --bundle and --concurrency must be positive");
+    let work_dir = tempfile::tempdir()?;
+    let prefix = format!("bench{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let embedded = args.database_url.is_none();
+    let mut settings = ServeSettings::with_urls(
+        args.database_url.as_deref().unwrap_or(&up::sqlite_url(work_dir.path())),
+        args.nats_url.as_deref().unwrap_or(""),
+        if embedded { "" } else { &prefix },
+    );
+    settings.key_dir = work_dir.path().join("keys");
+    settings.listen = "127.0.0.1:0".into();
+    settings.batch_max = 512;
+    let stop = Arc::new(watch::channel(false).0);
+    let runtimes: Vec<Runtime> = if embedded {
+        up::embedded_runtimes(&settings, stop.clone()).await?
+    } else {
+        let mut runtimes = Vec::new();
+        for (service, migrations) in up::service_migrations() {
+            runtimes.push(Runtime::connect(&settings, service, &migrations).await?.with_stop(stop.clone()));
+        }
+        runtimes
+    };
+    let services = up::build(&runtimes).await?;
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    let on_listening: Box<dyn FnOnce(std::net::SocketAddr) -> anyhow::Result<()> + Send> = Box::new(move |address| {
+        let _ = url_tx.send(format!("http://{address}"));
+        Ok(())
+    });
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let listen = settings.listen.clone();
+    let server = tokio::spawn(async move {
+        claimtrail_runtime::run_services(services, &listen, Some(on_listening), async {
+            let _ = shutdown_rx.await;
+        })
+        .await
+    });
+    let url = url_rx.await.context("the stack did not start")?;
+    let credentials = demo::seed(&runtimes, work_dir.path()).await?;
+    let key = credentials.tenants.iter().find(|t| t["role"] == "provider").and_then(|t| t["api_key"].as_str()).context("no provider key")?.to_owned();
+    let members: Vec<String> = credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
+    let baseline_events = count(&runtimes, "anchor", "ledger").await?;
+
+    // Bodies are built before the clock starts.
+    let today = time::OffsetDateTime::now_utc().date();
+    let n_bundles = args.claims.div_ceil(args.bundle);
+    let bodies: Vec<Vec<u8>> = (0..n_bundles)
+        .map(|bundle_idx| {
+            let n = args.bundle.min(args.claims - bundle_idx * args.bundle);
+            let entries: Vec<Value> = (0..n)
+                .map(|claim_idx| {
+                    let sequence = (bundle_idx * args.bundle + claim_idx) as u64;
+                    json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": demo::demo_claim(sequence, &members[sequence as usize % members.len()], today)})
+                })
+                .collect();
+            serde_json::to_vec(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries})).unwrap_or_default()
+        })
+        .collect();
+    let request_bytes: usize = bodies.iter().map(Vec::len).sum();
+
+    let progress = indicatif::ProgressBar::new(args.claims as u64);
+    progress
+        .set_style(indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} claims").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    progress.set_message("submitting");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    let mut submissions = tokio::task::JoinSet::new();
+    for body in bodies {
+        let permit = semaphore.clone().acquire_owned().await?;
+        let (client, url, key, progress) = (client.clone(), url.clone(), key.clone(), progress.clone());
+        submissions.spawn(async move {
+            let _permit = permit;
+            let response = client.post(format!("{url}/v1/claims")).bearer_auth(&key).header("content-type", "application/fhir+json").body(body).send().await?;
+            let status = response.status();
+            let answer: Value = response.json().await?;
+            anyhow::ensure!(status == 202, "submission answered {status}: {answer}");
+            let accepted = answer["outcomes"].as_array().map(|o| o.iter().filter(|o| o["status"] == "accepted").count()).unwrap_or(0);
+            progress.inc(accepted as u64);
+            Ok::<usize, anyhow::Error>(accepted)
+        });
+    }
+    let mut accepted = 0usize;
+    while let Some(result) = submissions.join_next().await {
+        accepted += result??;
+    }
+    let accept_elapsed = started.elapsed();
+    anyhow::ensure!(accepted == args.claims, "only {accepted} of {} claims were accepted", args.claims);
+
+    progress.set_message("settling");
+    progress.set_position(0);
+    let expected = baseline_events + 3 * args.claims as i64;
+    loop {
+        let booked = count(&runtimes, "settlement", "journal_entries").await?;
+        let checkpoint = scalar(&runtimes, "anchor", "SELECT COALESCE(MAX(size), 0) FROM {checkpoints}").await?;
+        progress.set_position(booked as u64);
+        if booked == args.claims as i64 && checkpoint == expected {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(3_600), "not settled after an hour: {booked} booked, checkpoint {checkpoint}/{expected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settle_elapsed = started.elapsed();
+    progress.finish_and_clear();
+
+    // The budget per claim.
+    let mut rows = 0i64;
+    let mut table_lines = Vec::new();
+    for runtime in &runtimes {
+        for table in tables_of(runtime.store.service()) {
+            let n = count(&runtimes, runtime.store.service(), table).await?;
+            rows += n;
+            table_lines.push(format!("{}.{table}={n}", runtime.store.service()));
+        }
+    }
+    let outbox_messages: i64 = {
+        let mut total = 0;
+        for runtime in &runtimes {
+            total += count(&runtimes, runtime.store.service(), "outbox").await?;
+        }
+        total
+    };
+    let bytes = database_bytes(&runtimes, work_dir.path(), embedded, &prefix).await?;
+    let n = args.claims as f64;
+    println!("mode: {}", if embedded { "embedded (SQLite, outbox-as-log)" } else { "Postgres + NATS JetStream (serve topology in one process)" });
+    println!("claims: {} in bundles of {}, {} in flight; request bytes {}", args.claims, args.bundle, args.concurrency, request_bytes);
+    println!("accepted: {:.0} claims/s ({:.2} s)", n / accept_elapsed.as_secs_f64(), accept_elapsed.as_secs_f64());
+    println!(
+        "end to end (adjudicated, booked, anchored, checkpointed): {:.0} claims/s ({:.2} s)",
+        n / settle_elapsed.as_secs_f64(),
+        settle_elapsed.as_secs_f64()
+    );
+    println!("per claim: {:.2} database rows, {:.0} database bytes, {:.2} events published", rows as f64 / n, bytes as f64 / n, outbox_messages as f64 / n);
+    println!("rows by table: {}", table_lines.join(" "));
+
+    let _ = shutdown_tx.send(());
+    let _ = server.await;
+    if !embedded {
+        cleanup(&runtimes, &settings, &prefix).await?;
+    }
+    Ok(())
+}
+
+fn tables_of(service: &str) -> &'static [&'static str] {
+    match service {
+        "intake" => &["claims", "claim_history", "outbox", "inbox"],
+        "adjudication" => &["decisions", "outbox", "inbox"],
+        "settlement" => &["journal_entries", "journal_lines", "outbox", "inbox"],
+        "anchor" => &["ledger", "checkpoints", "outbox", "inbox"],
+        _ => &[],
+    }
+}
+
+async fn scalar(runtimes: &[Runtime], service: &str, sql_template: &str) -> anyhow::Result<i64> {
+    let runtime = runtimes.iter().find(|r| r.store.service() == service).context("service")?;
+    let store = &runtime.store;
+    let sql = sql_template.replace("{checkpoints}", &store.table("checkpoints"));
+    let row = store.db().query_one_raw(stmt(store, sql, vec![])).await?.context("no row")?;
+    Ok(row.try_get_by_index(0)?)
+}
+
+async fn count(runtimes: &[Runtime], service: &str, table: &str) -> anyhow::Result<i64> {
+    let runtime = runtimes.iter().find(|r| r.store.service() == service).context("service")?;
+    let store = &runtime.store;
+    let row = store.db().query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {}", store.table(table)), vec![])).await?.context("no row")?;
+    Ok(row.try_get_by_index(0)?)
+}
+
+async fn database_bytes(runtimes: &[Runtime], dir: &std::path::Path, embedded: bool, prefix: &str) -> anyhow::Result<i64> {
+    if embedded {
+        let mut total = 0u64;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with("claimtrail.db") {
+                total += entry.metadata()?.len();
+            }
+        }
+        return Ok(total as i64);
+    }
+    let store = &runtimes[0].store;
+    let row = store
+        .db()
+        .query_one_raw(stmt(
+            store,
+            "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname LIKE $1 AND c.relkind IN ('r', 'm')",
+            vec![sea_orm::Value::from(format!("{prefix}\\_%"))],
+        ))
+        .await?
+        .context("no row")?;
+    Ok(row.try_get_by_index(0)?)
+}
+
+async fn cleanup(runtimes: &[Runtime], settings: &ServeSettings, prefix: &str) -> anyhow::Result<()> {
+    for runtime in runtimes {
+        let _ = runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", runtime.store.service())).await;
+    }
+    if let Ok(client) = async_nats::connect(&settings.nats_url).await {
+        let jetstream = async_nats::jetstream::new(client);
+        for family in ["REFERENCE", "CLAIMS", "SETTLEMENT", "LEDGER", "FRAUD", "DEADLETTER"] {
+            let _ = jetstream.delete_stream(format!("{}_{family}", prefix.to_uppercase())).await;
+        }
+    }
+    Ok(())
+}
