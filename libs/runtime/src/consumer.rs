@@ -44,6 +44,19 @@ pub trait EventHandler: Send + Sync + 'static {
     /// go to the outbox in the same transaction). Events of types the service
     /// does not care about return `Ok(vec![])`.
     async fn handle(&self, tx: &DatabaseTransaction, event: &Envelope) -> Result<Vec<NewEvent>, HandlerError>;
+
+    /// Applies a batch of new events, in order, inside `tx`. The default calls
+    /// [`EventHandler::handle`] for each; a handler that can do the batch in
+    /// fewer statements overrides it.
+    async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
+        let mut outgoing = Vec::new();
+        for envelope in events {
+            let span = tracing::info_span!("handle", event_id = %envelope.event_id, event_type = %envelope.event_type, aggregate_id = %envelope.aggregate_id);
+            let _entered = span.enter();
+            outgoing.extend(self.handle(tx, envelope).await?);
+        }
+        Ok(outgoing)
+    }
 }
 
 pub(crate) struct Consumer {
@@ -168,16 +181,16 @@ impl Consumer {
     async fn apply(&self, events: &[&Envelope]) -> Result<(), HandlerError> {
         let store = &self.runtime.store;
         let tx = store.db().begin().await?;
-        let mut outgoing = Vec::new();
-        for envelope in events {
-            if !inbox::record(store, &tx, envelope.event_id).await? {
-                metrics::counter!("claimtrail_messages_duplicate_total", &self.labels()).increment(1);
-                continue;
-            }
-            let span = tracing::info_span!("handle", event_id = %envelope.event_id, event_type = %envelope.event_type, aggregate_id = %envelope.aggregate_id);
-            let _entered = span.enter();
-            outgoing.extend(self.handler.handle(&tx, envelope).await?);
+        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.event_id).collect();
+        let new_ids = inbox::record_many(store, &tx, &ids).await?;
+        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        // Only events new to the inbox, each once (a batch may hold a redelivery twice).
+        let fresh: Vec<&Envelope> = events.iter().copied().filter(|e| new_ids.contains(&e.event_id) && seen.insert(e.event_id)).collect();
+        let n_duplicates = events.len() - fresh.len();
+        if n_duplicates > 0 {
+            metrics::counter!("claimtrail_messages_duplicate_total", &self.labels()).increment(n_duplicates as u64);
         }
+        let outgoing = if fresh.is_empty() { Vec::new() } else { self.handler.handle_batch(&tx, &fresh).await? };
         let appended = !outgoing.is_empty();
         if appended {
             outbox::append(store, &tx, &self.runtime.producer, outgoing).await?;

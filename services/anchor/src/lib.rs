@@ -115,32 +115,53 @@ impl EventHandler for Appender {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        self.handle_batch(tx, &[envelope]).await
+    }
+
+    /// One writer lock, one tail read and one multi-row insert per batch.
+    async fn handle_batch(&self, tx: &DatabaseTransaction, envelopes: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
         lock_writer(store, tx).await?;
-        let (index, prev_chain) = match tail(store, tx).await? {
+        let (mut index, mut chain) = match tail(store, tx).await? {
             Some((last, chain)) => (last + 1, chain),
             None => (0, CHAIN_SEED),
         };
-        let record = LeafRecord {
-            index,
-            event_id: envelope.event_id.to_string(),
-            event_type: envelope.event_type.clone(),
-            producer: format!("{}/{}", envelope.producer.service, envelope.producer.key_id),
-            occurred_at: envelope.occurred_at.to_string(),
-            commitment: envelope.commitment.clone(),
-            batch: None,
-        };
-        let leaf = record.to_bytes();
-        let leaf_hash = leaf_hash(&leaf);
-        let chain = chain_next(&prev_chain, &leaf_hash);
-        let index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
-        tx.execute_raw(stmt(
-            store,
-            format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ($1, $2, $3, $4, $5)", store.table("ledger")),
-            vec![Value::from(index), Value::from(envelope.event_id), Value::from(leaf), Value::from(leaf_hash.to_vec()), Value::from(chain.to_vec())],
-        ))
-        .await?;
-        metrics::gauge!("claimtrail_ledger_size").set((index + 1) as f64);
+        let mut rows = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let record = LeafRecord {
+                index,
+                event_id: envelope.event_id.to_string(),
+                event_type: envelope.event_type.clone(),
+                producer: format!("{}/{}", envelope.producer.service, envelope.producer.key_id),
+                occurred_at: envelope.occurred_at.to_string(),
+                commitment: envelope.commitment.clone(),
+                batch: None,
+            };
+            let leaf = record.to_bytes();
+            let leaf_hash = leaf_hash(&leaf);
+            chain = chain_next(&chain, &leaf_hash);
+            let row_index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
+            rows.push((row_index, envelope.event_id, leaf, leaf_hash, chain));
+            index += 1;
+        }
+        for chunk in rows.chunks(500) {
+            let mut sql = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
+            let mut values = Vec::with_capacity(chunk.len() * 5);
+            for (row_idx, (row_index, event_id, leaf, leaf_hash, chain)) in chunk.iter().enumerate() {
+                if row_idx > 0 {
+                    sql.push(',');
+                }
+                let base = row_idx * 5;
+                sql.push_str(&format!("(${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5));
+                values.push(Value::from(*row_index));
+                values.push(Value::from(*event_id));
+                values.push(Value::from(leaf.clone()));
+                values.push(Value::from(leaf_hash.to_vec()));
+                values.push(Value::from(chain.to_vec()));
+            }
+            tx.execute_raw(stmt(store, sql, values)).await?;
+        }
+        metrics::gauge!("claimtrail_ledger_size").set(index as f64);
         Ok(vec![])
     }
 }
