@@ -94,6 +94,8 @@ pub struct Stack {
     pub api_key: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    /// Events produced before any claim (reference data), all on the ledger.
+    pub baseline_events: i64,
 }
 
 impl Stack {
@@ -111,13 +113,38 @@ impl Stack {
             api_key: String::new(),
             client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
             db,
+            baseline_events: 0,
         };
         for service in SERVICES {
             stack.spawn(service, &[]).await?;
         }
         stack.api_key = stack.create_key("riverside", "provider").await?;
+        let admin_key = stack.create_key("operator", "admin").await?;
         stack.put_fee_schedule().await?;
+        stack.put_reference_data(&admin_key).await?;
+        stack.baseline_events = stack.count("intake", "outbox").await? + stack.count("adjudication", "outbox").await?;
         Ok(stack)
+    }
+
+    /// The sample claim's member (MBR-0001, covered in 2026) and billing
+    /// provider (NPI 1245319599, enrolled in 2026) for payer 60054.
+    pub async fn put_reference_data(&self, admin_key: &str) -> anyhow::Result<()> {
+        let member = json!({"family_name": "Synthetic", "given_name": "Pat", "birth_date": "1961-04-12", "sex": "female",
+            "plan_id": "PPO-GOLD", "coverage_start": "2026-01-01", "coverage_end": "2026-12-31"});
+        let response =
+            self.client.put(format!("{}/v1/payers/{PAYER_ID}/members/MBR-0001", self.url("intake"))).bearer_auth(admin_key).json(&member).send().await?;
+        anyhow::ensure!(response.status().is_success(), "member: {}", response.text().await?);
+        let enrollment = json!({"entity_type": 2, "name": "Riverside Family Practice", "tin": "123456789", "taxonomy": "207Q00000X",
+            "enrollment_start": "2026-01-01", "enrollment_end": "2026-12-31"});
+        let response = self
+            .client
+            .put(format!("{}/v1/providers/1245319599/enrollments/{PAYER_ID}", self.url("intake")))
+            .bearer_auth(admin_key)
+            .json(&enrollment)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "enrollment: {}", response.text().await?);
+        Ok(())
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -263,9 +290,9 @@ impl Stack {
 
     /// Waits until every accepted claim is booked and anchored and a
     /// checkpoint covers the whole ledger: `n_claims` claims give
-    /// 3 events each (submitted, adjudicated, booked), plus the fee schedule.
+    /// 3 events each (submitted, adjudicated, booked), plus the reference data.
     pub async fn wait_settled(&self, n_claims: i64, timeout: Duration) -> anyhow::Result<()> {
-        let expected_ledger = 1 + 3 * n_claims;
+        let expected_ledger = self.baseline_events + 3 * n_claims;
         let journal = self.table("settlement", "journal_entries");
         wait_until(timeout, || async {
             let booked = self.scalar(&format!("SELECT COUNT(*) FROM {journal}")).await?;
@@ -351,6 +378,8 @@ pub struct Embedded {
     pub client: reqwest::Client,
     /// Environment applied at every start.
     pub env: Vec<(String, String)>,
+    /// Events produced by the demo seeding, all on the ledger.
+    pub baseline_events: i64,
 }
 
 impl Embedded {
@@ -363,8 +392,10 @@ impl Embedded {
             api_key: String::new(),
             client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
             env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            baseline_events: 0,
         };
         embedded.spawn(&[]).await?;
+        embedded.baseline_events = embedded.count("intake", "outbox").await? + embedded.count("adjudication", "outbox").await?;
         let credentials: Value = serde_json::from_str(&std::fs::read_to_string(embedded.data_dir.path().join("demo-credentials.json"))?)?;
         embedded.api_key = credentials["tenants"]
             .as_array()
@@ -488,7 +519,7 @@ impl Embedded {
 
     /// Like [`Stack::wait_settled`]: booked, anchored and checkpointed.
     pub async fn wait_settled(&self, n_claims: i64, timeout: Duration) -> anyhow::Result<()> {
-        let expected_ledger = 1 + 3 * n_claims;
+        let expected_ledger = self.baseline_events + 3 * n_claims;
         wait_until(timeout, || async {
             let booked = self.count("settlement", "journal_entries").await?;
             let ledger = self.count("anchor", "ledger").await?;

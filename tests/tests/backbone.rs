@@ -35,13 +35,14 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     assert_eq!(balances["total_debit"], "118.80");
 
     let ledger: Value = stack.client.get(format!("{}/v1/ledger/entries?start=0&end=10", stack.url("anchor"))).send().await?.json().await?;
-    assert_eq!(ledger["entries"].as_array().unwrap().len(), 4);
+    let n_entries = stack.baseline_events + 3;
+    assert_eq!(ledger["entries"].as_array().unwrap().len() as i64, n_entries);
     let checkpoint = stack.client.get(format!("{}/v1/ledger/checkpoint", stack.url("anchor"))).send().await?.text().await?;
-    assert!(checkpoint.starts_with("claimtrail.local/ledger\n4\n"), "checkpoint: {checkpoint}");
+    assert!(checkpoint.starts_with(&format!("claimtrail.local/ledger\n{n_entries}\n")), "checkpoint: {checkpoint}");
 
     let (verified, output) = stack.verify(&[]).await?;
     assert!(verified, "verify failed: {output}");
-    assert!(output.contains("ledger verified: 4 entries"), "{output}");
+    assert!(output.contains(&format!("ledger verified: {n_entries} entries")), "{output}");
 
     // The FHIR views of the decision.
     for (view, resource_type) in [("claim-response", "ClaimResponse"), ("eob", "ExplanationOfBenefit")] {
@@ -89,7 +90,7 @@ async fn bad_input_gets_a_problem_that_names_the_fault_and_stores_nothing() -> a
 
     // Nothing stored, nothing published.
     assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {}", stack.table("intake", "claims"))).await?, 0);
-    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {}", stack.table("intake", "outbox"))).await?, 0);
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {} WHERE event_type LIKE 'claim.%'", stack.table("intake", "outbox"))).await?, 0);
 
     // A well-formed claim failing a front-end edit is kept, rejected, with its reason.
     let mut bad_npi = sample_claim("PCN-BAD-2");
@@ -172,5 +173,59 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
     let in_flight = send("order-2", sample_claim("PCN-I-1")).await?;
     assert_eq!(in_flight.status(), 409);
     stack.wait_settled(1, Duration::from_secs(60)).await?;
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenrolled_providers() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let admin = stack.create_key("operator-2", "admin").await?;
+
+    // CSV import: all or nothing, naming the bad line.
+    let import_url = format!("{}/v1/payers/60054/members/import", stack.url("intake"));
+    let header = "member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end\n";
+    let bad = format!("{header}MBR-0100,Doe,Sam,1970-01-01,female,PPO,2026-01-01,2026-12-31\nMBR-0101,Roe,Kim,1980-13-01,male,PPO,2026-01-01,2026-06-30\n");
+    let response = stack.client.post(&import_url).bearer_auth(&admin).header("content-type", "text/csv").body(bad).send().await?;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await?;
+    assert!(problem["errors"].to_string().contains("line 3"), "{problem}");
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {} WHERE member_id LIKE 'MBR-01%'", stack.table("intake", "members"))).await?, 0);
+    let good = format!("{header}MBR-0100,Doe,Sam,1970-01-01,female,PPO,2026-01-01,2026-12-31\nMBR-0101,Roe,Kim,1980-12-01,male,PPO,2026-01-01,2026-01-31\n");
+    let response = stack.client.post(&import_url).bearer_auth(&admin).header("content-type", "text/csv").body(good).send().await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    // A provider key may not publish reference data.
+    let response = stack.client.post(&import_url).bearer_auth(&stack.api_key).body(header.to_owned()).send().await?;
+    assert_eq!(response.status(), 403);
+
+    let with_member = |pcn: &str, member: &str| {
+        let mut claim = sample_claim(pcn);
+        claim["contained"][4]["subscriberId"] = json!(member);
+        claim
+    };
+    let outcome = |answer: &Value| (answer["outcomes"][0]["status"].as_str().unwrap_or("").to_owned(), answer["outcomes"][0]["issues"].to_string());
+
+    let answer: Value = stack.submit(&with_member("PCN-E-1", "MBR-9999")).await?.json().await?;
+    let (status, issues) = outcome(&answer);
+    assert_eq!(status, "rejected");
+    assert!(issues.contains("member-unknown"), "{issues}");
+
+    // MBR-0101 is covered in January only; the sample claim's services are on 2026-02-10.
+    let answer: Value = stack.submit(&with_member("PCN-E-2", "MBR-0101")).await?.json().await?;
+    let (status, issues) = outcome(&answer);
+    assert_eq!(status, "rejected");
+    assert!(issues.contains("coverage-inactive") && issues.contains("Claim.item[0].servicedDate"), "{issues}");
+
+    // MBR-0100 is covered, and the provider enrolled: accepted.
+    let answer: Value = stack.submit(&with_member("PCN-E-3", "MBR-0100")).await?.json().await?;
+    assert_eq!(outcome(&answer).0, "accepted", "{answer}");
+
+    // A valid NPI that is not enrolled with the payer.
+    let mut claim = sample_claim("PCN-E-4");
+    claim["contained"][2]["identifier"][0]["value"] = json!("1234567893");
+    let answer: Value = stack.submit(&claim).await?.json().await?;
+    let (status, issues) = outcome(&answer);
+    assert_eq!(status, "rejected");
+    assert!(issues.contains("provider-not-enrolled"), "{issues}");
+
     stack.cleanup().await
 }

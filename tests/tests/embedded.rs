@@ -17,8 +17,8 @@ async fn assert_exactly_once(up: &Embedded, n_claims: i64) -> anyhow::Result<()>
     assert_eq!(up.count("adjudication", "decisions").await?, n_claims);
     assert_eq!(up.count("settlement", "journal_entries").await?, n_claims);
     assert_eq!(up.count("intake", "claim_history").await?, 3 * n_claims);
-    assert_eq!(up.count("anchor", "ledger").await?, 1 + 3 * n_claims);
-    assert_eq!(up.scalar("SELECT COUNT(DISTINCT event_id) FROM \"anchor_ledger\"").await?, 1 + 3 * n_claims);
+    assert_eq!(up.count("anchor", "ledger").await?, up.baseline_events + 3 * n_claims);
+    assert_eq!(up.scalar("SELECT COUNT(DISTINCT event_id) FROM \"anchor_ledger\"").await?, up.baseline_events + 3 * n_claims);
     let (verified, output) = up.verify().await?;
     assert!(verified, "{output}");
     Ok(())
@@ -69,7 +69,7 @@ async fn embedded_redelivery_has_one_effect_and_poison_goes_to_dead_letters() ->
     })
     .await?;
     assert_eq!(up.scalar(&format!("SELECT COUNT(*) FROM \"settlement_journal_entries\" WHERE claim_id = X'{}'", claim_id.replace('-', ""))).await?, 1);
-    assert_eq!(up.count("anchor", "ledger").await?, 7);
+    assert_eq!(up.count("anchor", "ledger").await?, up.baseline_events + 6);
     Ok(())
 }
 
@@ -120,7 +120,7 @@ async fn tampering_with_a_ledger_row_in_the_sqlite_file_is_caught() -> anyhow::R
         up.execute("DELETE FROM \"anchor_ledger\"").await?;
         up.execute("INSERT INTO \"anchor_ledger\" SELECT * FROM \"ledger_backup\"").await
     };
-    up.execute("UPDATE \"anchor_ledger\" SET leaf = CAST(replace(CAST(leaf AS TEXT), 'claim.', 'claim_') AS BLOB) WHERE idx = 6").await?;
+    up.execute("UPDATE \"anchor_ledger\" SET leaf = CAST(replace(CAST(leaf AS TEXT), '\"event_id\"', '\"event_iD\"') AS BLOB) WHERE idx = 6").await?;
     let (verified, output) = up.verify_export().await?;
     assert!(!verified);
     assert!(output.contains("first bad index: 6"), "{output}");

@@ -85,6 +85,48 @@ pub struct FeeSchedulePublished {
     pub entries: Vec<FeeScheduleEntry>,
 }
 
+/// A payer enrolled a member (or changed the enrollment): who, and the
+/// coverage period. Member data is PHI: it travels on the bus and stays in
+/// the services' stores; the ledger only holds the commitment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MemberEnrolled {
+    pub payer_id: String,
+    pub member_id: String,
+    pub family_name: String,
+    pub given_name: String,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub birth_date: time::Date,
+    /// `female`, `male`, `other` or `unknown` (FHIR administrative gender).
+    pub sex: String,
+    pub plan_id: String,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub coverage_start: time::Date,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub coverage_end: time::Date,
+}
+
+/// A provider is enrolled with a payer for a period (credentialed to bill it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProviderEnrolled {
+    pub npi: String,
+    /// 1 (individual) or 2 (organization).
+    pub entity_type: u8,
+    pub name: String,
+    pub tin: String,
+    /// NUCC taxonomy code.
+    pub taxonomy: String,
+    pub payer_id: String,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub enrollment_start: time::Date,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub enrollment_end: time::Date,
+}
+
 /// One line of a journal entry: an account and a debit or credit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JournalLine {
@@ -171,6 +213,8 @@ domain_events! {
     ClaimRejected => "claim.rejected.v1", Claims;
     ClaimAdjudicated => "claim.adjudicated.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
+    MemberEnrolled => "member.enrolled.v1", Reference;
+    ProviderEnrolled => "provider.enrolled.v1", Reference;
     PayableBooked => "payable.booked.v1", Settlement;
     CheckpointSigned => "checkpoint.signed.v1", Ledger;
 }

@@ -36,7 +36,11 @@ pub async fn record_many(store: &Store, tx: &impl ConnectionTrait, event_ids: &[
         let rows = tx
             .query_all_raw(stmt(
                 store,
-                format!("INSERT INTO {} (event_id) VALUES {} ON CONFLICT (event_id) DO NOTHING RETURNING event_id", store.table("inbox"), placeholders.join(",")),
+                format!(
+                    "INSERT INTO {} (event_id) VALUES {} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+                    store.table("inbox"),
+                    placeholders.join(",")
+                ),
                 chunk.iter().map(|id| Value::from(*id)).collect(),
             ))
             .await?;

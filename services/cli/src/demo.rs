@@ -49,7 +49,78 @@ fn fee_schedule() -> Vec<FeeScheduleEntry> {
         .collect()
 }
 
+/// Coverage and enrollment span last year to next year, so that the demo's
+/// recent dates of service are always covered.
+fn demo_period() -> (time::Date, time::Date) {
+    let year = time::OffsetDateTime::now_utc().year();
+    let start = time::Date::from_calendar_date(year - 1, time::Month::January, 1).unwrap_or(time::Date::MIN);
+    let end = time::Date::from_calendar_date(year + 1, time::Month::December, 31).unwrap_or(time::Date::MAX);
+    (start, end)
+}
+
+/// Members and provider enrollments as reference events (idempotent: they are
+/// published only when intake does not know them yet).
+async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
+    use claimtrail_store::stmt;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let store = &intake.store;
+    let known = store
+        .db()
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table("members")),
+            vec![sea_orm::Value::from(DEMO_PAYER_ID.to_owned())],
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if known > 0 {
+        return Ok(());
+    }
+    let (start, end) = demo_period();
+    let mut enrolled = Vec::new();
+    for member in members() {
+        let body = claimtrail_intake::reference::MemberBody {
+            family_name: member["family_name"].as_str().unwrap_or_default().to_owned(),
+            given_name: member["given_name"].as_str().unwrap_or_default().to_owned(),
+            birth_date: member["birth_date"].as_str().unwrap_or_default().to_owned(),
+            sex: member["sex"].as_str().unwrap_or_default().to_owned(),
+            plan_id: "DEMO-PPO".to_owned(),
+            coverage_start: member["coverage_start"].as_str().unwrap_or_default().to_owned(),
+            coverage_end: member["coverage_end"].as_str().unwrap_or_default().to_owned(),
+        };
+        let member_id = member["member_id"].as_str().unwrap_or_default();
+        enrolled.push(
+            claimtrail_intake::reference::validate_member(DEMO_PAYER_ID, member_id, &body, "")
+                .map_err(|errors| anyhow::anyhow!("demo member {member_id} is invalid: {errors:?}"))?,
+        );
+    }
+    let tx = store.db().begin().await?;
+    claimtrail_intake::reference::store_members(intake, &tx, enrolled).await?;
+    for (npi, entity_type, name, taxonomy) in
+        [("1245319599", 2u8, "Riverside Family Practice", "261QP2300X"), ("1003000126", 1u8, "Robin Example MD", "207Q00000X")]
+    {
+        let body = claimtrail_intake::reference::EnrollmentBody {
+            entity_type,
+            name: name.to_owned(),
+            tin: DEMO_PROVIDER_TIN.to_owned(),
+            taxonomy: taxonomy.to_owned(),
+            enrollment_start: claimtrail_events::format_date(start),
+            enrollment_end: claimtrail_events::format_date(end),
+        };
+        let enrollment = claimtrail_intake::reference::validate_enrollment(npi, DEMO_PAYER_ID, &body)
+            .map_err(|errors| anyhow::anyhow!("demo provider {npi} is invalid: {errors:?}"))?;
+        claimtrail_intake::reference::store_enrollment(intake, &tx, enrollment).await?;
+    }
+    tx.commit().await?;
+    intake.relay_wakeup.notify_waiters();
+    Ok(())
+}
+
 fn members() -> Vec<Value> {
+    let (start, end) = demo_period();
+    let (coverage_start, coverage_end) = (claimtrail_events::format_date(start), claimtrail_events::format_date(end));
     let people = [
         ("MBR-0001", "Synthetic", "Pat", "1961-04-12", "female"),
         ("MBR-0002", "Example", "Lee", "1975-09-30", "male"),
@@ -62,7 +133,7 @@ fn members() -> Vec<Value> {
         .iter()
         .map(|(member_id, family, given, birth, sex)| {
             json!({"member_id": member_id, "payer_id": DEMO_PAYER_ID, "family_name": family, "given_name": given,
-                   "birth_date": birth, "sex": sex, "coverage_start": "2026-01-01", "coverage_end": "2026-12-31"})
+                   "birth_date": birth, "sex": sex, "coverage_start": coverage_start, "coverage_end": coverage_end})
         })
         .collect()
 }
@@ -79,6 +150,8 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
             .await
             .map_err(|problem| anyhow::anyhow!("publishing the demo fee schedule: {}", problem.detail))?;
     }
+
+    publish_reference_data(intake).await?;
 
     let path = data_dir.join(CREDENTIALS_FILE);
     if let Ok(text) = std::fs::read_to_string(&path)

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod idempotency;
+pub mod reference;
 pub mod status;
 pub mod submit;
 
@@ -82,12 +83,13 @@ pub fn migrations() -> Vec<Migration> {
             },
         },
         idempotency::migration(),
+        reference::migration(),
     ]
 }
 
 /// Every intake route.
 pub fn routes(runtime: Runtime) -> Router {
-    submit::routes(runtime.clone()).merge(status::routes(runtime))
+    submit::routes(runtime.clone()).merge(status::routes(runtime.clone())).merge(reference::routes(runtime))
 }
 
 /// The service's routes, handler and tasks on `runtime`.

@@ -159,8 +159,11 @@ async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Opt
             }
             Ok(mapped) => {
                 let claim_id = Uuid::now_v7();
-                let issues = mapped.issues.clone();
+                let mut issues = mapped.issues.clone();
                 let claim = mapped.into_submitted(claim_id);
+                if issues.is_empty() {
+                    issues = crate::reference::eligibility_issues(store, &claim).await?;
+                }
                 let claim_json = serde_json::to_string(&claim).map_err(|e| Problem::internal(&e.into()))?;
                 let (status, event) = if issues.is_empty() {
                     let event = ClaimSubmitted { claim: claim.clone(), submitter: tenant.name.clone(), channel: "fhir".into(), received_at };
