@@ -234,3 +234,15 @@ pub async fn publish_raw(bus: &JetStreamBus, subject: &str, message_id: Option<&
     ack.await.map_err(|e| BusError::Publish { subject: subject.to_owned(), reason: e.to_string() })?;
     Ok(())
 }
+
+/// Deletes every stream of a stack (the benchmark cleans up with it).
+pub async fn delete_streams(url: &str, naming: &Naming) -> Result<(), BusError> {
+    let client = async_nats::connect(url).await.map_err(|e| BusError::Connect { url: url.to_owned(), reason: e.to_string() })?;
+    let context = jetstream::new(client);
+    let mut names: Vec<String> = Family::ALL.iter().map(|family| naming.stream(*family)).collect();
+    names.push(naming.dead_letter_stream());
+    for name in names {
+        let _ = context.delete_stream(&name).await;
+    }
+    Ok(())
+}

@@ -236,11 +236,6 @@ async fn cleanup(runtimes: &[Runtime], settings: &ServeSettings, prefix: &str) -
     for runtime in runtimes {
         let _ = runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", runtime.store.service())).await;
     }
-    if let Ok(client) = async_nats::connect(&settings.nats_url).await {
-        let jetstream = async_nats::jetstream::new(client);
-        for family in ["REFERENCE", "CLAIMS", "SETTLEMENT", "LEDGER", "FRAUD", "DEADLETTER"] {
-            let _ = jetstream.delete_stream(format!("{}_{family}", prefix.to_uppercase())).await;
-        }
-    }
+    claimtrail_bus::jetstream::delete_streams(&settings.nats_url, &claimtrail_bus::Naming::new(prefix)).await?;
     Ok(())
 }

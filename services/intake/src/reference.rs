@@ -371,30 +371,57 @@ async fn put_enrollment(
     Ok(Json(serde_json::json!({"npi": npi, "payer_id": payer_id, "stored": true})))
 }
 
-/// The eligibility edits: the member is known to the payer, covered on every
-/// date of service, and the billing provider is enrolled with the payer then.
-pub async fn eligibility_issues(store: &Store, claim: &SubmittedClaim) -> Result<Vec<ClaimIssue>, StoreError> {
+/// Coverage or enrollment periods by key, read in bulk.
+type Periods = std::collections::HashMap<(String, String), (String, String)>;
+
+async fn periods(store: &Store, table: &str, columns: (&str, &str, &str, &str), keys: &[(String, String)]) -> Result<Periods, StoreError> {
+    let mut found = Periods::new();
+    let (first, second, start, end) = columns;
+    for chunk in keys.chunks(400) {
+        let tuples: Vec<String> = (0..chunk.len()).map(|idx| format!("(${}, ${})", idx * 2 + 1, idx * 2 + 2)).collect();
+        let values: Vec<Value> = chunk.iter().flat_map(|(a, b)| [Value::from(a.clone()), Value::from(b.clone())]).collect();
+        let rows = store
+            .db()
+            .query_all_raw(stmt(
+                store,
+                format!("SELECT {first}, {second}, {start}, {end} FROM {} WHERE ({first}, {second}) IN ({})", store.table(table), tuples.join(",")),
+                values,
+            ))
+            .await?;
+        for row in rows {
+            found.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
+        }
+    }
+    Ok(found)
+}
+
+/// The eligibility edits for many claims at once (two queries for a whole
+/// request): the member is known to the payer and covered on every date of
+/// service, and the billing provider is enrolled with the payer then.
+pub async fn eligibility_issues(store: &Store, claims: &[&SubmittedClaim]) -> Result<Vec<Vec<ClaimIssue>>, StoreError> {
+    let mut member_keys: Vec<(String, String)> = claims.iter().map(|c| (c.payer_id.clone(), c.member_id.clone())).collect();
+    member_keys.sort();
+    member_keys.dedup();
+    let mut provider_keys: Vec<(String, String)> = claims.iter().map(|c| (c.billing_npi.clone(), c.payer_id.clone())).collect();
+    provider_keys.sort();
+    provider_keys.dedup();
+    let coverage = periods(store, "members", ("payer_id", "member_id", "coverage_start", "coverage_end"), &member_keys).await?;
+    let enrollment = periods(store, "provider_enrollments", ("npi", "payer_id", "enrollment_start", "enrollment_end"), &provider_keys).await?;
+    Ok(claims.iter().map(|claim| issues_for(claim, &coverage, &enrollment)).collect())
+}
+
+fn issues_for(claim: &SubmittedClaim, coverage: &Periods, enrollment: &Periods) -> Vec<ClaimIssue> {
     let mut issues = Vec::new();
-    let member = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT coverage_start, coverage_end FROM {} WHERE payer_id = $1 AND member_id = $2", store.table("members")),
-            vec![Value::from(claim.payer_id.clone()), Value::from(claim.member_id.clone())],
-        ))
-        .await?;
-    match member {
+    match coverage.get(&(claim.payer_id.clone(), claim.member_id.clone())) {
         None => issues.push(ClaimIssue {
             path: "Claim.insurance[0].coverage".into(),
             code: "member-unknown".into(),
             message: format!("payer {} has no member with this id", claim.payer_id),
         }),
-        Some(row) => {
-            let start: String = row.try_get_by_index(0)?;
-            let end: String = row.try_get_by_index(1)?;
+        Some((start, end)) => {
             for (line_idx, line) in claim.lines.iter().enumerate() {
                 let date = format_date(line.service_date);
-                if date < start || date > end {
+                if &date < start || &date > end {
                     issues.push(ClaimIssue {
                         path: format!("Claim.item[{line_idx}].servicedDate"),
                         code: "coverage-inactive".into(),
@@ -404,26 +431,16 @@ pub async fn eligibility_issues(store: &Store, claim: &SubmittedClaim) -> Result
             }
         }
     }
-    let enrollment = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT enrollment_start, enrollment_end FROM {} WHERE npi = $1 AND payer_id = $2", store.table("provider_enrollments")),
-            vec![Value::from(claim.billing_npi.clone()), Value::from(claim.payer_id.clone())],
-        ))
-        .await?;
-    match enrollment {
+    match enrollment.get(&(claim.billing_npi.clone(), claim.payer_id.clone())) {
         None => issues.push(ClaimIssue {
             path: "Claim.provider".into(),
             code: "provider-not-enrolled".into(),
             message: format!("billing provider {} is not enrolled with payer {}", claim.billing_npi, claim.payer_id),
         }),
-        Some(row) => {
-            let start: String = row.try_get_by_index(0)?;
-            let end: String = row.try_get_by_index(1)?;
+        Some((start, end)) => {
             if claim.lines.iter().any(|line| {
                 let date = format_date(line.service_date);
-                date < start || date > end
+                &date < start || &date > end
             }) {
                 issues.push(ClaimIssue {
                     path: "Claim.provider".into(),
@@ -436,5 +453,5 @@ pub async fn eligibility_issues(store: &Store, claim: &SubmittedClaim) -> Result
             }
         }
     }
-    Ok(issues)
+    issues
 }

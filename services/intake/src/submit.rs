@@ -150,19 +150,29 @@ async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Opt
         }
     }
 
-    let mut outcomes = Vec::with_capacity(submission.entries.len());
-    let mut accepted = Vec::with_capacity(submission.entries.len());
+    // Map every entry first, then run the eligibility edits for the whole request at once.
+    let mut mapped_entries = Vec::with_capacity(submission.entries.len());
     for entry in submission.entries {
+        mapped_entries.push(entry.map(|mapped| {
+            let claim_id = Uuid::now_v7();
+            let issues = mapped.issues.clone();
+            (claim_id, mapped.into_submitted(claim_id), issues)
+        }));
+    }
+    let to_check: Vec<&claimtrail_events::SubmittedClaim> =
+        mapped_entries.iter().filter_map(|e| e.as_ref().ok()).filter(|(_, _, issues)| issues.is_empty()).map(|(_, claim, _)| claim).collect();
+    let mut eligibility = crate::reference::eligibility_issues(store, &to_check).await?.into_iter();
+
+    let mut outcomes = Vec::with_capacity(mapped_entries.len());
+    let mut accepted = Vec::with_capacity(mapped_entries.len());
+    for entry in mapped_entries {
         match entry {
             Err(entry_error) => {
                 outcomes.push(json!({"claim_id": null, "status": "invalid", "issues": field_errors(entry_error.errors)}));
             }
-            Ok(mapped) => {
-                let claim_id = Uuid::now_v7();
-                let mut issues = mapped.issues.clone();
-                let claim = mapped.into_submitted(claim_id);
+            Ok((claim_id, claim, mut issues)) => {
                 if issues.is_empty() {
-                    issues = crate::reference::eligibility_issues(store, &claim).await?;
+                    issues = eligibility.next().unwrap_or_default();
                 }
                 let claim_json = serde_json::to_string(&claim).map_err(|e| Problem::internal(&e.into()))?;
                 let (status, event) = if issues.is_empty() {
