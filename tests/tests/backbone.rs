@@ -193,6 +193,16 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     let good = format!("{header}MBR-0100,Doe,Sam,1970-01-01,female,PPO,2026-01-01,2026-12-31\nMBR-0101,Roe,Kim,1980-12-01,male,PPO,2026-01-01,2026-01-31\n");
     let response = stack.client.post(&import_url).bearer_auth(&admin).header("content-type", "text/csv").body(good).send().await?;
     assert_eq!(response.status(), 200, "{}", response.text().await?);
+    // A malformed body is a 400, a body of the wrong shape a 422 naming the field.
+    let member_url = format!("{}/v1/payers/60054/members/MBR-0200", stack.url("intake"));
+    let response = stack.client.put(&member_url).bearer_auth(&admin).body("{\"family_name\":").send().await?;
+    assert_eq!(response.status(), 400);
+    let wrong = json!({"family_name": "Doe", "given_name": "Sam", "birth_date": "1970-02-30", "sex": "female", "plan_id": "PPO",
+        "coverage_start": "2026-01-01", "coverage_end": "2026-12-31"});
+    let response = stack.client.put(&member_url).bearer_auth(&admin).json(&wrong).send().await?;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await?;
+    assert_eq!(problem["errors"][0]["path"], "birth_date", "{problem}");
     // A provider key may not publish reference data.
     let response = stack.client.post(&import_url).bearer_auth(&stack.api_key).body(header.to_owned()).send().await?;
     assert_eq!(response.status(), 403);

@@ -101,6 +101,18 @@ impl IntoResponse for Problem {
     }
 }
 
+/// Parses a JSON request body into `T`: not JSON is a 400, JSON of the wrong
+/// shape a 422 that says what `what` was expected.
+pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Problem> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            Problem::bad_request(format!("body is not JSON: {e}"))
+        } else {
+            Problem::unprocessable(format!("body is not {what}: {e}"), vec![])
+        }
+    })
+}
+
 impl From<anyhow::Error> for Problem {
     fn from(error: anyhow::Error) -> Problem {
         Problem::internal(&error)

@@ -65,13 +65,7 @@ fn validate(payer_id: &str, body: &FeeScheduleBody) -> Vec<FieldError> {
 }
 
 async fn publish(State(runtime): State<Runtime>, Path(payer_id): Path<String>, body: axum::body::Bytes) -> Result<impl IntoResponse, Problem> {
-    let body: FeeScheduleBody = serde_json::from_slice(&body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            Problem::bad_request(format!("body is not JSON: {e}"))
-        } else {
-            Problem::unprocessable(format!("body is not a fee schedule: {e}"), vec![])
-        }
-    })?;
+    let body: FeeScheduleBody = claimtrail_runtime::http::json_body(&body, "a fee schedule")?;
     Ok((StatusCode::OK, Json(publish_schedule(&runtime, &payer_id, body).await?)))
 }
 

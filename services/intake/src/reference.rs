@@ -186,13 +186,7 @@ async fn put_member(
     let store = &runtime.store;
     require_publisher(store, &headers).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
-    let body: MemberBody = serde_json::from_slice(&bytes).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            Problem::bad_request(format!("body is not JSON: {e}"))
-        } else {
-            Problem::unprocessable(format!("body is not a member: {e}"), vec![])
-        }
-    })?;
+    let body: MemberBody = claimtrail_runtime::http::json_body(&bytes, "a member")?;
     let member =
         validate_member(&payer_id, &member_id, &body, "").map_err(|errors| Problem::unprocessable("the member is invalid; nothing was stored", errors))?;
     let tx = store.db().begin().await?;
@@ -355,13 +349,7 @@ async fn put_enrollment(
     let store = &runtime.store;
     require_publisher(store, &headers).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
-    let body: EnrollmentBody = serde_json::from_slice(&bytes).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            Problem::bad_request(format!("body is not JSON: {e}"))
-        } else {
-            Problem::unprocessable(format!("body is not an enrollment: {e}"), vec![])
-        }
-    })?;
+    let body: EnrollmentBody = claimtrail_runtime::http::json_body(&bytes, "an enrollment")?;
     let enrollment =
         validate_enrollment(&npi, &payer_id, &body).map_err(|errors| Problem::unprocessable("the enrollment is invalid; nothing was stored", errors))?;
     let tx = store.db().begin().await?;
