@@ -117,7 +117,20 @@ async fn a_batch_bundle_is_judged_per_entry_and_another_tenant_cannot_see_the_cl
     assert_eq!(answer["claim_ids"].as_array().unwrap().len(), 2);
     stack.wait_settled(2, Duration::from_secs(60)).await?;
 
+    // The provider's own claims, paged, filtered by status.
+    let list_url = format!("{}/v1/claims", stack.url("intake"));
+    let page: Value = stack.client.get(format!("{list_url}?status=adjudicated&limit=1")).bearer_auth(&stack.api_key).send().await?.json().await?;
+    assert_eq!(page["claims"].as_array().unwrap().len(), 1, "{page}");
+    let next = page["next"].as_str().expect("a second page").to_owned();
+    let page: Value = stack.client.get(format!("{list_url}?status=adjudicated&limit=1&after={next}")).bearer_auth(&stack.api_key).send().await?.json().await?;
+    assert_eq!(page["claims"].as_array().unwrap().len(), 1, "{page}");
+    assert!(page["next"].is_null(), "{page}");
+    let response = stack.client.get(format!("{list_url}?status=lost")).bearer_auth(&stack.api_key).send().await?;
+    assert_eq!(response.status(), 400);
+
     let other = stack.create_key("another-practice", "provider").await?;
+    let page: Value = stack.client.get(&list_url).bearer_auth(&other).send().await?.json().await?;
+    assert_eq!(page["claims"].as_array().unwrap().len(), 0, "another tenant lists none of them: {page}");
     let claim_id = answer["claim_ids"][0].as_str().unwrap();
     let response = stack.client.get(format!("{}/v1/claims/{claim_id}", stack.url("intake"))).bearer_auth(&other).send().await?;
     assert_eq!(response.status(), 404);
@@ -237,5 +250,23 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     assert_eq!(status, "rejected");
     assert!(issues.contains("provider-not-enrolled"), "{issues}");
 
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_over_its_request_rate_gets_429_with_retry_after() -> anyhow::Result<()> {
+    let stack = Stack::start(&[("CLAIMTRAIL_RATE_LIMIT_PER_SECOND", "2")]).await?;
+    let url = format!("{}/v1/claims", stack.url("intake"));
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let response = stack.client.get(&url).bearer_auth(&stack.api_key).send().await?;
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(&statuses[..4], &[200, 200, 200, 200], "a burst of twice the rate passes: {statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
     stack.cleanup().await
 }

@@ -49,6 +49,10 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_BODY_BYTES_MAX", default_value_t = 10 * 1024 * 1024)]
     pub body_bytes_max: usize,
 
+    /// Requests per second each API key may make (bursts up to twice that); 0: no limit.
+    #[arg(long, env = "CLAIMTRAIL_RATE_LIMIT_PER_SECOND", default_value_t = 200)]
+    pub rate_limit_per_second: u32,
+
     /// Origin line of the ledger's checkpoints (anchor).
     #[arg(long, env = "CLAIMTRAIL_LEDGER_ORIGIN", default_value = "claimtrail.local/ledger")]
     pub ledger_origin: String,
@@ -83,6 +87,7 @@ impl ServeSettings {
             shutdown_timeout_ms: 10_000,
             key_dir: std::path::PathBuf::from("./claimtrail-keys"),
             body_bytes_max: 10 * 1024 * 1024,
+            rate_limit_per_second: 200,
             ledger_origin: "claimtrail.local/ledger".to_owned(),
             checkpoint_entries: 1_000,
             checkpoint_interval_ms: 1_000,

@@ -96,8 +96,70 @@ pub async fn create_key(store: &Store, tenant: &str, role: Role) -> Result<Creat
     Ok(CreatedKey { api_key: format!("ct_{key_id}_{secret}"), key_id })
 }
 
+/// Authenticates `Authorization: Bearer <api key>` (none or unknown: 401) and
+/// applies the per-key rate limit (429 with Retry-After).
+pub async fn authenticate(runtime: &claimtrail_runtime::Runtime, headers: &HeaderMap) -> Result<Tenant, Problem> {
+    let tenant = authenticate_key(&runtime.store, headers).await?;
+    rate_limiter(runtime.settings.rate_limit_per_second).check(&tenant.key_id)?;
+    Ok(tenant)
+}
+
+/// A token bucket per API key, in this process: `per_second` tokens a second,
+/// up to twice that in a burst. Several intake replicas each allow the rate.
+pub struct RateLimiter {
+    per_second: f64,
+    buckets: std::sync::Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
+}
+
+/// Keys tracked at most; the least recently used half is forgotten beyond it.
+const RATE_LIMIT_KEYS_MAX: usize = 100_000;
+
+impl RateLimiter {
+    pub fn new(per_second: u32) -> RateLimiter {
+        RateLimiter { per_second: f64::from(per_second), buckets: std::sync::Mutex::new(std::collections::HashMap::new()) }
+    }
+
+    /// Takes one token for `key_id`, or answers 429 with the seconds to wait.
+    pub fn check(&self, key_id: &str) -> Result<(), Problem> {
+        if self.per_second <= 0.0 {
+            return Ok(());
+        }
+        let burst = self.per_second * 2.0;
+        let now = std::time::Instant::now();
+        let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
+        if buckets.len() > RATE_LIMIT_KEYS_MAX {
+            let mut by_age: Vec<(String, std::time::Instant)> = buckets.iter().map(|(k, (_, at))| (k.clone(), *at)).collect();
+            by_age.sort_by_key(|(_, at)| *at);
+            for (key, _) in by_age.into_iter().take(RATE_LIMIT_KEYS_MAX / 2) {
+                buckets.remove(&key);
+            }
+        }
+        let (tokens, at) = buckets.entry(key_id.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            return Ok(());
+        }
+        let wait_seconds = ((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64;
+        let mut problem = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("this API key may make {} requests per second; retry after {wait_seconds} s", self.per_second),
+        );
+        problem.retry_after_seconds = Some(wait_seconds);
+        Err(problem)
+    }
+}
+
+fn rate_limiter(per_second: u32) -> &'static RateLimiter {
+    static LIMITER: std::sync::OnceLock<RateLimiter> = std::sync::OnceLock::new();
+    LIMITER.get_or_init(|| RateLimiter::new(per_second))
+}
+
 /// Authenticates `Authorization: Bearer <api key>`; none or unknown: 401.
-pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Tenant, Problem> {
+pub async fn authenticate_key(store: &Store, headers: &HeaderMap) -> Result<Tenant, Problem> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthorized("send `Authorization: Bearer <api key>`"))?
@@ -145,6 +207,19 @@ async fn check_key(store: &Store, key: &str) -> Result<Tenant, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected() {
+        let limiter = RateLimiter::new(5);
+        for _ in 0..10 {
+            assert!(limiter.check("a").is_ok(), "the burst is twice the rate");
+        }
+        let refused = limiter.check("a").unwrap_err();
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.retry_after_seconds, Some(1));
+        assert!(limiter.check("b").is_ok());
+        assert!(RateLimiter::new(0).check("a").is_ok());
+    }
 
     #[test]
     fn equal_and_unequal_digests_compare_as_expected() {

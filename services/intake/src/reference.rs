@@ -80,8 +80,8 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 80 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-async fn require_publisher(store: &Store, headers: &HeaderMap) -> Result<auth::Tenant, Problem> {
-    let tenant = auth::authenticate(store, headers).await?;
+async fn require_publisher(runtime: &Runtime, headers: &HeaderMap) -> Result<auth::Tenant, Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
     if matches!(tenant.role, Role::Payer | Role::Admin) {
         Ok(tenant)
     } else {
@@ -184,7 +184,7 @@ async fn put_member(
     body: Body,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
-    require_publisher(store, &headers).await?;
+    require_publisher(&runtime, &headers).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: MemberBody = claimtrail_runtime::http::json_body(&bytes, "a member")?;
     let member =
@@ -207,7 +207,7 @@ async fn import_members(
 ) -> Result<Json<serde_json::Value>, Problem> {
     const HEADER: &str = "member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end";
     let store = &runtime.store;
-    require_publisher(store, &headers).await?;
+    require_publisher(&runtime, &headers).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut lines = text.lines().enumerate();
@@ -347,7 +347,7 @@ async fn put_enrollment(
     body: Body,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
-    require_publisher(store, &headers).await?;
+    require_publisher(&runtime, &headers).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: EnrollmentBody = claimtrail_runtime::http::json_body(&bytes, "an enrollment")?;
     let enrollment =

@@ -159,7 +159,7 @@ async fn adjudicated_claim(
     view: &str,
 ) -> Result<(claimtrail_events::SubmittedClaim, claimtrail_events::ClaimAdjudicated, String), Problem> {
     let store = &runtime.store;
-    let tenant = auth::authenticate(store, headers).await?;
+    let tenant = auth::authenticate(runtime, headers).await?;
     let not_found = || Problem::not_found(format!("no adjudicated claim `{claim_id}`"));
     let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
     let row = store
@@ -184,6 +184,88 @@ async fn adjudicated_claim(
     Ok((claim, decision, row.try_get_by_index::<String>(3)?))
 }
 
+/// Claims per page of `GET /v1/claims`, at most.
+pub const LIST_PAGE_MAX: u64 = 500;
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    /// RFC 3339 UTC time: claims received at or after it.
+    since: Option<String>,
+    /// The `next` cursor of the previous page.
+    after: Option<Uuid>,
+    limit: Option<u64>,
+}
+
+/// `GET /v1/claims?status=&since=&after=&limit=`: the caller's own claims
+/// (every tenant's for auditor and admin keys), oldest first, paged by claim id.
+pub async fn list(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    const STATUSES: [&str; 8] = ["received", "rejected", "accepted", "pended", "adjudicated", "paid", "replaced", "voided"];
+    let store = &runtime.store;
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    let limit = query.limit.unwrap_or(100).clamp(1, LIST_PAGE_MAX);
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    if !tenant.role.reads_all_claims() {
+        values.push(Value::from(tenant.name.clone()));
+        conditions.push(format!("submitter = ${}", values.len()));
+    }
+    if let Some(status) = &query.status {
+        if !STATUSES.contains(&status.as_str()) {
+            return Err(Problem::bad_request(format!("status `{status}` is not one of {}", STATUSES.join(", "))));
+        }
+        values.push(Value::from(status.clone()));
+        conditions.push(format!("status = ${}", values.len()));
+    }
+    if let Some(since) = &query.since {
+        let since = time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| Problem::bad_request(format!("since `{since}` is not an RFC 3339 time")))?;
+        values.push(Value::from(claimtrail_events::Timestamp::from_datetime(since).to_string()));
+        conditions.push(format!("received_at >= ${}", values.len()));
+    }
+    if let Some(after) = query.after {
+        values.push(Value::from(after));
+        conditions.push(format!("claim_id > ${}", values.len()));
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!(
+                "SELECT claim_id, status, outcome, received_at, total_charge_cents, total_paid_cents FROM {} {filter} ORDER BY claim_id LIMIT {}",
+                store.table("claims"),
+                limit + 1
+            ),
+            values,
+        ))
+        .await?;
+    let has_more = rows.len() as u64 > limit;
+    let mut claims = Vec::with_capacity(rows.len());
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in rows.into_iter().take(limit as usize) {
+        let claim_id: Uuid = row.try_get_by_index(0)?;
+        listed.push(claim_id);
+        claims.push(json!({
+            "claim_id": claim_id,
+            "status": row.try_get_by_index::<String>(1)?,
+            "outcome": row.try_get_by_index::<Option<String>>(2)?,
+            "received_at": row.try_get_by_index::<String>(3)?,
+            "total_charge": row.try_get_by_index::<Option<i64>>(4)?.map(Money::from_cents),
+            "total_paid": row.try_get_by_index::<Option<i64>>(5)?.map(Money::from_cents),
+        }));
+    }
+    for claim_id in &listed {
+        record_access(store, &tenant, *claim_id, "list").await?;
+    }
+    let next = if has_more { listed.last().map(|id| json!(id)) } else { None };
+    Ok(Json(json!({ "claims": claims, "next": next })))
+}
+
 fn fhir_json(resource: serde_json::Value) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     ([(axum::http::header::CONTENT_TYPE, "application/fhir+json")], Json(resource)).into_response()
@@ -201,7 +283,7 @@ async fn explanation_of_benefit(State(runtime): State<Runtime>, headers: HeaderM
 
 async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
-    let tenant = auth::authenticate(store, &headers).await?;
+    let tenant = auth::authenticate(&runtime, &headers).await?;
     let not_found = || Problem::not_found(format!("no claim `{claim_id}`"));
     let claim_uuid = Uuid::parse_str(&claim_id).map_err(|_| not_found())?;
     let row = store

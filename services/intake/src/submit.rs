@@ -28,7 +28,7 @@ use crate::{auth, idempotency};
 use sha2::Digest as _;
 
 pub fn routes(runtime: Runtime) -> Router {
-    Router::new().route("/v1/claims", post(submit)).with_state(runtime)
+    Router::new().route("/v1/claims", post(submit).get(crate::status::list)).with_state(runtime)
 }
 
 /// Accepts `application/fhir+json` and `application/json`, with any parameters
@@ -94,7 +94,7 @@ struct Accepted {
 
 async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
     let store = &runtime.store;
-    let tenant = auth::authenticate(store, &headers).await?;
+    let tenant = auth::authenticate(&runtime, &headers).await?;
     check_content_type(&headers)?;
     let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let key = match headers.get("idempotency-key") {
