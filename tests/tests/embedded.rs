@@ -35,6 +35,11 @@ async fn up_runs_a_claim_end_to_end_with_no_servers_and_the_ledger_verifies() ->
     assert_eq!(status["history"].as_array().unwrap().len(), 3);
     let (verified, output) = up.verify().await?;
     assert!(verified, "{output}");
+    // One listen address serves the whole surface, described at /openapi.json.
+    let openapi: serde_json::Value = up.client.get(format!("{}/openapi.json", up.url)).send().await?.json().await?;
+    for path in ["/v1/claims", "/v1/ledger/checkpoint", "/v1/journal/balances", "/v1/payers/{payer_id}/fee-schedule"] {
+        assert!(openapi["paths"].get(path).is_some(), "{path} missing from /openapi.json");
+    }
     // The credentials are stable across restarts of the same data directory.
     let before = std::fs::read_to_string(up.data_dir.path().join("demo-credentials.json"))?;
     let mut up = up;

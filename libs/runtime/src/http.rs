@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::Runtime;
 
 /// One field-level validation error.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     /// A FHIRPath expression or an X12 position.
     pub path: String,
@@ -24,7 +24,7 @@ pub struct FieldError {
 }
 
 /// An RFC 9457 problem, sent as `application/problem+json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,
@@ -156,15 +156,63 @@ struct OpsState {
     readiness: Readiness,
 }
 
-/// `/healthz`, `/readyz`, `/metrics`.
-pub fn ops_router(runtime: Runtime, readiness: Readiness) -> Router {
+/// `/healthz`, `/readyz`, `/metrics` and `/openapi.json` (of `openapi`).
+pub fn ops_router(runtime: Runtime, readiness: Readiness, openapi: utoipa::openapi::OpenApi) -> Router {
     metrics_handle();
+    let openapi = Arc::new(openapi.to_pretty_json().unwrap_or_default());
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { metrics_handle().render() }))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], openapi.as_str().to_owned()) }
+            }),
+        )
         .with_state(OpsState { runtime, readiness })
 }
+
+/// The operational endpoints and the document's header (title, version,
+/// security scheme, the Problem schema); services merge their paths into it.
+pub fn base_openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(
+        info(title = "Claimtrail", description = "Healthcare claims and billing with a verifiable audit ledger"),
+        paths(healthz_doc, readyz_doc, metrics_doc),
+        components(schemas(Problem, FieldError)),
+        modifiers(&ApiKeyScheme)
+    )]
+    struct OpsDoc;
+    struct ApiKeyScheme;
+    impl utoipa::Modify for ApiKeyScheme {
+        fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+            use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+            let components = openapi.components.get_or_insert_with(Default::default);
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("API key `ct_<key id>_<secret>`")).build()),
+            );
+        }
+    }
+    use utoipa::OpenApi as _;
+    OpsDoc::openapi()
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is alive", body = String, content_type = "text/plain")))]
+#[allow(dead_code)]
+fn healthz_doc() {}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Database, bus and service conditions are fine", body = String, content_type = "text/plain"),
+              (status = 503, description = "Not ready, with the reasons", body = String, content_type = "text/plain")))]
+#[allow(dead_code)]
+fn readyz_doc() {}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
+#[allow(dead_code)]
+fn metrics_doc() {}
 
 async fn readyz(State(state): State<OpsState>) -> Response {
     let mut problems = Vec::new();

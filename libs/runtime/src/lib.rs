@@ -114,6 +114,8 @@ impl Runtime {
 /// readiness condition and its own background work.
 pub struct ServiceParts {
     pub routes: Router,
+    /// The OpenAPI paths of `routes`.
+    pub openapi: utoipa::openapi::OpenApi,
     pub handler: Option<Arc<dyn EventHandler>>,
     pub readiness: http::Readiness,
     pub background: Vec<BackgroundTask>,
@@ -141,8 +143,10 @@ pub async fn run_services(
     let mut tasks = tokio::task::JoinSet::new();
     let mut app = Router::new();
     let mut conditions = Vec::new();
+    let mut openapi = http::base_openapi();
     for (runtime, parts) in services {
         app = app.merge(parts.routes);
+        openapi.merge(parts.openapi);
         conditions.push(parts.readiness);
         for task in parts.background {
             tasks.spawn(task);
@@ -164,7 +168,7 @@ pub async fn run_services(
 
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let address = listener.local_addr()?;
-    let app = app.merge(http::ops_router(ops_runtime, readiness));
+    let app = app.merge(http::ops_router(ops_runtime, readiness, openapi));
     let stop_http = stop_rx.clone();
     tasks.spawn(async move {
         http::serve(listener, app, wait_for_stop(stop_http)).await.context("HTTP server")?;

@@ -64,7 +64,13 @@ fn validate(payer_id: &str, body: &FeeScheduleBody) -> Vec<FieldError> {
     errors
 }
 
-async fn publish(State(runtime): State<Runtime>, Path(payer_id): Path<String>, body: axum::body::Bytes) -> Result<impl IntoResponse, Problem> {
+#[utoipa::path(put, path = "/v1/payers/{payer_id}/fee-schedule", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer")),
+    request_body(content = serde_json::Value, description = "`{fee_schedule_id, entries: [{procedure_code, amount}]}`, amounts as strings"),
+    responses((status = 200, description = "`{payer_id, fee_schedule_id, content_hash, entries}`", body = serde_json::Value),
+              (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid schedule", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn publish(State(runtime): State<Runtime>, Path(payer_id): Path<String>, body: axum::body::Bytes) -> Result<impl IntoResponse, Problem> {
     let body: FeeScheduleBody = claimtrail_runtime::http::json_body(&body, "a fee schedule")?;
     Ok((StatusCode::OK, Json(publish_schedule(&runtime, &payer_id, body).await?)))
 }
@@ -114,7 +120,11 @@ pub async fn publish_schedule(runtime: &Runtime, payer_id: &str, body: FeeSchedu
     Ok(serde_json::json!({"payer_id": payer_id, "fee_schedule_id": body.fee_schedule_id, "content_hash": content_hash, "entries": n_entries}))
 }
 
-async fn show(State(runtime): State<Runtime>, Path(payer_id): Path<String>) -> Result<impl IntoResponse, Problem> {
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/fee-schedule", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 200, description = "The schedule in force", body = serde_json::Value),
+              (status = 404, description = "No schedule", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn show(State(runtime): State<Runtime>, Path(payer_id): Path<String>) -> Result<impl IntoResponse, Problem> {
     let store = &runtime.store;
     let header = store
         .db()

@@ -99,6 +99,7 @@ impl EventHandler for Adjudicator {
 /// The service's routes, handler and tasks on `runtime`.
 pub fn parts(runtime: &Runtime) -> ServiceParts {
     ServiceParts {
+        openapi: openapi(),
         routes: fee_schedules::routes(runtime.clone()),
         handler: Some(Arc::new(Adjudicator::new(runtime.store.clone()))),
         readiness: http::always_ready(),
@@ -111,4 +112,12 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
     let parts = parts(&runtime);
     runtime.run(parts, shutdown).await
+}
+
+/// The OpenAPI paths this service serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(fee_schedules::publish, fee_schedules::show))]
+    struct ApiDoc;
+    <ApiDoc as utoipa::OpenApi>::openapi()
 }

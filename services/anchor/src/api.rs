@@ -28,7 +28,7 @@ pub const ENTRIES_PAGE_MAX: u64 = 1_000;
 pub const CHECKPOINTS_PAGE_MAX: u64 = 1_000;
 
 #[derive(Clone)]
-struct ApiState {
+pub(crate) struct ApiState {
     runtime: Runtime,
 }
 
@@ -47,7 +47,10 @@ fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-async fn checkpoint(State(state): State<ApiState>) -> Result<Response, Problem> {
+#[utoipa::path(get, path = "/v1/ledger/checkpoint", tag = "ledger",
+    responses((status = 200, description = "The latest C2SP signed checkpoint note", body = String, content_type = "text/plain"),
+              (status = 404, description = "None signed yet", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn checkpoint(State(state): State<ApiState>) -> Result<Response, Problem> {
     let store = &state.runtime.store;
     let row = store
         .db()
@@ -58,11 +61,14 @@ async fn checkpoint(State(state): State<ApiState>) -> Result<Response, Problem> 
 }
 
 #[derive(Deserialize)]
-struct CheckpointsQuery {
+pub(crate) struct CheckpointsQuery {
     from_size: Option<u64>,
 }
 
-async fn checkpoints(State(state): State<ApiState>, Query(query): Query<CheckpointsQuery>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(get, path = "/v1/ledger/checkpoints", tag = "ledger",
+    params(("from_size" = Option<u64>, Query, description = "Smallest tree size")),
+    responses((status = 200, description = "`{checkpoints: [{size, note}]}`, oldest first, 1,000 a page", body = serde_json::Value)))]
+pub(crate) async fn checkpoints(State(state): State<ApiState>, Query(query): Query<CheckpointsQuery>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &state.runtime.store;
     let from_size = i64::try_from(query.from_size.unwrap_or(0)).map_err(|_| Problem::bad_request("from_size is too large"))?;
     let rows = store
@@ -80,7 +86,9 @@ async fn checkpoints(State(state): State<ApiState>, Query(query): Query<Checkpoi
     Ok(Json(json!({ "checkpoints": list })))
 }
 
-async fn keys_text(State(state): State<ApiState>) -> Result<Response, Problem> {
+#[utoipa::path(get, path = "/v1/ledger/keys", tag = "ledger",
+    responses((status = 200, description = "One C2SP vkey per line, followed by its role (`log`, `producer <service>`, `witness`)", body = String, content_type = "text/plain")))]
+pub(crate) async fn keys_text(State(state): State<ApiState>) -> Result<Response, Problem> {
     let mut body = String::new();
     for (key, role) in crate::keys::published(&state.runtime.store).await? {
         body.push_str(&format!("{key} {role}\n"));
@@ -99,12 +107,16 @@ pub async fn ledger_size(store: &Store, conn: &impl ConnectionTrait) -> Result<u
 }
 
 #[derive(Deserialize)]
-struct EntriesQuery {
+pub(crate) struct EntriesQuery {
     start: Option<u64>,
     end: Option<u64>,
 }
 
-async fn entries(State(state): State<ApiState>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger",
+    params(("start" = Option<u64>, Query, description = "First index (0-based)"), ("end" = Option<u64>, Query, description = "End, exclusive; at most 1,000 entries")),
+    responses((status = 200, description = "`{entries: [{index, event_id, leaf, chain}]}`, leaf and chain base64", body = serde_json::Value),
+              (status = 400, description = "end before start", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn entries(State(state): State<ApiState>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &state.runtime.store;
     let start = query.start.unwrap_or(0);
     let end = query.end.unwrap_or(start + ENTRIES_PAGE_MAX);
@@ -151,12 +163,16 @@ async fn leaf_hashes(store: &Store, size: u64) -> Result<Vec<Hash>, Problem> {
 }
 
 #[derive(Deserialize)]
-struct InclusionQuery {
+pub(crate) struct InclusionQuery {
     index: u64,
     size: u64,
 }
 
-async fn inclusion(State(state): State<ApiState>, Query(query): Query<InclusionQuery>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", tag = "ledger",
+    params(("index" = u64, Query, description = "Leaf index"), ("size" = u64, Query, description = "Tree size")),
+    responses((status = 200, description = "`{index, size, hashes}` (RFC 9162 order, base64)", body = serde_json::Value),
+              (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn inclusion(State(state): State<ApiState>, Query(query): Query<InclusionQuery>) -> Result<Json<serde_json::Value>, Problem> {
     if query.index >= query.size {
         return Err(Problem::bad_request(format!("index {} is not below size {}", query.index, query.size)));
     }
@@ -166,12 +182,16 @@ async fn inclusion(State(state): State<ApiState>, Query(query): Query<InclusionQ
 }
 
 #[derive(Deserialize)]
-struct ConsistencyQuery {
+pub(crate) struct ConsistencyQuery {
     from: u64,
     to: u64,
 }
 
-async fn consistency(State(state): State<ApiState>, Query(query): Query<ConsistencyQuery>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(get, path = "/v1/ledger/proofs/consistency", tag = "ledger",
+    params(("from" = u64, Query, description = "Old size"), ("to" = u64, Query, description = "New size")),
+    responses((status = 200, description = "`{from, to, hashes}` (RFC 9162 order, base64)", body = serde_json::Value),
+              (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn consistency(State(state): State<ApiState>, Query(query): Query<ConsistencyQuery>) -> Result<Json<serde_json::Value>, Problem> {
     if query.from > query.to {
         return Err(Problem::bad_request(format!("from {} is above to {}", query.from, query.to)));
     }

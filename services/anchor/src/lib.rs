@@ -176,6 +176,7 @@ pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     let readiness = checkpointer.health();
     let stop = runtime.stop_signal();
     Ok(ServiceParts {
+        openapi: openapi(),
         routes: api::routes(runtime.clone()),
         handler: Some(Arc::new(Appender::new(runtime.store.clone()))),
         readiness,
@@ -188,4 +189,12 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
     let parts = parts(&runtime).await?;
     runtime.run(parts, shutdown).await
+}
+
+/// The OpenAPI paths this service serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(api::checkpoint, api::checkpoints, api::keys_text, api::entries, api::inclusion, api::consistency))]
+    struct ApiDoc;
+    <ApiDoc as utoipa::OpenApi>::openapi()
 }

@@ -50,6 +50,8 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Print the OpenAPI document of the whole HTTP surface (as served at /openapi.json).
+    Openapi,
     /// Ledger tools.
     Ledger {
         #[command(subcommand)]
@@ -162,6 +164,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", key.api_key);
             Ok(())
         }
+        Command::Openapi => {
+            println!("{}", up::openapi().to_pretty_json()?);
+            Ok(())
+        }
         Command::Verify { target, keys, state } => verify::run(&target, &keys, state.as_deref()).await,
         Command::Ledger { command: LedgerCommand::Export { out, database } } => {
             let (database_url, prefix) = (database.url()?, database.prefix.clone());
@@ -189,4 +195,23 @@ async fn connect(database_url: &str, prefix: &str, service: &str, migrations: &[
     .with_context(|| format!("connecting to {}", claimtrail_store::redact_url(database_url)))?;
     store.migrate(migrations).await?;
     Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    /// schemas/openapi.json is generated from the code; this fails when it drifts.
+    /// Regenerate: `CLAIMTRAIL_UPDATE_SCHEMAS=1 cargo test -p claimtrail openapi`.
+    #[test]
+    fn the_committed_openapi_document_matches_the_routes() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/openapi.json");
+        let generated = crate::up::openapi().to_pretty_json().expect("the document serializes") + "\n";
+        if std::env::var_os("CLAIMTRAIL_UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &generated).expect("writing schemas/openapi.json");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(committed == generated, "schemas/openapi.json drifted from the code; run CLAIMTRAIL_UPDATE_SCHEMAS=1 cargo test -p claimtrail openapi");
+        for path in ["/v1/claims", "/v1/claims/{claim_id}", "/v1/ledger/entries", "/v1/payers/{payer_id}/fee-schedule", "/v1/journal/balances", "/readyz"] {
+            assert!(generated.contains(&format!("\"{path}\"")), "{path} is missing from the document");
+        }
+    }
 }

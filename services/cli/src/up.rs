@@ -180,3 +180,13 @@ pub async fn build(runtimes: &[Runtime]) -> anyhow::Result<ServiceList> {
     }
     Ok(services)
 }
+
+/// The OpenAPI document of the whole HTTP surface (what `up` serves at /openapi.json).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut openapi = claimtrail_runtime::http::base_openapi();
+    openapi.merge(claimtrail_intake::openapi());
+    openapi.merge(claimtrail_adjudication::openapi());
+    openapi.merge(claimtrail_settlement::openapi());
+    openapi.merge(claimtrail_anchor::openapi());
+    openapi
+}

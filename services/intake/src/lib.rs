@@ -95,6 +95,7 @@ pub fn routes(runtime: Runtime) -> Router {
 /// The service's routes, handler and tasks on `runtime`.
 pub fn parts(runtime: &Runtime) -> ServiceParts {
     ServiceParts {
+        openapi: openapi(),
         routes: routes(runtime.clone()),
         handler: Some(Arc::new(status::StatusProjection::new(runtime.store.clone()))),
         readiness: http::always_ready(),
@@ -107,4 +108,21 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
     let parts = parts(&runtime);
     runtime.run(parts, shutdown).await
+}
+
+/// The OpenAPI paths this service serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        submit::submit,
+        status::list,
+        status::show,
+        status::claim_response,
+        status::explanation_of_benefit,
+        reference::put_member,
+        reference::import_members,
+        reference::put_enrollment
+    ))]
+    struct ApiDoc;
+    <ApiDoc as utoipa::OpenApi>::openapi()
 }

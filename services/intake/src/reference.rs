@@ -177,7 +177,14 @@ pub async fn store_members(runtime: &Runtime, tx: &impl ConnectionTrait, members
     Ok(())
 }
 
-async fn put_member(
+#[utoipa::path(put, path = "/v1/payers/{payer_id}/members/{member_id}", tag = "reference",
+    params(("payer_id" = String, Path, description = "Payer"), ("member_id" = String, Path, description = "Member")),
+    request_body(content = serde_json::Value, description = "`{family_name, given_name, birth_date, sex, plan_id, coverage_start, coverage_end}`"),
+    responses((status = 200, description = "Stored; `member.enrolled.v1` emitted", body = serde_json::Value),
+              (status = 403, description = "Not a payer or admin key", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid member, naming the field", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_member(
     State(runtime): State<Runtime>,
     headers: HeaderMap,
     Path((payer_id, member_id)): Path<(String, String)>,
@@ -199,7 +206,13 @@ async fn put_member(
 /// `POST /v1/payers/{payer_id}/members/import`: CSV with the header
 /// `member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end`.
 /// All or nothing: any bad row fails the whole file, naming its line.
-async fn import_members(
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/members/import", tag = "reference",
+    params(("payer_id" = String, Path, description = "Payer")),
+    request_body(content = String, content_type = "text/csv", description = "Header `member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end`; all or nothing"),
+    responses((status = 200, description = "`{payer_id, imported}`", body = serde_json::Value),
+              (status = 422, description = "Invalid rows, each named by its line; nothing stored", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn import_members(
     State(runtime): State<Runtime>,
     headers: HeaderMap,
     Path(payer_id): Path<String>,
@@ -340,7 +353,14 @@ pub async fn store_enrollment(runtime: &Runtime, tx: &impl ConnectionTrait, enro
     Ok(())
 }
 
-async fn put_enrollment(
+#[utoipa::path(put, path = "/v1/providers/{npi}/enrollments/{payer_id}", tag = "reference",
+    params(("npi" = String, Path, description = "Provider NPI"), ("payer_id" = String, Path, description = "Payer")),
+    request_body(content = serde_json::Value, description = "`{entity_type, name, tin, taxonomy, enrollment_start, enrollment_end}`"),
+    responses((status = 200, description = "Stored; `provider.enrolled.v1` emitted", body = serde_json::Value),
+              (status = 403, description = "Not a payer or admin key", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid enrollment, naming the field", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_enrollment(
     State(runtime): State<Runtime>,
     headers: HeaderMap,
     Path((npi, payer_id)): Path<(String, String)>,

@@ -199,6 +199,15 @@ pub struct ListQuery {
 
 /// `GET /v1/claims?status=&since=&after=&limit=`: the caller's own claims
 /// (every tenant's for auditor and admin keys), oldest first, paged by claim id.
+#[utoipa::path(get, path = "/v1/claims", tag = "intake",
+    params(("status" = Option<String>, Query, description = "received, rejected, accepted, pended, adjudicated, paid, replaced or voided"),
+           ("since" = Option<String>, Query, description = "RFC 3339 time: claims received at or after it"),
+           ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+           ("limit" = Option<u64>, Query, description = "Claims per page, 1-500, default 100")),
+    responses((status = 200, description = "`{claims: [{claim_id, status, outcome, received_at, total_charge, total_paid}], next}`; the caller's own claims only", body = serde_json::Value),
+              (status = 400, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 pub async fn list(
     State(runtime): State<Runtime>,
     headers: HeaderMap,
@@ -271,17 +280,41 @@ fn fhir_json(resource: serde_json::Value) -> axum::response::Response {
     ([(axum::http::header::CONTENT_TYPE, "application/fhir+json")], Json(resource)).into_response()
 }
 
-async fn claim_response(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<axum::response::Response, Problem> {
+#[utoipa::path(get, path = "/v1/claims/{claim_id}/claim-response", tag = "intake",
+    params(("claim_id" = String, Path, description = "The claim id")),
+    responses((status = 200, description = "FHIR R4 ClaimResponse", body = serde_json::Value, content_type = "application/fhir+json"),
+              (status = 404, description = "Not adjudicated, unknown, or another tenant's", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn claim_response(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(claim_id): Path<String>,
+) -> Result<axum::response::Response, Problem> {
     let (claim, decision, received_at) = adjudicated_claim(&runtime, &headers, &claim_id, "claim-response").await?;
     Ok(fhir_json(claimtrail_fhir::claim_response(&decision, &claim, &received_at)))
 }
 
-async fn explanation_of_benefit(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<axum::response::Response, Problem> {
+#[utoipa::path(get, path = "/v1/claims/{claim_id}/eob", tag = "intake",
+    params(("claim_id" = String, Path, description = "The claim id")),
+    responses((status = 200, description = "FHIR R4 ExplanationOfBenefit (CARIN Blue Button shape)", body = serde_json::Value, content_type = "application/fhir+json"),
+              (status = 404, description = "Not adjudicated, unknown, or another tenant's", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn explanation_of_benefit(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(claim_id): Path<String>,
+) -> Result<axum::response::Response, Problem> {
     let (claim, decision, received_at) = adjudicated_claim(&runtime, &headers, &claim_id, "eob").await?;
     Ok(fhir_json(claimtrail_fhir::explanation_of_benefit(&decision, &claim, &received_at)))
 }
 
-async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(get, path = "/v1/claims/{claim_id}", tag = "intake",
+    params(("claim_id" = String, Path, description = "The claim id from the POST answer")),
+    responses((status = 200, description = "`{claim_id, status, outcome, history: [{status, event_type, event_id, at, detail}], decision, ...}`", body = serde_json::Value),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such claim, or another tenant's", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
     let not_found = || Problem::not_found(format!("no claim `{claim_id}`"));

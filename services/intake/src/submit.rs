@@ -92,7 +92,20 @@ struct Accepted {
     claim_json: String,
 }
 
-async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
+#[utoipa::path(post, path = "/v1/claims", tag = "intake",
+    request_body(content = serde_json::Value, content_type = "application/fhir+json", description = "A FHIR R4 Claim, or a Bundle (batch, transaction or collection) of Claims with their Patient, Coverage, Practitioner and Organization"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409")),
+    responses(
+        (status = 202, description = "`{claim_ids, outcomes: [{claim_id, status: accepted|rejected|invalid, issues}]}` in entry order", body = serde_json::Value),
+        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/fhir+json or application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid FHIR R4 Claim or Bundle (errors name FHIRPath), or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited (Retry-After)", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
     check_content_type(&headers)?;

@@ -133,7 +133,7 @@ impl EventHandler for Booker {
 }
 
 #[derive(Debug, Deserialize)]
-struct EntriesQuery {
+pub(crate) struct EntriesQuery {
     claim_id: Option<Uuid>,
 }
 
@@ -142,7 +142,11 @@ pub fn routes(runtime: Runtime) -> Router {
     Router::new().route("/v1/journal/entries", get(entries)).route("/v1/journal/balances", get(balances)).with_state(runtime)
 }
 
-async fn entries(State(runtime): State<Runtime>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(get, path = "/v1/journal/entries", tag = "settlement",
+    params(("claim_id" = String, Query, description = "Claim")),
+    responses((status = 200, description = "`{entries: [{entry_id, claim_id, amount, memo, lines: [{account, debit, credit}]}]}`", body = serde_json::Value),
+              (status = 400, description = "No claim_id", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn entries(State(runtime): State<Runtime>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
     let claim_id = query.claim_id.ok_or_else(|| Problem::bad_request("query parameter claim_id is required"))?;
     let rows = store
@@ -178,7 +182,9 @@ async fn entries(State(runtime): State<Runtime>, Query(query): Query<EntriesQuer
     Ok(Json(serde_json::json!({ "entries": entries })))
 }
 
-async fn balances(State(runtime): State<Runtime>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(get, path = "/v1/journal/balances", tag = "settlement",
+    responses((status = 200, description = "`{accounts: [{account, debit, credit, balance}], total_debit, total_credit, balanced}`", body = serde_json::Value)))]
+pub(crate) async fn balances(State(runtime): State<Runtime>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
     let rows = store
         .db()
@@ -211,6 +217,7 @@ async fn balances(State(runtime): State<Runtime>) -> Result<Json<serde_json::Val
 /// The service's routes, handler and tasks on `runtime`.
 pub fn parts(runtime: &Runtime) -> ServiceParts {
     ServiceParts {
+        openapi: openapi(),
         routes: routes(runtime.clone()),
         handler: Some(Arc::new(Booker::new(runtime.store.clone()))),
         readiness: http::always_ready(),
@@ -223,4 +230,12 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
     let parts = parts(&runtime);
     runtime.run(parts, shutdown).await
+}
+
+/// The OpenAPI paths this service serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(entries, balances))]
+    struct ApiDoc;
+    <ApiDoc as utoipa::OpenApi>::openapi()
 }
