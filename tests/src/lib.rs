@@ -71,7 +71,8 @@ pub fn claimtrail_bin() -> PathBuf {
     .clone()
 }
 
-fn logs_dir() -> PathBuf {
+/// Where the services started by the tests write their logs.
+pub fn logs_dir() -> PathBuf {
     let bin = claimtrail_bin();
     let dir = bin.parent().map(|p| p.join("e2e-logs")).unwrap_or_else(|| PathBuf::from("e2e-logs"));
     let _ = std::fs::create_dir_all(&dir);

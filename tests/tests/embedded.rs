@@ -149,3 +149,29 @@ async fn tampering_with_a_ledger_row_in_the_sqlite_file_is_caught() -> anyhow::R
     assert!(verified, "{output}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_carry_no_member_data() -> anyhow::Result<()> {
+    // Info-level logs of a run with claims, a poison message and a restart.
+    let mut up = Embedded::start(&[("RUST_LOG", "info"), ("CLAIMTRAIL_DELIVERIES_MAX", "2")]).await?;
+    up.submit_ok(&bundle((0..5).map(|n| sample_claim(&format!("PCN-PHI-{n}"))).collect())).await?;
+    up.execute("INSERT INTO \"bus_outbox\" (event_id, event_type, aggregate_id, aggregate_seq, body) VALUES (randomblob(16), 'member.enrolled.v1', 'poison', 1, X'7B7D')").await?;
+    up.wait_settled(5, Duration::from_secs(60)).await?;
+    up.kill().await?;
+    up.spawn(&[]).await?;
+    up.kill().await?;
+    let logs = std::fs::read_dir(claimtrail_e2e::logs_dir())?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().contains(&up.data_dir.path().to_string_lossy().replace('/', "_")))
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(logs.contains("\"level\":\"INFO\""), "the run logged at info level");
+    let credentials: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(up.data_dir.path().join("demo-credentials.json"))?)?;
+    for member in credentials["members"].as_array().unwrap() {
+        for field in ["member_id", "family_name", "given_name", "birth_date"] {
+            let value = member[field].as_str().unwrap();
+            assert!(!logs.contains(value), "the logs contain a member's {field} ({value})");
+        }
+    }
+    Ok(())
+}
