@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use claimtrail_e2e::{Stack, bundle, sample_claim, wait_until};
+use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -25,6 +26,16 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     assert_eq!(status["total_paid"], "118.80");
     let history: Vec<&str> = status["history"].as_array().unwrap().iter().map(|h| h["event_type"].as_str().unwrap()).collect();
     assert_eq!(history, ["claim.submitted.v1", "claim.adjudicated.v1", "payable.booked.v1"]);
+
+    // One claim is one trace: the events it caused in three services carry intake's traceparent.
+    let mut traces = std::collections::HashSet::new();
+    for service in ["intake", "adjudication", "settlement"] {
+        let sql =
+            format!("SELECT convert_from(body, 'UTF8')::jsonb ->> 'traceparent' FROM {} WHERE aggregate_id = '{claim_id}'", stack.table(service, "outbox"));
+        let row = stack.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql)).await?.expect("an event of the claim");
+        traces.insert(row.try_get_by_index::<Option<String>>(0)?.expect("a traceparent"));
+    }
+    assert_eq!(traces.len(), 1, "{traces:?}");
 
     let journal: Value = stack.client.get(format!("{}/v1/journal/entries?claim_id={claim_id}", stack.url("settlement"))).send().await?.json().await?;
     let entries = journal["entries"].as_array().unwrap();

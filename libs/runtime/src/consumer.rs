@@ -51,7 +51,8 @@ pub trait EventHandler: Send + Sync + 'static {
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let mut outgoing = Vec::new();
         for envelope in events {
-            let span = tracing::info_span!("handle", event_id = %envelope.event_id, event_type = %envelope.event_type);
+            let trace_id = envelope.traceparent.as_deref().and_then(|t| t.split('-').nth(1)).unwrap_or("");
+            let span = tracing::info_span!("handle", event_id = %envelope.event_id, event_type = %envelope.event_type, trace_id);
             let _entered = span.enter();
             outgoing.extend(self.handle(tx, envelope).await?);
         }

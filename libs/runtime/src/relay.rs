@@ -74,7 +74,7 @@ impl Relay {
                     event_id: row.event_id,
                     event_type: row.event_type.clone(),
                     bytes: Bytes::from(row.body.clone()),
-                    traceparent: None,
+                    traceparent: traceparent_of(&row.body),
                 })
                 .collect();
             self.runtime.bus.publish(&events).await?;
@@ -86,4 +86,13 @@ impl Relay {
             metrics::counter!("claimtrail_events_published_total", "service" => self.runtime.producer.service.clone()).increment(seqs.len() as u64);
         }
     }
+}
+
+/// The envelope's W3C trace context, sent as the `traceparent` header.
+fn traceparent_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Trace {
+        traceparent: Option<String>,
+    }
+    serde_json::from_slice::<Trace>(body).ok().and_then(|trace| trace.traceparent)
 }

@@ -117,8 +117,9 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
             None => return Err(Problem::bad_request("Idempotency-Key must be 1-255 visible ASCII characters")),
         },
     };
+    let trace_header = headers.get("traceparent").and_then(|v| v.to_str().ok()).filter(|v| valid_traceparent(v)).map(str::to_owned);
     let Some(key) = key else {
-        return accept(&runtime, &tenant, &bytes, None).await;
+        return accept(&runtime, &tenant, &bytes, None, trace_header).await;
     };
     let body_sha256 = hex::encode(sha2::Sha256::digest(&bytes));
     match idempotency::begin(store, &tenant.name, &key, &body_sha256).await? {
@@ -139,15 +140,45 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
             ));
         }
     }
-    let result = accept(&runtime, &tenant, &bytes, Some(&key)).await;
+    let result = accept(&runtime, &tenant, &bytes, Some(&key), trace_header).await;
     if result.is_err() {
         idempotency::release(store, &tenant.name, &key).await?;
     }
     result
 }
 
+/// A valid W3C `traceparent` (version 00): `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`.
+fn valid_traceparent(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    parts.len() == 4
+        && parts[0] == "00"
+        && hex(parts[1], 32)
+        && hex(parts[2], 16)
+        && hex(parts[3], 2)
+        && parts[1] != "0".repeat(32)
+        && parts[2] != "0".repeat(16)
+}
+
+/// Starts each claim's trace: the caller's `traceparent` when it sent one,
+/// else a new trace per claim; every event the claim causes downstream
+/// carries it, so one claim is one trace across the services.
+fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
+    let traceparent = match caller {
+        Some(value) => value.to_owned(),
+        None => {
+            let mut ids = [0u8; 24];
+            if getrandom::fill(&mut ids).is_err() {
+                return event;
+            }
+            format!("00-{}-{}-01", hex::encode(&ids[..16]), hex::encode(&ids[16..]))
+        }
+    };
+    NewEvent { traceparent: Some(traceparent), ..event }
+}
+
 /// Parses, edits and stores one request's claims; with a key, its answer is stored with them.
-async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Option<&str>) -> Result<Response, Problem> {
+async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Option<&str>, trace_header: Option<String>) -> Result<Response, Problem> {
     let store = &runtime.store;
     let received_at = Timestamp::now();
     let submission = claimtrail_fhir::parse_submission(bytes, received_at.date()).map_err(|e| match e {
@@ -190,10 +221,10 @@ async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Opt
                 let claim_json = serde_json::to_string(&claim).map_err(|e| Problem::internal(&e.into()))?;
                 let (status, event) = if issues.is_empty() {
                     let event = ClaimSubmitted { claim: claim.clone(), submitter: tenant.name.clone(), channel: "fhir".into(), received_at };
-                    ("accepted", NewEvent::new(event, claim_id.to_string()))
+                    ("accepted", traced(NewEvent::new(event, claim_id.to_string()), trace_header.as_deref()))
                 } else {
                     let event = ClaimRejected { claim_id, submitter: tenant.name.clone(), issues: issues.clone(), received_at };
-                    ("rejected", NewEvent::new(event, claim_id.to_string()))
+                    ("rejected", traced(NewEvent::new(event, claim_id.to_string()), trace_header.as_deref()))
                 };
                 outcomes.push(json!({"claim_id": claim_id, "status": status, "issues": issues}));
                 accepted.push(Accepted {
@@ -264,4 +295,17 @@ async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Opt
         runtime.relay_wakeup.notify_waiters();
     }
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_traceparents_are_taken_from_the_caller() {
+        assert!(valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert!(!valid_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+        assert!(!valid_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
+        assert!(!valid_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"));
+    }
 }
