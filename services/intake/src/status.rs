@@ -138,16 +138,51 @@ pub fn routes(runtime: Runtime) -> Router {
 }
 
 /// Records a read of a claim (HIPAA access log): who, which claim, which view, when.
-async fn record_access(store: &Store, tenant: &auth::Tenant, claim_id: Uuid, view: &str) -> Result<(), sea_orm::DbErr> {
-    store
-        .db()
-        .execute_raw(stmt(
-            store,
-            format!("INSERT INTO {} (claim_id, reader_tenant, reader_key_id, view) VALUES ($1, $2, $3, $4)", store.table("access_log")),
-            vec![Value::from(claim_id), Value::from(tenant.name.clone()), Value::from(tenant.key_id.clone()), Value::from(view.to_owned())],
-        ))
-        .await?;
+async fn record_access(store: &Store, tenant: &auth::Tenant, claim_ids: &[Uuid], view: &str) -> Result<(), sea_orm::DbErr> {
+    for chunk in claim_ids.chunks(500) {
+        let mut values = vec![Value::from(tenant.name.clone()), Value::from(tenant.key_id.clone()), Value::from(view.to_owned())];
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|claim_id| {
+                values.push(Value::from(*claim_id));
+                format!("(${}, $1, $2, $3)", values.len())
+            })
+            .collect();
+        store
+            .db()
+            .execute_raw(stmt(
+                store,
+                format!("INSERT INTO {} (claim_id, reader_tenant, reader_key_id, view) VALUES {}", store.table("access_log"), rows.join(",")),
+                values,
+            ))
+            .await?;
+    }
     Ok(())
+}
+
+/// Authenticates the caller and reads `columns` of a claim it may see: its
+/// own, or any for auditor and admin keys. Another tenant's claim, like an
+/// unknown one, is `not_found`.
+async fn readable_claim(
+    runtime: &Runtime,
+    headers: &HeaderMap,
+    claim_id: &str,
+    columns: &str,
+    not_found: impl Fn() -> Problem,
+) -> Result<(auth::Tenant, Uuid, sea_orm::QueryResult), Problem> {
+    let store = &runtime.store;
+    let tenant = auth::authenticate(runtime, headers).await?;
+    let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
+    let row = store
+        .db()
+        .query_one_raw(stmt(store, format!("SELECT submitter, {columns} FROM {} WHERE claim_id = $1", store.table("claims")), vec![Value::from(claim_uuid)]))
+        .await?
+        .ok_or_else(&not_found)?;
+    let submitter: String = row.try_get_by_index(0)?;
+    if submitter != tenant.name && !tenant.role.reads_all_claims() {
+        return Err(not_found());
+    }
+    Ok((tenant, claim_uuid, row))
 }
 
 /// The submitted claim and its decision, for a tenant allowed to see them (404 otherwise,
@@ -158,29 +193,14 @@ async fn adjudicated_claim(
     claim_id: &str,
     view: &str,
 ) -> Result<(claimtrail_events::SubmittedClaim, claimtrail_events::ClaimAdjudicated, String), Problem> {
-    let store = &runtime.store;
-    let tenant = auth::authenticate(runtime, headers).await?;
     let not_found = || Problem::not_found(format!("no adjudicated claim `{claim_id}`"));
-    let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
-    let row = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT submitter, claim, decision, received_at FROM {} WHERE claim_id = $1", store.table("claims")),
-            vec![Value::from(claim_uuid)],
-        ))
-        .await?
-        .ok_or_else(not_found)?;
-    let submitter: String = row.try_get_by_index(0)?;
-    if submitter != tenant.name && !tenant.role.reads_all_claims() {
-        return Err(not_found());
-    }
+    let (tenant, claim_uuid, row) = readable_claim(runtime, headers, claim_id, "claim, decision, received_at", not_found).await?;
     let (Some(claim), Some(decision)) = (row.try_get_by_index::<Option<String>>(1)?, row.try_get_by_index::<Option<String>>(2)?) else {
         return Err(not_found());
     };
     let claim = serde_json::from_str(&claim).map_err(|e| Problem::internal(&anyhow::anyhow!("stored claim {claim_uuid} is unreadable: {e}")))?;
     let decision = serde_json::from_str(&decision).map_err(|e| Problem::internal(&anyhow::anyhow!("stored decision {claim_uuid} is unreadable: {e}")))?;
-    record_access(store, &tenant, claim_uuid, view).await?;
+    record_access(&runtime.store, &tenant, &[claim_uuid], view).await?;
     Ok((claim, decision, row.try_get_by_index::<String>(3)?))
 }
 
@@ -268,9 +288,7 @@ pub async fn list(
             "total_paid": row.try_get_by_index::<Option<i64>>(5)?.map(Money::from_cents),
         }));
     }
-    for claim_id in &listed {
-        record_access(store, &tenant, *claim_id, "list").await?;
-    }
+    record_access(store, &tenant, &listed, "list").await?;
     let next = if has_more { listed.last().map(|id| json!(id)) } else { None };
     Ok(Json(json!({ "claims": claims, "next": next })))
 }
@@ -316,27 +334,10 @@ pub(crate) async fn explanation_of_benefit(
     security(("api_key" = [])))]
 pub(crate) async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
-    let tenant = auth::authenticate(&runtime, &headers).await?;
     let not_found = || Problem::not_found(format!("no claim `{claim_id}`"));
-    let claim_uuid = Uuid::parse_str(&claim_id).map_err(|_| not_found())?;
-    let row = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            format!(
-                "SELECT submitter, channel, status, outcome, payer_id, billing_npi, total_charge_cents, total_paid_cents, issues, decision, received_at \
-                 FROM {} WHERE claim_id = $1",
-                store.table("claims")
-            ),
-            vec![Value::from(claim_uuid)],
-        ))
-        .await?
-        .ok_or_else(not_found)?;
-    let submitter: String = row.try_get_by_index(0)?;
-    if submitter != tenant.name && !tenant.role.reads_all_claims() {
-        return Err(not_found());
-    }
-    record_access(store, &tenant, claim_uuid, "status").await?;
+    let columns = "channel, status, outcome, payer_id, billing_npi, total_charge_cents, total_paid_cents, issues, decision, received_at";
+    let (tenant, claim_uuid, row) = readable_claim(&runtime, &headers, &claim_id, columns, not_found).await?;
+    record_access(store, &tenant, &[claim_uuid], "status").await?;
     let issues: serde_json::Value = serde_json::from_str(&row.try_get_by_index::<String>(8)?).unwrap_or_default();
     let decision: Option<serde_json::Value> = row.try_get_by_index::<Option<String>>(9)?.and_then(|d| serde_json::from_str(&d).ok());
     let history_rows = store
