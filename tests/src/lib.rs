@@ -130,6 +130,15 @@ impl Stack {
     /// The sample claim's member (MBR-0001, covered in 2026) and billing
     /// provider (NPI 1245319599, enrolled in 2026) for payer 60054.
     pub async fn put_reference_data(&self, admin_key: &str) -> anyhow::Result<()> {
+        let payer = json!({"name": "Test Health Plan", "timely_filing_days": 365});
+        let response = self.client.put(format!("{}/v1/payers/{PAYER_ID}", self.url("intake"))).bearer_auth(admin_key).json(&payer).send().await?;
+        anyhow::ensure!(response.status().is_success(), "payer: {}", response.text().await?);
+        let provider = json!({"entity_type": 2, "name": "Riverside Family Practice", "tin": "123456789", "taxonomy": "207Q00000X",
+            "organization": "riverside", "licence": null,
+            "pay_to": {"name": "Riverside Family Practice", "address_line": "100 River Road", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+            "bank_account": {"routing_number": "011000015", "account_number": "000123456789", "account_type": "checking"}});
+        let response = self.client.put(format!("{}/v1/providers/1245319599", self.url("intake"))).bearer_auth(admin_key).json(&provider).send().await?;
+        anyhow::ensure!(response.status().is_success(), "provider: {}", response.text().await?);
         let member = json!({"family_name": "Synthetic", "given_name": "Pat", "birth_date": "1961-04-12", "sex": "female",
             "plan_id": "PPO-GOLD", "coverage_start": "2026-01-01", "coverage_end": "2026-12-31"});
         let response =

@@ -41,6 +41,24 @@ pub struct ClaimSubmitted {
     /// Where it came from: `fhir` or `x12`.
     pub channel: String,
     pub received_at: Timestamp,
+    /// The organization's Ed25519 signature over the request body, when it signed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_signature: Option<SubmissionSignature>,
+}
+
+/// An Ed25519 signature by the submitting organization over SHA3-256 of the
+/// exact request body, kept with the claim so that the submission can be
+/// attributed to the organization's key later, whoever holds the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SubmissionSignature {
+    /// The organization's name for the key, as registered.
+    pub key_name: String,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    /// Hex of SHA3-256 of the request body: the signed message.
+    pub body_sha3_256: String,
+    /// Base64 of the 64-byte Ed25519 signature.
+    pub signature: String,
 }
 
 /// A claim failed a front-end edit; it is kept with its reasons and goes no further.
@@ -61,6 +79,29 @@ pub struct ClaimAdjudicated {
     pub outcome: Outcome,
     /// SHA3-256 (hex) of the canonical fee schedule (the rule set) that priced it.
     pub rule_set_hash: String,
+    pub lines: Vec<LineDecision>,
+    pub total_charge: Money,
+    pub total_allowed: Money,
+    pub total_paid: Money,
+    pub total_patient_responsibility: Money,
+}
+
+/// Adjudication reversed an earlier decision because a replacement
+/// (frequency 7) or a void (frequency 8) of that claim arrived. The amounts
+/// are the original decision's, negated (the 835's CLP02 = 22).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimReversed {
+    /// The original claim whose decision is reversed.
+    pub claim_id: Uuid,
+    /// The replacement or void claim that caused the reversal.
+    pub by_claim_id: Uuid,
+    /// `replacement` or `void`.
+    pub frequency: crate::claim::Frequency,
+    pub payer_id: String,
+    pub billing_npi: String,
+    /// The rule set hash of the decision reversed.
+    pub rule_set_hash: String,
+    /// The original lines, every amount negated.
     pub lines: Vec<LineDecision>,
     pub total_charge: Money,
     pub total_allowed: Money,
@@ -125,6 +166,68 @@ pub struct ProviderEnrolled {
     #[serde(with = "crate::timestamp::date")]
     #[schemars(with = "String")]
     pub enrollment_end: time::Date,
+}
+
+/// A payer registered (or changed) itself: its name and its claim rules
+/// intake enforces at the front end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PayerRegistered {
+    pub payer_id: String,
+    pub name: String,
+    /// Claims must arrive within this many days of each date of service (timely filing).
+    pub timely_filing_days: u32,
+}
+
+/// A provider's state licence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Licence {
+    pub number: String,
+    /// Two-letter US state code.
+    pub state: String,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub expires: time::Date,
+}
+
+/// Where payments and remittances go (835 N1*PE / N3 / N4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PayTo {
+    pub name: String,
+    pub address_line: String,
+    pub city: String,
+    pub state: String,
+    /// 5 or 9 digits.
+    pub postal_code: String,
+}
+
+/// A bank account for EFT (NACHA CCD+).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BankAccount {
+    /// 9-digit ABA routing number (check digit verified).
+    pub routing_number: String,
+    /// 4-17 digits.
+    pub account_number: String,
+    /// `checking` or `savings`.
+    pub account_type: String,
+}
+
+/// A provider registered (or changed) its details: identity, the
+/// organization whose API keys may bill under this NPI, licence, pay-to and
+/// bank account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProviderRegistered {
+    pub npi: String,
+    /// 1 (individual) or 2 (organization).
+    pub entity_type: u8,
+    pub name: String,
+    pub tin: String,
+    /// NUCC taxonomy code.
+    pub taxonomy: String,
+    /// The tenant (organization) whose provider keys submit claims for this NPI.
+    pub organization: String,
+    pub licence: Option<Licence>,
+    pub pay_to: PayTo,
+    pub bank_account: Option<BankAccount>,
 }
 
 /// One line of a journal entry: an account and a debit or credit.
@@ -212,9 +315,12 @@ domain_events! {
     ClaimSubmitted => "claim.submitted.v1", Claims;
     ClaimRejected => "claim.rejected.v1", Claims;
     ClaimAdjudicated => "claim.adjudicated.v1", Claims;
+    ClaimReversed => "claim.reversed.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;
     ProviderEnrolled => "provider.enrolled.v1", Reference;
+    PayerRegistered => "payer.registered.v1", Reference;
+    ProviderRegistered => "provider.registered.v1", Reference;
     PayableBooked => "payable.booked.v1", Settlement;
     CheckpointSigned => "checkpoint.signed.v1", Ledger;
 }

@@ -64,6 +64,12 @@ impl Money {
         self.0.is_sign_negative() && !self.0.is_zero()
     }
 
+    /// The same amount with the opposite sign (a reversal). Exact: a scale-2
+    /// decimal negates without rounding or overflow.
+    pub fn negated(self) -> Money {
+        Money(-self.0)
+    }
+
     pub fn checked_add(self, other: Money) -> Option<Money> {
         self.0.checked_add(other.0).map(Money)
     }

@@ -13,15 +13,23 @@ use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use claimtrail_events::{DomainEvent, Envelope, Family, NewEvent};
+use claimtrail_events::{ClaimAdjudicated, ClaimReversed, DomainEvent, Envelope, Family, Frequency, NewEvent, SubmittedClaim};
 use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts, http};
 use claimtrail_store::{Migration, Store, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+use uuid::Uuid;
 
 pub const SERVICE: &str = "adjudication";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration {
+    vec![
+        first_migration(),
+        Migration { version: 2, name: "reversals", statements: |store| vec![format!("ALTER TABLE {} ADD COLUMN reversed_by TEXT", store.table("decisions"))] },
+    ]
+}
+
+fn first_migration() -> Migration {
+    Migration {
         version: 1,
         name: "fee schedules and decisions",
         statements: |store| {
@@ -48,7 +56,7 @@ pub fn migrations() -> Vec<Migration> {
                 ),
             ]
         },
-    }]
+    }
 }
 
 /// The event handler of adjudication.
@@ -76,15 +84,87 @@ impl EventHandler for Adjudicator {
             return Ok(vec![]);
         };
         let claim = &submitted.claim;
+        let mut events = Vec::with_capacity(2);
+        if claim.frequency != Frequency::Original {
+            match self.reverse_original(tx, claim).await? {
+                Reversal::Reversed(reversal) => {
+                    let aggregate = reversal.claim_id.to_string();
+                    events.push(NewEvent::new(reversal, aggregate).caused_by(envelope));
+                    if claim.frequency == Frequency::Void {
+                        return Ok(events);
+                    }
+                }
+                Reversal::AlreadyReversed(denial) => {
+                    self.record(tx, &denial).await?;
+                    return Ok(vec![NewEvent::new(denial, claim.claim_id.to_string()).caused_by(envelope)]);
+                }
+            }
+        }
         let schedule = fee_schedules::load(&self.store, tx, &claim.payer_id, claim.lines.iter().map(|l| l.procedure_code.as_str())).await?;
         let decision = pricing::adjudicate(claim, &schedule).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+        self.record(tx, &decision).await?;
+        events.push(NewEvent::new(decision, claim.claim_id.to_string()).caused_by(envelope));
+        Ok(events)
+    }
+}
+
+/// What a replacement or void does to its original's decision.
+enum Reversal {
+    Reversed(ClaimReversed),
+    /// Another claim reversed it first: this one is denied.
+    AlreadyReversed(ClaimAdjudicated),
+}
+
+impl Adjudicator {
+    /// Reverses the decision of the claim `claim` replaces or voids. Its
+    /// original not decided yet (delivered out of order) is a retryable error.
+    async fn reverse_original(&self, tx: &DatabaseTransaction, claim: &SubmittedClaim) -> Result<Reversal, HandlerError> {
+        let store = &self.store;
+        let original_id = claim
+            .related_claim_id
+            .as_deref()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| HandlerError::Invalid(format!("claim {} replaces or voids no claim id", claim.claim_id)))?;
+        let row = tx
+            .query_one_raw(stmt(
+                store,
+                format!("SELECT decision, reversed_by FROM {} WHERE claim_id = $1", store.table("decisions")),
+                vec![Value::from(original_id)],
+            ))
+            .await?
+            .ok_or_else(|| HandlerError::Unexpected(anyhow::anyhow!("the original claim {original_id} is not decided yet; retrying")))?;
+        let original: ClaimAdjudicated = serde_json::from_str(&row.try_get_by_index::<String>(0)?)
+            .map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("stored decision {original_id}: {e}")))?;
+        // Conditional, so that of two concurrent replacements only one reverses.
+        let updated = tx
+            .execute_raw(stmt(
+                store,
+                format!("UPDATE {} SET reversed_by = $2 WHERE claim_id = $1 AND reversed_by IS NULL", store.table("decisions")),
+                vec![Value::from(original_id), Value::from(claim.claim_id.to_string())],
+            ))
+            .await?;
+        if updated.rows_affected() == 1 {
+            return Ok(Reversal::Reversed(pricing::reverse(&original, claim)));
+        }
+        let reversed_by = tx
+            .query_one_raw(stmt(store, format!("SELECT reversed_by FROM {} WHERE claim_id = $1", store.table("decisions")), vec![Value::from(original_id)]))
+            .await?
+            .map(|row| row.try_get_by_index::<Option<String>>(0))
+            .transpose()?
+            .flatten()
+            .unwrap_or_default();
+        Ok(Reversal::AlreadyReversed(pricing::deny_already_reversed(claim, &reversed_by, &original.rule_set_hash)))
+    }
+
+    /// Stores a decision (for replays and reversals).
+    async fn record(&self, tx: &DatabaseTransaction, decision: &ClaimAdjudicated) -> Result<(), HandlerError> {
         let decision_json = serde_json::to_string(&decision).map_err(|e| HandlerError::Unexpected(e.into()))?;
         let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         tx.execute_raw(stmt(
             &self.store,
             format!("INSERT INTO {} (claim_id, outcome, rule_set_hash, total_paid_cents, decision) VALUES ($1, $2, $3, $4, $5)", self.store.table("decisions")),
             vec![
-                Value::from(claim.claim_id),
+                Value::from(decision.claim_id),
                 Value::from(outcome),
                 Value::from(decision.rule_set_hash.clone()),
                 Value::from(decision.total_paid.to_cents().unwrap_or(0)),
@@ -92,7 +172,7 @@ impl EventHandler for Adjudicator {
             ],
         ))
         .await?;
-        Ok(vec![NewEvent::new(decision, claim.claim_id.to_string()).caused_by(envelope)])
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use claimtrail_events::{Adjustment, ClaimAdjudicated, LineDecision, Money, Outcome, SubmittedClaim};
+use claimtrail_events::{Adjustment, ClaimAdjudicated, ClaimReversed, Frequency, LineDecision, Money, Outcome, SubmittedClaim};
 
 /// The fee schedule a payer has in force: per-unit amounts by procedure code.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +100,72 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: &FeeSchedule) -> Result<Clai
         total_paid,
         total_patient_responsibility,
     })
+}
+
+/// The reversal of `original`'s decision because `by` replaces or voids it:
+/// every amount negated (the 835's CLP02 = 22), each line explained.
+pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReversed {
+    let verb = if by.frequency == Frequency::Void { "voided" } else { "replaced" };
+    let lines = original
+        .lines
+        .iter()
+        .map(|line| LineDecision {
+            sequence: line.sequence,
+            procedure_code: line.procedure_code.clone(),
+            charge: line.charge.negated(),
+            allowed: line.allowed.negated(),
+            paid: line.paid.negated(),
+            patient_responsibility: line.patient_responsibility.negated(),
+            adjustments: line.adjustments.iter().map(|a| Adjustment { group: a.group.clone(), reason: a.reason.clone(), amount: a.amount.negated() }).collect(),
+            explanation: vec![format!("claim {verb} by claim {}: paid {} reversed", by.claim_id, line.paid)],
+        })
+        .collect();
+    ClaimReversed {
+        claim_id: original.claim_id,
+        by_claim_id: by.claim_id,
+        frequency: by.frequency,
+        payer_id: original.payer_id.clone(),
+        billing_npi: original.billing_npi.clone(),
+        rule_set_hash: original.rule_set_hash.clone(),
+        lines,
+        total_charge: original.total_charge.negated(),
+        total_allowed: original.total_allowed.negated(),
+        total_paid: original.total_paid.negated(),
+        total_patient_responsibility: original.total_patient_responsibility.negated(),
+    }
+}
+
+/// A replacement or void whose original was already reversed by another
+/// claim (a race intake's edit cannot always see): denied whole, CO-129
+/// (prior processing information appears incorrect), nothing reversed twice.
+pub fn deny_already_reversed(claim: &SubmittedClaim, reversed_by: &str, rule_set_hash: &str) -> ClaimAdjudicated {
+    let original = claim.related_claim_id.as_deref().unwrap_or("?");
+    let lines: Vec<LineDecision> = claim
+        .lines
+        .iter()
+        .map(|line| LineDecision {
+            sequence: line.sequence,
+            procedure_code: line.procedure_code.clone(),
+            charge: line.charge,
+            allowed: Money::ZERO,
+            paid: Money::ZERO,
+            patient_responsibility: Money::ZERO,
+            adjustments: if line.charge.is_zero() { vec![] } else { vec![Adjustment { group: "CO".into(), reason: "129".into(), amount: line.charge }] },
+            explanation: vec![format!("claim {original} was already reversed by claim {reversed_by}: CO-129, not paid")],
+        })
+        .collect();
+    ClaimAdjudicated {
+        claim_id: claim.claim_id,
+        payer_id: claim.payer_id.clone(),
+        billing_npi: claim.billing_npi.clone(),
+        outcome: Outcome::Denied,
+        rule_set_hash: rule_set_hash.to_owned(),
+        total_charge: claim.total_charge,
+        total_allowed: Money::ZERO,
+        total_paid: Money::ZERO,
+        total_patient_responsibility: Money::ZERO,
+        lines,
+    }
 }
 
 fn short(hash: &str) -> &str {

@@ -118,6 +118,67 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo provider organization: the tenant whose keys bill under the demo NPIs.
+pub const DEMO_PROVIDER_ORGANIZATION: &str = "Riverside Family Practice";
+
+/// The payer (timely filing 365 days) and the providers' registrations,
+/// both NPIs billed by the demo provider organization (idempotent: only
+/// when the payer is not registered yet, so older demo data dirs get them too).
+async fn publish_registry(intake: &Runtime) -> anyhow::Result<()> {
+    use claimtrail_intake::registry::{self, BankAccountBody, LicenceBody, PayToBody, PayerBody, ProviderBody};
+    use claimtrail_store::stmt;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let store = &intake.store;
+    let known = store
+        .db()
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table("payers")),
+            vec![sea_orm::Value::from(DEMO_PAYER_ID.to_owned())],
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if known > 0 {
+        return Ok(());
+    }
+    let payer = registry::validate_payer(DEMO_PAYER_ID, &PayerBody { name: "Demo Health Plan".into(), timely_filing_days: 365 })
+        .map_err(|errors| anyhow::anyhow!("demo payer is invalid: {errors:?}"))?;
+    let (_, licence_end) = demo_period();
+    let tx = store.db().begin().await?;
+    registry::store_payer(intake, &tx, payer).await?;
+    for (npi, entity_type, name, taxonomy, licence) in
+        [("1245319599", 2u8, "Riverside Family Practice", "261QP2300X", None), ("1003000126", 1u8, "Robin Example MD", "207Q00000X", Some(("MD-48213", "IL")))]
+    {
+        let body = ProviderBody {
+            entity_type,
+            name: name.to_owned(),
+            tin: DEMO_PROVIDER_TIN.to_owned(),
+            taxonomy: taxonomy.to_owned(),
+            organization: DEMO_PROVIDER_ORGANIZATION.to_owned(),
+            licence: licence.map(|(number, state)| LicenceBody {
+                number: number.to_owned(),
+                state: state.to_owned(),
+                expires: claimtrail_events::format_date(licence_end),
+            }),
+            pay_to: PayToBody {
+                name: DEMO_PROVIDER_ORGANIZATION.to_owned(),
+                address_line: "100 River Road".to_owned(),
+                city: "Springfield".to_owned(),
+                state: "IL".to_owned(),
+                postal_code: "62701".to_owned(),
+            },
+            bank_account: Some(BankAccountBody { routing_number: "011000015".into(), account_number: "000123456789".into(), account_type: "checking".into() }),
+        };
+        let provider = registry::validate_provider(npi, &body).map_err(|errors| anyhow::anyhow!("demo provider {npi} is invalid: {errors:?}"))?;
+        registry::store_provider(intake, &tx, provider).await?;
+    }
+    tx.commit().await?;
+    intake.relay_wakeup.notify_waiters();
+    Ok(())
+}
+
 fn members() -> Vec<Value> {
     let (start, end) = demo_period();
     let (coverage_start, coverage_end) = (claimtrail_events::format_date(start), claimtrail_events::format_date(end));
@@ -152,6 +213,7 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
     }
 
     publish_reference_data(intake).await?;
+    publish_registry(intake).await?;
 
     let path = data_dir.join(CREDENTIALS_FILE);
     if let Ok(text) = std::fs::read_to_string(&path)
@@ -169,14 +231,15 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
 
     let mut tenants = Vec::new();
     let roles: [(&str, Role, Value); 5] = [
-        ("Riverside Family Practice", Role::Provider, json!({"npis": DEMO_PROVIDER_NPIS, "tin": DEMO_PROVIDER_TIN, "payer_ids": [DEMO_PAYER_ID]})),
+        (DEMO_PROVIDER_ORGANIZATION, Role::Provider, json!({"npis": DEMO_PROVIDER_NPIS, "tin": DEMO_PROVIDER_TIN, "payer_ids": [DEMO_PAYER_ID]})),
         ("Demo Health Plan", Role::Payer, json!({"payer_id": DEMO_PAYER_ID})),
         ("Demo Health Plan Finance", Role::Finance, json!({"payer_ids": [DEMO_PAYER_ID]})),
         ("State Audit Office", Role::Auditor, json!({"payer_ids": [DEMO_PAYER_ID]})),
         ("Claimtrail Operator", Role::Admin, json!({})),
     ];
     for (name, role, fields) in roles {
-        let key = auth::create_key(&intake.store, name, role).await?;
+        let payer_scope = (role == Role::Payer).then_some(DEMO_PAYER_ID);
+        let key = auth::create_key(&intake.store, name, role, payer_scope).await?;
         let mut tenant = json!({"name": name, "role": role.as_str(), "api_key": key.api_key});
         if let (Some(tenant_map), Some(extra)) = (tenant.as_object_mut(), fields.as_object()) {
             for (field, value) in extra {

@@ -77,6 +77,9 @@ enum KeysCommand {
         /// provider, payer, finance, auditor or admin.
         #[arg(long)]
         role: String,
+        /// For a payer key: the payer it publishes reference data for (required for payer keys).
+        #[arg(long)]
+        payer_id: Option<String>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -154,13 +157,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Anchor => claimtrail_anchor::run(settings, shutdown).await,
             }
         }
-        Command::Keys { command: KeysCommand::Create { tenant, role, database } } => {
+        Command::Keys { command: KeysCommand::Create { tenant, role, payer_id, database } } => {
             let (database_url, prefix) = (database.url()?, database.prefix.clone());
             let role =
                 claimtrail_intake::auth::Role::parse(&role).with_context(|| format!("unknown role `{role}` (provider, payer, finance, auditor, admin)"))?;
             anyhow::ensure!(!tenant.trim().is_empty(), "the tenant name must not be empty");
             let store = connect(&database_url, &prefix, claimtrail_intake::SERVICE, &claimtrail_intake::migrations()).await?;
-            let key = claimtrail_intake::auth::create_key(&store, tenant.trim(), role).await?;
+            let key = claimtrail_intake::auth::create_key(&store, tenant.trim(), role, payer_id.as_deref()).await?;
             println!("{}", key.api_key);
             Ok(())
         }

@@ -41,6 +41,16 @@ impl Role {
         }
     }
 
+    /// Whether this tenant may publish reference data for `payer_id`: an
+    /// admin for any payer, a payer key only for its own.
+    pub fn may_publish_for(self, tenant: &Tenant, payer_id: &str) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Payer => tenant.payer_id.as_deref() == Some(payer_id),
+            _ => false,
+        }
+    }
+
     /// Whether this role reads every tenant's claims.
     pub fn reads_all_claims(self) -> bool {
         matches!(self, Role::Auditor | Role::Admin)
@@ -53,6 +63,8 @@ pub struct Tenant {
     pub name: String,
     pub role: Role,
     pub key_id: String,
+    /// For a payer key, the payer it publishes for; none for other roles.
+    pub payer_id: Option<String>,
 }
 
 /// A freshly created key: the only time the secret is seen.
@@ -73,8 +85,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Creates a key for `tenant` with `role`.
-pub async fn create_key(store: &Store, tenant: &str, role: Role) -> Result<CreatedKey, StoreError> {
+/// Creates a key for `tenant` with `role`; a payer key needs the `payer_id`
+/// it publishes reference data for (its scope), other roles take none.
+pub async fn create_key(store: &Store, tenant: &str, role: Role, payer_id: Option<&str>) -> Result<CreatedKey, StoreError> {
+    match (role, payer_id) {
+        (Role::Payer, None) => return Err(StoreError::Config("a payer key needs the payer id it publishes for (--payer-id)".into())),
+        (Role::Payer, Some(_)) => {}
+        (_, Some(_)) => return Err(StoreError::Config(format!("only payer keys take a payer id, not {} keys", role.as_str()))),
+        (_, None) => {}
+    }
     let mut key_id = [0u8; 8];
     let mut secret = [0u8; 32];
     getrandom::fill(&mut key_id).and_then(|()| getrandom::fill(&mut secret)).map_err(|e| StoreError::Config(format!("no system randomness: {e}")))?;
@@ -84,12 +103,13 @@ pub async fn create_key(store: &Store, tenant: &str, role: Role) -> Result<Creat
         .db()
         .execute_raw(stmt(
             store,
-            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role) VALUES ($1, $2, $3, $4)", store.table("api_keys")),
+            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id) VALUES ($1, $2, $3, $4, $5)", store.table("api_keys")),
             vec![
                 Value::from(key_id.clone()),
                 Value::from(sha256(secret.as_bytes()).to_vec()),
                 Value::from(tenant.to_owned()),
                 Value::from(role.as_str().to_owned()),
+                Value::from(payer_id.map(str::to_owned)),
             ],
         ))
         .await?;
@@ -187,21 +207,26 @@ async fn check_key(store: &Store, key: &str) -> Result<Tenant, Problem> {
         .db()
         .query_one_raw(stmt(
             store,
-            format!("SELECT secret_sha256, tenant, role FROM {} WHERE key_id = $1", store.table("api_keys")),
+            format!("SELECT secret_sha256, tenant, role, payer_id FROM {} WHERE key_id = $1", store.table("api_keys")),
             vec![Value::from(key_id.to_owned())],
         ))
         .await?;
     let presented = sha256(secret.as_bytes());
     // Compare against a dummy when the key id is unknown, so timing does not tell which ids exist.
-    let (stored, tenant, role) = match row {
-        Some(row) => (row.try_get_by_index::<Vec<u8>>(0)?, row.try_get_by_index::<String>(1)?, row.try_get_by_index::<String>(2)?),
-        None => (vec![0u8; 32], String::new(), String::new()),
+    let (stored, tenant, role, payer_id) = match row {
+        Some(row) => (
+            row.try_get_by_index::<Vec<u8>>(0)?,
+            row.try_get_by_index::<String>(1)?,
+            row.try_get_by_index::<String>(2)?,
+            row.try_get_by_index::<Option<String>>(3)?,
+        ),
+        None => (vec![0u8; 32], String::new(), String::new(), None),
     };
     if !constant_time_eq(&stored, &presented) || tenant.is_empty() {
         return Err(unauthorized("unknown API key"));
     }
     let role = Role::parse(&role).ok_or_else(|| Problem::internal(&anyhow::anyhow!("stored key {key_id} has an unknown role")))?;
-    Ok(Tenant { name: tenant, role, key_id: key_id.to_owned() })
+    Ok(Tenant { name: tenant, role, key_id: key_id.to_owned(), payer_id })
 }
 
 #[cfg(test)]

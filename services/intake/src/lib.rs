@@ -10,8 +10,10 @@
 //! - [`run`]: the service (`claimtrail serve intake`).
 
 pub mod auth;
+pub mod edits;
 pub mod idempotency;
 pub mod reference;
+pub mod registry;
 pub mod status;
 pub mod submit;
 
@@ -84,12 +86,13 @@ pub fn migrations() -> Vec<Migration> {
         },
         idempotency::migration(),
         reference::migration(),
+        registry::migration(),
     ]
 }
 
 /// Every intake route.
 pub fn routes(runtime: Runtime) -> Router {
-    submit::routes(runtime.clone()).merge(status::routes(runtime.clone())).merge(reference::routes(runtime))
+    submit::routes(runtime.clone()).merge(status::routes(runtime.clone())).merge(reference::routes(runtime.clone())).merge(registry::routes(runtime))
 }
 
 /// The service's routes, handler and tasks on `runtime`.
@@ -121,7 +124,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         status::explanation_of_benefit,
         reference::put_member,
         reference::import_members,
-        reference::put_enrollment
+        reference::put_enrollment,
+        registry::put_payer,
+        registry::put_provider,
+        registry::show_provider,
+        registry::put_signing_key,
+        registry::list_signing_keys
     ))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()

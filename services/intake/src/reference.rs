@@ -10,10 +10,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{post, put};
 use axum::{Json, Router};
-use claimtrail_events::{ClaimIssue, MemberEnrolled, NewEvent, ProviderEnrolled, SubmittedClaim, format_date, parse_date};
+use claimtrail_events::{MemberEnrolled, NewEvent, ProviderEnrolled, format_date, parse_date};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
-use claimtrail_store::{Migration, Store, StoreError, outbox, stmt};
+use claimtrail_store::{Migration, StoreError, outbox, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use serde::Deserialize;
 
@@ -80,13 +80,17 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 80 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-async fn require_publisher(runtime: &Runtime, headers: &HeaderMap) -> Result<auth::Tenant, Problem> {
+/// An admin key, or the key of the payer whose data this is.
+async fn require_publisher(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<auth::Tenant, Problem> {
     let tenant = auth::authenticate(runtime, headers).await?;
-    if matches!(tenant.role, Role::Payer | Role::Admin) {
-        Ok(tenant)
-    } else {
-        Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "only payer and admin keys publish reference data"))
+    if tenant.role.may_publish_for(&tenant, payer_id) {
+        return Ok(tenant);
     }
+    let detail = match tenant.role {
+        Role::Payer => format!("this payer key publishes for payer {}, not {payer_id}", tenant.payer_id.as_deref().unwrap_or("(none)")),
+        _ => "only payer and admin keys publish reference data".to_owned(),
+    };
+    Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail))
 }
 
 /// Checks a member; errors name the field (prefixed with `at`, e.g. a CSV line).
@@ -191,7 +195,7 @@ pub(crate) async fn put_member(
     body: Body,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
-    require_publisher(&runtime, &headers).await?;
+    require_publisher(&runtime, &headers, &payer_id).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: MemberBody = claimtrail_runtime::http::json_body(&bytes, "a member")?;
     let member =
@@ -220,7 +224,7 @@ pub(crate) async fn import_members(
 ) -> Result<Json<serde_json::Value>, Problem> {
     const HEADER: &str = "member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end";
     let store = &runtime.store;
-    require_publisher(&runtime, &headers).await?;
+    require_publisher(&runtime, &headers, &payer_id).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut lines = text.lines().enumerate();
@@ -367,7 +371,7 @@ pub(crate) async fn put_enrollment(
     body: Body,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
-    require_publisher(&runtime, &headers).await?;
+    require_publisher(&runtime, &headers, &payer_id).await?;
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: EnrollmentBody = claimtrail_runtime::http::json_body(&bytes, "an enrollment")?;
     let enrollment =
@@ -377,89 +381,4 @@ pub(crate) async fn put_enrollment(
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     Ok(Json(serde_json::json!({"npi": npi, "payer_id": payer_id, "stored": true})))
-}
-
-/// Coverage or enrollment periods by key, read in bulk.
-type Periods = std::collections::HashMap<(String, String), (String, String)>;
-
-async fn periods(store: &Store, table: &str, columns: (&str, &str, &str, &str), keys: &[(String, String)]) -> Result<Periods, StoreError> {
-    let mut found = Periods::new();
-    let (first, second, start, end) = columns;
-    for chunk in keys.chunks(400) {
-        let tuples: Vec<String> = (0..chunk.len()).map(|idx| format!("(${}, ${})", idx * 2 + 1, idx * 2 + 2)).collect();
-        let values: Vec<Value> = chunk.iter().flat_map(|(a, b)| [Value::from(a.clone()), Value::from(b.clone())]).collect();
-        let rows = store
-            .db()
-            .query_all_raw(stmt(
-                store,
-                format!("SELECT {first}, {second}, {start}, {end} FROM {} WHERE ({first}, {second}) IN ({})", store.table(table), tuples.join(",")),
-                values,
-            ))
-            .await?;
-        for row in rows {
-            found.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
-        }
-    }
-    Ok(found)
-}
-
-/// The eligibility edits for many claims at once (two queries for a whole
-/// request): the member is known to the payer and covered on every date of
-/// service, and the billing provider is enrolled with the payer then.
-pub async fn eligibility_issues(store: &Store, claims: &[&SubmittedClaim]) -> Result<Vec<Vec<ClaimIssue>>, StoreError> {
-    let mut member_keys: Vec<(String, String)> = claims.iter().map(|c| (c.payer_id.clone(), c.member_id.clone())).collect();
-    member_keys.sort();
-    member_keys.dedup();
-    let mut provider_keys: Vec<(String, String)> = claims.iter().map(|c| (c.billing_npi.clone(), c.payer_id.clone())).collect();
-    provider_keys.sort();
-    provider_keys.dedup();
-    let coverage = periods(store, "members", ("payer_id", "member_id", "coverage_start", "coverage_end"), &member_keys).await?;
-    let enrollment = periods(store, "provider_enrollments", ("npi", "payer_id", "enrollment_start", "enrollment_end"), &provider_keys).await?;
-    Ok(claims.iter().map(|claim| issues_for(claim, &coverage, &enrollment)).collect())
-}
-
-fn issues_for(claim: &SubmittedClaim, coverage: &Periods, enrollment: &Periods) -> Vec<ClaimIssue> {
-    let mut issues = Vec::new();
-    match coverage.get(&(claim.payer_id.clone(), claim.member_id.clone())) {
-        None => issues.push(ClaimIssue {
-            path: "Claim.insurance[0].coverage".into(),
-            code: "member-unknown".into(),
-            message: format!("payer {} has no member with this id", claim.payer_id),
-        }),
-        Some((start, end)) => {
-            for (line_idx, line) in claim.lines.iter().enumerate() {
-                let date = format_date(line.service_date);
-                if &date < start || &date > end {
-                    issues.push(ClaimIssue {
-                        path: format!("Claim.item[{line_idx}].servicedDate"),
-                        code: "coverage-inactive".into(),
-                        message: format!("coverage is not active on {date} (covered {start} to {end})"),
-                    });
-                }
-            }
-        }
-    }
-    match enrollment.get(&(claim.billing_npi.clone(), claim.payer_id.clone())) {
-        None => issues.push(ClaimIssue {
-            path: "Claim.provider".into(),
-            code: "provider-not-enrolled".into(),
-            message: format!("billing provider {} is not enrolled with payer {}", claim.billing_npi, claim.payer_id),
-        }),
-        Some((start, end)) => {
-            if claim.lines.iter().any(|line| {
-                let date = format_date(line.service_date);
-                &date < start || &date > end
-            }) {
-                issues.push(ClaimIssue {
-                    path: "Claim.provider".into(),
-                    code: "provider-not-enrolled".into(),
-                    message: format!(
-                        "billing provider {} is enrolled with payer {} from {start} to {end}, not on every date of service",
-                        claim.billing_npi, claim.payer_id
-                    ),
-                });
-            }
-        }
-    }
-    issues
 }

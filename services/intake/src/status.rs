@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
-use claimtrail_events::{DomainEvent, Envelope, Family, Money, NewEvent};
+use claimtrail_events::{DomainEvent, Envelope, Family, Frequency, Money, NewEvent};
 use claimtrail_runtime::http::Problem;
 use claimtrail_runtime::{EventHandler, HandlerError, Runtime};
 use claimtrail_store::{Store, stmt};
@@ -57,6 +57,16 @@ pub async fn record_history(store: &Store, tx: &impl ConnectionTrait, entry: His
     Ok(())
 }
 
+/// Like [`record_history`]; a second row for the same event (`secondary`,
+/// the void claim itself) gets a derived event id, as event ids are unique in the history.
+async fn record_history_of(store: &Store, tx: &impl ConnectionTrait, entry: HistoryEntry<'_>, secondary: bool) -> Result<(), sea_orm::DbErr> {
+    if !secondary {
+        return record_history(store, tx, entry).await;
+    }
+    let derived = Uuid::from_u128(entry.event_id.as_u128() ^ entry.claim_id.as_u128());
+    record_history(store, tx, HistoryEntry { event_id: derived, ..entry }).await
+}
+
 #[async_trait]
 impl EventHandler for StatusProjection {
     fn families(&self) -> Vec<Family> {
@@ -100,6 +110,33 @@ impl EventHandler for StatusProjection {
                         detail: &detail,
                     };
                     record_history(store, tx, entry).await?;
+                }
+            }
+            "claim.reversed.v1" => {
+                let DomainEvent::ClaimReversed(reversed) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
+                    return Ok(vec![]);
+                };
+                let (status, verb) = match reversed.frequency {
+                    Frequency::Void => ("voided", "voided"),
+                    _ => ("replaced", "replaced"),
+                };
+                let original_detail = format!("{verb} by claim {}; the decision is reversed ({} paid)", reversed.by_claim_id, reversed.total_paid);
+                let mut steps = vec![(reversed.claim_id, original_detail)];
+                if reversed.frequency == Frequency::Void {
+                    steps.push((reversed.by_claim_id, format!("this void reversed claim {} ({} paid)", reversed.claim_id, reversed.total_paid)));
+                }
+                for (claim_id, detail) in steps {
+                    let updated = tx
+                        .execute_raw(stmt(
+                            store,
+                            format!("UPDATE {} SET status = $2, updated_at = {} WHERE claim_id = $1", store.table("claims"), store.types().now),
+                            vec![Value::from(claim_id), Value::from(status)],
+                        ))
+                        .await?;
+                    if updated.rows_affected() == 1 {
+                        let entry = HistoryEntry { claim_id, status, event_type: &envelope.event_type, event_id: envelope.event_id, at: &at, detail: &detail };
+                        record_history_of(store, tx, entry, claim_id == reversed.by_claim_id).await?;
+                    }
                 }
             }
             "payable.booked.v1" => {

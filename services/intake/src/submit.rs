@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use claimtrail_events::{ClaimIssue, ClaimRejected, ClaimSubmitted, NewEvent, Timestamp};
+use claimtrail_events::{ClaimIssue, ClaimRejected, ClaimSubmitted, Frequency, NewEvent, SubmissionSignature, SubmittedClaim, Timestamp};
 use claimtrail_fhir::{BundleType, FhirError};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
@@ -23,8 +23,9 @@ use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::edits::{self, Channel};
 use crate::status::{HistoryEntry, record_history};
-use crate::{auth, idempotency};
+use crate::{auth, idempotency, registry};
 use sha2::Digest as _;
 
 pub fn routes(runtime: Runtime) -> Router {
@@ -80,16 +81,130 @@ fn field_errors(errors: Vec<claimtrail_fhir::FieldError>) -> Vec<FieldError> {
     errors.into_iter().map(|e| FieldError { path: e.path, message: e.message }).collect()
 }
 
-/// One claim of the request, as it will be stored.
-struct Accepted {
-    claim_id: Uuid,
-    event: NewEvent,
-    status: &'static str,
-    issues: Vec<ClaimIssue>,
-    payer_id: String,
-    billing_npi: String,
-    total_charge_cents: i64,
-    claim_json: String,
+/// A claim of a request with its id and the issues of the reader's
+/// structural edits; [`run_edits`] adds the registry edits.
+pub struct Candidate {
+    pub claim_id: Uuid,
+    pub claim: SubmittedClaim,
+    pub issues: Vec<ClaimIssue>,
+}
+
+impl Candidate {
+    pub fn status(&self) -> &'static str {
+        if self.issues.is_empty() { "accepted" } else { "rejected" }
+    }
+}
+
+/// Checks that the caller may bill under every claim's NPI (403, nothing
+/// stored) and runs the registry edits on the claims the reader passed.
+pub async fn run_edits(
+    runtime: &Runtime,
+    tenant: &auth::Tenant,
+    channel: Channel,
+    received_at: Timestamp,
+    candidates: &mut [Candidate],
+) -> Result<(), Problem> {
+    let npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).collect();
+    registry::check_billing_scope(&runtime.store, tenant, &npis).await?;
+    let to_check: Vec<&SubmittedClaim> = candidates.iter().filter(|c| c.issues.is_empty()).map(|c| &c.claim).collect();
+    let found = edits::reference_issues(&runtime.store, channel, received_at.date(), &tenant.name, &to_check).await?;
+    for (candidate, issues) in candidates.iter_mut().filter(|c| c.issues.is_empty()).zip(found) {
+        candidate.issues = issues;
+    }
+    Ok(())
+}
+
+/// What one request stores besides its claims.
+pub struct Recording<'a> {
+    pub channel: Channel,
+    pub received_at: Timestamp,
+    /// The caller's `traceparent`, when valid.
+    pub trace_header: Option<&'a str>,
+    pub signature: Option<SubmissionSignature>,
+    /// The Idempotency-Key and the answer to replay for it.
+    pub idempotent: Option<(&'a str, &'a serde_json::Value)>,
+}
+
+/// Stores the claims (accepted or rejected, with their issues), their first
+/// history rows and their events, and the idempotent answer, in one transaction.
+pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Candidate], recording: Recording<'_>) -> Result<(), Problem> {
+    let store = &runtime.store;
+    if candidates.is_empty() && recording.idempotent.is_none() {
+        return Ok(());
+    }
+    let at = recording.received_at.to_string();
+    let tx = store.db().begin().await?;
+    let mut events = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        let claim = &candidate.claim;
+        let claim_json = serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?;
+        let issues_json = serde_json::to_string(&candidate.issues).map_err(|e| Problem::internal(&e.into()))?;
+        let related = (claim.frequency != Frequency::Original).then(|| claim.related_claim_id.clone()).flatten();
+        tx.execute_raw(stmt(
+            store,
+            format!(
+                "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                store.table("claims")
+            ),
+            vec![
+                Value::from(candidate.claim_id),
+                Value::from(tenant.name.clone()),
+                Value::from(recording.channel.as_str()),
+                Value::from(candidate.status()),
+                Value::from(claim.payer_id.clone()),
+                Value::from(claim.billing_npi.clone()),
+                Value::from(claim.total_charge.to_cents().unwrap_or(0)),
+                Value::from(claim_json),
+                Value::from(issues_json),
+                Value::from(at.clone()),
+                Value::from(if candidate.issues.is_empty() { related } else { None }),
+            ],
+        ))
+        .await?;
+        let event = if candidate.issues.is_empty() {
+            let event = ClaimSubmitted {
+                claim: claim.clone(),
+                submitter: tenant.name.clone(),
+                channel: recording.channel.as_str().into(),
+                received_at: recording.received_at,
+                submission_signature: recording.signature.clone(),
+            };
+            NewEvent::new(event, candidate.claim_id.to_string())
+        } else {
+            let event = ClaimRejected {
+                claim_id: candidate.claim_id,
+                submitter: tenant.name.clone(),
+                issues: candidate.issues.clone(),
+                received_at: recording.received_at,
+            };
+            NewEvent::new(event, candidate.claim_id.to_string())
+        };
+        events.push(traced(event, recording.trace_header));
+    }
+    let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, &tx, &runtime.producer, events).await? };
+    for (candidate, event) in candidates.iter().zip(&sealed) {
+        let detail = if candidate.issues.is_empty() {
+            "passed the front-end edits".to_owned()
+        } else {
+            candidate.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect::<Vec<_>>().join("; ")
+        };
+        let entry = HistoryEntry {
+            claim_id: candidate.claim_id,
+            status: candidate.status(),
+            event_type: &event.envelope.event_type,
+            event_id: event.envelope.event_id,
+            at: &at,
+            detail: &detail,
+        };
+        record_history(store, &tx, entry).await?;
+    }
+    if let Some((key, answer)) = recording.idempotent {
+        idempotency::finish(store, &tx, &tenant.name, key, &answer.to_string()).await?;
+    }
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/v1/claims", tag = "intake",
@@ -118,8 +233,9 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
         },
     };
     let trace_header = headers.get("traceparent").and_then(|v| v.to_str().ok()).filter(|v| valid_traceparent(v)).map(str::to_owned);
+    let signature = registry::check_submission_signature(store, &tenant, &headers, &bytes).await?;
     let Some(key) = key else {
-        return accept(&runtime, &tenant, &bytes, None, trace_header).await;
+        return accept(&runtime, &tenant, &bytes, None, trace_header, signature).await;
     };
     let body_sha256 = hex::encode(sha2::Sha256::digest(&bytes));
     match idempotency::begin(store, &tenant.name, &key, &body_sha256).await? {
@@ -140,7 +256,7 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
             ));
         }
     }
-    let result = accept(&runtime, &tenant, &bytes, Some(&key), trace_header).await;
+    let result = accept(&runtime, &tenant, &bytes, Some(&key), trace_header, signature).await;
     if result.is_err() {
         idempotency::release(store, &tenant.name, &key).await?;
     }
@@ -148,7 +264,7 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
 }
 
 /// A valid W3C `traceparent` (version 00): `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`.
-fn valid_traceparent(value: &str) -> bool {
+pub fn valid_traceparent(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     parts.len() == 4
@@ -163,7 +279,7 @@ fn valid_traceparent(value: &str) -> bool {
 /// Starts each claim's trace: the caller's `traceparent` when it sent one,
 /// else a new trace per claim; every event the claim causes downstream
 /// carries it, so one claim is one trace across the services.
-fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
+pub fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
     let traceparent = match caller {
         Some(value) => value.to_owned(),
         None => {
@@ -178,8 +294,14 @@ fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
 }
 
 /// Parses, edits and stores one request's claims; with a key, its answer is stored with them.
-async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Option<&str>, trace_header: Option<String>) -> Result<Response, Problem> {
-    let store = &runtime.store;
+async fn accept(
+    runtime: &Runtime,
+    tenant: &auth::Tenant,
+    bytes: &[u8],
+    key: Option<&str>,
+    trace_header: Option<String>,
+    signature: Option<SubmissionSignature>,
+) -> Result<Response, Problem> {
     let received_at = Timestamp::now();
     let submission = claimtrail_fhir::parse_submission(bytes, received_at.date()).map_err(|e| match e {
         FhirError::Malformed { reason } => Problem::bad_request(format!("the body is not JSON: {reason}")),
@@ -194,106 +316,36 @@ async fn accept(runtime: &Runtime, tenant: &auth::Tenant, bytes: &[u8], key: Opt
         }
     }
 
-    // Map every entry first, then run the eligibility edits for the whole request at once.
-    let mut mapped_entries = Vec::with_capacity(submission.entries.len());
+    // Map every entry first, then run the registry edits for the whole request at once.
+    let mut candidates = Vec::with_capacity(submission.entries.len());
+    let mut entries = Vec::with_capacity(submission.entries.len());
     for entry in submission.entries {
-        mapped_entries.push(entry.map(|mapped| {
-            let claim_id = Uuid::now_v7();
-            let issues = mapped.issues.clone();
-            (claim_id, mapped.into_submitted(claim_id), issues)
-        }));
-    }
-    let to_check: Vec<&claimtrail_events::SubmittedClaim> =
-        mapped_entries.iter().filter_map(|e| e.as_ref().ok()).filter(|(_, _, issues)| issues.is_empty()).map(|(_, claim, _)| claim).collect();
-    let mut eligibility = crate::reference::eligibility_issues(store, &to_check).await?.into_iter();
-
-    let mut outcomes = Vec::with_capacity(mapped_entries.len());
-    let mut accepted = Vec::with_capacity(mapped_entries.len());
-    for entry in mapped_entries {
         match entry {
-            Err(entry_error) => {
-                outcomes.push(json!({"claim_id": null, "status": "invalid", "issues": field_errors(entry_error.errors)}));
+            Ok(mut mapped) => {
+                let claim_id = Uuid::now_v7();
+                let issues = std::mem::take(&mut mapped.issues);
+                candidates.push(Candidate { claim_id, claim: mapped.into_submitted(claim_id), issues });
+                entries.push(Ok(candidates.len() - 1));
             }
-            Ok((claim_id, claim, mut issues)) => {
-                if issues.is_empty() {
-                    issues = eligibility.next().unwrap_or_default();
-                }
-                let claim_json = serde_json::to_string(&claim).map_err(|e| Problem::internal(&e.into()))?;
-                let (status, event) = if issues.is_empty() {
-                    let event = ClaimSubmitted { claim: claim.clone(), submitter: tenant.name.clone(), channel: "fhir".into(), received_at };
-                    ("accepted", traced(NewEvent::new(event, claim_id.to_string()), trace_header.as_deref()))
-                } else {
-                    let event = ClaimRejected { claim_id, submitter: tenant.name.clone(), issues: issues.clone(), received_at };
-                    ("rejected", traced(NewEvent::new(event, claim_id.to_string()), trace_header.as_deref()))
-                };
-                outcomes.push(json!({"claim_id": claim_id, "status": status, "issues": issues}));
-                accepted.push(Accepted {
-                    claim_id,
-                    event,
-                    status,
-                    issues,
-                    payer_id: claim.payer_id,
-                    billing_npi: claim.billing_npi,
-                    total_charge_cents: claim.total_charge.to_cents().unwrap_or(0),
-                    claim_json,
-                });
-            }
+            Err(entry_error) => entries.push(Err(entry_error)),
         }
     }
-
-    let claim_ids: Vec<Uuid> = accepted.iter().map(|c| c.claim_id).collect();
+    run_edits(runtime, tenant, Channel::Fhir, received_at, &mut candidates).await?;
+    let outcomes: Vec<serde_json::Value> = entries
+        .into_iter()
+        .map(|entry| match entry {
+            Ok(idx) => {
+                let candidate = &candidates[idx];
+                json!({"claim_id": candidate.claim_id, "status": candidate.status(), "issues": candidate.issues})
+            }
+            Err(entry_error) => json!({"claim_id": null, "status": "invalid", "issues": field_errors(entry_error.errors)}),
+        })
+        .collect();
+    let claim_ids: Vec<Uuid> = candidates.iter().map(|c| c.claim_id).collect();
     let answer = json!({"claim_ids": claim_ids, "outcomes": outcomes});
-    if !accepted.is_empty() || key.is_some() {
-        let tx = store.db().begin().await?;
-        let at = received_at.to_string();
-        let mut events = Vec::with_capacity(accepted.len());
-        for claim in &accepted {
-            let issues_json = serde_json::to_string(&claim.issues).map_err(|e| Problem::internal(&e.into()))?;
-            tx.execute_raw(stmt(
-                store,
-                format!(
-                    "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at) \
-                     VALUES ($1, $2, 'fhir', $3, $4, $5, $6, $7, $8, $9)",
-                    store.table("claims")
-                ),
-                vec![
-                    Value::from(claim.claim_id),
-                    Value::from(tenant.name.clone()),
-                    Value::from(claim.status.to_owned()),
-                    Value::from(claim.payer_id.clone()),
-                    Value::from(claim.billing_npi.clone()),
-                    Value::from(claim.total_charge_cents),
-                    Value::from(claim.claim_json.clone()),
-                    Value::from(issues_json),
-                    Value::from(at.clone()),
-                ],
-            ))
-            .await?;
-            events.push(claim.event.clone());
-        }
-        let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, &tx, &runtime.producer, events).await? };
-        for (claim, event) in accepted.iter().zip(&sealed) {
-            let detail = if claim.issues.is_empty() {
-                "passed the front-end edits".to_owned()
-            } else {
-                claim.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect::<Vec<_>>().join("; ")
-            };
-            let entry = HistoryEntry {
-                claim_id: claim.claim_id,
-                status: claim.status,
-                event_type: &event.envelope.event_type,
-                event_id: event.envelope.event_id,
-                at: &at,
-                detail: &detail,
-            };
-            record_history(store, &tx, entry).await?;
-        }
-        if let Some(key) = key {
-            idempotency::finish(store, &tx, &tenant.name, key, &answer.to_string()).await?;
-        }
-        tx.commit().await?;
-        runtime.relay_wakeup.notify_waiters();
-    }
+    let recording =
+        Recording { channel: Channel::Fhir, received_at, trace_header: trace_header.as_deref(), signature, idempotent: key.map(|key| (key, &answer)) };
+    store_claims(runtime, tenant, &candidates, recording).await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 

@@ -1,6 +1,6 @@
 //! The double-entry journal: pure construction and checks.
 
-use claimtrail_events::{ClaimAdjudicated, JournalLine, Money};
+use claimtrail_events::{ClaimAdjudicated, ClaimReversed, JournalLine, Money};
 
 /// The payer's expense account for claims.
 pub fn claims_expense_account(payer_id: &str) -> String {
@@ -24,6 +24,23 @@ pub fn lines_for(decision: &ClaimAdjudicated) -> Vec<JournalLine> {
         JournalLine { account: provider_payable_account(&decision.billing_npi), debit: Money::ZERO, credit: decision.total_paid },
     ];
     assert!(is_balanced(&lines), "journal entry for claim {} does not balance", decision.claim_id);
+    lines
+}
+
+/// The lines that book a reversal: the original entry's mirror, debiting
+/// the provider's payable and crediting the payer's claims expense by the
+/// amount paid before (the reversal's `total_paid` is that amount negated).
+/// A reversal of nothing paid books no lines.
+pub fn reversal_lines(reversal: &ClaimReversed) -> Vec<JournalLine> {
+    let amount = reversal.total_paid.negated();
+    if amount.is_zero() {
+        return vec![];
+    }
+    let lines = vec![
+        JournalLine { account: provider_payable_account(&reversal.billing_npi), debit: amount, credit: Money::ZERO },
+        JournalLine { account: claims_expense_account(&reversal.payer_id), debit: Money::ZERO, credit: amount },
+    ];
+    assert!(is_balanced(&lines), "reversal of claim {} does not balance", reversal.claim_id);
     lines
 }
 

@@ -26,36 +26,82 @@ use uuid::Uuid;
 pub const SERVICE: &str = "settlement";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "journal",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!(
-                    "CREATE TABLE {} (entry_id {} PRIMARY KEY, claim_id {} NOT NULL UNIQUE, payer_id TEXT NOT NULL, billing_npi TEXT NOT NULL, \
+    vec![
+        Migration {
+            version: 1,
+            name: "journal",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (entry_id {} PRIMARY KEY, claim_id {} NOT NULL UNIQUE, payer_id TEXT NOT NULL, billing_npi TEXT NOT NULL, \
                  amount_cents {} NOT NULL, memo TEXT NOT NULL, posted_at {} NOT NULL DEFAULT {})",
-                    store.table("journal_entries"),
-                    t.uuid,
-                    t.uuid,
-                    t.bigint,
-                    t.timestamp,
-                    t.now
-                ),
-                format!(
-                    "CREATE TABLE {} (line_id {}, entry_id {} NOT NULL REFERENCES {}(entry_id), account TEXT NOT NULL, debit_cents {} NOT NULL, credit_cents {} NOT NULL)",
-                    store.table("journal_lines"),
-                    t.id,
-                    t.uuid,
-                    store.table("journal_entries"),
-                    t.bigint,
-                    t.bigint
-                ),
-                format!("CREATE INDEX {} ON {} (account)", store.index("journal_lines_account"), store.table("journal_lines")),
-                format!("CREATE INDEX {} ON {} (entry_id)", store.index("journal_lines_entry"), store.table("journal_lines")),
-            ]
+                        store.table("journal_entries"),
+                        t.uuid,
+                        t.uuid,
+                        t.bigint,
+                        t.timestamp,
+                        t.now
+                    ),
+                    format!(
+                        "CREATE TABLE {} (line_id {}, entry_id {} NOT NULL REFERENCES {}(entry_id), account TEXT NOT NULL, debit_cents {} NOT NULL, credit_cents {} NOT NULL)",
+                        store.table("journal_lines"),
+                        t.id,
+                        t.uuid,
+                        store.table("journal_entries"),
+                        t.bigint,
+                        t.bigint
+                    ),
+                    format!("CREATE INDEX {} ON {} (account)", store.index("journal_lines_account"), store.table("journal_lines")),
+                    format!("CREATE INDEX {} ON {} (entry_id)", store.index("journal_lines_entry"), store.table("journal_lines")),
+                ]
+            },
         },
-    }]
+        Migration { version: 2, name: "reversal entries: one entry per claim and kind", statements: reversal_entries },
+    ]
+}
+
+/// A claim may now have two entries, its decision and the reversal of that
+/// decision (by a replacement or void): `claim_id` alone is no longer
+/// unique, `(claim_id, kind)` is. Postgres drops the constraint; SQLite
+/// cannot, so the two journal tables are rebuilt (lines first, as they
+/// reference the entries) and renamed into place.
+fn reversal_entries(store: &Store) -> Vec<String> {
+    let t = store.types();
+    let entries = store.table("journal_entries");
+    let lines = store.table("journal_lines");
+    if store.is_postgres() {
+        return vec![
+            format!("ALTER TABLE {entries} ADD COLUMN kind TEXT NOT NULL DEFAULT 'decision'"),
+            format!("ALTER TABLE {entries} DROP CONSTRAINT IF EXISTS journal_entries_claim_id_key"),
+            format!("CREATE UNIQUE INDEX {} ON {entries} (claim_id, kind)", store.index("journal_entries_claim_kind")),
+        ];
+    }
+    let (new_entries, new_lines) = (store.table("journal_entries_v2"), store.table("journal_lines_v2"));
+    vec![
+        format!(
+            "CREATE TABLE {new_entries} (entry_id {} PRIMARY KEY, claim_id {} NOT NULL, kind TEXT NOT NULL DEFAULT 'decision', payer_id TEXT NOT NULL, \
+             billing_npi TEXT NOT NULL, amount_cents {} NOT NULL, memo TEXT NOT NULL, posted_at {} NOT NULL DEFAULT {}, UNIQUE (claim_id, kind))",
+            t.uuid, t.uuid, t.bigint, t.timestamp, t.now
+        ),
+        format!(
+            "INSERT INTO {new_entries} (entry_id, claim_id, kind, payer_id, billing_npi, amount_cents, memo, posted_at) \
+             SELECT entry_id, claim_id, 'decision', payer_id, billing_npi, amount_cents, memo, posted_at FROM {entries}"
+        ),
+        format!(
+            "CREATE TABLE {new_lines} (line_id {}, entry_id {} NOT NULL REFERENCES {new_entries}(entry_id), account TEXT NOT NULL, debit_cents {} NOT NULL, credit_cents {} NOT NULL)",
+            t.id, t.uuid, t.bigint, t.bigint
+        ),
+        format!(
+            "INSERT INTO {new_lines} (line_id, entry_id, account, debit_cents, credit_cents) SELECT line_id, entry_id, account, debit_cents, credit_cents FROM {lines}"
+        ),
+        format!("DROP TABLE {lines}"),
+        format!("DROP TABLE {entries}"),
+        format!("ALTER TABLE {new_entries} RENAME TO {entries}"),
+        format!("ALTER TABLE {new_lines} RENAME TO {lines}"),
+        format!("CREATE INDEX {} ON {lines} (account)", store.index("journal_lines_account")),
+        format!("CREATE INDEX {} ON {lines} (entry_id)", store.index("journal_lines_entry")),
+    ]
 }
 
 /// The event handler of settlement.
@@ -76,38 +122,84 @@ impl EventHandler for Booker {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
-        if envelope.event_type != "claim.adjudicated.v1" {
-            return Ok(vec![]);
-        }
-        let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-            return Ok(vec![]);
+        let entry = match envelope.event_type.as_str() {
+            "claim.adjudicated.v1" => {
+                let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
+                    return Ok(vec![]);
+                };
+                let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                Entry {
+                    claim_id: decision.claim_id,
+                    kind: "decision",
+                    payer_id: decision.payer_id.clone(),
+                    billing_npi: decision.billing_npi.clone(),
+                    amount: decision.total_paid,
+                    memo: format!("claim {} adjudicated {outcome}, paid {}", decision.claim_id, decision.total_paid),
+                    lines: journal::lines_for(&decision),
+                }
+            }
+            "claim.reversed.v1" => {
+                let DomainEvent::ClaimReversed(reversal) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
+                    return Ok(vec![]);
+                };
+                Entry {
+                    claim_id: reversal.claim_id,
+                    kind: "reversal",
+                    payer_id: reversal.payer_id.clone(),
+                    billing_npi: reversal.billing_npi.clone(),
+                    amount: reversal.total_paid,
+                    memo: format!(
+                        "claim {} reversed by claim {}: {} paid before is taken back",
+                        reversal.claim_id,
+                        reversal.by_claim_id,
+                        reversal.total_paid.negated()
+                    ),
+                    lines: journal::reversal_lines(&reversal),
+                }
+            }
+            _ => return Ok(vec![]),
         };
+        let booked = self.book(tx, entry).await?;
+        let aggregate = booked.claim_id.to_string();
+        Ok(vec![NewEvent::new(booked, aggregate).caused_by(envelope)])
+    }
+}
+
+/// A journal entry to book: the claim, the signed amount payable (negative for a reversal) and its lines.
+struct Entry {
+    claim_id: Uuid,
+    /// `decision` or `reversal`.
+    kind: &'static str,
+    payer_id: String,
+    billing_npi: String,
+    amount: claimtrail_events::Money,
+    memo: String,
+    lines: Vec<claimtrail_events::JournalLine>,
+}
+
+impl Booker {
+    async fn book(&self, tx: &DatabaseTransaction, entry: Entry) -> Result<PayableBooked, HandlerError> {
         let store = &self.store;
         let entry_id = Uuid::now_v7();
-        let lines = journal::lines_for(&decision);
-        let amount_cents = decision.total_paid.to_cents().ok_or_else(|| HandlerError::Invalid("paid amount out of range".into()))?;
+        let amount_cents = entry.amount.to_cents().ok_or_else(|| HandlerError::Invalid("paid amount out of range".into()))?;
         tx.execute_raw(stmt(
             store,
             format!(
-                "INSERT INTO {} (entry_id, claim_id, payer_id, billing_npi, amount_cents, memo) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO {} (entry_id, claim_id, kind, payer_id, billing_npi, amount_cents, memo) VALUES ($1, $2, $7, $3, $4, $5, $6)",
                 store.table("journal_entries")
             ),
             vec![
                 Value::from(entry_id),
-                Value::from(decision.claim_id),
-                Value::from(decision.payer_id.clone()),
-                Value::from(decision.billing_npi.clone()),
+                Value::from(entry.claim_id),
+                Value::from(entry.payer_id.clone()),
+                Value::from(entry.billing_npi.clone()),
                 Value::from(amount_cents),
-                Value::from(format!(
-                    "claim {} adjudicated {}, paid {}",
-                    decision.claim_id,
-                    serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-                    decision.total_paid
-                )),
+                Value::from(entry.memo),
+                Value::from(entry.kind),
             ],
         ))
         .await?;
-        for line in &lines {
+        for line in &entry.lines {
             tx.execute_raw(stmt(
                 store,
                 format!("INSERT INTO {} (entry_id, account, debit_cents, credit_cents) VALUES ($1, $2, $3, $4)", store.table("journal_lines")),
@@ -120,15 +212,14 @@ impl EventHandler for Booker {
             ))
             .await?;
         }
-        let booked = PayableBooked {
-            claim_id: decision.claim_id,
+        Ok(PayableBooked {
+            claim_id: entry.claim_id,
             journal_entry_id: entry_id,
-            payer_id: decision.payer_id.clone(),
-            billing_npi: decision.billing_npi.clone(),
-            amount: decision.total_paid,
-            lines,
-        };
-        Ok(vec![NewEvent::new(booked, decision.claim_id.to_string()).caused_by(envelope)])
+            payer_id: entry.payer_id,
+            billing_npi: entry.billing_npi,
+            amount: entry.amount,
+            lines: entry.lines,
+        })
     }
 }
 

@@ -1,0 +1,323 @@
+//! The front-end edits that need intake's registries and claims, run for a
+//! whole request at once (a handful of queries, however many claims):
+//!
+//! | code | when |
+//! |---|---|
+//! | `payer-unknown` | the payer is not registered (the other edits are skipped) |
+//! | `timely-filing` | a line's date of service is more than the payer's limit before the day received (voids exempt) |
+//! | `member-unknown` | the payer has no member with this id |
+//! | `coverage-inactive` | the member's coverage is not active on a line's date of service |
+//! | `provider-not-enrolled` | the billing provider is not enrolled with the payer on every date of service |
+//! | `provider-licence-expired` | the billing provider's licence expired before a date of service |
+//! | `original-required` | a replacement (7) or void (8) names no original claim |
+//! | `original-not-found` | the original is not a claim of this organization |
+//! | `original-mismatch` | the original has another payer or billing provider |
+//! | `original-not-replaceable` | the original was rejected, or is already replaced or voided (or being) |
+//!
+//! The structural edits (NPI check digit, code shapes, totals) run in the
+//! FHIR and X12 readers. Issue paths are FHIRPath or X12 positions, by [`Channel`].
+
+use std::collections::{HashMap, HashSet};
+
+use claimtrail_events::{ClaimIssue, Frequency, SubmittedClaim, format_date};
+use claimtrail_store::{Store, StoreError, stmt};
+use sea_orm::{ConnectionTrait, Value};
+use time::Date;
+use uuid::Uuid;
+
+/// Where a claim came from, which decides how an issue names its element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Fhir,
+    X12,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Fhir => "fhir",
+            Channel::X12 => "x12",
+        }
+    }
+
+    fn payer(self) -> String {
+        match self {
+            Channel::Fhir => "Claim.insurer".into(),
+            Channel::X12 => "2010BB/NM1/NM109".into(),
+        }
+    }
+
+    fn member(self) -> String {
+        match self {
+            Channel::Fhir => "Claim.insurance[0].coverage".into(),
+            Channel::X12 => "2010BA/NM1/NM109".into(),
+        }
+    }
+
+    fn line_date(self, line_idx: usize) -> String {
+        match self {
+            Channel::Fhir => format!("Claim.item[{line_idx}].servicedDate"),
+            Channel::X12 => format!("2400[{}]/DTP*472/DTP03", line_idx + 1),
+        }
+    }
+
+    fn provider(self) -> String {
+        match self {
+            Channel::Fhir => "Claim.provider".into(),
+            Channel::X12 => "2010AA/NM1/NM109".into(),
+        }
+    }
+
+    fn related(self) -> String {
+        match self {
+            Channel::Fhir => "Claim.related[0].claim".into(),
+            Channel::X12 => "2300/REF*F8/REF02".into(),
+        }
+    }
+}
+
+fn issue(path: String, code: &str, message: String) -> ClaimIssue {
+    ClaimIssue { path, code: code.to_owned(), message }
+}
+
+/// Runs a query over keys in chunks, with `IN (...)` over one or two columns.
+async fn rows_in(store: &Store, select: &str, columns: &[&str], keys: &[Vec<String>]) -> Result<Vec<sea_orm::QueryResult>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(400) {
+        let mut values = Vec::with_capacity(chunk.len() * columns.len());
+        let tuples: Vec<String> = chunk
+            .iter()
+            .map(|key| {
+                let placeholders: Vec<String> = key
+                    .iter()
+                    .map(|part| {
+                        values.push(Value::from(part.clone()));
+                        format!("${}", values.len())
+                    })
+                    .collect();
+                format!("({})", placeholders.join(", "))
+            })
+            .collect();
+        let sql = format!("{select} WHERE ({}) IN ({})", columns.join(", "), tuples.join(","));
+        rows.extend(store.db().query_all_raw(stmt(store, sql, values)).await?);
+    }
+    Ok(rows)
+}
+
+fn distinct(keys: impl Iterator<Item = Vec<String>>) -> Vec<Vec<String>> {
+    let mut keys: Vec<Vec<String>> = keys.collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// What the edits read, fetched for the whole request.
+struct Facts {
+    /// payer id → timely-filing days.
+    payers: HashMap<String, i64>,
+    /// (payer, member) → (coverage start, end).
+    coverage: HashMap<(String, String), (String, String)>,
+    /// (npi, payer) → (enrollment start, end).
+    enrollment: HashMap<(String, String), (String, String)>,
+    /// npi → licence expiry.
+    licences: HashMap<String, Option<String>>,
+    /// original claim id → (submitter, status, payer, billing npi).
+    originals: HashMap<Uuid, (String, String, String, String)>,
+    /// Originals some live claim already replaces or voids.
+    taken: HashSet<String>,
+}
+
+async fn facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<Facts, StoreError> {
+    let mut facts = Facts {
+        payers: HashMap::new(),
+        coverage: HashMap::new(),
+        enrollment: HashMap::new(),
+        licences: HashMap::new(),
+        originals: HashMap::new(),
+        taken: HashSet::new(),
+    };
+    if claims.is_empty() {
+        return Ok(facts);
+    }
+    let payers = distinct(claims.iter().map(|c| vec![c.payer_id.clone()]));
+    for row in rows_in(store, &format!("SELECT payer_id, timely_filing_days FROM {}", store.table("payers")), &["payer_id"], &payers).await? {
+        facts.payers.insert(row.try_get_by_index(0)?, row.try_get_by_index::<i64>(1)?);
+    }
+    let members = distinct(claims.iter().map(|c| vec![c.payer_id.clone(), c.member_id.clone()]));
+    let select = format!("SELECT payer_id, member_id, coverage_start, coverage_end FROM {}", store.table("members"));
+    for row in rows_in(store, &select, &["payer_id", "member_id"], &members).await? {
+        facts.coverage.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
+    }
+    let enrollments = distinct(claims.iter().map(|c| vec![c.billing_npi.clone(), c.payer_id.clone()]));
+    let select = format!("SELECT npi, payer_id, enrollment_start, enrollment_end FROM {}", store.table("provider_enrollments"));
+    for row in rows_in(store, &select, &["npi", "payer_id"], &enrollments).await? {
+        facts.enrollment.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
+    }
+    let npis = distinct(claims.iter().map(|c| vec![c.billing_npi.clone()]));
+    for row in rows_in(store, &format!("SELECT npi, licence_expires FROM {}", store.table("providers")), &["npi"], &npis).await? {
+        facts.licences.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+    }
+    let originals: Vec<Uuid> = claims
+        .iter()
+        .filter(|c| c.frequency != Frequency::Original)
+        .filter_map(|c| c.related_claim_id.as_deref().and_then(|id| Uuid::parse_str(id).ok()))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in originals.chunks(400) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
+        let values: Vec<Value> = chunk.iter().map(|id| Value::from(*id)).collect();
+        let rows = store
+            .db()
+            .query_all_raw(stmt(
+                store,
+                format!(
+                    "SELECT claim_id, submitter, status, payer_id, billing_npi FROM {} WHERE claim_id IN ({})",
+                    store.table("claims"),
+                    placeholders.join(",")
+                ),
+                values,
+            ))
+            .await?;
+        for row in rows {
+            let payer: Option<String> = row.try_get_by_index(3)?;
+            let npi: Option<String> = row.try_get_by_index(4)?;
+            facts
+                .originals
+                .insert(row.try_get_by_index(0)?, (row.try_get_by_index(1)?, row.try_get_by_index(2)?, payer.unwrap_or_default(), npi.unwrap_or_default()));
+        }
+        let values: Vec<Value> = chunk.iter().map(|id| Value::from(id.to_string())).collect();
+        let rows = store
+            .db()
+            .query_all_raw(stmt(
+                store,
+                format!(
+                    "SELECT related_claim_id FROM {} WHERE related_claim_id IN ({}) AND status <> 'rejected'",
+                    store.table("claims"),
+                    placeholders.join(",")
+                ),
+                values,
+            ))
+            .await?;
+        for row in rows {
+            facts.taken.insert(row.try_get_by_index(0)?);
+        }
+    }
+    Ok(facts)
+}
+
+/// The issues of each claim (in order), for claims received `today` from `submitter`.
+pub async fn reference_issues(
+    store: &Store,
+    channel: Channel,
+    today: Date,
+    submitter: &str,
+    claims: &[&SubmittedClaim],
+) -> Result<Vec<Vec<ClaimIssue>>, StoreError> {
+    let facts = facts(store, claims).await?;
+    let mut claimed_in_request = HashSet::new();
+    Ok(claims.iter().map(|claim| issues_for(claim, channel, today, submitter, &facts, &mut claimed_in_request)).collect())
+}
+
+fn issues_for(claim: &SubmittedClaim, channel: Channel, today: Date, submitter: &str, facts: &Facts, claimed: &mut HashSet<String>) -> Vec<ClaimIssue> {
+    let mut issues = Vec::new();
+    let Some(&timely_filing_days) = facts.payers.get(&claim.payer_id) else {
+        issues.push(issue(channel.payer(), "payer-unknown", format!("payer {} is not registered with Claimtrail", claim.payer_id)));
+        return issues;
+    };
+    if claim.frequency != Frequency::Void {
+        for (line_idx, line) in claim.lines.iter().enumerate() {
+            let age = (today - line.service_date).whole_days();
+            if age > timely_filing_days {
+                issues.push(issue(
+                    channel.line_date(line_idx),
+                    "timely-filing",
+                    format!(
+                        "the date of service {} is {age} days before the claim was received; payer {} accepts claims within {timely_filing_days} days",
+                        format_date(line.service_date),
+                        claim.payer_id
+                    ),
+                ));
+            }
+        }
+    }
+    match facts.coverage.get(&(claim.payer_id.clone(), claim.member_id.clone())) {
+        None => issues.push(issue(channel.member(), "member-unknown", format!("payer {} has no member with this id", claim.payer_id))),
+        Some((start, end)) => {
+            for (line_idx, line) in claim.lines.iter().enumerate() {
+                let date = format_date(line.service_date);
+                if &date < start || &date > end {
+                    issues.push(issue(
+                        channel.line_date(line_idx),
+                        "coverage-inactive",
+                        format!("coverage is not active on {date} (covered {start} to {end})"),
+                    ));
+                }
+            }
+        }
+    }
+    match facts.enrollment.get(&(claim.billing_npi.clone(), claim.payer_id.clone())) {
+        None => issues.push(issue(
+            channel.provider(),
+            "provider-not-enrolled",
+            format!("billing provider {} is not enrolled with payer {}", claim.billing_npi, claim.payer_id),
+        )),
+        Some((start, end)) => {
+            if claim.lines.iter().any(|line| {
+                let date = format_date(line.service_date);
+                &date < start || &date > end
+            }) {
+                issues.push(issue(
+                    channel.provider(),
+                    "provider-not-enrolled",
+                    format!(
+                        "billing provider {} is enrolled with payer {} from {start} to {end}, not on every date of service",
+                        claim.billing_npi, claim.payer_id
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(Some(expires)) = facts.licences.get(&claim.billing_npi)
+        && let Some(line) = claim.lines.iter().find(|line| &format_date(line.service_date) > expires)
+    {
+        issues.push(issue(
+            channel.provider(),
+            "provider-licence-expired",
+            format!("billing provider {}'s licence expired on {expires}, before the date of service {}", claim.billing_npi, format_date(line.service_date)),
+        ));
+    }
+    if claim.frequency != Frequency::Original {
+        let what = if claim.frequency == Frequency::Void { "a void (frequency 8)" } else { "a replacement (frequency 7)" };
+        match claim.related_claim_id.as_deref() {
+            None => issues.push(issue(channel.related(), "original-required", format!("{what} must name the original claim's number"))),
+            Some(original) => {
+                let found = Uuid::parse_str(original).ok().and_then(|id| facts.originals.get(&id)).filter(|(owner, ..)| owner == submitter);
+                match found {
+                    None => issues.push(issue(channel.related(), "original-not-found", format!("{original} is not a claim this organization submitted"))),
+                    Some((_, _, payer, npi)) if payer != &claim.payer_id || npi != &claim.billing_npi => issues.push(issue(
+                        channel.related(),
+                        "original-mismatch",
+                        format!("the original claim {original} was billed by {npi} to payer {payer}; {what} must keep both"),
+                    )),
+                    Some((_, status, ..)) if matches!(status.as_str(), "rejected" | "replaced" | "voided") => issues.push(issue(
+                        channel.related(),
+                        "original-not-replaceable",
+                        format!("the original claim {original} is {status}; submit a new original claim instead"),
+                    )),
+                    Some(_) if facts.taken.contains(original) || claimed.contains(original) => issues.push(issue(
+                        channel.related(),
+                        "original-not-replaceable",
+                        format!("the original claim {original} is already replaced or voided by another claim"),
+                    )),
+                    Some(_) => {
+                        if issues.is_empty() {
+                            claimed.insert(original.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    issues
+}

@@ -1,0 +1,661 @@
+//! The registries behind intake's scoping and edits: payers (with their
+//! timely-filing limit), providers (NPI, the organization whose keys bill
+//! under it, licence, pay-to and bank account) and the organizations'
+//! submission signing keys.
+//!
+//! Payers and providers are reference data: each write updates intake's
+//! projection and emits `payer.registered.v1` / `provider.registered.v1` on
+//! `reference.>` in the same transaction. Signing keys are intake's own:
+//! an organization registers a public key, signs SHA3-256 of each request
+//! body, and intake keeps the verified signature with the claim event.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use claimtrail_events::{BankAccount, Licence, NewEvent, PayTo, PayerRegistered, ProviderRegistered, SubmissionSignature, format_date, parse_date};
+use claimtrail_runtime::Runtime;
+use claimtrail_runtime::http::{FieldError, Problem};
+use claimtrail_store::{Migration, Store, StoreError, outbox, stmt};
+use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use serde::Deserialize;
+use sha3::Digest as _;
+
+use crate::auth::{self, Role, Tenant};
+
+/// The longest timely-filing limit a payer may set, in days (three years).
+pub const TIMELY_FILING_DAYS_MAX: u32 = 1_095;
+/// Signing keys one organization may hold at once.
+pub const SIGNING_KEYS_PER_ORGANIZATION_MAX: usize = 10;
+/// The request header carrying a submission signature.
+pub const SIGNATURE_HEADER: &str = "claimtrail-signature";
+
+pub fn migration() -> Migration {
+    Migration {
+        version: 5,
+        name: "payers, provider registry, signing keys, key scopes, related claims",
+        statements: |store| {
+            let t = store.types();
+            vec![
+                format!("CREATE TABLE {} (payer_id TEXT PRIMARY KEY, name TEXT NOT NULL, timely_filing_days {} NOT NULL)", store.table("payers"), t.bigint),
+                format!(
+                    "CREATE TABLE {} (npi TEXT PRIMARY KEY, organization TEXT NOT NULL, licence_expires TEXT, details TEXT NOT NULL, updated_at {} NOT NULL DEFAULT {})",
+                    store.table("providers"),
+                    t.timestamp,
+                    t.now
+                ),
+                format!("CREATE INDEX {} ON {} (organization)", store.index("providers_organization"), store.table("providers")),
+                format!(
+                    "CREATE TABLE {} (tenant TEXT NOT NULL, key_name TEXT NOT NULL, public_key {} NOT NULL, required INTEGER NOT NULL, \
+                     created_at {} NOT NULL DEFAULT {}, PRIMARY KEY (tenant, key_name))",
+                    store.table("signing_keys"),
+                    t.bytes,
+                    t.timestamp,
+                    t.now
+                ),
+                format!("ALTER TABLE {} ADD COLUMN payer_id TEXT", store.table("api_keys")),
+                format!("ALTER TABLE {} ADD COLUMN related_claim_id TEXT", store.table("claims")),
+                format!("CREATE INDEX {} ON {} (related_claim_id)", store.index("claims_related"), store.table("claims")),
+            ]
+        },
+    }
+}
+
+pub fn routes(runtime: Runtime) -> Router {
+    Router::new()
+        .route("/v1/payers/{payer_id}", put(put_payer))
+        .route("/v1/providers/{npi}", put(put_provider).get(show_provider))
+        .route("/v1/signing-keys", get(list_signing_keys))
+        .route("/v1/signing-keys/{key_name}", put(put_signing_key))
+        .with_state(runtime)
+}
+
+fn forbidden(detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 80 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The body of `PUT /v1/payers/{payer_id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayerBody {
+    pub name: String,
+    pub timely_filing_days: u32,
+}
+
+/// Checks a payer; errors name the field.
+pub fn validate_payer(payer_id: &str, body: &PayerBody) -> Result<PayerRegistered, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !valid_id(payer_id) {
+        errors.push(FieldError { path: "payer_id".into(), message: "must be 1-80 letters, digits, - or _".into() });
+    }
+    if body.name.trim().is_empty() || body.name.len() > 200 {
+        errors.push(FieldError { path: "name".into(), message: "must be 1-200 characters".into() });
+    }
+    if body.timely_filing_days == 0 || body.timely_filing_days > TIMELY_FILING_DAYS_MAX {
+        errors.push(FieldError { path: "timely_filing_days".into(), message: format!("must be 1-{TIMELY_FILING_DAYS_MAX} days") });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(PayerRegistered { payer_id: payer_id.to_owned(), name: body.name.trim().to_owned(), timely_filing_days: body.timely_filing_days })
+}
+
+/// Upserts a payer and emits its event, in `tx`.
+pub async fn store_payer(runtime: &Runtime, tx: &impl ConnectionTrait, payer: PayerRegistered) -> Result<(), StoreError> {
+    let store = &runtime.store;
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (payer_id, name, timely_filing_days) VALUES ($1, $2, $3) \
+             ON CONFLICT (payer_id) DO UPDATE SET name = excluded.name, timely_filing_days = excluded.timely_filing_days",
+            store.table("payers")
+        ),
+        vec![Value::from(payer.payer_id.clone()), Value::from(payer.name.clone()), Value::from(i64::from(payer.timely_filing_days))],
+    ))
+    .await?;
+    let aggregate = format!("payer:{}", payer.payer_id);
+    outbox::append(store, tx, &runtime.producer, vec![NewEvent::new(payer, aggregate)]).await?;
+    Ok(())
+}
+
+#[utoipa::path(put, path = "/v1/payers/{payer_id}", tag = "reference",
+    params(("payer_id" = String, Path, description = "Payer")),
+    request_body(content = serde_json::Value, description = "`{name, timely_filing_days}`"),
+    responses((status = 200, description = "Stored; `payer.registered.v1` emitted", body = serde_json::Value),
+              (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid payer, naming the field", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_payer(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(payer_id): Path<String>,
+    body: Body,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    if !tenant.role.may_publish_for(&tenant, &payer_id) {
+        return Err(forbidden(format!("only an admin key or payer {payer_id}'s own key registers payer {payer_id}")));
+    }
+    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let body: PayerBody = claimtrail_runtime::http::json_body(&bytes, "a payer")?;
+    let payer = validate_payer(&payer_id, &body).map_err(|errors| Problem::unprocessable("the payer is invalid; nothing was stored", errors))?;
+    let tx = runtime.store.db().begin().await?;
+    store_payer(&runtime, &tx, payer).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok(Json(serde_json::json!({"payer_id": payer_id, "stored": true})))
+}
+
+/// A licence as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceBody {
+    pub number: String,
+    pub state: String,
+    pub expires: String,
+}
+
+/// A pay-to address as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayToBody {
+    pub name: String,
+    pub address_line: String,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+}
+
+/// A bank account as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankAccountBody {
+    pub routing_number: String,
+    pub account_number: String,
+    pub account_type: String,
+}
+
+/// The body of `PUT /v1/providers/{npi}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderBody {
+    pub entity_type: u8,
+    pub name: String,
+    pub tin: String,
+    pub taxonomy: String,
+    pub organization: String,
+    pub licence: Option<LicenceBody>,
+    pub pay_to: PayToBody,
+    pub bank_account: Option<BankAccountBody>,
+}
+
+/// US states, DC and the territories with their own licensing boards.
+const STATES: &[&str] = &[
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO",
+    "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR",
+    "VI", "GU", "AS", "MP",
+];
+
+/// An ABA routing number: 9 digits whose weighted sum (3, 7, 1, ...) is a multiple of 10.
+pub fn valid_routing_number(routing: &str) -> bool {
+    let digits: Vec<u32> = routing.chars().filter_map(|c| c.to_digit(10)).collect();
+    if routing.len() != 9 || digits.len() != 9 {
+        return false;
+    }
+    let weights = [3, 7, 1, 3, 7, 1, 3, 7, 1];
+    digits.iter().zip(weights).map(|(d, w)| d * w).sum::<u32>() % 10 == 0
+}
+
+/// Checks a provider registration; errors name the field.
+pub fn validate_provider(npi: &str, body: &ProviderBody) -> Result<ProviderRegistered, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut error = |path: &str, message: String| errors.push(FieldError { path: path.to_owned(), message });
+    if let Err(e) = claimtrail_fhir::Npi::parse(npi) {
+        error("npi", e.to_string());
+    }
+    if !matches!(body.entity_type, 1 | 2) {
+        error("entity_type", "must be 1 (individual) or 2 (organization)".into());
+    }
+    if body.name.trim().is_empty() || body.name.len() > 200 {
+        error("name", "must be 1-200 characters".into());
+    }
+    if body.tin.len() != 9 || !body.tin.chars().all(|c| c.is_ascii_digit()) {
+        error("tin", "must be 9 digits".into());
+    }
+    if body.taxonomy.len() != 10 || !body.taxonomy.chars().all(|c| c.is_ascii_alphanumeric()) {
+        error("taxonomy", "must be a 10-character NUCC taxonomy code".into());
+    }
+    if body.organization.trim().is_empty() || body.organization.len() > 200 {
+        error("organization", "must name the tenant (1-200 characters) whose provider keys bill under this NPI".into());
+    }
+    let licence = match &body.licence {
+        None => None,
+        Some(licence) => {
+            if licence.number.trim().is_empty() || licence.number.len() > 40 {
+                error("licence.number", "must be 1-40 characters".into());
+            }
+            if !STATES.contains(&licence.state.as_str()) {
+                error("licence.state", format!("`{}` is not a two-letter US state code", licence.state));
+            }
+            match parse_date(&licence.expires) {
+                None => {
+                    error("licence.expires", format!("`{}` is not a date (YYYY-MM-DD)", licence.expires));
+                    None
+                }
+                Some(expires) => Some(Licence { number: licence.number.trim().to_owned(), state: licence.state.clone(), expires }),
+            }
+        }
+    };
+    let pay_to = &body.pay_to;
+    for (path, value) in [("pay_to.name", &pay_to.name), ("pay_to.address_line", &pay_to.address_line), ("pay_to.city", &pay_to.city)] {
+        if value.trim().is_empty() || value.len() > 55 {
+            error(path, "must be 1-55 characters".into());
+        }
+    }
+    if !STATES.contains(&pay_to.state.as_str()) {
+        error("pay_to.state", format!("`{}` is not a two-letter US state code", pay_to.state));
+    }
+    if !matches!(pay_to.postal_code.len(), 5 | 9) || !pay_to.postal_code.chars().all(|c| c.is_ascii_digit()) {
+        error("pay_to.postal_code", "must be 5 or 9 digits".into());
+    }
+    let bank_account = body.bank_account.as_ref().map(|account| {
+        if !valid_routing_number(&account.routing_number) {
+            error("bank_account.routing_number", "must be a 9-digit ABA routing number with a valid check digit".into());
+        }
+        if !(4..=17).contains(&account.account_number.len()) || !account.account_number.chars().all(|c| c.is_ascii_digit()) {
+            error("bank_account.account_number", "must be 4-17 digits".into());
+        }
+        if !matches!(account.account_type.as_str(), "checking" | "savings") {
+            error("bank_account.account_type", format!("`{}` is not checking or savings", account.account_type));
+        }
+        BankAccount {
+            routing_number: account.routing_number.clone(),
+            account_number: account.account_number.clone(),
+            account_type: account.account_type.clone(),
+        }
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ProviderRegistered {
+        npi: npi.to_owned(),
+        entity_type: body.entity_type,
+        name: body.name.trim().to_owned(),
+        tin: body.tin.clone(),
+        taxonomy: body.taxonomy.clone(),
+        organization: body.organization.trim().to_owned(),
+        licence,
+        pay_to: PayTo {
+            name: pay_to.name.trim().to_owned(),
+            address_line: pay_to.address_line.trim().to_owned(),
+            city: pay_to.city.trim().to_owned(),
+            state: pay_to.state.clone(),
+            postal_code: pay_to.postal_code.clone(),
+        },
+        bank_account,
+    })
+}
+
+/// Upserts a provider and emits its event, in `tx`.
+pub async fn store_provider(runtime: &Runtime, tx: &impl ConnectionTrait, provider: ProviderRegistered) -> Result<(), StoreError> {
+    let store = &runtime.store;
+    let details = serde_json::to_string(&provider).map_err(|e| StoreError::Config(e.to_string()))?;
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (npi, organization, licence_expires, details) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (npi) DO UPDATE SET organization = excluded.organization, licence_expires = excluded.licence_expires, \
+             details = excluded.details, updated_at = {}",
+            store.table("providers"),
+            store.types().now
+        ),
+        vec![
+            Value::from(provider.npi.clone()),
+            Value::from(provider.organization.clone()),
+            Value::from(provider.licence.as_ref().map(|l| format_date(l.expires))),
+            Value::from(details),
+        ],
+    ))
+    .await?;
+    let aggregate = format!("provider:{}", provider.npi);
+    outbox::append(store, tx, &runtime.producer, vec![NewEvent::new(provider, aggregate)]).await?;
+    Ok(())
+}
+
+#[utoipa::path(put, path = "/v1/providers/{npi}", tag = "reference",
+    params(("npi" = String, Path, description = "Provider NPI")),
+    request_body(content = serde_json::Value, description = "`{entity_type, name, tin, taxonomy, organization, licence: {number, state, expires}|null, \
+        pay_to: {name, address_line, city, state, postal_code}, bank_account: {routing_number, account_number, account_type}|null}`"),
+    responses((status = 200, description = "Stored; `provider.registered.v1` emitted", body = serde_json::Value),
+              (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid registration, naming the field", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_provider(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(npi): Path<String>,
+    body: Body,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    if tenant.role != Role::Admin {
+        return Err(forbidden("only an admin key registers providers: the registration decides which organization may bill under the NPI"));
+    }
+    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let body: ProviderBody = claimtrail_runtime::http::json_body(&bytes, "a provider")?;
+    let provider = validate_provider(&npi, &body).map_err(|errors| Problem::unprocessable("the provider is invalid; nothing was stored", errors))?;
+    let tx = runtime.store.db().begin().await?;
+    store_provider(&runtime, &tx, provider).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok(Json(serde_json::json!({"npi": npi, "stored": true})))
+}
+
+/// Shows only the last four digits of an account number.
+fn mask(account_number: &str) -> String {
+    let keep = account_number.len().saturating_sub(4);
+    format!("{}{}", "*".repeat(keep), &account_number[keep..])
+}
+
+#[utoipa::path(get, path = "/v1/providers/{npi}", tag = "reference",
+    params(("npi" = String, Path, description = "Provider NPI")),
+    responses((status = 200, description = "The registration, the bank account number masked to its last four digits", body = serde_json::Value),
+              (status = 404, description = "Not registered, or another organization's provider", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn show_provider(State(runtime): State<Runtime>, headers: HeaderMap, Path(npi): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &runtime.store;
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    let not_found = || Problem::not_found(format!("no provider `{npi}` registered"));
+    let row = store
+        .db()
+        .query_one_raw(stmt(store, format!("SELECT organization, details FROM {} WHERE npi = $1", store.table("providers")), vec![Value::from(npi.clone())]))
+        .await?
+        .ok_or_else(not_found)?;
+    let organization: String = row.try_get_by_index(0)?;
+    if tenant.role == Role::Provider && organization != tenant.name {
+        return Err(not_found());
+    }
+    let mut provider: ProviderRegistered = serde_json::from_str(&row.try_get_by_index::<String>(1)?).map_err(|e| Problem::internal(&e.into()))?;
+    if let Some(account) = provider.bank_account.as_mut() {
+        account.account_number = mask(&account.account_number);
+    }
+    Ok(Json(serde_json::to_value(provider).map_err(|e| Problem::internal(&e.into()))?))
+}
+
+/// The organizations owning each NPI, for those registered.
+pub async fn organizations(store: &Store, npis: &[String]) -> Result<std::collections::HashMap<String, (String, Option<String>)>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in npis.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
+        let rows = store
+            .db()
+            .query_all_raw(stmt(
+                store,
+                format!("SELECT npi, organization, licence_expires FROM {} WHERE npi IN ({})", store.table("providers"), placeholders.join(",")),
+                chunk.iter().map(|npi| Value::from(npi.clone())).collect(),
+            ))
+            .await?;
+        for row in rows {
+            found.insert(row.try_get_by_index(0)?, (row.try_get_by_index(1)?, row.try_get_by_index(2)?));
+        }
+    }
+    Ok(found)
+}
+
+/// Who may submit claims billed under `npis`: admin keys for anyone; a
+/// provider key only for NPIs registered to its organization (403 naming
+/// the others, nothing stored); other roles never.
+pub async fn check_billing_scope(store: &Store, tenant: &Tenant, npis: &[String]) -> Result<(), Problem> {
+    match tenant.role {
+        Role::Admin => return Ok(()),
+        Role::Provider => {}
+        other => return Err(forbidden(format!("{} keys do not submit claims; use a provider key", other.as_str()))),
+    }
+    let mut npis = npis.to_vec();
+    npis.sort();
+    npis.dedup();
+    let owners = organizations(store, &npis).await?;
+    let foreign: Vec<&String> = npis.iter().filter(|npi| owners.get(*npi).is_none_or(|(organization, _)| organization != &tenant.name)).collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<&str> = foreign.iter().map(|npi| npi.as_str()).collect();
+    Err(forbidden(format!(
+        "this key's organization `{}` may not bill under NPI {}: an admin registers an NPI to its organization (PUT /v1/providers/{{npi}}); nothing was stored",
+        tenant.name,
+        list.join(", ")
+    )))
+}
+
+/// The body of `PUT /v1/signing-keys/{key_name}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKeyBody {
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    /// When true, this organization's unsigned submissions are refused (401).
+    #[serde(default)]
+    pub require_signed_submissions: bool,
+}
+
+#[utoipa::path(put, path = "/v1/signing-keys/{key_name}", tag = "intake",
+    params(("key_name" = String, Path, description = "The organization's name for the key")),
+    request_body(content = serde_json::Value, description = "`{public_key: base64 of 32 bytes, require_signed_submissions: bool}`"),
+    responses((status = 200, description = "Registered for the caller's organization", body = serde_json::Value),
+              (status = 403, description = "Not a provider key", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Not an Ed25519 public key, or too many keys", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_signing_key(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(key_name): Path<String>,
+    body: Body,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &runtime.store;
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    if tenant.role != Role::Provider {
+        return Err(forbidden("signing keys belong to provider organizations; use a provider key"));
+    }
+    if !valid_id(&key_name) {
+        return Err(Problem::unprocessable(
+            "the key name is invalid",
+            vec![FieldError { path: "key_name".into(), message: "must be 1-80 letters, digits, - or _".into() }],
+        ));
+    }
+    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let body: SigningKeyBody = claimtrail_runtime::http::json_body(&bytes, "a signing key")?;
+    let public_key = parse_public_key(&body.public_key)
+        .map_err(|message| Problem::unprocessable("the public key is invalid; nothing was stored", vec![FieldError { path: "public_key".into(), message }]))?;
+    let tx = store.db().begin().await?;
+    let existing = tx
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT COUNT(*) FROM {} WHERE tenant = $1 AND key_name <> $2", store.table("signing_keys")),
+            vec![Value::from(tenant.name.clone()), Value::from(key_name.clone())],
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if existing as usize >= SIGNING_KEYS_PER_ORGANIZATION_MAX {
+        return Err(Problem::unprocessable(
+            format!("an organization holds at most {SIGNING_KEYS_PER_ORGANIZATION_MAX} signing keys"),
+            vec![FieldError { path: "key_name".into(), message: "too many keys".into() }],
+        ));
+    }
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (tenant, key_name, public_key, required) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant, key_name) DO UPDATE SET public_key = excluded.public_key, required = excluded.required",
+            store.table("signing_keys")
+        ),
+        vec![
+            Value::from(tenant.name.clone()),
+            Value::from(key_name.clone()),
+            Value::from(public_key.to_bytes().to_vec()),
+            Value::from(i32::from(body.require_signed_submissions)),
+        ],
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(Json(serde_json::json!({"key_name": key_name, "public_key": body.public_key, "require_signed_submissions": body.require_signed_submissions})))
+}
+
+#[utoipa::path(get, path = "/v1/signing-keys", tag = "intake",
+    responses((status = 200, description = "`{keys: [{key_name, public_key, require_signed_submissions}]}` of the caller's organization", body = serde_json::Value)),
+    security(("api_key" = [])))]
+pub(crate) async fn list_signing_keys(State(runtime): State<Runtime>, headers: HeaderMap) -> Result<Json<serde_json::Value>, Problem> {
+    let store = &runtime.store;
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    let rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT key_name, public_key, required FROM {} WHERE tenant = $1 ORDER BY key_name", store.table("signing_keys")),
+            vec![Value::from(tenant.name.clone())],
+        ))
+        .await?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key_name: String = row.try_get_by_index(0)?;
+        let public_key: Vec<u8> = row.try_get_by_index(1)?;
+        let required: i32 = row.try_get_by_index(2)?;
+        keys.push(serde_json::json!({"key_name": key_name, "public_key": BASE64.encode(public_key), "require_signed_submissions": required != 0}));
+    }
+    Ok(Json(serde_json::json!({"keys": keys})))
+}
+
+fn parse_public_key(text: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
+    let bytes = BASE64.decode(text.trim()).map_err(|e| format!("is not base64: {e}"))?;
+    let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| format!("is {} bytes; an Ed25519 public key is 32", b.len()))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| "is not a valid Ed25519 point".to_owned())
+}
+
+fn unauthorized(detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "bad-signature", "Signature not accepted", detail)
+}
+
+/// Checks the `Claimtrail-Signature: key=<name>, sig=<base64>` header, an
+/// Ed25519 signature by one of the organization's registered keys over
+/// SHA3-256 of the exact body. Absent: fine unless the organization
+/// requires signatures. Present: it must verify (401 otherwise, nothing stored).
+pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Option<SubmissionSignature>, Problem> {
+    let header = headers.get(SIGNATURE_HEADER).map(|value| value.to_str().map_err(|_| unauthorized("the Claimtrail-Signature header is not text")));
+    let Some(header) = header.transpose()? else {
+        let required = store
+            .db()
+            .query_one_raw(stmt(
+                store,
+                format!("SELECT COUNT(*) FROM {} WHERE tenant = $1 AND required <> 0", store.table("signing_keys")),
+                vec![Value::from(tenant.name.clone())],
+            ))
+            .await?
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
+        if required > 0 {
+            return Err(unauthorized(format!(
+                "organization `{}` requires signed submissions: send Claimtrail-Signature: key=<name>, sig=<base64 Ed25519 signature over SHA3-256 of the body>",
+                tenant.name
+            )));
+        }
+        return Ok(None);
+    };
+    let (mut key_name, mut signature) = (None, None);
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("key", value)) => key_name = Some(value.trim().to_owned()),
+            Some(("sig", value)) => signature = Some(value.trim().to_owned()),
+            _ => return Err(unauthorized(format!("Claimtrail-Signature: `{}` is not key=<name> or sig=<base64>", part.trim()))),
+        }
+    }
+    let (Some(key_name), Some(signature_b64)) = (key_name, signature) else {
+        return Err(unauthorized("Claimtrail-Signature needs both key=<name> and sig=<base64>"));
+    };
+    let row = store
+        .db()
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT public_key FROM {} WHERE tenant = $1 AND key_name = $2", store.table("signing_keys")),
+            vec![Value::from(tenant.name.clone()), Value::from(key_name.clone())],
+        ))
+        .await?
+        .ok_or_else(|| unauthorized(format!("organization `{}` has no signing key `{key_name}`", tenant.name)))?;
+    let public_key: Vec<u8> = row.try_get_by_index(0)?;
+    let public_key: [u8; 32] = public_key.try_into().map_err(|_| Problem::internal(&anyhow::anyhow!("stored signing key `{key_name}` is not 32 bytes")))?;
+    let verifying_key = ed25519_dalek::VerifyingKey::from_bytes(&public_key).map_err(|e| Problem::internal(&anyhow::anyhow!("stored signing key: {e}")))?;
+    let signature_bytes = BASE64.decode(&signature_b64).map_err(|_| unauthorized("the signature is not base64"))?;
+    let signature = ed25519_dalek::Signature::from_slice(&signature_bytes).map_err(|_| unauthorized("the signature is not 64 bytes"))?;
+    let digest: [u8; 32] = sha3::Sha3_256::digest(body).into();
+    verifying_key
+        .verify_strict(&digest, &signature)
+        .map_err(|_| unauthorized(format!("the signature does not verify with key `{key_name}` over SHA3-256 of the body; nothing was stored")))?;
+    Ok(Some(SubmissionSignature {
+        key_name,
+        public_key: BASE64.encode(public_key),
+        body_sha3_256: hex::encode(digest),
+        signature: BASE64.encode(signature.to_bytes()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_numbers_are_checked_by_their_check_digit() {
+        assert!(valid_routing_number("011000015"), "Federal Reserve Bank of Boston");
+        assert!(valid_routing_number("021000021"));
+        assert!(!valid_routing_number("021000022"));
+        assert!(!valid_routing_number("02100002"));
+        assert!(!valid_routing_number("02100002a"));
+    }
+
+    #[test]
+    fn account_numbers_are_masked_to_their_last_four_digits() {
+        assert_eq!(mask("123456789"), "*****6789");
+        assert_eq!(mask("1234"), "1234");
+    }
+
+    #[test]
+    fn a_provider_registration_names_every_bad_field() {
+        let body = ProviderBody {
+            entity_type: 3,
+            name: "".into(),
+            tin: "12-3456789".into(),
+            taxonomy: "207Q00000X".into(),
+            organization: "riverside".into(),
+            licence: Some(LicenceBody { number: "MD123".into(), state: "ZZ".into(), expires: "2027-02-30".into() }),
+            pay_to: PayToBody {
+                name: "Riverside".into(),
+                address_line: "1 Main St".into(),
+                city: "Springfield".into(),
+                state: "IL".into(),
+                postal_code: "6270".into(),
+            },
+            bank_account: Some(BankAccountBody { routing_number: "021000022".into(), account_number: "12".into(), account_type: "money-market".into() }),
+        };
+        let errors = validate_provider("1245319599", &body).unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "entity_type",
+                "name",
+                "tin",
+                "licence.state",
+                "licence.expires",
+                "pay_to.postal_code",
+                "bank_account.routing_number",
+                "bank_account.account_number",
+                "bank_account.account_type"
+            ]
+        );
+    }
+}
