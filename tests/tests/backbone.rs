@@ -253,13 +253,18 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     let answer: Value = stack.submit(&with_member("PCN-E-3", "MBR-0100")).await?.json().await?;
     assert_eq!(outcome(&answer).0, "accepted", "{answer}");
 
-    // A valid NPI that is not enrolled with the payer.
+    // A valid NPI of the organization that is not enrolled with the payer, and whose licence expired in January.
+    let provider = json!({"entity_type": 1, "name": "Lapsed Doc", "tin": "123456789", "taxonomy": "207Q00000X", "organization": "riverside",
+        "licence": {"number": "MD-1", "state": "IL", "expires": "2026-01-31"},
+        "pay_to": {"name": "Riverside", "address_line": "100 River Road", "city": "Springfield", "state": "IL", "postal_code": "62701"}, "bank_account": null});
+    let response = stack.client.put(format!("{}/v1/providers/1234567893", stack.url("intake"))).bearer_auth(&admin).json(&provider).send().await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
     let mut claim = sample_claim("PCN-E-4");
     claim["contained"][2]["identifier"][0]["value"] = json!("1234567893");
     let answer: Value = stack.submit(&claim).await?.json().await?;
     let (status, issues) = outcome(&answer);
     assert_eq!(status, "rejected");
-    assert!(issues.contains("provider-not-enrolled"), "{issues}");
+    assert!(issues.contains("provider-not-enrolled") && issues.contains("provider-licence-expired"), "{issues}");
 
     stack.cleanup().await
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use claimtrail_e2e::{Embedded, bundle, sample_claim, wait_until};
+use serde_json::Value;
 
 const BUNDLE_CLAIMS: usize = 100;
 
@@ -172,6 +173,42 @@ async fn logs_carry_no_member_data() -> anyhow::Result<()> {
             let value = member[field].as_str().unwrap();
             assert!(!logs.contains(value), "the logs contain a member's {field} ({value})");
         }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generated_claims_pass_every_edit_and_are_adjudicated() -> anyhow::Result<()> {
+    let up = Embedded::start(&[]).await?;
+    let generate = |seed: &str| up.command(&["generate", "--claims", "60", "--bundle-size", "25", "--seed", seed]).output();
+    let output = generate("7").await?;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.stdout, generate("7").await?.stdout, "the same seed gives the same bytes");
+    assert_ne!(output.stdout, generate("8").await?.stdout);
+    let bundles: Vec<Value> = String::from_utf8(output.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    assert_eq!(bundles.iter().map(|b| b["entry"].as_array().map_or(0, Vec::len)).collect::<Vec<_>>(), [25, 25, 10]);
+    let mut claim_ids = Vec::new();
+    for bundle in &bundles {
+        let response = up
+            .client
+            .post(format!("{}/v1/claims", up.url))
+            .bearer_auth(&up.api_key)
+            .header("content-type", "application/fhir+json")
+            .json(bundle)
+            .send()
+            .await?;
+        assert_eq!(response.status(), 202);
+        let answer: Value = response.json().await?;
+        for outcome in answer["outcomes"].as_array().unwrap() {
+            assert_eq!(outcome["status"], "accepted", "{outcome}");
+            claim_ids.push(outcome["claim_id"].as_str().unwrap().to_owned());
+        }
+    }
+    up.wait_settled(60, Duration::from_secs(120)).await?;
+    for claim_id in claim_ids.iter().step_by(7) {
+        let status = up.claim_status(claim_id).await?;
+        assert_eq!(status["status"], "adjudicated", "{status}");
+        assert_ne!(status["outcome"], "denied", "{status}");
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
     }
     let (start, end) = demo_period();
     let mut enrolled = Vec::new();
-    for member in members() {
+    for member in demo_members() {
         let body = claimtrail_intake::reference::MemberBody {
             family_name: member["family_name"].as_str().unwrap_or_default().to_owned(),
             given_name: member["given_name"].as_str().unwrap_or_default().to_owned(),
@@ -179,7 +179,8 @@ async fn publish_registry(intake: &Runtime) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn members() -> Vec<Value> {
+/// The demo members, as the credentials file lists them.
+pub fn demo_members() -> Vec<Value> {
     let (start, end) = demo_period();
     let (coverage_start, coverage_end) = (claimtrail_events::format_date(start), claimtrail_events::format_date(end));
     let people = [
@@ -248,7 +249,7 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
         }
         tenants.push(tenant);
     }
-    let credentials = Credentials { tenants, members: members() };
+    let credentials = Credentials { tenants, members: demo_members() };
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(&credentials)? + "\n").with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &path)?;

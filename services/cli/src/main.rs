@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod generate;
 mod up;
 mod verify;
 
@@ -50,6 +51,8 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Write sample claims (for the demo's payer, providers and members) that the front-end edits accept.
+    Generate(generate::GenerateArgs),
     /// Print the OpenAPI document of the whole HTTP surface (as served at /openapi.json).
     Openapi,
     /// Ledger tools.
@@ -167,6 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", key.api_key);
             Ok(())
         }
+        Command::Generate(args) => generate::run(args),
         Command::Openapi => {
             println!("{}", up::openapi().to_pretty_json()?);
             Ok(())

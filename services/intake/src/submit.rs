@@ -104,7 +104,8 @@ pub async fn run_edits(
     received_at: Timestamp,
     candidates: &mut [Candidate],
 ) -> Result<(), Problem> {
-    let npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).collect();
+    // An NPI with a bad check digit belongs to nobody: its claim is rejected by the reader's edit, not refused.
+    let npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).filter(|npi| claimtrail_fhir::Npi::parse(npi).is_ok()).collect();
     registry::check_billing_scope(&runtime.store, tenant, &npis).await?;
     let to_check: Vec<&SubmittedClaim> = candidates.iter().filter(|c| c.issues.is_empty()).map(|c| &c.claim).collect();
     let found = edits::reference_issues(&runtime.store, channel, received_at.date(), &tenant.name, &to_check).await?;
