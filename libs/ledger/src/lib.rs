@@ -60,6 +60,7 @@ pub use hash::{CHAIN_SEED, Hash, chain_next, empty_root, leaf_hash, node_hash};
 pub use leaf::{LeafError, LeafRecord};
 pub use merkle::{Frontier, FrontierError, LeafSource, ProofError};
 pub use note::{
-    Checkpoint, CheckpointError, KeyError, KeyId, NoteError, SignerKey, VerifiedCheckpoint, VerifiedNote, VerifierKey, open_checkpoint, open_note, sign_note,
+    Checkpoint, CheckpointError, CosignatureError, CosignatureVerifier, Cosigner, KeyError, KeyId, NoteError, SignerKey, VerifiedCheckpoint, VerifiedNote,
+    VerifierKey, open_checkpoint, open_note, sign_note,
 };
 pub use verify::{Report, Verifier, VerifyFailure, verify_ledger};

@@ -64,6 +64,28 @@ pub struct ServeSettings {
     /// Sign a checkpoint at least this often when there are new entries (anchor).
     #[arg(long, env = "CLAIMTRAIL_CHECKPOINT_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub checkpoint_interval_ms: u64,
+
+    /// Witnesses the anchor asks to cosign each checkpoint: base URLs (their
+    /// `/add-checkpoint`), comma-separated, in the order of `--witness-keys`.
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_URLS", value_delimiter = ',')]
+    pub witness_urls: Vec<String>,
+
+    /// The witnesses' cosignature keys (C2SP vkeys), comma-separated, one per URL.
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_KEYS", value_delimiter = ',')]
+    pub witness_keys: Vec<String>,
+
+    /// Cosignatures a checkpoint needs before the anchor publishes it; 0: none.
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_QUORUM", default_value_t = 0)]
+    pub witness_quorum: usize,
+
+    /// This witness's name, its key name in cosignatures (`serve witness`).
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_NAME", default_value = "claimtrail.local/witness")]
+    pub witness_name: String,
+
+    /// The checkpoint keys (C2SP vkeys) of the logs this witness follows,
+    /// comma-separated; a key's name is its log's origin (`serve witness`).
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_LOG_KEYS", value_delimiter = ',')]
+    pub witness_log_keys: Vec<String>,
 }
 
 impl ServeSettings {
@@ -91,6 +113,11 @@ impl ServeSettings {
             ledger_origin: "claimtrail.local/ledger".to_owned(),
             checkpoint_entries: 1_000,
             checkpoint_interval_ms: 1_000,
+            witness_urls: Vec::new(),
+            witness_keys: Vec::new(),
+            witness_quorum: 0,
+            witness_name: "claimtrail.local/witness".to_owned(),
+            witness_log_keys: Vec::new(),
         }
     }
 }

@@ -68,6 +68,8 @@ enum ServiceName {
     Adjudication,
     Settlement,
     Anchor,
+    /// A C2SP tlog-witness of the ledger (needs only a database and the log's key).
+    Witness,
 }
 
 #[derive(Subcommand)]
@@ -158,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Adjudication => claimtrail_adjudication::run(settings, shutdown).await,
                 ServiceName::Settlement => claimtrail_settlement::run(settings, shutdown).await,
                 ServiceName::Anchor => claimtrail_anchor::run(settings, shutdown).await,
+                ServiceName::Witness => claimtrail_witness::run(settings, shutdown).await,
             }
         }
         Command::Keys { command: KeysCommand::Create { tenant, role, payer_id, database } } => {

@@ -7,9 +7,11 @@
 //! exactly, final newline included.
 
 mod checkpoint;
+mod cosignature;
 mod key;
 
 pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint, open_checkpoint};
+pub use cosignature::{COSIGNATURE_V1_TYPE, CosignatureError, CosignatureVerifier, Cosigner, cosigned_message, cosigner_key_id};
 pub use key::{ED25519_SIGNATURE_TYPE, KeyError, KeyId, SignerKey, VerifierKey, is_valid_key_name};
 
 use std::collections::HashSet;

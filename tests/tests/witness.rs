@@ -1,0 +1,156 @@
+//! `claimtrail serve witness` against the C2SP tlog-witness protocol: a log
+//! built in the test (its own key, leaves and proofs from libs/ledger) asks
+//! for cosignatures; forks, rollbacks, bad proofs, unknown origins and
+//! untrusted keys are refused with the spec's status codes, and the state
+//! survives a restart.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use claimtrail_e2e::{claimtrail_bin, database_url, logs_dir};
+use claimtrail_ledger::merkle::{consistency_proof, root};
+use claimtrail_ledger::note::CosignatureVerifier;
+use claimtrail_ledger::{Checkpoint, Hash, SignerKey, leaf_hash};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+const ORIGIN: &str = "test.example/log";
+
+struct Witness {
+    child: Child,
+    url: String,
+}
+
+async fn start_witness(prefix: &str, key_dir: &std::path::Path, log_vkey: &str) -> anyhow::Result<Witness> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(logs_dir().join(format!("{prefix}-witness.log")))?;
+    let mut child = Command::new(claimtrail_bin())
+        .args(["serve", "witness", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url())
+        .env("CLAIMTRAIL_PREFIX", prefix)
+        .env("CLAIMTRAIL_KEY_DIR", key_dir)
+        .env("CLAIMTRAIL_WITNESS_NAME", "witness.test/w1")
+        .env("CLAIMTRAIL_WITNESS_LOG_KEYS", log_vkey)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await??.context("the witness exited")?;
+    let url = first.strip_prefix("listening on ").with_context(|| format!("unexpected first line {first}"))?.to_owned();
+    Ok(Witness { child, url })
+}
+
+/// A log of `n` leaves, deterministic in `salt`.
+fn leaves(n: u64, salt: u8) -> Vec<Hash> {
+    (0..n).map(|idx| leaf_hash(&[salt, idx as u8, (idx >> 8) as u8])).collect()
+}
+
+fn checkpoint(key: &SignerKey, leaves: &[Hash]) -> String {
+    Checkpoint { origin: key.name().to_owned(), size: leaves.len() as u64, root: root(leaves), extensions: vec![] }.sign(&[key]).unwrap()
+}
+
+fn request(old: u64, proof: &[Hash], note: &str) -> String {
+    let mut body = format!("old {old}\n");
+    for hash in proof {
+        body.push_str(&BASE64.encode(hash));
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(note);
+    body
+}
+
+async fn add(client: &reqwest::Client, url: &str, body: String) -> anyhow::Result<(u16, String, String)> {
+    let response = client.post(format!("{url}/add-checkpoint")).body(body).send().await?;
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    Ok((status, content_type, response.text().await?))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_witness_cosigns_only_consistent_growth_and_remembers_what_it_cosigned() -> anyhow::Result<()> {
+    let prefix = format!("w{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let key_dir = tempfile::tempdir()?;
+    let log_key = SignerKey::generate(ORIGIN)?;
+    let mut witness = start_witness(&prefix, key_dir.path(), &log_key.verifier().to_string()).await?;
+    let verifier = CosignatureVerifier::parse(&std::fs::read_to_string(key_dir.path().join("witness.vkey"))?)?;
+    let client = reqwest::Client::new();
+    let url = witness.url.clone();
+    let log = leaves(40, 1);
+
+    // First contact: old 0, no proof.
+    let note5 = checkpoint(&log_key, &log[..5]);
+    let (status, _, body) = add(&client, &url, request(0, &[], &note5)).await?;
+    assert_eq!(status, 200, "{body}");
+    let body5 = &note5[..note5.find("\n\n").unwrap() + 1];
+    let timestamp = verifier.verify_line(body5, &body)?;
+    assert!(timestamp > 1_700_000_000);
+
+    // A stale old size: 409 with the size the witness holds.
+    let note8 = checkpoint(&log_key, &log[..8]);
+    let (status, content_type, body) = add(&client, &url, request(0, &[], &note8)).await?;
+    assert_eq!((status, content_type.as_str(), body.as_str()), (409, "text/x.tlog.size", "5\n"));
+    // Growth with a consistency proof from 5 to 8.
+    let (status, _, body) = add(&client, &url, request(5, &consistency_proof(5, 8, &log)?, &note8)).await?;
+    assert_eq!(status, 200, "{body}");
+
+    // A proof that does not prove: 422, nothing cosigned.
+    let note12 = checkpoint(&log_key, &log[..12]);
+    let mut bad_proof = consistency_proof(8, 12, &log)?;
+    bad_proof[0][0] ^= 1;
+    let (status, _, body) = add(&client, &url, request(8, &bad_proof, &note12)).await?;
+    assert_eq!(status, 422, "{body}");
+
+    // A fork: another tree of size 8.
+    let forked = leaves(8, 2);
+    let (status, _, body) = add(&client, &url, request(8, &[], &checkpoint(&log_key, &forked))).await?;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("fork"), "{body}");
+    // A rollback: size 6 after 8 was cosigned.
+    let (status, _, body) = add(&client, &url, request(6, &[], &checkpoint(&log_key, &log[..6]))).await?;
+    assert_eq!((status, body.as_str()), (409, "8\n"));
+    // Old size above the checkpoint's: 400.
+    let (status, ..) = add(&client, &url, request(9, &[], &note8)).await?;
+    assert_eq!(status, 400);
+    let metrics = client.get(format!("{url}/metrics")).send().await?.text().await?;
+    for kind in ["fork", "rollback", "inconsistent"] {
+        assert!(metrics.lines().any(|l| l.starts_with("claimtrail_witness_alerts_total") && l.contains(&format!("kind=\"{kind}\""))), "{kind}: {metrics}");
+    }
+
+    // Unknown origin: 404. The right origin signed by a key the witness does not trust: 403.
+    let stranger = SignerKey::generate("other.example/log")?;
+    assert_eq!(add(&client, &url, request(0, &[], &checkpoint(&stranger, &log[..3]))).await?.0, 404);
+    let impostor = SignerKey::generate(ORIGIN)?;
+    assert_eq!(add(&client, &url, request(8, &consistency_proof(8, 12, &log)?, &checkpoint(&impostor, &log[..12]))).await?.0, 403);
+    assert_eq!(add(&client, &url, "old 8\nnot a hash\n\n".to_owned()).await?.0, 400);
+
+    // Two requests racing from the same old size: exactly one wins.
+    let (a, b) = tokio::join!(
+        add(&client, &url, request(8, &consistency_proof(8, 12, &log)?, &note12)),
+        add(&client, &url, request(8, &consistency_proof(8, 20, &log)?, &checkpoint(&log_key, &log[..20])))
+    );
+    let mut statuses = [a?.0, b?.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+
+    // The state survives a restart.
+    let held = client.get(format!("{url}/v1/witness/logs")).send().await?.json::<serde_json::Value>().await?;
+    let held_size = held["logs"][0]["size"].as_u64().context("a followed log")?;
+    assert!(held_size == 12 || held_size == 20, "{held}");
+    assert!(verifier.find_in_note(held["logs"][0]["checkpoint"].as_str().unwrap()).is_some(), "{held}");
+    witness.child.kill().await?;
+    let witness = start_witness(&prefix, key_dir.path(), &log_key.verifier().to_string()).await?;
+    let (status, _, body) = add(&client, &witness.url, request(0, &[], &note5)).await?;
+    assert_eq!((status, body), (409, format!("{held_size}\n")));
+    let note40 = checkpoint(&log_key, &log);
+    let (status, _, body) = add(&client, &witness.url, request(held_size, &consistency_proof(held_size, 40, &log)?, &note40)).await?;
+    assert_eq!(status, 200, "{body}");
+
+    let db = sea_orm::Database::connect(database_url()).await?;
+    sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("DROP SCHEMA IF EXISTS \"{prefix}_witness\" CASCADE")).await?;
+    Ok(())
+}
