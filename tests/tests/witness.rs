@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use claimtrail_e2e::{claimtrail_bin, database_url, logs_dir};
+use claimtrail_e2e::{Stack, claimtrail_bin, database_url, logs_dir, sample_claim, wait_until};
 use claimtrail_ledger::merkle::{consistency_proof, root};
 use claimtrail_ledger::note::CosignatureVerifier;
 use claimtrail_ledger::{Checkpoint, Hash, SignerKey, leaf_hash};
@@ -25,9 +25,13 @@ struct Witness {
 }
 
 async fn start_witness(prefix: &str, key_dir: &std::path::Path, log_vkey: &str) -> anyhow::Result<Witness> {
+    start_witness_on(prefix, key_dir, log_vkey, "127.0.0.1:0").await
+}
+
+async fn start_witness_on(prefix: &str, key_dir: &std::path::Path, log_vkey: &str, listen: &str) -> anyhow::Result<Witness> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(logs_dir().join(format!("{prefix}-witness.log")))?;
     let mut child = Command::new(claimtrail_bin())
-        .args(["serve", "witness", "--listen", "127.0.0.1:0"])
+        .args(["serve", "witness", "--listen", listen])
         .env("DATABASE_URL", database_url())
         .env("CLAIMTRAIL_PREFIX", prefix)
         .env("CLAIMTRAIL_KEY_DIR", key_dir)
@@ -153,4 +157,76 @@ async fn a_witness_cosigns_only_consistent_growth_and_remembers_what_it_cosigned
     let db = sea_orm::Database::connect(database_url()).await?;
     sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("DROP SCHEMA IF EXISTS \"{prefix}_witness\" CASCADE")).await?;
     Ok(())
+}
+
+/// The served checkpoint's size, and whether `verifier` cosigned it.
+async fn served_checkpoint(stack: &Stack, verifier: &CosignatureVerifier) -> anyhow::Result<(u64, bool)> {
+    let response = stack.client.get(format!("{}/v1/ledger/checkpoint", stack.url("anchor"))).send().await?;
+    if response.status() == 404 {
+        return Ok((0, false));
+    }
+    let note = response.text().await?;
+    let size = note.lines().nth(1).and_then(|line| line.parse().ok()).context("a size line")?;
+    Ok((size, verifier.find_in_note(&note).is_some()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_anchor_publishes_checkpoints_only_with_their_witness_quorum_and_catches_up_after_an_outage() -> anyhow::Result<()> {
+    let mut stack = Stack::start(&[]).await?;
+    let keys = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).send().await?.text().await?;
+    let log_vkey = keys.lines().find(|line| line.ends_with(" log")).and_then(|line| line.split(' ').next()).context("the log key")?.to_owned();
+    let witness_dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut witness = start_witness_on(&stack.prefix, witness_dir.path(), &log_vkey, &listen).await?;
+    let witness_vkey = std::fs::read_to_string(witness_dir.path().join("witness.vkey"))?.trim().to_owned();
+    let verifier = CosignatureVerifier::parse(&witness_vkey)?;
+
+    // The anchor, restarted with one witness, a quorum of one and an append-only directory.
+    let anchor_dir = tempfile::tempdir()?;
+    let anchor_dir_text = anchor_dir.path().to_str().context("path")?.to_owned();
+    let env = [
+        ("CLAIMTRAIL_WITNESS_URLS", witness.url.as_str()),
+        ("CLAIMTRAIL_WITNESS_KEYS", witness_vkey.as_str()),
+        ("CLAIMTRAIL_WITNESS_QUORUM", "1"),
+        ("CLAIMTRAIL_ANCHOR_DIR", anchor_dir_text.as_str()),
+    ];
+    stack.kill("anchor").await?;
+    stack.env.insert("anchor", env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+    stack.spawn("anchor", &[]).await?;
+    let keys = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).send().await?.text().await?;
+    assert!(keys.contains(&format!("{witness_vkey} witness")), "{keys}");
+
+    stack.submit_ok(&sample_claim("PCN-WITNESSED-1")).await?;
+    stack.wait_settled(1, Duration::from_secs(60)).await?;
+    let ledger = stack.ledger_size().await? as u64;
+    wait_until(Duration::from_secs(30), || async {
+        let (size, cosigned) = served_checkpoint(&stack, &verifier).await?;
+        Ok((size == ledger && cosigned, format!("served {size} (cosigned {cosigned}) of {ledger}")))
+    })
+    .await?;
+    assert!(anchor_dir.path().join(format!("{ledger}.checkpoint")).exists());
+
+    // The witness goes away: new checkpoints are signed but not published without their cosignature.
+    witness.child.kill().await?;
+    stack.submit_ok(&sample_claim("PCN-WITNESSED-2")).await?;
+    stack.wait_settled(2, Duration::from_secs(60)).await?;
+    let grown = stack.ledger_size().await? as u64;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(served_checkpoint(&stack, &verifier).await?, (ledger, true), "the last cosigned checkpoint stays the published one");
+    let metrics = stack.client.get(format!("{}/metrics", stack.url("anchor"))).send().await?.text().await?;
+    assert!(metrics.contains("claimtrail_anchor_sink_failures_total"), "{metrics}");
+
+    // Back on the same address: the anchor retries and the latest checkpoint is cosigned from the witness's last size.
+    let _witness = start_witness_on(&stack.prefix, witness_dir.path(), &log_vkey, &listen).await?;
+    wait_until(Duration::from_secs(30), || async {
+        let (size, cosigned) = served_checkpoint(&stack, &verifier).await?;
+        Ok((size == grown && cosigned, format!("served {size} (cosigned {cosigned}) of {grown}")))
+    })
+    .await?;
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified, "{output}");
+    let db = sea_orm::Database::connect(database_url()).await?;
+    sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("DROP SCHEMA IF EXISTS \"{}_witness\" CASCADE", stack.prefix)).await?;
+    stack.cleanup().await
 }

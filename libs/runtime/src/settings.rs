@@ -65,6 +65,11 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_CHECKPOINT_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub checkpoint_interval_ms: u64,
 
+    /// An append-only directory the anchor writes every checkpoint note to
+    /// (`<size>.checkpoint`, never overwritten); unset: none.
+    #[arg(long, env = "CLAIMTRAIL_ANCHOR_DIR")]
+    pub anchor_dir: Option<std::path::PathBuf>,
+
     /// Witnesses the anchor asks to cosign each checkpoint: base URLs (their
     /// `/add-checkpoint`), comma-separated, in the order of `--witness-keys`.
     #[arg(long, env = "CLAIMTRAIL_WITNESS_URLS", value_delimiter = ',')]
@@ -113,6 +118,7 @@ impl ServeSettings {
             ledger_origin: "claimtrail.local/ledger".to_owned(),
             checkpoint_entries: 1_000,
             checkpoint_interval_ms: 1_000,
+            anchor_dir: None,
             witness_urls: Vec::new(),
             witness_keys: Vec::new(),
             witness_quorum: 0,

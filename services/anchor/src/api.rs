@@ -48,16 +48,25 @@ fn text(body: String) -> Response {
 }
 
 #[utoipa::path(get, path = "/v1/ledger/checkpoint", tag = "ledger",
-    responses((status = 200, description = "The latest C2SP signed checkpoint note", body = String, content_type = "text/plain"),
+    responses((status = 200, description = "The latest C2SP signed checkpoint note that holds the configured quorum of witness cosignatures (their lines follow the log's signature)", body = String, content_type = "text/plain"),
               (status = 404, description = "None signed yet", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn checkpoint(State(state): State<ApiState>) -> Result<Response, Problem> {
     let store = &state.runtime.store;
     let row = store
         .db()
-        .query_one_raw(stmt(store, format!("SELECT note FROM {} ORDER BY size DESC LIMIT 1", store.table("checkpoints")), vec![]))
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT note, cosignatures FROM {} WHERE cosigned >= $1 ORDER BY size DESC LIMIT 1", store.table("checkpoints")),
+            vec![Value::from(state.runtime.settings.witness_quorum as i64)],
+        ))
         .await?
-        .ok_or_else(|| Problem::not_found("no checkpoint has been signed yet"))?;
-    Ok(text(row.try_get_by_index(0)?))
+        .ok_or_else(|| match state.runtime.settings.witness_quorum {
+            0 => Problem::not_found("no checkpoint has been signed yet"),
+            quorum => Problem::not_found(format!("no checkpoint has the {quorum} witness cosignatures it needs yet")),
+        })?;
+    let note: String = row.try_get_by_index(0)?;
+    let cosignatures: String = row.try_get_by_index(1)?;
+    Ok(text(note + &cosignatures))
 }
 
 #[derive(Deserialize)]
@@ -67,7 +76,7 @@ pub(crate) struct CheckpointsQuery {
 
 #[utoipa::path(get, path = "/v1/ledger/checkpoints", tag = "ledger",
     params(("from_size" = Option<u64>, Query, description = "Smallest tree size")),
-    responses((status = 200, description = "`{checkpoints: [{size, note}]}`, oldest first, 1,000 a page", body = serde_json::Value)))]
+    responses((status = 200, description = "`{checkpoints: [{size, note}]}` (notes with the witness cosignatures gathered), oldest first, 1,000 a page", body = serde_json::Value)))]
 pub(crate) async fn checkpoints(State(state): State<ApiState>, Query(query): Query<CheckpointsQuery>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &state.runtime.store;
     let from_size = i64::try_from(query.from_size.unwrap_or(0)).map_err(|_| Problem::bad_request("from_size is too large"))?;
@@ -75,13 +84,14 @@ pub(crate) async fn checkpoints(State(state): State<ApiState>, Query(query): Que
         .db()
         .query_all_raw(stmt(
             store,
-            format!("SELECT size, note FROM {} WHERE size >= $1 ORDER BY size LIMIT {CHECKPOINTS_PAGE_MAX}", store.table("checkpoints")),
+            format!("SELECT size, note, cosignatures FROM {} WHERE size >= $1 ORDER BY size LIMIT {CHECKPOINTS_PAGE_MAX}", store.table("checkpoints")),
             vec![Value::from(from_size)],
         ))
         .await?;
     let mut list = Vec::with_capacity(rows.len());
     for row in rows {
-        list.push(json!({"size": row.try_get_by_index::<i64>(0)?, "note": row.try_get_by_index::<String>(1)?}));
+        let note = row.try_get_by_index::<String>(1)? + &row.try_get_by_index::<String>(2)?;
+        list.push(json!({"size": row.try_get_by_index::<i64>(0)?, "note": note}));
     }
     Ok(Json(json!({ "checkpoints": list })))
 }

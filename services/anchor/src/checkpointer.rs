@@ -8,6 +8,7 @@
 //! rehashing the whole ledger. If the stored ledger does not check out
 //! (someone edited the table), it stops signing and reports not ready.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,12 +16,14 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use claimtrail_events::{CheckpointSigned, NewEvent};
 use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
-use claimtrail_ledger::merkle::Frontier;
+use claimtrail_ledger::merkle::{Frontier, consistency_proof};
 use claimtrail_ledger::note::{Checkpoint, SignerKey};
 use claimtrail_runtime::{Runtime, http::Readiness, killpoint};
 use claimtrail_store::{outbox, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use tokio::sync::watch;
+
+use crate::sinks::{AnchorSink, ProofSource, Signed};
 
 /// Entries read per pass.
 const READ_BATCH_MAX: u64 = 10_000;
@@ -33,12 +36,55 @@ pub struct Checkpointer {
     chain: Hash,
     last_signed_size: u64,
     fault: Arc<Mutex<Option<String>>>,
+    sinks: Vec<Box<dyn AnchorSink>>,
+    /// The latest checkpoint while some sink has not taken it yet: the
+    /// checkpoint, its note, and the cosignature lines gathered so far by sink.
+    unanchored: Option<Unanchored>,
 }
+
+struct Unanchored {
+    checkpoint: Checkpoint,
+    note: String,
+    done: BTreeMap<String, Option<String>>,
+    last_attempt: Instant,
+}
+
+/// Consistency proofs from the stored leaf hashes.
+struct LedgerProofs {
+    store: claimtrail_store::Store,
+}
+
+#[async_trait::async_trait]
+impl ProofSource for LedgerProofs {
+    async fn consistency(&self, old_size: u64, new_size: u64) -> anyhow::Result<Vec<Hash>> {
+        let store = &self.store;
+        let rows = store
+            .db()
+            .query_all_raw(stmt(
+                store,
+                format!("SELECT leaf_hash FROM {} WHERE idx < $1 ORDER BY idx", store.table("ledger")),
+                vec![Value::from(new_size as i64)],
+            ))
+            .await?;
+        let leaves: Vec<Hash> = rows
+            .iter()
+            .map(|row| {
+                row.try_get_by_index::<Vec<u8>>(0)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|h| h.try_into().map_err(|_| anyhow::anyhow!("a stored leaf hash is not 32 bytes")))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        consistency_proof(old_size, new_size, &leaves).map_err(|e| anyhow::anyhow!("consistency proof {old_size} -> {new_size}: {e}"))
+    }
+}
+
+/// Seconds between attempts to hand a checkpoint to a sink that failed.
+const SINK_RETRY: Duration = Duration::from_secs(5);
 
 impl Checkpointer {
     /// Resumes from the last stored checkpoint (checking that its frontier
     /// gives its root).
-    pub async fn start(runtime: Runtime, signer: SignerKey) -> anyhow::Result<Checkpointer> {
+    pub async fn start(runtime: Runtime, signer: SignerKey, sinks: Vec<Box<dyn AnchorSink>>) -> anyhow::Result<Checkpointer> {
         let store = &runtime.store;
         let row = store
             .db()
@@ -59,7 +105,7 @@ impl Checkpointer {
             }
         };
         let last_signed_size = frontier.size();
-        Ok(Checkpointer { runtime, signer, frontier, chain, last_signed_size, fault: Arc::new(Mutex::new(None)) })
+        Ok(Checkpointer { runtime, signer, frontier, chain, last_signed_size, fault: Arc::new(Mutex::new(None)), sinks, unanchored: None })
     }
 
     /// Not ready while the stored ledger fails its checks.
@@ -101,6 +147,9 @@ impl Checkpointer {
             if pending > 0 && (pending >= self.runtime.settings.checkpoint_entries || last_signed_at.elapsed() >= interval) {
                 self.sign().await?;
                 last_signed_at = Instant::now();
+                self.anchor().await?;
+            } else if self.unanchored.as_ref().is_some_and(|u| u.last_attempt.elapsed() >= SINK_RETRY) {
+                self.anchor().await?;
             }
             tokio::select! {
                 () = tokio::time::sleep(poll) => {}
@@ -162,7 +211,7 @@ impl Checkpointer {
                 origin: checkpoint.origin.clone(),
                 tree_size: checkpoint.size,
                 root_hash: base64::engine::general_purpose::STANDARD.encode(checkpoint.root),
-                note,
+                note: note.clone(),
             };
             outbox::append(store, &tx, &self.runtime.producer, vec![NewEvent::new(event, format!("checkpoint:{}", checkpoint.origin))]).await?;
         }
@@ -173,6 +222,53 @@ impl Checkpointer {
         metrics::gauge!("claimtrail_checkpoint_unix_seconds")
             .set(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0));
         tracing::info!(size = checkpoint.size, "checkpoint signed");
+        if !self.sinks.is_empty() {
+            self.unanchored = Some(Unanchored { checkpoint, note, done: BTreeMap::new(), last_attempt: Instant::now() });
+        }
+        Ok(())
+    }
+
+    /// Hands the latest checkpoint to every sink that has not taken it yet,
+    /// and stores the cosignatures gathered. A checkpoint is published (served
+    /// at /v1/ledger/checkpoint) once it holds the configured quorum.
+    async fn anchor(&mut self) -> anyhow::Result<()> {
+        let Some(mut unanchored) = self.unanchored.take() else { return Ok(()) };
+        let proofs = LedgerProofs { store: self.runtime.store.clone() };
+        let signed = Signed { checkpoint: &unanchored.checkpoint, note: &unanchored.note };
+        for sink in &self.sinks {
+            let name = sink.describe();
+            if unanchored.done.contains_key(&name) {
+                continue;
+            }
+            match sink.anchor(&signed, &proofs).await {
+                Ok(cosignature) => {
+                    unanchored.done.insert(name, cosignature);
+                }
+                Err(e) => {
+                    tracing::error!(alert = true, sink = %name, size = unanchored.checkpoint.size, error.message = %format!("{e:#}"), "an anchor sink did not take the checkpoint");
+                    metrics::counter!("claimtrail_anchor_sink_failures_total", "sink" => name).increment(1);
+                }
+            }
+        }
+        let cosignatures: String = unanchored.done.values().flatten().cloned().collect();
+        let cosigned = unanchored.done.values().flatten().count();
+        let store = &self.runtime.store;
+        store
+            .db()
+            .execute_raw(stmt(
+                store,
+                format!("UPDATE {} SET cosignatures = $2, cosigned = $3 WHERE size = $1", store.table("checkpoints")),
+                vec![Value::from(unanchored.checkpoint.size as i64), Value::from(cosignatures), Value::from(cosigned as i64)],
+            ))
+            .await?;
+        metrics::gauge!("claimtrail_checkpoint_cosignatures").set(cosigned as f64);
+        if cosigned >= self.runtime.settings.witness_quorum {
+            metrics::gauge!("claimtrail_checkpoint_published_size").set(unanchored.checkpoint.size as f64);
+        }
+        unanchored.last_attempt = Instant::now();
+        if unanchored.done.len() < self.sinks.len() {
+            self.unanchored = Some(unanchored);
+        }
         Ok(())
     }
 }

@@ -46,12 +46,17 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 /// Records a public key with its role (`log`, `producer <service>`, `witness`).
 /// Keys are never removed, so checkpoints signed before a rotation still verify.
 pub async fn publish(store: &Store, key: &VerifierKey, role: &str) -> anyhow::Result<()> {
+    publish_vkey(store, &key.to_string(), role).await
+}
+
+/// Records any vkey string (e.g. a witness's cosignature key) with its role.
+pub async fn publish_vkey(store: &Store, vkey: &str, role: &str) -> anyhow::Result<()> {
     store
         .db()
         .execute_raw(stmt(
             store,
             format!("INSERT INTO {} (vkey, role) VALUES ($1, $2) ON CONFLICT (vkey) DO NOTHING", store.table("keys")),
-            vec![Value::from(key.to_string()), Value::from(role.to_owned())],
+            vec![Value::from(vkey.to_owned()), Value::from(role.to_owned())],
         ))
         .await?;
     Ok(())

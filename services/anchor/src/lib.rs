@@ -21,6 +21,7 @@ pub mod api;
 pub mod checkpointer;
 pub mod export;
 pub mod keys;
+pub mod sinks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,42 +37,54 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 pub const SERVICE: &str = "anchor";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "ledger and checkpoints",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!(
-                    "CREATE TABLE {} (idx {} PRIMARY KEY, event_id {} NOT NULL UNIQUE, leaf {} NOT NULL, leaf_hash {} NOT NULL, chain {} NOT NULL, \
+    vec![
+        Migration {
+            version: 1,
+            name: "ledger and checkpoints",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (idx {} PRIMARY KEY, event_id {} NOT NULL UNIQUE, leaf {} NOT NULL, leaf_hash {} NOT NULL, chain {} NOT NULL, \
                  appended_at {} NOT NULL DEFAULT {})",
-                    store.table("ledger"),
-                    t.bigint,
-                    t.uuid,
-                    t.bytes,
-                    t.bytes,
-                    t.bytes,
-                    t.timestamp,
-                    t.now
-                ),
-                format!(
-                    "CREATE TABLE {} (size {} PRIMARY KEY, root {} NOT NULL, note TEXT NOT NULL, frontier {} NOT NULL, created_at {} NOT NULL DEFAULT {})",
-                    store.table("checkpoints"),
-                    t.bigint,
-                    t.bytes,
-                    t.bytes,
-                    t.timestamp,
-                    t.now
-                ),
-                format!(
-                    "CREATE TABLE {} (vkey TEXT PRIMARY KEY, role TEXT NOT NULL, added_at {} NOT NULL DEFAULT {})",
-                    store.table("keys"),
-                    t.timestamp,
-                    t.now
-                ),
-            ]
+                        store.table("ledger"),
+                        t.bigint,
+                        t.uuid,
+                        t.bytes,
+                        t.bytes,
+                        t.bytes,
+                        t.timestamp,
+                        t.now
+                    ),
+                    format!(
+                        "CREATE TABLE {} (size {} PRIMARY KEY, root {} NOT NULL, note TEXT NOT NULL, frontier {} NOT NULL, created_at {} NOT NULL DEFAULT {})",
+                        store.table("checkpoints"),
+                        t.bigint,
+                        t.bytes,
+                        t.bytes,
+                        t.timestamp,
+                        t.now
+                    ),
+                    format!(
+                        "CREATE TABLE {} (vkey TEXT PRIMARY KEY, role TEXT NOT NULL, added_at {} NOT NULL DEFAULT {})",
+                        store.table("keys"),
+                        t.timestamp,
+                        t.now
+                    ),
+                ]
+            },
         },
-    }]
+        Migration {
+            version: 2,
+            name: "witness cosignatures per checkpoint",
+            statements: |store| {
+                vec![
+                    format!("ALTER TABLE {} ADD COLUMN cosignatures TEXT NOT NULL DEFAULT ''", store.table("checkpoints")),
+                    format!("ALTER TABLE {} ADD COLUMN cosigned INTEGER NOT NULL DEFAULT 0", store.table("checkpoints")),
+                ]
+            },
+        },
+    ]
 }
 
 /// Takes the ledger writer lock for the rest of `tx` (Postgres; SQLite has one writer).
@@ -172,7 +185,11 @@ pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     let settings = &runtime.settings;
     let signer = keys::load_or_create(&settings.key_dir, &settings.ledger_origin)?;
     keys::publish(&runtime.store, &signer.verifier(), "log").await?;
-    let checkpointer = checkpointer::Checkpointer::start(runtime.clone(), signer).await?;
+    let sinks = sinks::from_settings(settings)?;
+    for vkey in settings.witness_keys.iter().filter(|k| !k.trim().is_empty()) {
+        keys::publish_vkey(&runtime.store, vkey.trim(), "witness").await?;
+    }
+    let checkpointer = checkpointer::Checkpointer::start(runtime.clone(), signer, sinks).await?;
     let readiness = checkpointer.health();
     let stop = runtime.stop_signal();
     Ok(ServiceParts {
