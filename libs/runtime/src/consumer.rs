@@ -52,10 +52,24 @@ pub trait EventHandler: Send + Sync + 'static {
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let mut outgoing = Vec::new();
         for envelope in events {
-            outgoing.extend(self.handle(tx, envelope).instrument(event_span(envelope)).await?);
+            let span = event_span(envelope);
+            let caused = self.handle(tx, envelope).instrument(span.clone()).await?;
+            outgoing.extend(continue_trace(caused, envelope, &span));
         }
         Ok(outgoing)
     }
+}
+
+/// The events `envelope` caused, with the handling `span` as the parent they
+/// pass on (when traces are exported), so that the trace follows the chain of
+/// services rather than fanning out of intake.
+pub fn continue_trace(mut caused: Vec<NewEvent>, envelope: &Envelope, span: &tracing::Span) -> Vec<NewEvent> {
+    if let Some(traceparent) = telemetry::traceparent(span) {
+        for event in caused.iter_mut().filter(|event| event.traceparent == envelope.traceparent) {
+            event.traceparent = Some(traceparent.clone());
+        }
+    }
+    caused
 }
 
 /// The span of handling one event: its id and type and the trace id, never
