@@ -204,6 +204,15 @@ impl Stack {
         Ok(())
     }
 
+    /// SIGTERM: the graceful stop (drain, flush); waits for the exit and forgets it.
+    pub async fn terminate(&mut self, service: &str, timeout: Duration) -> anyhow::Result<()> {
+        let process = self.processes.get_mut(service).with_context(|| format!("{service} is not running"))?;
+        let pid = process.child.id().with_context(|| format!("{service} has exited already"))?;
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
+        self.wait_exit(service, timeout).await
+    }
+
     /// Waits for `service` to exit by itself (a kill point) and forgets it.
     pub async fn wait_exit(&mut self, service: &str, timeout: Duration) -> anyhow::Result<()> {
         let process = self.processes.get_mut(service).with_context(|| format!("{service} is not running"))?;

@@ -18,9 +18,11 @@ use serde_json::{Map, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Variables that claimtrail containers may carry without the CLI declaring them.
-const ENV_ALLOWED: [&str; 2] = [
-    // Read once tracing export lands; set today so the manifests need no change then.
+const ENV_ALLOWED: [&str; 4] = [
+    // OTLP trace export (libs/runtime/src/telemetry.rs): the collector, and the name in traces.
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_SERVICE_NAME",
     // tracing-subscriber's EnvFilter.
     "RUST_LOG",
 ];

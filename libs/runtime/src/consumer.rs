@@ -17,8 +17,9 @@ use claimtrail_events::{Envelope, Family, NewEvent};
 use claimtrail_store::{StoreError, inbox, outbox};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
-use crate::{Runtime, killpoint};
+use crate::{Runtime, killpoint, telemetry};
 
 /// Why a handler could not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +52,36 @@ pub trait EventHandler: Send + Sync + 'static {
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let mut outgoing = Vec::new();
         for envelope in events {
-            let trace_id = envelope.traceparent.as_deref().and_then(|t| t.split('-').nth(1)).unwrap_or("");
-            let span = tracing::info_span!("handle", event_id = %envelope.event_id, event_type = %envelope.event_type, trace_id);
-            let _entered = span.enter();
-            outgoing.extend(self.handle(tx, envelope).await?);
+            let span = event_span(envelope);
+            let caused = self.handle(tx, envelope).instrument(span.clone()).await?;
+            outgoing.extend(continue_trace(caused, envelope, &span));
         }
         Ok(outgoing)
     }
+}
+
+/// The events `envelope` caused, with the handling `span` as the parent they
+/// pass on (when traces are exported), so that the trace follows the chain of
+/// services rather than fanning out of intake.
+pub fn continue_trace(mut caused: Vec<NewEvent>, envelope: &Envelope, span: &tracing::Span) -> Vec<NewEvent> {
+    if let Some(traceparent) = telemetry::traceparent(span) {
+        for event in caused.iter_mut().filter(|event| event.traceparent == envelope.traceparent) {
+            event.traceparent = Some(traceparent.clone());
+        }
+    }
+    caused
+}
+
+/// The span of handling one event: its id and type and the trace id, never
+/// the payload (nor the aggregate id, which for reference data is a member
+/// id). Its parent is the event's `traceparent`, so that the handling joins
+/// the claim's trace. A handler that overrides
+/// [`EventHandler::handle_batch`] opens one per event itself.
+pub fn event_span(envelope: &Envelope) -> tracing::Span {
+    let trace_id = envelope.traceparent.as_deref().and_then(|t| t.split('-').nth(1)).unwrap_or("");
+    let span = tracing::info_span!("handle", otel.kind = "consumer", event_id = %envelope.event_id, event_type = %envelope.event_type, trace_id);
+    telemetry::set_parent(&span, envelope.traceparent.as_deref());
+    span
 }
 
 pub(crate) struct Consumer {

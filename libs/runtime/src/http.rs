@@ -5,15 +5,17 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
+use tracing::Instrument as _;
 
-use crate::Runtime;
+use crate::{Runtime, telemetry};
 
 /// One field-level validation error.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -238,6 +240,30 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router, shutdown: imp
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the request could not be completed").into_response()
     }));
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Runs each request in an `http.request` span: method, route template
+/// (never the path itself, which can hold a member id) and status. Its parent
+/// is the caller's W3C `traceparent`, when valid.
+pub async fn request_span(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let span = tracing::info_span!(
+        "http.request",
+        otel.kind = "server",
+        otel.name = format!("{method} {route}"),
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    telemetry::set_parent(&span, request.headers().get("traceparent").and_then(|value| value.to_str().ok()));
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    if response.status().is_server_error() {
+        span.record("otel.status_code", "error");
+    }
+    response
 }
 
 /// Prints the contract's `listening on http://HOST:PORT` line on stdout.

@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - [`settings`]: the `serve` settings shared by every service (flags and environment).
-//! - [`telemetry`]: the tracing subscriber (JSON logs, `RUST_LOG`).
+//! - [`telemetry`]: the tracing subscriber (JSON logs, `RUST_LOG`) and, with
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT`, OTLP trace export; W3C trace context in and out of spans.
 //! - [`consumer`]: fetch a batch, one transaction with inbox and outbox, ack after commit;
 //!   a failing batch is retried one message at a time; poison goes to the dead-letter subject.
 //! - [`relay`]: publish the outbox, mark rows only after the bus acknowledged them.
@@ -31,7 +32,7 @@ use claimtrail_events::Producer;
 use claimtrail_store::{Migration, Store, StoreConfig};
 use tokio::sync::{Notify, watch};
 
-pub use consumer::{EventHandler, HandlerError};
+pub use consumer::{EventHandler, HandlerError, event_span};
 pub use settings::ServeSettings;
 
 /// One service's connections and identity.
@@ -62,7 +63,9 @@ impl Runtime {
         .await
         .with_context(|| format!("connecting {service} to {}", claimtrail_store::redact_url(&settings.database_url)))?;
         store.migrate(migrations).await.with_context(|| format!("migrating the {service} schema"))?;
-        let bus = JetStreamBus::connect(&settings.nats_url, Naming::new(&settings.prefix)).await.with_context(|| format!("connecting {service} to NATS"))?;
+        let bus = JetStreamBus::connect(&settings.nats_url, Naming::new(&settings.prefix), settings.stream_replicas as usize)
+            .await
+            .with_context(|| format!("connecting {service} to NATS"))?;
         Ok(Runtime {
             store,
             bus: Arc::new(bus),
@@ -127,7 +130,20 @@ pub struct ServiceParts {
 /// or a task fails. On shutdown consumers stop pulling and in-flight work
 /// finishes under the shutdown timeout. `on_listening` is told the address
 /// once the listener is bound.
+/// Last, the spans still pending are exported.
 pub async fn run_services(
+    services: Vec<(Runtime, ServiceParts)>,
+    listen: &str,
+    on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) -> anyhow::Result<()> + Send>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let result = serve_until_stopped(services, listen, on_listening, shutdown).await;
+    // The flush blocks on the exporter, which runs on this runtime's other threads.
+    let _ = tokio::task::spawn_blocking(telemetry::flush).await;
+    result
+}
+
+async fn serve_until_stopped(
     services: Vec<(Runtime, ServiceParts)>,
     listen: &str,
     on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) -> anyhow::Result<()> + Send>>,
@@ -168,7 +184,8 @@ pub async fn run_services(
 
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let address = listener.local_addr()?;
-    let app = app.merge(http::ops_router(ops_runtime, readiness, openapi));
+    // A span per API request (not for the operational endpoints, which probes call every few seconds).
+    let app = app.layer(axum::middleware::from_fn(http::request_span)).merge(http::ops_router(ops_runtime, readiness, openapi));
     let stop_http = stop_rx.clone();
     tasks.spawn(async move {
         http::serve(listener, app, wait_for_stop(stop_http)).await.context("HTTP server")?;

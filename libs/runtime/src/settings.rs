@@ -21,6 +21,12 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
     pub prefix: String,
 
+    /// Servers each JetStream stream is stored on (1 on a single server; 3 on
+    /// a 3-node cluster, so a stream survives the loss of one server). Applies
+    /// when a stream is created; an existing stream keeps its replica count.
+    #[arg(long, env = "CLAIMTRAIL_STREAM_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
+    pub stream_replicas: u64,
+
     /// Messages fetched and processed in one transaction, at most.
     #[arg(long, env = "CLAIMTRAIL_BATCH_MAX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_max: u32,
@@ -107,6 +113,7 @@ impl ServeSettings {
             nats_url: nats_url.to_owned(),
             listen: "127.0.0.1:0".to_owned(),
             prefix: prefix.to_owned(),
+            stream_replicas: 1,
             batch_max: 256,
             deliveries_max: 5,
             ack_wait_seconds: 30,

@@ -11,7 +11,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    claimtrail_runtime::telemetry::init("info");
+    claimtrail_runtime::telemetry::init("info", claimtrail_adjudication::SERVICE);
     let cli = Cli::parse();
     claimtrail_adjudication::run(cli.settings, claimtrail_runtime::shutdown_signal()).await
 }

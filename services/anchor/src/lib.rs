@@ -134,6 +134,8 @@ impl EventHandler for Appender {
     /// One writer lock, one tail read and one multi-row insert per batch.
     async fn handle_batch(&self, tx: &DatabaseTransaction, envelopes: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
+        // One span per event, in the event's trace, open until its row is written.
+        let _spans: Vec<tracing::Span> = envelopes.iter().map(|envelope| claimtrail_runtime::event_span(envelope)).collect();
         lock_writer(store, tx).await?;
         let (mut index, mut chain) = match tail(store, tx).await? {
             Some((last, chain)) => (last + 1, chain),

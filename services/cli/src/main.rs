@@ -145,15 +145,21 @@ fn main() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Bench(args) => {
-            claimtrail_runtime::telemetry::init("warn");
+            claimtrail_runtime::telemetry::init("warn", "claimtrail");
             bench::run(args).await
         }
         Command::Up(args) => {
-            claimtrail_runtime::telemetry::init("info");
+            claimtrail_runtime::telemetry::init("info", "claimtrail");
             up::run(args).await
         }
         Command::Serve { service, settings } => {
-            claimtrail_runtime::telemetry::init("info");
+            let service_name = match service {
+                ServiceName::Intake => claimtrail_intake::SERVICE,
+                ServiceName::Adjudication => claimtrail_adjudication::SERVICE,
+                ServiceName::Settlement => claimtrail_settlement::SERVICE,
+                ServiceName::Anchor => claimtrail_anchor::SERVICE,
+            };
+            claimtrail_runtime::telemetry::init("info", service_name);
             let shutdown = claimtrail_runtime::shutdown_signal();
             match service {
                 ServiceName::Intake => claimtrail_intake::run(settings, shutdown).await,

@@ -16,8 +16,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use claimtrail_events::{ClaimIssue, ClaimRejected, ClaimSubmitted, Frequency, NewEvent, SubmissionSignature, SubmittedClaim, Timestamp};
 use claimtrail_fhir::{BundleType, FhirError};
-use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
+use claimtrail_runtime::{Runtime, telemetry};
 use claimtrail_store::{outbox, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use serde_json::json;
@@ -136,7 +136,12 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
     let at = recording.received_at.to_string();
     let tx = store.db().begin().await?;
     let mut events = Vec::with_capacity(candidates.len());
+    // The claim's trace is the request's when the caller sent a traceparent or
+    // the request holds one claim; each claim of a Bundle otherwise starts its own.
+    let in_request_trace = recording.trace_header.is_some() || candidates.len() == 1;
+    let mut claim_spans = Vec::with_capacity(candidates.len());
     for candidate in candidates {
+        let claim_span = claim_span(candidate, in_request_trace);
         let claim = &candidate.claim;
         let claim_json = serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?;
         let issues_json = serde_json::to_string(&candidate.issues).map_err(|e| Problem::internal(&e.into()))?;
@@ -181,9 +186,15 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
             };
             NewEvent::new(event, candidate.claim_id.to_string())
         };
-        events.push(traced(event, recording.trace_header));
+        let traceparent = telemetry::traceparent(&claim_span);
+        events.push(traced(event, traceparent.as_deref().or(recording.trace_header)));
+        claim_spans.push(claim_span);
     }
     let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, &tx, &runtime.producer, events).await? };
+    for (claim_span, event) in claim_spans.iter().zip(&sealed) {
+        claim_span.record("event_id", tracing::field::display(event.envelope.event_id));
+        claim_span.record("event_type", event.envelope.event_type.as_str());
+    }
     for (candidate, event) in candidates.iter().zip(&sealed) {
         let detail = if candidate.issues.is_empty() {
             "passed the front-end edits".to_owned()
@@ -264,6 +275,22 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
     result
 }
 
+/// The span of one claim's intake: its id, status and number of issues, and
+/// the event it caused; never claim content. It is the parent that the
+/// claim's events pass on. Outside the request's trace it starts a trace of
+/// its own, linked to the request.
+fn claim_span(candidate: &Candidate, in_request_trace: bool) -> tracing::Span {
+    use tracing::field::Empty;
+    let (claim_id, status, n_issues) = (tracing::field::display(candidate.claim_id), candidate.status(), candidate.issues.len());
+    if in_request_trace {
+        tracing::info_span!("intake.claim", claim_id = %claim_id, status, n_issues, event_id = Empty, event_type = Empty)
+    } else {
+        let span = tracing::info_span!(parent: None, "intake.claim", claim_id = %claim_id, status, n_issues, event_id = Empty, event_type = Empty);
+        telemetry::link_to_current(&span);
+        span
+    }
+}
+
 /// A valid W3C `traceparent` (version 00): `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`.
 pub fn valid_traceparent(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
@@ -277,9 +304,10 @@ pub fn valid_traceparent(value: &str) -> bool {
         && parts[2] != "0".repeat(16)
 }
 
-/// Starts each claim's trace: the caller's `traceparent` when it sent one,
-/// else a new trace per claim; every event the claim causes downstream
-/// carries it, so one claim is one trace across the services.
+/// Starts each claim's trace: the given `traceparent` (the claim span's when
+/// traces are exported, else the caller's) when there is one, else a new trace
+/// per claim; every event the claim causes downstream carries it, so one claim
+/// is one trace across the services.
 pub fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
     let traceparent = match caller {
         Some(value) => value.to_owned(),

@@ -11,7 +11,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    claimtrail_runtime::telemetry::init("info");
+    claimtrail_runtime::telemetry::init("info", claimtrail_settlement::SERVICE);
     let cli = Cli::parse();
     claimtrail_settlement::run(cli.settings, claimtrail_runtime::shutdown_signal()).await
 }
