@@ -30,7 +30,7 @@ enum Command {
     Serve {
         service: ServiceName,
         #[command(flatten)]
-        settings: ServeSettings,
+        settings: Box<ServeSettings>,
     },
     /// Manage API keys.
     Keys {
@@ -158,15 +158,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Adjudication => claimtrail_adjudication::SERVICE,
                 ServiceName::Settlement => claimtrail_settlement::SERVICE,
                 ServiceName::Anchor => claimtrail_anchor::SERVICE,
+                ServiceName::Witness => claimtrail_witness::SERVICE,
             };
             claimtrail_runtime::telemetry::init("info", service_name);
             let shutdown = claimtrail_runtime::shutdown_signal();
             match service {
-                ServiceName::Intake => claimtrail_intake::run(settings, shutdown).await,
-                ServiceName::Adjudication => claimtrail_adjudication::run(settings, shutdown).await,
-                ServiceName::Settlement => claimtrail_settlement::run(settings, shutdown).await,
-                ServiceName::Anchor => claimtrail_anchor::run(settings, shutdown).await,
-                ServiceName::Witness => claimtrail_witness::run(settings, shutdown).await,
+                ServiceName::Intake => claimtrail_intake::run(*settings, shutdown).await,
+                ServiceName::Adjudication => claimtrail_adjudication::run(*settings, shutdown).await,
+                ServiceName::Settlement => claimtrail_settlement::run(*settings, shutdown).await,
+                ServiceName::Anchor => claimtrail_anchor::run(*settings, shutdown).await,
+                ServiceName::Witness => claimtrail_witness::run(*settings, shutdown).await,
             }
         }
         Command::Keys { command: KeysCommand::Create { tenant, role, payer_id, database } } => {
