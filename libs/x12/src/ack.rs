@@ -26,6 +26,9 @@ use crate::reader::{Group, Interchange, InterchangeHeader, Reading, Transaction}
 use crate::text::{clean, d8};
 use crate::x12_claim::{ClaimPosition, X12Claim};
 
+/// IK301 for a segment whose id is empty (IK301 is required).
+pub const EMPTY_SEGMENT_ID: &str = "ZZZ";
+
 /// At most this many STC segments (distinct reasons) per rejected claim in a 277CA.
 pub const STC_PER_CLAIM_MAX: usize = 10;
 
@@ -181,7 +184,9 @@ fn transaction_response(out: &mut Out, transaction: &Transaction) {
         let position = error.position.segment_position.to_string();
         let loop_id =
             error.position.loop_id.filter(|loop_id| loop_id.starts_with(|c: char| c.is_ascii_digit())).map_or(String::new(), |loop_id| clean(loop_id, 4));
-        out.segment(&["IK3", &clean(&error.position.segment_id, 3), &position, &loop_id, error.code]);
+        let segment_id = clean(&error.position.segment_id, 3);
+        let segment_id = if segment_id.is_empty() { EMPTY_SEGMENT_ID.to_owned() } else { segment_id };
+        out.segment(&["IK3", &segment_id, &position, &loop_id, error.code]);
         for element in &error.elements {
             let mut c030 = element.element.to_string();
             if let Some(component) = element.component {
@@ -317,7 +322,8 @@ fn claim_acknowledgment(out: &mut Out, transaction: &Transaction, claims: &[(&X1
         let provider = &provider_claim.billing_provider;
         out.segment(&["NM1", "85", "2", &name_or(&provider.name, "BILLING PROVIDER"), "", "", "", "", "XX", &name_or(&provider.id, "UNKNOWN")]);
         out.segment(&["TRN", "1", "0"]);
-        out.segment(&["STC", &format!("{}:{}", status_category::RECEIPT, status::RECEIVED), &today, "WQ", &provider_total.to_string()]);
+        // 2200C STC02 is not used.
+        out.segment(&["STC", &format!("{}:{}", status_category::RECEIPT, status::RECEIVED), "", "WQ", &provider_total.to_string()]);
         write_totals(out, provider_totals, ("QA", "QC"));
         for (claim, decision) in entries {
             hl_id += 1;
