@@ -141,6 +141,8 @@ struct ClaimDraft {
     lines: Vec<LineDraft>,
     line_adjudications: Vec<LineAdjudication>,
     in_adjudication: bool,
+    /// Past the line limit: the segments of the lines beyond it are not read (one error says so).
+    over_line_limit: bool,
 }
 
 struct LineDraft {
@@ -767,6 +769,7 @@ impl<'c> Mapper<'c> {
             lines: Vec::new(),
             line_adjudications: Vec::new(),
             in_adjudication: false,
+            over_line_limit: false,
         });
         if !under_subscriber_or_patient {
             self.segment_error(segment, segment_error::UNEXPECTED_SEGMENT, "a claim (CLM) belongs under a subscriber (22) or patient (23) HL".to_owned());
@@ -819,7 +822,7 @@ impl<'c> Mapper<'c> {
             "573" => in_adjudication,
             _ => false,
         };
-        if !used {
+        if !used || self.claim.as_ref().is_some_and(|claim| claim.over_line_limit) {
             return;
         }
         let format = segment.element(2);
@@ -977,7 +980,11 @@ impl<'c> Mapper<'c> {
         self.finish_line(segment.position);
         self.loop_id = "2400";
         if n_lines >= lines_max {
-            if n_lines == lines_max {
+            let already_over = self.claim.as_ref().is_some_and(|claim| claim.over_line_limit);
+            if let Some(claim) = &mut self.claim {
+                claim.over_line_limit = true;
+            }
+            if !already_over {
                 let message = format!("at most {lines_max} service lines per claim (LINES_PER_CLAIM_MAX)");
                 self.segment_error(segment, segment_error::LOOP_OVER_MAXIMUM, message);
             }
@@ -1044,6 +1051,9 @@ impl<'c> Mapper<'c> {
     }
 
     fn line_segment_ok(&mut self, segment: &Segment<'_>, professional_segment: bool) -> bool {
+        if self.claim.as_ref().is_some_and(|claim| claim.over_line_limit) {
+            return false;
+        }
         if professional_segment != self.is_professional() {
             let message = format!("{} is for {} claims", segment.id(), if professional_segment { "professional (837P)" } else { "institutional (837I)" });
             self.segment_error(segment, segment_error::UNEXPECTED_SEGMENT, message);
@@ -1129,6 +1139,9 @@ impl<'c> Mapper<'c> {
     }
 
     fn svd(&mut self, segment: &Segment<'_>) {
+        if self.claim.as_ref().is_some_and(|claim| claim.over_line_limit) {
+            return;
+        }
         let Some(line_number) = self.claim.as_ref().and_then(|claim| claim.lines.last()).map(|line| line.number) else {
             self.segment_error(segment, segment_error::UNEXPECTED_SEGMENT, "SVD (line adjudication) belongs to a service line".to_owned());
             return;

@@ -363,6 +363,10 @@ impl<'t> Reader<'t, '_> {
                         fault =
                             fault.or(Some(InterchangeFault { note_code: ta1::GROUP_COUNT, position: Position::segment(None, "IEA", 0).element(1), message }));
                     }
+                    if groups.is_empty() {
+                        let message = "the interchange holds no functional group (GS..GE): there is nothing to process".to_owned();
+                        fault = fault.or(Some(InterchangeFault { note_code: ta1::CONTENT, position: Position::segment(None, "IEA", 0), message }));
+                    }
                     if iea.element(2) != header.control_number {
                         let message = format!("IEA02 `{}` is not ISA13 `{}`", iea.element(2), header.control_number);
                         let position = Position::segment(None, "IEA", 0).element(2);

@@ -40,8 +40,9 @@ const PROCEDURES: [&str; 5] = ["99213", "G0008", "J1100", "99214", "0001F"];
 const DIAGNOSES: [&str; 4] = ["E119", "I10", "Z0000", "S72001A"];
 
 fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) -> MappedClaim {
-    let diagnoses: Vec<Diagnosis> =
-        (0..n_diagnoses).map(|idx| Diagnosis { sequence: u32::try_from(idx + 1).unwrap(), code: DIAGNOSES[(seed as usize + idx) % DIAGNOSES.len()].into() }).collect();
+    let diagnoses: Vec<Diagnosis> = (0..n_diagnoses)
+        .map(|idx| Diagnosis { sequence: u32::try_from(idx + 1).unwrap(), code: DIAGNOSES[(seed as usize + idx) % DIAGNOSES.len()].into() })
+        .collect();
     let lines: Vec<ClaimLine> = (0..n_lines)
         .map(|idx| ClaimLine {
             sequence: u32::try_from(idx + 1).unwrap(),
@@ -61,7 +62,7 @@ fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) ->
         related_claim_id: (frequency != Frequency::Original).then(|| format!("PAYERICN{seed}")),
         patient_control_number: Some(format!("PCN{seed}")),
         billing_npi: npi(seed.wrapping_mul(7919)),
-        rendering_npi: (seed % 2 == 0).then(|| npi(seed.wrapping_mul(104_729))),
+        rendering_npi: seed.is_multiple_of(2).then(|| npi(seed.wrapping_mul(104_729))),
         payer_id: "PAYER01".into(),
         member_id: format!("M{seed:08}"),
         diagnoses,
@@ -108,7 +109,7 @@ fn more_claims_than_one_transaction_holds_are_split_into_several() {
 
 #[test]
 fn the_validator_accepts_a_written_837p() {
-    let claims = vec![claim(1, 2, 2, Frequency::Original), claim(2, 3, 4, Frequency::Replacement), claim(4, 1, 1, Frequency::Void)];
+    let claims = [claim(1, 2, 2, Frequency::Original), claim(2, 3, 4, Frequency::Replacement), claim(4, 1, 1, Frequency::Void)];
     let name = PersonName { last: "DOE".into(), first: "JANE".into() };
     let writes: Vec<ClaimToWrite<'_>> = claims.iter().map(|claim| to_write(claim, &name)).collect();
     let path = std::env::temp_dir().join(format!("claimtrail-x12-written-{}.837", std::process::id()));
