@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 
 use claimtrail_events::{Adjustment, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money};
-use claimtrail_fhir::{Icd10Code, MappedClaim, edits};
+use claimtrail_fhir::{Icd10Code, MappedClaim, Npi, ProcedureCode, edits};
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -44,12 +44,103 @@ use crate::{
     LINES_PER_CLAIM_MAX_837P, MODIFIERS_PER_LINE_MAX, OTHER_PAYERS_PER_CLAIM_MAX, QUANTITY_MAX, SEGMENT_ERRORS_PER_TRANSACTION_MAX, issue_code,
 };
 
-/// The segment ids an 837 (5010, and the 4010 ones senders still send) may hold between ST and SE.
-const SEGMENTS_837: &[&str] = &[
-    "BHT", "REF", "NM1", "N2", "N3", "N4", "PER", "HL", "PRV", "CUR", "SBR", "PAT", "DMG", "CLM", "DTP", "CL1", "PWK", "CN1", "DN1", "DN2", "AMT", "K3", "NTE",
-    "CR1", "CR2", "CR3", "CR4", "CR5", "CR6", "CR7", "CR8", "CRC", "HI", "HCP", "HSD", "QTY", "MEA", "PS1", "LX", "SV1", "SV2", "SV3", "SV4", "SV5", "SV6",
-    "SV7", "TOO", "LIN", "CTP", "SVD", "CAS", "OI", "MIA", "MOA", "LQ", "FRM", "UR",
-];
+/// True for the segment ids an 837 (5010, and the 4010 ones senders still send) may hold between ST and SE.
+fn is_837_segment(id: &str) -> bool {
+    matches!(
+        id,
+        "BHT"
+            | "REF"
+            | "NM1"
+            | "N2"
+            | "N3"
+            | "N4"
+            | "PER"
+            | "HL"
+            | "PRV"
+            | "CUR"
+            | "SBR"
+            | "PAT"
+            | "DMG"
+            | "CLM"
+            | "DTP"
+            | "CL1"
+            | "PWK"
+            | "CN1"
+            | "DN1"
+            | "DN2"
+            | "AMT"
+            | "K3"
+            | "NTE"
+            | "CR1"
+            | "CR2"
+            | "CR3"
+            | "CR4"
+            | "CR5"
+            | "CR6"
+            | "CR7"
+            | "CR8"
+            | "CRC"
+            | "HI"
+            | "HCP"
+            | "HSD"
+            | "QTY"
+            | "MEA"
+            | "PS1"
+            | "LX"
+            | "SV1"
+            | "SV2"
+            | "SV3"
+            | "SV4"
+            | "SV5"
+            | "SV6"
+            | "SV7"
+            | "TOO"
+            | "LIN"
+            | "CTP"
+            | "SVD"
+            | "CAS"
+            | "OI"
+            | "MIA"
+            | "MOA"
+            | "LQ"
+            | "FRM"
+            | "UR"
+    )
+}
+
+/// A location in the claim being read, cheap to copy; written as a [`Position`] only for an issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Loc {
+    loop_id: &'static str,
+    line: Option<u32>,
+    segment_id: &'static str,
+    segment_position: u32,
+    element: u8,
+    component: Option<u8>,
+}
+
+impl Loc {
+    fn new(loop_id: &'static str, line: Option<u32>, segment_id: &'static str, segment_position: u32) -> Loc {
+        Loc { loop_id, line, segment_id, segment_position, element: 0, component: None }
+    }
+
+    fn element(self, element: u8) -> Loc {
+        Loc { element, component: None, ..self }
+    }
+
+    fn component(self, component: u8) -> Loc {
+        Loc { component: Some(component), ..self }
+    }
+
+    fn path(&self) -> String {
+        let mut position = Position::segment(Some(self.loop_id), self.segment_id, self.segment_position).line(self.line);
+        if self.element > 0 {
+            position = position.element(self.element);
+            position.component = self.component;
+        }
+        position.to_string()
+    }
+}
 
 /// What a transaction's claims need from its envelope.
 pub(crate) struct TransactionContext {
@@ -63,10 +154,11 @@ pub(crate) struct TransactionContext {
 pub(crate) fn map_transaction(body: &[RawSegment<'_>], context: &TransactionContext) -> (Vec<X12Claim>, Vec<SegmentError>) {
     let mut mapper = Mapper::new(context);
     let mut last_position = 1;
+    let mut segment = Segment { elements: Vec::with_capacity(24), position: 0 };
     for (idx, raw) in body.iter().enumerate() {
         let position = u32::try_from(idx + 2).unwrap_or(u32::MAX);
         last_position = position;
-        let segment = Segment::split(raw.text, &context.delimiters, position);
+        segment.refill(raw.text, &context.delimiters, position);
         if idx == 0 && segment.id() != "BHT" {
             mapper.missing("BHT", position, None, "the transaction set starts with BHT");
         }
@@ -149,16 +241,16 @@ struct LineDraft {
     number: u32,
     has_service: bool,
     procedure_code: String,
-    procedure_position: Position,
+    procedure_position: Loc,
     modifiers: Vec<String>,
     quantity: Decimal,
-    quantity_position: Position,
+    quantity_position: Loc,
     charge: Money,
-    charge_position: Position,
+    charge_position: Loc,
     place_of_service: Option<String>,
-    pointers: Vec<(u32, Position)>,
+    pointers: Vec<(u32, Loc)>,
     revenue_code: Option<String>,
-    service: Option<(Date, Date, Position)>,
+    service: Option<(Date, Date, Loc)>,
 }
 
 struct Mapper<'c> {
@@ -170,7 +262,7 @@ struct Mapper<'c> {
     submitter: Option<Party>,
     receiver: Option<Party>,
     /// HL01 → HL03 of the HLs read.
-    hl_levels: HashMap<String, String>,
+    hl_levels: HashMap<u64, &'static str>,
     last_hl_id: u64,
     billing: Option<BillingProvider>,
     subscriber: Option<Subscriber>,
@@ -301,7 +393,7 @@ impl<'c> Mapper<'c> {
             self.segment_error(segment, segment_error::UNRECOGNIZED_SEGMENT_ID, format!("`{}` is not a segment id", clean(id, 10)));
             return;
         }
-        if !SEGMENTS_837.contains(&id) {
+        if !is_837_segment(id) {
             self.segment_error(segment, segment_error::NOT_IN_TRANSACTION_SET, format!("segment {id} is not part of an 837"));
             return;
         }
@@ -369,13 +461,24 @@ impl<'c> Mapper<'c> {
             None if !parent.is_empty() => {
                 self.element_error(segment, 2, None, element_error::INVALID_CODE_VALUE, "a billing provider HL (20) has no parent".to_owned());
             }
-            Some(expected) if self.hl_levels.get(parent).map(String::as_str) != Some(expected) => {
+            Some(expected) if parent.parse::<u64>().ok().and_then(|parent| self.hl_levels.get(&parent)).copied() != Some(expected) => {
                 let message = format!("HL02 `{}` does not name a preceding HL of level {expected}", clean(parent, 12));
                 self.element_error(segment, 2, None, element_error::INVALID_CODE_VALUE, message);
             }
             _ => {}
         }
-        self.hl_levels.insert(id.to_owned(), level.to_owned());
+        if let Ok(number) = id.parse::<u64>() {
+            self.hl_levels.insert(
+                number,
+                if level == "20" {
+                    "20"
+                } else if level == "22" {
+                    "22"
+                } else {
+                    "23"
+                },
+            );
+        }
         match level {
             "20" => {
                 self.level = Level::BillingProvider;
@@ -617,9 +720,10 @@ impl<'c> Mapper<'c> {
                 self.element_error(segment, 8, None, element_error::INVALID_CODE_VALUE, "the rendering provider is named by its NPI: NM108 is XX".to_owned());
                 return;
             }
-            let path = Position::segment(Some(loop_id), "NM1", segment.position).element(9).to_string();
             if let Some(claim) = &mut self.claim {
-                claim.issues.extend(edits::npi(npi, &path));
+                if Npi::parse(npi).is_err() {
+                    claim.issues.extend(edits::npi(npi, &format!("{loop_id}/NM109")));
+                }
                 claim.rendering_npi = Some(npi.to_owned());
             }
         }
@@ -839,7 +943,7 @@ impl<'c> Mapper<'c> {
                 return;
             }
         };
-        let position = self.here(segment).element(3);
+        let position = Loc::new(self.loop_id, self.current_line(), "DTP", segment.position).element(3);
         let Some(claim) = &mut self.claim else { return };
         match qualifier {
             "472" => {
@@ -906,15 +1010,15 @@ impl<'c> Mapper<'c> {
                 self.element_error(segment, element, None, element_error::TOO_MANY_ELEMENTS, message);
                 break;
             }
-            let path = Position::segment(Some("2300"), "HI", segment.position).element(element).component(2).to_string();
+            let path = || Loc::new("2300", None, "HI", segment.position).element(element).component(2).path();
             let icd9 = matches!(qualifier, "BK" | "BF");
             let Some(claim) = &mut self.claim else { return };
             let sequence = u32::try_from(claim.diagnoses.len() + 1).unwrap_or(u32::MAX);
             if icd9 {
                 let message = format!("`{}` is an ICD-9-CM code ({qualifier}); claims are coded in ICD-10-CM (ABK, ABF)", clean(code, 10));
-                claim.issues.push(ClaimIssue { path, code: issue_code::ICD9.to_owned(), message });
-            } else {
-                claim.issues.extend(edits::icd10(code, &path));
+                claim.issues.push(ClaimIssue { path: path(), code: issue_code::ICD9.to_owned(), message });
+            } else if Icd10Code::parse(code).is_err() {
+                claim.issues.extend(edits::icd10(code, &path()));
             }
             claim.has_principal |= principal;
             claim.diagnoses.push(Diagnosis { sequence, code: Icd10Code::normalize(code) });
@@ -998,7 +1102,7 @@ impl<'c> Mapper<'c> {
                 u32::try_from(n_lines + 1).unwrap_or(u32::MAX)
             }
         };
-        let here = Position::segment(Some("2400"), "LX", segment.position).line(Some(number));
+        let here = Loc::new("2400", Some(number), "LX", segment.position);
         if let Some(claim) = &mut self.claim {
             claim.in_other_payer = false;
             claim.in_adjudication = false;
@@ -1006,10 +1110,10 @@ impl<'c> Mapper<'c> {
                 number,
                 has_service: false,
                 procedure_code: String::new(),
-                procedure_position: here.clone(),
+                procedure_position: here,
                 modifiers: Vec::new(),
                 quantity: Decimal::ONE,
-                quantity_position: here.clone(),
+                quantity_position: here,
                 charge: Money::ZERO,
                 charge_position: here,
                 place_of_service: None,
@@ -1071,7 +1175,7 @@ impl<'c> Mapper<'c> {
         if !self.line_segment_ok(segment, true) {
             return;
         }
-        let here = self.here(segment);
+        let here = Loc::new("2400", self.current_line(), "SV1", segment.position);
         let procedure = self.procedure(segment, 1);
         let charge = self.money(segment, 2, "SV102, the line charge,");
         if !matches!(segment.element(3), "UN" | "MJ") {
@@ -1087,7 +1191,7 @@ impl<'c> Mapper<'c> {
         for (idx, pointer) in pointers_composite.split(char::from(self.context.delimiters.component)).enumerate().filter(|(_, pointer)| !pointer.is_empty()) {
             let component = u8::try_from(idx + 1).unwrap_or(u8::MAX);
             match pointer.parse::<u32>() {
-                Ok(number @ 1..=12) if idx < 4 => pointers.push((number, here.clone().element(7).component(component))),
+                Ok(number @ 1..=12) if idx < 4 => pointers.push((number, here.element(7).component(component))),
                 _ => {
                     let message = "SV107 holds up to four diagnosis pointers, each 1 to 12".to_owned();
                     self.element_error(segment, 7, Some(component), element_error::INVALID_CODE_VALUE, message);
@@ -1100,9 +1204,9 @@ impl<'c> Mapper<'c> {
             line.procedure_code = code;
             line.modifiers = modifiers;
         }
-        line.procedure_position = here.clone().element(1).component(2);
+        line.procedure_position = here.element(1).component(2);
         line.charge = charge.unwrap_or(Money::ZERO);
-        line.charge_position = here.clone().element(2);
+        line.charge_position = here.element(2);
         line.quantity = quantity.unwrap_or(Decimal::ONE);
         line.quantity_position = here.element(4);
         line.place_of_service = place_of_service;
@@ -1113,7 +1217,7 @@ impl<'c> Mapper<'c> {
         if !self.line_segment_ok(segment, false) {
             return;
         }
-        let here = self.here(segment);
+        let here = Loc::new("2400", self.current_line(), "SV2", segment.position);
         let revenue_code = self.required(segment, 1, "SV201, the revenue code,").map(str::to_owned);
         let procedure = if segment.element(2).is_empty() { None } else { self.procedure(segment, 2) };
         let charge = self.money(segment, 3, "SV203, the line charge,");
@@ -1128,12 +1232,12 @@ impl<'c> Mapper<'c> {
             Some((code, modifiers)) => {
                 line.procedure_code = code;
                 line.modifiers = modifiers;
-                line.procedure_position = here.clone().element(2).component(2);
+                line.procedure_position = here.element(2).component(2);
             }
-            None => line.procedure_position = here.clone().element(2),
+            None => line.procedure_position = here.element(2),
         }
         line.charge = charge.unwrap_or(Money::ZERO);
-        line.charge_position = here.clone().element(3);
+        line.charge_position = here.element(3);
         line.quantity = quantity.unwrap_or(Decimal::ONE);
         line.quantity_position = here.element(5);
     }
@@ -1210,23 +1314,25 @@ impl<'c> Mapper<'c> {
         }
     }
 
-    fn build_claim(&mut self, draft: ClaimDraft) -> Option<X12Claim> {
+    fn build_claim(&self, draft: ClaimDraft) -> Option<X12Claim> {
         let billing = self.billing.as_ref()?;
-        let billing_party = billing.party.clone()?;
-        let subscriber = self.subscriber.clone()?;
-        let payer = subscriber.payer.clone()?;
+        let billing_party = billing.party.as_ref()?;
+        let subscriber = self.subscriber.as_ref()?;
+        let payer = subscriber.payer.as_ref()?;
         let professional = self.is_professional();
         let today = self.context.today;
         let mut issues = Vec::new();
-        issues.extend(edits::npi(&billing_party.id, &Position::segment(Some("2010AA"), "NM1", 0).element(9).to_string()));
-        let clm = Position::segment(Some("2300"), "CLM", draft.clm_position);
+        if Npi::parse(&billing_party.id).is_err() {
+            issues.extend(edits::npi(&billing_party.id, "2010AA/NM109"));
+        }
+        let clm = Loc::new("2300", None, "CLM", draft.clm_position);
         let frequency = match draft.frequency_code.as_str() {
             "1" => Frequency::Original,
             "7" => Frequency::Replacement,
             "8" => Frequency::Void,
             other => {
                 let message = format!("claim frequency `{}` is not supported: 1 (original), 7 (replacement) or 8 (void)", clean(other, 3));
-                issues.push(ClaimIssue { path: clm.clone().element(5).component(3).to_string(), code: issue_code::FREQUENCY_UNSUPPORTED.to_owned(), message });
+                issues.push(ClaimIssue { path: clm.element(5).component(3).path(), code: issue_code::FREQUENCY_UNSUPPORTED.to_owned(), message });
                 Frequency::Original
             }
         };
@@ -1235,64 +1341,64 @@ impl<'c> Mapper<'c> {
             issues.push(ClaimIssue { path: "2300/REF02".to_owned(), code: issue_code::RELATED_CLAIM_MISSING.to_owned(), message });
         }
         issues.extend(draft.issues);
-        let mut lines = Vec::new();
-        let mut line_details = Vec::new();
-        let mut future_paths: Vec<String> = Vec::new();
-        for line in &draft.lines {
-            let (start, end, date_path) = match &line.service {
-                Some((start, end, position)) => (*start, *end, position.to_string()),
+        let mut lines = Vec::with_capacity(draft.lines.len());
+        let mut line_details = Vec::with_capacity(draft.lines.len());
+        let mut future_dates: Vec<Option<Loc>> = Vec::new();
+        for line in draft.lines {
+            let (start, end, date_loc) = match line.service {
+                Some((start, end, loc)) => (start, end, Some(loc)),
                 None => {
                     let (start, end) = draft.statement_period?;
-                    (start, end, "2300/DTP03".to_owned())
+                    (start, end, None)
                 }
             };
-            let procedure_path = line.procedure_position.to_string();
             if line.procedure_code.is_empty() {
-                let message = format!(
-                    "line {} has revenue code {} but no HCPCS code",
-                    line.number,
-                    line.revenue_code.as_deref().map_or(String::new(), |code| clean(code, 8))
-                );
-                issues.push(ClaimIssue { path: procedure_path, code: issue_code::PROCEDURE_CODE_MISSING.to_owned(), message });
-            } else {
-                issues.extend(edits::procedure_code(&line.procedure_code, &procedure_path));
+                let revenue_code = line.revenue_code.as_deref().map_or(String::new(), |code| clean(code, 8));
+                let message = format!("line {} has revenue code {revenue_code} but no HCPCS code", line.number);
+                issues.push(ClaimIssue { path: line.procedure_position.path(), code: issue_code::PROCEDURE_CODE_MISSING.to_owned(), message });
+            } else if ProcedureCode::parse(&line.procedure_code).is_err() {
+                issues.extend(edits::procedure_code(&line.procedure_code, &line.procedure_position.path()));
             }
             if line.quantity <= Decimal::ZERO || line.quantity > Decimal::from(QUANTITY_MAX) {
                 let message = format!("{} units is not more than 0 and at most {QUANTITY_MAX}", line.quantity);
-                issues.push(ClaimIssue { path: line.quantity_position.to_string(), code: issue_code::QUANTITY_RANGE.to_owned(), message });
+                issues.push(ClaimIssue { path: line.quantity_position.path(), code: issue_code::QUANTITY_RANGE.to_owned(), message });
             }
             if line.charge.is_negative() {
                 let message = format!("the line charge {} is negative", line.charge);
-                issues.push(ClaimIssue { path: line.charge_position.to_string(), code: issue_code::CHARGE_NEGATIVE.to_owned(), message });
+                issues.push(ClaimIssue { path: line.charge_position.path(), code: issue_code::CHARGE_NEGATIVE.to_owned(), message });
             }
-            if !future_paths.contains(&date_path)
-                && let Some(issue) = edits::service_date(end, today, &date_path)
-            {
-                future_paths.push(date_path);
-                issues.push(issue);
+            if end > today && !future_dates.contains(&date_loc) {
+                let path = date_loc.map_or_else(|| "2300/DTP03".to_owned(), |loc| loc.path());
+                future_dates.push(date_loc);
+                issues.extend(edits::service_date(end, today, &path));
             }
-            for (pointer, position) in &line.pointers {
-                issues.extend(edits::diagnosis_pointer(*pointer, &draft.diagnoses, &position.to_string()));
+            for (pointer, loc) in &line.pointers {
+                if !draft.diagnoses.iter().any(|diagnosis| diagnosis.sequence == *pointer) {
+                    issues.extend(edits::diagnosis_pointer(*pointer, &draft.diagnoses, &loc.path()));
+                }
             }
-            let place_of_service = if professional { line.place_of_service.clone().or_else(|| Some(draft.facility_code.clone())) } else { None };
+            let place_of_service = if professional { line.place_of_service.or_else(|| Some(draft.facility_code.clone())) } else { None };
+            let procedure_code = if line.procedure_code.is_empty() { line.revenue_code.clone().unwrap_or_default() } else { line.procedure_code };
             lines.push(ClaimLine {
                 sequence: line.number,
-                procedure_code: if line.procedure_code.is_empty() { line.revenue_code.clone().unwrap_or_default() } else { line.procedure_code.clone() },
-                modifiers: line.modifiers.clone(),
+                procedure_code,
+                modifiers: line.modifiers,
                 quantity: line.quantity,
                 charge: line.charge,
                 service_date: start,
                 place_of_service,
                 diagnosis_pointers: line.pointers.iter().map(|(pointer, _)| *pointer).collect(),
             });
-            line_details.push(LineDetail { line: line.number, revenue_code: line.revenue_code.clone(), service_end: end });
+            line_details.push(LineDetail { line: line.number, revenue_code: line.revenue_code, service_end: end });
         }
         if draft.total_charge.is_negative() {
             let message = format!("the total charge {} is negative", draft.total_charge);
-            issues.push(ClaimIssue { path: clm.clone().element(2).to_string(), code: issue_code::CHARGE_NEGATIVE.to_owned(), message });
+            issues.push(ClaimIssue { path: clm.element(2).path(), code: issue_code::CHARGE_NEGATIVE.to_owned(), message });
         }
-        if let Some(sum) = Money::checked_sum(lines.iter().map(|line| &line.charge)) {
-            issues.extend(edits::total(draft.total_charge, sum, &clm.clone().element(2).to_string()));
+        if let Some(sum) = Money::checked_sum(lines.iter().map(|line| &line.charge))
+            && sum != draft.total_charge
+        {
+            issues.extend(edits::total(draft.total_charge, sum, &clm.element(2).path()));
         }
         let first = lines.iter().map(|line| line.service_date).min()?;
         let last = line_details.iter().map(|line| line.service_end).max()?;
@@ -1316,11 +1422,11 @@ impl<'c> Mapper<'c> {
             claim,
             submitter: self.submitter.clone().unwrap_or_default(),
             receiver: self.receiver.clone().unwrap_or_default(),
-            billing_provider: billing_party,
+            billing_provider: billing_party.clone(),
             billing_tin: billing.tin.clone(),
             subscriber: subscriber.name.clone().unwrap_or_default(),
             patient: self.patient.as_ref().and_then(|patient| patient.name.clone()),
-            payer_name: payer.name,
+            payer_name: payer.name.clone(),
             facility_code: draft.facility_code,
             service_period: (first, last),
             statement_period: draft.statement_period,

@@ -166,6 +166,13 @@ impl<'a> Segment<'a> {
         Segment { elements: raw.split(char::from(delimiters.element)).collect(), position }
     }
 
+    /// Splits `raw` into this segment's elements, reusing the allocation.
+    pub fn refill(&mut self, raw: &'a str, delimiters: &Delimiters, position: u32) {
+        self.elements.clear();
+        self.elements.extend(raw.split(char::from(delimiters.element)));
+        self.position = position;
+    }
+
     pub fn id(&self) -> &'a str {
         self.elements.first().copied().unwrap_or("")
     }
