@@ -19,8 +19,8 @@
 //!
 //! # Layout
 //! - [`reader`]: [`read`], the envelope (ISA/IEA, GS/GE, ST/SE) and its checks; [`Reading`] and its parts.
-//! - [`lexer`] (internal): separators from the ISA, segments and elements as slices of the input.
-//! - [`claim837`] (internal): one 837 transaction → [`X12Claim`]s, the loop structure and the front-end edits.
+//! - `lexer` (internal): separators from the ISA, segments and elements as slices of the input.
+//! - `claim837` (internal): one 837 transaction → [`X12Claim`]s, the loop structure and the front-end edits.
 //! - [`x12_claim`]: [`X12Claim`], a [`MappedClaim`](claimtrail_fhir::MappedClaim) plus what only X12 carries (parties, other payers, line adjudications).
 //! - [`position`]: [`Position`], an X12 location written `loop/segment+element` (`2300/CLM02`).
 //! - [`codes`]: the TA105, IK304, IK403, IK5, AK9 and claim status codes used.

@@ -8,8 +8,8 @@
 //!   nine digits, ISA14 0/1, ISA15 P/T; IEA present, IEA01 = number of GS,
 //!   IEA02 = ISA13; nothing but GS..GE between ISA and IEA; ISA13 not repeated
 //!   by the same sender in the body: an [`InterchangeFault`] (TA1).
-//! - GS01 `HC`, GS08 one of [`VERSIONS_837P`](crate::VERSIONS_837P) or
-//!   [`VERSIONS_837I`](crate::VERSIONS_837I), GE present, GE01 = number of ST,
+//! - GS01 `HC`, GS08 one of [`VERSIONS_837P`] or
+//!   [`VERSIONS_837I`], GE present, GE01 = number of ST,
 //!   GE02 = GS06: a [`GroupFault`] (999 AK9 `R`).
 //! - ST01 `837`, ST02 unique in the group, ST03 = GS08 (or absent), SE present,
 //!   SE01 = number of segments, SE02 = ST02: a [`TransactionFault`] (999 IK5 `R`);

@@ -6,7 +6,7 @@
 //!
 //! Each claim gets its own billing provider (HL 20) and subscriber (HL 22,
 //! the patient) levels; one transaction holds at most
-//! [`CLAIMS_PER_TRANSACTION_MAX`](crate::CLAIMS_PER_TRANSACTION_MAX) claims.
+//! [`CLAIMS_PER_TRANSACTION_MAX`] claims.
 //! The domain has no addresses, so the required N3/N4 carry placeholders
 //! ([`PLACEHOLDER_STREET`], [`PLACEHOLDER_CITY_STATE_ZIP`]). What cannot be
 //! written as given is written the nearest valid way: no pointers as `1`,
