@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 
 use claimtrail_events::{Adjustment, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money};
-use claimtrail_fhir::{Icd10Code, MappedClaim, Npi, ProcedureCode, edits};
+use claimtrail_fhir::{Icd10Code, MappedClaim, ProcedureCode, edits};
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -721,7 +721,7 @@ impl<'c> Mapper<'c> {
                 return;
             }
             if let Some(claim) = &mut self.claim {
-                if Npi::parse(npi).is_err() {
+                if !npi_is_valid(npi) {
                     claim.issues.extend(edits::npi(npi, &format!("{loop_id}/NM109")));
                 }
                 claim.rendering_npi = Some(npi.to_owned());
@@ -1017,7 +1017,7 @@ impl<'c> Mapper<'c> {
             if icd9 {
                 let message = format!("`{}` is an ICD-9-CM code ({qualifier}); claims are coded in ICD-10-CM (ABK, ABF)", clean(code, 10));
                 claim.issues.push(ClaimIssue { path: path(), code: issue_code::ICD9.to_owned(), message });
-            } else if Icd10Code::parse(code).is_err() {
+            } else if !icd10_is_valid(code) {
                 claim.issues.extend(edits::icd10(code, &path()));
             }
             claim.has_principal |= principal;
@@ -1322,7 +1322,7 @@ impl<'c> Mapper<'c> {
         let professional = self.is_professional();
         let today = self.context.today;
         let mut issues = Vec::new();
-        if Npi::parse(&billing_party.id).is_err() {
+        if !npi_is_valid(&billing_party.id) {
             issues.extend(edits::npi(&billing_party.id, "2010AA/NM109"));
         }
         let clm = Loc::new("2300", None, "CLM", draft.clm_position);
@@ -1356,7 +1356,7 @@ impl<'c> Mapper<'c> {
                 let revenue_code = line.revenue_code.as_deref().map_or(String::new(), |code| clean(code, 8));
                 let message = format!("line {} has revenue code {revenue_code} but no HCPCS code", line.number);
                 issues.push(ClaimIssue { path: line.procedure_position.path(), code: issue_code::PROCEDURE_CODE_MISSING.to_owned(), message });
-            } else if ProcedureCode::parse(&line.procedure_code).is_err() {
+            } else if !procedure_code_is_valid(&line.procedure_code) {
                 issues.extend(edits::procedure_code(&line.procedure_code, &line.procedure_position.path()));
             }
             if line.quantity <= Decimal::ZERO || line.quantity > Decimal::from(QUANTITY_MAX) {
@@ -1448,6 +1448,72 @@ impl<'c> Mapper<'c> {
     }
 }
 
+/// The shape and check digit of an NPI without allocating; `false` sends the
+/// value to [`Npi::parse`] for the issue's wording. Same rule as libs/fhir.
+fn npi_is_valid(npi: &str) -> bool {
+    let bytes = npi.as_bytes();
+    if bytes.len() != 10 || !bytes.iter().all(u8::is_ascii_digit) || !matches!(bytes[0], b'1' | b'2') {
+        return false;
+    }
+    // Luhn over 80840 (whose doubled-digit sum is 24) and the ten digits.
+    let sum: u32 = bytes
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(position_from_right, byte)| {
+            let digit = u32::from(byte - b'0');
+            if position_from_right % 2 == 1 {
+                let doubled = digit * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                digit
+            }
+        })
+        .sum();
+    (sum + 24) % 10 == 0
+}
+
+/// An upper-case HCPCS/CPT code of the right shape, without allocating; otherwise [`ProcedureCode::parse`] decides.
+fn procedure_code_is_valid(code: &str) -> bool {
+    ProcedureCode::code_set(code).is_some() || ProcedureCode::parse(code).is_ok()
+}
+
+/// An ICD-10-CM code as 837s send it (upper-case, no dot), without allocating; otherwise [`Icd10Code::parse`] decides.
+fn icd10_is_valid(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    let plain = (3..=7).contains(&bytes.len())
+        && bytes[0].is_ascii_uppercase()
+        && bytes[1].is_ascii_digit()
+        && bytes[2..].iter().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
+    plain || Icd10Code::parse(code).is_ok()
+}
+
 fn person(segment: &Segment<'_>) -> PersonName {
     PersonName { last: segment.element(3).to_owned(), first: segment.element(4).to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claimtrail_fhir::Npi;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_fast_checks_agree_with_libs_fhir(npi in "[0-9]{9,11}", code in "[A-Za-z0-9.]{2,8}") {
+            prop_assert_eq!(npi_is_valid(&npi), Npi::parse(&npi).is_ok());
+            prop_assert_eq!(procedure_code_is_valid(&code), ProcedureCode::parse(&code).is_ok());
+            prop_assert_eq!(icd10_is_valid(&code), Icd10Code::parse(&code).is_ok());
+        }
+    }
+
+    #[test]
+    fn known_npis_pass_the_fast_check() {
+        for npi in ["1234567893", "1245319599", "1003000126"] {
+            assert!(npi_is_valid(npi), "{npi}");
+        }
+        for npi in ["1234567890", "3234567893", "123456789", "12345678A3"] {
+            assert!(!npi_is_valid(npi), "{npi}");
+        }
+    }
 }
