@@ -1470,7 +1470,7 @@ fn npi_is_valid(npi: &str) -> bool {
             }
         })
         .sum();
-    (sum + 24) % 10 == 0
+    (sum + 24).is_multiple_of(10)
 }
 
 /// An upper-case HCPCS/CPT code of the right shape, without allocating; otherwise [`ProcedureCode::parse`] decides.
