@@ -1,6 +1,7 @@
 //! Front-end edits: faults that leave a claim well-formed (it is kept, with
 //! its id) but make it `rejected` with these issues. Each edit is a function
-//! from the mapped value and its FHIRPath to an optional [`ClaimIssue`].
+//! from the mapped value and its path (a FHIRPath here, an X12 position in
+//! claimtrail-x12, which applies the same edits) to an optional [`ClaimIssue`].
 
 use claimtrail_events::{ClaimIssue, Diagnosis, Money};
 use time::Date;
@@ -29,36 +30,42 @@ fn issue(path: &str, code: &str, message: String) -> ClaimIssue {
     ClaimIssue { path: path.to_owned(), code: code.to_owned(), message }
 }
 
-pub(crate) fn npi(npi: &str, path: &str) -> Option<ClaimIssue> {
+/// An NPI that fails [`Npi::parse`], at `path`.
+pub fn npi(npi: &str, path: &str) -> Option<ClaimIssue> {
     let error = Npi::parse(npi).err()?;
     Some(issue(path, issue_code::NPI_CHECK_DIGIT, error.to_string()))
 }
 
-pub(crate) fn icd10(code: &str, path: &str) -> Option<ClaimIssue> {
+/// A diagnosis code that fails [`Icd10Code::parse`], at `path`.
+pub fn icd10(code: &str, path: &str) -> Option<ClaimIssue> {
     let error = Icd10Code::parse(code).err()?;
     Some(issue(path, issue_code::ICD10_SHAPE, error.to_string()))
 }
 
-pub(crate) fn procedure_code(code: &str, path: &str) -> Option<ClaimIssue> {
+/// A procedure code of neither HCPCS nor CPT shape, at `path`.
+pub fn procedure_code(code: &str, path: &str) -> Option<ClaimIssue> {
     let error = ProcedureCode::parse(code).err()?;
     Some(issue(path, issue_code::PROCEDURE_CODE_SHAPE, error.to_string()))
 }
 
-pub(crate) fn service_date(service_date: Date, today: Date, path: &str) -> Option<ClaimIssue> {
+/// A date of service after `today`, at `path`.
+pub fn service_date(service_date: Date, today: Date, path: &str) -> Option<ClaimIssue> {
     (service_date > today).then(|| {
         let message = format!("the date of service {} is after today, {}", claimtrail_events::format_date(service_date), claimtrail_events::format_date(today));
         issue(path, issue_code::SERVICE_DATE_FUTURE, message)
     })
 }
 
-pub(crate) fn total(total: Money, sum_of_lines: Money, path: &str) -> Option<ClaimIssue> {
+/// A total that is not the sum of the line charges, at `path`.
+pub fn total(total: Money, sum_of_lines: Money, path: &str) -> Option<ClaimIssue> {
     (total != sum_of_lines).then(|| {
         let message = format!("the total {total} is not the sum of the line charges, {sum_of_lines}");
         issue(path, issue_code::TOTAL_MISMATCH, message)
     })
 }
 
-pub(crate) fn diagnosis_pointer(pointer: u32, diagnoses: &[Diagnosis], path: &str) -> Option<ClaimIssue> {
+/// A pointer to a diagnosis sequence the claim does not have, at `path`.
+pub fn diagnosis_pointer(pointer: u32, diagnoses: &[Diagnosis], path: &str) -> Option<ClaimIssue> {
     (!diagnoses.iter().any(|diagnosis| diagnosis.sequence == pointer)).then(|| {
         let message = format!("points at diagnosis {pointer}, which the claim does not have");
         issue(path, issue_code::DIAGNOSIS_POINTER, message)
