@@ -397,6 +397,10 @@ fn reason_of(issue: &ClaimIssue) -> String {
         "member-unknown" => (status::SUBSCRIBER_NOT_FOUND, Some("IL")),
         "coverage-inactive" => (status::NOT_ELIGIBLE, Some("IL")),
         "provider-not-enrolled" => (status::MISSING_OR_INVALID, Some("85")),
+        "provider-licence-expired" => (status::LICENSE, Some("85")),
+        "payer-unknown" => (status::INCORRECT_PAYER, Some("PR")),
+        "timely-filing" => (status::DATES_OF_SERVICE, None),
+        "original-required" | "original-not-found" | "original-mismatch" | "original-not-replaceable" => (status::PAYER_CLAIM_CONTROL_NUMBER, None),
         _ => (status::MISSING_OR_INVALID, None),
     };
     match entity {

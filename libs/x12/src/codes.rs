@@ -105,6 +105,10 @@ pub mod status {
     pub const ACCEPTED: &str = "20";
     pub const MISSING_OR_INVALID: &str = "21";
     pub const SUBSCRIBER_NOT_FOUND: &str = "33";
+    /// Claim submitted to the incorrect payer.
+    pub const INCORRECT_PAYER: &str = "116";
+    /// Entity's license/certification.
+    pub const LICENSE: &str = "125";
     pub const SUBMITTED_CHARGES: &str = "178";
     pub const DATES_OF_SERVICE: &str = "187";
     pub const PRINCIPAL_DIAGNOSIS: &str = "254";

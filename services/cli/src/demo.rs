@@ -22,7 +22,7 @@ const DEMO_BUNDLE_CLAIMS: usize = 10;
 
 pub const DEMO_PAYER_ID: &str = "60054";
 const DEMO_PROVIDER_NPIS: [&str; 2] = ["1245319599", "1003000126"];
-const DEMO_PROVIDER_TIN: &str = "123456789";
+pub const DEMO_PROVIDER_TIN: &str = "123456789";
 
 /// The contract's credentials file.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,6 +1,8 @@
 //! `claimtrail generate`: realistic claims for the demo's payer, providers
 //! and members, which the front-end edits accept, as FHIR R4 Bundles (one
-//! per line, at most `--bundle-size` claims each).
+//! per line, at most `--bundle-size` claims each) or as X12 837P
+//! interchanges (the same claims: they are mapped through the FHIR reader and
+//! written by libs/x12's writer).
 //!
 //! Deterministic: the same `--seed`, `--claims` and `--date` give the same
 //! bytes (apart from the Bundle entries' `fullUrl`s, which are derived from
@@ -25,6 +27,8 @@ pub const GENERATE_CLAIMS_MAX: u64 = 10_000_000;
 pub enum Format {
     /// FHIR R4 batch Bundles, one JSON document per line (NDJSON).
     Fhir,
+    /// X12 005010X222A1 837P, one interchange per `--bundle-size` claims.
+    X12,
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,7 +39,7 @@ pub struct GenerateArgs {
     /// How many claims.
     #[arg(long, default_value_t = 100)]
     claims: u64,
-    /// Claims per Bundle (at most 1,000).
+    /// Claims per Bundle or per interchange (at most 1,000).
     #[arg(long, default_value_t = 100)]
     bundle_size: u64,
     /// Varies the claims; the same seed gives the same output.
@@ -73,10 +77,13 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     };
     let members = member_ids();
     let mut index = 0u64;
+    let mut batch_number = 0u64;
     while index < args.claims {
         let n = args.bundle_size.min(args.claims - index);
         let claims: Vec<Value> = (index..index + n).map(|i| claim(args.seed, i, &members, today)).collect();
+        batch_number += 1;
         match args.format {
+            Format::X12 => out.write_all(x12_interchange(&claims, today, args.seed, batch_number)?.as_bytes())?,
             Format::Fhir => {
                 let entries: Vec<Value> = claims
                     .into_iter()
@@ -95,4 +102,62 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// The claims as domain claims, through the FHIR reader (so both formats
+/// carry exactly the same claims), written as one 837P interchange from the
+/// demo provider organization to the demo payer.
+fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, batch_number: u64) -> anyhow::Result<String> {
+    let mut mapped = Vec::with_capacity(claims.len());
+    for (offset, claim) in claims.iter().enumerate() {
+        let body = serde_json::to_vec(claim)?;
+        let submission = claimtrail_fhir::parse_submission(&body, today).map_err(|e| anyhow::anyhow!("generated claim {offset} does not map: {e:?}"))?;
+        let entry = submission.entries.into_iter().next().context("a generated claim")?;
+        let claim = entry.map_err(|e| anyhow::anyhow!("generated claim {offset} does not map: {:?}", e.errors))?;
+        anyhow::ensure!(claim.issues.is_empty(), "generated claim {offset} fails an edit: {:?}", claim.issues);
+        mapped.push(claim);
+    }
+    let members = demo::demo_members();
+    let people: Vec<(claimtrail_x12::PersonName, time::Date, &str)> = mapped
+        .iter()
+        .map(|claim| {
+            let member = members.iter().find(|m| m["member_id"] == claim.member_id.as_str());
+            let field = |name: &str| member.and_then(|m| m[name].as_str()).unwrap_or_default().to_owned();
+            let birth_date = claimtrail_events::parse_date(&field("birth_date")).unwrap_or(time::Date::MIN);
+            let sex = match field("sex").as_str() {
+                "female" => "F",
+                "male" => "M",
+                _ => "U",
+            };
+            (claimtrail_x12::PersonName { last: field("family_name"), first: field("given_name") }, birth_date, sex)
+        })
+        .collect();
+    let to_write: Vec<claimtrail_x12::ClaimToWrite<'_>> = mapped
+        .iter()
+        .zip(&people)
+        .map(|(claim, (name, birth_date, sex))| claimtrail_x12::ClaimToWrite {
+            claim,
+            billing_provider_name: demo::DEMO_PROVIDER_ORGANIZATION,
+            billing_tin: demo::DEMO_PROVIDER_TIN,
+            payer_name: "Demo Health Plan",
+            name,
+            birth_date: *birth_date,
+            sex,
+        })
+        .collect();
+    let control_number = u32::try_from((seed.wrapping_mul(7919).wrapping_add(batch_number)) % 999_999_999 + 1).unwrap_or(1);
+    let outgoing = claimtrail_x12::Outgoing837 {
+        sender_qualifier: "ZZ".into(),
+        sender_id: "RIVERSIDEFP".into(),
+        receiver_qualifier: "ZZ".into(),
+        receiver_id: "CLAIMTRAIL".into(),
+        interchange_control_number: control_number,
+        group_control_number: control_number,
+        date: today,
+        time: time::Time::MIDNIGHT,
+        test: false,
+        submitter: claimtrail_x12::Party { name: demo::DEMO_PROVIDER_ORGANIZATION.into(), id: "RIVERSIDEFP".into() },
+        receiver: claimtrail_x12::Party { name: "Demo Health Plan".into(), id: demo::DEMO_PAYER_ID.into() },
+    };
+    Ok(claimtrail_x12::write_837p(&outgoing, &to_write))
 }

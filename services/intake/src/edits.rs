@@ -43,35 +43,35 @@ impl Channel {
     fn payer(self) -> String {
         match self {
             Channel::Fhir => "Claim.insurer".into(),
-            Channel::X12 => "2010BB/NM1/NM109".into(),
+            Channel::X12 => "2010BB/NM109".into(),
         }
     }
 
     fn member(self) -> String {
         match self {
             Channel::Fhir => "Claim.insurance[0].coverage".into(),
-            Channel::X12 => "2010BA/NM1/NM109".into(),
+            Channel::X12 => "2010BA/NM109".into(),
         }
     }
 
     fn line_date(self, line_idx: usize) -> String {
         match self {
             Channel::Fhir => format!("Claim.item[{line_idx}].servicedDate"),
-            Channel::X12 => format!("2400[{}]/DTP*472/DTP03", line_idx + 1),
+            Channel::X12 => format!("2400[{}]/DTP03", line_idx + 1),
         }
     }
 
     fn provider(self) -> String {
         match self {
             Channel::Fhir => "Claim.provider".into(),
-            Channel::X12 => "2010AA/NM1/NM109".into(),
+            Channel::X12 => "2010AA/NM109".into(),
         }
     }
 
     fn related(self) -> String {
         match self {
             Channel::Fhir => "Claim.related[0].claim".into(),
-            Channel::X12 => "2300/REF*F8/REF02".into(),
+            Channel::X12 => "2300/REF02".into(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod reference;
 pub mod registry;
 pub mod status;
 pub mod submit;
+pub mod x12;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -87,12 +88,17 @@ pub fn migrations() -> Vec<Migration> {
         idempotency::migration(),
         reference::migration(),
         registry::migration(),
+        x12::migration(),
     ]
 }
 
 /// Every intake route.
 pub fn routes(runtime: Runtime) -> Router {
-    submit::routes(runtime.clone()).merge(status::routes(runtime.clone())).merge(reference::routes(runtime.clone())).merge(registry::routes(runtime))
+    submit::routes(runtime.clone())
+        .merge(status::routes(runtime.clone()))
+        .merge(reference::routes(runtime.clone()))
+        .merge(registry::routes(runtime.clone()))
+        .merge(x12::routes(runtime))
 }
 
 /// The service's routes, handler and tasks on `runtime`.
@@ -118,6 +124,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
     #[openapi(paths(
         submit::submit,
+        x12::submit_x12,
         status::list,
         status::show,
         status::claim_response,

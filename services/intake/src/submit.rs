@@ -129,12 +129,27 @@ pub struct Recording<'a> {
 /// Stores the claims (accepted or rejected, with their issues), their first
 /// history rows and their events, and the idempotent answer, in one transaction.
 pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Candidate], recording: Recording<'_>) -> Result<(), Problem> {
-    let store = &runtime.store;
     if candidates.is_empty() && recording.idempotent.is_none() {
         return Ok(());
     }
+    let tx = runtime.store.db().begin().await?;
+    store_claims_in(runtime, &tx, tenant, candidates, recording).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok(())
+}
+
+/// [`store_claims`] inside the caller's transaction (which also holds, for
+/// X12, the interchange and control-number rows); the caller commits and wakes the relay.
+pub async fn store_claims_in(
+    runtime: &Runtime,
+    tx: &sea_orm::DatabaseTransaction,
+    tenant: &auth::Tenant,
+    candidates: &[Candidate],
+    recording: Recording<'_>,
+) -> Result<(), Problem> {
+    let store = &runtime.store;
     let at = recording.received_at.to_string();
-    let tx = store.db().begin().await?;
     let mut events = Vec::with_capacity(candidates.len());
     // The claim's trace is the request's when the caller sent a traceparent or
     // the request holds one claim; each claim of a Bundle otherwise starts its own.
@@ -190,7 +205,7 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
         events.push(traced(event, traceparent.as_deref().or(recording.trace_header)));
         claim_spans.push(claim_span);
     }
-    let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, &tx, &runtime.producer, events).await? };
+    let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, tx, &runtime.producer, events).await? };
     for (claim_span, event) in claim_spans.iter().zip(&sealed) {
         claim_span.record("event_id", tracing::field::display(event.envelope.event_id));
         claim_span.record("event_type", event.envelope.event_type.as_str());
@@ -209,13 +224,11 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
             at: &at,
             detail: &detail,
         };
-        record_history(store, &tx, entry).await?;
+        record_history(store, tx, entry).await?;
     }
     if let Some((key, answer)) = recording.idempotent {
-        idempotency::finish(store, &tx, &tenant.name, key, &answer.to_string()).await?;
+        idempotency::finish(store, tx, &tenant.name, key, &answer.to_string()).await?;
     }
-    tx.commit().await?;
-    runtime.relay_wakeup.notify_waiters();
     Ok(())
 }
 
@@ -233,10 +246,30 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
         (status = 429, description = "Rate limited (Retry-After)", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
-    let store = &runtime.store;
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    check_content_type(&headers)?;
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let request = prepare(&runtime, &headers, body, check_content_type).await?;
+    run_idempotent(&runtime, &request, || accept(&runtime, &request)).await
+}
+
+/// What both claims endpoints read before the body's format: the caller,
+/// the content type, the body, the Idempotency-Key, the caller's trace and
+/// the submission signature (each refusal stores nothing).
+pub struct Request {
+    pub tenant: auth::Tenant,
+    pub bytes: axum::body::Bytes,
+    pub key: Option<String>,
+    pub trace_header: Option<String>,
+    pub signature: Option<SubmissionSignature>,
+}
+
+pub async fn prepare(
+    runtime: &Runtime,
+    headers: &HeaderMap,
+    body: Body,
+    check_content_type: fn(&HeaderMap) -> Result<(), Problem>,
+) -> Result<Request, Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
+    check_content_type(headers)?;
+    let bytes = read_body(headers, body, runtime.settings.body_bytes_max).await?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => match value.to_str().ok().filter(|k| idempotency::valid_key(k)) {
@@ -245,12 +278,25 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
         },
     };
     let trace_header = headers.get("traceparent").and_then(|v| v.to_str().ok()).filter(|v| valid_traceparent(v)).map(str::to_owned);
-    let signature = registry::check_submission_signature(store, &tenant, &headers, &bytes).await?;
-    let Some(key) = key else {
-        return accept(&runtime, &tenant, &bytes, None, trace_header, signature).await;
+    let signature = registry::check_submission_signature(&runtime.store, &tenant, headers, &bytes).await?;
+    Ok(Request { tenant, bytes, key, trace_header, signature })
+}
+
+/// Runs `run` once per Idempotency-Key: the same key and body replay the
+/// stored answer, another body is a 422, a first request still running a 409.
+/// `run` stores its answer under the key in its own transaction.
+pub async fn run_idempotent<F, Fut>(runtime: &Runtime, request: &Request, run: F) -> Result<Response, Problem>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, Problem>>,
+{
+    let store = &runtime.store;
+    let Some(key) = &request.key else {
+        return run().await;
     };
-    let body_sha256 = hex::encode(sha2::Sha256::digest(&bytes));
-    match idempotency::begin(store, &tenant.name, &key, &body_sha256).await? {
+    let tenant = &request.tenant;
+    let body_sha256 = hex::encode(sha2::Sha256::digest(&request.bytes));
+    match idempotency::begin(store, &tenant.name, key, &body_sha256).await? {
         idempotency::Begin::Started => {}
         idempotency::Begin::Replay(answer) => {
             let answer: serde_json::Value = serde_json::from_str(&answer).map_err(|e| Problem::internal(&e.into()))?;
@@ -268,9 +314,9 @@ pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, b
             ));
         }
     }
-    let result = accept(&runtime, &tenant, &bytes, Some(&key), trace_header, signature).await;
+    let result = run().await;
     if result.is_err() {
-        idempotency::release(store, &tenant.name, &key).await?;
+        idempotency::release(store, &tenant.name, key).await?;
     }
     result
 }
@@ -323,14 +369,8 @@ pub fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
 }
 
 /// Parses, edits and stores one request's claims; with a key, its answer is stored with them.
-async fn accept(
-    runtime: &Runtime,
-    tenant: &auth::Tenant,
-    bytes: &[u8],
-    key: Option<&str>,
-    trace_header: Option<String>,
-    signature: Option<SubmissionSignature>,
-) -> Result<Response, Problem> {
+async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Problem> {
+    let (tenant, bytes) = (&request.tenant, &request.bytes[..]);
     let received_at = Timestamp::now();
     let submission = claimtrail_fhir::parse_submission(bytes, received_at.date()).map_err(|e| match e {
         FhirError::Malformed { reason } => Problem::bad_request(format!("the body is not JSON: {reason}")),
@@ -372,8 +412,13 @@ async fn accept(
         .collect();
     let claim_ids: Vec<Uuid> = candidates.iter().map(|c| c.claim_id).collect();
     let answer = json!({"claim_ids": claim_ids, "outcomes": outcomes});
-    let recording =
-        Recording { channel: Channel::Fhir, received_at, trace_header: trace_header.as_deref(), signature, idempotent: key.map(|key| (key, &answer)) };
+    let recording = Recording {
+        channel: Channel::Fhir,
+        received_at,
+        trace_header: request.trace_header.as_deref(),
+        signature: request.signature.clone(),
+        idempotent: request.key.as_deref().map(|key| (key, &answer)),
+    };
     store_claims(runtime, tenant, &candidates, recording).await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

@@ -1,0 +1,233 @@
+//! `POST /v1/claims/x12`: an 837P or 837I file (one or more interchanges).
+//!
+//! The reader (libs/x12) answers every envelope and structure fault with a
+//! TA1 or a 999; the claims of accepted transactions go through the same
+//! registry edits and the same storage as FHIR claims (`claim.submitted.v1`
+//! or `claim.rejected.v1`, channel `x12`), and the 277CA tells each claim's
+//! fate with the claim id intake assigned (REF*1K). An interchange control
+//! number already received from the same sender (ISA05/ISA06/ISA13) is
+//! answered with a TA1 (TA105 `025`) and not processed twice. The
+//! interchanges, the claims, their events, the outbound control numbers and
+//! the idempotent answer commit in one transaction.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use claimtrail_events::Timestamp;
+use claimtrail_runtime::Runtime;
+use claimtrail_runtime::http::Problem;
+use claimtrail_store::{Migration, Store, stmt};
+use claimtrail_x12::{AckContext, ClaimDecision, ClaimOutcome, ControlNumbers, Interchange, Limits, ReadOptions, X12Error};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait, Value};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::edits::Channel;
+use crate::submit::{self, Candidate, Recording, Request};
+
+pub fn migration() -> Migration {
+    Migration {
+        version: 6,
+        name: "x12 interchanges received and outbound control numbers",
+        statements: |store| {
+            let t = store.types();
+            vec![
+                format!(
+                    "CREATE TABLE {} (sender_qualifier TEXT NOT NULL, sender_id TEXT NOT NULL, control_number TEXT NOT NULL, submitter TEXT NOT NULL, \
+                     received_at {} NOT NULL DEFAULT {}, PRIMARY KEY (sender_qualifier, sender_id, control_number))",
+                    store.table("x12_interchanges"),
+                    t.timestamp,
+                    t.now
+                ),
+                format!(
+                    "CREATE TABLE {} (id INTEGER PRIMARY KEY, next_interchange {} NOT NULL, next_group {} NOT NULL, next_transaction {} NOT NULL)",
+                    store.table("x12_control_numbers"),
+                    t.bigint,
+                    t.bigint,
+                    t.bigint
+                ),
+                format!("INSERT INTO {} (id, next_interchange, next_group, next_transaction) VALUES (1, 1, 1, 1)", store.table("x12_control_numbers")),
+            ]
+        },
+    }
+}
+
+pub fn routes(runtime: Runtime) -> Router {
+    Router::new().route("/v1/claims/x12", post(submit_x12)).with_state(runtime)
+}
+
+/// Accepts `application/edi-x12`, `application/x12` and `text/plain`, with any parameters.
+fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/edi-x12" | "application/x12" | "text/plain" => Ok(()),
+        "" => Err(Problem::unsupported_media_type("send Content-Type: application/edi-x12 (or text/plain)")),
+        other => Err(Problem::unsupported_media_type(format!("content type `{other}` is not accepted here; send application/edi-x12 or text/plain"))),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/claims/x12", tag = "intake",
+    request_body(content = String, content_type = "application/edi-x12", description = "An X12 5010 837P (005010X222A1/A2) or 837I (005010X223A2/A3) file: one or more interchanges"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409")),
+    responses(
+        (status = 202, description = "`{claim_ids, ta1, ack_999, ack_277ca, outcomes}`: the acknowledgments as X12 text (ta1 null unless an envelope is at fault or repeated)", body = serde_json::Value),
+        (status = 401, description = "No or unknown API key, or a bad submission signature", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A claim bills under an NPI of another organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this Idempotency-Key, or with one of these interchanges, is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the byte or claim limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/edi-x12 or text/plain", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn submit_x12(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
+    let request = submit::prepare(&runtime, &headers, body, check_content_type).await?;
+    submit::run_idempotent(&runtime, &request, || accept(&runtime, &request)).await
+}
+
+/// The interchanges of `interchanges` (by index) already received from their sender.
+async fn seen_before(store: &Store, interchanges: &[Interchange]) -> Result<Vec<bool>, Problem> {
+    let mut seen = Vec::with_capacity(interchanges.len());
+    for interchange in interchanges {
+        let Some((qualifier, sender, control_number)) = interchange.duplicate_key() else {
+            seen.push(false);
+            continue;
+        };
+        let row = store
+            .db()
+            .query_one_raw(stmt(
+                store,
+                format!("SELECT 1 FROM {} WHERE sender_qualifier = $1 AND sender_id = $2 AND control_number = $3", store.table("x12_interchanges")),
+                vec![Value::from(qualifier.to_owned()), Value::from(sender.to_owned()), Value::from(control_number.to_owned())],
+            ))
+            .await?;
+        seen.push(row.is_some() && interchange.fault.is_none());
+    }
+    Ok(seen)
+}
+
+/// Locks and reads the next outbound control numbers (one row, so that
+/// concurrent requests never reuse one).
+async fn control_numbers(store: &Store, tx: &DatabaseTransaction) -> Result<ControlNumbers, Problem> {
+    let lock = if store.is_postgres() { " FOR UPDATE" } else { "" };
+    let row = tx
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT next_interchange, next_group, next_transaction FROM {} WHERE id = 1{lock}", store.table("x12_control_numbers")),
+            vec![],
+        ))
+        .await?
+        .ok_or_else(|| Problem::internal(&anyhow::anyhow!("the x12 control number row is missing")))?;
+    let number = |idx: usize| -> Result<u32, Problem> {
+        let value: i64 = row.try_get_by_index(idx)?;
+        u32::try_from(value).map_err(|_| Problem::internal(&anyhow::anyhow!("stored control number {value} is out of range")))
+    };
+    Ok(ControlNumbers { next_interchange: number(0)?, next_group: number(1)?, next_transaction: number(2)? })
+}
+
+fn append(into: &mut Option<String>, text: Option<String>) {
+    if let Some(text) = text {
+        into.get_or_insert_with(String::new).push_str(&text);
+    }
+}
+
+async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Problem> {
+    let store = &runtime.store;
+    let tenant = &request.tenant;
+    let received_at = Timestamp::now();
+    let options =
+        ReadOptions { today: received_at.date(), limits: Limits { bytes_max: runtime.settings.body_bytes_max, claims_max: Limits::DEFAULT.claims_max } };
+    let reading = claimtrail_x12::read(&request.bytes, &options).map_err(|e| match e {
+        X12Error::TooLarge { bytes_max, .. } => Problem::payload_too_large(bytes_max),
+        too_many @ X12Error::TooManyClaims { .. } => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Too many claims", too_many.to_string()),
+    })?;
+    let seen = seen_before(store, &reading.interchanges).await?;
+
+    // The claims of new interchanges, with ids, through the registry edits.
+    let mut positions = Vec::new();
+    let mut candidates = Vec::new();
+    for x12_claim in reading.claims().filter(|c| !seen.get(c.position.interchange).copied().unwrap_or(false)) {
+        let mut mapped = x12_claim.claim.clone();
+        let claim_id = Uuid::now_v7();
+        let issues = std::mem::take(&mut mapped.issues);
+        positions.push(x12_claim.position);
+        candidates.push(Candidate { claim_id, claim: mapped.into_submitted(claim_id), issues });
+    }
+    submit::run_edits(runtime, tenant, Channel::X12, received_at, &mut candidates).await?;
+    let outcomes: Vec<ClaimOutcome> = positions
+        .iter()
+        .zip(&candidates)
+        .map(|(position, candidate)| ClaimOutcome {
+            position: *position,
+            decision: if candidate.issues.is_empty() {
+                ClaimDecision::Accepted { claim_id: candidate.claim_id.to_string() }
+            } else {
+                ClaimDecision::Rejected { issues: candidate.issues.clone() }
+            },
+        })
+        .collect();
+
+    let tx = store.db().begin().await?;
+    for (interchange, _) in reading.interchanges.iter().zip(&seen).filter(|(interchange, seen)| !**seen && interchange.fault.is_none()) {
+        let Some((qualifier, sender, control_number)) = interchange.duplicate_key() else { continue };
+        let inserted = tx
+            .execute_raw(stmt(
+                store,
+                format!(
+                    "INSERT INTO {} (sender_qualifier, sender_id, control_number, submitter) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    store.table("x12_interchanges")
+                ),
+                vec![
+                    Value::from(qualifier.to_owned()),
+                    Value::from(sender.to_owned()),
+                    Value::from(control_number.to_owned()),
+                    Value::from(tenant.name.clone()),
+                ],
+            ))
+            .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "in-flight",
+                "Interchange in flight",
+                format!("interchange {control_number} from {qualifier}/{sender} is being received by another request; send it again to get its TA1"),
+            ));
+        }
+    }
+    let mut numbers = control_numbers(store, &tx).await?;
+    let now = received_at.datetime();
+    let context = AckContext { date: now.date(), time: now.time() };
+    let (mut ta1, mut ack_999, mut ack_277ca) = (None, None, None);
+    for (interchange_idx, interchange) in reading.interchanges.iter().enumerate() {
+        match (seen[interchange_idx], &interchange.header) {
+            (true, Some(header)) => append(&mut ta1, Some(claimtrail_x12::render_duplicate_ta1(header, &context, &mut numbers))),
+            _ => {
+                append(&mut ta1, claimtrail_x12::render_ta1(interchange, &context, &mut numbers));
+                append(&mut ack_999, claimtrail_x12::render_999(interchange, &context, &mut numbers));
+                append(&mut ack_277ca, claimtrail_x12::render_277ca(interchange, interchange_idx, &outcomes, &context, &mut numbers));
+            }
+        }
+    }
+    tx.execute_raw(stmt(
+        store,
+        format!("UPDATE {} SET next_interchange = $1, next_group = $2, next_transaction = $3 WHERE id = 1", store.table("x12_control_numbers")),
+        vec![Value::from(i64::from(numbers.next_interchange)), Value::from(i64::from(numbers.next_group)), Value::from(i64::from(numbers.next_transaction))],
+    ))
+    .await?;
+
+    let claim_ids: Vec<Uuid> = candidates.iter().map(|c| c.claim_id).collect();
+    let claim_outcomes: Vec<serde_json::Value> = candidates.iter().map(|c| json!({"claim_id": c.claim_id, "status": c.status(), "issues": c.issues})).collect();
+    let answer = json!({"claim_ids": claim_ids, "ta1": ta1, "ack_999": ack_999, "ack_277ca": ack_277ca, "outcomes": claim_outcomes});
+    let recording = Recording {
+        channel: Channel::X12,
+        received_at,
+        trace_header: request.trace_header.as_deref(),
+        signature: request.signature.clone(),
+        idempotent: request.key.as_deref().map(|key| (key, &answer)),
+    };
+    submit::store_claims_in(runtime, &tx, tenant, &candidates, recording).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
