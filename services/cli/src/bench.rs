@@ -35,6 +35,9 @@ pub struct BenchArgs {
     pub database_url: Option<String>,
     #[arg(long, requires = "database_url")]
     pub nats_url: Option<String>,
+    /// Submit FHIR Bundles to /v1/claims or X12 837P interchanges to /v1/claims/x12.
+    #[arg(long, value_enum, default_value = "fhir")]
+    pub format: crate::generate::Format,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -85,18 +88,28 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // Bodies are built before the clock starts.
     let today = time::OffsetDateTime::now_utc().date();
     let n_bundles = args.claims.div_ceil(args.bundle);
-    let bodies: Vec<Vec<u8>> = (0..n_bundles)
-        .map(|bundle_idx| {
-            let n = args.bundle.min(args.claims - bundle_idx * args.bundle);
-            let entries: Vec<Value> = (0..n)
-                .map(|claim_idx| {
-                    let sequence = (bundle_idx * args.bundle + claim_idx) as u64;
-                    json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": demo::demo_claim(sequence, &members[sequence as usize % members.len()], today)})
-                })
-                .collect();
-            serde_json::to_vec(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries})).unwrap_or_default()
-        })
-        .collect();
+    let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(n_bundles);
+    for bundle_idx in 0..n_bundles {
+        let n = args.bundle.min(args.claims - bundle_idx * args.bundle);
+        let claims: Vec<Value> = (0..n)
+            .map(|claim_idx| {
+                let sequence = (bundle_idx * args.bundle + claim_idx) as u64;
+                demo::demo_claim(sequence, &members[sequence as usize % members.len()], today)
+            })
+            .collect();
+        bodies.push(match args.format {
+            crate::generate::Format::Fhir => {
+                let entries: Vec<Value> =
+                    claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
+                serde_json::to_vec(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries}))?
+            }
+            crate::generate::Format::X12 => crate::generate::x12_interchange(&claims, today, 1, bundle_idx as u64 + 1)?.into_bytes(),
+        });
+    }
+    let (path, content_type) = match args.format {
+        crate::generate::Format::Fhir => ("/v1/claims", "application/fhir+json"),
+        crate::generate::Format::X12 => ("/v1/claims/x12", "application/edi-x12"),
+    };
     let request_bytes: usize = bodies.iter().map(Vec::len).sum();
 
     let progress = indicatif::ProgressBar::new(args.claims as u64);
@@ -112,7 +125,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let (client, url, key, progress) = (client.clone(), url.clone(), key.clone(), progress.clone());
         submissions.spawn(async move {
             let _permit = permit;
-            let response = client.post(format!("{url}/v1/claims")).bearer_auth(&key).header("content-type", "application/fhir+json").body(body).send().await?;
+            let response = client.post(format!("{url}{path}")).bearer_auth(&key).header("content-type", content_type).body(body).send().await?;
             let status = response.status();
             let answer: Value = response.json().await?;
             anyhow::ensure!(status == 202, "submission answered {status}: {answer}");

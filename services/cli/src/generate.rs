@@ -107,7 +107,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
 /// The claims as domain claims, through the FHIR reader (so both formats
 /// carry exactly the same claims), written as one 837P interchange from the
 /// demo provider organization to the demo payer.
-fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, batch_number: u64) -> anyhow::Result<String> {
+pub(crate) fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, batch_number: u64) -> anyhow::Result<String> {
     let mut mapped = Vec::with_capacity(claims.len());
     for (offset, claim) in claims.iter().enumerate() {
         let body = serde_json::to_vec(claim)?;
