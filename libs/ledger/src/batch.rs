@@ -93,7 +93,12 @@ impl BatchProof {
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or_else(|| BatchError::Malformed("signature is not base64 of 64 bytes".into()))?;
-        let path = self.path.iter().map(|hash| decode_hash(hash)).collect::<Option<Vec<Hash>>>().ok_or_else(|| BatchError::Malformed("path hash is not base64 of 32 bytes".into()))?;
+        let path = self
+            .path
+            .iter()
+            .map(|hash| decode_hash(hash))
+            .collect::<Option<Vec<Hash>>>()
+            .ok_or_else(|| BatchError::Malformed("path hash is not base64 of 32 bytes".into()))?;
         Ok(DecodedProof { root, signature, path })
     }
 
