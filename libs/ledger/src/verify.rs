@@ -179,9 +179,6 @@ impl Verifier {
             }
             Err(error) => return self.fail(Some(index), format!("entry {index}: {error}")),
         };
-        if let Err(reason) = self.check_producer(&record) {
-            return self.fail(Some(index), format!("entry {index}: {reason}"));
-        }
         let leaf = leaf_hash(leaf_bytes);
         let chain = chain_next(&self.chain_head, &leaf);
         if let Some(stored) = stored_chain
@@ -189,6 +186,9 @@ impl Verifier {
         {
             return self
                 .fail(Some(index), format!("entry {index}: stored chain value {} does not match the recomputed {}", hex::encode(stored), hex::encode(chain)));
+        }
+        if let Err(reason) = self.check_producer(&record) {
+            return self.fail(Some(index), format!("entry {index}: {reason}"));
         }
         self.chain_head = chain;
         self.frontier.push(leaf);
