@@ -19,6 +19,26 @@ pub fn producer_key_name(service: &str) -> String {
     format!("{service}-producer")
 }
 
+/// The service's producer key: `<service>-producer.key` in `key_dir`, created
+/// on first start. Where the directory cannot be written (a read-only Secret
+/// mount without that file, a read-only root filesystem), the process makes
+/// an ephemeral key instead and says so: it is registered like any other, so
+/// what it signs stays verifiable, but every start adds a key to the
+/// registry. Mount the key file to keep one identity.
+pub fn producer_key(key_dir: &Path, service: &str) -> anyhow::Result<SignerKey> {
+    let (file, name) = (producer_key_file(service), producer_key_name(service));
+    if key_dir.join(&file).exists() {
+        return load_or_create(key_dir, &file, &name);
+    }
+    match load_or_create(key_dir, &file, &name) {
+        Ok(key) => Ok(key),
+        Err(e) => {
+            tracing::warn!(error.message = %format!("{e:#}"), service, "cannot store a producer key; signing with an ephemeral key for this process");
+            Ok(SignerKey::generate(&name)?)
+        }
+    }
+}
+
 /// Loads the key in `key_dir/file`, or creates one named `name` on first
 /// start. A key file whose key is named otherwise is refused.
 pub fn load_or_create(key_dir: &Path, file: &str, name: &str) -> anyhow::Result<SignerKey> {
@@ -68,5 +88,19 @@ mod tests {
         let loaded = load_or_create(dir.path(), "intake-producer.key", "intake-producer").unwrap();
         assert_eq!(created.verifier(), loaded.verifier());
         assert!(load_or_create(dir.path(), "intake-producer.key", "settlement-producer").is_err());
+        assert_eq!(producer_key(dir.path(), "intake").unwrap().verifier(), created.verifier());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unwritable_key_dir_gives_an_ephemeral_producer_key() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key_dir = dir.path().join("keys");
+        std::fs::create_dir(&key_dir).unwrap();
+        std::fs::set_permissions(&key_dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+        // Root ignores permissions; the fallback is only observable otherwise.
+        let key = producer_key(&key_dir, "intake").unwrap();
+        assert_eq!(key.name(), "intake-producer");
     }
 }

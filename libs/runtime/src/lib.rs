@@ -121,8 +121,7 @@ impl Runtime {
 /// Loads (or creates) the service's producer key from the key directory and
 /// registers its verifier key, before the service appends anything.
 async fn producer_identity(store: &Store, settings: &ServeSettings, service: &str) -> anyhow::Result<(ProducerIdentity, Store)> {
-    let signer = keys::load_or_create(&settings.key_dir, &keys::producer_key_file(service), &keys::producer_key_name(service))
-        .with_context(|| format!("loading the {service} producer key"))?;
+    let signer = keys::producer_key(&settings.key_dir, service).with_context(|| format!("loading the {service} producer key"))?;
     let registry = registry::open(store, &settings.prefix).await.context("opening the producer key registry")?;
     registry::register(&registry, service, &signer.verifier().to_string()).await.context("registering the producer key")?;
     Ok((ProducerIdentity::new(service, signer), registry))

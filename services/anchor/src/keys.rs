@@ -41,16 +41,17 @@ pub async fn publish(store: &Store, key: &VerifierKey, role: &str) -> anyhow::Re
     Ok(())
 }
 
-/// Every published key with its role, oldest first: the anchor's own keys
-/// and every producer key of the registry (role `producer <service>`).
+/// Every published key with its role: the anchor's own keys (`log`,
+/// `witness`) first, then every producer key of the registry (role
+/// `producer <service>`), each oldest first.
 pub async fn published(store: &Store, registry: &Store) -> anyhow::Result<Vec<(String, String)>> {
     let rows = store
         .db()
         .query_all_raw(stmt(
             store,
             format!(
-                "SELECT vkey, role FROM (SELECT vkey, role, added_at FROM {} UNION ALL SELECT vkey, 'producer ' || service, added_at FROM {}) AS k \
-                 ORDER BY added_at, vkey",
+                "SELECT vkey, role FROM (SELECT vkey, role, added_at, 0 AS kind FROM {} \
+                 UNION ALL SELECT vkey, 'producer ' || service, added_at, 1 AS kind FROM {}) AS k ORDER BY kind, added_at, vkey",
                 store.table("keys"),
                 registry.table("producer_keys")
             ),
