@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_verifies() -> anyhow::Result<()> {
     // Arrange
-    let stack = Stack::start(&[]).await?;
+    let mut stack = Stack::start(&[]).await?;
 
     // Act
     let claim_ids = stack.submit_ok(&sample_claim("PCN-E2E-1")).await?;
@@ -90,6 +90,20 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     }
     // Every read was recorded in the access log.
     assert_eq!(stack.count("intake", "access_log").await?, 3);
+
+    // Key rotation: intake starts with a new producer key; the old one stays listed and its entries still verify.
+    stack.kill("intake").await?;
+    std::fs::remove_file(stack.key_dir.path().join("intake-producer.key"))?;
+    stack.spawn("intake", &[]).await?;
+    stack.submit_ok(&sample_claim("PCN-E2E-2")).await?;
+    stack.wait_settled(2, Duration::from_secs(60)).await?;
+    let intake_keys = stack.key_lines().await?.into_iter().filter(|line| line.ends_with(" producer intake")).count();
+    assert_eq!(intake_keys, 2);
+    let intake_producers: std::collections::HashSet<String> =
+        stack.leaves().await?.iter().filter_map(|leaf| leaf["producer"].as_str().filter(|p| p.starts_with("intake/")).map(str::to_owned)).collect();
+    assert_eq!(intake_producers.len(), 2, "{intake_producers:?}");
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified && output.contains("0 entries recorded unverified"), "{output}");
 
     stack.cleanup().await
 }
