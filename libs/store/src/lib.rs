@@ -172,6 +172,14 @@ impl Store {
         }
     }
 
+    /// Rows per multi-row insert. SQLite looks bound parameters up by a linear
+    /// scan, so a statement with n parameters costs O(n²) to bind: keep its
+    /// statements small. Postgres prefers fewer round trips (and allows 65,535
+    /// parameters).
+    pub fn rows_per_insert(&self) -> usize {
+        if self.is_postgres() { 500 } else { 100 }
+    }
+
     pub async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
         Ok(self.db.begin().await?)
     }

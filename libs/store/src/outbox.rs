@@ -197,9 +197,10 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
         ],
     ))
     .await?;
-    // One multi-row insert per chunk (bind-parameter limits: SQLite 32766, Postgres 65535).
+    // One multi-row insert per chunk (see `Store::rows_per_insert`).
     const COLUMNS: usize = 9;
-    for (chunk_idx, chunk) in sealed.chunks(500).enumerate() {
+    let rows_per_insert = store.rows_per_insert();
+    for (chunk_idx, chunk) in sealed.chunks(rows_per_insert).enumerate() {
         let mut sql = format!("INSERT INTO {table} (event_id, event_type, aggregate_id, aggregate_seq, body, salt, batch_id, batch_index, batch_path) VALUES ");
         let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
         for (row_idx, event) in chunk.iter().enumerate() {
@@ -209,7 +210,7 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
             }
             let placeholders: Vec<String> = (1..=COLUMNS).map(|column| format!("${}", base + column)).collect();
             sql.push_str(&format!("({})", placeholders.join(",")));
-            let batch_index = chunk_idx * 500 + row_idx;
+            let batch_index = chunk_idx * rows_per_insert + row_idx;
             values.push(Value::from(event.envelope.event_id));
             values.push(Value::from(event.envelope.event_type.clone()));
             values.push(Value::from(event.envelope.aggregate_id.clone()));

@@ -277,7 +277,7 @@ impl Appender {
     /// The insert of [`Appender::append`]'s rows.
     async fn insert(&self, tx: &DatabaseTransaction, rows: Vec<(i64, uuid::Uuid, Vec<u8>, Hash, Hash)>, index: u64) -> Result<(), HandlerError> {
         let store = &self.store;
-        for chunk in rows.chunks(500) {
+        for chunk in rows.chunks(store.rows_per_insert()) {
             let mut sql = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
             let mut values = Vec::with_capacity(chunk.len() * 5);
             for (row_idx, (row_index, event_id, leaf, leaf_hash, chain)) in chunk.iter().enumerate() {
