@@ -325,6 +325,19 @@ impl Stack {
         .await
     }
 
+    /// Every ledger leaf, in index order, parsed.
+    pub async fn leaves(&self) -> anyhow::Result<Vec<Value>> {
+        let sql = format!("SELECT convert_from(leaf, 'UTF8') FROM {} ORDER BY idx", self.table("anchor", "ledger"));
+        let rows = self.db.query_all_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql)).await?;
+        rows.iter().map(|row| Ok(serde_json::from_str(&row.try_get_by_index::<String>(0)?)?)).collect()
+    }
+
+    /// The `/v1/ledger/keys` lines of the anchor.
+    pub async fn key_lines(&self) -> anyhow::Result<Vec<String>> {
+        let text = self.client.get(format!("{}/v1/ledger/keys", self.url("anchor"))).send().await?.text().await?;
+        Ok(text.lines().map(str::to_owned).collect())
+    }
+
     /// Runs `claimtrail verify` against the anchor; returns (success, stdout + stderr).
     pub async fn verify(&self, extra: &[&str]) -> anyhow::Result<(bool, String)> {
         let mut args = vec!["verify", self.url("anchor")];
@@ -338,8 +351,8 @@ impl Stack {
         for service in SERVICES {
             self.kill(service).await?;
         }
-        for service in SERVICES {
-            self.execute(&format!("DROP SCHEMA IF EXISTS \"{}_{service}\" CASCADE", self.prefix)).await?;
+        for schema in SERVICES.iter().chain(&["registry"]) {
+            self.execute(&format!("DROP SCHEMA IF EXISTS \"{}_{schema}\" CASCADE", self.prefix)).await?;
         }
         let client = async_nats::connect(nats_url()).await?;
         let jetstream = async_nats::jetstream::new(client);
@@ -348,6 +361,42 @@ impl Stack {
         }
         Ok(())
     }
+}
+
+/// The value of one Prometheus series (`name{labels}` exactly as served) at `base`/metrics, 0 when absent.
+pub async fn metric(client: &reqwest::Client, base: &str, series: &str) -> anyhow::Result<f64> {
+    let text = client.get(format!("{base}/metrics")).send().await?.text().await?;
+    Ok(text
+        .lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|value| value.trim().parse().ok()))
+        .unwrap_or(0.0))
+}
+
+/// How many leaves the anchor marked verified, unverified, and neither.
+pub fn verified_counts(leaves: &[Value]) -> (usize, usize, usize) {
+    let verified = leaves.iter().filter(|leaf| leaf["verified"] == true).count();
+    let unverified = leaves.iter().filter(|leaf| leaf["verified"] == false).count();
+    (verified, unverified, leaves.len() - verified - unverified)
+}
+
+/// A canonical envelope as if produced anew: `body` (an event's canonical
+/// bytes) with its event id replaced, and that new id.
+pub fn replay_as_new(body: &str) -> anyhow::Result<(String, String)> {
+    let envelope: Value = serde_json::from_str(body)?;
+    let old = envelope["event_id"].as_str().context("no event_id")?.to_owned();
+    let new = uuid::Uuid::now_v7().to_string();
+    Ok((body.replace(&old, &new), new))
+}
+
+/// A one-event producer batch proof for `body` that names `key` but carries
+/// another key's signature: the inclusion holds, the signature does not.
+pub fn forged_single_batch(body: &[u8], service: &str, key: &str) -> anyhow::Result<String> {
+    use claimtrail_ledger::batch;
+    let impostor = claimtrail_ledger::note::SignerKey::generate("impostor")?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut proof = batch::sign(&impostor, service, &id, &[batch::event_hash(body)]).remove(0);
+    proof.key = key.to_owned();
+    Ok(proof.to_text())
 }
 
 /// Polls `check` every 200 ms until it answers true or `timeout` passes; the
@@ -549,6 +598,15 @@ impl Embedded {
             ))
         })
         .await
+    }
+
+    /// Every ledger leaf, in index order, parsed.
+    pub async fn leaves(&self) -> anyhow::Result<Vec<Value>> {
+        let db = self.db().await?;
+        let rows =
+            db.query_all_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT leaf FROM \"anchor_ledger\" ORDER BY idx".to_owned())).await?;
+        db.close().await?;
+        rows.iter().map(|row| Ok(serde_json::from_slice(&row.try_get_by_index::<Vec<u8>>(0)?)?)).collect()
     }
 
     /// `claimtrail verify` against the running stack.

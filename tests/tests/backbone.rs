@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{Stack, bundle, sample_claim, wait_until};
+use claimtrail_e2e::{Stack, bundle, forged_single_batch, metric, replay_as_new, sample_claim, verified_counts, wait_until};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_verifies() -> anyhow::Result<()> {
     // Arrange
-    let stack = Stack::start(&[]).await?;
+    let mut stack = Stack::start(&[]).await?;
 
     // Act
     let claim_ids = stack.submit_ok(&sample_claim("PCN-E2E-1")).await?;
@@ -55,6 +55,31 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     assert!(verified, "verify failed: {output}");
     assert!(output.contains(&format!("ledger verified: {n_entries} entries")), "{output}");
 
+    // Every service signed its batches with its own key, registered and listed; the anchor verified each entry.
+    let key_lines = stack.key_lines().await?;
+    for role in ["log", "producer intake", "producer adjudication", "producer settlement"] {
+        assert!(key_lines.iter().any(|line| line.ends_with(&format!(" {role}"))), "no {role} key in {key_lines:?}");
+    }
+    let leaves = stack.leaves().await?;
+    assert_eq!(verified_counts(&leaves), (n_entries as usize, 0, 0), "{leaves:?}");
+    assert!(leaves.iter().all(|leaf| leaf["producer"].as_str().unwrap().contains("-producer+")), "{leaves:?}");
+    assert!(output.contains(&format!("producer signatures verified: {n_entries} entries")), "{output}");
+    // Pinned keys only: the listing's lines as --key; then the adjudication key passed off as intake's.
+    let pinned: Vec<&str> = key_lines.iter().flat_map(|line| ["--key", line.as_str()]).collect();
+    let (verified, output) = stack.verify(&pinned).await?;
+    assert!(verified && output.contains("producer signatures verified"), "{output}");
+    let line_of = |role: &str| key_lines.iter().find(|line| line.ends_with(&format!(" {role}"))).unwrap().split(' ').next().unwrap().to_owned();
+    let wrong_intake = format!("{} producer intake", line_of("producer adjudication"));
+    let log_key = line_of("log");
+    let mut wrong = vec!["--key", log_key.as_str(), "--key", wrong_intake.as_str()];
+    let (adjudication_line, settlement_line) =
+        (format!("{} producer adjudication", line_of("producer adjudication")), format!("{} producer settlement", line_of("producer settlement")));
+    wrong.extend(["--key", adjudication_line.as_str(), "--key", settlement_line.as_str()]);
+    let (verified, output) = stack.verify(&wrong).await?;
+    let first_intake = leaves.iter().position(|leaf| leaf["producer"].as_str().unwrap().starts_with("intake/")).unwrap();
+    assert!(!verified, "{output}");
+    assert!(output.contains(&format!("first bad index: {first_intake}")) && output.contains("not trusted for intake"), "{output}");
+
     // The FHIR views of the decision.
     for (view, resource_type) in [("claim-response", "ClaimResponse"), ("eob", "ExplanationOfBenefit")] {
         let response = stack.client.get(format!("{}/v1/claims/{claim_id}/{view}", stack.url("intake"))).bearer_auth(&stack.api_key).send().await?;
@@ -65,6 +90,20 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     }
     // Every read was recorded in the access log.
     assert_eq!(stack.count("intake", "access_log").await?, 3);
+
+    // Key rotation: intake starts with a new producer key; the old one stays listed and its entries still verify.
+    stack.kill("intake").await?;
+    std::fs::remove_file(stack.key_dir.path().join("intake-producer.key"))?;
+    stack.spawn("intake", &[]).await?;
+    stack.submit_ok(&sample_claim("PCN-E2E-2")).await?;
+    stack.wait_settled(2, Duration::from_secs(60)).await?;
+    let intake_keys = stack.key_lines().await?.into_iter().filter(|line| line.ends_with(" producer intake")).count();
+    assert_eq!(intake_keys, 2);
+    let intake_producers: std::collections::HashSet<String> =
+        stack.leaves().await?.iter().filter_map(|leaf| leaf["producer"].as_str().filter(|p| p.starts_with("intake/")).map(str::to_owned)).collect();
+    assert_eq!(intake_producers.len(), 2, "{intake_producers:?}");
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified && output.contains("0 entries recorded unverified"), "{output}");
 
     stack.cleanup().await
 }
@@ -284,5 +323,62 @@ async fn a_key_over_its_request_rate_gets_429_with_retry_after() -> anyhow::Resu
     }
     assert_eq!(&statuses[..4], &[200, 200, 200, 200], "a burst of twice the rate passes: {statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_producer_batch_is_recorded_unverified_and_raises_the_alert_while_other_events_flow() -> anyhow::Result<()> {
+    // Arrange: the fee schedule event as adjudication produced it, and its ledger entry.
+    let mut stack = Stack::start(&[]).await?;
+    wait_until(Duration::from_secs(30), || async {
+        let n = stack.ledger_size().await?;
+        Ok((n == stack.baseline_events, format!("ledger {n}/{}", stack.baseline_events)))
+    })
+    .await?;
+    let sql = format!("SELECT convert_from(body, 'UTF8') FROM {} WHERE event_type = 'fee_schedule.published.v1'", stack.table("adjudication", "outbox"));
+    let row = stack.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql)).await?.expect("the fee schedule event");
+    let body: String = row.try_get_by_index(0)?;
+    let original = stack.leaves().await?.into_iter().find(|leaf| leaf["event_type"] == "fee_schedule.published.v1").expect("its ledger entry");
+    let key = original["producer"].as_str().unwrap().split_once('/').unwrap().1.to_owned();
+    let mut copied_proof = original["batch"].clone();
+    copied_proof.as_object_mut().unwrap().remove("event_hash");
+
+    // Act: three events "by adjudication" injected on the bus: a batch signed by another key,
+    // an altered event under the original batch proof, and one with no proof at all.
+    let (forged_body, forged_id) = replay_as_new(&body)?;
+    let (altered_body, altered_id) = replay_as_new(&body)?;
+    let (bare_body, bare_id) = replay_as_new(&body)?;
+    let injected = [
+        (forged_body.clone(), forged_id, Some(forged_single_batch(forged_body.as_bytes(), "adjudication", &key)?)),
+        (altered_body, altered_id, Some(copied_proof.to_string())),
+        (bare_body, bare_id, None),
+    ];
+    let jetstream = async_nats::jetstream::new(async_nats::connect(claimtrail_e2e::nats_url()).await?);
+    let subject = format!("{}.reference.fee_schedule.published.v1", stack.prefix);
+    for (body, event_id, proof) in injected {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", event_id.as_str());
+        if let Some(proof) = proof {
+            headers.insert("Claimtrail-Batch", proof.as_str());
+        }
+        jetstream.publish_with_headers(subject.clone(), headers, body.into_bytes().into()).await?.await?;
+    }
+    stack.baseline_events += 3;
+    let claim_id = stack.submit_ok(&sample_claim("PCN-FORGED-1")).await?.remove(0);
+
+    // Assert: recorded, marked unverified, counted; the claim went through, verified.
+    stack.wait_settled(1, Duration::from_secs(60)).await?;
+    assert_eq!(stack.claim_status(&claim_id).await?["status"], "adjudicated");
+    let leaves = stack.leaves().await?;
+    let unverified: Vec<&serde_json::Value> = leaves.iter().filter(|leaf| leaf["verified"] == false).collect();
+    assert_eq!(unverified.len(), 3, "{unverified:?}");
+    assert!(unverified.iter().all(|leaf| leaf["event_type"] == "fee_schedule.published.v1"));
+    assert_eq!(verified_counts(&leaves), (leaves.len() - 3, 3, 0));
+    let alerts = metric(&stack.client, stack.url("anchor"), "claimtrail_ledger_unverified_entries_total{producer=\"adjudication\"}").await?;
+    assert_eq!(alerts, 3.0);
+    // The ledger itself is intact: verify passes and reports them.
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified, "{output}");
+    assert!(output.contains("3 entries were recorded unverified by the anchor"), "{output}");
     stack.cleanup().await
 }

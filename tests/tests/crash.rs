@@ -25,8 +25,12 @@ async fn assert_exactly_once(stack: &Stack, n_claims: i64) -> anyhow::Result<()>
     assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT event_id) FROM {}", stack.table("anchor", "ledger"))).await?, stack.baseline_events + 3 * n_claims);
     // History rows: one per event the claim went through, no doubles.
     assert_eq!(stack.count("intake", "claim_history").await?, 3 * n_claims);
+    // Republished batches are the identical signed batches: every entry verified, none twice.
+    let leaves = stack.leaves().await?;
+    assert_eq!(claimtrail_e2e::verified_counts(&leaves), (leaves.len(), 0, 0));
     let (verified, output) = stack.verify(&[]).await?;
     assert!(verified, "{output}");
+    assert!(output.contains("0 entries recorded unverified"), "{output}");
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{Embedded, bundle, sample_claim, wait_until};
-use serde_json::Value;
+use claimtrail_e2e::{Embedded, bundle, forged_single_batch, metric, replay_as_new, sample_claim, verified_counts, wait_until};
+use sea_orm::{ConnectionTrait as _, DbBackend, Statement, Value};
 
 const BUNDLE_CLAIMS: usize = 100;
 
@@ -20,6 +20,8 @@ async fn assert_exactly_once(up: &Embedded, n_claims: i64) -> anyhow::Result<()>
     assert_eq!(up.count("intake", "claim_history").await?, 3 * n_claims);
     assert_eq!(up.count("anchor", "ledger").await?, up.baseline_events + 3 * n_claims);
     assert_eq!(up.scalar("SELECT COUNT(DISTINCT event_id) FROM \"anchor_ledger\"").await?, up.baseline_events + 3 * n_claims);
+    let leaves = up.leaves().await?;
+    assert_eq!(verified_counts(&leaves), (leaves.len(), 0, 0));
     let (verified, output) = up.verify().await?;
     assert!(verified, "{output}");
     Ok(())
@@ -36,6 +38,57 @@ async fn up_runs_a_claim_end_to_end_with_no_servers_and_the_ledger_verifies() ->
     assert_eq!(status["history"].as_array().unwrap().len(), 3);
     let (verified, output) = up.verify().await?;
     assert!(verified, "{output}");
+    // Every entry's producer batch signature verified, by the anchor and by verify.
+    let leaves = up.leaves().await?;
+    let n_entries = leaves.len();
+    assert_eq!(verified_counts(&leaves), (n_entries, 0, 0), "{leaves:?}");
+    assert!(output.contains(&format!("producer signatures verified: {n_entries} entries")), "{output}");
+
+    // A forged batch in the log (a row and batch row added to the external log, signed by
+    // another key in adjudication's name) is recorded unverified and raises the alert.
+    let db = up.db().await?;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT body FROM \"adjudication_outbox\" WHERE event_type = 'fee_schedule.published.v1'".to_owned(),
+        ))
+        .await?
+        .expect("the demo fee schedule");
+    let (body, event_id) = replay_as_new(&String::from_utf8(row.try_get_by_index::<Vec<u8>>(0)?)?)?;
+    let key = leaves.iter().find(|leaf| leaf["event_type"] == "fee_schedule.published.v1").unwrap()["producer"]
+        .as_str()
+        .unwrap()
+        .split_once('/')
+        .unwrap()
+        .1
+        .to_owned();
+    let proof = claimtrail_ledger::batch::BatchProof::parse(&forged_single_batch(body.as_bytes(), "adjudication", &key)?)?;
+    let decoded = proof.decode()?;
+    let batch_id = uuid::Uuid::parse_str(&proof.id)?;
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "INSERT INTO \"bus_outbox_batches\" (batch_id, key_id, size, root, signature) VALUES ($1, $2, 1, $3, $4)",
+        vec![Value::from(batch_id), Value::from(key.clone()), Value::from(decoded.root.to_vec()), Value::from(decoded.signature.to_vec())],
+    ))
+    .await?;
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "INSERT INTO \"bus_outbox\" (event_id, event_type, aggregate_id, aggregate_seq, body, batch_id, batch_index, batch_path) \
+         VALUES ($1, 'fee_schedule.published.v1', 'forged', 1, $2, $3, 0, X'')",
+        vec![Value::from(uuid::Uuid::parse_str(&event_id)?), Value::from(body.into_bytes()), Value::from(batch_id)],
+    ))
+    .await?;
+    db.close().await?;
+    wait_until(Duration::from_secs(30), || async {
+        let n = up.count("anchor", "ledger").await?;
+        Ok((n as usize == n_entries + 1, format!("ledger {n}")))
+    })
+    .await?;
+    let leaves = up.leaves().await?;
+    assert_eq!(leaves.last().unwrap()["verified"], false, "{:?}", leaves.last());
+    assert_eq!(metric(&up.client, &up.url, "claimtrail_ledger_unverified_entries_total{producer=\"adjudication\"}").await?, 1.0);
+    let (verified, output) = up.verify().await?;
+    assert!(verified && output.contains("1 entries were recorded unverified by the anchor"), "{output}");
     // One listen address serves the whole surface, described at /openapi.json.
     let openapi: serde_json::Value = up.client.get(format!("{}/openapi.json", up.url)).send().await?.json().await?;
     for path in ["/v1/claims", "/v1/ledger/checkpoint", "/v1/journal/balances", "/v1/payers/{payer_id}/fee-schedule"] {
@@ -185,7 +238,7 @@ async fn generated_claims_pass_every_edit_and_are_adjudicated() -> anyhow::Resul
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(output.stdout, generate("7").await?.stdout, "the same seed gives the same bytes");
     assert_ne!(output.stdout, generate("8").await?.stdout);
-    let bundles: Vec<Value> = String::from_utf8(output.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let bundles: Vec<serde_json::Value> = String::from_utf8(output.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     assert_eq!(bundles.iter().map(|b| b["entry"].as_array().map_or(0, Vec::len)).collect::<Vec<_>>(), [25, 25, 10]);
     let mut claim_ids = Vec::new();
     for bundle in &bundles {
@@ -198,7 +251,7 @@ async fn generated_claims_pass_every_edit_and_are_adjudicated() -> anyhow::Resul
             .send()
             .await?;
         assert_eq!(response.status(), 202);
-        let answer: Value = response.json().await?;
+        let answer: serde_json::Value = response.json().await?;
         for outcome in answer["outcomes"].as_array().unwrap() {
             assert_eq!(outcome["status"], "accepted", "{outcome}");
             claim_ids.push(outcome["claim_id"].as_str().unwrap().to_owned());

@@ -12,6 +12,9 @@
 //! transaction (at the next fetch), and the consumer's inbox makes a
 //! redelivery after a crash a no-op: kill -9 at any moment loses nothing
 //! and doubles nothing.
+//!
+//! Each delivery carries the producer's batch proof from the outbox's batch
+//! columns, as the JetStream bus carries it in the `Claimtrail-Batch` header.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -20,7 +23,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use claimtrail_events::{DomainEvent, Family};
-use claimtrail_store::{Store, stmt};
+use claimtrail_store::{Store, outbox, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use tokio::sync::Notify;
 
@@ -35,6 +38,8 @@ pub const BUS_SERVICE: &str = "bus";
 struct Source {
     name: String,
     table: String,
+    /// The source's producer batches (`outbox_batches`).
+    batches: String,
 }
 
 /// The bus over SQLite.
@@ -58,9 +63,9 @@ impl EmbeddedBus {
         for producer in producers {
             let producer_store =
                 store.for_service(producer, prefix).map_err(|e| BusError::Declare { what: format!("source {producer}"), reason: e.to_string() })?;
-            sources.push(Source { name: (*producer).to_owned(), table: producer_store.table("outbox") });
+            sources.push(Source { name: (*producer).to_owned(), table: producer_store.table("outbox"), batches: producer_store.table("outbox_batches") });
         }
-        sources.push(Source { name: "external".into(), table: bus_store.table("outbox") });
+        sources.push(Source { name: "external".into(), table: bus_store.table("outbox"), batches: bus_store.table("outbox_batches") });
         Ok(EmbeddedBus { store: bus_store, sources, naming: Naming::new(prefix), wakeup: Arc::new(Notify::new()) })
     }
 
@@ -191,6 +196,24 @@ impl Bus for EmbeddedBus {
     }
 }
 
+/// One log row: its type, its bytes and the producer's batch proof.
+struct Message {
+    event_type: String,
+    body: Vec<u8>,
+    batch: Option<String>,
+}
+
+impl Message {
+    /// From `event_type, body, <outbox::BATCH_COLUMNS>` starting at column `first`.
+    fn from_row(row: &sea_orm::QueryResult, first: usize) -> Result<Message, BusError> {
+        Ok(Message {
+            event_type: row.try_get_by_index(first).map_err(db_error)?,
+            body: row.try_get_by_index(first + 1).map_err(db_error)?,
+            batch: outbox::batch_proof(row, first + 2).map_err(db_error)?,
+        })
+    }
+}
+
 struct SourceCursor {
     source: Source,
     /// The cursor as stored: everything up to here is acknowledged.
@@ -277,18 +300,19 @@ impl EmbeddedSubscription {
         Ok(())
     }
 
-    fn delivery(&self, source_idx: usize, seq: i64, event_type: &str, body: Vec<u8>, delivered: u64) -> Delivery {
+    fn delivery(&self, source_idx: usize, seq: i64, message: Message, delivered: u64) -> Delivery {
         Delivery {
-            subject: self.naming.subject(self.family, event_type),
-            payload: Bytes::from(body),
+            subject: self.naming.subject(self.family, &message.event_type),
+            payload: Bytes::from(message.body),
             delivered,
             stream_sequence: seq as u64,
             traceparent: None,
+            batch: message.batch,
             acker: Box::new(EmbeddedAcker { shared: self.shared.clone(), key: (source_idx, seq), wakeup: self.wakeup.clone() }),
         }
     }
 
-    async fn read(&self, source_idx: usize, after: i64, limit: usize) -> Result<Vec<(i64, String, Vec<u8>)>, BusError> {
+    async fn read(&self, source_idx: usize, after: i64, limit: usize) -> Result<Vec<(i64, Message)>, BusError> {
         let source = &self.sources[source_idx].source;
         let placeholders: Vec<String> = (0..self.event_types.len()).map(|idx| format!("${}", idx + 2)).collect();
         let mut values = vec![Value::from(after)];
@@ -299,8 +323,11 @@ impl EmbeddedSubscription {
             .query_all_raw(stmt(
                 &self.store,
                 format!(
-                    "SELECT seq, event_type, body FROM {} WHERE seq > $1 AND event_type IN ({}) ORDER BY seq LIMIT {limit}",
+                    "SELECT o.seq, o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
+                     WHERE o.seq > $1 AND o.event_type IN ({}) ORDER BY o.seq LIMIT {limit}",
+                    outbox::BATCH_COLUMNS,
                     source.table,
+                    source.batches,
                     placeholders.join(",")
                 ),
                 values,
@@ -309,21 +336,30 @@ impl EmbeddedSubscription {
             .map_err(db_error)?;
         let mut messages = Vec::with_capacity(rows.len());
         for row in rows {
-            messages.push((row.try_get_by_index(0).map_err(db_error)?, row.try_get_by_index(1).map_err(db_error)?, row.try_get_by_index(2).map_err(db_error)?));
+            messages.push((row.try_get_by_index(0).map_err(db_error)?, Message::from_row(&row, 1)?));
         }
         Ok(messages)
     }
 
-    async fn read_one(&self, source_idx: usize, seq: i64) -> Result<Option<(String, Vec<u8>)>, BusError> {
+    async fn read_one(&self, source_idx: usize, seq: i64) -> Result<Option<Message>, BusError> {
         let source = &self.sources[source_idx].source;
         let row = self
             .store
             .db()
-            .query_one_raw(stmt(&self.store, format!("SELECT event_type, body FROM {} WHERE seq = $1", source.table), vec![Value::from(seq)]))
+            .query_one_raw(stmt(
+                &self.store,
+                format!(
+                    "SELECT o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id WHERE o.seq = $1",
+                    outbox::BATCH_COLUMNS,
+                    source.table,
+                    source.batches
+                ),
+                vec![Value::from(seq)],
+            ))
             .await
             .map_err(db_error)?;
         match row {
-            Some(row) => Ok(Some((row.try_get_by_index(0).map_err(db_error)?, row.try_get_by_index(1).map_err(db_error)?))),
+            Some(row) => Ok(Some(Message::from_row(&row, 0)?)),
             None => Ok(None),
         }
     }
@@ -351,8 +387,8 @@ impl EmbeddedSubscription {
             due
         };
         for ((source_idx, seq), delivered) in due {
-            if let Some((event_type, body)) = self.read_one(source_idx, seq).await? {
-                deliveries.push(self.delivery(source_idx, seq, &event_type, body, delivered));
+            if let Some(message) = self.read_one(source_idx, seq).await? {
+                deliveries.push(self.delivery(source_idx, seq, message, delivered));
             }
         }
         for source_idx in 0..self.sources.len() {
@@ -361,16 +397,16 @@ impl EmbeddedSubscription {
             }
             let after = self.sources[source_idx].fetched_upto;
             let messages = self.read(source_idx, after, max - deliveries.len()).await?;
-            if let Some((last, _, _)) = messages.last() {
+            if let Some((last, _)) = messages.last() {
                 self.sources[source_idx].fetched_upto = *last;
             }
             let mut shared = self.shared.lock().map_err(|_| BusError::Fetch("subscription state poisoned".into()))?;
-            for (seq, _, _) in &messages {
+            for (seq, _) in &messages {
                 shared.outstanding.insert((source_idx, *seq), Outstanding { delivered: 1, state: Settle::InFlight });
             }
             drop(shared);
-            for (seq, event_type, body) in messages {
-                deliveries.push(self.delivery(source_idx, seq, &event_type, body, 1));
+            for (seq, message) in messages {
+                deliveries.push(self.delivery(source_idx, seq, message, 1));
             }
         }
         Ok(deliveries)

@@ -104,6 +104,9 @@ impl Bus for JetStreamBus {
             if let Some(traceparent) = &event.traceparent {
                 message = message.header("traceparent", traceparent.as_str());
             }
+            if let Some(batch) = &event.batch {
+                message = message.header(crate::BATCH_HEADER, batch.as_str());
+            }
             let ack =
                 self.context.send_publish(subject.clone(), message).await.map_err(|e| BusError::Publish { subject: subject.clone(), reason: e.to_string() })?;
             pending.push((subject, ack));
@@ -207,12 +210,14 @@ fn to_delivery(message: Result<jetstream::Message, pull::MessagesError>) -> Resu
         Err(e) => return Err(BusError::Fetch(format!("message without JetStream metadata: {e}"))),
     };
     let traceparent = message.headers.as_ref().and_then(|h| h.get("traceparent")).map(|v| v.to_string());
+    let batch = message.headers.as_ref().and_then(|h| h.get(crate::BATCH_HEADER)).map(|v| v.to_string());
     Ok(Delivery {
         subject: message.subject.to_string(),
         payload: message.payload.clone(),
         delivered,
         stream_sequence,
         traceparent,
+        batch,
         acker: Box::new(JetStreamAcker { message }),
     })
 }
@@ -236,11 +241,19 @@ impl Acker for JetStreamAcker {
     }
 }
 
-/// Publishes raw bytes (tests use it to inject duplicates and poison).
+/// Publishes raw bytes (tests use it to inject duplicates, poison and forged batches).
 pub async fn publish_raw(bus: &JetStreamBus, subject: &str, message_id: Option<&str>, payload: Bytes) -> Result<(), BusError> {
+    publish_raw_with_batch(bus, subject, message_id, payload, None).await
+}
+
+/// [`publish_raw`] with a `Claimtrail-Batch` header.
+pub async fn publish_raw_with_batch(bus: &JetStreamBus, subject: &str, message_id: Option<&str>, payload: Bytes, batch: Option<&str>) -> Result<(), BusError> {
     let mut message = jetstream::message::PublishMessage::build().payload(payload);
     if let Some(id) = message_id {
         message = message.message_id(id);
+    }
+    if let Some(batch) = batch {
+        message = message.header(crate::BATCH_HEADER, batch);
     }
     let ack =
         bus.context.send_publish(subject.to_owned(), message).await.map_err(|e| BusError::Publish { subject: subject.to_owned(), reason: e.to_string() })?;

@@ -22,6 +22,9 @@ use bytes::Bytes;
 use claimtrail_events::Family;
 use uuid::Uuid;
 
+/// The header that carries an event's producer batch proof.
+pub const BATCH_HEADER: &str = "Claimtrail-Batch";
+
 /// Why a bus operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -105,6 +108,9 @@ pub struct OutgoingEvent {
     pub bytes: Bytes,
     /// W3C trace context, carried as the `traceparent` header.
     pub traceparent: Option<String>,
+    /// The producer's batch proof (compact JSON), carried beside the event
+    /// as the `Claimtrail-Batch` header, never inside its bytes.
+    pub batch: Option<String>,
 }
 
 /// What one consumer reads.
@@ -172,6 +178,8 @@ pub struct Delivery {
     pub delivered: u64,
     pub stream_sequence: u64,
     pub traceparent: Option<String>,
+    /// The producer's batch proof that came beside the event, if any.
+    pub batch: Option<String>,
     pub acker: Box<dyn Acker>,
 }
 

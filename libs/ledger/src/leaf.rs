@@ -35,8 +35,90 @@ pub struct LeafRecord {
     pub occurred_at: String,
     /// Lowercase hex of `SHA3-256(salt ‖ canonical payload)`.
     pub commitment: String,
-    /// The producer's batch-signature reference, if any.
-    pub batch: Option<String>,
+    /// The producer's batch signature and this event's place in it, if any.
+    pub batch: Option<LeafBatch>,
+    /// Whether the anchor verified the producer's batch signature and the
+    /// inclusion path when it appended the entry. Absent in entries written
+    /// before producers signed; `false` for an event whose signature was
+    /// missing or did not verify (it is recorded anyway: others may have acted on it).
+    #[serde(default)]
+    pub verified: Option<bool>,
+}
+
+/// The producer batch an entry's event was signed in
+/// ([`crate::batch`]): everything a verifier needs to check the signature
+/// and the inclusion with the producer's public key alone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeafBatch {
+    /// Base64 of `H(0x00 ‖ canonical envelope bytes)`, the event's leaf in the batch tree.
+    pub event_hash: String,
+    /// The batch id.
+    pub id: String,
+    /// The event's position in the batch.
+    pub index: u64,
+    /// `<key name>+<key id>` of the producer key.
+    pub key: String,
+    /// Inclusion path, base64 hashes, nearest the leaf first.
+    pub path: Vec<String>,
+    /// Base64 Merkle root of the batch.
+    pub root: String,
+    /// Base64 Ed25519 signature over the batch message.
+    pub signature: String,
+    /// Events in the batch.
+    pub size: u64,
+}
+
+impl LeafBatch {
+    /// The batch reference of an event with hash `event_hash` and `proof`.
+    pub fn new(event_hash: &Hash, proof: &crate::batch::BatchProof) -> LeafBatch {
+        use base64::Engine as _;
+        LeafBatch {
+            event_hash: base64::engine::general_purpose::STANDARD.encode(event_hash),
+            id: proof.id.clone(),
+            index: proof.index,
+            key: proof.key.clone(),
+            path: proof.path.clone(),
+            root: proof.root.clone(),
+            signature: proof.signature.clone(),
+            size: proof.size,
+        }
+    }
+
+    /// The proof part (without the event hash).
+    pub fn proof(&self) -> crate::batch::BatchProof {
+        crate::batch::BatchProof {
+            id: self.id.clone(),
+            index: self.index,
+            key: self.key.clone(),
+            path: self.path.clone(),
+            root: self.root.clone(),
+            signature: self.signature.clone(),
+            size: self.size,
+        }
+    }
+
+    fn push_json(&self, json: &mut String) {
+        json.push_str("{\"event_hash\":");
+        push_json_string(json, &self.event_hash);
+        json.push_str(",\"id\":");
+        push_json_string(json, &self.id);
+        let _ = write!(json, ",\"index\":{}", self.index);
+        json.push_str(",\"key\":");
+        push_json_string(json, &self.key);
+        json.push_str(",\"path\":[");
+        for (hash_idx, hash) in self.path.iter().enumerate() {
+            if hash_idx > 0 {
+                json.push(',');
+            }
+            push_json_string(json, hash);
+        }
+        json.push_str("],\"root\":");
+        push_json_string(json, &self.root);
+        json.push_str(",\"signature\":");
+        push_json_string(json, &self.signature);
+        let _ = write!(json, ",\"size\":{}}}", self.size);
+    }
 }
 
 /// Why leaf bytes were refused.
@@ -56,7 +138,7 @@ impl LeafRecord {
         let mut json = String::with_capacity(256);
         json.push_str("{\"batch\":");
         match &self.batch {
-            Some(batch) => push_json_string(&mut json, batch),
+            Some(batch) => batch.push_json(&mut json),
             None => json.push_str("null"),
         }
         json.push_str(",\"commitment\":");
@@ -71,6 +153,9 @@ impl LeafRecord {
         push_json_string(&mut json, &self.occurred_at);
         json.push_str(",\"producer\":");
         push_json_string(&mut json, &self.producer);
+        if let Some(verified) = self.verified {
+            let _ = write!(json, ",\"verified\":{verified}");
+        }
         json.push('}');
         json.into_bytes()
     }
@@ -127,6 +212,20 @@ mod tests {
             occurred_at: "2026-01-02T03:04:05.123456Z".to_string(),
             commitment: "ab".repeat(32),
             batch: None,
+            verified: None,
+        }
+    }
+
+    fn batch() -> LeafBatch {
+        LeafBatch {
+            event_hash: "AA==".into(),
+            id: "intake/batch/42".into(),
+            index: 1,
+            key: "intake-producer+0a1b2c3d".into(),
+            path: vec!["Pw==".into(), "QQ==".into()],
+            root: "Ug==".into(),
+            signature: "Uw==".into(),
+            size: 3,
         }
     }
 
@@ -144,9 +243,13 @@ mod tests {
     #[test]
     fn a_leaf_with_a_batch_round_trips() {
         let mut with_batch = record();
-        with_batch.batch = Some("intake/batch/42".to_string());
+        with_batch.batch = Some(batch());
+        with_batch.verified = Some(false);
         let bytes = with_batch.to_bytes();
-        assert!(bytes.starts_with(b"{\"batch\":\"intake/batch/42\","));
+        assert!(bytes.starts_with(
+            b"{\"batch\":{\"event_hash\":\"AA==\",\"id\":\"intake/batch/42\",\"index\":1,\"key\":\"intake-producer+0a1b2c3d\",\"path\":[\"Pw==\",\"QQ==\"],\"root\":\"Ug==\",\"signature\":\"Uw==\",\"size\":3},"
+        ));
+        assert!(bytes.ends_with(b"\"producer\":\"intake\",\"verified\":false}"));
         assert_eq!(LeafRecord::from_bytes(&bytes), Ok(with_batch));
         assert_eq!(LeafRecord::from_bytes(&record().to_bytes()), Ok(record()));
     }
@@ -188,6 +291,8 @@ mod tests {
         let duplicate = canonical.replacen("{", "{\"batch\":null,", 1);
         let mistyped = canonical.replacen("\"index\":7", "\"index\":\"7\"", 1);
         let negative = canonical.replacen("\"index\":7", "\"index\":-7", 1);
+        let verified_null = canonical.replacen("}", ",\"verified\":null}", 1);
+        assert_eq!(LeafRecord::from_bytes(verified_null.as_bytes()), Err(LeafError::NotCanonical));
         for bad in [extra, duplicate, mistyped, negative, "[]".to_string()] {
             assert!(matches!(LeafRecord::from_bytes(bad.as_bytes()), Err(LeafError::InvalidJson(_))), "{bad}");
         }

@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //!
+//! - [`batch`]: producer batch signatures: one Ed25519 signature over the
+//!   Merkle root of a batch of events, an inclusion path per event.
 //! - [`hash`]: `Hash = [u8; 32]`, SHA3-256 with one domain byte per use:
 //!   leaf (`0x00`), tree node (`0x01`), chain link (`0x02`).
 //! - [`leaf`]: [`LeafRecord`], the ledger entry, and its canonical bytes.
@@ -50,17 +52,19 @@
 //! key strings follow the C2SP signed-note spec, so the format is C2SP-shaped
 //! even though the tree hash is SHA3-256.
 
+pub mod batch;
 pub mod hash;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
 pub mod verify;
 
+pub use batch::{BatchError, BatchProof};
 pub use hash::{CHAIN_SEED, Hash, chain_next, empty_root, leaf_hash, node_hash};
-pub use leaf::{LeafError, LeafRecord};
+pub use leaf::{LeafBatch, LeafError, LeafRecord};
 pub use merkle::{Frontier, FrontierError, LeafSource, ProofError};
 pub use note::{
     Checkpoint, CheckpointError, CosignatureError, CosignatureVerifier, Cosigner, KeyError, KeyId, NoteError, SignerKey, VerifiedCheckpoint, VerifiedNote,
     VerifierKey, open_checkpoint, open_note, sign_note,
 };
-pub use verify::{Report, Verifier, VerifyFailure, verify_ledger};
+pub use verify::{ProducerReport, Report, Verifier, VerifyFailure, verify_ledger};

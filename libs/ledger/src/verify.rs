@@ -5,12 +5,13 @@
 //! `(size, root)` per checkpoint not yet reached, whatever the ledger size.
 //! Push the checkpoints first (they are few), then the entries in index order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use thiserror::Error;
 
+use crate::batch::BatchProof;
 use crate::hash::{CHAIN_SEED, Hash, chain_next, empty_root, leaf_hash};
-use crate::leaf::LeafRecord;
+use crate::leaf::{LeafBatch, LeafRecord};
 use crate::merkle::Frontier;
 use crate::note::{VerifierKey, open_checkpoint};
 
@@ -29,7 +30,29 @@ pub struct Report {
     pub tree_root: Hash,
     /// Chain value of the last entry ([`CHAIN_SEED`] if there are none).
     pub chain_head: Hash,
+    /// What the producer-signature checks found.
+    pub producers: ProducerReport,
 }
+
+/// Producer batch signatures seen by the [`Verifier`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProducerReport {
+    /// Whether signatures were checked (at least one producer key was trusted).
+    pub checked: bool,
+    /// Entries whose batch signature and inclusion path verified (or, unchecked, that carry one).
+    pub signed_entries: u64,
+    /// Distinct batch signatures verified.
+    pub batches_verified: u64,
+    /// Entries the anchor marked `verified: false` (their signature failed or was missing when appended).
+    pub unverified_entries: u64,
+    /// The first entry the anchor marked unverified.
+    pub first_unverified: Option<u64>,
+    /// Entries written before producers signed (no batch, no `verified`).
+    pub unsigned_entries: u64,
+}
+
+/// Verified batch signatures remembered, at most (then the memory starts over).
+const VERIFIED_BATCHES_MAX: usize = 4_096;
 
 /// The first problem found. `first_bad_index` is the smallest entry index
 /// that can be blamed, or `None` when a checkpoint itself is bad (forged,
@@ -59,6 +82,11 @@ pub struct Verifier {
     last_verified_size: u64,
     last_verified_root: Hash,
     failure: Option<VerifyFailure>,
+    /// Trusted producer keys with the service each may sign for.
+    producer_keys: Vec<(String, VerifierKey)>,
+    /// (key, batch id, root, signature) of batches already verified.
+    verified_batches: HashSet<(String, String, String, String)>,
+    producers: ProducerReport,
 }
 
 impl Verifier {
@@ -75,7 +103,18 @@ impl Verifier {
             last_verified_size: 0,
             last_verified_root: empty_root(),
             failure: None,
+            producer_keys: Vec::new(),
+            verified_batches: HashSet::new(),
+            producers: ProducerReport::default(),
         }
+    }
+
+    /// Also checks producer batch signatures with these keys, each trusted
+    /// for the named service only. With none, producer signatures are not checked.
+    pub fn with_producer_keys(mut self, keys: Vec<(String, VerifierKey)>) -> Verifier {
+        self.producers.checked = !keys.is_empty();
+        self.producer_keys = keys;
+        self
     }
 
     /// Opens a signed checkpoint note and schedules its root for comparison
@@ -133,13 +172,13 @@ impl Verifier {
             };
             return self.fail(Some(expected_index), reason);
         }
-        match LeafRecord::from_bytes(leaf_bytes) {
-            Ok(record) if record.index == index => {}
+        let record = match LeafRecord::from_bytes(leaf_bytes) {
+            Ok(record) if record.index == index => record,
             Ok(record) => {
                 return self.fail(Some(index), format!("entry {index} holds the leaf record of index {} (moved)", record.index));
             }
             Err(error) => return self.fail(Some(index), format!("entry {index}: {error}")),
-        }
+        };
         let leaf = leaf_hash(leaf_bytes);
         let chain = chain_next(&self.chain_head, &leaf);
         if let Some(stored) = stored_chain
@@ -147,6 +186,9 @@ impl Verifier {
         {
             return self
                 .fail(Some(index), format!("entry {index}: stored chain value {} does not match the recomputed {}", hex::encode(stored), hex::encode(chain)));
+        }
+        if let Err(reason) = self.check_producer(&record) {
+            return self.fail(Some(index), format!("entry {index}: {reason}"));
         }
         self.chain_head = chain;
         self.frontier.push(leaf);
@@ -179,7 +221,38 @@ impl Verifier {
             last_root: self.last_verified_root,
             tree_root: self.frontier.root(),
             chain_head: self.chain_head,
+            producers: self.producers,
         })
+    }
+
+    /// The producer's batch signature and the entry's inclusion in the batch.
+    fn check_producer(&mut self, record: &LeafRecord) -> Result<(), String> {
+        let batch = match (&record.batch, record.verified) {
+            (_, Some(false)) => {
+                self.producers.unverified_entries += 1;
+                self.producers.first_unverified.get_or_insert(record.index);
+                return Ok(());
+            }
+            (None, None) => {
+                self.producers.unsigned_entries += 1;
+                return Ok(());
+            }
+            (None, Some(true)) => return Err("marked verified but carries no producer batch".into()),
+            (Some(batch), _) => batch,
+        };
+        let Some((service, key)) = record.producer.split_once('/') else {
+            return Err(format!("producer `{}` is not <service>/<key>", record.producer));
+        };
+        if key != batch.key {
+            return Err(format!("the batch is signed by {} but the entry names producer key {key}", batch.key));
+        }
+        if !self.producers.checked {
+            self.producers.signed_entries += 1;
+            return Ok(());
+        }
+        check_batch(batch, service, &self.producer_keys, &mut self.verified_batches, &mut self.producers.batches_verified)?;
+        self.producers.signed_entries += 1;
+        Ok(())
     }
 
     fn check_root(&mut self, size: u64, signed_root: &Hash) -> Result<(), VerifyFailure> {
@@ -228,6 +301,41 @@ impl Verifier {
         self.failure = Some(failure.clone());
         Err(failure)
     }
+}
+
+/// Checks one entry's batch: the key is trusted for `service`, the event
+/// hash is included under the root, and the signature verifies (once per batch).
+fn check_batch(
+    batch: &LeafBatch,
+    service: &str,
+    keys: &[(String, VerifierKey)],
+    verified: &mut HashSet<(String, String, String, String)>,
+    n_verified: &mut u64,
+) -> Result<(), String> {
+    use base64::Engine as _;
+    let Some((_, key)) = keys.iter().find(|(key_service, key)| key_service == service && key.label() == batch.key) else {
+        return Err(format!("producer key {} is not trusted for {service}", batch.key));
+    };
+    let event_hash: Hash = base64::engine::general_purpose::STANDARD
+        .decode(&batch.event_hash)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or("the batch's event hash is not base64 of 32 bytes")?;
+    let proof: BatchProof = batch.proof();
+    let decoded = proof.check_inclusion(&event_hash).map_err(|e| format!("batch {}: {e}", batch.id))?;
+    let memo = (batch.key.clone(), batch.id.clone(), batch.root.clone(), batch.signature.clone());
+    if verified.contains(&memo) {
+        return Ok(());
+    }
+    if !key.verify(&proof.message(service, &decoded.root), &decoded.signature) {
+        return Err(format!("the producer signature of batch {} by {} does not verify", batch.id, batch.key));
+    }
+    if verified.len() >= VERIFIED_BATCHES_MAX {
+        verified.clear();
+    }
+    verified.insert(memo);
+    *n_verified += 1;
+    Ok(())
 }
 
 /// Verifies a whole ledger in one call: every checkpoint note, then every

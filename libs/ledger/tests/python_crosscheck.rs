@@ -187,7 +187,17 @@ fn leaf_bytes_match_python_canonical_json() {
             producer: if index == 4 { awkward.to_string() } else { "intake".to_string() },
             occurred_at: "2026-01-02T03:04:05.123456Z".to_string(),
             commitment: hex::encode(leaf_hash(&index.to_be_bytes())),
-            batch: (index % 2 == 1).then(|| format!("batch/{index}")),
+            batch: (index % 2 == 1).then(|| claimtrail_ledger::leaf::LeafBatch {
+                event_hash: "AAEC".to_string(),
+                id: format!("batch/{index}"),
+                index,
+                key: if index == 3 { awkward.to_string() } else { "intake-producer+0a1b2c3d".to_string() },
+                path: (0..index).map(|n| format!("p{n}")).collect(),
+                root: "cm9vdA==".to_string(),
+                signature: "c2ln".to_string(),
+                size: index + 1,
+            }),
+            verified: (index > 0).then_some(index % 3 != 0),
         })
         .collect();
     let rust_lines: Vec<Vec<u8>> = records.iter().map(LeafRecord::to_bytes).collect();

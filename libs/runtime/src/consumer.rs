@@ -35,6 +35,15 @@ pub enum HandlerError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// One event as it was received: the parsed envelope, its canonical bytes
+/// and the producer's batch proof that came beside it.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    pub envelope: &'a Envelope,
+    pub bytes: &'a [u8],
+    pub batch: Option<&'a str>,
+}
+
 /// A service's reaction to events.
 #[async_trait]
 pub trait EventHandler: Send + Sync + 'static {
@@ -58,6 +67,18 @@ pub trait EventHandler: Send + Sync + 'static {
         }
         Ok(outgoing)
     }
+
+    /// Applies a batch of new events with what came beside them. The default
+    /// hands the envelopes to [`EventHandler::handle_batch`]; a handler that
+    /// needs the bytes or the producer's batch proof (the anchor) overrides it.
+    async fn handle_received(&self, tx: &DatabaseTransaction, events: &[Received<'_>]) -> Result<Vec<NewEvent>, HandlerError> {
+        let envelopes: Vec<&Envelope> = events.iter().map(|received| received.envelope).collect();
+        self.handle_batch(tx, &envelopes).await
+    }
+}
+
+fn received<'a>(delivery: &'a Delivery, envelope: &'a Envelope) -> Received<'a> {
+    Received { envelope, bytes: &delivery.payload, batch: delivery.batch.as_deref() }
 }
 
 /// The events `envelope` caused, with the handling `span` as the parent they
@@ -155,10 +176,10 @@ impl Consumer {
                 (delivery, parsed)
             })
             .collect();
-        let all_events: Vec<&Envelope> = parsed
+        let all_events: Vec<Received<'_>> = parsed
             .iter()
-            .filter_map(|(_, p)| match p {
-                Parsed::Event(e) => Some(e.as_ref()),
+            .filter_map(|(delivery, p)| match p {
+                Parsed::Event(e) => Some(received(delivery, e)),
                 Parsed::Poison(_) => None,
             })
             .collect();
@@ -188,7 +209,7 @@ impl Consumer {
         for (delivery, parsed) in &parsed {
             match parsed {
                 Parsed::Poison(reason) => self.failed(delivery, reason).await,
-                Parsed::Event(envelope) => match self.apply(&[envelope.as_ref()]).await {
+                Parsed::Event(envelope) => match self.apply(&[received(delivery, envelope)]).await {
                     Ok(()) => {
                         killpoint::reach("after_commit_before_ack");
                         if let Err(e) = delivery.acker.ack().await {
@@ -203,19 +224,19 @@ impl Consumer {
     }
 
     /// One transaction: inbox, effect, outbox; commit.
-    async fn apply(&self, events: &[&Envelope]) -> Result<(), HandlerError> {
+    async fn apply(&self, events: &[Received<'_>]) -> Result<(), HandlerError> {
         let store = &self.runtime.store;
         let tx = store.db().begin().await?;
-        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.event_id).collect();
+        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.envelope.event_id).collect();
         let new_ids = inbox::record_many(store, &tx, &ids).await?;
         let mut seen = std::collections::HashSet::with_capacity(events.len());
         // Only events new to the inbox, each once (a batch may hold a redelivery twice).
-        let fresh: Vec<&Envelope> = events.iter().copied().filter(|e| new_ids.contains(&e.event_id) && seen.insert(e.event_id)).collect();
+        let fresh: Vec<Received<'_>> = events.iter().copied().filter(|e| new_ids.contains(&e.envelope.event_id) && seen.insert(e.envelope.event_id)).collect();
         let n_duplicates = events.len() - fresh.len();
         if n_duplicates > 0 {
             metrics::counter!("claimtrail_messages_duplicate_total", &self.labels()).increment(n_duplicates as u64);
         }
-        let outgoing = if fresh.is_empty() { Vec::new() } else { self.handler.handle_batch(&tx, &fresh).await? };
+        let outgoing = if fresh.is_empty() { Vec::new() } else { self.handler.handle_received(&tx, &fresh).await? };
         let appended = !outgoing.is_empty();
         if appended {
             outbox::append(store, &tx, &self.runtime.producer, outgoing).await?;

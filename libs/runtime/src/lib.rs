@@ -11,10 +11,13 @@
 //! - [`relay`]: publish the outbox, mark rows only after the bus acknowledged them.
 //! - [`http`]: problem+json errors, `/healthz`, `/readyz`, `/metrics`, the server loop.
 //! - [`killpoint`]: deterministic crash points for the crash tests.
-//! - [`Runtime`]: one service's store, bus and producer identity, and `run`.
+//! - [`keys`]: signing keys on disk; each service's producer key.
+//! - [`Runtime`]: one service's store, bus and producer identity (the key that
+//!   signs its event batches, registered in the shared key registry), and `run`.
 
 pub mod consumer;
 pub mod http;
+pub mod keys;
 pub mod killpoint;
 pub mod relay;
 pub mod settings;
@@ -28,11 +31,11 @@ use anyhow::Context as _;
 use axum::Router;
 use claimtrail_bus::jetstream::JetStreamBus;
 use claimtrail_bus::{Bus, Naming};
-use claimtrail_events::Producer;
-use claimtrail_store::{Migration, Store, StoreConfig};
+use claimtrail_store::outbox::ProducerIdentity;
+use claimtrail_store::{Migration, Store, StoreConfig, registry};
 use tokio::sync::{Notify, watch};
 
-pub use consumer::{EventHandler, HandlerError, event_span};
+pub use consumer::{EventHandler, HandlerError, Received, event_span};
 pub use settings::ServeSettings;
 
 /// One service's connections and identity.
@@ -40,7 +43,10 @@ pub use settings::ServeSettings;
 pub struct Runtime {
     pub store: Store,
     pub bus: Arc<dyn Bus>,
-    pub producer: Producer,
+    /// The service's name and producer key: every outbox append is one batch signed with it.
+    pub producer: ProducerIdentity,
+    /// The shared producer key registry (the anchor reads the keys it verifies with from it).
+    pub registry: Store,
     pub settings: ServeSettings,
     /// Woken after every commit that appended to the outbox.
     pub relay_wakeup: Arc<Notify>,
@@ -63,13 +69,15 @@ impl Runtime {
         .await
         .with_context(|| format!("connecting {service} to {}", claimtrail_store::redact_url(&settings.database_url)))?;
         store.migrate(migrations).await.with_context(|| format!("migrating the {service} schema"))?;
+        let (producer, registry) = producer_identity(&store, settings, service).await?;
         let bus = JetStreamBus::connect(&settings.nats_url, Naming::new(&settings.prefix), settings.stream_replicas as usize)
             .await
             .with_context(|| format!("connecting {service} to NATS"))?;
         Ok(Runtime {
             store,
             bus: Arc::new(bus),
-            producer: Producer { service: service.to_owned(), key_id: settings.producer_key_id(service) },
+            producer,
+            registry,
             settings: settings.clone(),
             relay_wakeup: Arc::new(Notify::new()),
             stop: Arc::new(watch::channel(false).0),
@@ -83,16 +91,16 @@ impl Runtime {
 
     /// A runtime over a store and bus opened by the caller (embedded mode,
     /// where every service shares one SQLite pool and the embedded log).
-    pub fn with_parts(store: Store, bus: Arc<dyn Bus>, settings: &ServeSettings, wakeup: Arc<Notify>, stop: Arc<watch::Sender<bool>>) -> Runtime {
+    pub async fn with_parts(
+        store: Store,
+        bus: Arc<dyn Bus>,
+        settings: &ServeSettings,
+        wakeup: Arc<Notify>,
+        stop: Arc<watch::Sender<bool>>,
+    ) -> anyhow::Result<Runtime> {
         let service = store.service().to_owned();
-        Runtime {
-            producer: Producer { service: service.clone(), key_id: settings.producer_key_id(&service) },
-            store,
-            bus,
-            settings: settings.clone(),
-            relay_wakeup: wakeup,
-            stop,
-        }
+        let (producer, registry) = producer_identity(&store, settings, &service).await?;
+        Ok(Runtime { producer, registry, store, bus, settings: settings.clone(), relay_wakeup: wakeup, stop })
     }
 
     /// Shares `stop` with other services of this process (before building their parts).
@@ -111,6 +119,15 @@ impl Runtime {
         let listen = self.settings.listen.clone();
         run_services(vec![(self, parts)], &listen, None, shutdown).await
     }
+}
+
+/// Loads (or creates) the service's producer key from the key directory and
+/// registers its verifier key, before the service appends anything.
+async fn producer_identity(store: &Store, settings: &ServeSettings, service: &str) -> anyhow::Result<(ProducerIdentity, Store)> {
+    let signer = keys::producer_key(&settings.key_dir, service).with_context(|| format!("loading the {service} producer key"))?;
+    let registry = registry::open(store, &settings.prefix).await.context("opening the producer key registry")?;
+    registry::register(&registry, service, &signer.verifier().to_string()).await.context("registering the producer key")?;
+    Ok((ProducerIdentity::new(service, signer), registry))
 }
 
 /// What a service adds to the runtime: its routes, its event handler, its

@@ -1,6 +1,8 @@
 //! The outbox relay: claims unpublished rows, publishes them with
 //! `Nats-Msg-Id` = event id, and marks them only after every publish was
-//! acknowledged, in the transaction that claimed them.
+//! acknowledged, in the transaction that claimed them. Each event goes with
+//! its producer batch proof as stored in the outbox, so a republish after a
+//! crash sends the identical batch.
 
 use std::time::Duration;
 
@@ -75,6 +77,7 @@ impl Relay {
                     event_type: row.event_type.clone(),
                     bytes: Bytes::from(row.body.clone()),
                     traceparent: traceparent_of(&row.body),
+                    batch: row.batch.clone(),
                 })
                 .collect();
             self.runtime.bus.publish(&events).await?;

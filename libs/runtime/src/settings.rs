@@ -100,12 +100,6 @@ pub struct ServeSettings {
 }
 
 impl ServeSettings {
-    /// The producer key id carried in envelopes. Producer batch signatures
-    /// are the ledger issue's; until a service has its key, the id names the service.
-    pub fn producer_key_id(&self, service: &str) -> String {
-        format!("{service}-unsigned")
-    }
-
     /// Settings for tests and embedded callers, with the defaults of the flags.
     pub fn with_urls(database_url: &str, nats_url: &str, prefix: &str) -> ServeSettings {
         ServeSettings {

@@ -11,15 +11,18 @@
 //!   transaction each, serialised between processes).
 //! - [`outbox`]: append events in the effect's transaction; claim unpublished
 //!   rows for the relay (`FOR UPDATE SKIP LOCKED`), mark them after the ack.
+//!   The events of one append are one producer batch, signed once.
 //! - [`inbox`]: record a processed event id once (`ON CONFLICT DO NOTHING`).
+//! - [`registry`]: the shared table where services publish their producer keys.
 //!
 //! Architecture invariant: this crate is the only one that knows what the
-//! outbox and inbox tables look like; services own their other tables but go
-//! through [`Store::table`] for names.
+//! outbox and inbox tables look like (and the producer key registry);
+//! services own their other tables but go through [`Store::table`] for names.
 
 pub mod inbox;
 pub mod migrate;
 pub mod outbox;
+pub mod registry;
 
 use std::time::Duration;
 
@@ -167,6 +170,14 @@ impl Store {
                 bigint: "INTEGER",
             },
         }
+    }
+
+    /// Rows per multi-row insert. SQLite looks bound parameters up by a linear
+    /// scan, so a statement with n parameters costs O(n²) to bind: keep its
+    /// statements small. Postgres prefers fewer round trips (and allows 65,535
+    /// parameters).
+    pub fn rows_per_insert(&self) -> usize {
+        if self.is_postgres() { 500 } else { 100 }
     }
 
     pub async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {

@@ -7,51 +7,151 @@
 //! after the bus acknowledged them. Rows are kept: they hold the canonical
 //! bytes as produced and the salt of each payload commitment (deleting the
 //! salt crypto-shreds the payload while the ledger stays verifiable).
+//!
+//! Producer batch signatures (DESIGN.md "Producers sign in batches"): the
+//! events of one [`append`] call are one batch. Their canonical bytes are the
+//! leaves of an RFC 9162 Merkle tree whose root the service signs once with
+//! its producer key (`claimtrail_ledger::batch`); the batch row (`outbox_batches`:
+//! id, key, size, root, signature) and each row's place in it (`batch_id`,
+//! `batch_index`, `batch_path`) commit in the same transaction as the
+//! events, so a republish sends the identical batch.
 
 use std::collections::HashMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use claimtrail_events::{NewEvent, Producer, SealedEvent, Timestamp};
-use sea_orm::{ConnectionTrait, Value};
+use claimtrail_ledger::batch::{self, BatchProof};
+use claimtrail_ledger::hash::Hash;
+use claimtrail_ledger::note::SignerKey;
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
 use crate::{Migration, Store, StoreError, stmt};
+
+/// A service's identity as a producer: its name, its key, and the key's
+/// label (`<key name>+<key id>`) that envelopes carry as `producer.key_id`.
+#[derive(Clone, Debug)]
+pub struct ProducerIdentity {
+    pub service: String,
+    pub key_id: String,
+    signer: SignerKey,
+}
+
+impl ProducerIdentity {
+    pub fn new(service: &str, signer: SignerKey) -> ProducerIdentity {
+        ProducerIdentity { service: service.to_owned(), key_id: batch::key_label(signer.name(), signer.key_id()), signer }
+    }
+
+    /// The envelope's `producer`.
+    pub fn producer(&self) -> Producer {
+        Producer { service: self.service.clone(), key_id: self.key_id.clone() }
+    }
+
+    pub fn signer(&self) -> &SignerKey {
+        &self.signer
+    }
+}
 
 /// The most rows one relay pass claims.
 pub const RELAY_BATCH_MAX: u64 = 1_000;
 
 pub(crate) fn core_migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "outbox and inbox",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!(
-                    "CREATE TABLE {} (seq {}, event_id {} NOT NULL UNIQUE, event_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, \
+    vec![
+        Migration {
+            version: 1,
+            name: "outbox and inbox",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (seq {}, event_id {} NOT NULL UNIQUE, event_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, \
                  aggregate_seq {} NOT NULL, body {} NOT NULL, salt {}, created_at {} NOT NULL DEFAULT {}, published_at {}, \
                  UNIQUE (aggregate_id, aggregate_seq))",
-                    store.table("outbox"),
-                    t.id,
-                    t.uuid,
-                    t.bigint,
-                    t.bytes,
-                    t.bytes,
-                    t.timestamp,
-                    t.now,
-                    t.timestamp
-                ),
-                format!("CREATE INDEX {} ON {} (seq) WHERE published_at IS NULL", store.index("outbox_unpublished"), store.table("outbox")),
-                format!("CREATE TABLE {} (event_id {} PRIMARY KEY, processed_at {} NOT NULL DEFAULT {})", store.table("inbox"), t.uuid, t.timestamp, t.now),
-            ]
+                        store.table("outbox"),
+                        t.id,
+                        t.uuid,
+                        t.bigint,
+                        t.bytes,
+                        t.bytes,
+                        t.timestamp,
+                        t.now,
+                        t.timestamp
+                    ),
+                    format!("CREATE INDEX {} ON {} (seq) WHERE published_at IS NULL", store.index("outbox_unpublished"), store.table("outbox")),
+                    format!("CREATE TABLE {} (event_id {} PRIMARY KEY, processed_at {} NOT NULL DEFAULT {})", store.table("inbox"), t.uuid, t.timestamp, t.now),
+                ]
+            },
         },
-    }]
+        Migration {
+            version: 2,
+            name: "producer batch signatures",
+            statements: |store| {
+                let t = store.types();
+                let outbox = store.table("outbox");
+                vec![
+                    format!(
+                        "CREATE TABLE {} (batch_id {} PRIMARY KEY, key_id TEXT NOT NULL, size {} NOT NULL, root {} NOT NULL, signature {} NOT NULL, \
+                     created_at {} NOT NULL DEFAULT {})",
+                        store.table("outbox_batches"),
+                        t.uuid,
+                        t.bigint,
+                        t.bytes,
+                        t.bytes,
+                        t.timestamp,
+                        t.now
+                    ),
+                    format!("ALTER TABLE {outbox} ADD COLUMN batch_id {}", t.uuid),
+                    format!("ALTER TABLE {outbox} ADD COLUMN batch_index {}", t.bigint),
+                    format!("ALTER TABLE {outbox} ADD COLUMN batch_path {}", t.bytes),
+                ]
+            },
+        },
+    ]
+}
+
+/// The batch columns to select after an outbox row's own, with the outbox
+/// aliased `o` and `LEFT JOIN <outbox_batches> b ON b.batch_id = o.batch_id`;
+/// [`batch_proof`] reads them back.
+pub const BATCH_COLUMNS: &str = "o.batch_index, o.batch_path, b.batch_id, b.key_id, b.size, b.root, b.signature";
+
+/// The proof carried beside an event (`claimtrail_ledger::batch::BatchProof`
+/// as compact JSON), from the [`BATCH_COLUMNS`] starting at column `first`;
+/// None for a row without a batch (appended before producers signed, or
+/// published from outside an outbox).
+pub fn batch_proof(row: &QueryResult, first: usize) -> Result<Option<String>, sea_orm::DbErr> {
+    let index: Option<i64> = row.try_get_by_index(first)?;
+    let path: Option<Vec<u8>> = row.try_get_by_index(first + 1)?;
+    let id: Option<Uuid> = row.try_get_by_index(first + 2)?;
+    let key: Option<String> = row.try_get_by_index(first + 3)?;
+    let size: Option<i64> = row.try_get_by_index(first + 4)?;
+    let root: Option<Vec<u8>> = row.try_get_by_index(first + 5)?;
+    let signature: Option<Vec<u8>> = row.try_get_by_index(first + 6)?;
+    let (Some(index), Some(path), Some(id), Some(key), Some(size), Some(root), Some(signature)) = (index, path, id, key, size, root, signature) else {
+        return Ok(None);
+    };
+    let proof = BatchProof {
+        id: id.to_string(),
+        index: index as u64,
+        key,
+        path: path.chunks(32).map(|hash| BASE64.encode(hash)).collect(),
+        root: BASE64.encode(root),
+        signature: BASE64.encode(signature),
+        size: size as u64,
+    };
+    Ok(Some(proof.to_text()))
 }
 
 /// Seals `events` (envelope, canonical bytes, commitment salt) and appends
 /// them in `tx`. Aggregate sequences continue from the highest stored one;
 /// two writers racing on one aggregate collide on the unique index and one
-/// transaction fails (retry it).
-pub async fn append(store: &Store, tx: &impl ConnectionTrait, producer: &Producer, events: Vec<NewEvent>) -> Result<Vec<SealedEvent>, StoreError> {
+/// transaction fails (retry it). The events are one producer batch: one
+/// signature over their Merkle root, stored with them.
+pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &ProducerIdentity, events: Vec<NewEvent>) -> Result<Vec<SealedEvent>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let producer = identity.producer();
     let table = store.table("outbox");
     let mut next_seq: HashMap<String, u64> = HashMap::new();
     let mut sealed = Vec::with_capacity(events.len());
@@ -79,22 +179,47 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, producer: &Produce
         getrandom::fill(&mut salt).map_err(|e| StoreError::Config(format!("no system randomness for the commitment salt: {e}")))?;
         sealed.push(SealedEvent::seal(event, seq, producer.clone(), salt, occurred_at)?);
     }
-    // One multi-row insert per chunk (bind-parameter limits: SQLite 32766, Postgres 65535).
-    for chunk in sealed.chunks(500) {
-        let mut sql = format!("INSERT INTO {table} (event_id, event_type, aggregate_id, aggregate_seq, body, salt) VALUES ");
-        let mut values = Vec::with_capacity(chunk.len() * 6);
+    // The batch: one signature over the root of the events' canonical bytes.
+    let batch_id = Uuid::now_v7();
+    let event_hashes: Vec<Hash> = sealed.iter().map(|event| batch::event_hash(&event.bytes)).collect();
+    let (root, paths) = batch::tree(&event_hashes);
+    let size = sealed.len() as u64;
+    let signature = identity.signer.sign(&batch::message(&identity.service, &identity.key_id, &batch_id.to_string(), size, &root));
+    tx.execute_raw(stmt(
+        store,
+        format!("INSERT INTO {} (batch_id, key_id, size, root, signature) VALUES ($1, $2, $3, $4, $5)", store.table("outbox_batches")),
+        vec![
+            Value::from(batch_id),
+            Value::from(identity.key_id.clone()),
+            Value::from(size as i64),
+            Value::from(root.to_vec()),
+            Value::from(signature.to_vec()),
+        ],
+    ))
+    .await?;
+    // One multi-row insert per chunk (see `Store::rows_per_insert`).
+    const COLUMNS: usize = 9;
+    let rows_per_insert = store.rows_per_insert();
+    for (chunk_idx, chunk) in sealed.chunks(rows_per_insert).enumerate() {
+        let mut sql = format!("INSERT INTO {table} (event_id, event_type, aggregate_id, aggregate_seq, body, salt, batch_id, batch_index, batch_path) VALUES ");
+        let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
         for (row_idx, event) in chunk.iter().enumerate() {
-            let base = row_idx * 6;
+            let base = row_idx * COLUMNS;
             if row_idx > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("(${},${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5, base + 6));
+            let placeholders: Vec<String> = (1..=COLUMNS).map(|column| format!("${}", base + column)).collect();
+            sql.push_str(&format!("({})", placeholders.join(",")));
+            let batch_index = chunk_idx * rows_per_insert + row_idx;
             values.push(Value::from(event.envelope.event_id));
             values.push(Value::from(event.envelope.event_type.clone()));
             values.push(Value::from(event.envelope.aggregate_id.clone()));
             values.push(Value::from(event.envelope.aggregate_seq as i64));
             values.push(Value::from(event.bytes.clone()));
             values.push(Value::from(event.salt.to_vec()));
+            values.push(Value::from(batch_id));
+            values.push(Value::from(batch_index as i64));
+            values.push(Value::from(paths[batch_index].iter().flatten().copied().collect::<Vec<u8>>()));
         }
         tx.execute_raw(stmt(store, sql, values)).await?;
     }
@@ -108,18 +233,22 @@ pub struct PendingEvent {
     pub event_id: Uuid,
     pub event_type: String,
     pub body: Vec<u8>,
+    /// The producer batch proof to send beside the event (see [`batch_proof`]).
+    pub batch: Option<String>,
 }
 
 /// Claims up to `limit` unpublished rows in `tx`, oldest first. On Postgres
 /// rows claimed by another relay's open transaction are skipped, not waited for.
 pub async fn claim_unpublished(store: &Store, tx: &impl ConnectionTrait, limit: u64) -> Result<Vec<PendingEvent>, StoreError> {
-    let lock = if store.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let lock = if store.is_postgres() { " FOR UPDATE OF o SKIP LOCKED" } else { "" };
     let rows = tx
         .query_all_raw(stmt(
             store,
             format!(
-                "SELECT seq, event_id, event_type, body FROM {} WHERE published_at IS NULL ORDER BY seq LIMIT {}{lock}",
+                "SELECT o.seq, o.event_id, o.event_type, o.body, {BATCH_COLUMNS} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
+                 WHERE o.published_at IS NULL ORDER BY o.seq LIMIT {}{lock}",
                 store.table("outbox"),
+                store.table("outbox_batches"),
                 limit.min(RELAY_BATCH_MAX)
             ),
             vec![],
@@ -132,6 +261,7 @@ pub async fn claim_unpublished(store: &Store, tx: &impl ConnectionTrait, limit: 
             event_id: row.try_get_by_index(1)?,
             event_type: row.try_get_by_index(2)?,
             body: row.try_get_by_index(3)?,
+            batch: batch_proof(&row, 4)?,
         });
     }
     Ok(pending)

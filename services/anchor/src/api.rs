@@ -100,7 +100,7 @@ pub(crate) async fn checkpoints(State(state): State<ApiState>, Query(query): Que
     responses((status = 200, description = "One C2SP vkey per line, followed by its role (`log`, `producer <service>`, `witness`)", body = String, content_type = "text/plain")))]
 pub(crate) async fn keys_text(State(state): State<ApiState>) -> Result<Response, Problem> {
     let mut body = String::new();
-    for (key, role) in crate::keys::published(&state.runtime.store).await? {
+    for (key, role) in crate::keys::published(&state.runtime.store, &state.runtime.registry).await? {
         body.push_str(&format!("{key} {role}\n"));
     }
     Ok(text(body))

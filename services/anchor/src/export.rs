@@ -1,6 +1,9 @@
 //! `claimtrail ledger export`: the ledger as JSON lines that `claimtrail
 //! verify` reads: first one line per public key, then every entry in index
-//! order, then every checkpoint in size order.
+//! order, then every checkpoint in size order. The keys include the
+//! producers' (role `producer <service>`); each entry's leaf carries its
+//! producer batch signature and inclusion path, so the file is all that
+//! `verify` needs.
 //!
 //! ```text
 //! {"type":"key","vkey":"claimtrail.local/ledger+1a2b3c4d+AT...","role":"log"}
@@ -20,8 +23,8 @@ use serde_json::json;
 const PAGE: i64 = 10_000;
 
 /// Writes the export; returns (entries, checkpoints) written.
-pub async fn export(store: &Store, out: &mut impl Write, mut progress: impl FnMut(u64)) -> anyhow::Result<(u64, u64)> {
-    for (key, role) in crate::keys::published(store).await? {
+pub async fn export(store: &Store, registry: &Store, out: &mut impl Write, mut progress: impl FnMut(u64)) -> anyhow::Result<(u64, u64)> {
+    for (key, role) in crate::keys::published(store, registry).await? {
         serde_json::to_writer(&mut *out, &json!({"type": "key", "vkey": key, "role": role}))?;
         out.write_all(b"\n")?;
     }

@@ -5,12 +5,17 @@
 //!   `ledger` becomes one entry: the leaf record (ids, type, producer, time,
 //!   the producer's payload commitment; no payload, no PHI), its leaf hash and
 //!   its chain value, appended under the writer lock in the consumer's
-//!   transaction.
+//!   transaction. Before appending it verifies each event's producer batch
+//!   (inclusion path, then the batch signatures of the delivery together with
+//!   one Ed25519 batch verification, one by one only when that fails). An
+//!   event that does not verify is still appended, with `verified: false`,
+//!   and raises an alert: other services may already have acted on it.
 //! - [`checkpointer`]: reads committed entries, extends the Merkle frontier,
 //!   checks every leaf and chain value as it goes, and signs a checkpoint
 //!   every N entries or T milliseconds.
 //! - [`api`]: the ledger endpoints of the contract.
-//! - [`keys`]: the log's signing key on disk.
+//! - [`keys`]: the log's signing key on disk, the published keys, and the
+//!   producer keys read from the shared registry.
 //! - [`export`]: the JSON-lines export that `claimtrail verify` reads.
 //!
 //! Architecture invariant: only the anchor writes the `ledger` table, and
@@ -28,9 +33,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use claimtrail_events::{Envelope, Family, NewEvent};
+use claimtrail_ledger::batch::{self, BatchProof};
 use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
-use claimtrail_ledger::leaf::LeafRecord;
-use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts};
+use claimtrail_ledger::leaf::{LeafBatch, LeafRecord};
+use claimtrail_ledger::note::VerifierKey;
+use claimtrail_runtime::{EventHandler, HandlerError, Received, Runtime, ServeSettings, ServiceParts};
 use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 
@@ -112,11 +119,144 @@ pub async fn tail(store: &Store, conn: &impl ConnectionTrait) -> Result<Option<(
 /// The event handler: one ledger entry per event.
 pub struct Appender {
     store: Store,
+    producers: keys::ProducerKeys,
+}
+
+/// What the appender found out about an event's producer batch.
+struct Verdict {
+    batch: Option<LeafBatch>,
+    /// Why it does not verify; None when it does.
+    fault: Option<String>,
 }
 
 impl Appender {
-    pub fn new(store: Store) -> Appender {
-        Appender { store }
+    pub fn new(store: Store, registry: Store) -> Appender {
+        Appender { store, producers: keys::ProducerKeys::new(registry) }
+    }
+
+    /// Checks each event's batch proof: parse, key named by the envelope,
+    /// inclusion path; then every distinct batch signature not verified
+    /// before, in one Ed25519 batch verification (one by one if it fails).
+    async fn verify(&self, tx: &DatabaseTransaction, events: &[Received<'_>]) -> Result<Vec<Verdict>, HandlerError> {
+        let mut verdicts = Vec::with_capacity(events.len());
+        // (event position, proof, decoded root and signature) of the events whose signature is still to check.
+        let mut pending: Vec<(usize, BatchProof, Hash, [u8; 64])> = Vec::new();
+        for (position, received) in events.iter().enumerate() {
+            let envelope = received.envelope;
+            let Some(text) = received.batch else {
+                verdicts.push(Verdict { batch: None, fault: Some("no producer batch proof came with the event".into()) });
+                continue;
+            };
+            let proof = match BatchProof::parse(text) {
+                Ok(proof) => proof,
+                Err(e) => {
+                    verdicts.push(Verdict { batch: None, fault: Some(e.to_string()) });
+                    continue;
+                }
+            };
+            let event_hash = batch::event_hash(received.bytes);
+            let leaf_batch = LeafBatch::new(&event_hash, &proof);
+            if proof.key != envelope.producer.key_id {
+                let fault = format!("the batch is signed by {} but the envelope names {}", proof.key, envelope.producer.key_id);
+                verdicts.push(Verdict { batch: Some(leaf_batch), fault: Some(fault) });
+                continue;
+            }
+            match proof.check_inclusion(&event_hash) {
+                Ok(decoded) => {
+                    pending.push((position, proof, decoded.root, decoded.signature));
+                    verdicts.push(Verdict { batch: Some(leaf_batch), fault: None });
+                }
+                Err(e) => verdicts.push(Verdict { batch: Some(leaf_batch), fault: Some(e.to_string()) }),
+            }
+        }
+        if pending.is_empty() {
+            return Ok(verdicts);
+        }
+        let labels: Vec<&str> = pending.iter().map(|(_, proof, _, _)| proof.key.as_str()).collect();
+        let known = self.producers.lookup(tx, &labels).await?;
+        // Distinct signatures to verify now, and which pending events each covers.
+        let mut to_verify: Vec<(VerifierKey, Vec<u8>, [u8; 64], keys::BatchMemo)> = Vec::new();
+        let mut covers: Vec<Vec<usize>> = Vec::new();
+        let mut memo_slot: std::collections::HashMap<keys::BatchMemo, usize> = std::collections::HashMap::new();
+        for (position, proof, root, signature) in &pending {
+            let service = &events[*position].envelope.producer.service;
+            let key = match known.get(&proof.key) {
+                Some((key_service, key)) if key_service == service => key,
+                Some((key_service, _)) => {
+                    verdicts[*position].fault = Some(format!("producer key {} is registered for {key_service}, not {service}", proof.key));
+                    continue;
+                }
+                None => {
+                    verdicts[*position].fault = Some(format!("producer key {} is not registered", proof.key));
+                    continue;
+                }
+            };
+            let memo = (proof.key.clone(), proof.id.clone(), proof.root.clone(), proof.signature.clone());
+            if self.producers.was_verified(&memo) {
+                continue;
+            }
+            let slot = *memo_slot.entry(memo.clone()).or_insert_with(|| {
+                to_verify.push((key.clone(), proof.message(service, root), *signature, memo));
+                covers.push(Vec::new());
+                to_verify.len() - 1
+            });
+            covers[slot].push(*position);
+        }
+        let triples: Vec<(&VerifierKey, &[u8], &[u8; 64])> =
+            to_verify.iter().map(|(key, message, signature, _)| (key, message.as_slice(), signature)).collect();
+        let results = batch::verify_signatures(&triples);
+        for ((ok, (_, _, _, memo)), positions) in results.into_iter().zip(to_verify).zip(covers) {
+            if ok {
+                self.producers.remember_verified(memo);
+            } else {
+                for position in positions {
+                    verdicts[position].fault = Some(format!("the batch signature by {} does not verify", memo.0));
+                }
+            }
+        }
+        Ok(verdicts)
+    }
+
+    /// Appends one entry per event under the writer lock.
+    async fn append(&self, tx: &DatabaseTransaction, envelopes: &[&Envelope], verdicts: Vec<Verdict>) -> Result<(), HandlerError> {
+        // One span per event, in the event's trace, open until its row is written.
+        let _spans: Vec<tracing::Span> = envelopes.iter().map(|envelope| claimtrail_runtime::event_span(envelope)).collect();
+        let store = &self.store;
+        lock_writer(store, tx).await?;
+        let (mut index, mut chain) = match tail(store, tx).await? {
+            Some((last, chain)) => (last + 1, chain),
+            None => (0, CHAIN_SEED),
+        };
+        let mut rows = Vec::with_capacity(envelopes.len());
+        for (envelope, verdict) in envelopes.iter().zip(verdicts) {
+            let verified = verdict.fault.is_none();
+            let producer = format!("{}/{}", envelope.producer.service, envelope.producer.key_id);
+            if let Some(fault) = &verdict.fault {
+                // No payload here: ids, type, producer and the reason only.
+                tracing::error!(alert = true, event_id = %envelope.event_id, event_type = %envelope.event_type, producer = %producer, index, reason = %fault,
+                    "producer signature not verified; the event is recorded as unverified");
+            }
+            metrics::counter!(if verified { "claimtrail_ledger_verified_entries_total" } else { "claimtrail_ledger_unverified_entries_total" },
+                "producer" => metric_label(&envelope.producer.service))
+            .increment(1);
+            let record = LeafRecord {
+                index,
+                event_id: envelope.event_id.to_string(),
+                event_type: envelope.event_type.clone(),
+                producer,
+                occurred_at: envelope.occurred_at.to_string(),
+                commitment: envelope.commitment.clone(),
+                batch: verdict.batch,
+                verified: Some(verified),
+            };
+            let leaf = record.to_bytes();
+            let leaf_hash = leaf_hash(&leaf);
+            chain = chain_next(&chain, &leaf_hash);
+            let row_index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
+            rows.push((row_index, envelope.event_id, leaf, leaf_hash, chain));
+            index += 1;
+        }
+        self.insert(tx, rows, index).await
     }
 }
 
@@ -131,35 +271,28 @@ impl EventHandler for Appender {
         self.handle_batch(tx, &[envelope]).await
     }
 
-    /// One writer lock, one tail read and one multi-row insert per batch.
+    /// Without what came beside the events there is no proof: every entry is unverified.
     async fn handle_batch(&self, tx: &DatabaseTransaction, envelopes: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
+        let verdicts = envelopes.iter().map(|_| Verdict { batch: None, fault: Some("no producer batch proof came with the event".into()) }).collect();
+        self.append(tx, envelopes, verdicts).await?;
+        Ok(vec![])
+    }
+
+    /// Verifies the producers' batches, then one writer lock, one tail read
+    /// and one multi-row insert per delivery batch.
+    async fn handle_received(&self, tx: &DatabaseTransaction, events: &[Received<'_>]) -> Result<Vec<NewEvent>, HandlerError> {
+        let verdicts = self.verify(tx, events).await?;
+        let envelopes: Vec<&Envelope> = events.iter().map(|received| received.envelope).collect();
+        self.append(tx, &envelopes, verdicts).await?;
+        Ok(vec![])
+    }
+}
+
+impl Appender {
+    /// The insert of [`Appender::append`]'s rows.
+    async fn insert(&self, tx: &DatabaseTransaction, rows: Vec<(i64, uuid::Uuid, Vec<u8>, Hash, Hash)>, index: u64) -> Result<(), HandlerError> {
         let store = &self.store;
-        // One span per event, in the event's trace, open until its row is written.
-        let _spans: Vec<tracing::Span> = envelopes.iter().map(|envelope| claimtrail_runtime::event_span(envelope)).collect();
-        lock_writer(store, tx).await?;
-        let (mut index, mut chain) = match tail(store, tx).await? {
-            Some((last, chain)) => (last + 1, chain),
-            None => (0, CHAIN_SEED),
-        };
-        let mut rows = Vec::with_capacity(envelopes.len());
-        for envelope in envelopes {
-            let record = LeafRecord {
-                index,
-                event_id: envelope.event_id.to_string(),
-                event_type: envelope.event_type.clone(),
-                producer: format!("{}/{}", envelope.producer.service, envelope.producer.key_id),
-                occurred_at: envelope.occurred_at.to_string(),
-                commitment: envelope.commitment.clone(),
-                batch: None,
-            };
-            let leaf = record.to_bytes();
-            let leaf_hash = leaf_hash(&leaf);
-            chain = chain_next(&chain, &leaf_hash);
-            let row_index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
-            rows.push((row_index, envelope.event_id, leaf, leaf_hash, chain));
-            index += 1;
-        }
-        for chunk in rows.chunks(500) {
+        for chunk in rows.chunks(store.rows_per_insert()) {
             let mut sql = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
             let mut values = Vec::with_capacity(chunk.len() * 5);
             for (row_idx, (row_index, event_id, leaf, leaf_hash, chain)) in chunk.iter().enumerate() {
@@ -177,8 +310,14 @@ impl EventHandler for Appender {
             tx.execute_raw(stmt(store, sql, values)).await?;
         }
         metrics::gauge!("claimtrail_ledger_size").set(index as f64);
-        Ok(vec![])
+        Ok(())
     }
+}
+
+/// A bounded metric label: the services Claimtrail knows, `other` for anything a forged envelope claims.
+fn metric_label(service: &str) -> &'static str {
+    const KNOWN: [&str; 6] = ["intake", "adjudication", "settlement", "anchor", "fraud", "witness"];
+    KNOWN.iter().find(|known| **known == service).copied().unwrap_or("other")
 }
 
 /// The anchor's routes, handler, readiness (the stored ledger checks out)
@@ -197,7 +336,7 @@ pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     Ok(ServiceParts {
         openapi: openapi(),
         routes: api::routes(runtime.clone()),
-        handler: Some(Arc::new(Appender::new(runtime.store.clone()))),
+        handler: Some(Arc::new(Appender::new(runtime.store.clone(), runtime.registry.clone()))),
         readiness,
         background: vec![Box::pin(checkpointer.run(stop))],
     })

@@ -249,6 +249,10 @@ async fn cleanup(runtimes: &[Runtime], settings: &ServeSettings, prefix: &str) -
     for runtime in runtimes {
         let _ = runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", runtime.store.service())).await;
     }
+    if let Some(runtime) = runtimes.first() {
+        let registry = claimtrail_store::registry::COMPONENT;
+        let _ = runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{registry}\" CASCADE")).await;
+    }
     claimtrail_bus::jetstream::delete_streams(&settings.nats_url, &claimtrail_bus::Naming::new(prefix)).await?;
     Ok(())
 }

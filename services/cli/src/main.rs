@@ -38,12 +38,15 @@ enum Command {
         command: KeysCommand,
     },
     /// Verify the audit ledger from a running stack (URL) or an export file,
-    /// recomputing the chain, the Merkle roots and every checkpoint signature.
+    /// recomputing the chain, the Merkle roots, every checkpoint signature and
+    /// (with producer keys) every producer batch signature.
     Verify {
         /// `http(s)://host:port` of a stack serving /v1/ledger, or an export file.
         target: String,
-        /// Trust only this verifier key (C2SP vkey); repeatable. Without it the
-        /// keys come from the target itself, which proves integrity but not origin.
+        /// Trust only this verifier key (C2SP vkey); repeatable. `VKEY` alone is a
+        /// log key; `"VKEY producer <service>"` (a line of /v1/ledger/keys) is the
+        /// producer key of that service. Without it the keys come from the target
+        /// itself, which proves integrity but not origin.
         #[arg(long = "key")]
         keys: Vec<String>,
         /// File keeping the last verified checkpoint per (origin, key id); a later
@@ -189,11 +192,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger { command: LedgerCommand::Export { out, database } } => {
             let (database_url, prefix) = (database.url()?, database.prefix.clone());
             let store = connect(&database_url, &prefix, claimtrail_anchor::SERVICE, &claimtrail_anchor::migrations()).await?;
+            let registry = claimtrail_store::registry::open(&store, &prefix).await?;
             let file = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
             let mut writer = std::io::BufWriter::new(file);
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_message("exporting ledger entries");
-            let (n_entries, n_checkpoints) = claimtrail_anchor::export::export(&store, &mut writer, |n| bar.set_position(n)).await?;
+            let (n_entries, n_checkpoints) = claimtrail_anchor::export::export(&store, &registry, &mut writer, |n| bar.set_position(n)).await?;
             bar.finish_and_clear();
             println!("exported {n_entries} entries and {n_checkpoints} checkpoints to {}", out.display());
             Ok(())

@@ -162,7 +162,11 @@ pub async fn embedded_runtimes(settings: &ServeSettings, stop: Arc<watch::Sender
     let bus = EmbeddedBus::open(&first, &settings.prefix, &producers).await?;
     let wakeup = bus.notifier();
     let bus: Arc<dyn Bus> = Arc::new(bus);
-    Ok(stores.into_iter().map(|store| Runtime::with_parts(store, bus.clone(), settings, wakeup.clone(), stop.clone())).collect())
+    let mut runtimes = Vec::with_capacity(stores.len());
+    for store in stores {
+        runtimes.push(Runtime::with_parts(store, bus.clone(), settings, wakeup.clone(), stop.clone()).await?);
+    }
+    Ok(runtimes)
 }
 
 /// The parts of the four services.

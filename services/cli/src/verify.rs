@@ -54,14 +54,26 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         Source::File { path }
     };
 
-    let trusted: Vec<VerifierKey> = if key_texts.is_empty() {
-        let keys = source.log_keys().await?;
-        anyhow::ensure!(!keys.is_empty(), "{target} lists no log key; pass --key");
-        eprintln!("no --key given: trusting the {} log key(s) that {target} itself serves (this proves integrity, not origin)", keys.len());
+    let keys: Vec<(VerifierKey, Role)> = if key_texts.is_empty() {
+        let keys = source.keys().await?;
+        let n_log = keys.iter().filter(|(_, role)| *role == Role::Log).count();
+        anyhow::ensure!(n_log > 0, "{target} lists no log key; pass --key");
+        eprintln!(
+            "no --key given: trusting the {n_log} log key(s) and {} producer key(s) that {target} itself serves (this proves integrity, not origin)",
+            keys.iter().filter(|(_, role)| matches!(role, Role::Producer(_))).count()
+        );
         keys
     } else {
-        key_texts.iter().map(|text| VerifierKey::parse(text).with_context(|| format!("--key {text} is not a verifier key"))).collect::<anyhow::Result<_>>()?
+        key_texts.iter().map(|text| parse_key_line(text, true).with_context(|| format!("--key {text} is not a verifier key"))).collect::<anyhow::Result<_>>()?
     };
+    let trusted: Vec<VerifierKey> = keys.iter().filter(|(_, role)| *role == Role::Log).map(|(key, _)| key.clone()).collect();
+    let producer_keys: Vec<(String, VerifierKey)> = keys
+        .iter()
+        .filter_map(|(key, role)| match role {
+            Role::Producer(service) => Some((service.clone(), key.clone())),
+            _ => None,
+        })
+        .collect();
 
     let mut state: State = match state_path {
         Some(path) if path.exists() => serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
@@ -69,7 +81,7 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         _ => State::default(),
     };
 
-    let mut verifier = Verifier::new(trusted.clone());
+    let mut verifier = Verifier::new(trusted.clone()).with_producer_keys(producer_keys);
     let trusted_ids: Vec<String> = trusted.iter().map(|k| format!("{}", k.key_id())).collect();
     for (label, remembered) in &state.checkpoints {
         if trusted_ids.iter().any(|id| label.ends_with(&format!(" {id}")))
@@ -157,7 +169,49 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         report.last_size,
         BASE64.encode(report.last_root)
     );
+    let producers = &report.producers;
+    if producers.checked {
+        println!(
+            "producer signatures verified: {} entries in {} batches; {} entries recorded unverified by the anchor, {} unsigned",
+            producers.signed_entries, producers.batches_verified, producers.unverified_entries, producers.unsigned_entries
+        );
+    } else {
+        println!("producer signatures not checked (no producer key trusted): {} entries carry one", producers.signed_entries);
+    }
+    if let Some(first) = producers.first_unverified {
+        eprintln!(
+            "warning: {} entries were recorded unverified by the anchor (their producer signature failed or was missing), the first at index {first}",
+            producers.unverified_entries
+        );
+    }
     Ok(())
+}
+
+/// What a trusted key may sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Role {
+    /// Checkpoints (the log key).
+    Log,
+    /// Event batches of one service.
+    Producer(String),
+    /// Anything else a listing names; not used.
+    Other,
+}
+
+/// `<vkey>[ <role>]`, as /v1/ledger/keys lists keys; a bare vkey is a log key when `bare_is_log`.
+fn parse_key_line(line: &str, bare_is_log: bool) -> anyhow::Result<(VerifierKey, Role)> {
+    let line = line.trim();
+    let (vkey, role) = match line.split_once(char::is_whitespace) {
+        Some((vkey, role)) => (vkey, role.trim()),
+        None => (line, if bare_is_log { "log" } else { "" }),
+    };
+    let key = VerifierKey::parse(vkey)?;
+    let role = match role.split_whitespace().collect::<Vec<_>>().as_slice() {
+        ["log"] => Role::Log,
+        ["producer", service] => Role::Producer((*service).to_owned()),
+        _ => Role::Other,
+    };
+    Ok((key, role))
 }
 
 fn fail(failure: VerifyFailure, context: &str) -> anyhow::Result<()> {
@@ -170,7 +224,8 @@ fn fail(failure: VerifyFailure, context: &str) -> anyhow::Result<()> {
 }
 
 impl Source {
-    async fn log_keys(&self) -> anyhow::Result<Vec<VerifierKey>> {
+    /// Every key the target lists, with its role.
+    async fn keys(&self) -> anyhow::Result<Vec<(VerifierKey, Role)>> {
         let lines: Vec<String> = match self {
             Source::Url { base, client } => {
                 let text = get_text(client, &format!("{base}/v1/ledger/keys")).await?;
@@ -188,11 +243,13 @@ impl Source {
             }
         };
         let mut keys = Vec::new();
-        for line in lines {
-            let mut parts = line.splitn(2, ' ');
-            let (Some(vkey), Some(role)) = (parts.next(), parts.next()) else { continue };
-            if role.trim() == "log" {
-                keys.push(VerifierKey::parse(vkey).with_context(|| format!("served key `{vkey}` is not a verifier key"))?);
+        for line in lines.iter().filter(|line| !line.trim().is_empty()) {
+            let role_is_used = line.trim_end().ends_with(" log") || line.contains(" producer ");
+            match parse_key_line(line, false) {
+                Ok(key) => keys.push(key),
+                Err(e) if role_is_used => return Err(e.context(format!("served key `{line}` is not a verifier key"))),
+                // A key of a role this verifier does not use, in a form it does not know: not its business.
+                Err(_) => continue,
             }
         }
         Ok(keys)

@@ -159,6 +159,16 @@ impl VerifierKey {
         self.public_key.to_bytes()
     }
 
+    /// The dalek key, for batch verification.
+    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
+        &self.public_key
+    }
+
+    /// `<name>+<key id>`, how envelopes and ledger leaves name a producer key.
+    pub fn label(&self) -> String {
+        format!("{}+{}", self.name, self.key_id)
+    }
+
     /// Checks an Ed25519 signature over `message` (strict verification:
     /// non-canonical and small-order encodings are rejected).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::hash::leaf_hash;
+use crate::leaf::LeafBatch;
 use crate::merkle::root;
 use crate::note::{Checkpoint, SignerKey};
 
@@ -15,7 +16,8 @@ fn record(index: u64) -> LeafRecord {
         producer: "intake".to_string(),
         occurred_at: format!("2026-01-01T00:00:{:02}.000000Z", index % 60),
         commitment: hex::encode(leaf_hash(&index.to_be_bytes())),
-        batch: index.is_multiple_of(3).then(|| format!("batch-{}", index / 3)),
+        batch: None,
+        verified: None,
     }
 }
 
@@ -266,4 +268,89 @@ fn a_checkpoint_pushed_after_its_entries_is_refused_and_failures_stick() {
 fn the_failure_message_names_the_index() {
     let failure = VerifyFailure { first_bad_index: Some(12), reason: "entry 12 is missing".to_string() };
     assert_eq!(failure.to_string(), "first bad index 12: entry 12 is missing");
+}
+
+/// Entries whose events came in producer batches of 3, signed by `producer`;
+/// entry `unverified` (if any) is recorded as the anchor records a failed signature.
+fn signed_ledger(n_entries: u64, producer: &SignerKey, unverified: Option<u64>) -> Vec<Entry> {
+    let event_hashes: Vec<Hash> = (0..n_entries).map(|index| crate::batch::event_hash(format!("envelope {index}").as_bytes())).collect();
+    let mut proofs = Vec::new();
+    for (batch_idx, chunk) in event_hashes.chunks(3).enumerate() {
+        proofs.extend(crate::batch::sign(producer, "intake", &format!("batch-{batch_idx}"), chunk));
+    }
+    let label = producer.verifier().label();
+    let mut chain = CHAIN_SEED;
+    (0..n_entries)
+        .map(|index| {
+            let mut leaf = record(index);
+            leaf.producer = format!("intake/{label}");
+            leaf.batch = Some(LeafBatch::new(&event_hashes[index as usize], &proofs[index as usize]));
+            leaf.verified = Some(true);
+            if unverified == Some(index) {
+                leaf.batch.as_mut().unwrap().signature = "AAAA".into();
+                leaf.verified = Some(false);
+            }
+            let bytes = leaf.to_bytes();
+            chain = chain_next(&chain, &leaf_hash(&bytes));
+            (index, bytes, Some(chain))
+        })
+        .collect()
+}
+
+fn check_producers(entries: Vec<Entry>, producer_keys: Vec<(String, VerifierKey)>) -> Result<Report, VerifyFailure> {
+    let mut verifier = Verifier::new(vec![log_key().verifier()]).with_producer_keys(producer_keys);
+    for (index, bytes, chain) in entries {
+        verifier.push_entry(index, &bytes, chain)?;
+    }
+    verifier.finish()
+}
+
+#[test]
+fn producer_signatures_verify_with_the_producer_key_once_per_batch() {
+    let producer = SignerKey::from_seed("intake-producer", &[9u8; 32]).unwrap();
+    let report = check_producers(signed_ledger(10, &producer, Some(4)), vec![("intake".into(), producer.verifier())]).unwrap();
+    assert!(report.producers.checked);
+    assert_eq!(report.producers.signed_entries, 9);
+    assert_eq!(report.producers.batches_verified, 4);
+    assert_eq!(report.producers.unverified_entries, 1);
+    assert_eq!(report.producers.first_unverified, Some(4));
+    // Without producer keys nothing is checked, but the entries are counted.
+    let unchecked = check_producers(signed_ledger(10, &producer, None), vec![]).unwrap();
+    assert!(!unchecked.producers.checked);
+    assert_eq!(unchecked.producers.signed_entries, 10);
+}
+
+#[test]
+fn a_wrong_producer_key_or_a_forged_batch_names_the_first_entry_it_signs() {
+    let producer = SignerKey::from_seed("intake-producer", &[9u8; 32]).unwrap();
+    let impostor = SignerKey::from_seed("intake-producer", &[10u8; 32]).unwrap();
+    let failure = check_producers(signed_ledger(10, &producer, None), vec![("intake".into(), impostor.verifier())]).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(0));
+    assert!(failure.reason.contains("not trusted"), "{}", failure.reason);
+    // The right key, but for another service.
+    let failure = check_producers(signed_ledger(10, &producer, None), vec![("settlement".into(), producer.verifier())]).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(0));
+
+    // A batch whose signature was replaced (and the chain recomputed to match).
+    let mut entries = signed_ledger(10, &producer, None);
+    for (index, bytes, _) in entries.iter_mut().skip(6) {
+        let mut leaf = LeafRecord::from_bytes(bytes).unwrap();
+        let batch = leaf.batch.as_mut().unwrap();
+        batch.signature = crate::batch::sign(&impostor, "intake", &batch.id, &[[0u8; 32]])[0].signature.clone();
+        *bytes = leaf.to_bytes();
+        assert_eq!(leaf.index, *index);
+    }
+    rechain(&mut entries);
+    let failure = check_producers(entries, vec![("intake".into(), producer.verifier())]).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(6));
+    assert!(failure.reason.contains("does not verify"), "{}", failure.reason);
+
+    // An entry moved to another position of its batch.
+    let mut entries = signed_ledger(10, &producer, None);
+    let mut leaf = LeafRecord::from_bytes(&entries[7].1).unwrap();
+    leaf.batch.as_mut().unwrap().index = 0;
+    entries[7].1 = leaf.to_bytes();
+    rechain(&mut entries);
+    let failure = check_producers(entries, vec![("intake".into(), producer.verifier())]).unwrap_err();
+    assert_eq!(failure.first_bad_index, Some(7));
 }

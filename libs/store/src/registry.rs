@@ -1,0 +1,66 @@
+//! The producer key registry: where each service publishes the public key
+//! it signs its event batches with, so that the anchor (and through it,
+//! `/v1/ledger/keys` and the export) can verify them.
+//!
+//! A shared table in a component of its own (schema `<prefix>_registry` on
+//! Postgres, `registry_producer_keys` in the embedded SQLite file): every
+//! service inserts its verifier key at start, before it appends anything;
+//! rows are never updated or removed, so a key rotation adds a key and
+//! entries signed by the old one still verify. Whoever can write to the
+//! database can register a key, which is no more than whoever can already
+//! write a service's outbox; an auditor pins the keys with `claimtrail verify --key`.
+
+use sea_orm::{ConnectionTrait, Value};
+
+use crate::{Migration, Store, StoreError, migrate, stmt};
+
+/// The registry's component (schema or table prefix) name.
+pub const COMPONENT: &str = "registry";
+
+fn migrations() -> Vec<Migration> {
+    vec![Migration {
+        version: 1,
+        name: "producer keys",
+        statements: |store| {
+            let t = store.types();
+            vec![format!(
+                "CREATE TABLE {} (vkey TEXT PRIMARY KEY, service TEXT NOT NULL, added_at {} NOT NULL DEFAULT {})",
+                store.table("producer_keys"),
+                t.timestamp,
+                t.now
+            )]
+        },
+    }]
+}
+
+/// The registry's store on `store`'s pool, its table created if needed.
+pub async fn open(store: &Store, prefix: &str) -> Result<Store, StoreError> {
+    let registry = store.for_service(COMPONENT, prefix)?;
+    migrate::run(&registry, COMPONENT, &migrations()).await?;
+    Ok(registry)
+}
+
+/// Publishes `service`'s producer verifier key (idempotent).
+pub async fn register(registry: &Store, service: &str, vkey: &str) -> Result<(), StoreError> {
+    registry
+        .db()
+        .execute_raw(stmt(
+            registry,
+            format!("INSERT INTO {} (vkey, service) VALUES ($1, $2) ON CONFLICT (vkey) DO NOTHING", registry.table("producer_keys")),
+            vec![Value::from(vkey.to_owned()), Value::from(service.to_owned())],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Every registered (service, vkey), oldest first, read on `conn` (a
+/// transaction of any service on the same database, or the pool).
+pub async fn producer_keys(registry: &Store, conn: &impl ConnectionTrait) -> Result<Vec<(String, String)>, StoreError> {
+    let rows =
+        conn.query_all_raw(stmt(registry, format!("SELECT service, vkey FROM {} ORDER BY added_at, vkey", registry.table("producer_keys")), vec![])).await?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in rows {
+        keys.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
+    }
+    Ok(keys)
+}
