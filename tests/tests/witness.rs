@@ -226,6 +226,15 @@ async fn the_anchor_publishes_checkpoints_only_with_their_witness_quorum_and_cat
     .await?;
     let (verified, output) = stack.verify(&[]).await?;
     assert!(verified, "{output}");
+    // A verifier that trusts the witness requires its cosignature; another witness key gives no quorum.
+    let witness_key = format!("{witness_vkey} witness");
+    let (verified, output) = stack.verify(&["--key", &log_vkey, "--key", &witness_key]).await?;
+    assert!(verified, "{output}");
+    assert!(output.contains(&format!("checkpoint of size {grown} holds 1 of 1 trusted witness cosignatures")), "{output}");
+    let stranger = claimtrail_ledger::note::Cosigner::generate("witness.test/w1")?.verifier().to_string();
+    let stranger_key = format!("{stranger} witness");
+    let (verified, output) = stack.verify(&["--key", &log_vkey, "--key", &stranger_key]).await?;
+    assert!(!verified && output.contains("no checkpoint holds 1 cosignatures"), "{output}");
     let db = sea_orm::Database::connect(database_url()).await?;
     sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("DROP SCHEMA IF EXISTS \"{}_witness\" CASCADE", stack.prefix)).await?;
     stack.cleanup().await

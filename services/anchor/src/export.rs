@@ -54,11 +54,13 @@ pub async fn export(store: &Store, registry: &Store, out: &mut impl Write, mut p
             break;
         }
     }
-    let rows = store.db().query_all_raw(stmt(store, format!("SELECT size, note FROM {} ORDER BY size", store.table("checkpoints")), vec![])).await?;
+    let rows =
+        store.db().query_all_raw(stmt(store, format!("SELECT size, note, cosignatures FROM {} ORDER BY size", store.table("checkpoints")), vec![])).await?;
     let n_checkpoints = rows.len() as u64;
     for row in rows {
         let size: i64 = row.try_get_by_index(0)?;
-        let note: String = row.try_get_by_index(1)?;
+        // The log's signed note, then the witnesses' cosignature lines gathered for it.
+        let note: String = row.try_get_by_index::<String>(1)? + &row.try_get_by_index::<String>(2)?;
         serde_json::to_writer(&mut *out, &json!({"type": "checkpoint", "size": size, "note": note}))?;
         out.write_all(b"\n")?;
     }

@@ -45,10 +45,15 @@ enum Command {
         target: String,
         /// Trust only this verifier key (C2SP vkey); repeatable. `VKEY` alone is a
         /// log key; `"VKEY producer <service>"` (a line of /v1/ledger/keys) is the
-        /// producer key of that service. Without it the keys come from the target
-        /// itself, which proves integrity but not origin.
+        /// producer key of that service; `"VKEY witness"` a witness's cosignature
+        /// key. Without it the keys come from the target itself, which proves
+        /// integrity but not origin (and witnesses are then not checked).
         #[arg(long = "key")]
         keys: Vec<String>,
+        /// Cosignatures by the trusted witness keys the latest checkpoint must
+        /// hold (default: all the witness keys given).
+        #[arg(long)]
+        witness_quorum: Option<usize>,
         /// File keeping the last verified checkpoint per (origin, key id); a later
         /// run must find the ledger consistent with it and no smaller.
         #[arg(long)]
@@ -188,7 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", up::openapi().to_pretty_json()?);
             Ok(())
         }
-        Command::Verify { target, keys, state } => verify::run(&target, &keys, state.as_deref()).await,
+        Command::Verify { target, keys, state, witness_quorum } => verify::run(&target, &keys, state.as_deref(), witness_quorum).await,
         Command::Ledger { command: LedgerCommand::Export { out, database } } => {
             let (database_url, prefix) = (database.url()?, database.prefix.clone());
             let store = connect(&database_url, &prefix, claimtrail_anchor::SERVICE, &claimtrail_anchor::migrations()).await?;

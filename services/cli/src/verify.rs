@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use claimtrail_ledger::hash::Hash;
-use claimtrail_ledger::note::{VerifierKey, open_checkpoint};
+use claimtrail_ledger::note::{CosignatureVerifier, VerifierKey, open_checkpoint};
 use claimtrail_ledger::verify::{Verifier, VerifyFailure};
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +45,7 @@ enum Source {
     File { path: std::path::PathBuf },
 }
 
-pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) -> anyhow::Result<()> {
+pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, witness_quorum: Option<usize>) -> anyhow::Result<()> {
     let source = if target.starts_with("http://") || target.starts_with("https://") {
         Source::Url { base: target.trim_end_matches('/').to_owned(), client: reqwest::Client::builder().build()? }
     } else {
@@ -54,6 +54,21 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         Source::File { path }
     };
 
+    // Witness keys are cosignature keys (type 0x04), given as `"VKEY witness"`.
+    let (witness_texts, key_texts): (Vec<&String>, Vec<&String>) = key_texts.iter().partition(|text| text.trim_end().ends_with(" witness"));
+    let witnesses: Vec<CosignatureVerifier> = witness_texts
+        .iter()
+        .map(|text| {
+            let vkey = text.trim().trim_end_matches("witness").trim();
+            CosignatureVerifier::parse(vkey).with_context(|| format!("--key {text} is not a witness cosignature key"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let witness_quorum = witness_quorum.unwrap_or(witnesses.len());
+    anyhow::ensure!(
+        witness_quorum <= witnesses.len(),
+        "--witness-quorum {witness_quorum} needs at least that many witness keys (--key \"VKEY witness\"), not {}",
+        witnesses.len()
+    );
     let keys: Vec<(VerifierKey, Role)> = if key_texts.is_empty() {
         let keys = source.keys().await?;
         let n_log = keys.iter().filter(|(_, role)| *role == Role::Log).count();
@@ -64,7 +79,10 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         );
         keys
     } else {
-        key_texts.iter().map(|text| parse_key_line(text, true).with_context(|| format!("--key {text} is not a verifier key"))).collect::<anyhow::Result<_>>()?
+        key_texts
+            .into_iter()
+            .map(|text| parse_key_line(text, true).with_context(|| format!("--key {text} is not a verifier key")))
+            .collect::<anyhow::Result<_>>()?
     };
     let trusted: Vec<VerifierKey> = keys.iter().filter(|(_, role)| *role == Role::Log).map(|(key, _)| key.clone()).collect();
     let producer_keys: Vec<(String, VerifierKey)> = keys
@@ -139,6 +157,7 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         Ok(report) => report,
         Err(failure) => return fail(failure, ""),
     };
+    let witnessed = check_witnesses(&notes, &witnesses, witness_quorum)?;
 
     if let Some(path) = state_path {
         for (label, remembered) in &state.checkpoints {
@@ -169,6 +188,9 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         report.last_size,
         BASE64.encode(report.last_root)
     );
+    if let Some((size, count)) = witnessed {
+        println!("witnesses: the checkpoint of size {size} holds {count} of {} trusted witness cosignatures (quorum {witness_quorum})", witnesses.len());
+    }
     let producers = &report.producers;
     if producers.checked {
         println!(
@@ -185,6 +207,32 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>) 
         );
     }
     Ok(())
+}
+
+/// With witness keys: the largest checkpoint (all of them verified above)
+/// holding `quorum` valid cosignatures by distinct trusted witnesses, as
+/// (size, cosignatures); none reaching it is a failure. Without: nothing to check.
+fn check_witnesses(notes: &[String], witnesses: &[CosignatureVerifier], quorum: usize) -> anyhow::Result<Option<(u64, usize)>> {
+    if witnesses.is_empty() {
+        return Ok(None);
+    }
+    let mut best: Option<(u64, usize)> = None;
+    for note in notes.iter().rev() {
+        let size: u64 = note.lines().nth(1).and_then(|line| line.parse().ok()).context("a checkpoint without a size line")?;
+        let count = witnesses.iter().filter(|witness| witness.find_in_note(note).is_some()).count();
+        if count >= quorum {
+            return Ok(Some((size, count)));
+        }
+        if best.is_none_or(|(_, most)| count > most) {
+            best = Some((size, count));
+        }
+    }
+    let (size, count) = best.unwrap_or((0, 0));
+    println!("first bad index: none (no checkpoint holds the witness quorum)");
+    anyhow::bail!(
+        "verification failed: no checkpoint holds {quorum} cosignatures by the {} trusted witnesses (the best, size {size}, has {count})",
+        witnesses.len()
+    )
 }
 
 /// What a trusted key may sign.
