@@ -1352,11 +1352,15 @@ impl<'c> Mapper<'c> {
                     (start, end, None)
                 }
             };
-            if line.procedure_code.is_empty() {
+            // 837I: SV202 is situational; a room-and-board or supply line is a
+            // revenue code alone (4 digits, e.g. 0120), priced later by the
+            // institutional rules. 837P lines always carry a HCPCS/CPT code.
+            let revenue_only = !professional && line.revenue_code.as_deref().is_some_and(|code| code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()));
+            if line.procedure_code.is_empty() && !revenue_only {
                 let revenue_code = line.revenue_code.as_deref().map_or(String::new(), |code| clean(code, 8));
                 let message = format!("line {} has revenue code {revenue_code} but no HCPCS code", line.number);
                 issues.push(ClaimIssue { path: line.procedure_position.path(), code: issue_code::PROCEDURE_CODE_MISSING.to_owned(), message });
-            } else if !procedure_code_is_valid(&line.procedure_code) {
+            } else if !line.procedure_code.is_empty() && !procedure_code_is_valid(&line.procedure_code) {
                 issues.extend(edits::procedure_code(&line.procedure_code, &line.procedure_position.path()));
             }
             if line.quantity <= Decimal::ZERO || line.quantity > Decimal::from(QUANTITY_MAX) {

@@ -115,7 +115,7 @@ pub mod issue_code {
     pub const RELATED_CLAIM_MISSING: &str = "related-claim-missing";
     /// The claim frequency (CLM05-3) is not 1, 7 or 8.
     pub const FREQUENCY_UNSUPPORTED: &str = "frequency-unsupported";
-    /// An institutional line has a revenue code but no HCPCS code (SV202).
+    /// A line has no HCPCS code (SV101-2 / SV202-2), and for 837I no 4-digit revenue code either.
     pub const PROCEDURE_CODE_MISSING: &str = "procedure-code-missing";
     /// Units of service are not more than 0 and at most [`QUANTITY_MAX`](crate::QUANTITY_MAX).
     pub const QUANTITY_RANGE: &str = "quantity-range";

@@ -299,3 +299,23 @@ fn the_277ca_carries_the_claim_ids_and_the_rejection_reasons() {
     let n_segments = text.lines().skip_while(|line| !line.starts_with("ST*")).take_while(|line| !line.starts_with("GE*")).count();
     assert!(text.contains(&format!("SE*{n_segments}*0040~")), "{text}");
 }
+
+#[test]
+fn an_837i_line_may_be_a_revenue_code_alone_but_not_a_bad_one() {
+    // SV202 is situational in 837I: a room-and-board line carries revenue code 0120 only.
+    let room_and_board = recount_837i(&VALID_837I.replacen("SV2*0300*HC:80053*250.00*UN*1~", "SV2*0120**250.00*DA*1~", 1));
+    let reading = read_text(&room_and_board);
+    assert!(reading.is_clean(), "{:?}", reading.problems());
+    let claim = reading.claims().next().unwrap();
+    assert!(claim.claim.issues.is_empty(), "{:?}", claim.claim.issues);
+    assert_eq!(claim.claim.lines[1].procedure_code, "0120");
+    let bad_revenue = recount_837i(&VALID_837I.replacen("SV2*0300*HC:80053*250.00*UN*1~", "SV2*12**250.00*DA*1~", 1));
+    let reading = read_text(&bad_revenue);
+    let codes: Vec<String> = reading.claims().next().unwrap().claim.issues.iter().map(|issue| issue.code.clone()).collect();
+    assert!(codes.contains(&"procedure-code-missing".to_owned()), "{codes:?}");
+}
+
+fn recount_837i(text: &str) -> String {
+    assert_ne!(text, VALID_837I, "the fixture changed");
+    recount(text)
+}
