@@ -236,3 +236,63 @@ async fn a_replacement_reverses_the_original_payment_and_a_void_reverses_the_rep
     assert!(verified, "{output}");
     stack.cleanup().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn providers_and_enrollments_import_all_or_nothing_and_auditors_read_the_access_log() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let intake = stack.url("intake").to_owned();
+    let admin = stack.create_key("operator-imports", "admin").await?;
+    let csv = |header: &str, rows: &[&str]| format!("{header}\n{}\n", rows.join("\n"));
+    let provider_header = "npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,\
+pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,routing_number,account_number,account_type";
+    let good = "1003000126,1,Robin Example MD,123456789,207Q00000X,riverside,MD-1,IL,2027-12-31,Riverside,100 River Road,Springfield,IL,62701,,,";
+    let bad = "1003000127,3,,12345,207Q00000X,riverside,,,,Riverside,100 River Road,Springfield,ZZ,62701,021000022,12,savings";
+    let import =
+        |body: String| stack.client.post(format!("{intake}/v1/providers/import")).bearer_auth(&admin).header("content-type", "text/csv").body(body).send();
+
+    // One bad row: 422 naming its line and fields, and nothing stored (the good row neither).
+    let (status, body) = answer(import(csv(provider_header, &[good, bad])).await?).await?;
+    assert_eq!(status, 422, "{body}");
+    let paths: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"line 3: npi") && paths.contains(&"line 3: entity_type") && paths.contains(&"line 3: pay_to.state"), "{paths:?}");
+    assert!(paths.contains(&"line 3: bank_account.routing_number") && paths.iter().all(|p| p.starts_with("line 3")), "{paths:?}");
+    let (status, _) = answer(stack.client.get(format!("{intake}/v1/providers/1003000126")).bearer_auth(&admin).send().await?).await?;
+    assert_eq!(status, 404, "nothing of a failed import is stored");
+    let (status, body) = answer(import(csv(provider_header, &[good])).await?).await?;
+    assert_eq!((status, body["imported"].as_u64()), (200, Some(1)), "{body}");
+    let (status, body) = answer(import("npi,name\n1003000126,X\n".to_owned()).await?).await?;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["path"], "line 1");
+
+    // Enrollments for the payer; then the newly registered and enrolled NPI bills for riverside.
+    let enrollments =
+        csv("npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end", &["1003000126,1,Robin Example MD,123456789,207Q00000X,2026-01-01,2026-12-31"]);
+    let response = stack
+        .client
+        .post(format!("{intake}/v1/payers/{PAYER_ID}/enrollments/import"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(enrollments)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    let mut claim = sample_claim("PCN-IMPORTED");
+    claim["contained"][2]["identifier"][0]["value"] = json!("1003000126");
+    let (status, body) = answer(stack.submit(&claim).await?).await?;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["outcomes"][0]["status"], "accepted", "{body}");
+    let claim_id = body["claim_ids"][0].as_str().unwrap().to_owned();
+
+    // Reads are logged; auditors read the log, providers may not.
+    stack.claim_status(&claim_id).await?;
+    let auditor = stack.create_key("state-audit", "auditor").await?;
+    let log_url = format!("{intake}/v1/access-log?claim_id={claim_id}");
+    let (status, body) = answer(stack.client.get(&log_url).bearer_auth(&auditor).send().await?).await?;
+    assert_eq!(status, 200, "{body}");
+    let entries = body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{body}");
+    assert_eq!((entries[0]["reader_tenant"].as_str(), entries[0]["view"].as_str()), (Some("riverside"), Some("status")), "{body}");
+    let (status, _) = answer(stack.client.get(&log_url).bearer_auth(&stack.api_key).send().await?).await?;
+    assert_eq!(status, 403);
+    stack.cleanup().await
+}

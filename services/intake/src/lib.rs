@@ -9,9 +9,11 @@
 //!   settlement events that feeds it.
 //! - [`run`]: the service (`claimtrail serve intake`).
 
+pub mod access;
 pub mod auth;
 pub mod edits;
 pub mod idempotency;
+pub mod imports;
 pub mod reference;
 pub mod registry;
 pub mod status;
@@ -98,7 +100,9 @@ pub fn routes(runtime: Runtime) -> Router {
         .merge(status::routes(runtime.clone()))
         .merge(reference::routes(runtime.clone()))
         .merge(registry::routes(runtime.clone()))
-        .merge(x12::routes(runtime))
+        .merge(x12::routes(runtime.clone()))
+        .merge(imports::routes(runtime.clone()))
+        .merge(access::routes(runtime))
 }
 
 /// The service's routes, handler and tasks on `runtime`.
@@ -136,7 +140,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         registry::put_provider,
         registry::show_provider,
         registry::put_signing_key,
-        registry::list_signing_keys
+        registry::list_signing_keys,
+        imports::import_providers,
+        imports::import_enrollments,
+        access::list
     ))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
