@@ -93,6 +93,8 @@ pub struct Stack {
     /// Extra environment per service, applied at every (re)start.
     pub env: HashMap<&'static str, Vec<(String, String)>>,
     pub api_key: String,
+    /// An admin key of the stack (fee schedules, reference data, the journal).
+    pub admin_key: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     /// Events produced before any claim (reference data), all on the ledger.
@@ -112,6 +114,7 @@ impl Stack {
             processes: HashMap::new(),
             env: SERVICES.iter().map(|s| (*s, common.clone())).collect(),
             api_key: String::new(),
+            admin_key: String::new(),
             client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
             db,
             baseline_events: 0,
@@ -120,8 +123,9 @@ impl Stack {
             stack.spawn(service, &[]).await?;
         }
         stack.api_key = stack.create_key("riverside", "provider").await?;
-        let admin_key = stack.create_key("operator", "admin").await?;
+        stack.admin_key = stack.create_key("operator", "admin").await?;
         stack.put_fee_schedule().await?;
+        let admin_key = stack.admin_key.clone();
         stack.put_reference_data(&admin_key).await?;
         stack.baseline_events = stack.count("intake", "outbox").await? + stack.count("adjudication", "outbox").await?;
         Ok(stack)
@@ -241,7 +245,8 @@ impl Stack {
             {"procedure_code": "G0008", "amount": "30.00"},
             {"procedure_code": "G0009", "amount": "31.50"},
             {"procedure_code": "J1100", "amount": "0.45"}]});
-        let response = self.client.put(format!("{}/v1/payers/{PAYER_ID}/fee-schedule", self.url("adjudication"))).json(&body).send().await?;
+        let response =
+            self.client.put(format!("{}/v1/payers/{PAYER_ID}/fee-schedule", self.url("adjudication"))).bearer_auth(&self.admin_key).json(&body).send().await?;
         anyhow::ensure!(response.status().is_success(), "fee schedule: {}", response.text().await?);
         Ok(())
     }

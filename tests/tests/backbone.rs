@@ -37,11 +37,30 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     }
     assert_eq!(traces.len(), 1, "{traces:?}");
 
-    let journal: Value = stack.client.get(format!("{}/v1/journal/entries?claim_id={claim_id}", stack.url("settlement"))).send().await?.json().await?;
+    let journal: Value = stack
+        .client
+        .get(format!("{}/v1/journal/entries?claim_id={claim_id}", stack.url("settlement")))
+        .bearer_auth(&stack.admin_key)
+        .send()
+        .await?
+        .json()
+        .await?;
     let entries = journal["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["amount"], "118.80");
-    let balances: Value = stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).send().await?.json().await?;
+    let balances: Value =
+        stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).bearer_auth(&stack.admin_key).send().await?.json().await?;
+    // The journal is not the providers' to read; the fee schedule is the payer's (or an admin's) to change.
+    let response = stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).bearer_auth(&stack.api_key).send().await?;
+    assert_eq!(response.status(), 403);
+    let schedule_url = format!("{}/v1/payers/60054/fee-schedule", stack.url("adjudication"));
+    let schedule = json!({"fee_schedule_id": "forged", "entries": [{"procedure_code": "99213", "amount": "9999.00"}]});
+    assert_eq!(stack.client.put(&schedule_url).json(&schedule).send().await?.status(), 401);
+    assert_eq!(stack.client.put(&schedule_url).bearer_auth(&stack.api_key).json(&schedule).send().await?.status(), 403);
+    let other_payer = stack.run_cli(&["keys", "create", "--tenant", "other-plan", "--role", "payer", "--payer-id", "99999"]).await?;
+    let other_payer = String::from_utf8(other_payer.stdout)?.trim().to_owned();
+    assert_eq!(stack.client.put(&schedule_url).bearer_auth(&other_payer).json(&schedule).send().await?.status(), 403);
+    assert_eq!(stack.client.get(&schedule_url).bearer_auth(&stack.api_key).send().await?.status(), 200, "anyone with a key reads the schedule");
     assert_eq!(balances["balanced"], true);
     assert_eq!(balances["total_debit"], "118.80");
 

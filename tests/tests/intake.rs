@@ -172,7 +172,14 @@ fn related_to(mut claim: Value, original: &str, void: bool) -> Value {
 }
 
 async fn journal_of(stack: &Stack, claim_id: &str) -> anyhow::Result<Vec<Value>> {
-    let journal: Value = stack.client.get(format!("{}/v1/journal/entries?claim_id={claim_id}", stack.url("settlement"))).send().await?.json().await?;
+    let journal: Value = stack
+        .client
+        .get(format!("{}/v1/journal/entries?claim_id={claim_id}", stack.url("settlement")))
+        .bearer_auth(&stack.admin_key)
+        .send()
+        .await?
+        .json()
+        .await?;
     Ok(journal["entries"].as_array().cloned().unwrap_or_default())
 }
 
@@ -218,7 +225,8 @@ async fn a_replacement_reverses_the_original_payment_and_a_void_reverses_the_rep
         ))
     })
     .await?;
-    let balances: Value = stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).send().await?.json().await?;
+    let balances: Value =
+        stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).bearer_auth(&stack.admin_key).send().await?.json().await?;
     assert_eq!(balances["balanced"], true, "{balances}");
     let payable =
         balances["accounts"].as_array().unwrap().iter().find(|a| a["account"] == "liability:provider_payable:1245319599").cloned().unwrap_or_default();

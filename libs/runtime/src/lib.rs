@@ -15,6 +15,7 @@
 //! - [`Runtime`]: one service's store, bus and producer identity (the key that
 //!   signs its event batches, registered in the shared key registry), and `run`.
 
+pub mod auth;
 pub mod consumer;
 pub mod http;
 pub mod keys;

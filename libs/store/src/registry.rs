@@ -1,6 +1,8 @@
-//! The producer key registry: where each service publishes the public key
-//! it signs its event batches with, so that the anchor (and through it,
-//! `/v1/ledger/keys` and the export) can verify them.
+//! The shared registry: where each service publishes the public key it signs
+//! its event batches with, so that the anchor (and through it,
+//! `/v1/ledger/keys` and the export) can verify them; and the API keys
+//! (key id, SHA-256 of the secret, tenant, role, payer scope) that every
+//! service's API authenticates against (`claimtrail_runtime::auth`).
 //!
 //! A shared table in a component of its own (schema `<prefix>_registry` on
 //! Postgres, `registry_producer_keys` in the embedded SQLite file): every
@@ -18,19 +20,36 @@ use crate::{Migration, Store, StoreError, migrate, stmt};
 pub const COMPONENT: &str = "registry";
 
 fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "producer keys",
-        statements: |store| {
-            let t = store.types();
-            vec![format!(
-                "CREATE TABLE {} (vkey TEXT PRIMARY KEY, service TEXT NOT NULL, added_at {} NOT NULL DEFAULT {})",
-                store.table("producer_keys"),
-                t.timestamp,
-                t.now
-            )]
+    vec![
+        Migration {
+            version: 1,
+            name: "producer keys",
+            statements: |store| {
+                let t = store.types();
+                vec![format!(
+                    "CREATE TABLE {} (vkey TEXT PRIMARY KEY, service TEXT NOT NULL, added_at {} NOT NULL DEFAULT {})",
+                    store.table("producer_keys"),
+                    t.timestamp,
+                    t.now
+                )]
+            },
         },
-    }]
+        Migration {
+            version: 2,
+            name: "api keys, shared by every service's API",
+            statements: |store| {
+                let t = store.types();
+                vec![format!(
+                    "CREATE TABLE {} (key_id TEXT PRIMARY KEY, secret_sha256 {} NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL, payer_id TEXT, \
+                     created_at {} NOT NULL DEFAULT {})",
+                    store.table("api_keys"),
+                    t.bytes,
+                    t.timestamp,
+                    t.now
+                )]
+            },
+        },
+    ]
 }
 
 /// The registry's store on `store`'s pool, its table created if needed.

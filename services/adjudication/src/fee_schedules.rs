@@ -8,14 +8,14 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::put;
 use axum::{Json, Router};
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent, sha3_256};
-use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
+use claimtrail_runtime::{Runtime, auth};
 use claimtrail_store::{Store, StoreError, outbox, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use serde::Deserialize;
@@ -69,8 +69,25 @@ fn validate(payer_id: &str, body: &FeeScheduleBody) -> Vec<FieldError> {
     request_body(content = serde_json::Value, description = "`{fee_schedule_id, entries: [{procedure_code, amount}]}`, amounts as strings"),
     responses((status = 200, description = "`{payer_id, fee_schedule_id, content_hash, entries}`", body = serde_json::Value),
               (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid schedule", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn publish(State(runtime): State<Runtime>, Path(payer_id): Path<String>, body: axum::body::Bytes) -> Result<impl IntoResponse, Problem> {
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid schedule", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn publish(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(payer_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, Problem> {
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    if !tenant.role.may_publish_for(&tenant, &payer_id) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!("only an admin key or payer {payer_id}'s own key publishes its fee schedule"),
+        ));
+    }
     let body: FeeScheduleBody = claimtrail_runtime::http::json_body(&body, "a fee schedule")?;
     Ok((StatusCode::OK, Json(publish_schedule(&runtime, &payer_id, body).await?)))
 }
@@ -123,8 +140,11 @@ pub async fn publish_schedule(runtime: &Runtime, payer_id: &str, body: FeeSchedu
 #[utoipa::path(get, path = "/v1/payers/{payer_id}/fee-schedule", tag = "adjudication",
     params(("payer_id" = String, Path, description = "Payer")),
     responses((status = 200, description = "The schedule in force", body = serde_json::Value),
-              (status = 404, description = "No schedule", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn show(State(runtime): State<Runtime>, Path(payer_id): Path<String>) -> Result<impl IntoResponse, Problem> {
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No schedule", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(payer_id): Path<String>) -> Result<impl IntoResponse, Problem> {
+    auth::authenticate(&runtime, &headers).await?;
     let store = &runtime.store;
     let header = store
         .db()

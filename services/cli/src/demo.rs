@@ -223,7 +223,7 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
         let mut all_valid = true;
         for tenant in &credentials.tenants {
             let key = tenant["api_key"].as_str().unwrap_or_default();
-            all_valid &= auth::verify_key(&intake.store, key).await?.is_some();
+            all_valid &= auth::verify_key(&intake.registry, key).await?.is_some();
         }
         if all_valid && !credentials.tenants.is_empty() {
             return Ok(credentials);
@@ -240,7 +240,7 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
     ];
     for (name, role, fields) in roles {
         let payer_scope = (role == Role::Payer).then_some(DEMO_PAYER_ID);
-        let key = auth::create_key(&intake.store, name, role, payer_scope).await?;
+        let key = auth::create_key(&intake.registry, name, role, payer_scope).await?;
         let mut tenant = json!({"name": name, "role": role.as_str(), "api_key": key.api_key});
         if let (Some(tenant_map), Some(extra)) = (tenant.as_object_mut(), fields.as_object()) {
             for (field, value) in extra {

@@ -184,7 +184,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 claimtrail_intake::auth::Role::parse(&role).with_context(|| format!("unknown role `{role}` (provider, payer, finance, auditor, admin)"))?;
             anyhow::ensure!(!tenant.trim().is_empty(), "the tenant name must not be empty");
             let store = connect(&database_url, &prefix, claimtrail_intake::SERVICE, &claimtrail_intake::migrations()).await?;
-            let key = claimtrail_intake::auth::create_key(&store, tenant.trim(), role, payer_id.as_deref()).await?;
+            let registry = claimtrail_store::registry::open(&store, &prefix).await?;
+            let key = claimtrail_intake::auth::create_key(&registry, tenant.trim(), role, payer_id.as_deref()).await?;
             println!("{}", key.api_key);
             Ok(())
         }

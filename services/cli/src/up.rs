@@ -174,7 +174,7 @@ pub async fn build(runtimes: &[Runtime]) -> anyhow::Result<ServiceList> {
     let mut services = Vec::new();
     for runtime in runtimes {
         let parts = match runtime.store.service() {
-            claimtrail_intake::SERVICE => claimtrail_intake::parts(runtime),
+            claimtrail_intake::SERVICE => claimtrail_intake::parts(runtime).await?,
             claimtrail_adjudication::SERVICE => claimtrail_adjudication::parts(runtime),
             claimtrail_settlement::SERVICE => claimtrail_settlement::parts(runtime),
             claimtrail_anchor::SERVICE => claimtrail_anchor::parts(runtime).await?,

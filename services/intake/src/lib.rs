@@ -105,21 +105,40 @@ pub fn routes(runtime: Runtime) -> Router {
         .merge(access::routes(runtime))
 }
 
-/// The service's routes, handler and tasks on `runtime`.
-pub fn parts(runtime: &Runtime) -> ServiceParts {
-    ServiceParts {
+/// The service's routes, handler and tasks on `runtime`. API keys created
+/// before they moved to the shared registry are copied there first.
+pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
+    copy_legacy_keys(runtime).await?;
+    Ok(ServiceParts {
         openapi: openapi(),
         routes: routes(runtime.clone()),
         handler: Some(Arc::new(status::StatusProjection::new(runtime.store.clone()))),
         readiness: http::always_ready(),
         background: vec![],
-    }
+    })
+}
+
+/// Intake kept the API keys in its own `api_keys` table before every
+/// service authenticated against the shared registry: copy any such key
+/// over (idempotent; the registry's row wins). `WHERE true` resolves
+/// SQLite's parsing ambiguity between the SELECT and the upsert clause.
+async fn copy_legacy_keys(runtime: &Runtime) -> anyhow::Result<()> {
+    use claimtrail_store::stmt;
+    use sea_orm::ConnectionTrait as _;
+    let sql = format!(
+        "INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id) SELECT key_id, secret_sha256, tenant, role, payer_id FROM {} \
+         WHERE true ON CONFLICT (key_id) DO NOTHING",
+        runtime.registry.table("api_keys"),
+        runtime.store.table("api_keys")
+    );
+    runtime.store.db().execute_raw(stmt(&runtime.store, sql, vec![])).await?;
+    Ok(())
 }
 
 /// Runs the intake service alone until `shutdown` (`claimtrail serve intake`).
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let runtime = Runtime::connect(&settings, SERVICE, &migrations()).await?;
-    let parts = parts(&runtime);
+    let parts = parts(&runtime).await?;
     runtime.run(parts, shutdown).await
 }
 

@@ -13,11 +13,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::{DomainEvent, Envelope, Family, Money, NewEvent, PayableBooked};
 use claimtrail_runtime::http::Problem;
-use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts, http};
+use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts, auth, http};
 use claimtrail_store::{Migration, Store, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use serde::Deserialize;
@@ -233,11 +234,26 @@ pub fn routes(runtime: Runtime) -> Router {
     Router::new().route("/v1/journal/entries", get(entries)).route("/v1/journal/balances", get(balances)).with_state(runtime)
 }
 
+/// The caller, if it may read journals: finance, auditor and admin keys
+/// every payer's, a payer key only its own (the scope returned), providers none.
+async fn journal_reader(runtime: &Runtime, headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
+    match tenant.role {
+        auth::Role::Finance | auth::Role::Auditor | auth::Role::Admin => Ok(None),
+        auth::Role::Payer => Ok(Some(tenant.payer_id.clone().unwrap_or_default())),
+        auth::Role::Provider => Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "the journal is for finance, auditor, admin and payer keys")),
+    }
+}
+
 #[utoipa::path(get, path = "/v1/journal/entries", tag = "settlement",
     params(("claim_id" = String, Query, description = "Claim")),
     responses((status = 200, description = "`{entries: [{entry_id, claim_id, amount, memo, lines: [{account, debit, credit}]}]}`", body = serde_json::Value),
-              (status = 400, description = "No claim_id", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn entries(State(runtime): State<Runtime>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+              (status = 400, description = "No claim_id", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "A provider key", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn entries(State(runtime): State<Runtime>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    let scope = journal_reader(&runtime, &headers).await?;
     let store = &runtime.store;
     let claim_id = query.claim_id.ok_or_else(|| Problem::bad_request("query parameter claim_id is required"))?;
     let rows = store
@@ -246,11 +262,11 @@ pub(crate) async fn entries(State(runtime): State<Runtime>, Query(query): Query<
             store,
             format!(
                 "SELECT e.entry_id, e.amount_cents, e.memo, l.account, l.debit_cents, l.credit_cents FROM {} e LEFT JOIN {} l ON l.entry_id = e.entry_id \
-                 WHERE e.claim_id = $1 ORDER BY l.line_id",
+                 WHERE e.claim_id = $1 AND ($2 = '' OR e.payer_id = $2) ORDER BY l.line_id",
                 store.table("journal_entries"),
                 store.table("journal_lines")
             ),
-            vec![Value::from(claim_id)],
+            vec![Value::from(claim_id), Value::from(scope.unwrap_or_default())],
         ))
         .await?;
     let mut entries: Vec<serde_json::Value> = Vec::new();
@@ -274,18 +290,24 @@ pub(crate) async fn entries(State(runtime): State<Runtime>, Query(query): Query<
 }
 
 #[utoipa::path(get, path = "/v1/journal/balances", tag = "settlement",
-    responses((status = 200, description = "`{accounts: [{account, debit, credit, balance}], total_debit, total_credit, balanced}`", body = serde_json::Value)))]
-pub(crate) async fn balances(State(runtime): State<Runtime>) -> Result<Json<serde_json::Value>, Problem> {
+    responses((status = 200, description = "`{accounts: [{account, debit, credit, balance}], total_debit, total_credit, balanced}`; a payer key sees its own payer's entries only", body = serde_json::Value),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "A provider key", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn balances(State(runtime): State<Runtime>, headers: HeaderMap) -> Result<Json<serde_json::Value>, Problem> {
+    let scope = journal_reader(&runtime, &headers).await?;
     let store = &runtime.store;
     let rows = store
         .db()
         .query_all_raw(stmt(
             store,
             format!(
-                "SELECT account, CAST(SUM(debit_cents) AS BIGINT), CAST(SUM(credit_cents) AS BIGINT) FROM {} GROUP BY account ORDER BY account",
-                store.table("journal_lines")
+                "SELECT l.account, CAST(SUM(l.debit_cents) AS BIGINT), CAST(SUM(l.credit_cents) AS BIGINT) FROM {} l JOIN {} e ON e.entry_id = l.entry_id \
+                 WHERE ($1 = '' OR e.payer_id = $1) GROUP BY l.account ORDER BY l.account",
+                store.table("journal_lines"),
+                store.table("journal_entries")
             ),
-            vec![],
+            vec![Value::from(scope.unwrap_or_default())],
         ))
         .await?;
     let mut accounts = Vec::with_capacity(rows.len());
