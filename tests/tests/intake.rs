@@ -304,3 +304,67 @@ pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,rout
     assert_eq!(status, 403);
     stack.cleanup().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_synthetic_world_imports_and_its_claims_are_accepted_and_paid() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let (intake, adjudication) = (stack.url("intake").to_owned(), stack.url("adjudication").to_owned());
+    let dir = tempfile::tempdir()?;
+    let dir_text = dir.path().to_str().unwrap().to_owned();
+    let args = ["generate", "--reference-dir", &dir_text, "--claims", "60", "--bundle-size", "30", "--seed", "11", "--providers", "12", "--members", "40"];
+    let output = stack.run_cli(&args).await?;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.stdout, stack.run_cli(&args).await?.stdout, "the same seed gives the same claims");
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name));
+
+    // The world's reference data, through the public APIs.
+    let admin = &stack.admin_key;
+    let payers: Vec<Value> = serde_json::from_str(&read("payers.json")?)?;
+    assert_eq!(payers.len(), 2);
+    for payer in &payers {
+        let id = payer["payer_id"].as_str().unwrap();
+        let body = json!({"name": payer["name"], "timely_filing_days": payer["timely_filing_days"]});
+        stack.client.put(format!("{intake}/v1/payers/{id}")).bearer_auth(admin).json(&body).send().await?.error_for_status()?;
+    }
+    for schedule in serde_json::from_str::<Vec<Value>>(&read("fee-schedules.json")?)? {
+        let id = schedule["payer_id"].as_str().unwrap();
+        let body = json!({"fee_schedule_id": schedule["fee_schedule_id"], "entries": schedule["entries"]});
+        stack.client.put(format!("{adjudication}/v1/payers/{id}/fee-schedule")).bearer_auth(admin).json(&body).send().await?.error_for_status()?;
+    }
+    let csv = |url: String, body: String| stack.client.post(url).bearer_auth(admin).header("content-type", "text/csv").body(body).send();
+    let (status, body) = answer(csv(format!("{intake}/v1/providers/import"), read("providers.csv")?).await?).await?;
+    assert_eq!((status, body["imported"].as_u64()), (200, Some(12)), "{body}");
+    for payer in &payers {
+        let id = payer["payer_id"].as_str().unwrap();
+        let (status, body) = answer(csv(format!("{intake}/v1/payers/{id}/enrollments/import"), read("enrollments.csv")?).await?).await?;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = answer(csv(format!("{intake}/v1/payers/{id}/members/import"), read(&format!("members-{id}.csv"))?).await?).await?;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // The synthetic organization's key submits every generated claim, and every edit accepts it.
+    let key = stack.create_key("synthetic-practice", "provider").await?;
+    for line in String::from_utf8(output.stdout)?.lines() {
+        let response = stack
+            .client
+            .post(format!("{intake}/v1/claims"))
+            .bearer_auth(&key)
+            .header("content-type", "application/fhir+json")
+            .body(line.to_owned())
+            .send()
+            .await?;
+        let (status, body) = answer(response).await?;
+        assert_eq!(status, 202, "{body}");
+        for outcome in body["outcomes"].as_array().unwrap() {
+            assert_eq!(outcome["status"], "accepted", "{outcome}");
+        }
+    }
+    // The reference data added events after the stack's baseline: wait for the bookings, not a ledger size.
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE outcome = 'paid'", stack.table("intake", "claims"));
+    wait_until(Duration::from_secs(120), || async {
+        let paid = stack.scalar(&sql).await?;
+        Ok((paid == 60, format!("{paid} of 60 paid")))
+    })
+    .await?;
+    stack.cleanup().await
+}

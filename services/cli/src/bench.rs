@@ -103,7 +103,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
                 serde_json::to_vec(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries}))?
             }
-            crate::generate::Format::X12 => crate::generate::x12_interchange(&claims, today, 1, bundle_idx as u64 + 1)?.into_bytes(),
+            crate::generate::Format::X12 => crate::generate::x12_interchange(&claims, today, 1, bundle_idx as u64 + 1, None)?.into_bytes(),
         });
     }
     let (path, content_type) = match args.format {

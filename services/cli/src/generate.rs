@@ -1,5 +1,7 @@
-//! `claimtrail generate`: realistic claims for the demo's payer, providers
-//! and members, which the front-end edits accept, as FHIR R4 Bundles (one
+//! `claimtrail generate`: realistic claims which the front-end edits accept,
+//! for the demo's payer, providers and members or (with `--reference-dir`)
+//! for a synthetic world of payers, providers of several specialties and
+//! members whose reference data it writes beside them (see `world`), as FHIR R4 Bundles (one
 //! per line, at most `--bundle-size` claims each) or as X12 837P
 //! interchanges (the same claims: they are mapped through the FHIR reader and
 //! written by libs/x12's writer).
@@ -16,9 +18,13 @@ use clap::ValueEnum;
 use serde_json::{Value, json};
 
 use crate::demo;
+use crate::world::World;
 
 /// Claims per Bundle, at most: what intake accepts in one Bundle.
 const BUNDLE_CLAIMS_MAX: u64 = claimtrail_fhir::CLAIMS_PER_BUNDLE_MAX as u64;
+
+/// A progress bar from this many claims on (when writing to a file).
+const PROGRESS_FROM: u64 = 10_000;
 
 /// Claims one run writes, at most.
 pub const GENERATE_CLAIMS_MAX: u64 = 10_000_000;
@@ -51,6 +57,37 @@ pub struct GenerateArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Generate a synthetic world instead of using the demo's, and write its
+    /// reference data here (payers.json, fee-schedules.json, providers.csv,
+    /// enrollments.csv, members-<payer>.csv) in the shapes the APIs import.
+    #[arg(long)]
+    reference_dir: Option<PathBuf>,
+    /// Payers of the synthetic world.
+    #[arg(long, default_value_t = 2, requires = "reference_dir")]
+    payers: u32,
+    /// Providers of the synthetic world (by specialty: family medicine, orthopaedics, DME, ambulance, laboratory, optometry).
+    #[arg(long, default_value_t = 20, requires = "reference_dir")]
+    providers: u32,
+    /// Members of the synthetic world.
+    #[arg(long, default_value_t = 200, requires = "reference_dir")]
+    members: u32,
+    /// The organization (tenant) whose provider keys bill under the synthetic providers' NPIs.
+    #[arg(long, default_value = "synthetic-practice", requires = "reference_dir")]
+    organization: String,
+}
+
+/// Writes the world's reference data into `dir`.
+fn write_reference(world: &World, dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let write = |name: &str, text: String| std::fs::write(dir.join(name), text).with_context(|| format!("writing {}", dir.join(name).display()));
+    write("payers.json", serde_json::to_string_pretty(&world.payers_json())? + "\n")?;
+    write("fee-schedules.json", serde_json::to_string_pretty(&world.fee_schedules_json())? + "\n")?;
+    write("providers.csv", world.providers_csv())?;
+    write("enrollments.csv", world.enrollments_csv())?;
+    for (idx, payer) in world.payers.iter().enumerate() {
+        write(&format!("members-{}.csv", payer.payer_id), world.members_csv(idx))?;
+    }
+    Ok(())
 }
 
 fn member_ids() -> Vec<String> {
@@ -76,14 +113,36 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let members = member_ids();
+    let world = match &args.reference_dir {
+        Some(dir) => {
+            let world = World::new(args.seed, args.payers, args.providers, args.members, &args.organization, today);
+            write_reference(&world, dir)?;
+            Some(world)
+        }
+        None => None,
+    };
+    let progress = if args.claims >= PROGRESS_FROM && args.out.is_some() {
+        let bar = indicatif::ProgressBar::new(args.claims);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} claims ({per_sec})").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let mut index = 0u64;
     let mut batch_number = 0u64;
     while index < args.claims {
         let n = args.bundle_size.min(args.claims - index);
-        let claims: Vec<Value> = (index..index + n).map(|i| claim(args.seed, i, &members, today)).collect();
+        let claims: Vec<Value> = (index..index + n)
+            .map(|i| match &world {
+                Some(world) => world.claim(args.seed, i, today),
+                None => claim(args.seed, i, &members, today),
+            })
+            .collect();
         batch_number += 1;
         match args.format {
-            Format::X12 => out.write_all(x12_interchange(&claims, today, args.seed, batch_number)?.as_bytes())?,
+            Format::X12 => out.write_all(x12_interchange(&claims, today, args.seed, batch_number, world.as_ref())?.as_bytes())?,
             Format::Fhir => {
                 let entries: Vec<Value> = claims
                     .into_iter()
@@ -99,15 +158,18 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             }
         }
         index += n;
+        progress.set_position(index);
     }
+    progress.finish_and_clear();
     out.flush()?;
     Ok(())
 }
 
 /// The claims as domain claims, through the FHIR reader (so both formats
 /// carry exactly the same claims), written as one 837P interchange from the
-/// demo provider organization to the demo payer.
-pub(crate) fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, batch_number: u64) -> anyhow::Result<String> {
+/// billing organization to the payer; names and birth dates from the world
+/// (or the demo's members).
+pub(crate) fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, batch_number: u64, world: Option<&World>) -> anyhow::Result<String> {
     let mut mapped = Vec::with_capacity(claims.len());
     for (offset, claim) in claims.iter().enumerate() {
         let body = serde_json::to_vec(claim)?;
@@ -117,38 +179,71 @@ pub(crate) fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, ba
         anyhow::ensure!(claim.issues.is_empty(), "generated claim {offset} fails an edit: {:?}", claim.issues);
         mapped.push(claim);
     }
-    let members = demo::demo_members();
-    let people: Vec<(claimtrail_x12::PersonName, time::Date, &str)> = mapped
+    let demo_members = demo::demo_members();
+    struct Extras {
+        name: claimtrail_x12::PersonName,
+        birth_date: time::Date,
+        sex: &'static str,
+        billing_name: String,
+        billing_tin: String,
+        payer_name: String,
+    }
+    let extras: Vec<Extras> = mapped
         .iter()
-        .map(|claim| {
-            let member = members.iter().find(|m| m["member_id"] == claim.member_id.as_str());
-            let field = |name: &str| member.and_then(|m| m[name].as_str()).unwrap_or_default().to_owned();
-            let birth_date = claimtrail_events::parse_date(&field("birth_date")).unwrap_or(time::Date::MIN);
-            let sex = match field("sex").as_str() {
-                "female" => "F",
-                "male" => "M",
-                _ => "U",
-            };
-            (claimtrail_x12::PersonName { last: field("family_name"), first: field("given_name") }, birth_date, sex)
+        .map(|claim| match world {
+            Some(world) => {
+                let (family, given, birth_date, sex) = world.person(&claim.member_id).unwrap_or((String::new(), String::new(), time::Date::MIN, "U"));
+                let (billing_name, billing_tin) = world.provider(&claim.billing_npi).unwrap_or(("", ""));
+                Extras {
+                    name: claimtrail_x12::PersonName { last: family, first: given },
+                    birth_date,
+                    sex,
+                    billing_name: billing_name.to_owned(),
+                    billing_tin: billing_tin.to_owned(),
+                    payer_name: world.payer_name(&claim.payer_id).unwrap_or_default().to_owned(),
+                }
+            }
+            None => {
+                let member = demo_members.iter().find(|m| m["member_id"] == claim.member_id.as_str());
+                let field = |name: &str| member.and_then(|m| m[name].as_str()).unwrap_or_default().to_owned();
+                Extras {
+                    name: claimtrail_x12::PersonName { last: field("family_name"), first: field("given_name") },
+                    birth_date: claimtrail_events::parse_date(&field("birth_date")).unwrap_or(time::Date::MIN),
+                    sex: match field("sex").as_str() {
+                        "female" => "F",
+                        "male" => "M",
+                        _ => "U",
+                    },
+                    billing_name: demo::DEMO_PROVIDER_ORGANIZATION.to_owned(),
+                    billing_tin: demo::DEMO_PROVIDER_TIN.to_owned(),
+                    payer_name: "Demo Health Plan".to_owned(),
+                }
+            }
         })
         .collect();
     let to_write: Vec<claimtrail_x12::ClaimToWrite<'_>> = mapped
         .iter()
-        .zip(&people)
-        .map(|(claim, (name, birth_date, sex))| claimtrail_x12::ClaimToWrite {
+        .zip(&extras)
+        .map(|(claim, extra)| claimtrail_x12::ClaimToWrite {
             claim,
-            billing_provider_name: demo::DEMO_PROVIDER_ORGANIZATION,
-            billing_tin: demo::DEMO_PROVIDER_TIN,
-            payer_name: "Demo Health Plan",
-            name,
-            birth_date: *birth_date,
-            sex,
+            billing_provider_name: &extra.billing_name,
+            billing_tin: &extra.billing_tin,
+            payer_name: &extra.payer_name,
+            name: &extra.name,
+            birth_date: extra.birth_date,
+            sex: extra.sex,
         })
         .collect();
     let control_number = u32::try_from((seed.wrapping_mul(7919).wrapping_add(batch_number)) % 999_999_999 + 1).unwrap_or(1);
+    let (sender, receiver_id, receiver_name) = match world {
+        Some(world) => {
+            (world.organization.to_ascii_uppercase().chars().filter(char::is_ascii_alphanumeric).take(15).collect::<String>(), "CLAIMTRAIL", "Claimtrail")
+        }
+        None => ("RIVERSIDEFP".to_owned(), demo::DEMO_PAYER_ID, "Demo Health Plan"),
+    };
     let outgoing = claimtrail_x12::Outgoing837 {
         sender_qualifier: "ZZ".into(),
-        sender_id: "RIVERSIDEFP".into(),
+        sender_id: sender.clone(),
         receiver_qualifier: "ZZ".into(),
         receiver_id: "CLAIMTRAIL".into(),
         interchange_control_number: control_number,
@@ -156,8 +251,8 @@ pub(crate) fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, ba
         date: today,
         time: time::Time::MIDNIGHT,
         test: false,
-        submitter: claimtrail_x12::Party { name: demo::DEMO_PROVIDER_ORGANIZATION.into(), id: "RIVERSIDEFP".into() },
-        receiver: claimtrail_x12::Party { name: "Demo Health Plan".into(), id: demo::DEMO_PAYER_ID.into() },
+        submitter: claimtrail_x12::Party { name: world.map_or(demo::DEMO_PROVIDER_ORGANIZATION.to_owned(), |w| w.organization.clone()), id: sender },
+        receiver: claimtrail_x12::Party { name: receiver_name.into(), id: receiver_id.into() },
     };
     Ok(claimtrail_x12::write_837p(&outgoing, &to_write))
 }

@@ -5,6 +5,7 @@ mod demo;
 mod generate;
 mod up;
 mod verify;
+mod world;
 
 use std::path::PathBuf;
 
