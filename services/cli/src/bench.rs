@@ -30,17 +30,31 @@ pub struct BenchArgs {
     /// Bundles in flight at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// Run on Postgres (with --nats-url) instead of embedded.
-    #[arg(long, requires = "nats_url")]
+    /// Run on Postgres (with --nats-url) instead of embedded; with --ledger, where the Postgres rates are measured.
+    #[arg(long)]
     pub database_url: Option<String>,
     #[arg(long, requires = "database_url")]
     pub nats_url: Option<String>,
+    /// Measure the audit ledger instead of the stack: raw SHA3-256, verify,
+    /// and with --database-url the raw INSERT and COPY rates and the append path.
+    #[arg(long)]
+    pub ledger: bool,
+    /// Ledger entries for --ledger.
+    #[arg(long, default_value_t = 200_000)]
+    pub ledger_entries: usize,
+    /// Entries per transaction for --ledger.
+    #[arg(long, default_value_t = 5_000)]
+    pub ledger_batch: usize,
     /// Submit FHIR Bundles to /v1/claims or X12 837P interchanges to /v1/claims/x12.
     #[arg(long, value_enum, default_value = "fhir")]
     pub format: crate::generate::Format,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.ledger {
+        return crate::bench_ledger::run(args.ledger_entries, args.database_url.as_deref(), args.ledger_batch).await;
+    }
+    anyhow::ensure!(args.database_url.is_some() == args.nats_url.is_some(), "--database-url and --nats-url go together (or neither, for embedded)");
     anyhow::ensure!(args.claims > 0 && args.bundle > 0 && args.concurrency > 0, "--claims, --bundle and --concurrency must be positive");
     let work_dir = tempfile::tempdir()?;
     let prefix = format!("bench{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);

@@ -1,6 +1,7 @@
 //! `claimtrail`: one binary that links every service.
 
 mod bench;
+mod bench_ledger;
 mod demo;
 mod generate;
 mod up;

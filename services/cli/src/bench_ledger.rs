@@ -1,0 +1,233 @@
+//! `claimtrail bench --ledger`: the audit ledger's own rates, beside the raw
+//! rates of what it is built from, measured in one run:
+//!
+//! - raw SHA3-256 over leaf-sized input (one core);
+//! - verify: `libs/ledger`'s `Verifier` over signed leaves (leaf decode, leaf
+//!   hash, chain, Merkle frontier, the checkpoint, and each producer batch's
+//!   inclusion path and signature; one batch of 100 events per signature),
+//!   as `claimtrail verify` runs it, without IO;
+//! - with `--database-url`: the raw Postgres rates of the ledger's row
+//!   (multi-row INSERT in 500-row statements, and binary COPY through
+//!   tokio-postgres) into a scratch table, and the anchor's append path: the
+//!   writer lock, the tail read, leaf hash and chain per entry, and the
+//!   multi-row insert into a real ledger table, per transaction of
+//!   `--ledger-batch` entries.
+//!
+//! Leaves are prepared before any clock starts.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use claimtrail_ledger::batch;
+use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
+use claimtrail_ledger::leaf::{LeafBatch, LeafRecord};
+use claimtrail_ledger::merkle::Frontier;
+use claimtrail_ledger::note::{Checkpoint, SignerKey};
+use claimtrail_ledger::verify::Verifier;
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+/// Events per producer batch in the generated leaves (one signature each).
+const EVENTS_PER_BATCH: usize = 100;
+
+struct Prepared {
+    leaves: Vec<Vec<u8>>,
+    event_ids: Vec<uuid::Uuid>,
+    checkpoint_note: String,
+    log_key: SignerKey,
+    producer_key: SignerKey,
+}
+
+fn prepare(entries: usize) -> anyhow::Result<Prepared> {
+    let log_key = SignerKey::generate("bench.claimtrail/ledger")?;
+    let producer_key = SignerKey::generate("intake-producer")?;
+    let key_label = batch::key_label(producer_key.name(), producer_key.key_id());
+    let mut leaves = Vec::with_capacity(entries);
+    let mut event_ids = Vec::with_capacity(entries);
+    let mut frontier = Frontier::new();
+    let mut index = 0u64;
+    while (index as usize) < entries {
+        let n = EVENTS_PER_BATCH.min(entries - index as usize);
+        let ids: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::now_v7()).collect();
+        // Stand-ins for canonical envelopes of about 600 bytes each.
+        let envelopes: Vec<Vec<u8>> = ids.iter().map(|id| format!("{{\"event_id\":\"{id}\",\"pad\":\"{}\"}}", "x".repeat(560)).into_bytes()).collect();
+        let hashes: Vec<Hash> = envelopes.iter().map(|e| batch::event_hash(e)).collect();
+        let proofs = batch::sign(&producer_key, "intake", &uuid::Uuid::now_v7().to_string(), &hashes);
+        for ((id, hash), proof) in ids.iter().zip(&hashes).zip(&proofs) {
+            let record = LeafRecord {
+                index,
+                event_id: id.to_string(),
+                event_type: "claim.submitted.v1".into(),
+                producer: format!("intake/{key_label}"),
+                occurred_at: "2026-11-25T04:00:00.000000Z".into(),
+                commitment: hex::encode(leaf_hash(id.as_bytes())),
+                batch: Some(LeafBatch::new(hash, proof)),
+                verified: Some(true),
+            };
+            let bytes = record.to_bytes();
+            frontier.push(leaf_hash(&bytes));
+            leaves.push(bytes);
+            event_ids.push(*id);
+            index += 1;
+        }
+    }
+    let checkpoint_note =
+        Checkpoint { origin: log_key.name().to_owned(), size: frontier.size(), root: frontier.root(), extensions: vec![] }.sign(&[&log_key])?;
+    Ok(Prepared { leaves, event_ids, checkpoint_note, log_key, producer_key })
+}
+
+fn rate(n: usize, started: Instant) -> f64 {
+    n as f64 / started.elapsed().as_secs_f64().max(1e-9)
+}
+
+pub async fn run(entries: usize, database_url: Option<&str>, batch_size: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(entries > 0 && batch_size > 0, "--ledger-entries and --ledger-batch must be positive");
+    eprintln!("preparing {entries} signed leaves ({EVENTS_PER_BATCH} events per producer batch)");
+    let prepared = prepare(entries)?;
+    let leaf_bytes: usize = prepared.leaves.iter().map(Vec::len).sum();
+    println!("leaves: {entries}, {:.0} bytes each on average", leaf_bytes as f64 / entries as f64);
+
+    let started = Instant::now();
+    for leaf in &prepared.leaves {
+        std::hint::black_box(leaf_hash(std::hint::black_box(leaf)));
+    }
+    let sha3 = rate(entries, started);
+    println!("raw SHA3-256 over the leaves, one core: {sha3:.0} hashes/s ({:.1} MB/s)", sha3 * leaf_bytes as f64 / entries as f64 / 1e6);
+
+    for (label, with_producers) in
+        [("verify, log key only (chain, tree, checkpoint)", false), ("verify with producer keys (also paths and batch signatures)", true)]
+    {
+        let mut verifier = Verifier::new(vec![prepared.log_key.verifier()]);
+        if with_producers {
+            verifier = verifier.with_producer_keys(vec![("intake".to_owned(), prepared.producer_key.verifier())]);
+        }
+        verifier.push_checkpoint(&prepared.checkpoint_note).map_err(|f| anyhow::anyhow!("{}", f.reason))?;
+        let started = Instant::now();
+        for (index, leaf) in prepared.leaves.iter().enumerate() {
+            verifier.push_entry(index as u64, leaf, None).map_err(|f| anyhow::anyhow!("{}", f.reason))?;
+        }
+        let report = verifier.finish().map_err(|f| anyhow::anyhow!("{}", f.reason))?;
+        anyhow::ensure!(report.checkpoints_verified == 1, "the checkpoint did not verify");
+        println!("{label}, one core: {:.0} entries/s", rate(entries, started));
+    }
+
+    let Some(database_url) = database_url else {
+        println!("(no --database-url: the Postgres rates are skipped)");
+        return Ok(());
+    };
+    postgres_rates(&prepared, database_url, batch_size).await
+}
+
+async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usize) -> anyhow::Result<()> {
+    let entries = prepared.leaves.len();
+    let schema = format!("benchledger{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let db = sea_orm::Database::connect(database_url).await.context("connecting to Postgres")?;
+    db.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await?;
+    let result = async {
+        let columns = "(idx BIGINT PRIMARY KEY, event_id UUID NOT NULL UNIQUE, leaf BYTEA NOT NULL, leaf_hash BYTEA NOT NULL, chain BYTEA NOT NULL)";
+        db.execute_unprepared(&format!("CREATE TABLE {schema}.raw_insert {columns}")).await?;
+        db.execute_unprepared(&format!("CREATE TABLE {schema}.raw_copy {columns}")).await?;
+        db.execute_unprepared(&format!("CREATE TABLE {schema}.ledger {columns}")).await?;
+        // Hashes and chain for the raw rates, computed before the clock.
+        let mut chain = CHAIN_SEED;
+        let rows: Vec<(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)> = prepared
+            .leaves
+            .iter()
+            .zip(&prepared.event_ids)
+            .enumerate()
+            .map(|(idx, (leaf, id))| {
+                let hash = leaf_hash(leaf);
+                chain = chain_next(&chain, &hash);
+                (idx as i64, *id, leaf, hash, chain)
+            })
+            .collect();
+
+        let started = Instant::now();
+        for transaction in rows.chunks(batch_size) {
+            let tx = db.begin().await?;
+            insert_rows(&tx, &format!("{schema}.raw_insert"), transaction).await?;
+            tx.commit().await?;
+        }
+        println!("raw Postgres multi-row INSERT (500 rows a statement, {batch_size} a transaction): {:.0} rows/s", rate(entries, started));
+
+        let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await.context("connecting tokio-postgres")?;
+        tokio::spawn(connection);
+        let started = Instant::now();
+        for transaction in rows.chunks(batch_size) {
+            copy_rows(&client, &format!("{schema}.raw_copy"), transaction).await?;
+        }
+        println!("raw Postgres binary COPY ({batch_size} rows a transaction): {:.0} rows/s", rate(entries, started));
+
+        // The anchor's append path: lock, tail, hash and chain, insert; one transaction per batch.
+        let started = Instant::now();
+        let mut next = 0usize;
+        for transaction in prepared.leaves.chunks(batch_size) {
+            let tx = db.begin().await?;
+            tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock(hashtext('{schema}.ledger'))")).await?;
+            let tail = tx
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    format!("SELECT idx, chain FROM {schema}.ledger ORDER BY idx DESC LIMIT 1"),
+                ))
+                .await?;
+            let mut chain: Hash = match tail {
+                Some(row) => row.try_get_by_index::<Vec<u8>>(1)?.try_into().map_err(|_| anyhow::anyhow!("chain is not 32 bytes"))?,
+                None => CHAIN_SEED,
+            };
+            let appended: Vec<(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)> = transaction
+                .iter()
+                .enumerate()
+                .map(|(offset, leaf)| {
+                    let hash = leaf_hash(leaf);
+                    chain = chain_next(&chain, &hash);
+                    ((next + offset) as i64, prepared.event_ids[next + offset], leaf, hash, chain)
+                })
+                .collect();
+            insert_rows(&tx, &format!("{schema}.ledger"), &appended).await?;
+            tx.commit().await?;
+            next += transaction.len();
+        }
+        println!("ledger append path (lock, tail, hash, chain, insert; {batch_size} entries a transaction): {:.0} entries/s", rate(entries, started));
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    db.execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+    result
+}
+
+async fn insert_rows(tx: &impl ConnectionTrait, table: &str, rows: &[(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)]) -> anyhow::Result<()> {
+    for chunk in rows.chunks(500) {
+        let mut sql = format!("INSERT INTO {table} (idx, event_id, leaf, leaf_hash, chain) VALUES ");
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 5);
+        for (row_idx, (idx, id, leaf, hash, chain)) in chunk.iter().enumerate() {
+            if row_idx > 0 {
+                sql.push(',');
+            }
+            let base = row_idx * 5;
+            sql.push_str(&format!("(${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5));
+            values.extend([
+                sea_orm::Value::from(*idx),
+                sea_orm::Value::from(*id),
+                sea_orm::Value::from((*leaf).clone()),
+                sea_orm::Value::from(hash.to_vec()),
+                sea_orm::Value::from(chain.to_vec()),
+            ]);
+        }
+        tx.execute_raw(sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values)).await?;
+    }
+    Ok(())
+}
+
+async fn copy_rows(client: &tokio_postgres::Client, table: &str, rows: &[(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)]) -> anyhow::Result<()> {
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::{ToSql, Type};
+    let sink = client.copy_in(&format!("COPY {table} (idx, event_id, leaf, leaf_hash, chain) FROM STDIN BINARY")).await?;
+    let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::UUID, Type::BYTEA, Type::BYTEA, Type::BYTEA]);
+    let mut writer = std::pin::pin!(writer);
+    for (idx, id, leaf, hash, chain) in rows {
+        let (hash, chain) = (hash.as_slice(), chain.as_slice());
+        let row: [&(dyn ToSql + Sync); 5] = [idx, id, &leaf.as_slice(), &hash, &chain];
+        writer.as_mut().write(&row).await?;
+    }
+    writer.finish().await?;
+    Ok(())
+}
