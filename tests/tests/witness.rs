@@ -36,7 +36,13 @@ async fn start_witness_on(prefix: &str, key_dir: &std::path::Path, log_vkey: &st
         .env("CLAIMTRAIL_PREFIX", prefix)
         .env("CLAIMTRAIL_KEY_DIR", key_dir)
         .env("CLAIMTRAIL_WITNESS_NAME", "witness.test/w1")
-        .env("CLAIMTRAIL_WITNESS_LOG_KEYS", log_vkey)
+        // The log key comes from a file, as `claimtrail keys log` writes it beside the log's key.
+        .env("CLAIMTRAIL_WITNESS_LOG_KEYS_FILE", {
+            let file = key_dir.join("followed-logs.vkey");
+            std::fs::create_dir_all(key_dir)?;
+            std::fs::write(&file, format!("# the logs this witness follows\n{log_vkey}\n"))?;
+            file
+        })
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log))
@@ -238,4 +244,26 @@ async fn the_anchor_publishes_checkpoints_only_with_their_witness_quorum_and_cat
     let db = sea_orm::Database::connect(database_url()).await?;
     sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("DROP SCHEMA IF EXISTS \"{}_witness\" CASCADE", stack.prefix)).await?;
     stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_log_and_keys_witness_create_a_key_once_and_print_its_vkey() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let dir_text = dir.path().to_str().context("path")?.to_owned();
+    let run = |args: Vec<String>| async move { Command::new(claimtrail_bin()).args(&args).output().await };
+    for (args, vkey_file) in [
+        (vec!["keys".to_owned(), "log".into(), "--origin".into(), "test.example/log".into(), "--key-dir".into(), dir_text.clone()], "ledger-log.vkey"),
+        (vec!["keys".to_owned(), "witness".into(), "--name".into(), "witness.test/w9".into(), "--key-dir".into(), dir_text.clone()], "witness.vkey"),
+    ] {
+        let first = run(args.clone()).await?;
+        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        let again = run(args).await?;
+        assert_eq!(first.stdout, again.stdout, "the key is created once, then reused");
+        let printed = String::from_utf8(first.stdout)?;
+        assert_eq!(std::fs::read_to_string(dir.path().join(vkey_file))?, printed);
+    }
+    let log_vkey = std::fs::read_to_string(dir.path().join("ledger-log.vkey"))?;
+    claimtrail_ledger::VerifierKey::parse(log_vkey.trim())?;
+    CosignatureVerifier::parse(std::fs::read_to_string(dir.path().join("witness.vkey"))?.trim())?;
+    Ok(())
 }

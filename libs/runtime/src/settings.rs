@@ -85,6 +85,11 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_WITNESS_KEYS", value_delimiter = ',')]
     pub witness_keys: Vec<String>,
 
+    /// A file of more witness cosignature keys, one vkey per line (e.g. the
+    /// `witness.vkey` a witness writes), read at start.
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_KEYS_FILE")]
+    pub witness_keys_file: Option<std::path::PathBuf>,
+
     /// Cosignatures a checkpoint needs before the anchor publishes it; 0: none.
     #[arg(long, env = "CLAIMTRAIL_WITNESS_QUORUM", default_value_t = 0)]
     pub witness_quorum: usize,
@@ -97,9 +102,24 @@ pub struct ServeSettings {
     /// comma-separated; a key's name is its log's origin (`serve witness`).
     #[arg(long, env = "CLAIMTRAIL_WITNESS_LOG_KEYS", value_delimiter = ',')]
     pub witness_log_keys: Vec<String>,
+
+    /// A file of more log keys for the witness, one vkey per line (e.g. the
+    /// `ledger-log.vkey` that `claimtrail keys log` writes), read at start.
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_LOG_KEYS_FILE")]
+    pub witness_log_keys_file: Option<std::path::PathBuf>,
 }
 
 impl ServeSettings {
+    /// The witness cosignature keys: `witness_keys` and the lines of `witness_keys_file`.
+    pub fn all_witness_keys(&self) -> anyhow::Result<Vec<String>> {
+        keys_and_file(&self.witness_keys, self.witness_keys_file.as_deref())
+    }
+
+    /// The log keys a witness follows: `witness_log_keys` and the lines of `witness_log_keys_file`.
+    pub fn all_witness_log_keys(&self) -> anyhow::Result<Vec<String>> {
+        keys_and_file(&self.witness_log_keys, self.witness_log_keys_file.as_deref())
+    }
+
     /// Settings for tests and embedded callers, with the defaults of the flags.
     pub fn with_urls(database_url: &str, nats_url: &str, prefix: &str) -> ServeSettings {
         ServeSettings {
@@ -122,9 +142,22 @@ impl ServeSettings {
             anchor_dir: None,
             witness_urls: Vec::new(),
             witness_keys: Vec::new(),
+            witness_keys_file: None,
             witness_quorum: 0,
             witness_name: "claimtrail.local/witness".to_owned(),
             witness_log_keys: Vec::new(),
+            witness_log_keys_file: None,
         }
     }
+}
+
+/// Non-empty keys from the list and from the file (one per line), in that order.
+fn keys_and_file(keys: &[String], file: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context as _;
+    let mut all: Vec<String> = keys.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading the key file {}", path.display()))?;
+        all.extend(text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).map(str::to_owned));
+    }
+    Ok(all)
 }

@@ -327,8 +327,8 @@ pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     let signer = keys::load_or_create(&settings.key_dir, &settings.ledger_origin)?;
     keys::publish(&runtime.store, &signer.verifier(), "log").await?;
     let sinks = sinks::from_settings(settings)?;
-    for vkey in settings.witness_keys.iter().filter(|k| !k.trim().is_empty()) {
-        keys::publish_vkey(&runtime.store, vkey.trim(), "witness").await?;
+    for vkey in settings.all_witness_keys()? {
+        keys::publish_vkey(&runtime.store, &vkey, "witness").await?;
     }
     let checkpointer = checkpointer::Checkpointer::start(runtime.clone(), signer, sinks).await?;
     let readiness = checkpointer.health();

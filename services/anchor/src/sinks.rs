@@ -173,7 +173,8 @@ pub fn from_settings(settings: &claimtrail_runtime::ServeSettings) -> anyhow::Re
         sinks.push(Box::new(DirectorySink::new(dir.clone())?));
     }
     let urls: Vec<&String> = settings.witness_urls.iter().filter(|u| !u.trim().is_empty()).collect();
-    let keys: Vec<&String> = settings.witness_keys.iter().filter(|k| !k.trim().is_empty()).collect();
+    let all_keys = settings.all_witness_keys()?;
+    let keys: Vec<&String> = all_keys.iter().collect();
     anyhow::ensure!(urls.len() == keys.len(), "{} witness URLs but {} witness keys: give one key per URL, in the same order", urls.len(), keys.len());
     anyhow::ensure!(
         settings.witness_quorum <= urls.len(),

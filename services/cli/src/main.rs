@@ -98,6 +98,25 @@ enum KeysCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Create the ledger's log key in the key directory if it is not there
+    /// (what the anchor would do on first start), write its vkey beside it
+    /// (`ledger-log.vkey`) and print it: for witnesses and verifiers, before the anchor runs.
+    Log {
+        /// The ledger origin; the key is named after it.
+        #[arg(long, env = "CLAIMTRAIL_LEDGER_ORIGIN", default_value = "claimtrail.local/ledger")]
+        origin: String,
+        #[arg(long, env = "CLAIMTRAIL_KEY_DIR", default_value = "./claimtrail-keys")]
+        key_dir: PathBuf,
+    },
+    /// Create a witness's cosignature key in the key directory if it is not
+    /// there, write its vkey beside it (`witness.vkey`) and print it.
+    Witness {
+        /// The witness's name (its key name in cosignatures).
+        #[arg(long, env = "CLAIMTRAIL_WITNESS_NAME", default_value = "claimtrail.local/witness")]
+        name: String,
+        #[arg(long, env = "CLAIMTRAIL_KEY_DIR", default_value = "./claimtrail-keys")]
+        key_dir: PathBuf,
+    },
 }
 
 /// Which database: Postgres by URL, or the embedded file of a data directory.
@@ -192,6 +211,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate(args) => generate::run(args),
+        Command::Keys { command: KeysCommand::Log { origin, key_dir } } => {
+            let key = claimtrail_anchor::keys::load_or_create(&key_dir, &origin)?;
+            let vkey = key.verifier().to_string();
+            std::fs::write(key_dir.join("ledger-log.vkey"), format!("{vkey}\n")).with_context(|| format!("writing {}", key_dir.display()))?;
+            println!("{vkey}");
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Witness { name, key_dir } } => {
+            let key = claimtrail_witness::load_or_create_key(&key_dir, &name)?;
+            println!("{}", key.verifier());
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", up::openapi().to_pretty_json()?);
             Ok(())

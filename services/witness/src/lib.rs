@@ -349,15 +349,17 @@ async fn readyz(State(witness): State<Witness>) -> Response {
 
 /// Runs the witness until `shutdown` (`claimtrail serve witness`).
 /// Reads `database_url`, `listen`, `prefix`, `key_dir`, `db_pool_max`,
-/// `witness_name` and `witness_log_keys` of the serve settings; no bus.
+/// `witness_name`, `witness_log_keys` and `witness_log_keys_file` of the serve settings; no bus.
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let logs = settings
-        .witness_log_keys
+        .all_witness_log_keys()?
         .iter()
-        .filter(|key| !key.trim().is_empty())
-        .map(|key| VerifierKey::parse(key.trim()).with_context(|| format!("`{key}` is not a log key (C2SP vkey)")))
+        .map(|key| VerifierKey::parse(key).with_context(|| format!("`{key}` is not a log key (C2SP vkey)")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    anyhow::ensure!(!logs.is_empty(), "a witness needs the key of at least one log (--witness-log-keys / CLAIMTRAIL_WITNESS_LOG_KEYS)");
+    anyhow::ensure!(
+        !logs.is_empty(),
+        "a witness needs the key of at least one log (--witness-log-keys / CLAIMTRAIL_WITNESS_LOG_KEYS, or a file in CLAIMTRAIL_WITNESS_LOG_KEYS_FILE)"
+    );
     let cosigner = load_or_create_key(&settings.key_dir, &settings.witness_name)?;
     let store = Store::connect(&StoreConfig {
         database_url: settings.database_url.clone(),
