@@ -1276,3 +1276,24 @@ fn kustomization_paths(kustomization: &Value) -> Vec<(&'static str, String)> {
 fn kustomization_file(dir: &Path) -> Option<PathBuf> {
     ["kustomization.yaml", "kustomization.yml", "Kustomization"].into_iter().map(|name| dir.join(name)).find(|path| path.is_file())
 }
+
+#[test]
+fn a_configuration_file_is_checked_at_start_naming_its_line() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("claimtrail.conf");
+    std::fs::write(&file, "# intake\ndatabase-url = postgres://127.0.0.1:1/none\nbatch-maxx = 10\n").expect("writing the file");
+    let output = Command::new(claimtrail_bin()).args(["serve", "intake", "--config"]).arg(&file).env_clear().output().expect("running claimtrail");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 3") && stderr.contains("batch-maxx"), "{stderr}");
+    std::fs::write(&file, "batch-max = 0\n").expect("writing the file");
+    let output = Command::new(claimtrail_bin())
+        .args(["serve", "intake", "--database-url", "postgres://x/y", "--config"])
+        .arg(&file)
+        .env_clear()
+        .output()
+        .expect("running claimtrail");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--batch-max") && stderr.contains("'0'"), "{stderr}");
+}

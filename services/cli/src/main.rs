@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_ledger;
+mod config;
 mod demo;
 mod generate;
 mod up;
@@ -19,6 +20,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A configuration file (`name = value` per line, names being long flags or
+    /// their variables): defaults that the environment and flags override.
+    #[arg(long, global = true, env = "CLAIMTRAIL_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -156,8 +161,28 @@ enum LedgerCommand {
     },
 }
 
+/// Parses the command line over the configuration file's defaults (if any).
+fn parse_cli() -> anyhow::Result<Cli> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let args: Vec<String> = std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect();
+    let mut command = Cli::command();
+    if let Some(path) = config::config_path(&args) {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading the configuration file {}", path.display()))?;
+        let settings = config::parse(&text, &path)?;
+        command = config::apply(command, &args, &settings, &path)?;
+    }
+    let matches = command.get_matches_from(std::env::args_os());
+    Ok(Cli::from_arg_matches(&matches)?)
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(error) => {
+            eprintln!("claimtrail: {error:#}");
+            std::process::exit(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
