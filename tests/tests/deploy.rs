@@ -1297,3 +1297,33 @@ fn a_configuration_file_is_checked_at_start_naming_its_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--batch-max") && stderr.contains("'0'"), "{stderr}");
 }
+
+/// `kubernetes-validate` from PyPI (the Kubernetes OpenAPI schemas bundled,
+/// no network at validation time), installed once under ~/.cache/claimtrail.
+fn kubernetes_validate() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let venv = home.join(".cache/claimtrail/kubernetes-validate");
+    let tool = venv.join("bin/kubernetes-validate");
+    if !tool.exists() {
+        let created = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("running python3 -m venv");
+        assert!(created.success(), "python3 -m venv {} failed", venv.display());
+        let installed = Command::new(venv.join("bin/pip")).args(["install", "-q", "kubernetes-validate==1.37.0"]).status().expect("running pip");
+        assert!(installed.success(), "pip install kubernetes-validate failed");
+    }
+    tool
+}
+
+#[test]
+fn the_base_manifests_validate_strictly_against_the_kubernetes_schemas() {
+    // The base holds complete resources; the production overlay holds strategic-merge
+    // patches, which only validate once kustomize has merged them.
+    let files: Vec<PathBuf> = yaml_files(&repo_root().join("k8s/base")).into_iter().filter(|f| !f.ends_with("kustomization.yaml")).collect();
+    assert!(files.len() >= 8, "{files:?}");
+    let output = Command::new(kubernetes_validate())
+        .args(["--strict", "--quiet", "--kubernetes-version", "1.31.0"])
+        .args(&files)
+        .output()
+        .expect("running kubernetes-validate");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && !text.contains("ERROR"), "kubernetes-validate refused the base manifests:\n{text}");
+}
