@@ -50,6 +50,12 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     assert_eq!(entries[0]["amount"], "118.80");
     let balances: Value =
         stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).bearer_auth(&stack.admin_key).send().await?.json().await?;
+    // Request rates and latencies per route template, on each service's /metrics.
+    let metrics = stack.client.get(format!("{}/metrics", stack.url("intake"))).send().await?.text().await?;
+    let posted =
+        metrics.lines().find(|l| l.starts_with("claimtrail_http_requests_total") && l.contains("route=\"/v1/claims\"") && l.contains("status=\"202\""));
+    assert!(posted.is_some_and(|line| line.ends_with(" 1")), "{metrics}");
+    assert!(metrics.contains("claimtrail_http_request_seconds"), "{metrics}");
     // The journal is not the providers' to read; the fee schedule is the payer's (or an admin's) to change.
     let response = stack.client.get(format!("{}/v1/journal/balances", stack.url("settlement"))).bearer_auth(&stack.api_key).send().await?;
     assert_eq!(response.status(), 403);

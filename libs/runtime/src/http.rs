@@ -244,8 +244,11 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router, shutdown: imp
 
 /// Runs each request in an `http.request` span: method, route template
 /// (never the path itself, which can hold a member id) and status. Its parent
-/// is the caller's W3C `traceparent`, when valid.
+/// is the caller's W3C `traceparent`, when valid. Counts it in
+/// `claimtrail_http_requests_total{method, route, status}` and times it in
+/// `claimtrail_http_request_seconds{method, route}`.
 pub async fn request_span(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().as_str().to_owned();
     let span = tracing::info_span!(
@@ -263,6 +266,9 @@ pub async fn request_span(request: Request, next: Next) -> Response {
     if response.status().is_server_error() {
         span.record("otel.status_code", "error");
     }
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("claimtrail_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("claimtrail_http_request_seconds", "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
     response
 }
 
