@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{SERVICES, Stack, bundle, sample_claim};
+use claimtrail_e2e::{SERVICES, Stack, bundle, sample_claim, wait_until};
 
 /// Claims per bundle in these runs.
 const BUNDLE_CLAIMS: usize = 100;
@@ -16,7 +16,15 @@ fn claims_bundle(run: &str, bundle_idx: usize) -> serde_json::Value {
 /// Exactly-once checks over the whole stack.
 async fn assert_exactly_once(stack: &Stack, n_claims: i64) -> anyhow::Result<()> {
     assert_eq!(stack.count("intake", "claims").await?, n_claims);
-    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {} WHERE status = 'adjudicated'", stack.table("intake", "claims"))).await?, n_claims);
+    // Settled means booked and anchored; intake's status projection (a consumer of its own) may still be
+    // catching up after a restart, so wait for it before counting exactly.
+    let adjudicated = format!("SELECT COUNT(*) FROM {} WHERE status = 'adjudicated'", stack.table("intake", "claims"));
+    wait_until(Duration::from_secs(120), || async {
+        let (n, history) = (stack.scalar(&adjudicated).await?, stack.count("intake", "claim_history").await?);
+        Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
+    })
+    .await?;
+    assert_eq!(stack.scalar(&adjudicated).await?, n_claims);
     assert_eq!(stack.count("adjudication", "decisions").await?, n_claims);
     assert_eq!(stack.count("settlement", "journal_entries").await?, n_claims);
     assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT claim_id) FROM {}", stack.table("settlement", "journal_entries"))).await?, n_claims);
