@@ -14,7 +14,14 @@ fn claims_bundle(run: &str, bundle_idx: usize) -> serde_json::Value {
 
 async fn assert_exactly_once(up: &Embedded, n_claims: i64) -> anyhow::Result<()> {
     assert_eq!(up.count("intake", "claims").await?, n_claims);
-    assert_eq!(up.scalar("SELECT COUNT(*) FROM \"intake_claims\" WHERE status = 'adjudicated'").await?, n_claims);
+    // Settled means booked and anchored; intake's status projection may still be catching up.
+    let adjudicated = "SELECT COUNT(*) FROM \"intake_claims\" WHERE status = 'adjudicated'";
+    wait_until(Duration::from_secs(120), || async {
+        let (n, history) = (up.scalar(adjudicated).await?, up.count("intake", "claim_history").await?);
+        Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
+    })
+    .await?;
+    assert_eq!(up.scalar(adjudicated).await?, n_claims);
     assert_eq!(up.count("adjudication", "decisions").await?, n_claims);
     assert_eq!(up.count("settlement", "journal_entries").await?, n_claims);
     assert_eq!(up.count("intake", "claim_history").await?, 3 * n_claims);
