@@ -42,7 +42,8 @@ RUN apt-get update \
 # that a fresh named volume mounted there is writable (docker-compose).
 RUN groupadd --system --gid 10001 claimtrail \
     && useradd --system --uid 10001 --gid claimtrail --home-dir /var/lib/claimtrail --shell /usr/sbin/nologin claimtrail \
-    && install -d -o claimtrail -g claimtrail -m 0700 /var/lib/claimtrail /var/lib/claimtrail/keys
+    && install -d -o claimtrail -g claimtrail -m 0700 /var/lib/claimtrail /var/lib/claimtrail/keys \
+       /var/lib/claimtrail/witness-keys /var/lib/claimtrail/checkpoints
 COPY --from=builder /out/claimtrail /usr/local/bin/claimtrail
 
 # In a container the API must listen on every interface (the CLI's default is
