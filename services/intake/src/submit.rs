@@ -24,7 +24,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::edits::{self, Channel};
-use crate::status::{HistoryEntry, record_history};
 use crate::{auth, idempotency, registry};
 use sha2::Digest as _;
 
@@ -155,34 +154,26 @@ pub async fn store_claims_in(
     // the request holds one claim; each claim of a Bundle otherwise starts its own.
     let in_request_trace = recording.trace_header.is_some() || candidates.len() == 1;
     let mut claim_spans = Vec::with_capacity(candidates.len());
+    let mut claim_rows: Vec<Vec<Value>> = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let claim_span = claim_span(candidate, in_request_trace);
         let claim = &candidate.claim;
         let claim_json = serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?;
         let issues_json = serde_json::to_string(&candidate.issues).map_err(|e| Problem::internal(&e.into()))?;
         let related = (claim.frequency != Frequency::Original).then(|| claim.related_claim_id.clone()).flatten();
-        tx.execute_raw(stmt(
-            store,
-            format!(
-                "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                store.table("claims")
-            ),
-            vec![
-                Value::from(candidate.claim_id),
-                Value::from(tenant.name.clone()),
-                Value::from(recording.channel.as_str()),
-                Value::from(candidate.status()),
-                Value::from(claim.payer_id.clone()),
-                Value::from(claim.billing_npi.clone()),
-                Value::from(claim.total_charge.to_cents().unwrap_or(0)),
-                Value::from(claim_json),
-                Value::from(issues_json),
-                Value::from(at.clone()),
-                Value::from(if candidate.issues.is_empty() { related } else { None }),
-            ],
-        ))
-        .await?;
+        claim_rows.push(vec![
+            Value::from(candidate.claim_id),
+            Value::from(tenant.name.clone()),
+            Value::from(recording.channel.as_str()),
+            Value::from(candidate.status()),
+            Value::from(claim.payer_id.clone()),
+            Value::from(claim.billing_npi.clone()),
+            Value::from(claim.total_charge.to_cents().unwrap_or(0)),
+            Value::from(claim_json),
+            Value::from(issues_json),
+            Value::from(at.clone()),
+            Value::from(if candidate.issues.is_empty() { related } else { None }),
+        ]);
         let event = if candidate.issues.is_empty() {
             let event = ClaimSubmitted {
                 claim: claim.clone(),
@@ -205,27 +196,37 @@ pub async fn store_claims_in(
         events.push(traced(event, traceparent.as_deref().or(recording.trace_header)));
         claim_spans.push(claim_span);
     }
+    let claims_sql = format!(
+        "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id) VALUES ",
+        store.table("claims")
+    );
+    insert_rows(store, tx, &claims_sql, claim_rows).await?;
     let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, tx, &runtime.producer, events).await? };
     for (claim_span, event) in claim_spans.iter().zip(&sealed) {
         claim_span.record("event_id", tracing::field::display(event.envelope.event_id));
         claim_span.record("event_type", event.envelope.event_type.as_str());
     }
-    for (candidate, event) in candidates.iter().zip(&sealed) {
-        let detail = if candidate.issues.is_empty() {
-            "passed the front-end edits".to_owned()
-        } else {
-            candidate.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect::<Vec<_>>().join("; ")
-        };
-        let entry = HistoryEntry {
-            claim_id: candidate.claim_id,
-            status: candidate.status(),
-            event_type: &event.envelope.event_type,
-            event_id: event.envelope.event_id,
-            at: &at,
-            detail: &detail,
-        };
-        record_history(store, tx, entry).await?;
-    }
+    let history_rows: Vec<Vec<Value>> = candidates
+        .iter()
+        .zip(&sealed)
+        .map(|(candidate, event)| {
+            let detail = if candidate.issues.is_empty() {
+                "passed the front-end edits".to_owned()
+            } else {
+                candidate.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect::<Vec<_>>().join("; ")
+            };
+            vec![
+                Value::from(candidate.claim_id),
+                Value::from(candidate.status()),
+                Value::from(event.envelope.event_type.clone()),
+                Value::from(event.envelope.event_id),
+                Value::from(at.clone()),
+                Value::from(detail),
+            ]
+        })
+        .collect();
+    let history_sql = format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ", store.table("claim_history"));
+    insert_rows(store, tx, &history_sql, history_rows).await?;
     if let Some((key, answer)) = recording.idempotent {
         idempotency::finish(store, tx, &tenant.name, key, &answer.to_string()).await?;
     }
@@ -421,6 +422,27 @@ async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Proble
     };
     store_claims(runtime, tenant, &candidates, recording).await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// Runs `insert` (`INSERT INTO t (..) VALUES `) for `rows` in multi-row
+/// statements of the store's size: one statement per chunk instead of one per row.
+async fn insert_rows(store: &claimtrail_store::Store, tx: &impl ConnectionTrait, insert: &str, rows: Vec<Vec<Value>>) -> Result<(), Problem> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(store.rows_per_insert()).collect();
+        let mut sql = insert.to_owned();
+        let mut values = Vec::with_capacity(chunk.iter().map(Vec::len).sum());
+        for (row_idx, row) in chunk.into_iter().enumerate() {
+            if row_idx > 0 {
+                sql.push(',');
+            }
+            let placeholders: Vec<String> = (values.len() + 1..=values.len() + row.len()).map(|n| format!("${n}")).collect();
+            sql.push_str(&format!("({})", placeholders.join(",")));
+            values.extend(row);
+        }
+        tx.execute_raw(stmt(store, sql, values)).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
