@@ -81,12 +81,7 @@ pub(crate) async fn publish(
 ) -> Result<impl IntoResponse, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if !tenant.role.may_publish_for(&tenant, &payer_id) {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            format!("only an admin key or payer {payer_id}'s own key publishes its fee schedule"),
-        ));
+        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key publishes its fee schedule")));
     }
     let body: FeeScheduleBody = claimtrail_runtime::http::json_body(&body, "a fee schedule")?;
     Ok((StatusCode::OK, Json(publish_schedule(&runtime, &payer_id, body).await?)))

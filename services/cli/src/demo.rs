@@ -58,24 +58,22 @@ fn demo_period() -> (time::Date, time::Date) {
     (start, end)
 }
 
+/// Rows of intake's `table` for the demo payer: seeding steps run once.
+async fn demo_payer_rows(intake: &Runtime, table: &str) -> anyhow::Result<i64> {
+    use claimtrail_store::stmt;
+    use sea_orm::ConnectionTrait;
+    let store = &intake.store;
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table(table));
+    let row = store.db().query_one_raw(stmt(store, sql, vec![sea_orm::Value::from(DEMO_PAYER_ID.to_owned())])).await?;
+    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+}
+
 /// Members and provider enrollments as reference events (idempotent: they are
 /// published only when intake does not know them yet).
 async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
-    use claimtrail_store::stmt;
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use sea_orm::TransactionTrait;
     let store = &intake.store;
-    let known = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table("members")),
-            vec![sea_orm::Value::from(DEMO_PAYER_ID.to_owned())],
-        ))
-        .await?
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
-    if known > 0 {
+    if demo_payer_rows(intake, "members").await? > 0 {
         return Ok(());
     }
     let (start, end) = demo_period();
@@ -126,21 +124,9 @@ pub const DEMO_PROVIDER_ORGANIZATION: &str = "Riverside Family Practice";
 /// when the payer is not registered yet, so older demo data dirs get them too).
 async fn publish_registry(intake: &Runtime) -> anyhow::Result<()> {
     use claimtrail_intake::registry::{self, BankAccountBody, LicenceBody, PayToBody, PayerBody, ProviderBody};
-    use claimtrail_store::stmt;
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use sea_orm::TransactionTrait;
     let store = &intake.store;
-    let known = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table("payers")),
-            vec![sea_orm::Value::from(DEMO_PAYER_ID.to_owned())],
-        ))
-        .await?
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
-    if known > 0 {
+    if demo_payer_rows(intake, "payers").await? > 0 {
         return Ok(());
     }
     let payer = registry::validate_payer(DEMO_PAYER_ID, &PayerBody { name: "Demo Health Plan".into(), timely_filing_days: 365 })

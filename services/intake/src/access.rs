@@ -6,7 +6,7 @@
 //! by time.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_runtime::Runtime;
@@ -46,7 +46,7 @@ pub(crate) async fn list(State(runtime): State<Runtime>, headers: HeaderMap, Que
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if !tenant.role.reads_all_claims() {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "the access log is for auditor and admin keys"));
+        return Err(Problem::forbidden("the access log is for auditor and admin keys"));
     }
     let limit = query.limit.unwrap_or(100).clamp(1, ACCESS_PAGE_MAX);
     let mut conditions = vec!["access_id > $1".to_owned()];

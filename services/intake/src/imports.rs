@@ -91,7 +91,7 @@ fn finish(mut errors: Vec<FieldError>) -> Result<(), Problem> {
 pub(crate) async fn import_providers(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Json<serde_json::Value>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if tenant.role != Role::Admin {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "only an admin key registers providers"));
+        return Err(Problem::forbidden("only an admin key registers providers"));
     }
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
@@ -151,12 +151,7 @@ pub(crate) async fn import_enrollments(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if !tenant.role.may_publish_for(&tenant, &payer_id) {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            format!("only an admin key or payer {payer_id}'s own key enrolls providers with it"),
-        ));
+        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key enrolls providers with it")));
     }
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;

@@ -90,7 +90,7 @@ async fn require_publisher(runtime: &Runtime, headers: &HeaderMap, payer_id: &st
         Role::Payer => format!("this payer key publishes for payer {}, not {payer_id}", tenant.payer_id.as_deref().unwrap_or("(none)")),
         _ => "only payer and admin keys publish reference data".to_owned(),
     };
-    Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail))
+    Err(Problem::forbidden(detail))
 }
 
 /// Checks a member; errors name the field (prefixed with `at`, e.g. a CSV line).

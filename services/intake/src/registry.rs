@@ -73,10 +73,6 @@ pub fn routes(runtime: Runtime) -> Router {
         .with_state(runtime)
 }
 
-fn forbidden(detail: impl Into<String>) -> Problem {
-    Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
-}
-
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 80 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
@@ -140,7 +136,7 @@ pub(crate) async fn put_payer(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if !tenant.role.may_publish_for(&tenant, &payer_id) {
-        return Err(forbidden(format!("only an admin key or payer {payer_id}'s own key registers payer {payer_id}")));
+        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key registers payer {payer_id}")));
     }
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: PayerBody = claimtrail_runtime::http::json_body(&bytes, "a payer")?;
@@ -344,7 +340,7 @@ pub(crate) async fn put_provider(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if tenant.role != Role::Admin {
-        return Err(forbidden("only an admin key registers providers: the registration decides which organization may bill under the NPI"));
+        return Err(Problem::forbidden("only an admin key registers providers: the registration decides which organization may bill under the NPI"));
     }
     let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: ProviderBody = claimtrail_runtime::http::json_body(&bytes, "a provider")?;
@@ -414,7 +410,7 @@ pub async fn check_billing_scope(store: &Store, tenant: &Tenant, npis: &[String]
     match tenant.role {
         Role::Admin => return Ok(()),
         Role::Provider => {}
-        other => return Err(forbidden(format!("{} keys do not submit claims; use a provider key", other.as_str()))),
+        other => return Err(Problem::forbidden(format!("{} keys do not submit claims; use a provider key", other.as_str()))),
     }
     let mut npis = npis.to_vec();
     npis.sort();
@@ -425,7 +421,7 @@ pub async fn check_billing_scope(store: &Store, tenant: &Tenant, npis: &[String]
         return Ok(());
     }
     let list: Vec<&str> = foreign.iter().map(|npi| npi.as_str()).collect();
-    Err(forbidden(format!(
+    Err(Problem::forbidden(format!(
         "this key's organization `{}` may not bill under NPI {}: an admin registers an NPI to its organization (PUT /v1/providers/{{npi}}); nothing was stored",
         tenant.name,
         list.join(", ")
@@ -459,7 +455,7 @@ pub(crate) async fn put_signing_key(
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if tenant.role != Role::Provider {
-        return Err(forbidden("signing keys belong to provider organizations; use a provider key"));
+        return Err(Problem::forbidden("signing keys belong to provider organizations; use a provider key"));
     }
     if !valid_id(&key_name) {
         return Err(Problem::unprocessable(

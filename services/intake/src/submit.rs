@@ -34,13 +34,24 @@ pub fn routes(runtime: Runtime) -> Router {
 /// Accepts `application/fhir+json` and `application/json`, with any parameters
 /// (charset, fhirVersion).
 fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+    check_media_type(headers, &["application/fhir+json", "application/json"], "application/fhir+json (or application/json)")
+}
+
+/// 415 unless the Content-Type's essence (parameters ignored) is one of
+/// `accepted`; `wanted` names them in the answer, as `a (or b)`.
+pub fn check_media_type(headers: &HeaderMap, accepted: &[&str], wanted: &str) -> Result<(), Problem> {
     let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match essence.as_str() {
-        "application/fhir+json" | "application/json" => Ok(()),
-        "" => Err(Problem::unsupported_media_type("send Content-Type: application/fhir+json (or application/json)")),
-        other => Err(Problem::unsupported_media_type(format!("content type `{other}` is not accepted here; send application/fhir+json or application/json"))),
+    if accepted.contains(&essence.as_str()) {
+        return Ok(());
     }
+    if essence.is_empty() {
+        return Err(Problem::unsupported_media_type(format!("send Content-Type: {wanted}")));
+    }
+    Err(Problem::unsupported_media_type(format!(
+        "content type `{essence}` is not accepted here; send {}",
+        wanted.replace(" (or ", " or ").trim_end_matches(')')
+    )))
 }
 
 /// Bytes of an oversized body read and discarded before answering 413, so

@@ -12,7 +12,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -61,13 +61,7 @@ pub fn routes(runtime: Runtime) -> Router {
 
 /// Accepts `application/edi-x12`, `application/x12` and `text/plain`, with any parameters.
 fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
-    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match essence.as_str() {
-        "application/edi-x12" | "application/x12" | "text/plain" => Ok(()),
-        "" => Err(Problem::unsupported_media_type("send Content-Type: application/edi-x12 (or text/plain)")),
-        other => Err(Problem::unsupported_media_type(format!("content type `{other}` is not accepted here; send application/edi-x12 or text/plain"))),
-    }
+    submit::check_media_type(headers, &["application/edi-x12", "application/x12", "text/plain"], "application/edi-x12 (or text/plain)")
 }
 
 #[utoipa::path(post, path = "/v1/claims/x12", tag = "intake",

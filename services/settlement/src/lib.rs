@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::{DomainEvent, Envelope, Family, Money, NewEvent, PayableBooked};
@@ -241,7 +241,7 @@ async fn journal_reader(runtime: &Runtime, headers: &HeaderMap) -> Result<Option
     match tenant.role {
         auth::Role::Finance | auth::Role::Auditor | auth::Role::Admin => Ok(None),
         auth::Role::Payer => Ok(Some(tenant.payer_id.clone().unwrap_or_default())),
-        auth::Role::Provider => Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "the journal is for finance, auditor, admin and payer keys")),
+        auth::Role::Provider => Err(Problem::forbidden("the journal is for finance, auditor, admin and payer keys")),
     }
 }
 
