@@ -88,11 +88,12 @@ async fn killing_each_service_at_random_in_a_2000_claim_run_loses_and_doubles_no
 #[tokio::test(flavor = "multi_thread")]
 async fn deterministic_kill_points_lose_and_double_nothing() -> anyhow::Result<()> {
     let mut stack = Stack::start(&[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
-    let scenarios: [(&'static str, &str); 5] = [
+    let scenarios: [(&'static str, &str); 6] = [
         ("settlement", "after_commit_before_ack:2"),
         ("adjudication", "after_publish_before_mark:2"),
         ("anchor", "after_commit_before_ack:3"),
         ("anchor", "mid_checkpoint:2"),
+        ("anchor", "after_ledger_copy:2"),
         ("intake", "after_publish_before_mark:1"),
     ];
     let mut n_claims = 0i64;

@@ -4,7 +4,8 @@
 //! clean-up, like kill -9) the n-th time (default the first) it reaches the
 //! named point. Points: `after_commit_before_ack` (consumer),
 //! `after_publish_before_mark` (relay), `mid_checkpoint` (anchor: signed,
-//! not yet stored). Unset in production; reaching a point costs one atomic
+//! not yet stored), `after_ledger_copy` (anchor on Postgres: entries
+//! committed by COPY, the consumer's transaction not yet). Unset in production; reaching a point costs one atomic
 //! increment.
 
 use std::sync::OnceLock;

@@ -13,14 +13,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use claimtrail_ledger::hash::Hash;
-use claimtrail_ledger::merkle;
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::Problem;
-use claimtrail_store::{Store, stmt};
+use claimtrail_store::stmt;
 use sea_orm::{ConnectionTrait, Value};
 use serde::Deserialize;
 use serde_json::json;
+
+use crate::tree::{TreeError, TreeStore};
 
 /// Entries per page, at most.
 pub const ENTRIES_PAGE_MAX: u64 = 1_000;
@@ -106,16 +106,6 @@ pub(crate) async fn keys_text(State(state): State<ApiState>) -> Result<Response,
     Ok(text(body))
 }
 
-/// Committed entries (the ledger size).
-pub async fn ledger_size(store: &Store, conn: &impl ConnectionTrait) -> Result<u64, Problem> {
-    let row = conn.query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {}", store.table("ledger")), vec![])).await?;
-    let count: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    Ok(u64::try_from(count).unwrap_or(0))
-}
-
 #[derive(Deserialize)]
 pub(crate) struct EntriesQuery {
     start: Option<u64>,
@@ -154,22 +144,14 @@ pub(crate) async fn entries(State(state): State<ApiState>, Query(query): Query<E
     Ok(Json(json!({ "entries": list })))
 }
 
-/// Leaf hashes of the first `size` entries. Linear in the ledger size: the
-/// tiled tree store of the ledger issue replaces this.
-async fn leaf_hashes(store: &Store, size: u64) -> Result<Vec<Hash>, Problem> {
-    let rows = store
-        .db()
-        .query_all_raw(stmt(store, format!("SELECT leaf_hash FROM {} WHERE idx < $1 ORDER BY idx", store.table("ledger")), vec![Value::from(size as i64)]))
-        .await?;
-    let mut hashes = Vec::with_capacity(rows.len());
-    for row in rows {
-        let hash: Vec<u8> = row.try_get_by_index(0)?;
-        hashes.push(hash.try_into().map_err(|_| Problem::internal(&anyhow::anyhow!("malformed leaf hash in the ledger")))?);
+impl From<TreeError> for Problem {
+    fn from(e: TreeError) -> Problem {
+        match e {
+            TreeError::Request(reason) => Problem::bad_request(reason),
+            e @ TreeError::BeyondLedger { .. } => Problem::new(StatusCode::BAD_REQUEST, "beyond-ledger", "Beyond the ledger", e.to_string()),
+            TreeError::Store(e) => Problem::internal(&e),
+        }
     }
-    if hashes.len() as u64 != size {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "beyond-ledger", "Beyond the ledger", format!("the ledger has fewer than {size} entries")));
-    }
-    Ok(hashes)
 }
 
 #[derive(Deserialize)]
@@ -186,8 +168,7 @@ pub(crate) async fn inclusion(State(state): State<ApiState>, Query(query): Query
     if query.index >= query.size {
         return Err(Problem::bad_request(format!("index {} is not below size {}", query.index, query.size)));
     }
-    let hashes = leaf_hashes(&state.runtime.store, query.size).await?;
-    let proof = merkle::inclusion_proof(query.index, query.size, &hashes[..]).map_err(|e| Problem::bad_request(e.to_string()))?;
+    let proof = TreeStore::new(state.runtime.store.clone()).inclusion(query.index, query.size).await?;
     Ok(Json(json!({"index": query.index, "size": query.size, "hashes": proof.iter().map(|h| BASE64.encode(h)).collect::<Vec<_>>()})))
 }
 
@@ -205,7 +186,6 @@ pub(crate) async fn consistency(State(state): State<ApiState>, Query(query): Que
     if query.from > query.to {
         return Err(Problem::bad_request(format!("from {} is above to {}", query.from, query.to)));
     }
-    let hashes = leaf_hashes(&state.runtime.store, query.to).await?;
-    let proof = merkle::consistency_proof(query.from, query.to, &hashes[..]).map_err(|e| Problem::bad_request(e.to_string()))?;
+    let proof = TreeStore::new(state.runtime.store.clone()).consistency(query.from, query.to).await?;
     Ok(Json(json!({"from": query.from, "to": query.to, "hashes": proof.iter().map(|h| BASE64.encode(h)).collect::<Vec<_>>()})))
 }

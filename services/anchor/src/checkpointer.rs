@@ -16,7 +16,8 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use claimtrail_events::{CheckpointSigned, NewEvent};
 use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
-use claimtrail_ledger::merkle::{Frontier, consistency_proof};
+use claimtrail_ledger::merkle::Frontier;
+use claimtrail_ledger::merkle::stored::Node;
 use claimtrail_ledger::note::{Checkpoint, SignerKey};
 use claimtrail_runtime::{Runtime, http::Readiness, killpoint};
 use claimtrail_store::{outbox, stmt};
@@ -24,6 +25,7 @@ use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use tokio::sync::watch;
 
 use crate::sinks::{AnchorSink, ProofSource, Signed};
+use crate::tree::{self, TreeStore};
 
 /// Entries read per pass.
 const READ_BATCH_MAX: u64 = 10_000;
@@ -40,6 +42,8 @@ pub struct Checkpointer {
     /// The latest checkpoint while some sink has not taken it yet: the
     /// checkpoint, its note, and the cosignature lines gathered so far by sink.
     unanchored: Option<Unanchored>,
+    /// Stored-tree nodes completed since the last checkpoint, written with the next.
+    nodes: Vec<(Node, Hash)>,
 }
 
 struct Unanchored {
@@ -49,32 +53,10 @@ struct Unanchored {
     last_attempt: Instant,
 }
 
-/// Consistency proofs from the stored leaf hashes.
-struct LedgerProofs {
-    store: claimtrail_store::Store,
-}
-
 #[async_trait::async_trait]
-impl ProofSource for LedgerProofs {
+impl ProofSource for TreeStore {
     async fn consistency(&self, old_size: u64, new_size: u64) -> anyhow::Result<Vec<Hash>> {
-        let store = &self.store;
-        let rows = store
-            .db()
-            .query_all_raw(stmt(
-                store,
-                format!("SELECT leaf_hash FROM {} WHERE idx < $1 ORDER BY idx", store.table("ledger")),
-                vec![Value::from(new_size as i64)],
-            ))
-            .await?;
-        let leaves: Vec<Hash> = rows
-            .iter()
-            .map(|row| {
-                row.try_get_by_index::<Vec<u8>>(0)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|h| h.try_into().map_err(|_| anyhow::anyhow!("a stored leaf hash is not 32 bytes")))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        consistency_proof(old_size, new_size, &leaves).map_err(|e| anyhow::anyhow!("consistency proof {old_size} -> {new_size}: {e}"))
+        TreeStore::consistency(self, old_size, new_size).await.with_context(|| format!("consistency proof {old_size} -> {new_size}"))
     }
 }
 
@@ -101,11 +83,15 @@ impl Checkpointer {
                 let frontier = Frontier::from_parts(size, hashes).map_err(|e| anyhow::anyhow!("stored frontier of checkpoint {size} is invalid: {e}"))?;
                 anyhow::ensure!(frontier.root().as_slice() == root.as_slice(), "stored frontier of checkpoint {size} does not give its root");
                 let chain = if size == 0 { CHAIN_SEED } else { chain_at(&runtime, size - 1).await? };
+                let rebuilt = tree::ensure_built(store, size, &frontier.root()).await.context("rebuilding the stored Merkle tree")?;
+                if rebuilt > 0 {
+                    tracing::info!(size, nodes = rebuilt, "stored Merkle tree rebuilt");
+                }
                 (frontier, chain)
             }
         };
         let last_signed_size = frontier.size();
-        Ok(Checkpointer { runtime, signer, frontier, chain, last_signed_size, fault: Arc::new(Mutex::new(None)), sinks, unanchored: None })
+        Ok(Checkpointer { runtime, signer, frontier, chain, last_signed_size, fault: Arc::new(Mutex::new(None)), sinks, unanchored: None, nodes: Vec::new() })
     }
 
     /// Not ready while the stored ledger fails its checks.
@@ -182,7 +168,8 @@ impl Checkpointer {
                 anyhow::ensure!(stored_leaf_hash == computed, "entry {idx}: stored leaf hash does not match its leaf bytes");
                 let chain = chain_next(&self.chain, &computed);
                 anyhow::ensure!(stored_chain == chain, "entry {idx}: chain value does not follow from the previous entry");
-                self.frontier.push(computed);
+                let nodes = &mut self.nodes;
+                self.frontier.push_observing(computed, &mut |node, hash| nodes.push((node, hash)));
                 self.chain = chain;
             }
             if (n_rows as u64) < READ_BATCH_MAX {
@@ -206,6 +193,7 @@ impl Checkpointer {
                 vec![Value::from(checkpoint.size as i64), Value::from(checkpoint.root.to_vec()), Value::from(note.clone()), Value::from(frontier_bytes)],
             ))
             .await?;
+        tree::write_nodes(store, &tx, &self.nodes).await?;
         if inserted.rows_affected() == 1 {
             let event = CheckpointSigned {
                 origin: checkpoint.origin.clone(),
@@ -216,6 +204,7 @@ impl Checkpointer {
             outbox::append(store, &tx, &self.runtime.producer, vec![NewEvent::new(event, format!("checkpoint:{}", checkpoint.origin))]).await?;
         }
         tx.commit().await?;
+        self.nodes.clear();
         self.runtime.relay_wakeup.notify_waiters();
         self.last_signed_size = checkpoint.size;
         metrics::gauge!("claimtrail_checkpoint_size").set(checkpoint.size as f64);
@@ -233,7 +222,7 @@ impl Checkpointer {
     /// at /v1/ledger/checkpoint) once it holds the configured quorum.
     async fn anchor(&mut self) -> anyhow::Result<()> {
         let Some(mut unanchored) = self.unanchored.take() else { return Ok(()) };
-        let proofs = LedgerProofs { store: self.runtime.store.clone() };
+        let proofs = TreeStore::new(self.runtime.store.clone());
         let signed = Signed { checkpoint: &unanchored.checkpoint, note: &unanchored.note };
         for sink in &self.sinks {
             let name = sink.describe();

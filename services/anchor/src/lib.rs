@@ -16,7 +16,11 @@
 //! - [`api`]: the ledger endpoints of the contract.
 //! - [`keys`]: the log's signing key on disk, the published keys, and the
 //!   producer keys read from the shared registry.
+//! - [`copy`]: on Postgres, the append by binary COPY over a connection of
+//!   its own, idempotent by event id.
 //! - [`export`]: the JSON-lines export that `claimtrail verify` reads.
+//! - [`tree`]: the stored Merkle tree (subtree roots every 8 levels) that
+//!   proofs read, written with each checkpoint.
 //!
 //! Architecture invariant: only the anchor writes the `ledger` table, and
 //! only while holding the writer lock (`pg_advisory_xact_lock`); the unique
@@ -24,10 +28,13 @@
 
 pub mod api;
 pub mod checkpointer;
+pub mod copy;
 pub mod export;
 pub mod keys;
 pub mod sinks;
+pub mod tree;
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -40,6 +47,8 @@ use claimtrail_ledger::note::VerifierKey;
 use claimtrail_runtime::{EventHandler, HandlerError, Received, Runtime, ServeSettings, ServiceParts};
 use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+
+use crate::copy::Row;
 
 pub const SERVICE: &str = "anchor";
 
@@ -91,6 +100,19 @@ pub fn migrations() -> Vec<Migration> {
                 ]
             },
         },
+        Migration {
+            version: 3,
+            name: "stored Merkle tree nodes",
+            statements: |store| {
+                let t = store.types();
+                vec![format!(
+                    "CREATE TABLE {} (level INTEGER NOT NULL, idx {} NOT NULL, hash {} NOT NULL, PRIMARY KEY (level, idx))",
+                    store.table("ledger_tree"),
+                    t.bigint,
+                    t.bytes
+                )]
+            },
+        },
     ]
 }
 
@@ -120,6 +142,9 @@ pub async fn tail(store: &Store, conn: &impl ConnectionTrait) -> Result<Option<(
 pub struct Appender {
     store: Store,
     producers: keys::ProducerKeys,
+    /// Postgres: the COPY side channel; None on SQLite (and with TLS), where
+    /// rows are inserted in the consumer's transaction.
+    copy: Option<copy::CopyWriter>,
 }
 
 /// What the appender found out about an event's producer batch.
@@ -130,8 +155,8 @@ struct Verdict {
 }
 
 impl Appender {
-    pub fn new(store: Store, registry: Store) -> Appender {
-        Appender { store, producers: keys::ProducerKeys::new(registry) }
+    pub fn new(store: Store, registry: Store, copy: Option<copy::CopyWriter>) -> Appender {
+        Appender { store, producers: keys::ProducerKeys::new(registry), copy }
     }
 
     /// Checks each event's batch proof: parse, key named by the envelope,
@@ -217,47 +242,71 @@ impl Appender {
         Ok(verdicts)
     }
 
-    /// Appends one entry per event under the writer lock.
+    /// Appends one entry per event under the writer lock: by COPY in a
+    /// transaction of its own on Postgres, by multi-row insert in the
+    /// consumer's transaction otherwise.
     async fn append(&self, tx: &DatabaseTransaction, envelopes: &[&Envelope], verdicts: Vec<Verdict>) -> Result<(), HandlerError> {
         // One span per event, in the event's trace, open until its row is written.
         let _spans: Vec<tracing::Span> = envelopes.iter().map(|envelope| claimtrail_runtime::event_span(envelope)).collect();
+        if let Some(copy) = &self.copy {
+            let event_ids: Vec<uuid::Uuid> = envelopes.iter().map(|envelope| envelope.event_id).collect();
+            let size = copy.append(&event_ids, |present, index, chain| Ok(rows(envelopes, verdicts, present, index, chain)?)).await?;
+            // The entries are committed, the consumer's inbox rows and ack not yet.
+            claimtrail_runtime::killpoint::reach("after_ledger_copy");
+            metrics::gauge!("claimtrail_ledger_size").set(size as f64);
+            return Ok(());
+        }
         let store = &self.store;
         lock_writer(store, tx).await?;
-        let (mut index, mut chain) = match tail(store, tx).await? {
+        let (index, chain) = match tail(store, tx).await? {
             Some((last, chain)) => (last + 1, chain),
             None => (0, CHAIN_SEED),
         };
-        let mut rows = Vec::with_capacity(envelopes.len());
-        for (envelope, verdict) in envelopes.iter().zip(verdicts) {
-            let verified = verdict.fault.is_none();
-            let producer = format!("{}/{}", envelope.producer.service, envelope.producer.key_id);
-            if let Some(fault) = &verdict.fault {
-                // No payload here: ids, type, producer and the reason only.
-                tracing::error!(alert = true, event_id = %envelope.event_id, event_type = %envelope.event_type, producer = %producer, index, reason = %fault,
-                    "producer signature not verified; the event is recorded as unverified");
-            }
-            metrics::counter!(if verified { "claimtrail_ledger_verified_entries_total" } else { "claimtrail_ledger_unverified_entries_total" },
-                "producer" => metric_label(&envelope.producer.service))
-            .increment(1);
-            let record = LeafRecord {
-                index,
-                event_id: envelope.event_id.to_string(),
-                event_type: envelope.event_type.clone(),
-                producer,
-                occurred_at: envelope.occurred_at.to_string(),
-                commitment: envelope.commitment.clone(),
-                batch: verdict.batch,
-                verified: Some(verified),
-            };
-            let leaf = record.to_bytes();
-            let leaf_hash = leaf_hash(&leaf);
-            chain = chain_next(&chain, &leaf_hash);
-            let row_index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
-            rows.push((row_index, envelope.event_id, leaf, leaf_hash, chain));
-            index += 1;
-        }
-        self.insert(tx, rows, index).await
+        let rows = rows(envelopes, verdicts, &HashSet::new(), index, chain)?;
+        self.insert(tx, &rows).await?;
+        metrics::gauge!("claimtrail_ledger_size").set(rows.last().map_or(index, |row| row.index as u64 + 1) as f64);
+        Ok(())
     }
+}
+
+/// The ledger rows of `envelopes` from `index` on, after the chain value
+/// `chain`, leaving out the events in `present` (already appended) and
+/// repeats within the batch.
+fn rows(envelopes: &[&Envelope], verdicts: Vec<Verdict>, present: &HashSet<uuid::Uuid>, mut index: u64, mut chain: Hash) -> Result<Vec<Row>, HandlerError> {
+    let mut rows = Vec::with_capacity(envelopes.len());
+    let mut seen = HashSet::with_capacity(envelopes.len());
+    for (envelope, verdict) in envelopes.iter().zip(verdicts) {
+        if present.contains(&envelope.event_id) || !seen.insert(envelope.event_id) {
+            continue;
+        }
+        let verified = verdict.fault.is_none();
+        let producer = format!("{}/{}", envelope.producer.service, envelope.producer.key_id);
+        if let Some(fault) = &verdict.fault {
+            // No payload here: ids, type, producer and the reason only.
+            tracing::error!(alert = true, event_id = %envelope.event_id, event_type = %envelope.event_type, producer = %producer, index, reason = %fault,
+                "producer signature not verified; the event is recorded as unverified");
+        }
+        metrics::counter!(if verified { "claimtrail_ledger_verified_entries_total" } else { "claimtrail_ledger_unverified_entries_total" },
+            "producer" => metric_label(&envelope.producer.service))
+        .increment(1);
+        let record = LeafRecord {
+            index,
+            event_id: envelope.event_id.to_string(),
+            event_type: envelope.event_type.clone(),
+            producer,
+            occurred_at: envelope.occurred_at.to_string(),
+            commitment: envelope.commitment.clone(),
+            batch: verdict.batch,
+            verified: Some(verified),
+        };
+        let leaf = record.to_bytes();
+        let leaf_hash = leaf_hash(&leaf);
+        chain = chain_next(&chain, &leaf_hash);
+        let row_index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
+        rows.push(Row { index: row_index, event_id: envelope.event_id, leaf, leaf_hash, chain });
+        index += 1;
+    }
+    Ok(rows)
 }
 
 #[async_trait]
@@ -289,27 +338,26 @@ impl EventHandler for Appender {
 }
 
 impl Appender {
-    /// The insert of [`Appender::append`]'s rows.
-    async fn insert(&self, tx: &DatabaseTransaction, rows: Vec<(i64, uuid::Uuid, Vec<u8>, Hash, Hash)>, index: u64) -> Result<(), HandlerError> {
+    /// The multi-row insert of [`Appender::append`]'s rows.
+    async fn insert(&self, tx: &DatabaseTransaction, rows: &[Row]) -> Result<(), HandlerError> {
         let store = &self.store;
         for chunk in rows.chunks(store.rows_per_insert()) {
             let mut sql = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
             let mut values = Vec::with_capacity(chunk.len() * 5);
-            for (row_idx, (row_index, event_id, leaf, leaf_hash, chain)) in chunk.iter().enumerate() {
+            for (row_idx, row) in chunk.iter().enumerate() {
                 if row_idx > 0 {
                     sql.push(',');
                 }
                 let base = row_idx * 5;
                 sql.push_str(&format!("(${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5));
-                values.push(Value::from(*row_index));
-                values.push(Value::from(*event_id));
-                values.push(Value::from(leaf.clone()));
-                values.push(Value::from(leaf_hash.to_vec()));
-                values.push(Value::from(chain.to_vec()));
+                values.push(Value::from(row.index));
+                values.push(Value::from(row.event_id));
+                values.push(Value::from(row.leaf.clone()));
+                values.push(Value::from(row.leaf_hash.to_vec()));
+                values.push(Value::from(row.chain.to_vec()));
             }
             tx.execute_raw(stmt(store, sql, values)).await?;
         }
-        metrics::gauge!("claimtrail_ledger_size").set(index as f64);
         Ok(())
     }
 }
@@ -336,7 +384,11 @@ pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     Ok(ServiceParts {
         openapi: openapi(),
         routes: api::routes(runtime.clone()),
-        handler: Some(Arc::new(Appender::new(runtime.store.clone(), runtime.registry.clone()))),
+        handler: Some(Arc::new(Appender::new(
+            runtime.store.clone(),
+            runtime.registry.clone(),
+            copy::CopyWriter::for_store(&runtime.store, &settings.database_url),
+        ))),
         readiness,
         background: vec![Box::pin(checkpointer.run(stop))],
     })

@@ -8,10 +8,11 @@
 //!   as `claimtrail verify` runs it, without IO;
 //! - with `--database-url`: the raw Postgres rates of the ledger's row
 //!   (multi-row INSERT in 500-row statements, and binary COPY through
-//!   tokio-postgres) into a scratch table, and the anchor's append path: the
-//!   writer lock, the tail read, leaf hash and chain per entry, and the
-//!   multi-row insert into a real ledger table, per transaction of
-//!   `--ledger-batch` entries.
+//!   tokio-postgres) into a scratch table, and the anchor's own append path
+//!   (`claimtrail_anchor::copy`): the writer lock, the check for events
+//!   already appended, the tail read, leaf hash and chain per entry, and the
+//!   binary COPY into a ledger table, per transaction of `--ledger-batch`
+//!   entries.
 //!
 //! Leaves are prepared before any clock starts.
 
@@ -157,36 +158,36 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
         }
         println!("raw Postgres binary COPY ({batch_size} rows a transaction): {:.0} rows/s", rate(entries, started));
 
-        // The anchor's append path: lock, tail, hash and chain, insert; one transaction per batch.
+        // The anchor's append path on Postgres (claimtrail_anchor::copy): lock, the
+        // events already present, tail, leaf hash and chain, binary COPY; one
+        // transaction per batch.
+        let writer = claimtrail_anchor::copy::CopyWriter::new(database_url, &format!("{schema}.ledger"));
         let started = Instant::now();
         let mut next = 0usize;
         for transaction in prepared.leaves.chunks(batch_size) {
-            let tx = db.begin().await?;
-            tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock(hashtext('{schema}.ledger'))")).await?;
-            let tail = tx
-                .query_one_raw(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    format!("SELECT idx, chain FROM {schema}.ledger ORDER BY idx DESC LIMIT 1"),
-                ))
-                .await?;
-            let mut chain: Hash = match tail {
-                Some(row) => row.try_get_by_index::<Vec<u8>>(1)?.try_into().map_err(|_| anyhow::anyhow!("chain is not 32 bytes"))?,
-                None => CHAIN_SEED,
-            };
-            let appended: Vec<(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)> = transaction
-                .iter()
-                .enumerate()
-                .map(|(offset, leaf)| {
-                    let hash = leaf_hash(leaf);
-                    chain = chain_next(&chain, &hash);
-                    ((next + offset) as i64, prepared.event_ids[next + offset], leaf, hash, chain)
+            let ids = &prepared.event_ids[next..next + transaction.len()];
+            let size = writer
+                .append(ids, |present, index, mut chain| {
+                    anyhow::ensure!(present.is_empty() && index == next as u64, "the bench ledger is not where it was left");
+                    Ok(transaction
+                        .iter()
+                        .zip(ids)
+                        .enumerate()
+                        .map(|(offset, (leaf, id))| {
+                            let leaf_hash = leaf_hash(leaf);
+                            chain = chain_next(&chain, &leaf_hash);
+                            claimtrail_anchor::copy::Row { index: (next + offset) as i64, event_id: *id, leaf: leaf.clone(), leaf_hash, chain }
+                        })
+                        .collect())
                 })
-                .collect();
-            insert_rows(&tx, &format!("{schema}.ledger"), &appended).await?;
-            tx.commit().await?;
+                .await?;
             next += transaction.len();
+            anyhow::ensure!(size == next as u64, "the append reported size {size}, expected {next}");
         }
-        println!("ledger append path (lock, tail, hash, chain, insert; {batch_size} entries a transaction): {:.0} entries/s", rate(entries, started));
+        println!(
+            "ledger append path (lock, present ids, tail, hash, chain, binary COPY; {batch_size} entries a transaction): {:.0} entries/s",
+            rate(entries, started)
+        );
         Ok::<(), anyhow::Error>(())
     }
     .await;

@@ -5,6 +5,12 @@
 //! and every checkpoint signature, and names the first bad index. With
 //! `--state`, the last verified checkpoint per (origin, key id) is kept and
 //! must still hold (same root at its size, the ledger no smaller) next time.
+//!
+//! Against a URL it also checks the proofs the server hands to light
+//! clients: inclusion proofs of sampled entries and consistency proofs
+//! between verified checkpoints, against the roots it recomputed. The server
+//! is not trusted: answers are size-capped, pages must move forward, and a
+//! log key that the state file trusted but the server no longer lists fails.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -13,13 +19,18 @@ use std::path::Path;
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use claimtrail_ledger::hash::Hash;
+use claimtrail_ledger::hash::{Hash, leaf_hash};
+use claimtrail_ledger::merkle::{verify_consistency, verify_inclusion};
 use claimtrail_ledger::note::{CosignatureVerifier, VerifierKey, open_checkpoint};
 use claimtrail_ledger::verify::{Verifier, VerifyFailure};
 use serde::{Deserialize, Serialize};
 
 /// Entries fetched per request (the API's page limit).
 const PAGE: u64 = 1_000;
+/// The largest answer read from a server (a page of 1,000 entries is about 1.5 MB).
+const RESPONSE_BYTES_MAX: usize = 64 << 20;
+/// Entries whose served inclusion proofs are checked against the latest checkpoint.
+const INCLUSION_SAMPLES: u64 = 8;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -101,8 +112,20 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
 
     let mut verifier = Verifier::new(trusted.clone()).with_producer_keys(producer_keys);
     let trusted_ids: Vec<String> = trusted.iter().map(|k| format!("{}", k.key_id())).collect();
+    let is_trusted_label = |label: &str| label.rsplit_once(' ').is_some_and(|(_, id)| trusted_ids.iter().any(|trusted| trusted == id));
     for (label, remembered) in &state.checkpoints {
-        if trusted_ids.iter().any(|id| label.ends_with(&format!(" {id}")))
+        let origin = label.rsplit_once(' ').map_or(label.as_str(), |(origin, _)| origin);
+        let origin_still_trusted = state.checkpoints.keys().any(|other| other.starts_with(&format!("{origin} ")) && is_trusted_label(other));
+        if !origin_still_trusted {
+            anyhow::bail!(
+                "the state file trusts {label} at size {}, but no key trusted now has signed for {origin}: the log key changed without a rotation \
+                 (a rotation keeps the old key listed). Pass the old key with --key, or remove the state file to start over",
+                remembered.size
+            );
+        }
+    }
+    for (label, remembered) in &state.checkpoints {
+        if is_trusted_label(label)
             && let Err(failure) = verifier.push_checkpoint(&remembered.note)
         {
             return fail(failure, &format!("the checkpoint remembered in the state file ({label}, size {})", remembered.size));
@@ -115,6 +138,18 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
         }
     }
 
+    // The verified checkpoints' (size, root), for the proof checks below.
+    let heads: Vec<(u64, Hash)> = notes
+        .iter()
+        .filter_map(|note| open_checkpoint(note, &trusted).ok())
+        .map(|opened| (opened.checkpoint.size, opened.checkpoint.root))
+        .filter(|(size, _)| *size > 0)
+        .collect();
+    let samples: Vec<u64> = match heads.last() {
+        Some(&(size, _)) => sample_indexes(size),
+        None => Vec::new(),
+    };
+    let mut sampled: Vec<(u64, Hash)> = Vec::new();
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     bar.set_message("verifying ledger entries");
@@ -141,6 +176,9 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
                     return false;
                 }
             };
+            if samples.binary_search(&entry.index).is_ok() {
+                sampled.push((entry.index, leaf_hash(&leaf)));
+            }
             result = verifier.push_entry(entry.index, &leaf, chain);
             pushed += 1;
             if pushed.is_multiple_of(10_000) {
@@ -158,10 +196,15 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
         Err(failure) => return fail(failure, ""),
     };
     let witnessed = check_witnesses(&notes, &witnesses, witness_quorum)?;
+    let remembered_sizes: Vec<u64> = state.checkpoints.iter().filter(|(label, _)| is_trusted_label(label)).map(|(_, c)| c.size).collect();
+    let proofs = match &source {
+        Source::Url { base, client } => Some(check_served_proofs(base, client, &heads, &sampled, &remembered_sizes).await?),
+        Source::File { .. } => None,
+    };
 
     if let Some(path) = state_path {
         for (label, remembered) in &state.checkpoints {
-            if trusted_ids.iter().any(|id| label.ends_with(&format!(" {id}"))) && remembered.size > report.entries {
+            if is_trusted_label(label) && remembered.size > report.entries {
                 println!("first bad index: {}", report.entries);
                 anyhow::bail!("the ledger has {} entries but {label} was verified at size {} before (rollback)", report.entries, remembered.size);
             }
@@ -188,6 +231,9 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
         report.last_size,
         BASE64.encode(report.last_root)
     );
+    if let Some((inclusion, consistency)) = proofs {
+        println!("proofs served by {target} verified: {inclusion} inclusion, {consistency} consistency");
+    }
     if let Some((size, count)) = witnessed {
         println!("witnesses: the checkpoint of size {size} holds {count} of {} trusted witness cosignatures (quorum {witness_quorum})", witnesses.len());
     }
@@ -207,6 +253,63 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
         );
     }
     Ok(())
+}
+
+/// Which entries' inclusion proofs to check in a tree of `size`: the first,
+/// the last, and evenly spread ones between, sorted.
+fn sample_indexes(size: u64) -> Vec<u64> {
+    let mut indexes: Vec<u64> = (0..INCLUSION_SAMPLES).map(|k| k * (size - 1) / (INCLUSION_SAMPLES - 1)).collect();
+    indexes.dedup();
+    indexes
+}
+
+/// Checks the server's proofs against roots recomputed from the entries:
+/// the inclusion of each sampled entry in the latest checkpoint, and the
+/// consistency of the first, a middle and every remembered checkpoint with
+/// it. Returns how many of each were checked.
+async fn check_served_proofs(
+    base: &str,
+    client: &reqwest::Client,
+    heads: &[(u64, Hash)],
+    sampled: &[(u64, Hash)],
+    remembered_sizes: &[u64],
+) -> anyhow::Result<(usize, usize)> {
+    let Some(&(size, root)) = heads.last() else { return Ok((0, 0)) };
+    let decode = |value: &serde_json::Value, what: &str| -> anyhow::Result<Vec<Hash>> {
+        let list = value["hashes"].as_array().with_context(|| format!("the {what} proof has no `hashes` list"))?;
+        list.iter()
+            .map(|hash| {
+                hash.as_str()
+                    .and_then(|text| BASE64.decode(text).ok())
+                    .and_then(|bytes| Hash::try_from(bytes).ok())
+                    .with_context(|| format!("the {what} proof holds a hash that is not base64 of 32 bytes"))
+            })
+            .collect()
+    };
+    for &(index, leaf) in sampled {
+        let what = format!("inclusion of entry {index} in size {size}");
+        let answer = get_json(client, &format!("{base}/v1/ledger/proofs/inclusion?index={index}&size={size}")).await?;
+        let proof = decode(&answer, &what)?;
+        verify_inclusion(index, size, &leaf, &proof, &root)
+            .map_err(|e| anyhow::anyhow!("verification failed: the server's proof of {what} does not verify: {e}"))?;
+    }
+    let mut olds: Vec<(u64, Hash)> = Vec::new();
+    let candidates = [heads.first().map(|h| h.0), heads.get(heads.len() / 2).map(|h| h.0)];
+    for old_size in candidates.into_iter().flatten().chain(remembered_sizes.iter().copied()) {
+        if let Some(head) = heads.iter().find(|(s, _)| *s == old_size && *s < size)
+            && !olds.contains(head)
+        {
+            olds.push(*head);
+        }
+    }
+    for &(old_size, old_root) in &olds {
+        let what = format!("consistency from size {old_size} to {size}");
+        let answer = get_json(client, &format!("{base}/v1/ledger/proofs/consistency?from={old_size}&to={size}")).await?;
+        let proof = decode(&answer, &what)?;
+        verify_consistency(old_size, size, &old_root, &root, &proof)
+            .map_err(|e| anyhow::anyhow!("verification failed: the server's proof of {what} does not verify: {e}"))?;
+    }
+    Ok((sampled.len(), olds.len()))
 }
 
 /// With witness keys: the largest checkpoint (all of them verified above)
@@ -316,6 +419,10 @@ impl Source {
                     }
                     for item in list {
                         let size = item["size"].as_u64().context("checkpoint without size")?;
+                        anyhow::ensure!(
+                            size >= from_size,
+                            "{base} answered a checkpoint of size {size} to a request from size {from_size}: its pages do not move forward"
+                        );
                         let note = item["note"].as_str().context("checkpoint without note")?;
                         notes.push((size, note.to_owned()));
                         from_size = size + 1;
@@ -379,10 +486,15 @@ fn read_lines(path: &Path) -> anyhow::Result<std::io::Lines<std::io::BufReader<s
 }
 
 async fn get_text(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
-    let response = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
+    let mut response = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
     let status = response.status();
     anyhow::ensure!(status.is_success(), "GET {url} answered {status}");
-    Ok(response.text().await?)
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.with_context(|| format!("reading the answer to GET {url}"))? {
+        anyhow::ensure!(body.len() + chunk.len() <= RESPONSE_BYTES_MAX, "GET {url} answered more than {RESPONSE_BYTES_MAX} bytes");
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).with_context(|| format!("GET {url} did not answer UTF-8"))
 }
 
 async fn get_json(client: &reqwest::Client, url: &str) -> anyhow::Result<serde_json::Value> {

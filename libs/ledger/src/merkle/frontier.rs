@@ -3,6 +3,7 @@
 use thiserror::Error;
 
 use crate::hash::{Hash, empty_root, node_hash};
+use crate::merkle::stored::{Node, STRIDE};
 
 /// The right edge of an RFC 9162 Merkle tree: enough to append leaves and
 /// compute the root in O(log n) memory, without the leaves themselves.
@@ -64,17 +65,30 @@ impl Frontier {
     /// # Panics
     /// If the tree already holds `u64::MAX` leaves.
     pub fn push(&mut self, leaf_hash: Hash) {
+        self.push_observing(leaf_hash, &mut |_, _| {});
+    }
+
+    /// [`Frontier::push`], reporting every stored-level node (a positive
+    /// multiple of [`STRIDE`] high, see [`super::stored`]) that this leaf
+    /// completes, lowest first.
+    pub fn push_observing(&mut self, leaf_hash: Hash, completed: &mut impl FnMut(Node, Hash)) {
+        let new_size = self.size.checked_add(1).expect("tree size overflows u64");
         let mut merged = leaf_hash;
         // Each trailing one bit of the old size is a perfect subtree of the same
         // height as `merged`, so the two combine into one twice as large.
         let mut size_bits = self.size;
+        let mut height = 0;
         while size_bits & 1 == 1 {
             let left = self.hashes.pop().expect("frontier holds one hash per set bit of its size");
             merged = node_hash(&left, &merged);
             size_bits >>= 1;
+            height += 1;
+            if height % STRIDE == 0 {
+                completed(Node { level: height, index: (new_size >> height) - 1 }, merged);
+            }
         }
         self.hashes.push(merged);
-        self.size = self.size.checked_add(1).expect("tree size overflows u64");
+        self.size = new_size;
         debug_assert_eq!(self.hashes.len(), self.size.count_ones() as usize);
     }
 

@@ -7,6 +7,7 @@
 
 mod frontier;
 mod proof;
+pub mod stored;
 
 pub use frontier::{Frontier, FrontierError};
 pub use proof::{

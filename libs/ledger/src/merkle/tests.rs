@@ -279,3 +279,67 @@ proptest! {
         }
     }
 }
+
+/// A stored tree built the way an appender builds it: leaf hashes, plus the
+/// nodes [`Frontier::push_observing`] reports.
+fn stored_tree(all: &[Hash]) -> std::collections::HashMap<stored::Node, Hash> {
+    let mut nodes = std::collections::HashMap::new();
+    let mut frontier = Frontier::new();
+    for (leaf_idx, leaf) in all.iter().enumerate() {
+        nodes.insert(stored::Node { level: 0, index: leaf_idx as u64 }, *leaf);
+        frontier.push_observing(*leaf, &mut |node, hash| {
+            assert!(nodes.insert(node, hash).is_none(), "{node:?} reported twice");
+        });
+    }
+    nodes
+}
+
+#[test]
+fn push_observing_reports_each_stored_level_node_once_with_its_root() {
+    let all = leaves(65_536 + 300);
+    let nodes = stored_tree(&all);
+    let above: Vec<_> = nodes.keys().filter(|node| node.level > 0).copied().collect();
+    assert_eq!(above.iter().filter(|node| node.level == 8).count(), (65_536 + 300) / 256);
+    assert_eq!(above.iter().filter(|node| node.level == 16).count(), 1);
+    assert_eq!(above.len(), (65_536 + 300) / 256 + 1);
+    for node in above {
+        let range = node.leaves();
+        assert_eq!(nodes[&node], reference_root(&all[range.start as usize..range.end as usize]), "{node:?}");
+    }
+}
+
+#[test]
+fn proofs_from_stored_nodes_equal_proofs_from_the_leaves() {
+    let all = leaves(65_536 * 2 + 1_000);
+    let mut nodes = stored_tree(&all);
+    let check = |nodes: &std::collections::HashMap<stored::Node, Hash>, ranges: Vec<Range<u64>>, expected: Vec<Hash>| {
+        let mut reads = 0;
+        let from_store: Vec<Hash> = ranges
+            .into_iter()
+            .map(|range| {
+                let cover = stored::cover(range.clone());
+                reads += cover.len();
+                stored::subtree_root(range, &mut |node| nodes[&node])
+            })
+            .collect();
+        assert_eq!(from_store, expected);
+        // O(log n) stored reads: at most 2^(STRIDE-1) per level per proof hash.
+        assert!(reads <= 18 * 2 * 128, "{reads} reads");
+    };
+    let sizes = [1u64, 2, 255, 256, 257, 1_000, 65_535, 65_536, 65_537, 100_000, 65_536 * 2, 65_536 * 2 + 1_000];
+    for &size in &sizes {
+        for index in [0, size / 3, size / 2, size - 1] {
+            let expected = inclusion_proof(index, size, &all[..]).unwrap();
+            check(&nodes, inclusion_proof_ranges(index, size).unwrap(), expected);
+        }
+        for &old in sizes.iter().filter(|&&old| old <= size) {
+            let expected = consistency_proof(old, size, &all[..]).unwrap();
+            check(&nodes, consistency_proof_ranges(old, size).unwrap(), expected);
+        }
+    }
+    // A store missing upper nodes (entries after its last checkpoint) falls back to their children.
+    nodes.retain(|node, _| node.level < 16);
+    let node = stored::Node { level: 16, index: 1 };
+    let children: Vec<Hash> = node.children().iter().map(|child| nodes[child]).collect();
+    assert_eq!(stored::perfect_root(&children), reference_root(&all[65_536..131_072]));
+}
