@@ -1,6 +1,8 @@
 //! The ledger leaf record and its canonical bytes, the exact input of
 //! [`crate::leaf_hash`].
 
+mod canonical;
+
 use std::fmt::Write as _;
 
 use serde::Deserialize;
@@ -163,6 +165,16 @@ impl LeafRecord {
     /// Parses leaf bytes, accepting only the canonical encoding: the bytes
     /// must equal `to_bytes()` of the parsed record.
     pub fn from_bytes(bytes: &[u8]) -> Result<LeafRecord, LeafError> {
+        // One pass over the canonical grammar; anything else takes the serde
+        // path below, which names what is wrong.
+        if let Some(record) = canonical::read(bytes) {
+            return Ok(record);
+        }
+        LeafRecord::from_bytes_by_serde(bytes)
+    }
+
+    /// [`LeafRecord::from_bytes`] by serde and a comparison with `to_bytes()`.
+    fn from_bytes_by_serde(bytes: &[u8]) -> Result<LeafRecord, LeafError> {
         let record: LeafRecord = serde_json::from_slice(bytes).map_err(|error| LeafError::InvalidJson(error.to_string()))?;
         if record.to_bytes() != bytes {
             return Err(LeafError::NotCanonical);
@@ -297,6 +309,93 @@ mod tests {
             assert!(matches!(LeafRecord::from_bytes(bad.as_bytes()), Err(LeafError::InvalidJson(_))), "{bad}");
         }
         assert!(LeafRecord::from_bytes(&[0xff, 0xfe]).is_err());
+    }
+
+    fn arbitrary_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy as _;
+        // Plain text, every escaped character, DEL, and multi-byte UTF-8.
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::char::range('a', 'z'),
+                proptest::char::range('\u{0}', '\u{20}'),
+                proptest::sample::select(vec!['"', '\\', '/', '\u{7f}', 'é', '€', '😀']),
+            ],
+            0..12,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    fn arbitrary_record() -> impl proptest::strategy::Strategy<Value = LeafRecord> {
+        use proptest::prelude::*;
+        let batch = (
+            arbitrary_text(),
+            arbitrary_text(),
+            any::<u64>(),
+            arbitrary_text(),
+            proptest::collection::vec(arbitrary_text(), 0..4),
+            arbitrary_text(),
+            any::<u64>(),
+        )
+            .prop_map(|(event_hash, id, index, key, path, root, size)| LeafBatch {
+                event_hash,
+                id,
+                index,
+                key,
+                path,
+                root,
+                signature: "c2ln".into(),
+                size,
+            });
+        (
+            any::<u64>(),
+            arbitrary_text(),
+            arbitrary_text(),
+            arbitrary_text(),
+            arbitrary_text(),
+            arbitrary_text(),
+            proptest::option::of(batch),
+            proptest::option::of(any::<bool>()),
+        )
+            .prop_map(|(index, event_id, event_type, producer, occurred_at, commitment, batch, verified)| LeafRecord {
+                index,
+                event_id,
+                event_type,
+                producer,
+                occurred_at,
+                commitment,
+                batch,
+                verified,
+            })
+    }
+
+    proptest::proptest! {
+        /// The one-pass reader reads back whatever `to_bytes` writes.
+        #[test]
+        fn the_canonical_reader_reads_every_written_record(record in arbitrary_record()) {
+            let bytes = record.to_bytes();
+            proptest::prop_assert_eq!(canonical::read(&bytes), Some(record.clone()));
+            proptest::prop_assert_eq!(LeafRecord::from_bytes_by_serde(&bytes), Ok(record));
+        }
+
+        /// After any edit, the one-pass reader accepts only what the serde path accepts, as the same record.
+        #[test]
+        fn the_canonical_reader_accepts_no_more_than_serde(
+            record in arbitrary_record(),
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0u8..3, proptest::prelude::any::<u8>()), 1..4),
+        ) {
+            let mut bytes = record.to_bytes();
+            for (at, kind, byte) in edits {
+                let position = at.index(bytes.len() + 1);
+                match kind {
+                    0 if position < bytes.len() => bytes[position] = byte,
+                    1 if position < bytes.len() => { bytes.remove(position); }
+                    _ => bytes.insert(position, byte),
+                }
+            }
+            if let Some(read) = canonical::read(&bytes) {
+                proptest::prop_assert_eq!(LeafRecord::from_bytes_by_serde(&bytes), Ok(read));
+            }
+        }
     }
 
     #[test]

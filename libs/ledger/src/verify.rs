@@ -85,7 +85,9 @@ pub struct Verifier {
     /// Trusted producer keys with the service each may sign for.
     producer_keys: Vec<(String, VerifierKey)>,
     /// (key, batch id, root, signature) of batches already verified.
-    verified_batches: HashSet<(String, String, String, String)>,
+    verified_batches: HashSet<BatchMemo>,
+    /// The batch whose signature was verified last on this thread.
+    last_batch: Option<BatchMemo>,
     producers: ProducerReport,
 }
 
@@ -105,6 +107,7 @@ impl Verifier {
             failure: None,
             producer_keys: Vec::new(),
             verified_batches: HashSet::new(),
+            last_batch: None,
             producers: ProducerReport::default(),
         }
     }
@@ -163,6 +166,58 @@ impl Verifier {
     /// (when `stored_chain` is given) and any checkpoint of this size.
     pub fn push_entry(&mut self, index: u64, leaf_bytes: &[u8], stored_chain: Option<Hash>) -> Result<(), VerifyFailure> {
         self.check_not_failed()?;
+        let mut decoder = Decoder { keys: self.producers.checked.then_some(self.producer_keys.as_slice()), last: self.last_batch.take() };
+        let decoded = decoder.decode(leaf_bytes);
+        self.last_batch = decoder.last;
+        self.apply(index, decoded, stored_chain)
+    }
+
+    /// [`Verifier::push_entry`] for each of `entries` in order, with the
+    /// leaves decoded and hashed on every core first (the chain, the tree and
+    /// the checkpoints then follow on this thread). Same result, same
+    /// failure, as pushing them one by one.
+    pub fn push_entries(&mut self, entries: &[EntryBytes]) -> Result<(), VerifyFailure> {
+        self.check_not_failed()?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let keys: Option<Vec<(String, VerifierKey)>> = self.producers.checked.then(|| self.producer_keys.clone());
+        let keys = keys.as_deref();
+        if threads == 1 || entries.len() < PARALLEL_MIN {
+            let mut decoder = Decoder { keys, last: self.last_batch.take() };
+            for (index, leaf, stored_chain) in entries {
+                self.apply(*index, decoder.decode(leaf), *stored_chain)?;
+            }
+            self.last_batch = decoder.last;
+            return Ok(());
+        }
+        // This thread decodes and checks a smaller first share while the
+        // others decode the rest, then checks theirs in order: it also does
+        // all of the sequential work (chain, tree, checkpoints).
+        let own = entries.len() * 2 / (2 * threads + 1);
+        let (first, rest) = entries.split_at(own);
+        let part_len = rest.len().div_ceil(threads - 1);
+        std::thread::scope(|scope| {
+            let others: Vec<_> = rest
+                .chunks(part_len)
+                .map(|part| {
+                    let mut decoder = Decoder { keys, last: None };
+                    (part, scope.spawn(move || part.iter().map(|(_, leaf, _)| decoder.decode(leaf)).collect::<Vec<_>>()))
+                })
+                .collect();
+            let mut decoder = Decoder { keys, last: None };
+            for (index, leaf, stored_chain) in first {
+                self.apply(*index, decoder.decode(leaf), *stored_chain)?;
+            }
+            for (part, other) in others {
+                let decoded = other.join().expect("a leaf-decoding thread panicked");
+                for ((index, _, stored_chain), decoded) in part.iter().zip(decoded) {
+                    self.apply(*index, decoded, *stored_chain)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn apply(&mut self, index: u64, decoded: Decoded, stored_chain: Option<Hash>) -> Result<(), VerifyFailure> {
         let expected_index = self.frontier.size();
         if index != expected_index {
             let reason = if index > expected_index {
@@ -172,14 +227,14 @@ impl Verifier {
             };
             return self.fail(Some(expected_index), reason);
         }
-        let record = match LeafRecord::from_bytes(leaf_bytes) {
-            Ok(record) if record.index == index => record,
-            Ok(record) => {
-                return self.fail(Some(index), format!("entry {index} holds the leaf record of index {} (moved)", record.index));
+        let producer = match decoded.record {
+            Ok((record_index, producer)) if record_index == index => producer,
+            Ok((record_index, _)) => {
+                return self.fail(Some(index), format!("entry {index} holds the leaf record of index {record_index} (moved)"));
             }
             Err(error) => return self.fail(Some(index), format!("entry {index}: {error}")),
         };
-        let leaf = leaf_hash(leaf_bytes);
+        let leaf = decoded.leaf_hash;
         let chain = chain_next(&self.chain_head, &leaf);
         if let Some(stored) = stored_chain
             && stored != chain
@@ -187,7 +242,7 @@ impl Verifier {
             return self
                 .fail(Some(index), format!("entry {index}: stored chain value {} does not match the recomputed {}", hex::encode(stored), hex::encode(chain)));
         }
-        if let Err(reason) = self.check_producer(&record) {
+        if let Err(reason) = self.check_producer(index, producer) {
             return self.fail(Some(index), format!("entry {index}: {reason}"));
         }
         self.chain_head = chain;
@@ -225,33 +280,30 @@ impl Verifier {
         })
     }
 
-    /// The producer's batch signature and the entry's inclusion in the batch.
-    fn check_producer(&mut self, record: &LeafRecord) -> Result<(), String> {
-        let batch = match (&record.batch, record.verified) {
-            (_, Some(false)) => {
+    /// The producer's batch signature and the entry's inclusion in the
+    /// batch, after [`Producer::of`] did the checks that need no state.
+    fn check_producer(&mut self, index: u64, producer: Producer) -> Result<(), String> {
+        match producer {
+            Producer::Unverified => {
                 self.producers.unverified_entries += 1;
-                self.producers.first_unverified.get_or_insert(record.index);
-                return Ok(());
+                self.producers.first_unverified.get_or_insert(index);
             }
-            (None, None) => {
-                self.producers.unsigned_entries += 1;
-                return Ok(());
+            Producer::Unsigned => self.producers.unsigned_entries += 1,
+            Producer::Faulty(reason) => return Err(reason),
+            Producer::Signed(None) => self.producers.signed_entries += 1,
+            Producer::Signed(Some(memo)) => {
+                // Batches are counted once each (the set is bounded; a batch
+                // seen again after it is cleared counts again).
+                if !self.verified_batches.contains(&memo) {
+                    if self.verified_batches.len() >= VERIFIED_BATCHES_MAX {
+                        self.verified_batches.clear();
+                    }
+                    self.verified_batches.insert(memo);
+                    self.producers.batches_verified += 1;
+                }
+                self.producers.signed_entries += 1;
             }
-            (None, Some(true)) => return Err("marked verified but carries no producer batch".into()),
-            (Some(batch), _) => batch,
-        };
-        let Some((service, key)) = record.producer.split_once('/') else {
-            return Err(format!("producer `{}` is not <service>/<key>", record.producer));
-        };
-        if key != batch.key {
-            return Err(format!("the batch is signed by {} but the entry names producer key {key}", batch.key));
         }
-        if !self.producers.checked {
-            self.producers.signed_entries += 1;
-            return Ok(());
-        }
-        check_batch(batch, service, &self.producer_keys, &mut self.verified_batches, &mut self.producers.batches_verified)?;
-        self.producers.signed_entries += 1;
         Ok(())
     }
 
@@ -305,13 +357,11 @@ impl Verifier {
 
 /// Checks one entry's batch: the key is trusted for `service`, the event
 /// hash is included under the root, and the signature verifies (once per batch).
-fn check_batch(
-    batch: &LeafBatch,
-    service: &str,
-    keys: &[(String, VerifierKey)],
-    verified: &mut HashSet<(String, String, String, String)>,
-    n_verified: &mut u64,
-) -> Result<(), String> {
+/// The checks of a signed entry that need no other entry: the key is
+/// trusted for the service, the entry's inclusion path leads to the batch
+/// root, and the batch signature verifies (once per batch while `last`
+/// remembers it). Returns the batch's memo key.
+fn check_batch(batch: &LeafBatch, service: &str, keys: &[(String, VerifierKey)], last: &mut Option<BatchMemo>) -> Result<BatchMemo, String> {
     use base64::Engine as _;
     let Some((_, key)) = keys.iter().find(|(key_service, key)| key_service == service && key.label() == batch.key) else {
         return Err(format!("producer key {} is not trusted for {service}", batch.key));
@@ -324,25 +374,24 @@ fn check_batch(
     let proof: BatchProof = batch.proof();
     let decoded = proof.check_inclusion(&event_hash).map_err(|e| format!("batch {}: {e}", batch.id))?;
     let memo = (batch.key.clone(), batch.id.clone(), batch.root.clone(), batch.signature.clone());
-    if verified.contains(&memo) {
-        return Ok(());
+    if last.as_ref() == Some(&memo) {
+        return Ok(memo);
     }
     if !key.verify(&proof.message(service, &decoded.root), &decoded.signature) {
         return Err(format!("the producer signature of batch {} by {} does not verify", batch.id, batch.key));
     }
-    if verified.len() >= VERIFIED_BATCHES_MAX {
-        verified.clear();
-    }
-    verified.insert(memo);
-    *n_verified += 1;
-    Ok(())
+    *last = Some(memo.clone());
+    Ok(memo)
 }
+
+/// (key, batch id, root, signature) of a producer batch.
+type BatchMemo = (String, String, String, String);
 
 /// Verifies a whole ledger in one call: every checkpoint note, then every
 /// entry `(index, leaf_bytes, stored_chain)` in order.
 pub fn verify_ledger<Entries, Checkpoints>(entries: Entries, checkpoint_notes: Checkpoints, trusted: Vec<VerifierKey>) -> Result<Report, VerifyFailure>
 where
-    Entries: IntoIterator<Item = (u64, Vec<u8>, Option<Hash>)>,
+    Entries: IntoIterator<Item = EntryBytes>,
     Checkpoints: IntoIterator,
     Checkpoints::Item: AsRef<str>,
 {
@@ -350,11 +399,88 @@ where
     for note_text in checkpoint_notes {
         verifier.push_checkpoint(note_text.as_ref())?;
     }
-    for (index, leaf_bytes, stored_chain) in entries {
-        verifier.push_entry(index, &leaf_bytes, stored_chain)?;
+    let mut run = Vec::with_capacity(ENTRIES_PER_RUN);
+    for entry in entries {
+        run.push(entry);
+        if run.len() == ENTRIES_PER_RUN {
+            verifier.push_entries(&run)?;
+            run.clear();
+        }
     }
+    verifier.push_entries(&run)?;
     verifier.finish()
 }
+
+/// An entry as a verifier takes it: index, leaf bytes, and the stored chain value if any.
+pub type EntryBytes = (u64, Vec<u8>, Option<Hash>);
+
+/// Entries [`verify_ledger`] hands to [`Verifier::push_entries`] at a time.
+pub const ENTRIES_PER_RUN: usize = 4_096;
+
+/// The part of an entry's check that depends on no other entry: the leaf
+/// decoded (its index and producer part) and hashed.
+struct Decoded {
+    record: Result<(u64, Producer), crate::leaf::LeafError>,
+    leaf_hash: Hash,
+}
+
+/// Decodes entries one after another on one thread.
+struct Decoder<'k> {
+    /// The trusted producer keys, when they are checked.
+    keys: Option<&'k [(String, VerifierKey)]>,
+    /// The batch whose signature this decoder verified last: a batch's
+    /// entries are contiguous, so each signature is verified about once.
+    last: Option<BatchMemo>,
+}
+
+impl Decoder<'_> {
+    fn decode(&mut self, leaf_bytes: &[u8]) -> Decoded {
+        let record = LeafRecord::from_bytes(leaf_bytes).map(|record| (record.index, Producer::of(record, self.keys, &mut self.last)));
+        Decoded { record, leaf_hash: leaf_hash(leaf_bytes) }
+    }
+}
+
+/// An entry's producer signature, as far as it can be told from the entry alone.
+enum Producer {
+    /// Recorded as not verified by the anchor.
+    Unverified,
+    /// From before producers signed.
+    Unsigned,
+    /// Inconsistent in itself.
+    Faulty(String),
+    /// Signed; with the batch's memo key when producer keys are checked
+    /// (and the path and signature verified).
+    Signed(Option<BatchMemo>),
+}
+
+impl Producer {
+    /// `keys`: the trusted producer keys when they are checked; `last`: the
+    /// batch this decoder verified last.
+    fn of(record: LeafRecord, keys: Option<&[(String, VerifierKey)]>, last: &mut Option<BatchMemo>) -> Producer {
+        let batch = match (record.batch, record.verified) {
+            (_, Some(false)) => return Producer::Unverified,
+            (None, None) => return Producer::Unsigned,
+            (None, Some(true)) => return Producer::Faulty("marked verified but carries no producer batch".into()),
+            (Some(batch), _) => batch,
+        };
+        let Some((service, key)) = record.producer.split_once('/') else {
+            return Producer::Faulty(format!("producer `{}` is not <service>/<key>", record.producer));
+        };
+        if key != batch.key {
+            return Producer::Faulty(format!("the batch is signed by {} but the entry names producer key {key}", batch.key));
+        }
+        match keys {
+            None => Producer::Signed(None),
+            Some(keys) => match check_batch(&batch, service, keys, last) {
+                Ok(memo) => Producer::Signed(Some(memo)),
+                Err(reason) => Producer::Faulty(reason),
+            },
+        }
+    }
+}
+
+/// Below this many entries one thread decodes and checks them all.
+const PARALLEL_MIN: usize = 256;
 
 #[cfg(test)]
 mod tests;

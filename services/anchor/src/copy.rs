@@ -5,7 +5,8 @@
 //! COPY, so on Postgres the anchor writes its entries over a connection of
 //! its own: one transaction per delivery batch that takes the writer lock
 //! (the same `pg_advisory_xact_lock` as [`crate::lock_writer`]), reads the
-//! tail, leaves out the events already in the ledger, and COPYs the rest.
+//! tail and COPYs the rows; if the unique event id index refuses one (an
+//! event already appended), it rolls back and appends the others.
 //!
 //! That transaction commits before the consumer's own (its inbox rows and
 //! the acknowledgement). If the consumer's then fails, the batch is delivered
@@ -24,6 +25,7 @@ use claimtrail_ledger::hash::{CHAIN_SEED, Hash};
 use claimtrail_store::Store;
 use tokio::sync::Mutex;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
 /// One ledger row.
@@ -60,11 +62,17 @@ impl CopyWriter {
 
     /// Appends under the writer lock, in a transaction of its own: `build`
     /// gets the events already in the ledger (to leave out), the next index
-    /// and the chain value before it, and returns the rows to write.
+    /// and the chain value before it, and yields the rows to write; they are
+    /// built as the COPY streams, so hashing overlaps the server's work.
+    ///
+    /// Redeliveries are rare, so the first attempt does not look for events
+    /// already appended: if the unique event id index refuses one, the
+    /// transaction rolls back whole and the second attempt leaves them out.
     /// Returns the ledger size after the append.
-    pub async fn append<F>(&self, event_ids: &[uuid::Uuid], build: F) -> anyhow::Result<u64>
+    pub async fn append<F, I>(&self, event_ids: &[uuid::Uuid], mut build: F) -> anyhow::Result<u64>
     where
-        F: FnOnce(&HashSet<uuid::Uuid>, u64, Hash) -> anyhow::Result<Vec<Row>>,
+        F: FnMut(HashSet<uuid::Uuid>, u64, Hash) -> I,
+        I: Iterator<Item = anyhow::Result<Row>>,
     {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(|client| client.is_closed()) {
@@ -79,34 +87,76 @@ impl CopyWriter {
             *guard = Some(client);
         }
         let client = guard.as_mut().expect("connected above");
-        let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table]).await?;
-        let present: HashSet<uuid::Uuid> =
-            tx.query(&format!("SELECT event_id FROM {} WHERE event_id = ANY($1)", self.table), &[&event_ids]).await?.iter().map(|row| row.get(0)).collect();
-        let tail = tx.query_opt(&format!("SELECT idx, chain FROM {} ORDER BY idx DESC LIMIT 1", self.table), &[]).await?;
-        let (next, chain) = match tail {
-            None => (0, CHAIN_SEED),
-            Some(row) => {
-                let idx: i64 = row.get(0);
-                let chain: Vec<u8> = row.get(1);
-                let chain: Hash = chain.try_into().map_err(|_| anyhow::anyhow!("ledger entry {idx} has a chain value that is not 32 bytes"))?;
-                (u64::try_from(idx).context("negative ledger index")? + 1, chain)
+        let mut present = HashSet::new();
+        let mut attempt = 0;
+        loop {
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table]).await?;
+            if attempt > 0 {
+                present = tx
+                    .query(&format!("SELECT event_id FROM {} WHERE event_id = ANY($1)", self.table), &[&event_ids])
+                    .await?
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect();
             }
-        };
-        let rows = build(&present, next, chain)?;
-        let size = rows.last().map_or(next, |row| row.index as u64 + 1);
-        if !rows.is_empty() {
-            let sink = tx.copy_in(&format!("COPY {} (idx, event_id, leaf, leaf_hash, chain) FROM STDIN BINARY", self.table)).await?;
-            let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::UUID, Type::BYTEA, Type::BYTEA, Type::BYTEA]);
-            let mut writer = std::pin::pin!(writer);
-            for row in &rows {
-                let (leaf, leaf_hash, chain) = (row.leaf.as_slice(), row.leaf_hash.as_slice(), row.chain.as_slice());
-                let values: [&(dyn ToSql + Sync); 5] = [&row.index, &row.event_id, &leaf, &leaf_hash, &chain];
-                writer.as_mut().write(&values).await?;
+            let (next, chain) = tail(&tx, &self.table).await?;
+            match copy_rows(&tx, &self.table, next, build(present.clone(), next, chain)).await {
+                Ok(size) => {
+                    tx.commit().await?;
+                    return Ok(size);
+                }
+                Err(CopyFailure::Postgres(e)) if attempt == 0 && e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    // Dropping the transaction rolls it back; try again without the events already there.
+                    tracing::info!("some events of the batch are in the ledger already (a redelivery); appending the others");
+                    attempt += 1;
+                }
+                Err(CopyFailure::Postgres(e)) => return Err(e.into()),
+                Err(CopyFailure::Rows(e)) => return Err(e),
             }
-            writer.finish().await?;
         }
-        tx.commit().await?;
-        Ok(size)
     }
+}
+
+enum CopyFailure {
+    Postgres(tokio_postgres::Error),
+    Rows(anyhow::Error),
+}
+
+impl From<tokio_postgres::Error> for CopyFailure {
+    fn from(e: tokio_postgres::Error) -> CopyFailure {
+        CopyFailure::Postgres(e)
+    }
+}
+
+/// The next index and the chain value of the last entry.
+async fn tail(tx: &tokio_postgres::Transaction<'_>, table: &str) -> anyhow::Result<(u64, Hash)> {
+    let Some(row) = tx.query_opt(&format!("SELECT idx, chain FROM {table} ORDER BY idx DESC LIMIT 1"), &[]).await? else {
+        return Ok((0, CHAIN_SEED));
+    };
+    let idx: i64 = row.get(0);
+    let chain: Vec<u8> = row.get(1);
+    let chain: Hash = chain.try_into().map_err(|_| anyhow::anyhow!("ledger entry {idx} has a chain value that is not 32 bytes"))?;
+    Ok((u64::try_from(idx).context("negative ledger index")? + 1, chain))
+}
+
+/// COPYs `rows` into `table`; returns the size after the last (`next` when there are none).
+async fn copy_rows(tx: &tokio_postgres::Transaction<'_>, table: &str, next: u64, rows: impl Iterator<Item = anyhow::Result<Row>>) -> Result<u64, CopyFailure> {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return Ok(next);
+    }
+    let sink = tx.copy_in(&format!("COPY {table} (idx, event_id, leaf, leaf_hash, chain) FROM STDIN BINARY")).await?;
+    let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::UUID, Type::BYTEA, Type::BYTEA, Type::BYTEA]);
+    let mut writer = std::pin::pin!(writer);
+    let mut size = next;
+    for row in rows {
+        let row = row.map_err(CopyFailure::Rows)?;
+        let (leaf, leaf_hash, chain) = (row.leaf.as_slice(), row.leaf_hash.as_slice(), row.chain.as_slice());
+        let values: [&(dyn ToSql + Sync); 5] = [&row.index, &row.event_id, &leaf, &leaf_hash, &chain];
+        writer.as_mut().write(&values).await?;
+        size = row.index as u64 + 1;
+    }
+    writer.finish().await?;
+    Ok(size)
 }

@@ -250,7 +250,9 @@ impl Appender {
         let _spans: Vec<tracing::Span> = envelopes.iter().map(|envelope| claimtrail_runtime::event_span(envelope)).collect();
         if let Some(copy) = &self.copy {
             let event_ids: Vec<uuid::Uuid> = envelopes.iter().map(|envelope| envelope.event_id).collect();
-            let size = copy.append(&event_ids, |present, index, chain| Ok(rows(envelopes, verdicts, present, index, chain)?)).await?;
+            let size = copy
+                .append(&event_ids, |present, index, chain| rows(envelopes, &verdicts, present, index, chain).map(|row| row.map_err(anyhow::Error::from)))
+                .await?;
             // The entries are committed, the consumer's inbox rows and ack not yet.
             claimtrail_runtime::killpoint::reach("after_ledger_copy");
             metrics::gauge!("claimtrail_ledger_size").set(size as f64);
@@ -262,7 +264,7 @@ impl Appender {
             Some((last, chain)) => (last + 1, chain),
             None => (0, CHAIN_SEED),
         };
-        let rows = rows(envelopes, verdicts, &HashSet::new(), index, chain)?;
+        let rows = rows(envelopes, &verdicts, HashSet::new(), index, chain).collect::<Result<Vec<Row>, HandlerError>>()?;
         self.insert(tx, &rows).await?;
         metrics::gauge!("claimtrail_ledger_size").set(rows.last().map_or(index, |row| row.index as u64 + 1) as f64);
         Ok(())
@@ -271,42 +273,70 @@ impl Appender {
 
 /// The ledger rows of `envelopes` from `index` on, after the chain value
 /// `chain`, leaving out the events in `present` (already appended) and
-/// repeats within the batch.
-fn rows(envelopes: &[&Envelope], verdicts: Vec<Verdict>, present: &HashSet<uuid::Uuid>, mut index: u64, mut chain: Hash) -> Result<Vec<Row>, HandlerError> {
-    let mut rows = Vec::with_capacity(envelopes.len());
+/// repeats within the batch; built one by one as they are taken.
+fn rows<'a>(
+    envelopes: &'a [&'a Envelope],
+    verdicts: &'a [Verdict],
+    present: HashSet<uuid::Uuid>,
+    mut index: u64,
+    mut chain: Hash,
+) -> impl Iterator<Item = Result<Row, HandlerError>> + 'a {
     let mut seen = HashSet::with_capacity(envelopes.len());
-    for (envelope, verdict) in envelopes.iter().zip(verdicts) {
-        if present.contains(&envelope.event_id) || !seen.insert(envelope.event_id) {
-            continue;
+    envelopes.iter().zip(verdicts).filter(move |(envelope, _)| !present.contains(&envelope.event_id) && seen.insert(envelope.event_id)).map(
+        move |(envelope, verdict)| {
+            let verified = verdict.fault.is_none();
+            let producer = format!("{}/{}", envelope.producer.service, envelope.producer.key_id);
+            if let Some(fault) = &verdict.fault {
+                // No payload here: ids, type, producer and the reason only.
+                tracing::error!(alert = true, event_id = %envelope.event_id, event_type = %envelope.event_type, producer = %producer, index, reason = %fault,
+                    "producer signature not verified; the event is recorded as unverified");
+            }
+            metrics::counter!(if verified { "claimtrail_ledger_verified_entries_total" } else { "claimtrail_ledger_unverified_entries_total" },
+                "producer" => metric_label(&envelope.producer.service))
+            .increment(1);
+            let record = LeafRecord {
+                index,
+                event_id: envelope.event_id.to_string(),
+                event_type: envelope.event_type.clone(),
+                producer,
+                occurred_at: envelope.occurred_at.to_string(),
+                commitment: envelope.commitment.clone(),
+                batch: verdict.batch.clone(),
+                verified: Some(verified),
+            };
+            let leaf = record.to_bytes();
+            let leaf_hash = leaf_hash(&leaf);
+            chain = chain_next(&chain, &leaf_hash);
+            let row_index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
+            index += 1;
+            Ok(Row { index: row_index, event_id: envelope.event_id, leaf, leaf_hash, chain })
+        },
+    )
+}
+
+impl Appender {
+    /// The multi-row insert of [`Appender::append`]'s rows.
+    async fn insert(&self, tx: &DatabaseTransaction, rows: &[Row]) -> Result<(), HandlerError> {
+        let store = &self.store;
+        for chunk in rows.chunks(store.rows_per_insert()) {
+            let mut sql = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
+            let mut values = Vec::with_capacity(chunk.len() * 5);
+            for (row_idx, row) in chunk.iter().enumerate() {
+                if row_idx > 0 {
+                    sql.push(',');
+                }
+                let base = row_idx * 5;
+                sql.push_str(&format!("(${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5));
+                values.push(Value::from(row.index));
+                values.push(Value::from(row.event_id));
+                values.push(Value::from(row.leaf.clone()));
+                values.push(Value::from(row.leaf_hash.to_vec()));
+                values.push(Value::from(row.chain.to_vec()));
+            }
+            tx.execute_raw(stmt(store, sql, values)).await?;
         }
-        let verified = verdict.fault.is_none();
-        let producer = format!("{}/{}", envelope.producer.service, envelope.producer.key_id);
-        if let Some(fault) = &verdict.fault {
-            // No payload here: ids, type, producer and the reason only.
-            tracing::error!(alert = true, event_id = %envelope.event_id, event_type = %envelope.event_type, producer = %producer, index, reason = %fault,
-                "producer signature not verified; the event is recorded as unverified");
-        }
-        metrics::counter!(if verified { "claimtrail_ledger_verified_entries_total" } else { "claimtrail_ledger_unverified_entries_total" },
-            "producer" => metric_label(&envelope.producer.service))
-        .increment(1);
-        let record = LeafRecord {
-            index,
-            event_id: envelope.event_id.to_string(),
-            event_type: envelope.event_type.clone(),
-            producer,
-            occurred_at: envelope.occurred_at.to_string(),
-            commitment: envelope.commitment.clone(),
-            batch: verdict.batch,
-            verified: Some(verified),
-        };
-        let leaf = record.to_bytes();
-        let leaf_hash = leaf_hash(&leaf);
-        chain = chain_next(&chain, &leaf_hash);
-        let row_index = i64::try_from(index).map_err(|_| HandlerError::Invalid("ledger index overflow".into()))?;
-        rows.push(Row { index: row_index, event_id: envelope.event_id, leaf, leaf_hash, chain });
-        index += 1;
+        Ok(())
     }
-    Ok(rows)
 }
 
 #[async_trait]
@@ -334,31 +364,6 @@ impl EventHandler for Appender {
         let envelopes: Vec<&Envelope> = events.iter().map(|received| received.envelope).collect();
         self.append(tx, &envelopes, verdicts).await?;
         Ok(vec![])
-    }
-}
-
-impl Appender {
-    /// The multi-row insert of [`Appender::append`]'s rows.
-    async fn insert(&self, tx: &DatabaseTransaction, rows: &[Row]) -> Result<(), HandlerError> {
-        let store = &self.store;
-        for chunk in rows.chunks(store.rows_per_insert()) {
-            let mut sql = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
-            let mut values = Vec::with_capacity(chunk.len() * 5);
-            for (row_idx, row) in chunk.iter().enumerate() {
-                if row_idx > 0 {
-                    sql.push(',');
-                }
-                let base = row_idx * 5;
-                sql.push_str(&format!("(${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5));
-                values.push(Value::from(row.index));
-                values.push(Value::from(row.event_id));
-                values.push(Value::from(row.leaf.clone()));
-                values.push(Value::from(row.leaf_hash.to_vec()));
-                values.push(Value::from(row.chain.to_vec()));
-            }
-            tx.execute_raw(stmt(store, sql, values)).await?;
-        }
-        Ok(())
     }
 }
 

@@ -22,7 +22,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use claimtrail_ledger::hash::{Hash, leaf_hash};
 use claimtrail_ledger::merkle::{verify_consistency, verify_inclusion};
 use claimtrail_ledger::note::{CosignatureVerifier, VerifierKey, open_checkpoint};
-use claimtrail_ledger::verify::{Verifier, VerifyFailure};
+use claimtrail_ledger::verify::{ENTRIES_PER_RUN, EntryBytes, Verifier, VerifyFailure};
 use serde::{Deserialize, Serialize};
 
 /// Entries fetched per request (the API's page limit).
@@ -155,38 +155,44 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
     bar.set_message("verifying ledger entries");
     let mut pushed = 0u64;
     let mut result: Result<(), VerifyFailure> = Ok(());
+    // Entries are checked in runs, their leaves decoded and hashed on every core.
+    let mut run: Vec<EntryBytes> = Vec::with_capacity(ENTRIES_PER_RUN);
     source
         .for_each_entry(|entry| {
             if result.is_err() {
                 return false;
             }
-            let leaf = match BASE64.decode(&entry.leaf) {
-                Ok(leaf) => leaf,
-                Err(_) => {
-                    result = Err(VerifyFailure { first_bad_index: Some(entry.index), reason: format!("entry {}: leaf is not base64", entry.index) });
-                    return false;
+            let decoded = BASE64.decode(&entry.leaf).map_err(|_| format!("entry {}: leaf is not base64", entry.index)).and_then(|leaf| {
+                match entry.chain.as_deref().map(|c| BASE64.decode(c).ok().and_then(|b| Hash::try_from(b).ok())) {
+                    None => Ok((leaf, None)),
+                    Some(Some(chain)) => Ok((leaf, Some(chain))),
+                    Some(None) => Err(format!("entry {}: chain is not base64 of 32 bytes", entry.index)),
                 }
-            };
-            let chain: Option<Hash> = match entry.chain.as_deref().map(|c| BASE64.decode(c).ok().and_then(|b| b.try_into().ok())) {
-                None => None,
-                Some(Some(chain)) => Some(chain),
-                Some(None) => {
-                    result =
-                        Err(VerifyFailure { first_bad_index: Some(entry.index), reason: format!("entry {}: chain is not base64 of 32 bytes", entry.index) });
+            });
+            let (leaf, chain) = match decoded {
+                Ok(decoded) => decoded,
+                Err(reason) => {
+                    // Entries before it are checked first: an earlier fault is the first bad index.
+                    result = verifier.push_entries(&run).and(Err(VerifyFailure { first_bad_index: Some(entry.index), reason }));
                     return false;
                 }
             };
             if samples.binary_search(&entry.index).is_ok() {
                 sampled.push((entry.index, leaf_hash(&leaf)));
             }
-            result = verifier.push_entry(entry.index, &leaf, chain);
-            pushed += 1;
-            if pushed.is_multiple_of(10_000) {
+            run.push((entry.index, leaf, chain));
+            if run.len() == ENTRIES_PER_RUN {
+                result = verifier.push_entries(&run);
+                run.clear();
+                pushed += ENTRIES_PER_RUN as u64;
                 bar.set_position(pushed);
             }
             result.is_ok()
         })
         .await?;
+    if result.is_ok() {
+        result = verifier.push_entries(&run);
+    }
     bar.finish_and_clear();
     if let Err(failure) = result {
         return fail(failure, "");

@@ -354,3 +354,29 @@ fn a_wrong_producer_key_or_a_forged_batch_names_the_first_entry_it_signs() {
     let failure = check_producers(entries, vec![("intake".into(), producer.verifier())]).unwrap_err();
     assert_eq!(failure.first_bad_index, Some(7));
 }
+
+#[test]
+fn entries_pushed_in_runs_fail_exactly_as_one_by_one() {
+    let entries = ledger(5_000);
+    let checkpoints: Vec<String> = [1_000, 4_096, 5_000].iter().map(|&size| checkpoint_for(&entries, size, &log_key())).collect();
+    let one_by_one = |entries: &[Entry]| {
+        let mut verifier = Verifier::new(vec![log_key().verifier()]);
+        for note in &checkpoints {
+            verifier.push_checkpoint(note)?;
+        }
+        for (index, bytes, chain) in entries {
+            verifier.push_entry(*index, bytes, *chain)?;
+        }
+        verifier.finish()
+    };
+    let honest = check(entries.clone(), &checkpoints).unwrap();
+    assert_eq!(Ok(honest), one_by_one(&entries));
+    let mut edited = entries.clone();
+    edited[3_001].1[5] ^= 1;
+    let in_runs = check(edited.clone(), &checkpoints).unwrap_err();
+    assert_eq!(in_runs.first_bad_index, Some(3_001));
+    assert_eq!(Err(in_runs), one_by_one(&edited));
+    let mut moved = entries;
+    moved.swap(4_500, 4_501);
+    assert_eq!(check(moved.clone(), &checkpoints).unwrap_err(), one_by_one(&moved).unwrap_err());
+}
