@@ -35,7 +35,8 @@ pub struct JetStreamBus {
 impl JetStreamBus {
     /// Connects and declares every stream of the stack, each stored on
     /// `stream_replicas` servers (1 on a single server, 3 on a 3-node cluster).
-    pub async fn connect(url: &str, naming: Naming, stream_replicas: usize) -> Result<JetStreamBus, BusError> {
+    /// `max_age`: how long a stream keeps a message (zero: until deleted).
+    pub async fn connect(url: &str, naming: Naming, stream_replicas: usize, max_age: Duration) -> Result<JetStreamBus, BusError> {
         let client = async_nats::ConnectOptions::new()
             .name("claimtrail")
             .retry_on_initial_connect()
@@ -50,11 +51,11 @@ impl JetStreamBus {
             .map_err(|e| BusError::Connect { url: url.to_owned(), reason: e.to_string() })?;
         let context = jetstream::ContextBuilder::new().max_ack_inflight(ACKS_IN_FLIGHT_MAX).build(client.clone());
         let bus = JetStreamBus { client, context, naming };
-        bus.declare_streams(stream_replicas).await?;
+        bus.declare_streams(stream_replicas, max_age).await?;
         Ok(bus)
     }
 
-    async fn declare_streams(&self, stream_replicas: usize) -> Result<(), BusError> {
+    async fn declare_streams(&self, stream_replicas: usize, max_age: Duration) -> Result<(), BusError> {
         let mut declarations: Vec<(String, String)> =
             Family::ALL.iter().map(|family| (self.naming.stream(*family), self.naming.family_filter(*family))).collect();
         declarations.push((self.naming.dead_letter_stream(), self.naming.dead_letter_filter()));
@@ -66,19 +67,20 @@ impl JetStreamBus {
                 retention: stream::RetentionPolicy::Limits,
                 duplicate_window: DUPLICATE_WINDOW,
                 num_replicas: stream_replicas,
+                max_age,
                 ..Default::default()
             };
             let stream =
                 self.context.get_or_create_stream(config).await.map_err(|e| BusError::Declare { what: format!("stream {name}"), reason: e.to_string() })?;
-            // An existing stream keeps its configuration, except the replica count, which follows the setting.
+            // An existing stream keeps its configuration, except the replica count and the maximum age, which follow the settings.
             let existing = &stream.cached_info().config;
-            if existing.num_replicas != stream_replicas {
-                let config = stream::Config { num_replicas: stream_replicas, ..existing.clone() };
-                self.context
-                    .update_stream(config)
-                    .await
-                    .map_err(|e| BusError::Declare { what: format!("replicas of stream {name} ({stream_replicas})"), reason: e.to_string() })?;
-                tracing::info!(stream = %name, from = existing.num_replicas, to = stream_replicas, "changed the stream's replica count");
+            if existing.num_replicas != stream_replicas || existing.max_age != max_age {
+                let config = stream::Config { num_replicas: stream_replicas, max_age, ..existing.clone() };
+                self.context.update_stream(config).await.map_err(|e| BusError::Declare {
+                    what: format!("replicas ({stream_replicas}) and maximum age ({}s) of stream {name}", max_age.as_secs()),
+                    reason: e.to_string(),
+                })?;
+                tracing::info!(stream = %name, replicas = stream_replicas, max_age_seconds = max_age.as_secs(), "changed the stream's replicas or maximum age");
             }
         }
         Ok(())

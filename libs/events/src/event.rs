@@ -149,6 +149,23 @@ pub struct MemberEnrolled {
     pub coverage_end: time::Date,
 }
 
+/// A member's claims were erased on request (crypto-shredding): every service
+/// deletes the commitment salts of the events of these claims (and of the
+/// member's enrollment) and the PHI it holds for them. The ledger keeps its
+/// entries and stays verifiable; without the salts nobody can open their
+/// commitments. Carries no member identifier: the claims name what to erase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimsErased {
+    pub erasure_id: Uuid,
+    pub payer_id: String,
+    /// The member's claims, in every service's terms (each service's events about them have these as aggregate ids).
+    pub claim_ids: Vec<Uuid>,
+    /// The tenant (admin key) that asked.
+    pub requested_by: String,
+    /// Why, as given (free text; no PHI expected).
+    pub reason: String,
+}
+
 /// A provider is enrolled with a payer for a period (credentialed to bill it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProviderEnrolled {
@@ -316,6 +333,7 @@ domain_events! {
     ClaimRejected => "claim.rejected.v1", Claims;
     ClaimAdjudicated => "claim.adjudicated.v1", Claims;
     ClaimReversed => "claim.reversed.v1", Claims;
+    ClaimsErased => "claims.erased.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;
     ProviderEnrolled => "provider.enrolled.v1", Reference;

@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod consumer;
+pub mod erasure;
 pub mod http;
 pub mod keys;
 pub mod killpoint;
@@ -71,9 +72,14 @@ impl Runtime {
         .with_context(|| format!("connecting {service} to {}", claimtrail_store::redact_url(&settings.database_url)))?;
         store.migrate(migrations).await.with_context(|| format!("migrating the {service} schema"))?;
         let (producer, registry) = producer_identity(&store, settings, service).await?;
-        let bus = JetStreamBus::connect(&settings.nats_url, Naming::new(&settings.prefix), settings.stream_replicas as usize)
-            .await
-            .with_context(|| format!("connecting {service} to NATS"))?;
+        let bus = JetStreamBus::connect(
+            &settings.nats_url,
+            Naming::new(&settings.prefix),
+            settings.stream_replicas as usize,
+            std::time::Duration::from_secs(settings.stream_max_age_days * 86_400),
+        )
+        .await
+        .with_context(|| format!("connecting {service} to NATS"))?;
         Ok(Runtime {
             store,
             bus: Arc::new(bus),

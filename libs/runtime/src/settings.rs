@@ -27,6 +27,13 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_STREAM_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
     pub stream_replicas: u64,
 
+    /// Days a JetStream stream keeps a message (0: until deleted). Events
+    /// carry PHI in their payloads, so this bounds how long an erasure
+    /// request leaves them on the bus; a consumer must not lag behind it (the
+    /// outbox keeps every event regardless). Applies to existing streams too.
+    #[arg(long, env = "CLAIMTRAIL_STREAM_MAX_AGE_DAYS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub stream_max_age_days: u64,
+
     /// Messages fetched and processed in one transaction, at most.
     #[arg(long, env = "CLAIMTRAIL_BATCH_MAX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_max: u32,
@@ -128,6 +135,7 @@ impl ServeSettings {
             listen: "127.0.0.1:0".to_owned(),
             prefix: prefix.to_owned(),
             stream_replicas: 1,
+            stream_max_age_days: 0,
             batch_max: 256,
             deliveries_max: 5,
             ack_wait_seconds: 30,

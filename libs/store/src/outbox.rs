@@ -302,3 +302,46 @@ pub async fn events_after(store: &Store, conn: &impl ConnectionTrait, after_seq:
     }
     Ok(events)
 }
+
+/// What [`erase`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// Events whose commitment salt was deleted.
+    pub salts_deleted: u64,
+    /// Published events whose stored body was replaced by an erasure marker.
+    pub bodies_redacted: u64,
+}
+
+/// Erasure (crypto-shredding) of the events of `aggregate_ids` in this
+/// service's outbox: their commitment salts are deleted, so nobody can open
+/// their ledger commitments any more (the ledger stays verifiable: it never
+/// needs them). On Postgres the bodies of events already published (the bus
+/// has them; the relay only reads unpublished ones) are replaced by
+/// `{"erased":"<erasure id>"}`. Embedded mode keeps the bodies: there the
+/// outbox is the log that consumers read.
+pub async fn erase(store: &Store, tx: &impl ConnectionTrait, aggregate_ids: &[String], erasure_id: Uuid) -> Result<Erased, StoreError> {
+    let table = store.table("outbox");
+    let marker = format!("{{\"erased\":\"{erasure_id}\"}}").into_bytes();
+    let mut erased = Erased::default();
+    for chunk in aggregate_ids.chunks(500) {
+        let placeholders = |first: usize| (0..chunk.len()).map(|k| format!("${}", first + k)).collect::<Vec<_>>().join(",");
+        let ids: Vec<Value> = chunk.iter().map(|id| Value::from(id.clone())).collect();
+        let salts = tx
+            .execute_raw(stmt(store, format!("UPDATE {table} SET salt = NULL WHERE salt IS NOT NULL AND aggregate_id IN ({})", placeholders(1)), ids.clone()))
+            .await?;
+        erased.salts_deleted += salts.rows_affected();
+        if store.is_postgres() {
+            let mut values = vec![Value::from(marker.clone())];
+            values.extend(ids);
+            let bodies = tx
+                .execute_raw(stmt(
+                    store,
+                    format!("UPDATE {table} SET body = $1 WHERE published_at IS NOT NULL AND body <> $1 AND aggregate_id IN ({})", placeholders(2)),
+                    values,
+                ))
+                .await?;
+            erased.bodies_redacted += bodies.rows_affected();
+        }
+    }
+    Ok(erased)
+}

@@ -77,6 +77,9 @@ impl EventHandler for Adjudicator {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        if claimtrail_runtime::erasure::apply(&self.store, tx, envelope).await? {
+            return Ok(vec![]);
+        }
         if envelope.event_type != "claim.submitted.v1" {
             return Ok(vec![]);
         }

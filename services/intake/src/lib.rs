@@ -12,6 +12,7 @@
 pub mod access;
 pub mod auth;
 pub mod edits;
+pub mod erasure;
 pub mod idempotency;
 pub mod imports;
 pub mod reference;
@@ -91,6 +92,7 @@ pub fn migrations() -> Vec<Migration> {
         reference::migration(),
         registry::migration(),
         x12::migration(),
+        erasure::migration(),
     ]
 }
 
@@ -102,6 +104,7 @@ pub fn routes(runtime: Runtime) -> Router {
         .merge(registry::routes(runtime.clone()))
         .merge(x12::routes(runtime.clone()))
         .merge(imports::routes(runtime.clone()))
+        .merge(erasure::routes(runtime.clone()))
         .merge(access::routes(runtime))
 }
 
@@ -162,7 +165,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         registry::list_signing_keys,
         imports::import_providers,
         imports::import_enrollments,
-        access::list
+        access::list,
+        erasure::erase
     ))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()

@@ -174,7 +174,7 @@ pub async fn store_members(runtime: &Runtime, tx: &impl ConnectionTrait, members
             ],
         ))
         .await?;
-        let aggregate = format!("member:{}:{}", member.payer_id, member.member_id);
+        let aggregate = member_aggregate(&member.payer_id, &member.member_id);
         events.push(NewEvent::new(member, aggregate));
     }
     outbox::append(store, tx, &runtime.producer, events).await?;
@@ -381,4 +381,9 @@ pub(crate) async fn put_enrollment(
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     Ok(Json(serde_json::json!({"npi": npi, "payer_id": payer_id, "stored": true})))
+}
+
+/// The aggregate id of a member's enrollment events.
+pub fn member_aggregate(payer_id: &str, member_id: &str) -> String {
+    format!("member:{payer_id}:{member_id}")
 }

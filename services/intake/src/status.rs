@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::{DomainEvent, Envelope, Family, Frequency, Money, NewEvent};
@@ -212,12 +212,20 @@ async fn readable_claim(
     let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
     let row = store
         .db()
-        .query_one_raw(stmt(store, format!("SELECT submitter, {columns} FROM {} WHERE claim_id = $1", store.table("claims")), vec![Value::from(claim_uuid)]))
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT submitter, {columns}, erased_at FROM {} WHERE claim_id = $1", store.table("claims")),
+            vec![Value::from(claim_uuid)],
+        ))
         .await?
         .ok_or_else(&not_found)?;
     let submitter: String = row.try_get_by_index(0)?;
     if submitter != tenant.name && !tenant.role.reads_all_claims() {
         return Err(not_found());
+    }
+    let erased_at: Option<String> = row.try_get_by_index(columns.split(',').count() + 1)?;
+    if let Some(erased_at) = erased_at {
+        return Err(Problem::new(StatusCode::GONE, "erased", "Erased", format!("claim {claim_uuid} was erased on request at {erased_at}")));
     }
     Ok((tenant, claim_uuid, row))
 }

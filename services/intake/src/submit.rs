@@ -184,6 +184,7 @@ pub async fn store_claims_in(
             Value::from(issues_json),
             Value::from(at.clone()),
             Value::from(if candidate.issues.is_empty() { related } else { None }),
+            Value::from((!claim.member_id.is_empty()).then(|| claim.member_id.clone())),
         ]);
         let event = if candidate.issues.is_empty() {
             let event = ClaimSubmitted {
@@ -208,7 +209,7 @@ pub async fn store_claims_in(
         claim_spans.push(claim_span);
     }
     let claims_sql = format!(
-        "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id) VALUES ",
+        "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id, member_id) VALUES ",
         store.table("claims")
     );
     insert_rows(store, tx, &claims_sql, claim_rows).await?;

@@ -123,6 +123,9 @@ impl EventHandler for Booker {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        if claimtrail_runtime::erasure::apply(&self.store, tx, envelope).await? {
+            return Ok(vec![]);
+        }
         let entry = match envelope.event_type.as_str() {
             "claim.adjudicated.v1" => {
                 let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
