@@ -175,6 +175,10 @@ fn parse_cli() -> anyhow::Result<Cli> {
     Ok(Cli::from_arg_matches(&matches)?)
 }
 
+/// mimalloc rather than glibc malloc: see docs/benchmarks.md (allocator).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = match parse_cli() {
         Ok(cli) => cli,
