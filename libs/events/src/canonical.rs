@@ -65,22 +65,60 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            // RFC 8785 3.2.3: members sorted by the UTF-16 code units of their names.
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
-            out.push(b'{');
-            for (member_idx, (name, member)) in members.into_iter().enumerate() {
-                if member_idx > 0 {
-                    out.push(b',');
-                }
-                write_string(name, out);
-                out.push(b':');
-                write_value(member, out)?;
+        Value::Object(map) => write_object(map, None, out)?,
+    }
+    Ok(())
+}
+
+/// Canonical bytes of the object `map` with one more member, `extra_key`,
+/// whose value is already canonical bytes (`extra_raw`): how an envelope is
+/// written around its payload's canonical bytes without copying the payload.
+pub fn canonicalize_with(map: &serde_json::Map<String, Value>, extra_key: &str, extra_raw: &[u8]) -> Result<Vec<u8>, CanonicalError> {
+    let mut out = Vec::with_capacity(extra_raw.len() + 512);
+    write_object(map, Some((extra_key, extra_raw)), &mut out)?;
+    Ok(out)
+}
+
+/// RFC 8785 3.2.3: members sorted by the UTF-16 code units of their names.
+/// The map (serde_json's, a BTreeMap) iterates in UTF-8 byte order, which
+/// is the same order when every name is ASCII; only then is no sort needed.
+fn write_object(map: &serde_json::Map<String, Value>, extra: Option<(&str, &[u8])>, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    enum Member<'a> {
+        Value(&'a Value),
+        Raw(&'a [u8]),
+    }
+    if extra.is_none() && map.keys().all(|name| name.is_ascii()) {
+        out.push(b'{');
+        for (member_idx, (name, value)) in map.iter().enumerate() {
+            if member_idx > 0 {
+                out.push(b',');
             }
-            out.push(b'}');
+            write_string(name, out);
+            out.push(b':');
+            write_value(value, out)?;
+        }
+        out.push(b'}');
+        return Ok(());
+    }
+    let mut members: Vec<(&str, Member<'_>)> = Vec::with_capacity(map.len() + 1);
+    members.extend(map.iter().map(|(name, value)| (name.as_str(), Member::Value(value))));
+    if let Some((name, raw)) = extra {
+        members.push((name, Member::Raw(raw)));
+    }
+    members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    out.push(b'{');
+    for (member_idx, (name, member)) in members.into_iter().enumerate() {
+        if member_idx > 0 {
+            out.push(b',');
+        }
+        write_string(name, out);
+        out.push(b':');
+        match member {
+            Member::Value(value) => write_value(value, out)?,
+            Member::Raw(raw) => out.extend_from_slice(raw),
         }
     }
+    out.push(b'}');
     Ok(())
 }
 

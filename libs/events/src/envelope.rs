@@ -6,7 +6,7 @@ use sha3::{Digest, Sha3_256};
 use uuid::Uuid;
 
 use crate::EventError;
-use crate::canonical::{canonicalize, to_canonical_vec};
+use crate::canonical::{canonicalize, canonicalize_with};
 use crate::event::DomainEvent;
 use crate::timestamp::Timestamp;
 
@@ -42,6 +42,22 @@ pub struct Envelope {
     /// so the ledger can hold this commitment without holding the payload.
     pub commitment: String,
     pub payload: serde_json::Value,
+}
+
+/// Every field of [`Envelope`] but the payload, by reference, serialized
+/// under the same names (so the two canonicalize alike).
+#[derive(Serialize)]
+struct EnvelopeHead<'a> {
+    event_id: Uuid,
+    event_type: &'a str,
+    aggregate_id: &'a str,
+    aggregate_seq: u64,
+    occurred_at: &'a Timestamp,
+    producer: &'a Producer,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    traceparent: Option<&'a str>,
+    commitment: &'a str,
 }
 
 /// An event to be written, before it has an id and an envelope.
@@ -95,7 +111,7 @@ impl SealedEvent {
             commitment: hex::encode(commitment(&salt, &payload_bytes)),
             payload,
         };
-        let bytes = to_canonical_vec(&envelope)?;
+        let bytes = envelope.canonical_bytes_around(&payload_bytes)?;
         Ok(SealedEvent { envelope, bytes, salt })
     }
 }
@@ -105,11 +121,33 @@ impl Envelope {
     /// anything else was altered on the way.
     pub fn from_bytes(bytes: &[u8]) -> Result<Envelope, EventError> {
         let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| EventError::Envelope(e.to_string()))?;
-        let canonical = to_canonical_vec(&envelope)?;
+        let canonical = envelope.canonical_bytes_around(&canonicalize(&envelope.payload)?)?;
         if canonical != bytes {
             return Err(EventError::NotCanonical);
         }
         Ok(envelope)
+    }
+
+    /// The canonical bytes of this envelope, given its payload's canonical
+    /// bytes: the same as `to_canonical_vec(self)`, without copying the
+    /// payload into a second JSON tree or writing it twice.
+    fn canonical_bytes_around(&self, payload_bytes: &[u8]) -> Result<Vec<u8>, EventError> {
+        let head = EnvelopeHead {
+            event_id: self.event_id,
+            event_type: &self.event_type,
+            aggregate_id: &self.aggregate_id,
+            aggregate_seq: self.aggregate_seq,
+            occurred_at: &self.occurred_at,
+            producer: &self.producer,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            traceparent: self.traceparent.as_deref(),
+            commitment: &self.commitment,
+        };
+        let serde_json::Value::Object(map) = serde_json::to_value(&head).map_err(|e| EventError::Envelope(e.to_string()))? else {
+            return Err(EventError::Envelope("the envelope does not serialize to an object".into()));
+        };
+        Ok(canonicalize_with(&map, "payload", payload_bytes)?)
     }
 
     /// The typed payload.
@@ -129,4 +167,56 @@ pub fn commitment(salt: &[u8; 32], payload_bytes: &[u8]) -> [u8; 32] {
 /// SHA3-256 of some bytes (of an event's canonical bytes, most often).
 pub fn sha3_256(bytes: &[u8]) -> [u8; 32] {
     Sha3_256::digest(bytes).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::to_canonical_vec;
+    use crate::event::PayerRegistered;
+
+    fn sealed(name: &str) -> SealedEvent {
+        let event = PayerRegistered { payer_id: "60054".into(), name: name.into(), timely_filing_days: 365 };
+        let producer = Producer { service: "intake".into(), key_id: "intake-producer+abcd1234".into() };
+        SealedEvent::seal(NewEvent::new(event, "payer:60054"), 1, producer, [7; 32], Timestamp::now()).unwrap()
+    }
+
+    #[test]
+    fn sealed_bytes_are_the_canonical_bytes_of_the_whole_envelope() {
+        for name in ["Test Health Plan", "Plan \"Ünïcode\" \\ \u{1}\n", "😀 plan"] {
+            let first = sealed(name);
+            assert_eq!(first.bytes, to_canonical_vec(&first.envelope).unwrap());
+            assert_eq!(Envelope::from_bytes(&first.bytes).unwrap(), first.envelope);
+            // With a cause: causation id and traceparent set.
+            let mut caused = NewEvent::new(PayerRegistered { payer_id: "1".into(), name: name.into(), timely_filing_days: 1 }, "payer:1");
+            caused = caused.caused_by(&Envelope { traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()), ..first.envelope.clone() });
+            let second = SealedEvent::seal(caused, 2, first.envelope.producer.clone(), [9; 32], Timestamp::now()).unwrap();
+            assert!(second.envelope.causation_id.is_some() && second.envelope.traceparent.is_some());
+            assert_eq!(second.bytes, to_canonical_vec(&second.envelope).unwrap());
+            assert_eq!(Envelope::from_bytes(&second.bytes).unwrap(), second.envelope);
+        }
+    }
+
+    #[test]
+    fn any_payload_canonicalizes_like_the_whole_envelope() {
+        let mut envelope = sealed("x").envelope;
+        envelope.payload = serde_json::json!({"é": 1, "b": [{"z": "1", "a": null}], "\u{20ac}": "e", "\u{1f600}": true, "A": {}});
+        let bytes = to_canonical_vec(&envelope).unwrap();
+        assert_eq!(envelope.canonical_bytes_around(&canonicalize(&envelope.payload).unwrap()).unwrap(), bytes);
+        assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope);
+    }
+
+    #[test]
+    fn altered_bytes_are_refused() {
+        let bytes = String::from_utf8(sealed("Test Health Plan").bytes).unwrap();
+        let variants = [
+            bytes.replacen(":", ": ", 1),
+            format!("{bytes}\n"),
+            bytes.replacen("\"aggregate_id\"", "\"zz\":1,\"aggregate_id\"", 1),
+            bytes.replacen("Test Health Plan", "Test Health Plan\\u0021", 1),
+        ];
+        for variant in variants {
+            assert!(Envelope::from_bytes(variant.as_bytes()).is_err(), "{variant}");
+        }
+    }
 }

@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// Entries per transaction for --ledger.
     #[arg(long, default_value_t = 5_000)]
     pub ledger_batch: usize,
+    /// Run intake alone, as on pods of its own, and report the accepted rate
+    /// only (the other services would share the machine's cores with it).
+    #[arg(long, conflicts_with = "ledger")]
+    pub intake_only: bool,
     /// Submit FHIR Bundles to /v1/claims or X12 837P interchanges to /v1/claims/x12.
     #[arg(long, value_enum, default_value = "fhir")]
     pub format: crate::generate::Format,
@@ -77,7 +81,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         runtimes
     };
-    let services = up::build(&runtimes).await?;
+    let mut services = up::build(&runtimes).await?;
+    if args.intake_only {
+        services.retain(|(runtime, _)| runtime.store.service() == claimtrail_intake::SERVICE);
+    }
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
     let on_listening: Box<dyn FnOnce(std::net::SocketAddr) -> anyhow::Result<()> + Send> = Box::new(move |address| {
         let _ = url_tx.send(format!("http://{address}"));
@@ -154,6 +161,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let accept_elapsed = started.elapsed();
     anyhow::ensure!(accepted == args.claims, "only {accepted} of {} claims were accepted", args.claims);
+    if args.intake_only {
+        progress.finish_and_clear();
+        let n = args.claims as f64;
+        println!("mode: {}, intake alone", if embedded { "embedded (SQLite)" } else { "Postgres + NATS JetStream" });
+        println!("claims: {} in bundles of {}, {} in flight; request bytes {}", args.claims, args.bundle, args.concurrency, request_bytes);
+        println!("accepted: {:.0} claims/s ({:.2} s)", n / accept_elapsed.as_secs_f64(), accept_elapsed.as_secs_f64());
+        let _ = shutdown_tx.send(());
+        let _ = server.await;
+        if !embedded {
+            cleanup(&runtimes, &settings, &prefix).await?;
+        }
+        return Ok(());
+    }
 
     progress.set_message("settling");
     progress.set_position(0);
