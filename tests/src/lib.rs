@@ -339,7 +339,7 @@ impl Stack {
 
     /// The `/v1/ledger/keys` lines of the anchor.
     pub async fn key_lines(&self) -> anyhow::Result<Vec<String>> {
-        let text = self.client.get(format!("{}/v1/ledger/keys", self.url("anchor"))).send().await?.text().await?;
+        let text = self.client.get(format!("{}/v1/ledger/keys", self.url("anchor"))).bearer_auth(&self.admin_key).send().await?.text().await?;
         Ok(text.lines().map(str::to_owned).collect())
     }
 
@@ -347,7 +347,7 @@ impl Stack {
     pub async fn verify(&self, extra: &[&str]) -> anyhow::Result<(bool, String)> {
         let mut args = vec!["verify", self.url("anchor")];
         args.extend_from_slice(extra);
-        let output = self.run_cli(&args).await?;
+        let output = self.command(&args).env("CLAIMTRAIL_API_KEY", &self.admin_key).output().await?;
         Ok((output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))))
     }
 
@@ -616,8 +616,19 @@ impl Embedded {
 
     /// `claimtrail verify` against the running stack.
     pub async fn verify(&self) -> anyhow::Result<(bool, String)> {
-        let output = self.command(&["verify", &self.url]).output().await?;
+        let output = self.command(&["verify", &self.url]).env("CLAIMTRAIL_API_KEY", self.demo_key("auditor")?).output().await?;
         Ok((output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))))
+    }
+
+    /// The demo's API key of `role`, from the data directory's credentials file.
+    pub fn demo_key(&self, role: &str) -> anyhow::Result<String> {
+        let credentials: Value = serde_json::from_str(&std::fs::read_to_string(self.data_dir.path().join("demo-credentials.json"))?)?;
+        credentials["tenants"]
+            .as_array()
+            .and_then(|tenants| tenants.iter().find(|t| t["role"] == role))
+            .and_then(|t| t["api_key"].as_str())
+            .map(str::to_owned)
+            .with_context(|| format!("no {role} key in the demo credentials"))
     }
 
     /// `claimtrail ledger export --data-dir` then `claimtrail verify FILE` (works with the process stopped).

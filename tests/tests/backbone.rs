@@ -70,15 +70,24 @@ async fn a_claim_over_http_is_adjudicated_booked_and_anchored_and_the_ledger_ver
     assert_eq!(balances["balanced"], true);
     assert_eq!(balances["total_debit"], "118.80");
 
-    let ledger: Value = stack.client.get(format!("{}/v1/ledger/entries?start=0&end=10", stack.url("anchor"))).send().await?.json().await?;
+    // The ledger is read with an auditor, admin or payer key: none is a 401, a provider's a 403.
+    let entries_url = format!("{}/v1/ledger/entries?start=0&end=10", stack.url("anchor"));
+    assert_eq!(stack.client.get(&entries_url).send().await?.status(), 401);
+    assert_eq!(stack.client.get(&entries_url).bearer_auth(&stack.api_key).send().await?.status(), 403);
+    let auditor = stack.create_key("audit-firm", "auditor").await?;
+    assert_eq!(stack.client.get(&entries_url).bearer_auth(&auditor).send().await?.status(), 200);
+    let ledger: Value = stack.client.get(&entries_url).bearer_auth(&stack.admin_key).send().await?.json().await?;
     let n_entries = stack.baseline_events + 3;
     assert_eq!(ledger["entries"].as_array().unwrap().len() as i64, n_entries);
-    let checkpoint = stack.client.get(format!("{}/v1/ledger/checkpoint", stack.url("anchor"))).send().await?.text().await?;
+    let checkpoint = stack.client.get(format!("{}/v1/ledger/checkpoint", stack.url("anchor"))).bearer_auth(&stack.admin_key).send().await?.text().await?;
     assert!(checkpoint.starts_with(&format!("claimtrail.local/ledger\n{n_entries}\n")), "checkpoint: {checkpoint}");
 
     let (verified, output) = stack.verify(&[]).await?;
     assert!(verified, "verify failed: {output}");
     assert!(output.contains(&format!("ledger verified: {n_entries} entries")), "{output}");
+    let keyless = stack.run_cli(&["verify", stack.url("anchor")]).await?;
+    assert!(!keyless.status.success());
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("an auditor, admin or payer key (--api-key or CLAIMTRAIL_API_KEY)"));
 
     // Every service signed its batches with its own key, registered and listed; the anchor verified each entry.
     let key_lines = stack.key_lines().await?;

@@ -59,7 +59,7 @@ async fn changing_deleting_or_reordering_one_ledger_row_makes_verify_fail_at_tha
     let export = stack.key_dir.path().join("ledger.jsonl");
     let exported = stack.run_cli(&["ledger", "export", "--out", export.to_str().unwrap()]).await?;
     assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
-    let vkey = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).send().await?.text().await?;
+    let vkey = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).bearer_auth(&stack.admin_key).send().await?.text().await?;
     let vkey = vkey.split_whitespace().next().unwrap().to_owned();
     let from_file = stack.run_cli(&["verify", export.to_str().unwrap(), "--key", &vkey]).await?;
     assert!(from_file.status.success(), "{}{}", String::from_utf8_lossy(&from_file.stdout), String::from_utf8_lossy(&from_file.stderr));

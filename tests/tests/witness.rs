@@ -167,7 +167,7 @@ async fn a_witness_cosigns_only_consistent_growth_and_remembers_what_it_cosigned
 
 /// The served checkpoint's size, and whether `verifier` cosigned it.
 async fn served_checkpoint(stack: &Stack, verifier: &CosignatureVerifier) -> anyhow::Result<(u64, bool)> {
-    let response = stack.client.get(format!("{}/v1/ledger/checkpoint", stack.url("anchor"))).send().await?;
+    let response = stack.client.get(format!("{}/v1/ledger/checkpoint", stack.url("anchor"))).bearer_auth(&stack.admin_key).send().await?;
     if response.status() == 404 {
         return Ok((0, false));
     }
@@ -179,7 +179,7 @@ async fn served_checkpoint(stack: &Stack, verifier: &CosignatureVerifier) -> any
 #[tokio::test(flavor = "multi_thread")]
 async fn the_anchor_publishes_checkpoints_only_with_their_witness_quorum_and_catches_up_after_an_outage() -> anyhow::Result<()> {
     let mut stack = Stack::start(&[]).await?;
-    let keys = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).send().await?.text().await?;
+    let keys = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).bearer_auth(&stack.admin_key).send().await?.text().await?;
     let log_vkey = keys.lines().find(|line| line.ends_with(" log")).and_then(|line| line.split(' ').next()).context("the log key")?.to_owned();
     let witness_dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -200,7 +200,7 @@ async fn the_anchor_publishes_checkpoints_only_with_their_witness_quorum_and_cat
     stack.kill("anchor").await?;
     stack.env.insert("anchor", env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
     stack.spawn("anchor", &[]).await?;
-    let keys = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).send().await?.text().await?;
+    let keys = stack.client.get(format!("{}/v1/ledger/keys", stack.url("anchor"))).bearer_auth(&stack.admin_key).send().await?.text().await?;
     assert!(keys.contains(&format!("{witness_vkey} witness")), "{keys}");
 
     stack.submit_ok(&sample_claim("PCN-WITNESSED-1")).await?;

@@ -83,31 +83,24 @@ pub fn canonicalize_with(map: &serde_json::Map<String, Value>, extra_key: &str, 
 /// The map (serde_json's, a BTreeMap) iterates in UTF-8 byte order, which
 /// is the same order when every name is ASCII; only then is no sort needed.
 fn write_object(map: &serde_json::Map<String, Value>, extra: Option<(&str, &[u8])>, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
-    enum Member<'a> {
-        Value(&'a Value),
-        Raw(&'a [u8]),
-    }
+    let members = map.iter().map(|(name, value)| (name.as_str(), Member::Value(value)));
     if extra.is_none() && map.keys().all(|name| name.is_ascii()) {
-        out.push(b'{');
-        for (member_idx, (name, value)) in map.iter().enumerate() {
-            if member_idx > 0 {
-                out.push(b',');
-            }
-            write_string(name, out);
-            out.push(b':');
-            write_value(value, out)?;
-        }
-        out.push(b'}');
-        return Ok(());
+        return write_members(members, out);
     }
-    let mut members: Vec<(&str, Member<'_>)> = Vec::with_capacity(map.len() + 1);
-    members.extend(map.iter().map(|(name, value)| (name.as_str(), Member::Value(value))));
-    if let Some((name, raw)) = extra {
-        members.push((name, Member::Raw(raw)));
-    }
-    members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    let mut sorted: Vec<(&str, Member<'_>)> = members.chain(extra.map(|(name, raw)| (name, Member::Raw(raw)))).collect();
+    sorted.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    write_members(sorted.into_iter(), out)
+}
+
+/// An object member's value: a JSON value, or bytes already canonical.
+enum Member<'a> {
+    Value(&'a Value),
+    Raw(&'a [u8]),
+}
+
+fn write_members<'a>(members: impl Iterator<Item = (&'a str, Member<'a>)>, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
     out.push(b'{');
-    for (member_idx, (name, member)) in members.into_iter().enumerate() {
+    for (member_idx, (name, member)) in members.enumerate() {
         if member_idx > 0 {
             out.push(b',');
         }

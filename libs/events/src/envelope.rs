@@ -189,7 +189,8 @@ mod tests {
             assert_eq!(Envelope::from_bytes(&first.bytes).unwrap(), first.envelope);
             // With a cause: causation id and traceparent set.
             let mut caused = NewEvent::new(PayerRegistered { payer_id: "1".into(), name: name.into(), timely_filing_days: 1 }, "payer:1");
-            caused = caused.caused_by(&Envelope { traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()), ..first.envelope.clone() });
+            caused =
+                caused.caused_by(&Envelope { traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()), ..first.envelope.clone() });
             let second = SealedEvent::seal(caused, 2, first.envelope.producer.clone(), [9; 32], Timestamp::now()).unwrap();
             assert!(second.envelope.causation_id.is_some() && second.envelope.traceparent.is_some());
             assert_eq!(second.bytes, to_canonical_vec(&second.envelope).unwrap());

@@ -65,6 +65,13 @@ impl Role {
     pub fn reads_all_claims(self) -> bool {
         matches!(self, Role::Auditor | Role::Admin)
     }
+
+    /// The ledger (DESIGN.md: "readable with an auditor key or the payer's
+    /// own"): auditors, admins and payers. It carries no PHI, but who reads
+    /// it is still an authenticated tenant.
+    pub fn reads_ledger(self) -> bool {
+        matches!(self, Role::Auditor | Role::Admin | Role::Payer)
+    }
 }
 
 /// The authenticated caller.

@@ -5,9 +5,12 @@
 //! - `GET /v1/ledger/keys`: one vkey per line with its role.
 //! - `GET /v1/ledger/entries?start=&end=`: entries (0-based, end exclusive, at most 1,000).
 //! - `GET /v1/ledger/proofs/inclusion?index=&size=` and `/consistency?from=&to=`.
+//!
+//! Every one needs an auditor, admin or payer API key (401 without a key, 403
+//! with another role), as DESIGN.md's contract says.
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -43,14 +46,25 @@ pub fn routes(runtime: Runtime) -> Router {
         .with_state(ApiState { runtime })
 }
 
+/// Authenticates the caller: the ledger is read with an auditor, admin or payer key.
+async fn reader(runtime: &Runtime, headers: &HeaderMap) -> Result<(), Problem> {
+    let tenant = claimtrail_runtime::auth::authenticate(runtime, headers).await?;
+    if !tenant.role.reads_ledger() {
+        return Err(Problem::forbidden("the ledger is read with an auditor, admin or payer key"));
+    }
+    Ok(())
+}
+
 fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 #[utoipa::path(get, path = "/v1/ledger/checkpoint", tag = "ledger",
     responses((status = 200, description = "The latest C2SP signed checkpoint note that holds the configured quorum of witness cosignatures (their lines follow the log's signature)", body = String, content_type = "text/plain"),
-              (status = 404, description = "None signed yet", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn checkpoint(State(state): State<ApiState>) -> Result<Response, Problem> {
+              (status = 404, description = "None signed yet", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn checkpoint(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, Problem> {
+    reader(&state.runtime, &headers).await?;
     let store = &state.runtime.store;
     let row = store
         .db()
@@ -76,8 +90,14 @@ pub(crate) struct CheckpointsQuery {
 
 #[utoipa::path(get, path = "/v1/ledger/checkpoints", tag = "ledger",
     params(("from_size" = Option<u64>, Query, description = "Smallest tree size")),
-    responses((status = 200, description = "`{checkpoints: [{size, note}]}` (notes with the witness cosignatures gathered), oldest first, 1,000 a page", body = serde_json::Value)))]
-pub(crate) async fn checkpoints(State(state): State<ApiState>, Query(query): Query<CheckpointsQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    responses((status = 200, description = "`{checkpoints: [{size, note}]}` (notes with the witness cosignatures gathered), oldest first, 1,000 a page", body = serde_json::Value)),
+    security(("api_key" = [])))]
+pub(crate) async fn checkpoints(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(query): Query<CheckpointsQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    reader(&state.runtime, &headers).await?;
     let store = &state.runtime.store;
     let from_size = i64::try_from(query.from_size.unwrap_or(0)).map_err(|_| Problem::bad_request("from_size is too large"))?;
     let rows = store
@@ -97,8 +117,10 @@ pub(crate) async fn checkpoints(State(state): State<ApiState>, Query(query): Que
 }
 
 #[utoipa::path(get, path = "/v1/ledger/keys", tag = "ledger",
-    responses((status = 200, description = "One C2SP vkey per line, followed by its role (`log`, `producer <service>`, `witness`)", body = String, content_type = "text/plain")))]
-pub(crate) async fn keys_text(State(state): State<ApiState>) -> Result<Response, Problem> {
+    responses((status = 200, description = "One C2SP vkey per line, followed by its role (`log`, `producer <service>`, `witness`)", body = String, content_type = "text/plain")),
+    security(("api_key" = [])))]
+pub(crate) async fn keys_text(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, Problem> {
+    reader(&state.runtime, &headers).await?;
     let mut body = String::new();
     for (key, role) in crate::keys::published(&state.runtime.store, &state.runtime.registry).await? {
         body.push_str(&format!("{key} {role}\n"));
@@ -115,8 +137,10 @@ pub(crate) struct EntriesQuery {
 #[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger",
     params(("start" = Option<u64>, Query, description = "First index (0-based)"), ("end" = Option<u64>, Query, description = "End, exclusive; at most 1,000 entries")),
     responses((status = 200, description = "`{entries: [{index, event_id, leaf, chain}]}`, leaf and chain base64", body = serde_json::Value),
-              (status = 400, description = "end before start", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn entries(State(state): State<ApiState>, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+              (status = 400, description = "end before start", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn entries(State(state): State<ApiState>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    reader(&state.runtime, &headers).await?;
     let store = &state.runtime.store;
     let start = query.start.unwrap_or(0);
     let end = query.end.unwrap_or(start + ENTRIES_PAGE_MAX);
@@ -163,8 +187,14 @@ pub(crate) struct InclusionQuery {
 #[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", tag = "ledger",
     params(("index" = u64, Query, description = "Leaf index"), ("size" = u64, Query, description = "Tree size")),
     responses((status = 200, description = "`{index, size, hashes}` (RFC 9162 order, base64)", body = serde_json::Value),
-              (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn inclusion(State(state): State<ApiState>, Query(query): Query<InclusionQuery>) -> Result<Json<serde_json::Value>, Problem> {
+              (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn inclusion(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(query): Query<InclusionQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    reader(&state.runtime, &headers).await?;
     if query.index >= query.size {
         return Err(Problem::bad_request(format!("index {} is not below size {}", query.index, query.size)));
     }
@@ -181,8 +211,14 @@ pub(crate) struct ConsistencyQuery {
 #[utoipa::path(get, path = "/v1/ledger/proofs/consistency", tag = "ledger",
     params(("from" = u64, Query, description = "Old size"), ("to" = u64, Query, description = "New size")),
     responses((status = 200, description = "`{from, to, hashes}` (RFC 9162 order, base64)", body = serde_json::Value),
-              (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn consistency(State(state): State<ApiState>, Query(query): Query<ConsistencyQuery>) -> Result<Json<serde_json::Value>, Problem> {
+              (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn consistency(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(query): Query<ConsistencyQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    reader(&state.runtime, &headers).await?;
     if query.from > query.to {
         return Err(Problem::bad_request(format!("from {} is above to {}", query.from, query.to)));
     }

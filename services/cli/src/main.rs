@@ -65,6 +65,10 @@ enum Command {
         /// run must find the ledger consistent with it and no smaller.
         #[arg(long)]
         state: Option<PathBuf>,
+        /// API key sent to a URL target (an auditor, admin or payer key: the
+        /// ledger endpoints need one). Not used with an export file.
+        #[arg(long, env = "CLAIMTRAIL_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
     },
     /// Write sample claims (for the demo's payer, providers and members) that the front-end edits accept.
     Generate(generate::GenerateArgs),
@@ -256,7 +260,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", up::openapi().to_pretty_json()?);
             Ok(())
         }
-        Command::Verify { target, keys, state, witness_quorum } => verify::run(&target, &keys, state.as_deref(), witness_quorum).await,
+        Command::Verify { target, keys, state, witness_quorum, api_key } => {
+            verify::run(&target, &keys, state.as_deref(), witness_quorum, api_key.as_deref()).await
+        }
         Command::Ledger { command: LedgerCommand::Export { out, database } } => {
             let (database_url, prefix) = (database.url()?, database.prefix.clone());
             let store = connect(&database_url, &prefix, claimtrail_anchor::SERVICE, &claimtrail_anchor::migrations()).await?;

@@ -1,4 +1,4 @@
-//! `claimtrail verify <URL|EXPORT-FILE> [--key VKEY]... [--state FILE]`.
+//! `claimtrail verify <URL|EXPORT-FILE> [--key VKEY]... [--state FILE] [--api-key KEY]`.
 //!
 //! Needs only the entries, the checkpoints and the public keys: recomputes
 //! every leaf hash, the hash chain, the Merkle root at every checkpoint size
@@ -56,9 +56,15 @@ enum Source {
     File { path: std::path::PathBuf },
 }
 
-pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, witness_quorum: Option<usize>) -> anyhow::Result<()> {
+pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, witness_quorum: Option<usize>, api_key: Option<&str>) -> anyhow::Result<()> {
     let source = if target.starts_with("http://") || target.starts_with("https://") {
-        Source::Url { base: target.trim_end_matches('/').to_owned(), client: reqwest::Client::builder().build()? }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(api_key) = api_key {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {api_key}")).context("--api-key is not a valid header value")?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        Source::Url { base: target.trim_end_matches('/').to_owned(), client: reqwest::Client::builder().default_headers(headers).build()? }
     } else {
         let path = std::path::PathBuf::from(target);
         anyhow::ensure!(path.is_file(), "{target} is neither an http(s) URL nor an export file");
@@ -494,6 +500,9 @@ fn read_lines(path: &Path) -> anyhow::Result<std::io::Lines<std::io::BufReader<s
 async fn get_text(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
     let mut response = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
     let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        anyhow::bail!("GET {url} answered {status}: the ledger is read with an auditor, admin or payer key (--api-key or CLAIMTRAIL_API_KEY)");
+    }
     anyhow::ensure!(status.is_success(), "GET {url} answered {status}");
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.with_context(|| format!("reading the answer to GET {url}"))? {
