@@ -68,11 +68,22 @@ pub struct NewEvent {
     pub correlation_id: Option<Uuid>,
     pub causation_id: Option<Uuid>,
     pub traceparent: Option<String>,
+    /// The producer just created the aggregate (a fresh UUIDv7 claim id, say),
+    /// so this is its first event and the outbox need not look up its
+    /// sequence. A wrong claim is caught by the outbox's unique
+    /// (aggregate, sequence) index, which fails the transaction.
+    pub new_aggregate: bool,
 }
 
 impl NewEvent {
     pub fn new(event: impl Into<DomainEvent>, aggregate_id: impl Into<String>) -> NewEvent {
-        NewEvent { event: event.into(), aggregate_id: aggregate_id.into(), correlation_id: None, causation_id: None, traceparent: None }
+        NewEvent { event: event.into(), aggregate_id: aggregate_id.into(), correlation_id: None, causation_id: None, traceparent: None, new_aggregate: false }
+    }
+
+    /// The first event of an aggregate created with it (see [`NewEvent::new_aggregate`]).
+    pub fn of_new_aggregate(mut self) -> NewEvent {
+        self.new_aggregate = true;
+        self
     }
 
     /// Marks this event as caused by `cause`, inheriting its correlation id and trace.

@@ -237,7 +237,40 @@ pub fn redact_url(url: &str) -> String {
 
 /// Shorthand for a statement with `$n` placeholders on this store's backend.
 pub fn stmt(store: &Store, sql: impl Into<String>, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    let sql = sql.into();
+    let sql = if store.backend == DbBackend::Sqlite { positional(sql) } else { sql };
     sea_orm::Statement::from_sql_and_values(store.backend, sql, values)
+}
+
+/// SQLite: `$1, $2, … $n`, each once and in order, become `?`. SQLite looks a
+/// numbered parameter's name up by a linear scan for every bind
+/// (`sqlite3_bind_parameter_name`), so binding a multi-row insert's
+/// thousand parameters was quadratic and took the single writer's time;
+/// anonymous `?` parameters bind by position. Any other use of `$` (a
+/// number twice or out of order, or in a literal) keeps the text as it is.
+fn positional(sql: String) -> String {
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let (mut next, mut copied, mut at) = (1u64, 0usize, 0usize);
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\'' => return sql,
+            b'$' => {
+                let digits = bytes[at + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                if digits == 0 || sql[at + 1..at + 1 + digits].parse::<u64>().ok() != Some(next) {
+                    return sql;
+                }
+                out.push_str(&sql[copied..at]);
+                out.push('?');
+                next += 1;
+                at += 1 + digits;
+                copied = at;
+            }
+            _ => at += 1,
+        }
+    }
+    out.push_str(&sql[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -248,6 +281,16 @@ mod tests {
     fn passwords_are_redacted_from_urls() {
         assert_eq!(redact_url("postgres://app:secret@db:5432/x"), "postgres://app:***@db:5432/x");
         assert_eq!(redact_url("postgres://root@127.0.0.1/x"), "postgres://root@127.0.0.1/x");
+    }
+
+    #[test]
+    fn sqlite_statements_bind_in_order_by_position() {
+        assert_eq!(positional("INSERT INTO t (a, b) VALUES ($1,$2),($3,$4)".into()), "INSERT INTO t (a, b) VALUES (?,?),(?,?)");
+        assert_eq!(positional("SELECT 1".into()), "SELECT 1");
+        for kept in ["SELECT a FROM t WHERE a = $1 OR b = $1", "SELECT $2, $1", "UPDATE t SET a = '[]' WHERE b = $1", "SELECT $x"] {
+            assert_eq!(positional(kept.into()), kept);
+        }
+        assert_eq!(positional("SELECT $10".into()), "SELECT $10");
     }
 
     #[test]

@@ -159,6 +159,8 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
     for event in events {
         let seq = match next_seq.get(&event.aggregate_id) {
             Some(seq) => *seq,
+            // Created with this event: no lookup (the unique index guards the claim).
+            None if event.new_aggregate => 1,
             None => {
                 let row = tx
                     .query_one_raw(stmt(

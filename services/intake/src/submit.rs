@@ -194,7 +194,7 @@ pub async fn store_claims_in(
                 received_at: recording.received_at,
                 submission_signature: recording.signature.clone(),
             };
-            NewEvent::new(event, candidate.claim_id.to_string())
+            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate()
         } else {
             let event = ClaimRejected {
                 claim_id: candidate.claim_id,
@@ -202,7 +202,7 @@ pub async fn store_claims_in(
                 issues: candidate.issues.clone(),
                 received_at: recording.received_at,
             };
-            NewEvent::new(event, candidate.claim_id.to_string())
+            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate()
         };
         let traceparent = telemetry::traceparent(&claim_span);
         events.push(traced(event, traceparent.as_deref().or(recording.trace_header)));
