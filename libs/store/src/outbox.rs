@@ -181,19 +181,64 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
         getrandom::fill(&mut salt).map_err(|e| StoreError::Config(format!("no system randomness for the commitment salt: {e}")))?;
         sealed.push(SealedEvent::seal(event, seq, producer.clone(), salt, occurred_at)?);
     }
-    // The batch: one signature over the root of the events' canonical bytes.
+    let batch = sign_batch(identity, sealed);
+    insert_batch(store, tx, identity, &batch).await?;
+    Ok(batch.sealed)
+}
+
+/// Sealed events and their producer batch, ready for [`insert_batch`].
+pub struct SignedBatch {
+    pub sealed: Vec<SealedEvent>,
+    batch_id: Uuid,
+    root: Hash,
+    signature: [u8; 64],
+    paths: Vec<Vec<Hash>>,
+}
+
+/// The batch of `sealed`: one signature over the root of their canonical bytes.
+fn sign_batch(identity: &ProducerIdentity, sealed: Vec<SealedEvent>) -> SignedBatch {
     let batch_id = Uuid::now_v7();
     let event_hashes: Vec<Hash> = sealed.iter().map(|event| batch::event_hash(&event.bytes)).collect();
     let (root, paths) = batch::tree(&event_hashes);
-    let size = sealed.len() as u64;
-    let signature = identity.signer.sign(&batch::message(&identity.service, &identity.key_id, &batch_id.to_string(), size, &root));
+    let signature = identity.signer.sign(&batch::message(&identity.service, &identity.key_id, &batch_id.to_string(), sealed.len() as u64, &root));
+    SignedBatch { sealed, batch_id, root, signature, paths }
+}
+
+/// [`append`] for events that each create their aggregate
+/// ([`NewEvent::of_new_aggregate`], one event per aggregate): sealed and
+/// signed without the database, so that a producer can do it before it
+/// opens its transaction and hold its connection only to insert.
+pub fn seal_new(identity: &ProducerIdentity, events: Vec<NewEvent>) -> Result<SignedBatch, StoreError> {
+    let producer = identity.producer();
+    let occurred_at = Timestamp::now();
+    let mut aggregates = std::collections::HashSet::with_capacity(events.len());
+    let mut sealed = Vec::with_capacity(events.len());
+    for event in events {
+        if !event.new_aggregate || !aggregates.insert(event.aggregate_id.clone()) {
+            return Err(StoreError::Config(format!("outbox::seal_new takes one event per new aggregate; {} is not", event.aggregate_id)));
+        }
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt).map_err(|e| StoreError::Config(format!("no system randomness for the commitment salt: {e}")))?;
+        sealed.push(SealedEvent::seal(event, 1, producer.clone(), salt, occurred_at)?);
+    }
+    Ok(sign_batch(identity, sealed))
+}
+
+/// Stores a batch from [`seal_new`] (or [`append`]) in `tx`: the batch row and one row per event.
+pub async fn insert_batch(store: &Store, tx: &impl ConnectionTrait, identity: &ProducerIdentity, batch: &SignedBatch) -> Result<(), StoreError> {
+    if batch.sealed.is_empty() {
+        return Ok(());
+    }
+    let table = store.table("outbox");
+    let SignedBatch { sealed, batch_id, root, signature, paths } = batch;
+    let batch_id = *batch_id;
     tx.execute_raw(stmt(
         store,
         format!("INSERT INTO {} (batch_id, key_id, size, root, signature) VALUES ($1, $2, $3, $4, $5)", store.table("outbox_batches")),
         vec![
             Value::from(batch_id),
             Value::from(identity.key_id.clone()),
-            Value::from(size as i64),
+            Value::from(sealed.len() as i64),
             Value::from(root.to_vec()),
             Value::from(signature.to_vec()),
         ],
@@ -225,7 +270,7 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
         }
         tx.execute_raw(stmt(store, sql, values)).await?;
     }
-    Ok(sealed)
+    Ok(())
 }
 
 /// An outbox row waiting to be published.

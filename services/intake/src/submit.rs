@@ -142,8 +142,10 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
     if candidates.is_empty() && recording.idempotent.is_none() {
         return Ok(());
     }
+    // Everything but the inserts before the transaction: the connection is held only to write.
+    let prepared = prepare_claims(runtime, tenant, candidates, &recording)?;
     let tx = runtime.store.db().begin().await?;
-    store_claims_in(runtime, &tx, tenant, candidates, recording).await?;
+    store_prepared_in(runtime, &tx, tenant, prepared, recording).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     Ok(())
@@ -158,7 +160,23 @@ pub async fn store_claims_in(
     candidates: &[Candidate],
     recording: Recording<'_>,
 ) -> Result<(), Problem> {
-    let store = &runtime.store;
+    let prepared = prepare_claims(runtime, tenant, candidates, &recording)?;
+    store_prepared_in(runtime, tx, tenant, prepared, recording).await
+}
+
+/// A request's claims ready to store: rows built, events sealed and signed
+/// (their claims are new aggregates), all without the database, so that the
+/// transaction only inserts; on SQLite's one connection that is what lets
+/// the requests overlap.
+pub struct Prepared {
+    claim_rows: Vec<Vec<Value>>,
+    batch: Option<outbox::SignedBatch>,
+    history_rows: Vec<Vec<Value>>,
+    /// One span per claim, open until its rows are stored.
+    _claim_spans: Vec<tracing::Span>,
+}
+
+pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Candidate], recording: &Recording<'_>) -> Result<Prepared, Problem> {
     let at = recording.received_at.to_string();
     let mut events = Vec::with_capacity(candidates.len());
     // The claim's trace is the request's when the caller sent a traceparent or
@@ -208,19 +226,15 @@ pub async fn store_claims_in(
         events.push(traced(event, traceparent.as_deref().or(recording.trace_header)));
         claim_spans.push(claim_span);
     }
-    let claims_sql = format!(
-        "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id, member_id) VALUES ",
-        store.table("claims")
-    );
-    insert_rows(store, tx, &claims_sql, claim_rows).await?;
-    let sealed = if events.is_empty() { Vec::new() } else { outbox::append(store, tx, &runtime.producer, events).await? };
-    for (claim_span, event) in claim_spans.iter().zip(&sealed) {
+    let batch = if events.is_empty() { None } else { Some(outbox::seal_new(&runtime.producer, events)?) };
+    let sealed: &[claimtrail_events::SealedEvent] = batch.as_ref().map_or(&[], |batch| &batch.sealed);
+    for (claim_span, event) in claim_spans.iter().zip(sealed) {
         claim_span.record("event_id", tracing::field::display(event.envelope.event_id));
         claim_span.record("event_type", event.envelope.event_type.as_str());
     }
     let history_rows: Vec<Vec<Value>> = candidates
         .iter()
-        .zip(&sealed)
+        .zip(sealed)
         .map(|(candidate, event)| {
             let detail = if candidate.issues.is_empty() {
                 "passed the front-end edits".to_owned()
@@ -237,8 +251,28 @@ pub async fn store_claims_in(
             ]
         })
         .collect();
+    Ok(Prepared { claim_rows, batch, history_rows, _claim_spans: claim_spans })
+}
+
+/// Inserts what [`prepare_claims`] built, and the idempotent answer, in `tx`.
+pub async fn store_prepared_in(
+    runtime: &Runtime,
+    tx: &sea_orm::DatabaseTransaction,
+    tenant: &auth::Tenant,
+    prepared: Prepared,
+    recording: Recording<'_>,
+) -> Result<(), Problem> {
+    let store = &runtime.store;
+    let claims_sql = format!(
+        "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id, member_id) VALUES ",
+        store.table("claims")
+    );
+    insert_rows(store, tx, &claims_sql, prepared.claim_rows).await?;
+    if let Some(batch) = &prepared.batch {
+        outbox::insert_batch(store, tx, &runtime.producer, batch).await?;
+    }
     let history_sql = format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ", store.table("claim_history"));
-    insert_rows(store, tx, &history_sql, history_rows).await?;
+    insert_rows(store, tx, &history_sql, prepared.history_rows).await?;
     if let Some((key, answer)) = recording.idempotent {
         idempotency::finish(store, tx, &tenant.name, key, &answer.to_string()).await?;
     }
