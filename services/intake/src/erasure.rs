@@ -7,7 +7,7 @@
 //!
 //! In one transaction intake:
 //! - finds the member's claims (by payer and member id) and refuses, naming
-//!   them, while any is still being adjudicated (its later events would
+//!   them, while any is still being adjudicated or is pended (its later events would
 //!   escape the erasure);
 //! - removes their PHI from its projections: the submitted claim, the member
 //!   id, the edit messages in issues and history, the stored idempotent
@@ -77,7 +77,7 @@ pub struct ErasureRequest {
     responses((status = 200, description = "`{erasure_id, claims, salts_deleted, bodies_redacted}`; `claims.erased.v1` follows to the other services", body = serde_json::Value),
               (status = 400, description = "A field is missing or empty, or the reason is too long", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "A claim of the member is still being adjudicated; retry once it is", body = Problem, content_type = "application/problem+json")),
+              (status = 409, description = "A claim of the member is still being adjudicated or is pended; retry once it is decided", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn erase(State(runtime): State<Runtime>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
@@ -108,7 +108,7 @@ pub(crate) async fn erase(State(runtime): State<Runtime>, headers: HeaderMap, bo
     for row in rows {
         let claim_id: Uuid = row.try_get_by_index(0)?;
         let status: String = row.try_get_by_index(1)?;
-        if matches!(status.as_str(), "received" | "accepted") {
+        if matches!(status.as_str(), "received" | "accepted" | "pended") {
             in_flight.push(claim_id.to_string());
         }
         claim_ids.push(claim_id);
@@ -118,7 +118,7 @@ pub(crate) async fn erase(State(runtime): State<Runtime>, headers: HeaderMap, bo
             StatusCode::CONFLICT,
             "erasure-in-flight",
             "Claims still in flight",
-            format!("the member's claims {} are still being adjudicated; nothing was erased, retry once they are", in_flight.join(", ")),
+            format!("the member's claims {} are still being adjudicated or pended; nothing was erased, retry once they are decided", in_flight.join(", ")),
         ));
     }
     let erasure_id = Uuid::now_v7();
