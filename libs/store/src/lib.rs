@@ -235,6 +235,35 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Runs `insert` (`INSERT INTO t (..) VALUES `) for `rows` in multi-row
+/// statements of [`Store::rows_per_insert`] rows, each followed by `suffix`
+/// (e.g. ` ON CONFLICT (..) DO NOTHING`, or empty).
+pub async fn insert_rows(
+    store: &Store,
+    conn: &impl sea_orm::ConnectionTrait,
+    insert: &str,
+    rows: Vec<Vec<sea_orm::Value>>,
+    suffix: &str,
+) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<sea_orm::Value>> = rows.by_ref().take(store.rows_per_insert()).collect();
+        let mut sql = insert.to_owned();
+        let mut values = Vec::with_capacity(chunk.iter().map(Vec::len).sum());
+        for (row_idx, row) in chunk.into_iter().enumerate() {
+            if row_idx > 0 {
+                sql.push(',');
+            }
+            let placeholders: Vec<String> = (values.len() + 1..=values.len() + row.len()).map(|n| format!("${n}")).collect();
+            sql.push_str(&format!("({})", placeholders.join(",")));
+            values.extend(row);
+        }
+        sql.push_str(suffix);
+        conn.execute_raw(stmt(store, sql, values)).await?;
+    }
+    Ok(())
+}
+
 /// Shorthand for a statement with `$n` placeholders on this store's backend.
 pub fn stmt(store: &Store, sql: impl Into<String>, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
     let sql = sql.into();

@@ -177,13 +177,18 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
             }
         };
         next_seq.insert(event.aggregate_id.clone(), seq + 1);
-        let mut salt = [0u8; 32];
-        getrandom::fill(&mut salt).map_err(|e| StoreError::Config(format!("no system randomness for the commitment salt: {e}")))?;
-        sealed.push(SealedEvent::seal(event, seq, producer.clone(), salt, occurred_at)?);
+        sealed.push(SealedEvent::seal(event, seq, producer.clone(), fresh_salt()?, occurred_at)?);
     }
     let batch = sign_batch(identity, sealed);
     insert_batch(store, tx, identity, &batch).await?;
     Ok(batch.sealed)
+}
+
+/// 32 random bytes from the operating system: a commitment's salt.
+fn fresh_salt() -> Result<[u8; 32], StoreError> {
+    let mut salt = [0u8; 32];
+    getrandom::fill(&mut salt).map_err(|e| StoreError::Config(format!("no system randomness for the commitment salt: {e}")))?;
+    Ok(salt)
 }
 
 /// Sealed events and their producer batch, ready for [`insert_batch`].
@@ -217,9 +222,7 @@ pub fn seal_new(identity: &ProducerIdentity, events: Vec<NewEvent>) -> Result<Si
         if !event.new_aggregate || !aggregates.insert(event.aggregate_id.clone()) {
             return Err(StoreError::Config(format!("outbox::seal_new takes one event per new aggregate; {} is not", event.aggregate_id)));
         }
-        let mut salt = [0u8; 32];
-        getrandom::fill(&mut salt).map_err(|e| StoreError::Config(format!("no system randomness for the commitment salt: {e}")))?;
-        sealed.push(SealedEvent::seal(event, 1, producer.clone(), salt, occurred_at)?);
+        sealed.push(SealedEvent::seal(event, 1, producer.clone(), fresh_salt()?, occurred_at)?);
     }
     Ok(sign_batch(identity, sealed))
 }
@@ -244,32 +247,26 @@ pub async fn insert_batch(store: &Store, tx: &impl ConnectionTrait, identity: &P
         ],
     ))
     .await?;
-    // One multi-row insert per chunk (see `Store::rows_per_insert`).
-    const COLUMNS: usize = 9;
-    let rows_per_insert = store.rows_per_insert();
-    for (chunk_idx, chunk) in sealed.chunks(rows_per_insert).enumerate() {
-        let mut sql = format!("INSERT INTO {table} (event_id, event_type, aggregate_id, aggregate_seq, body, salt, batch_id, batch_index, batch_path) VALUES ");
-        let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
-        for (row_idx, event) in chunk.iter().enumerate() {
-            let base = row_idx * COLUMNS;
-            if row_idx > 0 {
-                sql.push(',');
-            }
-            let placeholders: Vec<String> = (1..=COLUMNS).map(|column| format!("${}", base + column)).collect();
-            sql.push_str(&format!("({})", placeholders.join(",")));
-            let batch_index = chunk_idx * rows_per_insert + row_idx;
-            values.push(Value::from(event.envelope.event_id));
-            values.push(Value::from(event.envelope.event_type.clone()));
-            values.push(Value::from(event.envelope.aggregate_id.clone()));
-            values.push(Value::from(event.envelope.aggregate_seq as i64));
-            values.push(Value::from(event.bytes.clone()));
-            values.push(Value::from(event.salt.to_vec()));
-            values.push(Value::from(batch_id));
-            values.push(Value::from(batch_index as i64));
-            values.push(Value::from(paths[batch_index].iter().flatten().copied().collect::<Vec<u8>>()));
-        }
-        tx.execute_raw(stmt(store, sql, values)).await?;
-    }
+    let rows = sealed
+        .iter()
+        .zip(paths)
+        .enumerate()
+        .map(|(batch_index, (event, path))| {
+            vec![
+                Value::from(event.envelope.event_id),
+                Value::from(event.envelope.event_type.clone()),
+                Value::from(event.envelope.aggregate_id.clone()),
+                Value::from(event.envelope.aggregate_seq as i64),
+                Value::from(event.bytes.clone()),
+                Value::from(event.salt.to_vec()),
+                Value::from(batch_id),
+                Value::from(batch_index as i64),
+                Value::from(path.iter().flatten().copied().collect::<Vec<u8>>()),
+            ]
+        })
+        .collect();
+    let insert = format!("INSERT INTO {table} (event_id, event_type, aggregate_id, aggregate_seq, body, salt, batch_id, batch_index, batch_path) VALUES ");
+    crate::insert_rows(store, tx, &insert, rows, "").await?;
     Ok(())
 }
 

@@ -318,23 +318,20 @@ impl Appender {
     /// The multi-row insert of [`Appender::append`]'s rows.
     async fn insert(&self, tx: &DatabaseTransaction, rows: &[Row]) -> Result<(), HandlerError> {
         let store = &self.store;
-        for chunk in rows.chunks(store.rows_per_insert()) {
-            let mut sql = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
-            let mut values = Vec::with_capacity(chunk.len() * 5);
-            for (row_idx, row) in chunk.iter().enumerate() {
-                if row_idx > 0 {
-                    sql.push(',');
-                }
-                let base = row_idx * 5;
-                sql.push_str(&format!("(${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5));
-                values.push(Value::from(row.index));
-                values.push(Value::from(row.event_id));
-                values.push(Value::from(row.leaf.clone()));
-                values.push(Value::from(row.leaf_hash.to_vec()));
-                values.push(Value::from(row.chain.to_vec()));
-            }
-            tx.execute_raw(stmt(store, sql, values)).await?;
-        }
+        let values = rows
+            .iter()
+            .map(|row| {
+                vec![
+                    Value::from(row.index),
+                    Value::from(row.event_id),
+                    Value::from(row.leaf.clone()),
+                    Value::from(row.leaf_hash.to_vec()),
+                    Value::from(row.chain.to_vec()),
+                ]
+            })
+            .collect();
+        let insert = format!("INSERT INTO {} (idx, event_id, leaf, leaf_hash, chain) VALUES ", store.table("ledger"));
+        claimtrail_store::insert_rows(store, tx, &insert, values, "").await?;
         Ok(())
     }
 }

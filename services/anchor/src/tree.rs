@@ -187,34 +187,20 @@ fn to_i64(value: u64) -> anyhow::Result<i64> {
     i64::try_from(value).context("index beyond i64")
 }
 
-/// Committed entries: one past the largest index (the primary key, so O(log n)).
+/// Committed entries: one past the last index.
 pub async fn ledger_size(store: &Store, conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
-    let row = conn.query_one_raw(stmt(store, format!("SELECT MAX(idx) FROM {}", store.table("ledger")), vec![])).await?;
-    let last: Option<i64> = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => None,
-    };
-    Ok(last.map_or(0, |last| u64::try_from(last).unwrap_or(0) + 1))
+    Ok(crate::tail(store, conn).await?.map_or(0, |(last, _)| last + 1))
 }
 
 /// Writes tree nodes (idempotent: a node already stored is left alone).
 pub async fn write_nodes(store: &Store, conn: &impl ConnectionTrait, nodes: &[(Node, Hash)]) -> Result<(), StoreError> {
-    for chunk in nodes.chunks(store.rows_per_insert()) {
-        let mut sql = format!("INSERT INTO {} (level, idx, hash) VALUES ", store.table("ledger_tree"));
-        let mut values = Vec::with_capacity(chunk.len() * 3);
-        for (row, (node, hash)) in chunk.iter().enumerate() {
-            if row > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("(${},${},${})", row * 3 + 1, row * 3 + 2, row * 3 + 3));
-            values.push(Value::from(node.level as i32));
-            values.push(Value::from(i64::try_from(node.index).map_err(|_| StoreError::Corrupt("tree node index beyond i64".into()))?));
-            values.push(Value::from(hash.to_vec()));
-        }
-        sql.push_str(" ON CONFLICT (level, idx) DO NOTHING");
-        conn.execute_raw(stmt(store, sql, values)).await?;
+    let mut rows = Vec::with_capacity(nodes.len());
+    for (node, hash) in nodes {
+        let index = i64::try_from(node.index).map_err(|_| StoreError::Corrupt("tree node index beyond i64".into()))?;
+        rows.push(vec![Value::from(node.level as i32), Value::from(index), Value::from(hash.to_vec())]);
     }
-    Ok(())
+    let insert = format!("INSERT INTO {} (level, idx, hash) VALUES ", store.table("ledger_tree"));
+    claimtrail_store::insert_rows(store, conn, &insert, rows, " ON CONFLICT (level, idx) DO NOTHING").await
 }
 
 /// Makes the tree table complete up to `size` (the last checkpoint's, with

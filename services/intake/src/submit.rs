@@ -18,8 +18,8 @@ use claimtrail_events::{ClaimIssue, ClaimRejected, ClaimSubmitted, Frequency, Ne
 use claimtrail_fhir::{BundleType, FhirError};
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_runtime::{Runtime, telemetry};
-use claimtrail_store::{outbox, stmt};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use claimtrail_store::outbox;
+use sea_orm::{TransactionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -267,12 +267,12 @@ pub async fn store_prepared_in(
         "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id, member_id) VALUES ",
         store.table("claims")
     );
-    insert_rows(store, tx, &claims_sql, prepared.claim_rows).await?;
+    claimtrail_store::insert_rows(store, tx, &claims_sql, prepared.claim_rows, "").await?;
     if let Some(batch) = &prepared.batch {
         outbox::insert_batch(store, tx, &runtime.producer, batch).await?;
     }
     let history_sql = format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ", store.table("claim_history"));
-    insert_rows(store, tx, &history_sql, prepared.history_rows).await?;
+    claimtrail_store::insert_rows(store, tx, &history_sql, prepared.history_rows, "").await?;
     if let Some((key, answer)) = recording.idempotent {
         idempotency::finish(store, tx, &tenant.name, key, &answer.to_string()).await?;
     }
@@ -468,27 +468,6 @@ async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Proble
     };
     store_claims(runtime, tenant, &candidates, recording).await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
-}
-
-/// Runs `insert` (`INSERT INTO t (..) VALUES `) for `rows` in multi-row
-/// statements of the store's size: one statement per chunk instead of one per row.
-async fn insert_rows(store: &claimtrail_store::Store, tx: &impl ConnectionTrait, insert: &str, rows: Vec<Vec<Value>>) -> Result<(), Problem> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Value>> = rows.by_ref().take(store.rows_per_insert()).collect();
-        let mut sql = insert.to_owned();
-        let mut values = Vec::with_capacity(chunk.iter().map(Vec::len).sum());
-        for (row_idx, row) in chunk.into_iter().enumerate() {
-            if row_idx > 0 {
-                sql.push(',');
-            }
-            let placeholders: Vec<String> = (values.len() + 1..=values.len() + row.len()).map(|n| format!("${n}")).collect();
-            sql.push_str(&format!("({})", placeholders.join(",")));
-            values.extend(row);
-        }
-        tx.execute_raw(stmt(store, sql, values)).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

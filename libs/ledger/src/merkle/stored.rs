@@ -29,11 +29,6 @@ pub struct Node {
 }
 
 impl Node {
-    /// Whether a ledger stores this node (level 0 are the leaf hashes).
-    pub fn is_stored_level(level: u32) -> bool {
-        level.is_multiple_of(STRIDE)
-    }
-
     /// The leaves under this node.
     pub fn leaves(&self) -> Range<u64> {
         (self.index << self.level)..((self.index + 1) << self.level)
