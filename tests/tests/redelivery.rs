@@ -77,21 +77,29 @@ async fn a_poison_message_ends_in_the_dead_letter_subject_without_holding_up_the
         assert_eq!(stack.claim_status(claim_id).await?["status"], "adjudicated");
     }
 
-    // Every service consuming claims dead-letters it: intake, adjudication, settlement, anchor.
+    // The services that read claim.submitted.v1 dead-letter it: adjudication, and the anchor,
+    // which reads every event. Intake's status projection and settlement act on other types of
+    // the family and acknowledge it unread.
     let dead_letters = format!("{}_DEADLETTER", stack.prefix.to_uppercase());
     wait_until(Duration::from_secs(30), || async {
         let mut stream = jetstream.get_stream(&dead_letters).await?;
         let n = stream.info().await?.state.messages;
-        Ok((n == 4, format!("{n} dead letters")))
+        Ok((n == 2, format!("{n} dead letters")))
     })
     .await?;
     let consumer = jetstream.get_stream(&dead_letters).await?.create_consumer(async_nats::jetstream::consumer::pull::Config { ..Default::default() }).await?;
-    let mut messages = consumer.fetch().max_messages(4).messages().await?;
-    let first = messages.next().await.expect("a dead letter").map_err(|e| anyhow::anyhow!(e))?;
-    let headers = first.headers.clone().expect("headers");
-    assert!(headers.get("Claimtrail-Reason").is_some_and(|r| r.as_str().contains("envelope")), "{headers:?}");
-    assert_eq!(first.payload.as_ref(), b"{\"not\": \"an envelope\"}");
-    let metrics = stack.client.get(format!("{}/metrics", stack.url("settlement"))).send().await?.text().await?;
+    let mut messages = consumer.fetch().max_messages(2).messages().await?;
+    let mut subjects = Vec::new();
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| anyhow::anyhow!(e))?;
+        let headers = message.headers.clone().expect("headers");
+        assert!(headers.get("Claimtrail-Reason").is_some_and(|r| r.as_str().contains("envelope")), "{headers:?}");
+        assert_eq!(message.payload.as_ref(), b"{\"not\": \"an envelope\"}");
+        subjects.push(message.subject.to_string());
+    }
+    subjects.sort();
+    assert_eq!(subjects, [format!("{}.deadletter.adjudication", stack.prefix), format!("{}.deadletter.anchor", stack.prefix)]);
+    let metrics = stack.client.get(format!("{}/metrics", stack.url("adjudication"))).send().await?.text().await?;
     assert!(metrics.contains("claimtrail_dead_letters_total"), "{metrics}");
 
     stack.cleanup().await

@@ -16,13 +16,13 @@
 //! Each delivery carries the producer's batch proof from the outbox's batch
 //! columns, as the JetStream bus carries it in the `Claimtrail-Batch` header.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use claimtrail_events::{DomainEvent, Family};
+use claimtrail_events::Family;
 use claimtrail_store::{Store, outbox, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use tokio::sync::Notify;
@@ -148,10 +148,9 @@ impl Bus for EmbeddedBus {
                 Some(row) => row.try_get_by_index(0).map_err(db_error)?,
                 None => 0,
             };
-            sources.push(SourceCursor { source: source.clone(), stored_floor: acked, fetched_upto: acked });
+            sources.push(SourceCursor { source: source.clone(), stored_floor: acked, floor: acked, fetched_upto: acked });
         }
-        let event_types: Vec<String> =
-            claimtrail_events::EVENT_TYPES.iter().filter(|t| DomainEvent::family_of(t) == Some(spec.family)).map(|t| (*t).to_owned()).collect();
+        let event_types = spec.event_types.clone();
         Ok(Box::new(EmbeddedSubscription {
             store: self.store.clone(),
             consumer,
@@ -218,9 +217,23 @@ struct SourceCursor {
     source: Source,
     /// The cursor as stored: everything up to here is acknowledged.
     stored_floor: i64,
-    /// Highest sequence handed out.
+    /// Everything up to here is acknowledged or of another family; it is
+    /// stored when acknowledgements moved it, or once it is
+    /// [`FLOOR_STORE_STEP`] past the stored one.
+    floor: i64,
+    /// Highest sequence read: handed out, or passed as another family's.
     fetched_upto: i64,
 }
+
+/// Rows of a source scanned per statement. The statement holds the one
+/// connection, so a long run of other families' events is passed in steps.
+const SCAN_WINDOW: i64 = 8_192;
+
+/// How far a floor moved only by other families' events may run ahead of the
+/// stored one. Storing it after every commit of every producer would cost
+/// each subscription a write per commit; after a restart at most this many
+/// rows per source are read again (and passed again).
+const FLOOR_STORE_STEP: i64 = 16_384;
 
 /// A message handed out and not yet acknowledged.
 #[derive(Debug)]
@@ -254,37 +267,36 @@ struct EmbeddedSubscription {
 }
 
 impl EmbeddedSubscription {
-    /// Moves each source's floor past acknowledged messages and stores it.
+    /// Moves each source's floor past acknowledged messages (and other
+    /// families' events) and stores it when acknowledgements moved it or it
+    /// ran [`FLOOR_STORE_STEP`] ahead of the stored one.
     async fn store_floors(&mut self) -> Result<(), BusError> {
-        let mut new_floors: HashMap<usize, i64> = HashMap::new();
+        let mut to_store: Vec<usize> = Vec::new();
         {
             let mut shared = self.shared.lock().map_err(|_| BusError::Fetch("subscription state poisoned".into()))?;
-            for (source_idx, cursor) in self.sources.iter().enumerate() {
-                let mut floor = cursor.stored_floor;
-                let mut settled = Vec::new();
-                for ((idx, seq), outstanding) in shared.outstanding.range((source_idx, i64::MIN)..=(source_idx, i64::MAX)) {
-                    debug_assert_eq!(*idx, source_idx);
-                    if outstanding.state == Settle::Acked {
-                        settled.push(*seq);
-                        floor = *seq;
-                    } else {
-                        break;
-                    }
+            for (source_idx, cursor) in self.sources.iter_mut().enumerate() {
+                let range = (source_idx, i64::MIN)..=(source_idx, i64::MAX);
+                let settled: Vec<i64> = shared
+                    .outstanding
+                    .range(range.clone())
+                    .take_while(|(_, outstanding)| outstanding.state == Settle::Acked)
+                    .map(|((_, seq), _)| *seq)
+                    .collect();
+                for seq in &settled {
+                    shared.outstanding.remove(&(source_idx, *seq));
                 }
                 // Messages between fetched ones that did not belong to this family are passed too.
-                let has_outstanding = shared.outstanding.range((source_idx, i64::MIN)..=(source_idx, i64::MAX)).any(|(_, o)| o.state != Settle::Acked);
-                if !has_outstanding {
-                    floor = cursor.fetched_upto;
-                }
-                for seq in settled {
-                    shared.outstanding.remove(&(source_idx, seq));
-                }
-                if floor != cursor.stored_floor {
-                    new_floors.insert(source_idx, floor);
+                cursor.floor = match shared.outstanding.range(range).next() {
+                    // Below the first open message everything is acknowledged or another family's.
+                    Some(((_, first_open), _)) => (first_open - 1).max(cursor.floor),
+                    None => cursor.fetched_upto,
+                };
+                if cursor.floor != cursor.stored_floor && (!settled.is_empty() || cursor.floor - cursor.stored_floor >= FLOOR_STORE_STEP) {
+                    to_store.push(source_idx);
                 }
             }
         }
-        for (source_idx, floor) in new_floors {
+        for source_idx in to_store {
             let cursor = &mut self.sources[source_idx];
             let upsert = format!(
                 "INSERT INTO {} (consumer, source, acked_seq) VALUES ($1, $2, $3) ON CONFLICT (consumer, source) DO UPDATE SET acked_seq = excluded.acked_seq",
@@ -292,10 +304,14 @@ impl EmbeddedSubscription {
             );
             self.store
                 .db()
-                .execute_raw(stmt(&self.store, upsert, vec![Value::from(self.consumer.clone()), Value::from(cursor.source.name.clone()), Value::from(floor)]))
+                .execute_raw(stmt(
+                    &self.store,
+                    upsert,
+                    vec![Value::from(self.consumer.clone()), Value::from(cursor.source.name.clone()), Value::from(cursor.floor)],
+                ))
                 .await
                 .map_err(db_error)?;
-            cursor.stored_floor = floor;
+            cursor.stored_floor = cursor.floor;
         }
         Ok(())
     }
@@ -312,33 +328,62 @@ impl EmbeddedSubscription {
         }
     }
 
-    async fn read(&self, source_idx: usize, after: i64, limit: usize) -> Result<Vec<(i64, Message)>, BusError> {
-        let source = &self.sources[source_idx].source;
-        let placeholders: Vec<String> = (0..self.event_types.len()).map(|idx| format!("${}", idx + 2)).collect();
-        let mut values = vec![Value::from(after)];
-        values.extend(self.event_types.iter().cloned().map(Value::from));
-        let rows = self
+    /// The last sequence number of every source, in one statement: a
+    /// subscription is woken by every commit in the process, and most
+    /// wake-ups find nothing new in most sources.
+    async fn heads(&self) -> Result<Vec<i64>, BusError> {
+        let columns: Vec<String> = self.sources.iter().map(|cursor| format!("(SELECT COALESCE(MAX(seq), 0) FROM {})", cursor.source.table)).collect();
+        let row = self
             .store
             .db()
-            .query_all_raw(stmt(
-                &self.store,
-                format!(
-                    "SELECT o.seq, o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
-                     WHERE o.seq > $1 AND o.event_type IN ({}) ORDER BY o.seq LIMIT {limit}",
-                    outbox::BATCH_COLUMNS,
-                    source.table,
-                    source.batches,
-                    placeholders.join(",")
-                ),
-                values,
-            ))
+            .query_one_raw(stmt(&self.store, format!("SELECT {}", columns.join(", ")), vec![]))
             .await
-            .map_err(db_error)?;
-        let mut messages = Vec::with_capacity(rows.len());
-        for row in rows {
-            messages.push((row.try_get_by_index(0).map_err(db_error)?, Message::from_row(&row, 1)?));
+            .map_err(db_error)?
+            .ok_or_else(|| BusError::Fetch("no row for the sources' heads".into()))?;
+        (0..self.sources.len()).map(|idx| row.try_get_by_index::<i64>(idx).map_err(db_error)).collect()
+    }
+
+    /// The next messages of this family from one source up to its `head`, at
+    /// most `limit`, moving `fetched_upto` past what was read, other families'
+    /// events included.
+    ///
+    /// Passing rows by sequence is sound because SQLite has one writer at a
+    /// time: a sequence number is drawn inside a write transaction, so once
+    /// `MAX(seq)` is visible every lower sequence has committed or never will.
+    async fn read(&mut self, source_idx: usize, head: i64, limit: usize) -> Result<Vec<(i64, Message)>, BusError> {
+        if self.sources[source_idx].fetched_upto >= head {
+            return Ok(Vec::new());
         }
-        Ok(messages)
+        let source = self.sources[source_idx].source.clone();
+        let placeholders: Vec<String> = (0..self.event_types.len()).map(|idx| format!("${}", idx + 3)).collect();
+        let sql = format!(
+            "SELECT o.seq, o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
+             WHERE o.seq > $1 AND o.seq <= $2 AND o.event_type IN ({}) ORDER BY o.seq LIMIT {limit}",
+            outbox::BATCH_COLUMNS,
+            source.table,
+            source.batches,
+            placeholders.join(",")
+        );
+        while self.sources[source_idx].fetched_upto < head {
+            let after = self.sources[source_idx].fetched_upto;
+            let upto = head.min(after.saturating_add(SCAN_WINDOW));
+            let mut values = vec![Value::from(after), Value::from(upto)];
+            values.extend(self.event_types.iter().cloned().map(Value::from));
+            let rows = self.store.db().query_all_raw(stmt(&self.store, sql.clone(), values)).await.map_err(db_error)?;
+            let mut messages = Vec::with_capacity(rows.len());
+            for row in rows {
+                messages.push((row.try_get_by_index(0).map_err(db_error)?, Message::from_row(&row, 1)?));
+            }
+            // A full page stops at its last row; a short one saw the whole window.
+            self.sources[source_idx].fetched_upto = match messages.last() {
+                Some((last, _)) if messages.len() >= limit => *last,
+                _ => upto,
+            };
+            if !messages.is_empty() {
+                return Ok(messages);
+            }
+        }
+        Ok(Vec::new())
     }
 
     async fn read_one(&self, source_idx: usize, seq: i64) -> Result<Option<Message>, BusError> {
@@ -391,15 +436,12 @@ impl EmbeddedSubscription {
                 deliveries.push(self.delivery(source_idx, seq, message, delivered));
             }
         }
-        for source_idx in 0..self.sources.len() {
+        let heads = self.heads().await?;
+        for (source_idx, head) in heads.into_iter().enumerate() {
             if deliveries.len() >= max {
                 break;
             }
-            let after = self.sources[source_idx].fetched_upto;
-            let messages = self.read(source_idx, after, max - deliveries.len()).await?;
-            if let Some((last, _)) = messages.last() {
-                self.sources[source_idx].fetched_upto = *last;
-            }
+            let messages = self.read(source_idx, head, max - deliveries.len()).await?;
             let mut shared = self.shared.lock().map_err(|_| BusError::Fetch("subscription state poisoned".into()))?;
             for (seq, _) in &messages {
                 shared.outstanding.insert((source_idx, *seq), Outstanding { delivered: 1, state: Settle::InFlight });

@@ -118,6 +118,9 @@ pub struct OutgoingEvent {
 pub struct ConsumerSpec {
     pub service: String,
     pub family: Family,
+    /// The family's event types the consumer acts on. A bus may skip the
+    /// others (the embedded log does); the consumer acknowledges any that come.
+    pub event_types: Vec<String>,
     /// How long the server waits for an ack before redelivering.
     pub ack_wait: Duration,
     /// Messages delivered but not yet acknowledged, at most.

@@ -1,12 +1,11 @@
 //! A request body: one Claim, or a Bundle of Claims and their supporting resources.
 
-use serde_json::Value;
 use time::Date;
 
 use crate::claim::map_claim;
 use crate::error::{EntryError, Errors, FhirError};
 use crate::mapped_claim::MappedClaim;
-use crate::node::Obj;
+use crate::node::{Json, Obj};
 use crate::resolve::{BundleIndex, Contained, Resource};
 use crate::{CLAIMS_PER_BUNDLE_MAX, ENTRIES_PER_BUNDLE_MAX};
 
@@ -72,19 +71,19 @@ impl Submission {
 /// - otherwise one [`EntryResult`] per Claim, each mapped claim with the
 ///   front-end edits it failed in [`MappedClaim::issues`].
 pub fn parse_submission(body: &[u8], today: Date) -> Result<Submission, FhirError> {
-    let value: Value = serde_json::from_slice(body).map_err(|error| FhirError::Malformed { reason: error.to_string() })?;
+    let value = Json::parse(body).map_err(|error| FhirError::Malformed { reason: error.to_string() })?;
     let invalid = |message: &str| FhirError::Invalid { errors: vec![crate::FieldError::new("resourceType", message)] };
-    let Value::Object(map) = &value else {
+    let Json::Object(map) = &value else {
         return Err(invalid("the body must be a JSON object: a FHIR Claim or a Bundle of Claims"));
     };
     match map.get("resourceType") {
-        Some(Value::String(resource_type)) if resource_type == "Claim" => {
+        Some(Json::String(resource_type)) if resource_type == "Claim" => {
             let claim = Obj::new(map, "Claim");
             let mapped = map_claim(&claim, None, today).map_err(|errors| FhirError::Invalid { errors })?;
             Ok(Submission { bundle_type: None, entries: vec![Ok(mapped)] })
         }
-        Some(Value::String(resource_type)) if resource_type == "Bundle" => parse_bundle(&Obj::new(map, "Bundle"), today),
-        Some(Value::String(other)) => Err(invalid(&format!("`{other}` is not accepted: send a Claim or a Bundle of Claims"))),
+        Some(Json::String(resource_type)) if resource_type == "Bundle" => parse_bundle(&Obj::new(map, "Bundle"), today),
+        Some(Json::String(other)) => Err(invalid(&format!("`{other}` is not accepted: send a Claim or a Bundle of Claims"))),
         Some(_) => Err(invalid("must be a JSON string: `Claim` or `Bundle`")),
         None => Err(invalid("is required: send a FHIR Claim or a Bundle of Claims")),
     }

@@ -221,7 +221,7 @@ async fn check_key(store: &Store, key: &str) -> Result<Tenant, Problem> {
         return Err(unauthorized("the API key is not of the form ct_<key id>_<secret>"));
     };
     let row = store
-        .db()
+        .reader()
         .query_one_raw(stmt(
             store,
             format!("SELECT secret_sha256, tenant, role, payer_id FROM {} WHERE key_id = $1", store.table("api_keys")),

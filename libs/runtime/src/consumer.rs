@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use claimtrail_bus::{ConsumerSpec, Delivery};
-use claimtrail_events::{Envelope, Family, NewEvent};
+use claimtrail_events::{DomainEvent, Envelope, Family, NewEvent};
 use claimtrail_store::{StoreError, inbox, outbox};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::watch;
@@ -49,6 +49,15 @@ pub struct Received<'a> {
 pub trait EventHandler: Send + Sync + 'static {
     /// The stream families this service consumes.
     fn families(&self) -> Vec<Family>;
+
+    /// The event types [`EventHandler::handle`] acts on, when fewer than
+    /// every type of its families (None: all of them). Deliveries of the
+    /// others are acknowledged unread, without a transaction or an inbox row,
+    /// and the embedded log does not read them at all: intake's status
+    /// projection, for one, would otherwise read back every claim it submitted.
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
 
     /// Applies one event inside `tx` and returns the events it causes (they
     /// go to the outbox in the same transaction). Events of types the service
@@ -126,9 +135,13 @@ impl Consumer {
     }
 
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+        if let Some(unknown) = self.handler.event_types().and_then(|types| types.iter().find(|t| DomainEvent::family_of(t).is_none())) {
+            anyhow::bail!("{}'s handler acts on `{unknown}`, which is not a Claimtrail event type", self.runtime.producer.service);
+        }
         let spec = ConsumerSpec {
             service: self.runtime.producer.service.clone(),
             family: self.family,
+            event_types: self.event_types(),
             ack_wait: Duration::from_secs(self.runtime.settings.ack_wait_seconds),
             ack_pending_max: i64::from(self.runtime.settings.batch_max) * 8,
         };
@@ -165,7 +178,33 @@ impl Consumer {
         }
     }
 
+    /// The types of this consumer's family that its handler acts on.
+    fn event_types(&self) -> Vec<String> {
+        let wanted = self.handler.event_types();
+        claimtrail_events::EVENT_TYPES
+            .iter()
+            .filter(|t| DomainEvent::family_of(t) == Some(self.family) && wanted.is_none_or(|wanted| wanted.contains(t)))
+            .map(|t| (*t).to_owned())
+            .collect()
+    }
+
     async fn process_batch(&self, batch: Vec<Delivery>) {
+        let batch = if self.handler.event_types().is_some() {
+            let naming = self.runtime.bus.naming();
+            let wanted: std::collections::HashSet<String> = self.event_types().iter().map(|t| naming.subject(self.family, t)).collect();
+            let (batch, others): (Vec<Delivery>, Vec<Delivery>) = batch.into_iter().partition(|delivery| wanted.contains(&delivery.subject));
+            for delivery in &others {
+                if let Err(e) = delivery.acker.ack().await {
+                    tracing::warn!(error.message = %e, "ack of an event type this service does not act on failed; it will be redelivered");
+                }
+            }
+            batch
+        } else {
+            batch
+        };
+        if batch.is_empty() {
+            return;
+        }
         let parsed: Vec<(Delivery, Parsed)> = batch
             .into_iter()
             .map(|delivery| {

@@ -60,6 +60,9 @@ pub struct StoreConfig {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Connections for reads outside a transaction: on SQLite a pool of
+    /// read-only connections beside the one writer; on Postgres `db`.
+    reader: DatabaseConnection,
     backend: DbBackend,
     service: String,
     /// Postgres schema of this service, quoted; None on SQLite.
@@ -89,20 +92,34 @@ impl Store {
             .sqlx_logging(false);
         if is_sqlite {
             options.map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                sqlite_cache(opts)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
             });
         }
         let db = Database::connect(options).await?;
+        let reader = if is_sqlite {
+            // Opened after the writer, which created the file and set WAL mode (a property of the file).
+            let mut options = ConnectOptions::new(config.database_url.clone());
+            options
+                .max_connections(SQLITE_READERS)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false)
+                .map_sqlx_sqlite_opts(|opts| sqlite_cache(opts).read_only(true).create_if_missing(false).busy_timeout(Duration::from_secs(30)));
+            Database::connect(options).await?
+        } else {
+            db.clone()
+        };
         let backend = db.get_database_backend();
         let joined = if config.prefix.is_empty() { config.service.clone() } else { format!("{}_{}", config.prefix, config.service) };
         let (schema, table_prefix) = match backend {
             DbBackend::Postgres => (Some(format!("\"{joined}\"")), String::new()),
             _ => (None, format!("{joined}_")),
         };
-        Ok(Store { db, backend, service: config.service.clone(), schema, table_prefix })
+        Ok(Store { db, reader, backend, service: config.service.clone(), schema, table_prefix })
     }
 
     /// Another service's handle on the same connection pool (embedded mode:
@@ -114,12 +131,21 @@ impl Store {
             DbBackend::Postgres => (Some(format!("\"{joined}\"")), String::new()),
             _ => (None, format!("{joined}_")),
         };
-        Ok(Store { db: self.db.clone(), backend: self.backend, service: service.to_owned(), schema, table_prefix })
+        Ok(Store { db: self.db.clone(), reader: self.reader.clone(), backend: self.backend, service: service.to_owned(), schema, table_prefix })
     }
 
-    /// The sea-orm connection (a pool).
+    /// The sea-orm connection (a pool). On SQLite it is the one writer.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Connections for reads outside any transaction, which see the last
+    /// committed state: on SQLite a pool of read-only connections (WAL lets
+    /// them read while the one writer writes, each on a thread of its own),
+    /// on Postgres the same pool as [`Store::db`]. Reads that must see a
+    /// transaction's own writes, or that decide a write, go in that transaction.
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.reader
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -199,6 +225,17 @@ impl Store {
     pub(crate) fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
     }
+}
+
+/// Read-only SQLite connections beside the writer.
+pub const SQLITE_READERS: u32 = 4;
+
+/// SQLite's page cache (32 MiB) and memory-mapped reads (up to 1 GiB of the
+/// file, address space only), per connection: the embedded log is read back
+/// by every consumer, and with the default 2 MiB cache each page came back
+/// through a `pread` system call.
+fn sqlite_cache(opts: sea_orm::sqlx::sqlite::SqliteConnectOptions) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    opts.pragma("cache_size", "-32768").pragma("mmap_size", "1073741824")
 }
 
 /// SQL type names for the two backends.

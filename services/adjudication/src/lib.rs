@@ -76,6 +76,10 @@ impl EventHandler for Adjudicator {
         vec![Family::Claims]
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["claim.submitted.v1", "claims.erased.v1"])
+    }
+
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
         if claimtrail_runtime::erasure::apply(&self.store, tx, envelope).await? {
             return Ok(vec![]);

@@ -60,7 +60,7 @@ pub(crate) async fn list(State(runtime): State<Runtime>, headers: HeaderMap, Que
         conditions.push(format!("reader_tenant = ${}", values.len()));
     }
     let rows = store
-        .db()
+        .reader()
         .query_all_raw(stmt(
             store,
             format!(

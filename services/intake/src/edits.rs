@@ -99,7 +99,7 @@ async fn rows_in(store: &Store, select: &str, columns: &[&str], keys: &[Vec<Stri
             })
             .collect();
         let sql = format!("{select} WHERE ({}) IN ({})", columns.join(", "), tuples.join(","));
-        rows.extend(store.db().query_all_raw(stmt(store, sql, values)).await?);
+        rows.extend(store.reader().query_all_raw(stmt(store, sql, values)).await?);
     }
     Ok(rows)
 }
@@ -168,7 +168,7 @@ async fn facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<Facts, Store
         let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
         let values: Vec<Value> = chunk.iter().map(|id| Value::from(*id)).collect();
         let rows = store
-            .db()
+            .reader()
             .query_all_raw(stmt(
                 store,
                 format!(
@@ -188,7 +188,7 @@ async fn facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<Facts, Store
         }
         let values: Vec<Value> = chunk.iter().map(|id| Value::from(id.to_string())).collect();
         let rows = store
-            .db()
+            .reader()
             .query_all_raw(stmt(
                 store,
                 format!(

@@ -368,7 +368,7 @@ pub(crate) async fn show_provider(State(runtime): State<Runtime>, headers: Heade
     let tenant = auth::authenticate(&runtime, &headers).await?;
     let not_found = || Problem::not_found(format!("no provider `{npi}` registered"));
     let row = store
-        .db()
+        .reader()
         .query_one_raw(stmt(store, format!("SELECT organization, details FROM {} WHERE npi = $1", store.table("providers")), vec![Value::from(npi.clone())]))
         .await?
         .ok_or_else(not_found)?;
@@ -389,7 +389,7 @@ pub async fn organizations(store: &Store, npis: &[String]) -> Result<std::collec
     for chunk in npis.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
         let rows = store
-            .db()
+            .reader()
             .query_all_raw(stmt(
                 store,
                 format!("SELECT npi, organization, licence_expires FROM {} WHERE npi IN ({})", store.table("providers"), placeholders.join(",")),
@@ -510,7 +510,7 @@ pub(crate) async fn list_signing_keys(State(runtime): State<Runtime>, headers: H
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
     let rows = store
-        .db()
+        .reader()
         .query_all_raw(stmt(
             store,
             format!("SELECT key_name, public_key, required FROM {} WHERE tenant = $1 ORDER BY key_name", store.table("signing_keys")),
@@ -545,7 +545,7 @@ pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers:
     let header = headers.get(SIGNATURE_HEADER).map(|value| value.to_str().map_err(|_| unauthorized("the Claimtrail-Signature header is not text")));
     let Some(header) = header.transpose()? else {
         let required = store
-            .db()
+            .reader()
             .query_one_raw(stmt(
                 store,
                 format!("SELECT COUNT(*) FROM {} WHERE tenant = $1 AND required <> 0", store.table("signing_keys")),
@@ -575,7 +575,7 @@ pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers:
         return Err(unauthorized("Claimtrail-Signature needs both key=<name> and sig=<base64>"));
     };
     let row = store
-        .db()
+        .reader()
         .query_one_raw(stmt(
             store,
             format!("SELECT public_key FROM {} WHERE tenant = $1 AND key_name = $2", store.table("signing_keys")),

@@ -73,6 +73,10 @@ impl EventHandler for StatusProjection {
         vec![Family::Claims, Family::Settlement]
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["claim.adjudicated.v1", "claim.reversed.v1", "payable.booked.v1"])
+    }
+
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
         let at = envelope.occurred_at.to_string();
@@ -211,7 +215,7 @@ async fn readable_claim(
     let tenant = auth::authenticate(runtime, headers).await?;
     let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
     let row = store
-        .db()
+        .reader()
         .query_one_raw(stmt(
             store,
             format!("SELECT submitter, {columns}, erased_at FROM {} WHERE claim_id = $1", store.table("claims")),
@@ -307,7 +311,7 @@ pub async fn list(
     }
     let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let rows = store
-        .db()
+        .reader()
         .query_all_raw(stmt(
             store,
             format!(
@@ -386,7 +390,7 @@ pub(crate) async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Pat
     let issues: serde_json::Value = serde_json::from_str(&row.try_get_by_index::<String>(8)?).unwrap_or_default();
     let decision: Option<serde_json::Value> = row.try_get_by_index::<Option<String>>(9)?.and_then(|d| serde_json::from_str(&d).ok());
     let history_rows = store
-        .db()
+        .reader()
         .query_all_raw(stmt(
             store,
             format!("SELECT status, event_type, event_id, at, detail FROM {} WHERE claim_id = $1 ORDER BY history_id", store.table("claim_history")),
