@@ -186,8 +186,13 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// `<path>.<name>`; built for every element read, so without the formatting machinery.
     pub(crate) fn path_of(&self, name: &str) -> String {
-        format!("{}.{}", self.path, name)
+        let mut path = String::with_capacity(self.path.len() + 1 + name.len());
+        path.push_str(&self.path);
+        path.push('.');
+        path.push_str(name);
+        path
     }
 
     pub(crate) fn has(&self, name: &str) -> bool {
@@ -271,8 +276,14 @@ impl<'a> Arr<'a> {
         self.items.len()
     }
 
+    /// `<path>[<index>]`.
     pub(crate) fn path_at(&self, index: usize) -> String {
-        format!("{}[{}]", self.path, index)
+        let mut path = String::with_capacity(self.path.len() + 8);
+        path.push_str(&self.path);
+        path.push('[');
+        push_decimal(&mut path, index);
+        path.push(']');
+        path
     }
 
     /// The element at `index` as an object, or an error at its path.
@@ -285,6 +296,22 @@ impl<'a> Arr<'a> {
     pub(crate) fn objs(&self, errors: &mut Errors) -> Vec<Obj<'a>> {
         (0..self.items.len()).filter_map(|index| self.obj(index, errors)).collect()
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(text: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
 /// A FHIR positiveInt: 1 ..= 2^31 - 1.

@@ -38,6 +38,20 @@ use claimtrail_store::{Migration, Store, StoreConfig, registry};
 use tokio::sync::{Notify, watch};
 
 pub use consumer::{EventHandler, HandlerError, Received, event_span};
+
+/// Runs CPU-bound work of a request (parsing a body of a hundred claims,
+/// sealing their events) so that it does not hold up the runtime's other
+/// tasks: on a multi-threaded runtime the worker hands its queue to another
+/// thread first ([`tokio::task::block_in_place`]). Otherwise a task between
+/// two statements of a transaction waits behind it, and on SQLite's one
+/// writer every other request waits with it. On a current-thread runtime
+/// (tests) it runs in place.
+pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
 pub use settings::ServeSettings;
 
 /// One service's connections and identity.

@@ -274,7 +274,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// Runs `insert` (`INSERT INTO t (..) VALUES `) for `rows` in multi-row
 /// statements of [`Store::rows_per_insert`] rows, each followed by `suffix`
-/// (e.g. ` ON CONFLICT (..) DO NOTHING`, or empty).
+/// (e.g. ` ON CONFLICT (..) DO NOTHING`, or empty); neither holds parameters.
 pub async fn insert_rows(
     store: &Store,
     conn: &impl sea_orm::ConnectionTrait,
@@ -285,18 +285,30 @@ pub async fn insert_rows(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<sea_orm::Value>> = rows.by_ref().take(store.rows_per_insert()).collect();
-        let mut sql = insert.to_owned();
-        let mut values = Vec::with_capacity(chunk.iter().map(Vec::len).sum());
+        let n_values = chunk.iter().map(Vec::len).sum();
+        let mut sql = String::with_capacity(insert.len() + suffix.len() + n_values * 7);
+        sql.push_str(insert);
+        let mut values = Vec::with_capacity(n_values);
         for (row_idx, row) in chunk.into_iter().enumerate() {
-            if row_idx > 0 {
-                sql.push(',');
+            sql.push_str(if row_idx > 0 { ",(" } else { "(" });
+            for column_idx in 0..row.len() {
+                if column_idx > 0 {
+                    sql.push(',');
+                }
+                // SQLite binds `?` by position (see `positional`); Postgres numbers them.
+                match store.backend {
+                    DbBackend::Sqlite => sql.push('?'),
+                    _ => {
+                        use std::fmt::Write as _;
+                        let _ = write!(sql, "${}", values.len() + column_idx + 1);
+                    }
+                }
             }
-            let placeholders: Vec<String> = (values.len() + 1..=values.len() + row.len()).map(|n| format!("${n}")).collect();
-            sql.push_str(&format!("({})", placeholders.join(",")));
+            sql.push(')');
             values.extend(row);
         }
         sql.push_str(suffix);
-        conn.execute_raw(stmt(store, sql, values)).await?;
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(store.backend, sql, values)).await?;
     }
     Ok(())
 }

@@ -143,7 +143,7 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
         return Ok(());
     }
     // Everything but the inserts before the transaction: the connection is held only to write.
-    let prepared = prepare_claims(runtime, tenant, candidates, &recording)?;
+    let prepared = claimtrail_runtime::cpu_bound(|| prepare_claims(runtime, tenant, candidates, &recording))?;
     let tx = runtime.store.db().begin().await?;
     store_prepared_in(runtime, &tx, tenant, prepared, recording).await?;
     tx.commit().await?;
@@ -160,7 +160,7 @@ pub async fn store_claims_in(
     candidates: &[Candidate],
     recording: Recording<'_>,
 ) -> Result<(), Problem> {
-    let prepared = prepare_claims(runtime, tenant, candidates, &recording)?;
+    let prepared = claimtrail_runtime::cpu_bound(|| prepare_claims(runtime, tenant, candidates, &recording))?;
     store_prepared_in(runtime, tx, tenant, prepared, recording).await
 }
 
@@ -419,7 +419,7 @@ pub fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
 async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Problem> {
     let (tenant, bytes) = (&request.tenant, &request.bytes[..]);
     let received_at = Timestamp::now();
-    let submission = claimtrail_fhir::parse_submission(bytes, received_at.date()).map_err(|e| match e {
+    let submission = claimtrail_runtime::cpu_bound(|| claimtrail_fhir::parse_submission(bytes, received_at.date())).map_err(|e| match e {
         FhirError::Malformed { reason } => Problem::bad_request(format!("the body is not JSON: {reason}")),
         FhirError::Invalid { errors } => {
             Problem::unprocessable("the body is not a valid FHIR R4 Claim or Bundle of Claims; nothing was stored", field_errors(errors))

@@ -132,7 +132,7 @@ async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Proble
     let received_at = Timestamp::now();
     let options =
         ReadOptions { today: received_at.date(), limits: Limits { bytes_max: runtime.settings.body_bytes_max, claims_max: Limits::DEFAULT.claims_max } };
-    let reading = claimtrail_x12::read(&request.bytes, &options).map_err(|e| match e {
+    let reading = claimtrail_runtime::cpu_bound(|| claimtrail_x12::read(&request.bytes, &options)).map_err(|e| match e {
         X12Error::TooLarge { bytes_max, .. } => Problem::payload_too_large(bytes_max),
         too_many @ X12Error::TooManyClaims { .. } => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Too many claims", too_many.to_string()),
     })?;
