@@ -15,9 +15,9 @@ use crate::error::Errors;
 /// A parsed JSON body that borrows its strings from the request's bytes
 /// (only strings with escapes are copied) and keeps objects as member lists.
 ///
-/// This is what [`serde_json::Value`] would hold, read in a third of the
-/// time: `Value` copies every name and string and builds a B-tree per
-/// object, and the mapping only looks members up by name. Like `Value`, a
+/// This is what [`serde_json::Value`] would hold, read in about half the
+/// time (docs/benchmarks.md): `Value` copies every name and string and
+/// builds a B-tree per object, and the mapping only looks members up by name. Like `Value`, a
 /// member repeated in one object keeps its last value; serde_json's nesting
 /// limit (128) applies the same.
 #[derive(Debug, Clone, PartialEq)]
