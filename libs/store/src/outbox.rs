@@ -321,6 +321,20 @@ pub async fn mark_published(store: &Store, tx: &impl ConnectionTrait, seqs: &[i6
     Ok(())
 }
 
+/// The canonical bytes of the first event of `event_type` this service
+/// appended for `aggregate_id` (an index lookup: outbox rows are unique by
+/// aggregate and sequence), read on `conn`.
+pub async fn first_event_body(store: &Store, conn: &impl ConnectionTrait, aggregate_id: &str, event_type: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let row = conn
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT body FROM {} WHERE aggregate_id = $1 AND event_type = $2 ORDER BY aggregate_seq LIMIT 1", store.table("outbox")),
+            vec![Value::from(aggregate_id.to_owned()), Value::from(event_type.to_owned())],
+        ))
+        .await?;
+    Ok(row.map(|row| row.try_get_by_index(0)).transpose()?)
+}
+
 /// Rows not yet published (the outbox backlog, for /metrics).
 pub async fn backlog(store: &Store) -> Result<i64, StoreError> {
     let row = store.db().query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {} WHERE published_at IS NULL", store.table("outbox")), vec![])).await?;

@@ -244,13 +244,32 @@ async fn adjudicated_claim(
 ) -> Result<(claimtrail_events::SubmittedClaim, claimtrail_events::ClaimAdjudicated, String), Problem> {
     let not_found = || Problem::not_found(format!("no adjudicated claim `{claim_id}`"));
     let (tenant, claim_uuid, row) = readable_claim(runtime, headers, claim_id, "claim, decision, received_at", not_found).await?;
-    let (Some(claim), Some(decision)) = (row.try_get_by_index::<Option<String>>(1)?, row.try_get_by_index::<Option<String>>(2)?) else {
+    let Some(decision) = row.try_get_by_index::<Option<String>>(2)? else {
         return Err(not_found());
     };
-    let claim = serde_json::from_str(&claim).map_err(|e| Problem::internal(&anyhow::anyhow!("stored claim {claim_uuid} is unreadable: {e}")))?;
+    let claim = match row.try_get_by_index::<Option<String>>(1)? {
+        // Claims stored before the claim was kept in its event only.
+        Some(claim) => serde_json::from_str(&claim).map_err(|e| Problem::internal(&anyhow::anyhow!("stored claim {claim_uuid} is unreadable: {e}")))?,
+        None => submitted_claim(&runtime.store, claim_uuid).await?,
+    };
     let decision = serde_json::from_str(&decision).map_err(|e| Problem::internal(&anyhow::anyhow!("stored decision {claim_uuid} is unreadable: {e}")))?;
     record_access(&runtime.store, &tenant, &[claim_uuid], view).await?;
     Ok((claim, decision, row.try_get_by_index::<String>(3)?))
+}
+
+/// An accepted claim as its `claim.submitted.v1` event carries it: the one
+/// copy of an accepted claim's content (the claims row holds only a rejected
+/// claim's, which no event carries).
+async fn submitted_claim(store: &Store, claim_id: Uuid) -> Result<claimtrail_events::SubmittedClaim, Problem> {
+    let unreadable = |reason: String| Problem::internal(&anyhow::anyhow!("the submission event of claim {claim_id} {reason}"));
+    let body = claimtrail_store::outbox::first_event_body(store, store.reader(), &claim_id.to_string(), "claim.submitted.v1")
+        .await?
+        .ok_or_else(|| unreadable("is missing".into()))?;
+    let envelope = Envelope::from_bytes(&body).map_err(|e| unreadable(format!("is unreadable: {e}")))?;
+    match envelope.domain_event().map_err(|e| unreadable(format!("is unreadable: {e}")))? {
+        DomainEvent::ClaimSubmitted(submitted) => Ok(submitted.claim),
+        _ => Err(unreadable("is of another type".into())),
+    }
 }
 
 /// Claims per page of `GET /v1/claims`, at most.

@@ -187,7 +187,9 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
     for candidate in candidates {
         let claim_span = claim_span(candidate, in_request_trace);
         let claim = &candidate.claim;
-        let claim_json = serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?;
+        // An accepted claim's content is stored once, in its claim.submitted.v1 event; a
+        // rejected claim's is kept here, since its event carries only the reasons.
+        let claim_json = if candidate.issues.is_empty() { None } else { Some(serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?) };
         let issues_json = serde_json::to_string(&candidate.issues).map_err(|e| Problem::internal(&e.into()))?;
         let related = (claim.frequency != Frequency::Original).then(|| claim.related_claim_id.clone()).flatten();
         claim_rows.push(vec![
