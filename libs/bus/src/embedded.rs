@@ -148,9 +148,21 @@ impl Bus for EmbeddedBus {
                 Some(row) => row.try_get_by_index(0).map_err(db_error)?,
                 None => 0,
             };
-            sources.push(SourceCursor { source: source.clone(), stored_floor: acked, floor: acked, fetched_upto: acked });
+            let types: Vec<String> = (0..spec.event_types.len()).map(|idx| format!("${}", idx + 3)).collect();
+            let read_sql = format!(
+                "SELECT o.seq, o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
+                 WHERE o.seq > $1 AND o.seq <= $2 AND o.event_type IN ({}) ORDER BY o.seq LIMIT ${}",
+                outbox::BATCH_COLUMNS,
+                source.table,
+                source.batches,
+                types.join(","),
+                spec.event_types.len() + 3
+            );
+            sources.push(SourceCursor { source: source.clone(), read_sql, stored_floor: acked, floor: acked, fetched_upto: acked });
         }
         let event_types = spec.event_types.clone();
+        let heads: Vec<String> = self.sources.iter().map(|source| format!("(SELECT COALESCE(MAX(seq), 0) FROM {})", source.table)).collect();
+        let heads_sql = format!("SELECT {}", heads.join(", "));
         Ok(Box::new(EmbeddedSubscription {
             store: self.store.clone(),
             consumer,
@@ -158,6 +170,7 @@ impl Bus for EmbeddedBus {
             naming: self.naming.clone(),
             event_types,
             sources,
+            heads_sql,
             shared: Arc::new(Mutex::new(Settlements::default())),
             wakeup: self.wakeup.clone(),
         }))
@@ -215,6 +228,9 @@ impl Message {
 
 struct SourceCursor {
     source: Source,
+    /// This family's rows in a window of sequence numbers: `$1 < seq <= $2`,
+    /// the event types, then the limit.
+    read_sql: String,
     /// The cursor as stored: everything up to here is acknowledged.
     stored_floor: i64,
     /// Everything up to here is acknowledged or of another family; it is
@@ -261,6 +277,8 @@ struct EmbeddedSubscription {
     family: Family,
     naming: Naming,
     event_types: Vec<String>,
+    /// Every source's last `seq`, in one statement.
+    heads_sql: String,
     sources: Vec<SourceCursor>,
     shared: Arc<Mutex<Settlements>>,
     wakeup: Arc<Notify>,
@@ -332,11 +350,10 @@ impl EmbeddedSubscription {
     /// subscription is woken by every commit in the process, and most
     /// wake-ups find nothing new in most sources.
     async fn heads(&self) -> Result<Vec<i64>, BusError> {
-        let columns: Vec<String> = self.sources.iter().map(|cursor| format!("(SELECT COALESCE(MAX(seq), 0) FROM {})", cursor.source.table)).collect();
         let row = self
             .store
             .db()
-            .query_one_raw(stmt(&self.store, format!("SELECT {}", columns.join(", ")), vec![]))
+            .query_one_raw(stmt(&self.store, self.heads_sql.clone(), vec![]))
             .await
             .map_err(db_error)?
             .ok_or_else(|| BusError::Fetch("no row for the sources' heads".into()))?;
@@ -354,22 +371,14 @@ impl EmbeddedSubscription {
         if self.sources[source_idx].fetched_upto >= head {
             return Ok(Vec::new());
         }
-        let source = self.sources[source_idx].source.clone();
-        let placeholders: Vec<String> = (0..self.event_types.len()).map(|idx| format!("${}", idx + 3)).collect();
-        let sql = format!(
-            "SELECT o.seq, o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
-             WHERE o.seq > $1 AND o.seq <= $2 AND o.event_type IN ({}) ORDER BY o.seq LIMIT {limit}",
-            outbox::BATCH_COLUMNS,
-            source.table,
-            source.batches,
-            placeholders.join(",")
-        );
         while self.sources[source_idx].fetched_upto < head {
             let after = self.sources[source_idx].fetched_upto;
             let upto = head.min(after.saturating_add(SCAN_WINDOW));
             let mut values = vec![Value::from(after), Value::from(upto)];
             values.extend(self.event_types.iter().cloned().map(Value::from));
-            let rows = self.store.db().query_all_raw(stmt(&self.store, sql.clone(), values)).await.map_err(db_error)?;
+            values.push(Value::from(limit as i64));
+            let sql = self.sources[source_idx].read_sql.clone();
+            let rows = self.store.db().query_all_raw(stmt(&self.store, sql, values)).await.map_err(db_error)?;
             let mut messages = Vec::with_capacity(rows.len());
             for row in rows {
                 messages.push((row.try_get_by_index(0).map_err(db_error)?, Message::from_row(&row, 1)?));

@@ -138,10 +138,14 @@ impl Consumer {
         if let Some(unknown) = self.handler.event_types().and_then(|types| types.iter().find(|t| DomainEvent::family_of(t).is_none())) {
             anyhow::bail!("{}'s handler acts on `{unknown}`, which is not a Claimtrail event type", self.runtime.producer.service);
         }
+        let event_types = self.event_types();
+        // With a narrower handler, the subjects of the types it acts on (the rest are acknowledged unread).
+        let wanted: Option<std::collections::HashSet<String>> =
+            self.handler.event_types().map(|_| event_types.iter().map(|t| self.runtime.bus.naming().subject(self.family, t)).collect());
         let spec = ConsumerSpec {
             service: self.runtime.producer.service.clone(),
             family: self.family,
-            event_types: self.event_types(),
+            event_types,
             ack_wait: Duration::from_secs(self.runtime.settings.ack_wait_seconds),
             ack_pending_max: i64::from(self.runtime.settings.batch_max) * 8,
         };
@@ -166,7 +170,7 @@ impl Consumer {
             if !batch.is_empty() {
                 metrics::counter!("claimtrail_messages_received_total", &self.labels()).increment(batch.len() as u64);
                 let started = std::time::Instant::now();
-                self.process_batch(batch).await;
+                self.process_batch(batch, wanted.as_ref()).await;
                 metrics::histogram!("claimtrail_batch_seconds", &self.labels()).record(started.elapsed().as_secs_f64());
             }
             if lag_checked.elapsed() > Duration::from_secs(5) {
@@ -188,10 +192,10 @@ impl Consumer {
             .collect()
     }
 
-    async fn process_batch(&self, batch: Vec<Delivery>) {
-        let batch = if self.handler.event_types().is_some() {
-            let naming = self.runtime.bus.naming();
-            let wanted: std::collections::HashSet<String> = self.event_types().iter().map(|t| naming.subject(self.family, t)).collect();
+    /// Handles a fetched batch; with `wanted` (the subjects the handler acts
+    /// on), the other deliveries are acknowledged unread first.
+    async fn process_batch(&self, batch: Vec<Delivery>, wanted: Option<&std::collections::HashSet<String>>) {
+        let batch = if let Some(wanted) = wanted {
             let (batch, others): (Vec<Delivery>, Vec<Delivery>) = batch.into_iter().partition(|delivery| wanted.contains(&delivery.subject));
             for delivery in &others {
                 if let Err(e) = delivery.acker.ack().await {

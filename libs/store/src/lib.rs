@@ -295,20 +295,14 @@ pub async fn insert_rows(
                 if column_idx > 0 {
                     sql.push(',');
                 }
-                // SQLite binds `?` by position (see `positional`); Postgres numbers them.
-                match store.backend {
-                    DbBackend::Sqlite => sql.push('?'),
-                    _ => {
-                        use std::fmt::Write as _;
-                        let _ = write!(sql, "${}", values.len() + column_idx + 1);
-                    }
-                }
+                use std::fmt::Write as _;
+                let _ = write!(sql, "${}", values.len() + column_idx + 1);
             }
             sql.push(')');
             values.extend(row);
         }
         sql.push_str(suffix);
-        conn.execute_raw(sea_orm::Statement::from_sql_and_values(store.backend, sql, values)).await?;
+        conn.execute_raw(stmt(store, sql, values)).await?;
     }
     Ok(())
 }
