@@ -6,7 +6,7 @@ use sha3::{Digest, Sha3_256};
 use uuid::Uuid;
 
 use crate::EventError;
-use crate::canonical::{canonicalize, canonicalize_with};
+use crate::canonical::{canonicalize, to_canonical_vec_around};
 use crate::event::DomainEvent;
 use crate::timestamp::Timestamp;
 
@@ -42,6 +42,22 @@ pub struct Envelope {
     /// so the ledger can hold this commitment without holding the payload.
     pub commitment: String,
     pub payload: serde_json::Value,
+}
+
+/// Every field of [`Envelope`] but the payload: what a sealed event keeps
+/// beside its canonical bytes (which hold the payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventHead {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub aggregate_id: String,
+    pub aggregate_seq: u64,
+    pub occurred_at: Timestamp,
+    pub producer: Producer,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub traceparent: Option<String>,
+    pub commitment: String,
 }
 
 /// Every field of [`Envelope`] but the payload, by reference, serialized
@@ -95,21 +111,22 @@ impl NewEvent {
     }
 }
 
-/// An envelope with its canonical bytes and the salt of its commitment.
+/// An event's canonical bytes (the whole envelope, payload included), its
+/// envelope's other fields, and the salt of its commitment.
 #[derive(Debug, Clone)]
 pub struct SealedEvent {
-    pub envelope: Envelope,
+    pub head: EventHead,
     pub bytes: Vec<u8>,
     pub salt: [u8; 32],
 }
 
 impl SealedEvent {
-    /// Builds the envelope and its canonical bytes.
+    /// Builds the envelope's canonical bytes, the payload's written straight
+    /// from the event (no JSON tree in between).
     pub fn seal(new: NewEvent, aggregate_seq: u64, producer: Producer, salt: [u8; 32], occurred_at: Timestamp) -> Result<SealedEvent, EventError> {
         let event_id = Uuid::now_v7();
-        let payload = new.event.to_payload();
-        let payload_bytes = canonicalize(&payload)?;
-        let envelope = Envelope {
+        let payload_bytes = new.event.canonical_payload()?;
+        let head = EventHead {
             event_id,
             event_type: new.event.event_type().to_owned(),
             aggregate_id: new.aggregate_id,
@@ -120,10 +137,26 @@ impl SealedEvent {
             causation_id: new.causation_id,
             traceparent: new.traceparent,
             commitment: hex::encode(commitment(&salt, &payload_bytes)),
-            payload,
         };
-        let bytes = envelope.canonical_bytes_around(&payload_bytes)?;
-        Ok(SealedEvent { envelope, bytes, salt })
+        let view = EnvelopeHead {
+            event_id: head.event_id,
+            event_type: &head.event_type,
+            aggregate_id: &head.aggregate_id,
+            aggregate_seq: head.aggregate_seq,
+            occurred_at: &head.occurred_at,
+            producer: &head.producer,
+            correlation_id: head.correlation_id,
+            causation_id: head.causation_id,
+            traceparent: head.traceparent.as_deref(),
+            commitment: &head.commitment,
+        };
+        let bytes = to_canonical_vec_around(&view, "payload", &payload_bytes)?;
+        Ok(SealedEvent { head, bytes, salt })
+    }
+
+    /// The whole envelope, read back from the bytes.
+    pub fn envelope(&self) -> Result<Envelope, EventError> {
+        Envelope::from_bytes(&self.bytes)
     }
 }
 
@@ -155,10 +188,7 @@ impl Envelope {
             traceparent: self.traceparent.as_deref(),
             commitment: &self.commitment,
         };
-        let serde_json::Value::Object(map) = serde_json::to_value(&head).map_err(|e| EventError::Envelope(e.to_string()))? else {
-            return Err(EventError::Envelope("the envelope does not serialize to an object".into()));
-        };
-        Ok(canonicalize_with(&map, "payload", payload_bytes)?)
+        Ok(to_canonical_vec_around(&head, "payload", payload_bytes)?)
     }
 
     /// The typed payload.
@@ -196,22 +226,26 @@ mod tests {
     fn sealed_bytes_are_the_canonical_bytes_of_the_whole_envelope() {
         for name in ["Test Health Plan", "Plan \"Ünïcode\" \\ \u{1}\n", "😀 plan"] {
             let first = sealed(name);
-            assert_eq!(first.bytes, to_canonical_vec(&first.envelope).unwrap());
-            assert_eq!(Envelope::from_bytes(&first.bytes).unwrap(), first.envelope);
+            let first_envelope = first.envelope().unwrap();
+            assert_eq!(first.bytes, to_canonical_vec(&first_envelope).unwrap());
+            assert_eq!(first.bytes, canonicalize(&serde_json::to_value(&first_envelope).unwrap()).unwrap());
+            assert_eq!((first_envelope.event_id, &first_envelope.event_type), (first.head.event_id, &first.head.event_type));
+            assert_eq!(first_envelope.payload, serde_json::json!({"name": name, "payer_id": "60054", "timely_filing_days": 365}));
             // With a cause: causation id and traceparent set.
             let mut caused = NewEvent::new(PayerRegistered { payer_id: "1".into(), name: name.into(), timely_filing_days: 1 }, "payer:1");
             caused =
-                caused.caused_by(&Envelope { traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()), ..first.envelope.clone() });
-            let second = SealedEvent::seal(caused, 2, first.envelope.producer.clone(), [9; 32], Timestamp::now()).unwrap();
-            assert!(second.envelope.causation_id.is_some() && second.envelope.traceparent.is_some());
-            assert_eq!(second.bytes, to_canonical_vec(&second.envelope).unwrap());
-            assert_eq!(Envelope::from_bytes(&second.bytes).unwrap(), second.envelope);
+                caused.caused_by(&Envelope { traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()), ..first_envelope.clone() });
+            let second = SealedEvent::seal(caused, 2, first.head.producer.clone(), [9; 32], Timestamp::now()).unwrap();
+            let second_envelope = second.envelope().unwrap();
+            assert!(second_envelope.causation_id.is_some() && second_envelope.traceparent.is_some());
+            assert_eq!(second.bytes, to_canonical_vec(&second_envelope).unwrap());
+            assert_eq!(second.bytes, canonicalize(&serde_json::to_value(&second_envelope).unwrap()).unwrap());
         }
     }
 
     #[test]
     fn any_payload_canonicalizes_like_the_whole_envelope() {
-        let mut envelope = sealed("x").envelope;
+        let mut envelope = sealed("x").envelope().unwrap();
         envelope.payload = serde_json::json!({"é": 1, "b": [{"z": "1", "a": null}], "\u{20ac}": "e", "\u{1f600}": true, "A": {}});
         let bytes = to_canonical_vec(&envelope).unwrap();
         assert_eq!(envelope.canonical_bytes_around(&canonicalize(&envelope.payload).unwrap()).unwrap(), bytes);

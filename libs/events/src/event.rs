@@ -297,15 +297,15 @@ macro_rules! domain_events {
                 match self { $(DomainEvent::$variant(_) => Family::$family,)* }
             }
 
-            pub fn to_payload(&self) -> serde_json::Value {
-                let value = match self { $(DomainEvent::$variant(payload) => serde_json::to_value(payload),)* };
-                value.expect("domain event payloads always serialize")
+            /// The payload's canonical bytes, written straight from the event.
+            pub fn canonical_payload(&self) -> Result<Vec<u8>, crate::canonical::CanonicalError> {
+                match self { $(DomainEvent::$variant(payload) => crate::canonical::to_canonical_vec(payload),)* }
             }
 
             /// Parses a payload by its event type; unknown types are an error the caller can skip.
             pub fn from_payload(event_type: &str, payload: &serde_json::Value) -> Result<DomainEvent, crate::EventError> {
                 match event_type {
-                    $($event_type => serde_json::from_value(payload.clone()).map(DomainEvent::$variant)
+                    $($event_type => <$variant as serde::Deserialize>::deserialize(payload).map(DomainEvent::$variant)
                         .map_err(|e| crate::EventError::Payload { event_type: event_type.to_owned(), reason: e.to_string() }),)*
                     other => Err(crate::EventError::UnknownType(other.to_owned())),
                 }

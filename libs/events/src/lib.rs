@@ -17,7 +17,7 @@ pub mod money;
 pub mod timestamp;
 
 pub use claim::*;
-pub use envelope::{Envelope, NewEvent, Producer, SealedEvent, commitment, sha3_256};
+pub use envelope::{Envelope, EventHead, NewEvent, Producer, SealedEvent, commitment, sha3_256};
 pub use event::*;
 pub use money::{Money, MoneyError};
 pub use timestamp::{Timestamp, date, format_date, parse_date};

@@ -231,8 +231,8 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
     let batch = if events.is_empty() { None } else { Some(outbox::seal_new(&runtime.producer, events)?) };
     let sealed: &[claimtrail_events::SealedEvent] = batch.as_ref().map_or(&[], |batch| &batch.sealed);
     for (claim_span, event) in claim_spans.iter().zip(sealed) {
-        claim_span.record("event_id", tracing::field::display(event.envelope.event_id));
-        claim_span.record("event_type", event.envelope.event_type.as_str());
+        claim_span.record("event_id", tracing::field::display(event.head.event_id));
+        claim_span.record("event_type", event.head.event_type.as_str());
     }
     let history_rows: Vec<Vec<Value>> = candidates
         .iter()
@@ -246,8 +246,8 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
             vec![
                 Value::from(candidate.claim_id),
                 Value::from(candidate.status()),
-                Value::from(event.envelope.event_type.clone()),
-                Value::from(event.envelope.event_id),
+                Value::from(event.head.event_type.clone()),
+                Value::from(event.head.event_id),
                 Value::from(at.clone()),
                 Value::from(detail),
             ]
