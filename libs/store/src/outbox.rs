@@ -8,14 +8,6 @@
 //! bytes as produced and the salt of each payload commitment (deleting the
 //! salt crypto-shreds the payload while the ledger stays verifiable).
 //!
-//! On Postgres the unpublished rows are the publication queue
-//! `outbox_pending` (one `seq` per row, inserted by the same statement as the
-//! row): marking a row published deletes its queue entry instead of updating
-//! the outbox row, which rewrote the whole row (body included) and every
-//! index entry of it, as much work as the insert (docs/benchmarks.md). On
-//! SQLite, where only a relay to NATS would read it (embedded mode's log
-//! needs none), `published_at IS NULL` marks them.
-//!
 //! Producer batch signatures (DESIGN.md "Producers sign in batches"): the
 //! events of one [`append`] call are one batch. Their canonical bytes are the
 //! leaves of an RFC 9162 Merkle tree whose root the service signs once with
@@ -112,27 +104,6 @@ pub(crate) fn core_migrations() -> Vec<Migration> {
                     format!("ALTER TABLE {outbox} ADD COLUMN batch_id {}", t.uuid),
                     format!("ALTER TABLE {outbox} ADD COLUMN batch_index {}", t.bigint),
                     format!("ALTER TABLE {outbox} ADD COLUMN batch_path {}", t.bytes),
-                ]
-            },
-        },
-        Migration {
-            version: 3,
-            name: "publication queue (Postgres)",
-            statements: |store| {
-                // SQLite (embedded mode) has no relay: there the outbox is the log.
-                if !store.is_postgres() {
-                    return vec![];
-                }
-                let (outbox, pending) = (store.table("outbox"), store.table("outbox_pending"));
-                let unpublished = match store.schema() {
-                    Some(schema) => format!("{schema}.{}", store.index("outbox_unpublished")),
-                    None => store.index("outbox_unpublished"),
-                };
-                vec![
-                    format!("CREATE TABLE {pending} (seq BIGINT PRIMARY KEY)"),
-                    format!("INSERT INTO {pending} (seq) SELECT seq FROM {outbox} WHERE published_at IS NULL"),
-                    format!("DROP INDEX {unpublished}"),
-                    format!("ALTER TABLE {outbox} DROP COLUMN published_at"),
                 ]
             },
         },
@@ -294,15 +265,8 @@ pub async fn insert_batch(store: &Store, tx: &impl ConnectionTrait, identity: &P
             ]
         })
         .collect();
-    let columns = "(event_id, event_type, aggregate_id, aggregate_seq, body, salt, batch_id, batch_index, batch_path)";
-    if store.is_postgres() {
-        // Each row also enters the publication queue, in the same statement.
-        let insert = format!("WITH appended AS (INSERT INTO {table} {columns} VALUES ");
-        let queue = format!(" RETURNING seq) INSERT INTO {} (seq) SELECT seq FROM appended", store.table("outbox_pending"));
-        crate::insert_rows(store, tx, &insert, rows, &queue).await?;
-    } else {
-        crate::insert_rows(store, tx, &format!("INSERT INTO {table} {columns} VALUES "), rows, "").await?;
-    }
+    let insert = format!("INSERT INTO {table} (event_id, event_type, aggregate_id, aggregate_seq, body, salt, batch_id, batch_index, batch_path) VALUES ");
+    crate::insert_rows(store, tx, &insert, rows, "").await?;
     Ok(())
 }
 
@@ -320,18 +284,20 @@ pub struct PendingEvent {
 /// Claims up to `limit` unpublished rows in `tx`, oldest first. On Postgres
 /// rows claimed by another relay's open transaction are skipped, not waited for.
 pub async fn claim_unpublished(store: &Store, tx: &impl ConnectionTrait, limit: u64) -> Result<Vec<PendingEvent>, StoreError> {
-    let (outbox, batches, limit) = (store.table("outbox"), store.table("outbox_batches"), limit.min(RELAY_BATCH_MAX));
-    let select = format!("SELECT o.seq, o.event_id, o.event_type, o.body, {BATCH_COLUMNS}");
-    let sql = if store.is_postgres() {
-        format!(
-            "{select} FROM {} p JOIN {outbox} o ON o.seq = p.seq LEFT JOIN {batches} b ON b.batch_id = o.batch_id \
-             ORDER BY p.seq LIMIT {limit} FOR UPDATE OF p SKIP LOCKED",
-            store.table("outbox_pending")
-        )
-    } else {
-        format!("{select} FROM {outbox} o LEFT JOIN {batches} b ON b.batch_id = o.batch_id WHERE o.published_at IS NULL ORDER BY o.seq LIMIT {limit}")
-    };
-    let rows = tx.query_all_raw(stmt(store, sql, vec![])).await?;
+    let lock = if store.is_postgres() { " FOR UPDATE OF o SKIP LOCKED" } else { "" };
+    let rows = tx
+        .query_all_raw(stmt(
+            store,
+            format!(
+                "SELECT o.seq, o.event_id, o.event_type, o.body, {BATCH_COLUMNS} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
+                 WHERE o.published_at IS NULL ORDER BY o.seq LIMIT {}{lock}",
+                store.table("outbox"),
+                store.table("outbox_batches"),
+                limit.min(RELAY_BATCH_MAX)
+            ),
+            vec![],
+        ))
+        .await?;
     let mut pending = Vec::with_capacity(rows.len());
     for row in rows {
         pending.push(PendingEvent {
@@ -351,12 +317,7 @@ pub async fn mark_published(store: &Store, tx: &impl ConnectionTrait, seqs: &[i6
         return Ok(());
     }
     let list = seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let sql = if store.is_postgres() {
-        format!("DELETE FROM {} WHERE seq IN ({list})", store.table("outbox_pending"))
-    } else {
-        format!("UPDATE {} SET published_at = {} WHERE seq IN ({list})", store.table("outbox"), store.types().now)
-    };
-    tx.execute_raw(stmt(store, sql, vec![])).await?;
+    tx.execute_raw(stmt(store, format!("UPDATE {} SET published_at = {} WHERE seq IN ({list})", store.table("outbox"), store.types().now), vec![])).await?;
     Ok(())
 }
 
@@ -376,12 +337,7 @@ pub async fn first_event_body(store: &Store, conn: &impl ConnectionTrait, aggreg
 
 /// Rows not yet published (the outbox backlog, for /metrics).
 pub async fn backlog(store: &Store) -> Result<i64, StoreError> {
-    let sql = if store.is_postgres() {
-        format!("SELECT COUNT(*) FROM {}", store.table("outbox_pending"))
-    } else {
-        format!("SELECT COUNT(*) FROM {} WHERE published_at IS NULL", store.table("outbox"))
-    };
-    let row = store.db().query_one_raw(stmt(store, sql, vec![])).await?;
+    let row = store.db().query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {} WHERE published_at IS NULL", store.table("outbox")), vec![])).await?;
     Ok(match row {
         Some(row) => row.try_get_by_index(0)?,
         None => 0,
@@ -438,12 +394,7 @@ pub async fn erase(store: &Store, tx: &impl ConnectionTrait, aggregate_ids: &[St
             let bodies = tx
                 .execute_raw(stmt(
                     store,
-                    format!(
-                        "UPDATE {table} o SET body = $1 WHERE body <> $1 AND aggregate_id IN ({}) \
-                         AND NOT EXISTS (SELECT 1 FROM {} p WHERE p.seq = o.seq)",
-                        placeholders(2),
-                        store.table("outbox_pending")
-                    ),
+                    format!("UPDATE {table} SET body = $1 WHERE published_at IS NOT NULL AND body <> $1 AND aggregate_id IN ({})", placeholders(2)),
                     values,
                 ))
                 .await?;
@@ -451,66 +402,4 @@ pub async fn erase(store: &Store, tx: &impl ConnectionTrait, aggregate_ids: &[St
         }
     }
     Ok(erased)
-}
-
-#[cfg(test)]
-mod tests {
-    use claimtrail_events::PayerRegistered;
-    use sea_orm::TransactionTrait;
-
-    use super::*;
-    use crate::StoreConfig;
-
-    /// An outbox of migration 2 with published and unpublished rows hands
-    /// exactly its unpublished ones to the publication queue; then the relay's
-    /// claims skip each other's rows, marking deletes from the queue, and new
-    /// events enter it with their rows.
-    #[tokio::test]
-    async fn the_publication_queue_takes_over_exactly_the_unpublished_rows() -> Result<(), Box<dyn std::error::Error>> {
-        let url = std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let prefix = format!("ob{}", &Uuid::now_v7().simple().to_string()[20..]);
-        let store = Store::connect(&StoreConfig { database_url: url, service: "outbox".into(), prefix, max_connections: 3 }).await?;
-        let migrations = core_migrations();
-        crate::migrate::run(&store, "core", &migrations[..2]).await?;
-        let table = store.table("outbox");
-        for n in 1..=4 {
-            let published_at = if n % 2 == 0 { "now()" } else { "NULL" };
-            let sql = format!(
-                "INSERT INTO {table} (event_id, event_type, aggregate_id, aggregate_seq, body, published_at) \
-                 VALUES ('{}', 'payer.registered.v1', 'a{n}', 1, '\\x7b7d', {published_at})",
-                Uuid::now_v7()
-            );
-            store.db().execute_unprepared(&sql).await?;
-        }
-        crate::migrate::run(&store, "core", &migrations).await?;
-        assert_eq!(backlog(&store).await?, 2);
-
-        let (first, second) = (store.db().begin().await?, store.db().begin().await?);
-        let claimed_first = claim_unpublished(&store, &first, 1).await?;
-        let claimed_second = claim_unpublished(&store, &second, 10).await?;
-        assert_eq!(claimed_first.iter().map(|row| row.seq).collect::<Vec<_>>(), [1]);
-        assert_eq!(claimed_second.iter().map(|row| row.seq).collect::<Vec<_>>(), [3], "a claimed row is skipped, not waited for");
-        mark_published(&store, &first, &[1]).await?;
-        first.commit().await?;
-        second.rollback().await?;
-        assert_eq!(backlog(&store).await?, 1);
-
-        let identity = ProducerIdentity::new("outbox", SignerKey::generate("outbox-producer")?);
-        let event = NewEvent::new(PayerRegistered { payer_id: "1".into(), name: "Plan".into(), timely_filing_days: 90 }, "payer:1").of_new_aggregate();
-        let batch = seal_new(&identity, vec![event])?;
-        let tx = store.db().begin().await?;
-        insert_batch(&store, &tx, &identity, &batch).await?;
-        tx.commit().await?;
-        let tx = store.db().begin().await?;
-        let pending = claim_unpublished(&store, &tx, 10).await?;
-        assert_eq!(pending.iter().map(|row| row.seq).collect::<Vec<_>>(), [3, 5]);
-        assert_eq!(pending[1].body, batch.sealed[0].bytes);
-        assert!(pending[1].batch.is_some(), "the new row carries its batch proof");
-        tx.rollback().await?;
-
-        if let Some(schema) = store.schema() {
-            store.db().execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE")).await?;
-        }
-        Ok(())
-    }
 }
