@@ -122,18 +122,7 @@ fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Appends the decimal digits of `n`.
 fn write_u64(n: u64, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// JSON.stringify's string escaping: `"` and `\`, the short escapes for

@@ -281,7 +281,7 @@ impl<'a> Arr<'a> {
         let mut path = String::with_capacity(self.path.len() + 8);
         path.push_str(&self.path);
         path.push('[');
-        push_decimal(&mut path, index);
+        path.push_str(itoa::Buffer::new().format(index));
         path.push(']');
         path
     }
@@ -296,22 +296,6 @@ impl<'a> Arr<'a> {
     pub(crate) fn objs(&self, errors: &mut Errors) -> Vec<Obj<'a>> {
         (0..self.items.len()).filter_map(|index| self.obj(index, errors)).collect()
     }
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(text: &mut String, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    text.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
 /// A FHIR positiveInt: 1 ..= 2^31 - 1.
