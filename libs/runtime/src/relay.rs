@@ -3,8 +3,14 @@
 //! acknowledged, in the transaction that claimed them. Each event goes with
 //! its producer batch proof as stored in the outbox, so a republish after a
 //! crash sends the identical batch.
+//!
+//! Passes look above the highest `seq` this relay has published (its floor),
+//! and a sweep from the start runs at least every [`RELAY_SWEEP_INTERVAL`]
+//! (and first of all): a row whose transaction committed after rows above it
+//! were published waits at most that long, and is never skipped. The floor
+//! only spares the passes the index entries that marking leaves below it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use claimtrail_bus::OutgoingEvent;
@@ -18,17 +24,23 @@ use crate::{Runtime, killpoint};
 pub const RELAY_BATCH_MAX: u64 = 500;
 /// How often the relay looks without being woken (rows committed by another process).
 pub const RELAY_POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// The longest time between two passes over every unpublished row, which
+/// find rows that committed below the floor; the backlog gauge is counted as often.
+pub const RELAY_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) struct Relay {
     runtime: Runtime,
+    /// The highest `seq` this relay published; None until the first sweep.
+    floor: Option<i64>,
+    last_sweep: Option<Instant>,
 }
 
 impl Relay {
     pub(crate) fn new(runtime: Runtime) -> Relay {
-        Relay { runtime }
+        Relay { runtime, floor: None, last_sweep: None }
     }
 
-    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut failures: u32 = 0;
         loop {
             match self.drain().await {
@@ -44,7 +56,8 @@ impl Relay {
                 }
             }
             if *stop.borrow() {
-                // One last pass so that committed work leaves before exit.
+                // One last sweep so that committed work leaves before exit.
+                self.last_sweep = None;
                 let _ = self.drain().await;
                 return Ok(());
             }
@@ -53,19 +66,26 @@ impl Relay {
                 () = tokio::time::sleep(RELAY_POLL_INTERVAL) => {}
                 _ = stop.changed() => {}
             }
-            if let Ok(backlog) = outbox::backlog(&self.runtime.store).await {
-                metrics::gauge!("claimtrail_outbox_backlog", "service" => self.runtime.producer.service.clone()).set(backlog as f64);
-            }
         }
     }
 
-    /// Publishes until the outbox is empty; returns the number of rows published.
-    async fn drain(&self) -> anyhow::Result<u64> {
+    /// Publishes until no row is left to claim (above the floor, or anywhere
+    /// on a sweep); returns the number of rows published.
+    async fn drain(&mut self) -> anyhow::Result<u64> {
         let store = &self.runtime.store;
+        let sweep = self.last_sweep.is_none_or(|at| at.elapsed() >= RELAY_SWEEP_INTERVAL);
+        if sweep {
+            self.last_sweep = Some(Instant::now());
+            if let Ok(backlog) = outbox::backlog(store).await {
+                metrics::gauge!("claimtrail_outbox_backlog", "service" => self.runtime.producer.service.clone()).set(backlog as f64);
+            }
+        }
         let mut published = 0;
+        // A sweep's first claim starts from the lowest unpublished row; its later ones go on above what it published.
+        let mut after = if sweep { None } else { self.floor };
         loop {
             let tx = store.db().begin().await?;
-            let pending = outbox::claim_unpublished(store, &tx, RELAY_BATCH_MAX).await?;
+            let pending = outbox::claim_unpublished(store, &tx, RELAY_BATCH_MAX, after).await?;
             if pending.is_empty() {
                 tx.commit().await?;
                 return Ok(published);
@@ -85,6 +105,9 @@ impl Relay {
             let seqs: Vec<i64> = pending.iter().map(|row| row.seq).collect();
             outbox::mark_published(store, &tx, &seqs).await?;
             tx.commit().await?;
+            let highest = seqs.iter().copied().max();
+            self.floor = self.floor.max(highest);
+            after = highest.max(after);
             published += seqs.len() as u64;
             metrics::counter!("claimtrail_events_published_total", "service" => self.runtime.producer.service.clone()).increment(seqs.len() as u64);
         }
@@ -98,4 +121,55 @@ fn traceparent_of(body: &[u8]) -> Option<String> {
         traceparent: Option<String>,
     }
     serde_json::from_slice::<Trace>(body).ok().and_then(|trace| trace.traceparent)
+}
+
+#[cfg(test)]
+mod tests {
+    use claimtrail_events::{NewEvent, PayerRegistered};
+    use sea_orm::ConnectionTrait as _;
+
+    use super::*;
+    use crate::ServeSettings;
+
+    fn payer(n: u32) -> NewEvent {
+        NewEvent::new(PayerRegistered { payer_id: n.to_string(), name: format!("Plan {n}"), timely_filing_days: 90 }, format!("payer:{n}"))
+    }
+
+    /// A row whose transaction commits after a row above it was published
+    /// lies below the relay's floor: quick passes do not see it, the next
+    /// sweep publishes it.
+    #[tokio::test]
+    async fn a_row_committed_below_the_floor_is_published_by_the_next_sweep() -> anyhow::Result<()> {
+        let database_url = std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let nats_url = std::env::var("CLAIMTRAIL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+        let prefix = format!("rl{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let keys = tempfile::tempdir()?;
+        let mut settings = ServeSettings::with_urls(&database_url, &nats_url, &prefix);
+        settings.key_dir = keys.path().to_owned();
+        let runtime = Runtime::connect(&settings, "intake", &[]).await?;
+        let store = &runtime.store;
+        let backlog = || outbox::backlog(store);
+
+        // The late row takes its seq first and commits last.
+        let late = store.db().begin().await?;
+        outbox::append(store, &late, &runtime.producer, vec![payer(1)]).await?;
+        let early = store.db().begin().await?;
+        outbox::append(store, &early, &runtime.producer, vec![payer(2)]).await?;
+        early.commit().await?;
+
+        let mut relay = Relay::new(runtime.clone());
+        assert_eq!(relay.drain().await?, 1, "the first pass is a sweep and publishes the committed row");
+        late.commit().await?;
+        assert_eq!(backlog().await?, 1);
+        assert_eq!(relay.drain().await?, 0, "a quick pass looks above the floor only");
+        assert_eq!(backlog().await?, 1);
+        tokio::time::sleep(RELAY_SWEEP_INTERVAL).await;
+        assert_eq!(relay.drain().await?, 1, "the sweep finds the row below the floor");
+        assert_eq!(backlog().await?, 0);
+
+        store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_intake\" CASCADE")).await?;
+        store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", claimtrail_store::registry::COMPONENT)).await?;
+        claimtrail_bus::jetstream::delete_streams(&nats_url, &claimtrail_bus::Naming::new(&prefix)).await?;
+        Ok(())
+    }
 }

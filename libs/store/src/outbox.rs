@@ -283,19 +283,30 @@ pub struct PendingEvent {
 
 /// Claims up to `limit` unpublished rows in `tx`, oldest first. On Postgres
 /// rows claimed by another relay's open transaction are skipped, not waited for.
-pub async fn claim_unpublished(store: &Store, tx: &impl ConnectionTrait, limit: u64) -> Result<Vec<PendingEvent>, StoreError> {
+///
+/// With `after`, only rows whose `seq` is above it: a relay's quick pass
+/// above the rows it has published, which does not walk the index entries
+/// that marking left behind below them (they stay until a vacuum, and a scan
+/// from the start read thousands of buffers per pass; docs/benchmarks.md).
+/// A row whose transaction commits late may lie below `after`: only a pass
+/// without it (the relay's periodic sweep) finds such a row.
+pub async fn claim_unpublished(store: &Store, tx: &impl ConnectionTrait, limit: u64, after: Option<i64>) -> Result<Vec<PendingEvent>, StoreError> {
     let lock = if store.is_postgres() { " FOR UPDATE OF o SKIP LOCKED" } else { "" };
+    let (above, values) = match after {
+        Some(seq) => (" AND o.seq > $1", vec![Value::from(seq)]),
+        None => ("", vec![]),
+    };
     let rows = tx
         .query_all_raw(stmt(
             store,
             format!(
                 "SELECT o.seq, o.event_id, o.event_type, o.body, {BATCH_COLUMNS} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
-                 WHERE o.published_at IS NULL ORDER BY o.seq LIMIT {}{lock}",
+                 WHERE o.published_at IS NULL{above} ORDER BY o.seq LIMIT {}{lock}",
                 store.table("outbox"),
                 store.table("outbox_batches"),
                 limit.min(RELAY_BATCH_MAX)
             ),
-            vec![],
+            values,
         ))
         .await?;
     let mut pending = Vec::with_capacity(rows.len());
