@@ -176,6 +176,14 @@ impl Store {
         }
     }
 
+    /// An index of this service's as `DROP INDEX` names it (with its schema on Postgres).
+    pub fn index_path(&self, name: &str) -> String {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.index(name)),
+            None => self.index(name),
+        }
+    }
+
     /// Backend-specific SQL type names, so migrations read the same on both.
     pub fn types(&self) -> SqlTypes {
         match self.backend {

@@ -93,6 +93,19 @@ pub fn migrations() -> Vec<Migration> {
         registry::migration(),
         x12::migration(),
         erasure::migration(),
+        Migration {
+            version: 8,
+            name: "related-claim index over replacements and voids only",
+            // Originals (nearly every claim) have no related claim; indexing their NULLs cost every insert an index entry.
+            // The one query (`related_claim_id IN (...)`) implies IS NOT NULL, so both backends still use the index.
+            statements: |store| {
+                let claims = store.table("claims");
+                vec![
+                    format!("DROP INDEX {}", store.index_path("claims_related")),
+                    format!("CREATE INDEX {} ON {claims} (related_claim_id) WHERE related_claim_id IS NOT NULL", store.index("claims_related")),
+                ]
+            },
+        },
     ]
 }
 
