@@ -152,29 +152,14 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
         return Ok(Vec::new());
     }
     let producer = identity.producer();
-    let table = store.table("outbox");
-    let mut next_seq: HashMap<String, u64> = HashMap::new();
+    let mut next_seq = next_sequences(store, tx, &events).await?;
     let mut sealed = Vec::with_capacity(events.len());
     let occurred_at = Timestamp::now();
     for event in events {
         let seq = match next_seq.get(&event.aggregate_id) {
             Some(seq) => *seq,
             // Created with this event: no lookup (the unique index guards the claim).
-            None if event.new_aggregate => 1,
-            None => {
-                let row = tx
-                    .query_one_raw(stmt(
-                        store,
-                        format!("SELECT COALESCE(MAX(aggregate_seq), 0) FROM {table} WHERE aggregate_id = $1"),
-                        vec![Value::from(event.aggregate_id.clone())],
-                    ))
-                    .await?;
-                let max: i64 = match row {
-                    Some(row) => row.try_get_by_index(0)?,
-                    None => 0,
-                };
-                u64::try_from(max).unwrap_or(0) + 1
-            }
+            None => 1,
         };
         next_seq.insert(event.aggregate_id.clone(), seq + 1);
         sealed.push(SealedEvent::seal(event, seq, producer.clone(), fresh_salt()?, occurred_at)?);
@@ -182,6 +167,29 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
     let batch = sign_batch(identity, sealed);
     insert_batch(store, tx, identity, &batch).await?;
     Ok(batch.sealed)
+}
+
+/// The next sequence of each aggregate of `events` that already has events
+/// here (those not created with their event), read in one statement per 500 aggregates.
+async fn next_sequences(store: &Store, tx: &impl ConnectionTrait, events: &[NewEvent]) -> Result<HashMap<String, u64>, StoreError> {
+    let mut aggregates: Vec<&str> = events.iter().filter(|event| !event.new_aggregate).map(|event| event.aggregate_id.as_str()).collect();
+    aggregates.sort_unstable();
+    aggregates.dedup();
+    let mut next = HashMap::with_capacity(aggregates.len());
+    for chunk in aggregates.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
+        let sql = format!(
+            "SELECT aggregate_id, MAX(aggregate_seq) FROM {} WHERE aggregate_id IN ({}) GROUP BY aggregate_id",
+            store.table("outbox"),
+            placeholders.join(",")
+        );
+        let rows = tx.query_all_raw(stmt(store, sql, chunk.iter().map(|id| Value::from(*id)).collect())).await?;
+        for row in rows {
+            let max: i64 = row.try_get_by_index(1)?;
+            next.insert(row.try_get_by_index::<String>(0)?, u64::try_from(max).unwrap_or(0) + 1);
+        }
+    }
+    Ok(next)
 }
 
 /// 32 random bytes from the operating system: a commitment's salt.

@@ -167,8 +167,9 @@ pub(crate) async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Pat
     Ok(Json(serde_json::json!({"payer_id": payer_id, "fee_schedule_id": fee_schedule_id, "content_hash": content_hash, "entries": entries})))
 }
 
-/// The payer's schedule for the codes of one claim, read in the claim's transaction.
-pub async fn load<'a>(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, codes: impl Iterator<Item = &'a str>) -> Result<FeeSchedule, StoreError> {
+/// The payer's whole schedule in force, read on `conn` (the transaction of
+/// the batch of claims it prices: one read per payer and batch).
+pub async fn load(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<FeeSchedule, StoreError> {
     let header = conn
         .query_one_raw(stmt(
             store,
@@ -180,23 +181,14 @@ pub async fn load<'a>(store: &Store, conn: &impl ConnectionTrait, payer_id: &str
         return Ok(FeeSchedule { content_hash: "none".into(), fees: HashMap::new() });
     };
     let content_hash: String = header.try_get_by_index(0)?;
-    let mut codes: Vec<String> = codes.map(str::to_owned).collect();
-    codes.sort();
-    codes.dedup();
-    let mut fees = HashMap::with_capacity(codes.len());
-    if codes.is_empty() {
-        return Ok(FeeSchedule { content_hash, fees });
-    }
-    let placeholders: Vec<String> = (0..codes.len()).map(|idx| format!("${}", idx + 2)).collect();
-    let mut values = vec![Value::from(payer_id.to_owned())];
-    values.extend(codes.into_iter().map(Value::from));
     let rows = conn
         .query_all_raw(stmt(
             store,
-            format!("SELECT procedure_code, amount_cents FROM {} WHERE payer_id = $1 AND procedure_code IN ({})", store.table("fees"), placeholders.join(",")),
-            values,
+            format!("SELECT procedure_code, amount_cents FROM {} WHERE payer_id = $1", store.table("fees")),
+            vec![Value::from(payer_id.to_owned())],
         ))
         .await?;
+    let mut fees = HashMap::with_capacity(rows.len());
     for row in rows {
         let code: String = row.try_get_by_index(0)?;
         fees.insert(code, Money::from_cents(row.try_get_by_index(1)?));

@@ -9,6 +9,7 @@
 pub mod fee_schedules;
 pub mod pricing;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -17,7 +18,10 @@ use claimtrail_events::{ClaimAdjudicated, ClaimReversed, DomainEvent, Envelope, 
 use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts, http};
 use claimtrail_store::{Migration, Store, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+use tracing::Instrument as _;
 use uuid::Uuid;
+
+use crate::pricing::FeeSchedule;
 
 pub const SERVICE: &str = "adjudication";
 
@@ -81,6 +85,28 @@ impl EventHandler for Adjudicator {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        self.handle_with(tx, envelope, &mut HashMap::new()).await
+    }
+
+    /// Each event as [`EventHandler::handle`] does, with each payer's fee
+    /// schedule read once for the whole batch (its transaction).
+    async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
+        let mut schedules = HashMap::new();
+        let mut outgoing = Vec::new();
+        for envelope in events {
+            let span = claimtrail_runtime::event_span(envelope);
+            let caused = self.handle_with(tx, envelope, &mut schedules).instrument(span.clone()).await?;
+            outgoing.extend(claimtrail_runtime::consumer::continue_trace(caused, envelope, &span));
+        }
+        Ok(outgoing)
+    }
+}
+
+/// The fee schedules read in one batch, by payer.
+type Schedules = HashMap<String, FeeSchedule>;
+
+impl Adjudicator {
+    async fn handle_with(&self, tx: &DatabaseTransaction, envelope: &Envelope, schedules: &mut Schedules) -> Result<Vec<NewEvent>, HandlerError> {
         if claimtrail_runtime::erasure::apply(&self.store, tx, envelope).await? {
             return Ok(vec![]);
         }
@@ -107,8 +133,11 @@ impl EventHandler for Adjudicator {
                 }
             }
         }
-        let schedule = fee_schedules::load(&self.store, tx, &claim.payer_id, claim.lines.iter().map(|l| l.procedure_code.as_str())).await?;
-        let decision = pricing::adjudicate(claim, &schedule).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+        if !schedules.contains_key(&claim.payer_id) {
+            schedules.insert(claim.payer_id.clone(), fee_schedules::load(&self.store, tx, &claim.payer_id).await?);
+        }
+        let schedule = &schedules[&claim.payer_id];
+        let decision = pricing::adjudicate(claim, schedule).map_err(|e| HandlerError::Invalid(e.to_string()))?;
         self.record(tx, &decision).await?;
         events.push(NewEvent::new(decision, claim.claim_id.to_string()).caused_by(envelope));
         Ok(events)

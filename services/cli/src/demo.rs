@@ -191,7 +191,7 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
     let intake = runtime_of(runtimes, claimtrail_intake::SERVICE)?;
     let adjudication = runtime_of(runtimes, claimtrail_adjudication::SERVICE)?;
 
-    let schedule = claimtrail_adjudication::fee_schedules::load(&adjudication.store, adjudication.store.db(), DEMO_PAYER_ID, std::iter::empty()).await?;
+    let schedule = claimtrail_adjudication::fee_schedules::load(&adjudication.store, adjudication.store.db(), DEMO_PAYER_ID).await?;
     if schedule.content_hash == "none" {
         let body = claimtrail_adjudication::fee_schedules::FeeScheduleBody { fee_schedule_id: "demo-2026".into(), entries: fee_schedule() };
         claimtrail_adjudication::fee_schedules::publish_schedule(adjudication, DEMO_PAYER_ID, body)

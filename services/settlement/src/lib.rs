@@ -207,19 +207,20 @@ impl Booker {
             ],
         ))
         .await?;
-        for line in &entry.lines {
-            tx.execute_raw(stmt(
-                store,
-                format!("INSERT INTO {} (entry_id, account, debit_cents, credit_cents) VALUES ($1, $2, $3, $4)", store.table("journal_lines")),
+        let lines = entry
+            .lines
+            .iter()
+            .map(|line| {
                 vec![
                     Value::from(entry_id),
                     Value::from(line.account.clone()),
                     Value::from(line.debit.to_cents().unwrap_or(0)),
                     Value::from(line.credit.to_cents().unwrap_or(0)),
-                ],
-            ))
-            .await?;
-        }
+                ]
+            })
+            .collect();
+        let insert = format!("INSERT INTO {} (entry_id, account, debit_cents, credit_cents) VALUES ", store.table("journal_lines"));
+        claimtrail_store::insert_rows(store, tx, &insert, lines, "").await?;
         Ok(PayableBooked {
             claim_id: entry.claim_id,
             journal_entry_id: entry_id,
