@@ -14,6 +14,7 @@ use claimtrail_runtime::{EventHandler, HandlerError, Runtime};
 use claimtrail_store::{Store, stmt};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use serde_json::json;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::auth;
@@ -39,32 +40,39 @@ pub struct HistoryEntry<'a> {
     pub detail: &'a str,
 }
 
-/// Appends one history row (in the caller's transaction).
-pub async fn record_history(store: &Store, tx: &impl ConnectionTrait, entry: HistoryEntry<'_>) -> Result<(), sea_orm::DbErr> {
-    tx.execute_raw(stmt(
-        store,
-        format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ($1, $2, $3, $4, $5, $6)", store.table("claim_history")),
-        vec![
+/// History rows gathered while projecting a batch of events, written in one
+/// statement at its end (in event order, so `history_id` keeps the story's order).
+#[derive(Default)]
+pub struct HistoryRows(Vec<Vec<Value>>);
+
+impl HistoryRows {
+    pub fn push(&mut self, entry: HistoryEntry<'_>) {
+        self.0.push(vec![
             Value::from(entry.claim_id),
             Value::from(entry.status.to_owned()),
             Value::from(entry.event_type.to_owned()),
             Value::from(entry.event_id),
             Value::from(entry.at.to_owned()),
             Value::from(entry.detail.to_owned()),
-        ],
-    ))
-    .await?;
-    Ok(())
-}
-
-/// Like [`record_history`]; a second row for the same event (`secondary`,
-/// the void claim itself) gets a derived event id, as event ids are unique in the history.
-async fn record_history_of(store: &Store, tx: &impl ConnectionTrait, entry: HistoryEntry<'_>, secondary: bool) -> Result<(), sea_orm::DbErr> {
-    if !secondary {
-        return record_history(store, tx, entry).await;
+        ]);
     }
-    let derived = Uuid::from_u128(entry.event_id.as_u128() ^ entry.claim_id.as_u128());
-    record_history(store, tx, HistoryEntry { event_id: derived, ..entry }).await
+
+    /// Like [`HistoryRows::push`]; a second row for the same event (`secondary`,
+    /// the void claim itself) gets a derived event id, as event ids are unique in the history.
+    fn push_of(&mut self, entry: HistoryEntry<'_>, secondary: bool) {
+        if secondary {
+            let derived = Uuid::from_u128(entry.event_id.as_u128() ^ entry.claim_id.as_u128());
+            self.push(HistoryEntry { event_id: derived, ..entry });
+        } else {
+            self.push(entry);
+        }
+    }
+
+    /// Inserts the rows in the caller's transaction.
+    pub async fn write(self, store: &Store, tx: &impl ConnectionTrait) -> Result<(), claimtrail_store::StoreError> {
+        let insert = format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ", store.table("claim_history"));
+        claimtrail_store::insert_rows(store, tx, &insert, self.0, "").await
+    }
 }
 
 #[async_trait]
@@ -78,12 +86,32 @@ impl EventHandler for StatusProjection {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        let mut history = HistoryRows::default();
+        self.project(tx, envelope, &mut history).await?;
+        history.write(&self.store, tx).await?;
+        Ok(vec![])
+    }
+
+    /// The batch's claims rows updated event by event, its history rows in one statement.
+    async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
+        let mut history = HistoryRows::default();
+        for envelope in events {
+            self.project(tx, envelope, &mut history).instrument(claimtrail_runtime::event_span(envelope)).await?;
+        }
+        history.write(&self.store, tx).await?;
+        Ok(vec![])
+    }
+}
+
+impl StatusProjection {
+    /// Applies one event to the claims rows; its history rows go to `history`.
+    async fn project(&self, tx: &DatabaseTransaction, envelope: &Envelope, history: &mut HistoryRows) -> Result<(), HandlerError> {
         let store = &self.store;
         let at = envelope.occurred_at.to_string();
         match envelope.event_type.as_str() {
             "claim.adjudicated.v1" => {
                 let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(vec![]);
+                    return Ok(());
                 };
                 let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
                 let decision_json = serde_json::to_string(&decision).map_err(|e| HandlerError::Unexpected(e.into()))?;
@@ -113,12 +141,12 @@ impl EventHandler for StatusProjection {
                         at: &at,
                         detail: &detail,
                     };
-                    record_history(store, tx, entry).await?;
+                    history.push(entry);
                 }
             }
             "claim.reversed.v1" => {
                 let DomainEvent::ClaimReversed(reversed) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(vec![]);
+                    return Ok(());
                 };
                 let (status, verb) = match reversed.frequency {
                     Frequency::Void => ("voided", "voided"),
@@ -139,13 +167,13 @@ impl EventHandler for StatusProjection {
                         .await?;
                     if updated.rows_affected() == 1 {
                         let entry = HistoryEntry { claim_id, status, event_type: &envelope.event_type, event_id: envelope.event_id, at: &at, detail: &detail };
-                        record_history_of(store, tx, entry, claim_id == reversed.by_claim_id).await?;
+                        history.push_of(entry, claim_id == reversed.by_claim_id);
                     }
                 }
             }
             "payable.booked.v1" => {
                 let DomainEvent::PayableBooked(booked) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(vec![]);
+                    return Ok(());
                 };
                 let known = tx
                     .query_one_raw(stmt(store, format!("SELECT status FROM {} WHERE claim_id = $1", store.table("claims")), vec![Value::from(booked.claim_id)]))
@@ -161,12 +189,12 @@ impl EventHandler for StatusProjection {
                         at: &at,
                         detail: &detail,
                     };
-                    record_history(store, tx, entry).await?;
+                    history.push(entry);
                 }
             }
             _ => {}
         }
-        Ok(vec![])
+        Ok(())
     }
 }
 
