@@ -45,8 +45,9 @@ pub struct Envelope {
 }
 
 /// Every field of [`Envelope`] but the payload: what a sealed event keeps
-/// beside its canonical bytes (which hold the payload).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// beside its canonical bytes (which hold the payload). It serializes under
+/// the envelope's names, so that the envelope's bytes are written around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventHead {
     pub event_id: Uuid,
     pub event_type: String,
@@ -138,19 +139,7 @@ impl SealedEvent {
             traceparent: new.traceparent,
             commitment: hex::encode(commitment(&salt, &payload_bytes)),
         };
-        let view = EnvelopeHead {
-            event_id: head.event_id,
-            event_type: &head.event_type,
-            aggregate_id: &head.aggregate_id,
-            aggregate_seq: head.aggregate_seq,
-            occurred_at: &head.occurred_at,
-            producer: &head.producer,
-            correlation_id: head.correlation_id,
-            causation_id: head.causation_id,
-            traceparent: head.traceparent.as_deref(),
-            commitment: &head.commitment,
-        };
-        let bytes = to_canonical_vec_around(&view, "payload", &payload_bytes)?;
+        let bytes = to_canonical_vec_around(&head, "payload", &payload_bytes)?;
         Ok(SealedEvent { head, bytes, salt })
     }
 

@@ -30,7 +30,7 @@ pub const RELAY_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) struct Relay {
     runtime: Runtime,
-    /// The highest `seq` this relay published; None until the first sweep.
+    /// The highest `seq` this relay published; None until it publishes.
     floor: Option<i64>,
     last_sweep: Option<Instant>,
 }

@@ -158,7 +158,7 @@ pub async fn append(store: &Store, tx: &impl ConnectionTrait, identity: &Produce
     for event in events {
         let seq = match next_seq.get(&event.aggregate_id) {
             Some(seq) => *seq,
-            // Created with this event: no lookup (the unique index guards the claim).
+            // No event yet, or created with this event (not looked up; the unique index guards the claim).
             None => 1,
         };
         next_seq.insert(event.aggregate_id.clone(), seq + 1);
