@@ -161,7 +161,8 @@ impl Stack {
         Ok(())
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// `claimtrail ARGS` with this stack's database, NATS, prefix and key directory.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(claimtrail_bin());
         command
             .args(args)

@@ -218,6 +218,14 @@ async fn a_batch_bundle_is_judged_per_entry_and_another_tenant_cannot_see_the_cl
     let claim_id = answer["claim_ids"][0].as_str().unwrap();
     let response = stack.client.get(format!("{}/v1/claims/{claim_id}", stack.url("intake"))).bearer_auth(&other).send().await?;
     assert_eq!(response.status(), 404);
+    for view in ["claim-response", "eob"] {
+        let url = format!("{}/v1/claims/{claim_id}/{view}", stack.url("intake"));
+        assert_eq!(stack.client.get(&url).bearer_auth(&stack.api_key).send().await?.status(), 200, "the owner reads its {view}");
+        let response = stack.client.get(&url).bearer_auth(&other).send().await?;
+        assert_eq!(response.status(), 404, "another tenant's {view}");
+        let text = response.text().await?;
+        assert!(!text.contains("MBR-0001") && !text.contains("1245319599") && !text.contains("Synthetic"), "nothing of the claim leaks: {text}");
+    }
 
     let mut transaction = bundle(vec![sample_claim("PCN-T-1"), json!({"resourceType": "Claim"})]);
     transaction["type"] = json!("transaction");
@@ -252,24 +260,32 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
     assert_eq!(other.status(), 422);
     assert_eq!(stack.count("intake", "claims").await?, 1);
 
-    // A request with this key still in flight (as another process would leave it): 409.
+    // A request with this key held by another live attempt (as another intake would hold it): 409 with Retry-After.
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    let keys = stack.table("intake", "idempotency_keys");
     stack
         .execute(&format!(
-            "INSERT INTO {} (tenant, idempotency_key, body_sha256, state, started_at_ms) VALUES ('riverside', 'order-2', 'x', 'in_flight', {now_ms})",
-            stack.table("intake", "idempotency_keys")
-        ))
-        .await?;
-    stack
-        .execute(&format!(
-            "UPDATE {} SET body_sha256 = (SELECT body_sha256 FROM {} WHERE idempotency_key = 'order-1') WHERE idempotency_key = 'order-2'",
-            stack.table("intake", "idempotency_keys"),
-            stack.table("intake", "idempotency_keys")
+            "INSERT INTO {keys} (tenant, idempotency_key, body_sha256, state, started_at_ms, attempt, lease_until_ms) \
+             SELECT tenant, 'order-2', body_sha256, 'in_flight', {now_ms}, 'another-attempt', {} FROM {keys} WHERE idempotency_key = 'order-1'",
+            now_ms + 30_000
         ))
         .await?;
     let in_flight = send("order-2", sample_claim("PCN-I-1")).await?;
     assert_eq!(in_flight.status(), 409);
-    stack.wait_settled(1, Duration::from_secs(60)).await?;
+    let retry_after: u64 = in_flight.headers()["retry-after"].to_str()?.parse()?;
+    assert!((25..=30).contains(&retry_after), "Retry-After is what is left of the lease: {retry_after}");
+    assert_eq!(stack.count("intake", "claims").await?, 1);
+    // Its lease ran out (the process holding it died): the next attempt takes the key over and runs.
+    stack.execute(&format!("UPDATE {keys} SET lease_until_ms = {} WHERE idempotency_key = 'order-2'", now_ms - 1)).await?;
+    let taken_over = send("order-2", sample_claim("PCN-I-1")).await?;
+    assert_eq!(taken_over.status(), 202);
+    let taken_over: Value = taken_over.json().await?;
+    assert_ne!(taken_over["claim_ids"], first["claim_ids"]);
+    assert_eq!(stack.count("intake", "claims").await?, 2);
+    // The attempt that lost the key stores nothing: its answer would go to a row it no longer holds.
+    let stale = stack.execute(&format!("UPDATE {keys} SET response = 'x' WHERE idempotency_key = 'order-2' AND attempt = 'another-attempt'")).await?;
+    assert_eq!(stale, 0);
+    stack.wait_settled(2, Duration::from_secs(60)).await?;
     stack.cleanup().await
 }
 

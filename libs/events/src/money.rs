@@ -19,6 +19,8 @@ pub enum MoneyError {
     NotADecimal(String),
     #[error("`{0}` has more than two decimal places")]
     TooPrecise(String),
+    #[error("`{0}` is too large to store in cents (a signed 64-bit integer)")]
+    OutOfRange(String),
 }
 
 impl Money {
@@ -85,6 +87,11 @@ impl Money {
     /// Sum that fails instead of overflowing.
     pub fn checked_sum<'a>(amounts: impl IntoIterator<Item = &'a Money>) -> Option<Money> {
         amounts.into_iter().try_fold(Money::ZERO, |total, amount| total.checked_add(*amount))
+    }
+
+    /// Cents as an integer, for storage: an amount that does not fit is an error naming it, never zero.
+    pub fn cents(self) -> Result<i64, MoneyError> {
+        self.to_cents().ok_or_else(|| MoneyError::OutOfRange(self.to_string()))
     }
 
     /// Cents as an integer (for FHIR, which carries numbers).
@@ -159,6 +166,14 @@ mod tests {
         let money = Money::parse("80").unwrap();
         assert_eq!(serde_json::to_string(&money).unwrap(), "\"80.00\"");
         assert_eq!(serde_json::from_str::<Money>("\"80.5\"").unwrap().to_string(), "80.50");
+    }
+
+    #[test]
+    fn an_amount_beyond_the_cents_range_is_an_error_never_zero() {
+        assert_eq!(Money::from_cents(i64::MAX).cents(), Ok(i64::MAX));
+        let too_large = Money::parse("92233720368547758.08").unwrap();
+        assert_eq!(too_large.cents(), Err(MoneyError::OutOfRange("92233720368547758.08".into())));
+        assert_eq!(Money::from_cents(-1).cents(), Ok(-1));
     }
 
     proptest! {

@@ -5,7 +5,10 @@
 //! named point. Points: `after_commit_before_ack` (consumer),
 //! `after_publish_before_mark` (relay), `mid_checkpoint` (anchor: signed,
 //! not yet stored), `after_ledger_copy` (anchor on Postgres: entries
-//! committed by COPY, the consumer's transaction not yet). Unset in production; reaching a point costs one atomic
+//! committed by COPY, the consumer's transaction not yet),
+//! `intake_stored_before_commit` (intake: a request's claims, events and
+//! idempotent answer written, not committed), `intake_committed_before_answer`
+//! (intake: committed, no answer sent yet). Unset in production; reaching a point costs one atomic
 //! increment.
 
 use std::sync::OnceLock;

@@ -203,7 +203,7 @@ impl Adjudicator {
                 Value::from(decision.claim_id),
                 Value::from(outcome),
                 Value::from(decision.rule_set_hash.clone()),
-                Value::from(decision.total_paid.to_cents().unwrap_or(0)),
+                Value::from(decision.total_paid.cents().map_err(|e| HandlerError::Invalid(format!("paid amount: {e}")))?),
                 Value::from(decision_json),
             ],
         ))

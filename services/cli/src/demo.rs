@@ -278,7 +278,7 @@ pub fn demo_claim(sequence: u64, member_id: &str, today: time::Date) -> Value {
         .enumerate()
         .map(|(line_idx, (code, units, unit_price))| {
             let unit = Money::parse(unit_price).expect("demo prices are valid");
-            let net_cents = unit.to_cents().unwrap_or(0) * i64::from(*units);
+            let net_cents = unit.cents().expect("demo prices fit in cents") * i64::from(*units);
             total_cents += net_cents;
             let system = if code.starts_with(char::is_alphabetic) { "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets" } else { "http://www.ama-assn.org/go/cpt" };
             json!({

@@ -355,10 +355,10 @@ impl World {
             .map(|(line_idx, code_idx)| {
                 let (code, _, _) = specialty.codes[*code_idx];
                 let fee = payer.fees.iter().find(|(c, _)| c == code).map_or(Money::ZERO, |(_, fee)| *fee);
-                let units: i64 = if fee.to_cents().unwrap_or(0) < 500 { 1 + rng.below(10) as i64 } else { 1 };
+                let units: i64 = if fee < Money::from_cents(500) { 1 + rng.below(10) as i64 } else { 1 };
                 let multiplier = rust_decimal::Decimal::new(100 + rng.below(151) as i64, 2);
                 let unit_price = Money::round_half_away_from_zero(fee.amount() * multiplier);
-                let net_cents = unit_price.to_cents().unwrap_or(0) * units;
+                let net_cents = unit_price.cents().expect("generated prices are at most 2.5 times a fee schedule's") * units;
                 total_cents += net_cents;
                 let system = if code.starts_with(char::is_alphabetic) { "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets" } else { "http://www.ama-assn.org/go/cpt" };
                 json!({

@@ -106,6 +106,7 @@ pub fn migrations() -> Vec<Migration> {
                 ]
             },
         },
+        idempotency::lease_migration(),
     ]
 }
 
@@ -122,15 +123,23 @@ pub fn routes(runtime: Runtime) -> Router {
 }
 
 /// The service's routes, handler and tasks on `runtime`. API keys created
-/// before they moved to the shared registry are copied there first.
+/// before they moved to the shared registry are copied there first; embedded,
+/// Idempotency-Keys that a dead process left in flight are freed.
 pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     copy_legacy_keys(runtime).await?;
+    if !runtime.store.is_postgres() {
+        // Embedded, this process is the data directory's one intake: a key left in flight was a dead process's.
+        let released = idempotency::release_abandoned(&runtime.store).await?;
+        if released > 0 {
+            tracing::info!(released, "released Idempotency-Keys left in flight by the last process");
+        }
+    }
     Ok(ServiceParts {
         openapi: openapi(),
         routes: routes(runtime.clone()),
         handler: Some(Arc::new(status::StatusProjection::new(runtime.store.clone()))),
         readiness: http::always_ready(),
-        background: vec![],
+        background: vec![Box::pin(idempotency::sweep(runtime.store.clone(), runtime.stop_signal()))],
     })
 }
 

@@ -126,7 +126,7 @@ impl StatusProjection {
                         vec![
                             Value::from(decision.claim_id),
                             Value::from(outcome.clone()),
-                            Value::from(decision.total_paid.to_cents().unwrap_or(0)),
+                            Value::from(decision.total_paid.cents().map_err(|e| HandlerError::Invalid(format!("paid amount: {e}")))?),
                             Value::from(decision_json),
                         ],
                     ))

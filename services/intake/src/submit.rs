@@ -132,8 +132,8 @@ pub struct Recording<'a> {
     /// The caller's `traceparent`, when valid.
     pub trace_header: Option<&'a str>,
     pub signature: Option<SubmissionSignature>,
-    /// The Idempotency-Key and the answer to replay for it.
-    pub idempotent: Option<(&'a str, &'a serde_json::Value)>,
+    /// The Idempotency-Key's lease and the answer to replay for it.
+    pub idempotent: Option<(&'a idempotency::Lease, &'a serde_json::Value)>,
 }
 
 /// Stores the claims (accepted or rejected, with their issues), their first
@@ -145,8 +145,10 @@ pub async fn store_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: 
     // Everything but the inserts before the transaction: the connection is held only to write.
     let prepared = claimtrail_runtime::cpu_bound(|| prepare_claims(runtime, tenant, candidates, &recording))?;
     let tx = runtime.store.db().begin().await?;
-    store_prepared_in(runtime, &tx, tenant, prepared, recording).await?;
+    store_prepared_in(runtime, &tx, prepared, recording).await?;
+    claimtrail_runtime::killpoint::reach("intake_stored_before_commit");
     tx.commit().await?;
+    claimtrail_runtime::killpoint::reach("intake_committed_before_answer");
     runtime.relay_wakeup.notify_waiters();
     Ok(())
 }
@@ -161,7 +163,7 @@ pub async fn store_claims_in(
     recording: Recording<'_>,
 ) -> Result<(), Problem> {
     let prepared = claimtrail_runtime::cpu_bound(|| prepare_claims(runtime, tenant, candidates, &recording))?;
-    store_prepared_in(runtime, tx, tenant, prepared, recording).await
+    store_prepared_in(runtime, tx, prepared, recording).await
 }
 
 /// A request's claims ready to store: rows built, events sealed and signed
@@ -199,7 +201,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
             Value::from(candidate.status()),
             Value::from(claim.payer_id.clone()),
             Value::from(claim.billing_npi.clone()),
-            Value::from(claim.total_charge.to_cents().unwrap_or(0)),
+            Value::from(claim.total_charge.cents().map_err(|e| Problem::unprocessable(format!("claim total: {e}"), vec![]))?),
             Value::from(claim_json),
             Value::from(issues_json),
             Value::from(at.clone()),
@@ -260,7 +262,6 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
 pub async fn store_prepared_in(
     runtime: &Runtime,
     tx: &sea_orm::DatabaseTransaction,
-    tenant: &auth::Tenant,
     prepared: Prepared,
     recording: Recording<'_>,
 ) -> Result<(), Problem> {
@@ -275,20 +276,20 @@ pub async fn store_prepared_in(
     }
     let history_sql = format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ", store.table("claim_history"));
     claimtrail_store::insert_rows(store, tx, &history_sql, prepared.history_rows, "").await?;
-    if let Some((key, answer)) = recording.idempotent {
-        idempotency::finish(store, tx, &tenant.name, key, &answer.to_string()).await?;
+    if let Some((lease, answer)) = recording.idempotent {
+        idempotency::finish(store, tx, lease, &answer.to_string()).await?.map_err(lease_lost)?;
     }
     Ok(())
 }
 
 #[utoipa::path(post, path = "/v1/claims", tag = "intake",
     request_body(content = serde_json::Value, content_type = "application/fhir+json", description = "A FHIR R4 Claim, or a Bundle (batch, transaction or collection) of Claims with their Patient, Coverage, Practitioner and Organization"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409 with Retry-After")),
     responses(
         (status = 202, description = "`{claim_ids, outcomes: [{claim_id, status: accepted|rejected|invalid, issues}]}` in entry order", body = serde_json::Value),
         (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The first request with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this Idempotency-Key is in flight: retry after Retry-After seconds", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/fhir+json or application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid FHIR R4 Claim or Bundle (errors name FHIRPath), or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
@@ -296,7 +297,7 @@ pub async fn store_prepared_in(
     security(("api_key" = [])))]
 pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
     let request = prepare(&runtime, &headers, body, check_content_type).await?;
-    run_idempotent(&runtime, &request, || accept(&runtime, &request)).await
+    run_idempotent(&runtime, &request, |lease| accept(&runtime, &request, lease)).await
 }
 
 /// What both claims endpoints read before the body's format: the caller,
@@ -332,21 +333,23 @@ pub async fn prepare(
 }
 
 /// Runs `run` once per Idempotency-Key: the same key and body replay the
-/// stored answer, another body is a 422, a first request still running a 409.
-/// `run` stores its answer under the key in its own transaction.
+/// stored answer, another body is a 422, a first request still running a 409
+/// (with `Retry-After`). `run` stores its answer under the lease it is given,
+/// in the transaction that stores its claims; while it runs, the lease is
+/// renewed, so that it lapses soon after this process dies.
 pub async fn run_idempotent<F, Fut>(runtime: &Runtime, request: &Request, run: F) -> Result<Response, Problem>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(Option<idempotency::Lease>) -> Fut,
     Fut: std::future::Future<Output = Result<Response, Problem>>,
 {
     let store = &runtime.store;
     let Some(key) = &request.key else {
-        return run().await;
+        return run(None).await;
     };
     let tenant = &request.tenant;
     let body_sha256 = hex::encode(sha2::Sha256::digest(&request.bytes));
-    match idempotency::begin(store, &tenant.name, key, &body_sha256).await? {
-        idempotency::Begin::Started => {}
+    let lease = match idempotency::begin(store, &tenant.name, key, &body_sha256).await? {
+        idempotency::Begin::Started(lease) => lease,
         idempotency::Begin::Replay(answer) => {
             let answer: serde_json::Value = serde_json::from_str(&answer).map_err(|e| Problem::internal(&e.into()))?;
             return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
@@ -354,20 +357,54 @@ where
         idempotency::Begin::BodyMismatch => {
             return Err(Problem::unprocessable(format!("Idempotency-Key `{key}` was used before with another body; use a new key for a new request"), vec![]));
         }
-        idempotency::Begin::InFlight => {
-            return Err(Problem::new(
-                StatusCode::CONFLICT,
-                "in-flight",
-                "Request in flight",
-                format!("the first request with Idempotency-Key `{key}` is still being processed; retry later"),
-            ));
+        idempotency::Begin::InFlight { retry_after_ms } => return Err(in_flight(key, retry_after_ms)),
+    };
+    // Renewed from a task of its own: embedded, the request's transaction holds the one connection, and
+    // the renewal waits for it without holding up the request. A lost lease is found again by `finish`,
+    // which then stores nothing.
+    let (done, mut finished) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn({
+        let (store, lease) = (store.clone(), lease.clone());
+        async move {
+            let mut renewals = tokio::time::interval(std::time::Duration::from_millis(idempotency::LEASE_RENEW_MS));
+            renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            renewals.tick().await;
+            loop {
+                tokio::select! {
+                    _ = &mut finished => return,
+                    _ = renewals.tick() => {}
+                }
+                if let Err(e) = idempotency::renew(&store, &lease).await {
+                    tracing::warn!(error = %e, "renewing an Idempotency-Key lease failed");
+                }
+            }
         }
-    }
-    let result = run().await;
+    });
+    let result = run(Some(lease.clone())).await;
+    drop(done);
     if result.is_err() {
-        idempotency::release(store, &tenant.name, key).await?;
+        idempotency::release(store, &lease).await?;
     }
     result
+}
+
+/// 409 for a key held by another attempt, with when to try again.
+fn in_flight(key: &str, retry_after_ms: i64) -> Problem {
+    let mut problem = Problem::new(
+        StatusCode::CONFLICT,
+        "in-flight",
+        "Request in flight",
+        format!("the first request with Idempotency-Key `{key}` is still being processed; retry after the Retry-After seconds"),
+    );
+    problem.retry_after_seconds = Some(u64::try_from(retry_after_ms.max(1)).unwrap_or(1).div_ceil(1000));
+    problem
+}
+
+/// An attempt that lost its key's lease stores nothing (its transaction is dropped); the client retries.
+pub fn lease_lost(lost: idempotency::LeaseLost) -> Problem {
+    let mut problem = Problem::new(StatusCode::CONFLICT, "in-flight", "Request in flight", lost.to_string());
+    problem.retry_after_seconds = Some(1);
+    problem
 }
 
 /// The span of one claim's intake: its id, status and number of issues, and
@@ -418,7 +455,7 @@ pub fn traced(event: NewEvent, caller: Option<&str>) -> NewEvent {
 }
 
 /// Parses, edits and stores one request's claims; with a key, its answer is stored with them.
-async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Problem> {
+async fn accept(runtime: &Runtime, request: &Request, lease: Option<idempotency::Lease>) -> Result<Response, Problem> {
     let (tenant, bytes) = (&request.tenant, &request.bytes[..]);
     let received_at = Timestamp::now();
     let submission = claimtrail_runtime::cpu_bound(|| claimtrail_fhir::parse_submission(bytes, received_at.date())).map_err(|e| match e {
@@ -466,7 +503,7 @@ async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Proble
         received_at,
         trace_header: request.trace_header.as_deref(),
         signature: request.signature.clone(),
-        idempotent: request.key.as_deref().map(|key| (key, &answer)),
+        idempotent: lease.as_ref().map(|lease| (lease, &answer)),
     };
     store_claims(runtime, tenant, &candidates, recording).await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())

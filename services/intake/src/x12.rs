@@ -66,18 +66,18 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
 
 #[utoipa::path(post, path = "/v1/claims/x12", tag = "intake",
     request_body(content = String, content_type = "application/edi-x12", description = "An X12 5010 837P (005010X222A1/A2) or 837I (005010X223A2/A3) file: one or more interchanges"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409 with Retry-After")),
     responses(
         (status = 202, description = "`{claim_ids, ta1, ack_999, ack_277ca, outcomes}`: the acknowledgments as X12 text (ta1 null unless an envelope is at fault or repeated)", body = serde_json::Value),
         (status = 401, description = "No or unknown API key, or a bad submission signature", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A claim bills under an NPI of another organization", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The first request with this Idempotency-Key, or with one of these interchanges, is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this Idempotency-Key, or with one of these interchanges, is in flight: retry after Retry-After seconds", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the byte or claim limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/edi-x12 or text/plain", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn submit_x12(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
     let request = submit::prepare(&runtime, &headers, body, check_content_type).await?;
-    submit::run_idempotent(&runtime, &request, || accept(&runtime, &request)).await
+    submit::run_idempotent(&runtime, &request, |lease| accept(&runtime, &request, lease)).await
 }
 
 /// The interchanges of `interchanges` (by index) already received from their sender.
@@ -126,7 +126,7 @@ fn append(into: &mut Option<String>, text: Option<String>) {
     }
 }
 
-async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Problem> {
+async fn accept(runtime: &Runtime, request: &Request, lease: Option<crate::idempotency::Lease>) -> Result<Response, Problem> {
     let store = &runtime.store;
     let tenant = &request.tenant;
     let received_at = Timestamp::now();
@@ -181,12 +181,14 @@ async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Proble
             ))
             .await?;
         if inserted.rows_affected() == 0 {
-            return Err(Problem::new(
+            let mut problem = Problem::new(
                 StatusCode::CONFLICT,
                 "in-flight",
                 "Interchange in flight",
                 format!("interchange {control_number} from {qualifier}/{sender} is being received by another request; send it again to get its TA1"),
-            ));
+            );
+            problem.retry_after_seconds = Some(1);
+            return Err(problem);
         }
     }
     let mut numbers = control_numbers(store, &tx).await?;
@@ -218,10 +220,12 @@ async fn accept(runtime: &Runtime, request: &Request) -> Result<Response, Proble
         received_at,
         trace_header: request.trace_header.as_deref(),
         signature: request.signature.clone(),
-        idempotent: request.key.as_deref().map(|key| (key, &answer)),
+        idempotent: lease.as_ref().map(|lease| (lease, &answer)),
     };
     submit::store_claims_in(runtime, &tx, tenant, &candidates, recording).await?;
+    claimtrail_runtime::killpoint::reach("intake_stored_before_commit");
     tx.commit().await?;
+    claimtrail_runtime::killpoint::reach("intake_committed_before_answer");
     runtime.relay_wakeup.notify_waiters();
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

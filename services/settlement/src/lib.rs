@@ -211,14 +211,10 @@ impl Booker {
             .lines
             .iter()
             .map(|line| {
-                vec![
-                    Value::from(entry_id),
-                    Value::from(line.account.clone()),
-                    Value::from(line.debit.to_cents().unwrap_or(0)),
-                    Value::from(line.credit.to_cents().unwrap_or(0)),
-                ]
+                let cents = |amount: Money| amount.cents().map_err(|e| HandlerError::Invalid(format!("journal line of account {}: {e}", line.account)));
+                Ok(vec![Value::from(entry_id), Value::from(line.account.clone()), Value::from(cents(line.debit)?), Value::from(cents(line.credit)?)])
             })
-            .collect();
+            .collect::<Result<Vec<_>, HandlerError>>()?;
         let insert = format!("INSERT INTO {} (entry_id, account, debit_cents, credit_cents) VALUES ", store.table("journal_lines"));
         claimtrail_store::insert_rows(store, tx, &insert, lines, "").await?;
         Ok(PayableBooked {
