@@ -102,12 +102,7 @@ async fn send_until_answered(target: &Target, request: &Keyed, locked_until: Ins
         match send(target, request).await? {
             Sent::Answer(answer) => return Ok(answer),
             Sent::InFlight(retry_after) => {
-                anyhow::ensure!(
-                    Instant::now() <= locked_until,
-                    "key {} still answered 409 {:?} after the bound",
-                    request.key,
-                    Instant::now() - locked_until
-                );
+                anyhow::ensure!(Instant::now() <= locked_until, "key {} still answered 409 {:?} after the bound", request.key, Instant::now() - locked_until);
                 anyhow::ensure!((1..=5).contains(&retry_after), "Retry-After {retry_after} s is outside the lease");
                 tokio::time::sleep(Duration::from_secs(retry_after)).await;
             }
@@ -353,7 +348,12 @@ async fn postgres_intake_killed_during_keyed_submissions_frees_its_keys_within_t
         stack.spawn("intake", &[("CLAIMTRAIL_KILL_POINT", point)]).await?;
         let seed = 500 + scenario as u64;
         let args = ["generate", "--format", "x12", "--claims", "10", "--bundle-size", "10", "--seed", &seed.to_string()];
-        let request = Keyed { path: "/v1/claims/x12", content_type: "application/edi-x12", key: format!("PX-{scenario}"), body: x12_file(stack.command(&args), 10, seed).await? };
+        let request = Keyed {
+            path: "/v1/claims/x12",
+            content_type: "application/edi-x12",
+            key: format!("PX-{scenario}"),
+            body: x12_file(stack.command(&args), 10, seed).await?,
+        };
         assert!(matches!(send(&Target::of_stack(&stack), &request).await?, Sent::Lost), "{point}: the process died before answering");
         stack.wait_exit("intake", Duration::from_secs(30)).await?;
         let died_at = Instant::now();

@@ -259,12 +259,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
 }
 
 /// Inserts what [`prepare_claims`] built, and the idempotent answer, in `tx`.
-pub async fn store_prepared_in(
-    runtime: &Runtime,
-    tx: &sea_orm::DatabaseTransaction,
-    prepared: Prepared,
-    recording: Recording<'_>,
-) -> Result<(), Problem> {
+pub async fn store_prepared_in(runtime: &Runtime, tx: &sea_orm::DatabaseTransaction, prepared: Prepared, recording: Recording<'_>) -> Result<(), Problem> {
     let store = &runtime.store;
     let claims_sql = format!(
         "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id, member_id) VALUES ",
