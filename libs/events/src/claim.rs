@@ -116,3 +116,26 @@ pub enum Outcome {
     PartiallyPaid,
     Denied,
 }
+
+impl Outcome {
+    /// The name it has in JSON and in the databases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Paid => "paid",
+            Outcome::PartiallyPaid => "partially_paid",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn an_outcome_has_the_same_name_in_json_and_in_the_databases() {
+        for outcome in [Outcome::Paid, Outcome::PartiallyPaid, Outcome::Denied] {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+        }
+    }
+}

@@ -325,6 +325,11 @@ macro_rules! domain_events {
         $(impl From<$variant> for DomainEvent {
             fn from(payload: $variant) -> DomainEvent { DomainEvent::$variant(payload) }
         })*
+
+        $(impl $variant {
+            /// This payload's event type name, as consumers filter on it.
+            pub const EVENT_TYPE: &'static str = $event_type;
+        })*
     };
 }
 

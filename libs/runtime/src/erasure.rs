@@ -1,6 +1,6 @@
 //! `claims.erased.v1` in the services that did not take the request.
 
-use claimtrail_events::{DomainEvent, Envelope};
+use claimtrail_events::{ClaimsErased, DomainEvent, Envelope};
 use claimtrail_store::{Store, outbox};
 use sea_orm::DatabaseTransaction;
 
@@ -10,7 +10,7 @@ use crate::HandlerError;
 /// Postgres the published bodies) of this service's events about those
 /// claims, and returns true; false for any other event.
 pub async fn apply(store: &Store, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<bool, HandlerError> {
-    if envelope.event_type != "claims.erased.v1" {
+    if envelope.event_type != ClaimsErased::EVENT_TYPE {
         return Ok(false);
     }
     let DomainEvent::ClaimsErased(erasure) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {

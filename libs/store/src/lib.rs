@@ -14,6 +14,7 @@
 //!   The events of one append are one producer batch, signed once.
 //! - [`inbox`]: record a processed event id once (`ON CONFLICT DO NOTHING`).
 //! - [`registry`]: the shared table where services publish their producer keys.
+//! - [`footprint`]: rows and bytes of a service's tables (for the bench).
 //!
 //! Architecture invariant: this crate is the only one that knows what the
 //! outbox and inbox tables look like (and the producer key registry);
@@ -233,6 +234,62 @@ impl Store {
     pub(crate) fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
     }
+}
+
+/// Rows and bytes of some of a service's tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Footprint {
+    /// By table name (unqualified), in the order asked.
+    pub tables: Vec<TableFootprint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TableFootprint {
+    pub table: String,
+    pub rows: i64,
+    /// On disk with its indexes (Postgres: `pg_total_relation_size`; SQLite:
+    /// the pages of the table and its indexes, from `dbstat`).
+    pub bytes: i64,
+}
+
+impl Footprint {
+    pub fn rows(&self) -> i64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+
+    pub fn bytes(&self) -> i64 {
+        self.tables.iter().map(|t| t.bytes).sum()
+    }
+}
+
+/// The rows and bytes of `tables` (names as given to [`Store::table`]).
+pub async fn footprint(store: &Store, tables: &[&str]) -> Result<Footprint, StoreError> {
+    use sea_orm::{ConnectionTrait as _, Value};
+    let mut footprint = Footprint::default();
+    for name in tables {
+        let qualified = store.table(name);
+        let rows: i64 = store
+            .db()
+            .query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {qualified}"), vec![]))
+            .await?
+            .map(|row| row.try_get_by_index(0))
+            .transpose()?
+            .unwrap_or(0);
+        let bytes_sql = if store.is_postgres() {
+            stmt(store, "SELECT CAST(pg_total_relation_size(CAST($1 AS regclass)) AS BIGINT)", vec![Value::from(qualified.clone())])
+        } else {
+            // The table's pages and its indexes' (named after it by sqlite_master's tbl_name).
+            let bare = qualified.trim_matches('"').to_owned();
+            stmt(
+                store,
+                "SELECT CAST(COALESCE(SUM(pgsize), 0) AS BIGINT) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = $1)",
+                vec![Value::from(bare)],
+            )
+        };
+        let bytes: i64 = store.db().query_one_raw(bytes_sql).await?.map(|row| row.try_get_by_index(0)).transpose()?.unwrap_or(0);
+        footprint.tables.push(TableFootprint { table: (*name).to_owned(), rows, bytes });
+    }
+    Ok(footprint)
 }
 
 /// Read-only SQLite connections beside the writer.

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use claimtrail_events::{FeeScheduleEntry, Money};
+use claimtrail_adjudication::api::FeeBody;
+use claimtrail_events::Money;
 use claimtrail_intake::auth::{self, Role};
 use claimtrail_runtime::Runtime;
 use serde::{Deserialize, Serialize};
@@ -42,10 +43,10 @@ fn runtime_of<'a>(runtimes: &'a [Runtime], service: &str) -> anyhow::Result<&'a 
 }
 
 /// The demo fee schedule: HCPCS Level II and one E/M code, per unit.
-fn fee_schedule() -> Vec<FeeScheduleEntry> {
+fn fee_schedule() -> Vec<FeeBody> {
     [("99213", "92.00"), ("99214", "131.00"), ("G0008", "30.00"), ("G0009", "31.50"), ("J1100", "0.45"), ("J3420", "1.10"), ("36415", "3.00")]
         .iter()
-        .map(|(code, amount)| FeeScheduleEntry { procedure_code: (*code).to_owned(), amount: Money::parse(amount).expect("demo amounts are valid") })
+        .map(|(code, amount)| FeeBody { procedure_code: (*code).to_owned(), amount: Money::parse(amount).expect("demo amounts are valid") })
         .collect()
 }
 
@@ -191,10 +192,10 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
     let intake = runtime_of(runtimes, claimtrail_intake::SERVICE)?;
     let adjudication = runtime_of(runtimes, claimtrail_adjudication::SERVICE)?;
 
-    let schedule = claimtrail_adjudication::fee_schedules::load(&adjudication.store, adjudication.store.db(), DEMO_PAYER_ID).await?;
-    if schedule.content_hash == "none" {
-        let body = claimtrail_adjudication::fee_schedules::FeeScheduleBody { fee_schedule_id: "demo-2026".into(), entries: fee_schedule() };
-        claimtrail_adjudication::fee_schedules::publish_schedule(adjudication, DEMO_PAYER_ID, body)
+    let schedule = claimtrail_adjudication::storage::fee_schedule(&adjudication.store, adjudication.store.db(), DEMO_PAYER_ID).await?;
+    if schedule.is_none() {
+        let body = claimtrail_adjudication::api::FeeScheduleBody { fee_schedule_id: "demo-2026".into(), entries: fee_schedule() };
+        claimtrail_adjudication::api::publish_schedule(adjudication, DEMO_PAYER_ID, body)
             .await
             .map_err(|problem| anyhow::anyhow!("publishing the demo fee schedule: {}", problem.detail))?;
     }

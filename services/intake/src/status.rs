@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
-use claimtrail_events::{DomainEvent, Envelope, Family, Frequency, Money, NewEvent};
+use claimtrail_events::{ClaimAdjudicated, ClaimReversed, ClaimSubmitted, DomainEvent, Envelope, Family, Frequency, Money, NewEvent, PayableBooked};
 use claimtrail_runtime::http::Problem;
 use claimtrail_runtime::{EventHandler, HandlerError, Runtime};
 use claimtrail_store::{Store, stmt};
@@ -82,7 +82,7 @@ impl EventHandler for StatusProjection {
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&["claim.adjudicated.v1", "claim.reversed.v1", "payable.booked.v1"])
+        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, PayableBooked::EVENT_TYPE])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
@@ -108,12 +108,9 @@ impl StatusProjection {
     async fn project(&self, tx: &DatabaseTransaction, envelope: &Envelope, history: &mut HistoryRows) -> Result<(), HandlerError> {
         let store = &self.store;
         let at = envelope.occurred_at.to_string();
-        match envelope.event_type.as_str() {
-            "claim.adjudicated.v1" => {
-                let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(());
-                };
-                let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
+            DomainEvent::ClaimAdjudicated(decision) => {
+                let outcome = decision.outcome.as_str();
                 let decision_json = serde_json::to_string(&decision).map_err(|e| HandlerError::Unexpected(e.into()))?;
                 let updated = tx
                     .execute_raw(stmt(
@@ -125,7 +122,7 @@ impl StatusProjection {
                         ),
                         vec![
                             Value::from(decision.claim_id),
-                            Value::from(outcome.clone()),
+                            Value::from(outcome),
                             Value::from(decision.total_paid.cents().map_err(|e| HandlerError::Invalid(format!("paid amount: {e}")))?),
                             Value::from(decision_json),
                         ],
@@ -144,10 +141,7 @@ impl StatusProjection {
                     history.push(entry);
                 }
             }
-            "claim.reversed.v1" => {
-                let DomainEvent::ClaimReversed(reversed) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(());
-                };
+            DomainEvent::ClaimReversed(reversed) => {
                 let (status, verb) = match reversed.frequency {
                     Frequency::Void => ("voided", "voided"),
                     _ => ("replaced", "replaced"),
@@ -171,10 +165,7 @@ impl StatusProjection {
                     }
                 }
             }
-            "payable.booked.v1" => {
-                let DomainEvent::PayableBooked(booked) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(());
-                };
+            DomainEvent::PayableBooked(booked) => {
                 let known = tx
                     .query_one_raw(stmt(store, format!("SELECT status FROM {} WHERE claim_id = $1", store.table("claims")), vec![Value::from(booked.claim_id)]))
                     .await?;
@@ -290,7 +281,7 @@ async fn adjudicated_claim(
 /// claim's, which no event carries).
 async fn submitted_claim(store: &Store, claim_id: Uuid) -> Result<claimtrail_events::SubmittedClaim, Problem> {
     let unreadable = |reason: String| Problem::internal(&anyhow::anyhow!("the submission event of claim {claim_id} {reason}"));
-    let body = claimtrail_store::outbox::first_event_body(store, store.reader(), &claim_id.to_string(), "claim.submitted.v1")
+    let body = claimtrail_store::outbox::first_event_body(store, store.reader(), &claim_id.to_string(), ClaimSubmitted::EVENT_TYPE)
         .await?
         .ok_or_else(|| unreadable("is missing".into()))?;
     let envelope = Envelope::from_bytes(&body).map_err(|e| unreadable(format!("is unreadable: {e}")))?;

@@ -16,7 +16,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
-use claimtrail_events::{DomainEvent, Envelope, Family, Money, NewEvent, PayableBooked};
+use claimtrail_events::{ClaimAdjudicated, ClaimReversed, ClaimsErased, DomainEvent, Envelope, Family, Money, NewEvent, PayableBooked};
 use claimtrail_runtime::http::Problem;
 use claimtrail_runtime::{EventHandler, HandlerError, Runtime, ServeSettings, ServiceParts, auth, http};
 use claimtrail_store::{Migration, Store, stmt};
@@ -123,19 +123,16 @@ impl EventHandler for Booker {
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&["claim.adjudicated.v1", "claim.reversed.v1", "claims.erased.v1"])
+        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, ClaimsErased::EVENT_TYPE])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
         if claimtrail_runtime::erasure::apply(&self.store, tx, envelope).await? {
             return Ok(vec![]);
         }
-        let entry = match envelope.event_type.as_str() {
-            "claim.adjudicated.v1" => {
-                let DomainEvent::ClaimAdjudicated(decision) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(vec![]);
-                };
-                let outcome = serde_json::to_value(decision.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let entry = match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
+            DomainEvent::ClaimAdjudicated(decision) => {
+                let outcome = decision.outcome.as_str();
                 Entry {
                     claim_id: decision.claim_id,
                     kind: "decision",
@@ -146,25 +143,20 @@ impl EventHandler for Booker {
                     lines: journal::lines_for(&decision),
                 }
             }
-            "claim.reversed.v1" => {
-                let DomainEvent::ClaimReversed(reversal) = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? else {
-                    return Ok(vec![]);
-                };
-                Entry {
-                    claim_id: reversal.claim_id,
-                    kind: "reversal",
-                    payer_id: reversal.payer_id.clone(),
-                    billing_npi: reversal.billing_npi.clone(),
-                    amount: reversal.total_paid,
-                    memo: format!(
-                        "claim {} reversed by claim {}: {} paid before is taken back",
-                        reversal.claim_id,
-                        reversal.by_claim_id,
-                        reversal.total_paid.negated()
-                    ),
-                    lines: journal::reversal_lines(&reversal),
-                }
-            }
+            DomainEvent::ClaimReversed(reversal) => Entry {
+                claim_id: reversal.claim_id,
+                kind: "reversal",
+                payer_id: reversal.payer_id.clone(),
+                billing_npi: reversal.billing_npi.clone(),
+                amount: reversal.total_paid,
+                memo: format!(
+                    "claim {} reversed by claim {}: {} paid before is taken back",
+                    reversal.claim_id,
+                    reversal.by_claim_id,
+                    reversal.total_paid.negated()
+                ),
+                lines: journal::reversal_lines(&reversal),
+            },
             _ => return Ok(vec![]),
         };
         let booked = self.book(tx, entry).await?;
