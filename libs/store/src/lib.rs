@@ -260,6 +260,11 @@ impl Footprint {
     pub fn bytes(&self) -> i64 {
         self.tables.iter().map(|t| t.bytes).sum()
     }
+
+    /// The rows of one table (0 if it is not in the footprint).
+    pub fn table_rows(&self, table: &str) -> i64 {
+        self.tables.iter().filter(|t| t.table == table).map(|t| t.rows).sum()
+    }
 }
 
 /// The rows and bytes of `tables` (names as given to [`Store::table`]).

@@ -159,5 +159,5 @@ pub async fn mark_reversed(store: &Store, tx: &impl ConnectionTrait, original: U
 
 /// Rows and bytes this service holds, for the bench.
 pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, StoreError> {
-    claimtrail_store::footprint(store, &["fees", "fee_schedules", "decisions"]).await
+    claimtrail_store::footprint(store, &["decisions", "fees", "fee_schedules", "outbox", "inbox"]).await
 }

@@ -410,3 +410,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
+
+/// Rows and bytes of the tables the anchor grows per claim, for the bench.
+pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, claimtrail_store::StoreError> {
+    claimtrail_store::footprint(store, &["ledger", "checkpoints", "outbox", "inbox"]).await
+}
+
+/// The size of the largest checkpoint signed so far (0 before the first).
+pub async fn checkpointed_size(store: &Store) -> Result<u64, StoreError> {
+    let row = store.db().query_one_raw(stmt(store, format!("SELECT COALESCE(MAX(size), 0) FROM {}", store.table("checkpoints")), vec![])).await?;
+    let size: i64 = row.map(|row| row.try_get_by_index(0)).transpose()?.unwrap_or(0);
+    u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("checkpoint size {size}")))
+}

@@ -12,12 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use claimtrail_runtime::{Runtime, ServeSettings};
-use claimtrail_store::stmt;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::{demo, up};
+use crate::{demo, storage, up};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -103,8 +101,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let key = credentials.tenants.iter().find(|t| t["role"] == "provider").and_then(|t| t["api_key"].as_str()).context("no provider key")?.to_owned();
     let members: Vec<String> = credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
     // Events produced before the claims (reference data): every one reaches the ledger.
-    let baseline_events =
-        count(&runtimes, "intake", "outbox").await? + count(&runtimes, "adjudication", "outbox").await? + count(&runtimes, "settlement", "outbox").await?;
+    let baseline_events = published_events(&runtimes).await? - footprint_of(&runtimes, claimtrail_anchor::SERVICE).await?.table_rows("outbox");
 
     // Bodies are built before the clock starts.
     let today = time::OffsetDateTime::now_utc().date();
@@ -179,8 +176,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     progress.set_position(0);
     let expected = baseline_events + 3 * args.claims as i64;
     loop {
-        let booked = count(&runtimes, "settlement", "journal_entries").await?;
-        let checkpoint = scalar(&runtimes, "anchor", "SELECT COALESCE(MAX(size), 0) FROM {checkpoints}").await?;
+        let booked = footprint_of(&runtimes, claimtrail_settlement::SERVICE).await?.table_rows("journal_entries");
+        let checkpoint = claimtrail_anchor::checkpointed_size(&runtime_of(&runtimes, claimtrail_anchor::SERVICE)?.store).await? as i64;
         progress.set_position(booked as u64);
         if booked == args.claims as i64 && checkpoint == expected {
             break;
@@ -191,24 +188,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let settle_elapsed = started.elapsed();
     progress.finish_and_clear();
 
-    // The budget per claim.
+    // The budget per claim, from each service's own footprint.
     let mut rows = 0i64;
     let mut table_lines = Vec::new();
     for runtime in &runtimes {
-        for table in tables_of(runtime.store.service()) {
-            let n = count(&runtimes, runtime.store.service(), table).await?;
-            rows += n;
-            table_lines.push(format!("{}.{table}={n}", runtime.store.service()));
+        let service = runtime.store.service();
+        for table in footprint_of(&runtimes, service).await?.tables {
+            rows += table.rows;
+            table_lines.push(format!("{service}.{}={}", table.table, table.rows));
         }
     }
-    let outbox_messages: i64 = {
-        let mut total = 0;
-        for runtime in &runtimes {
-            total += count(&runtimes, runtime.store.service(), "outbox").await?;
-        }
-        total
-    };
-    let bytes = database_bytes(&runtimes, work_dir.path(), embedded, &prefix).await?;
+    let outbox_messages = published_events(&runtimes).await?;
+    let bytes = storage::database_bytes(&runtimes, work_dir.path(), embedded, &prefix).await?;
     let n = args.claims as f64;
     println!("mode: {}", if embedded { "embedded (SQLite, outbox-as-log)" } else { "Postgres + NATS JetStream (serve topology in one process)" });
     println!("claims: {} in bundles of {}, {} in flight; request bytes {}", args.claims, args.bundle, args.concurrency, request_bytes);
@@ -229,64 +220,33 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tables_of(service: &str) -> &'static [&'static str] {
-    match service {
-        "intake" => &["claims", "claim_history", "outbox", "inbox"],
-        "adjudication" => &["decisions", "outbox", "inbox"],
-        "settlement" => &["journal_entries", "journal_lines", "outbox", "inbox"],
-        "anchor" => &["ledger", "checkpoints", "outbox", "inbox"],
-        _ => &[],
+fn runtime_of<'a>(runtimes: &'a [Runtime], service: &str) -> anyhow::Result<&'a Runtime> {
+    runtimes.iter().find(|r| r.store.service() == service).with_context(|| format!("no {service} in the stack"))
+}
+
+/// A service's tables, rows and bytes, as the service reports them.
+async fn footprint_of(runtimes: &[Runtime], service: &str) -> anyhow::Result<claimtrail_store::Footprint> {
+    let store = &runtime_of(runtimes, service)?.store;
+    Ok(match service {
+        claimtrail_intake::SERVICE => claimtrail_intake::footprint(store).await?,
+        claimtrail_adjudication::SERVICE => claimtrail_adjudication::storage::footprint(store).await?,
+        claimtrail_settlement::SERVICE => claimtrail_settlement::footprint(store).await?,
+        claimtrail_anchor::SERVICE => claimtrail_anchor::footprint(store).await?,
+        other => anyhow::bail!("no footprint for {other}"),
+    })
+}
+
+/// Events every service has published (its outbox rows).
+async fn published_events(runtimes: &[Runtime]) -> anyhow::Result<i64> {
+    let mut total = 0;
+    for runtime in runtimes {
+        total += footprint_of(runtimes, runtime.store.service()).await?.table_rows("outbox");
     }
-}
-
-async fn scalar(runtimes: &[Runtime], service: &str, sql_template: &str) -> anyhow::Result<i64> {
-    let runtime = runtimes.iter().find(|r| r.store.service() == service).context("service")?;
-    let store = &runtime.store;
-    let sql = sql_template.replace("{checkpoints}", &store.table("checkpoints"));
-    let row = store.db().query_one_raw(stmt(store, sql, vec![])).await?.context("no row")?;
-    Ok(row.try_get_by_index(0)?)
-}
-
-async fn count(runtimes: &[Runtime], service: &str, table: &str) -> anyhow::Result<i64> {
-    let runtime = runtimes.iter().find(|r| r.store.service() == service).context("service")?;
-    let store = &runtime.store;
-    let row = store.db().query_one_raw(stmt(store, format!("SELECT COUNT(*) FROM {}", store.table(table)), vec![])).await?.context("no row")?;
-    Ok(row.try_get_by_index(0)?)
-}
-
-async fn database_bytes(runtimes: &[Runtime], dir: &std::path::Path, embedded: bool, prefix: &str) -> anyhow::Result<i64> {
-    if embedded {
-        let mut total = 0u64;
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            if entry.file_name().to_string_lossy().starts_with("claimtrail.db") {
-                total += entry.metadata()?.len();
-            }
-        }
-        return Ok(total as i64);
-    }
-    let store = &runtimes[0].store;
-    let row = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname LIKE $1 AND c.relkind IN ('r', 'm')",
-            vec![sea_orm::Value::from(format!("{prefix}\\_%"))],
-        ))
-        .await?
-        .context("no row")?;
-    Ok(row.try_get_by_index(0)?)
+    Ok(total)
 }
 
 async fn cleanup(runtimes: &[Runtime], settings: &ServeSettings, prefix: &str) -> anyhow::Result<()> {
-    for runtime in runtimes {
-        let _ = runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", runtime.store.service())).await;
-    }
-    if let Some(runtime) = runtimes.first() {
-        let registry = claimtrail_store::registry::COMPONENT;
-        let _ = runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{registry}\" CASCADE")).await;
-    }
+    storage::drop_schemas(runtimes, prefix).await;
     claimtrail_bus::jetstream::delete_streams(&settings.nats_url, &claimtrail_bus::Naming::new(prefix)).await?;
     Ok(())
 }

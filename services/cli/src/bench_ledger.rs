@@ -26,7 +26,9 @@ use claimtrail_ledger::leaf::{LeafBatch, LeafRecord};
 use claimtrail_ledger::merkle::Frontier;
 use claimtrail_ledger::note::{Checkpoint, SignerKey};
 use claimtrail_ledger::verify::Verifier;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+
+use crate::storage;
+use sea_orm::TransactionTrait;
 
 /// Events per producer batch in the generated leaves (one signature each).
 const EVENTS_PER_BATCH: usize = 100;
@@ -147,12 +149,8 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
     let entries = prepared.leaves.len();
     let schema = format!("benchledger{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let db = sea_orm::Database::connect(database_url).await.context("connecting to Postgres")?;
-    db.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await?;
+    storage::create_bench_ledger_schema(&db, &schema).await?;
     let result = async {
-        let columns = "(idx BIGINT PRIMARY KEY, event_id UUID NOT NULL UNIQUE, leaf BYTEA NOT NULL, leaf_hash BYTEA NOT NULL, chain BYTEA NOT NULL)";
-        db.execute_unprepared(&format!("CREATE TABLE {schema}.raw_insert {columns}")).await?;
-        db.execute_unprepared(&format!("CREATE TABLE {schema}.raw_copy {columns}")).await?;
-        db.execute_unprepared(&format!("CREATE TABLE {schema}.ledger {columns}")).await?;
         // Hashes and chain for the raw rates, computed before the clock.
         let mut chain = CHAIN_SEED;
         let rows: Vec<(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)> = prepared
@@ -170,7 +168,7 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
         let started = Instant::now();
         for transaction in rows.chunks(batch_size) {
             let tx = db.begin().await?;
-            insert_rows(&tx, &format!("{schema}.raw_insert"), transaction).await?;
+            storage::insert_ledger_rows(&tx, &format!("{schema}.raw_insert"), transaction).await?;
             tx.commit().await?;
         }
         println!("raw Postgres multi-row INSERT (500 rows a statement, {batch_size} a transaction): {:.0} rows/s", rate(entries, started));
@@ -179,7 +177,7 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
         tokio::spawn(connection);
         let started = Instant::now();
         for transaction in rows.chunks(batch_size) {
-            copy_rows(&client, &format!("{schema}.raw_copy"), transaction).await?;
+            storage::copy_ledger_rows(&client, &format!("{schema}.raw_copy"), transaction).await?;
         }
         println!("raw Postgres binary COPY ({batch_size} rows a transaction): {:.0} rows/s", rate(entries, started));
 
@@ -211,44 +209,6 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
         Ok::<(), anyhow::Error>(())
     }
     .await;
-    db.execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+    storage::drop_schema(&db, &schema).await?;
     result
-}
-
-async fn insert_rows(tx: &impl ConnectionTrait, table: &str, rows: &[(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)]) -> anyhow::Result<()> {
-    for chunk in rows.chunks(500) {
-        let mut sql = format!("INSERT INTO {table} (idx, event_id, leaf, leaf_hash, chain) VALUES ");
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 5);
-        for (row_idx, (idx, id, leaf, hash, chain)) in chunk.iter().enumerate() {
-            if row_idx > 0 {
-                sql.push(',');
-            }
-            let base = row_idx * 5;
-            sql.push_str(&format!("(${},${},${},${},${})", base + 1, base + 2, base + 3, base + 4, base + 5));
-            values.extend([
-                sea_orm::Value::from(*idx),
-                sea_orm::Value::from(*id),
-                sea_orm::Value::from((*leaf).clone()),
-                sea_orm::Value::from(hash.to_vec()),
-                sea_orm::Value::from(chain.to_vec()),
-            ]);
-        }
-        tx.execute_raw(sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values)).await?;
-    }
-    Ok(())
-}
-
-async fn copy_rows(client: &tokio_postgres::Client, table: &str, rows: &[(i64, uuid::Uuid, &Vec<u8>, Hash, Hash)]) -> anyhow::Result<()> {
-    use tokio_postgres::binary_copy::BinaryCopyInWriter;
-    use tokio_postgres::types::{ToSql, Type};
-    let sink = client.copy_in(&format!("COPY {table} (idx, event_id, leaf, leaf_hash, chain) FROM STDIN BINARY")).await?;
-    let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::UUID, Type::BYTEA, Type::BYTEA, Type::BYTEA]);
-    let mut writer = std::pin::pin!(writer);
-    for (idx, id, leaf, hash, chain) in rows {
-        let (hash, chain) = (hash.as_slice(), chain.as_slice());
-        let row: [&(dyn ToSql + Sync); 5] = [idx, id, &leaf.as_slice(), &hash, &chain];
-        writer.as_mut().write(&row).await?;
-    }
-    writer.finish().await?;
-    Ok(())
 }

@@ -5,6 +5,7 @@ mod bench_ledger;
 mod config;
 mod demo;
 mod generate;
+mod storage;
 mod up;
 mod verify;
 mod world;

@@ -193,3 +193,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
+
+/// Rows and bytes of the tables intake grows per claim, for the bench.
+pub async fn footprint(store: &claimtrail_store::Store) -> Result<claimtrail_store::Footprint, claimtrail_store::StoreError> {
+    claimtrail_store::footprint(store, &["claims", "claim_history", "outbox", "inbox"]).await
+}

@@ -348,3 +348,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
+
+/// Rows and bytes of the tables settlement grows per claim, for the bench.
+pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, claimtrail_store::StoreError> {
+    claimtrail_store::footprint(store, &["journal_entries", "journal_lines", "outbox", "inbox"]).await
+}
