@@ -274,3 +274,46 @@ async fn generated_claims_pass_every_edit_and_are_adjudicated() -> anyhow::Resul
     }
     Ok(())
 }
+
+/// The README's "Try it" with the clock years ahead: `up --demo` and
+/// `claimtrail generate` read the same moved clock
+/// (`CLAIMTRAIL_CLOCK_OFFSET_DAYS`), so the generated claim is dated from that
+/// day, covered by the demo's seeding, within timely filing, and paid.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_claim_is_accepted_and_paid_with_the_clock_years_ahead() -> anyhow::Result<()> {
+    const OFFSET_DAYS: i64 = 1_500;
+    let offset = OFFSET_DAYS.to_string();
+    let up = Embedded::start(&[(claimtrail_events::CLOCK_OFFSET_ENV, &offset)]).await?;
+
+    let generated = up.command(&["generate", "--claims", "1", "--bundle-size", "1", "--seed", "2"]).env(claimtrail_events::CLOCK_OFFSET_ENV, &offset).output().await?;
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let claim: serde_json::Value = serde_json::from_slice(&generated.stdout)?;
+    // Dated from the moved clock's day: its services fall in the 28 days before it.
+    let moved_today = time::OffsetDateTime::now_utc().date() + time::Duration::days(OFFSET_DAYS);
+    let served = claim["entry"][0]["resource"]["item"][0]["servicedDate"].as_str().and_then(claimtrail_events::parse_date).expect("a date of service");
+    assert!(served < moved_today && served >= moved_today - time::Duration::days(29), "served {served}, the moved clock's today {moved_today}");
+
+    let response = up
+        .client
+        .post(format!("{}/v1/claims", up.url))
+        .bearer_auth(&up.api_key)
+        .header("content-type", "application/fhir+json")
+        .body(serde_json::to_vec(&claim)?)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 202);
+    let answer: serde_json::Value = response.json().await?;
+    assert_eq!(answer["outcomes"][0]["status"], "accepted", "{answer}");
+    let claim_id = answer["claim_ids"][0].as_str().expect("a claim id").to_owned();
+    wait_until(Duration::from_secs(60), || async {
+        let status = up.claim_status(&claim_id).await?;
+        Ok((status["outcome"] == "paid", status.to_string()))
+    })
+    .await?;
+    let status = up.claim_status(&claim_id).await?;
+    assert_eq!((status["total_charge"].as_str(), status["total_paid"].as_str()), (Some("155.00"), Some("118.80")), "as the README says: {status}");
+    // Intake received it on the moved clock's day too (give or take midnight).
+    let received = status["received_at"].as_str().and_then(|at| at.get(..10)).and_then(claimtrail_events::parse_date).expect("received_at");
+    assert!((received - moved_today).whole_days().abs() <= 1, "received {received}, the moved clock's today {moved_today}");
+    Ok(())
+}

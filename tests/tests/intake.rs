@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, wait_until};
+use claimtrail_e2e::{PAYER_ID, Stack, covered_period, day, sample_claim, wait_until};
 use ed25519_dalek::Signer as _;
 use serde_json::{Value, json};
 use sha3::Digest as _;
@@ -28,7 +28,7 @@ async fn keys_are_scoped_to_their_payer_and_their_organization_npis() -> anyhow:
     let stack = Stack::start(&[]).await?;
     let intake = stack.url("intake").to_owned();
     let member = json!({"family_name": "Scoped", "given_name": "Sam", "birth_date": "1970-01-01", "sex": "male",
-        "plan_id": "PPO", "coverage_start": "2026-01-01", "coverage_end": "2026-12-31"});
+        "plan_id": "PPO", "coverage_start": covered_period().0, "coverage_end": covered_period().1});
 
     // A payer key publishes for its own payer only; a payer key needs a payer id.
     let output = stack.run_cli(&["keys", "create", "--tenant", "unscoped-plan", "--role", "payer"]).await?;
@@ -253,7 +253,8 @@ async fn providers_and_enrollments_import_all_or_nothing_and_auditors_read_the_a
     let csv = |header: &str, rows: &[&str]| format!("{header}\n{}\n", rows.join("\n"));
     let provider_header = "npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,\
 pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,routing_number,account_number,account_type";
-    let good = "1003000126,1,Robin Example MD,123456789,207Q00000X,riverside,MD-1,IL,2027-12-31,Riverside,100 River Road,Springfield,IL,62701,,,";
+    let good = format!("1003000126,1,Robin Example MD,123456789,207Q00000X,riverside,MD-1,IL,{},Riverside,100 River Road,Springfield,IL,62701,,,", day(365));
+    let good = good.as_str();
     let bad = "1003000127,3,,12345,207Q00000X,riverside,,,,Riverside,100 River Road,Springfield,ZZ,62701,021000022,12,savings";
     let import =
         |body: String| stack.client.post(format!("{intake}/v1/providers/import")).bearer_auth(&admin).header("content-type", "text/csv").body(body).send();
@@ -273,8 +274,9 @@ pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,rout
     assert_eq!(body["errors"][0]["path"], "line 1");
 
     // Enrollments for the payer; then the newly registered and enrolled NPI bills for riverside.
+    let (start, end) = covered_period();
     let enrollments =
-        csv("npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end", &["1003000126,1,Robin Example MD,123456789,207Q00000X,2026-01-01,2026-12-31"]);
+        csv("npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end", &[&format!("1003000126,1,Robin Example MD,123456789,207Q00000X,{start},{end}")]);
     let response = stack
         .client
         .post(format!("{intake}/v1/payers/{PAYER_ID}/enrollments/import"))

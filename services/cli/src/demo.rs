@@ -49,10 +49,16 @@ fn fee_schedule() -> Vec<FeeScheduleEntry> {
         .collect()
 }
 
-/// Coverage and enrollment span last year to next year, so that the demo's
-/// recent dates of service are always covered.
+/// Coverage, enrollment and licences span last year to next year (by the
+/// clock, `claimtrail_events::today`), so that the demo's recent dates of
+/// service are always covered.
 fn demo_period() -> (time::Date, time::Date) {
-    let year = time::OffsetDateTime::now_utc().year();
+    demo_period_around(claimtrail_events::today())
+}
+
+/// January 1 of the year before `today` to December 31 of the year after.
+fn demo_period_around(today: time::Date) -> (time::Date, time::Date) {
+    let year = today.year();
     let start = time::Date::from_calendar_date(year - 1, time::Month::January, 1).unwrap_or(time::Date::MIN);
     let end = time::Date::from_calendar_date(year + 1, time::Month::December, 31).unwrap_or(time::Date::MAX);
     (start, end)
@@ -254,7 +260,9 @@ pub fn demo_claim(sequence: u64, member_id: &str, today: time::Date) -> Value {
     if let Some(contained) = claim["contained"].as_array_mut() {
         for resource in contained {
             if resource["resourceType"] == "Coverage" {
+                let (start, end) = demo_period_around(today);
                 resource["subscriberId"] = json!(member_id);
+                resource["period"] = json!({"start": claimtrail_events::format_date(start), "end": claimtrail_events::format_date(end)});
             }
             if resource["resourceType"] == "Patient" {
                 resource["identifier"][0]["value"] = json!(member_id);
@@ -313,7 +321,7 @@ pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watc
     let mut submitted = 0usize;
     let claims_max = std::env::var("CLAIMTRAIL_DEMO_CLAIMS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEMO_CLAIMS_PER_START);
     while submitted < claims_max && !*stop.borrow() {
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = claimtrail_events::today();
         let entries: Vec<Value> = (0..DEMO_BUNDLE_CLAIMS)
             .map(|_| {
                 sequence += 1;

@@ -191,6 +191,11 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Every command reads the clock: a bad offset stops it here, before any reading.
+    if let Err(error) = claimtrail_events::clock_offset() {
+        eprintln!("claimtrail: {error}");
+        std::process::exit(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
