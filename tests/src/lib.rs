@@ -239,8 +239,19 @@ impl Stack {
         Ok(self.command(args).output().await?)
     }
 
+    /// A new API key of `role`; finance and auditor keys read [`PAYER_ID`] (see [`Stack::create_key_for`]).
     pub async fn create_key(&self, tenant: &str, role: &str) -> anyhow::Result<String> {
-        let output = self.run_cli(&["keys", "create", "--tenant", tenant, "--role", role]).await?;
+        let payer_ids: &[&str] = if matches!(role, "finance" | "auditor") { &[PAYER_ID] } else { &[] };
+        self.create_key_for(tenant, role, payer_ids).await
+    }
+
+    /// A new API key of `role` for `payer_ids` (`--payer-id` each).
+    pub async fn create_key_for(&self, tenant: &str, role: &str, payer_ids: &[&str]) -> anyhow::Result<String> {
+        let mut args = vec!["keys", "create", "--tenant", tenant, "--role", role];
+        for payer_id in payer_ids {
+            args.extend(["--payer-id", payer_id]);
+        }
+        let output = self.run_cli(&args).await?;
         anyhow::ensure!(output.status.success(), "keys create failed: {}", String::from_utf8_lossy(&output.stderr));
         Ok(String::from_utf8(output.stdout)?.trim().to_owned())
     }

@@ -77,6 +77,81 @@ async fn keys_are_scoped_to_their_payer_and_their_organization_npis() -> anyhow:
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn finance_and_auditor_keys_are_scoped_to_their_payers_and_see_nothing_of_another() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let (intake, settlement) = (stack.url("intake").to_owned(), stack.url("settlement").to_owned());
+    let claim_id = stack.submit_ok(&sample_claim("PCN-SCOPE-1")).await?.remove(0);
+    stack.wait_settled(1, Duration::from_secs(60)).await?;
+    stack.claim_status(&claim_id).await?;
+
+    // An unscoped finance or auditor key is refused at creation, naming both ways to scope it, and nothing is stored.
+    let keys = stack.table("registry", "api_keys");
+    let n_keys = stack.scalar(&format!("SELECT COUNT(*) FROM {keys}")).await?;
+    for role in ["finance", "auditor"] {
+        let output = stack.run_cli(&["keys", "create", "--tenant", "unscoped", "--role", role]).await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains("--payer-id") && stderr.contains("--all-payers"), "{stderr}");
+    }
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {keys}")).await?, n_keys);
+
+    let own_finance = stack.create_key_for("plan-finance", "finance", &[PAYER_ID, "99999"]).await?;
+    let own_auditor = stack.create_key_for("plan-audit", "auditor", &[PAYER_ID]).await?;
+    let other_finance = stack.create_key_for("other-finance", "finance", &["99999"]).await?;
+    let other_auditor = stack.create_key_for("other-audit", "auditor", &["99999", "88888"]).await?;
+    let wide = stack.run_cli(&["keys", "create", "--tenant", "operator-finance", "--role", "finance", "--all-payers"]).await?;
+    assert!(wide.status.success(), "{}", String::from_utf8_lossy(&wide.stderr));
+    let wide_finance = String::from_utf8(wide.stdout)?.trim().to_owned();
+    let client = &stack.client;
+    let get = |url: String, key: String| async move { answer(client.get(url).bearer_auth(key).send().await?).await };
+    let expense = format!("expense:claims:{PAYER_ID}");
+
+    // Another payer's keys: 404 for the claim and its journal, and lists without a trace of it.
+    let balances_url = format!("{settlement}/v1/journal/balances");
+    for key in [&other_finance, &other_auditor] {
+        let (status, body) = get(balances_url.clone(), key.clone()).await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["accounts"], json!([]), "{body}");
+        assert_eq!(body["total_debit"], "0.00", "{body}");
+        let (status, body) = get(format!("{settlement}/v1/journal/entries?claim_id={claim_id}"), key.clone()).await?;
+        assert_eq!(status, 404, "{body}");
+        assert!(!body.to_string().contains("118.80"), "{body}");
+    }
+    for path in ["", "/claim-response", "/eob"] {
+        let (status, body) = get(format!("{intake}/v1/claims/{claim_id}{path}"), other_auditor.clone()).await?;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, body) = get(format!("{intake}/v1/claims"), other_auditor.clone()).await?;
+    assert_eq!((status, body["claims"].clone()), (200, json!([])), "{body}");
+    let (status, body) = get(format!("{intake}/v1/access-log"), other_auditor.clone()).await?;
+    assert_eq!((status, body["entries"].clone()), (200, json!([])), "{body}");
+    let (status, body) = get(format!("{intake}/v1/access-log?claim_id={claim_id}"), other_auditor.clone()).await?;
+    assert_eq!((status, body["entries"].clone()), (200, json!([])), "{body}");
+    let (status, _) = get(format!("{intake}/v1/claims/{claim_id}"), own_finance.clone()).await?;
+    assert_eq!(status, 404, "finance keys read journals, not claims");
+
+    // The payer's own keys, and an explicit operator-wide key, see it.
+    for key in [&own_finance, &own_auditor, &wide_finance] {
+        let (status, body) = get(balances_url.clone(), key.clone()).await?;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["accounts"].as_array().unwrap().iter().any(|a| a["account"] == expense.as_str() && a["debit"] == "118.80"), "{body}");
+        let (status, body) = get(format!("{settlement}/v1/journal/entries?claim_id={claim_id}"), key.clone()).await?;
+        assert_eq!((status, body["entries"][0]["amount"].as_str()), (200, Some("118.80")), "{body}");
+    }
+    let (status, body) = get(format!("{intake}/v1/claims/{claim_id}/eob"), own_auditor.clone()).await?;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(format!("{intake}/v1/claims"), own_auditor.clone()).await?;
+    assert_eq!((status, body["claims"][0]["claim_id"].as_str()), (200, Some(claim_id.as_str())), "{body}");
+    let (status, body) = get(format!("{intake}/v1/access-log?claim_id={claim_id}"), own_auditor.clone()).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["entries"].as_array().unwrap().iter().any(|e| e["reader_tenant"] == "riverside"), "{body}");
+
+    // The ledger is global and carries no PHI: an auditor of another payer reads it.
+    let (status, _) = get(format!("{}/v1/ledger/checkpoint", stack.url("anchor")), other_auditor.clone()).await?;
+    assert_eq!(status, 200);
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_payers_and_late_claims_are_rejected_with_their_reasons() -> anyhow::Result<()> {
     let stack = Stack::start(&[]).await?;
     let intake = stack.url("intake").to_owned();

@@ -212,10 +212,13 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(credentials) = serde_json::from_str::<Credentials>(&text)
     {
+        // Still known, and (finance and auditor keys of data dirs from before keys were scoped) reading the demo payer.
         let mut all_valid = true;
         for tenant in &credentials.tenants {
             let key = tenant["api_key"].as_str().unwrap_or_default();
-            all_valid &= auth::verify_key(&intake.registry, key).await?.is_some();
+            all_valid &= auth::verify_key(&intake.registry, key)
+                .await?
+                .is_some_and(|tenant| tenant.role == Role::Provider || tenant.payers.includes(DEMO_PAYER_ID));
         }
         if all_valid && !credentials.tenants.is_empty() {
             return Ok(credentials);
@@ -231,8 +234,8 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
         ("Claimtrail Operator", Role::Admin, json!({})),
     ];
     for (name, role, fields) in roles {
-        let payer_scope = (role == Role::Payer).then_some(DEMO_PAYER_ID);
-        let key = auth::create_key(&intake.registry, name, role, payer_scope).await?;
+        let payer_ids = if matches!(role, Role::Payer | Role::Finance | Role::Auditor) { vec![DEMO_PAYER_ID.to_owned()] } else { vec![] };
+        let key = auth::create_key(&intake.registry, name, role, &payer_ids, false).await?;
         let mut tenant = json!({"name": name, "role": role.as_str(), "api_key": key.api_key});
         if let (Some(tenant_map), Some(extra)) = (tenant.as_object_mut(), fields.as_object()) {
             for (field, value) in extra {
