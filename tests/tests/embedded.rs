@@ -182,6 +182,20 @@ async fn tampering_with_a_ledger_row_in_the_sqlite_file_is_caught() -> anyhow::R
     up.kill().await?;
     let (verified, output) = up.verify_export().await?;
     assert!(verified, "{output}");
+    // An export whose entry line renames `chain`, or lacks it, is refused naming that line.
+    let export = up.data_dir.path().join("export.jsonl");
+    let text = std::fs::read_to_string(&export)?;
+    let line_idx = text.lines().position(|line| line.contains(r#""type":"entry""#)).expect("an entry line");
+    for (edit, expected) in [(r#""chian":"#, "unknown field `chian`"), (r#""other":"#, "missing field `chain`")] {
+        let edited: Vec<String> =
+            text.lines().enumerate().map(|(idx, line)| if idx == line_idx { line.replace(r#""chain":"#, edit) } else { line.to_owned() }).collect();
+        let path = up.data_dir.path().join("export-edited.jsonl");
+        std::fs::write(&path, edited.join("\n") + "\n")?;
+        let output = up.command(&["verify", path.to_str().unwrap()]).output().await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(stderr.contains(&format!("line {} is not a valid export line", line_idx + 1)) && stderr.contains(expected), "{stderr}");
+    }
 
     up.execute("CREATE TABLE \"ledger_backup\" AS SELECT * FROM \"anchor_ledger\"").await?;
     let restore = || async {

@@ -338,11 +338,17 @@ pub async fn list(
     let mut conditions = Vec::new();
     let mut values = Vec::new();
     // Its own submissions, and for auditors and admins the claims of the payers the key reads.
-    let scope = tenant.claims_scope().cloned().unwrap_or(auth::PayerScope::Only(Vec::new()));
-    if scope != auth::PayerScope::All {
-        values.push(Value::from(tenant.name.clone()));
-        let in_scope = scope.sql_condition("payer_id", &mut values).unwrap_or_default();
-        conditions.push(format!("(submitter = $1 OR {in_scope})"));
+    match tenant.claims_scope() {
+        Some(auth::PayerScope::All) => {}
+        Some(scope @ auth::PayerScope::Only(payer_ids)) if !payer_ids.is_empty() => {
+            values.push(Value::from(tenant.name.clone()));
+            let in_scope = scope.sql_condition("payer_id", &mut values).unwrap_or_default();
+            conditions.push(format!("(submitter = $1 OR {in_scope})"));
+        }
+        _ => {
+            values.push(Value::from(tenant.name.clone()));
+            conditions.push("submitter = $1".to_owned());
+        }
     }
     if let Some(status) = &query.status {
         if !STATUSES.contains(&status.as_str()) {
