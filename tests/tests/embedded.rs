@@ -186,9 +186,14 @@ async fn tampering_with_a_ledger_row_in_the_sqlite_file_is_caught() -> anyhow::R
     let export = up.data_dir.path().join("export.jsonl");
     let text = std::fs::read_to_string(&export)?;
     let line_idx = text.lines().position(|line| line.contains(r#""type":"entry""#)).expect("an entry line");
-    for (edit, expected) in [(r#""chian":"#, "unknown field `chian`"), (r#""other":"#, "missing field `chain`")] {
-        let edited: Vec<String> =
-            text.lines().enumerate().map(|(idx, line)| if idx == line_idx { line.replace(r#""chain":"#, edit) } else { line.to_owned() }).collect();
+    let renamed = |line: &str| line.replace(r#""chain":"#, r#""chian":"#);
+    let dropped = |line: &str| {
+        let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        entry.as_object_mut().unwrap().remove("chain");
+        entry.to_string()
+    };
+    for (edit, expected) in [(&renamed as &dyn Fn(&str) -> String, "unknown field `chian`"), (&dropped, "missing field `chain`")] {
+        let edited: Vec<String> = text.lines().enumerate().map(|(idx, line)| if idx == line_idx { edit(line) } else { line.to_owned() }).collect();
         let path = up.data_dir.path().join("export-edited.jsonl");
         std::fs::write(&path, edited.join("\n") + "\n")?;
         let output = up.command(&["verify", path.to_str().unwrap()]).output().await?;

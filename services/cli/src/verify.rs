@@ -546,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn an_export_line_with_a_renamed_field_is_refused_naming_both_fields() {
+    fn an_export_line_with_a_renamed_field_is_refused_naming_it() {
         let error = parse_export_line(r#"{"type":"entry","index":3,"leaf":"bGVhZg==","chian":"Y2hhaW4="}"#).unwrap_err().to_string();
         assert!(error.contains("unknown field `chian`"), "{error}");
     }
