@@ -164,8 +164,8 @@ async fn unknown_payers_and_late_claims_are_rejected_with_their_reasons() -> any
     assert_eq!(body["outcomes"][0]["status"], "rejected", "{body}");
     assert_eq!(issue_codes(&body), ["payer-unknown"], "{body}");
 
-    // The payer shortens its timely-filing limit to 30 days: the fixture's February date of service is late.
-    let payer = json!({"name": "Test Health Plan", "timely_filing_days": 30});
+    // The payer shortens its timely-filing limit to 10 days: the sample claim's services, 30 days ago, are late.
+    let payer = json!({"name": "Test Health Plan", "timely_filing_days": 10});
     let response = stack.client.put(format!("{intake}/v1/payers/{PAYER_ID}")).bearer_auth(&admin).json(&payer).send().await?;
     assert_eq!(response.status(), 200);
     let (status, body) = answer(stack.submit(&sample_claim("PCN-LATE")).await?).await?;
