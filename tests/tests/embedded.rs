@@ -304,7 +304,8 @@ async fn the_readme_claim_is_accepted_and_paid_with_the_clock_years_ahead() -> a
     let offset = OFFSET_DAYS.to_string();
     let up = Embedded::start(&[(claimtrail_events::CLOCK_OFFSET_ENV, &offset)]).await?;
 
-    let generated = up.command(&["generate", "--claims", "1", "--bundle-size", "1", "--seed", "2"]).env(claimtrail_events::CLOCK_OFFSET_ENV, &offset).output().await?;
+    let generated =
+        up.command(&["generate", "--claims", "1", "--bundle-size", "1", "--seed", "2"]).env(claimtrail_events::CLOCK_OFFSET_ENV, &offset).output().await?;
     assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
     let claim: serde_json::Value = serde_json::from_slice(&generated.stdout)?;
     // Dated from the moved clock's day: its services fall in the 28 days before it.

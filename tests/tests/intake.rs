@@ -350,8 +350,10 @@ pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,rout
 
     // Enrollments for the payer; then the newly registered and enrolled NPI bills for riverside.
     let (start, end) = covered_period();
-    let enrollments =
-        csv("npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end", &[&format!("1003000126,1,Robin Example MD,123456789,207Q00000X,{start},{end}")]);
+    let enrollments = csv(
+        "npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end",
+        &[&format!("1003000126,1,Robin Example MD,123456789,207Q00000X,{start},{end}")],
+    );
     let response = stack
         .client
         .post(format!("{intake}/v1/payers/{PAYER_ID}/enrollments/import"))

@@ -144,10 +144,9 @@ pub fn key_scope(role: Role, payer_ids: &[String], all_payers: bool) -> Result<K
             _ => Err(format!("a payer key acts for one payer, not {} (give --payer-id once)", unique.len())),
         },
         Role::Finance | Role::Auditor => match (unique.is_empty(), all_payers) {
-            (true, false) => Err(format!(
-                "a {} key needs the payers it may read: --payer-id ID (repeatable), or --all-payers for an operator-wide key",
-                role.as_str()
-            )),
+            (true, false) => {
+                Err(format!("a {} key needs the payers it may read: --payer-id ID (repeatable), or --all-payers for an operator-wide key", role.as_str()))
+            }
             (false, true) => Err("give either --payer-id or --all-payers, not both".into()),
             (true, true) => Ok(KeyScope { payer_id: None, payers: Some(PayerScope::All) }),
             (false, false) => Ok(KeyScope { payer_id: None, payers: Some(PayerScope::Only(unique)) }),
@@ -227,10 +226,7 @@ pub async fn create_key(store: &Store, tenant: &str, role: Role, payer_ids: &[St
         .db()
         .execute_raw(stmt(
             store,
-            format!(
-                "INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id, payer_ids) VALUES ($1, $2, $3, $4, $5, $6)",
-                store.table("api_keys")
-            ),
+            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id, payer_ids) VALUES ($1, $2, $3, $4, $5, $6)", store.table("api_keys")),
             vec![
                 Value::from(key_id.clone()),
                 Value::from(sha256(secret.as_bytes()).to_vec()),

@@ -216,9 +216,8 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
         let mut all_valid = true;
         for tenant in &credentials.tenants {
             let key = tenant["api_key"].as_str().unwrap_or_default();
-            all_valid &= auth::verify_key(&intake.registry, key)
-                .await?
-                .is_some_and(|tenant| tenant.role == Role::Provider || tenant.payers.includes(DEMO_PAYER_ID));
+            all_valid &=
+                auth::verify_key(&intake.registry, key).await?.is_some_and(|tenant| tenant.role == Role::Provider || tenant.payers.includes(DEMO_PAYER_ID));
         }
         if all_valid && !credentials.tenants.is_empty() {
             return Ok(credentials);
