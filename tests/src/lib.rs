@@ -5,7 +5,12 @@
 //! - [`claimtrail_bin`]: builds the current binary once (nested cargo) and returns its path.
 //! - [`Stack`]: the four services as separate processes, with helpers per endpoint,
 //!   kill -9 and restart, SQL counts for assertions, and clean-up.
-//! - [`sample_claim`], [`bundle`]: FHIR R4 request bodies.
+//! - [`sample_claim`], [`bundle`]: FHIR R4 request bodies, dated from [`today`].
+//!
+//! No test depends on the day it runs: dates are relative to [`today`], the
+//! services' own clock (`claimtrail_events::today`). Setting
+//! `CLAIMTRAIL_CLOCK_OFFSET_DAYS` for the test run moves the harness and every
+//! process it starts (they inherit it) to another day together.
 //!
 //! Environment: `CLAIMTRAIL_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and `CLAIMTRAIL_TEST_NATS_URL`
@@ -131,8 +136,8 @@ impl Stack {
         Ok(stack)
     }
 
-    /// The sample claim's member (MBR-0001, covered in 2026) and billing
-    /// provider (NPI 1245319599, enrolled in 2026) for payer 60054.
+    /// The sample claim's member (MBR-0001) and billing provider (NPI
+    /// 1245319599) for payer 60054, covered and enrolled over [`covered_period`].
     pub async fn put_reference_data(&self, admin_key: &str) -> anyhow::Result<()> {
         let payer = json!({"name": "Test Health Plan", "timely_filing_days": 365});
         let response = self.client.put(format!("{}/v1/payers/{PAYER_ID}", self.url("intake"))).bearer_auth(admin_key).json(&payer).send().await?;
@@ -143,13 +148,14 @@ impl Stack {
             "bank_account": {"routing_number": "011000015", "account_number": "000123456789", "account_type": "checking"}});
         let response = self.client.put(format!("{}/v1/providers/1245319599", self.url("intake"))).bearer_auth(admin_key).json(&provider).send().await?;
         anyhow::ensure!(response.status().is_success(), "provider: {}", response.text().await?);
+        let (start, end) = covered_period();
         let member = json!({"family_name": "Synthetic", "given_name": "Pat", "birth_date": "1961-04-12", "sex": "female",
-            "plan_id": "PPO-GOLD", "coverage_start": "2026-01-01", "coverage_end": "2026-12-31"});
+            "plan_id": "PPO-GOLD", "coverage_start": start, "coverage_end": end});
         let response =
             self.client.put(format!("{}/v1/payers/{PAYER_ID}/members/MBR-0001", self.url("intake"))).bearer_auth(admin_key).json(&member).send().await?;
         anyhow::ensure!(response.status().is_success(), "member: {}", response.text().await?);
         let enrollment = json!({"entity_type": 2, "name": "Riverside Family Practice", "tin": "123456789", "taxonomy": "207Q00000X",
-            "enrollment_start": "2026-01-01", "enrollment_end": "2026-12-31"});
+            "enrollment_start": start, "enrollment_end": end});
         let response = self
             .client
             .put(format!("{}/v1/providers/1245319599/enrollments/{PAYER_ID}", self.url("intake")))
@@ -234,8 +240,19 @@ impl Stack {
         Ok(self.command(args).output().await?)
     }
 
+    /// A new API key of `role`; finance and auditor keys read [`PAYER_ID`] (see [`Stack::create_key_for`]).
     pub async fn create_key(&self, tenant: &str, role: &str) -> anyhow::Result<String> {
-        let output = self.run_cli(&["keys", "create", "--tenant", tenant, "--role", role]).await?;
+        let payer_ids: &[&str] = if matches!(role, "finance" | "auditor") { &[PAYER_ID] } else { &[] };
+        self.create_key_for(tenant, role, payer_ids).await
+    }
+
+    /// A new API key of `role` for `payer_ids` (`--payer-id` each).
+    pub async fn create_key_for(&self, tenant: &str, role: &str, payer_ids: &[&str]) -> anyhow::Result<String> {
+        let mut args = vec!["keys", "create", "--tenant", tenant, "--role", role];
+        for payer_id in payer_ids {
+            args.extend(["--payer-id", payer_id]);
+        }
+        let output = self.run_cli(&args).await?;
         anyhow::ensure!(output.status.success(), "keys create failed: {}", String::from_utf8_lossy(&output.stderr));
         Ok(String::from_utf8(output.stdout)?.trim().to_owned())
     }
@@ -425,14 +442,49 @@ where
     bail!("timed out after {timeout:?}: {last}")
 }
 
+/// Today by the services' clock: the system clock moved by
+/// `CLAIMTRAIL_CLOCK_OFFSET_DAYS`, as in every process the harness starts.
+pub fn today() -> time::Date {
+    claimtrail_events::today()
+}
+
+/// `YYYY-MM-DD` of the day `days` after [`today`] (before it when negative).
+pub fn day(days: i64) -> String {
+    claimtrail_events::format_date(today() + time::Duration::days(days))
+}
+
+/// The sample claim's date of service: 30 days before [`today`].
+pub fn service_date() -> String {
+    day(-30)
+}
+
+/// A coverage or enrollment period around [`today`]: a year before to a year after.
+pub fn covered_period() -> (String, String) {
+    (day(-365), day(365))
+}
+
 /// A valid professional FHIR R4 Claim (the committed fixture) with its own
-/// patient control number: 99213, G0008 and J1100 x4 for payer 60054.
+/// patient control number: 99213, G0008 and J1100 x4 for payer 60054, served
+/// on [`service_date`] (the fixture's own dates are fixed, and would age out
+/// of the payer's timely-filing limit).
 pub fn sample_claim(patient_control_number: &str) -> Value {
     static TEMPLATE: OnceLock<Value> = OnceLock::new();
     let mut claim =
         TEMPLATE.get_or_init(|| serde_json::from_str(include_str!("../../libs/fhir/tests/fixtures/claim-professional.json")).expect("fixture is JSON")).clone();
     claim["identifier"][0]["value"] = json!(patient_control_number);
     claim["id"] = json!(patient_control_number.to_ascii_lowercase());
+    let served = service_date();
+    claim["billablePeriod"] = json!({"start": served, "end": served});
+    claim["created"] = json!(format!("{}T09:30:00-05:00", day(-29)));
+    for item in claim["item"].as_array_mut().expect("the fixture has items") {
+        item["servicedDate"] = json!(served);
+    }
+    let (start, end) = covered_period();
+    for resource in claim["contained"].as_array_mut().expect("the fixture has contained resources") {
+        if resource["resourceType"] == "Coverage" {
+            resource["period"] = json!({"start": start, "end": end});
+        }
+    }
     claim
 }
 

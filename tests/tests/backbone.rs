@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{Stack, bundle, forged_single_batch, metric, replay_as_new, sample_claim, verified_counts, wait_until};
+use claimtrail_e2e::{Stack, bundle, covered_period, day, forged_single_batch, metric, replay_as_new, sample_claim, verified_counts, wait_until};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
@@ -227,12 +227,14 @@ async fn a_batch_bundle_is_judged_per_entry_and_another_tenant_cannot_see_the_cl
         assert!(!text.contains("MBR-0001") && !text.contains("1245319599") && !text.contains("Synthetic"), "nothing of the claim leaks: {text}");
     }
 
+    // Intake stores a request's claims and events before it answers, so nothing to wait for.
+    let n_events = stack.count("intake", "outbox").await?;
     let mut transaction = bundle(vec![sample_claim("PCN-T-1"), json!({"resourceType": "Claim"})]);
     transaction["type"] = json!("transaction");
     let response = stack.submit(&transaction).await?;
     assert_eq!(response.status(), 422, "a transaction Bundle with a bad entry is refused whole");
-    wait_until(Duration::from_secs(2), || async { Ok((true, String::new())) }).await?;
     assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {}", stack.table("intake", "claims"))).await?, 2);
+    assert_eq!(stack.count("intake", "outbox").await?, n_events, "nor is any event of its good entry");
 
     stack.cleanup().await
 }
@@ -297,13 +299,16 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     // CSV import: all or nothing, naming the bad line.
     let import_url = format!("{}/v1/payers/60054/members/import", stack.url("intake"));
     let header = "member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end\n";
-    let bad = format!("{header}MBR-0100,Doe,Sam,1970-01-01,female,PPO,2026-01-01,2026-12-31\nMBR-0101,Roe,Kim,1980-13-01,male,PPO,2026-01-01,2026-06-30\n");
+    let (start, end) = covered_period();
+    let bad = format!("{header}MBR-0100,Doe,Sam,1970-01-01,female,PPO,{start},{end}\nMBR-0101,Roe,Kim,1980-13-01,male,PPO,{start},{end}\n");
     let response = stack.client.post(&import_url).bearer_auth(&admin).header("content-type", "text/csv").body(bad).send().await?;
     assert_eq!(response.status(), 422);
     let problem: Value = response.json().await?;
     assert!(problem["errors"].to_string().contains("line 3"), "{problem}");
     assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {} WHERE member_id LIKE 'MBR-01%'", stack.table("intake", "members"))).await?, 0);
-    let good = format!("{header}MBR-0100,Doe,Sam,1970-01-01,female,PPO,2026-01-01,2026-12-31\nMBR-0101,Roe,Kim,1980-12-01,male,PPO,2026-01-01,2026-01-31\n");
+    // MBR-0101's coverage ended before the sample claim's date of service (30 days ago).
+    let (lapsed_start, lapsed_end) = (day(-120), day(-90));
+    let good = format!("{header}MBR-0100,Doe,Sam,1970-01-01,female,PPO,{start},{end}\nMBR-0101,Roe,Kim,1980-12-01,male,PPO,{lapsed_start},{lapsed_end}\n");
     let response = stack.client.post(&import_url).bearer_auth(&admin).header("content-type", "text/csv").body(good).send().await?;
     assert_eq!(response.status(), 200, "{}", response.text().await?);
     // A malformed body is a 400, a body of the wrong shape a 422 naming the field.
@@ -332,7 +337,7 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     assert_eq!(status, "rejected");
     assert!(issues.contains("member-unknown"), "{issues}");
 
-    // MBR-0101 is covered in January only; the sample claim's services are on 2026-02-10.
+    // MBR-0101's coverage ended 90 days ago; the sample claim's services are 30 days ago.
     let answer: Value = stack.submit(&with_member("PCN-E-2", "MBR-0101")).await?.json().await?;
     let (status, issues) = outcome(&answer);
     assert_eq!(status, "rejected");
@@ -342,9 +347,9 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     let answer: Value = stack.submit(&with_member("PCN-E-3", "MBR-0100")).await?.json().await?;
     assert_eq!(outcome(&answer).0, "accepted", "{answer}");
 
-    // A valid NPI of the organization that is not enrolled with the payer, and whose licence expired in January.
+    // A valid NPI of the organization that is not enrolled with the payer, and whose licence expired 60 days ago.
     let provider = json!({"entity_type": 1, "name": "Lapsed Doc", "tin": "123456789", "taxonomy": "207Q00000X", "organization": "riverside",
-        "licence": {"number": "MD-1", "state": "IL", "expires": "2026-01-31"},
+        "licence": {"number": "MD-1", "state": "IL", "expires": day(-60)},
         "pay_to": {"name": "Riverside", "address_line": "100 River Road", "city": "Springfield", "state": "IL", "postal_code": "62701"}, "bank_account": null});
     let response = stack.client.put(format!("{}/v1/providers/1234567893", stack.url("intake"))).bearer_auth(&admin).json(&provider).send().await?;
     assert_eq!(response.status(), 200, "{}", response.text().await?);

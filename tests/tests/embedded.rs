@@ -182,6 +182,25 @@ async fn tampering_with_a_ledger_row_in_the_sqlite_file_is_caught() -> anyhow::R
     up.kill().await?;
     let (verified, output) = up.verify_export().await?;
     assert!(verified, "{output}");
+    // An export whose entry line renames `chain`, or lacks it, is refused naming that line.
+    let export = up.data_dir.path().join("export.jsonl");
+    let text = std::fs::read_to_string(&export)?;
+    let line_idx = text.lines().position(|line| line.contains(r#""type":"entry""#)).expect("an entry line");
+    let renamed = |line: &str| line.replace(r#""chain":"#, r#""chian":"#);
+    let dropped = |line: &str| {
+        let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        entry.as_object_mut().unwrap().remove("chain");
+        entry.to_string()
+    };
+    for (edit, expected) in [(&renamed as &dyn Fn(&str) -> String, "unknown field `chian`"), (&dropped, "missing field `chain`")] {
+        let edited: Vec<String> = text.lines().enumerate().map(|(idx, line)| if idx == line_idx { edit(line) } else { line.to_owned() }).collect();
+        let path = up.data_dir.path().join("export-edited.jsonl");
+        std::fs::write(&path, edited.join("\n") + "\n")?;
+        let output = up.command(&["verify", path.to_str().unwrap()]).output().await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(stderr.contains(&format!("line {} is not a valid export line", line_idx + 1)) && stderr.contains(expected), "{stderr}");
+    }
 
     up.execute("CREATE TABLE \"ledger_backup\" AS SELECT * FROM \"anchor_ledger\"").await?;
     let restore = || async {
@@ -272,5 +291,53 @@ async fn generated_claims_pass_every_edit_and_are_adjudicated() -> anyhow::Resul
         assert_eq!(status["status"], "adjudicated", "{status}");
         assert_ne!(status["outcome"], "denied", "{status}");
     }
+    Ok(())
+}
+
+/// The README's "Try it" with the clock years ahead: `up --demo` and
+/// `claimtrail generate` read the same moved clock
+/// (`CLAIMTRAIL_CLOCK_OFFSET_DAYS`), so the generated claim is dated from that
+/// day, covered by the demo's seeding, within timely filing, and paid.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_claim_is_accepted_and_paid_with_the_clock_years_ahead() -> anyhow::Result<()> {
+    const OFFSET_DAYS: i64 = 1_500;
+    let offset = OFFSET_DAYS.to_string();
+    let up = Embedded::start(&[(claimtrail_events::CLOCK_OFFSET_ENV, &offset)]).await?;
+
+    let generated =
+        up.command(&["generate", "--claims", "1", "--bundle-size", "1", "--seed", "2"]).env(claimtrail_events::CLOCK_OFFSET_ENV, &offset).output().await?;
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let claim: serde_json::Value = serde_json::from_slice(&generated.stdout)?;
+    // Dated from the moved clock's day: its services fall in the 28 days before it.
+    let moved_today = time::OffsetDateTime::now_utc().date() + time::Duration::days(OFFSET_DAYS);
+    let served = claim["entry"][0]["resource"]["item"][0]["servicedDate"].as_str().and_then(claimtrail_events::parse_date).expect("a date of service");
+    assert!(served < moved_today && served >= moved_today - time::Duration::days(29), "served {served}, the moved clock's today {moved_today}");
+
+    let response = up
+        .client
+        .post(format!("{}/v1/claims", up.url))
+        .bearer_auth(&up.api_key)
+        .header("content-type", "application/fhir+json")
+        .body(serde_json::to_vec(&claim)?)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 202);
+    let answer: serde_json::Value = response.json().await?;
+    assert_eq!(answer["outcomes"][0]["status"], "accepted", "{answer}");
+    let claim_id = answer["claim_ids"][0].as_str().expect("a claim id").to_owned();
+    wait_until(Duration::from_secs(60), || async {
+        let status = up.claim_status(&claim_id).await?;
+        Ok((status["outcome"] == "paid", status.to_string()))
+    })
+    .await?;
+    let status = up.claim_status(&claim_id).await?;
+    assert_eq!((status["total_charge"].as_str(), status["total_paid"].as_str()), (Some("155.00"), Some("118.80")), "as the README says: {status}");
+    // The demo's finance key is scoped to the demo payer and reads its journal.
+    let balances: serde_json::Value =
+        up.client.get(format!("{}/v1/journal/balances", up.url)).bearer_auth(up.demo_key("finance")?).send().await?.error_for_status()?.json().await?;
+    assert!(balances["accounts"].as_array().unwrap().iter().any(|a| a["account"] == "expense:claims:60054" && a["debit"] == "118.80"), "{balances}");
+    // Intake received it on the moved clock's day too (give or take midnight).
+    let received = status["received_at"].as_str().and_then(|at| at.get(..10)).and_then(claimtrail_events::parse_date).expect("received_at");
+    assert!((received - moved_today).whole_days().abs() <= 1, "received {received}, the moved clock's today {moved_today}");
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, wait_until};
+use claimtrail_e2e::{PAYER_ID, Stack, covered_period, day, sample_claim, wait_until};
 use ed25519_dalek::Signer as _;
 use serde_json::{Value, json};
 use sha3::Digest as _;
@@ -28,7 +28,7 @@ async fn keys_are_scoped_to_their_payer_and_their_organization_npis() -> anyhow:
     let stack = Stack::start(&[]).await?;
     let intake = stack.url("intake").to_owned();
     let member = json!({"family_name": "Scoped", "given_name": "Sam", "birth_date": "1970-01-01", "sex": "male",
-        "plan_id": "PPO", "coverage_start": "2026-01-01", "coverage_end": "2026-12-31"});
+        "plan_id": "PPO", "coverage_start": covered_period().0, "coverage_end": covered_period().1});
 
     // A payer key publishes for its own payer only; a payer key needs a payer id.
     let output = stack.run_cli(&["keys", "create", "--tenant", "unscoped-plan", "--role", "payer"]).await?;
@@ -77,6 +77,81 @@ async fn keys_are_scoped_to_their_payer_and_their_organization_npis() -> anyhow:
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn finance_and_auditor_keys_are_scoped_to_their_payers_and_see_nothing_of_another() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let (intake, settlement) = (stack.url("intake").to_owned(), stack.url("settlement").to_owned());
+    let claim_id = stack.submit_ok(&sample_claim("PCN-SCOPE-1")).await?.remove(0);
+    stack.wait_settled(1, Duration::from_secs(60)).await?;
+    stack.claim_status(&claim_id).await?;
+
+    // An unscoped finance or auditor key is refused at creation, naming both ways to scope it, and nothing is stored.
+    let keys = stack.table("registry", "api_keys");
+    let n_keys = stack.scalar(&format!("SELECT COUNT(*) FROM {keys}")).await?;
+    for role in ["finance", "auditor"] {
+        let output = stack.run_cli(&["keys", "create", "--tenant", "unscoped", "--role", role]).await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains("--payer-id") && stderr.contains("--all-payers"), "{stderr}");
+    }
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {keys}")).await?, n_keys);
+
+    let own_finance = stack.create_key_for("plan-finance", "finance", &[PAYER_ID, "99999"]).await?;
+    let own_auditor = stack.create_key_for("plan-audit", "auditor", &[PAYER_ID]).await?;
+    let other_finance = stack.create_key_for("other-finance", "finance", &["99999"]).await?;
+    let other_auditor = stack.create_key_for("other-audit", "auditor", &["99999", "88888"]).await?;
+    let wide = stack.run_cli(&["keys", "create", "--tenant", "operator-finance", "--role", "finance", "--all-payers"]).await?;
+    assert!(wide.status.success(), "{}", String::from_utf8_lossy(&wide.stderr));
+    let wide_finance = String::from_utf8(wide.stdout)?.trim().to_owned();
+    let client = &stack.client;
+    let get = |url: String, key: String| async move { answer(client.get(url).bearer_auth(key).send().await?).await };
+    let expense = format!("expense:claims:{PAYER_ID}");
+
+    // Another payer's keys: 404 for the claim and its journal, and lists without a trace of it.
+    let balances_url = format!("{settlement}/v1/journal/balances");
+    for key in [&other_finance, &other_auditor] {
+        let (status, body) = get(balances_url.clone(), key.clone()).await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["accounts"], json!([]), "{body}");
+        assert_eq!(body["total_debit"], "0.00", "{body}");
+        let (status, body) = get(format!("{settlement}/v1/journal/entries?claim_id={claim_id}"), key.clone()).await?;
+        assert_eq!(status, 404, "{body}");
+        assert!(!body.to_string().contains("118.80"), "{body}");
+    }
+    for path in ["", "/claim-response", "/eob"] {
+        let (status, body) = get(format!("{intake}/v1/claims/{claim_id}{path}"), other_auditor.clone()).await?;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, body) = get(format!("{intake}/v1/claims"), other_auditor.clone()).await?;
+    assert_eq!((status, body["claims"].clone()), (200, json!([])), "{body}");
+    let (status, body) = get(format!("{intake}/v1/access-log"), other_auditor.clone()).await?;
+    assert_eq!((status, body["entries"].clone()), (200, json!([])), "{body}");
+    let (status, body) = get(format!("{intake}/v1/access-log?claim_id={claim_id}"), other_auditor.clone()).await?;
+    assert_eq!((status, body["entries"].clone()), (200, json!([])), "{body}");
+    let (status, _) = get(format!("{intake}/v1/claims/{claim_id}"), own_finance.clone()).await?;
+    assert_eq!(status, 404, "finance keys read journals, not claims");
+
+    // The payer's own keys, and an explicit operator-wide key, see it.
+    for key in [&own_finance, &own_auditor, &wide_finance] {
+        let (status, body) = get(balances_url.clone(), key.clone()).await?;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["accounts"].as_array().unwrap().iter().any(|a| a["account"] == expense.as_str() && a["debit"] == "118.80"), "{body}");
+        let (status, body) = get(format!("{settlement}/v1/journal/entries?claim_id={claim_id}"), key.clone()).await?;
+        assert_eq!((status, body["entries"][0]["amount"].as_str()), (200, Some("118.80")), "{body}");
+    }
+    let (status, body) = get(format!("{intake}/v1/claims/{claim_id}/eob"), own_auditor.clone()).await?;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(format!("{intake}/v1/claims"), own_auditor.clone()).await?;
+    assert_eq!((status, body["claims"][0]["claim_id"].as_str()), (200, Some(claim_id.as_str())), "{body}");
+    let (status, body) = get(format!("{intake}/v1/access-log?claim_id={claim_id}"), own_auditor.clone()).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["entries"].as_array().unwrap().iter().any(|e| e["reader_tenant"] == "riverside"), "{body}");
+
+    // The ledger is global and carries no PHI: an auditor of another payer reads it.
+    let (status, _) = get(format!("{}/v1/ledger/checkpoint", stack.url("anchor")), other_auditor.clone()).await?;
+    assert_eq!(status, 200);
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_payers_and_late_claims_are_rejected_with_their_reasons() -> anyhow::Result<()> {
     let stack = Stack::start(&[]).await?;
     let intake = stack.url("intake").to_owned();
@@ -89,8 +164,8 @@ async fn unknown_payers_and_late_claims_are_rejected_with_their_reasons() -> any
     assert_eq!(body["outcomes"][0]["status"], "rejected", "{body}");
     assert_eq!(issue_codes(&body), ["payer-unknown"], "{body}");
 
-    // The payer shortens its timely-filing limit to 30 days: the fixture's February date of service is late.
-    let payer = json!({"name": "Test Health Plan", "timely_filing_days": 30});
+    // The payer shortens its timely-filing limit to 10 days: the sample claim's services, 30 days ago, are late.
+    let payer = json!({"name": "Test Health Plan", "timely_filing_days": 10});
     let response = stack.client.put(format!("{intake}/v1/payers/{PAYER_ID}")).bearer_auth(&admin).json(&payer).send().await?;
     assert_eq!(response.status(), 200);
     let (status, body) = answer(stack.submit(&sample_claim("PCN-LATE")).await?).await?;
@@ -253,7 +328,8 @@ async fn providers_and_enrollments_import_all_or_nothing_and_auditors_read_the_a
     let csv = |header: &str, rows: &[&str]| format!("{header}\n{}\n", rows.join("\n"));
     let provider_header = "npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,\
 pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,routing_number,account_number,account_type";
-    let good = "1003000126,1,Robin Example MD,123456789,207Q00000X,riverside,MD-1,IL,2027-12-31,Riverside,100 River Road,Springfield,IL,62701,,,";
+    let good = format!("1003000126,1,Robin Example MD,123456789,207Q00000X,riverside,MD-1,IL,{},Riverside,100 River Road,Springfield,IL,62701,,,", day(365));
+    let good = good.as_str();
     let bad = "1003000127,3,,12345,207Q00000X,riverside,,,,Riverside,100 River Road,Springfield,ZZ,62701,021000022,12,savings";
     let import =
         |body: String| stack.client.post(format!("{intake}/v1/providers/import")).bearer_auth(&admin).header("content-type", "text/csv").body(body).send();
@@ -273,8 +349,11 @@ pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,rout
     assert_eq!(body["errors"][0]["path"], "line 1");
 
     // Enrollments for the payer; then the newly registered and enrolled NPI bills for riverside.
-    let enrollments =
-        csv("npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end", &["1003000126,1,Robin Example MD,123456789,207Q00000X,2026-01-01,2026-12-31"]);
+    let (start, end) = covered_period();
+    let enrollments = csv(
+        "npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end",
+        &[&format!("1003000126,1,Robin Example MD,123456789,207Q00000X,{start},{end}")],
+    );
     let response = stack
         .client
         .post(format!("{intake}/v1/payers/{PAYER_ID}/enrollments/import"))

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use claimtrail_e2e::{Stack, bundle, sample_claim};
+use claimtrail_ledger::note::{Checkpoint, SignerKey};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn changing_deleting_or_reordering_one_ledger_row_makes_verify_fail_at_that_index() -> anyhow::Result<()> {
@@ -68,10 +70,25 @@ async fn changing_deleting_or_reordering_one_ledger_row_makes_verify_fail_at_tha
     let output = String::from_utf8_lossy(&from_file.stdout);
     assert!(from_file.status.success() && output.contains("producer signatures verified: ") && output.contains(" 0 entries recorded unverified"), "{output}");
 
-    // A forged checkpoint (signed by another key) is refused when only the real key is trusted.
-    let other = "claimtrail.local/ledger+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let wrong_key = stack.run_cli(&["verify", export.to_str().unwrap(), "--key", other]).await?;
-    assert!(!wrong_key.status.success());
+    // Another log's key, well-formed and of the same origin: the checkpoints fail to verify under it.
+    let origin = vkey.split('+').next().unwrap();
+    let other = SignerKey::from_seed(origin, &[9u8; 32])?;
+    let other_vkey = other.verifier().to_string();
+    let wrong_key = stack.run_cli(&["verify", export.to_str().unwrap(), "--key", &other_vkey]).await?;
+    let output = format!("{}{}", String::from_utf8_lossy(&wrong_key.stdout), String::from_utf8_lossy(&wrong_key.stderr));
+    assert!(!wrong_key.status.success(), "{output}");
+    assert!(output.contains("checkpoint #1: note is not signed by any trusted key"), "the checkpoint, not the key, must be what fails: {output}");
+
+    // A forged checkpoint (another root, signed by that other key) is refused when only the real key is trusted.
+    let text = std::fs::read_to_string(&export)?;
+    let size = text.lines().filter(|line| line.contains(r#""type":"entry""#)).count() as u64;
+    let forged = Checkpoint { origin: origin.to_owned(), size, root: [7u8; 32], extensions: vec![] }.sign(&[&other])?;
+    let forged_export = stack.key_dir.path().join("ledger-forged.jsonl");
+    std::fs::write(&forged_export, format!("{text}{}\n", json!({"type": "checkpoint", "size": size, "note": forged})))?;
+    let refused = stack.run_cli(&["verify", forged_export.to_str().unwrap(), "--key", &vkey]).await?;
+    let output = format!("{}{}", String::from_utf8_lossy(&refused.stdout), String::from_utf8_lossy(&refused.stderr));
+    assert!(!refused.status.success(), "{output}");
+    assert!(output.contains("note is not signed by any trusted key"), "{output}");
 
     // The state file remembers the checkpoint; a rolled-back ledger is refused next time.
     let state = stack.key_dir.path().join("verify-state.json");

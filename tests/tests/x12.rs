@@ -67,7 +67,7 @@ async fn every_837_of_the_test_data_is_acknowledged_and_the_acknowledgments_vali
         // first from its sender (the repeat is tested on generated files below).
         up.execute("DELETE FROM \"intake_x12_interchanges\"").await?;
         // What the reader makes of it, independently of intake.
-        let options = claimtrail_x12::ReadOptions { today: time::OffsetDateTime::now_utc().date(), limits: claimtrail_x12::Limits::DEFAULT };
+        let options = claimtrail_x12::ReadOptions { today: claimtrail_e2e::today(), limits: claimtrail_x12::Limits::DEFAULT };
         let reading = claimtrail_x12::read(&bytes, &options)?;
         let repeated = vec![false; reading.interchanges.len()];
         let expected_claims = reading.claims().filter(|c| !repeated[c.position.interchange]).count();
@@ -154,7 +154,7 @@ async fn generated_837ps_are_accepted_paid_not_taken_twice_and_replaced_by_ref_f
     assert_eq!(up.count("intake", "claims").await?, 30);
 
     // A replacement (CLM05-3 = 7) of the first claim, naming it in REF*F8, in a new interchange.
-    let options = claimtrail_x12::ReadOptions { today: time::OffsetDateTime::now_utc().date(), limits: claimtrail_x12::Limits::DEFAULT };
+    let options = claimtrail_x12::ReadOptions { today: claimtrail_e2e::today(), limits: claimtrail_x12::Limits::DEFAULT };
     let reading = claimtrail_x12::read(text.as_bytes(), &options)?;
     let first = reading.claims().next().unwrap().clone();
     let mut replacement = first.claim.clone();
@@ -178,7 +178,7 @@ async fn generated_837ps_are_accepted_paid_not_taken_twice_and_replaced_by_ref_f
         receiver_id: header.receiver_id.clone(),
         interchange_control_number: 777,
         group_control_number: 777,
-        date: time::OffsetDateTime::now_utc().date(),
+        date: claimtrail_e2e::today(),
         time: time::Time::MIDNIGHT,
         test: false,
         submitter: first.submitter.clone(),

@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! - [`money`]: `Money`, rust_decimal at scale 2, rounding half away from zero.
-//! - [`timestamp`]: UTC microsecond timestamps and `YYYY-MM-DD` dates.
+//! - [`timestamp`]: UTC microsecond timestamps, `YYYY-MM-DD` dates and the clock (`Timestamp::now`, `today`).
 //! - [`canonical`]: RFC 8785 canonical JSON (integers only, decimals as strings).
 //! - [`claim`]: the domain claim and adjudication decision shapes.
 //! - [`event`]: the domain events (`ClaimSubmitted`, ...), their type names and families.
@@ -20,7 +20,7 @@ pub use claim::*;
 pub use envelope::{Envelope, EventHead, NewEvent, Producer, SealedEvent, commitment, sha3_256};
 pub use event::*;
 pub use money::{Money, MoneyError};
-pub use timestamp::{Timestamp, date, format_date, parse_date};
+pub use timestamp::{CLOCK_OFFSET_ENV, ClockOffsetError, Timestamp, clock_offset, date, format_date, parse_date, today};
 
 /// Why an event could not be built or read.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
-//! Times and dates as the canonical bytes carry them.
+//! Times and dates as the canonical bytes carry them, and the one clock that
+//! every domain decision reads ([`Timestamp::now`], [`today`]).
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::BorrowedFormatItem;
@@ -18,9 +20,48 @@ pub struct Timestamp(OffsetDateTime);
 #[error("`{0}` is not an RFC 3339 UTC time with microseconds (YYYY-MM-DDTHH:MM:SS.ffffffZ)")]
 pub struct TimestampError(String);
 
+/// Moves this process's clock by whole days, e.g. `1500` to run as if it were
+/// four years later: a test and operations facility (docs/operations.md).
+pub const CLOCK_OFFSET_ENV: &str = "CLAIMTRAIL_CLOCK_OFFSET_DAYS";
+/// The largest offset, either way: about a century keeps every date in range.
+pub const CLOCK_OFFSET_DAYS_MAX: i64 = 36_600;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{CLOCK_OFFSET_ENV}={0:?} is not a whole number of days between -{CLOCK_OFFSET_DAYS_MAX} and {CLOCK_OFFSET_DAYS_MAX}")]
+pub struct ClockOffsetError(String);
+
+/// Parses a clock offset in days; unset or empty is no offset.
+pub fn parse_clock_offset(text: Option<&str>) -> Result<time::Duration, ClockOffsetError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(time::Duration::ZERO),
+        Some(text) => match text.parse::<i64>() {
+            Ok(days) if days.abs() <= CLOCK_OFFSET_DAYS_MAX => Ok(time::Duration::days(days)),
+            _ => Err(ClockOffsetError(text.to_owned())),
+        },
+    }
+}
+
+/// This process's clock offset, read from [`CLOCK_OFFSET_ENV`] once. Startup
+/// calls it so that a bad value stops the process with this error before any
+/// clock reading.
+pub fn clock_offset() -> Result<time::Duration, ClockOffsetError> {
+    static OFFSET: OnceLock<Result<time::Duration, ClockOffsetError>> = OnceLock::new();
+    OFFSET.get_or_init(|| parse_clock_offset(std::env::var(CLOCK_OFFSET_ENV).ok().as_deref())).clone()
+}
+
+/// Today (UTC) by [`Timestamp::now`]'s clock.
+pub fn today() -> Date {
+    Timestamp::now().date()
+}
+
 impl Timestamp {
+    /// Now: the system clock, moved by [`clock_offset`]. Every "now" that a
+    /// domain decision reads (receipt, timely filing, event times, the demo's
+    /// and the generator's dates) comes from here.
     pub fn now() -> Timestamp {
-        Timestamp::from_datetime(OffsetDateTime::now_utc())
+        // Startup has already refused a bad offset (`clock_offset`); reaching this with one is a bug.
+        let offset = clock_offset().expect("the clock offset was checked at startup");
+        Timestamp::from_datetime(OffsetDateTime::now_utc() + offset)
     }
 
     /// Truncates to microseconds and converts to UTC.
@@ -122,6 +163,23 @@ mod tests {
         assert_eq!(at.to_string(), "2026-11-24T23:48:53.000100Z");
         let truncated = Timestamp::from_datetime(time::macros::datetime!(2026-01-02 03:04:05.123456789 +02:00));
         assert_eq!(truncated.to_string(), "2026-01-02T01:04:05.123456Z");
+    }
+
+    #[test]
+    fn a_clock_offset_is_whole_days_and_unset_is_none() {
+        assert_eq!(parse_clock_offset(None), Ok(time::Duration::ZERO));
+        assert_eq!(parse_clock_offset(Some("")), Ok(time::Duration::ZERO));
+        assert_eq!(parse_clock_offset(Some("1500")), Ok(time::Duration::days(1500)));
+        assert_eq!(parse_clock_offset(Some(" -30 ")), Ok(time::Duration::days(-30)));
+        assert_eq!(parse_clock_offset(Some("36600")), Ok(time::Duration::days(36_600)));
+    }
+
+    #[test]
+    fn a_clock_offset_that_is_not_whole_days_in_range_is_refused_naming_the_variable() {
+        for bad in ["1.5", "4y", "36601", "-36601", "99999999999999999999"] {
+            let error = parse_clock_offset(Some(bad)).unwrap_err().to_string();
+            assert!(error.starts_with("CLAIMTRAIL_CLOCK_OFFSET_DAYS=") && error.contains(bad), "{error}");
+        }
     }
 
     #[test]

@@ -51,26 +51,110 @@ impl Role {
         }
     }
 
-    /// Whether this tenant reads the journal of `payer_id`: finance, auditor
-    /// and admin keys every payer's, a payer key its own.
-    pub fn reads_journal_of(self, tenant: &Tenant, payer_id: &str) -> bool {
-        match self {
-            Role::Finance | Role::Auditor | Role::Admin => true,
-            Role::Payer => tenant.payer_id.as_deref() == Some(payer_id),
-            Role::Provider => false,
-        }
-    }
-
-    /// Whether this role reads every tenant's claims.
-    pub fn reads_all_claims(self) -> bool {
-        matches!(self, Role::Auditor | Role::Admin)
-    }
-
     /// The ledger (DESIGN.md: "readable with an auditor key or the payer's
     /// own"): auditors, admins and payers. It carries no PHI, but who reads
     /// it is still an authenticated tenant.
     pub fn reads_ledger(self) -> bool {
         matches!(self, Role::Auditor | Role::Admin | Role::Payer)
+    }
+}
+
+/// The payers whose claims, journal and access log a key may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayerScope {
+    /// Every payer: admin keys, and finance or auditor keys created with `--all-payers`.
+    All,
+    /// These payers only (none for a provider key, or a finance or auditor
+    /// key created before keys were scoped).
+    Only(Vec<String>),
+}
+
+/// How `api_keys.payer_ids` writes [`PayerScope::All`]; a list is the ids joined by commas.
+const ALL_PAYERS: &str = "*";
+
+impl PayerScope {
+    pub fn includes(&self, payer_id: &str) -> bool {
+        match self {
+            PayerScope::All => true,
+            PayerScope::Only(payer_ids) => payer_ids.iter().any(|id| id == payer_id),
+        }
+    }
+
+    /// A SQL condition that keeps the rows whose `column` is one of these
+    /// payers, its values pushed onto `values` (numbered after those already
+    /// there); None for every payer.
+    pub fn sql_condition(&self, column: &str, values: &mut Vec<Value>) -> Option<String> {
+        let PayerScope::Only(payer_ids) = self else { return None };
+        if payer_ids.is_empty() {
+            return Some("1 = 0".to_owned());
+        }
+        let placeholders: Vec<String> = payer_ids
+            .iter()
+            .map(|payer_id| {
+                values.push(Value::from(payer_id.clone()));
+                format!("${}", values.len())
+            })
+            .collect();
+        Some(format!("{column} IN ({})", placeholders.join(", ")))
+    }
+
+    fn stored(&self) -> String {
+        match self {
+            PayerScope::All => ALL_PAYERS.to_owned(),
+            PayerScope::Only(payer_ids) => payer_ids.join(","),
+        }
+    }
+
+    fn from_stored(text: Option<&str>) -> PayerScope {
+        match text {
+            Some(ALL_PAYERS) => PayerScope::All,
+            Some(text) => PayerScope::Only(text.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect()),
+            None => PayerScope::Only(Vec::new()),
+        }
+    }
+}
+
+/// What a new key acts for, checked against its role by [`key_scope`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyScope {
+    /// A payer key's payer (`api_keys.payer_id`).
+    pub payer_id: Option<String>,
+    /// A finance or auditor key's payers (`api_keys.payer_ids`).
+    pub payers: Option<PayerScope>,
+}
+
+/// Checks the payers given for a new key of `role` (`--payer-id`, repeatable,
+/// and `--all-payers`): a payer key acts for exactly one payer; finance and
+/// auditor keys read the payers named, or every payer only when that is asked
+/// for explicitly; provider and admin keys take neither.
+pub fn key_scope(role: Role, payer_ids: &[String], all_payers: bool) -> Result<KeyScope, String> {
+    for payer_id in payer_ids {
+        if payer_id.is_empty() || payer_id.len() > 80 || payer_id.contains(|c: char| c == ',' || c == '*' || c.is_whitespace() || c.is_control()) {
+            return Err(format!("--payer-id `{payer_id}` is not a payer id (1 to 80 characters, without commas, `*` or spaces)"));
+        }
+    }
+    let mut unique: Vec<String> = payer_ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    match role {
+        Role::Payer if all_payers => Err("--all-payers is for finance and auditor keys; a payer key acts for one payer (--payer-id)".into()),
+        Role::Payer => match unique.as_slice() {
+            [payer_id] => Ok(KeyScope { payer_id: Some(payer_id.clone()), payers: None }),
+            [] => Err("a payer key needs the payer id it publishes for (--payer-id)".into()),
+            _ => Err(format!("a payer key acts for one payer, not {} (give --payer-id once)", unique.len())),
+        },
+        Role::Finance | Role::Auditor => match (unique.is_empty(), all_payers) {
+            (true, false) => {
+                Err(format!("a {} key needs the payers it may read: --payer-id ID (repeatable), or --all-payers for an operator-wide key", role.as_str()))
+            }
+            (false, true) => Err("give either --payer-id or --all-payers, not both".into()),
+            (true, true) => Ok(KeyScope { payer_id: None, payers: Some(PayerScope::All) }),
+            (false, false) => Ok(KeyScope { payer_id: None, payers: Some(PayerScope::Only(unique)) }),
+        },
+        Role::Provider | Role::Admin if all_payers || !unique.is_empty() => {
+            Err(format!("only payer, finance and auditor keys take --payer-id or --all-payers, not {} keys", role.as_str()))
+        }
+        Role::Provider | Role::Admin => Ok(KeyScope { payer_id: None, payers: None }),
     }
 }
 
@@ -82,6 +166,33 @@ pub struct Tenant {
     pub key_id: String,
     /// For a payer key, the payer it publishes for; none for other roles.
     pub payer_id: Option<String>,
+    /// The payers whose data it reads: every one for an admin key, a payer
+    /// key's own, a finance or auditor key's list (or every one when created
+    /// with `--all-payers`), none for a provider key.
+    pub payers: PayerScope,
+}
+
+impl Tenant {
+    /// Whose journal this tenant reads (None: it may not read journals at all).
+    pub fn journal_scope(&self) -> Option<&PayerScope> {
+        (self.role != Role::Provider).then_some(&self.payers)
+    }
+
+    /// Whose claims (submitted by other tenants) this tenant reads: auditors
+    /// and admins, within their payers. Every tenant reads the claims it submitted.
+    pub fn claims_scope(&self) -> Option<&PayerScope> {
+        matches!(self.role, Role::Auditor | Role::Admin).then_some(&self.payers)
+    }
+
+    /// Whether this tenant reads a claim that `submitter` submitted to `payer_id`
+    /// (none when the claim was rejected before its payer was known).
+    pub fn reads_claim(&self, submitter: &str, payer_id: Option<&str>) -> bool {
+        submitter == self.name
+            || self.claims_scope().is_some_and(|scope| match payer_id {
+                Some(payer_id) => scope.includes(payer_id),
+                None => *scope == PayerScope::All,
+            })
+    }
 }
 
 /// A freshly created key: the only time the secret is seen.
@@ -102,15 +213,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Creates a key for `tenant` with `role` in the registry; a payer key needs the `payer_id`
-/// it publishes reference data for (its scope), other roles take none.
-pub async fn create_key(store: &Store, tenant: &str, role: Role, payer_id: Option<&str>) -> Result<CreatedKey, StoreError> {
-    match (role, payer_id) {
-        (Role::Payer, None) => return Err(StoreError::Config("a payer key needs the payer id it publishes for (--payer-id)".into())),
-        (Role::Payer, Some(_)) => {}
-        (_, Some(_)) => return Err(StoreError::Config(format!("only payer keys take a payer id, not {} keys", role.as_str()))),
-        (_, None) => {}
-    }
+/// Creates a key for `tenant` with `role` in the registry, acting for the
+/// payers `payer_ids` names (or every payer, with `all_payers`), as [`key_scope`] allows.
+pub async fn create_key(store: &Store, tenant: &str, role: Role, payer_ids: &[String], all_payers: bool) -> Result<CreatedKey, StoreError> {
+    let scope = key_scope(role, payer_ids, all_payers).map_err(StoreError::Config)?;
     let mut key_id = [0u8; 8];
     let mut secret = [0u8; 32];
     getrandom::fill(&mut key_id).and_then(|()| getrandom::fill(&mut secret)).map_err(|e| StoreError::Config(format!("no system randomness: {e}")))?;
@@ -120,13 +226,14 @@ pub async fn create_key(store: &Store, tenant: &str, role: Role, payer_id: Optio
         .db()
         .execute_raw(stmt(
             store,
-            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id) VALUES ($1, $2, $3, $4, $5)", store.table("api_keys")),
+            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id, payer_ids) VALUES ($1, $2, $3, $4, $5, $6)", store.table("api_keys")),
             vec![
                 Value::from(key_id.clone()),
                 Value::from(sha256(secret.as_bytes()).to_vec()),
                 Value::from(tenant.to_owned()),
                 Value::from(role.as_str().to_owned()),
-                Value::from(payer_id.map(str::to_owned)),
+                Value::from(scope.payer_id),
+                Value::from(scope.payers.map(|payers| payers.stored())),
             ],
         ))
         .await?;
@@ -224,26 +331,38 @@ async fn check_key(store: &Store, key: &str) -> Result<Tenant, Problem> {
         .reader()
         .query_one_raw(stmt(
             store,
-            format!("SELECT secret_sha256, tenant, role, payer_id FROM {} WHERE key_id = $1", store.table("api_keys")),
+            format!("SELECT secret_sha256, tenant, role, payer_id, payer_ids FROM {} WHERE key_id = $1", store.table("api_keys")),
             vec![Value::from(key_id.to_owned())],
         ))
         .await?;
     let presented = sha256(secret.as_bytes());
     // Compare against a dummy when the key id is unknown, so timing does not tell which ids exist.
-    let (stored, tenant, role, payer_id) = match row {
+    let (stored, tenant, role, payer_id, payer_ids) = match row {
         Some(row) => (
             row.try_get_by_index::<Vec<u8>>(0)?,
             row.try_get_by_index::<String>(1)?,
             row.try_get_by_index::<String>(2)?,
             row.try_get_by_index::<Option<String>>(3)?,
+            row.try_get_by_index::<Option<String>>(4)?,
         ),
-        None => (vec![0u8; 32], String::new(), String::new(), None),
+        None => (vec![0u8; 32], String::new(), String::new(), None, None),
     };
     if !constant_time_eq(&stored, &presented) || tenant.is_empty() {
         return Err(unauthorized("unknown API key"));
     }
     let role = Role::parse(&role).ok_or_else(|| Problem::internal(&anyhow::anyhow!("stored key {key_id} has an unknown role")))?;
-    Ok(Tenant { name: tenant, role, key_id: key_id.to_owned(), payer_id })
+    let payers = tenant_payers(role, payer_id.as_deref(), payer_ids.as_deref());
+    Ok(Tenant { name: tenant, role, key_id: key_id.to_owned(), payer_id, payers })
+}
+
+/// The payers a stored key reads, from its role and columns.
+fn tenant_payers(role: Role, payer_id: Option<&str>, payer_ids: Option<&str>) -> PayerScope {
+    match role {
+        Role::Admin => PayerScope::All,
+        Role::Payer => PayerScope::Only(payer_id.map(str::to_owned).into_iter().collect()),
+        Role::Finance | Role::Auditor => PayerScope::from_stored(payer_ids),
+        Role::Provider => PayerScope::Only(Vec::new()),
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +380,85 @@ mod tests {
         assert_eq!(refused.retry_after_seconds, Some(1));
         assert!(limiter.check("b").is_ok());
         assert!(RateLimiter::new(0).check("a").is_ok());
+    }
+
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|id| (*id).to_owned()).collect()
+    }
+
+    #[test]
+    fn finance_and_auditor_keys_without_payers_are_refused_unless_operator_wide_is_explicit() {
+        for role in [Role::Finance, Role::Auditor] {
+            let error = key_scope(role, &[], false).unwrap_err();
+            assert!(error.contains("--payer-id") && error.contains("--all-payers") && error.contains(role.as_str()), "{error}");
+            assert_eq!(key_scope(role, &[], true).unwrap().payers, Some(PayerScope::All));
+            let scoped = key_scope(role, &ids(&["60054", "61101", "60054"]), false).unwrap();
+            assert_eq!(scoped, KeyScope { payer_id: None, payers: Some(PayerScope::Only(ids(&["60054", "61101"]))) });
+            assert!(key_scope(role, &ids(&["60054"]), true).unwrap_err().contains("not both"));
+        }
+    }
+
+    #[test]
+    fn a_payer_key_acts_for_exactly_one_payer_and_other_roles_take_none() {
+        assert_eq!(key_scope(Role::Payer, &ids(&["60054"]), false).unwrap(), KeyScope { payer_id: Some("60054".into()), payers: None });
+        assert!(key_scope(Role::Payer, &[], false).unwrap_err().contains("--payer-id"));
+        assert!(key_scope(Role::Payer, &ids(&["60054", "61101"]), false).unwrap_err().contains("one payer"));
+        assert!(key_scope(Role::Payer, &ids(&["60054"]), true).unwrap_err().contains("--all-payers"));
+        for role in [Role::Provider, Role::Admin] {
+            assert_eq!(key_scope(role, &[], false).unwrap(), KeyScope { payer_id: None, payers: None });
+            assert!(key_scope(role, &ids(&["60054"]), false).unwrap_err().contains(role.as_str()));
+            assert!(key_scope(role, &[], true).is_err());
+        }
+    }
+
+    #[test]
+    fn a_payer_id_that_could_not_be_stored_in_a_list_is_refused_naming_it() {
+        for bad in ["", "600,54", "*", "60 054"] {
+            let error = key_scope(Role::Finance, &ids(&[bad]), false).unwrap_err();
+            assert!(error.contains(&format!("`{bad}`")), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_stored_scope_reads_back_as_written_and_a_legacy_unscoped_key_reads_no_payer() {
+        for scope in [PayerScope::All, PayerScope::Only(ids(&["60054"])), PayerScope::Only(ids(&["60054", "61101"]))] {
+            assert_eq!(PayerScope::from_stored(Some(&scope.stored())), scope);
+        }
+        assert_eq!(tenant_payers(Role::Finance, None, None), PayerScope::Only(vec![]));
+        assert_eq!(tenant_payers(Role::Auditor, None, Some("*")), PayerScope::All);
+        assert_eq!(tenant_payers(Role::Payer, Some("60054"), None), PayerScope::Only(ids(&["60054"])));
+        assert_eq!(tenant_payers(Role::Admin, None, None), PayerScope::All);
+        assert_eq!(tenant_payers(Role::Provider, None, Some("*")), PayerScope::Only(vec![]));
+    }
+
+    fn tenant(role: Role, payers: PayerScope) -> Tenant {
+        Tenant { name: "t".into(), role, key_id: "k".into(), payer_id: None, payers }
+    }
+
+    #[test]
+    fn another_payers_claim_and_journal_are_outside_a_scoped_key() {
+        let auditor = tenant(Role::Auditor, PayerScope::Only(ids(&["60054"])));
+        assert!(auditor.reads_claim("riverside", Some("60054")));
+        assert!(!auditor.reads_claim("riverside", Some("61101")));
+        assert!(!auditor.reads_claim("riverside", None), "a claim without a payer is only for every-payer keys");
+        assert!(tenant(Role::Auditor, PayerScope::All).reads_claim("riverside", None));
+        assert!(tenant(Role::Admin, PayerScope::All).reads_claim("riverside", Some("61101")));
+        let finance = tenant(Role::Finance, PayerScope::Only(ids(&["60054"])));
+        assert!(!finance.reads_claim("riverside", Some("60054")), "finance reads journals, not claims");
+        assert!(finance.reads_claim("t", Some("61101")), "its own submissions");
+        assert_eq!(finance.journal_scope(), Some(&PayerScope::Only(ids(&["60054"]))));
+        assert_eq!(tenant(Role::Provider, PayerScope::Only(vec![])).journal_scope(), None);
+    }
+
+    #[test]
+    fn a_scope_becomes_a_bound_sql_condition_numbered_after_earlier_values() {
+        let mut values = vec![Value::from(1i64)];
+        let condition = PayerScope::Only(ids(&["60054", "61101"])).sql_condition("e.payer_id", &mut values);
+        assert_eq!(condition.as_deref(), Some("e.payer_id IN ($2, $3)"));
+        assert_eq!(values.len(), 3);
+        assert_eq!(PayerScope::Only(vec![]).sql_condition("payer_id", &mut values).as_deref(), Some("1 = 0"));
+        assert_eq!(PayerScope::All.sql_condition("payer_id", &mut values), None);
+        assert_eq!(values.len(), 3);
     }
 
     #[test]

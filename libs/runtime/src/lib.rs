@@ -76,6 +76,7 @@ pub type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<(
 impl Runtime {
     /// Connects to Postgres and NATS, applies migrations and declares streams.
     pub async fn connect(settings: &ServeSettings, service: &str, migrations: &[Migration]) -> anyhow::Result<Runtime> {
+        claimtrail_events::clock_offset()?;
         let store = Store::connect(&StoreConfig {
             database_url: settings.database_url.clone(),
             service: service.to_owned(),
@@ -119,6 +120,7 @@ impl Runtime {
         wakeup: Arc<Notify>,
         stop: Arc<watch::Sender<bool>>,
     ) -> anyhow::Result<Runtime> {
+        claimtrail_events::clock_offset()?;
         let service = store.service().to_owned();
         let (producer, registry) = producer_identity(&store, settings, &service).await?;
         Ok(Runtime { producer, registry, store, bus, settings: settings.clone(), relay_wakeup: wakeup, stop })

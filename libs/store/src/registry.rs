@@ -49,6 +49,12 @@ fn migrations() -> Vec<Migration> {
                 )]
             },
         },
+        Migration {
+            version: 3,
+            name: "the payers a finance or auditor key reads",
+            // `*` for every payer, else the ids joined by commas; NULL (keys made before): none.
+            statements: |store| vec![format!("ALTER TABLE {} ADD COLUMN payer_ids TEXT", store.table("api_keys"))],
+        },
     ]
 }
 

@@ -104,7 +104,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let baseline_events = published_events(&runtimes).await? - footprint_of(&runtimes, claimtrail_anchor::SERVICE).await?.table_rows("outbox");
 
     // Bodies are built before the clock starts.
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = claimtrail_events::today();
     let n_bundles = args.claims.div_ceil(args.bundle);
     let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(n_bundles);
     for bundle_idx in 0..n_bundles {

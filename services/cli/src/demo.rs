@@ -50,10 +50,16 @@ fn fee_schedule() -> Vec<FeeBody> {
         .collect()
 }
 
-/// Coverage and enrollment span last year to next year, so that the demo's
-/// recent dates of service are always covered.
+/// Coverage, enrollment and licences span last year to next year (by the
+/// clock, `claimtrail_events::today`), so that the demo's recent dates of
+/// service are always covered.
 fn demo_period() -> (time::Date, time::Date) {
-    let year = time::OffsetDateTime::now_utc().year();
+    demo_period_around(claimtrail_events::today())
+}
+
+/// January 1 of the year before `today` to December 31 of the year after.
+fn demo_period_around(today: time::Date) -> (time::Date, time::Date) {
+    let year = today.year();
     let start = time::Date::from_calendar_date(year - 1, time::Month::January, 1).unwrap_or(time::Date::MIN);
     let end = time::Date::from_calendar_date(year + 1, time::Month::December, 31).unwrap_or(time::Date::MAX);
     (start, end)
@@ -207,10 +213,12 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(credentials) = serde_json::from_str::<Credentials>(&text)
     {
+        // Still known, and (finance and auditor keys of data dirs from before keys were scoped) reading the demo payer.
         let mut all_valid = true;
         for tenant in &credentials.tenants {
             let key = tenant["api_key"].as_str().unwrap_or_default();
-            all_valid &= auth::verify_key(&intake.registry, key).await?.is_some();
+            all_valid &=
+                auth::verify_key(&intake.registry, key).await?.is_some_and(|tenant| tenant.role == Role::Provider || tenant.payers.includes(DEMO_PAYER_ID));
         }
         if all_valid && !credentials.tenants.is_empty() {
             return Ok(credentials);
@@ -226,8 +234,8 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
         ("Claimtrail Operator", Role::Admin, json!({})),
     ];
     for (name, role, fields) in roles {
-        let payer_scope = (role == Role::Payer).then_some(DEMO_PAYER_ID);
-        let key = auth::create_key(&intake.registry, name, role, payer_scope).await?;
+        let payer_ids = if matches!(role, Role::Payer | Role::Finance | Role::Auditor) { vec![DEMO_PAYER_ID.to_owned()] } else { vec![] };
+        let key = auth::create_key(&intake.registry, name, role, &payer_ids, false).await?;
         let mut tenant = json!({"name": name, "role": role.as_str(), "api_key": key.api_key});
         if let (Some(tenant_map), Some(extra)) = (tenant.as_object_mut(), fields.as_object()) {
             for (field, value) in extra {
@@ -255,7 +263,9 @@ pub fn demo_claim(sequence: u64, member_id: &str, today: time::Date) -> Value {
     if let Some(contained) = claim["contained"].as_array_mut() {
         for resource in contained {
             if resource["resourceType"] == "Coverage" {
+                let (start, end) = demo_period_around(today);
                 resource["subscriberId"] = json!(member_id);
+                resource["period"] = json!({"start": claimtrail_events::format_date(start), "end": claimtrail_events::format_date(end)});
             }
             if resource["resourceType"] == "Patient" {
                 resource["identifier"][0]["value"] = json!(member_id);
@@ -314,7 +324,7 @@ pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watc
     let mut submitted = 0usize;
     let claims_max = std::env::var("CLAIMTRAIL_DEMO_CLAIMS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEMO_CLAIMS_PER_START);
     while submitted < claims_max && !*stop.borrow() {
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = claimtrail_events::today();
         let entries: Vec<Value> = (0..DEMO_BUNDLE_CLAIMS)
             .map(|_| {
                 sequence += 1;

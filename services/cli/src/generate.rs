@@ -51,7 +51,8 @@ pub struct GenerateArgs {
     /// Varies the claims; the same seed gives the same output.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Dates of service fall in the 28 days before this date (default: today, UTC).
+    /// Dates of service fall in the 28 days before this date (default: today, UTC, by the clock that
+    /// `CLAIMTRAIL_CLOCK_OFFSET_DAYS` moves).
     #[arg(long)]
     date: Option<String>,
     /// Write here instead of standard output.
@@ -106,7 +107,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     anyhow::ensure!((1..=BUNDLE_CLAIMS_MAX).contains(&args.bundle_size), "--bundle-size must be 1 to {BUNDLE_CLAIMS_MAX}");
     let today = match &args.date {
         Some(text) => claimtrail_events::parse_date(text).with_context(|| format!("--date `{text}` is not a date (YYYY-MM-DD)"))?,
-        None => time::OffsetDateTime::now_utc().date(),
+        None => claimtrail_events::today(),
     };
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),

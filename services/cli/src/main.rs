@@ -102,9 +102,14 @@ enum KeysCommand {
         /// provider, payer, finance, auditor or admin.
         #[arg(long)]
         role: String,
-        /// For a payer key: the payer it publishes reference data for (required for payer keys).
+        /// The payer a payer key publishes for (once, required), or a payer a
+        /// finance or auditor key may read (repeatable; one is required unless --all-payers).
+        #[arg(long = "payer-id", value_name = "PAYER_ID")]
+        payer_ids: Vec<String>,
+        /// An operator-wide finance or auditor key that reads every payer's
+        /// journal, claims and access log (instead of --payer-id).
         #[arg(long)]
-        payer_id: Option<String>,
+        all_payers: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -192,6 +197,11 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Every command reads the clock: a bad offset stops it here, before any reading.
+    if let Err(error) = claimtrail_events::clock_offset() {
+        eprintln!("claimtrail: {error}");
+        std::process::exit(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -233,14 +243,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Witness => claimtrail_witness::run(*settings, shutdown).await,
             }
         }
-        Command::Keys { command: KeysCommand::Create { tenant, role, payer_id, database } } => {
+        Command::Keys { command: KeysCommand::Create { tenant, role, payer_ids, all_payers, database } } => {
             let (database_url, prefix) = (database.url()?, database.prefix.clone());
             let role =
                 claimtrail_intake::auth::Role::parse(&role).with_context(|| format!("unknown role `{role}` (provider, payer, finance, auditor, admin)"))?;
             anyhow::ensure!(!tenant.trim().is_empty(), "the tenant name must not be empty");
+            // Refused before anything is opened or created.
+            claimtrail_intake::auth::key_scope(role, &payer_ids, all_payers).map_err(|reason| anyhow::anyhow!(reason))?;
             let store = connect(&database_url, &prefix, claimtrail_intake::SERVICE, &claimtrail_intake::migrations()).await?;
             let registry = claimtrail_store::registry::open(&store, &prefix).await?;
-            let key = claimtrail_intake::auth::create_key(&registry, tenant.trim(), role, payer_id.as_deref()).await?;
+            let key = claimtrail_intake::auth::create_key(&registry, tenant.trim(), role, &payer_ids, all_payers).await?;
             println!("{}", key.api_key);
             Ok(())
         }

@@ -51,6 +51,16 @@ struct Entry {
     chain: Option<String>,
 }
 
+/// One line of an export file (`claimtrail ledger export`). Unknown and
+/// missing fields are refused: a renamed field must not pass as an absent one.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum ExportLine {
+    Key { vkey: String, role: String },
+    Entry { index: u64, leaf: String, chain: String },
+    Checkpoint { size: u64, note: String },
+}
+
 enum Source {
     Url { base: String, client: reqwest::Client },
     File { path: std::path::PathBuf },
@@ -396,10 +406,9 @@ impl Source {
             }
             Source::File { path } => {
                 let mut lines = Vec::new();
-                for line in read_lines(path)? {
-                    let value: serde_json::Value = serde_json::from_str(&line?)?;
-                    if value["type"] == "key" {
-                        lines.push(format!("{} {}", value["vkey"].as_str().unwrap_or(""), value["role"].as_str().unwrap_or("")));
+                for line in export_lines(path)? {
+                    if let ExportLine::Key { vkey, role } = line? {
+                        lines.push(format!("{vkey} {role}"));
                     }
                 }
                 lines
@@ -442,11 +451,9 @@ impl Source {
                 }
             }
             Source::File { path } => {
-                for line in read_lines(path)? {
-                    let value: serde_json::Value = serde_json::from_str(&line?)?;
-                    if value["type"] == "checkpoint" {
-                        let size = value["size"].as_u64().context("checkpoint line without size")?;
-                        notes.push((size, value["note"].as_str().context("checkpoint line without note")?.to_owned()));
+                for line in export_lines(path)? {
+                    if let ExportLine::Checkpoint { size, note } = line? {
+                        notes.push((size, note));
                     }
                 }
             }
@@ -476,14 +483,11 @@ impl Source {
                 }
             }
             Source::File { path } => {
-                for (line_idx, line) in read_lines(path)?.enumerate() {
-                    let line = line?;
-                    let value: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("line {} is not JSON", line_idx + 1))?;
-                    if value["type"] == "entry" {
-                        let entry: Entry = serde_json::from_value(value).with_context(|| format!("line {} is not an entry", line_idx + 1))?;
-                        if !visit(entry) {
-                            return Ok(());
-                        }
+                for line in export_lines(path)? {
+                    if let ExportLine::Entry { index, leaf, chain } = line?
+                        && !visit(Entry { index, leaf, chain: Some(chain) })
+                    {
+                        return Ok(());
                     }
                 }
                 Ok(())
@@ -492,9 +496,19 @@ impl Source {
     }
 }
 
-fn read_lines(path: &Path) -> anyhow::Result<std::io::Lines<std::io::BufReader<std::fs::File>>> {
+/// The lines of an export file, each parsed strictly; an error names the file, the line and what is wrong.
+fn export_lines(path: &Path) -> anyhow::Result<impl Iterator<Item = anyhow::Result<ExportLine>>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    Ok(std::io::BufReader::new(file).lines())
+    let display = path.display().to_string();
+    Ok(std::io::BufReader::new(file).lines().enumerate().map(move |(line_idx, line)| {
+        let line = line.with_context(|| format!("reading {display} line {}", line_idx + 1))?;
+        parse_export_line(&line).with_context(|| format!("{display} line {} is not a valid export line", line_idx + 1))
+    }))
+}
+
+/// One export line: `{"type": "key"|"entry"|"checkpoint", ...}` with exactly that type's fields.
+fn parse_export_line(line: &str) -> Result<ExportLine, serde_json::Error> {
+    serde_json::from_str(line)
 }
 
 async fn get_text(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
@@ -515,4 +529,59 @@ async fn get_text(client: &reqwest::Client, url: &str) -> anyhow::Result<String>
 async fn get_json(client: &reqwest::Client, url: &str) -> anyhow::Result<serde_json::Value> {
     let text = get_text(client, url).await?;
     serde_json::from_str(&text).with_context(|| format!("GET {url} did not answer JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_export_line_is_read_with_its_fields() {
+        let key = parse_export_line(r#"{"type":"key","vkey":"v","role":"log"}"#).unwrap();
+        assert!(matches!(key, ExportLine::Key { vkey, role } if vkey == "v" && role == "log"));
+        let entry = parse_export_line(r#"{"type":"entry","index":3,"leaf":"bGVhZg==","chain":"Y2hhaW4="}"#).unwrap();
+        assert!(matches!(entry, ExportLine::Entry { index: 3, leaf, chain } if leaf == "bGVhZg==" && chain == "Y2hhaW4="));
+        let checkpoint = parse_export_line(r#"{"type":"checkpoint","size":10,"note":"n"}"#).unwrap();
+        assert!(matches!(checkpoint, ExportLine::Checkpoint { size: 10, note } if note == "n"));
+    }
+
+    #[test]
+    fn an_export_line_with_a_renamed_field_is_refused_naming_it() {
+        let error = parse_export_line(r#"{"type":"entry","index":3,"leaf":"bGVhZg==","chian":"Y2hhaW4="}"#).unwrap_err().to_string();
+        assert!(error.contains("unknown field `chian`"), "{error}");
+    }
+
+    #[test]
+    fn an_export_line_with_an_extra_field_is_refused() {
+        let error = parse_export_line(r#"{"type":"checkpoint","size":10,"note":"n","cosigned":true}"#).unwrap_err().to_string();
+        assert!(error.contains("unknown field `cosigned`"), "{error}");
+    }
+
+    #[test]
+    fn an_export_line_without_a_required_field_is_refused_naming_it() {
+        let error = parse_export_line(r#"{"type":"entry","index":3,"leaf":"bGVhZg=="}"#).unwrap_err().to_string();
+        assert!(error.contains("missing field `chain`"), "{error}");
+        let error = parse_export_line(r#"{"type":"key","vkey":"v"}"#).unwrap_err().to_string();
+        assert!(error.contains("missing field `role`"), "{error}");
+    }
+
+    #[test]
+    fn an_export_line_of_an_unknown_type_or_without_one_is_refused() {
+        let error = parse_export_line(r#"{"type":"entries","index":3}"#).unwrap_err().to_string();
+        assert!(error.contains("unknown variant `entries`"), "{error}");
+        let error = parse_export_line(r#"{"index":3,"leaf":"bGVhZg==","chain":"Y2hhaW4="}"#).unwrap_err().to_string();
+        assert!(error.contains("missing field `type`"), "{error}");
+    }
+
+    #[test]
+    fn an_error_in_an_export_file_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.jsonl");
+        let lines = [r#"{"type":"key","vkey":"v","role":"log"}"#, r#"{"type":"entry","index":0,"leaf":"bGVhZg==","chian":"Y2hhaW4="}"#];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let results: Vec<anyhow::Result<ExportLine>> = export_lines(&path).unwrap().collect();
+        assert!(results[0].is_ok());
+        let error = format!("{:#}", results[1].as_ref().unwrap_err());
+        assert!(error.contains("line 2 is not a valid export line") && error.contains("unknown field `chian`"), "{error}");
+    }
 }

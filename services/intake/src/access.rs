@@ -45,12 +45,16 @@ pub(crate) struct AccessQuery {
 pub(crate) async fn list(State(runtime): State<Runtime>, headers: HeaderMap, Query(query): Query<AccessQuery>) -> Result<Json<serde_json::Value>, Problem> {
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
-    if !tenant.role.reads_all_claims() {
+    let Some(scope) = tenant.claims_scope() else {
         return Err(Problem::forbidden("the access log is for auditor and admin keys"));
-    }
+    };
     let limit = query.limit.unwrap_or(100).clamp(1, ACCESS_PAGE_MAX);
     let mut conditions = vec!["access_id > $1".to_owned()];
     let mut values = vec![Value::from(query.after.unwrap_or(0))];
+    // Reads of the claims of the payers the key reads only.
+    if let Some(in_scope) = scope.sql_condition("payer_id", &mut values) {
+        conditions.push(format!("claim_id IN (SELECT claim_id FROM {} WHERE {in_scope})", store.table("claims")));
+    }
     if let Some(claim_id) = query.claim_id {
         values.push(Value::from(claim_id));
         conditions.push(format!("claim_id = ${}", values.len()));

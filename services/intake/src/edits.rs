@@ -321,3 +321,78 @@ fn issues_for(claim: &SubmittedClaim, channel: Channel, today: Date, submitter: 
     }
     issues
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::Duration;
+    use time::macros::date;
+
+    const PAYER: &str = "60054";
+    const MEMBER: &str = "MBR-0001";
+    const NPI: &str = "1245319599";
+
+    fn claim_served(service_date: Date) -> SubmittedClaim {
+        serde_json::from_value(json!({
+            "claim_id": Uuid::nil(), "claim_type": "professional", "frequency": "original", "related_claim_id": null,
+            "patient_control_number": "PCN-1", "billing_npi": NPI, "rendering_npi": null, "payer_id": PAYER, "member_id": MEMBER,
+            "diagnoses": [{"sequence": 1, "code": "E119"}],
+            "lines": [{"sequence": 1, "procedure_code": "99213", "modifiers": [], "quantity": "1", "charge": "120.00",
+                       "service_date": format_date(service_date), "place_of_service": "11", "diagnosis_pointers": [1]}],
+            "total_charge": "120.00"
+        }))
+        .expect("a valid claim")
+    }
+
+    /// The registry as a payer sets it up on `today`: coverage, enrollment and licence a year either side.
+    fn facts_around(today: Date) -> Facts {
+        let period = (format_date(today - Duration::days(365)), format_date(today + Duration::days(365)));
+        Facts {
+            payers: HashMap::from([(PAYER.to_owned(), 365)]),
+            coverage: HashMap::from([((PAYER.to_owned(), MEMBER.to_owned()), period.clone())]),
+            enrollment: HashMap::from([((NPI.to_owned(), PAYER.to_owned()), period)]),
+            licences: HashMap::from([(NPI.to_owned(), Some(format_date(today + Duration::days(365))))]),
+            originals: HashMap::new(),
+            taken: HashSet::new(),
+        }
+    }
+
+    fn codes(claim: &SubmittedClaim, today: Date, facts: &Facts) -> Vec<String> {
+        issues_for(claim, Channel::Fhir, today, "riverside", facts, &mut HashSet::new()).into_iter().map(|issue| issue.code).collect()
+    }
+
+    #[test]
+    fn a_recent_claim_passes_the_edits_whatever_year_the_clock_says() {
+        for years_ahead in [0, 1, 3, 10, 40] {
+            let today = date!(2026 - 12 - 06) + Duration::days(365 * years_ahead);
+            let claim = claim_served(today - Duration::days(30));
+            assert_eq!(codes(&claim, today, &facts_around(today)), Vec::<String>::new(), "{years_ahead} years ahead");
+        }
+    }
+
+    #[test]
+    fn timely_filing_counts_from_the_day_received_not_from_a_fixed_date() {
+        let served = date!(2026 - 02 - 10);
+        let facts = facts_around(served);
+        assert!(codes(&claim_served(served), served + Duration::days(365), &facts).is_empty(), "the limit's last day");
+        let late = codes(&claim_served(served), served + Duration::days(366), &facts);
+        assert_eq!(late, ["timely-filing"]);
+        let years_later = date!(2031 - 03 - 01);
+        let issues = issues_for(&claim_served(served), Channel::Fhir, years_later, "riverside", &facts_around(years_later), &mut HashSet::new());
+        let timely = issues.iter().find(|issue| issue.code == "timely-filing").expect("a timely-filing issue");
+        assert_eq!(timely.path, "Claim.item[0].servicedDate");
+        assert!(timely.message.contains("2026-02-10 is 1845 days before the claim was received"), "{}", timely.message);
+    }
+
+    #[test]
+    fn coverage_enrollment_and_licence_are_judged_on_the_date_of_service() {
+        let today = date!(2031 - 06 - 15);
+        let claim = claim_served(today - Duration::days(30));
+        let mut facts = facts_around(today);
+        facts.coverage.insert((PAYER.to_owned(), MEMBER.to_owned()), (format_date(today - Duration::days(400)), format_date(today - Duration::days(31))));
+        facts.enrollment.insert((NPI.to_owned(), PAYER.to_owned()), (format_date(today - Duration::days(29)), format_date(today)));
+        facts.licences.insert(NPI.to_owned(), Some(format_date(today - Duration::days(31))));
+        assert_eq!(codes(&claim, today, &facts), ["coverage-inactive", "provider-not-enrolled", "provider-licence-expired"]);
+    }
+}

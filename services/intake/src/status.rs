@@ -237,16 +237,18 @@ async fn readable_claim(
         .reader()
         .query_one_raw(stmt(
             store,
-            format!("SELECT submitter, {columns}, erased_at FROM {} WHERE claim_id = $1", store.table("claims")),
+            format!("SELECT submitter, {columns}, erased_at, payer_id FROM {} WHERE claim_id = $1", store.table("claims")),
             vec![Value::from(claim_uuid)],
         ))
         .await?
         .ok_or_else(&not_found)?;
     let submitter: String = row.try_get_by_index(0)?;
-    if submitter != tenant.name && !tenant.role.reads_all_claims() {
+    let n_columns = columns.split(',').count();
+    let payer_id: Option<String> = row.try_get_by_index(n_columns + 2)?;
+    if !tenant.reads_claim(&submitter, payer_id.as_deref()) {
         return Err(not_found());
     }
-    let erased_at: Option<String> = row.try_get_by_index(columns.split(',').count() + 1)?;
+    let erased_at: Option<String> = row.try_get_by_index(n_columns + 1)?;
     if let Some(erased_at) = erased_at {
         return Err(Problem::new(StatusCode::GONE, "erased", "Erased", format!("claim {claim_uuid} was erased on request at {erased_at}")));
     }
@@ -326,9 +328,18 @@ pub async fn list(
     let limit = query.limit.unwrap_or(100).clamp(1, LIST_PAGE_MAX);
     let mut conditions = Vec::new();
     let mut values = Vec::new();
-    if !tenant.role.reads_all_claims() {
-        values.push(Value::from(tenant.name.clone()));
-        conditions.push(format!("submitter = ${}", values.len()));
+    // Its own submissions, and for auditors and admins the claims of the payers the key reads.
+    match tenant.claims_scope() {
+        Some(auth::PayerScope::All) => {}
+        Some(scope @ auth::PayerScope::Only(payer_ids)) if !payer_ids.is_empty() => {
+            values.push(Value::from(tenant.name.clone()));
+            let in_scope = scope.sql_condition("payer_id", &mut values).unwrap_or_default();
+            conditions.push(format!("(submitter = $1 OR {in_scope})"));
+        }
+        _ => {
+            values.push(Value::from(tenant.name.clone()));
+            conditions.push("submitter = $1".to_owned());
+        }
     }
     if let Some(status) = &query.status {
         if !STATUSES.contains(&status.as_str()) {

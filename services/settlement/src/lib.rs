@@ -230,15 +230,12 @@ pub fn routes(runtime: Runtime) -> Router {
     Router::new().route("/v1/journal/entries", get(entries)).route("/v1/journal/balances", get(balances)).with_state(runtime)
 }
 
-/// The caller, if it may read journals: finance, auditor and admin keys
-/// every payer's, a payer key only its own (the scope returned), providers none.
-async fn journal_reader(runtime: &Runtime, headers: &HeaderMap) -> Result<Option<String>, Problem> {
+/// The payers whose journal the caller reads: a finance or auditor key those
+/// it was created for (every payer only when created `--all-payers`), a payer
+/// key its own, an admin key every payer's; a provider key none (403).
+async fn journal_reader(runtime: &Runtime, headers: &HeaderMap) -> Result<auth::PayerScope, Problem> {
     let tenant = auth::authenticate(runtime, headers).await?;
-    match tenant.role {
-        auth::Role::Finance | auth::Role::Auditor | auth::Role::Admin => Ok(None),
-        auth::Role::Payer => Ok(Some(tenant.payer_id.clone().unwrap_or_default())),
-        auth::Role::Provider => Err(Problem::forbidden("the journal is for finance, auditor, admin and payer keys")),
-    }
+    tenant.journal_scope().cloned().ok_or_else(|| Problem::forbidden("the journal is for finance, auditor, admin and payer keys"))
 }
 
 #[utoipa::path(get, path = "/v1/journal/entries", tag = "settlement",
@@ -246,25 +243,32 @@ async fn journal_reader(runtime: &Runtime, headers: &HeaderMap) -> Result<Option
     responses((status = 200, description = "`{entries: [{entry_id, claim_id, amount, memo, lines: [{account, debit, credit}]}]}`", body = serde_json::Value),
               (status = 400, description = "No claim_id", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "A provider key", body = Problem, content_type = "application/problem+json")),
+              (status = 403, description = "A provider key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No entries of this claim for a payer the key reads", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn entries(State(runtime): State<Runtime>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
     let scope = journal_reader(&runtime, &headers).await?;
     let store = &runtime.store;
     let claim_id = query.claim_id.ok_or_else(|| Problem::bad_request("query parameter claim_id is required"))?;
+    let mut values = vec![Value::from(claim_id)];
+    let in_scope = scope.sql_condition("e.payer_id", &mut values).map(|condition| format!(" AND {condition}")).unwrap_or_default();
     let rows = store
         .db()
         .query_all_raw(stmt(
             store,
             format!(
                 "SELECT e.entry_id, e.amount_cents, e.memo, l.account, l.debit_cents, l.credit_cents FROM {} e LEFT JOIN {} l ON l.entry_id = e.entry_id \
-                 WHERE e.claim_id = $1 AND ($2 = '' OR e.payer_id = $2) ORDER BY l.line_id",
+                 WHERE e.claim_id = $1{in_scope} ORDER BY l.line_id",
                 store.table("journal_entries"),
                 store.table("journal_lines")
             ),
-            vec![Value::from(claim_id), Value::from(scope.unwrap_or_default())],
+            values,
         ))
         .await?;
+    // The same answer whether the claim has no entries or only another payer's: nothing to tell apart.
+    if rows.is_empty() {
+        return Err(Problem::not_found(format!("no journal entries of claim {claim_id} that this key may read")));
+    }
     let mut entries: Vec<serde_json::Value> = Vec::new();
     for row in rows {
         let entry_id: Uuid = row.try_get_by_index(0)?;
@@ -286,24 +290,26 @@ pub(crate) async fn entries(State(runtime): State<Runtime>, headers: HeaderMap, 
 }
 
 #[utoipa::path(get, path = "/v1/journal/balances", tag = "settlement",
-    responses((status = 200, description = "`{accounts: [{account, debit, credit, balance}], total_debit, total_credit, balanced}`; a payer key sees its own payer's entries only", body = serde_json::Value),
+    responses((status = 200, description = "`{accounts: [{account, debit, credit, balance}], total_debit, total_credit, balanced}`; the entries of the payers the key reads only (a payer key its own, finance and auditor keys those they were created for)", body = serde_json::Value),
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "A provider key", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn balances(State(runtime): State<Runtime>, headers: HeaderMap) -> Result<Json<serde_json::Value>, Problem> {
     let scope = journal_reader(&runtime, &headers).await?;
     let store = &runtime.store;
+    let mut values = Vec::new();
+    let in_scope = scope.sql_condition("e.payer_id", &mut values).map(|condition| format!("WHERE {condition} ")).unwrap_or_default();
     let rows = store
         .db()
         .query_all_raw(stmt(
             store,
             format!(
                 "SELECT l.account, CAST(SUM(l.debit_cents) AS BIGINT), CAST(SUM(l.credit_cents) AS BIGINT) FROM {} l JOIN {} e ON e.entry_id = l.entry_id \
-                 WHERE ($1 = '' OR e.payer_id = $1) GROUP BY l.account ORDER BY l.account",
+                 {in_scope}GROUP BY l.account ORDER BY l.account",
                 store.table("journal_lines"),
                 store.table("journal_entries")
             ),
-            vec![Value::from(scope.unwrap_or_default())],
+            values,
         ))
         .await?;
     let mut accounts = Vec::with_capacity(rows.len());
