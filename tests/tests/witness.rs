@@ -190,7 +190,7 @@ async fn a_witness_cosigns_only_consistent_growth_and_remembers_what_it_cosigned
 async fn evidence_kinds(db: &sea_orm::DatabaseConnection, prefix: &str) -> anyhow::Result<Vec<String>> {
     use sea_orm::ConnectionTrait as _;
     let rows = db
-        .query_all(sea_orm::Statement::from_string(db.get_database_backend(), format!("SELECT kind FROM \"{prefix}_witness\".evidence ORDER BY kind")))
+        .query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), format!("SELECT kind FROM \"{prefix}_witness\".evidence ORDER BY kind")))
         .await?;
     Ok(rows.iter().map(|row| row.try_get_by_index::<String>(0)).collect::<Result<_, _>>()?)
 }
@@ -386,7 +386,7 @@ async fn two_of_three_witnesses_publish_a_checkpoint_only_with_two_honest_cosign
     // Signed and cosigned by w1 (twice), refused by w3, w2 unreachable: one witness, not published.
     let anchor_checkpoints = stack.table("anchor", "checkpoints");
     wait_until(Duration::from_secs(30), || async {
-        let cosigned = stack.scalar(&format!("SELECT COALESCE(MAX(cosigned), -1) FROM {anchor_checkpoints} WHERE size = {ledger}")).await?;
+        let cosigned = stack.scalar(&format!("SELECT COALESCE(MAX(cosigned), -1)::bigint FROM {anchor_checkpoints} WHERE size = {ledger}")).await?;
         Ok((cosigned == 1, format!("checkpoint {ledger} holds {cosigned} cosignatures")))
     })
     .await?;
