@@ -247,6 +247,19 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router, shutdown: imp
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
+/// As [`serve`], with each request's peer address in its extensions as
+/// `ConnectInfo<SocketAddr>`, for per-client limits on unauthenticated routes.
+pub async fn serve_with_peer_addresses(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app.layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the request could not be completed").into_response()
+    }));
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
 /// Runs each request in an `http.request` span: method, route template
 /// (never the path itself, which can hold a member id) and status. Its parent
 /// is the caller's W3C `traceparent`, when valid. Counts it in

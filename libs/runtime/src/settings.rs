@@ -114,6 +114,20 @@ pub struct ServeSettings {
     /// `ledger-log.vkey` that `claimtrail keys log` writes), read at start.
     #[arg(long, env = "CLAIMTRAIL_WITNESS_LOG_KEYS_FILE")]
     pub witness_log_keys_file: Option<std::path::PathBuf>,
+
+    /// Largest add-checkpoint body a witness accepts, in bytes (413 beyond; `serve witness`).
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_BODY_BYTES_MAX", default_value_t = 64 * 1024, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u64).range(1024..=16 * 1024 * 1024), |v| v as usize))]
+    pub witness_body_bytes_max: usize,
+
+    /// Requests per second a witness takes from one client address, bursts
+    /// up to twice that (429 with Retry-After beyond); 0: no limit (`serve witness`).
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
+    pub witness_rate_limit_per_second: u32,
+
+    /// Evidence rows (forks, failed consistency proofs) a witness keeps per
+    /// origin; beyond it they are counted, not stored (`serve witness`).
+    #[arg(long, env = "CLAIMTRAIL_WITNESS_EVIDENCE_PER_ORIGIN_MAX", default_value_t = 1_000)]
+    pub witness_evidence_per_origin_max: u64,
 }
 
 impl ServeSettings {
@@ -155,6 +169,9 @@ impl ServeSettings {
             witness_name: "claimtrail.local/witness".to_owned(),
             witness_log_keys: Vec::new(),
             witness_log_keys_file: None,
+            witness_body_bytes_max: 64 * 1024,
+            witness_rate_limit_per_second: 20,
+            witness_evidence_per_origin_max: 1_000,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! rehashing the whole ledger. If the stored ledger does not check out
 //! (someone edited the table), it stops signing and reports not ready.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use claimtrail_events::{CheckpointSigned, NewEvent};
 use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
 use claimtrail_ledger::merkle::Frontier;
 use claimtrail_ledger::merkle::stored::Node;
-use claimtrail_ledger::note::{Checkpoint, SignerKey};
+use claimtrail_ledger::note::{Checkpoint, CosignatureVerifier, SignerKey};
 use claimtrail_runtime::{Runtime, http::Readiness, killpoint};
 use claimtrail_store::{outbox, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
@@ -40,7 +40,7 @@ pub struct Checkpointer {
     fault: Arc<Mutex<Option<String>>>,
     sinks: Vec<Box<dyn AnchorSink>>,
     /// The latest checkpoint while some sink has not taken it yet: the
-    /// checkpoint, its note, and the cosignature lines gathered so far by sink.
+    /// checkpoint, its note, and what each sink (by index) answered so far.
     unanchored: Option<Unanchored>,
     /// Stored-tree nodes completed since the last checkpoint, written with the next.
     nodes: Vec<(Node, Hash)>,
@@ -49,7 +49,7 @@ pub struct Checkpointer {
 struct Unanchored {
     checkpoint: Checkpoint,
     note: String,
-    done: BTreeMap<String, Option<String>>,
+    done: BTreeMap<usize, Option<String>>,
     last_attempt: Instant,
 }
 
@@ -224,14 +224,14 @@ impl Checkpointer {
         let Some(mut unanchored) = self.unanchored.take() else { return Ok(()) };
         let proofs = TreeStore::new(self.runtime.store.clone());
         let signed = Signed { checkpoint: &unanchored.checkpoint, note: &unanchored.note };
-        for sink in &self.sinks {
-            let name = sink.describe();
-            if unanchored.done.contains_key(&name) {
+        for (sink_idx, sink) in self.sinks.iter().enumerate() {
+            if unanchored.done.contains_key(&sink_idx) {
                 continue;
             }
+            let name = sink.describe();
             match sink.anchor(&signed, &proofs).await {
                 Ok(cosignature) => {
-                    unanchored.done.insert(name, cosignature);
+                    unanchored.done.insert(sink_idx, cosignature);
                 }
                 Err(e) => {
                     tracing::error!(alert = true, sink = %name, size = unanchored.checkpoint.size, error.message = %format!("{e:#}"), "an anchor sink did not take the checkpoint");
@@ -239,8 +239,8 @@ impl Checkpointer {
                 }
             }
         }
-        let cosignatures: String = unanchored.done.values().flatten().cloned().collect();
-        let cosigned = unanchored.done.values().flatten().count();
+        let answers = unanchored.done.iter().filter_map(|(sink_idx, line)| Some((self.sinks[*sink_idx].cosigner()?, line.as_deref()?)));
+        let (cosignatures, cosigned) = quorum_of(&unanchored.checkpoint.to_body(), answers);
         let store = &self.runtime.store;
         store
             .db()
@@ -262,6 +262,22 @@ impl Checkpointer {
     }
 }
 
+/// The cosignature lines a checkpoint keeps and the quorum they make: one
+/// line per distinct witness key (name and key id) whose line is a valid
+/// cosignature of `checkpoint_body`, in the order given. A witness configured
+/// twice (two URLs, one key) counts once; sinks are not witnesses.
+pub fn quorum_of<'a>(checkpoint_body: &str, answers: impl IntoIterator<Item = (&'a CosignatureVerifier, &'a str)>) -> (String, usize) {
+    let mut seen = BTreeSet::new();
+    let mut lines = String::new();
+    for (witness, line) in answers {
+        if witness.verify_line(checkpoint_body, line).is_ok() && seen.insert((witness.name().to_owned(), witness.key_id())) {
+            lines.push_str(line.trim_end_matches('\n'));
+            lines.push('\n');
+        }
+    }
+    (lines, seen.len())
+}
+
 async fn chain_at(runtime: &Runtime, idx: u64) -> anyhow::Result<Hash> {
     let store = &runtime.store;
     let row = store
@@ -271,4 +287,34 @@ async fn chain_at(runtime: &Runtime, idx: u64) -> anyhow::Result<Hash> {
         .with_context(|| format!("ledger entry {idx} of the last checkpoint is missing"))?;
     let chain: Vec<u8> = row.try_get_by_index(0)?;
     chain.try_into().map_err(|_| anyhow::anyhow!("ledger entry {idx} has a malformed chain value"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claimtrail_ledger::note::Cosigner;
+
+    #[test]
+    fn the_quorum_counts_distinct_witness_keys_with_a_valid_cosignature() {
+        let body = "claimtrail.test/ledger\n8\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let one = Cosigner::generate("witness.test/w1").unwrap();
+        let two = Cosigner::generate("witness.test/w2").unwrap();
+        // Another key under w1's name is another witness.
+        let one_again = Cosigner::generate("witness.test/w1").unwrap();
+        let (v1, v2, v1_again) = (one.verifier(), two.verifier(), one_again.verifier());
+        let (line1, line1_later, line2, line1_again) =
+            (one.cosign(body, 1_000), one.cosign(body, 2_000), two.cosign(body, 1_000), one_again.cosign(body, 1_000));
+
+        // w1 configured twice (each sink got its own line): one witness.
+        let (lines, count) = quorum_of(body, [(&v1, line1.as_str()), (&v1, line1_later.as_str())]);
+        assert_eq!((lines.as_str(), count), (line1.as_str(), 1));
+        let (_, count) = quorum_of(body, [(&v1, line1.as_str()), (&v1, line1_later.as_str()), (&v2, line2.as_str())]);
+        assert_eq!(count, 2);
+        // A line that does not verify by its sink's key counts for nothing, nor does another body's.
+        let (lines, count) = quorum_of(body, [(&v1, line2.as_str()), (&v2, two.cosign("other\n1\nAA==\n", 1_000).as_str())]);
+        assert_eq!((lines.as_str(), count), ("", 0));
+        // Same name, another key: counted apart.
+        let (lines, count) = quorum_of(body, [(&v1, line1.as_str()), (&v1_again, line1_again.as_str())]);
+        assert_eq!((lines, count), (format!("{line1}{line1_again}"), 2));
+    }
 }

@@ -49,6 +49,11 @@ pub trait AnchorSink: Send + Sync {
     /// Delivers `signed`. A witness answers with its cosignature line (with
     /// the final newline), checked against its key; other sinks with `None`.
     async fn anchor(&self, signed: &Signed<'_>, proofs: &dyn ProofSource) -> anyhow::Result<Option<String>>;
+
+    /// A witness's cosignature key, by which the quorum counts it; none for other sinks.
+    fn cosigner(&self) -> Option<&CosignatureVerifier> {
+        None
+    }
 }
 
 /// Writes each checkpoint note once to `<dir>/<size>.checkpoint`.
@@ -123,7 +128,11 @@ impl WitnessSink {
 #[async_trait]
 impl AnchorSink for WitnessSink {
     fn describe(&self) -> String {
-        format!("witness {}", self.verifier.name())
+        format!("witness {} at {}", self.verifier.name(), self.url)
+    }
+
+    fn cosigner(&self) -> Option<&CosignatureVerifier> {
+        Some(&self.verifier)
     }
 
     async fn anchor(&self, signed: &Signed<'_>, proofs: &dyn ProofSource) -> anyhow::Result<Option<String>> {
@@ -176,15 +185,42 @@ pub fn from_settings(settings: &claimtrail_runtime::ServeSettings) -> anyhow::Re
     let all_keys = settings.all_witness_keys()?;
     let keys: Vec<&String> = all_keys.iter().collect();
     anyhow::ensure!(urls.len() == keys.len(), "{} witness URLs but {} witness keys: give one key per URL, in the same order", urls.len(), keys.len());
-    anyhow::ensure!(
-        settings.witness_quorum <= urls.len(),
-        "a quorum of {} cosignatures needs at least that many witnesses, not {}",
-        settings.witness_quorum,
-        urls.len()
-    );
+    let mut distinct = std::collections::BTreeSet::new();
     for (url, key) in urls.into_iter().zip(keys) {
         let verifier = CosignatureVerifier::parse(key.trim()).with_context(|| format!("`{key}` is not a witness cosignature key (C2SP vkey, type 0x04)"))?;
+        distinct.insert((verifier.name().to_owned(), verifier.key_id()));
         sinks.push(Box::new(WitnessSink::new(url.trim(), verifier)?));
     }
+    // The quorum counts witness keys, not URLs: one witness listed twice is one cosignature.
+    anyhow::ensure!(
+        settings.witness_quorum <= distinct.len(),
+        "a quorum of {} cosignatures needs at least that many distinct witness keys, not {}",
+        settings.witness_quorum,
+        distinct.len()
+    );
     Ok(sinks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claimtrail_ledger::note::Cosigner;
+
+    #[test]
+    fn a_quorum_above_the_distinct_witness_keys_is_refused_at_start() {
+        let one = Cosigner::generate("witness.example/w1").unwrap().verifier().to_string();
+        let two = Cosigner::generate("witness.example/w2").unwrap().verifier().to_string();
+        let mut settings = claimtrail_runtime::ServeSettings::with_urls("postgres://unused", "nats://unused", "");
+        // One witness listed twice, at two addresses: one key.
+        settings.witness_urls = vec!["http://127.0.0.1:1".into(), "http://127.0.0.2:1".into()];
+        settings.witness_keys = vec![one.clone(), one.clone()];
+        settings.witness_quorum = 2;
+        let error = from_settings(&settings).err().expect("two URLs of one witness cannot make a quorum of 2");
+        assert!(error.to_string().contains("distinct witness keys, not 1"), "{error}");
+        settings.witness_quorum = 1;
+        assert_eq!(from_settings(&settings).unwrap().len(), 2);
+        settings.witness_keys = vec![one, two];
+        settings.witness_quorum = 2;
+        assert_eq!(from_settings(&settings).unwrap().len(), 2);
+    }
 }

@@ -12,7 +12,7 @@
 //! is not trusted: answers are size-capped, pages must move forward, and a
 //! log key that the state file trusted but the server no longer lists fails.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::path::Path;
 
@@ -83,17 +83,20 @@ pub async fn run(target: &str, key_texts: &[String], state_path: Option<&Path>, 
 
     // Witness keys are cosignature keys (type 0x04), given as `"VKEY witness"`.
     let (witness_texts, key_texts): (Vec<&String>, Vec<&String>) = key_texts.iter().partition(|text| text.trim_end().ends_with(" witness"));
-    let witnesses: Vec<CosignatureVerifier> = witness_texts
+    let mut witnesses: Vec<CosignatureVerifier> = witness_texts
         .iter()
         .map(|text| {
             let vkey = text.trim().trim_end_matches("witness").trim();
             CosignatureVerifier::parse(vkey).with_context(|| format!("--key {text} is not a witness cosignature key"))
         })
         .collect::<anyhow::Result<_>>()?;
+    // A witness is its key (name and key id): given twice, it is still one.
+    let mut seen = BTreeSet::new();
+    witnesses.retain(|witness| seen.insert((witness.name().to_owned(), witness.key_id())));
     let witness_quorum = witness_quorum.unwrap_or(witnesses.len());
     anyhow::ensure!(
         witness_quorum <= witnesses.len(),
-        "--witness-quorum {witness_quorum} needs at least that many witness keys (--key \"VKEY witness\"), not {}",
+        "--witness-quorum {witness_quorum} needs at least that many distinct witness keys (--key \"VKEY witness\"), not {}",
         witnesses.len()
     );
     let keys: Vec<(VerifierKey, Role)> = if key_texts.is_empty() {
@@ -344,7 +347,7 @@ fn check_witnesses(notes: &[String], witnesses: &[CosignatureVerifier], quorum: 
     let mut best: Option<(u64, usize)> = None;
     for note in notes.iter().rev() {
         let size: u64 = note.lines().nth(1).and_then(|line| line.parse().ok()).context("a checkpoint without a size line")?;
-        let count = witnesses.iter().filter(|witness| witness.find_in_note(note).is_some()).count();
+        let count = cosigners_in(note, witnesses);
         if count >= quorum {
             return Ok(Some((size, count)));
         }
@@ -358,6 +361,11 @@ fn check_witnesses(notes: &[String], witnesses: &[CosignatureVerifier], quorum: 
         "verification failed: no checkpoint holds {quorum} cosignatures by the {} trusted witnesses (the best, size {size}, has {count})",
         witnesses.len()
     )
+}
+
+/// How many distinct witness keys (name and key id) among `witnesses` hold a valid cosignature in `note`.
+fn cosigners_in(note: &str, witnesses: &[CosignatureVerifier]) -> usize {
+    witnesses.iter().filter(|witness| witness.find_in_note(note).is_some()).map(|witness| (witness.name(), witness.key_id())).collect::<BTreeSet<_>>().len()
 }
 
 /// What a trusted key may sign.
@@ -534,6 +542,7 @@ async fn get_json(client: &reqwest::Client, url: &str) -> anyhow::Result<serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
+    use claimtrail_ledger::note::Cosigner;
 
     #[test]
     fn each_kind_of_export_line_is_read_with_its_fields() {
@@ -583,5 +592,19 @@ mod tests {
         assert!(results[0].is_ok());
         let error = format!("{:#}", results[1].as_ref().unwrap_err());
         assert!(error.contains("line 2 is not a valid export line") && error.contains("unknown field `chian`"), "{error}");
+    }
+
+    #[test]
+    fn a_witness_key_given_twice_counts_once_toward_the_quorum() {
+        let body = "claimtrail.test/ledger\n8\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let one = Cosigner::generate("witness.test/w1").unwrap();
+        let two = Cosigner::generate("witness.test/w2").unwrap();
+        let three = Cosigner::generate("witness.test/w3").unwrap();
+        let note = format!("{body}\n\u{2014} claimtrail.test/ledger AAAA\n{}{}", one.cosign(body, 1_000), two.cosign(body, 1_000));
+        assert_eq!(cosigners_in(&note, &[one.verifier(), two.verifier(), three.verifier()]), 2);
+        assert_eq!(cosigners_in(&note, &[one.verifier(), one.verifier(), three.verifier()]), 1);
+        let notes = [note];
+        assert_eq!(check_witnesses(&notes, &[one.verifier(), two.verifier(), three.verifier()], 2).unwrap(), Some((8, 2)));
+        assert!(check_witnesses(&notes, &[one.verifier(), one.verifier(), three.verifier()], 2).is_err());
     }
 }

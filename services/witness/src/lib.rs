@@ -6,28 +6,44 @@
 //! it trusts (by its checkpoint key, named after the log's origin) it keeps
 //! the latest checkpoint it cosigned, and cosigns a new one only when the log
 //! proves it consistent with that one. So a log that forks (shows two
-//! different trees of one size) or rolls back (shrinks) cannot get the
-//! cosignatures verifiers require. Every such attempt is kept as evidence,
-//! counted in `claimtrail_witness_alerts_total` and logged at error level.
+//! different trees of one size) or rolls back (shrinks, then grows again
+//! from another tree) cannot get the cosignatures verifiers require.
+//!
+//! Only a contradiction is evidence: a signed checkpoint of the held size
+//! with another root (`fork`), or a consistency proof from the held
+//! checkpoint that fails (`inconsistent`). Such a request is kept in
+//! `evidence`, counted in `claimtrail_witness_alerts_total` and logged at
+//! error level. An older checkpoint proves nothing against the held one (the
+//! log signed it once, genuinely): it gets the spec's 409 with the held size
+//! and nothing is stored.
+//!
+//! Anyone can post, so what a caller can make the witness store and compute
+//! is bounded ([`Limits`]): the body size (413), the requests per second per
+//! client address (429 with Retry-After) and the evidence rows per origin
+//! (beyond it, evidence is counted in
+//! `claimtrail_witness_evidence_dropped_total` and not stored).
 //!
 //! `POST /add-checkpoint`: the body is `old <size>\n`, up to 63 base64
 //! consistency-proof lines, an empty line, then the signed checkpoint note.
 //! Answers as the spec says: 200 with the cosignature line; 400 malformed or
 //! old size above the checkpoint's; 403 no trusted signature; 404 unknown
 //! origin; 409 (`text/x.tlog.size`, the size it holds) when the old size is
-//! not the one it cosigned last, or the same size comes with another root;
-//! 422 when the consistency proof does not verify. The check and the update
+//! not the one it cosigned last, 409 when the same size comes with another
+//! root; 422 when the consistency proof does not verify; 413 and 429 over
+//! the limits. The check and the update
 //! are one transaction holding the log's row lock, so two requests cannot
 //! both advance from the same size.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, Request as HttpRequest, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -37,43 +53,73 @@ use claimtrail_ledger::merkle::verify_consistency;
 use claimtrail_ledger::note::{Cosigner, NoteError};
 use claimtrail_ledger::{Checkpoint, CheckpointError, Hash, VerifierKey, open_checkpoint};
 use claimtrail_runtime::ServeSettings;
+use claimtrail_runtime::auth::RateLimiter;
 use claimtrail_store::{Migration, Store, StoreConfig, stmt};
 use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 
 pub const SERVICE: &str = "witness";
 
-/// The largest add-checkpoint body accepted.
-pub const REQUEST_BYTES_MAX: usize = 64 * 1024;
 /// Consistency proof lines accepted at most (the spec's limit).
 pub const PROOF_LINES_MAX: usize = 63;
 /// The witness key's file in the key directory.
 pub const KEY_FILE: &str = "witness.key";
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "cosigned checkpoints and evidence",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!(
-                    "CREATE TABLE {} (origin TEXT PRIMARY KEY, size {} NOT NULL, root {} NOT NULL, note TEXT NOT NULL, cosigned_at {} NOT NULL DEFAULT {})",
-                    store.table("logs"),
-                    t.bigint,
-                    t.bytes,
-                    t.timestamp,
-                    t.now
-                ),
-                format!(
-                    "CREATE TABLE {} (evidence_id {}, origin TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL, request TEXT NOT NULL, at {} NOT NULL DEFAULT {})",
-                    store.table("evidence"),
-                    t.id,
-                    t.timestamp,
-                    t.now
-                ),
-            ]
+    vec![
+        Migration {
+            version: 1,
+            name: "cosigned checkpoints and evidence",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (origin TEXT PRIMARY KEY, size {} NOT NULL, root {} NOT NULL, note TEXT NOT NULL, cosigned_at {} NOT NULL DEFAULT {})",
+                        store.table("logs"),
+                        t.bigint,
+                        t.bytes,
+                        t.timestamp,
+                        t.now
+                    ),
+                    format!(
+                        "CREATE TABLE {} (evidence_id {}, origin TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL, request TEXT NOT NULL, at {} NOT NULL DEFAULT {})",
+                        store.table("evidence"),
+                        t.id,
+                        t.timestamp,
+                        t.now
+                    ),
+                ]
+            },
         },
-    }]
+        Migration {
+            version: 2,
+            name: "evidence counted per origin",
+            statements: |store| vec![format!("CREATE INDEX {} ON {} (origin)", store.index("evidence_origin"), store.table("evidence"))],
+        },
+    ]
+}
+
+/// What an unauthenticated caller can make the witness store and compute.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The largest add-checkpoint body accepted (413 beyond).
+    pub body_bytes_max: usize,
+    /// Requests per second per client address, bursts up to twice that (429
+    /// with Retry-After beyond); 0: no limit.
+    pub rate_limit_per_second: u32,
+    /// Evidence rows kept per origin; beyond it a contradiction is still
+    /// refused, logged and counted, but not stored.
+    pub evidence_per_origin_max: u64,
+}
+
+impl Limits {
+    /// The limits of the serve settings (`CLAIMTRAIL_WITNESS_*`).
+    pub fn from_settings(settings: &ServeSettings) -> Limits {
+        Limits {
+            body_bytes_max: settings.witness_body_bytes_max,
+            rate_limit_per_second: settings.witness_rate_limit_per_second,
+            evidence_per_origin_max: settings.witness_evidence_per_origin_max,
+        }
+    }
 }
 
 /// The witness: its key, the logs it trusts, its store.
@@ -82,6 +128,9 @@ pub struct Witness {
     store: Store,
     cosigner: Arc<Cosigner>,
     logs: Arc<Vec<VerifierKey>>,
+    limits: Limits,
+    /// Per client address.
+    rate_limiter: Arc<RateLimiter>,
 }
 
 /// Loads the witness key or creates it on first start; writes the vkey beside it.
@@ -113,15 +162,21 @@ pub fn load_or_create_key(key_dir: &Path, name: &str) -> anyhow::Result<Cosigner
 }
 
 impl Witness {
-    pub fn new(store: Store, cosigner: Cosigner, logs: Vec<VerifierKey>) -> Witness {
-        Witness { store, cosigner: Arc::new(cosigner), logs: Arc::new(logs) }
+    pub fn new(store: Store, cosigner: Cosigner, logs: Vec<VerifierKey>, limits: Limits) -> Witness {
+        let rate_limiter = Arc::new(RateLimiter::new(limits.rate_limit_per_second));
+        Witness { store, cosigner: Arc::new(cosigner), logs: Arc::new(logs), limits, rate_limiter }
     }
 
+    /// The routes; the two that reach the database are rate-limited per
+    /// client address (`ConnectInfo<SocketAddr>`, see [`run`]).
     pub fn router(self) -> Router {
         claimtrail_runtime::http::metrics_handle();
-        Router::new()
+        let limited = Router::new()
             .route("/add-checkpoint", post(add_checkpoint))
             .route("/v1/witness/logs", get(list_logs))
+            .route_layer(axum::middleware::from_fn_with_state(self.clone(), rate_limit));
+        Router::new()
+            .merge(limited)
             .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(|| async { claimtrail_runtime::http::metrics_handle().render() }))
@@ -161,40 +216,23 @@ impl Witness {
             .query_one_raw(stmt(store, format!("SELECT size, root FROM {logs} WHERE origin = $1{lock}"), vec![Value::from(checkpoint.origin.clone())]))
             .await
             .map_err(Refusal::internal)?;
-        let (stored_size, stored_root) = match row {
+        let held = match row {
             Some(row) => {
                 let size: i64 = row.try_get_by_index(0).map_err(Refusal::internal)?;
                 let root: Vec<u8> = row.try_get_by_index(1).map_err(Refusal::internal)?;
-                (size as u64, Some(Hash::try_from(root.as_slice()).map_err(|_| Refusal::internal("a stored root is not 32 bytes"))?))
+                Some((size as u64, Hash::try_from(root.as_slice()).map_err(|_| Refusal::internal("a stored root is not 32 bytes"))?))
             }
-            None => (0, None),
+            None => None,
         };
-        if checkpoint.size < stored_size {
-            let detail = format!("checkpoint size {} is below the cosigned size {stored_size}", checkpoint.size);
-            self.alert(&tx, &checkpoint.origin, "rollback", detail, body).await?;
-            tx.commit().await.map_err(Refusal::internal)?;
-            return Err(Refusal::size_conflict(stored_size));
-        }
-        if request.old_size != stored_size {
-            return Err(Refusal::size_conflict(stored_size));
-        }
-        if let Some(stored_root) = stored_root {
-            if checkpoint.size == stored_size {
-                if checkpoint.root != stored_root {
-                    let detail = format!("two roots for size {stored_size}: cosigned {}, now {}", BASE64.encode(stored_root), BASE64.encode(checkpoint.root));
-                    self.alert(&tx, &checkpoint.origin, "fork", detail, body).await?;
-                    tx.commit().await.map_err(Refusal::internal)?;
-                    return Err(Refusal::new(StatusCode::CONFLICT, format!("the log showed another root for size {stored_size}: a fork")));
-                }
-            } else if let Err(e) = verify_consistency(stored_size, checkpoint.size, &stored_root, &checkpoint.root, &request.proof) {
-                let detail = format!("no consistency from {stored_size} to {}: {e}", checkpoint.size);
-                self.alert(&tx, &checkpoint.origin, "inconsistent", detail, body).await?;
+        match judge(held, request.old_size, &request.proof, checkpoint) {
+            // Dropping the transaction rolls it back: nothing is stored.
+            Verdict::Refuse(refusal) => return Err(refusal),
+            Verdict::Contradiction { kind, detail, refusal } => {
+                self.keep_evidence(&tx, &checkpoint.origin, kind, detail, body).await?;
                 tx.commit().await.map_err(Refusal::internal)?;
-                return Err(Refusal::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("the consistency proof from {stored_size} to {} does not verify: {e}", checkpoint.size),
-                ));
+                return Err(refusal);
             }
+            Verdict::Cosign => {}
         }
         let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let cosignature = self.cosigner.cosign(&checkpoint.to_body(), timestamp);
@@ -216,19 +254,88 @@ impl Witness {
         Ok(cosignature)
     }
 
-    /// Keeps the evidence of a misbehaving log and raises the alert.
-    async fn alert(&self, tx: &impl ConnectionTrait, origin: &str, kind: &'static str, detail: String, request: &str) -> Result<(), Refusal> {
+    /// Raises the alert for a log that contradicts itself and keeps the
+    /// request as evidence, unless the origin holds its maximum of evidence
+    /// rows already (then only counted). Runs under the log row's lock, so
+    /// concurrent requests cannot overshoot the maximum.
+    async fn keep_evidence(&self, tx: &impl ConnectionTrait, origin: &str, kind: &'static str, detail: String, request: &str) -> Result<(), Refusal> {
         tracing::error!(origin, kind, detail = %detail, "witness alert: the log is not append-only as cosigned");
         metrics::counter!("claimtrail_witness_alerts_total", "origin" => origin.to_owned(), "kind" => kind).increment(1);
         let store = &self.store;
+        let evidence = store.table("evidence");
+        let max = self.limits.evidence_per_origin_max;
+        let row = tx
+            .query_one_raw(stmt(
+                store,
+                format!("SELECT COUNT(*) FROM (SELECT 1 FROM {evidence} WHERE origin = $1 LIMIT $2) AS kept"),
+                vec![Value::from(origin.to_owned()), Value::from(max.min(i64::MAX as u64) as i64)],
+            ))
+            .await
+            .map_err(Refusal::internal)?;
+        let kept: i64 = row.map(|row| row.try_get_by_index(0)).transpose().map_err(Refusal::internal)?.unwrap_or(0);
+        if kept as u64 >= max {
+            tracing::warn!(origin, kind, evidence_per_origin_max = max, "evidence not stored: this origin holds the maximum of evidence rows");
+            metrics::counter!("claimtrail_witness_evidence_dropped_total", "origin" => origin.to_owned(), "kind" => kind).increment(1);
+            return Ok(());
+        }
         tx.execute_raw(stmt(
             store,
-            format!("INSERT INTO {} (origin, kind, detail, request) VALUES ($1, $2, $3, $4)", store.table("evidence")),
+            format!("INSERT INTO {evidence} (origin, kind, detail, request) VALUES ($1, $2, $3, $4)"),
             vec![Value::from(origin.to_owned()), Value::from(kind), Value::from(detail), Value::from(request.to_owned())],
         ))
         .await
         .map_err(Refusal::internal)?;
         Ok(())
+    }
+}
+
+/// What the protocol makes of a request, given the checkpoint held for its origin.
+#[derive(Debug)]
+enum Verdict {
+    /// Cosign it and hold it.
+    Cosign,
+    /// Refuse it; nothing is stored.
+    Refuse(Refusal),
+    /// Refuse it and keep it: the log contradicts what the witness cosigned.
+    Contradiction { kind: &'static str, detail: String, refusal: Refusal },
+}
+
+/// The checks of a verified checkpoint against the held one (size and root;
+/// none before first contact), in the spec's order, except that a checkpoint
+/// of the held size with another root is a fork whatever old size the request
+/// names. An older checkpoint names an old size that is not the held one and
+/// gets 409 with the held size: the log signed it genuinely once, and without
+/// a proof from it the witness holds nothing it contradicts.
+fn judge(held: Option<(u64, Hash)>, old_size: u64, proof: &[Hash], checkpoint: &Checkpoint) -> Verdict {
+    let Some((held_size, held_root)) = held else {
+        // First contact: trusted as the start, from old size 0 only.
+        return if old_size == 0 { Verdict::Cosign } else { Verdict::Refuse(Refusal::size_conflict(0)) };
+    };
+    if checkpoint.size == held_size && checkpoint.root != held_root {
+        let detail = format!("two roots for size {held_size}: cosigned {}, now {}", BASE64.encode(held_root), BASE64.encode(checkpoint.root));
+        let refusal = if old_size == held_size {
+            Refusal::new(StatusCode::CONFLICT, format!("the log showed another root for size {held_size}: a fork"))
+        } else {
+            Refusal::size_conflict(held_size)
+        };
+        return Verdict::Contradiction { kind: "fork", detail, refusal };
+    }
+    if old_size != held_size {
+        return Verdict::Refuse(Refusal::size_conflict(held_size));
+    }
+    if checkpoint.size == held_size {
+        return Verdict::Cosign;
+    }
+    match verify_consistency(held_size, checkpoint.size, &held_root, &checkpoint.root, proof) {
+        Ok(()) => Verdict::Cosign,
+        Err(e) => Verdict::Contradiction {
+            kind: "inconsistent",
+            detail: format!("no consistency from {held_size} to {}: {e}", checkpoint.size),
+            refusal: Refusal::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the consistency proof from {held_size} to {} does not verify: {e}", checkpoint.size),
+            ),
+        },
     }
 }
 
@@ -308,10 +415,11 @@ impl IntoResponse for Refusal {
 
 async fn add_checkpoint(State(witness): State<Witness>, body: Body) -> Response {
     use http_body_util::BodyExt as _;
-    let limited = http_body_util::Limited::new(body, REQUEST_BYTES_MAX);
+    let body_bytes_max = witness.limits.body_bytes_max;
+    let limited = http_body_util::Limited::new(body, body_bytes_max);
     let bytes = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {REQUEST_BYTES_MAX} bytes")).into_response(),
+        Err(_) => return Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {body_bytes_max} bytes")).into_response(),
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Refusal::bad_request("the body is not UTF-8").into_response();
@@ -319,6 +427,25 @@ async fn add_checkpoint(State(witness): State<Witness>, body: Body) -> Response 
     match witness.add(text).await {
         Ok(cosignature) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], cosignature).into_response(),
         Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// Takes a token of the client address's bucket, or answers 429 with
+/// Retry-After. Without a peer address (a router served without connect
+/// info) all requests share one bucket.
+async fn rate_limit(State(witness): State<Witness>, request: HttpRequest, next: Next) -> Response {
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip().to_string()).unwrap_or_default();
+    match witness.rate_limiter.check(&client) {
+        Ok(()) => next.run(request).await,
+        Err(problem) => {
+            let wait_seconds = problem.retry_after_seconds.unwrap_or(1);
+            let per_second = witness.limits.rate_limit_per_second;
+            let mut response =
+                Refusal::new(StatusCode::TOO_MANY_REQUESTS, format!("a client may make {per_second} requests per second; retry after {wait_seconds} s"))
+                    .into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_seconds));
+            response
+        }
     }
 }
 
@@ -349,7 +476,8 @@ async fn readyz(State(witness): State<Witness>) -> Response {
 
 /// Runs the witness until `shutdown` (`claimtrail serve witness`).
 /// Reads `database_url`, `listen`, `prefix`, `key_dir`, `db_pool_max`,
-/// `witness_name`, `witness_log_keys` and `witness_log_keys_file` of the serve settings; no bus.
+/// `witness_name`, `witness_log_keys`, `witness_log_keys_file` and the
+/// `witness_*` limits of the serve settings; no bus.
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let logs = settings
         .all_witness_log_keys()?
@@ -373,8 +501,8 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
     tracing::info!(vkey = %cosigner.verifier(), logs = logs.len(), "witness key loaded");
     let listener = tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     claimtrail_runtime::http::announce(listener.local_addr()?);
-    let app = Witness::new(store, cosigner, logs).router();
-    claimtrail_runtime::http::serve(listener, app, shutdown).await?;
+    let app = Witness::new(store, cosigner, logs, Limits::from_settings(&settings)).router();
+    claimtrail_runtime::http::serve_with_peer_addresses(listener, app, shutdown).await?;
     Ok(())
 }
 
@@ -394,5 +522,61 @@ mod tests {
         }
         let too_many = format!("old 1\n{}\n{note}", format!("{proof_line}\n").repeat(64));
         assert!(parse_request(&too_many).unwrap_err().message.contains("63"));
+    }
+
+    fn tree(n: u64, salt: u8) -> Vec<Hash> {
+        (0..n).map(|idx| claimtrail_ledger::leaf_hash(&[salt, idx as u8])).collect()
+    }
+
+    fn checkpoint_of(leaves: &[Hash]) -> Checkpoint {
+        Checkpoint { origin: "log.example".to_owned(), size: leaves.len() as u64, root: claimtrail_ledger::merkle::root(leaves), extensions: vec![] }
+    }
+
+    fn held(leaves: &[Hash]) -> Option<(u64, Hash)> {
+        Some((leaves.len() as u64, claimtrail_ledger::merkle::root(leaves)))
+    }
+
+    /// The status and, for a size conflict, the size of a refusal; whether it is evidence, and of what.
+    fn outcome(verdict: Verdict) -> (u16, Option<u64>, Option<&'static str>) {
+        match verdict {
+            Verdict::Cosign => (200, None, None),
+            Verdict::Refuse(refusal) => (refusal.status.as_u16(), refusal.size, None),
+            Verdict::Contradiction { kind, refusal, .. } => (refusal.status.as_u16(), refusal.size, Some(kind)),
+        }
+    }
+
+    #[test]
+    fn an_older_genuine_checkpoint_gets_the_held_size_and_is_no_evidence() {
+        let log = tree(12, 1);
+        let proof = claimtrail_ledger::merkle::consistency_proof(4, 6, &log).unwrap();
+        // From the size it grew from, from 0, and as a repeat of an old request.
+        assert_eq!(outcome(judge(held(&log[..8]), 4, &proof, &checkpoint_of(&log[..6]))), (409, Some(8), None));
+        assert_eq!(outcome(judge(held(&log[..8]), 0, &[], &checkpoint_of(&log[..6]))), (409, Some(8), None));
+        assert_eq!(outcome(judge(held(&log[..8]), 6, &[], &checkpoint_of(&log[..6]))), (409, Some(8), None));
+        // A stale old size with a newer checkpoint: the same 409, no evidence either.
+        assert_eq!(outcome(judge(held(&log[..8]), 5, &[], &checkpoint_of(&log[..12]))), (409, Some(8), None));
+        // First contact starts from 0 only.
+        assert_eq!(outcome(judge(None, 3, &[], &checkpoint_of(&log[..6]))), (409, Some(0), None));
+        assert_eq!(outcome(judge(None, 0, &[], &checkpoint_of(&log[..6]))), (200, None, None));
+    }
+
+    #[test]
+    fn only_a_contradiction_is_evidence() {
+        let log = tree(12, 1);
+        let forked = tree(8, 2);
+        // The held size with another root: a fork, whatever old size is named.
+        assert_eq!(outcome(judge(held(&log[..8]), 8, &[], &checkpoint_of(&forked))), (409, None, Some("fork")));
+        assert_eq!(outcome(judge(held(&log[..8]), 0, &[], &checkpoint_of(&forked))), (409, Some(8), Some("fork")));
+        // Growth whose proof fails, and growth onto another tree.
+        let mut bad_proof = claimtrail_ledger::merkle::consistency_proof(8, 12, &log).unwrap();
+        bad_proof[0][0] ^= 1;
+        assert_eq!(outcome(judge(held(&log[..8]), 8, &bad_proof, &checkpoint_of(&log))), (422, None, Some("inconsistent")));
+        let other = tree(12, 3);
+        let other_proof = claimtrail_ledger::merkle::consistency_proof(8, 12, &other).unwrap();
+        assert_eq!(outcome(judge(held(&log[..8]), 8, &other_proof, &checkpoint_of(&other))), (422, None, Some("inconsistent")));
+        // Consistent growth, and the held checkpoint again: cosigned.
+        let proof = claimtrail_ledger::merkle::consistency_proof(8, 12, &log).unwrap();
+        assert_eq!(outcome(judge(held(&log[..8]), 8, &proof, &checkpoint_of(&log))), (200, None, None));
+        assert_eq!(outcome(judge(held(&log[..8]), 8, &[], &checkpoint_of(&log[..8]))), (200, None, None));
     }
 }
