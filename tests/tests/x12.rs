@@ -276,8 +276,14 @@ async fn claims_billed_under_an_npi_the_organization_does_not_hold_are_rejected_
     // Keys that may not submit claims at all are refused, and nothing is stored.
     for role in ["payer", "finance"] {
         let key = key_of(&up, role)?;
-        let response =
-            up.client.post(format!("{}/v1/claims/x12", up.url)).bearer_auth(&key).header("content-type", "application/edi-x12").body(text.clone()).send().await?;
+        let response = up
+            .client
+            .post(format!("{}/v1/claims/x12", up.url))
+            .bearer_auth(&key)
+            .header("content-type", "application/edi-x12")
+            .body(text.clone())
+            .send()
+            .await?;
         assert_eq!(response.status(), 403, "{role}: {}", response.text().await?);
     }
     assert_eq!(up.count("intake", "claims").await?, 3);

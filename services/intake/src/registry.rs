@@ -419,8 +419,7 @@ pub fn bills_as_its_organization(tenant: &Tenant) -> Result<bool, Problem> {
 /// another organization or to none (`owners` maps NPI to organization and
 /// licence expiry). Sorted, each once.
 pub fn npis_not_held(organization: &str, npis: &[String], owners: &HashMap<String, (String, Option<String>)>) -> Vec<String> {
-    let mut not_held: Vec<String> =
-        npis.iter().filter(|npi| owners.get(*npi).is_none_or(|(owner, _)| owner != organization)).cloned().collect();
+    let mut not_held: Vec<String> = npis.iter().filter(|npi| owners.get(*npi).is_none_or(|(owner, _)| owner != organization)).cloned().collect();
     not_held.sort();
     not_held.dedup();
     not_held

@@ -140,11 +140,7 @@ pub fn summary(reading: &Reading) -> Value {
 pub fn validate_x12(files: &[PathBuf]) -> (bool, String) {
     let tool = shared_dir().join("tools/validate-x12");
     assert!(tool.is_file(), "the X12 validator is missing at {}", tool.display());
-    let output = std::process::Command::new(&tool)
-        .args(files)
-        .env("VERBOSE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", tool.display()));
+    let output = std::process::Command::new(&tool).args(files).env("VERBOSE", "1").output().unwrap_or_else(|e| panic!("cannot run {}: {e}", tool.display()));
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
