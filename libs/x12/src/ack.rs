@@ -11,7 +11,7 @@
 //! - 277CA (005010X214): per accepted 837 transaction, the receiver (2000A),
 //!   the submitter with the batch totals (2000B), per billing provider its
 //!   totals (2000C) and per claim (2000D) STC `A1:20` with REF*1K carrying the
-//!   claim id, or STC `A3:<status>:<entity>` per distinct issue; REF*D9 the
+//!   claim id, or STC `A3|A7:<status>:<entity>` per distinct issue; REF*D9 the
 //!   clearinghouse trace (else CLM01); DTP*472 the dates of service. Claims
 //!   the caller gives no outcome for are left out.
 
@@ -380,32 +380,45 @@ fn claim_acknowledgment(out: &mut Out, transaction: &Transaction, claims: &[(&X1
     out.end_transaction(&transaction_control);
 }
 
-/// STC01 for an issue: category A3, the claim status code, and the entity when one is to blame.
+/// STC01 for an issue: the category (A7 for information the claim carries
+/// but that is not valid here, A3 otherwise), the claim status code, and the
+/// entity when one is to blame (85 billing provider, 82 rendering, IL
+/// subscriber, PR payer).
 fn reason_of(issue: &ClaimIssue) -> String {
     use crate::issue_code as code;
-    let (status_code, entity) = match issue.code.as_str() {
-        code::NPI_CHECK_DIGIT if issue.path.starts_with("2010AA") => (status::NPI, Some("85")),
-        code::NPI_CHECK_DIGIT => (status::NPI, Some("82")),
-        code::ICD10_SHAPE | code::ICD9 if issue.path.contains("/HI01-") => (status::PRINCIPAL_DIAGNOSIS, None),
-        code::ICD10_SHAPE | code::ICD9 => (status::DIAGNOSIS, None),
-        code::PROCEDURE_CODE_SHAPE | code::PROCEDURE_CODE_MISSING => (status::PROCEDURE_CODE, None),
-        code::SERVICE_DATE_FUTURE => (status::DATES_OF_SERVICE, None),
-        code::TOTAL_MISMATCH => (status::CLAIM_OUT_OF_BALANCE, None),
-        code::CHARGE_NEGATIVE => (status::SUBMITTED_CHARGES, None),
-        code::RELATED_CLAIM_MISSING => (status::PAYER_CLAIM_CONTROL_NUMBER, None),
-        code::FREQUENCY_UNSUPPORTED => (status::CLAIM_FREQUENCY, None),
-        "member-unknown" => (status::SUBSCRIBER_NOT_FOUND, Some("IL")),
-        "coverage-inactive" => (status::NOT_ELIGIBLE, Some("IL")),
-        "provider-not-enrolled" => (status::MISSING_OR_INVALID, Some("85")),
-        "provider-licence-expired" => (status::LICENSE, Some("85")),
-        "payer-unknown" => (status::INCORRECT_PAYER, Some("PR")),
-        "timely-filing" => (status::DATES_OF_SERVICE, None),
-        "original-required" | "original-not-found" | "original-mismatch" | "original-not-replaceable" => (status::PAYER_CLAIM_CONTROL_NUMBER, None),
-        _ => (status::MISSING_OR_INVALID, None),
+    let (category, status_code, entity) = match issue.code.as_str() {
+        code::ICD9_PRINCIPAL => (status_category::INVALID_INFORMATION, status::PRINCIPAL_DIAGNOSIS, None),
+        code::ICD9 => (status_category::INVALID_INFORMATION, status::DIAGNOSIS, None),
+        code::ICD9_PROCEDURE => (status_category::INVALID_INFORMATION, status::PROCEDURE_CODE, None),
+        code::BILLING_ZIP => (status_category::INVALID_INFORMATION, status::POSTAL_CODE, Some("85")),
+        code::BILLING_NPI_NOT_HELD => (status_category::INVALID_INFORMATION, status::NPI, Some("85")),
+        other => {
+            let (status_code, entity) = match other {
+                code::NPI_CHECK_DIGIT if issue.path.starts_with("2010AA") => (status::NPI, Some("85")),
+                code::NPI_CHECK_DIGIT => (status::NPI, Some("82")),
+                code::ICD10_SHAPE if issue.path.contains("/HI01-") => (status::PRINCIPAL_DIAGNOSIS, None),
+                code::ICD10_SHAPE => (status::DIAGNOSIS, None),
+                code::PROCEDURE_CODE_SHAPE | code::PROCEDURE_CODE_MISSING => (status::PROCEDURE_CODE, None),
+                code::SERVICE_DATE_FUTURE => (status::DATES_OF_SERVICE, None),
+                code::TOTAL_MISMATCH => (status::CLAIM_OUT_OF_BALANCE, None),
+                code::CHARGE_NEGATIVE => (status::SUBMITTED_CHARGES, None),
+                code::RELATED_CLAIM_MISSING => (status::PAYER_CLAIM_CONTROL_NUMBER, None),
+                code::FREQUENCY_UNSUPPORTED => (status::CLAIM_FREQUENCY, None),
+                "member-unknown" => (status::SUBSCRIBER_NOT_FOUND, Some("IL")),
+                "coverage-inactive" => (status::NOT_ELIGIBLE, Some("IL")),
+                "provider-not-enrolled" => (status::MISSING_OR_INVALID, Some("85")),
+                "provider-licence-expired" => (status::LICENSE, Some("85")),
+                "payer-unknown" => (status::INCORRECT_PAYER, Some("PR")),
+                "timely-filing" => (status::DATES_OF_SERVICE, None),
+                "original-required" | "original-not-found" | "original-mismatch" | "original-not-replaceable" => (status::PAYER_CLAIM_CONTROL_NUMBER, None),
+                _ => (status::MISSING_OR_INVALID, None),
+            };
+            (status_category::UNPROCESSABLE, status_code, entity)
+        }
     };
     match entity {
-        Some(entity) => format!("{}:{status_code}:{entity}", status_category::UNPROCESSABLE),
-        None => format!("{}:{status_code}", status_category::UNPROCESSABLE),
+        Some(entity) => format!("{category}:{status_code}:{entity}"),
+        None => format!("{category}:{status_code}"),
     }
 }
 
@@ -494,4 +507,28 @@ fn qualifier(received: &str) -> &str {
 fn id15(id: &str) -> String {
     let cleaned: String = clean(id, 15).chars().filter(char::is_ascii).collect();
     if cleaned.is_empty() { "UNKNOWN".to_owned() } else { cleaned }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issue_code;
+
+    fn reason(code: &str, path: &str) -> String {
+        reason_of(&ClaimIssue { path: path.to_owned(), code: code.to_owned(), message: String::new() })
+    }
+
+    #[test]
+    fn each_issue_gets_its_claim_status_code() {
+        // A7: rejected for invalid information, the code naming what and, where one is to blame, who (85 billing provider).
+        assert_eq!(reason(issue_code::BILLING_NPI_NOT_HELD, "2010AA/NM109"), "A7:562:85");
+        assert_eq!(reason(issue_code::BILLING_ZIP, "2010AA/N403"), "A7:500:85");
+        assert_eq!(reason(issue_code::ICD9_PRINCIPAL, "2300/HI01-2"), "A7:254");
+        assert_eq!(reason(issue_code::ICD9, "2300/HI01-2"), "A7:255");
+        assert_eq!(reason(issue_code::ICD9_PROCEDURE, "2300/HI01-2"), "A7:454");
+        assert_eq!(reason(issue_code::NPI_CHECK_DIGIT, "2010AA/NM109"), "A3:562:85");
+        assert_eq!(reason(issue_code::NPI_CHECK_DIGIT, "2310B/NM109"), "A3:562:82");
+        assert_eq!(reason("member-unknown", "2010BA/NM109"), "A3:33:IL");
+        assert_eq!(reason("something-new", "2300"), "A3:21");
+    }
 }

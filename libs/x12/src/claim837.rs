@@ -191,6 +191,8 @@ struct BillingProvider {
     tin: Option<String>,
     has_n3: bool,
     has_n4: bool,
+    /// The ZIP code (N403) and country (N404) of the N4.
+    postal: (String, String),
 }
 
 #[derive(Default, Clone)]
@@ -223,6 +225,8 @@ struct ClaimDraft {
     prior_authorization: Option<String>,
     clearinghouse_trace: Option<String>,
     has_principal: bool,
+    /// An HI of the claim is at fault (reported where it stands, so the claim is not also missing one).
+    hi_at_fault: bool,
     n_hi_diagnosis_segments: usize,
     diagnoses: Vec<Diagnosis>,
     /// Issues found while reading (diagnoses, rendering NPI), before the line and total edits.
@@ -751,6 +755,7 @@ impl<'c> Mapper<'c> {
                 billing.has_n3 = true;
             } else {
                 billing.has_n4 = true;
+                billing.postal = (segment.element(3).to_owned(), segment.element(4).to_owned());
             }
         }
     }
@@ -864,6 +869,7 @@ impl<'c> Mapper<'c> {
             prior_authorization: None,
             clearinghouse_trace: None,
             has_principal: false,
+            hi_at_fault: false,
             n_hi_diagnosis_segments: 0,
             diagnoses: Vec::new(),
             issues: Vec::new(),
@@ -966,12 +972,30 @@ impl<'c> Mapper<'c> {
             self.segment_error(segment, segment_error::UNEXPECTED_SEGMENT, "HI (health care codes) belongs to the claim (2300)".to_owned());
             return;
         }
-        let diagnoses_max = if self.is_professional() { DIAGNOSES_PER_CLAIM_MAX_837P } else { DIAGNOSES_PER_CLAIM_MAX_837I };
+        let n_errors = self.errors.len();
         let first_qualifier = self.component(segment.element(1), 1);
-        let is_diagnosis_segment = matches!(first_qualifier, "ABK" | "BK" | "ABF" | "BF");
-        if !is_diagnosis_segment {
-            return;
+        match hi_qualifier(first_qualifier, self.is_professional()) {
+            Some(HiCode::Diagnosis { .. }) => self.diagnosis_hi(segment),
+            Some(_) => self.other_hi(segment),
+            None => {
+                let message = format!("`{}` is not an HI01-1 qualifier of an {}", clean(first_qualifier, 8), self.transaction_name());
+                self.element_error(segment, 1, Some(1), element_error::INVALID_CODE_VALUE, message);
+            }
         }
+        if self.errors.len() > n_errors
+            && let Some(claim) = &mut self.claim
+        {
+            claim.hi_at_fault = true;
+        }
+    }
+
+    fn transaction_name(&self) -> &'static str {
+        if self.is_professional() { "837P" } else { "837I" }
+    }
+
+    /// HI*ABK/ABF (ICD-10-CM) or BK/BF (ICD-9-CM, a code-set issue): the claim's diagnoses.
+    fn diagnosis_hi(&mut self, segment: &Segment<'_>) {
+        let diagnoses_max = if self.is_professional() { DIAGNOSES_PER_CLAIM_MAX_837P } else { DIAGNOSES_PER_CLAIM_MAX_837I };
         for index in 1..=segment.n_elements() {
             let Ok(element) = u8::try_from(index) else { break };
             let composite = segment.element(index);
@@ -980,12 +1004,11 @@ impl<'c> Mapper<'c> {
             }
             let qualifier = self.component(composite, 1);
             let code = self.component(composite, 2);
-            let principal = matches!(qualifier, "ABK" | "BK");
-            if !matches!(qualifier, "ABK" | "BK" | "ABF" | "BF") {
+            let Some(HiCode::Diagnosis { principal, icd9 }) = hi_qualifier(qualifier, self.is_professional()) else {
                 let message = format!("`{}` is not a diagnosis qualifier: ABK (principal) or ABF (other), BK/BF for ICD-9", clean(qualifier, 5));
                 self.element_error(segment, element, Some(1), element_error::INVALID_CODE_VALUE, message);
                 continue;
-            }
+            };
             if code.is_empty() {
                 self.element_error(segment, element, Some(2), element_error::REQUIRED_MISSING, "the diagnosis code is required".to_owned());
                 continue;
@@ -1011,12 +1034,10 @@ impl<'c> Mapper<'c> {
                 break;
             }
             let path = || Loc::new("2300", None, "HI", segment.position).element(element).component(2).path();
-            let icd9 = matches!(qualifier, "BK" | "BF");
             let Some(claim) = &mut self.claim else { return };
             let sequence = u32::try_from(claim.diagnoses.len() + 1).unwrap_or(u32::MAX);
             if icd9 {
-                let message = format!("`{}` is an ICD-9-CM code ({qualifier}); claims are coded in ICD-10-CM (ABK, ABF)", clean(code, 10));
-                claim.issues.push(ClaimIssue { path: path(), code: issue_code::ICD9.to_owned(), message });
+                claim.issues.push(icd9_issue(qualifier, code, path()));
             } else if !icd10_is_valid(code) {
                 claim.issues.extend(edits::icd10(code, &path()));
             }
@@ -1025,6 +1046,44 @@ impl<'c> Mapper<'c> {
         }
         if let Some(claim) = &mut self.claim {
             claim.n_hi_diagnosis_segments += 1;
+        }
+    }
+
+    /// Any other HI of the guide (837I admitting, reason for visit, external
+    /// cause, procedures, DRG, occurrences, values, conditions; 837P anesthesia
+    /// and conditions): not mapped, but every qualifier is one of the guide's,
+    /// and an ICD-9-CM one is a code-set issue on the claim.
+    fn other_hi(&mut self, segment: &Segment<'_>) {
+        for index in 1..=segment.n_elements() {
+            let Ok(element) = u8::try_from(index) else { break };
+            let composite = segment.element(index);
+            if composite.is_empty() {
+                continue;
+            }
+            let qualifier = self.component(composite, 1);
+            let kind = match hi_qualifier(qualifier, self.is_professional()) {
+                Some(HiCode::Diagnosis { .. }) | None => {
+                    let message = format!("`{}` is not a qualifier of this HI of an {}", clean(qualifier, 8), self.transaction_name());
+                    self.element_error(segment, element, Some(1), element_error::INVALID_CODE_VALUE, message);
+                    continue;
+                }
+                Some(kind) => kind,
+            };
+            let code = self.component(composite, 2);
+            if code.is_empty() {
+                self.element_error(segment, element, Some(2), element_error::REQUIRED_MISSING, "the code (HI0n-2) is required".to_owned());
+                continue;
+            }
+            let path = Loc::new("2300", None, "HI", segment.position).element(element).component(2).path();
+            let Some(claim) = &mut self.claim else { return };
+            match kind {
+                HiCode::OtherDiagnosis { icd9: true } => claim.issues.push(icd9_issue(qualifier, code, path)),
+                HiCode::Procedure { icd9: true } => {
+                    let message = format!("`{}` is an ICD-9-CM procedure ({qualifier}); 5010 claims use ICD-10-PCS (BBR, BBQ)", clean(code, 10));
+                    claim.issues.push(ClaimIssue { path, code: issue_code::ICD9_PROCEDURE.to_owned(), message });
+                }
+                _ => {}
+            }
         }
     }
 
@@ -1303,7 +1362,10 @@ impl<'c> Mapper<'c> {
             return;
         }
         if !draft.has_principal {
-            self.missing("HI", at_position, Some("2300"), "a claim has its principal diagnosis (HI*ABK)");
+            // An HI at fault was reported where it stands; without any HI, the principal diagnosis is missing.
+            if !draft.hi_at_fault {
+                self.missing("HI", at_position, Some("2300"), "a claim has its principal diagnosis (HI*ABK)");
+            }
             return;
         }
         if draft.broken || !self.errors.is_empty() {
@@ -1325,6 +1387,7 @@ impl<'c> Mapper<'c> {
         if !npi_is_valid(&billing_party.id) {
             issues.extend(edits::npi(&billing_party.id, "2010AA/NM109"));
         }
+        issues.extend(billing_zip_issue(&billing.postal.0, &billing.postal.1));
         let clm = Loc::new("2300", None, "CLM", draft.clm_position);
         let frequency = match draft.frequency_code.as_str() {
             "1" => Frequency::Original,
@@ -1454,6 +1517,57 @@ impl<'c> Mapper<'c> {
 
 /// The shape and check digit of an NPI without allocating; `false` sends the
 /// value to [`Npi::parse`] for the issue's wording. Same rule as libs/fhir.
+/// The 5010 edit on the billing provider's ZIP code (2010AA N403): a US
+/// address (no country, N404, or `US`) carries the 9-digit ZIP+4; 5 digits,
+/// enough on paper, is not. Other countries' postal codes are not checked.
+fn billing_zip_issue(zip: &str, country: &str) -> Option<ClaimIssue> {
+    if !(country.is_empty() || country == "US") || (zip.len() == 9 && zip.bytes().all(|byte| byte.is_ascii_digit())) {
+        return None;
+    }
+    let message = format!("the billing provider's ZIP code `{}` is not 9 digits: 5010 requires the ZIP+4 in 2010AA N403", clean(zip, 15));
+    Some(ClaimIssue { path: "2010AA/N403".to_owned(), code: issue_code::BILLING_ZIP.to_owned(), message })
+}
+
+/// What an HI composite's qualifier (HIxx-1) codes, by the 837P/837I guides (005010X222A1, X223A2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HiCode {
+    /// ABK/BK principal, ABF/BF other: the claim's diagnoses. BK/BF are ICD-9-CM.
+    Diagnosis { principal: bool, icd9: bool },
+    /// 837I admitting (ABJ/BJ), patient's reason for visit (APR/PR), external cause (ABN/BN).
+    OtherDiagnosis { icd9: bool },
+    /// 837I principal and other procedures: ICD-10-PCS (BBR, BBQ), ICD-9-CM (BR, BQ), or HCPCS (CAH); 837P anesthesia (BP, BO).
+    Procedure { icd9: bool },
+    /// DRG, occurrence span, occurrence, value, condition, treatment codes: not mapped.
+    Other,
+}
+
+/// The kind of an HI qualifier in an 837P (`professional`) or 837I; `None` when the guide has no such qualifier.
+fn hi_qualifier(qualifier: &str, professional: bool) -> Option<HiCode> {
+    let code = match qualifier {
+        "ABK" => HiCode::Diagnosis { principal: true, icd9: false },
+        "BK" => HiCode::Diagnosis { principal: true, icd9: true },
+        "ABF" => HiCode::Diagnosis { principal: false, icd9: false },
+        "BF" => HiCode::Diagnosis { principal: false, icd9: true },
+        "BG" => HiCode::Other,
+        "BP" | "BO" if professional => HiCode::Procedure { icd9: false },
+        _ if professional => return None,
+        "ABJ" | "APR" | "ABN" => HiCode::OtherDiagnosis { icd9: false },
+        "BJ" | "PR" | "BN" => HiCode::OtherDiagnosis { icd9: true },
+        "BBR" | "BBQ" | "CAH" => HiCode::Procedure { icd9: false },
+        "BR" | "BQ" => HiCode::Procedure { icd9: true },
+        "DR" | "BI" | "BH" | "BE" | "TC" => HiCode::Other,
+        _ => return None,
+    };
+    Some(code)
+}
+
+/// The code-set issue of an ICD-9-CM diagnosis (qualifier BK, BF, BJ, PR or BN) in a 5010 claim.
+fn icd9_issue(qualifier: &str, code: &str, path: String) -> ClaimIssue {
+    let (issue_code, what) = if qualifier == "BK" { (issue_code::ICD9_PRINCIPAL, "principal diagnosis") } else { (issue_code::ICD9, "diagnosis") };
+    let message = format!("`{}` is an ICD-9-CM {what} ({qualifier}); 5010 claims are coded in ICD-10-CM (ABK, ABF, ABJ, APR, ABN)", clean(code, 10));
+    ClaimIssue { path, code: issue_code.to_owned(), message }
+}
+
 fn npi_is_valid(npi: &str) -> bool {
     let bytes = npi.as_bytes();
     if bytes.len() != 10 || !bytes.iter().all(u8::is_ascii_digit) || !matches!(bytes[0], b'1' | b'2') {
@@ -1518,6 +1632,55 @@ mod tests {
         }
         for npi in ["1234567890", "3234567893", "123456789", "12345678A3"] {
             assert!(!npi_is_valid(npi), "{npi}");
+        }
+    }
+
+    #[test]
+    fn a_us_billing_zip_must_have_nine_digits() {
+        assert_eq!(billing_zip_issue("171110000", ""), None);
+        assert_eq!(billing_zip_issue("171110000", "US"), None);
+        for zip in ["17111", "1711100", "17111-0000", "", "17111000A"] {
+            let issue = billing_zip_issue(zip, "").unwrap_or_else(|| panic!("{zip:?} passed"));
+            assert_eq!((issue.path.as_str(), issue.code.as_str()), ("2010AA/N403", issue_code::BILLING_ZIP), "{zip}");
+        }
+        assert!(billing_zip_issue("17111", "US").is_some());
+        // Outside the US, the postal code has its own shape.
+        assert_eq!(billing_zip_issue("K1A0B1", "CA"), None);
+    }
+
+    #[test]
+    fn hi_qualifiers_follow_each_guide() {
+        use HiCode::*;
+        for professional in [true, false] {
+            assert_eq!(hi_qualifier("ABK", professional), Some(Diagnosis { principal: true, icd9: false }));
+            assert_eq!(hi_qualifier("BK", professional), Some(Diagnosis { principal: true, icd9: true }));
+            assert_eq!(hi_qualifier("ABF", professional), Some(Diagnosis { principal: false, icd9: false }));
+            assert_eq!(hi_qualifier("BF", professional), Some(Diagnosis { principal: false, icd9: true }));
+            assert_eq!(hi_qualifier("BG", professional), Some(Other));
+            // Not a qualifier at all: a component separator the ISA did not declare, or a typo.
+            for bad in ["BK>7215", "", "XX", "abk"] {
+                assert_eq!(hi_qualifier(bad, professional), None, "{bad}");
+            }
+        }
+        // 837I only: admitting, reason for visit, external cause, procedures, DRG, occurrences, values.
+        assert_eq!(hi_qualifier("BJ", false), Some(OtherDiagnosis { icd9: true }));
+        assert_eq!(hi_qualifier("ABN", false), Some(OtherDiagnosis { icd9: false }));
+        assert_eq!(hi_qualifier("BR", false), Some(Procedure { icd9: true }));
+        assert_eq!(hi_qualifier("BBQ", false), Some(Procedure { icd9: false }));
+        assert_eq!(hi_qualifier("DR", false), Some(Other));
+        for institutional_only in ["BJ", "ABJ", "PR", "APR", "BN", "ABN", "BR", "BBR", "BQ", "BBQ", "DR", "BH", "BI", "BE", "TC"] {
+            assert_eq!(hi_qualifier(institutional_only, true), None, "{institutional_only} in an 837P");
+        }
+        // 837P only: anesthesia related procedures.
+        assert_eq!(hi_qualifier("BP", true), Some(Procedure { icd9: false }));
+        assert_eq!(hi_qualifier("BP", false), None);
+    }
+
+    #[test]
+    fn an_icd9_principal_diagnosis_is_told_from_the_others() {
+        assert_eq!(icd9_issue("BK", "25000", "2300/HI01-2".into()).code, issue_code::ICD9_PRINCIPAL);
+        for qualifier in ["BF", "BJ", "PR", "BN"] {
+            assert_eq!(icd9_issue(qualifier, "4019", "2300/HI02-2".into()).code, issue_code::ICD9, "{qualifier}");
         }
     }
 }

@@ -117,6 +117,9 @@ pub mod status {
     pub const PROCEDURE_CODE: &str = "454";
     pub const PAYER_CLAIM_CONTROL_NUMBER: &str = "464";
     pub const CLAIM_FREQUENCY: &str = "535";
+    /// Entity's National Provider Identifier (NPI).
     pub const NPI: &str = "562";
+    /// Entity's Postal/Zip Code.
+    pub const POSTAL_CODE: &str = "500";
     pub const NOT_ELIGIBLE: &str = "97";
 }

@@ -40,8 +40,11 @@
 //!   are taken.
 //! - A well-formed claim that fails a front-end edit (NPI check digit, ICD-9
 //!   or ill-shaped ICD-10, procedure code shape, future date, total, pointers,
-//!   replacement without REF*F8): the claim is mapped with its issues and
-//!   rejected in the 277CA (STC `A3`/`A7`).
+//!   replacement without REF*F8, a billing ZIP without its 4-digit extension):
+//!   the claim is mapped with its issues and rejected in the 277CA (STC
+//!   `A3`/`A7`). ICD-9 qualifiers (BK, BF; in an 837I also BJ, PR, BN, BR,
+//!   BQ) are valid X12 syntax, so they are such an edit, not a 999 error;
+//!   an HI qualifier the guide does not have is a 999 error at that HI.
 //!
 //! # Limits
 //! Named below; exceeding the body limits is an [`X12Error`], exceeding one
@@ -109,8 +112,14 @@ pub const QUANTITY_MAX: i64 = claimtrail_fhir::QUANTITY_MAX;
 /// that this crate produces besides [`claimtrail_fhir::issue_code`]'s.
 pub mod issue_code {
     pub use claimtrail_fhir::issue_code::*;
-    /// A diagnosis is coded in ICD-9-CM (HI qualifier BK or BF), not ICD-10-CM (ABK, ABF).
+    /// A diagnosis is coded in ICD-9-CM (HI qualifier BF, or in an 837I BJ, PR or BN), not ICD-10-CM (ABF, ABJ, APR, ABN).
     pub const ICD9: &str = "icd9-not-accepted";
+    /// The principal diagnosis is coded in ICD-9-CM (HI qualifier BK), not ICD-10-CM (ABK).
+    pub const ICD9_PRINCIPAL: &str = "icd9-principal-not-accepted";
+    /// An 837I procedure is coded in ICD-9-CM (HI qualifier BR or BQ), not ICD-10-PCS (BBR, BBQ).
+    pub const ICD9_PROCEDURE: &str = "icd9-procedure-not-accepted";
+    /// The billing provider's US ZIP code (2010AA N403) is not the 9 digits (ZIP+4) that 5010 requires.
+    pub const BILLING_ZIP: &str = "billing-zip-not-9-digits";
     /// A replacement (frequency 7) or void (8) names no original claim (REF*F8).
     pub const RELATED_CLAIM_MISSING: &str = "related-claim-missing";
     /// The claim frequency (CLM05-3) is not 1, 7 or 8.
@@ -121,4 +130,7 @@ pub mod issue_code {
     pub const QUANTITY_RANGE: &str = "quantity-range";
     /// A charge is negative.
     pub const CHARGE_NEGATIVE: &str = "charge-negative";
+    /// Given by intake, not the reader: the claim is billed under an NPI
+    /// (2010AA NM109) that the submitting organization does not hold.
+    pub const BILLING_NPI_NOT_HELD: &str = "billing-npi-not-held";
 }

@@ -238,7 +238,7 @@ fn structure_faults_are_reported_as_missing_or_unexpected_segments() {
 #[test]
 fn front_end_edits_become_claim_issues_with_x12_paths() {
     let cases = [
-        ("HI*ABK:E119*ABF:I10", "HI*BK:25000*ABF:I10", "icd9-not-accepted @ 2300/HI01-2"),
+        ("HI*ABK:E119*ABF:I10", "HI*BK:25000*ABF:I10", "icd9-principal-not-accepted @ 2300/HI01-2"),
         ("HI*ABK:E119*ABF:I10", "HI*ABK:E119*ABF:1I0", "icd10-shape @ 2300/HI02-2"),
         ("XX*1234567893", "XX*1234567890", "npi-check-digit @ 2010AA/NM109"),
         ("XX*1245319599", "XX*1245319598", "npi-check-digit @ 2310B/NM109"),
@@ -318,4 +318,149 @@ fn an_837i_line_may_be_a_revenue_code_alone_but_not_a_bad_one() {
 fn recount_837i(text: &str) -> String {
     assert_ne!(text, VALID_837I, "the fixture changed");
     recount(text)
+}
+
+/// Each claim of `reading` decided as the reader left it (accepted when it has no issue).
+fn outcomes_of(reading: &Reading) -> Vec<ClaimOutcome> {
+    reading
+        .claims()
+        .map(|claim| ClaimOutcome {
+            position: claim.position,
+            decision: if claim.claim.is_rejected() {
+                ClaimDecision::Rejected { issues: claim.claim.issues.clone() }
+            } else {
+                ClaimDecision::Accepted { claim_id: format!("CLAIM{}", claim.position.claim) }
+            },
+        })
+        .collect()
+}
+
+/// The 999 and the 277CA of a body, as the reader decides its claims.
+fn acknowledgments_of(text: &str) -> (String, String) {
+    let reading = read_text(text);
+    let outcomes = outcomes_of(&reading);
+    let mut numbers = ControlNumbers::starting_at(1);
+    let ack_999 = render_999(&reading.interchanges[0], &CONTEXT, &mut numbers).unwrap();
+    let ack_277ca = render_277ca(&reading.interchanges[0], 0, &outcomes, &CONTEXT, &mut numbers).unwrap_or_default();
+    (ack_999, ack_277ca)
+}
+
+/// 837P with ICD-9 diagnoses (BK, BF), and an 837I with ICD-9 principal,
+/// admitting, external cause, other diagnoses and procedure besides a DRG.
+fn icd9_837p() -> String {
+    edited("HI*ABK:E119*ABF:I10", "HI*BK:25000*BF:4019")
+}
+
+fn icd9_837i() -> String {
+    recount_837i(&VALID_837I.replacen(
+        "HI*ABK:S72001A~\nHI*ABF:I10*ABF:E119~",
+        "HI*BK:82000~\nHI*BJ:82000~\nHI*BN:E8889~\nHI*BF:4019*ABF:E119~\nHI*BR:7915~\nHI*DR:470~",
+        1,
+    ))
+}
+
+#[test]
+fn icd9_qualifiers_are_valid_syntax_and_a_code_set_rejection_in_the_277ca() {
+    let reading = read_text(&icd9_837p());
+    assert!(reading.is_clean(), "{:?}", reading.problems());
+    assert_eq!(
+        issue_codes(&reading)[0],
+        ["icd9-principal-not-accepted @ 2300/HI01-2", "icd9-not-accepted @ 2300/HI02-2"],
+        "the diagnoses are still numbered for the pointers"
+    );
+    let (ack_999, ack_277ca) = acknowledgments_of(&icd9_837p());
+    assert!(!ack_999.contains("IK3*") && ack_999.contains("IK5*A~") && ack_999.contains("AK9*A*1*1*1~"), "{ack_999}");
+    assert!(ack_277ca.contains("STC*A7:254*20260301*U*180.00~\nSTC*A7:255*20260301*U*180.00~"), "{ack_277ca}");
+
+    let reading = read_text(&icd9_837i());
+    assert!(reading.is_clean(), "{:?}", reading.problems());
+    assert_eq!(
+        issue_codes(&reading)[0],
+        [
+            "icd9-principal-not-accepted @ 2300/HI01-2",
+            "icd9-not-accepted @ 2300/HI01-2",
+            "icd9-not-accepted @ 2300/HI01-2",
+            "icd9-not-accepted @ 2300/HI01-2",
+            "icd9-procedure-not-accepted @ 2300/HI01-2",
+        ]
+    );
+    let (ack_999, ack_277ca) = acknowledgments_of(&icd9_837i());
+    assert!(!ack_999.contains("IK3*") && ack_999.contains("IK5*A~"), "{ack_999}");
+    for stc in ["STC*A7:254*", "STC*A7:255*", "STC*A7:454*"] {
+        assert!(ack_277ca.contains(stc), "{stc} in {ack_277ca}");
+    }
+    // ICD-10 in the same places is no issue.
+    let icd10 = recount_837i(&VALID_837I.replacen("HI*ABF:I10*ABF:E119~", "HI*ABF:I10*ABF:E119~\nHI*ABJ:S72001A~\nHI*BBR:0QS604Z~", 1));
+    let reading = read_text(&icd10);
+    assert!(reading.is_clean(), "{:?}", reading.problems());
+    assert!(issue_codes(&reading)[0].is_empty(), "{:?}", issue_codes(&reading));
+}
+
+#[test]
+fn an_hi_qualifier_the_guide_lacks_is_a_999_error_at_that_hi_not_a_missing_hi() {
+    // The HI is segment 23 of the transaction (ST is 1).
+    let cases = [
+        // A component separator the ISA does not declare (ISA16 is `:`): HI01-1 is `BK>25000`.
+        ("HI*BK>25000*BF>4019", "IK3*HI*23*2300*8~\nIK4*1:1**7*BK>25000~"),
+        // An 837I-only qualifier (admitting diagnosis) in an 837P.
+        ("HI*ABK:E119*ABJ:I10", "IK3*HI*23*2300*8~\nIK4*2:1**7*ABJ~"),
+        ("HI*ABJ:E119", "IK3*HI*23*2300*8~\nIK4*1:1**7*ABJ~"),
+    ];
+    for (hi, expected) in cases {
+        let text = edited("HI*ABK:E119*ABF:I10", hi);
+        let reading = read_text(&text);
+        let errors = &reading.interchanges[0].groups[0].transactions[0].errors;
+        assert!(errors.iter().all(|error| error.code != segment_error::REQUIRED_SEGMENT_MISSING), "{hi}: {errors:?}");
+        let (ack_999, _) = acknowledgments_of(&text);
+        assert!(ack_999.contains(expected), "{hi}:\n{ack_999}");
+        assert!(ack_999.contains("IK5*R*5~"), "{hi}:\n{ack_999}");
+    }
+    // With no HI at all, the principal diagnosis is missing, where the claim ends.
+    let (ack_999, _) = acknowledgments_of(&edited("HI*ABK:E119*ABF:I10~\n", ""));
+    assert!(ack_999.contains("IK3*HI*") && ack_999.contains("*2300*3~"), "{ack_999}");
+}
+
+#[test]
+fn a_five_digit_billing_provider_zip_is_a_claim_rejection_in_the_277ca() {
+    let text = edited("N4*HARRISBURG*PA*171110000~\nREF*EI", "N4*HARRISBURG*PA*17111~\nREF*EI");
+    let reading = read_text(&text);
+    assert!(reading.is_clean(), "valid X12 syntax: {:?}", reading.problems());
+    for issues in issue_codes(&reading) {
+        assert_eq!(issues, ["billing-zip-not-9-digits @ 2010AA/N403"]);
+    }
+    let (ack_999, ack_277ca) = acknowledgments_of(&text);
+    assert!(ack_999.contains("IK5*A~"), "{ack_999}");
+    assert_eq!(ack_277ca.matches("STC*A7:500:85*").count(), 2, "{ack_277ca}");
+    assert!(!ack_277ca.contains("REF*1K*"), "{ack_277ca}");
+    // The subscriber's 5-digit ZIP is no issue: the rule is the billing provider's.
+    let subscriber = edited("N3*5 ELM ST~\nN4*HARRISBURG*PA*171110000~", "N3*5 ELM ST~\nN4*HARRISBURG*PA*17111~");
+    assert!(issue_codes(&read_text(&subscriber))[0].is_empty());
+}
+
+/// pyx12 checks the 999s and 277CAs of these edge cases against the guides.
+#[test]
+fn the_acknowledgments_of_the_edge_cases_pass_the_independent_validator() {
+    let dir = std::env::temp_dir().join(format!("claimtrail-x12-edge-acks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("icd9-837p", icd9_837p()),
+        ("icd9-837i", icd9_837i()),
+        ("undeclared-separator", edited("HI*ABK:E119*ABF:I10", "HI*BK>25000*BF>4019")),
+        ("zip5", edited("N4*HARRISBURG*PA*171110000~\nREF*EI", "N4*HARRISBURG*PA*17111~\nREF*EI")),
+    ];
+    let mut written = Vec::new();
+    for (name, text) in &cases {
+        let (ack_999, ack_277ca) = acknowledgments_of(text);
+        for (kind, ack) in [("999", ack_999), ("277", ack_277ca)] {
+            if !ack.is_empty() {
+                let path = dir.join(format!("{name}.{kind}"));
+                std::fs::write(&path, ack).unwrap();
+                written.push(path);
+            }
+        }
+    }
+    assert_eq!(written.len(), 7, "a 999 for each, a 277CA for each but the rejected transaction");
+    let (ok, report) = common::validate_x12(&written);
+    assert!(ok, "validate-x12 refused acknowledgments:\n{report}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,10 +18,6 @@ fn expected_path(file: &Path) -> std::path::PathBuf {
 #[test]
 fn every_837_of_the_test_data_gives_its_expected_outcome() {
     let files = common::files_837();
-    if files.is_empty() {
-        eprintln!("no test data under {}: skipped", common::testdata_dir().display());
-        return;
-    }
     let update = std::env::var_os("CLAIMTRAIL_UPDATE_EXPECTED").is_some();
     let mut mismatches = Vec::new();
     for file in &files {
@@ -45,9 +41,6 @@ fn every_837_of_the_test_data_gives_its_expected_outcome() {
 #[test]
 fn the_999s_and_277cas_of_the_test_data_pass_the_independent_validator() {
     let files = common::files_837();
-    if files.is_empty() {
-        return;
-    }
     let dir = std::env::temp_dir().join(format!("claimtrail-x12-acks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let context = AckContext { date: common::TODAY, time: time!(10:30) };
@@ -84,10 +77,7 @@ fn the_999s_and_277cas_of_the_test_data_pass_the_independent_validator() {
         }
     }
     assert!(written.len() > 20, "expected many acknowledgments, got {}", written.len());
-    let Some((ok, report)) = common::validate_x12(&written) else {
-        eprintln!("validate-x12 not found: skipped");
-        return;
-    };
+    let (ok, report) = common::validate_x12(&written);
     assert!(ok, "validate-x12 refused acknowledgments:\n{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }

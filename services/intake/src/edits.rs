@@ -3,6 +3,7 @@
 //!
 //! | code | when |
 //! |---|---|
+//! | `billing-npi-not-held` | X12: the billing NPI is not registered to the submitting organization (the other edits are skipped; FHIR answers 403 instead) |
 //! | `payer-unknown` | the payer is not registered (the other edits are skipped) |
 //! | `timely-filing` | a line's date of service is more than the payer's limit before the day received (voids exempt) |
 //! | `member-unknown` | the payer has no member with this id |
@@ -78,6 +79,16 @@ impl Channel {
 
 fn issue(path: String, code: &str, message: String) -> ClaimIssue {
     ClaimIssue { path, code: code.to_owned(), message }
+}
+
+/// The issue of a claim billed under `npi` when it is one of the NPIs that
+/// `organization` does not hold (`not_held`, sorted); `None` otherwise.
+pub fn billing_npi_issue(channel: Channel, organization: &str, npi: &str, not_held: &[String]) -> Option<ClaimIssue> {
+    not_held.binary_search_by(|held| held.as_str().cmp(npi)).ok()?;
+    let message = format!(
+        "organization `{organization}` does not hold NPI {npi}, so it may not bill under it: an admin registers an NPI to its organization (PUT /v1/providers/{{npi}})"
+    );
+    Some(issue(channel.provider(), claimtrail_x12::issue_code::BILLING_NPI_NOT_HELD, message))
 }
 
 /// Runs a query over keys in chunks, with `IN (...)` over one or two columns.
@@ -394,5 +405,15 @@ mod tests {
         facts.enrollment.insert((NPI.to_owned(), PAYER.to_owned()), (format_date(today - Duration::days(29)), format_date(today)));
         facts.licences.insert(NPI.to_owned(), Some(format_date(today - Duration::days(31))));
         assert_eq!(codes(&claim, today, &facts), ["coverage-inactive", "provider-not-enrolled", "provider-licence-expired"]);
+    }
+
+    #[test]
+    fn a_claim_billed_under_an_npi_not_held_is_rejected_naming_the_billing_provider() {
+        let not_held = vec!["1093817465".to_owned(), "1234567893".to_owned()];
+        let found = billing_npi_issue(Channel::X12, "riverside", "1234567893", &not_held).expect("not held");
+        assert_eq!((found.path.as_str(), found.code.as_str()), ("2010AA/NM109", "billing-npi-not-held"));
+        assert!(found.message.contains("`riverside` does not hold NPI 1234567893"), "{}", found.message);
+        assert_eq!(billing_npi_issue(Channel::X12, "riverside", "1245319599", &not_held), None, "its own");
+        assert_eq!(billing_npi_issue(Channel::X12, "riverside", "1245319599", &[]), None);
     }
 }

@@ -9,6 +9,8 @@
 //! an organization registers a public key, signs SHA3-256 of each request
 //! body, and intake keeps the verified signature with the claim event.
 
+use std::collections::HashMap;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -384,8 +386,8 @@ pub(crate) async fn show_provider(State(runtime): State<Runtime>, headers: Heade
 }
 
 /// The organizations owning each NPI, for those registered.
-pub async fn organizations(store: &Store, npis: &[String]) -> Result<std::collections::HashMap<String, (String, Option<String>)>, StoreError> {
-    let mut found = std::collections::HashMap::new();
+pub async fn organizations(store: &Store, npis: &[String]) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
+    let mut found = HashMap::new();
     for chunk in npis.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
         let rows = store
@@ -403,28 +405,52 @@ pub async fn organizations(store: &Store, npis: &[String]) -> Result<std::collec
     Ok(found)
 }
 
-/// Who may submit claims billed under `npis`: admin keys for anyone; a
-/// provider key only for NPIs registered to its organization (403 naming
-/// the others, nothing stored); other roles never.
-pub async fn check_billing_scope(store: &Store, tenant: &Tenant, npis: &[String]) -> Result<(), Problem> {
+/// Whether the caller bills only under its organization's NPIs: provider
+/// keys do, admin keys bill under any; other roles submit no claims (403).
+pub fn bills_as_its_organization(tenant: &Tenant) -> Result<bool, Problem> {
     match tenant.role {
-        Role::Admin => return Ok(()),
-        Role::Provider => {}
-        other => return Err(Problem::forbidden(format!("{} keys do not submit claims; use a provider key", other.as_str()))),
+        Role::Admin => Ok(false),
+        Role::Provider => Ok(true),
+        other => Err(Problem::forbidden(format!("{} keys do not submit claims; use a provider key", other.as_str()))),
+    }
+}
+
+/// The NPIs of `npis` that `organization` does not hold: registered to
+/// another organization or to none (`owners` maps NPI to organization and
+/// licence expiry). Sorted, each once.
+pub fn npis_not_held(organization: &str, npis: &[String], owners: &HashMap<String, (String, Option<String>)>) -> Vec<String> {
+    let mut not_held: Vec<String> = npis.iter().filter(|npi| owners.get(*npi).is_none_or(|(owner, _)| owner != organization)).cloned().collect();
+    not_held.sort();
+    not_held.dedup();
+    not_held
+}
+
+/// The NPIs of `npis` that the caller may not bill under (none for an admin
+/// key); 403 for a key that may not submit claims at all.
+pub async fn billing_npis_not_held(store: &Store, tenant: &Tenant, npis: &[String]) -> Result<Vec<String>, Problem> {
+    if !bills_as_its_organization(tenant)? {
+        return Ok(Vec::new());
     }
     let mut npis = npis.to_vec();
     npis.sort();
     npis.dedup();
     let owners = organizations(store, &npis).await?;
-    let foreign: Vec<&String> = npis.iter().filter(|npi| owners.get(*npi).is_none_or(|(organization, _)| organization != &tenant.name)).collect();
-    if foreign.is_empty() {
+    Ok(npis_not_held(&tenant.name, &npis, &owners))
+}
+
+/// Who may submit claims billed under `npis`, for a request answered as a
+/// whole (FHIR): admin keys for anyone; a provider key only for NPIs
+/// registered to its organization (403 naming the others, nothing stored);
+/// other roles never. X12 rejects such claims one by one instead (see `x12`).
+pub async fn check_billing_scope(store: &Store, tenant: &Tenant, npis: &[String]) -> Result<(), Problem> {
+    let not_held = billing_npis_not_held(store, tenant, npis).await?;
+    if not_held.is_empty() {
         return Ok(());
     }
-    let list: Vec<&str> = foreign.iter().map(|npi| npi.as_str()).collect();
     Err(Problem::forbidden(format!(
         "this key's organization `{}` may not bill under NPI {}: an admin registers an NPI to its organization (PUT /v1/providers/{{npi}}); nothing was stored",
         tenant.name,
-        list.join(", ")
+        not_held.join(", ")
     )))
 }
 
@@ -603,6 +629,21 @@ pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_organization_holds_only_the_npis_registered_to_it() {
+        let owners: HashMap<String, (String, Option<String>)> = [
+            ("1245319599".to_owned(), ("riverside".to_owned(), None)),
+            ("1003000126".to_owned(), ("riverside".to_owned(), Some("2030-01-01".to_owned()))),
+            ("1234567893".to_owned(), ("lakeside".to_owned(), None)),
+        ]
+        .into_iter()
+        .collect();
+        let npis: Vec<String> = ["1245319599", "1234567893", "1003000126", "1093817465", "1234567893"].map(str::to_owned).to_vec();
+        assert_eq!(npis_not_held("riverside", &npis, &owners), ["1093817465", "1234567893"], "another's, and nobody's");
+        assert_eq!(npis_not_held("lakeside", &npis, &owners), ["1003000126", "1093817465", "1245319599"]);
+        assert!(npis_not_held("riverside", &npis[..1], &owners).is_empty());
+    }
 
     #[test]
     fn routing_numbers_are_checked_by_their_check_digit() {

@@ -105,8 +105,11 @@ impl Candidate {
     }
 }
 
-/// Checks that the caller may bill under every claim's NPI (403, nothing
-/// stored) and runs the registry edits on the claims the reader passed.
+/// Checks that the caller may submit claims (403 otherwise, nothing stored),
+/// and under which NPIs, then runs the registry edits on the claims the
+/// reader passed. A claim billed under an NPI the caller's organization does
+/// not hold refuses the whole FHIR request (403, nothing stored); in X12, whose
+/// 277CA answers claim by claim, it rejects that claim only (`billing-npi-not-held`).
 pub async fn run_edits(
     runtime: &Runtime,
     tenant: &auth::Tenant,
@@ -116,7 +119,15 @@ pub async fn run_edits(
 ) -> Result<(), Problem> {
     // An NPI with a bad check digit belongs to nobody: its claim is rejected by the reader's edit, not refused.
     let npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).filter(|npi| claimtrail_fhir::Npi::parse(npi).is_ok()).collect();
-    registry::check_billing_scope(&runtime.store, tenant, &npis).await?;
+    match channel {
+        Channel::Fhir => registry::check_billing_scope(&runtime.store, tenant, &npis).await?,
+        Channel::X12 => {
+            let not_held = registry::billing_npis_not_held(&runtime.store, tenant, &npis).await?;
+            for candidate in candidates.iter_mut() {
+                candidate.issues.extend(edits::billing_npi_issue(channel, &tenant.name, &candidate.claim.billing_npi, &not_held));
+            }
+        }
+    }
     let to_check: Vec<&SubmittedClaim> = candidates.iter().filter(|c| c.issues.is_empty()).map(|c| &c.claim).collect();
     let found = edits::reference_issues(&runtime.store, channel, received_at.date(), &tenant.name, &to_check).await?;
     for (candidate, issues) in candidates.iter_mut().filter(|c| c.issues.is_empty()).zip(found) {

@@ -4,7 +4,11 @@
 //! TA1 or a 999; the claims of accepted transactions go through the same
 //! registry edits and the same storage as FHIR claims (`claim.submitted.v1`
 //! or `claim.rejected.v1`, channel `x12`), and the 277CA tells each claim's
-//! fate with the claim id intake assigned (REF*1K). An interchange control
+//! fate with the claim id intake assigned (REF*1K). A provider key always
+//! gets its acknowledgments: a claim billed under an NPI that the key's
+//! organization does not hold is rejected alone (`billing-npi-not-held`,
+//! STC `A7:562:85`) and the file's other claims go on; only a key that may
+//! not submit claims at all is refused (403). An interchange control
 //! number already received from the same sender (ISA05/ISA06/ISA13) is
 //! answered with a TA1 (TA105 `025`) and not processed twice. The
 //! interchanges, the claims, their events, the outbound control numbers and
@@ -70,7 +74,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
     responses(
         (status = 202, description = "`{claim_ids, ta1, ack_999, ack_277ca, outcomes}`: the acknowledgments as X12 text (ta1 null unless an envelope is at fault or repeated)", body = serde_json::Value),
         (status = 401, description = "No or unknown API key, or a bad submission signature", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A claim bills under an NPI of another organization", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key may not submit claims (not a provider or admin key); a claim billed under an NPI that the key's organization does not hold is rejected in the 277CA instead (STC A7:562:85)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The first request with this Idempotency-Key, or with one of these interchanges, is in flight: retry after Retry-After seconds", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the byte or claim limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/edi-x12 or text/plain", body = Problem, content_type = "application/problem+json")),

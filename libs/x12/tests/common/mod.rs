@@ -30,14 +30,19 @@ pub fn testdata_dir() -> PathBuf {
 }
 
 /// Every 837 file of the test data (and the 999 files that sit among them).
+/// Panics when the shared test data is not there: the tests that use it fail
+/// rather than pass on nothing.
 pub fn files_837() -> Vec<PathBuf> {
+    let dir = testdata_dir();
+    assert!(dir.is_dir(), "the shared test data is missing at {} (set CLAIMTRAIL_SHARED to the shared folder)", dir.display());
     let mut files = Vec::new();
-    walk(&testdata_dir(), &mut files);
+    walk(&dir, &mut files);
     files.retain(|path| {
         let text = path.to_string_lossy();
         (text.contains("837") || text.contains("hipaa-claim-models")) && !text.ends_with(".xml") && !text.ends_with(".md")
     });
     files.sort();
+    assert!(files.len() > 50, "expected the 837 files of {}, found {}", dir.display(), files.len());
     files
 }
 
@@ -130,13 +135,12 @@ pub fn summary(reading: &Reading) -> Value {
     json!({ "n_claims": reading.n_claims(), "interchanges": interchanges })
 }
 
-/// Runs `validate-x12` on files; `None` when the tool is not there.
-pub fn validate_x12(files: &[PathBuf]) -> Option<(bool, String)> {
+/// Runs `validate-x12` (pyx12) on files: whether all passed, and its report.
+/// Panics when the tool is missing or cannot run, so that no check is skipped.
+pub fn validate_x12(files: &[PathBuf]) -> (bool, String) {
     let tool = shared_dir().join("tools/validate-x12");
-    if !tool.exists() {
-        return None;
-    }
-    let output = std::process::Command::new(tool).args(files).env("VERBOSE", "1").output().ok()?;
+    assert!(tool.is_file(), "the X12 validator is missing at {}", tool.display());
+    let output = std::process::Command::new(&tool).args(files).env("VERBOSE", "1").output().unwrap_or_else(|e| panic!("cannot run {}: {e}", tool.display()));
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    Some((output.status.success(), text))
+    (output.status.success(), text)
 }
