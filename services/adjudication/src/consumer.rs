@@ -87,7 +87,7 @@ impl Adjudicator {
                 Some(original_id) if claim.frequency != Frequency::Original => storage::decision_state(store, tx, original_id).await?,
                 _ => DecisionState::Undecided,
             };
-            let facts = Facts { schedule: schedules[&claim.payer_id].clone(), original };
+            let facts = Facts { schedule: &schedules[&claim.payer_id], original };
             let events = domain::decide(&facts, &command).map_err(|rejection| {
                 if rejection.is_retryable() {
                     HandlerError::Unexpected(anyhow::anyhow!("{rejection}; retrying"))

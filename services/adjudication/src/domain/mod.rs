@@ -40,10 +40,10 @@ pub enum DecisionState {
 }
 
 /// What [`decide`] needs to know besides the command.
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    /// The payer's fee schedule in force.
-    pub schedule: FeeSchedule,
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    /// The payer's fee schedule in force (borrowed: one read serves a batch's claims).
+    pub schedule: &'a FeeSchedule,
     /// For a replacement or void: the decision of the claim it names.
     pub original: DecisionState,
 }
@@ -81,7 +81,7 @@ pub fn related_claim(claim: &SubmittedClaim) -> Option<Uuid> {
 }
 
 /// Decides `command` under `facts`: the events to record, in order, or why not.
-pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection> {
+pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
     let Command::Adjudicate(claim) = command;
     let mut events = Vec::with_capacity(2);
     if claim.frequency != Frequency::Original {
@@ -101,7 +101,7 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
             }
         }
     }
-    events.push(Event::Adjudicated(pricing::adjudicate(claim, &facts.schedule)?));
+    events.push(Event::Adjudicated(pricing::adjudicate(claim, facts.schedule)?));
     Ok(events)
 }
 
@@ -156,7 +156,7 @@ mod tests {
     }
 
     /// Given `facts`, when `command`, then `expected` (cqrs-es style).
-    fn check(given: Facts, when: Command, then: impl FnOnce(Result<Vec<Event>, Rejection>)) {
+    fn check(given: Facts<'_>, when: Command, then: impl FnOnce(Result<Vec<Event>, Rejection>)) {
         then(decide(&given, &when));
     }
 
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn an_original_is_priced() {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
-        check(Facts { schedule: schedule(), original: DecisionState::Undecided }, Command::Adjudicate(original.clone()), |then| {
+        check(Facts { schedule: &schedule(), original: DecisionState::Undecided }, Command::Adjudicate(original.clone()), |then| {
             let events = then.unwrap();
             assert_eq!(events, vec![Event::Adjudicated(decided(&original))]);
         });
@@ -177,7 +177,7 @@ mod tests {
     fn a_replacement_reverses_its_original_then_is_priced() {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
         let replacement = claim(Frequency::Replacement, Some(original.claim_id), &[("99213", "100.00")]);
-        check(Facts { schedule: schedule(), original: DecisionState::Decided(decided(&original)) }, Command::Adjudicate(replacement.clone()), |then| {
+        check(Facts { schedule: &schedule(), original: DecisionState::Decided(decided(&original)) }, Command::Adjudicate(replacement.clone()), |then| {
             let events = then.unwrap();
             let [Event::Reversed(reversal), Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
             assert_eq!((reversal.claim_id, reversal.by_claim_id), (original.claim_id, replacement.claim_id));
@@ -191,7 +191,7 @@ mod tests {
     fn a_void_only_reverses() {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
         let void = claim(Frequency::Void, Some(original.claim_id), &[("99213", "180.00")]);
-        check(Facts { schedule: schedule(), original: DecisionState::Decided(decided(&original)) }, Command::Adjudicate(void), |then| {
+        check(Facts { schedule: &schedule(), original: DecisionState::Decided(decided(&original)) }, Command::Adjudicate(void), |then| {
             let events = then.unwrap();
             assert!(matches!(events.as_slice(), [Event::Reversed(r)] if r.total_paid.to_string() == "-120.00"), "{events:?}");
         });
@@ -202,7 +202,7 @@ mod tests {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
         let state = DecisionState::Reversed { decision: decided(&original), by_claim_id: "first-replacement".into() };
         let second = claim(Frequency::Replacement, Some(original.claim_id), &[("99213", "90.00")]);
-        check(Facts { schedule: schedule(), original: state }, Command::Adjudicate(second), |then| {
+        check(Facts { schedule: &schedule(), original: state }, Command::Adjudicate(second), |then| {
             let events = then.unwrap();
             let [Event::Adjudicated(denial)] = events.as_slice() else { panic!("{events:?}") };
             assert_eq!(denial.outcome, Outcome::Denied);
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn a_replacement_before_its_original_is_decided_waits() {
         let replacement = claim(Frequency::Replacement, Some(Uuid::now_v7()), &[("99213", "100.00")]);
-        check(Facts { schedule: schedule(), original: DecisionState::Undecided }, Command::Adjudicate(replacement), |then| {
+        check(Facts { schedule: &schedule(), original: DecisionState::Undecided }, Command::Adjudicate(replacement), |then| {
             let rejection = then.unwrap_err();
             assert!(matches!(rejection, Rejection::OriginalNotDecided { .. }) && rejection.is_retryable(), "{rejection}");
         });
@@ -224,7 +224,7 @@ mod tests {
     fn a_replacement_naming_no_claim_is_refused_for_good() {
         let mut replacement = claim(Frequency::Replacement, None, &[("99213", "100.00")]);
         replacement.related_claim_id = Some("not-a-uuid".into());
-        check(Facts::default(), Command::Adjudicate(replacement.clone()), |then| {
+        check(Facts { schedule: &schedule(), original: DecisionState::Undecided }, Command::Adjudicate(replacement.clone()), |then| {
             assert_eq!(then.unwrap_err(), Rejection::NoRelatedClaim(replacement.claim_id));
         });
     }
