@@ -11,6 +11,7 @@
 //! - [`relay`]: publish the outbox, mark rows only after the bus acknowledged them.
 //! - [`http`]: problem+json errors, `/healthz`, `/readyz`, `/metrics`, the server loop.
 //! - [`killpoint`]: deterministic crash points for the crash tests.
+//! - [`purity`]: the check that a service's domain core names no IO.
 //! - [`keys`]: signing keys on disk; each service's producer key.
 //! - [`Runtime`]: one service's store, bus and producer identity (the key that
 //!   signs its event batches, registered in the shared key registry), and `run`.
@@ -21,6 +22,7 @@ pub mod erasure;
 pub mod http;
 pub mod keys;
 pub mod killpoint;
+pub mod purity;
 pub mod relay;
 pub mod settings;
 pub mod telemetry;
