@@ -35,6 +35,19 @@ pub fn check_domain_dir(dir: &Path) -> Result<usize, String> {
     if faults.is_empty() { Ok(checked) } else { Err(format!("the domain core names IO: {}", faults.join(", "))) }
 }
 
+/// The test every service with a domain core carries: its `src/domain` names no IO.
+#[macro_export]
+macro_rules! domain_purity_test {
+    () => {
+        #[test]
+        fn the_domain_core_does_no_io() {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
+            let checked = $crate::purity::check_domain_dir(&dir).unwrap();
+            assert!(checked >= 2, "the domain's modules were not found in {}", dir.display());
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,10 +58,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 #[cfg(test)]
 mod tests {
-    /// The domain core stays pure (`claimtrail_runtime::purity`).
-    #[test]
-    fn the_domain_core_does_no_io() {
-        let checked = claimtrail_runtime::purity::check_domain_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain")).unwrap();
-        assert!(checked >= 2, "the domain's modules were not found");
-    }
+    claimtrail_runtime::domain_purity_test!();
 }

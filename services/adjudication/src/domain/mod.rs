@@ -115,13 +115,15 @@ pub fn apply(state: DecisionState, event: &Event) -> DecisionState {
     }
 }
 
+/// Claims for the core's tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use claimtrail_events::{Adjustment, ClaimLine, ClaimType, Money, Outcome};
+pub(crate) mod fixtures {
+    use claimtrail_events::{ClaimLine, ClaimType, Frequency, Money, SubmittedClaim};
     use rust_decimal::Decimal;
+    use uuid::Uuid;
 
-    fn claim(frequency: Frequency, related: Option<Uuid>, lines: &[(&str, &str)]) -> SubmittedClaim {
+    /// A professional claim with `lines` of (code, charge, units), served 2026-11-01.
+    pub fn claim(frequency: Frequency, related: Option<Uuid>, lines: &[(&str, &str, i64)]) -> SubmittedClaim {
         SubmittedClaim {
             claim_id: Uuid::now_v7(),
             claim_type: ClaimType::Professional,
@@ -136,11 +138,11 @@ mod tests {
             lines: lines
                 .iter()
                 .enumerate()
-                .map(|(idx, (code, charge))| ClaimLine {
+                .map(|(idx, (code, charge, units))| ClaimLine {
                     sequence: idx as u32 + 1,
                     procedure_code: (*code).into(),
                     modifiers: vec![],
-                    quantity: Decimal::ONE,
+                    quantity: Decimal::from(*units),
                     charge: Money::parse(charge).unwrap(),
                     service_date: time::macros::date!(2026 - 11 - 01),
                     place_of_service: Some("11".into()),
@@ -149,6 +151,17 @@ mod tests {
                 .collect(),
             total_charge: Money::ZERO,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claimtrail_events::{Adjustment, Money, Outcome};
+
+    fn claim(frequency: Frequency, related: Option<Uuid>, lines: &[(&str, &str)]) -> SubmittedClaim {
+        let lines: Vec<(&str, &str, i64)> = lines.iter().map(|(code, charge)| (*code, *charge, 1)).collect();
+        fixtures::claim(frequency, related, &lines)
     }
 
     fn schedule() -> FeeSchedule {

@@ -175,37 +175,10 @@ fn short(hash: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use claimtrail_events::{ClaimLine, ClaimType, Frequency};
     use rust_decimal::Decimal;
 
     fn claim(lines: &[(&str, &str, i64)]) -> SubmittedClaim {
-        SubmittedClaim {
-            claim_id: uuid::Uuid::now_v7(),
-            claim_type: ClaimType::Professional,
-            frequency: Frequency::Original,
-            related_claim_id: None,
-            patient_control_number: None,
-            billing_npi: "1234567893".into(),
-            rendering_npi: None,
-            payer_id: "PAYER1".into(),
-            member_id: "M1".into(),
-            diagnoses: vec![],
-            lines: lines
-                .iter()
-                .enumerate()
-                .map(|(idx, (code, charge, units))| ClaimLine {
-                    sequence: idx as u32 + 1,
-                    procedure_code: (*code).into(),
-                    modifiers: vec![],
-                    quantity: Decimal::from(*units),
-                    charge: Money::parse(charge).unwrap(),
-                    service_date: time::macros::date!(2026 - 11 - 01),
-                    place_of_service: Some("11".into()),
-                    diagnosis_pointers: vec![1],
-                })
-                .collect(),
-            total_charge: Money::ZERO,
-        }
+        crate::domain::fixtures::claim(Frequency::Original, None, lines)
     }
 
     fn schedule(fees: &[(&str, &str)]) -> FeeSchedule {
