@@ -117,6 +117,73 @@ pub enum Outcome {
     Denied,
 }
 
+/// Where a claim stands, as intake shows it (`GET /v1/claims/{id}`, and the
+/// `status` of each submission outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    Received,
+    /// Failed the front-end edits; kept with its reasons.
+    Rejected,
+    /// Passed the front-end edits; not decided yet.
+    Accepted,
+    Pended,
+    Adjudicated,
+    Paid,
+    /// Reversed by a replacement (frequency 7).
+    Replaced,
+    /// Reversed by a void (frequency 8).
+    Voided,
+}
+
+impl ClaimStatus {
+    pub const ALL: [ClaimStatus; 8] = [
+        ClaimStatus::Received,
+        ClaimStatus::Rejected,
+        ClaimStatus::Accepted,
+        ClaimStatus::Pended,
+        ClaimStatus::Adjudicated,
+        ClaimStatus::Paid,
+        ClaimStatus::Replaced,
+        ClaimStatus::Voided,
+    ];
+
+    /// The name it has in JSON and in the databases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Received => "received",
+            ClaimStatus::Rejected => "rejected",
+            ClaimStatus::Accepted => "accepted",
+            ClaimStatus::Pended => "pended",
+            ClaimStatus::Adjudicated => "adjudicated",
+            ClaimStatus::Paid => "paid",
+            ClaimStatus::Replaced => "replaced",
+            ClaimStatus::Voided => "voided",
+        }
+    }
+
+    /// The status named `text`, if it is one.
+    pub fn parse(text: &str) -> Option<ClaimStatus> {
+        ClaimStatus::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Not decided yet: an erasure waits for these.
+    pub fn is_in_flight(self) -> bool {
+        matches!(self, ClaimStatus::Received | ClaimStatus::Accepted | ClaimStatus::Pended)
+    }
+
+    /// A replacement or void may not name a claim in this state.
+    pub fn is_replaceable(self) -> bool {
+        !matches!(self, ClaimStatus::Rejected | ClaimStatus::Replaced | ClaimStatus::Voided)
+    }
+}
+
+impl std::fmt::Display for ClaimStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Outcome {
     /// The name it has in JSON and in the databases.
     pub fn as_str(self) -> &'static str {
@@ -130,7 +197,18 @@ impl Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::Outcome;
+    use super::{ClaimStatus, Outcome};
+
+    #[test]
+    fn a_claim_status_has_the_same_name_in_json_and_in_the_databases_and_parses_back() {
+        for status in ClaimStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+            assert_eq!(ClaimStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(ClaimStatus::parse("lost"), None);
+        assert!(ClaimStatus::Accepted.is_in_flight() && !ClaimStatus::Adjudicated.is_in_flight());
+        assert!(ClaimStatus::Adjudicated.is_replaceable() && !ClaimStatus::Voided.is_replaceable());
+    }
 
     #[test]
     fn an_outcome_has_the_same_name_in_json_and_in_the_databases() {

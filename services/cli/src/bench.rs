@@ -147,7 +147,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let status = response.status();
             let answer: Value = response.json().await?;
             anyhow::ensure!(status == 202, "submission answered {status}: {answer}");
-            let accepted = answer["outcomes"].as_array().map(|o| o.iter().filter(|o| o["status"] == "accepted").count()).unwrap_or(0);
+            let accepted = answer["outcomes"]
+                .as_array()
+                .map(|o| o.iter().filter(|o| o["status"] == claimtrail_events::ClaimStatus::Accepted.as_str()).count())
+                .unwrap_or(0);
             progress.inc(accepted as u64);
             Ok::<usize, anyhow::Error>(accepted)
         });

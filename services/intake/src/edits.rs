@@ -20,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use claimtrail_events::{ClaimIssue, Frequency, SubmittedClaim, format_date};
+use claimtrail_events::{ClaimIssue, ClaimStatus, Frequency, SubmittedClaim, format_date};
 use claimtrail_store::{Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, Value};
 use time::Date;
@@ -203,11 +203,12 @@ async fn facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<Facts, Store
             .query_all_raw(stmt(
                 store,
                 format!(
-                    "SELECT related_claim_id FROM {} WHERE related_claim_id IN ({}) AND status <> 'rejected'",
+                    "SELECT related_claim_id FROM {} WHERE related_claim_id IN ({}) AND status <> ${}",
                     store.table("claims"),
-                    placeholders.join(",")
+                    placeholders.join(","),
+                    values.len() + 1
                 ),
-                values,
+                values.into_iter().chain([Value::from(ClaimStatus::Rejected.as_str())]).collect(),
             ))
             .await?;
         for row in rows {
@@ -311,7 +312,7 @@ fn issues_for(claim: &SubmittedClaim, channel: Channel, today: Date, submitter: 
                         "original-mismatch",
                         format!("the original claim {original} was billed by {npi} to payer {payer}; {what} must keep both"),
                     )),
-                    Some((_, status, ..)) if matches!(status.as_str(), "rejected" | "replaced" | "voided") => issues.push(issue(
+                    Some((_, status, ..)) if ClaimStatus::parse(status).is_some_and(|status| !status.is_replaceable()) => issues.push(issue(
                         channel.related(),
                         "original-not-replaceable",
                         format!("the original claim {original} is {status}; submit a new original claim instead"),

@@ -27,7 +27,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use claimtrail_events::{ClaimsErased, NewEvent};
+use claimtrail_events::{ClaimStatus, ClaimsErased, NewEvent};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::auth::Role;
 use claimtrail_runtime::http::Problem;
@@ -108,7 +108,7 @@ pub(crate) async fn erase(State(runtime): State<Runtime>, headers: HeaderMap, bo
     for row in rows {
         let claim_id: Uuid = row.try_get_by_index(0)?;
         let status: String = row.try_get_by_index(1)?;
-        if matches!(status.as_str(), "received" | "accepted" | "pended") {
+        if ClaimStatus::parse(&status).is_some_and(ClaimStatus::is_in_flight) {
             in_flight.push(claim_id.to_string());
         }
         claim_ids.push(claim_id);

@@ -8,7 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
-use claimtrail_events::{ClaimAdjudicated, ClaimReversed, ClaimSubmitted, DomainEvent, Envelope, Family, Frequency, Money, NewEvent, PayableBooked};
+use claimtrail_events::{
+    ClaimAdjudicated, ClaimReversed, ClaimStatus, ClaimSubmitted, DomainEvent, Envelope, Family, Frequency, Money, NewEvent, PayableBooked,
+};
 use claimtrail_runtime::http::Problem;
 use claimtrail_runtime::{EventHandler, HandlerError, Runtime};
 use claimtrail_store::{Store, stmt};
@@ -116,7 +118,7 @@ impl StatusProjection {
                     .execute_raw(stmt(
                         store,
                         format!(
-                            "UPDATE {} SET status = 'adjudicated', outcome = $2, total_paid_cents = $3, decision = $4, updated_at = {} WHERE claim_id = $1",
+                            "UPDATE {} SET status = $5, outcome = $2, total_paid_cents = $3, decision = $4, updated_at = {} WHERE claim_id = $1",
                             store.table("claims"),
                             store.types().now
                         ),
@@ -125,6 +127,7 @@ impl StatusProjection {
                             Value::from(outcome),
                             Value::from(decision.total_paid.cents().map_err(|e| HandlerError::Invalid(format!("paid amount: {e}")))?),
                             Value::from(decision_json),
+                            Value::from(ClaimStatus::Adjudicated.as_str()),
                         ],
                     ))
                     .await?;
@@ -132,7 +135,7 @@ impl StatusProjection {
                     let detail = format!("{outcome}: allowed {}, paid {} (rule set {})", decision.total_allowed, decision.total_paid, decision.rule_set_hash);
                     let entry = HistoryEntry {
                         claim_id: decision.claim_id,
-                        status: "adjudicated",
+                        status: ClaimStatus::Adjudicated.as_str(),
                         event_type: &envelope.event_type,
                         event_id: envelope.event_id,
                         at: &at,
@@ -142,10 +145,11 @@ impl StatusProjection {
                 }
             }
             DomainEvent::ClaimReversed(reversed) => {
-                let (status, verb) = match reversed.frequency {
-                    Frequency::Void => ("voided", "voided"),
-                    _ => ("replaced", "replaced"),
+                let status = match reversed.frequency {
+                    Frequency::Void => ClaimStatus::Voided,
+                    _ => ClaimStatus::Replaced,
                 };
+                let (status, verb) = (status.as_str(), status.as_str());
                 let original_detail = format!("{verb} by claim {}; the decision is reversed ({} paid)", reversed.by_claim_id, reversed.total_paid);
                 let mut steps = vec![(reversed.claim_id, original_detail)];
                 if reversed.frequency == Frequency::Void {
@@ -322,7 +326,6 @@ pub async fn list(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<ListQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    const STATUSES: [&str; 8] = ["received", "rejected", "accepted", "pended", "adjudicated", "paid", "replaced", "voided"];
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
     let limit = query.limit.unwrap_or(100).clamp(1, LIST_PAGE_MAX);
@@ -342,10 +345,11 @@ pub async fn list(
         }
     }
     if let Some(status) = &query.status {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(Problem::bad_request(format!("status `{status}` is not one of {}", STATUSES.join(", "))));
-        }
-        values.push(Value::from(status.clone()));
+        let Some(status) = ClaimStatus::parse(status) else {
+            let all: Vec<&str> = ClaimStatus::ALL.iter().map(|s| s.as_str()).collect();
+            return Err(Problem::bad_request(format!("status `{status}` is not one of {}", all.join(", "))));
+        };
+        values.push(Value::from(status.as_str()));
         conditions.push(format!("status = ${}", values.len()));
     }
     if let Some(since) = &query.since {

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use claimtrail_events::{ClaimIssue, ClaimRejected, ClaimSubmitted, Frequency, NewEvent, SubmissionSignature, SubmittedClaim, Timestamp};
+use claimtrail_events::{ClaimIssue, ClaimRejected, ClaimStatus, ClaimSubmitted, Frequency, NewEvent, SubmissionSignature, SubmittedClaim, Timestamp};
 use claimtrail_fhir::{BundleType, FhirError};
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_runtime::{Runtime, telemetry};
@@ -100,8 +100,8 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    pub fn status(&self) -> &'static str {
-        if self.issues.is_empty() { "accepted" } else { "rejected" }
+    pub fn status(&self) -> ClaimStatus {
+        if self.issues.is_empty() { ClaimStatus::Accepted } else { ClaimStatus::Rejected }
     }
 }
 
@@ -209,7 +209,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
             Value::from(candidate.claim_id),
             Value::from(tenant.name.clone()),
             Value::from(recording.channel.as_str()),
-            Value::from(candidate.status()),
+            Value::from(candidate.status().as_str()),
             Value::from(claim.payer_id.clone()),
             Value::from(claim.billing_npi.clone()),
             Value::from(claim.total_charge.cents().map_err(|e| Problem::unprocessable(format!("claim total: {e}"), vec![]))?),
@@ -258,7 +258,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
             };
             vec![
                 Value::from(candidate.claim_id),
-                Value::from(candidate.status()),
+                Value::from(candidate.status().as_str()),
                 Value::from(event.head.event_type.clone()),
                 Value::from(event.head.event_id),
                 Value::from(at.clone()),
@@ -419,7 +419,7 @@ pub fn lease_lost(lost: idempotency::LeaseLost) -> Problem {
 /// its own, linked to the request.
 fn claim_span(candidate: &Candidate, in_request_trace: bool) -> tracing::Span {
     use tracing::field::Empty;
-    let (claim_id, status, n_issues) = (tracing::field::display(candidate.claim_id), candidate.status(), candidate.issues.len());
+    let (claim_id, status, n_issues) = (tracing::field::display(candidate.claim_id), candidate.status().as_str(), candidate.issues.len());
     if in_request_trace {
         tracing::info_span!("intake.claim", claim_id = %claim_id, status, n_issues, event_id = Empty, event_type = Empty)
     } else {
