@@ -65,22 +65,12 @@ fn demo_period_around(today: time::Date) -> (time::Date, time::Date) {
     (start, end)
 }
 
-/// Rows of intake's `table` for the demo payer: seeding steps run once.
-async fn demo_payer_rows(intake: &Runtime, table: &str) -> anyhow::Result<i64> {
-    use claimtrail_store::stmt;
-    use sea_orm::ConnectionTrait;
-    let store = &intake.store;
-    let sql = format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table(table));
-    let row = store.db().query_one_raw(stmt(store, sql, vec![sea_orm::Value::from(DEMO_PAYER_ID.to_owned())])).await?;
-    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
-}
-
 /// Members and provider enrollments as reference events (idempotent: they are
 /// published only when intake does not know them yet).
 async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
     use sea_orm::TransactionTrait;
     let store = &intake.store;
-    if demo_payer_rows(intake, "members").await? > 0 {
+    if claimtrail_intake::reference::member_count(&intake.store, DEMO_PAYER_ID).await? > 0 {
         return Ok(());
     }
     let (start, end) = demo_period();
@@ -133,7 +123,7 @@ async fn publish_registry(intake: &Runtime) -> anyhow::Result<()> {
     use claimtrail_intake::registry::{self, BankAccountBody, LicenceBody, PayToBody, PayerBody, ProviderBody};
     use sea_orm::TransactionTrait;
     let store = &intake.store;
-    if demo_payer_rows(intake, "payers").await? > 0 {
+    if claimtrail_intake::reference::payer_registered(&intake.store, DEMO_PAYER_ID).await? {
         return Ok(());
     }
     let payer = registry::validate_payer(DEMO_PAYER_ID, &PayerBody { name: "Demo Health Plan".into(), timely_filing_days: 365 })

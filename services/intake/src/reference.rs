@@ -387,3 +387,19 @@ pub(crate) async fn put_enrollment(
 pub fn member_aggregate(payer_id: &str, member_id: &str) -> String {
     format!("member:{payer_id}:{member_id}")
 }
+
+/// How many members intake knows for `payer_id` (the demo seeds a payer once).
+pub async fn member_count(store: &claimtrail_store::Store, payer_id: &str) -> Result<i64, StoreError> {
+    payer_rows(store, "members", payer_id).await
+}
+
+/// Whether intake's registry holds `payer_id`.
+pub async fn payer_registered(store: &claimtrail_store::Store, payer_id: &str) -> Result<bool, StoreError> {
+    Ok(payer_rows(store, "payers", payer_id).await? > 0)
+}
+
+async fn payer_rows(store: &claimtrail_store::Store, table: &str, payer_id: &str) -> Result<i64, StoreError> {
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table(table));
+    let row = store.db().query_one_raw(stmt(store, sql, vec![Value::from(payer_id.to_owned())])).await?;
+    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+}
