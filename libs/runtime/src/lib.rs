@@ -54,7 +54,7 @@ pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
         _ => work(),
     }
 }
-pub use settings::ServeSettings;
+pub use settings::{AnchorSettings, ServeSettings, WitnessSettings};
 
 /// One service's connections and identity.
 #[derive(Clone)]

@@ -1,5 +1,8 @@
 //! Settings of `claimtrail serve <service>`: flags, each with an environment
-//! variable, validated at start.
+//! variable, validated at start. [`ServeSettings`] holds what every service
+//! needs, and each service with options of its own has its group
+//! ([`AnchorSettings`], [`WitnessSettings`]); the flags and variables keep
+//! their names.
 
 /// What every service needs to run on Postgres and NATS JetStream.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,6 +69,18 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_RATE_LIMIT_PER_SECOND", default_value_t = 200)]
     pub rate_limit_per_second: u32,
 
+    /// The anchor's own settings.
+    #[command(flatten)]
+    pub anchor: AnchorSettings,
+
+    /// The witness's own settings (`serve witness`).
+    #[command(flatten)]
+    pub witness: WitnessSettings,
+}
+
+/// The anchor's settings: its checkpoints and the witnesses it asks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AnchorSettings {
     /// Origin line of the ledger's checkpoints (anchor).
     #[arg(long, env = "CLAIMTRAIL_LEDGER_ORIGIN", default_value = "claimtrail.local/ledger")]
     pub ledger_origin: String,
@@ -100,7 +115,12 @@ pub struct ServeSettings {
     /// Cosignatures a checkpoint needs before the anchor publishes it; 0: none.
     #[arg(long, env = "CLAIMTRAIL_WITNESS_QUORUM", default_value_t = 0)]
     pub witness_quorum: usize,
+}
 
+/// A witness's settings (`claimtrail serve witness`): its name, the logs it
+/// follows, and the limits on what an unauthenticated caller can make it do.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WitnessSettings {
     /// This witness's name, its key name in cosignatures (`serve witness`).
     #[arg(long, env = "CLAIMTRAIL_WITNESS_NAME", default_value = "claimtrail.local/witness")]
     pub witness_name: String,
@@ -130,17 +150,51 @@ pub struct ServeSettings {
     pub witness_evidence_per_origin_max: u64,
 }
 
-impl ServeSettings {
+impl AnchorSettings {
     /// The witness cosignature keys: `witness_keys` and the lines of `witness_keys_file`.
     pub fn all_witness_keys(&self) -> anyhow::Result<Vec<String>> {
         keys_and_file(&self.witness_keys, self.witness_keys_file.as_deref())
     }
+}
 
+impl Default for AnchorSettings {
+    /// The flags' defaults.
+    fn default() -> AnchorSettings {
+        AnchorSettings {
+            ledger_origin: "claimtrail.local/ledger".to_owned(),
+            checkpoint_entries: 1_000,
+            checkpoint_interval_ms: 1_000,
+            anchor_dir: None,
+            witness_urls: Vec::new(),
+            witness_keys: Vec::new(),
+            witness_keys_file: None,
+            witness_quorum: 0,
+        }
+    }
+}
+
+impl WitnessSettings {
     /// The log keys a witness follows: `witness_log_keys` and the lines of `witness_log_keys_file`.
     pub fn all_witness_log_keys(&self) -> anyhow::Result<Vec<String>> {
         keys_and_file(&self.witness_log_keys, self.witness_log_keys_file.as_deref())
     }
+}
 
+impl Default for WitnessSettings {
+    /// The flags' defaults.
+    fn default() -> WitnessSettings {
+        WitnessSettings {
+            witness_name: "claimtrail.local/witness".to_owned(),
+            witness_log_keys: Vec::new(),
+            witness_log_keys_file: None,
+            witness_body_bytes_max: 64 * 1024,
+            witness_rate_limit_per_second: 20,
+            witness_evidence_per_origin_max: 1_000,
+        }
+    }
+}
+
+impl ServeSettings {
     /// Settings for tests and embedded callers, with the defaults of the flags.
     pub fn with_urls(database_url: &str, nats_url: &str, prefix: &str) -> ServeSettings {
         ServeSettings {
@@ -158,20 +212,8 @@ impl ServeSettings {
             key_dir: std::path::PathBuf::from("./claimtrail-keys"),
             body_bytes_max: 10 * 1024 * 1024,
             rate_limit_per_second: 200,
-            ledger_origin: "claimtrail.local/ledger".to_owned(),
-            checkpoint_entries: 1_000,
-            checkpoint_interval_ms: 1_000,
-            anchor_dir: None,
-            witness_urls: Vec::new(),
-            witness_keys: Vec::new(),
-            witness_keys_file: None,
-            witness_quorum: 0,
-            witness_name: "claimtrail.local/witness".to_owned(),
-            witness_log_keys: Vec::new(),
-            witness_log_keys_file: None,
-            witness_body_bytes_max: 64 * 1024,
-            witness_rate_limit_per_second: 20,
-            witness_evidence_per_origin_max: 1_000,
+            anchor: AnchorSettings::default(),
+            witness: WitnessSettings::default(),
         }
     }
 }

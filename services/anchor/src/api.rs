@@ -71,10 +71,10 @@ pub(crate) async fn checkpoint(State(state): State<ApiState>, headers: HeaderMap
         .query_one_raw(stmt(
             store,
             format!("SELECT note, cosignatures FROM {} WHERE cosigned >= $1 ORDER BY size DESC LIMIT 1", store.table("checkpoints")),
-            vec![Value::from(state.runtime.settings.witness_quorum as i64)],
+            vec![Value::from(state.runtime.settings.anchor.witness_quorum as i64)],
         ))
         .await?
-        .ok_or_else(|| match state.runtime.settings.witness_quorum {
+        .ok_or_else(|| match state.runtime.settings.anchor.witness_quorum {
             0 => Problem::not_found("no checkpoint has been signed yet"),
             quorum => Problem::not_found(format!("no checkpoint has the {quorum} witness cosignatures it needs yet")),
         })?;

@@ -105,7 +105,7 @@ impl Checkpointer {
     }
 
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
-        let interval = Duration::from_millis(self.runtime.settings.checkpoint_interval_ms);
+        let interval = Duration::from_millis(self.runtime.settings.anchor.checkpoint_interval_ms);
         let poll = interval.min(Duration::from_millis(100));
         let mut last_signed_at = Instant::now();
         loop {
@@ -130,7 +130,7 @@ impl Checkpointer {
                 }
             }
             let pending = self.frontier.size() - self.last_signed_size;
-            if pending > 0 && (pending >= self.runtime.settings.checkpoint_entries || last_signed_at.elapsed() >= interval) {
+            if pending > 0 && (pending >= self.runtime.settings.anchor.checkpoint_entries || last_signed_at.elapsed() >= interval) {
                 self.sign().await?;
                 last_signed_at = Instant::now();
                 self.anchor().await?;
@@ -180,8 +180,12 @@ impl Checkpointer {
 
     async fn sign(&mut self) -> anyhow::Result<()> {
         let store = &self.runtime.store;
-        let checkpoint =
-            Checkpoint { origin: self.runtime.settings.ledger_origin.clone(), size: self.frontier.size(), root: self.frontier.root(), extensions: vec![] };
+        let checkpoint = Checkpoint {
+            origin: self.runtime.settings.anchor.ledger_origin.clone(),
+            size: self.frontier.size(),
+            root: self.frontier.root(),
+            extensions: vec![],
+        };
         let note = checkpoint.sign(&[&self.signer]).context("signing the checkpoint")?;
         killpoint::reach("mid_checkpoint");
         let frontier_bytes: Vec<u8> = self.frontier.hashes().iter().flatten().copied().collect();
@@ -251,7 +255,7 @@ impl Checkpointer {
             ))
             .await?;
         metrics::gauge!("claimtrail_checkpoint_cosignatures").set(cosigned as f64);
-        if cosigned >= self.runtime.settings.witness_quorum {
+        if cosigned >= self.runtime.settings.anchor.witness_quorum {
             metrics::gauge!("claimtrail_checkpoint_published_size").set(unanchored.checkpoint.size as f64);
         }
         unanchored.last_attempt = Instant::now();

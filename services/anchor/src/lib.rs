@@ -374,10 +374,10 @@ fn metric_label(service: &str) -> &'static str {
 /// and checkpointer, on `runtime`.
 pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     let settings = &runtime.settings;
-    let signer = keys::load_or_create(&settings.key_dir, &settings.ledger_origin)?;
+    let signer = keys::load_or_create(&settings.key_dir, &settings.anchor.ledger_origin)?;
     keys::publish(&runtime.store, &signer.verifier(), "log").await?;
     let sinks = sinks::from_settings(settings)?;
-    for vkey in settings.all_witness_keys()? {
+    for vkey in settings.anchor.all_witness_keys()? {
         keys::publish_vkey(&runtime.store, &vkey, "witness").await?;
     }
     let checkpointer = checkpointer::Checkpointer::start(runtime.clone(), signer, sinks).await?;

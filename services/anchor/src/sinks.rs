@@ -178,11 +178,11 @@ impl AnchorSink for WitnessSink {
 /// The sinks configured in the settings: the directory (if any) and one witness per URL and key.
 pub fn from_settings(settings: &claimtrail_runtime::ServeSettings) -> anyhow::Result<Vec<Box<dyn AnchorSink>>> {
     let mut sinks: Vec<Box<dyn AnchorSink>> = Vec::new();
-    if let Some(dir) = &settings.anchor_dir {
+    if let Some(dir) = &settings.anchor.anchor_dir {
         sinks.push(Box::new(DirectorySink::new(dir.clone())?));
     }
-    let urls: Vec<&String> = settings.witness_urls.iter().filter(|u| !u.trim().is_empty()).collect();
-    let all_keys = settings.all_witness_keys()?;
+    let urls: Vec<&String> = settings.anchor.witness_urls.iter().filter(|u| !u.trim().is_empty()).collect();
+    let all_keys = settings.anchor.all_witness_keys()?;
     let keys: Vec<&String> = all_keys.iter().collect();
     anyhow::ensure!(urls.len() == keys.len(), "{} witness URLs but {} witness keys: give one key per URL, in the same order", urls.len(), keys.len());
     let mut distinct = std::collections::BTreeSet::new();
@@ -193,9 +193,9 @@ pub fn from_settings(settings: &claimtrail_runtime::ServeSettings) -> anyhow::Re
     }
     // The quorum counts witness keys, not URLs: one witness listed twice is one cosignature.
     anyhow::ensure!(
-        settings.witness_quorum <= distinct.len(),
+        settings.anchor.witness_quorum <= distinct.len(),
         "a quorum of {} cosignatures needs at least that many distinct witness keys, not {}",
-        settings.witness_quorum,
+        settings.anchor.witness_quorum,
         distinct.len()
     );
     Ok(sinks)
@@ -212,15 +212,15 @@ mod tests {
         let two = Cosigner::generate("witness.example/w2").unwrap().verifier().to_string();
         let mut settings = claimtrail_runtime::ServeSettings::with_urls("postgres://unused", "nats://unused", "");
         // One witness listed twice, at two addresses: one key.
-        settings.witness_urls = vec!["http://127.0.0.1:1".into(), "http://127.0.0.2:1".into()];
-        settings.witness_keys = vec![one.clone(), one.clone()];
-        settings.witness_quorum = 2;
+        settings.anchor.witness_urls = vec!["http://127.0.0.1:1".into(), "http://127.0.0.2:1".into()];
+        settings.anchor.witness_keys = vec![one.clone(), one.clone()];
+        settings.anchor.witness_quorum = 2;
         let error = from_settings(&settings).err().expect("two URLs of one witness cannot make a quorum of 2");
         assert!(error.to_string().contains("distinct witness keys, not 1"), "{error}");
-        settings.witness_quorum = 1;
+        settings.anchor.witness_quorum = 1;
         assert_eq!(from_settings(&settings).unwrap().len(), 2);
-        settings.witness_keys = vec![one, two];
-        settings.witness_quorum = 2;
+        settings.anchor.witness_keys = vec![one, two];
+        settings.anchor.witness_quorum = 2;
         assert_eq!(from_settings(&settings).unwrap().len(), 2);
     }
 }

@@ -135,8 +135,8 @@ mod tests {
         assert_eq!(serve.batch_max, 512, "from the file");
         assert_eq!(serve.db_pool_max, 5, "the flag wins over the file");
         assert_eq!(serve.database_url, "postgres://db/claimtrail");
-        assert_eq!(serve.witness_urls, ["http://a", "http://b"]);
-        assert_eq!(serve.checkpoint_entries, 1_000, "untouched settings keep the built-in default");
+        assert_eq!(serve.anchor.witness_urls, ["http://a", "http://b"]);
+        assert_eq!(serve.anchor.checkpoint_entries, 1_000, "untouched settings keep the built-in default");
     }
 
     #[test]

@@ -117,10 +117,10 @@ fn override_from_env(settings: &mut ServeSettings) {
         settings.deliveries_max = v.max(1);
     }
     if let Some(v) = parse("CLAIMTRAIL_CHECKPOINT_INTERVAL_MS") {
-        settings.checkpoint_interval_ms = v.max(10);
+        settings.anchor.checkpoint_interval_ms = v.max(10);
     }
     if let Some(v) = parse("CLAIMTRAIL_CHECKPOINT_ENTRIES") {
-        settings.checkpoint_entries = v.max(1);
+        settings.anchor.checkpoint_entries = v.max(1);
     }
     if let Some(v) = parse("CLAIMTRAIL_BODY_BYTES_MAX") {
         settings.body_bytes_max = v as usize;
@@ -129,7 +129,7 @@ fn override_from_env(settings: &mut ServeSettings) {
         settings.batch_max = v.clamp(1, 10_000) as u32;
     }
     if let Ok(origin) = std::env::var("CLAIMTRAIL_LEDGER_ORIGIN") {
-        settings.ledger_origin = origin;
+        settings.anchor.ledger_origin = origin;
     }
 }
 

@@ -115,9 +115,9 @@ impl Limits {
     /// The limits of the serve settings (`CLAIMTRAIL_WITNESS_*`).
     pub fn from_settings(settings: &ServeSettings) -> Limits {
         Limits {
-            body_bytes_max: settings.witness_body_bytes_max,
-            rate_limit_per_second: settings.witness_rate_limit_per_second,
-            evidence_per_origin_max: settings.witness_evidence_per_origin_max,
+            body_bytes_max: settings.witness.witness_body_bytes_max,
+            rate_limit_per_second: settings.witness.witness_rate_limit_per_second,
+            evidence_per_origin_max: settings.witness.witness_evidence_per_origin_max,
         }
     }
 }
@@ -475,11 +475,11 @@ async fn readyz(State(witness): State<Witness>) -> Response {
 }
 
 /// Runs the witness until `shutdown` (`claimtrail serve witness`).
-/// Reads `database_url`, `listen`, `prefix`, `key_dir`, `db_pool_max`,
-/// `witness_name`, `witness_log_keys`, `witness_log_keys_file` and the
-/// `witness_*` limits of the serve settings; no bus.
+/// Reads `database_url`, `listen`, `prefix`, `key_dir` and `db_pool_max` of
+/// the serve settings, and its own [`claimtrail_runtime::WitnessSettings`]; no bus.
 pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let logs = settings
+        .witness
         .all_witness_log_keys()?
         .iter()
         .map(|key| VerifierKey::parse(key).with_context(|| format!("`{key}` is not a log key (C2SP vkey)")))
@@ -488,7 +488,7 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
         !logs.is_empty(),
         "a witness needs the key of at least one log (--witness-log-keys / CLAIMTRAIL_WITNESS_LOG_KEYS, or a file in CLAIMTRAIL_WITNESS_LOG_KEYS_FILE)"
     );
-    let cosigner = load_or_create_key(&settings.key_dir, &settings.witness_name)?;
+    let cosigner = load_or_create_key(&settings.key_dir, &settings.witness.witness_name)?;
     let store = Store::connect(&StoreConfig {
         database_url: settings.database_url.clone(),
         service: SERVICE.to_owned(),
