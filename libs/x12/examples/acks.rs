@@ -1,7 +1,7 @@
 //! Prints the acknowledgments of an 837 file: `cargo run -p claimtrail-x12 --example acks -- FILE [YYYY-MM-DD]`.
 //! Every accepted claim is given the claim id `CLAIM-<n>`; rejected ones keep their issues.
 
-use claimtrail_x12::{AckContext, ClaimDecision, ClaimOutcome, ControlNumbers, Limits, ReadOptions, read, render_acknowledgments};
+use claimtrail_x12::{AckContext, ClaimOutcome, ControlNumbers, Limits, ReadOptions, read, render_acknowledgments};
 use time::macros::{date, time};
 
 fn main() {
@@ -25,18 +25,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let outcomes: Vec<ClaimOutcome> = reading
-        .claims()
-        .enumerate()
-        .map(|(idx, claim)| {
-            let decision = if claim.claim.is_rejected() {
-                ClaimDecision::Rejected { issues: claim.claim.issues.clone() }
-            } else {
-                ClaimDecision::Accepted { claim_id: format!("CLAIM-{idx}") }
-            };
-            ClaimOutcome { position: claim.position, decision }
-        })
-        .collect();
+    let outcomes: Vec<ClaimOutcome> = reading.claims().enumerate().map(|(idx, claim)| ClaimOutcome::as_read(claim, format!("CLAIM-{idx}"))).collect();
     let acks = render_acknowledgments(&reading, &outcomes, &AckContext { date: today, time: time!(10:30) }, &mut ControlNumbers::starting_at(1));
     for (name, text) in [("TA1", acks.ta1), ("999", acks.ack_999), ("277CA", acks.ack_277ca)] {
         println!("--- {name}\n{}", text.unwrap_or_else(|| "(none)\n".to_owned()));

@@ -69,6 +69,20 @@ pub struct ClaimOutcome {
     pub decision: ClaimDecision,
 }
 
+impl ClaimOutcome {
+    /// `claim` decided as the reader left it: rejected with its issues, else
+    /// accepted as `claim_id`. For acknowledgments without intake's registry
+    /// edits (examples, tests, the fuzz check).
+    pub fn as_read(claim: &X12Claim, claim_id: impl Into<String>) -> ClaimOutcome {
+        let decision = if claim.claim.is_rejected() {
+            ClaimDecision::Rejected { issues: claim.claim.issues.clone() }
+        } else {
+            ClaimDecision::Accepted { claim_id: claim_id.into() }
+        };
+        ClaimOutcome { position: claim.position, decision }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimDecision {
     /// Accepted for adjudication under this claim id (277CA REF*1K).

@@ -6,8 +6,7 @@ mod common;
 use claimtrail_events::{Adjustment, Frequency, Money};
 use claimtrail_x12::codes::{group_error, segment_error, ta1, transaction_error};
 use claimtrail_x12::{
-    AckContext, ClaimDecision, ClaimOutcome, ControlNumbers, Limits, ReadOptions, Reading, X12Error, read, render_277ca, render_999, render_duplicate_ta1,
-    render_ta1,
+    AckContext, ClaimOutcome, ControlNumbers, Limits, ReadOptions, Reading, X12Error, read, render_277ca, render_999, render_duplicate_ta1, render_ta1,
 };
 use rust_decimal::Decimal;
 use time::macros::{date, time};
@@ -276,17 +275,7 @@ fn body_limits_are_errors_and_loop_limits_reject_the_transaction() {
 #[test]
 fn the_277ca_carries_the_claim_ids_and_the_rejection_reasons() {
     let reading = read_text(&edited("XX*1245319599", "XX*1245319598"));
-    let outcomes: Vec<ClaimOutcome> = reading
-        .claims()
-        .map(|claim| ClaimOutcome {
-            position: claim.position,
-            decision: if claim.claim.is_rejected() {
-                ClaimDecision::Rejected { issues: claim.claim.issues.clone() }
-            } else {
-                ClaimDecision::Accepted { claim_id: "018f3a2e-0000-7000-8000-000000000001".into() }
-            },
-        })
-        .collect();
+    let outcomes: Vec<ClaimOutcome> = reading.claims().map(|claim| ClaimOutcome::as_read(claim, "018f3a2e-0000-7000-8000-000000000001")).collect();
     let mut numbers = ControlNumbers::starting_at(40);
     let text = render_277ca(&reading.interchanges[0], 0, &outcomes, &CONTEXT, &mut numbers).unwrap();
     assert!(text.contains("STC*A3:562:82*20260301*U*180.00~"), "{text}");
@@ -322,17 +311,7 @@ fn recount_837i(text: &str) -> String {
 
 /// Each claim of `reading` decided as the reader left it (accepted when it has no issue).
 fn outcomes_of(reading: &Reading) -> Vec<ClaimOutcome> {
-    reading
-        .claims()
-        .map(|claim| ClaimOutcome {
-            position: claim.position,
-            decision: if claim.claim.is_rejected() {
-                ClaimDecision::Rejected { issues: claim.claim.issues.clone() }
-            } else {
-                ClaimDecision::Accepted { claim_id: format!("CLAIM{}", claim.position.claim) }
-            },
-        })
-        .collect()
+    reading.claims().map(|claim| ClaimOutcome::as_read(claim, format!("CLAIM{}", claim.position.claim))).collect()
 }
 
 /// The 999 and the 277CA of a body, as the reader decides its claims.

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use claimtrail_x12::{AckContext, ClaimDecision, ClaimOutcome, ControlNumbers, read, render_acknowledgments};
+use claimtrail_x12::{AckContext, ClaimOutcome, ControlNumbers, read, render_acknowledgments};
 use time::macros::time;
 
 fn expected_path(file: &Path) -> std::path::PathBuf {
@@ -48,17 +48,8 @@ fn the_999s_and_277cas_of_the_test_data_pass_the_independent_validator() {
     for (file_idx, file) in files.iter().enumerate() {
         let bytes = std::fs::read(file).unwrap();
         let reading = read(&bytes, &common::options()).unwrap();
-        let outcomes: Vec<ClaimOutcome> = reading
-            .claims()
-            .map(|claim| {
-                let decision = if claim.claim.is_rejected() {
-                    ClaimDecision::Rejected { issues: claim.claim.issues.clone() }
-                } else {
-                    ClaimDecision::Accepted { claim_id: format!("CT{file_idx}X{}", claim.position.claim) }
-                };
-                ClaimOutcome { position: claim.position, decision }
-            })
-            .collect();
+        let outcomes: Vec<ClaimOutcome> =
+            reading.claims().map(|claim| ClaimOutcome::as_read(claim, format!("CT{file_idx}X{}", claim.position.claim))).collect();
         let mut numbers = ControlNumbers::starting_at(1);
         let acks = render_acknowledgments(&reading, &outcomes, &context, &mut numbers);
         let stem = expected_path(file).file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();

@@ -233,7 +233,7 @@ async fn footprint_of(runtimes: &[Runtime], service: &str) -> anyhow::Result<cla
     Ok(match service {
         claimtrail_intake::SERVICE => claimtrail_intake::footprint(store).await?,
         claimtrail_adjudication::SERVICE => claimtrail_adjudication::storage::footprint(store).await?,
-        claimtrail_settlement::SERVICE => claimtrail_settlement::footprint(store).await?,
+        claimtrail_settlement::SERVICE => claimtrail_settlement::storage::footprint(store).await?,
         claimtrail_anchor::SERVICE => claimtrail_anchor::footprint(store).await?,
         other => anyhow::bail!("no footprint for {other}"),
     })

@@ -149,8 +149,8 @@ impl StatusProjection {
                     Frequency::Void => ClaimStatus::Voided,
                     _ => ClaimStatus::Replaced,
                 };
-                let (status, verb) = (status.as_str(), status.as_str());
-                let original_detail = format!("{verb} by claim {}; the decision is reversed ({} paid)", reversed.by_claim_id, reversed.total_paid);
+                let status = status.as_str();
+                let original_detail = format!("{status} by claim {}; the decision is reversed ({} paid)", reversed.by_claim_id, reversed.total_paid);
                 let mut steps = vec![(reversed.claim_id, original_detail)];
                 if reversed.frequency == Frequency::Void {
                     steps.push((reversed.by_claim_id, format!("this void reversed claim {} ({} paid)", reversed.claim_id, reversed.total_paid)));

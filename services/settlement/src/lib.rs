@@ -22,7 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use claimtrail_runtime::{Runtime, ServeSettings, ServiceParts, http};
-use claimtrail_store::{Migration, Store};
+use claimtrail_store::Migration;
 
 pub use api::routes;
 pub use consumer::Booker;
@@ -57,11 +57,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     #[openapi(paths(api::entries, api::balances))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-/// Rows and bytes of the tables settlement grows per claim, for the bench.
-pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, claimtrail_store::StoreError> {
-    storage::footprint(store).await
 }
 
 #[cfg(test)]
