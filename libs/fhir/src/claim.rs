@@ -30,7 +30,7 @@ use rust_decimal::Decimal;
 use time::Date;
 
 use crate::error::{Errors, FieldError};
-use crate::mapped_claim::MappedClaim;
+use crate::mapped_claim::{ClaimDetails, MappedClaim};
 use crate::node::{Obj, find_coding};
 use crate::resolve::{BundleIndex, Contained, Resource, Target, resolve};
 use crate::{DIAGNOSES_PER_CLAIM_MAX, LINES_PER_CLAIM_MAX, MODIFIERS_PER_LINE_MAX, amount, edits};
@@ -112,6 +112,7 @@ impl<'a> Mapper<'_, 'a> {
             diagnoses,
             lines,
             total_charge: total_charge?,
+            details: ClaimDetails::default(),
             issues: Vec::new(),
         })
     }
@@ -443,6 +444,7 @@ impl<'a> Mapper<'_, 'a> {
                     service_date: service_date.date,
                     place_of_service,
                     diagnosis_pointers,
+                    revenue_code: None,
                 });
             }
         }

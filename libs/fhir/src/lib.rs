@@ -41,7 +41,7 @@ pub use edits::issue_code;
 pub use eob::explanation_of_benefit;
 pub use error::{EntryError, FhirError, FieldError};
 pub use icd10::{Icd10Code, Icd10Error};
-pub use mapped_claim::MappedClaim;
+pub use mapped_claim::{ClaimDetails, MappedClaim};
 pub use npi::{Npi, NpiError};
 pub use output::CARC;
 pub use procedure_code::{CodeSet, ProcedureCode, ProcedureCodeError};

@@ -3,7 +3,25 @@
 use std::fmt;
 
 use claimtrail_events::{ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money, SubmittedClaim};
+use time::Date;
 use uuid::Uuid;
+
+/// The claim-level facts adjudication's edits and pricing read that not
+/// every channel carries: each is absent when the submission did not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimDetails {
+    /// The subscriber of the member's family (the partition key).
+    pub subscriber_id: Option<String>,
+    /// The service location's ZIP code.
+    pub service_zip: Option<String>,
+    /// REF*G1 / `Claim.insurance.preAuthRef`.
+    pub prior_authorization: Option<String>,
+    /// 837I HI*DR.
+    pub drg: Option<String>,
+    pub admission_date: Option<Date>,
+    pub statement_from: Option<Date>,
+    pub statement_to: Option<Date>,
+}
 
 /// Everything of a [`SubmittedClaim`] except its id, plus the front-end edits
 /// it failed. A claim with issues is well-formed: intake keeps it, with its
@@ -24,6 +42,7 @@ pub struct MappedClaim {
     pub diagnoses: Vec<Diagnosis>,
     pub lines: Vec<ClaimLine>,
     pub total_charge: Money,
+    pub details: ClaimDetails,
     /// Front-end edits failed, in document order; empty when the claim passes.
     pub issues: Vec<ClaimIssue>,
 }
@@ -50,6 +69,13 @@ impl MappedClaim {
             diagnoses: self.diagnoses,
             lines: self.lines,
             total_charge: self.total_charge,
+            subscriber_id: self.details.subscriber_id,
+            service_zip: self.details.service_zip,
+            prior_authorization: self.details.prior_authorization,
+            drg: self.details.drg,
+            admission_date: self.details.admission_date,
+            statement_from: self.details.statement_from,
+            statement_to: self.details.statement_to,
         }
     }
 }
@@ -68,6 +94,7 @@ impl fmt::Debug for MappedClaim {
             .field("diagnoses", &self.diagnoses)
             .field("lines", &self.lines)
             .field("total_charge", &self.total_charge)
+            .field("details", &self.details)
             .field("issues", &self.issues)
             .finish()
     }

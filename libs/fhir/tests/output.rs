@@ -33,6 +33,7 @@ fn line(sequence: u32, code: &str, amounts: [&str; 4], adjustments: Vec<Adjustme
         patient_responsibility: money(patient),
         adjustments,
         explanation: vec![],
+        steps: vec![],
     }
 }
 

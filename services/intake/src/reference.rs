@@ -62,6 +62,18 @@ pub struct MemberBody {
     pub plan_id: String,
     pub coverage_start: String,
     pub coverage_end: String,
+    /// The member's date of death, once known (YYYY-MM-DD).
+    #[serde(default)]
+    pub date_of_death: Option<String>,
+    /// The subscriber of the member's family; the member's own id when absent.
+    #[serde(default)]
+    pub subscriber_id: Option<String>,
+    /// `self`, `spouse`, `child` or `other`.
+    #[serde(default)]
+    pub relationship: Option<String>,
+    /// The member's address ZIP code, 5 or 9 digits.
+    #[serde(default)]
+    pub zip: Option<String>,
 }
 
 /// The body of `PUT /v1/providers/{npi}/enrollments/{payer_id}`.
@@ -125,6 +137,27 @@ pub fn validate_member(payer_id: &str, member_id: &str, body: &MemberBody, at: &
     let birth_date = date("birth_date", &body.birth_date);
     let start = date("coverage_start", &body.coverage_start);
     let end = date("coverage_end", &body.coverage_end);
+    let date_of_death = body.date_of_death.as_deref().and_then(|text| date("date_of_death", text));
+    if let Some(subscriber_id) = &body.subscriber_id
+        && !valid_id(subscriber_id)
+    {
+        errors.push(FieldError { path: format!("{at}subscriber_id"), message: "must be 1-80 letters, digits, - or _".into() });
+    }
+    if let Some(relationship) = &body.relationship
+        && !matches!(relationship.as_str(), "self" | "spouse" | "child" | "other")
+    {
+        errors.push(FieldError { path: format!("{at}relationship"), message: format!("`{relationship}` is not self, spouse, child or other") });
+    }
+    if let Some(zip) = &body.zip
+        && !(matches!(zip.len(), 5 | 9) && zip.bytes().all(|b| b.is_ascii_digit()))
+    {
+        errors.push(FieldError { path: format!("{at}zip"), message: format!("`{zip}` is not a 5- or 9-digit ZIP code") });
+    }
+    if let (Some(born), Some(died)) = (birth_date, date_of_death)
+        && died < born
+    {
+        errors.push(FieldError { path: format!("{at}date_of_death"), message: "is before birth_date".into() });
+    }
     if let (Some(start), Some(end)) = (start, end)
         && end < start
     {
@@ -141,6 +174,10 @@ pub fn validate_member(payer_id: &str, member_id: &str, body: &MemberBody, at: &
             plan_id: body.plan_id.clone(),
             coverage_start,
             coverage_end,
+            subscriber_id: Some(body.subscriber_id.clone().unwrap_or_else(|| member_id.to_owned())),
+            relationship: body.relationship.clone(),
+            date_of_death,
+            zip: body.zip.clone(),
         }),
         _ => Err(errors),
     }
@@ -183,7 +220,7 @@ pub async fn store_members(runtime: &Runtime, tx: &impl ConnectionTrait, members
 
 #[utoipa::path(put, path = "/v1/payers/{payer_id}/members/{member_id}", tag = "reference",
     params(("payer_id" = String, Path, description = "Payer"), ("member_id" = String, Path, description = "Member")),
-    request_body(content = serde_json::Value, description = "`{family_name, given_name, birth_date, sex, plan_id, coverage_start, coverage_end}`"),
+    request_body(content = serde_json::Value, description = "`{family_name, given_name, birth_date, sex, plan_id, coverage_start, coverage_end}` and optionally `date_of_death`, `subscriber_id`, `relationship`, `zip`"),
     responses((status = 200, description = "Stored; `member.enrolled.v1` emitted", body = serde_json::Value),
               (status = 403, description = "Not a payer or admin key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid member, naming the field", body = Problem, content_type = "application/problem+json")),
@@ -260,6 +297,10 @@ pub(crate) async fn import_members(
             plan_id: fields[5].to_owned(),
             coverage_start: fields[6].to_owned(),
             coverage_end: fields[7].to_owned(),
+            date_of_death: None,
+            subscriber_id: None,
+            relationship: None,
+            zip: None,
         };
         match validate_member(&payer_id, fields[0], &body, &at) {
             Ok(member) => members.push(member),

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::{
-    ClaimAdjudicated, ClaimReversed, ClaimStatus, ClaimSubmitted, DomainEvent, Envelope, Family, Frequency, Money, NewEvent, PayableBooked,
+    ClaimAdjudicated, ClaimPended, ClaimReversed, ClaimStatus, ClaimSubmitted, DomainEvent, Envelope, Family, Frequency, Money, NewEvent, PayableBooked,
 };
 use claimtrail_runtime::http::Problem;
 use claimtrail_runtime::{EventHandler, HandlerError, Runtime};
@@ -84,7 +84,7 @@ impl EventHandler for StatusProjection {
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, PayableBooked::EVENT_TYPE])
+        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimPended::EVENT_TYPE, ClaimReversed::EVENT_TYPE, PayableBooked::EVENT_TYPE])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
@@ -136,6 +136,28 @@ impl StatusProjection {
                     let entry = HistoryEntry {
                         claim_id: decision.claim_id,
                         status: ClaimStatus::Adjudicated.as_str(),
+                        event_type: &envelope.event_type,
+                        event_id: envelope.event_id,
+                        at: &at,
+                        detail: &detail,
+                    };
+                    history.push(entry);
+                }
+            }
+            DomainEvent::ClaimPended(pended) => {
+                let status = ClaimStatus::Pended.as_str();
+                let updated = tx
+                    .execute_raw(stmt(
+                        store,
+                        format!("UPDATE {} SET status = $2, updated_at = {} WHERE claim_id = $1", store.table("claims"), store.types().now),
+                        vec![Value::from(pended.claim_id), Value::from(status)],
+                    ))
+                    .await?;
+                if updated.rows_affected() == 1 {
+                    let detail = format!("pended at {} ({}): {}", pended.step, pended.reason, pended.detail);
+                    let entry = HistoryEntry {
+                        claim_id: pended.claim_id,
+                        status,
                         event_type: &envelope.event_type,
                         event_id: envelope.event_id,
                         at: &at,
