@@ -296,6 +296,24 @@ impl Stack {
         Ok(response.json().await?)
     }
 
+    /// The claim's status once adjudication decided (or pended) it.
+    pub async fn wait_decided(&self, claim_id: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let mut body = Value::Null;
+        wait_until(timeout, || {
+            let found = self.claim_status(claim_id);
+            let body = &mut body;
+            async move {
+                let status = found.await?;
+                let decided = matches!(status["status"].as_str(), Some("adjudicated" | "pended" | "paid"));
+                let message = status.to_string();
+                *body = status;
+                Ok((decided, message))
+            }
+        })
+        .await?;
+        Ok(body)
+    }
+
     /// Qualified table name of a service's table.
     pub fn table(&self, service: &str, table: &str) -> String {
         format!("\"{}_{service}\".\"{table}\"", self.prefix)
