@@ -298,20 +298,17 @@ impl Stack {
 
     /// The claim's status once adjudication decided (or pended) it.
     pub async fn wait_decided(&self, claim_id: &str, timeout: Duration) -> anyhow::Result<Value> {
-        let mut body = Value::Null;
-        wait_until(timeout, || {
-            let found = self.claim_status(claim_id);
-            let body = &mut body;
-            async move {
-                let status = found.await?;
-                let decided = matches!(status["status"].as_str(), Some("adjudicated" | "pended" | "paid"));
-                let message = status.to_string();
-                *body = status;
-                Ok((decided, message))
+        let started = Instant::now();
+        loop {
+            let status = self.claim_status(claim_id).await?;
+            if matches!(status["status"].as_str(), Some("adjudicated" | "pended" | "paid")) {
+                return Ok(status);
             }
-        })
-        .await?;
-        Ok(body)
+            if started.elapsed() >= timeout {
+                bail!("claim {claim_id} was not decided after {timeout:?}: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Qualified table name of a service's table.

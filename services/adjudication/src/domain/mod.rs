@@ -150,14 +150,16 @@ pub fn related_claim(claim: &SubmittedClaim) -> Option<Uuid> {
 /// whose member or payer the registry does not hold: intake accepted it
 /// against its own registry, so adjudication's lags or disagrees, and a
 /// person should look rather than a denial go out.
-fn member_and_payer<'r>(claim: &SubmittedClaim, registry: &'r RegistryFacts) -> Result<(&'r MemberFacts, &'r PayerFacts), ClaimPended> {
-    let pend = |reason: &str, step: &str, detail: String| ClaimPended {
-        claim_id: claim.claim_id,
-        payer_id: claim.payer_id.clone(),
-        billing_npi: claim.billing_npi.clone(),
-        reason: reason.into(),
-        step: step.into(),
-        detail,
+fn member_and_payer<'r>(claim: &SubmittedClaim, registry: &'r RegistryFacts) -> Result<(&'r MemberFacts, &'r PayerFacts), Box<ClaimPended>> {
+    let pend = |reason: &str, step: &str, detail: String| {
+        Box::new(ClaimPended {
+            claim_id: claim.claim_id,
+            payer_id: claim.payer_id.clone(),
+            billing_npi: claim.billing_npi.clone(),
+            reason: reason.into(),
+            step: step.into(),
+            detail,
+        })
     };
     let Some(member) = &registry.member else {
         return Err(pend("member-not-in-registry", "eligibility", format!("payer {}'s enrollments name no such member", claim.payer_id)));
@@ -183,7 +185,7 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
                     return Ok(vec![Event::Reversed(pricing::reverse(original, claim))]);
                 }
                 if let Err(pended) = member_and_payer(claim, &facts.registry) {
-                    return Ok(vec![Event::Pended(pended)]);
+                    return Ok(vec![Event::Pended(*pended)]);
                 }
                 events.push(Event::Reversed(pricing::reverse(original, claim)));
             }
@@ -195,7 +197,7 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
     let registry = &facts.registry;
     let (member, payer) = match member_and_payer(claim, registry) {
         Ok(found) => found,
-        Err(pended) => return Ok(vec![Event::Pended(pended)]),
+        Err(pended) => return Ok(vec![Event::Pended(*pended)]),
     };
     let denials: Vec<Option<edits::Denial>> =
         claim.lines.iter().map(|line| edits::line_denial(line, &claim.billing_npi, member, payer, registry, facts.received_on)).collect();
