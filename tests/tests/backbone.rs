@@ -292,7 +292,7 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenrolled_providers() -> anyhow::Result<()> {
+async fn intake_rejects_unknown_members_and_adjudication_denies_lapsed_coverage() -> anyhow::Result<()> {
     let stack = Stack::start(&[]).await?;
     let admin = stack.create_key("operator-2", "admin").await?;
 
