@@ -175,4 +175,60 @@ mod tests {
         let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(last_payload(&record.replay().unwrap()), last_payload(&events));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Random claims against random registry facts and schedules: decided,
+        /// recorded as canonical bytes, read back, replayed, compared byte for byte.
+        #[test]
+        fn any_decision_replays_byte_identical_from_its_canonical_record(
+            lines in proptest::collection::vec((0usize..4, 0i64..100_000, 1i64..5, 0i64..60), 1..8),
+            coverage_end_offset in -30i64..30,
+            died_offset in proptest::option::of(-30i64..30),
+            timely_days in 1u32..400,
+            received_offset in 0i64..400,
+            enrolled in proptest::bool::ANY,
+            with_schedule in proptest::bool::ANY,
+        ) {
+            let codes = ["99213", "G0008", "J1100", "99999"];
+            let base = time::macros::date!(2026 - 06 - 01);
+            let mut claim = fixtures::claim(Frequency::Original, None, &[]);
+            claim.lines = lines
+                .iter()
+                .enumerate()
+                .map(|(idx, (code, cents, units, day))| claimtrail_events::ClaimLine {
+                    sequence: idx as u32 + 1,
+                    procedure_code: codes[*code].into(),
+                    modifiers: vec![],
+                    quantity: rust_decimal::Decimal::from(*units),
+                    charge: Money::from_cents(*cents),
+                    service_date: base + time::Duration::days(*day),
+                    place_of_service: Some("11".into()),
+                    diagnosis_pointers: vec![1],
+                    revenue_code: None,
+                })
+                .collect();
+            let schedule = schedule();
+            let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+            if !with_schedule {
+                facts.schedule = None;
+            }
+            if let Some(member) = facts.registry.member.as_mut() {
+                member.coverage_end = base + time::Duration::days(30 + coverage_end_offset);
+                member.date_of_death = died_offset.map(|offset| base + time::Duration::days(30 + offset));
+            }
+            if let Some(payer) = facts.registry.payer.as_mut() {
+                payer.timely_filing_days = timely_days;
+            }
+            if !enrolled {
+                facts.registry.provider = None;
+            }
+            facts.received_on = base + time::Duration::days(received_offset);
+            let decided = decide(&facts, &Command::Adjudicate(claim.clone())).unwrap();
+            let bytes = to_canonical_vec(&DecisionRecord::of(&facts, &claim, "riverside")).unwrap();
+            let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
+            proptest::prop_assert_eq!(last_payload(&record.replay().unwrap()), last_payload(&decided));
+        }
+    }
 }
