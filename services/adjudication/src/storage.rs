@@ -291,7 +291,14 @@ pub async fn registry_facts(store: &Store, conn: &impl ConnectionTrait, claim: &
     })
 }
 
-/// The lines of the member's other claims on `claim`'s dates of service.
+/// History lines one decision reads and records, at most: the most recent
+/// first. Realistic families have a handful per provider and day; the cap
+/// keeps a decision record (and its replay) bounded when they do not.
+pub const HISTORY_LINES_MAX: i64 = 200;
+
+/// The lines of the member's other claims from the same billing provider on
+/// `claim`'s dates of service (what duplicates, NCCI across claims and MUE
+/// per day read), the most recent [`HISTORY_LINES_MAX`].
 pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim) -> Result<Vec<HistoryFact>, StoreError> {
     let mut dates: Vec<String> = claim.lines.iter().map(|line| format_date(line.service_date)).collect();
     dates.sort();
@@ -299,7 +306,8 @@ pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &c
     if dates.is_empty() {
         return Ok(vec![]);
     }
-    let mut values = vec![Value::from(claim.payer_id.clone()), Value::from(claim.member_id.clone()), Value::from(claim.claim_id)];
+    let mut values =
+        vec![Value::from(claim.payer_id.clone()), Value::from(claim.member_id.clone()), Value::from(claim.claim_id), Value::from(claim.billing_npi.clone())];
     let placeholders: Vec<String> = dates
         .into_iter()
         .map(|date| {
@@ -309,7 +317,8 @@ pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &c
         .collect();
     let select = format!(
         "SELECT claim_id, sequence, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status FROM {} \
-         WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND service_date IN ({}) ORDER BY claim_id, sequence",
+         WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND billing_npi = $4 AND service_date IN ({}) \
+         ORDER BY claim_id DESC, sequence LIMIT {HISTORY_LINES_MAX}",
         store.table("claim_lines"),
         placeholders.join(", ")
     );
