@@ -3,8 +3,8 @@
 
 mod common;
 
+use claimtrail_events::MappedClaim;
 use claimtrail_events::{ClaimLine, ClaimType, Diagnosis, Frequency, Money};
-use claimtrail_fhir::MappedClaim;
 use claimtrail_x12::{ClaimToWrite, Outgoing837, Party, PersonName, read, write_837p};
 use proptest::prelude::*;
 use rust_decimal::Decimal;

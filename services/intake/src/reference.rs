@@ -284,7 +284,7 @@ pub(crate) async fn import_members(
 /// Checks an enrollment.
 pub fn validate_enrollment(npi: &str, payer_id: &str, body: &EnrollmentBody) -> Result<ProviderEnrolled, Vec<FieldError>> {
     let mut errors = Vec::new();
-    if let Err(e) = claimtrail_fhir::Npi::parse(npi) {
+    if let Err(e) = claimtrail_codes::Npi::parse(npi) {
         errors.push(FieldError { path: "npi".into(), message: e.to_string() });
     }
     if !valid_id(payer_id) {

@@ -214,7 +214,7 @@ pub fn valid_routing_number(routing: &str) -> bool {
 pub fn validate_provider(npi: &str, body: &ProviderBody) -> Result<ProviderRegistered, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut error = |path: &str, message: String| errors.push(FieldError { path: path.to_owned(), message });
-    if let Err(e) = claimtrail_fhir::Npi::parse(npi) {
+    if let Err(e) = claimtrail_codes::Npi::parse(npi) {
         error("npi", e.to_string());
     }
     if !matches!(body.entity_type, 1 | 2) {

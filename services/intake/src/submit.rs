@@ -118,7 +118,7 @@ pub async fn run_edits(
     candidates: &mut [Candidate],
 ) -> Result<(), Problem> {
     // An NPI with a bad check digit belongs to nobody: its claim is rejected by the reader's edit, not refused.
-    let npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).filter(|npi| claimtrail_fhir::Npi::parse(npi).is_ok()).collect();
+    let npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).filter(|npi| claimtrail_codes::Npi::parse(npi).is_ok()).collect();
     match channel {
         Channel::Fhir => registry::check_billing_scope(&runtime.store, tenant, &npis).await?,
         Channel::X12 => {

@@ -219,7 +219,14 @@ mod tests {
             let events = then.unwrap();
             let [Event::Adjudicated(denial)] = events.as_slice() else { panic!("{events:?}") };
             assert_eq!(denial.outcome, Outcome::Denied);
-            assert_eq!(denial.lines[0].adjustments, vec![Adjustment { group: "CO".into(), reason: "129".into(), amount: Money::parse("90.00").unwrap() }]);
+            assert_eq!(
+                denial.lines[0].adjustments,
+                vec![Adjustment {
+                    group: claimtrail_codes::GroupCode::Co,
+                    reason: claimtrail_codes::Carc::PRIOR_PROCESSING,
+                    amount: Money::parse("90.00").unwrap()
+                }]
+            );
             assert!(denial.lines[0].explanation[0].contains("first-replacement"));
         });
     }

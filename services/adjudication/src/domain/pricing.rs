@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use claimtrail_codes::{Carc, GroupCode};
 use claimtrail_events::{Adjustment, ClaimAdjudicated, ClaimReversed, Frequency, LineDecision, Money, Outcome, SubmittedClaim};
 
 /// The fee schedule a payer has in force: per-unit amounts by procedure code.
@@ -48,7 +49,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: &FeeSchedule) -> Result<Clai
             None => {
                 explanation.push(format!("procedure {} is not on the payer's fee schedule: not covered", line.procedure_code));
                 if !line.charge.is_zero() {
-                    adjustments.push(Adjustment { group: "CO".into(), reason: "96".into(), amount: line.charge });
+                    adjustments.push(Adjustment { group: GroupCode::Co, reason: Carc::NON_COVERED, amount: line.charge });
                 }
                 Money::ZERO
             }
@@ -56,7 +57,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: &FeeSchedule) -> Result<Clai
         let contractual = line.charge.checked_sub(allowed).ok_or(PricingError::Overflow(line.sequence))?;
         if !contractual.is_zero() && !allowed.is_zero() {
             explanation.push(format!("CO-45 {contractual}: charge exceeds the fee schedule amount"));
-            adjustments.push(Adjustment { group: "CO".into(), reason: "45".into(), amount: contractual });
+            adjustments.push(Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: contractual });
         }
         let paid = allowed;
         explanation.push(format!("paid {paid}"));
@@ -68,6 +69,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: &FeeSchedule) -> Result<Clai
             paid,
             patient_responsibility: Money::ZERO,
             adjustments,
+            remarks: Vec::new(),
             explanation,
         });
     }
@@ -116,7 +118,8 @@ pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReverse
             allowed: line.allowed.negated(),
             paid: line.paid.negated(),
             patient_responsibility: line.patient_responsibility.negated(),
-            adjustments: line.adjustments.iter().map(|a| Adjustment { group: a.group.clone(), reason: a.reason.clone(), amount: a.amount.negated() }).collect(),
+            adjustments: line.adjustments.iter().map(|a| Adjustment { group: a.group, reason: a.reason.clone(), amount: a.amount.negated() }).collect(),
+            remarks: line.remarks.clone(),
             explanation: vec![format!("claim {verb} by claim {}: paid {} reversed", by.claim_id, line.paid)],
         })
         .collect();
@@ -150,7 +153,12 @@ pub fn deny_already_reversed(claim: &SubmittedClaim, reversed_by: &str, rule_set
             allowed: Money::ZERO,
             paid: Money::ZERO,
             patient_responsibility: Money::ZERO,
-            adjustments: if line.charge.is_zero() { vec![] } else { vec![Adjustment { group: "CO".into(), reason: "129".into(), amount: line.charge }] },
+            adjustments: if line.charge.is_zero() {
+                vec![]
+            } else {
+                vec![Adjustment { group: GroupCode::Co, reason: Carc::PRIOR_PROCESSING, amount: line.charge }]
+            },
+            remarks: Vec::new(),
             explanation: vec![format!("claim {original} was already reversed by claim {reversed_by}: CO-129, not paid")],
         })
         .collect();
@@ -190,7 +198,7 @@ mod tests {
         let decision = adjudicate(&claim(&[("99213", "180.00", 1)]), &schedule(&[("99213", "120.00")])).unwrap();
         let line = &decision.lines[0];
         assert_eq!((line.allowed.to_string(), line.paid.to_string()), ("120.00".into(), "120.00".into()));
-        assert_eq!(line.adjustments, vec![Adjustment { group: "CO".into(), reason: "45".into(), amount: Money::parse("60").unwrap() }]);
+        assert_eq!(line.adjustments, vec![Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: Money::parse("60").unwrap() }]);
         assert_eq!(decision.outcome, Outcome::Paid);
     }
 
@@ -218,7 +226,7 @@ mod tests {
     fn a_code_off_the_schedule_is_denied_with_co_96() {
         let decision = adjudicate(&claim(&[("99213", "180.00", 1), ("G0008", "40.00", 1)]), &schedule(&[("99213", "120.00")])).unwrap();
         assert_eq!(decision.outcome, Outcome::PartiallyPaid);
-        assert_eq!(decision.lines[1].adjustments[0].reason, "96");
+        assert_eq!(decision.lines[1].adjustments[0].reason, Carc::NON_COVERED);
         assert_eq!(decision.total_paid.to_string(), "120.00");
         let all_off = adjudicate(&claim(&[("G0008", "40.00", 1)]), &schedule(&[])).unwrap();
         assert_eq!(all_off.outcome, Outcome::Denied);

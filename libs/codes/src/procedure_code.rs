@@ -5,8 +5,6 @@
 //!
 //! The shape only; whether the code is on this quarter's list is adjudication's business.
 
-use std::fmt;
-
 /// A procedure code of a valid HCPCS or CPT shape, upper-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProcedureCode(String);
@@ -33,6 +31,11 @@ impl ProcedureCode {
         Ok(ProcedureCode(code))
     }
 
+    /// The code set this code belongs to.
+    pub fn set(&self) -> CodeSet {
+        ProcedureCode::code_set(&self.0).unwrap_or(CodeSet::Cpt)
+    }
+
     /// The code set of an upper-case code, or `None` if it has neither shape.
     pub fn code_set(code: &str) -> Option<CodeSet> {
         let bytes = code.as_bytes();
@@ -49,21 +52,12 @@ impl ProcedureCode {
     }
 }
 
-impl AsRef<str> for ProcedureCode {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ProcedureCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_code!(ProcedureCode, ProcedureCodeError, "^([A-V][0-9]{4}|[0-9]{4}[0-9FTU])$");
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::tests::serde_round_trips;
     use proptest::prelude::*;
 
     #[test]
@@ -90,7 +84,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_code_is_its_plain_upper_case_string_in_json_and_is_checked_when_read() {
+        let code = ProcedureCode::parse(" j1100 ").unwrap();
+        assert_eq!((code.as_ref(), code.set()), ("J1100", CodeSet::HcpcsLevel2));
+        serde_round_trips(&code);
+        assert!(serde_json::from_str::<ProcedureCode>("\"Z0008\"").is_err());
+    }
+
     proptest! {
+        #[test]
+        fn any_code_of_either_shape_parses_and_prints_back(text in "[A-V][0-9]{4}|[0-9]{4}[0-9FTU]") {
+            prop_assert_eq!(ProcedureCode::parse(&text).map(|code| code.to_string()), Ok(text));
+        }
+
         #[test]
         fn parsing_any_text_never_panics(text in "\\PC{0,8}") {
             let _ = ProcedureCode::parse(&text);

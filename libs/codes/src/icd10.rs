@@ -3,8 +3,6 @@
 //! character (`E11.9`, `S72.001A`). The shape only; whether the code exists in
 //! this year's code set is adjudication's business.
 
-use std::fmt;
-
 /// An ICD-10-CM code of the right shape, upper-case and without the dot (`E119`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Icd10Code(String);
@@ -42,21 +40,12 @@ impl Icd10Code {
     }
 }
 
-impl AsRef<str> for Icd10Code {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Icd10Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_code!(Icd10Code, Icd10Error, "^[A-Z][0-9][A-Z0-9]{1,5}$");
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::tests::serde_round_trips;
     use proptest::prelude::*;
 
     #[test]
@@ -81,7 +70,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_code_is_its_plain_string_without_the_dot_in_json() {
+        let code = Icd10Code::parse("E11.9").unwrap();
+        serde_round_trips(&code);
+        assert_eq!(serde_json::to_string(&code).unwrap(), "\"E119\"");
+        assert!(serde_json::from_str::<Icd10Code>("\"11.9E\"").is_err());
+    }
+
     proptest! {
+        #[test]
+        fn any_code_of_the_shape_parses_and_prints_back(text in "[A-Z][0-9][A-Z0-9]{1,5}") {
+            prop_assert_eq!(Icd10Code::parse(&text).map(|code| code.to_string()), Ok(text));
+        }
+
         #[test]
         fn parsing_any_text_never_panics(text in "\\PC{0,10}") {
             let _ = Icd10Code::parse(&text);

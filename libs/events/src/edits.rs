@@ -1,14 +1,14 @@
 //! Front-end edits: faults that leave a claim well-formed (it is kept, with
 //! its id) but make it `rejected` with these issues. Each edit is a function
-//! from the mapped value and its path (a FHIRPath here, an X12 position in
-//! claimtrail-x12, which applies the same edits) to an optional [`ClaimIssue`].
+//! from the mapped value and its path (a FHIRPath in claimtrail-fhir, an X12
+//! position in claimtrail-x12; both apply the same edits) to an optional
+//! [`ClaimIssue`].
 
-use claimtrail_events::{ClaimIssue, Diagnosis, Money};
+use claimtrail_codes::{Icd10Code, Npi, ProcedureCode};
 use time::Date;
 
-use crate::icd10::Icd10Code;
-use crate::npi::Npi;
-use crate::procedure_code::ProcedureCode;
+use crate::claim::{ClaimIssue, Diagnosis};
+use crate::money::Money;
 
 /// The machine codes of [`ClaimIssue::code`] that this crate produces.
 pub mod issue_code {
@@ -51,7 +51,7 @@ pub fn procedure_code(code: &str, path: &str) -> Option<ClaimIssue> {
 /// A date of service after `today`, at `path`.
 pub fn service_date(service_date: Date, today: Date, path: &str) -> Option<ClaimIssue> {
     (service_date > today).then(|| {
-        let message = format!("the date of service {} is after today, {}", claimtrail_events::format_date(service_date), claimtrail_events::format_date(today));
+        let message = format!("the date of service {} is after today, {}", crate::format_date(service_date), crate::format_date(today));
         issue(path, issue_code::SERVICE_DATE_FUTURE, message)
     })
 }

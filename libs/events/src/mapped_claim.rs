@@ -1,9 +1,18 @@
-//! A FHIR Claim mapped into the domain shape, before intake gives it an id.
+//! A claim as an edge read it (a FHIR Claim in claimtrail-fhir, an 837
+//! claim in claimtrail-x12), mapped into the domain shape before intake gives
+//! it an id, and the limits both edges hold what they read to.
 
 use std::fmt;
 
-use claimtrail_events::{ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money, SubmittedClaim};
 use uuid::Uuid;
+
+use crate::claim::{ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, SubmittedClaim};
+use crate::money::Money;
+
+/// The largest amount an edge accepts, in cents (9,999,999,999.99).
+pub const MONEY_CENTS_MAX: i64 = 999_999_999_999;
+/// The largest number of units on a line.
+pub const QUANTITY_MAX: i64 = 99_999;
 
 /// Everything of a [`SubmittedClaim`] except its id, plus the front-end edits
 /// it failed. A claim with issues is well-formed: intake keeps it, with its

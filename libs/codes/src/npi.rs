@@ -1,8 +1,6 @@
 //! National Provider Identifier: 10 digits, the first 1 or 2, the last a Luhn
 //! check digit computed over `80840` followed by the first nine digits.
 
-use std::fmt;
-
 /// An NPI whose shape and check digit are right (it may still be unenrolled).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Npi(String);
@@ -23,6 +21,7 @@ pub enum NpiError {
 const PREFIX_80840_LUHN_SUM: u32 = 24;
 
 impl Npi {
+    /// The NPI `text`, exactly as written (no trimming).
     pub fn parse(text: &str) -> Result<Npi, NpiError> {
         let n_chars = text.chars().count();
         if n_chars != 10 {
@@ -61,21 +60,12 @@ fn check_digit(first_nine: &[u32]) -> u32 {
     (10 - (sum + PREFIX_80840_LUHN_SUM) % 10) % 10
 }
 
-impl AsRef<str> for Npi {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Npi {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_code!(Npi, NpiError, "^[12][0-9]{9}$");
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::tests::{pattern_of, serde_round_trips};
     use proptest::prelude::*;
 
     #[test]
@@ -106,6 +96,16 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(Npi::parse(text), Err(expected), "{text:?}");
         }
+    }
+
+    #[test]
+    fn an_npi_is_its_plain_string_in_json_and_is_checked_when_read() {
+        let npi = Npi::parse("1234567893").unwrap();
+        serde_round_trips(&npi);
+        assert_eq!("1234567893".parse::<Npi>(), Ok(npi));
+        let refused = serde_json::from_str::<Npi>("\"1234567890\"").unwrap_err();
+        assert!(refused.to_string().contains("check digit"), "{refused}");
+        assert_eq!(pattern_of::<Npi>(), "^[12][0-9]{9}$");
     }
 
     proptest! {
