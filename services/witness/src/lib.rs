@@ -46,6 +46,10 @@
 //!   OpenAPI schemas ([`openapi`]; the witness serves no document of its own).
 //! - [`run`]: the service (`claimtrail serve witness`). No bus, so no consumer.
 
+pub mod api;
+pub mod domain;
+pub mod storage;
+
 use std::future::Future;
 use std::path::Path;
 
@@ -54,10 +58,6 @@ use claimtrail_ledger::VerifierKey;
 use claimtrail_ledger::note::Cosigner;
 use claimtrail_runtime::ServeSettings;
 use claimtrail_store::{Migration, Store, StoreConfig};
-
-pub mod api;
-pub mod domain;
-pub mod storage;
 
 pub use api::{Refusal, Witness};
 pub use domain::PROOF_LINES_MAX;
