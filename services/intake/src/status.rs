@@ -402,7 +402,7 @@ fn fhir_json(resource: serde_json::Value) -> axum::response::Response {
 
 #[utoipa::path(get, path = "/v1/claims/{claim_id}/claim-response", tag = "intake",
     params(("claim_id" = String, Path, description = "The claim id")),
-    responses((status = 200, description = "FHIR R4 ClaimResponse", body = serde_json::Value, content_type = "application/fhir+json"),
+    responses((status = 200, description = "FHIR R4 ClaimResponse", body = claimtrail_runtime::fhir_schemas::FhirClaimResponse, content_type = "application/fhir+json"),
               (status = 404, description = "Not adjudicated, unknown, or another tenant's", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn claim_response(
@@ -416,7 +416,7 @@ pub(crate) async fn claim_response(
 
 #[utoipa::path(get, path = "/v1/claims/{claim_id}/eob", tag = "intake",
     params(("claim_id" = String, Path, description = "The claim id")),
-    responses((status = 200, description = "FHIR R4 ExplanationOfBenefit (CARIN Blue Button shape)", body = serde_json::Value, content_type = "application/fhir+json"),
+    responses((status = 200, description = "FHIR R4 ExplanationOfBenefit (CARIN Blue Button shape)", body = claimtrail_runtime::fhir_schemas::FhirExplanationOfBenefit, content_type = "application/fhir+json"),
               (status = 404, description = "Not adjudicated, unknown, or another tenant's", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn explanation_of_benefit(

@@ -289,7 +289,7 @@ pub async fn store_prepared_in(runtime: &Runtime, tx: &sea_orm::DatabaseTransact
 }
 
 #[utoipa::path(post, path = "/v1/claims", tag = "intake",
-    request_body(content = serde_json::Value, content_type = "application/fhir+json", description = "A FHIR R4 Claim, or a Bundle (batch, transaction or collection) of Claims with their Patient, Coverage, Practitioner and Organization"),
+    request_body(content((claimtrail_runtime::fhir_schemas::FhirClaimSubmission = "application/fhir+json"), (claimtrail_runtime::fhir_schemas::FhirClaimSubmission = "application/json")), description = "A FHIR R4 Claim, or a Bundle (batch, transaction or collection) of Claims with their Patient, Coverage, Practitioner and Organization"),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409 with Retry-After")),
     responses(
         (status = 202, description = "`{claim_ids, outcomes: [{claim_id, status: accepted|rejected|invalid, issues}]}` in entry order", body = serde_json::Value),

@@ -4,7 +4,7 @@
 //! of binary COPY on this machine (docs/benchmarks.md), and sea-orm cannot
 //! COPY, so on Postgres the anchor writes its entries over a connection of
 //! its own: one transaction per delivery batch that takes the writer lock
-//! (the same `pg_advisory_xact_lock` as [`crate::lock_writer`]), reads the
+//! (the same `pg_advisory_xact_lock` as [`super::lock_writer`]), reads the
 //! tail and COPYs the rows; if the unique event id index refuses one (an
 //! event already appended), it rolls back and appends the others.
 //!
@@ -23,19 +23,12 @@ use std::collections::HashSet;
 use anyhow::Context as _;
 use claimtrail_ledger::hash::{CHAIN_SEED, Hash};
 use claimtrail_store::Store;
+
+use crate::domain::Entry;
 use tokio::sync::Mutex;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-
-/// One ledger row.
-pub struct Row {
-    pub index: i64,
-    pub event_id: uuid::Uuid,
-    pub leaf: Vec<u8>,
-    pub leaf_hash: Hash,
-    pub chain: Hash,
-}
 
 /// The anchor's COPY connection to Postgres, reconnected when it drops.
 pub struct CopyWriter {
@@ -72,7 +65,7 @@ impl CopyWriter {
     pub async fn append<F, I>(&self, event_ids: &[uuid::Uuid], mut build: F) -> anyhow::Result<u64>
     where
         F: FnMut(HashSet<uuid::Uuid>, u64, Hash) -> I,
-        I: Iterator<Item = anyhow::Result<Row>>,
+        I: Iterator<Item = anyhow::Result<Entry>>,
     {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(|client| client.is_closed()) {
@@ -141,7 +134,12 @@ async fn tail(tx: &tokio_postgres::Transaction<'_>, table: &str) -> anyhow::Resu
 }
 
 /// COPYs `rows` into `table`; returns the size after the last (`next` when there are none).
-async fn copy_rows(tx: &tokio_postgres::Transaction<'_>, table: &str, next: u64, rows: impl Iterator<Item = anyhow::Result<Row>>) -> Result<u64, CopyFailure> {
+async fn copy_rows(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &str,
+    next: u64,
+    rows: impl Iterator<Item = anyhow::Result<Entry>>,
+) -> Result<u64, CopyFailure> {
     let mut rows = rows.peekable();
     if rows.peek().is_none() {
         return Ok(next);

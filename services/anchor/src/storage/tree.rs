@@ -189,7 +189,7 @@ fn to_i64(value: u64) -> anyhow::Result<i64> {
 
 /// Committed entries: one past the last index.
 pub async fn ledger_size(store: &Store, conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
-    Ok(crate::tail(store, conn).await?.map_or(0, |(last, _)| last + 1))
+    Ok(super::tail(store, conn).await?.map_or(0, |(last, _)| last + 1))
 }
 
 /// Writes tree nodes (idempotent: a node already stored is left alone).
