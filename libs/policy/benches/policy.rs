@@ -156,6 +156,7 @@ fn decide(tables: &Tables, current: &[EditLine], history: &[EditLine]) -> usize 
         zip_localities: Some(&tables.zips),
         conversion_factor: None,
         percent_of_charge: None,
+        contract: None,
     };
     let prices = price_claim(&pricing, Some("00042"), &to_price).map(|prices| prices.len()).unwrap_or(0);
     findings.len() + prices

@@ -47,6 +47,16 @@ impl CodeKey {
     pub fn is_none(self) -> bool {
         self.0 == 0
     }
+
+    /// The number of characters.
+    pub fn char_count(self) -> usize {
+        CODE_BYTES_MAX - (self.0.trailing_zeros() / 8) as usize
+    }
+
+    /// How far apart two keys of one length are: a range's width, to find the narrowest.
+    pub fn distance(self, other: CodeKey) -> u64 {
+        self.0.abs_diff(other.0)
+    }
 }
 
 impl fmt::Display for CodeKey {
@@ -89,6 +99,9 @@ mod tests {
         assert_eq!(CodeKey::parse("123456789"), None);
         assert_eq!(CodeKey::parse("G04-2"), None);
         assert!(CodeKey::of("").is_none());
+        assert_eq!(CodeKey::of("").char_count(), 0);
+        assert_eq!(CodeKey::of("470").char_count(), 3);
+        assert_eq!(CodeKey::of("G0422").char_count(), 5);
     }
 
     proptest! {

@@ -14,8 +14,8 @@
 //! - [`ncci`]: NCCI PTP edits (CMS layout). [`mue`]: MUEs (CMS layout).
 //! - [`rbrvs`]: PPRRVU, GPCI and ZIP-to-locality (CMS layouts).
 //! - [`fees`]: the payer's fee schedule. [`institutional`]: DRG weights and
-//!   per diem rates. [`auth`]: prior authorizations. (Layouts of our own,
-//!   docs/policy-data.md.)
+//!   per diem rates. [`contracts`]: reimbursement method per code range.
+//!   [`auth`]: prior authorizations. (Layouts of our own, docs/policy-data.md.)
 //! - [`leie`]: the OIG exclusion list (OIG layout) and the exclusion edit.
 //! - [`line`]: [`EditLine`], the line view, and the typed [`Finding`]s.
 //! - [`edits`]: NCCI, MUE, duplicate and date-of-death edits.
@@ -23,6 +23,7 @@
 
 pub mod auth;
 pub mod code;
+pub mod contracts;
 pub mod csv;
 pub mod edits;
 pub mod fees;
@@ -38,6 +39,7 @@ pub mod versions;
 
 pub use auth::{AuthLookup, AuthStatus, PriorAuthorization, PriorAuthorizations, prior_authorization_edit};
 pub use code::CodeKey;
+pub use contracts::{ContractTerm, Contracts, ReimbursementMethod};
 pub use csv::{LoadError, LoadErrors};
 pub use edits::{EditPolicy, date_of_death_edit, duplicate_edits, mue_edits, ncci_edits};
 pub use fees::{Fee, FeeSchedule};

@@ -2,13 +2,16 @@
 //! and the multiple-procedure reduction. Pure; every amount rounded half
 //! away from zero to the cent, every step one sentence.
 //!
-//! Per line: the per-unit fee comes from the first source that has one:
+//! Per line: the provider's contract, when it names a method for the code,
+//! says which source prices it (with its conversion factor or percent);
+//! otherwise the per-unit fee comes from the first source that has one:
 //! 1. the payer's fee schedule row in force (code, modifier, place of service);
 //! 2. RBRVS: (work RVU × PW GPCI + PE RVU × PE GPCI + MP RVU × MP GPCI) × CF,
 //!    with the facility PE RVU for facility places of service and the
 //!    non-facility one elsewhere, the GPCIs of the service location's ZIP
 //!    code, rounded to the cent per unit;
-//! 3. percent of charge, on the line's whole charge.
+//! 3. percent of charge, on the line's whole charge (the fallback also
+//!    after a contract's source found no fee).
 //!
 //! Then fee = per-unit × allowed units; MPPR indicator 2 ranks those lines
 //! of one date by fee and pays the first at 100%, the others at 50%
@@ -23,9 +26,10 @@ use claimtrail_events::Money;
 use rust_decimal::Decimal;
 
 use crate::code::CodeKey;
+use crate::contracts::{Contracts, ReimbursementMethod};
 use crate::fees::FeeSchedule;
 use crate::line::{Cas, EditLine};
-use crate::rbrvs::{GpciTable, RvuTable, ZipLocalities};
+use crate::rbrvs::{GpciTable, Rvu, RvuTable, ZipLocalities};
 
 /// Places of service CMS pays at the facility rate.
 pub const FACILITY_PLACES_OF_SERVICE: &[&str] = &["19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"];
@@ -41,6 +45,8 @@ pub struct PricingTables<'a> {
     pub conversion_factor: Option<Decimal>,
     /// The fallback: this percent of the charge (60 means 60%).
     pub percent_of_charge: Option<Decimal>,
+    /// The provider's contract and its id: the method per code range, when it names one.
+    pub contract: Option<(&'a Contracts, &'a str)>,
 }
 
 /// One line to price: the units an MUE reduction left (the line's own units otherwise).
@@ -181,62 +187,109 @@ pub fn price_claim(tables: &PricingTables<'_>, service_zip: Option<&str>, lines:
 fn per_unit_fee(tables: &PricingTables<'_>, service_zip: Option<&str>, line: &EditLine) -> Result<Priced, PricingError> {
     let code = CodeKey::of(&line.procedure_code);
     let modifier = line.modifiers.first().map(|modifier| CodeKey::of(modifier)).unwrap_or(CodeKey::NONE);
-    let pos_text = line.place_of_service.as_deref().unwrap_or("");
     let rvu = tables.rvus.and_then(|rvus| rvus.rvu(code, modifier));
-    let (rvu_indicator, add_on) = rvu.map_or((9, false), |rvu| (rvu.multiple_procedure, rvu.add_on));
-    if let Some(fee) = tables.fee_schedule.and_then(|schedule| schedule.fee(code, modifier, CodeKey::of(pos_text), line.service_date)) {
-        return Ok(Priced {
-            source: PriceSource::FeeSchedule,
-            per_unit: fee.per_unit,
-            multiple_procedure: fee.multiple_procedure.unwrap_or(rvu_indicator),
-            add_on,
-            steps: vec![format!("fee schedule: {} per unit x {} units", fee.per_unit, line.units.normalize())],
-            whole_line: None,
-        });
-    }
-    let locality = service_zip.and_then(|zip| tables.zip_localities?.locality(zip));
-    if let (Some(rvu), Some(gpci)) = (rvu, locality.and_then(|locality| tables.gpcis?.gpci(locality))) {
-        let overflow = || PricingError::Overflow(line.sequence);
-        let facility = FACILITY_PLACES_OF_SERVICE.contains(&pos_text.trim());
-        let pe = if facility { rvu.pe_facility } else { rvu.pe_non_facility };
-        let factor = tables.conversion_factor.unwrap_or(rvu.conversion_factor);
-        let weighted = [(rvu.work, gpci.work), (pe, gpci.practice_expense), (rvu.malpractice, gpci.malpractice)]
-            .into_iter()
-            .try_fold(Decimal::ZERO, |total, (units, index)| total.checked_add(units.checked_mul(index)?))
-            .ok_or_else(overflow)?;
-        let per_unit = Money::round_half_away_from_zero(weighted.checked_mul(factor).ok_or_else(overflow)?);
-        return Ok(Priced {
-            source: PriceSource::Rbrvs,
-            per_unit,
-            multiple_procedure: rvu_indicator,
-            add_on,
-            steps: vec![format!(
-                "RBRVS ({}, POS {}): ({} x {} + {} x {} + {} x {}) x CF {} = {per_unit} per unit x {} units",
-                if facility { "facility" } else { "non-facility" },
-                if pos_text.is_empty() { "none" } else { pos_text },
-                rvu.work,
-                gpci.work,
-                pe,
-                gpci.practice_expense,
-                rvu.malpractice,
-                gpci.malpractice,
-                factor,
-                line.units.normalize()
-            )],
-            whole_line: None,
-        });
+    let contract = tables.contract.and_then(|(contracts, contract_id)| Some((contract_id, contracts.method(contract_id, code, line.service_date)?)));
+    let priced = match contract {
+        Some((contract_id, ReimbursementMethod::FeeSchedule)) => by_fee_schedule(tables, line, code, modifier, rvu).map(|priced| note(priced, contract_id)),
+        Some((contract_id, ReimbursementMethod::Rbrvs { conversion_factor })) => {
+            by_rbrvs(tables, service_zip, line, rvu, conversion_factor.or(tables.conversion_factor))?.map(|priced| note(priced, contract_id))
+        }
+        Some((contract_id, ReimbursementMethod::PercentOfCharge { percent })) => Some(note(by_percent(line, percent, rvu)?, contract_id)),
+        // Institutional methods price the claim, not its lines (price_drg, price_per_diem); no contract: the default order.
+        Some((_, ReimbursementMethod::Drg { .. } | ReimbursementMethod::PerDiem)) | None => match by_fee_schedule(tables, line, code, modifier, rvu) {
+            Some(priced) => Some(priced),
+            None => by_rbrvs(tables, service_zip, line, rvu, tables.conversion_factor)?,
+        },
+    };
+    if let Some(priced) = priced {
+        return Ok(priced);
     }
     if let Some(percent) = tables.percent_of_charge {
-        let amount =
-            Money::round_half_away_from_zero(line.charge.amount().checked_mul(percent).ok_or(PricingError::Overflow(line.sequence))? / Decimal::ONE_HUNDRED);
-        return Ok(Priced {
-            source: PriceSource::PercentOfCharge,
-            per_unit: Money::ZERO,
-            multiple_procedure: rvu_indicator,
-            add_on,
-            steps: vec![format!("no fee for {}: {}% of the charge {} = {amount}", line.procedure_code, percent.normalize(), line.charge)],
-            whole_line: Some(amount),
-        });
+        return by_percent(line, percent, rvu);
     }
-    Ok(Priced { source: PriceSource::NotPriced, per_unit: Money::ZERO, multiple_procedure: 9, add_on, steps: Vec::new(), whole_line: None })
+    Ok(Priced { source: PriceSource::NotPriced, per_unit: Money::ZERO, multiple_procedure: 9, add_on: false, steps: Vec::new(), whole_line: None })
+}
+
+fn note(mut priced: Priced, contract_id: &str) -> Priced {
+    priced.steps.insert(
+        0,
+        format!(
+            "contract {contract_id} pays this code by {}",
+            match priced.source {
+                PriceSource::FeeSchedule => "the fee schedule",
+                PriceSource::Rbrvs => "RBRVS",
+                PriceSource::PercentOfCharge => "a percent of charge",
+                PriceSource::NotPriced => "nothing",
+            }
+        ),
+    );
+    priced
+}
+
+fn by_fee_schedule(tables: &PricingTables<'_>, line: &EditLine, code: CodeKey, modifier: CodeKey, rvu: Option<&Rvu>) -> Option<Priced> {
+    let pos = CodeKey::of(line.place_of_service.as_deref().unwrap_or(""));
+    let fee = tables.fee_schedule?.fee(code, modifier, pos, line.service_date)?;
+    Some(Priced {
+        source: PriceSource::FeeSchedule,
+        per_unit: fee.per_unit,
+        multiple_procedure: fee.multiple_procedure.or(rvu.map(|rvu| rvu.multiple_procedure)).unwrap_or(9),
+        add_on: rvu.is_some_and(|rvu| rvu.add_on),
+        steps: vec![format!("fee schedule: {} per unit x {} units", fee.per_unit, line.units.normalize())],
+        whole_line: None,
+    })
+}
+
+fn by_rbrvs(
+    tables: &PricingTables<'_>,
+    service_zip: Option<&str>,
+    line: &EditLine,
+    rvu: Option<&Rvu>,
+    conversion_factor: Option<Decimal>,
+) -> Result<Option<Priced>, PricingError> {
+    let Some(rvu) = rvu else { return Ok(None) };
+    let locality = service_zip.and_then(|zip| tables.zip_localities?.locality(zip));
+    let Some(gpci) = locality.and_then(|locality| tables.gpcis?.gpci(locality)) else { return Ok(None) };
+    let overflow = || PricingError::Overflow(line.sequence);
+    let pos_text = line.place_of_service.as_deref().unwrap_or("").trim();
+    let facility = FACILITY_PLACES_OF_SERVICE.contains(&pos_text);
+    let pe = if facility { rvu.pe_facility } else { rvu.pe_non_facility };
+    let factor = conversion_factor.unwrap_or(rvu.conversion_factor);
+    let weighted = [(rvu.work, gpci.work), (pe, gpci.practice_expense), (rvu.malpractice, gpci.malpractice)]
+        .into_iter()
+        .try_fold(Decimal::ZERO, |total, (units, index)| total.checked_add(units.checked_mul(index)?))
+        .ok_or_else(overflow)?;
+    let per_unit = Money::round_half_away_from_zero(weighted.checked_mul(factor).ok_or_else(overflow)?);
+    Ok(Some(Priced {
+        source: PriceSource::Rbrvs,
+        per_unit,
+        multiple_procedure: rvu.multiple_procedure,
+        add_on: rvu.add_on,
+        steps: vec![format!(
+            "RBRVS ({}, POS {}): ({} x {} + {} x {} + {} x {}) x CF {} = {per_unit} per unit x {} units",
+            if facility { "facility" } else { "non-facility" },
+            if pos_text.is_empty() { "none" } else { pos_text },
+            rvu.work,
+            gpci.work,
+            pe,
+            gpci.practice_expense,
+            rvu.malpractice,
+            gpci.malpractice,
+            factor,
+            line.units.normalize()
+        )],
+        whole_line: None,
+    }))
+}
+
+fn by_percent(line: &EditLine, percent: Decimal, rvu: Option<&Rvu>) -> Result<Priced, PricingError> {
+    let amount =
+        Money::round_half_away_from_zero(line.charge.amount().checked_mul(percent).ok_or(PricingError::Overflow(line.sequence))? / Decimal::ONE_HUNDRED);
+    Ok(Priced {
+        source: PriceSource::PercentOfCharge,
+        per_unit: Money::ZERO,
+        multiple_procedure: rvu.map_or(9, |rvu| rvu.multiple_procedure),
+        add_on: rvu.is_some_and(|rvu| rvu.add_on),
+        steps: vec![format!("{}% of the charge {} = {amount}", percent.normalize(), line.charge)],
+        whole_line: Some(amount),
+    })
 }

@@ -356,3 +356,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_providers_contract_chooses_the_source_per_code_range() {
+    let schedule = fee_schedule();
+    let rvus = RvuTable::load(fixture("pprrvu.csv").as_slice()).expect("rvus");
+    let gpcis = GpciTable::load(fixture("gpci.csv").as_slice()).expect("gpcis");
+    let zips = ZipLocalities::load(fixture("zip5.txt").as_slice()).expect("zips");
+    let contracts = Contracts::load(fixture("contracts.csv").as_slice()).expect("contracts");
+    let tables = PricingTables {
+        fee_schedule: Some(&schedule),
+        rvus: Some(&rvus),
+        gpcis: Some(&gpcis),
+        zip_localities: Some(&zips),
+        contract: Some((&contracts, "C-1")),
+        ..PricingTables::default()
+    };
+    let lines =
+        [line(claim(1), 1, "G0101", &[], dec!(1), 20_000), line(claim(1), 2, "G0122", &[], dec!(1), 40_000), line(claim(1), 3, "E0601", &[], dec!(1), 10_000)];
+    let prices = price_claim(&tables, Some("35004"), &to_price(&lines)).expect("priced");
+    // RBRVS at the contract's CF 34.00: 2.52 x 34.00 = 85.68.
+    assert_eq!((prices[0].source, prices[0].allowed), (PriceSource::Rbrvs, Money::from_cents(8_568)));
+    assert_eq!((prices[1].source, prices[1].allowed), (PriceSource::FeeSchedule, Money::from_cents(30_000)));
+    assert_eq!((prices[2].source, prices[2].allowed), (PriceSource::PercentOfCharge, Money::from_cents(6_500)));
+    assert!(prices[0].steps[0].contains("contract C-1"), "{:?}", prices[0].steps);
+}
