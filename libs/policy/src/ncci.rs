@@ -233,3 +233,45 @@ G0101,G0103,,20200101,20231231,9,Standards of medical / surgical practice\n";
         assert!(error.errors[2].reason.contains("repeats the pair"), "{error}");
     }
 }
+
+#[cfg(test)]
+mod lookup_properties {
+    use super::*;
+    use proptest::prelude::*;
+    use time::Duration;
+    use time::macros::date;
+
+    fn edit_strategy() -> impl Strategy<Value = PtpEdit> {
+        (0u32..6, 0u32..6, 0i64..400, proptest::option::of(0i64..400), 0u8..3).prop_map(|(one, two, start, length, indicator)| {
+            let effective = date!(2025 - 01 - 01) + Duration::days(start);
+            PtpEdit {
+                column_one: CodeKey::of(&format!("G{one:04}")),
+                column_two: CodeKey::of(&format!("G{two:04}")),
+                prior_1996: false,
+                effective,
+                deletion: length.map(|length| effective + Duration::days(length)),
+                modifier_indicator: [ModifierIndicator::NotAllowed, ModifierIndicator::Allowed, ModifierIndicator::NotApplicable][indicator as usize],
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_lookup_agrees_with_a_scan_for_the_latest_edit_in_force(
+            edits in proptest::collection::vec(edit_strategy(), 0..60),
+            one in 0u32..6,
+            two in 0u32..6,
+            day in 0i64..800,
+        ) {
+            let service_date = date!(2025 - 01 - 01) + Duration::days(day);
+            let (one, two) = (CodeKey::of(&format!("G{one:04}")), CodeKey::of(&format!("G{two:04}")));
+            let table = NcciTable::from_edits(Setting::Practitioner, edits.clone());
+            let scanned = edits
+                .iter()
+                .filter(|edit| edit.column_one == one && edit.column_two == two && edit.in_force_on(service_date))
+                .map(|edit| edit.effective)
+                .max();
+            prop_assert_eq!(table.edit(one, two, service_date).map(|edit| edit.effective), scanned);
+        }
+    }
+}
