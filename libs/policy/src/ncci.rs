@@ -76,7 +76,8 @@ impl NcciTable {
         };
         let column_one = table.column("Column 1", |name| name.starts_with("column 1") || name.starts_with("column1"))?;
         let column_two = table.column("Column 2", |name| name.starts_with("column 2") || name.starts_with("column2"))?;
-        let prior = table.column("prior to 1996", |name| name.contains("prior to 1996"))?;
+        // The header may wrap onto a second line ("*=in existence" / "prior to 1996"): either half names the column.
+        let prior = table.column("prior to 1996", |name| name.contains("1996") || name.starts_with("*=in existence"))?;
         let effective = table.column("Effective Date", |name| name.starts_with("effective"))?;
         let deletion = table.column("Deletion Date", |name| name.starts_with("deletion"))?;
         let modifier = table.column("Modifier", |name| name.starts_with("modifier"))?;
@@ -84,7 +85,12 @@ impl NcciTable {
         let mut failures = Failures::default();
         let mut edits = Vec::new();
         let mut lines = Vec::new();
+        let mut in_data = false;
         for row in table.rows(&mut failures) {
+            if !in_data && row.cell(column_one).is_empty() {
+                continue; // the header's continuation line
+            }
+            in_data = true;
             let parsed = (|| -> Result<PtpEdit, String> {
                 let code = |column_idx: usize, name: &str| {
                     CodeKey::parse(row.cell(column_idx)).ok_or_else(|| format!("{name} `{}` is not a procedure code", row.cell(column_idx)))
@@ -207,6 +213,16 @@ G0101,G0103,,20200101,20231231,9,Standards of medical / surgical practice\n";
         assert!(table.edit(one, two, date!(2023 - 12 - 31)).is_some());
         assert!(table.edit(one, two, date!(2024 - 01 - 01)).is_none());
         assert!(table.edit(one, two, date!(2019 - 12 - 31)).is_none());
+    }
+
+    #[test]
+    fn a_tab_separated_file_with_a_wrapped_header_loads() {
+        let text = "Practitioner PTP Edits\n\
+Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rationale\n\
+\t\tprior to 1996\tDate\tDate *=no data\t0=not allowed 1=allowed 9=not applicable\t\n\
+G0101\tG0102\t*\t19960101\t*\t1\tMisuse of column two code with column one code\n";
+        let table = NcciTable::load(text.as_bytes()).expect("loads");
+        assert!(table.edit(CodeKey::of("G0101"), CodeKey::of("G0102"), date!(2026 - 01 - 01)).is_some_and(|edit| edit.prior_1996));
     }
 
     #[test]
