@@ -9,8 +9,6 @@
 //! an organization registers a public key, signs SHA3-256 of each request
 //! body, and intake keeps the verified signature with the claim event.
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -21,12 +19,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use claimtrail_events::{BankAccount, Licence, NewEvent, PayTo, PayerRegistered, ProviderRegistered, SubmissionSignature, format_date, parse_date};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
-use claimtrail_store::{Migration, Store, StoreError, outbox, stmt};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
-use serde::Deserialize;
+use claimtrail_store::{Store, StoreError, outbox};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde::{Deserialize, Serialize};
 use sha3::Digest as _;
 
+use super::read_body;
 use crate::auth::{self, Role, Tenant};
+use crate::storage;
 
 /// The longest timely-filing limit a payer may set, in days (three years).
 pub const TIMELY_FILING_DAYS_MAX: u32 = 1_095;
@@ -34,37 +34,6 @@ pub const TIMELY_FILING_DAYS_MAX: u32 = 1_095;
 pub const SIGNING_KEYS_PER_ORGANIZATION_MAX: usize = 10;
 /// The request header carrying a submission signature.
 pub const SIGNATURE_HEADER: &str = "claimtrail-signature";
-
-pub fn migration() -> Migration {
-    Migration {
-        version: 5,
-        name: "payers, provider registry, signing keys, key scopes, related claims",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!("CREATE TABLE {} (payer_id TEXT PRIMARY KEY, name TEXT NOT NULL, timely_filing_days {} NOT NULL)", store.table("payers"), t.bigint),
-                format!(
-                    "CREATE TABLE {} (npi TEXT PRIMARY KEY, organization TEXT NOT NULL, licence_expires TEXT, details TEXT NOT NULL, updated_at {} NOT NULL DEFAULT {})",
-                    store.table("providers"),
-                    t.timestamp,
-                    t.now
-                ),
-                format!("CREATE INDEX {} ON {} (organization)", store.index("providers_organization"), store.table("providers")),
-                format!(
-                    "CREATE TABLE {} (tenant TEXT NOT NULL, key_name TEXT NOT NULL, public_key {} NOT NULL, required INTEGER NOT NULL, \
-                     created_at {} NOT NULL DEFAULT {}, PRIMARY KEY (tenant, key_name))",
-                    store.table("signing_keys"),
-                    t.bytes,
-                    t.timestamp,
-                    t.now
-                ),
-                format!("ALTER TABLE {} ADD COLUMN payer_id TEXT", store.table("api_keys")),
-                format!("ALTER TABLE {} ADD COLUMN related_claim_id TEXT", store.table("claims")),
-                format!("CREATE INDEX {} ON {} (related_claim_id)", store.index("claims_related"), store.table("claims")),
-            ]
-        },
-    }
-}
 
 pub fn routes(runtime: Runtime) -> Router {
     Router::new()
@@ -80,11 +49,18 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// The body of `PUT /v1/payers/{payer_id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayerBody {
     pub name: String,
     pub timely_filing_days: u32,
+}
+
+/// The answer to `PUT /v1/payers/{payer_id}`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PayerStored {
+    pub payer_id: String,
+    pub stored: bool,
 }
 
 /// Checks a payer; errors name the field.
@@ -107,26 +83,16 @@ pub fn validate_payer(payer_id: &str, body: &PayerBody) -> Result<PayerRegistere
 
 /// Upserts a payer and emits its event, in `tx`.
 pub async fn store_payer(runtime: &Runtime, tx: &impl ConnectionTrait, payer: PayerRegistered) -> Result<(), StoreError> {
-    let store = &runtime.store;
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "INSERT INTO {} (payer_id, name, timely_filing_days) VALUES ($1, $2, $3) \
-             ON CONFLICT (payer_id) DO UPDATE SET name = excluded.name, timely_filing_days = excluded.timely_filing_days",
-            store.table("payers")
-        ),
-        vec![Value::from(payer.payer_id.clone()), Value::from(payer.name.clone()), Value::from(i64::from(payer.timely_filing_days))],
-    ))
-    .await?;
+    storage::registry::upsert_payer(&runtime.store, tx, &payer).await?;
     let aggregate = format!("payer:{}", payer.payer_id);
-    outbox::append(store, tx, &runtime.producer, vec![NewEvent::new(payer, aggregate)]).await?;
+    outbox::append(&runtime.store, tx, &runtime.producer, vec![NewEvent::new(payer, aggregate)]).await?;
     Ok(())
 }
 
 #[utoipa::path(put, path = "/v1/payers/{payer_id}", tag = "reference",
     params(("payer_id" = String, Path, description = "Payer")),
-    request_body(content = serde_json::Value, description = "`{name, timely_filing_days}`"),
-    responses((status = 200, description = "Stored; `payer.registered.v1` emitted", body = serde_json::Value),
+    request_body(content = PayerBody, content_type = "application/json"),
+    responses((status = 200, description = "Stored; `payer.registered.v1` emitted", body = PayerStored),
               (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid payer, naming the field", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -135,23 +101,23 @@ pub(crate) async fn put_payer(
     headers: HeaderMap,
     Path(payer_id): Path<String>,
     body: Body,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<PayerStored>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if !tenant.role.may_publish_for(&tenant, &payer_id) {
         return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key registers payer {payer_id}")));
     }
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: PayerBody = claimtrail_runtime::http::json_body(&bytes, "a payer")?;
     let payer = validate_payer(&payer_id, &body).map_err(|errors| Problem::unprocessable("the payer is invalid; nothing was stored", errors))?;
     let tx = runtime.store.db().begin().await?;
     store_payer(&runtime, &tx, payer).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok(Json(serde_json::json!({"payer_id": payer_id, "stored": true})))
+    Ok(Json(PayerStored { payer_id, stored: true }))
 }
 
 /// A licence as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenceBody {
     pub number: String,
@@ -160,7 +126,7 @@ pub struct LicenceBody {
 }
 
 /// A pay-to address as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayToBody {
     pub name: String,
@@ -171,7 +137,7 @@ pub struct PayToBody {
 }
 
 /// A bank account as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BankAccountBody {
     pub routing_number: String,
@@ -180,7 +146,7 @@ pub struct BankAccountBody {
 }
 
 /// The body of `PUT /v1/providers/{npi}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderBody {
     pub entity_type: u8,
@@ -300,37 +266,25 @@ pub fn validate_provider(npi: &str, body: &ProviderBody) -> Result<ProviderRegis
     })
 }
 
+/// The answer to `PUT /v1/providers/{npi}`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProviderStored {
+    pub npi: String,
+    pub stored: bool,
+}
+
 /// Upserts a provider and emits its event, in `tx`.
 pub async fn store_provider(runtime: &Runtime, tx: &impl ConnectionTrait, provider: ProviderRegistered) -> Result<(), StoreError> {
-    let store = &runtime.store;
-    let details = serde_json::to_string(&provider).map_err(|e| StoreError::Config(e.to_string()))?;
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "INSERT INTO {} (npi, organization, licence_expires, details) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (npi) DO UPDATE SET organization = excluded.organization, licence_expires = excluded.licence_expires, \
-             details = excluded.details, updated_at = {}",
-            store.table("providers"),
-            store.types().now
-        ),
-        vec![
-            Value::from(provider.npi.clone()),
-            Value::from(provider.organization.clone()),
-            Value::from(provider.licence.as_ref().map(|l| format_date(l.expires))),
-            Value::from(details),
-        ],
-    ))
-    .await?;
+    storage::registry::upsert_provider(&runtime.store, tx, &provider).await?;
     let aggregate = format!("provider:{}", provider.npi);
-    outbox::append(store, tx, &runtime.producer, vec![NewEvent::new(provider, aggregate)]).await?;
+    outbox::append(&runtime.store, tx, &runtime.producer, vec![NewEvent::new(provider, aggregate)]).await?;
     Ok(())
 }
 
 #[utoipa::path(put, path = "/v1/providers/{npi}", tag = "reference",
     params(("npi" = String, Path, description = "Provider NPI")),
-    request_body(content = serde_json::Value, description = "`{entity_type, name, tin, taxonomy, organization, licence: {number, state, expires}|null, \
-        pay_to: {name, address_line, city, state, postal_code}, bank_account: {routing_number, account_number, account_type}|null}`"),
-    responses((status = 200, description = "Stored; `provider.registered.v1` emitted", body = serde_json::Value),
+    request_body(content = ProviderBody, content_type = "application/json"),
+    responses((status = 200, description = "Stored; `provider.registered.v1` emitted", body = ProviderStored),
               (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid registration, naming the field", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -339,19 +293,19 @@ pub(crate) async fn put_provider(
     headers: HeaderMap,
     Path(npi): Path<String>,
     body: Body,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<ProviderStored>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if tenant.role != Role::Admin {
         return Err(Problem::forbidden("only an admin key registers providers: the registration decides which organization may bill under the NPI"));
     }
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: ProviderBody = claimtrail_runtime::http::json_body(&bytes, "a provider")?;
     let provider = validate_provider(&npi, &body).map_err(|errors| Problem::unprocessable("the provider is invalid; nothing was stored", errors))?;
     let tx = runtime.store.db().begin().await?;
     store_provider(&runtime, &tx, provider).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok(Json(serde_json::json!({"npi": npi, "stored": true})))
+    Ok(Json(ProviderStored { npi, stored: true }))
 }
 
 /// Shows only the last four digits of an account number.
@@ -362,47 +316,88 @@ fn mask(account_number: &str) -> String {
 
 #[utoipa::path(get, path = "/v1/providers/{npi}", tag = "reference",
     params(("npi" = String, Path, description = "Provider NPI")),
-    responses((status = 200, description = "The registration, the bank account number masked to its last four digits", body = serde_json::Value),
+    responses((status = 200, description = "The registration, the bank account number masked to its last four digits", body = ProviderView),
               (status = 404, description = "Not registered, or another organization's provider", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn show_provider(State(runtime): State<Runtime>, headers: HeaderMap, Path(npi): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
-    let store = &runtime.store;
+pub(crate) async fn show_provider(State(runtime): State<Runtime>, headers: HeaderMap, Path(npi): Path<String>) -> Result<Json<ProviderView>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     let not_found = || Problem::not_found(format!("no provider `{npi}` registered"));
-    let row = store
-        .reader()
-        .query_one_raw(stmt(store, format!("SELECT organization, details FROM {} WHERE npi = $1", store.table("providers")), vec![Value::from(npi.clone())]))
-        .await?
-        .ok_or_else(not_found)?;
-    let organization: String = row.try_get_by_index(0)?;
+    let (organization, details) = storage::registry::provider(&runtime.store, &npi).await?.ok_or_else(not_found)?;
     if tenant.role == Role::Provider && organization != tenant.name {
         return Err(not_found());
     }
-    let mut provider: ProviderRegistered = serde_json::from_str(&row.try_get_by_index::<String>(1)?).map_err(|e| Problem::internal(&e.into()))?;
+    let mut provider: ProviderRegistered = serde_json::from_str(&details).map_err(|e| Problem::internal(&e.into()))?;
     if let Some(account) = provider.bank_account.as_mut() {
         account.account_number = mask(&account.account_number);
     }
-    Ok(Json(serde_json::to_value(provider).map_err(|e| Problem::internal(&e.into()))?))
+    Ok(Json(ProviderView::from(provider)))
 }
 
-/// The organizations owning each NPI, for those registered.
-pub async fn organizations(store: &Store, npis: &[String]) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
-    let mut found = HashMap::new();
-    for chunk in npis.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
-        let rows = store
-            .reader()
-            .query_all_raw(stmt(
-                store,
-                format!("SELECT npi, organization, licence_expires FROM {} WHERE npi IN ({})", store.table("providers"), placeholders.join(",")),
-                chunk.iter().map(|npi| Value::from(npi.clone())).collect(),
-            ))
-            .await?;
-        for row in rows {
-            found.insert(row.try_get_by_index(0)?, (row.try_get_by_index(1)?, row.try_get_by_index(2)?));
+/// A licence as registered.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LicenceView {
+    /// `YYYY-MM-DD`.
+    pub expires: String,
+    pub number: String,
+    pub state: String,
+}
+
+/// A pay-to address as registered.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PayToView {
+    pub address_line: String,
+    pub city: String,
+    pub name: String,
+    pub postal_code: String,
+    pub state: String,
+}
+
+/// A bank account as shown: the account number masked to its last four digits.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BankAccountView {
+    pub account_number: String,
+    pub account_type: String,
+    pub routing_number: String,
+}
+
+/// `GET /v1/providers/{npi}`: the registration (as `provider.registered.v1` carries it), masked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProviderView {
+    pub bank_account: Option<BankAccountView>,
+    pub entity_type: u8,
+    pub licence: Option<LicenceView>,
+    pub name: String,
+    pub npi: String,
+    pub organization: String,
+    pub pay_to: PayToView,
+    pub taxonomy: String,
+    pub tin: String,
+}
+
+impl From<ProviderRegistered> for ProviderView {
+    fn from(provider: ProviderRegistered) -> ProviderView {
+        ProviderView {
+            bank_account: provider.bank_account.map(|account| BankAccountView {
+                account_number: account.account_number,
+                account_type: account.account_type,
+                routing_number: account.routing_number,
+            }),
+            entity_type: provider.entity_type,
+            licence: provider.licence.map(|licence| LicenceView { expires: format_date(licence.expires), number: licence.number, state: licence.state }),
+            name: provider.name,
+            npi: provider.npi,
+            organization: provider.organization,
+            pay_to: PayToView {
+                address_line: provider.pay_to.address_line,
+                city: provider.pay_to.city,
+                name: provider.pay_to.name,
+                postal_code: provider.pay_to.postal_code,
+                state: provider.pay_to.state,
+            },
+            taxonomy: provider.taxonomy,
+            tin: provider.tin,
         }
     }
-    Ok(found)
 }
 
 /// Whether the caller bills only under its organization's NPIs: provider
@@ -415,47 +410,8 @@ pub fn bills_as_its_organization(tenant: &Tenant) -> Result<bool, Problem> {
     }
 }
 
-/// The NPIs of `npis` that `organization` does not hold: registered to
-/// another organization or to none (`owners` maps NPI to organization and
-/// licence expiry). Sorted, each once.
-pub fn npis_not_held(organization: &str, npis: &[String], owners: &HashMap<String, (String, Option<String>)>) -> Vec<String> {
-    let mut not_held: Vec<String> = npis.iter().filter(|npi| owners.get(*npi).is_none_or(|(owner, _)| owner != organization)).cloned().collect();
-    not_held.sort();
-    not_held.dedup();
-    not_held
-}
-
-/// The NPIs of `npis` that the caller may not bill under (none for an admin
-/// key); 403 for a key that may not submit claims at all.
-pub async fn billing_npis_not_held(store: &Store, tenant: &Tenant, npis: &[String]) -> Result<Vec<String>, Problem> {
-    if !bills_as_its_organization(tenant)? {
-        return Ok(Vec::new());
-    }
-    let mut npis = npis.to_vec();
-    npis.sort();
-    npis.dedup();
-    let owners = organizations(store, &npis).await?;
-    Ok(npis_not_held(&tenant.name, &npis, &owners))
-}
-
-/// Who may submit claims billed under `npis`, for a request answered as a
-/// whole (FHIR): admin keys for anyone; a provider key only for NPIs
-/// registered to its organization (403 naming the others, nothing stored);
-/// other roles never. X12 rejects such claims one by one instead (see `x12`).
-pub async fn check_billing_scope(store: &Store, tenant: &Tenant, npis: &[String]) -> Result<(), Problem> {
-    let not_held = billing_npis_not_held(store, tenant, npis).await?;
-    if not_held.is_empty() {
-        return Ok(());
-    }
-    Err(Problem::forbidden(format!(
-        "this key's organization `{}` may not bill under NPI {}: an admin registers an NPI to its organization (PUT /v1/providers/{{npi}}); nothing was stored",
-        tenant.name,
-        not_held.join(", ")
-    )))
-}
-
 /// The body of `PUT /v1/signing-keys/{key_name}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SigningKeyBody {
     /// Base64 of the 32-byte Ed25519 public key.
@@ -467,8 +423,8 @@ pub struct SigningKeyBody {
 
 #[utoipa::path(put, path = "/v1/signing-keys/{key_name}", tag = "intake",
     params(("key_name" = String, Path, description = "The organization's name for the key")),
-    request_body(content = serde_json::Value, description = "`{public_key: base64 of 32 bytes, require_signed_submissions: bool}`"),
-    responses((status = 200, description = "Registered for the caller's organization", body = serde_json::Value),
+    request_body(content = SigningKeyBody, content_type = "application/json"),
+    responses((status = 200, description = "Registered for the caller's organization", body = SigningKeyView),
               (status = 403, description = "Not a provider key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Not an Ed25519 public key, or too many keys", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -477,7 +433,7 @@ pub(crate) async fn put_signing_key(
     headers: HeaderMap,
     Path(key_name): Path<String>,
     body: Body,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<SigningKeyView>, Problem> {
     let store = &runtime.store;
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if tenant.role != Role::Provider {
@@ -489,68 +445,49 @@ pub(crate) async fn put_signing_key(
             vec![FieldError { path: "key_name".into(), message: "must be 1-80 letters, digits, - or _".into() }],
         ));
     }
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: SigningKeyBody = claimtrail_runtime::http::json_body(&bytes, "a signing key")?;
     let public_key = parse_public_key(&body.public_key)
         .map_err(|message| Problem::unprocessable("the public key is invalid; nothing was stored", vec![FieldError { path: "public_key".into(), message }]))?;
     let tx = store.db().begin().await?;
-    let existing = tx
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT COUNT(*) FROM {} WHERE tenant = $1 AND key_name <> $2", store.table("signing_keys")),
-            vec![Value::from(tenant.name.clone()), Value::from(key_name.clone())],
-        ))
-        .await?
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
+    let existing = storage::registry::other_signing_keys(store, &tx, &tenant.name, &key_name).await?;
     if existing as usize >= SIGNING_KEYS_PER_ORGANIZATION_MAX {
         return Err(Problem::unprocessable(
             format!("an organization holds at most {SIGNING_KEYS_PER_ORGANIZATION_MAX} signing keys"),
             vec![FieldError { path: "key_name".into(), message: "too many keys".into() }],
         ));
     }
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "INSERT INTO {} (tenant, key_name, public_key, required) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant, key_name) DO UPDATE SET public_key = excluded.public_key, required = excluded.required",
-            store.table("signing_keys")
-        ),
-        vec![
-            Value::from(tenant.name.clone()),
-            Value::from(key_name.clone()),
-            Value::from(public_key.to_bytes().to_vec()),
-            Value::from(i32::from(body.require_signed_submissions)),
-        ],
-    ))
-    .await?;
+    storage::registry::upsert_signing_key(store, &tx, &tenant.name, &key_name, &public_key.to_bytes(), body.require_signed_submissions).await?;
     tx.commit().await?;
-    Ok(Json(serde_json::json!({"key_name": key_name, "public_key": body.public_key, "require_signed_submissions": body.require_signed_submissions})))
+    Ok(Json(SigningKeyView { key_name, public_key: body.public_key, require_signed_submissions: body.require_signed_submissions }))
 }
 
 #[utoipa::path(get, path = "/v1/signing-keys", tag = "intake",
-    responses((status = 200, description = "`{keys: [{key_name, public_key, require_signed_submissions}]}` of the caller's organization", body = serde_json::Value)),
+    responses((status = 200, description = "The signing keys of the caller's organization", body = SigningKeysView)),
     security(("api_key" = [])))]
-pub(crate) async fn list_signing_keys(State(runtime): State<Runtime>, headers: HeaderMap) -> Result<Json<serde_json::Value>, Problem> {
-    let store = &runtime.store;
+pub(crate) async fn list_signing_keys(State(runtime): State<Runtime>, headers: HeaderMap) -> Result<Json<SigningKeysView>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
-    let rows = store
-        .reader()
-        .query_all_raw(stmt(
-            store,
-            format!("SELECT key_name, public_key, required FROM {} WHERE tenant = $1 ORDER BY key_name", store.table("signing_keys")),
-            vec![Value::from(tenant.name.clone())],
-        ))
-        .await?;
-    let mut keys = Vec::with_capacity(rows.len());
-    for row in rows {
-        let key_name: String = row.try_get_by_index(0)?;
-        let public_key: Vec<u8> = row.try_get_by_index(1)?;
-        let required: i32 = row.try_get_by_index(2)?;
-        keys.push(serde_json::json!({"key_name": key_name, "public_key": BASE64.encode(public_key), "require_signed_submissions": required != 0}));
-    }
-    Ok(Json(serde_json::json!({"keys": keys})))
+    let keys = storage::registry::signing_keys(&runtime.store, &tenant.name)
+        .await?
+        .into_iter()
+        .map(|key| SigningKeyView { key_name: key.key_name, public_key: BASE64.encode(key.public_key), require_signed_submissions: key.required })
+        .collect();
+    Ok(Json(SigningKeysView { keys }))
+}
+
+/// One of an organization's signing keys.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SigningKeyView {
+    pub key_name: String,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    pub require_signed_submissions: bool,
+}
+
+/// `GET /v1/signing-keys`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SigningKeysView {
+    pub keys: Vec<SigningKeyView>,
 }
 
 fn parse_public_key(text: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
@@ -570,18 +507,8 @@ fn unauthorized(detail: impl Into<String>) -> Problem {
 pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Option<SubmissionSignature>, Problem> {
     let header = headers.get(SIGNATURE_HEADER).map(|value| value.to_str().map_err(|_| unauthorized("the Claimtrail-Signature header is not text")));
     let Some(header) = header.transpose()? else {
-        let required = store
-            .reader()
-            .query_one_raw(stmt(
-                store,
-                format!("SELECT COUNT(*) FROM {} WHERE tenant = $1 AND required <> 0", store.table("signing_keys")),
-                vec![Value::from(tenant.name.clone())],
-            ))
-            .await?
-            .map(|row| row.try_get_by_index::<i64>(0))
-            .transpose()?
-            .unwrap_or(0);
-        if required > 0 {
+        let required = storage::registry::signatures_required(store, &tenant.name).await?;
+        if required {
             return Err(unauthorized(format!(
                 "organization `{}` requires signed submissions: send Claimtrail-Signature: key=<name>, sig=<base64 Ed25519 signature over SHA3-256 of the body>",
                 tenant.name
@@ -600,16 +527,9 @@ pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers:
     let (Some(key_name), Some(signature_b64)) = (key_name, signature) else {
         return Err(unauthorized("Claimtrail-Signature needs both key=<name> and sig=<base64>"));
     };
-    let row = store
-        .reader()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT public_key FROM {} WHERE tenant = $1 AND key_name = $2", store.table("signing_keys")),
-            vec![Value::from(tenant.name.clone()), Value::from(key_name.clone())],
-        ))
+    let public_key = storage::registry::signing_key(store, &tenant.name, &key_name)
         .await?
         .ok_or_else(|| unauthorized(format!("organization `{}` has no signing key `{key_name}`", tenant.name)))?;
-    let public_key: Vec<u8> = row.try_get_by_index(0)?;
     let public_key: [u8; 32] = public_key.try_into().map_err(|_| Problem::internal(&anyhow::anyhow!("stored signing key `{key_name}` is not 32 bytes")))?;
     let verifying_key = ed25519_dalek::VerifyingKey::from_bytes(&public_key).map_err(|e| Problem::internal(&anyhow::anyhow!("stored signing key: {e}")))?;
     let signature_bytes = BASE64.decode(&signature_b64).map_err(|_| unauthorized("the signature is not base64"))?;
@@ -629,21 +549,6 @@ pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_organization_holds_only_the_npis_registered_to_it() {
-        let owners: HashMap<String, (String, Option<String>)> = [
-            ("1245319599".to_owned(), ("riverside".to_owned(), None)),
-            ("1003000126".to_owned(), ("riverside".to_owned(), Some("2030-01-01".to_owned()))),
-            ("1234567893".to_owned(), ("lakeside".to_owned(), None)),
-        ]
-        .into_iter()
-        .collect();
-        let npis: Vec<String> = ["1245319599", "1234567893", "1003000126", "1093817465", "1234567893"].map(str::to_owned).to_vec();
-        assert_eq!(npis_not_held("riverside", &npis, &owners), ["1093817465", "1234567893"], "another's, and nobody's");
-        assert_eq!(npis_not_held("lakeside", &npis, &owners), ["1003000126", "1093817465", "1245319599"]);
-        assert!(npis_not_held("riverside", &npis[..1], &owners).is_empty());
-    }
 
     #[test]
     fn routing_numbers_are_checked_by_their_check_digit() {

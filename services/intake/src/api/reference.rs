@@ -10,38 +10,21 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{post, put};
 use axum::{Json, Router};
-use claimtrail_events::{MemberEnrolled, NewEvent, ProviderEnrolled, format_date, parse_date};
+use claimtrail_events::{MemberEnrolled, NewEvent, ProviderEnrolled, parse_date};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
-use claimtrail_store::{Migration, StoreError, outbox, stmt};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
-use serde::Deserialize;
+use claimtrail_store::{StoreError, outbox};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde::{Deserialize, Serialize};
 
+use super::read_body;
 use crate::auth::{self, Role};
+use crate::storage;
+/// The demo's reads of the registry, through intake's library rather than its tables.
+pub use crate::storage::registry::{member_count, payer_registered};
 
 /// Rows in one CSV import, at most.
 pub const IMPORT_ROWS_MAX: usize = 100_000;
-
-pub fn migration() -> Migration {
-    Migration {
-        version: 4,
-        name: "members and provider enrollments",
-        statements: |store| {
-            vec![
-                format!(
-                    "CREATE TABLE {} (payer_id TEXT NOT NULL, member_id TEXT NOT NULL, plan_id TEXT NOT NULL, family_name TEXT NOT NULL, given_name TEXT NOT NULL, \
-                     birth_date TEXT NOT NULL, sex TEXT NOT NULL, coverage_start TEXT NOT NULL, coverage_end TEXT NOT NULL, PRIMARY KEY (payer_id, member_id))",
-                    store.table("members")
-                ),
-                format!(
-                    "CREATE TABLE {} (npi TEXT NOT NULL, payer_id TEXT NOT NULL, entity_type INTEGER NOT NULL, name TEXT NOT NULL, tin TEXT NOT NULL, \
-                     taxonomy TEXT NOT NULL, enrollment_start TEXT NOT NULL, enrollment_end TEXT NOT NULL, PRIMARY KEY (npi, payer_id))",
-                    store.table("provider_enrollments")
-                ),
-            ]
-        },
-    }
-}
 
 pub fn routes(runtime: Runtime) -> Router {
     Router::new()
@@ -52,7 +35,7 @@ pub fn routes(runtime: Runtime) -> Router {
 }
 
 /// The body of `PUT /v1/payers/{payer_id}/members/{member_id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
     pub family_name: String,
@@ -65,7 +48,7 @@ pub struct MemberBody {
 }
 
 /// The body of `PUT /v1/providers/{npi}/enrollments/{payer_id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollmentBody {
     pub entity_type: u8,
@@ -148,43 +131,46 @@ pub fn validate_member(payer_id: &str, member_id: &str, body: &MemberBody, at: &
 
 /// Upserts members into the projection and emits their events, in `tx`.
 pub async fn store_members(runtime: &Runtime, tx: &impl ConnectionTrait, members: Vec<MemberEnrolled>) -> Result<(), StoreError> {
-    let store = &runtime.store;
-    let upsert = format!(
-        "INSERT INTO {} (payer_id, member_id, plan_id, family_name, given_name, birth_date, sex, coverage_start, coverage_end) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (payer_id, member_id) DO UPDATE SET plan_id = excluded.plan_id, \
-         family_name = excluded.family_name, given_name = excluded.given_name, birth_date = excluded.birth_date, sex = excluded.sex, \
-         coverage_start = excluded.coverage_start, coverage_end = excluded.coverage_end",
-        store.table("members")
-    );
-    let mut events = Vec::with_capacity(members.len());
-    for member in members {
-        tx.execute_raw(stmt(
-            store,
-            upsert.clone(),
-            vec![
-                Value::from(member.payer_id.clone()),
-                Value::from(member.member_id.clone()),
-                Value::from(member.plan_id.clone()),
-                Value::from(member.family_name.clone()),
-                Value::from(member.given_name.clone()),
-                Value::from(format_date(member.birth_date)),
-                Value::from(member.sex.clone()),
-                Value::from(format_date(member.coverage_start)),
-                Value::from(format_date(member.coverage_end)),
-            ],
-        ))
-        .await?;
-        let aggregate = member_aggregate(&member.payer_id, &member.member_id);
-        events.push(NewEvent::new(member, aggregate));
-    }
-    outbox::append(store, tx, &runtime.producer, events).await?;
+    storage::registry::upsert_members(&runtime.store, tx, &members).await?;
+    let events = members
+        .into_iter()
+        .map(|member| {
+            let aggregate = member_aggregate(&member.payer_id, &member.member_id);
+            NewEvent::new(member, aggregate)
+        })
+        .collect();
+    outbox::append(&runtime.store, tx, &runtime.producer, events).await?;
     Ok(())
+}
+
+/// The answer to `PUT /v1/payers/{payer_id}/members/{member_id}`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MemberStored {
+    pub member_id: String,
+    pub payer_id: String,
+    pub stored: bool,
+}
+
+/// The answer to a CSV import: how many rows it stored (and for whose payer, when the path names one).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub imported: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payer_id: Option<String>,
+}
+
+/// The answer to `PUT /v1/providers/{npi}/enrollments/{payer_id}`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EnrollmentStored {
+    pub npi: String,
+    pub payer_id: String,
+    pub stored: bool,
 }
 
 #[utoipa::path(put, path = "/v1/payers/{payer_id}/members/{member_id}", tag = "reference",
     params(("payer_id" = String, Path, description = "Payer"), ("member_id" = String, Path, description = "Member")),
-    request_body(content = serde_json::Value, description = "`{family_name, given_name, birth_date, sex, plan_id, coverage_start, coverage_end}`"),
-    responses((status = 200, description = "Stored; `member.enrolled.v1` emitted", body = serde_json::Value),
+    request_body(content = MemberBody, content_type = "application/json"),
+    responses((status = 200, description = "Stored; `member.enrolled.v1` emitted", body = MemberStored),
               (status = 403, description = "Not a payer or admin key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid member, naming the field", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -193,10 +179,10 @@ pub(crate) async fn put_member(
     headers: HeaderMap,
     Path((payer_id, member_id)): Path<(String, String)>,
     body: Body,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<MemberStored>, Problem> {
     let store = &runtime.store;
     require_publisher(&runtime, &headers, &payer_id).await?;
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: MemberBody = claimtrail_runtime::http::json_body(&bytes, "a member")?;
     let member =
         validate_member(&payer_id, &member_id, &body, "").map_err(|errors| Problem::unprocessable("the member is invalid; nothing was stored", errors))?;
@@ -204,7 +190,7 @@ pub(crate) async fn put_member(
     store_members(&runtime, &tx, vec![member]).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok(Json(serde_json::json!({"payer_id": payer_id, "member_id": member_id, "stored": true})))
+    Ok(Json(MemberStored { member_id, payer_id, stored: true }))
 }
 
 /// `POST /v1/payers/{payer_id}/members/import`: CSV with the header
@@ -213,7 +199,7 @@ pub(crate) async fn put_member(
 #[utoipa::path(post, path = "/v1/payers/{payer_id}/members/import", tag = "reference",
     params(("payer_id" = String, Path, description = "Payer")),
     request_body(content = String, content_type = "text/csv", description = "Header `member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end`; all or nothing"),
-    responses((status = 200, description = "`{payer_id, imported}`", body = serde_json::Value),
+    responses((status = 200, description = "How many members were stored", body = Imported),
               (status = 422, description = "Invalid rows, each named by its line; nothing stored", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn import_members(
@@ -221,11 +207,11 @@ pub(crate) async fn import_members(
     headers: HeaderMap,
     Path(payer_id): Path<String>,
     body: Body,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<Imported>, Problem> {
     const HEADER: &str = "member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end";
     let store = &runtime.store;
     require_publisher(&runtime, &headers, &payer_id).await?;
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut lines = text.lines().enumerate();
     match lines.next() {
@@ -278,7 +264,7 @@ pub(crate) async fn import_members(
     store_members(&runtime, &tx, members).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok(Json(serde_json::json!({"payer_id": payer_id, "imported": n_members})))
+    Ok(Json(Imported { imported: n_members, payer_id: Some(payer_id) }))
 }
 
 /// Checks an enrollment.
@@ -331,36 +317,16 @@ pub fn validate_enrollment(npi: &str, payer_id: &str, body: &EnrollmentBody) -> 
 
 /// Upserts an enrollment into the projection and emits its event, in `tx`.
 pub async fn store_enrollment(runtime: &Runtime, tx: &impl ConnectionTrait, enrollment: ProviderEnrolled) -> Result<(), StoreError> {
-    let store = &runtime.store;
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "INSERT INTO {} (npi, payer_id, entity_type, name, tin, taxonomy, enrollment_start, enrollment_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (npi, payer_id) DO UPDATE SET entity_type = excluded.entity_type, name = excluded.name, tin = excluded.tin, \
-             taxonomy = excluded.taxonomy, enrollment_start = excluded.enrollment_start, enrollment_end = excluded.enrollment_end",
-            store.table("provider_enrollments")
-        ),
-        vec![
-            Value::from(enrollment.npi.clone()),
-            Value::from(enrollment.payer_id.clone()),
-            Value::from(i32::from(enrollment.entity_type)),
-            Value::from(enrollment.name.clone()),
-            Value::from(enrollment.tin.clone()),
-            Value::from(enrollment.taxonomy.clone()),
-            Value::from(format_date(enrollment.enrollment_start)),
-            Value::from(format_date(enrollment.enrollment_end)),
-        ],
-    ))
-    .await?;
+    storage::registry::upsert_enrollment(&runtime.store, tx, &enrollment).await?;
     let aggregate = format!("provider:{}:{}", enrollment.npi, enrollment.payer_id);
-    outbox::append(store, tx, &runtime.producer, vec![NewEvent::new(enrollment, aggregate)]).await?;
+    outbox::append(&runtime.store, tx, &runtime.producer, vec![NewEvent::new(enrollment, aggregate)]).await?;
     Ok(())
 }
 
 #[utoipa::path(put, path = "/v1/providers/{npi}/enrollments/{payer_id}", tag = "reference",
     params(("npi" = String, Path, description = "Provider NPI"), ("payer_id" = String, Path, description = "Payer")),
-    request_body(content = serde_json::Value, description = "`{entity_type, name, tin, taxonomy, enrollment_start, enrollment_end}`"),
-    responses((status = 200, description = "Stored; `provider.enrolled.v1` emitted", body = serde_json::Value),
+    request_body(content = EnrollmentBody, content_type = "application/json"),
+    responses((status = 200, description = "Stored; `provider.enrolled.v1` emitted", body = EnrollmentStored),
               (status = 403, description = "Not a payer or admin key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid enrollment, naming the field", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -369,10 +335,10 @@ pub(crate) async fn put_enrollment(
     headers: HeaderMap,
     Path((npi, payer_id)): Path<(String, String)>,
     body: Body,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<EnrollmentStored>, Problem> {
     let store = &runtime.store;
     require_publisher(&runtime, &headers, &payer_id).await?;
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: EnrollmentBody = claimtrail_runtime::http::json_body(&bytes, "an enrollment")?;
     let enrollment =
         validate_enrollment(&npi, &payer_id, &body).map_err(|errors| Problem::unprocessable("the enrollment is invalid; nothing was stored", errors))?;
@@ -380,26 +346,10 @@ pub(crate) async fn put_enrollment(
     store_enrollment(&runtime, &tx, enrollment).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok(Json(serde_json::json!({"npi": npi, "payer_id": payer_id, "stored": true})))
+    Ok(Json(EnrollmentStored { npi, payer_id, stored: true }))
 }
 
 /// The aggregate id of a member's enrollment events.
 pub fn member_aggregate(payer_id: &str, member_id: &str) -> String {
     format!("member:{payer_id}:{member_id}")
-}
-
-/// How many members intake knows for `payer_id` (the demo seeds a payer once).
-pub async fn member_count(store: &claimtrail_store::Store, payer_id: &str) -> Result<i64, StoreError> {
-    payer_rows(store, "members", payer_id).await
-}
-
-/// Whether intake's registry holds `payer_id`.
-pub async fn payer_registered(store: &claimtrail_store::Store, payer_id: &str) -> Result<bool, StoreError> {
-    Ok(payer_rows(store, "payers", payer_id).await? > 0)
-}
-
-async fn payer_rows(store: &claimtrail_store::Store, table: &str, payer_id: &str) -> Result<i64, StoreError> {
-    let sql = format!("SELECT COUNT(*) FROM {} WHERE payer_id = $1", store.table(table));
-    let row = store.db().query_one_raw(stmt(store, sql, vec![Value::from(payer_id.to_owned())])).await?;
-    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
 }
