@@ -24,6 +24,7 @@ use super::read_body;
 use super::reference::{self, EnrollmentBody, IMPORT_ROWS_MAX, Imported};
 use super::registry::{self, BankAccountBody, LicenceBody, PayToBody, ProviderBody};
 use crate::auth::{self, Role};
+use crate::domain::registry::Invalid;
 
 pub const PROVIDER_HEADER: &str = "npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,\
 pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,routing_number,account_number,account_type";
@@ -71,7 +72,7 @@ fn rows<'a>(text: &'a str, header: &str) -> Result<Vec<(usize, Vec<&'a str>)>, P
     if errors.is_empty() { Ok(rows) } else { Err(Problem::unprocessable("the import has malformed rows; nothing was stored", errors)) }
 }
 
-fn at_line(line: usize, errors: Vec<FieldError>) -> impl Iterator<Item = FieldError> {
+fn at_line(line: usize, errors: Vec<Invalid>) -> impl Iterator<Item = FieldError> {
     errors.into_iter().map(move |e| FieldError { path: format!("line {line}: {}", e.path), message: e.message })
 }
 

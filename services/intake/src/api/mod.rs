@@ -28,7 +28,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use claimtrail_runtime::Runtime;
-use claimtrail_runtime::http::Problem;
+use claimtrail_runtime::http::{FieldError, Problem};
+
+use crate::domain::registry::Invalid;
 
 /// Every intake route.
 pub fn routes(runtime: Runtime) -> Router {
@@ -90,4 +92,9 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
         return Err(Problem::payload_too_large(limit));
     }
     Ok(axum::body::Bytes::from(collected))
+}
+
+/// The domain's field faults as the problem's `errors`.
+pub(crate) fn field_errors(invalid: Vec<Invalid>) -> Vec<FieldError> {
+    invalid.into_iter().map(|Invalid { path, message }| FieldError { path, message }).collect()
 }

@@ -10,15 +10,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{post, put};
 use axum::{Json, Router};
-use claimtrail_events::{MemberEnrolled, NewEvent, ProviderEnrolled, parse_date};
+use claimtrail_events::{MemberEnrolled, NewEvent, ProviderEnrolled};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_store::{StoreError, outbox};
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::read_body;
+use super::{field_errors, read_body};
 use crate::auth::{self, Role};
+pub use crate::domain::registry::{EnrollmentBody, MemberBody, validate_enrollment, validate_member};
 use crate::storage;
 /// The demo's reads of the registry, through intake's library rather than its tables.
 pub use crate::storage::registry::{member_count, payer_registered};
@@ -34,35 +35,6 @@ pub fn routes(runtime: Runtime) -> Router {
         .with_state(runtime)
 }
 
-/// The body of `PUT /v1/payers/{payer_id}/members/{member_id}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberBody {
-    pub family_name: String,
-    pub given_name: String,
-    pub birth_date: String,
-    pub sex: String,
-    pub plan_id: String,
-    pub coverage_start: String,
-    pub coverage_end: String,
-}
-
-/// The body of `PUT /v1/providers/{npi}/enrollments/{payer_id}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollmentBody {
-    pub entity_type: u8,
-    pub name: String,
-    pub tin: String,
-    pub taxonomy: String,
-    pub enrollment_start: String,
-    pub enrollment_end: String,
-}
-
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 80 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// An admin key, or the key of the payer whose data this is.
 async fn require_publisher(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<auth::Tenant, Problem> {
     let tenant = auth::authenticate(runtime, headers).await?;
@@ -74,59 +46,6 @@ async fn require_publisher(runtime: &Runtime, headers: &HeaderMap, payer_id: &st
         _ => "only payer and admin keys publish reference data".to_owned(),
     };
     Err(Problem::forbidden(detail))
-}
-
-/// Checks a member; errors name the field (prefixed with `at`, e.g. a CSV line).
-pub fn validate_member(payer_id: &str, member_id: &str, body: &MemberBody, at: &str) -> Result<MemberEnrolled, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut error = |path: &str, message: String| errors.push(FieldError { path: format!("{at}{path}"), message });
-    if !valid_id(payer_id) {
-        error("payer_id", "must be 1-80 letters, digits, - or _".into());
-    }
-    if !valid_id(member_id) {
-        error("member_id", "must be 1-80 letters, digits, - or _".into());
-    }
-    if body.family_name.trim().is_empty() {
-        error("family_name", "must not be empty".into());
-    }
-    if body.given_name.trim().is_empty() {
-        error("given_name", "must not be empty".into());
-    }
-    if !matches!(body.sex.as_str(), "female" | "male" | "other" | "unknown") {
-        error("sex", format!("`{}` is not female, male, other or unknown", body.sex));
-    }
-    if !valid_id(&body.plan_id) {
-        error("plan_id", "must be 1-80 letters, digits, - or _".into());
-    }
-    let mut date = |path: &str, text: &str| match parse_date(text) {
-        Some(date) => Some(date),
-        None => {
-            error(path, format!("`{text}` is not a date (YYYY-MM-DD)"));
-            None
-        }
-    };
-    let birth_date = date("birth_date", &body.birth_date);
-    let start = date("coverage_start", &body.coverage_start);
-    let end = date("coverage_end", &body.coverage_end);
-    if let (Some(start), Some(end)) = (start, end)
-        && end < start
-    {
-        errors.push(FieldError { path: format!("{at}coverage_end"), message: "is before coverage_start".into() });
-    }
-    match (birth_date, start, end) {
-        (Some(birth_date), Some(coverage_start), Some(coverage_end)) if errors.is_empty() => Ok(MemberEnrolled {
-            payer_id: payer_id.to_owned(),
-            member_id: member_id.to_owned(),
-            family_name: body.family_name.trim().to_owned(),
-            given_name: body.given_name.trim().to_owned(),
-            birth_date,
-            sex: body.sex.clone(),
-            plan_id: body.plan_id.clone(),
-            coverage_start,
-            coverage_end,
-        }),
-        _ => Err(errors),
-    }
 }
 
 /// Upserts members into the projection and emits their events, in `tx`.
@@ -184,8 +103,8 @@ pub(crate) async fn put_member(
     require_publisher(&runtime, &headers, &payer_id).await?;
     let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: MemberBody = claimtrail_runtime::http::json_body(&bytes, "a member")?;
-    let member =
-        validate_member(&payer_id, &member_id, &body, "").map_err(|errors| Problem::unprocessable("the member is invalid; nothing was stored", errors))?;
+    let member = validate_member(&payer_id, &member_id, &body, "")
+        .map_err(|errors| Problem::unprocessable("the member is invalid; nothing was stored", field_errors(errors)))?;
     let tx = store.db().begin().await?;
     store_members(&runtime, &tx, vec![member]).await?;
     tx.commit().await?;
@@ -249,7 +168,7 @@ pub(crate) async fn import_members(
         };
         match validate_member(&payer_id, fields[0], &body, &at) {
             Ok(member) => members.push(member),
-            Err(line_errors) => errors.extend(line_errors),
+            Err(line_errors) => errors.extend(field_errors(line_errors)),
         }
         if members.len() > IMPORT_ROWS_MAX {
             return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Too many rows", format!("an import holds at most {IMPORT_ROWS_MAX} rows")));
@@ -265,54 +184,6 @@ pub(crate) async fn import_members(
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     Ok(Json(Imported { imported: n_members, payer_id: Some(payer_id) }))
-}
-
-/// Checks an enrollment.
-pub fn validate_enrollment(npi: &str, payer_id: &str, body: &EnrollmentBody) -> Result<ProviderEnrolled, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    if let Err(e) = claimtrail_fhir::Npi::parse(npi) {
-        errors.push(FieldError { path: "npi".into(), message: e.to_string() });
-    }
-    if !valid_id(payer_id) {
-        errors.push(FieldError { path: "payer_id".into(), message: "must be 1-80 letters, digits, - or _".into() });
-    }
-    if !matches!(body.entity_type, 1 | 2) {
-        errors.push(FieldError { path: "entity_type".into(), message: "must be 1 (individual) or 2 (organization)".into() });
-    }
-    if body.name.trim().is_empty() {
-        errors.push(FieldError { path: "name".into(), message: "must not be empty".into() });
-    }
-    if body.tin.len() != 9 || !body.tin.chars().all(|c| c.is_ascii_digit()) {
-        errors.push(FieldError { path: "tin".into(), message: "must be 9 digits".into() });
-    }
-    if body.taxonomy.len() != 10 || !body.taxonomy.chars().all(|c| c.is_ascii_alphanumeric()) {
-        errors.push(FieldError { path: "taxonomy".into(), message: "must be a 10-character NUCC taxonomy code".into() });
-    }
-    let start = parse_date(&body.enrollment_start);
-    let end = parse_date(&body.enrollment_end);
-    if start.is_none() {
-        errors.push(FieldError { path: "enrollment_start".into(), message: format!("`{}` is not a date (YYYY-MM-DD)", body.enrollment_start) });
-    }
-    if end.is_none() {
-        errors.push(FieldError { path: "enrollment_end".into(), message: format!("`{}` is not a date (YYYY-MM-DD)", body.enrollment_end) });
-    }
-    match (start, end) {
-        (Some(start), Some(end)) if end < start => {
-            errors.push(FieldError { path: "enrollment_end".into(), message: "is before enrollment_start".into() });
-            Err(errors)
-        }
-        (Some(enrollment_start), Some(enrollment_end)) if errors.is_empty() => Ok(ProviderEnrolled {
-            npi: npi.to_owned(),
-            entity_type: body.entity_type,
-            name: body.name.trim().to_owned(),
-            tin: body.tin.clone(),
-            taxonomy: body.taxonomy.clone(),
-            payer_id: payer_id.to_owned(),
-            enrollment_start,
-            enrollment_end,
-        }),
-        _ => Err(errors),
-    }
 }
 
 /// Upserts an enrollment into the projection and emits its event, in `tx`.
@@ -340,8 +211,8 @@ pub(crate) async fn put_enrollment(
     require_publisher(&runtime, &headers, &payer_id).await?;
     let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: EnrollmentBody = claimtrail_runtime::http::json_body(&bytes, "an enrollment")?;
-    let enrollment =
-        validate_enrollment(&npi, &payer_id, &body).map_err(|errors| Problem::unprocessable("the enrollment is invalid; nothing was stored", errors))?;
+    let enrollment = validate_enrollment(&npi, &payer_id, &body)
+        .map_err(|errors| Problem::unprocessable("the enrollment is invalid; nothing was stored", field_errors(errors)))?;
     let tx = store.db().begin().await?;
     store_enrollment(&runtime, &tx, enrollment).await?;
     tx.commit().await?;

@@ -16,7 +16,7 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use claimtrail_events::{BankAccount, Licence, NewEvent, PayTo, PayerRegistered, ProviderRegistered, SubmissionSignature, format_date, parse_date};
+use claimtrail_events::{NewEvent, PayerRegistered, ProviderRegistered, SubmissionSignature, format_date};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_store::{Store, StoreError, outbox};
@@ -24,12 +24,14 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use sha3::Digest as _;
 
-use super::read_body;
+use super::{field_errors, read_body};
 use crate::auth::{self, Role, Tenant};
+pub use crate::domain::registry::{
+    BankAccountBody, LicenceBody, PayToBody, PayerBody, ProviderBody, TIMELY_FILING_DAYS_MAX, mask, valid_id, valid_routing_number, validate_payer,
+    validate_provider,
+};
 use crate::storage;
 
-/// The longest timely-filing limit a payer may set, in days (three years).
-pub const TIMELY_FILING_DAYS_MAX: u32 = 1_095;
 /// Signing keys one organization may hold at once.
 pub const SIGNING_KEYS_PER_ORGANIZATION_MAX: usize = 10;
 /// The request header carrying a submission signature.
@@ -44,41 +46,11 @@ pub fn routes(runtime: Runtime) -> Router {
         .with_state(runtime)
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 80 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// The body of `PUT /v1/payers/{payer_id}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayerBody {
-    pub name: String,
-    pub timely_filing_days: u32,
-}
-
 /// The answer to `PUT /v1/payers/{payer_id}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PayerStored {
     pub payer_id: String,
     pub stored: bool,
-}
-
-/// Checks a payer; errors name the field.
-pub fn validate_payer(payer_id: &str, body: &PayerBody) -> Result<PayerRegistered, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    if !valid_id(payer_id) {
-        errors.push(FieldError { path: "payer_id".into(), message: "must be 1-80 letters, digits, - or _".into() });
-    }
-    if body.name.trim().is_empty() || body.name.len() > 200 {
-        errors.push(FieldError { path: "name".into(), message: "must be 1-200 characters".into() });
-    }
-    if body.timely_filing_days == 0 || body.timely_filing_days > TIMELY_FILING_DAYS_MAX {
-        errors.push(FieldError { path: "timely_filing_days".into(), message: format!("must be 1-{TIMELY_FILING_DAYS_MAX} days") });
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(PayerRegistered { payer_id: payer_id.to_owned(), name: body.name.trim().to_owned(), timely_filing_days: body.timely_filing_days })
 }
 
 /// Upserts a payer and emits its event, in `tx`.
@@ -108,162 +80,12 @@ pub(crate) async fn put_payer(
     }
     let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: PayerBody = claimtrail_runtime::http::json_body(&bytes, "a payer")?;
-    let payer = validate_payer(&payer_id, &body).map_err(|errors| Problem::unprocessable("the payer is invalid; nothing was stored", errors))?;
+    let payer = validate_payer(&payer_id, &body).map_err(|errors| Problem::unprocessable("the payer is invalid; nothing was stored", field_errors(errors)))?;
     let tx = runtime.store.db().begin().await?;
     store_payer(&runtime, &tx, payer).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     Ok(Json(PayerStored { payer_id, stored: true }))
-}
-
-/// A licence as sent.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LicenceBody {
-    pub number: String,
-    pub state: String,
-    pub expires: String,
-}
-
-/// A pay-to address as sent.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayToBody {
-    pub name: String,
-    pub address_line: String,
-    pub city: String,
-    pub state: String,
-    pub postal_code: String,
-}
-
-/// A bank account as sent.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BankAccountBody {
-    pub routing_number: String,
-    pub account_number: String,
-    pub account_type: String,
-}
-
-/// The body of `PUT /v1/providers/{npi}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderBody {
-    pub entity_type: u8,
-    pub name: String,
-    pub tin: String,
-    pub taxonomy: String,
-    pub organization: String,
-    pub licence: Option<LicenceBody>,
-    pub pay_to: PayToBody,
-    pub bank_account: Option<BankAccountBody>,
-}
-
-/// US states, DC and the territories with their own licensing boards.
-const STATES: &[&str] = &[
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO",
-    "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR",
-    "VI", "GU", "AS", "MP",
-];
-
-/// An ABA routing number: 9 digits whose weighted sum (3, 7, 1, ...) is a multiple of 10.
-pub fn valid_routing_number(routing: &str) -> bool {
-    let digits: Vec<u32> = routing.chars().filter_map(|c| c.to_digit(10)).collect();
-    if routing.len() != 9 || digits.len() != 9 {
-        return false;
-    }
-    let weights = [3, 7, 1, 3, 7, 1, 3, 7, 1];
-    digits.iter().zip(weights).map(|(d, w)| d * w).sum::<u32>() % 10 == 0
-}
-
-/// Checks a provider registration; errors name the field.
-pub fn validate_provider(npi: &str, body: &ProviderBody) -> Result<ProviderRegistered, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut error = |path: &str, message: String| errors.push(FieldError { path: path.to_owned(), message });
-    if let Err(e) = claimtrail_fhir::Npi::parse(npi) {
-        error("npi", e.to_string());
-    }
-    if !matches!(body.entity_type, 1 | 2) {
-        error("entity_type", "must be 1 (individual) or 2 (organization)".into());
-    }
-    if body.name.trim().is_empty() || body.name.len() > 200 {
-        error("name", "must be 1-200 characters".into());
-    }
-    if body.tin.len() != 9 || !body.tin.chars().all(|c| c.is_ascii_digit()) {
-        error("tin", "must be 9 digits".into());
-    }
-    if body.taxonomy.len() != 10 || !body.taxonomy.chars().all(|c| c.is_ascii_alphanumeric()) {
-        error("taxonomy", "must be a 10-character NUCC taxonomy code".into());
-    }
-    if body.organization.trim().is_empty() || body.organization.len() > 200 {
-        error("organization", "must name the tenant (1-200 characters) whose provider keys bill under this NPI".into());
-    }
-    let licence = match &body.licence {
-        None => None,
-        Some(licence) => {
-            if licence.number.trim().is_empty() || licence.number.len() > 40 {
-                error("licence.number", "must be 1-40 characters".into());
-            }
-            if !STATES.contains(&licence.state.as_str()) {
-                error("licence.state", format!("`{}` is not a two-letter US state code", licence.state));
-            }
-            match parse_date(&licence.expires) {
-                None => {
-                    error("licence.expires", format!("`{}` is not a date (YYYY-MM-DD)", licence.expires));
-                    None
-                }
-                Some(expires) => Some(Licence { number: licence.number.trim().to_owned(), state: licence.state.clone(), expires }),
-            }
-        }
-    };
-    let pay_to = &body.pay_to;
-    for (path, value) in [("pay_to.name", &pay_to.name), ("pay_to.address_line", &pay_to.address_line), ("pay_to.city", &pay_to.city)] {
-        if value.trim().is_empty() || value.len() > 55 {
-            error(path, "must be 1-55 characters".into());
-        }
-    }
-    if !STATES.contains(&pay_to.state.as_str()) {
-        error("pay_to.state", format!("`{}` is not a two-letter US state code", pay_to.state));
-    }
-    if !matches!(pay_to.postal_code.len(), 5 | 9) || !pay_to.postal_code.chars().all(|c| c.is_ascii_digit()) {
-        error("pay_to.postal_code", "must be 5 or 9 digits".into());
-    }
-    let bank_account = body.bank_account.as_ref().map(|account| {
-        if !valid_routing_number(&account.routing_number) {
-            error("bank_account.routing_number", "must be a 9-digit ABA routing number with a valid check digit".into());
-        }
-        if !(4..=17).contains(&account.account_number.len()) || !account.account_number.chars().all(|c| c.is_ascii_digit()) {
-            error("bank_account.account_number", "must be 4-17 digits".into());
-        }
-        if !matches!(account.account_type.as_str(), "checking" | "savings") {
-            error("bank_account.account_type", format!("`{}` is not checking or savings", account.account_type));
-        }
-        BankAccount {
-            routing_number: account.routing_number.clone(),
-            account_number: account.account_number.clone(),
-            account_type: account.account_type.clone(),
-        }
-    });
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(ProviderRegistered {
-        npi: npi.to_owned(),
-        entity_type: body.entity_type,
-        name: body.name.trim().to_owned(),
-        tin: body.tin.clone(),
-        taxonomy: body.taxonomy.clone(),
-        organization: body.organization.trim().to_owned(),
-        licence,
-        pay_to: PayTo {
-            name: pay_to.name.trim().to_owned(),
-            address_line: pay_to.address_line.trim().to_owned(),
-            city: pay_to.city.trim().to_owned(),
-            state: pay_to.state.clone(),
-            postal_code: pay_to.postal_code.clone(),
-        },
-        bank_account,
-    })
 }
 
 /// The answer to `PUT /v1/providers/{npi}`.
@@ -300,18 +122,13 @@ pub(crate) async fn put_provider(
     }
     let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: ProviderBody = claimtrail_runtime::http::json_body(&bytes, "a provider")?;
-    let provider = validate_provider(&npi, &body).map_err(|errors| Problem::unprocessable("the provider is invalid; nothing was stored", errors))?;
+    let provider =
+        validate_provider(&npi, &body).map_err(|errors| Problem::unprocessable("the provider is invalid; nothing was stored", field_errors(errors)))?;
     let tx = runtime.store.db().begin().await?;
     store_provider(&runtime, &tx, provider).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     Ok(Json(ProviderStored { npi, stored: true }))
-}
-
-/// Shows only the last four digits of an account number.
-fn mask(account_number: &str) -> String {
-    let keep = account_number.len().saturating_sub(4);
-    format!("{}{}", "*".repeat(keep), &account_number[keep..])
 }
 
 #[utoipa::path(get, path = "/v1/providers/{npi}", tag = "reference",
@@ -544,60 +361,4 @@ pub async fn check_submission_signature(store: &Store, tenant: &Tenant, headers:
         body_sha3_256: hex::encode(digest),
         signature: BASE64.encode(signature.to_bytes()),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routing_numbers_are_checked_by_their_check_digit() {
-        assert!(valid_routing_number("011000015"), "Federal Reserve Bank of Boston");
-        assert!(valid_routing_number("021000021"));
-        assert!(!valid_routing_number("021000022"));
-        assert!(!valid_routing_number("02100002"));
-        assert!(!valid_routing_number("02100002a"));
-    }
-
-    #[test]
-    fn account_numbers_are_masked_to_their_last_four_digits() {
-        assert_eq!(mask("123456789"), "*****6789");
-        assert_eq!(mask("1234"), "1234");
-    }
-
-    #[test]
-    fn a_provider_registration_names_every_bad_field() {
-        let body = ProviderBody {
-            entity_type: 3,
-            name: "".into(),
-            tin: "12-3456789".into(),
-            taxonomy: "207Q00000X".into(),
-            organization: "riverside".into(),
-            licence: Some(LicenceBody { number: "MD123".into(), state: "ZZ".into(), expires: "2027-02-30".into() }),
-            pay_to: PayToBody {
-                name: "Riverside".into(),
-                address_line: "1 Main St".into(),
-                city: "Springfield".into(),
-                state: "IL".into(),
-                postal_code: "6270".into(),
-            },
-            bank_account: Some(BankAccountBody { routing_number: "021000022".into(), account_number: "12".into(), account_type: "money-market".into() }),
-        };
-        let errors = validate_provider("1245319599", &body).unwrap_err();
-        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "entity_type",
-                "name",
-                "tin",
-                "licence.state",
-                "licence.expires",
-                "pay_to.postal_code",
-                "bank_account.routing_number",
-                "bank_account.account_number",
-                "bank_account.account_type"
-            ]
-        );
-    }
 }

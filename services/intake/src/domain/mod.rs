@@ -10,6 +10,8 @@
 //!   [`Event::Received`] `accepted` or `rejected` with its issues; a FHIR
 //!   request billed under an NPI that the organization does not hold is
 //!   refused whole ([`Rejection::BillingNpisNotHeld`]).
+//! - [`registry`]: the registrations (payers, providers, members,
+//!   enrollments) checked field by field before they are stored.
 //! - [`Command::Adjudicate`], [`Command::Reverse`], [`Command::Book`]: the
 //!   status projection. A claim intake received moves
 //!
@@ -24,6 +26,7 @@
 //!   `pended` or `paid` yet.
 
 pub mod edits;
+pub mod registry;
 
 use std::collections::HashMap;
 
