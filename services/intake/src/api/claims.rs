@@ -14,7 +14,7 @@ use claimtrail_store::Store;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::x12::IssueView;
+use super::IssueView;
 use crate::auth;
 use crate::storage::claims::{self as stored, StoredClaim};
 

@@ -29,6 +29,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
+use serde::Serialize;
 
 use crate::domain::registry::Invalid;
 
@@ -97,4 +98,18 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
 /// The domain's field faults as the problem's `errors`.
 pub(crate) fn field_errors(invalid: Vec<Invalid>) -> Vec<FieldError> {
     invalid.into_iter().map(|Invalid { path, message }| FieldError { path, message }).collect()
+}
+
+/// A front-end edit a claim failed: the element (FHIRPath or X12 position), the edit's code and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct IssueView {
+    pub code: String,
+    pub message: String,
+    pub path: String,
+}
+
+impl From<&claimtrail_events::ClaimIssue> for IssueView {
+    fn from(issue: &claimtrail_events::ClaimIssue) -> IssueView {
+        IssueView { code: issue.code.clone(), message: issue.message.clone(), path: issue.path.clone() }
+    }
 }

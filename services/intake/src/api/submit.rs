@@ -66,10 +66,11 @@ pub async fn run_edits(
             domain::npis_not_held(&tenant.name, &npis, &owners)
         }
     };
-    // The registry facts of the claims that the billing scope does not already reject.
+    // The registry facts of the claims that the billing scope does not already reject (none when it refuses a FHIR request whole).
+    let refused_whole = channel == Channel::Fhir && !not_held.is_empty();
     let to_check: Vec<&claimtrail_events::SubmittedClaim> = candidates
         .iter()
-        .filter(|c| c.issues.is_empty() && !(channel == Channel::X12 && not_held.binary_search(&c.claim.billing_npi).is_ok()))
+        .filter(|c| !refused_whole && c.issues.is_empty() && not_held.binary_search(&c.claim.billing_npi).is_err())
         .map(|c| &c.claim)
         .collect();
     let edits = storage::registry::edit_facts(&runtime.store, &to_check).await?;

@@ -29,6 +29,7 @@ use sea_orm::TransactionTrait;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::IssueView;
 use super::submit::{self, Recording, Request};
 use crate::domain::{Candidate, Channel};
 use crate::storage;
@@ -42,20 +43,6 @@ pub struct X12ClaimOutcome {
     /// `accepted` or `rejected`.
     #[schema(value_type = String)]
     pub status: claimtrail_events::ClaimStatus,
-}
-
-/// A front-end edit a claim failed: the element (FHIRPath or X12 position), the edit's code and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct IssueView {
-    pub code: String,
-    pub message: String,
-    pub path: String,
-}
-
-impl From<&claimtrail_events::ClaimIssue> for IssueView {
-    fn from(issue: &claimtrail_events::ClaimIssue) -> IssueView {
-        IssueView { code: issue.code.clone(), message: issue.message.clone(), path: issue.path.clone() }
-    }
 }
 
 /// The answer to `POST /v1/claims/x12`: the claims' ids and outcomes, and the acknowledgments as X12 text.
