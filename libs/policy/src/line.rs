@@ -1,6 +1,7 @@
 //! The minimal view of a claim line that the edits and pricing read, and
 //! the typed findings they return.
 
+use claimtrail_codes::{Carc, GroupCode};
 use claimtrail_events::{Adjustment, Money};
 use rust_decimal::Decimal;
 use time::Date;
@@ -74,7 +75,14 @@ impl Cas {
 
     /// The wire shape of `claim.adjudicated.v1`.
     pub fn to_adjustment(self) -> Adjustment {
-        Adjustment { group: self.group.as_str().to_owned(), reason: self.carc.to_owned(), amount: self.amount }
+        let group = match self.group {
+            Group::Co => GroupCode::Co,
+            Group::Pr => GroupCode::Pr,
+            Group::Oa => GroupCode::Oa,
+        };
+        // The CARCs of this crate are its own constants, each of CARC shape (a test parses every one).
+        let reason = Carc::parse(self.carc).expect("the policy crate's CARC constants are well-formed");
+        Adjustment { group, reason, amount: self.amount }
     }
 }
 
@@ -138,4 +146,17 @@ pub struct Finding {
     pub action: Action,
     /// One sentence: what fired and why.
     pub explanation: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_carc_the_edits_and_pricing_write_converts_to_the_wire_adjustment() {
+        for carc in ["13", "18", "45", "59", "96", "97", "151", "197", "B7"] {
+            let adjustment = Cas::co(carc, Money::from_cents(100)).to_adjustment();
+            assert_eq!((adjustment.group, adjustment.reason.as_ref()), (GroupCode::Co, carc));
+        }
+    }
 }

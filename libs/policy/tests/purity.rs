@@ -2,7 +2,7 @@
 //! name tokio, sea-orm, axum or a bus), and its source names no `std::fs`,
 //! `std::net` or `std::process`. Loaders read only the `impl Read` given.
 
-const PURE_DEPENDENCIES: &[&str] = &["claimtrail-events", "rust_decimal", "time", "uuid", "thiserror"];
+const PURE_DEPENDENCIES: &[&str] = &["claimtrail-codes", "claimtrail-events", "rust_decimal", "time", "uuid", "thiserror"];
 const FORBIDDEN_STD: &[&str] = &["std::fs", "std::net", "std::process", "std::env"];
 
 #[test]

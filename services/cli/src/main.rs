@@ -323,33 +323,10 @@ mod tests {
         }
     }
 
-    /// Bodies still described as free JSON, as (method, path, `request` or
-    /// the response status). Nothing else may be: see
+    /// Bodies allowed to stay free JSON, as (method, path, `request` or the
+    /// response status): none. Every body is typed; see
     /// [`every_body_in_the_openapi_document_has_a_schema`].
-    // typed by the intake shape work; remove when merged
-    const FREE_FORM_BODIES_ALLOWED: &[(&str, &str, &str)] = &[
-        ("get", "/v1/access-log", "200"),
-        ("get", "/v1/claims", "200"),
-        ("post", "/v1/claims", "202"),
-        ("post", "/v1/claims/x12", "202"),
-        ("get", "/v1/claims/{claim_id}", "200"),
-        ("post", "/v1/erasures", "200"),
-        ("put", "/v1/payers/{payer_id}", "request"),
-        ("put", "/v1/payers/{payer_id}", "200"),
-        ("post", "/v1/payers/{payer_id}/enrollments/import", "200"),
-        ("post", "/v1/payers/{payer_id}/members/import", "200"),
-        ("put", "/v1/payers/{payer_id}/members/{member_id}", "request"),
-        ("put", "/v1/payers/{payer_id}/members/{member_id}", "200"),
-        ("post", "/v1/providers/import", "200"),
-        ("get", "/v1/providers/{npi}", "200"),
-        ("put", "/v1/providers/{npi}", "request"),
-        ("put", "/v1/providers/{npi}", "200"),
-        ("put", "/v1/providers/{npi}/enrollments/{payer_id}", "request"),
-        ("put", "/v1/providers/{npi}/enrollments/{payer_id}", "200"),
-        ("get", "/v1/signing-keys", "200"),
-        ("put", "/v1/signing-keys/{key_name}", "request"),
-        ("put", "/v1/signing-keys/{key_name}", "200"),
-    ];
+    const FREE_FORM_BODIES_ALLOWED: &[(&str, &str, &str)] = &[];
 
     /// Why `schema` (of a body in `document`) says nothing about the body,
     /// or None when it constrains it: a missing schema, `{}`, an object with

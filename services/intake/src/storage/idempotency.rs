@@ -324,6 +324,19 @@ pub async fn forget_expired(store: &Store) -> Result<u64, StoreError> {
     Ok(forgotten.rows_affected())
 }
 
+/// Forgets the stored answers that name any of `claim_ids` (erasure: an answer names its claims and the issues of rejected ones).
+pub async fn forget_answers_naming(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<(), StoreError> {
+    for claim_id in claim_ids {
+        tx.execute_raw(stmt(
+            store,
+            format!("DELETE FROM {} WHERE response LIKE $1", store.table("idempotency_keys")),
+            vec![Value::from(format!("%{claim_id}%"))],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Runs [`forget_expired`] every [`SWEEP_INTERVAL`] until `stop` turns true.
 pub async fn sweep(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
     let mut interval = tokio::time::interval(SWEEP_INTERVAL);

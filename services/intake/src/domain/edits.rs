@@ -17,12 +17,12 @@
 //!
 //! The structural edits (NPI check digit, code shapes, totals) run in the
 //! FHIR and X12 readers. Issue paths are FHIRPath or X12 positions, by [`Channel`].
+//! Pure: [`crate::storage::registry::edit_facts`] reads the [`Facts`] of a
+//! whole request, [`issues`] judges its claims.
 
 use std::collections::{HashMap, HashSet};
 
 use claimtrail_events::{ClaimIssue, ClaimStatus, Frequency, SubmittedClaim, format_date};
-use claimtrail_store::{Store, StoreError, stmt};
-use sea_orm::{ConnectionTrait, Value};
 use time::Date;
 use uuid::Uuid;
 
@@ -91,144 +91,29 @@ pub fn billing_npi_issue(channel: Channel, organization: &str, npi: &str, not_he
     Some(issue(channel.provider(), claimtrail_x12::issue_code::BILLING_NPI_NOT_HELD, message))
 }
 
-/// Runs a query over keys in chunks, with `IN (...)` over one or two columns.
-async fn rows_in(store: &Store, select: &str, columns: &[&str], keys: &[Vec<String>]) -> Result<Vec<sea_orm::QueryResult>, StoreError> {
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(400) {
-        let mut values = Vec::with_capacity(chunk.len() * columns.len());
-        let tuples: Vec<String> = chunk
-            .iter()
-            .map(|key| {
-                let placeholders: Vec<String> = key
-                    .iter()
-                    .map(|part| {
-                        values.push(Value::from(part.clone()));
-                        format!("${}", values.len())
-                    })
-                    .collect();
-                format!("({})", placeholders.join(", "))
-            })
-            .collect();
-        let sql = format!("{select} WHERE ({}) IN ({})", columns.join(", "), tuples.join(","));
-        rows.extend(store.reader().query_all_raw(stmt(store, sql, values)).await?);
-    }
-    Ok(rows)
-}
-
-fn distinct(keys: impl Iterator<Item = Vec<String>>) -> Vec<Vec<String>> {
-    let mut keys: Vec<Vec<String>> = keys.collect();
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
 /// What the edits read, fetched for the whole request.
-struct Facts {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
     /// payer id → timely-filing days.
-    payers: HashMap<String, i64>,
+    pub payers: HashMap<String, i64>,
     /// (payer, member) → (coverage start, end).
-    coverage: HashMap<(String, String), (String, String)>,
+    pub coverage: HashMap<(String, String), (String, String)>,
     /// (npi, payer) → (enrollment start, end).
-    enrollment: HashMap<(String, String), (String, String)>,
+    pub enrollment: HashMap<(String, String), (String, String)>,
     /// npi → licence expiry.
-    licences: HashMap<String, Option<String>>,
+    pub licences: HashMap<String, Option<String>>,
     /// original claim id → (submitter, status, payer, billing npi).
-    originals: HashMap<Uuid, (String, String, String, String)>,
+    pub originals: HashMap<Uuid, (String, String, String, String)>,
     /// Originals some live claim already replaces or voids.
-    taken: HashSet<String>,
+    pub taken: HashSet<String>,
 }
 
-async fn facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<Facts, StoreError> {
-    let mut facts = Facts {
-        payers: HashMap::new(),
-        coverage: HashMap::new(),
-        enrollment: HashMap::new(),
-        licences: HashMap::new(),
-        originals: HashMap::new(),
-        taken: HashSet::new(),
-    };
-    if claims.is_empty() {
-        return Ok(facts);
-    }
-    let payers = distinct(claims.iter().map(|c| vec![c.payer_id.clone()]));
-    for row in rows_in(store, &format!("SELECT payer_id, timely_filing_days FROM {}", store.table("payers")), &["payer_id"], &payers).await? {
-        facts.payers.insert(row.try_get_by_index(0)?, row.try_get_by_index::<i64>(1)?);
-    }
-    let members = distinct(claims.iter().map(|c| vec![c.payer_id.clone(), c.member_id.clone()]));
-    let select = format!("SELECT payer_id, member_id, coverage_start, coverage_end FROM {}", store.table("members"));
-    for row in rows_in(store, &select, &["payer_id", "member_id"], &members).await? {
-        facts.coverage.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
-    }
-    let enrollments = distinct(claims.iter().map(|c| vec![c.billing_npi.clone(), c.payer_id.clone()]));
-    let select = format!("SELECT npi, payer_id, enrollment_start, enrollment_end FROM {}", store.table("provider_enrollments"));
-    for row in rows_in(store, &select, &["npi", "payer_id"], &enrollments).await? {
-        facts.enrollment.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
-    }
-    let npis = distinct(claims.iter().map(|c| vec![c.billing_npi.clone()]));
-    for row in rows_in(store, &format!("SELECT npi, licence_expires FROM {}", store.table("providers")), &["npi"], &npis).await? {
-        facts.licences.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-    }
-    let originals: Vec<Uuid> = claims
-        .iter()
-        .filter(|c| c.frequency != Frequency::Original)
-        .filter_map(|c| c.related_claim_id.as_deref().and_then(|id| Uuid::parse_str(id).ok()))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    for chunk in originals.chunks(400) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
-        let values: Vec<Value> = chunk.iter().map(|id| Value::from(*id)).collect();
-        let rows = store
-            .reader()
-            .query_all_raw(stmt(
-                store,
-                format!(
-                    "SELECT claim_id, submitter, status, payer_id, billing_npi FROM {} WHERE claim_id IN ({})",
-                    store.table("claims"),
-                    placeholders.join(",")
-                ),
-                values,
-            ))
-            .await?;
-        for row in rows {
-            let payer: Option<String> = row.try_get_by_index(3)?;
-            let npi: Option<String> = row.try_get_by_index(4)?;
-            facts
-                .originals
-                .insert(row.try_get_by_index(0)?, (row.try_get_by_index(1)?, row.try_get_by_index(2)?, payer.unwrap_or_default(), npi.unwrap_or_default()));
-        }
-        let values: Vec<Value> = chunk.iter().map(|id| Value::from(id.to_string())).collect();
-        let rows = store
-            .reader()
-            .query_all_raw(stmt(
-                store,
-                format!(
-                    "SELECT related_claim_id FROM {} WHERE related_claim_id IN ({}) AND status <> ${}",
-                    store.table("claims"),
-                    placeholders.join(","),
-                    values.len() + 1
-                ),
-                values.into_iter().chain([Value::from(ClaimStatus::Rejected.as_str())]).collect(),
-            ))
-            .await?;
-        for row in rows {
-            facts.taken.insert(row.try_get_by_index(0)?);
-        }
-    }
-    Ok(facts)
-}
-
-/// The issues of each claim (in order), for claims received `today` from `submitter`.
-pub async fn reference_issues(
-    store: &Store,
-    channel: Channel,
-    today: Date,
-    submitter: &str,
-    claims: &[&SubmittedClaim],
-) -> Result<Vec<Vec<ClaimIssue>>, StoreError> {
-    let facts = facts(store, claims).await?;
+/// The issues of each claim (in order), for claims received `today` from
+/// `submitter`: a replacement or void claims its original for the rest of the
+/// request, so a second one naming it is rejected.
+pub fn issues(facts: &Facts, channel: Channel, today: Date, submitter: &str, claims: &[&SubmittedClaim]) -> Vec<Vec<ClaimIssue>> {
     let mut claimed_in_request = HashSet::new();
-    Ok(claims.iter().map(|claim| issues_for(claim, channel, today, submitter, &facts, &mut claimed_in_request)).collect())
+    claims.iter().map(|claim| issues_for(claim, channel, today, submitter, facts, &mut claimed_in_request)).collect()
 }
 
 fn issues_for(claim: &SubmittedClaim, channel: Channel, today: Date, submitter: &str, facts: &Facts, claimed: &mut HashSet<String>) -> Vec<ClaimIssue> {

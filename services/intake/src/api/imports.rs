@@ -20,9 +20,11 @@ use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
 use sea_orm::TransactionTrait;
 
+use super::read_body;
+use super::reference::{self, EnrollmentBody, IMPORT_ROWS_MAX, Imported};
+use super::registry::{self, BankAccountBody, LicenceBody, PayToBody, ProviderBody};
 use crate::auth::{self, Role};
-use crate::reference::{self, EnrollmentBody, IMPORT_ROWS_MAX};
-use crate::registry::{self, BankAccountBody, LicenceBody, PayToBody, ProviderBody};
+use crate::domain::registry::Invalid;
 
 pub const PROVIDER_HEADER: &str = "npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,\
 pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,routing_number,account_number,account_type";
@@ -70,7 +72,7 @@ fn rows<'a>(text: &'a str, header: &str) -> Result<Vec<(usize, Vec<&'a str>)>, P
     if errors.is_empty() { Ok(rows) } else { Err(Problem::unprocessable("the import has malformed rows; nothing was stored", errors)) }
 }
 
-fn at_line(line: usize, errors: Vec<FieldError>) -> impl Iterator<Item = FieldError> {
+fn at_line(line: usize, errors: Vec<Invalid>) -> impl Iterator<Item = FieldError> {
     errors.into_iter().map(move |e| FieldError { path: format!("line {line}: {}", e.path), message: e.message })
 }
 
@@ -84,16 +86,16 @@ fn finish(mut errors: Vec<FieldError>) -> Result<(), Problem> {
 
 #[utoipa::path(post, path = "/v1/providers/import", tag = "reference",
     request_body(content = String, content_type = "text/csv", description = "Header `npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,routing_number,account_number,account_type`; all or nothing"),
-    responses((status = 200, description = "`{imported}`; `provider.registered.v1` per row", body = serde_json::Value),
+    responses((status = 200, description = "How many providers were stored; `provider.registered.v1` per row", body = Imported),
               (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid rows, each named by its line; nothing stored", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn import_providers(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Json<serde_json::Value>, Problem> {
+pub(crate) async fn import_providers(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Json<Imported>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if tenant.role != Role::Admin {
         return Err(Problem::forbidden("only an admin key registers providers"));
     }
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut providers = Vec::new();
     let mut errors = Vec::new();
@@ -133,13 +135,13 @@ pub(crate) async fn import_providers(State(runtime): State<Runtime>, headers: He
     }
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok(Json(serde_json::json!({"imported": n_providers})))
+    Ok(Json(Imported { imported: n_providers, payer_id: None }))
 }
 
 #[utoipa::path(post, path = "/v1/payers/{payer_id}/enrollments/import", tag = "reference",
     params(("payer_id" = String, Path, description = "Payer")),
     request_body(content = String, content_type = "text/csv", description = "Header `npi,entity_type,name,tin,taxonomy,enrollment_start,enrollment_end`; all or nothing"),
-    responses((status = 200, description = "`{payer_id, imported}`; `provider.enrolled.v1` per row", body = serde_json::Value),
+    responses((status = 200, description = "How many enrollments were stored; `provider.enrolled.v1` per row", body = Imported),
               (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid rows, each named by its line; nothing stored", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -148,12 +150,12 @@ pub(crate) async fn import_enrollments(
     headers: HeaderMap,
     Path(payer_id): Path<String>,
     body: Body,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<Imported>, Problem> {
     let tenant = auth::authenticate(&runtime, &headers).await?;
     if !tenant.role.may_publish_for(&tenant, &payer_id) {
         return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key enrolls providers with it")));
     }
-    let bytes = crate::submit::read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut enrollments = Vec::new();
     let mut errors = Vec::new();
@@ -179,5 +181,5 @@ pub(crate) async fn import_enrollments(
     }
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok(Json(serde_json::json!({"payer_id": payer_id, "imported": n_enrollments})))
+    Ok(Json(Imported { imported: n_enrollments, payer_id: Some(payer_id) }))
 }

@@ -10,25 +10,29 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use claimtrail_events::{ClaimIssue, ClaimRejected, ClaimStatus, ClaimSubmitted, Frequency, NewEvent, SubmissionSignature, SubmittedClaim, Timestamp};
+use claimtrail_events::{ClaimRejected, ClaimSubmitted, Frequency, NewEvent, SubmissionSignature, Timestamp};
 use claimtrail_fhir::{BundleType, FhirError};
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_runtime::{Runtime, telemetry};
 use claimtrail_store::outbox;
 use sea_orm::{TransactionTrait, Value};
-use serde_json::json;
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::edits::{self, Channel};
-use crate::{auth, idempotency, registry};
+use super::{check_media_type, read_body};
+use crate::api::registry;
+use crate::auth;
+use crate::domain::{self, Billing, Candidate, Channel, Command, Event, Rejection};
+use crate::storage::claims::{HistoryEntry, HistoryRows, NewClaim};
+use crate::storage::{self, idempotency};
 use sha2::Digest as _;
 
 pub fn routes(runtime: Runtime) -> Router {
-    Router::new().route("/v1/claims", post(submit).get(crate::status::list)).with_state(runtime)
+    Router::new().route("/v1/claims", post(submit).get(super::claims::list)).with_state(runtime)
 }
 
 /// Accepts `application/fhir+json` and `application/json`, with any parameters
@@ -37,72 +41,42 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
     check_media_type(headers, &["application/fhir+json", "application/json"], "application/fhir+json (or application/json)")
 }
 
-/// 415 unless the Content-Type's essence (parameters ignored) is one of
-/// `accepted`; `wanted` names them in the answer, as `a (or b)`.
-pub fn check_media_type(headers: &HeaderMap, accepted: &[&str], wanted: &str) -> Result<(), Problem> {
-    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if accepted.contains(&essence.as_str()) {
-        return Ok(());
-    }
-    if essence.is_empty() {
-        return Err(Problem::unsupported_media_type(format!("send Content-Type: {wanted}")));
-    }
-    Err(Problem::unsupported_media_type(format!(
-        "content type `{essence}` is not accepted here; send {}",
-        wanted.replace(" (or ", " or ").trim_end_matches(')')
-    )))
-}
-
-/// Bytes of an oversized body read and discarded before answering 413, so
-/// that the client, still sending, receives the answer instead of a reset.
-const OVERSIZE_DRAIN_MAX: usize = 4 * 1024 * 1024;
-
-/// Reads the body up to `limit` bytes; more is a 413.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes, Problem> {
-    use http_body_util::BodyExt as _;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let mut body = body;
-    let mut collected = Vec::with_capacity(declared.map_or(0, |length| length.min(limit as u64) as usize));
-    let mut seen = 0usize;
-    let mut too_large = declared.is_some_and(|length| length > limit as u64);
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| Problem::bad_request(format!("the request body could not be read: {e}")))?;
-        let Ok(data) = frame.into_data() else { continue };
-        seen += data.len();
-        if seen > limit {
-            too_large = true;
-        }
-        if too_large {
-            if seen > limit + OVERSIZE_DRAIN_MAX {
-                break;
-            }
-            continue;
-        }
-        collected.extend_from_slice(&data);
-    }
-    if too_large {
-        return Err(Problem::payload_too_large(limit));
-    }
-    Ok(axum::body::Bytes::from(collected))
-}
-
 fn field_errors(errors: Vec<claimtrail_fhir::FieldError>) -> Vec<FieldError> {
     errors.into_iter().map(|e| FieldError { path: e.path, message: e.message }).collect()
 }
 
-/// A claim of a request with its id and the issues of the reader's
-/// structural edits; [`run_edits`] adds the registry edits.
-pub struct Candidate {
-    pub claim_id: Uuid,
-    pub claim: SubmittedClaim,
-    pub issues: Vec<ClaimIssue>,
+/// The answer to `POST /v1/claims`: the ids of the claims kept, and each entry's outcome in entry order.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubmitAnswer {
+    #[schema(value_type = Vec<String>)]
+    pub claim_ids: Vec<Uuid>,
+    pub outcomes: Vec<SubmitOutcome>,
 }
 
-impl Candidate {
-    pub fn status(&self) -> ClaimStatus {
-        if self.issues.is_empty() { ClaimStatus::Accepted } else { ClaimStatus::Rejected }
-    }
+/// One entry's fate.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubmitOutcome {
+    /// The id intake gave the claim; null for an entry that is not a valid FHIR Claim (nothing kept).
+    #[schema(value_type = Option<String>, format = "uuid")]
+    pub claim_id: Option<Uuid>,
+    pub issues: Vec<OutcomeIssue>,
+    /// `accepted`, `rejected` or `invalid`.
+    pub status: String,
+}
+
+impl SubmitOutcome {
+    /// The status of an entry that is not a valid Claim: it is answered, not kept, so it has no claim status.
+    pub const INVALID: &'static str = "invalid";
+}
+
+/// A front-end edit the claim failed (with its `code`), or for an invalid entry what is wrong with it (no code).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OutcomeIssue {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+    /// The element, as a FHIRPath expression.
+    pub path: String,
 }
 
 /// Checks that the caller may submit claims (403 otherwise, nothing stored),
@@ -115,24 +89,37 @@ pub async fn run_edits(
     tenant: &auth::Tenant,
     channel: Channel,
     received_at: Timestamp,
-    candidates: &mut [Candidate],
+    candidates: &mut Vec<Candidate>,
 ) -> Result<(), Problem> {
-    // An NPI with a bad check digit belongs to nobody: its claim is rejected by the reader's edit, not refused.
-    let npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).filter(|npi| claimtrail_codes::Npi::parse(npi).is_ok()).collect();
-    match channel {
-        Channel::Fhir => registry::check_billing_scope(&runtime.store, tenant, &npis).await?,
-        Channel::X12 => {
-            let not_held = registry::billing_npis_not_held(&runtime.store, tenant, &npis).await?;
-            for candidate in candidates.iter_mut() {
-                candidate.issues.extend(edits::billing_npi_issue(channel, &tenant.name, &candidate.claim.billing_npi, &not_held));
-            }
+    let billing = if registry::bills_as_its_organization(tenant)? { Billing::AsOrganization } else { Billing::AnyNpi };
+    let not_held = match billing {
+        Billing::AnyNpi => Vec::new(),
+        Billing::AsOrganization => {
+            let npis = domain::billed_npis(candidates);
+            let owners = storage::registry::organizations(&runtime.store, &npis).await?;
+            domain::npis_not_held(&tenant.name, &npis, &owners)
         }
-    }
-    let to_check: Vec<&SubmittedClaim> = candidates.iter().filter(|c| c.issues.is_empty()).map(|c| &c.claim).collect();
-    let found = edits::reference_issues(&runtime.store, channel, received_at.date(), &tenant.name, &to_check).await?;
-    for (candidate, issues) in candidates.iter_mut().filter(|c| c.issues.is_empty()).zip(found) {
-        candidate.issues = issues;
-    }
+    };
+    // The registry facts of the claims that the billing scope does not already reject (none when it refuses a FHIR request whole).
+    let refused_whole = channel == Channel::Fhir && !not_held.is_empty();
+    let to_check: Vec<&claimtrail_events::SubmittedClaim> = candidates
+        .iter()
+        .filter(|c| !refused_whole && c.issues.is_empty() && not_held.binary_search(&c.claim.billing_npi).is_err())
+        .map(|c| &c.claim)
+        .collect();
+    let edits = storage::registry::edit_facts(&runtime.store, &to_check).await?;
+    let facts = domain::Facts { edits, not_held, ..domain::Facts::default() };
+    let command = Command::Submit { channel, today: received_at.date(), submitter: tenant.name.clone(), billing, candidates: std::mem::take(candidates) };
+    let events = domain::decide(&facts, &command).map_err(|rejection| match rejection {
+        Rejection::BillingNpisNotHeld { .. } => Problem::forbidden(rejection.to_string()),
+    })?;
+    *candidates = events
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::Received(candidate) => Some(*candidate),
+            _ => None,
+        })
+        .collect();
     Ok(())
 }
 
@@ -184,7 +171,7 @@ pub async fn store_claims_in(
 pub struct Prepared {
     claim_rows: Vec<Vec<Value>>,
     batch: Option<outbox::SignedBatch>,
-    history_rows: Vec<Vec<Value>>,
+    history: HistoryRows,
     /// One span per claim, open until its rows are stored.
     _claim_spans: Vec<tracing::Span>,
 }
@@ -205,20 +192,18 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
         let claim_json = if candidate.issues.is_empty() { None } else { Some(serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?) };
         let issues_json = serde_json::to_string(&candidate.issues).map_err(|e| Problem::internal(&e.into()))?;
         let related = (claim.frequency != Frequency::Original).then(|| claim.related_claim_id.clone()).flatten();
-        claim_rows.push(vec![
-            Value::from(candidate.claim_id),
-            Value::from(tenant.name.clone()),
-            Value::from(recording.channel.as_str()),
-            Value::from(candidate.status().as_str()),
-            Value::from(claim.payer_id.clone()),
-            Value::from(claim.billing_npi.clone()),
-            Value::from(claim.total_charge.cents().map_err(|e| Problem::unprocessable(format!("claim total: {e}"), vec![]))?),
-            Value::from(claim_json),
-            Value::from(issues_json),
-            Value::from(at.clone()),
-            Value::from(if candidate.issues.is_empty() { related } else { None }),
-            Value::from((!claim.member_id.is_empty()).then(|| claim.member_id.clone())),
-        ]);
+        let row = NewClaim {
+            claim_id: candidate.claim_id,
+            submitter: &tenant.name,
+            channel: recording.channel.as_str(),
+            status: candidate.status(),
+            claim,
+            claim_json,
+            issues_json,
+            received_at: &at,
+            related_claim_id: if candidate.issues.is_empty() { related } else { None },
+        };
+        claim_rows.push(row.row().map_err(|e| Problem::unprocessable(format!("claim total: {e}"), vec![]))?);
         let event = if candidate.issues.is_empty() {
             let event = ClaimSubmitted {
                 claim: claim.clone(),
@@ -247,41 +232,30 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
         claim_span.record("event_id", tracing::field::display(event.head.event_id));
         claim_span.record("event_type", event.head.event_type.as_str());
     }
-    let history_rows: Vec<Vec<Value>> = candidates
-        .iter()
-        .zip(sealed)
-        .map(|(candidate, event)| {
-            let detail = if candidate.issues.is_empty() {
-                "passed the front-end edits".to_owned()
-            } else {
-                candidate.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect::<Vec<_>>().join("; ")
-            };
-            vec![
-                Value::from(candidate.claim_id),
-                Value::from(candidate.status().as_str()),
-                Value::from(event.head.event_type.clone()),
-                Value::from(event.head.event_id),
-                Value::from(at.clone()),
-                Value::from(detail),
-            ]
-        })
-        .collect();
-    Ok(Prepared { claim_rows, batch, history_rows, _claim_spans: claim_spans })
+    let mut history = HistoryRows::default();
+    for (candidate, event) in candidates.iter().zip(sealed) {
+        let detail = if candidate.issues.is_empty() {
+            "passed the front-end edits".to_owned()
+        } else {
+            candidate.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect::<Vec<_>>().join("; ")
+        };
+        let entry = HistoryEntry {
+            claim_id: candidate.claim_id,
+            status: candidate.status(),
+            event_type: &event.head.event_type,
+            event_id: event.head.event_id,
+            at: &at,
+            detail: &detail,
+        };
+        history.push(entry);
+    }
+    Ok(Prepared { claim_rows, batch, history, _claim_spans: claim_spans })
 }
 
 /// Inserts what [`prepare_claims`] built, and the idempotent answer, in `tx`.
 pub async fn store_prepared_in(runtime: &Runtime, tx: &sea_orm::DatabaseTransaction, prepared: Prepared, recording: Recording<'_>) -> Result<(), Problem> {
     let store = &runtime.store;
-    let claims_sql = format!(
-        "INSERT INTO {} (claim_id, submitter, channel, status, payer_id, billing_npi, total_charge_cents, claim, issues, received_at, related_claim_id, member_id) VALUES ",
-        store.table("claims")
-    );
-    claimtrail_store::insert_rows(store, tx, &claims_sql, prepared.claim_rows, "").await?;
-    if let Some(batch) = &prepared.batch {
-        outbox::insert_batch(store, tx, &runtime.producer, batch).await?;
-    }
-    let history_sql = format!("INSERT INTO {} (claim_id, status, event_type, event_id, at, detail) VALUES ", store.table("claim_history"));
-    claimtrail_store::insert_rows(store, tx, &history_sql, prepared.history_rows, "").await?;
+    storage::claims::insert_submission(store, tx, &runtime.producer, prepared.claim_rows, prepared.batch.as_ref(), prepared.history).await?;
     if let Some((lease, answer)) = recording.idempotent {
         idempotency::finish(store, tx, lease, &answer.to_string()).await?.map_err(lease_lost)?;
     }
@@ -292,7 +266,7 @@ pub async fn store_prepared_in(runtime: &Runtime, tx: &sea_orm::DatabaseTransact
     request_body(content((claimtrail_runtime::fhir_schemas::FhirClaimSubmission = "application/fhir+json"), (claimtrail_runtime::fhir_schemas::FhirClaimSubmission = "application/json")), description = "A FHIR R4 Claim, or a Bundle (batch, transaction or collection) of Claims with their Patient, Coverage, Practitioner and Organization"),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409 with Retry-After")),
     responses(
-        (status = 202, description = "`{claim_ids, outcomes: [{claim_id, status: accepted|rejected|invalid, issues}]}` in entry order", body = serde_json::Value),
+        (status = 202, description = "The claim ids, and each entry's outcome in entry order", body = SubmitAnswer),
         (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The first request with this Idempotency-Key is in flight: retry after Retry-After seconds", body = Problem, content_type = "application/problem+json"),
@@ -492,18 +466,28 @@ async fn accept(runtime: &Runtime, request: &Request, lease: Option<idempotency:
         }
     }
     run_edits(runtime, tenant, Channel::Fhir, received_at, &mut candidates).await?;
-    let outcomes: Vec<serde_json::Value> = entries
+    let outcomes: Vec<SubmitOutcome> = entries
         .into_iter()
         .map(|entry| match entry {
             Ok(idx) => {
                 let candidate = &candidates[idx];
-                json!({"claim_id": candidate.claim_id, "status": candidate.status(), "issues": candidate.issues})
+                let issues = candidate
+                    .issues
+                    .iter()
+                    .map(|issue| OutcomeIssue { code: Some(issue.code.clone()), message: issue.message.clone(), path: issue.path.clone() })
+                    .collect();
+                SubmitOutcome { claim_id: Some(candidate.claim_id), issues, status: candidate.status().as_str().to_owned() }
             }
-            Err(entry_error) => json!({"claim_id": null, "status": "invalid", "issues": field_errors(entry_error.errors)}),
+            Err(entry_error) => {
+                let issues =
+                    field_errors(entry_error.errors).into_iter().map(|error| OutcomeIssue { code: None, message: error.message, path: error.path }).collect();
+                SubmitOutcome { claim_id: None, issues, status: SubmitOutcome::INVALID.to_owned() }
+            }
         })
         .collect();
     let claim_ids: Vec<Uuid> = candidates.iter().map(|c| c.claim_id).collect();
-    let answer = json!({"claim_ids": claim_ids, "outcomes": outcomes});
+    // Through a JSON value, whose keys are sorted: the bytes stored for an Idempotency-Key replay stay as they were.
+    let answer = serde_json::to_value(SubmitAnswer { claim_ids, outcomes }).map_err(|e| Problem::internal(&e.into()))?;
     let recording = Recording {
         channel: Channel::Fhir,
         received_at,

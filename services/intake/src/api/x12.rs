@@ -23,40 +23,40 @@ use axum::{Json, Router};
 use claimtrail_events::Timestamp;
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::Problem;
-use claimtrail_store::{Migration, Store, stmt};
-use claimtrail_x12::{AckContext, ClaimDecision, ClaimOutcome, ControlNumbers, Interchange, Limits, ReadOptions, X12Error};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait, Value};
-use serde_json::json;
+use claimtrail_store::Store;
+use claimtrail_x12::{AckContext, ClaimDecision, ClaimOutcome, Interchange, Limits, ReadOptions, X12Error};
+use sea_orm::TransactionTrait;
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::edits::Channel;
-use crate::submit::{self, Candidate, Recording, Request};
+use super::IssueView;
+use super::submit::{self, Recording, Request};
+use crate::domain::{Candidate, Channel};
+use crate::storage;
 
-pub fn migration() -> Migration {
-    Migration {
-        version: 6,
-        name: "x12 interchanges received and outbound control numbers",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!(
-                    "CREATE TABLE {} (sender_qualifier TEXT NOT NULL, sender_id TEXT NOT NULL, control_number TEXT NOT NULL, submitter TEXT NOT NULL, \
-                     received_at {} NOT NULL DEFAULT {}, PRIMARY KEY (sender_qualifier, sender_id, control_number))",
-                    store.table("x12_interchanges"),
-                    t.timestamp,
-                    t.now
-                ),
-                format!(
-                    "CREATE TABLE {} (id INTEGER PRIMARY KEY, next_interchange {} NOT NULL, next_group {} NOT NULL, next_transaction {} NOT NULL)",
-                    store.table("x12_control_numbers"),
-                    t.bigint,
-                    t.bigint,
-                    t.bigint
-                ),
-                format!("INSERT INTO {} (id, next_interchange, next_group, next_transaction) VALUES (1, 1, 1, 1)", store.table("x12_control_numbers")),
-            ]
-        },
-    }
+/// One claim of an X12 file: its id, `accepted` or `rejected`, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct X12ClaimOutcome {
+    #[schema(value_type = String, format = "uuid")]
+    pub claim_id: Uuid,
+    pub issues: Vec<IssueView>,
+    /// `accepted` or `rejected`.
+    #[schema(value_type = String)]
+    pub status: claimtrail_events::ClaimStatus,
+}
+
+/// The answer to `POST /v1/claims/x12`: the claims' ids and outcomes, and the acknowledgments as X12 text.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct X12Answer {
+    /// The 277CA: each claim's fate, with the claim id intake assigned (REF*1K).
+    pub ack_277ca: Option<String>,
+    /// The 999 of each functional group.
+    pub ack_999: Option<String>,
+    #[schema(value_type = Vec<String>)]
+    pub claim_ids: Vec<Uuid>,
+    pub outcomes: Vec<X12ClaimOutcome>,
+    /// A TA1 when an envelope is at fault or repeated; null otherwise.
+    pub ta1: Option<String>,
 }
 
 pub fn routes(runtime: Runtime) -> Router {
@@ -65,14 +65,14 @@ pub fn routes(runtime: Runtime) -> Router {
 
 /// Accepts `application/edi-x12`, `application/x12` and `text/plain`, with any parameters.
 fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
-    submit::check_media_type(headers, &["application/edi-x12", "application/x12", "text/plain"], "application/edi-x12 (or text/plain)")
+    super::check_media_type(headers, &["application/edi-x12", "application/x12", "text/plain"], "application/edi-x12 (or text/plain)")
 }
 
 #[utoipa::path(post, path = "/v1/claims/x12", tag = "intake",
     request_body(content = String, content_type = "application/edi-x12", description = "An X12 5010 837P (005010X222A1/A2) or 837I (005010X223A2/A3) file: one or more interchanges"),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same answer and claim ids; another body: 422; first still in flight: 409 with Retry-After")),
     responses(
-        (status = 202, description = "`{claim_ids, ta1, ack_999, ack_277ca, outcomes}`: the acknowledgments as X12 text (ta1 null unless an envelope is at fault or repeated)", body = serde_json::Value),
+        (status = 202, description = "The claim ids and outcomes, and the acknowledgments as X12 text (ta1 null unless an envelope is at fault or repeated)", body = X12Answer),
         (status = 401, description = "No or unknown API key, or a bad submission signature", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key may not submit claims (not a provider or admin key); a claim billed under an NPI that the key's organization does not hold is rejected in the 277CA instead (STC A7:562:85)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The first request with this Idempotency-Key, or with one of these interchanges, is in flight: retry after Retry-After seconds", body = Problem, content_type = "application/problem+json"),
@@ -92,36 +92,10 @@ async fn seen_before(store: &Store, interchanges: &[Interchange]) -> Result<Vec<
             seen.push(false);
             continue;
         };
-        let row = store
-            .db()
-            .query_one_raw(stmt(
-                store,
-                format!("SELECT 1 FROM {} WHERE sender_qualifier = $1 AND sender_id = $2 AND control_number = $3", store.table("x12_interchanges")),
-                vec![Value::from(qualifier.to_owned()), Value::from(sender.to_owned()), Value::from(control_number.to_owned())],
-            ))
-            .await?;
-        seen.push(row.is_some() && interchange.fault.is_none());
+        let seen_before = storage::x12::interchange_seen(store, qualifier, sender, control_number).await?;
+        seen.push(seen_before && interchange.fault.is_none());
     }
     Ok(seen)
-}
-
-/// Locks and reads the next outbound control numbers (one row, so that
-/// concurrent requests never reuse one).
-async fn control_numbers(store: &Store, tx: &DatabaseTransaction) -> Result<ControlNumbers, Problem> {
-    let lock = if store.is_postgres() { " FOR UPDATE" } else { "" };
-    let row = tx
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT next_interchange, next_group, next_transaction FROM {} WHERE id = 1{lock}", store.table("x12_control_numbers")),
-            vec![],
-        ))
-        .await?
-        .ok_or_else(|| Problem::internal(&anyhow::anyhow!("the x12 control number row is missing")))?;
-    let number = |idx: usize| -> Result<u32, Problem> {
-        let value: i64 = row.try_get_by_index(idx)?;
-        u32::try_from(value).map_err(|_| Problem::internal(&anyhow::anyhow!("stored control number {value} is out of range")))
-    };
-    Ok(ControlNumbers { next_interchange: number(0)?, next_group: number(1)?, next_transaction: number(2)? })
 }
 
 fn append(into: &mut Option<String>, text: Option<String>) {
@@ -130,7 +104,7 @@ fn append(into: &mut Option<String>, text: Option<String>) {
     }
 }
 
-async fn accept(runtime: &Runtime, request: &Request, lease: Option<crate::idempotency::Lease>) -> Result<Response, Problem> {
+async fn accept(runtime: &Runtime, request: &Request, lease: Option<storage::idempotency::Lease>) -> Result<Response, Problem> {
     let store = &runtime.store;
     let tenant = &request.tenant;
     let received_at = Timestamp::now();
@@ -169,22 +143,8 @@ async fn accept(runtime: &Runtime, request: &Request, lease: Option<crate::idemp
     let tx = store.db().begin().await?;
     for (interchange, _) in reading.interchanges.iter().zip(&seen).filter(|(interchange, seen)| !**seen && interchange.fault.is_none()) {
         let Some((qualifier, sender, control_number)) = interchange.duplicate_key() else { continue };
-        let inserted = tx
-            .execute_raw(stmt(
-                store,
-                format!(
-                    "INSERT INTO {} (sender_qualifier, sender_id, control_number, submitter) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    store.table("x12_interchanges")
-                ),
-                vec![
-                    Value::from(qualifier.to_owned()),
-                    Value::from(sender.to_owned()),
-                    Value::from(control_number.to_owned()),
-                    Value::from(tenant.name.clone()),
-                ],
-            ))
-            .await?;
-        if inserted.rows_affected() == 0 {
+        let inserted = storage::x12::insert_interchange(store, &tx, (qualifier, sender, control_number), &tenant.name).await?;
+        if !inserted {
             let mut problem = Problem::new(
                 StatusCode::CONFLICT,
                 "in-flight",
@@ -195,7 +155,7 @@ async fn accept(runtime: &Runtime, request: &Request, lease: Option<crate::idemp
             return Err(problem);
         }
     }
-    let mut numbers = control_numbers(store, &tx).await?;
+    let mut numbers = storage::x12::control_numbers(store, &tx).await?;
     let now = received_at.datetime();
     let context = AckContext { date: now.date(), time: now.time() };
     let (mut ta1, mut ack_999, mut ack_277ca) = (None, None, None);
@@ -209,22 +169,21 @@ async fn accept(runtime: &Runtime, request: &Request, lease: Option<crate::idemp
             }
         }
     }
-    tx.execute_raw(stmt(
-        store,
-        format!("UPDATE {} SET next_interchange = $1, next_group = $2, next_transaction = $3 WHERE id = 1", store.table("x12_control_numbers")),
-        vec![Value::from(i64::from(numbers.next_interchange)), Value::from(i64::from(numbers.next_group)), Value::from(i64::from(numbers.next_transaction))],
-    ))
-    .await?;
+    storage::x12::set_control_numbers(store, &tx, &numbers).await?;
 
     let claim_ids: Vec<Uuid> = candidates.iter().map(|c| c.claim_id).collect();
-    let claim_outcomes: Vec<serde_json::Value> = candidates.iter().map(|c| json!({"claim_id": c.claim_id, "status": c.status(), "issues": c.issues})).collect();
-    let answer = json!({"claim_ids": claim_ids, "ta1": ta1, "ack_999": ack_999, "ack_277ca": ack_277ca, "outcomes": claim_outcomes});
+    let outcomes: Vec<X12ClaimOutcome> = candidates
+        .iter()
+        .map(|c| X12ClaimOutcome { claim_id: c.claim_id, issues: c.issues.iter().map(IssueView::from).collect(), status: c.status() })
+        .collect();
+    let answer = X12Answer { ack_277ca, ack_999, claim_ids, outcomes, ta1 };
+    let stored = serde_json::to_value(&answer).map_err(|e| Problem::internal(&e.into()))?;
     let recording = Recording {
         channel: Channel::X12,
         received_at,
         trace_header: request.trace_header.as_deref(),
         signature: request.signature.clone(),
-        idempotent: lease.as_ref().map(|lease| (lease, &answer)),
+        idempotent: lease.as_ref().map(|lease| (lease, &stored)),
     };
     submit::store_claims_in(runtime, &tx, tenant, &candidates, recording).await?;
     claimtrail_runtime::killpoint::reach("intake_stored_before_commit");
