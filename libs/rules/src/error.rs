@@ -84,15 +84,15 @@ pub enum EvaluationError {
     /// A cell failed to evaluate (a type error, a missing value, a number
     /// overflow...).
     #[error("{at}: the cell `{source_text}` failed to evaluate: {message}")]
-    Cell { at: CellPath, source_text: String, message: String },
+    Cell { at: Box<CellPath>, source_text: String, message: String },
     /// A cell evaluated, but not to what its place requires (a boolean for a
     /// test, an action name, a CARC, a percentage...).
     #[error("{at}: the cell `{source_text}` gave {found}; {expected}")]
-    BadValue { at: CellPath, source_text: String, found: String, expected: String },
+    BadValue { at: Box<CellPath>, source_text: String, found: String, expected: String },
     /// A rule fired with an output that does not make an action (a deny
     /// without a CARC, say) when that could not be seen at upload.
     #[error("{at}: {reason}")]
-    BadAction { at: CellPath, reason: String },
+    BadAction { at: Box<CellPath>, reason: String },
     /// The rule set uses date functions and the process's time zone (which
     /// zen-expression reads from /etc/localtime) is not UTC, so dates would
     /// not mean what they meant when the rule set was tested.

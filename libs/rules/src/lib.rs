@@ -40,6 +40,12 @@ mod policy;
 mod rule_set;
 mod zone;
 
+// The shared test helpers name this crate as the tests outside it do.
+#[cfg(test)]
+extern crate self as claimtrail_rules;
+#[cfg(test)]
+mod tests;
+
 pub use action::{ACTION_NAMES, Action, OUTPUT_FIELDS};
 pub use cell::CELL_LENGTH_MAX;
 pub use document::{BODY_BYTES_MAX, COLUMNS_MAX, NAME_LENGTH_MAX, NODES_MAX, RULES_MAX};

@@ -220,6 +220,11 @@ impl RuleSet {
         })
     }
 
+    /// Whether the decision table `node_id` has a code index.
+    pub fn is_indexed(&self, node_id: &str) -> bool {
+        self.nodes.iter().any(|node| node.id == node_id && matches!(&node.kind, NodeKind::Table(table) if table.index.is_some()))
+    }
+
     /// An estimate of the heap the compiled graph holds, in bytes (bytecode,
     /// sources, ids and indexes; allocator overhead not counted).
     pub fn compiled_bytes_estimate(&self) -> usize {
@@ -307,7 +312,7 @@ impl RuleSet {
                         let value = expression
                             .expression
                             .evaluate_with_scope(&Scope::new(context.clone()), &mut vm)
-                            .map_err(|error| EvaluationError::Cell { at: at(), source_text: expression.source.clone(), message: error.to_string() })?;
+                            .map_err(|error| EvaluationError::Cell { at: at().into(), source_text: expression.source.clone(), message: error.to_string() })?;
                         let _ = context.dot_insert(&expression.key, value);
                     }
                 }
@@ -330,9 +335,9 @@ impl RuleSet {
                                 None => true,
                                 Some(condition) => {
                                     let result = condition.evaluate_with_scope(&Scope::new(context.clone()), &mut vm).map_err(|error| {
-                                        EvaluationError::Cell { at: at(), source_text: statement.source.clone(), message: error.to_string() }
+                                        EvaluationError::Cell { at: at().into(), source_text: statement.source.clone(), message: error.to_string() }
                                     })?;
-                                    boolean(&result, || at(), &statement.source)?
+                                    boolean(&result, at, &statement.source)?
                                 }
                             };
                         holds[index] = value;
@@ -352,7 +357,7 @@ impl RuleSet {
 
 fn boolean(value: &Variable, at: impl Fn() -> CellPath, source: &str) -> Result<bool, EvaluationError> {
     value.as_bool().ok_or_else(|| EvaluationError::BadValue {
-        at: at(),
+        at: at().into(),
         source_text: source.to_owned(),
         found: describe(value),
         expected: "a test must give true or false".to_owned(),
@@ -387,7 +392,8 @@ fn evaluate_table(
                     index: column_index,
                     item_id: column.id.clone(),
                     column: format!("field of {} ({})", column.id, column.name),
-                },
+                }
+                .into(),
                 source_text: String::new(),
                 message: error.to_string(),
             })?;
@@ -416,16 +422,16 @@ fn evaluate_table(
                 TestKind::Unary(expression) => expression.evaluate_with_scope(&scopes[column_index], vm),
                 TestKind::Boolean(expression) => expression
                     .evaluate_with_scope(&scopes[column_index], vm)
-                    .and_then(|value| value.as_bool().ok_or_else(|| zen_expression::IsolateError::ValueCastError)),
+                    .and_then(|value| value.as_bool().ok_or(zen_expression::IsolateError::ValueCastError)),
             };
             let holds = evaluated.map_err(|error| match error {
                 zen_expression::IsolateError::ValueCastError => EvaluationError::BadValue {
-                    at: cell(),
+                    at: cell().into(),
                     source_text: test.source.clone(),
                     found: "a value that is not a boolean".to_owned(),
                     expected: "a test must give true or false".to_owned(),
                 },
-                other => EvaluationError::Cell { at: cell(), source_text: test.source.clone(), message: other.to_string() },
+                other => EvaluationError::Cell { at: cell().into(), source_text: test.source.clone(), message: other.to_string() },
             })?;
             if !holds {
                 matches = false;
@@ -442,7 +448,7 @@ fn evaluate_table(
                 for ((column_id, column_name, field), cell) in table.outputs.iter().zip(&rule.outputs) {
                     let Some((source, expression)) = cell else { continue };
                     let value = expression.evaluate_with_scope(&Scope::new(context.clone()), vm).map_err(|error| EvaluationError::Cell {
-                        at: at(rule_index, rule, format!("{column_id} ({column_name})")),
+                        at: at(rule_index, rule, format!("{column_id} ({column_name})")).into(),
                         source_text: source.clone(),
                         message: error.to_string(),
                     })?;
@@ -454,7 +460,7 @@ fn evaluate_table(
                         .iter()
                         .find(|(_, _, output)| *output == field)
                         .map_or_else(|| "action".to_owned(), |(id, name, _)| format!("{id} ({name})"));
-                    EvaluationError::BadAction { at: at(rule_index, rule, column), reason }
+                    EvaluationError::BadAction { at: at(rule_index, rule, column).into(), reason }
                 })?
             }
         };
@@ -954,9 +960,7 @@ fn compile_table(content: Option<&Value>, path: &str, visible: &Visible, problem
                     None => problems.push(format!("{at}.field"), format!("`{field}` is not an action field; outputs are {}", OUTPUT_FIELDS.join(", "))),
                 }
             }
-            if !outputs.iter().any(|(_, _, field)| *field == OutputField::Action) && !raw.is_empty() {
-                problems.push(format!("{path}.outputs"), "a decision table needs an output column with the field `action`");
-            } else if raw.is_empty() {
+            if !outputs.iter().any(|(_, _, field)| *field == OutputField::Action) {
                 problems.push(format!("{path}.outputs"), "a decision table needs an output column with the field `action`");
             }
         }
