@@ -89,8 +89,13 @@ fn check_bytecode(bytecode: &[Opcode], visible: &Visible) -> Result<CellTraits, 
                         if *arg_count == 0 {
                             return Err("`d()` without an argument reads the system clock; use `d(decision.date)`, the decision's recorded clock".to_owned());
                         }
-                        if *arg_count == 1
-                            && let Some(Opcode::PushString(text)) = position.checked_sub(1).and_then(|before| bytecode.get(before))
+                        // The first argument, when it is a literal: `d('x')`, or `d('x', 'zone')`.
+                        let first = match (*arg_count, position.checked_sub(1).and_then(|before| bytecode.get(before))) {
+                            (1, argument) => argument,
+                            (2, Some(Opcode::PushString(_))) => position.checked_sub(2).and_then(|before| bytecode.get(before)),
+                            _ => None,
+                        };
+                        if let Some(Opcode::PushString(text)) = first
                             && !text.starts_with(|first: char| first.is_ascii_digit())
                         {
                             return Err(format!("`d('{text}')` is not a date (a time-zone name gives the current time); use `d(decision.date)`"));
