@@ -1,5 +1,6 @@
 //! The domain claim as intake records it and adjudication reads it.
 
+use claimtrail_codes::{Carc, GroupCode, Rarc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -114,13 +115,33 @@ pub struct ClaimIssue {
     pub message: String,
 }
 
+/// One structural fault of a body an edge read, located by a FHIRPath
+/// expression (`Claim.item[0].unitPrice.value`) or an X12 position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError { path: path.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
 /// An adjustment on a line: CARC group and reason with the amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Adjustment {
-    /// CO, PR, OA or PI.
-    pub group: String,
+    /// CO, PR, OA or PI (CR only as read from an 837's other payers).
+    pub group: GroupCode,
     /// Claim adjustment reason code, e.g. `45`.
-    pub reason: String,
+    pub reason: Carc,
     pub amount: Money,
 }
 
@@ -134,6 +155,9 @@ pub struct LineDecision {
     pub paid: Money,
     pub patient_responsibility: Money,
     pub adjustments: Vec<Adjustment>,
+    /// Remittance advice remark codes (RARC) for the line; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remarks: Vec<Rarc>,
     /// One sentence per step, so that the amount can be explained.
     pub explanation: Vec<String>,
     /// The same steps, structured: which edit or pricing rule acted, on what
@@ -265,7 +289,7 @@ impl Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::{ClaimStatus, Outcome};
+    use super::*;
 
     #[test]
     fn a_claim_status_has_the_same_name_in_json_and_in_the_databases_and_parses_back() {
@@ -276,6 +300,30 @@ mod tests {
         assert_eq!(ClaimStatus::parse("lost"), None);
         assert!(ClaimStatus::Accepted.is_in_flight() && !ClaimStatus::Adjudicated.is_in_flight());
         assert!(ClaimStatus::Adjudicated.is_replaceable() && !ClaimStatus::Voided.is_replaceable());
+    }
+
+    #[test]
+    fn typed_adjustment_codes_keep_the_json_of_plain_strings_and_no_remarks_add_nothing() {
+        let adjustment = Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: Money::from_cents(6_000) };
+        assert_eq!(serde_json::to_string(&adjustment).unwrap(), r#"{"group":"CO","reason":"45","amount":"60.00"}"#);
+        let line = LineDecision {
+            sequence: 1,
+            procedure_code: "99213".into(),
+            charge: Money::from_cents(10_000),
+            allowed: Money::from_cents(4_000),
+            paid: Money::from_cents(4_000),
+            patient_responsibility: Money::ZERO,
+            adjustments: vec![adjustment],
+            remarks: vec![],
+            explanation: vec![],
+            steps: vec![],
+        };
+        let json = serde_json::to_string(&line).unwrap();
+        assert!(!json.contains("remarks"), "{json}");
+        assert_eq!(serde_json::from_str::<LineDecision>(&json).unwrap(), line);
+        let with_remark = LineDecision { remarks: vec![Rarc::UNITS_OVER_MAXIMUM], ..line };
+        assert!(serde_json::to_string(&with_remark).unwrap().contains(r#""remarks":["N362"]"#));
+        assert!(serde_json::from_str::<Adjustment>(r#"{"group":"XX","reason":"45","amount":"1.00"}"#).is_err());
     }
 
     #[test]

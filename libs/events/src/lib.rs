@@ -6,19 +6,24 @@
 //! - [`timestamp`]: UTC microsecond timestamps, `YYYY-MM-DD` dates and the clock (`Timestamp::now`, `today`).
 //! - [`canonical`]: RFC 8785 canonical JSON (integers only, decimals as strings).
 //! - [`claim`]: the domain claim and adjudication decision shapes.
+//! - [`mapped_claim`]: [`MappedClaim`], a claim as an edge (FHIR, X12) read it, before intake gives it an id; the edges' shared limits.
+//! - [`edits`]: the front-end edits both edges apply to what they read, and their issue codes.
 //! - [`event`]: the domain events (`ClaimSubmitted`, ...), their type names and families.
 //! - [`envelope`]: the envelope, sealing into canonical bytes, the payload commitment.
 
 pub mod canonical;
 pub mod claim;
+pub mod edits;
 pub mod envelope;
 pub mod event;
+pub mod mapped_claim;
 pub mod money;
 pub mod timestamp;
 
 pub use claim::*;
 pub use envelope::{Envelope, EventHead, NewEvent, Producer, SealedEvent, commitment, sha3_256};
 pub use event::*;
+pub use mapped_claim::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use money::{Money, MoneyError};
 pub use timestamp::{CLOCK_OFFSET_ENV, ClockOffsetError, Timestamp, clock_offset, date, format_date, optional_date, parse_date, today};
 

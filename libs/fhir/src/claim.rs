@@ -25,12 +25,11 @@
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money};
+use claimtrail_events::{ClaimDetails, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money};
 use rust_decimal::Decimal;
 use time::Date;
 
 use crate::error::{Errors, FieldError};
-use crate::mapped_claim::{ClaimDetails, MappedClaim};
 use crate::node::{Obj, find_coding};
 use crate::resolve::{BundleIndex, Contained, Resource, Target, resolve};
 use crate::{DIAGNOSES_PER_CLAIM_MAX, LINES_PER_CLAIM_MAX, MODIFIERS_PER_LINE_MAX, amount, edits};

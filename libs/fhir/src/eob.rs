@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::amount::decimal_json;
 use crate::claim::{CPT, HCPCS, ICD10_CM};
 use crate::output::{self, ADJUDICATION, C4BB_ADJUDICATION, concept};
-use crate::procedure_code::{CodeSet, ProcedureCode};
+use claimtrail_codes::{CodeSet, ProcedureCode};
 
 const C4BB_IDENTIFIER_TYPE: &str = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBIdentifierType";
 const C4BB_CARE_TEAM_ROLE: &str = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimCareTeamRole";

@@ -1,7 +1,7 @@
 //! What can be wrong with a submission: not JSON at all, or JSON that is not a
 //! valid Claim or Bundle (the whole body), or one entry of a batch Bundle.
 
-use serde::{Deserialize, Serialize};
+pub use claimtrail_events::FieldError;
 
 /// Why a body was refused as a whole. Nothing of it may be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,14 +14,6 @@ pub enum FhirError {
     Invalid { errors: Vec<FieldError> },
 }
 
-/// One structural fault, located by a FHIRPath expression such as
-/// `Claim.item[0].unitPrice.value` or `Bundle.entry[2].resource.provider`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub path: String,
-    pub message: String,
-}
-
 /// A Claim entry of a batch Bundle that cannot be mapped; the other entries still count.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Bundle.entry[{entry_index}] is not a valid Claim: {}", summary(errors))]
@@ -29,18 +21,6 @@ pub struct EntryError {
     /// 0-based index of the entry in `Bundle.entry`.
     pub entry_index: usize,
     pub errors: Vec<FieldError>,
-}
-
-impl FieldError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError { path: path.into(), message: message.into() }
-    }
-}
-
-impl std::fmt::Display for FieldError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
 }
 
 fn summary(errors: &[FieldError]) -> String {

@@ -6,9 +6,11 @@
 //! # Layout
 //! - [`submission`]: [`parse_submission`], the body (a Claim or a Bundle) and its limits.
 //! - [`claim`]: one FHIR Claim → [`MappedClaim`]; which element gives which field.
-//! - [`mapped_claim`]: [`MappedClaim`], a domain claim without its id, plus its issues.
-//! - [`edits`]: the front-end edits that make a well-formed claim `rejected`, and their codes.
-//! - [`npi`], [`icd10`], [`procedure_code`]: one domain value each, parsed.
+//! - re-exported from `claimtrail-events`, which X12 shares: [`MappedClaim`]
+//!   (a domain claim without its id, plus its issues), [`edits`] (the
+//!   front-end edits that make a well-formed claim `rejected`, and their
+//!   codes), [`FieldError`], [`MONEY_CENTS_MAX`] and [`QUANTITY_MAX`]; and
+//!   from `claimtrail-codes`, [`Npi`], [`Icd10Code`], [`ProcedureCode`].
 //! - [`mod@claim_response`], [`eob`]: the decision as a ClaimResponse or ExplanationOfBenefit.
 //! - [`error`]: [`FhirError`] (400 / 422), [`FieldError`] (FHIRPath + message), [`EntryError`].
 //! - internal: `node` (reading JSON with FHIRPaths), `resolve` (references),
@@ -22,13 +24,8 @@
 
 pub mod claim;
 pub mod claim_response;
-pub mod edits;
 pub mod eob;
 pub mod error;
-pub mod icd10;
-pub mod mapped_claim;
-pub mod npi;
-pub mod procedure_code;
 pub mod submission;
 
 mod amount;
@@ -37,14 +34,12 @@ mod output;
 mod resolve;
 
 pub use claim_response::claim_response;
-pub use edits::issue_code;
+pub use claimtrail_codes::{CodeSet, Icd10Code, Icd10Error, Npi, NpiError, ProcedureCode, ProcedureCodeError};
+pub use claimtrail_events::edits::{self, issue_code};
+pub use claimtrail_events::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use eob::explanation_of_benefit;
 pub use error::{EntryError, FhirError, FieldError};
-pub use icd10::{Icd10Code, Icd10Error};
-pub use mapped_claim::{ClaimDetails, MappedClaim};
-pub use npi::{Npi, NpiError};
 pub use output::CARC;
-pub use procedure_code::{CodeSet, ProcedureCode, ProcedureCodeError};
 pub use submission::{BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission};
 
 /// At most this many Claims in one Bundle.
@@ -57,10 +52,6 @@ pub const LINES_PER_CLAIM_MAX: usize = 50;
 pub const DIAGNOSES_PER_CLAIM_MAX: usize = 25;
 /// At most this many modifiers per line, as X12 SV101 allows.
 pub const MODIFIERS_PER_LINE_MAX: usize = 4;
-/// The largest amount accepted, in cents (9,999,999,999.99).
-pub const MONEY_CENTS_MAX: i64 = 999_999_999_999;
-/// The largest number of units on a line.
-pub const QUANTITY_MAX: i64 = 99_999;
 /// Units may have at most this many decimal places.
 pub const QUANTITY_DECIMAL_PLACES_MAX: u32 = 3;
 /// At most this many field errors are reported for one body.

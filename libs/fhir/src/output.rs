@@ -42,7 +42,7 @@ pub(crate) fn total(system: &str, code: &str, display: &str, amount: Money) -> V
 }
 
 pub(crate) fn adjustment(adjustment: &Adjustment) -> Value {
-    let (system, code, display) = match (adjustment.group.as_str(), adjustment.reason.as_str()) {
+    let (system, code, display) = match (adjustment.group.as_str(), adjustment.reason.as_ref()) {
         ("PR", "1") => (ADJUDICATION, "deductible", "Deductible"),
         ("PR", "3") => (ADJUDICATION, "copay", "CoPay"),
         ("PR", "2") => (C4BB_ADJUDICATION, "coinsurance", "Co-insurance"),

@@ -4,10 +4,10 @@ use time::Date;
 
 use crate::claim::map_claim;
 use crate::error::{EntryError, Errors, FhirError};
-use crate::mapped_claim::MappedClaim;
 use crate::node::{Json, Obj};
 use crate::resolve::{BundleIndex, Contained, Resource};
 use crate::{CLAIMS_PER_BUNDLE_MAX, ENTRIES_PER_BUNDLE_MAX};
+use claimtrail_events::MappedClaim;
 
 /// The claims of a body, in entry order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@ mod common;
 
 use std::process::Command;
 
+use claimtrail_codes::{Carc, GroupCode};
 use claimtrail_events::{Adjustment, ClaimAdjudicated, ClaimType, LineDecision, Money, Outcome, SubmittedClaim};
 use claimtrail_fhir::{claim_response, explanation_of_benefit};
 use common::*;
@@ -19,7 +20,7 @@ fn money(text: &str) -> Money {
 }
 
 fn adjustment(group: &str, reason: &str, amount: &str) -> Adjustment {
-    Adjustment { group: group.into(), reason: reason.into(), amount: money(amount) }
+    Adjustment { group: GroupCode::parse(group).unwrap(), reason: Carc::parse(reason).unwrap(), amount: money(amount) }
 }
 
 fn line(sequence: u32, code: &str, amounts: [&str; 4], adjustments: Vec<Adjustment>) -> LineDecision {
@@ -32,6 +33,7 @@ fn line(sequence: u32, code: &str, amounts: [&str; 4], adjustments: Vec<Adjustme
         paid: money(paid),
         patient_responsibility: money(patient),
         adjustments,
+        remarks: vec![],
         explanation: vec![],
         steps: vec![],
     }

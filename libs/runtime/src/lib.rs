@@ -12,6 +12,7 @@
 //! - [`http`]: problem+json errors, `/healthz`, `/readyz`, `/metrics`, the server loop.
 //! - [`killpoint`]: deterministic crash points for the crash tests.
 //! - [`purity`]: the check that a service's domain core names no IO.
+//! - [`fhir_schemas`]: the FHIR R4 bodies of the OpenAPI document, as references to HL7's JSON Schema.
 //! - [`keys`]: signing keys on disk; each service's producer key.
 //! - [`Runtime`]: one service's store, bus and producer identity (the key that
 //!   signs its event batches, registered in the shared key registry), and `run`.
@@ -19,6 +20,7 @@
 pub mod auth;
 pub mod consumer;
 pub mod erasure;
+pub mod fhir_schemas;
 pub mod http;
 pub mod keys;
 pub mod killpoint;

@@ -8,8 +8,8 @@
 
 use std::time::Instant;
 
+use claimtrail_events::MappedClaim;
 use claimtrail_events::{ClaimLine, ClaimType, Diagnosis, Frequency, Money};
-use claimtrail_fhir::MappedClaim;
 use claimtrail_x12::{ClaimToWrite, Limits, Outgoing837, Party, PersonName, ReadOptions, read, write_837p};
 use rust_decimal::Decimal;
 use time::macros::{date, time};

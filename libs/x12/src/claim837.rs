@@ -28,8 +28,8 @@
 
 use std::collections::HashMap;
 
-use claimtrail_events::{Adjustment, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, Money};
-use claimtrail_fhir::{ClaimDetails, Icd10Code, MappedClaim, ProcedureCode, edits};
+use claimtrail_codes::{Carc, GroupCode, Icd10Code, ProcedureCode};
+use claimtrail_events::{Adjustment, ClaimDetails, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money, edits};
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -1103,11 +1103,10 @@ impl<'c> Mapper<'c> {
             return;
         }
         let Some(group) = self.required(segment, 1, "CAS01, the adjustment group code,") else { return };
-        if !matches!(group, "CO" | "CR" | "OA" | "PI" | "PR") {
+        let Ok(group) = GroupCode::parse(group) else {
             self.element_error(segment, 1, None, element_error::INVALID_CODE_VALUE, "CAS01 is CO, CR, OA, PI or PR".to_owned());
             return;
-        }
-        let group = group.to_owned();
+        };
         let mut adjustments = Vec::new();
         for triple in 0..6u8 {
             let reason_index = 2 + triple * 3;
@@ -1118,8 +1117,13 @@ impl<'c> Mapper<'c> {
                 }
                 continue;
             }
+            let Ok(reason) = Carc::parse(reason) else {
+                let message = format!("CAS{reason_index:02} is a claim adjustment reason code, 1 to 3 upper-case letters or digits");
+                self.element_error(segment, reason_index, None, element_error::INVALID_CODE_VALUE, message);
+                continue;
+            };
             let Some(amount) = self.money(segment, reason_index + 1, "the adjustment amount") else { continue };
-            adjustments.push(Adjustment { group: group.clone(), reason: reason.to_owned(), amount });
+            adjustments.push(Adjustment { group, reason, amount });
         }
         let Some(claim) = &mut self.claim else { return };
         if self.loop_id == "2320" {
@@ -1523,7 +1527,7 @@ impl<'c> Mapper<'c> {
 }
 
 /// The shape and check digit of an NPI without allocating; `false` sends the
-/// value to [`Npi::parse`] for the issue's wording. Same rule as libs/fhir.
+/// value to [`Npi::parse`] for the issue's wording. Same rule as libs/codes.
 /// The 5010 edit on the billing provider's ZIP code (2010AA N403): a US
 /// address (no country, N404, or `US`) carries the 9-digit ZIP+4; 5 digits,
 /// enough on paper, is not. Other countries' postal codes are not checked.
@@ -1620,12 +1624,12 @@ fn person(segment: &Segment<'_>) -> PersonName {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use claimtrail_fhir::Npi;
+    use claimtrail_codes::Npi;
     use proptest::prelude::*;
 
     proptest! {
         #[test]
-        fn the_fast_checks_agree_with_libs_fhir(npi in "[0-9]{9,11}", code in "[A-Za-z0-9.]{2,8}") {
+        fn the_fast_checks_agree_with_libs_codes(npi in "[0-9]{9,11}", code in "[A-Za-z0-9.]{2,8}") {
             prop_assert_eq!(npi_is_valid(&npi), Npi::parse(&npi).is_ok());
             prop_assert_eq!(procedure_code_is_valid(&code), ProcedureCode::parse(&code).is_ok());
             prop_assert_eq!(icd10_is_valid(&code), Icd10Code::parse(&code).is_ok());

@@ -1,6 +1,6 @@
 //! X12 5010 at Claimtrail's edge: 837P (005010X222A1/A2) and 837I
 //! (005010X223A2/A3) interchanges in, mapped to the domain's
-//! [`MappedClaim`](claimtrail_fhir::MappedClaim); TA1, 999 and 277CA
+//! [`MappedClaim`](claimtrail_events::MappedClaim); TA1, 999 and 277CA
 //! acknowledgments out; an 837P writer for generated claims. Pure: no IO, no
 //! async, never panics on any input.
 //!
@@ -21,12 +21,12 @@
 //! - [`reader`]: [`read`], the envelope (ISA/IEA, GS/GE, ST/SE) and its checks; [`Reading`] and its parts.
 //! - `lexer` (internal): separators from the ISA, segments and elements as slices of the input.
 //! - `claim837` (internal): one 837 transaction → [`X12Claim`]s, the loop structure and the front-end edits.
-//! - [`x12_claim`]: [`X12Claim`], a [`MappedClaim`](claimtrail_fhir::MappedClaim) plus what only X12 carries (parties, other payers, line adjudications).
+//! - [`x12_claim`]: [`X12Claim`], a [`MappedClaim`](claimtrail_events::MappedClaim) plus what only X12 carries (parties, other payers, line adjudications).
 //! - [`position`]: [`Position`], an X12 location written `loop/segment+element` (`2300/CLM02`).
 //! - [`codes`]: the TA105, IK304, IK403, IK5, AK9 and claim status codes used.
 //! - [`ack`]: [`render_acknowledgments`], [`render_ta1`], [`render_999`], [`render_277ca`], [`AckContext`], [`ControlNumbers`].
 //! - [`writer`]: [`write_837p`], an 837P interchange from domain claims.
-//! - [`issue_code`]: the [`ClaimIssue`](claimtrail_events::ClaimIssue) codes this crate adds to libs/fhir's.
+//! - [`issue_code`]: the [`ClaimIssue`](claimtrail_events::ClaimIssue) codes this crate adds to the front-end edits' (`claimtrail_events::edits`).
 //!
 //! # Errors: where each fault goes
 //! - The interchange envelope (ISA fixed widths, separators, ISA13 = IEA02,
@@ -103,15 +103,15 @@ pub const ADJUDICATIONS_PER_LINE_MAX: usize = 15;
 pub const MODIFIERS_PER_LINE_MAX: usize = 4;
 /// At most this many segment errors (IK3 loops) are reported per transaction.
 pub const SEGMENT_ERRORS_PER_TRANSACTION_MAX: usize = 100;
-/// The largest amount accepted, in cents (9,999,999,999.99), as libs/fhir.
-pub const MONEY_CENTS_MAX: i64 = claimtrail_fhir::MONEY_CENTS_MAX;
-/// The largest number of units on a line, as libs/fhir.
-pub const QUANTITY_MAX: i64 = claimtrail_fhir::QUANTITY_MAX;
+/// The largest amount accepted, in cents (9,999,999,999.99), as for FHIR.
+pub const MONEY_CENTS_MAX: i64 = claimtrail_events::MONEY_CENTS_MAX;
+/// The largest number of units on a line, as for FHIR.
+pub const QUANTITY_MAX: i64 = claimtrail_events::QUANTITY_MAX;
 
 /// The machine codes of [`ClaimIssue::code`](claimtrail_events::ClaimIssue)
-/// that this crate produces besides [`claimtrail_fhir::issue_code`]'s.
+/// that this crate produces besides [`claimtrail_events::edits::issue_code`]'s.
 pub mod issue_code {
-    pub use claimtrail_fhir::issue_code::*;
+    pub use claimtrail_events::edits::issue_code::*;
     /// A diagnosis is coded in ICD-9-CM (HI qualifier BF, or in an 837I BJ, PR or BN), not ICD-10-CM (ABF, ABJ, APR, ABN).
     pub const ICD9: &str = "icd9-not-accepted";
     /// The principal diagnosis is coded in ICD-9-CM (HI qualifier BK), not ICD-10-CM (ABK).

@@ -18,7 +18,7 @@
 use std::collections::HashSet;
 
 use claimtrail_events::ClaimType;
-use claimtrail_fhir::FieldError;
+use claimtrail_events::FieldError;
 use time::Date;
 
 use crate::claim837::{TransactionContext, map_transaction};

@@ -13,8 +13,8 @@
 //! at most 12 diagnoses and 4 pointers, CLM05-1 from the first line's place
 //! of service (else `11`), no patient control number as `CLAIM<n>`.
 
+use claimtrail_events::MappedClaim;
 use claimtrail_events::{ClaimType, Frequency};
-use claimtrail_fhir::MappedClaim;
 use time::{Date, Time};
 
 use crate::text::{clean, d8};

@@ -6,8 +6,8 @@
 
 use std::fmt;
 
+use claimtrail_events::MappedClaim;
 use claimtrail_events::{Adjustment, Money};
-use claimtrail_fhir::MappedClaim;
 use rust_decimal::Decimal;
 use time::Date;
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+use claimtrail_codes::{Carc, GroupCode};
 use claimtrail_events::{Adjustment, Frequency, Money};
 use claimtrail_x12::codes::{group_error, segment_error, ta1, transaction_error};
 use claimtrail_x12::{
@@ -70,7 +71,7 @@ fn an_837p_is_mapped_field_by_field() {
     assert_eq!(other.member_id.as_deref(), Some("OTHER555"));
     let adjudication = &first.line_adjudications[0];
     assert_eq!((adjudication.line, adjudication.payer_id.as_str(), adjudication.paid), (1, "OTHER01", Money::from_cents(4_000)));
-    assert_eq!(adjudication.adjustments, [Adjustment { group: "CO".into(), reason: "45".into(), amount: Money::from_cents(6_000) }]);
+    assert_eq!(adjudication.adjustments, [Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: Money::from_cents(6_000) }]);
     assert_eq!(adjudication.adjudicated_on, Some(date!(2026 - 02 - 20)));
     assert!(first.claim.issues.is_empty(), "{:?}", first.claim.issues);
 
@@ -212,6 +213,16 @@ fn element_faults_name_segment_position_loop_and_element() {
         let problems = reading.problems();
         assert!(problems.iter().any(|problem| problem.path == path), "{path} not in {problems:?}");
     }
+}
+
+#[test]
+fn an_other_payers_adjustment_reason_must_have_the_carc_shape() {
+    let reading = read_text(&edited("CAS*CO*45*60.00~", "CAS*CO*4500*60.00~"));
+    assert_eq!(reading.n_claims(), 0);
+    let ack = render_999(&reading.interchanges[0], &CONTEXT, &mut ControlNumbers::starting_at(1)).unwrap();
+    assert!(ack.contains("IK4*2**7*4500~"), "{ack}");
+    let problems = reading.problems();
+    assert!(problems.iter().any(|problem| problem.path.ends_with("/CAS02")), "{problems:?}");
 }
 
 #[test]

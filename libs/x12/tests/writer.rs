@@ -3,8 +3,8 @@
 
 mod common;
 
+use claimtrail_events::MappedClaim;
 use claimtrail_events::{ClaimLine, ClaimType, Diagnosis, Frequency, Money};
-use claimtrail_fhir::MappedClaim;
 use claimtrail_x12::{ClaimToWrite, Outgoing837, Party, PersonName, read, write_837p};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -70,7 +70,7 @@ fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) ->
         lines,
         total_charge: total,
         // The 837P's subscriber is the member (no 2000C patient loop): the family's partition key.
-        details: claimtrail_fhir::ClaimDetails { subscriber_id: Some(format!("M{seed:08}")), ..Default::default() },
+        details: claimtrail_events::ClaimDetails { subscriber_id: Some(format!("M{seed:08}")), ..Default::default() },
         issues: Vec::new(),
     }
 }

@@ -197,7 +197,7 @@ fn step_view(step: &DecisionStep) -> StepView {
 }
 
 fn adjustment_view(adjustment: &Adjustment) -> AdjustmentView {
-    AdjustmentView { group: adjustment.group.clone(), reason: adjustment.reason.clone(), amount: adjustment.amount }
+    AdjustmentView { group: adjustment.group.as_str().to_owned(), reason: adjustment.reason.to_string(), amount: adjustment.amount }
 }
 
 /// The claim's stored decision record, if the caller may read it: the

@@ -7,7 +7,10 @@
 //! - `GET /v1/ledger/proofs/inclusion?index=&size=` and `/consistency?from=&to=`.
 //!
 //! Every one needs an auditor, admin or payer API key (401 without a key, 403
-//! with another role), as DESIGN.md's contract says.
+//! with another role), as DESIGN.md's contract says. The JSON bodies are
+//! typed ([`CheckpointsView`], [`LedgerEntriesView`], [`InclusionProofView`],
+//! [`ConsistencyProofView`]) with their OpenAPI schemas; their members are
+//! declared in name order, the order the bodies have always had.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,17 +21,68 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::Problem;
-use claimtrail_store::stmt;
-use sea_orm::{ConnectionTrait, Value};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use crate::tree::{TreeError, TreeStore};
+use crate::storage::{self, tree::TreeError, tree::TreeStore};
 
 /// Entries per page, at most.
 pub const ENTRIES_PAGE_MAX: u64 = 1_000;
 /// Checkpoints per page, at most.
 pub const CHECKPOINTS_PAGE_MAX: u64 = 1_000;
+
+/// One signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CheckpointView {
+    /// The C2SP signed note, followed by the witness cosignature lines gathered for it.
+    pub note: String,
+    /// The tree size it covers.
+    pub size: i64,
+}
+
+/// `GET /v1/ledger/checkpoints`: checkpoints oldest first, 1,000 a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CheckpointsView {
+    pub checkpoints: Vec<CheckpointView>,
+}
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LedgerEntryView {
+    /// The chain value after this entry, base64 (docs/ledger-format.md).
+    #[schema(format = Byte)]
+    pub chain: String,
+    #[schema(value_type = String, format = "uuid")]
+    pub event_id: uuid::Uuid,
+    /// 0-based.
+    pub index: i64,
+    /// The exact leaf bytes, base64 with padding.
+    #[schema(format = Byte)]
+    pub leaf: String,
+}
+
+/// `GET /v1/ledger/entries`: entries in index order, at most 1,000.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LedgerEntriesView {
+    pub entries: Vec<LedgerEntryView>,
+}
+
+/// `GET /v1/ledger/proofs/inclusion`: an RFC 9162 inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct InclusionProofView {
+    /// The proof's node hashes, base64, in RFC 9162 order.
+    pub hashes: Vec<String>,
+    pub index: u64,
+    pub size: u64,
+}
+
+/// `GET /v1/ledger/proofs/consistency`: an RFC 9162 consistency proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ConsistencyProofView {
+    pub from: u64,
+    /// The proof's node hashes, base64, in RFC 9162 order.
+    pub hashes: Vec<String>,
+    pub to: u64,
+}
 
 #[derive(Clone)]
 pub(crate) struct ApiState {
@@ -65,22 +119,12 @@ fn text(body: String) -> Response {
     security(("api_key" = [])))]
 pub(crate) async fn checkpoint(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, Problem> {
     reader(&state.runtime, &headers).await?;
-    let store = &state.runtime.store;
-    let row = store
-        .db()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT note, cosignatures FROM {} WHERE cosigned >= $1 ORDER BY size DESC LIMIT 1", store.table("checkpoints")),
-            vec![Value::from(state.runtime.settings.anchor.witness_quorum as i64)],
-        ))
-        .await?
-        .ok_or_else(|| match state.runtime.settings.anchor.witness_quorum {
-            0 => Problem::not_found("no checkpoint has been signed yet"),
-            quorum => Problem::not_found(format!("no checkpoint has the {quorum} witness cosignatures it needs yet")),
-        })?;
-    let note: String = row.try_get_by_index(0)?;
-    let cosignatures: String = row.try_get_by_index(1)?;
-    Ok(text(note + &cosignatures))
+    let quorum = state.runtime.settings.anchor.witness_quorum;
+    let note = storage::published_checkpoint(&state.runtime.store, quorum).await?.ok_or_else(|| match quorum {
+        0 => Problem::not_found("no checkpoint has been signed yet"),
+        quorum => Problem::not_found(format!("no checkpoint has the {quorum} witness cosignatures it needs yet")),
+    })?;
+    Ok(text(note))
 }
 
 #[derive(Deserialize)]
@@ -90,30 +134,18 @@ pub(crate) struct CheckpointsQuery {
 
 #[utoipa::path(get, path = "/v1/ledger/checkpoints", tag = "ledger",
     params(("from_size" = Option<u64>, Query, description = "Smallest tree size")),
-    responses((status = 200, description = "`{checkpoints: [{size, note}]}` (notes with the witness cosignatures gathered), oldest first, 1,000 a page", body = serde_json::Value)),
+    responses((status = 200, description = "Checkpoints (notes with the witness cosignatures gathered), oldest first, 1,000 a page", body = CheckpointsView),
+              (status = 400, description = "from_size is too large", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn checkpoints(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(query): Query<CheckpointsQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<CheckpointsView>, Problem> {
     reader(&state.runtime, &headers).await?;
-    let store = &state.runtime.store;
     let from_size = i64::try_from(query.from_size.unwrap_or(0)).map_err(|_| Problem::bad_request("from_size is too large"))?;
-    let rows = store
-        .db()
-        .query_all_raw(stmt(
-            store,
-            format!("SELECT size, note, cosignatures FROM {} WHERE size >= $1 ORDER BY size LIMIT {CHECKPOINTS_PAGE_MAX}", store.table("checkpoints")),
-            vec![Value::from(from_size)],
-        ))
-        .await?;
-    let mut list = Vec::with_capacity(rows.len());
-    for row in rows {
-        let note = row.try_get_by_index::<String>(1)? + &row.try_get_by_index::<String>(2)?;
-        list.push(json!({"size": row.try_get_by_index::<i64>(0)?, "note": note}));
-    }
-    Ok(Json(json!({ "checkpoints": list })))
+    let checkpoints = storage::checkpoints(&state.runtime.store, from_size, Some(CHECKPOINTS_PAGE_MAX)).await?;
+    Ok(Json(CheckpointsView { checkpoints: checkpoints.into_iter().map(|(size, note)| CheckpointView { note, size }).collect() }))
 }
 
 #[utoipa::path(get, path = "/v1/ledger/keys", tag = "ledger",
@@ -136,36 +168,23 @@ pub(crate) struct EntriesQuery {
 
 #[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger",
     params(("start" = Option<u64>, Query, description = "First index (0-based)"), ("end" = Option<u64>, Query, description = "End, exclusive; at most 1,000 entries")),
-    responses((status = 200, description = "`{entries: [{index, event_id, leaf, chain}]}`, leaf and chain base64", body = serde_json::Value),
+    responses((status = 200, description = "Entries in index order, leaf and chain base64", body = LedgerEntriesView),
               (status = 400, description = "end before start", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn entries(State(state): State<ApiState>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<serde_json::Value>, Problem> {
+pub(crate) async fn entries(State(state): State<ApiState>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<LedgerEntriesView>, Problem> {
     reader(&state.runtime, &headers).await?;
-    let store = &state.runtime.store;
     let start = query.start.unwrap_or(0);
     let end = query.end.unwrap_or(start + ENTRIES_PAGE_MAX);
     if end < start {
         return Err(Problem::bad_request(format!("end ({end}) is before start ({start})")));
     }
     let end = end.min(start.saturating_add(ENTRIES_PAGE_MAX));
-    let rows = store
-        .db()
-        .query_all_raw(stmt(
-            store,
-            format!("SELECT idx, event_id, leaf, chain FROM {} WHERE idx >= $1 AND idx < $2 ORDER BY idx", store.table("ledger")),
-            vec![Value::from(i64::try_from(start).unwrap_or(i64::MAX)), Value::from(i64::try_from(end).unwrap_or(i64::MAX))],
-        ))
-        .await?;
-    let mut list = Vec::with_capacity(rows.len());
-    for row in rows {
-        list.push(json!({
-            "index": row.try_get_by_index::<i64>(0)?,
-            "event_id": row.try_get_by_index::<uuid::Uuid>(1)?,
-            "leaf": BASE64.encode(row.try_get_by_index::<Vec<u8>>(2)?),
-            "chain": BASE64.encode(row.try_get_by_index::<Vec<u8>>(3)?),
-        }));
-    }
-    Ok(Json(json!({ "entries": list })))
+    let entries = storage::entries_between(&state.runtime.store, start, end).await?;
+    let entries = entries
+        .into_iter()
+        .map(|entry| LedgerEntryView { chain: BASE64.encode(entry.chain), event_id: entry.event_id, index: entry.index, leaf: BASE64.encode(entry.leaf) })
+        .collect();
+    Ok(Json(LedgerEntriesView { entries }))
 }
 
 impl From<TreeError> for Problem {
@@ -186,20 +205,20 @@ pub(crate) struct InclusionQuery {
 
 #[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", tag = "ledger",
     params(("index" = u64, Query, description = "Leaf index"), ("size" = u64, Query, description = "Tree size")),
-    responses((status = 200, description = "`{index, size, hashes}` (RFC 9162 order, base64)", body = serde_json::Value),
+    responses((status = 200, description = "The proof's hashes (RFC 9162 order, base64)", body = InclusionProofView),
               (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn inclusion(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(query): Query<InclusionQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<InclusionProofView>, Problem> {
     reader(&state.runtime, &headers).await?;
     if query.index >= query.size {
         return Err(Problem::bad_request(format!("index {} is not below size {}", query.index, query.size)));
     }
     let proof = TreeStore::new(state.runtime.store.clone()).inclusion(query.index, query.size).await?;
-    Ok(Json(json!({"index": query.index, "size": query.size, "hashes": proof.iter().map(|h| BASE64.encode(h)).collect::<Vec<_>>()})))
+    Ok(Json(InclusionProofView { hashes: proof.iter().map(|h| BASE64.encode(h)).collect(), index: query.index, size: query.size }))
 }
 
 #[derive(Deserialize)]
@@ -210,18 +229,18 @@ pub(crate) struct ConsistencyQuery {
 
 #[utoipa::path(get, path = "/v1/ledger/proofs/consistency", tag = "ledger",
     params(("from" = u64, Query, description = "Old size"), ("to" = u64, Query, description = "New size")),
-    responses((status = 200, description = "`{from, to, hashes}` (RFC 9162 order, base64)", body = serde_json::Value),
+    responses((status = 200, description = "The proof's hashes (RFC 9162 order, base64)", body = ConsistencyProofView),
               (status = 400, description = "Out of range", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn consistency(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(query): Query<ConsistencyQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<ConsistencyProofView>, Problem> {
     reader(&state.runtime, &headers).await?;
     if query.from > query.to {
         return Err(Problem::bad_request(format!("from {} is above to {}", query.from, query.to)));
     }
     let proof = TreeStore::new(state.runtime.store.clone()).consistency(query.from, query.to).await?;
-    Ok(Json(json!({"from": query.from, "to": query.to, "hashes": proof.iter().map(|h| BASE64.encode(h)).collect::<Vec<_>>()})))
+    Ok(Json(ConsistencyProofView { from: query.from, hashes: proof.iter().map(|h| BASE64.encode(h)).collect(), to: query.to }))
 }

@@ -8,24 +8,26 @@
 //! rehashing the whole ledger. If the stored ledger does not check out
 //! (someone edited the table), it stops signing and reports not ready.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use base64::Engine as _;
 use claimtrail_events::{CheckpointSigned, NewEvent};
-use claimtrail_ledger::hash::{CHAIN_SEED, Hash, chain_next, leaf_hash};
+use claimtrail_ledger::hash::{CHAIN_SEED, Hash};
 use claimtrail_ledger::merkle::Frontier;
 use claimtrail_ledger::merkle::stored::Node;
-use claimtrail_ledger::note::{Checkpoint, CosignatureVerifier, SignerKey};
+use claimtrail_ledger::note::{Checkpoint, SignerKey};
 use claimtrail_runtime::{Runtime, http::Readiness, killpoint};
-use claimtrail_store::{outbox, stmt};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use claimtrail_store::outbox;
+use sea_orm::TransactionTrait;
 use tokio::sync::watch;
 
+use crate::domain::{check_entry, checkpoint_due, is_published, quorum_of};
 use crate::sinks::{AnchorSink, ProofSource, Signed};
-use crate::tree::{self, TreeStore};
+use crate::storage;
+use crate::storage::tree::{self, TreeStore};
 
 /// Entries read per pass.
 const READ_BATCH_MAX: u64 = 10_000;
@@ -68,21 +70,18 @@ impl Checkpointer {
     /// gives its root).
     pub async fn start(runtime: Runtime, signer: SignerKey, sinks: Vec<Box<dyn AnchorSink>>) -> anyhow::Result<Checkpointer> {
         let store = &runtime.store;
-        let row = store
-            .db()
-            .query_one_raw(stmt(store, format!("SELECT size, root, frontier FROM {} ORDER BY size DESC LIMIT 1", store.table("checkpoints")), vec![]))
-            .await?;
-        let (frontier, chain) = match row {
+        let (frontier, chain) = match storage::latest_checkpoint(store).await? {
             None => (Frontier::new(), CHAIN_SEED),
-            Some(row) => {
-                let size: i64 = row.try_get_by_index(0)?;
-                let root: Vec<u8> = row.try_get_by_index(1)?;
-                let stored: Vec<u8> = row.try_get_by_index(2)?;
-                let hashes: Vec<Hash> = stored.chunks(32).filter_map(|chunk| chunk.try_into().ok()).collect();
-                let size = u64::try_from(size).context("negative checkpoint size")?;
+            Some(stored) => {
+                let size = stored.size;
+                let hashes: Vec<Hash> = stored.frontier.chunks(32).filter_map(|chunk| chunk.try_into().ok()).collect();
                 let frontier = Frontier::from_parts(size, hashes).map_err(|e| anyhow::anyhow!("stored frontier of checkpoint {size} is invalid: {e}"))?;
-                anyhow::ensure!(frontier.root().as_slice() == root.as_slice(), "stored frontier of checkpoint {size} does not give its root");
-                let chain = if size == 0 { CHAIN_SEED } else { chain_at(&runtime, size - 1).await? };
+                anyhow::ensure!(frontier.root().as_slice() == stored.root.as_slice(), "stored frontier of checkpoint {size} does not give its root");
+                let chain = if size == 0 {
+                    CHAIN_SEED
+                } else {
+                    storage::chain_at(store, size - 1).await?.with_context(|| format!("ledger entry {} of the last checkpoint is missing", size - 1))?
+                };
                 let rebuilt = tree::ensure_built(store, size, &frontier.root()).await.context("rebuilding the stored Merkle tree")?;
                 if rebuilt > 0 {
                     tracing::info!(size, nodes = rebuilt, "stored Merkle tree rebuilt");
@@ -130,7 +129,7 @@ impl Checkpointer {
                 }
             }
             let pending = self.frontier.size() - self.last_signed_size;
-            if pending > 0 && (pending >= self.runtime.settings.anchor.checkpoint_entries || last_signed_at.elapsed() >= interval) {
+            if checkpoint_due(pending, self.runtime.settings.anchor.checkpoint_entries, last_signed_at.elapsed(), interval) {
                 self.sign().await?;
                 last_signed_at = Instant::now();
                 self.anchor().await?;
@@ -148,26 +147,10 @@ impl Checkpointer {
     async fn catch_up(&mut self) -> anyhow::Result<()> {
         let store = &self.runtime.store;
         loop {
-            let rows = store
-                .db()
-                .query_all_raw(stmt(
-                    store,
-                    format!("SELECT idx, leaf, leaf_hash, chain FROM {} WHERE idx >= $1 ORDER BY idx LIMIT {READ_BATCH_MAX}", store.table("ledger")),
-                    vec![Value::from(self.frontier.size() as i64)],
-                ))
-                .await?;
-            let n_rows = rows.len();
-            for row in rows {
-                let idx: i64 = row.try_get_by_index(0)?;
-                let leaf: Vec<u8> = row.try_get_by_index(1)?;
-                let stored_leaf_hash: Vec<u8> = row.try_get_by_index(2)?;
-                let stored_chain: Vec<u8> = row.try_get_by_index(3)?;
-                let expected = self.frontier.size();
-                anyhow::ensure!(idx == expected as i64, "entry {expected} is missing (found {idx} next)");
-                let computed = leaf_hash(&leaf);
-                anyhow::ensure!(stored_leaf_hash == computed, "entry {idx}: stored leaf hash does not match its leaf bytes");
-                let chain = chain_next(&self.chain, &computed);
-                anyhow::ensure!(stored_chain == chain, "entry {idx}: chain value does not follow from the previous entry");
+            let entries = storage::entries_from(store, self.frontier.size(), READ_BATCH_MAX).await?;
+            let n_rows = entries.len();
+            for entry in entries {
+                let (computed, chain) = check_entry(self.frontier.size(), &self.chain, entry.index, &entry.leaf, &entry.leaf_hash, &entry.chain)?;
                 let nodes = &mut self.nodes;
                 self.frontier.push_observing(computed, &mut |node, hash| nodes.push((node, hash)));
                 self.chain = chain;
@@ -190,15 +173,9 @@ impl Checkpointer {
         killpoint::reach("mid_checkpoint");
         let frontier_bytes: Vec<u8> = self.frontier.hashes().iter().flatten().copied().collect();
         let tx = store.db().begin().await?;
-        let inserted = tx
-            .execute_raw(stmt(
-                store,
-                format!("INSERT INTO {} (size, root, note, frontier) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING", store.table("checkpoints")),
-                vec![Value::from(checkpoint.size as i64), Value::from(checkpoint.root.to_vec()), Value::from(note.clone()), Value::from(frontier_bytes)],
-            ))
-            .await?;
+        let inserted = storage::insert_checkpoint(store, &tx, checkpoint.size, &checkpoint.root, &note, frontier_bytes).await?;
         tree::write_nodes(store, &tx, &self.nodes).await?;
-        if inserted.rows_affected() == 1 {
+        if inserted {
             let event = CheckpointSigned {
                 origin: checkpoint.origin.clone(),
                 tree_size: checkpoint.size,
@@ -245,17 +222,9 @@ impl Checkpointer {
         }
         let answers = unanchored.done.iter().filter_map(|(sink_idx, line)| Some((self.sinks[*sink_idx].cosigner()?, line.as_deref()?)));
         let (cosignatures, cosigned) = quorum_of(&unanchored.checkpoint.to_body(), answers);
-        let store = &self.runtime.store;
-        store
-            .db()
-            .execute_raw(stmt(
-                store,
-                format!("UPDATE {} SET cosignatures = $2, cosigned = $3 WHERE size = $1", store.table("checkpoints")),
-                vec![Value::from(unanchored.checkpoint.size as i64), Value::from(cosignatures), Value::from(cosigned as i64)],
-            ))
-            .await?;
+        storage::set_cosignatures(&self.runtime.store, unanchored.checkpoint.size, cosignatures, cosigned).await?;
         metrics::gauge!("claimtrail_checkpoint_cosignatures").set(cosigned as f64);
-        if cosigned >= self.runtime.settings.anchor.witness_quorum {
+        if is_published(cosigned, self.runtime.settings.anchor.witness_quorum) {
             metrics::gauge!("claimtrail_checkpoint_published_size").set(unanchored.checkpoint.size as f64);
         }
         unanchored.last_attempt = Instant::now();
@@ -263,62 +232,5 @@ impl Checkpointer {
             self.unanchored = Some(unanchored);
         }
         Ok(())
-    }
-}
-
-/// The cosignature lines a checkpoint keeps and the quorum they make: one
-/// line per distinct witness key (name and key id) whose line is a valid
-/// cosignature of `checkpoint_body`, in the order given. A witness configured
-/// twice (two URLs, one key) counts once; sinks are not witnesses.
-pub fn quorum_of<'a>(checkpoint_body: &str, answers: impl IntoIterator<Item = (&'a CosignatureVerifier, &'a str)>) -> (String, usize) {
-    let mut seen = BTreeSet::new();
-    let mut lines = String::new();
-    for (witness, line) in answers {
-        if witness.verify_line(checkpoint_body, line).is_ok() && seen.insert((witness.name().to_owned(), witness.key_id())) {
-            lines.push_str(line.trim_end_matches('\n'));
-            lines.push('\n');
-        }
-    }
-    (lines, seen.len())
-}
-
-async fn chain_at(runtime: &Runtime, idx: u64) -> anyhow::Result<Hash> {
-    let store = &runtime.store;
-    let row = store
-        .db()
-        .query_one_raw(stmt(store, format!("SELECT chain FROM {} WHERE idx = $1", store.table("ledger")), vec![Value::from(idx as i64)]))
-        .await?
-        .with_context(|| format!("ledger entry {idx} of the last checkpoint is missing"))?;
-    let chain: Vec<u8> = row.try_get_by_index(0)?;
-    chain.try_into().map_err(|_| anyhow::anyhow!("ledger entry {idx} has a malformed chain value"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use claimtrail_ledger::note::Cosigner;
-
-    #[test]
-    fn the_quorum_counts_distinct_witness_keys_with_a_valid_cosignature() {
-        let body = "claimtrail.test/ledger\n8\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
-        let one = Cosigner::generate("witness.test/w1").unwrap();
-        let two = Cosigner::generate("witness.test/w2").unwrap();
-        // Another key under w1's name is another witness.
-        let one_again = Cosigner::generate("witness.test/w1").unwrap();
-        let (v1, v2, v1_again) = (one.verifier(), two.verifier(), one_again.verifier());
-        let (line1, line1_later, line2, line1_again) =
-            (one.cosign(body, 1_000), one.cosign(body, 2_000), two.cosign(body, 1_000), one_again.cosign(body, 1_000));
-
-        // w1 configured twice (each sink got its own line): one witness.
-        let (lines, count) = quorum_of(body, [(&v1, line1.as_str()), (&v1, line1_later.as_str())]);
-        assert_eq!((lines.as_str(), count), (line1.as_str(), 1));
-        let (_, count) = quorum_of(body, [(&v1, line1.as_str()), (&v1, line1_later.as_str()), (&v2, line2.as_str())]);
-        assert_eq!(count, 2);
-        // A line that does not verify by its sink's key counts for nothing, nor does another body's.
-        let (lines, count) = quorum_of(body, [(&v1, line2.as_str()), (&v2, two.cosign("other\n1\nAA==\n", 1_000).as_str())]);
-        assert_eq!((lines.as_str(), count), ("", 0));
-        // Same name, another key: counted apart.
-        let (lines, count) = quorum_of(body, [(&v1, line1.as_str()), (&v1_again, line1_again.as_str())]);
-        assert_eq!((lines, count), (format!("{line1}{line1_again}"), 2));
     }
 }

@@ -15,9 +15,10 @@ use std::io::Write;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use claimtrail_store::{Store, stmt};
-use sea_orm::{ConnectionTrait, Value};
+use claimtrail_store::Store;
 use serde_json::json;
+
+use crate::storage;
 
 /// Rows read per query.
 const PAGE: i64 = 10_000;
@@ -31,22 +32,13 @@ pub async fn export(store: &Store, registry: &Store, out: &mut impl Write, mut p
     let mut n_entries = 0u64;
     let mut next = 0i64;
     loop {
-        let rows = store
-            .db()
-            .query_all_raw(stmt(
-                store,
-                format!("SELECT idx, leaf, chain FROM {} WHERE idx >= $1 ORDER BY idx LIMIT {PAGE}", store.table("ledger")),
-                vec![Value::from(next)],
-            ))
-            .await?;
-        let n_rows = rows.len();
-        for row in rows {
-            let idx: i64 = row.try_get_by_index(0)?;
-            let leaf: Vec<u8> = row.try_get_by_index(1)?;
-            let chain: Vec<u8> = row.try_get_by_index(2)?;
-            serde_json::to_writer(&mut *out, &json!({"type": "entry", "index": idx, "leaf": BASE64.encode(leaf), "chain": BASE64.encode(chain)}))?;
+        let entries = storage::entries_page(store, next, PAGE).await?;
+        let n_rows = entries.len();
+        for entry in entries {
+            let line = json!({"type": "entry", "index": entry.index, "leaf": BASE64.encode(entry.leaf), "chain": BASE64.encode(entry.chain)});
+            serde_json::to_writer(&mut *out, &line)?;
             out.write_all(b"\n")?;
-            next = idx + 1;
+            next = entry.index + 1;
             n_entries += 1;
         }
         progress(n_entries);
@@ -54,13 +46,10 @@ pub async fn export(store: &Store, registry: &Store, out: &mut impl Write, mut p
             break;
         }
     }
-    let rows =
-        store.db().query_all_raw(stmt(store, format!("SELECT size, note, cosignatures FROM {} ORDER BY size", store.table("checkpoints")), vec![])).await?;
-    let n_checkpoints = rows.len() as u64;
-    for row in rows {
-        let size: i64 = row.try_get_by_index(0)?;
-        // The log's signed note, then the witnesses' cosignature lines gathered for it.
-        let note: String = row.try_get_by_index::<String>(1)? + &row.try_get_by_index::<String>(2)?;
+    // The log's signed notes, each followed by the witnesses' cosignature lines gathered for it.
+    let checkpoints = storage::checkpoints(store, 0, None).await?;
+    let n_checkpoints = checkpoints.len() as u64;
+    for (size, note) in checkpoints {
         serde_json::to_writer(&mut *out, &json!({"type": "checkpoint", "size": size, "note": note}))?;
         out.write_all(b"\n")?;
     }

@@ -10,8 +10,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use claimtrail_ledger::note::{SignerKey, VerifierKey};
-use claimtrail_store::{Store, StoreError, registry, stmt};
-use sea_orm::{ConnectionTrait, Value};
+use claimtrail_store::{Store, StoreError, registry};
+use sea_orm::ConnectionTrait;
+
+use crate::storage;
 
 /// File name of the log key inside the key directory.
 pub const LOG_KEY_FILE: &str = "ledger-log.key";
@@ -35,39 +37,14 @@ pub async fn publish(store: &Store, key: &VerifierKey, role: &str) -> anyhow::Re
 
 /// Records any vkey string (e.g. a witness's cosignature key) with its role.
 pub async fn publish_vkey(store: &Store, vkey: &str, role: &str) -> anyhow::Result<()> {
-    store
-        .db()
-        .execute_raw(stmt(
-            store,
-            format!("INSERT INTO {} (vkey, role) VALUES ($1, $2) ON CONFLICT (vkey) DO NOTHING", store.table("keys")),
-            vec![Value::from(vkey.to_owned()), Value::from(role.to_owned())],
-        ))
-        .await?;
-    Ok(())
+    Ok(storage::publish_vkey(store, vkey, role).await?)
 }
 
 /// Every published key with its role: the anchor's own keys (`log`,
 /// `witness`) first, then every producer key of the registry (role
 /// `producer <service>`), each oldest first.
 pub async fn published(store: &Store, registry: &Store) -> anyhow::Result<Vec<(String, String)>> {
-    let rows = store
-        .db()
-        .query_all_raw(stmt(
-            store,
-            format!(
-                "SELECT vkey, role FROM (SELECT vkey, role, added_at, 0 AS kind FROM {} \
-                 UNION ALL SELECT vkey, 'producer ' || service, added_at, 1 AS kind FROM {}) AS k ORDER BY kind, added_at, vkey",
-                store.table("keys"),
-                registry.table("producer_keys")
-            ),
-            vec![],
-        ))
-        .await?;
-    let mut keys = Vec::with_capacity(rows.len());
-    for row in rows {
-        keys.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
-    }
-    Ok(keys)
+    Ok(storage::published_keys(store, registry).await?)
 }
 
 /// The producer keys the appender verifies with, by label (`<name>+<key

@@ -3,7 +3,7 @@
 //! rebuild, and past the last stored node; sizes beyond the ledger; a
 //! rebuild that does not reach the checkpoint's root.
 
-use claimtrail_anchor::tree::{self, TreeError, TreeStore};
+use claimtrail_anchor::storage::tree::{self, TreeError, TreeStore};
 use claimtrail_ledger::hash::{Hash, leaf_hash};
 use claimtrail_ledger::merkle::{self, Frontier};
 use claimtrail_store::{Store, StoreConfig, stmt};

@@ -180,7 +180,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let expected = baseline_events + 3 * args.claims as i64;
     loop {
         let booked = footprint_of(&runtimes, claimtrail_settlement::SERVICE).await?.table_rows("journal_entries");
-        let checkpoint = claimtrail_anchor::checkpointed_size(&runtime_of(&runtimes, claimtrail_anchor::SERVICE)?.store).await? as i64;
+        let checkpoint = claimtrail_anchor::storage::checkpointed_size(&runtime_of(&runtimes, claimtrail_anchor::SERVICE)?.store).await? as i64;
         progress.set_position(booked as u64);
         if booked == args.claims as i64 && checkpoint == expected {
             break;
@@ -234,7 +234,7 @@ async fn footprint_of(runtimes: &[Runtime], service: &str) -> anyhow::Result<cla
         claimtrail_intake::SERVICE => claimtrail_intake::footprint(store).await?,
         claimtrail_adjudication::SERVICE => claimtrail_adjudication::storage::footprint(store).await?,
         claimtrail_settlement::SERVICE => claimtrail_settlement::storage::footprint(store).await?,
-        claimtrail_anchor::SERVICE => claimtrail_anchor::footprint(store).await?,
+        claimtrail_anchor::SERVICE => claimtrail_anchor::storage::footprint(store).await?,
         other => anyhow::bail!("no footprint for {other}"),
     })
 }

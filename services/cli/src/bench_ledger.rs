@@ -10,7 +10,7 @@
 //! - with `--database-url`: the raw Postgres rates of the ledger's row
 //!   (multi-row INSERT in 500-row statements, and binary COPY through
 //!   tokio-postgres) into a scratch table, and the anchor's own append path
-//!   (`claimtrail_anchor::copy`): the writer lock, the check for events
+//!   (`claimtrail_anchor::storage::copy`): the writer lock, the check for events
 //!   already appended, the tail read, leaf hash and chain per entry, and the
 //!   binary COPY into a ledger table, per transaction of `--ledger-batch`
 //!   entries.
@@ -181,10 +181,10 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
         }
         println!("raw Postgres binary COPY ({batch_size} rows a transaction): {:.0} rows/s", rate(entries, started));
 
-        // The anchor's append path on Postgres (claimtrail_anchor::copy): lock, the
+        // The anchor's append path on Postgres (claimtrail_anchor::storage::copy): lock, the
         // events already present, tail, leaf hash and chain, binary COPY; one
         // transaction per batch.
-        let writer = claimtrail_anchor::copy::CopyWriter::new(database_url, &format!("{schema}.ledger"));
+        let writer = claimtrail_anchor::storage::copy::CopyWriter::new(database_url, &format!("{schema}.ledger"));
         let started = Instant::now();
         let mut next = 0usize;
         for transaction in prepared.leaves.chunks(batch_size) {
@@ -195,7 +195,7 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
                     unexpected.into_iter().map(Err).chain(transaction.iter().zip(ids).enumerate().map(move |(offset, (leaf, id))| {
                         let leaf_hash = leaf_hash(leaf);
                         chain = chain_next(&chain, &leaf_hash);
-                        Ok(claimtrail_anchor::copy::Row { index: (next + offset) as i64, event_id: *id, leaf: leaf.clone(), leaf_hash, chain })
+                        Ok(claimtrail_anchor::domain::Entry { index: (next + offset) as i64, event_id: *id, leaf: leaf.clone(), leaf_hash, chain })
                     }))
                 })
                 .await?;

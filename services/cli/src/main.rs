@@ -322,4 +322,111 @@ mod tests {
             assert!(generated.contains(&format!("\"{path}\"")), "{path} is missing from the document");
         }
     }
+
+    /// Bodies allowed to stay free JSON, as (method, path, `request` or the
+    /// response status): none. Every body is typed; see
+    /// [`every_body_in_the_openapi_document_has_a_schema`].
+    const FREE_FORM_BODIES_ALLOWED: &[(&str, &str, &str)] = &[];
+
+    /// Why `schema` (of a body in `document`) says nothing about the body,
+    /// or None when it constrains it: a missing schema, `{}`, an object with
+    /// no properties, or a reference to a component that is one of these. A
+    /// reference outside the document (HL7's FHIR schema) is a schema.
+    fn free_form(document: &serde_json::Value, schema: Option<&serde_json::Value>) -> Option<String> {
+        let Some(schema) = schema else { return Some("no schema".into()) };
+        if let Some(reference) = schema.get("$ref").and_then(|reference| reference.as_str()) {
+            let Some(name) = reference.strip_prefix("#/components/schemas/") else {
+                return (!reference.starts_with("https://")).then(|| format!("a reference to {reference}, neither a component nor a published schema"));
+            };
+            return match document["components"]["schemas"].get(name) {
+                Some(component) => free_form(document, Some(component)).map(|why| format!("component {name}: {why}")),
+                None => Some(format!("a reference to {name}, which is not a component")),
+            };
+        }
+        let constrained = ["type", "oneOf", "anyOf", "allOf", "enum", "const"].iter().any(|keyword| schema.get(keyword).is_some());
+        if !constrained {
+            return Some(format!("the unconstrained schema {schema}"));
+        }
+        let is_object = schema.get("type").and_then(|kind| kind.as_str()) == Some("object");
+        let has_members = schema.get("properties").and_then(|properties| properties.as_object()).is_some_and(|properties| !properties.is_empty())
+            || schema.get("additionalProperties").is_some_and(|additional| additional.is_object());
+        if is_object && !has_members {
+            return Some(format!("an object with no properties {schema}"));
+        }
+        if schema.get("type").and_then(|kind| kind.as_str()) == Some("array") {
+            return free_form(document, schema.get("items")).map(|why| format!("array items: {why}"));
+        }
+        None
+    }
+
+    /// Every request and response body in /openapi.json (and in the
+    /// witness's document) has a schema that constrains it; the FHIR ones
+    /// refer to HL7's R4 definitions. Bodies in [`FREE_FORM_BODIES_ALLOWED`]
+    /// are exempt until they are typed, and the list holds only bodies that
+    /// are still free-form, so it shrinks as they are.
+    #[test]
+    fn every_body_in_the_openapi_document_has_a_schema() {
+        let mut found = Vec::new();
+        let mut checked = 0;
+        for document in [crate::up::openapi(), claimtrail_witness::openapi()] {
+            let document = serde_json::to_value(&document).expect("the document serializes");
+            for (path, operations) in document["paths"].as_object().expect("paths") {
+                for (method, operation) in operations.as_object().expect("operations") {
+                    let mut bodies: Vec<(String, &serde_json::Value)> = Vec::new();
+                    if let Some(request) = operation.get("requestBody") {
+                        bodies.push(("request".into(), request));
+                    }
+                    for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                        bodies.push((status.clone(), response));
+                    }
+                    for (place, body) in bodies {
+                        for (content_type, media) in body.get("content").and_then(|content| content.as_object()).into_iter().flatten() {
+                            checked += 1;
+                            if let Some(why) = free_form(&document, media.get("schema")) {
+                                found.push(((method.clone(), path.clone(), place.clone()), format!("{method} {path} {place} ({content_type}): {why}")));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} bodies found: the walk is broken");
+        let allowed =
+            |key: &(String, String, String)| FREE_FORM_BODIES_ALLOWED.iter().any(|(m, p, w)| (*m, *p, *w) == (key.0.as_str(), key.1.as_str(), key.2.as_str()));
+        let untyped: Vec<&String> = found.iter().filter(|(key, _)| !allowed(key)).map(|(_, why)| why).collect();
+        assert!(untyped.is_empty(), "free-form bodies in the OpenAPI document:\n{}", untyped.iter().map(|why| why.as_str()).collect::<Vec<_>>().join("\n"));
+        let stale: Vec<_> = FREE_FORM_BODIES_ALLOWED
+            .iter()
+            .filter(|(m, p, w)| !found.iter().any(|(key, _)| (key.0.as_str(), key.1.as_str(), key.2.as_str()) == (*m, *p, *w)))
+            .collect();
+        assert!(stale.is_empty(), "typed now, remove from FREE_FORM_BODIES_ALLOWED: {stale:?}");
+    }
+
+    #[test]
+    fn a_free_form_schema_is_recognised_and_a_constrained_one_is_not() {
+        let document = serde_json::json!({"components": {"schemas": {
+            "Open": {"type": "object"},
+            "View": {"type": "object", "properties": {"size": {"type": "integer"}}},
+            "Fhir": {"$ref": "https://hl7.org/fhir/R4/fhir.schema.json#/definitions/Claim"}
+        }}});
+        for free in [
+            None,
+            Some(serde_json::json!({})),
+            Some(serde_json::json!({"type": "object"})),
+            Some(serde_json::json!({"$ref": "#/components/schemas/Open"})),
+            Some(serde_json::json!({"$ref": "#/components/schemas/Missing"})),
+            Some(serde_json::json!({"type": "array", "items": {}})),
+        ] {
+            assert!(free_form(&document, free.as_ref()).is_some(), "{free:?}");
+        }
+        for typed in [
+            serde_json::json!({"type": "string"}),
+            serde_json::json!({"$ref": "#/components/schemas/View"}),
+            serde_json::json!({"$ref": "#/components/schemas/Fhir"}),
+            serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}}),
+            serde_json::json!({"oneOf": [{"$ref": "#/components/schemas/View"}]}),
+        ] {
+            assert_eq!(free_form(&document, Some(&typed)), None, "{typed}");
+        }
+    }
 }

@@ -433,7 +433,7 @@ mod tests {
     fn generated_npis_pass_the_npi_check() {
         for base in [124_531_959u64, 100_300_012, 107_000_000, 207_000_123] {
             let npi = npi_with_check_digit(base);
-            assert!(claimtrail_fhir::Npi::parse(&npi).is_ok(), "{npi}");
+            assert!(claimtrail_codes::Npi::parse(&npi).is_ok(), "{npi}");
         }
         assert_eq!(npi_with_check_digit(124_531_959), "1245319599");
     }

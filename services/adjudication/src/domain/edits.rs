@@ -17,6 +17,7 @@
 //! (CO-151/N362), exclusion (CO-B7) and prior authorization (CO-197); their
 //! call point is [`line_denial`], after the registry edits.
 
+use claimtrail_codes::Carc;
 use claimtrail_events::{ClaimLine, format_date};
 use time::Date;
 
@@ -28,7 +29,7 @@ pub struct Denial {
     /// The edit's machine name, e.g. `coverage-ended`.
     pub edit: &'static str,
     /// The claim adjustment reason code (group CO), e.g. `27`.
-    pub carc: &'static str,
+    pub carc: Carc,
     /// The registry fact that decided it, e.g. `member coverage 2026-01-01..2026-06-30 recorded 2026-...`.
     pub source: String,
     /// Why, in a sentence.
@@ -44,7 +45,7 @@ pub fn coverage(service_date: Date, member: &MemberFacts) -> Option<Denial> {
     if service_date < member.coverage_start {
         return Some(Denial {
             edit: "coverage-not-in-effect",
-            carc: "26",
+            carc: Carc::BEFORE_COVERAGE,
             source: coverage_source(member),
             detail: format!(
                 "the date of service {} is before the member's coverage starts on {}: CO-26",
@@ -56,7 +57,7 @@ pub fn coverage(service_date: Date, member: &MemberFacts) -> Option<Denial> {
     if service_date > member.coverage_end {
         return Some(Denial {
             edit: "coverage-ended",
-            carc: "27",
+            carc: Carc::AFTER_COVERAGE,
             source: coverage_source(member),
             detail: format!(
                 "the date of service {} is after the member's coverage ended on {}: CO-27",
@@ -73,7 +74,7 @@ pub fn date_of_death(service_date: Date, member: &MemberFacts) -> Option<Denial>
     let died = member.date_of_death?;
     (service_date > died).then(|| Denial {
         edit: "after-date-of-death",
-        carc: "13",
+        carc: Carc::DATE_OF_DEATH,
         source: format!("member date of death {} (recorded {})", format_date(died), member.recorded_at),
         detail: format!("the date of service {} is after the member's date of death {}: CO-13", format_date(service_date), format_date(died)),
     })
@@ -85,7 +86,7 @@ pub fn timely_filing(service_date: Date, received_on: Date, payer: &PayerFacts) 
     let age = (received_on - service_date).whole_days();
     (age > i64::from(payer.timely_filing_days)).then(|| Denial {
         edit: "timely-filing",
-        carc: "29",
+        carc: Carc::TIMELY_FILING,
         source: format!("payer {} timely filing {} days (recorded {})", payer.payer_id, payer.timely_filing_days, payer.recorded_at),
         detail: format!(
             "the claim was received on {}, {age} days after the date of service {}; payer {} pays claims received within {} days: CO-29",
@@ -102,13 +103,13 @@ pub fn provider_enrollment(service_date: Date, npi: &str, payer_id: &str, provid
     match provider {
         None => Some(Denial {
             edit: "provider-not-enrolled",
-            carc: "B7",
+            carc: Carc::PROVIDER_NOT_ELIGIBLE,
             source: format!("no enrollment of provider {npi} with payer {payer_id}"),
             detail: format!("billing provider {npi} is not enrolled with payer {payer_id}: CO-B7"),
         }),
         Some(enrolled) if service_date < enrolled.enrollment_start || service_date > enrolled.enrollment_end => Some(Denial {
             edit: "provider-not-enrolled",
-            carc: "B7",
+            carc: Carc::PROVIDER_NOT_ELIGIBLE,
             source: format!(
                 "provider enrollment {}..{} (recorded {})",
                 format_date(enrolled.enrollment_start),
@@ -170,7 +171,7 @@ mod tests {
 
     /// Given a check, when a date, then a CARC (or none).
     fn check(given: impl Fn(Date) -> Option<Denial>, when: Date, then: Option<&str>) {
-        assert_eq!(given(when).map(|denial| denial.carc), then, "on {when}");
+        assert_eq!(given(when).map(|denial| denial.carc.to_string()).as_deref(), then, "on {when}");
     }
 
     #[test]
@@ -218,9 +219,9 @@ mod tests {
         let died = MemberFacts { date_of_death: Some(date!(2026 - 03 - 10)), ..member() };
         let registry = RegistryFacts { member: Some(died.clone()), provider: None, payer: Some(payer(30)) };
         let denial = line_denial(&line, "1234567893", &died, &payer(30), &registry, date!(2027 - 01 - 01)).unwrap();
-        assert_eq!((denial.edit, denial.carc), ("coverage-ended", "27"));
+        assert_eq!((denial.edit, denial.carc.as_ref()), ("coverage-ended", "27"));
         let covered = MemberFacts { coverage_end: date!(2026 - 12 - 31), ..died };
         let denial = line_denial(&line, "1234567893", &covered, &payer(30), &registry, date!(2027 - 01 - 01)).unwrap();
-        assert_eq!(denial.carc, "13");
+        assert_eq!(denial.carc, Carc::DATE_OF_DEATH);
     }
 }

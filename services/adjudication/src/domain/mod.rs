@@ -352,7 +352,14 @@ mod tests {
         check(given, Command::Adjudicate(original), |then| {
             let decision = only_decision(then);
             assert_eq!(decision.outcome, Outcome::Denied);
-            assert_eq!(decision.lines[0].adjustments, vec![Adjustment { group: "CO".into(), reason: "27".into(), amount: Money::parse("180.00").unwrap() }]);
+            assert_eq!(
+                decision.lines[0].adjustments,
+                vec![Adjustment {
+                    group: claimtrail_codes::GroupCode::Co,
+                    reason: claimtrail_codes::Carc::AFTER_COVERAGE,
+                    amount: Money::parse("180.00").unwrap()
+                }]
+            );
         });
     }
 
@@ -364,7 +371,9 @@ mod tests {
         if let Some(member) = given.registry.member.as_mut() {
             member.date_of_death = Some(date!(2026 - 10 - 15));
         }
-        check(given, Command::Adjudicate(original), |then| assert_eq!(only_decision(then).lines[0].adjustments[0].reason, "13"));
+        check(given, Command::Adjudicate(original), |then| {
+            assert_eq!(only_decision(then).lines[0].adjustments[0].reason, claimtrail_codes::Carc::DATE_OF_DEATH)
+        });
     }
 
     #[test]
@@ -373,7 +382,9 @@ mod tests {
         let schedule = schedule();
         let mut given = facts(&schedule, DecisionState::Undecided);
         given.received_on = date!(2027 - 11 - 02);
-        check(given, Command::Adjudicate(original), |then| assert_eq!(only_decision(then).lines[0].adjustments[0].reason, "29"));
+        check(given, Command::Adjudicate(original), |then| {
+            assert_eq!(only_decision(then).lines[0].adjustments[0].reason, claimtrail_codes::Carc::TIMELY_FILING)
+        });
     }
 
     #[test]
@@ -382,7 +393,9 @@ mod tests {
         let schedule = schedule();
         let mut given = facts(&schedule, DecisionState::Undecided);
         given.registry.provider = None;
-        check(given, Command::Adjudicate(original), |then| assert_eq!(only_decision(then).lines[0].adjustments[0].reason, "B7"));
+        check(given, Command::Adjudicate(original), |then| {
+            assert_eq!(only_decision(then).lines[0].adjustments[0].reason, claimtrail_codes::Carc::PROVIDER_NOT_ELIGIBLE)
+        });
     }
 
     #[test]
@@ -463,7 +476,14 @@ mod tests {
         check(facts(&schedule(), state), Command::Adjudicate(second), |then| {
             let denial = only_decision(then);
             assert_eq!(denial.outcome, Outcome::Denied);
-            assert_eq!(denial.lines[0].adjustments, vec![Adjustment { group: "CO".into(), reason: "129".into(), amount: Money::parse("90.00").unwrap() }]);
+            assert_eq!(
+                denial.lines[0].adjustments,
+                vec![Adjustment {
+                    group: claimtrail_codes::GroupCode::Co,
+                    reason: claimtrail_codes::Carc::PRIOR_PROCESSING,
+                    amount: Money::parse("90.00").unwrap()
+                }]
+            );
             assert!(denial.lines[0].explanation[0].contains("first-replacement"));
         });
     }

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use claimtrail_codes::{Carc, GroupCode};
 use claimtrail_events::{
     Adjustment, ClaimAdjudicated, ClaimReversed, DecisionStep, Frequency, LineDecision, Money, Outcome, StepKind, SubmittedClaim, sha3_256,
 };
@@ -53,8 +54,9 @@ pub fn schedule_hash(schedule: Option<&FeeSchedule>) -> String {
 
 /// A line a standard edit denied: nothing allowed, the edit's CARC for the whole charge.
 fn denied_line(line: &claimtrail_events::ClaimLine, denial: &Denial) -> LineDecision {
-    let adjustment = (!line.charge.is_zero()).then(|| Adjustment { group: "CO".into(), reason: denial.carc.into(), amount: line.charge });
+    let adjustment = (!line.charge.is_zero()).then(|| Adjustment { group: GroupCode::Co, reason: denial.carc.clone(), amount: line.charge });
     LineDecision {
+        remarks: Vec::new(),
         sequence: line.sequence,
         procedure_code: line.procedure_code.clone(),
         charge: line.charge,
@@ -98,8 +100,11 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
                 let allowed_sentence = format!("allowed = lower of charge {} and fee {} = {}", line.charge, fee, allowed);
                 explanation.push(allowed_sentence.clone());
                 let contractual = line.charge.checked_sub(allowed).ok_or(PricingError::Overflow(line.sequence))?;
-                let adjustment =
-                    (!contractual.is_zero() && !allowed.is_zero()).then(|| Adjustment { group: "CO".into(), reason: "45".into(), amount: contractual });
+                let adjustment = (!contractual.is_zero() && !allowed.is_zero()).then(|| Adjustment {
+                    group: GroupCode::Co,
+                    reason: Carc::FEE_SCHEDULE,
+                    amount: contractual,
+                });
                 steps.push(DecisionStep {
                     kind: StepKind::Pricing,
                     rule: "fee-schedule".into(),
@@ -121,7 +126,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
                     None => format!("payer {} has published no fee schedule: procedure {} is not covered", claim.payer_id, line.procedure_code),
                 };
                 explanation.push(sentence.clone());
-                let adjustment = (!line.charge.is_zero()).then(|| Adjustment { group: "CO".into(), reason: "96".into(), amount: line.charge });
+                let adjustment = (!line.charge.is_zero()).then(|| Adjustment { group: GroupCode::Co, reason: Carc::NON_COVERED, amount: line.charge });
                 adjustments.extend(adjustment.clone());
                 steps.push(DecisionStep {
                     kind: StepKind::Pricing,
@@ -138,6 +143,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
         let paid = allowed;
         explanation.push(format!("paid {paid}"));
         lines.push(LineDecision {
+            remarks: Vec::new(),
             sequence: line.sequence,
             procedure_code: line.procedure_code.clone(),
             charge: line.charge,
@@ -188,6 +194,7 @@ pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReverse
         .lines
         .iter()
         .map(|line| LineDecision {
+            remarks: line.remarks.clone(),
             sequence: line.sequence,
             procedure_code: line.procedure_code.clone(),
             charge: line.charge.negated(),
@@ -231,19 +238,24 @@ pub fn deny_already_reversed(claim: &SubmittedClaim, reversed_by: &str, rule_set
         .lines
         .iter()
         .map(|line| LineDecision {
+            remarks: Vec::new(),
             sequence: line.sequence,
             procedure_code: line.procedure_code.clone(),
             charge: line.charge,
             allowed: Money::ZERO,
             paid: Money::ZERO,
             patient_responsibility: Money::ZERO,
-            adjustments: if line.charge.is_zero() { vec![] } else { vec![Adjustment { group: "CO".into(), reason: "129".into(), amount: line.charge }] },
+            adjustments: if line.charge.is_zero() {
+                vec![]
+            } else {
+                vec![Adjustment { group: GroupCode::Co, reason: Carc::PRIOR_PROCESSING, amount: line.charge }]
+            },
             explanation: vec![format!("claim {original} was already reversed by claim {reversed_by}: CO-129, not paid")],
             steps: vec![DecisionStep {
                 kind: StepKind::Reversal,
                 rule: "original-already-reversed".into(),
                 source: Some(format!("claim:{reversed_by}")),
-                adjustment: (!line.charge.is_zero()).then(|| Adjustment { group: "CO".into(), reason: "129".into(), amount: line.charge }),
+                adjustment: (!line.charge.is_zero()).then(|| Adjustment { group: GroupCode::Co, reason: Carc::PRIOR_PROCESSING, amount: line.charge }),
                 before: line.charge,
                 after: Money::ZERO,
                 detail: format!("claim {original} was already reversed by claim {reversed_by}: CO-129, not paid"),
@@ -286,7 +298,7 @@ mod tests {
         let decision = adjudicate(&claim(&[("99213", "180.00", 1)]), Some(&schedule(&[("99213", "120.00")])), &[]).unwrap();
         let line = &decision.lines[0];
         assert_eq!((line.allowed.to_string(), line.paid.to_string()), ("120.00".into(), "120.00".into()));
-        assert_eq!(line.adjustments, vec![Adjustment { group: "CO".into(), reason: "45".into(), amount: Money::parse("60").unwrap() }]);
+        assert_eq!(line.adjustments, vec![Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: Money::parse("60").unwrap() }]);
         assert_eq!(decision.outcome, Outcome::Paid);
     }
 
@@ -314,7 +326,7 @@ mod tests {
     fn a_code_off_the_schedule_is_denied_with_co_96() {
         let decision = adjudicate(&claim(&[("99213", "180.00", 1), ("G0008", "40.00", 1)]), Some(&schedule(&[("99213", "120.00")])), &[]).unwrap();
         assert_eq!(decision.outcome, Outcome::PartiallyPaid);
-        assert_eq!(decision.lines[1].adjustments[0].reason, "96");
+        assert_eq!(decision.lines[1].adjustments[0].reason, Carc::NON_COVERED);
         assert_eq!(decision.total_paid.to_string(), "120.00");
         let all_off = adjudicate(&claim(&[("G0008", "40.00", 1)]), Some(&schedule(&[])), &[]).unwrap();
         assert_eq!(all_off.outcome, Outcome::Denied);
@@ -335,15 +347,18 @@ mod tests {
         let step = &decision.lines[0].steps[0];
         assert_eq!((step.kind, step.rule.as_str(), step.source.as_deref()), (StepKind::Pricing, "fee-schedule", Some("fee_schedule:abc#99213")));
         assert_eq!((step.before.to_string(), step.after.to_string()), ("180.00".into(), "120.00".into()));
-        assert_eq!(step.adjustment.as_ref().map(|a| a.reason.as_str()), Some("45"));
+        assert_eq!(step.adjustment.as_ref().map(|a| a.reason.as_ref()), Some("45"));
     }
 
     #[test]
     fn a_line_an_edit_denied_is_not_priced_and_carries_the_edit_s_carc() {
-        let denial = Denial { edit: "coverage-ended", carc: "27", source: "member coverage".into(), detail: "after coverage: CO-27".into() };
+        let denial = Denial { edit: "coverage-ended", carc: Carc::AFTER_COVERAGE, source: "member coverage".into(), detail: "after coverage: CO-27".into() };
         let decision =
             adjudicate(&claim(&[("99213", "180.00", 1), ("99213", "90.00", 1)]), Some(&schedule(&[("99213", "120.00")])), &[Some(denial), None]).unwrap();
-        assert_eq!(decision.lines[0].adjustments, vec![Adjustment { group: "CO".into(), reason: "27".into(), amount: Money::parse("180.00").unwrap() }]);
+        assert_eq!(
+            decision.lines[0].adjustments,
+            vec![Adjustment { group: GroupCode::Co, reason: Carc::AFTER_COVERAGE, amount: Money::parse("180.00").unwrap() }]
+        );
         assert_eq!(decision.lines[0].steps[0].kind, StepKind::Edit);
         assert_eq!(decision.lines[1].paid.to_string(), "90.00");
         assert_eq!(decision.outcome, Outcome::PartiallyPaid);

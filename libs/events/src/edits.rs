@@ -1,0 +1,115 @@
+//! Front-end edits: faults that leave a claim well-formed (it is kept, with
+//! its id) but make it `rejected` with these issues. Each edit is a function
+//! from the mapped value and its path (a FHIRPath in claimtrail-fhir, an X12
+//! position in claimtrail-x12; both apply the same edits) to an optional
+//! [`ClaimIssue`].
+
+use claimtrail_codes::{Icd10Code, Npi, ProcedureCode};
+use time::Date;
+
+use crate::claim::{ClaimIssue, Diagnosis};
+use crate::money::Money;
+
+/// The machine codes of [`ClaimIssue::code`] that this crate produces.
+pub mod issue_code {
+    /// A billing or rendering NPI is not 10 digits starting 1 or 2 with a valid check digit.
+    pub const NPI_CHECK_DIGIT: &str = "npi-check-digit";
+    /// A diagnosis code does not have the ICD-10-CM shape.
+    pub const ICD10_SHAPE: &str = "icd10-shape";
+    /// A procedure code has neither the HCPCS Level II nor the CPT shape.
+    pub const PROCEDURE_CODE_SHAPE: &str = "procedure-code-shape";
+    /// A line's date of service is after the day the claim was received.
+    pub const SERVICE_DATE_FUTURE: &str = "service-date-future";
+    /// `Claim.total` is not the sum of the line charges.
+    pub const TOTAL_MISMATCH: &str = "total-mismatch";
+    /// A line points at a diagnosis sequence the claim does not have.
+    pub const DIAGNOSIS_POINTER: &str = "diagnosis-pointer";
+}
+
+fn issue(path: &str, code: &str, message: String) -> ClaimIssue {
+    ClaimIssue { path: path.to_owned(), code: code.to_owned(), message }
+}
+
+/// An NPI that fails [`Npi::parse`], at `path`.
+pub fn npi(npi: &str, path: &str) -> Option<ClaimIssue> {
+    let error = Npi::parse(npi).err()?;
+    Some(issue(path, issue_code::NPI_CHECK_DIGIT, error.to_string()))
+}
+
+/// A diagnosis code that fails [`Icd10Code::parse`], at `path`.
+pub fn icd10(code: &str, path: &str) -> Option<ClaimIssue> {
+    let error = Icd10Code::parse(code).err()?;
+    Some(issue(path, issue_code::ICD10_SHAPE, error.to_string()))
+}
+
+/// A procedure code of neither HCPCS nor CPT shape, at `path`.
+pub fn procedure_code(code: &str, path: &str) -> Option<ClaimIssue> {
+    let error = ProcedureCode::parse(code).err()?;
+    Some(issue(path, issue_code::PROCEDURE_CODE_SHAPE, error.to_string()))
+}
+
+/// A date of service after `today`, at `path`.
+pub fn service_date(service_date: Date, today: Date, path: &str) -> Option<ClaimIssue> {
+    (service_date > today).then(|| {
+        let message = format!("the date of service {} is after today, {}", crate::format_date(service_date), crate::format_date(today));
+        issue(path, issue_code::SERVICE_DATE_FUTURE, message)
+    })
+}
+
+/// A total that is not the sum of the line charges, at `path`.
+pub fn total(total: Money, sum_of_lines: Money, path: &str) -> Option<ClaimIssue> {
+    (total != sum_of_lines).then(|| {
+        let message = format!("the total {total} is not the sum of the line charges, {sum_of_lines}");
+        issue(path, issue_code::TOTAL_MISMATCH, message)
+    })
+}
+
+/// A pointer to a diagnosis sequence the claim does not have, at `path`.
+pub fn diagnosis_pointer(pointer: u32, diagnoses: &[Diagnosis], path: &str) -> Option<ClaimIssue> {
+    (!diagnoses.iter().any(|diagnosis| diagnosis.sequence == pointer)).then(|| {
+        let message = format!("points at diagnosis {pointer}, which the claim does not have");
+        issue(path, issue_code::DIAGNOSIS_POINTER, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn code_of(found: Option<ClaimIssue>) -> Option<String> {
+        found.map(|issue| issue.code)
+    }
+
+    #[test]
+    fn each_edit_names_its_code_and_path_only_when_it_fails() {
+        let today = date!(2026 - 03 - 01);
+        let diagnoses = [Diagnosis { sequence: 1, code: "E119".into() }];
+        let cases: [(&str, Option<ClaimIssue>, Option<&str>); 14] = [
+            ("good npi", npi("1234567893", "Claim.provider"), None),
+            ("bad check digit", npi("1234567890", "Claim.provider"), Some("npi-check-digit")),
+            ("short npi", npi("12345", "Claim.provider"), Some("npi-check-digit")),
+            ("good icd", icd10("E11.9", "p"), None),
+            ("bad icd", icd10("11.9E", "p"), Some("icd10-shape")),
+            ("good hcpcs", procedure_code("G0008", "p"), None),
+            ("bad hcpcs", procedure_code("G00", "p"), Some("procedure-code-shape")),
+            ("today", service_date(today, today, "p"), None),
+            ("yesterday", service_date(date!(2026 - 02 - 28), today, "p"), None),
+            ("tomorrow", service_date(date!(2026 - 03 - 02), today, "p"), Some("service-date-future")),
+            ("total equal", total(Money::from_cents(100), Money::from_cents(100), "p"), None),
+            ("total off by a cent", total(Money::from_cents(101), Money::from_cents(100), "p"), Some("total-mismatch")),
+            ("pointer found", diagnosis_pointer(1, &diagnoses, "p"), None),
+            ("pointer dangling", diagnosis_pointer(2, &diagnoses, "p"), Some("diagnosis-pointer")),
+        ];
+        for (name, found, expected) in cases {
+            assert_eq!(code_of(found), expected.map(str::to_owned), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_issue_carries_the_path_it_was_given() {
+        let found = npi("1234567890", "Bundle.entry[2].resource.provider").unwrap();
+        assert_eq!(found.path, "Bundle.entry[2].resource.provider");
+        assert!(found.message.contains("check digit"));
+    }
+}

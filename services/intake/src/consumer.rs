@@ -1,0 +1,129 @@
+//! The claim-status projection: intake consumes adjudication's and
+//! settlement's events about the claims it received, and keeps per claim
+//! its current status and its whole history. For each batch it loads the
+//! status of the claims the events name, decides each event with
+//! [`domain::decide`] (applying it, so that the next event of the batch sees
+//! it), persists the status changes and writes the history in one statement.
+
+use async_trait::async_trait;
+use claimtrail_events::{ClaimAdjudicated, ClaimPended, ClaimReversed, DomainEvent, Envelope, Family, NewEvent, PayableBooked};
+use claimtrail_runtime::{EventHandler, HandlerError};
+use claimtrail_store::Store;
+use sea_orm::DatabaseTransaction;
+use tracing::Instrument as _;
+
+use crate::domain::{self, Command, Event};
+use crate::storage::claims::{self, HistoryEntry, HistoryRows};
+
+/// Keeps the status of the claims this intake received.
+pub struct StatusProjection {
+    store: Store,
+}
+
+impl StatusProjection {
+    pub fn new(store: Store) -> StatusProjection {
+        StatusProjection { store }
+    }
+}
+
+/// The command an event asks of the projection, if it is one the projection reads.
+fn command_of(envelope: &Envelope) -> Result<Option<Command>, HandlerError> {
+    Ok(match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
+        DomainEvent::ClaimAdjudicated(decision) => Some(Command::Adjudicate(decision)),
+        DomainEvent::ClaimPended(pended) => Some(Command::Pend(pended)),
+        DomainEvent::ClaimReversed(reversed) => Some(Command::Reverse(reversed)),
+        DomainEvent::PayableBooked(booked) => Some(Command::Book(booked)),
+        _ => None,
+    })
+}
+
+#[async_trait]
+impl EventHandler for StatusProjection {
+    fn families(&self) -> Vec<claimtrail_events::Family> {
+        vec![Family::Claims, Family::Settlement]
+    }
+
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimPended::EVENT_TYPE, ClaimReversed::EVENT_TYPE, PayableBooked::EVENT_TYPE])
+    }
+
+    async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+        self.handle_batch(tx, &[envelope]).await
+    }
+
+    /// The batch's claims rows updated event by event, its history rows in one statement.
+    async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
+        let mut commands = Vec::with_capacity(events.len());
+        for envelope in events {
+            if let Some(command) = command_of(envelope)? {
+                commands.push((*envelope, command));
+            }
+        }
+        let mut claim_ids = Vec::with_capacity(commands.len() * 2);
+        for (_, command) in &commands {
+            match command {
+                Command::Adjudicate(decision) => claim_ids.push(decision.claim_id),
+                Command::Pend(pended) => claim_ids.push(pended.claim_id),
+                Command::Reverse(reversed) => claim_ids.extend([reversed.claim_id, reversed.by_claim_id]),
+                Command::Book(booked) => claim_ids.push(booked.claim_id),
+                Command::Submit { .. } => {}
+            }
+        }
+        claim_ids.sort();
+        claim_ids.dedup();
+        let mut facts = domain::Facts { claims: claims::statuses(&self.store, tx, &claim_ids).await?, ..domain::Facts::default() };
+        let mut history = HistoryRows::default();
+        for (envelope, command) in commands {
+            facts = self.project(tx, envelope, &command, facts, &mut history).instrument(claimtrail_runtime::event_span(envelope)).await?;
+        }
+        history.write(&self.store, tx).await?;
+        Ok(vec![])
+    }
+}
+
+impl StatusProjection {
+    /// Decides one event and persists what it changes; its history rows go to `history`.
+    async fn project(
+        &self,
+        tx: &DatabaseTransaction,
+        envelope: &Envelope,
+        command: &Command,
+        facts: domain::Facts,
+        history: &mut HistoryRows,
+    ) -> Result<domain::Facts, HandlerError> {
+        let store = &self.store;
+        let at = envelope.occurred_at.to_string();
+        let events = domain::decide(&facts, command).map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;
+        for event in &events {
+            match (event, command) {
+                (Event::StatusChanged { claim_id, status, .. }, Command::Adjudicate(decision)) => {
+                    let decision_json = serde_json::to_string(decision).map_err(|e| HandlerError::Unexpected(e.into()))?;
+                    let paid_cents = decision.total_paid.cents().map_err(|e| HandlerError::Invalid(format!("paid amount: {e}")))?;
+                    claims::set_adjudicated(store, tx, *claim_id, decision.outcome.as_str(), paid_cents, decision_json).await?;
+                    debug_assert_eq!(*status, claimtrail_events::ClaimStatus::Adjudicated);
+                }
+                (Event::StatusChanged { claim_id, status, .. }, _) => claims::set_status(store, tx, *claim_id, *status).await?,
+                _ => {}
+            }
+            match event {
+                Event::StatusChanged { claim_id, status, detail, secondary } => {
+                    let entry =
+                        HistoryEntry { claim_id: *claim_id, status: *status, event_type: &envelope.event_type, event_id: envelope.event_id, at: &at, detail };
+                    history.push_of(entry, *secondary);
+                }
+                Event::Noted { claim_id, status, detail } => {
+                    history.push(HistoryEntry {
+                        claim_id: *claim_id,
+                        status: *status,
+                        event_type: &envelope.event_type,
+                        event_id: envelope.event_id,
+                        at: &at,
+                        detail,
+                    });
+                }
+                Event::Received(_) => {}
+            }
+        }
+        Ok(events.iter().fold(facts, domain::apply))
+    }
+}
