@@ -296,6 +296,21 @@ impl Stack {
         Ok(response.json().await?)
     }
 
+    /// The claim's status once adjudication decided (or pended) it.
+    pub async fn wait_decided(&self, claim_id: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let started = Instant::now();
+        loop {
+            let status = self.claim_status(claim_id).await?;
+            if matches!(status["status"].as_str(), Some("adjudicated" | "pended" | "paid")) {
+                return Ok(status);
+            }
+            if started.elapsed() >= timeout {
+                bail!("claim {claim_id} was not decided after {timeout:?}: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Qualified table name of a service's table.
     pub fn table(&self, service: &str, table: &str) -> String {
         format!("\"{}_{service}\".\"{table}\"", self.prefix)

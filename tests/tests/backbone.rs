@@ -292,7 +292,7 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenrolled_providers() -> anyhow::Result<()> {
+async fn intake_rejects_unknown_members_and_adjudication_denies_lapsed_coverage() -> anyhow::Result<()> {
     let stack = Stack::start(&[]).await?;
     let admin = stack.create_key("operator-2", "admin").await?;
 
@@ -337,17 +337,20 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     assert_eq!(status, "rejected");
     assert!(issues.contains("member-unknown"), "{issues}");
 
-    // MBR-0101's coverage ended 90 days ago; the sample claim's services are 30 days ago.
+    // MBR-0101's coverage ended 90 days ago; the sample claim's services are 30 days ago:
+    // accepted, then denied by adjudication (CO-27), not rejected.
     let answer: Value = stack.submit(&with_member("PCN-E-2", "MBR-0101")).await?.json().await?;
-    let (status, issues) = outcome(&answer);
-    assert_eq!(status, "rejected");
-    assert!(issues.contains("coverage-inactive") && issues.contains("Claim.item[0].servicedDate"), "{issues}");
+    assert_eq!(outcome(&answer).0, "accepted", "{answer}");
+    let lapsed = answer["claim_ids"][0].as_str().unwrap_or_default().to_owned();
+    let decided = stack.wait_decided(&lapsed, Duration::from_secs(30)).await?;
+    assert_eq!(decided["outcome"], "denied", "{decided}");
+    assert_eq!(decided["decision"]["lines"][0]["adjustments"][0]["reason"], "27", "{decided}");
 
     // MBR-0100 is covered, and the provider enrolled: accepted.
     let answer: Value = stack.submit(&with_member("PCN-E-3", "MBR-0100")).await?.json().await?;
     assert_eq!(outcome(&answer).0, "accepted", "{answer}");
 
-    // A valid NPI of the organization that is not enrolled with the payer, and whose licence expired 60 days ago.
+    // A valid NPI of the organization that is not enrolled with the payer (adjudication's CO-B7), and whose licence expired 60 days ago (intake's rejection).
     let provider = json!({"entity_type": 1, "name": "Lapsed Doc", "tin": "123456789", "taxonomy": "207Q00000X", "organization": "riverside",
         "licence": {"number": "MD-1", "state": "IL", "expires": day(-60)},
         "pay_to": {"name": "Riverside", "address_line": "100 River Road", "city": "Springfield", "state": "IL", "postal_code": "62701"}, "bank_account": null});
@@ -358,7 +361,7 @@ async fn eligibility_edits_reject_unknown_members_inactive_coverage_and_unenroll
     let answer: Value = stack.submit(&claim).await?.json().await?;
     let (status, issues) = outcome(&answer);
     assert_eq!(status, "rejected");
-    assert!(issues.contains("provider-not-enrolled") && issues.contains("provider-licence-expired"), "{issues}");
+    assert!(issues.contains("provider-licence-expired") && !issues.contains("provider-not-enrolled"), "{issues}");
 
     stack.cleanup().await
 }

@@ -152,7 +152,7 @@ async fn finance_and_auditor_keys_are_scoped_to_their_payers_and_see_nothing_of_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn unknown_payers_and_late_claims_are_rejected_with_their_reasons() -> anyhow::Result<()> {
+async fn unknown_payers_are_rejected_and_late_claims_denied_with_their_reasons() -> anyhow::Result<()> {
     let stack = Stack::start(&[]).await?;
     let intake = stack.url("intake").to_owned();
     let admin = stack.create_key("operator-edits", "admin").await?;
@@ -165,16 +165,23 @@ async fn unknown_payers_and_late_claims_are_rejected_with_their_reasons() -> any
     assert_eq!(issue_codes(&body), ["payer-unknown"], "{body}");
 
     // The payer shortens its timely-filing limit to 10 days: the sample claim's services, 30 days ago, are late.
+    // Intake accepts it; adjudication, once it has recorded the new limit, denies it CO-29.
     let payer = json!({"name": "Test Health Plan", "timely_filing_days": 10});
     let response = stack.client.put(format!("{intake}/v1/payers/{PAYER_ID}")).bearer_auth(&admin).json(&payer).send().await?;
     assert_eq!(response.status(), 200);
+    let payers = stack.table("adjudication", "payers");
+    wait_until(Duration::from_secs(30), || async {
+        let n = stack.scalar(&format!("SELECT COUNT(*) FROM {payers} WHERE payer_id = '{PAYER_ID}' AND timely_filing_days = 10")).await?;
+        Ok((n == 1, format!("{n} versions of 10 days")))
+    })
+    .await?;
     let (status, body) = answer(stack.submit(&sample_claim("PCN-LATE")).await?).await?;
     assert_eq!(status, 202, "{body}");
-    assert_eq!(issue_codes(&body), ["timely-filing", "timely-filing", "timely-filing"], "{body}");
-    assert_eq!(body["outcomes"][0]["issues"][0]["path"], "Claim.item[0].servicedDate");
+    assert_eq!(body["outcomes"][0]["status"], "accepted", "{body}");
     let claim_id = body["claim_ids"][0].as_str().unwrap().to_owned();
-    let status = stack.claim_status(&claim_id).await?;
-    assert_eq!(status["status"], "rejected");
+    let status = stack.wait_decided(&claim_id, Duration::from_secs(30)).await?;
+    assert_eq!((status["status"].as_str(), status["outcome"].as_str()), (Some("adjudicated"), Some("denied")), "{status}");
+    assert_eq!(status["decision"]["lines"][0]["adjustments"][0]["reason"], "29", "{status}");
 
     let bad = json!({"name": "", "timely_filing_days": 0});
     let (status, body) = answer(stack.client.put(format!("{intake}/v1/payers/{PAYER_ID}")).bearer_auth(&admin).json(&bad).send().await?).await?;

@@ -54,6 +54,9 @@ pub struct ClaimLine {
     pub service_date: Date,
     pub place_of_service: Option<String>,
     pub diagnosis_pointers: Vec<u32>,
+    /// Institutional: the NUBC revenue code (837I SV201, FHIR `Claim.item.revenue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue_code: Option<String>,
 }
 
 /// A claim as submitted, after the mapping from FHIR or X12 into one shape.
@@ -73,6 +76,33 @@ pub struct SubmittedClaim {
     pub diagnoses: Vec<Diagnosis>,
     pub lines: Vec<ClaimLine>,
     pub total_charge: Money,
+    /// The subscriber of the member's family (the member when the member is the
+    /// subscriber): the partition key of the family's claims. Absent on claims
+    /// recorded before it existed, and when the channel did not carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_id: Option<String>,
+    /// The service location's ZIP code (837 2310C/N403, FHIR `Claim.facility`
+    /// address), which picks the GPCI locality; 5 or 9 digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_zip: Option<String>,
+    /// The payer's prior authorization number (837 REF*G1, FHIR `Claim.insurance.preAuthRef`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_authorization: Option<String>,
+    /// Institutional: the MS-DRG the provider assigned (837I HI*DR); there is no grouper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drg: Option<String>,
+    /// Institutional: the admission date (837I DTP*435).
+    #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub admission_date: Option<Date>,
+    /// Institutional: the statement period's first day (837I DTP*434).
+    #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub statement_from: Option<Date>,
+    /// Institutional: the statement period's last day (837I DTP*434).
+    #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub statement_to: Option<Date>,
 }
 
 /// A front-end edit that a claim failed.
@@ -130,6 +160,44 @@ pub struct LineDecision {
     pub remarks: Vec<Rarc>,
     /// One sentence per step, so that the amount can be explained.
     pub explanation: Vec<String>,
+    /// The same steps, structured: which edit or pricing rule acted, on what
+    /// table row, and the line's payable amount before and after it. Absent
+    /// on decisions recorded before steps existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<DecisionStep>,
+}
+
+/// What kind of step of adjudication acted on a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// A standard edit (eligibility, enrollment, timely filing, ...).
+    Edit,
+    /// A pricing rule (fee schedule, contractual adjustment).
+    Pricing,
+    /// A reversal of an earlier decision, or a denial because of one.
+    Reversal,
+}
+
+/// One step of a line's decision (`GET /v1/claims/{id}/explanation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DecisionStep {
+    pub kind: StepKind,
+    /// The rule, a short machine name, e.g. `coverage-ended` or `fee-schedule`.
+    pub rule: String,
+    /// The table row or reference fact that fired, when there is one, e.g.
+    /// `fee_schedule:<hash>#99213` or `member:coverage 2026-01-01..2026-06-30 (recorded 2026-...)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The adjustment this step made, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjustment: Option<Adjustment>,
+    /// The line's payable amount before this step.
+    pub before: Money,
+    /// The line's payable amount after it.
+    pub after: Money,
+    /// The step in a sentence.
+    pub detail: String,
 }
 
 /// The outcome of adjudication for the whole claim.
@@ -248,6 +316,7 @@ mod tests {
             adjustments: vec![adjustment],
             remarks: vec![],
             explanation: vec![],
+            steps: vec![],
         };
         let json = serde_json::to_string(&line).unwrap();
         assert!(!json.contains("remarks"), "{json}");

@@ -86,6 +86,21 @@ pub struct ClaimAdjudicated {
     pub total_patient_responsibility: Money,
 }
 
+/// Adjudication could not decide a claim on its own and set it aside for a
+/// person to review: status `pended`, no outcome yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimPended {
+    pub claim_id: Uuid,
+    pub payer_id: String,
+    pub billing_npi: String,
+    /// A short machine code, e.g. `member-not-in-registry`.
+    pub reason: String,
+    /// The step of adjudication that pended it, e.g. `eligibility`.
+    pub step: String,
+    /// What a reviewer needs to know, in a sentence.
+    pub detail: String,
+}
+
 /// Adjudication reversed an earlier decision because a replacement
 /// (frequency 7) or a void (frequency 8) of that claim arrived. The amounts
 /// are the original decision's, negated (the 835's CLP02 = 22).
@@ -147,6 +162,21 @@ pub struct MemberEnrolled {
     #[serde(with = "crate::timestamp::date")]
     #[schemars(with = "String")]
     pub coverage_end: time::Date,
+    /// The subscriber of the member's family (the member's own id when the
+    /// member is the subscriber); absent on enrollments recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_id: Option<String>,
+    /// The member's relationship to the subscriber (X12 INS02 / FHIR
+    /// `Coverage.relationship`): `self`, `spouse`, `child` or `other`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<String>,
+    /// The member's date of death, once the payer knows it.
+    #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub date_of_death: Option<time::Date>,
+    /// The member's address ZIP code, 5 or 9 digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip: Option<String>,
 }
 
 /// A member's claims were erased on request (crypto-shredding): every service
@@ -338,6 +368,7 @@ domain_events! {
     ClaimRejected => "claim.rejected.v1", Claims;
     ClaimAdjudicated => "claim.adjudicated.v1", Claims;
     ClaimReversed => "claim.reversed.v1", Claims;
+    ClaimPended => "claim.pended.v1", Claims;
     ClaimsErased => "claims.erased.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;

@@ -23,9 +23,9 @@ pub mod timestamp;
 pub use claim::*;
 pub use envelope::{Envelope, EventHead, NewEvent, Producer, SealedEvent, commitment, sha3_256};
 pub use event::*;
-pub use mapped_claim::{MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
+pub use mapped_claim::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use money::{Money, MoneyError};
-pub use timestamp::{CLOCK_OFFSET_ENV, ClockOffsetError, Timestamp, clock_offset, date, format_date, parse_date, today};
+pub use timestamp::{CLOCK_OFFSET_ENV, ClockOffsetError, Timestamp, clock_offset, date, format_date, optional_date, parse_date, today};
 
 /// Why an event could not be built or read.
 #[derive(Debug, thiserror::Error)]

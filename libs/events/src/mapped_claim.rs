@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use time::Date;
 use uuid::Uuid;
 
 use crate::claim::{ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, SubmittedClaim};
@@ -13,6 +14,23 @@ use crate::money::Money;
 pub const MONEY_CENTS_MAX: i64 = 999_999_999_999;
 /// The largest number of units on a line.
 pub const QUANTITY_MAX: i64 = 99_999;
+
+/// The claim-level facts adjudication's edits and pricing read that not
+/// every channel carries: each is absent when the submission did not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimDetails {
+    /// The subscriber of the member's family (the partition key).
+    pub subscriber_id: Option<String>,
+    /// The service location's ZIP code.
+    pub service_zip: Option<String>,
+    /// REF*G1 / `Claim.insurance.preAuthRef`.
+    pub prior_authorization: Option<String>,
+    /// 837I HI*DR.
+    pub drg: Option<String>,
+    pub admission_date: Option<Date>,
+    pub statement_from: Option<Date>,
+    pub statement_to: Option<Date>,
+}
 
 /// Everything of a [`SubmittedClaim`] except its id, plus the front-end edits
 /// it failed. A claim with issues is well-formed: intake keeps it, with its
@@ -33,6 +51,7 @@ pub struct MappedClaim {
     pub diagnoses: Vec<Diagnosis>,
     pub lines: Vec<ClaimLine>,
     pub total_charge: Money,
+    pub details: ClaimDetails,
     /// Front-end edits failed, in document order; empty when the claim passes.
     pub issues: Vec<ClaimIssue>,
 }
@@ -59,6 +78,13 @@ impl MappedClaim {
             diagnoses: self.diagnoses,
             lines: self.lines,
             total_charge: self.total_charge,
+            subscriber_id: self.details.subscriber_id,
+            service_zip: self.details.service_zip,
+            prior_authorization: self.details.prior_authorization,
+            drg: self.details.drg,
+            admission_date: self.details.admission_date,
+            statement_from: self.details.statement_from,
+            statement_to: self.details.statement_to,
         }
     }
 }
@@ -77,6 +103,7 @@ impl fmt::Debug for MappedClaim {
             .field("diagnoses", &self.diagnoses)
             .field("lines", &self.lines)
             .field("total_charge", &self.total_charge)
+            .field("details", &self.details)
             .field("issues", &self.issues)
             .finish()
     }

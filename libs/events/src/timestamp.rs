@@ -153,6 +153,26 @@ pub mod date {
     }
 }
 
+/// Serde for `Option<time::Date>` as `YYYY-MM-DD` or absent; use with
+/// `#[serde(default, with = "claimtrail_events::optional_date", skip_serializing_if = "Option::is_none")]`.
+pub mod optional_date {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(date: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(date) => serializer.serialize_some(&format_date(*date)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(text) => parse_date(&text).map(Some).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a date (YYYY-MM-DD)"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money};
+use claimtrail_events::{ClaimDetails, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money};
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -111,6 +111,7 @@ impl<'a> Mapper<'_, 'a> {
             diagnoses,
             lines,
             total_charge: total_charge?,
+            details: ClaimDetails::default(),
             issues: Vec::new(),
         })
     }
@@ -442,6 +443,7 @@ impl<'a> Mapper<'_, 'a> {
                     service_date: service_date.date,
                     place_of_service,
                     diagnosis_pointers,
+                    revenue_code: None,
                 });
             }
         }

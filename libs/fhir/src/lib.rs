@@ -36,7 +36,7 @@ mod resolve;
 pub use claim_response::claim_response;
 pub use claimtrail_codes::{CodeSet, Icd10Code, Icd10Error, Npi, NpiError, ProcedureCode, ProcedureCodeError};
 pub use claimtrail_events::edits::{self, issue_code};
-pub use claimtrail_events::{MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
+pub use claimtrail_events::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use eob::explanation_of_benefit;
 pub use error::{EntryError, FhirError, FieldError};
 pub use output::CARC;

@@ -35,6 +35,7 @@ fn line(sequence: u32, code: &str, amounts: [&str; 4], adjustments: Vec<Adjustme
         adjustments,
         remarks: vec![],
         explanation: vec![],
+        steps: vec![],
     }
 }
 

@@ -26,6 +26,7 @@ fn claim(seed: usize) -> MappedClaim {
             service_date: date!(2025 - 10 - 01),
             place_of_service: Some("11".to_owned()),
             diagnosis_pointers: vec![1],
+            revenue_code: None,
         })
         .collect();
     let total_charge = Money::checked_sum(lines.iter().map(|line| &line.charge)).unwrap_or(Money::ZERO);
@@ -41,6 +42,7 @@ fn claim(seed: usize) -> MappedClaim {
         diagnoses: vec![Diagnosis { sequence: 1, code: "E119".to_owned() }, Diagnosis { sequence: 2, code: "I10".to_owned() }],
         lines,
         total_charge,
+        details: Default::default(),
         issues: Vec::new(),
     }
 }

@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 
 use claimtrail_codes::{Carc, GroupCode, Icd10Code, ProcedureCode};
-use claimtrail_events::{Adjustment, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money, edits};
+use claimtrail_events::{Adjustment, ClaimDetails, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money, edits};
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -1459,6 +1459,7 @@ impl<'c> Mapper<'c> {
                 service_date: start,
                 place_of_service,
                 diagnosis_pointers: line.pointers.iter().map(|(pointer, _)| *pointer).collect(),
+                revenue_code: if professional { None } else { line.revenue_code.clone() },
             });
             line_details.push(LineDetail { line: line.number, revenue_code: line.revenue_code, service_end: end });
         }
@@ -1485,6 +1486,12 @@ impl<'c> Mapper<'c> {
             diagnoses: draft.diagnoses,
             lines,
             total_charge: draft.total_charge,
+            details: ClaimDetails {
+                subscriber_id: subscriber.member_id.clone(),
+                statement_from: draft.statement_period.map(|(from, _)| from),
+                statement_to: draft.statement_period.map(|(_, to)| to),
+                ..ClaimDetails::default()
+            },
             issues,
         };
         Some(X12Claim {

@@ -53,6 +53,7 @@ fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) ->
             service_date: date!(2025 - 11 - 03),
             place_of_service: Some("11".into()),
             diagnosis_pointers: vec![u32::try_from(idx % n_diagnoses + 1).unwrap()],
+            revenue_code: None,
         })
         .collect();
     let total = Money::checked_sum(lines.iter().map(|line| &line.charge)).unwrap();
@@ -68,6 +69,8 @@ fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) ->
         diagnoses,
         lines,
         total_charge: total,
+        // The 837P's subscriber is the member (no 2000C patient loop): the family's partition key.
+        details: claimtrail_events::ClaimDetails { subscriber_id: Some(format!("M{seed:08}")), ..Default::default() },
         issues: Vec::new(),
     }
 }

@@ -1,26 +1,40 @@
-//! Adjudication's HTTP API: the payer's fee schedule. The payer publishes
-//! one per payer (a new version replaces the old); adjudication prices with
-//! it and records its content hash (SHA3-256 of its canonical entries) in
-//! every decision.
+//! Adjudication's HTTP API: the payer's fee schedule, and each decision's
+//! replay and explanation.
 //!
+//! The payer publishes one schedule per payer (a new version replaces the
+//! old); adjudication prices with it and records its content hash (SHA3-256
+//! of its canonical entries) in every decision.
 //! `PUT /v1/payers/{payer_id}/fee-schedule` stores the schedule and emits
 //! `fee_schedule.published.v1` in one transaction.
+//!
+//! `POST /v1/claims/{claim_id}/replay` decides the claim again on exactly
+//! what its decision record holds and says whether the decision payload came
+//! out byte-identical; `GET /v1/claims/{claim_id}/explanation` shows each
+//! line's steps. Both answer the payer's key, admin and auditor keys within
+//! their payers, and the organization that submitted the claim; to anyone
+//! else the claim does not exist (404).
 
 use std::collections::HashSet;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::put;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use claimtrail_events::canonical::to_canonical_vec;
-use claimtrail_events::{FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent, sha3_256};
+use claimtrail_events::{
+    Adjustment, ClaimAdjudicated, ClaimPended, ClaimReversed, DecisionStep, FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent, StepKind, format_date,
+    sha3_256,
+};
+use claimtrail_runtime::auth::Role;
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_runtime::{Runtime, auth};
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use crate::storage::{self, StoredSchedule};
+use crate::domain::{DecisionRecord, ENGINE_VERSION};
+use crate::storage::{self, StoredRecord, StoredSchedule};
 
 /// Entries in one fee schedule, at most.
 pub const FEE_SCHEDULE_ENTRIES_MAX: usize = 100_000;
@@ -68,7 +82,247 @@ pub struct FeeScheduleView {
 }
 
 pub fn routes(runtime: Runtime) -> Router {
-    Router::new().route("/v1/payers/{payer_id}/fee-schedule", put(publish).get(show)).with_state(runtime)
+    Router::new()
+        .route("/v1/payers/{payer_id}/fee-schedule", put(publish).get(show))
+        .route("/v1/claims/{claim_id}/replay", post(replay))
+        .route("/v1/claims/{claim_id}/explanation", get(explanation))
+        .with_state(runtime)
+}
+
+/// The answer of `POST /v1/claims/{claim_id}/replay`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReplayView {
+    pub claim_id: String,
+    /// `claim.adjudicated.v1`, `claim.reversed.v1` (a void) or `claim.pended.v1`.
+    pub event_type: String,
+    /// The decision payload the replay produced.
+    #[schema(value_type = Object)]
+    pub decision: serde_json::Value,
+    /// Whether its RFC 8785 canonical bytes equal the recorded decision's (envelope ids and times aside).
+    pub byte_identical: bool,
+    /// The engine that made the recorded decision.
+    pub engine_version: String,
+    /// The engine that replayed it.
+    pub replayed_by: String,
+}
+
+/// An adjustment in an explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AdjustmentView {
+    /// CO, PR, OA or PI.
+    pub group: String,
+    /// The CARC.
+    pub reason: String,
+    #[schema(value_type = String, example = "60.00")]
+    pub amount: Money,
+}
+
+/// One step of a line's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StepView {
+    /// `edit`, `pricing` or `reversal`.
+    pub kind: String,
+    /// The edit or pricing rule, e.g. `coverage-ended` or `fee-schedule`.
+    pub rule: String,
+    /// The table row or registry fact that fired.
+    pub source: Option<String>,
+    pub adjustment: Option<AdjustmentView>,
+    /// The line's payable amount before the step.
+    #[schema(value_type = String)]
+    pub before: Money,
+    /// And after it.
+    #[schema(value_type = String)]
+    pub after: Money,
+    pub detail: String,
+}
+
+/// One line's decision, step by step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LineExplanation {
+    pub sequence: u32,
+    pub procedure_code: String,
+    #[schema(value_type = String)]
+    pub charge: Money,
+    #[schema(value_type = String)]
+    pub allowed: Money,
+    #[schema(value_type = String)]
+    pub paid: Money,
+    pub steps: Vec<StepView>,
+}
+
+/// Why a claim is pended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendView {
+    pub reason: String,
+    pub step: String,
+    pub detail: String,
+}
+
+/// The answer of `GET /v1/claims/{claim_id}/explanation`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExplanationView {
+    pub claim_id: String,
+    /// `adjudicated`, `pended`, or `voided` (a void's decision is the reversal of its original).
+    pub status: String,
+    /// `paid`, `partially_paid` or `denied`; none while pended.
+    pub outcome: Option<String>,
+    /// The content hash of the rule set (today the fee schedule) that priced it.
+    pub rule_set_hash: Option<String>,
+    pub pended: Option<PendView>,
+    /// The clock the decision ran under.
+    pub decided_on: String,
+    pub received_on: String,
+    pub engine_version: String,
+    pub fact_model_version: u32,
+    /// The registry facts as the decision saw them, each with when adjudication recorded it.
+    pub facts: Vec<String>,
+    pub lines: Vec<LineExplanation>,
+}
+
+fn step_view(step: &DecisionStep) -> StepView {
+    let kind = match step.kind {
+        StepKind::Edit => "edit",
+        StepKind::Pricing => "pricing",
+        StepKind::Reversal => "reversal",
+    };
+    StepView {
+        kind: kind.into(),
+        rule: step.rule.clone(),
+        source: step.source.clone(),
+        adjustment: step.adjustment.as_ref().map(adjustment_view),
+        before: step.before,
+        after: step.after,
+        detail: step.detail.clone(),
+    }
+}
+
+fn adjustment_view(adjustment: &Adjustment) -> AdjustmentView {
+    AdjustmentView { group: adjustment.group.as_str().to_owned(), reason: adjustment.reason.to_string(), amount: adjustment.amount }
+}
+
+/// The claim's stored decision record, if the caller may read it: the
+/// payer's own key, an admin or auditor key within its payers, or the
+/// organization that submitted the claim. Anything else is 404, as for an
+/// unknown claim.
+async fn readable_record(runtime: &Runtime, headers: &HeaderMap, claim_id: &str) -> Result<(StoredRecord, DecisionRecord), Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
+    let not_found = || Problem::not_found(format!("no decision of claim {claim_id} that this key may read"));
+    let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
+    let store = &runtime.store;
+    let stored = storage::record(store, store.reader(), claim_uuid).await?.ok_or_else(not_found)?;
+    let payer_key = tenant.role == Role::Payer && tenant.payers.includes(&stored.payer_id);
+    if !payer_key && !tenant.reads_claim(&stored.submitter, Some(&stored.payer_id)) {
+        return Err(not_found());
+    }
+    let record: DecisionRecord = serde_json::from_slice(&stored.record)
+        .map_err(|e| Problem::internal(&anyhow::anyhow!("the decision record of claim {claim_uuid} does not read back: {e}")))?;
+    Ok((stored, record))
+}
+
+#[utoipa::path(post, path = "/v1/claims/{claim_id}/replay", tag = "adjudication",
+    params(("claim_id" = String, Path, description = "Claim")),
+    responses((status = 200, description = "Decided again on what the decision recorded", body = ReplayView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No decision of this claim that the key may read", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The recorded facts no longer decide the claim", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn replay(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<ReplayView>, Problem> {
+    let (stored, record) = readable_record(&runtime, &headers, &claim_id).await?;
+    let events = record.replay().map_err(|rejection| {
+        Problem::new(StatusCode::CONFLICT, "replay-failed", "Replay failed", format!("the recorded facts of claim {claim_id} no longer decide it: {rejection}"))
+    })?;
+    let engine_version = record.engine_version;
+    let last = events.last().ok_or_else(|| Problem::internal(&anyhow::anyhow!("the replay of claim {claim_id} decided nothing")))?;
+    let bytes = last.canonical_payload().map_err(|e| Problem::internal(&e.into()))?;
+    let decision: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Problem::internal(&e.into()))?;
+    Ok(Json(ReplayView {
+        claim_id: stored.claim_id.to_string(),
+        event_type: last.event_type().to_owned(),
+        decision,
+        byte_identical: bytes == stored.payload,
+        engine_version,
+        replayed_by: ENGINE_VERSION.to_owned(),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/claims/{claim_id}/explanation", tag = "adjudication",
+    params(("claim_id" = String, Path, description = "Claim")),
+    responses((status = 200, description = "Each line's steps", body = ExplanationView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No decision of this claim that the key may read", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn explanation(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<ExplanationView>, Problem> {
+    let (stored, record) = readable_record(&runtime, &headers, &claim_id).await?;
+    let corrupt = |e: serde_json::Error| Problem::internal(&anyhow::anyhow!("the decision of claim {claim_id} does not read back: {e}"));
+    let mut facts = Vec::new();
+    if let Some(member) = &record.registry.member {
+        let death = member.date_of_death.map(|died| format!(", died {}", format_date(died))).unwrap_or_default();
+        facts.push(format!(
+            "member: plan {}, covered {} to {}{death} (recorded {})",
+            member.plan_id,
+            format_date(member.coverage_start),
+            format_date(member.coverage_end),
+            member.recorded_at
+        ));
+    }
+    if let Some(provider) = &record.registry.provider {
+        facts.push(format!(
+            "provider {}: enrolled {} to {} (recorded {})",
+            provider.npi,
+            format_date(provider.enrollment_start),
+            format_date(provider.enrollment_end),
+            provider.recorded_at
+        ));
+    }
+    if let Some(payer) = &record.registry.payer {
+        facts.push(format!("payer {}: timely filing {} days (recorded {})", payer.payer_id, payer.timely_filing_days, payer.recorded_at));
+    }
+    if let Some(schedule) = &record.fee_schedule {
+        facts.push(format!("fee schedule {}", schedule.content_hash));
+    }
+    let mut view = ExplanationView {
+        claim_id: stored.claim_id.to_string(),
+        status: String::new(),
+        outcome: None,
+        rule_set_hash: None,
+        pended: None,
+        decided_on: format_date(record.decided_on),
+        received_on: format_date(record.received_on),
+        engine_version: record.engine_version.clone(),
+        fact_model_version: record.fact_model_version,
+        facts,
+        lines: vec![],
+    };
+    let lines = |lines: &[claimtrail_events::LineDecision]| -> Vec<LineExplanation> {
+        lines
+            .iter()
+            .map(|line| LineExplanation {
+                sequence: line.sequence,
+                procedure_code: line.procedure_code.clone(),
+                charge: line.charge,
+                allowed: line.allowed,
+                paid: line.paid,
+                steps: line.steps.iter().map(step_view).collect(),
+            })
+            .collect()
+    };
+    if stored.event_type == ClaimAdjudicated::EVENT_TYPE {
+        let decision: ClaimAdjudicated = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
+        view.status = "adjudicated".into();
+        view.outcome = Some(decision.outcome.as_str().to_owned());
+        view.rule_set_hash = Some(decision.rule_set_hash.clone());
+        view.lines = lines(&decision.lines);
+    } else if stored.event_type == ClaimPended::EVENT_TYPE {
+        let pended: ClaimPended = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
+        view.status = "pended".into();
+        view.pended = Some(PendView { reason: pended.reason, step: pended.step, detail: pended.detail });
+    } else {
+        let reversal: ClaimReversed = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
+        view.status = "voided".into();
+        view.rule_set_hash = Some(reversal.rule_set_hash.clone());
+        view.lines = lines(&reversal.lines);
+    }
+    Ok(Json(view))
 }
 
 /// Every fault of a schedule, each naming its field.

@@ -1,18 +1,35 @@
 //! Adjudication's consumer: `claim.submitted.v1` in; for each claim, load
 //! the facts ([`storage`]), decide ([`domain::decide`]) and persist the
-//! decision with the events it causes, in the batch's transaction.
+//! decision, its record and the events it causes, in the batch's
+//! transaction. `member.enrolled.v1`, `provider.enrolled.v1` and
+//! `payer.registered.v1` in: a new version in the registry projections,
+//! recorded at the time adjudication learned it.
+//!
+//! The registry and the claims travel on different streams, so a claim may
+//! arrive before its member's enrollment: intake accepted it against its own
+//! registry, so on Postgres the consumer waits up to [`REGISTRY_WAIT`] for a
+//! missing member, provider or payer to be recorded before deciding without
+//! it (a missing member or payer pends the claim; a missing provider denies
+//! CO-B7). On SQLite one connection writes, so waiting would only delay.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use claimtrail_events::{ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, Frequency, NewEvent, SubmittedClaim};
+use claimtrail_events::canonical::to_canonical_vec;
+use claimtrail_events::{
+    ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, Frequency, MemberEnrolled, NewEvent, PayerRegistered, ProviderEnrolled, Timestamp,
+};
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
 use sea_orm::DatabaseTransaction;
 use tracing::Instrument as _;
 
-use crate::domain::{self, Command, DecisionState, Event, Facts, FeeSchedule};
-use crate::storage;
+use crate::domain::{self, Command, DecisionRecord, DecisionState, Event, Facts, FeeSchedule, RegistryFacts};
+use crate::storage::{self, StoredRecord};
+
+/// How long a claim waits for a member, provider or payer its registry does not hold yet (Postgres).
+pub const REGISTRY_WAIT: Duration = Duration::from_secs(3);
 
 /// The event handler of adjudication.
 pub struct Adjudicator {
@@ -28,11 +45,11 @@ impl Adjudicator {
 #[async_trait]
 impl EventHandler for Adjudicator {
     fn families(&self) -> Vec<Family> {
-        vec![Family::Claims]
+        vec![Family::Claims, Family::Reference]
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimSubmitted::EVENT_TYPE, ClaimsErased::EVENT_TYPE])
+        Some(&[ClaimSubmitted::EVENT_TYPE, ClaimsErased::EVENT_TYPE, MemberEnrolled::EVENT_TYPE, ProviderEnrolled::EVENT_TYPE, PayerRegistered::EVENT_TYPE])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
@@ -53,17 +70,48 @@ impl EventHandler for Adjudicator {
     }
 }
 
-/// The fee schedules read in one batch, by payer.
-type Schedules = HashMap<String, FeeSchedule>;
+/// The fee schedules read in one batch, by payer (`None`: the payer has none).
+type Schedules = HashMap<String, Option<FeeSchedule>>;
 
 impl Adjudicator {
     async fn handle_with(&self, tx: &DatabaseTransaction, envelope: &Envelope, schedules: &mut Schedules) -> Result<Vec<NewEvent>, HandlerError> {
-        if claimtrail_runtime::erasure::apply(&self.store, tx, envelope).await? {
+        let store = &self.store;
+        if claimtrail_runtime::erasure::apply(store, tx, envelope).await? {
+            if let Ok(DomainEvent::ClaimsErased(erasure)) = envelope.domain_event() {
+                storage::erase_claims(store, tx, &erasure.claim_ids).await?;
+            }
             return Ok(vec![]);
         }
+        let recorded_at = Timestamp::now();
         match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
-            DomainEvent::ClaimSubmitted(submitted) => self.adjudicate(tx, envelope, submitted.claim, schedules).await,
+            DomainEvent::ClaimSubmitted(submitted) => self.adjudicate(tx, envelope, submitted, schedules).await,
+            DomainEvent::MemberEnrolled(member) => {
+                storage::record_member(store, tx, envelope.event_id, &member, envelope.occurred_at, recorded_at).await?;
+                Ok(vec![])
+            }
+            DomainEvent::ProviderEnrolled(enrolled) => {
+                storage::record_provider(store, tx, envelope.event_id, &enrolled, envelope.occurred_at, recorded_at).await?;
+                Ok(vec![])
+            }
+            DomainEvent::PayerRegistered(payer) => {
+                storage::record_payer(store, tx, envelope.event_id, &payer, envelope.occurred_at, recorded_at).await?;
+                Ok(vec![])
+            }
             _ => Ok(vec![]),
+        }
+    }
+
+    /// The registry facts of `claim`, waiting (Postgres) up to [`REGISTRY_WAIT`] for any that are missing.
+    async fn registry_facts(&self, claim: &claimtrail_events::SubmittedClaim) -> Result<RegistryFacts, HandlerError> {
+        let store = &self.store;
+        let deadline = tokio::time::Instant::now() + REGISTRY_WAIT;
+        loop {
+            let facts = storage::registry_facts(store, store.reader(), claim).await?;
+            let complete = facts.member.is_some() && facts.provider.is_some() && facts.payer.is_some();
+            if complete || !store.is_postgres() || tokio::time::Instant::now() >= deadline {
+                return Ok(facts);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -71,13 +119,18 @@ impl Adjudicator {
         &self,
         tx: &DatabaseTransaction,
         envelope: &Envelope,
-        claim: SubmittedClaim,
+        submitted: ClaimSubmitted,
         schedules: &mut Schedules,
     ) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
+        let ClaimSubmitted { claim, submitter, received_at, .. } = submitted;
         if !schedules.contains_key(&claim.payer_id) {
             schedules.insert(claim.payer_id.clone(), storage::pricing_schedule(store, tx, &claim.payer_id).await?);
         }
+        let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim).await? };
+        let history = storage::claim_history(store, tx, &claim).await?;
+        // The clock the decision runs under, read here and handed to the pure core.
+        let decided_on = Timestamp::now().date();
         let command = Command::Adjudicate(claim);
         let Command::Adjudicate(claim) = &command;
         // Decided at most twice: a replacement that loses the race to reverse its original (another
@@ -87,7 +140,14 @@ impl Adjudicator {
                 Some(original_id) if claim.frequency != Frequency::Original => storage::decision_state(store, tx, original_id).await?,
                 _ => DecisionState::Undecided,
             };
-            let facts = Facts { schedule: &schedules[&claim.payer_id], original };
+            let facts = Facts {
+                schedule: schedules[&claim.payer_id].as_ref(),
+                original,
+                registry: registry.clone(),
+                history: history.clone(),
+                received_on: received_at.date(),
+                decided_on,
+            };
             let events = domain::decide(&facts, &command).map_err(|rejection| {
                 if rejection.is_retryable() {
                     HandlerError::Unexpected(anyhow::anyhow!("{rejection}; retrying"))
@@ -95,17 +155,38 @@ impl Adjudicator {
                     HandlerError::Invalid(rejection.to_string())
                 }
             })?;
-            if let Some(outgoing) = self.persist(tx, envelope, events).await? {
+            let record = DecisionRecord::of(&facts, claim, &submitter);
+            if let Some(outgoing) = self.persist(tx, envelope, claim, &record, events).await? {
                 return Ok(outgoing);
             }
         }
         Err(HandlerError::Unexpected(anyhow::anyhow!("claim {} could not reverse its original twice in a row; retrying", claim.claim_id)))
     }
 
-    /// Stores the decided events and returns them to publish; `None` when a
-    /// reversal lost the race for its original (the caller decides again).
-    async fn persist(&self, tx: &DatabaseTransaction, envelope: &Envelope, events: Vec<Event>) -> Result<Option<Vec<NewEvent>>, HandlerError> {
+    /// Stores the decided events, the claim's history lines and the decision
+    /// record, and returns the events to publish; `None` when a reversal lost
+    /// the race for its original (the caller decides again).
+    async fn persist(
+        &self,
+        tx: &DatabaseTransaction,
+        envelope: &Envelope,
+        claim: &claimtrail_events::SubmittedClaim,
+        record: &DecisionRecord,
+        events: Vec<Event>,
+    ) -> Result<Option<Vec<NewEvent>>, HandlerError> {
         let store = &self.store;
+        let Some(last) = events.last() else { return Ok(Some(vec![])) };
+        let canonical = |what: &str, result: Result<Vec<u8>, claimtrail_events::canonical::CanonicalError>| {
+            result.map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("the {what} of claim {} is not canonical JSON: {e}", claim.claim_id)))
+        };
+        let stored = StoredRecord {
+            claim_id: claim.claim_id,
+            event_type: last.event_type().to_owned(),
+            payer_id: claim.payer_id.clone(),
+            submitter: record.submitter.clone(),
+            payload: canonical("decision", last.canonical_payload())?,
+            record: canonical("decision record", to_canonical_vec(record))?,
+        };
         let mut outgoing = Vec::with_capacity(events.len());
         for event in events {
             match event {
@@ -114,16 +195,25 @@ impl Adjudicator {
                     if !storage::mark_reversed(store, tx, reversal.claim_id, reversal.by_claim_id).await? {
                         return Ok(None);
                     }
+                    storage::reverse_claim_lines(store, tx, reversal.claim_id).await?;
                     let aggregate = reversal.claim_id.to_string();
                     outgoing.push(NewEvent::new(reversal, aggregate).caused_by(envelope));
                 }
                 Event::Adjudicated(decision) => {
                     storage::insert_decision(store, tx, &decision).await?;
+                    let paid: HashMap<u32, bool> = decision.lines.iter().map(|line| (line.sequence, !line.paid.is_zero())).collect();
+                    storage::record_claim_lines(store, tx, claim, |sequence| if paid.get(&sequence) == Some(&true) { "paid" } else { "denied" }).await?;
                     let aggregate = decision.claim_id.to_string();
                     outgoing.push(NewEvent::new(decision, aggregate).caused_by(envelope));
                 }
+                Event::Pended(pended) => {
+                    storage::record_claim_lines(store, tx, claim, |_| "pended").await?;
+                    let aggregate = pended.claim_id.to_string();
+                    outgoing.push(NewEvent::new(pended, aggregate).caused_by(envelope));
+                }
             }
         }
+        storage::insert_record(store, tx, &stored, &record.engine_version).await?;
         Ok(Some(outgoing))
     }
 }

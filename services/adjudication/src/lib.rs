@@ -3,12 +3,18 @@
 //! # Layout
 //! The shape every service copies (ARCHITECTURE.md, "The shape of a service"):
 //! - [`domain`]: the pure core: commands, facts, [`domain::decide`] and
-//!   [`domain::apply`], with the pricing steps in [`domain::pricing`] (fee
-//!   schedule, CO-45, CO-96, reversals). No IO; a test below enforces it.
+//!   [`domain::apply`], the standard edits in [`domain::edits`] (CO-26,
+//!   CO-27, CO-13, CO-29, CO-B7), the pricing steps in [`domain::pricing`]
+//!   (fee schedule, CO-45, CO-96, reversals), the decision record and
+//!   replay in [`domain::record`]. No IO; a test below enforces it.
 //! - [`storage`]: all of the service's SQL and migrations, and [`storage::footprint`].
-//! - [`api`]: the payer's fee schedule over HTTP, typed bodies with their OpenAPI schemas.
-//! - [`consumer`]: [`consumer::Adjudicator`], the event handler: `claim.submitted.v1` in,
-//!   facts loaded, decided, `claim.adjudicated.v1` (and `claim.reversed.v1`) out.
+//! - [`api`]: the payer's fee schedule, and each decision's replay and
+//!   explanation, over HTTP: typed bodies with their OpenAPI schemas.
+//! - [`consumer`]: [`consumer::Adjudicator`], the event handler: the registry
+//!   (`member.enrolled.v1`, `provider.enrolled.v1`, `payer.registered.v1`)
+//!   into bitemporal projections; `claim.submitted.v1` in, facts loaded,
+//!   decided, recorded, `claim.adjudicated.v1` (or `claim.pended.v1`, and
+//!   `claim.reversed.v1`) out.
 //! - [`run`]: the service (`claimtrail serve adjudication`).
 
 pub mod api;
@@ -51,7 +57,7 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
 /// The OpenAPI paths this service serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(api::publish, api::show))]
+    #[openapi(paths(api::publish, api::show, api::replay, api::explanation))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }

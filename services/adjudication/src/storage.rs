@@ -1,14 +1,22 @@
-//! All of adjudication's SQL: its migrations, the payer's fee schedules and
-//! the decisions (ADR 0002: raw SQL with the store's dynamic names).
+//! All of adjudication's SQL: its migrations, the payer's fee schedules,
+//! the decisions and their records, the registry projections and the claim
+//! history (ADR 0002: raw SQL with the store's dynamic names).
+//!
+//! The registry projections (`member_enrollments`, `provider_enrollments`,
+//! `payers`) are bitemporal and append-only: each `reference.>` event adds a
+//! version with its valid period (coverage, enrollment), the time its
+//! producer recorded it (`occurred_at`) and the time adjudication learned it
+//! (`recorded_at`). The current fact is the latest version; [`member`] and
+//! the others also answer "as known at T".
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimAdjudicated, FeeScheduleEntry, Money};
+use claimtrail_events::{ClaimAdjudicated, FeeScheduleEntry, MemberEnrolled, Money, PayerRegistered, ProviderEnrolled, Timestamp, format_date, parse_date};
 use claimtrail_store::{Migration, Store, StoreError, stmt};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
-use crate::domain::{DecisionState, FeeSchedule};
+use crate::domain::{DecisionState, FeeSchedule, HistoryFact, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
 
 pub fn migrations() -> Vec<Migration> {
     vec![
@@ -41,7 +49,403 @@ pub fn migrations() -> Vec<Migration> {
             },
         },
         Migration { version: 2, name: "reversals", statements: |store| vec![format!("ALTER TABLE {} ADD COLUMN reversed_by TEXT", store.table("decisions"))] },
+        Migration {
+            version: 3,
+            name: "registry projections, claim history and decision records",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (event_id {} PRIMARY KEY, payer_id TEXT NOT NULL, member_id TEXT NOT NULL, plan_id TEXT NOT NULL, subscriber_id TEXT, \
+                         coverage_start TEXT NOT NULL, coverage_end TEXT NOT NULL, date_of_death TEXT, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+                        store.table("member_enrollments"),
+                        t.uuid
+                    ),
+                    format!(
+                        "CREATE INDEX {} ON {} (payer_id, member_id, recorded_at)",
+                        store.index("member_enrollments_by_member"),
+                        store.table("member_enrollments")
+                    ),
+                    format!(
+                        "CREATE TABLE {} (event_id {} PRIMARY KEY, npi TEXT NOT NULL, payer_id TEXT NOT NULL, enrollment_start TEXT NOT NULL, \
+                         enrollment_end TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+                        store.table("provider_enrollments"),
+                        t.uuid
+                    ),
+                    format!(
+                        "CREATE INDEX {} ON {} (npi, payer_id, recorded_at)",
+                        store.index("provider_enrollments_by_npi"),
+                        store.table("provider_enrollments")
+                    ),
+                    format!(
+                        "CREATE TABLE {} (event_id {} PRIMARY KEY, payer_id TEXT NOT NULL, timely_filing_days {} NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+                        store.table("payers"),
+                        t.uuid,
+                        t.bigint
+                    ),
+                    format!("CREATE INDEX {} ON {} (payer_id, recorded_at)", store.index("payers_by_id"), store.table("payers")),
+                    format!(
+                        "CREATE TABLE {} (claim_id {} NOT NULL, sequence {} NOT NULL, payer_id TEXT NOT NULL, member_id TEXT NOT NULL, subscriber_id TEXT, \
+                         billing_npi TEXT NOT NULL, rendering_npi TEXT, service_date TEXT NOT NULL, procedure_code TEXT NOT NULL, modifiers TEXT NOT NULL, \
+                         units TEXT NOT NULL, charge_cents {} NOT NULL, status TEXT NOT NULL, PRIMARY KEY (claim_id, sequence))",
+                        store.table("claim_lines"),
+                        t.uuid,
+                        t.bigint,
+                        t.bigint
+                    ),
+                    format!("CREATE INDEX {} ON {} (payer_id, member_id, service_date)", store.index("claim_lines_by_member"), store.table("claim_lines")),
+                    format!(
+                        "CREATE TABLE {} (claim_id {} PRIMARY KEY, event_type TEXT NOT NULL, payer_id TEXT NOT NULL, submitter TEXT NOT NULL, \
+                         engine_version TEXT NOT NULL, payload TEXT NOT NULL, record TEXT NOT NULL, decided_at {} NOT NULL DEFAULT {})",
+                        store.table("decision_records"),
+                        t.uuid,
+                        t.timestamp,
+                        t.now
+                    ),
+                ]
+            },
+        },
     ]
+}
+
+/// Records a member enrollment version learned at `recorded_at` (idempotent by event id).
+pub async fn record_member(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    event_id: Uuid,
+    member: &MemberEnrolled,
+    occurred_at: Timestamp,
+    recorded_at: Timestamp,
+) -> Result<(), StoreError> {
+    let insert = format!(
+        "INSERT INTO {} (event_id, payer_id, member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, occurred_at, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING",
+        store.table("member_enrollments")
+    );
+    let values = vec![
+        Value::from(event_id),
+        Value::from(member.payer_id.clone()),
+        Value::from(member.member_id.clone()),
+        Value::from(member.plan_id.clone()),
+        Value::from(member.subscriber_id.clone()),
+        Value::from(format_date(member.coverage_start)),
+        Value::from(format_date(member.coverage_end)),
+        Value::from(member.date_of_death.map(format_date)),
+        Value::from(occurred_at.to_string()),
+        Value::from(recorded_at.to_string()),
+    ];
+    tx.execute_raw(stmt(store, insert, values)).await?;
+    Ok(())
+}
+
+/// Records a provider enrollment version learned at `recorded_at`.
+pub async fn record_provider(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    event_id: Uuid,
+    enrolled: &ProviderEnrolled,
+    occurred_at: Timestamp,
+    recorded_at: Timestamp,
+) -> Result<(), StoreError> {
+    let insert = format!(
+        "INSERT INTO {} (event_id, npi, payer_id, enrollment_start, enrollment_end, occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (event_id) DO NOTHING",
+        store.table("provider_enrollments")
+    );
+    let values = vec![
+        Value::from(event_id),
+        Value::from(enrolled.npi.clone()),
+        Value::from(enrolled.payer_id.clone()),
+        Value::from(format_date(enrolled.enrollment_start)),
+        Value::from(format_date(enrolled.enrollment_end)),
+        Value::from(occurred_at.to_string()),
+        Value::from(recorded_at.to_string()),
+    ];
+    tx.execute_raw(stmt(store, insert, values)).await?;
+    Ok(())
+}
+
+/// Records a payer's terms version learned at `recorded_at`.
+pub async fn record_payer(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    event_id: Uuid,
+    payer: &PayerRegistered,
+    occurred_at: Timestamp,
+    recorded_at: Timestamp,
+) -> Result<(), StoreError> {
+    let insert = format!(
+        "INSERT INTO {} (event_id, payer_id, timely_filing_days, occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+        store.table("payers")
+    );
+    let values = vec![
+        Value::from(event_id),
+        Value::from(payer.payer_id.clone()),
+        Value::from(i64::from(payer.timely_filing_days)),
+        Value::from(occurred_at.to_string()),
+        Value::from(recorded_at.to_string()),
+    ];
+    tx.execute_raw(stmt(store, insert, values)).await?;
+    Ok(())
+}
+
+fn date_column(row: &QueryResult, idx: usize, what: &str) -> Result<time::Date, StoreError> {
+    let text: String = row.try_get_by_index(idx)?;
+    parse_date(&text).ok_or_else(|| StoreError::Corrupt(format!("{what} `{text}` is not a date")))
+}
+
+fn timestamp_column(row: &QueryResult, idx: usize, what: &str) -> Result<Timestamp, StoreError> {
+    let text: String = row.try_get_by_index(idx)?;
+    Timestamp::parse(&text).map_err(|e| StoreError::Corrupt(format!("{what} `{text}`: {e}")))
+}
+
+/// `AND recorded_at <= $n` when asking as known at `known_at`, with its value pushed.
+fn known_at_condition(known_at: Option<Timestamp>, values: &mut Vec<Value>) -> String {
+    match known_at {
+        Some(at) => {
+            values.push(Value::from(at.to_string()));
+            format!(" AND recorded_at <= ${}", values.len())
+        }
+        None => String::new(),
+    }
+}
+
+/// The member's enrollment as adjudication knew it at `known_at` (now: `None`): the latest version recorded by then.
+pub async fn member(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    member_id: &str,
+    known_at: Option<Timestamp>,
+) -> Result<Option<MemberFacts>, StoreError> {
+    let mut values = vec![Value::from(payer_id.to_owned()), Value::from(member_id.to_owned())];
+    let condition = known_at_condition(known_at, &mut values);
+    let select = format!(
+        "SELECT member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, recorded_at FROM {} \
+         WHERE payer_id = $1 AND member_id = $2{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
+        store.table("member_enrollments")
+    );
+    let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
+    let date_of_death: Option<String> = row.try_get_by_index(5)?;
+    Ok(Some(MemberFacts {
+        member_id: row.try_get_by_index(0)?,
+        plan_id: row.try_get_by_index(1)?,
+        subscriber_id: row.try_get_by_index(2)?,
+        coverage_start: date_column(&row, 3, "coverage start")?,
+        coverage_end: date_column(&row, 4, "coverage end")?,
+        date_of_death: match date_of_death {
+            Some(text) => Some(parse_date(&text).ok_or_else(|| StoreError::Corrupt(format!("date of death `{text}` is not a date")))?),
+            None => None,
+        },
+        recorded_at: timestamp_column(&row, 6, "recorded_at")?,
+    }))
+}
+
+/// The provider's enrollment with the payer as known at `known_at` (now: `None`).
+pub async fn provider(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    npi: &str,
+    payer_id: &str,
+    known_at: Option<Timestamp>,
+) -> Result<Option<ProviderFacts>, StoreError> {
+    let mut values = vec![Value::from(npi.to_owned()), Value::from(payer_id.to_owned())];
+    let condition = known_at_condition(known_at, &mut values);
+    let select = format!(
+        "SELECT npi, enrollment_start, enrollment_end, recorded_at FROM {} WHERE npi = $1 AND payer_id = $2{condition} \
+         ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
+        store.table("provider_enrollments")
+    );
+    let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
+    Ok(Some(ProviderFacts {
+        npi: row.try_get_by_index(0)?,
+        enrollment_start: date_column(&row, 1, "enrollment start")?,
+        enrollment_end: date_column(&row, 2, "enrollment end")?,
+        recorded_at: timestamp_column(&row, 3, "recorded_at")?,
+    }))
+}
+
+/// The payer's terms as known at `known_at` (now: `None`).
+pub async fn payer(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, known_at: Option<Timestamp>) -> Result<Option<PayerFacts>, StoreError> {
+    let mut values = vec![Value::from(payer_id.to_owned())];
+    let condition = known_at_condition(known_at, &mut values);
+    let select = format!(
+        "SELECT payer_id, timely_filing_days, recorded_at FROM {} WHERE payer_id = $1{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
+        store.table("payers")
+    );
+    let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
+    let days: i64 = row.try_get_by_index(1)?;
+    Ok(Some(PayerFacts {
+        payer_id: row.try_get_by_index(0)?,
+        timely_filing_days: u32::try_from(days).map_err(|_| StoreError::Corrupt(format!("timely filing days {days} out of range")))?,
+        recorded_at: timestamp_column(&row, 2, "recorded_at")?,
+    }))
+}
+
+/// The registry facts of `claim` as known now.
+pub async fn registry_facts(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim) -> Result<RegistryFacts, StoreError> {
+    Ok(RegistryFacts {
+        member: member(store, conn, &claim.payer_id, &claim.member_id, None).await?,
+        provider: provider(store, conn, &claim.billing_npi, &claim.payer_id, None).await?,
+        payer: payer(store, conn, &claim.payer_id, None).await?,
+    })
+}
+
+/// History lines one decision reads and records, at most: the most recent
+/// first. Realistic families have a handful per provider and day; the cap
+/// keeps a decision record (and its replay) bounded when they do not.
+pub const HISTORY_LINES_MAX: i64 = 200;
+
+/// The lines of the member's other claims from the same billing provider on
+/// `claim`'s dates of service (what duplicates, NCCI across claims and MUE
+/// per day read), the most recent [`HISTORY_LINES_MAX`].
+pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim) -> Result<Vec<HistoryFact>, StoreError> {
+    let mut dates: Vec<String> = claim.lines.iter().map(|line| format_date(line.service_date)).collect();
+    dates.sort();
+    dates.dedup();
+    if dates.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut values =
+        vec![Value::from(claim.payer_id.clone()), Value::from(claim.member_id.clone()), Value::from(claim.claim_id), Value::from(claim.billing_npi.clone())];
+    let placeholders: Vec<String> = dates
+        .into_iter()
+        .map(|date| {
+            values.push(Value::from(date));
+            format!("${}", values.len())
+        })
+        .collect();
+    let select = format!(
+        "SELECT claim_id, sequence, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status FROM {} \
+         WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND billing_npi = $4 AND service_date IN ({}) \
+         ORDER BY claim_id DESC, sequence LIMIT {HISTORY_LINES_MAX}",
+        store.table("claim_lines"),
+        placeholders.join(", ")
+    );
+    let rows = conn.query_all_raw(stmt(store, select, values)).await?;
+    let mut history = Vec::with_capacity(rows.len());
+    for row in rows {
+        let sequence: i64 = row.try_get_by_index(1)?;
+        let modifiers: String = row.try_get_by_index(6)?;
+        history.push(HistoryFact {
+            claim_id: row.try_get_by_index(0)?,
+            sequence: u32::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("line sequence {sequence}")))?,
+            billing_npi: row.try_get_by_index(2)?,
+            rendering_npi: row.try_get_by_index(3)?,
+            service_date: date_column(&row, 4, "service date")?,
+            procedure_code: row.try_get_by_index(5)?,
+            modifiers: modifiers.split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect(),
+            units: row.try_get_by_index(7)?,
+            charge: Money::from_cents(row.try_get_by_index(8)?),
+            status: row.try_get_by_index(9)?,
+        });
+    }
+    Ok(history)
+}
+
+/// Adds `claim`'s lines to the claim history, each with its status (`paid`,
+/// `denied`, `pended`), or updates them when the claim is decided again.
+pub async fn record_claim_lines(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    claim: &claimtrail_events::SubmittedClaim,
+    status_of: impl Fn(u32) -> &'static str,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::with_capacity(claim.lines.len());
+    for line in &claim.lines {
+        let cents = line.charge.cents().map_err(|e| StoreError::Corrupt(format!("charge of line {}: {e}", line.sequence)))?;
+        rows.push(vec![
+            Value::from(claim.claim_id),
+            Value::from(i64::from(line.sequence)),
+            Value::from(claim.payer_id.clone()),
+            Value::from(claim.member_id.clone()),
+            Value::from(claim.subscriber_id.clone()),
+            Value::from(claim.billing_npi.clone()),
+            Value::from(claim.rendering_npi.clone()),
+            Value::from(format_date(line.service_date)),
+            Value::from(line.procedure_code.clone()),
+            Value::from(line.modifiers.join(",")),
+            Value::from(line.quantity.normalize().to_string()),
+            Value::from(cents),
+            Value::from(status_of(line.sequence)),
+        ]);
+    }
+    let insert = format!(
+        "INSERT INTO {} (claim_id, sequence, payer_id, member_id, subscriber_id, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status) VALUES ",
+        store.table("claim_lines")
+    );
+    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id, sequence) DO UPDATE SET status = excluded.status").await
+}
+
+/// Marks the history lines of `claim_id` reversed.
+pub async fn reverse_claim_lines(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(store, format!("UPDATE {} SET status = 'reversed' WHERE claim_id = $1", store.table("claim_lines")), vec![Value::from(claim_id)]))
+        .await?;
+    Ok(())
+}
+
+/// One stored decision with what it used.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub claim_id: Uuid,
+    /// `claim.adjudicated.v1`, `claim.reversed.v1` (a void) or `claim.pended.v1`.
+    pub event_type: String,
+    pub payer_id: String,
+    pub submitter: String,
+    /// The decision payload's canonical bytes, as emitted.
+    pub payload: Vec<u8>,
+    /// The [`crate::domain::DecisionRecord`]'s canonical bytes.
+    pub record: Vec<u8>,
+}
+
+/// Stores the record of a decision (a claim decided again, after a pend, replaces it).
+pub async fn insert_record(store: &Store, tx: &impl ConnectionTrait, stored: &StoredRecord, engine_version: &str) -> Result<(), StoreError> {
+    let text = |bytes: &[u8], what: &str| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt(format!("{what} of claim {} is not UTF-8", stored.claim_id)))
+    };
+    let upsert = format!(
+        "INSERT INTO {} (claim_id, event_type, payer_id, submitter, engine_version, payload, record) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (claim_id) DO UPDATE SET event_type = excluded.event_type, engine_version = excluded.engine_version, payload = excluded.payload, \
+         record = excluded.record, decided_at = {}",
+        store.table("decision_records"),
+        store.types().now
+    );
+    let values = vec![
+        Value::from(stored.claim_id),
+        Value::from(stored.event_type.clone()),
+        Value::from(stored.payer_id.clone()),
+        Value::from(stored.submitter.clone()),
+        Value::from(engine_version.to_owned()),
+        Value::from(text(&stored.payload, "payload")?),
+        Value::from(text(&stored.record, "record")?),
+    ];
+    tx.execute_raw(stmt(store, upsert, values)).await?;
+    Ok(())
+}
+
+/// The stored record of `claim_id`'s decision, if it was decided (or pended).
+pub async fn record(store: &Store, conn: &impl ConnectionTrait, claim_id: Uuid) -> Result<Option<StoredRecord>, StoreError> {
+    let select = format!("SELECT event_type, payer_id, submitter, payload, record FROM {} WHERE claim_id = $1", store.table("decision_records"));
+    let Some(row) = conn.query_one_raw(stmt(store, select, vec![Value::from(claim_id)])).await? else { return Ok(None) };
+    Ok(Some(StoredRecord {
+        claim_id,
+        event_type: row.try_get_by_index(0)?,
+        payer_id: row.try_get_by_index(1)?,
+        submitter: row.try_get_by_index(2)?,
+        payload: row.try_get_by_index::<String>(3)?.into_bytes(),
+        record: row.try_get_by_index::<String>(4)?.into_bytes(),
+    }))
+}
+
+/// Deletes what adjudication holds of erased claims beyond its events: their
+/// decision records (which hold the claim) and their history lines.
+pub async fn erase_claims(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<(), StoreError> {
+    for claim_id in claim_ids {
+        for table in ["decision_records", "claim_lines"] {
+            tx.execute_raw(stmt(store, format!("DELETE FROM {} WHERE claim_id = $1", store.table(table)), vec![Value::from(*claim_id)])).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A payer's fee schedule as published: its id, content hash and entries by code.
@@ -98,16 +502,13 @@ pub async fn fee_schedule(store: &Store, conn: &impl ConnectionTrait, payer_id: 
 }
 
 /// The schedule the pricing step uses, read on `conn` (the transaction of
-/// the batch of claims it prices: one read per payer and batch). A payer
-/// with none prices every line as not covered, under the hash `none`.
-pub async fn pricing_schedule(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<FeeSchedule, StoreError> {
-    Ok(match fee_schedule(store, conn, payer_id).await? {
-        Some(stored) => {
-            let fees: HashMap<String, Money> = stored.entries.into_iter().map(|entry| (entry.procedure_code, entry.amount)).collect();
-            FeeSchedule { content_hash: stored.content_hash, fees }
-        }
-        None => FeeSchedule { content_hash: "none".into(), fees: HashMap::new() },
-    })
+/// the batch of claims it prices: one read per payer and batch); `None` when
+/// the payer never published one (pricing then uses the empty schedule).
+pub async fn pricing_schedule(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Option<FeeSchedule>, StoreError> {
+    Ok(fee_schedule(store, conn, payer_id).await?.map(|stored| {
+        let fees: HashMap<String, Money> = stored.entries.into_iter().map(|entry| (entry.procedure_code, entry.amount)).collect();
+        FeeSchedule { content_hash: stored.content_hash, fees }
+    }))
 }
 
 /// The decision state of `claim_id`, as stored.
@@ -120,7 +521,7 @@ pub async fn decision_state(store: &Store, conn: &impl ConnectionTrait, claim_id
         serde_json::from_str(&row.try_get_by_index::<String>(0)?).map_err(|e| StoreError::Corrupt(format!("stored decision {claim_id}: {e}")))?;
     Ok(match row.try_get_by_index::<Option<String>>(1)? {
         Some(by_claim_id) => DecisionState::Reversed { decision, by_claim_id },
-        None => DecisionState::Decided(decision),
+        None => DecisionState::Decided { decision },
     })
 }
 
@@ -159,5 +560,9 @@ pub async fn mark_reversed(store: &Store, tx: &impl ConnectionTrait, original: U
 
 /// Rows and bytes this service holds, for the bench.
 pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, StoreError> {
-    claimtrail_store::footprint(store, &["decisions", "fees", "fee_schedules", "outbox", "inbox"]).await
+    claimtrail_store::footprint(
+        store,
+        &["decisions", "decision_records", "claim_lines", "member_enrollments", "provider_enrollments", "payers", "fees", "fee_schedules", "outbox", "inbox"],
+    )
+    .await
 }

@@ -84,6 +84,10 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
             plan_id: "DEMO-PPO".to_owned(),
             coverage_start: member["coverage_start"].as_str().unwrap_or_default().to_owned(),
             coverage_end: member["coverage_end"].as_str().unwrap_or_default().to_owned(),
+            date_of_death: None,
+            subscriber_id: None,
+            relationship: None,
+            zip: None,
         };
         let member_id = member["member_id"].as_str().unwrap_or_default();
         enrolled.push(
@@ -183,6 +187,29 @@ pub fn demo_members() -> Vec<Value> {
         .collect()
 }
 
+/// Waits until adjudication has recorded the demo payer, its last member and
+/// a provider's enrollment: the registry reaches adjudication on another
+/// stream than the claims, and a claim decided before its member is known pends.
+async fn wait_for_adjudication_registry(adjudication: &Runtime) -> anyhow::Result<()> {
+    let members = demo_members();
+    let last_member = members.last().and_then(|member| member["member_id"].as_str()).unwrap_or_default().to_owned();
+    let store = &adjudication.store;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let payer = claimtrail_adjudication::storage::payer(store, store.reader(), DEMO_PAYER_ID, None).await?;
+        let member = claimtrail_adjudication::storage::member(store, store.reader(), DEMO_PAYER_ID, &last_member, None).await?;
+        let provider = claimtrail_adjudication::storage::provider(store, store.reader(), DEMO_PROVIDER_NPIS[0], DEMO_PAYER_ID, None).await?;
+        if payer.is_some() && member.is_some() && provider.is_some() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!("adjudication had not recorded the demo payer, members and providers after 30 s; early demo claims may pend");
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Seeds once; later starts reuse the credentials file when its keys still work.
 pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Credentials> {
     let intake = runtime_of(runtimes, claimtrail_intake::SERVICE)?;
@@ -198,6 +225,7 @@ pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Crede
 
     publish_reference_data(intake).await?;
     publish_registry(intake).await?;
+    wait_for_adjudication_registry(adjudication).await?;
 
     let path = data_dir.join(CREDENTIALS_FILE);
     if let Ok(text) = std::fs::read_to_string(&path)

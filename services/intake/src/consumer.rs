@@ -6,7 +6,7 @@
 //! it), persists the status changes and writes the history in one statement.
 
 use async_trait::async_trait;
-use claimtrail_events::{ClaimAdjudicated, ClaimReversed, DomainEvent, Envelope, Family, NewEvent, PayableBooked};
+use claimtrail_events::{ClaimAdjudicated, ClaimPended, ClaimReversed, DomainEvent, Envelope, Family, NewEvent, PayableBooked};
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
 use sea_orm::DatabaseTransaction;
@@ -30,6 +30,7 @@ impl StatusProjection {
 fn command_of(envelope: &Envelope) -> Result<Option<Command>, HandlerError> {
     Ok(match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
         DomainEvent::ClaimAdjudicated(decision) => Some(Command::Adjudicate(decision)),
+        DomainEvent::ClaimPended(pended) => Some(Command::Pend(pended)),
         DomainEvent::ClaimReversed(reversed) => Some(Command::Reverse(reversed)),
         DomainEvent::PayableBooked(booked) => Some(Command::Book(booked)),
         _ => None,
@@ -43,7 +44,7 @@ impl EventHandler for StatusProjection {
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, PayableBooked::EVENT_TYPE])
+        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimPended::EVENT_TYPE, ClaimReversed::EVENT_TYPE, PayableBooked::EVENT_TYPE])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
@@ -62,6 +63,7 @@ impl EventHandler for StatusProjection {
         for (_, command) in &commands {
             match command {
                 Command::Adjudicate(decision) => claim_ids.push(decision.claim_id),
+                Command::Pend(pended) => claim_ids.push(pended.claim_id),
                 Command::Reverse(reversed) => claim_ids.extend([reversed.claim_id, reversed.by_claim_id]),
                 Command::Book(booked) => claim_ids.push(booked.claim_id),
                 Command::Submit { .. } => {}

@@ -1,22 +1,42 @@
 //! Adjudication's domain core: what a claim's decision is, given the facts
-//! the service holds. Pure: no IO, no SQL, no HTTP, no bus (a test in the
-//! crate's root fails on any such import); [`crate::consumer`] loads the
-//! [`Facts`], calls [`decide`] and persists what it returns.
+//! the service holds. Pure: no IO, no SQL, no HTTP, no bus, no clock (a test
+//! in the crate's root fails on any such import); [`crate::consumer`] loads
+//! the [`Facts`], calls [`decide`] and persists what it returns with its
+//! [`DecisionRecord`].
 //!
-//! - [`Command::Adjudicate`]: a submitted claim. An original is priced; a
-//!   replacement (frequency 7) first reverses its original's decision, then
-//!   is priced; a void (8) only reverses. An original already reversed by
-//!   another claim denies the replacement or void whole (CO-129).
+//! - [`Command::Adjudicate`]: a submitted claim. An original is edited and
+//!   priced; a replacement (frequency 7) first reverses its original's
+//!   decision, then is edited and priced; a void (8) only reverses. An
+//!   original already reversed by another claim denies the replacement or
+//!   void whole (CO-129). A claim whose member or payer the registry does not
+//!   hold is pended (`claim.pended.v1`), not guessed at.
+//! - [`edits`]: the standard edits that need the registry (CO-26, CO-27,
+//!   CO-13, CO-29, CO-B7), each line denied by the first that fails.
+//! - [`pricing`]: the pricing steps (fee schedule, CO-45, CO-96).
+//! - [`registry`]: the registry and claim-history facts, bitemporal.
+//! - [`record`]: everything a decision used, stored canonically, and replay.
 //! - [`DecisionState`] and [`apply`]: one claim's decision as its events
 //!   leave it (decided, then perhaps reversed).
-//! - [`pricing`]: the pricing steps (fee schedule, CO-45, CO-96).
+//!
+//! Integration points still to fill (as data in [`Facts`], not code here):
+//! `policy` (libs/policy: NCCI, MUE, duplicates exact/suspect over
+//! [`Facts::history`], RBRVS/MPR/DRG pricing, LEIE, prior authorizations)
+//! and `rule_set` (libs/rules: the payer's decision tables and policy
+//! switches, whose hash then replaces the fee schedule's as `rule_set_hash`).
 
+pub mod edits;
 pub mod pricing;
+pub mod record;
+pub mod registry;
 
-use claimtrail_events::{ClaimAdjudicated, ClaimReversed, Frequency, SubmittedClaim};
+use claimtrail_events::{ClaimAdjudicated, ClaimPended, ClaimReversed, Frequency, SubmittedClaim};
+use serde::{Deserialize, Serialize};
+use time::Date;
 use uuid::Uuid;
 
-pub use pricing::{FeeSchedule, PricingError};
+pub use pricing::{EMPTY_SCHEDULE, FeeSchedule, PricingError};
+pub use record::{DecisionRecord, ENGINE_VERSION, FACT_MODEL_VERSION};
+pub use registry::{HistoryFact, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
 
 /// What adjudication is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +46,15 @@ pub enum Command {
 }
 
 /// One claim's decision, as its events leave it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum DecisionState {
     /// Not decided (yet).
     #[default]
     Undecided,
-    Decided(ClaimAdjudicated),
+    Decided {
+        decision: ClaimAdjudicated,
+    },
     /// Decided, then reversed by a replacement or void.
     Reversed {
         decision: ClaimAdjudicated,
@@ -39,13 +62,24 @@ pub enum DecisionState {
     },
 }
 
-/// What [`decide`] needs to know besides the command.
+/// What [`decide`] needs to know besides the command. Everything in it is
+/// recorded with the decision ([`DecisionRecord`]), so a replay decides on
+/// exactly the same facts.
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
-    /// The payer's fee schedule in force (borrowed: one read serves a batch's claims).
-    pub schedule: &'a FeeSchedule,
+    /// The payer's fee schedule in force (borrowed: one read serves a batch's
+    /// claims); `None` when the payer never published one.
+    pub schedule: Option<&'a FeeSchedule>,
     /// For a replacement or void: the decision of the claim it names.
     pub original: DecisionState,
+    /// The member, billing provider and payer as the registry held them.
+    pub registry: RegistryFacts,
+    /// The member's other claims on the claim's dates of service.
+    pub history: Vec<HistoryFact>,
+    /// The date the claim was received (timely filing counts to it).
+    pub received_on: Date,
+    /// The clock the decision runs under, injected by the caller.
+    pub decided_on: Date,
 }
 
 /// What adjudication decided.
@@ -54,6 +88,38 @@ pub enum Event {
     /// The original's decision, every amount negated.
     Reversed(ClaimReversed),
     Adjudicated(ClaimAdjudicated),
+    /// Set aside for review: no outcome yet.
+    Pended(ClaimPended),
+}
+
+impl Event {
+    /// The payload's RFC 8785 canonical bytes: what a replay compares.
+    pub fn canonical_payload(&self) -> Result<Vec<u8>, claimtrail_events::canonical::CanonicalError> {
+        use claimtrail_events::canonical::to_canonical_vec;
+        match self {
+            Event::Reversed(reversal) => to_canonical_vec(reversal),
+            Event::Adjudicated(decision) => to_canonical_vec(decision),
+            Event::Pended(pended) => to_canonical_vec(pended),
+        }
+    }
+
+    /// The payload's event type name.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Event::Reversed(_) => ClaimReversed::EVENT_TYPE,
+            Event::Adjudicated(_) => ClaimAdjudicated::EVENT_TYPE,
+            Event::Pended(_) => ClaimPended::EVENT_TYPE,
+        }
+    }
+
+    /// The claim the event is about.
+    pub fn claim_id(&self) -> Uuid {
+        match self {
+            Event::Reversed(reversal) => reversal.claim_id,
+            Event::Adjudicated(decision) => decision.claim_id,
+            Event::Pended(pended) => pended.claim_id,
+        }
+    }
 }
 
 /// Why a command cannot be decided now.
@@ -80,6 +146,30 @@ pub fn related_claim(claim: &SubmittedClaim) -> Option<Uuid> {
     claim.related_claim_id.as_deref().and_then(|id| Uuid::parse_str(id).ok())
 }
 
+/// The member and payer a claim is decided against, or the pend of a claim
+/// whose member or payer the registry does not hold: intake accepted it
+/// against its own registry, so adjudication's lags or disagrees, and a
+/// person should look rather than a denial go out.
+fn member_and_payer<'r>(claim: &SubmittedClaim, registry: &'r RegistryFacts) -> Result<(&'r MemberFacts, &'r PayerFacts), Box<ClaimPended>> {
+    let pend = |reason: &str, step: &str, detail: String| {
+        Box::new(ClaimPended {
+            claim_id: claim.claim_id,
+            payer_id: claim.payer_id.clone(),
+            billing_npi: claim.billing_npi.clone(),
+            reason: reason.into(),
+            step: step.into(),
+            detail,
+        })
+    };
+    let Some(member) = &registry.member else {
+        return Err(pend("member-not-in-registry", "eligibility", format!("payer {}'s enrollments name no such member", claim.payer_id)));
+    };
+    let Some(payer) = &registry.payer else {
+        return Err(pend("payer-not-in-registry", "timely-filing", format!("payer {} is not in adjudication's registry", claim.payer_id)));
+    };
+    Ok((member, payer))
+}
+
 /// Decides `command` under `facts`: the events to record, in order, or why not.
 pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
     let Command::Adjudicate(claim) = command;
@@ -90,37 +180,83 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
             DecisionState::Undecided => {
                 return Err(Rejection::OriginalNotDecided { claim: claim.claim_id, original: claim.related_claim_id.clone().unwrap_or_default() });
             }
-            DecisionState::Decided(original) => {
-                events.push(Event::Reversed(pricing::reverse(original, claim)));
+            DecisionState::Decided { decision: original } => {
                 if claim.frequency == Frequency::Void {
-                    return Ok(events);
+                    return Ok(vec![Event::Reversed(pricing::reverse(original, claim))]);
                 }
+                if let Err(pended) = member_and_payer(claim, &facts.registry) {
+                    return Ok(vec![Event::Pended(*pended)]);
+                }
+                events.push(Event::Reversed(pricing::reverse(original, claim)));
             }
             DecisionState::Reversed { decision, by_claim_id } => {
                 return Ok(vec![Event::Adjudicated(pricing::deny_already_reversed(claim, by_claim_id, &decision.rule_set_hash))]);
             }
         }
     }
-    events.push(Event::Adjudicated(pricing::adjudicate(claim, facts.schedule)?));
+    let registry = &facts.registry;
+    let (member, payer) = match member_and_payer(claim, registry) {
+        Ok(found) => found,
+        Err(pended) => return Ok(vec![Event::Pended(*pended)]),
+    };
+    let denials: Vec<Option<edits::Denial>> =
+        claim.lines.iter().map(|line| edits::line_denial(line, &claim.billing_npi, member, payer, registry, facts.received_on)).collect();
+    events.push(Event::Adjudicated(pricing::adjudicate(claim, facts.schedule, &denials)?));
     Ok(events)
 }
 
 /// The state of the claim `event` concerns, after it.
 pub fn apply(state: DecisionState, event: &Event) -> DecisionState {
     match (state, event) {
-        (_, Event::Adjudicated(decision)) => DecisionState::Decided(decision.clone()),
-        (DecisionState::Decided(decision), Event::Reversed(reversal)) => DecisionState::Reversed { decision, by_claim_id: reversal.by_claim_id.to_string() },
+        (_, Event::Adjudicated(decision)) => DecisionState::Decided { decision: decision.clone() },
+        (DecisionState::Decided { decision }, Event::Reversed(reversal)) => DecisionState::Reversed { decision, by_claim_id: reversal.by_claim_id.to_string() },
         // A reversal of something not decided here changes nothing (decide never emits one).
         (state, Event::Reversed(_)) => state,
+        // Pended: still undecided.
+        (state, Event::Pended(_)) => state,
     }
 }
 
-/// Claims for the core's tests.
+/// Claims and facts for the core's tests.
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use claimtrail_events::{ClaimLine, ClaimType, Frequency, Money, SubmittedClaim};
+    use claimtrail_events::{ClaimLine, ClaimType, Frequency, Money, SubmittedClaim, Timestamp};
     use rust_decimal::Decimal;
+    use time::macros::date;
     use uuid::Uuid;
+
+    use super::{DecisionState, Facts, FeeSchedule, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
+
+    /// The fixture claim's member, provider and payer: covered and enrolled
+    /// through 2026, 365 days to file, received on 2026-11-05.
+    pub fn facts(schedule: &FeeSchedule, original: DecisionState) -> Facts<'_> {
+        let recorded_at = Timestamp::parse("2026-01-02T00:00:00.000000Z").expect("a timestamp");
+        Facts {
+            schedule: Some(schedule),
+            original,
+            registry: RegistryFacts {
+                member: Some(MemberFacts {
+                    member_id: "M1".into(),
+                    plan_id: "PPO".into(),
+                    subscriber_id: Some("M1".into()),
+                    coverage_start: date!(2026 - 01 - 01),
+                    coverage_end: date!(2026 - 12 - 31),
+                    date_of_death: None,
+                    recorded_at,
+                }),
+                provider: Some(ProviderFacts {
+                    npi: "1234567893".into(),
+                    enrollment_start: date!(2026 - 01 - 01),
+                    enrollment_end: date!(2026 - 12 - 31),
+                    recorded_at,
+                }),
+                payer: Some(PayerFacts { payer_id: "PAYER1".into(), timely_filing_days: 365, recorded_at }),
+            },
+            history: vec![],
+            received_on: date!(2026 - 11 - 05),
+            decided_on: date!(2026 - 11 - 05),
+        }
+    }
 
     /// A professional claim with `lines` of (code, charge, units), served 2026-11-01.
     pub fn claim(frequency: Frequency, related: Option<Uuid>, lines: &[(&str, &str, i64)]) -> SubmittedClaim {
@@ -147,9 +283,17 @@ pub(crate) mod fixtures {
                     service_date: time::macros::date!(2026 - 11 - 01),
                     place_of_service: Some("11".into()),
                     diagnosis_pointers: vec![1],
+                    revenue_code: None,
                 })
                 .collect(),
             total_charge: Money::ZERO,
+            subscriber_id: None,
+            service_zip: None,
+            prior_authorization: None,
+            drg: None,
+            admission_date: None,
+            statement_from: None,
+            statement_to: None,
         }
     }
 }
@@ -157,7 +301,8 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use claimtrail_events::{Adjustment, Money, Outcome};
+    use claimtrail_events::{Adjustment, Money, Outcome, Timestamp};
+    use time::macros::date;
 
     fn claim(frequency: Frequency, related: Option<Uuid>, lines: &[(&str, &str)]) -> SubmittedClaim {
         let lines: Vec<(&str, &str, i64)> = lines.iter().map(|(code, charge)| (*code, *charge, 1)).collect();
@@ -168,29 +313,142 @@ mod tests {
         FeeSchedule { content_hash: "abcdef0123456789".into(), fees: [("99213".to_owned(), Money::parse("120.00").unwrap())].into() }
     }
 
+    /// The fixture's member, provider and payer, covered and enrolled through 2026, 365 days to file.
+    fn facts<'a>(schedule: &'a FeeSchedule, original: DecisionState) -> Facts<'a> {
+        fixtures::facts(schedule, original)
+    }
+
     /// Given `facts`, when `command`, then `expected` (cqrs-es style).
     fn check(given: Facts<'_>, when: Command, then: impl FnOnce(Result<Vec<Event>, Rejection>)) {
         then(decide(&given, &when));
     }
 
     fn decided(claim: &SubmittedClaim) -> ClaimAdjudicated {
-        pricing::adjudicate(claim, &schedule()).unwrap()
+        pricing::adjudicate(claim, Some(&schedule()), &[]).unwrap()
+    }
+
+    fn only_decision(then: Result<Vec<Event>, Rejection>) -> ClaimAdjudicated {
+        let events = then.unwrap();
+        let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        decision.clone()
     }
 
     #[test]
     fn an_original_is_priced() {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
-        check(Facts { schedule: &schedule(), original: DecisionState::Undecided }, Command::Adjudicate(original.clone()), |then| {
-            let events = then.unwrap();
-            assert_eq!(events, vec![Event::Adjudicated(decided(&original))]);
+        check(facts(&schedule(), DecisionState::Undecided), Command::Adjudicate(original.clone()), |then| {
+            assert_eq!(then.unwrap(), vec![Event::Adjudicated(decided(&original))]);
         });
+    }
+
+    #[test]
+    fn a_claim_after_the_coverage_ended_is_denied_co_27_not_rejected() {
+        let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
+        let schedule = schedule();
+        let mut given = facts(&schedule, DecisionState::Undecided);
+        if let Some(member) = given.registry.member.as_mut() {
+            member.coverage_end = date!(2026 - 10 - 31);
+        }
+        check(given, Command::Adjudicate(original), |then| {
+            let decision = only_decision(then);
+            assert_eq!(decision.outcome, Outcome::Denied);
+            assert_eq!(
+                decision.lines[0].adjustments,
+                vec![Adjustment {
+                    group: claimtrail_codes::GroupCode::Co,
+                    reason: claimtrail_codes::Carc::AFTER_COVERAGE,
+                    amount: Money::parse("180.00").unwrap()
+                }]
+            );
+        });
+    }
+
+    #[test]
+    fn a_service_after_a_date_of_death_is_denied_co_13() {
+        let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
+        let schedule = schedule();
+        let mut given = facts(&schedule, DecisionState::Undecided);
+        if let Some(member) = given.registry.member.as_mut() {
+            member.date_of_death = Some(date!(2026 - 10 - 15));
+        }
+        check(given, Command::Adjudicate(original), |then| {
+            assert_eq!(only_decision(then).lines[0].adjustments[0].reason, claimtrail_codes::Carc::DATE_OF_DEATH)
+        });
+    }
+
+    #[test]
+    fn a_claim_received_after_the_payer_s_limit_is_denied_co_29() {
+        let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
+        let schedule = schedule();
+        let mut given = facts(&schedule, DecisionState::Undecided);
+        given.received_on = date!(2027 - 11 - 02);
+        check(given, Command::Adjudicate(original), |then| {
+            assert_eq!(only_decision(then).lines[0].adjustments[0].reason, claimtrail_codes::Carc::TIMELY_FILING)
+        });
+    }
+
+    #[test]
+    fn a_provider_the_registry_does_not_enroll_is_denied_co_b7() {
+        let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
+        let schedule = schedule();
+        let mut given = facts(&schedule, DecisionState::Undecided);
+        given.registry.provider = None;
+        check(given, Command::Adjudicate(original), |then| {
+            assert_eq!(only_decision(then).lines[0].adjustments[0].reason, claimtrail_codes::Carc::PROVIDER_NOT_ELIGIBLE)
+        });
+    }
+
+    #[test]
+    fn a_member_the_registry_does_not_hold_pends_the_claim_with_no_outcome() {
+        let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
+        let schedule = schedule();
+        let mut given = facts(&schedule, DecisionState::Undecided);
+        given.registry.member = None;
+        check(given, Command::Adjudicate(original.clone()), |then| {
+            let events = then.unwrap();
+            let [Event::Pended(pended)] = events.as_slice() else { panic!("{events:?}") };
+            assert_eq!((pended.claim_id, pended.reason.as_str(), pended.step.as_str()), (original.claim_id, "member-not-in-registry", "eligibility"));
+        });
+        assert_eq!(
+            apply(
+                DecisionState::Undecided,
+                &Event::Pended(ClaimPended {
+                    claim_id: original.claim_id,
+                    payer_id: "P".into(),
+                    billing_npi: "N".into(),
+                    reason: "r".into(),
+                    step: "s".into(),
+                    detail: "d".into(),
+                })
+            ),
+            DecisionState::Undecided
+        );
+    }
+
+    #[test]
+    fn a_payer_the_registry_does_not_hold_pends_the_claim() {
+        let schedule = schedule();
+        let mut given = facts(&schedule, DecisionState::Undecided);
+        given.registry.payer = None;
+        check(given, Command::Adjudicate(claim(Frequency::Original, None, &[("99213", "1.00")])), |then| {
+            assert!(matches!(then.unwrap().as_slice(), [Event::Pended(p)] if p.reason == "payer-not-in-registry"));
+        });
+    }
+
+    #[test]
+    fn the_decision_date_changes_nothing_timely_filing_counts_to_receipt() {
+        let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
+        let schedule = schedule();
+        let mut later = facts(&schedule, DecisionState::Undecided);
+        later.decided_on = date!(2031 - 01 - 01);
+        assert_eq!(decide(&later, &Command::Adjudicate(original.clone())), decide(&facts(&schedule, DecisionState::Undecided), &Command::Adjudicate(original)));
     }
 
     #[test]
     fn a_replacement_reverses_its_original_then_is_priced() {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
         let replacement = claim(Frequency::Replacement, Some(original.claim_id), &[("99213", "100.00")]);
-        check(Facts { schedule: &schedule(), original: DecisionState::Decided(decided(&original)) }, Command::Adjudicate(replacement.clone()), |then| {
+        check(facts(&schedule(), DecisionState::Decided { decision: decided(&original) }), Command::Adjudicate(replacement.clone()), |then| {
             let events = then.unwrap();
             let [Event::Reversed(reversal), Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
             assert_eq!((reversal.claim_id, reversal.by_claim_id), (original.claim_id, replacement.claim_id));
@@ -204,7 +462,7 @@ mod tests {
     fn a_void_only_reverses() {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
         let void = claim(Frequency::Void, Some(original.claim_id), &[("99213", "180.00")]);
-        check(Facts { schedule: &schedule(), original: DecisionState::Decided(decided(&original)) }, Command::Adjudicate(void), |then| {
+        check(facts(&schedule(), DecisionState::Decided { decision: decided(&original) }), Command::Adjudicate(void), |then| {
             let events = then.unwrap();
             assert!(matches!(events.as_slice(), [Event::Reversed(r)] if r.total_paid.to_string() == "-120.00"), "{events:?}");
         });
@@ -215,9 +473,8 @@ mod tests {
         let original = claim(Frequency::Original, None, &[("99213", "180.00")]);
         let state = DecisionState::Reversed { decision: decided(&original), by_claim_id: "first-replacement".into() };
         let second = claim(Frequency::Replacement, Some(original.claim_id), &[("99213", "90.00")]);
-        check(Facts { schedule: &schedule(), original: state }, Command::Adjudicate(second), |then| {
-            let events = then.unwrap();
-            let [Event::Adjudicated(denial)] = events.as_slice() else { panic!("{events:?}") };
+        check(facts(&schedule(), state), Command::Adjudicate(second), |then| {
+            let denial = only_decision(then);
             assert_eq!(denial.outcome, Outcome::Denied);
             assert_eq!(
                 denial.lines[0].adjustments,
@@ -234,7 +491,7 @@ mod tests {
     #[test]
     fn a_replacement_before_its_original_is_decided_waits() {
         let replacement = claim(Frequency::Replacement, Some(Uuid::now_v7()), &[("99213", "100.00")]);
-        check(Facts { schedule: &schedule(), original: DecisionState::Undecided }, Command::Adjudicate(replacement), |then| {
+        check(facts(&schedule(), DecisionState::Undecided), Command::Adjudicate(replacement), |then| {
             let rejection = then.unwrap_err();
             assert!(matches!(rejection, Rejection::OriginalNotDecided { .. }) && rejection.is_retryable(), "{rejection}");
         });
@@ -244,7 +501,7 @@ mod tests {
     fn a_replacement_naming_no_claim_is_refused_for_good() {
         let mut replacement = claim(Frequency::Replacement, None, &[("99213", "100.00")]);
         replacement.related_claim_id = Some("not-a-uuid".into());
-        check(Facts { schedule: &schedule(), original: DecisionState::Undecided }, Command::Adjudicate(replacement.clone()), |then| {
+        check(facts(&schedule(), DecisionState::Undecided), Command::Adjudicate(replacement.clone()), |then| {
             assert_eq!(then.unwrap_err(), Rejection::NoRelatedClaim(replacement.claim_id));
         });
     }
@@ -255,8 +512,15 @@ mod tests {
         let replacement = claim(Frequency::Replacement, Some(original.claim_id), &[("99213", "100.00")]);
         let decision = decided(&original);
         let state = apply(DecisionState::Undecided, &Event::Adjudicated(decision.clone()));
-        assert_eq!(state, DecisionState::Decided(decision.clone()));
+        assert_eq!(state, DecisionState::Decided { decision: decision.clone() });
         let state = apply(state, &Event::Reversed(pricing::reverse(&decision, &replacement)));
         assert_eq!(state, DecisionState::Reversed { decision, by_claim_id: replacement.claim_id.to_string() });
+    }
+
+    #[test]
+    fn the_recorded_at_of_a_fact_is_kept_as_seen() {
+        let schedule = schedule();
+        let given = facts(&schedule, DecisionState::Undecided);
+        assert_eq!(given.registry.member.as_ref().map(|m| m.recorded_at), Some(Timestamp::parse("2026-01-02T00:00:00.000000Z").unwrap()));
     }
 }

@@ -165,6 +165,10 @@ pub(crate) async fn import_members(
             plan_id: fields[5].to_owned(),
             coverage_start: fields[6].to_owned(),
             coverage_end: fields[7].to_owned(),
+            date_of_death: None,
+            subscriber_id: None,
+            relationship: None,
+            zip: None,
         };
         match validate_member(&payer_id, fields[0], &body, &at) {
             Ok(member) => members.push(member),

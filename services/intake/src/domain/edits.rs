@@ -5,18 +5,18 @@
 //! |---|---|
 //! | `billing-npi-not-held` | X12: the billing NPI is not registered to the submitting organization (the other edits are skipped; FHIR answers 403 instead) |
 //! | `payer-unknown` | the payer is not registered (the other edits are skipped) |
-//! | `timely-filing` | a line's date of service is more than the payer's limit before the day received (voids exempt) |
 //! | `member-unknown` | the payer has no member with this id |
-//! | `coverage-inactive` | the member's coverage is not active on a line's date of service |
-//! | `provider-not-enrolled` | the billing provider is not enrolled with the payer on every date of service |
 //! | `provider-licence-expired` | the billing provider's licence expired before a date of service |
 //! | `original-required` | a replacement (7) or void (8) names no original claim |
 //! | `original-not-found` | the original is not a claim of this organization |
 //! | `original-mismatch` | the original has another payer or billing provider |
 //! | `original-not-replaceable` | the original was rejected, or is already replaced or voided (or being) |
 //!
-//! The structural edits (NPI check digit, code shapes, totals) run in the
-//! FHIR and X12 readers. Issue paths are FHIRPath or X12 positions, by [`Channel`].
+//! Coverage on the date of service, the provider's enrollment and timely
+//! filing are not rejections here: a claim that can be adjudicated goes to
+//! adjudication, which denies it (CO-26/27, CO-B7, CO-29) with an 835 to
+//! come. The structural edits (NPI check digit, code shapes, totals) run in
+//! the FHIR and X12 readers. Issue paths are FHIRPath or X12 positions, by [`Channel`].
 //! Pure: [`crate::storage::registry::edit_facts`] reads the [`Facts`] of a
 //! whole request, [`issues`] judges its claims.
 
@@ -52,13 +52,6 @@ impl Channel {
         match self {
             Channel::Fhir => "Claim.insurance[0].coverage".into(),
             Channel::X12 => "2010BA/NM109".into(),
-        }
-    }
-
-    fn line_date(self, line_idx: usize) -> String {
-        match self {
-            Channel::Fhir => format!("Claim.item[{line_idx}].servicedDate"),
-            Channel::X12 => format!("2400[{}]/DTP03", line_idx + 1),
         }
     }
 
@@ -98,8 +91,6 @@ pub struct Facts {
     pub payers: HashMap<String, i64>,
     /// (payer, member) → (coverage start, end).
     pub coverage: HashMap<(String, String), (String, String)>,
-    /// (npi, payer) → (enrollment start, end).
-    pub enrollment: HashMap<(String, String), (String, String)>,
     /// npi → licence expiry.
     pub licences: HashMap<String, Option<String>>,
     /// original claim id → (submitter, status, payer, billing npi).
@@ -116,64 +107,14 @@ pub fn issues(facts: &Facts, channel: Channel, today: Date, submitter: &str, cla
     claims.iter().map(|claim| issues_for(claim, channel, today, submitter, facts, &mut claimed_in_request)).collect()
 }
 
-fn issues_for(claim: &SubmittedClaim, channel: Channel, today: Date, submitter: &str, facts: &Facts, claimed: &mut HashSet<String>) -> Vec<ClaimIssue> {
+fn issues_for(claim: &SubmittedClaim, channel: Channel, _today: Date, submitter: &str, facts: &Facts, claimed: &mut HashSet<String>) -> Vec<ClaimIssue> {
     let mut issues = Vec::new();
-    let Some(&timely_filing_days) = facts.payers.get(&claim.payer_id) else {
+    if !facts.payers.contains_key(&claim.payer_id) {
         issues.push(issue(channel.payer(), "payer-unknown", format!("payer {} is not registered with Claimtrail", claim.payer_id)));
         return issues;
-    };
-    if claim.frequency != Frequency::Void {
-        for (line_idx, line) in claim.lines.iter().enumerate() {
-            let age = (today - line.service_date).whole_days();
-            if age > timely_filing_days {
-                issues.push(issue(
-                    channel.line_date(line_idx),
-                    "timely-filing",
-                    format!(
-                        "the date of service {} is {age} days before the claim was received; payer {} accepts claims within {timely_filing_days} days",
-                        format_date(line.service_date),
-                        claim.payer_id
-                    ),
-                ));
-            }
-        }
     }
-    match facts.coverage.get(&(claim.payer_id.clone(), claim.member_id.clone())) {
-        None => issues.push(issue(channel.member(), "member-unknown", format!("payer {} has no member with this id", claim.payer_id))),
-        Some((start, end)) => {
-            for (line_idx, line) in claim.lines.iter().enumerate() {
-                let date = format_date(line.service_date);
-                if &date < start || &date > end {
-                    issues.push(issue(
-                        channel.line_date(line_idx),
-                        "coverage-inactive",
-                        format!("coverage is not active on {date} (covered {start} to {end})"),
-                    ));
-                }
-            }
-        }
-    }
-    match facts.enrollment.get(&(claim.billing_npi.clone(), claim.payer_id.clone())) {
-        None => issues.push(issue(
-            channel.provider(),
-            "provider-not-enrolled",
-            format!("billing provider {} is not enrolled with payer {}", claim.billing_npi, claim.payer_id),
-        )),
-        Some((start, end)) => {
-            if claim.lines.iter().any(|line| {
-                let date = format_date(line.service_date);
-                &date < start || &date > end
-            }) {
-                issues.push(issue(
-                    channel.provider(),
-                    "provider-not-enrolled",
-                    format!(
-                        "billing provider {} is enrolled with payer {} from {start} to {end}, not on every date of service",
-                        claim.billing_npi, claim.payer_id
-                    ),
-                ));
-            }
-        }
+    if !facts.coverage.contains_key(&(claim.payer_id.clone(), claim.member_id.clone())) {
+        issues.push(issue(channel.member(), "member-unknown", format!("payer {} has no member with this id", claim.payer_id)));
     }
     if let Some(Some(expires)) = facts.licences.get(&claim.billing_npi)
         && let Some(line) = claim.lines.iter().find(|line| &format_date(line.service_date) > expires)
@@ -247,8 +188,7 @@ mod tests {
         let period = (format_date(today - Duration::days(365)), format_date(today + Duration::days(365)));
         Facts {
             payers: HashMap::from([(PAYER.to_owned(), 365)]),
-            coverage: HashMap::from([((PAYER.to_owned(), MEMBER.to_owned()), period.clone())]),
-            enrollment: HashMap::from([((NPI.to_owned(), PAYER.to_owned()), period)]),
+            coverage: HashMap::from([((PAYER.to_owned(), MEMBER.to_owned()), period)]),
             licences: HashMap::from([(NPI.to_owned(), Some(format_date(today + Duration::days(365))))]),
             originals: HashMap::new(),
             taken: HashSet::new(),
@@ -269,28 +209,22 @@ mod tests {
     }
 
     #[test]
-    fn timely_filing_counts_from_the_day_received_not_from_a_fixed_date() {
+    fn a_late_claim_is_not_rejected_here_adjudication_denies_it() {
         let served = date!(2026 - 02 - 10);
-        let facts = facts_around(served);
-        assert!(codes(&claim_served(served), served + Duration::days(365), &facts).is_empty(), "the limit's last day");
-        let late = codes(&claim_served(served), served + Duration::days(366), &facts);
-        assert_eq!(late, ["timely-filing"]);
         let years_later = date!(2031 - 03 - 01);
-        let issues = issues_for(&claim_served(served), Channel::Fhir, years_later, "riverside", &facts_around(years_later), &mut HashSet::new());
-        let timely = issues.iter().find(|issue| issue.code == "timely-filing").expect("a timely-filing issue");
-        assert_eq!(timely.path, "Claim.item[0].servicedDate");
-        assert!(timely.message.contains("2026-02-10 is 1845 days before the claim was received"), "{}", timely.message);
+        assert!(codes(&claim_served(served), years_later, &facts_around(served)).is_empty());
     }
 
     #[test]
-    fn coverage_enrollment_and_licence_are_judged_on_the_date_of_service() {
+    fn coverage_and_enrollment_are_adjudication_s_and_the_licence_is_judged_on_the_date_of_service() {
         let today = date!(2031 - 06 - 15);
         let claim = claim_served(today - Duration::days(30));
         let mut facts = facts_around(today);
         facts.coverage.insert((PAYER.to_owned(), MEMBER.to_owned()), (format_date(today - Duration::days(400)), format_date(today - Duration::days(31))));
-        facts.enrollment.insert((NPI.to_owned(), PAYER.to_owned()), (format_date(today - Duration::days(29)), format_date(today)));
         facts.licences.insert(NPI.to_owned(), Some(format_date(today - Duration::days(31))));
-        assert_eq!(codes(&claim, today, &facts), ["coverage-inactive", "provider-not-enrolled", "provider-licence-expired"]);
+        assert_eq!(codes(&claim, today, &facts), ["provider-licence-expired"]);
+        facts.coverage.clear();
+        assert_eq!(codes(&claim, today, &facts), ["member-unknown", "provider-licence-expired"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!   refused whole ([`Rejection::BillingNpisNotHeld`]).
 //! - [`registry`]: the registrations (payers, providers, members,
 //!   enrollments) checked field by field before they are stored.
-//! - [`Command::Adjudicate`], [`Command::Reverse`], [`Command::Book`]: the
+//! - [`Command::Adjudicate`], [`Command::Pend`], [`Command::Reverse`], [`Command::Book`]: the
 //!   status projection. A claim intake received moves
 //!
 //! ```text
@@ -30,7 +30,7 @@ pub mod registry;
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimAdjudicated, ClaimIssue, ClaimReversed, ClaimStatus, Frequency, PayableBooked, SubmittedClaim};
+use claimtrail_events::{ClaimAdjudicated, ClaimIssue, ClaimPended, ClaimReversed, ClaimStatus, Frequency, PayableBooked, SubmittedClaim};
 use time::Date;
 use uuid::Uuid;
 
@@ -68,6 +68,8 @@ pub enum Command {
     Submit { channel: Channel, today: Date, submitter: String, billing: Billing, candidates: Vec<Candidate> },
     /// Adjudication decided a claim.
     Adjudicate(ClaimAdjudicated),
+    /// Adjudication pended a claim for review: no outcome yet.
+    Pend(ClaimPended),
     /// A replacement or void reversed a claim's decision.
     Reverse(ClaimReversed),
     /// Settlement booked what a claim's decision pays.
@@ -146,6 +148,17 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
                     decision.total_paid,
                     decision.rule_set_hash
                 ),
+                secondary: false,
+            })
+            .into_iter()
+            .collect()),
+        Command::Pend(pended) => Ok(facts
+            .claims
+            .contains_key(&pended.claim_id)
+            .then(|| Event::StatusChanged {
+                claim_id: pended.claim_id,
+                status: ClaimStatus::Pended,
+                detail: format!("pended at {} ({}): {}", pended.step, pended.reason, pended.detail),
                 secondary: false,
             })
             .into_iter()

@@ -215,6 +215,18 @@ pub struct MemberBody {
     pub plan_id: String,
     pub coverage_start: String,
     pub coverage_end: String,
+    /// The member's date of death, once known (YYYY-MM-DD).
+    #[serde(default)]
+    pub date_of_death: Option<String>,
+    /// The subscriber of the member's family; the member's own id when absent.
+    #[serde(default)]
+    pub subscriber_id: Option<String>,
+    /// `self`, `spouse`, `child` or `other`.
+    #[serde(default)]
+    pub relationship: Option<String>,
+    /// The member's address ZIP code, 5 or 9 digits.
+    #[serde(default)]
+    pub zip: Option<String>,
 }
 
 /// The body of `PUT /v1/providers/{npi}/enrollments/{payer_id}`.
@@ -261,10 +273,31 @@ pub fn validate_member(payer_id: &str, member_id: &str, body: &MemberBody, at: &
     let birth_date = date("birth_date", &body.birth_date);
     let start = date("coverage_start", &body.coverage_start);
     let end = date("coverage_end", &body.coverage_end);
+    let date_of_death = body.date_of_death.as_deref().and_then(|text| date("date_of_death", text));
     if let (Some(start), Some(end)) = (start, end)
         && end < start
     {
         errors.push(Invalid { path: format!("{at}coverage_end"), message: "is before coverage_start".into() });
+    }
+    if let Some(subscriber_id) = &body.subscriber_id
+        && !valid_id(subscriber_id)
+    {
+        errors.push(Invalid { path: format!("{at}subscriber_id"), message: "must be 1-80 letters, digits, - or _".into() });
+    }
+    if let Some(relationship) = &body.relationship
+        && !matches!(relationship.as_str(), "self" | "spouse" | "child" | "other")
+    {
+        errors.push(Invalid { path: format!("{at}relationship"), message: format!("`{relationship}` is not self, spouse, child or other") });
+    }
+    if let Some(zip) = &body.zip
+        && !(matches!(zip.len(), 5 | 9) && zip.bytes().all(|b| b.is_ascii_digit()))
+    {
+        errors.push(Invalid { path: format!("{at}zip"), message: format!("`{zip}` is not a 5- or 9-digit ZIP code") });
+    }
+    if let (Some(born), Some(died)) = (birth_date, date_of_death)
+        && died < born
+    {
+        errors.push(Invalid { path: format!("{at}date_of_death"), message: "is before birth_date".into() });
     }
     match (birth_date, start, end) {
         (Some(birth_date), Some(coverage_start), Some(coverage_end)) if errors.is_empty() => Ok(MemberEnrolled {
@@ -277,6 +310,10 @@ pub fn validate_member(payer_id: &str, member_id: &str, body: &MemberBody, at: &
             plan_id: body.plan_id.clone(),
             coverage_start,
             coverage_end,
+            subscriber_id: Some(body.subscriber_id.clone().unwrap_or_else(|| member_id.to_owned())),
+            relationship: body.relationship.clone(),
+            date_of_death,
+            zip: body.zip.clone(),
         }),
         _ => Err(errors),
     }
@@ -395,6 +432,10 @@ mod tests {
             plan_id: "PPO-1".into(),
             coverage_start: coverage_start.into(),
             coverage_end: coverage_end.into(),
+            date_of_death: None,
+            subscriber_id: None,
+            relationship: None,
+            zip: None,
         }
     }
 

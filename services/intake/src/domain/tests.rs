@@ -47,8 +47,7 @@ fn registered() -> Facts {
     Facts {
         edits: edits::Facts {
             payers: HashMap::from([(PAYER.to_owned(), 365)]),
-            coverage: HashMap::from([((PAYER.to_owned(), MEMBER.to_owned()), period.clone())]),
-            enrollment: HashMap::from([((NPI.to_owned(), PAYER.to_owned()), period)]),
+            coverage: HashMap::from([((PAYER.to_owned(), MEMBER.to_owned()), period)]),
             licences: HashMap::from([(NPI.to_owned(), Some(format_date(TODAY + Duration::days(365))))]),
             originals: HashMap::new(),
             taken: HashSet::new(),
@@ -158,21 +157,11 @@ fn a_claim_to_an_unknown_payer_is_rejected_and_no_other_edit_runs() {
 }
 
 #[test]
-fn a_line_served_before_the_payers_timely_filing_limit_is_rejected() {
+fn a_line_served_before_the_payers_timely_filing_limit_is_accepted_for_adjudication_to_deny() {
     let late = claim(1, "original", None, TODAY - Duration::days(366));
     let mut facts = registered();
     facts.edits.coverage.insert((PAYER.into(), MEMBER.into()), (format_date(TODAY - Duration::days(400)), format_date(TODAY)));
-    facts.edits.enrollment.insert((NPI.into(), PAYER.into()), (format_date(TODAY - Duration::days(400)), format_date(TODAY)));
-    check(facts, submit(Channel::Fhir, vec![late]), |then| assert_eq!(outcomes(then), rejected(&["timely-filing"])));
-}
-
-#[test]
-fn a_void_is_exempt_from_timely_filing() {
-    let void = claim(1, "void", Some(ORIGINAL), TODAY - Duration::days(366));
-    let mut facts = with_original(ClaimStatus::Adjudicated);
-    facts.edits.coverage.insert((PAYER.into(), MEMBER.into()), (format_date(TODAY - Duration::days(400)), format_date(TODAY)));
-    facts.edits.enrollment.insert((NPI.into(), PAYER.into()), (format_date(TODAY - Duration::days(400)), format_date(TODAY)));
-    check(facts, submit(Channel::Fhir, vec![void]), |then| assert_eq!(outcomes(then), accepted()));
+    check(facts, submit(Channel::Fhir, vec![late]), |then| assert_eq!(outcomes(then), accepted()));
 }
 
 #[test]
@@ -183,24 +172,10 @@ fn a_claim_for_a_member_the_payer_does_not_have_is_rejected() {
 }
 
 #[test]
-fn a_line_served_outside_the_members_coverage_is_rejected() {
+fn coverage_and_enrollment_are_not_judged_here_adjudication_denies_them() {
     let mut facts = registered();
     facts.edits.coverage.insert((PAYER.into(), MEMBER.into()), (format_date(TODAY - Duration::days(400)), format_date(TODAY - Duration::days(31))));
-    check(facts, submit(Channel::Fhir, vec![recent(1)]), |then| assert_eq!(outcomes(then), rejected(&["coverage-inactive"])));
-}
-
-#[test]
-fn a_billing_provider_not_enrolled_with_the_payer_is_rejected() {
-    let mut facts = registered();
-    facts.edits.enrollment.clear();
-    check(facts, submit(Channel::Fhir, vec![recent(1)]), |then| assert_eq!(outcomes(then), rejected(&["provider-not-enrolled"])));
-}
-
-#[test]
-fn a_billing_provider_enrolled_after_the_date_of_service_is_rejected() {
-    let mut facts = registered();
-    facts.edits.enrollment.insert((NPI.into(), PAYER.into()), (format_date(TODAY - Duration::days(29)), format_date(TODAY)));
-    check(facts, submit(Channel::Fhir, vec![recent(1)]), |then| assert_eq!(outcomes(then), rejected(&["provider-not-enrolled"])));
+    check(facts, submit(Channel::Fhir, vec![recent(1)]), |then| assert_eq!(outcomes(then), accepted()));
 }
 
 #[test]
@@ -332,6 +307,25 @@ fn an_accepted_claim_becomes_adjudicated_with_its_outcome_and_amounts() {
             }]
         );
         assert_eq!(events.iter().fold(known(&[(claim_id, ClaimStatus::Accepted)]), apply).claims[&claim_id], ClaimStatus::Adjudicated);
+    });
+}
+
+#[test]
+fn an_accepted_claim_pended_by_adjudication_becomes_pended_with_the_step_and_reason() {
+    let claim_id = Uuid::from_u128(1);
+    let pended = ClaimPended {
+        claim_id,
+        payer_id: PAYER.into(),
+        billing_npi: NPI.into(),
+        reason: "member-not-in-registry".into(),
+        step: "eligibility".into(),
+        detail: "adjudication does not hold the member yet".into(),
+    };
+    check(known(&[(claim_id, ClaimStatus::Accepted)]), Command::Pend(pended), |then| {
+        let events = then.unwrap();
+        let [Event::StatusChanged { status, detail, .. }] = &events[..] else { panic!("{events:?}") };
+        assert_eq!(*status, ClaimStatus::Pended);
+        assert_eq!(detail, "pended at eligibility (member-not-in-registry): adjudication does not hold the member yet");
     });
 }
 

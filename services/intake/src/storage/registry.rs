@@ -281,14 +281,8 @@ fn distinct(keys: impl Iterator<Item = Vec<String>>) -> Vec<Vec<String>> {
 
 /// What the edits read for `claims`, fetched for the whole request (a handful of queries, however many claims).
 pub async fn edit_facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<edits::Facts, StoreError> {
-    let mut facts = edits::Facts {
-        payers: HashMap::new(),
-        coverage: HashMap::new(),
-        enrollment: HashMap::new(),
-        licences: HashMap::new(),
-        originals: HashMap::new(),
-        taken: HashSet::new(),
-    };
+    let mut facts =
+        edits::Facts { payers: HashMap::new(), coverage: HashMap::new(), licences: HashMap::new(), originals: HashMap::new(), taken: HashSet::new() };
     if claims.is_empty() {
         return Ok(facts);
     }
@@ -300,11 +294,6 @@ pub async fn edit_facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<edi
     let select = format!("SELECT payer_id, member_id, coverage_start, coverage_end FROM {}", store.table("members"));
     for row in rows_in(store, &select, &["payer_id", "member_id"], &members).await? {
         facts.coverage.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
-    }
-    let enrollments = distinct(claims.iter().map(|c| vec![c.billing_npi.clone(), c.payer_id.clone()]));
-    let select = format!("SELECT npi, payer_id, enrollment_start, enrollment_end FROM {}", store.table("provider_enrollments"));
-    for row in rows_in(store, &select, &["npi", "payer_id"], &enrollments).await? {
-        facts.enrollment.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
     }
     let npis = distinct(claims.iter().map(|c| vec![c.billing_npi.clone()]));
     for row in rows_in(store, &format!("SELECT npi, licence_expires FROM {}", store.table("providers")), &["npi"], &npis).await? {

@@ -1,0 +1,80 @@
+//! The registry facts a decision reads, as adjudication knew them: its own
+//! projections of `reference.>` (member enrollments, provider enrollments,
+//! payers) and of the claims it decided (the claim history).
+//!
+//! Bitemporal: each fact carries its valid period (coverage, enrollment) and
+//! `recorded_at`, when adjudication learned it. A date of death or a
+//! retroactive termination that arrives after a claim was decided is a later
+//! version; the decision keeps the version it saw, so a replay sees it too.
+
+use claimtrail_events::{Money, Timestamp};
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+/// A member's enrollment with the payer, one recorded version of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberFacts {
+    pub member_id: String,
+    pub plan_id: String,
+    /// The subscriber of the member's family, when the enrollment named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_id: Option<String>,
+    #[serde(with = "claimtrail_events::date")]
+    pub coverage_start: Date,
+    #[serde(with = "claimtrail_events::date")]
+    pub coverage_end: Date,
+    #[serde(default, with = "claimtrail_events::optional_date", skip_serializing_if = "Option::is_none")]
+    pub date_of_death: Option<Date>,
+    /// When adjudication recorded this version.
+    pub recorded_at: Timestamp,
+}
+
+/// A billing provider's enrollment with the payer, one recorded version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderFacts {
+    pub npi: String,
+    #[serde(with = "claimtrail_events::date")]
+    pub enrollment_start: Date,
+    #[serde(with = "claimtrail_events::date")]
+    pub enrollment_end: Date,
+    pub recorded_at: Timestamp,
+}
+
+/// The payer's own terms adjudication holds, one recorded version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayerFacts {
+    pub payer_id: String,
+    /// Claims are timely within this many days of each date of service, counted to the date of receipt.
+    pub timely_filing_days: u32,
+    pub recorded_at: Timestamp,
+}
+
+/// What the registry held for one claim when it was decided; `None` where it held nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryFacts {
+    pub member: Option<MemberFacts>,
+    pub provider: Option<ProviderFacts>,
+    pub payer: Option<PayerFacts>,
+}
+
+/// One line of another claim of the same member, as adjudication's claim
+/// history holds it (member × provider × date of service × code × modifiers
+/// × units × charge × status): what the duplicate, NCCI-across-claims and
+/// MUE-per-day edits read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFact {
+    pub claim_id: uuid::Uuid,
+    pub sequence: u32,
+    pub billing_npi: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendering_npi: Option<String>,
+    #[serde(with = "claimtrail_events::date")]
+    pub service_date: Date,
+    pub procedure_code: String,
+    pub modifiers: Vec<String>,
+    /// Units, as the claim gave them (a decimal string).
+    pub units: String,
+    pub charge: Money,
+    /// `paid`, `denied`, `pended` or `reversed`.
+    pub status: String,
+}

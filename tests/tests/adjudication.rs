@@ -1,0 +1,127 @@
+//! Adjudication's standard edits, replay and explanation on the real stack:
+//! coverage, date of death and timely filing are adjudication denials
+//! (CO-27, CO-13, CO-29), not intake rejections; a decision replays
+//! byte-identical; its explanation names each line's steps.
+
+use std::time::Duration;
+
+use claimtrail_e2e::{PAYER_ID, Stack, covered_period, day, sample_claim, wait_until};
+use serde_json::{Value, json};
+
+const DECIDED: Duration = Duration::from_secs(30);
+
+fn with_member(pcn: &str, member: &str) -> Value {
+    let mut claim = sample_claim(pcn);
+    claim["contained"][4]["subscriberId"] = json!(member);
+    claim
+}
+
+/// The CARCs of each line of a decided claim's status.
+fn reasons(status: &Value) -> Vec<String> {
+    status["decision"]["lines"]
+        .as_array()
+        .map(|lines| lines.iter().filter_map(|line| line["adjustments"][0]["reason"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+async fn put_member(stack: &Stack, member_id: &str, body: Value) -> anyhow::Result<()> {
+    let url = format!("{}/v1/payers/{PAYER_ID}/members/{member_id}", stack.url("intake"));
+    let response = stack.client.put(url).bearer_auth(&stack.admin_key).json(&body).send().await?;
+    anyhow::ensure!(response.status() == 200, "member {member_id}: {}", response.text().await?);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn coverage_ended_date_of_death_and_late_filing_are_denials_with_their_carcs() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    // Coverage ended 90 days ago; the sample claim's services are 30 days ago.
+    put_member(
+        &stack,
+        "MBR-0101",
+        json!({"family_name": "Roe", "given_name": "Kim", "birth_date": "1980-12-01", "sex": "male", "plan_id": "PPO",
+        "coverage_start": day(-400), "coverage_end": day(-90)}),
+    )
+    .await?;
+    // Covered, but died 40 days ago.
+    let (start, end) = covered_period();
+    put_member(
+        &stack,
+        "MBR-0102",
+        json!({"family_name": "Poe", "given_name": "Lee", "birth_date": "1940-05-01", "sex": "female", "plan_id": "PPO",
+        "coverage_start": start, "coverage_end": end, "date_of_death": day(-40)}),
+    )
+    .await?;
+
+    let lapsed = stack.submit_ok(&with_member("PCN-CO27", "MBR-0101")).await?.remove(0);
+    let status = stack.wait_decided(&lapsed, DECIDED).await?;
+    assert_eq!((status["status"].as_str(), status["outcome"].as_str()), (Some("adjudicated"), Some("denied")), "{status}");
+    assert_eq!(reasons(&status), ["27", "27", "27"], "{status}");
+
+    let died = stack.submit_ok(&with_member("PCN-CO13", "MBR-0102")).await?.remove(0);
+    let status = stack.wait_decided(&died, DECIDED).await?;
+    assert_eq!(status["outcome"], "denied", "{status}");
+    assert_eq!(reasons(&status), ["13", "13", "13"], "{status}");
+
+    // The payer shortens its timely-filing limit to 10 days; once adjudication
+    // has recorded that, the sample claim (services 30 days ago) is late.
+    let payer = json!({"name": "Test Health Plan", "timely_filing_days": 10});
+    let response = stack.client.put(format!("{}/v1/payers/{PAYER_ID}", stack.url("intake"))).bearer_auth(&stack.admin_key).json(&payer).send().await?;
+    assert_eq!(response.status(), 200);
+    let payers = stack.table("adjudication", "payers");
+    wait_until(DECIDED, || async {
+        let n = stack.scalar(&format!("SELECT COUNT(*) FROM {payers} WHERE payer_id = '{PAYER_ID}' AND timely_filing_days = 10")).await?;
+        Ok((n == 1, format!("{n} versions of 10 days")))
+    })
+    .await?;
+    let late = stack.submit_ok(&sample_claim("PCN-CO29")).await?.remove(0);
+    let status = stack.wait_decided(&late, DECIDED).await?;
+    assert_eq!(status["outcome"], "denied", "{status}");
+    assert_eq!(reasons(&status), ["29", "29", "29"], "{status}");
+    // Both versions of the payer's terms are kept, each with when adjudication learned it.
+    let versions = stack.scalar(&format!("SELECT COUNT(*) FROM {payers} WHERE payer_id = '{PAYER_ID}'")).await?;
+    assert_eq!(versions, 2);
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decision_replays_byte_identical_and_its_explanation_shows_each_line_s_steps() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let claim_id = stack.submit_ok(&sample_claim("PCN-REPLAY")).await?.remove(0);
+    let status = stack.wait_decided(&claim_id, DECIDED).await?;
+    assert_eq!(status["status"], "adjudicated", "{status}");
+    let adjudication = stack.url("adjudication").to_owned();
+
+    // The submitting organization replays its own claim.
+    let response = stack.client.post(format!("{adjudication}/v1/claims/{claim_id}/replay")).bearer_auth(&stack.api_key).send().await?;
+    assert_eq!(response.status(), 200);
+    let replay: Value = response.json().await?;
+    assert_eq!(replay["byte_identical"], true, "{replay}");
+    assert_eq!(replay["decision"]["claim_id"], claim_id.as_str());
+    assert_eq!(replay["decision"]["total_paid"], status["decision"]["total_paid"], "{replay}");
+
+    // The payer's own key reads the explanation: each line's pricing step with the row that fired.
+    let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
+    let response = stack.client.get(format!("{adjudication}/v1/claims/{claim_id}/explanation")).bearer_auth(&payer_key).send().await?;
+    assert_eq!(response.status(), 200);
+    let explanation: Value = response.json().await?;
+    assert_eq!(explanation["status"], "adjudicated", "{explanation}");
+    let lines = explanation["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 3, "{explanation}");
+    for line in lines {
+        let step = &line["steps"][0];
+        assert_eq!(step["kind"], "pricing", "{explanation}");
+        assert!(step["source"].as_str().is_some_and(|source| source.starts_with("fee_schedule:")), "{explanation}");
+        assert_eq!(step["before"], line["charge"], "{explanation}");
+        assert_eq!(step["after"], line["allowed"], "{explanation}");
+    }
+    assert!(explanation["facts"].to_string().contains("recorded"), "{explanation}");
+
+    // Another organization, and another payer's key, see no such claim.
+    let stranger = stack.create_key("elsewhere", "provider").await?;
+    let response = stack.client.post(format!("{adjudication}/v1/claims/{claim_id}/replay")).bearer_auth(&stranger).send().await?;
+    assert_eq!(response.status(), 404);
+    let other_payer = stack.create_key_for("payer-61101", "payer", &["61101"]).await?;
+    let response = stack.client.get(format!("{adjudication}/v1/claims/{claim_id}/explanation")).bearer_auth(&other_payer).send().await?;
+    assert_eq!(response.status(), 404);
+    stack.cleanup().await
+}
