@@ -59,6 +59,15 @@ pub trait EventHandler: Send + Sync + 'static {
         None
     }
 
+    /// Whether this service needs the events of one subscriber's family in
+    /// order (adjudication's accumulators and claim history): it then reads
+    /// a partitioned family with one consumer per partition, each handling
+    /// its partition in stream order. Others read the whole family with one
+    /// consumer, which is also in stream order but shares one cursor.
+    fn partitioned(&self) -> bool {
+        false
+    }
+
     /// Applies one event inside `tx` and returns the events it causes (they
     /// go to the outbox in the same transaction). Events of types the service
     /// does not care about return `Ok(vec![])`.
@@ -118,6 +127,8 @@ pub(crate) struct Consumer {
     runtime: Runtime,
     handler: Arc<dyn EventHandler>,
     family: Family,
+    /// The one partition of the family this consumer reads, or None for all.
+    partition: Option<u32>,
 }
 
 enum Parsed {
@@ -126,12 +137,13 @@ enum Parsed {
 }
 
 impl Consumer {
-    pub(crate) fn new(runtime: Runtime, handler: Arc<dyn EventHandler>, family: Family) -> Consumer {
-        Consumer { runtime, handler, family }
+    pub(crate) fn new(runtime: Runtime, handler: Arc<dyn EventHandler>, family: Family, partition: Option<u32>) -> Consumer {
+        Consumer { runtime, handler, family, partition }
     }
 
-    fn labels(&self) -> [(&'static str, String); 2] {
-        [("service", self.runtime.producer.service.clone()), ("family", self.family.as_str().to_owned())]
+    fn labels(&self) -> [(&'static str, String); 3] {
+        let partition = self.partition.map_or_else(|| "all".to_owned(), |p| p.to_string());
+        [("service", self.runtime.producer.service.clone()), ("family", self.family.as_str().to_owned()), ("partition", partition)]
     }
 
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -139,15 +151,15 @@ impl Consumer {
             anyhow::bail!("{}'s handler acts on `{unknown}`, which is not a Claimtrail event type", self.runtime.producer.service);
         }
         let event_types = self.event_types();
-        // With a narrower handler, the subjects of the types it acts on (the rest are acknowledged unread).
-        let wanted: Option<std::collections::HashSet<String>> =
-            self.handler.event_types().map(|_| event_types.iter().map(|t| self.runtime.bus.naming().subject(self.family, t)).collect());
+        // With a narrower handler, the types it acts on (the rest are acknowledged unread).
+        let wanted: Option<std::collections::HashSet<String>> = self.handler.event_types().map(|_| event_types.iter().cloned().collect());
         let spec = ConsumerSpec {
             service: self.runtime.producer.service.clone(),
             family: self.family,
             event_types,
             ack_wait: Duration::from_secs(self.runtime.settings.ack_wait_seconds),
             ack_pending_max: i64::from(self.runtime.settings.batch_max) * 8,
+            partition: self.partition,
         };
         let mut subscription = self.runtime.bus.subscribe(&spec).await?;
         let mut lag_checked = std::time::Instant::now();
@@ -192,11 +204,19 @@ impl Consumer {
             .collect()
     }
 
-    /// Handles a fetched batch; with `wanted` (the subjects the handler acts
-    /// on), the other deliveries are acknowledged unread first.
+    /// Handles a fetched batch; with `wanted` (the event types the handler
+    /// acts on), the other deliveries are acknowledged unread first.
+    ///
+    /// The batch is applied in the order it was delivered, which is stream
+    /// order (per partition, for a partition's consumer): events go to the
+    /// handler in that order, in one transaction, so that the decisions do
+    /// not depend on where one batch ends and the next begins.
     async fn process_batch(&self, batch: Vec<Delivery>, wanted: Option<&std::collections::HashSet<String>>) {
+        let naming = self.runtime.bus.naming();
         let batch = if let Some(wanted) = wanted {
-            let (batch, others): (Vec<Delivery>, Vec<Delivery>) = batch.into_iter().partition(|delivery| wanted.contains(&delivery.subject));
+            // A stable split: the wanted keep their delivery order.
+            let (batch, others): (Vec<Delivery>, Vec<Delivery>) =
+                batch.into_iter().partition(|delivery| naming.event_type_in(self.family, &delivery.subject).is_some_and(|t| wanted.contains(t)));
             for delivery in &others {
                 if let Err(e) = delivery.acker.ack().await {
                     tracing::warn!(error.message = %e, "ack of an event type this service does not act on failed; it will be redelivered");
