@@ -82,7 +82,7 @@ async fn one_familys_claims_over_fhir_and_x12_at_once_are_decided_in_commit_orde
     let mut channels_of: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
     let mut partitions_used = std::collections::BTreeSet::new();
     for row in &rows {
-        let claim_id = row.try_get_by_index::<String>(0)?.to_lowercase();
+        let claim_id = row.try_get_by_index::<uuid::Uuid>(0)?.to_string();
         let member: String = row.try_get_by_index::<Option<String>>(1)?.unwrap_or_default();
         channels_of.entry(member.clone()).or_default().insert(row.try_get_by_index::<String>(2)?);
         partitions_used.insert(partition_of(&row.try_get_by_index::<String>(3)?, &member)?);

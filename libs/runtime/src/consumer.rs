@@ -337,3 +337,110 @@ impl Consumer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use claimtrail_bus::OutgoingEvent;
+    use claimtrail_events::{ClaimsErased, Producer, SealedEvent, Timestamp};
+    use sea_orm::ConnectionTrait as _;
+
+    use super::*;
+    use crate::ServeSettings;
+
+    /// Records the aggregate ids it is handed, in the order it is handed them.
+    struct Recorder {
+        seen: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl EventHandler for Recorder {
+        fn families(&self) -> Vec<Family> {
+            vec![Family::Claims]
+        }
+
+        fn partitioned(&self) -> bool {
+            true
+        }
+
+        async fn handle(&self, _tx: &DatabaseTransaction, event: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+            self.seen.lock().map_err(|_| anyhow::anyhow!("recorder poisoned"))?.push(event.aggregate_id.clone());
+            Ok(Vec::new())
+        }
+    }
+
+    /// Events of six families, interleaved, each with its family's token.
+    fn events(n: usize) -> anyhow::Result<Vec<OutgoingEvent>> {
+        let producer = Producer { service: "intake".into(), key_id: "intake-producer+00000000".into() };
+        (0..n)
+            .map(|i| {
+                let erased = ClaimsErased {
+                    erasure_id: uuid::Uuid::now_v7(),
+                    payer_id: "60054".into(),
+                    claim_ids: Vec::new(),
+                    requested_by: "test".into(),
+                    reason: "order".into(),
+                };
+                let new = NewEvent::new(erased, format!("e{i}")).partitioned("60054", &format!("SUB-{}", (i * 5) % 6));
+                let sealed = SealedEvent::seal(new, 1, producer.clone(), [1; 32], Timestamp::now())?;
+                Ok(OutgoingEvent {
+                    event_id: sealed.head.event_id,
+                    event_type: sealed.head.event_type.clone(),
+                    bytes: sealed.bytes.clone().into(),
+                    traceparent: None,
+                    batch: None,
+                    partition: sealed.head.partition.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Two consumers of one partition, one fetching a message at a time and
+    /// one up to seven, hand the handler the partition's events in publish
+    /// order: the split into batches changes nothing.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_partitions_batches_are_handled_in_publish_order_whatever_their_size() -> anyhow::Result<()> {
+        let database_url = std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let nats_url = std::env::var("CLAIMTRAIL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+        let prefix = format!("cp{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let keys = tempfile::tempdir()?;
+        let events = events(60)?;
+        let mut orders = Vec::new();
+        for (service, batch_max) in [("settlement", 1), ("adjudication", 7)] {
+            let mut settings = ServeSettings::with_urls(&database_url, &nats_url, &prefix);
+            settings.key_dir = keys.path().to_owned();
+            settings.batch_max = batch_max;
+            settings.partitions = 2;
+            let runtime = Runtime::connect(&settings, service, &[]).await?;
+            if orders.is_empty() {
+                for chunk in events.chunks(4) {
+                    runtime.bus.publish(chunk).await?;
+                }
+            }
+            let naming = runtime.bus.naming().clone();
+            let expected: Vec<String> =
+                (0..events.len()).filter(|i| naming.partition_of(events[*i].partition.as_deref()) == 1).map(|i| format!("e{i}")).collect();
+            let recorder = Arc::new(Recorder { seen: Mutex::new(Vec::new()) });
+            let consumer = Consumer::new(runtime.clone(), recorder.clone(), Family::Claims, Some(1));
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let task = tokio::spawn(consumer.run(stop_rx));
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while recorder.seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len() < expected.len() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            stop_tx.send(true)?;
+            task.await??;
+            let seen = recorder.seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+            assert_eq!(seen, expected, "{service} with batches of {batch_max}");
+            orders.push(seen);
+            runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{service}\" CASCADE")).await?;
+            if orders.len() == 2 {
+                runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", claimtrail_store::registry::COMPONENT)).await?;
+            }
+        }
+        assert!(!orders[0].is_empty());
+        claimtrail_bus::jetstream::delete_streams(&nats_url, &claimtrail_bus::Naming::new(&prefix)).await?;
+        Ok(())
+    }
+}
