@@ -65,8 +65,9 @@ async fn a_poison_message_ends_in_the_dead_letter_subject_without_holding_up_the
     let client = async_nats::connect(nats_url()).await?;
     let jetstream = async_nats::jetstream::new(client);
 
-    // Poison first, then good claims behind it.
-    let subject = format!("{}.claims.claim.submitted.v1", stack.prefix);
+    // Poison first, then good claims behind it. Without a partition token the poison belongs
+    // to partition 0, where adjudication's consumer of that partition reads it.
+    let subject = format!("{}.claims.p0.claim.submitted.v1", stack.prefix);
     jetstream.send_publish(subject, async_nats::jetstream::message::PublishMessage::build().payload("{\"not\": \"an envelope\"}".into())).await?.await?;
     let mut claim_ids = Vec::new();
     for n in 0..5 {

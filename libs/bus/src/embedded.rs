@@ -69,6 +69,12 @@ impl EmbeddedBus {
         Ok(EmbeddedBus { store: bus_store, sources, naming: Naming::new(prefix), wakeup: Arc::new(Notify::new()) })
     }
 
+    /// The same log with `partitions` partitions of the claims family (see [`Naming::with_partitions`]).
+    pub fn with_partitions(mut self, partitions: u32) -> EmbeddedBus {
+        self.naming = self.naming.with_partitions(partitions);
+        self
+    }
+
     /// Wakes waiting subscriptions; call after a commit that appended to an outbox.
     pub fn notifier(&self) -> Arc<Notify> {
         self.wakeup.clone()
@@ -131,7 +137,7 @@ impl Bus for EmbeddedBus {
     }
 
     async fn subscribe(&self, spec: &ConsumerSpec) -> Result<Box<dyn Subscription>, BusError> {
-        let consumer = self.naming.durable(&spec.service, spec.family);
+        let consumer = self.naming.durable_of(spec);
         let mut sources = Vec::with_capacity(self.sources.len());
         for source in &self.sources {
             let row = self
@@ -167,6 +173,7 @@ impl Bus for EmbeddedBus {
             store: self.store.clone(),
             consumer,
             family: spec.family,
+            partition: spec.partition,
             naming: self.naming.clone(),
             event_types,
             sources,
@@ -224,6 +231,13 @@ impl Message {
             batch: outbox::batch_proof(row, first + 2).map_err(db_error)?,
         })
     }
+
+    /// The envelope's partition token, read without the rest of the body (a
+    /// body that is not an envelope has none, and is delivered to partition
+    /// 0, whose consumer dead-letters it).
+    fn partition_token(&self) -> Option<String> {
+        crate::EnvelopeRouting::of(&self.body).partition
+    }
 }
 
 struct SourceCursor {
@@ -275,6 +289,9 @@ struct EmbeddedSubscription {
     store: Store,
     consumer: String,
     family: Family,
+    /// The one partition this subscription reads, if any: it passes the
+    /// family's other events as it passes other families'.
+    partition: Option<u32>,
     naming: Naming,
     event_types: Vec<String>,
     /// Every source's last `seq`, in one statement.
@@ -336,7 +353,7 @@ impl EmbeddedSubscription {
 
     fn delivery(&self, source_idx: usize, seq: i64, message: Message, delivered: u64) -> Delivery {
         Delivery {
-            subject: self.naming.subject(self.family, &message.event_type),
+            subject: self.naming.event_subject(self.family, &message.event_type, message.partition_token().as_deref()),
             payload: Bytes::from(message.body),
             delivered,
             stream_sequence: seq as u64,
@@ -379,13 +396,24 @@ impl EmbeddedSubscription {
             values.push(Value::from(limit as i64));
             let sql = self.sources[source_idx].read_sql.clone();
             let rows = self.store.db().query_all_raw(stmt(&self.store, sql, values)).await.map_err(db_error)?;
+            let n_rows = rows.len();
             let mut messages = Vec::with_capacity(rows.len());
+            let mut last_read = None;
             for row in rows {
-                messages.push((row.try_get_by_index(0).map_err(db_error)?, Message::from_row(&row, 1)?));
+                let seq: i64 = row.try_get_by_index(0).map_err(db_error)?;
+                last_read = Some(seq);
+                let message = Message::from_row(&row, 1)?;
+                // Another partition's event is passed like another family's: in stream order, unseen.
+                if let Some(partition) = self.partition
+                    && self.naming.partition_of(message.partition_token().as_deref()) != partition
+                {
+                    continue;
+                }
+                messages.push((seq, message));
             }
             // A full page stops at its last row; a short one saw the whole window.
-            self.sources[source_idx].fetched_upto = match messages.last() {
-                Some((last, _)) if messages.len() >= limit => *last,
+            self.sources[source_idx].fetched_upto = match last_read {
+                Some(last) if n_rows >= limit => last,
                 _ => upto,
             };
             if !messages.is_empty() {

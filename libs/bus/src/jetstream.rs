@@ -91,9 +91,9 @@ impl JetStreamBus {
     }
 }
 
-fn subject_for(naming: &Naming, event_type: &str) -> Result<String, BusError> {
-    let family = DomainEvent::family_of(event_type).ok_or_else(|| BusError::UnknownEventType(event_type.to_owned()))?;
-    Ok(naming.subject(family, event_type))
+fn subject_for(naming: &Naming, event: &OutgoingEvent) -> Result<String, BusError> {
+    let family = DomainEvent::family_of(&event.event_type).ok_or_else(|| BusError::UnknownEventType(event.event_type.clone()))?;
+    Ok(naming.event_subject(family, &event.event_type, event.partition.as_deref()))
 }
 
 #[async_trait]
@@ -101,7 +101,7 @@ impl Bus for JetStreamBus {
     async fn publish(&self, events: &[OutgoingEvent]) -> Result<(), BusError> {
         let mut pending = Vec::with_capacity(events.len());
         for event in events {
-            let subject = subject_for(&self.naming, &event.event_type)?;
+            let subject = subject_for(&self.naming, event)?;
             let mut message = jetstream::message::PublishMessage::build().payload(event.bytes.clone()).message_id(event.event_id.to_string());
             if let Some(traceparent) = &event.traceparent {
                 message = message.header("traceparent", traceparent.as_str());
@@ -121,12 +121,12 @@ impl Bus for JetStreamBus {
 
     async fn subscribe(&self, spec: &ConsumerSpec) -> Result<Box<dyn Subscription>, BusError> {
         let stream_name = self.naming.stream(spec.family);
-        let durable = self.naming.durable(&spec.service, spec.family);
+        let durable = self.naming.durable_of(spec);
         let stream =
             self.context.get_stream(&stream_name).await.map_err(|e| BusError::Declare { what: format!("stream {stream_name}"), reason: e.to_string() })?;
         let config = pull::Config {
             durable_name: Some(durable.clone()),
-            filter_subject: self.naming.family_filter(spec.family),
+            filter_subject: self.naming.filter_of(spec),
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
             ack_wait: spec.ack_wait,
             max_deliver: -1,

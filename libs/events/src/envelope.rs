@@ -41,6 +41,12 @@ pub struct Envelope {
     /// Hex SHA3-256(salt || canonical payload). The salt stays with the producer,
     /// so the ledger can hold this commitment without holding the payload.
     pub commitment: String,
+    /// The pseudonymous partition token of the subscriber's family the event
+    /// is about ([`partition_token`]); the bus maps it to a partition, whose
+    /// number is in the subject. Absent on events of no family, and on every
+    /// event written before partitions existed (so their bytes are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     pub payload: serde_json::Value,
 }
 
@@ -59,6 +65,8 @@ pub struct EventHead {
     pub causation_id: Option<Uuid>,
     pub traceparent: Option<String>,
     pub commitment: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
 }
 
 /// Every field of [`Envelope`] but the payload, by reference, serialized
@@ -75,6 +83,8 @@ struct EnvelopeHead<'a> {
     causation_id: Option<Uuid>,
     traceparent: Option<&'a str>,
     commitment: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<&'a str>,
 }
 
 /// An event to be written, before it has an id and an envelope.
@@ -90,11 +100,30 @@ pub struct NewEvent {
     /// sequence. A wrong claim is caught by the outbox's unique
     /// (aggregate, sequence) index, which fails the transaction.
     pub new_aggregate: bool,
+    /// The partition token of the subscriber's family (see [`NewEvent::partitioned`]).
+    pub partition: Option<String>,
 }
 
 impl NewEvent {
     pub fn new(event: impl Into<DomainEvent>, aggregate_id: impl Into<String>) -> NewEvent {
-        NewEvent { event: event.into(), aggregate_id: aggregate_id.into(), correlation_id: None, causation_id: None, traceparent: None, new_aggregate: false }
+        NewEvent {
+            event: event.into(),
+            aggregate_id: aggregate_id.into(),
+            correlation_id: None,
+            causation_id: None,
+            traceparent: None,
+            new_aggregate: false,
+            partition: None,
+        }
+    }
+
+    /// Puts this event in the partition of one subscriber's family of one
+    /// payer, so that the family's events are consumed in order (DESIGN.md
+    /// "The claims of one subscriber's family are decided in order"). The
+    /// envelope carries the pseudonymous [`partition_token`], never the ids.
+    pub fn partitioned(mut self, payer_id: &str, subscriber_id: &str) -> NewEvent {
+        self.partition = Some(partition_token(payer_id, subscriber_id));
+        self
     }
 
     /// The first event of an aggregate created with it (see [`NewEvent::new_aggregate`]).
@@ -108,6 +137,10 @@ impl NewEvent {
         self.correlation_id = Some(cause.correlation_id);
         self.causation_id = Some(cause.event_id);
         self.traceparent = cause.traceparent.clone();
+        // What a family's event causes stays in the family's partition.
+        if self.partition.is_none() {
+            self.partition = cause.partition.clone();
+        }
         self
     }
 }
@@ -138,6 +171,7 @@ impl SealedEvent {
             causation_id: new.causation_id,
             traceparent: new.traceparent,
             commitment: hex::encode(commitment(&salt, &payload_bytes)),
+            partition: new.partition,
         };
         let bytes = to_canonical_vec_around(&head, "payload", &payload_bytes)?;
         Ok(SealedEvent { head, bytes, salt })
@@ -176,6 +210,7 @@ impl Envelope {
             causation_id: self.causation_id,
             traceparent: self.traceparent.as_deref(),
             commitment: &self.commitment,
+            partition: self.partition.as_deref(),
         };
         Ok(to_canonical_vec_around(&head, "payload", payload_bytes)?)
     }
@@ -184,6 +219,29 @@ impl Envelope {
     pub fn domain_event(&self) -> Result<DomainEvent, EventError> {
         DomainEvent::from_payload(&self.event_type, &self.payload)
     }
+}
+
+/// Hex digits of a [`partition_token`]: 64 bits, enough that two families
+/// share a token with negligible chance (and sharing one only orders them together).
+pub const PARTITION_TOKEN_HEX: usize = 16;
+
+/// The pseudonymous partition token of one subscriber's family: the first
+/// [`PARTITION_TOKEN_HEX`] hex digits of SHA3-256 over a domain tag, the
+/// payer id and the subscriber id (NUL-separated, so no two pairs collide by
+/// concatenation). Stable across releases: changing it reorders families.
+///
+/// Member and subscriber ids are PHI. The token is a pseudonym, not an
+/// anonymisation (ids are guessable, so it can be confirmed by hashing a
+/// guess): it stays inside the envelope, and the subject carries only the
+/// partition number derived from it.
+pub fn partition_token(payer_id: &str, subscriber_id: &str) -> String {
+    let mut hasher = Sha3_256::new();
+    hasher.update(b"claimtrail.partition.v1\0");
+    hasher.update(payer_id.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(subscriber_id.as_bytes());
+    let digest: [u8; 32] = hasher.finalize().into();
+    hex::encode(&digest[..PARTITION_TOKEN_HEX / 2])
 }
 
 /// SHA3-256(salt || canonical payload).
@@ -239,6 +297,31 @@ mod tests {
         let bytes = to_canonical_vec(&envelope).unwrap();
         assert_eq!(envelope.canonical_bytes_around(&canonicalize(&envelope.payload).unwrap()).unwrap(), bytes);
         assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope);
+    }
+
+    #[test]
+    fn a_partitioned_event_carries_the_token_and_passes_it_to_what_it_causes() {
+        let producer = Producer { service: "intake".into(), key_id: "intake-producer+abcd1234".into() };
+        let event = || PayerRegistered { payer_id: "60054".into(), name: "Plan".into(), timely_filing_days: 365 };
+        let plain = sealed("Plan");
+        assert!(!String::from_utf8_lossy(&plain.bytes).contains("partition"), "no member when there is no partition");
+        let partitioned =
+            SealedEvent::seal(NewEvent::new(event(), "c1").partitioned("60054", "SUB-1"), 1, producer.clone(), [7; 32], Timestamp::now()).unwrap();
+        let envelope = partitioned.envelope().unwrap();
+        let token = partition_token("60054", "SUB-1");
+        assert_eq!(envelope.partition.as_deref(), Some(token.as_str()));
+        assert_eq!(token.len(), PARTITION_TOKEN_HEX);
+        assert!(!String::from_utf8_lossy(&partitioned.bytes).contains("SUB-1"), "the envelope holds the token, not the id");
+        assert_eq!(partitioned.bytes, to_canonical_vec(&envelope).unwrap());
+        let caused = NewEvent::new(event(), "c1").caused_by(&envelope);
+        assert_eq!(caused.partition, envelope.partition);
+    }
+
+    /// The token is part of the stored order of every family; it must never change.
+    #[test]
+    fn the_partition_token_is_pinned() {
+        // python3 -c "import hashlib; print(hashlib.sha3_256(b'claimtrail.partition.v1\x0060054\x00MBR-0001').hexdigest()[:16])"
+        assert_eq!(partition_token("60054", "MBR-0001"), "cdb321420dc43c2f");
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod money;
 pub mod timestamp;
 
 pub use claim::*;
-pub use envelope::{Envelope, EventHead, NewEvent, Producer, SealedEvent, commitment, sha3_256};
+pub use envelope::{Envelope, EventHead, NewEvent, PARTITION_TOKEN_HEX, Producer, SealedEvent, commitment, partition_token, sha3_256};
 pub use event::*;
 pub use mapped_claim::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use money::{Money, MoneyError};

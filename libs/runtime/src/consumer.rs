@@ -59,6 +59,15 @@ pub trait EventHandler: Send + Sync + 'static {
         None
     }
 
+    /// Whether this service needs the events of one subscriber's family in
+    /// order (adjudication's accumulators and claim history): it then reads
+    /// a partitioned family with one consumer per partition, each handling
+    /// its partition in stream order. Others read the whole family with one
+    /// consumer, which is also in stream order but shares one cursor.
+    fn partitioned(&self) -> bool {
+        false
+    }
+
     /// Applies one event inside `tx` and returns the events it causes (they
     /// go to the outbox in the same transaction). Events of types the service
     /// does not care about return `Ok(vec![])`.
@@ -118,6 +127,8 @@ pub(crate) struct Consumer {
     runtime: Runtime,
     handler: Arc<dyn EventHandler>,
     family: Family,
+    /// The one partition of the family this consumer reads, or None for all.
+    partition: Option<u32>,
 }
 
 enum Parsed {
@@ -126,12 +137,13 @@ enum Parsed {
 }
 
 impl Consumer {
-    pub(crate) fn new(runtime: Runtime, handler: Arc<dyn EventHandler>, family: Family) -> Consumer {
-        Consumer { runtime, handler, family }
+    pub(crate) fn new(runtime: Runtime, handler: Arc<dyn EventHandler>, family: Family, partition: Option<u32>) -> Consumer {
+        Consumer { runtime, handler, family, partition }
     }
 
-    fn labels(&self) -> [(&'static str, String); 2] {
-        [("service", self.runtime.producer.service.clone()), ("family", self.family.as_str().to_owned())]
+    fn labels(&self) -> [(&'static str, String); 3] {
+        let partition = self.partition.map_or_else(|| "all".to_owned(), |p| p.to_string());
+        [("service", self.runtime.producer.service.clone()), ("family", self.family.as_str().to_owned()), ("partition", partition)]
     }
 
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -139,15 +151,15 @@ impl Consumer {
             anyhow::bail!("{}'s handler acts on `{unknown}`, which is not a Claimtrail event type", self.runtime.producer.service);
         }
         let event_types = self.event_types();
-        // With a narrower handler, the subjects of the types it acts on (the rest are acknowledged unread).
-        let wanted: Option<std::collections::HashSet<String>> =
-            self.handler.event_types().map(|_| event_types.iter().map(|t| self.runtime.bus.naming().subject(self.family, t)).collect());
+        // With a narrower handler, the types it acts on (the rest are acknowledged unread).
+        let wanted: Option<std::collections::HashSet<String>> = self.handler.event_types().map(|_| event_types.iter().cloned().collect());
         let spec = ConsumerSpec {
             service: self.runtime.producer.service.clone(),
             family: self.family,
             event_types,
             ack_wait: Duration::from_secs(self.runtime.settings.ack_wait_seconds),
             ack_pending_max: i64::from(self.runtime.settings.batch_max) * 8,
+            partition: self.partition,
         };
         let mut subscription = self.runtime.bus.subscribe(&spec).await?;
         let mut lag_checked = std::time::Instant::now();
@@ -192,11 +204,19 @@ impl Consumer {
             .collect()
     }
 
-    /// Handles a fetched batch; with `wanted` (the subjects the handler acts
-    /// on), the other deliveries are acknowledged unread first.
+    /// Handles a fetched batch; with `wanted` (the event types the handler
+    /// acts on), the other deliveries are acknowledged unread first.
+    ///
+    /// The batch is applied in the order it was delivered, which is stream
+    /// order (per partition, for a partition's consumer): events go to the
+    /// handler in that order, in one transaction, so that the decisions do
+    /// not depend on where one batch ends and the next begins.
     async fn process_batch(&self, batch: Vec<Delivery>, wanted: Option<&std::collections::HashSet<String>>) {
+        let naming = self.runtime.bus.naming();
         let batch = if let Some(wanted) = wanted {
-            let (batch, others): (Vec<Delivery>, Vec<Delivery>) = batch.into_iter().partition(|delivery| wanted.contains(&delivery.subject));
+            // A stable split: the wanted keep their delivery order.
+            let (batch, others): (Vec<Delivery>, Vec<Delivery>) =
+                batch.into_iter().partition(|delivery| naming.event_type_in(self.family, &delivery.subject).is_some_and(|t| wanted.contains(t)));
             for delivery in &others {
                 if let Err(e) = delivery.acker.ack().await {
                     tracing::warn!(error.message = %e, "ack of an event type this service does not act on failed; it will be redelivered");
@@ -315,5 +335,112 @@ impl Consumer {
                 tracing::warn!(error.message = %e, "nak failed; the message will be redelivered after the ack wait");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use claimtrail_bus::OutgoingEvent;
+    use claimtrail_events::{ClaimsErased, Producer, SealedEvent, Timestamp};
+    use sea_orm::ConnectionTrait as _;
+
+    use super::*;
+    use crate::ServeSettings;
+
+    /// Records the aggregate ids it is handed, in the order it is handed them.
+    struct Recorder {
+        seen: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl EventHandler for Recorder {
+        fn families(&self) -> Vec<Family> {
+            vec![Family::Claims]
+        }
+
+        fn partitioned(&self) -> bool {
+            true
+        }
+
+        async fn handle(&self, _tx: &DatabaseTransaction, event: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
+            self.seen.lock().map_err(|_| anyhow::anyhow!("recorder poisoned"))?.push(event.aggregate_id.clone());
+            Ok(Vec::new())
+        }
+    }
+
+    /// Events of six families, interleaved, each with its family's token.
+    fn events(n: usize) -> anyhow::Result<Vec<OutgoingEvent>> {
+        let producer = Producer { service: "intake".into(), key_id: "intake-producer+00000000".into() };
+        (0..n)
+            .map(|i| {
+                let erased = ClaimsErased {
+                    erasure_id: uuid::Uuid::now_v7(),
+                    payer_id: "60054".into(),
+                    claim_ids: Vec::new(),
+                    requested_by: "test".into(),
+                    reason: "order".into(),
+                };
+                let new = NewEvent::new(erased, format!("e{i}")).partitioned("60054", &format!("SUB-{}", (i * 5) % 6));
+                let sealed = SealedEvent::seal(new, 1, producer.clone(), [1; 32], Timestamp::now())?;
+                Ok(OutgoingEvent {
+                    event_id: sealed.head.event_id,
+                    event_type: sealed.head.event_type.clone(),
+                    bytes: sealed.bytes.clone().into(),
+                    traceparent: None,
+                    batch: None,
+                    partition: sealed.head.partition.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Two consumers of one partition, one fetching a message at a time and
+    /// one up to seven, hand the handler the partition's events in publish
+    /// order: the split into batches changes nothing.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_partitions_batches_are_handled_in_publish_order_whatever_their_size() -> anyhow::Result<()> {
+        let database_url = std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let nats_url = std::env::var("CLAIMTRAIL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+        let prefix = format!("cp{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let keys = tempfile::tempdir()?;
+        let events = events(60)?;
+        let mut orders = Vec::new();
+        for (service, batch_max) in [("settlement", 1), ("adjudication", 7)] {
+            let mut settings = ServeSettings::with_urls(&database_url, &nats_url, &prefix);
+            settings.key_dir = keys.path().to_owned();
+            settings.batch_max = batch_max;
+            settings.partitions = 2;
+            let runtime = Runtime::connect(&settings, service, &[]).await?;
+            if orders.is_empty() {
+                for chunk in events.chunks(4) {
+                    runtime.bus.publish(chunk).await?;
+                }
+            }
+            let naming = runtime.bus.naming().clone();
+            let expected: Vec<String> =
+                (0..events.len()).filter(|i| naming.partition_of(events[*i].partition.as_deref()) == 1).map(|i| format!("e{i}")).collect();
+            let recorder = Arc::new(Recorder { seen: Mutex::new(Vec::new()) });
+            let consumer = Consumer::new(runtime.clone(), recorder.clone(), Family::Claims, Some(1));
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let task = tokio::spawn(consumer.run(stop_rx));
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while recorder.seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len() < expected.len() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            stop_tx.send(true)?;
+            task.await??;
+            let seen = recorder.seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+            assert_eq!(seen, expected, "{service} with batches of {batch_max}");
+            orders.push(seen);
+            runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{service}\" CASCADE")).await?;
+            if orders.len() == 2 {
+                runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", claimtrail_store::registry::COMPONENT)).await?;
+            }
+        }
+        assert!(!orders[0].is_empty());
+        claimtrail_bus::jetstream::delete_streams(&nats_url, &claimtrail_bus::Naming::new(&prefix)).await?;
+        Ok(())
     }
 }

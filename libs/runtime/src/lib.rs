@@ -93,7 +93,7 @@ impl Runtime {
         let (producer, registry) = producer_identity(&store, settings, service).await?;
         let bus = JetStreamBus::connect(
             &settings.nats_url,
-            Naming::new(&settings.prefix),
+            Naming::new(&settings.prefix).with_partitions(settings.partitions),
             settings.stream_replicas as usize,
             std::time::Duration::from_secs(settings.stream_max_age_days * 86_400),
         )
@@ -213,9 +213,17 @@ async fn serve_until_stopped(
         }
         if let Some(handler) = parts.handler {
             for family in handler.families() {
-                let consumer = consumer::Consumer::new(runtime.clone(), handler.clone(), family);
-                let stop = stop_rx.clone();
-                tasks.spawn(async move { consumer.run(stop).await });
+                // One consumer per partition where the handler needs a family's events in order, one for the whole family otherwise.
+                let partitions: Vec<Option<u32>> = if handler.partitioned() && Naming::is_partitioned(family) {
+                    (0..runtime.bus.naming().partitions()).map(Some).collect()
+                } else {
+                    vec![None]
+                };
+                for partition in partitions {
+                    let consumer = consumer::Consumer::new(runtime.clone(), handler.clone(), family, partition);
+                    let stop = stop_rx.clone();
+                    tasks.spawn(async move { consumer.run(stop).await });
+                }
             }
         }
         if runtime.bus.needs_relay() {

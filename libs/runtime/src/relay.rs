@@ -2,7 +2,8 @@
 //! `Nats-Msg-Id` = event id, and marks them only after every publish was
 //! acknowledged, in the transaction that claimed them. Each event goes with
 //! its producer batch proof as stored in the outbox, so a republish after a
-//! crash sends the identical batch.
+//! crash sends the identical batch, and with its partition token (read from
+//! the envelope), which picks the subject's partition.
 //!
 //! Passes look above the highest `seq` this relay has published (its floor),
 //! and a sweep from the start runs at least every [`RELAY_SWEEP_INTERVAL`]
@@ -13,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use claimtrail_bus::OutgoingEvent;
+use claimtrail_bus::{EnvelopeRouting, OutgoingEvent};
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
 use tokio::sync::watch;
@@ -92,12 +93,16 @@ impl Relay {
             }
             let events: Vec<OutgoingEvent> = pending
                 .iter()
-                .map(|row| OutgoingEvent {
-                    event_id: row.event_id,
-                    event_type: row.event_type.clone(),
-                    bytes: Bytes::from(row.body.clone()),
-                    traceparent: traceparent_of(&row.body),
-                    batch: row.batch.clone(),
+                .map(|row| {
+                    let routing = EnvelopeRouting::of(&row.body);
+                    OutgoingEvent {
+                        event_id: row.event_id,
+                        event_type: row.event_type.clone(),
+                        bytes: Bytes::from(row.body.clone()),
+                        traceparent: routing.traceparent,
+                        batch: row.batch.clone(),
+                        partition: routing.partition,
+                    }
                 })
                 .collect();
             self.runtime.bus.publish(&events).await?;
@@ -112,15 +117,6 @@ impl Relay {
             metrics::counter!("claimtrail_events_published_total", "service" => self.runtime.producer.service.clone()).increment(seqs.len() as u64);
         }
     }
-}
-
-/// The envelope's W3C trace context, sent as the `traceparent` header.
-fn traceparent_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Trace {
-        traceparent: Option<String>,
-    }
-    serde_json::from_slice::<Trace>(body).ok().and_then(|trace| trace.traceparent)
 }
 
 #[cfg(test)]

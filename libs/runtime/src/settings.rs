@@ -37,6 +37,14 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_STREAM_MAX_AGE_DAYS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=36_500))]
     pub stream_max_age_days: u64,
 
+    /// Partitions of the claims family: the claims of one subscriber's family
+    /// all go to one partition, and a service that needs them in order
+    /// (adjudication) runs one consumer per partition. Every service of a
+    /// stack must have the same count; change it only with the claims
+    /// family drained (docs/operations.md "Partitions").
+    #[arg(long, env = "CLAIMTRAIL_PARTITIONS", default_value_t = claimtrail_bus::PARTITIONS_DEFAULT, value_parser = clap::value_parser!(u32).range(1..=claimtrail_bus::PARTITIONS_MAX as i64))]
+    pub partitions: u32,
+
     /// Messages fetched and processed in one transaction, at most.
     #[arg(long, env = "CLAIMTRAIL_BATCH_MAX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_max: u32,
@@ -204,6 +212,7 @@ impl ServeSettings {
             prefix: prefix.to_owned(),
             stream_replicas: 1,
             stream_max_age_days: 0,
+            partitions: claimtrail_bus::PARTITIONS_DEFAULT,
             batch_max: 256,
             deliveries_max: 5,
             ack_wait_seconds: 30,

@@ -52,6 +52,11 @@ impl EventHandler for Adjudicator {
         Some(&[ClaimSubmitted::EVENT_TYPE, ClaimsErased::EVENT_TYPE, MemberEnrolled::EVENT_TYPE, ProviderEnrolled::EVENT_TYPE, PayerRegistered::EVENT_TYPE])
     }
 
+    /// The claims of one subscriber's family are decided in order: one consumer per partition.
+    fn partitioned(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
         self.handle_with(tx, envelope, &mut HashMap::new()).await
     }

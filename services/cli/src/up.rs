@@ -159,7 +159,7 @@ pub async fn embedded_runtimes(settings: &ServeSettings, stop: Arc<watch::Sender
         stores.push(store);
     }
     let producers: Vec<&str> = service_migrations().iter().map(|(service, _)| *service).collect();
-    let bus = EmbeddedBus::open(&first, &settings.prefix, &producers).await?;
+    let bus = EmbeddedBus::open(&first, &settings.prefix, &producers).await?.with_partitions(settings.partitions);
     let wakeup = bus.notifier();
     let bus: Arc<dyn Bus> = Arc::new(bus);
     let mut runtimes = Vec::with_capacity(stores.len());

@@ -201,6 +201,7 @@ mod tests {
             causation_id: None,
             traceparent: None,
             commitment: "ab".repeat(32),
+            partition: None,
             payload: serde_json::json!({}),
         }
     }

@@ -123,7 +123,13 @@ pub(crate) async fn erase(State(runtime): State<Runtime>, headers: HeaderMap, bo
         requested_by: tenant.name.clone(),
         reason: request.reason,
     };
-    outbox::append(store, &tx, &runtime.producer, vec![NewEvent::new(event, format!("erasure:{erasure_id}"))]).await?;
+    outbox::append(
+        store,
+        &tx,
+        &runtime.producer,
+        vec![NewEvent::new(event, format!("erasure:{erasure_id}")).partitioned(&request.payer_id, &request.member_id)],
+    )
+    .await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     tracing::info!(%erasure_id, claims = claim_ids.len(), salts_deleted = erased.salts_deleted, bodies_redacted = erased.bodies_redacted, by = %tenant.name,

@@ -212,7 +212,8 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
                 received_at: recording.received_at,
                 submission_signature: recording.signature.clone(),
             };
-            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate()
+            // The family's partition; the member id until claims carry the subscriber id.
+            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate().partitioned(&claim.payer_id, &claim.member_id)
         } else {
             let event = ClaimRejected {
                 claim_id: candidate.claim_id,
@@ -220,7 +221,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
                 issues: candidate.issues.clone(),
                 received_at: recording.received_at,
             };
-            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate()
+            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate().partitioned(&claim.payer_id, &claim.member_id)
         };
         let traceparent = telemetry::traceparent(&claim_span);
         events.push(traced(event, traceparent.as_deref().or(recording.trace_header)));
