@@ -204,6 +204,8 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
             related_claim_id: if candidate.issues.is_empty() { related } else { None },
         };
         claim_rows.push(row.row().map_err(|e| Problem::unprocessable(format!("claim total: {e}"), vec![]))?);
+        // The family's partition: the subscriber's (the 837's subscriber loop, or the member itself when the claim does not say).
+        let family = claim.subscriber_id.as_deref().unwrap_or(&claim.member_id);
         let event = if candidate.issues.is_empty() {
             let event = ClaimSubmitted {
                 claim: claim.clone(),
@@ -212,8 +214,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
                 received_at: recording.received_at,
                 submission_signature: recording.signature.clone(),
             };
-            // The family's partition; the member id until claims carry the subscriber id.
-            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate().partitioned(&claim.payer_id, &claim.member_id)
+            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate().partitioned(&claim.payer_id, family)
         } else {
             let event = ClaimRejected {
                 claim_id: candidate.claim_id,
@@ -221,7 +222,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
                 issues: candidate.issues.clone(),
                 received_at: recording.received_at,
             };
-            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate().partitioned(&claim.payer_id, &claim.member_id)
+            NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate().partitioned(&claim.payer_id, family)
         };
         let traceparent = telemetry::traceparent(&claim_span);
         events.push(traced(event, traceparent.as_deref().or(recording.trace_header)));
