@@ -5,8 +5,9 @@
 
 use crate::http::Problem;
 use axum::http::{HeaderMap, StatusCode, header};
-use claimtrail_store::{Store, StoreError, stmt};
-use sea_orm::{ConnectionTrait, Value};
+use claimtrail_store::registry::StoredKey;
+use claimtrail_store::{Store, StoreError};
+use sea_orm::Value;
 use sha2::{Digest, Sha256};
 
 /// Roles of DESIGN.md "Security and privacy".
@@ -222,21 +223,15 @@ pub async fn create_key(store: &Store, tenant: &str, role: Role, payer_ids: &[St
     getrandom::fill(&mut key_id).and_then(|()| getrandom::fill(&mut secret)).map_err(|e| StoreError::Config(format!("no system randomness: {e}")))?;
     let key_id = hex::encode(key_id);
     let secret = hex::encode(secret);
-    store
-        .db()
-        .execute_raw(stmt(
-            store,
-            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id, payer_ids) VALUES ($1, $2, $3, $4, $5, $6)", store.table("api_keys")),
-            vec![
-                Value::from(key_id.clone()),
-                Value::from(sha256(secret.as_bytes()).to_vec()),
-                Value::from(tenant.to_owned()),
-                Value::from(role.as_str().to_owned()),
-                Value::from(scope.payer_id),
-                Value::from(scope.payers.map(|payers| payers.stored())),
-            ],
-        ))
-        .await?;
+    let stored = StoredKey {
+        key_id: key_id.clone(),
+        secret_sha256: sha256(secret.as_bytes()).to_vec(),
+        tenant: tenant.to_owned(),
+        role: role.as_str().to_owned(),
+        payer_id: scope.payer_id,
+        payer_ids: scope.payers.map(|payers| payers.stored()),
+    };
+    claimtrail_store::registry::insert_api_key(store, &stored).await?;
     Ok(CreatedKey { api_key: format!("ct_{key_id}_{secret}"), key_id })
 }
 
@@ -327,24 +322,11 @@ async fn check_key(store: &Store, key: &str) -> Result<Tenant, Problem> {
     let (Some("ct"), Some(key_id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(unauthorized("the API key is not of the form ct_<key id>_<secret>"));
     };
-    let row = store
-        .reader()
-        .query_one_raw(stmt(
-            store,
-            format!("SELECT secret_sha256, tenant, role, payer_id, payer_ids FROM {} WHERE key_id = $1", store.table("api_keys")),
-            vec![Value::from(key_id.to_owned())],
-        ))
-        .await?;
+    let row = claimtrail_store::registry::api_key(store, key_id).await?;
     let presented = sha256(secret.as_bytes());
     // Compare against a dummy when the key id is unknown, so timing does not tell which ids exist.
     let (stored, tenant, role, payer_id, payer_ids) = match row {
-        Some(row) => (
-            row.try_get_by_index::<Vec<u8>>(0)?,
-            row.try_get_by_index::<String>(1)?,
-            row.try_get_by_index::<String>(2)?,
-            row.try_get_by_index::<Option<String>>(3)?,
-            row.try_get_by_index::<Option<String>>(4)?,
-        ),
+        Some(key) => (key.secret_sha256, key.tenant, key.role, key.payer_id, key.payer_ids),
         None => (vec![0u8; 32], String::new(), String::new(), None, None),
     };
     if !constant_time_eq(&stored, &presented) || tenant.is_empty() {

@@ -89,3 +89,56 @@ pub async fn producer_keys(registry: &Store, conn: &impl ConnectionTrait) -> Res
     }
     Ok(keys)
 }
+
+/// One stored API key: the key id, the SHA-256 of its secret, and whom it
+/// stands for (the role and payer columns as `claimtrail_runtime::auth` writes them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key_id: String,
+    pub secret_sha256: Vec<u8>,
+    pub tenant: String,
+    pub role: String,
+    pub payer_id: Option<String>,
+    pub payer_ids: Option<String>,
+}
+
+/// Stores a new API key.
+pub async fn insert_api_key(registry: &Store, key: &StoredKey) -> Result<(), StoreError> {
+    registry
+        .db()
+        .execute_raw(stmt(
+            registry,
+            format!("INSERT INTO {} (key_id, secret_sha256, tenant, role, payer_id, payer_ids) VALUES ($1, $2, $3, $4, $5, $6)", registry.table("api_keys")),
+            vec![
+                Value::from(key.key_id.clone()),
+                Value::from(key.secret_sha256.clone()),
+                Value::from(key.tenant.clone()),
+                Value::from(key.role.clone()),
+                Value::from(key.payer_id.clone()),
+                Value::from(key.payer_ids.clone()),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// The API key with `key_id`, if one is stored.
+pub async fn api_key(registry: &Store, key_id: &str) -> Result<Option<StoredKey>, StoreError> {
+    let row = registry
+        .reader()
+        .query_one_raw(stmt(
+            registry,
+            format!("SELECT secret_sha256, tenant, role, payer_id, payer_ids FROM {} WHERE key_id = $1", registry.table("api_keys")),
+            vec![Value::from(key_id.to_owned())],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(StoredKey {
+        key_id: key_id.to_owned(),
+        secret_sha256: row.try_get_by_index(0)?,
+        tenant: row.try_get_by_index(1)?,
+        role: row.try_get_by_index(2)?,
+        payer_id: row.try_get_by_index(3)?,
+        payer_ids: row.try_get_by_index(4)?,
+    }))
+}
