@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use claimtrail_e2e::servers::Nats;
+use claimtrail_e2e::servers::{Nats, Postgres};
 use claimtrail_e2e::{Stack, bundle, database_url, sample_claim, wait_until};
 
 /// Claims per bundle; every run submits at least 2,000.
@@ -83,5 +83,59 @@ async fn a_nats_restart_mid_run_loses_and_doubles_nothing() -> anyhow::Result<()
         assert_eq!(readyz(&stack, service).await?.0, 200, "{service} is not ready after the restart");
     }
     println!("NATS restart run: {:?}", started.elapsed());
+    stack.cleanup().await
+}
+
+/// Client connections of the test cluster, but for the one running this query.
+async fn client_connections(stack: &Stack) -> anyhow::Result<i64> {
+    stack.scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_restart_mid_run_answers_503_meanwhile_and_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut postgres = Postgres::start()?;
+    let mut stack = Stack::start_on(&postgres.url(), &claimtrail_e2e::nats_url(), &[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
+    let n_bundles = 20;
+    for bundle_idx in 0..8 {
+        stack.submit_ok(&claims_bundle("P", bundle_idx)).await?;
+    }
+    postgres.stop()?;
+    let down = Instant::now();
+
+    // Requests are refused promptly, with a hint of when to come back.
+    let refused = tokio::time::timeout(Duration::from_secs(20), stack.submit(&claims_bundle("P-refused", 0))).await??;
+    assert_eq!(refused.status(), 503, "submission while the database is down: {}", refused.text().await?);
+    let retry_after = refused.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<u64>().ok());
+    assert!(retry_after.is_some_and(|seconds| (1..=60).contains(&seconds)), "Retry-After: {retry_after:?}");
+    let body: serde_json::Value = refused.json().await?;
+    assert!(body["detail"].as_str().is_some_and(|detail| detail.contains("database")), "{body}");
+    wait_not_ready(&stack, "database unreachable", Duration::from_secs(20)).await?;
+
+    // Ten seconds without a database: nobody exits.
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
+    for service in claimtrail_e2e::SERVICES {
+        let process = stack.processes.get_mut(service).expect("started");
+        assert!(process.child.try_wait()?.is_none(), "{service} exited while the database was down");
+    }
+    postgres.start_server()?;
+    for service in claimtrail_e2e::SERVICES {
+        wait_until(Duration::from_secs(30), || async {
+            let (status, body) = readyz(&stack, service).await?;
+            Ok((status == 200, format!("{service} /readyz answered {status}: {}", body.trim())))
+        })
+        .await?;
+    }
+    for bundle_idx in 8..n_bundles {
+        stack.submit_ok(&claims_bundle("P", bundle_idx)).await?;
+    }
+    let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    assert_exactly_once(&stack, n_claims).await?;
+
+    // The pools came back no larger than they are allowed to be: 4 services x the pool maximum.
+    let connections = client_connections(&stack).await?;
+    assert!(connections <= 4 * 8 + 4, "{connections} client connections after the restart");
+    println!("Postgres restart run: {:?}, {connections} client connections afterwards", started.elapsed());
     stack.cleanup().await
 }
