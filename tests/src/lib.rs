@@ -390,7 +390,9 @@ impl Stack {
         for schema in SERVICES.iter().chain(&["registry"]) {
             self.execute(&format!("DROP SCHEMA IF EXISTS \"{}_{schema}\" CASCADE", self.prefix)).await?;
         }
-        let client = async_nats::connect(self.nats_url.as_str()).await?;
+        // A cluster's URL names every node, separated by commas.
+        let servers: Vec<&str> = self.nats_url.split(',').collect();
+        let client = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5)).connect(servers).await?;
         let jetstream = async_nats::jetstream::new(client);
         for family in ["REFERENCE", "CLAIMS", "SETTLEMENT", "LEDGER", "FRAUD", "DEADLETTER"] {
             let _ = jetstream.delete_stream(format!("{}_{family}", self.prefix.to_uppercase())).await;

@@ -139,3 +139,79 @@ async fn a_postgres_restart_mid_run_answers_503_meanwhile_and_loses_and_doubles_
     println!("Postgres restart run: {:?}, {connections} client connections afterwards", started.elapsed());
     stack.cleanup().await
 }
+
+/// The claims stream's cluster state, asked of the running nodes.
+async fn claims_cluster(nats: &Nats, prefix: &str) -> anyhow::Result<async_nats::jetstream::stream::ClusterInfo> {
+    let servers: Vec<String> = nats.nodes.iter().filter(|node| node.process.is_some()).map(|node| node.url()).collect();
+    let client = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5)).connect(servers).await?;
+    let jetstream = async_nats::jetstream::new(client);
+    let mut stream = jetstream.get_stream(format!("{}_CLAIMS", prefix.to_uppercase())).await?;
+    let info = tokio::time::timeout(Duration::from_secs(10), stream.info()).await??;
+    info.cluster.clone().ok_or_else(|| anyhow::anyhow!("the claims stream is not clustered"))
+}
+
+/// The server name of the claims stream's leader (`n1`, `n2`, `n3`).
+async fn claims_leader(nats: &Nats, prefix: &str) -> anyhow::Result<String> {
+    claims_cluster(nats, prefix).await?.leader.ok_or_else(|| anyhow::anyhow!("the claims stream has no leader"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jetstream_cluster_survives_its_leader_killed_and_holds_events_in_the_outbox_without_quorum() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut nats = Nats::start(3)?;
+    let env = [("CLAIMTRAIL_ACK_WAIT_SECONDS", "5"), ("CLAIMTRAIL_STREAM_REPLICAS", "3")];
+    let stack = Stack::start_on(&database_url(), &nats.url(), &env).await?;
+    let n_bundles = 20;
+    let mut submitted = 0;
+    for bundle_idx in 0..6 {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    // kill -9 the claims stream's leader mid-run; the other two elect another and go on.
+    let leader = claims_leader(&nats, &stack.prefix).await?;
+    nats.node(&leader)?.kill();
+    for bundle_idx in 6..10 {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    stack.wait_settled(submitted * BUNDLE_CLAIMS as i64, Duration::from_secs(120)).await?;
+    nats.node(&leader)?.start()?;
+    // The restarted node catches up: a current replica again, with no lag.
+    wait_until(Duration::from_secs(60), || async {
+        let cluster = claims_cluster(&nats, &stack.prefix).await?;
+        let caught_up = cluster.replicas.iter().any(|peer| peer.name == leader && peer.current && !peer.offline && peer.lag.unwrap_or(0) == 0);
+        Ok((caught_up, format!("claims stream replicas: {:?}", cluster.replicas.iter().map(|p| (&p.name, p.current, p.offline, p.lag)).collect::<Vec<_>>())))
+    })
+    .await?;
+
+    // Two nodes down: no quorum. Intake still takes claims; they wait in its outbox.
+    let others: Vec<String> = nats.nodes.iter().map(|node| node.name.clone()).filter(|name| *name != leader).collect();
+    nats.node(&others[0])?.kill();
+    nats.node(&others[1])?.kill();
+    for bundle_idx in 10..14 {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    wait_until(Duration::from_secs(30), || async {
+        let (status, body) = readyz(&stack, "intake").await?;
+        Ok((
+            status == 503 && (body.contains("outbox relay cannot publish") || body.contains("bus disconnected")),
+            format!("intake /readyz answered {status}: {}", body.trim()),
+        ))
+    })
+    .await?;
+    let unpublished = stack.scalar(&format!("SELECT COUNT(*) FROM {} WHERE published_at IS NULL", stack.table("intake", "outbox"))).await?;
+    assert!(unpublished >= 4 * BUNDLE_CLAIMS as i64, "{unpublished} events held in intake's outbox");
+
+    nats.node(&others[0])?.start()?;
+    nats.node(&others[1])?.start()?;
+    for bundle_idx in 14..n_bundles {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    let n_claims = submitted * BUNDLE_CLAIMS as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    assert_exactly_once(&stack, n_claims).await?;
+    println!("JetStream cluster run: {:?}", started.elapsed());
+    stack.cleanup().await
+}
