@@ -215,3 +215,33 @@ async fn a_jetstream_cluster_survives_its_leader_killed_and_holds_events_in_the_
     println!("JetStream cluster run: {:?}", started.elapsed());
     stack.cleanup().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_nats_server_delays_acks_within_bounds_and_the_backlog_drains_once() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let nats = Nats::single()?;
+    let stack = Stack::start_on(&database_url(), &nats.url(), &[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
+    let n_bundles = 20;
+    for bundle_idx in 0..n_bundles {
+        if bundle_idx == 8 {
+            // SIGSTOP: connections stay open, nothing is acknowledged.
+            nats.nodes[0].pause()?;
+        }
+        if bundle_idx == 12 {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            nats.nodes[0].resume()?;
+        }
+        // Intake does not wait on the bus: a submission is answered within bounds while acks are held.
+        let submitted = Instant::now();
+        tokio::time::timeout(Duration::from_secs(15), stack.submit_ok(&claims_bundle("S", bundle_idx))).await??;
+        assert!(submitted.elapsed() < Duration::from_secs(15), "bundle {bundle_idx} took {:?}", submitted.elapsed());
+    }
+    let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    assert_exactly_once(&stack, n_claims).await?;
+    for service in claimtrail_e2e::SERVICES {
+        assert_eq!(readyz(&stack, service).await?.0, 200, "{service} is not ready after the pause");
+    }
+    println!("paused NATS run: {:?}", started.elapsed());
+    stack.cleanup().await
+}
