@@ -29,6 +29,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+pub mod servers;
+
 pub const SERVICES: [&str; 4] = ["intake", "adjudication", "settlement", "anchor"];
 
 /// The payer of the sample claims, with a fee schedule for their codes.
@@ -104,14 +106,23 @@ pub struct Stack {
     pub db: DatabaseConnection,
     /// Events produced before any claim (reference data), all on the ledger.
     pub baseline_events: i64,
+    /// The database and NATS of this stack: the shared ones, or a test's own ([`servers`]).
+    pub database_url: String,
+    pub nats_url: String,
 }
 
 impl Stack {
     /// Starts the four services with `env` applied to every one (e.g. a low
     /// deliveries limit), creates a provider key and publishes the payer's fee schedule.
     pub async fn start(env: &[(&str, &str)]) -> anyhow::Result<Stack> {
+        Stack::start_on(&database_url(), &nats_url(), env).await
+    }
+
+    /// As [`Stack::start`], on the database at `database_url` and the NATS at
+    /// `nats_url` (servers the test started itself, to make them fail).
+    pub async fn start_on(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Stack> {
         let prefix = format!("t{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-        let db = Database::connect(database_url()).await.context("connecting to the test database")?;
+        let db = Database::connect(database_url).await.context("connecting to the test database")?;
         let common: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let mut stack = Stack {
             prefix,
@@ -123,6 +134,8 @@ impl Stack {
             client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
             db,
             baseline_events: 0,
+            database_url: database_url.to_owned(),
+            nats_url: nats_url.to_owned(),
         };
         for service in SERVICES {
             stack.spawn(service, &[]).await?;
@@ -172,8 +185,8 @@ impl Stack {
         let mut command = Command::new(claimtrail_bin());
         command
             .args(args)
-            .env("DATABASE_URL", database_url())
-            .env("NATS_URL", nats_url())
+            .env("DATABASE_URL", &self.database_url)
+            .env("NATS_URL", &self.nats_url)
             .env("CLAIMTRAIL_PREFIX", &self.prefix)
             .env("CLAIMTRAIL_KEY_DIR", self.key_dir.path())
             .env("CLAIMTRAIL_CHECKPOINT_INTERVAL_MS", "200")
@@ -392,7 +405,9 @@ impl Stack {
         for schema in SERVICES.iter().chain(&["registry"]) {
             self.execute(&format!("DROP SCHEMA IF EXISTS \"{}_{schema}\" CASCADE", self.prefix)).await?;
         }
-        let client = async_nats::connect(nats_url()).await?;
+        // A cluster's URL names every node, separated by commas.
+        let servers: Vec<&str> = self.nats_url.split(',').collect();
+        let client = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5)).connect(servers).await?;
         let jetstream = async_nats::jetstream::new(client);
         for family in ["REFERENCE", "CLAIMS", "SETTLEMENT", "LEDGER", "FRAUD", "DEADLETTER"] {
             let _ = jetstream.delete_stream(format!("{}_{family}", self.prefix.to_uppercase())).await;

@@ -36,12 +36,15 @@ impl JetStreamBus {
     /// Connects and declares every stream of the stack, each stored on
     /// `stream_replicas` servers (1 on a single server, 3 on a 3-node cluster).
     /// `max_age`: how long a stream keeps a message (zero: until deleted).
+    /// `url` may name several servers of a cluster, separated by commas: the
+    /// client connects to any that answers and fails over between them.
     pub async fn connect(url: &str, naming: Naming, stream_replicas: usize, max_age: Duration) -> Result<JetStreamBus, BusError> {
+        let servers: Vec<&str> = url.split(',').map(str::trim).filter(|server| !server.is_empty()).collect();
         let client = async_nats::ConnectOptions::new()
             .name("claimtrail")
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect(servers)
             .await
             .map_err(|e| BusError::Connect { url: url.to_owned(), reason: e.to_string() })?;
         // Fail fast when the server is unreachable instead of retrying forever in the background.

@@ -86,11 +86,49 @@ impl Problem {
         )
     }
 
-    /// A failure on our side: the client gets a generic message, the log gets the cause chain.
+    /// 503: the database cannot be reached; nothing was applied, and the
+    /// client may retry after [`DATABASE_RETRY_AFTER_SECONDS`].
+    pub fn database_unavailable() -> Problem {
+        let mut problem = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            "the database cannot be reached; the request was not applied, retry after the Retry-After seconds",
+        );
+        problem.retry_after_seconds = Some(DATABASE_RETRY_AFTER_SECONDS);
+        problem
+    }
+
+    /// A failure on our side: the client gets a generic message, the log gets
+    /// the cause chain. An unreachable database is no fault of the request
+    /// and passes: it is a 503 with Retry-After ([`Problem::database_unavailable`]).
     pub fn internal(error: &anyhow::Error) -> Problem {
+        if database_unreachable(error) {
+            tracing::warn!(error.message = %error, "request refused: the database cannot be reached");
+            metrics::counter!("claimtrail_database_unavailable_total").increment(1);
+            return Problem::database_unavailable();
+        }
         tracing::error!(error.cause_chain = ?error, error.message = %error, "request failed");
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the request could not be completed; it was not applied")
     }
+}
+
+/// The Retry-After of a 503 for an unreachable database: about the time a
+/// restarting Postgres takes, and more than the pool's acquire limit.
+pub const DATABASE_RETRY_AFTER_SECONDS: u64 = 5;
+
+/// Whether any cause in `error`'s chain says the database could not be
+/// reached ([`claimtrail_store::is_unavailable`]).
+pub fn database_unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if let Some(store) = cause.downcast_ref::<claimtrail_store::StoreError>() {
+            store.is_unavailable()
+        } else if let Some(db) = cause.downcast_ref::<sea_orm::DbErr>() {
+            claimtrail_store::is_unavailable(db)
+        } else {
+            false
+        }
+    })
 }
 
 impl IntoResponse for Problem {
@@ -294,4 +332,27 @@ pub async fn request_span(request: Request, next: Next) -> Response {
 pub fn announce(address: SocketAddr) {
     println!("listening on http://{address}");
     tracing::info!(%address, "listening");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_anywhere_in_the_cause_chain_is_a_503_with_retry_after() {
+        let lost = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        let error = anyhow::Error::new(claimtrail_store::StoreError::Db(lost)).context("storing the submission");
+        let problem = Problem::internal(&error);
+        assert_eq!(problem.status, 503);
+        assert_eq!(problem.retry_after_seconds, Some(DATABASE_RETRY_AFTER_SECONDS));
+        let response = problem.into_response();
+        assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|value| value.to_str().ok()), Some("5"));
+    }
+
+    #[test]
+    fn any_other_failure_stays_a_500_without_retry_after() {
+        let problem = Problem::from(sea_orm::DbErr::Custom("a constraint".to_owned()));
+        assert_eq!(problem.status, 500);
+        assert_eq!(problem.retry_after_seconds, None);
+    }
 }

@@ -228,6 +228,7 @@ async fn serve_until_stopped(
         }
         if runtime.bus.needs_relay() {
             let relay = relay::Relay::new(runtime.clone());
+            conditions.push(relay.health());
             let stop_relay = stop_rx.clone();
             tasks.spawn(async move { relay.run(stop_relay).await });
         }

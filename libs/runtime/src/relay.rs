@@ -11,6 +11,7 @@
 //! were published waits at most that long, and is never skipped. The floor
 //! only spares the passes the index entries that marking leaves below it.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,8 +30,15 @@ pub const RELAY_POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// find rows that committed below the floor; the backlog gauge is counted as often.
 pub const RELAY_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Failed passes in a row after which the relay makes its service not ready
+/// (a lost bus quorum, a paused server): one failure is a blip, three with
+/// their backoff are a few hundred milliseconds of nothing leaving the outbox.
+pub const RELAY_NOT_READY_AFTER: u32 = 3;
+
 pub(crate) struct Relay {
     runtime: Runtime,
+    /// Why the relay cannot publish, for /readyz; None while it can.
+    fault: Arc<Mutex<Option<String>>>,
     /// The highest `seq` this relay published; None until it publishes.
     floor: Option<i64>,
     last_sweep: Option<Instant>,
@@ -38,16 +46,38 @@ pub(crate) struct Relay {
 
 impl Relay {
     pub(crate) fn new(runtime: Runtime) -> Relay {
-        Relay { runtime, floor: None, last_sweep: None }
+        Relay { runtime, fault: Arc::new(Mutex::new(None)), floor: None, last_sweep: None }
+    }
+
+    /// Not ready after [`RELAY_NOT_READY_AFTER`] failed passes in a row, with the last error.
+    pub(crate) fn health(&self) -> crate::http::Readiness {
+        let fault = self.fault.clone();
+        Arc::new(move || match fault.lock().map(|f| f.clone()) {
+            Ok(None) => Ok(()),
+            Ok(Some(reason)) => Err(reason),
+            Err(_) => Err("relay state poisoned".into()),
+        })
+    }
+
+    fn set_fault(&self, reason: Option<String>) {
+        if let Ok(mut fault) = self.fault.lock() {
+            *fault = reason;
+        }
     }
 
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut failures: u32 = 0;
         loop {
             match self.drain().await {
-                Ok(_) => failures = 0,
+                Ok(_) => {
+                    failures = 0;
+                    self.set_fault(None);
+                }
                 Err(e) => {
                     failures = failures.saturating_add(1);
+                    if failures >= RELAY_NOT_READY_AFTER {
+                        self.set_fault(Some(format!("outbox relay cannot publish ({failures} passes failed): {e:#}")));
+                    }
                     tracing::warn!(error.message = %e, failures, "relay pass failed; rows stay unpublished and are retried");
                     let backoff = Duration::from_millis(100 * u64::from(failures.min(50)));
                     tokio::select! {

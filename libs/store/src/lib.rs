@@ -45,6 +45,42 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (see [`is_unavailable`]):
+    /// worth retrying later, not a fault of the request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Db(error) if is_unavailable(error))
+    }
+}
+
+/// How long a Postgres query waits for a pooled connection before it fails
+/// as unavailable: bounded, so that while the database is down requests are
+/// answered 503 within seconds instead of hanging (SQLite keeps its own limit).
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether `error` means the database could not be reached, rather than that
+/// a statement failed: no connection within the pool's limit, a connection
+/// lost or refused (I/O, TLS, protocol), or the server ending sessions
+/// (SQLSTATE class 08 connection exception, 57P01..57P03 shutdown and
+/// "cannot connect now" while it starts).
+pub fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match error {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+                sqlx::Error::Database(database) => {
+                    database.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
+                }
+                _ => false,
+            }
+        }
+        DbErr::Conn(_) => true,
+        _ => false,
+    }
+}
+
 /// How to reach the database and name things in it.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -89,7 +125,7 @@ impl Store {
         options
             .max_connections(if is_sqlite { 1 } else { config.max_connections.max(1) })
             .min_connections(if is_sqlite { 1 } else { 0 })
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(if is_sqlite { Duration::from_secs(30) } else { POSTGRES_ACQUIRE_TIMEOUT })
             .sqlx_logging(false);
         if is_sqlite {
             options.map_sqlx_sqlite_opts(|opts| {
@@ -417,6 +453,21 @@ fn positional(sql: String) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_pool_timeout_a_refused_connection_and_a_server_shutdown_are_unavailable_and_a_failed_statement_is_not() {
+        use std::sync::Arc;
+
+        use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)));
+        let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(is_unavailable(&DbErr::Query(RuntimeErr::SqlxError(Arc::new(refused)))));
+        assert!(is_unavailable(&DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::PoolTimedOut)))));
+        assert!(StoreError::Db(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)).is_unavailable());
+        assert!(!is_unavailable(&DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::RowNotFound)))));
+        assert!(!is_unavailable(&DbErr::Custom("a constraint".to_owned())));
+        assert!(!StoreError::Corrupt("a bad row".to_owned()).is_unavailable());
+    }
     use super::*;
 
     #[test]

@@ -112,14 +112,16 @@ impl Checkpointer {
                 return Ok(());
             }
             match self.catch_up().await {
-                Ok(()) => {}
+                Ok(()) => self.set_fault(None),
+                Err(e) if claimtrail_runtime::http::database_unreachable(&e) => {
+                    self.wait_for_database(&e, &mut stop).await;
+                    continue;
+                }
                 Err(e) => {
                     let reason = format!("ledger check failed: {e:#}");
                     tracing::error!(alert = true, reason = %reason, "the stored ledger does not verify; checkpoints stopped");
                     metrics::counter!("claimtrail_ledger_alerts_total").increment(1);
-                    if let Ok(mut fault) = self.fault.lock() {
-                        *fault = Some(reason);
-                    }
+                    self.set_fault(Some(reason));
                     // Keep serving reads; an operator must investigate. Check again later.
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_secs(5)) => {}
@@ -130,7 +132,14 @@ impl Checkpointer {
             }
             let pending = self.frontier.size() - self.last_signed_size;
             if checkpoint_due(pending, self.runtime.settings.anchor.checkpoint_entries, last_signed_at.elapsed(), interval) {
-                self.sign().await?;
+                // A failed signing rolls back and leaves the frontier as it was: it is retried.
+                if let Err(e) = self.sign().await {
+                    if !claimtrail_runtime::http::database_unreachable(&e) {
+                        return Err(e);
+                    }
+                    self.wait_for_database(&e, &mut stop).await;
+                    continue;
+                }
                 last_signed_at = Instant::now();
                 self.anchor().await?;
             } else if self.unanchored.as_ref().is_some_and(|u| u.last_attempt.elapsed() >= SINK_RETRY) {
@@ -140,6 +149,24 @@ impl Checkpointer {
                 () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => {}
             }
+        }
+    }
+
+    /// Sets (or clears, with None) the reason /readyz gives for not being ready.
+    fn set_fault(&self, reason: Option<String>) {
+        if let Ok(mut fault) = self.fault.lock() {
+            *fault = reason;
+        }
+    }
+
+    /// The database is out of reach: not ready (saying so, without a ledger
+    /// alert: nothing is wrong with the ledger), then a pause before trying again.
+    async fn wait_for_database(&self, error: &anyhow::Error, stop: &mut watch::Receiver<bool>) {
+        tracing::warn!(error = %error, "checkpointer waiting for the database");
+        self.set_fault(Some("checkpointer: database unreachable".to_owned()));
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => {}
         }
     }
 

@@ -1,0 +1,247 @@
+//! Infrastructure faults (issue 22): the servers under Claimtrail fail
+//! mid-run, on servers each test starts for itself on loopback ports
+//! (tests/src/servers.rs); afterwards every claim is decided once and booked
+//! once, and the ledger verifies.
+
+use std::time::{Duration, Instant};
+
+use claimtrail_e2e::servers::{Nats, Postgres};
+use claimtrail_e2e::{Stack, bundle, database_url, sample_claim, wait_until};
+
+/// Claims per bundle; every run submits at least 2,000.
+const BUNDLE_CLAIMS: usize = 100;
+
+fn claims_bundle(run: &str, bundle_idx: usize) -> serde_json::Value {
+    bundle((0..BUNDLE_CLAIMS).map(|n| sample_claim(&format!("PCN-{run}-{bundle_idx}-{n}"))).collect())
+}
+
+/// Exactly-once checks over the whole stack, once it has settled.
+async fn assert_exactly_once(stack: &Stack, n_claims: i64) -> anyhow::Result<()> {
+    assert_eq!(stack.count("intake", "claims").await?, n_claims);
+    // Intake's status projection is a consumer of its own; it may still be catching up.
+    let adjudicated = format!("SELECT COUNT(*) FROM {} WHERE status = 'adjudicated'", stack.table("intake", "claims"));
+    wait_until(Duration::from_secs(60), || async {
+        let (n, history) = (stack.scalar(&adjudicated).await?, stack.count("intake", "claim_history").await?);
+        Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
+    })
+    .await?;
+    assert_eq!(stack.scalar(&adjudicated).await?, n_claims);
+    assert_eq!(stack.count("adjudication", "decisions").await?, n_claims);
+    assert_eq!(stack.count("settlement", "journal_entries").await?, n_claims);
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT claim_id) FROM {}", stack.table("settlement", "journal_entries"))).await?, n_claims);
+    assert_eq!(stack.ledger_size().await?, stack.baseline_events + 3 * n_claims);
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT event_id) FROM {}", stack.table("anchor", "ledger"))).await?, stack.baseline_events + 3 * n_claims);
+    assert_eq!(stack.count("intake", "claim_history").await?, 3 * n_claims);
+    let leaves = stack.leaves().await?;
+    assert_eq!(claimtrail_e2e::verified_counts(&leaves), (leaves.len(), 0, 0));
+    let (verified, output) = stack.verify(&[]).await?;
+    assert!(verified, "{output}");
+    assert!(output.contains("0 entries recorded unverified"), "{output}");
+    Ok(())
+}
+
+/// `/readyz` of `service`: (status, body).
+async fn readyz(stack: &Stack, service: &str) -> anyhow::Result<(u16, String)> {
+    let response = stack.client.get(format!("{}/readyz", stack.url(service))).timeout(Duration::from_secs(10)).send().await?;
+    Ok((response.status().as_u16(), response.text().await?))
+}
+
+/// Waits until every service's /readyz answers 503 with `reason` in its body.
+async fn wait_not_ready(stack: &Stack, reason: &str, timeout: Duration) -> anyhow::Result<()> {
+    for service in claimtrail_e2e::SERVICES {
+        wait_until(timeout, || async {
+            let (status, body) = readyz(stack, service).await?;
+            Ok((status == 503 && body.contains(reason), format!("{service} /readyz answered {status}: {}", body.trim())))
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nats_restart_mid_run_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut nats = Nats::single()?;
+    let stack = Stack::start_on(&database_url(), &nats.url(), &[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
+    let n_bundles = 20;
+    for bundle_idx in 0..n_bundles {
+        if bundle_idx == 8 {
+            // kill -9 mid-flight: relays and consumers lose their connection at once.
+            nats.nodes[0].kill();
+            wait_not_ready(&stack, "bus disconnected", Duration::from_secs(20)).await?;
+        }
+        if bundle_idx == 12 {
+            nats.nodes[0].start()?;
+        }
+        // Intake takes claims while the bus is gone: they wait in its outbox.
+        stack.submit_ok(&claims_bundle("N", bundle_idx)).await?;
+    }
+    let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    assert_exactly_once(&stack, n_claims).await?;
+    for service in claimtrail_e2e::SERVICES {
+        assert_eq!(readyz(&stack, service).await?.0, 200, "{service} is not ready after the restart");
+    }
+    println!("NATS restart run: {:?}", started.elapsed());
+    stack.cleanup().await
+}
+
+/// Client connections of the test cluster, but for the one running this query.
+async fn client_connections(stack: &Stack) -> anyhow::Result<i64> {
+    stack.scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_restart_mid_run_answers_503_meanwhile_and_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut postgres = Postgres::start()?;
+    let mut stack = Stack::start_on(&postgres.url(), &claimtrail_e2e::nats_url(), &[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
+    let n_bundles = 20;
+    for bundle_idx in 0..8 {
+        stack.submit_ok(&claims_bundle("P", bundle_idx)).await?;
+    }
+    postgres.stop()?;
+    let down = Instant::now();
+
+    // Requests are refused promptly, with a hint of when to come back.
+    let refused = tokio::time::timeout(Duration::from_secs(20), stack.submit(&claims_bundle("P-refused", 0))).await??;
+    assert_eq!(refused.status(), 503, "submission while the database is down: {}", refused.text().await?);
+    let retry_after = refused.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<u64>().ok());
+    assert!(retry_after.is_some_and(|seconds| (1..=60).contains(&seconds)), "Retry-After: {retry_after:?}");
+    let body: serde_json::Value = refused.json().await?;
+    assert!(body["detail"].as_str().is_some_and(|detail| detail.contains("database")), "{body}");
+    wait_not_ready(&stack, "database unreachable", Duration::from_secs(20)).await?;
+
+    // Ten seconds without a database: nobody exits.
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
+    for service in claimtrail_e2e::SERVICES {
+        let process = stack.processes.get_mut(service).expect("started");
+        assert!(process.child.try_wait()?.is_none(), "{service} exited while the database was down");
+    }
+    postgres.start_server()?;
+    for service in claimtrail_e2e::SERVICES {
+        wait_until(Duration::from_secs(30), || async {
+            let (status, body) = readyz(&stack, service).await?;
+            Ok((status == 200, format!("{service} /readyz answered {status}: {}", body.trim())))
+        })
+        .await?;
+    }
+    for bundle_idx in 8..n_bundles {
+        stack.submit_ok(&claims_bundle("P", bundle_idx)).await?;
+    }
+    let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    assert_exactly_once(&stack, n_claims).await?;
+
+    // The pools came back no larger than they are allowed to be: 4 services x the pool maximum.
+    let connections = client_connections(&stack).await?;
+    assert!(connections <= 4 * 8 + 4, "{connections} client connections after the restart");
+    println!("Postgres restart run: {:?}, {connections} client connections afterwards", started.elapsed());
+    stack.cleanup().await
+}
+
+/// The claims stream's cluster state, asked of the running nodes.
+async fn claims_cluster(nats: &Nats, prefix: &str) -> anyhow::Result<async_nats::jetstream::stream::ClusterInfo> {
+    let servers: Vec<String> = nats.nodes.iter().filter(|node| node.process.is_some()).map(|node| node.url()).collect();
+    let client = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5)).connect(servers).await?;
+    let jetstream = async_nats::jetstream::new(client);
+    let mut stream = jetstream.get_stream(format!("{}_CLAIMS", prefix.to_uppercase())).await?;
+    let info = tokio::time::timeout(Duration::from_secs(10), stream.info()).await??;
+    info.cluster.clone().ok_or_else(|| anyhow::anyhow!("the claims stream is not clustered"))
+}
+
+/// The server name of the claims stream's leader (`n1`, `n2`, `n3`).
+async fn claims_leader(nats: &Nats, prefix: &str) -> anyhow::Result<String> {
+    claims_cluster(nats, prefix).await?.leader.ok_or_else(|| anyhow::anyhow!("the claims stream has no leader"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jetstream_cluster_survives_its_leader_killed_and_holds_events_in_the_outbox_without_quorum() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut nats = Nats::start(3)?;
+    let env = [("CLAIMTRAIL_ACK_WAIT_SECONDS", "5"), ("CLAIMTRAIL_STREAM_REPLICAS", "3")];
+    let stack = Stack::start_on(&database_url(), &nats.url(), &env).await?;
+    let n_bundles = 20;
+    let mut submitted = 0;
+    for bundle_idx in 0..6 {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    // kill -9 the claims stream's leader mid-run; the other two elect another and go on.
+    let leader = claims_leader(&nats, &stack.prefix).await?;
+    nats.node(&leader)?.kill();
+    for bundle_idx in 6..10 {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    stack.wait_settled(submitted * BUNDLE_CLAIMS as i64, Duration::from_secs(120)).await?;
+    nats.node(&leader)?.start()?;
+    // The restarted node catches up: a current replica again, with no lag.
+    wait_until(Duration::from_secs(60), || async {
+        let cluster = claims_cluster(&nats, &stack.prefix).await?;
+        let caught_up = cluster.replicas.iter().any(|peer| peer.name == leader && peer.current && !peer.offline && peer.lag.unwrap_or(0) == 0);
+        Ok((caught_up, format!("claims stream replicas: {:?}", cluster.replicas.iter().map(|p| (&p.name, p.current, p.offline, p.lag)).collect::<Vec<_>>())))
+    })
+    .await?;
+
+    // Two nodes down: no quorum. Intake still takes claims; they wait in its outbox.
+    let others: Vec<String> = nats.nodes.iter().map(|node| node.name.clone()).filter(|name| *name != leader).collect();
+    nats.node(&others[0])?.kill();
+    nats.node(&others[1])?.kill();
+    for bundle_idx in 10..14 {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    wait_until(Duration::from_secs(30), || async {
+        let (status, body) = readyz(&stack, "intake").await?;
+        Ok((
+            status == 503 && (body.contains("outbox relay cannot publish") || body.contains("bus disconnected")),
+            format!("intake /readyz answered {status}: {}", body.trim()),
+        ))
+    })
+    .await?;
+    let unpublished = stack.scalar(&format!("SELECT COUNT(*) FROM {} WHERE published_at IS NULL", stack.table("intake", "outbox"))).await?;
+    assert!(unpublished >= 4 * BUNDLE_CLAIMS as i64, "{unpublished} events held in intake's outbox");
+
+    nats.node(&others[0])?.start()?;
+    nats.node(&others[1])?.start()?;
+    for bundle_idx in 14..n_bundles {
+        stack.submit_ok(&claims_bundle("C", bundle_idx)).await?;
+        submitted += 1;
+    }
+    let n_claims = submitted * BUNDLE_CLAIMS as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    assert_exactly_once(&stack, n_claims).await?;
+    println!("JetStream cluster run: {:?}", started.elapsed());
+    stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_nats_server_delays_acks_within_bounds_and_the_backlog_drains_once() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let nats = Nats::single()?;
+    let stack = Stack::start_on(&database_url(), &nats.url(), &[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
+    let n_bundles = 20;
+    for bundle_idx in 0..n_bundles {
+        if bundle_idx == 8 {
+            // SIGSTOP: connections stay open, nothing is acknowledged.
+            nats.nodes[0].pause()?;
+        }
+        if bundle_idx == 12 {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            nats.nodes[0].resume()?;
+        }
+        // Intake does not wait on the bus: a submission is answered within bounds while acks are held.
+        let submitted = Instant::now();
+        tokio::time::timeout(Duration::from_secs(15), stack.submit_ok(&claims_bundle("S", bundle_idx))).await??;
+        assert!(submitted.elapsed() < Duration::from_secs(15), "bundle {bundle_idx} took {:?}", submitted.elapsed());
+    }
+    let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    assert_exactly_once(&stack, n_claims).await?;
+    for service in claimtrail_e2e::SERVICES {
+        assert_eq!(readyz(&stack, service).await?.0, 200, "{service} is not ready after the pause");
+    }
+    println!("paused NATS run: {:?}", started.elapsed());
+    stack.cleanup().await
+}
