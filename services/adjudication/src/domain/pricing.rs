@@ -54,7 +54,7 @@ pub fn schedule_hash(schedule: Option<&FeeSchedule>) -> String {
 
 /// A line a standard edit denied: nothing allowed, the edit's CARC for the whole charge.
 fn denied_line(line: &claimtrail_events::ClaimLine, denial: &Denial) -> LineDecision {
-    let adjustment = (!line.charge.is_zero()).then(|| Adjustment { group: GroupCode::Co, reason: denial.carc.clone(), amount: line.charge });
+    let adjustment = (!line.charge.is_zero()).then_some(Adjustment { group: GroupCode::Co, reason: denial.carc.clone(), amount: line.charge });
     LineDecision {
         remarks: Vec::new(),
         sequence: line.sequence,
@@ -100,7 +100,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
                 let allowed_sentence = format!("allowed = lower of charge {} and fee {} = {}", line.charge, fee, allowed);
                 explanation.push(allowed_sentence.clone());
                 let contractual = line.charge.checked_sub(allowed).ok_or(PricingError::Overflow(line.sequence))?;
-                let adjustment = (!contractual.is_zero() && !allowed.is_zero()).then(|| Adjustment {
+                let adjustment = (!contractual.is_zero() && !allowed.is_zero()).then_some(Adjustment {
                     group: GroupCode::Co,
                     reason: Carc::FEE_SCHEDULE,
                     amount: contractual,
@@ -126,7 +126,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
                     None => format!("payer {} has published no fee schedule: procedure {} is not covered", claim.payer_id, line.procedure_code),
                 };
                 explanation.push(sentence.clone());
-                let adjustment = (!line.charge.is_zero()).then(|| Adjustment { group: GroupCode::Co, reason: Carc::NON_COVERED, amount: line.charge });
+                let adjustment = (!line.charge.is_zero()).then_some(Adjustment { group: GroupCode::Co, reason: Carc::NON_COVERED, amount: line.charge });
                 adjustments.extend(adjustment.clone());
                 steps.push(DecisionStep {
                     kind: StepKind::Pricing,
@@ -201,7 +201,7 @@ pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReverse
             allowed: line.allowed.negated(),
             paid: line.paid.negated(),
             patient_responsibility: line.patient_responsibility.negated(),
-            adjustments: line.adjustments.iter().map(|a| Adjustment { group: a.group.clone(), reason: a.reason.clone(), amount: a.amount.negated() }).collect(),
+            adjustments: line.adjustments.iter().map(|a| Adjustment { group: a.group, reason: a.reason.clone(), amount: a.amount.negated() }).collect(),
             explanation: vec![format!("claim {verb} by claim {}: paid {} reversed", by.claim_id, line.paid)],
             steps: vec![DecisionStep {
                 kind: StepKind::Reversal,
@@ -255,7 +255,7 @@ pub fn deny_already_reversed(claim: &SubmittedClaim, reversed_by: &str, rule_set
                 kind: StepKind::Reversal,
                 rule: "original-already-reversed".into(),
                 source: Some(format!("claim:{reversed_by}")),
-                adjustment: (!line.charge.is_zero()).then(|| Adjustment { group: GroupCode::Co, reason: Carc::PRIOR_PROCESSING, amount: line.charge }),
+                adjustment: (!line.charge.is_zero()).then_some(Adjustment { group: GroupCode::Co, reason: Carc::PRIOR_PROCESSING, amount: line.charge }),
                 before: line.charge,
                 after: Money::ZERO,
                 detail: format!("claim {original} was already reversed by claim {reversed_by}: CO-129, not paid"),
