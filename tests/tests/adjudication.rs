@@ -125,3 +125,100 @@ async fn a_decision_replays_byte_identical_and_its_explanation_shows_each_line_s
     assert_eq!(response.status(), 404);
     stack.cleanup().await
 }
+
+/// A rule set of one decision table: code G0009 is denied CO-96 with N130.
+fn rule_set(extra_node: Option<Value>) -> Value {
+    let table = json!({"type": "decisionTableNode", "id": "codes", "name": "Codes", "position": {"x": 400, "y": 100},
+        "content": {"hitPolicy": "first", "passThrough": true, "inputField": null, "outputPath": null, "executionMode": "single",
+            "inputs": [{"id": "i1", "name": "Code", "field": "line.procedure_code"}],
+            "outputs": [{"id": "o1", "name": "Action", "field": "action"}, {"id": "o2", "name": "CARC", "field": "carc"}, {"id": "o3", "name": "RARC", "field": "rarc"}],
+            "rules": [{"_id": "deny-g0009", "i1": "'G0009'", "o1": "'deny'", "o2": "'96'", "o3": "'N130'"}]}});
+    let mut nodes = vec![json!({"type": "inputNode", "id": "in", "name": "Request", "position": {"x": 0, "y": 0}}), table];
+    nodes.extend(extra_node);
+    nodes.push(json!({"type": "outputNode", "id": "out", "name": "Response", "position": {"x": 900, "y": 0}}));
+    let edges: Vec<Value> = nodes
+        .windows(2)
+        .enumerate()
+        .map(|(index, pair)| json!({"id": format!("e{index}"), "sourceId": pair[0]["id"], "targetId": pair[1]["id"], "type": "edge"}))
+        .collect();
+    json!({"contentType": "application/vnd.gorules.decision", "nodes": nodes, "edges": edges,
+        "policy": {"effective_from": "2020-01-01", "mue_action": "deny", "timely_filing_days": 365,
+                   "standard_edits": ["coverage", "death", "timely_filing", "enrollment", "ncci", "mue"]}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_tables_and_rule_sets_are_stored_as_versions_each_on_the_ledger_and_a_bad_one_stores_nothing() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let adjudication = stack.url("adjudication").to_owned();
+    let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
+    let ncci = "\"Practitioner PTP Edits\"\n\nColumn 1,Column 2,*=in existence prior to 1996,Effective Date,Deletion Date *=no data,Modifier 0=not allowed 1=allowed 9=not applicable,PTP Edit Rationale\n\
+                G0008,G0009,,20200101,*,0,Mutually exclusive procedures\n";
+    let response = stack
+        .client
+        .post(format!("{adjudication}/v1/payers/{PAYER_ID}/edit-tables/ncci-ptp?effective_from=2020-01-01"))
+        .bearer_auth(&payer_key)
+        .body(ncci)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 201);
+    let version: Value = response.json().await?;
+    assert_eq!((version["kind"].as_str(), version["row_count"].as_u64()), (Some("ncci-ptp"), Some(1)), "{version}");
+    assert_eq!(version["content_hash"].as_str().map(str::len), Some(64), "{version}");
+
+    // A malformed MUE table answers 422 naming the line, and stores nothing.
+    let mue = "HCPCS/CPT Code,Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale\n99213,1,1 Line Edit,Clinical\nJ1100,lots,1 Line Edit,Clinical\n";
+    let response = stack
+        .client
+        .post(format!("{adjudication}/v1/payers/{PAYER_ID}/edit-tables/mue?effective_from=2020-01-01"))
+        .bearer_auth(&payer_key)
+        .body(mue)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await?;
+    assert_eq!(problem["errors"][0]["path"], "line 3", "{problem}");
+
+    // A rule set answers its content hash; one with a function node is refused naming its path.
+    let response =
+        stack.client.put(format!("{adjudication}/v1/payers/{PAYER_ID}/rule-sets/standard")).bearer_auth(&payer_key).json(&rule_set(None)).send().await?;
+    assert_eq!(response.status(), 201);
+    let stored: Value = response.json().await?;
+    assert_eq!((stored["kind"].as_str(), stored["name"].as_str(), stored["row_count"].as_u64()), (Some("rule-set"), Some("standard"), Some(1)), "{stored}");
+    let function =
+        json!({"type": "functionNode", "id": "js", "name": "Script", "position": {"x": 600, "y": 0}, "content": "export const handler = () => ({})"});
+    let response = stack
+        .client
+        .put(format!("{adjudication}/v1/payers/{PAYER_ID}/rule-sets/scripted"))
+        .bearer_auth(&payer_key)
+        .json(&rule_set(Some(function)))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await?;
+    assert!(problem["errors"].as_array().is_some_and(|errors| errors.iter().any(|error| error["path"] == "nodes[2].type")), "{problem}");
+
+    // Another payer's key uploads nothing here.
+    let other_payer = stack.create_key_for("payer-61101", "payer", &["61101"]).await?;
+    let response = stack
+        .client
+        .post(format!("{adjudication}/v1/payers/{PAYER_ID}/edit-tables/ncci-ptp?effective_from=2020-01-01"))
+        .bearer_auth(&other_payer)
+        .body(ncci)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 403);
+
+    // The listing shows the two versions stored; each is one event on reference.> and so on the ledger.
+    let response = stack.client.get(format!("{adjudication}/v1/payers/{PAYER_ID}/policy-versions")).bearer_auth(&payer_key).send().await?;
+    assert_eq!(response.status(), 200);
+    let listing: Value = response.json().await?;
+    let kinds: Vec<&str> = listing["versions"].as_array().expect("versions").iter().filter_map(|v| v["kind"].as_str()).collect();
+    assert_eq!(kinds, ["ncci-ptp", "rule-set"], "{listing}");
+    wait_until(DECIDED, || async {
+        let leaves = stack.leaves().await?;
+        let published = leaves.iter().filter(|leaf| leaf["event_type"] == "policy_version.published.v1").count();
+        Ok((published == 2, format!("{published} policy versions on the ledger")))
+    })
+    .await?;
+    stack.cleanup().await
+}

@@ -141,6 +141,35 @@ pub struct FeeSchedulePublished {
     pub entries: Vec<FeeScheduleEntry>,
 }
 
+/// A payer published a new version of one of its policy tables (an edit
+/// table, a pricing table or a rule set). Large tables travel as versions:
+/// the rows stay in adjudication's store; the event carries the version's
+/// identity (SHA3-256 of the uploaded bytes, or of a rule set's canonical
+/// JSON), row count and effective dates, so the ledger proves which version
+/// decided a claim while the payload stays far below NATS's 1 MB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyVersionPublished {
+    pub payer_id: String,
+    /// `ncci-ptp`, `mue`, `rvu`, `gpci`, `zip-localities`, `fee-schedule`,
+    /// `contracts`, `drg-weights`, `per-diems`, `prior-authorizations`,
+    /// `exclusions` or `rule-set`.
+    pub kind: String,
+    /// The rule set's name; the kind again for tables.
+    pub name: String,
+    pub version_id: String,
+    /// SHA3-256 (hex) of the stored bytes.
+    pub content_hash: String,
+    pub row_count: u64,
+    /// The first date of service the version applies to.
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub effective_from: time::Date,
+    /// The first date of service it no longer applies to, if any.
+    #[serde(with = "crate::timestamp::optional_date", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub effective_to: Option<time::Date>,
+}
+
 /// A payer enrolled a member (or changed the enrollment): who, and the
 /// coverage period. Member data is PHI: it travels on the bus and stays in
 /// the services' stores; the ledger only holds the commitment.
@@ -371,6 +400,7 @@ domain_events! {
     ClaimPended => "claim.pended.v1", Claims;
     ClaimsErased => "claims.erased.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
+    PolicyVersionPublished => "policy_version.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;
     ProviderEnrolled => "provider.enrolled.v1", Reference;
     PayerRegistered => "payer.registered.v1", Reference;

@@ -55,6 +55,15 @@ pub enum AuthLookup<'a> {
 }
 
 impl PriorAuthorizations {
+    /// How many authorizations the table holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     pub fn load(input: impl Read) -> Result<PriorAuthorizations, LoadErrors> {
         let table = Table::read(input, "prior authorization", |cells| cells.first().is_some_and(|cell| normalize(cell) == "auth_number"))?;
         let column = |name: &'static str| table.column(name, move |header| header == name);

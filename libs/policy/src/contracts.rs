@@ -55,6 +55,15 @@ pub struct Contracts {
 }
 
 impl Contracts {
+    /// How many terms the table holds, over every contract.
+    pub fn len(&self) -> usize {
+        self.terms.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn load(input: impl Read) -> Result<Contracts, LoadErrors> {
         let table = Table::read(input, "provider contract", |cells| cells.first().is_some_and(|cell| normalize(cell) == "contract_id"))?;
         let column = |name: &'static str| table.column(name, move |header| header == name);

@@ -65,6 +65,15 @@ fn dates(row: &crate::csv::Row<'_>, effective: usize, end: usize) -> Result<(Dat
 }
 
 impl DrgWeights {
+    /// How many rows the table holds.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
+    }
+
     pub fn load(input: impl Read) -> Result<DrgWeights, LoadErrors> {
         let table = Table::read(input, "DRG weights", |cells| cells.first().is_some_and(|cell| normalize(cell) == "drg"))?;
         let column = |name: &'static str| table.column(name, move |header| header == name);
@@ -101,6 +110,15 @@ impl DrgWeights {
 }
 
 impl PerDiems {
+    /// How many rows the table holds.
+    pub fn len(&self) -> usize {
+        self.rates.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rates.is_empty()
+    }
+
     pub fn load(input: impl Read) -> Result<PerDiems, LoadErrors> {
         let table = Table::read(input, "per diem", |cells| cells.first().is_some_and(|cell| normalize(cell) == "basis"))?;
         let column = |name: &'static str| table.column(name, move |header| header == name);

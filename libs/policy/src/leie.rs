@@ -65,6 +65,15 @@ pub enum ExclusionCheck<'a> {
 }
 
 impl ExclusionList {
+    /// How many exclusions the list holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     pub fn load(input: impl Read) -> Result<ExclusionList, LoadErrors> {
         let table = Table::read(input, "LEIE", |cells| cells.first().is_some_and(|cell| normalize(cell) == "lastname"))?;
         let column = |name: &'static str| table.column(name, move |header| header == name);

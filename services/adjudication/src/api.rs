@@ -1,5 +1,6 @@
-//! Adjudication's HTTP API: the payer's fee schedule, and each decision's
-//! replay and explanation.
+//! Adjudication's HTTP API: the payer's fee schedule, its policy data and
+//! rule sets ([`policy`]: edit and pricing tables, rule sets, versions), and
+//! each decision's replay and explanation.
 //!
 //! The payer publishes one schedule per payer (a new version replaces the
 //! old); adjudication prices with it and records its content hash (SHA3-256
@@ -13,6 +14,8 @@
 //! line's steps. Both answer the payer's key, admin and auditor keys within
 //! their payers, and the organization that submitted the claim; to anyone
 //! else the claim does not exist (404).
+
+pub mod policy;
 
 use std::collections::HashSet;
 
@@ -84,6 +87,10 @@ pub struct FeeScheduleView {
 pub fn routes(runtime: Runtime) -> Router {
     Router::new()
         .route("/v1/payers/{payer_id}/fee-schedule", put(publish).get(show))
+        .route("/v1/payers/{payer_id}/edit-tables/{table}", post(policy::upload_edit_table))
+        .route("/v1/payers/{payer_id}/policy/{table}", post(policy::upload_pricing_table))
+        .route("/v1/payers/{payer_id}/rule-sets/{name}", put(policy::put_rule_set))
+        .route("/v1/payers/{payer_id}/policy-versions", get(policy::list_versions))
         .route("/v1/claims/{claim_id}/replay", post(replay))
         .route("/v1/claims/{claim_id}/explanation", get(explanation))
         .with_state(runtime)

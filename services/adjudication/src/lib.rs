@@ -57,7 +57,16 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
 /// The OpenAPI paths this service serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(api::publish, api::show, api::replay, api::explanation))]
+    #[openapi(paths(
+        api::publish,
+        api::show,
+        api::policy::upload_edit_table,
+        api::policy::upload_pricing_table,
+        api::policy::put_rule_set,
+        api::policy::list_versions,
+        api::replay,
+        api::explanation
+    ))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }

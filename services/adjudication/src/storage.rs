@@ -105,7 +105,133 @@ pub fn migrations() -> Vec<Migration> {
                 ]
             },
         },
+        Migration {
+            version: 4,
+            name: "policy versions",
+            statements: |store| {
+                let t = store.types();
+                vec![
+                    format!(
+                        "CREATE TABLE {} (version_id {} PRIMARY KEY, payer_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, content_hash TEXT NOT NULL, \
+                         row_count {} NOT NULL, effective_from TEXT NOT NULL, effective_to TEXT, body {} NOT NULL, recorded_at TEXT NOT NULL)",
+                        store.table("policy_versions"),
+                        t.uuid,
+                        t.bigint,
+                        t.bytes
+                    ),
+                    format!(
+                        "CREATE INDEX {} ON {} (payer_id, kind, name, effective_from, recorded_at)",
+                        store.index("policy_versions_by_payer"),
+                        store.table("policy_versions")
+                    ),
+                ]
+            },
+        },
     ]
+}
+
+/// One stored version of a payer's policy table or rule set, without its
+/// bytes: what the version listing shows and what a decision cites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    pub version_id: Uuid,
+    pub payer_id: String,
+    /// `ncci-ptp`, `mue`, ..., or `rule-set` ([`crate::api::PolicyKind`]).
+    pub kind: String,
+    /// The rule set's name; the kind again for tables.
+    pub name: String,
+    /// Hex SHA3-256 of `body`.
+    pub content_hash: String,
+    pub row_count: u64,
+    pub effective_from: time::Date,
+    pub effective_to: Option<time::Date>,
+    /// When adjudication stored it: a decision made before this never saw it.
+    pub recorded_at: Timestamp,
+}
+
+/// Stores one version and its bytes, in `tx` (with its event, all or nothing).
+pub async fn insert_policy_version(store: &Store, tx: &impl ConnectionTrait, version: &PolicyVersion, body: &[u8]) -> Result<(), StoreError> {
+    let insert = format!(
+        "INSERT INTO {} (version_id, payer_id, kind, name, content_hash, row_count, effective_from, effective_to, body, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        store.table("policy_versions")
+    );
+    let row_count = i64::try_from(version.row_count).map_err(|_| StoreError::Corrupt(format!("row count {} of a policy version", version.row_count)))?;
+    let values = vec![
+        Value::from(version.version_id),
+        Value::from(version.payer_id.clone()),
+        Value::from(version.kind.clone()),
+        Value::from(version.name.clone()),
+        Value::from(version.content_hash.clone()),
+        Value::from(row_count),
+        Value::from(format_date(version.effective_from)),
+        Value::from(version.effective_to.map(format_date)),
+        Value::from(body.to_vec()),
+        Value::from(version.recorded_at.to_string()),
+    ];
+    tx.execute_raw(stmt(store, insert, values)).await?;
+    Ok(())
+}
+
+fn policy_version_row(row: &QueryResult) -> Result<PolicyVersion, StoreError> {
+    let row_count: i64 = row.try_get_by_index(5)?;
+    let effective_to: Option<String> = row.try_get_by_index(7)?;
+    Ok(PolicyVersion {
+        version_id: row.try_get_by_index(0)?,
+        payer_id: row.try_get_by_index(1)?,
+        kind: row.try_get_by_index(2)?,
+        name: row.try_get_by_index(3)?,
+        content_hash: row.try_get_by_index(4)?,
+        row_count: u64::try_from(row_count).map_err(|_| StoreError::Corrupt(format!("row count {row_count} of a policy version")))?,
+        effective_from: date_column(row, 6, "effective_from")?,
+        effective_to: match effective_to {
+            Some(text) => Some(parse_date(&text).ok_or_else(|| StoreError::Corrupt(format!("effective_to `{text}` is not a date")))?),
+            None => None,
+        },
+        recorded_at: timestamp_column(row, 8, "recorded_at")?,
+    })
+}
+
+const POLICY_VERSION_COLUMNS: &str = "version_id, payer_id, kind, name, content_hash, row_count, effective_from, effective_to, recorded_at";
+
+/// Every version `payer_id` uploaded, oldest first (by kind, name, effective date, then when recorded).
+pub async fn policy_versions(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<PolicyVersion>, StoreError> {
+    let select = format!(
+        "SELECT {POLICY_VERSION_COLUMNS} FROM {} WHERE payer_id = $1 ORDER BY kind, name, effective_from, recorded_at, version_id",
+        store.table("policy_versions")
+    );
+    let rows = conn.query_all_raw(stmt(store, select, vec![Value::from(payer_id.to_owned())])).await?;
+    rows.iter().map(policy_version_row).collect()
+}
+
+/// The version of `payer_id`'s `kind`/`name` in force on `service_date` as
+/// adjudication knew it at `known_at` (now: `None`): among the versions
+/// recorded by then, the one with the latest effective date on or before the
+/// date of service (the latest recorded when two share it), unless its end
+/// date has passed. With its bytes.
+pub async fn policy_version_in_force(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    kind: &str,
+    name: &str,
+    service_date: time::Date,
+    known_at: Option<Timestamp>,
+) -> Result<Option<(PolicyVersion, Vec<u8>)>, StoreError> {
+    let mut values = vec![Value::from(payer_id.to_owned()), Value::from(kind.to_owned()), Value::from(name.to_owned()), Value::from(format_date(service_date))];
+    let condition = known_at_condition(known_at, &mut values);
+    let select = format!(
+        "SELECT {POLICY_VERSION_COLUMNS}, body FROM {} WHERE payer_id = $1 AND kind = $2 AND name = $3 AND effective_from <= $4{condition} \
+         ORDER BY effective_from DESC, recorded_at DESC, version_id DESC LIMIT 1",
+        store.table("policy_versions")
+    );
+    let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
+    let version = policy_version_row(&row)?;
+    if version.effective_to.is_some_and(|ends| service_date >= ends) {
+        return Ok(None);
+    }
+    let body: Vec<u8> = row.try_get_by_index(9)?;
+    Ok(Some((version, body)))
 }
 
 /// Records a member enrollment version learned at `recorded_at` (idempotent by event id).
@@ -562,7 +688,19 @@ pub async fn mark_reversed(store: &Store, tx: &impl ConnectionTrait, original: U
 pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, StoreError> {
     claimtrail_store::footprint(
         store,
-        &["decisions", "decision_records", "claim_lines", "member_enrollments", "provider_enrollments", "payers", "fees", "fee_schedules", "outbox", "inbox"],
+        &[
+            "decisions",
+            "decision_records",
+            "claim_lines",
+            "member_enrollments",
+            "provider_enrollments",
+            "payers",
+            "fees",
+            "fee_schedules",
+            "policy_versions",
+            "outbox",
+            "inbox",
+        ],
     )
     .await
 }

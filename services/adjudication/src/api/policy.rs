@@ -1,0 +1,524 @@
+//! The payer's policy data over HTTP: edit tables, pricing tables and rule
+//! sets, each upload a full new version.
+//!
+//! - `POST /v1/payers/{payer_id}/edit-tables/{ncci-ptp|mue|exclusions|prior-authorizations}`
+//!   and `POST /v1/payers/{payer_id}/policy/{rvu|gpci|zip-localities|fee-schedules|contracts|drg-weights|per-diems}`:
+//!   the CSV body in the layout docs/policy-data.md names (the CMS ones for
+//!   NCCI PTP, MUE, RVU, GPCI, ZIP localities and the OIG LEIE), with
+//!   `?effective_from=YYYY-MM-DD[&effective_to=YYYY-MM-DD]`.
+//! - `PUT /v1/payers/{payer_id}/rule-sets/{name}`: the JDM graph with its
+//!   `policy`; the effective dates are the policy's.
+//! - `GET /v1/payers/{payer_id}/policy-versions`: every version stored.
+//!
+//! An upload is parsed whole with the `claimtrail-policy` loader (or
+//! `RuleSet::parse`) before anything is stored: a failure stores nothing and
+//! answers 422 with every error, each naming its line (`line 7`) or JSON
+//! path. A valid upload is stored with its bytes, content-addressed (hex
+//! SHA3-256 of the uploaded bytes; of a rule set's canonical JSON), and
+//! `policy_version.published.v1` (hash, row count, effective dates, never the
+//! rows) goes to the outbox in the same transaction, so the ledger holds it.
+//! Versions are bitemporal: each carries when adjudication recorded it, and a
+//! decision picks among those recorded by its own time.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use claimtrail_events::{NewEvent, PolicyVersionPublished, Timestamp, format_date, parse_date, sha3_256};
+use claimtrail_policy::LoadErrors;
+use claimtrail_rules::{RuleSet, RuleSetErrors};
+use claimtrail_runtime::auth::Role;
+use claimtrail_runtime::http::{FieldError, Problem};
+use claimtrail_runtime::{Runtime, auth};
+use claimtrail_store::outbox;
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use time::Date;
+use uuid::Uuid;
+
+use crate::storage::{self, PolicyVersion};
+
+/// The kinds of policy data a payer uploads, each a table of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// NCCI procedure-to-procedure edits (CMS layout).
+    NcciPtp,
+    /// Medically unlikely edits (CMS layout).
+    Mue,
+    /// The OIG exclusion list (LEIE layout).
+    Exclusions,
+    /// Prior authorizations (docs/policy-data.md).
+    PriorAuthorizations,
+    /// PPRRVU relative value units (CMS layout).
+    Rvu,
+    /// Geographic practice cost indices (CMS layout).
+    Gpci,
+    /// ZIP code to carrier and locality (CMS layout).
+    ZipLocalities,
+    /// The payer's fee schedule by code, modifier and place of service.
+    FeeSchedules,
+    /// Reimbursement method per code range.
+    Contracts,
+    /// MS-DRG relative weights.
+    DrgWeights,
+    /// Per diem rates.
+    PerDiems,
+    /// A rule set: decision tables and policy switches.
+    RuleSet,
+}
+
+/// The CSV tables, in the order the listing documents them.
+pub const TABLE_KINDS: [PolicyKind; 11] = [
+    PolicyKind::NcciPtp,
+    PolicyKind::Mue,
+    PolicyKind::Exclusions,
+    PolicyKind::PriorAuthorizations,
+    PolicyKind::Rvu,
+    PolicyKind::Gpci,
+    PolicyKind::ZipLocalities,
+    PolicyKind::FeeSchedules,
+    PolicyKind::Contracts,
+    PolicyKind::DrgWeights,
+    PolicyKind::PerDiems,
+];
+
+impl PolicyKind {
+    /// The name in paths, events and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::NcciPtp => "ncci-ptp",
+            PolicyKind::Mue => "mue",
+            PolicyKind::Exclusions => "exclusions",
+            PolicyKind::PriorAuthorizations => "prior-authorizations",
+            PolicyKind::Rvu => "rvu",
+            PolicyKind::Gpci => "gpci",
+            PolicyKind::ZipLocalities => "zip-localities",
+            PolicyKind::FeeSchedules => "fee-schedules",
+            PolicyKind::Contracts => "contracts",
+            PolicyKind::DrgWeights => "drg-weights",
+            PolicyKind::PerDiems => "per-diems",
+            PolicyKind::RuleSet => "rule-set",
+        }
+    }
+
+    /// Edit tables live under `/edit-tables/`, pricing tables under `/policy/`.
+    pub fn is_edit_table(self) -> bool {
+        matches!(self, PolicyKind::NcciPtp | PolicyKind::Mue | PolicyKind::Exclusions | PolicyKind::PriorAuthorizations)
+    }
+
+    /// The CSV table named `segment` in a path, if any.
+    pub fn table(segment: &str) -> Option<PolicyKind> {
+        TABLE_KINDS.into_iter().find(|kind| kind.as_str() == segment)
+    }
+
+    /// Parses `body` whole with the table's loader: its row count, or every failure.
+    pub fn load(self, body: &[u8]) -> Result<usize, LoadErrors> {
+        use claimtrail_policy as policy;
+        Ok(match self {
+            PolicyKind::NcciPtp => policy::NcciTable::load(body)?.len(),
+            PolicyKind::Mue => policy::MueTable::load(body)?.len(),
+            PolicyKind::Exclusions => policy::ExclusionList::load(body)?.len(),
+            PolicyKind::PriorAuthorizations => policy::PriorAuthorizations::load(body)?.len(),
+            PolicyKind::Rvu => policy::RvuTable::load(body)?.len(),
+            PolicyKind::Gpci => policy::GpciTable::load(body)?.len(),
+            PolicyKind::ZipLocalities => policy::ZipLocalities::load(body)?.len(),
+            PolicyKind::FeeSchedules => policy::FeeSchedule::load(body)?.len(),
+            PolicyKind::Contracts => policy::Contracts::load(body)?.len(),
+            PolicyKind::DrgWeights => policy::DrgWeights::load(body)?.len(),
+            PolicyKind::PerDiems => policy::PerDiems::load(body)?.len(),
+            PolicyKind::RuleSet => {
+                return Err(LoadErrors { errors: vec![claimtrail_policy::LoadError { line: 0, reason: "a rule set is not a CSV table".into() }], more: 0 });
+            }
+        })
+    }
+}
+
+/// The query of a table upload: the span of dates of service it governs.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EffectiveQuery {
+    /// The first date of service the version applies to (YYYY-MM-DD). Required.
+    pub effective_from: Option<String>,
+    /// The first date of service it no longer applies to (YYYY-MM-DD); open-ended when absent.
+    pub effective_to: Option<String>,
+}
+
+/// The body of `PUT /v1/payers/{payer_id}/rule-sets/{name}`, for the
+/// OpenAPI document: a JDM graph as GoRules' editor exports it, with the
+/// payer's policy switches (docs/rules.md). The handler reads the raw bytes
+/// with `RuleSet::parse`, which checks every member and cell.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RuleSetBody {
+    /// `application/vnd.gorules.decision`, as the editor writes it.
+    #[serde(rename = "contentType")]
+    pub content_type: Option<String>,
+    /// Input, output, decision-table, expression and switch nodes (function nodes are refused).
+    pub nodes: Vec<JdmNode>,
+    pub edges: Vec<JdmEdge>,
+    pub policy: RuleSetPolicyBody,
+}
+
+/// One node of the graph.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct JdmNode {
+    pub id: String,
+    /// `inputNode`, `outputNode`, `decisionTableNode`, `expressionNode` or `switchNode`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    /// The table's inputs, outputs, rules and hit policy (`first` or `collect`), or the expressions.
+    #[schema(value_type = Option<Object>)]
+    pub content: Option<serde_json::Value>,
+}
+
+/// One edge of the graph.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct JdmEdge {
+    pub id: String,
+    #[serde(rename = "sourceId")]
+    pub source_id: String,
+    #[serde(rename = "targetId")]
+    pub target_id: String,
+    /// For an edge leaving a switch node: the statement it leaves from.
+    #[serde(rename = "sourceHandle")]
+    pub source_handle: Option<String>,
+}
+
+/// The payer's policy switches.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RuleSetPolicyBody {
+    /// YYYY-MM-DD: the first date of service the rule set applies to.
+    pub effective_from: String,
+    /// YYYY-MM-DD: the last date of service, inclusive; open-ended when absent.
+    pub effective_to: Option<String>,
+    /// `deny` (the whole line, CO-151 with N362) or `reduce` (pay up to the limit).
+    pub mue_action: String,
+    pub timely_filing_days: u32,
+    /// Claims charging more than this pend for review.
+    #[schema(value_type = Option<String>, example = "25000.00")]
+    pub pend_amount_over: Option<String>,
+    /// Lines with these codes pend.
+    pub pend_codes: Option<Vec<String>>,
+    /// The standard edits that run: `coverage`, `death`, `timely_filing`, `enrollment`, `exclusion`,
+    /// `duplicate`, `ncci`, `mue`, `prior_authorization`, `multiple_procedure`.
+    pub standard_edits: Vec<String>,
+}
+
+/// One stored version of a payer's policy data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PolicyVersionView {
+    pub payer_id: String,
+    /// `ncci-ptp`, `mue`, `exclusions`, `prior-authorizations`, `rvu`, `gpci`,
+    /// `zip-localities`, `fee-schedules`, `contracts`, `drg-weights`, `per-diems` or `rule-set`.
+    pub kind: String,
+    /// The rule set's name; the kind again for tables.
+    pub name: String,
+    pub version_id: String,
+    /// Hex SHA3-256 of the uploaded bytes (of a rule set's canonical JSON): what decisions cite.
+    pub content_hash: String,
+    pub row_count: u64,
+    /// YYYY-MM-DD, inclusive.
+    pub effective_from: String,
+    /// YYYY-MM-DD, exclusive; none while open-ended.
+    pub effective_to: Option<String>,
+    /// When adjudication stored it (RFC 3339).
+    pub recorded_at: String,
+}
+
+/// The answer of `GET /v1/payers/{payer_id}/policy-versions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PolicyVersionsView {
+    /// By kind, name and effective date, then as recorded.
+    pub versions: Vec<PolicyVersionView>,
+}
+
+fn view(version: PolicyVersion) -> PolicyVersionView {
+    PolicyVersionView {
+        payer_id: version.payer_id,
+        kind: version.kind,
+        name: version.name,
+        version_id: version.version_id.to_string(),
+        content_hash: version.content_hash,
+        row_count: version.row_count,
+        effective_from: format_date(version.effective_from),
+        effective_to: version.effective_to.map(format_date),
+        recorded_at: version.recorded_at.to_string(),
+    }
+}
+
+/// The load failures as problem fields: `line N` (or `body` for the file as a whole) and the reason.
+pub fn load_errors(errors: &LoadErrors) -> Vec<FieldError> {
+    let mut fields: Vec<FieldError> = errors
+        .errors
+        .iter()
+        .map(|error| FieldError { path: if error.line == 0 { "body".into() } else { format!("line {}", error.line) }, message: error.reason.clone() })
+        .collect();
+    if errors.more > 0 {
+        fields.push(FieldError { path: "body".into(), message: format!("and {} more failures", errors.more) });
+    }
+    fields
+}
+
+/// The rule set's problems as problem fields, each with its JSON path.
+pub fn rule_set_errors(errors: &RuleSetErrors) -> Vec<FieldError> {
+    errors.errors().iter().map(|error| FieldError { path: error.path.clone(), message: error.reason.clone() }).collect()
+}
+
+/// The span of an upload, or what is wrong with it.
+pub fn effective_span(query: &EffectiveQuery) -> Result<(Date, Option<Date>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut date = |name: &str, text: Option<&String>| -> Option<Date> {
+        let text = text?;
+        let parsed = parse_date(text);
+        if parsed.is_none() {
+            errors.push(FieldError { path: name.into(), message: format!("`{text}` is not a date (YYYY-MM-DD)") });
+        }
+        parsed
+    };
+    let from = date("effective_from", query.effective_from.as_ref());
+    let to = date("effective_to", query.effective_to.as_ref());
+    if query.effective_from.is_none() {
+        errors.push(FieldError { path: "effective_from".into(), message: "required: the first date of service the version applies to (YYYY-MM-DD)".into() });
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && to <= from
+    {
+        errors.push(FieldError { path: "effective_to".into(), message: format!("must be after effective_from {}", format_date(from)) });
+    }
+    match from {
+        Some(from) if errors.is_empty() => Ok((from, to)),
+        _ => Err(errors),
+    }
+}
+
+fn check_payer_id(payer_id: &str) -> Result<(), Problem> {
+    if payer_id.is_empty() || payer_id.len() > 80 || !payer_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Problem::unprocessable(
+            "the payer id is invalid; nothing was stored",
+            vec![FieldError { path: "payer_id".into(), message: "payer id must be 1-80 letters, digits, - or _".into() }],
+        ));
+    }
+    Ok(())
+}
+
+async fn publisher(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<(), Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
+    if !tenant.role.may_publish_for(&tenant, payer_id) {
+        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key uploads its policy data")));
+    }
+    check_payer_id(payer_id)
+}
+
+/// Stores one version and emits its event in one transaction.
+async fn store_version(runtime: &Runtime, version: PolicyVersion, body: &[u8]) -> Result<PolicyVersionView, Problem> {
+    let store = &runtime.store;
+    let tx = store.db().begin().await?;
+    storage::insert_policy_version(store, &tx, &version, body).await?;
+    let event = PolicyVersionPublished {
+        payer_id: version.payer_id.clone(),
+        kind: version.kind.clone(),
+        name: version.name.clone(),
+        version_id: version.version_id.to_string(),
+        content_hash: version.content_hash.clone(),
+        row_count: version.row_count,
+        effective_from: version.effective_from,
+        effective_to: version.effective_to,
+    };
+    let key = format!("policy:{}:{}:{}", version.payer_id, version.kind, version.name);
+    outbox::append(store, &tx, &runtime.producer, vec![NewEvent::new(event, key)]).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok(view(version))
+}
+
+async fn upload_table(
+    runtime: Runtime,
+    headers: HeaderMap,
+    payer_id: String,
+    kind: PolicyKind,
+    query: EffectiveQuery,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
+    publisher(&runtime, &headers, &payer_id).await?;
+    let (effective_from, effective_to) =
+        effective_span(&query).map_err(|errors| Problem::unprocessable("the version's effective dates are invalid; nothing was stored", errors))?;
+    let body = body.to_vec();
+    let (body, loaded) = tokio::task::spawn_blocking(move || {
+        let loaded = kind.load(&body);
+        (body, loaded)
+    })
+    .await
+    .map_err(|e| Problem::internal(&anyhow::anyhow!("loading a {} table: {e}", kind.as_str())))?;
+    let row_count = loaded
+        .map_err(|errors| Problem::unprocessable(format!("the {} table is invalid ({errors}); nothing was stored", kind.as_str()), load_errors(&errors)))?;
+    let version = PolicyVersion {
+        version_id: Uuid::now_v7(),
+        payer_id,
+        kind: kind.as_str().to_owned(),
+        name: kind.as_str().to_owned(),
+        content_hash: hex::encode(sha3_256(&body)),
+        row_count: row_count as u64,
+        effective_from,
+        effective_to,
+        recorded_at: Timestamp::now(),
+    };
+    Ok((StatusCode::CREATED, Json(store_version(&runtime, version, &body).await?)))
+}
+
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/edit-tables/{table}", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer"),
+           ("table" = String, Path, description = "`ncci-ptp`, `mue`, `exclusions` or `prior-authorizations`"),
+           EffectiveQuery),
+    request_body(content = String, content_type = "text/csv", description = "The whole table in its CSV layout (docs/policy-data.md), at most the server's body limit"),
+    responses((status = 201, description = "Stored as a new version", body = PolicyVersionView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such edit table", body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "Larger than the server's body limit"),
+              (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn upload_edit_table(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path((payer_id, table)): Path<(String, String)>,
+    Query(query): Query<EffectiveQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
+    let kind = PolicyKind::table(&table)
+        .filter(|kind| kind.is_edit_table())
+        .ok_or_else(|| Problem::not_found(format!("no edit table `{table}` (ncci-ptp, mue, exclusions, prior-authorizations)")))?;
+    upload_table(runtime, headers, payer_id, kind, query, body).await
+}
+
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/policy/{table}", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer"),
+           ("table" = String, Path, description = "`rvu`, `gpci`, `zip-localities`, `fee-schedules`, `contracts`, `drg-weights` or `per-diems`"),
+           EffectiveQuery),
+    request_body(content = String, content_type = "text/csv", description = "The whole table in its CSV layout (docs/policy-data.md), at most the server's body limit"),
+    responses((status = 201, description = "Stored as a new version", body = PolicyVersionView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such pricing table", body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "Larger than the server's body limit"),
+              (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn upload_pricing_table(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path((payer_id, table)): Path<(String, String)>,
+    Query(query): Query<EffectiveQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
+    let kind = PolicyKind::table(&table).filter(|kind| !kind.is_edit_table()).ok_or_else(|| {
+        Problem::not_found(format!("no pricing table `{table}` (rvu, gpci, zip-localities, fee-schedules, contracts, drg-weights, per-diems)"))
+    })?;
+    upload_table(runtime, headers, payer_id, kind, query, body).await
+}
+
+#[utoipa::path(put, path = "/v1/payers/{payer_id}/rule-sets/{name}", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer"), ("name" = String, Path, description = "The rule set's name")),
+    request_body(content = RuleSetBody, description = "The JDM graph (nodes, edges) with its `policy` (docs/rules.md)"),
+    responses((status = 201, description = "Stored as a new version, with its content hash", body = PolicyVersionView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "Larger than the server's body limit"),
+              (status = 422, description = "Refused: every problem with its JSON path; nothing stored", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_rule_set(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path((payer_id, name)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
+    publisher(&runtime, &headers, &payer_id).await?;
+    let rule_set = RuleSet::parse(&name, &body)
+        .map_err(|errors| Problem::unprocessable(format!("rule set `{name}` is refused; nothing was stored"), rule_set_errors(&errors)))?;
+    let (_, rules) = rule_set.table_and_rule_counts();
+    let version = PolicyVersion {
+        version_id: Uuid::now_v7(),
+        payer_id,
+        kind: PolicyKind::RuleSet.as_str().to_owned(),
+        name,
+        content_hash: rule_set.content_hash().to_owned(),
+        row_count: rules as u64,
+        effective_from: rule_set.effective_from(),
+        // The policy's last date is inclusive; a version's end is the first date it no longer applies to.
+        effective_to: rule_set.effective_to().and_then(Date::next_day),
+        recorded_at: Timestamp::now(),
+    };
+    Ok((StatusCode::CREATED, Json(store_version(&runtime, version, rule_set.canonical_bytes()).await?)))
+}
+
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/policy-versions", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 200, description = "Every version the payer uploaded", body = PolicyVersionsView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a key of this payer (payer, admin or auditor)", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn list_versions(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(payer_id): Path<String>,
+) -> Result<Json<PolicyVersionsView>, Problem> {
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    let reads = match tenant.role {
+        Role::Payer | Role::Admin => tenant.role.may_publish_for(&tenant, &payer_id),
+        Role::Auditor => tenant.payers.includes(&payer_id),
+        _ => false,
+    };
+    if !reads {
+        return Err(Problem::forbidden(format!("only payer {payer_id}'s own key, an admin key or an auditor key within it lists its policy versions")));
+    }
+    let versions = storage::policy_versions(&runtime.store, runtime.store.reader(), &payer_id).await?;
+    Ok(Json(PolicyVersionsView { versions: versions.into_iter().map(view).collect() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(from: Option<&str>, to: Option<&str>) -> EffectiveQuery {
+        EffectiveQuery { effective_from: from.map(str::to_owned), effective_to: to.map(str::to_owned) }
+    }
+
+    #[test]
+    fn every_table_kind_reads_back_from_its_path_segment() {
+        for kind in TABLE_KINDS {
+            assert_eq!(PolicyKind::table(kind.as_str()), Some(kind));
+        }
+        assert_eq!(PolicyKind::table("rule-set"), None, "rule sets have their own path");
+        assert_eq!(PolicyKind::table("NCCI-PTP"), None);
+    }
+
+    #[test]
+    fn an_upload_needs_its_first_date_of_service() {
+        let errors = effective_span(&query(None, Some("2027-01-01"))).unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["effective_from"]);
+    }
+
+    #[test]
+    fn an_end_on_or_before_the_start_is_refused_with_its_field() {
+        let errors = effective_span(&query(Some("2026-04-01"), Some("2026-04-01"))).unwrap_err();
+        assert_eq!(errors[0].path, "effective_to");
+        let errors = effective_span(&query(Some("2026-13-01"), None)).unwrap_err();
+        assert_eq!(errors[0].path, "effective_from");
+        assert!(errors[0].message.contains("2026-13-01"));
+    }
+
+    #[test]
+    fn a_span_reads_its_dates() {
+        let (from, to) = effective_span(&query(Some("2026-01-01"), Some("2026-04-01"))).unwrap();
+        assert_eq!((format_date(from), to.map(format_date)), ("2026-01-01".to_owned(), Some("2026-04-01".to_owned())));
+    }
+
+    #[test]
+    fn a_malformed_mue_table_names_its_line_and_stores_nothing() {
+        let csv = "HCPCS/CPT Code,Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale\n99213,1,1 Line Edit,Clinical\n99214,x,1 Line Edit,Clinical\n";
+        let errors = PolicyKind::Mue.load(csv.as_bytes()).unwrap_err();
+        let fields = load_errors(&errors);
+        assert!(fields.iter().any(|field| field.path == "line 3"), "{fields:?}");
+    }
+}
