@@ -192,13 +192,21 @@ proptest! {
                 prop_assert!(result.steps.windows(2).all(|pair| pair[0].after == pair[1].before));
             }
         }
-        // No bucket passes its limit because of this claim.
+        // No limit that applies is passed because of this claim (a non-embedded
+        // family has only the family limits; the individual buckets still count).
         let mut state = position(met);
         state.apply(&AccumulatorEvent::Applied(benefits.applied.clone()));
-        let deductible_after = cents(state.met(&member("M1"), 2026, Bucket::DeductibleInnIndividual));
-        prop_assert!(deductible_after <= met[0].max(terms.deductible_individual));
-        let oop_after = cents(state.met(&member("M1"), 2026, Bucket::OopInnIndividual));
-        prop_assert!(oop_after <= met[2].max(terms.oop_individual()));
+        let after = |id: &str, bucket| cents(state.met(&member(id), 2026, bucket));
+        if !(family && terms.non_embedded) {
+            prop_assert!(after("M1", Bucket::DeductibleInnIndividual) <= met[0].max(terms.deductible_individual));
+            prop_assert!(after("M1", Bucket::OopInnIndividual) <= met[2].max(terms.oop_individual()));
+        }
+        if family {
+            prop_assert!(after("S1", Bucket::DeductibleInnFamily) <= met[1].max(terms.deductible_family()));
+            prop_assert!(after("S1", Bucket::OopInnFamily) <= met[3].max(terms.oop_family()));
+        } else {
+            prop_assert_eq!(after("S1", Bucket::OopInnFamily), met[3], "single coverage leaves the family buckets alone");
+        }
     }
 
     #[test]
