@@ -130,7 +130,8 @@ impl Accumulators {
                 None => self.totals.entry(entry.member_id.clone()).or_default(),
             };
             let key = (entry.plan_year, entry.bucket);
-            let total = buckets.get(&key).copied().unwrap_or(Money::ZERO).checked_add(entry.amount).expect("an accumulator total stays far inside the decimal range");
+            let total =
+                buckets.get(&key).copied().unwrap_or(Money::ZERO).checked_add(entry.amount).expect("an accumulator total stays far inside the decimal range");
             assert!(!total.is_negative(), "bucket {} of plan year {} went below zero", entry.bucket, entry.plan_year);
             // Zero is kept as absence, so equal totals are equal states.
             if total.is_zero() {
@@ -159,7 +160,9 @@ impl Accumulators {
         let mut totals: Vec<_> = self
             .totals
             .iter()
-            .flat_map(|(member_id, buckets)| buckets.iter().filter(|(_, amount)| !amount.is_zero()).map(|(&(year, bucket), &amount)| (member_id.clone(), year, bucket, amount)))
+            .flat_map(|(member_id, buckets)| {
+                buckets.iter().filter(|(_, amount)| !amount.is_zero()).map(|(&(year, bucket), &amount)| (member_id.clone(), year, bucket, amount))
+            })
             .collect();
         totals.sort();
         totals
@@ -196,7 +199,8 @@ mod tests {
 
     #[test]
     fn the_state_is_the_fold_of_applied_imported_and_reversed_events() {
-        let imported = AccumulatorEvent::Imported(AccumulatorsImported { source_sha3: "00".into(), entries: vec![entry("M1", Bucket::DeductibleInnIndividual, 35_000)] });
+        let imported =
+            AccumulatorEvent::Imported(AccumulatorsImported { source_sha3: "00".into(), entries: vec![entry("M1", Bucket::DeductibleInnIndividual, 35_000)] });
         let applied = AccumulatorEvent::Applied(AccumulatorsApplied {
             claim: claim(1),
             entries: vec![entry("M1", Bucket::DeductibleInnIndividual, 15_000), entry("S1", Bucket::DeductibleInnFamily, 15_000)],

@@ -108,7 +108,7 @@ impl Bucket {
     }
 
     pub fn level(self) -> Level {
-        if self.index() % 2 == 0 { Level::Individual } else { Level::Family }
+        if self.index().is_multiple_of(2) { Level::Individual } else { Level::Family }
     }
 }
 

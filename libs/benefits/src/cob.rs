@@ -72,11 +72,20 @@ pub fn secondary_line(method: CobMethod, line: &CobLine) -> Result<CobLineDecisi
     }
     let primary_total = line.primary_paid.checked_add(line.primary_patient_share).ok_or_else(out_of_range)?;
     if primary_total > line.primary_allowed {
-        return Err(CobError::PrimaryOverAllowed { sequence, paid: line.primary_paid, patient_share: line.primary_patient_share, allowed: line.primary_allowed });
+        return Err(CobError::PrimaryOverAllowed {
+            sequence,
+            paid: line.primary_paid,
+            patient_share: line.primary_patient_share,
+            allowed: line.primary_allowed,
+        });
     }
     match method {
         CobMethod::LesserOf => {
-            let secondary_room = line.secondary_allowed.checked_sub(line.primary_paid).map(|room| if room.is_negative() { Money::ZERO } else { room }).ok_or_else(out_of_range)?;
+            let secondary_room = line
+                .secondary_allowed
+                .checked_sub(line.primary_paid)
+                .map(|room| if room.is_negative() { Money::ZERO } else { room })
+                .ok_or_else(out_of_range)?;
             let paid = secondary_room.min(line.primary_patient_share);
             let prior_payer = line.charge.checked_sub(line.primary_patient_share).ok_or_else(out_of_range)?;
             let contractual = line.primary_patient_share.checked_sub(paid).ok_or_else(out_of_range)?;

@@ -36,7 +36,8 @@ pub struct RecordedLine {
 impl RecordedClaim {
     /// The record of a claim decided as `benefits`.
     pub fn new(input: BenefitClaim, benefits: &ClaimBenefits) -> RecordedClaim {
-        let lines = benefits.lines.iter().map(|line| RecordedLine { sequence: line.sequence, paid: line.paid, adjustments: line.adjustments.clone() }).collect();
+        let lines =
+            benefits.lines.iter().map(|line| RecordedLine { sequence: line.sequence, paid: line.paid, adjustments: line.adjustments.clone() }).collect();
         RecordedClaim { input, lines }
     }
 }

@@ -185,7 +185,8 @@ pub fn cost_share(plan: &CompiledPlan, claim: &BenefitClaim, position: &Accumula
     let rules = plan.plan();
     let has_family = claim.family_id.is_some();
     let bucket = |kind, level| Bucket::of(kind, claim.tier, level);
-    let family_met = |kind| claim.family_id.as_ref().map(|family_id| position.met(family_id, claim.plan_year, bucket(kind, Level::Family))).unwrap_or(Money::ZERO);
+    let family_met =
+        |kind| claim.family_id.as_ref().map(|family_id| position.met(family_id, claim.plan_year, bucket(kind, Level::Family))).unwrap_or(Money::ZERO);
     let mut running = Running {
         deductible_individual: position.met(&claim.member_id, claim.plan_year, bucket(BucketKind::Deductible, Level::Individual)),
         deductible_family: family_met(BucketKind::Deductible),
@@ -245,7 +246,10 @@ pub fn cost_share(plan: &CompiledPlan, claim: &BenefitClaim, position: &Accumula
                 adjustment: Some(pr(Carc::DEDUCTIBLE, deductible)),
                 before: after_copay,
                 after: after_deductible,
-                detail: format!("deductible {deductible}: {deductible_left} of the {} deductible remained", bucket_label(claim.tier, has_family, rules.family_deductible)),
+                detail: format!(
+                    "deductible {deductible}: {deductible_left} of the {} deductible remained",
+                    bucket_label(claim.tier, has_family, rules.family_deductible)
+                ),
             });
         } else if !terms.deductible_applies {
             steps.push(BenefitStep {
@@ -305,7 +309,8 @@ pub fn cost_share(plan: &CompiledPlan, claim: &BenefitClaim, position: &Accumula
         let patient_share = Money::checked_sum(&[copay, deductible, coinsurance]).ok_or_else(out_of_range)?;
         let paid = allowed.checked_sub(patient_share).ok_or_else(out_of_range)?;
         assert!(!paid.is_negative() && patient_share <= allowed, "line {}: the patient share {patient_share} exceeds the allowed {allowed}", line.sequence);
-        let oop_counted = Money::checked_sum(&[if terms.copay_counts_toward_oop { copay } else { Money::ZERO }, deductible, coinsurance]).ok_or_else(out_of_range)?;
+        let oop_counted =
+            Money::checked_sum(&[if terms.copay_counts_toward_oop { copay } else { Money::ZERO }, deductible, coinsurance]).ok_or_else(out_of_range)?;
         assert!(oop_counted <= oop_left, "line {}: more than the remaining out-of-pocket maximum counted", line.sequence);
 
         let adjustments: Vec<Adjustment> = [(Carc::COPAYMENT, copay), (Carc::DEDUCTIBLE, deductible), (Carc::COINSURANCE, coinsurance)]
@@ -351,12 +356,32 @@ pub fn cost_share(plan: &CompiledPlan, claim: &BenefitClaim, position: &Accumula
     let patient_share = Money::checked_sum(lines.iter().map(|line| &line.patient_share)).ok_or(BenefitError::OutOfRange { sequence: 0 })?;
     let applied = AccumulatorsApplied { claim: claim.claim, entries: merge(lines.iter().flat_map(|line| &line.accumulator_entries)) };
     let mut position_after = vec![
-        BucketPosition { bucket: bucket(BucketKind::Deductible, Level::Individual), member_id: claim.member_id.clone(), met: running.deductible_individual, limit: tier.deductible.individual },
-        BucketPosition { bucket: bucket(BucketKind::Oop, Level::Individual), member_id: claim.member_id.clone(), met: running.oop_individual, limit: tier.oop_max.individual },
+        BucketPosition {
+            bucket: bucket(BucketKind::Deductible, Level::Individual),
+            member_id: claim.member_id.clone(),
+            met: running.deductible_individual,
+            limit: tier.deductible.individual,
+        },
+        BucketPosition {
+            bucket: bucket(BucketKind::Oop, Level::Individual),
+            member_id: claim.member_id.clone(),
+            met: running.oop_individual,
+            limit: tier.oop_max.individual,
+        },
     ];
     if let Some(family_id) = &claim.family_id {
-        position_after.push(BucketPosition { bucket: bucket(BucketKind::Deductible, Level::Family), member_id: family_id.clone(), met: running.deductible_family, limit: tier.deductible.family });
-        position_after.push(BucketPosition { bucket: bucket(BucketKind::Oop, Level::Family), member_id: family_id.clone(), met: running.oop_family, limit: tier.oop_max.family });
+        position_after.push(BucketPosition {
+            bucket: bucket(BucketKind::Deductible, Level::Family),
+            member_id: family_id.clone(),
+            met: running.deductible_family,
+            limit: tier.deductible.family,
+        });
+        position_after.push(BucketPosition {
+            bucket: bucket(BucketKind::Oop, Level::Family),
+            member_id: family_id.clone(),
+            met: running.oop_family,
+            limit: tier.oop_max.family,
+        });
     }
     let outcome = claim_outcome(lines.iter().map(|line| line.denied));
     Ok(ClaimBenefits { lines, applied, paid, patient_share, outcome, position_after })

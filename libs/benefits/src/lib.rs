@@ -29,10 +29,16 @@ pub mod plan;
 #[cfg(test)]
 mod scenarios;
 
-pub use accumulators::{AccumulatorEntry, AccumulatorError, AccumulatorEvent, Accumulators, AccumulatorsApplied, AccumulatorsImported, AccumulatorsReversed, ClaimVersion};
+pub use accumulators::{
+    AccumulatorEntry, AccumulatorError, AccumulatorEvent, Accumulators, AccumulatorsApplied, AccumulatorsImported, AccumulatorsReversed, ClaimVersion,
+};
 pub use bucket::{Bucket, BucketError, BucketKind, Level, Tier};
 pub use cob::{CobError, CobLine, CobLineDecision, secondary_claim, secondary_line};
 pub use corrections::{Correction, LineCorrection, RecordedClaim, RecordedLine, Replayed, reverse_and_replay};
-pub use cost_share::{BenefitClaim, BenefitError, BenefitLine, BenefitRule, BenefitStep, BucketPosition, ClaimBenefits, LineBenefits, claim_outcome, cost_share};
+pub use cost_share::{
+    BenefitClaim, BenefitError, BenefitLine, BenefitRule, BenefitStep, BucketPosition, ClaimBenefits, LineBenefits, claim_outcome, cost_share,
+};
 pub use import::parse_import;
-pub use plan::{CategoryBenefit, CategoryMapping, CategoryTerms, CobMethod, CompiledPlan, CompiledTier, FamilyRule, Limits, Plan, PlanErrors, TierBenefits, Tiers};
+pub use plan::{
+    CategoryBenefit, CategoryMapping, CategoryTerms, CobMethod, CompiledPlan, CompiledTier, FamilyRule, Limits, Plan, PlanErrors, TierBenefits, Tiers,
+};

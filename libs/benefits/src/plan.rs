@@ -223,7 +223,10 @@ impl Plan {
         }
         for (category_idx, category) in self.categories.iter().enumerate() {
             if !is_category_id(category) {
-                fault(format!("categories[{category_idx}]"), format!("`{category}` is not a category id: 1 to {CATEGORY_CHARS_MAX} lower-case letters, digits or `_`"));
+                fault(
+                    format!("categories[{category_idx}]"),
+                    format!("`{category}` is not a category id: 1 to {CATEGORY_CHARS_MAX} lower-case letters, digits or `_`"),
+                );
             } else if self.categories[..category_idx].contains(category) {
                 fault(format!("categories[{category_idx}]"), format!("`{category}` is named twice"));
             }
@@ -293,14 +296,20 @@ impl Plan {
             if benefits.oop_max.individual < benefits.deductible.individual {
                 fault(
                     format!("{path}.oop_max.individual"),
-                    format!("the out-of-pocket maximum {} is below the deductible {}, which counts toward it", benefits.oop_max.individual, benefits.deductible.individual),
+                    format!(
+                        "the out-of-pocket maximum {} is below the deductible {}, which counts toward it",
+                        benefits.oop_max.individual, benefits.deductible.individual
+                    ),
                 );
                 ok = false;
             }
             if benefits.oop_max.family < benefits.deductible.family {
                 fault(
                     format!("{path}.oop_max.family"),
-                    format!("the family out-of-pocket maximum {} is below the family deductible {}, which counts toward it", benefits.oop_max.family, benefits.deductible.family),
+                    format!(
+                        "the family out-of-pocket maximum {} is below the family deductible {}, which counts toward it",
+                        benefits.oop_max.family, benefits.deductible.family
+                    ),
                 );
                 ok = false;
             }
@@ -318,7 +327,11 @@ impl Plan {
             for (benefit_idx, benefit) in benefits.category_benefits.iter().enumerate() {
                 let benefit_path = format!("{path}.category_benefits[{benefit_idx}]");
                 let category = if benefit.category.is_empty() {
-                    let reason = if benefit.copay.is_some() { "a copay must name the service category it applies to" } else { "category benefits must name their service category" };
+                    let reason = if benefit.copay.is_some() {
+                        "a copay must name the service category it applies to"
+                    } else {
+                        "category benefits must name their service category"
+                    };
                     fault(format!("{benefit_path}.category"), reason.into());
                     None
                 } else if let Some(found) = category_idx_of(&benefit.category) {
@@ -449,7 +462,10 @@ fn percent(value: Decimal) -> Result<(), String> {
 fn code_range(text: &str) -> Result<(CodeKey, CodeKey), String> {
     let (from, to) = text.split_once('-').unwrap_or((text, text));
     let key = |code: &str| {
-        ProcedureCode::parse(code.trim()).ok().and_then(|_| CodeKey::parse(code)).ok_or_else(|| format!("`{code}` is not a procedure code (HCPCS or CPT shape)"))
+        ProcedureCode::parse(code.trim())
+            .ok()
+            .and_then(|_| CodeKey::parse(code))
+            .ok_or_else(|| format!("`{code}` is not a procedure code (HCPCS or CPT shape)"))
     };
     let (from_key, to_key) = (key(from)?, key(to)?);
     if from_key > to_key {

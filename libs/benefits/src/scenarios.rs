@@ -66,7 +66,8 @@ fn claim(n: u32, member_id: &str, family: Option<&str>, lines: Vec<BenefitLine>)
 }
 
 fn imported(rows: &[(&str, Bucket, &str)]) -> Accumulators {
-    let entries = rows.iter().map(|(id, bucket, amount)| AccumulatorEntry { member_id: member(id), plan_year: 2026, bucket: *bucket, amount: money(amount) }).collect();
+    let entries =
+        rows.iter().map(|(id, bucket, amount)| AccumulatorEntry { member_id: member(id), plan_year: 2026, bucket: *bucket, amount: money(amount) }).collect();
     Accumulators::fold([&AccumulatorEvent::Imported(AccumulatorsImported { source_sha3: "test".into(), entries })])
 }
 
@@ -92,7 +93,10 @@ fn scenario_4_deductible_partly_met_then_coinsurance() {
     assert_eq!(charge.checked_sub(cas_total), Some(result.paid), "400 − 150 − 150 − 20 = 80");
     assert_eq!(state.met(&member("M1"), 2026, Bucket::DeductibleInnIndividual), money("500.00"));
     assert_eq!(state.met(&member("M1"), 2026, Bucket::OopInnIndividual), money("1170.00"));
-    assert_eq!(benefits.position_after[0], BucketPosition { bucket: Bucket::DeductibleInnIndividual, member_id: member("M1"), met: money("500.00"), limit: money("500.00") });
+    assert_eq!(
+        benefits.position_after[0],
+        BucketPosition { bucket: Bucket::DeductibleInnIndividual, member_id: member("M1"), met: money("500.00"), limit: money("500.00") }
+    );
     let steps: Vec<(BenefitRule, Money, Money)> = result.steps.iter().map(|step| (step.rule, step.before, step.after)).collect();
     assert_eq!(steps, vec![(BenefitRule::Deductible, money("250.00"), money("100.00")), (BenefitRule::Coinsurance, money("100.00"), money("80.00"))]);
     assert_eq!(result.steps[1].detail, "coinsurance 20% of 100.00 = 20.00");
@@ -224,7 +228,10 @@ fn lines_meet_the_deductible_in_order_and_denied_lines_are_skipped() {
     assert_eq!((benefits.lines[1].paid, benefits.lines[1].adjustments.len()), (Money::ZERO, 0));
     assert_eq!(benefits.lines[2].adjustments, vec![pr(Carc::DEDUCTIBLE, "50.00"), pr(Carc::COINSURANCE, "30.00")]);
     assert_eq!(benefits.lines[2].paid, money("120.00"));
-    assert_eq!(benefits.applied.entries[0], AccumulatorEntry { member_id: member("M1"), plan_year: 2026, bucket: Bucket::DeductibleInnIndividual, amount: money("150.00") });
+    assert_eq!(
+        benefits.applied.entries[0],
+        AccumulatorEntry { member_id: member("M1"), plan_year: 2026, bucket: Bucket::DeductibleInnIndividual, amount: money("150.00") }
+    );
     assert_eq!(benefits.outcome, Outcome::PartiallyPaid);
 }
 
@@ -312,7 +319,8 @@ fn reversing_a_claim_re_adjudicates_later_claims_that_used_its_deductible() {
     let replayed = reverse_and_replay(&plan, &state, &claim_version(1), None, &later).unwrap();
     // B is unchanged (M2 met its own 500 either way). C now takes M1's deductible: 200, paid 0 (was 160).
     // D: the family has 500 of 1,000 met without A, so M3 now pays deductible 100 (was coinsurance 20): paid 0 (was 80).
-    let summary: Vec<(ClaimId, u32, Money)> = replayed.corrections.iter().map(|c| (c.benefits.applied.claim.claim_id, c.benefits.applied.claim.version, c.paid_difference)).collect();
+    let summary: Vec<(ClaimId, u32, Money)> =
+        replayed.corrections.iter().map(|c| (c.benefits.applied.claim.claim_id, c.benefits.applied.claim.version, c.paid_difference)).collect();
     assert_eq!(summary, vec![(claim_version(3).claim_id, 2, money("-160.00")), (claim_version(4).claim_id, 2, money("-80.00"))]);
     assert_eq!(replayed.corrections[0].lines[0].adjustments_after, vec![pr(Carc::DEDUCTIBLE, "200.00")]);
     assert_eq!(replayed.corrections[1].lines[0].adjustments_after, vec![pr(Carc::DEDUCTIBLE, "100.00")]);

@@ -35,7 +35,17 @@ struct Terms {
 
 fn terms() -> impl Strategy<Value = Terms> {
     (0i64..300_000, 0i64..300_000, 0i64..500_000, 0i64..500_000, 0i64..=100, 0i64..10_000, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
-        |(deductible_individual, deductible_family_extra, oop_extra, oop_family_extra, coinsurance_percent, copay, skips_deductible, copay_counts, non_embedded)| Terms {
+        |(
+            deductible_individual,
+            deductible_family_extra,
+            oop_extra,
+            oop_family_extra,
+            coinsurance_percent,
+            copay,
+            skips_deductible,
+            copay_counts,
+            non_embedded,
+        )| Terms {
             deductible_individual,
             deductible_family_extra,
             oop_extra,

@@ -2,19 +2,8 @@
 //! name tokio, sea-orm, axum or a bus), and its source names no `std::fs`,
 //! `std::net`, `std::process` or `std::env`.
 
-const PURE_DEPENDENCIES: &[&str] = &[
-    "claimtrail-codes",
-    "claimtrail-events",
-    "claimtrail-policy",
-    "rust_decimal",
-    "serde",
-    "serde_json",
-    "schemars",
-    "utoipa",
-    "time",
-    "hex",
-    "thiserror",
-];
+const PURE_DEPENDENCIES: &[&str] =
+    &["claimtrail-codes", "claimtrail-events", "claimtrail-policy", "rust_decimal", "serde", "serde_json", "schemars", "utoipa", "time", "hex", "thiserror"];
 const FORBIDDEN_STD: &[&str] = &["std::fs", "std::net", "std::process", "std::env"];
 
 #[test]
