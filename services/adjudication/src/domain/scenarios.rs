@@ -230,9 +230,10 @@ fn scenario_2_a_payer_that_reduces_to_the_mue_pays_the_units_allowed_and_adjusts
 #[test]
 fn scenario_2_an_mai_2_mue_sums_units_across_lines_and_claims_of_the_date() {
     let policy = PolicyInForce { mue: mue("G0422", 6, MueIndicator::DateOfServicePolicy), fee_schedule: fees(vec![fee("G0422", "50.00", None)]), ..PolicyInForce::default() };
-    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "200.00", "4", "paid")], &claim(&[("G0422", &[], "150.00", 3)])));
+    // A repeat session (76) of the day: not a duplicate, but its units count with the earlier claim's.
+    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "200.00", "4", "paid")], &claim(&[("G0422", &["76"], "150.00", 3)])));
     assert_eq!(decision.lines[0].adjustments, vec![co(Carc::UNITS_NOT_SUPPORTED, "150.00")]);
-    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "100.00", "2", "paid")], &claim(&[("G0422", &[], "150.00", 3)])));
+    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "100.00", "2", "paid")], &claim(&[("G0422", &["76"], "150.00", 3)])));
     assert_eq!(decision.total_paid, money("150.00"));
 }
 
