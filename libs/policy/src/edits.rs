@@ -181,9 +181,15 @@ fn mue_finding(line: &EditLine, units_max: Decimal, units: Decimal, policy: Edit
         MueIndicator::DateOfServiceClinical => " (clinical edit: an appeal with records may pay)",
     };
     let (action, verdict) = if policy.mue_reduce {
-        (Action::ReduceUnits { units: units_max, carc: Carc::UNITS_NOT_SUPPORTED, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] }, "units reduced to the limit, CO-151 N362".to_owned())
+        (
+            Action::ReduceUnits { units: units_max, carc: Carc::UNITS_NOT_SUPPORTED, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] },
+            "units reduced to the limit, CO-151 N362".to_owned(),
+        )
     } else {
-        (Action::Deny { cas: Cas::co(Carc::UNITS_NOT_SUPPORTED, line.charge), remarks: vec![Rarc::UNITS_OVER_MAXIMUM] }, format!("whole line denied CO-151 N362 for {}", line.charge))
+        (
+            Action::Deny { cas: Cas::co(Carc::UNITS_NOT_SUPPORTED, line.charge), remarks: vec![Rarc::UNITS_OVER_MAXIMUM] },
+            format!("whole line denied CO-151 N362 for {}", line.charge),
+        )
     };
     Finding {
         sequence: line.sequence,

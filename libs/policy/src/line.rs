@@ -126,7 +126,17 @@ mod tests {
 
     #[test]
     fn every_carc_the_edits_and_pricing_write_converts_to_the_wire_adjustment() {
-        for carc in [Carc::DATE_OF_DEATH, Carc::DUPLICATE, Carc::FEE_SCHEDULE, Carc::MULTIPLE_PROCEDURE, Carc::NON_COVERED, Carc::BUNDLED, Carc::UNITS_NOT_SUPPORTED, Carc::AUTHORIZATION_ABSENT, Carc::PROVIDER_NOT_ELIGIBLE] {
+        for carc in [
+            Carc::DATE_OF_DEATH,
+            Carc::DUPLICATE,
+            Carc::FEE_SCHEDULE,
+            Carc::MULTIPLE_PROCEDURE,
+            Carc::NON_COVERED,
+            Carc::BUNDLED,
+            Carc::UNITS_NOT_SUPPORTED,
+            Carc::AUTHORIZATION_ABSENT,
+            Carc::PROVIDER_NOT_ELIGIBLE,
+        ] {
             let adjustment = Cas::co(carc.clone(), Money::from_cents(100)).to_adjustment();
             assert_eq!((adjustment.group, adjustment.reason), (GroupCode::Co, carc));
         }

@@ -121,7 +121,13 @@ fn scenario_1_a_late_column_one_code_is_paid_and_the_paid_column_two_line_is_rev
 fn scenario_2_units_over_a_line_mue_deny_the_whole_line_co_151_n362() {
     let current = [line(claim(1), 1, "82374", &[], dec!(3), 9_000)];
     let findings = mue_edits(&mues(), EditPolicy::default(), &current, &[]);
-    assert_eq!(findings[0].action, Action::Deny { cas: Cas { group: GroupCode::Co, carc: Carc::UNITS_NOT_SUPPORTED, amount: Money::from_cents(9_000) }, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] });
+    assert_eq!(
+        findings[0].action,
+        Action::Deny {
+            cas: Cas { group: GroupCode::Co, carc: Carc::UNITS_NOT_SUPPORTED, amount: Money::from_cents(9_000) },
+            remarks: vec![Rarc::UNITS_OVER_MAXIMUM]
+        }
+    );
 }
 
 #[test]
@@ -154,7 +160,10 @@ fn scenario_2_reducing_a_date_of_service_mue_keeps_what_the_history_left() {
     let current = [line(claim(1), 1, "G0422", &[], dec!(1), 1_000), line(claim(1), 2, "G0422", &[], dec!(2), 2_000)];
     let findings = mue_edits(&mues(), EditPolicy { mue_reduce: true }, &current, &history);
     assert_eq!(findings.len(), 1, "{findings:?}");
-    assert_eq!((findings[0].sequence, &findings[0].action), (2, &Action::ReduceUnits { units: dec!(1), carc: Carc::UNITS_NOT_SUPPORTED, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] }));
+    assert_eq!(
+        (findings[0].sequence, &findings[0].action),
+        (2, &Action::ReduceUnits { units: dec!(1), carc: Carc::UNITS_NOT_SUPPORTED, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] })
+    );
 }
 
 #[test]
@@ -288,7 +297,10 @@ fn units_an_mue_took_away_are_adjusted_co_151_in_pricing() {
     assert_eq!(prices[0].allowed, Money::from_cents(8_000));
     assert_eq!(
         prices[0].adjustments,
-        vec![Cas { group: GroupCode::Co, carc: Carc::FEE_SCHEDULE, amount: Money::from_cents(3_000) }, Cas { group: GroupCode::Co, carc: Carc::UNITS_NOT_SUPPORTED, amount: Money::from_cents(4_000) }]
+        vec![
+            Cas { group: GroupCode::Co, carc: Carc::FEE_SCHEDULE, amount: Money::from_cents(3_000) },
+            Cas { group: GroupCode::Co, carc: Carc::UNITS_NOT_SUPPORTED, amount: Money::from_cents(4_000) }
+        ]
     );
 }
 
@@ -299,7 +311,10 @@ fn scenario_13_a_service_after_the_date_of_death_is_denied_co_13() {
     let mut after = line(claim(1), 1, "G0101", &[], dec!(1), 10_000);
     after.service_date = date!(2025 - 03 - 15);
     let finding = date_of_death_edit(&after, Some(date!(2025 - 03 - 10))).expect("denied");
-    assert_eq!(finding.action, Action::Deny { cas: Cas { group: GroupCode::Co, carc: Carc::DATE_OF_DEATH, amount: Money::from_cents(10_000) }, remarks: vec![] });
+    assert_eq!(
+        finding.action,
+        Action::Deny { cas: Cas { group: GroupCode::Co, carc: Carc::DATE_OF_DEATH, amount: Money::from_cents(10_000) }, remarks: vec![] }
+    );
     after.service_date = date!(2025 - 03 - 10);
     assert_eq!(date_of_death_edit(&after, Some(date!(2025 - 03 - 10))), None);
 }

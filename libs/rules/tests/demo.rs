@@ -76,7 +76,11 @@ fn screening_colonoscopy_for_a_member_under_18_is_denied_co_6_with_n129() {
     facts.member.age = 16;
     assert_eq!(
         actions(&demo(), &facts),
-        vec![("age-frequency".to_owned(), "colonoscopy-age".to_owned(), Action::Deny { carc: Carc::parse("6").unwrap(), rarcs: vec![Rarc::parse("N129").unwrap()] })]
+        vec![(
+            "age-frequency".to_owned(),
+            "colonoscopy-age".to_owned(),
+            Action::Deny { carc: Carc::parse("6").unwrap(), rarcs: vec![Rarc::parse("N129").unwrap()] }
+        )]
     );
     facts.member.age = 18;
     assert_eq!(actions(&demo(), &facts), vec![]);
@@ -91,7 +95,11 @@ fn a_collect_table_fires_every_matching_rule_in_rule_order() {
     assert_eq!(
         fired,
         vec![
-            ("age-frequency".to_owned(), "mammography-frequency".to_owned(), Action::Deny { carc: Carc::parse("119").unwrap(), rarcs: vec![Rarc::SEE_BENEFIT_DOCUMENTS] }),
+            (
+                "age-frequency".to_owned(),
+                "mammography-frequency".to_owned(),
+                Action::Deny { carc: Carc::parse("119").unwrap(), rarcs: vec![Rarc::SEE_BENEFIT_DOCUMENTS] }
+            ),
             ("age-frequency".to_owned(), "mammography-age".to_owned(), Action::Pend { reason: "Screening mammography for a member under 35".to_owned() }),
         ]
     );

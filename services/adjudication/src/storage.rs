@@ -255,7 +255,12 @@ pub async fn policy_version_in_force(
 /// recorded when two share it), unless its end date has passed. One query
 /// per payer and date; the bytes are read ([`policy_body`]) only for a
 /// content hash the consumer has not parsed yet.
-pub async fn policy_versions_in_force(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, service_date: time::Date) -> Result<Vec<PolicyVersion>, StoreError> {
+pub async fn policy_versions_in_force(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    service_date: time::Date,
+) -> Result<Vec<PolicyVersion>, StoreError> {
     let select = format!(
         "SELECT {POLICY_VERSION_COLUMNS} FROM {} WHERE payer_id = $1 AND effective_from <= $2 \
          ORDER BY kind, name, effective_from DESC, recorded_at DESC, version_id DESC",

@@ -79,7 +79,12 @@ impl PolicyCache {
             .await
             .map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("parsing policy version: {e}")))?
             .map_err(|reason| {
-                HandlerError::Unexpected(anyhow::anyhow!("stored {} version {} ({}) does not parse: {reason}", version.kind, version.version_id, version.content_hash))
+                HandlerError::Unexpected(anyhow::anyhow!(
+                    "stored {} version {} ({}) does not parse: {reason}",
+                    version.kind,
+                    version.version_id,
+                    version.content_hash
+                ))
             })?;
         let mut cache = self.parsed.lock().expect("policy cache lock");
         if cache.len() >= CACHED_VERSIONS_MAX {
@@ -134,7 +139,14 @@ pub struct BatchPolicies {
 }
 
 impl BatchPolicies {
-    pub async fn get(&mut self, cache: &PolicyCache, store: &Store, conn: &impl ConnectionTrait, payer_id: &str, date: Date) -> Result<Arc<PolicyInForce>, HandlerError> {
+    pub async fn get(
+        &mut self,
+        cache: &PolicyCache,
+        store: &Store,
+        conn: &impl ConnectionTrait,
+        payer_id: &str,
+        date: Date,
+    ) -> Result<Arc<PolicyInForce>, HandlerError> {
         let key = (payer_id.to_owned(), date);
         if let Some(policy) = self.by_payer_and_date.get(&key) {
             return Ok(policy.clone());

@@ -48,13 +48,15 @@ use super::registry::{HistoryFact, MemberFacts, PayerFacts};
 use super::rules;
 use super::{Event, Facts};
 
-
 /// Where one line stands while the claim is decided.
 #[derive(Debug, Clone)]
 enum LineState {
     Denied(Denial),
     /// Open, paying at most `units` units (an MUE reduction).
-    Open { units: Decimal, steps: Vec<DecisionStep> },
+    Open {
+        units: Decimal,
+        steps: Vec<DecisionStep>,
+    },
 }
 
 /// The rule set's switches, or the defaults without one (every edit, the
@@ -141,7 +143,13 @@ fn finding_denial(finding: &Finding, cas: &policy::Cas, remarks: &[Rarc], source
 }
 
 /// Decides the original `claim` (member and payer known) under `facts`.
-pub fn decide_original(claim: &SubmittedClaim, facts: &Facts<'_>, member: &MemberFacts, payer: &PayerFacts, policy: &PolicyInForce) -> Result<Event, PricingError> {
+pub fn decide_original(
+    claim: &SubmittedClaim,
+    facts: &Facts<'_>,
+    member: &MemberFacts,
+    payer: &PayerFacts,
+    policy: &PolicyInForce,
+) -> Result<Event, PricingError> {
     let rule_set = policy.rule_set.as_deref();
     let switches = Switches { policy: rule_set.map(|rule_set| rule_set.policy()) };
     if let Some(rules_policy) = switches.policy {
@@ -149,10 +157,20 @@ pub fn decide_original(claim: &SubmittedClaim, facts: &Facts<'_>, member: &Membe
         if let Some(limit) = rules_policy.pend_amount_over
             && total > limit
         {
-            return Ok(pended(claim, "amount-over-threshold", "rule-set", format!("the claim's total charge {total} is over payer policy's pend threshold {limit}")));
+            return Ok(pended(
+                claim,
+                "amount-over-threshold",
+                "rule-set",
+                format!("the claim's total charge {total} is over payer policy's pend threshold {limit}"),
+            ));
         }
         if let Some(line) = claim.lines.iter().find(|line| rules_policy.pend_codes.contains(&*line.procedure_code)) {
-            return Ok(pended(claim, "code-pended-by-policy", "rule-set", format!("line {}: procedure {} is on the payer's pend list", line.sequence, &*line.procedure_code)));
+            return Ok(pended(
+                claim,
+                "code-pended-by-policy",
+                "rule-set",
+                format!("line {}: procedure {} is on the payer's pend list", line.sequence, &*line.procedure_code),
+            ));
         }
     }
     // 2. Registry edits.
@@ -182,13 +200,8 @@ pub fn decide_original(claim: &SubmittedClaim, facts: &Facts<'_>, member: &Membe
         })
         .collect();
     // 3. The policy edits, on the open lines.
-    let open: Vec<EditLine> = claim
-        .lines
-        .iter()
-        .zip(&states)
-        .filter(|(_, state)| matches!(state, LineState::Open { .. }))
-        .map(|(line, _)| edit_line(claim, line))
-        .collect();
+    let open: Vec<EditLine> =
+        claim.lines.iter().zip(&states).filter(|(_, state)| matches!(state, LineState::Open { .. })).map(|(line, _)| edit_line(claim, line)).collect();
     let history = history_lines(claim, &facts.history);
     let mut findings: Vec<(Finding, String)> = Vec::new();
     if let Some(list) = policy.exclusions.as_ref().filter(|_| switches.applies(StandardEdit::Exclusion)) {
@@ -225,7 +238,12 @@ pub fn decide_original(claim: &SubmittedClaim, facts: &Facts<'_>, member: &Membe
                     return Ok(pended(claim, reason, finding.edit.as_str(), format!("line {}: {}", line.sequence, finding.explanation)));
                 }
                 policy::Action::ReverseEarlierLine { .. } => {
-                    return Ok(pended(claim, "ncci-column-one-after-column-two", finding.edit.as_str(), format!("line {}: {}", line.sequence, finding.explanation)));
+                    return Ok(pended(
+                        claim,
+                        "ncci-column-one-after-column-two",
+                        finding.edit.as_str(),
+                        format!("line {}: {}", line.sequence, finding.explanation),
+                    ));
                 }
                 policy::Action::ReduceUnits { units: kept, .. } => {
                     *units = (*units).min(*kept);
@@ -259,7 +277,12 @@ pub fn decide_original(claim: &SubmittedClaim, facts: &Facts<'_>, member: &Membe
                 }
             };
             for rule in fired {
-                let source = format!("rule_set:{}#{}/{}", rule_set.content_hash(), rule.table_name, if rule.rule_id.is_empty() { rule.rule_index.to_string() } else { rule.rule_id.clone() });
+                let source = format!(
+                    "rule_set:{}#{}/{}",
+                    rule_set.content_hash(),
+                    rule.table_name,
+                    if rule.rule_id.is_empty() { rule.rule_index.to_string() } else { rule.rule_id.clone() }
+                );
                 let decision = &mut decided[line_idx];
                 match rules::apply(claim, line, decision, &rule.action, &source, policy, &used_units)? {
                     rules::Applied::Continue => {}
@@ -303,7 +326,8 @@ fn price(claim: &SubmittedClaim, facts: &Facts<'_>, policy: &PolicyInForce, stat
             contract: None,
         };
         let to_price: Vec<policy::LineToPrice<'_>> = open.iter().map(|(_, line, units)| policy::LineToPrice { line, units_allowed: *units }).collect();
-        let prices = policy::price_claim(&tables, claim.service_zip.as_deref(), &to_price).map_err(|policy::PricingError::Overflow(sequence)| PricingError::Overflow(sequence))?;
+        let prices = policy::price_claim(&tables, claim.service_zip.as_deref(), &to_price)
+            .map_err(|policy::PricingError::Overflow(sequence)| PricingError::Overflow(sequence))?;
         for ((line_idx, _, _), price) in open.iter().zip(prices) {
             decided[*line_idx] = Some(policy_priced_line(&claim.lines[*line_idx], price, policy));
         }
@@ -335,7 +359,9 @@ fn price(claim: &SubmittedClaim, facts: &Facts<'_>, policy: &PolicyInForce, stat
 /// A line libs/policy priced, with one step per amount it changed.
 fn policy_priced_line(line: &ClaimLine, price: policy::LinePrice, policy: &PolicyInForce) -> LineDecision {
     let (rule, source) = match price.source {
-        policy::PriceSource::FeeSchedule => ("fee-schedule", policy.fee_schedule.as_ref().map(|t| format!("fee-schedules:{}#{}", t.content_hash, &*line.procedure_code))),
+        policy::PriceSource::FeeSchedule => {
+            ("fee-schedule", policy.fee_schedule.as_ref().map(|t| format!("fee-schedules:{}#{}", t.content_hash, &*line.procedure_code)))
+        }
         policy::PriceSource::Rbrvs => ("rbrvs", policy.rvu.as_ref().map(|t| format!("rvu:{}#{}", t.content_hash, &*line.procedure_code))),
         policy::PriceSource::PercentOfCharge => ("percent-of-charge", None),
         policy::PriceSource::NotPriced => ("not-priced", None),
@@ -345,7 +371,15 @@ fn policy_priced_line(line: &ClaimLine, price: policy::LinePrice, policy: &Polic
     let mut before = line.charge;
     let detail = price.steps.join("; ");
     if adjustments.is_empty() {
-        steps.push(DecisionStep { kind: StepKind::Pricing, rule: rule.into(), source: source.clone(), adjustment: None, before, after: price.allowed, detail: detail.clone() });
+        steps.push(DecisionStep {
+            kind: StepKind::Pricing,
+            rule: rule.into(),
+            source: source.clone(),
+            adjustment: None,
+            before,
+            after: price.allowed,
+            detail: detail.clone(),
+        });
     }
     for adjustment in &adjustments {
         let after = before.checked_sub(adjustment.amount).unwrap_or(before);
@@ -354,7 +388,15 @@ fn policy_priced_line(line: &ClaimLine, price: policy::LinePrice, policy: &Polic
             "59" => "multiple-procedure",
             _ => rule,
         };
-        steps.push(DecisionStep { kind: StepKind::Pricing, rule: step_rule.into(), source: source.clone(), adjustment: Some(adjustment.clone()), before, after, detail: detail.clone() });
+        steps.push(DecisionStep {
+            kind: StepKind::Pricing,
+            rule: step_rule.into(),
+            source: source.clone(),
+            adjustment: Some(adjustment.clone()),
+            before,
+            after,
+            detail: detail.clone(),
+        });
         before = after;
     }
     let mut explanation = price.steps;
@@ -376,7 +418,12 @@ fn policy_priced_line(line: &ClaimLine, price: policy::LinePrice, policy: &Polic
 /// The prior authorization a line needs, looked up in the payer's table:
 /// the approving authorization's number and table row (it must be the
 /// claim's own number when the claim names one), or why there is none.
-pub(crate) fn prior_authorization_missing(claim: &SubmittedClaim, line: &ClaimLine, policy: &PolicyInForce, used: &[(String, Decimal)]) -> Result<(String, String), String> {
+pub(crate) fn prior_authorization_missing(
+    claim: &SubmittedClaim,
+    line: &ClaimLine,
+    policy: &PolicyInForce,
+    used: &[(String, Decimal)],
+) -> Result<(String, String), String> {
     let Some(table) = &policy.prior_authorizations else {
         return Err(format!("the payer has no prior authorization table, so none approves {}", &*line.procedure_code));
     };
@@ -384,10 +431,9 @@ pub(crate) fn prior_authorization_missing(claim: &SubmittedClaim, line: &ClaimLi
     let units_used = |number: &str| used.iter().filter(|(used, _)| used == number).map(|(_, units)| *units).sum::<Decimal>();
     match table.table.lookup(&edit_line, units_used) {
         AuthLookup::Valid { authorization, .. } => match claim.prior_authorization.as_deref() {
-            Some(number) if number != authorization.auth_number => Err(format!(
-                "the claim names authorization {number}, but the one approving {} is {}",
-                &*line.procedure_code, authorization.auth_number
-            )),
+            Some(number) if number != authorization.auth_number => {
+                Err(format!("the claim names authorization {number}, but the one approving {} is {}", &*line.procedure_code, authorization.auth_number))
+            }
             _ => Ok((authorization.auth_number.clone(), format!("prior-authorizations:{}#{}", table.content_hash, authorization.auth_number))),
         },
         AuthLookup::Exhausted(row) => Err(format!("authorization {} has fewer than {} units left", row.auth_number, line.quantity.normalize())),

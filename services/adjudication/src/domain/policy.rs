@@ -274,10 +274,10 @@ impl PolicyUsed {
         }
         let rule_set = match &self.rule_set {
             None => None,
-            Some(used) => Some(Arc::new(RuleSet::parse(&used.name, used.canonical.as_bytes()).map_err(|errors| PolicyReplayError {
-                hash: used.content_hash.clone(),
-                reason: errors.to_string(),
-            })?)),
+            Some(used) => Some(Arc::new(
+                RuleSet::parse(&used.name, used.canonical.as_bytes())
+                    .map_err(|errors| PolicyReplayError { hash: used.content_hash.clone(), reason: errors.to_string() })?,
+            )),
         };
         Ok(PolicyInForce {
             ncci: rebuilt(&self.ncci, |setting, rows| NcciTable::from_edits(setting.unwrap_or(Setting::Practitioner), rows)),

@@ -93,7 +93,12 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
 
 /// Prices one line under the legacy per-code `schedule`, paying at most
 /// `units_allowed` units (an MUE reduction; the rest CO-151).
-pub fn price_line(claim: &SubmittedClaim, line: &claimtrail_events::ClaimLine, schedule: Option<&FeeSchedule>, units_allowed: rust_decimal::Decimal) -> Result<LineDecision, PricingError> {
+pub fn price_line(
+    claim: &SubmittedClaim,
+    line: &claimtrail_events::ClaimLine,
+    schedule: Option<&FeeSchedule>,
+    units_allowed: rust_decimal::Decimal,
+) -> Result<LineDecision, PricingError> {
     let content_hash = schedule_hash(schedule);
     {
         let mut explanation = Vec::new();
@@ -127,7 +132,10 @@ pub fn price_line(claim: &SubmittedClaim, line: &claimtrail_events::ClaimLine, s
                 let fee_sentence = format!("fee schedule {}: {} per unit x {} units = {}", short(&content_hash), fee_per_unit, units.normalize(), fee);
                 explanation.push(fee_sentence.clone());
                 let allowed = line.charge.min(fee);
-                let charge_left = line.charge.checked_sub(Money::checked_sum(adjustments.iter().map(|a: &Adjustment| &a.amount)).ok_or(PricingError::Overflow(line.sequence))?).ok_or(PricingError::Overflow(line.sequence))?;
+                let charge_left = line
+                    .charge
+                    .checked_sub(Money::checked_sum(adjustments.iter().map(|a: &Adjustment| &a.amount)).ok_or(PricingError::Overflow(line.sequence))?)
+                    .ok_or(PricingError::Overflow(line.sequence))?;
                 let allowed_sentence = format!("allowed = lower of charge {} and fee {} = {}", line.charge, fee, allowed);
                 explanation.push(allowed_sentence.clone());
                 let contractual = charge_left.checked_sub(allowed).ok_or(PricingError::Overflow(line.sequence))?;
@@ -388,7 +396,13 @@ mod tests {
 
     #[test]
     fn a_line_an_edit_denied_is_not_priced_and_carries_the_edit_s_carc() {
-        let denial = Denial { edit: "coverage-ended", carc: Carc::AFTER_COVERAGE, remarks: vec![], source: "member coverage".into(), detail: "after coverage: CO-27".into() };
+        let denial = Denial {
+            edit: "coverage-ended",
+            carc: Carc::AFTER_COVERAGE,
+            remarks: vec![],
+            source: "member coverage".into(),
+            detail: "after coverage: CO-27".into(),
+        };
         let decision =
             adjudicate(&claim(&[("99213", "180.00", 1), ("99213", "90.00", 1)]), Some(&schedule(&[("99213", "120.00")])), &[Some(denial), None]).unwrap();
         assert_eq!(

@@ -113,7 +113,9 @@ pub fn facts(claim: &SubmittedClaim, line: &ClaimLine, allowed: Money, facts: &F
             relationship: match member.relationship.as_deref() {
                 Some("spouse") => rules::Relationship::Spouse,
                 Some("child") => rules::Relationship::Child,
-                Some("self") | None if member.subscriber_id.as_deref().is_none_or(|subscriber| subscriber == member.member_id) => rules::Relationship::Subscriber,
+                Some("self") | None if member.subscriber_id.as_deref().is_none_or(|subscriber| subscriber == member.member_id) => {
+                    rules::Relationship::Subscriber
+                }
                 _ => rules::Relationship::Other,
             },
             network_tier: None,
@@ -121,7 +123,11 @@ pub fn facts(claim: &SubmittedClaim, line: &ClaimLine, allowed: Money, facts: &F
         provider: rules::ProviderFacts {
             npi: claim.rendering_npi.as_deref().unwrap_or(&*claim.billing_npi).to_owned(),
             taxonomy: provider.and_then(|provider| provider.taxonomy.clone()),
-            entity_type: if provider.and_then(|provider| provider.entity_type) == Some(1) { rules::EntityType::Individual } else { rules::EntityType::Organization },
+            entity_type: if provider.and_then(|provider| provider.entity_type) == Some(1) {
+                rules::EntityType::Individual
+            } else {
+                rules::EntityType::Organization
+            },
             in_network,
             contract_id: None,
         },
@@ -141,7 +147,14 @@ fn adjust(decision: &mut LineDecision, carc: Carc, amount: Money) -> Result<Adju
 }
 
 /// Lowers the line's allowed (and paid) amount to `to`, the difference as `carc`.
-fn lower_allowed(decision: &mut LineDecision, to: Money, carc: Carc, rarcs: &[claimtrail_codes::Rarc], source: &str, detail: String) -> Result<(), PricingError> {
+fn lower_allowed(
+    decision: &mut LineDecision,
+    to: Money,
+    carc: Carc,
+    rarcs: &[claimtrail_codes::Rarc],
+    source: &str,
+    detail: String,
+) -> Result<(), PricingError> {
     let before = decision.allowed;
     let to = to.min(before).max(Money::ZERO);
     let cut = before.checked_sub(to).ok_or(PricingError::Overflow(decision.sequence))?;
@@ -156,7 +169,15 @@ fn lower_allowed(decision: &mut LineDecision, to: Money, carc: Carc, rarcs: &[cl
     decision.explanation.pop();
     decision.explanation.push(detail.clone());
     decision.explanation.push(format!("paid {to}"));
-    decision.steps.push(DecisionStep { kind: StepKind::Pricing, rule: "rule-set".into(), source: Some(source.to_owned()), adjustment, before, after: to, detail });
+    decision.steps.push(DecisionStep {
+        kind: StepKind::Pricing,
+        rule: "rule-set".into(),
+        source: Some(source.to_owned()),
+        adjustment,
+        before,
+        after: to,
+        detail,
+    });
     Ok(())
 }
 
@@ -217,7 +238,8 @@ pub fn apply(
             }
         }
         rules::Action::ReducePercent { percent, carc, rarcs } => {
-            let kept = decision.allowed.amount().checked_mul(Decimal::ONE_HUNDRED - *percent).ok_or(PricingError::Overflow(line.sequence))? / Decimal::ONE_HUNDRED;
+            let kept =
+                decision.allowed.amount().checked_mul(Decimal::ONE_HUNDRED - *percent).ok_or(PricingError::Overflow(line.sequence))? / Decimal::ONE_HUNDRED;
             let to = Money::round_half_away_from_zero(kept);
             let carc = carc.clone().unwrap_or(Carc::FEE_SCHEDULE);
             let detail = format!("the payer's rule {source} reduces the allowed {} by {}% to {to}: CO-{carc}", decision.allowed, percent.normalize());
@@ -235,10 +257,12 @@ pub fn apply(
             let before = decision.allowed;
             let to = (*amount).min(line.charge);
             let contractual = line.charge.checked_sub(to).ok_or(PricingError::Overflow(line.sequence))?;
-            decision.adjustments = if contractual.is_zero() { Vec::new() } else { vec![Adjustment { group: RULE_GROUP, reason: Carc::FEE_SCHEDULE, amount: contractual }] };
+            decision.adjustments =
+                if contractual.is_zero() { Vec::new() } else { vec![Adjustment { group: RULE_GROUP, reason: Carc::FEE_SCHEDULE, amount: contractual }] };
             decision.allowed = to;
             decision.paid = to;
-            let detail = format!("the payer's rule {source} sets the allowed amount to {to} (lower of {amount} and the charge {}); CO-45 {contractual}", line.charge);
+            let detail =
+                format!("the payer's rule {source} sets the allowed amount to {to} (lower of {amount} and the charge {}); CO-45 {contractual}", line.charge);
             decision.explanation.pop();
             decision.explanation.push(detail.clone());
             decision.explanation.push(format!("paid {to}"));

@@ -229,7 +229,11 @@ fn scenario_2_a_payer_that_reduces_to_the_mue_pays_the_units_allowed_and_adjusts
 
 #[test]
 fn scenario_2_an_mai_2_mue_sums_units_across_lines_and_claims_of_the_date() {
-    let policy = PolicyInForce { mue: mue("G0422", 6, MueIndicator::DateOfServicePolicy), fee_schedule: fees(vec![fee("G0422", "50.00", None)]), ..PolicyInForce::default() };
+    let policy = PolicyInForce {
+        mue: mue("G0422", 6, MueIndicator::DateOfServicePolicy),
+        fee_schedule: fees(vec![fee("G0422", "50.00", None)]),
+        ..PolicyInForce::default()
+    };
     // A repeat session (76) of the day: not a duplicate, but its units count with the earlier claim's.
     let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "200.00", "4", "paid")], &claim(&[("G0422", &["76"], "150.00", 3)])));
     assert_eq!(decision.lines[0].adjustments, vec![co(Carc::UNITS_NOT_SUPPORTED, "150.00")]);
@@ -353,7 +357,10 @@ fn rule_actions_deny_with_carc_and_rarc_reduce_by_a_percent_and_pend() {
         ..PolicyInForce::default()
     };
     let decision = adjudicated(decided(&policy, vec![], &claim(&[("15780", &[], "1000.00", 1), ("99213", &[], "180.00", 1)])));
-    assert_eq!((decision.lines[0].adjustments.clone(), decision.lines[0].remarks.clone()), (vec![co(Carc::NON_COVERED, "1000.00")], vec![Rarc::SEE_BENEFIT_DOCUMENTS]));
+    assert_eq!(
+        (decision.lines[0].adjustments.clone(), decision.lines[0].remarks.clone()),
+        (vec![co(Carc::NON_COVERED, "1000.00")], vec![Rarc::SEE_BENEFIT_DOCUMENTS])
+    );
     // 120.00 less 10% = 108.00; CO-45 60.00 + 12.00.
     assert_eq!((decision.lines[1].allowed, decision.lines[1].adjustments.clone()), (money("108.00"), vec![co(Carc::FEE_SCHEDULE, "72.00")]));
     let step = decision.lines[1].steps.last().unwrap();
@@ -410,20 +417,28 @@ mod properties {
             _ => MueIndicator::DateOfServiceClinical,
         };
         let mut seen = std::collections::BTreeSet::new();
-        let mue_rows = mues.iter().filter(|(code, _, _)| seen.insert(*code)).map(|(code, max, n)| Mue { code: key(CODES[*code]), units_max: *max, indicator: mai(*n) }).collect();
+        let mue_rows = mues
+            .iter()
+            .filter(|(code, _, _)| seen.insert(*code))
+            .map(|(code, max, n)| Mue { code: key(CODES[*code]), units_max: *max, indicator: mai(*n) })
+            .collect();
         PolicyInForce {
             ncci: ncci(pairs.iter().filter(|(a, b, _)| a != b).map(|(a, b, n)| ptp(CODES[*a], CODES[*b], indicator(*n))).collect()),
             mue: Some(TableInForce::new("b".repeat(64), MueTable::from_mues(Setting::Practitioner, mue_rows))),
             fee_schedule: fees(priced.iter().map(|(code, cents)| Fee { per_unit: Money::from_cents(*cents), ..fee(CODES[*code], "1.00", Some(2)) }).collect()),
-            rule_set: reduce.then(|| rule_set(json!([{"_id": "cap", "i1": "'99213'", "o1": "'reduce_to'", "o6": "50"}]), switches(json!({"mue_action": "reduce"})))),
+            rule_set: reduce
+                .then(|| rule_set(json!([{"_id": "cap", "i1": "'99213'", "o1": "'reduce_to'", "o6": "50"}]), switches(json!({"mue_action": "reduce"})))),
             ..PolicyInForce::default()
         }
     }
 
     fn random_claim(lines: &[(usize, i64, i64, bool)]) -> SubmittedClaim {
-        let rows: Vec<(&str, &[&str], String, i64)> =
-            lines.iter().map(|(code, cents, units, m59)| (CODES[*code], if *m59 { &["59"][..] } else { &[][..] }, Money::from_cents(*cents).to_string(), *units)).collect();
-        let borrowed: Vec<(&str, &[&str], &str, i64)> = rows.iter().map(|(code, modifiers, charge, units)| (*code, *modifiers, charge.as_str(), *units)).collect();
+        let rows: Vec<(&str, &[&str], String, i64)> = lines
+            .iter()
+            .map(|(code, cents, units, m59)| (CODES[*code], if *m59 { &["59"][..] } else { &[][..] }, Money::from_cents(*cents).to_string(), *units))
+            .collect();
+        let borrowed: Vec<(&str, &[&str], &str, i64)> =
+            rows.iter().map(|(code, modifiers, charge, units)| (*code, *modifiers, charge.as_str(), *units)).collect();
         claim(&borrowed)
     }
 
