@@ -222,3 +222,74 @@ async fn policy_tables_and_rule_sets_are_stored_as_versions_each_on_the_ledger_a
     .await?;
     stack.cleanup().await
 }
+
+/// The CARCs of each line's adjustments of a decided claim's status.
+fn all_reasons(status: &Value) -> Vec<Vec<String>> {
+    status["decision"]["lines"]
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|line| {
+                    line["adjustments"].as_array().into_iter().flatten().filter_map(|adjustment| adjustment["reason"].as_str().map(str::to_owned)).collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploaded_ncci_mue_and_rule_set_deny_co_97_and_co_151_then_pend_and_the_decision_replays() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let adjudication = stack.url("adjudication").to_owned();
+    let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
+    let upload = |path: &'static str, body: &'static str| {
+        let request = stack.client.post(format!("{adjudication}/v1/payers/{PAYER_ID}/edit-tables/{path}?effective_from=2020-01-01")).bearer_auth(&payer_key);
+        async move {
+            let response = request.body(body).send().await?;
+            anyhow::ensure!(response.status() == 201, "{path}: {}", response.text().await?);
+            anyhow::Ok(())
+        }
+    };
+    // The sample claim's G0008 is the column-two code of its 99213 (indicator 0); J1100 allows 2 units per line (it bills 4).
+    upload(
+        "ncci-ptp",
+        "\"Practitioner PTP Edits\"\n\nColumn 1,Column 2,*=in existence prior to 1996,Effective Date,Deletion Date *=no data,Modifier 0=not allowed 1=allowed 9=not applicable,PTP Edit Rationale\n\
+         99213,G0008,,20200101,*,0,Mutually exclusive procedures\n",
+    )
+    .await?;
+    upload("mue", "HCPCS/CPT Code,Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale\nJ1100,2,1 Line Edit,Clinical\n").await?;
+
+    let first = stack.submit_ok(&sample_claim("PCN-NCCI")).await?.remove(0);
+    let status = stack.wait_decided(&first, DECIDED).await?;
+    assert_eq!((status["status"].as_str(), status["outcome"].as_str()), (Some("adjudicated"), Some("partially_paid")), "{status}");
+    let reasons = all_reasons(&status);
+    assert_eq!(reasons[1], ["97"], "{status}");
+    assert_eq!(reasons[2], ["151"], "{status}");
+    assert_eq!(status["decision"]["lines"][2]["remarks"], json!(["N362"]), "{status}");
+    let response = stack.client.post(format!("{adjudication}/v1/claims/{first}/replay")).bearer_auth(&stack.api_key).send().await?;
+    let replay: Value = response.json().await?;
+    assert_eq!(replay["byte_identical"], true, "{replay}");
+    let response = stack.client.get(format!("{adjudication}/v1/claims/{first}/explanation")).bearer_auth(&payer_key).send().await?;
+    let explanation: Value = response.json().await?;
+    assert_eq!(explanation["lines"][1]["steps"][0]["rule"], "ncci-ptp", "{explanation}");
+
+    // A rule set that pends J1100 (and leaves duplicates and MUE to the rule's reviewer).
+    let table = json!({"type": "decisionTableNode", "id": "review", "name": "Review", "position": {"x": 400, "y": 100},
+        "content": {"hitPolicy": "first", "passThrough": true, "inputField": null, "outputPath": null, "executionMode": "single",
+            "inputs": [{"id": "i1", "name": "Code", "field": "line.procedure_code"}],
+            "outputs": [{"id": "o1", "name": "Action", "field": "action"}, {"id": "o2", "name": "Reason", "field": "reason"}],
+            "rules": [{"_id": "j1100", "i1": "'J1100'", "o1": "'pend'", "o2": "'Injections need review'"}]}});
+    let rule_set = json!({"contentType": "application/vnd.gorules.decision",
+        "nodes": [{"type": "inputNode", "id": "in", "name": "Request", "position": {"x": 0, "y": 0}}, table,
+                  {"type": "outputNode", "id": "out", "name": "Response", "position": {"x": 900, "y": 0}}],
+        "edges": [{"id": "e0", "sourceId": "in", "targetId": "review", "type": "edge"}, {"id": "e1", "sourceId": "review", "targetId": "out", "type": "edge"}],
+        "policy": {"effective_from": "2020-01-01", "mue_action": "deny", "timely_filing_days": 365,
+                   "standard_edits": ["coverage", "death", "timely_filing", "enrollment", "ncci"]}});
+    let response = stack.client.put(format!("{adjudication}/v1/payers/{PAYER_ID}/rule-sets/review")).bearer_auth(&payer_key).json(&rule_set).send().await?;
+    assert_eq!(response.status(), 201, "{}", response.text().await?);
+    let second = stack.submit_ok(&sample_claim("PCN-PEND")).await?.remove(0);
+    let status = stack.wait_decided(&second, DECIDED).await?;
+    assert_eq!(status["status"], "pended", "{status}");
+    stack.cleanup().await
+}

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
+use claimtrail_codes::Carc;
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -16,21 +17,24 @@ use crate::code::CodeKey;
 use crate::csv::{Failures, LoadErrors, Table, normalize, parse_yyyymmdd};
 use crate::line::{Action, Cas, Edit, EditLine, Finding};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AuthStatus {
     Approved,
     Pended,
     Denied,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PriorAuthorization {
     pub auth_number: String,
     pub member_id: String,
     pub provider_npi: String,
     pub code: CodeKey,
+    #[serde(with = "rust_decimal::serde::str")]
     pub units: Decimal,
+    #[serde(with = "claimtrail_events::date")]
     pub start: Date,
+    #[serde(with = "claimtrail_events::date")]
     pub end: Date,
     pub status: AuthStatus,
 }
@@ -118,6 +122,11 @@ impl PriorAuthorizations {
         failures.finish(PriorAuthorizations::from_rows(rows))
     }
 
+    /// The rows of `member_id`, in table order: all a lookup for that member reads.
+    pub fn rows_of_member(&self, member_id: &str) -> impl Iterator<Item = &PriorAuthorization> {
+        self.by_member.get(member_id).into_iter().flatten().map(|&row_idx| &self.rows[row_idx])
+    }
+
     pub fn from_rows(rows: Vec<PriorAuthorization>) -> PriorAuthorizations {
         let mut by_member: HashMap<String, Vec<usize>> = HashMap::new();
         for (row_idx, row) in rows.iter().enumerate() {
@@ -163,7 +172,7 @@ pub fn prior_authorization_edit(authorizations: &PriorAuthorizations, line: &Edi
     Some(Finding {
         sequence: line.sequence,
         edit: Edit::PriorAuthorization,
-        action: Action::Deny { cas: Cas::co("197", line.charge), remarks: Vec::new() },
+        action: Action::Deny { cas: Cas::co(Carc::AUTHORIZATION_ABSENT, line.charge), remarks: Vec::new() },
         explanation: format!("prior authorization required and {why}: CO-197"),
     })
 }

@@ -59,6 +59,23 @@ impl CodeKey {
     }
 }
 
+/// Serialized as its text (`"99213"`; `""` for [`CodeKey::NONE`]).
+impl serde::Serialize for CodeKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CodeKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<CodeKey, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        if text.is_empty() {
+            return Ok(CodeKey::NONE);
+        }
+        CodeKey::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a code of 1 to 8 letters and digits")))
+    }
+}
+
 impl fmt::Display for CodeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for byte in self.0.to_be_bytes() {

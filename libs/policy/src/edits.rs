@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use claimtrail_codes::{Carc, Rarc};
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -79,7 +80,7 @@ pub fn ncci_edits(table: &NcciTable, current: &[EditLine], history: &[EditLine])
             findings.push(Finding {
                 sequence: line.sequence,
                 edit: Edit::Ncci,
-                action: Action::Deny { cas: Cas::co("97", line.charge), remarks: Vec::new() },
+                action: Action::Deny { cas: Cas::co(Carc::BUNDLED, line.charge), remarks: Vec::new() },
                 explanation: format!(
                     "NCCI PTP: {} is the column-two code of {} (line {} of {}) on {} and {lifted}: CO-97 for the full charge {}",
                     line.procedure_code,
@@ -102,7 +103,7 @@ pub fn ncci_edits(table: &NcciTable, current: &[EditLine], history: &[EditLine])
             findings.push(Finding {
                 sequence: line.sequence,
                 edit: Edit::Ncci,
-                action: Action::ReverseEarlierLine { claim_id: earlier.claim_id, sequence: earlier.sequence, carc: "97" },
+                action: Action::ReverseEarlierLine { claim_id: earlier.claim_id, sequence: earlier.sequence, carc: Carc::BUNDLED },
                 explanation: format!(
                     "NCCI PTP: {} is the column-one code of {} already {state} on claim {} line {}: this line is paid and that line is reversed with CO-97",
                     line.procedure_code, earlier.procedure_code, earlier.claim_id, earlier.sequence
@@ -180,9 +181,15 @@ fn mue_finding(line: &EditLine, units_max: Decimal, units: Decimal, policy: Edit
         MueIndicator::DateOfServiceClinical => " (clinical edit: an appeal with records may pay)",
     };
     let (action, verdict) = if policy.mue_reduce {
-        (Action::ReduceUnits { units: units_max, carc: "151", remarks: vec!["N362"] }, "units reduced to the limit, CO-151 N362".to_owned())
+        (
+            Action::ReduceUnits { units: units_max, carc: Carc::UNITS_NOT_SUPPORTED, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] },
+            "units reduced to the limit, CO-151 N362".to_owned(),
+        )
     } else {
-        (Action::Deny { cas: Cas::co("151", line.charge), remarks: vec!["N362"] }, format!("whole line denied CO-151 N362 for {}", line.charge))
+        (
+            Action::Deny { cas: Cas::co(Carc::UNITS_NOT_SUPPORTED, line.charge), remarks: vec![Rarc::UNITS_OVER_MAXIMUM] },
+            format!("whole line denied CO-151 N362 for {}", line.charge),
+        )
     };
     Finding {
         sequence: line.sequence,
@@ -233,7 +240,7 @@ pub fn duplicate_edits(current: &[EditLine], history: &[EditLine]) -> Vec<Findin
             findings.push(Finding {
                 sequence: line.sequence,
                 edit: Edit::Duplicate,
-                action: Action::Deny { cas: Cas::co("18", line.charge), remarks: Vec::new() },
+                action: Action::Deny { cas: Cas::co(Carc::DUPLICATE, line.charge), remarks: Vec::new() },
                 explanation: format!(
                     "exact duplicate of claim {} line {} (same member, provider, date, code, modifiers, units and charge): CO-18",
                     earlier.claim_id, earlier.sequence
@@ -269,7 +276,7 @@ pub fn date_of_death_edit(line: &EditLine, date_of_death: Option<Date>) -> Optio
     (line.service_date > date_of_death).then(|| Finding {
         sequence: line.sequence,
         edit: Edit::DateOfDeath,
-        action: Action::Deny { cas: Cas::co("13", line.charge), remarks: Vec::new() },
+        action: Action::Deny { cas: Cas::co(Carc::DATE_OF_DEATH, line.charge), remarks: Vec::new() },
         explanation: format!("the service date {} is after the member's date of death {date_of_death}: CO-13", line.service_date),
     })
 }

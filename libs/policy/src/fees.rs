@@ -16,7 +16,7 @@ use crate::code::CodeKey;
 use crate::csv::{Failures, LoadErrors, Table, normalize, parse_optional_yyyymmdd, parse_yyyymmdd};
 
 /// One fee schedule row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fee {
     pub code: CodeKey,
     /// [`CodeKey::NONE`]: any modifier.
@@ -24,8 +24,10 @@ pub struct Fee {
     /// [`CodeKey::NONE`]: any place of service.
     pub place_of_service: CodeKey,
     pub per_unit: Money,
+    #[serde(with = "claimtrail_events::date")]
     pub effective: Date,
     /// The last day in force.
+    #[serde(default, with = "claimtrail_events::optional_date")]
     pub end: Option<Date>,
     pub multiple_procedure: Option<u8>,
 }

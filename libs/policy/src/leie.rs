@@ -15,20 +15,25 @@ use std::io::Read;
 
 use time::Date;
 
+use claimtrail_codes::Carc;
+
 use crate::csv::{Failures, LoadErrors, Table, normalize, parse_optional_yyyymmdd, parse_yyyymmdd};
 use crate::line::{Action, Cas, Edit, EditLine, Finding, PendReason};
 
 /// One exclusion.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Exclusion {
     pub last_name: String,
     pub first_name: String,
     pub business_name: String,
     pub npi: Option<String>,
+    #[serde(default, with = "claimtrail_events::optional_date")]
     pub birth_date: Option<Date>,
     /// The statute (e.g. `1128a1`).
     pub exclusion_type: String,
+    #[serde(with = "claimtrail_events::date")]
     pub excluded: Date,
+    #[serde(default, with = "claimtrail_events::optional_date")]
     pub reinstated: Option<Date>,
 }
 
@@ -162,7 +167,7 @@ pub fn exclusion_edit(list: &ExclusionList, line: &EditLine, provider: ProviderI
         ExclusionCheck::Excluded(row) => Some(Finding {
             sequence: line.sequence,
             edit: Edit::Exclusion,
-            action: Action::Deny { cas: Cas::co("B7", line.charge), remarks: Vec::new() },
+            action: Action::Deny { cas: Cas::co(Carc::PROVIDER_NOT_ELIGIBLE, line.charge), remarks: Vec::new() },
             explanation: format!(
                 "the rendering provider {} is on the OIG exclusion list ({} since {}) on {}: CO-B7",
                 provider.npi, row.exclusion_type, row.excluded, line.service_date

@@ -45,7 +45,7 @@ pub use edits::{EditPolicy, date_of_death_edit, duplicate_edits, mue_edits, ncci
 pub use fees::{Fee, FeeSchedule};
 pub use institutional::{DrgWeights, InstitutionalPrice, PerDiemBasis, PerDiems, price_drg, price_per_diem};
 pub use leie::{Exclusion, ExclusionCheck, ExclusionList, ProviderIdentity, exclusion_edit};
-pub use line::{Action, Cas, Edit, EditLine, Finding, Group, LineStatus, PendReason};
+pub use line::{Action, Cas, Edit, EditLine, Finding, LineStatus, PendReason};
 pub use mue::{Mue, MueIndicator, MueTable};
 pub use ncci::{ModifierIndicator, NcciTable, PtpEdit};
 pub use pricing::{LinePrice, LineToPrice, PriceSource, PricingError, PricingTables, price_claim};

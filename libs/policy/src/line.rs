@@ -1,7 +1,7 @@
 //! The minimal view of a claim line that the edits and pricing read, and
 //! the typed findings they return.
 
-use claimtrail_codes::{Carc, GroupCode};
+use claimtrail_codes::{Carc, GroupCode, Rarc};
 use claimtrail_events::{Adjustment, Money};
 use rust_decimal::Decimal;
 use time::Date;
@@ -39,50 +39,22 @@ pub enum LineStatus {
     Pending,
 }
 
-/// The CARC group of an adjustment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    /// Contractual obligation: the provider absorbs it.
-    Co,
-    /// Patient responsibility.
-    Pr,
-    /// Other adjustment.
-    Oa,
-}
-
-impl Group {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Group::Co => "CO",
-            Group::Pr => "PR",
-            Group::Oa => "OA",
-        }
-    }
-}
-
 /// One CAS adjustment: group, claim adjustment reason code, amount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cas {
-    pub group: Group,
-    pub carc: &'static str,
+    pub group: GroupCode,
+    pub carc: Carc,
     pub amount: Money,
 }
 
 impl Cas {
-    pub(crate) fn co(carc: &'static str, amount: Money) -> Cas {
-        Cas { group: Group::Co, carc, amount }
+    pub(crate) fn co(carc: Carc, amount: Money) -> Cas {
+        Cas { group: GroupCode::Co, carc, amount }
     }
 
     /// The wire shape of `claim.adjudicated.v1`.
     pub fn to_adjustment(self) -> Adjustment {
-        let group = match self.group {
-            Group::Co => GroupCode::Co,
-            Group::Pr => GroupCode::Pr,
-            Group::Oa => GroupCode::Oa,
-        };
-        // The CARCs of this crate are its own constants, each of CARC shape (a test parses every one).
-        let reason = Carc::parse(self.carc).expect("the policy crate's CARC constants are well-formed");
-        Adjustment { group, reason, amount: self.amount }
+        Adjustment { group: self.group, reason: self.carc, amount: self.amount }
     }
 }
 
@@ -114,16 +86,16 @@ impl Edit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Deny the line: one adjustment for its full charge, with remarks (RARCs).
-    Deny { cas: Cas, remarks: Vec<&'static str> },
+    Deny { cas: Cas, remarks: Vec<Rarc> },
     /// Pay no more than `units` of the line; the fee for the units taken
     /// away is adjusted with `carc` (pricing does this: [`crate::price_claim`]).
-    ReduceUnits { units: Decimal, carc: &'static str, remarks: Vec<&'static str> },
+    ReduceUnits { units: Decimal, carc: Carc, remarks: Vec<Rarc> },
     /// Stop and send the claim to review.
     Pend { reason: PendReason },
     /// Pay this line, and reverse an earlier line of another claim (or deny
     /// it when it is decided, if it is still pending) with `carc`: the NCCI
     /// column-one code arrived after its column-two code was paid.
-    ReverseEarlierLine { claim_id: Uuid, sequence: u32, carc: &'static str },
+    ReverseEarlierLine { claim_id: Uuid, sequence: u32, carc: Carc },
 }
 
 /// Why a line pends.
@@ -154,9 +126,19 @@ mod tests {
 
     #[test]
     fn every_carc_the_edits_and_pricing_write_converts_to_the_wire_adjustment() {
-        for carc in ["13", "18", "45", "59", "96", "97", "151", "197", "B7"] {
-            let adjustment = Cas::co(carc, Money::from_cents(100)).to_adjustment();
-            assert_eq!((adjustment.group, adjustment.reason.as_ref()), (GroupCode::Co, carc));
+        for carc in [
+            Carc::DATE_OF_DEATH,
+            Carc::DUPLICATE,
+            Carc::FEE_SCHEDULE,
+            Carc::MULTIPLE_PROCEDURE,
+            Carc::NON_COVERED,
+            Carc::BUNDLED,
+            Carc::UNITS_NOT_SUPPORTED,
+            Carc::AUTHORIZATION_ABSENT,
+            Carc::PROVIDER_NOT_ELIGIBLE,
+        ] {
+            let adjustment = Cas::co(carc.clone(), Money::from_cents(100)).to_adjustment();
+            assert_eq!((adjustment.group, adjustment.reason), (GroupCode::Co, carc));
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::csv::{Failures, LoadErrors, Table, normalize};
 use crate::setting::Setting;
 
 /// The MUE adjudication indicator (MAI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MueIndicator {
     /// 1: per claim line.
     Line,
@@ -38,7 +38,7 @@ impl MueIndicator {
 
 /// One row: the most units of `code` a provider reports for one member on
 /// one line (MAI 1) or one date of service (MAI 2, 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mue {
     pub code: CodeKey,
     pub units_max: u32,

@@ -22,7 +22,7 @@ use crate::csv::{Failures, LoadErrors, Table, normalize, parse_optional_yyyymmdd
 use crate::setting::Setting;
 
 /// Whether an NCCI-associated modifier may lift the edit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ModifierIndicator {
     /// 0: never lifted; the column-two code is never paid with the column-one code.
     NotAllowed,
@@ -33,14 +33,16 @@ pub enum ModifierIndicator {
 }
 
 /// One row of the PTP table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PtpEdit {
     pub column_one: CodeKey,
     pub column_two: CodeKey,
     /// The edit existed before 1996 (`*` in the file).
     pub prior_1996: bool,
+    #[serde(with = "claimtrail_events::date")]
     pub effective: Date,
     /// The last date of service the edit applies to; `None` while it stands.
+    #[serde(default, with = "claimtrail_events::optional_date")]
     pub deletion: Option<Date>,
     pub modifier_indicator: ModifierIndicator,
 }

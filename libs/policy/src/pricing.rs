@@ -22,6 +22,7 @@
 //! MUE took away) + CO-59 (multiple-procedure reduction). A line no source
 //! prices is not covered: CO-96 for its charge.
 
+use claimtrail_codes::Carc;
 use claimtrail_events::Money;
 use rust_decimal::Decimal;
 
@@ -141,7 +142,7 @@ pub fn price_claim(tables: &PricingTables<'_>, service_zip: Option<&str>, lines:
         let (Some(billed_fee), Some(units_fee)) = fees[line_idx] else {
             steps.push(format!("{} is not priced by the fee schedule, RBRVS or a percent of charge: not covered, CO-96 {}", line.procedure_code, line.charge));
             if !line.charge.is_zero() {
-                adjustments.push(Cas::co("96", line.charge));
+                adjustments.push(Cas::co(Carc::NON_COVERED, line.charge));
             }
             results.push(LinePrice { sequence: line.sequence, source: PriceSource::NotPriced, fee: None, allowed: Money::ZERO, adjustments, steps });
             continue;
@@ -168,9 +169,9 @@ pub fn price_claim(tables: &PricingTables<'_>, service_zip: Option<&str>, lines:
         let allowed = line.charge.min(reduced_fee);
         steps.push(format!("allowed = lower of charge {} and fee {reduced_fee} = {allowed}", line.charge));
         for (carc, amount, why) in [
-            ("45", line.charge.checked_sub(base).ok_or_else(overflow)?, "charge over the fee"),
-            ("151", base.checked_sub(after_units).ok_or_else(overflow)?, "units over the MUE"),
-            ("59", after_units.checked_sub(allowed).ok_or_else(overflow)?, "multiple-procedure reduction"),
+            (Carc::FEE_SCHEDULE, line.charge.checked_sub(base).ok_or_else(overflow)?, "charge over the fee"),
+            (Carc::UNITS_NOT_SUPPORTED, base.checked_sub(after_units).ok_or_else(overflow)?, "units over the MUE"),
+            (Carc::MULTIPLE_PROCEDURE, after_units.checked_sub(allowed).ok_or_else(overflow)?, "multiple-procedure reduction"),
         ] {
             if !amount.is_zero() {
                 steps.push(format!("CO-{carc} {amount}: {why}"));

@@ -26,14 +26,18 @@ use crate::code::CodeKey;
 use crate::csv::{Failures, LoadErrors, Table, normalize};
 
 /// A code's RVUs, its multiple-procedure indicator and global period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rvu {
     pub code: CodeKey,
     /// The payment modifier (26, TC, 53) or [`CodeKey::NONE`].
     pub modifier: CodeKey,
+    #[serde(with = "rust_decimal::serde::str")]
     pub work: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub pe_non_facility: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub pe_facility: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub malpractice: Decimal,
     /// MULT PROC: 0 no reduction, 2 standard surgical, 3 endoscopy, 4
     /// diagnostic imaging, 5 therapy, 6 and 7 cardiovascular and ophthalmology, 9 not applicable.
@@ -41,6 +45,7 @@ pub struct Rvu {
     /// GLOB DAYS is `ZZZ`: an add-on code, exempt from multiple-procedure reduction.
     pub add_on: bool,
     /// CONV FACTOR as published (the payer may set its own).
+    #[serde(with = "rust_decimal::serde::str")]
     pub conversion_factor: Decimal,
 }
 
@@ -141,17 +146,20 @@ impl RvuTable {
 }
 
 /// A Medicare payment locality: the carrier (MAC) number and the locality within it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Locality {
     pub carrier: u32,
     pub locality: u16,
 }
 
 /// The three GPCIs of one locality.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Gpci {
+    #[serde(with = "rust_decimal::serde::str")]
     pub work: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub practice_expense: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub malpractice: Decimal,
 }
 
@@ -282,9 +290,14 @@ impl ZipLocalities {
 
     /// The locality of a ZIP code (its first five digits; ZIP+4 accepted).
     pub fn locality(&self, zip: &str) -> Option<Locality> {
+        self.entry(zip).map(|(_, locality)| locality)
+    }
+
+    /// The row `zip` reads: its five-digit ZIP as a number and the locality.
+    pub fn entry(&self, zip: &str) -> Option<(u32, Locality)> {
         let five = zip.trim().get(..5)?;
         let zip: u32 = if five.bytes().all(|byte| byte.is_ascii_digit()) { five.parse().ok()? } else { return None };
-        self.zips.binary_search_by_key(&zip, |(zip, _)| *zip).ok().map(|zip_idx| self.zips[zip_idx].1)
+        self.zips.binary_search_by_key(&zip, |(zip, _)| *zip).ok().map(|zip_idx| self.zips[zip_idx])
     }
 
     pub fn len(&self) -> usize {

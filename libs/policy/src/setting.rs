@@ -5,7 +5,7 @@ use std::fmt;
 /// CMS publishes NCCI PTP tables for practitioners and outpatient hospitals,
 /// and MUE tables for those two and DME suppliers; the header (or the title
 /// lines above it) says which a file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Setting {
     Practitioner,
     OutpatientHospital,

@@ -2,7 +2,8 @@
 //! name tokio, sea-orm, axum or a bus), and its source names no `std::fs`,
 //! `std::net` or `std::process`. Loaders read only the `impl Read` given.
 
-const PURE_DEPENDENCIES: &[&str] = &["claimtrail-codes", "claimtrail-events", "rust_decimal", "time", "uuid", "thiserror"];
+// serde (no IO): the row types serialize into the decision record, so a replay reads the rows a decision used.
+const PURE_DEPENDENCIES: &[&str] = &["claimtrail-codes", "claimtrail-events", "rust_decimal", "time", "uuid", "thiserror", "serde"];
 const FORBIDDEN_STD: &[&str] = &["std::fs", "std::net", "std::process", "std::env"];
 
 #[test]

@@ -2,6 +2,7 @@
 //! crate owns, to the cent, on the fixtures in tests/fixtures (CMS shapes,
 //! synthetic or HCPCS Level II codes).
 
+use claimtrail_codes::{Carc, GroupCode, Rarc};
 use claimtrail_events::Money;
 use claimtrail_policy::*;
 use proptest::prelude::*;
@@ -55,7 +56,7 @@ fn mues() -> MueTable {
 }
 
 fn denied_with(findings: &[Finding], sequence: u32, carc: &str) -> bool {
-    findings.iter().any(|finding| finding.sequence == sequence && matches!(&finding.action, Action::Deny { cas, .. } if cas.carc == carc))
+    findings.iter().any(|finding| finding.sequence == sequence && matches!(&finding.action, Action::Deny { cas, .. } if cas.carc.as_ref() == carc))
 }
 
 // Scenario 1: NCCI PTP.
@@ -66,7 +67,7 @@ fn scenario_1_the_column_two_line_is_denied_co_97_for_its_full_charge() {
     let findings = ncci_edits(&ncci(), &current, &[]);
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0].sequence, 2);
-    assert_eq!(findings[0].action, Action::Deny { cas: Cas { group: Group::Co, carc: "97", amount: Money::from_cents(4_000) }, remarks: vec![] });
+    assert_eq!(findings[0].action, Action::Deny { cas: Cas { group: GroupCode::Co, carc: Carc::BUNDLED, amount: Money::from_cents(4_000) }, remarks: vec![] });
 }
 
 #[test]
@@ -111,7 +112,7 @@ fn scenario_1_a_late_column_one_code_is_paid_and_the_paid_column_two_line_is_rev
     let current = [line(claim(1), 1, "G0101", &[], dec!(1), 10_000)];
     let findings = ncci_edits(&ncci(), &current, &history);
     assert_eq!(findings.len(), 1, "{findings:?}");
-    assert_eq!(findings[0].action, Action::ReverseEarlierLine { claim_id: claim(9), sequence: 3, carc: "97" });
+    assert_eq!(findings[0].action, Action::ReverseEarlierLine { claim_id: claim(9), sequence: 3, carc: Carc::BUNDLED });
 }
 
 // Scenario 2: MUE.
@@ -120,7 +121,13 @@ fn scenario_1_a_late_column_one_code_is_paid_and_the_paid_column_two_line_is_rev
 fn scenario_2_units_over_a_line_mue_deny_the_whole_line_co_151_n362() {
     let current = [line(claim(1), 1, "82374", &[], dec!(3), 9_000)];
     let findings = mue_edits(&mues(), EditPolicy::default(), &current, &[]);
-    assert_eq!(findings[0].action, Action::Deny { cas: Cas { group: Group::Co, carc: "151", amount: Money::from_cents(9_000) }, remarks: vec!["N362"] });
+    assert_eq!(
+        findings[0].action,
+        Action::Deny {
+            cas: Cas { group: GroupCode::Co, carc: Carc::UNITS_NOT_SUPPORTED, amount: Money::from_cents(9_000) },
+            remarks: vec![Rarc::UNITS_OVER_MAXIMUM]
+        }
+    );
 }
 
 #[test]
@@ -133,7 +140,7 @@ fn scenario_2_units_split_over_two_lines_are_each_assessed_alone() {
 fn scenario_2_a_payer_that_reduces_to_the_mue_cuts_units_back() {
     let current = [line(claim(1), 1, "82374", &[], dec!(3), 9_000)];
     let findings = mue_edits(&mues(), EditPolicy { mue_reduce: true }, &current, &[]);
-    assert_eq!(findings[0].action, Action::ReduceUnits { units: dec!(2), carc: "151", remarks: vec!["N362"] });
+    assert_eq!(findings[0].action, Action::ReduceUnits { units: dec!(2), carc: Carc::UNITS_NOT_SUPPORTED, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] });
 }
 
 #[test]
@@ -153,7 +160,10 @@ fn scenario_2_reducing_a_date_of_service_mue_keeps_what_the_history_left() {
     let current = [line(claim(1), 1, "G0422", &[], dec!(1), 1_000), line(claim(1), 2, "G0422", &[], dec!(2), 2_000)];
     let findings = mue_edits(&mues(), EditPolicy { mue_reduce: true }, &current, &history);
     assert_eq!(findings.len(), 1, "{findings:?}");
-    assert_eq!((findings[0].sequence, &findings[0].action), (2, &Action::ReduceUnits { units: dec!(1), carc: "151", remarks: vec!["N362"] }));
+    assert_eq!(
+        (findings[0].sequence, &findings[0].action),
+        (2, &Action::ReduceUnits { units: dec!(1), carc: Carc::UNITS_NOT_SUPPORTED, remarks: vec![Rarc::UNITS_OVER_MAXIMUM] })
+    );
 }
 
 #[test]
@@ -214,7 +224,7 @@ fn scenario_7_the_second_procedure_is_paid_at_half_with_co_59() {
     let prices = price_claim(&tables, None, &to_price(&lines)).expect("priced");
     assert_eq!(prices[1].allowed, Money::from_cents(80_000));
     assert_eq!(prices[0].allowed, Money::from_cents(25_000));
-    assert_eq!(prices[0].adjustments, vec![Cas { group: Group::Co, carc: "59", amount: Money::from_cents(25_000) }]);
+    assert_eq!(prices[0].adjustments, vec![Cas { group: GroupCode::Co, carc: Carc::MULTIPLE_PROCEDURE, amount: Money::from_cents(25_000) }]);
     assert_eq!(prices[2].allowed, Money::from_cents(30_000), "indicator 0 is not reduced");
 }
 
@@ -230,9 +240,9 @@ fn scenario_7_add_on_codes_are_exempt_from_the_reduction() {
         line(claim(1), 3, "G0112", &[], dec!(1), 100_000),
     ];
     let prices = price_claim(&tables, Some("35004"), &to_price(&lines)).expect("priced");
-    assert!(prices[0].adjustments.iter().all(|cas| cas.carc != "59"));
-    assert!(prices[1].adjustments.iter().any(|cas| cas.carc == "59"));
-    assert!(prices[2].adjustments.iter().all(|cas| cas.carc != "59"), "{:?}", prices[2]);
+    assert!(prices[0].adjustments.iter().all(|cas| cas.carc != Carc::MULTIPLE_PROCEDURE));
+    assert!(prices[1].adjustments.iter().any(|cas| cas.carc == Carc::MULTIPLE_PROCEDURE));
+    assert!(prices[2].adjustments.iter().all(|cas| cas.carc != Carc::MULTIPLE_PROCEDURE), "{:?}", prices[2]);
 }
 
 // Scenario 8: RBRVS by place of service.
@@ -251,7 +261,7 @@ fn scenario_8_rbrvs_gives_81_52_in_the_office_and_60_01_in_the_facility() {
     assert_eq!(prices[0].allowed, Money::from_cents(8_152), "{:?}", prices[0].steps);
     assert_eq!(prices[1].allowed, Money::from_cents(6_001), "{:?}", prices[1].steps);
     assert_eq!(prices[0].source, PriceSource::Rbrvs);
-    assert_eq!(prices[0].adjustments, vec![Cas { group: Group::Co, carc: "45", amount: Money::from_cents(11_848) }]);
+    assert_eq!(prices[0].adjustments, vec![Cas { group: GroupCode::Co, carc: Carc::FEE_SCHEDULE, amount: Money::from_cents(11_848) }]);
 }
 
 #[test]
@@ -275,7 +285,7 @@ fn a_code_without_a_fee_falls_back_to_percent_of_charge_then_co_96() {
     assert_eq!((prices[0].source, prices[0].allowed), (PriceSource::PercentOfCharge, Money::from_cents(7_407)));
     tables.percent_of_charge = None;
     let prices = price_claim(&tables, None, &to_price(&lines)).expect("priced");
-    assert_eq!(prices[0].adjustments, vec![Cas { group: Group::Co, carc: "96", amount: Money::from_cents(12_345) }]);
+    assert_eq!(prices[0].adjustments, vec![Cas { group: GroupCode::Co, carc: Carc::NON_COVERED, amount: Money::from_cents(12_345) }]);
 }
 
 #[test]
@@ -287,7 +297,10 @@ fn units_an_mue_took_away_are_adjusted_co_151_in_pricing() {
     assert_eq!(prices[0].allowed, Money::from_cents(8_000));
     assert_eq!(
         prices[0].adjustments,
-        vec![Cas { group: Group::Co, carc: "45", amount: Money::from_cents(3_000) }, Cas { group: Group::Co, carc: "151", amount: Money::from_cents(4_000) }]
+        vec![
+            Cas { group: GroupCode::Co, carc: Carc::FEE_SCHEDULE, amount: Money::from_cents(3_000) },
+            Cas { group: GroupCode::Co, carc: Carc::UNITS_NOT_SUPPORTED, amount: Money::from_cents(4_000) }
+        ]
     );
 }
 
@@ -298,7 +311,10 @@ fn scenario_13_a_service_after_the_date_of_death_is_denied_co_13() {
     let mut after = line(claim(1), 1, "G0101", &[], dec!(1), 10_000);
     after.service_date = date!(2025 - 03 - 15);
     let finding = date_of_death_edit(&after, Some(date!(2025 - 03 - 10))).expect("denied");
-    assert_eq!(finding.action, Action::Deny { cas: Cas { group: Group::Co, carc: "13", amount: Money::from_cents(10_000) }, remarks: vec![] });
+    assert_eq!(
+        finding.action,
+        Action::Deny { cas: Cas { group: GroupCode::Co, carc: Carc::DATE_OF_DEATH, amount: Money::from_cents(10_000) }, remarks: vec![] }
+    );
     after.service_date = date!(2025 - 03 - 10);
     assert_eq!(date_of_death_edit(&after, Some(date!(2025 - 03 - 10))), None);
 }
@@ -311,7 +327,7 @@ fn scenario_16_an_excluded_npi_is_denied_co_b7_and_a_name_match_pends() {
     assert_eq!(list.rows().len(), 3);
     let current = line(claim(1), 1, "G0101", &[], dec!(1), 10_000);
     let excluded = ProviderIdentity { npi: "1234567893", last_name: None, first_name: None, birth_date: None };
-    assert!(matches!(exclusion_edit(&list, &current, excluded).map(|f| f.action), Some(Action::Deny { cas, .. }) if cas.carc == "B7"));
+    assert!(matches!(exclusion_edit(&list, &current, excluded).map(|f| f.action), Some(Action::Deny { cas, .. }) if cas.carc == Carc::PROVIDER_NOT_ELIGIBLE));
     let by_name = ProviderIdentity { npi: RENDERING, last_name: Some("EXAMPLE"), first_name: Some("JO"), birth_date: Some(date!(1980 - 02 - 02)) };
     assert_eq!(exclusion_edit(&list, &current, by_name).map(|f| f.action), Some(Action::Pend { reason: PendReason::PossibleExclusion }));
     let clear = ProviderIdentity { npi: RENDERING, last_name: Some("OTHER"), first_name: Some("JO"), birth_date: Some(date!(1980 - 02 - 02)) };

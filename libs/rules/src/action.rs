@@ -5,6 +5,7 @@
 //! [`OUTPUT_FIELDS`]; a rule's `action` cell names the action and the other
 //! cells fill it in. docs/rules.md "Actions" has the table.
 
+use claimtrail_codes::{Carc, Rarc};
 use claimtrail_events::Money;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -29,14 +30,14 @@ pub const RARCS_MAX: usize = 5;
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Deny the line (group CO) with this CARC and these remarks.
-    Deny { carc: String, rarcs: Vec<String> },
+    Deny { carc: Carc, rarcs: Vec<Rarc> },
     /// Pend the claim for review, saying why.
     Pend { reason: String },
     /// Reduce the allowed amount by `percent` (0 < percent <= 100); the CAS
     /// adjustment uses `carc` when given, the engine's default otherwise.
-    ReducePercent { percent: Decimal, carc: Option<String>, rarcs: Vec<String> },
+    ReducePercent { percent: Decimal, carc: Option<Carc>, rarcs: Vec<Rarc> },
     /// Reduce the allowed amount to `amount` (no change when it is already lower).
-    ReduceTo { amount: Money, carc: Option<String>, rarcs: Vec<String> },
+    ReduceTo { amount: Money, carc: Option<Carc>, rarcs: Vec<Rarc> },
     /// The line needs a prior authorization on file (CO-197 without one).
     RequirePriorAuthorization,
     /// Set the allowed amount to `amount`.
@@ -214,16 +215,18 @@ fn money(value: Option<&OutputValue>) -> Result<Money, (OutputField, String)> {
     Ok(money)
 }
 
-fn optional_code(value: Option<&OutputValue>, field: OutputField, check: fn(&str) -> bool, expected: &str) -> Result<Option<String>, (OutputField, String)> {
+fn optional_code(value: Option<&OutputValue>, field: OutputField, check: fn(&str) -> bool, expected: &str) -> Result<Option<Carc>, (OutputField, String)> {
     match value {
         None | Some(OutputValue::Null) => Ok(None),
         Some(OutputValue::Text(code)) if code.trim().is_empty() => Ok(None),
-        Some(OutputValue::Text(code)) if check(code.trim()) => Ok(Some(code.trim().to_owned())),
+        Some(OutputValue::Text(code)) if check(code.trim()) => {
+            Carc::parse(code.trim()).map(Some).map_err(|error| (field, format!("gave the string `{code}`: {error}")))
+        }
         Some(other) => Err((field, format!("gave {}; expected {expected}", other.describe()))),
     }
 }
 
-fn rarc_list(value: Option<&OutputValue>) -> Result<Vec<String>, (OutputField, String)> {
+fn rarc_list(value: Option<&OutputValue>) -> Result<Vec<Rarc>, (OutputField, String)> {
     let codes: Vec<String> = match value {
         None | Some(OutputValue::Null) => Vec::new(),
         Some(OutputValue::Text(code)) if code.trim().is_empty() => Vec::new(),
@@ -237,7 +240,7 @@ fn rarc_list(value: Option<&OutputValue>) -> Result<Vec<String>, (OutputField, S
     if let Some(bad) = codes.iter().find(|code| !is_rarc(code)) {
         return Err((OutputField::Rarc, format!("`{bad}` is not a RARC (such as `N130`, `M15`, `MA01`)")));
     }
-    Ok(codes)
+    codes.iter().map(|code| Rarc::parse(code).map_err(|error| (OutputField::Rarc, format!("`{code}`: {error}")))).collect()
 }
 
 /// A CARC's shape: one to three upper-case letters or digits (`96`, `B7`, `197`).

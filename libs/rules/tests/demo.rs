@@ -3,6 +3,7 @@
 
 mod common;
 
+use claimtrail_codes::{Carc, Rarc};
 use claimtrail_events::Money;
 use claimtrail_rules::{Action, ClaimType, EVALUATOR_VERSION, FACT_MODEL_VERSION, MueAction, RuleSet, StandardEdit};
 use rust_decimal_macros::dec;
@@ -75,7 +76,11 @@ fn screening_colonoscopy_for_a_member_under_18_is_denied_co_6_with_n129() {
     facts.member.age = 16;
     assert_eq!(
         actions(&demo(), &facts),
-        vec![("age-frequency".to_owned(), "colonoscopy-age".to_owned(), Action::Deny { carc: "6".to_owned(), rarcs: vec!["N129".to_owned()] })]
+        vec![(
+            "age-frequency".to_owned(),
+            "colonoscopy-age".to_owned(),
+            Action::Deny { carc: Carc::parse("6").unwrap(), rarcs: vec![Rarc::parse("N129").unwrap()] }
+        )]
     );
     facts.member.age = 18;
     assert_eq!(actions(&demo(), &facts), vec![]);
@@ -90,7 +95,11 @@ fn a_collect_table_fires_every_matching_rule_in_rule_order() {
     assert_eq!(
         fired,
         vec![
-            ("age-frequency".to_owned(), "mammography-frequency".to_owned(), Action::Deny { carc: "119".to_owned(), rarcs: vec!["N130".to_owned()] }),
+            (
+                "age-frequency".to_owned(),
+                "mammography-frequency".to_owned(),
+                Action::Deny { carc: Carc::parse("119").unwrap(), rarcs: vec![Rarc::SEE_BENEFIT_DOCUMENTS] }
+            ),
             ("age-frequency".to_owned(), "mammography-age".to_owned(), Action::Pend { reason: "Screening mammography for a member under 35".to_owned() }),
         ]
     );
@@ -105,7 +114,7 @@ fn dexamethasone_in_an_outpatient_hospital_is_reduced_by_ten_percent() {
         vec![(
             "site-of-service".to_owned(),
             "j1100-facility".to_owned(),
-            Action::ReducePercent { percent: dec!(10), carc: Some("45".to_owned()), rarcs: vec![] }
+            Action::ReducePercent { percent: dec!(10), carc: Some(Carc::FEE_SCHEDULE), rarcs: vec![] }
         )]
     );
     facts.line.place_of_service = Some("11".to_owned());

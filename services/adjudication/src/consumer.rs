@@ -28,18 +28,32 @@ use tracing::Instrument as _;
 use crate::domain::{self, Command, DecisionRecord, DecisionState, Event, Facts, FeeSchedule, RegistryFacts};
 use crate::storage::{self, StoredRecord};
 
+pub mod policies;
+
+pub use policies::{BatchPolicies, PolicyCache};
+
 /// How long a claim waits for a member, provider or payer its registry does not hold yet (Postgres).
 pub const REGISTRY_WAIT: Duration = Duration::from_secs(3);
 
 /// The event handler of adjudication.
 pub struct Adjudicator {
     store: Store,
+    /// Parsed policy versions, by content hash, for the life of the process.
+    policies: std::sync::Arc<PolicyCache>,
 }
 
 impl Adjudicator {
     pub fn new(store: Store) -> Adjudicator {
-        Adjudicator { store }
+        Adjudicator { store, policies: std::sync::Arc::default() }
     }
+}
+
+/// What one batch reads once: each payer's legacy fee schedule, and each
+/// payer's policy in force per date.
+#[derive(Default)]
+pub struct BatchFacts {
+    schedules: Schedules,
+    policies: BatchPolicies,
 }
 
 #[async_trait]
@@ -58,17 +72,17 @@ impl EventHandler for Adjudicator {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
-        self.handle_with(tx, envelope, &mut HashMap::new()).await
+        self.handle_with(tx, envelope, &mut BatchFacts::default()).await
     }
 
     /// Each event as [`EventHandler::handle`] does, with each payer's fee
     /// schedule read once for the whole batch (its transaction).
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
-        let mut schedules = HashMap::new();
+        let mut batch = BatchFacts::default();
         let mut outgoing = Vec::new();
         for envelope in events {
             let span = claimtrail_runtime::event_span(envelope);
-            let caused = self.handle_with(tx, envelope, &mut schedules).instrument(span.clone()).await?;
+            let caused = self.handle_with(tx, envelope, &mut batch).instrument(span.clone()).await?;
             outgoing.extend(claimtrail_runtime::consumer::continue_trace(caused, envelope, &span));
         }
         Ok(outgoing)
@@ -79,7 +93,7 @@ impl EventHandler for Adjudicator {
 type Schedules = HashMap<String, Option<FeeSchedule>>;
 
 impl Adjudicator {
-    async fn handle_with(&self, tx: &DatabaseTransaction, envelope: &Envelope, schedules: &mut Schedules) -> Result<Vec<NewEvent>, HandlerError> {
+    async fn handle_with(&self, tx: &DatabaseTransaction, envelope: &Envelope, batch: &mut BatchFacts) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
         if claimtrail_runtime::erasure::apply(store, tx, envelope).await? {
             if let Ok(DomainEvent::ClaimsErased(erasure)) = envelope.domain_event() {
@@ -89,7 +103,7 @@ impl Adjudicator {
         }
         let recorded_at = Timestamp::now();
         match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
-            DomainEvent::ClaimSubmitted(submitted) => self.adjudicate(tx, envelope, submitted, schedules).await,
+            DomainEvent::ClaimSubmitted(submitted) => self.adjudicate(tx, envelope, submitted, batch).await,
             DomainEvent::MemberEnrolled(member) => {
                 storage::record_member(store, tx, envelope.event_id, &member, envelope.occurred_at, recorded_at).await?;
                 Ok(vec![])
@@ -125,13 +139,20 @@ impl Adjudicator {
         tx: &DatabaseTransaction,
         envelope: &Envelope,
         submitted: ClaimSubmitted,
-        schedules: &mut Schedules,
+        batch: &mut BatchFacts,
     ) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
         let ClaimSubmitted { claim, submitter, received_at, .. } = submitted;
+        let schedules = &mut batch.schedules;
         if !schedules.contains_key(&claim.payer_id) {
             schedules.insert(claim.payer_id.clone(), storage::pricing_schedule(store, tx, &claim.payer_id).await?);
         }
+        // The policy in force on the claim's first date of service (one version per table per claim).
+        let policy = match domain::policy_date(&claim) {
+            Some(date) if claim.frequency != Frequency::Void => Some(batch.policies.get(&self.policies, store, tx, &claim.payer_id, date).await?),
+            _ => None,
+        };
+        let policy = policy.filter(|policy| !policy.is_empty());
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim).await? };
         let history = storage::claim_history(store, tx, &claim).await?;
         // The clock the decision runs under, read here and handed to the pure core.
@@ -146,7 +167,8 @@ impl Adjudicator {
                 _ => DecisionState::Undecided,
             };
             let facts = Facts {
-                schedule: schedules[&claim.payer_id].as_ref(),
+                schedule: batch.schedules[&claim.payer_id].as_ref(),
+                policy: policy.as_deref(),
                 original,
                 registry: registry.clone(),
                 history: history.clone(),

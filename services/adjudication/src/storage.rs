@@ -127,6 +127,21 @@ pub fn migrations() -> Vec<Migration> {
                 ]
             },
         },
+        Migration {
+            version: 5,
+            name: "registry facts of the rule set's fact model",
+            statements: |store| {
+                let members = store.table("member_enrollments");
+                let providers = store.table("provider_enrollments");
+                vec![
+                    format!("ALTER TABLE {members} ADD COLUMN birth_date TEXT"),
+                    format!("ALTER TABLE {members} ADD COLUMN sex TEXT"),
+                    format!("ALTER TABLE {members} ADD COLUMN relationship TEXT"),
+                    format!("ALTER TABLE {providers} ADD COLUMN entity_type TEXT"),
+                    format!("ALTER TABLE {providers} ADD COLUMN taxonomy TEXT"),
+                ]
+            },
+        },
     ]
 }
 
@@ -234,6 +249,46 @@ pub async fn policy_version_in_force(
     Ok(Some((version, body)))
 }
 
+/// The versions of every table and rule set of `payer_id` in force on
+/// `service_date` as adjudication knows them now, without their bytes: per
+/// kind and name, the latest effective on or before the date (the latest
+/// recorded when two share it), unless its end date has passed. One query
+/// per payer and date; the bytes are read ([`policy_body`]) only for a
+/// content hash the consumer has not parsed yet.
+pub async fn policy_versions_in_force(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    service_date: time::Date,
+) -> Result<Vec<PolicyVersion>, StoreError> {
+    let select = format!(
+        "SELECT {POLICY_VERSION_COLUMNS} FROM {} WHERE payer_id = $1 AND effective_from <= $2 \
+         ORDER BY kind, name, effective_from DESC, recorded_at DESC, version_id DESC",
+        store.table("policy_versions")
+    );
+    let rows = conn.query_all_raw(stmt(store, select, vec![Value::from(payer_id.to_owned()), Value::from(format_date(service_date))])).await?;
+    let mut in_force: Vec<PolicyVersion> = Vec::new();
+    for row in &rows {
+        let version = policy_version_row(row)?;
+        if in_force.last().is_some_and(|last| last.kind == version.kind && last.name == version.name) {
+            continue;
+        }
+        in_force.push(version);
+    }
+    in_force.retain(|version| version.effective_to.is_none_or(|ends| service_date < ends));
+    Ok(in_force)
+}
+
+/// The stored bytes of one policy version.
+pub async fn policy_body(store: &Store, conn: &impl ConnectionTrait, version_id: Uuid) -> Result<Vec<u8>, StoreError> {
+    let select = format!("SELECT body FROM {} WHERE version_id = $1", store.table("policy_versions"));
+    let row = conn
+        .query_one_raw(stmt(store, select, vec![Value::from(version_id)]))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("policy version {version_id} has no row")))?;
+    Ok(row.try_get_by_index(0)?)
+}
+
 /// Records a member enrollment version learned at `recorded_at` (idempotent by event id).
 pub async fn record_member(
     store: &Store,
@@ -244,8 +299,8 @@ pub async fn record_member(
     recorded_at: Timestamp,
 ) -> Result<(), StoreError> {
     let insert = format!(
-        "INSERT INTO {} (event_id, payer_id, member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, occurred_at, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO {} (event_id, payer_id, member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, occurred_at, recorded_at, \
+         birth_date, sex, relationship) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (event_id) DO NOTHING",
         store.table("member_enrollments")
     );
     let values = vec![
@@ -259,6 +314,9 @@ pub async fn record_member(
         Value::from(member.date_of_death.map(format_date)),
         Value::from(occurred_at.to_string()),
         Value::from(recorded_at.to_string()),
+        Value::from(format_date(member.birth_date)),
+        Value::from(member.sex.clone()),
+        Value::from(member.relationship.clone()),
     ];
     tx.execute_raw(stmt(store, insert, values)).await?;
     Ok(())
@@ -274,8 +332,8 @@ pub async fn record_provider(
     recorded_at: Timestamp,
 ) -> Result<(), StoreError> {
     let insert = format!(
-        "INSERT INTO {} (event_id, npi, payer_id, enrollment_start, enrollment_end, occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO {} (event_id, npi, payer_id, enrollment_start, enrollment_end, occurred_at, recorded_at, entity_type, taxonomy) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING",
         store.table("provider_enrollments")
     );
     let values = vec![
@@ -286,6 +344,8 @@ pub async fn record_provider(
         Value::from(format_date(enrolled.enrollment_end)),
         Value::from(occurred_at.to_string()),
         Value::from(recorded_at.to_string()),
+        Value::from(enrolled.entity_type.to_string()),
+        Value::from(enrolled.taxonomy.clone()),
     ];
     tx.execute_raw(stmt(store, insert, values)).await?;
     Ok(())
@@ -326,6 +386,14 @@ fn timestamp_column(row: &QueryResult, idx: usize, what: &str) -> Result<Timesta
 }
 
 /// `AND recorded_at <= $n` when asking as known at `known_at`, with its value pushed.
+fn optional_date_column(row: &QueryResult, column_idx: usize, what: &str) -> Result<Option<time::Date>, StoreError> {
+    let text: Option<String> = row.try_get_by_index(column_idx)?;
+    match text {
+        Some(text) => parse_date(&text).map(Some).ok_or_else(|| StoreError::Corrupt(format!("{what} `{text}` is not a date"))),
+        None => Ok(None),
+    }
+}
+
 fn known_at_condition(known_at: Option<Timestamp>, values: &mut Vec<Value>) -> String {
     match known_at {
         Some(at) => {
@@ -347,7 +415,7 @@ pub async fn member(
     let mut values = vec![Value::from(payer_id.to_owned()), Value::from(member_id.to_owned())];
     let condition = known_at_condition(known_at, &mut values);
     let select = format!(
-        "SELECT member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, recorded_at FROM {} \
+        "SELECT member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, recorded_at, birth_date, sex, relationship FROM {} \
          WHERE payer_id = $1 AND member_id = $2{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
         store.table("member_enrollments")
     );
@@ -364,6 +432,9 @@ pub async fn member(
             None => None,
         },
         recorded_at: timestamp_column(&row, 6, "recorded_at")?,
+        birth_date: optional_date_column(&row, 7, "birth date")?,
+        sex: row.try_get_by_index(8)?,
+        relationship: row.try_get_by_index(9)?,
     }))
 }
 
@@ -378,7 +449,7 @@ pub async fn provider(
     let mut values = vec![Value::from(npi.to_owned()), Value::from(payer_id.to_owned())];
     let condition = known_at_condition(known_at, &mut values);
     let select = format!(
-        "SELECT npi, enrollment_start, enrollment_end, recorded_at FROM {} WHERE npi = $1 AND payer_id = $2{condition} \
+        "SELECT npi, enrollment_start, enrollment_end, recorded_at, entity_type, taxonomy FROM {} WHERE npi = $1 AND payer_id = $2{condition} \
          ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
         store.table("provider_enrollments")
     );
@@ -388,6 +459,8 @@ pub async fn provider(
         enrollment_start: date_column(&row, 1, "enrollment start")?,
         enrollment_end: date_column(&row, 2, "enrollment end")?,
         recorded_at: timestamp_column(&row, 3, "recorded_at")?,
+        entity_type: row.try_get_by_index::<Option<String>>(4)?.and_then(|text| text.parse().ok()),
+        taxonomy: row.try_get_by_index(5)?,
     }))
 }
 
@@ -422,31 +495,31 @@ pub async fn registry_facts(store: &Store, conn: &impl ConnectionTrait, claim: &
 /// keeps a decision record (and its replay) bounded when they do not.
 pub const HISTORY_LINES_MAX: i64 = 200;
 
+/// How far back the history reaches before the claim's first date of
+/// service: the rule set's `history.*_last_365_days` counts.
+pub const HISTORY_DAYS: i64 = 365;
+
 /// The lines of the member's other claims from the same billing provider on
 /// `claim`'s dates of service (what duplicates, NCCI across claims and MUE
 /// per day read), the most recent [`HISTORY_LINES_MAX`].
 pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim) -> Result<Vec<HistoryFact>, StoreError> {
-    let mut dates: Vec<String> = claim.lines.iter().map(|line| format_date(line.service_date)).collect();
-    dates.sort();
-    dates.dedup();
-    if dates.is_empty() {
+    let (Some(first), Some(last)) = (claim.lines.iter().map(|line| line.service_date).min(), claim.lines.iter().map(|line| line.service_date).max()) else {
         return Ok(vec![]);
-    }
-    let mut values =
-        vec![Value::from(claim.payer_id.clone()), Value::from(claim.member_id.clone()), Value::from(claim.claim_id), Value::from(claim.billing_npi.clone())];
-    let placeholders: Vec<String> = dates
-        .into_iter()
-        .map(|date| {
-            values.push(Value::from(date));
-            format!("${}", values.len())
-        })
-        .collect();
+    };
+    let values = vec![
+        Value::from(claim.payer_id.clone()),
+        Value::from(claim.member_id.clone()),
+        Value::from(claim.claim_id),
+        Value::from(claim.billing_npi.clone()),
+        Value::from(format_date(first - time::Duration::days(HISTORY_DAYS))),
+        Value::from(format_date(last)),
+    ];
+    // The most recent first: the claim's own dates (what the edits read) lead unless 200 later lines crowd them out.
     let select = format!(
         "SELECT claim_id, sequence, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status FROM {} \
-         WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND billing_npi = $4 AND service_date IN ({}) \
-         ORDER BY claim_id DESC, sequence LIMIT {HISTORY_LINES_MAX}",
-        store.table("claim_lines"),
-        placeholders.join(", ")
+         WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND billing_npi = $4 AND service_date >= $5 AND service_date <= $6 \
+         ORDER BY service_date DESC, claim_id DESC, sequence LIMIT {HISTORY_LINES_MAX}",
+        store.table("claim_lines")
     );
     let rows = conn.query_all_raw(stmt(store, select, values)).await?;
     let mut history = Vec::with_capacity(rows.len());

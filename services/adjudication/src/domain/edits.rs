@@ -17,7 +17,7 @@
 //! (CO-151/N362), exclusion (CO-B7) and prior authorization (CO-197); their
 //! call point is [`line_denial`], after the registry edits.
 
-use claimtrail_codes::Carc;
+use claimtrail_codes::{Carc, Rarc};
 use claimtrail_events::{ClaimLine, format_date};
 use time::Date;
 
@@ -30,6 +30,8 @@ pub struct Denial {
     pub edit: &'static str,
     /// The claim adjustment reason code (group CO), e.g. `27`.
     pub carc: Carc,
+    /// Remark codes sent with it (N362 with an MUE denial).
+    pub remarks: Vec<Rarc>,
     /// The registry fact that decided it, e.g. `member coverage 2026-01-01..2026-06-30 recorded 2026-...`.
     pub source: String,
     /// Why, in a sentence.
@@ -46,6 +48,7 @@ pub fn coverage(service_date: Date, member: &MemberFacts) -> Option<Denial> {
         return Some(Denial {
             edit: "coverage-not-in-effect",
             carc: Carc::BEFORE_COVERAGE,
+            remarks: Vec::new(),
             source: coverage_source(member),
             detail: format!(
                 "the date of service {} is before the member's coverage starts on {}: CO-26",
@@ -58,6 +61,7 @@ pub fn coverage(service_date: Date, member: &MemberFacts) -> Option<Denial> {
         return Some(Denial {
             edit: "coverage-ended",
             carc: Carc::AFTER_COVERAGE,
+            remarks: Vec::new(),
             source: coverage_source(member),
             detail: format!(
                 "the date of service {} is after the member's coverage ended on {}: CO-27",
@@ -75,6 +79,7 @@ pub fn date_of_death(service_date: Date, member: &MemberFacts) -> Option<Denial>
     (service_date > died).then(|| Denial {
         edit: "after-date-of-death",
         carc: Carc::DATE_OF_DEATH,
+        remarks: Vec::new(),
         source: format!("member date of death {} (recorded {})", format_date(died), member.recorded_at),
         detail: format!("the date of service {} is after the member's date of death {}: CO-13", format_date(service_date), format_date(died)),
     })
@@ -87,6 +92,7 @@ pub fn timely_filing(service_date: Date, received_on: Date, payer: &PayerFacts) 
     (age > i64::from(payer.timely_filing_days)).then(|| Denial {
         edit: "timely-filing",
         carc: Carc::TIMELY_FILING,
+        remarks: Vec::new(),
         source: format!("payer {} timely filing {} days (recorded {})", payer.payer_id, payer.timely_filing_days, payer.recorded_at),
         detail: format!(
             "the claim was received on {}, {age} days after the date of service {}; payer {} pays claims received within {} days: CO-29",
@@ -104,12 +110,14 @@ pub fn provider_enrollment(service_date: Date, npi: &str, payer_id: &str, provid
         None => Some(Denial {
             edit: "provider-not-enrolled",
             carc: Carc::PROVIDER_NOT_ELIGIBLE,
+            remarks: Vec::new(),
             source: format!("no enrollment of provider {npi} with payer {payer_id}"),
             detail: format!("billing provider {npi} is not enrolled with payer {payer_id}: CO-B7"),
         }),
         Some(enrolled) if service_date < enrolled.enrollment_start || service_date > enrolled.enrollment_end => Some(Denial {
             edit: "provider-not-enrolled",
             carc: Carc::PROVIDER_NOT_ELIGIBLE,
+            remarks: Vec::new(),
             source: format!(
                 "provider enrollment {}..{} (recorded {})",
                 format_date(enrolled.enrollment_start),
@@ -152,6 +160,9 @@ mod tests {
             coverage_start: date!(2026 - 01 - 01),
             coverage_end: date!(2026 - 06 - 30),
             date_of_death: None,
+            birth_date: None,
+            sex: None,
+            relationship: None,
             recorded_at: Timestamp::parse("2026-01-02T00:00:00.000000Z").unwrap(),
         }
     }
@@ -165,6 +176,8 @@ mod tests {
             npi: "1234567893".into(),
             enrollment_start: date!(2026 - 03 - 01),
             enrollment_end: date!(2026 - 12 - 31),
+            entity_type: None,
+            taxonomy: None,
             recorded_at: Timestamp::parse("2026-02-01T00:00:00.000000Z").unwrap(),
         }
     }

@@ -25,15 +25,19 @@
 //! switches, whose hash then replaces the fee schedule's as `rule_set_hash`).
 
 pub mod edits;
+pub mod engine;
+pub mod policy;
 pub mod pricing;
 pub mod record;
 pub mod registry;
+pub mod rules;
 
 use claimtrail_events::{ClaimAdjudicated, ClaimPended, ClaimReversed, Frequency, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+pub use policy::{PolicyInForce, PolicyUsed, TableInForce, policy_date};
 pub use pricing::{EMPTY_SCHEDULE, FeeSchedule, PricingError};
 pub use record::{DecisionRecord, ENGINE_VERSION, FACT_MODEL_VERSION};
 pub use registry::{HistoryFact, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
@@ -70,6 +74,10 @@ pub struct Facts<'a> {
     /// The payer's fee schedule in force (borrowed: one read serves a batch's
     /// claims); `None` when the payer never published one.
     pub schedule: Option<&'a FeeSchedule>,
+    /// The payer's policy in force on the claim's first date of service
+    /// (edit tables, pricing tables, rule set; [`policy`]), borrowed from the
+    /// consumer's cache; `None`: nothing uploaded.
+    pub policy: Option<&'a PolicyInForce>,
     /// For a replacement or void: the decision of the claim it names.
     pub original: DecisionState,
     /// The member, billing provider and payer as the registry held them.
@@ -132,6 +140,9 @@ pub enum Rejection {
     OriginalNotDecided { claim: Uuid, original: String },
     #[error(transparent)]
     Pricing(#[from] PricingError),
+    /// A recorded policy that cannot be rebuilt (replay only).
+    #[error(transparent)]
+    Policy(#[from] policy::PolicyReplayError),
 }
 
 impl Rejection {
@@ -199,9 +210,13 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
         Ok(found) => found,
         Err(pended) => return Ok(vec![Event::Pended(*pended)]),
     };
-    let denials: Vec<Option<edits::Denial>> =
-        claim.lines.iter().map(|line| edits::line_denial(line, &claim.billing_npi, member, payer, registry, facts.received_on)).collect();
-    events.push(Event::Adjudicated(pricing::adjudicate(claim, facts.schedule, &denials)?));
+    let empty = PolicyInForce::default();
+    let policy = facts.policy.unwrap_or(&empty);
+    match engine::decide_original(claim, facts, member, payer, policy)? {
+        // A pend sets the claim aside whole: a replacement's reversal waits with it.
+        pended @ Event::Pended(_) => return Ok(vec![pended]),
+        event => events.push(event),
+    }
     Ok(events)
 }
 
@@ -233,6 +248,7 @@ pub(crate) mod fixtures {
         let recorded_at = Timestamp::parse("2026-01-02T00:00:00.000000Z").expect("a timestamp");
         Facts {
             schedule: Some(schedule),
+            policy: None,
             original,
             registry: RegistryFacts {
                 member: Some(MemberFacts {
@@ -242,12 +258,17 @@ pub(crate) mod fixtures {
                     coverage_start: date!(2026 - 01 - 01),
                     coverage_end: date!(2026 - 12 - 31),
                     date_of_death: None,
+                    birth_date: None,
+                    sex: None,
+                    relationship: None,
                     recorded_at,
                 }),
                 provider: Some(ProviderFacts {
                     npi: "1234567893".into(),
                     enrollment_start: date!(2026 - 01 - 01),
                     enrollment_end: date!(2026 - 12 - 31),
+                    entity_type: None,
+                    taxonomy: None,
                     recorded_at,
                 }),
                 payer: Some(PayerFacts { payer_id: "PAYER1".into(), timely_filing_days: 365, recorded_at }),
@@ -524,3 +545,6 @@ mod tests {
         assert_eq!(given.registry.member.as_ref().map(|m| m.recorded_at), Some(Timestamp::parse("2026-01-02T00:00:00.000000Z").unwrap()));
     }
 }
+
+#[cfg(test)]
+mod scenarios;

@@ -53,10 +53,10 @@ pub fn schedule_hash(schedule: Option<&FeeSchedule>) -> String {
 }
 
 /// A line a standard edit denied: nothing allowed, the edit's CARC for the whole charge.
-fn denied_line(line: &claimtrail_events::ClaimLine, denial: &Denial) -> LineDecision {
+pub fn denied_line(line: &claimtrail_events::ClaimLine, denial: &Denial) -> LineDecision {
     let adjustment = (!line.charge.is_zero()).then_some(Adjustment { group: GroupCode::Co, reason: denial.carc.clone(), amount: line.charge });
     LineDecision {
-        remarks: Vec::new(),
+        remarks: denial.remarks.clone(),
         sequence: line.sequence,
         procedure_code: line.procedure_code.clone(),
         charge: line.charge,
@@ -83,23 +83,62 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
     let content_hash = schedule_hash(schedule);
     let mut lines = Vec::with_capacity(claim.lines.len());
     for (line_idx, line) in claim.lines.iter().enumerate() {
-        if let Some(Some(denial)) = denials.get(line_idx) {
-            lines.push(denied_line(line, denial));
-            continue;
+        match denials.get(line_idx) {
+            Some(Some(denial)) => lines.push(denied_line(line, denial)),
+            _ => lines.push(price_line(claim, line, schedule, line.quantity)?),
         }
+    }
+    finish(claim, lines, content_hash)
+}
+
+/// Prices one line under the legacy per-code `schedule`, paying at most
+/// `units_allowed` units (an MUE reduction; the rest CO-151).
+pub fn price_line(
+    claim: &SubmittedClaim,
+    line: &claimtrail_events::ClaimLine,
+    schedule: Option<&FeeSchedule>,
+    units_allowed: rust_decimal::Decimal,
+) -> Result<LineDecision, PricingError> {
+    let content_hash = schedule_hash(schedule);
+    {
         let mut explanation = Vec::new();
         let mut adjustments = Vec::new();
         let mut steps = Vec::new();
-        let allowed = match schedule.and_then(|schedule| schedule.fees.get(&line.procedure_code)) {
+        let allowed = match schedule.and_then(|schedule| schedule.fees.get(&*line.procedure_code)) {
             Some(fee_per_unit) => {
-                let fee_exact = fee_per_unit.amount().checked_mul(line.quantity).ok_or(PricingError::Overflow(line.sequence))?;
+                let units = units_allowed.min(line.quantity);
+                if units < line.quantity {
+                    let full = Money::round_half_away_from_zero(fee_per_unit.amount().checked_mul(line.quantity).ok_or(PricingError::Overflow(line.sequence))?);
+                    let kept = Money::round_half_away_from_zero(fee_per_unit.amount().checked_mul(units).ok_or(PricingError::Overflow(line.sequence))?);
+                    let cut = line.charge.min(full).checked_sub(line.charge.min(kept)).ok_or(PricingError::Overflow(line.sequence))?;
+                    if !cut.is_zero() {
+                        let adjustment = Adjustment { group: GroupCode::Co, reason: Carc::UNITS_NOT_SUPPORTED, amount: cut };
+                        let sentence = format!("MUE: {} of {} units paid; CO-151 {cut}", units.normalize(), line.quantity.normalize());
+                        explanation.push(sentence.clone());
+                        steps.push(DecisionStep {
+                            kind: StepKind::Edit,
+                            rule: "mue".into(),
+                            source: None,
+                            adjustment: Some(adjustment.clone()),
+                            before: line.charge.min(full),
+                            after: line.charge.min(kept),
+                            detail: sentence,
+                        });
+                        adjustments.push(adjustment);
+                    }
+                }
+                let fee_exact = fee_per_unit.amount().checked_mul(units).ok_or(PricingError::Overflow(line.sequence))?;
                 let fee = Money::round_half_away_from_zero(fee_exact);
-                let fee_sentence = format!("fee schedule {}: {} per unit x {} units = {}", short(&content_hash), fee_per_unit, line.quantity.normalize(), fee);
+                let fee_sentence = format!("fee schedule {}: {} per unit x {} units = {}", short(&content_hash), fee_per_unit, units.normalize(), fee);
                 explanation.push(fee_sentence.clone());
                 let allowed = line.charge.min(fee);
+                let charge_left = line
+                    .charge
+                    .checked_sub(Money::checked_sum(adjustments.iter().map(|a: &Adjustment| &a.amount)).ok_or(PricingError::Overflow(line.sequence))?)
+                    .ok_or(PricingError::Overflow(line.sequence))?;
                 let allowed_sentence = format!("allowed = lower of charge {} and fee {} = {}", line.charge, fee, allowed);
                 explanation.push(allowed_sentence.clone());
-                let contractual = line.charge.checked_sub(allowed).ok_or(PricingError::Overflow(line.sequence))?;
+                let contractual = charge_left.checked_sub(allowed).ok_or(PricingError::Overflow(line.sequence))?;
                 let adjustment = (!contractual.is_zero() && !allowed.is_zero()).then_some(Adjustment {
                     group: GroupCode::Co,
                     reason: Carc::FEE_SCHEDULE,
@@ -142,7 +181,7 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
         };
         let paid = allowed;
         explanation.push(format!("paid {paid}"));
-        lines.push(LineDecision {
+        Ok(LineDecision {
             remarks: Vec::new(),
             sequence: line.sequence,
             procedure_code: line.procedure_code.clone(),
@@ -153,8 +192,13 @@ pub fn adjudicate(claim: &SubmittedClaim, schedule: Option<&FeeSchedule>, denial
             adjustments,
             explanation,
             steps,
-        });
+        })
     }
+}
+
+/// The claim's decision from its decided lines: totals, the balance of each
+/// line checked, and the outcome (paid, partially paid or denied).
+pub fn finish(claim: &SubmittedClaim, lines: Vec<LineDecision>, content_hash: String) -> Result<ClaimAdjudicated, PricingError> {
     let sum = |pick: fn(&LineDecision) -> Money| Money::checked_sum(lines.iter().map(pick).collect::<Vec<_>>().iter()).ok_or(PricingError::Overflow(0));
     let total_charge = sum(|l| l.charge)?;
     let total_allowed = sum(|l| l.allowed)?;
@@ -352,7 +396,13 @@ mod tests {
 
     #[test]
     fn a_line_an_edit_denied_is_not_priced_and_carries_the_edit_s_carc() {
-        let denial = Denial { edit: "coverage-ended", carc: Carc::AFTER_COVERAGE, source: "member coverage".into(), detail: "after coverage: CO-27".into() };
+        let denial = Denial {
+            edit: "coverage-ended",
+            carc: Carc::AFTER_COVERAGE,
+            remarks: vec![],
+            source: "member coverage".into(),
+            detail: "after coverage: CO-27".into(),
+        };
         let decision =
             adjudicate(&claim(&[("99213", "180.00", 1), ("99213", "90.00", 1)]), Some(&schedule(&[("99213", "120.00")])), &[Some(denial), None]).unwrap();
         assert_eq!(

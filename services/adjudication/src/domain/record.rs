@@ -15,7 +15,7 @@ use claimtrail_events::{Money, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::{Command, DecisionState, Event, Facts, FeeSchedule, HistoryFact, RegistryFacts, Rejection, decide};
+use super::{Command, DecisionState, Event, Facts, FeeSchedule, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide};
 
 /// The engine that decided: this crate and its version.
 pub const ENGINE_VERSION: &str = concat!("claimtrail-adjudication/", env!("CARGO_PKG_VERSION"));
@@ -50,6 +50,10 @@ pub struct DecisionRecord {
     pub registry: RegistryFacts,
     pub history: Vec<HistoryFact>,
     pub original: DecisionState,
+    /// The payer's policy the decision read: each table version's hash and
+    /// the rows it read, and the rule set (absent: none was in force).
+    #[serde(default, skip_serializing_if = "PolicyUsed::is_empty")]
+    pub policy: PolicyUsed,
 }
 
 impl DecisionRecord {
@@ -70,6 +74,7 @@ impl DecisionRecord {
             registry: facts.registry.clone(),
             history: facts.history.clone(),
             original: facts.original.clone(),
+            policy: facts.policy.map(|policy| PolicyUsed::of(policy, claim, &facts.history)).unwrap_or_default(),
         }
     }
 
@@ -81,9 +86,10 @@ impl DecisionRecord {
     }
 
     /// The facts as recorded, pricing with `schedule` (from [`DecisionRecord::schedule`]).
-    pub fn facts<'a>(&self, schedule: Option<&'a FeeSchedule>) -> Facts<'a> {
+    pub fn facts<'a>(&self, schedule: Option<&'a FeeSchedule>, policy: Option<&'a PolicyInForce>) -> Facts<'a> {
         Facts {
             schedule,
+            policy,
             original: self.original.clone(),
             registry: self.registry.clone(),
             history: self.history.clone(),
@@ -95,7 +101,8 @@ impl DecisionRecord {
     /// Decides the recorded claim again on exactly the recorded facts.
     pub fn replay(&self) -> Result<Vec<Event>, Rejection> {
         let schedule = self.schedule();
-        decide(&self.facts(schedule.as_ref()), &Command::Adjudicate(self.claim.clone()))
+        let policy = if self.policy.is_empty() { None } else { Some(self.policy.tables()?) };
+        decide(&self.facts(schedule.as_ref(), policy.as_ref()), &Command::Adjudicate(self.claim.clone()))
     }
 }
 

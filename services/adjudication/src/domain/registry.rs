@@ -25,6 +25,15 @@ pub struct MemberFacts {
     pub coverage_end: Date,
     #[serde(default, with = "claimtrail_events::optional_date", skip_serializing_if = "Option::is_none")]
     pub date_of_death: Option<Date>,
+    /// For the rule set's fact model (`member.age`): absent in versions recorded before it.
+    #[serde(default, with = "claimtrail_events::optional_date", skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<Date>,
+    /// `male`, `female`, ... as enrolled (`member.sex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
+    /// To the subscriber: `self`, `spouse`, `child`, ... (`member.relationship`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<String>,
     /// When adjudication recorded this version.
     pub recorded_at: Timestamp,
 }
@@ -37,6 +46,11 @@ pub struct ProviderFacts {
     pub enrollment_start: Date,
     #[serde(with = "claimtrail_events::date")]
     pub enrollment_end: Date,
+    /// NPI entity type: 1 individual, 2 organization (`provider.entity_type`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taxonomy: Option<String>,
     pub recorded_at: Timestamp,
 }
 

@@ -1,0 +1,298 @@
+//! The payer's policy in force for one claim: its edit tables, pricing
+//! tables and rule set, parsed once per content hash by the consumer
+//! ([`crate::consumer`]) and held behind `Arc`s, borrowed by [`super::Facts`].
+//!
+//! Versions are chosen **per claim**, by the claim's first date of service
+//! (the earliest line date, or the statement's from date when earlier): one
+//! claim is decided wholly under one version of each table, so its record
+//! cites one hash per table. A claim whose lines straddle a version boundary
+//! is decided under the version in force on its first day.
+//!
+//! [`PolicyUsed`] is what a decision read of them: per table its content
+//! hash and only the rows the decision's lookups returned (the NCCI pairs
+//! among the claim's and its history's codes, the MUEs of its codes, the
+//! fee, RVU, GPCI and ZIP rows of its lines, the member's authorizations, the
+//! exclusion rows that matched), and the rule set's canonical JSON. A
+//! lookup on the rows kept answers what it answered on the whole table
+//! (each lookup returns the most specific row present, and the rows kept
+//! include every answer), so [`PolicyUsed::tables`] rebuilds small tables
+//! that decide the claim exactly as the whole ones did: a replay is
+//! self-contained and small.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use claimtrail_events::{ClaimLine, SubmittedClaim};
+use claimtrail_policy::{
+    CodeKey, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PriorAuthorizations, ProviderIdentity, RvuTable, Setting,
+    ZipLocalities,
+};
+use claimtrail_rules::RuleSet;
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::HistoryFact;
+
+/// One table version in force: its content hash and the parsed table.
+#[derive(Clone)]
+pub struct TableInForce<T> {
+    pub content_hash: String,
+    pub table: Arc<T>,
+}
+
+impl<T> TableInForce<T> {
+    pub fn new(content_hash: impl Into<String>, table: T) -> TableInForce<T> {
+        TableInForce { content_hash: content_hash.into(), table: Arc::new(table) }
+    }
+}
+
+/// The payer's policy in force on a claim's first date of service; every
+/// part is optional (a payer uploads what it has).
+#[derive(Clone, Default)]
+pub struct PolicyInForce {
+    pub ncci: Option<TableInForce<NcciTable>>,
+    pub mue: Option<TableInForce<MueTable>>,
+    pub exclusions: Option<TableInForce<ExclusionList>>,
+    pub prior_authorizations: Option<TableInForce<PriorAuthorizations>>,
+    pub fee_schedule: Option<TableInForce<FeeSchedule>>,
+    pub rvu: Option<TableInForce<RvuTable>>,
+    pub gpci: Option<TableInForce<GpciTable>>,
+    pub zip_localities: Option<TableInForce<ZipLocalities>>,
+    pub rule_set: Option<Arc<RuleSet>>,
+}
+
+impl fmt::Debug for PolicyInForce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn hash<T>(table: &Option<TableInForce<T>>) -> Option<&str> {
+            table.as_ref().map(|table| table.content_hash.as_str())
+        }
+        f.debug_struct("PolicyInForce")
+            .field("ncci", &hash(&self.ncci))
+            .field("mue", &hash(&self.mue))
+            .field("exclusions", &hash(&self.exclusions))
+            .field("prior_authorizations", &hash(&self.prior_authorizations))
+            .field("fee_schedule", &hash(&self.fee_schedule))
+            .field("rvu", &hash(&self.rvu))
+            .field("gpci", &hash(&self.gpci))
+            .field("zip_localities", &hash(&self.zip_localities))
+            .field("rule_set", &self.rule_set.as_ref().map(|rule_set| rule_set.content_hash().to_owned()))
+            .finish()
+    }
+}
+
+impl PolicyInForce {
+    /// Whether any pricing table is in force: then lines are priced by
+    /// libs/policy (fee schedule by code, modifier and place of service;
+    /// RBRVS), not by the legacy per-code schedule.
+    pub fn prices(&self) -> bool {
+        self.fee_schedule.is_some() || self.rvu.is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ncci.is_none()
+            && self.mue.is_none()
+            && self.exclusions.is_none()
+            && self.prior_authorizations.is_none()
+            && self.fee_schedule.is_none()
+            && self.rvu.is_none()
+            && self.gpci.is_none()
+            && self.zip_localities.is_none()
+            && self.rule_set.is_none()
+    }
+}
+
+/// The date a claim's table versions are chosen by: its first date of service.
+pub fn policy_date(claim: &SubmittedClaim) -> Option<Date> {
+    let first_line = claim.lines.iter().map(|line| line.service_date).min();
+    match (first_line, claim.statement_from) {
+        (Some(line), Some(from)) => Some(line.min(from)),
+        (line, from) => line.or(from),
+    }
+}
+
+/// The rows of one table a decision read, with the version's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowsUsed<R> {
+    pub content_hash: String,
+    /// The CMS setting of an NCCI or MUE table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Setting>,
+    pub rows: Vec<R>,
+}
+
+/// The rule set a decision ran: its hash, name and canonical JSON, with the
+/// fact-model and evaluator versions it was evaluated under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSetUsed {
+    pub content_hash: String,
+    pub name: String,
+    /// The canonical JSON the hash covers (what [`RuleSet::parse`] reads back).
+    pub canonical: String,
+    pub fact_model_version: String,
+    pub evaluator_version: String,
+}
+
+/// Everything of the payer's policy one decision read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyUsed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ncci: Option<RowsUsed<claimtrail_policy::PtpEdit>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mue: Option<RowsUsed<claimtrail_policy::Mue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusions: Option<RowsUsed<claimtrail_policy::Exclusion>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_authorizations: Option<RowsUsed<claimtrail_policy::PriorAuthorization>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_schedule: Option<RowsUsed<claimtrail_policy::Fee>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rvu: Option<RowsUsed<claimtrail_policy::Rvu>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpci: Option<RowsUsed<(claimtrail_policy::Locality, claimtrail_policy::Gpci)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_localities: Option<RowsUsed<(u32, claimtrail_policy::Locality)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<RuleSetUsed>,
+}
+
+/// Why a recorded policy cannot be rebuilt (a rule set that no longer parses).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the recorded rule set {hash} does not parse: {reason}")]
+pub struct PolicyReplayError {
+    pub hash: String,
+    pub reason: String,
+}
+
+fn used<T, R>(table: &Option<TableInForce<T>>, setting: Option<Setting>, rows: impl FnOnce(&T) -> Vec<R>) -> Option<RowsUsed<R>> {
+    table.as_ref().map(|table| RowsUsed { content_hash: table.content_hash.clone(), setting, rows: rows(&table.table) })
+}
+
+/// The modifier and place of service a line is priced by (as libs/policy keys them).
+fn pricing_keys(line: &ClaimLine) -> (CodeKey, CodeKey, CodeKey) {
+    let code = CodeKey::of(&line.procedure_code);
+    let modifier = line.modifiers.first().map(|modifier| CodeKey::of(modifier)).unwrap_or(CodeKey::NONE);
+    let pos = CodeKey::of(line.place_of_service.as_deref().unwrap_or(""));
+    (code, modifier, pos)
+}
+
+fn dedup<R: Clone + PartialEq>(rows: Vec<&R>) -> Vec<R> {
+    let mut kept: Vec<R> = Vec::with_capacity(rows.len());
+    for row in rows {
+        if !kept.contains(row) {
+            kept.push(row.clone());
+        }
+    }
+    kept
+}
+
+impl PolicyUsed {
+    /// What deciding `claim` with `history` under `policy` reads.
+    pub fn of(policy: &PolicyInForce, claim: &SubmittedClaim, history: &[HistoryFact]) -> PolicyUsed {
+        let dates: BTreeSet<Date> = claim.lines.iter().map(|line| line.service_date).collect();
+        let claim_codes: BTreeSet<CodeKey> = claim.lines.iter().map(|line| CodeKey::of(&line.procedure_code)).filter(|key| !key.is_none()).collect();
+        let history_codes: BTreeSet<CodeKey> = history
+            .iter()
+            .filter(|fact| dates.contains(&fact.service_date))
+            .map(|fact| CodeKey::of(&fact.procedure_code))
+            .filter(|key| !key.is_none())
+            .collect();
+        let all_codes: BTreeSet<CodeKey> = claim_codes.union(&history_codes).copied().collect();
+        let renderer = claim.rendering_npi.as_deref().unwrap_or(&claim.billing_npi).to_owned();
+        PolicyUsed {
+            ncci: used(&policy.ncci, policy.ncci.as_ref().map(|t| t.table.setting()), |table| {
+                let mut rows = Vec::new();
+                for &one in &all_codes {
+                    for &two in &all_codes {
+                        if !claim_codes.contains(&one) && !claim_codes.contains(&two) {
+                            continue;
+                        }
+                        rows.extend(dates.iter().filter_map(|&date| table.edit(one, two, date)));
+                    }
+                }
+                dedup(rows)
+            }),
+            mue: used(&policy.mue, policy.mue.as_ref().map(|t| t.table.setting()), |table| {
+                claim_codes.iter().filter_map(|&code| table.mue(code)).copied().collect()
+            }),
+            exclusions: used(&policy.exclusions, None, |list| {
+                let identity = ProviderIdentity { npi: &renderer, last_name: None, first_name: None, birth_date: None };
+                dedup(
+                    dates
+                        .iter()
+                        .filter_map(|&date| match list.check(identity, date) {
+                            ExclusionCheck::Clear => None,
+                            ExclusionCheck::Excluded(row) | ExclusionCheck::PossibleMatch(row) => Some(row),
+                        })
+                        .collect(),
+                )
+            }),
+            prior_authorizations: used(&policy.prior_authorizations, None, |table| table.rows_of_member(&claim.member_id).cloned().collect()),
+            fee_schedule: used(&policy.fee_schedule, None, |table| {
+                dedup(
+                    claim
+                        .lines
+                        .iter()
+                        .filter_map(|line| {
+                            let (code, modifier, pos) = pricing_keys(line);
+                            table.fee(code, modifier, pos, line.service_date)
+                        })
+                        .collect(),
+                )
+            }),
+            rvu: used(&policy.rvu, None, |table| {
+                dedup(
+                    claim
+                        .lines
+                        .iter()
+                        .filter_map(|line| {
+                            let (code, modifier, _) = pricing_keys(line);
+                            table.rvu(code, modifier)
+                        })
+                        .collect(),
+                )
+            }),
+            zip_localities: used(&policy.zip_localities, None, |table| claim.service_zip.as_deref().and_then(|zip| table.entry(zip)).into_iter().collect()),
+            gpci: used(&policy.gpci, None, |table| {
+                let locality = claim.service_zip.as_deref().and_then(|zip| policy.zip_localities.as_ref()?.table.locality(zip));
+                locality.and_then(|locality| table.gpci(locality).map(|gpci| (locality, *gpci))).into_iter().collect()
+            }),
+            rule_set: policy.rule_set.as_ref().map(|rule_set| RuleSetUsed {
+                content_hash: rule_set.content_hash().to_owned(),
+                name: rule_set.name().to_owned(),
+                canonical: String::from_utf8_lossy(rule_set.canonical_bytes()).into_owned(),
+                fact_model_version: claimtrail_rules::FACT_MODEL_VERSION.to_owned(),
+                evaluator_version: claimtrail_rules::EVALUATOR_VERSION.to_owned(),
+            }),
+        }
+    }
+
+    /// The small tables the recorded rows make (see the module doc).
+    pub fn tables(&self) -> Result<PolicyInForce, PolicyReplayError> {
+        fn rebuilt<R: Clone, T>(used: &Option<RowsUsed<R>>, build: impl FnOnce(Option<Setting>, Vec<R>) -> T) -> Option<TableInForce<T>> {
+            used.as_ref().map(|used| TableInForce::new(used.content_hash.clone(), build(used.setting, used.rows.clone())))
+        }
+        let rule_set = match &self.rule_set {
+            None => None,
+            Some(used) => Some(Arc::new(
+                RuleSet::parse(&used.name, used.canonical.as_bytes())
+                    .map_err(|errors| PolicyReplayError { hash: used.content_hash.clone(), reason: errors.to_string() })?,
+            )),
+        };
+        Ok(PolicyInForce {
+            ncci: rebuilt(&self.ncci, |setting, rows| NcciTable::from_edits(setting.unwrap_or(Setting::Practitioner), rows)),
+            mue: rebuilt(&self.mue, |setting, rows| MueTable::from_mues(setting.unwrap_or(Setting::Practitioner), rows)),
+            exclusions: rebuilt(&self.exclusions, |_, rows| ExclusionList::from_rows(rows)),
+            prior_authorizations: rebuilt(&self.prior_authorizations, |_, rows| PriorAuthorizations::from_rows(rows)),
+            fee_schedule: rebuilt(&self.fee_schedule, |_, rows| FeeSchedule::from_fees(rows)),
+            rvu: rebuilt(&self.rvu, |_, rows| RvuTable::from_rvus(rows)),
+            gpci: rebuilt(&self.gpci, |_, rows| GpciTable::from_gpcis(rows)),
+            zip_localities: rebuilt(&self.zip_localities, |_, rows| ZipLocalities::from_zips(rows)),
+            rule_set,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == PolicyUsed::default()
+    }
+}
