@@ -4,6 +4,7 @@
 // JSON summary: {"failed": N, "checks": [...], "screenshots": [...]}.
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 const cfg = JSON.parse(process.env.CLAIMTRAIL_BROWSER_TEST);
@@ -144,6 +145,21 @@ try {
     state = await proofState(page);
     check('a changed pinned key shows as a failure', state.state === 'failed' && state.summary.includes('not signed by the pinned key'), JSON.stringify(state));
     await shot(page, 'auditor-proofs-changed-key');
+
+    // A key whose base64 holds '+' (the separator) still parses, and a wrong key id does not.
+    let vkey;
+    do {
+      const publicKey = randomBytes(32);
+      const id = createHash('sha256').update(Buffer.concat([Buffer.from('test.log'), Buffer.from([0x0a, 0x01]), publicKey])).digest().subarray(0, 4);
+      vkey = `test.log+${id.toString('hex')}+${Buffer.concat([Buffer.from([1]), publicKey]).toString('base64')}`;
+    } while (!vkey.split('+').slice(2).join('+').includes('+'));
+    const parsed = await page.evaluate(async (key) => {
+      const module = await import('/ui/assets/proofs.js');
+      let refused = '';
+      try { module.parseVerifierKey(key.replace(/\+[0-9a-f]{8}\+/, '+00000000+')); } catch (e) { refused = e.message; }
+      return { name: module.parseVerifierKey(key).name, refused };
+    }, vkey);
+    check('a log key with \'+\' in its base64 parses, one with a wrong key id does not', parsed.name === 'test.log' && parsed.refused.includes('does not match'), JSON.stringify(parsed));
 
     const finance = await page.goto(cfg.url + '/ui/balances');
     check('a page of another role answers 403', finance.status() === 403, finance.status());

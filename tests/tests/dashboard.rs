@@ -120,14 +120,7 @@ async fn each_role_signs_in_and_an_auditor_checks_a_claims_proofs_in_the_browser
         let path = out_dir.join(shot.as_str().context("name")?);
         assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{} is missing or empty", path.display());
     }
-    let access_log: Value = up
-        .client
-        .get(format!("{}/v1/access-log", up.url))
-        .bearer_auth(up.demo_key("admin")?)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let access_log: Value = up.client.get(format!("{}/v1/access-log", up.url)).bearer_auth(up.demo_key("admin")?).send().await?.json().await?;
     let reads = access_log.to_string();
     assert!(reads.contains(&claim_id) && reads.contains("State Audit Office"), "the auditor's read of {claim_id} is not in the access log: {access_log}");
     Ok(())

@@ -30,9 +30,12 @@ function hex(bytes) {
 
 // <name>+<8 hex key id>+<base64(0x01 ‖ 32-byte key)>; the key id must be SHA-256(name ‖ \n ‖ 0x01 ‖ key)[0..4].
 export function parseVerifierKey(vkey) {
-  const parts = vkey.trim().split('+');
-  if (parts.length !== 3) throw new Error('a log key reads <name>+<key id>+<base64 key>');
-  const [name, keyId, encoded] = parts;
+  // The base64 part may itself hold '+': split at the first two only.
+  const text = vkey.trim();
+  const first = text.indexOf('+');
+  const second = text.indexOf('+', first + 1);
+  if (first <= 0 || second < 0) throw new Error('a log key reads <name>+<key id>+<base64 key>');
+  const [name, keyId, encoded] = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
   let raw;
   try { raw = b64(encoded); } catch { throw new Error('the key part is not base64'); }
   if (raw.length !== 33 || raw[0] !== 1) throw new Error('the key is not an Ed25519 verifier key (0x01 and 32 bytes)');

@@ -8,12 +8,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use maud::{Markup, html};
@@ -143,7 +143,11 @@ fn frame(session: &Session, current: Option<Page>) -> Frame<'_> {
 fn signed_in(state: &DashboardState, headers: &HeaderMap, page_wanted: Option<Page>) -> Result<Session, Response> {
     let id = cookie(headers, SESSION_COOKIE);
     let now = (state.clock)();
-    let touched = state.sessions.lock().map_err(|_| page(StatusCode::INTERNAL_SERVER_ERROR, views::problem(None, "Error", "the session table is unusable")))?.touch(id.as_deref(), now);
+    let touched = state
+        .sessions
+        .lock()
+        .map_err(|_| page(StatusCode::INTERNAL_SERVER_ERROR, views::problem(None, "Error", "the session table is unusable")))?
+        .touch(id.as_deref(), now);
     let session = match touched {
         Ok(session) => session,
         Err(e @ SessionError::Expired { .. }) => return Err(sign_in_page(StatusCode::UNAUTHORIZED, Some(&e.to_string()), true)),
@@ -171,9 +175,7 @@ async fn home(State(state): State<DashboardState>, headers: HeaderMap) -> Respon
 
 async fn asset(Path(path): Path<String>) -> Response {
     match crate::assets::asset(&path) {
-        Some((bytes, content_type)) => {
-            ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], bytes).into_response()
-        }
+        Some((bytes, content_type)) => ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], bytes).into_response(),
         None => (StatusCode::NOT_FOUND, "no such asset\n").into_response(),
     }
 }
@@ -289,7 +291,15 @@ fn csv_response(file_name: &str, table: Table) -> Response {
 }
 
 /// The table as CSV (every row after the filter), or one page of it in `render`.
-fn table_or_csv(query: &TableQuery, file_name: &str, table: Table, render: impl FnOnce(Markup) -> Response, caption: &str, path: &str, other_query: &str) -> Response {
+fn table_or_csv(
+    query: &TableQuery,
+    file_name: &str,
+    table: Table,
+    render: impl FnOnce(Markup) -> Response,
+    caption: &str,
+    path: &str,
+    other_query: &str,
+) -> Response {
     let filter = query.filter.clone().unwrap_or_default();
     let table = table.filtered(&filter);
     if query.format.as_deref() == Some("csv") {
@@ -421,7 +431,8 @@ pub struct EntriesQuery {
 
 /// An entry's row: index, event id, and the leaf's event type, producer and verification flag.
 fn entry_row(entry: &Value) -> Vec<String> {
-    let leaf: Value = entry["leaf"].as_str().and_then(|b64| BASE64.decode(b64).ok()).and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or(Value::Null);
+    let leaf: Value =
+        entry["leaf"].as_str().and_then(|b64| BASE64.decode(b64).ok()).and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or(Value::Null);
     vec![cell(&entry["index"]), cell(&entry["event_id"]), cell(&leaf["event_type"]), cell(&leaf["producer"]), cell(&leaf["verified"]), cell(&entry["chain"])]
 }
 
@@ -487,6 +498,21 @@ fn claim_form(path: &str, claim_id: &str) -> Markup {
     }
 }
 
+/// The auditor's pinned log key (kept in this browser) and the script that checks the proofs.
+fn pin_section() -> Markup {
+    html! {
+            h2 #pin-heading { "Pinned log key" }
+            p { "The log's public key is pinned in this browser, not fetched from the server being checked. Get it from the log's operator (for example `claimtrail keys log`) and pin it once." }
+            p { "Pinned: " code #pinned-key { "none pinned yet" } }
+            form #pin-form.inline aria-labelledby="pin-heading" {
+                div { label for="log-key" { "Log key (vkey)" } input #log-key type="text" name="log_key" autocomplete="off" required; }
+                button type="submit" { "Pin this key" }
+            }
+            p #pin-message role="status" {}
+            script type="module" src="/ui/assets/proofs.js" {}
+    }
+}
+
 async fn proofs(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<ClaimQuery>) -> Response {
     let session = match signed_in(&state, &headers, Some(Page::ClaimProofs)) {
         Ok(session) => session,
@@ -495,7 +521,7 @@ async fn proofs(State(state): State<DashboardState>, headers: HeaderMap, Query(q
     let current = Page::ClaimProofs;
     let render = |body: Markup| page(StatusCode::OK, views::layout(current.title(), Some(&frame(&session, Some(current))), views::import_map(), body));
     let Some(raw_id) = query.claim_id.as_deref().filter(|id| !id.trim().is_empty()) else {
-        return render(html! { (claim_form(current.path(), "")) });
+        return render(html! { (claim_form(current.path(), "")) (pin_section()) });
     };
     let id = match claim_id(raw_id) {
         Ok(id) => id,
@@ -593,15 +619,7 @@ async fn proofs(State(state): State<DashboardState>, headers: HeaderMap, Query(q
             Some(note) => pre #checkpoint-note { (note) },
             None => p { "No checkpoint has been signed yet; the proofs can be checked once one is." },
         }
-        h2 #pin-heading { "Pinned log key" }
-        p { "The log's public key is pinned in this browser, not fetched from the server being checked. Get it from the log's operator (for example `claimtrail keys log`) and pin it once." }
-        p { "Pinned: " code #pinned-key { "none pinned yet" } }
-        form #pin-form.inline aria-labelledby="pin-heading" {
-            div { label for="log-key" { "Log key (vkey)" } input #log-key type="text" name="log_key" autocomplete="off" required; }
-            button type="submit" { "Pin this key" }
-        }
-        p #pin-message role="status" {}
-        script type="module" src="/ui/assets/proofs.js" {}
+        (pin_section())
     };
     render(body)
 }
@@ -627,8 +645,11 @@ async fn explanation(State(state): State<DashboardState>, headers: HeaderMap, Qu
     for line in answer["lines"].as_array().into_iter().flatten() {
         for (step_idx, step) in line["steps"].as_array().into_iter().flatten().enumerate() {
             let adjustment = &step["adjustment"];
-            let adjustment =
-                if adjustment.is_null() { String::new() } else { format!("{}-{} {}", cell(&adjustment["group"]), cell(&adjustment["reason"]), cell(&adjustment["amount"])) };
+            let adjustment = if adjustment.is_null() {
+                String::new()
+            } else {
+                format!("{}-{} {}", cell(&adjustment["group"]), cell(&adjustment["reason"]), cell(&adjustment["amount"]))
+            };
             rows.push(vec![
                 cell(&line["sequence"]),
                 cell(&line["procedure_code"]),
@@ -726,10 +747,14 @@ async fn policy_versions(State(state): State<DashboardState>, headers: HeaderMap
         .into_iter()
         .flatten()
         .map(|version| {
-            ["kind", "name", "version_id", "content_hash", "row_count", "effective_from", "effective_to", "recorded_at"].iter().map(|field| cell(&version[*field])).collect()
+            ["kind", "name", "version_id", "content_hash", "row_count", "effective_from", "effective_to", "recorded_at"]
+                .iter()
+                .map(|field| cell(&version[*field]))
+                .collect()
         })
         .collect();
-    let table = Table::new(vec!["Kind", "Name", "Version", "Content hash (SHA3-256)", "Rows", "Effective from", "Effective to (exclusive)", "Recorded at"], rows);
+    let table =
+        Table::new(vec!["Kind", "Name", "Version", "Content hash (SHA3-256)", "Rows", "Effective from", "Effective to (exclusive)", "Recorded at"], rows);
     let render = |table_markup: Markup| {
         let body = html! {
             (payer_form)

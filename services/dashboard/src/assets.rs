@@ -44,7 +44,8 @@ mod tests {
     fn every_vendored_module_that_another_imports_is_embedded() {
         for (name, bytes) in ASSETS.iter().filter(|(name, _)| name.ends_with(".js")) {
             let source = std::str::from_utf8(bytes).unwrap();
-            let imports = source.lines().map(str::trim_start).filter(|line| line.starts_with("import ") || line.starts_with("export ") || line.starts_with('}'));
+            let imports =
+                source.lines().map(str::trim_start).filter(|line| line.starts_with("import ") || line.starts_with("export ") || line.starts_with('}'));
             for line in imports {
                 let Some((_, rest)) = line.split_once(" from ") else { continue };
                 let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else { continue };

@@ -8,8 +8,7 @@ use crate::domain::table::TablePage;
 use crate::domain::viewer::Viewer;
 
 /// The import map of the proofs page: bare `@noble/...` specifiers to the embedded files.
-pub const IMPORT_MAP: &str =
-    r#"{"imports":{"@noble/hashes/":"/ui/assets/vendor/@noble/hashes/","@noble/curves/":"/ui/assets/vendor/@noble/curves/"}}"#;
+pub const IMPORT_MAP: &str = r#"{"imports":{"@noble/hashes/":"/ui/assets/vendor/@noble/hashes/","@noble/curves/":"/ui/assets/vendor/@noble/curves/"}}"#;
 
 /// The header of a signed-in page: who, the pages of the role, sign-out.
 pub struct Frame<'a> {
@@ -27,6 +26,7 @@ pub fn layout(title: &str, frame: Option<&Frame<'_>>, head_extra: Markup, body: 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Claimtrail" }
                 link rel="stylesheet" href="/ui/assets/dashboard.css";
+                link rel="icon" href="data:,";
                 (head_extra)
             }
             body {
@@ -173,18 +173,16 @@ fn decode(value: &str) -> String {
     let mut idx = 0;
     while idx < bytes.len() {
         match bytes[idx] {
-            b'%' if idx + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[idx + 1..idx + 3]).unwrap_or("zz"), 16) {
-                    Ok(byte) => {
-                        out.push(byte);
-                        idx += 3;
-                    }
-                    Err(_) => {
-                        out.push(b'%');
-                        idx += 1;
-                    }
+            b'%' if idx + 2 < bytes.len() => match u8::from_str_radix(std::str::from_utf8(&bytes[idx + 1..idx + 3]).unwrap_or("zz"), 16) {
+                Ok(byte) => {
+                    out.push(byte);
+                    idx += 3;
                 }
-            }
+                Err(_) => {
+                    out.push(b'%');
+                    idx += 1;
+                }
+            },
             b'+' => {
                 out.push(b' ');
                 idx += 1;

@@ -195,7 +195,11 @@ pub async fn entries_between(store: &Store, start: u64, end: u64) -> Result<Vec<
 pub async fn entry_of_event(store: &Store, event_id: uuid::Uuid) -> Result<Vec<ServedEntry>, StoreError> {
     let rows = store
         .db()
-        .query_all_raw(stmt(store, format!("SELECT idx, event_id, leaf, chain FROM {} WHERE event_id = $1", store.table("ledger")), vec![Value::from(event_id)]))
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT idx, event_id, leaf, chain FROM {} WHERE event_id = $1", store.table("ledger")),
+            vec![Value::from(event_id)],
+        ))
         .await?;
     served_entries(rows)
 }
