@@ -140,24 +140,26 @@ fn frame(session: &Session, current: Option<Page>) -> Frame<'_> {
 }
 
 /// The session of this request, when it has one that may see `page`; else the page to answer with.
-fn signed_in(state: &DashboardState, headers: &HeaderMap, page_wanted: Option<Page>) -> Result<Session, Response> {
+fn signed_in(state: &DashboardState, headers: &HeaderMap, page_wanted: Option<Page>) -> Result<Session, Box<Response>> {
     let id = cookie(headers, SESSION_COOKIE);
     let now = (state.clock)();
     let touched = state
         .sessions
         .lock()
-        .map_err(|_| page(StatusCode::INTERNAL_SERVER_ERROR, views::problem(None, "Error", "the session table is unusable")))?
+        .map_err(|_| Box::new(page(StatusCode::INTERNAL_SERVER_ERROR, views::problem(None, "Error", "the session table is unusable"))))?
         .touch(id.as_deref(), now);
     let session = match touched {
         Ok(session) => session,
-        Err(e @ SessionError::Expired { .. }) => return Err(sign_in_page(StatusCode::UNAUTHORIZED, Some(&e.to_string()), true)),
-        Err(e @ SessionError::Missing) => return Err(sign_in_page(StatusCode::UNAUTHORIZED, Some(&format!("{e}: sign in with your API key")), id.is_some())),
+        Err(e @ SessionError::Expired { .. }) => return Err(Box::new(sign_in_page(StatusCode::UNAUTHORIZED, Some(&e.to_string()), true))),
+        Err(e @ SessionError::Missing) => {
+            return Err(Box::new(sign_in_page(StatusCode::UNAUTHORIZED, Some(&format!("{e}: sign in with your API key")), id.is_some())));
+        }
     };
     if let Some(wanted) = page_wanted
         && !wanted.visible_to(session.viewer.role)
     {
         let detail = format!("{} is not a page for a {} key.", wanted.title(), session.viewer.role.label());
-        return Err(page(StatusCode::FORBIDDEN, views::problem(Some(&frame(&session, None)), "Not allowed", &detail)));
+        return Err(Box::new(page(StatusCode::FORBIDDEN, views::problem(Some(&frame(&session, None)), "Not allowed", &detail))));
     }
     Ok(session)
 }
@@ -169,7 +171,7 @@ async fn home(State(state): State<DashboardState>, headers: HeaderMap) -> Respon
     }
     match signed_in(&state, &headers, None) {
         Ok(session) => page(StatusCode::OK, views::home(&frame(&session, None))),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -223,7 +225,7 @@ pub struct ActionForm {
 async fn sign_out(State(state): State<DashboardState>, headers: HeaderMap, Form(form): Form<ActionForm>) -> Response {
     let session = match signed_in(&state, &headers, None) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Err(e) = check_csrf(&session.csrf_token, form.csrf_token.as_deref()) {
         return page(StatusCode::FORBIDDEN, views::problem(Some(&frame(&session, None)), "Not signed out", &e.to_string()));
@@ -368,7 +370,7 @@ fn note_view(note_text: &str) -> Markup {
 async fn ledger(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<TableQuery>) -> Response {
     let session = match signed_in(&state, &headers, Some(Page::Ledger)) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let key = &session.api_key;
     let latest = match state.upstream.text(Service::Anchor, key, "/v1/ledger/checkpoint", &[]).await {
@@ -439,7 +441,7 @@ fn entry_row(entry: &Value) -> Vec<String> {
 async fn ledger_entries(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Response {
     let session = match signed_in(&state, &headers, Some(Page::Ledger)) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let start = match query.start.as_deref().map(str::trim).filter(|start| !start.is_empty()).map(str::parse::<u64>) {
         None => 0,
@@ -516,7 +518,7 @@ fn pin_section() -> Markup {
 async fn proofs(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<ClaimQuery>) -> Response {
     let session = match signed_in(&state, &headers, Some(Page::ClaimProofs)) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let current = Page::ClaimProofs;
     let render = |body: Markup| page(StatusCode::OK, views::layout(current.title(), Some(&frame(&session, Some(current))), views::import_map(), body));
@@ -627,7 +629,7 @@ async fn proofs(State(state): State<DashboardState>, headers: HeaderMap, Query(q
 async fn explanation(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<ClaimQuery>) -> Response {
     let session = match signed_in(&state, &headers, Some(Page::Explanation)) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let current = Page::Explanation;
     let Some(raw_id) = query.claim_id.as_deref().filter(|id| !id.trim().is_empty()) else {
@@ -712,7 +714,7 @@ pub struct PayerQuery {
 async fn policy_versions(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<PayerQuery>) -> Response {
     let session = match signed_in(&state, &headers, Some(Page::PolicyVersions)) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let current = Page::PolicyVersions;
     let listed = session.viewer.listed_payers();
@@ -769,7 +771,7 @@ async fn policy_versions(State(state): State<DashboardState>, headers: HeaderMap
 async fn balances(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<TableQuery>) -> Response {
     let session = match signed_in(&state, &headers, Some(Page::Balances)) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let current = Page::Balances;
     let answer = match state.upstream.json(Service::Settlement, &session.api_key, "/v1/journal/balances", &[]).await {
