@@ -164,22 +164,29 @@ pub(crate) async fn keys_text(State(state): State<ApiState>, headers: HeaderMap)
 pub(crate) struct EntriesQuery {
     start: Option<u64>,
     end: Option<u64>,
+    event_id: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger",
-    params(("start" = Option<u64>, Query, description = "First index (0-based)"), ("end" = Option<u64>, Query, description = "End, exclusive; at most 1,000 entries")),
+    params(("start" = Option<u64>, Query, description = "First index (0-based)"), ("end" = Option<u64>, Query, description = "End, exclusive; at most 1,000 entries"),
+           ("event_id" = Option<String>, Query, description = "Instead of a range: the entry of this event (none when it is not on the ledger)")),
     responses((status = 200, description = "Entries in index order, leaf and chain base64", body = LedgerEntriesView),
-              (status = 400, description = "end before start", body = Problem, content_type = "application/problem+json")),
+              (status = 400, description = "end before start, or an event id that is not a UUID", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn entries(State(state): State<ApiState>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<LedgerEntriesView>, Problem> {
     reader(&state.runtime, &headers).await?;
-    let start = query.start.unwrap_or(0);
-    let end = query.end.unwrap_or(start + ENTRIES_PAGE_MAX);
-    if end < start {
-        return Err(Problem::bad_request(format!("end ({end}) is before start ({start})")));
-    }
-    let end = end.min(start.saturating_add(ENTRIES_PAGE_MAX));
-    let entries = storage::entries_between(&state.runtime.store, start, end).await?;
+    let entries = if let Some(event_id) = &query.event_id {
+        let event_id = uuid::Uuid::parse_str(event_id.trim()).map_err(|_| Problem::bad_request(format!("event_id `{event_id}` is not a UUID")))?;
+        storage::entry_of_event(&state.runtime.store, event_id).await?
+    } else {
+        let start = query.start.unwrap_or(0);
+        let end = query.end.unwrap_or(start + ENTRIES_PAGE_MAX);
+        if end < start {
+            return Err(Problem::bad_request(format!("end ({end}) is before start ({start})")));
+        }
+        let end = end.min(start.saturating_add(ENTRIES_PAGE_MAX));
+        storage::entries_between(&state.runtime.store, start, end).await?
+    };
     let entries = entries
         .into_iter()
         .map(|entry| LedgerEntryView { chain: BASE64.encode(entry.chain), event_id: entry.event_id, index: entry.index, leaf: BASE64.encode(entry.leaf) })

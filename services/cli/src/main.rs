@@ -39,6 +39,8 @@ enum Command {
         service: ServiceName,
         #[command(flatten)]
         settings: Box<ServeSettings>,
+        #[command(flatten)]
+        dashboard: Box<claimtrail_dashboard::DashboardArgs>,
     },
     /// Manage API keys.
     Keys {
@@ -90,6 +92,8 @@ enum ServiceName {
     Anchor,
     /// A C2SP tlog-witness of the ledger (needs only a database and the log's key).
     Witness,
+    /// The dashboard: the pages at `/`, calling the services' APIs (--dashboard-*-url).
+    Dashboard,
 }
 
 #[derive(Subcommand)]
@@ -225,13 +229,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             claimtrail_runtime::telemetry::init("info", "claimtrail");
             up::run(args).await
         }
-        Command::Serve { service, settings } => {
+        Command::Serve { service, settings, dashboard } => {
             let service_name = match service {
                 ServiceName::Intake => claimtrail_intake::SERVICE,
                 ServiceName::Adjudication => claimtrail_adjudication::SERVICE,
                 ServiceName::Settlement => claimtrail_settlement::SERVICE,
                 ServiceName::Anchor => claimtrail_anchor::SERVICE,
                 ServiceName::Witness => claimtrail_witness::SERVICE,
+                ServiceName::Dashboard => claimtrail_dashboard::SERVICE,
             };
             claimtrail_runtime::telemetry::init("info", service_name);
             let shutdown = claimtrail_runtime::shutdown_signal();
@@ -241,6 +246,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Settlement => claimtrail_settlement::run(*settings, shutdown).await,
                 ServiceName::Anchor => claimtrail_anchor::run(*settings, shutdown).await,
                 ServiceName::Witness => claimtrail_witness::run(*settings, shutdown).await,
+                ServiceName::Dashboard => claimtrail_dashboard::run(*settings, *dashboard, shutdown).await,
             }
         }
         Command::Keys { command: KeysCommand::Create { tenant, role, payer_ids, all_payers, database } } => {

@@ -41,6 +41,9 @@ pub struct UpArgs {
     /// Name prefix (schemas, tables, streams, subjects).
     #[arg(long, env = "CLAIMTRAIL_PREFIX", default_value = "")]
     pub prefix: String,
+    /// The dashboard's options (its API URLs are this listener's under `up`).
+    #[command(flatten)]
+    pub dashboard: claimtrail_dashboard::DashboardArgs,
 }
 
 /// The embedded database of a data directory.
@@ -70,10 +73,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     } else {
         embedded_runtimes(&settings, stop.clone()).await?
     };
-    let services = build(&runtimes).await?;
+    let mut services = build(&runtimes).await?;
+    // The dashboard on the same listener, calling the APIs there once it is bound; keys are checked in intake's registry.
+    let dashboard_urls = Arc::new(std::sync::OnceLock::new());
+    let dashboard = claimtrail_dashboard::routes(runtimes[0].registry.clone(), &args.dashboard, dashboard_urls.clone())?;
+    if let Some((_, intake)) = services.first_mut() {
+        intake.routes = std::mem::take(&mut intake.routes).merge(dashboard);
+    }
 
     let seeded = Arc::new(AtomicBool::new(!args.demo));
-    let mut services = services;
     if let Some((_, parts)) = services.first_mut() {
         let seeded = seeded.clone();
         let previous = parts.readiness.clone();
@@ -86,6 +94,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let (listening_tx, listening_rx) = tokio::sync::oneshot::channel::<String>();
     let on_listening: Box<dyn FnOnce(std::net::SocketAddr) -> anyhow::Result<()> + Send> = Box::new(move |address| {
         let url = format!("http://{address}");
+        let _ = dashboard_urls.set(claimtrail_dashboard::upstream::ApiUrls::one(&url));
         let tmp = url_file.with_extension("tmp");
         std::fs::write(&tmp, format!("{url}\n"))?;
         std::fs::rename(&tmp, &url_file)?;

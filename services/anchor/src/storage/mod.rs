@@ -191,6 +191,19 @@ pub async fn entries_between(store: &Store, start: u64, end: u64) -> Result<Vec<
     served_entries(rows)
 }
 
+/// The entry of the event `event_id`, if it is on the ledger (event ids are unique there).
+pub async fn entry_of_event(store: &Store, event_id: uuid::Uuid) -> Result<Vec<ServedEntry>, StoreError> {
+    let rows = store
+        .db()
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT idx, event_id, leaf, chain FROM {} WHERE event_id = $1", store.table("ledger")),
+            vec![Value::from(event_id)],
+        ))
+        .await?;
+    served_entries(rows)
+}
+
 /// Up to `limit` entries from index `from` on, in index order (the export's pages).
 pub async fn entries_page(store: &Store, from: i64, limit: i64) -> Result<Vec<ServedEntry>, StoreError> {
     let rows = store

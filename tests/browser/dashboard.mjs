@@ -1,0 +1,237 @@
+// The dashboard in headless Debian chromium, driven by playwright-core; run by
+// tests/tests/dashboard.rs, which starts the stack and passes its settings in
+// CLAIMTRAIL_BROWSER_TEST. Progress goes to stderr; the last stdout line is a
+// JSON summary: {"failed": N, "checks": [...], "screenshots": [...]}.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const cfg = JSON.parse(process.env.CLAIMTRAIL_BROWSER_TEST);
+const axeSource = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const checks = [];
+const screenshots = [];
+let failed = 0;
+
+function check(name, ok, detail = '') {
+  checks.push({ name, ok, detail: ok ? '' : String(detail) });
+  if (!ok) failed++;
+  console.error(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? '' : `: ${detail}`}`);
+}
+
+async function audit(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => await globalThis.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  check(`axe: no serious or critical violations on ${name}`, bad.length === 0,
+    bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; '));
+}
+
+async function shot(page, name) {
+  const file = `${name}.png`;
+  await page.screenshot({ path: path.join(cfg.out_dir, file), fullPage: true });
+  screenshots.push(file);
+}
+
+async function visit(page, url, name, expectedStatus = 200) {
+  const response = await page.goto(cfg.url + url);
+  check(`${name}: ${url} answers ${expectedStatus}`, response.status() === expectedStatus, `answered ${response.status()}`);
+  await audit(page, name);
+  await shot(page, name);
+  return response;
+}
+
+async function signIn(browser, role, { keyboard = false } = {}) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(cfg.url + '/');
+  if (keyboard) {
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(() => document.activeElement?.id === 'api-key')) break;
+    }
+    check(`${role}: the key field is reached with Tab`, await page.evaluate(() => document.activeElement?.id === 'api-key'));
+    await page.keyboard.type(cfg.keys[role]);
+    await Promise.all([page.waitForURL(cfg.url + '/'), page.keyboard.press('Enter')]);
+  } else {
+    await page.fill('#api-key', cfg.keys[role]);
+    await Promise.all([page.waitForURL(cfg.url + '/'), page.click('main button[type=submit]')]);
+  }
+  const heading = await page.textContent('h1');
+  check(`${role}: signs in and sees the dashboard`, heading === 'Dashboard', `heading ${heading}`);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'claimtrail_session');
+  check(`${role}: the session cookie is HttpOnly and SameSite=Strict`, session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(session));
+  return { context, page };
+}
+
+async function download(page, selector) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return fs.readFileSync(await file.path(), 'utf8');
+}
+
+async function proofState(page) {
+  await page.waitForFunction(() => ['verified', 'failed', 'unpinned'].includes(document.getElementById('proof-summary')?.dataset.state), null, { timeout: 15000 });
+  return page.evaluate(() => ({
+    state: document.getElementById('proof-summary').dataset.state,
+    summary: document.getElementById('proof-summary').textContent,
+    verdicts: Array.from(document.querySelectorAll('tr[data-leaf]')).map((row) => row.dataset.verdict),
+  }));
+}
+
+const browser = await chromium.launch({ executablePath: cfg.chromium, headless: true, args: ['--no-sandbox'] });
+try {
+  // Signed out: the sign-in page, a wrong key, a missing CSRF token, a page without a session.
+  {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await visit(page, '/', 'signin');
+    await page.fill('#api-key', 'ct_0000000000000000_wrong');
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/ui/sign-in')), page.click('main button[type=submit]')]);
+    check('a wrong key gets 401 and says the key is not known', answer.status() === 401 && (await page.textContent('.message')).includes('not known'), answer.status());
+    await audit(page, 'signin-wrong-key');
+    const forged = await context.request.post(cfg.url + '/ui/sign-in', { form: { api_key: cfg.keys.auditor } });
+    check('a sign-in without the form\'s CSRF token is refused', forged.status() === 403 && (await forged.text()).includes('CSRF'), forged.status());
+    const unsigned = await context.request.get(cfg.url + '/ui/ledger');
+    check('a page without a session answers 401 with the sign-in form', unsigned.status() === 401 && (await unsigned.text()).includes('not signed in'), unsigned.status());
+    const asset = await context.request.get(cfg.url + '/ui/assets/dashboard.css');
+    check('assets answer without credentials', asset.status() === 200);
+    await context.close();
+  }
+
+  // The auditor, by keyboard: ledger explorer, then a claim's proofs checked in the page.
+  {
+    const { context, page } = await signIn(browser, 'auditor', { keyboard: true });
+    await audit(page, 'auditor-home');
+    await shot(page, 'auditor-home');
+    await visit(page, '/ui/ledger', 'auditor-ledger');
+    check('the ledger shows the latest checkpoint\'s log signature', (await page.content()).includes('the log\'s signature'));
+    await visit(page, '/ui/ledger/entries?start=0', 'auditor-ledger-entries');
+    const entryCells = await page.locator('tbody tr').count();
+    check('the ledger entries are listed', entryCells >= 3, entryCells);
+    const claimUrl = `/ui/claims/proofs?claim_id=${cfg.claim_id}`;
+    await page.goto(cfg.url + claimUrl);
+    let state = await proofState(page);
+    check('without a pinned key the page asks for one', state.state === 'unpinned', JSON.stringify(state));
+    // Pin the key from the keyboard.
+    await page.focus('#log-key');
+    await page.keyboard.type(cfg.log_key);
+    await page.keyboard.press('Enter');
+    state = await proofState(page);
+    check('every event\'s inclusion proof verifies in the page', state.state === 'verified' && state.verdicts.length >= 3 && state.verdicts.every((v) => v === 'verified'), JSON.stringify(state));
+    await page.reload();
+    state = await proofState(page);
+    check('the pinned key is kept across page loads', state.state === 'verified', JSON.stringify(state));
+    await audit(page, 'auditor-proofs');
+    await shot(page, 'auditor-proofs');
+    const eventsCsv = await download(page, 'a[download]');
+    check('the claim\'s events export as CSV', eventsCsv.startsWith('At,Event type,Event id,Status,Ledger index\r\n') && eventsCsv.split('\r\n').length >= 5, eventsCsv.slice(0, 200));
+
+    // A tampered proof (one hash changed on the way) fails.
+    await page.route('**/ui/claims/proofs?*', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace(/data-proof="([A-Za-z0-9+/])/, (_, first) => `data-proof="${first === 'A' ? 'B' : 'A'}`);
+      await route.fulfill({ response, body });
+    });
+    await page.goto(cfg.url + claimUrl);
+    state = await proofState(page);
+    check('a tampered proof shows as a failure', state.state === 'failed' && state.verdicts.includes('failed'), JSON.stringify(state));
+    await shot(page, 'auditor-proofs-tampered');
+    await page.unroute('**/ui/claims/proofs?*');
+
+    // A changed pinned key fails every proof.
+    await page.evaluate((key) => localStorage.setItem('claimtrail.pinnedLogKey', key), cfg.other_log_key);
+    await page.goto(cfg.url + claimUrl);
+    state = await proofState(page);
+    check('a changed pinned key shows as a failure', state.state === 'failed' && state.summary.includes('not signed by the pinned key'), JSON.stringify(state));
+    await shot(page, 'auditor-proofs-changed-key');
+
+    // A key whose base64 holds '+' (the separator) still parses, and a wrong key id does not.
+    let vkey;
+    do {
+      const publicKey = randomBytes(32);
+      const id = createHash('sha256').update(Buffer.concat([Buffer.from('test.log'), Buffer.from([0x0a, 0x01]), publicKey])).digest().subarray(0, 4);
+      vkey = `test.log+${id.toString('hex')}+${Buffer.concat([Buffer.from([1]), publicKey]).toString('base64')}`;
+    } while (!vkey.split('+').slice(2).join('+').includes('+'));
+    const parsed = await page.evaluate(async (key) => {
+      const module = await import('/ui/assets/proofs.js');
+      let refused = '';
+      try { module.parseVerifierKey(key.replace(/\+[0-9a-f]{8}\+/, '+00000000+')); } catch (e) { refused = e.message; }
+      return { name: module.parseVerifierKey(key).name, refused };
+    }, vkey);
+    check('a log key with \'+\' in its base64 parses, one with a wrong key id does not', parsed.name === 'test.log' && parsed.refused.includes('does not match'), JSON.stringify(parsed));
+
+    const finance = await page.goto(cfg.url + '/ui/balances');
+    check('a page of another role answers 403', finance.status() === 403, finance.status());
+    await context.close();
+  }
+
+  // An auditor of another payer cannot reach the claim by URL.
+  {
+    const { context, page } = await signIn(browser, 'other_auditor');
+    const proofs = await page.goto(`${cfg.url}/ui/claims/proofs?claim_id=${cfg.claim_id}`);
+    const html = await page.content();
+    check('another payer\'s claim is not reachable by URL (proofs)', proofs.status() === 404 && !html.includes('claim-events'), proofs.status());
+    const explanation = await page.goto(`${cfg.url}/ui/claims/explanation?claim_id=${cfg.claim_id}`);
+    check('another payer\'s claim is not reachable by URL (explanation)', explanation.status() === 404, explanation.status());
+    await audit(page, 'other-payer-refused');
+    await shot(page, 'other-auditor-refused');
+    await context.close();
+  }
+
+  // Payer operations: a claim's explanation, policy versions, CSV.
+  {
+    const { context, page } = await signIn(browser, 'payer');
+    await shot(page, 'payer-home');
+    await visit(page, `/ui/claims/explanation?claim_id=${cfg.claim_id}`, 'payer-explanation');
+    const steps = await page.locator('table:has(caption:text("Steps")) tbody tr').count();
+    check('the explanation lists the decision step by step', steps >= 1, steps);
+    const csv = await download(page, 'a[download]');
+    check('the explanation exports as CSV', csv.startsWith('Line,Procedure,Step,Kind,Rule,Source,Adjustment,Before,After,Detail\r\n') && csv.split('\r\n').length > 2, csv.slice(0, 200));
+    await visit(page, '/ui/policy-versions', 'payer-policy-versions');
+    const proofs = await page.goto(`${cfg.url}/ui/claims/proofs?claim_id=${cfg.claim_id}`);
+    check('a payer key gets 403 on the auditor\'s proofs page', proofs.status() === 403, proofs.status());
+    await context.close();
+  }
+
+  // Finance: journal balances, filtered, exported; then sign-out from the keyboard.
+  {
+    const { context, page } = await signIn(browser, 'finance');
+    await visit(page, '/ui/balances', 'finance-balances');
+    check('the journal balances', (await page.textContent('dl.facts')).includes('yes'));
+    const csv = await download(page, 'a[download]');
+    check('the balances export as CSV', csv.startsWith('Account,Debit,Credit,Balance (debit − credit)\r\n') && csv.includes('expense:claims:'), csv.slice(0, 200));
+    await page.fill('#filter-balances-by-account', 'expense');
+    await Promise.all([page.waitForURL(/filter=expense/), page.press('#filter-balances-by-account', 'Enter')]);
+    const rows = await page.locator('tbody tr').allTextContents();
+    check('the filter runs on the server', rows.length >= 1 && rows.every((row) => row.includes('expense')), JSON.stringify(rows));
+    const noCsrf = await page.request.post(cfg.url + '/ui/sign-out', { form: {} });
+    check('sign-out without the CSRF token is refused', noCsrf.status() === 403, noCsrf.status());
+    await page.focus('header button[type=submit]');
+    await Promise.all([page.waitForURL(cfg.url + '/'), page.keyboard.press('Enter')]);
+    check('signed out from the keyboard', (await page.textContent('h1')) === 'Sign in');
+    const after = await page.goto(cfg.url + '/ui/balances');
+    check('after sign-out the pages need a sign-in again', after.status() === 401, after.status());
+    await context.close();
+  }
+
+  // A provider key has no pages; an admin sees them all.
+  {
+    const { context, page } = await signIn(browser, 'provider');
+    const ledger = await page.goto(cfg.url + '/ui/ledger');
+    check('a provider key gets 403 on the dashboard\'s pages', ledger.status() === 403, ledger.status());
+    await context.close();
+    const admin = await signIn(browser, 'admin');
+    await audit(admin.page, 'admin-home');
+    await shot(admin.page, 'admin-home');
+    const links = await admin.page.locator('header nav a').count();
+    check('an admin sees every page', links === 6, links);
+    await admin.context.close();
+  }
+} catch (e) {
+  check('the run finished', false, e.stack || e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify({ failed, checks, screenshots }));
+process.exit(failed === 0 ? 0 : 1);
