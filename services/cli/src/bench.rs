@@ -97,7 +97,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await
     });
     let url = url_rx.await.context("the stack did not start")?;
-    let credentials = demo::seed(&runtimes, work_dir.path()).await?;
+    let credentials = demo::seed(&runtimes, work_dir.path(), &url).await?;
     let key = credentials.tenants.iter().find(|t| t["role"] == "provider").and_then(|t| t["api_key"].as_str()).context("no provider key")?.to_owned();
     let members: Vec<String> = credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
     // Events produced before the claims (reference data): every one reaches the ledger.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use claimtrail_adjudication::api::FeeBody;
+use claimtrail_adjudication::api::policy::PolicyKind;
 use claimtrail_events::Money;
 use claimtrail_intake::auth::{self, Role};
 use claimtrail_runtime::Runtime;
@@ -48,6 +49,80 @@ fn fee_schedule() -> Vec<FeeBody> {
         .iter()
         .map(|(code, amount)| FeeBody { procedure_code: (*code).to_owned(), amount: Money::parse(amount).expect("demo amounts are valid") })
         .collect()
+}
+
+/// The demo payer's policy data: the tables in `services/cli/demo/` (CMS
+/// layouts where CMS has one, docs/policy-data.md otherwise), prior
+/// authorizations dated around the clock, and the rule set of
+/// `libs/rules/tests/fixtures/demo-rule-set.json` in force over the demo
+/// period. README "The demo payer's policy" lists what each one does.
+fn demo_policy_tables(today: time::Date) -> Vec<(PolicyKind, Vec<u8>)> {
+    let (start, end) = demo_period_around(today);
+    let compact = |date: time::Date| claimtrail_events::format_date(date).replace('-', "");
+    let prior_authorizations = format!(
+        "auth_number,member_id,provider_npi,code,units,start_date,end_date,status\n\
+         PA-DEMO-0001,MBR-0002,{npi},C8908,1,{from},{to},approved\n\
+         PA-DEMO-0002,MBR-0005,{npi},C8908,1,{from},{to},denied\n",
+        npi = DEMO_PROVIDER_NPIS[1],
+        from = compact(start),
+        to = compact(end),
+    );
+    vec![
+        (PolicyKind::NcciPtp, include_bytes!("../demo/ncci-ptp.csv").to_vec()),
+        (PolicyKind::Mue, include_bytes!("../demo/mue.csv").to_vec()),
+        (PolicyKind::Exclusions, include_bytes!("../demo/exclusions.csv").to_vec()),
+        (PolicyKind::PriorAuthorizations, prior_authorizations.into_bytes()),
+        (PolicyKind::Rvu, include_bytes!("../demo/pprrvu.csv").to_vec()),
+        (PolicyKind::Gpci, include_bytes!("../demo/gpci.csv").to_vec()),
+        (PolicyKind::ZipLocalities, include_bytes!("../demo/zip5.txt").to_vec()),
+        (PolicyKind::FeeSchedules, include_bytes!("../demo/fee-schedule.csv").to_vec()),
+    ]
+}
+
+/// The demo rule set, in force from the start of the demo period.
+fn demo_rule_set(today: time::Date) -> anyhow::Result<Value> {
+    let mut rule_set: Value = serde_json::from_str(include_str!("../../../libs/rules/tests/fixtures/demo-rule-set.json"))?;
+    let (start, _) = demo_period_around(today);
+    rule_set["policy"]["effective_from"] = json!(claimtrail_events::format_date(start));
+    Ok(rule_set)
+}
+
+/// The name of the demo payer's rule set.
+pub const DEMO_RULE_SET: &str = "demo-policy";
+
+/// Uploads the demo payer's policy over the payer API, as a payer would:
+/// each table and the rule set once (a kind the payer already has a version
+/// of is left alone, so restarts add nothing).
+async fn upload_policy(url: &str, payer_key: &str, today: time::Date) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let base = format!("{url}/v1/payers/{DEMO_PAYER_ID}");
+    let listing: Value = client.get(format!("{base}/policy-versions")).bearer_auth(payer_key).send().await?.error_for_status()?.json().await?;
+    let present: Vec<String> = listing["versions"].as_array().into_iter().flatten().filter_map(|v| v["kind"].as_str().map(str::to_owned)).collect();
+    let (start, _) = demo_period_around(today);
+    let effective_from = claimtrail_events::format_date(start);
+    for (kind, body) in demo_policy_tables(today) {
+        if present.iter().any(|k| k == kind.as_str()) {
+            continue;
+        }
+        let section = if kind.is_edit_table() { "edit-tables" } else { "policy" };
+        let response = client
+            .post(format!("{base}/{section}/{}?effective_from={effective_from}", kind.as_str()))
+            .bearer_auth(payer_key)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            anyhow::bail!("uploading the demo {} table: {} {}", kind.as_str(), response.status(), response.text().await.unwrap_or_default());
+        }
+    }
+    if !present.iter().any(|k| k == PolicyKind::RuleSet.as_str()) {
+        let response = client.put(format!("{base}/rule-sets/{DEMO_RULE_SET}")).bearer_auth(payer_key).json(&demo_rule_set(today)?).send().await?;
+        if !response.status().is_success() {
+            anyhow::bail!("uploading the demo rule set: {} {}", response.status(), response.text().await.unwrap_or_default());
+        }
+    }
+    Ok(())
 }
 
 /// Coverage, enrollment and licences span last year to next year (by the
@@ -211,7 +286,15 @@ async fn wait_for_adjudication_registry(adjudication: &Runtime) -> anyhow::Resul
 }
 
 /// Seeds once; later starts reuse the credentials file when its keys still work.
-pub async fn seed(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Credentials> {
+pub async fn seed(runtimes: &[Runtime], data_dir: &Path, url: &str) -> anyhow::Result<Credentials> {
+    let credentials = seed_registry(runtimes, data_dir).await?;
+    let payer_key = credentials.key_of("payer").context("the demo credentials hold no payer key")?;
+    upload_policy(url, &payer_key, claimtrail_events::today()).await.context("uploading the demo payer's policy")?;
+    Ok(credentials)
+}
+
+/// The payer, providers, members and tenants, and the credentials file.
+async fn seed_registry(runtimes: &[Runtime], data_dir: &Path) -> anyhow::Result<Credentials> {
     let intake = runtime_of(runtimes, claimtrail_intake::SERVICE)?;
     let adjudication = runtime_of(runtimes, claimtrail_adjudication::SERVICE)?;
 
@@ -328,6 +411,111 @@ pub fn demo_claim(sequence: u64, member_id: &str, today: time::Date) -> Value {
     claim
 }
 
+/// The member the README's "Try it" claims bill (`generate --seed 2`): the
+/// demo's stream leaves it alone, so that claim meets no duplicate.
+pub const TRY_IT_MEMBER: &str = "MBR-0003";
+
+/// The stream's `sequence`-th claim: a [`demo_claim`] for one of the other
+/// members, dated so that a member's claims in a run of 280 fall on distinct
+/// days (no accidental duplicates), and, every tenth claim in turn, a line
+/// that meets the demo payer's policy: an NCCI pair (the visit denied
+/// CO-97), an MUE (CO-151, N362), an advanced-imaging line needing a prior
+/// authorization (paid for MBR-0002, who has one; CO-197 otherwise), an
+/// unclassified drug (pended), or two joint injections with modifiers that
+/// lift the pair (the second reduced 50%, CO-59).
+pub fn stream_claim(sequence: u64, members: &[String], today: time::Date) -> Value {
+    let members: Vec<&String> = members.iter().filter(|m| *m != TRY_IT_MEMBER).collect();
+    let member = members[(sequence % members.len().max(1) as u64) as usize];
+    let mut claim = demo_claim(sequence, member, today);
+    let days_ago = (sequence / members.len().max(1) as u64) % 56 + 1;
+    let service_date = claimtrail_events::format_date(today - time::Duration::days(days_ago as i64));
+    claim["billablePeriod"] = json!({"start": service_date, "end": service_date});
+    claim["created"] = json!(format!("{service_date}T12:00:00Z"));
+    if let Some(contained) = claim["contained"].as_array_mut() {
+        for resource in contained.iter_mut().filter(|r| r["id"] == "billing") {
+            resource["address"] = json!([{"line": ["1200 Riverside Dr"], "city": "Birmingham", "state": "AL", "postalCode": "35203"}]);
+        }
+    }
+    let scenario = match sequence % 10 {
+        1 => Some(Scenario::Ncci),
+        3 => Some(Scenario::Mue),
+        5 => Some(Scenario::Imaging),
+        7 => Some(Scenario::UnclassifiedDrug),
+        9 => Some(Scenario::MultipleProcedure),
+        _ => None,
+    };
+    if let Some(scenario) = scenario {
+        with_scenario(&mut claim, scenario);
+    }
+    for item in claim["item"].as_array_mut().into_iter().flatten() {
+        item["servicedDate"] = json!(service_date);
+    }
+    claim
+}
+
+/// A claim that meets one part of the demo payer's policy (README, "The demo
+/// payer's policy").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// An arthrocentesis (20610) beside the office visit, without modifier 25:
+    /// the visit is column two of an NCCI pair and is denied CO-97.
+    Ncci,
+    /// Three venipunctures (36415 × 3) on one day, over the MUE of 2: CO-151, N362.
+    Mue,
+    /// A breast MRI (C8908), which the rule set says needs a prior
+    /// authorization: paid for MBR-0002 (PA-DEMO-0001), CO-197 for anyone else.
+    Imaging,
+    /// An unclassified drug (J3490): the claim pends for review.
+    UnclassifiedDrug,
+    /// Two joint injections (20610-RT, 20605-59-LT) with the visit marked 25:
+    /// the modifiers lift the NCCI pairs and the second procedure is reduced
+    /// 50% (CO-59).
+    MultipleProcedure,
+}
+
+/// Adds `scenario`'s lines (and modifiers) to a [`demo_claim`].
+pub fn with_scenario(claim: &mut Value, scenario: Scenario) {
+    match scenario {
+        Scenario::Ncci => add_line(claim, "20610", &[], 1, "140.00"),
+        Scenario::Mue => add_line(claim, "36415", &[], 3, "12.00"),
+        Scenario::Imaging => add_line(claim, "C8908", &[], 1, "950.00"),
+        Scenario::UnclassifiedDrug => add_line(claim, "J3490", &[], 1, "80.00"),
+        Scenario::MultipleProcedure => {
+            add_line(claim, "20610", &["RT"], 1, "140.00");
+            add_line(claim, "20605", &["59", "LT"], 1, "110.00");
+            set_modifiers(claim, &["25"]);
+        }
+    }
+}
+
+/// Appends a line to a [`demo_claim`] and adds its charge to the total.
+fn add_line(claim: &mut Value, code: &str, modifiers: &[&str], units: u32, unit_price: &str) {
+    let unit = Money::parse(unit_price).expect("demo prices are valid");
+    let net = Money::from_cents(unit.cents().expect("demo prices fit in cents") * i64::from(units));
+    let Some(items) = claim["item"].as_array_mut() else { return };
+    items.retain(|item| item["productOrService"]["coding"][0]["code"] != code);
+    let mut item = items[0].clone();
+    item["sequence"] = json!(items.len() + 1);
+    let system =
+        if code.starts_with(char::is_alphabetic) { "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets" } else { "http://www.ama-assn.org/go/cpt" };
+    item["productOrService"] = json!({"coding": [{"system": system, "code": code}]});
+    if !modifiers.is_empty() {
+        item["modifier"] = json!(modifiers.iter().map(|m| json!({"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": m}]})).collect::<Vec<_>>());
+    }
+    item["quantity"] = json!({"value": units});
+    item["unitPrice"] = json!({"value": number(unit), "currency": "USD"});
+    item["net"] = json!({"value": number(net), "currency": "USD"});
+    items.push(item);
+    let total_cents = items.iter().filter_map(|item| Money::parse(&item["net"]["value"].to_string()).ok()?.cents().ok()).sum::<i64>();
+    claim["total"] = json!({"value": number(Money::from_cents(total_cents)), "currency": "USD"});
+}
+
+/// Puts `modifiers` on the claim's first line (the office visit).
+fn set_modifiers(claim: &mut Value, modifiers: &[&str]) {
+    claim["item"][0]["modifier"] =
+        json!(modifiers.iter().map(|m| json!({"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": m}]})).collect::<Vec<_>>());
+}
+
 fn number(money: Money) -> Value {
     serde_json::from_str::<serde_json::Number>(&money.to_string()).map(Value::Number).unwrap_or(Value::Null)
 }
@@ -346,8 +534,7 @@ pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watc
         let entries: Vec<Value> = (0..DEMO_BUNDLE_CLAIMS)
             .map(|_| {
                 sequence += 1;
-                let member = &member_ids[(sequence as usize) % member_ids.len().max(1)];
-                json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": demo_claim(sequence, member, today)})
+                json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": stream_claim(sequence, &member_ids, today)})
             })
             .collect();
         let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": entries});
@@ -360,5 +547,79 @@ pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watc
             () = tokio::time::sleep(Duration::from_secs(3)) => {}
             _ = stop.changed() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use time::macros::date;
+
+    fn member_ids() -> Vec<String> {
+        demo_members().iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect()
+    }
+
+    fn codes(claim: &Value) -> Vec<String> {
+        claim["item"].as_array().into_iter().flatten().filter_map(|item| item["productOrService"]["coding"][0]["code"].as_str().map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn the_stream_leaves_the_try_it_member_alone_and_never_repeats_a_member_day() {
+        let today = date!(2031 - 03 - 15);
+        let members = member_ids();
+        let mut seen = HashSet::new();
+        for sequence in 7_000..7_280 {
+            let claim = stream_claim(sequence, &members, today);
+            let member = claim["contained"].as_array().unwrap().iter().find(|r| r["resourceType"] == "Coverage").unwrap()["subscriberId"].clone();
+            assert_ne!(member, json!(TRY_IT_MEMBER));
+            let day = claim["billablePeriod"]["start"].clone();
+            assert!(seen.insert((member, day.clone())), "sequence {sequence} repeats a member's day");
+            for item in claim["item"].as_array().unwrap() {
+                assert_eq!(item["servicedDate"], day);
+            }
+        }
+    }
+
+    #[test]
+    fn every_stream_claim_maps_through_the_fhir_reader_with_its_total_and_the_policy_lines() {
+        let today = date!(2031 - 03 - 15);
+        let members = member_ids();
+        for sequence in 100..120 {
+            let claim = stream_claim(sequence, &members, today);
+            let body = serde_json::to_vec(&claim).unwrap();
+            let submission = claimtrail_fhir::parse_submission(&body, today).expect("maps");
+            let mapped = submission.entries.into_iter().next().unwrap().expect("maps");
+            assert!(mapped.issues.is_empty(), "sequence {sequence}: {:?}", mapped.issues);
+            let lines: i64 = mapped.lines.iter().map(|line| line.charge.cents().unwrap()).sum();
+            assert_eq!(mapped.total_charge.cents().unwrap(), lines, "sequence {sequence}");
+            let expected = match sequence % 10 {
+                1 => Some("20610"),
+                3 => Some("36415"),
+                5 => Some("C8908"),
+                7 => Some("J3490"),
+                9 => Some("20605"),
+                _ => None,
+            };
+            if let Some(code) = expected {
+                assert!(codes(&claim).iter().any(|c| c == code), "sequence {sequence} lacks {code}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_policy_tables_load_and_the_prior_authorizations_span_the_demo_period() {
+        let today = date!(2031 - 03 - 15);
+        for (kind, body) in demo_policy_tables(today) {
+            let rows = kind.load(&body).unwrap_or_else(|e| panic!("{}: {e:?}", kind.as_str()));
+            assert!(rows > 0, "{} is empty", kind.as_str());
+        }
+        let (_, body) = demo_policy_tables(today).into_iter().find(|(kind, _)| *kind == PolicyKind::PriorAuthorizations).unwrap();
+        let text = String::from_utf8(body).unwrap();
+        assert!(text.contains("MBR-0002,1003000126,C8908,1,20300101,20321231,approved"), "{text}");
+        let rule_set = demo_rule_set(today).unwrap();
+        assert_eq!(rule_set["policy"]["effective_from"], json!("2030-01-01"));
+        claimtrail_rules::RuleSet::parse(DEMO_RULE_SET, &serde_json::to_vec(&rule_set).unwrap()).expect("the demo rule set parses");
     }
 }

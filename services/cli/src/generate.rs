@@ -58,6 +58,12 @@ pub struct GenerateArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Demo claims that meet one part of the demo payer's policy (README, "The demo payer's policy").
+    #[arg(long, value_enum, conflicts_with = "reference_dir")]
+    policy_scenario: Option<demo::Scenario>,
+    /// Bill every claim for this demo member (MBR-0001 to MBR-0006) instead of one by seed.
+    #[arg(long, conflicts_with = "reference_dir")]
+    member: Option<String>,
     /// Generate a synthetic world instead of using the demo's, and write its
     /// reference data here (payers.json, fee-schedules.json, providers.csv,
     /// enrollments.csv, members-<payer>.csv) in the shapes the APIs import.
@@ -95,11 +101,16 @@ fn member_ids() -> Vec<String> {
     demo::demo_members().iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect()
 }
 
-/// The `sequence`-th claim of a run.
-fn claim(seed: u64, index: u64, members: &[String], today: time::Date) -> Value {
+/// The `sequence`-th claim of a run: for `member`, or one of `members` by
+/// sequence; with `scenario`'s lines added.
+fn claim(seed: u64, index: u64, members: &[String], member: Option<&str>, scenario: Option<demo::Scenario>, today: time::Date) -> Value {
     let sequence = seed.wrapping_mul(1_000_003).wrapping_add(index);
-    let member = &members[(sequence % members.len() as u64) as usize];
-    demo::demo_claim(sequence, member, today)
+    let member = member.unwrap_or(&members[(sequence % members.len() as u64) as usize]);
+    let mut claim = demo::demo_claim(sequence, member, today);
+    if let Some(scenario) = scenario {
+        demo::with_scenario(&mut claim, scenario);
+    }
+    claim
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
@@ -114,6 +125,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let members = member_ids();
+    if let Some(member) = &args.member {
+        anyhow::ensure!(members.contains(member), "--member `{member}` is not a demo member ({})", members.join(", "));
+    }
     let world = match &args.reference_dir {
         Some(dir) => {
             let world = World::new(args.seed, args.payers, args.providers, args.members, &args.organization, today);
@@ -138,7 +152,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         let claims: Vec<Value> = (index..index + n)
             .map(|i| match &world {
                 Some(world) => world.claim(args.seed, i, today),
-                None => claim(args.seed, i, &members, today),
+                None => claim(args.seed, i, &members, args.member.as_deref(), args.policy_scenario, today),
             })
             .collect();
         batch_number += 1;

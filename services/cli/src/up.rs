@@ -106,7 +106,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let data_dir = data_dir.clone();
         tokio::spawn(async move {
             let Ok(url) = listening_rx.await else { return };
-            match demo::seed(&runtimes, &data_dir).await {
+            match demo::seed(&runtimes, &data_dir, &url).await {
                 Ok(credentials) => {
                     seeded.store(true, Ordering::SeqCst);
                     tracing::info!("demo seeded; credentials in {}", data_dir.join(demo::CREDENTIALS_FILE).display());
