@@ -52,10 +52,22 @@ pub trait Permission {
 }
 
 /// A caller that the permission `P` admits.
-#[derive(Debug, Clone)]
 pub struct Authorized<P> {
     pub tenant: Tenant,
     permission: PhantomData<P>,
+}
+
+// By hand: derived impls would ask the marker `P` for Debug and Clone too.
+impl<P> std::fmt::Debug for Authorized<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorized").field("tenant", &self.tenant).field("permission", &std::any::type_name::<P>()).finish()
+    }
+}
+
+impl<P> Clone for Authorized<P> {
+    fn clone(&self) -> Authorized<P> {
+        Authorized { tenant: self.tenant.clone(), permission: PhantomData }
+    }
 }
 
 impl<P: Permission> Authorized<P> {
@@ -93,11 +105,22 @@ pub trait PayerPermission {
 
 /// A caller acting on the payer of the path's `{payer_id}`, which the
 /// permission `P` admits for it.
-#[derive(Debug, Clone)]
 pub struct ForPayer<P> {
     pub tenant: Tenant,
     pub payer_id: String,
     permission: PhantomData<P>,
+}
+
+impl<P> std::fmt::Debug for ForPayer<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForPayer").field("tenant", &self.tenant).field("payer_id", &self.payer_id).field("permission", &std::any::type_name::<P>()).finish()
+    }
+}
+
+impl<P> Clone for ForPayer<P> {
+    fn clone(&self) -> ForPayer<P> {
+        ForPayer { tenant: self.tenant.clone(), payer_id: self.payer_id.clone(), permission: PhantomData }
+    }
 }
 
 impl<P: PayerPermission> ForPayer<P> {
