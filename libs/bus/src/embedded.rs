@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use claimtrail_events::Family;
-use claimtrail_store::{Store, outbox, stmt};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use claimtrail_store::Store;
+use claimtrail_store::embedded_log::{self, DeadLetter, ExternalEvent, LogRow, LogSource};
+use sea_orm::TransactionTrait;
 use tokio::sync::Notify;
 
 use crate::{Acker, Bus, BusError, ConsumerSpec, Delivery, Naming, OutgoingEvent, Subscription};
@@ -37,9 +38,8 @@ pub const BUS_SERVICE: &str = "bus";
 #[derive(Debug, Clone)]
 struct Source {
     name: String,
-    table: String,
-    /// The source's producer batches (`outbox_batches`).
-    batches: String,
+    /// Its outbox and producer batches.
+    log: LogSource,
 }
 
 /// The bus over SQLite.
@@ -58,14 +58,17 @@ impl EmbeddedBus {
     /// Opens the log in `store`'s database, reading the outboxes of `producers`.
     pub async fn open(store: &Store, prefix: &str, producers: &[&str]) -> Result<EmbeddedBus, BusError> {
         let bus_store = store.for_service(BUS_SERVICE, prefix).map_err(|e| BusError::Declare { what: "embedded log".into(), reason: e.to_string() })?;
-        bus_store.migrate(&migrations()).await.map_err(|e| BusError::Declare { what: "embedded log tables".into(), reason: e.to_string() })?;
+        bus_store.migrate(&embedded_log::migrations()).await.map_err(|e| BusError::Declare { what: "embedded log tables".into(), reason: e.to_string() })?;
         let mut sources = Vec::new();
         for producer in producers {
             let producer_store =
                 store.for_service(producer, prefix).map_err(|e| BusError::Declare { what: format!("source {producer}"), reason: e.to_string() })?;
-            sources.push(Source { name: (*producer).to_owned(), table: producer_store.table("outbox"), batches: producer_store.table("outbox_batches") });
+            sources.push(Source {
+                name: (*producer).to_owned(),
+                log: LogSource { table: producer_store.table("outbox"), batches: producer_store.table("outbox_batches") },
+            });
         }
-        sources.push(Source { name: "external".into(), table: bus_store.table("outbox"), batches: bus_store.table("outbox_batches") });
+        sources.push(Source { name: "external".into(), log: LogSource { table: bus_store.table("outbox"), batches: bus_store.table("outbox_batches") } });
         Ok(EmbeddedBus { store: bus_store, sources, naming: Naming::new(prefix), wakeup: Arc::new(Notify::new()) })
     }
 
@@ -81,55 +84,22 @@ impl EmbeddedBus {
     }
 }
 
-fn migrations() -> Vec<claimtrail_store::Migration> {
-    vec![claimtrail_store::Migration {
-        version: 1,
-        name: "cursors and dead letters",
-        statements: |store| {
-            let t = store.types();
-            vec![
-                format!(
-                    "CREATE TABLE {} (consumer TEXT NOT NULL, source TEXT NOT NULL, acked_seq {} NOT NULL, PRIMARY KEY (consumer, source))",
-                    store.table("cursors"),
-                    t.bigint
-                ),
-                format!(
-                    "CREATE TABLE {} (dead_letter_id {}, service TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, deliveries {} NOT NULL, body {} NOT NULL, created_at {} NOT NULL DEFAULT {})",
-                    store.table("dead_letters"),
-                    t.id,
-                    t.bigint,
-                    t.bytes,
-                    t.timestamp,
-                    t.now
-                ),
-            ]
-        },
-    }]
-}
-
 #[async_trait]
 impl Bus for EmbeddedBus {
     async fn publish(&self, events: &[OutgoingEvent]) -> Result<(), BusError> {
         let tx = self.store.db().begin().await.map_err(db_error)?;
         for (event_idx, event) in events.iter().enumerate() {
             // The external log is an outbox like the others; the event id is its dedupe key.
-            tx.execute_raw(stmt(
-                &self.store,
-                format!(
-                    "INSERT INTO {} (event_id, event_type, aggregate_id, aggregate_seq, body, published_at) VALUES ($1, $2, $3, $4, $5, {}) ON CONFLICT (event_id) DO NOTHING",
-                    self.store.table("outbox"),
-                    self.store.types().now
-                ),
-                vec![
-                    Value::from(event.event_id),
-                    Value::from(event.event_type.clone()),
-                    Value::from(format!("external:{}", event.event_id)),
-                    Value::from(event_idx as i64 + 1),
-                    Value::from(event.bytes.to_vec()),
-                ],
-            ))
-            .await
-            .map_err(|e| BusError::Publish { subject: event.event_type.clone(), reason: e.to_string() })?;
+            let external = ExternalEvent {
+                event_id: event.event_id,
+                event_type: &event.event_type,
+                aggregate_id: format!("external:{}", event.event_id),
+                aggregate_seq: event_idx as i64 + 1,
+                body: &event.bytes,
+            };
+            embedded_log::append_external(&self.store, &tx, external)
+                .await
+                .map_err(|e| BusError::Publish { subject: event.event_type.clone(), reason: e.to_string() })?;
         }
         tx.commit().await.map_err(db_error)?;
         self.wakeup.notify_waiters();
@@ -140,35 +110,13 @@ impl Bus for EmbeddedBus {
         let consumer = self.naming.durable_of(spec);
         let mut sources = Vec::with_capacity(self.sources.len());
         for source in &self.sources {
-            let row = self
-                .store
-                .db()
-                .query_one_raw(stmt(
-                    &self.store,
-                    format!("SELECT acked_seq FROM {} WHERE consumer = $1 AND source = $2", self.store.table("cursors")),
-                    vec![Value::from(consumer.clone()), Value::from(source.name.clone())],
-                ))
-                .await
-                .map_err(db_error)?;
-            let acked: i64 = match row {
-                Some(row) => row.try_get_by_index(0).map_err(db_error)?,
-                None => 0,
-            };
-            let types: Vec<String> = (0..spec.event_types.len()).map(|idx| format!("${}", idx + 3)).collect();
-            let read_sql = format!(
-                "SELECT o.seq, o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id \
-                 WHERE o.seq > $1 AND o.seq <= $2 AND o.event_type IN ({}) ORDER BY o.seq LIMIT ${}",
-                outbox::BATCH_COLUMNS,
-                source.table,
-                source.batches,
-                types.join(","),
-                spec.event_types.len() + 3
-            );
+            let acked = embedded_log::cursor(&self.store, &consumer, &source.name).await.map_err(db_error)?;
+            let read_sql = embedded_log::window_sql(&source.log, spec.event_types.len());
             sources.push(SourceCursor { source: source.clone(), read_sql, stored_floor: acked, floor: acked, fetched_upto: acked });
         }
         let event_types = spec.event_types.clone();
-        let heads: Vec<String> = self.sources.iter().map(|source| format!("(SELECT COALESCE(MAX(seq), 0) FROM {})", source.table)).collect();
-        let heads_sql = format!("SELECT {}", heads.join(", "));
+        let logs: Vec<LogSource> = self.sources.iter().map(|source| source.log.clone()).collect();
+        let heads_sql = embedded_log::heads_sql(&logs);
         Ok(Box::new(EmbeddedSubscription {
             store: self.store.clone(),
             consumer,
@@ -184,19 +132,8 @@ impl Bus for EmbeddedBus {
     }
 
     async fn dead_letter(&self, service: &str, delivery: &Delivery, reason: &str) -> Result<(), BusError> {
-        self.store
-            .db()
-            .execute_raw(stmt(
-                &self.store,
-                format!("INSERT INTO {} (service, subject, reason, deliveries, body) VALUES ($1, $2, $3, $4, $5)", self.store.table("dead_letters")),
-                vec![
-                    Value::from(service.to_owned()),
-                    Value::from(delivery.subject.clone()),
-                    Value::from(reason.to_owned()),
-                    Value::from(delivery.delivered as i64),
-                    Value::from(delivery.payload.to_vec()),
-                ],
-            ))
+        let letter = DeadLetter { service, subject: &delivery.subject, reason, deliveries: delivery.delivered as i64, body: &delivery.payload };
+        embedded_log::insert_dead_letter(&self.store, letter)
             .await
             .map_err(|e| BusError::Publish { subject: self.naming.dead_letter_subject(service), reason: e.to_string() })?;
         Ok(())
@@ -223,13 +160,8 @@ struct Message {
 }
 
 impl Message {
-    /// From `event_type, body, <outbox::BATCH_COLUMNS>` starting at column `first`.
-    fn from_row(row: &sea_orm::QueryResult, first: usize) -> Result<Message, BusError> {
-        Ok(Message {
-            event_type: row.try_get_by_index(first).map_err(db_error)?,
-            body: row.try_get_by_index(first + 1).map_err(db_error)?,
-            batch: outbox::batch_proof(row, first + 2).map_err(db_error)?,
-        })
+    fn from_row(row: LogRow) -> Message {
+        Message { event_type: row.event_type, body: row.body, batch: row.batch }
     }
 
     /// The envelope's partition token, read without the rest of the body (a
@@ -333,19 +265,7 @@ impl EmbeddedSubscription {
         }
         for source_idx in to_store {
             let cursor = &mut self.sources[source_idx];
-            let upsert = format!(
-                "INSERT INTO {} (consumer, source, acked_seq) VALUES ($1, $2, $3) ON CONFLICT (consumer, source) DO UPDATE SET acked_seq = excluded.acked_seq",
-                self.store.table("cursors")
-            );
-            self.store
-                .db()
-                .execute_raw(stmt(
-                    &self.store,
-                    upsert,
-                    vec![Value::from(self.consumer.clone()), Value::from(cursor.source.name.clone()), Value::from(cursor.floor)],
-                ))
-                .await
-                .map_err(db_error)?;
+            embedded_log::store_cursor(&self.store, &self.consumer, &cursor.source.name, cursor.floor).await.map_err(db_error)?;
             cursor.stored_floor = cursor.floor;
         }
         Ok(())
@@ -367,14 +287,7 @@ impl EmbeddedSubscription {
     /// subscription is woken by every commit in the process, and most
     /// wake-ups find nothing new in most sources.
     async fn heads(&self) -> Result<Vec<i64>, BusError> {
-        let row = self
-            .store
-            .db()
-            .query_one_raw(stmt(&self.store, self.heads_sql.clone(), vec![]))
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| BusError::Fetch("no row for the sources' heads".into()))?;
-        (0..self.sources.len()).map(|idx| row.try_get_by_index::<i64>(idx).map_err(db_error)).collect()
+        embedded_log::heads(&self.store, &self.heads_sql, self.sources.len()).await.map_err(db_error)
     }
 
     /// The next messages of this family from one source up to its `head`, at
@@ -391,18 +304,14 @@ impl EmbeddedSubscription {
         while self.sources[source_idx].fetched_upto < head {
             let after = self.sources[source_idx].fetched_upto;
             let upto = head.min(after.saturating_add(SCAN_WINDOW));
-            let mut values = vec![Value::from(after), Value::from(upto)];
-            values.extend(self.event_types.iter().cloned().map(Value::from));
-            values.push(Value::from(limit as i64));
-            let sql = self.sources[source_idx].read_sql.clone();
-            let rows = self.store.db().query_all_raw(stmt(&self.store, sql, values)).await.map_err(db_error)?;
+            let rows =
+                embedded_log::read_window(&self.store, &self.sources[source_idx].read_sql, after, upto, &self.event_types, limit).await.map_err(db_error)?;
             let n_rows = rows.len();
             let mut messages = Vec::with_capacity(rows.len());
             let mut last_read = None;
-            for row in rows {
-                let seq: i64 = row.try_get_by_index(0).map_err(db_error)?;
+            for (seq, row) in rows {
                 last_read = Some(seq);
-                let message = Message::from_row(&row, 1)?;
+                let message = Message::from_row(row);
                 // Another partition's event is passed like another family's: in stream order, unseen.
                 if let Some(partition) = self.partition
                     && self.naming.partition_of(message.partition_token().as_deref()) != partition
@@ -425,25 +334,7 @@ impl EmbeddedSubscription {
 
     async fn read_one(&self, source_idx: usize, seq: i64) -> Result<Option<Message>, BusError> {
         let source = &self.sources[source_idx].source;
-        let row = self
-            .store
-            .db()
-            .query_one_raw(stmt(
-                &self.store,
-                format!(
-                    "SELECT o.event_type, o.body, {} FROM {} o LEFT JOIN {} b ON b.batch_id = o.batch_id WHERE o.seq = $1",
-                    outbox::BATCH_COLUMNS,
-                    source.table,
-                    source.batches
-                ),
-                vec![Value::from(seq)],
-            ))
-            .await
-            .map_err(db_error)?;
-        match row {
-            Some(row) => Ok(Some(Message::from_row(&row, 0)?)),
-            None => Ok(None),
-        }
+        Ok(embedded_log::read_one(&self.store, &source.log, seq).await.map_err(db_error)?.map(Message::from_row))
     }
 
     async fn fetch_once(&mut self, max: usize) -> Result<Vec<Delivery>, BusError> {
@@ -517,17 +408,7 @@ impl Subscription for EmbeddedSubscription {
         let mut total = 0u64;
         for source_idx in 0..self.sources.len() {
             let source = &self.sources[source_idx].source;
-            let row = self
-                .store
-                .db()
-                .query_one_raw(stmt(
-                    &self.store,
-                    format!("SELECT COUNT(*) FROM {} WHERE seq > $1", source.table),
-                    vec![Value::from(self.sources[source_idx].fetched_upto)],
-                ))
-                .await
-                .ok()??;
-            total += row.try_get_by_index::<i64>(0).ok()? as u64;
+            total += embedded_log::count_after(&self.store, &source.log, self.sources[source_idx].fetched_upto).await.ok()? as u64;
         }
         Some(total)
     }

@@ -81,22 +81,19 @@ impl PayerScope {
         }
     }
 
-    /// A SQL condition that keeps the rows whose `column` is one of these
-    /// payers, its values pushed onto `values` (numbered after those already
-    /// there); None for every payer.
-    pub fn sql_condition(&self, column: &str, values: &mut Vec<Value>) -> Option<String> {
-        let PayerScope::Only(payer_ids) = self else { return None };
-        if payer_ids.is_empty() {
-            return Some("1 = 0".to_owned());
+    /// The payers in scope, or None for every payer.
+    pub fn payer_ids(&self) -> Option<&[String]> {
+        match self {
+            PayerScope::All => None,
+            PayerScope::Only(payer_ids) => Some(payer_ids),
         }
-        let placeholders: Vec<String> = payer_ids
-            .iter()
-            .map(|payer_id| {
-                values.push(Value::from(payer_id.clone()));
-                format!("${}", values.len())
-            })
-            .collect();
-        Some(format!("{column} IN ({})", placeholders.join(", ")))
+    }
+
+    /// A condition that keeps the rows whose `column` is one of these payers,
+    /// its values pushed onto `values` (numbered after those already there);
+    /// None for every payer. The SQL is [`claimtrail_store::one_of_condition`]'s.
+    pub fn sql_condition(&self, column: &str, values: &mut Vec<Value>) -> Option<String> {
+        claimtrail_store::one_of_condition(column, self.payer_ids(), values)
     }
 
     fn stored(&self) -> String {

@@ -10,6 +10,8 @@
 //!   a failing batch is retried one message at a time; poison goes to the dead-letter subject.
 //! - [`relay`]: publish the outbox, mark rows only after the bus acknowledged them.
 //! - [`http`]: problem+json errors, `/healthz`, `/readyz`, `/metrics`, the server loop.
+//! - [`extract`]: the request extractors every API shares: the caller, its role and
+//!   payer scope, the body within its limit.
 //! - [`killpoint`]: deterministic crash points for the crash tests.
 //! - [`purity`]: the check that a service's domain core names no IO.
 //! - [`fhir_schemas`]: the FHIR R4 bodies of the OpenAPI document, as references to HL7's JSON Schema.
@@ -20,6 +22,7 @@
 pub mod auth;
 pub mod consumer;
 pub mod erasure;
+pub mod extract;
 pub mod fhir_schemas;
 pub mod http;
 pub mod keys;

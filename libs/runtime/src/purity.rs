@@ -1,7 +1,12 @@
-//! The check that keeps a service's domain core pure (ARCHITECTURE.md, "The
-//! shape of a service"): its source names nothing that does IO, SQL, HTTP or
-//! messaging. Each service's tests call [`check_domain_dir`] on its
-//! `src/domain`.
+//! The architecture checks (ARCHITECTURE.md, "The shape of a service"):
+//!
+//! - a service's domain core is pure: its source names nothing that does IO,
+//!   SQL, HTTP or messaging. Each service's tests call [`check_domain_dir`]
+//!   on its `src/domain`.
+//! - SQL lives in storage: no string literal that holds a statement
+//!   (`SELECT`, `INSERT INTO`, `UPDATE`, `DELETE FROM`) outside the `storage`
+//!   modules, libs/store and tests ([`check_no_sql_outside_storage`], run
+//!   over the whole workspace by this module's tests).
 
 use std::path::Path;
 
@@ -48,9 +53,190 @@ macro_rules! domain_purity_test {
     };
 }
 
+/// What starts or holds a SQL statement in a string literal. Built, so that
+/// this file holds none of them as a literal itself.
+fn sql_markers() -> [String; 4] {
+    [["SEL", "ECT "].concat(), ["INS", "ERT INTO"].concat(), ["UPD", "ATE "].concat(), ["DEL", "ETE FROM"].concat()]
+}
+
+/// The string literals of `source` (normal, byte and raw), each with the
+/// line it starts on; comments are skipped, and so is everything from the
+/// first line that is `#[cfg(test)]` on (a file's unit tests come last).
+pub fn string_literals(source: &str) -> Vec<(usize, String)> {
+    let source = source.find("\n#[cfg(test)]").map_or(source, |tests_at| &source[..tests_at]);
+    let chars: Vec<char> = source.chars().collect();
+    let (mut literals, mut line, mut at) = (Vec::new(), 1usize, 0usize);
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    while at < chars.len() {
+        let c = chars[at];
+        let next = chars.get(at + 1).copied();
+        match c {
+            '\n' => {
+                line += 1;
+                at += 1;
+            }
+            '/' if next == Some('/') => {
+                while at < chars.len() && chars[at] != '\n' {
+                    at += 1;
+                }
+            }
+            '/' if next == Some('*') => {
+                at += 2;
+                while at + 1 < chars.len() && !(chars[at] == '*' && chars[at + 1] == '/') {
+                    line += usize::from(chars[at] == '\n');
+                    at += 1;
+                }
+                at += 2;
+            }
+            '\'' => {
+                // A char literal ('x', '\n', '"'), or a lifetime ('a) that is left alone.
+                if next == Some('\\') {
+                    at += 2;
+                    while at < chars.len() && chars[at] != '\'' {
+                        at += 1;
+                    }
+                    at += 1;
+                } else if chars.get(at + 2) == Some(&'\'') {
+                    at += 3;
+                } else {
+                    at += 1;
+                }
+            }
+            'r' if (at == 0 || !is_ident(chars[at - 1]) || (at == 1 && chars[0] == 'b') || (at >= 2 && chars[at - 1] == 'b' && !is_ident(chars[at - 2])))
+                && matches!(next, Some('"') | Some('#')) =>
+            {
+                let hashes = chars[at + 1..].iter().take_while(|c| **c == '#').count();
+                if chars.get(at + 1 + hashes) != Some(&'"') {
+                    at += 1;
+                    continue;
+                }
+                let (start_line, mut text) = (line, String::new());
+                at += 2 + hashes;
+                while at < chars.len() {
+                    if chars[at] == '"' && chars[at + 1..].iter().take(hashes).filter(|c| **c == '#').count() == hashes {
+                        at += 1 + hashes;
+                        break;
+                    }
+                    line += usize::from(chars[at] == '\n');
+                    text.push(chars[at]);
+                    at += 1;
+                }
+                literals.push((start_line, text));
+            }
+            '"' => {
+                let (start_line, mut text) = (line, String::new());
+                at += 1;
+                while at < chars.len() && chars[at] != '"' {
+                    if chars[at] == '\\' {
+                        text.push(chars[at]);
+                        at += 1;
+                    }
+                    if let Some(&c) = chars.get(at) {
+                        line += usize::from(c == '\n');
+                        text.push(c);
+                    }
+                    at += 1;
+                }
+                at += 1;
+                literals.push((start_line, text));
+            }
+            _ => at += 1,
+        }
+    }
+    literals
+}
+
+/// The string literals of `source` that hold SQL, as `line: marker`.
+pub fn sql_lines(source: &str) -> Vec<String> {
+    let markers = sql_markers();
+    let mut found = Vec::new();
+    for (line, text) in string_literals(source) {
+        if let Some(marker) = markers.iter().find(|marker| text.contains(marker.as_str())) {
+            found.push(format!("{line}: {}", marker.trim_end()));
+        }
+    }
+    found
+}
+
+/// Whether `path` (relative to the workspace) may hold SQL: a `storage`
+/// module (`storage.rs` or under `storage/`), libs/store, or tests.
+pub fn may_hold_sql(path: &Path) -> bool {
+    let components: Vec<&str> = path.components().filter_map(|component| component.as_os_str().to_str()).collect();
+    components.iter().any(|name| matches!(*name, "storage" | "storage.rs" | "tests" | "benches"))
+        || components.starts_with(&["libs", "store"])
+        || components.first() == Some(&"tests")
+}
+
+/// Checks every Rust source under `libs/*/src` and `services/*/src` of the
+/// workspace at `root` that may not hold SQL; returns how many it read, or
+/// the literals holding SQL by file.
+pub fn check_no_sql_outside_storage(root: &Path) -> Result<usize, String> {
+    let mut files = Vec::new();
+    for group in ["libs", "services"] {
+        let crates = std::fs::read_dir(root.join(group)).map_err(|e| format!("{}: {e}", root.join(group).display()))?;
+        for krate in crates {
+            let src = krate.map_err(|e| e.to_string())?.path().join("src");
+            if src.is_dir() {
+                collect_rust_files(&src, &mut files)?;
+            }
+        }
+    }
+    let (mut checked, mut faults) = (0, Vec::new());
+    for path in files {
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        if may_hold_sql(relative) {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        faults.extend(sql_lines(&source).into_iter().map(|fault| format!("{}:{fault}", relative.display())));
+        checked += 1;
+    }
+    if faults.is_empty() { Ok(checked) } else { Err(format!("SQL outside the storage modules and libs/store: {}", faults.join(", "))) }
+}
+
+fn collect_rust_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<(), String> {
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            collect_rust_files(&path, files)?;
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_sql_text_outside_the_storage_modules_libs_store_and_tests() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let checked = check_no_sql_outside_storage(&root).unwrap();
+        assert!(checked >= 50, "only {checked} files were read under {}", root.display());
+    }
+
+    #[test]
+    fn a_statement_in_a_literal_is_found_and_one_in_a_comment_or_a_test_is_not() {
+        let select = ["SEL", "ECT "].concat();
+        let source = format!(
+            "// {select}in a comment\nlet c = '\"';\nfn f<'a>(x: &'a str) {{}}\nlet sql = format!(\"{select}a FROM t\");\nlet raw = r#\"\n  {}\"#;\n#[cfg(test)]\nmod tests {{ const Q: &str = \"{select}1\"; }}\n",
+            ["DEL", "ETE FROM t"].concat()
+        );
+        assert_eq!(sql_lines(&source), ["4: SELECT", "5: DELETE FROM"]);
+        assert!(sql_lines("let message = \"select a payer\";\n").is_empty(), "lower case is prose");
+    }
+
+    #[test]
+    fn storage_modules_libs_store_and_tests_may_hold_sql() {
+        for path in ["services/intake/src/storage/claims.rs", "services/cli/src/storage.rs", "libs/store/src/outbox.rs", "libs/x12/tests/reading.rs"] {
+            assert!(may_hold_sql(Path::new(path)), "{path}");
+        }
+        for path in ["libs/bus/src/embedded.rs", "services/intake/src/api/claims.rs", "libs/runtime/src/auth.rs"] {
+            assert!(!may_hold_sql(Path::new(path)), "{path}");
+        }
+    }
 
     #[test]
     fn an_import_of_io_is_found_and_a_comment_is_not() {

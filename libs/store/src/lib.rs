@@ -14,12 +14,15 @@
 //!   The events of one append are one producer batch, signed once.
 //! - [`inbox`]: record a processed event id once (`ON CONFLICT DO NOTHING`).
 //! - [`registry`]: the shared table where services publish their producer keys.
+//! - [`embedded_log`]: the statements of the embedded event log of `claimtrail up`
+//!   (cursors, dead letters, reads of the outboxes as the log).
 //! - [`footprint`]: rows and bytes of a service's tables (for the bench).
 //!
 //! Architecture invariant: this crate is the only one that knows what the
 //! outbox and inbox tables look like (and the producer key registry);
 //! services own their other tables but go through [`Store::table`] for names.
 
+pub mod embedded_log;
 pub mod inbox;
 pub mod migrate;
 pub mod outbox;
@@ -413,6 +416,25 @@ pub async fn insert_rows(
     Ok(())
 }
 
+/// A condition that keeps the rows whose `column` is one of `allowed`, its
+/// values pushed onto `values` (numbered after those already there); None
+/// when every value is allowed (`allowed` is None), and a condition no row
+/// meets when none is. Payer scopes of API keys become SQL this way.
+pub fn one_of_condition(column: &str, allowed: Option<&[String]>, values: &mut Vec<sea_orm::Value>) -> Option<String> {
+    let allowed = allowed?;
+    if allowed.is_empty() {
+        return Some("1 = 0".to_owned());
+    }
+    let placeholders: Vec<String> = allowed
+        .iter()
+        .map(|value| {
+            values.push(sea_orm::Value::from(value.clone()));
+            format!("${}", values.len())
+        })
+        .collect();
+    Some(format!("{column} IN ({})", placeholders.join(", ")))
+}
+
 /// Shorthand for a statement with `$n` placeholders on this store's backend.
 pub fn stmt(store: &Store, sql: impl Into<String>, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
     let sql = sql.into();
@@ -453,6 +475,18 @@ fn positional(sql: String) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::one_of_condition;
+
+    #[test]
+    fn a_list_becomes_a_bound_condition_numbered_after_earlier_values_and_no_list_none() {
+        let mut values = vec![sea_orm::Value::from(1i64)];
+        let allowed = vec!["60054".to_owned(), "61101".to_owned()];
+        assert_eq!(one_of_condition("e.payer_id", Some(&allowed), &mut values).as_deref(), Some("e.payer_id IN ($2, $3)"));
+        assert_eq!(values.len(), 3);
+        assert_eq!(one_of_condition("payer_id", Some(&[]), &mut values).as_deref(), Some("1 = 0"));
+        assert_eq!(one_of_condition("payer_id", None, &mut values), None);
+        assert_eq!(values.len(), 3);
+    }
 
     #[test]
     fn a_pool_timeout_a_refused_connection_and_a_server_shutdown_are_unavailable_and_a_failed_statement_is_not() {

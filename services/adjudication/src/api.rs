@@ -20,17 +20,18 @@ pub mod policy;
 use std::collections::HashSet;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{
     Adjustment, ClaimAdjudicated, ClaimPended, ClaimReversed, DecisionStep, FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent, StepKind, format_date,
     sha3_256,
 };
-use claimtrail_runtime::auth::Role;
+use claimtrail_runtime::Runtime;
+use claimtrail_runtime::auth::{Role, Tenant};
+use claimtrail_runtime::extract::{Caller, ForPayer, LimitedBody, PayerPermission};
 use claimtrail_runtime::http::{FieldError, Problem};
-use claimtrail_runtime::{Runtime, auth};
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -87,8 +88,8 @@ pub struct FeeScheduleView {
 pub fn routes(runtime: Runtime) -> Router {
     Router::new()
         .route("/v1/payers/{payer_id}/fee-schedule", put(publish).get(show))
-        .route("/v1/payers/{payer_id}/edit-tables/{table}", post(policy::upload_edit_table))
-        .route("/v1/payers/{payer_id}/policy/{table}", post(policy::upload_pricing_table))
+        .route("/v1/payers/{payer_id}/edit-tables/{table}", post(policy::upload_table).layer(Extension(policy::TableFamily::Edit)))
+        .route("/v1/payers/{payer_id}/policy/{table}", post(policy::upload_table).layer(Extension(policy::TableFamily::Pricing)))
         .route("/v1/payers/{payer_id}/rule-sets/{name}", put(policy::put_rule_set))
         .route("/v1/payers/{payer_id}/policy-versions", get(policy::list_versions))
         .route("/v1/claims/{claim_id}/replay", post(replay))
@@ -211,8 +212,7 @@ fn adjustment_view(adjustment: &Adjustment) -> AdjustmentView {
 /// payer's own key, an admin or auditor key within its payers, or the
 /// organization that submitted the claim. Anything else is 404, as for an
 /// unknown claim.
-async fn readable_record(runtime: &Runtime, headers: &HeaderMap, claim_id: &str) -> Result<(StoredRecord, DecisionRecord), Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
+async fn readable_record(runtime: &Runtime, tenant: &Tenant, claim_id: &str) -> Result<(StoredRecord, DecisionRecord), Problem> {
     let not_found = || Problem::not_found(format!("no decision of claim {claim_id} that this key may read"));
     let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
     let store = &runtime.store;
@@ -233,8 +233,8 @@ async fn readable_record(runtime: &Runtime, headers: &HeaderMap, claim_id: &str)
               (status = 404, description = "No decision of this claim that the key may read", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "The recorded facts no longer decide the claim", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn replay(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<ReplayView>, Problem> {
-    let (stored, record) = readable_record(&runtime, &headers, &claim_id).await?;
+pub(crate) async fn replay(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(claim_id): Path<String>) -> Result<Json<ReplayView>, Problem> {
+    let (stored, record) = readable_record(&runtime, &tenant, &claim_id).await?;
     let events = record.replay().map_err(|rejection| {
         Problem::new(StatusCode::CONFLICT, "replay-failed", "Replay failed", format!("the recorded facts of claim {claim_id} no longer decide it: {rejection}"))
     })?;
@@ -258,8 +258,12 @@ pub(crate) async fn replay(State(runtime): State<Runtime>, headers: HeaderMap, P
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No decision of this claim that the key may read", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn explanation(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<ExplanationView>, Problem> {
-    let (stored, record) = readable_record(&runtime, &headers, &claim_id).await?;
+pub(crate) async fn explanation(
+    State(runtime): State<Runtime>,
+    Caller(tenant): Caller,
+    Path(claim_id): Path<String>,
+) -> Result<Json<ExplanationView>, Problem> {
+    let (stored, record) = readable_record(&runtime, &tenant, &claim_id).await?;
     let corrupt = |e: serde_json::Error| Problem::internal(&anyhow::anyhow!("the decision of claim {claim_id} does not read back: {e}"));
     let mut facts = Vec::new();
     if let Some(member) = &record.registry.member {
@@ -362,6 +366,15 @@ fn validate(payer_id: &str, body: &FeeScheduleBody) -> Vec<FieldError> {
     errors
 }
 
+/// Publishes payer `{payer_id}`'s fee schedule: an admin key, or the payer's own.
+pub(crate) struct PublishesFeeSchedule;
+
+impl PayerPermission for PublishesFeeSchedule {
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("only an admin key or payer {payer_id}'s own key publishes its fee schedule")
+    }
+}
+
 #[utoipa::path(put, path = "/v1/payers/{payer_id}/fee-schedule", tag = "adjudication",
     params(("payer_id" = String, Path, description = "Payer")),
     request_body(content = FeeScheduleBody, description = "The whole schedule: it replaces the one in force"),
@@ -369,18 +382,14 @@ fn validate(payer_id: &str, body: &FeeScheduleBody) -> Vec<FieldError> {
               (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid schedule", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn publish(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path(payer_id): Path<String>,
-    body: axum::body::Bytes,
+    ForPayer { payer_id, .. }: ForPayer<PublishesFeeSchedule>,
+    LimitedBody(body): LimitedBody,
 ) -> Result<(StatusCode, Json<PublishedSchedule>), Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if !tenant.role.may_publish_for(&tenant, &payer_id) {
-        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key publishes its fee schedule")));
-    }
     let body: FeeScheduleBody = claimtrail_runtime::http::json_body(&body, "a fee schedule")?;
     Ok((StatusCode::OK, Json(publish_schedule(&runtime, &payer_id, body).await?)))
 }
@@ -424,8 +433,7 @@ pub async fn publish_schedule(runtime: &Runtime, payer_id: &str, body: FeeSchedu
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No schedule", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(payer_id): Path<String>) -> Result<Json<FeeScheduleView>, Problem> {
-    auth::authenticate(&runtime, &headers).await?;
+pub(crate) async fn show(State(runtime): State<Runtime>, _caller: Caller, Path(payer_id): Path<String>) -> Result<Json<FeeScheduleView>, Problem> {
     let stored = storage::fee_schedule(&runtime.store, runtime.store.db(), &payer_id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("payer `{payer_id}` has no fee schedule")))?;

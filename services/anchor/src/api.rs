@@ -12,14 +12,15 @@
 //! [`ConsistencyProofView`]) with their OpenAPI schemas; their members are
 //! declared in name order, the order the bodies have always had.
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRef, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::{Authorized, LedgerReader};
 use claimtrail_runtime::http::Problem;
 use serde::{Deserialize, Serialize};
 
@@ -100,13 +101,10 @@ pub fn routes(runtime: Runtime) -> Router {
         .with_state(ApiState { runtime })
 }
 
-/// Authenticates the caller: the ledger is read with an auditor, admin or payer key.
-async fn reader(runtime: &Runtime, headers: &HeaderMap) -> Result<(), Problem> {
-    let tenant = claimtrail_runtime::auth::authenticate(runtime, headers).await?;
-    if !tenant.role.reads_ledger() {
-        return Err(Problem::forbidden("the ledger is read with an auditor, admin or payer key"));
+impl FromRef<ApiState> for Runtime {
+    fn from_ref(state: &ApiState) -> Runtime {
+        state.runtime.clone()
     }
-    Ok(())
 }
 
 fn text(body: String) -> Response {
@@ -117,8 +115,7 @@ fn text(body: String) -> Response {
     responses((status = 200, description = "The latest C2SP signed checkpoint note that holds the configured quorum of witness cosignatures (their lines follow the log's signature)", body = String, content_type = "text/plain"),
               (status = 404, description = "None signed yet", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn checkpoint(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, Problem> {
-    reader(&state.runtime, &headers).await?;
+pub(crate) async fn checkpoint(State(state): State<ApiState>, _reader: Authorized<LedgerReader>) -> Result<Response, Problem> {
     let quorum = state.runtime.settings.anchor.witness_quorum;
     let note = storage::published_checkpoint(&state.runtime.store, quorum).await?.ok_or_else(|| match quorum {
         0 => Problem::not_found("no checkpoint has been signed yet"),
@@ -139,10 +136,9 @@ pub(crate) struct CheckpointsQuery {
     security(("api_key" = [])))]
 pub(crate) async fn checkpoints(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _reader: Authorized<LedgerReader>,
     Query(query): Query<CheckpointsQuery>,
 ) -> Result<Json<CheckpointsView>, Problem> {
-    reader(&state.runtime, &headers).await?;
     let from_size = i64::try_from(query.from_size.unwrap_or(0)).map_err(|_| Problem::bad_request("from_size is too large"))?;
     let checkpoints = storage::checkpoints(&state.runtime.store, from_size, Some(CHECKPOINTS_PAGE_MAX)).await?;
     Ok(Json(CheckpointsView { checkpoints: checkpoints.into_iter().map(|(size, note)| CheckpointView { note, size }).collect() }))
@@ -151,8 +147,7 @@ pub(crate) async fn checkpoints(
 #[utoipa::path(get, path = "/v1/ledger/keys", tag = "ledger",
     responses((status = 200, description = "One C2SP vkey per line, followed by its role (`log`, `producer <service>`, `witness`)", body = String, content_type = "text/plain")),
     security(("api_key" = [])))]
-pub(crate) async fn keys_text(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, Problem> {
-    reader(&state.runtime, &headers).await?;
+pub(crate) async fn keys_text(State(state): State<ApiState>, _reader: Authorized<LedgerReader>) -> Result<Response, Problem> {
     let mut body = String::new();
     for (key, role) in crate::keys::published(&state.runtime.store, &state.runtime.registry).await? {
         body.push_str(&format!("{key} {role}\n"));
@@ -167,14 +162,17 @@ pub(crate) struct EntriesQuery {
     event_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger",
+#[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger", operation_id = "ledger_entries",
     params(("start" = Option<u64>, Query, description = "First index (0-based)"), ("end" = Option<u64>, Query, description = "End, exclusive; at most 1,000 entries"),
            ("event_id" = Option<String>, Query, description = "Instead of a range: the entry of this event (none when it is not on the ledger)")),
     responses((status = 200, description = "Entries in index order, leaf and chain base64", body = LedgerEntriesView),
               (status = 400, description = "end before start, or an event id that is not a UUID", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn entries(State(state): State<ApiState>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<LedgerEntriesView>, Problem> {
-    reader(&state.runtime, &headers).await?;
+pub(crate) async fn entries(
+    State(state): State<ApiState>,
+    _reader: Authorized<LedgerReader>,
+    Query(query): Query<EntriesQuery>,
+) -> Result<Json<LedgerEntriesView>, Problem> {
     let entries = if let Some(event_id) = &query.event_id {
         let event_id = uuid::Uuid::parse_str(event_id.trim()).map_err(|_| Problem::bad_request(format!("event_id `{event_id}` is not a UUID")))?;
         storage::entry_of_event(&state.runtime.store, event_id).await?
@@ -217,10 +215,9 @@ pub(crate) struct InclusionQuery {
     security(("api_key" = [])))]
 pub(crate) async fn inclusion(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _reader: Authorized<LedgerReader>,
     Query(query): Query<InclusionQuery>,
 ) -> Result<Json<InclusionProofView>, Problem> {
-    reader(&state.runtime, &headers).await?;
     if query.index >= query.size {
         return Err(Problem::bad_request(format!("index {} is not below size {}", query.index, query.size)));
     }
@@ -241,10 +238,9 @@ pub(crate) struct ConsistencyQuery {
     security(("api_key" = [])))]
 pub(crate) async fn consistency(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _reader: Authorized<LedgerReader>,
     Query(query): Query<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProofView>, Problem> {
-    reader(&state.runtime, &headers).await?;
     if query.from > query.to {
         return Err(Problem::bad_request(format!("from {} is above to {}", query.from, query.to)));
     }

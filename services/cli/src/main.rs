@@ -329,6 +329,31 @@ mod tests {
         }
     }
 
+    /// schemas/openapi.json is valid OpenAPI 3.1, as an independent validator
+    /// says (scripts/validate-openapi: openapi-spec-validator from PyPI, with
+    /// HL7's FHIR schema for the references). Skipped, loudly, only when the
+    /// validator cannot be installed.
+    #[test]
+    fn the_committed_openapi_document_is_valid_openapi_3_1() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut command = std::process::Command::new(root.join("scripts/validate-openapi"));
+        command.arg(root.join("schemas/openapi.json"));
+        // The venv goes under the target directory: this test binary's, unless cargo was told one.
+        if std::env::var_os("CARGO_TARGET_DIR").is_none()
+            && let Some(target) = std::env::current_exe().ok().and_then(|exe| exe.ancestors().nth(3).map(std::path::Path::to_path_buf))
+        {
+            command.env("CARGO_TARGET_DIR", target);
+        }
+        let output = command.output().expect("running scripts/validate-openapi");
+        let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        if output.status.code() == Some(3) {
+            eprintln!("\n!!! SKIPPED: the OpenAPI validator could not be installed, schemas/openapi.json was NOT validated:\n{report}");
+            return;
+        }
+        assert!(output.status.success(), "schemas/openapi.json is not valid OpenAPI 3.1:\n{report}");
+        assert!(report.contains("valid OpenAPI 3.1"), "{report}");
+    }
+
     /// Bodies allowed to stay free JSON, as (method, path, `request` or the
     /// response status): none. Every body is typed; see
     /// [`every_body_in_the_openapi_document_has_a_schema`].

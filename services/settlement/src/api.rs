@@ -2,10 +2,10 @@
 //! payer keys within their payer scope. Typed bodies with their OpenAPI schemas.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::Money;
+use claimtrail_runtime::extract::{Authorized, JournalReader};
 use claimtrail_runtime::http::Problem;
 use claimtrail_runtime::{Runtime, auth};
 use serde::{Deserialize, Serialize};
@@ -76,12 +76,12 @@ pub fn routes(runtime: Runtime) -> Router {
     Router::new().route("/v1/journal/entries", get(entries)).route("/v1/journal/balances", get(balances)).with_state(runtime)
 }
 
-/// The payers whose journal the caller reads: a finance or auditor key those
-/// it was created for (every payer only when created `--all-payers`), a payer
-/// key its own, an admin key every payer's; a provider key none (403).
-async fn journal_reader(runtime: &Runtime, headers: &HeaderMap) -> Result<auth::PayerScope, Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
-    tenant.journal_scope().cloned().ok_or_else(|| Problem::forbidden("the journal is for finance, auditor, admin and payer keys"))
+/// The payers whose journal the caller reads ([`JournalReader`]): a finance
+/// or auditor key those it was created for (every payer only when created
+/// `--all-payers`), a payer key its own, an admin key every payer's; a
+/// provider key none (403).
+fn journal_scope(reader: &Authorized<JournalReader>) -> &auth::PayerScope {
+    &reader.tenant.payers
 }
 
 #[utoipa::path(get, path = "/v1/journal/entries", tag = "settlement",
@@ -92,10 +92,13 @@ async fn journal_reader(runtime: &Runtime, headers: &HeaderMap) -> Result<auth::
               (status = 403, description = "A provider key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No entries of this claim for a payer the key reads", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn entries(State(runtime): State<Runtime>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Result<Json<EntriesView>, Problem> {
-    let scope = journal_reader(&runtime, &headers).await?;
+pub(crate) async fn entries(
+    State(runtime): State<Runtime>,
+    reader: Authorized<JournalReader>,
+    Query(query): Query<EntriesQuery>,
+) -> Result<Json<EntriesView>, Problem> {
     let claim_id = query.claim_id.ok_or_else(|| Problem::bad_request("query parameter claim_id is required"))?;
-    let stored = storage::entries_of(&runtime.store, claim_id, &scope).await?;
+    let stored = storage::entries_of(&runtime.store, claim_id, journal_scope(&reader)).await?;
     // The same answer whether the claim has no entries or only another payer's: nothing to tell apart.
     if stored.is_empty() {
         return Err(Problem::not_found(format!("no journal entries of claim {claim_id} that this key may read")));
@@ -118,9 +121,8 @@ pub(crate) async fn entries(State(runtime): State<Runtime>, headers: HeaderMap, 
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "A provider key", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn balances(State(runtime): State<Runtime>, headers: HeaderMap) -> Result<Json<BalancesView>, Problem> {
-    let scope = journal_reader(&runtime, &headers).await?;
-    let rows = storage::balances(&runtime.store, &scope).await?;
+pub(crate) async fn balances(State(runtime): State<Runtime>, reader: Authorized<JournalReader>) -> Result<Json<BalancesView>, Problem> {
+    let rows = storage::balances(&runtime.store, journal_scope(&reader)).await?;
     let (mut total_debit, mut total_credit) = (0i64, 0i64);
     let mut accounts = Vec::with_capacity(rows.len());
     for (account, debit, credit) in rows {

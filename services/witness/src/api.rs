@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request as HttpRequest, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -187,12 +187,11 @@ impl IntoResponse for Refusal {
               (status = 413, description = "Body over the limit", body = String, content_type = "text/plain"),
               (status = 422, description = "The consistency proof does not verify", body = String, content_type = "text/plain"),
               (status = 429, description = "Rate limited (Retry-After)", body = String, content_type = "text/plain")))]
-pub(crate) async fn add_checkpoint(State(witness): State<Witness>, body: Body) -> Response {
-    use http_body_util::BodyExt as _;
+pub(crate) async fn add_checkpoint(State(witness): State<Witness>, headers: HeaderMap, body: Body) -> Response {
     let body_bytes_max = witness.limits.body_bytes_max;
-    let limited = http_body_util::Limited::new(body, body_bytes_max);
-    let bytes = match limited.collect().await {
-        Ok(collected) => collected.to_bytes(),
+    // The shared reader's limit, answered in the witness protocol's text/plain.
+    let bytes = match claimtrail_runtime::extract::read_body(&headers, body, body_bytes_max).await {
+        Ok(bytes) => bytes,
         Err(_) => return Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {body_bytes_max} bytes")).into_response(),
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {

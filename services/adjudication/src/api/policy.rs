@@ -20,15 +20,16 @@
 //! Versions are bitemporal: each carries when adjudication recorded it, and a
 //! decision picks among those recorded by its own time.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use claimtrail_events::{NewEvent, PolicyVersionPublished, Timestamp, format_date, parse_date, sha3_256};
 use claimtrail_policy::LoadErrors;
 use claimtrail_rules::{RuleSet, RuleSetErrors};
-use claimtrail_runtime::auth::Role;
+use claimtrail_runtime::Runtime;
+use claimtrail_runtime::auth::{Role, Tenant};
+use claimtrail_runtime::extract::{ForPayer, LimitedBody, PayerPermission};
 use claimtrail_runtime::http::{FieldError, Problem};
-use claimtrail_runtime::{Runtime, auth};
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -304,12 +305,54 @@ fn check_payer_id(payer_id: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-async fn publisher(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<(), Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
-    if !tenant.role.may_publish_for(&tenant, payer_id) {
-        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key uploads its policy data")));
+/// Uploads payer `{payer_id}`'s policy data: an admin key, or the payer's own.
+pub(crate) struct UploadsPolicy;
+
+impl PayerPermission for UploadsPolicy {
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("only an admin key or payer {payer_id}'s own key uploads its policy data")
     }
-    check_payer_id(payer_id)
+}
+
+/// Lists payer `{payer_id}`'s policy versions: its own key, an admin key, or
+/// an auditor key within it.
+pub(crate) struct ReadsPolicy;
+
+impl PayerPermission for ReadsPolicy {
+    fn allows(tenant: &Tenant, payer_id: &str) -> bool {
+        match tenant.role {
+            Role::Payer | Role::Admin => tenant.role.may_publish_for(tenant, payer_id),
+            Role::Auditor => tenant.payers.includes(payer_id),
+            _ => false,
+        }
+    }
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("only payer {payer_id}'s own key, an admin key or an auditor key within it lists its policy versions")
+    }
+}
+
+/// The two families of CSV tables, each uploaded under its own path:
+/// edit tables under `/edit-tables/`, pricing tables under `/policy/`. The
+/// route puts its family in the request's extensions for [`upload_table`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFamily {
+    Edit,
+    Pricing,
+}
+
+impl TableFamily {
+    /// The family's table named `segment`, or a 404 naming the family's tables.
+    pub fn table(self, segment: &str) -> Result<PolicyKind, Problem> {
+        let in_family = |kind: &PolicyKind| kind.is_edit_table() == (self == TableFamily::Edit);
+        PolicyKind::table(segment).filter(in_family).ok_or_else(|| {
+            let names: Vec<&str> = TABLE_KINDS.iter().filter(|kind| in_family(kind)).map(|kind| kind.as_str()).collect();
+            let family = match self {
+                TableFamily::Edit => "edit",
+                TableFamily::Pricing => "pricing",
+            };
+            Problem::not_found(format!("no {family} table `{segment}` ({})", names.join(", ")))
+        })
+    }
 }
 
 /// Stores one version and emits its event in one transaction.
@@ -334,15 +377,19 @@ async fn store_version(runtime: &Runtime, version: PolicyVersion, body: &[u8]) -
     Ok(view(version))
 }
 
-async fn upload_table(
-    runtime: Runtime,
-    headers: HeaderMap,
-    payer_id: String,
-    kind: PolicyKind,
-    query: EffectiveQuery,
-    body: axum::body::Bytes,
+/// `POST /v1/payers/{payer_id}/edit-tables/{table}` and
+/// `POST /v1/payers/{payer_id}/policy/{table}`: one handler, the route's
+/// [`TableFamily`] telling which tables the path holds.
+pub(crate) async fn upload_table(
+    State(runtime): State<Runtime>,
+    Extension(family): Extension<TableFamily>,
+    ForPayer { payer_id, .. }: ForPayer<UploadsPolicy>,
+    Path((_, table)): Path<(String, String)>,
+    Query(query): Query<EffectiveQuery>,
+    LimitedBody(body): LimitedBody,
 ) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
-    publisher(&runtime, &headers, &payer_id).await?;
+    let kind = family.table(&table)?;
+    check_payer_id(&payer_id)?;
     let (effective_from, effective_to) =
         effective_span(&query).map_err(|errors| Problem::unprocessable("the version's effective dates are invalid; nothing was stored", errors))?;
     let body = body.to_vec();
@@ -377,21 +424,12 @@ async fn upload_table(
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such edit table", body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "Larger than the server's body limit"),
+              (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn upload_edit_table(
-    State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path((payer_id, table)): Path<(String, String)>,
-    Query(query): Query<EffectiveQuery>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
-    let kind = PolicyKind::table(&table)
-        .filter(|kind| kind.is_edit_table())
-        .ok_or_else(|| Problem::not_found(format!("no edit table `{table}` (ncci-ptp, mue, exclusions, prior-authorizations)")))?;
-    upload_table(runtime, headers, payer_id, kind, query, body).await
-}
+// The OpenAPI operation of `upload_table` on the edit tables' path.
+#[allow(dead_code)]
+pub(crate) fn upload_edit_table() {}
 
 #[utoipa::path(post, path = "/v1/payers/{payer_id}/policy/{table}", tag = "adjudication",
     params(("payer_id" = String, Path, description = "Payer"),
@@ -402,21 +440,12 @@ pub(crate) async fn upload_edit_table(
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such pricing table", body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "Larger than the server's body limit"),
+              (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn upload_pricing_table(
-    State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path((payer_id, table)): Path<(String, String)>,
-    Query(query): Query<EffectiveQuery>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
-    let kind = PolicyKind::table(&table).filter(|kind| !kind.is_edit_table()).ok_or_else(|| {
-        Problem::not_found(format!("no pricing table `{table}` (rvu, gpci, zip-localities, fee-schedules, contracts, drg-weights, per-diems)"))
-    })?;
-    upload_table(runtime, headers, payer_id, kind, query, body).await
-}
+// The OpenAPI operation of `upload_table` on the pricing tables' path.
+#[allow(dead_code)]
+pub(crate) fn upload_pricing_table() {}
 
 #[utoipa::path(put, path = "/v1/payers/{payer_id}/rule-sets/{name}", tag = "adjudication",
     params(("payer_id" = String, Path, description = "Payer"), ("name" = String, Path, description = "The rule set's name")),
@@ -424,16 +453,16 @@ pub(crate) async fn upload_pricing_table(
     responses((status = 201, description = "Stored as a new version, with its content hash", body = PolicyVersionView),
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "Larger than the server's body limit"),
+              (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Refused: every problem with its JSON path; nothing stored", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn put_rule_set(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path((payer_id, name)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    ForPayer { payer_id, .. }: ForPayer<UploadsPolicy>,
+    Path((_, name)): Path<(String, String)>,
+    LimitedBody(body): LimitedBody,
 ) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
-    publisher(&runtime, &headers, &payer_id).await?;
+    check_payer_id(&payer_id)?;
     let rule_set = RuleSet::parse(&name, &body)
         .map_err(|errors| Problem::unprocessable(format!("rule set `{name}` is refused; nothing was stored"), rule_set_errors(&errors)))?;
     let (_, rules) = rule_set.table_and_rule_counts();
@@ -460,18 +489,8 @@ pub(crate) async fn put_rule_set(
     security(("api_key" = [])))]
 pub(crate) async fn list_versions(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path(payer_id): Path<String>,
+    ForPayer { payer_id, .. }: ForPayer<ReadsPolicy>,
 ) -> Result<Json<PolicyVersionsView>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    let reads = match tenant.role {
-        Role::Payer | Role::Admin => tenant.role.may_publish_for(&tenant, &payer_id),
-        Role::Auditor => tenant.payers.includes(&payer_id),
-        _ => false,
-    };
-    if !reads {
-        return Err(Problem::forbidden(format!("only payer {payer_id}'s own key, an admin key or an auditor key within it lists its policy versions")));
-    }
     let versions = storage::policy_versions(&runtime.store, runtime.store.reader(), &payer_id).await?;
     Ok(Json(PolicyVersionsView { versions: versions.into_iter().map(view).collect() }))
 }
@@ -491,6 +510,17 @@ mod tests {
         }
         assert_eq!(PolicyKind::table("rule-set"), None, "rule sets have their own path");
         assert_eq!(PolicyKind::table("NCCI-PTP"), None);
+    }
+
+    #[test]
+    fn each_path_takes_its_own_family_of_tables_and_names_them_when_refusing() {
+        assert_eq!(TableFamily::Edit.table("mue").unwrap(), PolicyKind::Mue);
+        assert_eq!(TableFamily::Pricing.table("rvu").unwrap(), PolicyKind::Rvu);
+        let refused = TableFamily::Edit.table("rvu").unwrap_err();
+        assert_eq!((refused.status, refused.detail.as_str()), (404, "no edit table `rvu` (ncci-ptp, mue, exclusions, prior-authorizations)"));
+        let refused = TableFamily::Pricing.table("mue").unwrap_err();
+        assert_eq!(refused.detail, "no pricing table `mue` (rvu, gpci, zip-localities, fee-schedules, contracts, drg-weights, per-diems)");
+        assert!(TableFamily::Pricing.table("rule-set").is_err());
     }
 
     #[test]

@@ -6,15 +6,15 @@
 //! by time.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::{Authorized, Permission};
 use claimtrail_runtime::http::Problem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth;
+use crate::auth::Tenant;
 use crate::storage::claims::{self as stored, AccessFilter};
 
 /// One read of a claim.
@@ -53,7 +53,19 @@ pub(crate) struct AccessQuery {
     limit: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/v1/access-log", tag = "intake",
+/// Reads the access log: auditor and admin keys ([`Tenant::claims_scope`]).
+pub(crate) struct ReadsAccessLog;
+
+impl Permission for ReadsAccessLog {
+    fn allows(tenant: &Tenant) -> bool {
+        tenant.claims_scope().is_some()
+    }
+    fn denied(_: &Tenant) -> String {
+        "the access log is for auditor and admin keys".to_owned()
+    }
+}
+
+#[utoipa::path(get, path = "/v1/access-log", tag = "intake", operation_id = "list_access_log",
     params(("claim_id" = Option<String>, Query, description = "Only reads of this claim"),
            ("reader" = Option<String>, Query, description = "Only reads by this tenant"),
            ("after" = Option<i64>, Query, description = "Cursor: the last access_id of the previous page"),
@@ -61,11 +73,13 @@ pub(crate) struct AccessQuery {
     responses((status = 200, description = "A page of reads, oldest first", body = AccessLog),
               (status = 403, description = "Not an auditor or admin key", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn list(State(runtime): State<Runtime>, headers: HeaderMap, Query(query): Query<AccessQuery>) -> Result<Json<AccessLog>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    let Some(scope) = tenant.claims_scope() else {
-        return Err(Problem::forbidden("the access log is for auditor and admin keys"));
-    };
+pub(crate) async fn list(
+    State(runtime): State<Runtime>,
+    Authorized { tenant, .. }: Authorized<ReadsAccessLog>,
+    Query(query): Query<AccessQuery>,
+) -> Result<Json<AccessLog>, Problem> {
+    // The permission admitted it: auditor and admin keys, within their payers.
+    let scope = &tenant.payers;
     let limit = query.limit.unwrap_or(100).clamp(1, ACCESS_PAGE_MAX);
     let filter = AccessFilter { scope, claim_id: query.claim_id, reader: query.reader, after: query.after.unwrap_or(0), limit };
     let entries: Vec<AccessEntryView> = stored::access_log(&runtime.store, &filter)

@@ -4,11 +4,12 @@
 //! ExplanationOfBenefit. Every read is recorded in the access log.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::{ClaimSubmitted, DomainEvent, Envelope, Money};
 use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::Caller;
 use claimtrail_runtime::http::Problem;
 use claimtrail_store::Store;
 use serde::Serialize;
@@ -91,16 +92,15 @@ async fn record_access(store: &Store, tenant: &auth::Tenant, claim_ids: &[Uuid],
     Ok(stored::record_access(store, &tenant.name, &tenant.key_id, claim_ids, view).await?)
 }
 
-/// Authenticates the caller and reads a claim it may see: its own, or any
-/// for auditor and admin keys. Another tenant's claim, like an unknown one,
-/// is `not_found`; an erased one is 410.
+/// Reads a claim the caller may see: its own, or any for auditor and admin
+/// keys. Another tenant's claim, like an unknown one, is `not_found`; an
+/// erased one is 410.
 async fn readable_claim(
     runtime: &Runtime,
-    headers: &HeaderMap,
+    tenant: auth::Tenant,
     claim_id: &str,
     not_found: impl Fn() -> Problem,
 ) -> Result<(auth::Tenant, Uuid, StoredClaim), Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
     let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
     let claim = stored::claim(&runtime.store, claim_uuid).await?.ok_or_else(&not_found)?;
     if !tenant.reads_claim(&claim.submitter, claim.payer_id.as_deref()) {
@@ -116,12 +116,12 @@ async fn readable_claim(
 /// and 404 before adjudication).
 async fn adjudicated_claim(
     runtime: &Runtime,
-    headers: &HeaderMap,
+    tenant: auth::Tenant,
     claim_id: &str,
     view: &str,
 ) -> Result<(claimtrail_events::SubmittedClaim, claimtrail_events::ClaimAdjudicated, String), Problem> {
     let not_found = || Problem::not_found(format!("no adjudicated claim `{claim_id}`"));
-    let (tenant, claim_uuid, row) = readable_claim(runtime, headers, claim_id, not_found).await?;
+    let (tenant, claim_uuid, row) = readable_claim(runtime, tenant, claim_id, not_found).await?;
     let Some(decision) = row.decision else {
         return Err(not_found());
     };
@@ -176,11 +176,10 @@ pub struct ListQuery {
     security(("api_key" = [])))]
 pub async fn list(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
     axum::extract::Query(query): axum::extract::Query<ListQuery>,
 ) -> Result<Json<ClaimList>, Problem> {
     let store = &runtime.store;
-    let tenant = auth::authenticate(&runtime, &headers).await?;
     let limit = query.limit.unwrap_or(100).clamp(1, LIST_PAGE_MAX);
     let status = match &query.status {
         None => None,
@@ -233,10 +232,10 @@ fn fhir_json(resource: serde_json::Value) -> axum::response::Response {
     security(("api_key" = [])))]
 pub(crate) async fn claim_response(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
     Path(claim_id): Path<String>,
 ) -> Result<axum::response::Response, Problem> {
-    let (claim, decision, received_at) = adjudicated_claim(&runtime, &headers, &claim_id, "claim-response").await?;
+    let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, "claim-response").await?;
     Ok(fhir_json(claimtrail_fhir::claim_response(&decision, &claim, &received_at)))
 }
 
@@ -247,23 +246,23 @@ pub(crate) async fn claim_response(
     security(("api_key" = [])))]
 pub(crate) async fn explanation_of_benefit(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
     Path(claim_id): Path<String>,
 ) -> Result<axum::response::Response, Problem> {
-    let (claim, decision, received_at) = adjudicated_claim(&runtime, &headers, &claim_id, "eob").await?;
+    let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, "eob").await?;
     Ok(fhir_json(claimtrail_fhir::explanation_of_benefit(&decision, &claim, &received_at)))
 }
 
-#[utoipa::path(get, path = "/v1/claims/{claim_id}", tag = "intake",
+#[utoipa::path(get, path = "/v1/claims/{claim_id}", tag = "intake", operation_id = "show_claim",
     params(("claim_id" = String, Path, description = "The claim id from the POST answer")),
     responses((status = 200, description = "The claim's status, outcome, totals, issues, decision and history", body = ClaimView),
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such claim, or another tenant's", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn show(State(runtime): State<Runtime>, headers: HeaderMap, Path(claim_id): Path<String>) -> Result<Json<ClaimView>, Problem> {
+pub(crate) async fn show(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(claim_id): Path<String>) -> Result<Json<ClaimView>, Problem> {
     let store = &runtime.store;
     let not_found = || Problem::not_found(format!("no claim `{claim_id}`"));
-    let (tenant, claim_uuid, row) = readable_claim(&runtime, &headers, &claim_id, not_found).await?;
+    let (tenant, claim_uuid, row) = readable_claim(&runtime, tenant, &claim_id, not_found).await?;
     record_access(store, &tenant, &[claim_uuid], "status").await?;
     let issues: serde_json::Value = serde_json::from_str(&row.issues).unwrap_or_default();
     let decision: Option<serde_json::Value> = row.decision.and_then(|d| serde_json::from_str(&d).ok());

@@ -24,19 +24,20 @@
 //! docs/operations.md, "Erasure requests").
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use claimtrail_events::{ClaimStatus, ClaimsErased, NewEvent};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::auth::Role;
+use claimtrail_runtime::extract::{Authorized, LimitedBody, Permission};
 use claimtrail_runtime::http::Problem;
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth;
+use crate::auth::Tenant;
 use crate::storage;
 
 /// The answer to `POST /v1/erasures`.
@@ -67,6 +68,18 @@ pub struct ErasureRequest {
     pub reason: String,
 }
 
+/// Erases a member's data: admin keys only.
+pub(crate) struct ErasesMembers;
+
+impl Permission for ErasesMembers {
+    fn allows(tenant: &Tenant) -> bool {
+        tenant.role == Role::Admin
+    }
+    fn denied(_: &Tenant) -> String {
+        "only an admin key erases a member's data".to_owned()
+    }
+}
+
 #[utoipa::path(post, path = "/v1/erasures", tag = "intake",
     request_body(content = ErasureRequest, content_type = "application/json"),
     responses((status = 200, description = "Erased; `claims.erased.v1` follows to the other services", body = ErasureAnswer),
@@ -74,11 +87,11 @@ pub struct ErasureRequest {
               (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "A claim of the member is still being adjudicated or is pended; retry once it is decided", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn erase(State(runtime): State<Runtime>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<ErasureAnswer>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if tenant.role != Role::Admin {
-        return Err(Problem::forbidden("only an admin key erases a member's data"));
-    }
+pub(crate) async fn erase(
+    State(runtime): State<Runtime>,
+    Authorized { tenant, .. }: Authorized<ErasesMembers>,
+    LimitedBody(body): LimitedBody,
+) -> Result<Json<ErasureAnswer>, Problem> {
     let request: ErasureRequest = serde_json::from_slice(&body).map_err(|e| Problem::bad_request(format!("the erasure request is not valid: {e}")))?;
     for (field, value) in [("payer_id", &request.payer_id), ("member_id", &request.member_id), ("reason", &request.reason)] {
         if value.trim().is_empty() {

@@ -11,19 +11,18 @@
 //! Fields are separated by commas; quoted fields (with commas inside) are not
 //! supported, and a row with the wrong number of fields says so.
 
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::{Authorized, ForPayer, LimitedBody, PayerPermission, Permission};
 use claimtrail_runtime::http::{FieldError, Problem};
 use sea_orm::TransactionTrait;
 
-use super::read_body;
 use super::reference::{self, EnrollmentBody, IMPORT_ROWS_MAX, Imported};
 use super::registry::{self, BankAccountBody, LicenceBody, PayToBody, ProviderBody};
-use crate::auth::{self, Role};
+use crate::auth::{Role, Tenant};
 use crate::domain::registry::Invalid;
 
 pub const PROVIDER_HEADER: &str = "npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,\
@@ -84,18 +83,38 @@ fn finish(mut errors: Vec<FieldError>) -> Result<(), Problem> {
     Err(Problem::unprocessable("the import has invalid rows; nothing was stored", errors))
 }
 
+/// Imports the provider registry: admin keys only.
+pub(crate) struct ImportsProviders;
+
+impl Permission for ImportsProviders {
+    fn allows(tenant: &Tenant) -> bool {
+        tenant.role == Role::Admin
+    }
+    fn denied(_: &Tenant) -> String {
+        "only an admin key registers providers".to_owned()
+    }
+}
+
+/// Enrolls providers with payer `{payer_id}`: an admin key, or the payer's own.
+pub(crate) struct EnrollsProviders;
+
+impl PayerPermission for EnrollsProviders {
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("only an admin key or payer {payer_id}'s own key enrolls providers with it")
+    }
+}
+
 #[utoipa::path(post, path = "/v1/providers/import", tag = "reference",
     request_body(content = String, content_type = "text/csv", description = "Header `npi,entity_type,name,tin,taxonomy,organization,licence_number,licence_state,licence_expires,pay_to_name,pay_to_address_line,pay_to_city,pay_to_state,pay_to_postal_code,routing_number,account_number,account_type`; all or nothing"),
     responses((status = 200, description = "How many providers were stored; `provider.registered.v1` per row", body = Imported),
               (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid rows, each named by its line; nothing stored", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn import_providers(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Json<Imported>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if tenant.role != Role::Admin {
-        return Err(Problem::forbidden("only an admin key registers providers"));
-    }
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
+pub(crate) async fn import_providers(
+    State(runtime): State<Runtime>,
+    _admin: Authorized<ImportsProviders>,
+    LimitedBody(bytes): LimitedBody,
+) -> Result<Json<Imported>, Problem> {
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut providers = Vec::new();
     let mut errors = Vec::new();
@@ -147,15 +166,9 @@ pub(crate) async fn import_providers(State(runtime): State<Runtime>, headers: He
     security(("api_key" = [])))]
 pub(crate) async fn import_enrollments(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path(payer_id): Path<String>,
-    body: Body,
+    ForPayer { payer_id, .. }: ForPayer<EnrollsProviders>,
+    LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<Imported>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if !tenant.role.may_publish_for(&tenant, &payer_id) {
-        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key enrolls providers with it")));
-    }
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut enrollments = Vec::new();
     let mut errors = Vec::new();

@@ -1,5 +1,6 @@
-//! Intake's HTTP API: typed axum handlers. A handler authenticates, parses,
-//! calls the domain or storage, and answers; every request and response body
+//! Intake's HTTP API: typed axum handlers. A handler takes its caller,
+//! checked for its role and payer scope, from the shared extractors
+//! (`claimtrail_runtime::extract`), parses, calls the domain or storage, and answers; every request and response body
 //! of the non-FHIR operations is a struct deriving its OpenAPI schema, whose
 //! fields are declared in the order their JSON has always been written
 //! (alphabetical), so that answers stay byte for byte what they were.
@@ -25,7 +26,6 @@ pub mod submit;
 pub mod x12;
 
 use axum::Router;
-use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::http::{FieldError, Problem};
@@ -60,39 +60,6 @@ pub fn check_media_type(headers: &HeaderMap, accepted: &[&str], wanted: &str) ->
         "content type `{essence}` is not accepted here; send {}",
         wanted.replace(" (or ", " or ").trim_end_matches(')')
     )))
-}
-
-/// Bytes of an oversized body read and discarded before answering 413, so
-/// that the client, still sending, receives the answer instead of a reset.
-const OVERSIZE_DRAIN_MAX: usize = 4 * 1024 * 1024;
-
-/// Reads the body up to `limit` bytes; more is a 413.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes, Problem> {
-    use http_body_util::BodyExt as _;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let mut body = body;
-    let mut collected = Vec::with_capacity(declared.map_or(0, |length| length.min(limit as u64) as usize));
-    let mut seen = 0usize;
-    let mut too_large = declared.is_some_and(|length| length > limit as u64);
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| Problem::bad_request(format!("the request body could not be read: {e}")))?;
-        let Ok(data) = frame.into_data() else { continue };
-        seen += data.len();
-        if seen > limit {
-            too_large = true;
-        }
-        if too_large {
-            if seen > limit + OVERSIZE_DRAIN_MAX {
-                break;
-            }
-            continue;
-        }
-        collected.extend_from_slice(&data);
-    }
-    if too_large {
-        return Err(Problem::payload_too_large(limit));
-    }
-    Ok(axum::body::Bytes::from(collected))
 }
 
 /// The domain's field faults as the problem's `errors`.

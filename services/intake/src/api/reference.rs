@@ -5,20 +5,20 @@
 //! `provider.enrolled.v1` on `reference.>` in one transaction, so other
 //! services build their own projections from the events.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use claimtrail_events::{MemberEnrolled, NewEvent, ProviderEnrolled};
 use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::{ForPayer, LimitedBody, PayerPermission};
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_store::{StoreError, outbox};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Serialize;
 
-use super::{field_errors, read_body};
-use crate::auth::{self, Role};
+use super::field_errors;
+use crate::auth::{Role, Tenant};
 pub use crate::domain::registry::{EnrollmentBody, MemberBody, validate_enrollment, validate_member};
 use crate::storage;
 /// The demo's reads of the registry, through intake's library rather than its tables.
@@ -35,17 +35,16 @@ pub fn routes(runtime: Runtime) -> Router {
         .with_state(runtime)
 }
 
-/// An admin key, or the key of the payer whose data this is.
-async fn require_publisher(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<auth::Tenant, Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
-    if tenant.role.may_publish_for(&tenant, payer_id) {
-        return Ok(tenant);
+/// Publishes reference data of payer `{payer_id}`: an admin key, or the payer's own.
+pub(crate) struct PublishesReference;
+
+impl PayerPermission for PublishesReference {
+    fn denied(tenant: &Tenant, payer_id: &str) -> String {
+        match tenant.role {
+            Role::Payer => format!("this payer key publishes for payer {}, not {payer_id}", tenant.payer_id.as_deref().unwrap_or("(none)")),
+            _ => "only payer and admin keys publish reference data".to_owned(),
+        }
     }
-    let detail = match tenant.role {
-        Role::Payer => format!("this payer key publishes for payer {}, not {payer_id}", tenant.payer_id.as_deref().unwrap_or("(none)")),
-        _ => "only payer and admin keys publish reference data".to_owned(),
-    };
-    Err(Problem::forbidden(detail))
 }
 
 /// Upserts members into the projection and emits their events, in `tx`.
@@ -95,13 +94,11 @@ pub struct EnrollmentStored {
     security(("api_key" = [])))]
 pub(crate) async fn put_member(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
+    _publisher: ForPayer<PublishesReference>,
     Path((payer_id, member_id)): Path<(String, String)>,
-    body: Body,
+    LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<MemberStored>, Problem> {
     let store = &runtime.store;
-    require_publisher(&runtime, &headers, &payer_id).await?;
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: MemberBody = claimtrail_runtime::http::json_body(&bytes, "a member")?;
     let member = validate_member(&payer_id, &member_id, &body, "")
         .map_err(|errors| Problem::unprocessable("the member is invalid; nothing was stored", field_errors(errors)))?;
@@ -123,14 +120,11 @@ pub(crate) async fn put_member(
     security(("api_key" = [])))]
 pub(crate) async fn import_members(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path(payer_id): Path<String>,
-    body: Body,
+    ForPayer { payer_id, .. }: ForPayer<PublishesReference>,
+    LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<Imported>, Problem> {
     const HEADER: &str = "member_id,family_name,given_name,birth_date,sex,plan_id,coverage_start,coverage_end";
     let store = &runtime.store;
-    require_publisher(&runtime, &headers, &payer_id).await?;
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Problem::bad_request("the CSV is not UTF-8"))?;
     let mut lines = text.lines().enumerate();
     match lines.next() {
@@ -207,13 +201,11 @@ pub async fn store_enrollment(runtime: &Runtime, tx: &impl ConnectionTrait, enro
     security(("api_key" = [])))]
 pub(crate) async fn put_enrollment(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
+    _publisher: ForPayer<PublishesReference>,
     Path((npi, payer_id)): Path<(String, String)>,
-    body: Body,
+    LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<EnrollmentStored>, Problem> {
     let store = &runtime.store;
-    require_publisher(&runtime, &headers, &payer_id).await?;
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: EnrollmentBody = claimtrail_runtime::http::json_body(&bytes, "an enrollment")?;
     let enrollment = validate_enrollment(&npi, &payer_id, &body)
         .map_err(|errors| Problem::unprocessable("the enrollment is invalid; nothing was stored", field_errors(errors)))?;

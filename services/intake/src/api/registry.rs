@@ -18,14 +18,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use claimtrail_events::{NewEvent, PayerRegistered, ProviderRegistered, SubmissionSignature, format_date};
 use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::{Authorized, Caller, ForPayer, LimitedBody, PayerPermission, Permission, read_body};
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_store::{Store, StoreError, outbox};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use sha3::Digest as _;
 
-use super::{field_errors, read_body};
-use crate::auth::{self, Role, Tenant};
+use super::field_errors;
+use crate::auth::{Role, Tenant};
 pub use crate::domain::registry::{
     BankAccountBody, LicenceBody, PayToBody, PayerBody, ProviderBody, TIMELY_FILING_DAYS_MAX, mask, valid_id, valid_routing_number, validate_payer,
     validate_provider,
@@ -44,6 +45,39 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/signing-keys", get(list_signing_keys))
         .route("/v1/signing-keys/{key_name}", put(put_signing_key))
         .with_state(runtime)
+}
+
+/// Registers payer `{payer_id}`: an admin key, or the payer's own.
+pub(crate) struct RegistersPayer;
+
+impl PayerPermission for RegistersPayer {
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("only an admin key or payer {payer_id}'s own key registers payer {payer_id}")
+    }
+}
+
+/// Registers providers: admin keys only, since the registration decides who bills under the NPI.
+pub(crate) struct RegistersProviders;
+
+impl Permission for RegistersProviders {
+    fn allows(tenant: &Tenant) -> bool {
+        tenant.role == Role::Admin
+    }
+    fn denied(_: &Tenant) -> String {
+        "only an admin key registers providers: the registration decides which organization may bill under the NPI".to_owned()
+    }
+}
+
+/// Holds signing keys: provider keys, for their organization.
+pub(crate) struct HoldsSigningKeys;
+
+impl Permission for HoldsSigningKeys {
+    fn allows(tenant: &Tenant) -> bool {
+        tenant.role == Role::Provider
+    }
+    fn denied(_: &Tenant) -> String {
+        "signing keys belong to provider organizations; use a provider key".to_owned()
+    }
 }
 
 /// The answer to `PUT /v1/payers/{payer_id}`.
@@ -70,15 +104,9 @@ pub async fn store_payer(runtime: &Runtime, tx: &impl ConnectionTrait, payer: Pa
     security(("api_key" = [])))]
 pub(crate) async fn put_payer(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path(payer_id): Path<String>,
-    body: Body,
+    ForPayer { payer_id, .. }: ForPayer<RegistersPayer>,
+    LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<PayerStored>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if !tenant.role.may_publish_for(&tenant, &payer_id) {
-        return Err(Problem::forbidden(format!("only an admin key or payer {payer_id}'s own key registers payer {payer_id}")));
-    }
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: PayerBody = claimtrail_runtime::http::json_body(&bytes, "a payer")?;
     let payer = validate_payer(&payer_id, &body).map_err(|errors| Problem::unprocessable("the payer is invalid; nothing was stored", field_errors(errors)))?;
     let tx = runtime.store.db().begin().await?;
@@ -112,15 +140,10 @@ pub async fn store_provider(runtime: &Runtime, tx: &impl ConnectionTrait, provid
     security(("api_key" = [])))]
 pub(crate) async fn put_provider(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
+    _admin: Authorized<RegistersProviders>,
     Path(npi): Path<String>,
-    body: Body,
+    LimitedBody(bytes): LimitedBody,
 ) -> Result<Json<ProviderStored>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if tenant.role != Role::Admin {
-        return Err(Problem::forbidden("only an admin key registers providers: the registration decides which organization may bill under the NPI"));
-    }
-    let bytes = read_body(&headers, body, runtime.settings.body_bytes_max).await?;
     let body: ProviderBody = claimtrail_runtime::http::json_body(&bytes, "a provider")?;
     let provider =
         validate_provider(&npi, &body).map_err(|errors| Problem::unprocessable("the provider is invalid; nothing was stored", field_errors(errors)))?;
@@ -136,8 +159,7 @@ pub(crate) async fn put_provider(
     responses((status = 200, description = "The registration, the bank account number masked to its last four digits", body = ProviderView),
               (status = 404, description = "Not registered, or another organization's provider", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn show_provider(State(runtime): State<Runtime>, headers: HeaderMap, Path(npi): Path<String>) -> Result<Json<ProviderView>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
+pub(crate) async fn show_provider(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(npi): Path<String>) -> Result<Json<ProviderView>, Problem> {
     let not_found = || Problem::not_found(format!("no provider `{npi}` registered"));
     let (organization, details) = storage::registry::provider(&runtime.store, &npi).await?.ok_or_else(not_found)?;
     if tenant.role == Role::Provider && organization != tenant.name {
@@ -247,15 +269,12 @@ pub struct SigningKeyBody {
     security(("api_key" = [])))]
 pub(crate) async fn put_signing_key(
     State(runtime): State<Runtime>,
+    Authorized { tenant, .. }: Authorized<HoldsSigningKeys>,
     headers: HeaderMap,
     Path(key_name): Path<String>,
     body: Body,
 ) -> Result<Json<SigningKeyView>, Problem> {
     let store = &runtime.store;
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if tenant.role != Role::Provider {
-        return Err(Problem::forbidden("signing keys belong to provider organizations; use a provider key"));
-    }
     if !valid_id(&key_name) {
         return Err(Problem::unprocessable(
             "the key name is invalid",
@@ -282,8 +301,7 @@ pub(crate) async fn put_signing_key(
 #[utoipa::path(get, path = "/v1/signing-keys", tag = "intake",
     responses((status = 200, description = "The signing keys of the caller's organization", body = SigningKeysView)),
     security(("api_key" = [])))]
-pub(crate) async fn list_signing_keys(State(runtime): State<Runtime>, headers: HeaderMap) -> Result<Json<SigningKeysView>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
+pub(crate) async fn list_signing_keys(State(runtime): State<Runtime>, Caller(tenant): Caller) -> Result<Json<SigningKeysView>, Problem> {
     let keys = storage::registry::signing_keys(&runtime.store, &tenant.name)
         .await?
         .into_iter()

@@ -16,6 +16,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use claimtrail_events::{ClaimRejected, ClaimSubmitted, Frequency, NewEvent, SubmissionSignature, Timestamp};
 use claimtrail_fhir::{BundleType, FhirError};
+use claimtrail_runtime::extract::{Caller, read_body};
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_runtime::{Runtime, telemetry};
 use claimtrail_store::outbox;
@@ -23,7 +24,7 @@ use sea_orm::{TransactionTrait, Value};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{check_media_type, read_body};
+use super::check_media_type;
 use crate::api::registry;
 use crate::auth;
 use crate::domain::{self, Billing, Candidate, Channel, Command, Event, Rejection};
@@ -277,13 +278,13 @@ pub async fn store_prepared_in(runtime: &Runtime, tx: &sea_orm::DatabaseTransact
         (status = 422, description = "Not a valid FHIR R4 Claim or Bundle (errors name FHIRPath), or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited (Retry-After)", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn submit(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
-    let request = prepare(&runtime, &headers, body, check_content_type).await?;
+pub(crate) async fn submit(State(runtime): State<Runtime>, Caller(tenant): Caller, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
+    let request = prepare(&runtime, tenant, &headers, body, check_content_type).await?;
     run_idempotent(&runtime, &request, |lease| accept(&runtime, &request, lease)).await
 }
 
-/// What both claims endpoints read before the body's format: the caller,
-/// the content type, the body, the Idempotency-Key, the caller's trace and
+/// What both claims endpoints read before the body's format, after the
+/// caller (the [`Caller`] extractor): the content type, the body, the Idempotency-Key, the caller's trace and
 /// the submission signature (each refusal stores nothing).
 pub struct Request {
     pub tenant: auth::Tenant,
@@ -295,11 +296,11 @@ pub struct Request {
 
 pub async fn prepare(
     runtime: &Runtime,
+    tenant: auth::Tenant,
     headers: &HeaderMap,
     body: Body,
     check_content_type: fn(&HeaderMap) -> Result<(), Problem>,
 ) -> Result<Request, Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
     check_content_type(headers)?;
     let bytes = read_body(headers, body, runtime.settings.body_bytes_max).await?;
     let key = match headers.get("idempotency-key") {

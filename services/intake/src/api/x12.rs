@@ -22,6 +22,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use claimtrail_events::Timestamp;
 use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::Caller;
 use claimtrail_runtime::http::Problem;
 use claimtrail_store::Store;
 use claimtrail_x12::{AckContext, ClaimDecision, ClaimOutcome, Interchange, Limits, ReadOptions, X12Error};
@@ -79,8 +80,8 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
         (status = 413, description = "Body over the byte or claim limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/edi-x12 or text/plain", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn submit_x12(State(runtime): State<Runtime>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
-    let request = submit::prepare(&runtime, &headers, body, check_content_type).await?;
+pub(crate) async fn submit_x12(State(runtime): State<Runtime>, Caller(tenant): Caller, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
+    let request = submit::prepare(&runtime, tenant, &headers, body, check_content_type).await?;
     submit::run_idempotent(&runtime, &request, |lease| accept(&runtime, &request, lease)).await
 }
 
