@@ -417,7 +417,10 @@ impl Stack {
         assert_eq!(self.scalar(&format!("SELECT COUNT(DISTINCT claim_id) FROM {}", self.table("settlement", "journal_entries"))).await?, n_claims);
         // Each claim: submitted, adjudicated, booked; plus the reference data.
         assert_eq!(self.ledger_size().await?, self.baseline_events + 3 * n_claims);
-        assert_eq!(self.scalar(&format!("SELECT COUNT(DISTINCT event_id) FROM {}", self.table("anchor", "ledger"))).await?, self.baseline_events + 3 * n_claims);
+        assert_eq!(
+            self.scalar(&format!("SELECT COUNT(DISTINCT event_id) FROM {}", self.table("anchor", "ledger"))).await?,
+            self.baseline_events + 3 * n_claims
+        );
         // History rows: one per event the claim went through, no doubles.
         assert_eq!(self.count("intake", "claim_history").await?, 3 * n_claims);
         // Republished batches are the identical signed batches: every entry verified, none twice.

@@ -362,7 +362,12 @@ impl Postgres {
     /// Promotes this standby to a primary (`pg_ctl promote`, waiting up to 30 s).
     pub fn promote(&self) -> anyhow::Result<()> {
         let output = self.program("pg_ctl").args(["promote", "-D", path_str(&self.data)?, "-w", "-t", "30"]).output().context("running pg_ctl promote")?;
-        anyhow::ensure!(output.status.success(), "pg_ctl promote failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        anyhow::ensure!(
+            output.status.success(),
+            "pg_ctl promote failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         Ok(())
     }
 

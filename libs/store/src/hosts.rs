@@ -71,9 +71,7 @@ pub fn parse(url: &str) -> Result<Hosts, StoreError> {
                     "any" => false,
                     "read-write" | "primary" => true,
                     other => {
-                        return Err(StoreError::Config(format!(
-                            "target_session_attrs={other} is not supported (any, read-write or primary) in `{redacted}`"
-                        )));
+                        return Err(StoreError::Config(format!("target_session_attrs={other} is not supported (any, read-write or primary) in `{redacted}`")));
                     }
                 }
             }
@@ -194,7 +192,8 @@ mod tests {
 
     #[test]
     fn a_multi_host_url_splits_into_one_url_per_host_without_target_session_attrs() {
-        let hosts = parse("postgres://app:s3cret@10.0.0.1:5432,10.0.0.2:5433/claims?sslmode=disable&target_session_attrs=read-write&application_name=x").unwrap();
+        let hosts =
+            parse("postgres://app:s3cret@10.0.0.1:5432,10.0.0.2:5433/claims?sslmode=disable&target_session_attrs=read-write&application_name=x").unwrap();
         assert_eq!(
             hosts.urls,
             vec![

@@ -181,15 +181,7 @@ impl Store {
         if hosts.as_ref().is_some_and(|hosts| hosts.read_write) {
             // A connection that reaches a standby (the primary was demoted meanwhile) is refused, never used.
             options.map_sqlx_postgres_pool_opts(|pool| {
-                pool.after_connect(|conn, _| {
-                    Box::pin(async move {
-                        if hosts::is_read_write(conn).await? {
-                            Ok(())
-                        } else {
-                            Err(hosts::read_only_error())
-                        }
-                    })
-                })
+                pool.after_connect(|conn, _| Box::pin(async move { if hosts::is_read_write(conn).await? { Ok(()) } else { Err(hosts::read_only_error()) } }))
             });
         }
         options

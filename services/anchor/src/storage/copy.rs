@@ -98,10 +98,8 @@ impl CopyWriter {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(|client| client.is_closed()) {
             // tokio-postgres reads a multi-host URL with target_session_attrs=read-write itself: it lands on the primary.
-            let mut config: tokio_postgres::Config = self
-                .database_url
-                .parse()
-                .with_context(|| format!("parsing the database URL {}", claimtrail_store::redact_url(&self.database_url)))?;
+            let mut config: tokio_postgres::Config =
+                self.database_url.parse().with_context(|| format!("parsing the database URL {}", claimtrail_store::redact_url(&self.database_url)))?;
             if config.get_connect_timeout().is_none() {
                 config.connect_timeout(CONNECT_TIMEOUT);
             }
