@@ -159,7 +159,7 @@ pub async fn follow_primary(pool: PgPool, candidates: Vec<PgConnectOptions>, rea
         let current = pool.connect_options();
         let healthy = tokio::time::timeout(PROBE_TIMEOUT, async {
             let mut conn = pool.acquire().await?;
-            if read_write { is_read_write(&mut *conn).await } else { Ok(true) }
+            if read_write { is_read_write(&mut conn).await } else { Ok(true) }
         })
         .await;
         if matches!(healthy, Ok(Ok(true))) {
