@@ -40,6 +40,26 @@ pub fn database_url() -> String {
     std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// `url` with only the first host of a libpq multi-host list
+/// (`postgres://u@h1:1,h2:2/db?target_session_attrs=read-write` gives
+/// `postgres://u@h1:1/db`): the harness's own connection, for assertions.
+pub fn first_host_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|idx| idx + 3) else { return url.to_owned() };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let hosts_start = authority.rfind('@').map_or(0, |at| at + 1);
+    let first = authority[hosts_start..].split(',').next().unwrap_or_default();
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query.split('&').filter(|pair| !pair.starts_with("target_session_attrs=")).collect();
+            if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{}{}{first}{tail}", &url[..scheme_end], &authority[..hosts_start])
+}
+
 pub fn nats_url() -> String {
     std::env::var("CLAIMTRAIL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
 }
@@ -122,7 +142,8 @@ impl Stack {
     /// `nats_url` (servers the test started itself, to make them fail).
     pub async fn start_on(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Stack> {
         let prefix = format!("t{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-        let db = Database::connect(database_url).await.context("connecting to the test database")?;
+        // The harness's own connection goes to the first host of a multi-host URL (sqlx reads one host).
+        let db = Database::connect(first_host_url(database_url)).await.context("connecting to the test database")?;
         let common: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let mut stack = Stack {
             prefix,
@@ -376,6 +397,41 @@ impl Stack {
         .await
     }
 
+    /// Exactly-once checks over the whole stack once it has settled
+    /// ([`Stack::wait_settled`]): `n_claims` claims stored, each decided once,
+    /// booked once and its three events on the ledger once, every entry
+    /// verified, and `claimtrail verify` content.
+    pub async fn assert_exactly_once(&self, n_claims: i64) -> anyhow::Result<()> {
+        assert_eq!(self.count("intake", "claims").await?, n_claims);
+        // Settled means booked and anchored; intake's status projection (a consumer of its own) may still be
+        // catching up after a restart, so wait for it before counting exactly.
+        let adjudicated = format!("SELECT COUNT(*) FROM {} WHERE status = 'adjudicated'", self.table("intake", "claims"));
+        wait_until(Duration::from_secs(120), || async {
+            let (n, history) = (self.scalar(&adjudicated).await?, self.count("intake", "claim_history").await?);
+            Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
+        })
+        .await?;
+        assert_eq!(self.scalar(&adjudicated).await?, n_claims);
+        assert_eq!(self.count("adjudication", "decisions").await?, n_claims);
+        assert_eq!(self.count("settlement", "journal_entries").await?, n_claims);
+        assert_eq!(self.scalar(&format!("SELECT COUNT(DISTINCT claim_id) FROM {}", self.table("settlement", "journal_entries"))).await?, n_claims);
+        // Each claim: submitted, adjudicated, booked; plus the reference data.
+        assert_eq!(self.ledger_size().await?, self.baseline_events + 3 * n_claims);
+        assert_eq!(
+            self.scalar(&format!("SELECT COUNT(DISTINCT event_id) FROM {}", self.table("anchor", "ledger"))).await?,
+            self.baseline_events + 3 * n_claims
+        );
+        // History rows: one per event the claim went through, no doubles.
+        assert_eq!(self.count("intake", "claim_history").await?, 3 * n_claims);
+        // Republished batches are the identical signed batches: every entry verified, none twice.
+        let leaves = self.leaves().await?;
+        assert_eq!(verified_counts(&leaves), (leaves.len(), 0, 0));
+        let (verified, output) = self.verify(&[]).await?;
+        assert!(verified, "{output}");
+        assert!(output.contains("0 entries recorded unverified"), "{output}");
+        Ok(())
+    }
+
     /// Every ledger leaf, in index order, parsed.
     pub async fn leaves(&self) -> anyhow::Result<Vec<Value>> {
         let sql = format!("SELECT convert_from(leaf, 'UTF8') FROM {} ORDER BY idx", self.table("anchor", "ledger"));
@@ -518,6 +574,14 @@ pub fn sample_claim(patient_control_number: &str) -> Value {
     claim
 }
 
+/// Claims per bundle in the long runs (crash, faults, embedded).
+pub const BUNDLE_CLAIMS: usize = 100;
+
+/// A Bundle of [`BUNDLE_CLAIMS`] sample claims, `PCN-<run>-<bundle_idx>-<n>`.
+pub fn claims_bundle(run: &str, bundle_idx: usize) -> Value {
+    bundle((0..BUNDLE_CLAIMS).map(|n| sample_claim(&format!("PCN-{run}-{bundle_idx}-{n}"))).collect())
+}
+
 /// A batch Bundle of `claims`.
 pub fn bundle(claims: Vec<Value>) -> Value {
     let entries: Vec<Value> = claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
@@ -541,8 +605,13 @@ pub struct Embedded {
 impl Embedded {
     /// Starts with demo seeding (no sample claims: the tests submit their own).
     pub async fn start(env: &[(&str, &str)]) -> anyhow::Result<Embedded> {
+        Embedded::start_in(tempfile::tempdir()?, env).await
+    }
+
+    /// As [`Embedded::start`], on the data directory `data_dir` (e.g. one on a small filesystem).
+    pub async fn start_in(data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> anyhow::Result<Embedded> {
         let mut embedded = Embedded {
-            data_dir: tempfile::tempdir()?,
+            data_dir,
             process: None,
             url: String::new(),
             api_key: String::new(),
@@ -623,15 +692,20 @@ impl Embedded {
         Ok(())
     }
 
-    pub async fn submit_ok(&self, body: &Value) -> anyhow::Result<Vec<String>> {
-        let response = self
+    /// POSTs a FHIR body with the demo's provider key.
+    pub async fn submit(&self, body: &Value) -> anyhow::Result<reqwest::Response> {
+        Ok(self
             .client
             .post(format!("{}/v1/claims", self.url))
             .bearer_auth(&self.api_key)
             .header("content-type", "application/fhir+json")
             .body(serde_json::to_vec(body)?)
             .send()
-            .await?;
+            .await?)
+    }
+
+    pub async fn submit_ok(&self, body: &Value) -> anyhow::Result<Vec<String>> {
+        let response = self.submit(body).await?;
         let status = response.status();
         let answer: Value = response.json().await?;
         anyhow::ensure!(status == 202, "submission answered {status}: {answer}");
@@ -673,6 +747,16 @@ impl Embedded {
         self.scalar(&format!("SELECT COUNT(*) FROM \"{service}_{table}\"")).await
     }
 
+    /// `PRAGMA integrity_check` of the embedded file, over a read-only connection: `ok` when sound.
+    pub async fn integrity_check(&self) -> anyhow::Result<String> {
+        let url = format!("sqlite://{}?mode=ro", self.data_dir.path().join("claimtrail.db").display());
+        let db = Database::connect(url).await?;
+        let rows = db.query_all_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA integrity_check".to_owned())).await?;
+        db.close().await?;
+        let lines: Vec<String> = rows.iter().map(|row| row.try_get_by_index::<String>(0)).collect::<Result<_, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
     /// Like [`Stack::wait_settled`]: booked, anchored and checkpointed.
     pub async fn wait_settled(&self, n_claims: i64, timeout: Duration) -> anyhow::Result<()> {
         let expected_ledger = self.baseline_events + 3 * n_claims;
@@ -686,6 +770,29 @@ impl Embedded {
             ))
         })
         .await
+    }
+
+    /// As [`Stack::assert_exactly_once`], on the embedded file.
+    pub async fn assert_exactly_once(&self, n_claims: i64) -> anyhow::Result<()> {
+        assert_eq!(self.count("intake", "claims").await?, n_claims);
+        // Settled means booked and anchored; intake's status projection may still be catching up.
+        let adjudicated = "SELECT COUNT(*) FROM \"intake_claims\" WHERE status = 'adjudicated'";
+        wait_until(Duration::from_secs(120), || async {
+            let (n, history) = (self.scalar(adjudicated).await?, self.count("intake", "claim_history").await?);
+            Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
+        })
+        .await?;
+        assert_eq!(self.scalar(adjudicated).await?, n_claims);
+        assert_eq!(self.count("adjudication", "decisions").await?, n_claims);
+        assert_eq!(self.count("settlement", "journal_entries").await?, n_claims);
+        assert_eq!(self.count("intake", "claim_history").await?, 3 * n_claims);
+        assert_eq!(self.count("anchor", "ledger").await?, self.baseline_events + 3 * n_claims);
+        assert_eq!(self.scalar("SELECT COUNT(DISTINCT event_id) FROM \"anchor_ledger\"").await?, self.baseline_events + 3 * n_claims);
+        let leaves = self.leaves().await?;
+        assert_eq!(verified_counts(&leaves), (leaves.len(), 0, 0));
+        let (verified, output) = self.verify().await?;
+        assert!(verified, "{output}");
+        Ok(())
     }
 
     /// Every ledger leaf, in index order, parsed.

@@ -301,6 +301,76 @@ impl Postgres {
         bail!("postgres did not accept connections within 30 s (log: {})", self.dir.path().join("postgres.log").display())
     }
 
+    /// A streaming replica of this (running) cluster: `pg_basebackup -R` into
+    /// a temporary directory of its own, started on its own port as a hot
+    /// standby that follows this one.
+    pub fn replica(&self) -> anyhow::Result<Postgres> {
+        anyhow::ensure!(self.process.is_some(), "the primary is not running");
+        let dir = tempfile::Builder::new().prefix("claimtrail-pg-replica").tempdir()?;
+        let data = dir.path().join("data");
+        let mut replica = Postgres { port: free_port()?, dir, data, bin_dir: self.bin_dir.clone(), user: self.user, process: None };
+        if replica.user.is_some() {
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(replica.dir.path()).status()?;
+            anyhow::ensure!(status.success(), "chown of {} to postgres failed", replica.dir.path().display());
+        }
+        let output = replica
+            .program("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-D", path_str(&replica.data)?])
+            .args(["--write-recovery-conf", "--wal-method=stream", "--checkpoint=fast", "--no-sync"])
+            .output()
+            .context("running pg_basebackup")?;
+        anyhow::ensure!(output.status.success(), "pg_basebackup failed: {}", String::from_utf8_lossy(&output.stderr));
+        replica.start_server()?;
+        Ok(replica)
+    }
+
+    /// Runs one SQL statement with `psql` (no client library needed, and
+    /// usable while async code holds other connections).
+    pub fn psql(&self, sql: &str) -> anyhow::Result<String> {
+        let output = self
+            .program("psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .context("running psql")?;
+        anyhow::ensure!(output.status.success(), "psql -c {sql:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+
+    /// Makes every commit wait until a standby has flushed it
+    /// (`synchronous_standby_names = '*'`), so that a failover loses no
+    /// acknowledged commit; waits until a standby streams synchronously.
+    pub fn require_synchronous_standby(&self) -> anyhow::Result<()> {
+        self.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")?;
+        self.psql("SELECT pg_reload_conf()")?;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if self.psql("SELECT COUNT(*) FROM pg_stat_replication WHERE sync_state = 'sync' AND state = 'streaming'")? == "1" {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("no standby streams synchronously after 30 s")
+    }
+
+    /// kill -9 of the postmaster (its sessions end when they notice), then reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            kill_child(&mut child);
+        }
+    }
+
+    /// Promotes this standby to a primary (`pg_ctl promote`, waiting up to 30 s).
+    pub fn promote(&self) -> anyhow::Result<()> {
+        let output = self.program("pg_ctl").args(["promote", "-D", path_str(&self.data)?, "-w", "-t", "30"]).output().context("running pg_ctl promote")?;
+        anyhow::ensure!(
+            output.status.success(),
+            "pg_ctl promote failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    }
+
     /// A fast shutdown (SIGINT: sessions are ended, the server checkpoints), bounded by 20 s, then kill -9.
     pub fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.process.take() {
@@ -337,4 +407,78 @@ impl Drop for Postgres {
 
 fn path_str(path: &Path) -> anyhow::Result<&str> {
     path.to_str().with_context(|| format!("{} is not UTF-8", path.display()))
+}
+
+/// A small filesystem of its own (a size-limited tmpfs mounted on a
+/// temporary directory), to fill up. Mounting needs root (or CAP_SYS_ADMIN);
+/// [`SmallFilesystem::mount`] answers None where it is not permitted, and
+/// the caller skips with a loud message. Unmounted (lazily) on drop.
+pub struct SmallFilesystem {
+    pub dir: tempfile::TempDir,
+    pub size_bytes: u64,
+    filler_idx: usize,
+}
+
+impl SmallFilesystem {
+    /// Mounts a tmpfs of `size_bytes` on a new temporary directory; None when mounting is not permitted here.
+    pub fn mount(size_bytes: u64) -> anyhow::Result<Option<SmallFilesystem>> {
+        let dir = tempfile::Builder::new().prefix("claimtrail-small-fs").tempdir()?;
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_bytes},mode=0755"), "claimtrail-small-fs"])
+            .arg(dir.path())
+            .output()
+            .context("running mount")?;
+        if !output.status.success() {
+            eprintln!(
+                "SKIPPED: cannot mount a {size_bytes}-byte tmpfs on {} ({}); run the tests as root to cover a full disk",
+                dir.path().display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            return Ok(None);
+        }
+        Ok(Some(SmallFilesystem { dir, size_bytes, filler_idx: 0 }))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes filler files until the filesystem refuses another byte (ENOSPC); returns the bytes written.
+    pub fn fill(&mut self) -> anyhow::Result<u64> {
+        use std::io::Write as _;
+        self.filler_idx += 1;
+        let path = self.dir.path().join(format!("filler-{}", self.filler_idx));
+        let mut file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let chunk = vec![0xA5_u8; 64 * 1024];
+        let mut written = 0_u64;
+        for size in [chunk.len(), 4096, 512, 1] {
+            loop {
+                match file.write(&chunk[..size]) {
+                    Ok(0) => break,
+                    Ok(n) => written += n as u64,
+                    Err(e) if e.raw_os_error() == Some(28) => break,
+                    Err(e) => return Err(e).with_context(|| format!("filling {}", path.display())),
+                }
+            }
+        }
+        let _ = file.sync_all();
+        Ok(written)
+    }
+
+    /// Deletes every filler file.
+    pub fn free(&mut self) -> anyhow::Result<()> {
+        for idx in 1..=self.filler_idx {
+            let path = self.dir.path().join(format!("filler-{idx}"));
+            if path.exists() {
+                std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SmallFilesystem {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("--lazy").arg(self.dir.path()).status();
+    }
 }

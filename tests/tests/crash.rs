@@ -4,43 +4,7 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{SERVICES, Stack, bundle, sample_claim, wait_until};
-
-/// Claims per bundle in these runs.
-const BUNDLE_CLAIMS: usize = 100;
-
-fn claims_bundle(run: &str, bundle_idx: usize) -> serde_json::Value {
-    bundle((0..BUNDLE_CLAIMS).map(|n| sample_claim(&format!("PCN-{run}-{bundle_idx}-{n}"))).collect())
-}
-
-/// Exactly-once checks over the whole stack.
-async fn assert_exactly_once(stack: &Stack, n_claims: i64) -> anyhow::Result<()> {
-    assert_eq!(stack.count("intake", "claims").await?, n_claims);
-    // Settled means booked and anchored; intake's status projection (a consumer of its own) may still be
-    // catching up after a restart, so wait for it before counting exactly.
-    let adjudicated = format!("SELECT COUNT(*) FROM {} WHERE status = 'adjudicated'", stack.table("intake", "claims"));
-    wait_until(Duration::from_secs(120), || async {
-        let (n, history) = (stack.scalar(&adjudicated).await?, stack.count("intake", "claim_history").await?);
-        Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
-    })
-    .await?;
-    assert_eq!(stack.scalar(&adjudicated).await?, n_claims);
-    assert_eq!(stack.count("adjudication", "decisions").await?, n_claims);
-    assert_eq!(stack.count("settlement", "journal_entries").await?, n_claims);
-    assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT claim_id) FROM {}", stack.table("settlement", "journal_entries"))).await?, n_claims);
-    // Each claim: submitted, adjudicated, booked; plus the reference data.
-    assert_eq!(stack.ledger_size().await?, stack.baseline_events + 3 * n_claims);
-    assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT event_id) FROM {}", stack.table("anchor", "ledger"))).await?, stack.baseline_events + 3 * n_claims);
-    // History rows: one per event the claim went through, no doubles.
-    assert_eq!(stack.count("intake", "claim_history").await?, 3 * n_claims);
-    // Republished batches are the identical signed batches: every entry verified, none twice.
-    let leaves = stack.leaves().await?;
-    assert_eq!(claimtrail_e2e::verified_counts(&leaves), (leaves.len(), 0, 0));
-    let (verified, output) = stack.verify(&[]).await?;
-    assert!(verified, "{output}");
-    assert!(output.contains("0 entries recorded unverified"), "{output}");
-    Ok(())
-}
+use claimtrail_e2e::{BUNDLE_CLAIMS, SERVICES, Stack, claims_bundle};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_each_service_at_random_in_a_2000_claim_run_loses_and_doubles_nothing() -> anyhow::Result<()> {
@@ -81,7 +45,7 @@ async fn killing_each_service_at_random_in_a_2000_claim_run_loses_and_doubles_no
     }
     let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
     stack.wait_settled(n_claims, Duration::from_secs(600)).await?;
-    assert_exactly_once(&stack, n_claims).await?;
+    stack.assert_exactly_once(n_claims).await?;
     stack.cleanup().await
 }
 
@@ -113,7 +77,7 @@ async fn deterministic_kill_points_lose_and_double_nothing() -> anyhow::Result<(
             n_claims += BUNDLE_CLAIMS as i64;
         }
         stack.wait_settled(n_claims, Duration::from_secs(300)).await.map_err(|e| anyhow::anyhow!("after {service} died at {point}: {e:#}"))?;
-        assert_exactly_once(&stack, n_claims).await?;
+        stack.assert_exactly_once(n_claims).await?;
     }
     stack.cleanup().await
 }

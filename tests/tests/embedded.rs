@@ -3,36 +3,8 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{Embedded, bundle, forged_single_batch, metric, replay_as_new, sample_claim, verified_counts, wait_until};
+use claimtrail_e2e::{BUNDLE_CLAIMS, Embedded, bundle, claims_bundle, forged_single_batch, metric, replay_as_new, sample_claim, verified_counts, wait_until};
 use sea_orm::{ConnectionTrait as _, DbBackend, Statement, Value};
-
-const BUNDLE_CLAIMS: usize = 100;
-
-fn claims_bundle(run: &str, bundle_idx: usize) -> serde_json::Value {
-    bundle((0..BUNDLE_CLAIMS).map(|n| sample_claim(&format!("PCN-{run}-{bundle_idx}-{n}"))).collect())
-}
-
-async fn assert_exactly_once(up: &Embedded, n_claims: i64) -> anyhow::Result<()> {
-    assert_eq!(up.count("intake", "claims").await?, n_claims);
-    // Settled means booked and anchored; intake's status projection may still be catching up.
-    let adjudicated = "SELECT COUNT(*) FROM \"intake_claims\" WHERE status = 'adjudicated'";
-    wait_until(Duration::from_secs(120), || async {
-        let (n, history) = (up.scalar(adjudicated).await?, up.count("intake", "claim_history").await?);
-        Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
-    })
-    .await?;
-    assert_eq!(up.scalar(adjudicated).await?, n_claims);
-    assert_eq!(up.count("adjudication", "decisions").await?, n_claims);
-    assert_eq!(up.count("settlement", "journal_entries").await?, n_claims);
-    assert_eq!(up.count("intake", "claim_history").await?, 3 * n_claims);
-    assert_eq!(up.count("anchor", "ledger").await?, up.baseline_events + 3 * n_claims);
-    assert_eq!(up.scalar("SELECT COUNT(DISTINCT event_id) FROM \"anchor_ledger\"").await?, up.baseline_events + 3 * n_claims);
-    let leaves = up.leaves().await?;
-    assert_eq!(verified_counts(&leaves), (leaves.len(), 0, 0));
-    let (verified, output) = up.verify().await?;
-    assert!(verified, "{output}");
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn up_runs_a_claim_end_to_end_with_no_servers_and_the_ledger_verifies() -> anyhow::Result<()> {
@@ -158,7 +130,7 @@ async fn kill_9_of_up_at_random_and_at_kill_points_loses_and_doubles_nothing() -
         }
     }
     up.wait_settled(n_claims, Duration::from_secs(600)).await?;
-    assert_exactly_once(&up, n_claims).await?;
+    up.assert_exactly_once(n_claims).await?;
 
     // Deterministic points.
     for (scenario_idx, point) in ["after_commit_before_ack:3", "mid_checkpoint:2"].iter().enumerate() {
@@ -169,7 +141,7 @@ async fn kill_9_of_up_at_random_and_at_kill_points_loses_and_doubles_nothing() -
         up.wait_exit(Duration::from_secs(120)).await.map_err(|e| anyhow::anyhow!("at {point}: {e:#}"))?;
         up.spawn(&[]).await?;
         up.wait_settled(n_claims, Duration::from_secs(300)).await?;
-        assert_exactly_once(&up, n_claims).await?;
+        up.assert_exactly_once(n_claims).await?;
     }
     Ok(())
 }

@@ -5,40 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+use sea_orm::ConnectionTrait as _;
+
 use claimtrail_e2e::servers::{Nats, Postgres};
-use claimtrail_e2e::{Stack, bundle, database_url, sample_claim, wait_until};
-
-/// Claims per bundle; every run submits at least 2,000.
-const BUNDLE_CLAIMS: usize = 100;
-
-fn claims_bundle(run: &str, bundle_idx: usize) -> serde_json::Value {
-    bundle((0..BUNDLE_CLAIMS).map(|n| sample_claim(&format!("PCN-{run}-{bundle_idx}-{n}"))).collect())
-}
-
-/// Exactly-once checks over the whole stack, once it has settled.
-async fn assert_exactly_once(stack: &Stack, n_claims: i64) -> anyhow::Result<()> {
-    assert_eq!(stack.count("intake", "claims").await?, n_claims);
-    // Intake's status projection is a consumer of its own; it may still be catching up.
-    let adjudicated = format!("SELECT COUNT(*) FROM {} WHERE status = 'adjudicated'", stack.table("intake", "claims"));
-    wait_until(Duration::from_secs(60), || async {
-        let (n, history) = (stack.scalar(&adjudicated).await?, stack.count("intake", "claim_history").await?);
-        Ok((n >= n_claims && history >= 3 * n_claims, format!("intake shows {n} of {n_claims} adjudicated, {history} history rows")))
-    })
-    .await?;
-    assert_eq!(stack.scalar(&adjudicated).await?, n_claims);
-    assert_eq!(stack.count("adjudication", "decisions").await?, n_claims);
-    assert_eq!(stack.count("settlement", "journal_entries").await?, n_claims);
-    assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT claim_id) FROM {}", stack.table("settlement", "journal_entries"))).await?, n_claims);
-    assert_eq!(stack.ledger_size().await?, stack.baseline_events + 3 * n_claims);
-    assert_eq!(stack.scalar(&format!("SELECT COUNT(DISTINCT event_id) FROM {}", stack.table("anchor", "ledger"))).await?, stack.baseline_events + 3 * n_claims);
-    assert_eq!(stack.count("intake", "claim_history").await?, 3 * n_claims);
-    let leaves = stack.leaves().await?;
-    assert_eq!(claimtrail_e2e::verified_counts(&leaves), (leaves.len(), 0, 0));
-    let (verified, output) = stack.verify(&[]).await?;
-    assert!(verified, "{output}");
-    assert!(output.contains("0 entries recorded unverified"), "{output}");
-    Ok(())
-}
+use claimtrail_e2e::{BUNDLE_CLAIMS, Stack, claims_bundle, database_url, wait_until};
 
 /// `/readyz` of `service`: (status, body).
 async fn readyz(stack: &Stack, service: &str) -> anyhow::Result<(u16, String)> {
@@ -78,7 +49,7 @@ async fn a_nats_restart_mid_run_loses_and_doubles_nothing() -> anyhow::Result<()
     }
     let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
     stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
-    assert_exactly_once(&stack, n_claims).await?;
+    stack.assert_exactly_once(n_claims).await?;
     for service in claimtrail_e2e::SERVICES {
         assert_eq!(readyz(&stack, service).await?.0, 200, "{service} is not ready after the restart");
     }
@@ -131,7 +102,7 @@ async fn a_postgres_restart_mid_run_answers_503_meanwhile_and_loses_and_doubles_
     }
     let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
     stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
-    assert_exactly_once(&stack, n_claims).await?;
+    stack.assert_exactly_once(n_claims).await?;
 
     // The pools came back no larger than they are allowed to be: 4 services x the pool maximum.
     let connections = client_connections(&stack).await?;
@@ -211,7 +182,7 @@ async fn a_jetstream_cluster_survives_its_leader_killed_and_holds_events_in_the_
     }
     let n_claims = submitted * BUNDLE_CLAIMS as i64;
     stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
-    assert_exactly_once(&stack, n_claims).await?;
+    stack.assert_exactly_once(n_claims).await?;
     println!("JetStream cluster run: {:?}", started.elapsed());
     stack.cleanup().await
 }
@@ -228,6 +199,15 @@ async fn a_paused_nats_server_delays_acks_within_bounds_and_the_backlog_drains_o
             nats.nodes[0].pause()?;
         }
         if bundle_idx == 12 {
+            // /readyz says why: the relay's publishes wait for acknowledgements that do not come.
+            wait_until(Duration::from_secs(15), || async {
+                let (status, body) = readyz(&stack, "intake").await?;
+                Ok((
+                    status == 503 && (body.contains("outbox relay waiting") || body.contains("bus disconnected")),
+                    format!("intake /readyz answered {status}: {}", body.trim()),
+                ))
+            })
+            .await?;
             tokio::time::sleep(Duration::from_secs(3)).await;
             nats.nodes[0].resume()?;
         }
@@ -238,10 +218,75 @@ async fn a_paused_nats_server_delays_acks_within_bounds_and_the_backlog_drains_o
     }
     let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
     stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
-    assert_exactly_once(&stack, n_claims).await?;
+    stack.assert_exactly_once(n_claims).await?;
     for service in claimtrail_e2e::SERVICES {
         assert_eq!(readyz(&stack, service).await?.0, 200, "{service} is not ready after the pause");
     }
     println!("paused NATS run: {:?}", started.elapsed());
+    stack.cleanup().await
+}
+
+/// The ledger entry at `idx`: (event id, chain value), both as text.
+async fn ledger_entry(stack: &Stack, idx: i64) -> anyhow::Result<(String, String)> {
+    let sql = format!("SELECT event_id::text, encode(chain, 'hex') FROM {} WHERE idx = {idx}", stack.table("anchor", "ledger"));
+    let row = stack.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql)).await?.context("no such ledger entry")?;
+    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_failover_mid_run_moves_every_service_and_the_ledger_writer_to_the_promoted_replica() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut primary = Postgres::start()?;
+    let replica = primary.replica()?;
+    // Commits wait for the standby: a failover loses nothing that was acknowledged.
+    primary.require_synchronous_standby()?;
+    let url = format!("postgres://postgres@127.0.0.1:{},127.0.0.1:{}/postgres?target_session_attrs=read-write", primary.port, replica.port);
+    let mut stack = Stack::start_on(&url, &claimtrail_e2e::nats_url(), &[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
+    let n_bundles = 20;
+    for bundle_idx in 0..8 {
+        stack.submit_ok(&claims_bundle("F", bundle_idx)).await?;
+    }
+    // Mid-run: adjudication, settlement and the anchor are still working through the backlog.
+    let ledger_before = stack.ledger_size().await?;
+    anyhow::ensure!(ledger_before > 0, "nothing on the ledger before the failover");
+    let last_before = ledger_entry(&stack, ledger_before - 1).await?;
+    primary.kill();
+    let down = Instant::now();
+
+    // No primary: requests are refused promptly with Retry-After, and /readyz says why.
+    let refused = tokio::time::timeout(Duration::from_secs(20), stack.submit(&claims_bundle("F-refused", 0))).await??;
+    assert_eq!(refused.status(), 503, "submission without a primary: {}", refused.text().await?);
+    assert!(refused.headers().get("retry-after").is_some(), "no Retry-After on the 503");
+    wait_not_ready(&stack, "database unreachable", Duration::from_secs(20)).await?;
+
+    // The operator (or Patroni, or the cloud) promotes the standby.
+    replica.promote()?;
+    println!("promoted the replica {:?} after the primary died", down.elapsed());
+    stack.db = sea_orm::Database::connect(replica.url()).await?;
+    for service in claimtrail_e2e::SERVICES {
+        wait_until(Duration::from_secs(30), || async {
+            let (status, body) = readyz(&stack, service).await?;
+            Ok((status == 200, format!("{service} /readyz answered {status}: {}", body.trim())))
+        })
+        .await?;
+        let process = stack.processes.get_mut(service).expect("started");
+        assert!(process.child.try_wait()?.is_none(), "{service} exited during the failover");
+    }
+    println!("every service ready on the new primary {:?} after the primary died", down.elapsed());
+    for bundle_idx in 8..n_bundles {
+        stack.submit_ok(&claims_bundle("F", bundle_idx)).await?;
+    }
+    let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
+    stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    stack.assert_exactly_once(n_claims).await?;
+
+    // No fork: what the anchor appended before the failover is still there, byte for byte, and the
+    // ledger grew past it on the new primary without a gap (the writer lock moved with the anchor).
+    assert_eq!(ledger_entry(&stack, ledger_before - 1).await?, last_before);
+    let ledger = stack.table("anchor", "ledger");
+    assert_eq!(stack.scalar(&format!("SELECT MAX(idx) + 1 - COUNT(*) FROM {ledger}")).await?, 0, "the ledger has a gap");
+    assert!(stack.ledger_size().await? > ledger_before);
+    assert_eq!(replica.psql("SELECT pg_is_in_recovery()")?, "f");
+    println!("Postgres failover run: {:?}", started.elapsed());
     stack.cleanup().await
 }

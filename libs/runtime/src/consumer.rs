@@ -35,6 +35,23 @@ pub enum HandlerError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl HandlerError {
+    /// Whether the database failed rather than the event: unreachable, or its
+    /// disk full. Such an event waits and is retried; it never counts towards
+    /// dead-lettering.
+    pub fn is_infrastructure(&self) -> bool {
+        match self {
+            HandlerError::Invalid(_) => false,
+            HandlerError::Store(e) => e.is_unavailable() || e.is_disk_full(),
+            HandlerError::Db(e) => claimtrail_store::is_unavailable(e) || claimtrail_store::is_disk_full(e),
+            HandlerError::Unexpected(e) => crate::http::database_unreachable(e) || crate::http::database_disk_full(e),
+        }
+    }
+}
+
+/// How long a message waits before it is redelivered after the database failed it.
+pub const INFRASTRUCTURE_RETRY_DELAY: Duration = Duration::from_secs(2);
+
 /// One event as it was received: the parsed envelope, its canonical bytes
 /// and the producer's batch proof that came beside it.
 #[derive(Debug, Clone, Copy)]
@@ -259,6 +276,10 @@ impl Consumer {
                     metrics::counter!("claimtrail_messages_processed_total", &self.labels()).increment(parsed.len() as u64);
                     return;
                 }
+                Err(e) if e.is_infrastructure() => {
+                    self.wait_for_database(parsed.iter().map(|(delivery, _)| delivery), &e).await;
+                    return;
+                }
                 Err(e) if parsed.len() == 1 => {
                     let (delivery, _) = &parsed[0];
                     self.failed(delivery, &e.to_string()).await;
@@ -280,6 +301,7 @@ impl Consumer {
                         }
                         metrics::counter!("claimtrail_messages_processed_total", &self.labels()).increment(1);
                     }
+                    Err(e) if e.is_infrastructure() => self.wait_for_database(std::iter::once(delivery), &e).await,
                     Err(e) => self.failed(delivery, &e.to_string()).await,
                 },
             }
@@ -309,6 +331,22 @@ impl Consumer {
             self.runtime.relay_wakeup.notify_waiters();
         }
         Ok(())
+    }
+
+    /// The database failed `deliveries` (unreachable, disk full): they are
+    /// redelivered after [`INFRASTRUCTURE_RETRY_DELAY`], however often that
+    /// happens, and this consumer pauses as long before fetching more.
+    async fn wait_for_database<'d>(&self, deliveries: impl Iterator<Item = &'d Delivery>, error: &HandlerError) {
+        let mut n_messages = 0;
+        for delivery in deliveries {
+            n_messages += 1;
+            if let Err(e) = delivery.acker.nak(INFRASTRUCTURE_RETRY_DELAY).await {
+                tracing::warn!(error.message = %e, "nak failed; the message will be redelivered after the ack wait");
+            }
+        }
+        tracing::warn!(error.message = %error, n_messages, family = self.family.as_str(), "the database failed; the messages wait and are retried");
+        metrics::counter!("claimtrail_messages_waiting_for_database_total", &self.labels()).increment(n_messages);
+        tokio::time::sleep(INFRASTRUCTURE_RETRY_DELAY).await;
     }
 
     async fn failed(&self, delivery: &Delivery, reason: &str) {

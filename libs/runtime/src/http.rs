@@ -99,10 +99,29 @@ impl Problem {
         problem
     }
 
+    /// 503: the database's disk is full; nothing was applied, and the client
+    /// may retry after [`DISK_FULL_RETRY_AFTER_SECONDS`] (an operator has to
+    /// free space first).
+    pub fn database_disk_full() -> Problem {
+        let mut problem = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage-full",
+            "Service unavailable",
+            "the database's disk is full; the request was not applied, retry after the Retry-After seconds",
+        );
+        problem.retry_after_seconds = Some(DISK_FULL_RETRY_AFTER_SECONDS);
+        problem
+    }
+
     /// A failure on our side: the client gets a generic message, the log gets
     /// the cause chain. An unreachable database is no fault of the request
     /// and passes: it is a 503 with Retry-After ([`Problem::database_unavailable`]).
     pub fn internal(error: &anyhow::Error) -> Problem {
+        if database_disk_full(error) {
+            tracing::error!(error.message = %error, "request refused: the database's disk is full");
+            metrics::counter!("claimtrail_database_disk_full_total").increment(1);
+            return Problem::database_disk_full();
+        }
         if database_unreachable(error) {
             tracing::warn!(error.message = %error, "request refused: the database cannot be reached");
             metrics::counter!("claimtrail_database_unavailable_total").increment(1);
@@ -116,6 +135,23 @@ impl Problem {
 /// The Retry-After of a 503 for an unreachable database: about the time a
 /// restarting Postgres takes, and more than the pool's acquire limit.
 pub const DATABASE_RETRY_AFTER_SECONDS: u64 = 5;
+
+/// The Retry-After of a 503 for a full disk: freeing space takes an operator.
+pub const DISK_FULL_RETRY_AFTER_SECONDS: u64 = 60;
+
+/// Whether any cause in `error`'s chain says the database's disk is full
+/// ([`claimtrail_store::is_disk_full`]).
+pub fn database_disk_full(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if let Some(store) = cause.downcast_ref::<claimtrail_store::StoreError>() {
+            store.is_disk_full()
+        } else if let Some(db) = cause.downcast_ref::<sea_orm::DbErr>() {
+            claimtrail_store::is_disk_full(db)
+        } else {
+            false
+        }
+    })
+}
 
 /// Whether any cause in `error`'s chain says the database could not be
 /// reached ([`claimtrail_store::is_unavailable`]).
@@ -347,6 +383,17 @@ mod tests {
         assert_eq!(problem.retry_after_seconds, Some(DATABASE_RETRY_AFTER_SECONDS));
         let response = problem.into_response();
         assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|value| value.to_str().ok()), Some("5"));
+    }
+
+    #[test]
+    fn a_full_disk_anywhere_in_the_cause_chain_is_a_503_that_says_so() {
+        let enospc = sea_orm::sqlx::Error::Io(std::io::Error::from_raw_os_error(28));
+        let full = sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(Arc::new(enospc)));
+        let error = anyhow::Error::new(claimtrail_store::StoreError::Db(full)).context("storing the submission");
+        let problem = Problem::internal(&error);
+        assert_eq!(problem.status, 503);
+        assert!(problem.detail.contains("disk is full"), "{}", problem.detail);
+        assert_eq!(problem.retry_after_seconds, Some(DISK_FULL_RETRY_AFTER_SECONDS));
     }
 
     #[test]

@@ -89,6 +89,7 @@ impl Runtime {
             service: service.to_owned(),
             prefix: settings.prefix.clone(),
             max_connections: settings.db_pool_max,
+            statement_timeout: settings.statement_timeout(),
         })
         .await
         .with_context(|| format!("connecting {service} to {}", claimtrail_store::redact_url(&settings.database_url)))?;

@@ -35,10 +35,17 @@ pub const RELAY_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// their backoff are a few hundred milliseconds of nothing leaving the outbox.
 pub const RELAY_NOT_READY_AFTER: u32 = 3;
 
+/// How long one publish may wait for the bus's acknowledgements before the
+/// relay makes its service not ready (a paused or overloaded server, which
+/// keeps its connections open): a publish on loopback takes milliseconds.
+pub const RELAY_STALLED_AFTER: Duration = Duration::from_secs(2);
+
 pub(crate) struct Relay {
     runtime: Runtime,
     /// Why the relay cannot publish, for /readyz; None while it can.
     fault: Arc<Mutex<Option<String>>>,
+    /// When the publish now waiting for its acknowledgements started; None between publishes.
+    publishing_since: Arc<Mutex<Option<Instant>>>,
     /// The highest `seq` this relay published; None until it publishes.
     floor: Option<i64>,
     last_sweep: Option<Instant>,
@@ -46,17 +53,32 @@ pub(crate) struct Relay {
 
 impl Relay {
     pub(crate) fn new(runtime: Runtime) -> Relay {
-        Relay { runtime, fault: Arc::new(Mutex::new(None)), floor: None, last_sweep: None }
+        Relay { runtime, fault: Arc::new(Mutex::new(None)), publishing_since: Arc::new(Mutex::new(None)), floor: None, last_sweep: None }
     }
 
-    /// Not ready after [`RELAY_NOT_READY_AFTER`] failed passes in a row, with the last error.
+    /// Not ready after [`RELAY_NOT_READY_AFTER`] failed passes in a row, with
+    /// the last error, or while a publish has waited longer than
+    /// [`RELAY_STALLED_AFTER`] for its acknowledgements.
     pub(crate) fn health(&self) -> crate::http::Readiness {
         let fault = self.fault.clone();
-        Arc::new(move || match fault.lock().map(|f| f.clone()) {
-            Ok(None) => Ok(()),
-            Ok(Some(reason)) => Err(reason),
-            Err(_) => Err("relay state poisoned".into()),
+        let publishing_since = self.publishing_since.clone();
+        Arc::new(move || {
+            let since = publishing_since.lock().map(|since| *since).map_err(|_| "relay state poisoned".to_owned())?;
+            if let Some(reason) = stalled(since, Instant::now()) {
+                return Err(reason);
+            }
+            match fault.lock().map(|f| f.clone()) {
+                Ok(None) => Ok(()),
+                Ok(Some(reason)) => Err(reason),
+                Err(_) => Err("relay state poisoned".into()),
+            }
         })
+    }
+
+    fn set_publishing_since(&self, since: Option<Instant>) {
+        if let Ok(mut publishing_since) = self.publishing_since.lock() {
+            *publishing_since = since;
+        }
     }
 
     fn set_fault(&self, reason: Option<String>) {
@@ -135,7 +157,10 @@ impl Relay {
                     }
                 })
                 .collect();
-            self.runtime.bus.publish(&events).await?;
+            self.set_publishing_since(Some(Instant::now()));
+            let acknowledged = self.runtime.bus.publish(&events).await;
+            self.set_publishing_since(None);
+            acknowledged?;
             killpoint::reach("after_publish_before_mark");
             let seqs: Vec<i64> = pending.iter().map(|row| row.seq).collect();
             outbox::mark_published(store, &tx, &seqs).await?;
@@ -149,6 +174,13 @@ impl Relay {
     }
 }
 
+/// Why the relay is stalled, when a publish started at `since` has waited
+/// [`RELAY_STALLED_AFTER`] or more by `now`.
+fn stalled(since: Option<Instant>, now: Instant) -> Option<String> {
+    let waited = now.saturating_duration_since(since?);
+    (waited >= RELAY_STALLED_AFTER).then(|| format!("outbox relay waiting {} s for the bus to acknowledge a publish", waited.as_secs()))
+}
+
 #[cfg(test)]
 mod tests {
     use claimtrail_events::{NewEvent, PayerRegistered};
@@ -159,6 +191,16 @@ mod tests {
 
     fn payer(n: u32) -> NewEvent {
         NewEvent::new(PayerRegistered { payer_id: n.to_string(), name: format!("Plan {n}"), timely_filing_days: 90 }, format!("payer:{n}"))
+    }
+
+    #[test]
+    fn a_publish_waiting_on_the_bus_past_the_limit_is_a_stall_that_says_so_and_a_quick_one_is_not() {
+        let now = Instant::now() + Duration::from_secs(60);
+        assert_eq!(stalled(None, now), None);
+        assert_eq!(stalled(Some(now - Duration::from_millis(300)), now), None);
+        let reason = stalled(Some(now - Duration::from_secs(7)), now).expect("stalled");
+        assert_eq!(reason, "outbox relay waiting 7 s for the bus to acknowledge a publish");
+        assert!(stalled(Some(now - RELAY_STALLED_AFTER), now).is_some());
     }
 
     /// A row whose transaction commits after a row above it was published

@@ -61,6 +61,12 @@ pub struct ServeSettings {
     #[arg(long, env = "CLAIMTRAIL_DB_POOL_MAX", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub db_pool_max: u32,
 
+    /// Milliseconds one Postgres statement may run before the server cancels
+    /// it (its `statement_timeout`); the request then fails instead of
+    /// hanging. 0 leaves the server's own setting.
+    #[arg(long, env = "CLAIMTRAIL_DB_STATEMENT_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    pub db_statement_timeout_ms: u64,
+
     /// Milliseconds to finish in-flight work after SIGTERM.
     #[arg(long, env = "CLAIMTRAIL_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
     pub shutdown_timeout_ms: u64,
@@ -203,6 +209,11 @@ impl Default for WitnessSettings {
 }
 
 impl ServeSettings {
+    /// [`ServeSettings::db_statement_timeout_ms`] as the store takes it.
+    pub fn statement_timeout(&self) -> Option<std::time::Duration> {
+        (self.db_statement_timeout_ms > 0).then(|| std::time::Duration::from_millis(self.db_statement_timeout_ms))
+    }
+
     /// Settings for tests and embedded callers, with the defaults of the flags.
     pub fn with_urls(database_url: &str, nats_url: &str, prefix: &str) -> ServeSettings {
         ServeSettings {
@@ -217,6 +228,7 @@ impl ServeSettings {
             deliveries_max: 5,
             ack_wait_seconds: 30,
             db_pool_max: 8,
+            db_statement_timeout_ms: 30_000,
             shutdown_timeout_ms: 10_000,
             key_dir: std::path::PathBuf::from("./claimtrail-keys"),
             body_bytes_max: 10 * 1024 * 1024,

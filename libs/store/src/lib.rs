@@ -13,6 +13,9 @@
 //!   rows for the relay (`FOR UPDATE SKIP LOCKED`), mark them after the ack.
 //!   The events of one append are one producer batch, signed once.
 //! - [`inbox`]: record a processed event id once (`ON CONFLICT DO NOTHING`).
+//! - [`hosts`]: libpq's multi-host URL (`h1,h2` with
+//!   `target_session_attrs=read-write`) for sqlx: the pool picks the primary
+//!   and follows it through a failover.
 //! - [`registry`]: the shared table where services publish their producer keys.
 //! - [`embedded_log`]: the statements of the embedded event log of `claimtrail up`
 //!   (cursors, dead letters, reads of the outboxes as the log).
@@ -23,6 +26,7 @@
 //! services own their other tables but go through [`Store::table`] for names.
 
 pub mod embedded_log;
+pub mod hosts;
 pub mod inbox;
 pub mod migrate;
 pub mod outbox;
@@ -54,6 +58,29 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Db(error) if is_unavailable(error))
     }
+
+    /// Whether the database's disk is full (see [`is_disk_full`]).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Db(error) if is_disk_full(error))
+    }
+}
+
+/// Whether `error` means the database's disk (or its quota) is full: SQLite's
+/// `SQLITE_FULL` (13, what it returns when a write meets ENOSPC) or Postgres's
+/// class 53 `disk_full` (53100). Nothing of the failed transaction was
+/// applied; writes can succeed again once space is freed.
+pub fn is_disk_full(error: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match error {
+        DbErr::Conn(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                sqlx::Error::Database(database) => database.code().is_some_and(|code| matches!(code.as_ref(), "13" | "53100")),
+                sqlx::Error::Io(io) => io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// How long a Postgres query waits for a pooled connection before it fails
@@ -61,11 +88,22 @@ impl StoreError {
 /// answered 503 within seconds instead of hanging (SQLite keeps its own limit).
 pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The default bound on one Postgres statement (the server's
+/// `statement_timeout`): a statement stuck on a lock or a stalled disk fails
+/// after it instead of holding its request and connection.
+pub const STATEMENT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+
+/// How long [`Store::ping`] waits for an answer: a database that accepts
+/// connections but does not answer is as unreachable as one that is down.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Whether `error` means the database could not be reached, rather than that
 /// a statement failed: no connection within the pool's limit, a connection
 /// lost or refused (I/O, TLS, protocol), or the server ending sessions
 /// (SQLSTATE class 08 connection exception, 57P01..57P03 shutdown and
-/// "cannot connect now" while it starts).
+/// "cannot connect now" while it starts), or a statement cancelled by the
+/// statement timeout (57014: the database is hung or overloaded, see
+/// [`StoreConfig::statement_timeout`]).
 pub fn is_unavailable(error: &DbErr) -> bool {
     use sea_orm::{RuntimeErr, sqlx};
     match error {
@@ -74,7 +112,7 @@ pub fn is_unavailable(error: &DbErr) -> bool {
             match inner.as_ref() {
                 sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
                 sqlx::Error::Database(database) => {
-                    database.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
+                    database.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "57014"))
                 }
                 _ => false,
             }
@@ -94,6 +132,9 @@ pub struct StoreConfig {
     /// Name prefix shared by one stack (schemas, streams, subjects).
     pub prefix: String,
     pub max_connections: u32,
+    /// Postgres's `statement_timeout` for every session of the pool (None:
+    /// the server's own setting). Not used on SQLite.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// One service's database handle and table naming.
@@ -109,6 +150,7 @@ pub struct Store {
     schema: Option<String>,
     /// Table-name prefix on SQLite.
     table_prefix: String,
+    statement_timeout: Option<Duration>,
 }
 
 impl Store {
@@ -124,7 +166,27 @@ impl Store {
                 redact_url(&config.database_url)
             )));
         }
-        let mut options = ConnectOptions::new(config.database_url.clone());
+        // Several hosts (or one that must take writes): connect to the primary, then follow it.
+        let hosts = if is_sqlite { None } else { Some(hosts::parse(&config.database_url)?).filter(hosts::Hosts::is_selective) };
+        let (url, candidates) = match &hosts {
+            Some(hosts) => {
+                let candidates = hosts::options(hosts)?;
+                let primary = hosts::find_primary(&candidates, hosts.read_write).await?;
+                let idx = candidates.iter().position(|candidate| hosts::address(candidate) == hosts::address(&primary)).unwrap_or(0);
+                (hosts.urls[idx].clone(), candidates)
+            }
+            None => (config.database_url.clone(), Vec::new()),
+        };
+        let mut options = ConnectOptions::new(url);
+        if !is_sqlite && let Some(timeout) = config.statement_timeout {
+            options.statement_timeout(timeout);
+        }
+        if hosts.as_ref().is_some_and(|hosts| hosts.read_write) {
+            // A connection that reaches a standby (the primary was demoted meanwhile) is refused, never used.
+            options.map_sqlx_postgres_pool_opts(|pool| {
+                pool.after_connect(|conn, _| Box::pin(async move { if hosts::is_read_write(conn).await? { Ok(()) } else { Err(hosts::read_only_error()) } }))
+            });
+        }
         options
             .max_connections(if is_sqlite { 1 } else { config.max_connections.max(1) })
             .min_connections(if is_sqlite { 1 } else { 0 })
@@ -140,6 +202,9 @@ impl Store {
             });
         }
         let db = Database::connect(options).await?;
+        if let Some(hosts) = &hosts {
+            tokio::spawn(hosts::follow_primary(db.get_postgres_connection_pool().clone(), candidates, hosts.read_write));
+        }
         let reader = if is_sqlite {
             // Opened after the writer, which created the file and set WAL mode (a property of the file).
             let mut options = ConnectOptions::new(config.database_url.clone());
@@ -159,7 +224,7 @@ impl Store {
             DbBackend::Postgres => (Some(format!("\"{joined}\"")), String::new()),
             _ => (None, format!("{joined}_")),
         };
-        Ok(Store { db, reader, backend, service: config.service.clone(), schema, table_prefix })
+        Ok(Store { db, reader, backend, service: config.service.clone(), schema, table_prefix, statement_timeout: config.statement_timeout })
     }
 
     /// Another service's handle on the same connection pool (embedded mode:
@@ -171,7 +236,15 @@ impl Store {
             DbBackend::Postgres => (Some(format!("\"{joined}\"")), String::new()),
             _ => (None, format!("{joined}_")),
         };
-        Ok(Store { db: self.db.clone(), reader: self.reader.clone(), backend: self.backend, service: service.to_owned(), schema, table_prefix })
+        Ok(Store {
+            db: self.db.clone(),
+            reader: self.reader.clone(),
+            backend: self.backend,
+            service: service.to_owned(),
+            schema,
+            table_prefix,
+            statement_timeout: self.statement_timeout,
+        })
     }
 
     /// The sea-orm connection (a pool). On SQLite it is the one writer.
@@ -258,9 +331,14 @@ impl Store {
         Ok(self.db.begin().await?)
     }
 
-    /// Answers whether the database is reachable (for /readyz).
+    /// Answers whether the database is reachable (for /readyz), within [`PING_TIMEOUT`].
     pub async fn ping(&self) -> bool {
-        self.db.ping().await.is_ok()
+        matches!(tokio::time::timeout(PING_TIMEOUT, self.db.ping()).await, Ok(Ok(())))
+    }
+
+    /// The bound on one Postgres statement ([`StoreConfig::statement_timeout`]).
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        self.statement_timeout
     }
 
     /// Creates the service schema (Postgres) and applies the core migrations
@@ -501,6 +579,22 @@ mod tests {
         assert!(!is_unavailable(&DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::RowNotFound)))));
         assert!(!is_unavailable(&DbErr::Custom("a constraint".to_owned())));
         assert!(!StoreError::Corrupt("a bad row".to_owned()).is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn a_write_past_the_end_of_the_disk_is_disk_full_and_other_failures_are_not() {
+        use sea_orm::{ConnectionTrait as _, RuntimeErr, sqlx};
+        // SQLite answers SQLITE_FULL when a write meets ENOSPC, and the same when the file reaches max_page_count.
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_unprepared("PRAGMA max_page_count = 8; CREATE TABLE t (b BLOB)").await.unwrap();
+        let full = db.execute_unprepared("INSERT INTO t VALUES (zeroblob(1000000))").await.unwrap_err();
+        assert!(is_disk_full(&full), "{full:?}");
+        assert!(StoreError::Db(full).is_disk_full());
+        let enospc = sqlx::Error::Io(std::io::Error::from_raw_os_error(28));
+        assert!(is_disk_full(&DbErr::Exec(RuntimeErr::SqlxError(std::sync::Arc::new(enospc)))));
+        let missing = db.execute_unprepared("INSERT INTO nowhere VALUES (1)").await.unwrap_err();
+        assert!(!is_disk_full(&missing), "{missing:?}");
+        assert!(!is_disk_full(&DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)));
     }
     use super::*;
 

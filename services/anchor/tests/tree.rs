@@ -13,7 +13,14 @@ use sea_orm::{ConnectionTrait, Value};
 const ENTRIES: u64 = 65_536 + 4_000;
 
 async fn store(database_url: &str, prefix: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(&StoreConfig { database_url: database_url.into(), service: "anchor".into(), prefix: prefix.into(), max_connections: 4 }).await?;
+    let store = Store::connect(&StoreConfig {
+        database_url: database_url.into(),
+        service: "anchor".into(),
+        prefix: prefix.into(),
+        max_connections: 4,
+        statement_timeout: None,
+    })
+    .await?;
     store.migrate(&claimtrail_anchor::migrations()).await?;
     Ok(store)
 }

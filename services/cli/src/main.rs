@@ -304,6 +304,7 @@ async fn connect(database_url: &str, prefix: &str, service: &str, migrations: &[
         service: service.to_owned(),
         prefix: prefix.to_owned(),
         max_connections: 2,
+        statement_timeout: Some(claimtrail_store::STATEMENT_TIMEOUT_DEFAULT),
     })
     .await
     .with_context(|| format!("connecting to {}", claimtrail_store::redact_url(database_url)))?;

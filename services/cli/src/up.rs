@@ -158,6 +158,7 @@ pub async fn embedded_runtimes(settings: &ServeSettings, stop: Arc<watch::Sender
         service: claimtrail_intake::SERVICE.to_owned(),
         prefix: settings.prefix.clone(),
         max_connections: 1,
+        statement_timeout: settings.statement_timeout(),
     })
     .await
     .context("opening the embedded database")?;

@@ -143,6 +143,7 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
         service: SERVICE.to_owned(),
         prefix: settings.prefix.clone(),
         max_connections: settings.db_pool_max,
+        statement_timeout: settings.statement_timeout(),
     })
     .await
     .with_context(|| format!("connecting the witness to {}", claimtrail_store::redact_url(&settings.database_url)))?;

@@ -19,6 +19,7 @@
 //! multi-row INSERT inside the consumer's transaction.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use claimtrail_ledger::hash::{CHAIN_SEED, Hash};
@@ -34,8 +35,13 @@ use tokio_postgres::types::{ToSql, Type};
 pub struct CopyWriter {
     database_url: String,
     table: String,
+    /// The store's bound on one statement, applied to this session too.
+    statement_timeout: Option<Duration>,
     client: Mutex<Option<tokio_postgres::Client>>,
 }
+
+/// How long connecting the COPY channel may take, unless the URL says (`connect_timeout=`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl CopyWriter {
     /// A writer for `store`'s ledger, or None when the store is not Postgres
@@ -45,12 +51,14 @@ impl CopyWriter {
         if !store.is_postgres() || wants_tls {
             return None;
         }
-        Some(CopyWriter::new(database_url, &store.table("ledger")))
+        let mut writer = CopyWriter::new(database_url, &store.table("ledger"));
+        writer.statement_timeout = store.statement_timeout();
+        Some(writer)
     }
 
     /// A writer for the ledger table `table` (schema-qualified, quoted as needed).
     pub fn new(database_url: &str, table: &str) -> CopyWriter {
-        CopyWriter { database_url: database_url.to_owned(), table: table.to_owned(), client: Mutex::new(None) }
+        CopyWriter { database_url: database_url.to_owned(), table: table.to_owned(), statement_timeout: None, client: Mutex::new(None) }
     }
 
     /// Appends under the writer lock, in a transaction of its own: `build`
@@ -62,14 +70,46 @@ impl CopyWriter {
     /// already appended: if the unique event id index refuses one, the
     /// transaction rolls back whole and the second attempt leaves them out.
     /// Returns the ledger size after the append.
-    pub async fn append<F, I>(&self, event_ids: &[uuid::Uuid], mut build: F) -> anyhow::Result<u64>
+    ///
+    /// A lost or refused connection (the database down, or failing over) is
+    /// returned as an unavailable [`claimtrail_store::StoreError`], so that the
+    /// delivery waits for the database instead of counting towards dead-lettering.
+    pub async fn append<F, I>(&self, event_ids: &[uuid::Uuid], build: F) -> anyhow::Result<u64>
+    where
+        F: FnMut(HashSet<uuid::Uuid>, u64, Hash) -> I,
+        I: Iterator<Item = anyhow::Result<Entry>>,
+    {
+        self.append_rows(event_ids, build).await.map_err(|e| {
+            let lost = e.chain().filter_map(|cause| cause.downcast_ref::<tokio_postgres::Error>()).any(connection_lost);
+            if lost {
+                let unavailable = sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(format!("the ledger's COPY channel: {e:#}")));
+                anyhow::Error::new(claimtrail_store::StoreError::Db(unavailable))
+            } else {
+                e
+            }
+        })
+    }
+
+    async fn append_rows<F, I>(&self, event_ids: &[uuid::Uuid], mut build: F) -> anyhow::Result<u64>
     where
         F: FnMut(HashSet<uuid::Uuid>, u64, Hash) -> I,
         I: Iterator<Item = anyhow::Result<Entry>>,
     {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(|client| client.is_closed()) {
-            let (client, connection) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+            // tokio-postgres reads a multi-host URL with target_session_attrs=read-write itself: it lands on the primary.
+            let mut config: tokio_postgres::Config =
+                self.database_url.parse().with_context(|| format!("parsing the database URL {}", claimtrail_store::redact_url(&self.database_url)))?;
+            if config.get_connect_timeout().is_none() {
+                config.connect_timeout(CONNECT_TIMEOUT);
+            }
+            if let Some(timeout) = self.statement_timeout
+                && config.get_options().is_none()
+            {
+                config.options(format!("-c statement_timeout={}", timeout.as_millis()));
+            }
+            let (client, connection) = config
+                .connect(tokio_postgres::NoTls)
                 .await
                 .with_context(|| format!("connecting the ledger's COPY channel to {}", claimtrail_store::redact_url(&self.database_url)))?;
             tokio::spawn(async move {
@@ -107,6 +147,19 @@ impl CopyWriter {
                 Err(CopyFailure::Postgres(e)) => return Err(e.into()),
                 Err(CopyFailure::Rows(e)) => return Err(e),
             }
+        }
+    }
+}
+
+/// Whether `error` is the connection's rather than the statement's: closed,
+/// refused, timed out (no server error at all), or the server ending the
+/// session (class 08, 57P01..57P03).
+fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    match error.as_db_error() {
+        None => true,
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
         }
     }
 }
