@@ -359,7 +359,7 @@ pub(crate) async fn import_statement(
     outbox::append(store, &tx, &runtime.producer, events).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    tracing::info!(payer_id, statement_id, matched = reconciliation.matched.len(), exceptions = reconciliation.exceptions.len(), "bank statement applied");
+    tracing::info!(payer_id = %payer_id, statement_id = %statement_id, matched = reconciliation.matched.len(), exceptions = reconciliation.exceptions.len(), "bank statement applied");
     let outcome = storage_bank::statement_outcome(store, &payer_id, &statement_id)
         .await?
         .ok_or_else(|| Problem::internal(&anyhow::anyhow!("statement {statement_id} is not there after its commit")))?;

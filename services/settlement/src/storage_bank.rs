@@ -231,6 +231,7 @@ pub async fn statement_exists(store: &Store, conn: &impl ConnectionTrait, payer_
 
 /// Stores a statement, its lines and everything its reconciliation did, in `tx`.
 /// `exception_ids` are the ids of `reconciliation.exceptions`, in order.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_statement(
     store: &Store,
     tx: &impl ConnectionTrait,

@@ -443,9 +443,9 @@ mod tests {
     #[test]
     fn a_return_reopens_its_remittance_by_trace() {
         check((&[batch_1()], &Applied::default()), vec![returned("line 5", "120.00", "091000010000002", "R03")], |then| {
+            assert_eq!(kinds(&then), [ExceptionKind::MissingDebit]);
             let [returned] = then.returned.try_into().unwrap();
             assert_eq!((returned.remittance_id, returned.reason.as_str(), returned.amount), (Uuid::from_u128(12), "R03", money("120.00")));
-            assert_eq!(kinds(&then), [ExceptionKind::MissingDebit]);
         });
     }
 
