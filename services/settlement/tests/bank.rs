@@ -66,25 +66,37 @@ struct TestApp {
     router: axum::Router,
     finance_key: String,
     other_finance_key: String,
+    prefix: String,
     _dir: tempfile::TempDir,
 }
 
 impl TestApp {
+    /// On SQLite in a temporary directory.
     async fn spawn() -> anyhow::Result<TestApp> {
         let dir = tempfile::tempdir()?;
         let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("claimtrail.db").display());
-        let mut settings = ServeSettings::with_urls(&database_url, "nats://unused", "t");
+        TestApp::spawn_on(database_url, "t".into(), dir).await
+    }
+
+    /// On the test Postgres, in schemas of a prefix of its own.
+    async fn spawn_on_postgres() -> anyhow::Result<TestApp> {
+        let url = std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        TestApp::spawn_on(url, format!("bank{}", Uuid::now_v7().simple()), tempfile::tempdir()?).await
+    }
+
+    async fn spawn_on(database_url: String, prefix: String, dir: tempfile::TempDir) -> anyhow::Result<TestApp> {
+        let mut settings = ServeSettings::with_urls(&database_url, "nats://unused", &prefix);
         settings.key_dir = dir.path().join("keys");
-        let store = Store::connect(&StoreConfig { database_url, service: "settlement".into(), prefix: "t".into(), max_connections: 1 }).await?;
+        let store = Store::connect(&StoreConfig { database_url, service: "settlement".into(), prefix: prefix.clone(), max_connections: 2 }).await?;
         store.migrate(&claimtrail_settlement::migrations()).await?;
-        let bus = claimtrail_bus::embedded::EmbeddedBus::open(&store, "t", &["settlement"]).await?;
+        let bus = claimtrail_bus::embedded::EmbeddedBus::open(&store, &prefix, &["settlement"]).await?;
         let wakeup = bus.notifier();
         let stop = Arc::new(tokio::sync::watch::channel(false).0);
         let runtime = Runtime::with_parts(store, Arc::new(bus), &settings, wakeup, stop).await?;
         let finance_key = auth::create_key(&runtime.registry, "finance-team", Role::Finance, &[PAYER.to_owned()], false).await?.api_key;
         let other_finance_key = auth::create_key(&runtime.registry, "other-finance", Role::Finance, &["PAYER2".to_owned()], false).await?.api_key;
         let router = claimtrail_settlement::api_bank::routes(runtime.clone());
-        let app = TestApp { runtime, router, finance_key, other_finance_key, _dir: dir };
+        let app = TestApp { runtime, router, finance_key, other_finance_key, prefix, _dir: dir };
         app.expect_batches().await?;
         Ok(app)
     }
@@ -276,5 +288,27 @@ async fn another_payers_finance_key_cannot_import() -> anyhow::Result<()> {
     let (status, _) = app.import(&app.other_finance_key, "application/x-bai2", BAI2).await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(app.count("bank_statements").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn on_postgres_a_statement_matches_and_is_applied_once() -> anyhow::Result<()> {
+    let app = TestApp::spawn_on_postgres().await?;
+    let (status, body) = app.import(&app.finance_key, "application/x-bai2", BAI2).await?;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let view: ImportView = parse(body)?;
+    assert_eq!((view.matched.len(), view.returned.len(), view.exceptions.len()), (1, 1, 0));
+    let (status, body) = app.import(&app.finance_key, "application/x-bai2", BAI2).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(parse::<ImportView>(body)?.already_imported);
+    let (status, body) = app.import(&app.finance_key, "application/xml", &camt("STMT-20261209", "499.00")).await?;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let exception = parse::<ImportView>(body)?.exceptions.remove(0);
+    let (status, body) = app.resolve(&app.finance_key, exception.exception_id, r#"{"reason": "netted fee"}"#).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.outbox_types().await?.len(), 6);
+    for component in ["settlement", "bus", "registry"] {
+        app.runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{}_{component}\" CASCADE", app.prefix)).await?;
+    }
     Ok(())
 }
