@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use crate::claim::{ClaimIssue, LineDecision, Outcome, SubmittedClaim};
 use crate::money::Money;
-use crate::reconciliation::{AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, ReconciliationExceptionOpened, ReconciliationExceptionResolved};
+use crate::reconciliation::{
+    AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, ReconciliationExceptionOpened, ReconciliationExceptionResolved,
+};
 use crate::timestamp::Timestamp;
 
 /// The stream family an event belongs to (DESIGN.md "Subjects").

@@ -21,8 +21,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use claimtrail_events::{
-    AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, Money, NewEvent, ReconciliationExceptionOpened, ReconciliationExceptionResolved,
-    format_date, sha3_256,
+    AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, Money, NewEvent, ReconciliationExceptionOpened,
+    ReconciliationExceptionResolved, format_date, sha3_256,
 };
 use claimtrail_runtime::auth::{Role, Tenant};
 use claimtrail_runtime::http::{FieldError, Problem};
@@ -179,7 +179,13 @@ fn import_view(statement_id: String, already_imported: bool, outcome: StoredOutc
         matched: outcome
             .matches
             .into_iter()
-            .map(|m| MatchView { position: m.position, run_id: m.batch.run_id, batch_number: m.batch.batch_number, amount: m.amount, date: format_date(m.date) })
+            .map(|m| MatchView {
+                position: m.position,
+                run_id: m.batch.run_id,
+                batch_number: m.batch.batch_number,
+                amount: m.amount,
+                date: format_date(m.date),
+            })
             .collect(),
         returned: outcome
             .returns
@@ -247,7 +253,9 @@ pub(crate) async fn import_statement(
         None => {
             let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
             StatementFormat::detect(content_type, &body).ok_or_else(|| {
-                Problem::unsupported_media_type("send BAI2 as application/x-bai2, camt.053 as application/xml, a NACHA return file as application/x-nacha, or give ?format=")
+                Problem::unsupported_media_type(
+                    "send BAI2 as application/x-bai2, camt.053 as application/xml, a NACHA return file as application/x-nacha, or give ?format=",
+                )
             })?
         }
     };
@@ -398,10 +406,7 @@ pub(crate) async fn list_exceptions(
         None | Some("open") => false,
         Some("all") => true,
         Some(other) => {
-            return Err(Problem::unprocessable(
-                "unknown status",
-                vec![FieldError { path: "status".into(), message: format!("`{other}` is not open or all") }],
-            ));
+            return Err(Problem::unprocessable("unknown status", vec![FieldError { path: "status".into(), message: format!("`{other}` is not open or all") }]));
         }
     };
     let exceptions = storage_bank::exceptions(&runtime.store, &payer_id, include_resolved).await?;
@@ -446,7 +451,8 @@ pub(crate) async fn resolve(
             format!("exception {exception_id} was already resolved by {}", exception.resolved_by.unwrap_or_default()),
         )),
         ResolveOutcome::Resolved(exception) => {
-            let event = ReconciliationExceptionResolved { payer_id: payer_id.clone(), exception_id, resolved_by: tenant.name.clone(), reason: reason.to_owned() };
+            let event =
+                ReconciliationExceptionResolved { payer_id: payer_id.clone(), exception_id, resolved_by: tenant.name.clone(), reason: reason.to_owned() };
             outbox::append(store, &tx, &runtime.producer, vec![NewEvent::new(event, format!("reconciliation_exception:{exception_id}"))]).await?;
             tx.commit().await?;
             runtime.relay_wakeup.notify_waiters();

@@ -133,10 +133,8 @@ pub async fn insert_expected_debit(store: &Store, tx: &impl ConnectionTrait, pay
             Value::from(cents(entry.amount, "entry amount")?),
         ]);
     }
-    let insert = format!(
-        "INSERT INTO {} (payer_id, run_id, batch_number, trace_number, remittance_id, amount_cents) VALUES ",
-        store.table("bank_expected_entries")
-    );
+    let insert =
+        format!("INSERT INTO {} (payer_id, run_id, batch_number, trace_number, remittance_id, amount_cents) VALUES ", store.table("bank_expected_entries"));
     claimtrail_store::insert_rows(store, tx, &insert, rows, "").await
 }
 
@@ -176,8 +174,11 @@ pub async fn expected_debits(store: &Store, conn: &impl ConnectionTrait, payer_i
         .await?;
     for row in rows {
         let (run_id, batch_number): (Uuid, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-        let entry =
-            ExpectedEntry { trace_number: row.try_get_by_index(2)?, remittance_id: row.try_get_by_index(3)?, amount: Money::from_cents(row.try_get_by_index(4)?) };
+        let entry = ExpectedEntry {
+            trace_number: row.try_get_by_index(2)?,
+            remittance_id: row.try_get_by_index(3)?,
+            amount: Money::from_cents(row.try_get_by_index(4)?),
+        };
         if let Some(debit) = debits.iter_mut().find(|debit| debit.run_id == run_id && i64::from(debit.batch_number) == batch_number) {
             debit.entries.push(entry);
         }
@@ -301,15 +302,36 @@ pub async fn insert_statement(
             date_value(matched.line.date),
         ]);
     }
-    let insert = format!("INSERT INTO {} (payer_id, statement_id, position, run_id, batch_number, amount_cents, value_date) VALUES ", store.table("bank_matches"));
+    let insert =
+        format!("INSERT INTO {} (payer_id, statement_id, position, run_id, batch_number, amount_cents, value_date) VALUES ", store.table("bank_matches"));
     claimtrail_store::insert_rows(store, tx, &insert, rows, "").await?;
 
     let mut rows = Vec::new();
     for returned in &reconciliation.returned {
-        rows.push(return_row(payer_id, &statement.statement_id, "return", &returned.line, returned.batch, returned.remittance_id, &returned.trace_number, returned.reason.as_str(), "")?);
+        rows.push(return_row(
+            payer_id,
+            &statement.statement_id,
+            "return",
+            &returned.line,
+            returned.batch,
+            returned.remittance_id,
+            &returned.trace_number,
+            returned.reason.as_str(),
+            "",
+        )?);
     }
     for change in &reconciliation.changes {
-        rows.push(return_row(payer_id, &statement.statement_id, "change", &change.line, change.batch, change.remittance_id, &change.trace_number, change.reason.as_str(), &change.corrected_data)?);
+        rows.push(return_row(
+            payer_id,
+            &statement.statement_id,
+            "change",
+            &change.line,
+            change.batch,
+            change.remittance_id,
+            &change.trace_number,
+            change.reason.as_str(),
+            &change.corrected_data,
+        )?);
     }
     let insert = format!(
         "INSERT INTO {} (payer_id, statement_id, position, kind, run_id, batch_number, remittance_id, trace_number, reason_code, amount_cents, corrected_data) VALUES ",
@@ -444,7 +466,11 @@ pub async fn statement_outcome(store: &Store, payer_id: &str, statement_id: &str
     let db = store.db();
     let values = || vec![Value::from(payer_id.to_owned()), Value::from(statement_id.to_owned())];
     let Some(row) = db
-        .query_one_raw(stmt(store, format!("SELECT format, line_count FROM {} WHERE payer_id = $1 AND statement_id = $2", store.table("bank_statements")), values()))
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT format, line_count FROM {} WHERE payer_id = $1 AND statement_id = $2", store.table("bank_statements")),
+            values(),
+        ))
         .await?
     else {
         return Ok(None);

@@ -198,12 +198,18 @@ async fn a_bai2_statement_matches_the_batch_and_reopens_the_returned_remittance_
     // Assert
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let view: ImportView = parse(body)?;
-    assert_eq!((view.statement_id.as_str(), view.format.as_str(), view.already_imported, view.line_count), ("bai2:121000248:PAYERCO01:261208:0600:42", "bai2", false, 3));
+    assert_eq!(
+        (view.statement_id.as_str(), view.format.as_str(), view.already_imported, view.line_count),
+        ("bai2:121000248:PAYERCO01:261208:0600:42", "bai2", false, 3)
+    );
     assert_eq!(view.matched.len(), 1);
     assert_eq!((view.matched[0].batch_number, view.matched[0].amount.to_string(), view.matched[0].position.as_str()), (1, "1135.40".into(), "line 4"));
     assert_eq!(view.returned.len(), 1);
     let returned = &view.returned[0];
-    assert_eq!((returned.kind.as_str(), returned.remittance_id, returned.reason_code.as_str(), returned.amount.to_string()), ("return", Uuid::from_u128(12), "R03", "120.00".into()));
+    assert_eq!(
+        (returned.kind.as_str(), returned.remittance_id, returned.reason_code.as_str(), returned.amount.to_string()),
+        ("return", Uuid::from_u128(12), "R03", "120.00".into())
+    );
     assert!(view.exceptions.is_empty(), "{:?}", view.exceptions);
     let events = app.outbox_types().await?;
     assert_eq!(events, ["bank_statement.imported.v1", "bank_debit.matched.v1", "ach_entry.returned.v1"]);
@@ -254,7 +260,10 @@ async fn an_amount_mismatch_is_an_exception_that_finance_resolves_once() -> anyh
     assert!(view.matched.is_empty());
     let [exception]: [ExceptionView; 1] = view.exceptions.try_into().expect("one exception");
     assert_eq!((exception.kind.as_str(), exception.batch_number, exception.status.as_str()), ("amount-mismatch", Some(2), "open"));
-    assert_eq!((exception.expected_amount.map(|m| m.to_string()), exception.actual_amount.map(|m| m.to_string())), (Some("500.00".into()), Some("499.00".into())));
+    assert_eq!(
+        (exception.expected_amount.map(|m| m.to_string()), exception.actual_amount.map(|m| m.to_string())),
+        (Some("500.00".into()), Some("499.00".into()))
+    );
     assert_eq!(app.exceptions("open").await?.exceptions.len(), 1);
 
     // Another payer's finance key may neither resolve nor read it.

@@ -66,7 +66,11 @@ impl Record {
 
     fn count(&self, idx: usize, name: &str) -> Result<i64, ParseError> {
         let value = self.required(idx, name)?;
-        value.parse::<i64>().ok().filter(|n| *n >= 0 && value.bytes().all(|b| b.is_ascii_digit())).ok_or_else(|| self.error(name, format!("`{value}` is not a count")))
+        value
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0 && value.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| self.error(name, format!("`{value}` is not a count")))
     }
 }
 
@@ -166,7 +170,12 @@ pub fn parse(bytes: &[u8]) -> Result<BankStatement, ParseError> {
     let overflow = |record: &Record, field: &str| record.error(field, "the control total overflows");
     loop {
         let Some(record) = records.get(idx) else {
-            return Err(ParseError::new(format!("line {}", last_line + 1), record_name("99"), "record type", "the file ends without its 99 (file trailer): truncated"));
+            return Err(ParseError::new(
+                format!("line {}", last_line + 1),
+                record_name("99"),
+                "record type",
+                "the file ends without its 99 (file trailer): truncated",
+            ));
         };
         match record.code() {
             "02" => {}
@@ -246,7 +255,12 @@ pub fn parse(bytes: &[u8]) -> Result<BankStatement, ParseError> {
             idx += 1;
             loop {
                 let Some(record) = records.get(idx) else {
-                    return Err(ParseError::new(format!("line {}", last_line + 1), record_name("49"), "record type", "the file ends inside an account: truncated"));
+                    return Err(ParseError::new(
+                        format!("line {}", last_line + 1),
+                        record_name("49"),
+                        "record type",
+                        "the file ends inside an account: truncated",
+                    ));
                 };
                 match record.code() {
                     "16" => {
@@ -452,12 +466,18 @@ mod tests {
             error_of(&with("99,9092000,1,10/", "99,9092100,1,10/")),
             "line 10, record 99 (file trailer), field file control total: 9092100 does not equal the sum of the group control totals, 9092000"
         );
-        assert_eq!(error_of(&with("49,9092000,6/", "49,9092000,5/")), "line 8, record 49 (account trailer), field number of records: 5, but the account has 6 records");
+        assert_eq!(
+            error_of(&with("49,9092000,6/", "49,9092000,5/")),
+            "line 8, record 49 (account trailer), field number of records: 5, but the account has 6 records"
+        );
     }
 
     #[test]
     fn a_bad_amount_names_its_line_and_field() {
-        assert_eq!(error_of(&with("16,466,101540,", "16,466,1015.40,")), "line 4, record 16 (transaction detail), field amount: `1015.40` is not an amount in whole cents");
+        assert_eq!(
+            error_of(&with("16,466,101540,", "16,466,1015.40,")),
+            "line 4, record 16 (transaction detail), field amount: `1015.40` is not an amount in whole cents"
+        );
     }
 
     #[test]
@@ -470,19 +490,34 @@ mod tests {
 
     #[test]
     fn records_out_of_place_or_unknown_are_refused() {
-        assert_eq!(error_of(&SAMPLE.replacen("01,", "02,", 1)), "line 1, record 02 (group header), field record type: a BAI2 file starts with its 01 (file header)");
+        assert_eq!(
+            error_of(&SAMPLE.replacen("01,", "02,", 1)),
+            "line 1, record 02 (group header), field record type: a BAI2 file starts with its 01 (file header)"
+        );
         assert_eq!(error_of(&with("16,475,", "17,475,")), "line 7, record `17`, field record type: `17` is not a BAI2 record type");
-        assert_eq!(error_of(&with("01,121000248,PAYERCO01,261208,0600,42,80,1,2/", "01,121000248,PAYERCO01,261208,0600,42,80,1,3/")), "line 1, record 01 (file header), field version number: `3`: only BAI version 2 is read");
-        assert_eq!(error_of(&with("16,475,260", "16,075,260")), "line 7, record 16 (transaction detail), field type code: `075` is not a detail type code (100-399 credits, 400-699 debits)");
+        assert_eq!(
+            error_of(&with("01,121000248,PAYERCO01,261208,0600,42,80,1,2/", "01,121000248,PAYERCO01,261208,0600,42,80,1,3/")),
+            "line 1, record 01 (file header), field version number: `3`: only BAI version 2 is read"
+        );
+        assert_eq!(
+            error_of(&with("16,475,260", "16,075,260")),
+            "line 7, record 16 (transaction detail), field type code: `075` is not a detail type code (100-399 credits, 400-699 debits)"
+        );
     }
 
     #[test]
     fn a_bad_date_is_refused() {
-        assert_eq!(error_of(&with("02,PAYERCO01,121000248,1,261208", "02,PAYERCO01,121000248,1,261232")), "line 2, record 02 (group header), field as-of date: `261232` is not a date (YYMMDD)");
+        assert_eq!(
+            error_of(&with("02,PAYERCO01,121000248,1,261208", "02,PAYERCO01,121000248,1,261232")),
+            "line 2, record 02 (group header), field as-of date: `261232` is not a date (YYMMDD)"
+        );
     }
 
     #[test]
     fn another_currency_is_refused() {
-        assert_eq!(error_of(&with("03,1234567890,USD", "03,1234567890,EUR")), "line 3, record 03 (account identifier), field currency code: `EUR`: only USD statements are reconciled");
+        assert_eq!(
+            error_of(&with("03,1234567890,USD", "03,1234567890,EUR")),
+            "line 3, record 03 (account identifier), field currency code: `EUR`: only USD statements are reconciled"
+        );
     }
 }

@@ -325,7 +325,8 @@ fn entry(ntry: &Ntry, path: &str) -> Result<Vec<StatementLine>, ParseError> {
     let details: Vec<&TxDtls> = ntry.ntry_dtls.iter().flat_map(|details| &details.tx_dtls).collect();
     let mut reference_parts: Vec<&str> = vec![text(&ntry.ntry_ref), text(&ntry.acct_svcr_ref)];
     for refs in details.iter().filter_map(|tx| tx.refs.as_ref()) {
-        reference_parts.extend([&refs.msg_id, &refs.acct_svcr_ref, &refs.pmt_inf_id, &refs.instr_id, &refs.end_to_end_id, &refs.tx_id, &refs.clr_sys_ref].map(text));
+        reference_parts
+            .extend([&refs.msg_id, &refs.acct_svcr_ref, &refs.pmt_inf_id, &refs.instr_id, &refs.end_to_end_id, &refs.tx_id, &refs.clr_sys_ref].map(text));
     }
     reference_parts.push(text(&ntry.addtl_ntry_inf));
     let reference = reference_parts.into_iter().filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ");
@@ -372,9 +373,14 @@ fn entry(ntry: &Ntry, path: &str) -> Result<Vec<StatementLine>, ParseError> {
 fn return_info(tx: &TxDtls, path: &str) -> Result<ReturnInfo, ParseError> {
     let refs = tx.refs.as_ref();
     let is_trace = |value: &&str| value.len() == 15 && value.bytes().all(|b| b.is_ascii_digit());
-    let original_trace = refs
-        .and_then(|refs| [&refs.clr_sys_ref, &refs.tx_id, &refs.end_to_end_id].into_iter().map(text).find(is_trace))
-        .ok_or_else(|| ParseError::new(format!("{path}/Refs"), "TxDtls", "ClrSysRef", "a return needs the original entry's 15-digit trace number (ClrSysRef, TxId or EndToEndId)"))?;
+    let original_trace = refs.and_then(|refs| [&refs.clr_sys_ref, &refs.tx_id, &refs.end_to_end_id].into_iter().map(text).find(is_trace)).ok_or_else(|| {
+        ParseError::new(
+            format!("{path}/Refs"),
+            "TxDtls",
+            "ClrSysRef",
+            "a return needs the original entry's 15-digit trace number (ClrSysRef, TxId or EndToEndId)",
+        )
+    })?;
     let reason = tx.rtr_inf.as_ref().and_then(|info| info.rsn.as_ref());
     let proprietary = reason.map(|r| text(&r.prtry)).and_then(ReasonCode::parse).filter(|code| code.as_str().len() == 3);
     let iso = reason.map(|r| text(&r.cd)).and_then(ReasonCode::parse);
@@ -505,6 +511,9 @@ pub(crate) mod tests {
         assert!(error_of(&truncated).starts_with("line "), "{}", error_of(&truncated));
         assert!(error_of(&truncated).contains("record XML, field syntax"), "{}", error_of(&truncated));
         let mismatched = SAMPLE.replace("</NtryRef>\n        <Amt Ccy=\"USD\">1015.40", "</NtryRf>\n        <Amt Ccy=\"USD\">1015.40");
-        assert_eq!(error_of(&mismatched), "line 14, record XML, field syntax: malformed XML: ill-formed document: expected `</NtryRef>`, but `</NtryRf>` was found");
+        assert_eq!(
+            error_of(&mismatched),
+            "line 14, record XML, field syntax: malformed XML: ill-formed document: expected `</NtryRef>`, but `</NtryRf>` was found"
+        );
     }
 }

@@ -86,8 +86,13 @@ pub enum ExceptionKind {
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 5] =
-        [ExceptionKind::UnmatchedDebit, ExceptionKind::AmountMismatch, ExceptionKind::MissingDebit, ExceptionKind::UnmatchedReturn, ExceptionKind::ReturnAmountMismatch];
+    pub const ALL: [ExceptionKind; 5] = [
+        ExceptionKind::UnmatchedDebit,
+        ExceptionKind::AmountMismatch,
+        ExceptionKind::MissingDebit,
+        ExceptionKind::UnmatchedReturn,
+        ExceptionKind::ReturnAmountMismatch,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -230,13 +235,21 @@ pub fn reconcile(statement: &BankStatement, expected: &[ExpectedDebit], applied:
     let mut changed: BTreeSet<(String, String)> = applied.changes.clone();
     for line in lines.iter().copied().filter(|line| line.kind == LineKind::AchReturn) {
         let Some(info) = &line.return_info else {
-            result.exceptions.push(unmatched_return(line, None, format!("the return at {} of {} carries no reason and original trace number", line.position, line.amount)));
+            result.exceptions.push(unmatched_return(
+                line,
+                None,
+                format!("the return at {} of {} carries no reason and original trace number", line.position, line.amount),
+            ));
             continue;
         };
         let trace = info.original_trace.as_str();
         let found = expected.iter().find_map(|batch| batch.entries.iter().find(|entry| entry.trace_number == trace).map(|entry| (batch, entry)));
         let Some((batch, entry)) = found else {
-            result.exceptions.push(unmatched_return(line, Some(trace), format!("the {} at {} names trace {trace}, which no batch sent", info.reason, line.position)));
+            result.exceptions.push(unmatched_return(
+                line,
+                Some(trace),
+                format!("the {} at {} names trace {trace}, which no batch sent", info.reason, line.position),
+            ));
             continue;
         };
         if info.reason.is_change_notification() {
@@ -266,7 +279,10 @@ pub fn reconcile(statement: &BankStatement, expected: &[ExpectedDebit], applied:
                 trace_number: Some(trace.to_owned()),
                 expected: Some(entry.amount),
                 actual: Some(line.amount),
-                detail: format!("the {} return at {} of {} for trace {trace}, whose entry paid {}: not reopened", info.reason, line.position, line.amount, entry.amount),
+                detail: format!(
+                    "the {} return at {} of {} for trace {trace}, whose entry paid {}: not reopened",
+                    info.reason, line.position, line.amount, entry.amount
+                ),
             });
             continue;
         }
@@ -392,7 +408,10 @@ mod tests {
             assert_eq!(kinds(&then), [ExceptionKind::AmountMismatch]);
             let exception = &then.exceptions[0];
             assert_eq!((exception.expected, exception.actual), (Some(money("1135.40")), Some(money("1135.00"))));
-            assert_eq!(exception.detail, format!("the debit at line 4 of 1135.00 names company 1123456789 on 2026-12-08, but batch 1 of run {RUN} totals 1135.40"));
+            assert_eq!(
+                exception.detail,
+                format!("the debit at line 4 of 1135.00 names company 1123456789 on 2026-12-08, but batch 1 of run {RUN} totals 1135.40")
+            );
         });
     }
 

@@ -89,22 +89,49 @@ struct Totals {
 }
 
 impl Totals {
-    fn check(&self, record: &Record, count_at: (usize, usize), hash_at: (usize, usize), debit_at: (usize, usize), credit_at: (usize, usize)) -> Result<(), ParseError> {
+    fn check(
+        &self,
+        record: &Record,
+        count_at: (usize, usize),
+        hash_at: (usize, usize),
+        debit_at: (usize, usize),
+        credit_at: (usize, usize),
+    ) -> Result<(), ParseError> {
         let count = record.number("entry/addenda count", count_at.0, count_at.1)?;
         if count != self.entries_and_addenda {
-            return Err(record.error("entry/addenda count", count_at.0, count_at.1, format!("{count}, but there are {} entry and addenda records", self.entries_and_addenda)));
+            return Err(record.error(
+                "entry/addenda count",
+                count_at.0,
+                count_at.1,
+                format!("{count}, but there are {} entry and addenda records", self.entries_and_addenda),
+            ));
         }
         let hash = record.number("entry hash", hash_at.0, hash_at.1)?;
         if hash != self.entry_hash % ENTRY_HASH_MODULUS {
-            return Err(record.error("entry hash", hash_at.0, hash_at.1, format!("{hash} does not equal the sum of the entries' RDFI routing numbers, {}", self.entry_hash % ENTRY_HASH_MODULUS)));
+            return Err(record.error(
+                "entry hash",
+                hash_at.0,
+                hash_at.1,
+                format!("{hash} does not equal the sum of the entries' RDFI routing numbers, {}", self.entry_hash % ENTRY_HASH_MODULUS),
+            ));
         }
         let debit = record.cents("total debit amount", debit_at.0, debit_at.1)?;
         if debit != self.debit_cents {
-            return Err(record.error("total debit amount", debit_at.0, debit_at.1, format!("{debit} does not equal the debit entries' sum, {}", self.debit_cents)));
+            return Err(record.error(
+                "total debit amount",
+                debit_at.0,
+                debit_at.1,
+                format!("{debit} does not equal the debit entries' sum, {}", self.debit_cents),
+            ));
         }
         let credit = record.cents("total credit amount", credit_at.0, credit_at.1)?;
         if credit != self.credit_cents {
-            return Err(record.error("total credit amount", credit_at.0, credit_at.1, format!("{credit} does not equal the credit entries' sum, {}", self.credit_cents)));
+            return Err(record.error(
+                "total credit amount",
+                credit_at.0,
+                credit_at.1,
+                format!("{credit} does not equal the credit entries' sum, {}", self.credit_cents),
+            ));
         }
         Ok(())
     }
@@ -132,7 +159,9 @@ pub fn parse(bytes: &[u8]) -> Result<BankStatement, ParseError> {
         records.push(Record { line, text: raw });
     }
     let last_line = text.lines().count();
-    let end = |expected: &str, what: &str| ParseError::new(format!("line {}", last_line + 1), record_name(expected), "record type", format!("the file ends {what}: truncated"));
+    let end = |expected: &str, what: &str| {
+        ParseError::new(format!("line {}", last_line + 1), record_name(expected), "record type", format!("the file ends {what}: truncated"))
+    };
     let mut cursor = records.iter().peekable();
     let header = cursor.next().ok_or_else(|| end("1", "before its file header"))?;
     if header.code() != "1" {
@@ -190,7 +219,12 @@ pub fn parse(bytes: &[u8]) -> Result<BankStatement, ParseError> {
                 "8" => {
                     totals.check(entry, (5, 10), (11, 20), (21, 32), (33, 44))?;
                     if entry.slice(45, 54) != company_id {
-                        return Err(entry.error("company identification", 45, 54, format!("`{}` differs from the batch header's `{company_id}`", entry.slice(45, 54))));
+                        return Err(entry.error(
+                            "company identification",
+                            45,
+                            54,
+                            format!("`{}` differs from the batch header's `{company_id}`", entry.slice(45, 54)),
+                        ));
                     }
                     let control_number = entry.number("batch number", 88, 94)?;
                     if control_number != batch_number {
@@ -233,7 +267,14 @@ pub fn parse(bytes: &[u8]) -> Result<BankStatement, ParseError> {
                 ("98", Some(code)) if code.is_change_notification() => (code, Some(addenda.slice(36, 64).trim().to_owned())),
                 ("99", _) => return Err(addenda.error("return reason code", 4, 6, format!("`{reason_text}` is not a return reason (R01-R99)"))),
                 ("98", _) => return Err(addenda.error("change code", 4, 6, format!("`{reason_text}` is not a change code (C01-C99)"))),
-                (other, _) => return Err(addenda.error("addenda type code", 2, 3, format!("`{other}`: a return file's addenda are 99 (return) or 98 (notification of change)"))),
+                (other, _) => {
+                    return Err(addenda.error(
+                        "addenda type code",
+                        2,
+                        3,
+                        format!("`{other}`: a return file's addenda are 99 (return) or 98 (notification of change)"),
+                    ));
+                }
             };
             let original_trace = addenda.digits("original entry trace number", 7, 21)?.to_owned();
             let trace = entry.digits("trace number", 80, 94)?;
@@ -322,13 +363,19 @@ pub(crate) mod tests {
             "line 7, record 8 (batch control), field entry hash (positions 11-20): 18200003 does not equal the sum of the entries' RDFI routing numbers, 18200002"
         );
         let text = sample().replacen("820000000400", "820000000300", 1);
-        assert_eq!(error_of(&text), "line 7, record 8 (batch control), field entry/addenda count (positions 5-10): 3, but there are 4 entry and addenda records");
+        assert_eq!(
+            error_of(&text),
+            "line 7, record 8 (batch control), field entry/addenda count (positions 5-10): 3, but there are 4 entry and addenda records"
+        );
     }
 
     #[test]
     fn a_truncated_record_is_refused_with_its_length() {
         let text = sample().replacen("PROVIDER ONE            1091000010000101", "PROVIDER ONE", 1);
-        assert_eq!(error_of(&text), "line 3, record 6 (entry detail), field record length: 66 characters, but every NACHA record has 94: truncated or not ASCII");
+        assert_eq!(
+            error_of(&text),
+            "line 3, record 6 (entry detail), field record length: 66 characters, but every NACHA record has 94: truncated or not ASCII"
+        );
         let cut: String = sample().lines().take(4).map(|line| format!("{line}\n")).collect();
         assert_eq!(error_of(&cut), "line 5, record 8 (batch control), field record type: the file ends inside a batch: truncated");
     }
