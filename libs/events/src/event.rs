@@ -6,6 +6,9 @@ use uuid::Uuid;
 
 use crate::claim::{ClaimIssue, LineDecision, Outcome, SubmittedClaim};
 use crate::money::Money;
+use crate::reconciliation::{
+    AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, ReconciliationExceptionOpened, ReconciliationExceptionResolved,
+};
 use crate::timestamp::Timestamp;
 
 /// The stream family an event belongs to (DESIGN.md "Subjects").
@@ -406,5 +409,11 @@ domain_events! {
     PayerRegistered => "payer.registered.v1", Reference;
     ProviderRegistered => "provider.registered.v1", Reference;
     PayableBooked => "payable.booked.v1", Settlement;
+    BankStatementImported => "bank_statement.imported.v1", Settlement;
+    BankDebitMatched => "bank_debit.matched.v1", Settlement;
+    AchEntryReturned => "ach_entry.returned.v1", Settlement;
+    AchChangeNotified => "ach_change.notified.v1", Settlement;
+    ReconciliationExceptionOpened => "reconciliation_exception.opened.v1", Settlement;
+    ReconciliationExceptionResolved => "reconciliation_exception.resolved.v1", Settlement;
     CheckpointSigned => "checkpoint.signed.v1", Ledger;
 }

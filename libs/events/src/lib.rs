@@ -8,6 +8,7 @@
 //! - [`claim`]: the domain claim and adjudication decision shapes.
 //! - [`mapped_claim`]: [`MappedClaim`], a claim as an edge (FHIR, X12) read it, before intake gives it an id; the edges' shared limits.
 //! - [`edits`]: the front-end edits both edges apply to what they read, and their issue codes.
+//! - [`reconciliation`]: the facts of reconciliation against the bank (statements, matches, returns, exceptions).
 //! - [`event`]: the domain events (`ClaimSubmitted`, ...), their type names and families.
 //! - [`envelope`]: the envelope, sealing into canonical bytes, the payload commitment.
 
@@ -18,6 +19,7 @@ pub mod envelope;
 pub mod event;
 pub mod mapped_claim;
 pub mod money;
+pub mod reconciliation;
 pub mod timestamp;
 
 pub use claim::*;
@@ -25,6 +27,7 @@ pub use envelope::{Envelope, EventHead, NewEvent, PARTITION_TOKEN_HEX, Producer,
 pub use event::*;
 pub use mapped_claim::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use money::{Money, MoneyError};
+pub use reconciliation::*;
 pub use timestamp::{CLOCK_OFFSET_ENV, ClockOffsetError, Timestamp, clock_offset, date, format_date, optional_date, parse_date, today};
 
 /// Why an event could not be built or read.

@@ -27,12 +27,20 @@ pub fn impure_lines(source: &str) -> Vec<String> {
     found
 }
 
-/// Checks every file of `dir`; returns how many it read, or the offending lines by file.
+/// Checks every file of `dir` and of its subdirectories; returns how many it read, or the offending lines by file.
 pub fn check_domain_dir(dir: &Path) -> Result<usize, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (mut checked, mut faults) = (0, Vec::new());
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
+        // A module directory (`domain/bank/`) is checked file by file too.
+        if path.is_dir() {
+            match check_domain_dir(&path) {
+                Ok(n_files) => checked += n_files,
+                Err(fault) => faults.push(fault),
+            }
+            continue;
+        }
         let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         faults.extend(impure_lines(&source).into_iter().map(|fault| format!("{}:{fault}", path.display())));
         checked += 1;

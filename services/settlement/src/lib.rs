@@ -9,14 +9,18 @@
 //!   balances), and [`storage::footprint`].
 //! - [`api`]: `GET /v1/journal/entries?claim_id=`, `GET /v1/journal/balances`,
 //!   within the key's payer scope, typed bodies with their OpenAPI schemas.
+//! - [`domain::bank`], [`storage_bank`], [`api_bank`]: reconciliation against
+//!   the bank (BAI2, camt.053, NACHA returns; the exception queue).
 //! - [`consumer`]: [`consumer::Booker`]: `claim.adjudicated.v1` and
 //!   `claim.reversed.v1` in, `payable.booked.v1` out.
 //! - [`run`]: the service (`claimtrail serve settlement`).
 
 pub mod api;
+pub mod api_bank;
 pub mod consumer;
 pub mod domain;
 pub mod storage;
+pub mod storage_bank;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,14 +34,14 @@ pub use consumer::Booker;
 pub const SERVICE: &str = "settlement";
 
 pub fn migrations() -> Vec<Migration> {
-    storage::migrations()
+    storage::migrations().into_iter().chain(storage_bank::migrations()).collect()
 }
 
 /// The service's routes, handler and tasks on `runtime`.
 pub fn parts(runtime: &Runtime) -> ServiceParts {
     ServiceParts {
         openapi: openapi(),
-        routes: routes(runtime.clone()),
+        routes: routes(runtime.clone()).merge(api_bank::routes(runtime.clone())),
         handler: Some(Arc::new(Booker::new(runtime.store.clone()))),
         readiness: http::always_ready(),
         background: vec![],
@@ -54,7 +58,7 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
 /// The OpenAPI paths this service serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(api::entries, api::balances))]
+    #[openapi(paths(api::entries, api::balances, api_bank::import_statement, api_bank::list_exceptions, api_bank::resolve))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }

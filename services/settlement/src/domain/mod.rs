@@ -9,6 +9,7 @@
 //! - [`Command::BookReversal`]: the mirror of the original's entry.
 //! - [`journal`]: the accounts, the lines and the balance check.
 
+pub mod bank;
 pub mod journal;
 
 use claimtrail_events::{ClaimAdjudicated, ClaimReversed, JournalLine, Money, MoneyError};

@@ -1,0 +1,462 @@
+//! Reconciliation against the bank over HTTP (docs/reconciliation.md):
+//!
+//! - `POST /v1/payers/{payer_id}/bank-statements`: a BAI2 file, a camt.053
+//!   document or a NACHA return file, told by `?format=bai2|camt053|nacha-returns`,
+//!   else by the media type, else by its first bytes. Read whole
+//!   ([`crate::domain::bank`]); a fault is a 422 naming the record and field
+//!   and nothing is applied. Reconciled against the payer's expected debits,
+//!   stored with its matches, returns and exceptions and their events in
+//!   one transaction: 201. The same statement (BAI2 file id, camt.053
+//!   MsgId, NACHA file id) again changes nothing: 200 with what it did the
+//!   first time and `already_imported`.
+//! - `GET /v1/payers/{payer_id}/reconciliation/exceptions[?status=open|all]`.
+//! - `POST /v1/payers/{payer_id}/reconciliation/exceptions/{exception_id}/resolve`
+//!   with `{"reason": ...}`: finance resolves an open exception.
+//!
+//! Importing is for finance keys of the payer and admin keys; resolving for
+//! finance keys of the payer; reading for any key that reads the payer's journal.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use claimtrail_events::{
+    AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, Money, NewEvent, ReconciliationExceptionOpened,
+    ReconciliationExceptionResolved, format_date, sha3_256,
+};
+use claimtrail_runtime::auth::{Role, Tenant};
+use claimtrail_runtime::http::{FieldError, Problem};
+use claimtrail_runtime::{Runtime, auth};
+use claimtrail_store::{StoreError, outbox};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::bank::StatementFormat;
+use crate::domain::bank::matcher;
+use crate::storage_bank::{self, ResolveOutcome, StoredException, StoredOutcome};
+
+/// The longest resolution reason kept.
+pub const RESOLUTION_REASON_CHARS_MAX: usize = 1_000;
+
+/// `?format=` of an import.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `bai2`, `camt053` or `nacha-returns`; when absent, the media type
+    /// (`application/x-bai2`, `application/xml`, `application/x-nacha`) or the first bytes tell.
+    pub format: Option<String>,
+}
+
+/// `?status=` of the exception queue.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExceptionsQuery {
+    /// `open` (the default) or `all` (resolved ones too).
+    pub status: Option<String>,
+}
+
+/// A bank debit matched to its ACH batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MatchView {
+    /// Where in the file: `line 4`, `Document/BkToCstmrStmt/Stmt[1]/Ntry[1]`.
+    pub position: String,
+    #[schema(value_type = String, format = "uuid")]
+    pub run_id: Uuid,
+    pub batch_number: u32,
+    #[schema(value_type = String, example = "1015.40")]
+    pub amount: Money,
+    /// The value date, YYYY-MM-DD.
+    pub date: String,
+}
+
+/// A returned entry (its remittance reopened) or a notification of change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReturnView {
+    pub position: String,
+    /// `return` or `change`.
+    pub kind: String,
+    #[schema(value_type = String, format = "uuid")]
+    pub run_id: Uuid,
+    pub batch_number: u32,
+    #[schema(value_type = String, format = "uuid")]
+    pub remittance_id: Uuid,
+    /// The original entry's trace number.
+    pub trace_number: String,
+    /// `R03`, `AC04`, or a change code `C01`.
+    pub reason_code: String,
+    #[schema(value_type = String, example = "120.00")]
+    pub amount: Money,
+    /// A notification of change's corrected data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_data: Option<String>,
+}
+
+/// An item of the exception queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExceptionView {
+    #[schema(value_type = String, format = "uuid")]
+    pub exception_id: Uuid,
+    pub statement_id: String,
+    /// `unmatched-debit`, `amount-mismatch`, `missing-debit`, `unmatched-return` or `return-amount-mismatch`.
+    pub kind: String,
+    pub position: Option<String>,
+    #[schema(value_type = Option<String>, format = "uuid")]
+    pub run_id: Option<Uuid>,
+    pub batch_number: Option<u32>,
+    pub trace_number: Option<String>,
+    #[schema(value_type = Option<String>, example = "1135.40")]
+    pub expected_amount: Option<Money>,
+    #[schema(value_type = Option<String>, example = "1135.00")]
+    pub actual_amount: Option<Money>,
+    pub detail: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub resolved_by: Option<String>,
+    pub resolution_reason: Option<String>,
+}
+
+/// What a bank file did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportView {
+    pub statement_id: String,
+    /// `bai2`, `camt053` or `nacha-returns`.
+    pub format: String,
+    /// True when this statement was imported before: nothing was applied now.
+    pub already_imported: bool,
+    pub line_count: i64,
+    pub matched: Vec<MatchView>,
+    pub returned: Vec<ReturnView>,
+    pub exceptions: Vec<ExceptionView>,
+}
+
+/// `GET /v1/payers/{payer_id}/reconciliation/exceptions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExceptionsView {
+    pub exceptions: Vec<ExceptionView>,
+}
+
+/// The body of a resolution.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ResolveRequest {
+    /// Why the exception is settled, as finance sees it (1 to 1,000 characters).
+    pub reason: String,
+}
+
+/// The routes of reconciliation.
+pub fn routes(runtime: Runtime) -> Router {
+    Router::new()
+        .route("/v1/payers/{payer_id}/bank-statements", post(import_statement))
+        .route("/v1/payers/{payer_id}/reconciliation/exceptions", get(list_exceptions))
+        .route("/v1/payers/{payer_id}/reconciliation/exceptions/{exception_id}/resolve", post(resolve))
+        .with_state(runtime)
+}
+
+fn exception_view(exception: StoredException) -> ExceptionView {
+    ExceptionView {
+        exception_id: exception.exception_id,
+        statement_id: exception.statement_id,
+        kind: exception.kind.as_str().to_owned(),
+        position: exception.position,
+        run_id: exception.batch.map(|batch| batch.run_id),
+        batch_number: exception.batch.map(|batch| batch.batch_number),
+        trace_number: exception.trace_number,
+        expected_amount: exception.expected,
+        actual_amount: exception.actual,
+        detail: exception.detail,
+        status: exception.status,
+        resolved_by: exception.resolved_by,
+        resolution_reason: exception.resolution_reason,
+    }
+}
+
+fn import_view(statement_id: String, already_imported: bool, outcome: StoredOutcome) -> ImportView {
+    ImportView {
+        statement_id,
+        format: outcome.format,
+        already_imported,
+        line_count: outcome.line_count,
+        matched: outcome
+            .matches
+            .into_iter()
+            .map(|m| MatchView {
+                position: m.position,
+                run_id: m.batch.run_id,
+                batch_number: m.batch.batch_number,
+                amount: m.amount,
+                date: format_date(m.date),
+            })
+            .collect(),
+        returned: outcome
+            .returns
+            .into_iter()
+            .map(|r| ReturnView {
+                position: r.position,
+                corrected_data: (r.kind == "change").then_some(r.corrected_data),
+                kind: r.kind,
+                run_id: r.batch.run_id,
+                batch_number: r.batch.batch_number,
+                remittance_id: r.remittance_id,
+                trace_number: r.trace_number,
+                reason_code: r.reason_code,
+                amount: r.amount,
+            })
+            .collect(),
+        exceptions: outcome.exceptions.into_iter().map(exception_view).collect(),
+    }
+}
+
+/// A finance key of `payer_id` (or, when `admin_too`, an admin key).
+async fn finance(runtime: &Runtime, headers: &HeaderMap, payer_id: &str, admin_too: bool) -> Result<Tenant, Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
+    let allowed = match tenant.role {
+        Role::Finance => tenant.payers.includes(payer_id),
+        Role::Admin => admin_too,
+        _ => false,
+    };
+    if !allowed {
+        let who = if admin_too { "a finance key of the payer or an admin key" } else { "a finance key of the payer" };
+        return Err(Problem::forbidden(format!("only {who} may do this for payer {payer_id}")));
+    }
+    Ok(tenant)
+}
+
+fn unique_violation(error: &StoreError) -> bool {
+    matches!(error, StoreError::Db(db) if matches!(db.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
+}
+
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/bank-statements", tag = "settlement",
+    params(("payer_id" = String, Path, description = "Payer"), ImportQuery),
+    request_body(content = String, content_type = "application/x-bai2", description = "A BAI2 file, a camt.053 XML document (application/xml) or a NACHA return file (application/x-nacha), whole"),
+    responses((status = 201, description = "Read, reconciled and applied: what matched, what was returned and what became an exception", body = ImportView),
+              (status = 200, description = "Imported before (same file id or MsgId): nothing applied now; what it did then", body = ImportView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance key of the payer nor an admin key", body = Problem, content_type = "application/problem+json"),
+              (status = 415, description = "The format cannot be told", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "A fault in the file, naming its line (or XML path), record and field; nothing applied", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn import_statement(
+    State(runtime): State<Runtime>,
+    Path(payer_id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<ImportView>), Problem> {
+    let tenant = finance(&runtime, &headers, &payer_id, true).await?;
+    let format = match query.format.as_deref() {
+        Some(text) => StatementFormat::parse(text).ok_or_else(|| {
+            Problem::unprocessable(
+                "unknown format; nothing was applied",
+                vec![FieldError { path: "format".into(), message: format!("`{text}` is not bai2, camt053 or nacha-returns") }],
+            )
+        })?,
+        None => {
+            let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+            StatementFormat::detect(content_type, &body).ok_or_else(|| {
+                Problem::unsupported_media_type(
+                    "send BAI2 as application/x-bai2, camt.053 as application/xml, a NACHA return file as application/x-nacha, or give ?format=",
+                )
+            })?
+        }
+    };
+    let statement = format.read(&body).map_err(|error| {
+        Problem::unprocessable(
+            format!("the {} file is invalid at {}; nothing of it was applied", format.as_str(), error.position),
+            vec![FieldError { path: format!("{}, record {}, field {}", error.position, error.record, error.field), message: error.message }],
+        )
+    })?;
+    let store = &runtime.store;
+    let statement_id = statement.statement_id.clone();
+    if storage_bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
+        return already_imported(&runtime, &payer_id, statement_id).await;
+    }
+    let tx = store.db().begin().await?;
+    let expected = storage_bank::expected_debits(store, &tx, &payer_id).await?;
+    let applied = storage_bank::applied(store, &tx, &payer_id).await?;
+    let reconciliation = matcher::reconcile(&statement, &expected, &applied);
+    let exception_ids: Vec<Uuid> = reconciliation.exceptions.iter().map(|_| Uuid::now_v7()).collect();
+    let content_sha3_256 = hex_of(&sha3_256(&body));
+    if let Err(error) =
+        storage_bank::insert_statement(store, &tx, &payer_id, &tenant.name, &statement, &content_sha3_256, &reconciliation, &exception_ids).await
+    {
+        // The same statement imported at the same moment by another request: that one applied it.
+        if unique_violation(&error) {
+            tx.rollback().await?;
+            if storage_bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
+                return already_imported(&runtime, &payer_id, statement_id).await;
+            }
+            return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", "another statement applied the same batch at the same moment; retry"));
+        }
+        return Err(error.into());
+    }
+    let aggregate = format!("bank_statement:{payer_id}:{statement_id}");
+    let mut events = vec![NewEvent::new(
+        BankStatementImported {
+            payer_id: payer_id.clone(),
+            statement_id: statement_id.clone(),
+            format: format.as_str().to_owned(),
+            account: statement.account.clone(),
+            from_date: statement.from_date,
+            to_date: statement.to_date,
+            content_sha3_256,
+            line_count: statement.lines.len() as u64,
+            matched_count: reconciliation.matched.len() as u64,
+            returned_count: reconciliation.returned.len() as u64,
+            change_count: reconciliation.changes.len() as u64,
+            exception_count: reconciliation.exceptions.len() as u64,
+        },
+        aggregate.clone(),
+    )];
+    for matched in &reconciliation.matched {
+        let event = BankDebitMatched {
+            payer_id: payer_id.clone(),
+            statement_id: statement_id.clone(),
+            position: matched.line.position.clone(),
+            run_id: matched.batch.run_id,
+            batch_number: matched.batch.batch_number,
+            amount: matched.line.amount,
+            date: matched.line.date,
+        };
+        events.push(NewEvent::new(event, format!("payment_run:{}", matched.batch.run_id)));
+    }
+    for returned in &reconciliation.returned {
+        let event = AchEntryReturned {
+            payer_id: payer_id.clone(),
+            statement_id: statement_id.clone(),
+            position: returned.line.position.clone(),
+            run_id: returned.batch.run_id,
+            batch_number: returned.batch.batch_number,
+            remittance_id: returned.remittance_id,
+            trace_number: returned.trace_number.clone(),
+            reason_code: returned.reason.to_string(),
+            amount: returned.amount,
+        };
+        events.push(NewEvent::new(event, format!("remittance:{}", returned.remittance_id)));
+    }
+    for change in &reconciliation.changes {
+        let event = AchChangeNotified {
+            payer_id: payer_id.clone(),
+            statement_id: statement_id.clone(),
+            position: change.line.position.clone(),
+            run_id: change.batch.run_id,
+            batch_number: change.batch.batch_number,
+            remittance_id: change.remittance_id,
+            trace_number: change.trace_number.clone(),
+            change_code: change.reason.to_string(),
+            corrected_data: change.corrected_data.clone(),
+        };
+        events.push(NewEvent::new(event, format!("remittance:{}", change.remittance_id)));
+    }
+    for (exception, exception_id) in reconciliation.exceptions.iter().zip(&exception_ids) {
+        let stored = StoredException::from_exception(*exception_id, &statement_id, exception);
+        let event = ReconciliationExceptionOpened {
+            payer_id: payer_id.clone(),
+            exception_id: *exception_id,
+            statement_id: statement_id.clone(),
+            kind: stored.kind.as_str().to_owned(),
+            position: stored.position,
+            run_id: stored.batch.map(|batch| batch.run_id),
+            batch_number: stored.batch.map(|batch| batch.batch_number),
+            trace_number: stored.trace_number,
+            expected_amount: stored.expected,
+            actual_amount: stored.actual,
+            detail: stored.detail,
+        };
+        events.push(NewEvent::new(event, format!("reconciliation_exception:{exception_id}")));
+    }
+    outbox::append(store, &tx, &runtime.producer, events).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    tracing::info!(payer_id = %payer_id, statement_id = %statement_id, matched = reconciliation.matched.len(), exceptions = reconciliation.exceptions.len(), "bank statement applied");
+    let outcome = storage_bank::statement_outcome(store, &payer_id, &statement_id)
+        .await?
+        .ok_or_else(|| Problem::internal(&anyhow::anyhow!("statement {statement_id} is not there after its commit")))?;
+    Ok((StatusCode::CREATED, Json(import_view(statement_id, false, outcome))))
+}
+
+async fn already_imported(runtime: &Runtime, payer_id: &str, statement_id: String) -> Result<(StatusCode, Json<ImportView>), Problem> {
+    let outcome = storage_bank::statement_outcome(&runtime.store, payer_id, &statement_id)
+        .await?
+        .ok_or_else(|| Problem::internal(&anyhow::anyhow!("statement {statement_id} vanished")))?;
+    Ok((StatusCode::OK, Json(import_view(statement_id, true, outcome))))
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/reconciliation/exceptions", tag = "settlement",
+    params(("payer_id" = String, Path, description = "Payer"), ExceptionsQuery),
+    responses((status = 200, description = "The payer's exceptions, oldest first", body = ExceptionsView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "A key that does not read this payer's journal", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "An unknown status", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn list_exceptions(
+    State(runtime): State<Runtime>,
+    Path(payer_id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<ExceptionsQuery>,
+) -> Result<Json<ExceptionsView>, Problem> {
+    let tenant = auth::authenticate(&runtime, &headers).await?;
+    if !tenant.journal_scope().is_some_and(|scope| scope.includes(&payer_id)) {
+        return Err(Problem::forbidden(format!("this key does not read payer {payer_id}'s reconciliation")));
+    }
+    let include_resolved = match query.status.as_deref() {
+        None | Some("open") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(Problem::unprocessable("unknown status", vec![FieldError { path: "status".into(), message: format!("`{other}` is not open or all") }]));
+        }
+    };
+    let exceptions = storage_bank::exceptions(&runtime.store, &payer_id, include_resolved).await?;
+    Ok(Json(ExceptionsView { exceptions: exceptions.into_iter().map(exception_view).collect() }))
+}
+
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/reconciliation/exceptions/{exception_id}/resolve", tag = "settlement",
+    params(("payer_id" = String, Path, description = "Payer"), ("exception_id" = String, Path, description = "Exception")),
+    request_body(content = ResolveRequest, content_type = "application/json"),
+    responses((status = 200, description = "Resolved", body = ExceptionView),
+              (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such exception of this payer", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Already resolved", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "No reason, or one too long", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn resolve(
+    State(runtime): State<Runtime>,
+    Path((payer_id, exception_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<ExceptionView>, Problem> {
+    let tenant = finance(&runtime, &headers, &payer_id, false).await?;
+    let exception_id = Uuid::parse_str(&exception_id).map_err(|_| Problem::not_found(format!("no exception {exception_id} of payer {payer_id}")))?;
+    let request: ResolveRequest = claimtrail_runtime::http::json_body(&body, "a resolution ({\"reason\": ...})")?;
+    let reason = request.reason.trim();
+    if reason.is_empty() || reason.chars().count() > RESOLUTION_REASON_CHARS_MAX {
+        return Err(Problem::unprocessable(
+            "a resolution needs its reason; nothing was changed",
+            vec![FieldError { path: "reason".into(), message: format!("required, 1 to {RESOLUTION_REASON_CHARS_MAX} characters") }],
+        ));
+    }
+    let store = &runtime.store;
+    let tx = store.db().begin().await?;
+    match storage_bank::resolve_exception(store, &tx, &payer_id, exception_id, &tenant.name, reason).await? {
+        ResolveOutcome::NotFound => Err(Problem::not_found(format!("no exception {exception_id} of payer {payer_id}"))),
+        ResolveOutcome::AlreadyResolved(exception) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "Conflict",
+            format!("exception {exception_id} was already resolved by {}", exception.resolved_by.unwrap_or_default()),
+        )),
+        ResolveOutcome::Resolved(exception) => {
+            let event =
+                ReconciliationExceptionResolved { payer_id: payer_id.clone(), exception_id, resolved_by: tenant.name.clone(), reason: reason.to_owned() };
+            outbox::append(store, &tx, &runtime.producer, vec![NewEvent::new(event, format!("reconciliation_exception:{exception_id}"))]).await?;
+            tx.commit().await?;
+            runtime.relay_wakeup.notify_waiters();
+            Ok(Json(exception_view(exception)))
+        }
+    }
+}
