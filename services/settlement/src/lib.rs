@@ -1,4 +1,4 @@
-//! Settlement: books adjudicated claims in a double-entry journal.
+//! Settlement: books adjudicated claims in a double-entry journal and pays them.
 //!
 //! # Layout
 //! The shape every service copies (ARCHITECTURE.md, "The shape of a service"):
@@ -9,13 +9,18 @@
 //!   balances), and [`storage::footprint`].
 //! - [`api`]: `GET /v1/journal/entries?claim_id=`, `GET /v1/journal/balances`,
 //!   within the key's payer scope, typed bodies with their OpenAPI schemas.
+//!   [`api::payments`]: payment runs, ACH files, 835s, PaymentReconciliations,
+//!   the payer's banking and payment holds.
+//! - [`runs`]: the payment run use case (load the facts, plan, persist in one transaction).
 //! - [`consumer`]: [`consumer::Booker`]: `claim.adjudicated.v1` and
-//!   `claim.reversed.v1` in, `payable.booked.v1` out.
+//!   `claim.reversed.v1` in, `payable.booked.v1` out; each kept as a payable;
+//!   `claim.submitted.v1` and `provider.registered.v1` for the 835 and pay-to.
 //! - [`run`]: the service (`claimtrail serve settlement`).
 
 pub mod api;
 pub mod consumer;
 pub mod domain;
+pub mod runs;
 pub mod storage;
 
 use std::future::Future;
@@ -54,7 +59,19 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
 /// The OpenAPI paths this service serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(api::entries, api::balances))]
+    #[openapi(paths(
+        api::entries,
+        api::balances,
+        api::payments::create_run,
+        api::payments::list_runs,
+        api::payments::show_run,
+        api::payments::ach_file,
+        api::payments::remittance_835,
+        api::payments::payment_reconciliation,
+        api::payments::put_banking,
+        api::payments::place_hold,
+        api::payments::release_hold
+    ))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
