@@ -54,7 +54,7 @@ pub fn payment_reconciliation(reconciliation: &Reconciliation<'_>) -> Value {
                 "response": { "reference": format!("ClaimResponse/{}", detail.claim_id) },
                 "payee": { "identifier": { "system": US_NPI, "value": reconciliation.payee_npi } },
                 "date": date,
-                "amount": { "value": money_json(detail.amount), "currency": "USD" },
+                "amount": { "value": value(detail.amount), "currency": "USD" },
             });
             if let Some(predecessor) = detail.predecessor {
                 value["predecessor"] = json!({ "system": "urn:claimtrail:claim", "value": predecessor.to_string() });
@@ -71,11 +71,16 @@ pub fn payment_reconciliation(reconciliation: &Reconciliation<'_>) -> Value {
         "outcome": "complete",
         "disposition": if reconciliation.amount.is_zero() { "No payment: the remittance nets to zero" } else { "Paid by ACH" },
         "paymentDate": date,
-        "paymentAmount": { "value": money_json(reconciliation.amount), "currency": "USD" },
+        "paymentAmount": { "value": value(reconciliation.amount), "currency": "USD" },
         "detail": details,
     });
     if let Some(trace) = reconciliation.trace_number {
         resource["paymentIdentifier"] = json!({ "system": TRACE_NUMBER_SYSTEM, "value": trace });
     }
     resource
+}
+
+/// A FHIR decimal of an amount, zero without a sign.
+fn value(amount: Money) -> Value {
+    money_json(if amount.is_zero() { Money::ZERO } else { amount })
 }

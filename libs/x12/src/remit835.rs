@@ -20,6 +20,9 @@ use crate::text::{clean, d8};
 
 /// The implementation guide written (GS08, ST03).
 pub const VERSION_835: &str = "005010X221A1";
+/// CLP06: `ZZ` (mutually defined); the domain has no plan type to map to
+/// 12-17, HM, MA, MB, MC... yet.
+pub const CLAIM_FILING_INDICATOR: &str = "ZZ";
 /// At most this many CAS triples per segment and PLB pairs per segment.
 const CAS_TRIPLES_MAX: usize = 6;
 const PLB_PAIRS_MAX: usize = 6;
@@ -195,17 +198,18 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
         time,
         if envelope.test { "T" } else { "P" },
     ));
-    out.segment(&["GS", "HP", &id15(&envelope.sender_id), &id15(&envelope.receiver_id), &date, &time, &group_control, "X", VERSION_835]);
+    out.segment(&["GS", "HP", id15(&envelope.sender_id).trim_end(), id15(&envelope.receiver_id).trim_end(), &date, &time, &group_control, "X", VERSION_835]);
     out.n_segments = 0;
-    out.segment(&["ST", "835", "0001", VERSION_835]);
-    let amount = remittance.amount.to_string();
+    // ST03 is left out: pyx12's 005010X221A1 map marks it not used.
+    out.segment(&["ST", "835", "0001"]);
+    let bpr02 = amount(remittance.amount);
     let effective = d8(remittance.effective_date);
     let originator = format!("1{}", digits(&remittance.payer_tin));
     match &remittance.payment {
         Payment835::Ach { payer_routing, payer_account, payee_routing, payee_account, payee_account_is_savings } => out.segment(&[
             "BPR",
             "I",
-            &amount,
+            &bpr02,
             "C",
             "ACH",
             "CCP",
@@ -221,7 +225,7 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
             &clean(payee_account, 35),
             &effective,
         ]),
-        Payment835::NonPayment => out.segment(&["BPR", "H", &amount, "C", "NON", "", "", "", "", "", "", "", "", "", "", "", &effective]),
+        Payment835::NonPayment => out.segment(&["BPR", "H", &bpr02, "C", "NON", "", "", "", "", "", "", "", "", "", "", "", &effective]),
     }
     out.segment(&["TRN", "1", &clean(&remittance.trace_number, 50), &originator]);
     out.segment(&["DTM", "405", &date]);
@@ -241,17 +245,17 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
             "CLP",
             &name(&claim.patient_control_number, "UNKNOWN"),
             &claim.status_code.to_string(),
-            &claim.charge.to_string(),
-            &claim.paid.to_string(),
-            &claim.patient_responsibility.to_string(),
-            "CI",
+            &amount(claim.charge),
+            &amount(claim.paid),
+            &amount(claim.patient_responsibility),
+            CLAIM_FILING_INDICATOR,
             &clean(&claim.payer_claim_id, 50),
         ]);
         out.segment(&["NM1", "QC", "1", "", "", "", "", "", "MI", &name(&claim.member_id, "UNKNOWN")]);
         for line in &claim.lines {
-            out.segment(&["SVC", &format!("HC:{}", clean(&line.procedure_code, 48)), &line.charge.to_string(), &line.paid.to_string()]);
+            out.segment(&["SVC", &format!("HC:{}", clean(&line.procedure_code, 48)), &amount(line.charge), &amount(line.paid)]);
             out.cas(&line.adjustments);
-            out.segment(&["AMT", "B6", &line.allowed.to_string()]);
+            out.segment(&["AMT", "B6", &amount(line.allowed)]);
             for remark in &line.remarks {
                 out.segment(&["LQ", "HE", &clean(remark, 30)]);
             }
@@ -265,7 +269,7 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
                 Some(reference) => format!("{}:{}", clean(&plb.reason, 2), clean(reference, 50)),
                 None => clean(&plb.reason, 2),
             });
-            elements.push(plb.amount.to_string());
+            elements.push(amount(plb.amount));
         }
         let elements: Vec<&str> = elements.iter().map(String::as_str).collect();
         out.segment(&elements);
@@ -314,7 +318,7 @@ impl Segments {
                 let mut elements = vec!["CAS".to_owned(), clean(group, 2)];
                 for cas in chunk {
                     elements.push(clean(&cas.reason, 5));
-                    elements.push(cas.amount.to_string());
+                    elements.push(amount(cas.amount));
                     elements.push(String::new());
                 }
                 let elements: Vec<&str> = elements.iter().map(String::as_str).collect();
@@ -322,6 +326,11 @@ impl Segments {
             }
         }
     }
+}
+
+/// An X12 R amount: `0.00` for zero, never `-0.00` (a negated zero).
+fn amount(money: Money) -> String {
+    if money.is_zero() { "0.00".to_owned() } else { money.to_string() }
 }
 
 fn digits(text: &str) -> String {

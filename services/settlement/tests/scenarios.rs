@@ -198,7 +198,7 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     assert!(clps.contains(&("PCN90".into(), "22".into(), "-80.00".into())), "{clps:?}");
     assert!(clps.contains(&("PCN91".into(), "1".into(), "120.00".into())), "{clps:?}");
     // The reversal negates the original's block exactly.
-    assert!(x835_a.contains("CLP*PCN90*22*-400.00*-80.00*-20.00*CI*"), "{x835_a}");
+    assert!(x835_a.contains("CLP*PCN90*22*-400.00*-80.00*-20.00*ZZ*"), "{x835_a}");
     assert!(x835_a.contains("SVC*HC:G0008*-400.00*-80.00~\nCAS*CO*45*-300.00~\nCAS*PR*2*-20.00~\nAMT*B6*-100.00~\nLQ*HE*N130~"), "{x835_a}");
     assert!(x835_a.contains("CAS*CO*45*60.00~\nCAS*PR*3*25.00~"), "{x835_a}");
     let plb = segment(&seg_a, "PLB")[0];

@@ -280,7 +280,7 @@ pub(crate) async fn remittance_835(State(runtime): State<Runtime>, headers: Head
 
 #[utoipa::path(get, path = "/v1/remittances/{remittance_id}/payment-reconciliation", tag = "settlement",
     params(("remittance_id" = String, Path, description = "Remittance")),
-    responses((status = 200, description = "A FHIR R4 PaymentReconciliation", body = Object, content_type = "application/fhir+json"),
+    responses((status = 200, description = "A FHIR R4 PaymentReconciliation", body = claimtrail_runtime::fhir_schemas::FhirPaymentReconciliation, content_type = "application/fhir+json"),
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such remittance, or one not settled", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]

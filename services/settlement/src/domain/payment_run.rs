@@ -275,7 +275,7 @@ pub fn plan_run(facts: &RunFacts, mut new_id: impl FnMut() -> Uuid) -> Result<Pa
         by_npi.entry(payable.billing_npi.as_str()).or_default().push(payable);
     }
     let mut sequence = facts.first_entry_sequence;
-    let mut trace = |sequence: &mut u64| {
+    let trace = |sequence: &mut u64| {
         let number = format!("{}{:07}", &routing[..8], *sequence % 10_000_000);
         *sequence += 1;
         number

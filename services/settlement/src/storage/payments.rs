@@ -467,7 +467,6 @@ pub async fn next_entry_sequence(store: &Store, conn: &impl ConnectionTrait, pay
 }
 
 /// Stores a run's header. Fails with a unique violation when the key was used concurrently.
-#[allow(clippy::too_many_arguments)]
 pub async fn insert_run(
     store: &Store,
     tx: &impl ConnectionTrait,
