@@ -40,9 +40,9 @@ pub use claimtrail_codes::{CodeSet, Icd10Code, Icd10Error, Npi, NpiError, Proced
 pub use claimtrail_events::edits::{self, issue_code};
 pub use claimtrail_events::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use eob::explanation_of_benefit;
-pub use payment_reconciliation::{Reconciliation, ReconciliationDetail, payment_reconciliation};
 pub use error::{EntryError, FhirError, FieldError};
 pub use output::CARC;
+pub use payment_reconciliation::{Reconciliation, ReconciliationDetail, payment_reconciliation};
 pub use submission::{BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission};
 
 /// At most this many Claims in one Bundle.

@@ -6,7 +6,9 @@
 //! and bank account (a changed account must be prenoted again).
 
 use async_trait::async_trait;
-use claimtrail_events::{ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, NewEvent, PayableBooked, ProviderRegistered};
+use claimtrail_events::{
+    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, NewEvent, PayableBooked, ProviderRegistered,
+};
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
 use sea_orm::DatabaseTransaction;

@@ -18,12 +18,12 @@ use claimtrail_store::{Store, StoreError};
 use time::Date;
 use uuid::Uuid;
 
+use crate::domain;
 use crate::domain::ach::{self, FileHeader};
 use crate::domain::advice::{self, Written};
 use crate::domain::payment_run::{PaymentRun, PromptPay, RemittanceStatus, RunError, RunFacts, plan_run};
-use crate::domain;
-use crate::storage::payments::{self, StoredRemittance, StoredRun};
 use crate::storage as journal_storage;
+use crate::storage::payments::{self, StoredRemittance, StoredRun};
 
 /// What a run is asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,8 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         payments::record_prenote(store, &tx, &prenote.npi, run.effective_date).await?;
     }
     let ach_file = if run.remittances.iter().any(|r| r.status == RemittanceStatus::Ach) || !run.prenotes.is_empty() {
-        let batch = ach::batch_of(&run, &payer, |npi| facts.payees.get(npi).and_then(|payee| payee.bank_account.clone())).map_err(|e| RunFailure::Invalid(e.to_string()))?;
+        let batch = ach::batch_of(&run, &payer, |npi| facts.payees.get(npi).and_then(|payee| payee.bank_account.clone()))
+            .map_err(|e| RunFailure::Invalid(e.to_string()))?;
         payments::insert_ach_batch(store, &tx, run.run_id, &batch).await?;
         Some(ach::write_file(&payer, &FileHeader { created_on: date, created_at: time, file_id_modifier: 'A' }, std::slice::from_ref(&batch)))
     } else {

@@ -161,12 +161,24 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     let dir = tempfile::tempdir().unwrap();
     let recent = date!(2026 - 02 - 20);
     // Scenario 6: charge 180, allowed 120, CO-45 60, PR-3 25, paid 95.
-    let copay = payable(6, NPI_A, PayableKind::Decision, vec![line(1, "99213", "180.00", "120.00", &[(GroupCode::Co, "45", "60.00"), (GroupCode::Pr, "3", "25.00")], &[])], recent);
+    let copay = payable(
+        6,
+        NPI_A,
+        PayableKind::Decision,
+        vec![line(1, "99213", "180.00", "120.00", &[(GroupCode::Co, "45", "60.00"), (GroupCode::Pr, "3", "25.00")], &[])],
+        recent,
+    );
     assert_eq!(copay.total_paid, money("95.00"));
     // Scenario 9: A paid 80, replaced by B paying 120: the 835 reverses A (CLP02 22) and pays B: +40.
     let original = line(1, "G0008", "400.00", "100.00", &[(GroupCode::Co, "45", "300.00"), (GroupCode::Pr, "2", "20.00")], &["N130"]);
     let reversal = payable(90, NPI_A, PayableKind::Reversal, vec![negated(&original)], recent);
-    let replacement = payable(91, NPI_A, PayableKind::Decision, vec![line(1, "G0008", "400.00", "150.00", &[(GroupCode::Co, "45", "250.00"), (GroupCode::Pr, "2", "30.00")], &[])], recent);
+    let replacement = payable(
+        91,
+        NPI_A,
+        PayableKind::Decision,
+        vec![line(1, "G0008", "400.00", "150.00", &[(GroupCode::Co, "45", "250.00"), (GroupCode::Pr, "2", "30.00")], &[])],
+        recent,
+    );
     // Scenario 11: claims 1,200 (500 of them paid 243 days after the prompt-pay limit: L6 −15.40), recovery WO +200 of claim 77.
     let late = RUN_DATE + Duration::days(1) - Duration::days(30 + 243);
     let slow = payable(110, NPI_A, PayableKind::Decision, vec![line(1, "J1100", "500.00", "500.00", &[], &[])], late);
@@ -182,7 +194,10 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     let (a, b) = (of(NPI_A), of(NPI_B));
     // Provider A: ΣCLP04 = 95 − 80 + 120 + 500 + 700 = 1,335; L6 −15.40; WO +200 → BPR02 1,150.40.
     assert_eq!((a.status, a.claims_total, a.interest, a.amount), (RemittanceStatus::Ach, money("1335.00"), money("15.40"), money("1150.40")));
-    assert_eq!(a.provider_adjustments.iter().map(|p| (p.reason, p.amount)).collect::<Vec<_>>(), [(PlbReason::Interest, money("-15.40")), (PlbReason::WriteOff, money("200.00"))]);
+    assert_eq!(
+        a.provider_adjustments.iter().map(|p| (p.reason, p.amount)).collect::<Vec<_>>(),
+        [(PlbReason::Interest, money("-15.40")), (PlbReason::WriteOff, money("200.00"))]
+    );
     // Provider B: CLP04 −300, PLB WO −300 → BPR02 0, a zero-net 835.
     assert_eq!((b.status, b.claims_total, b.amount), (RemittanceStatus::Zero, money("-300.00"), Money::ZERO));
     assert_eq!(b.debts_after, [Debt { claim_id: Uuid::from_u128(10), amount: money("300.00"), since_run: first.run_id }]);
@@ -234,7 +249,8 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     // The ACH files, read back by the parser below, match the runs to the cent.
     for (the_run, settled) in [(&first, vec![a]), (&second, vec![c])] {
         let batch = ach::batch_of(the_run, &payer(), |npi| payee(npi, if npi == NPI_A { "011000015" } else { "021000021" }).bank_account).unwrap();
-        let file = ach::write_file(&payer(), &FileHeader { created_on: RUN_DATE, created_at: time!(10:30), file_id_modifier: 'A' }, std::slice::from_ref(&batch));
+        let file =
+            ach::write_file(&payer(), &FileHeader { created_on: RUN_DATE, created_at: time!(10:30), file_id_modifier: 'A' }, std::slice::from_ref(&batch));
         let read = read_nacha(&file);
         assert_eq!(read.batches.len(), 1);
         let parsed = &read.batches[0];
@@ -392,9 +408,13 @@ fn read_nacha(file: &str) -> NachaFile {
 
 #[test]
 fn an_ach_batch_is_typed_for_the_bank_side() {
-    let first = run(&facts(vec![payable(1, NPI_A, PayableKind::Decision, vec![line(1, "99213", "80.00", "80.00", &[], &[])], date!(2026 - 02 - 20))], BTreeMap::new()));
+    let first =
+        run(&facts(vec![payable(1, NPI_A, PayableKind::Decision, vec![line(1, "99213", "80.00", "80.00", &[], &[])], date!(2026 - 02 - 20))], BTreeMap::new()));
     let batch: AchBatch = ach::batch_of(&first, &payer(), |npi| payee(npi, "011000015").bank_account).unwrap();
-    assert_eq!((batch.batch_number, batch.company_id.as_str(), batch.effective_date, batch.total_debit), (1, "1251234567", date!(2026 - 03 - 03), money("80.00")));
+    assert_eq!(
+        (batch.batch_number, batch.company_id.as_str(), batch.effective_date, batch.total_debit),
+        (1, "1251234567", date!(2026 - 03 - 03), money("80.00"))
+    );
     assert_eq!(batch.entries[0].remittance_id, Some(first.remittances[0].remittance_id));
     assert_eq!(batch.entries[0].trace_number, "031000050000041");
 }

@@ -309,7 +309,12 @@ pub fn valid_routing_number(text: &str) -> bool {
               (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "A field is invalid (errors name it)", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn put_banking(State(runtime): State<Runtime>, headers: HeaderMap, Path(payer_id): Path<String>, body: Bytes) -> Result<Json<BankingBody>, Problem> {
+pub(crate) async fn put_banking(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(payer_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<BankingBody>, Problem> {
     finance_for(&runtime, &headers, &payer_id).await?;
     let banking: BankingBody = claimtrail_runtime::http::json_body(&body, "a payer's banking details")?;
     let mut errors = Vec::new();
@@ -317,7 +322,10 @@ pub(crate) async fn put_banking(State(runtime): State<Runtime>, headers: HeaderM
         errors.push(FieldError { path: "tin".into(), message: format!("`{}` is not 9 digits", banking.tin) });
     }
     if !valid_routing_number(&banking.routing_number) {
-        errors.push(FieldError { path: "routing_number".into(), message: format!("`{}` is not a 9-digit ABA routing number with a valid check digit", banking.routing_number) });
+        errors.push(FieldError {
+            path: "routing_number".into(),
+            message: format!("`{}` is not a 9-digit ABA routing number with a valid check digit", banking.routing_number),
+        });
     }
     if banking.account_number.is_empty() || banking.account_number.len() > 17 || !banking.account_number.bytes().all(|b| b.is_ascii_alphanumeric()) {
         errors.push(FieldError { path: "account_number".into(), message: "an account number is 1-17 letters or digits".into() });
@@ -376,7 +384,12 @@ pub(crate) async fn place_hold(State(runtime): State<Runtime>, headers: HeaderMa
               (status = 404, description = "No active hold on this provider", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn release_hold(State(runtime): State<Runtime>, headers: HeaderMap, Path((payer_id, npi)): Path<(String, String)>, body: Bytes) -> Result<Json<HoldView>, Problem> {
+pub(crate) async fn release_hold(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path((payer_id, npi)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<HoldView>, Problem> {
     let tenant = finance_for(&runtime, &headers, &payer_id).await?;
     let release: ReleaseBody = claimtrail_runtime::http::json_body(&body, "a release ({\"reason\"})")?;
     if release.reason.trim().is_empty() {

@@ -65,7 +65,11 @@ pub fn remittance_835(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
                     adjustments: line
                         .adjustments
                         .iter()
-                        .map(|adjustment| Cas835 { group: adjustment.group.as_str().to_owned(), reason: adjustment.reason.as_ref().to_owned(), amount: adjustment.amount })
+                        .map(|adjustment| Cas835 {
+                            group: adjustment.group.as_str().to_owned(),
+                            reason: adjustment.reason.as_ref().to_owned(),
+                            amount: adjustment.amount,
+                        })
                         .collect(),
                     remarks: line.remarks.iter().map(|remark| remark.as_ref().to_owned()).collect(),
                 })
@@ -73,7 +77,14 @@ pub fn remittance_835(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
         })
         .collect();
     let advice = Remittance835 {
-        envelope: Envelope835 { sender_id: payer.payer_id.clone(), receiver_id: payee.npi.clone(), control_number: written.control_number, date: written.date, time: written.time, test: false },
+        envelope: Envelope835 {
+            sender_id: payer.payer_id.clone(),
+            receiver_id: payee.npi.clone(),
+            control_number: written.control_number,
+            date: written.date,
+            time: written.time,
+            test: false,
+        },
         amount: remittance.amount,
         payment,
         effective_date: run.effective_date,
@@ -86,7 +97,11 @@ pub fn remittance_835(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
         provider_adjustments: remittance
             .provider_adjustments
             .iter()
-            .map(|adjustment| Plb835 { reason: adjustment.reason.code().to_owned(), reference: Some(adjustment.claim_id.to_string()), amount: adjustment.amount })
+            .map(|adjustment| Plb835 {
+                reason: adjustment.reason.code().to_owned(),
+                reference: Some(adjustment.claim_id.to_string()),
+                amount: adjustment.amount,
+            })
             .collect(),
     };
     claimtrail_x12::write_835(&advice)

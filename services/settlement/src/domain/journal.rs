@@ -68,10 +68,8 @@ pub fn interest_expense_account(payer_id: &str) -> String {
 ///
 /// claims + interest + new debt = BPR02 + recovered, so the entry balances.
 pub fn payment_lines(payer_id: &str, remittance: &Remittance) -> Vec<JournalLine> {
-    let mut signed: Vec<(String, Money)> = vec![
-        (provider_payable_account(&remittance.npi), remittance.claims_total),
-        (interest_expense_account(payer_id), remittance.interest),
-    ];
+    let mut signed: Vec<(String, Money)> =
+        vec![(provider_payable_account(&remittance.npi), remittance.claims_total), (interest_expense_account(payer_id), remittance.interest)];
     for adjustment in remittance.provider_adjustments.iter().filter(|adjustment| adjustment.reason == PlbReason::WriteOff) {
         // WO +x recovers x (credit the receivable); WO −x opens x (debit it).
         signed.push((recoupment_receivable_account(&remittance.npi), adjustment.amount.negated()));
@@ -242,17 +240,38 @@ mod tests {
                 .collect();
             let mut carried: BTreeMap<String, Vec<Debt>> = BTreeMap::new();
             for (n, &(provider, cents)) in debts.iter().enumerate() {
-                carried.entry(npi(provider)).or_default().push(Debt { claim_id: Uuid::from_u128(1000 + n as u128), amount: Money::from_cents(cents), since_run: Uuid::nil() });
+                carried.entry(npi(provider)).or_default().push(Debt {
+                    claim_id: Uuid::from_u128(1000 + n as u128),
+                    amount: Money::from_cents(cents),
+                    since_run: Uuid::nil(),
+                });
             }
             let payees = (0..4)
                 .map(|idx| {
                     let account = BankAccount { routing_number: "011000015".into(), account_number: "1234".into(), account_type: "checking".into() };
-                    (npi(idx), Payee { npi: npi(idx), name: "N".into(), tin: "1".into(), pay_to: pay_to(), bank_account: Some(account), prenote_effective_on: Some(date!(2026 - 01 - 05)) })
+                    (
+                        npi(idx),
+                        Payee {
+                            npi: npi(idx),
+                            name: "N".into(),
+                            tin: "1".into(),
+                            pay_to: pay_to(),
+                            bank_account: Some(account),
+                            prenote_effective_on: Some(date!(2026 - 01 - 05)),
+                        },
+                    )
                 })
                 .collect();
             let facts = RunFacts {
                 run_id: Uuid::from_u128(9),
-                payer: PayerBanking { payer_id: "P1".into(), name: "P".into(), tin: "123456789".into(), routing_number: "021000021".into(), account_number: "1".into(), address: pay_to() },
+                payer: PayerBanking {
+                    payer_id: "P1".into(),
+                    name: "P".into(),
+                    tin: "123456789".into(),
+                    routing_number: "021000021".into(),
+                    account_number: "1".into(),
+                    address: pay_to(),
+                },
                 run_date,
                 prompt_pay: PromptPay::DEFAULT,
                 payables,

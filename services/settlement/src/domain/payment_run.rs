@@ -172,7 +172,9 @@ impl RemittanceStatus {
     }
 
     pub fn parse(text: &str) -> Option<RemittanceStatus> {
-        [RemittanceStatus::Ach, RemittanceStatus::Held, RemittanceStatus::AwaitingPrenote, RemittanceStatus::Zero].into_iter().find(|status| status.as_str() == text)
+        [RemittanceStatus::Ach, RemittanceStatus::Held, RemittanceStatus::AwaitingPrenote, RemittanceStatus::Zero]
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 
     /// Whether its claims are paid (settled) by this run.
@@ -313,12 +315,16 @@ pub fn plan_run(facts: &RunFacts, mut new_id: impl FnMut() -> Uuid) -> Result<Pa
             interest: netted.interest,
             payables: payables.into_iter().cloned().collect(),
             provider_adjustments: netted.adjustments,
-            debts_after: netted.debts_after.into_iter().map(|mut debt| {
-                if debt.since_run.is_nil() {
-                    debt.since_run = facts.run_id;
-                }
-                debt
-            }).collect(),
+            debts_after: netted
+                .debts_after
+                .into_iter()
+                .map(|mut debt| {
+                    if debt.since_run.is_nil() {
+                        debt.since_run = facts.run_id;
+                    }
+                    debt
+                })
+                .collect(),
             trace_number,
         });
     }
@@ -478,7 +484,8 @@ mod tests {
 
     #[test]
     fn claims_of_one_provider_are_paid_in_one_remittance_on_the_next_banking_day() {
-        let run = plan_run(&facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT), payable(2, PayableKind::Decision, "120.00", RECENT)]), ids()).unwrap();
+        let run =
+            plan_run(&facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT), payable(2, PayableKind::Decision, "120.00", RECENT)]), ids()).unwrap();
         assert_eq!(run.effective_date, date!(2026 - 03 - 03));
         let [remittance] = run.remittances.try_into().unwrap();
         assert_eq!((remittance.status, remittance.amount, remittance.payables.len()), (RemittanceStatus::Ach, money("200.00"), 2));
@@ -492,7 +499,10 @@ mod tests {
         let first = plan_run(&facts(vec![payable(7, PayableKind::Reversal, "-300.00", RECENT)]), ids()).unwrap();
         let [remittance] = first.remittances.try_into().unwrap();
         assert_eq!((remittance.status, remittance.amount, remittance.claims_total), (RemittanceStatus::Zero, Money::ZERO, money("-300.00")));
-        assert_eq!(remittance.provider_adjustments, [ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("-300.00") }]);
+        assert_eq!(
+            remittance.provider_adjustments,
+            [ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("-300.00") }]
+        );
         assert_eq!(remittance.debts_after, [Debt { claim_id: Uuid::from_u128(7), amount: money("300.00"), since_run: Uuid::from_u128(900) }]);
         assert_eq!(remittance.trace_number, None);
         // Cycle 2: claims 1,000 and WO +300 citing claim 7 → BPR02 700.
@@ -500,7 +510,10 @@ mod tests {
         next.debts.insert("1234567893".into(), remittance.debts_after);
         let [remittance] = plan_run(&next, ids()).unwrap().remittances.try_into().unwrap();
         assert_eq!((remittance.status, remittance.amount), (RemittanceStatus::Ach, money("700.00")));
-        assert_eq!(remittance.provider_adjustments, [ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("300.00") }]);
+        assert_eq!(
+            remittance.provider_adjustments,
+            [ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("300.00") }]
+        );
         assert!(remittance.debts_after.is_empty());
     }
 
@@ -515,7 +528,8 @@ mod tests {
 
     #[test]
     fn scenario_9_a_replacement_nets_the_reversal_against_the_new_payment() {
-        let run = plan_run(&facts(vec![payable(1, PayableKind::Reversal, "-80.00", RECENT), payable(2, PayableKind::Decision, "120.00", RECENT)]), ids()).unwrap();
+        let run =
+            plan_run(&facts(vec![payable(1, PayableKind::Reversal, "-80.00", RECENT), payable(2, PayableKind::Decision, "120.00", RECENT)]), ids()).unwrap();
         assert_eq!(run.remittances[0].amount, money("40.00"));
     }
 

@@ -90,7 +90,13 @@ fn date_of(text: &str) -> Result<Date, StoreError> {
 }
 
 /// Keeps a claim's CLM01 and member id (from `claim.submitted.v1`) for its 835.
-pub async fn upsert_claim_ref(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid, patient_control_number: &str, member_id: &str) -> Result<(), StoreError> {
+pub async fn upsert_claim_ref(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    claim_id: Uuid,
+    patient_control_number: &str,
+    member_id: &str,
+) -> Result<(), StoreError> {
     tx.execute_raw(stmt(
         store,
         format!(
@@ -279,7 +285,8 @@ pub async fn record_prenote(store: &Store, tx: &impl ConnectionTrait, npi: &str,
 /// Sets a payer's banking (replacing it).
 pub async fn put_payer_banking(store: &Store, tx: &impl ConnectionTrait, banking: &PayerBanking) -> Result<(), StoreError> {
     let address = serde_json::to_string(&banking.address).map_err(corrupt)?;
-    tx.execute_raw(stmt(store, format!("DELETE FROM {} WHERE payer_id = $1", store.table("payer_banking")), vec![Value::from(banking.payer_id.clone())])).await?;
+    tx.execute_raw(stmt(store, format!("DELETE FROM {} WHERE payer_id = $1", store.table("payer_banking")), vec![Value::from(banking.payer_id.clone())]))
+        .await?;
     tx.execute_raw(stmt(
         store,
         format!("INSERT INTO {} (payer_id, name, tin, routing_number, account_number, address) VALUES ($1, $2, $3, $4, $5, $6)", store.table("payer_banking")),
@@ -317,11 +324,25 @@ pub async fn payer_banking(store: &Store, conn: &impl ConnectionTrait, payer_id:
 }
 
 /// Places a hold on a provider's payments from a payer.
-pub async fn place_hold(store: &Store, tx: &impl ConnectionTrait, hold_id: Uuid, payer_id: &str, npi: &str, reason: &str, placed_by: &str) -> Result<(), StoreError> {
+pub async fn place_hold(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    hold_id: Uuid,
+    payer_id: &str,
+    npi: &str,
+    reason: &str,
+    placed_by: &str,
+) -> Result<(), StoreError> {
     tx.execute_raw(stmt(
         store,
         format!("INSERT INTO {} (hold_id, payer_id, npi, reason, placed_by) VALUES ($1, $2, $3, $4, $5)", store.table("holds")),
-        vec![Value::from(hold_id), Value::from(payer_id.to_owned()), Value::from(npi.to_owned()), Value::from(reason.to_owned()), Value::from(placed_by.to_owned())],
+        vec![
+            Value::from(hold_id),
+            Value::from(payer_id.to_owned()),
+            Value::from(npi.to_owned()),
+            Value::from(reason.to_owned()),
+            Value::from(placed_by.to_owned()),
+        ],
     ))
     .await?;
     Ok(())
@@ -390,7 +411,13 @@ pub async fn replace_debts(store: &Store, tx: &impl ConnectionTrait, payer_id: &
         tx.execute_raw(stmt(
             store,
             format!("INSERT INTO {} (payer_id, npi, claim_id, amount_cents, since_run) VALUES ($1, $2, $3, $4, $5)", store.table("debts")),
-            vec![Value::from(payer_id.to_owned()), Value::from(npi.to_owned()), Value::from(debt.claim_id), Value::from(cents(debt.amount)?), Value::from(debt.since_run)],
+            vec![
+                Value::from(payer_id.to_owned()),
+                Value::from(npi.to_owned()),
+                Value::from(debt.claim_id),
+                Value::from(cents(debt.amount)?),
+                Value::from(debt.since_run),
+            ],
         ))
         .await?;
     }
@@ -410,7 +437,9 @@ pub struct StoredRun {
 
 /// The run made with `idempotency_key` for `payer_id`, if any.
 pub async fn run_by_key(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, idempotency_key: &str) -> Result<Option<StoredRun>, StoreError> {
-    let rows = runs_where(store, conn, "payer_id = $1 AND idempotency_key = $2", vec![Value::from(payer_id.to_owned()), Value::from(idempotency_key.to_owned())]).await?;
+    let rows =
+        runs_where(store, conn, "payer_id = $1 AND idempotency_key = $2", vec![Value::from(payer_id.to_owned()), Value::from(idempotency_key.to_owned())])
+            .await?;
     Ok(rows.into_iter().next())
 }
 
@@ -467,13 +496,7 @@ pub async fn next_entry_sequence(store: &Store, conn: &impl ConnectionTrait, pay
 }
 
 /// Stores a run's header. Fails with a unique violation when the key was used concurrently.
-pub async fn insert_run(
-    store: &Store,
-    tx: &impl ConnectionTrait,
-    run: &StoredRun,
-    idempotency_key: &str,
-    next_entry_sequence: u64,
-) -> Result<(), StoreError> {
+pub async fn insert_run(store: &Store, tx: &impl ConnectionTrait, run: &StoredRun, idempotency_key: &str, next_entry_sequence: u64) -> Result<(), StoreError> {
     tx.execute_raw(stmt(
         store,
         format!(
