@@ -346,3 +346,70 @@ fn id15(text: &str) -> String {
     let cleaned = clean(text, 15);
     format!("{:15}", if cleaned.is_empty() { "UNKNOWN".to_owned() } else { cleaned })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, time};
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    fn party(id: &str) -> Party835 {
+        Party835 { name: "NAME".into(), id: id.into(), address_line: "1 MAIN ST".into(), city: "CITY".into(), state: "PA".into(), postal_code: "17101".into() }
+    }
+
+    fn remittance(paid: &str, plb: Option<&str>) -> Remittance835 {
+        Remittance835 {
+            envelope: Envelope835 { sender_id: "P1".into(), receiver_id: "1234567893".into(), control_number: 7, date: date!(2026 - 03 - 02), time: time!(10:00), test: false },
+            amount: money(paid),
+            payment: Payment835::NonPayment,
+            effective_date: date!(2026 - 03 - 03),
+            trace_number: "1".into(),
+            payer_tin: "251234567".into(),
+            payer: party("P1"),
+            payee: party("1234567893"),
+            payee_tin: "987654321".into(),
+            claims: vec![Claim835 {
+                patient_control_number: "PCN".into(),
+                status_code: 22,
+                charge: money("-300.00"),
+                paid: money("-300.00"),
+                patient_responsibility: money("0.00").negated(),
+                payer_claim_id: "A".into(),
+                member_id: "M".into(),
+                lines: vec![],
+            }],
+            provider_adjustments: plb.map(|amount| Plb835 { reason: "WO".into(), reference: Some("A".into()), amount: money(amount) }).into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn a_zero_net_835_is_a_non_payment_and_never_writes_a_negative_zero() {
+        let text = write_835(&remittance("0.00", Some("-300.00"))).unwrap();
+        assert!(text.contains("BPR*H*0.00*C*NON"), "{text}");
+        assert!(text.contains("CLP*PCN*22*-300.00*-300.00*0.00*ZZ*A~"), "{text}");
+        assert!(text.contains("PLB*1234567893*20261231*WO:A*-300.00~"), "{text}");
+        assert!(!text.contains("-0.00"), "{text}");
+    }
+
+    #[test]
+    fn input_that_does_not_balance_is_refused() {
+        assert!(matches!(write_835(&remittance("0.00", None)), Err(Unbalanced835::Payment { .. })));
+        assert!(matches!(write_835(&remittance("10.00", Some("-310.00"))), Err(Unbalanced835::NonPaymentWithAmount(_))));
+        let mut claim_off = remittance("0.00", Some("-300.00"));
+        claim_off.claims[0].charge = money("-200.00");
+        assert!(matches!(write_835(&claim_off), Err(Unbalanced835::Claim { .. })));
+        let mut line_off = remittance("0.00", Some("-300.00"));
+        line_off.claims[0].lines.push(Line835 {
+            procedure_code: "99213".into(),
+            charge: money("-300.00"),
+            paid: money("-300.00"),
+            allowed: money("-300.00"),
+            adjustments: vec![Cas835 { group: "CO".into(), reason: "45".into(), amount: money("-1.00") }],
+            remarks: vec![],
+        });
+        assert!(matches!(write_835(&line_off), Err(Unbalanced835::Line { .. })));
+    }
+}
