@@ -187,7 +187,7 @@ pub fn write_file(payer: &PayerBanking, header: &FileHeader, batches: &[AchBatch
     let n_records = records.len() + 1;
     let n_blocks = n_records.div_ceil(BLOCKING_FACTOR);
     records.push(format!("9{:06}{n_blocks:06}{n_entries_file:08}{:010}{:012}{credit_file:012}{:39}", batches.len(), hash_file % 10_000_000_000, 0, ""));
-    while records.len() % BLOCKING_FACTOR != 0 {
+    while !records.len().is_multiple_of(BLOCKING_FACTOR) {
         records.push("9".repeat(RECORD_LEN));
     }
     for record in &records {
