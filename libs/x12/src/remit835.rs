@@ -362,7 +362,14 @@ mod tests {
 
     fn remittance(paid: &str, plb: Option<&str>) -> Remittance835 {
         Remittance835 {
-            envelope: Envelope835 { sender_id: "P1".into(), receiver_id: "1234567893".into(), control_number: 7, date: date!(2026 - 03 - 02), time: time!(10:00), test: false },
+            envelope: Envelope835 {
+                sender_id: "P1".into(),
+                receiver_id: "1234567893".into(),
+                control_number: 7,
+                date: date!(2026 - 03 - 02),
+                time: time!(10:00),
+                test: false,
+            },
             amount: money(paid),
             payment: Payment835::NonPayment,
             effective_date: date!(2026 - 03 - 03),
