@@ -328,6 +328,67 @@ pub struct PayableBooked {
     pub lines: Vec<JournalLine>,
 }
 
+/// One claim (or reversal, CLP02 22) a remittance settles: its CLP04.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RemittedClaim {
+    pub claim_id: Uuid,
+    /// `decision` or `reversal`.
+    pub kind: String,
+    pub paid: Money,
+}
+
+/// One provider-level adjustment (835 PLB): `WO` (recovery, or a negative
+/// shortfall carried) or `L6` (interest, negative), citing a claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RemittedAdjustment {
+    pub reason: String,
+    pub claim_id: Uuid,
+    pub amount: Money,
+}
+
+/// A payment run made one remittance for a pay-to provider (one event per
+/// remittance, so that no payload nears NATS's 1 MB; the run's header is
+/// [`PaymentRunCompleted`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RemittanceIssued {
+    pub remittance_id: Uuid,
+    pub run_id: Uuid,
+    pub payer_id: String,
+    pub billing_npi: String,
+    /// `ach`, `held`, `awaiting_prenote` or `zero`.
+    pub status: String,
+    /// BPR02.
+    pub amount: Money,
+    /// TRN02 (the ACH trace number) when money moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_number: Option<String>,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub effective_date: time::Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
+    /// The claims settled (empty when held or awaiting a prenote: they wait for a later run).
+    pub claims: Vec<RemittedClaim>,
+    pub provider_adjustments: Vec<RemittedAdjustment>,
+}
+
+/// A payment run's header: the run, its totals and its ACH batches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentRunCompleted {
+    pub run_id: Uuid,
+    pub payer_id: String,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub run_date: time::Date,
+    #[serde(with = "crate::timestamp::date")]
+    #[schemars(with = "String")]
+    pub effective_date: time::Date,
+    pub n_remittances: u64,
+    /// What leaves the payer's account (the sum of the `ach` remittances).
+    pub total_paid: Money,
+    pub n_prenotes: u64,
+}
+
 /// The anchor signed a checkpoint of the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckpointSigned {
@@ -415,5 +476,7 @@ domain_events! {
     AchChangeNotified => "ach_change.notified.v1", Settlement;
     ReconciliationExceptionOpened => "reconciliation_exception.opened.v1", Settlement;
     ReconciliationExceptionResolved => "reconciliation_exception.resolved.v1", Settlement;
+    RemittanceIssued => "remittance.issued.v1", Settlement;
+    PaymentRunCompleted => "payment_run.completed.v1", Settlement;
     CheckpointSigned => "checkpoint.signed.v1", Ledger;
 }

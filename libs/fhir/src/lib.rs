@@ -12,6 +12,7 @@
 //!   codes), [`FieldError`], [`MONEY_CENTS_MAX`] and [`QUANTITY_MAX`]; and
 //!   from `claimtrail-codes`, [`Npi`], [`Icd10Code`], [`ProcedureCode`].
 //! - [`mod@claim_response`], [`eob`]: the decision as a ClaimResponse or ExplanationOfBenefit.
+//! - [`mod@payment_reconciliation`]: a remittance as a PaymentReconciliation (settlement).
 //! - [`error`]: [`FhirError`] (400 / 422), [`FieldError`] (FHIRPath + message), [`EntryError`].
 //! - internal: `node` (reading JSON with FHIRPaths), `resolve` (references),
 //!   `amount` (exact decimals), `output` (shared output pieces).
@@ -26,6 +27,7 @@ pub mod claim;
 pub mod claim_response;
 pub mod eob;
 pub mod error;
+pub mod payment_reconciliation;
 pub mod submission;
 
 mod amount;
@@ -40,6 +42,7 @@ pub use claimtrail_events::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY
 pub use eob::explanation_of_benefit;
 pub use error::{EntryError, FhirError, FieldError};
 pub use output::CARC;
+pub use payment_reconciliation::{Reconciliation, ReconciliationDetail, payment_reconciliation};
 pub use submission::{BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission};
 
 /// At most this many Claims in one Bundle.

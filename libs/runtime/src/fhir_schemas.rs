@@ -59,6 +59,11 @@ fhir_resource!(
     FhirExplanationOfBenefit,
     "ExplanationOfBenefit"
 );
+fhir_resource!(
+    /// A FHIR R4 PaymentReconciliation.
+    FhirPaymentReconciliation,
+    "PaymentReconciliation"
+);
 
 /// What `POST /v1/claims` takes: a FHIR R4 Claim, or a Bundle of Claims.
 pub struct FhirClaimSubmission;

@@ -26,6 +26,7 @@
 //! - [`codes`]: the TA105, IK304, IK403, IK5, AK9 and claim status codes used.
 //! - [`ack`]: [`render_acknowledgments`], [`render_ta1`], [`render_999`], [`render_277ca`], [`AckContext`], [`ControlNumbers`].
 //! - [`writer`]: [`write_837p`], an 837P interchange from domain claims.
+//! - [`remit835`]: [`write_835`], an 835 payment/advice for one remittance (settlement).
 //! - [`issue_code`]: the [`ClaimIssue`](claimtrail_events::ClaimIssue) codes this crate adds to the front-end edits' (`claimtrail_events::edits`).
 //!
 //! # Errors: where each fault goes
@@ -54,6 +55,7 @@ pub mod ack;
 pub mod codes;
 pub mod position;
 pub mod reader;
+pub mod remit835;
 pub mod writer;
 pub mod x12_claim;
 
@@ -71,6 +73,7 @@ pub use reader::{
     ElementError, Group, GroupFault, Interchange, InterchangeFault, InterchangeHeader, Limits, ReadOptions, Reading, SegmentError, Transaction,
     TransactionFault, X12Error, read,
 };
+pub use remit835::{Cas835, Claim835, Envelope835, Line835, Party835, Payment835, Plb835, Remittance835, Unbalanced835, write_835};
 pub use writer::{ClaimToWrite, Outgoing837, write_837p};
 pub use x12_claim::{ClaimPosition, LineAdjudication, LineDetail, OtherPayer, Party, PersonName, X12Claim};
 

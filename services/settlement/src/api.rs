@@ -13,6 +13,9 @@ use uuid::Uuid;
 
 use crate::storage;
 
+pub mod bank;
+pub mod payments;
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct EntriesQuery {
     claim_id: Option<Uuid>,
@@ -71,9 +74,13 @@ pub struct BalancesView {
     pub balanced: bool,
 }
 
-/// `GET /v1/journal/entries?claim_id=` and `GET /v1/journal/balances`.
+/// `GET /v1/journal/entries?claim_id=` and `GET /v1/journal/balances`, and the payment routes ([`payments::routes`]).
 pub fn routes(runtime: Runtime) -> Router {
-    Router::new().route("/v1/journal/entries", get(entries)).route("/v1/journal/balances", get(balances)).with_state(runtime)
+    Router::new()
+        .route("/v1/journal/entries", get(entries))
+        .route("/v1/journal/balances", get(balances))
+        .with_state(runtime.clone())
+        .merge(payments::routes(runtime))
 }
 
 /// The payers whose journal the caller reads ([`JournalReader`]): a finance

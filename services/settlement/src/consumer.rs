@@ -1,16 +1,22 @@
 //! Settlement's consumer: `claim.adjudicated.v1` and `claim.reversed.v1` in;
 //! each booked ([`domain::decide`]) and stored ([`storage::insert_entry`]) in
-//! the batch's transaction, `payable.booked.v1` out.
+//! the batch's transaction, `payable.booked.v1` out, and kept as a payable
+//! for the next payment run. `claim.submitted.v1` gives a claim's CLM01 and
+//! member id (for its 835), `provider.registered.v1` the provider's pay-to
+//! and bank account (a changed account must be prenoted again).
 
 use async_trait::async_trait;
-use claimtrail_events::{ClaimAdjudicated, ClaimReversed, ClaimsErased, DomainEvent, Envelope, Family, NewEvent, PayableBooked};
+use claimtrail_events::{
+    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, NewEvent, PayableBooked, ProviderRegistered,
+};
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
 use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
+use crate::domain::payment_run::{Payable, PayableKind, Payee};
 use crate::domain::{self, Command, Event, Facts};
-use crate::storage;
+use crate::storage::{self, payments};
 
 /// The event handler of settlement.
 pub struct Booker {
@@ -21,25 +27,88 @@ impl Booker {
     pub fn new(store: Store) -> Booker {
         Booker { store }
     }
+
+    /// Records a claim's decision or reversal as payable by the next run, with its CLM01 and member id when its submission was seen.
+    async fn record_payable(&self, tx: &DatabaseTransaction, mut payable: Payable) -> Result<(), HandlerError> {
+        let (pcn, member_id) = payments::claim_ref(&self.store, tx, payable.claim_id).await?.unwrap_or_else(|| (payable.claim_id.to_string(), String::new()));
+        payable.patient_control_number = pcn;
+        payable.member_id = member_id;
+        payments::insert_payable(&self.store, tx, &payable).await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl EventHandler for Booker {
     fn families(&self) -> Vec<Family> {
-        vec![Family::Claims]
+        vec![Family::Claims, Family::Reference]
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, ClaimsErased::EVENT_TYPE])
+        Some(&[ClaimSubmitted::EVENT_TYPE, ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, ClaimsErased::EVENT_TYPE, ProviderRegistered::EVENT_TYPE])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
         if claimtrail_runtime::erasure::apply(&self.store, tx, envelope).await? {
+            if let Ok(DomainEvent::ClaimsErased(erasure)) = envelope.domain_event() {
+                payments::erase_claims(&self.store, tx, &erasure.claim_ids).await?;
+            }
             return Ok(vec![]);
         }
+        let adjudicated_on = envelope.occurred_at.date();
         let command = match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
-            DomainEvent::ClaimAdjudicated(decision) => Command::BookDecision(decision),
-            DomainEvent::ClaimReversed(reversal) => Command::BookReversal(reversal),
+            DomainEvent::ClaimSubmitted(submitted) => {
+                let claim = &submitted.claim;
+                let pcn = claim.patient_control_number.clone().unwrap_or_else(|| claim.claim_id.to_string());
+                payments::upsert_claim_ref(&self.store, tx, claim.claim_id, &pcn, &claim.member_id).await?;
+                return Ok(vec![]);
+            }
+            DomainEvent::ProviderRegistered(provider) => {
+                let payee = Payee {
+                    npi: provider.npi,
+                    name: provider.name,
+                    tin: provider.tin,
+                    pay_to: provider.pay_to,
+                    bank_account: provider.bank_account,
+                    prenote_effective_on: None,
+                };
+                payments::upsert_payee(&self.store, tx, &payee).await?;
+                return Ok(vec![]);
+            }
+            DomainEvent::ClaimAdjudicated(decision) => {
+                let payable = Payable {
+                    claim_id: decision.claim_id,
+                    kind: PayableKind::Decision,
+                    payer_id: decision.payer_id.clone(),
+                    billing_npi: decision.billing_npi.clone(),
+                    patient_control_number: String::new(),
+                    member_id: String::new(),
+                    lines: decision.lines.clone(),
+                    total_charge: decision.total_charge,
+                    total_paid: decision.total_paid,
+                    total_patient_responsibility: decision.total_patient_responsibility,
+                    adjudicated_on,
+                };
+                self.record_payable(tx, payable).await?;
+                Command::BookDecision(decision)
+            }
+            DomainEvent::ClaimReversed(reversal) => {
+                let payable = Payable {
+                    claim_id: reversal.claim_id,
+                    kind: PayableKind::Reversal,
+                    payer_id: reversal.payer_id.clone(),
+                    billing_npi: reversal.billing_npi.clone(),
+                    patient_control_number: String::new(),
+                    member_id: String::new(),
+                    lines: reversal.lines.clone(),
+                    total_charge: reversal.total_charge,
+                    total_paid: reversal.total_paid,
+                    total_patient_responsibility: reversal.total_patient_responsibility,
+                    adjudicated_on,
+                };
+                self.record_payable(tx, payable).await?;
+                Command::BookReversal(reversal)
+            }
             _ => return Ok(vec![]),
         };
         let events = domain::decide(&Facts { entry_id: Uuid::now_v7() }, &command).map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;

@@ -1,4 +1,4 @@
-//! Settlement: books adjudicated claims in a double-entry journal.
+//! Settlement: books adjudicated claims in a double-entry journal and pays them.
 //!
 //! # Layout
 //! The shape every service copies (ARCHITECTURE.md, "The shape of a service"):
@@ -9,18 +9,21 @@
 //!   balances), and [`storage::footprint`].
 //! - [`api`]: `GET /v1/journal/entries?claim_id=`, `GET /v1/journal/balances`,
 //!   within the key's payer scope, typed bodies with their OpenAPI schemas.
-//! - [`domain::bank`], [`storage_bank`], [`api_bank`]: reconciliation against
+//!   [`api::payments`]: payment runs, ACH files, 835s, PaymentReconciliations,
+//!   the payer's banking and payment holds.
+//! - [`domain::bank`], [`storage::bank`], [`api::bank`]: reconciliation against
 //!   the bank (BAI2, camt.053, NACHA returns; the exception queue).
+//! - [`runs`]: the payment run use case (load the facts, plan, persist in one transaction).
 //! - [`consumer`]: [`consumer::Booker`]: `claim.adjudicated.v1` and
-//!   `claim.reversed.v1` in, `payable.booked.v1` out.
+//!   `claim.reversed.v1` in, `payable.booked.v1` out; each kept as a payable;
+//!   `claim.submitted.v1` and `provider.registered.v1` for the 835 and pay-to.
 //! - [`run`]: the service (`claimtrail serve settlement`).
 
 pub mod api;
-pub mod api_bank;
 pub mod consumer;
 pub mod domain;
+pub mod runs;
 pub mod storage;
-pub mod storage_bank;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,14 +37,14 @@ pub use consumer::Booker;
 pub const SERVICE: &str = "settlement";
 
 pub fn migrations() -> Vec<Migration> {
-    storage::migrations().into_iter().chain(storage_bank::migrations()).collect()
+    storage::migrations().into_iter().chain(storage::bank::migrations()).collect()
 }
 
 /// The service's routes, handler and tasks on `runtime`.
 pub fn parts(runtime: &Runtime) -> ServiceParts {
     ServiceParts {
         openapi: openapi(),
-        routes: routes(runtime.clone()).merge(api_bank::routes(runtime.clone())),
+        routes: routes(runtime.clone()).merge(api::bank::routes(runtime.clone())),
         handler: Some(Arc::new(Booker::new(runtime.store.clone()))),
         readiness: http::always_ready(),
         background: vec![],
@@ -58,7 +61,22 @@ pub async fn run(settings: ServeSettings, shutdown: impl Future<Output = ()> + S
 /// The OpenAPI paths this service serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(api::entries, api::balances, api_bank::import_statement, api_bank::list_exceptions, api_bank::resolve))]
+    #[openapi(paths(
+        api::entries,
+        api::balances,
+        api::payments::create_run,
+        api::payments::list_runs,
+        api::payments::show_run,
+        api::payments::ach_file,
+        api::payments::remittance_835,
+        api::payments::payment_reconciliation,
+        api::payments::put_banking,
+        api::payments::place_hold,
+        api::payments::release_hold,
+        api::bank::import_statement,
+        api::bank::list_exceptions,
+        api::bank::resolve
+    ))]
     struct ApiDoc;
     <ApiDoc as utoipa::OpenApi>::openapi()
 }

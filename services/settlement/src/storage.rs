@@ -1,5 +1,5 @@
 //! All of settlement's SQL: its migrations and the journal (ADR 0002: raw
-//! SQL with the store's dynamic names).
+//! SQL with the store's dynamic names); [`payments`] holds the payment runs'.
 
 use claimtrail_events::Money;
 use claimtrail_runtime::auth::PayerScope;
@@ -8,6 +8,9 @@ use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use crate::domain::Entry;
+
+pub mod bank;
+pub mod payments;
 
 pub fn migrations() -> Vec<Migration> {
     vec![
@@ -42,6 +45,7 @@ pub fn migrations() -> Vec<Migration> {
             },
         },
         Migration { version: 2, name: "reversal entries: one entry per claim and kind", statements: reversal_entries },
+        Migration { version: 3, name: "payments: payables, payees, holds, debts, runs, remittances, ACH batches", statements: payments::migration },
     ]
 }
 

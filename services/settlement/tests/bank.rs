@@ -11,9 +11,9 @@ use axum::http::{Request, StatusCode, header};
 use claimtrail_events::Money;
 use claimtrail_runtime::auth::{self, Role};
 use claimtrail_runtime::{Runtime, ServeSettings};
-use claimtrail_settlement::api_bank::{ExceptionView, ExceptionsView, ImportView};
+use claimtrail_settlement::api::bank::{ExceptionView, ExceptionsView, ImportView};
 use claimtrail_settlement::domain::bank::{ExpectedDebit, ExpectedEntry};
-use claimtrail_settlement::storage_bank;
+use claimtrail_settlement::storage::bank;
 use claimtrail_store::{Store, StoreConfig, stmt};
 use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -95,7 +95,7 @@ impl TestApp {
         let runtime = Runtime::with_parts(store, Arc::new(bus), &settings, wakeup, stop).await?;
         let finance_key = auth::create_key(&runtime.registry, "finance-team", Role::Finance, &[PAYER.to_owned()], false).await?.api_key;
         let other_finance_key = auth::create_key(&runtime.registry, "other-finance", Role::Finance, &["PAYER2".to_owned()], false).await?.api_key;
-        let router = claimtrail_settlement::api_bank::routes(runtime.clone());
+        let router = claimtrail_settlement::api::bank::routes(runtime.clone());
         let app = TestApp { runtime, router, finance_key, other_finance_key, prefix, _dir: dir };
         app.expect_batches().await?;
         Ok(app)
@@ -129,7 +129,7 @@ impl TestApp {
             },
         ];
         for batch in &batches {
-            storage_bank::insert_expected_debit(store, &tx, PAYER, batch).await?;
+            storage::bank::insert_expected_debit(store, &tx, PAYER, batch).await?;
         }
         tx.commit().await?;
         Ok(())

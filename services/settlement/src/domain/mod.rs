@@ -7,10 +7,20 @@
 //!   provider's payable, by the amount paid; nothing paid books an entry with
 //!   no lines.
 //! - [`Command::BookReversal`]: the mirror of the original's entry.
-//! - [`journal`]: the accounts, the lines and the balance check.
+//! - [`journal`]: the accounts, the lines and the balance check, and the
+//!   lines of a settled remittance ([`journal::payment_lines`]).
+//! - [`payment_run`]: [`payment_run::plan_run`] groups the unpaid claims per
+//!   provider, nets reversals, interest and recoupments into remittances.
+//! - [`advice`]: a remittance's 835 and FHIR PaymentReconciliation.
+//! - [`ach`]: the run's NACHA file and its [`ach::AchBatch`] (what the bank side matches).
+//! - [`banking_day`]: banking days and the Federal Reserve's holidays.
 
+pub mod ach;
+pub mod advice;
 pub mod bank;
+pub mod banking_day;
 pub mod journal;
+pub mod payment_run;
 
 use claimtrail_events::{ClaimAdjudicated, ClaimReversed, JournalLine, Money, MoneyError};
 use uuid::Uuid;
@@ -27,6 +37,8 @@ pub enum Command {
 pub enum EntryKind {
     Decision,
     Reversal,
+    /// A settled remittance (its `claim_id` column holds the remittance id).
+    Payment,
 }
 
 impl EntryKind {
@@ -35,6 +47,7 @@ impl EntryKind {
         match self {
             EntryKind::Decision => "decision",
             EntryKind::Reversal => "reversal",
+            EntryKind::Payment => "payment",
         }
     }
 }
@@ -110,6 +123,30 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
         amount.cents().map_err(|error| Rejection::Amount { claim_id: entry.claim_id, error })?;
     }
     Ok(vec![Event::Booked(entry)])
+}
+
+/// The journal entry of a settled remittance ([`journal::payment_lines`]), checked to balance.
+pub fn payment_entry(entry_id: Uuid, payer_id: &str, remittance: &payment_run::Remittance) -> Result<Entry, Rejection> {
+    let entry = Entry {
+        entry_id,
+        claim_id: remittance.remittance_id,
+        kind: EntryKind::Payment,
+        payer_id: payer_id.to_owned(),
+        billing_npi: remittance.npi.clone(),
+        amount: remittance.amount,
+        memo: format!(
+            "remittance {} to NPI {}: claims {}, interest {}, paid {}",
+            remittance.remittance_id, remittance.npi, remittance.claims_total, remittance.interest, remittance.amount
+        ),
+        lines: journal::payment_lines(payer_id, remittance),
+    };
+    if !journal::is_balanced(&entry.lines) {
+        return Err(Rejection::Unbalanced(entry.claim_id));
+    }
+    for amount in std::iter::once(entry.amount).chain(entry.lines.iter().flat_map(|line| [line.debit, line.credit])) {
+        amount.cents().map_err(|error| Rejection::Amount { claim_id: entry.claim_id, error })?;
+    }
+    Ok(entry)
 }
 
 #[cfg(test)]
@@ -200,6 +237,6 @@ mod tests {
 
     #[test]
     fn entry_kinds_have_their_journal_names() {
-        assert_eq!((EntryKind::Decision.as_str(), EntryKind::Reversal.as_str()), ("decision", "reversal"));
+        assert_eq!((EntryKind::Decision.as_str(), EntryKind::Reversal.as_str(), EntryKind::Payment.as_str()), ("decision", "reversal", "payment"));
     }
 }

@@ -233,6 +233,29 @@ pub struct ExpectedDebit {
     pub entries: Vec<ExpectedEntry>,
 }
 
+impl ExpectedDebit {
+    /// What the bank should show for `batch`, the ACH batch run `run_id`
+    /// sent: its total as one debit, and its payment entries by trace
+    /// (prenotes carry no money and no remittance, so they are left out).
+    pub fn of_batch(run_id: Uuid, batch: &crate::domain::ach::AchBatch) -> ExpectedDebit {
+        ExpectedDebit {
+            run_id,
+            batch_number: batch.batch_number,
+            company_id: batch.company_id.clone(),
+            effective_date: batch.effective_date,
+            amount: batch.total_debit,
+            entries: batch
+                .entries
+                .iter()
+                .filter(|entry| !entry.prenote)
+                .filter_map(|entry| {
+                    Some(ExpectedEntry { trace_number: entry.trace_number.clone(), remittance_id: entry.remittance_id?, amount: entry.amount })
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Which batch: a run and a batch number in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BatchKey {

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::domain::bank::StatementFormat;
 use crate::domain::bank::matcher;
-use crate::storage_bank::{self, ResolveOutcome, StoredException, StoredOutcome};
+use crate::storage::bank::{self, ResolveOutcome, StoredException, StoredOutcome};
 
 /// The longest resolution reason kept.
 pub const RESOLUTION_REASON_CHARS_MAX: usize = 1_000;
@@ -267,22 +267,22 @@ pub(crate) async fn import_statement(
     })?;
     let store = &runtime.store;
     let statement_id = statement.statement_id.clone();
-    if storage_bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
+    if storage::bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
         return already_imported(&runtime, &payer_id, statement_id).await;
     }
     let tx = store.db().begin().await?;
-    let expected = storage_bank::expected_debits(store, &tx, &payer_id).await?;
-    let applied = storage_bank::applied(store, &tx, &payer_id).await?;
+    let expected = storage::bank::expected_debits(store, &tx, &payer_id).await?;
+    let applied = storage::bank::applied(store, &tx, &payer_id).await?;
     let reconciliation = matcher::reconcile(&statement, &expected, &applied);
     let exception_ids: Vec<Uuid> = reconciliation.exceptions.iter().map(|_| Uuid::now_v7()).collect();
     let content_sha3_256 = hex_of(&sha3_256(&body));
     if let Err(error) =
-        storage_bank::insert_statement(store, &tx, &payer_id, &tenant.name, &statement, &content_sha3_256, &reconciliation, &exception_ids).await
+        storage::bank::insert_statement(store, &tx, &payer_id, &tenant.name, &statement, &content_sha3_256, &reconciliation, &exception_ids).await
     {
         // The same statement imported at the same moment by another request: that one applied it.
         if unique_violation(&error) {
             tx.rollback().await?;
-            if storage_bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
+            if storage::bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
                 return already_imported(&runtime, &payer_id, statement_id).await;
             }
             return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", "another statement applied the same batch at the same moment; retry"));
@@ -368,14 +368,14 @@ pub(crate) async fn import_statement(
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
     tracing::info!(payer_id = %payer_id, statement_id = %statement_id, matched = reconciliation.matched.len(), exceptions = reconciliation.exceptions.len(), "bank statement applied");
-    let outcome = storage_bank::statement_outcome(store, &payer_id, &statement_id)
+    let outcome = storage::bank::statement_outcome(store, &payer_id, &statement_id)
         .await?
         .ok_or_else(|| Problem::internal(&anyhow::anyhow!("statement {statement_id} is not there after its commit")))?;
     Ok((StatusCode::CREATED, Json(import_view(statement_id, false, outcome))))
 }
 
 async fn already_imported(runtime: &Runtime, payer_id: &str, statement_id: String) -> Result<(StatusCode, Json<ImportView>), Problem> {
-    let outcome = storage_bank::statement_outcome(&runtime.store, payer_id, &statement_id)
+    let outcome = storage::bank::statement_outcome(&runtime.store, payer_id, &statement_id)
         .await?
         .ok_or_else(|| Problem::internal(&anyhow::anyhow!("statement {statement_id} vanished")))?;
     Ok((StatusCode::OK, Json(import_view(statement_id, true, outcome))))
@@ -409,7 +409,7 @@ pub(crate) async fn list_exceptions(
             return Err(Problem::unprocessable("unknown status", vec![FieldError { path: "status".into(), message: format!("`{other}` is not open or all") }]));
         }
     };
-    let exceptions = storage_bank::exceptions(&runtime.store, &payer_id, include_resolved).await?;
+    let exceptions = storage::bank::exceptions(&runtime.store, &payer_id, include_resolved).await?;
     Ok(Json(ExceptionsView { exceptions: exceptions.into_iter().map(exception_view).collect() }))
 }
 
@@ -442,7 +442,7 @@ pub(crate) async fn resolve(
     }
     let store = &runtime.store;
     let tx = store.db().begin().await?;
-    match storage_bank::resolve_exception(store, &tx, &payer_id, exception_id, &tenant.name, reason).await? {
+    match storage::bank::resolve_exception(store, &tx, &payer_id, exception_id, &tenant.name, reason).await? {
         ResolveOutcome::NotFound => Err(Problem::not_found(format!("no exception {exception_id} of payer {payer_id}"))),
         ResolveOutcome::AlreadyResolved(exception) => Err(Problem::new(
             StatusCode::CONFLICT,

@@ -1,0 +1,421 @@
+//! Payments over HTTP: payment runs (finance or admin keys of the payer),
+//! their ACH file, each remittance's 835 and PaymentReconciliation, the
+//! payer's banking details, and payment holds placed and released by finance.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use claimtrail_events::{Money, PayTo, RemittanceIssued, Timestamp};
+use claimtrail_runtime::http::{FieldError, Problem};
+use claimtrail_runtime::{Runtime, auth};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::payment_run::{PayerBanking, RemittanceStatus};
+use crate::runs::{self, RunFailure, RunRequest};
+use crate::storage::payments;
+
+/// The payment routes.
+pub fn routes(runtime: Runtime) -> Router {
+    Router::new()
+        .route("/v1/payment-runs", post(create_run).get(list_runs))
+        .route("/v1/payment-runs/{run_id}", get(show_run))
+        .route("/v1/payment-runs/{run_id}/ach", get(ach_file))
+        .route("/v1/remittances/{remittance_id}/835", get(remittance_835))
+        .route("/v1/remittances/{remittance_id}/payment-reconciliation", get(payment_reconciliation))
+        .route("/v1/payers/{payer_id}/banking", put(put_banking))
+        .route("/v1/payers/{payer_id}/payment-holds", post(place_hold))
+        .route("/v1/payers/{payer_id}/payment-holds/{npi}/release", post(release_hold))
+        .with_state(runtime)
+}
+
+/// `POST /v1/payment-runs`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunBody {
+    pub payer_id: String,
+}
+
+/// One remittance of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RemittanceView {
+    #[schema(value_type = String, format = "uuid")]
+    pub id: Uuid,
+    /// The pay-to provider's NPI.
+    pub pay_to: String,
+    /// BPR02.
+    #[schema(value_type = String, example = "1015.40")]
+    pub amount: Money,
+    pub status: RemittanceStatus,
+    pub hold_reason: Option<String>,
+    /// TRN02, the ACH trace number, when money moves.
+    pub trace_number: Option<String>,
+    /// The claims it settles (none while held or awaiting a prenote).
+    #[schema(value_type = Vec<Object>)]
+    pub claims: Vec<serde_json::Value>,
+}
+
+/// A payment run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RunView {
+    #[schema(value_type = String, format = "uuid")]
+    pub run_id: Uuid,
+    pub payer_id: String,
+    pub run_date: String,
+    /// The ACH effective entry date (BPR16).
+    pub effective_date: String,
+    pub remittances: Vec<RemittanceView>,
+}
+
+/// `GET /v1/payment-runs?payer_id=`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RunsView {
+    pub runs: Vec<RunView>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RunsQuery {
+    payer_id: Option<String>,
+}
+
+/// `PUT /v1/payers/{payer_id}/banking`: the payer's TIN and the account its payments leave from.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BankingBody {
+    pub name: String,
+    /// 9 digits.
+    pub tin: String,
+    /// The ODFI's ABA routing number (9 digits, check digit verified).
+    pub routing_number: String,
+    pub account_number: String,
+    #[schema(value_type = Object)]
+    pub address: PayTo,
+}
+
+/// `POST /v1/payers/{payer_id}/payment-holds`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldBody {
+    pub npi: String,
+    pub reason: String,
+}
+
+/// `POST /v1/payers/{payer_id}/payment-holds/{npi}/release`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    pub reason: String,
+}
+
+/// The answer of a hold or a release.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HoldView {
+    pub npi: String,
+    /// `held` or `released`.
+    pub status: String,
+    pub n_holds: u64,
+}
+
+/// A finance or admin key that acts for `payer_id`.
+async fn finance_for(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<auth::Tenant, Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
+    if !matches!(tenant.role, auth::Role::Finance | auth::Role::Admin) || !tenant.payers.includes(payer_id) {
+        return Err(Problem::forbidden(format!("payments of payer {payer_id} are for its finance keys (or an admin key)")));
+    }
+    Ok(tenant)
+}
+
+/// A key that reads `payer_id`'s payments: finance, auditor, admin, or the payer's own.
+async fn reader_for(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<(), Problem> {
+    let tenant = auth::authenticate(runtime, headers).await?;
+    match tenant.journal_scope() {
+        Some(scope) if scope.includes(payer_id) => Ok(()),
+        _ => Err(Problem::not_found("no such payment run or remittance for a payer this key reads")),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn failure(error: RunFailure) -> Problem {
+    match error {
+        RunFailure::NoBanking(_) | RunFailure::KeyReused(_) | RunFailure::Plan(_) | RunFailure::Invalid(_) => Problem::unprocessable(error.to_string(), vec![]),
+        RunFailure::Conflict => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", error.to_string()),
+        RunFailure::Store(error) => error.into(),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/payment-runs", tag = "settlement", request_body = RunBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key and body answer the same run; another body 422")),
+    responses((status = 201, description = "The run made, with its remittances (none when there is nothing to pay)", body = RunView),
+              (status = 200, description = "The run this Idempotency-Key made before", body = RunView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A concurrent run of the payer took the same claims; retry", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "No banking details for the payer, or the key reused with another body", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn create_run(State(runtime): State<Runtime>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
+    let parsed: RunBody = claimtrail_runtime::http::json_body(&body, "a payment run request ({\"payer_id\"})")?;
+    finance_for(&runtime, &headers, &parsed.payer_id).await?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => Uuid::now_v7().to_string(),
+        Some(value) => match value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic())) {
+            Some(key) => key.to_owned(),
+            None => return Err(Problem::bad_request("Idempotency-Key must be 1-255 visible ASCII characters")),
+        },
+    };
+    let request = RunRequest {
+        payer_id: parsed.payer_id.clone(),
+        idempotency_key,
+        body_sha: hex(&claimtrail_events::sha3_256(&body)),
+        run_date: claimtrail_events::today(),
+        now: Timestamp::now(),
+    };
+    let (run_id, created) = runs::execute(&runtime.store, &runtime.producer, &request).await.map_err(failure)?;
+    if created {
+        runtime.relay_wakeup.notify_waiters();
+    }
+    let view = run_view(&runtime, run_id).await?.ok_or_else(|| Problem::internal(&anyhow::anyhow!("run {run_id} vanished")))?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)).into_response())
+}
+
+async fn run_view(runtime: &Runtime, run_id: Uuid) -> Result<Option<RunView>, Problem> {
+    let store = &runtime.store;
+    let Some(run) = payments::run(store, store.reader(), run_id).await? else { return Ok(None) };
+    let remittances = payments::remittances_of_run(store, store.reader(), run_id).await?;
+    Ok(Some(RunView {
+        run_id,
+        payer_id: run.payer_id,
+        run_date: claimtrail_events::format_date(run.run_date),
+        effective_date: claimtrail_events::format_date(run.effective_date),
+        remittances: remittances.into_iter().map(|stored| remittance_view(stored.issued)).collect(),
+    }))
+}
+
+fn remittance_view(issued: RemittanceIssued) -> RemittanceView {
+    RemittanceView {
+        id: issued.remittance_id,
+        pay_to: issued.billing_npi,
+        amount: issued.amount,
+        status: RemittanceStatus::parse(&issued.status).unwrap_or(RemittanceStatus::Held),
+        hold_reason: issued.hold_reason,
+        trace_number: issued.trace_number,
+        claims: issued.claims.iter().filter_map(|claim| serde_json::to_value(claim).ok()).collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/payment-runs", tag = "settlement",
+    params(("payer_id" = String, Query, description = "Payer")),
+    responses((status = 200, description = "The payer's runs, newest first", body = RunsView),
+              (status = 400, description = "No payer_id", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "A payer the key does not read", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn list_runs(State(runtime): State<Runtime>, headers: HeaderMap, Query(query): Query<RunsQuery>) -> Result<Json<RunsView>, Problem> {
+    let payer_id = query.payer_id.ok_or_else(|| Problem::bad_request("query parameter payer_id is required"))?;
+    reader_for(&runtime, &headers, &payer_id).await?;
+    let store = &runtime.store;
+    let mut runs = Vec::new();
+    for run in payments::runs_of(store, store.reader(), &payer_id).await? {
+        if let Some(view) = run_view(&runtime, run.run_id).await? {
+            runs.push(view);
+        }
+    }
+    Ok(Json(RunsView { runs }))
+}
+
+async fn readable_run(runtime: &Runtime, headers: &HeaderMap, run_id: Uuid) -> Result<payments::StoredRun, Problem> {
+    let store = &runtime.store;
+    let run = payments::run(store, store.reader(), run_id).await?.ok_or_else(|| Problem::not_found(format!("no payment run {run_id}")))?;
+    reader_for(runtime, headers, &run.payer_id).await?;
+    Ok(run)
+}
+
+#[utoipa::path(get, path = "/v1/payment-runs/{run_id}", tag = "settlement",
+    params(("run_id" = String, Path, description = "Run")),
+    responses((status = 200, description = "The run and its remittances", body = RunView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such run for a payer the key reads", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn show_run(State(runtime): State<Runtime>, headers: HeaderMap, Path(run_id): Path<Uuid>) -> Result<Json<RunView>, Problem> {
+    readable_run(&runtime, &headers, run_id).await?;
+    run_view(&runtime, run_id).await?.map(Json).ok_or_else(|| Problem::not_found(format!("no payment run {run_id}")))
+}
+
+#[utoipa::path(get, path = "/v1/payment-runs/{run_id}/ach", tag = "settlement",
+    params(("run_id" = String, Path, description = "Run")),
+    responses((status = 200, description = "The NACHA file (CCD+, 94-character records)", body = String, content_type = "text/plain"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such run, or a run that sent no ACH entries", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn ach_file(State(runtime): State<Runtime>, headers: HeaderMap, Path(run_id): Path<Uuid>) -> Result<Response, Problem> {
+    let run = readable_run(&runtime, &headers, run_id).await?;
+    let file = run.ach_file.ok_or_else(|| Problem::not_found(format!("payment run {run_id} sent no ACH entries")))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=us-ascii")], file).into_response())
+}
+
+async fn readable_remittance(runtime: &Runtime, headers: &HeaderMap, remittance_id: Uuid) -> Result<payments::StoredRemittance, Problem> {
+    let store = &runtime.store;
+    let remittance =
+        payments::remittance(store, store.reader(), remittance_id).await?.ok_or_else(|| Problem::not_found(format!("no remittance {remittance_id}")))?;
+    reader_for(runtime, headers, &remittance.issued.payer_id).await?;
+    Ok(remittance)
+}
+
+#[utoipa::path(get, path = "/v1/remittances/{remittance_id}/835", tag = "settlement",
+    params(("remittance_id" = String, Path, description = "Remittance")),
+    responses((status = 200, description = "The stored 835, the same bytes on every GET", body = String, content_type = "application/edi-x12"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such remittance, or one held or awaiting a prenote (no 835 yet)", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn remittance_835(State(runtime): State<Runtime>, headers: HeaderMap, Path(remittance_id): Path<Uuid>) -> Result<Response, Problem> {
+    let remittance = readable_remittance(&runtime, &headers, remittance_id).await?;
+    let x835 = remittance.x835.ok_or_else(|| Problem::not_found(format!("remittance {remittance_id} is {}: it has no 835", remittance.issued.status)))?;
+    Ok(([(header::CONTENT_TYPE, "application/edi-x12")], x835).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/remittances/{remittance_id}/payment-reconciliation", tag = "settlement",
+    params(("remittance_id" = String, Path, description = "Remittance")),
+    responses((status = 200, description = "A FHIR R4 PaymentReconciliation", body = claimtrail_runtime::fhir_schemas::FhirPaymentReconciliation, content_type = "application/fhir+json"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such remittance, or one not settled", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn payment_reconciliation(State(runtime): State<Runtime>, headers: HeaderMap, Path(remittance_id): Path<Uuid>) -> Result<Response, Problem> {
+    let remittance = readable_remittance(&runtime, &headers, remittance_id).await?;
+    let resource = remittance
+        .reconciliation
+        .ok_or_else(|| Problem::not_found(format!("remittance {remittance_id} is {}: it has no PaymentReconciliation", remittance.issued.status)))?;
+    Ok(([(header::CONTENT_TYPE, "application/fhir+json")], resource).into_response())
+}
+
+/// ABA check digit: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10).
+pub fn valid_routing_number(text: &str) -> bool {
+    let digits: Vec<u32> = text.chars().filter_map(|c| c.to_digit(10)).collect();
+    if text.len() != 9 || digits.len() != 9 {
+        return false;
+    }
+    let weights = [3, 7, 1, 3, 7, 1, 3, 7, 1];
+    digits.iter().zip(weights).map(|(digit, weight)| digit * weight).sum::<u32>() % 10 == 0
+}
+
+#[utoipa::path(put, path = "/v1/payers/{payer_id}/banking", tag = "settlement", request_body = BankingBody,
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 200, description = "Stored", body = BankingBody),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "A field is invalid (errors name it)", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_banking(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path(payer_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<BankingBody>, Problem> {
+    finance_for(&runtime, &headers, &payer_id).await?;
+    let banking: BankingBody = claimtrail_runtime::http::json_body(&body, "a payer's banking details")?;
+    let mut errors = Vec::new();
+    if banking.tin.len() != 9 || !banking.tin.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(FieldError { path: "tin".into(), message: format!("`{}` is not 9 digits", banking.tin) });
+    }
+    if !valid_routing_number(&banking.routing_number) {
+        errors.push(FieldError {
+            path: "routing_number".into(),
+            message: format!("`{}` is not a 9-digit ABA routing number with a valid check digit", banking.routing_number),
+        });
+    }
+    if banking.account_number.is_empty() || banking.account_number.len() > 17 || !banking.account_number.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        errors.push(FieldError { path: "account_number".into(), message: "an account number is 1-17 letters or digits".into() });
+    }
+    if banking.name.trim().is_empty() {
+        errors.push(FieldError { path: "name".into(), message: "the payer's name is required".into() });
+    }
+    if !errors.is_empty() {
+        return Err(Problem::unprocessable("the banking details are invalid; nothing was stored", errors));
+    }
+    let store = &runtime.store;
+    let tx = store.begin().await?;
+    payments::put_payer_banking(
+        store,
+        &tx,
+        &PayerBanking {
+            payer_id,
+            name: banking.name.clone(),
+            tin: banking.tin.clone(),
+            routing_number: banking.routing_number.clone(),
+            account_number: banking.account_number.clone(),
+            address: banking.address.clone(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(banking))
+}
+
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/payment-holds", tag = "settlement", request_body = HoldBody,
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 201, description = "The provider's payments are held until finance releases them", body = HoldView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn place_hold(State(runtime): State<Runtime>, headers: HeaderMap, Path(payer_id): Path<String>, body: Bytes) -> Result<Response, Problem> {
+    let tenant = finance_for(&runtime, &headers, &payer_id).await?;
+    let hold: HoldBody = claimtrail_runtime::http::json_body(&body, "a payment hold ({\"npi\", \"reason\"})")?;
+    if hold.reason.trim().is_empty() {
+        return Err(Problem::unprocessable("a hold needs a reason", vec![FieldError { path: "reason".into(), message: "empty".into() }]));
+    }
+    let store = &runtime.store;
+    let tx = store.begin().await?;
+    payments::place_hold(store, &tx, Uuid::now_v7(), &payer_id, &hold.npi, hold.reason.trim(), &tenant.name).await?;
+    let n_holds = payments::active_holds(store, &tx, &payer_id).await?.len() as u64;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(HoldView { npi: hold.npi, status: "held".into(), n_holds })).into_response())
+}
+
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/payment-holds/{npi}/release", tag = "settlement", request_body = ReleaseBody,
+    params(("payer_id" = String, Path, description = "Payer"), ("npi" = String, Path, description = "The provider held")),
+    responses((status = 200, description = "Released: the next run pays the provider's claims", body = HoldView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No active hold on this provider", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn release_hold(
+    State(runtime): State<Runtime>,
+    headers: HeaderMap,
+    Path((payer_id, npi)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<HoldView>, Problem> {
+    let tenant = finance_for(&runtime, &headers, &payer_id).await?;
+    let release: ReleaseBody = claimtrail_runtime::http::json_body(&body, "a release ({\"reason\"})")?;
+    if release.reason.trim().is_empty() {
+        return Err(Problem::unprocessable("a release needs a reason", vec![FieldError { path: "reason".into(), message: "empty".into() }]));
+    }
+    let store = &runtime.store;
+    let tx = store.begin().await?;
+    let n_released = payments::release_holds(store, &tx, &payer_id, &npi, &tenant.name, release.reason.trim()).await?;
+    if n_released == 0 {
+        return Err(Problem::not_found(format!("no active payment hold on NPI {npi} for payer {payer_id}")));
+    }
+    tx.commit().await?;
+    Ok(Json(HoldView { npi, status: "released".into(), n_holds: n_released }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aba_check_digits_are_verified() {
+        for good in ["021000021", "011000015", "031000053"] {
+            assert!(valid_routing_number(good), "{good}");
+        }
+        for bad in ["021000022", "12345678", "02100002a", "0210000210"] {
+            assert!(!valid_routing_number(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,597 @@
+//! A payment run: the payer's adjudicated, not yet paid claims (and
+//! reversals) grouped per pay-to provider and netted into remittances.
+//! Pure: [`plan_run`] takes every fact (the payables, the providers' pay-to
+//! and EFT enrollment, the debts carried from earlier cycles, the holds, the
+//! run date) and returns what to pay; the caller stores it in one
+//! transaction.
+//!
+//! Per provider (the billing NPI; its pay-to comes from the registry):
+//! 1. claims = ΣCLP04: decisions positive, reversals (CLP02 22) negative.
+//! 2. Prompt-pay interest ([`PromptPay`]): a paid claim settled more than
+//!    `days` after it was adjudicated earns `paid × annual_rate × days late
+//!    / 365`, rounded half away from zero to the cent; a PLB `L6` of the
+//!    negated interest (money to the provider) cites the claim.
+//! 3. Debts carried from earlier cycles are recovered, oldest first, with a
+//!    positive PLB `WO` citing the original claim, as far as the cycle's
+//!    money reaches.
+//! 4. If the cycle still nets below zero, a negative `WO` per reversal (citing
+//!    it) brings BPR02 to 0, and the amount becomes a debt recovered later.
+//!    FB (forwarding balance) is never written: every debt here cites its
+//!    claim and is recovered by WO (scenario 10).
+//! 5. BPR02 = claims + interest − recoveries (never below 0).
+//!
+//! Status, in this order: `held` (a finance hold, no registered pay-to or no
+//! bank account), `zero` (BPR02 = 0: a non-payment 835 settles the cycle),
+//! `awaiting_prenote` (the account is not verified: a prenote goes out in
+//! this run's ACH file if none has, and the claims wait), `ach`. Held and
+//! awaiting remittances settle nothing: their payables stay unpaid and come
+//! back in the next run.
+//!
+//! An account is verified once [`PRENOTE_WAIT_BANKING_DAYS`] banking days
+//! have passed after its prenote's effective entry date (NACHA's waiting
+//! period), judged on this run's effective entry date.
+
+use std::collections::BTreeMap;
+
+use claimtrail_events::{BankAccount, LineDecision, Money, PayTo};
+use rust_decimal::Decimal;
+use time::Date;
+use uuid::Uuid;
+
+use super::banking_day::{add_banking_days, next_banking_day};
+
+/// Banking days after a prenote's effective date before the account is used.
+pub const PRENOTE_WAIT_BANKING_DAYS: u32 = 3;
+
+/// A claim's decision or the reversal of one, booked and not yet paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payable {
+    pub claim_id: Uuid,
+    pub kind: PayableKind,
+    pub payer_id: String,
+    pub billing_npi: String,
+    /// CLM01 as submitted (the claim id when none was given).
+    pub patient_control_number: String,
+    pub member_id: String,
+    /// The decision's lines (for a reversal: the original's, negated).
+    pub lines: Vec<LineDecision>,
+    pub total_charge: Money,
+    pub total_paid: Money,
+    pub total_patient_responsibility: Money,
+    /// When it was adjudicated (for prompt-pay interest).
+    pub adjudicated_on: Date,
+}
+
+/// A decision (CLP02 1) or a reversal (CLP02 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PayableKind {
+    Decision,
+    Reversal,
+}
+
+impl PayableKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayableKind::Decision => "decision",
+            PayableKind::Reversal => "reversal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PayableKind> {
+        match text {
+            "decision" => Some(PayableKind::Decision),
+            "reversal" => Some(PayableKind::Reversal),
+            _ => None,
+        }
+    }
+}
+
+/// What settlement knows of a provider from the registry (`provider.registered.v1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payee {
+    pub npi: String,
+    pub name: String,
+    pub tin: String,
+    pub pay_to: PayTo,
+    pub bank_account: Option<BankAccount>,
+    /// The effective entry date of the prenote sent for this account, if one was.
+    pub prenote_effective_on: Option<Date>,
+}
+
+/// The payer's side of the money: its TIN, and the account the ACH debits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayerBanking {
+    pub payer_id: String,
+    pub name: String,
+    /// 9 digits.
+    pub tin: String,
+    /// The ODFI's routing number (9 digits) and the payer's account there.
+    pub routing_number: String,
+    pub account_number: String,
+    pub address: PayTo,
+}
+
+/// An amount a provider owes from an earlier cycle, citing the claim whose reversal made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Debt {
+    pub claim_id: Uuid,
+    /// Positive: what is still owed.
+    pub amount: Money,
+    /// The run that recorded it.
+    pub since_run: Uuid,
+}
+
+/// The prompt-pay rule: interest after `days` days at `annual_rate` (e.g. 0.04625).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromptPay {
+    pub days: u32,
+    pub annual_rate: Decimal,
+}
+
+impl PromptPay {
+    /// 30 days, at the Treasury's prompt payment rate of January 2025 (4.625 %).
+    pub const DEFAULT: PromptPay = PromptPay { days: 30, annual_rate: Decimal::from_parts(4625, 0, 0, false, 5) };
+}
+
+/// Every fact a run needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFacts {
+    pub run_id: Uuid,
+    pub payer: PayerBanking,
+    /// Today, from the injected clock.
+    pub run_date: Date,
+    pub prompt_pay: PromptPay,
+    pub payables: Vec<Payable>,
+    pub payees: BTreeMap<String, Payee>,
+    /// Per NPI, oldest first.
+    pub debts: BTreeMap<String, Vec<Debt>>,
+    /// Per NPI, the reason of its active hold.
+    pub holds: BTreeMap<String, String>,
+    /// The ACH entry sequence numbers this run may use start here (1-based, unique per payer).
+    pub first_entry_sequence: u64,
+}
+
+/// A remittance's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RemittanceStatus {
+    Ach,
+    Held,
+    AwaitingPrenote,
+    Zero,
+}
+
+impl RemittanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemittanceStatus::Ach => "ach",
+            RemittanceStatus::Held => "held",
+            RemittanceStatus::AwaitingPrenote => "awaiting_prenote",
+            RemittanceStatus::Zero => "zero",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RemittanceStatus> {
+        [RemittanceStatus::Ach, RemittanceStatus::Held, RemittanceStatus::AwaitingPrenote, RemittanceStatus::Zero]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+
+    /// Whether its claims are paid (settled) by this run.
+    pub fn settles(self) -> bool {
+        matches!(self, RemittanceStatus::Ach | RemittanceStatus::Zero)
+    }
+}
+
+/// A PLB reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlbReason {
+    /// WO: overpayment recovery (positive: recovered; negative: the shortfall carried).
+    WriteOff,
+    /// L6: interest owed (negative: paid to the provider).
+    Interest,
+}
+
+impl PlbReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            PlbReason::WriteOff => "WO",
+            PlbReason::Interest => "L6",
+        }
+    }
+}
+
+/// One provider-level adjustment, as the 835's PLB carries it (BPR02 = ΣCLP04 − ΣPLB).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderAdjustment {
+    pub reason: PlbReason,
+    pub claim_id: Uuid,
+    pub amount: Money,
+}
+
+/// One remittance: a provider's part of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remittance {
+    pub remittance_id: Uuid,
+    pub npi: String,
+    pub status: RemittanceStatus,
+    pub hold_reason: Option<String>,
+    /// BPR02.
+    pub amount: Money,
+    /// ΣCLP04.
+    pub claims_total: Money,
+    pub interest: Money,
+    pub payables: Vec<Payable>,
+    pub provider_adjustments: Vec<ProviderAdjustment>,
+    /// What the provider owes after this remittance (replaces its debts when it settles).
+    pub debts_after: Vec<Debt>,
+    /// TRN02 and the ACH trace number (only for `ach`).
+    pub trace_number: Option<String>,
+}
+
+/// A prenote (zero-dollar entry) sent to verify a provider's account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prenote {
+    pub npi: String,
+    pub trace_number: String,
+}
+
+/// What a run does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRun {
+    pub run_id: Uuid,
+    pub payer_id: String,
+    pub run_date: Date,
+    /// The ACH effective entry date (BPR16): the first banking day after the run date.
+    pub effective_date: Date,
+    pub remittances: Vec<Remittance>,
+    pub prenotes: Vec<Prenote>,
+    /// The next free ACH entry sequence number after this run.
+    pub next_entry_sequence: u64,
+}
+
+/// Why a run cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error("claim {0} belongs to payer {1}, not this run's")]
+    OtherPayer(Uuid, String),
+    #[error("the amounts of provider {0} overflow")]
+    Overflow(String),
+    #[error("the payer's ODFI routing number `{0}` is not 9 digits")]
+    Routing(String),
+}
+
+/// Plans the run: remittances per provider (by NPI), prenotes for unverified accounts.
+/// `new_id` makes each remittance's id (the caller's clock or counter; the core stays pure).
+pub fn plan_run(facts: &RunFacts, mut new_id: impl FnMut() -> Uuid) -> Result<PaymentRun, RunError> {
+    let routing = &facts.payer.routing_number;
+    if routing.len() != 9 || !routing.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(RunError::Routing(routing.clone()));
+    }
+    let effective_date = next_banking_day(facts.run_date);
+    let mut by_npi: BTreeMap<&str, Vec<&Payable>> = BTreeMap::new();
+    for payable in &facts.payables {
+        if payable.payer_id != facts.payer.payer_id {
+            return Err(RunError::OtherPayer(payable.claim_id, payable.payer_id.clone()));
+        }
+        by_npi.entry(payable.billing_npi.as_str()).or_default().push(payable);
+    }
+    let mut sequence = facts.first_entry_sequence;
+    let trace = |sequence: &mut u64| {
+        let number = format!("{}{:07}", &routing[..8], *sequence % 10_000_000);
+        *sequence += 1;
+        number
+    };
+    let mut remittances = Vec::with_capacity(by_npi.len());
+    let mut prenotes = Vec::new();
+    for (npi, mut payables) in by_npi {
+        payables.sort_by_key(|payable| (payable.adjudicated_on, payable.claim_id, payable.kind));
+        let overflow = || RunError::Overflow(npi.to_owned());
+        let debts = facts.debts.get(npi).cloned().unwrap_or_default();
+        let netted = net(facts, effective_date, &payables, debts).ok_or_else(overflow)?;
+        let payee = facts.payees.get(npi);
+        let (status, hold_reason) = match (facts.holds.get(npi), payee) {
+            (Some(reason), _) => (RemittanceStatus::Held, Some(reason.clone())),
+            (None, None) => (RemittanceStatus::Held, Some(format!("no pay-to registered for NPI {npi}"))),
+            (None, Some(_)) if netted.amount.is_zero() => (RemittanceStatus::Zero, None),
+            (None, Some(Payee { bank_account: None, .. })) => (RemittanceStatus::Held, Some(format!("NPI {npi} has no bank account for EFT"))),
+            (None, Some(payee)) => match payee.prenote_effective_on {
+                Some(prenoted) if add_banking_days(prenoted, PRENOTE_WAIT_BANKING_DAYS) <= effective_date => (RemittanceStatus::Ach, None),
+                Some(_) => (RemittanceStatus::AwaitingPrenote, None),
+                None => {
+                    prenotes.push(Prenote { npi: npi.to_owned(), trace_number: trace(&mut sequence) });
+                    (RemittanceStatus::AwaitingPrenote, None)
+                }
+            },
+        };
+        let trace_number = (status == RemittanceStatus::Ach).then(|| trace(&mut sequence));
+        remittances.push(Remittance {
+            remittance_id: new_id(),
+            npi: npi.to_owned(),
+            status,
+            hold_reason,
+            amount: netted.amount,
+            claims_total: netted.claims_total,
+            interest: netted.interest,
+            payables: payables.into_iter().cloned().collect(),
+            provider_adjustments: netted.adjustments,
+            debts_after: netted
+                .debts_after
+                .into_iter()
+                .map(|mut debt| {
+                    if debt.since_run.is_nil() {
+                        debt.since_run = facts.run_id;
+                    }
+                    debt
+                })
+                .collect(),
+            trace_number,
+        });
+    }
+    Ok(PaymentRun {
+        run_id: facts.run_id,
+        payer_id: facts.payer.payer_id.clone(),
+        run_date: facts.run_date,
+        effective_date,
+        remittances,
+        prenotes,
+        next_entry_sequence: sequence,
+    })
+}
+
+struct Netted {
+    amount: Money,
+    claims_total: Money,
+    interest: Money,
+    adjustments: Vec<ProviderAdjustment>,
+    debts_after: Vec<Debt>,
+}
+
+/// Steps 1 to 5 of the module's rule for one provider; `None` on overflow.
+fn net(facts: &RunFacts, effective_date: Date, payables: &[&Payable], debts: Vec<Debt>) -> Option<Netted> {
+    let claims_total = Money::checked_sum(payables.iter().map(|payable| &payable.total_paid))?;
+    let mut adjustments = Vec::new();
+    let mut interest = Money::ZERO;
+    for payable in payables.iter().filter(|payable| payable.kind == PayableKind::Decision) {
+        let owed = prompt_pay_interest(facts.prompt_pay, payable.total_paid, payable.adjudicated_on, effective_date);
+        if !owed.is_zero() {
+            interest = interest.checked_add(owed)?;
+            adjustments.push(ProviderAdjustment { reason: PlbReason::Interest, claim_id: payable.claim_id, amount: owed.negated() });
+        }
+    }
+    let mut available = claims_total.checked_add(interest)?;
+    let mut debts_after = Vec::new();
+    for debt in debts {
+        let recovered = if available.is_negative() { Money::ZERO } else { debt.amount.min(available) };
+        if !recovered.is_zero() {
+            adjustments.push(ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: debt.claim_id, amount: recovered });
+            available = available.checked_sub(recovered)?;
+        }
+        let left = debt.amount.checked_sub(recovered)?;
+        if !left.is_zero() {
+            debts_after.push(Debt { amount: left, ..debt });
+        }
+    }
+    if available.is_negative() {
+        // The shortfall, spread over this cycle's reversals in order, each citing its claim.
+        let mut shortfall = available.negated();
+        for reversal in payables.iter().filter(|payable| payable.kind == PayableKind::Reversal) {
+            if shortfall.is_zero() {
+                break;
+            }
+            let part = reversal.total_paid.negated().min(shortfall);
+            if part.is_zero() || part.is_negative() {
+                continue;
+            }
+            adjustments.push(ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: reversal.claim_id, amount: part.negated() });
+            debts_after.push(Debt { claim_id: reversal.claim_id, amount: part, since_run: Uuid::nil() });
+            shortfall = shortfall.checked_sub(part)?;
+        }
+        // A negative cycle without reversals cannot arise (decisions pay ≥ 0, debts are recovered only from money there is).
+        assert!(shortfall.is_zero(), "a negative cycle is covered by its reversals");
+        available = Money::ZERO;
+    }
+    let plb_total = Money::checked_sum(adjustments.iter().map(|adjustment| &adjustment.amount))?;
+    assert_eq!(claims_total.checked_sub(plb_total), Some(available), "BPR02 = ΣCLP04 − ΣPLB");
+    Some(Netted { amount: available, claims_total, interest, adjustments, debts_after })
+}
+
+/// Prompt-pay interest on `paid`, adjudicated on `adjudicated_on` and paid on `paid_on`.
+pub fn prompt_pay_interest(rule: PromptPay, paid: Money, adjudicated_on: Date, paid_on: Date) -> Money {
+    let days_late = (paid_on - adjudicated_on).whole_days() - i64::from(rule.days);
+    if days_late <= 0 || !paid.amount().is_sign_positive() || paid.is_zero() {
+        return Money::ZERO;
+    }
+    let interest = paid.amount() * rule.annual_rate * Decimal::from(days_late) / Decimal::from(365);
+    Money::round_half_away_from_zero(interest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    pub(crate) fn payer() -> PayerBanking {
+        PayerBanking {
+            payer_id: "P1".into(),
+            name: "ACME HEALTH".into(),
+            tin: "123456789".into(),
+            routing_number: "021000021".into(),
+            account_number: "9876543210".into(),
+            address: pay_to("ACME HEALTH"),
+        }
+    }
+
+    fn pay_to(name: &str) -> PayTo {
+        PayTo { name: name.into(), address_line: "1 MAIN ST".into(), city: "HARRISBURG".into(), state: "PA".into(), postal_code: "171110000".into() }
+    }
+
+    fn payee(npi: &str, prenote: Option<Date>) -> Payee {
+        Payee {
+            npi: npi.into(),
+            name: "CLINIC".into(),
+            tin: "987654321".into(),
+            pay_to: pay_to("CLINIC"),
+            bank_account: Some(BankAccount { routing_number: "011000015".into(), account_number: "12345678".into(), account_type: "checking".into() }),
+            prenote_effective_on: prenote,
+        }
+    }
+
+    fn payable(n: u128, kind: PayableKind, paid: &str, on: Date) -> Payable {
+        let paid = Money::parse(paid).unwrap();
+        Payable {
+            claim_id: Uuid::from_u128(n),
+            kind,
+            payer_id: "P1".into(),
+            billing_npi: "1234567893".into(),
+            patient_control_number: format!("PCN{n}"),
+            member_id: "M1".into(),
+            lines: vec![],
+            total_charge: paid,
+            total_paid: paid,
+            total_patient_responsibility: Money::ZERO,
+            adjudicated_on: on,
+        }
+    }
+
+    fn facts(payables: Vec<Payable>) -> RunFacts {
+        RunFacts {
+            run_id: Uuid::from_u128(900),
+            payer: payer(),
+            run_date: date!(2026 - 03 - 02),
+            prompt_pay: PromptPay::DEFAULT,
+            payables,
+            payees: BTreeMap::from([("1234567893".to_owned(), payee("1234567893", Some(date!(2026 - 01 - 05))))]),
+            debts: BTreeMap::new(),
+            holds: BTreeMap::new(),
+            first_entry_sequence: 1,
+        }
+    }
+
+    fn ids() -> impl FnMut() -> Uuid {
+        let mut n = 1000;
+        move || {
+            n += 1;
+            Uuid::from_u128(n)
+        }
+    }
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    const RECENT: Date = date!(2026 - 02 - 20);
+
+    #[test]
+    fn claims_of_one_provider_are_paid_in_one_remittance_on_the_next_banking_day() {
+        let run =
+            plan_run(&facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT), payable(2, PayableKind::Decision, "120.00", RECENT)]), ids()).unwrap();
+        assert_eq!(run.effective_date, date!(2026 - 03 - 03));
+        let [remittance] = run.remittances.try_into().unwrap();
+        assert_eq!((remittance.status, remittance.amount, remittance.payables.len()), (RemittanceStatus::Ach, money("200.00"), 2));
+        assert_eq!(remittance.trace_number.as_deref(), Some("021000020000001"));
+        assert!(remittance.provider_adjustments.is_empty());
+    }
+
+    #[test]
+    fn scenario_10_a_void_with_no_money_nets_to_zero_with_a_negative_wo_and_is_recovered_next_cycle() {
+        // Cycle 1: claim 7 paid 300 earlier is voided; nothing else for the provider.
+        let first = plan_run(&facts(vec![payable(7, PayableKind::Reversal, "-300.00", RECENT)]), ids()).unwrap();
+        let [remittance] = first.remittances.try_into().unwrap();
+        assert_eq!((remittance.status, remittance.amount, remittance.claims_total), (RemittanceStatus::Zero, Money::ZERO, money("-300.00")));
+        assert_eq!(
+            remittance.provider_adjustments,
+            [ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("-300.00") }]
+        );
+        assert_eq!(remittance.debts_after, [Debt { claim_id: Uuid::from_u128(7), amount: money("300.00"), since_run: Uuid::from_u128(900) }]);
+        assert_eq!(remittance.trace_number, None);
+        // Cycle 2: claims 1,000 and WO +300 citing claim 7 → BPR02 700.
+        let mut next = facts(vec![payable(8, PayableKind::Decision, "1000.00", RECENT)]);
+        next.debts.insert("1234567893".into(), remittance.debts_after);
+        let [remittance] = plan_run(&next, ids()).unwrap().remittances.try_into().unwrap();
+        assert_eq!((remittance.status, remittance.amount), (RemittanceStatus::Ach, money("700.00")));
+        assert_eq!(
+            remittance.provider_adjustments,
+            [ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("300.00") }]
+        );
+        assert!(remittance.debts_after.is_empty());
+    }
+
+    #[test]
+    fn a_debt_larger_than_the_cycle_is_recovered_in_part_and_the_rest_carried() {
+        let mut next = facts(vec![payable(8, PayableKind::Decision, "100.00", RECENT)]);
+        next.debts.insert("1234567893".into(), vec![Debt { claim_id: Uuid::from_u128(7), amount: money("300.00"), since_run: Uuid::from_u128(1) }]);
+        let [remittance] = plan_run(&next, ids()).unwrap().remittances.try_into().unwrap();
+        assert_eq!((remittance.status, remittance.amount), (RemittanceStatus::Zero, Money::ZERO));
+        assert_eq!(remittance.debts_after, [Debt { claim_id: Uuid::from_u128(7), amount: money("200.00"), since_run: Uuid::from_u128(1) }]);
+    }
+
+    #[test]
+    fn scenario_9_a_replacement_nets_the_reversal_against_the_new_payment() {
+        let run =
+            plan_run(&facts(vec![payable(1, PayableKind::Reversal, "-80.00", RECENT), payable(2, PayableKind::Decision, "120.00", RECENT)]), ids()).unwrap();
+        assert_eq!(run.remittances[0].amount, money("40.00"));
+    }
+
+    #[test]
+    fn prompt_pay_interest_accrues_after_thirty_days_rounded_half_away_from_zero() {
+        // 1,000.00 × 4.625 % × 10 / 365 = 1.26712… → 1.27.
+        assert_eq!(prompt_pay_interest(PromptPay::DEFAULT, money("1000.00"), date!(2026 - 01 - 22), date!(2026 - 03 - 03)), money("1.27"));
+        assert_eq!(prompt_pay_interest(PromptPay::DEFAULT, money("1000.00"), date!(2026 - 02 - 01), date!(2026 - 03 - 03)), Money::ZERO);
+        let late = date!(2026 - 01 - 22);
+        let run = plan_run(&facts(vec![payable(1, PayableKind::Decision, "1000.00", late)]), ids()).unwrap();
+        let remittance = &run.remittances[0];
+        assert_eq!((remittance.amount, remittance.interest), (money("1001.27"), money("1.27")));
+        assert_eq!(remittance.provider_adjustments, [ProviderAdjustment { reason: PlbReason::Interest, claim_id: Uuid::from_u128(1), amount: money("-1.27") }]);
+    }
+
+    #[test]
+    fn a_hold_an_unknown_payee_and_a_missing_account_hold_the_remittance() {
+        let mut held = facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT)]);
+        held.holds.insert("1234567893".into(), "fraud alert 42".into());
+        let remittance = &plan_run(&held, ids()).unwrap().remittances[0];
+        assert_eq!((remittance.status, remittance.hold_reason.as_deref()), (RemittanceStatus::Held, Some("fraud alert 42")));
+        assert!(!remittance.status.settles());
+        let mut unknown = facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT)]);
+        unknown.payees.clear();
+        assert!(plan_run(&unknown, ids()).unwrap().remittances[0].hold_reason.as_deref().unwrap().contains("no pay-to"));
+        let mut no_account = facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT)]);
+        no_account.payees.get_mut("1234567893").unwrap().bank_account = None;
+        assert!(plan_run(&no_account, ids()).unwrap().remittances[0].hold_reason.as_deref().unwrap().contains("no bank account"));
+    }
+
+    #[test]
+    fn an_unverified_account_gets_a_prenote_and_waits_three_banking_days() {
+        let mut first = facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT)]);
+        first.payees.insert("1234567893".into(), payee("1234567893", None));
+        let run = plan_run(&first, ids()).unwrap();
+        assert_eq!(run.remittances[0].status, RemittanceStatus::AwaitingPrenote);
+        assert_eq!(run.prenotes, [Prenote { npi: "1234567893".into(), trace_number: "021000020000001".into() }]);
+        // Prenote effective Tuesday 2026-03-03: usable from Friday 2026-03-06's effective date on.
+        let mut waiting = facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT)]);
+        waiting.payees.insert("1234567893".into(), payee("1234567893", Some(run.effective_date)));
+        waiting.run_date = date!(2026 - 03 - 04);
+        let run = plan_run(&waiting, ids()).unwrap();
+        assert_eq!((run.remittances[0].status, run.prenotes.len()), (RemittanceStatus::AwaitingPrenote, 0));
+        waiting.run_date = date!(2026 - 03 - 05);
+        assert_eq!(plan_run(&waiting, ids()).unwrap().remittances[0].status, RemittanceStatus::Ach);
+    }
+
+    #[test]
+    fn a_denied_claim_alone_gives_a_zero_remittance_and_nothing_to_pay_gives_an_empty_run() {
+        let run = plan_run(&facts(vec![payable(1, PayableKind::Decision, "0.00", RECENT)]), ids()).unwrap();
+        assert_eq!(run.remittances[0].status, RemittanceStatus::Zero);
+        let empty = plan_run(&facts(vec![]), ids()).unwrap();
+        assert!(empty.remittances.is_empty() && empty.prenotes.is_empty());
+    }
+
+    #[test]
+    fn another_payers_claim_and_a_bad_routing_number_are_refused() {
+        let mut other = payable(1, PayableKind::Decision, "1.00", RECENT);
+        other.payer_id = "P2".into();
+        assert_eq!(plan_run(&facts(vec![other]), ids()), Err(RunError::OtherPayer(Uuid::from_u128(1), "P2".into())));
+        let mut bad = facts(vec![]);
+        bad.payer.routing_number = "12".into();
+        assert!(matches!(plan_run(&bad, ids()), Err(RunError::Routing(_))));
+    }
+}

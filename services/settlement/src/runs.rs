@@ -1,0 +1,189 @@
+//! The payment run use case: load the facts, plan the run
+//! ([`domain::payment_run::plan_run`]), and persist it in one transaction:
+//! the run, each remittance with its 835 and PaymentReconciliation, the
+//! claims marked paid, the debts, the prenotes, the ACH batch and file, the
+//! journal entries and the events (`remittance.issued.v1` per remittance,
+//! `payment_run.completed.v1` as the header).
+//!
+//! Exactly once: the run commits whole or not at all, so a crash between
+//! remittances (the kill point `settlement_run_between_remittances`) leaves
+//! nothing, and the retry (same Idempotency-Key) makes the run afresh. A
+//! claim is marked paid only if it is still unpaid: a run that finds one
+//! taken by a concurrent run rolls back ([`RunFailure::Conflict`]). The same
+//! key with the same body answers the run it made; with another body, 422.
+
+use claimtrail_events::{NewEvent, PaymentRunCompleted, RemittanceIssued, RemittedAdjustment, RemittedClaim, Timestamp};
+use claimtrail_store::outbox::{self, ProducerIdentity};
+use claimtrail_store::{Store, StoreError};
+use time::Date;
+use uuid::Uuid;
+
+use crate::domain;
+use crate::domain::ach::{self, FileHeader};
+use crate::domain::advice::{self, Written};
+use crate::domain::payment_run::{PaymentRun, PromptPay, RemittanceStatus, RunError, RunFacts, plan_run};
+use crate::storage as journal_storage;
+use crate::storage::payments::{self, StoredRemittance, StoredRun};
+
+/// What a run is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRequest {
+    pub payer_id: String,
+    pub idempotency_key: String,
+    /// SHA-256 (hex) of the request body, to tell a replay from a reused key.
+    pub body_sha: String,
+    /// Today, from the clock (injected: `claimtrail_events::today()` honours the clock offset).
+    pub run_date: Date,
+    pub now: Timestamp,
+}
+
+/// Why a run was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailure {
+    #[error("payer {0} has no banking details; PUT /v1/payers/{0}/banking first")]
+    NoBanking(String),
+    #[error("Idempotency-Key `{0}` was used before with another body; use a new key for a new request")]
+    KeyReused(String),
+    #[error("another payment run of this payer took some of the same claims at the same time; retry")]
+    Conflict,
+    #[error(transparent)]
+    Plan(#[from] RunError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for RunFailure {
+    fn from(error: sea_orm::DbErr) -> RunFailure {
+        RunFailure::Store(StoreError::Db(error))
+    }
+}
+
+/// Makes the run (or finds the one this key made): its id, and whether it is new.
+pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRequest) -> Result<(Uuid, bool), RunFailure> {
+    if let Some(existing) = payments::run_by_key(store, store.db(), &request.payer_id, &request.idempotency_key).await? {
+        return if existing.body_sha == request.body_sha { Ok((existing.run_id, false)) } else { Err(RunFailure::KeyReused(request.idempotency_key.clone())) };
+    }
+    let tx = store.begin().await?;
+    let payer = payments::payer_banking(store, &tx, &request.payer_id).await?.ok_or_else(|| RunFailure::NoBanking(request.payer_id.clone()))?;
+    let facts = RunFacts {
+        run_id: Uuid::now_v7(),
+        payer: payer.clone(),
+        run_date: request.run_date,
+        prompt_pay: PromptPay::DEFAULT,
+        payables: payments::unpaid_payables(store, &tx, &request.payer_id).await?,
+        payees: payments::payees(store, &tx).await?,
+        debts: payments::debts(store, &tx, &request.payer_id).await?,
+        holds: payments::active_holds(store, &tx, &request.payer_id).await?,
+        first_entry_sequence: payments::next_entry_sequence(store, &tx, &request.payer_id).await?,
+    };
+    let run = plan_run(&facts, Uuid::now_v7)?;
+    let created = request.now.to_string();
+    let (date, time) = (request.now.datetime().date(), request.now.datetime().time());
+    let mut events = Vec::with_capacity(run.remittances.len() + 1);
+    for (remittance_idx, remittance) in run.remittances.iter().enumerate() {
+        if remittance_idx > 0 {
+            claimtrail_runtime::killpoint::reach("settlement_run_between_remittances");
+        }
+        let settles = remittance.status.settles();
+        let (x835, reconciliation) = if settles {
+            let payee = facts.payees.get(&remittance.npi).ok_or_else(|| RunFailure::Invalid(format!("no payee for NPI {}", remittance.npi)))?;
+            let control_number = u32::try_from((run.next_entry_sequence + remittance_idx as u64) % 1_000_000_000).unwrap_or(1);
+            let x835 = advice::remittance_835(&run, remittance, &payer, payee, Written { date, time, control_number })
+                .map_err(|e| RunFailure::Invalid(format!("the 835 of NPI {} does not balance: {e}", remittance.npi)))?;
+            let reconciliation = advice::reconciliation(&run, remittance, &payer, &created).to_string();
+            let claims: Vec<_> = remittance.payables.iter().map(|payable| (payable.claim_id, payable.kind)).collect();
+            if payments::mark_paid(store, &tx, remittance.remittance_id, &claims).await? != claims.len() as u64 {
+                return Err(RunFailure::Conflict);
+            }
+            payments::replace_debts(store, &tx, &run.payer_id, &remittance.npi, &remittance.debts_after).await?;
+            let entry = domain::payment_entry(Uuid::now_v7(), &run.payer_id, remittance).map_err(|e| RunFailure::Invalid(e.to_string()))?;
+            journal_storage::insert_entry(store, &tx, &entry).await?;
+            (Some(x835), Some(reconciliation))
+        } else {
+            (None, None)
+        };
+        let issued = issued(&run, remittance_idx);
+        payments::insert_remittance(store, &tx, &StoredRemittance { issued: issued.clone(), x835, reconciliation }).await?;
+        let aggregate = issued.remittance_id.to_string();
+        events.push(NewEvent::new(issued, aggregate));
+    }
+    for prenote in &run.prenotes {
+        payments::record_prenote(store, &tx, &prenote.npi, run.effective_date).await?;
+    }
+    let ach_file = if run.remittances.iter().any(|r| r.status == RemittanceStatus::Ach) || !run.prenotes.is_empty() {
+        let batch = ach::batch_of(&run, &payer, |npi| facts.payees.get(npi).and_then(|payee| payee.bank_account.clone()))
+            .map_err(|e| RunFailure::Invalid(e.to_string()))?;
+        payments::insert_ach_batch(store, &tx, run.run_id, &batch).await?;
+        // What reconciliation will look for on the payer's bank statement.
+        crate::storage::bank::insert_expected_debit(store, &tx, &run.payer_id, &crate::domain::bank::ExpectedDebit::of_batch(run.run_id, &batch)).await?;
+        Some(ach::write_file(&payer, &FileHeader { created_on: date, created_at: time, file_id_modifier: 'A' }, std::slice::from_ref(&batch)))
+    } else {
+        None
+    };
+    let stored = StoredRun {
+        run_id: run.run_id,
+        payer_id: run.payer_id.clone(),
+        body_sha: request.body_sha.clone(),
+        run_date: run.run_date,
+        effective_date: run.effective_date,
+        ach_file,
+    };
+    if let Err(error) = payments::insert_run(store, &tx, &stored, &request.idempotency_key, run.next_entry_sequence).await {
+        return Err(if is_unique_violation(&error) { RunFailure::Conflict } else { error.into() });
+    }
+    let total_paid = claimtrail_events::Money::checked_sum(run.remittances.iter().filter(|r| r.status == RemittanceStatus::Ach).map(|r| &r.amount))
+        .ok_or_else(|| RunFailure::Invalid("the run's total overflows".into()))?;
+    events.push(NewEvent::new(
+        PaymentRunCompleted {
+            run_id: run.run_id,
+            payer_id: run.payer_id.clone(),
+            run_date: run.run_date,
+            effective_date: run.effective_date,
+            n_remittances: run.remittances.len() as u64,
+            total_paid,
+            n_prenotes: run.prenotes.len() as u64,
+        },
+        run.run_id.to_string(),
+    ));
+    outbox::append(store, &tx, producer, events).await?;
+    tx.commit().await?;
+    Ok((run.run_id, true))
+}
+
+fn is_unique_violation(error: &StoreError) -> bool {
+    let text = error.to_string();
+    text.contains("23505") || text.contains("UNIQUE constraint failed") || text.contains("duplicate key")
+}
+
+/// The event of the run's `idx`-th remittance.
+pub fn issued(run: &PaymentRun, idx: usize) -> RemittanceIssued {
+    let remittance = &run.remittances[idx];
+    let settles = remittance.status.settles();
+    RemittanceIssued {
+        remittance_id: remittance.remittance_id,
+        run_id: run.run_id,
+        payer_id: run.payer_id.clone(),
+        billing_npi: remittance.npi.clone(),
+        status: remittance.status.as_str().to_owned(),
+        amount: remittance.amount,
+        trace_number: remittance.trace_number.clone(),
+        effective_date: run.effective_date,
+        hold_reason: remittance.hold_reason.clone(),
+        claims: if settles {
+            remittance.payables.iter().map(|p| RemittedClaim { claim_id: p.claim_id, kind: p.kind.as_str().to_owned(), paid: p.total_paid }).collect()
+        } else {
+            vec![]
+        },
+        provider_adjustments: if settles {
+            remittance
+                .provider_adjustments
+                .iter()
+                .map(|a| RemittedAdjustment { reason: a.reason.code().to_owned(), claim_id: a.claim_id, amount: a.amount })
+                .collect()
+        } else {
+            vec![]
+        },
+    }
+}

@@ -1,0 +1,609 @@
+//! The SQL of payments: the payables (adjudicated claims and reversals not
+//! yet paid), the providers' pay-to projection, the payers' banking, holds,
+//! debts, runs, remittances (with their 835 and PaymentReconciliation) and
+//! ACH batches. Migration 3 creates them.
+
+use std::collections::BTreeMap;
+
+use claimtrail_events::{BankAccount, LineDecision, Money, PayTo, RemittanceIssued};
+use claimtrail_store::{Store, StoreError, stmt};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
+use time::Date;
+use uuid::Uuid;
+
+use crate::domain::ach::AchBatch;
+use crate::domain::payment_run::{Debt, Payable, PayableKind, Payee, PayerBanking, RemittanceStatus};
+
+pub(crate) fn migration(store: &Store) -> Vec<String> {
+    let t = store.types();
+    let table = |name: &str| store.table(name);
+    vec![
+        format!("CREATE TABLE {} (claim_id {} PRIMARY KEY, patient_control_number TEXT NOT NULL, member_id TEXT NOT NULL)", table("claim_refs"), t.uuid),
+        format!(
+            "CREATE TABLE {} (claim_id {uuid} NOT NULL, kind TEXT NOT NULL, payer_id TEXT NOT NULL, billing_npi TEXT NOT NULL, \
+             patient_control_number TEXT NOT NULL, member_id TEXT NOT NULL, lines TEXT NOT NULL, charge_cents {big} NOT NULL, paid_cents {big} NOT NULL, \
+             patient_cents {big} NOT NULL, adjudicated_on TEXT NOT NULL, remittance_id {uuid}, PRIMARY KEY (claim_id, kind))",
+            table("payables"),
+            uuid = t.uuid,
+            big = t.bigint
+        ),
+        format!("CREATE INDEX {} ON {} (payer_id, remittance_id)", store.index("payables_unpaid"), table("payables")),
+        format!(
+            "CREATE TABLE {} (npi TEXT PRIMARY KEY, name TEXT NOT NULL, tin TEXT NOT NULL, pay_to TEXT NOT NULL, bank_account TEXT, prenote_effective_on TEXT)",
+            table("payees")
+        ),
+        format!(
+            "CREATE TABLE {} (payer_id TEXT PRIMARY KEY, name TEXT NOT NULL, tin TEXT NOT NULL, routing_number TEXT NOT NULL, account_number TEXT NOT NULL, address TEXT NOT NULL)",
+            table("payer_banking")
+        ),
+        format!(
+            "CREATE TABLE {} (hold_id {} PRIMARY KEY, payer_id TEXT NOT NULL, npi TEXT NOT NULL, reason TEXT NOT NULL, placed_by TEXT NOT NULL, \
+             released_by TEXT, release_reason TEXT)",
+            table("holds"),
+            t.uuid
+        ),
+        format!(
+            "CREATE TABLE {} (payer_id TEXT NOT NULL, npi TEXT NOT NULL, claim_id {} NOT NULL, amount_cents {} NOT NULL, since_run {} NOT NULL, \
+             PRIMARY KEY (payer_id, npi, claim_id))",
+            table("debts"),
+            t.uuid,
+            t.bigint,
+            t.uuid
+        ),
+        format!(
+            "CREATE TABLE {} (run_id {} PRIMARY KEY, payer_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, body_sha TEXT NOT NULL, run_date TEXT NOT NULL, \
+             effective_date TEXT NOT NULL, next_entry_sequence {} NOT NULL, ach_file TEXT, created_at {} NOT NULL DEFAULT {}, UNIQUE (payer_id, idempotency_key))",
+            table("payment_runs"),
+            t.uuid,
+            t.bigint,
+            t.timestamp,
+            t.now
+        ),
+        format!(
+            "CREATE TABLE {} (remittance_id {} PRIMARY KEY, run_id {} NOT NULL, payer_id TEXT NOT NULL, npi TEXT NOT NULL, status TEXT NOT NULL, \
+             amount_cents {} NOT NULL, body TEXT NOT NULL, x835 TEXT, reconciliation TEXT)",
+            table("remittances"),
+            t.uuid,
+            t.uuid,
+            t.bigint
+        ),
+        format!("CREATE INDEX {} ON {} (run_id)", store.index("remittances_run"), table("remittances")),
+        format!(
+            "CREATE TABLE {} (run_id {} NOT NULL, batch_number {} NOT NULL, body TEXT NOT NULL, PRIMARY KEY (run_id, batch_number))",
+            table("ach_batches"),
+            t.uuid,
+            t.bigint
+        ),
+    ]
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn cents(amount: Money) -> Result<i64, StoreError> {
+    amount.cents().map_err(corrupt)
+}
+
+fn date_of(text: &str) -> Result<Date, StoreError> {
+    claimtrail_events::parse_date(text).ok_or_else(|| corrupt(format!("date `{text}`")))
+}
+
+/// Keeps a claim's CLM01 and member id (from `claim.submitted.v1`) for its 835.
+pub async fn upsert_claim_ref(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    claim_id: Uuid,
+    patient_control_number: &str,
+    member_id: &str,
+) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (claim_id, patient_control_number, member_id) VALUES ($1, $2, $3) ON CONFLICT (claim_id) DO NOTHING",
+            store.table("claim_refs")
+        ),
+        vec![Value::from(claim_id), Value::from(patient_control_number.to_owned()), Value::from(member_id.to_owned())],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Deletes what payments keep of erased claims (the member ids).
+pub async fn erase_claims(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<(), StoreError> {
+    for claim_id in claim_ids {
+        for table in ["claim_refs"] {
+            tx.execute_raw(stmt(store, format!("DELETE FROM {} WHERE claim_id = $1", store.table(table)), vec![Value::from(*claim_id)])).await?;
+        }
+        tx.execute_raw(stmt(store, format!("UPDATE {} SET member_id = '' WHERE claim_id = $1", store.table("payables")), vec![Value::from(*claim_id)])).await?;
+    }
+    Ok(())
+}
+
+/// CLM01 and member id of a claim, when its submission was seen.
+pub async fn claim_ref(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid) -> Result<Option<(String, String)>, StoreError> {
+    let row = tx
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT patient_control_number, member_id FROM {} WHERE claim_id = $1", store.table("claim_refs")),
+            vec![Value::from(claim_id)],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => Some((row.try_get_by_index(0)?, row.try_get_by_index(1)?)),
+        None => None,
+    })
+}
+
+/// Records a payable (once per claim and kind).
+pub async fn insert_payable(store: &Store, tx: &impl ConnectionTrait, payable: &Payable) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (claim_id, kind) DO NOTHING",
+            store.table("payables")
+        ),
+        vec![
+            Value::from(payable.claim_id),
+            Value::from(payable.kind.as_str()),
+            Value::from(payable.payer_id.clone()),
+            Value::from(payable.billing_npi.clone()),
+            Value::from(payable.patient_control_number.clone()),
+            Value::from(payable.member_id.clone()),
+            Value::from(serde_json::to_string(&payable.lines).map_err(corrupt)?),
+            Value::from(cents(payable.total_charge)?),
+            Value::from(cents(payable.total_paid)?),
+            Value::from(cents(payable.total_patient_responsibility)?),
+            Value::from(claimtrail_events::format_date(payable.adjudicated_on)),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The payer's payables not yet paid.
+pub async fn unpaid_payables(store: &Store, tx: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<Payable>, StoreError> {
+    let rows = tx
+        .query_all_raw(stmt(
+            store,
+            format!(
+                "SELECT claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on \
+                 FROM {} WHERE payer_id = $1 AND remittance_id IS NULL ORDER BY claim_id, kind",
+                store.table("payables")
+            ),
+            vec![Value::from(payer_id.to_owned())],
+        ))
+        .await?;
+    rows.iter().map(payable_of).collect()
+}
+
+fn payable_of(row: &QueryResult) -> Result<Payable, StoreError> {
+    let kind: String = row.try_get_by_index(1)?;
+    let lines: String = row.try_get_by_index(6)?;
+    let adjudicated_on: String = row.try_get_by_index(10)?;
+    Ok(Payable {
+        claim_id: row.try_get_by_index(0)?,
+        kind: PayableKind::parse(&kind).ok_or_else(|| corrupt(format!("payable kind `{kind}`")))?,
+        payer_id: row.try_get_by_index(2)?,
+        billing_npi: row.try_get_by_index(3)?,
+        patient_control_number: row.try_get_by_index(4)?,
+        member_id: row.try_get_by_index(5)?,
+        lines: serde_json::from_str::<Vec<LineDecision>>(&lines).map_err(corrupt)?,
+        total_charge: Money::from_cents(row.try_get_by_index(7)?),
+        total_paid: Money::from_cents(row.try_get_by_index(8)?),
+        total_patient_responsibility: Money::from_cents(row.try_get_by_index(9)?),
+        adjudicated_on: date_of(&adjudicated_on)?,
+    })
+}
+
+/// Marks `claims` paid by `remittance_id`: how many rows were still unpaid (fewer than asked: another run took some).
+pub async fn mark_paid(store: &Store, tx: &impl ConnectionTrait, remittance_id: Uuid, claims: &[(Uuid, PayableKind)]) -> Result<u64, StoreError> {
+    let mut n_marked = 0;
+    for (claim_id, kind) in claims {
+        let result = tx
+            .execute_raw(stmt(
+                store,
+                format!("UPDATE {} SET remittance_id = $1 WHERE claim_id = $2 AND kind = $3 AND remittance_id IS NULL", store.table("payables")),
+                vec![Value::from(remittance_id), Value::from(*claim_id), Value::from(kind.as_str())],
+            ))
+            .await?;
+        n_marked += result.rows_affected();
+    }
+    Ok(n_marked)
+}
+
+/// Records (or updates) a provider's pay-to and bank account from the registry;
+/// a changed account must be verified again (its prenote is forgotten).
+pub async fn upsert_payee(store: &Store, tx: &impl ConnectionTrait, payee: &Payee) -> Result<(), StoreError> {
+    let bank = payee.bank_account.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
+    let existing = tx
+        .query_one_raw(stmt(store, format!("SELECT bank_account FROM {} WHERE npi = $1", store.table("payees")), vec![Value::from(payee.npi.clone())]))
+        .await?;
+    let pay_to = serde_json::to_string(&payee.pay_to).map_err(corrupt)?;
+    match existing {
+        None => {
+            tx.execute_raw(stmt(
+                store,
+                format!("INSERT INTO {} (npi, name, tin, pay_to, bank_account) VALUES ($1, $2, $3, $4, $5)", store.table("payees")),
+                vec![Value::from(payee.npi.clone()), Value::from(payee.name.clone()), Value::from(payee.tin.clone()), Value::from(pay_to), Value::from(bank)],
+            ))
+            .await?;
+        }
+        Some(row) => {
+            let stored: Option<String> = row.try_get_by_index(0)?;
+            let same_account = stored == bank;
+            tx.execute_raw(stmt(
+                store,
+                format!(
+                    "UPDATE {} SET name = $2, tin = $3, pay_to = $4, bank_account = $5{} WHERE npi = $1",
+                    store.table("payees"),
+                    if same_account { "" } else { ", prenote_effective_on = NULL" }
+                ),
+                vec![Value::from(payee.npi.clone()), Value::from(payee.name.clone()), Value::from(payee.tin.clone()), Value::from(pay_to), Value::from(bank)],
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Every payee settlement knows, by NPI.
+pub async fn payees(store: &Store, tx: &impl ConnectionTrait) -> Result<BTreeMap<String, Payee>, StoreError> {
+    let rows = tx
+        .query_all_raw(stmt(store, format!("SELECT npi, name, tin, pay_to, bank_account, prenote_effective_on FROM {}", store.table("payees")), vec![]))
+        .await?;
+    let mut payees = BTreeMap::new();
+    for row in rows {
+        let pay_to: String = row.try_get_by_index(3)?;
+        let bank: Option<String> = row.try_get_by_index(4)?;
+        let prenote: Option<String> = row.try_get_by_index(5)?;
+        let payee = Payee {
+            npi: row.try_get_by_index(0)?,
+            name: row.try_get_by_index(1)?,
+            tin: row.try_get_by_index(2)?,
+            pay_to: serde_json::from_str::<PayTo>(&pay_to).map_err(corrupt)?,
+            bank_account: bank.map(|bank| serde_json::from_str::<BankAccount>(&bank)).transpose().map_err(corrupt)?,
+            prenote_effective_on: prenote.map(|date| date_of(&date)).transpose()?,
+        };
+        payees.insert(payee.npi.clone(), payee);
+    }
+    Ok(payees)
+}
+
+/// Records that a prenote for `npi`'s current account goes out effective `on`.
+pub async fn record_prenote(store: &Store, tx: &impl ConnectionTrait, npi: &str, on: Date) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!("UPDATE {} SET prenote_effective_on = $2 WHERE npi = $1", store.table("payees")),
+        vec![Value::from(npi.to_owned()), Value::from(claimtrail_events::format_date(on))],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Sets a payer's banking (replacing it).
+pub async fn put_payer_banking(store: &Store, tx: &impl ConnectionTrait, banking: &PayerBanking) -> Result<(), StoreError> {
+    let address = serde_json::to_string(&banking.address).map_err(corrupt)?;
+    tx.execute_raw(stmt(store, format!("DELETE FROM {} WHERE payer_id = $1", store.table("payer_banking")), vec![Value::from(banking.payer_id.clone())]))
+        .await?;
+    tx.execute_raw(stmt(
+        store,
+        format!("INSERT INTO {} (payer_id, name, tin, routing_number, account_number, address) VALUES ($1, $2, $3, $4, $5, $6)", store.table("payer_banking")),
+        vec![
+            Value::from(banking.payer_id.clone()),
+            Value::from(banking.name.clone()),
+            Value::from(banking.tin.clone()),
+            Value::from(banking.routing_number.clone()),
+            Value::from(banking.account_number.clone()),
+            Value::from(address),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn payer_banking(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Option<PayerBanking>, StoreError> {
+    let row = conn
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT payer_id, name, tin, routing_number, account_number, address FROM {} WHERE payer_id = $1", store.table("payer_banking")),
+            vec![Value::from(payer_id.to_owned())],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let address: String = row.try_get_by_index(5)?;
+    Ok(Some(PayerBanking {
+        payer_id: row.try_get_by_index(0)?,
+        name: row.try_get_by_index(1)?,
+        tin: row.try_get_by_index(2)?,
+        routing_number: row.try_get_by_index(3)?,
+        account_number: row.try_get_by_index(4)?,
+        address: serde_json::from_str(&address).map_err(corrupt)?,
+    }))
+}
+
+/// Places a hold on a provider's payments from a payer.
+pub async fn place_hold(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    hold_id: Uuid,
+    payer_id: &str,
+    npi: &str,
+    reason: &str,
+    placed_by: &str,
+) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!("INSERT INTO {} (hold_id, payer_id, npi, reason, placed_by) VALUES ($1, $2, $3, $4, $5)", store.table("holds")),
+        vec![
+            Value::from(hold_id),
+            Value::from(payer_id.to_owned()),
+            Value::from(npi.to_owned()),
+            Value::from(reason.to_owned()),
+            Value::from(placed_by.to_owned()),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Releases a provider's active holds: how many were released.
+pub async fn release_holds(store: &Store, tx: &impl ConnectionTrait, payer_id: &str, npi: &str, released_by: &str, reason: &str) -> Result<u64, StoreError> {
+    let result = tx
+        .execute_raw(stmt(
+            store,
+            format!("UPDATE {} SET released_by = $3, release_reason = $4 WHERE payer_id = $1 AND npi = $2 AND released_by IS NULL", store.table("holds")),
+            vec![Value::from(payer_id.to_owned()), Value::from(npi.to_owned()), Value::from(released_by.to_owned()), Value::from(reason.to_owned())],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// The payer's active holds: NPI → reason (the first placed, when several).
+pub async fn active_holds(store: &Store, tx: &impl ConnectionTrait, payer_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
+    let rows = tx
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT npi, reason FROM {} WHERE payer_id = $1 AND released_by IS NULL ORDER BY hold_id", store.table("holds")),
+            vec![Value::from(payer_id.to_owned())],
+        ))
+        .await?;
+    let mut holds = BTreeMap::new();
+    for row in rows {
+        let npi: String = row.try_get_by_index(0)?;
+        let reason: String = row.try_get_by_index(1)?;
+        holds.entry(npi).or_insert(reason);
+    }
+    Ok(holds)
+}
+
+/// The payer's debts by NPI, oldest first.
+pub async fn debts(store: &Store, tx: &impl ConnectionTrait, payer_id: &str) -> Result<BTreeMap<String, Vec<Debt>>, StoreError> {
+    let rows = tx
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT npi, claim_id, amount_cents, since_run FROM {} WHERE payer_id = $1 ORDER BY since_run, claim_id", store.table("debts")),
+            vec![Value::from(payer_id.to_owned())],
+        ))
+        .await?;
+    let mut debts: BTreeMap<String, Vec<Debt>> = BTreeMap::new();
+    for row in rows {
+        let npi: String = row.try_get_by_index(0)?;
+        debts.entry(npi).or_default().push(Debt {
+            claim_id: row.try_get_by_index(1)?,
+            amount: Money::from_cents(row.try_get_by_index(2)?),
+            since_run: row.try_get_by_index(3)?,
+        });
+    }
+    Ok(debts)
+}
+
+/// Replaces `npi`'s debts with `debts`.
+pub async fn replace_debts(store: &Store, tx: &impl ConnectionTrait, payer_id: &str, npi: &str, debts: &[Debt]) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!("DELETE FROM {} WHERE payer_id = $1 AND npi = $2", store.table("debts")),
+        vec![Value::from(payer_id.to_owned()), Value::from(npi.to_owned())],
+    ))
+    .await?;
+    for debt in debts {
+        tx.execute_raw(stmt(
+            store,
+            format!("INSERT INTO {} (payer_id, npi, claim_id, amount_cents, since_run) VALUES ($1, $2, $3, $4, $5)", store.table("debts")),
+            vec![
+                Value::from(payer_id.to_owned()),
+                Value::from(npi.to_owned()),
+                Value::from(debt.claim_id),
+                Value::from(cents(debt.amount)?),
+                Value::from(debt.since_run),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRun {
+    pub run_id: Uuid,
+    pub payer_id: String,
+    pub body_sha: String,
+    pub run_date: Date,
+    pub effective_date: Date,
+    pub ach_file: Option<String>,
+}
+
+/// The run made with `idempotency_key` for `payer_id`, if any.
+pub async fn run_by_key(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, idempotency_key: &str) -> Result<Option<StoredRun>, StoreError> {
+    let rows =
+        runs_where(store, conn, "payer_id = $1 AND idempotency_key = $2", vec![Value::from(payer_id.to_owned()), Value::from(idempotency_key.to_owned())])
+            .await?;
+    Ok(rows.into_iter().next())
+}
+
+pub async fn run(store: &Store, conn: &impl ConnectionTrait, run_id: Uuid) -> Result<Option<StoredRun>, StoreError> {
+    Ok(runs_where(store, conn, "run_id = $1", vec![Value::from(run_id)]).await?.into_iter().next())
+}
+
+/// The payer's runs, newest first.
+pub async fn runs_of(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<StoredRun>, StoreError> {
+    runs_where(store, conn, "payer_id = $1", vec![Value::from(payer_id.to_owned())]).await
+}
+
+async fn runs_where(store: &Store, conn: &impl ConnectionTrait, condition: &str, values: Vec<Value>) -> Result<Vec<StoredRun>, StoreError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            store,
+            format!(
+                "SELECT run_id, payer_id, body_sha, run_date, effective_date, ach_file FROM {} WHERE {condition} ORDER BY created_at DESC, run_id DESC",
+                store.table("payment_runs")
+            ),
+            values,
+        ))
+        .await?;
+    let mut runs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let run_date: String = row.try_get_by_index(3)?;
+        let effective_date: String = row.try_get_by_index(4)?;
+        runs.push(StoredRun {
+            run_id: row.try_get_by_index(0)?,
+            payer_id: row.try_get_by_index(1)?,
+            body_sha: row.try_get_by_index(2)?,
+            run_date: date_of(&run_date)?,
+            effective_date: date_of(&effective_date)?,
+            ach_file: row.try_get_by_index(5)?,
+        });
+    }
+    Ok(runs)
+}
+
+/// The payer's next free ACH entry sequence number.
+pub async fn next_entry_sequence(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<u64, StoreError> {
+    let row = conn
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT CAST(MAX(next_entry_sequence) AS BIGINT) FROM {} WHERE payer_id = $1", store.table("payment_runs")),
+            vec![Value::from(payer_id.to_owned())],
+        ))
+        .await?;
+    let max: Option<i64> = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => None,
+    };
+    Ok(max.map_or(1, |max| u64::try_from(max).unwrap_or(1)))
+}
+
+/// Stores a run's header. Fails with a unique violation when the key was used concurrently.
+pub async fn insert_run(store: &Store, tx: &impl ConnectionTrait, run: &StoredRun, idempotency_key: &str, next_entry_sequence: u64) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (run_id, payer_id, idempotency_key, body_sha, run_date, effective_date, next_entry_sequence, ach_file) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            store.table("payment_runs")
+        ),
+        vec![
+            Value::from(run.run_id),
+            Value::from(run.payer_id.clone()),
+            Value::from(idempotency_key.to_owned()),
+            Value::from(run.body_sha.clone()),
+            Value::from(claimtrail_events::format_date(run.run_date)),
+            Value::from(claimtrail_events::format_date(run.effective_date)),
+            Value::from(i64::try_from(next_entry_sequence).map_err(corrupt)?),
+            Value::from(run.ach_file.clone()),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A remittance as stored: its event body, and its 835 and PaymentReconciliation once settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRemittance {
+    pub issued: RemittanceIssued,
+    pub x835: Option<String>,
+    pub reconciliation: Option<String>,
+}
+
+pub async fn insert_remittance(store: &Store, tx: &impl ConnectionTrait, remittance: &StoredRemittance) -> Result<(), StoreError> {
+    let issued = &remittance.issued;
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (remittance_id, run_id, payer_id, npi, status, amount_cents, body, x835, reconciliation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            store.table("remittances")
+        ),
+        vec![
+            Value::from(issued.remittance_id),
+            Value::from(issued.run_id),
+            Value::from(issued.payer_id.clone()),
+            Value::from(issued.billing_npi.clone()),
+            Value::from(issued.status.clone()),
+            Value::from(cents(issued.amount)?),
+            Value::from(serde_json::to_string(issued).map_err(corrupt)?),
+            Value::from(remittance.x835.clone()),
+            Value::from(remittance.reconciliation.clone()),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn remittance_of(row: &QueryResult) -> Result<StoredRemittance, StoreError> {
+    let body: String = row.try_get_by_index(0)?;
+    let issued: RemittanceIssued = serde_json::from_str(&body).map_err(corrupt)?;
+    if RemittanceStatus::parse(&issued.status).is_none() {
+        return Err(corrupt(format!("remittance status `{}`", issued.status)));
+    }
+    Ok(StoredRemittance { issued, x835: row.try_get_by_index(1)?, reconciliation: row.try_get_by_index(2)? })
+}
+
+pub async fn remittances_of_run(store: &Store, conn: &impl ConnectionTrait, run_id: Uuid) -> Result<Vec<StoredRemittance>, StoreError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT body, x835, reconciliation FROM {} WHERE run_id = $1 ORDER BY npi", store.table("remittances")),
+            vec![Value::from(run_id)],
+        ))
+        .await?;
+    rows.iter().map(remittance_of).collect()
+}
+
+pub async fn remittance(store: &Store, conn: &impl ConnectionTrait, remittance_id: Uuid) -> Result<Option<StoredRemittance>, StoreError> {
+    let row = conn
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT body, x835, reconciliation FROM {} WHERE remittance_id = $1", store.table("remittances")),
+            vec![Value::from(remittance_id)],
+        ))
+        .await?;
+    row.as_ref().map(remittance_of).transpose()
+}
+
+pub async fn insert_ach_batch(store: &Store, tx: &impl ConnectionTrait, run_id: Uuid, batch: &AchBatch) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!("INSERT INTO {} (run_id, batch_number, body) VALUES ($1, $2, $3)", store.table("ach_batches")),
+        vec![Value::from(run_id), Value::from(i64::from(batch.batch_number)), Value::from(serde_json::to_string(batch).map_err(corrupt)?)],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The ACH batches a run sent (what the bank side matches statement debits against).
+pub async fn ach_batches(store: &Store, conn: &impl ConnectionTrait, run_id: Uuid) -> Result<Vec<AchBatch>, StoreError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT body FROM {} WHERE run_id = $1 ORDER BY batch_number", store.table("ach_batches")),
+            vec![Value::from(run_id)],
+        ))
+        .await?;
+    let mut batches = Vec::with_capacity(rows.len());
+    for row in rows {
+        let body: String = row.try_get_by_index(0)?;
+        batches.push(serde_json::from_str(&body).map_err(corrupt)?);
+    }
+    Ok(batches)
+}

@@ -1,0 +1,194 @@
+//! Payment runs against a real store (SQLite in a temporary directory, the
+//! embedded backend): claims booked through the consumer's storage, runs
+//! made by `runs::execute`. Running twice pays nothing twice; a run that dies
+//! between remittances (its transaction never committed) leaves nothing and
+//! the retry pays once; a held provider is paid after finance releases it;
+//! nothing to pay is an empty run; the same key answers the same run.
+
+use claimtrail_events::{BankAccount, Money, PayTo, Timestamp};
+use claimtrail_ledger::note::SignerKey;
+use claimtrail_settlement::domain::payment_run::{Payable, PayableKind, Payee, PayerBanking, RemittanceStatus};
+use claimtrail_settlement::runs::{self, RunFailure, RunRequest};
+use claimtrail_settlement::storage::payments;
+use claimtrail_store::outbox::ProducerIdentity;
+use claimtrail_store::{Store, StoreConfig};
+use time::macros::date;
+use uuid::Uuid;
+
+const NPI_A: &str = "1234567893";
+const NPI_B: &str = "1003000126";
+
+async fn store(dir: &tempfile::TempDir) -> Store {
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("settlement.db").display());
+    let store = Store::connect(&StoreConfig { database_url: url, service: "settlement".into(), prefix: String::new(), max_connections: 1 }).await.unwrap();
+    store.migrate(&claimtrail_settlement::migrations()).await.unwrap();
+    store
+}
+
+fn producer() -> ProducerIdentity {
+    ProducerIdentity::new("settlement", SignerKey::from_seed("settlement-producer", &[3u8; 32]).unwrap())
+}
+
+fn address() -> PayTo {
+    PayTo { name: "CLINIC".into(), address_line: "1 MAIN ST".into(), city: "HARRISBURG".into(), state: "PA".into(), postal_code: "17101".into() }
+}
+
+async fn seed(store: &Store, claims: &[(u128, &str, PayableKind, i64)]) {
+    let tx = store.begin().await.unwrap();
+    payments::put_payer_banking(
+        store,
+        &tx,
+        &PayerBanking {
+            payer_id: "P1".into(),
+            name: "ACME".into(),
+            tin: "251234567".into(),
+            routing_number: "031000053".into(),
+            account_number: "12345".into(),
+            address: address(),
+        },
+    )
+    .await
+    .unwrap();
+    for npi in [NPI_A, NPI_B] {
+        let payee = Payee {
+            npi: npi.into(),
+            name: "CLINIC".into(),
+            tin: "987654321".into(),
+            pay_to: address(),
+            bank_account: Some(BankAccount { routing_number: "011000015".into(), account_number: "999".into(), account_type: "checking".into() }),
+            prenote_effective_on: None,
+        };
+        payments::upsert_payee(store, &tx, &payee).await.unwrap();
+        payments::record_prenote(store, &tx, npi, date!(2026 - 01 - 05)).await.unwrap();
+    }
+    for &(claim, npi, kind, cents) in claims {
+        payments::insert_payable(
+            store,
+            &tx,
+            &Payable {
+                claim_id: Uuid::from_u128(claim),
+                kind,
+                payer_id: "P1".into(),
+                billing_npi: npi.into(),
+                patient_control_number: format!("PCN{claim}"),
+                member_id: "M1".into(),
+                lines: vec![],
+                total_charge: Money::from_cents(cents),
+                total_paid: Money::from_cents(cents),
+                total_patient_responsibility: Money::ZERO,
+                adjudicated_on: date!(2026 - 02 - 20),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+fn request(key: &str) -> RunRequest {
+    RunRequest {
+        payer_id: "P1".into(),
+        idempotency_key: key.into(),
+        body_sha: "body".into(),
+        run_date: date!(2026 - 03 - 02),
+        now: Timestamp::parse("2026-03-02T10:00:00.000000Z").unwrap(),
+    }
+}
+
+async fn paid_cents(store: &Store) -> i64 {
+    let mut total = 0;
+    for run in payments::runs_of(store, store.db(), "P1").await.unwrap() {
+        for remittance in payments::remittances_of_run(store, store.db(), run.run_id).await.unwrap() {
+            if remittance.issued.status == "ach" {
+                total += remittance.issued.amount.to_cents().unwrap();
+            }
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn running_twice_pays_nothing_twice_and_nothing_to_pay_is_an_empty_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    seed(&store, &[(1, NPI_A, PayableKind::Decision, 8_000), (2, NPI_B, PayableKind::Decision, 12_000)]).await;
+    let (first, created) = runs::execute(&store, &producer(), &request("k1")).await.unwrap();
+    assert!(created);
+    // The same key and body: the same run.
+    assert_eq!(runs::execute(&store, &producer(), &request("k1")).await.unwrap(), (first, false));
+    // The same key with another body: refused.
+    let mut other = request("k1");
+    other.body_sha = "other".into();
+    assert!(matches!(runs::execute(&store, &producer(), &other).await, Err(RunFailure::KeyReused(_))));
+    // A new key: nothing left to pay, an empty run.
+    let (second, _) = runs::execute(&store, &producer(), &request("k2")).await.unwrap();
+    assert!(payments::remittances_of_run(&store, store.db(), second).await.unwrap().is_empty());
+    assert_eq!(paid_cents(&store).await, 20_000);
+    let remittances = payments::remittances_of_run(&store, store.db(), first).await.unwrap();
+    assert_eq!(remittances.len(), 2);
+    for remittance in &remittances {
+        assert!(remittance.x835.as_deref().unwrap().contains("BPR*I*"));
+        assert!(remittance.reconciliation.as_deref().unwrap().contains("PaymentReconciliation"));
+    }
+    let batches = payments::ach_batches(&store, store.db(), first).await.unwrap();
+    assert_eq!((batches.len(), batches[0].total_debit, batches[0].entries.len()), (1, Money::from_cents(20_000), 2));
+    let run = payments::run(&store, store.db(), first).await.unwrap().unwrap();
+    assert!(run.ach_file.unwrap().contains("HCCLAIMPMT"));
+    // Every payment entry in the journal balances and the bank paid out exactly 200.00.
+    let balances = claimtrail_settlement::storage::balances(&store, &claimtrail_runtime::auth::PayerScope::All).await.unwrap();
+    let bank = balances.iter().find(|(account, _, _)| account == "asset:bank:P1").unwrap();
+    assert_eq!((bank.1, bank.2), (0, 20_000));
+    let (debits, credits) = balances.iter().fold((0, 0), |(d, c), (_, debit, credit)| (d + debit, c + credit));
+    assert_eq!(debits, credits);
+}
+
+#[tokio::test]
+async fn a_run_that_dies_between_remittances_leaves_nothing_and_the_retry_pays_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    seed(&store, &[(1, NPI_A, PayableKind::Decision, 8_000), (2, NPI_B, PayableKind::Decision, 12_000)]).await;
+    // What a run does up to its first remittance, then the process dies: the transaction is never committed.
+    {
+        let tx = store.begin().await.unwrap();
+        let marked = payments::mark_paid(&store, &tx, Uuid::from_u128(99), &[(Uuid::from_u128(1), PayableKind::Decision)]).await.unwrap();
+        assert_eq!(marked, 1);
+        drop(tx);
+    }
+    assert_eq!(payments::unpaid_payables(&store, store.db(), "P1").await.unwrap().len(), 2);
+    let (run_id, _) = runs::execute(&store, &producer(), &request("retry")).await.unwrap();
+    assert_eq!(payments::remittances_of_run(&store, store.db(), run_id).await.unwrap().len(), 2);
+    assert_eq!(paid_cents(&store).await, 20_000);
+    let (again, _) = runs::execute(&store, &producer(), &request("retry-2")).await.unwrap();
+    assert!(payments::remittances_of_run(&store, store.db(), again).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_held_provider_is_paid_after_finance_releases_it_and_a_void_is_recovered_next_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    seed(&store, &[(1, NPI_A, PayableKind::Decision, 8_000), (7, NPI_B, PayableKind::Reversal, -30_000)]).await;
+    let tx = store.begin().await.unwrap();
+    payments::place_hold(&store, &tx, Uuid::now_v7(), "P1", NPI_A, "fraud alert", "finance").await.unwrap();
+    tx.commit().await.unwrap();
+    let (first, _) = runs::execute(&store, &producer(), &request("c1")).await.unwrap();
+    let remittances = payments::remittances_of_run(&store, store.db(), first).await.unwrap();
+    let status = |npi: &str| remittances.iter().find(|r| r.issued.billing_npi == npi).map(|r| (r.issued.status.clone(), r.issued.amount)).unwrap();
+    assert_eq!(status(NPI_A), (RemittanceStatus::Held.as_str().to_owned(), Money::from_cents(8_000)));
+    assert_eq!(status(NPI_B), ("zero".to_owned(), Money::ZERO));
+    assert!(remittances.iter().find(|r| r.issued.billing_npi == NPI_A).unwrap().x835.is_none());
+    assert_eq!(payments::debts(&store, store.db(), "P1").await.unwrap()[NPI_B][0].amount, Money::from_cents(30_000));
+
+    let tx = store.begin().await.unwrap();
+    assert_eq!(payments::release_holds(&store, &tx, "P1", NPI_A, "finance", "cleared by SIU").await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    seed(&store, &[(8, NPI_B, PayableKind::Decision, 100_000)]).await;
+    let mut next = request("c2");
+    next.run_date = date!(2026 - 03 - 09);
+    let (second, _) = runs::execute(&store, &producer(), &next).await.unwrap();
+    let remittances = payments::remittances_of_run(&store, store.db(), second).await.unwrap();
+    let amount = |npi: &str| remittances.iter().find(|r| r.issued.billing_npi == npi).map(|r| r.issued.amount).unwrap();
+    assert_eq!((amount(NPI_A), amount(NPI_B)), (Money::from_cents(8_000), Money::from_cents(70_000)));
+    assert!(payments::debts(&store, store.db(), "P1").await.unwrap().is_empty());
+    let b = remittances.iter().find(|r| r.issued.billing_npi == NPI_B).unwrap();
+    assert!(b.x835.as_deref().unwrap().contains(&format!("WO:{}*300.00", Uuid::from_u128(7))), "{}", b.x835.as_deref().unwrap());
+}
