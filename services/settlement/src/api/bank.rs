@@ -34,6 +34,7 @@ use uuid::Uuid;
 
 use crate::domain::bank::StatementFormat;
 use crate::domain::bank::matcher;
+use crate::storage;
 use crate::storage::bank::{self, ResolveOutcome, StoredException, StoredOutcome};
 
 /// The longest resolution reason kept.
