@@ -13,7 +13,7 @@
 //! at most 12 diagnoses and 4 pointers, CLM05-1 from the first line's place
 //! of service (else `11`), no patient control number as `CLAIM<n>`.
 
-use claimtrail_events::MappedClaim;
+use claimtrail_events::{AsRead, SubmittedClaim};
 use claimtrail_events::{ClaimType, Frequency};
 use time::{Date, Time};
 
@@ -50,7 +50,8 @@ pub struct Outgoing837 {
 /// A claim to write and what the 837P needs that the domain claim lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimToWrite<'a> {
-    pub claim: &'a MappedClaim,
+    /// The claim as read (a [`claimtrail_events::MappedClaim`]'s `claim`).
+    pub claim: &'a SubmittedClaim<AsRead>,
     pub billing_provider_name: &'a str,
     pub billing_tin: &'a str,
     pub payer_name: &'a str,
