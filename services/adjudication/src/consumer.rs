@@ -129,8 +129,8 @@ impl Adjudicator {
     ) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
         let ClaimSubmitted { claim, submitter, received_at, .. } = submitted;
-        if !schedules.contains_key(&claim.payer_id) {
-            schedules.insert(claim.payer_id.clone(), storage::pricing_schedule(store, tx, &claim.payer_id).await?);
+        if !schedules.contains_key(claim.payer_id.as_str()) {
+            schedules.insert(claim.payer_id.to_string(), storage::pricing_schedule(store, tx, &claim.payer_id).await?);
         }
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim).await? };
         let history = storage::claim_history(store, tx, &claim).await?;
@@ -146,7 +146,7 @@ impl Adjudicator {
                 _ => DecisionState::Undecided,
             };
             let facts = Facts {
-                schedule: schedules[&claim.payer_id].as_ref(),
+                schedule: schedules[claim.payer_id.as_str()].as_ref(),
                 original,
                 registry: registry.clone(),
                 history: history.clone(),
@@ -187,7 +187,7 @@ impl Adjudicator {
         let stored = StoredRecord {
             claim_id: claim.claim_id,
             event_type: last.event_type().to_owned(),
-            payer_id: claim.payer_id.clone(),
+            payer_id: claim.payer_id.to_string(),
             submitter: record.submitter.clone(),
             payload: canonical("decision", last.canonical_payload())?,
             record: canonical("decision record", to_canonical_vec(record))?,

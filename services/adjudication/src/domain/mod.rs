@@ -143,7 +143,7 @@ impl Rejection {
 
 /// The claim id a replacement or void names, if it names a well-formed one.
 pub fn related_claim(claim: &SubmittedClaim) -> Option<Uuid> {
-    claim.related_claim_id.as_deref().and_then(|id| Uuid::parse_str(id).ok())
+    claim.related_claim_id.map(Uuid::from)
 }
 
 /// The member and payer a claim is decided against, or the pend of a claim
@@ -154,8 +154,8 @@ fn member_and_payer<'r>(claim: &SubmittedClaim, registry: &'r RegistryFacts) -> 
     let pend = |reason: &str, step: &str, detail: String| {
         Box::new(ClaimPended {
             claim_id: claim.claim_id,
-            payer_id: claim.payer_id.clone(),
-            billing_npi: claim.billing_npi.clone(),
+            payer_id: claim.payer_id.to_string(),
+            billing_npi: claim.billing_npi.to_string(),
             reason: reason.into(),
             step: step.into(),
             detail,
@@ -178,7 +178,7 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
         related_claim(claim).ok_or(Rejection::NoRelatedClaim(claim.claim_id))?;
         match &facts.original {
             DecisionState::Undecided => {
-                return Err(Rejection::OriginalNotDecided { claim: claim.claim_id, original: claim.related_claim_id.clone().unwrap_or_default() });
+                return Err(Rejection::OriginalNotDecided { claim: claim.claim_id, original: claim.related_claim_id.map(|id| id.to_string()).unwrap_or_default() });
             }
             DecisionState::Decided { decision: original } => {
                 if claim.frequency == Frequency::Void {
