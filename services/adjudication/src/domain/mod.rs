@@ -264,24 +264,24 @@ pub(crate) mod fixtures {
             claim_id: Uuid::now_v7(),
             claim_type: ClaimType::Professional,
             frequency,
-            related_claim_id: related.map(|id| id.to_string()),
+            related_claim_id: related.map(Into::into),
             patient_control_number: None,
-            billing_npi: "1234567893".into(),
+            billing_npi: "1234567893".parse().unwrap(),
             rendering_npi: None,
-            payer_id: "PAYER1".into(),
-            member_id: "M1".into(),
+            payer_id: "PAYER1".parse().unwrap(),
+            member_id: "M1".parse().unwrap(),
             diagnoses: vec![],
             lines: lines
                 .iter()
                 .enumerate()
                 .map(|(idx, (code, charge, units))| ClaimLine {
                     sequence: idx as u32 + 1,
-                    procedure_code: (*code).into(),
+                    procedure_code: code.parse().unwrap(),
                     modifiers: vec![],
                     quantity: Decimal::from(*units),
                     charge: Money::parse(charge).unwrap(),
                     service_date: time::macros::date!(2026 - 11 - 01),
-                    place_of_service: Some("11".into()),
+                    place_of_service: Some("11".parse().unwrap()),
                     diagnosis_pointers: vec![1],
                     revenue_code: None,
                 })
@@ -500,7 +500,7 @@ mod tests {
     #[test]
     fn a_replacement_naming_no_claim_is_refused_for_good() {
         let mut replacement = claim(Frequency::Replacement, None, &[("99213", "100.00")]);
-        replacement.related_claim_id = Some("not-a-uuid".into());
+        replacement.related_claim_id = Some(Uuid::nil().into());
         check(facts(&schedule(), DecisionState::Undecided), Command::Adjudicate(replacement.clone()), |then| {
             assert_eq!(then.unwrap_err(), Rejection::NoRelatedClaim(replacement.claim_id));
         });

@@ -199,12 +199,12 @@ mod tests {
                 .enumerate()
                 .map(|(idx, (code, cents, units, day))| claimtrail_events::ClaimLine {
                     sequence: idx as u32 + 1,
-                    procedure_code: codes[*code].into(),
+                    procedure_code: codes[*code].parse().unwrap(),
                     modifiers: vec![],
                     quantity: rust_decimal::Decimal::from(*units),
                     charge: Money::from_cents(*cents),
                     service_date: base + time::Duration::days(*day),
-                    place_of_service: Some("11".into()),
+                    place_of_service: Some("11".parse().unwrap()),
                     diagnosis_pointers: vec![1],
                     revenue_code: None,
                 })

@@ -165,7 +165,8 @@ fn an_x12_claim_billed_under_an_npi_not_held_is_rejected_alone() {
     let mut facts = registered();
     facts.not_held = vec![OTHER_NPI.to_owned()];
     let mut other = recent(2);
-    other.claim.billing_npi = OTHER_NPI.into();
+    other.read.billing_npi = OTHER_NPI.into();
+    other.claim.as_mut().expect("parses").billing_npi = OTHER_NPI.parse().unwrap();
     check(facts, submit(Channel::X12, vec![recent(1), other]), |then| {
         assert_eq!(outcomes(then), [(ClaimStatus::Accepted, vec![]), (ClaimStatus::Rejected, vec!["billing-npi-not-held".to_owned()])]);
     });
