@@ -13,9 +13,7 @@ use crate::revenue_code::RevenueCode;
 pub struct ServiceCode(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{0}` is not a HCPCS or CPT code (five digits, four digits and F, T or U, or a letter A-V and four digits), nor a revenue code (four digits)"
-)]
+#[error("`{0}` is not a HCPCS or CPT code (five digits, four digits and F, T or U, or a letter A-V and four digits), nor a revenue code (four digits)")]
 pub struct ServiceCodeError(String);
 
 impl ServiceCode {

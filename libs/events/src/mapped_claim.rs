@@ -91,8 +91,7 @@ impl MappedClaim {
         let claim = &self.claim;
         let paths = &self.paths;
         let billing_npi = parser.field(&claim.billing_npi, &paths.billing_npi, "billing_npi", issue_code::NPI_CHECK_DIGIT, Npi::parse);
-        let rendering_npi =
-            parser.optional(claim.rendering_npi.as_deref(), &paths.rendering_npi, "rendering_npi", issue_code::NPI_CHECK_DIGIT, Npi::parse);
+        let rendering_npi = parser.optional(claim.rendering_npi.as_deref(), &paths.rendering_npi, "rendering_npi", issue_code::NPI_CHECK_DIGIT, Npi::parse);
         let payer_id = parser.field(&claim.payer_id, &paths.payer_id, "payer_id", issue_code::PAYER_ID_SHAPE, PayerId::parse);
         let member_id = parser.field(&claim.member_id, &paths.member_id, "member_id", issue_code::MEMBER_ID_SHAPE, MemberId::parse);
         let subscriber_id =
@@ -100,15 +99,9 @@ impl MappedClaim {
         let related_claim_id = match (claim.frequency, claim.related_claim_id.as_deref()) {
             (_, None) => Some(None),
             (Frequency::Original, Some(number)) => Some(ClaimId::parse(number).ok()),
-            (_, Some(number)) => parser.optional(
-                Some(number),
-                &paths.related_claim_id,
-                "related_claim_id",
-                issue_code::ORIGINAL_NOT_FOUND,
-                |text: &str| {
-                    ClaimId::parse(text).map_err(|_| format!("{text} is not a claim this organization submitted: a claim is named by the id intake gave it"))
-                },
-            ),
+            (_, Some(number)) => parser.optional(Some(number), &paths.related_claim_id, "related_claim_id", issue_code::ORIGINAL_NOT_FOUND, |text: &str| {
+                ClaimId::parse(text).map_err(|_| format!("{text} is not a claim this organization submitted: a claim is named by the id intake gave it"))
+            }),
         };
         let diagnoses: Vec<Option<Diagnosis<Parsed>>> = claim
             .diagnoses
@@ -120,12 +113,8 @@ impl MappedClaim {
                 Some(Diagnosis { sequence: diagnosis.sequence, code })
             })
             .collect();
-        let lines: Vec<Option<ClaimLine<Parsed>>> = claim
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(line_idx, line)| parser.line(claim.claim_type, line_idx, line, paths.lines.get(line_idx)))
-            .collect();
+        let lines: Vec<Option<ClaimLine<Parsed>>> =
+            claim.lines.iter().enumerate().map(|(line_idx, line)| parser.line(claim.claim_type, line_idx, line, paths.lines.get(line_idx))).collect();
         let parsed = (|| {
             Some(SubmittedClaim {
                 claim_id: claim.claim_id,
@@ -201,7 +190,13 @@ impl Parser<'_> {
         // A professional line carries a HCPCS / CPT code; only an institutional one may be billed by revenue code alone.
         let procedure_code = match claim_type {
             ClaimType::Professional => self
-                .field(&line.procedure_code, &paths.procedure_code, &field("procedure_code"), issue_code::PROCEDURE_CODE_SHAPE, claimtrail_codes::ProcedureCode::parse)
+                .field(
+                    &line.procedure_code,
+                    &paths.procedure_code,
+                    &field("procedure_code"),
+                    issue_code::PROCEDURE_CODE_SHAPE,
+                    claimtrail_codes::ProcedureCode::parse,
+                )
                 .map(ServiceCode::from),
             ClaimType::Institutional => {
                 self.field(&line.procedure_code, &paths.procedure_code, &field("procedure_code"), issue_code::PROCEDURE_CODE_SHAPE, ServiceCode::parse)

@@ -31,7 +31,8 @@ fn the_complete_professional_claim_maps_every_field() {
     assert_eq!(claim.claim.total_charge, money("155.00"));
 
     let lines: Vec<_> = claim
-        .claim.lines
+        .claim
+        .lines
         .iter()
         .map(|line| (line.sequence, line.procedure_code.as_str(), line.modifiers.clone(), line.quantity, line.charge, line.diagnosis_pointers.clone()))
         .collect();

@@ -57,7 +57,10 @@ fn an_837p_is_mapped_field_by_field() {
     assert_eq!(first.prior_authorization.as_deref(), Some("AUTH778"));
     assert_eq!(first.clearinghouse_trace.as_deref(), Some("TRACE0001"));
     assert_eq!(first.onset_date, Some(date!(2026 - 02 - 01)));
-    assert_eq!(first.claim.claim.diagnoses.iter().map(|diagnosis| (diagnosis.sequence, diagnosis.code.as_str())).collect::<Vec<_>>(), [(1, "E119"), (2, "I10")]);
+    assert_eq!(
+        first.claim.claim.diagnoses.iter().map(|diagnosis| (diagnosis.sequence, diagnosis.code.as_str())).collect::<Vec<_>>(),
+        [(1, "E119"), (2, "I10")]
+    );
     let line = &first.claim.claim.lines[0];
     assert_eq!((line.procedure_code.as_str(), line.modifiers.as_slice()), ("99213", &["25".to_owned()][..]));
     assert_eq!((line.charge, line.quantity, line.service_date), (Money::from_cents(10_000), Decimal::ONE, date!(2026 - 02 - 10)));

@@ -432,8 +432,12 @@ pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &c
     if dates.is_empty() {
         return Ok(vec![]);
     }
-    let mut values =
-        vec![Value::from(claim.payer_id.to_string()), Value::from(claim.member_id.to_string()), Value::from(claim.claim_id), Value::from(claim.billing_npi.to_string())];
+    let mut values = vec![
+        Value::from(claim.payer_id.to_string()),
+        Value::from(claim.member_id.to_string()),
+        Value::from(claim.claim_id),
+        Value::from(claim.billing_npi.to_string()),
+    ];
     let placeholders: Vec<String> = dates
         .into_iter()
         .map(|date| {

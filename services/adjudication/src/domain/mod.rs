@@ -178,7 +178,10 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
         related_claim(claim).ok_or(Rejection::NoRelatedClaim(claim.claim_id))?;
         match &facts.original {
             DecisionState::Undecided => {
-                return Err(Rejection::OriginalNotDecided { claim: claim.claim_id, original: claim.related_claim_id.map(|id| id.to_string()).unwrap_or_default() });
+                return Err(Rejection::OriginalNotDecided {
+                    claim: claim.claim_id,
+                    original: claim.related_claim_id.map(|id| id.to_string()).unwrap_or_default(),
+                });
             }
             DecisionState::Decided { decision: original } => {
                 if claim.frequency == Frequency::Void {

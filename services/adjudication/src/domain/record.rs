@@ -57,7 +57,11 @@ impl DecisionRecord {
     pub fn of(facts: &Facts<'_>, claim: &SubmittedClaim, submitter: &str) -> DecisionRecord {
         let fee_schedule = facts.schedule.map(|schedule| ScheduleUsed {
             content_hash: schedule.content_hash.clone(),
-            fees: claim.lines.iter().filter_map(|line| schedule.fees.get(line.procedure_code.as_str()).map(|fee| (line.procedure_code.to_string(), *fee))).collect(),
+            fees: claim
+                .lines
+                .iter()
+                .filter_map(|line| schedule.fees.get(line.procedure_code.as_str()).map(|fee| (line.procedure_code.to_string(), *fee)))
+                .collect(),
         });
         DecisionRecord {
             engine_version: ENGINE_VERSION.to_owned(),

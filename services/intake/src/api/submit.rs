@@ -102,11 +102,8 @@ pub async fn run_edits(
     };
     // The registry facts of the claims that the billing scope does not already reject (none when it refuses a FHIR request whole).
     let refused_whole = channel == Channel::Fhir && !not_held.is_empty();
-    let to_check: Vec<&claimtrail_events::SubmittedClaim> = candidates
-        .iter()
-        .filter(|c| !refused_whole && not_held.binary_search(&c.read.billing_npi).is_err())
-        .filter_map(Candidate::accepted)
-        .collect();
+    let to_check: Vec<&claimtrail_events::SubmittedClaim> =
+        candidates.iter().filter(|c| !refused_whole && not_held.binary_search(&c.read.billing_npi).is_err()).filter_map(Candidate::accepted).collect();
     let edits = storage::registry::edit_facts(&runtime.store, &to_check).await?;
     let facts = domain::Facts { edits, not_held, ..domain::Facts::default() };
     let command = Command::Submit { channel, today: received_at.date(), submitter: tenant.name.clone(), billing, candidates: std::mem::take(candidates) };
