@@ -183,7 +183,7 @@ async fn generated_837ps_are_accepted_paid_not_taken_twice_and_replaced_by_ref_f
     let options = claimtrail_x12::ReadOptions { today: claimtrail_e2e::today(), limits: claimtrail_x12::Limits::DEFAULT };
     let reading = claimtrail_x12::read(text.as_bytes(), &options)?;
     let first = reading.claims().next().unwrap().clone();
-    let mut replacement = first.claim.clone();
+    let mut replacement = first.claim.claim.clone();
     replacement.frequency = claimtrail_events::Frequency::Replacement;
     replacement.related_claim_id = Some(claim_ids[0].clone());
     let name = claimtrail_x12::PersonName { last: "Synthetic".into(), first: "Pat".into() };

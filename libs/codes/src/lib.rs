@@ -16,7 +16,9 @@
 //! - claim codes: [`procedure_code`] ([`ProcedureCode`], HCPCS / CPT),
 //!   [`modifier`] ([`Modifier`]), [`icd10`] ([`Icd10Code`], ICD-10-CM),
 //!   [`revenue_code`] ([`RevenueCode`], UB-04), [`place_of_service`]
-//!   ([`PlaceOfService`], with the CMS list and its facility settings);
+//!   ([`PlaceOfService`], with the CMS list and its facility settings),
+//!   [`service_code`] ([`ServiceCode`], a line's procedure code or, on an
+//!   837I revenue-only line, its revenue code);
 //! - adjustments: [`group_code`] ([`GroupCode`]), [`carc`] ([`Carc`]) and
 //!   [`rarc`] ([`Rarc`]), checked by shape, and [`code_list`] ([`CodeList`]),
 //!   the versioned list of known CARCs and RARCs they are looked up in
@@ -42,6 +44,7 @@ pub mod place_of_service;
 pub mod procedure_code;
 pub mod rarc;
 pub mod revenue_code;
+pub mod service_code;
 pub mod tin;
 
 pub use carc::{Carc, CarcError};
@@ -57,4 +60,5 @@ pub use place_of_service::{PlaceOfService, PlaceOfServiceError};
 pub use procedure_code::{CodeSet, ProcedureCode, ProcedureCodeError};
 pub use rarc::{Rarc, RarcError};
 pub use revenue_code::{RevenueCode, RevenueCodeError};
+pub use service_code::{ServiceCode, ServiceCodeError};
 pub use tin::{Tin, TinError};

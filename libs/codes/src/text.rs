@@ -1,4 +1,5 @@
-//! The plumbing every string-backed code shares: `AsRef<str>`, `Display`,
+//! The plumbing every string-backed code shares: `as_str`, `Deref<Target =
+//! str>`, `Borrow<str>`, comparison with `str` and `String`, `AsRef<str>`, `Display`,
 //! `FromStr` (through the type's own `parse(&str)`), serde as the plain
 //! string (deserializing validates), a JSON Schema string with a pattern, and
 //! with the `utoipa` feature the same as an OpenAPI schema.
@@ -8,6 +9,64 @@
 /// constructor from text, and whose canonical text matches `$pattern`.
 macro_rules! string_code {
     ($type:ident, $error:ty, $pattern:expr) => {
+        impl $type {
+            /// The text it holds.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $type {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// A map keyed by the code is looked up by its text (the hash is the text's).
+        impl std::borrow::Borrow<str> for $type {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $type {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $type {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $type {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$type> for str {
+            fn eq(&self, other: &$type) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$type> for &str {
+            fn eq(&self, other: &$type) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$type> for String {
+            fn eq(&self, other: &$type) -> bool {
+                *self == other.0
+            }
+        }
+
         impl AsRef<str> for $type {
             fn as_ref(&self) -> &str {
                 &self.0

@@ -1,8 +1,11 @@
 //! The domain claim as intake records it and adjudication reads it.
 
-use claimtrail_codes::{Carc, GroupCode, Rarc};
+use std::fmt;
+
+use claimtrail_codes::{Carc, ClaimId, GroupCode, Icd10Code, MemberId, Modifier, Npi, PayerId, PlaceOfService, Rarc, RevenueCode, ServiceCode};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
@@ -29,22 +32,89 @@ pub enum Frequency {
     Void,
 }
 
+/// How a claim holds its identifiers and codes. One definition of the claim
+/// ([`SubmittedClaim`], [`ClaimLine`], [`Diagnosis`]) serves both forms, so
+/// a new field is added once:
+/// - [`AsRead`]: as a FHIR or X12 reader found them, plain strings (the
+///   readers' [`crate::MappedClaim`], and a rejected claim as intake keeps it);
+/// - [`Parsed`]: parsed once, at intake's front-end edits, into the types of
+///   `claimtrail-codes`, so that nothing past intake holds an invalid value.
+///
+/// Both serialize to the same JSON (the typed codes are their plain strings).
+pub trait ClaimForm: Clone + fmt::Debug + PartialEq + Eq + JsonSchema + 'static {
+    /// Billing and rendering NPIs.
+    type Npi: FormField;
+    type PayerId: FormField;
+    /// The member's and the subscriber's ids (PHI).
+    type MemberId: FormField;
+    /// The claim a replacement or void names.
+    type ClaimRef: FormField;
+    /// A line's HCPCS / CPT code (or an 837I revenue-only line's revenue code).
+    type ServiceCode: FormField;
+    type Modifier: FormField;
+    type PlaceOfService: FormField;
+    type RevenueCode: FormField;
+    type Icd10Code: FormField;
+}
+
+/// What a field of either form can do: compare, print, and travel as JSON.
+pub trait FormField: Clone + fmt::Debug + fmt::Display + PartialEq + Eq + Serialize + DeserializeOwned + JsonSchema {}
+
+impl<T> FormField for T where T: Clone + fmt::Debug + fmt::Display + PartialEq + Eq + Serialize + DeserializeOwned + JsonSchema {}
+
+/// A claim as an edge read it: every identifier and code a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+pub struct AsRead;
+
+/// A claim whose identifiers and codes are parsed (see [`ClaimForm`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+pub struct Parsed;
+
+impl ClaimForm for AsRead {
+    type Npi = String;
+    type PayerId = String;
+    type MemberId = String;
+    type ClaimRef = String;
+    type ServiceCode = String;
+    type Modifier = String;
+    type PlaceOfService = String;
+    type RevenueCode = String;
+    type Icd10Code = String;
+}
+
+impl ClaimForm for Parsed {
+    type Npi = Npi;
+    type PayerId = PayerId;
+    type MemberId = MemberId;
+    type ClaimRef = ClaimId;
+    type ServiceCode = ServiceCode;
+    type Modifier = Modifier;
+    type PlaceOfService = PlaceOfService;
+    type RevenueCode = RevenueCode;
+    type Icd10Code = Icd10Code;
+}
+
 /// A diagnosis code with its 1-based sequence (the pointer target).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Diagnosis {
+#[serde(bound = "")]
+#[schemars(rename = "Diagnosis")]
+pub struct Diagnosis<F: ClaimForm = Parsed> {
     pub sequence: u32,
     /// ICD-10-CM code without the dot, e.g. `E119`.
-    pub code: String,
+    pub code: F::Icd10Code,
 }
 
 /// One service line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ClaimLine {
+#[serde(bound = "")]
+#[schemars(rename = "ClaimLine")]
+pub struct ClaimLine<F: ClaimForm = Parsed> {
     /// 1-based line number.
     pub sequence: u32,
-    /// HCPCS Level II or CPT code.
-    pub procedure_code: String,
-    pub modifiers: Vec<String>,
+    /// HCPCS Level II or CPT code; on an 837I line billed by revenue code
+    /// alone, that revenue code.
+    pub procedure_code: F::ServiceCode,
+    pub modifiers: Vec<F::Modifier>,
     /// Units of service, a decimal string.
     #[schemars(with = "String")]
     pub quantity: Decimal,
@@ -52,57 +122,94 @@ pub struct ClaimLine {
     #[serde(with = "crate::timestamp::date")]
     #[schemars(with = "String")]
     pub service_date: Date,
-    pub place_of_service: Option<String>,
+    pub place_of_service: Option<F::PlaceOfService>,
     pub diagnosis_pointers: Vec<u32>,
     /// Institutional: the NUBC revenue code (837I SV201, FHIR `Claim.item.revenue`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revenue_code: Option<String>,
+    pub revenue_code: Option<F::RevenueCode>,
 }
 
-/// A claim as submitted, after the mapping from FHIR or X12 into one shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SubmittedClaim {
+/// A claim as submitted, after the mapping from FHIR or X12 into one shape:
+/// as read (identifiers and codes as strings) or parsed (typed, the default,
+/// what `claim.submitted.v1` carries); both have the same JSON.
+///
+/// `Debug` masks the member, subscriber and patient control number (PHI).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(bound = "")]
+#[schemars(rename = "SubmittedClaim")]
+pub struct SubmittedClaim<F: ClaimForm = Parsed> {
     pub claim_id: Uuid,
     pub claim_type: ClaimType,
     pub frequency: Frequency,
-    /// The payer's claim number of the claim replaced or voided.
-    pub related_claim_id: Option<String>,
+    /// The payer's claim number of the claim replaced or voided (the id
+    /// intake gave it).
+    pub related_claim_id: Option<F::ClaimRef>,
     /// The provider's own identifier (patient control number).
     pub patient_control_number: Option<String>,
-    pub billing_npi: String,
-    pub rendering_npi: Option<String>,
-    pub payer_id: String,
-    pub member_id: String,
-    pub diagnoses: Vec<Diagnosis>,
-    pub lines: Vec<ClaimLine>,
+    pub billing_npi: F::Npi,
+    pub rendering_npi: Option<F::Npi>,
+    pub payer_id: F::PayerId,
+    pub member_id: F::MemberId,
+    pub diagnoses: Vec<Diagnosis<F>>,
+    pub lines: Vec<ClaimLine<F>>,
     pub total_charge: Money,
     /// The subscriber of the member's family (the member when the member is the
     /// subscriber): the partition key of the family's claims. Absent on claims
     /// recorded before it existed, and when the channel did not carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscriber_id: Option<String>,
-    /// The service location's ZIP code (837 2310C/N403, FHIR `Claim.facility`
-    /// address), which picks the GPCI locality; 5 or 9 digits.
+    pub subscriber_id: Option<F::MemberId>,
+    /// The service location's ZIP code (837 2310C/2310E N403, else 2010AA
+    /// N403; FHIR `item.locationAddress.postalCode`, else the facility's or
+    /// the billing provider's address), which picks the GPCI locality; 5 or 9 digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_zip: Option<String>,
     /// The payer's prior authorization number (837 REF*G1, FHIR `Claim.insurance.preAuthRef`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior_authorization: Option<String>,
-    /// Institutional: the MS-DRG the provider assigned (837I HI*DR); there is no grouper.
+    /// Institutional: the MS-DRG the provider assigned (837I HI*DR, FHIR
+    /// `Claim.diagnosis.packageCode`); there is no grouper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drg: Option<String>,
-    /// Institutional: the admission date (837I DTP*435).
+    /// Institutional: the admission date (837I DTP*435, FHIR
+    /// `supportingInfo` of category `admissionperiod`).
     #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub admission_date: Option<Date>,
-    /// Institutional: the statement period's first day (837I DTP*434).
+    /// Institutional: the statement period's first day (837I DTP*434, FHIR `billablePeriod.start`).
     #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub statement_from: Option<Date>,
-    /// Institutional: the statement period's last day (837I DTP*434).
+    /// Institutional: the statement period's last day (837I DTP*434, FHIR `billablePeriod.end`).
     #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub statement_to: Option<Date>,
+}
+
+impl<F: ClaimForm> fmt::Debug for SubmittedClaim<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked = |present: bool| if present { Some("[masked]") } else { None };
+        f.debug_struct("SubmittedClaim")
+            .field("claim_id", &self.claim_id)
+            .field("claim_type", &self.claim_type)
+            .field("frequency", &self.frequency)
+            .field("related_claim_id", &self.related_claim_id)
+            .field("patient_control_number", &masked(self.patient_control_number.is_some()))
+            .field("billing_npi", &self.billing_npi)
+            .field("rendering_npi", &self.rendering_npi)
+            .field("payer_id", &self.payer_id)
+            .field("member_id", &"[masked]")
+            .field("diagnoses", &self.diagnoses)
+            .field("lines", &self.lines)
+            .field("total_charge", &self.total_charge)
+            .field("subscriber_id", &masked(self.subscriber_id.is_some()))
+            .field("service_zip", &self.service_zip)
+            .field("prior_authorization", &self.prior_authorization)
+            .field("drg", &self.drg)
+            .field("admission_date", &self.admission_date)
+            .field("statement_from", &self.statement_from)
+            .field("statement_to", &self.statement_to)
+            .finish()
+    }
 }
 
 /// A front-end edit that a claim failed.

@@ -7,7 +7,7 @@
 use claimtrail_codes::{Icd10Code, Npi, ProcedureCode};
 use time::Date;
 
-use crate::claim::{ClaimIssue, Diagnosis};
+use crate::claim::{ClaimForm, ClaimIssue, Diagnosis};
 use crate::money::Money;
 
 /// The machine codes of [`ClaimIssue::code`] that this crate produces.
@@ -24,6 +24,19 @@ pub mod issue_code {
     pub const TOTAL_MISMATCH: &str = "total-mismatch";
     /// A line points at a diagnosis sequence the claim does not have.
     pub const DIAGNOSIS_POINTER: &str = "diagnosis-pointer";
+    /// A payer id is not 1 to 80 letters, digits, `-` or `_` (the registry's shape).
+    pub const PAYER_ID_SHAPE: &str = "payer-id-shape";
+    /// A member or subscriber id is not 1 to 80 letters, digits, `-` or `_`.
+    pub const MEMBER_ID_SHAPE: &str = "member-id-shape";
+    /// A modifier is not two letters or digits.
+    pub const MODIFIER_SHAPE: &str = "modifier-shape";
+    /// A place of service is not two digits.
+    pub const PLACE_OF_SERVICE_SHAPE: &str = "place-of-service-shape";
+    /// A revenue code is not four digits.
+    pub const REVENUE_CODE_SHAPE: &str = "revenue-code-shape";
+    /// A replacement or void names a claim that is not one intake gave an id
+    /// (intake's registry edit uses the same code for an id it does not hold).
+    pub const ORIGINAL_NOT_FOUND: &str = "original-not-found";
 }
 
 fn issue(path: &str, code: &str, message: String) -> ClaimIssue {
@@ -65,7 +78,7 @@ pub fn total(total: Money, sum_of_lines: Money, path: &str) -> Option<ClaimIssue
 }
 
 /// A pointer to a diagnosis sequence the claim does not have, at `path`.
-pub fn diagnosis_pointer(pointer: u32, diagnoses: &[Diagnosis], path: &str) -> Option<ClaimIssue> {
+pub fn diagnosis_pointer<F: ClaimForm>(pointer: u32, diagnoses: &[Diagnosis<F>], path: &str) -> Option<ClaimIssue> {
     (!diagnoses.iter().any(|diagnosis| diagnosis.sequence == pointer)).then(|| {
         let message = format!("points at diagnosis {pointer}, which the claim does not have");
         issue(path, issue_code::DIAGNOSIS_POINTER, message)
@@ -84,7 +97,7 @@ mod tests {
     #[test]
     fn each_edit_names_its_code_and_path_only_when_it_fails() {
         let today = date!(2026 - 03 - 01);
-        let diagnoses = [Diagnosis { sequence: 1, code: "E119".into() }];
+        let diagnoses = [Diagnosis::<crate::AsRead> { sequence: 1, code: "E119".into() }];
         let cases: [(&str, Option<ClaimIssue>, Option<&str>); 14] = [
             ("good npi", npi("1234567893", "Claim.provider"), None),
             ("bad check digit", npi("1234567890", "Claim.provider"), Some("npi-check-digit")),

@@ -5,8 +5,8 @@
 //! - [`money`]: `Money`, rust_decimal at scale 2, rounding half away from zero.
 //! - [`timestamp`]: UTC microsecond timestamps, `YYYY-MM-DD` dates and the clock (`Timestamp::now`, `today`).
 //! - [`canonical`]: RFC 8785 canonical JSON (integers only, decimals as strings).
-//! - [`claim`]: the domain claim and adjudication decision shapes.
-//! - [`mapped_claim`]: [`MappedClaim`], a claim as an edge (FHIR, X12) read it, before intake gives it an id; the edges' shared limits.
+//! - [`claim`]: the domain claim, one definition in two forms (as read, and parsed into typed codes), and adjudication decision shapes.
+//! - [`mapped_claim`]: [`MappedClaim`], a claim as an edge (FHIR, X12) read it with where each field came from, and its one parse into the typed claim; the edges' shared limits.
 //! - [`edits`]: the front-end edits both edges apply to what they read, and their issue codes.
 //! - [`reconciliation`]: the facts of reconciliation against the bank (statements, matches, returns, exceptions).
 //! - [`event`]: the domain events (`ClaimSubmitted`, ...), their type names and families.
@@ -25,7 +25,7 @@ pub mod timestamp;
 pub use claim::*;
 pub use envelope::{Envelope, EventHead, NewEvent, PARTITION_TOKEN_HEX, Producer, SealedEvent, commitment, partition_token, sha3_256};
 pub use event::*;
-pub use mapped_claim::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
+pub use mapped_claim::{FieldPaths, LinePaths, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use money::{Money, MoneyError};
 pub use reconciliation::*;
 pub use timestamp::{CLOCK_OFFSET_ENV, ClockOffsetError, Timestamp, clock_offset, date, format_date, optional_date, parse_date, today};

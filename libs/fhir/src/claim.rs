@@ -21,16 +21,37 @@
 //!   quantity × `unitPrice.value` rounded half away from zero to the cent (both given: they must agree),
 //!   date = `servicedDate`, else `servicedPeriod.start`, else `Claim.billablePeriod.start`,
 //!   place of service = `locationCodeableConcept.coding[0].code`, pointers = `diagnosisSequence`;
-//! - total charge: `total.value`, else the sum of the line charges.
+//! - total charge: `total.value`, else the sum of the line charges;
+//! - revenue code (institutional lines): `item[].revenue.coding[0].code`;
+//! - subscriber id (the family's partition key): `Coverage.subscriberId`; absent otherwise;
+//! - prior authorization: the chosen insurance's `preAuthRef[0]`;
+//! - service ZIP: the first `item[].locationAddress.postalCode`, else `Claim.facility` →
+//!   Location `address.postalCode`, else the billing provider's (Organization or
+//!   Practitioner) first `address[].postalCode`; 5 or 9 digits (a `-` is dropped),
+//!   anything else is passed over;
+//! - DRG (institutional): the first `diagnosis[].packageCode` coding's code: R4's element for
+//!   "the package billing code" (`Claim.diagnosis.packageCode`, bound to the example DRG codes);
+//! - admission date (institutional): `supportingInfo[]` with the category code
+//!   `admissionperiod` (CARIN BB's, the US Core practice for R4, which has no
+//!   `Claim.hospitalization`): its `timingPeriod.start`, else `timingDate`;
+//! - statement period (institutional): `billablePeriod.start` and `.end`.
+//!
+//! Each identifier and code is mapped as read; where it was read goes in the
+//! [`FieldPaths`], and intake parses it into its type
+//! ([`MappedClaim::parse`]), so a malformed value is an issue at its path.
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimDetails, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money};
+use claimtrail_events::{AsRead, ClaimIssue, ClaimType, FieldPaths, Frequency, LinePaths, MappedClaim, Money, SubmittedClaim};
+use uuid::Uuid;
+
+type ClaimLine = claimtrail_events::ClaimLine<AsRead>;
+type Diagnosis = claimtrail_events::Diagnosis<AsRead>;
 use rust_decimal::Decimal;
 use time::Date;
 
 use crate::error::{Errors, FieldError};
-use crate::node::{Obj, find_coding};
+use crate::node::{Json, Obj, find_coding};
 use crate::resolve::{BundleIndex, Contained, Resource, Target, resolve};
 use crate::{DIAGNOSES_PER_CLAIM_MAX, LINES_PER_CLAIM_MAX, MODIFIERS_PER_LINE_MAX, amount, edits};
 
@@ -51,11 +72,11 @@ const PROVIDER_TYPES: &[&str] = &["Practitioner", "Organization"];
 
 /// Maps one Claim resource at `claim.path` (`Claim` or `Bundle.entry[n].resource`).
 pub(crate) fn map_claim<'a>(claim: &Obj<'a>, bundle: Option<&BundleIndex<'a>>, today: Date) -> Result<MappedClaim, Vec<FieldError>> {
-    let mut mapper = Mapper { claim, bundle, errors: Errors::default(), issues: Vec::new(), scope: Contained::default() };
+    let mut mapper = Mapper { claim, bundle, errors: Errors::default(), issues: Vec::new(), scope: Contained::default(), paths: FieldPaths::default() };
     mapper.scope = Contained::of(claim, &mut mapper.errors);
     let mapped = mapper.map(today);
     match mapped {
-        Some(mapped) if mapper.errors.is_empty() => Ok(MappedClaim { issues: mapper.issues, ..mapped }),
+        Some(mapped) if mapper.errors.is_empty() => Ok(MappedClaim { claim: mapped, paths: mapper.paths, issues: mapper.issues }),
         _ => {
             if mapper.errors.is_empty() {
                 mapper.errors.push(claim.path.clone(), "cannot be mapped to a claim");
@@ -71,6 +92,16 @@ struct Mapper<'c, 'a> {
     scope: Contained<'a>,
     errors: Errors,
     issues: Vec<ClaimIssue>,
+    /// Where each identifier and code was read.
+    paths: FieldPaths,
+}
+
+/// What the chosen insurance says.
+struct PayerAndMember {
+    payer_id: String,
+    member_id: String,
+    subscriber_id: Option<String>,
+    prior_authorization: Option<String>,
 }
 
 /// A line's date of service and the FHIRPath it came from.
@@ -81,7 +112,7 @@ struct ServiceDate {
 
 impl<'a> Mapper<'_, 'a> {
     /// Reads every element, collecting errors; `None` if something required is missing.
-    fn map(&mut self, today: Date) -> Option<MappedClaim> {
+    fn map(&mut self, today: Date) -> Option<SubmittedClaim<AsRead>> {
         let cancelled = self.status();
         self.use_is_claim();
         let claim_type = self.claim_type();
@@ -91,16 +122,22 @@ impl<'a> Mapper<'_, 'a> {
         let billing_npi = self.billing_npi();
         let rendering_npi = self.rendering_npi();
         let payer_and_member = self.payer_and_member();
+        let billing_zip = self.billing_zip();
         let patient_control_number = self.patient_control_number();
         let frequency = self.frequency(cancelled);
         let billable_start = self.billable_start();
         let diagnoses = self.diagnoses();
         let lines = self.lines(billable_start.as_ref(), &diagnoses, today);
         let total_charge = self.total_charge(&lines);
-        let (payer_id, member_id) = payer_and_member?;
+        let PayerAndMember { payer_id, member_id, subscriber_id, prior_authorization } = payer_and_member?;
         let (frequency, related_claim_id) = frequency?;
-        Some(MappedClaim {
-            claim_type: claim_type?,
+        let claim_type = claim_type?;
+        let institutional = claim_type == ClaimType::Institutional;
+        let service_zip = self.item_zip().or_else(|| self.facility_zip()).or(billing_zip);
+        let (statement_from, statement_to) = if institutional { self.billable_period() } else { (None, None) };
+        Some(SubmittedClaim {
+            claim_id: Uuid::nil(),
+            claim_type,
             frequency,
             related_claim_id,
             patient_control_number,
@@ -111,8 +148,78 @@ impl<'a> Mapper<'_, 'a> {
             diagnoses,
             lines,
             total_charge: total_charge?,
-            details: ClaimDetails::default(),
-            issues: Vec::new(),
+            subscriber_id,
+            service_zip,
+            prior_authorization,
+            drg: if institutional { self.drg() } else { None },
+            admission_date: if institutional { self.admission_date() } else { None },
+            statement_from,
+            statement_to,
+        })
+    }
+
+    /// The first `item[].locationAddress.postalCode` of the right shape.
+    fn item_zip(&self) -> Option<String> {
+        let quiet = &mut Errors::default();
+        let items = self.claim.arr("item", false, quiet)?;
+        items.objs(quiet).iter().find_map(|item| item.obj("locationAddress", false, quiet).and_then(|address| zip_of(&address)))
+    }
+
+    /// `Claim.facility` → Location `address.postalCode`.
+    fn facility_zip(&self) -> Option<String> {
+        let quiet = &mut Errors::default();
+        let facility = self.claim.obj("facility", false, quiet)?;
+        match resolve(&facility, &self.scope, self.bundle, &["Location"], quiet)? {
+            Target::Resource(location) => location.obj.obj("address", false, quiet).and_then(|address| zip_of(&address)),
+            Target::Identifier { .. } => None,
+        }
+    }
+
+    /// The billing provider's first address of the right shape.
+    fn billing_zip(&self) -> Option<String> {
+        let quiet = &mut Errors::default();
+        let provider = self.claim.obj("provider", false, quiet)?;
+        match resolve(&provider, &self.scope, self.bundle, PROVIDER_TYPES, quiet)? {
+            Target::Resource(resource) => {
+                let addresses = resource.obj.arr("address", false, quiet)?;
+                addresses.objs(quiet).iter().find_map(zip_of)
+            }
+            Target::Identifier { .. } => None,
+        }
+    }
+
+    /// `billablePeriod` (start, end), each when it is a full date.
+    fn billable_period(&self) -> (Option<Date>, Option<Date>) {
+        let quiet = &mut Errors::default();
+        let Some(period) = self.claim.obj("billablePeriod", false, quiet) else {
+            return (None, None);
+        };
+        let end = period.str("end", false, quiet).and_then(date_of);
+        (period.str("start", false, quiet).and_then(date_of), end)
+    }
+
+    /// The first `diagnosis[].packageCode` coding's code.
+    fn drg(&self) -> Option<String> {
+        let quiet = &mut Errors::default();
+        let entries = self.claim.arr("diagnosis", false, quiet)?;
+        entries.objs(quiet).iter().find_map(|entry| {
+            let concept = entry.obj("packageCode", false, &mut Errors::default())?;
+            find_coding(&concept, &mut Errors::default(), |_| true).map(|(_, _, code)| code.to_owned())
+        })
+    }
+
+    /// `supportingInfo[]` of category `admissionperiod`: `timingPeriod.start`, else `timingDate`.
+    fn admission_date(&self) -> Option<Date> {
+        let quiet = &mut Errors::default();
+        let infos = self.claim.arr("supportingInfo", false, quiet)?;
+        infos.objs(quiet).iter().find_map(|info| {
+            let quiet = &mut Errors::default();
+            let category = info.obj("category", false, quiet)?;
+            if !has_code(&category, "admissionperiod", quiet) {
+                return None;
+            }
+            let start = info.obj("timingPeriod", false, quiet).and_then(|period| period.str("start", false, quiet));
+            start.or_else(|| info.str("timingDate", false, quiet)).and_then(date_of)
         })
     }
 
@@ -178,6 +285,7 @@ impl<'a> Mapper<'_, 'a> {
         let provider = self.claim.obj("provider", true, &mut self.errors)?;
         let npi = self.npi_of(&provider)?;
         self.issues.extend(edits::npi(&npi, &provider.path));
+        self.paths.billing_npi = provider.path.clone();
         Some(npi)
     }
 
@@ -197,6 +305,7 @@ impl<'a> Mapper<'_, 'a> {
         let provider = member.obj("provider", true, &mut self.errors)?;
         let npi = self.npi_of(&provider)?;
         self.issues.extend(edits::npi(&npi, &provider.path));
+        self.paths.rendering_npi = provider.path.clone();
         Some(Some(npi))
     }
 
@@ -223,7 +332,7 @@ impl<'a> Mapper<'_, 'a> {
         }
     }
 
-    fn payer_and_member(&mut self) -> Option<(String, String)> {
+    fn payer_and_member(&mut self) -> Option<PayerAndMember> {
         let insurance = self.claim.arr("insurance", true, &mut self.errors)?;
         let policies = insurance.objs(&mut self.errors);
         let focal = policies.iter().position(|policy| policy.bool("focal", &mut self.errors) == Some(true));
@@ -235,10 +344,18 @@ impl<'a> Mapper<'_, 'a> {
         };
         let coverage_ref = policy.obj("coverage", true, &mut self.errors)?;
         let coverage = resolve(&coverage_ref, &self.scope, self.bundle, &["Coverage"], &mut self.errors)?;
+        self.paths.payer_id = coverage_ref.path.clone();
+        self.paths.member_id = coverage_ref.path.clone();
+        let mut subscriber_id = None;
         let (payer_id, coverage_member_id) = match &coverage {
             Target::Resource(coverage) => {
                 let payer_id = self.coverage_payer(coverage);
-                let member_id = coverage.obj.str("subscriberId", false, &mut self.errors).or_else(|| first_identifier_value(&coverage.obj, &mut self.errors));
+                let subscriber = coverage.obj.str("subscriberId", false, &mut self.errors);
+                if let Some(subscriber) = subscriber {
+                    subscriber_id = Some(subscriber.to_owned());
+                    self.paths.subscriber_id = coverage.obj.path_of("subscriberId");
+                }
+                let member_id = subscriber.or_else(|| first_identifier_value(&coverage.obj, &mut self.errors));
                 (payer_id, member_id)
             }
             Target::Identifier { value, .. } => {
@@ -258,7 +375,14 @@ impl<'a> Mapper<'_, 'a> {
             Some(member_id) => Some(member_id.to_owned()),
             None => self.member_from_insurance_or_patient(policy, &coverage_ref.path),
         };
-        Some((payer_id?, member_id?))
+        let prior_authorization = policy
+            .arr("preAuthRef", false, &mut self.errors)
+            .and_then(|references| match references.items.first() {
+                Some(Json::String(reference)) => Some(reference.trim().to_owned()),
+                _ => None,
+            })
+            .filter(|reference| !reference.is_empty());
+        Some(PayerAndMember { payer_id: payer_id?, member_id: member_id?, subscriber_id, prior_authorization })
     }
 
     fn coverage_payer(&mut self, coverage: &Resource<'a>) -> Option<String> {
@@ -314,9 +438,13 @@ impl<'a> Mapper<'_, 'a> {
                     relation.obj("relationship", false, &mut self.errors).is_some_and(|relationship| has_code(&relationship, "replaces", &mut self.errors));
                 if is_replacement && replaces.is_none() {
                     replaces = Some((relation.path.clone(), named.clone()));
+                    self.paths.related_claim_id = relation.path_of("claim");
                 }
-                if first_named.is_none() {
+                if first_named.is_none() && named.is_some() {
                     first_named = named;
+                    if self.paths.related_claim_id.is_empty() {
+                        self.paths.related_claim_id = relation.path_of("claim");
+                    }
                 }
             }
         }
@@ -386,6 +514,7 @@ impl<'a> Mapper<'_, 'a> {
             self.issues.extend(edits::icd10(code, &code_path));
             if let Some(sequence) = sequence {
                 diagnoses.push(Diagnosis { sequence, code: crate::Icd10Code::normalize(code) });
+                self.paths.diagnoses.push(code_path);
             }
         }
         diagnoses
@@ -414,15 +543,22 @@ impl<'a> Mapper<'_, 'a> {
             {
                 self.errors.push(item.path_of("sequence"), format!("sequence {sequence} repeats {earlier}"));
             }
-            let procedure_code = self.procedure_code(&item);
-            let modifiers = self.modifiers(&item);
+            let mut line_paths = LinePaths::default();
+            let procedure_code = self.procedure_code(&item, &mut line_paths);
+            let modifiers = self.modifiers(&item, &mut line_paths);
             let quantity = self.quantity(&item);
             let charge = quantity.and_then(|quantity| self.charge(&item, quantity));
             let service_date = self.service_date(&item, billable_start);
-            let place_of_service = item
-                .obj("locationCodeableConcept", false, &mut self.errors)
-                .and_then(|concept| find_coding(&concept, &mut self.errors, |_| true))
-                .map(|(_, _, code)| code.to_owned());
+            let place_of_service = item.obj("locationCodeableConcept", false, &mut self.errors).and_then(|concept| {
+                let (coding_idx, _, code) = find_coding(&concept, &mut self.errors, |_| true)?;
+                line_paths.place_of_service = format!("{}.coding[{coding_idx}].code", concept.path);
+                Some(code.to_owned())
+            });
+            let revenue_code = item.obj("revenue", false, &mut self.errors).and_then(|concept| {
+                let (coding_idx, _, code) = find_coding(&concept, &mut self.errors, |_| true)?;
+                line_paths.revenue_code = format!("{}.coding[{coding_idx}].code", concept.path);
+                Some(code.to_owned())
+            });
             let diagnosis_pointers = self.pointers(&item, diagnoses);
             if let Some(service_date) = &service_date
                 && !future_paths.contains(&service_date.path)
@@ -443,14 +579,15 @@ impl<'a> Mapper<'_, 'a> {
                     service_date: service_date.date,
                     place_of_service,
                     diagnosis_pointers,
-                    revenue_code: None,
+                    revenue_code,
                 });
+                self.paths.lines.push(line_paths);
             }
         }
         lines
     }
 
-    fn procedure_code(&mut self, item: &Obj<'a>) -> Option<String> {
+    fn procedure_code(&mut self, item: &Obj<'a>, line_paths: &mut LinePaths) -> Option<String> {
         let concept = item.obj("productOrService", true, &mut self.errors)?;
         let preferred = find_coding(&concept, &mut Errors::default(), |system| matches!(system, Some(HCPCS | CPT)));
         let Some((coding_idx, _, code)) = preferred.or_else(|| find_coding(&concept, &mut self.errors, |_| true)) else {
@@ -459,10 +596,11 @@ impl<'a> Mapper<'_, 'a> {
         };
         let code_path = format!("{}.coding[{coding_idx}].code", concept.path);
         self.issues.extend(edits::procedure_code(code, &code_path));
+        line_paths.procedure_code = code_path;
         Some(code.to_ascii_uppercase())
     }
 
-    fn modifiers(&mut self, item: &Obj<'a>) -> Option<Vec<String>> {
+    fn modifiers(&mut self, item: &Obj<'a>, line_paths: &mut LinePaths) -> Option<Vec<String>> {
         let Some(concepts) = item.arr("modifier", false, &mut self.errors) else {
             return Some(Vec::new());
         };
@@ -474,7 +612,10 @@ impl<'a> Mapper<'_, 'a> {
         let mut modifiers = Vec::new();
         for concept in concepts.objs(&mut self.errors) {
             match find_coding(&concept, &mut self.errors, |_| true) {
-                Some((_, _, code)) => modifiers.push(code.to_ascii_uppercase()),
+                Some((coding_idx, _, code)) => {
+                    modifiers.push(code.to_ascii_uppercase());
+                    line_paths.modifiers.push(format!("{}.coding[{coding_idx}].code", concept.path));
+                }
                 None => self.errors.push(concept.path_of("coding"), "needs a coding with a code"),
             }
         }
@@ -630,6 +771,13 @@ fn member_identifier(patient: &Obj<'_>, errors: &mut Errors) -> Option<String> {
     };
     let chosen = identifiers.iter().find(|identifier| is_member_number(identifier));
     chosen.into_iter().chain(identifiers.iter()).find_map(|identifier| identifier.str("value", false, errors)).map(str::to_owned)
+}
+
+/// An Address's `postalCode` when it is a US ZIP or ZIP+4 (5 or 9 digits, a `-` dropped).
+fn zip_of(address: &Obj<'_>) -> Option<String> {
+    let postal_code = address.str("postalCode", false, &mut Errors::default())?;
+    let digits: String = postal_code.chars().filter(|c| *c != '-').collect();
+    (matches!(digits.len(), 5 | 9) && digits.bytes().all(|byte| byte.is_ascii_digit())).then_some(digits)
 }
 
 /// The payer's number of a related claim: `identifier.value`, else the reference's last segment.

@@ -7,7 +7,7 @@
 //! - [`submission`]: [`parse_submission`], the body (a Claim or a Bundle) and its limits.
 //! - [`claim`]: one FHIR Claim → [`MappedClaim`]; which element gives which field.
 //! - re-exported from `claimtrail-events`, which X12 shares: [`MappedClaim`]
-//!   (a domain claim without its id, plus its issues), [`edits`] (the
+//!   (a domain claim as read, where each field was read, and its issues), [`edits`] (the
 //!   front-end edits that make a well-formed claim `rejected`, and their
 //!   codes), [`FieldError`], [`MONEY_CENTS_MAX`] and [`QUANTITY_MAX`]; and
 //!   from `claimtrail-codes`, [`Npi`], [`Icd10Code`], [`ProcedureCode`].
@@ -38,7 +38,7 @@ mod resolve;
 pub use claim_response::claim_response;
 pub use claimtrail_codes::{CodeSet, Icd10Code, Icd10Error, Npi, NpiError, ProcedureCode, ProcedureCodeError};
 pub use claimtrail_events::edits::{self, issue_code};
-pub use claimtrail_events::{ClaimDetails, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
+pub use claimtrail_events::{FieldPaths, LinePaths, MONEY_CENTS_MAX, MappedClaim, QUANTITY_MAX};
 pub use eob::explanation_of_benefit;
 pub use error::{EntryError, FhirError, FieldError};
 pub use output::CARC;

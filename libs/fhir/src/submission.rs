@@ -35,7 +35,7 @@ pub enum BundleType {
 }
 
 /// Resource types a claims Bundle may hold besides Claims.
-pub const SUPPORTING_RESOURCE_TYPES: &[&str] = &["Patient", "Coverage", "Practitioner", "Organization"];
+pub const SUPPORTING_RESOURCE_TYPES: &[&str] = &["Patient", "Coverage", "Practitioner", "Organization", "Location"];
 
 impl BundleType {
     pub fn as_str(self) -> &'static str {

@@ -19,18 +19,19 @@ fn the_complete_professional_claim_maps_every_field() {
     let claim = mapped(&professional_claim());
 
     assert!(claim.issues.is_empty(), "{:?}", claim.issues);
-    assert_eq!(claim.claim_type, ClaimType::Professional);
-    assert_eq!(claim.frequency, Frequency::Original);
-    assert_eq!(claim.related_claim_id, None);
-    assert_eq!(claim.patient_control_number.as_deref(), Some("PCN-20260210-0042"));
-    assert_eq!(claim.billing_npi, "1245319599");
-    assert_eq!(claim.rendering_npi.as_deref(), Some("1003000126"));
-    assert_eq!(claim.payer_id, "60054");
-    assert_eq!(claim.member_id, "MBR-0001", "Coverage.subscriberId comes before the Patient's identifier");
-    assert_eq!(claim.diagnoses, vec![Diagnosis { sequence: 1, code: "J069".into() }, Diagnosis { sequence: 2, code: "Z23".into() }]);
-    assert_eq!(claim.total_charge, money("155.00"));
+    assert_eq!(claim.claim.claim_type, ClaimType::Professional);
+    assert_eq!(claim.claim.frequency, Frequency::Original);
+    assert_eq!(claim.claim.related_claim_id, None);
+    assert_eq!(claim.claim.patient_control_number.as_deref(), Some("PCN-20260210-0042"));
+    assert_eq!(claim.claim.billing_npi, "1245319599");
+    assert_eq!(claim.claim.rendering_npi.as_deref(), Some("1003000126"));
+    assert_eq!(claim.claim.payer_id, "60054");
+    assert_eq!(claim.claim.member_id, "MBR-0001", "Coverage.subscriberId comes before the Patient's identifier");
+    assert_eq!(claim.claim.diagnoses, vec![Diagnosis { sequence: 1, code: "J069".into() }, Diagnosis { sequence: 2, code: "Z23".into() }]);
+    assert_eq!(claim.claim.total_charge, money("155.00"));
 
     let lines: Vec<_> = claim
+        .claim
         .lines
         .iter()
         .map(|line| (line.sequence, line.procedure_code.as_str(), line.modifiers.clone(), line.quantity, line.charge, line.diagnosis_pointers.clone()))
@@ -43,7 +44,7 @@ fn the_complete_professional_claim_maps_every_field() {
             (3, "J1100", vec![], Decimal::from(4), money("10.00"), vec![1]),
         ]
     );
-    for line in &claim.lines {
+    for line in &claim.claim.lines {
         assert_eq!(line.service_date, date!(2026 - 02 - 10));
         assert_eq!(line.place_of_service.as_deref(), Some("11"));
     }
@@ -53,11 +54,11 @@ fn the_complete_professional_claim_maps_every_field() {
 fn a_mapped_claim_becomes_the_domain_claim_under_the_id_intake_gives_it() {
     let claim = mapped(&professional_claim());
     let claim_id = Uuid::now_v7();
-    let submitted = claim.clone().into_submitted(claim_id);
+    let submitted = claim.clone().with_id(claim_id).parse().expect("a well-formed claim parses");
     assert_eq!(submitted.claim_id, claim_id);
-    assert_eq!(submitted.lines, claim.lines);
-    assert_eq!(submitted.member_id, claim.member_id);
-    assert_eq!(submitted.total_charge, claim.total_charge);
+    assert_eq!(serde_json::to_value(&submitted.lines).unwrap(), serde_json::to_value(&claim.claim.lines).unwrap());
+    assert_eq!(submitted.member_id, claim.claim.member_id);
+    assert_eq!(submitted.total_charge, claim.claim.total_charge);
 }
 
 #[test]
@@ -76,26 +77,26 @@ fn a_batch_bundle_maps_each_claim_with_referenced_supporting_resources() {
 
     let first = submission.entries[0].as_ref().unwrap();
     assert!(first.issues.is_empty(), "{:?}", first.issues);
-    assert_eq!(first.billing_npi, "1245319599", "by fullUrl urn:uuid");
-    assert_eq!(first.payer_id, "60054", "Coverage.payor `Organization/payer-1` resolves by type and id against an absolute fullUrl");
-    assert_eq!(first.member_id, "SUB-0002");
-    assert_eq!(first.rendering_npi, None);
-    assert_eq!(first.total_charge, money("25.00"));
+    assert_eq!(first.claim.billing_npi, "1245319599", "by fullUrl urn:uuid");
+    assert_eq!(first.claim.payer_id, "60054", "Coverage.payor `Organization/payer-1` resolves by type and id against an absolute fullUrl");
+    assert_eq!(first.claim.member_id, "SUB-0002");
+    assert_eq!(first.claim.rendering_npi, None);
+    assert_eq!(first.claim.total_charge, money("25.00"));
 
     let second = submission.entries[1].as_ref().unwrap();
     assert!(second.issues.is_empty(), "{:?}", second.issues);
-    assert_eq!(second.billing_npi, "1234567893", "a Practitioner as billing provider");
-    assert_eq!(second.payer_id, "87726", "payor by logical identifier");
-    assert_eq!(second.member_id, "MBR-0003-02", "no subscriberId or identifier on the Coverage: the Patient's MB identifier");
-    assert_eq!(second.frequency, Frequency::Replacement);
-    assert_eq!(second.related_claim_id.as_deref(), Some("ICN-2026-000123"));
-    assert_eq!(second.diagnoses, vec![Diagnosis { sequence: 1, code: "E119".into() }], "icd-10 accepted, dot removed, upper-case");
-    assert_eq!(second.lines[0].service_date, date!(2026 - 02 - 04), "servicedPeriod.start");
-    assert_eq!(second.lines[0].charge, money("95.50"));
-    assert_eq!(second.lines[1].service_date, date!(2026 - 02 - 05), "Claim.billablePeriod.start");
-    assert_eq!(second.lines[1].charge, money("10.05"), "3 × 3.35");
-    assert_eq!(second.total_charge, money("105.55"), "no Claim.total: the sum of the lines");
-    assert_eq!(second.patient_control_number, None);
+    assert_eq!(second.claim.billing_npi, "1234567893", "a Practitioner as billing provider");
+    assert_eq!(second.claim.payer_id, "87726", "payor by logical identifier");
+    assert_eq!(second.claim.member_id, "MBR-0003-02", "no subscriberId or identifier on the Coverage: the Patient's MB identifier");
+    assert_eq!(second.claim.frequency, Frequency::Replacement);
+    assert_eq!(second.claim.related_claim_id.as_deref(), Some("ICN-2026-000123"));
+    assert_eq!(second.claim.diagnoses, vec![Diagnosis { sequence: 1, code: "E119".into() }], "icd-10 accepted, dot removed, upper-case");
+    assert_eq!(second.claim.lines[0].service_date, date!(2026 - 02 - 04), "servicedPeriod.start");
+    assert_eq!(second.claim.lines[0].charge, money("95.50"));
+    assert_eq!(second.claim.lines[1].service_date, date!(2026 - 02 - 05), "Claim.billablePeriod.start");
+    assert_eq!(second.claim.lines[1].charge, money("10.05"), "3 × 3.35");
+    assert_eq!(second.claim.total_charge, money("105.55"), "no Claim.total: the sum of the lines");
+    assert_eq!(second.claim.patient_control_number, None);
 }
 
 #[test]
@@ -263,7 +264,7 @@ fn more_than_fifty_lines_is_refused_naming_the_limit() {
 
     set(&mut claim, "/item", Value::Array(items[..50].to_vec()));
     set(&mut claim, "/total/value", json!(1250));
-    assert_eq!(mapped(&claim).lines.len(), 50);
+    assert_eq!(mapped(&claim).claim.lines.len(), 50);
 }
 
 #[test]
@@ -322,7 +323,7 @@ fn a_future_billable_period_is_one_issue_not_one_per_line() {
     set(&mut claim, "/billablePeriod/start", json!("2026-04-01"));
     let mapped = mapped(&claim);
     assert_eq!(issues(&mapped), vec![("Claim.billablePeriod.start".to_owned(), "service-date-future".to_owned())]);
-    assert!(mapped.lines.iter().all(|line| line.service_date == date!(2026 - 04 - 01)));
+    assert!(mapped.claim.lines.iter().all(|line| line.service_date == date!(2026 - 04 - 01)));
 }
 
 #[test]
@@ -331,8 +332,8 @@ fn a_cancelled_claim_naming_an_earlier_one_is_a_void() {
     set(&mut claim, "/status", json!("cancelled"));
     set(&mut claim, "/related", json!([{ "claim": { "reference": "Claim/ICN-77" }, "relationship": { "coding": [{ "code": "prior" }] } }]));
     let mapped = mapped(&claim);
-    assert_eq!(mapped.frequency, Frequency::Void);
-    assert_eq!(mapped.related_claim_id.as_deref(), Some("ICN-77"));
+    assert_eq!(mapped.claim.frequency, Frequency::Void);
+    assert_eq!(mapped.claim.related_claim_id.as_deref(), Some("ICN-77"));
 }
 
 #[test]
@@ -340,7 +341,7 @@ fn a_prior_claim_alone_does_not_make_a_replacement() {
     let mut claim = professional_claim();
     set(&mut claim, "/related", json!([{ "claim": { "identifier": { "value": "ICN-1" } }, "relationship": { "coding": [{ "code": "prior" }] } }]));
     let mapped = mapped(&claim);
-    assert_eq!((mapped.frequency, mapped.related_claim_id), (Frequency::Original, None));
+    assert_eq!((mapped.claim.frequency, mapped.claim.related_claim_id), (Frequency::Original, None));
 }
 
 #[test]
@@ -349,8 +350,8 @@ fn providers_may_be_named_by_logical_or_conditional_references() {
     set(&mut claim, "/provider", json!({ "identifier": { "system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893" } }));
     set(&mut claim, "/careTeam/0/provider", json!({ "reference": "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|1245319599" }));
     let mapped = mapped(&claim);
-    assert_eq!(mapped.billing_npi, "1234567893");
-    assert_eq!(mapped.rendering_npi.as_deref(), Some("1245319599"));
+    assert_eq!(mapped.claim.billing_npi, "1234567893");
+    assert_eq!(mapped.claim.rendering_npi.as_deref(), Some("1245319599"));
 }
 
 #[test]
@@ -358,27 +359,27 @@ fn member_id_precedence_is_subscriber_then_coverage_identifier_then_insurance_th
     let mut claim = professional_claim();
     set(&mut claim, "/contained/4/identifier", json!([{ "value": "COV-ID" }]));
     set(&mut claim, "/insurance/0/identifier", json!({ "value": "INS-ID" }));
-    assert_eq!(mapped(&claim).member_id, "MBR-0001");
+    assert_eq!(mapped(&claim).claim.member_id, "MBR-0001");
     remove(&mut claim, "/contained/4/subscriberId");
-    assert_eq!(mapped(&claim).member_id, "COV-ID");
+    assert_eq!(mapped(&claim).claim.member_id, "COV-ID");
     remove(&mut claim, "/contained/4/identifier");
-    assert_eq!(mapped(&claim).member_id, "INS-ID");
+    assert_eq!(mapped(&claim).claim.member_id, "INS-ID");
     remove(&mut claim, "/insurance/0/identifier");
-    assert_eq!(mapped(&claim).member_id, "MBR-0001-77");
+    assert_eq!(mapped(&claim).claim.member_id, "MBR-0001-77");
 }
 
 #[test]
 fn the_payer_falls_back_to_the_organization_id_and_to_claim_insurer() {
     let mut claim = professional_claim();
     remove(&mut claim, "/contained/1/identifier");
-    assert_eq!(mapped(&claim).payer_id, "payer");
+    assert_eq!(mapped(&claim).claim.payer_id, "payer");
 
     set(&mut claim, "/insurance/0/coverage", json!({ "identifier": { "value": "MBR-9" } }));
     let errors = invalid(&claim);
     assert_eq!(errors[0].path, "Claim.insurance[0].coverage");
     set(&mut claim, "/insurer", json!({ "identifier": { "value": "87726" } }));
     let mapped = mapped(&claim);
-    assert_eq!((mapped.payer_id.as_str(), mapped.member_id.as_str()), ("87726", "MBR-9"));
+    assert_eq!((mapped.claim.payer_id.as_str(), mapped.claim.member_id.as_str()), ("87726", "MBR-9"));
 }
 
 #[test]
@@ -392,7 +393,7 @@ fn the_focal_insurance_is_chosen_over_the_first() {
             { "sequence": 2, "focal": true, "coverage": { "reference": "#coverage" } }
         ]),
     );
-    assert_eq!(mapped(&claim).member_id, "MBR-0001");
+    assert_eq!(mapped(&claim).claim.member_id, "MBR-0001");
 }
 
 #[test]

@@ -42,11 +42,11 @@ fn line(sequence: u32, code: &str, amounts: [&str; 4], adjustments: Vec<Adjustme
 /// The professional fixture, decided: the visit allowed 95 with a 20 copay,
 /// the vaccine administration paid in full, the injection denied (CO-97).
 fn sample() -> (ClaimAdjudicated, SubmittedClaim) {
-    let claim = mapped(&professional_claim()).into_submitted(Uuid::now_v7());
+    let claim = mapped(&professional_claim()).with_id(Uuid::now_v7()).parse().expect("a well-formed claim parses");
     let adjudicated = ClaimAdjudicated {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id.clone(),
-        billing_npi: claim.billing_npi.clone(),
+        payer_id: claim.payer_id.to_string(),
+        billing_npi: claim.billing_npi.to_string(),
         outcome: Outcome::PartiallyPaid,
         rule_set_hash: "00".repeat(32),
         lines: vec![
@@ -66,11 +66,14 @@ fn sample() -> (ClaimAdjudicated, SubmittedClaim) {
 /// amounts), decided with a deductible and coinsurance.
 fn sample_without_care_team() -> (ClaimAdjudicated, SubmittedClaim) {
     let submission = submit(&fixture("bundle-batch.json")).unwrap();
-    let claim = submission.entries[1].clone().unwrap().into_submitted(Uuid::now_v7());
+    let mut mapped = submission.entries[1].clone().unwrap();
+    // The fixture replaces a payer's ICN; intake names an original by the id it gave it.
+    mapped.claim.related_claim_id = Some(Uuid::now_v7().to_string());
+    let claim = mapped.with_id(Uuid::now_v7()).parse().expect("a well-formed claim parses");
     let adjudicated = ClaimAdjudicated {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id.clone(),
-        billing_npi: claim.billing_npi.clone(),
+        payer_id: claim.payer_id.to_string(),
+        billing_npi: claim.billing_npi.to_string(),
         outcome: Outcome::Paid,
         rule_set_hash: "11".repeat(32),
         lines: vec![

@@ -245,6 +245,6 @@ proptest! {
         set(&mut claim, "/item/1/unitPrice/value", Value::Number(number));
         remove(&mut claim, "/total");
         let mapped = mapped(&claim);
-        prop_assert_eq!(mapped.lines[1].charge, amount);
+        prop_assert_eq!(mapped.claim.lines[1].charge, amount);
     }
 }

@@ -8,13 +8,16 @@
 
 use std::time::Instant;
 
-use claimtrail_events::MappedClaim;
-use claimtrail_events::{ClaimLine, ClaimType, Diagnosis, Frequency, Money};
+use claimtrail_events::{AsRead, ClaimType, Frequency, Money, SubmittedClaim};
 use claimtrail_x12::{ClaimToWrite, Limits, Outgoing837, Party, PersonName, ReadOptions, read, write_837p};
 use rust_decimal::Decimal;
 use time::macros::{date, time};
 
-fn claim(seed: usize) -> MappedClaim {
+type ClaimLine = claimtrail_events::ClaimLine<AsRead>;
+type Diagnosis = claimtrail_events::Diagnosis<AsRead>;
+type Claim = SubmittedClaim<AsRead>;
+
+fn claim(seed: usize) -> Claim {
     let n_lines = 1 + seed % 6;
     let lines: Vec<ClaimLine> = (0..n_lines)
         .map(|idx| ClaimLine {
@@ -30,7 +33,8 @@ fn claim(seed: usize) -> MappedClaim {
         })
         .collect();
     let total_charge = Money::checked_sum(lines.iter().map(|line| &line.charge)).unwrap_or(Money::ZERO);
-    MappedClaim {
+    Claim {
+        claim_id: uuid::Uuid::nil(),
         claim_type: ClaimType::Professional,
         frequency: Frequency::Original,
         related_claim_id: None,
@@ -42,8 +46,13 @@ fn claim(seed: usize) -> MappedClaim {
         diagnoses: vec![Diagnosis { sequence: 1, code: "E119".to_owned() }, Diagnosis { sequence: 2, code: "I10".to_owned() }],
         lines,
         total_charge,
-        details: Default::default(),
-        issues: Vec::new(),
+        subscriber_id: None,
+        service_zip: None,
+        prior_authorization: None,
+        drg: None,
+        admission_date: None,
+        statement_from: None,
+        statement_to: None,
     }
 }
 
@@ -66,8 +75,8 @@ fn main() {
         receiver: Party { name: "PAYER".to_owned(), id: "PAYER01".to_owned() },
     };
     // About 1.1 KB per claim: estimate from a sample, then write the whole file.
-    let sample: Vec<MappedClaim> = (0..100).map(claim).collect();
-    let to_write = |claims: &[MappedClaim]| -> String {
+    let sample: Vec<Claim> = (0..100).map(claim).collect();
+    let to_write = |claims: &[Claim]| -> String {
         let writes: Vec<ClaimToWrite<'_>> = claims
             .iter()
             .map(|claim| ClaimToWrite {
@@ -84,7 +93,7 @@ fn main() {
     };
     let bytes_per_claim = to_write(&sample).len() / sample.len();
     let n_claims = megabytes * 1_000_000 / bytes_per_claim.max(1);
-    let claims: Vec<MappedClaim> = (0..n_claims).map(claim).collect();
+    let claims: Vec<Claim> = (0..n_claims).map(claim).collect();
     let text = to_write(&claims);
     let options = ReadOptions { today: date!(2026 - 03 - 01), limits: Limits { bytes_max: usize::MAX, claims_max: usize::MAX } };
     println!("837P of {:.1} MB, {n_claims} claims", text.len() as f64 / 1e6);

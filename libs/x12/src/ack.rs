@@ -268,7 +268,7 @@ pub fn render_277ca(
 fn totals(claims: &[&(&X12Claim, &ClaimDecision)]) -> (usize, Money, usize, Money) {
     let mut totals = (0, Money::ZERO, 0, Money::ZERO);
     for (claim, decision) in claims {
-        let charge = claim.claim.total_charge;
+        let charge = claim.claim.claim.total_charge;
         if matches!(decision, ClaimDecision::Accepted { .. }) {
             totals.0 += 1;
             totals.1 = totals.1.checked_add(charge).unwrap_or(totals.1);
@@ -353,11 +353,11 @@ fn claim_acknowledgment(out: &mut Out, transaction: &Transaction, claims: &[(&X1
                 "",
                 "",
                 "MI",
-                &name_or(&claim.claim.member_id, "UNKNOWN"),
+                &name_or(&claim.claim.claim.member_id, "UNKNOWN"),
             ]);
-            let pcn = claim.claim.patient_control_number.as_deref().unwrap_or("");
+            let pcn = claim.claim.claim.patient_control_number.as_deref().unwrap_or("");
             out.segment(&["TRN", "2", &name_or(pcn, "0")]);
-            let charge = claim.claim.total_charge.to_string();
+            let charge = claim.claim.claim.total_charge.to_string();
             match decision {
                 ClaimDecision::Accepted { claim_id } => {
                     out.segment(&["STC", &format!("{}:{}", status_category::RECEIPT, status::ACCEPTED), &today, "WQ", &charge]);

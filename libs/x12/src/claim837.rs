@@ -15,6 +15,12 @@
 //! - patient control number CLM01, total charge CLM02, CLM05 = facility code :
 //!   qualifier : frequency (1 original, 7 replacement, 8 void);
 //! - related claim REF*F8, prior authorization REF*G1, trace REF*D9;
+//! - subscriber id (the family's partition key): 2010BA NM109, the member id
+//!   (5010 names a dependent patient in 2010CA without an id of its own);
+//! - service ZIP: the service facility's N403 (837P 2310C, 837I 2310E NM1*77),
+//!   else the billing provider's (2010AA N403); 5 or 9 digits;
+//! - 837I: DRG HI*DR (HI01-2), admission date DTP*435 (D8, or the date of a
+//!   DT date-time), statement period DTP*434 (RD8 from-to);
 //! - diagnoses: HI ABK (principal) and ABF (others), numbered in order from 1;
 //!   BK/BF (ICD-9) are kept but are an issue;
 //! - rendering NPI: 2310B (837P) / 2310D (837I) NM1*82 NM109;
@@ -29,7 +35,11 @@
 use std::collections::HashMap;
 
 use claimtrail_codes::{Carc, GroupCode, Icd10Code, ProcedureCode};
-use claimtrail_events::{Adjustment, ClaimDetails, ClaimIssue, ClaimLine, ClaimType, Diagnosis, Frequency, MappedClaim, Money, edits};
+use claimtrail_events::{Adjustment, AsRead, ClaimIssue, ClaimType, FieldPaths, Frequency, LinePaths, MappedClaim, Money, SubmittedClaim, edits};
+use uuid::Uuid;
+
+type ClaimLine = claimtrail_events::ClaimLine<AsRead>;
+type Diagnosis = claimtrail_events::Diagnosis<AsRead>;
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -229,9 +239,19 @@ struct ClaimDraft {
     hi_at_fault: bool,
     n_hi_diagnosis_segments: usize,
     diagnoses: Vec<Diagnosis>,
+    /// Where each diagnosis code was read.
+    diagnosis_paths: Vec<String>,
     /// Issues found while reading (diagnoses, rendering NPI), before the line and total edits.
     issues: Vec<ClaimIssue>,
     rendering_npi: Option<String>,
+    /// `2310B/NM109` or `2310D/NM109`.
+    rendering_path: String,
+    /// The service facility's N403 (2310C on an 837P, 2310E on an 837I).
+    facility_zip: Option<String>,
+    /// 837I HI*DR.
+    drg: Option<String>,
+    /// 837I DTP*435.
+    admission_date: Option<Date>,
     other_payers: Vec<OtherPayer>,
     in_other_payer: bool,
     lines: Vec<LineDraft>,
@@ -729,6 +749,7 @@ impl<'c> Mapper<'c> {
                     claim.issues.extend(edits::npi(npi, &format!("{loop_id}/NM109")));
                 }
                 claim.rendering_npi = Some(npi.to_owned());
+                claim.rendering_path = format!("{loop_id}/NM109");
             }
         }
     }
@@ -747,6 +768,13 @@ impl<'c> Mapper<'c> {
             self.address.0 = true;
         } else {
             self.address.1 = true;
+        }
+        let facility_loop = if self.is_professional() { "2310C" } else { "2310E" };
+        if !is_n3
+            && self.loop_id == facility_loop
+            && let Some(claim) = &mut self.claim
+        {
+            claim.facility_zip = Some(segment.element(3).to_owned());
         }
         if self.loop_id == "2010AA"
             && let Some(billing) = &mut self.billing
@@ -872,8 +900,13 @@ impl<'c> Mapper<'c> {
             hi_at_fault: false,
             n_hi_diagnosis_segments: 0,
             diagnoses: Vec::new(),
+            diagnosis_paths: Vec::new(),
             issues: Vec::new(),
             rendering_npi: None,
+            rendering_path: String::new(),
+            facility_zip: None,
+            drg: None,
+            admission_date: None,
             other_payers: Vec::new(),
             in_other_payer: false,
             lines: Vec::new(),
@@ -928,15 +961,19 @@ impl<'c> Mapper<'c> {
         let in_adjudication = self.loop_id == "2430";
         let used = match qualifier {
             "472" => in_line,
-            "434" | "431" => self.loop_id == "2300",
+            "434" | "431" | "435" => self.loop_id == "2300",
             "573" => in_adjudication,
             _ => false,
         };
         if !used || self.claim.as_ref().is_some_and(|claim| claim.over_line_limit) {
             return;
         }
-        let format = segment.element(2);
-        let Some(value) = self.required(segment, 3, "DTP03, the date,") else { return };
+        let mut format = segment.element(2);
+        let Some(mut value) = self.required(segment, 3, "DTP03, the date,") else { return };
+        // The admission is a date-time (DT, CCYYMMDDHHMM) or a date; the date is what adjudication reads.
+        if qualifier == "435" && format == "DT" && value.len() == 12 {
+            (format, value) = ("D8", &value[..8]);
+        }
         let period = match parse_period(format, value) {
             Ok(period) => period,
             Err(code) => {
@@ -958,6 +995,7 @@ impl<'c> Mapper<'c> {
                 }
             }
             "434" => claim.statement_period = Some(period),
+            "435" => claim.admission_date = Some(period.0),
             "431" => claim.onset_date = Some(period.0),
             _ => {
                 if let Some(adjudication) = claim.line_adjudications.last_mut() {
@@ -1043,6 +1081,7 @@ impl<'c> Mapper<'c> {
             }
             claim.has_principal |= principal;
             claim.diagnoses.push(Diagnosis { sequence, code: Icd10Code::normalize(code) });
+            claim.diagnosis_paths.push(path());
         }
         if let Some(claim) = &mut self.claim {
             claim.n_hi_diagnosis_segments += 1;
@@ -1076,6 +1115,9 @@ impl<'c> Mapper<'c> {
             }
             let path = Loc::new("2300", None, "HI", segment.position).element(element).component(2).path();
             let Some(claim) = &mut self.claim else { return };
+            if qualifier == "DR" && claim.drg.is_none() {
+                claim.drg = Some(code.to_owned());
+            }
             match kind {
                 HiCode::OtherDiagnosis { icd9: true } => claim.issues.push(icd9_issue(qualifier, code, path)),
                 HiCode::Procedure { icd9: true } => {
@@ -1409,6 +1451,7 @@ impl<'c> Mapper<'c> {
         }
         issues.extend(draft.issues);
         let mut lines = Vec::with_capacity(draft.lines.len());
+        let mut line_paths = Vec::with_capacity(draft.lines.len());
         let mut line_details = Vec::with_capacity(draft.lines.len());
         let mut future_dates: Vec<Option<Loc>> = Vec::new();
         for line in draft.lines {
@@ -1448,6 +1491,20 @@ impl<'c> Mapper<'c> {
                     issues.extend(edits::diagnosis_pointer(*pointer, &draft.diagnoses, &loc.path()));
                 }
             }
+            let modifier_paths = (0..line.modifiers.len())
+                .map(|modifier_idx| line.procedure_position.component(u8::try_from(modifier_idx + 3).unwrap_or(u8::MAX)).path())
+                .collect();
+            let place_of_service_path = match &line.place_of_service {
+                Some(_) => line.procedure_position.element(5).path(),
+                None => clm.element(5).component(1).path(),
+            };
+            let revenue_code_path = line.procedure_position.element(1).path();
+            line_paths.push(LinePaths {
+                procedure_code: if line.procedure_code.is_empty() { revenue_code_path.clone() } else { line.procedure_position.path() },
+                modifiers: modifier_paths,
+                place_of_service: place_of_service_path,
+                revenue_code: revenue_code_path,
+            });
             let place_of_service = if professional { line.place_of_service.or_else(|| Some(draft.facility_code.clone())) } else { None };
             let procedure_code = if line.procedure_code.is_empty() { line.revenue_code.clone().unwrap_or_default() } else { line.procedure_code };
             lines.push(ClaimLine {
@@ -1474,7 +1531,19 @@ impl<'c> Mapper<'c> {
         }
         let first = lines.iter().map(|line| line.service_date).min()?;
         let last = line_details.iter().map(|line| line.service_end).max()?;
-        let claim = MappedClaim {
+        let paths = FieldPaths {
+            billing_npi: "2010AA/NM109".to_owned(),
+            rendering_npi: draft.rendering_path,
+            payer_id: "2010BB/NM109".to_owned(),
+            member_id: "2010BA/NM109".to_owned(),
+            subscriber_id: "2010BA/NM109".to_owned(),
+            related_claim_id: "2300/REF02".to_owned(),
+            diagnoses: draft.diagnosis_paths,
+            lines: line_paths,
+        };
+        let service_zip = draft.facility_zip.as_deref().and_then(zip_digits).or_else(|| zip_digits(&billing.postal.0));
+        let claim = SubmittedClaim {
+            claim_id: Uuid::nil(),
             claim_type: self.context.claim_type,
             frequency,
             related_claim_id: draft.related_claim_id,
@@ -1486,14 +1555,15 @@ impl<'c> Mapper<'c> {
             diagnoses: draft.diagnoses,
             lines,
             total_charge: draft.total_charge,
-            details: ClaimDetails {
-                subscriber_id: subscriber.member_id.clone(),
-                statement_from: draft.statement_period.map(|(from, _)| from),
-                statement_to: draft.statement_period.map(|(_, to)| to),
-                ..ClaimDetails::default()
-            },
-            issues,
+            subscriber_id: subscriber.member_id.clone(),
+            service_zip,
+            prior_authorization: draft.prior_authorization.clone(),
+            drg: if professional { None } else { draft.drg },
+            admission_date: if professional { None } else { draft.admission_date },
+            statement_from: draft.statement_period.map(|(from, _)| from),
+            statement_to: draft.statement_period.map(|(_, to)| to),
         };
+        let claim = MappedClaim { claim, paths, issues };
         Some(X12Claim {
             position: ClaimPosition { interchange: 0, group: 0, transaction: 0, claim: self.claims.len() },
             clm_segment_position: draft.clm_position,
@@ -1539,6 +1609,11 @@ fn billing_zip_issue(zip: &str, country: &str) -> Option<ClaimIssue> {
     Some(ClaimIssue { path: "2010AA/N403".to_owned(), code: issue_code::BILLING_ZIP.to_owned(), message })
 }
 
+/// A ZIP or ZIP+4 of 5 or 9 digits (the GPCI locality's key), else `None`.
+fn zip_digits(zip: &str) -> Option<String> {
+    (matches!(zip.len(), 5 | 9) && zip.bytes().all(|byte| byte.is_ascii_digit())).then(|| zip.to_owned())
+}
+
 /// What an HI composite's qualifier (HIxx-1) codes, by the 837P/837I guides (005010X222A1, X223A2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HiCode {
@@ -1548,7 +1623,7 @@ enum HiCode {
     OtherDiagnosis { icd9: bool },
     /// 837I principal and other procedures: ICD-10-PCS (BBR, BBQ), ICD-9-CM (BR, BQ), or HCPCS (CAH); 837P anesthesia (BP, BO).
     Procedure { icd9: bool },
-    /// DRG, occurrence span, occurrence, value, condition, treatment codes: not mapped.
+    /// DRG (mapped: the claim's DRG), occurrence span, occurrence, value, condition, treatment codes (not mapped).
     Other,
 }
 

@@ -1,8 +1,10 @@
 //! An 837P (005010X222A1) interchange from domain claims, for `claimtrail
 //! generate --format x12` and round-trip tests: [`read`](crate::read) gives
-//! the same [`MappedClaim`]s back (issues aside) when the claims are
-//! professional, their diagnoses are numbered 1..n, every line has a place of
-//! service and 1 to 4 diagnosis pointers, and they have a patient control number.
+//! the same claims back (as read) when the claims are professional, their
+//! diagnoses are numbered 1..n, every line has a place of service and 1 to 4
+//! diagnosis pointers, they have a patient control number, their subscriber
+//! is their member and they name a service ZIP (written in 2310C; without
+//! one the reader finds the placeholder billing ZIP).
 //!
 //! Each claim gets its own billing provider (HL 20) and subscriber (HL 22,
 //! the patient) levels; one transaction holds at most
@@ -13,7 +15,7 @@
 //! at most 12 diagnoses and 4 pointers, CLM05-1 from the first line's place
 //! of service (else `11`), no patient control number as `CLAIM<n>`.
 
-use claimtrail_events::MappedClaim;
+use claimtrail_events::{AsRead, SubmittedClaim};
 use claimtrail_events::{ClaimType, Frequency};
 use time::{Date, Time};
 
@@ -50,7 +52,8 @@ pub struct Outgoing837 {
 /// A claim to write and what the 837P needs that the domain claim lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimToWrite<'a> {
-    pub claim: &'a MappedClaim,
+    /// The claim as read (a [`claimtrail_events::MappedClaim`]'s `claim`).
+    pub claim: &'a SubmittedClaim<AsRead>,
     pub billing_provider_name: &'a str,
     pub billing_tin: &'a str,
     pub payer_name: &'a str,
@@ -166,6 +169,9 @@ impl Writer {
         };
         let total = claim.total_charge.to_string();
         self.segment(&["CLM", &pcn, &total, "", "", &format!("{place_of_service}:B:{frequency}"), "Y", "A", "Y", "Y"]);
+        if let Some(authorization) = &claim.prior_authorization {
+            self.segment(&["REF", "G1", &clean(authorization, 50)]);
+        }
         if let Some(related) = &claim.related_claim_id {
             self.segment(&["REF", "F8", &clean(related, 50)]);
         }
@@ -184,6 +190,12 @@ impl Writer {
         }
         if let Some(npi) = &claim.rendering_npi {
             self.segment(&["NM1", "82", "1", "RENDERING", "PROVIDER", "", "", "", "XX", &clean(npi, 80)]);
+        }
+        // The service location (2310C), when the claim names its ZIP; the reader falls back to 2010AA's otherwise.
+        if let Some(service_zip) = &claim.service_zip {
+            self.segment(&["NM1", "77", "2", "SERVICE FACILITY"]);
+            self.segment(&["N3", PLACEHOLDER_STREET]);
+            self.segment(&["N4", city, state, &clean(service_zip, 9)]);
         }
         for (idx, line) in claim.lines.iter().enumerate() {
             self.segment(&["LX", &(idx + 1).to_string()]);

@@ -45,26 +45,29 @@ fn an_837p_is_mapped_field_by_field() {
     let claims: Vec<_> = reading.claims().collect();
     assert_eq!(claims.len(), 2);
     let first = claims[0];
-    assert_eq!(first.claim.billing_npi, "1234567893");
+    assert_eq!(first.claim.claim.billing_npi, "1234567893");
     assert_eq!(first.billing_tin.as_deref(), Some("123456789"));
-    assert_eq!(first.claim.rendering_npi.as_deref(), Some("1245319599"));
-    assert_eq!(first.claim.member_id, "M00000001");
-    assert_eq!(first.claim.payer_id, "PAYER01");
+    assert_eq!(first.claim.claim.rendering_npi.as_deref(), Some("1245319599"));
+    assert_eq!(first.claim.claim.member_id, "M00000001");
+    assert_eq!(first.claim.claim.payer_id, "PAYER01");
     assert_eq!(first.payer_name, "DEMO PAYER");
-    assert_eq!(first.claim.patient_control_number.as_deref(), Some("PCN-0001"));
-    assert_eq!(first.claim.total_charge, Money::from_cents(18_000));
-    assert_eq!(first.claim.frequency, Frequency::Original);
+    assert_eq!(first.claim.claim.patient_control_number.as_deref(), Some("PCN-0001"));
+    assert_eq!(first.claim.claim.total_charge, Money::from_cents(18_000));
+    assert_eq!(first.claim.claim.frequency, Frequency::Original);
     assert_eq!(first.prior_authorization.as_deref(), Some("AUTH778"));
     assert_eq!(first.clearinghouse_trace.as_deref(), Some("TRACE0001"));
     assert_eq!(first.onset_date, Some(date!(2026 - 02 - 01)));
-    assert_eq!(first.claim.diagnoses.iter().map(|diagnosis| (diagnosis.sequence, diagnosis.code.as_str())).collect::<Vec<_>>(), [(1, "E119"), (2, "I10")]);
-    let line = &first.claim.lines[0];
+    assert_eq!(
+        first.claim.claim.diagnoses.iter().map(|diagnosis| (diagnosis.sequence, diagnosis.code.as_str())).collect::<Vec<_>>(),
+        [(1, "E119"), (2, "I10")]
+    );
+    let line = &first.claim.claim.lines[0];
     assert_eq!((line.procedure_code.as_str(), line.modifiers.as_slice()), ("99213", &["25".to_owned()][..]));
     assert_eq!((line.charge, line.quantity, line.service_date), (Money::from_cents(10_000), Decimal::ONE, date!(2026 - 02 - 10)));
     assert_eq!(line.place_of_service.as_deref(), Some("11"), "inherited from CLM05-1");
     assert_eq!(line.diagnosis_pointers, [1, 2]);
     assert_eq!(first.line_details[1].service_end, date!(2026 - 02 - 11), "RD8 end");
-    assert_eq!(first.claim.lines[1].quantity, Decimal::from(2));
+    assert_eq!(first.claim.claim.lines[1].quantity, Decimal::from(2));
     assert_eq!(first.service_period, (date!(2026 - 02 - 10), date!(2026 - 02 - 11)));
     let other = &first.other_payers[0];
     assert_eq!((other.responsibility.as_str(), other.payer_id.as_str(), other.paid), ("S", "OTHER01", Some(Money::from_cents(4_000))));
@@ -76,10 +79,10 @@ fn an_837p_is_mapped_field_by_field() {
     assert!(first.claim.issues.is_empty(), "{:?}", first.claim.issues);
 
     let second = claims[1];
-    assert_eq!(second.claim.member_id, "M00000002", "the subscriber's member id");
+    assert_eq!(second.claim.claim.member_id, "M00000002", "the subscriber's member id");
     assert_eq!(second.patient_name().first, "RITA", "2010CA, the patient who is not the subscriber");
-    assert_eq!((second.claim.frequency, second.claim.related_claim_id.as_deref()), (Frequency::Replacement, Some("PAYERICN0001")));
-    assert_eq!(second.claim.lines[0].quantity, Decimal::new(15, 1));
+    assert_eq!((second.claim.claim.frequency, second.claim.claim.related_claim_id.as_deref()), (Frequency::Replacement, Some("PAYERICN0001")));
+    assert_eq!(second.claim.claim.lines[0].quantity, Decimal::new(15, 1));
     assert_eq!(second.position.claim, 1);
 }
 
@@ -87,13 +90,13 @@ fn an_837p_is_mapped_field_by_field() {
 fn an_837i_takes_revenue_codes_and_falls_back_to_the_statement_dates() {
     let reading = read_text(VALID_837I);
     let claim = reading.claims().next().unwrap();
-    assert_eq!(claim.claim.claim_type, claimtrail_events::ClaimType::Institutional);
+    assert_eq!(claim.claim.claim.claim_type, claimtrail_events::ClaimType::Institutional);
     assert_eq!(claim.facility_code, "13");
-    assert_eq!(claim.claim.rendering_npi.as_deref(), Some("1234567893"), "2310D NM1*82, not the attending 2310A");
-    assert_eq!(claim.claim.diagnoses.len(), 3);
+    assert_eq!(claim.claim.claim.rendering_npi.as_deref(), Some("1234567893"), "2310D NM1*82, not the attending 2310A");
+    assert_eq!(claim.claim.claim.diagnoses.len(), 3);
     assert_eq!(claim.line_details.iter().map(|line| line.revenue_code.as_deref()).collect::<Vec<_>>(), [Some("0450"), Some("0300")]);
-    assert_eq!(claim.claim.lines[1].service_date, date!(2026 - 02 - 05), "no DTP*472: the statement date");
-    assert!(claim.claim.lines.iter().all(|line| line.place_of_service.is_none()));
+    assert_eq!(claim.claim.claim.lines[1].service_date, date!(2026 - 02 - 05), "no DTP*472: the statement date");
+    assert!(claim.claim.claim.lines.iter().all(|line| line.place_of_service.is_none()));
     assert_eq!(claim.statement_period, Some((date!(2026 - 02 - 05), date!(2026 - 02 - 05))));
 }
 
@@ -308,7 +311,7 @@ fn an_837i_line_may_be_a_revenue_code_alone_but_not_a_bad_one() {
     assert!(reading.is_clean(), "{:?}", reading.problems());
     let claim = reading.claims().next().unwrap();
     assert!(claim.claim.issues.is_empty(), "{:?}", claim.claim.issues);
-    assert_eq!(claim.claim.lines[1].procedure_code, "0120");
+    assert_eq!(claim.claim.claim.lines[1].procedure_code, "0120");
     let bad_revenue = recount_837i(&VALID_837I.replacen("SV2*0300*HC:80053*250.00*UN*1~", "SV2*12**250.00*DA*1~", 1));
     let reading = read_text(&bad_revenue);
     let codes: Vec<String> = reading.claims().next().unwrap().claim.issues.iter().map(|issue| issue.code.clone()).collect();

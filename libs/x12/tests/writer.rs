@@ -3,8 +3,7 @@
 
 mod common;
 
-use claimtrail_events::MappedClaim;
-use claimtrail_events::{ClaimLine, ClaimType, Diagnosis, Frequency, Money};
+use claimtrail_events::{AsRead, ClaimType, Frequency, Money, SubmittedClaim};
 use claimtrail_x12::{ClaimToWrite, Outgoing837, Party, PersonName, read, write_837p};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -39,7 +38,11 @@ fn outgoing() -> Outgoing837 {
 const PROCEDURES: [&str; 5] = ["99213", "G0008", "J1100", "99214", "0001F"];
 const DIAGNOSES: [&str; 4] = ["E119", "I10", "Z0000", "S72001A"];
 
-fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) -> MappedClaim {
+type ClaimLine = claimtrail_events::ClaimLine<AsRead>;
+type Diagnosis = claimtrail_events::Diagnosis<AsRead>;
+type Claim = SubmittedClaim<AsRead>;
+
+fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) -> Claim {
     let diagnoses: Vec<Diagnosis> = (0..n_diagnoses)
         .map(|idx| Diagnosis { sequence: u32::try_from(idx + 1).unwrap(), code: DIAGNOSES[(seed as usize + idx) % DIAGNOSES.len()].into() })
         .collect();
@@ -57,7 +60,8 @@ fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) ->
         })
         .collect();
     let total = Money::checked_sum(lines.iter().map(|line| &line.charge)).unwrap();
-    MappedClaim {
+    Claim {
+        claim_id: uuid::Uuid::nil(),
         claim_type: ClaimType::Professional,
         frequency,
         related_claim_id: (frequency != Frequency::Original).then(|| format!("PAYERICN{seed}")),
@@ -70,12 +74,17 @@ fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) ->
         lines,
         total_charge: total,
         // The 837P's subscriber is the member (no 2000C patient loop): the family's partition key.
-        details: claimtrail_events::ClaimDetails { subscriber_id: Some(format!("M{seed:08}")), ..Default::default() },
-        issues: Vec::new(),
+        subscriber_id: Some(format!("M{seed:08}")),
+        service_zip: Some(if seed.is_multiple_of(2) { "19104".to_owned() } else { "191040001".to_owned() }),
+        prior_authorization: seed.is_multiple_of(3).then(|| format!("PA{seed}")),
+        drg: None,
+        admission_date: None,
+        statement_from: None,
+        statement_to: None,
     }
 }
 
-fn to_write<'a>(claim: &'a MappedClaim, name: &'a PersonName) -> ClaimToWrite<'a> {
+fn to_write<'a>(claim: &'a Claim, name: &'a PersonName) -> ClaimToWrite<'a> {
     ClaimToWrite {
         claim,
         billing_provider_name: "DEMO CLINIC",
@@ -87,13 +96,13 @@ fn to_write<'a>(claim: &'a MappedClaim, name: &'a PersonName) -> ClaimToWrite<'a
     }
 }
 
-fn round_trip(claims: &[MappedClaim]) -> Vec<MappedClaim> {
+fn round_trip(claims: &[Claim]) -> Vec<Claim> {
     let name = PersonName { last: "DOE".into(), first: "JANE".into() };
     let writes: Vec<ClaimToWrite<'_>> = claims.iter().map(|claim| to_write(claim, &name)).collect();
     let text = write_837p(&outgoing(), &writes);
     let reading = read(text.as_bytes(), &common::options()).unwrap();
     assert!(reading.is_clean(), "the written 837P is not clean: {:?}\n{text}", reading.problems());
-    reading.claims().map(|claim| claim.claim.clone()).collect()
+    reading.claims().map(|claim| claim.claim.claim.clone()).collect()
 }
 
 #[test]
@@ -104,7 +113,7 @@ fn written_claims_read_back_equal() {
 
 #[test]
 fn more_claims_than_one_transaction_holds_are_split_into_several() {
-    let claims: Vec<MappedClaim> = (0..5_003).map(|seed| claim(seed, 1, 1, Frequency::Original)).collect();
+    let claims: Vec<Claim> = (0..5_003).map(|seed| claim(seed, 1, 1, Frequency::Original)).collect();
     let read_back = round_trip(&claims);
     assert_eq!(read_back.len(), claims.len());
     assert_eq!(read_back.last(), claims.last());
@@ -130,7 +139,7 @@ proptest! {
     fn any_valid_claims_survive_a_round_trip(
         seeds in proptest::collection::vec((0u64..1_000_000, 1usize..=50, 1usize..=12, 0u8..3), 1..6),
     ) {
-        let claims: Vec<MappedClaim> = seeds
+        let claims: Vec<Claim> = seeds
             .iter()
             .map(|&(seed, n_lines, n_diagnoses, frequency)| {
                 let frequency = [Frequency::Original, Frequency::Replacement, Frequency::Void][usize::from(frequency)];

@@ -144,8 +144,8 @@ impl Adjudicator {
         let store = &self.store;
         let ClaimSubmitted { claim, submitter, received_at, .. } = submitted;
         let schedules = &mut batch.schedules;
-        if !schedules.contains_key(&claim.payer_id) {
-            schedules.insert(claim.payer_id.clone(), storage::pricing_schedule(store, tx, &claim.payer_id).await?);
+        if !schedules.contains_key(claim.payer_id.as_str()) {
+            schedules.insert(claim.payer_id.to_string(), storage::pricing_schedule(store, tx, &claim.payer_id).await?);
         }
         // The policy in force on the claim's first date of service (one version per table per claim).
         let policy = match domain::policy_date(&claim) {
@@ -167,7 +167,7 @@ impl Adjudicator {
                 _ => DecisionState::Undecided,
             };
             let facts = Facts {
-                schedule: batch.schedules[&claim.payer_id].as_ref(),
+                schedule: batch.schedules[claim.payer_id.as_str()].as_ref(),
                 policy: policy.as_deref(),
                 original,
                 registry: registry.clone(),
@@ -209,7 +209,7 @@ impl Adjudicator {
         let stored = StoredRecord {
             claim_id: claim.claim_id,
             event_type: last.event_type().to_owned(),
-            payer_id: claim.payer_id.clone(),
+            payer_id: claim.payer_id.to_string(),
             submitter: record.submitter.clone(),
             payload: canonical("decision", last.canonical_payload())?,
             record: canonical("decision record", to_canonical_vec(record))?,

@@ -507,10 +507,10 @@ pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &c
         return Ok(vec![]);
     };
     let values = vec![
-        Value::from(claim.payer_id.clone()),
-        Value::from(claim.member_id.clone()),
+        Value::from(claim.payer_id.to_string()),
+        Value::from(claim.member_id.to_string()),
         Value::from(claim.claim_id),
-        Value::from(claim.billing_npi.clone()),
+        Value::from(claim.billing_npi.to_string()),
         Value::from(format_date(first - time::Duration::days(HISTORY_DAYS))),
         Value::from(format_date(last)),
     ];
@@ -556,14 +556,14 @@ pub async fn record_claim_lines(
         rows.push(vec![
             Value::from(claim.claim_id),
             Value::from(i64::from(line.sequence)),
-            Value::from(claim.payer_id.clone()),
-            Value::from(claim.member_id.clone()),
-            Value::from(claim.subscriber_id.clone()),
-            Value::from(claim.billing_npi.clone()),
-            Value::from(claim.rendering_npi.clone()),
+            Value::from(claim.payer_id.to_string()),
+            Value::from(claim.member_id.to_string()),
+            Value::from(claim.subscriber_id.as_ref().map(ToString::to_string)),
+            Value::from(claim.billing_npi.to_string()),
+            Value::from(claim.rendering_npi.as_ref().map(ToString::to_string)),
             Value::from(format_date(line.service_date)),
-            Value::from(line.procedure_code.clone()),
-            Value::from(line.modifiers.join(",")),
+            Value::from(line.procedure_code.to_string()),
+            Value::from(line.modifiers.iter().map(|modifier| modifier.as_str()).collect::<Vec<_>>().join(",")),
             Value::from(line.quantity.normalize().to_string()),
             Value::from(cents),
             Value::from(status_of(line.sequence)),

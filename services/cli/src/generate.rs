@@ -192,7 +192,7 @@ pub(crate) fn x12_interchange(claims: &[Value], today: time::Date, seed: u64, ba
         let entry = submission.entries.into_iter().next().context("a generated claim")?;
         let claim = entry.map_err(|e| anyhow::anyhow!("generated claim {offset} does not map: {:?}", e.errors))?;
         anyhow::ensure!(claim.issues.is_empty(), "generated claim {offset} fails an edit: {:?}", claim.issues);
-        mapped.push(claim);
+        mapped.push(claim.claim);
     }
     let demo_members = demo::demo_members();
     struct Extras {

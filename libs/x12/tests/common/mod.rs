@@ -94,12 +94,12 @@ pub fn summary(reading: &Reading) -> Value {
                                 .map(|claim| {
                                     let issues: Vec<String> = claim.claim.issues.iter().map(|issue| format!("{} @ {}", issue.code, issue.path)).collect();
                                     json!({
-                                        "patient_control_number": claim.claim.patient_control_number,
-                                        "claim_type": format!("{:?}", claim.claim.claim_type),
-                                        "frequency": format!("{:?}", claim.claim.frequency),
-                                        "total_charge": claim.claim.total_charge.to_string(),
-                                        "n_lines": claim.claim.lines.len(),
-                                        "n_diagnoses": claim.claim.diagnoses.len(),
+                                        "patient_control_number": claim.claim.claim.patient_control_number,
+                                        "claim_type": format!("{:?}", claim.claim.claim.claim_type),
+                                        "frequency": format!("{:?}", claim.claim.claim.frequency),
+                                        "total_charge": claim.claim.claim.total_charge.to_string(),
+                                        "n_lines": claim.claim.claim.lines.len(),
+                                        "n_diagnoses": claim.claim.claim.diagnoses.len(),
                                         "n_other_payers": claim.other_payers.len(),
                                         "n_line_adjudications": claim.line_adjudications.len(),
                                         "issues": issues,

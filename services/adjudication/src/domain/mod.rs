@@ -154,7 +154,7 @@ impl Rejection {
 
 /// The claim id a replacement or void names, if it names a well-formed one.
 pub fn related_claim(claim: &SubmittedClaim) -> Option<Uuid> {
-    claim.related_claim_id.as_deref().and_then(|id| Uuid::parse_str(id).ok())
+    claim.related_claim_id.map(Uuid::from)
 }
 
 /// The member and payer a claim is decided against, or the pend of a claim
@@ -165,8 +165,8 @@ fn member_and_payer<'r>(claim: &SubmittedClaim, registry: &'r RegistryFacts) -> 
     let pend = |reason: &str, step: &str, detail: String| {
         Box::new(ClaimPended {
             claim_id: claim.claim_id,
-            payer_id: claim.payer_id.clone(),
-            billing_npi: claim.billing_npi.clone(),
+            payer_id: claim.payer_id.to_string(),
+            billing_npi: claim.billing_npi.to_string(),
             reason: reason.into(),
             step: step.into(),
             detail,
@@ -189,7 +189,10 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
         related_claim(claim).ok_or(Rejection::NoRelatedClaim(claim.claim_id))?;
         match &facts.original {
             DecisionState::Undecided => {
-                return Err(Rejection::OriginalNotDecided { claim: claim.claim_id, original: claim.related_claim_id.clone().unwrap_or_default() });
+                return Err(Rejection::OriginalNotDecided {
+                    claim: claim.claim_id,
+                    original: claim.related_claim_id.map(|id| id.to_string()).unwrap_or_default(),
+                });
             }
             DecisionState::Decided { decision: original } => {
                 if claim.frequency == Frequency::Void {
@@ -285,24 +288,24 @@ pub(crate) mod fixtures {
             claim_id: Uuid::now_v7(),
             claim_type: ClaimType::Professional,
             frequency,
-            related_claim_id: related.map(|id| id.to_string()),
+            related_claim_id: related.map(Into::into),
             patient_control_number: None,
-            billing_npi: "1234567893".into(),
+            billing_npi: "1234567893".parse().unwrap(),
             rendering_npi: None,
-            payer_id: "PAYER1".into(),
-            member_id: "M1".into(),
+            payer_id: "PAYER1".parse().unwrap(),
+            member_id: "M1".parse().unwrap(),
             diagnoses: vec![],
             lines: lines
                 .iter()
                 .enumerate()
                 .map(|(idx, (code, charge, units))| ClaimLine {
                     sequence: idx as u32 + 1,
-                    procedure_code: (*code).into(),
+                    procedure_code: code.parse().unwrap(),
                     modifiers: vec![],
                     quantity: Decimal::from(*units),
                     charge: Money::parse(charge).unwrap(),
                     service_date: time::macros::date!(2026 - 11 - 01),
-                    place_of_service: Some("11".into()),
+                    place_of_service: Some("11".parse().unwrap()),
                     diagnosis_pointers: vec![1],
                     revenue_code: None,
                 })
@@ -521,7 +524,7 @@ mod tests {
     #[test]
     fn a_replacement_naming_no_claim_is_refused_for_good() {
         let mut replacement = claim(Frequency::Replacement, None, &[("99213", "100.00")]);
-        replacement.related_claim_id = Some("not-a-uuid".into());
+        replacement.related_claim_id = Some(Uuid::nil().into());
         check(facts(&schedule(), DecisionState::Undecided), Command::Adjudicate(replacement.clone()), |then| {
             assert_eq!(then.unwrap_err(), Rejection::NoRelatedClaim(replacement.claim_id));
         });

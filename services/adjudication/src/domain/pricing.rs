@@ -58,7 +58,7 @@ pub fn denied_line(line: &claimtrail_events::ClaimLine, denial: &Denial) -> Line
     LineDecision {
         remarks: denial.remarks.clone(),
         sequence: line.sequence,
-        procedure_code: line.procedure_code.clone(),
+        procedure_code: line.procedure_code.to_string(),
         charge: line.charge,
         allowed: Money::ZERO,
         paid: Money::ZERO,
@@ -104,7 +104,7 @@ pub fn price_line(
         let mut explanation = Vec::new();
         let mut adjustments = Vec::new();
         let mut steps = Vec::new();
-        let allowed = match schedule.and_then(|schedule| schedule.fees.get(&*line.procedure_code)) {
+        let allowed = match schedule.and_then(|schedule| schedule.fees.get(line.procedure_code.as_str())) {
             Some(fee_per_unit) => {
                 let units = units_allowed.min(line.quantity);
                 if units < line.quantity {
@@ -184,7 +184,7 @@ pub fn price_line(
         Ok(LineDecision {
             remarks: Vec::new(),
             sequence: line.sequence,
-            procedure_code: line.procedure_code.clone(),
+            procedure_code: line.procedure_code.to_string(),
             charge: line.charge,
             allowed,
             paid,
@@ -218,8 +218,8 @@ pub fn finish(claim: &SubmittedClaim, lines: Vec<LineDecision>, content_hash: St
     };
     Ok(ClaimAdjudicated {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id.clone(),
-        billing_npi: claim.billing_npi.clone(),
+        payer_id: claim.payer_id.to_string(),
+        billing_npi: claim.billing_npi.to_string(),
         outcome,
         rule_set_hash: content_hash,
         lines,
@@ -240,7 +240,7 @@ pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReverse
         .map(|line| LineDecision {
             remarks: line.remarks.clone(),
             sequence: line.sequence,
-            procedure_code: line.procedure_code.clone(),
+            procedure_code: line.procedure_code.to_string(),
             charge: line.charge.negated(),
             allowed: line.allowed.negated(),
             paid: line.paid.negated(),
@@ -277,14 +277,14 @@ pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReverse
 /// claim (a race intake's edit cannot always see): denied whole, CO-129
 /// (prior processing information appears incorrect), nothing reversed twice.
 pub fn deny_already_reversed(claim: &SubmittedClaim, reversed_by: &str, rule_set_hash: &str) -> ClaimAdjudicated {
-    let original = claim.related_claim_id.as_deref().unwrap_or("?");
+    let original = claim.related_claim_id.map_or_else(|| "?".to_owned(), |id| id.to_string());
     let lines: Vec<LineDecision> = claim
         .lines
         .iter()
         .map(|line| LineDecision {
             remarks: Vec::new(),
             sequence: line.sequence,
-            procedure_code: line.procedure_code.clone(),
+            procedure_code: line.procedure_code.to_string(),
             charge: line.charge,
             allowed: Money::ZERO,
             paid: Money::ZERO,
@@ -308,8 +308,8 @@ pub fn deny_already_reversed(claim: &SubmittedClaim, reversed_by: &str, rule_set
         .collect();
     ClaimAdjudicated {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id.clone(),
-        billing_npi: claim.billing_npi.clone(),
+        payer_id: claim.payer_id.to_string(),
+        billing_npi: claim.billing_npi.to_string(),
         outcome: Outcome::Denied,
         rule_set_hash: rule_set_hash.to_owned(),
         total_charge: claim.total_charge,

@@ -61,7 +61,11 @@ impl DecisionRecord {
     pub fn of(facts: &Facts<'_>, claim: &SubmittedClaim, submitter: &str) -> DecisionRecord {
         let fee_schedule = facts.schedule.map(|schedule| ScheduleUsed {
             content_hash: schedule.content_hash.clone(),
-            fees: claim.lines.iter().filter_map(|line| schedule.fees.get(&line.procedure_code).map(|fee| (line.procedure_code.clone(), *fee))).collect(),
+            fees: claim
+                .lines
+                .iter()
+                .filter_map(|line| schedule.fees.get(line.procedure_code.as_str()).map(|fee| (line.procedure_code.to_string(), *fee)))
+                .collect(),
         });
         DecisionRecord {
             engine_version: ENGINE_VERSION.to_owned(),
@@ -206,12 +210,12 @@ mod tests {
                 .enumerate()
                 .map(|(idx, (code, cents, units, day))| claimtrail_events::ClaimLine {
                     sequence: idx as u32 + 1,
-                    procedure_code: codes[*code].into(),
+                    procedure_code: codes[*code].parse().unwrap(),
                     modifiers: vec![],
                     quantity: rust_decimal::Decimal::from(*units),
                     charge: Money::from_cents(*cents),
                     service_date: base + time::Duration::days(*day),
-                    place_of_service: Some("11".into()),
+                    place_of_service: Some("11".parse().unwrap()),
                     diagnosis_pointers: vec![1],
                     revenue_code: None,
                 })

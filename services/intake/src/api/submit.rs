@@ -103,11 +103,8 @@ pub async fn run_edits(
     };
     // The registry facts of the claims that the billing scope does not already reject (none when it refuses a FHIR request whole).
     let refused_whole = channel == Channel::Fhir && !not_held.is_empty();
-    let to_check: Vec<&claimtrail_events::SubmittedClaim> = candidates
-        .iter()
-        .filter(|c| !refused_whole && c.issues.is_empty() && not_held.binary_search(&c.claim.billing_npi).is_err())
-        .map(|c| &c.claim)
-        .collect();
+    let to_check: Vec<&claimtrail_events::SubmittedClaim> =
+        candidates.iter().filter(|c| !refused_whole && not_held.binary_search(&c.read.billing_npi).is_err()).filter_map(Candidate::accepted).collect();
     let edits = storage::registry::edit_facts(&runtime.store, &to_check).await?;
     let facts = domain::Facts { edits, not_held, ..domain::Facts::default() };
     let command = Command::Submit { channel, today: received_at.date(), submitter: tenant.name.clone(), billing, candidates: std::mem::take(candidates) };
@@ -187,10 +184,11 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
     let mut claim_rows: Vec<Vec<Value>> = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let claim_span = claim_span(candidate, in_request_trace);
-        let claim = &candidate.claim;
+        let claim = &candidate.read;
         // An accepted claim's content is stored once, in its claim.submitted.v1 event; a
-        // rejected claim's is kept here, since its event carries only the reasons.
-        let claim_json = if candidate.issues.is_empty() { None } else { Some(serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?) };
+        // rejected claim's is kept here (as read), since its event carries only the reasons.
+        let accepted = candidate.accepted();
+        let claim_json = if accepted.is_some() { None } else { Some(serde_json::to_string(claim).map_err(|e| Problem::internal(&e.into()))?) };
         let issues_json = serde_json::to_string(&candidate.issues).map_err(|e| Problem::internal(&e.into()))?;
         let related = (claim.frequency != Frequency::Original).then(|| claim.related_claim_id.clone()).flatten();
         let row = NewClaim {
@@ -202,14 +200,14 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
             claim_json,
             issues_json,
             received_at: &at,
-            related_claim_id: if candidate.issues.is_empty() { related } else { None },
+            related_claim_id: if accepted.is_some() { related } else { None },
         };
         claim_rows.push(row.row().map_err(|e| Problem::unprocessable(format!("claim total: {e}"), vec![]))?);
         // The family's partition: the subscriber's (the 837's subscriber loop, or the member itself when the claim does not say).
         let family = claim.subscriber_id.as_deref().unwrap_or(&claim.member_id);
-        let event = if candidate.issues.is_empty() {
+        let event = if let Some(parsed) = accepted {
             let event = ClaimSubmitted {
-                claim: claim.clone(),
+                claim: parsed.clone(),
                 submitter: tenant.name.clone(),
                 channel: recording.channel.as_str().into(),
                 received_at: recording.received_at,
@@ -459,10 +457,9 @@ async fn accept(runtime: &Runtime, request: &Request, lease: Option<idempotency:
     let mut entries = Vec::with_capacity(submission.entries.len());
     for entry in submission.entries {
         match entry {
-            Ok(mut mapped) => {
+            Ok(mapped) => {
                 let claim_id = Uuid::now_v7();
-                let issues = std::mem::take(&mut mapped.issues);
-                candidates.push(Candidate { claim_id, claim: mapped.into_submitted(claim_id), issues });
+                candidates.push(Candidate::new(claim_id, mapped));
                 entries.push(Ok(candidates.len() - 1));
             }
             Err(entry_error) => entries.push(Err(entry_error)),

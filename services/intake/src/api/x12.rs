@@ -121,11 +121,8 @@ async fn accept(runtime: &Runtime, request: &Request, lease: Option<storage::ide
     let mut positions = Vec::new();
     let mut candidates = Vec::new();
     for x12_claim in reading.claims().filter(|c| !seen.get(c.position.interchange).copied().unwrap_or(false)) {
-        let mut mapped = x12_claim.claim.clone();
-        let claim_id = Uuid::now_v7();
-        let issues = std::mem::take(&mut mapped.issues);
         positions.push(x12_claim.position);
-        candidates.push(Candidate { claim_id, claim: mapped.into_submitted(claim_id), issues });
+        candidates.push(Candidate::new(Uuid::now_v7(), x12_claim.claim.clone()));
     }
     submit::run_edits(runtime, tenant, Channel::X12, received_at, &mut candidates).await?;
     let outcomes: Vec<ClaimOutcome> = positions

@@ -16,7 +16,10 @@
 //! filing are not rejections here: a claim that can be adjudicated goes to
 //! adjudication, which denies it (CO-26/27, CO-B7, CO-29) with an 835 to
 //! come. The structural edits (NPI check digit, code shapes, totals) run in
-//! the FHIR and X12 readers. Issue paths are FHIRPath or X12 positions, by [`Channel`].
+//! the FHIR and X12 readers, and a claim's identifiers and codes are parsed
+//! into types before these edits ([`super::Candidate::new`]): a value that
+//! does not parse rejects the claim at its path, and the edits here see
+//! only parsed claims. Issue paths are FHIRPath or X12 positions, by [`Channel`].
 //! Pure: [`crate::storage::registry::edit_facts`] reads the [`Facts`] of a
 //! whole request, [`issues`] judges its claims.
 
@@ -109,14 +112,14 @@ pub fn issues(facts: &Facts, channel: Channel, today: Date, submitter: &str, cla
 
 fn issues_for(claim: &SubmittedClaim, channel: Channel, _today: Date, submitter: &str, facts: &Facts, claimed: &mut HashSet<String>) -> Vec<ClaimIssue> {
     let mut issues = Vec::new();
-    if !facts.payers.contains_key(&claim.payer_id) {
+    if !facts.payers.contains_key(claim.payer_id.as_str()) {
         issues.push(issue(channel.payer(), "payer-unknown", format!("payer {} is not registered with Claimtrail", claim.payer_id)));
         return issues;
     }
-    if !facts.coverage.contains_key(&(claim.payer_id.clone(), claim.member_id.clone())) {
+    if !facts.coverage.contains_key(&(claim.payer_id.to_string(), claim.member_id.to_string())) {
         issues.push(issue(channel.member(), "member-unknown", format!("payer {} has no member with this id", claim.payer_id)));
     }
-    if let Some(Some(expires)) = facts.licences.get(&claim.billing_npi)
+    if let Some(Some(expires)) = facts.licences.get(claim.billing_npi.as_str())
         && let Some(line) = claim.lines.iter().find(|line| &format_date(line.service_date) > expires)
     {
         issues.push(issue(
@@ -127,13 +130,14 @@ fn issues_for(claim: &SubmittedClaim, channel: Channel, _today: Date, submitter:
     }
     if claim.frequency != Frequency::Original {
         let what = if claim.frequency == Frequency::Void { "a void (frequency 8)" } else { "a replacement (frequency 7)" };
-        match claim.related_claim_id.as_deref() {
+        match claim.related_claim_id {
             None => issues.push(issue(channel.related(), "original-required", format!("{what} must name the original claim's number"))),
-            Some(original) => {
-                let found = Uuid::parse_str(original).ok().and_then(|id| facts.originals.get(&id)).filter(|(owner, ..)| owner == submitter);
+            Some(original_id) => {
+                let original = original_id.to_string();
+                let found = facts.originals.get(&Uuid::from(original_id)).filter(|(owner, ..)| owner == submitter);
                 match found {
                     None => issues.push(issue(channel.related(), "original-not-found", format!("{original} is not a claim this organization submitted"))),
-                    Some((_, _, payer, npi)) if payer != &claim.payer_id || npi != &claim.billing_npi => issues.push(issue(
+                    Some((_, _, payer, npi)) if claim.payer_id != *payer || claim.billing_npi != *npi => issues.push(issue(
                         channel.related(),
                         "original-mismatch",
                         format!("the original claim {original} was billed by {npi} to payer {payer}; {what} must keep both"),
@@ -143,14 +147,14 @@ fn issues_for(claim: &SubmittedClaim, channel: Channel, _today: Date, submitter:
                         "original-not-replaceable",
                         format!("the original claim {original} is {status}; submit a new original claim instead"),
                     )),
-                    Some(_) if facts.taken.contains(original) || claimed.contains(original) => issues.push(issue(
+                    Some(_) if facts.taken.contains(&original) || claimed.contains(&original) => issues.push(issue(
                         channel.related(),
                         "original-not-replaceable",
                         format!("the original claim {original} is already replaced or voided by another claim"),
                     )),
                     Some(_) => {
                         if issues.is_empty() {
-                            claimed.insert(original.to_owned());
+                            claimed.insert(original);
                         }
                     }
                 }

@@ -5,8 +5,9 @@
 //! [`Facts`], call [`decide`] and persist what it returns.
 //!
 //! - [`Command::Submit`]: a request's claims, after the FHIR or X12 reader's
-//!   structural edits (NPI check digit, code shapes, totals), through the
-//!   billing-scope check and the registry edits of [`edits`]. Each claim is
+//!   structural edits (NPI check digit, code shapes, totals) and the one
+//!   parse of their identifiers and codes into types ([`Candidate::new`]),
+//!   through the billing-scope check and the registry edits of [`edits`]. Each claim is
 //!   [`Event::Received`] `accepted` or `rejected` with its issues; a FHIR
 //!   request billed under an NPI that the organization does not hold is
 //!   refused whole ([`Rejection::BillingNpisNotHeld`]).
@@ -30,22 +31,50 @@ pub mod registry;
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimAdjudicated, ClaimIssue, ClaimPended, ClaimReversed, ClaimStatus, Frequency, PayableBooked, SubmittedClaim};
+use claimtrail_events::{AsRead, ClaimAdjudicated, ClaimIssue, ClaimPended, ClaimReversed, ClaimStatus, Frequency, MappedClaim, PayableBooked, SubmittedClaim};
 use time::Date;
 use uuid::Uuid;
 
 pub use edits::Channel;
 
-/// A claim of a request with its id and the issues of the reader's
-/// structural edits; [`decide`] adds the registry edits.
+/// A claim of a request with its id, as read and as parsed, and the issues
+/// of the reader's structural edits and of the parse; [`decide`] adds the
+/// registry edits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub claim_id: Uuid,
-    pub claim: SubmittedClaim,
+    /// The claim as read: what a rejected claim keeps (its JSON is the
+    /// parsed claim's when it parsed).
+    pub read: SubmittedClaim<AsRead>,
+    /// The claim with its identifiers and codes parsed; `None` when one did
+    /// not parse or the reader found an issue (the claim is then rejected).
+    pub claim: Option<SubmittedClaim>,
     pub issues: Vec<ClaimIssue>,
 }
 
 impl Candidate {
+    /// The claim `mapped` under `claim_id`, its identifiers and codes parsed
+    /// once, here: each that does not parse is an issue at the path it was
+    /// read from ([`MappedClaim::parse`]).
+    pub fn new(claim_id: Uuid, mapped: MappedClaim) -> Candidate {
+        let mapped = mapped.with_id(claim_id);
+        let parsed = mapped.parse();
+        let MappedClaim { claim: read, mut issues, .. } = mapped;
+        let claim = match parsed {
+            Ok(claim) => Some(claim),
+            Err(found) => {
+                issues.extend(found);
+                None
+            }
+        };
+        Candidate { claim_id, read, claim, issues }
+    }
+
+    /// The parsed claim, while the claim passes the edits.
+    pub fn accepted(&self) -> Option<&SubmittedClaim> {
+        self.claim.as_ref().filter(|_| self.issues.is_empty())
+    }
+
     /// `accepted` without issues, `rejected` with any.
     pub fn status(&self) -> ClaimStatus {
         if self.issues.is_empty() { ClaimStatus::Accepted } else { ClaimStatus::Rejected }
@@ -115,7 +144,7 @@ pub enum Rejection {
 /// reads: an NPI with a bad check digit belongs to nobody, and its claim is
 /// rejected by the reader's edit, not refused.
 pub fn billed_npis(candidates: &[Candidate]) -> Vec<String> {
-    let mut npis: Vec<String> = candidates.iter().map(|c| c.claim.billing_npi.clone()).filter(|npi| claimtrail_codes::Npi::parse(npi).is_ok()).collect();
+    let mut npis: Vec<String> = candidates.iter().map(|c| c.read.billing_npi.clone()).filter(|npi| claimtrail_codes::Npi::parse(npi).is_ok()).collect();
     npis.sort();
     npis.dedup();
     npis
@@ -210,13 +239,13 @@ fn submit(facts: &Facts, channel: Channel, today: Date, submitter: &str, billing
         Channel::Fhir => {}
         Channel::X12 => {
             for candidate in candidates.iter_mut() {
-                candidate.issues.extend(edits::billing_npi_issue(channel, submitter, &candidate.claim.billing_npi, not_held));
+                candidate.issues.extend(edits::billing_npi_issue(channel, submitter, &candidate.read.billing_npi, not_held));
             }
         }
     }
-    let to_check: Vec<&SubmittedClaim> = candidates.iter().filter(|c| c.issues.is_empty()).map(|c| &c.claim).collect();
+    let to_check: Vec<&SubmittedClaim> = candidates.iter().filter_map(Candidate::accepted).collect();
     let found = edits::issues(&facts.edits, channel, today, submitter, &to_check);
-    for (candidate, issues) in candidates.iter_mut().filter(|c| c.issues.is_empty()).zip(found) {
+    for (candidate, issues) in candidates.iter_mut().filter(|c| c.accepted().is_some()).zip(found) {
         candidate.issues = issues;
     }
     Ok(candidates.into_iter().map(|candidate| Event::Received(Box::new(candidate))).collect())

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use claimtrail_events::{Money, Outcome, format_date};
+use claimtrail_events::{FieldPaths, Money, Outcome, format_date};
 use serde_json::json;
 use time::Duration;
 use time::macros::date;
@@ -24,7 +24,7 @@ fn check(given: Facts, when: Command, then: impl FnOnce(Result<Vec<Event>, Rejec
 
 fn claim(id: u128, frequency: &str, related: Option<Uuid>, service_date: Date) -> Candidate {
     let claim_id = Uuid::from_u128(id);
-    let claim: SubmittedClaim = serde_json::from_value(json!({
+    let claim: SubmittedClaim<AsRead> = serde_json::from_value(json!({
         "claim_id": claim_id, "claim_type": "professional", "frequency": frequency, "related_claim_id": related,
         "patient_control_number": "PCN-1", "billing_npi": NPI, "rendering_npi": null, "payer_id": PAYER, "member_id": MEMBER,
         "diagnoses": [{"sequence": 1, "code": "E119"}],
@@ -33,7 +33,7 @@ fn claim(id: u128, frequency: &str, related: Option<Uuid>, service_date: Date) -
         "total_charge": "120.00"
     }))
     .expect("a valid claim");
-    Candidate { claim_id, claim, issues: vec![] }
+    Candidate::new(claim_id, MappedClaim::new(claim, FieldPaths::default()))
 }
 
 /// An original claim served 30 days before [`TODAY`].
@@ -105,8 +105,48 @@ fn a_claim_the_reader_faulted_is_rejected_without_the_registry_edits() {
 #[test]
 fn an_npi_with_a_bad_check_digit_is_left_to_the_readers_edit_not_to_the_billing_scope() {
     let mut bad = recent(1);
-    bad.claim.billing_npi = "1245319590".into();
+    bad.read.billing_npi = "1245319590".into();
     assert_eq!(billed_npis(&[bad, recent(2), recent(3)]), [NPI]);
+}
+
+/// [`recent`] as read, with `edit` made to it before the parse.
+fn read_with(id: u128, edit: impl FnOnce(&mut SubmittedClaim<AsRead>)) -> Candidate {
+    let mut read = recent(id).read;
+    edit(&mut read);
+    Candidate::new(Uuid::from_u128(id), MappedClaim::new(read, FieldPaths::default()))
+}
+
+#[test]
+fn a_claim_whose_codes_do_not_parse_is_rejected_naming_each_and_no_registry_edit_runs() {
+    let malformed = read_with(1, |read| {
+        read.lines[0].modifiers = vec!["5".into()];
+        read.lines[0].place_of_service = Some("office".into());
+        read.member_id = "MBR 0001".into();
+    });
+    assert_eq!(malformed.claim, None);
+    let paths: Vec<&str> = malformed.issues.iter().map(|issue| issue.path.as_str()).collect();
+    assert_eq!(paths, ["member_id", "lines[0].modifiers[0]", "lines[0].place_of_service"]);
+    // Facts::default() knows no payer: a registry edit would add `payer-unknown`.
+    check(Facts::default(), submit(Channel::Fhir, vec![malformed, recent(2)]), |then| {
+        assert_eq!(outcomes(then), [rejected(&["member-id-shape", "modifier-shape", "place-of-service-shape"]), rejected(&["payer-unknown"])].concat())
+    });
+}
+
+#[test]
+fn a_parsed_claim_keeps_the_json_it_was_read_with() {
+    let candidate = recent(1);
+    let parsed = candidate.claim.as_ref().expect("parses");
+    assert_eq!(serde_json::to_value(parsed).unwrap(), serde_json::to_value(&candidate.read).unwrap());
+    assert_eq!(candidate.accepted(), Some(parsed));
+}
+
+#[test]
+fn a_replacement_naming_an_original_by_another_number_is_rejected_at_the_related_claim() {
+    let replacement = read_with(1, |read| {
+        read.frequency = Frequency::Replacement;
+        read.related_claim_id = Some("PAYERICN0001".into());
+    });
+    check(registered(), submit(Channel::X12, vec![replacement]), |then| assert_eq!(outcomes(then), rejected(&["original-not-found"])));
 }
 
 #[test]
@@ -125,7 +165,8 @@ fn an_x12_claim_billed_under_an_npi_not_held_is_rejected_alone() {
     let mut facts = registered();
     facts.not_held = vec![OTHER_NPI.to_owned()];
     let mut other = recent(2);
-    other.claim.billing_npi = OTHER_NPI.into();
+    other.read.billing_npi = OTHER_NPI.into();
+    other.claim.as_mut().expect("parses").billing_npi = OTHER_NPI.parse().unwrap();
     check(facts, submit(Channel::X12, vec![recent(1), other]), |then| {
         assert_eq!(outcomes(then), [(ClaimStatus::Accepted, vec![]), (ClaimStatus::Rejected, vec!["billing-npi-not-held".to_owned()])]);
     });

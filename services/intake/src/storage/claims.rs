@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimStatus, Money, MoneyError, SubmittedClaim};
+use claimtrail_events::{AsRead, ClaimStatus, Money, MoneyError, SubmittedClaim};
 use claimtrail_runtime::auth::PayerScope;
 use claimtrail_store::{Store, StoreError, outbox, stmt};
 use sea_orm::{ConnectionTrait, Value};
@@ -17,7 +17,8 @@ pub struct NewClaim<'a> {
     pub submitter: &'a str,
     pub channel: &'a str,
     pub status: ClaimStatus,
-    pub claim: &'a SubmittedClaim,
+    /// As read: a rejected claim may hold values that do not parse.
+    pub claim: &'a SubmittedClaim<AsRead>,
     /// The claim's content, kept only for a rejected claim (an accepted one's is in its event).
     pub claim_json: Option<String>,
     pub issues_json: String,

@@ -286,23 +286,23 @@ pub async fn edit_facts(store: &Store, claims: &[&SubmittedClaim]) -> Result<edi
     if claims.is_empty() {
         return Ok(facts);
     }
-    let payers = distinct(claims.iter().map(|c| vec![c.payer_id.clone()]));
+    let payers = distinct(claims.iter().map(|c| vec![c.payer_id.to_string()]));
     for row in rows_in(store, &format!("SELECT payer_id, timely_filing_days FROM {}", store.table("payers")), &["payer_id"], &payers).await? {
         facts.payers.insert(row.try_get_by_index(0)?, row.try_get_by_index::<i64>(1)?);
     }
-    let members = distinct(claims.iter().map(|c| vec![c.payer_id.clone(), c.member_id.clone()]));
+    let members = distinct(claims.iter().map(|c| vec![c.payer_id.to_string(), c.member_id.to_string()]));
     let select = format!("SELECT payer_id, member_id, coverage_start, coverage_end FROM {}", store.table("members"));
     for row in rows_in(store, &select, &["payer_id", "member_id"], &members).await? {
         facts.coverage.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
     }
-    let npis = distinct(claims.iter().map(|c| vec![c.billing_npi.clone()]));
+    let npis = distinct(claims.iter().map(|c| vec![c.billing_npi.to_string()]));
     for row in rows_in(store, &format!("SELECT npi, licence_expires FROM {}", store.table("providers")), &["npi"], &npis).await? {
         facts.licences.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
     }
     let originals: Vec<Uuid> = claims
         .iter()
         .filter(|c| c.frequency != Frequency::Original)
-        .filter_map(|c| c.related_claim_id.as_deref().and_then(|id| Uuid::parse_str(id).ok()))
+        .filter_map(|c| c.related_claim_id.map(Uuid::from))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
