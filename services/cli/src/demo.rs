@@ -592,8 +592,9 @@ mod tests {
             let submission = claimtrail_fhir::parse_submission(&body, today).expect("maps");
             let mapped = submission.entries.into_iter().next().unwrap().expect("maps");
             assert!(mapped.issues.is_empty(), "sequence {sequence}: {:?}", mapped.issues);
-            let lines: i64 = mapped.lines.iter().map(|line| line.charge.cents().unwrap()).sum();
-            assert_eq!(mapped.total_charge.cents().unwrap(), lines, "sequence {sequence}");
+            let lines: i64 = mapped.claim.lines.iter().map(|line| line.charge.cents().unwrap()).sum();
+            assert_eq!(mapped.claim.total_charge.cents().unwrap(), lines, "sequence {sequence}");
+            assert_eq!(mapped.claim.service_zip.as_deref(), Some("35203"), "sequence {sequence}: the billing address gives the GPCI locality");
             let expected = match sequence % 10 {
                 1 => Some("20610"),
                 3 => Some("36415"),

@@ -120,6 +120,7 @@ pub async fn run(settings: ServeSettings, args: DashboardArgs, shutdown: impl Fu
         service: SERVICE.to_owned(),
         prefix: settings.prefix.clone(),
         max_connections: settings.db_pool_max,
+        statement_timeout: settings.statement_timeout(),
     })
     .await
     .with_context(|| format!("connecting the dashboard to {}", claimtrail_store::redact_url(&settings.database_url)))?;

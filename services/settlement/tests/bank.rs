@@ -13,7 +13,7 @@ use claimtrail_runtime::auth::{self, Role};
 use claimtrail_runtime::{Runtime, ServeSettings};
 use claimtrail_settlement::api::bank::{ExceptionView, ExceptionsView, ImportView};
 use claimtrail_settlement::domain::bank::{ExpectedDebit, ExpectedEntry};
-use claimtrail_settlement::storage::bank;
+use claimtrail_settlement::storage;
 use claimtrail_store::{Store, StoreConfig, stmt};
 use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -87,7 +87,9 @@ impl TestApp {
     async fn spawn_on(database_url: String, prefix: String, dir: tempfile::TempDir) -> anyhow::Result<TestApp> {
         let mut settings = ServeSettings::with_urls(&database_url, "nats://unused", &prefix);
         settings.key_dir = dir.path().join("keys");
-        let store = Store::connect(&StoreConfig { database_url, service: "settlement".into(), prefix: prefix.clone(), max_connections: 2 }).await?;
+        let store =
+            Store::connect(&StoreConfig { database_url, service: "settlement".into(), prefix: prefix.clone(), max_connections: 2, statement_timeout: None })
+                .await?;
         store.migrate(&claimtrail_settlement::migrations()).await?;
         let bus = claimtrail_bus::embedded::EmbeddedBus::open(&store, &prefix, &["settlement"]).await?;
         let wakeup = bus.notifier();

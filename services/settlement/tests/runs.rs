@@ -20,7 +20,10 @@ const NPI_B: &str = "1003000126";
 
 async fn store(dir: &tempfile::TempDir) -> Store {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("settlement.db").display());
-    let store = Store::connect(&StoreConfig { database_url: url, service: "settlement".into(), prefix: String::new(), max_connections: 1 }).await.unwrap();
+    let store =
+        Store::connect(&StoreConfig { database_url: url, service: "settlement".into(), prefix: String::new(), max_connections: 1, statement_timeout: None })
+            .await
+            .unwrap();
     store.migrate(&claimtrail_settlement::migrations()).await.unwrap();
     store
 }

@@ -78,8 +78,8 @@ impl Switches<'_> {
 fn pended(claim: &SubmittedClaim, reason: &str, step: &str, detail: String) -> Event {
     Event::Pended(ClaimPended {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id.clone(),
-        billing_npi: claim.billing_npi.clone(),
+        payer_id: claim.payer_id.to_string(),
+        billing_npi: claim.billing_npi.to_string(),
         reason: reason.into(),
         step: step.into(),
         detail,
@@ -404,7 +404,7 @@ fn policy_priced_line(line: &ClaimLine, price: policy::LinePrice, policy: &Polic
     LineDecision {
         remarks: if adjustments.iter().any(|a| a.reason == Carc::UNITS_NOT_SUPPORTED) { vec![Rarc::UNITS_OVER_MAXIMUM] } else { Vec::new() },
         sequence: line.sequence,
-        procedure_code: line.procedure_code.clone(),
+        procedure_code: line.procedure_code.to_string(),
         charge: line.charge,
         allowed: price.allowed,
         paid: price.allowed,

@@ -96,7 +96,7 @@ fn claim(lines: &[(&str, &[&str], &str, i64)]) -> SubmittedClaim {
     let plain: Vec<(&str, &str, i64)> = lines.iter().map(|(code, _, charge, units)| (*code, *charge, *units)).collect();
     let mut claim = fixtures::claim(Frequency::Original, None, &plain);
     for (line, (_, modifiers, _, _)) in claim.lines.iter_mut().zip(lines) {
-        line.modifiers = modifiers.iter().map(|modifier| (*modifier).into()).collect();
+        line.modifiers = modifiers.iter().map(|modifier| claimtrail_codes::Modifier::parse(modifier).expect("a modifier")).collect();
     }
     claim
 }
@@ -294,7 +294,7 @@ fn scenario_8_rbrvs_prices_by_the_service_zip_s_locality_and_the_place_of_servic
     assert_eq!((decision.lines[0].allowed, decision.lines[0].adjustments.clone()), (money("81.52"), vec![co(Carc::FEE_SCHEDULE, "18.48")]));
     assert_eq!(decision.lines[0].steps[0].rule, "rbrvs");
     let mut facility = office.clone();
-    facility.lines[0].place_of_service = Some("22".into());
+    facility.lines[0].place_of_service = Some(claimtrail_codes::PlaceOfService::parse("22").expect("a place of service"));
     assert_eq!(adjudicated(decided(&rbrvs(), vec![], &facility)).lines[0].allowed, money("60.01"));
 }
 

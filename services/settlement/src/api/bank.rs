@@ -35,7 +35,7 @@ use uuid::Uuid;
 use crate::domain::bank::StatementFormat;
 use crate::domain::bank::matcher;
 use crate::storage;
-use crate::storage::bank::{self, ResolveOutcome, StoredException, StoredOutcome};
+use crate::storage::bank::{ResolveOutcome, StoredException, StoredOutcome};
 
 /// The longest resolution reason kept.
 pub const RESOLUTION_REASON_CHARS_MAX: usize = 1_000;

@@ -248,9 +248,7 @@ impl ExpectedDebit {
                 .entries
                 .iter()
                 .filter(|entry| !entry.prenote)
-                .filter_map(|entry| {
-                    Some(ExpectedEntry { trace_number: entry.trace_number.clone(), remittance_id: entry.remittance_id?, amount: entry.amount })
-                })
+                .filter_map(|entry| Some(ExpectedEntry { trace_number: entry.trace_number.clone(), remittance_id: entry.remittance_id?, amount: entry.amount }))
                 .collect(),
         }
     }
