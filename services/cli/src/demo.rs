@@ -431,11 +431,7 @@ pub fn stream_claim(sequence: u64, members: &[String], today: time::Date) -> Val
     let service_date = claimtrail_events::format_date(today - time::Duration::days(days_ago as i64));
     claim["billablePeriod"] = json!({"start": service_date, "end": service_date});
     claim["created"] = json!(format!("{service_date}T12:00:00Z"));
-    if let Some(contained) = claim["contained"].as_array_mut() {
-        for resource in contained.iter_mut().filter(|r| r["id"] == "billing") {
-            resource["address"] = json!([{"line": ["1200 Riverside Dr"], "city": "Birmingham", "state": "AL", "postalCode": "35203"}]);
-        }
-    }
+    with_billing_address(&mut claim);
     let scenario = match sequence % 10 {
         1 => Some(Scenario::Ncci),
         3 => Some(Scenario::Mue),
@@ -473,8 +469,20 @@ pub enum Scenario {
     MultipleProcedure,
 }
 
-/// Adds `scenario`'s lines (and modifiers) to a [`demo_claim`].
+/// Gives a [`demo_claim`]'s billing organization its address, whose ZIP
+/// (35203) is the GPCI locality RBRVS prices the scenarios' procedures in.
+fn with_billing_address(claim: &mut Value) {
+    if let Some(contained) = claim["contained"].as_array_mut() {
+        for resource in contained.iter_mut().filter(|r| r["id"] == "billing") {
+            resource["address"] = json!([{"line": ["1200 Riverside Dr"], "city": "Birmingham", "state": "AL", "postalCode": "35203"}]);
+        }
+    }
+}
+
+/// Adds `scenario`'s lines (and modifiers) to a [`demo_claim`], and the
+/// billing address that prices them.
 pub fn with_scenario(claim: &mut Value, scenario: Scenario) {
+    with_billing_address(claim);
     match scenario {
         Scenario::Ncci => add_line(claim, "20610", &[], 1, "140.00"),
         Scenario::Mue => add_line(claim, "36415", &[], 3, "12.00"),
