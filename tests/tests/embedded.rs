@@ -101,13 +101,14 @@ async fn embedded_redelivery_has_one_effect_and_poison_goes_to_dead_letters() ->
     let next = up.submit_ok(&sample_claim("PCN-EMB-R2")).await?.remove(0);
     up.wait_settled(2, Duration::from_secs(60)).await?;
     assert_eq!(up.claim_status(&next).await?["status"], "adjudicated");
-    // Dead-lettered by the services that read claim.submitted.v1: adjudication and the anchor.
+    // Dead-lettered by the services that read claim.submitted.v1: adjudication, the anchor and
+    // settlement (which keeps each claim's CLM01 and member for the 835).
     wait_until(Duration::from_secs(30), || async {
         let n = up.count("bus", "dead_letters").await?;
-        Ok((n == 2, format!("{n} dead letters")))
+        Ok((n == 3, format!("{n} dead letters")))
     })
     .await?;
-    assert_eq!(up.scalar("SELECT COUNT(*) FROM \"bus_dead_letters\" WHERE service IN ('adjudication', 'anchor')").await?, 2);
+    assert_eq!(up.scalar("SELECT COUNT(*) FROM \"bus_dead_letters\" WHERE service IN ('adjudication', 'anchor', 'settlement')").await?, 3);
     assert_eq!(up.scalar(&format!("SELECT COUNT(*) FROM \"settlement_journal_entries\" WHERE claim_id = X'{}'", claim_id.replace('-', ""))).await?, 1);
     assert_eq!(up.count("anchor", "ledger").await?, up.baseline_events + 6);
     Ok(())

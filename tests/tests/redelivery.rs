@@ -78,18 +78,18 @@ async fn a_poison_message_ends_in_the_dead_letter_subject_without_holding_up_the
         assert_eq!(stack.claim_status(claim_id).await?["status"], "adjudicated");
     }
 
-    // The services that read claim.submitted.v1 dead-letter it: adjudication, and the anchor,
-    // which reads every event. Intake's status projection and settlement act on other types of
-    // the family and acknowledge it unread.
+    // The services that read claim.submitted.v1 dead-letter it: adjudication, the anchor, which
+    // reads every event, and settlement, which keeps each claim's CLM01 and member for the 835.
+    // Intake's status projection acts on other types of the family and acknowledges it unread.
     let dead_letters = format!("{}_DEADLETTER", stack.prefix.to_uppercase());
     wait_until(Duration::from_secs(30), || async {
         let mut stream = jetstream.get_stream(&dead_letters).await?;
         let n = stream.info().await?.state.messages;
-        Ok((n == 2, format!("{n} dead letters")))
+        Ok((n == 3, format!("{n} dead letters")))
     })
     .await?;
     let consumer = jetstream.get_stream(&dead_letters).await?.create_consumer(async_nats::jetstream::consumer::pull::Config { ..Default::default() }).await?;
-    let mut messages = consumer.fetch().max_messages(2).messages().await?;
+    let mut messages = consumer.fetch().max_messages(3).messages().await?;
     let mut subjects = Vec::new();
     while let Some(message) = messages.next().await {
         let message = message.map_err(|e| anyhow::anyhow!(e))?;
@@ -99,7 +99,10 @@ async fn a_poison_message_ends_in_the_dead_letter_subject_without_holding_up_the
         subjects.push(message.subject.to_string());
     }
     subjects.sort();
-    assert_eq!(subjects, [format!("{}.deadletter.adjudication", stack.prefix), format!("{}.deadletter.anchor", stack.prefix)]);
+    assert_eq!(
+        subjects,
+        [format!("{}.deadletter.adjudication", stack.prefix), format!("{}.deadletter.anchor", stack.prefix), format!("{}.deadletter.settlement", stack.prefix)]
+    );
     let metrics = stack.client.get(format!("{}/metrics", stack.url("adjudication"))).send().await?.text().await?;
     assert!(metrics.contains("claimtrail_dead_letters_total"), "{metrics}");
 

@@ -109,10 +109,14 @@ fn edit_line(claim: &SubmittedClaim, line: &ClaimLine) -> EditLine {
 }
 
 /// The member's earlier lines the edits read: paid or pended (denied and
-/// reversed lines bundle and duplicate nothing).
+/// reversed lines bundle and duplicate nothing). A replacement's original is
+/// left out: the replacement reverses it, so its lines are neither
+/// duplicates of the replacement's nor paid beside them.
 pub fn history_lines(claim: &SubmittedClaim, history: &[HistoryFact]) -> Vec<EditLine> {
+    let replaced = super::related_claim(claim);
     history
         .iter()
+        .filter(|fact| Some(fact.claim_id) != replaced)
         .filter_map(|fact| {
             let status = match fact.status.as_str() {
                 "paid" => LineStatus::Paid,

@@ -523,8 +523,8 @@ mod tests {
 
     #[test]
     fn a_replacement_naming_no_claim_is_refused_for_good() {
-        let mut replacement = claim(Frequency::Replacement, None, &[("99213", "100.00")]);
-        replacement.related_claim_id = Some(Uuid::nil().into());
+        // No related claim id at all (one that is not a claim id cannot be held: intake rejects it).
+        let replacement = claim(Frequency::Replacement, None, &[("99213", "100.00")]);
         check(facts(&schedule(), DecisionState::Undecided), Command::Adjudicate(replacement.clone()), |then| {
             assert_eq!(then.unwrap_err(), Rejection::NoRelatedClaim(replacement.claim_id));
         });
