@@ -70,29 +70,31 @@ pub struct AsRead;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
 pub struct Parsed;
 
-impl ClaimForm for AsRead {
-    type Npi = String;
-    type PayerId = String;
-    type MemberId = String;
-    type ClaimRef = String;
-    type ServiceCode = String;
-    type Modifier = String;
-    type PlaceOfService = String;
-    type RevenueCode = String;
-    type Icd10Code = String;
+/// Both forms from one list of the fields: [`AsRead`] holds each as a
+/// `String`, [`Parsed`] as its type.
+macro_rules! claim_forms {
+    ($($field:ident: $parsed:ty),* $(,)?) => {
+        impl ClaimForm for AsRead {
+            $(type $field = String;)*
+        }
+
+        impl ClaimForm for Parsed {
+            $(type $field = $parsed;)*
+        }
+    };
 }
 
-impl ClaimForm for Parsed {
-    type Npi = Npi;
-    type PayerId = PayerId;
-    type MemberId = MemberId;
-    type ClaimRef = ClaimId;
-    type ServiceCode = ServiceCode;
-    type Modifier = Modifier;
-    type PlaceOfService = PlaceOfService;
-    type RevenueCode = RevenueCode;
-    type Icd10Code = Icd10Code;
-}
+claim_forms!(
+    Npi: Npi,
+    PayerId: PayerId,
+    MemberId: MemberId,
+    ClaimRef: ClaimId,
+    ServiceCode: ServiceCode,
+    Modifier: Modifier,
+    PlaceOfService: PlaceOfService,
+    RevenueCode: RevenueCode,
+    Icd10Code: Icd10Code,
+);
 
 /// A diagnosis code with its 1-based sequence (the pointer target).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -63,6 +63,11 @@ impl StoreError {
     pub fn is_disk_full(&self) -> bool {
         matches!(self, StoreError::Db(error) if is_disk_full(error))
     }
+
+    /// Whether a unique index refused the write: another writer stored the same thing first.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(error) if matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
+    }
 }
 
 /// Whether `error` means the database's disk (or its quota) is full: SQLite's

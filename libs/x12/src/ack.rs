@@ -23,6 +23,7 @@ use time::{Date, Time};
 
 use crate::codes::{status, status_category, ta1};
 use crate::reader::{Group, Interchange, InterchangeHeader, Reading, Transaction};
+use crate::segments::{Isa, Segments, hhmm, name_or, yymmdd};
 use crate::text::{clean, d8};
 use crate::x12_claim::{ClaimPosition, X12Claim};
 
@@ -135,9 +136,9 @@ pub fn render_duplicate_ta1(header: &InterchangeHeader, context: &AckContext, nu
 }
 
 fn ta1_interchange(header: Option<&InterchangeHeader>, note_code: &str, context: &AckContext, numbers: &mut ControlNumbers) -> String {
-    let mut out = Out::default();
+    let mut out = Segments::default();
     let control_number = ControlNumbers::take(&mut numbers.next_interchange);
-    out.isa(header, context, control_number);
+    isa(&mut out, header, context, control_number);
     let received = header.map(|header| header.control_number.as_str()).filter(|number| number.len() == 9 && number.bytes().all(|byte| byte.is_ascii_digit()));
     let date = header.map(|header| header.date.as_str()).filter(|date| crate::text::parse_yymmdd(date).is_some());
     let time = header.map(|header| header.time.as_str()).filter(|time| time.len() == 4 && crate::text::is_hhmm(time));
@@ -155,12 +156,12 @@ pub fn render_999(interchange: &Interchange, context: &AckContext, numbers: &mut
         return None;
     }
     let header = interchange.header.as_ref();
-    let mut out = Out::default();
+    let mut out = Segments::default();
     let interchange_control = ControlNumbers::take(&mut numbers.next_interchange);
-    out.isa(header, context, interchange_control);
+    isa(&mut out, header, context, interchange_control);
     for group in &interchange.groups {
         let group_control = ControlNumbers::take(&mut numbers.next_group);
-        out.gs("FA", group, header, context, group_control, "005010X231A1");
+        gs(&mut out, "FA", group, header, context, group_control, "005010X231A1");
         let transaction_control = format!("{:04}", ControlNumbers::take(&mut numbers.next_transaction));
         out.start_transaction(&["ST", "999", &transaction_control, "005010X231A1"]);
         out.segment(&["AK1", &clean(&group.functional_id, 2), &clean(&group.control_number, 9), &clean(&group.version, 12)]);
@@ -191,7 +192,7 @@ pub fn render_999(interchange: &Interchange, context: &AckContext, numbers: &mut
     Some(out.text)
 }
 
-fn transaction_response(out: &mut Out, transaction: &Transaction) {
+fn transaction_response(out: &mut Segments, transaction: &Transaction) {
     out.segment(&["AK2", &clean(&transaction.id, 3), &clean(&transaction.control_number, 9), &clean(&transaction.version, 35)]);
     let fault_segment_error = transaction.fault.as_ref().and_then(|fault| fault.segment_error.as_ref());
     for error in fault_segment_error.into_iter().chain(&transaction.errors) {
@@ -232,10 +233,10 @@ pub fn render_277ca(
         return None;
     }
     let header = interchange.header.as_ref();
-    let mut out = Out::default();
+    let mut out = Segments::default();
     let interchange_control = ControlNumbers::take(&mut numbers.next_interchange);
     let mut n_groups = 0;
-    out.isa(header, context, interchange_control);
+    isa(&mut out, header, context, interchange_control);
     for group in &interchange.groups {
         let decided: Vec<(&Transaction, Vec<(&X12Claim, &ClaimDecision)>)> = group
             .transactions
@@ -251,7 +252,7 @@ pub fn render_277ca(
         }
         n_groups += 1;
         let group_control = ControlNumbers::take(&mut numbers.next_group);
-        out.gs("HN", group, header, context, group_control, "005010X214");
+        gs(&mut out, "HN", group, header, context, group_control, "005010X214");
         for (transaction, claims) in &decided {
             claim_acknowledgment(&mut out, transaction, claims, context, numbers);
         }
@@ -280,7 +281,7 @@ fn totals(claims: &[&(&X12Claim, &ClaimDecision)]) -> (usize, Money, usize, Mone
     totals
 }
 
-fn write_totals(out: &mut Out, totals: (usize, Money, usize, Money), quantity_codes: (&str, &str)) {
+fn write_totals(out: &mut Segments, totals: (usize, Money, usize, Money), quantity_codes: (&str, &str)) {
     if totals.0 > 0 {
         out.segment(&["QTY", quantity_codes.0, &totals.0.to_string()]);
     }
@@ -295,7 +296,13 @@ fn write_totals(out: &mut Out, totals: (usize, Money, usize, Money), quantity_co
     }
 }
 
-fn claim_acknowledgment(out: &mut Out, transaction: &Transaction, claims: &[(&X12Claim, &ClaimDecision)], context: &AckContext, numbers: &mut ControlNumbers) {
+fn claim_acknowledgment(
+    out: &mut Segments,
+    transaction: &Transaction,
+    claims: &[(&X12Claim, &ClaimDecision)],
+    context: &AckContext,
+    numbers: &mut ControlNumbers,
+) {
     let transaction_control = format!("{:04}", ControlNumbers::take(&mut numbers.next_transaction));
     let today = d8(context.date);
     out.start_transaction(&["ST", "277", &transaction_control, "005010X214"]);
@@ -436,91 +443,27 @@ fn reason_of(issue: &ClaimIssue) -> String {
     }
 }
 
-fn name_or(value: &str, default: &str) -> String {
-    let cleaned = clean(value, 60);
-    if cleaned.is_empty() { default.to_owned() } else { cleaned }
+/// An ISA answering `received` (sender and receiver swapped).
+fn isa(out: &mut Segments, received: Option<&InterchangeHeader>, context: &AckContext, control_number: u32) {
+    let (sender_qualifier, sender_id, receiver_qualifier, receiver_id, test) = match received {
+        Some(header) => (
+            header.receiver_qualifier.as_str(),
+            header.receiver_id.as_str(),
+            header.sender_qualifier.as_str(),
+            header.sender_id.as_str(),
+            header.usage_indicator == "T",
+        ),
+        None => ("ZZ", "CLAIMTRAIL", "ZZ", "UNKNOWN", false),
+    };
+    out.isa(&Isa { sender_qualifier, sender_id, receiver_qualifier, receiver_id, date: context.date, time: context.time, control_number, test });
 }
 
-fn yymmdd(date: Date) -> String {
-    format!("{:02}{:02}{:02}", date.year().rem_euclid(100), u8::from(date.month()), date.day())
-}
-
-fn hhmm(time: Time) -> String {
-    format!("{:02}{:02}", time.hour(), time.minute())
-}
-
-/// The text being written, and the segment count of the open transaction.
-#[derive(Default)]
-struct Out {
-    text: String,
-    n_transaction_segments: usize,
-}
-
-impl Out {
-    /// One segment; trailing empty elements are dropped, as X12 requires.
-    fn segment(&mut self, elements: &[&str]) {
-        let n_elements = elements.iter().rposition(|element| !element.is_empty()).map_or(0, |last| last + 1);
-        for (idx, element) in elements.iter().take(n_elements).enumerate() {
-            if idx > 0 {
-                self.text.push('*');
-            }
-            self.text.push_str(element);
-        }
-        self.text.push_str("~\n");
-        self.n_transaction_segments += 1;
-    }
-
-    fn start_transaction(&mut self, st: &[&str]) {
-        self.n_transaction_segments = 0;
-        self.segment(st);
-    }
-
-    fn end_transaction(&mut self, control_number: &str) {
-        let n_segments = (self.n_transaction_segments + 1).to_string();
-        self.segment(&["SE", &n_segments, control_number]);
-    }
-
-    /// An ISA answering `received` (sender and receiver swapped).
-    fn isa(&mut self, received: Option<&InterchangeHeader>, context: &AckContext, control_number: u32) {
-        let (sender_qualifier, sender_id, receiver_qualifier, receiver_id, usage) = match received {
-            Some(header) => (
-                qualifier(&header.receiver_qualifier),
-                header.receiver_id.as_str(),
-                qualifier(&header.sender_qualifier),
-                header.sender_id.as_str(),
-                if header.usage_indicator == "T" { "T" } else { "P" },
-            ),
-            None => ("ZZ", "CLAIMTRAIL", "ZZ", "UNKNOWN", "P"),
-        };
-        let isa = format!(
-            "ISA*00*{:10}*00*{:10}*{sender_qualifier}*{:15}*{receiver_qualifier}*{:15}*{}*{}*^*00501*{control_number:09}*0*{usage}*:",
-            "",
-            "",
-            id15(sender_id),
-            id15(receiver_id),
-            yymmdd(context.date),
-            hhmm(context.time),
-        );
-        self.text.push_str(&isa);
-        self.text.push_str("~\n");
-    }
-
-    fn gs(&mut self, functional_id: &str, group: &Group, received: Option<&InterchangeHeader>, context: &AckContext, control_number: u32, version: &str) {
-        let fallback_sender = received.map_or("CLAIMTRAIL", |header| header.receiver_id.as_str());
-        let fallback_receiver = received.map_or("UNKNOWN", |header| header.sender_id.as_str());
-        let sender = name_or(&clean(&group.application_receiver, 15), &clean(fallback_sender, 15));
-        let receiver = name_or(&clean(&group.application_sender, 15), &clean(fallback_receiver, 15));
-        self.segment(&["GS", functional_id, &sender, &receiver, &d8(context.date), &hhmm(context.time), &control_number.to_string(), "X", version]);
-    }
-}
-
-fn qualifier(received: &str) -> &str {
-    if received.len() == 2 && received.bytes().all(|byte| byte.is_ascii_alphanumeric()) { received } else { "ZZ" }
-}
-
-fn id15(id: &str) -> String {
-    let cleaned: String = clean(id, 15).chars().filter(char::is_ascii).collect();
-    if cleaned.is_empty() { "UNKNOWN".to_owned() } else { cleaned }
+fn gs(out: &mut Segments, functional_id: &str, group: &Group, received: Option<&InterchangeHeader>, context: &AckContext, control_number: u32, version: &str) {
+    let fallback_sender = received.map_or("CLAIMTRAIL", |header| header.receiver_id.as_str());
+    let fallback_receiver = received.map_or("UNKNOWN", |header| header.sender_id.as_str());
+    let sender = name_or(&clean(&group.application_receiver, 15), &clean(fallback_sender, 15));
+    let receiver = name_or(&clean(&group.application_sender, 15), &clean(fallback_receiver, 15));
+    out.segment(&["GS", functional_id, &sender, &receiver, &d8(context.date), &hhmm(context.time), &control_number.to_string(), "X", version]);
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@
 //! - [`ack`]: [`render_acknowledgments`], [`render_ta1`], [`render_999`], [`render_277ca`], [`AckContext`], [`ControlNumbers`].
 //! - [`writer`]: [`write_837p`], an 837P interchange from domain claims.
 //! - [`remit835`]: [`write_835`], an 835 payment/advice for one remittance (settlement).
+//! - `segments` (internal): the X12 text every writer here writes: segments, the ISA's fixed widths, the SE01 count.
 //! - [`issue_code`]: the [`ClaimIssue`](claimtrail_events::ClaimIssue) codes this crate adds to the front-end edits' (`claimtrail_events::edits`).
 //!
 //! # Errors: where each fault goes
@@ -61,6 +62,7 @@ pub mod x12_claim;
 
 mod claim837;
 mod lexer;
+mod segments;
 mod text;
 
 pub use ack::{

@@ -16,6 +16,7 @@
 use claimtrail_events::Money;
 use time::{Date, Time};
 
+use crate::segments::{Isa, Segments, hhmm, isa_id, name_or};
 use crate::text::{clean, d8};
 
 /// The implementation guide written (GS08, ST03).
@@ -182,26 +183,25 @@ pub fn check_balance(remittance: &Remittance835) -> Result<(), Unbalanced835> {
 pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
     check_balance(remittance)?;
     let envelope = &remittance.envelope;
-    let mut out = Segments { text: String::with_capacity(1024 + remittance.claims.len() * 400), n_segments: 0 };
+    let mut out = Segments::with_capacity(1024 + remittance.claims.len() * 400);
     let control = envelope.control_number.clamp(1, 999_999_999);
     let interchange_control = format!("{control:09}");
     let group_control = control.to_string();
     let date = d8(envelope.date);
-    let time = format!("{:02}{:02}", envelope.time.hour(), envelope.time.minute());
-    out.text.push_str(&format!(
-        "ISA*00*{:10}*00*{:10}*ZZ*{:15}*ZZ*{:15}*{}*{}*^*00501*{interchange_control}*0*{}*:~\n",
-        "",
-        "",
-        id15(&envelope.sender_id),
-        id15(&envelope.receiver_id),
-        date.get(2..).unwrap_or("000101"),
-        time,
-        if envelope.test { "T" } else { "P" },
-    ));
-    out.segment(&["GS", "HP", id15(&envelope.sender_id).trim_end(), id15(&envelope.receiver_id).trim_end(), &date, &time, &group_control, "X", VERSION_835]);
-    out.n_segments = 0;
+    let time = hhmm(envelope.time);
+    out.isa(&Isa {
+        sender_qualifier: "ZZ",
+        sender_id: &envelope.sender_id,
+        receiver_qualifier: "ZZ",
+        receiver_id: &envelope.receiver_id,
+        date: envelope.date,
+        time: envelope.time,
+        control_number: control,
+        test: envelope.test,
+    });
+    out.segment(&["GS", "HP", &isa_id(&envelope.sender_id), &isa_id(&envelope.receiver_id), &date, &time, &group_control, "X", VERSION_835]);
     // ST03 is left out: pyx12's 005010X221A1 map marks it not used.
-    out.segment(&["ST", "835", "0001"]);
+    out.start_transaction(&["ST", "835", "0001"]);
     let bpr02 = amount(remittance.amount);
     let effective = d8(remittance.effective_date);
     let originator = format!("1{}", digits(&remittance.payer_tin));
@@ -230,12 +230,12 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
     out.segment(&["TRN", "1", &clean(&remittance.trace_number, 50), &originator]);
     out.segment(&["DTM", "405", &date]);
     let payer = &remittance.payer;
-    out.segment(&["N1", "PR", &name(&payer.name, "PAYER")]);
-    out.address(payer);
+    out.segment(&["N1", "PR", &name_or(&payer.name, "PAYER")]);
+    address(&mut out, payer);
     out.segment(&["PER", "BL", "PROVIDER SERVICES", "TE", "8005550100"]);
     let payee = &remittance.payee;
-    out.segment(&["N1", "PE", &name(&payee.name, "PAYEE"), "XX", &clean(&payee.id, 80)]);
-    out.address(payee);
+    out.segment(&["N1", "PE", &name_or(&payee.name, "PAYEE"), "XX", &clean(&payee.id, 80)]);
+    address(&mut out, payee);
     out.segment(&["REF", "TJ", &digits(&remittance.payee_tin)]);
     if !remittance.claims.is_empty() {
         out.segment(&["LX", "1"]);
@@ -243,7 +243,7 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
     for claim in &remittance.claims {
         out.segment(&[
             "CLP",
-            &name(&claim.patient_control_number, "UNKNOWN"),
+            &name_or(&claim.patient_control_number, "UNKNOWN"),
             &claim.status_code.to_string(),
             &amount(claim.charge),
             &amount(claim.paid),
@@ -251,10 +251,10 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
             CLAIM_FILING_INDICATOR,
             &clean(&claim.payer_claim_id, 50),
         ]);
-        out.segment(&["NM1", "QC", "1", "", "", "", "", "", "MI", &name(&claim.member_id, "UNKNOWN")]);
+        out.segment(&["NM1", "QC", "1", "", "", "", "", "", "MI", &name_or(&claim.member_id, "UNKNOWN")]);
         for line in &claim.lines {
             out.segment(&["SVC", &format!("HC:{}", clean(&line.procedure_code, 48)), &amount(line.charge), &amount(line.paid)]);
-            out.cas(&line.adjustments);
+            cas(&mut out, &line.adjustments);
             out.segment(&["AMT", "B6", &amount(line.allowed)]);
             for remark in &line.remarks {
                 out.segment(&["LQ", "HE", &clean(remark, 30)]);
@@ -274,56 +274,36 @@ pub fn write_835(remittance: &Remittance835) -> Result<String, Unbalanced835> {
         let elements: Vec<&str> = elements.iter().map(String::as_str).collect();
         out.segment(&elements);
     }
-    let n_segments = (out.n_segments + 1).to_string();
-    out.segment(&["SE", &n_segments, "0001"]);
+    out.end_transaction("0001");
     out.segment(&["GE", "1", &group_control]);
     out.segment(&["IEA", "1", &interchange_control]);
     Ok(out.text)
 }
 
-struct Segments {
-    text: String,
-    n_segments: usize,
+fn address(out: &mut Segments, party: &Party835) {
+    out.segment(&["N3", &name_or(&party.address_line, "UNKNOWN")]);
+    out.segment(&["N4", &name_or(&party.city, "UNKNOWN"), &clean(&party.state, 2), &digits(&party.postal_code)]);
 }
 
-impl Segments {
-    fn segment(&mut self, elements: &[&str]) {
-        let n_elements = elements.iter().rposition(|element| !element.is_empty()).map_or(0, |last| last + 1);
-        for (idx, element) in elements.iter().take(n_elements).enumerate() {
-            if idx > 0 {
-                self.text.push('*');
-            }
-            self.text.push_str(element);
+/// CAS segments: one per group, at most six triples each, in the order first seen.
+fn cas(out: &mut Segments, adjustments: &[Cas835]) {
+    let mut groups: Vec<&str> = Vec::new();
+    for cas in adjustments {
+        if !groups.contains(&cas.group.as_str()) {
+            groups.push(&cas.group);
         }
-        self.text.push_str("~\n");
-        self.n_segments += 1;
     }
-
-    fn address(&mut self, party: &Party835) {
-        self.segment(&["N3", &name(&party.address_line, "UNKNOWN")]);
-        self.segment(&["N4", &name(&party.city, "UNKNOWN"), &clean(&party.state, 2), &digits(&party.postal_code)]);
-    }
-
-    /// CAS segments: one per group, at most six triples each, in the order first seen.
-    fn cas(&mut self, adjustments: &[Cas835]) {
-        let mut groups: Vec<&str> = Vec::new();
-        for cas in adjustments {
-            if !groups.contains(&cas.group.as_str()) {
-                groups.push(&cas.group);
+    for group in groups {
+        let of_group: Vec<&Cas835> = adjustments.iter().filter(|cas| cas.group == group).collect();
+        for chunk in of_group.chunks(CAS_TRIPLES_MAX) {
+            let mut elements = vec!["CAS".to_owned(), clean(group, 2)];
+            for cas in chunk {
+                elements.push(clean(&cas.reason, 5));
+                elements.push(amount(cas.amount));
+                elements.push(String::new());
             }
-        }
-        for group in groups {
-            let of_group: Vec<&Cas835> = adjustments.iter().filter(|cas| cas.group == group).collect();
-            for chunk in of_group.chunks(CAS_TRIPLES_MAX) {
-                let mut elements = vec!["CAS".to_owned(), clean(group, 2)];
-                for cas in chunk {
-                    elements.push(clean(&cas.reason, 5));
-                    elements.push(amount(cas.amount));
-                    elements.push(String::new());
-                }
-                let elements: Vec<&str> = elements.iter().map(String::as_str).collect();
-                self.segment(&elements);
-            }
+            let elements: Vec<&str> = elements.iter().map(String::as_str).collect();
+            out.segment(&elements);
         }
     }
 }
@@ -335,16 +315,6 @@ fn amount(money: Money) -> String {
 
 fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
-}
-
-fn name(text: &str, fallback: &str) -> String {
-    let cleaned = clean(text, 60);
-    if cleaned.is_empty() { fallback.to_owned() } else { cleaned }
-}
-
-fn id15(text: &str) -> String {
-    let cleaned = clean(text, 15);
-    format!("{:15}", if cleaned.is_empty() { "UNKNOWN".to_owned() } else { cleaned })
 }
 
 #[cfg(test)]

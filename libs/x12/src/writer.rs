@@ -19,6 +19,7 @@ use claimtrail_events::{AsRead, SubmittedClaim};
 use claimtrail_events::{ClaimType, Frequency};
 use time::{Date, Time};
 
+use crate::segments::{Isa, Segments, hhmm, isa_id, name_or};
 use crate::text::{clean, d8};
 use crate::x12_claim::{Party, PersonName};
 use crate::{CLAIMS_PER_TRANSACTION_MAX, DIAGNOSES_PER_CLAIM_MAX_837P, VERSION_837P_WRITTEN};
@@ -67,165 +68,128 @@ pub struct ClaimToWrite<'a> {
 /// The 837P interchange of `claims` (institutional claims are skipped: this writer is 837P only).
 pub fn write_837p(outgoing: &Outgoing837, claims: &[ClaimToWrite<'_>]) -> String {
     let professional: Vec<&ClaimToWrite<'_>> = claims.iter().filter(|claim| claim.claim.claim_type == ClaimType::Professional).collect();
-    let mut out = Writer { text: String::with_capacity(professional.len() * 900 + 512), n_segments: 0 };
-    let interchange_control = format!("{:09}", outgoing.interchange_control_number.clamp(1, 999_999_999));
+    let mut out = Segments::with_capacity(professional.len() * 900 + 512);
+    let interchange_control_number = outgoing.interchange_control_number.clamp(1, 999_999_999);
+    let interchange_control = format!("{interchange_control_number:09}");
     let group_control = outgoing.group_control_number.clamp(1, 999_999_999).to_string();
     let date = d8(outgoing.date);
-    let time = format!("{:02}{:02}", outgoing.time.hour(), outgoing.time.minute());
-    out.text.push_str(&format!(
-        "ISA*00*{:10}*00*{:10}*{}*{:15}*{}*{:15}*{}*{}*^*00501*{interchange_control}*0*{}*:~\n",
-        "",
-        "",
-        qualifier(&outgoing.sender_qualifier),
-        ascii(&outgoing.sender_id, 15),
-        qualifier(&outgoing.receiver_qualifier),
-        ascii(&outgoing.receiver_id, 15),
-        date.get(2..).unwrap_or("000101"),
-        time,
-        if outgoing.test { "T" } else { "P" },
-    ));
-    out.segment(&["GS", "HC", &ascii(&outgoing.sender_id, 15), &ascii(&outgoing.receiver_id, 15), &date, &time, &group_control, "X", VERSION_837P_WRITTEN]);
+    let time = hhmm(outgoing.time);
+    out.isa(&Isa {
+        sender_qualifier: &outgoing.sender_qualifier,
+        sender_id: &outgoing.sender_id,
+        receiver_qualifier: &outgoing.receiver_qualifier,
+        receiver_id: &outgoing.receiver_id,
+        date: outgoing.date,
+        time: outgoing.time,
+        control_number: interchange_control_number,
+        test: outgoing.test,
+    });
+    out.segment(&["GS", "HC", &isa_id(&outgoing.sender_id), &isa_id(&outgoing.receiver_id), &date, &time, &group_control, "X", VERSION_837P_WRITTEN]);
     let chunks: Vec<&[&ClaimToWrite<'_>]> = if professional.is_empty() { vec![&[]] } else { professional.chunks(CLAIMS_PER_TRANSACTION_MAX).collect() };
     let mut claim_number = 0;
     for (chunk_idx, chunk) in chunks.iter().enumerate() {
         let transaction_control = format!("{:04}", chunk_idx + 1);
-        out.n_segments = 0;
-        out.segment(&["ST", "837", &transaction_control, VERSION_837P_WRITTEN]);
+        out.start_transaction(&["ST", "837", &transaction_control, VERSION_837P_WRITTEN]);
         out.segment(&["BHT", "0019", "00", &format!("{interchange_control}{transaction_control}"), &date, &time, "CH"]);
-        out.segment(&["NM1", "41", "2", &name(&outgoing.submitter.name, "SUBMITTER"), "", "", "", "", "46", &name(&outgoing.submitter.id, "SUBMITTER")]);
+        out.segment(&["NM1", "41", "2", &name_or(&outgoing.submitter.name, "SUBMITTER"), "", "", "", "", "46", &name_or(&outgoing.submitter.id, "SUBMITTER")]);
         out.segment(&["PER", "IC", "CLAIMS", "TE", "8005550100"]);
-        out.segment(&["NM1", "40", "2", &name(&outgoing.receiver.name, "RECEIVER"), "", "", "", "", "46", &name(&outgoing.receiver.id, "RECEIVER")]);
+        out.segment(&["NM1", "40", "2", &name_or(&outgoing.receiver.name, "RECEIVER"), "", "", "", "", "46", &name_or(&outgoing.receiver.id, "RECEIVER")]);
         let mut hl = 0;
         for claim in chunk.iter() {
             claim_number += 1;
-            out.claim(claim, &mut hl, claim_number);
+            write_claim(&mut out, claim, &mut hl, claim_number);
         }
-        let n_segments = (out.n_segments + 1).to_string();
-        out.segment(&["SE", &n_segments, &transaction_control]);
+        out.end_transaction(&transaction_control);
     }
     out.segment(&["GE", &chunks.len().to_string(), &group_control]);
     out.segment(&["IEA", "1", &interchange_control]);
     out.text
 }
 
-struct Writer {
-    text: String,
-    n_segments: usize,
-}
-
-impl Writer {
-    fn segment(&mut self, elements: &[&str]) {
-        let n_elements = elements.iter().rposition(|element| !element.is_empty()).map_or(0, |last| last + 1);
-        for (idx, element) in elements.iter().take(n_elements).enumerate() {
-            if idx > 0 {
-                self.text.push('*');
-            }
-            self.text.push_str(element);
-        }
-        self.text.push_str("~\n");
-        self.n_segments += 1;
+fn write_claim(out: &mut Segments, to_write: &ClaimToWrite<'_>, hl: &mut usize, claim_number: usize) {
+    let claim = to_write.claim;
+    *hl += 1;
+    let billing_hl = hl.to_string();
+    *hl += 1;
+    let subscriber_hl = hl.to_string();
+    let [city, state, zip] = PLACEHOLDER_CITY_STATE_ZIP;
+    out.segment(&["HL", &billing_hl, "", "20", "1"]);
+    out.segment(&["NM1", "85", "2", &name_or(to_write.billing_provider_name, "BILLING PROVIDER"), "", "", "", "", "XX", &clean(&claim.billing_npi, 80)]);
+    out.segment(&["N3", PLACEHOLDER_STREET]);
+    out.segment(&["N4", city, state, zip]);
+    out.segment(&["REF", "EI", &name_or(to_write.billing_tin, "000000000")]);
+    out.segment(&["HL", &subscriber_hl, &billing_hl, "22", "0"]);
+    out.segment(&["SBR", "P", "18", "", "", "", "", "", "", "CI"]);
+    out.segment(&[
+        "NM1",
+        "IL",
+        "1",
+        &name_or(&to_write.name.last, "UNKNOWN"),
+        &clean(&to_write.name.first, 35),
+        "",
+        "",
+        "",
+        "MI",
+        &clean(&claim.member_id, 80),
+    ]);
+    out.segment(&["N3", PLACEHOLDER_STREET]);
+    out.segment(&["N4", city, state, zip]);
+    let sex = if matches!(to_write.sex, "F" | "M") { to_write.sex } else { "U" };
+    out.segment(&["DMG", "D8", &d8(to_write.birth_date), sex]);
+    out.segment(&["NM1", "PR", "2", &name_or(to_write.payer_name, "PAYER"), "", "", "", "", "PI", &clean(&claim.payer_id, 80)]);
+    let pcn = match &claim.patient_control_number {
+        Some(pcn) if !clean(pcn, 38).is_empty() => clean(pcn, 38),
+        _ => format!("CLAIM{claim_number}"),
+    };
+    let place_of_service = claim.lines.first().and_then(|line| line.place_of_service.as_deref()).map_or("11".to_owned(), |pos| clean(pos, 2));
+    let frequency = match claim.frequency {
+        Frequency::Original => "1",
+        Frequency::Replacement => "7",
+        Frequency::Void => "8",
+    };
+    let total = claim.total_charge.to_string();
+    out.segment(&["CLM", &pcn, &total, "", "", &format!("{place_of_service}:B:{frequency}"), "Y", "A", "Y", "Y"]);
+    if let Some(authorization) = &claim.prior_authorization {
+        out.segment(&["REF", "G1", &clean(authorization, 50)]);
     }
-
-    fn claim(&mut self, to_write: &ClaimToWrite<'_>, hl: &mut usize, claim_number: usize) {
-        let claim = to_write.claim;
-        *hl += 1;
-        let billing_hl = hl.to_string();
-        *hl += 1;
-        let subscriber_hl = hl.to_string();
-        let [city, state, zip] = PLACEHOLDER_CITY_STATE_ZIP;
-        self.segment(&["HL", &billing_hl, "", "20", "1"]);
-        self.segment(&["NM1", "85", "2", &name(to_write.billing_provider_name, "BILLING PROVIDER"), "", "", "", "", "XX", &clean(&claim.billing_npi, 80)]);
-        self.segment(&["N3", PLACEHOLDER_STREET]);
-        self.segment(&["N4", city, state, zip]);
-        self.segment(&["REF", "EI", &name(to_write.billing_tin, "000000000")]);
-        self.segment(&["HL", &subscriber_hl, &billing_hl, "22", "0"]);
-        self.segment(&["SBR", "P", "18", "", "", "", "", "", "", "CI"]);
-        self.segment(&[
-            "NM1",
-            "IL",
-            "1",
-            &name(&to_write.name.last, "UNKNOWN"),
-            &clean(&to_write.name.first, 35),
-            "",
-            "",
-            "",
-            "MI",
-            &clean(&claim.member_id, 80),
-        ]);
-        self.segment(&["N3", PLACEHOLDER_STREET]);
-        self.segment(&["N4", city, state, zip]);
-        let sex = if matches!(to_write.sex, "F" | "M") { to_write.sex } else { "U" };
-        self.segment(&["DMG", "D8", &d8(to_write.birth_date), sex]);
-        self.segment(&["NM1", "PR", "2", &name(to_write.payer_name, "PAYER"), "", "", "", "", "PI", &clean(&claim.payer_id, 80)]);
-        let pcn = match &claim.patient_control_number {
-            Some(pcn) if !clean(pcn, 38).is_empty() => clean(pcn, 38),
-            _ => format!("CLAIM{claim_number}"),
-        };
-        let place_of_service = claim.lines.first().and_then(|line| line.place_of_service.as_deref()).map_or("11".to_owned(), |pos| clean(pos, 2));
-        let frequency = match claim.frequency {
-            Frequency::Original => "1",
-            Frequency::Replacement => "7",
-            Frequency::Void => "8",
-        };
-        let total = claim.total_charge.to_string();
-        self.segment(&["CLM", &pcn, &total, "", "", &format!("{place_of_service}:B:{frequency}"), "Y", "A", "Y", "Y"]);
-        if let Some(authorization) = &claim.prior_authorization {
-            self.segment(&["REF", "G1", &clean(authorization, 50)]);
-        }
-        if let Some(related) = &claim.related_claim_id {
-            self.segment(&["REF", "F8", &clean(related, 50)]);
-        }
-        let mut diagnoses: Vec<_> = claim.diagnoses.iter().collect();
-        diagnoses.sort_by_key(|diagnosis| diagnosis.sequence);
-        let hi: Vec<String> = diagnoses
-            .iter()
-            .take(DIAGNOSES_PER_CLAIM_MAX_837P)
-            .enumerate()
-            .map(|(idx, diagnosis)| format!("{}:{}", if idx == 0 { "ABK" } else { "ABF" }, clean(&diagnosis.code, 30)))
-            .collect();
-        if !hi.is_empty() {
-            let mut elements = vec!["HI"];
-            elements.extend(hi.iter().map(String::as_str));
-            self.segment(&elements);
-        }
-        if let Some(npi) = &claim.rendering_npi {
-            self.segment(&["NM1", "82", "1", "RENDERING", "PROVIDER", "", "", "", "XX", &clean(npi, 80)]);
-        }
-        // The service location (2310C), when the claim names its ZIP; the reader falls back to 2010AA's otherwise.
-        if let Some(service_zip) = &claim.service_zip {
-            self.segment(&["NM1", "77", "2", "SERVICE FACILITY"]);
-            self.segment(&["N3", PLACEHOLDER_STREET]);
-            self.segment(&["N4", city, state, &clean(service_zip, 9)]);
-        }
-        for (idx, line) in claim.lines.iter().enumerate() {
-            self.segment(&["LX", &(idx + 1).to_string()]);
-            let mut procedure = format!("HC:{}", clean(&line.procedure_code, 48));
-            for modifier in line.modifiers.iter().take(crate::MODIFIERS_PER_LINE_MAX) {
-                procedure.push(':');
-                procedure.push_str(&clean(modifier, 2));
-            }
-            let pointers: Vec<String> = line.diagnosis_pointers.iter().take(4).map(u32::to_string).collect();
-            let pointers = if pointers.is_empty() { "1".to_owned() } else { pointers.join(":") };
-            let line_pos = line.place_of_service.as_deref().map_or(String::new(), |pos| clean(pos, 2));
-            let charge = line.charge.to_string();
-            let quantity = line.quantity.normalize().to_string();
-            self.segment(&["SV1", &procedure, &charge, "UN", &quantity, &line_pos, "", &pointers]);
-            self.segment(&["DTP", "472", "D8", &d8(line.service_date)]);
-        }
+    if let Some(related) = &claim.related_claim_id {
+        out.segment(&["REF", "F8", &clean(related, 50)]);
     }
-}
-
-fn name(value: &str, default: &str) -> String {
-    let cleaned = clean(value, 60);
-    if cleaned.is_empty() { default.to_owned() } else { cleaned }
-}
-
-fn qualifier(value: &str) -> &str {
-    if value.len() == 2 && value.bytes().all(|byte| byte.is_ascii_alphanumeric()) { value } else { "ZZ" }
-}
-
-/// ASCII, without separators, at most `max` characters.
-fn ascii(value: &str, max: usize) -> String {
-    let cleaned: String = clean(value, max).chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).collect();
-    if cleaned.is_empty() { "UNKNOWN".to_owned() } else { cleaned }
+    let mut diagnoses: Vec<_> = claim.diagnoses.iter().collect();
+    diagnoses.sort_by_key(|diagnosis| diagnosis.sequence);
+    let hi: Vec<String> = diagnoses
+        .iter()
+        .take(DIAGNOSES_PER_CLAIM_MAX_837P)
+        .enumerate()
+        .map(|(idx, diagnosis)| format!("{}:{}", if idx == 0 { "ABK" } else { "ABF" }, clean(&diagnosis.code, 30)))
+        .collect();
+    if !hi.is_empty() {
+        let mut elements = vec!["HI"];
+        elements.extend(hi.iter().map(String::as_str));
+        out.segment(&elements);
+    }
+    if let Some(npi) = &claim.rendering_npi {
+        out.segment(&["NM1", "82", "1", "RENDERING", "PROVIDER", "", "", "", "XX", &clean(npi, 80)]);
+    }
+    // The service location (2310C), when the claim names its ZIP; the reader falls back to 2010AA's otherwise.
+    if let Some(service_zip) = &claim.service_zip {
+        out.segment(&["NM1", "77", "2", "SERVICE FACILITY"]);
+        out.segment(&["N3", PLACEHOLDER_STREET]);
+        out.segment(&["N4", city, state, &clean(service_zip, 9)]);
+    }
+    for (idx, line) in claim.lines.iter().enumerate() {
+        out.segment(&["LX", &(idx + 1).to_string()]);
+        let mut procedure = format!("HC:{}", clean(&line.procedure_code, 48));
+        for modifier in line.modifiers.iter().take(crate::MODIFIERS_PER_LINE_MAX) {
+            procedure.push(':');
+            procedure.push_str(&clean(modifier, 2));
+        }
+        let pointers: Vec<String> = line.diagnosis_pointers.iter().take(4).map(u32::to_string).collect();
+        let pointers = if pointers.is_empty() { "1".to_owned() } else { pointers.join(":") };
+        let line_pos = line.place_of_service.as_deref().map_or(String::new(), |pos| clean(pos, 2));
+        let charge = line.charge.to_string();
+        let quantity = line.quantity.normalize().to_string();
+        out.segment(&["SV1", &procedure, &charge, "UN", &quantity, &line_pos, "", &pointers]);
+        out.segment(&["DTP", "472", "D8", &d8(line.service_date)]);
+    }
 }

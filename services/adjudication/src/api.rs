@@ -25,8 +25,7 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{
-    Adjustment, ClaimAdjudicated, ClaimPended, ClaimReversed, DecisionStep, FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent, StepKind, format_date,
-    sha3_256,
+    Adjustment, ClaimStatus, DecisionStep, DomainEvent, FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent, StepKind, format_date, sha3_256,
 };
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::auth::{Role, Tenant};
@@ -317,21 +316,26 @@ pub(crate) async fn explanation(
             })
             .collect()
     };
-    if stored.event_type == ClaimAdjudicated::EVENT_TYPE {
-        let decision: ClaimAdjudicated = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
-        view.status = "adjudicated".into();
-        view.outcome = Some(decision.outcome.as_str().to_owned());
-        view.rule_set_hash = Some(decision.rule_set_hash.clone());
-        view.lines = lines(&decision.lines);
-    } else if stored.event_type == ClaimPended::EVENT_TYPE {
-        let pended: ClaimPended = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
-        view.status = "pended".into();
-        view.pended = Some(PendView { reason: pended.reason, step: pended.step, detail: pended.detail });
-    } else {
-        let reversal: ClaimReversed = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
-        view.status = "voided".into();
-        view.rule_set_hash = Some(reversal.rule_set_hash.clone());
-        view.lines = lines(&reversal.lines);
+    let payload: serde_json::Value = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
+    let decided = DomainEvent::from_payload(&stored.event_type, &payload)
+        .map_err(|e| Problem::internal(&anyhow::anyhow!("the decision of claim {claim_id} does not read back: {e}")))?;
+    match decided {
+        DomainEvent::ClaimAdjudicated(decision) => {
+            view.status = ClaimStatus::Adjudicated.as_str().to_owned();
+            view.outcome = Some(decision.outcome.as_str().to_owned());
+            view.rule_set_hash = Some(decision.rule_set_hash.clone());
+            view.lines = lines(&decision.lines);
+        }
+        DomainEvent::ClaimPended(pended) => {
+            view.status = ClaimStatus::Pended.as_str().to_owned();
+            view.pended = Some(PendView { reason: pended.reason, step: pended.step, detail: pended.detail });
+        }
+        DomainEvent::ClaimReversed(reversal) => {
+            view.status = ClaimStatus::Voided.as_str().to_owned();
+            view.rule_set_hash = Some(reversal.rule_set_hash.clone());
+            view.lines = lines(&reversal.lines);
+        }
+        other => return Err(Problem::internal(&anyhow::anyhow!("claim {claim_id} holds a {} as its decision", other.event_type()))),
     }
     Ok(Json(view))
 }

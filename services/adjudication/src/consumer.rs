@@ -25,7 +25,7 @@ use claimtrail_store::Store;
 use sea_orm::DatabaseTransaction;
 use tracing::Instrument as _;
 
-use crate::domain::{self, Command, DecisionRecord, DecisionState, Event, Facts, FeeSchedule, RegistryFacts};
+use crate::domain::{self, Command, DecisionRecord, DecisionState, Event, Facts, FeeSchedule, HistoryStatus, RegistryFacts};
 use crate::storage::{self, StoredRecord};
 
 pub mod policies;
@@ -229,12 +229,18 @@ impl Adjudicator {
                 Event::Adjudicated(decision) => {
                     storage::insert_decision(store, tx, &decision).await?;
                     let paid: HashMap<u32, bool> = decision.lines.iter().map(|line| (line.sequence, !line.paid.is_zero())).collect();
-                    storage::record_claim_lines(store, tx, claim, |sequence| if paid.get(&sequence) == Some(&true) { "paid" } else { "denied" }).await?;
+                    storage::record_claim_lines(
+                        store,
+                        tx,
+                        claim,
+                        |sequence| if paid.get(&sequence) == Some(&true) { HistoryStatus::Paid } else { HistoryStatus::Denied },
+                    )
+                    .await?;
                     let aggregate = decision.claim_id.to_string();
                     outgoing.push(NewEvent::new(decision, aggregate).caused_by(envelope));
                 }
                 Event::Pended(pended) => {
-                    storage::record_claim_lines(store, tx, claim, |_| "pended").await?;
+                    storage::record_claim_lines(store, tx, claim, |_| HistoryStatus::Pended).await?;
                     let aggregate = pended.claim_id.to_string();
                     outgoing.push(NewEvent::new(pended, aggregate).caused_by(envelope));
                 }

@@ -16,7 +16,7 @@ use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
-use crate::domain::{DecisionState, FeeSchedule, HistoryFact, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
+use crate::domain::{DecisionState, FeeSchedule, HistoryFact, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
 
 pub fn migrations() -> Vec<Migration> {
     vec![
@@ -536,7 +536,10 @@ pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &c
             modifiers: modifiers.split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect(),
             units: row.try_get_by_index(7)?,
             charge: Money::from_cents(row.try_get_by_index(8)?),
-            status: row.try_get_by_index(9)?,
+            status: {
+                let status: String = row.try_get_by_index(9)?;
+                HistoryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("claim history status `{status}`")))?
+            },
         });
     }
     Ok(history)
@@ -548,7 +551,7 @@ pub async fn record_claim_lines(
     store: &Store,
     tx: &impl ConnectionTrait,
     claim: &claimtrail_events::SubmittedClaim,
-    status_of: impl Fn(u32) -> &'static str,
+    status_of: impl Fn(u32) -> HistoryStatus,
 ) -> Result<(), StoreError> {
     let mut rows = Vec::with_capacity(claim.lines.len());
     for line in &claim.lines {
@@ -566,7 +569,7 @@ pub async fn record_claim_lines(
             Value::from(line.modifiers.iter().map(|modifier| modifier.as_str()).collect::<Vec<_>>().join(",")),
             Value::from(line.quantity.normalize().to_string()),
             Value::from(cents),
-            Value::from(status_of(line.sequence)),
+            Value::from(status_of(line.sequence).as_str()),
         ]);
     }
     let insert = format!(
@@ -578,8 +581,8 @@ pub async fn record_claim_lines(
 
 /// Marks the history lines of `claim_id` reversed.
 pub async fn reverse_claim_lines(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid) -> Result<(), StoreError> {
-    tx.execute_raw(stmt(store, format!("UPDATE {} SET status = 'reversed' WHERE claim_id = $1", store.table("claim_lines")), vec![Value::from(claim_id)]))
-        .await?;
+    let update = format!("UPDATE {} SET status = $1 WHERE claim_id = $2", store.table("claim_lines"));
+    tx.execute_raw(stmt(store, update, vec![Value::from(HistoryStatus::Reversed.as_str()), Value::from(claim_id)])).await?;
     Ok(())
 }
 

@@ -60,7 +60,7 @@ fn prepare(entries: usize) -> anyhow::Result<Prepared> {
             let record = LeafRecord {
                 index,
                 event_id: id.to_string(),
-                event_type: "claim.submitted.v1".into(),
+                event_type: claimtrail_events::ClaimSubmitted::EVENT_TYPE.into(),
                 producer: format!("intake/{key_label}"),
                 occurred_at: "2026-11-25T04:00:00.000000Z".into(),
                 commitment: hex::encode(leaf_hash(id.as_bytes())),

@@ -5,7 +5,8 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use claimtrail_events::Money;
-use claimtrail_runtime::extract::{Authorized, JournalReader};
+use claimtrail_runtime::auth::{Role, Tenant};
+use claimtrail_runtime::extract::{Authorized, JournalReader, PayerPermission};
 use claimtrail_runtime::http::Problem;
 use claimtrail_runtime::{Runtime, auth};
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,43 @@ pub fn routes(runtime: Runtime) -> Router {
 /// provider key none (403).
 fn journal_scope(reader: &Authorized<JournalReader>) -> &auth::PayerScope {
     &reader.tenant.payers
+}
+
+/// A finance key of the payer, or an admin key: payment runs, the payer's
+/// banking, payment holds and bank statements.
+pub(crate) struct PayerFinance;
+
+impl PayerPermission for PayerFinance {
+    fn allows(tenant: &Tenant, payer_id: &str) -> bool {
+        matches!(tenant.role, Role::Finance | Role::Admin) && tenant.payers.includes(payer_id)
+    }
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("only a finance key of the payer or an admin key may do this for payer {payer_id}")
+    }
+}
+
+/// The id in a path (a run, a remittance, an exception), or the 404 of the
+/// thing it names (`missing`): an id that cannot be one names nothing.
+pub(crate) fn path_id(text: &str, missing: impl FnOnce() -> String) -> Result<Uuid, Problem> {
+    Uuid::parse_str(text).map_err(|_| Problem::not_found(missing()))
+}
+
+/// What a lookup `found`, when the caller reads its payer's payments
+/// (finance, auditor, admin, or the payer's own key): else a 404, `missing`
+/// when nothing was found and the same for every payer the key does not
+/// read, so that an id tells nothing of another payer.
+pub(crate) fn readable<T>(tenant: &Tenant, found: Option<T>, payer_of: impl FnOnce(&T) -> &str, missing: impl FnOnce() -> String) -> Result<T, Problem> {
+    let found = found.ok_or_else(|| Problem::not_found(missing()))?;
+    reads_payments_of(tenant, payer_of(&found))?;
+    Ok(found)
+}
+
+/// Whether the caller reads `payer_id`'s payments; a 404 otherwise.
+pub(crate) fn reads_payments_of(tenant: &Tenant, payer_id: &str) -> Result<(), Problem> {
+    match tenant.journal_scope() {
+        Some(scope) if scope.includes(payer_id) => Ok(()),
+        _ => Err(Problem::not_found("no such payment run or remittance for a payer this key reads")),
+    }
 }
 
 #[utoipa::path(get, path = "/v1/journal/entries", tag = "settlement",

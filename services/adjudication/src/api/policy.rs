@@ -415,37 +415,39 @@ pub(crate) async fn upload_table(
     Ok((StatusCode::CREATED, Json(store_version(&runtime, version, &body).await?)))
 }
 
-#[utoipa::path(post, path = "/v1/payers/{payer_id}/edit-tables/{table}", tag = "adjudication",
-    params(("payer_id" = String, Path, description = "Payer"),
-           ("table" = String, Path, description = "`ncci-ptp`, `mue`, `exclusions` or `prior-authorizations`"),
-           EffectiveQuery),
-    request_body(content = String, content_type = "text/csv", description = "The whole table in its CSV layout (docs/policy-data.md), at most the server's body limit"),
-    responses((status = 201, description = "Stored as a new version", body = PolicyVersionView),
-              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such edit table", body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
-    security(("api_key" = [])))]
-// The OpenAPI operation of `upload_table` on the edit tables' path.
-#[allow(dead_code)]
-pub(crate) fn upload_edit_table() {}
+/// The OpenAPI operation of `upload_table` on one of the two paths it serves
+/// (a no-op: utoipa takes one path per function).
+macro_rules! upload_table_operation {
+    ($operation:ident, $path:tt, $tables:tt, $not_found:tt) => {
+        #[utoipa::path(post, path = $path, tag = "adjudication",
+            params(("payer_id" = String, Path, description = "Payer"),
+                   ("table" = String, Path, description = $tables),
+                   EffectiveQuery),
+            request_body(content = String, content_type = "text/csv", description = "The whole table in its CSV layout (docs/policy-data.md), at most the server's body limit"),
+            responses((status = 201, description = "Stored as a new version", body = PolicyVersionView),
+                      (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+                      (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
+                      (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
+                      (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
+                      (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
+            security(("api_key" = [])))]
+        #[allow(dead_code)]
+        pub(crate) fn $operation() {}
+    };
+}
 
-#[utoipa::path(post, path = "/v1/payers/{payer_id}/policy/{table}", tag = "adjudication",
-    params(("payer_id" = String, Path, description = "Payer"),
-           ("table" = String, Path, description = "`rvu`, `gpci`, `zip-localities`, `fee-schedules`, `contracts`, `drg-weights` or `per-diems`"),
-           EffectiveQuery),
-    request_body(content = String, content_type = "text/csv", description = "The whole table in its CSV layout (docs/policy-data.md), at most the server's body limit"),
-    responses((status = 201, description = "Stored as a new version", body = PolicyVersionView),
-              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such pricing table", body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
-    security(("api_key" = [])))]
-// The OpenAPI operation of `upload_table` on the pricing tables' path.
-#[allow(dead_code)]
-pub(crate) fn upload_pricing_table() {}
+upload_table_operation!(
+    upload_edit_table,
+    "/v1/payers/{payer_id}/edit-tables/{table}",
+    "`ncci-ptp`, `mue`, `exclusions` or `prior-authorizations`",
+    "No such edit table"
+);
+upload_table_operation!(
+    upload_pricing_table,
+    "/v1/payers/{payer_id}/policy/{table}",
+    "`rvu`, `gpci`, `zip-localities`, `fee-schedules`, `contracts`, `drg-weights` or `per-diems`",
+    "No such pricing table"
+);
 
 #[utoipa::path(put, path = "/v1/payers/{payer_id}/rule-sets/{name}", tag = "adjudication",
     params(("payer_id" = String, Path, description = "Payer"), ("name" = String, Path, description = "The rule set's name")),

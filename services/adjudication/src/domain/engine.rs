@@ -44,7 +44,7 @@ use rust_decimal::Decimal;
 use super::edits::{self, Denial};
 use super::policy::PolicyInForce;
 use super::pricing::{self, PricingError};
-use super::registry::{HistoryFact, MemberFacts, PayerFacts};
+use super::registry::{HistoryFact, HistoryStatus, MemberFacts, PayerFacts};
 use super::rules;
 use super::{Event, Facts};
 
@@ -118,10 +118,10 @@ pub fn history_lines(claim: &SubmittedClaim, history: &[HistoryFact]) -> Vec<Edi
         .iter()
         .filter(|fact| Some(fact.claim_id) != replaced)
         .filter_map(|fact| {
-            let status = match fact.status.as_str() {
-                "paid" => LineStatus::Paid,
-                "pended" => LineStatus::Pending,
-                _ => return None,
+            let status = match fact.status {
+                HistoryStatus::Paid => LineStatus::Paid,
+                HistoryStatus::Pended => LineStatus::Pending,
+                HistoryStatus::Denied | HistoryStatus::Reversed => return None,
             };
             Some(EditLine {
                 claim_id: fact.claim_id,
@@ -447,3 +447,57 @@ pub(crate) fn prior_authorization_missing(
 
 /// Group for every adjustment a rule makes.
 pub(crate) const RULE_GROUP: GroupCode = GroupCode::Co;
+
+#[cfg(test)]
+mod tests {
+    use claimtrail_events::{Frequency, Money};
+    use claimtrail_policy::LineStatus;
+    use time::macros::date;
+    use uuid::Uuid;
+
+    use super::history_lines;
+    use crate::domain::fixtures::claim;
+    use crate::domain::{HistoryFact, HistoryStatus};
+
+    /// Line 1 of `claim_id`, 99213 for 100.00 on the fixture claim's date, `status`.
+    fn fact(claim_id: Uuid, status: HistoryStatus) -> HistoryFact {
+        HistoryFact {
+            claim_id,
+            sequence: 1,
+            billing_npi: "1234567893".into(),
+            rendering_npi: None,
+            service_date: date!(2026 - 11 - 01),
+            procedure_code: "99213".into(),
+            modifiers: vec![],
+            units: "1".into(),
+            charge: Money::parse("100.00").unwrap(),
+            status,
+        }
+    }
+
+    /// Given the member's history, when the edits read it for `claim`, then these claims' lines, with these statuses.
+    fn check(given: &[HistoryFact], when: &claimtrail_events::SubmittedClaim, then: &[(Uuid, LineStatus)]) {
+        let read: Vec<(Uuid, LineStatus)> = history_lines(when, given).iter().map(|line| (line.claim_id, line.status)).collect();
+        assert_eq!(read, then);
+    }
+
+    #[test]
+    fn a_replacements_original_is_not_in_the_history_its_edits_read() {
+        let (original, other, pended) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let history = [fact(original, HistoryStatus::Paid), fact(other, HistoryStatus::Paid), fact(pended, HistoryStatus::Pended)];
+        // The replacement reverses the original: its lines are neither duplicates of the replacement's nor paid beside them.
+        let replacement = claim(Frequency::Replacement, Some(original), &[("99213", "100.00", 1)]);
+        check(&history, &replacement, &[(other, LineStatus::Paid), (pended, LineStatus::Pending)]);
+        // A new claim of the same service reads the original's lines: they are what makes it a duplicate.
+        let new_claim = claim(Frequency::Original, None, &[("99213", "100.00", 1)]);
+        check(&history, &new_claim, &[(original, LineStatus::Paid), (other, LineStatus::Paid), (pended, LineStatus::Pending)]);
+    }
+
+    #[test]
+    fn denied_and_reversed_lines_are_not_read() {
+        let history =
+            [fact(Uuid::from_u128(1), HistoryStatus::Denied), fact(Uuid::from_u128(2), HistoryStatus::Reversed), fact(Uuid::from_u128(3), HistoryStatus::Paid)];
+        let new_claim = claim(Frequency::Original, None, &[("99213", "100.00", 1)]);
+        check(&history, &new_claim, &[(Uuid::from_u128(3), LineStatus::Paid)]);
+    }
+}

@@ -40,7 +40,7 @@ use uuid::Uuid;
 pub use policy::{PolicyInForce, PolicyUsed, TableInForce, policy_date};
 pub use pricing::{EMPTY_SCHEDULE, FeeSchedule, PricingError};
 pub use record::{DecisionRecord, ENGINE_VERSION, FACT_MODEL_VERSION};
-pub use registry::{HistoryFact, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
+pub use registry::{HistoryFact, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
 
 /// What adjudication is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

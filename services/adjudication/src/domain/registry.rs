@@ -89,6 +89,42 @@ pub struct HistoryFact {
     /// Units, as the claim gave them (a decimal string).
     pub units: String,
     pub charge: Money,
-    /// `paid`, `denied`, `pended` or `reversed`.
-    pub status: String,
+    pub status: HistoryStatus,
+}
+
+/// Where a line of the claim history stands (its JSON and stored name in lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistoryStatus {
+    /// Decided with money paid.
+    Paid,
+    /// Decided with nothing paid.
+    Denied,
+    /// Pended for review, not decided yet.
+    Pended,
+    /// Reversed by a replacement or a void.
+    Reversed,
+}
+
+impl HistoryStatus {
+    pub const ALL: [HistoryStatus; 4] = [HistoryStatus::Paid, HistoryStatus::Denied, HistoryStatus::Pended, HistoryStatus::Reversed];
+
+    /// Its name in JSON and in the claim history's table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryStatus::Paid => "paid",
+            HistoryStatus::Denied => "denied",
+            HistoryStatus::Pended => "pended",
+            HistoryStatus::Reversed => "reversed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<HistoryStatus> {
+        HistoryStatus::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Whether the line still stands beside new claims (paid, or pended and so possibly paid).
+    pub fn stands(self) -> bool {
+        matches!(self, HistoryStatus::Paid | HistoryStatus::Pended)
+    }
 }

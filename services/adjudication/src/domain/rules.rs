@@ -40,7 +40,7 @@ pub fn age_on(birth: Date, on: Date) -> u32 {
 }
 
 fn counted(fact: &HistoryFact) -> bool {
-    fact.status == "paid" || fact.status == "pended"
+    fact.status.stands()
 }
 
 /// The history counts of the fact model, over the member's other claims

@@ -16,7 +16,7 @@ use time::Date;
 use time::macros::date;
 use uuid::Uuid;
 
-use super::{Command, DecisionRecord, DecisionState, Event, FeeSchedule, HistoryFact, PolicyInForce, TableInForce, decide, fixtures};
+use super::{Command, DecisionRecord, DecisionState, Event, FeeSchedule, HistoryFact, HistoryStatus, PolicyInForce, TableInForce, decide, fixtures};
 
 const DOS: Date = date!(2026 - 11 - 01);
 
@@ -102,7 +102,7 @@ fn claim(lines: &[(&str, &[&str], &str, i64)]) -> SubmittedClaim {
 }
 
 /// A paid (or other `status`) line of another claim of the member, same provider and date.
-fn history(code: &str, modifiers: &[&str], charge: &str, units: &str, status: &str) -> HistoryFact {
+fn history(code: &str, modifiers: &[&str], charge: &str, units: &str, status: HistoryStatus) -> HistoryFact {
     HistoryFact {
         claim_id: Uuid::from_u128(7),
         sequence: 1,
@@ -113,7 +113,7 @@ fn history(code: &str, modifiers: &[&str], charge: &str, units: &str, status: &s
         modifiers: modifiers.iter().map(|modifier| (*modifier).to_owned()).collect(),
         units: units.into(),
         charge: money(charge),
-        status: status.into(),
+        status,
     }
 }
 
@@ -185,17 +185,18 @@ fn scenario_1_variants_modifier_59_lifts_indicator_1_not_0_and_9_does_nothing() 
 #[test]
 fn scenario_1_across_claims_a_column_two_line_after_a_paid_column_one_line_is_denied() {
     let policy = PolicyInForce { ncci: ncci(vec![ptp("11042", "97597", ModifierIndicator::Allowed)]), ..priced_pair() };
-    let decision = adjudicated(decided(&policy, vec![history("11042", &[], "150.00", "1", "paid")], &claim(&[("97597", &[], "100.00", 1)])));
+    let decision = adjudicated(decided(&policy, vec![history("11042", &[], "150.00", "1", HistoryStatus::Paid)], &claim(&[("97597", &[], "100.00", 1)])));
     assert_eq!((decision.outcome, decision.lines[0].adjustments.clone()), (Outcome::Denied, vec![co(Carc::BUNDLED, "100.00")]));
     // A denied earlier line bundles nothing.
-    let decision = adjudicated(decided(&policy, vec![history("11042", &[], "150.00", "1", "denied")], &claim(&[("97597", &[], "100.00", 1)])));
+    let decision = adjudicated(decided(&policy, vec![history("11042", &[], "150.00", "1", HistoryStatus::Denied)], &claim(&[("97597", &[], "100.00", 1)])));
     assert_eq!(decision.total_paid, money("80.00"));
 }
 
 #[test]
 fn the_column_one_code_after_its_column_two_code_was_paid_pends_the_claim_for_a_reviewer() {
     let policy = PolicyInForce { ncci: ncci(vec![ptp("11042", "97597", ModifierIndicator::Allowed)]), ..priced_pair() };
-    let (reason, detail) = pend_reason(decided(&policy, vec![history("97597", &[], "100.00", "1", "paid")], &claim(&[("11042", &[], "150.00", 1)])));
+    let (reason, detail) =
+        pend_reason(decided(&policy, vec![history("97597", &[], "100.00", "1", HistoryStatus::Paid)], &claim(&[("11042", &[], "150.00", 1)])));
     assert_eq!(reason, "ncci-column-one-after-column-two");
     assert!(detail.contains(&Uuid::from_u128(7).to_string()), "{detail}");
 }
@@ -235,16 +236,16 @@ fn scenario_2_an_mai_2_mue_sums_units_across_lines_and_claims_of_the_date() {
         ..PolicyInForce::default()
     };
     // A repeat session (76) of the day: not a duplicate, but its units count with the earlier claim's.
-    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "200.00", "4", "paid")], &claim(&[("G0422", &["76"], "150.00", 3)])));
+    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "200.00", "4", HistoryStatus::Paid)], &claim(&[("G0422", &["76"], "150.00", 3)])));
     assert_eq!(decision.lines[0].adjustments, vec![co(Carc::UNITS_NOT_SUPPORTED, "150.00")]);
-    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "100.00", "2", "paid")], &claim(&[("G0422", &["76"], "150.00", 3)])));
+    let decision = adjudicated(decided(&policy, vec![history("G0422", &[], "100.00", "2", HistoryStatus::Paid)], &claim(&[("G0422", &["76"], "150.00", 3)])));
     assert_eq!(decision.total_paid, money("150.00"));
 }
 
 #[test]
 fn scenario_3_an_exact_duplicate_is_denied_co_18_a_suspect_one_pends_and_76_is_a_repeat() {
     let policy = PolicyInForce { fee_schedule: fees(vec![fee("99213", "120.00", None)]), ..PolicyInForce::default() };
-    let paid = history("99213", &[], "180.00", "1", "paid");
+    let paid = history("99213", &[], "180.00", "1", HistoryStatus::Paid);
     let decision = adjudicated(decided(&policy, vec![paid.clone()], &claim(&[("99213", &[], "180.00", 1)])));
     assert_eq!(decision.lines[0].adjustments, vec![co(Carc::DUPLICATE, "180.00")]);
     let (reason, _) = pend_reason(decided(&policy, vec![paid.clone()], &claim(&[("99213", &[], "175.00", 1)])));
@@ -450,7 +451,7 @@ mod properties {
                 sequence: row_idx as u32 + 1,
                 units: units.to_string(),
                 charge: Money::from_cents(*cents),
-                ..history(CODES[*code], &[], "0.00", "1", ["paid", "pended", "denied"][*status as usize % 3])
+                ..history(CODES[*code], &[], "0.00", "1", [HistoryStatus::Paid, HistoryStatus::Pended, HistoryStatus::Denied][*status as usize % 3])
             })
             .collect()
     }

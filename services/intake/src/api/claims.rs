@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use claimtrail_events::{ClaimSubmitted, DomainEvent, Envelope, Money};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::extract::Caller;
+use claimtrail_runtime::fhir_schemas::{FhirClaimResponse, FhirExplanationOfBenefit};
 use claimtrail_runtime::http::Problem;
 use claimtrail_store::Store;
 use serde::Serialize;
@@ -225,33 +226,43 @@ fn fhir_json(resource: serde_json::Value) -> axum::response::Response {
     ([(axum::http::header::CONTENT_TYPE, "application/fhir+json")], Json(resource)).into_response()
 }
 
-#[utoipa::path(get, path = "/v1/claims/{claim_id}/claim-response", tag = "intake",
-    params(("claim_id" = String, Path, description = "The claim id")),
-    responses((status = 200, description = "FHIR R4 ClaimResponse", body = claimtrail_runtime::fhir_schemas::FhirClaimResponse, content_type = "application/fhir+json"),
-              (status = 404, description = "Not adjudicated, unknown, or another tenant's", body = Problem, content_type = "application/problem+json")),
-    security(("api_key" = [])))]
-pub(crate) async fn claim_response(
-    State(runtime): State<Runtime>,
-    Caller(tenant): Caller,
-    Path(claim_id): Path<String>,
-) -> Result<axum::response::Response, Problem> {
-    let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, "claim-response").await?;
-    Ok(fhir_json(claimtrail_fhir::claim_response(&decision, &claim, &received_at)))
+/// A FHIR view of an adjudicated claim: its handler and its OpenAPI operation
+/// (the same 404 for a claim not adjudicated, unknown, or another tenant's;
+/// the read recorded in the access log as `$access`).
+macro_rules! fhir_view {
+    ($handler:ident, $path:tt, $description:tt, $schema:ident, $access:tt, $render:path) => {
+        #[utoipa::path(get, path = $path, tag = "intake",
+            params(("claim_id" = String, Path, description = "The claim id")),
+            responses((status = 200, description = $description, body = $schema, content_type = "application/fhir+json"),
+                      (status = 404, description = "Not adjudicated, unknown, or another tenant's", body = Problem, content_type = "application/problem+json")),
+            security(("api_key" = [])))]
+        pub(crate) async fn $handler(
+            State(runtime): State<Runtime>,
+            Caller(tenant): Caller,
+            Path(claim_id): Path<String>,
+        ) -> Result<axum::response::Response, Problem> {
+            let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, $access).await?;
+            Ok(fhir_json($render(&decision, &claim, &received_at)))
+        }
+    };
 }
 
-#[utoipa::path(get, path = "/v1/claims/{claim_id}/eob", tag = "intake",
-    params(("claim_id" = String, Path, description = "The claim id")),
-    responses((status = 200, description = "FHIR R4 ExplanationOfBenefit (CARIN Blue Button shape)", body = claimtrail_runtime::fhir_schemas::FhirExplanationOfBenefit, content_type = "application/fhir+json"),
-              (status = 404, description = "Not adjudicated, unknown, or another tenant's", body = Problem, content_type = "application/problem+json")),
-    security(("api_key" = [])))]
-pub(crate) async fn explanation_of_benefit(
-    State(runtime): State<Runtime>,
-    Caller(tenant): Caller,
-    Path(claim_id): Path<String>,
-) -> Result<axum::response::Response, Problem> {
-    let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, "eob").await?;
-    Ok(fhir_json(claimtrail_fhir::explanation_of_benefit(&decision, &claim, &received_at)))
-}
+fhir_view!(
+    claim_response,
+    "/v1/claims/{claim_id}/claim-response",
+    "FHIR R4 ClaimResponse",
+    FhirClaimResponse,
+    "claim-response",
+    claimtrail_fhir::claim_response
+);
+fhir_view!(
+    explanation_of_benefit,
+    "/v1/claims/{claim_id}/eob",
+    "FHIR R4 ExplanationOfBenefit (CARIN Blue Button shape)",
+    FhirExplanationOfBenefit,
+    "eob",
+    claimtrail_fhir::explanation_of_benefit
+);
 
 #[utoipa::path(get, path = "/v1/claims/{claim_id}", tag = "intake", operation_id = "show_claim",
     params(("claim_id" = String, Path, description = "The claim id from the POST answer")),

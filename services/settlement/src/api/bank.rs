@@ -20,19 +20,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use claimtrail_events::{
-    AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, Money, NewEvent, ReconciliationExceptionOpened,
-    ReconciliationExceptionResolved, format_date, sha3_256,
-};
+use claimtrail_events::{Money, NewEvent, ReconciliationExceptionResolved, format_date, sha3_256};
+use claimtrail_runtime::Runtime;
 use claimtrail_runtime::auth::{Role, Tenant};
+use claimtrail_runtime::extract::{ForPayer, LimitedBody, PayerPermission};
 use claimtrail_runtime::http::{FieldError, Problem};
-use claimtrail_runtime::{Runtime, auth};
-use claimtrail_store::{StoreError, outbox};
-use sea_orm::TransactionTrait;
+use claimtrail_store::outbox;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{PayerFinance, path_id};
 use crate::domain::bank::StatementFormat;
+use crate::domain::bank::events::statement_events;
 use crate::domain::bank::matcher;
 use crate::storage;
 use crate::storage::bank::{ResolveOutcome, StoredException, StoredOutcome};
@@ -207,23 +206,28 @@ fn import_view(statement_id: String, already_imported: bool, outcome: StoredOutc
     }
 }
 
-/// A finance key of `payer_id` (or, when `admin_too`, an admin key).
-async fn finance(runtime: &Runtime, headers: &HeaderMap, payer_id: &str, admin_too: bool) -> Result<Tenant, Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
-    let allowed = match tenant.role {
-        Role::Finance => tenant.payers.includes(payer_id),
-        Role::Admin => admin_too,
-        _ => false,
-    };
-    if !allowed {
-        let who = if admin_too { "a finance key of the payer or an admin key" } else { "a finance key of the payer" };
-        return Err(Problem::forbidden(format!("only {who} may do this for payer {payer_id}")));
+/// A finance key of the payer (not an admin key): resolving an exception is finance's judgment.
+pub(crate) struct PayerFinanceOnly;
+
+impl PayerPermission for PayerFinanceOnly {
+    fn allows(tenant: &Tenant, payer_id: &str) -> bool {
+        tenant.role == Role::Finance && tenant.payers.includes(payer_id)
     }
-    Ok(tenant)
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("only a finance key of the payer may do this for payer {payer_id}")
+    }
 }
 
-fn unique_violation(error: &StoreError) -> bool {
-    matches!(error, StoreError::Db(db) if matches!(db.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
+/// A key that reads the payer's journal ([`Tenant::journal_scope`]): the exception queue.
+pub(crate) struct ReadsReconciliation;
+
+impl PayerPermission for ReadsReconciliation {
+    fn allows(tenant: &Tenant, payer_id: &str) -> bool {
+        tenant.journal_scope().is_some_and(|scope| scope.includes(payer_id))
+    }
+    fn denied(_: &Tenant, payer_id: &str) -> String {
+        format!("this key does not read payer {payer_id}'s reconciliation")
+    }
 }
 
 #[utoipa::path(post, path = "/v1/payers/{payer_id}/bank-statements", tag = "settlement",
@@ -238,12 +242,11 @@ fn unique_violation(error: &StoreError) -> bool {
     security(("api_key" = [])))]
 pub(crate) async fn import_statement(
     State(runtime): State<Runtime>,
-    Path(payer_id): Path<String>,
+    ForPayer { tenant, payer_id, .. }: ForPayer<PayerFinance>,
     headers: HeaderMap,
     Query(query): Query<ImportQuery>,
-    body: axum::body::Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<(StatusCode, Json<ImportView>), Problem> {
-    let tenant = finance(&runtime, &headers, &payer_id, true).await?;
     let format = match query.format.as_deref() {
         Some(text) => StatementFormat::parse(text).ok_or_else(|| {
             Problem::unprocessable(
@@ -271,17 +274,17 @@ pub(crate) async fn import_statement(
     if storage::bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
         return already_imported(&runtime, &payer_id, statement_id).await;
     }
-    let tx = store.db().begin().await?;
+    let tx = store.begin().await?;
     let expected = storage::bank::expected_debits(store, &tx, &payer_id).await?;
     let applied = storage::bank::applied(store, &tx, &payer_id).await?;
     let reconciliation = matcher::reconcile(&statement, &expected, &applied);
     let exception_ids: Vec<Uuid> = reconciliation.exceptions.iter().map(|_| Uuid::now_v7()).collect();
-    let content_sha3_256 = hex_of(&sha3_256(&body));
+    let content_sha3_256 = hex::encode(sha3_256(&body));
     if let Err(error) =
         storage::bank::insert_statement(store, &tx, &payer_id, &tenant.name, &statement, &content_sha3_256, &reconciliation, &exception_ids).await
     {
         // The same statement imported at the same moment by another request: that one applied it.
-        if unique_violation(&error) {
+        if error.is_unique_violation() {
             tx.rollback().await?;
             if storage::bank::statement_exists(store, store.db(), &payer_id, &statement_id).await? {
                 return already_imported(&runtime, &payer_id, statement_id).await;
@@ -290,81 +293,7 @@ pub(crate) async fn import_statement(
         }
         return Err(error.into());
     }
-    let aggregate = format!("bank_statement:{payer_id}:{statement_id}");
-    let mut events = vec![NewEvent::new(
-        BankStatementImported {
-            payer_id: payer_id.clone(),
-            statement_id: statement_id.clone(),
-            format: format.as_str().to_owned(),
-            account: statement.account.clone(),
-            from_date: statement.from_date,
-            to_date: statement.to_date,
-            content_sha3_256,
-            line_count: statement.lines.len() as u64,
-            matched_count: reconciliation.matched.len() as u64,
-            returned_count: reconciliation.returned.len() as u64,
-            change_count: reconciliation.changes.len() as u64,
-            exception_count: reconciliation.exceptions.len() as u64,
-        },
-        aggregate.clone(),
-    )];
-    for matched in &reconciliation.matched {
-        let event = BankDebitMatched {
-            payer_id: payer_id.clone(),
-            statement_id: statement_id.clone(),
-            position: matched.line.position.clone(),
-            run_id: matched.batch.run_id,
-            batch_number: matched.batch.batch_number,
-            amount: matched.line.amount,
-            date: matched.line.date,
-        };
-        events.push(NewEvent::new(event, format!("payment_run:{}", matched.batch.run_id)));
-    }
-    for returned in &reconciliation.returned {
-        let event = AchEntryReturned {
-            payer_id: payer_id.clone(),
-            statement_id: statement_id.clone(),
-            position: returned.line.position.clone(),
-            run_id: returned.batch.run_id,
-            batch_number: returned.batch.batch_number,
-            remittance_id: returned.remittance_id,
-            trace_number: returned.trace_number.clone(),
-            reason_code: returned.reason.to_string(),
-            amount: returned.amount,
-        };
-        events.push(NewEvent::new(event, format!("remittance:{}", returned.remittance_id)));
-    }
-    for change in &reconciliation.changes {
-        let event = AchChangeNotified {
-            payer_id: payer_id.clone(),
-            statement_id: statement_id.clone(),
-            position: change.line.position.clone(),
-            run_id: change.batch.run_id,
-            batch_number: change.batch.batch_number,
-            remittance_id: change.remittance_id,
-            trace_number: change.trace_number.clone(),
-            change_code: change.reason.to_string(),
-            corrected_data: change.corrected_data.clone(),
-        };
-        events.push(NewEvent::new(event, format!("remittance:{}", change.remittance_id)));
-    }
-    for (exception, exception_id) in reconciliation.exceptions.iter().zip(&exception_ids) {
-        let stored = StoredException::from_exception(*exception_id, &statement_id, exception);
-        let event = ReconciliationExceptionOpened {
-            payer_id: payer_id.clone(),
-            exception_id: *exception_id,
-            statement_id: statement_id.clone(),
-            kind: stored.kind.as_str().to_owned(),
-            position: stored.position,
-            run_id: stored.batch.map(|batch| batch.run_id),
-            batch_number: stored.batch.map(|batch| batch.batch_number),
-            trace_number: stored.trace_number,
-            expected_amount: stored.expected,
-            actual_amount: stored.actual,
-            detail: stored.detail,
-        };
-        events.push(NewEvent::new(event, format!("reconciliation_exception:{exception_id}")));
-    }
+    let events = statement_events(&payer_id, &statement, &content_sha3_256, &reconciliation, &exception_ids);
     outbox::append(store, &tx, &runtime.producer, events).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
@@ -382,10 +311,6 @@ async fn already_imported(runtime: &Runtime, payer_id: &str, statement_id: Strin
     Ok((StatusCode::OK, Json(import_view(statement_id, true, outcome))))
 }
 
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[utoipa::path(get, path = "/v1/payers/{payer_id}/reconciliation/exceptions", tag = "settlement",
     params(("payer_id" = String, Path, description = "Payer"), ExceptionsQuery),
     responses((status = 200, description = "The payer's exceptions, oldest first", body = ExceptionsView),
@@ -395,14 +320,9 @@ fn hex_of(bytes: &[u8]) -> String {
     security(("api_key" = [])))]
 pub(crate) async fn list_exceptions(
     State(runtime): State<Runtime>,
-    Path(payer_id): Path<String>,
-    headers: HeaderMap,
+    ForPayer { payer_id, .. }: ForPayer<ReadsReconciliation>,
     Query(query): Query<ExceptionsQuery>,
 ) -> Result<Json<ExceptionsView>, Problem> {
-    let tenant = auth::authenticate(&runtime, &headers).await?;
-    if !tenant.journal_scope().is_some_and(|scope| scope.includes(&payer_id)) {
-        return Err(Problem::forbidden(format!("this key does not read payer {payer_id}'s reconciliation")));
-    }
     let include_resolved = match query.status.as_deref() {
         None | Some("open") => false,
         Some("all") => true,
@@ -427,12 +347,11 @@ pub(crate) async fn list_exceptions(
     security(("api_key" = [])))]
 pub(crate) async fn resolve(
     State(runtime): State<Runtime>,
-    Path((payer_id, exception_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    ForPayer { tenant, payer_id, .. }: ForPayer<PayerFinanceOnly>,
+    Path((_, exception_id)): Path<(String, String)>,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<ExceptionView>, Problem> {
-    let tenant = finance(&runtime, &headers, &payer_id, false).await?;
-    let exception_id = Uuid::parse_str(&exception_id).map_err(|_| Problem::not_found(format!("no exception {exception_id} of payer {payer_id}")))?;
+    let exception_id = path_id(&exception_id, || format!("no exception {exception_id} of payer {payer_id}"))?;
     let request: ResolveRequest = claimtrail_runtime::http::json_body(&body, "a resolution ({\"reason\": ...})")?;
     let reason = request.reason.trim();
     if reason.is_empty() || reason.chars().count() > RESOLUTION_REASON_CHARS_MAX {
@@ -442,7 +361,7 @@ pub(crate) async fn resolve(
         ));
     }
     let store = &runtime.store;
-    let tx = store.db().begin().await?;
+    let tx = store.begin().await?;
     match storage::bank::resolve_exception(store, &tx, &payer_id, exception_id, &tenant.name, reason).await? {
         ResolveOutcome::NotFound => Err(Problem::not_found(format!("no exception {exception_id} of payer {payer_id}"))),
         ResolveOutcome::AlreadyResolved(exception) => Err(Problem::new(

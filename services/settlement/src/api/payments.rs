@@ -2,18 +2,20 @@
 //! their ACH file, each remittance's 835 and PaymentReconciliation, the
 //! payer's banking details, and payment holds placed and released by finance.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use claimtrail_events::{Money, PayTo, RemittanceIssued, Timestamp};
+use claimtrail_runtime::Runtime;
+use claimtrail_runtime::auth::Tenant;
+use claimtrail_runtime::extract::{Caller, ForPayer, LimitedBody};
 use claimtrail_runtime::http::{FieldError, Problem};
-use claimtrail_runtime::{Runtime, auth};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{PayerFinance, path_id, readable, reads_payments_of};
 use crate::domain::payment_run::{PayerBanking, RemittanceStatus};
 use crate::runs::{self, RunFailure, RunRequest};
 use crate::storage::payments;
@@ -119,28 +121,6 @@ pub struct HoldView {
     pub n_holds: u64,
 }
 
-/// A finance or admin key that acts for `payer_id`.
-async fn finance_for(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<auth::Tenant, Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
-    if !matches!(tenant.role, auth::Role::Finance | auth::Role::Admin) || !tenant.payers.includes(payer_id) {
-        return Err(Problem::forbidden(format!("payments of payer {payer_id} are for its finance keys (or an admin key)")));
-    }
-    Ok(tenant)
-}
-
-/// A key that reads `payer_id`'s payments: finance, auditor, admin, or the payer's own.
-async fn reader_for(runtime: &Runtime, headers: &HeaderMap, payer_id: &str) -> Result<(), Problem> {
-    let tenant = auth::authenticate(runtime, headers).await?;
-    match tenant.journal_scope() {
-        Some(scope) if scope.includes(payer_id) => Ok(()),
-        _ => Err(Problem::not_found("no such payment run or remittance for a payer this key reads")),
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 fn failure(error: RunFailure) -> Problem {
     match error {
         RunFailure::NoBanking(_) | RunFailure::KeyReused(_) | RunFailure::Plan(_) | RunFailure::Invalid(_) => Problem::unprocessable(error.to_string(), vec![]),
@@ -158,9 +138,14 @@ fn failure(error: RunFailure) -> Problem {
               (status = 409, description = "A concurrent run of the payer took the same claims; retry", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "No banking details for the payer, or the key reused with another body", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn create_run(State(runtime): State<Runtime>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
+pub(crate) async fn create_run(
+    State(runtime): State<Runtime>,
+    Caller(tenant): Caller,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, Problem> {
     let parsed: RunBody = claimtrail_runtime::http::json_body(&body, "a payment run request ({\"payer_id\"})")?;
-    finance_for(&runtime, &headers, &parsed.payer_id).await?;
+    ForPayer::<PayerFinance>::check(tenant, parsed.payer_id.clone())?;
     let idempotency_key = match headers.get("idempotency-key") {
         None => Uuid::now_v7().to_string(),
         Some(value) => match value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic())) {
@@ -171,7 +156,7 @@ pub(crate) async fn create_run(State(runtime): State<Runtime>, headers: HeaderMa
     let request = RunRequest {
         payer_id: parsed.payer_id.clone(),
         idempotency_key,
-        body_sha: hex(&claimtrail_events::sha3_256(&body)),
+        body_sha: hex::encode(claimtrail_events::sha3_256(&body)),
         run_date: claimtrail_events::today(),
         now: Timestamp::now(),
     };
@@ -215,9 +200,9 @@ fn remittance_view(issued: RemittanceIssued) -> RemittanceView {
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "A payer the key does not read", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn list_runs(State(runtime): State<Runtime>, headers: HeaderMap, Query(query): Query<RunsQuery>) -> Result<Json<RunsView>, Problem> {
+pub(crate) async fn list_runs(State(runtime): State<Runtime>, Caller(tenant): Caller, Query(query): Query<RunsQuery>) -> Result<Json<RunsView>, Problem> {
     let payer_id = query.payer_id.ok_or_else(|| Problem::bad_request("query parameter payer_id is required"))?;
-    reader_for(&runtime, &headers, &payer_id).await?;
+    reads_payments_of(&tenant, &payer_id)?;
     let store = &runtime.store;
     let mut runs = Vec::new();
     for run in payments::runs_of(store, store.reader(), &payer_id).await? {
@@ -228,11 +213,20 @@ pub(crate) async fn list_runs(State(runtime): State<Runtime>, headers: HeaderMap
     Ok(Json(RunsView { runs }))
 }
 
-async fn readable_run(runtime: &Runtime, headers: &HeaderMap, run_id: Uuid) -> Result<payments::StoredRun, Problem> {
+/// Run `{run_id}` of the path, when the caller reads its payer's payments.
+async fn readable_run(runtime: &Runtime, tenant: &Tenant, run_id: &str) -> Result<payments::StoredRun, Problem> {
+    let missing = || format!("no payment run {run_id}");
     let store = &runtime.store;
-    let run = payments::run(store, store.reader(), run_id).await?.ok_or_else(|| Problem::not_found(format!("no payment run {run_id}")))?;
-    reader_for(runtime, headers, &run.payer_id).await?;
-    Ok(run)
+    let found = payments::run(store, store.reader(), path_id(run_id, missing)?).await?;
+    readable(tenant, found, |run| &run.payer_id, missing)
+}
+
+/// Remittance `{remittance_id}` of the path, when the caller reads its payer's payments.
+async fn readable_remittance(runtime: &Runtime, tenant: &Tenant, remittance_id: &str) -> Result<payments::StoredRemittance, Problem> {
+    let missing = || format!("no remittance {remittance_id}");
+    let store = &runtime.store;
+    let found = payments::remittance(store, store.reader(), path_id(remittance_id, missing)?).await?;
+    readable(tenant, found, |remittance| &remittance.issued.payer_id, missing)
 }
 
 #[utoipa::path(get, path = "/v1/payment-runs/{run_id}", tag = "settlement",
@@ -241,9 +235,9 @@ async fn readable_run(runtime: &Runtime, headers: &HeaderMap, run_id: Uuid) -> R
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such run for a payer the key reads", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn show_run(State(runtime): State<Runtime>, headers: HeaderMap, Path(run_id): Path<Uuid>) -> Result<Json<RunView>, Problem> {
-    readable_run(&runtime, &headers, run_id).await?;
-    run_view(&runtime, run_id).await?.map(Json).ok_or_else(|| Problem::not_found(format!("no payment run {run_id}")))
+pub(crate) async fn show_run(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(run_id): Path<String>) -> Result<Json<RunView>, Problem> {
+    let run = readable_run(&runtime, &tenant, &run_id).await?;
+    run_view(&runtime, run.run_id).await?.map(Json).ok_or_else(|| Problem::not_found(format!("no payment run {run_id}")))
 }
 
 #[utoipa::path(get, path = "/v1/payment-runs/{run_id}/ach", tag = "settlement",
@@ -252,18 +246,10 @@ pub(crate) async fn show_run(State(runtime): State<Runtime>, headers: HeaderMap,
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such run, or a run that sent no ACH entries", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn ach_file(State(runtime): State<Runtime>, headers: HeaderMap, Path(run_id): Path<Uuid>) -> Result<Response, Problem> {
-    let run = readable_run(&runtime, &headers, run_id).await?;
+pub(crate) async fn ach_file(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(run_id): Path<String>) -> Result<Response, Problem> {
+    let run = readable_run(&runtime, &tenant, &run_id).await?;
     let file = run.ach_file.ok_or_else(|| Problem::not_found(format!("payment run {run_id} sent no ACH entries")))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=us-ascii")], file).into_response())
-}
-
-async fn readable_remittance(runtime: &Runtime, headers: &HeaderMap, remittance_id: Uuid) -> Result<payments::StoredRemittance, Problem> {
-    let store = &runtime.store;
-    let remittance =
-        payments::remittance(store, store.reader(), remittance_id).await?.ok_or_else(|| Problem::not_found(format!("no remittance {remittance_id}")))?;
-    reader_for(runtime, headers, &remittance.issued.payer_id).await?;
-    Ok(remittance)
 }
 
 #[utoipa::path(get, path = "/v1/remittances/{remittance_id}/835", tag = "settlement",
@@ -272,8 +258,8 @@ async fn readable_remittance(runtime: &Runtime, headers: &HeaderMap, remittance_
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such remittance, or one held or awaiting a prenote (no 835 yet)", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn remittance_835(State(runtime): State<Runtime>, headers: HeaderMap, Path(remittance_id): Path<Uuid>) -> Result<Response, Problem> {
-    let remittance = readable_remittance(&runtime, &headers, remittance_id).await?;
+pub(crate) async fn remittance_835(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(remittance_id): Path<String>) -> Result<Response, Problem> {
+    let remittance = readable_remittance(&runtime, &tenant, &remittance_id).await?;
     let x835 = remittance.x835.ok_or_else(|| Problem::not_found(format!("remittance {remittance_id} is {}: it has no 835", remittance.issued.status)))?;
     Ok(([(header::CONTENT_TYPE, "application/edi-x12")], x835).into_response())
 }
@@ -284,8 +270,12 @@ pub(crate) async fn remittance_835(State(runtime): State<Runtime>, headers: Head
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such remittance, or one not settled", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn payment_reconciliation(State(runtime): State<Runtime>, headers: HeaderMap, Path(remittance_id): Path<Uuid>) -> Result<Response, Problem> {
-    let remittance = readable_remittance(&runtime, &headers, remittance_id).await?;
+pub(crate) async fn payment_reconciliation(
+    State(runtime): State<Runtime>,
+    Caller(tenant): Caller,
+    Path(remittance_id): Path<String>,
+) -> Result<Response, Problem> {
+    let remittance = readable_remittance(&runtime, &tenant, &remittance_id).await?;
     let resource = remittance
         .reconciliation
         .ok_or_else(|| Problem::not_found(format!("remittance {remittance_id} is {}: it has no PaymentReconciliation", remittance.issued.status)))?;
@@ -311,11 +301,9 @@ pub fn valid_routing_number(text: &str) -> bool {
     security(("api_key" = [])))]
 pub(crate) async fn put_banking(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path(payer_id): Path<String>,
-    body: Bytes,
+    ForPayer { payer_id, .. }: ForPayer<PayerFinance>,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<BankingBody>, Problem> {
-    finance_for(&runtime, &headers, &payer_id).await?;
     let banking: BankingBody = claimtrail_runtime::http::json_body(&body, "a payer's banking details")?;
     let mut errors = Vec::new();
     if banking.tin.len() != 9 || !banking.tin.bytes().all(|b| b.is_ascii_digit()) {
@@ -362,8 +350,11 @@ pub(crate) async fn put_banking(
               (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn place_hold(State(runtime): State<Runtime>, headers: HeaderMap, Path(payer_id): Path<String>, body: Bytes) -> Result<Response, Problem> {
-    let tenant = finance_for(&runtime, &headers, &payer_id).await?;
+pub(crate) async fn place_hold(
+    State(runtime): State<Runtime>,
+    ForPayer { tenant, payer_id, .. }: ForPayer<PayerFinance>,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, Problem> {
     let hold: HoldBody = claimtrail_runtime::http::json_body(&body, "a payment hold ({\"npi\", \"reason\"})")?;
     if hold.reason.trim().is_empty() {
         return Err(Problem::unprocessable("a hold needs a reason", vec![FieldError { path: "reason".into(), message: "empty".into() }]));
@@ -386,11 +377,10 @@ pub(crate) async fn place_hold(State(runtime): State<Runtime>, headers: HeaderMa
     security(("api_key" = [])))]
 pub(crate) async fn release_hold(
     State(runtime): State<Runtime>,
-    headers: HeaderMap,
-    Path((payer_id, npi)): Path<(String, String)>,
-    body: Bytes,
+    ForPayer { tenant, payer_id, .. }: ForPayer<PayerFinance>,
+    Path((_, npi)): Path<(String, String)>,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<HoldView>, Problem> {
-    let tenant = finance_for(&runtime, &headers, &payer_id).await?;
     let release: ReleaseBody = claimtrail_runtime::http::json_body(&body, "a release ({\"reason\"})")?;
     if release.reason.trim().is_empty() {
         return Err(Problem::unprocessable("a release needs a reason", vec![FieldError { path: "reason".into(), message: "empty".into() }]));

@@ -9,7 +9,7 @@ use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
-use crate::domain::bank::matcher::{Applied, Exception, ExceptionKind, Reconciliation};
+use crate::domain::bank::matcher::{Applied, ExceptionKind, Reconciliation};
 use crate::domain::bank::{BankStatement, BatchKey, ExpectedDebit, ExpectedEntry, StatementLine};
 
 /// Reconciliation's migrations, numbered from 101 so that they never collide with the journal's and the payment runs'.
@@ -429,26 +429,6 @@ pub struct StoredException {
     pub status: String,
     pub resolved_by: Option<String>,
     pub resolution_reason: Option<String>,
-}
-
-impl StoredException {
-    /// The exception as the matcher made it (without its line), for events.
-    pub fn from_exception(exception_id: Uuid, statement_id: &str, exception: &Exception) -> StoredException {
-        StoredException {
-            exception_id,
-            statement_id: statement_id.to_owned(),
-            kind: exception.kind,
-            position: exception.line.as_ref().map(|line| line.position.clone()),
-            batch: exception.batch,
-            trace_number: exception.trace_number.clone(),
-            expected: exception.expected,
-            actual: exception.actual,
-            detail: exception.detail.clone(),
-            status: "open".into(),
-            resolved_by: None,
-            resolution_reason: None,
-        }
-    }
 }
 
 /// Everything a stored statement did: its format, line count, matches, returns and changes, and exceptions.

@@ -1,7 +1,8 @@
 //! Reconciliation against the bank, pure: the bank files read
 //! ([`bai2`], [`camt053`], [`nacha_returns`]) into one [`BankStatement`]
 //! shape, and [`matcher::reconcile`] matching it to what the payer expects
-//! to see ([`ExpectedDebit`]). No IO; storage and the API call these.
+//! to see ([`ExpectedDebit`]), and the [`events`] applying it publishes.
+//! No IO; storage and the API call these.
 //!
 //! Every parser is all or nothing: the first fault found is an error that
 //! names its line (or XML path), its record and its field, and nothing of a
@@ -9,6 +10,7 @@
 
 pub mod bai2;
 pub mod camt053;
+pub mod events;
 pub mod matcher;
 pub mod nacha_returns;
 
