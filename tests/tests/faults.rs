@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use sea_orm::ConnectionTrait as _;
 
-use claimtrail_e2e::servers::{Nats, Postgres};
-use claimtrail_e2e::{BUNDLE_CLAIMS, Stack, claims_bundle, database_url, wait_until};
+use claimtrail_e2e::servers::{Nats, Postgres, SmallFilesystem};
+use claimtrail_e2e::{BUNDLE_CLAIMS, Embedded, Stack, claims_bundle, database_url, metric, wait_until};
 
 /// `/readyz` of `service`: (status, body).
 async fn readyz(stack: &Stack, service: &str) -> anyhow::Result<(u16, String)> {
@@ -242,10 +242,12 @@ async fn a_postgres_failover_mid_run_moves_every_service_and_the_ledger_writer_t
     primary.require_synchronous_standby()?;
     let url = format!("postgres://postgres@127.0.0.1:{},127.0.0.1:{}/postgres?target_session_attrs=read-write", primary.port, replica.port);
     let mut stack = Stack::start_on(&url, &claimtrail_e2e::nats_url(), &[("CLAIMTRAIL_ACK_WAIT_SECONDS", "5")]).await?;
+    println!("primary, replica and stack up {:?}", started.elapsed());
     let n_bundles = 20;
     for bundle_idx in 0..8 {
         stack.submit_ok(&claims_bundle("F", bundle_idx)).await?;
     }
+    println!("800 claims submitted {:?}", started.elapsed());
     // Mid-run: adjudication, settlement and the anchor are still working through the backlog.
     let ledger_before = stack.ledger_size().await?;
     anyhow::ensure!(ledger_before > 0, "nothing on the ledger before the failover");
@@ -276,9 +278,12 @@ async fn a_postgres_failover_mid_run_moves_every_service_and_the_ledger_writer_t
     for bundle_idx in 8..n_bundles {
         stack.submit_ok(&claims_bundle("F", bundle_idx)).await?;
     }
+    println!("2,000 claims submitted {:?}", started.elapsed());
     let n_claims = (n_bundles * BUNDLE_CLAIMS) as i64;
     stack.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    println!("settled {:?}", started.elapsed());
     stack.assert_exactly_once(n_claims).await?;
+    println!("exactly once checked {:?}", started.elapsed());
 
     // No fork: what the anchor appended before the failover is still there, byte for byte, and the
     // ledger grew past it on the new primary without a gap (the writer lock moved with the anchor).
@@ -289,4 +294,66 @@ async fn a_postgres_failover_mid_run_moves_every_service_and_the_ledger_writer_t
     assert_eq!(replica.psql("SELECT pg_is_in_recovery()")?, "f");
     println!("Postgres failover run: {:?}", started.elapsed());
     stack.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_under_up_answers_503_corrupts_nothing_and_the_stack_resumes_once_space_is_freed() -> anyhow::Result<()> {
+    let started = Instant::now();
+    // 2,000 claims take about 35 MB embedded (docs/benchmarks.md: 16 KB a claim), plus the WAL.
+    let Some(mut disk) = SmallFilesystem::mount(192 * 1024 * 1024)? else {
+        return Ok(());
+    };
+    let data_dir = tempfile::Builder::new().prefix("up").tempdir_in(disk.path())?;
+    let mut up = Embedded::start_in(data_dir, &[]).await?;
+    let n_bundles = 20;
+    let mut accepted = 0;
+    for bundle_idx in 0..8 {
+        up.submit_ok(&claims_bundle("D", bundle_idx)).await?;
+        accepted += 1;
+    }
+    // Mid-run, the disk fills up. SQLite reuses the pages its file and WAL hold already, so writes
+    // go on for a while; submit until the first refusal.
+    let filled = disk.fill()?;
+    let refused = loop {
+        anyhow::ensure!(accepted < n_bundles, "{accepted} bundles accepted on a full disk; none refused");
+        let response = tokio::time::timeout(Duration::from_secs(30), up.submit(&claims_bundle("D", accepted))).await??;
+        if response.status() != 202 {
+            break response;
+        }
+        accepted += 1;
+    };
+    assert_eq!(refused.status(), 503, "a submission on a full disk: {}", refused.text().await?);
+    let retry_after = refused.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<u64>().ok());
+    assert!(retry_after.is_some_and(|seconds| (1..=300).contains(&seconds)), "Retry-After: {retry_after:?}");
+    let body: serde_json::Value = refused.json().await?;
+    assert!(body["detail"].as_str().is_some_and(|detail| detail.contains("disk is full")), "{body}");
+    assert!(metric(&up.client, &up.url, "claimtrail_database_disk_full_total").await? >= 1.0);
+    // Full for a while: the pipeline's writes fail too, and the file stays sound.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(up.integrity_check().await?, "ok");
+    let survived = up.process.as_mut().context("not started")?.try_wait()?.is_none();
+
+    disk.free()?;
+    if survived {
+        // It resumes without a restart.
+        wait_until(Duration::from_secs(60), || async {
+            let status = up.client.get(format!("{}/readyz", up.url)).send().await?.status();
+            Ok((status == 200, format!("/readyz answered {status}")))
+        })
+        .await?;
+    } else {
+        println!("up exited on the full disk; restarting it");
+        up.process = None;
+        up.spawn(&[]).await?;
+    }
+    while accepted < n_bundles {
+        up.submit_ok(&claims_bundle("D", accepted)).await?;
+        accepted += 1;
+    }
+    let n_claims = (accepted * BUNDLE_CLAIMS) as i64;
+    up.wait_settled(n_claims, Duration::from_secs(240)).await?;
+    up.assert_exactly_once(n_claims).await?;
+    assert_eq!(up.integrity_check().await?, "ok");
+    println!("full disk run: {:?} ({filled} filler bytes; resumed without a restart: {survived})", started.elapsed());
+    Ok(())
 }

@@ -205,6 +205,7 @@ impl Store {
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
             });
+            options.map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(release_sqlite_writer(conn))));
         }
         let db = Database::connect(options).await?;
         if let Some(hosts) = &hosts {
@@ -426,6 +427,30 @@ pub const SQLITE_READERS: u32 = 4;
 /// file, address space only), per connection: the embedded log is read back
 /// by every consumer, and with the default 2 MiB cache each page came back
 /// through a `pread` system call.
+/// Whether the SQLite writer's connection goes back to the pool (else it is
+/// closed, and SQLite rolls back whatever it still holds).
+///
+/// When SQLite rolls a transaction back by itself (a write that met a full
+/// disk, `SQLITE_FULL`, or an I/O error), the `ROLLBACK` sqlx sends for the
+/// dropped transaction fails ("no transaction is active") and sqlx goes on
+/// counting a transaction open. Its next `BEGIN` is then a `SAVEPOINT`, and
+/// once one of those is rolled back (`ROLLBACK TO` keeps the transaction
+/// open) every later commit only releases a savepoint inside a transaction
+/// that never commits: writes this connection sees, no reader does, and a
+/// restart loses (the anchor's checkpointer read such entries and later found
+/// the ledger's chain broken). A connection given back while sqlx still counts
+/// a transaction is out of step with SQLite: it is closed, never reused.
+async fn release_sqlite_writer(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection as _;
+    // The rollback of a dropped transaction is queued on the connection; the ping runs after it.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("the SQLite writer connection is out of step with its transaction after a failed write; closing it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 fn sqlite_cache(opts: sea_orm::sqlx::sqlite::SqliteConnectOptions) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
     opts.pragma("cache_size", "-32768").pragma("mmap_size", "1073741824")
 }

@@ -62,6 +62,11 @@ impl ProofSource for TreeStore {
     }
 }
 
+/// Whether `error` only asks to wait: the database is unreachable, or its disk is full (writes fail until space is freed).
+fn database_waits(error: &anyhow::Error) -> bool {
+    claimtrail_runtime::http::database_unreachable(error) || claimtrail_runtime::http::database_disk_full(error)
+}
+
 /// Seconds between attempts to hand a checkpoint to a sink that failed.
 const SINK_RETRY: Duration = Duration::from_secs(5);
 
@@ -113,7 +118,7 @@ impl Checkpointer {
             }
             match self.catch_up().await {
                 Ok(()) => self.set_fault(None),
-                Err(e) if claimtrail_runtime::http::database_unreachable(&e) => {
+                Err(e) if database_waits(&e) => {
                     self.wait_for_database(&e, &mut stop).await;
                     continue;
                 }
@@ -134,16 +139,19 @@ impl Checkpointer {
             if checkpoint_due(pending, self.runtime.settings.anchor.checkpoint_entries, last_signed_at.elapsed(), interval) {
                 // A failed signing rolls back and leaves the frontier as it was: it is retried.
                 if let Err(e) = self.sign().await {
-                    if !claimtrail_runtime::http::database_unreachable(&e) {
-                        return Err(e);
-                    }
-                    self.wait_for_database(&e, &mut stop).await;
+                    self.wait_or_fail(e, &mut stop).await?;
                     continue;
                 }
                 last_signed_at = Instant::now();
-                self.anchor().await?;
-            } else if self.unanchored.as_ref().is_some_and(|u| u.last_attempt.elapsed() >= SINK_RETRY) {
-                self.anchor().await?;
+                if let Err(e) = self.anchor().await {
+                    self.wait_or_fail(e, &mut stop).await?;
+                    continue;
+                }
+            } else if self.unanchored.as_ref().is_some_and(|u| u.last_attempt.elapsed() >= SINK_RETRY)
+                && let Err(e) = self.anchor().await
+            {
+                self.wait_or_fail(e, &mut stop).await?;
+                continue;
             }
             tokio::select! {
                 () = tokio::time::sleep(poll) => {}
@@ -159,11 +167,23 @@ impl Checkpointer {
         }
     }
 
-    /// The database is out of reach: not ready (saying so, without a ledger
-    /// alert: nothing is wrong with the ledger), then a pause before trying again.
+    /// `error` again, unless the database only has to come back (or get
+    /// disk space back): then a pause before trying again.
+    async fn wait_or_fail(&self, error: anyhow::Error, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+        if !database_waits(&error) {
+            return Err(error);
+        }
+        self.wait_for_database(&error, stop).await;
+        Ok(())
+    }
+
+    /// The database is out of reach or its disk is full: not ready (saying
+    /// so, without a ledger alert: nothing is wrong with the ledger), then a
+    /// pause before trying again.
     async fn wait_for_database(&self, error: &anyhow::Error, stop: &mut watch::Receiver<bool>) {
         tracing::warn!(error = %error, "checkpointer waiting for the database");
-        self.set_fault(Some("checkpointer: database unreachable".to_owned()));
+        let reason = if claimtrail_runtime::http::database_disk_full(error) { "database disk full" } else { "database unreachable" };
+        self.set_fault(Some(format!("checkpointer: {reason}")));
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => {}
@@ -249,7 +269,11 @@ impl Checkpointer {
         }
         let answers = unanchored.done.iter().filter_map(|(sink_idx, line)| Some((self.sinks[*sink_idx].cosigner()?, line.as_deref()?)));
         let (cosignatures, cosigned) = quorum_of(&unanchored.checkpoint.to_body(), answers);
-        storage::set_cosignatures(&self.runtime.store, unanchored.checkpoint.size, cosignatures, cosigned).await?;
+        if let Err(e) = storage::set_cosignatures(&self.runtime.store, unanchored.checkpoint.size, cosignatures, cosigned).await {
+            // Kept for the next attempt: what the sinks answered is not lost with the write.
+            self.unanchored = Some(unanchored);
+            return Err(e.into());
+        }
         metrics::gauge!("claimtrail_checkpoint_cosignatures").set(cosigned as f64);
         if is_published(cosigned, self.runtime.settings.anchor.witness_quorum) {
             metrics::gauge!("claimtrail_checkpoint_published_size").set(unanchored.checkpoint.size as f64);

@@ -139,10 +139,12 @@ pub struct StoredEntry {
     pub chain: Vec<u8>,
 }
 
-/// Up to `limit` committed entries from index `from` on, in index order.
+/// Up to `limit` committed entries from index `from` on, in index order:
+/// read through the store's readers, which see committed data only (on
+/// SQLite the writer's connection would also see its open transaction's rows).
 pub async fn entries_from(store: &Store, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
     let rows = store
-        .db()
+        .reader()
         .query_all_raw(stmt(
             store,
             format!("SELECT idx, leaf, leaf_hash, chain FROM {} WHERE idx >= $1 ORDER BY idx LIMIT {limit}", store.table("ledger")),
@@ -163,8 +165,10 @@ pub async fn entries_from(store: &Store, from: u64, limit: u64) -> Result<Vec<St
 
 /// The chain value of entry `index`, None when there is no such entry.
 pub async fn chain_at(store: &Store, index: u64) -> Result<Option<Hash>, StoreError> {
-    let row =
-        store.db().query_one_raw(stmt(store, format!("SELECT chain FROM {} WHERE idx = $1", store.table("ledger")), vec![Value::from(index as i64)])).await?;
+    let row = store
+        .reader()
+        .query_one_raw(stmt(store, format!("SELECT chain FROM {} WHERE idx = $1", store.table("ledger")), vec![Value::from(index as i64)]))
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let chain: Vec<u8> = row.try_get_by_index(0)?;
     chain.try_into().map(Some).map_err(|_| StoreError::Corrupt(format!("ledger entry {index} has a malformed chain value")))
