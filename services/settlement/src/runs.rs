@@ -187,3 +187,29 @@ pub fn issued(run: &PaymentRun, idx: usize) -> RemittanceIssued {
         },
     }
 }
+
+/// Reopens the remittance whose ACH entry the bank returned (`amount`, for
+/// `reason`), in the caller's transaction (the statement's import): the
+/// remittance becomes `returned`, its claims unpaid (the next run pays them
+/// again), the debts it recovered owed again, and the journal books the
+/// mirror of its payment ([`domain::returned::reopen`]). `None` when no
+/// remittance of this service has that id (an expected debit recorded
+/// without a run, as reconciliation's own tests seed them).
+pub async fn reopen_returned(
+    store: &Store,
+    tx: &impl sea_orm::ConnectionTrait,
+    remittance_id: Uuid,
+    amount: claimtrail_events::Money,
+    reason: &str,
+) -> Result<Option<domain::returned::Reopening>, RunFailure> {
+    let Some(stored) = payments::remittance(store, tx, remittance_id).await? else {
+        tracing::warn!(%remittance_id, "a returned entry names no remittance of this service; nothing to reopen");
+        return Ok(None);
+    };
+    let reopening = domain::returned::reopen(Uuid::now_v7(), &stored.issued, amount, reason).map_err(|e| RunFailure::Invalid(e.to_string()))?;
+    if !payments::reopen_remittance(store, tx, &reopening).await? {
+        return Err(RunFailure::Conflict);
+    }
+    journal_storage::insert_entry(store, tx, &reopening.entry).await?;
+    Ok(Some(reopening))
+}

@@ -290,6 +290,17 @@ pub(crate) async fn import_statement(
         }
         return Err(error.into());
     }
+    // The payment side: each returned entry's remittance is reopened in this same transaction.
+    for returned in &reconciliation.returned {
+        crate::runs::reopen_returned(store, &tx, returned.remittance_id, returned.amount, &returned.reason.to_string()).await.map_err(|error| {
+            Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                format!("the return at {} cannot reopen remittance {}: {error}; nothing was applied", returned.line.position, returned.remittance_id),
+            )
+        })?;
+    }
     let aggregate = format!("bank_statement:{payer_id}:{statement_id}");
     let mut events = vec![NewEvent::new(
         BankStatementImported {

@@ -159,6 +159,8 @@ pub enum RemittanceStatus {
     Held,
     AwaitingPrenote,
     Zero,
+    /// Paid by ACH, then returned by the bank: its claims are unpaid again (domain/returned.rs).
+    Returned,
 }
 
 impl RemittanceStatus {
@@ -168,11 +170,12 @@ impl RemittanceStatus {
             RemittanceStatus::Held => "held",
             RemittanceStatus::AwaitingPrenote => "awaiting_prenote",
             RemittanceStatus::Zero => "zero",
+            RemittanceStatus::Returned => "returned",
         }
     }
 
     pub fn parse(text: &str) -> Option<RemittanceStatus> {
-        [RemittanceStatus::Ach, RemittanceStatus::Held, RemittanceStatus::AwaitingPrenote, RemittanceStatus::Zero]
+        [RemittanceStatus::Ach, RemittanceStatus::Held, RemittanceStatus::AwaitingPrenote, RemittanceStatus::Zero, RemittanceStatus::Returned]
             .into_iter()
             .find(|status| status.as_str() == text)
     }
