@@ -39,7 +39,7 @@ pub struct Reopening {
 }
 
 /// Why a return cannot reopen the remittance.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReopenError {
     #[error("remittance {remittance_id} is `{status}`: only a remittance paid by ACH can be returned")]
     NotPaid { remittance_id: Uuid, status: String },
@@ -206,7 +206,7 @@ mod tests {
         let reopening = reopen(ENTRY, &issued, issued.amount, "R01").unwrap();
         let payment = mirror(&reopening.entry.lines);
         let balances = Balances::replay([payment.as_slice(), reopening.entry.lines.as_slice()]).unwrap();
-        assert!(balances.0.values().all(Money::is_zero), "{balances:?}");
+        assert!(balances.0.values().all(|balance| balance.is_zero()), "{balances:?}");
     }
 
     #[test]
