@@ -8,7 +8,8 @@
 //! imported and reconciled with no exception (and the same statement again
 //! changes nothing); the bank returns the entry (R03): the remittance is
 //! `returned`, the journal takes the money back, and the next run pays the
-//! claim again; a statement showing that payment one dollar short opens an
+//! claim again; intake's EOB and ClaimResponse show each payment (date,
+//! amount, EFT trace) from settlement's events, and none while returned; a statement showing that payment one dollar short opens an
 //! amount-mismatch exception that finance resolves.
 
 use std::path::{Path, PathBuf};
@@ -137,6 +138,28 @@ impl Finance<'_> {
     }
 }
 
+/// Waits until intake's ExplanationOfBenefit and ClaimResponse of `claim_id` show `trace` as their payment's EFT trace number (none: no payment identifier); the EOB.
+async fn wait_payment_shown(stack: &Stack, claim_id: &str, trace: Option<&str>) -> anyhow::Result<Value> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut shown = Vec::new();
+        let mut eob = Value::Null;
+        for view in ["eob", "claim-response"] {
+            let url = format!("{}/v1/claims/{claim_id}/{view}", stack.url("intake"));
+            let resource: Value = stack.client.get(url).bearer_auth(&stack.api_key).send().await?.json().await?;
+            shown.push(resource["payment"]["identifier"]["value"].as_str().map(str::to_owned));
+            if view == "eob" {
+                eob = resource;
+            }
+        }
+        if shown.iter().all(|value| value.as_deref() == trace) {
+            return Ok(eob);
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the EOB and ClaimResponse show trace {shown:?}, not {trace:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn only_remittance(run: &Value) -> Value {
     let remittances = run["remittances"].as_array().expect("remittances");
     assert_eq!(remittances.len(), 1, "{run}");
@@ -196,6 +219,12 @@ async fn claims_are_paid_reconciled_returned_repaid_and_a_short_debit_is_resolve
     let effective_yymmdd = effective.replace('-', "")[2..].to_owned();
     assert_eq!(ach_credits(&ach), [(COMPANY_ID.to_owned(), effective_yymmdd.clone(), 11_880, trace.clone())]);
     assert_eq!(money.bank_balance().await?, "-118.80");
+    // Intake's EOB and ClaimResponse (from settlement's events only) show the payment: date, amount, EFT trace.
+    let eob = wait_payment_shown(&stack, &claim_id, Some(&trace)).await?;
+    assert_eq!((eob["payment"]["date"].as_str(), &eob["payment"]["amount"]), (Some(effective.as_str()), &json!({"value": 118.8, "currency": "USD"})));
+    let eob_path = dir.path().join("eob.json");
+    std::fs::write(&eob_path, serde_json::to_vec_pretty(&eob)?)?;
+    validate("validate-fhir", std::slice::from_ref(&eob_path));
 
     // Act 2: the bank statement of the effective date shows the batch's one debit.
     let statement = camt053("STMT-1", &effective, &debit_entry("118.80", &effective, COMPANY_ID));
@@ -221,6 +250,8 @@ async fn claims_are_paid_reconciled_returned_repaid_and_a_short_debit_is_resolve
     let shown: Value = serde_json::from_str(&money.get(&format!("/v1/payment-runs/{}", second["run_id"].as_str().unwrap())).await?)?;
     assert_eq!(only_remittance(&shown)["status"], "returned");
     assert_eq!(money.bank_balance().await?, "0.00");
+    let eob = wait_payment_shown(&stack, &claim_id, None).await?;
+    assert_eq!(eob["payment"]["date"], Value::Null);
 
     // Act 4: the next run pays the claim again, with a new trace.
     let third = money.run("cycle-3").await?;
@@ -228,6 +259,7 @@ async fn claims_are_paid_reconciled_returned_repaid_and_a_short_debit_is_resolve
     assert_eq!((repaid["status"].as_str(), repaid["amount"].as_str()), (Some("ach"), Some("118.80")), "{third}");
     assert_eq!(repaid["claims"][0]["claim_id"], claim_id.as_str());
     assert_ne!(repaid["trace_number"].as_str(), Some(trace.as_str()));
+    wait_payment_shown(&stack, &claim_id, repaid["trace_number"].as_str()).await?;
     assert_eq!(money.bank_balance().await?, "-118.80");
     // A fourth run finds nothing unpaid.
     assert_eq!(money.run("cycle-4").await?["remittances"], json!([]));

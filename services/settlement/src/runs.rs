@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::domain;
 use crate::domain::ach::{self, FileHeader};
 use crate::domain::advice::{self, Written};
-use crate::domain::payment_run::{PaymentRun, PromptPay, RemittanceStatus, RunError, RunFacts, plan_run};
+use crate::domain::payment_run::{EVENT_PART_BYTES_MAX, PaymentRun, PromptPay, RemittanceStatus, RunError, RunFacts, event_parts, plan_run};
 use crate::storage as journal_storage;
 use crate::storage::payments::{self, StoredRemittance, StoredRun};
 
@@ -107,7 +107,10 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         let issued = issued(&run, remittance_idx);
         payments::insert_remittance(store, &tx, &StoredRemittance { issued: issued.clone(), x835, reconciliation }).await?;
         let aggregate = issued.remittance_id.to_string();
-        events.push(NewEvent::new(issued, aggregate));
+        // Stored whole; published in parts when it would near NATS's 1 MB.
+        for part in event_parts(issued, EVENT_PART_BYTES_MAX) {
+            events.push(NewEvent::new(part, aggregate.clone()));
+        }
     }
     for prenote in &run.prenotes {
         payments::record_prenote(store, &tx, &prenote.npi, run.effective_date).await?;
@@ -185,6 +188,8 @@ pub fn issued(run: &PaymentRun, idx: usize) -> RemittanceIssued {
         } else {
             vec![]
         },
+        part: None,
+        parts: None,
     }
 }
 

@@ -236,7 +236,11 @@ pub(crate) async fn claim_response(
     Path(claim_id): Path<String>,
 ) -> Result<axum::response::Response, Problem> {
     let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, "claim-response").await?;
-    Ok(fhir_json(claimtrail_fhir::claim_response(&decision, &claim, &received_at)))
+    let mut resource = claimtrail_fhir::claim_response(&decision, &claim, &received_at);
+    if let Some(payment) = crate::storage::payments::of_claim(&runtime.store, decision.claim_id).await? {
+        claimtrail_fhir::with_payment(&mut resource, &payment);
+    }
+    Ok(fhir_json(resource))
 }
 
 #[utoipa::path(get, path = "/v1/claims/{claim_id}/eob", tag = "intake",
@@ -250,7 +254,11 @@ pub(crate) async fn explanation_of_benefit(
     Path(claim_id): Path<String>,
 ) -> Result<axum::response::Response, Problem> {
     let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, "eob").await?;
-    Ok(fhir_json(claimtrail_fhir::explanation_of_benefit(&decision, &claim, &received_at)))
+    let mut resource = claimtrail_fhir::explanation_of_benefit(&decision, &claim, &received_at);
+    if let Some(payment) = crate::storage::payments::of_claim(&runtime.store, decision.claim_id).await? {
+        claimtrail_fhir::with_payment(&mut resource, &payment);
+    }
+    Ok(fhir_json(resource))
 }
 
 #[utoipa::path(get, path = "/v1/claims/{claim_id}", tag = "intake", operation_id = "show_claim",

@@ -166,6 +166,8 @@ mod tests {
                 RemittedAdjustment { reason: "L6".into(), claim_id: Uuid::from_u128(1), amount: money("-1.27") },
                 RemittedAdjustment { reason: "WO".into(), claim_id: Uuid::from_u128(7), amount: money("300.00") },
             ],
+            part: None,
+            parts: None,
         }
     }
 
