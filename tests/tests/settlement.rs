@@ -132,9 +132,12 @@ impl Finance<'_> {
         let balances: Value = serde_json::from_str(&self.get("/v1/journal/balances").await?)?;
         anyhow::ensure!(balances["balanced"] == true, "{balances}");
         let account = format!("asset:bank:{PAYER_ID}");
-        Ok(balances["accounts"].as_array().into_iter().flatten().find(|a| a["account"] == account.as_str()).map_or("0.00".into(), |a| {
-            a["balance"].as_str().unwrap_or_default().to_owned()
-        }))
+        Ok(balances["accounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["account"] == account.as_str())
+            .map_or("0.00".into(), |a| a["balance"].as_str().unwrap_or_default().to_owned()))
     }
 }
 
@@ -176,8 +179,7 @@ async fn claims_are_paid_reconciled_returned_repaid_and_a_short_debit_is_resolve
     assert_eq!(stack.claim_status(&claim_id).await?["total_paid"], "118.80");
     let banking = json!({"name": "TEST HEALTH PLAN", "tin": TIN, "routing_number": "031000053", "account_number": "12345",
         "address": {"name": "TEST HEALTH PLAN", "address_line": "1 PLAN WAY", "city": "HARRISBURG", "state": "PA", "postal_code": "17101"}});
-    let response =
-        stack.client.put(format!("{}/v1/payers/{PAYER_ID}/banking", stack.url("settlement"))).bearer_auth(&finance).json(&banking).send().await?;
+    let response = stack.client.put(format!("{}/v1/payers/{PAYER_ID}/banking", stack.url("settlement"))).bearer_auth(&finance).json(&banking).send().await?;
     assert_eq!(response.status(), 200, "{}", response.text().await?);
 
     // Act 1: today's run. The provider's account was never prenoted: a prenote goes out and the claim waits.
@@ -284,7 +286,9 @@ async fn claims_are_paid_reconciled_returned_repaid_and_a_short_debit_is_resolve
 
     // Every step is an event of settlement's.
     let events = stack.table("settlement", "outbox");
-    for event_type in ["remittance.issued.v1", "payment_run.completed.v1", "bank_debit.matched.v1", "ach_entry.returned.v1", "reconciliation_exception.resolved.v1"] {
+    for event_type in
+        ["remittance.issued.v1", "payment_run.completed.v1", "bank_debit.matched.v1", "ach_entry.returned.v1", "reconciliation_exception.resolved.v1"]
+    {
         let n = stack.scalar(&format!("SELECT COUNT(*) FROM {events} WHERE event_type = '{event_type}'")).await?;
         assert!(n >= 1, "no {event_type} in settlement's outbox");
     }

@@ -12,42 +12,26 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use claimtrail_codes::{Carc, GroupCode};
-use claimtrail_events::{Adjustment, BankAccount, LineDecision, Money, PayTo};
+use claimtrail_events::{Adjustment, BankAccount, LineDecision, Money};
 use claimtrail_settlement::domain::ach::{self, FileHeader};
 use claimtrail_settlement::domain::advice::{self, Written};
-use claimtrail_settlement::domain::payment_run::{Payable, PayableKind, Payee, PayerBanking, PaymentRun, PromptPay, RunFacts, plan_run};
+use claimtrail_settlement::domain::payment_run::{Payable, PayableKind, Payee, PaymentRun, PromptPay, RunFacts, plan_run};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::macros::{date, time};
 use uuid::Uuid;
 
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
+use fixtures::{address, negated, payer};
+
 const N_CLAIMS: usize = 1_000_000;
 const N_PROVIDERS: usize = 2_000;
-
-fn address(name: &str) -> PayTo {
-    PayTo { name: name.into(), address_line: "100 MARKET ST".into(), city: "HARRISBURG".into(), state: "PA".into(), postal_code: "171010000".into() }
-}
-
-fn payer() -> PayerBanking {
-    PayerBanking {
-        payer_id: "P1".into(),
-        name: "ACME HEALTH PLAN".into(),
-        tin: "251234567".into(),
-        routing_number: "031000053".into(),
-        account_number: "000123456789".into(),
-        address: address("ACME HEALTH PLAN"),
-    }
-}
 
 /// The `n`-th NPI: 9 digits and the Luhn check digit over the `80840` prefix.
 fn npi(n: usize) -> String {
     let base = format!("{:09}", 100_000_000 + n);
     let digits: Vec<u32> = format!("80840{base}").chars().filter_map(|c| c.to_digit(10)).collect();
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(idx, digit)| if idx % 2 == 0 { (digit * 2) / 10 + (digit * 2) % 10 } else { *digit })
-        .sum();
+    let sum: u32 = digits.iter().rev().enumerate().map(|(idx, digit)| if idx % 2 == 0 { (digit * 2) / 10 + (digit * 2) % 10 } else { *digit }).sum();
     format!("{base}{}", (10 - sum % 10) % 10)
 }
 
@@ -67,17 +51,6 @@ fn line(sequence: u32, code: &str, charge: i64, contractual: i64, patient: i64) 
         remarks: vec![],
         explanation: vec![],
         steps: vec![],
-    }
-}
-
-fn negated(line: &LineDecision) -> LineDecision {
-    LineDecision {
-        charge: line.charge.negated(),
-        allowed: line.allowed.negated(),
-        paid: line.paid.negated(),
-        patient_responsibility: line.patient_responsibility.negated(),
-        adjustments: line.adjustments.iter().map(|a| Adjustment { amount: a.amount.negated(), ..a.clone() }).collect(),
-        ..line.clone()
     }
 }
 

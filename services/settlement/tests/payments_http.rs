@@ -75,7 +75,8 @@ impl TestApp {
         let mut settings = ServeSettings::with_urls(&database_url, "nats://unused", "t");
         settings.key_dir = dir.path().join("keys");
         let store =
-            Store::connect(&StoreConfig { database_url, service: "settlement".into(), prefix: "t".into(), max_connections: 2, statement_timeout: None }).await?;
+            Store::connect(&StoreConfig { database_url, service: "settlement".into(), prefix: "t".into(), max_connections: 2, statement_timeout: None })
+                .await?;
         store.migrate(&claimtrail_settlement::migrations()).await?;
         let bus = claimtrail_bus::embedded::EmbeddedBus::open(&store, "t", &["settlement"]).await?;
         let wakeup = bus.notifier();
@@ -228,7 +229,7 @@ async fn a_run_answers_its_remittances_and_the_same_key_replays_it_while_another
     let trace = remittance["trace_number"].as_str().unwrap().to_owned();
     assert_eq!(trace.len(), 15);
     let effective = run["effective_date"].as_str().unwrap().to_owned();
-    assert!(effective > run["run_date"].as_str().unwrap().to_owned(), "{run}");
+    assert!(effective.as_str() > run["run_date"].as_str().unwrap(), "{run}");
 
     // The same key and the same body: the same run, 200, nothing paid twice.
     let answer = app.run(&app.finance, "cycle-1", &json!({"payer_id": PAYER}).to_string()).await?;
@@ -337,8 +338,7 @@ async fn an_account_never_prenoted_gets_a_prenote_and_its_claims_wait() -> anyho
     assert_eq!(remittance_of(&run, NPI_VERIFIED)["status"], "ach");
     // The ACH file carries the zero-dollar prenote (transaction code 23) for the new account and the credit for the verified one.
     let ach = app.get(&app.finance, &format!("/v1/payment-runs/{}/ach", run["run_id"].as_str().unwrap())).await?.text;
-    let mut entries: Vec<(&str, &str, &str)> =
-        ach.lines().filter(|r| r.starts_with('6')).map(|r| (&r[1..3], r[12..29].trim_end(), &r[29..39])).collect();
+    let mut entries: Vec<(&str, &str, &str)> = ach.lines().filter(|r| r.starts_with('6')).map(|r| (&r[1..3], r[12..29].trim_end(), &r[29..39])).collect();
     entries.sort();
     assert_eq!(entries, [("22", "ACCT1234567893", "0000007000"), ("23", "ACCT1003000126", "0000000000")], "{ach}");
 

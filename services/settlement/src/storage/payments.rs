@@ -619,7 +619,11 @@ pub async fn reopen_remittance(store: &Store, tx: &impl ConnectionTrait, reopeni
         .execute_raw(stmt(
             store,
             format!("UPDATE {} SET status = $2, body = $3 WHERE remittance_id = $1 AND status = 'ach'", store.table("remittances")),
-            vec![Value::from(remittance.remittance_id), Value::from(remittance.status.clone()), Value::from(serde_json::to_string(remittance).map_err(corrupt)?)],
+            vec![
+                Value::from(remittance.remittance_id),
+                Value::from(remittance.status.clone()),
+                Value::from(serde_json::to_string(remittance).map_err(corrupt)?),
+            ],
         ))
         .await?;
     if updated.rows_affected() != 1 {

@@ -480,7 +480,8 @@ mod tests {
             entries: vec![],
         };
         let debits = [debit(1, date!(2026 - 12 - 08), 11_880), debit(2, date!(2026 - 12 - 08), 50_000), debit(3, date!(2026 - 12 - 09), 0)];
-        let header = Bai2Header { sender: "031000053".into(), receiver: "60054".into(), created_on: date!(2026 - 12 - 09), file_id: 7, account: "12345".into() };
+        let header =
+            Bai2Header { sender: "031000053".into(), receiver: "60054".into(), created_on: date!(2026 - 12 - 09), file_id: 7, account: "12345".into() };
         let text = write_debits(&header, &debits);
         let statement = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(statement.statement_id, "bai2:031000053:60054:261209:0600:7");
