@@ -53,8 +53,7 @@ pub async fn record(store: &Store, tx: &impl ConnectionTrait, paid: &PaidClaim) 
 
 /// Forgets the payments of a remittance the bank returned.
 pub async fn unpay_remittance(store: &Store, tx: &impl ConnectionTrait, remittance_id: Uuid) -> Result<(), StoreError> {
-    tx.execute_raw(stmt(store, format!("DELETE FROM {} WHERE remittance_id = $1", store.table("claim_payments")), vec![Value::from(remittance_id)]))
-        .await?;
+    tx.execute_raw(stmt(store, format!("DELETE FROM {} WHERE remittance_id = $1", store.table("claim_payments")), vec![Value::from(remittance_id)])).await?;
     Ok(())
 }
 
