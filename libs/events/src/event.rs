@@ -347,15 +347,19 @@ pub struct RemittedAdjustment {
 }
 
 /// A payment run made one remittance for a pay-to provider (one event per
-/// remittance, so that no payload nears NATS's 1 MB; the run's header is
-/// [`PaymentRunCompleted`]).
+/// remittance; the run's header is [`PaymentRunCompleted`]). A remittance
+/// whose claims and adjustments would take more than about 512 KiB (NATS
+/// payloads stop at 1 MB) is split into several events: each repeats the
+/// header (ids, status, amount, trace, date) with `part` and `parts`, and
+/// carries a slice of the claims and adjustments, in order; together they
+/// hold them all. A remittance in one event has neither member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RemittanceIssued {
     pub remittance_id: Uuid,
     pub run_id: Uuid,
     pub payer_id: String,
     pub billing_npi: String,
-    /// `ach`, `held`, `awaiting_prenote` or `zero`.
+    /// `ach`, `held`, `awaiting_prenote` or `zero` (`returned` in settlement's own record, once the bank returned it).
     pub status: String,
     /// BPR02.
     pub amount: Money,
@@ -370,6 +374,12 @@ pub struct RemittanceIssued {
     /// The claims settled (empty when held or awaiting a prenote: they wait for a later run).
     pub claims: Vec<RemittedClaim>,
     pub provider_adjustments: Vec<RemittedAdjustment>,
+    /// Which part this event is (1-based), when the remittance is split over several events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
+    /// How many events the remittance is split over, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<u32>,
 }
 
 /// A payment run's header: the run, its totals and its ACH batches.

@@ -13,6 +13,7 @@
 //!   from `claimtrail-codes`, [`Npi`], [`Icd10Code`], [`ProcedureCode`].
 //! - [`mod@claim_response`], [`eob`]: the decision as a ClaimResponse or ExplanationOfBenefit.
 //! - [`mod@payment_reconciliation`]: a remittance as a PaymentReconciliation (settlement).
+//! - [`paid`]: a paid claim's payment (date, amount, EFT trace) on its ClaimResponse or EOB.
 //! - [`error`]: [`FhirError`] (400 / 422), [`FieldError`] (FHIRPath + message), [`EntryError`].
 //! - internal: `node` (reading JSON with FHIRPaths), `resolve` (references),
 //!   `amount` (exact decimals), `output` (shared output pieces).
@@ -27,6 +28,7 @@ pub mod claim;
 pub mod claim_response;
 pub mod eob;
 pub mod error;
+pub mod paid;
 pub mod payment_reconciliation;
 pub mod submission;
 
@@ -42,6 +44,7 @@ pub use claimtrail_events::{FieldPaths, LinePaths, MONEY_CENTS_MAX, MappedClaim,
 pub use eob::explanation_of_benefit;
 pub use error::{EntryError, FhirError, FieldError};
 pub use output::CARC;
+pub use paid::{ClaimPayment, with_payment};
 pub use payment_reconciliation::{Reconciliation, ReconciliationDetail, payment_reconciliation};
 pub use submission::{BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission};
 

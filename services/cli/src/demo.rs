@@ -558,6 +558,80 @@ pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watc
     }
 }
 
+/// The file `up --demo` writes its payment cycle's bank statement to (BAI2), in the data directory.
+pub const BANK_STATEMENT_FILE: &str = "demo-bank-statement.bai2";
+
+/// The demo payer's bank account (ODFI routing number and account) and TIN.
+const DEMO_PAYER_BANKING: (&str, &str, &str) = ("031000053", "4400012345", "251234567");
+
+/// The demo's payment cycle, once its sample claims are in: the demo payer's
+/// banking (`PUT /v1/payers/60054/banking`, as finance), the demo providers'
+/// accounts counted as verified by a prenote a week before (so that the demo
+/// pays by ACH at once; a real account waits 3 banking days), a payment run
+/// (`POST /v1/payment-runs`, as finance), and the bank statement the payer's
+/// bank would send for it, written to `<data dir>/demo-bank-statement.bai2`
+/// for finance to import (README "Paying the demo claims").
+pub async fn payment_cycle(runtimes: &[Runtime], data_dir: &Path, url: &str, credentials: &Credentials) -> anyhow::Result<Option<std::path::PathBuf>> {
+    use claimtrail_settlement::domain::bank::{ExpectedDebit, bai2};
+    use claimtrail_settlement::storage::payments;
+    let settlement = runtime_of(runtimes, claimtrail_settlement::SERVICE)?;
+    let store = &settlement.store;
+    let finance = credentials.key_of("finance").context("the demo credentials hold no finance key")?;
+    let today = claimtrail_events::today();
+
+    // Settlement knows the demo providers (provider.registered.v1) and has booked what adjudication decided.
+    let (mut last, mut quiet) = (usize::MAX, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while tokio::time::Instant::now() < deadline && quiet < 3 {
+        let payees = payments::payees(store, store.reader()).await?;
+        let known = DEMO_PROVIDER_NPIS.iter().all(|npi| payees.contains_key(*npi));
+        let unpaid = payments::unpaid_payables(store, store.reader(), DEMO_PAYER_ID).await?.len();
+        quiet = if known && unpaid > 0 && unpaid == last { quiet + 1 } else { 0 };
+        last = unpaid;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let payees = payments::payees(store, store.db()).await?;
+    let tx = store.begin().await?;
+    for npi in DEMO_PROVIDER_NPIS {
+        if payees.get(npi).is_some_and(|payee| payee.prenote_effective_on.is_none()) {
+            payments::record_prenote(store, &tx, npi, today - time::Duration::days(7)).await?;
+        }
+    }
+    tx.commit().await?;
+
+    let client = reqwest::Client::new();
+    let (routing_number, account_number, tin) = DEMO_PAYER_BANKING;
+    let banking = json!({"name": "Demo Health Plan", "tin": tin, "routing_number": routing_number, "account_number": account_number,
+        "address": {"name": "Demo Health Plan", "address_line": "1 Plan Way", "city": "Springfield", "state": "IL", "postal_code": "62701"}});
+    let response = client.put(format!("{url}/v1/payers/{DEMO_PAYER_ID}/banking")).bearer_auth(&finance).json(&banking).send().await?;
+    anyhow::ensure!(response.status().is_success(), "the demo payer's banking: {}", response.text().await?);
+    let response = client
+        .post(format!("{url}/v1/payment-runs"))
+        .bearer_auth(&finance)
+        .header("idempotency-key", format!("demo-cycle-{}", uuid::Uuid::now_v7()))
+        .json(&json!({"payer_id": DEMO_PAYER_ID}))
+        .send()
+        .await?;
+    anyhow::ensure!(response.status().is_success(), "the demo payment run: {}", response.text().await?);
+    let run: Value = response.json().await?;
+    let run_id: uuid::Uuid = run["run_id"].as_str().and_then(|id| id.parse().ok()).context("the run answered no run_id")?;
+    let debits: Vec<ExpectedDebit> =
+        payments::ach_batches(store, store.db(), run_id).await?.iter().map(|batch| ExpectedDebit::of_batch(run_id, batch)).collect();
+    if debits.iter().all(|debit| debit.amount.is_zero()) {
+        tracing::info!(%run_id, "the demo payment run moved no money; no bank statement written");
+        return Ok(None);
+    }
+    // One file id per run of the payer: a statement is recognized by it, so each cycle's is new.
+    let file_id = u32::try_from(payments::runs_of(store, store.db(), DEMO_PAYER_ID).await?.len()).unwrap_or(u32::MAX);
+    let header = bai2::Bai2Header { sender: routing_number.into(), receiver: DEMO_PAYER_ID.into(), created_on: today, file_id, account: account_number.into() };
+    let path = data_dir.join(BANK_STATEMENT_FILE);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bai2::write_debits(&header, &debits)).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path)?;
+    tracing::info!(%run_id, remittances = run["remittances"].as_array().map_or(0, Vec::len), statement = %path.display(), "demo payment run made; its bank statement is written");
+    Ok(Some(path))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

@@ -110,7 +110,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 Ok(credentials) => {
                     seeded.store(true, Ordering::SeqCst);
                     tracing::info!("demo seeded; credentials in {}", data_dir.join(demo::CREDENTIALS_FILE).display());
-                    demo::stream_claims(url, credentials, runtimes[0].stop_signal()).await;
+                    demo::stream_claims(url.clone(), credentials.clone(), runtimes[0].stop_signal()).await;
+                    if !*runtimes[0].stop_signal().borrow()
+                        && let Err(e) = demo::payment_cycle(&runtimes, &data_dir, &url, &credentials).await
+                    {
+                        tracing::error!(error.message = %format!("{e:#}"), "the demo payment cycle failed");
+                    }
                 }
                 Err(e) => tracing::error!(error.message = %format!("{e:#}"), "demo seeding failed"),
             }

@@ -6,7 +6,9 @@
 //! it), persists the status changes and writes the history in one statement.
 
 use async_trait::async_trait;
-use claimtrail_events::{ClaimAdjudicated, ClaimPended, ClaimReversed, DomainEvent, Envelope, Family, NewEvent, PayableBooked};
+use claimtrail_events::{
+    AchEntryReturned, ClaimAdjudicated, ClaimPended, ClaimReversed, DomainEvent, Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
+};
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
 use sea_orm::DatabaseTransaction;
@@ -44,7 +46,14 @@ impl EventHandler for StatusProjection {
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimAdjudicated::EVENT_TYPE, ClaimPended::EVENT_TYPE, ClaimReversed::EVENT_TYPE, PayableBooked::EVENT_TYPE])
+        Some(&[
+            ClaimAdjudicated::EVENT_TYPE,
+            ClaimPended::EVENT_TYPE,
+            ClaimReversed::EVENT_TYPE,
+            PayableBooked::EVENT_TYPE,
+            RemittanceIssued::EVENT_TYPE,
+            AchEntryReturned::EVENT_TYPE,
+        ])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
@@ -55,6 +64,20 @@ impl EventHandler for StatusProjection {
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let mut commands = Vec::with_capacity(events.len());
         for envelope in events {
+            // Settlement's payments: what the ClaimResponse and the EOB show (domain/payments.rs).
+            match envelope.domain_event() {
+                Ok(DomainEvent::RemittanceIssued(issued)) => {
+                    for paid in domain::payments::paid_claims(&issued) {
+                        crate::storage::payments::record(&self.store, tx, &paid).await?;
+                    }
+                    continue;
+                }
+                Ok(DomainEvent::AchEntryReturned(returned)) => {
+                    crate::storage::payments::unpay_remittance(&self.store, tx, returned.remittance_id).await?;
+                    continue;
+                }
+                _ => {}
+            }
             if let Some(command) = command_of(envelope)? {
                 commands.push((*envelope, command));
             }

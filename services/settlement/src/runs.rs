@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::domain;
 use crate::domain::ach::{self, FileHeader};
 use crate::domain::advice::{self, Written};
-use crate::domain::payment_run::{PaymentRun, PromptPay, RemittanceStatus, RunError, RunFacts, plan_run};
+use crate::domain::payment_run::{EVENT_PART_BYTES_MAX, PaymentRun, PromptPay, RemittanceStatus, RunError, RunFacts, event_parts, plan_run};
 use crate::storage as journal_storage;
 use crate::storage::payments::{self, StoredRemittance, StoredRun};
 
@@ -107,7 +107,10 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         let issued = issued(&run, remittance_idx);
         payments::insert_remittance(store, &tx, &StoredRemittance { issued: issued.clone(), x835, reconciliation }).await?;
         let aggregate = issued.remittance_id.to_string();
-        events.push(NewEvent::new(issued, aggregate));
+        // Stored whole; published in parts when it would near NATS's 1 MB.
+        for part in event_parts(issued, EVENT_PART_BYTES_MAX) {
+            events.push(NewEvent::new(part, aggregate.clone()));
+        }
     }
     for prenote in &run.prenotes {
         payments::record_prenote(store, &tx, &prenote.npi, run.effective_date).await?;
@@ -185,5 +188,33 @@ pub fn issued(run: &PaymentRun, idx: usize) -> RemittanceIssued {
         } else {
             vec![]
         },
+        part: None,
+        parts: None,
     }
+}
+
+/// Reopens the remittance whose ACH entry the bank returned (`amount`, for
+/// `reason`), in the caller's transaction (the statement's import): the
+/// remittance becomes `returned`, its claims unpaid (the next run pays them
+/// again), the debts it recovered owed again, and the journal books the
+/// mirror of its payment ([`domain::returned::reopen`]). `None` when no
+/// remittance of this service has that id (an expected debit recorded
+/// without a run, as reconciliation's own tests seed them).
+pub async fn reopen_returned(
+    store: &Store,
+    tx: &impl sea_orm::ConnectionTrait,
+    remittance_id: Uuid,
+    amount: claimtrail_events::Money,
+    reason: &str,
+) -> Result<Option<domain::returned::Reopening>, RunFailure> {
+    let Some(stored) = payments::remittance(store, tx, remittance_id).await? else {
+        tracing::warn!(%remittance_id, "a returned entry names no remittance of this service; nothing to reopen");
+        return Ok(None);
+    };
+    let reopening = domain::returned::reopen(Uuid::now_v7(), &stored.issued, amount, reason).map_err(|e| RunFailure::Invalid(e.to_string()))?;
+    if !payments::reopen_remittance(store, tx, &reopening).await? {
+        return Err(RunFailure::Conflict);
+    }
+    journal_storage::insert_entry(store, tx, &reopening.entry).await?;
+    Ok(Some(reopening))
 }

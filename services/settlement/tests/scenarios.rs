@@ -8,16 +8,20 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use claimtrail_codes::{Carc, GroupCode, Rarc};
-use claimtrail_events::{Adjustment, BankAccount, LineDecision, Money, PayTo};
+use claimtrail_events::{Adjustment, BankAccount, LineDecision, Money};
 use claimtrail_settlement::domain::ach::{self, AchBatch, FileHeader};
 use claimtrail_settlement::domain::advice::{self, Written};
 use claimtrail_settlement::domain::journal::{self, Balances};
 use claimtrail_settlement::domain::payment_run::{
-    Debt, Payable, PayableKind, Payee, PayerBanking, PaymentRun, PlbReason, PromptPay, Remittance, RemittanceStatus, RunFacts, plan_run,
+    Debt, Payable, PayableKind, Payee, PaymentRun, PlbReason, PromptPay, Remittance, RemittanceStatus, RunFacts, plan_run,
 };
 use time::macros::{date, time};
 use time::{Date, Duration};
 use uuid::Uuid;
+
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{address, negated, payer};
 
 const NPI_A: &str = "1234567893";
 const NPI_B: &str = "1003000126";
@@ -25,21 +29,6 @@ const RUN_DATE: Date = date!(2026 - 03 - 02);
 
 fn money(text: &str) -> Money {
     Money::parse(text).unwrap()
-}
-
-fn address(name: &str) -> PayTo {
-    PayTo { name: name.into(), address_line: "100 MARKET ST".into(), city: "HARRISBURG".into(), state: "PA".into(), postal_code: "171010000".into() }
-}
-
-fn payer() -> PayerBanking {
-    PayerBanking {
-        payer_id: "P1".into(),
-        name: "ACME HEALTH PLAN".into(),
-        tin: "251234567".into(),
-        routing_number: "031000053".into(),
-        account_number: "000123456789".into(),
-        address: address("ACME HEALTH PLAN"),
-    }
 }
 
 fn payee(npi: &str, routing: &str) -> Payee {
@@ -70,17 +59,6 @@ fn line(sequence: u32, code: &str, charge: &str, allowed: &str, adjustments: &[(
         remarks: remarks.iter().map(|r| Rarc::parse(r).unwrap()).collect(),
         explanation: vec![],
         steps: vec![],
-    }
-}
-
-fn negated(line: &LineDecision) -> LineDecision {
-    LineDecision {
-        charge: line.charge.negated(),
-        allowed: line.allowed.negated(),
-        paid: line.paid.negated(),
-        patient_responsibility: line.patient_responsibility.negated(),
-        adjustments: line.adjustments.iter().map(|a| Adjustment { amount: a.amount.negated(), ..a.clone() }).collect(),
-        ..line.clone()
     }
 }
 

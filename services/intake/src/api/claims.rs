@@ -227,7 +227,7 @@ fn fhir_json(resource: serde_json::Value) -> axum::response::Response {
 }
 
 /// A FHIR view of an adjudicated claim: its handler and its OpenAPI operation
-/// (the same 404 for a claim not adjudicated, unknown, or another tenant's;
+/// (the payment shown once settled; the same 404 for a claim not adjudicated, unknown, or another tenant's;
 /// the read recorded in the access log as `$access`).
 macro_rules! fhir_view {
     ($handler:ident, $path:tt, $description:tt, $schema:ident, $access:tt, $render:path) => {
@@ -242,7 +242,11 @@ macro_rules! fhir_view {
             Path(claim_id): Path<String>,
         ) -> Result<axum::response::Response, Problem> {
             let (claim, decision, received_at) = adjudicated_claim(&runtime, tenant, &claim_id, $access).await?;
-            Ok(fhir_json($render(&decision, &claim, &received_at)))
+            let mut resource = $render(&decision, &claim, &received_at);
+            if let Some(payment) = crate::storage::payments::of_claim(&runtime.store, decision.claim_id).await? {
+                claimtrail_fhir::with_payment(&mut resource, &payment);
+            }
+            Ok(fhir_json(resource))
         }
     };
 }

@@ -27,6 +27,7 @@
 //!   `pended` or `paid` yet.
 
 pub mod edits;
+pub mod payments;
 pub mod registry;
 
 use std::collections::HashMap;

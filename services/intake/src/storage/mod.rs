@@ -11,6 +11,7 @@
 
 pub mod claims;
 pub mod idempotency;
+pub mod payments;
 pub mod registry;
 pub mod x12;
 
@@ -95,6 +96,7 @@ pub fn migrations() -> Vec<Migration> {
             },
         },
         idempotency::lease_migration(),
+        payments::migration(),
     ]
 }
 

@@ -293,6 +293,17 @@ pub(crate) async fn import_statement(
         }
         return Err(error.into());
     }
+    // The payment side: each returned entry's remittance is reopened in this same transaction.
+    for returned in &reconciliation.returned {
+        crate::runs::reopen_returned(store, &tx, returned.remittance_id, returned.amount, &returned.reason.to_string()).await.map_err(|error| {
+            Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                format!("the return at {} cannot reopen remittance {}: {error}; nothing was applied", returned.line.position, returned.remittance_id),
+            )
+        })?;
+    }
     let events = statement_events(&payer_id, &statement, &content_sha3_256, &reconciliation, &exception_ids);
     outbox::append(store, &tx, &runtime.producer, events).await?;
     tx.commit().await?;

@@ -14,6 +14,7 @@
 //! - [`advice`]: a remittance's 835 and FHIR PaymentReconciliation.
 //! - [`ach`]: the run's NACHA file and its [`ach::AchBatch`] (what the bank side matches).
 //! - [`banking_day`]: banking days and the Federal Reserve's holidays.
+//! - [`returned`]: what a returned ACH entry undoes on the payment side.
 
 pub mod ach;
 pub mod advice;
@@ -21,6 +22,7 @@ pub mod bank;
 pub mod banking_day;
 pub mod journal;
 pub mod payment_run;
+pub mod returned;
 
 use claimtrail_events::{ClaimAdjudicated, ClaimReversed, JournalLine, Money, MoneyError};
 use uuid::Uuid;
@@ -39,6 +41,8 @@ pub enum EntryKind {
     Reversal,
     /// A settled remittance (its `claim_id` column holds the remittance id).
     Payment,
+    /// A remittance the bank returned: the mirror of its payment entry.
+    Return,
 }
 
 impl EntryKind {
@@ -48,6 +52,7 @@ impl EntryKind {
             EntryKind::Decision => "decision",
             EntryKind::Reversal => "reversal",
             EntryKind::Payment => "payment",
+            EntryKind::Return => "return",
         }
     }
 }

@@ -33,7 +33,7 @@
 
 use std::collections::BTreeMap;
 
-use claimtrail_events::{BankAccount, LineDecision, Money, PayTo};
+use claimtrail_events::{BankAccount, LineDecision, Money, PayTo, RemittanceIssued};
 use rust_decimal::Decimal;
 use time::Date;
 use uuid::Uuid;
@@ -159,6 +159,8 @@ pub enum RemittanceStatus {
     Held,
     AwaitingPrenote,
     Zero,
+    /// Paid by ACH, then returned by the bank: its claims are unpaid again (domain/returned.rs).
+    Returned,
 }
 
 impl RemittanceStatus {
@@ -168,11 +170,12 @@ impl RemittanceStatus {
             RemittanceStatus::Held => "held",
             RemittanceStatus::AwaitingPrenote => "awaiting_prenote",
             RemittanceStatus::Zero => "zero",
+            RemittanceStatus::Returned => "returned",
         }
     }
 
     pub fn parse(text: &str) -> Option<RemittanceStatus> {
-        [RemittanceStatus::Ach, RemittanceStatus::Held, RemittanceStatus::AwaitingPrenote, RemittanceStatus::Zero]
+        [RemittanceStatus::Ach, RemittanceStatus::Held, RemittanceStatus::AwaitingPrenote, RemittanceStatus::Zero, RemittanceStatus::Returned]
             .into_iter()
             .find(|status| status.as_str() == text)
     }
@@ -396,6 +399,52 @@ fn net(facts: &RunFacts, effective_date: Date, payables: &[&Payable], debts: Vec
     Some(Netted { amount: available, claims_total, interest, adjustments, debts_after })
 }
 
+/// The most bytes of claims and adjustments one `remittance.issued.v1` carries
+/// (their JSON), well below NATS's 1 MB payload limit with the envelope around it.
+pub const EVENT_PART_BYTES_MAX: usize = 512 * 1024;
+
+/// `issued` as the events that publish it: itself when its claims and
+/// adjustments take at most `bytes_max` bytes of JSON; otherwise parts, each
+/// repeating the header with `part`/`parts` and carrying the next claims (then
+/// adjustments), in order, up to `bytes_max` (at least one item per part).
+pub fn event_parts(issued: RemittanceIssued, bytes_max: usize) -> Vec<RemittanceIssued> {
+    let total: usize = issued.claims.iter().map(json_len).chain(issued.provider_adjustments.iter().map(json_len)).sum();
+    if total <= bytes_max {
+        return vec![issued];
+    }
+    let header = RemittanceIssued { claims: vec![], provider_adjustments: vec![], ..issued.clone() };
+    let mut parts = vec![header.clone()];
+    let mut used = 0;
+    // Room for an item of `size` bytes: a new part when the current one is full (and not empty).
+    let mut make_room = |parts: &mut Vec<RemittanceIssued>, size: usize| {
+        let last = &parts[parts.len() - 1];
+        if used + size > bytes_max && !(last.claims.is_empty() && last.provider_adjustments.is_empty()) {
+            parts.push(header.clone());
+            used = 0;
+        }
+        used += size;
+    };
+    for claim in issued.claims {
+        make_room(&mut parts, json_len(&claim));
+        parts.last_mut().expect("one part at least").claims.push(claim);
+    }
+    for adjustment in issued.provider_adjustments {
+        make_room(&mut parts, json_len(&adjustment));
+        parts.last_mut().expect("one part at least").provider_adjustments.push(adjustment);
+    }
+    let n = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+    for (idx, part) in parts.iter_mut().enumerate() {
+        part.part = Some(u32::try_from(idx + 1).unwrap_or(u32::MAX));
+        part.parts = Some(n);
+    }
+    parts
+}
+
+/// The bytes an item takes in an event's JSON (with its comma).
+fn json_len<T: serde::Serialize>(item: &T) -> usize {
+    serde_json::to_vec(item).map_or(0, |bytes| bytes.len()) + 1
+}
+
 /// Prompt-pay interest on `paid`, adjudicated on `adjudicated_on` and paid on `paid_on`.
 pub fn prompt_pay_interest(rule: PromptPay, paid: Money, adjudicated_on: Date, paid_on: Date) -> Money {
     let days_late = (paid_on - adjudicated_on).whole_days() - i64::from(rule.days);
@@ -583,6 +632,53 @@ mod tests {
         assert_eq!(run.remittances[0].status, RemittanceStatus::Zero);
         let empty = plan_run(&facts(vec![]), ids()).unwrap();
         assert!(empty.remittances.is_empty() && empty.prenotes.is_empty());
+    }
+
+    fn issued_with(n_claims: u128) -> RemittanceIssued {
+        RemittanceIssued {
+            remittance_id: Uuid::from_u128(1),
+            run_id: Uuid::from_u128(2),
+            payer_id: "P1".into(),
+            billing_npi: "1234567893".into(),
+            status: "ach".into(),
+            amount: money("1.00"),
+            trace_number: Some("021000020000001".into()),
+            effective_date: date!(2026 - 03 - 03),
+            hold_reason: None,
+            claims: (0..n_claims)
+                .map(|n| claimtrail_events::RemittedClaim { claim_id: Uuid::from_u128(n), kind: "decision".into(), paid: money("118.80") })
+                .collect(),
+            provider_adjustments: vec![claimtrail_events::RemittedAdjustment { reason: "L6".into(), claim_id: Uuid::from_u128(0), amount: money("-1.27") }],
+            part: None,
+            parts: None,
+        }
+    }
+
+    #[test]
+    fn a_remittance_too_large_for_one_event_is_split_into_parts_that_hold_it_all_in_order() {
+        // 20,000 claims take about 1.6 MB of JSON: above NATS's 1 MB.
+        let whole = issued_with(20_000);
+        assert!(serde_json::to_vec(&whole).unwrap().len() > 1_048_576);
+        let parts = event_parts(whole.clone(), EVENT_PART_BYTES_MAX);
+        assert!(parts.len() >= 3, "{}", parts.len());
+        for (idx, part) in parts.iter().enumerate() {
+            assert!(serde_json::to_vec(part).unwrap().len() < EVENT_PART_BYTES_MAX + 1_024, "part {idx}");
+            assert_eq!((part.part, part.parts), (Some(idx as u32 + 1), Some(parts.len() as u32)));
+            assert_eq!((part.remittance_id, part.amount, &part.trace_number), (whole.remittance_id, whole.amount, &whole.trace_number));
+        }
+        let claims: Vec<_> = parts.iter().flat_map(|part| part.claims.clone()).collect();
+        let adjustments: Vec<_> = parts.iter().flat_map(|part| part.provider_adjustments.clone()).collect();
+        assert_eq!((claims, adjustments), (whole.claims, whole.provider_adjustments));
+    }
+
+    #[test]
+    fn a_remittance_that_fits_is_one_event_without_part_members() {
+        let whole = issued_with(100);
+        assert_eq!(event_parts(whole.clone(), EVENT_PART_BYTES_MAX), std::slice::from_ref(&whole));
+        assert!(!serde_json::to_string(&whole).unwrap().contains("part"));
+        // Tiny budget: every item its own part, none empty.
+        let parts = event_parts(issued_with(2), 10);
+        assert_eq!(parts.iter().map(|p| p.claims.len() + p.provider_adjustments.len()).collect::<Vec<_>>(), [1, 1, 1]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::domain::ach::AchBatch;
 use crate::domain::payment_run::{Debt, Payable, PayableKind, Payee, PayerBanking, RemittanceStatus};
+use crate::domain::returned::Reopening;
 
 pub(crate) fn migration(store: &Store) -> Vec<String> {
     let t = store.types();
@@ -606,4 +607,55 @@ pub async fn ach_batches(store: &Store, conn: &impl ConnectionTrait, run_id: Uui
         batches.push(serde_json::from_str(&body).map_err(corrupt)?);
     }
     Ok(batches)
+}
+
+/// Stores what a returned ACH entry undoes ([`crate::domain::returned::reopen`]):
+/// the remittance becomes `returned` (only if it is still `ach`: false
+/// otherwise, and nothing is written), its claims are unpaid again, and the
+/// debts it recovered are owed again (added to what is still owed for that claim).
+pub async fn reopen_remittance(store: &Store, tx: &impl ConnectionTrait, reopening: &Reopening) -> Result<bool, StoreError> {
+    let remittance = &reopening.remittance;
+    let updated = tx
+        .execute_raw(stmt(
+            store,
+            format!("UPDATE {} SET status = $2, body = $3 WHERE remittance_id = $1 AND status = 'ach'", store.table("remittances")),
+            vec![
+                Value::from(remittance.remittance_id),
+                Value::from(remittance.status.clone()),
+                Value::from(serde_json::to_string(remittance).map_err(corrupt)?),
+            ],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for (claim_id, kind) in &reopening.claims {
+        tx.execute_raw(stmt(
+            store,
+            format!("UPDATE {} SET remittance_id = NULL WHERE claim_id = $1 AND kind = $2 AND remittance_id = $3", store.table("payables")),
+            vec![Value::from(*claim_id), Value::from(kind.as_str()), Value::from(remittance.remittance_id)],
+        ))
+        .await?;
+    }
+    for debt in &reopening.debts_restored {
+        let key = vec![Value::from(remittance.payer_id.clone()), Value::from(remittance.billing_npi.clone()), Value::from(debt.claim_id)];
+        let owed = tx
+            .query_one_raw(stmt(
+                store,
+                format!("SELECT amount_cents FROM {} WHERE payer_id = $1 AND npi = $2 AND claim_id = $3", store.table("debts")),
+                key.clone(),
+            ))
+            .await?;
+        let mut values = key;
+        values.push(Value::from(cents(debt.amount)?));
+        let sql = match owed {
+            Some(_) => format!("UPDATE {} SET amount_cents = amount_cents + $4 WHERE payer_id = $1 AND npi = $2 AND claim_id = $3", store.table("debts")),
+            None => {
+                values.push(Value::from(debt.since_run));
+                format!("INSERT INTO {} (payer_id, npi, claim_id, amount_cents, since_run) VALUES ($1, $2, $3, $4, $5)", store.table("debts"))
+            }
+        };
+        tx.execute_raw(stmt(store, sql, values)).await?;
+    }
+    Ok(true)
 }

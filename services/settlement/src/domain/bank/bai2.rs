@@ -395,6 +395,57 @@ fn return_in_text(text: &str) -> Option<ReturnInfo> {
     Some(ReturnInfo { original_trace: (*trace).to_owned(), reason, corrected_data: None })
 }
 
+/// Who sends a written BAI2 file, to whom, when, and for which account ([`write_debits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bai2Header {
+    /// The bank (sender identification).
+    pub sender: String,
+    /// The payer (receiver identification).
+    pub receiver: String,
+    pub created_on: Date,
+    /// Positive whole number, unique per sender, receiver and day: what identifies the file.
+    pub file_id: u32,
+    /// The payer's account number at the bank.
+    pub account: String,
+}
+
+/// A BAI2 file as the payer's bank would report `debits`: one group per
+/// effective (as-of) date, the payer's account with its opening ledger (010,
+/// zero) and closing ledger (015, minus what left), and one 466 (ACH
+/// settlement) debit per batch above zero naming the batch's company id, as
+/// [`crate::domain::bank::matcher`] looks for it. Control totals and record
+/// counts as [`parse`] checks them. Used by `up --demo` to write the
+/// statement of its payment cycle.
+pub fn write_debits(header: &Bai2Header, debits: &[super::ExpectedDebit]) -> String {
+    let yymmdd = |date: Date| format!("{:02}{:02}{:02}", date.year() % 100, u8::from(date.month()), date.day());
+    let mut by_date: std::collections::BTreeMap<Date, Vec<&super::ExpectedDebit>> = std::collections::BTreeMap::new();
+    for debit in debits.iter().filter(|debit| !debit.amount.is_zero()) {
+        by_date.entry(debit.effective_date).or_default().push(debit);
+    }
+    let mut records = vec![format!("01,{},{},{},0600,{},80,1,2/", header.sender, header.receiver, yymmdd(header.created_on), header.file_id)];
+    // Every control total is 0: an account's summaries (0 and −out) and its details (+out) cancel.
+    let mut file_records = 2usize;
+    for (idx, (date, batches)) in by_date.iter().enumerate() {
+        let cents: Vec<i64> = batches.iter().map(|batch| batch.amount.to_cents().unwrap_or(0)).collect();
+        let out: i64 = cents.iter().sum();
+        records.push(format!("02,{},{},1,{},0600,USD,2/", header.receiver, header.sender, yymmdd(*date)));
+        records.push(format!("03,{},USD,010,0,,,015,-{out},,/", header.account));
+        for (n, (batch, amount)) in batches.iter().zip(&cents).enumerate() {
+            let company = batch.company_id.trim();
+            records.push(format!("16,466,{amount},0,ACH{:02}{:04},{company},ACH SETTLEMENT HCCLAIMPMT CO ID {company}/", idx + 1, n + 1));
+        }
+        // 03, its 16s and 49.
+        let account_records = batches.len() + 2;
+        records.push(format!("49,0,{account_records}/"));
+        records.push(format!("98,0,1,{}/", account_records + 2));
+        file_records += account_records + 2;
+    }
+    records.push(format!("99,0,{},{file_records}/", by_date.len()));
+    let mut text = records.join("\n");
+    text.push('\n');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +466,30 @@ mod tests {
 98,9092000,1,8/
 99,9092000,1,10/
 ";
+
+    #[test]
+    fn a_written_statement_reads_back_and_matches_every_batch_it_shows() {
+        use crate::domain::bank::{ExpectedDebit, matcher};
+        use claimtrail_events::Money;
+        let debit = |run: u128, on: Date, cents: i64| ExpectedDebit {
+            run_id: uuid::Uuid::from_u128(run),
+            batch_number: 1,
+            company_id: "1251234567".into(),
+            effective_date: on,
+            amount: Money::from_cents(cents),
+            entries: vec![],
+        };
+        let debits = [debit(1, date!(2026 - 12 - 08), 11_880), debit(2, date!(2026 - 12 - 08), 50_000), debit(3, date!(2026 - 12 - 09), 0)];
+        let header =
+            Bai2Header { sender: "031000053".into(), receiver: "60054".into(), created_on: date!(2026 - 12 - 09), file_id: 7, account: "12345".into() };
+        let text = write_debits(&header, &debits);
+        let statement = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(statement.statement_id, "bai2:031000053:60054:261209:0600:7");
+        assert_eq!((statement.from_date, statement.to_date, statement.lines.len()), (date!(2026 - 12 - 08), date!(2026 - 12 - 08), 2));
+        let reconciliation = matcher::reconcile(&statement, &debits, &Default::default());
+        assert_eq!(reconciliation.matched.len(), 2, "{text}");
+        assert!(reconciliation.exceptions.is_empty(), "{:?}", reconciliation.exceptions);
+    }
 
     fn with(from: &str, to: &str) -> String {
         assert!(SAMPLE.contains(from), "{from}");

@@ -1,0 +1,165 @@
+//! A payment run over 1,000,000 adjudicated claims, seeded through the
+//! settlement library (not the whole pipeline): 2,000 providers of 500
+//! claims each (two lines, CO-45 and PR-2 adjustments; one claim in 100 a
+//! reversal), every account verified. One iteration is the whole run as
+//! `runs::execute` computes it: grouping and netting (`plan_run`), every
+//! remittance's 835 (`advice::remittance_835`) and the ACH batch and file.
+//! A second group measures 835 generation alone in MB/s. Figures and the
+//! command: docs/benchmarks.md ("Settlement: a payment run").
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use claimtrail_codes::{Carc, GroupCode};
+use claimtrail_events::{Adjustment, BankAccount, LineDecision, Money};
+use claimtrail_settlement::domain::ach::{self, FileHeader};
+use claimtrail_settlement::domain::advice::{self, Written};
+use claimtrail_settlement::domain::payment_run::{Payable, PayableKind, Payee, PaymentRun, PromptPay, RunFacts, plan_run};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use time::macros::{date, time};
+use uuid::Uuid;
+
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
+use fixtures::{address, negated, payer};
+
+const N_CLAIMS: usize = 1_000_000;
+const N_PROVIDERS: usize = 2_000;
+
+/// The `n`-th NPI: 9 digits and the Luhn check digit over the `80840` prefix.
+fn npi(n: usize) -> String {
+    let base = format!("{:09}", 100_000_000 + n);
+    let digits: Vec<u32> = format!("80840{base}").chars().filter_map(|c| c.to_digit(10)).collect();
+    let sum: u32 = digits.iter().rev().enumerate().map(|(idx, digit)| if idx % 2 == 0 { (digit * 2) / 10 + (digit * 2) % 10 } else { *digit }).sum();
+    format!("{base}{}", (10 - sum % 10) % 10)
+}
+
+fn line(sequence: u32, code: &str, charge: i64, contractual: i64, patient: i64) -> LineDecision {
+    let adjustments = vec![
+        Adjustment { group: GroupCode::Co, reason: Carc::parse("45").unwrap(), amount: Money::from_cents(contractual) },
+        Adjustment { group: GroupCode::Pr, reason: Carc::parse("2").unwrap(), amount: Money::from_cents(patient) },
+    ];
+    LineDecision {
+        sequence,
+        procedure_code: code.into(),
+        charge: Money::from_cents(charge),
+        allowed: Money::from_cents(charge - contractual),
+        paid: Money::from_cents(charge - contractual - patient),
+        patient_responsibility: Money::from_cents(patient),
+        adjustments,
+        remarks: vec![],
+        explanation: vec![],
+        steps: vec![],
+    }
+}
+
+fn facts(n_claims: usize) -> RunFacts {
+    let npis: Vec<String> = (0..N_PROVIDERS).map(npi).collect();
+    let payables = (0..n_claims)
+        .map(|n| {
+            let mut lines = vec![line(1, "99213", 12_000 + (n % 100) as i64, 2_800, 1_000), line(2, "G0008", 3_000, 500, 0)];
+            let kind = if n % 100 == 99 { PayableKind::Reversal } else { PayableKind::Decision };
+            if kind == PayableKind::Reversal {
+                lines = lines.iter().map(negated).collect();
+            }
+            let sum = |f: fn(&LineDecision) -> Money| Money::checked_sum(lines.iter().map(f).collect::<Vec<_>>().iter()).unwrap();
+            Payable {
+                claim_id: Uuid::from_u128(n as u128 + 1),
+                kind,
+                payer_id: "P1".into(),
+                billing_npi: npis[n % N_PROVIDERS].clone(),
+                patient_control_number: format!("PCN{n}"),
+                member_id: format!("M{:07}", n % 250_000),
+                total_charge: sum(|l| l.charge),
+                total_paid: sum(|l| l.paid),
+                total_patient_responsibility: sum(|l| l.patient_responsibility),
+                lines,
+                adjudicated_on: date!(2026 - 02 - 20),
+            }
+        })
+        .collect();
+    let payees = npis
+        .iter()
+        .map(|npi| {
+            let payee = Payee {
+                npi: npi.clone(),
+                name: format!("CLINIC {npi}"),
+                tin: "987654321".into(),
+                pay_to: address("CLINIC"),
+                bank_account: Some(BankAccount { routing_number: "011000015".into(), account_number: "55501234".into(), account_type: "checking".into() }),
+                prenote_effective_on: Some(date!(2026 - 01 - 05)),
+            };
+            (npi.clone(), payee)
+        })
+        .collect();
+    RunFacts {
+        run_id: Uuid::from_u128(0xAAAA),
+        payer: payer(),
+        run_date: date!(2026 - 03 - 02),
+        prompt_pay: PromptPay::DEFAULT,
+        payables,
+        payees,
+        debts: BTreeMap::new(),
+        holds: BTreeMap::new(),
+        first_entry_sequence: 1,
+    }
+}
+
+fn plan(facts: &RunFacts) -> PaymentRun {
+    let mut n = 0u128;
+    plan_run(facts, || {
+        n += 1;
+        Uuid::from_u128(0xB000 + n)
+    })
+    .unwrap()
+}
+
+/// Every remittance's 835; their total size in bytes.
+fn write_835s(facts: &RunFacts, run: &PaymentRun) -> usize {
+    let payer = payer();
+    let mut bytes = 0;
+    for (idx, remittance) in run.remittances.iter().enumerate() {
+        let payee = &facts.payees[&remittance.npi];
+        let written = Written { date: facts.run_date, time: time!(10:30), control_number: idx as u32 + 1 };
+        bytes += black_box(advice::remittance_835(run, remittance, &payer, payee, written).unwrap()).len();
+    }
+    bytes
+}
+
+/// The run as `runs::execute` computes it, without the store: plan, 835s, ACH batch and file.
+fn whole_run(facts: &RunFacts) -> usize {
+    let run = plan(facts);
+    let bytes = write_835s(facts, &run);
+    let batch = ach::batch_of(&run, &facts.payer, |npi| facts.payees.get(npi).and_then(|payee| payee.bank_account.clone())).unwrap();
+    let file = ach::write_file(&facts.payer, &FileHeader { created_on: facts.run_date, created_at: time!(10:30), file_id_modifier: 'A' }, &[batch]);
+    bytes + file.len()
+}
+
+fn bench(c: &mut Criterion) {
+    let facts = facts(N_CLAIMS);
+    let started = std::time::Instant::now();
+    let run = plan(&facts);
+    let bytes_835 = write_835s(&facts, &run);
+    eprintln!(
+        "one run over {N_CLAIMS} claims: {} remittances, {:.1} MB of 835s, {:.2} s (plan + 835s), BPR02 total {}",
+        run.remittances.len(),
+        bytes_835 as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        Money::checked_sum(run.remittances.iter().map(|r| &r.amount)).unwrap()
+    );
+
+    let mut group = c.benchmark_group("payment_run");
+    group.sample_size(10).measurement_time(Duration::from_secs(60)).throughput(Throughput::Elements(N_CLAIMS as u64));
+    group.bench_function("plan_835s_ach_1m_claims", |b| b.iter(|| whole_run(black_box(&facts))));
+    group.bench_function("plan_only_1m_claims", |b| b.iter(|| plan(black_box(&facts)).remittances.len()));
+    group.finish();
+
+    let mut group = c.benchmark_group("x835");
+    group.sample_size(10).measurement_time(Duration::from_secs(30)).throughput(Throughput::Bytes(bytes_835 as u64));
+    group.bench_function("write_835s_1m_claims", |b| b.iter(|| write_835s(black_box(&facts), black_box(&run))));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
