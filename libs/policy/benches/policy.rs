@@ -147,7 +147,7 @@ fn decide(tables: &Tables, current: &[EditLine], history: &[EditLine]) -> usize 
     let to_price: Vec<LineToPrice<'_>> = current
         .iter()
         .filter(|line| !findings.iter().any(|finding| finding.sequence == line.sequence && matches!(finding.action, Action::Deny { .. })))
-        .map(|line| LineToPrice { line, units_allowed: line.units })
+        .map(|line| LineToPrice { line, units_allowed: line.units, revenue_code: None })
         .collect();
     let pricing = PricingTables {
         fee_schedule: Some(&tables.fees),
@@ -156,7 +156,7 @@ fn decide(tables: &Tables, current: &[EditLine], history: &[EditLine]) -> usize 
         zip_localities: Some(&tables.zips),
         conversion_factor: None,
         percent_of_charge: None,
-        contract: None,
+        ..PricingTables::default()
     };
     let prices = price_claim(&pricing, Some("00042"), &to_price).map(|prices| prices.len()).unwrap_or(0);
     findings.len() + prices
