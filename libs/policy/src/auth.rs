@@ -178,11 +178,7 @@ pub fn units_used_by(authorization: &PriorAuthorization, history: &[EditLine]) -
 
 /// The prior-authorization edit for a line whose code the payer's rules say
 /// needs one: CO-197 when no approved authorization covers it.
-pub fn prior_authorization_edit(
-    authorizations: &PriorAuthorizations,
-    line: &EditLine,
-    units_used: impl Fn(&PriorAuthorization) -> Decimal,
-) -> Option<Finding> {
+pub fn prior_authorization_edit(authorizations: &PriorAuthorizations, line: &EditLine, units_used: impl Fn(&PriorAuthorization) -> Decimal) -> Option<Finding> {
     let why = match authorizations.lookup(line, units_used) {
         AuthLookup::Valid { .. } => return None,
         AuthLookup::Exhausted(row) => format!("authorization {} has fewer than {} units left", row.auth_number, line.units.normalize()),

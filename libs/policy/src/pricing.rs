@@ -36,8 +36,8 @@ use time::Date;
 
 use crate::code::CodeKey;
 use crate::contracts::{Contracts, ReimbursementMethod};
-use crate::institutional::{DrgWeights, PerDiems};
 use crate::fees::FeeSchedule;
+use crate::institutional::{DrgWeights, PerDiems};
 use crate::line::{Cas, EditLine};
 use crate::rbrvs::{GpciTable, Rvu, RvuTable, ZipLocalities};
 
@@ -376,7 +376,12 @@ impl Stay<'_> {
 ///    rate of that revenue code × days (the line's units, whole days, at most
 ///    the stay's days when its dates are known), lesser of that and the charge;
 /// 3. the other lines by [`price_claim`] (fee schedule, RBRVS, percent of charge, MPPR).
-pub fn price_institutional(tables: &PricingTables<'_>, service_zip: Option<&str>, stay: &Stay<'_>, lines: &[LineToPrice<'_>]) -> Result<Vec<LinePrice>, PricingError> {
+pub fn price_institutional(
+    tables: &PricingTables<'_>,
+    service_zip: Option<&str>,
+    stay: &Stay<'_>,
+    lines: &[LineToPrice<'_>],
+) -> Result<Vec<LinePrice>, PricingError> {
     if let Some(priced) = price_by_drg(tables, stay, lines)? {
         return Ok(priced);
     }
@@ -465,7 +470,10 @@ fn price_per_diem_line(tables: &PricingTables<'_>, stay: &Stay<'_>, to_price: &L
         }
         _ => billed_days,
     };
-    let Some(price) = tables.per_diems.and_then(|rates| crate::institutional::price_per_diem(rates, crate::institutional::PerDiemBasis::RevenueCode, revenue_code, days, date)) else {
+    let Some(price) = tables
+        .per_diems
+        .and_then(|rates| crate::institutional::price_per_diem(rates, crate::institutional::PerDiemBasis::RevenueCode, revenue_code, days, date))
+    else {
         return Ok(Some(not_priced(line, steps, format!("revenue code {revenue_code} has no per diem rate in force on {date}"))));
     };
     steps.push(price.explanation);

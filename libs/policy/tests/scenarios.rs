@@ -464,8 +464,14 @@ fn an_inpatient_stay_is_paid_drg_weight_times_base_rate_shared_over_its_lines_by
     let (contracts, weights, per_diems) = institutional_tables();
     let tables = PricingTables { contracts: Some(&contracts), drg_weights: Some(&weights), per_diems: Some(&per_diems), ..PricingTables::default() };
     // Billed 10,000.00 + 4,000.00 + 1,000.01 = 15,000.01; DRG 470: 1.9047 x 6500.00 = 12,380.55.
-    let lines = [institutional_line(1, "0120", dec!(3), 1_000_000), institutional_line(2, "0250", dec!(10), 400_000), institutional_line(3, "0300", dec!(1), 100_001)];
-    let stay = Stay { drg: Some("470"), admission: Some(date!(2026 - 03 - 01)), statement_from: Some(date!(2026 - 03 - 01)), statement_to: Some(date!(2026 - 03 - 04)) };
+    let lines =
+        [institutional_line(1, "0120", dec!(3), 1_000_000), institutional_line(2, "0250", dec!(10), 400_000), institutional_line(3, "0300", dec!(1), 100_001)];
+    let stay = Stay {
+        drg: Some("470"),
+        admission: Some(date!(2026 - 03 - 01)),
+        statement_from: Some(date!(2026 - 03 - 01)),
+        statement_to: Some(date!(2026 - 03 - 04)),
+    };
     let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");
     let allowed: Vec<Money> = prices.iter().map(|price| price.allowed).collect();
     // 12,380.55 x 10,000.00 / 15,000.01 = 8,253.694...; x 4,000.00 / .. = 3,301.477...; x 1,000.01 / .. = 825.377...
@@ -493,7 +499,8 @@ fn an_inpatient_stay_is_paid_drg_weight_times_base_rate_shared_over_its_lines_by
 fn without_a_drg_the_room_lines_are_paid_per_diem_times_days_and_the_rest_by_their_method() {
     let (contracts, weights, per_diems) = institutional_tables();
     let tables = PricingTables { contracts: Some(&contracts), drg_weights: Some(&weights), per_diems: Some(&per_diems), ..PricingTables::default() };
-    let lines = [institutional_line(1, "0120", dec!(5), 900_000), institutional_line(2, "0300", dec!(1), 20_000), institutional_line(3, "0250", dec!(1), 5_000)];
+    let lines =
+        [institutional_line(1, "0120", dec!(5), 900_000), institutional_line(2, "0300", dec!(1), 20_000), institutional_line(3, "0250", dec!(1), 5_000)];
     // Admitted March 1, discharged March 4: 3 days, though 5 are billed.
     let stay = Stay { drg: None, admission: Some(date!(2026 - 03 - 01)), statement_from: None, statement_to: Some(date!(2026 - 03 - 04)) };
     let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");

@@ -77,7 +77,11 @@ impl BatchFacts {
     }
 
     /// `claim` and the batch's other claims: what one read covers.
-    fn with_others<'c>(&'c self, claim: &'c claimtrail_events::SubmittedClaim, skip: impl Fn(uuid::Uuid) -> bool) -> Vec<&'c claimtrail_events::SubmittedClaim> {
+    fn with_others<'c>(
+        &'c self,
+        claim: &'c claimtrail_events::SubmittedClaim,
+        skip: impl Fn(uuid::Uuid) -> bool,
+    ) -> Vec<&'c claimtrail_events::SubmittedClaim> {
         let mut claims = vec![claim];
         claims.extend(self.claims.iter().filter(|other| other.claim_id != claim.claim_id && !skip(other.claim_id)));
         claims

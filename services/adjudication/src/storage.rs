@@ -479,10 +479,8 @@ pub(crate) fn provider_row(row: &QueryResult) -> Result<ProviderFacts, StoreErro
 pub async fn payer(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, known_at: Option<Timestamp>) -> Result<Option<PayerFacts>, StoreError> {
     let mut values = vec![Value::from(payer_id.to_owned())];
     let condition = known_at_condition(known_at, &mut values);
-    let select = format!(
-        "SELECT {PAYER_COLUMNS} FROM {} WHERE payer_id = $1{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
-        store.table("payers")
-    );
+    let select =
+        format!("SELECT {PAYER_COLUMNS} FROM {} WHERE payer_id = $1{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1", store.table("payers"));
     let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
     payer_row(&row).map(Some)
 }

@@ -347,11 +347,7 @@ fn price(
         };
         let to_price: Vec<policy::LineToPrice<'_>> = open
             .iter()
-            .map(|(line_idx, line, units)| policy::LineToPrice {
-                line,
-                units_allowed: *units,
-                revenue_code: claim.lines[*line_idx].revenue_code.as_deref(),
-            })
+            .map(|(line_idx, line, units)| policy::LineToPrice { line, units_allowed: *units, revenue_code: claim.lines[*line_idx].revenue_code.as_deref() })
             .collect();
         // The stay's first day is the date its DRG and per diems are priced by ([`super::policy::stay_date`]).
         let stay = policy::Stay {
@@ -397,12 +393,13 @@ fn policy_priced_line(line: &ClaimLine, drg: Option<&str>, price: policy::LinePr
             ("fee-schedule", policy.fee_schedule.as_ref().map(|t| format!("fee-schedules:{}#{}", t.content_hash, &*line.procedure_code)))
         }
         policy::PriceSource::Rbrvs => ("rbrvs", policy.rvu.as_ref().map(|t| format!("rvu:{}#{}", t.content_hash, &*line.procedure_code))),
-        policy::PriceSource::PercentOfCharge => ("percent-of-charge", policy.contracts.as_ref().map(|t| format!("contracts:{}#{}", t.content_hash, &*line.procedure_code))),
+        policy::PriceSource::PercentOfCharge => {
+            ("percent-of-charge", policy.contracts.as_ref().map(|t| format!("contracts:{}#{}", t.content_hash, &*line.procedure_code)))
+        }
         policy::PriceSource::Drg => ("drg", policy.drg_weights.as_ref().map(|t| format!("drg-weights:{}#{}", t.content_hash, drg.unwrap_or_default()))),
-        policy::PriceSource::PerDiem => (
-            "per-diem",
-            policy.per_diems.as_ref().map(|t| format!("per-diems:{}#{}", t.content_hash, line.revenue_code.as_deref().unwrap_or_default())),
-        ),
+        policy::PriceSource::PerDiem => {
+            ("per-diem", policy.per_diems.as_ref().map(|t| format!("per-diems:{}#{}", t.content_hash, line.revenue_code.as_deref().unwrap_or_default())))
+        }
         policy::PriceSource::NotPriced => ("not-priced", None),
     };
     let adjustments: Vec<Adjustment> = price.adjustments.into_iter().map(policy::Cas::to_adjustment).collect();

@@ -282,7 +282,7 @@ mod tests {
         let tx = store.begin().await.unwrap();
         // Registry versions: two per member (the later wins), one provider of two, one payer.
         let at = |day: u8| Timestamp::parse(&format!("2026-01-{day:02}T00:00:00.000000Z")).unwrap();
-        for (version, member_id) in MEMBERS.iter().enumerate().flat_map(|(_, member)| [(1u8, member), (2u8, member)]) {
+        for (version, member_id) in MEMBERS.iter().flat_map(|member| [(1u8, member), (2u8, member)]) {
             let member = MemberEnrolled {
                 payer_id: "PAYER1".into(),
                 member_id: (*member_id).into(),
