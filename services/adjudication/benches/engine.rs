@@ -12,70 +12,27 @@ use claimtrail_adjudication::domain::{
 };
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{ClaimLine, ClaimType, Frequency, Money, SubmittedClaim, Timestamp};
-use claimtrail_policy::{CodeKey, Fee, FeeSchedule as Fees, ModifierIndicator, Mue, MueIndicator, MueTable, NcciTable, PtpEdit, Setting};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use time::Date;
 use time::macros::date;
 use uuid::Uuid;
 
-const N_CODES: u32 = 10_000;
-const N_NCCI_PAIRS: u32 = 500_000;
+#[path = "../../../libs/policy/benches/synthetic.rs"]
+mod synthetic;
+
+use synthetic::{Lcg, N_CODES, code};
+
 const N_MEMBERS: u32 = 100_000;
 const N_CLAIMS: u32 = 2_000;
 const DOS: Date = date!(2026 - 11 - 02);
 const NPI: &str = "1234567893";
 
-/// Synthetic CPT-shaped code `n`: five digits.
-fn code(n: u32) -> String {
-    format!("{}", 10_000 + n % N_CODES)
-}
-
-/// A tiny deterministic generator (no rand dependency for a bench).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u32) -> u32 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 33) % u64::from(below)) as u32
-    }
-}
-
 fn policy() -> PolicyInForce {
-    let edits = (0..N_NCCI_PAIRS).map(|pair_idx| {
-        let column_one = pair_idx % N_CODES;
-        let column_two = (column_one + 1 + pair_idx / N_CODES * 7) % N_CODES;
-        PtpEdit {
-            column_one: CodeKey::of(&code(column_one)),
-            column_two: CodeKey::of(&code(column_two)),
-            prior_1996: false,
-            effective: date!(2020 - 01 - 01),
-            deletion: None,
-            modifier_indicator: if pair_idx % 3 == 0 { ModifierIndicator::NotAllowed } else { ModifierIndicator::Allowed },
-        }
-    });
-    let mues = (0..N_CODES).map(|n| Mue {
-        code: CodeKey::of(&code(n)),
-        units_max: 1 + n % 4,
-        indicator: match n % 3 {
-            0 => MueIndicator::Line,
-            1 => MueIndicator::DateOfServicePolicy,
-            _ => MueIndicator::DateOfServiceClinical,
-        },
-    });
-    let fees = (0..N_CODES).map(|n| Fee {
-        code: CodeKey::of(&code(n)),
-        modifier: CodeKey::NONE,
-        place_of_service: CodeKey::NONE,
-        per_unit: Money::from_cents(i64::from(1_000 + n * 7 % 90_000)),
-        effective: date!(2026 - 01 - 01),
-        end: None,
-        multiple_procedure: Some(if n % 2 == 0 { 2 } else { 0 }),
-    });
     PolicyInForce {
-        ncci: Some(TableInForce::new("a".repeat(64), NcciTable::from_edits(Setting::Practitioner, edits.collect()))),
-        mue: Some(TableInForce::new("b".repeat(64), MueTable::from_mues(Setting::Practitioner, mues.collect()))),
-        fee_schedule: Some(TableInForce::new("c".repeat(64), Fees::from_fees(fees.collect()))),
+        ncci: Some(TableInForce::new("a".repeat(64), synthetic::ncci())),
+        mue: Some(TableInForce::new("b".repeat(64), synthetic::mues())),
+        fee_schedule: Some(TableInForce::new("c".repeat(64), synthetic::fees())),
         ..PolicyInForce::default()
     }
 }
