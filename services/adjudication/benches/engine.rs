@@ -18,7 +18,7 @@ use time::Date;
 use time::macros::date;
 use uuid::Uuid;
 
-#[path = "../../../libs/policy/benches/synthetic.rs"]
+#[path = "../../../libs/policy/benches/synthetic/mod.rs"]
 mod synthetic;
 
 use synthetic::{Lcg, N_CODES, code};
