@@ -47,14 +47,7 @@ fn tables() -> Tables {
         localities.iter().map(|&locality| (locality, Gpci { work: Decimal::ONE, practice_expense: Decimal::new(950, 3), malpractice: Decimal::new(800, 3) })),
     );
     let zips = ZipLocalities::from_zips((0..40_000u32).map(|zip| (zip, localities[(zip % 100) as usize])));
-    Tables {
-        ncci: synthetic::ncci(),
-        mues: synthetic::mues(),
-        fees: synthetic::fees(),
-        rvus: RvuTable::from_rvus(rvus),
-        gpcis,
-        zips,
-    }
+    Tables { ncci: synthetic::ncci(), mues: synthetic::mues(), fees: synthetic::fees(), rvus: RvuTable::from_rvus(rvus), gpcis, zips }
 }
 
 /// Claims of 1-4 lines, each with 0-3 history lines of the same member and day.
