@@ -12,26 +12,12 @@ use time::Date;
 use time::macros::date;
 use uuid::Uuid;
 
-const N_CODES: u32 = 10_000;
-const N_NCCI_PAIRS: u32 = 500_000;
+mod synthetic;
+
+use synthetic::{Lcg, N_CODES, code};
+
 const N_CLAIMS: u32 = 2_000;
 const DOS: Date = date!(2026 - 03 - 02);
-
-/// Synthetic code number `n`: a letter and four digits.
-fn code(n: u32) -> String {
-    let letter = (b'A' + (n / 10_000 % 26) as u8) as char;
-    format!("{letter}{:04}", n % 10_000)
-}
-
-/// A tiny deterministic generator (no rand dependency for a bench).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u32) -> u32 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 33) % u64::from(below)) as u32
-    }
-}
 
 struct Tables {
     ncci: NcciTable,
@@ -43,41 +29,6 @@ struct Tables {
 }
 
 fn tables() -> Tables {
-    let mut edits = Vec::with_capacity(N_NCCI_PAIRS as usize);
-    for pair_idx in 0..N_NCCI_PAIRS {
-        let column_one = pair_idx % N_CODES;
-        let column_two = (column_one + 1 + pair_idx / N_CODES * 7) % N_CODES;
-        edits.push(PtpEdit {
-            column_one: CodeKey::of(&code(column_one)),
-            column_two: CodeKey::of(&code(column_two)),
-            prior_1996: false,
-            effective: date!(2020 - 01 - 01),
-            deletion: None,
-            modifier_indicator: if pair_idx % 3 == 0 { ModifierIndicator::NotAllowed } else { ModifierIndicator::Allowed },
-        });
-    }
-    let mues = (0..N_CODES)
-        .map(|n| Mue {
-            code: CodeKey::of(&code(n)),
-            units_max: 1 + n % 4,
-            indicator: match n % 3 {
-                0 => MueIndicator::Line,
-                1 => MueIndicator::DateOfServicePolicy,
-                _ => MueIndicator::DateOfServiceClinical,
-            },
-        })
-        .collect();
-    let fees = (0..N_CODES)
-        .map(|n| Fee {
-            code: CodeKey::of(&code(n)),
-            modifier: CodeKey::NONE,
-            place_of_service: CodeKey::NONE,
-            per_unit: Money::from_cents(i64::from(1_000 + n * 7 % 90_000)),
-            effective: date!(2026 - 01 - 01),
-            end: None,
-            multiple_procedure: Some(if n % 2 == 0 { 2 } else { 0 }),
-        })
-        .collect();
     let rvus = (0..N_CODES)
         .map(|n| Rvu {
             code: CodeKey::of(&code(n)),
@@ -96,14 +47,7 @@ fn tables() -> Tables {
         localities.iter().map(|&locality| (locality, Gpci { work: Decimal::ONE, practice_expense: Decimal::new(950, 3), malpractice: Decimal::new(800, 3) })),
     );
     let zips = ZipLocalities::from_zips((0..40_000u32).map(|zip| (zip, localities[(zip % 100) as usize])));
-    Tables {
-        ncci: NcciTable::from_edits(Setting::Practitioner, edits),
-        mues: MueTable::from_mues(Setting::Practitioner, mues),
-        fees: FeeSchedule::from_fees(fees),
-        rvus: RvuTable::from_rvus(rvus),
-        gpcis,
-        zips,
-    }
+    Tables { ncci: synthetic::ncci(), mues: synthetic::mues(), fees: synthetic::fees(), rvus: RvuTable::from_rvus(rvus), gpcis, zips }
 }
 
 /// Claims of 1-4 lines, each with 0-3 history lines of the same member and day.
@@ -147,7 +91,7 @@ fn decide(tables: &Tables, current: &[EditLine], history: &[EditLine]) -> usize 
     let to_price: Vec<LineToPrice<'_>> = current
         .iter()
         .filter(|line| !findings.iter().any(|finding| finding.sequence == line.sequence && matches!(finding.action, Action::Deny { .. })))
-        .map(|line| LineToPrice { line, units_allowed: line.units })
+        .map(|line| LineToPrice { line, units_allowed: line.units, revenue_code: None })
         .collect();
     let pricing = PricingTables {
         fee_schedule: Some(&tables.fees),
@@ -156,7 +100,7 @@ fn decide(tables: &Tables, current: &[EditLine], history: &[EditLine]) -> usize 
         zip_localities: Some(&tables.zips),
         conversion_factor: None,
         percent_of_charge: None,
-        contract: None,
+        ..PricingTables::default()
     };
     let prices = price_claim(&pricing, Some("00042"), &to_price).map(|prices| prices.len()).unwrap_or(0);
     findings.len() + prices

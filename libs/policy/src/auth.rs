@@ -15,7 +15,7 @@ use time::Date;
 
 use crate::code::CodeKey;
 use crate::csv::{Failures, LoadErrors, Table, normalize, parse_yyyymmdd};
-use crate::line::{Action, Cas, Edit, EditLine, Finding};
+use crate::line::{Action, Cas, Edit, EditLine, Finding, LineStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AuthStatus {
@@ -137,8 +137,9 @@ impl PriorAuthorizations {
 
     /// The approved authorization for the line's member, rendering provider,
     /// code and date with at least its units left; `units_used` says how many
-    /// units of an authorization earlier claims already used (the engine's history).
-    pub fn lookup(&self, line: &EditLine, units_used: impl Fn(&str) -> Decimal) -> AuthLookup<'_> {
+    /// units of an authorization earlier claims (and earlier lines of this
+    /// one) already used ([`units_used_by`] counts the history's).
+    pub fn lookup(&self, line: &EditLine, units_used: impl Fn(&PriorAuthorization) -> Decimal) -> AuthLookup<'_> {
         let code = CodeKey::of(&line.procedure_code);
         let mut exhausted = None;
         for &row_idx in self.by_member.get(&line.member_id).into_iter().flatten() {
@@ -151,7 +152,7 @@ impl PriorAuthorizations {
             {
                 continue;
             }
-            let units_remaining = row.units - units_used(&row.auth_number);
+            let units_remaining = row.units - units_used(row);
             if units_remaining >= line.units {
                 return AuthLookup::Valid { authorization: row, units_remaining };
             }
@@ -161,9 +162,23 @@ impl PriorAuthorizations {
     }
 }
 
+/// The units of `authorization` the member's earlier claims used: their
+/// paid and pended lines by the authorized provider (rendering NPI) for its
+/// code within its dates. Denied and reversed lines use nothing.
+pub fn units_used_by(authorization: &PriorAuthorization, history: &[EditLine]) -> Decimal {
+    history
+        .iter()
+        .filter(|line| matches!(line.status, LineStatus::Paid | LineStatus::Pending))
+        .filter(|line| line.member_id == authorization.member_id && line.rendering_npi == authorization.provider_npi)
+        .filter(|line| CodeKey::of(&line.procedure_code) == authorization.code)
+        .filter(|line| authorization.start <= line.service_date && line.service_date <= authorization.end)
+        .map(|line| line.units)
+        .sum()
+}
+
 /// The prior-authorization edit for a line whose code the payer's rules say
 /// needs one: CO-197 when no approved authorization covers it.
-pub fn prior_authorization_edit(authorizations: &PriorAuthorizations, line: &EditLine, units_used: impl Fn(&str) -> Decimal) -> Option<Finding> {
+pub fn prior_authorization_edit(authorizations: &PriorAuthorizations, line: &EditLine, units_used: impl Fn(&PriorAuthorization) -> Decimal) -> Option<Finding> {
     let why = match authorizations.lookup(line, units_used) {
         AuthLookup::Valid { .. } => return None,
         AuthLookup::Exhausted(row) => format!("authorization {} has fewer than {} units left", row.auth_number, line.units.normalize()),

@@ -18,26 +18,31 @@ use time::Date;
 use crate::code::CodeKey;
 use crate::csv::{Failures, LoadErrors, Table, normalize, parse_optional_yyyymmdd, parse_yyyymmdd};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DrgWeight {
     pub drg: CodeKey,
     pub weight: Decimal,
+    #[serde(with = "claimtrail_events::date")]
     pub effective: Date,
+    #[serde(default, with = "claimtrail_events::optional_date")]
     pub end: Option<Date>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PerDiemBasis {
     RevenueCode,
     TypeOfBill,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PerDiem {
     pub basis: PerDiemBasis,
     pub key: CodeKey,
     pub rate: Money,
+    #[serde(with = "claimtrail_events::date")]
     pub effective: Date,
+    #[serde(default, with = "claimtrail_events::optional_date")]
     pub end: Option<Date>,
 }
 
@@ -65,6 +70,13 @@ fn dates(row: &crate::csv::Row<'_>, effective: usize, end: usize) -> Result<(Dat
 }
 
 impl DrgWeights {
+    /// The table of these rows (a decision's recorded rows, for replay).
+    pub fn from_weights(rows: impl IntoIterator<Item = DrgWeight>) -> DrgWeights {
+        let mut weights: Vec<DrgWeight> = rows.into_iter().collect();
+        weights.sort_by_key(|weight| (weight.drg, weight.effective));
+        DrgWeights { weights }
+    }
+
     /// How many rows the table holds.
     pub fn len(&self) -> usize {
         self.weights.len()
@@ -99,8 +111,7 @@ impl DrgWeights {
                 Err(reason) => failures.push(row.line, reason),
             }
         }
-        weights.sort_by_key(|weight| (weight.drg, weight.effective));
-        failures.finish(DrgWeights { weights })
+        failures.finish(DrgWeights::from_weights(weights))
     }
 
     pub fn weight(&self, drg: CodeKey, service_date: Date) -> Option<&DrgWeight> {
@@ -110,6 +121,13 @@ impl DrgWeights {
 }
 
 impl PerDiems {
+    /// The table of these rows (a decision's recorded rows, for replay).
+    pub fn from_rates(rows: impl IntoIterator<Item = PerDiem>) -> PerDiems {
+        let mut rates: Vec<PerDiem> = rows.into_iter().collect();
+        rates.sort_by_key(|rate| (rate.basis, rate.key, rate.effective));
+        PerDiems { rates }
+    }
+
     /// How many rows the table holds.
     pub fn len(&self) -> usize {
         self.rates.len()
@@ -147,8 +165,7 @@ impl PerDiems {
                 Err(reason) => failures.push(row.line, reason),
             }
         }
-        rates.sort_by_key(|rate| (rate.basis, rate.key, rate.effective));
-        failures.finish(PerDiems { rates })
+        failures.finish(PerDiems::from_rates(rates))
     }
 
     pub fn rate(&self, basis: PerDiemBasis, key: CodeKey, service_date: Date) -> Option<&PerDiem> {

@@ -19,7 +19,8 @@
 //! - [`leie`]: the OIG exclusion list (OIG layout) and the exclusion edit.
 //! - [`line`]: [`EditLine`], the line view, and the typed [`Finding`]s.
 //! - [`edits`]: NCCI, MUE, duplicate and date-of-death edits.
-//! - [`pricing`]: fee schedule, RBRVS, percent of charge, MPPR.
+//! - [`pricing`]: fee schedule, RBRVS, percent of charge, MPPR; DRG and per
+//!   diem for institutional claims, by the provider's contract.
 
 pub mod auth;
 pub mod code;
@@ -37,7 +38,7 @@ pub mod rbrvs;
 pub mod setting;
 pub mod versions;
 
-pub use auth::{AuthLookup, AuthStatus, PriorAuthorization, PriorAuthorizations, prior_authorization_edit};
+pub use auth::{AuthLookup, AuthStatus, PriorAuthorization, PriorAuthorizations, prior_authorization_edit, units_used_by};
 pub use code::CodeKey;
 pub use contracts::{ContractTerm, Contracts, ReimbursementMethod};
 pub use csv::{LoadError, LoadErrors};
@@ -48,7 +49,7 @@ pub use leie::{Exclusion, ExclusionCheck, ExclusionList, ProviderIdentity, exclu
 pub use line::{Action, Cas, Edit, EditLine, Finding, LineStatus, PendReason};
 pub use mue::{Mue, MueIndicator, MueTable};
 pub use ncci::{ModifierIndicator, NcciTable, PtpEdit};
-pub use pricing::{LinePrice, LineToPrice, PriceSource, PricingError, PricingTables, price_claim};
+pub use pricing::{LinePrice, LineToPrice, PriceSource, PricingError, PricingTables, Stay, price_claim, price_institutional};
 pub use rbrvs::{Gpci, GpciTable, Locality, Rvu, RvuTable, ZipLocalities};
 pub use setting::Setting;
 pub use versions::{Version, Versions};

@@ -20,15 +20,24 @@
 //! charge and the reduced fee. The adjustments balance the line:
 //! charge − allowed = CO-45 (charge over the fee) + CO-151 (fee of units an
 //! MUE took away) + CO-59 (multiple-procedure reduction). A line no source
-//! prices is not covered: CO-96 for its charge.
+//! prices is not covered: CO-96 for its charge. The payer's policy may turn
+//! the multiple-procedure reduction off ([`PricingTables::multiple_procedure_off`]).
+//!
+//! Institutional claims ([`price_institutional`]): the contract's `drg`
+//! method prices the stay (DRG weight × base rate, lesser of billed, shared
+//! over the lines by charge) and its `per_diem` method the lines of a revenue
+//! code (rate × days); the rest as above.
 
 use claimtrail_codes::Carc;
 use claimtrail_events::Money;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use time::Date;
 
 use crate::code::CodeKey;
 use crate::contracts::{Contracts, ReimbursementMethod};
 use crate::fees::FeeSchedule;
+use crate::institutional::{DrgWeights, PerDiems};
 use crate::line::{Cas, EditLine};
 use crate::rbrvs::{GpciTable, Rvu, RvuTable, ZipLocalities};
 
@@ -46,8 +55,13 @@ pub struct PricingTables<'a> {
     pub conversion_factor: Option<Decimal>,
     /// The fallback: this percent of the charge (60 means 60%).
     pub percent_of_charge: Option<Decimal>,
-    /// The provider's contract and its id: the method per code range, when it names one.
-    pub contract: Option<(&'a Contracts, &'a str)>,
+    /// The payer's contracts: the billing provider's method per code range, when one names it.
+    pub contracts: Option<&'a Contracts>,
+    /// Institutional: DRG weights (a contract's `drg` method) and per diem rates (its `per_diem` method).
+    pub drg_weights: Option<&'a DrgWeights>,
+    pub per_diems: Option<&'a PerDiems>,
+    /// The payer's policy turns the multiple-procedure reduction off.
+    pub multiple_procedure_off: bool,
 }
 
 /// One line to price: the units an MUE reduction left (the line's own units otherwise).
@@ -55,6 +69,8 @@ pub struct PricingTables<'a> {
 pub struct LineToPrice<'a> {
     pub line: &'a EditLine,
     pub units_allowed: Decimal,
+    /// Institutional: the line's revenue code (a contract's per diem method is keyed by it).
+    pub revenue_code: Option<&'a str>,
 }
 
 /// Where a line's fee came from.
@@ -63,6 +79,10 @@ pub enum PriceSource {
     FeeSchedule,
     Rbrvs,
     PercentOfCharge,
+    /// Institutional: the claim's DRG weight × the contract's base rate, shared over its lines.
+    Drg,
+    /// Institutional: the per diem rate of the line's revenue code × days.
+    PerDiem,
     NotPriced,
 }
 
@@ -118,8 +138,11 @@ pub fn price_claim(tables: &PricingTables<'_>, service_zip: Option<&str>, lines:
     }
     // MPPR indicator 2: rank by fee within one date of service.
     let mut percent = vec![Decimal::ONE_HUNDRED; lines.len()];
-    let mut ranked: Vec<usize> =
-        (0..lines.len()).filter(|&line_idx| priced[line_idx].multiple_procedure == 2 && !priced[line_idx].add_on && fees[line_idx].1.is_some()).collect();
+    let mut ranked: Vec<usize> = (0..lines.len())
+        .filter(|&line_idx| {
+            !tables.multiple_procedure_off && priced[line_idx].multiple_procedure == 2 && !priced[line_idx].add_on && fees[line_idx].1.is_some()
+        })
+        .collect();
     ranked.sort_by(|&a, &b| {
         (lines[a].line.service_date, std::cmp::Reverse(fees[a].1), lines[a].line.sequence).cmp(&(
             lines[b].line.service_date,
@@ -140,18 +163,16 @@ pub fn price_claim(tables: &PricingTables<'_>, service_zip: Option<&str>, lines:
         let mut steps = price.steps;
         let mut adjustments = Vec::new();
         let (Some(billed_fee), Some(units_fee)) = fees[line_idx] else {
-            steps.push(format!("{} is not priced by the fee schedule, RBRVS or a percent of charge: not covered, CO-96 {}", line.procedure_code, line.charge));
-            if !line.charge.is_zero() {
-                adjustments.push(Cas::co(Carc::NON_COVERED, line.charge));
-            }
-            results.push(LinePrice { sequence: line.sequence, source: PriceSource::NotPriced, fee: None, allowed: Money::ZERO, adjustments, steps });
+            results.push(not_priced(line, steps, format!("{} is not priced by the fee schedule, RBRVS or a percent of charge", line.procedure_code)));
             continue;
         };
         if units_fee != billed_fee {
             steps.push(format!("fee for the {} units the MUE allows = {units_fee} (billed units: {billed_fee})", to_price.units_allowed.normalize()));
         }
         let reduced_fee = if percent[line_idx] == Decimal::ONE_HUNDRED {
-            if price.multiple_procedure == 2 && !price.add_on {
+            if price.multiple_procedure == 2 && !price.add_on && tables.multiple_procedure_off {
+                steps.push("multiple procedure (indicator 2): the payer's policy turns the reduction off; paid at 100%".to_owned());
+            } else if price.multiple_procedure == 2 && !price.add_on {
                 steps.push("multiple procedure (indicator 2): highest fee of the day, paid at 100%".to_owned());
             } else if price.add_on {
                 steps.push("add-on code: exempt from the multiple-procedure reduction".to_owned());
@@ -189,7 +210,7 @@ fn per_unit_fee(tables: &PricingTables<'_>, service_zip: Option<&str>, line: &Ed
     let code = CodeKey::of(&line.procedure_code);
     let modifier = line.modifiers.first().map(|modifier| CodeKey::of(modifier)).unwrap_or(CodeKey::NONE);
     let rvu = tables.rvus.and_then(|rvus| rvus.rvu(code, modifier));
-    let contract = tables.contract.and_then(|(contracts, contract_id)| Some((contract_id, contracts.method(contract_id, code, line.service_date)?)));
+    let contract = tables.contracts.and_then(|contracts| contracts.method(&line.billing_npi, code, line.service_date));
     let priced = match contract {
         Some((contract_id, ReimbursementMethod::FeeSchedule)) => by_fee_schedule(tables, line, code, modifier, rvu).map(|priced| note(priced, contract_id)),
         Some((contract_id, ReimbursementMethod::Rbrvs { conversion_factor })) => {
@@ -220,6 +241,8 @@ fn note(mut priced: Priced, contract_id: &str) -> Priced {
                 PriceSource::FeeSchedule => "the fee schedule",
                 PriceSource::Rbrvs => "RBRVS",
                 PriceSource::PercentOfCharge => "a percent of charge",
+                PriceSource::Drg => "DRG",
+                PriceSource::PerDiem => "per diem",
                 PriceSource::NotPriced => "nothing",
             }
         ),
@@ -293,4 +316,168 @@ fn by_percent(line: &EditLine, percent: Decimal, rvu: Option<&Rvu>) -> Result<Pr
         steps: vec![format!("{}% of the charge {} = {amount}", percent.normalize(), line.charge)],
         whole_line: Some(amount),
     })
+}
+
+/// A line no source prices: not covered, CO-96 for its charge.
+fn not_priced(line: &EditLine, mut steps: Vec<String>, why: String) -> LinePrice {
+    steps.push(format!("{why}: not covered, CO-96 {}", line.charge));
+    let adjustments = if line.charge.is_zero() { Vec::new() } else { vec![Cas::co(Carc::NON_COVERED, line.charge)] };
+    LinePrice { sequence: line.sequence, source: PriceSource::NotPriced, fee: None, allowed: Money::ZERO, adjustments, steps }
+}
+
+/// A line priced whole at `allowed` (at most its charge): CO-45 for the rest.
+fn priced_whole(line: &EditLine, source: PriceSource, fee: Money, allowed: Money, mut steps: Vec<String>) -> Result<LinePrice, PricingError> {
+    let contractual = line.charge.checked_sub(allowed).ok_or(PricingError::Overflow(line.sequence))?;
+    let mut adjustments = Vec::new();
+    if !contractual.is_zero() {
+        steps.push(format!("CO-{} {contractual}: charge over the allowed amount", Carc::FEE_SCHEDULE));
+        adjustments.push(Cas::co(Carc::FEE_SCHEDULE, contractual));
+    }
+    Ok(LinePrice { sequence: line.sequence, source, fee: Some(fee), allowed, adjustments, steps })
+}
+
+/// An institutional claim's stay: what its DRG and per diem pricing read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stay<'a> {
+    /// The MS-DRG the provider assigned (837I HI*DR).
+    pub drg: Option<&'a str>,
+    pub admission: Option<Date>,
+    pub statement_from: Option<Date>,
+    pub statement_to: Option<Date>,
+}
+
+impl Stay<'_> {
+    /// The date the stay's rates are chosen by: admission, else the statement's
+    /// first day, else the earliest line date.
+    pub fn priced_on(&self, lines: &[LineToPrice<'_>]) -> Option<Date> {
+        self.admission.or(self.statement_from).or_else(|| lines.iter().map(|to_price| to_price.line.service_date).min())
+    }
+
+    /// The stay's days, when its dates are known: from admission (else the
+    /// statement's first day) to the statement's last, the day of discharge
+    /// not counted, at least 1.
+    pub fn days(&self) -> Option<u32> {
+        let start = self.admission.or(self.statement_from)?;
+        let days = (self.statement_to? - start).whole_days().max(1);
+        u32::try_from(days).ok()
+    }
+}
+
+/// Prices an institutional claim's open lines (a professional claim's too:
+/// without a DRG or revenue codes it is [`price_claim`]):
+/// 1. when the claim carries a DRG and the billing provider's contract pays
+///    that DRG by `drg`: the stay is paid DRG weight × base rate, the lesser
+///    of that and the lines' billed total, shared over the lines in
+///    proportion to their charges (to the cent, largest remainder first,
+///    ties by line order), CO-45 for each line's rest; a DRG with no weight
+///    in force leaves every line not covered (CO-96). No outlier payment:
+///    the domain file gives none;
+/// 2. else each line whose revenue code the contract pays `per_diem`: the
+///    rate of that revenue code × days (the line's units, whole days, at most
+///    the stay's days when its dates are known), lesser of that and the charge;
+/// 3. the other lines by [`price_claim`] (fee schedule, RBRVS, percent of charge, MPPR).
+pub fn price_institutional(
+    tables: &PricingTables<'_>,
+    service_zip: Option<&str>,
+    stay: &Stay<'_>,
+    lines: &[LineToPrice<'_>],
+) -> Result<Vec<LinePrice>, PricingError> {
+    if let Some(priced) = price_by_drg(tables, stay, lines)? {
+        return Ok(priced);
+    }
+    let mut per_diem: Vec<Option<LinePrice>> = Vec::with_capacity(lines.len());
+    for to_price in lines {
+        per_diem.push(price_per_diem_line(tables, stay, to_price)?);
+    }
+    let rest: Vec<LineToPrice<'_>> = lines.iter().zip(&per_diem).filter(|(_, priced)| priced.is_none()).map(|(to_price, _)| *to_price).collect();
+    let mut rest = price_claim(tables, service_zip, &rest)?.into_iter();
+    Ok(per_diem.into_iter().map(|priced| priced.or_else(|| rest.next())).collect::<Option<Vec<_>>>().expect("every line priced once"))
+}
+
+fn price_by_drg(tables: &PricingTables<'_>, stay: &Stay<'_>, lines: &[LineToPrice<'_>]) -> Result<Option<Vec<LinePrice>>, PricingError> {
+    let (Some(drg), Some(contracts), Some(first), Some(date)) = (stay.drg, tables.contracts, lines.first(), stay.priced_on(lines)) else {
+        return Ok(None);
+    };
+    let Some(drg_key) = CodeKey::parse(drg) else { return Ok(None) };
+    let Some((contract_id, ReimbursementMethod::Drg { base_rate })) = contracts.method(&first.line.billing_npi, drg_key, date) else {
+        return Ok(None);
+    };
+    let contract_step = format!("contract {contract_id} pays DRG {drg} by weight x base rate {base_rate}");
+    let Some(price) = tables.drg_weights.and_then(|weights| crate::institutional::price_drg(weights, drg, base_rate, date)) else {
+        return Ok(Some(
+            lines
+                .iter()
+                .map(|to_price| not_priced(to_price.line, vec![contract_step.clone()], format!("DRG {drg} has no weight in force on {date}")))
+                .collect(),
+        ));
+    };
+    let overflow = || PricingError::Overflow(first.line.sequence);
+    let billed = Money::checked_sum(lines.iter().map(|to_price| &to_price.line.charge)).ok_or_else(overflow)?;
+    let allowed = billed.min(price.amount);
+    let shares = share_by_charge(allowed, lines).ok_or_else(overflow)?;
+    let mut priced = Vec::with_capacity(lines.len());
+    for (to_price, share) in lines.iter().zip(shares) {
+        let line = to_price.line;
+        let steps = vec![
+            contract_step.clone(),
+            price.explanation.clone(),
+            format!("stay allowed = lesser of the billed {billed} and the DRG amount {} = {allowed}", price.amount),
+            format!("line {}'s share by charge: {} of {billed} = {share}", line.sequence, line.charge),
+        ];
+        priced.push(priced_whole(line, PriceSource::Drg, share, share, steps)?);
+    }
+    Ok(Some(priced))
+}
+
+/// `total` shared over the lines in proportion to their charges, in whole
+/// cents: each line its floor, then the cents left one each to the largest
+/// remainders (ties: line order). With `total` at most the billed sum, no
+/// share exceeds its line's charge.
+fn share_by_charge(total: Money, lines: &[LineToPrice<'_>]) -> Option<Vec<Money>> {
+    let total = i128::from(total.to_cents()?);
+    let charges: Vec<i128> = lines.iter().map(|to_price| to_price.line.charge.to_cents().map(|cents| i128::from(cents.max(0)))).collect::<Option<_>>()?;
+    let billed: i128 = charges.iter().sum();
+    if billed == 0 {
+        return Some(vec![Money::ZERO; lines.len()]);
+    }
+    let mut shares: Vec<i128> = charges.iter().map(|charge| total * charge / billed).collect();
+    let mut left = total - shares.iter().sum::<i128>();
+    let mut by_remainder: Vec<usize> = (0..lines.len()).collect();
+    by_remainder.sort_by_key(|&line_idx| (std::cmp::Reverse(total * charges[line_idx] % billed), line_idx));
+    for line_idx in by_remainder {
+        if left == 0 {
+            break;
+        }
+        shares[line_idx] += 1;
+        left -= 1;
+    }
+    shares.into_iter().map(|cents| i64::try_from(cents).ok().map(Money::from_cents)).collect()
+}
+
+fn price_per_diem_line(tables: &PricingTables<'_>, stay: &Stay<'_>, to_price: &LineToPrice<'_>) -> Result<Option<LinePrice>, PricingError> {
+    let line = to_price.line;
+    let (Some(revenue_code), Some(contracts)) = (to_price.revenue_code, tables.contracts) else { return Ok(None) };
+    let Some(key) = CodeKey::parse(revenue_code) else { return Ok(None) };
+    let date = stay.admission.or(stay.statement_from).unwrap_or(line.service_date);
+    let Some((contract_id, ReimbursementMethod::PerDiem)) = contracts.method(&line.billing_npi, key, date) else { return Ok(None) };
+    let mut steps = vec![format!("contract {contract_id} pays revenue code {revenue_code} per diem")];
+    let units = to_price.units_allowed.min(line.units).trunc();
+    let billed_days = units.to_u32().unwrap_or(0);
+    let days = match stay.days() {
+        Some(stay_days) if stay_days < billed_days => {
+            steps.push(format!("{billed_days} days billed, the stay is {stay_days} days: {stay_days} paid"));
+            stay_days
+        }
+        _ => billed_days,
+    };
+    let Some(price) = tables
+        .per_diems
+        .and_then(|rates| crate::institutional::price_per_diem(rates, crate::institutional::PerDiemBasis::RevenueCode, revenue_code, days, date))
+    else {
+        return Ok(Some(not_priced(line, steps, format!("revenue code {revenue_code} has no per diem rate in force on {date}"))));
+    };
+    steps.push(price.explanation);
+    let allowed = line.charge.min(price.amount);
+    steps.push(format!("allowed = lower of charge {} and the per diem amount {} = {allowed}", line.charge, price.amount));
+    priced_whole(line, PriceSource::PerDiem, price.amount, allowed, steps).map(Some)
 }

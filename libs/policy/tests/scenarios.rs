@@ -212,7 +212,7 @@ fn fee_schedule() -> FeeSchedule {
 }
 
 fn to_price(lines: &[EditLine]) -> Vec<LineToPrice<'_>> {
-    lines.iter().map(|line| LineToPrice { line, units_allowed: line.units }).collect()
+    lines.iter().map(|line| LineToPrice { line, units_allowed: line.units, revenue_code: None }).collect()
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn units_an_mue_took_away_are_adjusted_co_151_in_pricing() {
     let schedule = fee_schedule();
     let tables = PricingTables { fee_schedule: Some(&schedule), ..PricingTables::default() };
     let billed = line(claim(1), 1, "G0102", &[], dec!(3), 15_000);
-    let prices = price_claim(&tables, None, &[LineToPrice { line: &billed, units_allowed: dec!(2) }]).expect("priced");
+    let prices = price_claim(&tables, None, &[LineToPrice { line: &billed, units_allowed: dec!(2), revenue_code: None }]).expect("priced");
     assert_eq!(prices[0].allowed, Money::from_cents(8_000));
     assert_eq!(
         prices[0].adjustments,
@@ -349,6 +349,31 @@ fn a_line_needing_authorization_without_one_is_denied_co_197() {
     assert_eq!(authorizations.lookup(&outside, |_| Decimal::ZERO), AuthLookup::NotFound);
 }
 
+#[test]
+fn an_authorization_s_units_are_counted_over_the_member_s_earlier_claims() {
+    let authorizations = PriorAuthorizations::load(fixture("prior_authorizations.csv").as_slice()).expect("fixture loads");
+    let on = |day: Date, units: Decimal| {
+        let mut earlier = paid(line(claim(9), 1, "E0601", &[], units, 10_000));
+        earlier.service_date = day;
+        earlier
+    };
+    // PA-0001 approves 2 units from January to March: one used in January leaves one.
+    let history = [on(date!(2026 - 01 - 10), dec!(1)), on(date!(2025 - 12 - 31), dec!(5))];
+    let row = authorizations.rows_of_member("M-1").next().expect("PA-0001");
+    assert_eq!(units_used_by(row, &history), dec!(1), "the December line is before the authorization");
+    let one = line(claim(1), 1, "E0601", &[], dec!(1), 10_000);
+    assert_eq!(prior_authorization_edit(&authorizations, &one, |row| units_used_by(row, &history)), None);
+    let two = line(claim(1), 1, "E0601", &[], dec!(2), 10_000);
+    assert!(denied_with(&[prior_authorization_edit(&authorizations, &two, |row| units_used_by(row, &history)).expect("one unit left")], 1, "197"));
+    // Lines not paid or pending (the claim's own, submitted), and lines of another provider or code, use none.
+    let mut denied = on(date!(2026 - 01 - 10), dec!(2));
+    denied.status = LineStatus::Submitted;
+    let mut other_provider = on(date!(2026 - 01 - 10), dec!(2));
+    other_provider.rendering_npi = "1999999984".to_owned();
+    let other_code = paid(line(claim(9), 2, "E0470", &[], dec!(2), 10_000));
+    assert_eq!(units_used_by(row, &[denied, other_provider, other_code]), Decimal::ZERO);
+}
+
 proptest! {
     #[test]
     fn every_priced_line_balances_charge_against_allowed_and_adjustments(
@@ -362,7 +387,7 @@ proptest! {
         let lines: Vec<EditLine> = charges.iter().enumerate()
             .map(|(idx, &charge)| line(claim(1), idx as u32 + 1, codes[idx % codes.len()], &[], Decimal::from(units[idx]), charge))
             .collect();
-        let to_price: Vec<LineToPrice<'_>> = lines.iter().enumerate().map(|(idx, line)| LineToPrice { line, units_allowed: Decimal::from(allowed_units[idx]) }).collect();
+        let to_price: Vec<LineToPrice<'_>> = lines.iter().enumerate().map(|(idx, line)| LineToPrice { line, units_allowed: Decimal::from(allowed_units[idx]), revenue_code: None }).collect();
         let prices = price_claim(&tables, None, &to_price).expect("priced");
         for (price, line) in prices.iter().zip(&lines) {
             let adjusted = Money::checked_sum(price.adjustments.iter().map(|cas| &cas.amount)).expect("sum");
@@ -385,7 +410,7 @@ fn the_providers_contract_chooses_the_source_per_code_range() {
         rvus: Some(&rvus),
         gpcis: Some(&gpcis),
         zip_localities: Some(&zips),
-        contract: Some((&contracts, "C-1")),
+        contracts: Some(&contracts),
         ..PricingTables::default()
     };
     let lines =
@@ -396,4 +421,98 @@ fn the_providers_contract_chooses_the_source_per_code_range() {
     assert_eq!((prices[1].source, prices[1].allowed), (PriceSource::FeeSchedule, Money::from_cents(30_000)));
     assert_eq!((prices[2].source, prices[2].allowed), (PriceSource::PercentOfCharge, Money::from_cents(6_500)));
     assert!(prices[0].steps[0].contains("contract C-1"), "{:?}", prices[0].steps);
+}
+
+#[test]
+fn scenario_7_with_the_payer_s_switch_off_no_procedure_is_reduced() {
+    let schedule = fee_schedule();
+    let tables = PricingTables { fee_schedule: Some(&schedule), multiple_procedure_off: true, ..PricingTables::default() };
+    let lines = [line(claim(1), 1, "G0121", &[], dec!(1), 50_000), line(claim(1), 2, "G0120", &[], dec!(1), 80_000)];
+    let prices = price_claim(&tables, None, &to_price(&lines)).expect("priced");
+    assert_eq!((prices[0].allowed, prices[1].allowed), (Money::from_cents(50_000), Money::from_cents(80_000)));
+    assert!(prices[0].adjustments.is_empty(), "{:?}", prices[0].adjustments);
+    assert!(prices[0].steps.iter().any(|step| step.contains("turns the reduction off")), "{:?}", prices[0].steps);
+}
+
+// Institutional pricing by the provider's contract.
+
+const INSTITUTIONAL_CONTRACTS: &str = "contract_id,code_from,code_to,method,rate,effective_date,end_date,billing_npi\n\
+H-1,001,999,drg,6500.00,20251001,,1000000012\n\
+H-1,0100,0219,per_diem,,20260101,,1000000012\n\
+H-1,0300,0399,percent_of_charge,55,20260101,,1000000012\n";
+
+fn institutional_line(sequence: u32, revenue_code: &str, units: Decimal, charge_cents: i64) -> EditLine {
+    let mut line = line(claim(1), sequence, revenue_code, &[], units, charge_cents);
+    line.place_of_service = None;
+    line
+}
+
+fn institutional_tables() -> (Contracts, DrgWeights, PerDiems) {
+    (
+        Contracts::load(INSTITUTIONAL_CONTRACTS.as_bytes()).expect("contracts"),
+        DrgWeights::load("drg,weight,effective_date,end_date\n470,1.9047,20251001,\n".as_bytes()).expect("weights"),
+        PerDiems::load("basis,key,rate,effective_date,end_date\nrevenue_code,0120,1250.50,20260101,\n".as_bytes()).expect("per diems"),
+    )
+}
+
+fn with_revenue_codes<'a>(lines: &'a [EditLine]) -> Vec<LineToPrice<'a>> {
+    lines.iter().map(|line| LineToPrice { line, units_allowed: line.units, revenue_code: Some(&line.procedure_code) }).collect()
+}
+
+#[test]
+fn an_inpatient_stay_is_paid_drg_weight_times_base_rate_shared_over_its_lines_by_charge() {
+    let (contracts, weights, per_diems) = institutional_tables();
+    let tables = PricingTables { contracts: Some(&contracts), drg_weights: Some(&weights), per_diems: Some(&per_diems), ..PricingTables::default() };
+    // Billed 10,000.00 + 4,000.00 + 1,000.01 = 15,000.01; DRG 470: 1.9047 x 6500.00 = 12,380.55.
+    let lines =
+        [institutional_line(1, "0120", dec!(3), 1_000_000), institutional_line(2, "0250", dec!(10), 400_000), institutional_line(3, "0300", dec!(1), 100_001)];
+    let stay = Stay {
+        drg: Some("470"),
+        admission: Some(date!(2026 - 03 - 01)),
+        statement_from: Some(date!(2026 - 03 - 01)),
+        statement_to: Some(date!(2026 - 03 - 04)),
+    };
+    let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");
+    let allowed: Vec<Money> = prices.iter().map(|price| price.allowed).collect();
+    // 12,380.55 x 10,000.00 / 15,000.01 = 8,253.694...; x 4,000.00 / .. = 3,301.477...; x 1,000.01 / .. = 825.377...
+    // floors 8,253.69 + 3,301.47 + 825.37 = 12,380.53; the 2 cents left go to the largest remainders (lines 2 and 3).
+    assert_eq!(allowed, vec![Money::from_cents(825_369), Money::from_cents(330_148), Money::from_cents(82_538)]);
+    assert_eq!(Money::checked_sum(allowed.iter()), Some(Money::from_cents(1_238_055)));
+    assert!(prices.iter().all(|price| price.source == PriceSource::Drg));
+    assert_eq!(prices[0].adjustments, vec![Cas { group: GroupCode::Co, carc: Carc::FEE_SCHEDULE, amount: Money::from_cents(174_631) }]);
+    assert!(prices[0].steps.iter().any(|step| step == "DRG 470: weight 1.9047 x base rate 6500.00 = 12380.55"), "{:?}", prices[0].steps);
+
+    // Lesser of billed: a stay billed under the DRG amount is allowed what it billed.
+    let cheap = [institutional_line(1, "0120", dec!(3), 500_000), institutional_line(2, "0250", dec!(1), 100_000)];
+    let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&cheap)).expect("priced");
+    assert_eq!((prices[0].allowed, prices[1].allowed), (Money::from_cents(500_000), Money::from_cents(100_000)));
+    assert!(prices.iter().all(|price| price.adjustments.is_empty()));
+
+    // A DRG with no weight in force leaves the stay not covered, CO-96.
+    let unknown = Stay { drg: Some("871"), ..stay };
+    let prices = price_institutional(&tables, None, &unknown, &with_revenue_codes(&cheap)).expect("priced");
+    assert!(prices.iter().all(|price| price.source == PriceSource::NotPriced && price.adjustments[0].carc == Carc::NON_COVERED));
+    assert!(prices[0].steps.iter().any(|step| step.contains("DRG 871 has no weight in force")), "{:?}", prices[0].steps);
+}
+
+#[test]
+fn without_a_drg_the_room_lines_are_paid_per_diem_times_days_and_the_rest_by_their_method() {
+    let (contracts, weights, per_diems) = institutional_tables();
+    let tables = PricingTables { contracts: Some(&contracts), drg_weights: Some(&weights), per_diems: Some(&per_diems), ..PricingTables::default() };
+    let lines =
+        [institutional_line(1, "0120", dec!(5), 900_000), institutional_line(2, "0300", dec!(1), 20_000), institutional_line(3, "0250", dec!(1), 5_000)];
+    // Admitted March 1, discharged March 4: 3 days, though 5 are billed.
+    let stay = Stay { drg: None, admission: Some(date!(2026 - 03 - 01)), statement_from: None, statement_to: Some(date!(2026 - 03 - 04)) };
+    let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");
+    // 1,250.50 x 3 = 3,751.50; 55% of 200.00 = 110.00; 0250 is in no range and on no schedule: CO-96.
+    assert_eq!((prices[0].source, prices[0].allowed), (PriceSource::PerDiem, Money::from_cents(375_150)));
+    assert_eq!(prices[0].adjustments, vec![Cas { group: GroupCode::Co, carc: Carc::FEE_SCHEDULE, amount: Money::from_cents(524_850) }]);
+    assert!(prices[0].steps.iter().any(|step| step.contains("5 days billed, the stay is 3 days")), "{:?}", prices[0].steps);
+    assert_eq!((prices[1].source, prices[1].allowed), (PriceSource::PercentOfCharge, Money::from_cents(11_000)));
+    assert_eq!((prices[2].source, prices[2].allowed), (PriceSource::NotPriced, Money::ZERO));
+    // Another provider has no contract: nothing here prices its room line.
+    let mut other = lines[0].clone();
+    other.billing_npi = "1999999984".to_owned();
+    let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(std::slice::from_ref(&other))).expect("priced");
+    assert_eq!(prices[0].source, PriceSource::NotPriced);
 }

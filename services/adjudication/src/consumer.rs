@@ -48,12 +48,50 @@ impl Adjudicator {
     }
 }
 
-/// What one batch reads once: each payer's legacy fee schedule, and each
-/// payer's policy in force per date.
+/// What one batch reads once: each payer's legacy fee schedule, each
+/// payer's policy in force per date, and the registry facts and claim
+/// history of all its claims (one query per table, [`storage::batch`]).
 #[derive(Default)]
 pub struct BatchFacts {
     schedules: Schedules,
     policies: BatchPolicies,
+    /// The batch's claims, whose registry facts and history are read together.
+    claims: Vec<claimtrail_events::SubmittedClaim>,
+    registry: HashMap<uuid::Uuid, RegistryFacts>,
+    history: storage::batch::BatchHistory,
+    /// The batch's history is over [`storage::batch::BATCH_HISTORY_ROWS_MAX`] rows: read per claim.
+    history_per_claim: bool,
+}
+
+impl BatchFacts {
+    /// The batch of `events`: its claims noted, nothing read yet.
+    fn of(events: &[&Envelope]) -> BatchFacts {
+        let claims = events
+            .iter()
+            .filter_map(|envelope| match envelope.domain_event() {
+                Ok(DomainEvent::ClaimSubmitted(submitted)) => Some(submitted.claim),
+                _ => None,
+            })
+            .collect();
+        BatchFacts { claims, ..BatchFacts::default() }
+    }
+
+    /// `claim` and the batch's other claims: what one read covers.
+    fn with_others<'c>(
+        &'c self,
+        claim: &'c claimtrail_events::SubmittedClaim,
+        skip: impl Fn(uuid::Uuid) -> bool,
+    ) -> Vec<&'c claimtrail_events::SubmittedClaim> {
+        let mut claims = vec![claim];
+        claims.extend(self.claims.iter().filter(|other| other.claim_id != claim.claim_id && !skip(other.claim_id)));
+        claims
+    }
+
+    /// What the batch read of the registry and history no longer holds (an erasure, a registry event).
+    fn forget(&mut self) {
+        self.registry.clear();
+        self.history = storage::batch::BatchHistory::default();
+    }
 }
 
 #[async_trait]
@@ -78,7 +116,7 @@ impl EventHandler for Adjudicator {
     /// Each event as [`EventHandler::handle`] does, with each payer's fee
     /// schedule read once for the whole batch (its transaction).
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
-        let mut batch = BatchFacts::default();
+        let mut batch = BatchFacts::of(events);
         let mut outgoing = Vec::new();
         for envelope in events {
             let span = claimtrail_runtime::event_span(envelope);
@@ -98,11 +136,17 @@ impl Adjudicator {
         if claimtrail_runtime::erasure::apply(store, tx, envelope).await? {
             if let Ok(DomainEvent::ClaimsErased(erasure)) = envelope.domain_event() {
                 storage::erase_claims(store, tx, &erasure.claim_ids).await?;
+                batch.forget();
             }
             return Ok(vec![]);
         }
         let recorded_at = Timestamp::now();
-        match envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))? {
+        let event = envelope.domain_event().map_err(|e| HandlerError::Invalid(e.to_string()))?;
+        if matches!(event, DomainEvent::MemberEnrolled(_) | DomainEvent::ProviderEnrolled(_) | DomainEvent::PayerRegistered(_)) {
+            // Later claims of the batch read the registry (and so their history) afresh.
+            batch.forget();
+        }
+        match event {
             DomainEvent::ClaimSubmitted(submitted) => self.adjudicate(tx, envelope, submitted, batch).await,
             DomainEvent::MemberEnrolled(member) => {
                 storage::record_member(store, tx, envelope.event_id, &member, envelope.occurred_at, recorded_at).await?;
@@ -120,9 +164,19 @@ impl Adjudicator {
         }
     }
 
-    /// The registry facts of `claim`, waiting (Postgres) up to [`REGISTRY_WAIT`] for any that are missing.
-    async fn registry_facts(&self, claim: &claimtrail_events::SubmittedClaim) -> Result<RegistryFacts, HandlerError> {
+    /// The registry facts of `claim`, read with the batch's other claims,
+    /// waiting (Postgres) up to [`REGISTRY_WAIT`] for any that are missing.
+    async fn registry_facts(&self, claim: &claimtrail_events::SubmittedClaim, batch: &mut BatchFacts) -> Result<RegistryFacts, HandlerError> {
         let store = &self.store;
+        if !batch.registry.contains_key(&claim.claim_id) {
+            let claims = batch.with_others(claim, |other| batch.registry.contains_key(&other));
+            let read = storage::batch::registry_facts_of(store, store.reader(), &claims).await?;
+            batch.registry.extend(read);
+        }
+        let facts = batch.registry.get(&claim.claim_id).cloned().unwrap_or_default();
+        if facts.member.is_some() && facts.provider.is_some() && facts.payer.is_some() || !store.is_postgres() {
+            return Ok(facts);
+        }
         let deadline = tokio::time::Instant::now() + REGISTRY_WAIT;
         loop {
             let facts = storage::registry_facts(store, store.reader(), claim).await?;
@@ -132,6 +186,34 @@ impl Adjudicator {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The member's history `claim` reads: from the batch's one read (made at
+    /// its first claim), or per claim when the batch's is too large.
+    async fn claim_history(
+        &self,
+        tx: &DatabaseTransaction,
+        claim: &claimtrail_events::SubmittedClaim,
+        batch: &mut BatchFacts,
+    ) -> Result<Vec<domain::HistoryFact>, HandlerError> {
+        let store = &self.store;
+        if batch.history_per_claim {
+            return Ok(storage::claim_history(store, tx, claim).await?);
+        }
+        if !batch.history.covers(claim.claim_id) {
+            let claims = batch.with_others(claim, |other| batch.history.covers(other));
+            match storage::batch::history_of(store, tx, &claims).await? {
+                Some(rows) => {
+                    let claim_ids: Vec<uuid::Uuid> = claims.iter().map(|claim| claim.claim_id).collect();
+                    batch.history.read(&claim_ids, rows);
+                }
+                None => {
+                    batch.history_per_claim = true;
+                    return Ok(storage::claim_history(store, tx, claim).await?);
+                }
+            }
+        }
+        Ok(batch.history.history(claim))
     }
 
     async fn adjudicate(
@@ -153,8 +235,8 @@ impl Adjudicator {
             _ => None,
         };
         let policy = policy.filter(|policy| !policy.is_empty());
-        let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim).await? };
-        let history = storage::claim_history(store, tx, &claim).await?;
+        let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim, batch).await? };
+        let history = self.claim_history(tx, &claim, batch).await?;
         // The clock the decision runs under, read here and handed to the pure core.
         let decided_on = Timestamp::now().date();
         let command = Command::Adjudicate(claim);
@@ -183,7 +265,7 @@ impl Adjudicator {
                 }
             })?;
             let record = DecisionRecord::of(&facts, claim, &submitter);
-            if let Some(outgoing) = self.persist(tx, envelope, claim, &record, events).await? {
+            if let Some(outgoing) = self.persist(tx, envelope, claim, &record, events, &mut batch.history).await? {
                 return Ok(outgoing);
             }
         }
@@ -200,6 +282,7 @@ impl Adjudicator {
         claim: &claimtrail_events::SubmittedClaim,
         record: &DecisionRecord,
         events: Vec<Event>,
+        history: &mut storage::batch::BatchHistory,
     ) -> Result<Option<Vec<NewEvent>>, HandlerError> {
         let store = &self.store;
         let Some(last) = events.last() else { return Ok(Some(vec![])) };
@@ -223,24 +306,21 @@ impl Adjudicator {
                         return Ok(None);
                     }
                     storage::reverse_claim_lines(store, tx, reversal.claim_id).await?;
+                    history.reverse(reversal.claim_id);
                     let aggregate = reversal.claim_id.to_string();
                     outgoing.push(NewEvent::new(reversal, aggregate).caused_by(envelope));
                 }
                 Event::Adjudicated(decision) => {
                     storage::insert_decision(store, tx, &decision).await?;
                     let paid: HashMap<u32, bool> = decision.lines.iter().map(|line| (line.sequence, !line.paid.is_zero())).collect();
-                    storage::record_claim_lines(
-                        store,
-                        tx,
-                        claim,
-                        |sequence| if paid.get(&sequence) == Some(&true) { HistoryStatus::Paid } else { HistoryStatus::Denied },
-                    )
-                    .await?;
+                    history.record(
+                        storage::record_claim_lines(store, tx, claim, |sequence| if paid.get(&sequence) == Some(&true) { HistoryStatus::Paid } else { HistoryStatus::Denied }).await?,
+                    );
                     let aggregate = decision.claim_id.to_string();
                     outgoing.push(NewEvent::new(decision, aggregate).caused_by(envelope));
                 }
                 Event::Pended(pended) => {
-                    storage::record_claim_lines(store, tx, claim, |_| HistoryStatus::Pended).await?;
+                    history.record(storage::record_claim_lines(store, tx, claim, |_| HistoryStatus::Pended).await?);
                     let aggregate = pended.claim_id.to_string();
                     outgoing.push(NewEvent::new(pended, aggregate).caused_by(envelope));
                 }

@@ -18,6 +18,8 @@ use uuid::Uuid;
 
 use crate::domain::{DecisionState, FeeSchedule, HistoryFact, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
 
+pub mod batch;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration {
@@ -415,27 +417,30 @@ pub async fn member(
     let mut values = vec![Value::from(payer_id.to_owned()), Value::from(member_id.to_owned())];
     let condition = known_at_condition(known_at, &mut values);
     let select = format!(
-        "SELECT member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, recorded_at, birth_date, sex, relationship FROM {} \
-         WHERE payer_id = $1 AND member_id = $2{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
+        "SELECT {MEMBER_COLUMNS} FROM {} WHERE payer_id = $1 AND member_id = $2{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
         store.table("member_enrollments")
     );
     let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
-    let date_of_death: Option<String> = row.try_get_by_index(5)?;
-    Ok(Some(MemberFacts {
+    member_row(&row).map(Some)
+}
+
+/// The columns [`member_row`] reads, in its order.
+pub(crate) const MEMBER_COLUMNS: &str =
+    "member_id, plan_id, subscriber_id, coverage_start, coverage_end, date_of_death, recorded_at, birth_date, sex, relationship, payer_id";
+
+pub(crate) fn member_row(row: &QueryResult) -> Result<MemberFacts, StoreError> {
+    Ok(MemberFacts {
         member_id: row.try_get_by_index(0)?,
         plan_id: row.try_get_by_index(1)?,
         subscriber_id: row.try_get_by_index(2)?,
-        coverage_start: date_column(&row, 3, "coverage start")?,
-        coverage_end: date_column(&row, 4, "coverage end")?,
-        date_of_death: match date_of_death {
-            Some(text) => Some(parse_date(&text).ok_or_else(|| StoreError::Corrupt(format!("date of death `{text}` is not a date")))?),
-            None => None,
-        },
-        recorded_at: timestamp_column(&row, 6, "recorded_at")?,
-        birth_date: optional_date_column(&row, 7, "birth date")?,
+        coverage_start: date_column(row, 3, "coverage start")?,
+        coverage_end: date_column(row, 4, "coverage end")?,
+        date_of_death: optional_date_column(row, 5, "date of death")?,
+        recorded_at: timestamp_column(row, 6, "recorded_at")?,
+        birth_date: optional_date_column(row, 7, "birth date")?,
         sex: row.try_get_by_index(8)?,
         relationship: row.try_get_by_index(9)?,
-    }))
+    })
 }
 
 /// The provider's enrollment with the payer as known at `known_at` (now: `None`).
@@ -449,36 +454,47 @@ pub async fn provider(
     let mut values = vec![Value::from(npi.to_owned()), Value::from(payer_id.to_owned())];
     let condition = known_at_condition(known_at, &mut values);
     let select = format!(
-        "SELECT npi, enrollment_start, enrollment_end, recorded_at, entity_type, taxonomy FROM {} WHERE npi = $1 AND payer_id = $2{condition} \
-         ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
+        "SELECT {PROVIDER_COLUMNS} FROM {} WHERE npi = $1 AND payer_id = $2{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
         store.table("provider_enrollments")
     );
     let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
-    Ok(Some(ProviderFacts {
+    provider_row(&row).map(Some)
+}
+
+/// The columns [`provider_row`] reads, in its order.
+pub(crate) const PROVIDER_COLUMNS: &str = "npi, enrollment_start, enrollment_end, recorded_at, entity_type, taxonomy, payer_id";
+
+pub(crate) fn provider_row(row: &QueryResult) -> Result<ProviderFacts, StoreError> {
+    Ok(ProviderFacts {
         npi: row.try_get_by_index(0)?,
-        enrollment_start: date_column(&row, 1, "enrollment start")?,
-        enrollment_end: date_column(&row, 2, "enrollment end")?,
-        recorded_at: timestamp_column(&row, 3, "recorded_at")?,
+        enrollment_start: date_column(row, 1, "enrollment start")?,
+        enrollment_end: date_column(row, 2, "enrollment end")?,
+        recorded_at: timestamp_column(row, 3, "recorded_at")?,
         entity_type: row.try_get_by_index::<Option<String>>(4)?.and_then(|text| text.parse().ok()),
         taxonomy: row.try_get_by_index(5)?,
-    }))
+    })
 }
 
 /// The payer's terms as known at `known_at` (now: `None`).
 pub async fn payer(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, known_at: Option<Timestamp>) -> Result<Option<PayerFacts>, StoreError> {
     let mut values = vec![Value::from(payer_id.to_owned())];
     let condition = known_at_condition(known_at, &mut values);
-    let select = format!(
-        "SELECT payer_id, timely_filing_days, recorded_at FROM {} WHERE payer_id = $1{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1",
-        store.table("payers")
-    );
+    let select =
+        format!("SELECT {PAYER_COLUMNS} FROM {} WHERE payer_id = $1{condition} ORDER BY recorded_at DESC, event_id DESC LIMIT 1", store.table("payers"));
     let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
+    payer_row(&row).map(Some)
+}
+
+/// The columns [`payer_row`] reads, in its order.
+pub(crate) const PAYER_COLUMNS: &str = "payer_id, timely_filing_days, recorded_at";
+
+pub(crate) fn payer_row(row: &QueryResult) -> Result<PayerFacts, StoreError> {
     let days: i64 = row.try_get_by_index(1)?;
-    Ok(Some(PayerFacts {
+    Ok(PayerFacts {
         payer_id: row.try_get_by_index(0)?,
         timely_filing_days: u32::try_from(days).map_err(|_| StoreError::Corrupt(format!("timely filing days {days} out of range")))?,
-        recorded_at: timestamp_column(&row, 2, "recorded_at")?,
-    }))
+        recorded_at: timestamp_column(row, 2, "recorded_at")?,
+    })
 }
 
 /// The registry facts of `claim` as known now.
@@ -516,67 +532,74 @@ pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &c
     ];
     // The most recent first: the claim's own dates (what the edits read) lead unless 200 later lines crowd them out.
     let select = format!(
-        "SELECT claim_id, sequence, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status FROM {} \
+        "SELECT {HISTORY_COLUMNS} FROM {} \
          WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND billing_npi = $4 AND service_date >= $5 AND service_date <= $6 \
          ORDER BY service_date DESC, claim_id DESC, sequence LIMIT {HISTORY_LINES_MAX}",
         store.table("claim_lines")
     );
     let rows = conn.query_all_raw(stmt(store, select, values)).await?;
-    let mut history = Vec::with_capacity(rows.len());
-    for row in rows {
-        let sequence: i64 = row.try_get_by_index(1)?;
-        let modifiers: String = row.try_get_by_index(6)?;
-        history.push(HistoryFact {
-            claim_id: row.try_get_by_index(0)?,
-            sequence: u32::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("line sequence {sequence}")))?,
-            billing_npi: row.try_get_by_index(2)?,
-            rendering_npi: row.try_get_by_index(3)?,
-            service_date: date_column(&row, 4, "service date")?,
-            procedure_code: row.try_get_by_index(5)?,
-            modifiers: modifiers.split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect(),
-            units: row.try_get_by_index(7)?,
-            charge: Money::from_cents(row.try_get_by_index(8)?),
-            status: {
-                let status: String = row.try_get_by_index(9)?;
-                HistoryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("claim history status `{status}`")))?
-            },
-        });
-    }
-    Ok(history)
+    rows.iter().map(history_row).collect()
+}
+
+/// The columns [`history_row`] reads, in its order.
+pub(crate) const HISTORY_COLUMNS: &str =
+    "claim_id, sequence, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status, payer_id, member_id";
+
+pub(crate) fn history_row(row: &QueryResult) -> Result<HistoryFact, StoreError> {
+    let sequence: i64 = row.try_get_by_index(1)?;
+    let modifiers: String = row.try_get_by_index(6)?;
+    Ok(HistoryFact {
+        claim_id: row.try_get_by_index(0)?,
+        sequence: u32::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("line sequence {sequence}")))?,
+        billing_npi: row.try_get_by_index(2)?,
+        rendering_npi: row.try_get_by_index(3)?,
+        service_date: date_column(row, 4, "service date")?,
+        procedure_code: row.try_get_by_index(5)?,
+        modifiers: modifiers.split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect(),
+        units: row.try_get_by_index(7)?,
+        charge: Money::from_cents(row.try_get_by_index(8)?),
+        status: {
+            let status: String = row.try_get_by_index(9)?;
+            HistoryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("claim history status `{status}`")))?
+        },
+    })
 }
 
 /// Adds `claim`'s lines to the claim history, each with its status (`paid`,
-/// `denied`, `pended`), or updates them when the claim is decided again.
+/// `denied`, `pended`), or updates them when the claim is decided again;
+/// returns the rows as a later read returns them (the batch's cache keeps them).
 pub async fn record_claim_lines(
     store: &Store,
     tx: &impl ConnectionTrait,
     claim: &claimtrail_events::SubmittedClaim,
     status_of: impl Fn(u32) -> HistoryStatus,
-) -> Result<(), StoreError> {
-    let mut rows = Vec::with_capacity(claim.lines.len());
-    for line in &claim.lines {
-        let cents = line.charge.cents().map_err(|e| StoreError::Corrupt(format!("charge of line {}: {e}", line.sequence)))?;
+) -> Result<Vec<batch::HistoryRow>, StoreError> {
+    let lines = batch::history_rows(claim, status_of)?;
+    let mut rows = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let fact = &line.fact;
         rows.push(vec![
-            Value::from(claim.claim_id),
-            Value::from(i64::from(line.sequence)),
-            Value::from(claim.payer_id.to_string()),
-            Value::from(claim.member_id.to_string()),
+            Value::from(fact.claim_id),
+            Value::from(i64::from(fact.sequence)),
+            Value::from(line.payer_id.clone()),
+            Value::from(line.member_id.clone()),
             Value::from(claim.subscriber_id.as_ref().map(ToString::to_string)),
-            Value::from(claim.billing_npi.to_string()),
-            Value::from(claim.rendering_npi.as_ref().map(ToString::to_string)),
-            Value::from(format_date(line.service_date)),
-            Value::from(line.procedure_code.to_string()),
-            Value::from(line.modifiers.iter().map(|modifier| modifier.as_str()).collect::<Vec<_>>().join(",")),
-            Value::from(line.quantity.normalize().to_string()),
-            Value::from(cents),
-            Value::from(status_of(line.sequence).as_str()),
+            Value::from(fact.billing_npi.clone()),
+            Value::from(fact.rendering_npi.clone()),
+            Value::from(format_date(fact.service_date)),
+            Value::from(fact.procedure_code.clone()),
+            Value::from(fact.modifiers.join(",")),
+            Value::from(fact.units.clone()),
+            Value::from(fact.charge.cents().map_err(|e| StoreError::Corrupt(format!("charge of line {}: {e}", fact.sequence)))?),
+            Value::from(fact.status.as_str()),
         ]);
     }
     let insert = format!(
         "INSERT INTO {} (claim_id, sequence, payer_id, member_id, subscriber_id, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status) VALUES ",
         store.table("claim_lines")
     );
-    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id, sequence) DO UPDATE SET status = excluded.status").await
+    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id, sequence) DO UPDATE SET status = excluded.status").await?;
+    Ok(lines)
 }
 
 /// Marks the history lines of `claim_id` reversed.

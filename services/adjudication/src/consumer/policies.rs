@@ -32,9 +32,10 @@ enum Parsed {
     Rvu(Arc<policy::RvuTable>),
     Gpci(Arc<policy::GpciTable>),
     ZipLocalities(Arc<policy::ZipLocalities>),
+    Contracts(Arc<policy::Contracts>),
+    DrgWeights(Arc<policy::DrgWeights>),
+    PerDiems(Arc<policy::PerDiems>),
     RuleSet(Arc<RuleSet>),
-    /// A kind the engine does not read (contracts, DRG weights, per diems).
-    Unused,
 }
 
 /// Parsed versions kept at most; past it the cache starts over (versions
@@ -59,7 +60,9 @@ fn parse(kind: PolicyKind, name: &str, body: &[u8]) -> Result<Parsed, String> {
         PolicyKind::Gpci => Parsed::Gpci(Arc::new(policy::GpciTable::load(body).map_err(errors)?)),
         PolicyKind::ZipLocalities => Parsed::ZipLocalities(Arc::new(policy::ZipLocalities::load(body).map_err(errors)?)),
         PolicyKind::RuleSet => Parsed::RuleSet(Arc::new(RuleSet::parse(name, body).map_err(|errors| errors.to_string())?)),
-        PolicyKind::Contracts | PolicyKind::DrgWeights | PolicyKind::PerDiems => Parsed::Unused,
+        PolicyKind::Contracts => Parsed::Contracts(Arc::new(policy::Contracts::load(body).map_err(errors)?)),
+        PolicyKind::DrgWeights => Parsed::DrgWeights(Arc::new(policy::DrgWeights::load(body).map_err(errors)?)),
+        PolicyKind::PerDiems => Parsed::PerDiems(Arc::new(policy::PerDiems::load(body).map_err(errors)?)),
     })
 }
 
@@ -69,9 +72,6 @@ impl PolicyCache {
         let cached = self.parsed.lock().expect("policy cache lock").get(&key).cloned();
         if let Some(parsed) = cached {
             return Ok(parsed);
-        }
-        if matches!(kind, PolicyKind::Contracts | PolicyKind::DrgWeights | PolicyKind::PerDiems) {
-            return Ok(Parsed::Unused);
         }
         let body = storage::policy_body(store, conn, version.version_id).await?;
         let name = version.name.clone();
@@ -119,13 +119,15 @@ impl PolicyCache {
                 Parsed::Rvu(table) => policy.rvu = Some(TableInForce { content_hash: hash, table }),
                 Parsed::Gpci(table) => policy.gpci = Some(TableInForce { content_hash: hash, table }),
                 Parsed::ZipLocalities(table) => policy.zip_localities = Some(TableInForce { content_hash: hash, table }),
+                Parsed::Contracts(table) => policy.contracts = Some(TableInForce { content_hash: hash, table }),
+                Parsed::DrgWeights(table) => policy.drg_weights = Some(TableInForce { content_hash: hash, table }),
+                Parsed::PerDiems(table) => policy.per_diems = Some(TableInForce { content_hash: hash, table }),
                 Parsed::RuleSet(rule_set) => {
                     if rule_set_from.is_none_or(|from| version.effective_from > from) {
                         rule_set_from = Some(version.effective_from);
                         policy.rule_set = Some(rule_set);
                     }
                 }
-                Parsed::Unused => {}
             }
         }
         Ok(policy)

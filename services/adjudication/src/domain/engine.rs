@@ -22,15 +22,22 @@
 //!    twice, and recouping the earlier line is a reviewer's correction
 //!    (a replacement or void of the earlier claim), not something a decision
 //!    of this claim may do to another;
-//! 4. pricing: with a policy fee schedule or RVU table in force, libs/policy
-//!    (fee by code, modifier and place of service; else RBRVS: RVU × GPCI of
-//!    the service ZIP's locality × CF, facility or non-facility by place of
-//!    service; multiple-procedure reduction CO-59; MUE units CO-151); else
-//!    the legacy per-code schedule ([`super::pricing`]);
+//! 4. pricing: with a policy fee schedule, RVU table or contracts in force,
+//!    libs/policy: the billing provider's contract (effective-dated) chooses
+//!    the method per code range; an institutional claim's DRG paid weight ×
+//!    the contract's base rate (lesser of billed, shared over the lines by
+//!    charge), room lines per diem × days; otherwise fee by code, modifier
+//!    and place of service, else RBRVS (RVU × GPCI of the service ZIP's
+//!    locality × CF, facility or non-facility by place of service), percent
+//!    of charge; multiple-procedure reduction CO-59 unless the rule set's
+//!    `multiple_procedure` switch is off; MUE units CO-151. Else the legacy
+//!    per-code schedule ([`super::pricing`]);
 //! 5. the payer's rule set on each priced line ([`rules`]): its actions
 //!    deny, pend, reduce, require a prior authorization (CO-197 unless the
-//!    payer's table approves the line, and the claim's authorization number,
-//!    when it gives one, is that row's) or set the allowed amount. A cell
+//!    payer's table approves the line with units left after this claim's
+//!    earlier lines and the member's earlier claims, and the claim's
+//!    authorization number, when it gives one, is that row's) or set the
+//!    allowed amount. A cell
 //!    that fails to evaluate pends the claim with the cell's path.
 //!
 //! Each step appends a [`DecisionStep`] naming the table row or rule.
@@ -265,10 +272,10 @@ pub fn decide_original(
         }
     }
     // 4. Pricing.
-    let mut decided = price(claim, facts, policy, &states)?;
+    let mut decided = price(claim, facts, policy, &switches, &states)?;
     // 5. The payer's rule set.
     if let Some(rule_set) = rule_set {
-        let used_units: std::cell::RefCell<Vec<(String, Decimal)>> = std::cell::RefCell::default();
+        let authorizations = rules::AuthorizationUse { this_claim: std::cell::RefCell::default(), history: &history };
         for (line_idx, line) in claim.lines.iter().enumerate() {
             if matches!(states[line_idx], LineState::Denied(_)) {
                 continue;
@@ -288,7 +295,7 @@ pub fn decide_original(
                     if rule.rule_id.is_empty() { rule.rule_index.to_string() } else { rule.rule_id.clone() }
                 );
                 let decision = &mut decided[line_idx];
-                match rules::apply(claim, line, decision, &rule.action, &source, policy, &used_units)? {
+                match rules::apply(claim, line, decision, &rule.action, &source, policy, &authorizations)? {
                     rules::Applied::Continue => {}
                     rules::Applied::Denied => break,
                     rules::Applied::Pend(reason) => {
@@ -308,7 +315,13 @@ pub fn decide_original(
 
 /// Prices the open lines (denied lines take their denial), under the
 /// policy's pricing tables when any is in force, else the legacy schedule.
-fn price(claim: &SubmittedClaim, facts: &Facts<'_>, policy: &PolicyInForce, states: &[LineState]) -> Result<Vec<LineDecision>, PricingError> {
+fn price(
+    claim: &SubmittedClaim,
+    facts: &Facts<'_>,
+    policy: &PolicyInForce,
+    switches: &Switches<'_>,
+    states: &[LineState],
+) -> Result<Vec<LineDecision>, PricingError> {
     let mut decided: Vec<Option<LineDecision>> = vec![None; claim.lines.len()];
     if policy.prices() {
         let open: Vec<(usize, EditLine, Decimal)> = claim
@@ -327,13 +340,26 @@ fn price(claim: &SubmittedClaim, facts: &Facts<'_>, policy: &PolicyInForce, stat
             zip_localities: policy.zip_localities.as_ref().map(|table| &*table.table),
             conversion_factor: None,
             percent_of_charge: None,
-            contract: None,
+            contracts: policy.contracts.as_ref().map(|table| &*table.table),
+            drg_weights: policy.drg_weights.as_ref().map(|table| &*table.table),
+            per_diems: policy.per_diems.as_ref().map(|table| &*table.table),
+            multiple_procedure_off: !switches.applies(StandardEdit::MultipleProcedure),
         };
-        let to_price: Vec<policy::LineToPrice<'_>> = open.iter().map(|(_, line, units)| policy::LineToPrice { line, units_allowed: *units }).collect();
-        let prices = policy::price_claim(&tables, claim.service_zip.as_deref(), &to_price)
+        let to_price: Vec<policy::LineToPrice<'_>> = open
+            .iter()
+            .map(|(line_idx, line, units)| policy::LineToPrice { line, units_allowed: *units, revenue_code: claim.lines[*line_idx].revenue_code.as_deref() })
+            .collect();
+        // The stay's first day is the date its DRG and per diems are priced by ([`super::policy::stay_date`]).
+        let stay = policy::Stay {
+            drg: claim.drg.as_deref(),
+            admission: claim.admission_date,
+            statement_from: claim.statement_from.or_else(|| super::policy::stay_date(claim)),
+            statement_to: claim.statement_to,
+        };
+        let prices = policy::price_institutional(&tables, claim.service_zip.as_deref(), &stay, &to_price)
             .map_err(|policy::PricingError::Overflow(sequence)| PricingError::Overflow(sequence))?;
         for ((line_idx, _, _), price) in open.iter().zip(prices) {
-            decided[*line_idx] = Some(policy_priced_line(&claim.lines[*line_idx], price, policy));
+            decided[*line_idx] = Some(policy_priced_line(&claim.lines[*line_idx], claim.drg.as_deref(), price, policy));
         }
     } else {
         for (line_idx, line) in claim.lines.iter().enumerate() {
@@ -361,13 +387,19 @@ fn price(claim: &SubmittedClaim, facts: &Facts<'_>, policy: &PolicyInForce, stat
 }
 
 /// A line libs/policy priced, with one step per amount it changed.
-fn policy_priced_line(line: &ClaimLine, price: policy::LinePrice, policy: &PolicyInForce) -> LineDecision {
+fn policy_priced_line(line: &ClaimLine, drg: Option<&str>, price: policy::LinePrice, policy: &PolicyInForce) -> LineDecision {
     let (rule, source) = match price.source {
         policy::PriceSource::FeeSchedule => {
             ("fee-schedule", policy.fee_schedule.as_ref().map(|t| format!("fee-schedules:{}#{}", t.content_hash, &*line.procedure_code)))
         }
         policy::PriceSource::Rbrvs => ("rbrvs", policy.rvu.as_ref().map(|t| format!("rvu:{}#{}", t.content_hash, &*line.procedure_code))),
-        policy::PriceSource::PercentOfCharge => ("percent-of-charge", None),
+        policy::PriceSource::PercentOfCharge => {
+            ("percent-of-charge", policy.contracts.as_ref().map(|t| format!("contracts:{}#{}", t.content_hash, &*line.procedure_code)))
+        }
+        policy::PriceSource::Drg => ("drg", policy.drg_weights.as_ref().map(|t| format!("drg-weights:{}#{}", t.content_hash, drg.unwrap_or_default()))),
+        policy::PriceSource::PerDiem => {
+            ("per-diem", policy.per_diems.as_ref().map(|t| format!("per-diems:{}#{}", t.content_hash, line.revenue_code.as_deref().unwrap_or_default())))
+        }
         policy::PriceSource::NotPriced => ("not-priced", None),
     };
     let adjustments: Vec<Adjustment> = price.adjustments.into_iter().map(policy::Cas::to_adjustment).collect();
@@ -426,13 +458,18 @@ pub(crate) fn prior_authorization_missing(
     claim: &SubmittedClaim,
     line: &ClaimLine,
     policy: &PolicyInForce,
-    used: &[(String, Decimal)],
+    authorizations: &rules::AuthorizationUse<'_>,
 ) -> Result<(String, String), String> {
     let Some(table) = &policy.prior_authorizations else {
         return Err(format!("the payer has no prior authorization table, so none approves {}", &*line.procedure_code));
     };
     let edit_line = edit_line(claim, line);
-    let units_used = |number: &str| used.iter().filter(|(used, _)| used == number).map(|(_, units)| *units).sum::<Decimal>();
+    // Earlier lines of this claim that used the authorization, and the member's earlier claims that did.
+    let this_claim = authorizations.this_claim.borrow();
+    let units_used = |authorization: &policy::PriorAuthorization| {
+        this_claim.iter().filter(|(used, _)| *used == authorization.auth_number).map(|(_, units)| *units).sum::<Decimal>()
+            + policy::units_used_by(authorization, authorizations.history)
+    };
     match table.table.lookup(&edit_line, units_used) {
         AuthLookup::Valid { authorization, .. } => match claim.prior_authorization.as_deref() {
             Some(number) if number != authorization.auth_number => {

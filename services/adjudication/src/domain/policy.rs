@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use claimtrail_events::{ClaimLine, SubmittedClaim};
 use claimtrail_policy::{
-    CodeKey, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PriorAuthorizations, ProviderIdentity, RvuTable, Setting,
-    ZipLocalities,
+    CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems, PriorAuthorizations,
+    ProviderIdentity, RvuTable, Setting, ZipLocalities,
 };
 use claimtrail_rules::RuleSet;
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,9 @@ pub struct PolicyInForce {
     pub rvu: Option<TableInForce<RvuTable>>,
     pub gpci: Option<TableInForce<GpciTable>>,
     pub zip_localities: Option<TableInForce<ZipLocalities>>,
+    pub contracts: Option<TableInForce<Contracts>>,
+    pub drg_weights: Option<TableInForce<DrgWeights>>,
+    pub per_diems: Option<TableInForce<PerDiems>>,
     pub rule_set: Option<Arc<RuleSet>>,
 }
 
@@ -76,6 +79,9 @@ impl fmt::Debug for PolicyInForce {
             .field("rvu", &hash(&self.rvu))
             .field("gpci", &hash(&self.gpci))
             .field("zip_localities", &hash(&self.zip_localities))
+            .field("contracts", &hash(&self.contracts))
+            .field("drg_weights", &hash(&self.drg_weights))
+            .field("per_diems", &hash(&self.per_diems))
             .field("rule_set", &self.rule_set.as_ref().map(|rule_set| rule_set.content_hash().to_owned()))
             .finish()
     }
@@ -83,10 +89,11 @@ impl fmt::Debug for PolicyInForce {
 
 impl PolicyInForce {
     /// Whether any pricing table is in force: then lines are priced by
-    /// libs/policy (fee schedule by code, modifier and place of service;
-    /// RBRVS), not by the legacy per-code schedule.
+    /// libs/policy (the provider's contract; fee schedule by code, modifier
+    /// and place of service; RBRVS; DRG and per diem), not by the legacy
+    /// per-code schedule.
     pub fn prices(&self) -> bool {
-        self.fee_schedule.is_some() || self.rvu.is_some()
+        self.fee_schedule.is_some() || self.rvu.is_some() || self.contracts.is_some()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -98,6 +105,9 @@ impl PolicyInForce {
             && self.rvu.is_none()
             && self.gpci.is_none()
             && self.zip_localities.is_none()
+            && self.contracts.is_none()
+            && self.drg_weights.is_none()
+            && self.per_diems.is_none()
             && self.rule_set.is_none()
     }
 }
@@ -109,6 +119,14 @@ pub fn policy_date(claim: &SubmittedClaim) -> Option<Date> {
         (Some(line), Some(from)) => Some(line.min(from)),
         (line, from) => line.or(from),
     }
+}
+
+/// The date an institutional claim's DRG and per diems are priced by:
+/// admission, else the statement's first day, else its first line date (the
+/// engine passes that as the stay's first day, so libs/policy's
+/// `Stay::priced_on` is this date).
+pub fn stay_date(claim: &SubmittedClaim) -> Option<Date> {
+    claim.admission_date.or(claim.statement_from).or_else(|| claim.lines.iter().map(|line| line.service_date).min())
 }
 
 /// The rows of one table a decision read, with the version's hash.
@@ -152,6 +170,12 @@ pub struct PolicyUsed {
     pub gpci: Option<RowsUsed<(claimtrail_policy::Locality, claimtrail_policy::Gpci)>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip_localities: Option<RowsUsed<(u32, claimtrail_policy::Locality)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contracts: Option<RowsUsed<claimtrail_policy::ContractTerm>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drg_weights: Option<RowsUsed<claimtrail_policy::institutional::DrgWeight>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_diems: Option<RowsUsed<claimtrail_policy::institutional::PerDiem>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_set: Option<RuleSetUsed>,
 }
@@ -257,6 +281,36 @@ impl PolicyUsed {
                 let locality = claim.service_zip.as_deref().and_then(|zip| policy.zip_localities.as_ref()?.table.locality(zip));
                 locality.and_then(|locality| table.gpci(locality).map(|gpci| (locality, *gpci))).into_iter().collect()
             }),
+            contracts: used(&policy.contracts, None, |table| {
+                let billing = claim.billing_npi.to_string();
+                let mut lookups: Vec<(CodeKey, Date)> = Vec::new();
+                if let (Some(drg), Some(date)) = (claim.drg.as_deref(), stay_date(claim)) {
+                    lookups.push((CodeKey::of(drg), date));
+                }
+                for line in &claim.lines {
+                    lookups.push((CodeKey::of(&line.procedure_code), line.service_date));
+                    if let (Some(revenue_code), Some(date)) = (&line.revenue_code, stay_date(claim)) {
+                        lookups.push((CodeKey::of(revenue_code), date));
+                    }
+                }
+                dedup(lookups.into_iter().filter(|(code, _)| !code.is_none()).filter_map(|(code, date)| table.term(&billing, code, date)).collect())
+            }),
+            drg_weights: used(&policy.drg_weights, None, |table| {
+                let drg = claim.drg.as_deref().and_then(CodeKey::parse);
+                drg.zip(stay_date(claim)).and_then(|(drg, date)| table.weight(drg, date).copied()).into_iter().collect()
+            }),
+            per_diems: used(&policy.per_diems, None, |table| {
+                dedup(
+                    claim
+                        .lines
+                        .iter()
+                        .filter_map(|line| {
+                            let key = CodeKey::parse(line.revenue_code.as_deref()?)?;
+                            table.rate(PerDiemBasis::RevenueCode, key, stay_date(claim)?)
+                        })
+                        .collect(),
+                )
+            }),
             rule_set: policy.rule_set.as_ref().map(|rule_set| RuleSetUsed {
                 content_hash: rule_set.content_hash().to_owned(),
                 name: rule_set.name().to_owned(),
@@ -288,6 +342,9 @@ impl PolicyUsed {
             rvu: rebuilt(&self.rvu, |_, rows| RvuTable::from_rvus(rows)),
             gpci: rebuilt(&self.gpci, |_, rows| GpciTable::from_gpcis(rows)),
             zip_localities: rebuilt(&self.zip_localities, |_, rows| ZipLocalities::from_zips(rows)),
+            contracts: rebuilt(&self.contracts, |_, rows| Contracts::from_terms(rows)),
+            drg_weights: rebuilt(&self.drg_weights, |_, rows| DrgWeights::from_weights(rows)),
+            per_diems: rebuilt(&self.per_diems, |_, rows| PerDiems::from_rates(rows)),
             rule_set,
         })
     }

@@ -129,7 +129,11 @@ pub fn facts(claim: &SubmittedClaim, line: &ClaimLine, allowed: Money, facts: &F
                 rules::EntityType::Organization
             },
             in_network,
-            contract_id: None,
+            // The contract that pays the line's code (the same lookup pricing made, so its row is recorded).
+            contract_id: facts.policy.and_then(|policy| policy.contracts.as_ref()).and_then(|contracts| {
+                let code = claimtrail_policy::CodeKey::of(&line.procedure_code);
+                contracts.table.method(&claim.billing_npi, code, line.service_date).map(|(contract_id, _)| contract_id.to_owned())
+            }),
         },
         history: history_facts(&facts.history, line),
         decision: rules::DecisionFacts { date: facts.decided_on },
@@ -191,6 +195,14 @@ fn deny(line: &ClaimLine, decision: &mut LineDecision, carc: Carc, rarcs: Vec<cl
     *decision = denied;
 }
 
+/// The units of prior authorizations already used when a line asks for one:
+/// by this claim's earlier lines (authorization number, units), and by the
+/// member's earlier claims (their paid and pended lines, [`claimtrail_policy::units_used_by`]).
+pub struct AuthorizationUse<'h> {
+    pub this_claim: RefCell<Vec<(String, Decimal)>>,
+    pub history: &'h [claimtrail_policy::EditLine],
+}
+
 /// Applies one fired rule's action to the line's decision.
 pub fn apply(
     claim: &SubmittedClaim,
@@ -199,7 +211,7 @@ pub fn apply(
     action: &rules::Action,
     source: &str,
     policy: &PolicyInForce,
-    used_units: &RefCell<Vec<(String, Decimal)>>,
+    authorizations: &AuthorizationUse<'_>,
 ) -> Result<Applied, PricingError> {
     match action {
         rules::Action::Deny { carc, rarcs } => {
@@ -208,7 +220,7 @@ pub fn apply(
         }
         rules::Action::Pend { reason } => Ok(Applied::Pend(reason.clone())),
         rules::Action::RequirePriorAuthorization => {
-            let missing = prior_authorization_missing(claim, line, policy, &used_units.borrow());
+            let missing = prior_authorization_missing(claim, line, policy, authorizations);
             match missing {
                 Err(why) => {
                     deny(
@@ -223,7 +235,7 @@ pub fn apply(
                     Ok(Applied::Denied)
                 }
                 Ok((number, table_source)) => {
-                    used_units.borrow_mut().push((number.clone(), line.quantity));
+                    authorizations.this_claim.borrow_mut().push((number.clone(), line.quantity));
                     decision.steps.push(DecisionStep {
                         kind: StepKind::Edit,
                         rule: "prior-authorization".into(),

@@ -340,6 +340,17 @@ fn a_rule_that_requires_a_prior_authorization_denies_co_197_without_an_approved_
     let mut other_number = mri.clone();
     other_number.prior_authorization = Some("PA-9".into());
     assert_eq!(adjudicated(decided(&with, vec![], &other_number)).lines[0].adjustments, vec![co(Carc::AUTHORIZATION_ABSENT, "500.00")]);
+    // The member's earlier claim already used the authorization's one unit (paid or pended): CO-197.
+    let earlier = |status: HistoryStatus| HistoryFact { service_date: date!(2026 - 10 - 15), ..history("70553", &[], "500.00", "1", status) };
+    for status in [HistoryStatus::Paid, HistoryStatus::Pended] {
+        let decision = adjudicated(decided(&with, vec![earlier(status)], &mri));
+        assert_eq!(decision.lines[0].adjustments, vec![co(Carc::AUTHORIZATION_ABSENT, "500.00")], "{status:?}");
+        assert!(decision.lines[0].steps.last().unwrap().detail.contains("has fewer than 1 units left"), "{:?}", decision.lines[0].steps);
+    }
+    // A denied earlier line, or one outside the authorization's dates, used none.
+    assert_eq!(adjudicated(decided(&with, vec![earlier(HistoryStatus::Denied)], &mri)).total_paid, money("400.00"));
+    let before = HistoryFact { service_date: date!(2026 - 09 - 30), ..earlier(HistoryStatus::Paid) };
+    assert_eq!(adjudicated(decided(&with, vec![before], &mri)).total_paid, money("400.00"));
 }
 
 #[test]
@@ -398,6 +409,81 @@ fn policy_switches_pend_thresholds_timely_filing_days_and_which_edits_apply() {
     // Received 2026-11-05, served 2026-11-01: 4 days, over a 3-day limit.
     let decision = adjudicated(decided(&with(switches(json!({"timely_filing_days": 3}))), vec![], &bundled));
     assert_eq!(decision.lines[0].adjustments, vec![co(Carc::TIMELY_FILING, "150.00")]);
+}
+
+/// An 837I stay of the fixture's billing provider: (revenue code, charge, units), admitted 2026-10-28, discharged 2026-11-01.
+fn stay(drg: Option<&str>, lines: &[(&str, &str, i64)]) -> SubmittedClaim {
+    let mut claim = fixtures::claim(Frequency::Original, None, lines);
+    claim.claim_type = claimtrail_events::ClaimType::Institutional;
+    claim.drg = drg.map(str::to_owned);
+    claim.admission_date = Some(date!(2026 - 10 - 28));
+    claim.statement_from = Some(date!(2026 - 10 - 28));
+    claim.statement_to = Some(date!(2026 - 11 - 01));
+    for line in &mut claim.lines {
+        line.revenue_code = Some(claimtrail_codes::RevenueCode::parse(&line.procedure_code).expect("a revenue code"));
+        line.place_of_service = None;
+    }
+    claim
+}
+
+fn institutional() -> PolicyInForce {
+    let contracts = "contract_id,code_from,code_to,method,rate,effective_date,end_date,billing_npi\n\
+H-1,001,999,drg,6500.00,20251001,,1234567893\n\
+H-1,0100,0219,per_diem,,20260101,,1234567893\n\
+DEFAULT,0300,0399,percent_of_charge,55,20260101,,\n";
+    PolicyInForce {
+        contracts: Some(TableInForce::new("3".repeat(64), claimtrail_policy::Contracts::load(contracts.as_bytes()).unwrap())),
+        drg_weights: Some(TableInForce::new(
+            "4".repeat(64),
+            claimtrail_policy::DrgWeights::load("drg,weight,effective_date,end_date\n470,1.9047,20251001,\n".as_bytes()).unwrap(),
+        )),
+        per_diems: Some(TableInForce::new(
+            "5".repeat(64),
+            claimtrail_policy::PerDiems::load("basis,key,rate,effective_date,end_date\nrevenue_code,0120,1250.50,20260101,\n".as_bytes()).unwrap(),
+        )),
+        ..PolicyInForce::default()
+    }
+}
+
+#[test]
+fn an_inpatient_stay_with_a_drg_is_paid_weight_times_the_contract_s_base_rate_lesser_of_billed() {
+    // Billed 15,000.00; DRG 470: 1.9047 x 6500.00 = 12,380.55, shared by charge: 8,253.70 and 4,126.85.
+    let decision = adjudicated(decided(&institutional(), vec![], &stay(Some("470"), &[("0120", "10000.00", 4), ("0250", "5000.00", 10)])));
+    assert_eq!(decision.total_allowed, money("12380.55"));
+    assert_eq!((decision.lines[0].allowed, decision.lines[1].allowed), (money("8253.70"), money("4126.85")));
+    assert_eq!(decision.lines[0].adjustments, vec![co(Carc::FEE_SCHEDULE, "1746.30")]);
+    let step = &decision.lines[0].steps[0];
+    assert_eq!((step.rule.as_str(), step.source.as_deref()), ("drg", Some(&*format!("drg-weights:{}#470", "4".repeat(64)))));
+    assert!(step.detail.contains("contract H-1 pays DRG 470"), "{step:?}");
+    // Billed under the DRG amount: allowed what was billed.
+    let cheap = adjudicated(decided(&institutional(), vec![], &stay(Some("470"), &[("0120", "9000.00", 4)])));
+    assert_eq!((cheap.total_allowed, cheap.lines[0].adjustments.clone()), (money("9000.00"), vec![]));
+}
+
+#[test]
+fn an_inpatient_stay_without_a_drg_is_paid_per_diem_for_its_room_days_and_percent_of_charge_for_the_rest() {
+    // Admitted 10-28, discharged 11-01: 4 days (5 billed). 1,250.50 x 4 = 5,002.00; 55% of 300.00 = 165.00.
+    let decision = adjudicated(decided(&institutional(), vec![], &stay(None, &[("0120", "6000.00", 5), ("0300", "300.00", 1)])));
+    assert_eq!((decision.lines[0].allowed, decision.lines[0].adjustments.clone()), (money("5002.00"), vec![co(Carc::FEE_SCHEDULE, "998.00")]));
+    assert_eq!(decision.lines[0].steps[0].rule, "per-diem");
+    assert_eq!((decision.lines[1].allowed, decision.lines[1].steps[0].rule.as_str()), (money("165.00"), "percent-of-charge"));
+    // A DRG the weights do not hold: the stay is not covered, CO-96.
+    let unknown = adjudicated(decided(&institutional(), vec![], &stay(Some("871"), &[("0120", "6000.00", 5)])));
+    assert_eq!(unknown.lines[0].adjustments, vec![co(Carc::NON_COVERED, "6000.00")]);
+}
+
+#[test]
+fn the_rule_set_s_multiple_procedure_switch_off_pays_every_procedure_in_full() {
+    let never = json!([{"_id": "never", "i1": "'ZZZZZ'", "o1": "'pend'", "o4": "'never'"}]);
+    let edits = json!({"standard_edits": ["coverage", "death", "timely_filing", "enrollment", "duplicate", "ncci", "mue"]});
+    let policy = PolicyInForce {
+        fee_schedule: fees(vec![fee("27447", "800.00", Some(2)), fee("27446", "500.00", Some(2))]),
+        rule_set: Some(rule_set(never, switches(edits))),
+        ..PolicyInForce::default()
+    };
+    let decision = adjudicated(decided(&policy, vec![], &claim(&[("27446", &[], "600.00", 1), ("27447", &[], "1000.00", 1)])));
+    assert_eq!((decision.lines[0].allowed, decision.lines[0].adjustments.clone()), (money("500.00"), vec![co(Carc::FEE_SCHEDULE, "100.00")]));
+    assert_eq!(decision.total_allowed, money("1300.00"));
 }
 
 mod properties {
