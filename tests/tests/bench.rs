@@ -38,7 +38,9 @@ async fn the_deployed_bench_runs_200_claims_and_reports_them_beside_their_ceilin
     assert!(number("p99_checkpoint_ms") >= number("p99_decision_ms"), "a claim is checkpointed after its decision: {report}");
     assert!(number("bottleneck_ceiling_ratio") > 0.0);
     assert!(report["bottleneck"].as_str().is_some_and(|name| !name.is_empty()));
-    for ceiling in ["jetstream_publish_per_second", "postgres_insert_rows_per_second", "postgres_copy_rows_per_second", "sha3_256_per_second", "ed25519_verify_per_second"] {
+    for ceiling in
+        ["jetstream_publish_per_second", "postgres_insert_rows_per_second", "postgres_copy_rows_per_second", "sha3_256_per_second", "ed25519_verify_per_second"]
+    {
         assert!(report["ceilings"][ceiling].as_f64().is_some_and(|rate| rate > 0.0), "{ceiling}: {report}");
     }
     // Three events and at least that many ledger rows per claim; a delivery per consumer that sees each.

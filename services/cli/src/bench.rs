@@ -278,7 +278,9 @@ pub(crate) fn claim_bodies(args: &BenchArgs, members: &[String], today: time::Da
                     claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
                 serde_json::to_vec(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries}))?
             }
-            crate::generate::Format::X12 => crate::generate::x12_interchange(&claims, today, 1, (first / args.bundle + bundle_idx) as u64 + 1, None)?.into_bytes(),
+            crate::generate::Format::X12 => {
+                crate::generate::x12_interchange(&claims, today, 1, (first / args.bundle + bundle_idx) as u64 + 1, None)?.into_bytes()
+            }
         });
     }
     Ok(bodies)

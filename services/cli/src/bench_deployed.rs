@@ -68,8 +68,11 @@ async fn run_in(args: &BenchArgs, database_url: &str, work_dir: &Path, prefix: &
         Some(url) => {
             let client = async_nats::connect(url.as_str()).await.with_context(|| format!("connecting to {url}"))?;
             let version = client.server_info().version;
-            (url.clone(), json!({"server": url, "version": version, "spawned_by_bench": false,
-                "durability": "the server's own configuration (a client cannot read it): see its sync_interval"}))
+            (
+                url.clone(),
+                json!({"server": url, "version": version, "spawned_by_bench": false,
+                "durability": "the server's own configuration (a client cannot read it): see its sync_interval"}),
+            )
         }
         None => {
             let (process, url, setup) = spawn_nats(&args.nats_server, work_dir).await?;
@@ -99,7 +102,8 @@ async fn run_in(args: &BenchArgs, database_url: &str, work_dir: &Path, prefix: &
     for (service, migrations) in up::service_migrations() {
         runtimes.push(Runtime::connect(&settings, service, &migrations).await?);
     }
-    let result = measure(args, &runtimes, &intake_url, &adjudication_url, work_dir, prefix, &nats_url, database_url, processes, nats_setup, postgres_setup).await;
+    let result =
+        measure(args, &runtimes, &intake_url, &adjudication_url, work_dir, prefix, &nats_url, database_url, processes, nats_setup, postgres_setup).await;
     // The services stop before their schemas and streams go (NATS last).
     for process in processes.iter_mut().rev().filter(|p| p.url.is_some()) {
         stop(process).await;
@@ -158,7 +162,8 @@ async fn measure(
     }
 
     let before = Snapshot::take(runtimes, work_dir, prefix, nats_url, processes).await?;
-    let pids: Vec<(String, u32)> = processes.iter().filter_map(|p| p.child.id().map(|pid| (p.name.clone(), pid))).chain([("driver".to_owned(), std::process::id())]).collect();
+    let pids: Vec<(String, u32)> =
+        processes.iter().filter_map(|p| p.child.id().map(|pid| (p.name.clone(), pid))).chain([("driver".to_owned(), std::process::id())]).collect();
     let (sample_stop, sample_stopped) = tokio::sync::watch::channel(false);
     let sampler = tokio::spawn(sample_rss(pids.clone(), sample_stopped));
 
@@ -254,7 +259,9 @@ async fn measure(
 }
 
 fn print_report(report: &Report, rows: f64, before: &Snapshot, after: &Snapshot) {
-    let ms = |l: Option<bench_report::Latencies>| l.map_or("-".to_owned(), |l| format!("p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms", l.p50, l.p99, l.p999, l.max));
+    let ms = |l: Option<bench_report::Latencies>| {
+        l.map_or("-".to_owned(), |l| format!("p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms", l.p50, l.p99, l.p999, l.max))
+    };
     println!(
         "offered: {}; accepted {:.0} claims/s",
         report.offered_rate.map_or("flat out".to_owned(), |r| format!("{r:.0} claims/s")),
@@ -492,7 +499,9 @@ async fn collect_times(runtimes: &[Runtime], nats_url: &str, prefix: &str, claim
         from = last.index as u64 + 1;
         for entry in entries {
             let Ok(leaf) = serde_json::from_slice::<Value>(&entry.leaf) else { continue };
-            let Some(claim_id) = leaf["event_id"].as_str().and_then(|id| id.parse::<uuid::Uuid>().ok()).and_then(|id| claim_of_event.get(&id)) else { continue };
+            let Some(claim_id) = leaf["event_id"].as_str().and_then(|id| id.parse::<uuid::Uuid>().ok()).and_then(|id| claim_of_event.get(&id)) else {
+                continue;
+            };
             if let Some(claim) = claims.get_mut(claim_id) {
                 claim.events_in_ledger += 1;
                 claim.last_ledger_index = Some(claim.last_ledger_index.map_or(entry.index as u64, |index| index.max(entry.index as u64)));
@@ -509,7 +518,9 @@ async fn sample_rss(pids: Vec<(String, u32)>, mut stop: tokio::sync::watch::Rece
     loop {
         let sample: HashMap<u32, u64> = pids
             .iter()
-            .filter_map(|(_, pid)| std::fs::read_to_string(format!("/proc/{pid}/status")).ok().and_then(|s| bench_report::status_kb(&s, "VmRSS")).map(|kb| (*pid, kb)))
+            .filter_map(|(_, pid)| {
+                std::fs::read_to_string(format!("/proc/{pid}/status")).ok().and_then(|s| bench_report::status_kb(&s, "VmRSS")).map(|kb| (*pid, kb))
+            })
             .collect();
         series.push((started.elapsed().as_secs_f64(), sample));
         tokio::select! {
@@ -577,7 +588,9 @@ async fn spawn_nats(binary: &Path, work_dir: &Path) -> anyhow::Result<(Process, 
     let durability = if always {
         "fsync on every write (sync_interval: always)".to_owned()
     } else {
-        format!("{version} predates sync_interval (2.10): JetStream writes every message to its file store and fsyncs on the server's default interval (2 minutes), not per write")
+        format!(
+            "{version} predates sync_interval (2.10): JetStream writes every message to its file store and fsyncs on the server's default interval (2 minutes), not per write"
+        )
     };
     let setup = json!({"server": url, "version": version, "spawned_by_bench": true, "config": config, "durability": durability});
     Ok((Process { name: "nats-server".into(), child, url: None }, url, setup))
