@@ -40,8 +40,8 @@ pub struct BenchArgs {
     /// Ledger entries for --ledger.
     #[arg(long, default_value_t = 200_000)]
     pub ledger_entries: usize,
-    /// Entries per transaction for --ledger.
-    #[arg(long, default_value_t = 5_000)]
+    /// Entries per transaction for --ledger (the anchor appends consumer batches of at most 256).
+    #[arg(long, default_value_t = 256)]
     pub ledger_batch: usize,
     /// Run intake alone, as on pods of its own, and report the accepted rate
     /// only (the other services would share the machine's cores with it).
@@ -50,14 +50,58 @@ pub struct BenchArgs {
     /// Submit FHIR Bundles to /v1/claims or X12 837P interchanges to /v1/claims/x12.
     #[arg(long, value_enum, default_value = "fhir")]
     pub format: crate::generate::Format,
+    /// Where the services run: `embedded` (one process, SQLite), `one-process`
+    /// (one process, Postgres + NATS) or `deployed` (a `claimtrail serve`
+    /// process per service, this process the load driver only). Default:
+    /// embedded without URLs, one-process with them.
+    #[arg(long, value_enum, conflicts_with_all = ["ledger", "intake_only"])]
+    pub topology: Option<Topology>,
+    /// Offered load in claims/s (Bundles sent when due, an open loop); flat out without it. Deployed topology.
+    #[arg(long, value_parser = positive_rate)]
+    pub rate: Option<f64>,
+    /// Claims submitted and settled before the measured ones. Deployed topology.
+    #[arg(long, default_value_t = 1_000)]
+    pub warmup: usize,
+    /// The nats-server binary the deployed topology starts (its config pinned) when --nats-url is not given.
+    #[arg(long, default_value = "nats-server")]
+    pub nats_server: std::path::PathBuf,
+    /// Write the deployed run's figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+    /// Add the deployed run's Markdown row to this file (docs/benchmarks.md).
+    #[arg(long)]
+    pub markdown: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Topology {
+    Embedded,
+    OneProcess,
+    Deployed,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(rate),
+        _ => Err(format!("`{text}` is not a positive number of claims per second")),
+    }
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.ledger {
         return crate::bench_ledger::run(args.ledger_entries, args.database_url.as_deref(), args.ledger_batch).await;
     }
-    anyhow::ensure!(args.database_url.is_some() == args.nats_url.is_some(), "--database-url and --nats-url go together (or neither, for embedded)");
     anyhow::ensure!(args.claims > 0 && args.bundle > 0 && args.concurrency > 0, "--claims, --bundle and --concurrency must be positive");
+    let topology = args.topology.unwrap_or(if args.database_url.is_some() { Topology::OneProcess } else { Topology::Embedded });
+    if topology == Topology::Deployed {
+        return crate::bench_deployed::run(&args).await;
+    }
+    anyhow::ensure!(args.rate.is_none() && args.json.is_none() && args.markdown.is_none(), "--rate, --json and --markdown are for --topology deployed");
+    anyhow::ensure!(args.database_url.is_some() == args.nats_url.is_some(), "--database-url and --nats-url go together (or neither, for embedded)");
+    anyhow::ensure!(
+        (topology == Topology::Embedded) == args.database_url.is_none(),
+        "--topology embedded runs without --database-url and --nats-url, one-process with them"
+    );
     let work_dir = tempfile::tempdir()?;
     let prefix = format!("bench{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let embedded = args.database_url.is_none();
@@ -105,35 +149,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // Bodies are built before the clock starts.
     let today = claimtrail_events::today();
-    let n_bundles = args.claims.div_ceil(args.bundle);
-    let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(n_bundles);
-    for bundle_idx in 0..n_bundles {
-        let n = args.bundle.min(args.claims - bundle_idx * args.bundle);
-        let claims: Vec<Value> = (0..n)
-            .map(|claim_idx| {
-                let sequence = (bundle_idx * args.bundle + claim_idx) as u64;
-                demo::demo_claim(sequence, &members[sequence as usize % members.len()], today)
-            })
-            .collect();
-        bodies.push(match args.format {
-            crate::generate::Format::Fhir => {
-                let entries: Vec<Value> =
-                    claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
-                serde_json::to_vec(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries}))?
-            }
-            crate::generate::Format::X12 => crate::generate::x12_interchange(&claims, today, 1, bundle_idx as u64 + 1, None)?.into_bytes(),
-        });
-    }
-    let (path, content_type) = match args.format {
-        crate::generate::Format::Fhir => ("/v1/claims", "application/fhir+json"),
-        crate::generate::Format::X12 => ("/v1/claims/x12", "application/edi-x12"),
-    };
+    let bodies = claim_bodies(&args, &members, today, 0, args.claims)?;
+    let (path, content_type) = endpoint(args.format);
     let request_bytes: usize = bodies.iter().map(Vec::len).sum();
 
     let progress = indicatif::ProgressBar::new(args.claims as u64);
-    progress
-        .set_style(indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} claims").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
-    progress.set_message("submitting");
+    style(&progress, "submitting");
     let client = reqwest::Client::new();
     let started = Instant::now();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
@@ -147,10 +168,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let status = response.status();
             let answer: Value = response.json().await?;
             anyhow::ensure!(status == 202, "submission answered {status}: {answer}");
-            let accepted = answer["outcomes"]
-                .as_array()
-                .map(|o| o.iter().filter(|o| o["status"] == claimtrail_events::ClaimStatus::Accepted.as_str()).count())
-                .unwrap_or(0);
+            let accepted = accepted_ids(&answer).len();
             progress.inc(accepted as u64);
             Ok::<usize, anyhow::Error>(accepted)
         });
@@ -178,16 +196,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     progress.set_message("settling");
     progress.set_position(0);
     let expected = baseline_events + 3 * args.claims as i64;
-    loop {
-        let booked = footprint_of(&runtimes, claimtrail_settlement::SERVICE).await?.table_rows("journal_entries");
-        let checkpoint = claimtrail_anchor::storage::checkpointed_size(&runtime_of(&runtimes, claimtrail_anchor::SERVICE)?.store).await? as i64;
-        progress.set_position(booked as u64);
-        if booked == args.claims as i64 && checkpoint == expected {
-            break;
-        }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(3_600), "not settled after an hour: {booked} booked, checkpoint {checkpoint}/{expected}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_settled(&runtimes, args.claims as i64, expected, started, Some((&progress, 0))).await?;
     let settle_elapsed = started.elapsed();
     progress.finish_and_clear();
 
@@ -223,12 +232,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn runtime_of<'a>(runtimes: &'a [Runtime], service: &str) -> anyhow::Result<&'a Runtime> {
+pub(crate) fn runtime_of<'a>(runtimes: &'a [Runtime], service: &str) -> anyhow::Result<&'a Runtime> {
     runtimes.iter().find(|r| r.store.service() == service).with_context(|| format!("no {service} in the stack"))
 }
 
 /// A service's tables, rows and bytes, as the service reports them.
-async fn footprint_of(runtimes: &[Runtime], service: &str) -> anyhow::Result<claimtrail_store::Footprint> {
+pub(crate) async fn footprint_of(runtimes: &[Runtime], service: &str) -> anyhow::Result<claimtrail_store::Footprint> {
     let store = &runtime_of(runtimes, service)?.store;
     Ok(match service {
         claimtrail_intake::SERVICE => claimtrail_intake::footprint(store).await?,
@@ -240,7 +249,7 @@ async fn footprint_of(runtimes: &[Runtime], service: &str) -> anyhow::Result<cla
 }
 
 /// Events every service has published (its outbox rows).
-async fn published_events(runtimes: &[Runtime]) -> anyhow::Result<i64> {
+pub(crate) async fn published_events(runtimes: &[Runtime]) -> anyhow::Result<i64> {
     let mut total = 0;
     for runtime in runtimes {
         total += footprint_of(runtimes, runtime.store.service()).await?.table_rows("outbox");
@@ -248,8 +257,82 @@ async fn published_events(runtimes: &[Runtime]) -> anyhow::Result<i64> {
     Ok(total)
 }
 
-async fn cleanup(runtimes: &[Runtime], settings: &ServeSettings, prefix: &str) -> anyhow::Result<()> {
+pub(crate) async fn cleanup(runtimes: &[Runtime], settings: &ServeSettings, prefix: &str) -> anyhow::Result<()> {
     storage::drop_schemas(runtimes, prefix).await;
     claimtrail_bus::jetstream::delete_streams(&settings.nats_url, &claimtrail_bus::Naming::new(prefix)).await?;
     Ok(())
+}
+
+/// The request bodies of claims `first..first + count` (demo claims, the
+/// members in turn), `--bundle` claims each, built before any clock starts.
+pub(crate) fn claim_bodies(args: &BenchArgs, members: &[String], today: time::Date, first: usize, count: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    anyhow::ensure!(!members.is_empty(), "the demo seeded no members");
+    let mut bodies = Vec::with_capacity(count.div_ceil(args.bundle));
+    for (bundle_idx, start) in (first..first + count).step_by(args.bundle).enumerate() {
+        let claims: Vec<Value> = (start..(start + args.bundle).min(first + count))
+            .map(|sequence| demo::demo_claim(sequence as u64, &members[sequence % members.len()], today))
+            .collect();
+        bodies.push(match args.format {
+            crate::generate::Format::Fhir => {
+                let entries: Vec<Value> =
+                    claims.into_iter().map(|claim| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::now_v7()), "resource": claim})).collect();
+                serde_json::to_vec(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries}))?
+            }
+            crate::generate::Format::X12 => {
+                crate::generate::x12_interchange(&claims, today, 1, (first / args.bundle + bundle_idx) as u64 + 1, None)?.into_bytes()
+            }
+        });
+    }
+    Ok(bodies)
+}
+
+/// The submission path and content type of a format.
+pub(crate) fn endpoint(format: crate::generate::Format) -> (&'static str, &'static str) {
+    match format {
+        crate::generate::Format::Fhir => ("/v1/claims", "application/fhir+json"),
+        crate::generate::Format::X12 => ("/v1/claims/x12", "application/edi-x12"),
+    }
+}
+
+/// The claim ids a submission answer accepted.
+pub(crate) fn accepted_ids(answer: &Value) -> Vec<uuid::Uuid> {
+    answer["outcomes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["status"] == claimtrail_events::ClaimStatus::Accepted.as_str())
+        .filter_map(|o| o["claim_id"].as_str().and_then(|id| id.parse().ok()))
+        .collect()
+}
+
+pub(crate) fn style(progress: &indicatif::ProgressBar, message: &str) {
+    progress
+        .set_style(indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} claims").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    progress.set_message(message.to_owned());
+}
+
+/// Waits until `booked` claims are booked and the signed checkpoint covers
+/// `checkpoint` ledger entries (an hour at most), moving `progress` (less its offset) meanwhile.
+pub(crate) async fn wait_settled(
+    runtimes: &[Runtime],
+    booked: i64,
+    checkpoint: i64,
+    started: Instant,
+    progress: Option<(&indicatif::ProgressBar, u64)>,
+) -> anyhow::Result<()> {
+    loop {
+        let now_booked = footprint_of(runtimes, claimtrail_settlement::SERVICE).await?.table_rows("journal_entries");
+        let now_checkpoint = claimtrail_anchor::storage::checkpointed_size(&runtime_of(runtimes, claimtrail_anchor::SERVICE)?.store).await? as i64;
+        if let Some((progress, offset)) = progress {
+            progress.set_position((now_booked as u64).saturating_sub(offset));
+        }
+        if now_booked == booked && now_checkpoint == checkpoint {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(3_600),
+            "not settled after an hour: {now_booked}/{booked} booked, checkpoint {now_checkpoint}/{checkpoint}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -33,7 +33,7 @@ use sea_orm::TransactionTrait;
 /// Events per producer batch in the generated leaves (one signature each).
 const EVENTS_PER_BATCH: usize = 100;
 
-struct Prepared {
+pub(crate) struct Prepared {
     leaves: Vec<Vec<u8>>,
     event_ids: Vec<uuid::Uuid>,
     checkpoint_note: String,
@@ -41,7 +41,7 @@ struct Prepared {
     producer_key: SignerKey,
 }
 
-fn prepare(entries: usize) -> anyhow::Result<Prepared> {
+pub(crate) fn prepare(entries: usize) -> anyhow::Result<Prepared> {
     let log_key = SignerKey::generate("bench.claimtrail/ledger")?;
     let producer_key = SignerKey::generate("intake-producer")?;
     let key_label = batch::key_label(producer_key.name(), producer_key.key_id());
@@ -142,10 +142,16 @@ pub async fn run(entries: usize, database_url: Option<&str>, batch_size: usize) 
         println!("(no --database-url: the Postgres rates are skipped)");
         return Ok(());
     };
-    postgres_rates(&prepared, database_url, batch_size).await
+    postgres_rates(&prepared, database_url, batch_size).await.map(|_| ())
 }
 
-async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usize) -> anyhow::Result<()> {
+/// The raw Postgres rates (rows/s), each printed as measured with the anchor's append path beside them.
+pub(crate) struct PostgresRates {
+    pub insert: f64,
+    pub copy: f64,
+}
+
+pub(crate) async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usize) -> anyhow::Result<PostgresRates> {
     let entries = prepared.leaves.len();
     let schema = format!("benchledger{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let db = sea_orm::Database::connect(database_url).await.context("connecting to Postgres")?;
@@ -171,7 +177,8 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
             storage::insert_ledger_rows(&tx, &format!("{schema}.raw_insert"), transaction).await?;
             tx.commit().await?;
         }
-        println!("raw Postgres multi-row INSERT (500 rows a statement, {batch_size} a transaction): {:.0} rows/s", rate(entries, started));
+        let insert = rate(entries, started);
+        println!("raw Postgres multi-row INSERT (500 rows a statement, {batch_size} a transaction): {insert:.0} rows/s");
 
         let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await.context("connecting tokio-postgres")?;
         tokio::spawn(connection);
@@ -179,7 +186,8 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
         for transaction in rows.chunks(batch_size) {
             storage::copy_ledger_rows(&client, &format!("{schema}.raw_copy"), transaction).await?;
         }
-        println!("raw Postgres binary COPY ({batch_size} rows a transaction): {:.0} rows/s", rate(entries, started));
+        let copy = rate(entries, started);
+        println!("raw Postgres binary COPY ({batch_size} rows a transaction): {copy:.0} rows/s");
 
         // The anchor's append path on Postgres (claimtrail_anchor::storage::copy): lock, the
         // events already present, tail, leaf hash and chain, binary COPY; one
@@ -202,11 +210,9 @@ async fn postgres_rates(prepared: &Prepared, database_url: &str, batch_size: usi
             next += transaction.len();
             anyhow::ensure!(size == next as u64, "the append reported size {size}, expected {next}");
         }
-        println!(
-            "ledger append path (lock, tail, hash and chain streamed into binary COPY; {batch_size} entries a transaction): {:.0} entries/s",
-            rate(entries, started)
-        );
-        Ok::<(), anyhow::Error>(())
+        let append = rate(entries, started);
+        println!("ledger append path (lock, tail, hash and chain streamed into binary COPY; {batch_size} entries a transaction): {append:.0} entries/s");
+        Ok::<PostgresRates, anyhow::Error>(PostgresRates { insert, copy })
     }
     .await;
     storage::drop_schema(&db, &schema).await?;

@@ -1,7 +1,10 @@
 //! `claimtrail`: one binary that links every service.
 
 mod bench;
+mod bench_ceilings;
+mod bench_deployed;
 mod bench_ledger;
+mod bench_report;
 mod config;
 mod demo;
 mod generate;

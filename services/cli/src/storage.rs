@@ -103,3 +103,18 @@ pub async fn drop_schemas(runtimes: &[Runtime], prefix: &str) {
         let _ = runtime.store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{registry}\" CASCADE")).await;
     }
 }
+
+/// The Postgres server's version and durability settings, as the deployed bench prints them.
+pub async fn postgres_durability(db: &DatabaseConnection) -> anyhow::Result<serde_json::Value> {
+    let mut settings = serde_json::Map::new();
+    for name in ["server_version", "fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "commit_delay"] {
+        let row =
+            db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, format!("SELECT CAST(current_setting('{name}') AS TEXT)"))).await?;
+        let value: String = match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => String::new(),
+        };
+        settings.insert(name.to_owned(), serde_json::Value::from(value));
+    }
+    Ok(serde_json::Value::Object(settings))
+}

@@ -1,0 +1,647 @@
+//! `claimtrail bench --topology deployed`: the services as the product runs
+//! them, each a `claimtrail serve <service>` process of this binary, on
+//! Postgres and JetStream; this process is the load driver and nothing else.
+//!
+//! One run: start NATS (a `nats-server` of the bench's own, its config
+//! pinned and printed, unless `--nats-url` names one) and the four services
+//! under a fresh prefix; seed the demo payer; measure the ceilings
+//! (`bench_ceilings`); submit `--warmup` claims and wait until they are
+//! settled; then the measured claims, flat out or at `--rate`, until every
+//! one is adjudicated, booked and in the ledger under a signed checkpoint.
+//! Latencies come from the streams' own timestamps (when JetStream stored the
+//! decision, the checkpoint), so the driver's lag in reading does not count;
+//! CPU and RSS per process from /proc; rows, bytes and events from each
+//! service's `footprint()`; bus deliveries from the JetStream consumers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use claimtrail_runtime::{Runtime, ServeSettings};
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::bench::{self, BenchArgs};
+use crate::bench_report::{self, ClaimTimes, ProcessUse, Report, Resource};
+use crate::{demo, storage, up};
+
+/// Events per claim on the ledger: submitted, adjudicated, booked.
+const EVENTS_PER_CLAIM: usize = 3;
+/// SHA3-256 computations per event (its batch leaf hash, the Merkle tree over the batch, the ledger's leaf hash and chain): an estimate.
+const HASHES_PER_EVENT: f64 = 4.0;
+
+struct Process {
+    name: String,
+    child: Child,
+    url: Option<String>,
+}
+
+fn now_ms() -> f64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let database_url = args.database_url.clone().context("--topology deployed runs on Postgres: give --database-url")?;
+    let work_dir = tempfile::Builder::new().prefix("claimtrail-bench").tempdir()?;
+    let prefix = format!("bench{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let mut processes: Vec<Process> = Vec::new();
+    let result = run_in(args, &database_url, work_dir.path(), &prefix, &mut processes).await;
+    for process in processes.iter_mut().rev() {
+        stop(process).await;
+    }
+    if result.is_err() {
+        // Keep the services' logs for the error's reader.
+        let kept = work_dir.keep();
+        eprintln!("the services' logs are in {}", kept.display());
+    }
+    result
+}
+
+async fn run_in(args: &BenchArgs, database_url: &str, work_dir: &Path, prefix: &str, processes: &mut Vec<Process>) -> anyhow::Result<()> {
+    // NATS: the caller's, or a server of our own with its configuration pinned.
+    let (nats_url, nats_setup) = match &args.nats_url {
+        Some(url) => {
+            let client = async_nats::connect(url.as_str()).await.with_context(|| format!("connecting to {url}"))?;
+            let version = client.server_info().version;
+            (
+                url.clone(),
+                json!({"server": url, "version": version, "spawned_by_bench": false,
+                "durability": "the server's own configuration (a client cannot read it): see its sync_interval"}),
+            )
+        }
+        None => {
+            let (process, url, setup) = spawn_nats(&args.nats_server, work_dir).await?;
+            processes.push(process);
+            (url, setup)
+        }
+    };
+    let db = sea_orm::Database::connect(database_url).await.context("connecting to Postgres")?;
+    let postgres_setup = storage::postgres_durability(&db).await?;
+    drop(db);
+
+    let key_dir = work_dir.join("keys");
+    std::fs::create_dir_all(&key_dir)?;
+    for service in [claimtrail_intake::SERVICE, claimtrail_adjudication::SERVICE, claimtrail_settlement::SERVICE, claimtrail_anchor::SERVICE] {
+        let process = spawn_service(service, database_url, &nats_url, prefix, &key_dir, work_dir).await?;
+        processes.push(process);
+    }
+    let url_of = |service: &str| processes.iter().find(|p| p.name == service).and_then(|p| p.url.clone()).context("a service has no URL");
+    let (intake_url, adjudication_url) = (url_of(claimtrail_intake::SERVICE)?, url_of(claimtrail_adjudication::SERVICE)?);
+
+    // The driver's own connections: seeding (through the services' libraries,
+    // whose outboxes the serve processes relay) and the footprints.
+    let mut settings = ServeSettings::with_urls(database_url, &nats_url, prefix);
+    settings.key_dir = key_dir.clone();
+    settings.db_pool_max = 2;
+    let mut runtimes = Vec::new();
+    for (service, migrations) in up::service_migrations() {
+        runtimes.push(Runtime::connect(&settings, service, &migrations).await?);
+    }
+    let result =
+        measure(args, &runtimes, &intake_url, &adjudication_url, work_dir, prefix, &nats_url, database_url, processes, nats_setup, postgres_setup).await;
+    // The services stop before their schemas and streams go (NATS last).
+    for process in processes.iter_mut().rev().filter(|p| p.url.is_some()) {
+        stop(process).await;
+    }
+    if let Err(e) = bench::cleanup(&runtimes, &settings, prefix).await {
+        eprintln!("cleaning up the bench's schemas and streams: {e:#}");
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    args: &BenchArgs,
+    runtimes: &[Runtime],
+    intake_url: &str,
+    adjudication_url: &str,
+    work_dir: &Path,
+    prefix: &str,
+    nats_url: &str,
+    database_url: &str,
+    processes: &[Process],
+    nats_setup: Value,
+    postgres_setup: Value,
+) -> anyhow::Result<()> {
+    let credentials = demo::seed(runtimes, work_dir, adjudication_url).await?;
+    let key = credentials.tenants.iter().find(|t| t["role"] == "provider").and_then(|t| t["api_key"].as_str()).context("no provider key")?.to_owned();
+    let members: Vec<String> = credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
+    let baseline_events = bench::published_events(runtimes).await? - bench::footprint_of(runtimes, claimtrail_anchor::SERVICE).await?.table_rows("outbox");
+
+    let ceilings = crate::bench_ceilings::measure(database_url, nats_url, prefix).await?;
+
+    let today = claimtrail_events::today();
+    let driver = format!("this process (pid {}), the load driver only, on the same {}-core machine", std::process::id(), crate::bench_ceilings::cores());
+    let setup = json!({
+        "topology": "deployed: intake, adjudication, settlement and anchor as separate `claimtrail serve` processes",
+        "driver": driver,
+        "nats": nats_setup,
+        "postgres": postgres_setup,
+        "service_settings": "the serve defaults (batch_max 256, checkpoint every 1,000 entries or 1 s), rate limit off",
+        "warmup_claims": args.warmup,
+        "claims": args.claims,
+        "bundle": args.bundle,
+        "concurrency": if args.rate.is_some() { Value::Null } else { Value::from(args.concurrency) },
+        "offered_rate": args.rate,
+        "cores": crate::bench_ceilings::cores(),
+        "load_average_at_start": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+    });
+    println!("setup: {}", serde_json::to_string_pretty(&setup)?);
+
+    // Warm-up: claims of their own, settled before the clock starts.
+    let client = reqwest::Client::new();
+    if args.warmup > 0 {
+        let bodies = bench::claim_bodies(args, &members, today, 0, args.warmup)?;
+        submit(&client, intake_url, &key, args, bodies, None, "warm-up").await?;
+        bench::wait_settled(runtimes, args.warmup as i64, baseline_events + (EVENTS_PER_CLAIM * args.warmup) as i64, Instant::now(), None).await?;
+    }
+
+    let before = Snapshot::take(runtimes, work_dir, prefix, nats_url, processes).await?;
+    let pids: Vec<(String, u32)> =
+        processes.iter().filter_map(|p| p.child.id().map(|pid| (p.name.clone(), pid))).chain([("driver".to_owned(), std::process::id())]).collect();
+    let (sample_stop, sample_stopped) = tokio::sync::watch::channel(false);
+    let sampler = tokio::spawn(sample_rss(pids.clone(), sample_stopped));
+
+    let bodies = bench::claim_bodies(args, &members, today, args.warmup, args.claims)?;
+    let started = Instant::now();
+    let started_ms = now_ms();
+    let submitted = submit(&client, intake_url, &key, args, bodies, args.rate, "submitting").await?;
+    let accepted_seconds = started.elapsed().as_secs_f64();
+    let total = args.warmup + args.claims;
+    let progress = indicatif::ProgressBar::new(args.claims as u64);
+    bench::style(&progress, "settling");
+    bench::wait_settled(runtimes, total as i64, baseline_events + (EVENTS_PER_CLAIM * total) as i64, started, Some((&progress, args.warmup as u64))).await?;
+    let settled_ms = now_ms();
+    progress.finish_and_clear();
+    let _ = sample_stop.send(true);
+    let rss_series = sampler.await.unwrap_or_default();
+    let after = Snapshot::take(runtimes, work_dir, prefix, nats_url, processes).await?;
+
+    // Latencies, from the streams' timestamps and the ledger's order.
+    let mut claims: HashMap<uuid::Uuid, ClaimTimes> =
+        submitted.into_iter().map(|(id, at)| (id, ClaimTimes { submitted_ms: at, ..ClaimTimes::default() })).collect();
+    let checkpoints = collect_times(runtimes, nats_url, prefix, &mut claims).await?;
+    let latencies = bench_report::latency_report(&claims, &checkpoints, EVENTS_PER_CLAIM);
+    anyhow::ensure!(
+        latencies.completed == args.claims,
+        "only {} of {} claims were seen under a checkpoint ({} decided, {} with all their events in the ledger, {} checkpoints, the last of size {:?})",
+        latencies.completed,
+        args.claims,
+        claims.values().filter(|c| c.decided_ms.is_some()).count(),
+        claims.values().filter(|c| c.events_in_ledger >= EVENTS_PER_CLAIM).count(),
+        checkpoints.len(),
+        checkpoints.iter().map(|(size, _)| size).max()
+    );
+    let last_ms = latencies.last_completed_ms.unwrap_or(settled_ms);
+    let duration = ((last_ms - started_ms) / 1000.0).max(1e-3);
+    let n = args.claims as f64;
+
+    let ticks = clock_ticks().await;
+    let mut uses = Vec::new();
+    for (name, pid) in &pids {
+        let cpu_seconds = (after.cpu_ticks.get(pid).copied().unwrap_or(0).saturating_sub(before.cpu_ticks.get(pid).copied().unwrap_or(0))) as f64 / ticks;
+        let peak_rss_kb = std::fs::read_to_string(format!("/proc/{pid}/status")).ok().and_then(|s| bench_report::status_kb(&s, "VmHWM")).unwrap_or(0);
+        let series = rss_series.iter().map(|(at, sample)| (*at, sample.get(pid).copied().unwrap_or(0))).collect();
+        uses.push(ProcessUse { name: name.clone(), pid: *pid, cpu_seconds, peak_rss_kb, rss_kb_over_time: series });
+    }
+    let cpu_seconds: f64 = uses.iter().map(|u| u.cpu_seconds).sum();
+    let rows = (after.rows - before.rows) as f64;
+    let events = (after.events - before.events) as f64;
+    let deliveries = (after.deliveries - before.deliveries) as f64;
+    let resources = vec![
+        // The services, the driver and a nats-server of the bench's own (Postgres is shared, so not counted).
+        Resource::new("cpu", "cores", cpu_seconds / duration, crate::bench_ceilings::cores() as f64),
+        // Rows written, against the batched INSERT ceiling.
+        Resource::new("postgres-rows", "rows/s", rows / duration, ceilings.postgres_insert_rows),
+        Resource::new("jetstream-publish", "msgs/s", events / duration, ceilings.jetstream_publish),
+        // An estimate: HASHES_PER_EVENT per event.
+        Resource::new("sha3-256", "hashes/s", HASHES_PER_EVENT * events / duration, ceilings.sha3_256),
+        // An upper bound: the anchor verifies a batch's signature once.
+        Resource::new("ed25519-verify", "verifications/s", events / duration, ceilings.ed25519_verify),
+    ];
+    let report = Report {
+        topology: "deployed".into(),
+        claims: args.claims,
+        offered_rate: args.rate,
+        claims_per_second: n / duration,
+        accepted_per_second: n / accepted_seconds,
+        duration_seconds: duration,
+        decision: latencies.decision,
+        checkpoint: latencies.checkpoint,
+        per_claim_rows: rows / n,
+        per_claim_bytes: (after.bytes - before.bytes) as f64 / n,
+        per_claim_events: events / n,
+        per_claim_deliveries: deliveries / n,
+        ceilings,
+        resources,
+        processes: uses,
+        setup,
+    };
+    print_report(&report, rows, &before, &after);
+    let json = report.to_json();
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    let row = report.markdown_row(&claimtrail_events::format_date(today), &commit());
+    println!("markdown: {row}");
+    if let Some(path) = &args.markdown {
+        let document = std::fs::read_to_string(path).unwrap_or_default();
+        std::fs::write(path, bench_report::insert_row(&document, &row)).with_context(|| format!("writing {}", path.display()))?;
+        println!("added the row to {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_report(report: &Report, rows: f64, before: &Snapshot, after: &Snapshot) {
+    let ms = |l: Option<bench_report::Latencies>| {
+        l.map_or("-".to_owned(), |l| format!("p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms", l.p50, l.p99, l.p999, l.max))
+    };
+    println!(
+        "offered: {}; accepted {:.0} claims/s",
+        report.offered_rate.map_or("flat out".to_owned(), |r| format!("{r:.0} claims/s")),
+        report.accepted_per_second
+    );
+    println!(
+        "completed (adjudicated, booked, in the ledger under a signed checkpoint): {} claims in {:.2} s = {:.0} claims/s",
+        report.claims, report.duration_seconds, report.claims_per_second
+    );
+    println!("submission -> decision:   {}", ms(report.decision));
+    println!("submission -> checkpoint: {}", ms(report.checkpoint));
+    println!(
+        "per claim: {:.2} rows, {:.0} bytes, {:.2} events, {:.2} bus deliveries ({} rows in the window)",
+        report.per_claim_rows, report.per_claim_bytes, report.per_claim_events, report.per_claim_deliveries, rows
+    );
+    let mut tables: Vec<String> = after
+        .tables
+        .iter()
+        .map(|(table, rows)| (table, rows - before.tables.get(table).copied().unwrap_or(0)))
+        .filter(|(_, rows)| *rows != 0)
+        .map(|(table, rows)| format!("{table}={rows}"))
+        .collect();
+    tables.sort();
+    println!("rows by table (measured window): {}", tables.join(" "));
+    for process in &report.processes {
+        let last = process.rss_kb_over_time.last().map_or(0, |(_, kb)| *kb);
+        println!(
+            "process {:<13} pid {:>7}: {:>7.2} CPU s ({:.2} cores), peak RSS {:.1} MB, RSS at the end {:.1} MB",
+            process.name,
+            process.pid,
+            process.cpu_seconds,
+            process.cpu_seconds / report.duration_seconds,
+            process.peak_rss_kb as f64 / 1024.0,
+            last as f64 / 1024.0
+        );
+    }
+    for resource in &report.resources {
+        println!(
+            "{:<18} {:>12.1} {} of a ceiling of {:>12.1}: {}",
+            resource.name,
+            resource.used,
+            resource.unit,
+            resource.ceiling,
+            resource.ratio().map_or("-".to_owned(), |r| format!("{r:.3}"))
+        );
+    }
+    let json = report.to_json();
+    println!("bottleneck: {} at {} of its ceiling", json["bottleneck"], json["bottleneck_ceiling_ratio"]);
+}
+
+/// The commit the binary runs at (git, best effort).
+fn commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or("-".to_owned(), |o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+}
+
+/// Posts the bodies, flat out (`--concurrency` in flight) or at `rate`
+/// claims/s (each Bundle sent when due, however many are in flight: an open
+/// loop, so a slow answer does not hide the wait it causes). Returns each
+/// accepted claim with the time its Bundle was due or sent (ms since the epoch).
+async fn submit(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    args: &BenchArgs,
+    bodies: Vec<Vec<u8>>,
+    rate: Option<f64>,
+    label: &str,
+) -> anyhow::Result<Vec<(uuid::Uuid, f64)>> {
+    let claims: usize = bodies.len() * args.bundle;
+    let progress = indicatif::ProgressBar::new(claims as u64);
+    bench::style(&progress, label);
+    let (path, content_type) = bench::endpoint(args.format);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(if rate.is_some() { 4_096 } else { args.concurrency }));
+    let mut submissions = tokio::task::JoinSet::new();
+    let started = tokio::time::Instant::now();
+    let started_ms = now_ms();
+    for (idx, body) in bodies.into_iter().enumerate() {
+        let due_ms = match rate {
+            Some(rate) => {
+                let offset = Duration::from_secs_f64((idx * args.bundle) as f64 / rate);
+                tokio::time::sleep_until(started + offset).await;
+                Some(started_ms + offset.as_secs_f64() * 1000.0)
+            }
+            None => None,
+        };
+        let permit = semaphore.clone().acquire_owned().await?;
+        let (client, url, key, progress) = (client.clone(), format!("{url}{path}"), key.to_owned(), progress.clone());
+        submissions.spawn(async move {
+            let _permit = permit;
+            let sent_ms = due_ms.unwrap_or_else(now_ms);
+            let response = client.post(url).bearer_auth(&key).header("content-type", content_type).body(body).send().await?;
+            let status = response.status();
+            let answer: Value = response.json().await?;
+            anyhow::ensure!(status == 202, "submission answered {status}: {answer}");
+            let accepted = bench::accepted_ids(&answer);
+            progress.inc(accepted.len() as u64);
+            Ok::<Vec<(uuid::Uuid, f64)>, anyhow::Error>(accepted.into_iter().map(|id| (id, sent_ms)).collect())
+        });
+    }
+    let mut accepted = Vec::with_capacity(claims);
+    while let Some(result) = submissions.join_next().await {
+        accepted.extend(result??);
+    }
+    progress.finish_and_clear();
+    anyhow::ensure!(accepted.len() == claims, "only {} of {claims} claims were accepted ({label})", accepted.len());
+    Ok(accepted)
+}
+
+/// Counts before and after the measured window.
+struct Snapshot {
+    rows: i64,
+    tables: HashMap<String, i64>,
+    bytes: i64,
+    events: i64,
+    deliveries: i64,
+    cpu_ticks: HashMap<u32, u64>,
+}
+
+impl Snapshot {
+    async fn take(runtimes: &[Runtime], work_dir: &Path, prefix: &str, nats_url: &str, processes: &[Process]) -> anyhow::Result<Snapshot> {
+        let mut tables = HashMap::new();
+        for runtime in runtimes {
+            let service = runtime.store.service();
+            for table in bench::footprint_of(runtimes, service).await?.tables {
+                tables.insert(format!("{service}.{}", table.table), table.rows);
+            }
+        }
+        let mut cpu_ticks = HashMap::new();
+        for pid in processes.iter().filter_map(|p| p.child.id()).chain([std::process::id()]) {
+            if let Some(ticks) = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| bench_report::stat_cpu_ticks(&s)) {
+                cpu_ticks.insert(pid, ticks);
+            }
+        }
+        Ok(Snapshot {
+            rows: tables.values().sum(),
+            tables,
+            bytes: storage::database_bytes(runtimes, work_dir, false, prefix).await?,
+            events: bench::published_events(runtimes).await?,
+            deliveries: deliveries(nats_url, prefix).await?,
+            cpu_ticks,
+        })
+    }
+}
+
+/// Messages delivered by every consumer of the prefix's streams (redeliveries included).
+async fn deliveries(nats_url: &str, prefix: &str) -> anyhow::Result<i64> {
+    let client = async_nats::connect(nats_url).await?;
+    let context = async_nats::jetstream::new(client);
+    let stream_prefix = format!("{}_", prefix.to_ascii_uppercase());
+    let mut names = context.stream_names();
+    let mut total = 0i64;
+    while let Some(name) = names.next().await {
+        let name = name?;
+        if !name.starts_with(&stream_prefix) {
+            continue;
+        }
+        let stream = context.get_stream(&name).await?;
+        let mut consumers = stream.consumers();
+        while let Some(info) = consumers.next().await {
+            total += info?.delivered.consumer_sequence as i64;
+        }
+    }
+    Ok(total)
+}
+
+/// Every message of a stream with the time JetStream stored it (ms since the epoch).
+async fn stream_messages(context: &async_nats::jetstream::Context, name: &str) -> anyhow::Result<Vec<(Value, f64)>> {
+    use async_nats::jetstream::consumer;
+    let mut stream = context.get_stream(name).await.with_context(|| format!("stream {name}"))?;
+    let last = stream.info().await?.state.last_sequence;
+    let mut out = Vec::new();
+    if last == 0 {
+        return Ok(out);
+    }
+    let consumer = stream
+        .create_consumer(consumer::pull::Config { ack_policy: consumer::AckPolicy::None, deliver_policy: consumer::DeliverPolicy::All, ..Default::default() })
+        .await?;
+    let mut messages = consumer.messages().await?;
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(30), messages.next()).await.context("the stream stopped delivering")? {
+        let message = message.map_err(|e| anyhow::anyhow!("reading {name}: {e}"))?;
+        let info = message.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (sequence, published) = (info.stream_sequence, info.published.unix_timestamp_nanos() as f64 / 1e6);
+        if let Ok(envelope) = serde_json::from_slice::<Value>(&message.payload) {
+            out.push((envelope, published));
+        }
+        if sequence >= last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Fills in each claim's decision time and ledger position; returns the
+/// checkpoints as (tree size, time).
+async fn collect_times(runtimes: &[Runtime], nats_url: &str, prefix: &str, claims: &mut HashMap<uuid::Uuid, ClaimTimes>) -> anyhow::Result<Vec<(u64, f64)>> {
+    let client = async_nats::connect(nats_url).await?;
+    let context = async_nats::jetstream::new(client);
+    let stream = |family: &str| format!("{}_{family}", prefix.to_ascii_uppercase());
+    // `claim.submitted.v1` carries the claim (with its id) whole; the others its id.
+    let claim_of = |envelope: &Value| {
+        let payload = &envelope["payload"];
+        payload["claim_id"].as_str().or_else(|| payload["claim"]["claim_id"].as_str()).and_then(|id| id.parse::<uuid::Uuid>().ok())
+    };
+    let event_of = |envelope: &Value| envelope["event_id"].as_str().and_then(|id| id.parse::<uuid::Uuid>().ok());
+    let mut claim_of_event: HashMap<uuid::Uuid, uuid::Uuid> = HashMap::new();
+    for family in ["CLAIMS", "SETTLEMENT"] {
+        for (envelope, published) in stream_messages(&context, &stream(family)).await? {
+            let (Some(claim_id), Some(event_id)) = (claim_of(&envelope), event_of(&envelope)) else { continue };
+            let Some(claim) = claims.get_mut(&claim_id) else { continue };
+            let event_type = envelope["event_type"].as_str().unwrap_or_default();
+            if matches!(event_type, "claim.submitted.v1" | "claim.adjudicated.v1" | "payable.booked.v1") {
+                claim_of_event.insert(event_id, claim_id);
+            }
+            if matches!(event_type, "claim.adjudicated.v1" | "claim.pended.v1") {
+                claim.decided_ms = Some(claim.decided_ms.map_or(published, |at: f64| at.min(published)));
+            }
+        }
+    }
+    let checkpoints: Vec<(u64, f64)> = stream_messages(&context, &stream("LEDGER"))
+        .await?
+        .into_iter()
+        .filter(|(envelope, _)| envelope["event_type"] == "checkpoint.signed.v1")
+        .filter_map(|(envelope, at)| envelope["payload"]["tree_size"].as_u64().map(|size| (size, at)))
+        .collect();
+    let anchor = &bench::runtime_of(runtimes, claimtrail_anchor::SERVICE)?.store;
+    let mut from = 0u64;
+    loop {
+        let entries = claimtrail_anchor::storage::entries_from(anchor, from, 5_000).await?;
+        let Some(last) = entries.last() else { break };
+        from = last.index as u64 + 1;
+        for entry in entries {
+            let Ok(leaf) = serde_json::from_slice::<Value>(&entry.leaf) else { continue };
+            let Some(claim_id) = leaf["event_id"].as_str().and_then(|id| id.parse::<uuid::Uuid>().ok()).and_then(|id| claim_of_event.get(&id)) else {
+                continue;
+            };
+            if let Some(claim) = claims.get_mut(claim_id) {
+                claim.events_in_ledger += 1;
+                claim.last_ledger_index = Some(claim.last_ledger_index.map_or(entry.index as u64, |index| index.max(entry.index as u64)));
+            }
+        }
+    }
+    Ok(checkpoints)
+}
+
+/// RSS of each process every 250 ms until `stop`: (seconds, pid -> kB).
+async fn sample_rss(pids: Vec<(String, u32)>, mut stop: tokio::sync::watch::Receiver<bool>) -> Vec<(f64, HashMap<u32, u64>)> {
+    let started = Instant::now();
+    let mut series = Vec::new();
+    loop {
+        let sample: HashMap<u32, u64> = pids
+            .iter()
+            .filter_map(|(_, pid)| {
+                std::fs::read_to_string(format!("/proc/{pid}/status")).ok().and_then(|s| bench_report::status_kb(&s, "VmRSS")).map(|kb| (*pid, kb))
+            })
+            .collect();
+        series.push((started.elapsed().as_secs_f64(), sample));
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    series
+}
+
+/// Clock ticks per second for /proc CPU times (`getconf CLK_TCK`; 100 when that fails).
+async fn clock_ticks() -> f64 {
+    let output = Command::new("getconf").arg("CLK_TCK").output().await.ok();
+    output.and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok()).filter(|t| *t > 0.0).unwrap_or(100.0)
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Whether a `nats-server` version takes `sync_interval: always` (2.10 and later).
+pub fn syncs_every_write(version: &str) -> bool {
+    let digits = version.trim().trim_start_matches("nats-server:").trim().trim_start_matches('v');
+    let mut parts = digits.split('.').map(|p| p.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (2, 10)
+}
+
+/// A JetStream server of the bench's own, file storage in the work directory,
+/// fsync on every write where the server version allows it.
+async fn spawn_nats(binary: &Path, work_dir: &Path) -> anyhow::Result<(Process, String, Value)> {
+    let version_output = Command::new(binary).arg("--version").output().await.with_context(|| format!("running {} --version", binary.display()))?;
+    let version = String::from_utf8_lossy(&version_output.stdout).trim().to_owned();
+    let port = free_port()?;
+    let store_dir = work_dir.join("nats");
+    let always = syncs_every_write(&version);
+    let config = format!(
+        "listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{}\"\n{}}}\n",
+        store_dir.display(),
+        if always { "  sync_interval: always\n" } else { "" }
+    );
+    let config_path = work_dir.join("nats-server.conf");
+    std::fs::write(&config_path, &config)?;
+    let log = std::fs::File::create(work_dir.join("nats-server.log"))?;
+    let child = Command::new(binary)
+        .arg("-c")
+        .arg(&config_path)
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("spawning {}", binary.display()))?;
+    let url = format!("nats://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(client) = async_nats::connect(url.as_str()).await
+            && client.flush().await.is_ok()
+        {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{} did not answer on {url} within 20 s", binary.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let durability = if always {
+        "fsync on every write (sync_interval: always)".to_owned()
+    } else {
+        format!(
+            "{version} predates sync_interval (2.10): JetStream writes every message to its file store and fsyncs on the server's default interval (2 minutes), not per write"
+        )
+    };
+    let setup = json!({"server": url, "version": version, "spawned_by_bench": true, "config": config, "durability": durability});
+    Ok((Process { name: "nats-server".into(), child, url: None }, url, setup))
+}
+
+/// `claimtrail serve <service>` of this binary; waits for its `listening on URL` line.
+async fn spawn_service(service: &str, database_url: &str, nats_url: &str, prefix: &str, key_dir: &Path, work_dir: &Path) -> anyhow::Result<Process> {
+    let log_path: PathBuf = work_dir.join(format!("{service}.log"));
+    let log = std::fs::File::create(&log_path)?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", service, "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("NATS_URL", nats_url)
+        .env("CLAIMTRAIL_PREFIX", prefix)
+        .env("CLAIMTRAIL_KEY_DIR", key_dir)
+        .env("CLAIMTRAIL_RATE_LIMIT_PER_SECOND", "0")
+        .env("RUST_LOG", std::env::var("CLAIMTRAIL_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("spawning {service}"))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+        .await
+        .with_context(|| format!("{service} did not start within 120 s (log: {})", log_path.display()))??
+        .with_context(|| format!("{service} exited before listening (log: {})", log_path.display()))?;
+    let url = first.strip_prefix("listening on ").with_context(|| format!("unexpected first line from {service}: {first}"))?.to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(Process { name: service.to_owned(), child, url: Some(url) })
+}
+
+/// SIGTERM, then SIGKILL after 10 s.
+async fn stop(process: &mut Process) {
+    if let Some(pid) = process.child.id() {
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        if tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await.is_err() {
+            let _ = process.child.kill().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sync_interval_always_needs_nats_2_10() {
+        assert!(!super::syncs_every_write("nats-server: v2.9.10"));
+        assert!(super::syncs_every_write("nats-server: v2.10.0"));
+        assert!(super::syncs_every_write("nats-server: v2.11.4"));
+        assert!(super::syncs_every_write("v3.0.0-beta"));
+        assert!(!super::syncs_every_write("garbage"));
+    }
+}
