@@ -4,6 +4,7 @@ mod bench;
 mod bench_ledger;
 mod config;
 mod demo;
+mod fraud_ledger;
 mod generate;
 mod storage;
 mod up;
@@ -94,6 +95,8 @@ enum ServiceName {
     Witness,
     /// The dashboard: the pages at `/`, calling the services' APIs (--dashboard-*-url).
     Dashboard,
+    /// Fraud detection on the ledger (--fraud-ledger-url, --fraud-ledger-key, --fingerprint-keys).
+    Fraud,
 }
 
 #[derive(Subcommand)]
@@ -237,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Anchor => claimtrail_anchor::SERVICE,
                 ServiceName::Witness => claimtrail_witness::SERVICE,
                 ServiceName::Dashboard => claimtrail_dashboard::SERVICE,
+                ServiceName::Fraud => claimtrail_fraud_service::SERVICE,
             };
             claimtrail_runtime::telemetry::init("info", service_name);
             let shutdown = claimtrail_runtime::shutdown_signal();
@@ -247,6 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Anchor => claimtrail_anchor::run(*settings, shutdown).await,
                 ServiceName::Witness => claimtrail_witness::run(*settings, shutdown).await,
                 ServiceName::Dashboard => claimtrail_dashboard::run(*settings, *dashboard, shutdown).await,
+                ServiceName::Fraud => claimtrail_fraud_service::run(*settings, shutdown).await,
             }
         }
         Command::Keys { command: KeysCommand::Create { tenant, role, payer_ids, all_payers, database } } => {
