@@ -298,3 +298,30 @@ fn keys_and_file(keys: &[String], file: Option<&std::path::Path>) -> anyhow::Res
     }
     Ok(all)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FraudSettings;
+
+    fn keys(entries: &[&str]) -> anyhow::Result<Vec<(u32, Vec<u8>)>> {
+        FraudSettings { fingerprint_keys: entries.iter().map(|entry| (*entry).to_owned()).collect(), ..FraudSettings::default() }.fingerprint_keys()
+    }
+
+    #[test]
+    fn fingerprint_keys_are_ids_with_32_hex_bytes_in_the_order_given() {
+        let parsed = keys(&[&format!("2:{}", "ab".repeat(32)), &format!(" 1 : {} ", "0F".repeat(32)), ""]).unwrap();
+        assert_eq!(parsed, [(2, vec![0xab; 32]), (1, vec![0x0f; 32])]);
+        assert!(keys(&[""]).unwrap().is_empty(), "an empty setting is no key");
+    }
+
+    #[test]
+    fn a_malformed_fingerprint_key_is_refused_naming_what_is_wrong() {
+        let error = |entries: &[&str]| keys(entries).unwrap_err().to_string();
+        assert!(error(&["abc"]).contains("not `<key id>:<64 hex digits>`"));
+        assert!(error(&[&format!("x:{}", "ab".repeat(32))]).contains("key id `x` is not a number"));
+        assert!(error(&["3:zz"]).contains("fingerprint key 3: the secret is not hex"));
+        assert!(error(&["3:abcd"]).contains("must be 32 bytes (64 hex digits), not 2"));
+        let twice = format!("4:{}", "ab".repeat(32));
+        assert!(error(&[&twice, &twice]).contains("key id 4 is listed twice"));
+    }
+}

@@ -120,7 +120,8 @@ fn a_score_outside_zero_to_one_is_clamped_and_nan_is_zero() {
 #[test]
 fn an_open_alert_is_acknowledged() {
     check(Facts { alert: Some(("PA".into(), AlertStatus::Open)), ..Facts::default() }, Command::Acknowledge { alert_id: ALERT, by: "inv".into() }, |then| {
-        let [Event::Acknowledged(event)] = then.unwrap().try_into().unwrap() else { panic!("not acknowledged") };
+        let events = then.unwrap();
+        let [Event::Acknowledged(event)] = events.as_slice() else { panic!("not acknowledged") };
         assert_eq!((event.alert_id, event.payer_id.as_str(), event.by.as_str()), (ALERT, "PA", "inv"));
     });
 }
