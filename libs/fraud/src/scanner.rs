@@ -31,7 +31,7 @@ pub struct ScanConfig {
     pub velocity_peak_factor: f64,
     /// ...and at least this many claims.
     pub velocity_spike_claims_min: u32,
-    /// Days of history a provider needs before a spike can be called.
+    /// Days with claims in the baseline period a provider needs before a spike can be called.
     pub velocity_history_days_min: u32,
     /// E/M claims a provider needs in a window to be scored against peers.
     pub upcoding_claims_min: u32,
@@ -54,7 +54,7 @@ impl ScanConfig {
             velocity_spike_claims_min: 20,
             velocity_history_days_min: 7,
             upcoding_claims_min: 30,
-            upcoding_score_min: 0.5,
+            upcoding_score_min: 0.3,
             upcoding_peers_min: 5,
         }
     }

@@ -4,6 +4,7 @@ mod bench;
 mod bench_ledger;
 mod config;
 mod demo;
+mod fraud_world;
 mod generate;
 mod storage;
 mod up;

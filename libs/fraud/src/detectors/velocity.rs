@@ -4,8 +4,8 @@
 //! count passes `velocity_spike_factor` times the baseline (at least one a
 //! day), `velocity_peak_factor` times the busiest day of the baseline (a
 //! weekly batch submitter's Monday is not a spike) and
-//! `velocity_spike_claims_min`, once the provider has
-//! `velocity_history_days_min` days of history. Flagged once when the day
+//! `velocity_spike_claims_min`, once the provider has claims on
+//! `velocity_history_days_min` days of the baseline period. Flagged once when the day
 //! crosses, and not again within the baseline period. Claims arrive in
 //! ledger order, so by received date; a late one counts toward its day but
 //! raises nothing. Score: the count over twice the spike line, at most 1.
@@ -75,7 +75,8 @@ impl Velocity {
             provider.evidence.push(evidence_of(claim));
         }
         let history_days = (today - provider.first_day).whole_days();
-        if history_days < i64::from(config.velocity_history_days_min) {
+        // Days with claims, not days since the first: a weekly submitter's first batch after a few stray claims has no baseline yet.
+        if provider.history.len() < config.velocity_history_days_min as usize {
             return None;
         }
         if provider.flagged_on.is_some_and(|flagged| (today - flagged).whole_days() <= i64::from(config.velocity_baseline_days)) {
