@@ -5,6 +5,7 @@ mod bench_ledger;
 mod config;
 mod demo;
 mod fraud_ledger;
+mod fraud_world;
 mod generate;
 mod storage;
 mod up;
