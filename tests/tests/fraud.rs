@@ -101,8 +101,14 @@ async fn assert_proofs_verify(stack: &Stack, alert: &Value) -> anyhow::Result<()
             .await?
             .expect("the proof's tree size is a signed checkpoint's");
         let root: claimtrail_ledger::Hash = row.try_get_by_index::<Vec<u8>>(0)?.try_into().unwrap();
-        let entries: Value =
-            stack.client.get(format!("{}/v1/ledger/entries?start={index}&end={}", stack.url("anchor"), index + 1)).bearer_auth(&stack.admin_key).send().await?.json().await?;
+        let entries: Value = stack
+            .client
+            .get(format!("{}/v1/ledger/entries?start={index}&end={}", stack.url("anchor"), index + 1))
+            .bearer_auth(&stack.admin_key)
+            .send()
+            .await?
+            .json()
+            .await?;
         let leaf = b64.decode(entries["entries"][0]["leaf"].as_str().unwrap())?;
         let leaf_text = String::from_utf8(leaf.clone())?;
         assert!(leaf_text.contains("claim.submitted.v1"), "the evidence is the claim's submission: {leaf_text}");
@@ -125,7 +131,11 @@ async fn duplicates_and_a_cross_payer_duplicate_raise_scoped_alerts_with_proofs_
     stack
         .spawn(
             "fraud",
-            &[("CLAIMTRAIL_FRAUD_LEDGER_URL", anchor_url.as_str()), ("CLAIMTRAIL_FRAUD_LEDGER_KEY", ledger_key.as_str()), ("CLAIMTRAIL_FINGERPRINT_KEYS", FINGERPRINT_KEYS)],
+            &[
+                ("CLAIMTRAIL_FRAUD_LEDGER_URL", anchor_url.as_str()),
+                ("CLAIMTRAIL_FRAUD_LEDGER_KEY", ledger_key.as_str()),
+                ("CLAIMTRAIL_FINGERPRINT_KEYS", FINGERPRINT_KEYS),
+            ],
         )
         .await?;
     let payer_a_key = stack.create_key_for("payer-a", "payer", &[PAYER_ID]).await?;

@@ -127,9 +127,7 @@ impl FraudSettings {
     pub fn fingerprint_keys(&self) -> anyhow::Result<Vec<(u32, Vec<u8>)>> {
         let mut keys: Vec<(u32, Vec<u8>)> = Vec::with_capacity(self.fingerprint_keys.len());
         for (entry_idx, entry) in self.fingerprint_keys.iter().enumerate().filter(|(_, entry)| !entry.trim().is_empty()) {
-            let (id, secret) = entry
-                .split_once(':')
-                .ok_or_else(|| anyhow::anyhow!("fingerprint key {} is not `<key id>:<64 hex digits>`", entry_idx + 1))?;
+            let (id, secret) = entry.split_once(':').ok_or_else(|| anyhow::anyhow!("fingerprint key {} is not `<key id>:<64 hex digits>`", entry_idx + 1))?;
             let key_id: u32 = id.trim().parse().map_err(|_| anyhow::anyhow!("fingerprint key {}: the key id `{id}` is not a number", entry_idx + 1))?;
             let bytes = hex::decode(secret.trim()).map_err(|_| anyhow::anyhow!("fingerprint key {key_id}: the secret is not hex"))?;
             anyhow::ensure!(bytes.len() == 32, "fingerprint key {key_id}: the secret must be 32 bytes (64 hex digits), not {}", bytes.len());

@@ -35,7 +35,8 @@ impl LedgerSource for AnchorLedger {
     }
 
     async fn inclusion(&self, index: u64, size: u64) -> anyhow::Result<Vec<String>> {
-        let hashes = TreeStore::new(self.store.clone()).inclusion(index, size).await.map_err(|e| anyhow::anyhow!("inclusion proof of {index} in {size}: {e}"))?;
+        let hashes =
+            TreeStore::new(self.store.clone()).inclusion(index, size).await.map_err(|e| anyhow::anyhow!("inclusion proof of {index} in {size}: {e}"))?;
         Ok(hashes.iter().map(|hash| base64::engine::general_purpose::STANDARD.encode(hash)).collect())
     }
 }

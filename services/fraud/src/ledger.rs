@@ -45,10 +45,8 @@ struct InclusionAnswer {
 
 impl HttpLedger {
     pub fn new(base_url: &str, api_key: &str) -> anyhow::Result<HttpLedger> {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(LEDGER_REQUEST_TIMEOUT_SECONDS))
-            .build()
-            .context("building the ledger client")?;
+        let client =
+            reqwest::Client::builder().timeout(std::time::Duration::from_secs(LEDGER_REQUEST_TIMEOUT_SECONDS)).build().context("building the ledger client")?;
         Ok(HttpLedger { client, base_url: base_url.trim_end_matches('/').to_owned(), api_key: api_key.to_owned() })
     }
 

@@ -42,7 +42,10 @@ fn tables(store: &Store) -> Vec<String> {
             big = t.bigint
         ),
         format!("CREATE INDEX {} ON {} (payer_id)", store.index("alerts_payer"), store.table("alerts")),
-        format!("CREATE TABLE {} (payer_id TEXT NOT NULL, member_id TEXT NOT NULL, date_of_death TEXT NOT NULL, PRIMARY KEY (payer_id, member_id))", store.table("deaths")),
+        format!(
+            "CREATE TABLE {} (payer_id TEXT NOT NULL, member_id TEXT NOT NULL, date_of_death TEXT NOT NULL, PRIMARY KEY (payer_id, member_id))",
+            store.table("deaths")
+        ),
         format!("CREATE TABLE {} (npi TEXT PRIMARY KEY, taxonomy TEXT NOT NULL)", store.table("specialties")),
     ]
 }
@@ -116,8 +119,12 @@ pub async fn pending(store: &Store, tx: &impl ConnectionTrait, limit: u64) -> Re
 /// Records where a claim's submission is on the ledger.
 pub async fn set_ledger_index(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid, ledger_index: u64) -> Result<(), StoreError> {
     let index = i64::try_from(ledger_index).map_err(|e| corrupt("ledger index", e))?;
-    tx.execute_raw(stmt(store, format!("UPDATE {} SET ledger_index = $1 WHERE claim_id = $2", store.table("claims")), vec![Value::from(index), Value::from(claim_id)]))
-        .await?;
+    tx.execute_raw(stmt(
+        store,
+        format!("UPDATE {} SET ledger_index = $1 WHERE claim_id = $2", store.table("claims")),
+        vec![Value::from(index), Value::from(claim_id)],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -332,7 +339,8 @@ pub async fn reference(store: &Store, conn: &impl ConnectionTrait) -> Result<Ref
     let mut deaths = Vec::new();
     for row in conn.query_all_raw(stmt(store, format!("SELECT payer_id, member_id, date_of_death FROM {}", store.table("deaths")), vec![])).await? {
         let date: String = row.try_get_by_index(2)?;
-        deaths.push(((row.try_get_by_index(0)?, row.try_get_by_index(1)?), claimtrail_events::parse_date(&date).ok_or_else(|| corrupt("date of death", &date))?));
+        deaths
+            .push(((row.try_get_by_index(0)?, row.try_get_by_index(1)?), claimtrail_events::parse_date(&date).ok_or_else(|| corrupt("date of death", &date))?));
     }
     let mut specialties = Vec::new();
     for row in conn.query_all_raw(stmt(store, format!("SELECT npi, taxonomy FROM {}", store.table("specialties")), vec![])).await? {

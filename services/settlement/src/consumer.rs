@@ -9,8 +9,7 @@
 
 use async_trait::async_trait;
 use claimtrail_events::{
-    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertRaised, NewEvent, PayableBooked,
-    ProviderRegistered,
+    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertRaised, NewEvent, PayableBooked, ProviderRegistered,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -48,7 +47,14 @@ impl EventHandler for Booker {
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimSubmitted::EVENT_TYPE, ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, ClaimsErased::EVENT_TYPE, ProviderRegistered::EVENT_TYPE, FraudAlertRaised::EVENT_TYPE])
+        Some(&[
+            ClaimSubmitted::EVENT_TYPE,
+            ClaimAdjudicated::EVENT_TYPE,
+            ClaimReversed::EVENT_TYPE,
+            ClaimsErased::EVENT_TYPE,
+            ProviderRegistered::EVENT_TYPE,
+            FraudAlertRaised::EVENT_TYPE,
+        ])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {

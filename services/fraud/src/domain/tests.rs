@@ -114,7 +114,10 @@ fn the_same_finding_for_the_same_payer_always_gets_the_same_alert_id() {
 
 #[test]
 fn a_score_outside_zero_to_one_is_clamped_and_nan_is_zero() {
-    assert_eq!((alerts::score_permille(-0.2), alerts::score_permille(0.5004), alerts::score_permille(3.0), alerts::score_permille(f64::NAN)), (0, 500, 1000, 0));
+    assert_eq!(
+        (alerts::score_permille(-0.2), alerts::score_permille(0.5004), alerts::score_permille(3.0), alerts::score_permille(f64::NAN)),
+        (0, 500, 1000, 0)
+    );
 }
 
 #[test]
@@ -133,7 +136,8 @@ fn an_unknown_alert_is_refused() {
 
 #[test]
 fn an_acknowledged_alert_is_closed_with_its_outcome_and_reason() {
-    let close = Command::Close { alert_id: ALERT, outcome: Outcome::FalsePositive, reason: "  same-day visit, two distinct services ".into(), by: "inv".into() };
+    let close =
+        Command::Close { alert_id: ALERT, outcome: Outcome::FalsePositive, reason: "  same-day visit, two distinct services ".into(), by: "inv".into() };
     check(Facts { alert: Some(("PA".into(), AlertStatus::Acknowledged)), ..Facts::default() }, close, |then| {
         let events = then.unwrap();
         let [Event::Closed(event)] = events.as_slice() else { panic!("not closed") };

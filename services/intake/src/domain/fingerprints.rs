@@ -44,7 +44,9 @@ pub fn of(claim: &SubmittedClaim, identity: Option<&MemberIdentity>, keys: &[Fin
             lines: claim
                 .lines
                 .iter()
-                .map(|line| hex::encode(claimtrail_fraud::fingerprint(key, &person, &billing_npi, line.service_date, &line.procedure_code.to_string().to_uppercase())))
+                .map(|line| {
+                    hex::encode(claimtrail_fraud::fingerprint(key, &person, &billing_npi, line.service_date, &line.procedure_code.to_string().to_uppercase()))
+                })
                 .collect(),
         })
         .collect()
