@@ -56,8 +56,8 @@ fn every_claimtrail_invocation_in_the_deploy_files_is_a_real_subcommand_with_rea
 #[test]
 fn compose_and_kubernetes_each_run_the_four_services_once() {
     let mut problems = Vec::new();
-    // The four services and the dashboard that calls their APIs.
-    let four: BTreeSet<String> = SERVICES.iter().map(|s| (*s).to_owned()).chain(["dashboard".to_owned()]).collect();
+    // The four services, fraud, and the dashboard that calls their APIs.
+    let four: BTreeSet<String> = SERVICES.iter().map(|s| (*s).to_owned()).chain(["dashboard".to_owned(), "fraud".to_owned()]).collect();
     // docker-compose also runs a witness (on Kubernetes a witness belongs to another party).
     let with_witness: BTreeSet<String> = four.iter().cloned().chain(["witness".to_owned()]).collect();
     for (label, invocations, expected) in

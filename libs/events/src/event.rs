@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::claim::{ClaimIssue, LineDecision, Outcome, SubmittedClaim};
+use crate::fraud::{ClaimFingerprints, FraudAlertAcknowledged, FraudAlertClosed, FraudAlertRaised};
 use crate::money::Money;
 use crate::reconciliation::{
     AchChangeNotified, AchEntryReturned, BankDebitMatched, BankStatementImported, ReconciliationExceptionOpened, ReconciliationExceptionResolved,
@@ -47,6 +48,12 @@ pub struct ClaimSubmitted {
     /// The organization's Ed25519 signature over the request body, when it signed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submission_signature: Option<SubmissionSignature>,
+    /// Keyed fingerprints for cross-payer matching (docs/fraud.md), one set
+    /// per fingerprint key the producer holds; absent when it holds none or
+    /// the member's identity is not in its registry (and in every event from
+    /// before they existed, whose bytes are unchanged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fingerprints: Vec<ClaimFingerprints>,
 }
 
 /// An Ed25519 signature by the submitting organization over SHA3-256 of the
@@ -489,4 +496,7 @@ domain_events! {
     RemittanceIssued => "remittance.issued.v1", Settlement;
     PaymentRunCompleted => "payment_run.completed.v1", Settlement;
     CheckpointSigned => "checkpoint.signed.v1", Ledger;
+    FraudAlertRaised => "alert.raised.v1", Fraud;
+    FraudAlertAcknowledged => "alert.acknowledged.v1", Fraud;
+    FraudAlertClosed => "alert.closed.v1", Fraud;
 }

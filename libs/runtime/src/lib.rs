@@ -59,7 +59,7 @@ pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
         _ => work(),
     }
 }
-pub use settings::{AnchorSettings, ServeSettings, WitnessSettings};
+pub use settings::{AnchorSettings, FraudSettings, ServeSettings, WitnessSettings};
 
 /// One service's connections and identity.
 #[derive(Clone)]

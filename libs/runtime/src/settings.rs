@@ -90,6 +90,52 @@ pub struct ServeSettings {
     /// The witness's own settings (`serve witness`).
     #[command(flatten)]
     pub witness: WitnessSettings,
+
+    /// The fraud service's own settings (`serve fraud`), and the fingerprint
+    /// keys it shares with the producers.
+    #[command(flatten)]
+    pub fraud: FraudSettings,
+}
+
+/// The fraud service's settings (docs/fraud.md), and the keyed-fingerprint
+/// keys, which only the producers (intake) and the fraud service are given.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FraudSettings {
+    /// Fingerprint keys, `<key id>:<64 hex digits>` separated by commas
+    /// (intake and fraud only). A producer stamps each claim with every key
+    /// listed; the fraud service matches on the first. Rotation: docs/fraud.md.
+    #[arg(long, env = "CLAIMTRAIL_FINGERPRINT_KEYS", value_delimiter = ',', hide_env_values = true)]
+    pub fingerprint_keys: Vec<String>,
+
+    /// The anchor's base URL, where the fraud service reads ledger indices
+    /// and inclusion proofs (`/v1/ledger/...`).
+    #[arg(long, env = "CLAIMTRAIL_FRAUD_LEDGER_URL")]
+    pub fraud_ledger_url: Option<String>,
+
+    /// An API key that may read the ledger (auditor or admin), for the fraud service.
+    #[arg(long, env = "CLAIMTRAIL_FRAUD_LEDGER_KEY", hide_env_values = true)]
+    pub fraud_ledger_key: Option<String>,
+
+    /// Claims the fraud service scans in one pass, at most.
+    #[arg(long, env = "CLAIMTRAIL_FRAUD_SCAN_CLAIMS_MAX", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub fraud_scan_claims_max: u64,
+}
+
+impl FraudSettings {
+    /// [`FraudSettings::fingerprint_keys`] parsed into (key id, secret): an
+    /// error names the entry that is not `<id>:<64 hex digits>` or a repeated id.
+    pub fn fingerprint_keys(&self) -> anyhow::Result<Vec<(u32, Vec<u8>)>> {
+        let mut keys: Vec<(u32, Vec<u8>)> = Vec::with_capacity(self.fingerprint_keys.len());
+        for (entry_idx, entry) in self.fingerprint_keys.iter().enumerate().filter(|(_, entry)| !entry.trim().is_empty()) {
+            let (id, secret) = entry.split_once(':').ok_or_else(|| anyhow::anyhow!("fingerprint key {} is not `<key id>:<64 hex digits>`", entry_idx + 1))?;
+            let key_id: u32 = id.trim().parse().map_err(|_| anyhow::anyhow!("fingerprint key {}: the key id `{id}` is not a number", entry_idx + 1))?;
+            let bytes = hex::decode(secret.trim()).map_err(|_| anyhow::anyhow!("fingerprint key {key_id}: the secret is not hex"))?;
+            anyhow::ensure!(bytes.len() == 32, "fingerprint key {key_id}: the secret must be 32 bytes (64 hex digits), not {}", bytes.len());
+            anyhow::ensure!(keys.iter().all(|(id, _)| *id != key_id), "fingerprint key id {key_id} is listed twice");
+            keys.push((key_id, bytes));
+        }
+        Ok(keys)
+    }
 }
 
 /// The anchor's settings: its checkpoints and the witnesses it asks.
@@ -235,6 +281,7 @@ impl ServeSettings {
             rate_limit_per_second: 200,
             anchor: AnchorSettings::default(),
             witness: WitnessSettings::default(),
+            fraud: FraudSettings { fraud_scan_claims_max: 1_000, ..FraudSettings::default() },
         }
     }
 }
@@ -248,4 +295,31 @@ fn keys_and_file(keys: &[String], file: Option<&std::path::Path>) -> anyhow::Res
         all.extend(text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).map(str::to_owned));
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FraudSettings;
+
+    fn keys(entries: &[&str]) -> anyhow::Result<Vec<(u32, Vec<u8>)>> {
+        FraudSettings { fingerprint_keys: entries.iter().map(|entry| (*entry).to_owned()).collect(), ..FraudSettings::default() }.fingerprint_keys()
+    }
+
+    #[test]
+    fn fingerprint_keys_are_ids_with_32_hex_bytes_in_the_order_given() {
+        let parsed = keys(&[&format!("2:{}", "ab".repeat(32)), &format!(" 1 : {} ", "0F".repeat(32)), ""]).unwrap();
+        assert_eq!(parsed, [(2, vec![0xab; 32]), (1, vec![0x0f; 32])]);
+        assert!(keys(&[""]).unwrap().is_empty(), "an empty setting is no key");
+    }
+
+    #[test]
+    fn a_malformed_fingerprint_key_is_refused_naming_what_is_wrong() {
+        let error = |entries: &[&str]| keys(entries).unwrap_err().to_string();
+        assert!(error(&["abc"]).contains("not `<key id>:<64 hex digits>`"));
+        assert!(error(&[&format!("x:{}", "ab".repeat(32))]).contains("key id `x` is not a number"));
+        assert!(error(&["3:zz"]).contains("fingerprint key 3: the secret is not hex"));
+        assert!(error(&["3:abcd"]).contains("must be 32 bytes (64 hex digits), not 2"));
+        let twice = format!("4:{}", "ab".repeat(32));
+        assert!(error(&[&twice, &twice]).contains("key id 4 is listed twice"));
+    }
 }

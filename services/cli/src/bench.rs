@@ -244,6 +244,7 @@ pub(crate) async fn footprint_of(runtimes: &[Runtime], service: &str) -> anyhow:
         claimtrail_adjudication::SERVICE => claimtrail_adjudication::storage::footprint(store).await?,
         claimtrail_settlement::SERVICE => claimtrail_settlement::storage::footprint(store).await?,
         claimtrail_anchor::SERVICE => claimtrail_anchor::storage::footprint(store).await?,
+        claimtrail_fraud_service::SERVICE => claimtrail_fraud_service::storage::footprint(store).await?,
         other => anyhow::bail!("no footprint for {other}"),
     })
 }

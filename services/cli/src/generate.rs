@@ -78,6 +78,11 @@ pub struct GenerateArgs {
     /// Members of the synthetic world.
     #[arg(long, default_value_t = 200, requires = "reference_dir")]
     members: u32,
+    /// Generate the labelled fraud world instead (libs/fraud-world: several payers, dual coverage, specialties,
+    /// injected fraud of the nine patterns) and write its labels and reference facts here (docs/fraud-detectors.md);
+    /// `--claims` is then approximate, and dates of service end the day before `--date`.
+    #[arg(long, conflicts_with_all = ["reference_dir", "policy_scenario", "member"])]
+    fraud_labels: Option<PathBuf>,
     /// The organization (tenant) whose provider keys bill under the synthetic providers' NPIs.
     #[arg(long, default_value = "synthetic-practice", requires = "reference_dir")]
     organization: String,
@@ -124,6 +129,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    if let Some(dir) = &args.fraud_labels {
+        anyhow::ensure!(args.format == Format::Fhir, "--fraud-labels writes FHIR claims only");
+        let end = today.previous_day().context("--date is the first day there is")?;
+        return crate::fraud_world::generate(args.seed, args.claims, end, args.bundle_size, dir, &mut out);
+    }
     let members = member_ids();
     if let Some(member) = &args.member {
         anyhow::ensure!(members.contains(member), "--member `{member}` is not a demo member ({})", members.join(", "));

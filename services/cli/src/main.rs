@@ -7,6 +7,8 @@ mod bench_ledger;
 mod bench_report;
 mod config;
 mod demo;
+mod fraud_ledger;
+mod fraud_world;
 mod generate;
 mod storage;
 mod up;
@@ -97,6 +99,8 @@ enum ServiceName {
     Witness,
     /// The dashboard: the pages at `/`, calling the services' APIs (--dashboard-*-url).
     Dashboard,
+    /// Fraud detection on the ledger (--fraud-ledger-url, --fraud-ledger-key, --fingerprint-keys).
+    Fraud,
 }
 
 #[derive(Subcommand)]
@@ -240,6 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Anchor => claimtrail_anchor::SERVICE,
                 ServiceName::Witness => claimtrail_witness::SERVICE,
                 ServiceName::Dashboard => claimtrail_dashboard::SERVICE,
+                ServiceName::Fraud => claimtrail_fraud_service::SERVICE,
             };
             claimtrail_runtime::telemetry::init("info", service_name);
             let shutdown = claimtrail_runtime::shutdown_signal();
@@ -250,6 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ServiceName::Anchor => claimtrail_anchor::run(*settings, shutdown).await,
                 ServiceName::Witness => claimtrail_witness::run(*settings, shutdown).await,
                 ServiceName::Dashboard => claimtrail_dashboard::run(*settings, *dashboard, shutdown).await,
+                ServiceName::Fraud => claimtrail_fraud_service::run(*settings, shutdown).await,
             }
         }
         Command::Keys { command: KeysCommand::Create { tenant, role, payer_ids, all_payers, database } } => {

@@ -62,6 +62,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     settings.listen = args.listen.clone();
     settings.key_dir = data_dir.join("keys");
     override_from_env(&mut settings);
+    if settings.fraud.fingerprint_keys.is_empty() {
+        settings.fraud.fingerprint_keys = vec![crate::fraud_ledger::data_dir_fingerprint_key(&settings.key_dir)?];
+    }
 
     let stop = Arc::new(watch::channel(false).0);
     let runtimes: Vec<Runtime> = if args.database_url.is_some() {
@@ -153,6 +156,7 @@ pub fn service_migrations() -> Vec<(&'static str, Vec<claimtrail_store::Migratio
         (claimtrail_adjudication::SERVICE, claimtrail_adjudication::migrations()),
         (claimtrail_settlement::SERVICE, claimtrail_settlement::migrations()),
         (claimtrail_anchor::SERVICE, claimtrail_anchor::migrations()),
+        (claimtrail_fraud_service::SERVICE, claimtrail_fraud_service::migrations()),
     ]
 }
 
@@ -184,7 +188,7 @@ pub async fn embedded_runtimes(settings: &ServeSettings, stop: Arc<watch::Sender
     Ok(runtimes)
 }
 
-/// The parts of the four services.
+/// The parts of the services.
 pub async fn build(runtimes: &[Runtime]) -> anyhow::Result<ServiceList> {
     let mut services = Vec::new();
     for runtime in runtimes {
@@ -193,6 +197,12 @@ pub async fn build(runtimes: &[Runtime]) -> anyhow::Result<ServiceList> {
             claimtrail_adjudication::SERVICE => claimtrail_adjudication::parts(runtime),
             claimtrail_settlement::SERVICE => claimtrail_settlement::parts(runtime),
             claimtrail_anchor::SERVICE => claimtrail_anchor::parts(runtime).await?,
+            claimtrail_fraud_service::SERVICE => {
+                // In one process the fraud service reads the anchor's ledger directly.
+                let anchor = runtimes.iter().find(|r| r.store.service() == claimtrail_anchor::SERVICE).context("no anchor in the stack")?;
+                let ledger: Arc<dyn claimtrail_fraud_service::LedgerSource> = Arc::new(crate::fraud_ledger::AnchorLedger::new(anchor.store.clone()));
+                claimtrail_fraud_service::parts_with(runtime, Some(ledger))?
+            }
             other => anyhow::bail!("unknown service {other}"),
         };
         services.push((runtime.clone(), parts));
@@ -207,5 +217,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     openapi.merge(claimtrail_adjudication::openapi());
     openapi.merge(claimtrail_settlement::openapi());
     openapi.merge(claimtrail_anchor::openapi());
+    openapi.merge(claimtrail_fraud_service::openapi());
     openapi
 }

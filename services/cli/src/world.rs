@@ -374,24 +374,13 @@ impl World {
                 })
             })
             .collect();
-        let mut claim: Value = serde_json::from_str(include_str!("../../../libs/fhir/tests/fixtures/claim-professional.json")).unwrap_or(Value::Null);
+        let mut claim = claim_template();
         claim["id"] = json!(format!("syn-{seed}-{index}"));
         claim["identifier"][0]["value"] = json!(format!("SYN-{seed}-{index:08}"));
         claim["billablePeriod"] = json!({"start": service_date, "end": service_date});
         claim["created"] = json!(format!("{service_date}T12:00:00Z"));
-        let contained = &mut claim["contained"];
-        contained[0]["identifier"][0]["value"] = json!(member.member_id);
-        contained[0]["name"] = json!([{"family": member.family, "given": [member.given]}]);
-        contained[0]["gender"] = json!(member.sex);
-        contained[0]["birthDate"] = json!(format_date(member.birth_date));
-        contained[1]["identifier"][0]["value"] = json!(payer.payer_id);
-        contained[1]["name"] = json!(payer.name);
-        contained[2]["identifier"] =
-            json!([{"system": "http://hl7.org/fhir/sid/us-npi", "value": provider.npi}, {"system": "urn:oid:2.16.840.1.113883.4.4", "value": provider.tin}]);
-        contained[2]["name"] = json!(provider.name);
-        contained[3]["identifier"][0]["value"] = json!(provider.npi);
-        contained[4]["subscriberId"] = json!(member.member_id);
-        contained[4]["period"] = json!({"start": format_date(self.coverage.0), "end": format_date(self.coverage.1)});
+        let patient = Patient { member_id: &member.member_id, family: &member.family, given: &member.given, gender: member.sex, birth_date: member.birth_date };
+        set_parties(&mut claim, &patient, (&payer.payer_id, &payer.name), (&provider.npi, &provider.tin, &provider.name), self.coverage);
         claim["diagnosis"] = Value::Array(
             diagnoses
                 .iter()
@@ -421,7 +410,44 @@ impl World {
     }
 }
 
-fn number(money: Money) -> Value {
+/// The patient of a generated claim, as the FHIR template's contained Patient and Coverage carry it.
+pub struct Patient<'a> {
+    pub member_id: &'a str,
+    pub family: &'a str,
+    pub given: &'a str,
+    /// FHIR administrative gender: `female`, `male`, `unknown`.
+    pub gender: &'a str,
+    pub birth_date: Date,
+}
+
+/// Fills the claim template's contained patient, payer, billing and rendering provider and coverage.
+pub fn set_parties(
+    claim: &mut Value,
+    patient: &Patient<'_>,
+    (payer_id, payer_name): (&str, &str),
+    (npi, tin, provider_name): (&str, &str, &str),
+    coverage: (Date, Date),
+) {
+    let contained = &mut claim["contained"];
+    contained[0]["identifier"][0]["value"] = json!(patient.member_id);
+    contained[0]["name"] = json!([{"family": patient.family, "given": [patient.given]}]);
+    contained[0]["gender"] = json!(patient.gender);
+    contained[0]["birthDate"] = json!(format_date(patient.birth_date));
+    contained[1]["identifier"][0]["value"] = json!(payer_id);
+    contained[1]["name"] = json!(payer_name);
+    contained[2]["identifier"] = json!([{"system": "http://hl7.org/fhir/sid/us-npi", "value": npi}, {"system": "urn:oid:2.16.840.1.113883.4.4", "value": tin}]);
+    contained[2]["name"] = json!(provider_name);
+    contained[3]["identifier"][0]["value"] = json!(npi);
+    contained[4]["subscriberId"] = json!(patient.member_id);
+    contained[4]["period"] = json!({"start": format_date(coverage.0), "end": format_date(coverage.1)});
+}
+
+/// The FHIR Claim template every generated claim starts from.
+pub fn claim_template() -> Value {
+    serde_json::from_str(include_str!("../../../libs/fhir/tests/fixtures/claim-professional.json")).unwrap_or(Value::Null)
+}
+
+pub fn number(money: Money) -> Value {
     serde_json::from_str::<serde_json::Number>(&money.to_string()).map(Value::Number).unwrap_or(Value::Null)
 }
 

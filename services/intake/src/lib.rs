@@ -50,6 +50,8 @@ pub fn routes(runtime: Runtime) -> axum::Router {
 /// Idempotency-Keys that a dead process left in flight are freed.
 pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
     storage::copy_legacy_keys(&runtime.store, &runtime.registry).await?;
+    // Fail at start, not on the first claim, when a fingerprint key is malformed.
+    api::submit::fingerprint_keys_of(&runtime.settings)?;
     if !runtime.store.is_postgres() {
         // Embedded, this process is the data directory's one intake: a key left in flight was a dead process's.
         let released = storage::idempotency::release_abandoned(&runtime.store).await?;

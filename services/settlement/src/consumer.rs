@@ -4,10 +4,12 @@
 //! for the next payment run. `claim.submitted.v1` gives a claim's CLM01 and
 //! member id (for its 835), `provider.registered.v1` the provider's pay-to
 //! and bank account (a changed account must be prenoted again).
+//! `fraud.alert.raised.v1` about a claim not yet paid holds the provider's
+//! payments from that payer (the payment holds finance releases).
 
 use async_trait::async_trait;
 use claimtrail_events::{
-    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, NewEvent, PayableBooked, ProviderRegistered,
+    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertRaised, NewEvent, PayableBooked, ProviderRegistered,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -41,11 +43,18 @@ impl Booker {
 #[async_trait]
 impl EventHandler for Booker {
     fn families(&self) -> Vec<Family> {
-        vec![Family::Claims, Family::Reference]
+        vec![Family::Claims, Family::Reference, Family::Fraud]
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimSubmitted::EVENT_TYPE, ClaimAdjudicated::EVENT_TYPE, ClaimReversed::EVENT_TYPE, ClaimsErased::EVENT_TYPE, ProviderRegistered::EVENT_TYPE])
+        Some(&[
+            ClaimSubmitted::EVENT_TYPE,
+            ClaimAdjudicated::EVENT_TYPE,
+            ClaimReversed::EVENT_TYPE,
+            ClaimsErased::EVENT_TYPE,
+            ProviderRegistered::EVENT_TYPE,
+            FraudAlertRaised::EVENT_TYPE,
+        ])
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
@@ -61,6 +70,15 @@ impl EventHandler for Booker {
                 let claim = &submitted.claim;
                 let pcn = claim.patient_control_number.clone().unwrap_or_else(|| claim.claim_id.to_string());
                 payments::upsert_claim_ref(&self.store, tx, claim.claim_id, &pcn, &claim.member_id).await?;
+                return Ok(vec![]);
+            }
+            DomainEvent::FraudAlertRaised(alert) => {
+                // A flagged claim not yet paid: hold the provider's payments from the payer until finance releases them.
+                if !alert.claim_ids.is_empty() && payments::n_paid(&self.store, tx, &alert.claim_ids).await? < alert.claim_ids.len() {
+                    let claims = alert.claim_ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ");
+                    let reason = format!("fraud alert {} ({}) on claim {claims}", alert.alert_id, alert.pattern);
+                    payments::place_hold(&self.store, tx, Uuid::now_v7(), &alert.payer_id, &alert.npi, &reason, "fraud").await?;
+                }
                 return Ok(vec![]);
             }
             DomainEvent::ProviderRegistered(provider) => {

@@ -118,7 +118,34 @@ pub async fn run_edits(
             _ => None,
         })
         .collect();
+    stamp_fingerprints(runtime, candidates).await
+}
+
+/// Puts the keyed fingerprints of each accepted claim on it, with every fingerprint key intake holds (docs/fraud.md).
+async fn stamp_fingerprints(runtime: &Runtime, candidates: &mut [Candidate]) -> Result<(), Problem> {
+    let keys = fingerprint_keys(runtime)?;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let accepted: Vec<&claimtrail_events::SubmittedClaim> = candidates.iter().filter_map(Candidate::accepted).collect();
+    let identities = storage::registry::identities(&runtime.store, &accepted).await?;
+    for candidate in candidates.iter_mut() {
+        if let Some(claim) = candidate.accepted() {
+            let identity = identities.get(&(claim.payer_id.to_string(), claim.member_id.to_string()));
+            candidate.fingerprints = domain::fingerprints::of(claim, identity, &keys);
+        }
+    }
     Ok(())
+}
+
+fn fingerprint_keys(runtime: &Runtime) -> Result<Vec<claimtrail_fraud::FingerprintKey>, Problem> {
+    fingerprint_keys_of(&runtime.settings).map_err(|e| Problem::internal(&e))
+}
+
+/// Intake's fingerprint keys, from its settings (checked at start by [`crate::parts`]).
+pub fn fingerprint_keys_of(settings: &claimtrail_runtime::ServeSettings) -> anyhow::Result<Vec<claimtrail_fraud::FingerprintKey>> {
+    let keys = settings.fraud.fingerprint_keys()?;
+    Ok(keys.into_iter().map(|(key_id, secret)| claimtrail_fraud::FingerprintKey::new(key_id, secret)).collect::<Result<_, _>>()?)
 }
 
 /// What one request stores besides its claims.
@@ -212,6 +239,7 @@ pub fn prepare_claims(runtime: &Runtime, tenant: &auth::Tenant, candidates: &[Ca
                 channel: recording.channel.as_str().into(),
                 received_at: recording.received_at,
                 submission_signature: recording.signature.clone(),
+                fingerprints: candidate.fingerprints.clone(),
             };
             NewEvent::new(event, candidate.claim_id.to_string()).of_new_aggregate().partitioned(&claim.payer_id, family)
         } else {

@@ -27,6 +27,7 @@
 //!   `pended` or `paid` yet.
 
 pub mod edits;
+pub mod fingerprints;
 pub mod payments;
 pub mod registry;
 
@@ -51,6 +52,8 @@ pub struct Candidate {
     /// not parse or the reader found an issue (the claim is then rejected).
     pub claim: Option<SubmittedClaim>,
     pub issues: Vec<ClaimIssue>,
+    /// The keyed fingerprints its `claim.submitted.v1` carries ([`fingerprints`]), once accepted.
+    pub fingerprints: Vec<claimtrail_events::ClaimFingerprints>,
 }
 
 impl Candidate {
@@ -68,7 +71,7 @@ impl Candidate {
                 None
             }
         };
-        Candidate { claim_id, read, claim, issues }
+        Candidate { claim_id, read, claim, issues, fingerprints: Vec::new() }
     }
 
     /// The parsed claim, while the claim passes the edits.

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use super::placeholders;
-use crate::domain::edits;
+use crate::domain::{edits, fingerprints};
 
 /// Upserts a payer.
 pub async fn upsert_payer(store: &Store, tx: &impl ConnectionTrait, payer: &PayerRegistered) -> Result<(), StoreError> {
@@ -277,6 +277,25 @@ fn distinct(keys: impl Iterator<Item = Vec<String>>) -> Vec<Vec<String>> {
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// The registry's identity of each member of `claims` (what their keyed fingerprints are made of), by (payer, member).
+pub async fn identities(store: &Store, claims: &[&SubmittedClaim]) -> Result<HashMap<(String, String), fingerprints::MemberIdentity>, StoreError> {
+    let members = distinct(claims.iter().map(|c| vec![c.payer_id.to_string(), c.member_id.to_string()]));
+    let select = format!("SELECT payer_id, member_id, family_name, given_name, birth_date, sex FROM {}", store.table("members"));
+    let mut identities = HashMap::new();
+    for row in rows_in(store, &select, &["payer_id", "member_id"], &members).await? {
+        let birth_date: String = row.try_get_by_index(4)?;
+        let Some(birth_date) = claimtrail_events::parse_date(&birth_date) else { continue };
+        let identity = fingerprints::MemberIdentity {
+            family_name: row.try_get_by_index(2)?,
+            given_name: row.try_get_by_index(3)?,
+            birth_date,
+            sex: row.try_get_by_index(5)?,
+        };
+        identities.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), identity);
+    }
+    Ok(identities)
 }
 
 /// What the edits read for `claims`, fetched for the whole request (a handful of queries, however many claims).

@@ -324,6 +324,27 @@ pub async fn payer_banking(store: &Store, conn: &impl ConnectionTrait, payer_id:
     }))
 }
 
+/// How many of `claim_ids` a remittance has paid already (their decisions).
+pub async fn n_paid(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<usize, StoreError> {
+    let mut n_paid = 0;
+    for chunk in claim_ids.chunks(400) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
+        let rows = tx
+            .query_all_raw(stmt(
+                store,
+                format!(
+                    "SELECT claim_id FROM {} WHERE kind = 'decision' AND remittance_id IS NOT NULL AND claim_id IN ({})",
+                    store.table("payables"),
+                    placeholders.join(",")
+                ),
+                chunk.iter().map(|claim_id| Value::from(*claim_id)).collect(),
+            ))
+            .await?;
+        n_paid += rows.len();
+    }
+    Ok(n_paid)
+}
+
 /// Places a hold on a provider's payments from a payer.
 pub async fn place_hold(
     store: &Store,

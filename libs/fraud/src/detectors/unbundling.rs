@@ -1,0 +1,77 @@
+//! Unbundling: a comprehensive code and a component it includes (an NCCI-like
+//! pair of [`Reference`]) billed for one member by one billing provider on
+//! one date, without a distinct-service modifier (59, XE, XS, XP, XU) on the
+//! component where the pair allows one; on one claim, or split over two
+//! claims of the same payer (the later claim is flagged).
+
+use crate::facts::{ClaimFacts, Frequency, LineFacts};
+use crate::finding::Finding;
+use crate::pattern::Pattern;
+use crate::reference::{Reference, has_distinct_service_modifier};
+
+use super::held::{Held, evidence_of};
+
+/// Whether `a` and `b` (same date) form an unbundled pair, either way round: the (comprehensive, component) codes.
+fn unbundled<'a>(reference: &Reference, a: &'a LineFacts, b: &'a LineFacts) -> Option<(&'a str, &'a str)> {
+    if a.service_date != b.service_date || a.code == b.code {
+        return None;
+    }
+    for (comprehensive, component) in [(a, b), (b, a)] {
+        if let Some(modifier_allowed) = reference.bundled(&comprehensive.code, &component.code)
+            && !(modifier_allowed && has_distinct_service_modifier(&component.modifiers))
+        {
+            return Some((&comprehensive.code, &component.code));
+        }
+    }
+    None
+}
+
+/// A claim whose own lines hold an unbundled pair.
+pub fn within_claim(reference: &Reference, claim: &ClaimFacts) -> Option<Finding> {
+    if claim.frequency == Frequency::Void {
+        return None;
+    }
+    for (idx, line) in claim.lines.iter().enumerate() {
+        for other in &claim.lines[idx + 1..] {
+            if let Some((comprehensive, component)) = unbundled(reference, line, other) {
+                return Some(Finding {
+                    pattern: Pattern::Unbundling,
+                    claim_ids: vec![claim.claim_id],
+                    duplicates: None,
+                    npi: Some(claim.billing_npi.clone()),
+                    date: Some(line.service_date),
+                    score: 0.9,
+                    evidence: vec![evidence_of(claim)],
+                    reason: format!("{component} is included in {comprehensive}, billed on the same claim for the same date"),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// A claim with a line that pairs with a line of a held claim (same payer, member, billing NPI, date).
+pub fn across_claims(held: &Held, reference: &Reference, claim: &ClaimFacts) -> Option<Finding> {
+    if claim.frequency == Frequency::Void {
+        return None;
+    }
+    for candidate in held.same_days(claim) {
+        for line in &claim.lines {
+            for theirs in &candidate.claim.lines {
+                if let Some((comprehensive, component)) = unbundled(reference, line, theirs) {
+                    return Some(Finding {
+                        pattern: Pattern::Unbundling,
+                        claim_ids: vec![claim.claim_id],
+                        duplicates: Some(candidate.claim.claim_id),
+                        npi: Some(claim.billing_npi.clone()),
+                        date: Some(line.service_date),
+                        score: 0.85,
+                        evidence: vec![evidence_of(claim), candidate.evidence()],
+                        reason: format!("{component} is included in {comprehensive}, billed apart on two claims for the same date"),
+                    });
+                }
+            }
+        }
+    }
+    None
+}
