@@ -56,8 +56,15 @@ pub fn fhir_claim(world: &LabelledWorld, claim: &SynthClaim) -> Value {
         Sex::Male => "male",
         Sex::Unknown => "unknown",
     };
-    let patient = Patient { member_id: &claim.member_id, family: &claim.person.family_name, given: &claim.person.given_name, gender, birth_date: claim.person.birth_date };
-    let provider_name = world.providers.iter().find(|provider| provider.npi == claim.billing_npi).map_or("Synthetic Provider", |provider| provider.name.as_str());
+    let patient = Patient {
+        member_id: &claim.member_id,
+        family: &claim.person.family_name,
+        given: &claim.person.given_name,
+        gender,
+        birth_date: claim.person.birth_date,
+    };
+    let provider_name =
+        world.providers.iter().find(|provider| provider.npi == claim.billing_npi).map_or("Synthetic Provider", |provider| provider.name.as_str());
     let tin = format!("8{}", &claim.billing_npi[1..9]);
     let payer_name = format!("Synthetic Health Plan {}", claim.payer_id);
     let coverage = (world.config.start() - time::Duration::days(365), world.config.end + time::Duration::days(365));
@@ -135,7 +142,14 @@ pub fn generate(seed: u64, n_claims: u64, end: time::Date, bundle_size: u64, dir
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    eprintln!("{} claims ({} providers, {} days to {}); labels in {}; prevalence (seed {seed}):", claims.len(), world.providers.len(), world.config.days, format_date(end), dir.display());
+    eprintln!(
+        "{} claims ({} providers, {} days to {}); labels in {}; prevalence (seed {seed}):",
+        claims.len(),
+        world.providers.len(),
+        world.config.days,
+        format_date(end),
+        dir.display()
+    );
     for prevalence in world.prevalence() {
         eprintln!("  {prevalence}");
     }

@@ -421,7 +421,13 @@ pub struct Patient<'a> {
 }
 
 /// Fills the claim template's contained patient, payer, billing and rendering provider and coverage.
-pub fn set_parties(claim: &mut Value, patient: &Patient<'_>, (payer_id, payer_name): (&str, &str), (npi, tin, provider_name): (&str, &str, &str), coverage: (Date, Date)) {
+pub fn set_parties(
+    claim: &mut Value,
+    patient: &Patient<'_>,
+    (payer_id, payer_name): (&str, &str),
+    (npi, tin, provider_name): (&str, &str, &str),
+    coverage: (Date, Date),
+) {
     let contained = &mut claim["contained"];
     contained[0]["identifier"][0]["value"] = json!(patient.member_id);
     contained[0]["name"] = json!([{"family": patient.family, "given": [patient.given]}]);
