@@ -155,7 +155,16 @@ pub const SPECIALTIES: &[Specialty] = &[
         em_mix: None,
         new_patient_chance: 0.0,
         extras: &[],
-        services: &[("80053", 1_450, 1), ("80048", 1_150, 1), ("85025", 1_050, 1), ("85027", 850, 1), ("36415", 300, 1), ("81001", 450, 1), ("84443", 2_300, 1), ("83036", 1_300, 1)],
+        services: &[
+            ("80053", 1_450, 1),
+            ("80048", 1_150, 1),
+            ("85025", 1_050, 1),
+            ("85027", 850, 1),
+            ("36415", 300, 1),
+            ("81001", 450, 1),
+            ("84443", 2_300, 1),
+            ("83036", 1_300, 1),
+        ],
         lines_max: 3,
         places: &[("81", 100)],
         entity_type: 2,
@@ -163,13 +172,8 @@ pub const SPECIALTIES: &[Specialty] = &[
 ];
 
 /// NCCI-like pairs: (comprehensive, component, a distinct-service modifier may bypass).
-pub const PAIRS: &[(&str, &str, bool)] = &[
-    ("80053", "80048", false),
-    ("85025", "85027", false),
-    ("93000", "93010", false),
-    ("29881", "29877", true),
-    ("97530", "97140", true),
-];
+pub const PAIRS: &[(&str, &str, bool)] =
+    &[("80053", "80048", false), ("85025", "85027", false), ("93000", "93010", false), ("29881", "29877", true), ("97530", "97140", true)];
 
 /// Whether `a` and `b` form a pair either way round.
 pub fn paired(a: &str, b: &str) -> bool {
@@ -177,8 +181,9 @@ pub fn paired(a: &str, b: &str) -> bool {
 }
 
 /// Syllables family names are made of (three each: 8,000 names).
-pub const SYLLABLES: [&str; 20] = ["an", "bel", "cor", "dal", "en", "fer", "gar", "hol", "is", "jor", "kel", "lam", "mor", "nes", "or", "pal", "quin", "ros", "sal", "tev"];
+pub const SYLLABLES: [&str; 20] =
+    ["an", "bel", "cor", "dal", "en", "fer", "gar", "hol", "is", "jor", "kel", "lam", "mor", "nes", "or", "pal", "quin", "ros", "sal", "tev"];
 pub const GIVEN_NAMES: [&str; 24] = [
-    "Pat", "Jordan", "Morgan", "Casey", "Robin", "Alex", "Sam", "Avery", "Lee", "Taylor", "Jamie", "Drew", "Quinn", "Reese", "Sky", "Kai", "Ana", "Noor", "Ivo",
-    "Mira", "Tomas", "Lena", "Omar", "Rhea",
+    "Pat", "Jordan", "Morgan", "Casey", "Robin", "Alex", "Sam", "Avery", "Lee", "Taylor", "Jamie", "Drew", "Quinn", "Reese", "Sky", "Kai", "Ana", "Noor",
+    "Ivo", "Mira", "Tomas", "Lena", "Omar", "Rhea",
 ];

@@ -22,4 +22,6 @@ pub mod world;
 
 pub use measure::{RocPoint, Scan, Score, labelled_peer_scores, measurement_key, peer_roc, scan, score};
 pub use rng::Rng;
-pub use world::{ClaimLabel, Death, LabelledWorld, Prevalence, ProviderLabel, SynthClaim, SynthLine, SynthMember, SynthProvider, WorldConfig, npi_with_check_digit};
+pub use world::{
+    ClaimLabel, Death, LabelledWorld, Prevalence, ProviderLabel, SynthClaim, SynthLine, SynthMember, SynthProvider, WorldConfig, npi_with_check_digit,
+};

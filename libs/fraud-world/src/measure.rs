@@ -86,7 +86,9 @@ pub fn score(world: &LabelledWorld, findings: &[Finding]) -> Vec<Score> {
         .map(|pattern| {
             let labelled: HashSet<Unit> = match pattern.level() {
                 Level::Claim => world.claim_labels.iter().filter(|label| label.pattern == pattern).map(|label| Unit::Claim(label.claim_id)).collect(),
-                Level::Provider => world.provider_labels.iter().filter(|label| label.pattern == pattern).map(|label| Unit::Provider(label.npi.clone())).collect(),
+                Level::Provider => {
+                    world.provider_labels.iter().filter(|label| label.pattern == pattern).map(|label| Unit::Provider(label.npi.clone())).collect()
+                }
                 Level::ProviderDay => world
                     .provider_labels
                     .iter()

@@ -11,7 +11,9 @@
 
 use std::collections::HashSet;
 
-use claimtrail_fraud::{ClaimFacts, ExclusionPeriod, FingerprintKey, Frequency, LineFacts, Pattern, PersonIdentity, Reference, Sex, UnbundlingPair, fingerprint, person_fingerprint};
+use claimtrail_fraud::{
+    ClaimFacts, ExclusionPeriod, FingerprintKey, Frequency, LineFacts, Pattern, PersonIdentity, Reference, Sex, UnbundlingPair, fingerprint, person_fingerprint,
+};
 use time::{Date, Duration, Weekday};
 use uuid::Uuid;
 
@@ -229,7 +231,11 @@ impl LabelledWorld {
             reference.add_person_death(key.id(), person_fingerprint(key, &death.person), death.date);
         }
         for (comprehensive, component, modifier_allowed) in PAIRS {
-            reference.add_unbundling_pair(UnbundlingPair { comprehensive: (*comprehensive).into(), component: (*component).into(), modifier_allowed: *modifier_allowed });
+            reference.add_unbundling_pair(UnbundlingPair {
+                comprehensive: (*comprehensive).into(),
+                component: (*component).into(),
+                modifier_allowed: *modifier_allowed,
+            });
         }
         reference.add_standard_minutes();
         for provider in &self.providers {
@@ -240,14 +246,13 @@ impl LabelledWorld {
 
     /// How many of each pattern were injected, and over what: claims (claim-level), providers (provider-level), provider-days.
     pub fn prevalence(&self) -> Vec<Prevalence> {
-        let n_provider_days = self.claims.iter().flat_map(|claim| claim.lines.iter().map(|line| (claim.billing_npi.as_str(), line.service_date))).collect::<HashSet<_>>().len();
+        let n_provider_days =
+            self.claims.iter().flat_map(|claim| claim.lines.iter().map(|line| (claim.billing_npi.as_str(), line.service_date))).collect::<HashSet<_>>().len();
         Pattern::ALL
             .into_iter()
             .map(|pattern| {
                 let (n_labelled, n_of, of) = match pattern.level() {
-                    claimtrail_fraud::Level::Claim => {
-                        (self.claim_labels.iter().filter(|label| label.pattern == pattern).count(), self.claims.len(), "claims")
-                    }
+                    claimtrail_fraud::Level::Claim => (self.claim_labels.iter().filter(|label| label.pattern == pattern).count(), self.claims.len(), "claims"),
                     claimtrail_fraud::Level::Provider => {
                         (self.provider_labels.iter().filter(|label| label.pattern == pattern).count(), self.providers.len(), "providers")
                     }
@@ -338,7 +343,8 @@ impl Builder {
         let providers: Vec<SynthProvider> = (0..config.n_providers)
             .map(|idx| {
                 // The first providers cover every specialty, so every world has peers to compare.
-                let specialty = if (idx as usize) < SPECIALTIES.len() * 5 { &SPECIALTIES[idx as usize % SPECIALTIES.len()] } else { &SPECIALTIES[rng.weighted(&weights)] };
+                let specialty =
+                    if (idx as usize) < SPECIALTIES.len() * 5 { &SPECIALTIES[idx as usize % SPECIALTIES.len()] } else { &SPECIALTIES[rng.weighted(&weights)] };
                 let starts = if rng.chance(0.05) { start + Duration::days(rng.below(u64::from(config.days) / 2 + 1) as i64) } else { start };
                 SynthProvider {
                     npi: npi_with_check_digit(100_000_000 + config.seed % 1_000 * 100_000 + u64::from(idx)),
@@ -364,8 +370,10 @@ impl Builder {
                 let person = PersonIdentity {
                     family_name: family,
                     given_name: GIVEN_NAMES[rng.below(GIVEN_NAMES.len() as u64) as usize].into(),
-                    birth_date: Date::from_julian_day(Date::from_calendar_date(1935, time::Month::January, 1).expect("a date").to_julian_day() + rng.below(85 * 365) as i32)
-                        .expect("a date"),
+                    birth_date: Date::from_julian_day(
+                        Date::from_calendar_date(1935, time::Month::January, 1).expect("a date").to_julian_day() + rng.below(85 * 365) as i32,
+                    )
+                    .expect("a date"),
                     sex: if rng.chance(0.52) { Sex::Female } else { Sex::Male },
                 };
                 let primary = rng.weighted(&PAYER_WEIGHTS);
@@ -580,10 +588,6 @@ impl Builder {
         SynthClaim { claim_id, control_number, received, ..self.claims[idx].0.clone() }
     }
 
-    fn n_plain(&self) -> usize {
-        self.claims.iter().filter(|(_, origin, _)| *origin == Origin::Plain).count()
-    }
-
     /// Benign look-alikes: replacements, voids with a rebill, repeat labs with modifier 91, a reinstated provider.
     fn look_alikes(&mut self) {
         let n_claims = self.claims.len();
@@ -623,7 +627,8 @@ impl Builder {
         // A provider excluded long ago and reinstated before the period: its claims are fine.
         let start = self.config.start();
         let reinstated = self.rng.below(self.providers.len() as u64) as usize;
-        self.exclusions.push((self.providers[reinstated].npi.clone(), ExclusionPeriod { from: start - Duration::days(400), until: Some(start - Duration::days(30)) }));
+        self.exclusions
+            .push((self.providers[reinstated].npi.clone(), ExclusionPeriod { from: start - Duration::days(400), until: Some(start - Duration::days(30)) }));
     }
 
     fn inject(&mut self) {
@@ -664,7 +669,10 @@ impl Builder {
                 }
                 2 => {
                     let date = copy.lines[0].service_date;
-                    let extra = self.encounter_lines(provider, date).into_iter().find(|line| copy.lines.iter().all(|ours| ours.code != line.code && !paired(&ours.code, &line.code)));
+                    let extra = self
+                        .encounter_lines(provider, date)
+                        .into_iter()
+                        .find(|line| copy.lines.iter().all(|ours| ours.code != line.code && !paired(&ours.code, &line.code)));
                     match extra {
                         Some(line) => copy.lines.push(line),
                         None => copy.lines[0].units += 1,
@@ -686,14 +694,22 @@ impl Builder {
             let mut copy = self.copy_of(idx, received);
             copy.payer_id = payer_id;
             copy.member_id = member_id;
-            self.claim_labels.push(ClaimLabel { claim_id: copy.claim_id, pattern: Pattern::CrossPayerDuplicate, duplicates: Some(self.claims[idx].0.claim_id) });
+            self.claim_labels.push(ClaimLabel {
+                claim_id: copy.claim_id,
+                pattern: Pattern::CrossPayerDuplicate,
+                duplicates: Some(self.claims[idx].0.claim_id),
+            });
             let provider = self.claims[idx].2;
             self.push_claim(copy, Origin::Used, provider);
         }
     }
 
     fn inject_unbundling(&mut self, n: usize) {
-        let comprehensive_of = |claim: &SynthClaim| PAIRS.iter().find(|(comprehensive, component, _)| claim.lines.iter().any(|line| line.code == *comprehensive) && claim.lines.iter().all(|line| line.code != *component));
+        let comprehensive_of = |claim: &SynthClaim| {
+            PAIRS.iter().find(|(comprehensive, component, _)| {
+                claim.lines.iter().any(|line| line.code == *comprehensive) && claim.lines.iter().all(|line| line.code != *component)
+            })
+        };
         for _ in 0..n {
             let Some(idx) = self.take_plain(|claim, _, _| comprehensive_of(claim).is_some()) else { break };
             let (_, component, _) = *comprehensive_of(&self.claims[idx].0).expect("chosen for it");
@@ -737,7 +753,9 @@ impl Builder {
 
     /// Impossible days: a provider bills 20 to 30 hours of visits on one weekday (the extra claims are made up).
     fn inject_impossible_days(&mut self) {
-        let timed: Vec<usize> = (0..self.providers.len()).filter(|idx| matches!(self.providers[*idx].specialty.taxonomy, "207Q00000X" | "207R00000X" | "2084P0800X" | "225100000X")).collect();
+        let timed: Vec<usize> = (0..self.providers.len())
+            .filter(|idx| matches!(self.providers[*idx].specialty.taxonomy, "207Q00000X" | "207R00000X" | "2084P0800X" | "225100000X"))
+            .collect();
         let n_days = (timed.len() * 5 / 100).max(2);
         let start = self.config.start();
         let mut done = HashSet::new();
@@ -771,7 +789,9 @@ impl Builder {
     /// Velocity spikes: a laboratory sends six to ten times its daily claims in a day (services of the ten days before, made up).
     fn inject_velocity_spikes(&mut self) {
         let labs: Vec<usize> = (0..self.providers.len())
-            .filter(|idx| self.providers[*idx].specialty.entity_type == 2 && !self.providers[*idx].weekly_batches && self.providers[*idx].starts == self.config.start())
+            .filter(|idx| {
+                self.providers[*idx].specialty.entity_type == 2 && !self.providers[*idx].weekly_batches && self.providers[*idx].starts == self.config.start()
+            })
             .collect();
         if labs.is_empty() {
             return;
@@ -856,7 +876,8 @@ impl Builder {
                 continue;
             }
             let excluded = self.exclusions.iter().any(|(npi, period)| {
-                *npi == claim.billing_npi && claim.lines.iter().any(|line| period.from <= line.service_date && period.until.is_none_or(|until| line.service_date < until))
+                *npi == claim.billing_npi
+                    && claim.lines.iter().any(|line| period.from <= line.service_date && period.until.is_none_or(|until| line.service_date < until))
             });
             if excluded {
                 self.claim_labels.push(ClaimLabel { claim_id: claim.claim_id, pattern: Pattern::ExcludedProvider, duplicates: None });

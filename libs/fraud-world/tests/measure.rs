@@ -44,7 +44,15 @@ fn precision_and_recall_per_detector_on_held_out_seeds() {
         let scores = score(&world, &scan.findings);
         println!("seed {seed}: {} claims", world.claims.len());
         for (total, one) in totals.iter_mut().zip(&scores) {
-            println!("  {:<22} labelled {:>4} found {:>4} true {:>4}  precision {:.3} recall {:.3}", one.pattern.as_str(), one.n_labelled, one.n_found, one.n_true, one.precision(), one.recall());
+            println!(
+                "  {:<22} labelled {:>4} found {:>4} true {:>4}  precision {:.3} recall {:.3}",
+                one.pattern.as_str(),
+                one.n_labelled,
+                one.n_found,
+                one.n_true,
+                one.precision(),
+                one.recall()
+            );
             total.add(one);
         }
         scored.extend(labelled_peer_scores(&world, &scan));
@@ -52,7 +60,15 @@ fn precision_and_recall_per_detector_on_held_out_seeds() {
     println!("| pattern | labelled | found | true | precision | recall |");
     println!("|---|---:|---:|---:|---:|---:|");
     for total in &totals {
-        println!("| {} | {} | {} | {} | {:.3} | {:.3} |", total.pattern.as_str(), total.n_labelled, total.n_found, total.n_true, total.precision(), total.recall());
+        println!(
+            "| {} | {} | {} | {} | {:.3} | {:.3} |",
+            total.pattern.as_str(),
+            total.n_labelled,
+            total.n_found,
+            total.n_true,
+            total.precision(),
+            total.recall()
+        );
     }
     let roc: Vec<RocPoint> = peer_roc(&scored, &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
     println!("| threshold | flagged | true positive rate | false positive rate |");
@@ -62,7 +78,13 @@ fn precision_and_recall_per_detector_on_held_out_seeds() {
     }
     for total in &totals {
         assert!(total.n_labelled > 0, "{} was never injected", total.pattern);
-        assert!(total.precision() >= 0.95 && total.recall() >= 0.90, "{}: precision {:.3}, recall {:.3} (target 0.95 / 0.90)", total.pattern, total.precision(), total.recall());
+        assert!(
+            total.precision() >= 0.95 && total.recall() >= 0.90,
+            "{}: precision {:.3}, recall {:.3} (target 0.95 / 0.90)",
+            total.pattern,
+            total.precision(),
+            total.recall()
+        );
     }
 }
 
@@ -80,11 +102,17 @@ fn tuning_report() {
         for finding in scan.findings.iter().filter(|finding| finding.pattern == Pattern::VelocitySpike) {
             let labelled = world.provider_labels.iter().any(|label| label.pattern == Pattern::VelocitySpike && Some(&label.npi) == finding.npi.as_ref());
             let provider = world.providers.iter().find(|provider| Some(&provider.npi) == finding.npi.as_ref()).expect("a provider of the world");
-            println!("seed {seed}: velocity {} {} {:?} weekly {} starts {} labelled {labelled}: {}", provider.npi, provider.specialty.label, finding.date, provider.weekly_batches, provider.starts, finding.reason);
+            println!(
+                "seed {seed}: velocity {} {} {:?} weekly {} starts {} labelled {labelled}: {}",
+                provider.npi, provider.specialty.label, finding.date, provider.weekly_batches, provider.starts, finding.reason
+            );
         }
         for (peer, upcoder) in labelled_peer_scores(&world, &scan) {
             if upcoder || peer.score > 0.0 {
-                println!("seed {seed}: peer {} {} n {} excess {:.2} score {:.2} upcoder {upcoder}", peer.npi, peer.specialty, peer.n_claims, peer.mean_level_excess, peer.score);
+                println!(
+                    "seed {seed}: peer {} {} n {} excess {:.2} score {:.2} upcoder {upcoder}",
+                    peer.npi, peer.specialty, peer.n_claims, peer.mean_level_excess, peer.score
+                );
             }
         }
     }

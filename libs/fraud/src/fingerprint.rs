@@ -96,11 +96,14 @@ fn put_person(mac: &mut Hmac<Sha3_256>, person: &PersonIdentity) {
     put(mac, normalize_name(&person.family_name).as_bytes());
     put(mac, normalize_name(&person.given_name).as_bytes());
     put(mac, format_date(person.birth_date).as_bytes());
-    put(mac, match person.sex {
-        Sex::Female => b"F",
-        Sex::Male => b"M",
-        Sex::Unknown => b"U",
-    });
+    put(
+        mac,
+        match person.sex {
+            Sex::Female => b"F",
+            Sex::Male => b"M",
+            Sex::Unknown => b"U",
+        },
+    );
 }
 
 fn format_date(date: Date) -> String {
@@ -154,7 +157,10 @@ mod tests {
     fn the_same_person_written_differently_has_one_fingerprint() {
         let written_otherwise = PersonIdentity { family_name: "obrien smith".into(), given_name: "MARYANN".into(), ..person() };
         let key = key(1, 7);
-        assert_eq!(fingerprint(&key, &person(), "1234567893", date!(2026 - 11 - 02), "99213"), fingerprint(&key, &written_otherwise, "1234567893", date!(2026 - 11 - 02), "99213"));
+        assert_eq!(
+            fingerprint(&key, &person(), "1234567893", date!(2026 - 11 - 02), "99213"),
+            fingerprint(&key, &written_otherwise, "1234567893", date!(2026 - 11 - 02), "99213")
+        );
         assert_eq!(person_fingerprint(&key, &person()), person_fingerprint(&key, &written_otherwise));
     }
 

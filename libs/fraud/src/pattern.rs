@@ -85,7 +85,9 @@ impl std::fmt::Display for Pattern {
 
 /// A name that is not one of [`Pattern::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a fraud pattern (exact_duplicate, near_duplicate, cross_payer_duplicate, unbundling, upcoding, impossible_day, excluded_provider, after_death, velocity_spike)")]
+#[error(
+    "`{0}` is not a fraud pattern (exact_duplicate, near_duplicate, cross_payer_duplicate, unbundling, upcoding, impossible_day, excluded_provider, after_death, velocity_spike)"
+)]
 pub struct UnknownPattern(pub String);
 
 impl std::str::FromStr for Pattern {

@@ -8,7 +8,12 @@ const PURE_DEPENDENCIES: &[&str] = &["uuid", "time", "serde", "thiserror", "sha3
 fn the_crate_depends_only_on_pure_crates() {
     let manifest = include_str!("../Cargo.toml");
     let dependencies = manifest.split("[dependencies]").nth(1).and_then(|rest| rest.split("\n[").next()).unwrap_or("");
-    let names: Vec<&str> = dependencies.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).map(|line| line.split(['.', ' ', '=']).next().unwrap_or("")).collect();
+    let names: Vec<&str> = dependencies
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| line.split(['.', ' ', '=']).next().unwrap_or(""))
+        .collect();
     assert!(names.len() >= 5, "the manifest's dependencies were not found");
     for name in names {
         assert!(PURE_DEPENDENCIES.contains(&name), "libs/fraud must stay pure, but depends on `{name}`");

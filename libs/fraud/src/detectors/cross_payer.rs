@@ -20,7 +20,11 @@ pub fn check(held: &Held, claim: &ClaimFacts) -> Option<Finding> {
     let n_matched = claim
         .lines
         .iter()
-        .filter(|line| line.fingerprint.is_some() && original.claim.fingerprint_key_id == key_id && original.claim.lines.iter().any(|theirs| theirs.fingerprint == line.fingerprint))
+        .filter(|line| {
+            line.fingerprint.is_some()
+                && original.claim.fingerprint_key_id == key_id
+                && original.claim.lines.iter().any(|theirs| theirs.fingerprint == line.fingerprint)
+        })
         .count();
     Some(Finding {
         pattern: Pattern::CrossPayerDuplicate,

@@ -29,7 +29,9 @@ fn n_matched(claim: &ClaimFacts, other: &ClaimFacts) -> usize {
     claim
         .lines
         .iter()
-        .filter(|line| !is_repeat(line) && other.lines.iter().any(|theirs| !is_repeat(theirs) && theirs.code == line.code && theirs.service_date == line.service_date))
+        .filter(|line| {
+            !is_repeat(line) && other.lines.iter().any(|theirs| !is_repeat(theirs) && theirs.code == line.code && theirs.service_date == line.service_date)
+        })
         .count()
 }
 
@@ -53,7 +55,9 @@ pub fn check(held: &Held, claim: &ClaimFacts) -> Option<Finding> {
         return None;
     }
     let content = content_hash(claim);
-    if let Some(original) = candidates.iter().find(|held| held.content == content && held.claim.rendering_npi == claim.rendering_npi && same_lines(&held.claim, claim)) {
+    if let Some(original) =
+        candidates.iter().find(|held| held.content == content && held.claim.rendering_npi == claim.rendering_npi && same_lines(&held.claim, claim))
+    {
         return Some(finding(Pattern::ExactDuplicate, claim, original, 1.0, format!("the same {} line(s) billed again", claim.lines.len())));
     }
     let mut best: Option<(&HeldClaim, usize)> = None;

@@ -78,7 +78,7 @@ impl Held {
         self.claims.get(usize::try_from(idx).ok()?)
     }
 
-    pub fn len(&self) -> usize {
+    pub fn n_claims(&self) -> usize {
         self.claims.len()
     }
 

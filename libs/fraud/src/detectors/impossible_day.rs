@@ -74,8 +74,4 @@ impl Days {
     pub fn evict(&mut self, before: Date) {
         self.days.retain(|(_, date), _| *date >= before);
     }
-
-    pub fn len(&self) -> usize {
-        self.days.len()
-    }
 }

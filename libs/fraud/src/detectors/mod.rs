@@ -1,15 +1,15 @@
 //! One detector per pattern, each a pure function of the claim, the
 //! reference facts and the scanner's bounded state:
 //!
-//! - [`duplicates`]: exact_duplicate, near_duplicate.
-//! - [`cross_payer`]: cross_payer_duplicate (keyed fingerprints).
-//! - [`unbundling`]: unbundling, on one claim or across two.
-//! - [`upcoding`]: upcoding, peer-outlier scoring of E/M levels (at `close_window`).
-//! - [`impossible_day`]: impossible_day.
-//! - [`excluded_provider`]: excluded_provider.
-//! - [`after_death`]: after_death.
-//! - [`velocity`]: velocity_spike.
-//! - [`held`]: the claims held for matching and their indexes.
+//! - exact_duplicate, near_duplicate: [`duplicates`].
+//! - cross_payer_duplicate (keyed fingerprints): [`cross_payer`].
+//! - unbundling, on one claim or across two: [`unbundling`].
+//! - upcoding, peer-outlier scoring of E/M levels at `close_window`: [`upcoding`].
+//! - impossible_day: [`impossible_day`].
+//! - excluded_provider: [`excluded_provider`].
+//! - after_death: [`after_death`].
+//! - velocity_spike: [`velocity`].
+//! - the claims held for matching and their indexes: [`held`].
 
 pub mod after_death;
 pub mod cross_payer;
@@ -40,7 +40,13 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(_config: &ScanConfig) -> State {
-        State { held: held::Held::default(), days: impossible_day::Days::default(), velocity: velocity::Velocity::default(), em: upcoding::EmCounts::default(), newest: None }
+        State {
+            held: held::Held::default(),
+            days: impossible_day::Days::default(),
+            velocity: velocity::Velocity::default(),
+            em: upcoding::EmCounts::default(),
+            newest: None,
+        }
     }
 
     pub(crate) fn observe(&mut self, config: &ScanConfig, reference: &Reference, claim: &ClaimFacts) -> Vec<Finding> {
@@ -63,7 +69,7 @@ impl State {
             let before = last - time::Duration::days(i64::from(config.window_days));
             self.days.evict(before);
             self.held.evict(config.claims_held_max, before);
-        } else if self.held.len() > config.claims_held_max {
+        } else if self.held.n_claims() > config.claims_held_max {
             let before = self.newest.map_or(time::Date::MIN, |newest| newest - time::Duration::days(i64::from(config.window_days)));
             self.held.evict(config.claims_held_max, before);
         }
@@ -83,7 +89,7 @@ impl State {
     }
 
     pub(crate) fn n_claims_held(&self) -> usize {
-        self.held.len()
+        self.held.n_claims()
     }
 }
 

@@ -111,7 +111,13 @@ impl EmCounts {
             for (npi, provider) in peers {
                 let excess = provider.mean() - centre;
                 let bound = excess - 2.0 * spread / f64::from(provider.n()).sqrt();
-                scores.push(PeerScore { npi: npi.to_owned(), specialty: specialty.to_owned(), n_claims: provider.n(), mean_level_excess: excess, score: bound.clamp(0.0, 1.0) });
+                scores.push(PeerScore {
+                    npi: npi.to_owned(),
+                    specialty: specialty.to_owned(),
+                    n_claims: provider.n(),
+                    mean_level_excess: excess,
+                    score: bound.clamp(0.0, 1.0),
+                });
             }
         }
         scores.sort_by(|a, b| a.npi.cmp(&b.npi));
@@ -148,5 +154,5 @@ impl EmCounts {
 
 fn median(sorted: &[f64]) -> f64 {
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 0 { (sorted[mid - 1] + sorted[mid]) / 2.0 } else { sorted[mid] }
+    if sorted.len().is_multiple_of(2) { (sorted[mid - 1] + sorted[mid]) / 2.0 } else { sorted[mid] }
 }

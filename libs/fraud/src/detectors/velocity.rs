@@ -85,7 +85,9 @@ impl Velocity {
         let baseline_days = history_days.min(i64::from(config.velocity_baseline_days)) as f64;
         let baseline = provider.history.iter().map(|(_, n)| f64::from(*n)).sum::<f64>() / baseline_days;
         let peak = provider.history.iter().map(|(_, n)| *n).max().unwrap_or(0);
-        let line = (config.velocity_spike_factor * baseline.max(1.0)).max(config.velocity_peak_factor * f64::from(peak)).max(f64::from(config.velocity_spike_claims_min) - 1.0);
+        let line = (config.velocity_spike_factor * baseline.max(1.0))
+            .max(config.velocity_peak_factor * f64::from(peak))
+            .max(f64::from(config.velocity_spike_claims_min) - 1.0);
         if f64::from(provider.n_claims) <= line {
             return None;
         }
@@ -100,9 +102,5 @@ impl Velocity {
             evidence: provider.evidence.clone(),
             reason: format!("{} claims received in one day against a baseline of {baseline:.1} a day (busiest day {peak})", provider.n_claims),
         })
-    }
-
-    pub fn len(&self) -> usize {
-        self.providers.len()
     }
 }
