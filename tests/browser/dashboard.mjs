@@ -220,9 +220,11 @@ try {
     const { context, page } = await signIn(browser, 'finance');
     await visit(page, `/ui/payment-runs?payer_id=${cfg.payer_id}`, 'finance-payment-runs');
     const form = await page.evaluate(() => Object.fromEntries(new FormData(document.querySelector('form[method=post][action="/ui/payment-runs"]'))));
-    await Promise.all([page.waitForURL(/\/ui\/payment-runs\/[0-9a-f-]{36}$/), page.click('form[action="/ui/payment-runs"] button')]);
+    await Promise.all([page.waitForURL(/\/ui\/payment-runs\/[0-9a-f-]{36}$/), page.click('form[method=post][action="/ui/payment-runs"] button')]);
     const runUrl = page.url();
-    check('a payment run is started from the page and opens on its remittances', (await page.textContent('h1')) === 'Payment runs' && (await page.locator('dl.facts').textContent()).includes(cfg.payer_id), runUrl);
+    check('a payment run is started from the page and opens on its remittances',
+      /\/ui\/payment-runs\/[0-9a-f-]{36}$/.test(runUrl) && (await page.locator('dl.facts').textContent()).includes(cfg.payer_id),
+      `${runUrl}: ${(await page.textContent('main')).slice(0, 400)}`);
     const again = await page.request.post(cfg.url + '/ui/payment-runs', { form, maxRedirects: 0 });
     check('the same form sent twice (its Idempotency-Key) answers the same run', again.status() === 303 && runUrl.endsWith(again.headers()['location']), `${again.status()} ${again.headers()['location']} vs ${runUrl}`);
     await audit(page, 'finance-payment-run');

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use claimtrail_e2e::{Embedded, claimtrail_bin, logs_dir, sample_claim, wait_until};
+use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 /// The whole browser run's budget.
