@@ -258,7 +258,7 @@ async fn a_claims_page_over_100000_claims_renders_in_under_a_second() -> anyhow:
     let pages = [
         ("claims, first page", "/ui/claims".to_owned()),
         ("claims, page at 99,000", format!("/ui/claims?after={deep}&n=1981")),
-        ("claims denied, page at 99,000", format!("/ui/claims?status=denied&after={deep}")),
+        ("claims adjudicated (a status filter), page at 99,000", format!("/ui/claims?status=adjudicated&after={deep}")),
         ("pended queue, first page", "/ui/pended".to_owned()),
         ("claims per day by outcome (chart, 5,000 claims read)", "/ui/claims/per-day".to_owned()),
     ];
