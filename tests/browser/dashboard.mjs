@@ -215,6 +215,91 @@ try {
     await context.close();
   }
 
+  // Finance: a payment run (started twice with one Idempotency-Key: one run), its ACH file, holds, a statement and its exception.
+  {
+    const { context, page } = await signIn(browser, 'finance');
+    await visit(page, `/ui/payment-runs?payer_id=${cfg.payer_id}`, 'finance-payment-runs');
+    const form = await page.evaluate(() => Object.fromEntries(new FormData(document.querySelector('form[method=post][action="/ui/payment-runs"]'))));
+    await Promise.all([page.waitForURL(/\/ui\/payment-runs\/[0-9a-f-]{36}$/), page.click('form[method=post][action="/ui/payment-runs"] button')]);
+    const runUrl = page.url();
+    check('a payment run is started from the page and opens on its remittances',
+      /\/ui\/payment-runs\/[0-9a-f-]{36}$/.test(runUrl) && (await page.locator('dl.facts').textContent()).includes(cfg.payer_id),
+      `${runUrl}: ${(await page.textContent('main')).slice(0, 400)}`);
+    const again = await page.request.post(cfg.url + '/ui/payment-runs', { form, maxRedirects: 0 });
+    check('the same form sent twice (its Idempotency-Key) answers the same run', again.status() === 303 && runUrl.endsWith(again.headers()['location']), `${again.status()} ${again.headers()['location']} vs ${runUrl}`);
+    await audit(page, 'finance-payment-run');
+    await shot(page, 'finance-payment-run');
+    const remittanceRows = await page.locator('table:has(caption:text("Remittances")) tbody tr').allTextContents();
+    check('the run lists its remittance to the provider', remittanceRows.some((row) => row.includes(cfg.provider_npi)), JSON.stringify(remittanceRows));
+    if (await page.locator('a[href$="/ach"]').count() > 0) {
+      const ach = await download(page, 'a[href$="/ach"]');
+      check('the run\'s ACH file downloads as NACHA records (file header first, 94 characters each)', ach.startsWith('101') && ach.split(/\r?\n/).filter((l) => l).every((l) => l.length === 94), ach.slice(0, 200));
+    } else {
+      check('a run without ACH entries says so', (await page.textContent('main')).includes('sent no ACH entries'));
+    }
+    await page.goto(`${cfg.url}/ui/payment-runs?payer_id=${cfg.payer_id}`);
+    const chart = await page.evaluate(() => {
+      const svg = document.querySelector('#paid-per-run svg[role=img]');
+      return svg ? { title: svg.querySelector('title')?.textContent, desc: !!svg.querySelector('desc'), table: document.querySelectorAll('#paid-per-run details tbody tr').length } : null;
+    });
+    check('paid per run is an SVG chart with a title, a description and a table of its numbers', chart && chart.title.startsWith('Paid per payment run') && chart.desc && chart.table >= 1, JSON.stringify(chart));
+    const runsCsv = await download(page, 'a[download][href*="format=csv"]');
+    check('the runs export as CSV', runsCsv.startsWith('Run,Run date,Effective date,Remittances,Paid (ACH),Held,Awaiting prenote\r\n') && runsCsv.split('\r\n').length >= 3, runsCsv.slice(0, 200));
+
+    // Holds: place one on the provider, then release it, from the keyboard.
+    await visit(page, `/ui/payment-holds?payer_id=${cfg.payer_id}`, 'finance-payment-holds');
+    await page.fill('#place-npi', cfg.provider_npi);
+    await page.fill('#place-reason', 'Credentialing review');
+    await Promise.all([page.waitForURL(/done=held/), page.press('#place-reason', 'Enter')]);
+    check('a hold is placed from the page', (await page.textContent('p.done')).includes(`NPI ${cfg.provider_npi} are held`));
+    await page.fill('#release-npi', cfg.provider_npi);
+    await page.fill('#release-reason', 'Credentialing complete');
+    await Promise.all([page.waitForURL(/done=released/), page.click('form:has(#release-npi) button')]);
+    check('the hold is released from the page', (await page.textContent('p.done')).includes('released'));
+    await audit(page, 'finance-payment-holds-released');
+
+    // Reconciliation: upload a statement with a debit no run expects; resolve the exception it opens.
+    await visit(page, `/ui/reconciliation?payer_id=${cfg.payer_id}`, 'finance-reconciliation');
+    await page.setInputFiles('#statement-file', { name: 'statement.xml', mimeType: 'application/xml', buffer: Buffer.from(cfg.statement) });
+    const [imported] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/ui/reconciliation/statements')), page.click('form[enctype="multipart/form-data"] button')]);
+    const facts = await page.textContent('dl.facts');
+    check('the uploaded statement is imported and reconciled', imported.status() === 201 && (await page.textContent('main')).includes('imported and reconciled'), `${imported.status()} ${facts}`);
+    check('its unexpected debit opens an exception', /Exceptions opened\s*1/.test(facts), facts);
+    await audit(page, 'finance-reconciliation-import');
+    await shot(page, 'finance-reconciliation-import');
+    await page.goto(`${cfg.url}/ui/reconciliation?payer_id=${cfg.payer_id}`);
+    const open = await page.locator('#exceptions form.row').count();
+    check('the exception queue offers to resolve the open exception', open >= 1, open);
+    await page.fill('#exceptions form.row input[name=reason]', 'Bank fee booked by hand');
+    await Promise.all([page.waitForURL(/done=resolved/), page.click('#exceptions form.row button')]);
+    check('the exception is resolved with a reason', (await page.textContent('p.done')).includes('resolved') && (await page.locator('#exceptions form.row').count()) === open - 1);
+    await page.goto(`${cfg.url}/ui/reconciliation?payer_id=${cfg.payer_id}&status=all`);
+    check('the resolved exception keeps who resolved it and why', (await page.textContent('#exceptions')).includes('Bank fee booked by hand'));
+    await audit(page, 'finance-reconciliation-resolved');
+    await shot(page, 'finance-reconciliation-resolved');
+    await context.close();
+  }
+
+  // The pended queue and the claims list, with drill-down to the explanation and claims per day as a chart.
+  {
+    const { context, page } = await signIn(browser, 'auditor');
+    await visit(page, '/ui/pended', 'auditor-pended');
+    const pendedRows = await page.locator('#claims tbody tr').allTextContents();
+    check('the pended queue lists the pended claim', pendedRows.some((row) => row.includes(cfg.pended_claim_id)) && !pendedRows.some((row) => row.includes(cfg.claim_id)), JSON.stringify(pendedRows));
+    await Promise.all([page.waitForURL(/\/ui\/claims\/explanation\?claim_id=/), page.click(`a:text("${cfg.pended_claim_id}")`)]);
+    check('a pended claim drills down to where and why it pended', (await page.textContent('main')).includes('Pended ('), (await page.textContent('main')).slice(0, 300));
+    await visit(page, '/ui/claims', 'auditor-claims');
+    const claimRows = await page.locator('#claims tbody tr').count();
+    check('the claims list shows the claims', claimRows >= 2, claimRows);
+    await visit(page, '/ui/claims/per-day', 'auditor-claims-per-day');
+    const perDay = await page.evaluate(() => {
+      const svg = document.querySelector('#claims-per-day svg[role=img]');
+      return svg ? { labelled: svg.getAttribute('aria-labelledby'), bars: svg.querySelectorAll('rect').length, rows: document.querySelectorAll('#claims-per-day details tbody tr').length } : null;
+    });
+    check('claims per day by outcome is an accessible SVG chart with a table fallback', perDay && perDay.labelled.includes('claims-per-day-desc') && perDay.bars >= 2 && perDay.rows >= 1, JSON.stringify(perDay));
+    await context.close();
+  }
+
   // A provider key has no pages; an admin sees them all.
   {
     const { context, page } = await signIn(browser, 'provider');
@@ -225,7 +310,7 @@ try {
     await audit(admin.page, 'admin-home');
     await shot(admin.page, 'admin-home');
     const links = await admin.page.locator('header nav a').count();
-    check('an admin sees every page', links === 6, links);
+    check('an admin sees every page', links === 11, links);
     await admin.context.close();
   }
 } catch (e) {

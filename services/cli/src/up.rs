@@ -79,7 +79,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut services = build(&runtimes).await?;
     // The dashboard on the same listener, calling the APIs there once it is bound; keys are checked in intake's registry.
     let dashboard_urls = Arc::new(std::sync::OnceLock::new());
-    let dashboard = claimtrail_dashboard::routes(runtimes[0].registry.clone(), &args.dashboard, dashboard_urls.clone())?;
+    let dashboard_store = runtimes[0].store.for_service(claimtrail_dashboard::SERVICE, &settings.prefix)?;
+    let dashboard = claimtrail_dashboard::routes(dashboard_store, runtimes[0].registry.clone(), &args.dashboard, dashboard_urls.clone()).await?;
     if let Some((_, intake)) = services.first_mut() {
         intake.routes = std::mem::take(&mut intake.routes).merge(dashboard);
     }

@@ -2,24 +2,29 @@
 //! the pages and calls the services' public APIs with the signed-in key.
 //!
 //! # Layout
-//! - `domain`: the pure core (sessions, CSRF, pages per role, tables, CSV).
-//! - `api`: the HTTP surface (sign-in, sign-out, assets, pages).
+//! - `domain`: the pure core (sessions, CSRF, pages per role, tables, CSV,
+//!   amounts, run totals, claims per day, chart layout, multipart forms).
+//! - `storage`: the dashboard's own table (sessions) and all of its SQL.
+//! - `api`: the HTTP surface (sign-in, sign-out, assets, pages; `api::finance`
+//!   for payment runs, holds and reconciliation, `api::claims` for the
+//!   claims list and the pended queue).
 //! - `upstream`: the HTTP client of the services' APIs.
 //! - `views`: the maud templates; `assets`: the embedded CSS and scripts.
 //!
 //! Under `claimtrail up` it is mounted on the one listener and calls that
 //! listener; `claimtrail serve dashboard` runs it alone with the services'
-//! URLs. It keeps no tables: sessions live in memory (a restart signs
-//! everyone out), and keys are checked against the shared key registry.
+//! URLs. Its one table holds the sessions (so they survive a restart and
+//! work across replicas); keys are checked against the shared key registry.
 
 pub mod api;
 pub mod assets;
 pub mod domain;
+pub mod storage;
 pub mod upstream;
 pub mod views;
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -31,9 +36,11 @@ use claimtrail_runtime::{ServeSettings, http};
 use claimtrail_store::{Store, StoreConfig};
 
 use crate::api::DashboardState;
-use crate::domain::session::Sessions;
 use crate::domain::viewer::{self, Viewer};
+use crate::storage::sessions::SessionStore;
 use crate::upstream::{ApiUrls, Upstream};
+
+pub use crate::storage::migrations;
 
 pub const SERVICE: &str = "dashboard";
 
@@ -92,16 +99,17 @@ pub fn viewer(tenant: Tenant) -> Viewer {
     Viewer { name: tenant.name, role, payer_id: tenant.payer_id, payers }
 }
 
-/// The dashboard's routes, checking keys in `registry` (the shared key
-/// registry) and calling the APIs at `urls` (set later under `up`, once the
-/// listener is bound).
-pub fn routes(registry: Store, args: &DashboardArgs, urls: Arc<OnceLock<ApiUrls>>) -> anyhow::Result<Router> {
+/// The dashboard's routes, keeping sessions in `store` (the dashboard's own,
+/// migrated here), checking keys in `registry` (the shared key registry) and
+/// calling the APIs at `urls` (set later under `up`, once the listener is bound).
+pub async fn routes(store: Store, registry: Store, args: &DashboardArgs, urls: Arc<OnceLock<ApiUrls>>) -> anyhow::Result<Router> {
+    store.migrate(&migrations()).await.context("migrating the dashboard's session table")?;
     let check_key: api::KeyCheck = Arc::new(move |key: String| {
         let registry = registry.clone();
         Box::pin(async move { Ok(claimtrail_runtime::auth::verify_key(&registry, &key).await?.map(viewer)) })
     });
     let state = DashboardState {
-        sessions: Arc::new(Mutex::new(Sessions::new(args.idle_timeout()))),
+        sessions: SessionStore::new(store, args.idle_timeout()),
         upstream: Upstream::new(urls)?,
         check_key,
         clock: Arc::new(time::OffsetDateTime::now_utc),
@@ -110,8 +118,8 @@ pub fn routes(registry: Store, args: &DashboardArgs, urls: Arc<OnceLock<ApiUrls>
 }
 
 /// `claimtrail serve dashboard`: the pages and the operational endpoints. It
-/// needs only the database holding the key registry and the services' URLs
-/// (no bus, no producer key: it writes nothing).
+/// needs only the database (the key registry and its session table) and the
+/// services' URLs (no bus, no producer key: it publishes nothing).
 pub async fn run(settings: ServeSettings, args: DashboardArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let urls = Arc::new(OnceLock::new());
     let _ = urls.set(args.api_urls()?);
@@ -126,7 +134,8 @@ pub async fn run(settings: ServeSettings, args: DashboardArgs, shutdown: impl Fu
     .with_context(|| format!("connecting the dashboard to {}", claimtrail_store::redact_url(&settings.database_url)))?;
     let registry = claimtrail_store::registry::open(&store, &settings.prefix).await.context("opening the key registry")?;
     http::metrics_handle();
-    let app = routes(registry, &args, urls)?
+    let app = routes(store, registry, &args, urls)
+        .await?
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
         .route("/readyz", get(|| async { (StatusCode::OK, "ready\n") }))
         .route("/metrics", get(|| async { http::metrics_handle().render() }));

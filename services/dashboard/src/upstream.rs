@@ -71,10 +71,15 @@ impl Upstream {
         Ok(Upstream { client, urls })
     }
 
-    async fn get(&self, service: Service, api_key: &str, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response, UpstreamError> {
+    async fn send(
+        &self,
+        service: Service,
+        api_key: &str,
+        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, UpstreamError> {
         let base = self.urls.get().ok_or(UpstreamError::NotConfigured)?.of(service);
         let unreachable = |e: reqwest::Error| UpstreamError::Unreachable { service, reason: e.to_string() };
-        let response = self.client.get(format!("{base}{path}")).query(query).bearer_auth(api_key).send().await.map_err(unreachable)?;
+        let response = build(&self.client, base).bearer_auth(api_key).send().await.map_err(unreachable)?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -82,9 +87,66 @@ impl Upstream {
         let body = response.text().await.unwrap_or_default();
         let detail = serde_json::from_str::<Value>(&body)
             .ok()
-            .and_then(|problem| problem["detail"].as_str().map(str::to_owned))
+            .map(|problem| {
+                let detail = problem["detail"].as_str().map(str::to_owned).unwrap_or_else(|| format!("the API answered {status}"));
+                // A 422's field errors name what is wrong; keep them.
+                let fields: Vec<String> =
+                    problem["errors"].as_array().into_iter().flatten().map(|error| format!("{}: {}", cell(&error["path"]), cell(&error["message"]))).collect();
+                if fields.is_empty() { detail } else { format!("{detail} ({})", fields.join("; ")) }
+            })
             .unwrap_or_else(|| format!("the API answered {status}"));
         Err(UpstreamError::Status { status: status.as_u16(), detail })
+    }
+
+    async fn get(&self, service: Service, api_key: &str, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response, UpstreamError> {
+        self.send(service, api_key, |client, base| client.get(format!("{base}{path}")).query(query)).await
+    }
+
+    /// POSTs a JSON body (with extra headers such as Idempotency-Key); the answer's status and JSON.
+    pub async fn post_json(
+        &self,
+        service: Service,
+        api_key: &str,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, String)],
+    ) -> Result<(u16, Value), UpstreamError> {
+        let response = self
+            .send(service, api_key, |client, base| {
+                headers.iter().fold(client.post(format!("{base}{path}")).json(body), |request, (name, value)| request.header(*name, value))
+            })
+            .await?;
+        let status = response.status().as_u16();
+        let answer = response.json().await.map_err(|e| UpstreamError::Unreachable { service, reason: format!("the answer is not JSON: {e}") })?;
+        Ok((status, answer))
+    }
+
+    /// POSTs raw bytes as `content_type` (a file); the answer's status and JSON.
+    pub async fn post_bytes(
+        &self,
+        service: Service,
+        api_key: &str,
+        path: &str,
+        query: &[(&str, String)],
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Value), UpstreamError> {
+        let response = self
+            .send(service, api_key, |client, base| {
+                client.post(format!("{base}{path}")).query(query).header(reqwest::header::CONTENT_TYPE, content_type).body(body)
+            })
+            .await?;
+        let status = response.status().as_u16();
+        let answer = response.json().await.map_err(|e| UpstreamError::Unreachable { service, reason: format!("the answer is not JSON: {e}") })?;
+        Ok((status, answer))
+    }
+
+    /// GETs a file: its bytes and media type.
+    pub async fn file(&self, service: Service, api_key: &str, path: &str) -> Result<(Vec<u8>, String), UpstreamError> {
+        let response = self.get(service, api_key, path, &[]).await?;
+        let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_owned();
+        let bytes = response.bytes().await.map_err(|e| UpstreamError::Unreachable { service, reason: e.to_string() })?;
+        Ok((bytes.to_vec(), content_type))
     }
 
     pub async fn json(&self, service: Service, api_key: &str, path: &str, query: &[(&str, String)]) -> Result<Value, UpstreamError> {

@@ -3,6 +3,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::domain::chart::{self, BarChart};
 use crate::domain::page::Page;
 use crate::domain::table::TablePage;
 use crate::domain::viewer::Viewer;
@@ -127,8 +128,15 @@ pub fn table(page: &TablePage, caption: &str, path: &str, query: &str, filter: &
             caption { (caption) }
             thead { tr { @for header in &page.headers { th scope="col" { (header) } } } }
             tbody {
-                @for row in &page.rows {
-                    tr { @for cell in row { td { (cell) } } }
+                @for (row, link) in page.rows.iter().zip(&page.links) {
+                    tr {
+                        @for (idx, cell) in row.iter().enumerate() {
+                            @match link.as_deref().filter(|_| idx == page.link_column) {
+                                Some(href) => td { a href=(href) { (cell) } },
+                                None => td { (cell) },
+                            }
+                        }
+                    }
                 }
                 @if page.rows.is_empty() {
                     tr { td colspan=(page.headers.len()) { "Nothing to show." } }
@@ -196,6 +204,66 @@ fn decode(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A bar chart as inline SVG (no script): a title and a description for
+/// screen readers, each bar titled with its value, a legend, and the same
+/// numbers as a table.
+pub fn bar_chart(chart: &BarChart, id: &str) -> Markup {
+    let layout = chart::layout(chart);
+    let title_id = format!("{id}-title");
+    let desc_id = format!("{id}-desc");
+    html! {
+        figure.chart #(id) {
+            svg xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (layout.width) " " (layout.height)} width=(layout.width) height=(layout.height)
+                role="img" aria-labelledby={(title_id) " " (desc_id)} {
+                title #(title_id) { (chart.title) }
+                desc #(desc_id) { (chart.description) }
+                g.axis {
+                    @for tick in &layout.y_ticks {
+                        line.grid x1=(layout.plot_left) x2=(layout.plot_right) y1=(tick.at) y2=(tick.at) {}
+                        text x=(layout.plot_left - 6) y=(tick.at + 4) text-anchor="end" { (tick.label) }
+                    }
+                    @for label in &layout.x_labels {
+                        text x=(label.at) y=(layout.height - 24) text-anchor="middle" { (label.label) }
+                    }
+                    line.zero x1=(layout.plot_left) x2=(layout.plot_right) y1=(layout.zero_y) y2=(layout.zero_y) {}
+                }
+                g.bars {
+                    @for bar in &layout.bars {
+                        rect class={"s" (bar.series)} x=(bar.x) y=(bar.y) width=(bar.width) height=(bar.height) {
+                            title { (chart.categories[bar.category]) ", " (chart.series[bar.series]) ": " (chart.unit.format(bar.value)) }
+                        }
+                    }
+                }
+            }
+            figcaption {
+                (chart.title)
+                @if chart.series.len() > 1 {
+                    ul.legend {
+                        @for (idx, name) in chart.series.iter().enumerate() {
+                            li { span class={"swatch s" (idx)} aria-hidden="true" {} (name) }
+                        }
+                    }
+                }
+            }
+            details {
+                summary { "The chart's numbers as a table" }
+                table {
+                    caption { (chart.title) }
+                    thead { tr { th scope="col" { "" } @for name in &chart.series { th scope="col" { (name) } } } }
+                    tbody {
+                        @for (category, row) in chart.categories.iter().zip(&chart.values) {
+                            tr { th scope="row" { (category) } @for value in row { td.num { (chart.unit.format(*value)) } } }
+                        }
+                        @if chart.categories.is_empty() {
+                            tr { td colspan=(chart.series.len() + 1) { "Nothing to show." } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The import map as a `<script>`, its text exactly [`IMPORT_MAP`] (the CSP allows it by hash).
 pub fn import_map() -> Markup {
     html! { script type="importmap" { (PreEscaped(IMPORT_MAP)) } }
@@ -211,6 +279,25 @@ mod tests {
             assert_eq!(decode(&encode(value)), value);
         }
         assert_eq!(decode_pairs("payer_id=60054&filter=a%20b"), [("payer_id".to_owned(), "60054".to_owned()), ("filter".to_owned(), "a b".to_owned())]);
+    }
+
+    #[test]
+    fn a_chart_is_svg_with_a_title_a_description_and_a_table_of_its_numbers() {
+        let chart = BarChart {
+            title: "Paid per run".into(),
+            description: "Paid <by> run".into(),
+            unit: chart::Unit::Cents,
+            categories: vec!["2026-12-07 r1".into()],
+            series: vec!["paid".into()],
+            values: vec![vec![11_880]],
+        };
+        let html = bar_chart(&chart, "runs-chart").into_string();
+        assert!(html.contains("role=\"img\" aria-labelledby=\"runs-chart-title runs-chart-desc\""));
+        assert!(html.contains("<title id=\"runs-chart-title\">Paid per run</title>"));
+        assert!(html.contains("<desc id=\"runs-chart-desc\">Paid &lt;by&gt; run</desc>"));
+        assert!(html.contains("<title>2026-12-07 r1, paid: 118.80</title>"));
+        assert!(html.contains("<td class=\"num\">118.80</td>"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]

@@ -16,10 +16,31 @@ pub enum Page {
     PolicyVersions,
     /// Journal balances by account.
     Balances,
+    /// Payment runs (totals, paid per run), a run's remittances, 835s and ACH file; new runs.
+    PaymentRuns,
+    /// Bank statements imported, their matched debits, and the exception queue.
+    Reconciliation,
+    /// Payment holds placed and released.
+    PaymentHolds,
+    /// Claims pended for review, oldest first, each with its explanation.
+    PendedQueue,
+    /// Claims by status, a page at a time (keyset), and claims per day by outcome.
+    Claims,
 }
 
 impl Page {
-    pub const ALL: [Page; 5] = [Page::Ledger, Page::ClaimProofs, Page::Explanation, Page::PolicyVersions, Page::Balances];
+    pub const ALL: [Page; 10] = [
+        Page::Ledger,
+        Page::ClaimProofs,
+        Page::Claims,
+        Page::PendedQueue,
+        Page::Explanation,
+        Page::PolicyVersions,
+        Page::Balances,
+        Page::PaymentRuns,
+        Page::Reconciliation,
+        Page::PaymentHolds,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -28,6 +49,11 @@ impl Page {
             Page::Explanation => "/ui/claims/explanation",
             Page::PolicyVersions => "/ui/policy-versions",
             Page::Balances => "/ui/balances",
+            Page::PaymentRuns => "/ui/payment-runs",
+            Page::Reconciliation => "/ui/reconciliation",
+            Page::PaymentHolds => "/ui/payment-holds",
+            Page::PendedQueue => "/ui/pended",
+            Page::Claims => "/ui/claims",
         }
     }
 
@@ -38,17 +64,29 @@ impl Page {
             Page::Explanation => "Claim explanation",
             Page::PolicyVersions => "Rule sets and policy versions",
             Page::Balances => "Journal balances",
+            Page::PaymentRuns => "Payment runs",
+            Page::Reconciliation => "Reconciliation",
+            Page::PaymentHolds => "Payment holds",
+            Page::PendedQueue => "Pended claims",
+            Page::Claims => "Claims",
         }
     }
 
-    /// Auditors check the ledger and claims' proofs; payer operations read
-    /// explanations and policy versions; finance reads the journal; admins all.
+    /// Auditors check the ledger, claims and their proofs and read payment
+    /// runs; payer operations work the pended queue and read explanations,
+    /// claims and policy versions; finance runs payments, reconciles and holds;
+    /// admins see all.
     pub fn visible_to(self, role: Role) -> bool {
         match role {
             Role::Admin => true,
-            Role::Auditor => matches!(self, Page::Ledger | Page::ClaimProofs | Page::Explanation | Page::PolicyVersions),
-            Role::Payer => matches!(self, Page::Explanation | Page::PolicyVersions | Page::Ledger),
-            Role::Finance => matches!(self, Page::Balances),
+            Role::Auditor => {
+                matches!(
+                    self,
+                    Page::Ledger | Page::ClaimProofs | Page::Claims | Page::PendedQueue | Page::Explanation | Page::PolicyVersions | Page::PaymentRuns
+                )
+            }
+            Role::Payer => matches!(self, Page::Claims | Page::PendedQueue | Page::Explanation | Page::PolicyVersions | Page::Ledger),
+            Role::Finance => matches!(self, Page::Balances | Page::PaymentRuns | Page::Reconciliation | Page::PaymentHolds),
             Role::Provider => false,
         }
     }
@@ -65,9 +103,12 @@ mod tests {
 
     #[test]
     fn each_role_sees_its_own_pages_and_a_provider_none() {
-        assert_eq!(Page::for_role(Role::Auditor), [Page::Ledger, Page::ClaimProofs, Page::Explanation, Page::PolicyVersions]);
-        assert_eq!(Page::for_role(Role::Payer), [Page::Ledger, Page::Explanation, Page::PolicyVersions]);
-        assert_eq!(Page::for_role(Role::Finance), [Page::Balances]);
+        assert_eq!(
+            Page::for_role(Role::Auditor),
+            [Page::Ledger, Page::ClaimProofs, Page::Claims, Page::PendedQueue, Page::Explanation, Page::PolicyVersions, Page::PaymentRuns]
+        );
+        assert_eq!(Page::for_role(Role::Payer), [Page::Ledger, Page::Claims, Page::PendedQueue, Page::Explanation, Page::PolicyVersions]);
+        assert_eq!(Page::for_role(Role::Finance), [Page::Balances, Page::PaymentRuns, Page::Reconciliation, Page::PaymentHolds]);
         assert_eq!(Page::for_role(Role::Admin), Page::ALL);
         assert!(Page::for_role(Role::Provider).is_empty());
     }

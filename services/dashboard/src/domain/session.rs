@@ -1,15 +1,24 @@
 //! Sessions: one per sign-in, found by a random id in an HttpOnly cookie,
-//! ended by sign-out or after `idle_timeout` without a request. Each carries
+//! ended by sign-out or after an idle timeout without a request. Each carries
 //! the CSRF token that every action (POST) must send back.
+//!
+//! Sessions are kept in the dashboard's own table (storage::sessions), so they
+//! survive a restart and every replica sees them. What is stored gives a
+//! reader of the database nothing to act with: the row is found by a hash of
+//! the session id (the id itself is only in the browser's cookie), and the
+//! API key is sealed with a keystream derived from that id ([`seal_key`]).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::domain::viewer::Viewer;
+use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
-/// Sessions kept at most; beyond it the one idle longest is dropped.
-pub const SESSIONS_MAX: usize = 10_000;
+use crate::domain::viewer::Viewer;
+
+/// Bytes of a session id (hex in the cookie).
+pub const SESSION_ID_BYTES: usize = 32;
+/// The longest API key a session keeps.
+pub const API_KEY_BYTES_MAX: usize = 512;
 
 /// A signed-in browser.
 #[derive(Clone)]
@@ -45,57 +54,64 @@ pub enum CsrfError {
     Mismatch,
 }
 
-/// The live sessions, by id.
-#[derive(Debug)]
-pub struct Sessions {
-    idle_timeout: Duration,
-    by_id: HashMap<String, Session>,
+/// What a request at `now` does to a session last seen at `last_seen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// Still live: its idle clock restarts at `last_seen` (never moved back).
+    Live { last_seen: OffsetDateTime },
+    /// Idle for the timeout or longer: end it.
+    Expired,
 }
 
-impl Sessions {
-    pub fn new(idle_timeout: Duration) -> Sessions {
-        Sessions { idle_timeout, by_id: HashMap::new() }
-    }
+/// The idle-timeout rule: a session idle for `idle_timeout` or longer has ended.
+pub fn touch(last_seen: OffsetDateTime, now: OffsetDateTime, idle_timeout: Duration) -> Touch {
+    if now - last_seen >= idle_timeout { Touch::Expired } else { Touch::Live { last_seen: last_seen.max(now) } }
+}
 
-    pub fn idle_timeout(&self) -> Duration {
-        self.idle_timeout
-    }
+/// The error an expired session is shown with.
+pub fn expired(idle_timeout: Duration) -> SessionError {
+    SessionError::Expired { idle_minutes: idle_timeout.as_secs() / 60 }
+}
 
-    /// Starts a session under `id` (random, chosen by the caller).
-    pub fn start(&mut self, id: String, session: Session) {
-        if self.by_id.len() >= SESSIONS_MAX
-            && let Some(oldest) = self.by_id.iter().min_by_key(|(_, s)| s.last_seen).map(|(id, _)| id.clone())
-        {
-            self.by_id.remove(&oldest);
-        }
-        self.by_id.insert(id, session);
-    }
+/// The key a session's row is stored under: SHA-256 of the id, so that the
+/// table does not hold the ids that the cookies carry.
+pub fn row_key(session_id: &str) -> String {
+    hex::encode(Sha256::new().chain_update(b"claimtrail-dashboard session row\0").chain_update(session_id.as_bytes()).finalize())
+}
 
-    /// The session `id` names at `now`, its idle clock restarted; an expired one is ended.
-    pub fn touch(&mut self, id: Option<&str>, now: OffsetDateTime) -> Result<Session, SessionError> {
-        let id = id.ok_or(SessionError::Missing)?;
-        let session = self.by_id.get_mut(id).ok_or(SessionError::Missing)?;
-        let idle = now - session.last_seen;
-        if idle >= self.idle_timeout {
-            self.by_id.remove(id);
-            return Err(SessionError::Expired { idle_minutes: self.idle_timeout.as_secs() / 60 });
-        }
-        session.last_seen = session.last_seen.max(now);
-        Ok(session.clone())
-    }
+/// Whether `text` has the shape of a session id (hex of [`SESSION_ID_BYTES`]).
+pub fn is_session_id(text: &str) -> bool {
+    text.len() == SESSION_ID_BYTES * 2 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
-    /// Ends the session `id` names, if any.
-    pub fn end(&mut self, id: &str) {
-        self.by_id.remove(id);
+/// The keystream of a session: SHA-256 in counter mode over the session id
+/// (a fresh 256-bit random value per session), under a label of its own.
+fn keystream(session_id: &str, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut counter: u32 = 0;
+    while out.len() < len {
+        let block =
+            Sha256::new().chain_update(b"claimtrail-dashboard api key\0").chain_update(session_id.as_bytes()).chain_update(counter.to_be_bytes()).finalize();
+        out.extend_from_slice(&block);
+        counter += 1;
     }
+    out.truncate(len);
+    out
+}
 
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
+/// The API key as stored: XORed with the session's keystream. Only a holder
+/// of the session id (the browser's cookie) can open it.
+pub fn seal_key(session_id: &str, api_key: &str) -> Vec<u8> {
+    api_key.as_bytes().iter().zip(keystream(session_id, api_key.len())).map(|(byte, pad)| byte ^ pad).collect()
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+/// The API key a sealed value holds, when the session id is the one it was sealed with.
+pub fn open_key(session_id: &str, sealed: &[u8]) -> Option<String> {
+    if sealed.len() > API_KEY_BYTES_MAX {
+        return None;
     }
+    let bytes: Vec<u8> = sealed.iter().zip(keystream(session_id, sealed.len())).map(|(byte, pad)| byte ^ pad).collect();
+    String::from_utf8(bytes).ok()
 }
 
 /// Checks the CSRF token a form sent against the expected one, in constant time.
@@ -108,61 +124,57 @@ pub fn check_csrf(expected: &str, presented: Option<&str>) -> Result<(), CsrfErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::viewer::Role;
     use time::macros::datetime;
 
-    fn session(at: OffsetDateTime) -> Session {
-        Session {
-            api_key: "ct_1_2".into(),
-            viewer: Viewer { name: "State Audit Office".into(), role: Role::Auditor, payer_id: None, payers: None },
-            csrf_token: "token".into(),
-            last_seen: at,
-        }
-    }
+    const ID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
     #[test]
     fn a_session_used_within_the_idle_timeout_stays_and_its_clock_restarts() {
         let start = datetime!(2026-12-07 09:00 UTC);
-        let mut sessions = Sessions::new(Duration::from_secs(15 * 60));
-        sessions.start("s1".into(), session(start));
-        assert!(sessions.touch(Some("s1"), start + Duration::from_secs(14 * 60)).is_ok());
+        let timeout = Duration::from_secs(15 * 60);
+        let Touch::Live { last_seen } = touch(start, start + Duration::from_secs(14 * 60), timeout) else { panic!("expired too early") };
+        assert_eq!(last_seen, start + Duration::from_secs(14 * 60));
         // 14 minutes after the last request, not after sign-in.
-        assert!(sessions.touch(Some("s1"), start + Duration::from_secs(28 * 60)).is_ok());
+        assert!(matches!(touch(last_seen, start + Duration::from_secs(28 * 60), timeout), Touch::Live { .. }));
     }
 
     #[test]
-    fn a_session_idle_for_the_timeout_is_expired_and_ended() {
+    fn a_session_idle_for_the_timeout_is_expired() {
         let start = datetime!(2026-12-07 09:00 UTC);
-        let mut sessions = Sessions::new(Duration::from_secs(15 * 60));
-        sessions.start("s1".into(), session(start));
-        assert_eq!(sessions.touch(Some("s1"), start + Duration::from_secs(15 * 60)).unwrap_err(), SessionError::Expired { idle_minutes: 15 });
-        assert_eq!(sessions.touch(Some("s1"), start + Duration::from_secs(15 * 60)).unwrap_err(), SessionError::Missing, "the expired session is gone");
-        assert!(sessions.is_empty());
+        let timeout = Duration::from_secs(15 * 60);
+        assert_eq!(touch(start, start + Duration::from_secs(15 * 60), timeout), Touch::Expired);
+        assert_eq!(touch(start, start + Duration::from_secs(15 * 60 - 1), timeout), Touch::Live { last_seen: start + Duration::from_secs(899) });
+        assert_eq!(expired(timeout), SessionError::Expired { idle_minutes: 15 });
     }
 
     #[test]
-    fn an_unknown_or_absent_session_id_is_missing_and_sign_out_ends_a_session() {
-        let start = datetime!(2026-12-07 09:00 UTC);
-        let mut sessions = Sessions::new(Duration::from_secs(60));
-        assert_eq!(sessions.touch(None, start).unwrap_err(), SessionError::Missing);
-        sessions.start("s1".into(), session(start));
-        assert_eq!(sessions.touch(Some("s2"), start).unwrap_err(), SessionError::Missing);
-        sessions.end("s1");
-        assert_eq!(sessions.touch(Some("s1"), start).unwrap_err(), SessionError::Missing);
+    fn a_request_from_a_replica_whose_clock_is_behind_does_not_move_the_idle_clock_back() {
+        let seen = datetime!(2026-12-07 09:10 UTC);
+        assert_eq!(touch(seen, seen - Duration::from_secs(5), Duration::from_secs(60)), Touch::Live { last_seen: seen });
     }
 
     #[test]
-    fn beyond_the_session_limit_the_longest_idle_one_is_dropped() {
-        let start = datetime!(2026-12-07 09:00 UTC);
-        let mut sessions = Sessions::new(Duration::from_secs(3600));
-        for n in 0..SESSIONS_MAX {
-            sessions.start(format!("s{n}"), session(start + Duration::from_secs(n as u64 % 1000 + 1)));
-        }
-        sessions.start("old".into(), session(start));
-        sessions.start("new".into(), session(start + Duration::from_secs(2000)));
-        assert_eq!(sessions.len(), SESSIONS_MAX);
-        assert!(sessions.touch(Some("old"), start + Duration::from_secs(2000)).is_err());
-        assert!(sessions.touch(Some("new"), start + Duration::from_secs(2000)).is_ok());
+    fn the_stored_key_opens_only_with_its_session_id_and_the_row_key_is_not_the_id() {
+        let sealed = seal_key(ID, "ct_0123456789abcdef_secret");
+        assert!(!sealed.windows(6).any(|w| w == b"secret"), "the key is not stored in clear");
+        assert_eq!(open_key(ID, &sealed).as_deref(), Some("ct_0123456789abcdef_secret"));
+        let other = ID.replace('0', "1");
+        assert_ne!(open_key(&other, &sealed).as_deref(), Some("ct_0123456789abcdef_secret"));
+        assert_eq!(row_key(ID).len(), 64);
+        assert_ne!(row_key(ID), ID);
+        assert_ne!(row_key(ID), row_key(&other));
+        // A key longer than one SHA-256 block is sealed whole.
+        let long = "k".repeat(100);
+        assert_eq!(open_key(ID, &seal_key(ID, &long)).as_deref(), Some(long.as_str()));
+        assert_eq!(open_key(ID, &vec![0; API_KEY_BYTES_MAX + 1]), None);
+    }
+
+    #[test]
+    fn only_hex_of_the_right_length_is_a_session_id() {
+        assert!(is_session_id(ID));
+        assert!(!is_session_id(&ID[1..]));
+        assert!(!is_session_id(&ID.replace('0', "g")));
+        assert!(!is_session_id("' OR 1=1 --"));
     }
 
     #[test]

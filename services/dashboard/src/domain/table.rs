@@ -8,6 +8,9 @@ pub const PAGE_ROWS_MAX: usize = 50;
 pub struct Table {
     pub headers: Vec<&'static str>,
     pub rows: Vec<Vec<String>>,
+    /// Per row, where its cell in [`Table::link_column`] leads (a drill-down), if anywhere.
+    pub links: Vec<Option<String>>,
+    pub link_column: usize,
 }
 
 /// One page of a table.
@@ -15,6 +18,8 @@ pub struct Table {
 pub struct TablePage {
     pub headers: Vec<&'static str>,
     pub rows: Vec<Vec<String>>,
+    pub links: Vec<Option<String>>,
+    pub link_column: usize,
     /// 1-based.
     pub page: usize,
     pub n_pages: usize,
@@ -25,7 +30,14 @@ pub struct TablePage {
 impl Table {
     pub fn new(headers: Vec<&'static str>, rows: Vec<Vec<String>>) -> Table {
         debug_assert!(rows.iter().all(|row| row.len() == headers.len()), "every row has one cell per header");
-        Table { headers, rows }
+        let links = vec![None; rows.len()];
+        Table { headers, rows, links, link_column: 0 }
+    }
+
+    /// The same table, the cells of `column` leading to `links` (one per row).
+    pub fn linked(self, column: usize, links: Vec<Option<String>>) -> Table {
+        debug_assert_eq!(links.len(), self.rows.len(), "one link per row");
+        Table { link_column: column, links, ..self }
     }
 
     /// The rows of which some cell contains `needle`, ignoring case; every row for an empty needle.
@@ -34,8 +46,8 @@ impl Table {
         if needle.is_empty() {
             return self;
         }
-        let rows = self.rows.into_iter().filter(|row| row.iter().any(|cell| cell.to_lowercase().contains(&needle))).collect();
-        Table { headers: self.headers, rows }
+        let (rows, links) = self.rows.into_iter().zip(self.links).filter(|(row, _)| row.iter().any(|cell| cell.to_lowercase().contains(&needle))).unzip();
+        Table { headers: self.headers, rows, links, link_column: self.link_column }
     }
 
     /// Page `page` (1-based; past the last page: the last) of `page_rows` rows.
@@ -44,8 +56,8 @@ impl Table {
         let n_rows = self.rows.len();
         let n_pages = n_rows.div_ceil(page_rows).max(1);
         let page = page.clamp(1, n_pages);
-        let rows = self.rows.into_iter().skip((page - 1) * page_rows).take(page_rows).collect();
-        TablePage { headers: self.headers, rows, page, n_pages, n_rows }
+        let (rows, links) = self.rows.into_iter().zip(self.links).skip((page - 1) * page_rows).take(page_rows).unzip();
+        TablePage { headers: self.headers, rows, links, link_column: self.link_column, page, n_pages, n_rows }
     }
 }
 
@@ -75,5 +87,14 @@ mod tests {
         assert!(filtered.rows.iter().all(|row| row[1] == "Even"));
         assert_eq!(table(10).filtered("").rows.len(), 10);
         assert_eq!(table(10).filtered("nothing").rows.len(), 0);
+    }
+
+    #[test]
+    fn links_stay_with_their_rows_through_the_filter_and_the_pages() {
+        let links = (0..120).map(|n| Some(format!("/ui/x/{n}"))).collect();
+        let page = table(120).linked(0, links).filtered("odd").page(2, 50);
+        assert_eq!(page.rows[0][0], "101");
+        assert_eq!(page.links[0].as_deref(), Some("/ui/x/101"));
+        assert_eq!(page.links.len(), page.rows.len());
     }
 }

@@ -3,7 +3,8 @@
 //! core names no runtime crate).
 
 /// The roles of DESIGN.md "Security and privacy", as the dashboard offers pages to them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Provider,
     Payer,
@@ -12,7 +13,7 @@ pub enum Role {
     Admin,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Viewer {
     pub name: String,
     pub role: Role,

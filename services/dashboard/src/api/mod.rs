@@ -4,9 +4,12 @@
 //! public APIs with the signed-in key. Nothing here clashes with `/v1`,
 //! `/healthz`, `/readyz`, `/metrics` or `/openapi.json`.
 
+mod claims;
+mod finance;
+
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
@@ -24,9 +27,10 @@ use time::OffsetDateTime;
 
 use crate::domain::csv::to_csv;
 use crate::domain::page::Page;
-use crate::domain::session::{Session, SessionError, Sessions, check_csrf};
+use crate::domain::session::{Session, SessionError, check_csrf};
 use crate::domain::table::{PAGE_ROWS_MAX, Table};
 use crate::domain::viewer::Viewer;
+use crate::storage::sessions::SessionStore;
 use crate::upstream::{Service, Upstream, UpstreamError, cell};
 use crate::views::{self, Frame, encode};
 
@@ -44,7 +48,7 @@ pub type KeyCheck = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = anyhow::Re
 
 #[derive(Clone)]
 pub struct DashboardState {
-    pub sessions: Arc<Mutex<Sessions>>,
+    pub sessions: SessionStore,
     pub upstream: Upstream,
     pub check_key: KeyCheck,
     pub clock: Clock,
@@ -62,6 +66,20 @@ pub fn routes(state: DashboardState) -> Router {
         .route("/ui/claims/explanation", get(explanation))
         .route("/ui/policy-versions", get(policy_versions))
         .route("/ui/balances", get(balances))
+        .route("/ui/payment-runs", get(finance::runs).post(finance::create_run))
+        .route("/ui/payment-runs/{run_id}", get(finance::run))
+        .route("/ui/payment-runs/{run_id}/ach", get(finance::ach_file))
+        .route("/ui/remittances/{remittance_id}/835", get(finance::remittance_835))
+        .route("/ui/payment-holds", get(finance::holds).post(finance::hold_action))
+        .route("/ui/reconciliation", get(finance::reconciliation))
+        .route(
+            "/ui/reconciliation/statements",
+            post(finance::import_statement).layer(axum::extract::DefaultBodyLimit::max(finance::STATEMENT_BYTES_MAX + 64 * 1024)),
+        )
+        .route("/ui/reconciliation/exceptions/resolve", post(finance::resolve_exception))
+        .route("/ui/pended", get(claims::pended))
+        .route("/ui/claims", get(claims::claims))
+        .route("/ui/claims/per-day", get(claims::per_day))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -105,7 +123,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     // Without system randomness no session can be safe: refuse to serve rather than guess.
     getrandom::fill(&mut bytes).expect("the system has no randomness source");
@@ -120,7 +138,7 @@ fn clear_cookie(name: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")).expect("cookie names are ASCII")
 }
 
-fn page(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn page(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
@@ -135,19 +153,18 @@ fn sign_in_page(status: StatusCode, message: Option<&str>, clear_session: bool) 
     response
 }
 
-fn frame(session: &Session, current: Option<Page>) -> Frame<'_> {
+pub(crate) fn frame(session: &Session, current: Option<Page>) -> Frame<'_> {
     Frame { viewer: &session.viewer, csrf_token: &session.csrf_token, current }
 }
 
 /// The session of this request, when it has one that may see `page`; else the page to answer with.
-fn signed_in(state: &DashboardState, headers: &HeaderMap, page_wanted: Option<Page>) -> Result<Session, Box<Response>> {
+pub(crate) async fn signed_in(state: &DashboardState, headers: &HeaderMap, page_wanted: Option<Page>) -> Result<Session, Box<Response>> {
     let id = cookie(headers, SESSION_COOKIE);
     let now = (state.clock)();
-    let touched = state
-        .sessions
-        .lock()
-        .map_err(|_| Box::new(page(StatusCode::INTERNAL_SERVER_ERROR, views::problem(None, "Error", "the session table is unusable"))))?
-        .touch(id.as_deref(), now);
+    let touched = state.sessions.touch(id.as_deref(), now).await.map_err(|e| {
+        tracing::error!(error.message = %e, "reading a dashboard session");
+        Box::new(page(StatusCode::SERVICE_UNAVAILABLE, views::problem(None, "Error", "the session table could not be read; try again shortly")))
+    })?;
     let session = match touched {
         Ok(session) => session,
         Err(e @ SessionError::Expired { .. }) => return Err(Box::new(sign_in_page(StatusCode::UNAUTHORIZED, Some(&e.to_string()), true))),
@@ -164,12 +181,21 @@ fn signed_in(state: &DashboardState, headers: &HeaderMap, page_wanted: Option<Pa
     Ok(session)
 }
 
+/// The session of an action (a POST): signed in, allowed `page`, and the form's CSRF token its own.
+pub(crate) async fn acting(state: &DashboardState, headers: &HeaderMap, page_wanted: Page, csrf_token: Option<&str>) -> Result<Session, Box<Response>> {
+    let session = signed_in(state, headers, Some(page_wanted)).await?;
+    if let Err(e) = check_csrf(&session.csrf_token, csrf_token) {
+        return Err(Box::new(page(StatusCode::FORBIDDEN, views::problem(Some(&frame(&session, Some(page_wanted))), "Not done", &e.to_string()))));
+    }
+    Ok(session)
+}
+
 async fn home(State(state): State<DashboardState>, headers: HeaderMap) -> Response {
     let id = cookie(&headers, SESSION_COOKIE);
     if id.is_none() {
         return sign_in_page(StatusCode::OK, None, false);
     }
-    match signed_in(&state, &headers, None) {
+    match signed_in(&state, &headers, None).await {
         Ok(session) => page(StatusCode::OK, views::home(&frame(&session, None))),
         Err(response) => *response,
     }
@@ -207,9 +233,9 @@ async fn sign_in(State(state): State<DashboardState>, headers: HeaderMap, Form(f
     };
     let id = random_token();
     let session = Session { api_key, viewer, csrf_token: random_token(), last_seen: (state.clock)() };
-    match state.sessions.lock() {
-        Ok(mut sessions) => sessions.start(id.clone(), session),
-        Err(_) => return page(StatusCode::INTERNAL_SERVER_ERROR, views::problem(None, "Error", "the session table is unusable")),
+    if let Err(e) = state.sessions.start(&id, &session).await {
+        tracing::error!(error.message = %e, "starting a dashboard session");
+        return sign_in_page(StatusCode::SERVICE_UNAVAILABLE, Some("The session could not be kept; try again shortly."), false);
     }
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &id));
@@ -223,15 +249,21 @@ pub struct ActionForm {
 }
 
 async fn sign_out(State(state): State<DashboardState>, headers: HeaderMap, Form(form): Form<ActionForm>) -> Response {
-    let session = match signed_in(&state, &headers, None) {
+    let session = match signed_in(&state, &headers, None).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
     if let Err(e) = check_csrf(&session.csrf_token, form.csrf_token.as_deref()) {
         return page(StatusCode::FORBIDDEN, views::problem(Some(&frame(&session, None)), "Not signed out", &e.to_string()));
     }
-    if let (Some(id), Ok(mut sessions)) = (cookie(&headers, SESSION_COOKIE), state.sessions.lock()) {
-        sessions.end(&id);
+    if let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.sessions.end(&id).await
+    {
+        tracing::error!(error.message = %e, "ending a dashboard session");
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            views::problem(Some(&frame(&session, None)), "Not signed out", "the session could not be ended; try again"),
+        );
     }
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE));
@@ -241,7 +273,7 @@ async fn sign_out(State(state): State<DashboardState>, headers: HeaderMap, Form(
 // ---- Pages.
 
 /// What an API's refusal becomes: the same status, said in words.
-fn upstream_page(session: &Session, current: Page, error: UpstreamError) -> Response {
+pub(crate) fn upstream_page(session: &Session, current: Page, error: UpstreamError) -> Response {
     let frame = frame(session, Some(current));
     let (status, title, detail) = match &error {
         UpstreamError::Status { status: 404, detail } => (StatusCode::NOT_FOUND, "Not found", format!("{detail} (or it is not one this key may read)")),
@@ -259,12 +291,12 @@ fn upstream_page(session: &Session, current: Page, error: UpstreamError) -> Resp
     page(status, views::problem(Some(&frame), title, &detail))
 }
 
-fn bad_request(session: &Session, current: Page, detail: &str) -> Response {
+pub(crate) fn bad_request(session: &Session, current: Page, detail: &str) -> Response {
     page(StatusCode::BAD_REQUEST, views::problem(Some(&frame(session, Some(current))), "Bad request", detail))
 }
 
 /// A claim id as the APIs take it: letters, digits, `-`, `_` and `.`, at most 64.
-fn claim_id(text: &str) -> Result<&str, String> {
+pub(crate) fn claim_id(text: &str) -> Result<&str, String> {
     let text = text.trim();
     if text.is_empty() || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
         return Err(format!("`{text}` is not a claim id (letters, digits, '-', '_' or '.', at most 64)"));
@@ -275,9 +307,9 @@ fn claim_id(text: &str) -> Result<&str, String> {
 /// The query of a table: its filter, page (1-based) and `format=csv` for the export.
 #[derive(Deserialize, Default)]
 pub struct TableQuery {
-    filter: Option<String>,
-    page: Option<String>,
-    format: Option<String>,
+    pub(crate) filter: Option<String>,
+    pub(crate) page: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 impl TableQuery {
@@ -286,14 +318,14 @@ impl TableQuery {
     }
 }
 
-fn csv_response(file_name: &str, table: Table) -> Response {
+pub(crate) fn csv_response(file_name: &str, table: Table) -> Response {
     let body = to_csv(&table.headers, &table.rows);
     let disposition = format!("attachment; filename=\"{file_name}\"");
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
 }
 
 /// The table as CSV (every row after the filter), or one page of it in `render`.
-fn table_or_csv(
+pub(crate) fn table_or_csv(
     query: &TableQuery,
     file_name: &str,
     table: Table,
@@ -368,7 +400,7 @@ fn note_view(note_text: &str) -> Markup {
 }
 
 async fn ledger(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<TableQuery>) -> Response {
-    let session = match signed_in(&state, &headers, Some(Page::Ledger)) {
+    let session = match signed_in(&state, &headers, Some(Page::Ledger)).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -439,7 +471,7 @@ fn entry_row(entry: &Value) -> Vec<String> {
 }
 
 async fn ledger_entries(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<EntriesQuery>) -> Response {
-    let session = match signed_in(&state, &headers, Some(Page::Ledger)) {
+    let session = match signed_in(&state, &headers, Some(Page::Ledger)).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -488,7 +520,7 @@ pub struct ClaimQuery {
     table: TableQuery,
 }
 
-fn claim_form(path: &str, claim_id: &str) -> Markup {
+pub(crate) fn claim_form(path: &str, claim_id: &str) -> Markup {
     html! {
         form.inline method="get" action=(path) {
             div {
@@ -516,7 +548,7 @@ fn pin_section() -> Markup {
 }
 
 async fn proofs(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<ClaimQuery>) -> Response {
-    let session = match signed_in(&state, &headers, Some(Page::ClaimProofs)) {
+    let session = match signed_in(&state, &headers, Some(Page::ClaimProofs)).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -627,7 +659,7 @@ async fn proofs(State(state): State<DashboardState>, headers: HeaderMap, Query(q
 }
 
 async fn explanation(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<ClaimQuery>) -> Response {
-    let session = match signed_in(&state, &headers, Some(Page::Explanation)) {
+    let session = match signed_in(&state, &headers, Some(Page::Explanation)).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -704,23 +736,20 @@ async fn explanation(State(state): State<DashboardState>, headers: HeaderMap, Qu
     table_or_csv(&query.table, "explanation.csv", table, render, "Steps", current.path(), &format!("claim_id={}", encode(id)))
 }
 
-#[derive(Deserialize)]
-pub struct PayerQuery {
-    payer_id: Option<String>,
-    #[serde(flatten)]
-    table: TableQuery,
+/// A payer id as the APIs take it: letters, digits, '-' or '_', at most 64.
+pub(crate) fn checked_payer_id(text: &str) -> Result<&str, String> {
+    if text.is_empty() || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')) {
+        return Err(format!("`{text}` is not a payer id (letters, digits, '-' or '_', at most 64)"));
+    }
+    Ok(text)
 }
 
-async fn policy_versions(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<PayerQuery>) -> Response {
-    let session = match signed_in(&state, &headers, Some(Page::PolicyVersions)) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let current = Page::PolicyVersions;
+/// The payer a page is about (the one asked for, else the key's first) and the form to choose another.
+pub(crate) fn payer_choice(session: &Session, asked: Option<&str>, path: &str, button: &str) -> (Markup, Option<String>) {
     let listed = session.viewer.listed_payers();
-    let payer_id = query.payer_id.clone().filter(|id| !id.trim().is_empty()).or_else(|| listed.first().cloned());
-    let payer_form = html! {
-        form.inline method="get" action=(current.path()) {
+    let payer_id = asked.map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).or_else(|| listed.first().cloned());
+    let form = html! {
+        form.inline method="get" action=(path) {
             div {
                 label for="payer-id" { "Payer" }
                 @if listed.is_empty() {
@@ -731,14 +760,36 @@ async fn policy_versions(State(state): State<DashboardState>, headers: HeaderMap
                     }
                 }
             }
-            button type="submit" { "Show versions" }
+            button type="submit" { (button) }
         }
     };
+    (form, payer_id)
+}
+
+#[derive(Deserialize)]
+pub struct PayerQuery {
+    pub(crate) payer_id: Option<String>,
+    #[serde(flatten)]
+    pub(crate) table: TableQuery,
+}
+
+/// A page of the session's role: `body` under `current`'s title and menu.
+pub(crate) fn show(session: &Session, current: Page, body: Markup) -> Response {
+    page(StatusCode::OK, views::layout(current.title(), Some(&frame(session, Some(current))), html! {}, body))
+}
+
+async fn policy_versions(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<PayerQuery>) -> Response {
+    let session = match signed_in(&state, &headers, Some(Page::PolicyVersions)).await {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let current = Page::PolicyVersions;
+    let (payer_form, payer_id) = payer_choice(&session, query.payer_id.as_deref(), current.path(), "Show versions");
     let Some(payer_id) = payer_id else {
         return page(StatusCode::OK, views::layout(current.title(), Some(&frame(&session, Some(current))), html! {}, payer_form));
     };
-    if !payer_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')) || payer_id.len() > 64 {
-        return bad_request(&session, current, &format!("`{payer_id}` is not a payer id (letters, digits, '-' or '_')"));
+    if let Err(detail) = checked_payer_id(&payer_id) {
+        return bad_request(&session, current, &detail);
     }
     let answer = match state.upstream.json(Service::Adjudication, &session.api_key, &format!("/v1/payers/{payer_id}/policy-versions"), &[]).await {
         Ok(answer) => answer,
@@ -769,7 +820,7 @@ async fn policy_versions(State(state): State<DashboardState>, headers: HeaderMap
 }
 
 async fn balances(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<TableQuery>) -> Response {
-    let session = match signed_in(&state, &headers, Some(Page::Balances)) {
+    let session = match signed_in(&state, &headers, Some(Page::Balances)).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
