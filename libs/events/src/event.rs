@@ -104,6 +104,38 @@ pub struct ClaimPended {
     pub detail: String,
 }
 
+/// One amount added to (or, negative, taken from) an accumulator bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccumulatorChange {
+    /// The member for an `*_individual` bucket, the family's subscriber for a `*_family` bucket.
+    pub member_id: String,
+    pub plan_year: i32,
+    /// `{deductible|oop}_{inn|oon}_{individual|family}`, e.g. `deductible_inn_individual`.
+    pub bucket: String,
+    pub amount: Money,
+}
+
+/// Adjudication changed a member's (or family's) accumulators: a claim's
+/// cost sharing was `applied`, a replaced or voided claim's entries were
+/// `reversed` (exactly, negated), or amounts met in a prior system were
+/// `imported` (mid-year onboarding, one CSV file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccumulatorsChanged {
+    pub payer_id: String,
+    /// `applied`, `reversed` or `imported`.
+    pub change: String,
+    /// The claim whose cost sharing this is (absent for an import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_id: Option<Uuid>,
+    /// The claim version (1 for claims decided once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_version: Option<u32>,
+    /// SHA3-256 (hex) of an imported file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_sha3: Option<String>,
+    pub entries: Vec<AccumulatorChange>,
+}
+
 /// Adjudication reversed an earlier decision because a replacement
 /// (frequency 7) or a void (frequency 8) of that claim arrived. The amounts
 /// are the original decision's, negated (the 835's CLP02 = 22).
@@ -463,6 +495,7 @@ domain_events! {
     ClaimReversed => "claim.reversed.v1", Claims;
     ClaimPended => "claim.pended.v1", Claims;
     ClaimsErased => "claims.erased.v1", Claims;
+    AccumulatorsChanged => "accumulators.changed.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     PolicyVersionPublished => "policy_version.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;

@@ -28,6 +28,7 @@ use tracing::Instrument as _;
 use crate::domain::{self, Command, DecisionRecord, DecisionState, Event, Facts, FeeSchedule, RegistryFacts};
 use crate::storage::{self, StoredRecord};
 
+pub mod benefits;
 pub mod policies;
 
 pub use policies::{BatchPolicies, PolicyCache};
@@ -40,11 +41,13 @@ pub struct Adjudicator {
     store: Store,
     /// Parsed policy versions, by content hash, for the life of the process.
     policies: std::sync::Arc<PolicyCache>,
+    /// Compiled benefit plans, by content hash, for the life of the process.
+    plans: std::sync::Arc<benefits::PlanCache>,
 }
 
 impl Adjudicator {
     pub fn new(store: Store) -> Adjudicator {
-        Adjudicator { store, policies: std::sync::Arc::default() }
+        Adjudicator { store, policies: std::sync::Arc::default(), plans: std::sync::Arc::default() }
     }
 }
 
@@ -155,6 +158,7 @@ impl Adjudicator {
         let policy = policy.filter(|policy| !policy.is_empty());
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim).await? };
         let history = storage::claim_history(store, tx, &claim).await?;
+        let benefits = self.plans.facts(store, tx, &claim, &registry).await?;
         // The clock the decision runs under, read here and handed to the pure core.
         let decided_on = Timestamp::now().date();
         let command = Command::Adjudicate(claim);
@@ -174,6 +178,7 @@ impl Adjudicator {
                 history: history.clone(),
                 received_on: received_at.date(),
                 decided_on,
+                benefits: benefits.clone(),
             };
             let events = domain::decide(&facts, &command).map_err(|rejection| {
                 if rejection.is_retryable() {
@@ -237,6 +242,11 @@ impl Adjudicator {
                     storage::record_claim_lines(store, tx, claim, |_| "pended").await?;
                     let aggregate = pended.claim_id.to_string();
                     outgoing.push(NewEvent::new(pended, aggregate).caused_by(envelope));
+                }
+                Event::Accumulators(changed) => {
+                    storage::record_accumulators(store, tx, &changed).await?;
+                    let aggregate = changed.claim_id.map(|id| id.to_string()).unwrap_or_else(|| changed.payer_id.clone());
+                    outgoing.push(NewEvent::new(changed, aggregate).caused_by(envelope));
                 }
             }
         }

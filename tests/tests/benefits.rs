@@ -1,0 +1,145 @@
+//! Benefits through the API (issue 17): the payer uploads its plan and the
+//! member's accumulators from a prior system; the sample member's claims
+//! then carry the member's cost share (PR-1 deductible, PR-2 coinsurance),
+//! to the cent, as claims-domain.md's scenarios 4 and 5 give them; the
+//! accumulators are updated with each decision, and a decision replays
+//! byte-identical. A plan that contradicts itself is refused with the path
+//! of every fault.
+
+use std::time::Duration;
+
+use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, service_date};
+use serde_json::{Value, json};
+
+const DECIDED: Duration = Duration::from_secs(30);
+
+/// Every line "medical": deductible 500/1,000, out-of-pocket maximum 3,000/6,000, coinsurance 20%.
+fn plan() -> Value {
+    json!({
+        "name": "Gold PPO",
+        "categories": ["medical"],
+        "default_category": "medical",
+        "tiers": {
+            "inn": {"deductible": {"individual": "500.00", "family": "1000.00"}, "oop_max": {"individual": "3000.00", "family": "6000.00"}, "coinsurance_percent": "20"},
+            "oon": {"deductible": {"individual": "1000.00", "family": "2000.00"}, "oop_max": {"individual": "6000.00", "family": "12000.00"}, "coinsurance_percent": "40"}
+        }
+    })
+}
+
+/// The sample claim with one line: 99213, `units` units at `charge`.
+fn office_claim(pcn: &str, units: u32, charge: &str) -> Value {
+    let mut claim = sample_claim(pcn);
+    let mut item = claim["item"][0].clone();
+    let net: f64 = charge.parse().expect("a charge");
+    item["quantity"] = json!({"value": units});
+    item["unitPrice"] = json!({"value": net / f64::from(units), "currency": "USD"});
+    item["net"] = json!({"value": net, "currency": "USD"});
+    claim["item"] = json!([item]);
+    claim["total"] = json!({"value": net, "currency": "USD"});
+    claim
+}
+
+/// (group-reason, amount) of each adjustment of the decision's first line.
+fn adjustments(status: &Value) -> Vec<(String, String)> {
+    status["decision"]["lines"][0]["adjustments"]
+        .as_array()
+        .expect("adjustments")
+        .iter()
+        .map(|a| (format!("{}-{}", a["group"].as_str().unwrap_or(""), a["reason"].as_str().unwrap_or("")), a["amount"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+fn pair(code: &str, amount: &str) -> (String, String) {
+    (code.to_owned(), amount.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_the_cent() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let adjudication = stack.url("adjudication").to_owned();
+    let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
+    // 99213 is allowed 250.00 a unit.
+    let fees = json!({"fee_schedule_id": "benefits", "entries": [{"procedure_code": "99213", "amount": "250.00"}]});
+    let response = stack.client.put(format!("{adjudication}/v1/payers/{PAYER_ID}/fee-schedule")).bearer_auth(&stack.admin_key).json(&fees).send().await?;
+    anyhow::ensure!(response.status().is_success(), "fee schedule: {}", response.text().await?);
+
+    // A plan that contradicts itself stores nothing and names every fault.
+    let mut bad = plan();
+    bad["tiers"]["inn"]["deductible"]["family"] = json!("400.00");
+    bad["tiers"]["inn"]["coinsurance_percent"] = json!("120");
+    let response = stack
+        .client
+        .put(format!("{adjudication}/v1/payers/{PAYER_ID}/plans/PPO-GOLD?effective_from=2020-01-01"))
+        .bearer_auth(&payer_key)
+        .json(&bad)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await?;
+    let paths: Vec<&str> = problem["errors"].as_array().expect("errors").iter().filter_map(|e| e["path"].as_str()).collect();
+    assert!(paths.contains(&"tiers.inn.deductible.family") && paths.contains(&"tiers.inn.coinsurance_percent"), "{problem}");
+
+    // The member's plan (the enrollment names PPO-GOLD), then what the prior system says was met this plan year.
+    let response = stack
+        .client
+        .put(format!("{adjudication}/v1/payers/{PAYER_ID}/plans/PPO-GOLD?effective_from=2020-01-01"))
+        .bearer_auth(&payer_key)
+        .json(&plan())
+        .send()
+        .await?;
+    assert_eq!(response.status(), 201, "{}", response.text().await?);
+    let listed: Value = stack.client.get(format!("{adjudication}/v1/payers/{PAYER_ID}/plans")).bearer_auth(&payer_key).send().await?.json().await?;
+    assert_eq!(listed["versions"][0]["name"], "PPO-GOLD", "{listed}");
+    assert_eq!(listed["versions"][0]["kind"], "plan", "{listed}");
+    let plan_year = &service_date()[..4];
+    let import = |csv: String| {
+        let request = stack.client.post(format!("{adjudication}/v1/payers/{PAYER_ID}/accumulators/import")).bearer_auth(&payer_key).body(csv);
+        async move { anyhow::Ok(request.send().await?) }
+    };
+    let first_file =
+        format!("member_id,plan_year,bucket,amount\nMBR-0001,{plan_year},deductible_inn_individual,350.00\nMBR-0001,{plan_year},oop_inn_individual,1000.00\n");
+    assert_eq!(import(first_file.clone()).await?.status(), 201);
+    assert_eq!(import(first_file).await?.status(), 409, "the same file twice");
+    let response = import(format!("member_id,plan_year,bucket,amount\nMBR-0001,{plan_year},deductible_in_individual,1.00\n")).await?;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await?.contains("line 2"));
+
+    // Scenario 4: charge 400, allowed 250; deductible 150 of 500 left, then 20% of 100.
+    let claim = stack.submit_ok(&office_claim("PCN-SCEN4", 1, "400.00")).await?.remove(0);
+    let status = stack.wait_decided(&claim, DECIDED).await?;
+    assert_eq!(status["outcome"], "paid", "{status}");
+    assert_eq!(adjustments(&status), [pair("CO-45", "150.00"), pair("PR-1", "150.00"), pair("PR-2", "20.00")], "{status}");
+    assert_eq!((status["decision"]["total_paid"].as_str(), status["decision"]["total_patient_responsibility"].as_str()), (Some("80.00"), Some("170.00")));
+    let response = stack.client.post(format!("{adjudication}/v1/claims/{claim}/replay")).bearer_auth(&stack.api_key).send().await?;
+    let replay: Value = response.json().await?;
+    assert_eq!(replay["byte_identical"], true, "{replay}");
+    let explanation: Value = stack.client.get(format!("{adjudication}/v1/claims/{claim}/explanation")).bearer_auth(&payer_key).send().await?.json().await?;
+    let kinds: Vec<(&str, &str)> = explanation["lines"][0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap_or(""), s["rule"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(kinds, [("pricing", "fee-schedule"), ("benefit", "deductible"), ("benefit", "coinsurance")], "{explanation}");
+    assert_eq!(explanation["lines"][0]["patient_responsibility"], "170.00", "{explanation}");
+
+    // Scenario 5: 1,820 more out of pocket elsewhere brings the member to 2,990 of 3,000;
+    // allowed 500, coinsurance 100 is capped at the 10 left, the payer pays 490.
+    let response = import(format!("member_id,plan_year,bucket,amount\nMBR-0001,{plan_year},oop_inn_individual,1820.00\n")).await?;
+    assert_eq!(response.status(), 201);
+    let claim = stack.submit_ok(&office_claim("PCN-SCEN5", 2, "600.00")).await?.remove(0);
+    let status = stack.wait_decided(&claim, DECIDED).await?;
+    assert_eq!(adjustments(&status), [pair("CO-45", "100.00"), pair("PR-2", "10.00")], "{status}");
+    assert_eq!(status["decision"]["total_paid"], "490.00", "{status}");
+    // Later claims pay 100% of the allowed amount.
+    let claim = stack.submit_ok(&office_claim("PCN-AFTER-OOP", 1, "250.00")).await?.remove(0);
+    let status = stack.wait_decided(&claim, DECIDED).await?;
+    assert_eq!((status["decision"]["total_paid"].as_str(), status["decision"]["total_patient_responsibility"].as_str()), (Some("250.00"), Some("0.00")));
+
+    // The accumulators as stored: 500 of the deductible, exactly 3,000 out of pocket.
+    let accumulators = stack.table("adjudication", "accumulators");
+    let met = |bucket: &'static str| stack.scalar(&format!("SELECT met_cents FROM {accumulators} WHERE member_id = 'MBR-0001' AND bucket = '{bucket}'"));
+    assert_eq!(met("deductible_inn_individual").await?, 50_000);
+    assert_eq!(met("oop_inn_individual").await?, 300_000);
+    stack.cleanup().await
+}
