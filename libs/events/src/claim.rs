@@ -287,6 +287,8 @@ pub enum StepKind {
     /// A benefit step after pricing: copay (PR-3), deductible (PR-1),
     /// coinsurance (PR-2) or the out-of-pocket maximum.
     Benefit,
+    /// A reviewer's decision of a pended claim.
+    Review,
 }
 
 /// One step of a line's decision (`GET /v1/claims/{id}/explanation`).

@@ -136,6 +136,37 @@ pub struct AccumulatorsChanged {
     pub entries: Vec<AccumulatorChange>,
 }
 
+/// The amount a reviewer allows on one line of a pended claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReviewedLine {
+    pub sequence: u32,
+    /// At most the line's charge; the rest is CO-45.
+    pub allowed: Money,
+}
+
+/// A reviewer decided a pended claim (`POST /v1/claims/{id}/review`):
+/// approved (or adjusted) with the amounts allowed on its lines, or denied with one CARC.
+/// It travels on the claim's family partition; adjudication decides the
+/// claim on it (benefits and accumulators included) and the claim leaves
+/// the pended queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimReviewed {
+    pub claim_id: Uuid,
+    pub payer_id: String,
+    /// The organization (tenant) whose key reviewed.
+    pub reviewer: String,
+    /// `approve`, `adjust` or `deny`.
+    pub action: String,
+    /// Why, in the reviewer's words.
+    pub reason: String,
+    /// A denial's CARC, on every line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carc: Option<String>,
+    /// The amount an approval allows on a line (the lines not listed: their charge).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<ReviewedLine>,
+}
+
 /// Adjudication reversed an earlier decision because a replacement
 /// (frequency 7) or a void (frequency 8) of that claim arrived. The amounts
 /// are the original decision's, negated (the 835's CLP02 = 22).
@@ -496,6 +527,7 @@ domain_events! {
     ClaimPended => "claim.pended.v1", Claims;
     ClaimsErased => "claims.erased.v1", Claims;
     AccumulatorsChanged => "accumulators.changed.v1", Claims;
+    ClaimReviewed => "claim.reviewed.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     PolicyVersionPublished => "policy_version.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;

@@ -17,6 +17,7 @@
 
 pub mod plans;
 pub mod policy;
+pub mod review;
 
 use std::collections::HashSet;
 
@@ -96,6 +97,8 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/plans", get(plans::list_plans))
         .route("/v1/payers/{payer_id}/plans/{plan_id}", put(plans::put_plan))
         .route("/v1/payers/{payer_id}/accumulators/import", post(plans::import_accumulators))
+        .route("/v1/payers/{payer_id}/pended", get(review::pended_queue))
+        .route("/v1/claims/{claim_id}/review", post(review::review_claim))
         .route("/v1/claims/{claim_id}/replay", post(replay))
         .route("/v1/claims/{claim_id}/explanation", get(explanation))
         .with_state(runtime)
@@ -132,7 +135,7 @@ pub struct AdjustmentView {
 /// One step of a line's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StepView {
-    /// `edit`, `pricing`, `reversal` or `benefit` (copay, deductible, coinsurance, out-of-pocket maximum).
+    /// `edit`, `pricing`, `reversal`, `benefit` (copay, deductible, coinsurance, out-of-pocket maximum) or `review`.
     pub kind: String,
     /// The edit or pricing rule, e.g. `coverage-ended` or `fee-schedule`.
     pub rule: String,
@@ -200,6 +203,7 @@ fn step_view(step: &DecisionStep) -> StepView {
         StepKind::Pricing => "pricing",
         StepKind::Reversal => "reversal",
         StepKind::Benefit => "benefit",
+        StepKind::Review => "review",
     };
     StepView {
         kind: kind.into(),

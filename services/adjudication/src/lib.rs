@@ -67,6 +67,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::plans::put_plan,
         api::plans::list_plans,
         api::plans::import_accumulators,
+        api::review::pended_queue,
+        api::review::review_claim,
         api::replay,
         api::explanation
     ))]

@@ -147,6 +147,17 @@ pub fn migrations() -> Vec<Migration> {
             },
         },
         Migration { version: 6, name: "accumulators", statements: accumulator_tables },
+        Migration {
+            version: 7,
+            name: "the pended queue by payer",
+            statements: |store| {
+                vec![format!(
+                    "CREATE INDEX {} ON {} (payer_id, event_type)",
+                    store.index("decision_records_by_payer_and_type"),
+                    store.table("decision_records")
+                )]
+            },
+        },
     ]
 }
 
@@ -932,4 +943,26 @@ pub async fn family_size(store: &Store, conn: &impl ConnectionTrait, payer_id: &
 pub async fn import_recorded(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, source_sha3: &str) -> Result<bool, StoreError> {
     let select = format!("SELECT 1 FROM {} WHERE payer_id = $1 AND source_sha3 = $2 LIMIT 1", store.table("accumulator_entries"));
     Ok(conn.query_one_raw(stmt(store, select, vec![Value::from(payer_id.to_owned()), Value::from(source_sha3.to_owned())])).await?.is_some())
+}
+
+/// The stored records of `payer_id`'s claims that are pended now (their last decision a pend).
+pub async fn pended_records(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
+    let select = format!(
+        "SELECT claim_id, event_type, payer_id, submitter, payload, record FROM {} WHERE payer_id = $1 AND event_type = $2 ORDER BY claim_id",
+        store.table("decision_records")
+    );
+    let values = vec![Value::from(payer_id.to_owned()), Value::from(claimtrail_events::ClaimPended::EVENT_TYPE.to_owned())];
+    let rows = conn.query_all_raw(stmt(store, select, values)).await?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        records.push(StoredRecord {
+            claim_id: row.try_get_by_index(0)?,
+            event_type: row.try_get_by_index(1)?,
+            payer_id: row.try_get_by_index(2)?,
+            submitter: row.try_get_by_index(3)?,
+            payload: row.try_get_by_index::<String>(4)?.into_bytes(),
+            record: row.try_get_by_index::<String>(5)?.into_bytes(),
+        });
+    }
+    Ok(records)
 }

@@ -31,9 +31,10 @@ pub mod policy;
 pub mod pricing;
 pub mod record;
 pub mod registry;
+pub mod review;
 pub mod rules;
 
-use claimtrail_events::{AccumulatorsChanged, ClaimAdjudicated, ClaimPended, ClaimReversed, Frequency, SubmittedClaim};
+use claimtrail_events::{AccumulatorsChanged, ClaimAdjudicated, ClaimPended, ClaimReversed, ClaimReviewed, Frequency, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
@@ -92,6 +93,8 @@ pub struct Facts<'a> {
     pub decided_on: Date,
     /// The member's plan and accumulators ([`benefits`]); empty: no cost sharing.
     pub benefits: BenefitFacts,
+    /// A reviewer's decision of the pended claim ([`review`]): it decides the claim instead of the engine.
+    pub review: Option<ClaimReviewed>,
 }
 
 /// What adjudication decided.
@@ -156,6 +159,9 @@ pub enum Rejection {
     /// accumulators that would count a claim twice).
     #[error(transparent)]
     Benefits(#[from] claimtrail_benefits::BenefitError),
+    /// A review that does not fit the claim (every fault, with its path).
+    #[error("the review does not fit the claim: {0}")]
+    Review(String),
 }
 
 impl Rejection {
@@ -206,6 +212,9 @@ pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Reject
 /// Edits, pricing and rules ([`engine`]), and reversals: [`decide`] before the benefit step.
 fn decide_claim(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
     let Command::Adjudicate(claim) = command;
+    if let Some(review) = &facts.review {
+        return review::decide(claim, facts, review);
+    }
     let mut events = Vec::with_capacity(2);
     if claim.frequency != Frequency::Original {
         related_claim(claim).ok_or(Rejection::NoRelatedClaim(claim.claim_id))?;
@@ -304,6 +313,7 @@ pub(crate) mod fixtures {
             received_on: date!(2026 - 11 - 05),
             decided_on: date!(2026 - 11 - 05),
             benefits: super::BenefitFacts::default(),
+            review: None,
         }
     }
 

@@ -57,6 +57,9 @@ pub struct DecisionRecord {
     /// The member's plan and the accumulator position the benefit step read (absent: no plan).
     #[serde(default, skip_serializing_if = "BenefitFacts::is_empty")]
     pub benefits: BenefitFacts,
+    /// The reviewer's decision that decided the pended claim (absent: the engine decided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<claimtrail_events::ClaimReviewed>,
 }
 
 impl DecisionRecord {
@@ -83,6 +86,7 @@ impl DecisionRecord {
             original: facts.original.clone(),
             policy: facts.policy.map(|policy| PolicyUsed::of(policy, claim, &facts.history)).unwrap_or_default(),
             benefits: facts.benefits.clone(),
+            review: facts.review.clone(),
         }
     }
 
@@ -104,6 +108,7 @@ impl DecisionRecord {
             received_on: self.received_on,
             decided_on: self.decided_on,
             benefits: self.benefits.clone(),
+            review: self.review.clone(),
         }
     }
 
