@@ -44,7 +44,7 @@ fn office_claim(pcn: &str, units: u32, charge: &str) -> Value {
 fn adjustments(status: &Value) -> Vec<(String, String)> {
     status["decision"]["lines"][0]["adjustments"]
         .as_array()
-        .expect("adjustments")
+        .unwrap_or_else(|| panic!("no adjustments in {status}"))
         .iter()
         .map(|a| (format!("{}-{}", a["group"].as_str().unwrap_or(""), a["reason"].as_str().unwrap_or("")), a["amount"].as_str().unwrap_or("").to_owned()))
         .collect()
