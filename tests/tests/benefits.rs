@@ -27,10 +27,11 @@ fn plan() -> Value {
     })
 }
 
-/// The sample claim with one line: 99213, `units` units at `charge`.
-fn office_claim(pcn: &str, units: u32, charge: &str) -> Value {
+/// The sample claim with one line: `code`, `units` units at `charge` (each claim its own code: no suspect duplicates).
+fn office_claim(pcn: &str, code: &str, units: u32, charge: &str) -> Value {
     let mut claim = sample_claim(pcn);
     let mut item = claim["item"][0].clone();
+    item["productOrService"]["coding"][0]["code"] = json!(code);
     let net: f64 = charge.parse().expect("a charge");
     item["quantity"] = json!({"value": units});
     item["unitPrice"] = json!({"value": net / f64::from(units), "currency": "USD"});
@@ -59,8 +60,9 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     let stack = Stack::start(&[]).await?;
     let adjudication = stack.url("adjudication").to_owned();
     let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
-    // 99213 is allowed 250.00 a unit.
-    let fees = json!({"fee_schedule_id": "benefits", "entries": [{"procedure_code": "99213", "amount": "250.00"}]});
+    // 99212-99214 are allowed 250.00 a unit.
+    let fees = json!({"fee_schedule_id": "benefits", "entries": [{"procedure_code": "99212", "amount": "250.00"},
+        {"procedure_code": "99213", "amount": "250.00"}, {"procedure_code": "99214", "amount": "250.00"}]});
     let response = stack.client.put(format!("{adjudication}/v1/payers/{PAYER_ID}/fee-schedule")).bearer_auth(&stack.admin_key).json(&fees).send().await?;
     anyhow::ensure!(response.status().is_success(), "fee schedule: {}", response.text().await?);
 
@@ -106,7 +108,7 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     assert!(response.text().await?.contains("line 2"));
 
     // Scenario 4: charge 400, allowed 250; deductible 150 of 500 left, then 20% of 100.
-    let claim = stack.submit_ok(&office_claim("PCN-SCEN4", 1, "400.00")).await?.remove(0);
+    let claim = stack.submit_ok(&office_claim("PCN-SCEN4", "99213", 1, "400.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!(status["outcome"], "paid", "{status}");
     assert_eq!(adjustments(&status), [pair("CO-45", "150.00"), pair("PR-1", "150.00"), pair("PR-2", "20.00")], "{status}");
@@ -128,12 +130,12 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     // allowed 500, coinsurance 100 is capped at the 10 left, the payer pays 490.
     let response = import(format!("member_id,plan_year,bucket,amount\nMBR-0001,{plan_year},oop_inn_individual,1820.00\n")).await?;
     assert_eq!(response.status(), 201);
-    let claim = stack.submit_ok(&office_claim("PCN-SCEN5", 2, "600.00")).await?.remove(0);
+    let claim = stack.submit_ok(&office_claim("PCN-SCEN5", "99214", 2, "600.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!(adjustments(&status), [pair("CO-45", "100.00"), pair("PR-2", "10.00")], "{status}");
     assert_eq!(status["decision"]["total_paid"], "490.00", "{status}");
     // Later claims pay 100% of the allowed amount.
-    let claim = stack.submit_ok(&office_claim("PCN-AFTER-OOP", 1, "250.00")).await?.remove(0);
+    let claim = stack.submit_ok(&office_claim("PCN-AFTER-OOP", "99212", 1, "250.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!((status["decision"]["total_paid"].as_str(), status["decision"]["total_patient_responsibility"].as_str()), (Some("250.00"), Some("0.00")));
 
