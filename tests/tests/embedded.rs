@@ -304,11 +304,12 @@ async fn the_readme_claim_is_accepted_and_paid_with_the_clock_years_ahead() -> a
     })
     .await?;
     let status = up.claim_status(&claim_id).await?;
-    assert_eq!((status["total_charge"].as_str(), status["total_paid"].as_str()), (Some("155.00"), Some("118.80")), "as the README says: {status}");
+    assert_eq!((status["total_charge"].as_str(), status["total_paid"].as_str()), (Some("155.00"), Some("97.00")), "as the README says: {status}");
+    assert_eq!(status["decision"]["total_patient_responsibility"], "21.80", "the demo plan's copay and deductible, as the README says: {status}");
     // The demo's finance key is scoped to the demo payer and reads its journal.
     let balances: serde_json::Value =
         up.client.get(format!("{}/v1/journal/balances", up.url)).bearer_auth(up.demo_key("finance")?).send().await?.error_for_status()?.json().await?;
-    assert!(balances["accounts"].as_array().unwrap().iter().any(|a| a["account"] == "expense:claims:60054" && a["debit"] == "118.80"), "{balances}");
+    assert!(balances["accounts"].as_array().unwrap().iter().any(|a| a["account"] == "expense:claims:60054" && a["debit"] == "97.00"), "{balances}");
     // Intake received it on the moved clock's day too (give or take midnight).
     let received = status["received_at"].as_str().and_then(|at| at.get(..10)).and_then(claimtrail_events::parse_date).expect("received_at");
     assert!((received - moved_today).whole_days().abs() <= 1, "received {received}, the moved clock's today {moved_today}");

@@ -99,6 +99,19 @@ impl Accumulators {
         state
     }
 
+    /// The state as a store holds it: `totals` (one entry per member or
+    /// family, plan year and bucket; zero entries are ignored) and the
+    /// entries of the claim versions still applied that a decision may
+    /// reverse. Nothing is added twice: `applied` is only remembered.
+    pub fn from_stored(totals: &[AccumulatorEntry], applied: &[AccumulatorsApplied]) -> Accumulators {
+        let mut state = Accumulators::new();
+        state.add_all(totals);
+        for version in applied {
+            state.applied.insert(version.claim, version.entries.clone());
+        }
+        state
+    }
+
     /// Folds one event in. Decisions were made before (an applied version
     /// not yet applied, a reversal of exactly its entries); breaking them is
     /// a bug, and asserted.
@@ -181,6 +194,33 @@ impl Accumulators {
     }
 }
 
+impl AccumulatorEvent {
+    /// The event as it travels on the bus (`accumulators.changed.v1`).
+    pub fn to_changed(&self, payer_id: &str) -> claimtrail_events::AccumulatorsChanged {
+        let (change, claim, source_sha3, entries) = match self {
+            AccumulatorEvent::Applied(applied) => ("applied", Some(applied.claim), None, &applied.entries),
+            AccumulatorEvent::Reversed(reversed) => ("reversed", Some(reversed.claim), None, &reversed.entries),
+            AccumulatorEvent::Imported(imported) => ("imported", None, Some(imported.source_sha3.clone()), &imported.entries),
+        };
+        claimtrail_events::AccumulatorsChanged {
+            payer_id: payer_id.to_owned(),
+            change: change.to_owned(),
+            claim_id: claim.map(|claim| claim.claim_id.into()),
+            claim_version: claim.map(|claim| claim.version),
+            source_sha3,
+            entries: entries
+                .iter()
+                .map(|entry| claimtrail_events::AccumulatorChange {
+                    member_id: entry.member_id.to_string(),
+                    plan_year: entry.plan_year,
+                    bucket: entry.bucket.name().to_owned(),
+                    amount: entry.amount,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +259,20 @@ mod tests {
         assert_eq!(state.totals(), vec![(member("M1"), 2026, Bucket::DeductibleInnIndividual, Money::from_cents(35_000))]);
         assert_eq!(state.reverse(&claim(1)), Err(AccumulatorError::NotApplied(claim(1))));
         assert!(state.check_not_applied(&claim(1)).is_ok());
+    }
+
+    #[test]
+    fn the_stored_state_reverses_what_it_remembers_without_counting_it_twice() {
+        let applied = AccumulatorsApplied { claim: claim(1), entries: vec![entry("M1", Bucket::DeductibleInnIndividual, 15_000)] };
+        let mut state = Accumulators::from_stored(&[entry("M1", Bucket::DeductibleInnIndividual, 40_000)], std::slice::from_ref(&applied));
+        assert_eq!(state.met(&member("M1"), 2026, Bucket::DeductibleInnIndividual), Money::from_cents(40_000));
+        assert_eq!(state.check_not_applied(&claim(1)), Err(AccumulatorError::AlreadyApplied(claim(1))));
+        let reversed = state.reverse(&claim(1)).unwrap();
+        state.apply(&AccumulatorEvent::Reversed(reversed.clone()));
+        assert_eq!(state.met(&member("M1"), 2026, Bucket::DeductibleInnIndividual), Money::from_cents(25_000));
+        let wire = AccumulatorEvent::Reversed(reversed).to_changed("P1");
+        assert_eq!((wire.change.as_str(), wire.claim_version, wire.entries[0].bucket.as_str()), ("reversed", Some(1), "deductible_inn_individual"));
+        assert_eq!(wire.entries[0].amount, Money::from_cents(-15_000));
     }
 
     #[test]

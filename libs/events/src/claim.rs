@@ -286,6 +286,11 @@ pub enum StepKind {
     Pricing,
     /// A reversal of an earlier decision, or a denial because of one.
     Reversal,
+    /// A benefit step after pricing: copay (PR-3), deductible (PR-1),
+    /// coinsurance (PR-2) or the out-of-pocket maximum.
+    Benefit,
+    /// A reviewer's decision of a pended claim.
+    Review,
 }
 
 /// One step of a line's decision (`GET /v1/claims/{id}/explanation`).

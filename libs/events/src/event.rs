@@ -111,6 +111,69 @@ pub struct ClaimPended {
     pub detail: String,
 }
 
+/// One amount added to (or, negative, taken from) an accumulator bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccumulatorChange {
+    /// The member for an `*_individual` bucket, the family's subscriber for a `*_family` bucket.
+    pub member_id: String,
+    pub plan_year: i32,
+    /// `{deductible|oop}_{inn|oon}_{individual|family}`, e.g. `deductible_inn_individual`.
+    pub bucket: String,
+    pub amount: Money,
+}
+
+/// Adjudication changed a member's (or family's) accumulators: a claim's
+/// cost sharing was `applied`, a replaced or voided claim's entries were
+/// `reversed` (exactly, negated), or amounts met in a prior system were
+/// `imported` (mid-year onboarding, one CSV file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccumulatorsChanged {
+    pub payer_id: String,
+    /// `applied`, `reversed` or `imported`.
+    pub change: String,
+    /// The claim whose cost sharing this is (absent for an import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_id: Option<Uuid>,
+    /// The claim version (1 for claims decided once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_version: Option<u32>,
+    /// SHA3-256 (hex) of an imported file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_sha3: Option<String>,
+    pub entries: Vec<AccumulatorChange>,
+}
+
+/// The amount a reviewer allows on one line of a pended claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReviewedLine {
+    pub sequence: u32,
+    /// At most the line's charge; the rest is CO-45.
+    pub allowed: Money,
+}
+
+/// A reviewer decided a pended claim (`POST /v1/claims/{id}/review`):
+/// approved (or adjusted) with the amounts allowed on its lines, or denied with one CARC.
+/// It travels on the claim's family partition; adjudication decides the
+/// claim on it (benefits and accumulators included) and the claim leaves
+/// the pended queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimReviewed {
+    pub claim_id: Uuid,
+    pub payer_id: String,
+    /// The organization (tenant) whose key reviewed.
+    pub reviewer: String,
+    /// `approve`, `adjust` or `deny`.
+    pub action: String,
+    /// Why, in the reviewer's words.
+    pub reason: String,
+    /// A denial's CARC, on every line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carc: Option<String>,
+    /// The amount an approval allows on a line (the lines not listed: their charge).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<ReviewedLine>,
+}
+
 /// Adjudication reversed an earlier decision because a replacement
 /// (frequency 7) or a void (frequency 8) of that claim arrived. The amounts
 /// are the original decision's, negated (the 835's CLP02 = 22).
@@ -480,6 +543,8 @@ domain_events! {
     ClaimReversed => "claim.reversed.v1", Claims;
     ClaimPended => "claim.pended.v1", Claims;
     ClaimsErased => "claims.erased.v1", Claims;
+    AccumulatorsChanged => "accumulators.changed.v1", Claims;
+    ClaimReviewed => "claim.reviewed.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     PolicyVersionPublished => "policy_version.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;

@@ -15,7 +15,9 @@
 //! their payers, and the organization that submitted the claim; to anyone
 //! else the claim does not exist (404).
 
+pub mod plans;
 pub mod policy;
+pub mod review;
 
 use std::collections::HashSet;
 
@@ -91,6 +93,11 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/policy/{table}", post(policy::upload_table).layer(Extension(policy::TableFamily::Pricing)))
         .route("/v1/payers/{payer_id}/rule-sets/{name}", put(policy::put_rule_set))
         .route("/v1/payers/{payer_id}/policy-versions", get(policy::list_versions))
+        .route("/v1/payers/{payer_id}/plans", get(plans::list_plans))
+        .route("/v1/payers/{payer_id}/plans/{plan_id}", put(plans::put_plan))
+        .route("/v1/payers/{payer_id}/accumulators/import", post(plans::import_accumulators))
+        .route("/v1/payers/{payer_id}/pended", get(review::pended_queue))
+        .route("/v1/claims/{claim_id}/review", post(review::review_claim))
         .route("/v1/claims/{claim_id}/replay", post(replay))
         .route("/v1/claims/{claim_id}/explanation", get(explanation))
         .with_state(runtime)
@@ -127,7 +134,7 @@ pub struct AdjustmentView {
 /// One step of a line's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StepView {
-    /// `edit`, `pricing` or `reversal`.
+    /// `edit`, `pricing`, `reversal`, `benefit` (copay, deductible, coinsurance, out-of-pocket maximum) or `review`.
     pub kind: String,
     /// The edit or pricing rule, e.g. `coverage-ended` or `fee-schedule`.
     pub rule: String,
@@ -154,6 +161,9 @@ pub struct LineExplanation {
     pub allowed: Money,
     #[schema(value_type = String)]
     pub paid: Money,
+    /// What the member owes on the line (PR-1 + PR-2 + PR-3).
+    #[schema(value_type = String)]
+    pub patient_responsibility: Money,
     pub steps: Vec<StepView>,
 }
 
@@ -191,6 +201,8 @@ fn step_view(step: &DecisionStep) -> StepView {
         StepKind::Edit => "edit",
         StepKind::Pricing => "pricing",
         StepKind::Reversal => "reversal",
+        StepKind::Benefit => "benefit",
+        StepKind::Review => "review",
     };
     StepView {
         kind: kind.into(),
@@ -290,6 +302,12 @@ pub(crate) async fn explanation(
     if let Some(schedule) = &record.fee_schedule {
         facts.push(format!("fee schedule {}", schedule.content_hash));
     }
+    if let Some(plan) = &record.benefits.plan {
+        facts.push(format!("plan {} {}", plan.plan_id, plan.plan.content_hash_hex()));
+    }
+    for entry in &record.benefits.position {
+        facts.push(format!("accumulator {} {} {}: {} met before the claim", entry.member_id, entry.plan_year, entry.bucket, entry.amount));
+    }
     let mut view = ExplanationView {
         claim_id: stored.claim_id.to_string(),
         status: String::new(),
@@ -312,6 +330,7 @@ pub(crate) async fn explanation(
                 charge: line.charge,
                 allowed: line.allowed,
                 paid: line.paid,
+                patient_responsibility: line.patient_responsibility,
                 steps: line.steps.iter().map(step_view).collect(),
             })
             .collect()

@@ -18,7 +18,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{
-    ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, Frequency, MemberEnrolled, NewEvent, PayerRegistered, ProviderEnrolled, Timestamp,
+    ClaimReviewed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, Frequency, MemberEnrolled, NewEvent, PayerRegistered, ProviderEnrolled,
+    Timestamp,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -28,6 +29,7 @@ use tracing::Instrument as _;
 use crate::domain::{self, Command, DecisionRecord, DecisionState, Event, Facts, FeeSchedule, HistoryStatus, RegistryFacts};
 use crate::storage::{self, StoredRecord};
 
+pub mod benefits;
 pub mod policies;
 
 pub use policies::{BatchPolicies, PolicyCache};
@@ -40,11 +42,13 @@ pub struct Adjudicator {
     store: Store,
     /// Parsed policy versions, by content hash, for the life of the process.
     policies: std::sync::Arc<PolicyCache>,
+    /// Compiled benefit plans, by content hash, for the life of the process.
+    plans: std::sync::Arc<benefits::PlanCache>,
 }
 
 impl Adjudicator {
     pub fn new(store: Store) -> Adjudicator {
-        Adjudicator { store, policies: std::sync::Arc::default() }
+        Adjudicator { store, policies: std::sync::Arc::default(), plans: std::sync::Arc::default() }
     }
 }
 
@@ -101,7 +105,14 @@ impl EventHandler for Adjudicator {
     }
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[ClaimSubmitted::EVENT_TYPE, ClaimsErased::EVENT_TYPE, MemberEnrolled::EVENT_TYPE, ProviderEnrolled::EVENT_TYPE, PayerRegistered::EVENT_TYPE])
+        Some(&[
+            ClaimSubmitted::EVENT_TYPE,
+            ClaimReviewed::EVENT_TYPE,
+            ClaimsErased::EVENT_TYPE,
+            MemberEnrolled::EVENT_TYPE,
+            ProviderEnrolled::EVENT_TYPE,
+            PayerRegistered::EVENT_TYPE,
+        ])
     }
 
     /// The claims of one subscriber's family are decided in order: one consumer per partition.
@@ -148,6 +159,7 @@ impl Adjudicator {
         }
         match event {
             DomainEvent::ClaimSubmitted(submitted) => self.adjudicate(tx, envelope, submitted, batch).await,
+            DomainEvent::ClaimReviewed(review) => self.review(tx, envelope, review, batch).await,
             DomainEvent::MemberEnrolled(member) => {
                 storage::record_member(store, tx, envelope.event_id, &member, envelope.occurred_at, recorded_at).await?;
                 Ok(vec![])
@@ -237,6 +249,7 @@ impl Adjudicator {
         let policy = policy.filter(|policy| !policy.is_empty());
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim, batch).await? };
         let history = self.claim_history(tx, &claim, batch).await?;
+        let benefits = self.plans.facts(store, tx, &claim, &registry).await?;
         // The clock the decision runs under, read here and handed to the pure core.
         let decided_on = Timestamp::now().date();
         let command = Command::Adjudicate(claim);
@@ -256,6 +269,8 @@ impl Adjudicator {
                 history: history.clone(),
                 received_on: received_at.date(),
                 decided_on,
+                benefits: benefits.clone(),
+                review: None,
             };
             let events = domain::decide(&facts, &command).map_err(|rejection| {
                 if rejection.is_retryable() {
@@ -270,6 +285,54 @@ impl Adjudicator {
             }
         }
         Err(HandlerError::Unexpected(anyhow::anyhow!("claim {} could not reverse its original twice in a row; retrying", claim.claim_id)))
+    }
+
+    /// Decides a pended claim on its reviewer's decision (`claim.reviewed.v1`),
+    /// on the facts its pend recorded, with the member's plan and accumulators
+    /// as they stand now. A claim that is no longer pended (decided by an
+    /// earlier review) is left alone.
+    async fn review(
+        &self,
+        tx: &DatabaseTransaction,
+        envelope: &Envelope,
+        review: ClaimReviewed,
+        batch: &mut BatchFacts,
+    ) -> Result<Vec<NewEvent>, HandlerError> {
+        let store = &self.store;
+        let Some(stored) = storage::record(store, tx, review.claim_id).await? else {
+            tracing::warn!(claim_id = %review.claim_id, "a review of a claim adjudication never decided; ignored");
+            return Ok(vec![]);
+        };
+        if stored.event_type != claimtrail_events::ClaimPended::EVENT_TYPE {
+            tracing::info!(claim_id = %review.claim_id, "a review of a claim no longer pended; ignored");
+            return Ok(vec![]);
+        }
+        let pended: DecisionRecord = serde_json::from_slice(&stored.record)
+            .map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("the pend record of claim {} does not read back: {e}", review.claim_id)))?;
+        let claim = pended.claim.clone();
+        let benefits = self.plans.facts(store, tx, &claim, &pended.registry).await?;
+        let original = match domain::related_claim(&claim) {
+            Some(original_id) if claim.frequency != Frequency::Original => storage::decision_state(store, tx, original_id).await?,
+            _ => DecisionState::Undecided,
+        };
+        let facts = Facts {
+            schedule: None,
+            policy: None,
+            original,
+            registry: pended.registry.clone(),
+            history: pended.history.clone(),
+            received_on: pended.received_on,
+            decided_on: Timestamp::now().date(),
+            benefits,
+            review: Some(review),
+        };
+        let command = Command::Adjudicate(claim);
+        let Command::Adjudicate(claim) = &command;
+        let events = domain::decide(&facts, &command).map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;
+        let record = DecisionRecord::of(&facts, claim, &pended.submitter);
+        self.persist(tx, envelope, claim, &record, events, &mut batch.history)
+            .await?
+            .ok_or_else(|| HandlerError::Unexpected(anyhow::anyhow!("claim {} lost the race to reverse its original; retrying", claim.claim_id)))
     }
 
     /// Stores the decided events, the claim's history lines and the decision
@@ -323,6 +386,11 @@ impl Adjudicator {
                     history.record(storage::record_claim_lines(store, tx, claim, |_| HistoryStatus::Pended).await?);
                     let aggregate = pended.claim_id.to_string();
                     outgoing.push(NewEvent::new(pended, aggregate).caused_by(envelope));
+                }
+                Event::Accumulators(changed) => {
+                    storage::record_accumulators(store, tx, &changed).await?;
+                    let aggregate = changed.claim_id.map(|id| id.to_string()).unwrap_or_else(|| changed.payer_id.clone());
+                    outgoing.push(NewEvent::new(changed, aggregate).caused_by(envelope));
                 }
             }
         }

@@ -11,7 +11,11 @@
 
 use std::collections::HashMap;
 
-use claimtrail_events::{ClaimAdjudicated, FeeScheduleEntry, MemberEnrolled, Money, PayerRegistered, ProviderEnrolled, Timestamp, format_date, parse_date};
+use claimtrail_benefits::{AccumulatorEntry, AccumulatorsApplied, Bucket, ClaimVersion};
+use claimtrail_codes::MemberId;
+use claimtrail_events::{
+    AccumulatorsChanged, ClaimAdjudicated, FeeScheduleEntry, MemberEnrolled, Money, PayerRegistered, ProviderEnrolled, Timestamp, format_date, parse_date,
+};
 use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
@@ -142,6 +146,18 @@ pub fn migrations() -> Vec<Migration> {
                     format!("ALTER TABLE {providers} ADD COLUMN entity_type TEXT"),
                     format!("ALTER TABLE {providers} ADD COLUMN taxonomy TEXT"),
                 ]
+            },
+        },
+        Migration { version: 6, name: "accumulators", statements: accumulator_tables },
+        Migration {
+            version: 7,
+            name: "the pended queue by payer",
+            statements: |store| {
+                vec![format!(
+                    "CREATE INDEX {} ON {} (payer_id, event_type)",
+                    store.index("decision_records_by_payer_and_type"),
+                    store.table("decision_records")
+                )]
             },
         },
     ]
@@ -794,6 +810,8 @@ pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, Sto
             "member_enrollments",
             "provider_enrollments",
             "payers",
+            "accumulators",
+            "accumulator_entries",
             "fees",
             "fee_schedules",
             "policy_versions",
@@ -802,4 +820,175 @@ pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, Sto
         ],
     )
     .await
+}
+
+/// The accumulator tables (issue 17): `accumulator_entries`, every amount
+/// applied, reversed or imported (the event-sourced truth, in order), and
+/// `accumulators`, their totals per payer, member (or family subscriber),
+/// plan year and bucket, updated in the same transaction as the decision.
+fn accumulator_tables(store: &Store) -> Vec<String> {
+    let t = store.types();
+    vec![
+        format!(
+            "CREATE TABLE {} (payer_id TEXT NOT NULL, member_id TEXT NOT NULL, plan_year {} NOT NULL, bucket TEXT NOT NULL, met_cents {} NOT NULL, \
+             PRIMARY KEY (payer_id, member_id, plan_year, bucket))",
+            store.table("accumulators"),
+            t.bigint,
+            t.bigint
+        ),
+        format!(
+            "CREATE TABLE {} (entry_id {} PRIMARY KEY, payer_id TEXT NOT NULL, change_kind TEXT NOT NULL, claim_id {}, claim_version {}, source_sha3 TEXT, \
+             entry_index {} NOT NULL, member_id TEXT NOT NULL, plan_year {} NOT NULL, bucket TEXT NOT NULL, amount_cents {} NOT NULL, recorded_at {} NOT NULL DEFAULT {})",
+            store.table("accumulator_entries"),
+            t.uuid,
+            t.uuid,
+            t.bigint,
+            t.bigint,
+            t.bigint,
+            t.bigint,
+            t.timestamp,
+            t.now
+        ),
+        format!("CREATE INDEX {} ON {} (payer_id, claim_id)", store.index("accumulator_entries_by_claim"), store.table("accumulator_entries")),
+    ]
+}
+
+fn accumulator_entry(member_id: String, plan_year: i64, bucket: String, cents: i64) -> Result<AccumulatorEntry, StoreError> {
+    Ok(AccumulatorEntry {
+        member_id: MemberId::parse(&member_id).map_err(|e| StoreError::Corrupt(format!("accumulator member id: {e}")))?,
+        plan_year: i32::try_from(plan_year).map_err(|_| StoreError::Corrupt(format!("plan year {plan_year}")))?,
+        bucket: Bucket::parse(&bucket).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        amount: Money::from_cents(cents),
+    })
+}
+
+/// Records one accumulator change: its entries, in order, and the totals, in `tx`.
+pub async fn record_accumulators(store: &Store, tx: &impl ConnectionTrait, changed: &AccumulatorsChanged) -> Result<(), StoreError> {
+    let mut rows = Vec::with_capacity(changed.entries.len());
+    for (position, entry) in changed.entries.iter().enumerate() {
+        let cents = entry.amount.cents().map_err(|e| StoreError::Corrupt(format!("accumulator amount: {e}")))?;
+        rows.push(vec![
+            Value::from(Uuid::now_v7()),
+            Value::from(changed.payer_id.clone()),
+            Value::from(changed.change.clone()),
+            Value::from(changed.claim_id),
+            Value::from(changed.claim_version.map(i64::from)),
+            Value::from(changed.source_sha3.clone()),
+            Value::from(position as i64),
+            Value::from(entry.member_id.clone()),
+            Value::from(i64::from(entry.plan_year)),
+            Value::from(entry.bucket.clone()),
+            Value::from(cents),
+        ]);
+        let upsert = format!(
+            "INSERT INTO {} AS acc (payer_id, member_id, plan_year, bucket, met_cents) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (payer_id, member_id, plan_year, bucket) DO UPDATE SET met_cents = acc.met_cents + excluded.met_cents",
+            store.table("accumulators")
+        );
+        let values = vec![
+            Value::from(changed.payer_id.clone()),
+            Value::from(entry.member_id.clone()),
+            Value::from(i64::from(entry.plan_year)),
+            Value::from(entry.bucket.clone()),
+            Value::from(cents),
+        ];
+        tx.execute_raw(stmt(store, upsert, values)).await?;
+    }
+    let insert = format!(
+        "INSERT INTO {} (entry_id, payer_id, change_kind, claim_id, claim_version, source_sha3, entry_index, member_id, plan_year, bucket, amount_cents) VALUES ",
+        store.table("accumulator_entries")
+    );
+    claimtrail_store::insert_rows(store, tx, &insert, rows, "").await
+}
+
+/// The totals of `member_ids`' buckets in `plan_years` at `payer_id`, sorted (zero totals left out).
+pub async fn accumulator_position(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    member_ids: &[&str],
+    plan_years: &[i32],
+) -> Result<Vec<AccumulatorEntry>, StoreError> {
+    let mut position = Vec::new();
+    for member_id in member_ids {
+        for plan_year in plan_years {
+            let select = format!(
+                "SELECT member_id, plan_year, bucket, met_cents FROM {} WHERE payer_id = $1 AND member_id = $2 AND plan_year = $3 AND met_cents <> 0 ORDER BY bucket",
+                store.table("accumulators")
+            );
+            let values = vec![Value::from(payer_id.to_owned()), Value::from((*member_id).to_owned()), Value::from(i64::from(*plan_year))];
+            for row in conn.query_all_raw(stmt(store, select, values)).await? {
+                position.push(accumulator_entry(row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?, row.try_get_by_index(3)?)?);
+            }
+        }
+    }
+    position.sort_by(|a, b| (&a.member_id, a.plan_year, a.bucket).cmp(&(&b.member_id, b.plan_year, b.bucket)));
+    Ok(position)
+}
+
+/// The entries `claim_id` applied to the accumulators, while they stand (not reversed).
+pub async fn applied_accumulators(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    claim_id: Uuid,
+) -> Result<Option<AccumulatorsApplied>, StoreError> {
+    let select = format!(
+        "SELECT change_kind, claim_version, member_id, plan_year, bucket, amount_cents FROM {} WHERE payer_id = $1 AND claim_id = $2 ORDER BY recorded_at, entry_index",
+        store.table("accumulator_entries")
+    );
+    let rows = conn.query_all_raw(stmt(store, select, vec![Value::from(payer_id.to_owned()), Value::from(claim_id)])).await?;
+    let mut version = 1;
+    let mut entries = Vec::new();
+    for row in rows {
+        let change: String = row.try_get_by_index(0)?;
+        if change != "applied" {
+            return Ok(None);
+        }
+        let claim_version: Option<i64> = row.try_get_by_index(1)?;
+        version = claim_version.and_then(|v| u32::try_from(v).ok()).unwrap_or(1);
+        entries.push(accumulator_entry(row.try_get_by_index(2)?, row.try_get_by_index(3)?, row.try_get_by_index(4)?, row.try_get_by_index(5)?)?);
+    }
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(AccumulatorsApplied { claim: ClaimVersion { claim_id: claim_id.into(), version }, entries }))
+}
+
+/// How many members `payer_id`'s registry enrolls under `subscriber_id` (the family's size).
+pub async fn family_size(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, subscriber_id: &str) -> Result<i64, StoreError> {
+    let select = format!("SELECT COUNT(DISTINCT member_id) FROM {} WHERE payer_id = $1 AND subscriber_id = $2", store.table("member_enrollments"));
+    let row = conn.query_one_raw(stmt(store, select, vec![Value::from(payer_id.to_owned()), Value::from(subscriber_id.to_owned())])).await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    })
+}
+
+/// Whether `payer_id` imported the accumulator file whose SHA3-256 is `source_sha3`.
+pub async fn import_recorded(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, source_sha3: &str) -> Result<bool, StoreError> {
+    let select = format!("SELECT 1 FROM {} WHERE payer_id = $1 AND source_sha3 = $2 LIMIT 1", store.table("accumulator_entries"));
+    Ok(conn.query_one_raw(stmt(store, select, vec![Value::from(payer_id.to_owned()), Value::from(source_sha3.to_owned())])).await?.is_some())
+}
+
+/// The stored records of `payer_id`'s claims that are pended now (their last decision a pend).
+pub async fn pended_records(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
+    let select = format!(
+        "SELECT claim_id, event_type, payer_id, submitter, payload, record FROM {} WHERE payer_id = $1 AND event_type = $2 ORDER BY claim_id",
+        store.table("decision_records")
+    );
+    let values = vec![Value::from(payer_id.to_owned()), Value::from(claimtrail_events::ClaimPended::EVENT_TYPE.to_owned())];
+    let rows = conn.query_all_raw(stmt(store, select, values)).await?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        records.push(StoredRecord {
+            claim_id: row.try_get_by_index(0)?,
+            event_type: row.try_get_by_index(1)?,
+            payer_id: row.try_get_by_index(2)?,
+            submitter: row.try_get_by_index(3)?,
+            payload: row.try_get_by_index::<String>(4)?.into_bytes(),
+            record: row.try_get_by_index::<String>(5)?.into_bytes(),
+        });
+    }
+    Ok(records)
 }

@@ -90,6 +90,12 @@ fn demo_rule_set(today: time::Date) -> anyhow::Result<Value> {
 /// The name of the demo payer's rule set.
 pub const DEMO_RULE_SET: &str = "demo-policy";
 
+/// The demo members' benefit plan (the enrollments name it): office visits
+/// a 20.00 copay, vaccines and their administration free, everything else a
+/// 250.00 deductible then 20% (docs/benefits.md; README "The demo payer's policy").
+pub const DEMO_PLAN_ID: &str = "DEMO-PPO";
+const DEMO_PLAN: &str = include_str!("../demo/plan.json");
+
 /// Uploads the demo payer's policy over the payer API, as a payer would:
 /// each table and the rule set once (a kind the payer already has a version
 /// of is left alone, so restarts add nothing).
@@ -120,6 +126,18 @@ async fn upload_policy(url: &str, payer_key: &str, today: time::Date) -> anyhow:
         let response = client.put(format!("{base}/rule-sets/{DEMO_RULE_SET}")).bearer_auth(payer_key).json(&demo_rule_set(today)?).send().await?;
         if !response.status().is_success() {
             anyhow::bail!("uploading the demo rule set: {} {}", response.status(), response.text().await.unwrap_or_default());
+        }
+    }
+    if !present.iter().any(|k| k == claimtrail_adjudication::api::plans::PLAN_KIND) {
+        let response = client
+            .put(format!("{base}/plans/{DEMO_PLAN_ID}?effective_from={effective_from}"))
+            .bearer_auth(payer_key)
+            .header("content-type", "application/json")
+            .body(DEMO_PLAN)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            anyhow::bail!("uploading the demo plan: {} {}", response.status(), response.text().await.unwrap_or_default());
         }
     }
     Ok(())
@@ -156,7 +174,7 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
             given_name: member["given_name"].as_str().unwrap_or_default().to_owned(),
             birth_date: member["birth_date"].as_str().unwrap_or_default().to_owned(),
             sex: member["sex"].as_str().unwrap_or_default().to_owned(),
-            plan_id: "DEMO-PPO".to_owned(),
+            plan_id: DEMO_PLAN_ID.to_owned(),
             coverage_start: member["coverage_start"].as_str().unwrap_or_default().to_owned(),
             coverage_end: member["coverage_end"].as_str().unwrap_or_default().to_owned(),
             date_of_death: None,
@@ -645,6 +663,13 @@ mod tests {
 
     fn codes(claim: &Value) -> Vec<String> {
         claim["item"].as_array().into_iter().flatten().filter_map(|item| item["productOrService"]["coding"][0]["code"].as_str().map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn the_demo_plan_compiles_and_puts_the_try_it_lines_in_their_categories() {
+        let plan = claimtrail_benefits::Plan::from_json(DEMO_PLAN.as_bytes()).expect("the demo plan is valid");
+        let category = |code: &str| plan.category_name(plan.category_of(code, Some("11"))).to_owned();
+        assert_eq!([category("99213"), category("G0008"), category("J1100")], ["office_visit", "preventive", "medical"]);
     }
 
     #[test]

@@ -236,7 +236,7 @@ pub struct PolicyVersionsView {
     pub versions: Vec<PolicyVersionView>,
 }
 
-fn view(version: PolicyVersion) -> PolicyVersionView {
+pub(crate) fn view(version: PolicyVersion) -> PolicyVersionView {
     PolicyVersionView {
         payer_id: version.payer_id,
         kind: version.kind,
@@ -295,7 +295,7 @@ pub fn effective_span(query: &EffectiveQuery) -> Result<(Date, Option<Date>), Ve
     }
 }
 
-fn check_payer_id(payer_id: &str) -> Result<(), Problem> {
+pub(crate) fn check_payer_id(payer_id: &str) -> Result<(), Problem> {
     if payer_id.is_empty() || payer_id.len() > 80 || !payer_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Problem::unprocessable(
             "the payer id is invalid; nothing was stored",
@@ -356,7 +356,7 @@ impl TableFamily {
 }
 
 /// Stores one version and emits its event in one transaction.
-async fn store_version(runtime: &Runtime, version: PolicyVersion, body: &[u8]) -> Result<PolicyVersionView, Problem> {
+pub(crate) async fn store_version(runtime: &Runtime, version: PolicyVersion, body: &[u8]) -> Result<PolicyVersionView, Problem> {
     let store = &runtime.store;
     let tx = store.db().begin().await?;
     storage::insert_policy_version(store, &tx, &version, body).await?;

@@ -24,19 +24,22 @@
 //! and `rule_set` (libs/rules: the payer's decision tables and policy
 //! switches, whose hash then replaces the fee schedule's as `rule_set_hash`).
 
+pub mod benefits;
 pub mod edits;
 pub mod engine;
 pub mod policy;
 pub mod pricing;
 pub mod record;
 pub mod registry;
+pub mod review;
 pub mod rules;
 
-use claimtrail_events::{ClaimAdjudicated, ClaimPended, ClaimReversed, Frequency, SubmittedClaim};
+use claimtrail_events::{AccumulatorsChanged, ClaimAdjudicated, ClaimPended, ClaimReversed, ClaimReviewed, Frequency, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+pub use benefits::{BenefitFacts, PlanInForce};
 pub use policy::{PolicyInForce, PolicyUsed, TableInForce, policy_date};
 pub use pricing::{EMPTY_SCHEDULE, FeeSchedule, PricingError};
 pub use record::{DecisionRecord, ENGINE_VERSION, FACT_MODEL_VERSION};
@@ -88,6 +91,10 @@ pub struct Facts<'a> {
     pub received_on: Date,
     /// The clock the decision runs under, injected by the caller.
     pub decided_on: Date,
+    /// The member's plan and accumulators ([`benefits`]); empty: no cost sharing.
+    pub benefits: BenefitFacts,
+    /// A reviewer's decision of the pended claim ([`review`]): it decides the claim instead of the engine.
+    pub review: Option<ClaimReviewed>,
 }
 
 /// What adjudication decided.
@@ -98,6 +105,8 @@ pub enum Event {
     Adjudicated(ClaimAdjudicated),
     /// Set aside for review: no outcome yet.
     Pended(ClaimPended),
+    /// The member's (family's) accumulators changed: applied or reversed.
+    Accumulators(AccumulatorsChanged),
 }
 
 impl Event {
@@ -108,6 +117,7 @@ impl Event {
             Event::Reversed(reversal) => to_canonical_vec(reversal),
             Event::Adjudicated(decision) => to_canonical_vec(decision),
             Event::Pended(pended) => to_canonical_vec(pended),
+            Event::Accumulators(changed) => to_canonical_vec(changed),
         }
     }
 
@@ -117,6 +127,7 @@ impl Event {
             Event::Reversed(_) => ClaimReversed::EVENT_TYPE,
             Event::Adjudicated(_) => ClaimAdjudicated::EVENT_TYPE,
             Event::Pended(_) => ClaimPended::EVENT_TYPE,
+            Event::Accumulators(_) => AccumulatorsChanged::EVENT_TYPE,
         }
     }
 
@@ -126,6 +137,7 @@ impl Event {
             Event::Reversed(reversal) => reversal.claim_id,
             Event::Adjudicated(decision) => decision.claim_id,
             Event::Pended(pended) => pended.claim_id,
+            Event::Accumulators(changed) => changed.claim_id.unwrap_or_default(),
         }
     }
 }
@@ -143,6 +155,13 @@ pub enum Rejection {
     /// A recorded policy that cannot be rebuilt (replay only).
     #[error(transparent)]
     Policy(#[from] policy::PolicyReplayError),
+    /// The benefit step could not share the cost (an amount out of range,
+    /// accumulators that would count a claim twice).
+    #[error(transparent)]
+    Benefits(#[from] claimtrail_benefits::BenefitError),
+    /// A review that does not fit the claim (every fault, with its path).
+    #[error("the review does not fit the claim: {0}")]
+    Review(String),
 }
 
 impl Rejection {
@@ -181,9 +200,21 @@ fn member_and_payer<'r>(claim: &SubmittedClaim, registry: &'r RegistryFacts) -> 
     Ok((member, payer))
 }
 
-/// Decides `command` under `facts`: the events to record, in order, or why not.
+/// Decides `command` under `facts`: the events to record, in order, or why
+/// not. The claim's own event (decision, reversal of a void, pend) is last;
+/// accumulator changes come before the claim event that causes them.
 pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
     let Command::Adjudicate(claim) = command;
+    let events = decide_claim(facts, command)?;
+    Ok(benefits::apply(claim, &facts.benefits, events)?)
+}
+
+/// Edits, pricing and rules ([`engine`]), and reversals: [`decide`] before the benefit step.
+fn decide_claim(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
+    let Command::Adjudicate(claim) = command;
+    if let Some(review) = &facts.review {
+        return review::decide(claim, facts, review);
+    }
     let mut events = Vec::with_capacity(2);
     if claim.frequency != Frequency::Original {
         related_claim(claim).ok_or(Rejection::NoRelatedClaim(claim.claim_id))?;
@@ -232,6 +263,8 @@ pub fn apply(state: DecisionState, event: &Event) -> DecisionState {
         (state, Event::Reversed(_)) => state,
         // Pended: still undecided.
         (state, Event::Pended(_)) => state,
+        // Accumulators are the member's, not the claim's decision.
+        (state, Event::Accumulators(_)) => state,
     }
 }
 
@@ -279,6 +312,8 @@ pub(crate) mod fixtures {
             history: vec![],
             received_on: date!(2026 - 11 - 05),
             decided_on: date!(2026 - 11 - 05),
+            benefits: super::BenefitFacts::default(),
+            review: None,
         }
     }
 

@@ -15,7 +15,7 @@ use claimtrail_events::{Money, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::{Command, DecisionState, Event, Facts, FeeSchedule, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide};
+use super::{BenefitFacts, Command, DecisionState, Event, Facts, FeeSchedule, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide};
 
 /// The engine that decided: this crate and its version.
 pub const ENGINE_VERSION: &str = concat!("claimtrail-adjudication/", env!("CARGO_PKG_VERSION"));
@@ -54,6 +54,12 @@ pub struct DecisionRecord {
     /// the rows it read, and the rule set (absent: none was in force).
     #[serde(default, skip_serializing_if = "PolicyUsed::is_empty")]
     pub policy: PolicyUsed,
+    /// The member's plan and the accumulator position the benefit step read (absent: no plan).
+    #[serde(default, skip_serializing_if = "BenefitFacts::is_empty")]
+    pub benefits: BenefitFacts,
+    /// The reviewer's decision that decided the pended claim (absent: the engine decided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<claimtrail_events::ClaimReviewed>,
 }
 
 impl DecisionRecord {
@@ -79,6 +85,8 @@ impl DecisionRecord {
             history: facts.history.clone(),
             original: facts.original.clone(),
             policy: facts.policy.map(|policy| PolicyUsed::of(policy, claim, &facts.history)).unwrap_or_default(),
+            benefits: facts.benefits.clone(),
+            review: facts.review.clone(),
         }
     }
 
@@ -99,6 +107,8 @@ impl DecisionRecord {
             history: self.history.clone(),
             received_on: self.received_on,
             decided_on: self.decided_on,
+            benefits: self.benefits.clone(),
+            review: self.review.clone(),
         }
     }
 

@@ -1,0 +1,194 @@
+//! The pended queue (issue 17):
+//!
+//! - `GET /v1/payers/{payer_id}/pended`: the payer's pended claims, each
+//!   with the reason, the step that pended it and what a reviewer needs to
+//!   know, its total charge and its age in days; highest charge first, then
+//!   oldest. A claim leaves the queue once it is decided.
+//! - `POST /v1/claims/{claim_id}/review`: the payer's key (or an admin key)
+//!   approves the pended claim with the amount allowed on each line, or
+//!   denies it with a CARC, giving a reason. The review is checked against
+//!   the claim (every fault with its path, 422), then published as
+//!   `claim.reviewed.v1` naming the reviewer, on the claim's family
+//!   partition; adjudication decides the claim on it in the family's order
+//!   (benefits and accumulators included) and records the review with the
+//!   decision, so the decision replays. 202: the review is recorded; the
+//!   claim's status shows the decision a moment later.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use claimtrail_events::{ClaimPended, ClaimReviewed, Money, NewEvent, ReviewedLine, format_date};
+use claimtrail_runtime::Runtime;
+use claimtrail_runtime::extract::{Caller, ForPayer, LimitedBody};
+use claimtrail_runtime::http::{FieldError, Problem};
+use claimtrail_store::outbox;
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::policy::ReadsPolicy;
+use crate::domain::{DecisionRecord, review};
+use crate::storage;
+
+/// Pended claims one listing shows, at most.
+pub const PENDED_LISTED_MAX: usize = 1_000;
+
+/// One pended claim in the payer's queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendedClaimView {
+    pub claim_id: String,
+    /// A short machine code, e.g. `suspect-duplicate`.
+    pub reason: String,
+    /// The step of adjudication that pended it, e.g. `duplicate`.
+    pub step: String,
+    pub detail: String,
+    #[schema(value_type = String, example = "950.00")]
+    pub total_charge: Money,
+    /// The day it was pended (YYYY-MM-DD).
+    pub pended_on: String,
+    /// Whole days since it pended, by the service's clock.
+    pub age: i64,
+    /// Its place in the queue: 1 is reviewed first (highest charge, then oldest).
+    pub priority: usize,
+}
+
+/// The answer of `GET /v1/payers/{payer_id}/pended`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendedQueueView {
+    pub payer_id: String,
+    /// How many claims are pended (the list shows at most 1,000).
+    pub count: usize,
+    /// Highest total charge first, then the oldest.
+    pub claims: Vec<PendedClaimView>,
+}
+
+/// One line of an approval.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ReviewLineBody {
+    pub sequence: u32,
+    /// The amount allowed, at most the line's charge.
+    #[schema(example = "180.00")]
+    pub allowed: String,
+}
+
+/// The body of `POST /v1/claims/{claim_id}/review`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ReviewBody {
+    /// `approve` (every line its charge, or the amount `lines` give it), `adjust` (the same, naming at least one line) or `deny`.
+    pub action: String,
+    /// Why, 1 to 500 characters.
+    pub reason: String,
+    /// A denial's CARC, e.g. `50`.
+    pub carc: Option<String>,
+    /// The amount allowed on a line (lines not listed: their charge).
+    #[serde(default)]
+    pub lines: Vec<ReviewLineBody>,
+}
+
+/// The answer of a review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReviewAnswer {
+    pub claim_id: String,
+    /// `review-recorded`: adjudication decides the claim on it next.
+    pub status: String,
+    pub reviewer: String,
+}
+
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/pended", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 200, description = "The payer's pended claims, highest charge first, then oldest", body = PendedQueueView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a key of this payer (payer, admin or auditor)", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { payer_id, .. }: ForPayer<ReadsPolicy>) -> Result<Json<PendedQueueView>, Problem> {
+    let store = &runtime.store;
+    let stored = storage::pended_records(store, store.reader(), &payer_id).await?;
+    let today = claimtrail_events::today();
+    let mut claims = Vec::with_capacity(stored.len());
+    for stored in &stored {
+        let corrupt = |e: serde_json::Error| Problem::internal(&anyhow::anyhow!("the pend of claim {} does not read back: {e}", stored.claim_id));
+        let pended: ClaimPended = serde_json::from_slice(&stored.payload).map_err(corrupt)?;
+        let record: DecisionRecord = serde_json::from_slice(&stored.record).map_err(corrupt)?;
+        let total_charge = Money::checked_sum(record.claim.lines.iter().map(|line| &line.charge))
+            .ok_or_else(|| Problem::internal(&anyhow::anyhow!("the charges of claim {} overflow", stored.claim_id)))?;
+        claims.push(PendedClaimView {
+            claim_id: stored.claim_id.to_string(),
+            reason: pended.reason,
+            step: pended.step,
+            detail: pended.detail,
+            total_charge,
+            pended_on: format_date(record.decided_on),
+            age: (today - record.decided_on).whole_days(),
+            priority: 0,
+        });
+    }
+    claims.sort_by(|a, b| b.total_charge.cmp(&a.total_charge).then(b.age.cmp(&a.age)).then(a.claim_id.cmp(&b.claim_id)));
+    for (idx, claim) in claims.iter_mut().enumerate() {
+        claim.priority = idx + 1;
+    }
+    let count = claims.len();
+    claims.truncate(PENDED_LISTED_MAX);
+    Ok(Json(PendedQueueView { payer_id, count, claims }))
+}
+
+#[utoipa::path(post, path = "/v1/claims/{claim_id}/review", tag = "adjudication",
+    params(("claim_id" = String, Path, description = "The pended claim")),
+    request_body(content = ReviewBody, description = "Approve or adjust with the lines' allowed amounts, or deny with a CARC; with a reason"),
+    responses((status = 202, description = "The review is recorded (`claim.reviewed.v1`); adjudication decides the claim on it", body = ReviewAnswer),
+              (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No claim of a payer this key reviews", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The claim is not pended (decided already)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "The review does not fit the claim: every fault with its path; nothing recorded", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn review_claim(
+    State(runtime): State<Runtime>,
+    Caller(tenant): Caller,
+    Path(claim_id): Path<String>,
+    LimitedBody(body): LimitedBody,
+) -> Result<(StatusCode, Json<ReviewAnswer>), Problem> {
+    let body: ReviewBody = claimtrail_runtime::http::json_body(&body, "a review")?;
+    let not_found = || Problem::not_found(format!("no claim {claim_id} of a payer this key reviews"));
+    let claim_uuid = Uuid::parse_str(&claim_id).map_err(|_| not_found())?;
+    let store = &runtime.store;
+    let stored = storage::record(store, store.reader(), claim_uuid).await?.ok_or_else(not_found)?;
+    if !tenant.role.may_publish_for(&tenant, &stored.payer_id) {
+        return Err(not_found());
+    }
+    if stored.event_type != ClaimPended::EVENT_TYPE {
+        return Err(Problem::new(StatusCode::CONFLICT, "not-pended", "Not pended", format!("claim {claim_id} is not pended: it was decided already")));
+    }
+    let record: DecisionRecord = serde_json::from_slice(&stored.record)
+        .map_err(|e| Problem::internal(&anyhow::anyhow!("the pend record of claim {claim_id} does not read back: {e}")))?;
+    let mut errors = Vec::new();
+    let mut lines = Vec::with_capacity(body.lines.len());
+    for (idx, line) in body.lines.iter().enumerate() {
+        match Money::parse(&line.allowed) {
+            Ok(allowed) => lines.push(ReviewedLine { sequence: line.sequence, allowed }),
+            Err(error) => errors.push(FieldError { path: format!("lines[{idx}].allowed"), message: error.to_string() }),
+        }
+    }
+    let reviewed = ClaimReviewed {
+        claim_id: claim_uuid,
+        payer_id: stored.payer_id.clone(),
+        reviewer: tenant.name.clone(),
+        action: body.action,
+        reason: body.reason,
+        carc: body.carc,
+        lines,
+    };
+    if errors.is_empty() {
+        errors.extend(review::check(&record.claim, &reviewed).into_iter().map(|(path, message)| FieldError { path, message }));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::unprocessable(format!("the review of claim {claim_id} does not fit it; nothing was recorded"), errors));
+    }
+    let claim = &record.claim;
+    let family = claim.subscriber_id.as_deref().unwrap_or(claim.member_id.as_str());
+    let event = NewEvent::new(reviewed, claim_uuid.to_string()).partitioned(&stored.payer_id, family);
+    let tx = store.db().begin().await?;
+    outbox::append(store, &tx, &runtime.producer, vec![event]).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(ReviewAnswer { claim_id, status: "review-recorded".into(), reviewer: tenant.name })))
+}

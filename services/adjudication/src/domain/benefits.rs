@@ -1,0 +1,431 @@
+//! The benefit step (issue 17): after pricing and the payer's rules, the
+//! member's plan decides what the member owes (libs/benefits: copay PR-3,
+//! deductible PR-1, coinsurance PR-2, the out-of-pocket cap) against the
+//! accumulators of the member and the family, and the accumulators change
+//! by exactly what the claim applied.
+//!
+//! [`apply`] runs on the events [`super::decide`] produced:
+//! - a reversal (replacement or void) of a claim whose cost sharing still
+//!   stands first reverses exactly those accumulator entries
+//!   (`accumulators.changed.v1`, `reversed`);
+//! - a decision under a plan gets PR adjustments, paid amount, patient
+//!   responsibility and benefit steps per line, the outcome rule (denied
+//!   only when every line was denied by an edit or rule; zero paid because
+//!   of cost sharing is paid), and its entries are applied
+//!   (`accumulators.changed.v1`, `applied`), emitted before the decision.
+//!
+//! The plan and the accumulator position read are facts ([`BenefitFacts`]),
+//! recorded with the decision, so a replay decides on the same numbers.
+//! Network tier: a provider enrolled with the payer is in its network (the
+//! registry has no tier yet), so every decided line is `inn`.
+
+use std::sync::Arc;
+
+use claimtrail_benefits::{
+    AccumulatorEntry, AccumulatorEvent, Accumulators, AccumulatorsApplied, BenefitClaim, BenefitError, BenefitLine, BenefitRule, ClaimVersion, CompiledPlan,
+    Plan, Tier, claim_outcome, cost_share,
+};
+use claimtrail_codes::MemberId;
+use claimtrail_events::{ClaimAdjudicated, DecisionStep, LineDecision, Money, StepKind, SubmittedClaim};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Event;
+
+/// The member's plan in force on the claim's first date of service.
+#[derive(Debug, Clone)]
+pub struct PlanInForce {
+    pub plan_id: String,
+    pub plan: Arc<CompiledPlan>,
+}
+
+impl PartialEq for PlanInForce {
+    fn eq(&self, other: &PlanInForce) -> bool {
+        self.plan_id == other.plan_id && self.plan.content_hash() == other.plan.content_hash()
+    }
+}
+
+impl Eq for PlanInForce {}
+
+/// A plan as a decision record holds it: its id, hash and the whole plan.
+#[derive(Serialize, Deserialize)]
+struct PlanRecord {
+    plan_id: String,
+    content_hash: String,
+    plan: Plan,
+}
+
+impl Serialize for PlanInForce {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PlanRecord { plan_id: self.plan_id.clone(), content_hash: self.plan.content_hash_hex(), plan: self.plan.plan().clone() }.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PlanInForce {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<PlanInForce, D::Error> {
+        let record = PlanRecord::deserialize(deserializer)?;
+        let plan = record.plan.compile().map_err(serde::de::Error::custom)?;
+        if plan.content_hash_hex() != record.content_hash {
+            return Err(serde::de::Error::custom(format!("the recorded plan {} does not hash to {}", record.plan_id, record.content_hash)));
+        }
+        Ok(PlanInForce { plan_id: record.plan_id, plan: Arc::new(plan) })
+    }
+}
+
+/// What the benefit step reads, recorded with the decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenefitFacts {
+    /// The member's plan (none uploaded: no cost sharing, as before plans existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanInForce>,
+    /// The family's subscriber, when the registry enrolls more than one member under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_id: Option<MemberId>,
+    /// The totals of the member's and the family's buckets in the plan years concerned, as read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub position: Vec<AccumulatorEntry>,
+    /// For a replacement or void: the entries its original applied, while they stand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_applied: Option<AccumulatorsApplied>,
+}
+
+impl BenefitFacts {
+    pub fn is_empty(&self) -> bool {
+        *self == BenefitFacts::default()
+    }
+}
+
+/// The accumulator version of a claim: claims here are decided once (a
+/// replacement is a claim of its own), so version 1.
+pub fn claim_version(claim_id: Uuid) -> ClaimVersion {
+    ClaimVersion { claim_id: claim_id.into(), version: 1 }
+}
+
+/// A line denied by an edit or a rule: nothing allowed of a non-zero charge.
+fn denied(line: &LineDecision) -> bool {
+    line.allowed.is_zero() && !line.charge.is_zero()
+}
+
+fn rule_name(rule: BenefitRule) -> &'static str {
+    match rule {
+        BenefitRule::Copay => "copay",
+        BenefitRule::Deductible => "deductible",
+        BenefitRule::Coinsurance => "coinsurance",
+        BenefitRule::OopMaximum => "oop-maximum",
+    }
+}
+
+/// The benefit step on `events` (see the module doc).
+pub fn apply(claim: &SubmittedClaim, facts: &BenefitFacts, events: Vec<Event>) -> Result<Vec<Event>, BenefitError> {
+    if facts.plan.is_none() && facts.original_applied.is_none() {
+        return Ok(events);
+    }
+    let mut state = Accumulators::from_stored(&facts.position, facts.original_applied.as_slice());
+    let payer_id = claim.payer_id.as_str();
+    let mut out = Vec::with_capacity(events.len() + 2);
+    for event in events {
+        match event {
+            Event::Reversed(reversal) => {
+                if let Some(applied) = facts.original_applied.as_ref().filter(|applied| Uuid::from(applied.claim.claim_id) == reversal.claim_id) {
+                    let reversed = AccumulatorEvent::Reversed(state.reverse(&applied.claim)?);
+                    state.apply(&reversed);
+                    out.push(Event::Accumulators(reversed.to_changed(payer_id)));
+                }
+                out.push(Event::Reversed(reversal));
+            }
+            Event::Adjudicated(decision) => match &facts.plan {
+                Some(plan) => {
+                    let (decision, applied) = with_cost_share(claim, plan, facts.family_id.clone(), &state, decision)?;
+                    if !applied.entries.is_empty() {
+                        out.push(Event::Accumulators(AccumulatorEvent::Applied(applied).to_changed(payer_id)));
+                    }
+                    out.push(Event::Adjudicated(decision));
+                }
+                None => out.push(Event::Adjudicated(decision)),
+            },
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// `decision` with the plan's cost sharing on each line, and the entries it applies.
+fn with_cost_share(
+    claim: &SubmittedClaim,
+    plan: &PlanInForce,
+    family_id: Option<MemberId>,
+    position: &Accumulators,
+    mut decision: ClaimAdjudicated,
+) -> Result<(ClaimAdjudicated, AccumulatorsApplied), BenefitError> {
+    let first_date = super::policy_date(claim).ok_or(BenefitError::NoLines)?;
+    let place_of =
+        |sequence: u32| claim.lines.iter().find(|line| line.sequence == sequence).and_then(|line| line.place_of_service.as_deref().map(str::to_owned));
+    let input = BenefitClaim {
+        claim: claim_version(claim.claim_id),
+        member_id: claim.member_id.clone(),
+        family_id,
+        plan_year: plan.plan.plan_year(first_date),
+        tier: Tier::Inn,
+        lines: decision
+            .lines
+            .iter()
+            .map(|line| BenefitLine {
+                sequence: line.sequence,
+                procedure_code: line.procedure_code.clone(),
+                place_of_service: place_of(line.sequence),
+                allowed: line.allowed,
+                denied: denied(line),
+            })
+            .collect(),
+    };
+    let benefits = cost_share(&plan.plan, &input, position)?;
+    let source = |category: &str| format!("plan:{}:{}#{category}", plan.plan_id, plan.plan.content_hash_hex());
+    for (line, shared) in decision.lines.iter_mut().zip(&benefits.lines) {
+        let sequence = line.sequence;
+        let out_of_range = || BenefitError::OutOfRange { sequence };
+        if shared.denied || shared.steps.is_empty() {
+            continue;
+        }
+        line.paid = line.paid.checked_sub(shared.patient_share).filter(|paid| !paid.is_negative()).ok_or_else(out_of_range)?;
+        line.patient_responsibility = line.patient_responsibility.checked_add(shared.patient_share).ok_or_else(out_of_range)?;
+        line.adjustments.extend(shared.adjustments.iter().cloned());
+        for step in &shared.steps {
+            line.explanation.push(step.detail.clone());
+            line.steps.push(DecisionStep {
+                kind: StepKind::Benefit,
+                rule: rule_name(step.rule).to_owned(),
+                source: Some(source(&shared.category)),
+                adjustment: step.adjustment.clone(),
+                before: step.before,
+                after: step.after,
+                detail: step.detail.clone(),
+            });
+        }
+        line.explanation.push(format!("member owes {}, paid {}", shared.patient_share, line.paid));
+        // 835 balancing: charge − every CAS amount (CO and PR) = paid.
+        let adjusted = Money::checked_sum(line.adjustments.iter().map(|adjustment| &adjustment.amount)).and_then(|sum| line.charge.checked_sub(sum));
+        if adjusted != Some(line.paid) {
+            return Err(out_of_range());
+        }
+    }
+    let total_paid = Money::checked_sum(decision.lines.iter().map(|line| &line.paid));
+    let total_patient_responsibility = Money::checked_sum(decision.lines.iter().map(|line| &line.patient_responsibility));
+    decision.total_paid = total_paid.ok_or(BenefitError::OutOfRange { sequence: 0 })?;
+    decision.total_patient_responsibility = total_patient_responsibility.ok_or(BenefitError::OutOfRange { sequence: 0 })?;
+    decision.outcome = claim_outcome(decision.lines.iter().map(denied));
+    Ok((decision, benefits.applied))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Command, DecisionRecord, DecisionState, FeeSchedule, decide, fixtures};
+    use claimtrail_benefits::{AccumulatorEntry, Bucket};
+    use claimtrail_codes::{Carc, GroupCode};
+    use claimtrail_events::canonical::to_canonical_vec;
+    use claimtrail_events::{Adjustment, Frequency, Outcome};
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    fn schedule() -> FeeSchedule {
+        FeeSchedule { content_hash: "cd".repeat(32), fees: [("99213", "120.00"), ("J1100", "250.00")].iter().map(|(c, a)| ((*c).into(), money(a))).collect() }
+    }
+
+    /// docs/benefits.md's plan: INN deductible 500/1,000, OOP 3,000/6,000,
+    /// coinsurance 20%; office visits (99202-99215 at POS 11) copay 25, no deductible.
+    fn plan() -> PlanInForce {
+        let body = serde_json::json!({
+            "name": "Copay PPO",
+            "categories": ["medical", "office_visit"],
+            "default_category": "medical",
+            "category_map": [{"category": "office_visit", "codes": ["99202-99215"], "places_of_service": ["11"]}],
+            "tiers": {
+                "inn": {
+                    "deductible": {"individual": "500.00", "family": "1000.00"},
+                    "oop_max": {"individual": "3000.00", "family": "6000.00"},
+                    "coinsurance_percent": "20",
+                    "category_benefits": [{"category": "office_visit", "copay": "25.00", "skips_deductible": true, "coinsurance_percent": "0"}]
+                },
+                "oon": {"deductible": {"individual": "1000.00", "family": "2000.00"}, "oop_max": {"individual": "6000.00", "family": "12000.00"}, "coinsurance_percent": "40"}
+            }
+        });
+        PlanInForce { plan_id: "PPO".into(), plan: Arc::new(Plan::from_json(body.to_string().as_bytes()).unwrap()) }
+    }
+
+    fn entry(bucket: Bucket, amount: &str) -> AccumulatorEntry {
+        AccumulatorEntry { member_id: MemberId::parse("M1").unwrap(), plan_year: 2026, bucket, amount: money(amount) }
+    }
+
+    fn with_plan(position: Vec<AccumulatorEntry>) -> BenefitFacts {
+        BenefitFacts { plan: Some(plan()), family_id: None, position, original_applied: None }
+    }
+
+    /// Given the fixture's facts with `benefits`, when `claim` is decided, then the events.
+    fn check(benefits: BenefitFacts, original: DecisionState, claim: &SubmittedClaim) -> Vec<Event> {
+        let schedule = schedule();
+        let mut facts = fixtures::facts(&schedule, original);
+        facts.benefits = benefits;
+        decide(&facts, &Command::Adjudicate(claim.clone())).unwrap()
+    }
+
+    fn pr(reason: Carc, amount: &str) -> Adjustment {
+        Adjustment { group: GroupCode::Pr, reason, amount: money(amount) }
+    }
+
+    fn applied_and_decision(events: &[Event]) -> (&claimtrail_events::AccumulatorsChanged, &ClaimAdjudicated) {
+        let [Event::Accumulators(applied), Event::Adjudicated(decision)] = events else { panic!("{events:?}") };
+        (applied, decision)
+    }
+
+    #[test]
+    fn scenario_4_deductible_partly_met_then_coinsurance_on_the_decision_to_the_cent() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "400.00", 1)]);
+        let events = check(
+            with_plan(vec![entry(Bucket::DeductibleInnIndividual, "350.00"), entry(Bucket::OopInnIndividual, "1000.00")]),
+            DecisionState::Undecided,
+            &claim,
+        );
+        let (applied, decision) = applied_and_decision(&events);
+        let line = &decision.lines[0];
+        assert_eq!(
+            line.adjustments,
+            vec![
+                Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: money("150.00") },
+                pr(Carc::DEDUCTIBLE, "150.00"),
+                pr(Carc::COINSURANCE, "20.00")
+            ]
+        );
+        assert_eq!((line.allowed, line.paid, line.patient_responsibility), (money("250.00"), money("80.00"), money("170.00")));
+        assert_eq!((decision.total_paid, decision.total_patient_responsibility, decision.outcome), (money("80.00"), money("170.00"), Outcome::Paid));
+        let benefit_steps: Vec<(&str, Money, Money)> =
+            line.steps.iter().filter(|step| step.kind == StepKind::Benefit).map(|step| (step.rule.as_str(), step.before, step.after)).collect();
+        assert_eq!(benefit_steps, vec![("deductible", money("250.00"), money("100.00")), ("coinsurance", money("100.00"), money("80.00"))]);
+        assert!(line.steps.last().unwrap().source.as_deref().unwrap().starts_with("plan:PPO:"));
+        let entries: Vec<(&str, Money)> = applied.entries.iter().map(|entry| (entry.bucket.as_str(), entry.amount)).collect();
+        assert_eq!(applied.change, "applied");
+        assert_eq!(entries, vec![("deductible_inn_individual", money("150.00")), ("oop_inn_individual", money("170.00"))]);
+    }
+
+    #[test]
+    fn scenario_5_the_out_of_pocket_maximum_caps_the_member_s_share() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "600.00", 2)]);
+        let events = check(
+            with_plan(vec![entry(Bucket::DeductibleInnIndividual, "500.00"), entry(Bucket::OopInnIndividual, "2990.00")]),
+            DecisionState::Undecided,
+            &claim,
+        );
+        let (_, decision) = applied_and_decision(&events);
+        assert_eq!(decision.lines[0].adjustments[1..], [pr(Carc::COINSURANCE, "10.00")], "after CO-45 100.00");
+        assert_eq!((decision.total_paid, decision.total_patient_responsibility), (money("490.00"), money("10.00")));
+        let cap = decision.lines[0].steps.last().unwrap();
+        assert_eq!((cap.rule.as_str(), cap.before, cap.after), ("oop-maximum", money("400.00"), money("490.00")));
+    }
+
+    #[test]
+    fn an_office_visit_takes_its_copay_and_no_deductible() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("99213", "180.00", 1)]);
+        let events = check(with_plan(vec![]), DecisionState::Undecided, &claim);
+        let (_, decision) = applied_and_decision(&events);
+        assert_eq!(decision.lines[0].adjustments[1..], [pr(Carc::COPAYMENT, "25.00")]);
+        assert_eq!(decision.total_paid, money("95.00"));
+    }
+
+    #[test]
+    fn zero_paid_because_of_the_deductible_is_paid_and_a_denied_line_makes_it_partially_paid() {
+        let all_deductible = fixtures::claim(Frequency::Original, None, &[("J1100", "250.00", 1)]);
+        let events = check(with_plan(vec![]), DecisionState::Undecided, &all_deductible);
+        let (_, decision) = applied_and_decision(&events);
+        assert_eq!((decision.total_paid, decision.outcome), (Money::ZERO, Outcome::Paid));
+        // 99999 is on no schedule: nothing allowed, the line is denied.
+        let one_denied = fixtures::claim(Frequency::Original, None, &[("J1100", "250.00", 1), ("99999", "40.00", 1)]);
+        let events = check(with_plan(vec![]), DecisionState::Undecided, &one_denied);
+        let (_, decision) = applied_and_decision(&events);
+        assert_eq!((decision.total_paid, decision.outcome), (Money::ZERO, Outcome::PartiallyPaid));
+        assert!(decision.lines[1].adjustments.iter().all(|adjustment| adjustment.group != GroupCode::Pr), "no cost sharing on a denied line");
+        let all_denied = fixtures::claim(Frequency::Original, None, &[("99999", "40.00", 1)]);
+        let events = check(with_plan(vec![]), DecisionState::Undecided, &all_denied);
+        let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}: nothing applied") };
+        assert_eq!(decision.outcome, Outcome::Denied);
+    }
+
+    #[test]
+    fn without_a_plan_nothing_changes() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "400.00", 1)]);
+        let events = check(BenefitFacts::default(), DecisionState::Undecided, &claim);
+        let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!((decision.total_paid, decision.total_patient_responsibility), (money("250.00"), Money::ZERO));
+    }
+
+    /// The original decided under the plan, and the entries it applied.
+    fn decided_original(claim: &SubmittedClaim) -> (ClaimAdjudicated, AccumulatorsApplied) {
+        let events = check(with_plan(vec![entry(Bucket::DeductibleInnIndividual, "350.00")]), DecisionState::Undecided, claim);
+        let (applied, decision) = applied_and_decision(&events);
+        let entries = applied
+            .entries
+            .iter()
+            .map(|entry| AccumulatorEntry {
+                member_id: MemberId::parse(&entry.member_id).unwrap(),
+                plan_year: entry.plan_year,
+                bucket: Bucket::parse(&entry.bucket).unwrap(),
+                amount: entry.amount,
+            })
+            .collect();
+        (decision.clone(), AccumulatorsApplied { claim: claim_version(claim.claim_id), entries })
+    }
+
+    #[test]
+    fn a_replacement_restores_what_its_original_applied_then_shares_the_cost_again() {
+        let original = fixtures::claim(Frequency::Original, None, &[("J1100", "400.00", 1)]);
+        let (decision, applied) = decided_original(&original);
+        // The store now holds 350 + 150 of the deductible and 170 of the out-of-pocket maximum.
+        let replacement = fixtures::claim(Frequency::Replacement, Some(original.claim_id), &[("J1100", "400.00", 1)]);
+        let benefits = BenefitFacts {
+            original_applied: Some(applied),
+            ..with_plan(vec![entry(Bucket::DeductibleInnIndividual, "500.00"), entry(Bucket::OopInnIndividual, "170.00")])
+        };
+        let events = check(benefits, DecisionState::Decided { decision: decision.clone() }, &replacement);
+        let [Event::Accumulators(reversed), Event::Reversed(reversal), Event::Accumulators(reapplied), Event::Adjudicated(again)] = events.as_slice() else {
+            panic!("{events:?}")
+        };
+        assert_eq!((reversed.change.as_str(), reversed.claim_id), ("reversed", Some(original.claim_id)));
+        assert_eq!(reversed.entries.iter().map(|entry| entry.amount).collect::<Vec<_>>(), vec![money("-150.00"), money("-170.00")]);
+        assert_eq!(reversal.total_patient_responsibility, money("-170.00"));
+        assert_eq!(reapplied.entries.iter().map(|entry| entry.amount).collect::<Vec<_>>(), vec![money("150.00"), money("170.00")]);
+        assert_eq!((again.total_paid, again.total_patient_responsibility), (decision.total_paid, decision.total_patient_responsibility));
+        // A void only reverses, accumulators included, with no plan read.
+        let void = fixtures::claim(Frequency::Void, Some(original.claim_id), &[("J1100", "400.00", 1)]);
+        let (_, applied) = decided_original(&original);
+        let benefits = BenefitFacts {
+            original_applied: Some(applied),
+            position: vec![entry(Bucket::DeductibleInnIndividual, "500.00"), entry(Bucket::OopInnIndividual, "170.00")],
+            ..BenefitFacts::default()
+        };
+        let events = check(benefits, DecisionState::Decided { decision }, &void);
+        assert!(matches!(events.as_slice(), [Event::Accumulators(r), Event::Reversed(_)] if r.change == "reversed"), "{events:?}");
+    }
+
+    #[test]
+    fn a_decision_with_cost_sharing_replays_byte_identical_from_its_canonical_record() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "400.00", 1), ("99213", "180.00", 1)]);
+        let schedule = schedule();
+        let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+        facts.benefits = with_plan(vec![entry(Bucket::DeductibleInnIndividual, "350.00"), entry(Bucket::OopInnIndividual, "1000.00")]);
+        let events = decide(&facts, &Command::Adjudicate(claim.clone())).unwrap();
+        let bytes = to_canonical_vec(&DecisionRecord::of(&facts, &claim, "riverside")).unwrap();
+        let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(to_canonical_vec(&record).unwrap(), bytes);
+        let replayed = record.replay().unwrap();
+        assert_eq!(replayed.len(), events.len());
+        for (replayed, decided) in replayed.iter().zip(&events) {
+            assert_eq!(replayed.canonical_payload().unwrap(), decided.canonical_payload().unwrap());
+        }
+        // A different position read would have decided differently: the record is what makes the replay exact.
+        facts.benefits.position.clear();
+        assert_ne!(
+            decide(&facts, &Command::Adjudicate(claim)).unwrap().last().unwrap().canonical_payload().unwrap(),
+            events.last().unwrap().canonical_payload().unwrap()
+        );
+    }
+}
