@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use claimtrail_adjudication::domain::{
-    Command, DecisionRecord, DecisionState, Facts, FeeSchedule, HistoryFact, MemberFacts, PayerFacts, PolicyInForce, ProviderFacts, RegistryFacts,
-    TableInForce, decide,
+    BenefitFacts, Command, DecisionRecord, DecisionState, Facts, FeeSchedule, HistoryFact, HistoryStatus, MemberFacts, PayerFacts, PolicyInForce,
+    ProviderFacts, RegistryFacts, TableInForce, decide,
 };
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{ClaimLine, ClaimType, Frequency, Money, SubmittedClaim, Timestamp};
@@ -86,7 +86,7 @@ fn claims(members: &[MemberFacts]) -> Vec<(SubmittedClaim, MemberFacts, Vec<Hist
                     modifiers: Vec::new(),
                     units: "1".into(),
                     charge: Money::from_cents(i64::from(5_000 + random.next(100_000))),
-                    status: "paid".into(),
+                    status: HistoryStatus::Paid,
                 })
                 .collect();
             let claim = SubmittedClaim {
@@ -141,6 +141,8 @@ fn bench(c: &mut Criterion) {
                 history: history.clone(),
                 received_on: date!(2026 - 11 - 05),
                 decided_on: date!(2026 - 11 - 05),
+                benefits: BenefitFacts::default(),
+                review: None,
             };
             (Command::Adjudicate(claim.clone()), facts)
         })

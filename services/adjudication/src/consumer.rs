@@ -377,7 +377,10 @@ impl Adjudicator {
                     storage::insert_decision(store, tx, &decision).await?;
                     let paid: HashMap<u32, bool> = decision.lines.iter().map(|line| (line.sequence, !line.paid.is_zero())).collect();
                     history.record(
-                        storage::record_claim_lines(store, tx, claim, |sequence| if paid.get(&sequence) == Some(&true) { HistoryStatus::Paid } else { HistoryStatus::Denied }).await?,
+                        storage::record_claim_lines(store, tx, claim, |sequence| {
+                            if paid.get(&sequence) == Some(&true) { HistoryStatus::Paid } else { HistoryStatus::Denied }
+                        })
+                        .await?,
                     );
                     let aggregate = decision.claim_id.to_string();
                     outgoing.push(NewEvent::new(decision, aggregate).caused_by(envelope));

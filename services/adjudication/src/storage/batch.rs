@@ -337,7 +337,11 @@ mod tests {
             assert_eq!(history.history(claim), own, "history of {}", claim.claim_id);
             compared += own.len();
             // The claim is decided: its lines written (some then reversed), as the consumer does; later claims see them.
-            history.record(storage::record_claim_lines(&store, &tx, claim, |sequence| if sequence == 1 { HistoryStatus::Paid } else { HistoryStatus::Denied }).await.unwrap());
+            history.record(
+                storage::record_claim_lines(&store, &tx, claim, |sequence| if sequence == 1 { HistoryStatus::Paid } else { HistoryStatus::Denied })
+                    .await
+                    .unwrap(),
+            );
             if rng.below(4) == 0 {
                 storage::reverse_claim_lines(&store, &tx, claim.claim_id).await.unwrap();
                 history.reverse(claim.claim_id);
