@@ -624,7 +624,8 @@ impl Help {
             for word in head.iter().filter(|word| word.starts_with('-')) {
                 help.flags.insert(word.trim_end_matches(',').to_owned(), takes_value);
             }
-            if let Some(name) = between(&block, "[env: ", "=") {
+            // `[env: NAME=value]`, or `[env: NAME]` for a secret (`hide_env_values`).
+            if let Some(name) = between(&block, "[env: ", "]").map(|env| env.split('=').next().unwrap_or(env)) {
                 help.env.insert(name.to_owned(), between(&block, "[default: ", "]").map(|d| d.trim_matches('"').to_owned()));
             }
         }

@@ -267,6 +267,14 @@ impl Store {
         &self.reader
     }
 
+    /// This handle with every statement sent to the read connections
+    /// ([`Store::reader`]): for one component reading another's tables from
+    /// inside a transaction of its own, which in embedded mode holds the one
+    /// writer (reading through [`Store::db`] would wait for itself). Only reads.
+    pub fn reading(&self) -> Store {
+        Store { db: self.reader.clone(), ..self.clone() }
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.backend
     }

@@ -258,6 +258,11 @@ pub(crate) async fn published_events(runtimes: &[Runtime]) -> anyhow::Result<i64
     Ok(total)
 }
 
+/// The events every service but the anchor has published: what the ledger holds once it caught up.
+async fn published_to_ledger(runtimes: &[Runtime]) -> anyhow::Result<i64> {
+    Ok(published_events(runtimes).await? - footprint_of(runtimes, claimtrail_anchor::SERVICE).await?.table_rows("outbox"))
+}
+
 pub(crate) async fn cleanup(runtimes: &[Runtime], settings: &ServeSettings, prefix: &str) -> anyhow::Result<()> {
     storage::drop_schemas(runtimes, prefix).await;
     claimtrail_bus::jetstream::delete_streams(&settings.nats_url, &claimtrail_bus::Naming::new(prefix)).await?;
@@ -313,7 +318,8 @@ pub(crate) fn style(progress: &indicatif::ProgressBar, message: &str) {
 }
 
 /// Waits until `booked` claims are booked and the signed checkpoint covers
-/// `checkpoint` ledger entries (an hour at most), moving `progress` (less its offset) meanwhile.
+/// at least `checkpoint` ledger entries and every event published so far (an hour at most),
+/// moving `progress` (less its offset) meanwhile.
 pub(crate) async fn wait_settled(
     runtimes: &[Runtime],
     booked: i64,
@@ -327,7 +333,9 @@ pub(crate) async fn wait_settled(
         if let Some((progress, offset)) = progress {
             progress.set_position((now_booked as u64).saturating_sub(offset));
         }
-        if now_booked == booked && now_checkpoint == checkpoint {
+        // At least each claim's own events, and then every event published so far: a claim
+        // may bring more (the member's accumulators when the payer has a plan).
+        if now_booked == booked && now_checkpoint >= checkpoint && now_checkpoint >= published_to_ledger(runtimes).await? {
             return Ok(());
         }
         anyhow::ensure!(

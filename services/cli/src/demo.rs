@@ -546,9 +546,10 @@ fn number(money: Money) -> Value {
     serde_json::from_str::<serde_json::Number>(&money.to_string()).map(Value::Number).unwrap_or(Value::Null)
 }
 
-/// Submits sample claims through the public API, a bundle every few seconds.
-pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watch::Receiver<bool>) {
-    let Some(key) = credentials.key_of("provider") else { return };
+/// Submits sample claims through the public API, a bundle every few seconds;
+/// answers how many it submitted.
+pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watch::Receiver<bool>) -> usize {
+    let Some(key) = credentials.key_of("provider") else { return 0 };
     let member_ids: Vec<String> = credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
     let client = reqwest::Client::new();
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -574,6 +575,7 @@ pub async fn stream_claims(url: String, credentials: Credentials, mut stop: watc
             _ = stop.changed() => {}
         }
     }
+    submitted
 }
 
 /// The file `up --demo` writes its payment cycle's bank statement to (BAI2), in the data directory.

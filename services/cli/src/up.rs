@@ -114,8 +114,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 Ok(credentials) => {
                     seeded.store(true, Ordering::SeqCst);
                     tracing::info!("demo seeded; credentials in {}", data_dir.join(demo::CREDENTIALS_FILE).display());
-                    demo::stream_claims(url.clone(), credentials.clone(), runtimes[0].stop_signal()).await;
-                    if !*runtimes[0].stop_signal().borrow()
+                    // The payment cycle pays the demo's own claims: none streamed (`CLAIMTRAIL_DEMO_CLAIMS=0`), no cycle.
+                    let streamed = demo::stream_claims(url.clone(), credentials.clone(), runtimes[0].stop_signal()).await;
+                    if streamed > 0
+                        && !*runtimes[0].stop_signal().borrow()
                         && let Err(e) = demo::payment_cycle(&runtimes, &data_dir, &url, &credentials).await
                     {
                         tracing::error!(error.message = %format!("{e:#}"), "the demo payment cycle failed");
@@ -199,9 +201,10 @@ pub async fn build(runtimes: &[Runtime]) -> anyhow::Result<ServiceList> {
             claimtrail_settlement::SERVICE => claimtrail_settlement::parts(runtime),
             claimtrail_anchor::SERVICE => claimtrail_anchor::parts(runtime).await?,
             claimtrail_fraud_service::SERVICE => {
-                // In one process the fraud service reads the anchor's ledger directly.
+                // In one process the fraud service reads the anchor's ledger directly, through the read
+                // connections: it scans inside its consumer's transaction, which holds the one writer.
                 let anchor = runtimes.iter().find(|r| r.store.service() == claimtrail_anchor::SERVICE).context("no anchor in the stack")?;
-                let ledger: Arc<dyn claimtrail_fraud_service::LedgerSource> = Arc::new(crate::fraud_ledger::AnchorLedger::new(anchor.store.clone()));
+                let ledger: Arc<dyn claimtrail_fraud_service::LedgerSource> = Arc::new(crate::fraud_ledger::AnchorLedger::new(anchor.store.reading()));
                 claimtrail_fraud_service::parts_with(runtime, Some(ledger))?
             }
             other => anyhow::bail!("unknown service {other}"),
