@@ -126,6 +126,8 @@ pub struct Stack {
     pub db: DatabaseConnection,
     /// Events produced before any claim (reference data), all on the ledger.
     pub baseline_events: i64,
+    /// Events a test published straight to the bus (no service's outbox holds them), on the ledger too.
+    pub injected_events: i64,
     /// The database and NATS of this stack: the shared ones, or a test's own ([`servers`]).
     pub database_url: String,
     pub nats_url: String,
@@ -155,6 +157,7 @@ impl Stack {
             client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
             db,
             baseline_events: 0,
+            injected_events: 0,
             database_url: database_url.to_owned(),
             nats_url: nats_url.to_owned(),
         };
@@ -400,14 +403,15 @@ impl Stack {
 
     /// Every event the services other than the anchor produced (their outboxes keep
     /// each once): each claim's three, the reference data, and what a claim may
-    /// bring besides (a member's accumulators, a fraud alert, a payment hold).
+    /// bring besides (a member's accumulators, a fraud alert, a payment hold);
+    /// and what the test published straight to the bus.
     pub async fn produced_events(&self) -> anyhow::Result<i64> {
         let mut produced = 0;
         for service in ["intake", "adjudication", "settlement"] {
             produced += self.count(service, "outbox").await?;
         }
         // The fraud service runs in some stacks only.
-        Ok(produced + self.count("fraud", "outbox").await.unwrap_or(0))
+        Ok(produced + self.count("fraud", "outbox").await.unwrap_or(0) + self.injected_events)
     }
 
     /// Exactly-once checks over the whole stack once it has settled

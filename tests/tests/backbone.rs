@@ -422,6 +422,7 @@ async fn a_forged_producer_batch_is_recorded_unverified_and_raises_the_alert_whi
         jetstream.publish_with_headers(subject.clone(), headers, body.into_bytes().into()).await?.await?;
     }
     stack.baseline_events += 3;
+    stack.injected_events += 3;
     let claim_id = stack.submit_ok(&sample_claim("PCN-FORGED-1")).await?.remove(0);
 
     // Assert: recorded, marked unverified, counted; the claim went through, verified.
