@@ -103,6 +103,30 @@ async fn payer_page(
     Ok((session, payer_form, payer_id))
 }
 
+/// A payer's page over the payer's payment runs: the session, the payer
+/// form, the payer and settlement's `GET /v1/payment-runs` answer.
+async fn payer_runs_page(
+    state: &DashboardState,
+    headers: &HeaderMap,
+    current: Page,
+    asked: Option<&str>,
+    button: &str,
+) -> Result<(Session, Markup, String, Value), Response> {
+    let (session, payer_form, payer_id) = payer_page(state, headers, current, asked, button).await?;
+    let answer = settlement_json(state, &session, current, "/v1/payment-runs", &[("payer_id", payer_id.clone())]).await?;
+    Ok((session, payer_form, payer_id, answer))
+}
+
+/// The start of a page about one run or remittance: the signed-in session
+/// and the id from the path (`what` names it when it is not a UUID: 400).
+async fn id_page(state: &DashboardState, headers: &HeaderMap, current: Page, what: &str, id: &str) -> Result<(Session, String), Response> {
+    let session = signed_in(state, headers, Some(current)).await.map_err(|response| *response)?;
+    match checked_uuid(what, id) {
+        Ok(id) => Ok((session, id.to_owned())),
+        Err(detail) => Err(bad_request(&session, current, &detail)),
+    }
+}
+
 /// Settlement's answer to a GET with the session's key, or the page that says why there is none.
 async fn settlement_json(state: &DashboardState, session: &Session, current: Page, path: &str, query: &[(&str, String)]) -> Result<Value, Response> {
     state.upstream.json(Service::Settlement, &session.api_key, path, query).await.map_err(|e| upstream_page(session, current, e))
@@ -124,12 +148,8 @@ fn payer_table_or_csv(
 /// `GET /ui/payment-runs?payer_id=`: the payer's runs, totals by payer, provider and day, paid per run, and a new run.
 pub(crate) async fn runs(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<PayerQuery>) -> Response {
     let current = Page::PaymentRuns;
-    let (session, payer_form, payer_id) = match payer_page(&state, &headers, current, query.payer_id.as_deref(), "Show runs").await {
+    let (session, payer_form, payer_id, answer) = match payer_runs_page(&state, &headers, current, query.payer_id.as_deref(), "Show runs").await {
         Ok(page) => page,
-        Err(response) => return response,
-    };
-    let answer = match settlement_json(&state, &session, current, "/v1/payment-runs", &[("payer_id", payer_id.clone())]).await {
-        Ok(answer) => answer,
         Err(response) => return response,
     };
     let listed = answer["runs"].as_array().cloned().unwrap_or_default();
@@ -239,13 +259,9 @@ pub(crate) async fn create_run(State(state): State<DashboardState>, headers: Hea
 /// `GET /ui/payment-runs/{run_id}`: the run's remittances, each with its 835 and claims; the ACH file.
 pub(crate) async fn run(State(state): State<DashboardState>, headers: HeaderMap, Path(run_id): Path<String>, Query(query): Query<TableQuery>) -> Response {
     let current = Page::PaymentRuns;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let run_id = match checked_uuid("run", &run_id) {
-        Ok(run_id) => run_id.to_owned(),
-        Err(detail) => return bad_request(&session, current, &detail),
+    let (session, run_id) = match id_page(&state, &headers, current, "run", &run_id).await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
     let run = match settlement_json(&state, &session, current, &format!("/v1/payment-runs/{run_id}"), &[]).await {
         Ok(run) => run,
@@ -326,13 +342,9 @@ fn download(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
 /// `GET /ui/payment-runs/{run_id}/ach`: the run's NACHA file, as a download.
 pub(crate) async fn ach_file(State(state): State<DashboardState>, headers: HeaderMap, Path(run_id): Path<String>) -> Response {
     let current = Page::PaymentRuns;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let run_id = match checked_uuid("run", &run_id) {
-        Ok(run_id) => run_id.to_owned(),
-        Err(detail) => return bad_request(&session, current, &detail),
+    let (session, run_id) = match id_page(&state, &headers, current, "run", &run_id).await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
     match state.upstream.file(Service::Settlement, &session.api_key, &format!("/v1/payment-runs/{run_id}/ach")).await {
         Ok((bytes, content_type)) => download(bytes, &content_type, &format!("ach-{run_id}.txt")),
@@ -343,13 +355,9 @@ pub(crate) async fn ach_file(State(state): State<DashboardState>, headers: Heade
 /// `GET /ui/remittances/{remittance_id}/835`: the stored 835, as a download.
 pub(crate) async fn remittance_835(State(state): State<DashboardState>, headers: HeaderMap, Path(remittance_id): Path<String>) -> Response {
     let current = Page::PaymentRuns;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let remittance_id = match checked_uuid("remittance", &remittance_id) {
-        Ok(id) => id.to_owned(),
-        Err(detail) => return bad_request(&session, current, &detail),
+    let (session, remittance_id) = match id_page(&state, &headers, current, "remittance", &remittance_id).await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
     match state.upstream.file(Service::Settlement, &session.api_key, &format!("/v1/remittances/{remittance_id}/835")).await {
         Ok((bytes, content_type)) => download(bytes, &content_type, &format!("835-{remittance_id}.x12")),
@@ -381,12 +389,8 @@ fn done_message(done: Option<&str>) -> Option<String> {
 /// `GET /ui/payment-holds?payer_id=`: place and release holds; the remittances held in the payer's runs.
 pub(crate) async fn holds(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<DoneQuery>) -> Response {
     let current = Page::PaymentHolds;
-    let (session, payer_form, payer_id) = match payer_page(&state, &headers, current, query.payer_id.as_deref(), "Show holds").await {
+    let (session, payer_form, payer_id, answer) = match payer_runs_page(&state, &headers, current, query.payer_id.as_deref(), "Show holds").await {
         Ok(page) => page,
-        Err(response) => return response,
-    };
-    let answer = match settlement_json(&state, &session, current, "/v1/payment-runs", &[("payer_id", payer_id.clone())]).await {
-        Ok(answer) => answer,
         Err(response) => return response,
     };
     let mut rows = Vec::new();
