@@ -22,6 +22,7 @@ pub enum ClaimType {
 
 /// Claim frequency (CLM05-3): original, replacement of an earlier claim, or void.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Frequency {
     /// 1
@@ -246,6 +247,7 @@ impl std::fmt::Display for FieldError {
 
 /// An adjustment on a line: CARC group and reason with the amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Adjustment {
     /// CO, PR, OA or PI (CR only as read from an 837's other payers).
     pub group: GroupCode,
@@ -256,6 +258,7 @@ pub struct Adjustment {
 
 /// How a line was priced, step by step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct LineDecision {
     pub sequence: u32,
     pub procedure_code: String,
@@ -278,6 +281,7 @@ pub struct LineDecision {
 
 /// What kind of step of adjudication acted on a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     /// A standard edit (eligibility, enrollment, timely filing, ...).
@@ -295,6 +299,7 @@ pub enum StepKind {
 
 /// One step of a line's decision (`GET /v1/claims/{id}/explanation`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct DecisionStep {
     pub kind: StepKind,
     /// The rule, a short machine name, e.g. `coverage-ended` or `fee-schedule`.
@@ -316,6 +321,7 @@ pub struct DecisionStep {
 
 /// The outcome of adjudication for the whole claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Paid,
@@ -354,8 +360,19 @@ impl ClaimStatus {
         ClaimStatus::Voided,
     ];
 
+    /// The names of [`ClaimStatus::ALL`], in the same order.
+    pub const ALL_NAMES: [&'static str; 8] = {
+        let mut names = [""; 8];
+        let mut idx = 0;
+        while idx < names.len() {
+            names[idx] = ClaimStatus::ALL[idx].as_str();
+            idx += 1;
+        }
+        names
+    };
+
     /// The name it has in JSON and in the databases.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ClaimStatus::Received => "received",
             ClaimStatus::Rejected => "rejected",
@@ -391,8 +408,15 @@ impl std::fmt::Display for ClaimStatus {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 3] = [Outcome::Paid, Outcome::PartiallyPaid, Outcome::Denied];
+
+    /// The outcome named `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|outcome| outcome.as_str() == text)
+    }
+
     /// The name it has in JSON and in the databases.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Outcome::Paid => "paid",
             Outcome::PartiallyPaid => "partially_paid",
@@ -411,9 +435,19 @@ mod tests {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
             assert_eq!(ClaimStatus::parse(status.as_str()), Some(status));
         }
+        assert_eq!(ClaimStatus::ALL_NAMES.map(ClaimStatus::parse), ClaimStatus::ALL.map(Some));
         assert_eq!(ClaimStatus::parse("lost"), None);
         assert!(ClaimStatus::Accepted.is_in_flight() && !ClaimStatus::Adjudicated.is_in_flight());
         assert!(ClaimStatus::Adjudicated.is_replaceable() && !ClaimStatus::Voided.is_replaceable());
+    }
+
+    #[test]
+    fn an_outcome_has_the_same_name_in_json_and_in_the_databases_and_parses_back() {
+        for outcome in Outcome::ALL {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+            assert_eq!(Outcome::parse(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(Outcome::parse("pended"), None, "pended is a status, not an outcome");
     }
 
     #[test]
@@ -438,12 +472,5 @@ mod tests {
         let with_remark = LineDecision { remarks: vec![Rarc::UNITS_OVER_MAXIMUM], ..line };
         assert!(serde_json::to_string(&with_remark).unwrap().contains(r#""remarks":["N362"]"#));
         assert!(serde_json::from_str::<Adjustment>(r#"{"group":"XX","reason":"45","amount":"1.00"}"#).is_err());
-    }
-
-    #[test]
-    fn an_outcome_has_the_same_name_in_json_and_in_the_databases() {
-        for outcome in [Outcome::Paid, Outcome::PartiallyPaid, Outcome::Denied] {
-            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
-        }
     }
 }

@@ -82,7 +82,9 @@ pub struct ClaimRejected {
 
 /// Adjudication decided a claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ClaimAdjudicated {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = "uuid"))]
     pub claim_id: Uuid,
     pub payer_id: String,
     pub billing_npi: String,
@@ -99,7 +101,9 @@ pub struct ClaimAdjudicated {
 /// Adjudication could not decide a claim on its own and set it aside for a
 /// person to review: status `pended`, no outcome yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ClaimPended {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = "uuid"))]
     pub claim_id: Uuid,
     pub payer_id: String,
     pub billing_npi: String,
@@ -178,10 +182,13 @@ pub struct ClaimReviewed {
 /// (frequency 7) or a void (frequency 8) of that claim arrived. The amounts
 /// are the original decision's, negated (the 835's CLP02 = 22).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ClaimReversed {
     /// The original claim whose decision is reversed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = "uuid"))]
     pub claim_id: Uuid,
     /// The replacement or void claim that caused the reversal.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = "uuid"))]
     pub by_claim_id: Uuid,
     /// `replacement` or `void`.
     pub frequency: crate::claim::Frequency,
@@ -340,6 +347,7 @@ pub struct Licence {
 
 /// Where payments and remittances go (835 N1*PE / N3 / N4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PayTo {
     pub name: String,
     pub address_line: String,
@@ -400,7 +408,9 @@ pub struct PayableBooked {
 
 /// One claim (or reversal, CLP02 22) a remittance settles: its CLP04.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RemittedClaim {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = "uuid"))]
     pub claim_id: Uuid,
     /// `decision` or `reversal`.
     pub kind: String,

@@ -126,6 +126,10 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// Money's JSON (and OpenAPI) schema: its pattern and description.
+const SCHEMA_PATTERN: &str = "^-?[0-9]+\\.[0-9]{2}$";
+const SCHEMA_DESCRIPTION: &str = "US dollars with exactly two decimal places, as a string";
+
 impl schemars::JsonSchema for Money {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Money".into()
@@ -134,11 +138,27 @@ impl schemars::JsonSchema for Money {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^-?[0-9]+\\.[0-9]{2}$",
-            "description": "US dollars with exactly two decimal places, as a string"
+            "pattern": SCHEMA_PATTERN,
+            "description": SCHEMA_DESCRIPTION
         })
     }
 }
+
+/// The same as the JSON Schema: a string with two decimal places.
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(SCHEMA_PATTERN))
+            .description(Some(SCHEMA_DESCRIPTION))
+            .examples(["80.00"])
+            .into()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for Money {}
 
 #[cfg(test)]
 mod tests {

@@ -7,12 +7,30 @@
 //!   (`SELECT`, `INSERT INTO`, `UPDATE`, `DELETE FROM`) outside the `storage`
 //!   modules, libs/store and tests ([`check_no_sql_outside_storage`], run
 //!   over the whole workspace by this module's tests).
+//! - an event type is named by its type's `EVENT_TYPE`, never written out:
+//!   no string literal holding one (`claim.submitted.v1`, ...) outside
+//!   libs/events and tests ([`check_no_event_types_outside_events`]).
 
 use std::path::Path;
 
-/// Crates and modules a domain core must not name.
-pub const FORBIDDEN: &[&str] =
-    &["axum", "sea_orm", "tokio", "tokio_postgres", "claimtrail_store", "claimtrail_bus", "claimtrail_runtime", "async_nats", "reqwest", "std::fs", "std::net"];
+/// Crates and modules a domain core must not name: IO crates, and the
+/// service's own modules that do IO (its storage, API and consumer).
+pub const FORBIDDEN: &[&str] = &[
+    "axum",
+    "sea_orm",
+    "tokio",
+    "tokio_postgres",
+    "claimtrail_store",
+    "claimtrail_bus",
+    "claimtrail_runtime",
+    "async_nats",
+    "reqwest",
+    "std::fs",
+    "std::net",
+    "crate::storage",
+    "crate::api",
+    "crate::consumer",
+];
 
 /// The lines of `source` (comments aside) that name a forbidden crate or module, as `line: name`.
 pub fn impure_lines(source: &str) -> Vec<String> {
@@ -63,8 +81,16 @@ macro_rules! domain_purity_test {
 
 /// What starts or holds a SQL statement in a string literal. Built, so that
 /// this file holds none of them as a literal itself.
-fn sql_markers() -> [String; 4] {
-    [["SEL", "ECT "].concat(), ["INS", "ERT INTO"].concat(), ["UPD", "ATE "].concat(), ["DEL", "ETE FROM"].concat()]
+fn sql_markers() -> [String; 7] {
+    [
+        ["SEL", "ECT "].concat(),
+        ["INS", "ERT INTO"].concat(),
+        ["UPD", "ATE "].concat(),
+        ["DEL", "ETE FROM"].concat(),
+        ["CRE", "ATE TABLE"].concat(),
+        ["ALT", "ER TABLE"].concat(),
+        ["DR", "OP TABLE"].concat(),
+    ]
 }
 
 /// The string literals of `source` (normal, byte and raw), each with the
@@ -179,6 +205,39 @@ pub fn may_hold_sql(path: &Path) -> bool {
 /// workspace at `root` that may not hold SQL; returns how many it read, or
 /// the literals holding SQL by file.
 pub fn check_no_sql_outside_storage(root: &Path) -> Result<usize, String> {
+    check_sources(root, may_hold_sql, sql_lines).map_err(|faults| format!("SQL outside the storage modules and libs/store: {faults}"))
+}
+
+/// The string literals of `source` that are an event type name or a
+/// subject ending in one, as `line: type`. Prose that mentions one (an
+/// OpenAPI description, a message) is not code naming it and is left alone.
+pub fn event_type_lines(source: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (line, text) in string_literals(source).into_iter().filter(|(_, text)| !text.contains(char::is_whitespace)) {
+        if let Some(event_type) = claimtrail_events::EVENT_TYPES.iter().find(|event_type| text.contains(**event_type)) {
+            found.push(format!("{line}: {event_type}"));
+        }
+    }
+    found
+}
+
+/// Whether `path` (relative to the workspace) may write an event type out:
+/// libs/events, where each is defined once, and tests.
+pub fn may_name_event_types(path: &Path) -> bool {
+    let components: Vec<&str> = path.components().filter_map(|component| component.as_os_str().to_str()).collect();
+    components.starts_with(&["libs", "events"]) || components.iter().any(|name| matches!(*name, "tests" | "benches")) || components.first() == Some(&"tests")
+}
+
+/// Checks every Rust source under `libs/*/src` and `services/*/src` of the
+/// workspace at `root` outside libs/events: no literal names an event type.
+pub fn check_no_event_types_outside_events(root: &Path) -> Result<usize, String> {
+    check_sources(root, may_name_event_types, event_type_lines).map_err(|faults| format!("event types written out (use the type's EVENT_TYPE): {faults}"))
+}
+
+/// Runs `find` over every Rust source under `libs/*/src` and `services/*/src`
+/// of the workspace at `root` that `exempt` does not exempt; returns how
+/// many it read, or what it found by file.
+fn check_sources(root: &Path, exempt: fn(&Path) -> bool, find: fn(&str) -> Vec<String>) -> Result<usize, String> {
     let mut files = Vec::new();
     for group in ["libs", "services"] {
         let crates = std::fs::read_dir(root.join(group)).map_err(|e| format!("{}: {e}", root.join(group).display()))?;
@@ -192,14 +251,14 @@ pub fn check_no_sql_outside_storage(root: &Path) -> Result<usize, String> {
     let (mut checked, mut faults) = (0, Vec::new());
     for path in files {
         let relative = path.strip_prefix(root).unwrap_or(&path);
-        if may_hold_sql(relative) {
+        if exempt(relative) {
             continue;
         }
         let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        faults.extend(sql_lines(&source).into_iter().map(|fault| format!("{}:{fault}", relative.display())));
+        faults.extend(find(&source).into_iter().map(|fault| format!("{}:{fault}", relative.display())));
         checked += 1;
     }
-    if faults.is_empty() { Ok(checked) } else { Err(format!("SQL outside the storage modules and libs/store: {}", faults.join(", "))) }
+    if faults.is_empty() { Ok(checked) } else { Err(faults.join(", ")) }
 }
 
 fn collect_rust_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<(), String> {
@@ -226,6 +285,24 @@ mod tests {
     }
 
     #[test]
+    fn no_event_type_is_written_out_outside_libs_events_and_tests() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let checked = check_no_event_types_outside_events(&root).unwrap();
+        assert!(checked >= 50, "only {checked} files were read under {}", root.display());
+    }
+
+    #[test]
+    fn an_event_type_in_a_literal_is_found_and_its_constant_a_comment_or_prose_is_not() {
+        let submitted = claimtrail_events::ClaimSubmitted::EVENT_TYPE;
+        let source = format!(
+            "// {submitted} in a comment\nlet kind = ClaimSubmitted::EVENT_TYPE;\nif kind == \"{submitted}\" {{}}\nlet subject = \"t1.claims.{submitted}\";\n#[doc = \"Stored; `{submitted}` emitted\"]\n"
+        );
+        assert_eq!(event_type_lines(&source), [format!("3: {submitted}"), format!("4: {submitted}")]);
+        assert!(may_name_event_types(Path::new("libs/events/src/event.rs")));
+        assert!(!may_name_event_types(Path::new("services/cli/src/bench_deployed.rs")));
+    }
+
+    #[test]
     fn a_statement_in_a_literal_is_found_and_one_in_a_comment_or_a_test_is_not() {
         let select = ["SEL", "ECT "].concat();
         let source = format!(
@@ -248,8 +325,8 @@ mod tests {
 
     #[test]
     fn an_import_of_io_is_found_and_a_comment_is_not() {
-        let source = "//! talks of tokio:: in a comment\nuse claimtrail_events::Money;\nuse sea_orm::Value;\nfn f() { tokio::spawn(async {}); }\n";
-        assert_eq!(impure_lines(source), ["3: sea_orm", "4: tokio"]);
+        let source = "//! talks of tokio:: in a comment\nuse claimtrail_events::Money;\nuse sea_orm::Value;\nfn f() { tokio::spawn(async {}); }\nuse crate::storage::claims;\n";
+        assert_eq!(impure_lines(source), ["3: sea_orm", "4: tokio", "5: crate::storage"]);
         assert!(impure_lines("use uuid::Uuid;\npub fn decide() {}\n").is_empty());
     }
 }

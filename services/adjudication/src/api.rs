@@ -27,7 +27,8 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{
-    Adjustment, ClaimStatus, DecisionStep, DomainEvent, FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent, StepKind, format_date, sha3_256,
+    Adjustment, ClaimAdjudicated, ClaimPended, ClaimReversed, ClaimStatus, DecisionStep, DomainEvent, FeeScheduleEntry, FeeSchedulePublished, Money, NewEvent,
+    StepKind, format_date, sha3_256,
 };
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::auth::{Role, Tenant};
@@ -38,7 +39,7 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{DecisionRecord, ENGINE_VERSION};
+use crate::domain::{DecisionRecord, ENGINE_VERSION, Event};
 use crate::storage::{self, StoredRecord, StoredSchedule};
 
 /// Entries in one fee schedule, at most.
@@ -110,14 +111,35 @@ pub struct ReplayView {
     /// `claim.adjudicated.v1`, `claim.reversed.v1` (a void) or `claim.pended.v1`.
     pub event_type: String,
     /// The decision payload the replay produced.
-    #[schema(value_type = Object)]
-    pub decision: serde_json::Value,
+    pub decision: ReplayedDecision,
     /// Whether its RFC 8785 canonical bytes equal the recorded decision's (envelope ids and times aside).
     pub byte_identical: bool,
     /// The engine that made the recorded decision.
     pub engine_version: String,
     /// The engine that replayed it.
     pub replayed_by: String,
+}
+
+/// A replayed decision: the payload of its event, `claim.adjudicated.v1`,
+/// `claim.reversed.v1` or `claim.pended.v1` (`ReplayView::event_type` says which).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ReplayedDecision {
+    Adjudicated(ClaimAdjudicated),
+    Reversed(ClaimReversed),
+    Pended(ClaimPended),
+}
+
+impl ReplayedDecision {
+    /// The decision an event of the engine carries; none for an accumulators change.
+    fn of(event: &Event) -> Option<ReplayedDecision> {
+        match event {
+            Event::Adjudicated(decision) => Some(ReplayedDecision::Adjudicated(decision.clone())),
+            Event::Reversed(reversal) => Some(ReplayedDecision::Reversed(reversal.clone())),
+            Event::Pended(pended) => Some(ReplayedDecision::Pended(pended.clone())),
+            Event::Accumulators(_) => None,
+        }
+    }
 }
 
 /// An adjustment in an explanation.
@@ -225,11 +247,27 @@ fn adjustment_view(adjustment: &Adjustment) -> AdjustmentView {
 /// unknown claim.
 async fn readable_record(runtime: &Runtime, tenant: &Tenant, claim_id: &str) -> Result<(StoredRecord, DecisionRecord), Problem> {
     let not_found = || Problem::not_found(format!("no decision of claim {claim_id} that this key may read"));
+    decision_record(runtime, claim_id, not_found, |stored| {
+        let payer_key = tenant.role == Role::Payer && tenant.payers.includes(&stored.payer_id);
+        payer_key || tenant.reads_claim(&stored.submitter, Some(&stored.payer_id))
+    })
+    .await
+}
+
+/// The claim's stored decision record and what it recorded, when `may_see`
+/// lets the caller see it. A malformed id, an unknown claim and one the
+/// caller may not see are all `not_found`, so that another payer's claim
+/// looks like no claim at all.
+pub(crate) async fn decision_record(
+    runtime: &Runtime,
+    claim_id: &str,
+    not_found: impl Fn() -> Problem,
+    may_see: impl FnOnce(&StoredRecord) -> bool,
+) -> Result<(StoredRecord, DecisionRecord), Problem> {
     let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
     let store = &runtime.store;
-    let stored = storage::record(store, store.reader(), claim_uuid).await?.ok_or_else(not_found)?;
-    let payer_key = tenant.role == Role::Payer && tenant.payers.includes(&stored.payer_id);
-    if !payer_key && !tenant.reads_claim(&stored.submitter, Some(&stored.payer_id)) {
+    let stored = storage::record(store, store.reader(), claim_uuid).await?.ok_or_else(&not_found)?;
+    if !may_see(&stored) {
         return Err(not_found());
     }
     let record: DecisionRecord = serde_json::from_slice(&stored.record)
@@ -250,9 +288,13 @@ pub(crate) async fn replay(State(runtime): State<Runtime>, Caller(tenant): Calle
         Problem::new(StatusCode::CONFLICT, "replay-failed", "Replay failed", format!("the recorded facts of claim {claim_id} no longer decide it: {rejection}"))
     })?;
     let engine_version = record.engine_version;
-    let last = events.last().ok_or_else(|| Problem::internal(&anyhow::anyhow!("the replay of claim {claim_id} decided nothing")))?;
+    // The decision is the last event; accumulator changes come before it.
+    let (last, decision) = events
+        .iter()
+        .rev()
+        .find_map(|event| ReplayedDecision::of(event).map(|decision| (event, decision)))
+        .ok_or_else(|| Problem::internal(&anyhow::anyhow!("the replay of claim {claim_id} decided nothing")))?;
     let bytes = last.canonical_payload().map_err(|e| Problem::internal(&e.into()))?;
-    let decision: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Problem::internal(&e.into()))?;
     Ok(Json(ReplayView {
         claim_id: stored.claim_id.to_string(),
         event_type: last.event_type().to_owned(),

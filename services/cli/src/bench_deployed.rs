@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
+use claimtrail_events::{CheckpointSigned, ClaimAdjudicated, ClaimPended, ClaimSubmitted, PayableBooked};
 use claimtrail_runtime::{Runtime, ServeSettings};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
@@ -477,10 +478,10 @@ async fn collect_times(runtimes: &[Runtime], nats_url: &str, prefix: &str, claim
             let (Some(claim_id), Some(event_id)) = (claim_of(&envelope), event_of(&envelope)) else { continue };
             let Some(claim) = claims.get_mut(&claim_id) else { continue };
             let event_type = envelope["event_type"].as_str().unwrap_or_default();
-            if matches!(event_type, "claim.submitted.v1" | "claim.adjudicated.v1" | "payable.booked.v1") {
+            if [ClaimSubmitted::EVENT_TYPE, ClaimAdjudicated::EVENT_TYPE, PayableBooked::EVENT_TYPE].contains(&event_type) {
                 claim_of_event.insert(event_id, claim_id);
             }
-            if matches!(event_type, "claim.adjudicated.v1" | "claim.pended.v1") {
+            if [ClaimAdjudicated::EVENT_TYPE, ClaimPended::EVENT_TYPE].contains(&event_type) {
                 claim.decided_ms = Some(claim.decided_ms.map_or(published, |at: f64| at.min(published)));
             }
         }
@@ -488,7 +489,7 @@ async fn collect_times(runtimes: &[Runtime], nats_url: &str, prefix: &str, claim
     let checkpoints: Vec<(u64, f64)> = stream_messages(&context, &stream("LEDGER"))
         .await?
         .into_iter()
-        .filter(|(envelope, _)| envelope["event_type"] == "checkpoint.signed.v1")
+        .filter(|(envelope, _)| envelope["event_type"] == CheckpointSigned::EVENT_TYPE)
         .filter_map(|(envelope, at)| envelope["payload"]["tree_size"].as_u64().map(|size| (size, at)))
         .collect();
     let anchor = &bench::runtime_of(runtimes, claimtrail_anchor::SERVICE)?.store;

@@ -364,53 +364,101 @@ mod tests {
         assert!(report.contains("valid OpenAPI 3.1"), "{report}");
     }
 
-    /// Bodies allowed to stay free JSON, as (method, path, `request` or the
-    /// response status): none. Every body is typed; see
+    /// Schemas allowed to say nothing about what they hold, as (where, why):
+    /// none. `where` is a location as [`FreeForms`] reports it (`component
+    /// Name.member[]`, or `METHOD /path status (content type)` for a body's
+    /// own schema). Every member of every body is typed; see
     /// [`every_body_in_the_openapi_document_has_a_schema`].
-    const FREE_FORM_BODIES_ALLOWED: &[(&str, &str, &str)] = &[];
+    const FREE_FORM_ALLOWED: &[(&str, &str)] = &[];
 
-    /// Why `schema` (of a body in `document`) says nothing about the body,
-    /// or None when it constrains it: a missing schema, `{}`, an object with
-    /// no properties, or a reference to a component that is one of these. A
-    /// reference outside the document (HL7's FHIR schema) is a schema.
-    fn free_form(document: &serde_json::Value, schema: Option<&serde_json::Value>) -> Option<String> {
-        let Some(schema) = schema else { return Some("no schema".into()) };
-        if let Some(reference) = schema.get("$ref").and_then(|reference| reference.as_str()) {
-            let Some(name) = reference.strip_prefix("#/components/schemas/") else {
-                return (!reference.starts_with("https://")).then(|| format!("a reference to {reference}, neither a component nor a published schema"));
+    /// The schemas in a document that say nothing about what they hold, with
+    /// where they are: a missing schema, `{}`, an object with no properties
+    /// (and no schema for additional ones), an array with no `items`, or a
+    /// reference to none of the document's components. It walks into
+    /// properties, items, additional properties, `oneOf`/`anyOf`/`allOf`
+    /// and every component referenced (each once). A reference outside the
+    /// document (HL7's FHIR schema) is a schema.
+    struct FreeForms<'a> {
+        document: &'a serde_json::Value,
+        components_walked: std::collections::HashSet<String>,
+        found: Vec<(String, String)>,
+    }
+
+    impl<'a> FreeForms<'a> {
+        fn new(document: &'a serde_json::Value) -> FreeForms<'a> {
+            FreeForms { document, components_walked: std::collections::HashSet::new(), found: Vec::new() }
+        }
+
+        fn walk(&mut self, schema: Option<&serde_json::Value>, at: &str) {
+            let Some(schema) = schema else {
+                self.found.push((at.to_owned(), "no schema".into()));
+                return;
             };
-            return match document["components"]["schemas"].get(name) {
-                Some(component) => free_form(document, Some(component)).map(|why| format!("component {name}: {why}")),
-                None => Some(format!("a reference to {name}, which is not a component")),
+            if let Some(reference) = schema.get("$ref").and_then(|reference| reference.as_str()) {
+                match reference.strip_prefix("#/components/schemas/") {
+                    None if reference.starts_with("https://") => {}
+                    None => self.found.push((at.to_owned(), format!("a reference to {reference}, neither a component nor a published schema"))),
+                    Some(name) => match self.document["components"]["schemas"].get(name) {
+                        None => self.found.push((at.to_owned(), format!("a reference to {name}, which is not a component"))),
+                        Some(component) => {
+                            if self.components_walked.insert(name.to_owned()) {
+                                self.walk(Some(component), &format!("component {name}"));
+                            }
+                        }
+                    },
+                }
+                return;
+            }
+            let compositions = ["oneOf", "anyOf", "allOf"];
+            let constrained = ["type", "enum", "const"].iter().chain(&compositions).any(|keyword| schema.get(keyword).is_some());
+            if !constrained {
+                self.found.push((at.to_owned(), format!("the unconstrained schema {schema}")));
+                return;
+            }
+            let types: Vec<&str> = match schema.get("type") {
+                Some(serde_json::Value::String(kind)) => vec![kind.as_str()],
+                Some(serde_json::Value::Array(kinds)) => kinds.iter().filter_map(|kind| kind.as_str()).collect(),
+                _ => vec![],
             };
+            let properties = schema.get("properties").and_then(|properties| properties.as_object());
+            let additional = schema.get("additionalProperties").filter(|additional| additional.is_object());
+            let composed = compositions.iter().any(|keyword| schema.get(keyword).is_some());
+            if types.contains(&"object") && properties.is_none_or(|properties| properties.is_empty()) && additional.is_none() && !composed {
+                self.found.push((at.to_owned(), format!("an object with no properties {schema}")));
+            }
+            if types.contains(&"array") && schema.get("items").is_none() && schema.get("prefixItems").is_none() {
+                self.found.push((at.to_owned(), format!("an array with no items {schema}")));
+            }
+            for (name, property) in properties.into_iter().flatten() {
+                self.walk(Some(property), &format!("{at}.{name}"));
+            }
+            if let Some(items) = schema.get("items") {
+                self.walk(Some(items), &format!("{at}[]"));
+            }
+            if additional.is_some() {
+                self.walk(additional, &format!("{at}{{}}"));
+            }
+            for keyword in compositions {
+                for (index, part) in schema.get(keyword).and_then(|parts| parts.as_array()).into_iter().flatten().enumerate() {
+                    self.walk(Some(part), &format!("{at}/{keyword}[{index}]"));
+                }
+            }
         }
-        let constrained = ["type", "oneOf", "anyOf", "allOf", "enum", "const"].iter().any(|keyword| schema.get(keyword).is_some());
-        if !constrained {
-            return Some(format!("the unconstrained schema {schema}"));
-        }
-        let is_object = schema.get("type").and_then(|kind| kind.as_str()) == Some("object");
-        let has_members = schema.get("properties").and_then(|properties| properties.as_object()).is_some_and(|properties| !properties.is_empty())
-            || schema.get("additionalProperties").is_some_and(|additional| additional.is_object());
-        if is_object && !has_members {
-            return Some(format!("an object with no properties {schema}"));
-        }
-        if schema.get("type").and_then(|kind| kind.as_str()) == Some("array") {
-            return free_form(document, schema.get("items")).map(|why| format!("array items: {why}"));
-        }
-        None
     }
 
     /// Every request and response body in /openapi.json (and in the
-    /// witness's document) has a schema that constrains it; the FHIR ones
-    /// refer to HL7's R4 definitions. Bodies in [`FREE_FORM_BODIES_ALLOWED`]
-    /// are exempt until they are typed, and the list holds only bodies that
-    /// are still free-form, so it shrinks as they are.
+    /// witness's document) has a schema that types it all the way down: no
+    /// member, item or variant of it is free JSON; the FHIR ones refer to
+    /// HL7's R4 definitions. Schemas in [`FREE_FORM_ALLOWED`] are exempt, and
+    /// the list holds only schemas that are still free-form.
     #[test]
     fn every_body_in_the_openapi_document_has_a_schema() {
         let mut found = Vec::new();
         let mut checked = 0;
+        let mut n_components = 0;
         for document in [crate::up::openapi(), claimtrail_witness::openapi()] {
             let document = serde_json::to_value(&document).expect("the document serializes");
+            let mut free_forms = FreeForms::new(&document);
             for (path, operations) in document["paths"].as_object().expect("paths") {
                 for (method, operation) in operations.as_object().expect("operations") {
                     let mut bodies: Vec<(String, &serde_json::Value)> = Vec::new();
@@ -423,24 +471,28 @@ mod tests {
                     for (place, body) in bodies {
                         for (content_type, media) in body.get("content").and_then(|content| content.as_object()).into_iter().flatten() {
                             checked += 1;
-                            if let Some(why) = free_form(&document, media.get("schema")) {
-                                found.push(((method.clone(), path.clone(), place.clone()), format!("{method} {path} {place} ({content_type}): {why}")));
-                            }
+                            free_forms.walk(media.get("schema"), &format!("{} {path} {place} ({content_type})", method.to_uppercase()));
                         }
                     }
                 }
             }
+            n_components += free_forms.components_walked.len();
+            found.extend(free_forms.found);
         }
         assert!(checked > 100, "only {checked} bodies found: the walk is broken");
-        let allowed =
-            |key: &(String, String, String)| FREE_FORM_BODIES_ALLOWED.iter().any(|(m, p, w)| (*m, *p, *w) == (key.0.as_str(), key.1.as_str(), key.2.as_str()));
-        let untyped: Vec<&String> = found.iter().filter(|(key, _)| !allowed(key)).map(|(_, why)| why).collect();
-        assert!(untyped.is_empty(), "free-form bodies in the OpenAPI document:\n{}", untyped.iter().map(|why| why.as_str()).collect::<Vec<_>>().join("\n"));
-        let stale: Vec<_> = FREE_FORM_BODIES_ALLOWED
-            .iter()
-            .filter(|(m, p, w)| !found.iter().any(|(key, _)| (key.0.as_str(), key.1.as_str(), key.2.as_str()) == (*m, *p, *w)))
-            .collect();
-        assert!(stale.is_empty(), "typed now, remove from FREE_FORM_BODIES_ALLOWED: {stale:?}");
+        assert!(n_components > 50, "only {n_components} components reached: the walk is broken");
+        let allowed = |at: &str| FREE_FORM_ALLOWED.iter().any(|(where_, _)| *where_ == at);
+        let untyped: Vec<String> = found.iter().filter(|(at, _)| !allowed(at)).map(|(at, why)| format!("{at}: {why}")).collect();
+        assert!(untyped.is_empty(), "free-form schemas in the OpenAPI document:\n{}", untyped.join("\n"));
+        let stale: Vec<_> = FREE_FORM_ALLOWED.iter().filter(|(where_, _)| !found.iter().any(|(at, _)| at == where_)).collect();
+        assert!(stale.is_empty(), "typed now, remove from FREE_FORM_ALLOWED: {stale:?}");
+    }
+
+    /// The free-form schemas [`FreeForms`] finds in `schema`, by location.
+    fn free_forms_in(document: &serde_json::Value, schema: Option<&serde_json::Value>) -> Vec<String> {
+        let mut free_forms = FreeForms::new(document);
+        free_forms.walk(schema, "body");
+        free_forms.found.into_iter().map(|(at, _)| at).collect()
     }
 
     #[test]
@@ -448,26 +500,38 @@ mod tests {
         let document = serde_json::json!({"components": {"schemas": {
             "Open": {"type": "object"},
             "View": {"type": "object", "properties": {"size": {"type": "integer"}}},
-            "Fhir": {"$ref": "https://hl7.org/fhir/R4/fhir.schema.json#/definitions/Claim"}
+            "Fhir": {"$ref": "https://hl7.org/fhir/R4/fhir.schema.json#/definitions/Claim"},
+            "Holder": {"type": "object", "properties": {"inner": {"type": ["object", "null"], "description": "free"}}},
+            "Tree": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}
         }}});
-        for free in [
-            None,
-            Some(serde_json::json!({})),
-            Some(serde_json::json!({"type": "object"})),
-            Some(serde_json::json!({"$ref": "#/components/schemas/Open"})),
-            Some(serde_json::json!({"$ref": "#/components/schemas/Missing"})),
-            Some(serde_json::json!({"type": "array", "items": {}})),
+        for (free, at) in [
+            (None, "body"),
+            (Some(serde_json::json!({})), "body"),
+            (Some(serde_json::json!({"type": "object"})), "body"),
+            (Some(serde_json::json!({"$ref": "#/components/schemas/Open"})), "component Open"),
+            (Some(serde_json::json!({"$ref": "#/components/schemas/Missing"})), "body"),
+            (Some(serde_json::json!({"type": "array", "items": {}})), "body[]"),
+            (Some(serde_json::json!({"type": "array"})), "body"),
+            // Inside: a member, an item, a variant, additional properties, a component's member.
+            (Some(serde_json::json!({"type": "object", "properties": {"address": {"type": "object"}}})), "body.address"),
+            (Some(serde_json::json!({"type": "object", "properties": {"claims": {"type": "array", "items": {"type": "object"}}}})), "body.claims[]"),
+            (Some(serde_json::json!({"oneOf": [{"$ref": "#/components/schemas/View"}, {"type": "object"}]})), "body/oneOf[1]"),
+            (Some(serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Open"}]})), "component Open"),
+            (Some(serde_json::json!({"type": "object", "additionalProperties": {"type": "object"}})), "body{}"),
+            (Some(serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/Holder"}})), "component Holder.inner"),
         ] {
-            assert!(free_form(&document, free.as_ref()).is_some(), "{free:?}");
+            assert_eq!(free_forms_in(&document, free.as_ref()), [at], "{free:?}");
         }
         for typed in [
             serde_json::json!({"type": "string"}),
             serde_json::json!({"$ref": "#/components/schemas/View"}),
             serde_json::json!({"$ref": "#/components/schemas/Fhir"}),
+            serde_json::json!({"$ref": "#/components/schemas/Tree"}),
             serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}}),
-            serde_json::json!({"oneOf": [{"$ref": "#/components/schemas/View"}]}),
+            serde_json::json!({"oneOf": [{"$ref": "#/components/schemas/View"}, {"type": "null"}]}),
+            serde_json::json!({"type": "object", "properties": {"views": {"type": "array", "items": {"$ref": "#/components/schemas/View"}}}}),
         ] {
-            assert_eq!(free_form(&document, Some(&typed)), None, "{typed}");
+            assert_eq!(free_forms_in(&document, Some(&typed)), Vec::<String>::new(), "{typed}");
         }
     }
 }

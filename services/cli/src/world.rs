@@ -3,50 +3,17 @@
 //! (valid NPIs, TINs, NUCC taxonomies, licences, pay-to addresses and EFT
 //! accounts) billing for one organization, members with coverage, and claims
 //! among them with each specialty's codes, diagnoses, places of service and
-//! charges. Deterministic in the seed (SplitMix64), no IO.
+//! charges. Deterministic in the seed (libs/fraud-world's SplitMix64
+//! `Rng`, and its NPI check digit), no IO.
 //!
 //! Codes are HCPCS Level II where a specialty has them, plus the office
 //! visits 99213/99214 the demo already uses (CPT is AMA-licensed, so no
 //! wider CPT content is shipped).
 
 use claimtrail_events::{Money, format_date};
+use claimtrail_fraud_world::{Rng, npi_with_check_digit};
 use serde_json::{Value, json};
 use time::Date;
-
-/// SplitMix64: small, fast, and the same everywhere for a seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// An index drawn with the given weights.
-    pub fn weighted(&mut self, weights: &[u32]) -> usize {
-        let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
-        let mut pick = self.below(total);
-        for (idx, weight) in weights.iter().enumerate() {
-            if pick < u64::from(*weight) {
-                return idx;
-            }
-            pick -= u64::from(*weight);
-        }
-        weights.len() - 1
-    }
-}
 
 /// A specialty: NUCC taxonomy, codes with a base fee per unit, diagnoses, and places of service with weights.
 struct Specialty {
@@ -122,28 +89,6 @@ const FAMILY: &[&str] = &["Synthetic", "Example", "Sample", "Testcase", "Placeho
 const GIVEN_F: &[&str] = &["Pat", "Jordan", "Morgan", "Casey", "Robin", "Alex", "Sam", "Avery"];
 const GIVEN_M: &[&str] = &["Lee", "Taylor", "Jamie", "Drew", "Quinn", "Reese", "Sky", "Kai"];
 const STATES: &[(&str, &str, &str)] = &[("IL", "Springfield", "62701"), ("OH", "Columbus", "43004"), ("TX", "Austin", "73301"), ("WA", "Olympia", "98501")];
-
-/// The ten-digit NPI whose first nine digits are `base`: the Luhn check digit over 80840 and those nine digits.
-pub fn npi_with_check_digit(base: u64) -> String {
-    let digits = format!("80840{:09}", base % 1_000_000_000);
-    let sum: u32 = digits
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(idx, c)| {
-            let d = c.to_digit(10).unwrap_or(0);
-            // The check digit will sit to the right, so the rightmost digit here is doubled.
-            if idx % 2 == 0 {
-                let doubled = d * 2;
-                if doubled > 9 { doubled - 9 } else { doubled }
-            } else {
-                d
-            }
-        })
-        .sum();
-    let check = (10 - sum % 10) % 10;
-    format!("{:09}{check}", base % 1_000_000_000)
-}
 
 pub struct Payer {
     pub payer_id: String,

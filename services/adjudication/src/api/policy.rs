@@ -159,18 +159,147 @@ pub struct RuleSetBody {
     pub policy: RuleSetPolicyBody,
 }
 
-/// One node of the graph.
+/// One node of the graph, by its `type`; every node also carries the
+/// editor's `position` (ignored). Function, decision and custom nodes are
+/// refused.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type")]
+#[allow(dead_code)]
+pub enum JdmNode {
+    /// Where evaluation starts; exactly one. Its `content` (the editor's `schema`) is ignored.
+    #[serde(rename = "inputNode")]
+    Input { id: String, name: Option<String> },
+    /// Where the graph ends; no edge may leave it. Its `content` is ignored.
+    #[serde(rename = "outputNode")]
+    Output { id: String, name: Option<String> },
+    /// Fires the rules whose tests hold; their outputs are actions.
+    #[serde(rename = "decisionTableNode")]
+    DecisionTable { id: String, name: Option<String>, content: DecisionTableContent },
+    /// Computes values that later nodes read under their keys.
+    #[serde(rename = "expressionNode")]
+    Expression { id: String, name: Option<String>, content: ExpressionContent },
+    /// Sends evaluation down the edges whose `sourceHandle` names a statement that holds.
+    #[serde(rename = "switchNode")]
+    Switch { id: String, name: Option<String>, content: SwitchContent },
+}
+
+/// `first` fires the first rule (statement) that holds, `collect` every one, in order.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HitPolicy {
+    First,
+    Collect,
+}
+
+/// The editor's transform attributes: `passThrough` changes nothing (every
+/// node reads the whole fact model); `inputField` and `outputPath` must be
+/// empty or null, and `executionMode` `single`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct JdmNode {
+pub struct NodeTransform {
+    #[serde(rename = "passThrough")]
+    pub pass_through: Option<bool>,
+    #[serde(rename = "inputField")]
+    pub input_field: Option<String>,
+    #[serde(rename = "outputPath")]
+    pub output_path: Option<String>,
+    /// `single`.
+    #[serde(rename = "executionMode")]
+    pub execution_mode: Option<String>,
+}
+
+/// A decision table: at most 64 columns and 10,000 rules (docs/rules.md).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DecisionTableContent {
+    #[serde(rename = "hitPolicy")]
+    pub hit_policy: HitPolicy,
+    pub inputs: Vec<TableInput>,
+    /// One of them with the field `action`.
+    pub outputs: Vec<TableOutput>,
+    pub rules: Vec<TableRule>,
+    #[serde(flatten)]
+    pub transform: NodeTransform,
+}
+
+/// An input column: its cells are unary tests on the value of `field`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TableInput {
+    /// Unique in the table; not starting with `_`.
     pub id: String,
-    /// `inputNode`, `outputNode`, `decisionTableNode`, `expressionNode` or `switchNode`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub name: String,
-    /// The table's inputs, outputs, rules and hit policy (`first` or `collect`), or the expressions.
-    #[schema(value_type = Option<Object>)]
-    pub content: Option<serde_json::Value>,
+    pub name: Option<String>,
+    /// A field of the fact model, an expression over it, or the key of an
+    /// earlier expression node, e.g. `line.procedure_code`. Without it the
+    /// cells are whole boolean expressions.
+    pub field: Option<String>,
+}
+
+/// An output column: its cells are expressions giving an action field.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TableOutput {
+    /// Unique in the table; not starting with `_`.
+    pub id: String,
+    pub name: Option<String>,
+    /// An action field: `action`, `carc`, `rarc`, `reason`, `percent` or `amount` (docs/rules.md, "Actions").
+    pub field: String,
+}
+
+/// One rule: its id, a description, and one cell per column, named by the
+/// column's id (an empty or missing input cell holds for any value).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TableRule {
+    #[serde(rename = "_id")]
+    pub id: Option<String>,
+    #[serde(rename = "_description")]
+    pub description: Option<String>,
+    /// Column id to cell: a unary test (input) or an expression (output), at most 4,096 bytes.
+    #[serde(flatten)]
+    pub cells: std::collections::BTreeMap<String, Option<String>>,
+}
+
+/// An expression node's expressions, evaluated in order.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ExpressionContent {
+    pub expressions: Vec<NamedExpression>,
+    #[serde(flatten)]
+    pub transform: NodeTransform,
+}
+
+/// One expression: later nodes (and later expressions of the node) read its value under `key`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NamedExpression {
+    pub id: Option<String>,
+    /// Identifiers joined by dots, outside the fact model's roots, e.g. `derived.high_charge`.
+    pub key: String,
+    /// A standard expression, e.g. `line.charge > 1000`.
+    pub value: String,
+}
+
+/// A switch node's statements.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SwitchContent {
+    /// `first` when absent.
+    #[serde(rename = "hitPolicy")]
+    pub hit_policy: Option<HitPolicy>,
+    pub statements: Vec<SwitchStatement>,
+}
+
+/// One statement: the edges whose `sourceHandle` is its id run when it holds.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SwitchStatement {
+    pub id: String,
+    /// A standard expression; empty on the default statement.
+    pub condition: Option<String>,
+    /// At most one statement is the default: it holds when no other does.
+    #[serde(rename = "isDefault")]
+    pub is_default: Option<bool>,
 }
 
 /// One edge of the graph.
@@ -544,6 +673,46 @@ mod tests {
     fn a_span_reads_its_dates() {
         let (from, to) = effective_span(&query(Some("2026-01-01"), Some("2026-04-01"))).unwrap();
         assert_eq!((format_date(from), to.map(format_date)), ("2026-01-01".to_owned(), Some("2026-04-01".to_owned())));
+    }
+
+    /// The documented rule-set body reads what the engine reads: the demo
+    /// rule set (every node type it accepts) parses both ways, node by node.
+    #[test]
+    fn the_documented_rule_set_body_reads_the_demo_rule_set() {
+        let bytes = include_bytes!("../../../../libs/rules/tests/fixtures/demo-rule-set.json");
+        assert!(claimtrail_rules::RuleSet::parse("demo-policy", bytes).is_ok(), "the engine refuses the fixture");
+        let body: RuleSetBody = serde_json::from_slice(bytes).expect("the documented body reads the demo rule set");
+        let kinds: Vec<&str> = body
+            .nodes
+            .iter()
+            .map(|node| match node {
+                JdmNode::Input { .. } => "input",
+                JdmNode::Output { .. } => "output",
+                JdmNode::DecisionTable { .. } => "table",
+                JdmNode::Expression { .. } => "expression",
+                JdmNode::Switch { .. } => "switch",
+            })
+            .collect();
+        assert_eq!(kinds, ["input", "expression", "switch", "table", "table", "table", "table", "table", "output"]);
+        let Some(JdmNode::DecisionTable { content, .. }) = body.nodes.iter().find(|node| matches!(node, JdmNode::DecisionTable { .. })) else {
+            unreachable!("a table was counted above")
+        };
+        assert!(content.outputs.iter().any(|output| output.field == "action"));
+        assert!(content.rules.iter().all(|rule| rule.id.is_some() && rule.cells.keys().all(|column| !column.starts_with('_'))));
+    }
+
+    /// A decision table without its hit policy is refused by the engine
+    /// and does not fit the documented body either.
+    #[test]
+    fn a_table_without_a_hit_policy_fits_neither_the_engine_nor_the_document() {
+        let mut body: serde_json::Value = serde_json::from_slice(include_bytes!("../../../../libs/rules/tests/fixtures/demo-rule-set.json")).unwrap();
+        let table = body["nodes"].as_array_mut().unwrap().iter_mut().find(|node| node["type"] == "decisionTableNode").unwrap();
+        table["content"].as_object_mut().unwrap().remove("hitPolicy");
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let refused = claimtrail_rules::RuleSet::parse("demo-policy", &bytes).unwrap_err();
+        assert!(refused.to_string().contains("hitPolicy"), "{refused}");
+        let error = serde_json::from_slice::<RuleSetBody>(&bytes).unwrap_err();
+        assert!(error.to_string().contains("hitPolicy"), "{error}");
     }
 
     #[test]

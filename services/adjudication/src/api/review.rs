@@ -24,7 +24,6 @@ use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::policy::ReadsPolicy;
 use crate::domain::{DecisionRecord, review};
@@ -149,17 +148,11 @@ pub(crate) async fn review_claim(
 ) -> Result<(StatusCode, Json<ReviewAnswer>), Problem> {
     let body: ReviewBody = claimtrail_runtime::http::json_body(&body, "a review")?;
     let not_found = || Problem::not_found(format!("no claim {claim_id} of a payer this key reviews"));
-    let claim_uuid = Uuid::parse_str(&claim_id).map_err(|_| not_found())?;
-    let store = &runtime.store;
-    let stored = storage::record(store, store.reader(), claim_uuid).await?.ok_or_else(not_found)?;
-    if !tenant.role.may_publish_for(&tenant, &stored.payer_id) {
-        return Err(not_found());
-    }
+    let (stored, record) = super::decision_record(&runtime, &claim_id, not_found, |stored| tenant.role.may_publish_for(&tenant, &stored.payer_id)).await?;
     if stored.event_type != ClaimPended::EVENT_TYPE {
         return Err(Problem::new(StatusCode::CONFLICT, "not-pended", "Not pended", format!("claim {claim_id} is not pended: it was decided already")));
     }
-    let record: DecisionRecord = serde_json::from_slice(&stored.record)
-        .map_err(|e| Problem::internal(&anyhow::anyhow!("the pend record of claim {claim_id} does not read back: {e}")))?;
+    let (store, claim_uuid) = (&runtime.store, stored.claim_id);
     let mut errors = Vec::new();
     let mut lines = Vec::with_capacity(body.lines.len());
     for (idx, line) in body.lines.iter().enumerate() {

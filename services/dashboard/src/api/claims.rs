@@ -7,6 +7,7 @@
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use claimtrail_events::ClaimStatus;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,7 +33,7 @@ pub const CHART_DAYS: i64 = 14;
 pub const CHART_CLAIMS_MAX: usize = 5_000;
 
 /// The statuses a claim can have (intake's).
-const STATUSES: [&str; 8] = ["received", "rejected", "accepted", "pended", "adjudicated", "paid", "replaced", "voided"];
+const STATUSES: [&str; 8] = ClaimStatus::ALL_NAMES;
 
 #[derive(Deserialize, Default)]
 pub struct ClaimsQuery {
@@ -106,7 +107,7 @@ pub(crate) async fn claims(State(state): State<DashboardState>, headers: HeaderM
 
 /// `GET /ui/pended?after=`: the pended queue, oldest claim first.
 pub(crate) async fn pended(State(state): State<DashboardState>, headers: HeaderMap, Query(mut query): Query<ClaimsQuery>) -> Response {
-    query.status = Some("pended".into());
+    query.status = Some(ClaimStatus::Pended.as_str().into());
     listing(state, headers, query, Page::PendedQueue).await
 }
 

@@ -84,21 +84,73 @@ fn totals_table(caption: &str, key: &str, rows: &[(String, runs::Total)]) -> Mar
     }
 }
 
+/// The start of a payer's page: the signed-in session, the payer form and
+/// the payer chosen (checked), or the page to answer instead (sign-in, the
+/// payer form alone, or 400).
+async fn payer_page(
+    state: &DashboardState,
+    headers: &HeaderMap,
+    current: Page,
+    asked: Option<&str>,
+    button: &str,
+) -> Result<(Session, Markup, String), Response> {
+    let session = signed_in(state, headers, Some(current)).await.map_err(|response| *response)?;
+    let (payer_form, payer_id) = payer_choice(&session, asked, current.path(), button);
+    let Some(payer_id) = payer_id else { return Err(show(&session, current, payer_form)) };
+    if let Err(detail) = checked_payer_id(&payer_id) {
+        return Err(bad_request(&session, current, &detail));
+    }
+    Ok((session, payer_form, payer_id))
+}
+
+/// A payer's page over the payer's payment runs: the session, the payer
+/// form, the payer and settlement's `GET /v1/payment-runs` answer.
+async fn payer_runs_page(
+    state: &DashboardState,
+    headers: &HeaderMap,
+    current: Page,
+    asked: Option<&str>,
+    button: &str,
+) -> Result<(Session, Markup, String, Value), Response> {
+    let (session, payer_form, payer_id) = payer_page(state, headers, current, asked, button).await?;
+    let answer = settlement_json(state, &session, current, "/v1/payment-runs", &[("payer_id", payer_id.clone())]).await?;
+    Ok((session, payer_form, payer_id, answer))
+}
+
+/// The start of a page about one run or remittance: the signed-in session
+/// and the id from the path (`what` names it when it is not a UUID: 400).
+async fn id_page(state: &DashboardState, headers: &HeaderMap, current: Page, what: &str, id: &str) -> Result<(Session, String), Response> {
+    let session = signed_in(state, headers, Some(current)).await.map_err(|response| *response)?;
+    match checked_uuid(what, id) {
+        Ok(id) => Ok((session, id.to_owned())),
+        Err(detail) => Err(bad_request(&session, current, &detail)),
+    }
+}
+
+/// Settlement's answer to a GET with the session's key, or the page that says why there is none.
+async fn settlement_json(state: &DashboardState, session: &Session, current: Page, path: &str, query: &[(&str, String)]) -> Result<Value, Response> {
+    state.upstream.json(Service::Settlement, &session.api_key, path, query).await.map_err(|e| upstream_page(session, current, e))
+}
+
+/// A payer's page with its table, or the table as CSV (`table_or_csv`, the payer kept in the table's links).
+fn payer_table_or_csv(
+    query: &TableQuery,
+    file_name: &str,
+    table: Table,
+    render: impl FnOnce(Markup) -> Response,
+    caption: &str,
+    current: Page,
+    payer_id: &str,
+) -> Response {
+    table_or_csv(query, file_name, table, render, caption, current.path(), &format!("payer_id={}", encode(payer_id)))
+}
+
 /// `GET /ui/payment-runs?payer_id=`: the payer's runs, totals by payer, provider and day, paid per run, and a new run.
 pub(crate) async fn runs(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<PayerQuery>) -> Response {
     let current = Page::PaymentRuns;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let (payer_form, payer_id) = payer_choice(&session, query.payer_id.as_deref(), current.path(), "Show runs");
-    let Some(payer_id) = payer_id else { return show(&session, current, payer_form) };
-    if let Err(detail) = checked_payer_id(&payer_id) {
-        return bad_request(&session, current, &detail);
-    }
-    let answer = match state.upstream.json(Service::Settlement, &session.api_key, "/v1/payment-runs", &[("payer_id", payer_id.clone())]).await {
-        Ok(answer) => answer,
-        Err(e) => return upstream_page(&session, current, e),
+    let (session, payer_form, payer_id, answer) = match payer_runs_page(&state, &headers, current, query.payer_id.as_deref(), "Show runs").await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
     let listed = answer["runs"].as_array().cloned().unwrap_or_default();
     let mut domain_runs = Vec::with_capacity(listed.len());
@@ -170,7 +222,7 @@ pub(crate) async fn runs(State(state): State<DashboardState>, headers: HeaderMap
         };
         show(&session, current, body)
     };
-    table_or_csv(&query.table, "payment-runs.csv", table, render, "Payment runs", current.path(), &format!("payer_id={}", encode(&payer_id)))
+    payer_table_or_csv(&query.table, "payment-runs.csv", table, render, "Payment runs", current, &payer_id)
 }
 
 #[derive(Deserialize)]
@@ -207,17 +259,13 @@ pub(crate) async fn create_run(State(state): State<DashboardState>, headers: Hea
 /// `GET /ui/payment-runs/{run_id}`: the run's remittances, each with its 835 and claims; the ACH file.
 pub(crate) async fn run(State(state): State<DashboardState>, headers: HeaderMap, Path(run_id): Path<String>, Query(query): Query<TableQuery>) -> Response {
     let current = Page::PaymentRuns;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
+    let (session, run_id) = match id_page(&state, &headers, current, "run", &run_id).await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
-    let run_id = match checked_uuid("run", &run_id) {
-        Ok(run_id) => run_id.to_owned(),
-        Err(detail) => return bad_request(&session, current, &detail),
-    };
-    let run = match state.upstream.json(Service::Settlement, &session.api_key, &format!("/v1/payment-runs/{run_id}"), &[]).await {
+    let run = match settlement_json(&state, &session, current, &format!("/v1/payment-runs/{run_id}"), &[]).await {
         Ok(run) => run,
-        Err(e) => return upstream_page(&session, current, e),
+        Err(response) => return response,
     };
     let domain = match run_of(&run) {
         Ok(domain) => domain,
@@ -294,13 +342,9 @@ fn download(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
 /// `GET /ui/payment-runs/{run_id}/ach`: the run's NACHA file, as a download.
 pub(crate) async fn ach_file(State(state): State<DashboardState>, headers: HeaderMap, Path(run_id): Path<String>) -> Response {
     let current = Page::PaymentRuns;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let run_id = match checked_uuid("run", &run_id) {
-        Ok(run_id) => run_id.to_owned(),
-        Err(detail) => return bad_request(&session, current, &detail),
+    let (session, run_id) = match id_page(&state, &headers, current, "run", &run_id).await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
     match state.upstream.file(Service::Settlement, &session.api_key, &format!("/v1/payment-runs/{run_id}/ach")).await {
         Ok((bytes, content_type)) => download(bytes, &content_type, &format!("ach-{run_id}.txt")),
@@ -311,13 +355,9 @@ pub(crate) async fn ach_file(State(state): State<DashboardState>, headers: Heade
 /// `GET /ui/remittances/{remittance_id}/835`: the stored 835, as a download.
 pub(crate) async fn remittance_835(State(state): State<DashboardState>, headers: HeaderMap, Path(remittance_id): Path<String>) -> Response {
     let current = Page::PaymentRuns;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let remittance_id = match checked_uuid("remittance", &remittance_id) {
-        Ok(id) => id.to_owned(),
-        Err(detail) => return bad_request(&session, current, &detail),
+    let (session, remittance_id) = match id_page(&state, &headers, current, "remittance", &remittance_id).await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
     match state.upstream.file(Service::Settlement, &session.api_key, &format!("/v1/remittances/{remittance_id}/835")).await {
         Ok((bytes, content_type)) => download(bytes, &content_type, &format!("835-{remittance_id}.x12")),
@@ -349,18 +389,9 @@ fn done_message(done: Option<&str>) -> Option<String> {
 /// `GET /ui/payment-holds?payer_id=`: place and release holds; the remittances held in the payer's runs.
 pub(crate) async fn holds(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<DoneQuery>) -> Response {
     let current = Page::PaymentHolds;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let (payer_form, payer_id) = payer_choice(&session, query.payer_id.as_deref(), current.path(), "Show holds");
-    let Some(payer_id) = payer_id else { return show(&session, current, payer_form) };
-    if let Err(detail) = checked_payer_id(&payer_id) {
-        return bad_request(&session, current, &detail);
-    }
-    let answer = match state.upstream.json(Service::Settlement, &session.api_key, "/v1/payment-runs", &[("payer_id", payer_id.clone())]).await {
-        Ok(answer) => answer,
-        Err(e) => return upstream_page(&session, current, e),
+    let (session, payer_form, payer_id, answer) = match payer_runs_page(&state, &headers, current, query.payer_id.as_deref(), "Show holds").await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
     let mut rows = Vec::new();
     let mut links = Vec::new();
@@ -410,7 +441,7 @@ pub(crate) async fn holds(State(state): State<DashboardState>, headers: HeaderMa
         };
         show(&session, current, body)
     };
-    table_or_csv(&query.table, "payment-holds.csv", table, render, "Held remittances", current.path(), &format!("payer_id={}", encode(&payer_id)))
+    payer_table_or_csv(&query.table, "payment-holds.csv", table, render, "Held remittances", current, &payer_id)
 }
 
 #[derive(Deserialize)]
@@ -459,20 +490,15 @@ const EXCEPTION_HEADERS: [&str; 10] =
 /// `GET /ui/reconciliation?payer_id=&status=open|all`: upload a statement; the exception queue, each open one with a resolve form.
 pub(crate) async fn reconciliation(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<DoneQuery>) -> Response {
     let current = Page::Reconciliation;
-    let session = match signed_in(&state, &headers, Some(current)).await {
-        Ok(session) => session,
-        Err(response) => return *response,
+    let (session, payer_form, payer_id) = match payer_page(&state, &headers, current, query.payer_id.as_deref(), "Show reconciliation").await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
-    let (payer_form, payer_id) = payer_choice(&session, query.payer_id.as_deref(), current.path(), "Show reconciliation");
-    let Some(payer_id) = payer_id else { return show(&session, current, payer_form) };
-    if let Err(detail) = checked_payer_id(&payer_id) {
-        return bad_request(&session, current, &detail);
-    }
     let status = if query.status.as_deref() == Some("all") { "all" } else { "open" };
     let path = format!("/v1/payers/{payer_id}/reconciliation/exceptions");
-    let answer = match state.upstream.json(Service::Settlement, &session.api_key, &path, &[("status", status.to_owned())]).await {
+    let answer = match settlement_json(&state, &session, current, &path, &[("status", status.to_owned())]).await {
         Ok(answer) => answer,
-        Err(e) => return upstream_page(&session, current, e),
+        Err(response) => return response,
     };
     let exceptions = answer["exceptions"].as_array().cloned().unwrap_or_default();
     if query.table.format.as_deref() == Some("csv") {

@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use claimtrail_events::{ClaimStatus, Outcome};
+
 use crate::domain::chart::{BarChart, Unit};
 
-/// The series of the claims chart, in drawing order.
-pub const OUTCOMES: [&str; 5] = ["paid", "partially_paid", "denied", "pended", "other"];
+/// The series of the claims chart, in drawing order: the outcomes, then
+/// pended, then every other claim.
+pub const OUTCOMES: [&str; 5] = [Outcome::Paid.as_str(), Outcome::PartiallyPaid.as_str(), Outcome::Denied.as_str(), ClaimStatus::Pended.as_str(), "other"];
 
 /// One listed claim: when it was received (RFC 3339), its status and outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,10 +22,10 @@ pub struct ListedClaim {
 /// The series a claim is counted under: its outcome once decided, `pended`
 /// while pended, else `other` (received, accepted, rejected, ...).
 pub fn series_of(claim: &ListedClaim) -> usize {
-    let key = match (claim.outcome.as_deref(), claim.status.as_str()) {
-        (Some(outcome @ ("paid" | "partially_paid" | "denied")), _) => outcome,
-        (_, "pended") => "pended",
-        _ => "other",
+    let key = match (claim.outcome.as_deref().and_then(Outcome::parse), ClaimStatus::parse(&claim.status)) {
+        (Some(outcome), _) => outcome.as_str(),
+        (None, Some(ClaimStatus::Pended)) => ClaimStatus::Pended.as_str(),
+        _ => return OUTCOMES.len() - 1,
     };
     OUTCOMES.iter().position(|name| *name == key).unwrap_or(OUTCOMES.len() - 1)
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use claimtrail_events::{ClaimSubmitted, DomainEvent, Envelope, Money};
+use claimtrail_events::{ClaimAdjudicated, ClaimSubmitted, DomainEvent, Envelope, Money};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::extract::Caller;
 use claimtrail_runtime::fhir_schemas::{FhirClaimResponse, FhirExplanationOfBenefit};
@@ -64,8 +64,7 @@ pub struct ClaimView {
     #[schema(value_type = String, format = "uuid")]
     pub claim_id: Uuid,
     /// The `claim.adjudicated.v1` payload once adjudicated: outcome, totals and every line explained.
-    #[schema(value_type = Option<Object>)]
-    pub decision: Option<serde_json::Value>,
+    pub decision: Option<ClaimAdjudicated>,
     pub history: Vec<HistoryStep>,
     /// The front-end edits the claim failed (none when accepted).
     #[schema(value_type = Vec<IssueView>)]
@@ -120,7 +119,7 @@ async fn adjudicated_claim(
     tenant: auth::Tenant,
     claim_id: &str,
     view: &str,
-) -> Result<(claimtrail_events::SubmittedClaim, claimtrail_events::ClaimAdjudicated, String), Problem> {
+) -> Result<(claimtrail_events::SubmittedClaim, ClaimAdjudicated, String), Problem> {
     let not_found = || Problem::not_found(format!("no adjudicated claim `{claim_id}`"));
     let (tenant, claim_uuid, row) = readable_claim(runtime, tenant, claim_id, not_found).await?;
     let Some(decision) = row.decision else {
@@ -280,7 +279,7 @@ pub(crate) async fn show(State(runtime): State<Runtime>, Caller(tenant): Caller,
     let (tenant, claim_uuid, row) = readable_claim(&runtime, tenant, &claim_id, not_found).await?;
     record_access(store, &tenant, &[claim_uuid], "status").await?;
     let issues: serde_json::Value = serde_json::from_str(&row.issues).unwrap_or_default();
-    let decision: Option<serde_json::Value> = row.decision.and_then(|d| serde_json::from_str(&d).ok());
+    let decision: Option<ClaimAdjudicated> = row.decision.and_then(|d| serde_json::from_str(&d).ok());
     let history = stored::history(store, claim_uuid)
         .await?
         .into_iter()

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use claimtrail_events::{Money, PayTo, RemittanceIssued, Timestamp};
+use claimtrail_events::{Money, PayTo, RemittanceIssued, RemittedClaim, Timestamp};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::auth::Tenant;
 use claimtrail_runtime::extract::{Caller, ForPayer, LimitedBody};
@@ -56,8 +56,7 @@ pub struct RemittanceView {
     /// TRN02, the ACH trace number, when money moves.
     pub trace_number: Option<String>,
     /// The claims it settles (none while held or awaiting a prenote).
-    #[schema(value_type = Vec<Object>)]
-    pub claims: Vec<serde_json::Value>,
+    pub claims: Vec<RemittedClaim>,
 }
 
 /// A payment run.
@@ -93,7 +92,6 @@ pub struct BankingBody {
     /// The ODFI's ABA routing number (9 digits, check digit verified).
     pub routing_number: String,
     pub account_number: String,
-    #[schema(value_type = Object)]
     pub address: PayTo,
 }
 
@@ -189,7 +187,7 @@ fn remittance_view(issued: RemittanceIssued) -> RemittanceView {
         status: RemittanceStatus::parse(&issued.status).unwrap_or(RemittanceStatus::Held),
         hold_reason: issued.hold_reason,
         trace_number: issued.trace_number,
-        claims: issued.claims.iter().filter_map(|claim| serde_json::to_value(claim).ok()).collect(),
+        claims: issued.claims,
     }
 }
 
