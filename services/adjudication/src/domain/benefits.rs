@@ -185,8 +185,7 @@ fn as_secondary(claim: &SubmittedClaim, cob: &Coordination, method: CobMethod, m
         line.paid = decided.paid;
         line.patient_responsibility = Money::ZERO;
     }
-    let out_of_range = BenefitError::OutOfRange { sequence: 0 };
-    decision.total_paid = Money::checked_sum(decision.lines.iter().map(|line| &line.paid)).ok_or(out_of_range.clone())?;
+    decision.total_paid = Money::checked_sum(decision.lines.iter().map(|line| &line.paid)).ok_or(BenefitError::OutOfRange { sequence: 0 })?;
     decision.total_patient_responsibility = Money::ZERO;
     decision.outcome = claim_outcome(decision.lines.iter().map(denied));
     Ok(decision)
