@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, service_date};
+use claimtrail_e2e::{PAYER_ID, Stack, day, sample_claim, service_date};
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
@@ -72,7 +72,7 @@ fn secondary_837p(pcn: &str) -> String {
     text
 }
 
-/// Scenario 12 as a FHIR Claim to payer 60054 as the secondary, the primary's ClaimResponse contained.
+/// Scenario 12 as a FHIR Claim to payer 60054 as the secondary, the primary's ClaimResponse contained (served the day before).
 fn secondary_fhir(pcn: &str) -> Value {
     let mut claim = sample_claim(pcn);
     let mut item = claim["item"][2].clone();
@@ -80,6 +80,10 @@ fn secondary_fhir(pcn: &str) -> Value {
     item["quantity"] = json!({"value": 1});
     item["unitPrice"] = json!({"value": 500.00, "currency": "USD"});
     item["net"] = json!({"value": 500.00, "currency": "USD"});
+    // The day before the 837P's service: the same service on the same day would be an exact duplicate (CO-18).
+    let served = day(-31);
+    item["servicedDate"] = json!(served);
+    claim["billablePeriod"] = json!({"start": served, "end": served});
     claim["item"] = json!([item]);
     claim["total"] = json!({"value": 500.00, "currency": "USD"});
     let adjudication = "http://terminology.hl7.org/CodeSystem/adjudication";
