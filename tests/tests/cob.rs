@@ -216,7 +216,7 @@ async fn scenario_12_as_the_secondary_payer_from_an_837p_and_a_fhir_claim_pays_6
     let paid = run(&stack, &finance, "cob-2").await?;
     let remittance = &paid["remittances"][0];
     assert_eq!((remittance["status"].as_str(), remittance["amount"].as_str()), (Some("ach"), Some("130.00")), "{paid}");
-    let url = format!("{}/v1/remittances/{}/835", stack.url("settlement"), remittance["remittance_id"].as_str().expect("an id"));
+    let url = format!("{}/v1/remittances/{}/835", stack.url("settlement"), remittance["id"].as_str().expect("an id"));
     let x835 = stack.client.get(url).bearer_auth(&finance).send().await?.text().await?;
     for pcn in ["PCN-COB-X12", "PCN-COB-FHIR"] {
         assert!(x835.contains(&format!("CLP*{pcn}*2*500.00*65.00*0.00*")), "{pcn} as the secondary: {x835}");
