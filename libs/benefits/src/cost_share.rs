@@ -117,6 +117,8 @@ pub struct ClaimBenefits {
 pub enum BenefitError {
     #[error(transparent)]
     Accumulator(#[from] AccumulatorError),
+    #[error(transparent)]
+    Cob(#[from] crate::cob::CobError),
     #[error("line {sequence}: the allowed amount {allowed} is negative")]
     NegativeAllowed { sequence: u32, allowed: Money },
     #[error("the claim has no lines")]

@@ -33,7 +33,7 @@ pub use accumulators::{
     AccumulatorEntry, AccumulatorError, AccumulatorEvent, Accumulators, AccumulatorsApplied, AccumulatorsImported, AccumulatorsReversed, ClaimVersion,
 };
 pub use bucket::{Bucket, BucketError, BucketKind, Level, Tier};
-pub use cob::{CobError, CobLine, CobLineDecision, secondary_claim, secondary_line};
+pub use cob::{CobError, CobLine, CobLineDecision, cob_line, secondary_claim, secondary_line};
 pub use corrections::{Correction, LineCorrection, RecordedClaim, RecordedLine, Replayed, reverse_and_replay};
 pub use cost_share::{
     BenefitClaim, BenefitError, BenefitLine, BenefitRule, BenefitStep, BucketPosition, ClaimBenefits, LineBenefits, claim_outcome, cost_share,

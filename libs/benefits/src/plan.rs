@@ -203,6 +203,15 @@ pub struct CategoryTerms {
 impl Plan {
     /// Reads a plan from its JSON body and compiles it.
     pub fn from_json(body: &[u8]) -> Result<CompiledPlan, PlanErrors> {
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice::<serde_json::Value>(body)
+            && let Some(method) = fields.get("cob_method")
+            && serde_json::from_value::<CobMethod>(method.clone()).is_err()
+        {
+            let message = format!(
+                "{method} is not a COB method: `lesser_of` (pay the lesser of the secondary's allowed less the primary's payment, and the primary's patient share)"
+            );
+            return Err(PlanErrors { errors: vec![FieldError::new("cob_method", message)] });
+        }
         let plan: Plan = serde_json::from_slice(body).map_err(|error| PlanErrors { errors: vec![FieldError::new("body", error.to_string())] })?;
         plan.compile()
     }
@@ -533,6 +542,20 @@ mod tests {
         assert!(office.copay_counts_toward_oop);
         let oon_office = plan.tier(Tier::Oon).terms(plan.category_of("99213", Some("11")));
         assert_eq!((oon_office.copay, oon_office.deductible_applies, oon_office.coinsurance_percent), (Money::ZERO, true, Decimal::from(40)));
+    }
+
+    #[test]
+    fn the_cob_method_defaults_to_lesser_of_and_an_unknown_one_is_refused_at_its_path() {
+        let mut plan = sample();
+        plan["cob_method"] = json!("lesser_of");
+        assert_eq!(compile(&plan).unwrap().plan().cob_method, CobMethod::LesserOf);
+        plan["cob_method"] = json!("carve_out");
+        let errors = Plan::from_json(plan.to_string().as_bytes()).unwrap_err().errors;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "cob_method");
+        assert!(errors[0].message.starts_with("\"carve_out\" is not a COB method"), "{}", errors[0].message);
+        plan["cob_method"] = json!(7);
+        assert_eq!(Plan::from_json(plan.to_string().as_bytes()).unwrap_err().errors[0].path, "cob_method");
     }
 
     #[test]

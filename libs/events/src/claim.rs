@@ -186,6 +186,105 @@ pub struct SubmittedClaim<F: ClaimForm = Parsed> {
     #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub statement_to: Option<Date>,
+    /// Coordination of benefits: this payer's place after other payers and
+    /// their adjudications of the claim (837 2000B SBR01 with 2320/2330B/2430;
+    /// FHIR `Claim.insurance` with each earlier payer's ClaimResponse).
+    /// Absent when the claim goes to its primary payer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cob: Option<Coordination>,
+}
+
+/// A payer's place in coordination of benefits (837 SBR01 `P`, `S`, `T`;
+/// FHIR `Claim.insurance.sequence` 1, 2, 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayerSequence {
+    Primary,
+    Secondary,
+    Tertiary,
+}
+
+impl PayerSequence {
+    /// The name it has in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayerSequence::Primary => "primary",
+            PayerSequence::Secondary => "secondary",
+            PayerSequence::Tertiary => "tertiary",
+        }
+    }
+
+    /// 1, 2 or 3: FHIR's `Claim.insurance.sequence`, and the 835's CLP02 for a processed claim.
+    pub fn number(self) -> u8 {
+        match self {
+            PayerSequence::Primary => 1,
+            PayerSequence::Secondary => 2,
+            PayerSequence::Tertiary => 3,
+        }
+    }
+
+    /// The place numbered 1, 2 or 3.
+    pub fn from_number(number: u64) -> Option<PayerSequence> {
+        match number {
+            1 => Some(PayerSequence::Primary),
+            2 => Some(PayerSequence::Secondary),
+            3 => Some(PayerSequence::Tertiary),
+            _ => None,
+        }
+    }
+
+    /// The 837 SBR01 payer responsibility code `P`, `S` or `T`.
+    pub fn from_x12(code: &str) -> Option<PayerSequence> {
+        match code {
+            "P" => Some(PayerSequence::Primary),
+            "S" => Some(PayerSequence::Secondary),
+            "T" => Some(PayerSequence::Tertiary),
+            _ => None,
+        }
+    }
+}
+
+/// Coordination of benefits on a claim sent to a secondary or tertiary payer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Coordination {
+    /// This payer's place.
+    pub sequence: PayerSequence,
+    /// The payers before this one, in their order, with what each decided.
+    pub prior_payers: Vec<PriorPayer>,
+}
+
+impl Coordination {
+    /// True when this payer is not the first and the claim carries what an earlier payer decided.
+    pub fn is_secondary_with_prior_adjudication(&self) -> bool {
+        self.sequence > PayerSequence::Primary && !self.prior_payers.is_empty()
+    }
+}
+
+/// An earlier payer's adjudication of the claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PriorPayer {
+    pub sequence: PayerSequence,
+    /// That payer's id (837 2330B NM109; FHIR the Coverage's payor or the ClaimResponse's insurer), as sent.
+    pub payer_id: String,
+    /// What it paid on the claim (837 2320 AMT*D; FHIR `ClaimResponse.payment.amount`).
+    pub paid: Money,
+    /// Its claim-level adjustments (837 2320 CAS; FHIR `ClaimResponse.adjudication` with a CARC reason).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjustments: Vec<Adjustment>,
+    /// Its decision per line (837 2430 SVD/CAS; FHIR `ClaimResponse.item`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<PriorLine>,
+}
+
+/// An earlier payer's decision on one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PriorLine {
+    /// The claim line's sequence (837 LX; FHIR `ClaimResponse.item.itemSequence`).
+    pub sequence: u32,
+    /// 837 SVD02; FHIR the item's `benefit` adjudication.
+    pub paid: Money,
+    /// 837 2430 CAS; FHIR the item's adjudications with a CARC reason.
+    pub adjustments: Vec<Adjustment>,
 }
 
 impl<F: ClaimForm> fmt::Debug for SubmittedClaim<F> {
@@ -211,6 +310,7 @@ impl<F: ClaimForm> fmt::Debug for SubmittedClaim<F> {
             .field("admission_date", &self.admission_date)
             .field("statement_from", &self.statement_from)
             .field("statement_to", &self.statement_to)
+            .field("cob", &self.cob)
             .finish()
     }
 }

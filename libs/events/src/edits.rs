@@ -7,7 +7,7 @@
 use claimtrail_codes::{Icd10Code, Npi, ProcedureCode};
 use time::Date;
 
-use crate::claim::{ClaimForm, ClaimIssue, Diagnosis};
+use crate::claim::{ClaimForm, ClaimIssue, ClaimLine, Coordination, Diagnosis};
 use crate::money::Money;
 
 /// The machine codes of [`ClaimIssue::code`] that this crate produces.
@@ -37,6 +37,14 @@ pub mod issue_code {
     /// A replacement or void names a claim that is not one intake gave an id
     /// (intake's registry edit uses the same code for an id it does not hold).
     pub const ORIGINAL_NOT_FOUND: &str = "original-not-found";
+    /// A claim to a secondary or tertiary payer carries no earlier payer's adjudication.
+    pub const COB_PRIOR_PAYER_MISSING: &str = "cob-prior-payer-missing";
+    /// An earlier payer's line decision does not balance: paid + adjustments is not the line's charge.
+    pub const COB_LINE_UNBALANCED: &str = "cob-line-unbalanced";
+    /// An earlier payer decided a line the claim does not have.
+    pub const COB_LINE_UNKNOWN: &str = "cob-line-unknown";
+    /// A claim of several lines whose earlier payer decided it only as a whole (no line decisions).
+    pub const COB_LINES_MISSING: &str = "cob-lines-missing";
 }
 
 fn issue(path: &str, code: &str, message: String) -> ClaimIssue {
@@ -83,6 +91,56 @@ pub fn diagnosis_pointer<F: ClaimForm>(pointer: u32, diagnoses: &[Diagnosis<F>],
         let message = format!("points at diagnosis {pointer}, which the claim does not have");
         issue(path, issue_code::DIAGNOSIS_POINTER, message)
     })
+}
+
+/// The edits of coordination of benefits, where `path_of_payer(payer_idx)`
+/// and `path_of_line(payer_idx, line_idx)` locate an earlier payer and one of
+/// its line decisions as read. A claim to a secondary or tertiary payer
+/// carries an earlier payer's adjudication; each of its line decisions names
+/// a line of the claim and balances (paid + Σ adjustments = the line's
+/// charge, the 835's own rule), and a claim of several lines is decided line
+/// by line (a decision of the whole cannot be split among lines).
+pub fn coordination<F: ClaimForm>(
+    cob: &Coordination,
+    lines: &[ClaimLine<F>],
+    sequence_path: &str,
+    path_of_payer: impl Fn(usize) -> String,
+    path_of_line: impl Fn(usize, usize) -> String,
+) -> Vec<ClaimIssue> {
+    let mut issues = Vec::new();
+    if cob.sequence > crate::PayerSequence::Primary && cob.prior_payers.is_empty() {
+        let message =
+            format!("the claim goes to its {} payer but carries no earlier payer's adjudication (paid amount and adjustments)", cob.sequence.as_str());
+        issues.push(issue(sequence_path, issue_code::COB_PRIOR_PAYER_MISSING, message));
+    }
+    for (payer_idx, payer) in cob.prior_payers.iter().enumerate() {
+        if payer.lines.is_empty() && lines.len() > 1 {
+            let message = format!(
+                "payer {} decided this claim of {} lines only as a whole: send its decision of each line (837 2430 SVD/CAS, FHIR ClaimResponse.item)",
+                payer.payer_id,
+                lines.len()
+            );
+            issues.push(issue(&path_of_payer(payer_idx), issue_code::COB_LINES_MISSING, message));
+        }
+        for (line_idx, decided) in payer.lines.iter().enumerate() {
+            let path = path_of_line(payer_idx, line_idx);
+            let Some(line) = lines.iter().find(|line| line.sequence == decided.sequence) else {
+                let message = format!("payer {} decided line {}, which the claim does not have", payer.payer_id, decided.sequence);
+                issues.push(issue(&path, issue_code::COB_LINE_UNKNOWN, message));
+                continue;
+            };
+            let accounted = Money::checked_sum(decided.adjustments.iter().map(|adjustment| &adjustment.amount)).and_then(|sum| sum.checked_add(decided.paid));
+            if accounted != Some(line.charge) {
+                let accounted = accounted.map_or_else(|| "out of range".to_owned(), |sum| sum.to_string());
+                let message = format!(
+                    "payer {}'s decision of line {} does not balance: paid {} + adjustments = {accounted}, the line's charge is {}",
+                    payer.payer_id, decided.sequence, decided.paid, line.charge
+                );
+                issues.push(issue(&path, issue_code::COB_LINE_UNBALANCED, message));
+            }
+        }
+    }
+    issues
 }
 
 #[cfg(test)]

@@ -136,6 +136,7 @@ impl MappedClaim {
                 admission_date: claim.admission_date,
                 statement_from: claim.statement_from,
                 statement_to: claim.statement_to,
+                cob: claim.cob.clone(),
             })
         })();
         match parsed {

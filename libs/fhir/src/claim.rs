@@ -34,7 +34,9 @@
 //! - admission date (institutional): `supportingInfo[]` with the category code
 //!   `admissionperiod` (CARIN BB's, the US Core practice for R4, which has no
 //!   `Claim.hospitalization`): its `timingPeriod.start`, else `timingDate`;
-//! - statement period (institutional): `billablePeriod.start` and `.end`.
+//! - statement period (institutional): `billablePeriod.start` and `.end`;
+//! - coordination of benefits: the focal insurance's `sequence` and each earlier
+//!   insurance's `claimResponse` (see `cob`).
 //!
 //! Each identifier and code is mapped as read; where it was read goes in the
 //! [`FieldPaths`], and intake parses it into its type
@@ -42,7 +44,7 @@
 
 use std::collections::HashMap;
 
-use claimtrail_events::{AsRead, ClaimIssue, ClaimType, FieldPaths, Frequency, LinePaths, MappedClaim, Money, SubmittedClaim};
+use claimtrail_events::{AsRead, ClaimIssue, ClaimType, Coordination, FieldPaths, Frequency, LinePaths, MappedClaim, Money, SubmittedClaim};
 use uuid::Uuid;
 
 type ClaimLine = claimtrail_events::ClaimLine<AsRead>;
@@ -135,6 +137,7 @@ impl<'a> Mapper<'_, 'a> {
         let institutional = claim_type == ClaimType::Institutional;
         let service_zip = self.item_zip().or_else(|| self.facility_zip()).or(billing_zip);
         let (statement_from, statement_to) = if institutional { self.billable_period() } else { (None, None) };
+        let cob = self.coordination(&lines);
         Some(SubmittedClaim {
             claim_id: Uuid::nil(),
             claim_type,
@@ -155,7 +158,21 @@ impl<'a> Mapper<'_, 'a> {
             admission_date: if institutional { self.admission_date() } else { None },
             statement_from,
             statement_to,
+            cob,
         })
+    }
+
+    /// `insurance[]`'s coordination of benefits (crate::cob), with its front-end edits.
+    fn coordination(&mut self, lines: &[ClaimLine]) -> Option<Coordination> {
+        let (cob, paths, sequence_path) = crate::cob::coordination(self.claim, &self.scope, self.bundle, &mut self.errors)?;
+        self.issues.extend(edits::coordination(
+            &cob,
+            lines,
+            &sequence_path,
+            |payer_idx| paths[payer_idx].payer.clone(),
+            |payer_idx, line_idx| paths[payer_idx].lines[line_idx].clone(),
+        ));
+        Some(cob)
     }
 
     /// The first `item[].locationAddress.postalCode` of the right shape.
@@ -714,7 +731,7 @@ impl<'a> Mapper<'_, 'a> {
 }
 
 /// A Money element `name` of `parent`: `Ok(None)` when absent, `Err` when wrong (reported).
-fn money_element(parent: &Obj<'_>, name: &str, errors: &mut Errors) -> Result<Option<Money>, ()> {
+pub(crate) fn money_element(parent: &Obj<'_>, name: &str, errors: &mut Errors) -> Result<Option<Money>, ()> {
     if !parent.has(name) {
         return Ok(None);
     }
@@ -732,7 +749,7 @@ fn money_element(parent: &Obj<'_>, name: &str, errors: &mut Errors) -> Result<Op
 }
 
 /// The payer id named by a `Coverage.payor` or `Claim.insurer` reference.
-fn payer_of<'a>(reference: &Obj<'a>, scope: &Contained<'a>, bundle: Option<&BundleIndex<'a>>, errors: &mut Errors) -> Option<String> {
+pub(crate) fn payer_of<'a>(reference: &Obj<'a>, scope: &Contained<'a>, bundle: Option<&BundleIndex<'a>>, errors: &mut Errors) -> Option<String> {
     match resolve(reference, scope, bundle, &["Organization"], errors)? {
         Target::Identifier { value, .. } => Some(value.to_owned()),
         Target::Resource(organization) => {

@@ -33,6 +33,7 @@ pub mod payment_reconciliation;
 pub mod submission;
 
 mod amount;
+mod cob;
 mod node;
 mod output;
 mod resolve;

@@ -35,7 +35,10 @@
 use std::collections::HashMap;
 
 use claimtrail_codes::{Carc, GroupCode, Icd10Code, ProcedureCode};
-use claimtrail_events::{Adjustment, AsRead, ClaimIssue, ClaimType, FieldPaths, Frequency, LinePaths, MappedClaim, Money, SubmittedClaim, edits};
+use claimtrail_events::{
+    Adjustment, AsRead, ClaimIssue, ClaimType, Coordination, FieldPaths, Frequency, LinePaths, MappedClaim, Money, PayerSequence, PriorLine, PriorPayer,
+    SubmittedClaim, edits,
+};
 use uuid::Uuid;
 
 type ClaimLine = claimtrail_events::ClaimLine<AsRead>;
@@ -209,6 +212,8 @@ struct BillingProvider {
 struct Subscriber {
     hl_id: String,
     has_sbr: bool,
+    /// 2000B SBR01: this payer's place in coordination of benefits (P, S, T, ...).
+    responsibility: String,
     name: Option<PersonName>,
     member_id: Option<String>,
     payer: Option<Party>,
@@ -830,7 +835,10 @@ impl<'c> Mapper<'c> {
         }
         let Some(claim) = &mut self.claim else {
             match (self.level, &mut self.subscriber) {
-                (Level::Subscriber, Some(subscriber)) if !subscriber.has_sbr => subscriber.has_sbr = true,
+                (Level::Subscriber, Some(subscriber)) if !subscriber.has_sbr => {
+                    subscriber.has_sbr = true;
+                    subscriber.responsibility = segment.element(1).to_owned();
+                }
                 (Level::Subscriber, Some(_)) => {
                     self.segment_error(segment, segment_error::SEGMENT_OVER_MAXIMUM_USE, "SBR occurs once per subscriber HL".to_owned());
                 }
@@ -1542,6 +1550,16 @@ impl<'c> Mapper<'c> {
             lines: line_paths,
         };
         let service_zip = draft.facility_zip.as_deref().and_then(zip_digits).or_else(|| zip_digits(&billing.postal.0));
+        let cob = coordination(&subscriber.responsibility, &draft.other_payers, &draft.line_adjudications);
+        if let Some(cob) = &cob {
+            issues.extend(edits::coordination(
+                cob,
+                &lines,
+                "2000B/SBR01",
+                |payer_idx| format!("2320/AMT02 (payer {})", cob.prior_payers[payer_idx].payer_id),
+                |payer_idx, line_idx| format!("2430[{}]/SVD02", cob.prior_payers[payer_idx].lines[line_idx].sequence),
+            ));
+        }
         let claim = SubmittedClaim {
             claim_id: Uuid::nil(),
             claim_type: self.context.claim_type,
@@ -1562,6 +1580,7 @@ impl<'c> Mapper<'c> {
             admission_date: if professional { None } else { draft.admission_date },
             statement_from: draft.statement_period.map(|(from, _)| from),
             statement_to: draft.statement_period.map(|(_, to)| to),
+            cob,
         };
         let claim = MappedClaim { claim, paths, issues };
         Some(X12Claim {
@@ -1594,6 +1613,37 @@ impl<'c> Mapper<'c> {
             self.missing("HL", at_position, Some("2000A"), "the transaction set has a billing provider HL (20)");
         }
     }
+}
+
+/// The claim's coordination of benefits from the 2000B SBR01 (this payer's
+/// place) and the other payers (2320 SBR01, AMT*D, CAS; 2330B NM109) with
+/// their line decisions (2430 SVD, CAS). `None` when the claim goes to its
+/// primary payer or the SBR01 is not P, S or T. An earlier payer is one
+/// whose place is before this payer's and that decided something (AMT*D or
+/// a 2430): its paid amount is AMT*D, else the sum of its lines' SVD02.
+fn coordination(responsibility: &str, other_payers: &[OtherPayer], adjudications: &[LineAdjudication]) -> Option<Coordination> {
+    let sequence = PayerSequence::from_x12(responsibility).filter(|sequence| *sequence > PayerSequence::Primary)?;
+    let mut prior_payers: Vec<PriorPayer> = other_payers
+        .iter()
+        .filter_map(|payer| {
+            let their_sequence = PayerSequence::from_x12(&payer.responsibility).filter(|theirs| *theirs < sequence)?;
+            let lines: Vec<PriorLine> = adjudications
+                .iter()
+                .filter(|adjudication| adjudication.payer_id == payer.payer_id)
+                .map(|adjudication| PriorLine { sequence: adjudication.line, paid: adjudication.paid, adjustments: adjudication.adjustments.clone() })
+                .collect();
+            if payer.paid.is_none() && lines.is_empty() {
+                return None;
+            }
+            let paid = match payer.paid {
+                Some(paid) => paid,
+                None => Money::checked_sum(lines.iter().map(|line| &line.paid))?,
+            };
+            Some(PriorPayer { sequence: their_sequence, payer_id: payer.payer_id.clone(), paid, adjustments: payer.adjustments.clone(), lines })
+        })
+        .collect();
+    prior_payers.sort_by_key(|payer| payer.sequence);
+    Some(Coordination { sequence, prior_payers })
 }
 
 /// The shape and check digit of an NPI without allocating; `false` sends the

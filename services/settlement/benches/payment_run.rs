@@ -76,6 +76,7 @@ fn facts(n_claims: usize) -> RunFacts {
                 total_patient_responsibility: sum(|l| l.patient_responsibility),
                 lines,
                 adjudicated_on: date!(2026 - 02 - 20),
+                payer_sequence: claimtrail_events::PayerSequence::Primary,
             }
         })
         .collect();

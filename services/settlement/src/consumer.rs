@@ -1,15 +1,16 @@
 //! Settlement's consumer: `claim.adjudicated.v1` and `claim.reversed.v1` in;
 //! each booked ([`domain::decide`]) and stored ([`storage::insert_entry`]) in
 //! the batch's transaction, `payable.booked.v1` out, and kept as a payable
-//! for the next payment run. `claim.submitted.v1` gives a claim's CLM01 and
-//! member id (for its 835), `provider.registered.v1` the provider's pay-to
+//! for the next payment run. `claim.submitted.v1` gives a claim's CLM01,
+//! member id and the payer's COB place (for its 835: CLP01, NM1*QC, CLP02), `provider.registered.v1` the provider's pay-to
 //! and bank account (a changed account must be prenoted again).
 //! `fraud.alert.raised.v1` about a claim not yet paid holds the provider's
 //! payments from that payer (the payment holds finance releases).
 
 use async_trait::async_trait;
 use claimtrail_events::{
-    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertRaised, NewEvent, PayableBooked, ProviderRegistered,
+    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertRaised, NewEvent, PayableBooked, PayerSequence,
+    ProviderRegistered,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -32,9 +33,14 @@ impl Booker {
 
     /// Records a claim's decision or reversal as payable by the next run, with its CLM01 and member id when its submission was seen.
     async fn record_payable(&self, tx: &DatabaseTransaction, mut payable: Payable) -> Result<(), HandlerError> {
-        let (pcn, member_id) = payments::claim_ref(&self.store, tx, payable.claim_id).await?.unwrap_or_else(|| (payable.claim_id.to_string(), String::new()));
-        payable.patient_control_number = pcn;
-        payable.member_id = member_id;
+        let claim_ref = payments::claim_ref(&self.store, tx, payable.claim_id).await?.unwrap_or_else(|| payments::ClaimRef {
+            patient_control_number: payable.claim_id.to_string(),
+            member_id: String::new(),
+            payer_sequence: PayerSequence::Primary,
+        });
+        payable.patient_control_number = claim_ref.patient_control_number;
+        payable.member_id = claim_ref.member_id;
+        payable.payer_sequence = claim_ref.payer_sequence;
         payments::insert_payable(&self.store, tx, &payable).await?;
         Ok(())
     }
@@ -69,7 +75,9 @@ impl EventHandler for Booker {
             DomainEvent::ClaimSubmitted(submitted) => {
                 let claim = &submitted.claim;
                 let pcn = claim.patient_control_number.clone().unwrap_or_else(|| claim.claim_id.to_string());
-                payments::upsert_claim_ref(&self.store, tx, claim.claim_id, &pcn, &claim.member_id).await?;
+                let payer_sequence = claim.cob.as_ref().map_or(PayerSequence::Primary, |cob| cob.sequence);
+                let claim_ref = payments::ClaimRef { patient_control_number: pcn, member_id: claim.member_id.to_string(), payer_sequence };
+                payments::upsert_claim_ref(&self.store, tx, claim.claim_id, &claim_ref).await?;
                 return Ok(vec![]);
             }
             DomainEvent::FraudAlertRaised(alert) => {
@@ -106,6 +114,7 @@ impl EventHandler for Booker {
                     total_paid: decision.total_paid,
                     total_patient_responsibility: decision.total_patient_responsibility,
                     adjudicated_on,
+                    payer_sequence: PayerSequence::Primary,
                 };
                 self.record_payable(tx, payable).await?;
                 Command::BookDecision(decision)
@@ -123,6 +132,7 @@ impl EventHandler for Booker {
                     total_paid: reversal.total_paid,
                     total_patient_responsibility: reversal.total_patient_responsibility,
                     adjudicated_on,
+                    payer_sequence: PayerSequence::Primary,
                 };
                 self.record_payable(tx, payable).await?;
                 Command::BookReversal(reversal)

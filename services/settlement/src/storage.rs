@@ -46,6 +46,11 @@ pub fn migrations() -> Vec<Migration> {
         },
         Migration { version: 2, name: "reversal entries: one entry per claim and kind", statements: reversal_entries },
         Migration { version: 3, name: "payments: payables, payees, holds, debts, runs, remittances, ACH batches", statements: payments::migration },
+        Migration {
+            version: 171,
+            name: "payments: the payer's place in coordination of benefits (CLP02 2, 3)",
+            statements: payments::payer_sequence_migration,
+        },
     ]
 }
 

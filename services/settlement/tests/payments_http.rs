@@ -128,6 +128,7 @@ impl TestApp {
                 total_paid: Money::from_cents(cents),
                 total_patient_responsibility: Money::ZERO,
                 adjudicated_on: claimtrail_events::today() - time::Duration::days(2),
+                payer_sequence: claimtrail_events::PayerSequence::Primary,
             };
             payments::insert_payable(store, &tx, &payable).await?;
         }

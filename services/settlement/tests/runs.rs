@@ -80,6 +80,7 @@ async fn seed(store: &Store, claims: &[(u128, &str, PayableKind, i64)]) {
                 total_paid: Money::from_cents(cents),
                 total_patient_responsibility: Money::ZERO,
                 adjudicated_on: date!(2026 - 02 - 20),
+                payer_sequence: claimtrail_events::PayerSequence::Primary,
             },
         )
         .await

@@ -76,6 +76,7 @@ fn payable(claim: u128, npi: &str, kind: PayableKind, lines: Vec<LineDecision>, 
         total_patient_responsibility: sum(|l| l.patient_responsibility),
         lines,
         adjudicated_on,
+        payer_sequence: claimtrail_events::PayerSequence::Primary,
     }
 }
 

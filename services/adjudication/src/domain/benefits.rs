@@ -22,11 +22,11 @@
 use std::sync::Arc;
 
 use claimtrail_benefits::{
-    AccumulatorEntry, AccumulatorEvent, Accumulators, AccumulatorsApplied, BenefitClaim, BenefitError, BenefitLine, BenefitRule, ClaimVersion, CompiledPlan,
-    Plan, Tier, claim_outcome, cost_share,
+    AccumulatorEntry, AccumulatorEvent, Accumulators, AccumulatorsApplied, BenefitClaim, BenefitError, BenefitLine, BenefitRule, ClaimVersion, CobMethod,
+    CompiledPlan, Plan, Tier, claim_outcome, cob_line, cost_share, secondary_line,
 };
-use claimtrail_codes::MemberId;
-use claimtrail_events::{ClaimAdjudicated, DecisionStep, LineDecision, Money, StepKind, SubmittedClaim};
+use claimtrail_codes::{GroupCode, MemberId};
+use claimtrail_events::{ClaimAdjudicated, Coordination, DecisionStep, LineDecision, Money, StepKind, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -117,7 +117,8 @@ fn rule_name(rule: BenefitRule) -> &'static str {
 
 /// The benefit step on `events` (see the module doc).
 pub fn apply(claim: &SubmittedClaim, facts: &BenefitFacts, events: Vec<Event>) -> Result<Vec<Event>, BenefitError> {
-    if facts.plan.is_none() && facts.original_applied.is_none() {
+    let cob = claim.cob.as_ref().filter(|cob| cob.is_secondary_with_prior_adjudication());
+    if facts.plan.is_none() && facts.original_applied.is_none() && cob.is_none() {
         return Ok(events);
     }
     let mut state = Accumulators::from_stored(&facts.position, facts.original_applied.as_slice());
@@ -133,20 +134,61 @@ pub fn apply(claim: &SubmittedClaim, facts: &BenefitFacts, events: Vec<Event>) -
                 }
                 out.push(Event::Reversed(reversal));
             }
-            Event::Adjudicated(decision) => match &facts.plan {
-                Some(plan) => {
+            Event::Adjudicated(decision) => match (cob, &facts.plan) {
+                (Some(cob), plan) => {
+                    let method = plan.as_ref().map_or_else(CobMethod::default, |plan| plan.plan.plan().cob_method);
+                    out.push(Event::Adjudicated(as_secondary(claim, cob, method, decision)?));
+                }
+                (None, Some(plan)) => {
                     let (decision, applied) = with_cost_share(claim, plan, facts.family_id.clone(), &state, decision)?;
                     if !applied.entries.is_empty() {
                         out.push(Event::Accumulators(AccumulatorEvent::Applied(applied).to_changed(payer_id)));
                     }
                     out.push(Event::Adjudicated(decision));
                 }
-                None => out.push(Event::Adjudicated(decision)),
+                (None, None) => out.push(Event::Adjudicated(decision)),
             },
             other => out.push(other),
         }
     }
     Ok(out)
+}
+
+/// `decision` as a secondary (or tertiary) payer's: each line not denied by
+/// an edit or rule pays what the plan's COB method gives after the earlier
+/// payers (libs/benefits `cob`), with OA-23 for what they paid or wrote off
+/// and CO-45 for the rest; the member owes nothing more under this plan, so
+/// no accumulator changes (docs/benefits.md, "Coordination of benefits").
+fn as_secondary(claim: &SubmittedClaim, cob: &Coordination, method: CobMethod, mut decision: ClaimAdjudicated) -> Result<ClaimAdjudicated, BenefitError> {
+    let single_line = claim.lines.len() == 1;
+    let earlier: Vec<String> = cob.prior_payers.iter().map(|payer| format!("{} ({})", payer.payer_id, payer.sequence.as_str())).collect();
+    let source = format!("cob:{} after {}", cob.sequence.as_str(), earlier.join(", "));
+    for line in &mut decision.lines {
+        if denied(line) {
+            continue;
+        }
+        let decided = secondary_line(method, &cob_line(cob, line.sequence, line.charge, line.allowed, single_line)?)?;
+        line.steps.push(DecisionStep {
+            kind: StepKind::Benefit,
+            rule: match method {
+                CobMethod::LesserOf => "cob-lesser-of",
+            }
+            .to_owned(),
+            source: Some(source.clone()),
+            adjustment: decided.adjustments.iter().find(|adjustment| adjustment.group == GroupCode::Oa).cloned(),
+            before: line.paid,
+            after: decided.paid,
+            detail: decided.explanation.join("; "),
+        });
+        line.explanation.extend(decided.explanation);
+        line.adjustments = decided.adjustments;
+        line.paid = decided.paid;
+        line.patient_responsibility = Money::ZERO;
+    }
+    decision.total_paid = Money::checked_sum(decision.lines.iter().map(|line| &line.paid)).ok_or(BenefitError::OutOfRange { sequence: 0 })?;
+    decision.total_patient_responsibility = Money::ZERO;
+    decision.outcome = claim_outcome(decision.lines.iter().map(denied));
+    Ok(decision)
 }
 
 /// `decision` with the plan's cost sharing on each line, and the entries it applies.
@@ -348,6 +390,85 @@ mod tests {
         let events = check(with_plan(vec![]), DecisionState::Undecided, &all_denied);
         let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}: nothing applied") };
         assert_eq!(decision.outcome, Outcome::Denied);
+    }
+
+    /// Scenario 12's secondary claim: billed 500 for J1100 (the secondary's fee 365); the
+    /// primary (Medicare) paid 300 and left PR-1 75 after CO-45 125.
+    fn scenario_12_claim() -> SubmittedClaim {
+        let mut claim = fixtures::claim(Frequency::Original, None, &[("J1100", "500.00", 1)]);
+        claim.cob = Some(Coordination {
+            sequence: claimtrail_events::PayerSequence::Secondary,
+            prior_payers: vec![claimtrail_events::PriorPayer {
+                sequence: claimtrail_events::PayerSequence::Primary,
+                payer_id: "MEDICARE".into(),
+                paid: money("300.00"),
+                adjustments: vec![],
+                lines: vec![claimtrail_events::PriorLine {
+                    sequence: 1,
+                    paid: money("300.00"),
+                    adjustments: vec![pr(Carc::DEDUCTIBLE, "75.00"), Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: money("125.00") }],
+                }],
+            }],
+        });
+        claim
+    }
+
+    fn decide_secondary(benefits: BenefitFacts, claim: &SubmittedClaim) -> Vec<Event> {
+        let schedule = FeeSchedule { content_hash: "cd".repeat(32), fees: [("J1100".into(), money("365.00"))].into_iter().collect() };
+        let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+        facts.benefits = benefits;
+        decide(&facts, &Command::Adjudicate(claim.clone())).unwrap()
+    }
+
+    #[test]
+    fn scenario_12_the_secondary_pays_the_lesser_of_with_oa_23_and_co_45_to_the_cent() {
+        // Under the member's plan (a deductible not met) and without one: the same, as the plan's COB method is the default.
+        for benefits in [with_plan(vec![]), BenefitFacts::default()] {
+            let events = decide_secondary(benefits, &scenario_12_claim());
+            let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("no accumulator change for a secondary: {events:?}") };
+            let line = &decision.lines[0];
+            let oa_23 = Adjustment { group: GroupCode::Oa, reason: Carc::PRIOR_PAYER, amount: money("425.00") };
+            let co_45 = Adjustment { group: GroupCode::Co, reason: Carc::FEE_SCHEDULE, amount: money("10.00") };
+            assert_eq!(line.adjustments, vec![oa_23.clone(), co_45]);
+            assert_eq!((line.charge, line.allowed, line.paid, line.patient_responsibility), (money("500.00"), money("365.00"), money("65.00"), Money::ZERO));
+            assert_eq!((decision.total_paid, decision.total_patient_responsibility, decision.outcome), (money("65.00"), Money::ZERO, Outcome::Paid));
+            let cob = line.steps.last().unwrap();
+            assert_eq!((cob.kind, cob.rule.as_str(), cob.before, cob.after), (StepKind::Benefit, "cob-lesser-of", money("365.00"), money("65.00")));
+            assert_eq!(cob.adjustment, Some(oa_23));
+            assert_eq!(cob.source.as_deref(), Some("cob:secondary after MEDICARE (primary)"));
+            assert!(cob.detail.contains("secondary allowed 365.00 − primary paid 300.00 = 65.00"), "{}", cob.detail);
+            // 835 balancing: 65 + 425 + 10 = 500, and the patient owes nothing.
+            let adjusted: Money = Money::checked_sum(line.adjustments.iter().map(|adjustment| &adjustment.amount)).unwrap();
+            assert_eq!(adjusted.checked_add(line.paid), Some(line.charge));
+        }
+    }
+
+    #[test]
+    fn a_secondary_line_denied_by_an_edit_stays_denied_and_a_claim_without_the_primary_s_adjudication_is_decided_as_primary() {
+        let mut claim = scenario_12_claim();
+        claim.lines[0].procedure_code = "99999".parse().unwrap();
+        let events = decide_secondary(BenefitFacts::default(), &claim);
+        let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!((decision.total_paid, decision.outcome), (Money::ZERO, Outcome::Denied));
+        assert!(decision.lines[0].adjustments.iter().all(|adjustment| adjustment.group != GroupCode::Oa), "{:?}", decision.lines[0].adjustments);
+        let mut bare = scenario_12_claim();
+        bare.cob.as_mut().unwrap().prior_payers.clear();
+        let events = decide_secondary(BenefitFacts::default(), &bare);
+        let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(decision.total_paid, money("365.00"));
+    }
+
+    #[test]
+    fn a_secondary_decision_replays_byte_identical_from_its_canonical_record() {
+        let claim = scenario_12_claim();
+        let schedule = FeeSchedule { content_hash: "cd".repeat(32), fees: [("J1100".into(), money("365.00"))].into_iter().collect() };
+        let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+        facts.benefits = with_plan(vec![]);
+        let events = decide(&facts, &Command::Adjudicate(claim.clone())).unwrap();
+        let bytes = to_canonical_vec(&DecisionRecord::of(&facts, &claim, "riverside")).unwrap();
+        let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
+        let replayed = record.replay().unwrap();
+        assert_eq!(replayed.last().unwrap().canonical_payload().unwrap(), events.last().unwrap().canonical_payload().unwrap());
     }
 
     #[test]

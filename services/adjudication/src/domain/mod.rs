@@ -353,6 +353,7 @@ pub(crate) mod fixtures {
             admission_date: None,
             statement_from: None,
             statement_to: None,
+            cob: None,
         }
     }
 }

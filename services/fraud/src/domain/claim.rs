@@ -27,6 +27,10 @@ pub struct ScannedClaim {
     pub fingerprint_key_id: Option<u32>,
     /// Hex of the person's fingerprint.
     pub person: Option<String>,
+    /// Sent to a secondary or tertiary payer with an earlier payer's
+    /// adjudication (coordination of benefits): not a double bill.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cob_secondary: bool,
     pub lines: Vec<ScannedLine>,
 }
 
@@ -103,12 +107,12 @@ impl ScannedClaim {
             received: submitted.received_at.date(),
             fingerprint_key_id: fingerprints.map(|set| set.key_id),
             person: fingerprints.map(|set| set.person.clone()),
+            cob_secondary: claim.cob.as_ref().is_some_and(|cob| cob.is_secondary_with_prior_adjudication()),
             lines,
         })
     }
 
-    /// What the detectors see of it, at `ledger_index`. Claims carry no COB
-    /// data yet, so none is a secondary.
+    /// What the detectors see of it, at `ledger_index`.
     pub fn facts(&self, ledger_index: u64) -> ClaimFacts {
         let fingerprint = |hex_text: &Option<String>| hex_text.as_deref().and_then(|text| decode(self.claim_id, "", text).ok());
         ClaimFacts {
@@ -121,7 +125,7 @@ impl ScannedClaim {
             member_id: self.member_id.clone(),
             person: fingerprint(&self.person),
             fingerprint_key_id: self.fingerprint_key_id,
-            cob_secondary: false,
+            cob_secondary: self.cob_secondary,
             frequency: match self.frequency.as_str() {
                 "replacement" => Frequency::Replacement,
                 "void" => Frequency::Void,
@@ -149,4 +153,49 @@ impl ScannedClaim {
 fn decode(claim_id: Uuid, what: &str, hex_text: &str) -> Result<Fingerprint, ClaimError> {
     let error = || ClaimError::Fingerprint { claim_id, what: what.to_owned() };
     hex::decode(hex_text).map_err(|_| error())?.try_into().map_err(|_| error())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claimtrail_events::{SubmittedClaim, Timestamp};
+
+    fn submitted(cob: serde_json::Value) -> ClaimSubmitted {
+        let claim: SubmittedClaim = serde_json::from_value(serde_json::json!({
+            "claim_id": "00000000-0000-0000-0000-00000000000a", "claim_type": "professional", "frequency": "original", "related_claim_id": null,
+            "patient_control_number": "PCN-1", "billing_npi": "1245319599", "rendering_npi": null, "payer_id": "MEDICAID", "member_id": "MBR-1",
+            "diagnoses": [{"sequence": 1, "code": "J069"}],
+            "lines": [{"sequence": 1, "procedure_code": "99213", "modifiers": [], "quantity": "1", "charge": "500.00",
+                       "service_date": "2026-11-02", "place_of_service": "11", "diagnosis_pointers": [1]}],
+            "total_charge": "500.00",
+            "cob": cob
+        }))
+        .unwrap();
+        ClaimSubmitted {
+            claim,
+            submitter: "riverside".into(),
+            channel: "x12".into(),
+            received_at: Timestamp::parse("2026-11-03T10:00:00.000000Z").unwrap(),
+            submission_signature: None,
+            fingerprints: vec![],
+        }
+    }
+
+    #[test]
+    fn a_secondary_claim_carrying_the_primary_s_adjudication_is_a_cob_secondary_to_the_detectors() {
+        let primary_paid = serde_json::json!({"sequence": "secondary", "prior_payers": [
+            {"sequence": "primary", "payer_id": "MEDICARE", "paid": "300.00",
+             "lines": [{"sequence": 1, "paid": "300.00", "adjustments": [{"group": "PR", "reason": "1", "amount": "75.00"}, {"group": "CO", "reason": "45", "amount": "125.00"}]}]}
+        ]});
+        let secondary = ScannedClaim::of(&submitted(primary_paid), None).unwrap();
+        assert!(secondary.cob_secondary && secondary.facts(7).cob_secondary);
+        // Kept as JSON and read back the same; a claim without COB keeps the JSON it had.
+        assert_eq!(serde_json::from_value::<ScannedClaim>(serde_json::to_value(&secondary).unwrap()).unwrap(), secondary);
+        let alone = ScannedClaim::of(&submitted(serde_json::Value::Null), None).unwrap();
+        assert!(!alone.facts(7).cob_secondary);
+        assert!(!serde_json::to_string(&alone).unwrap().contains("cob"));
+        // Saying "secondary" without the primary's adjudication does not make it one.
+        let bare = ScannedClaim::of(&submitted(serde_json::json!({"sequence": "secondary", "prior_payers": []})), None).unwrap();
+        assert!(!bare.facts(7).cob_secondary);
+    }
 }

@@ -2,11 +2,12 @@
 //! PaymentReconciliation. Pure mappings from [`Remittance`] and the facts of
 //! its run.
 //!
-//! CLP02 is 1 for a processed claim and 22 for a reversal (its amounts are
-//! the original's, negated, as adjudication's `claim.reversed.v1` carries
-//! them). Adjudication pends a claim whose member it does not know and does
-//! not coordinate benefits yet, so 2, 3 and 4 do not arise here; when they
-//! do, [`clp02`] is the one place to say so.
+//! CLP02 is 1, 2 or 3 for a claim processed as the primary, secondary or
+//! tertiary payer (the place `claim.submitted.v1` gave it, coordination of
+//! benefits) and 22 for a reversal (its amounts are the original's, negated,
+//! as adjudication's `claim.reversed.v1` carries them). Adjudication pends a
+//! claim whose member it does not know, so 4 does not arise here; when it
+//! does, [`clp02`] is the one place to say so.
 
 use claimtrail_events::{Money, PayTo};
 use claimtrail_fhir::{Reconciliation, ReconciliationDetail};
@@ -18,7 +19,7 @@ use super::payment_run::{Payable, PayableKind, Payee, PayerBanking, PaymentRun, 
 /// CLP02 for a payable.
 pub fn clp02(payable: &Payable) -> u8 {
     match payable.kind {
-        PayableKind::Decision => 1,
+        PayableKind::Decision => payable.payer_sequence.number(),
         PayableKind::Reversal => 22,
     }
 }
@@ -158,4 +159,42 @@ pub fn reconciliation(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
 pub fn bpr02(remittance: &Remittance) -> Option<Money> {
     let plb = Money::checked_sum(remittance.provider_adjustments.iter().map(|adjustment| &adjustment.amount))?;
     remittance.claims_total.checked_sub(plb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claimtrail_events::PayerSequence;
+    use time::macros::date;
+    use uuid::Uuid;
+
+    fn payable(kind: PayableKind, payer_sequence: PayerSequence) -> Payable {
+        Payable {
+            claim_id: Uuid::from_u128(1),
+            kind,
+            payer_id: "P1".into(),
+            billing_npi: "1234567893".into(),
+            patient_control_number: "PCN1".into(),
+            member_id: "M1".into(),
+            lines: vec![],
+            total_charge: Money::from_cents(50_000),
+            total_paid: Money::from_cents(6_500),
+            total_patient_responsibility: Money::ZERO,
+            adjudicated_on: date!(2026 - 02 - 20),
+            payer_sequence,
+        }
+    }
+
+    #[test]
+    fn clp02_is_the_payer_s_place_for_a_processed_claim_and_22_for_any_reversal() {
+        let cases = [
+            (PayableKind::Decision, PayerSequence::Primary, 1),
+            (PayableKind::Decision, PayerSequence::Secondary, 2),
+            (PayableKind::Decision, PayerSequence::Tertiary, 3),
+            (PayableKind::Reversal, PayerSequence::Secondary, 22),
+        ];
+        for (kind, sequence, expected) in cases {
+            assert_eq!(clp02(&payable(kind, sequence)), expected, "{kind:?} as {sequence:?}");
+        }
+    }
 }

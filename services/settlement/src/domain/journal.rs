@@ -202,6 +202,7 @@ mod tests {
                     total_paid: Money::from_cents(if reversal { -cents } else { cents }),
                     total_patient_responsibility: Money::ZERO,
                     adjudicated_on: run_date - time::Duration::days(age),
+                    payer_sequence: claimtrail_events::PayerSequence::Primary,
                 })
                 .collect();
             // Each claim's own booking: the decision's or the reversal's entry.

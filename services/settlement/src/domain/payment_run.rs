@@ -33,7 +33,7 @@
 
 use std::collections::BTreeMap;
 
-use claimtrail_events::{BankAccount, LineDecision, Money, PayTo, RemittanceIssued};
+use claimtrail_events::{BankAccount, LineDecision, Money, PayTo, PayerSequence, RemittanceIssued};
 use rust_decimal::Decimal;
 use time::Date;
 use uuid::Uuid;
@@ -60,6 +60,8 @@ pub struct Payable {
     pub total_patient_responsibility: Money,
     /// When it was adjudicated (for prompt-pay interest).
     pub adjudicated_on: Date,
+    /// The payer's place in coordination of benefits (CLP02 2 or 3 for a secondary or tertiary claim).
+    pub payer_sequence: PayerSequence,
 }
 
 /// A decision (CLP02 1) or a reversal (CLP02 22).
@@ -500,6 +502,7 @@ mod tests {
             total_paid: paid,
             total_patient_responsibility: Money::ZERO,
             adjudicated_on: on,
+            payer_sequence: PayerSequence::Primary,
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use claimtrail_events::{BankAccount, LineDecision, Money, PayTo, RemittanceIssued};
+use claimtrail_events::{BankAccount, LineDecision, Money, PayTo, PayerSequence, RemittanceIssued};
 use claimtrail_store::{Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::Date;
@@ -90,21 +90,39 @@ fn date_of(text: &str) -> Result<Date, StoreError> {
     claimtrail_events::parse_date(text).ok_or_else(|| corrupt(format!("date `{text}`")))
 }
 
-/// Keeps a claim's CLM01 and member id (from `claim.submitted.v1`) for its 835.
-pub async fn upsert_claim_ref(
-    store: &Store,
-    tx: &impl ConnectionTrait,
-    claim_id: Uuid,
-    patient_control_number: &str,
-    member_id: &str,
-) -> Result<(), StoreError> {
+/// The payer's place in coordination of benefits (1 primary, 2 secondary,
+/// 3 tertiary: the 835's CLP02 for a processed claim), kept with the claim's
+/// reference and its payables; 1 for every claim recorded before.
+pub(crate) fn payer_sequence_migration(store: &Store) -> Vec<String> {
+    ["claim_refs", "payables"]
+        .iter()
+        .map(|table| format!("ALTER TABLE {} ADD COLUMN payer_sequence {} NOT NULL DEFAULT 1", store.table(table), store.types().bigint))
+        .collect()
+}
+
+/// What settlement keeps of a claim's submission for its 835.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRef {
+    /// CLM01.
+    pub patient_control_number: String,
+    pub member_id: String,
+    pub payer_sequence: PayerSequence,
+}
+
+/// Keeps a claim's CLM01, member id and the payer's place (from `claim.submitted.v1`) for its 835.
+pub async fn upsert_claim_ref(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid, claim_ref: &ClaimRef) -> Result<(), StoreError> {
     tx.execute_raw(stmt(
         store,
         format!(
-            "INSERT INTO {} (claim_id, patient_control_number, member_id) VALUES ($1, $2, $3) ON CONFLICT (claim_id) DO NOTHING",
+            "INSERT INTO {} (claim_id, patient_control_number, member_id, payer_sequence) VALUES ($1, $2, $3, $4) ON CONFLICT (claim_id) DO NOTHING",
             store.table("claim_refs")
         ),
-        vec![Value::from(claim_id), Value::from(patient_control_number.to_owned()), Value::from(member_id.to_owned())],
+        vec![
+            Value::from(claim_id),
+            Value::from(claim_ref.patient_control_number.clone()),
+            Value::from(claim_ref.member_id.clone()),
+            Value::from(i64::from(claim_ref.payer_sequence.number())),
+        ],
     ))
     .await?;
     Ok(())
@@ -121,19 +139,27 @@ pub async fn erase_claims(store: &Store, tx: &impl ConnectionTrait, claim_ids: &
     Ok(())
 }
 
-/// CLM01 and member id of a claim, when its submission was seen.
-pub async fn claim_ref(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid) -> Result<Option<(String, String)>, StoreError> {
+/// CLM01, member id and the payer's place of a claim, when its submission was seen.
+pub async fn claim_ref(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid) -> Result<Option<ClaimRef>, StoreError> {
     let row = tx
         .query_one_raw(stmt(
             store,
-            format!("SELECT patient_control_number, member_id FROM {} WHERE claim_id = $1", store.table("claim_refs")),
+            format!("SELECT patient_control_number, member_id, payer_sequence FROM {} WHERE claim_id = $1", store.table("claim_refs")),
             vec![Value::from(claim_id)],
         ))
         .await?;
     Ok(match row {
-        Some(row) => Some((row.try_get_by_index(0)?, row.try_get_by_index(1)?)),
+        Some(row) => Some(ClaimRef {
+            patient_control_number: row.try_get_by_index(0)?,
+            member_id: row.try_get_by_index(1)?,
+            payer_sequence: payer_sequence_of(row.try_get_by_index(2)?)?,
+        }),
         None => None,
     })
+}
+
+fn payer_sequence_of(stored: i64) -> Result<PayerSequence, StoreError> {
+    u64::try_from(stored).ok().and_then(PayerSequence::from_number).ok_or_else(|| corrupt(format!("payer sequence {stored}")))
 }
 
 /// Records a payable (once per claim and kind).
@@ -141,8 +167,8 @@ pub async fn insert_payable(store: &Store, tx: &impl ConnectionTrait, payable: &
     tx.execute_raw(stmt(
         store,
         format!(
-            "INSERT INTO {} (claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (claim_id, kind) DO NOTHING",
+            "INSERT INTO {} (claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on, \
+             payer_sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (claim_id, kind) DO NOTHING",
             store.table("payables")
         ),
         vec![
@@ -157,6 +183,7 @@ pub async fn insert_payable(store: &Store, tx: &impl ConnectionTrait, payable: &
             Value::from(cents(payable.total_paid)?),
             Value::from(cents(payable.total_patient_responsibility)?),
             Value::from(claimtrail_events::format_date(payable.adjudicated_on)),
+            Value::from(i64::from(payable.payer_sequence.number())),
         ],
     ))
     .await?;
@@ -169,7 +196,7 @@ pub async fn unpaid_payables(store: &Store, tx: &impl ConnectionTrait, payer_id:
         .query_all_raw(stmt(
             store,
             format!(
-                "SELECT claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on \
+                "SELECT claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on, payer_sequence \
                  FROM {} WHERE payer_id = $1 AND remittance_id IS NULL ORDER BY claim_id, kind",
                 store.table("payables")
             ),
@@ -195,6 +222,7 @@ fn payable_of(row: &QueryResult) -> Result<Payable, StoreError> {
         total_paid: Money::from_cents(row.try_get_by_index(8)?),
         total_patient_responsibility: Money::from_cents(row.try_get_by_index(9)?),
         adjudicated_on: date_of(&adjudicated_on)?,
+        payer_sequence: payer_sequence_of(row.try_get_by_index(11)?)?,
     })
 }
 
