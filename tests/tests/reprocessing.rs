@@ -114,12 +114,12 @@ async fn voiding_a_claim_decides_the_later_claim_that_shared_its_deductible_agai
     let (_, a_by) = decision(&stack, &a).await?;
     assert_eq!(a_by, void, "A is reversed by its void");
     let (b_paid, b_version) = decision(&stack, &b).await?;
-    assert_eq!(b_paid, 200_00);
+    assert_eq!(b_paid, 20_000);
     let (version_paid, version_by) = decision(&stack, &b_version).await?;
     assert_eq!((version_paid, version_by.as_str()), (0, ""), "B's new version pays 0 and stands");
     let accumulators = stack.table("adjudication", "accumulators");
     let met = |bucket: &str| format!("SELECT met_cents FROM {accumulators} WHERE member_id = 'MBR-0001' AND bucket = '{bucket}'");
-    assert_eq!(stack.scalar(&met("deductible_inn_individual")).await?, 250_00, "only B's 250 counts now");
+    assert_eq!(stack.scalar(&met("deductible_inn_individual")).await?, 25_000, "only B's 250 counts now");
 
     // Settlement books B's reversal (-200) and its new version (0): it recoups 200.
     let payables = stack.table("settlement", "payables");
@@ -129,7 +129,7 @@ async fn voiding_a_claim_decides_the_later_claim_that_shared_its_deductible_agai
     })
     .await?;
     let reversal = format!("SELECT paid_cents FROM {payables} WHERE claim_id = '{b}' AND kind = 'reversal'");
-    assert_eq!(stack.scalar(&reversal).await?, -200_00);
+    assert_eq!(stack.scalar(&reversal).await?, -20_000);
     let new_version = format!("SELECT paid_cents FROM {payables} WHERE claim_id = '{b_version}' AND kind = 'decision'");
     assert_eq!(stack.scalar(&new_version).await?, 0);
     // B's status says it was replaced by its new version.
@@ -232,10 +232,10 @@ async fn a_fee_schedule_correction_re_prices_the_claims_it_affects_as_a_job() ->
     assert_eq!((done["changed"].as_i64(), done["unchanged"].as_i64(), done["skipped"].as_i64()), (Some(2), Some(4), Some(0)), "{done}");
     for (code, claim) in CODES.iter().zip(&claims) {
         let (paid, by) = decision(&stack, claim).await?;
-        assert_eq!(paid, 92_00);
+        assert_eq!(paid, 9_200);
         if ["99213", "99214"].contains(code) {
             let (version_paid, _) = decision(&stack, &by).await?;
-            assert_eq!(version_paid, 100_00, "{code} re-priced");
+            assert_eq!(version_paid, 10_000, "{code} re-priced");
             assert!(replay_is_exact(&stack, &payer_key, claim).await?, "the original decision of {code} replays exactly");
         } else {
             assert_eq!(by, "", "{code} is priced the same: nothing emitted");
@@ -276,7 +276,7 @@ async fn adjudication_killed_mid_job_resumes_without_doubling() -> anyhow::Resul
     assert_eq!(stack.count("adjudication", "claim_versions").await?, 6);
     for claim in &claims {
         let (_, by) = decision(&stack, claim).await?;
-        assert_eq!(decision(&stack, &by).await?, (101_00, String::new()));
+        assert_eq!(decision(&stack, &by).await?, (10_100, String::new()));
     }
     let payables = stack.table("settlement", "payables");
     wait_until(DECIDED, || async {
