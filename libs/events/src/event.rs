@@ -178,6 +178,21 @@ pub struct ClaimReviewed {
     pub lines: Vec<ReviewedLine>,
 }
 
+/// A reprocessing job of adjudication queued one claim to be decided again
+/// under corrected reference data (a late date of death, a retroactive
+/// coverage termination, a fee-schedule correction). It travels on the
+/// claim's family partition, so adjudication re-decides the claim in the
+/// family's order; the job counts it done in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimReprocessingQueued {
+    pub job_id: Uuid,
+    /// The claim as the job selected it (adjudication follows it to its standing version).
+    pub claim_id: Uuid,
+    pub payer_id: String,
+    /// `date-of-death`, `coverage-termination` or `fee-schedule-correction`.
+    pub reason: String,
+}
+
 /// Adjudication reversed an earlier decision because a replacement
 /// (frequency 7) or a void (frequency 8) of that claim arrived. The amounts
 /// are the original decision's, negated (the 835's CLP02 = 22).
@@ -555,6 +570,7 @@ domain_events! {
     ClaimsErased => "claims.erased.v1", Claims;
     AccumulatorsChanged => "accumulators.changed.v1", Claims;
     ClaimReviewed => "claim.reviewed.v1", Claims;
+    ClaimReprocessingQueued => "claim.reprocessing_queued.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     PolicyVersionPublished => "policy_version.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;

@@ -114,6 +114,13 @@ impl FeeSchedule {
         self.fees.len()
     }
 
+    /// The distinct codes the schedule prices, as written (what a correction re-prices).
+    pub fn codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self.fees.iter().map(|fee| fee.code.to_string()).collect();
+        codes.dedup();
+        codes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fees.is_empty()
     }

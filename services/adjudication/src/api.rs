@@ -17,6 +17,7 @@
 
 pub mod plans;
 pub mod policy;
+pub mod reprocessing;
 pub mod review;
 
 use std::collections::HashSet;
@@ -99,6 +100,8 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/accumulators/import", post(plans::import_accumulators))
         .route("/v1/payers/{payer_id}/pended", get(review::pended_queue))
         .route("/v1/claims/{claim_id}/review", post(review::review_claim))
+        .route("/v1/payers/{payer_id}/reprocessing", post(reprocessing::start))
+        .route("/v1/payers/{payer_id}/reprocessing/{job_id}", get(reprocessing::show))
         .route("/v1/claims/{claim_id}/replay", post(replay))
         .route("/v1/claims/{claim_id}/explanation", get(explanation))
         .with_state(runtime)

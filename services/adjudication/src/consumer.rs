@@ -18,8 +18,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use claimtrail_events::canonical::to_canonical_vec;
 use claimtrail_events::{
-    ClaimReviewed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, Frequency, MemberEnrolled, NewEvent, PayerRegistered, ProviderEnrolled,
-    Timestamp,
+    ClaimReprocessingQueued, ClaimReviewed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, Frequency, MemberEnrolled, NewEvent, PayerRegistered,
+    ProviderEnrolled, Timestamp,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -31,6 +31,7 @@ use crate::storage::{self, StoredRecord};
 
 pub mod benefits;
 pub mod policies;
+pub mod reprocess;
 
 pub use policies::{BatchPolicies, PolicyCache};
 
@@ -108,6 +109,7 @@ impl EventHandler for Adjudicator {
         Some(&[
             ClaimSubmitted::EVENT_TYPE,
             ClaimReviewed::EVENT_TYPE,
+            ClaimReprocessingQueued::EVENT_TYPE,
             ClaimsErased::EVENT_TYPE,
             MemberEnrolled::EVENT_TYPE,
             ProviderEnrolled::EVENT_TYPE,
@@ -160,9 +162,12 @@ impl Adjudicator {
         match event {
             DomainEvent::ClaimSubmitted(submitted) => self.adjudicate(tx, envelope, submitted, batch).await,
             DomainEvent::ClaimReviewed(review) => self.review(tx, envelope, review, batch).await,
+            DomainEvent::ClaimReprocessingQueued(queued) => self.reprocess(tx, envelope, queued, batch).await,
             DomainEvent::MemberEnrolled(member) => {
+                let before = storage::member(store, tx, &member.payer_id, &member.member_id, None).await?;
                 storage::record_member(store, tx, envelope.event_id, &member, envelope.occurred_at, recorded_at).await?;
-                Ok(vec![])
+                // A late date of death or a retroactive termination reprocesses the claims it affects.
+                self.member_corrected(tx, &member.payer_id, &member.member_id, before.as_ref()).await
             }
             DomainEvent::ProviderEnrolled(enrolled) => {
                 storage::record_provider(store, tx, envelope.event_id, &enrolled, envelope.occurred_at, recorded_at).await?;
@@ -249,7 +254,18 @@ impl Adjudicator {
         let policy = policy.filter(|policy| !policy.is_empty());
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim, batch).await? };
         let history = self.claim_history(tx, &claim, batch).await?;
-        let benefits = self.plans.facts(store, tx, &claim, &registry).await?;
+        // What a replacement or void reverses: the claim it names, or the version a correction decided in its place.
+        let original_id = match domain::related_claim(&claim) {
+            Some(named) if claim.frequency != Frequency::Original => Some(storage::reprocess::standing_version(store, tx, named).await?),
+            _ => None,
+        };
+        let benefits = self.plans.facts_for(store, tx, &claim, &registry, original_id).await?;
+        // The family's claims decided after the original in its plan year: taken back before the
+        // replacement is decided in the original's place, then decided again after it (domain::ripple).
+        let later = match original_id {
+            Some(original_id) => self.later_than(tx, original_id).await?,
+            None => Vec::new(),
+        };
         // The clock the decision runs under, read here and handed to the pure core.
         let decided_on = Timestamp::now().date();
         let command = Command::Adjudicate(claim);
@@ -257,10 +273,20 @@ impl Adjudicator {
         // Decided at most twice: a replacement that loses the race to reverse its original (another
         // replacement reversed it meanwhile) is decided again against what the winner left.
         for _ in 0..2 {
-            let original = match domain::related_claim(claim) {
-                Some(original_id) if claim.frequency != Frequency::Original => storage::decision_state(store, tx, original_id).await?,
-                _ => DecisionState::Undecided,
+            let original = match original_id {
+                Some(original_id) => storage::decision_state(store, tx, original_id).await?,
+                None => DecisionState::Undecided,
             };
+            let later: &[uuid::Uuid] = if matches!(original, DecisionState::Decided { .. }) { &later } else { &[] };
+            let mut benefits = benefits.clone();
+            if !later.is_empty() {
+                let mut taken_back = Vec::with_capacity(later.len());
+                for later_id in later {
+                    taken_back.extend(storage::applied_accumulators(store, tx, claim.payer_id.as_str(), *later_id).await?);
+                }
+                benefits.position = domain::ripple::without(&benefits.position, &taken_back.iter().collect::<Vec<_>>())
+                    .map_err(|rejection| HandlerError::Unexpected(anyhow::anyhow!("claim {}: {rejection}", claim.claim_id)))?;
+            }
             let facts = Facts {
                 schedule: batch.schedules[claim.payer_id.as_str()].as_ref(),
                 policy: policy.as_deref(),
@@ -269,7 +295,7 @@ impl Adjudicator {
                 history: history.clone(),
                 received_on: received_at.date(),
                 decided_on,
-                benefits: benefits.clone(),
+                benefits,
                 review: None,
             };
             let events = domain::decide(&facts, &command).map_err(|rejection| {
@@ -280,7 +306,12 @@ impl Adjudicator {
                 }
             })?;
             let record = DecisionRecord::of(&facts, claim, &submitter);
-            if let Some(outgoing) = self.persist(tx, envelope, claim, &record, events, &mut batch.history).await? {
+            let reversed = events.iter().any(|event| matches!(event, Event::Reversed(_)));
+            if let Some(mut outgoing) = self.persist(tx, envelope, claim, &record, events, &mut batch.history).await? {
+                if reversed && !later.is_empty() {
+                    let (_, rippled) = self.ripple(tx, envelope, later, claim.claim_id, batch).await?;
+                    outgoing.extend(rippled);
+                }
                 return Ok(outgoing);
             }
         }
@@ -335,6 +366,36 @@ impl Adjudicator {
             .ok_or_else(|| HandlerError::Unexpected(anyhow::anyhow!("claim {} lost the race to reverse its original; retrying", claim.claim_id)))
     }
 
+    /// Records the place of `claim_id` (decided under a plan) in its family's
+    /// order: the place of the claim it reverses, or the family's next.
+    async fn place_in_family_order(
+        &self,
+        tx: &DatabaseTransaction,
+        claim: &claimtrail_events::SubmittedClaim,
+        record: &DecisionRecord,
+        claim_id: uuid::Uuid,
+        reversed_id: Option<uuid::Uuid>,
+    ) -> Result<(), HandlerError> {
+        let store = &self.store;
+        let (Some(plan), Some(date)) = (&record.benefits.plan, domain::policy_date(claim)) else { return Ok(()) };
+        let family_key = record.benefits.family_id.as_ref().map(ToString::to_string).unwrap_or_else(|| claim.member_id.to_string());
+        let plan_year = plan.plan.plan_year(date);
+        let inherited = match reversed_id {
+            Some(reversed_id) => storage::reprocess::order_of(store, tx, reversed_id)
+                .await?
+                .filter(|order| order.family_key == family_key && order.plan_year == plan_year)
+                .map(|order| order.position),
+            None => None,
+        };
+        let position = match inherited {
+            Some(position) => position,
+            None => storage::reprocess::next_position(store, tx, claim.payer_id.as_str(), &family_key).await?,
+        };
+        let order = storage::reprocess::OrderRow { payer_id: claim.payer_id.to_string(), family_key, plan_year, position };
+        storage::reprocess::insert_order(store, tx, claim_id, &order).await?;
+        Ok(())
+    }
+
     /// Stores the decided events, the claim's history lines and the decision
     /// record, and returns the events to publish; `None` when a reversal lost
     /// the race for its original (the caller decides again).
@@ -361,9 +422,11 @@ impl Adjudicator {
             record: canonical("decision record", to_canonical_vec(record))?,
         };
         let mut outgoing = Vec::with_capacity(events.len());
+        let mut reversed_id = None;
         for event in events {
             match event {
                 Event::Reversed(reversal) => {
+                    reversed_id = Some(reversal.claim_id);
                     // Conditional: of two concurrent replacements only one reverses.
                     if !storage::mark_reversed(store, tx, reversal.claim_id, reversal.by_claim_id).await? {
                         return Ok(None);
@@ -375,6 +438,7 @@ impl Adjudicator {
                 }
                 Event::Adjudicated(decision) => {
                     storage::insert_decision(store, tx, &decision).await?;
+                    self.place_in_family_order(tx, claim, record, decision.claim_id, reversed_id).await?;
                     let paid: HashMap<u32, bool> = decision.lines.iter().map(|line| (line.sequence, !line.paid.is_zero())).collect();
                     history.record(
                         storage::record_claim_lines(store, tx, claim, |sequence| {

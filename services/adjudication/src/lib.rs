@@ -14,7 +14,10 @@
 //!   (`member.enrolled.v1`, `provider.enrolled.v1`, `payer.registered.v1`)
 //!   into bitemporal projections; `claim.submitted.v1` in, facts loaded,
 //!   decided, recorded, `claim.adjudicated.v1` (or `claim.pended.v1`, and
-//!   `claim.reversed.v1`) out.
+//!   `claim.reversed.v1`) out; after a reversal the family's later claims
+//!   decided again, and reprocessing jobs' claims
+//!   (`claim.reprocessing_queued.v1`) decided again under corrected
+//!   reference data ([`consumer::reprocess`], [`domain::ripple`]).
 //! - [`run`]: the service (`claimtrail serve adjudication`).
 
 pub mod api;
@@ -69,6 +72,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::plans::import_accumulators,
         api::review::pended_queue,
         api::review::review_claim,
+        api::reprocessing::start,
+        api::reprocessing::show,
         api::replay,
         api::explanation
     ))]

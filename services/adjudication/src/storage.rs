@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::domain::{DecisionState, FeeSchedule, HistoryFact, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
 
 pub mod batch;
+pub mod reprocess;
 
 pub fn migrations() -> Vec<Migration> {
     vec![
@@ -160,6 +161,7 @@ pub fn migrations() -> Vec<Migration> {
                 )]
             },
         },
+        Migration { version: 8, name: "corrections that ripple and reprocessing jobs", statements: reprocess::tables },
     ]
 }
 
@@ -815,6 +817,10 @@ pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, Sto
             "fees",
             "fee_schedules",
             "policy_versions",
+            "claim_order",
+            "claim_versions",
+            "reprocessing_jobs",
+            "reprocessing_claims",
             "outbox",
             "inbox",
         ],

@@ -70,8 +70,22 @@ impl PlanCache {
         claim: &SubmittedClaim,
         registry: &RegistryFacts,
     ) -> Result<BenefitFacts, HandlerError> {
+        self.facts_for(store, conn, claim, registry, domain::related_claim(claim)).await
+    }
+
+    /// [`PlanCache::facts`], a replacement or void reversing `original` (the
+    /// standing version of the claim it names: a correction may have
+    /// decided one in its place).
+    pub async fn facts_for(
+        &self,
+        store: &Store,
+        conn: &impl ConnectionTrait,
+        claim: &SubmittedClaim,
+        registry: &RegistryFacts,
+        original: Option<uuid::Uuid>,
+    ) -> Result<BenefitFacts, HandlerError> {
         let payer_id = claim.payer_id.as_str();
-        let original_applied = match domain::related_claim(claim) {
+        let original_applied = match original {
             Some(original) if claim.frequency != Frequency::Original => storage::applied_accumulators(store, conn, payer_id, original).await?,
             _ => None,
         };

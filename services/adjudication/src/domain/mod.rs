@@ -32,6 +32,7 @@ pub mod pricing;
 pub mod record;
 pub mod registry;
 pub mod review;
+pub mod ripple;
 pub mod rules;
 
 use claimtrail_events::{AccumulatorsChanged, ClaimAdjudicated, ClaimPended, ClaimReversed, ClaimReviewed, Frequency, SubmittedClaim};
@@ -162,6 +163,9 @@ pub enum Rejection {
     /// A review that does not fit the claim (every fault, with its path).
     #[error("the review does not fit the claim: {0}")]
     Review(String),
+    /// A correction or reprocessing that cannot be decided (accumulators that would go below zero, no standing decision).
+    #[error("reprocessing: {0}")]
+    Reprocessing(String),
 }
 
 impl Rejection {
