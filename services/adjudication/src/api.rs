@@ -15,6 +15,7 @@
 //! their payers, and the organization that submitted the claim; to anyone
 //! else the claim does not exist (404).
 
+pub mod appeals;
 pub mod plans;
 pub mod policy;
 pub mod review;
@@ -98,6 +99,7 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/accumulators/import", post(plans::import_accumulators))
         .route("/v1/payers/{payer_id}/pended", get(review::pended_queue))
         .route("/v1/claims/{claim_id}/review", post(review::review_claim))
+        .route("/v1/claims/{claim_id}/appeals", post(appeals::appeal_claim))
         .route("/v1/claims/{claim_id}/replay", post(replay))
         .route("/v1/claims/{claim_id}/explanation", get(explanation))
         .with_state(runtime)
@@ -250,7 +252,7 @@ pub(crate) async fn replay(State(runtime): State<Runtime>, Caller(tenant): Calle
         Problem::new(StatusCode::CONFLICT, "replay-failed", "Replay failed", format!("the recorded facts of claim {claim_id} no longer decide it: {rejection}"))
     })?;
     let engine_version = record.engine_version;
-    let last = events.last().ok_or_else(|| Problem::internal(&anyhow::anyhow!("the replay of claim {claim_id} decided nothing")))?;
+    let last = crate::domain::claim_event(&events).ok_or_else(|| Problem::internal(&anyhow::anyhow!("the replay of claim {claim_id} decided nothing")))?;
     let bytes = last.canonical_payload().map_err(|e| Problem::internal(&e.into()))?;
     let decision: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Problem::internal(&e.into()))?;
     Ok(Json(ReplayView {

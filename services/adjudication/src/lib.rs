@@ -69,6 +69,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::plans::import_accumulators,
         api::review::pended_queue,
         api::review::review_claim,
+        api::appeals::appeal_claim,
         api::replay,
         api::explanation
     ))]

@@ -18,7 +18,7 @@ use super::payment_run::{Payable, PayableKind, Payee, PayerBanking, PaymentRun, 
 /// CLP02 for a payable.
 pub fn clp02(payable: &Payable) -> u8 {
     match payable.kind {
-        PayableKind::Decision => 1,
+        PayableKind::Decision | PayableKind::Correction => 1,
         PayableKind::Reversal => 22,
     }
 }
