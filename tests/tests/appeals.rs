@@ -54,6 +54,19 @@ async fn run(stack: &Stack, finance: &str, idempotency_key: &str) -> anyhow::Res
     Ok(response.json().await?)
 }
 
+/// A new version of the payer's MUE table, of `rows`.
+async fn upload_mue(stack: &Stack, payer_key: &str, rows: &str) -> anyhow::Result<()> {
+    let response = stack
+        .client
+        .post(format!("{}/v1/payers/{PAYER_ID}/edit-tables/mue?effective_from=2020-01-01", stack.url("adjudication")))
+        .bearer_auth(payer_key)
+        .body(format!("{MUE_HEADER}{rows}"))
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 201, "mue: {}", response.text().await?);
+    Ok(())
+}
+
 async fn appeal(stack: &Stack, claim_id: &str, key: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
     let response = stack
         .client
@@ -75,19 +88,7 @@ async fn an_mue_3_denial_is_appealed_overturned_and_the_difference_paid_while_mu
     let adjudication = stack.url("adjudication").to_owned();
     let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
     let finance = stack.create_key("finance-team", "finance").await?;
-    let upload_mue = |rows: &'static str| {
-        let request = stack
-            .client
-            .post(format!("{adjudication}/v1/payers/{PAYER_ID}/edit-tables/mue?effective_from=2020-01-01"))
-            .bearer_auth(&payer_key)
-            .body(format!("{MUE_HEADER}{rows}"));
-        async move {
-            let response = request.send().await?;
-            anyhow::ensure!(response.status() == 201, "mue: {}", response.text().await?);
-            anyhow::Ok(())
-        }
-    };
-    upload_mue("J1100,2,3 Date of Service Edit: Clinical\n").await?;
+    upload_mue(&stack, &payer_key, "J1100,2,3 Date of Service Edit: Clinical\n").await?;
     let banking = json!({"name": "TEST HEALTH PLAN", "tin": "251234567", "routing_number": "031000053", "account_number": "12345",
         "address": {"name": "TEST HEALTH PLAN", "address_line": "1 PLAN WAY", "city": "HARRISBURG", "state": "PA", "postal_code": "17101"}});
     let response = stack.client.put(format!("{}/v1/payers/{PAYER_ID}/banking", stack.url("settlement"))).bearer_auth(&finance).json(&banking).send().await?;
@@ -171,7 +172,7 @@ async fn an_mue_3_denial_is_appealed_overturned_and_the_difference_paid_while_mu
     assert_eq!(remittances[0]["status"], "ach", "{third}");
 
     // MUE indicator 2 now; a repeat J1100 (76) of the same day, its other lines exact duplicates of the paid claim.
-    upload_mue("J1100,2,2 Date of Service Edit: Policy\n").await?;
+    upload_mue(&stack, &payer_key, "J1100,2,2 Date of Service Edit: Policy\n").await?;
     let mut repeat = sample_claim("PCN-APPEAL-2");
     repeat["item"][2]["modifier"] = json!([{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "76"}]}]);
     let repeat_id = stack.submit_ok(&repeat).await?.remove(0);
