@@ -146,7 +146,7 @@ async fn an_mue_3_denial_is_appealed_overturned_and_the_difference_paid_while_mu
     .await?;
     let status = stack.claim_status(&claim).await?;
     assert_eq!(status["outcome"], "paid", "{status}");
-    assert!(reasons(&status)[2].is_empty(), "{status}");
+    assert_eq!(reasons(&status)[2], ["45"], "priced, no longer denied CO-151: {status}");
     let history = status["history"].to_string();
     for step in ["appealed by riverside", "to be decided again", "overturned by payer-60054", &format!("paid {paid_before} before, 118.80 now")] {
         assert!(history.contains(step), "{step}: {history}");
