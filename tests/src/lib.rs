@@ -31,6 +31,17 @@ use tokio::process::{Child, Command};
 
 pub mod servers;
 
+/// ../shared (the validators), or `CLAIMTRAIL_SHARED`.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("CLAIMTRAIL_SHARED").map(PathBuf::from).unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+/// Runs one of ../shared/tools (`validate-fhir`, `validate-x12`, `x835-balance`) on `files`, panicking with its report.
+pub fn validate(tool: &str, files: &[PathBuf]) {
+    let output = std::process::Command::new(shared_dir().join("tools").join(tool)).args(files).output().expect("running a shared validator");
+    assert!(output.status.success(), "{tool} refused {files:?}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+}
+
 pub const SERVICES: [&str; 4] = ["intake", "adjudication", "settlement", "anchor"];
 
 /// The payer of the sample claims, with a fee schedule for their codes.

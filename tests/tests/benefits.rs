@@ -3,13 +3,15 @@
 //! then carry the member's cost share (PR-1 deductible, PR-2 coinsurance),
 //! to the cent, as claims-domain.md's scenarios 4 and 5 give them; the
 //! accumulators are updated with each decision, and a decision replays
-//! byte-identical. A plan that contradicts itself is refused with the path
+//! byte-identical; the claim's status, ClaimResponse and EOB show the
+//! member's share (copay, deductible, coinsurance) and the accumulators
+//! after the claim (`benefitBalance`), and pass validate-fhir. A plan that contradicts itself is refused with the path
 //! of every fault. A pended claim waits in the payer's queue until a
 //! reviewer decides it.
 
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, service_date, wait_until};
+use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, service_date, validate, wait_until};
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
@@ -125,6 +127,45 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
         .collect();
     assert_eq!(kinds, [("pricing", "fee-schedule"), ("benefit", "deductible"), ("benefit", "coinsurance")], "{explanation}");
     assert_eq!(explanation["lines"][0]["patient_responsibility"], "170.00", "{explanation}");
+    // The status, the ClaimResponse and the EOB carry the member's share and the accumulators after the claim.
+    let balances = |status: &Value| -> Vec<(String, String, String)> {
+        status["accumulators"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| (b["bucket"].as_str().unwrap_or("").to_owned(), b["met"].as_str().unwrap_or("").to_owned(), b["limit"].as_str().unwrap_or("").to_owned()))
+            .collect()
+    };
+    let shown = |bucket: &str, met: &str, limit: &str| (bucket.to_owned(), met.to_owned(), limit.to_owned());
+    wait_until(DECIDED, || async {
+        let status = stack.claim_status(&claim).await?;
+        Ok((!balances(&status).is_empty(), status.to_string()))
+    })
+    .await?;
+    let status = stack.claim_status(&claim).await?;
+    assert_eq!(balances(&status), [shown("deductible_inn_individual", "500.00", "500.00"), shown("oop_inn_individual", "1170.00", "3000.00")], "{status}");
+    let dir = tempfile::tempdir()?;
+    let mut files = Vec::new();
+    for view in ["claim-response", "eob"] {
+        let resource: Value =
+            stack.client.get(format!("{}/v1/claims/{claim}/{view}", stack.url("intake"))).bearer_auth(&stack.api_key).send().await?.json().await?;
+        let totals: Vec<(&str, f64)> = resource["total"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| (t["category"]["coding"][0]["code"].as_str().unwrap_or(""), t["amount"]["value"].as_f64().unwrap_or(-1.0)))
+            .collect();
+        assert!(totals.contains(&("deductible", 150.0)) && totals.contains(&("coinsurance", 20.0)), "{view}: {totals:?}");
+        if view == "eob" {
+            let deductible = &resource["benefitBalance"][0]["financial"][0];
+            assert_eq!((deductible["allowedMoney"]["value"].as_f64(), deductible["usedMoney"]["value"].as_f64()), (Some(500.0), Some(500.0)), "{resource}");
+            assert_eq!(resource["benefitBalance"][0]["network"]["coding"][0]["code"], "in", "{resource}");
+        }
+        let path = dir.path().join(format!("{view}.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(&resource)?)?;
+        files.push(path);
+    }
+    validate("validate-fhir", &files);
 
     // Scenario 5: 1,820 more out of pocket elsewhere brings the member to 2,990 of 3,000;
     // allowed 500, coinsurance 100 is capped at the 10 left, the payer pays 490.

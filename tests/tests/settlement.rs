@@ -12,25 +12,14 @@
 //! amount, EFT trace) from settlement's events, and none while returned; a statement showing that payment one dollar short opens an
 //! amount-mismatch exception that finance resolves.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, wait_until};
+use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, validate, wait_until};
 use serde_json::{Value, json};
 
 const TIN: &str = "251234567";
 const COMPANY_ID: &str = "1251234567";
 const NPI: &str = "1245319599";
-
-fn shared_dir() -> PathBuf {
-    std::env::var_os("CLAIMTRAIL_SHARED").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
-
-/// Runs one of ../shared/tools on `files`, failing with its report.
-fn validate(tool: &str, files: &[PathBuf]) {
-    let output = std::process::Command::new(shared_dir().join("tools").join(tool)).args(files).output().expect("running a shared validator");
-    assert!(output.status.success(), "{tool} refused {files:?}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-}
 
 /// A camt.053 statement `msg_id` of the payer's account for `date`, with `entries` (`<Ntry>` elements).
 fn camt053(msg_id: &str, date: &str, entries: &str) -> String {

@@ -217,6 +217,7 @@ impl AccumulatorEvent {
                     amount: entry.amount,
                 })
                 .collect(),
+            balances: Vec::new(),
         }
     }
 }

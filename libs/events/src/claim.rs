@@ -446,10 +446,13 @@ pub enum ClaimStatus {
     Replaced,
     /// Reversed by a void (frequency 8).
     Voided,
+    /// Decided, then appealed by its provider: the appeal waits in the
+    /// payer's pended queue; upheld or overturned, it is `adjudicated` again.
+    Appealed,
 }
 
 impl ClaimStatus {
-    pub const ALL: [ClaimStatus; 8] = [
+    pub const ALL: [ClaimStatus; 9] = [
         ClaimStatus::Received,
         ClaimStatus::Rejected,
         ClaimStatus::Accepted,
@@ -458,6 +461,7 @@ impl ClaimStatus {
         ClaimStatus::Paid,
         ClaimStatus::Replaced,
         ClaimStatus::Voided,
+        ClaimStatus::Appealed,
     ];
 
     /// The names of [`ClaimStatus::ALL`], in the same order.
@@ -482,6 +486,7 @@ impl ClaimStatus {
             ClaimStatus::Paid => "paid",
             ClaimStatus::Replaced => "replaced",
             ClaimStatus::Voided => "voided",
+            ClaimStatus::Appealed => "appealed",
         }
     }
 

@@ -145,6 +145,26 @@ pub struct AccumulatorsChanged {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_sha3: Option<String>,
     pub entries: Vec<AccumulatorChange>,
+    /// For `applied`: the claim's member's (and family's) deductible and
+    /// out-of-pocket buckets of the claim's network tier after the claim,
+    /// each with the plan's limit (what the EOB's `benefitBalance` shows).
+    /// Absent otherwise, and in events from before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub balances: Vec<AccumulatorBalance>,
+}
+
+/// One accumulator bucket after a claim, beside what the plan allows in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccumulatorBalance {
+    /// The member for an `*_individual` bucket, the family's subscriber for a `*_family` bucket.
+    pub member_id: String,
+    pub plan_year: i32,
+    /// `{deductible|oop}_{inn|oon}_{individual|family}`.
+    pub bucket: String,
+    /// The plan's deductible or out-of-pocket maximum for the bucket.
+    pub limit: Money,
+    /// What is met of it after the claim.
+    pub met: Money,
 }
 
 /// The amount a reviewer allows on one line of a pended claim.
@@ -191,6 +211,47 @@ pub struct ClaimReprocessingQueued {
     pub payer_id: String,
     /// `date-of-death`, `coverage-termination` or `fee-schedule-correction`.
     pub reason: String,
+}
+
+/// A provider appealed a claim's decision (`POST /v1/claims/{id}/appeals`):
+/// the claim's submitter, with a reason, asks the payer to reopen the lines
+/// named. Adjudication checks that they may be appealed (MUE indicator 1 or
+/// 3 denials; never indicator 2 nor an exact duplicate, CO-18) before it
+/// records this; the appeal then waits in the payer's pended queue (reason
+/// `appeal`) until a review upholds or overturns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimAppealed {
+    pub appeal_id: Uuid,
+    pub claim_id: Uuid,
+    pub payer_id: String,
+    /// The organization (tenant) that appealed: the claim's submitter.
+    pub appellant: String,
+    /// Why, in the appellant's words.
+    pub reason: String,
+    /// The lines appealed (their sequence numbers), in order.
+    pub lines: Vec<u32>,
+}
+
+/// A reviewer decided an appeal. `upheld`: the decision stands.
+/// `overturned`: the claim was adjudicated again with the appealed edits
+/// lifted; its `claim.reversed.v1` (`by_claim_id` = `claim_id`) and the
+/// corrected `claim.adjudicated.v1` precede this event, and settlement pays
+/// the difference, `paid_after` − `paid_before`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimAppealDecided {
+    pub appeal_id: Uuid,
+    pub claim_id: Uuid,
+    pub payer_id: String,
+    /// `upheld` or `overturned`.
+    pub outcome: String,
+    /// The organization (tenant) whose key reviewed.
+    pub reviewer: String,
+    /// Why, in the reviewer's words.
+    pub reason: String,
+    /// What the claim paid before the appeal.
+    pub paid_before: Money,
+    /// What it pays after (the same when upheld).
+    pub paid_after: Money,
 }
 
 /// Adjudication reversed an earlier decision because a replacement
@@ -571,6 +632,8 @@ domain_events! {
     AccumulatorsChanged => "accumulators.changed.v1", Claims;
     ClaimReviewed => "claim.reviewed.v1", Claims;
     ClaimReprocessingQueued => "claim.reprocessing_queued.v1", Claims;
+    ClaimAppealed => "claim.appealed.v1", Claims;
+    ClaimAppealDecided => "claim.appeal_decided.v1", Claims;
     FeeSchedulePublished => "fee_schedule.published.v1", Reference;
     PolicyVersionPublished => "policy_version.published.v1", Reference;
     MemberEnrolled => "member.enrolled.v1", Reference;

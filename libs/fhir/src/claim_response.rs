@@ -10,8 +10,10 @@ use crate::output::{self, ADJUDICATION};
 ///
 /// The patient is a logical reference by member id only; each line carries
 /// `submitted` (charge), `eligible` (allowed), one entry per adjustment (see
-/// the crate's output notes) and `benefit` (paid); `total[]` carries
-/// submitted, eligible and benefit; `payment.amount` the amount paid.
+/// the crate's output notes: the member's share as `copay`, `deductible`,
+/// `coinsurance`) and `benefit` (paid); `total[]` carries submitted,
+/// eligible and benefit, and the member's copay, deductible and coinsurance
+/// when not zero; `payment.amount` the amount paid.
 pub fn claim_response(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, created: &str) -> Value {
     let items: Vec<Value> = adjudicated
         .lines
@@ -26,6 +28,12 @@ pub fn claim_response(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, cr
             json!({ "itemSequence": line.sequence, "adjudication": adjudications })
         })
         .collect();
+    let mut totals = vec![
+        output::total(ADJUDICATION, "submitted", "Submitted Amount", adjudicated.total_charge),
+        output::total(ADJUDICATION, "eligible", "Eligible Amount", adjudicated.total_allowed),
+        output::total(ADJUDICATION, "benefit", "Benefit Amount", adjudicated.total_paid),
+    ];
+    totals.extend(output::cost_share_totals(adjudicated));
     json!({
         "resourceType": "ClaimResponse",
         "status": "active",
@@ -39,11 +47,7 @@ pub fn claim_response(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, cr
         "outcome": "complete",
         "disposition": output::disposition(adjudicated.outcome),
         "item": items,
-        "total": [
-            output::total(ADJUDICATION, "submitted", "Submitted Amount", adjudicated.total_charge),
-            output::total(ADJUDICATION, "eligible", "Eligible Amount", adjudicated.total_allowed),
-            output::total(ADJUDICATION, "benefit", "Benefit Amount", adjudicated.total_paid),
-        ],
+        "total": totals,
         "payment": output::payment(adjudicated.total_paid),
     })
 }

@@ -21,7 +21,9 @@ const PLACE_OF_SERVICE: &str = "https://www.cms.gov/Medicare/Coding/place-of-ser
 /// Lines carry `submitted`, `eligible`, `benefit`, `paidtoprovider` and
 /// `memberliability` (the patient's responsibility; CARIN's `paidbypatient`
 /// means money paid at the point of service, which Claimtrail does not know),
-/// then one entry per adjustment with its CARC; `total[]` the same categories.
+/// then one entry per adjustment with its CARC; `total[]` the same categories,
+/// and the member's copay, deductible and coinsurance when not zero. The
+/// accumulator position after the claim is added by [`crate::with_balances`].
 pub fn explanation_of_benefit(adjudicated: &ClaimAdjudicated, claim: &SubmittedClaim, created: &str) -> Value {
     let rendering_sequence = claim.rendering_npi.as_ref().map(|_| 1);
     let items: Vec<Value> = adjudicated
@@ -96,16 +98,15 @@ pub fn explanation_of_benefit(adjudicated: &ClaimAdjudicated, claim: &SubmittedC
                            "display": format!("Coverage with payer {}", adjudicated.payer_id) });
     eob.insert("insurance".into(), json!([{ "focal": true, "coverage": coverage }]));
     eob.insert("item".into(), Value::Array(items));
-    eob.insert(
-        "total".into(),
-        json!([
-            output::total(ADJUDICATION, "submitted", "Submitted Amount", adjudicated.total_charge),
-            output::total(ADJUDICATION, "eligible", "Eligible Amount", adjudicated.total_allowed),
-            output::total(ADJUDICATION, "benefit", "Benefit Amount", adjudicated.total_paid),
-            output::total(C4BB_ADJUDICATION, "paidtoprovider", "Paid to provider", adjudicated.total_paid),
-            output::total(C4BB_ADJUDICATION, "memberliability", "Member liability", adjudicated.total_patient_responsibility),
-        ]),
-    );
+    let mut totals = vec![
+        output::total(ADJUDICATION, "submitted", "Submitted Amount", adjudicated.total_charge),
+        output::total(ADJUDICATION, "eligible", "Eligible Amount", adjudicated.total_allowed),
+        output::total(ADJUDICATION, "benefit", "Benefit Amount", adjudicated.total_paid),
+        output::total(C4BB_ADJUDICATION, "paidtoprovider", "Paid to provider", adjudicated.total_paid),
+        output::total(C4BB_ADJUDICATION, "memberliability", "Member liability", adjudicated.total_patient_responsibility),
+    ];
+    totals.extend(output::cost_share_totals(adjudicated));
+    eob.insert("total".into(), Value::Array(totals));
     eob.insert("payment".into(), output::payment(adjudicated.total_paid));
     Value::Object(eob)
 }

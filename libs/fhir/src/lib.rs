@@ -14,6 +14,7 @@
 //! - [`mod@claim_response`], [`eob`]: the decision as a ClaimResponse or ExplanationOfBenefit.
 //! - [`mod@payment_reconciliation`]: a remittance as a PaymentReconciliation (settlement).
 //! - [`paid`]: a paid claim's payment (date, amount, EFT trace) on its ClaimResponse or EOB.
+//! - [`balance`]: the member's accumulator position after the claim as the EOB's `benefitBalance`.
 //! - [`error`]: [`FhirError`] (400 / 422), [`FieldError`] (FHIRPath + message), [`EntryError`].
 //! - internal: `node` (reading JSON with FHIRPaths), `resolve` (references),
 //!   `amount` (exact decimals), `output` (shared output pieces).
@@ -24,6 +25,7 @@
 //! [`MONEY_CENTS_MAX`] (so every accepted amount is exact; see `amount`),
 //! and written from the decimal's text, so `80.10` goes out as `80.1`.
 
+pub mod balance;
 pub mod claim;
 pub mod claim_response;
 pub mod eob;
@@ -38,6 +40,7 @@ mod node;
 mod output;
 mod resolve;
 
+pub use balance::with_balances;
 pub use claim_response::claim_response;
 pub use claimtrail_codes::{CodeSet, Icd10Code, Icd10Error, Npi, NpiError, ProcedureCode, ProcedureCodeError};
 pub use claimtrail_events::edits::{self, issue_code};

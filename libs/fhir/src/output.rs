@@ -9,7 +9,7 @@
 //! else) from CARIN Blue Button's C4BBAdjudication, since the base system has
 //! no codes for them.
 
-use claimtrail_events::{Adjustment, ClaimType, Money};
+use claimtrail_events::{Adjustment, ClaimAdjudicated, ClaimType, Money};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -57,6 +57,20 @@ pub(crate) fn adjustment(adjustment: &Adjustment) -> Value {
         "reason": { "coding": [{ "system": CARC, "code": adjustment.reason }], "text": group_and_reason },
         "amount": money(adjustment.amount),
     })
+}
+
+/// The `total[]` entries of the member's cost share, each category that is
+/// not zero: copay (PR-3), deductible (PR-1), coinsurance (PR-2), summed
+/// over the lines, in the categories the lines' adjudications use.
+pub(crate) fn cost_share_totals(adjudicated: &ClaimAdjudicated) -> Vec<Value> {
+    [(ADJUDICATION, "copay", "CoPay", "3"), (ADJUDICATION, "deductible", "Deductible", "1"), (C4BB_ADJUDICATION, "coinsurance", "Co-insurance", "2")]
+        .into_iter()
+        .filter_map(|(system, code, display, carc)| {
+            let amounts = adjudicated.lines.iter().flat_map(|line| &line.adjustments).filter(|a| a.group.as_str() == "PR" && a.reason.as_ref() == carc);
+            let sum = Money::checked_sum(amounts.map(|adjustment| &adjustment.amount))?;
+            (!sum.is_zero()).then(|| total(system, code, display, sum))
+        })
+        .collect()
 }
 
 pub(crate) fn claim_type(claim_type: ClaimType) -> Value {

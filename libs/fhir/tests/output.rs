@@ -146,7 +146,8 @@ fn the_claim_response_carries_each_line_and_total_to_the_cent() {
     assert_eq!(items[0]["adjudication"][3]["category"]["coding"][0]["system"], "http://terminology.hl7.org/CodeSystem/adjudication");
     assert_eq!(categories(&items[2]["adjudication"]), pairs(&[("submitted", "10"), ("eligible", "0"), ("noncovered", "10"), ("benefit", "0")]));
 
-    assert_eq!(categories(&response["total"]), pairs(&[("submitted", "155"), ("eligible", "120"), ("benefit", "100")]));
+    // The member's cost share in total[] too (copay: the other categories are zero).
+    assert_eq!(categories(&response["total"]), pairs(&[("submitted", "155"), ("eligible", "120"), ("benefit", "100"), ("copay", "20")]));
     assert_eq!(decimal(&response["payment"]["amount"]["value"]), dec("100"));
     assert_eq!(response["payment"]["amount"]["currency"], "USD");
 }
@@ -160,6 +161,8 @@ fn fractional_amounts_go_out_with_exactly_their_value() {
         pairs(&[("submitted", "95.50"), ("eligible", "80.10"), ("discount", "15.40"), ("deductible", "20"), ("coinsurance", "12.02"), ("benefit", "48.08")])
     );
     assert_eq!(decimal(&response["payment"]["amount"]["value"]), dec("58.13"));
+    let totals = categories(&response["total"]);
+    assert_eq!(totals[3..], pairs(&[("deductible", "20"), ("coinsurance", "12.02")]), "the member's deductible and coinsurance totals");
 }
 
 #[test]
@@ -200,7 +203,7 @@ fn the_explanation_of_benefit_has_the_carin_professional_shape() {
     );
     assert_eq!(
         categories(&eob["total"]),
-        pairs(&[("submitted", "155"), ("eligible", "120"), ("benefit", "100"), ("paidtoprovider", "100"), ("memberliability", "20")])
+        pairs(&[("submitted", "155"), ("eligible", "120"), ("benefit", "100"), ("paidtoprovider", "100"), ("memberliability", "20"), ("copay", "20")])
     );
     assert_eq!(decimal(&eob["payment"]["amount"]["value"]), dec("100"));
 }

@@ -176,6 +176,16 @@ impl Contracts {
     }
 
     /// The method of [`Contracts::term`], with the contract's id.
+    /// A row of the billing provider's own in force on `service_date` (not a
+    /// default row): the provider has a contract with the payer then, and
+    /// is in its network.
+    pub fn own_term(&self, billing_npi: &str, service_date: Date) -> Option<&ContractTerm> {
+        if billing_npi.is_empty() {
+            return None;
+        }
+        self.terms.get(billing_npi)?.iter().find(|term| term.effective <= service_date && term.end.is_none_or(|end| service_date <= end))
+    }
+
     pub fn method(&self, billing_npi: &str, code: CodeKey, service_date: Date) -> Option<(&str, ReimbursementMethod)> {
         self.term(billing_npi, code, service_date).map(|term| (term.contract_id.as_str(), term.method))
     }

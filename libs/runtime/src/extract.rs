@@ -235,9 +235,35 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit_bytes: usize) -> R
     Ok(Bytes::from(collected))
 }
 
+/// The longest Idempotency-Key a request may carry.
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
+
+/// The request's `Idempotency-Key`, if it sends one: 1 to
+/// [`IDEMPOTENCY_KEY_CHARS_MAX`] visible ASCII characters, else a 400.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    match value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_CHARS_MAX && key.bytes().all(|b| b.is_ascii_graphic())) {
+        Some(key) => Ok(Some(key.to_owned())),
+        None => Err(Problem::bad_request("Idempotency-Key must be 1-255 visible ASCII characters")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idempotency_key_is_one_to_255_visible_ascii_characters() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("idempotency-key", value.parse().unwrap());
+            idempotency_key(&headers)
+        };
+        assert_eq!(idempotency_key(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(with("appeal-1").unwrap().as_deref(), Some("appeal-1"));
+        assert!(with("two words").is_err());
+        assert!(with(&"k".repeat(256)).is_err());
+    }
     use crate::auth::{PayerScope, Role};
 
     fn tenant(role: Role, payer_id: Option<&str>) -> Tenant {

@@ -144,6 +144,7 @@ fn bench(c: &mut Criterion) {
                 decided_on: date!(2026 - 11 - 05),
                 benefits: BenefitFacts::default(),
                 review: None,
+                appeal: None,
             };
             (Command::Adjudicate(claim.clone()), facts)
         })

@@ -15,6 +15,7 @@
 //! their payers, and the organization that submitted the claim; to anyone
 //! else the claim does not exist (404).
 
+pub mod appeals;
 pub mod plans;
 pub mod policy;
 pub mod reprocessing;
@@ -102,6 +103,7 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/claims/{claim_id}/review", post(review::review_claim))
         .route("/v1/payers/{payer_id}/reprocessing", post(reprocessing::start))
         .route("/v1/payers/{payer_id}/reprocessing/{job_id}", get(reprocessing::show))
+        .route("/v1/claims/{claim_id}/appeals", post(appeals::appeal_claim))
         .route("/v1/claims/{claim_id}/replay", post(replay))
         .route("/v1/claims/{claim_id}/explanation", get(explanation))
         .with_state(runtime)
@@ -140,7 +142,7 @@ impl ReplayedDecision {
             Event::Adjudicated(decision) => Some(ReplayedDecision::Adjudicated(decision.clone())),
             Event::Reversed(reversal) => Some(ReplayedDecision::Reversed(reversal.clone())),
             Event::Pended(pended) => Some(ReplayedDecision::Pended(pended.clone())),
-            Event::Accumulators(_) => None,
+            Event::Accumulators(_) | Event::AppealDecided(_) => None,
         }
     }
 }

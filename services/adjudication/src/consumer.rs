@@ -297,6 +297,7 @@ impl Adjudicator {
                 decided_on,
                 benefits,
                 review: None,
+                appeal: None,
             };
             let events = domain::decide(&facts, &command).map_err(|rejection| {
                 if rejection.is_retryable() {
@@ -334,6 +335,9 @@ impl Adjudicator {
             tracing::warn!(claim_id = %review.claim_id, "a review of a claim adjudication never decided; ignored");
             return Ok(vec![]);
         };
+        if matches!(review.action.as_str(), domain::appeal::UPHOLD | domain::appeal::OVERTURN) {
+            return self.decide_appeal(tx, envelope, review, stored, batch).await;
+        }
         if stored.event_type != claimtrail_events::ClaimPended::EVENT_TYPE {
             tracing::info!(claim_id = %review.claim_id, "a review of a claim no longer pended; ignored");
             return Ok(vec![]);
@@ -356,6 +360,7 @@ impl Adjudicator {
             decided_on: Timestamp::now().date(),
             benefits,
             review: Some(review),
+            appeal: None,
         };
         let command = Command::Adjudicate(claim);
         let Command::Adjudicate(claim) = &command;
@@ -396,6 +401,64 @@ impl Adjudicator {
         Ok(())
     }
 
+    /// Decides the open appeal of a claim on its review (`uphold` or
+    /// `overturn`): an overturn decides the claim again on the facts its
+    /// decision recorded, with the appealed MUE findings lifted, and the
+    /// member's plan and accumulators as they stand now (the decision's own
+    /// entries reversed first). A claim replaced or voided meanwhile keeps its
+    /// reversal: the appeal is upheld. An appeal already decided is left alone.
+    async fn decide_appeal(
+        &self,
+        tx: &DatabaseTransaction,
+        envelope: &Envelope,
+        mut review: ClaimReviewed,
+        stored: StoredRecord,
+        batch: &mut BatchFacts,
+    ) -> Result<Vec<NewEvent>, HandlerError> {
+        let store = &self.store;
+        let claim_id = review.claim_id;
+        let Some(appeal) = storage::appeal_of(store, tx, claim_id).await?.filter(|appeal| appeal.status == storage::APPEAL_OPEN) else {
+            tracing::info!(claim_id = %claim_id, "a review of an appeal no longer open; ignored");
+            return Ok(vec![]);
+        };
+        let decision = match storage::decision_state(store, tx, claim_id).await? {
+            DecisionState::Decided { decision } => decision,
+            DecisionState::Reversed { decision, by_claim_id } => {
+                review.action = domain::appeal::UPHOLD.to_owned();
+                review.reason = format!("claim {claim_id} was reversed by claim {by_claim_id} before its appeal was decided ({})", review.reason.trim());
+                decision
+            }
+            DecisionState::Undecided => {
+                return Err(HandlerError::Invalid(format!("claim {claim_id} is appealed but adjudication holds no decision of it")));
+            }
+        };
+        let record: DecisionRecord = serde_json::from_slice(&stored.record)
+            .map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("the decision record of claim {claim_id} does not read back: {e}")))?;
+        let claim = record.claim.clone();
+        let schedule = record.schedule();
+        let policy = if record.policy.is_empty() { None } else { Some(record.policy.tables().map_err(|e| HandlerError::Invalid(e.to_string()))?) };
+        let benefits = self.plans.facts_reversing(store, tx, &claim, &record.registry, Some(claim_id)).await?;
+        let facts = Facts {
+            schedule: schedule.as_ref(),
+            policy: policy.as_ref(),
+            original: record.original.clone(),
+            registry: record.registry.clone(),
+            history: record.history.clone(),
+            received_on: record.received_on,
+            decided_on: Timestamp::now().date(),
+            benefits,
+            review: None,
+            appeal: Some(domain::appeal::AppealFacts { appeal: appeal.appeal, review, decision }),
+        };
+        let command = Command::Adjudicate(claim);
+        let Command::Adjudicate(claim) = &command;
+        let events = domain::decide(&facts, &command).map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;
+        let record = DecisionRecord::of(&facts, claim, &record.submitter);
+        self.persist(tx, envelope, claim, &record, events, &mut batch.history)
+            .await?
+            .ok_or_else(|| HandlerError::Unexpected(anyhow::anyhow!("claim {claim_id} was reversed while its appeal was decided; retrying")))
+    }
+
     /// Stores the decided events, the claim's history lines and the decision
     /// record, and returns the events to publish; `None` when a reversal lost
     /// the race for its original (the caller decides again).
@@ -409,22 +472,33 @@ impl Adjudicator {
         history: &mut storage::batch::BatchHistory,
     ) -> Result<Option<Vec<NewEvent>>, HandlerError> {
         let store = &self.store;
-        let Some(last) = events.last() else { return Ok(Some(vec![])) };
         let canonical = |what: &str, result: Result<Vec<u8>, claimtrail_events::canonical::CanonicalError>| {
             result.map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("the {what} of claim {} is not canonical JSON: {e}", claim.claim_id)))
         };
-        let stored = StoredRecord {
-            claim_id: claim.claim_id,
-            event_type: last.event_type().to_owned(),
-            payer_id: claim.payer_id.to_string(),
-            submitter: record.submitter.clone(),
-            payload: canonical("decision", last.canonical_payload())?,
-            record: canonical("decision record", to_canonical_vec(record))?,
+        // The claim's own event is what the record stores (an upheld appeal has none: the record stays).
+        let stored = match domain::claim_event(&events) {
+            Some(last) => Some(StoredRecord {
+                claim_id: claim.claim_id,
+                event_type: last.event_type().to_owned(),
+                payer_id: claim.payer_id.to_string(),
+                submitter: record.submitter.clone(),
+                payload: canonical("decision", last.canonical_payload())?,
+                record: canonical("decision record", to_canonical_vec(record))?,
+            }),
+            None => None,
         };
+        let decided_again = record.appeal.is_some();
         let mut outgoing = Vec::with_capacity(events.len());
         let mut reversed_id = None;
         for event in events {
             match event {
+                Event::Reversed(reversal) if reversal.by_claim_id == reversal.claim_id => {
+                    // An overturned appeal reverses the claim's own decision: it is decided again next, not reversed for good.
+                    storage::reverse_claim_lines(store, tx, reversal.claim_id).await?;
+                    history.reverse(reversal.claim_id);
+                    let aggregate = reversal.claim_id.to_string();
+                    outgoing.push(NewEvent::new(reversal, aggregate).caused_by(envelope));
+                }
                 Event::Reversed(reversal) => {
                     reversed_id = Some(reversal.claim_id);
                     // Conditional: of two concurrent replacements only one reverses.
@@ -437,8 +511,12 @@ impl Adjudicator {
                     outgoing.push(NewEvent::new(reversal, aggregate).caused_by(envelope));
                 }
                 Event::Adjudicated(decision) => {
-                    storage::insert_decision(store, tx, &decision).await?;
-                    self.place_in_family_order(tx, claim, record, decision.claim_id, reversed_id).await?;
+                    if !decided_again {
+                        storage::insert_decision(store, tx, &decision).await?;
+                        self.place_in_family_order(tx, claim, record, decision.claim_id, reversed_id).await?;
+                    } else if !storage::replace_decision(store, tx, &decision).await? {
+                        return Ok(None);
+                    }
                     let paid: HashMap<u32, bool> = decision.lines.iter().map(|line| (line.sequence, !line.paid.is_zero())).collect();
                     history.record(
                         storage::record_claim_lines(store, tx, claim, |sequence| {
@@ -459,9 +537,18 @@ impl Adjudicator {
                     let aggregate = changed.claim_id.map(|id| id.to_string()).unwrap_or_else(|| changed.payer_id.clone());
                     outgoing.push(NewEvent::new(changed, aggregate).caused_by(envelope));
                 }
+                Event::AppealDecided(decided) => {
+                    if !storage::close_appeal(store, tx, decided.appeal_id, &decided.outcome).await? {
+                        return Err(HandlerError::Unexpected(anyhow::anyhow!("appeal {} of claim {} is no longer open", decided.appeal_id, decided.claim_id)));
+                    }
+                    let aggregate = decided.claim_id.to_string();
+                    outgoing.push(NewEvent::new(decided, aggregate).caused_by(envelope));
+                }
             }
         }
-        storage::insert_record(store, tx, &stored, &record.engine_version).await?;
+        if let Some(stored) = stored {
+            storage::insert_record(store, tx, &stored, &record.engine_version).await?;
+        }
         Ok(Some(outgoing))
     }
 }

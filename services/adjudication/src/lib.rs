@@ -74,6 +74,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::review::review_claim,
         api::reprocessing::start,
         api::reprocessing::show,
+        api::appeals::appeal_claim,
         api::replay,
         api::explanation
     ))]

@@ -162,7 +162,121 @@ pub fn migrations() -> Vec<Migration> {
             },
         },
         Migration { version: 8, name: "corrections that ripple and reprocessing jobs", statements: reprocess::tables },
+        Migration { version: 9, name: "appeals", statements: appeal_tables },
     ]
+}
+
+/// The appeals (issue 17): one per claim, `open` until a review decides it
+/// (`upheld` or `overturned`); the appeal's event as JSON, and the
+/// Idempotency-Key and SHA3-256 of the request that filed it.
+fn appeal_tables(store: &Store) -> Vec<String> {
+    let t = store.types();
+    vec![
+        format!(
+            "CREATE TABLE {} (appeal_id {} PRIMARY KEY, claim_id {} NOT NULL UNIQUE, payer_id TEXT NOT NULL, appellant TEXT NOT NULL, \
+             idempotency_key TEXT, request_sha3 TEXT NOT NULL, status TEXT NOT NULL, appeal TEXT NOT NULL, filed_on TEXT NOT NULL)",
+            store.table("appeals"),
+            t.uuid,
+            t.uuid
+        ),
+        format!("CREATE INDEX {} ON {} (payer_id, status)", store.index("appeals_by_payer"), store.table("appeals")),
+    ]
+}
+
+/// One appeal as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAppeal {
+    pub appeal: claimtrail_events::ClaimAppealed,
+    /// `open`, `upheld` or `overturned`.
+    pub status: String,
+    pub idempotency_key: Option<String>,
+    pub request_sha3: String,
+    pub filed_on: time::Date,
+}
+
+/// The status of an appeal waiting for its review.
+pub const APPEAL_OPEN: &str = "open";
+
+/// Records `appeal` (open), unless its claim was appealed before: false then.
+pub async fn insert_appeal(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    appeal: &claimtrail_events::ClaimAppealed,
+    idempotency_key: Option<&str>,
+    request_sha3: &str,
+    filed_on: time::Date,
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(appeal).map_err(|e| StoreError::Corrupt(format!("appeal {}: {e}", appeal.appeal_id)))?;
+    let insert = format!(
+        "INSERT INTO {} (appeal_id, claim_id, payer_id, appellant, idempotency_key, request_sha3, status, appeal, filed_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (claim_id) DO NOTHING",
+        store.table("appeals")
+    );
+    let values = vec![
+        Value::from(appeal.appeal_id),
+        Value::from(appeal.claim_id),
+        Value::from(appeal.payer_id.clone()),
+        Value::from(appeal.appellant.clone()),
+        Value::from(idempotency_key.map(str::to_owned)),
+        Value::from(request_sha3.to_owned()),
+        Value::from(APPEAL_OPEN.to_owned()),
+        Value::from(json),
+        Value::from(format_date(filed_on)),
+    ];
+    Ok(tx.execute_raw(stmt(store, insert, values)).await?.rows_affected() == 1)
+}
+
+fn appeal_row(row: &QueryResult) -> Result<StoredAppeal, StoreError> {
+    let json: String = row.try_get_by_index(0)?;
+    Ok(StoredAppeal {
+        appeal: serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("stored appeal: {e}")))?,
+        status: row.try_get_by_index(1)?,
+        idempotency_key: row.try_get_by_index(2)?,
+        request_sha3: row.try_get_by_index(3)?,
+        filed_on: date_column(row, 4, "filed_on")?,
+    })
+}
+
+/// The appeal of `claim_id`, if it was appealed.
+pub async fn appeal_of(store: &Store, conn: &impl ConnectionTrait, claim_id: Uuid) -> Result<Option<StoredAppeal>, StoreError> {
+    let select = format!("SELECT appeal, status, idempotency_key, request_sha3, filed_on FROM {} WHERE claim_id = $1", store.table("appeals"));
+    conn.query_one_raw(stmt(store, select, vec![Value::from(claim_id)])).await?.as_ref().map(appeal_row).transpose()
+}
+
+/// `payer_id`'s open appeals (the pended queue's reason `appeal`).
+pub async fn open_appeals(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<StoredAppeal>, StoreError> {
+    let select = format!(
+        "SELECT appeal, status, idempotency_key, request_sha3, filed_on FROM {} WHERE payer_id = $1 AND status = $2 ORDER BY claim_id",
+        store.table("appeals")
+    );
+    let rows = conn.query_all_raw(stmt(store, select, vec![Value::from(payer_id.to_owned()), Value::from(APPEAL_OPEN.to_owned())])).await?;
+    rows.iter().map(appeal_row).collect()
+}
+
+/// Closes the open appeal `appeal_id` with `outcome`; false when it was not open.
+pub async fn close_appeal(store: &Store, tx: &impl ConnectionTrait, appeal_id: Uuid, outcome: &str) -> Result<bool, StoreError> {
+    let update = format!("UPDATE {} SET status = $2 WHERE appeal_id = $1 AND status = $3", store.table("appeals"));
+    let values = vec![Value::from(appeal_id), Value::from(outcome.to_owned()), Value::from(APPEAL_OPEN.to_owned())];
+    Ok(tx.execute_raw(stmt(store, update, values)).await?.rows_affected() == 1)
+}
+
+/// Replaces the standing decision of a claim decided again (an overturned
+/// appeal); false when the claim's decision was reversed meanwhile.
+pub async fn replace_decision(store: &Store, tx: &impl ConnectionTrait, decision: &ClaimAdjudicated) -> Result<bool, StoreError> {
+    let decision_json = serde_json::to_string(decision).map_err(|e| StoreError::Corrupt(format!("decision {}: {e}", decision.claim_id)))?;
+    let total_paid_cents = decision.total_paid.cents().map_err(|e| StoreError::Corrupt(format!("paid amount of claim {}: {e}", decision.claim_id)))?;
+    let update = format!(
+        "UPDATE {} SET outcome = $2, rule_set_hash = $3, total_paid_cents = $4, decision = $5 WHERE claim_id = $1 AND reversed_by IS NULL",
+        store.table("decisions")
+    );
+    let values = vec![
+        Value::from(decision.claim_id),
+        Value::from(decision.outcome.as_str()),
+        Value::from(decision.rule_set_hash.clone()),
+        Value::from(total_paid_cents),
+        Value::from(decision_json),
+    ];
+    Ok(tx.execute_raw(stmt(store, update, values)).await?.rows_affected() == 1)
 }
 
 /// One stored version of a payer's policy table or rule set, without its
@@ -821,6 +935,7 @@ pub async fn footprint(store: &Store) -> Result<claimtrail_store::Footprint, Sto
             "claim_versions",
             "reprocessing_jobs",
             "reprocessing_claims",
+            "appeals",
             "outbox",
             "inbox",
         ],
@@ -940,25 +1055,26 @@ pub async fn applied_accumulators(
     claim_id: Uuid,
 ) -> Result<Option<AccumulatorsApplied>, StoreError> {
     let select = format!(
-        "SELECT change_kind, claim_version, member_id, plan_year, bucket, amount_cents FROM {} WHERE payer_id = $1 AND claim_id = $2 ORDER BY recorded_at, entry_index",
+        "SELECT change_kind, claim_version, member_id, plan_year, bucket, amount_cents FROM {} WHERE payer_id = $1 AND claim_id = $2 ORDER BY claim_version, recorded_at, entry_index",
         store.table("accumulator_entries")
     );
     let rows = conn.query_all_raw(stmt(store, select, vec![Value::from(payer_id.to_owned()), Value::from(claim_id)])).await?;
-    let mut version = 1;
-    let mut entries = Vec::new();
+    // Per claim version (a claim decided again after an appeal applies its next one): its
+    // applied entries, and whether they were reversed.
+    let mut versions: std::collections::BTreeMap<u32, (Vec<AccumulatorEntry>, bool)> = std::collections::BTreeMap::new();
     for row in rows {
         let change: String = row.try_get_by_index(0)?;
-        if change != "applied" {
-            return Ok(None);
-        }
         let claim_version: Option<i64> = row.try_get_by_index(1)?;
-        version = claim_version.and_then(|v| u32::try_from(v).ok()).unwrap_or(1);
-        entries.push(accumulator_entry(row.try_get_by_index(2)?, row.try_get_by_index(3)?, row.try_get_by_index(4)?, row.try_get_by_index(5)?)?);
+        let version = versions.entry(claim_version.and_then(|v| u32::try_from(v).ok()).unwrap_or(1)).or_default();
+        match change.as_str() {
+            "applied" => {
+                version.0.push(accumulator_entry(row.try_get_by_index(2)?, row.try_get_by_index(3)?, row.try_get_by_index(4)?, row.try_get_by_index(5)?)?)
+            }
+            _ => version.1 = true,
+        }
     }
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(AccumulatorsApplied { claim: ClaimVersion { claim_id: claim_id.into(), version }, entries }))
+    let standing = versions.into_iter().rev().find(|(_, (entries, reversed))| !entries.is_empty() && !reversed);
+    Ok(standing.map(|(version, (entries, _))| AccumulatorsApplied { claim: ClaimVersion { claim_id: claim_id.into(), version }, entries }))
 }
 
 /// How many members `payer_id`'s registry enrolls under `subscriber_id` (the family's size).

@@ -7,7 +7,8 @@
 
 use async_trait::async_trait;
 use claimtrail_events::{
-    AchEntryReturned, ClaimAdjudicated, ClaimPended, ClaimReversed, DomainEvent, Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
+    AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, DomainEvent, Envelope, Family,
+    NewEvent, PayableBooked, RemittanceIssued,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -35,6 +36,8 @@ fn command_of(envelope: &Envelope) -> Result<Option<Command>, HandlerError> {
         DomainEvent::ClaimPended(pended) => Some(Command::Pend(pended)),
         DomainEvent::ClaimReversed(reversed) => Some(Command::Reverse(reversed)),
         DomainEvent::PayableBooked(booked) => Some(Command::Book(booked)),
+        DomainEvent::ClaimAppealed(appealed) => Some(Command::Appeal(appealed)),
+        DomainEvent::ClaimAppealDecided(decided) => Some(Command::DecideAppeal(decided)),
         _ => None,
     })
 }
@@ -51,6 +54,9 @@ impl EventHandler for StatusProjection {
             ClaimPended::EVENT_TYPE,
             ClaimReversed::EVENT_TYPE,
             PayableBooked::EVENT_TYPE,
+            ClaimAppealed::EVENT_TYPE,
+            ClaimAppealDecided::EVENT_TYPE,
+            AccumulatorsChanged::EVENT_TYPE,
             RemittanceIssued::EVENT_TYPE,
             AchEntryReturned::EVENT_TYPE,
         ])
@@ -76,6 +82,15 @@ impl EventHandler for StatusProjection {
                     crate::storage::payments::unpay_remittance(&self.store, tx, returned.remittance_id).await?;
                     continue;
                 }
+                // The member's position after a claim's cost sharing: what its status and EOB show.
+                Ok(DomainEvent::AccumulatorsChanged(changed)) => {
+                    if let Some(claim_id) = changed.claim_id.filter(|_| changed.change == "applied" && !changed.balances.is_empty())
+                        && !claims::statuses(&self.store, tx, &[claim_id]).await?.is_empty()
+                    {
+                        crate::storage::benefits::record(&self.store, tx, claim_id, &changed.balances).await?;
+                    }
+                    continue;
+                }
                 _ => {}
             }
             if let Some(command) = command_of(envelope)? {
@@ -89,6 +104,8 @@ impl EventHandler for StatusProjection {
                 Command::Pend(pended) => claim_ids.push(pended.claim_id),
                 Command::Reverse(reversed) => claim_ids.extend([reversed.claim_id, reversed.by_claim_id]),
                 Command::Book(booked) => claim_ids.push(booked.claim_id),
+                Command::Appeal(appealed) => claim_ids.push(appealed.claim_id),
+                Command::DecideAppeal(decided) => claim_ids.push(decided.claim_id),
                 Command::Submit { .. } => {}
             }
         }

@@ -1,4 +1,6 @@
-//! Settlement's consumer: `claim.adjudicated.v1` and `claim.reversed.v1` in;
+//! Settlement's consumer: `claim.adjudicated.v1` and `claim.reversed.v1` in
+//! (a decision of a claim whose decision was reversed, as an overturned
+//! appeal decides it again, is its correction);
 //! each booked ([`domain::decide`]) and stored ([`storage::insert_entry`]) in
 //! the batch's transaction, `payable.booked.v1` out, and kept as a payable
 //! for the next payment run. `claim.submitted.v1` gives a claim's CLM01,
@@ -18,7 +20,7 @@ use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::domain::payment_run::{Payable, PayableKind, Payee};
-use crate::domain::{self, Command, Event, Facts};
+use crate::domain::{self, Command, EntryKind, Event, Facts};
 use crate::storage::{self, payments};
 
 /// The event handler of settlement.
@@ -102,9 +104,11 @@ impl EventHandler for Booker {
                 return Ok(vec![]);
             }
             DomainEvent::ClaimAdjudicated(decision) => {
+                // A claim decided again after its decision was reversed (an overturned appeal) books a correction.
+                let corrected = storage::has_entry(&self.store, tx, decision.claim_id, EntryKind::Reversal).await?;
                 let payable = Payable {
                     claim_id: decision.claim_id,
-                    kind: PayableKind::Decision,
+                    kind: if corrected { PayableKind::Correction } else { PayableKind::Decision },
                     payer_id: decision.payer_id.clone(),
                     billing_npi: decision.billing_npi.clone(),
                     patient_control_number: String::new(),
@@ -117,7 +121,7 @@ impl EventHandler for Booker {
                     payer_sequence: PayerSequence::Primary,
                 };
                 self.record_payable(tx, payable).await?;
-                Command::BookDecision(decision)
+                if corrected { Command::BookCorrection(decision) } else { Command::BookDecision(decision) }
             }
             DomainEvent::ClaimReversed(reversal) => {
                 let payable = Payable {

@@ -126,6 +126,12 @@ pub async fn insert_entry(store: &Store, tx: &impl ConnectionTrait, entry: &Entr
     Ok(())
 }
 
+/// Whether `claim_id` has a journal entry of `kind`.
+pub async fn has_entry(store: &Store, conn: &impl ConnectionTrait, claim_id: Uuid, kind: crate::domain::EntryKind) -> Result<bool, StoreError> {
+    let select = format!("SELECT 1 FROM {} WHERE claim_id = $1 AND kind = $2", store.table("journal_entries"));
+    Ok(conn.query_one_raw(stmt(store, select, vec![Value::from(claim_id), Value::from(kind.as_str().to_owned())])).await?.is_some())
+}
+
 /// One stored entry with its lines, as the journal reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {

@@ -4,7 +4,11 @@
 //!   with the reason, the step that pended it and what a reviewer needs to
 //!   know, its total charge and its age in days; highest charge first, then
 //!   oldest. A claim leaves the queue once it is decided.
+//!   Open appeals (`claim.appealed.v1`, [`super::appeals`]) are in it too,
+//!   with reason and step `appeal`.
 //! - `POST /v1/claims/{claim_id}/review`: the payer's key (or an admin key)
+//!   decides an appealed claim's appeal (`overturn` or `approve`, `uphold`
+//!   or `deny`, with a reason: [`crate::domain::appeal`]), or
 //!   approves the pended claim with the amount allowed on each line, or
 //!   denies it with a CARC, giving a reason. The review is checked against
 //!   the claim (every fault with its path, 422), then published as
@@ -26,7 +30,7 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 
 use super::policy::ReadsPolicy;
-use crate::domain::{DecisionRecord, review};
+use crate::domain::{DecisionRecord, appeal, review};
 use crate::storage;
 
 /// Pended claims one listing shows, at most.
@@ -121,6 +125,25 @@ pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { paye
             priority: 0,
         });
     }
+    for open in storage::open_appeals(store, store.reader(), &payer_id).await? {
+        let appealed = &open.appeal;
+        let Some(decided) = storage::record(store, store.reader(), appealed.claim_id).await? else { continue };
+        let record: DecisionRecord = serde_json::from_slice(&decided.record)
+            .map_err(|e| Problem::internal(&anyhow::anyhow!("the decision record of appealed claim {} does not read back: {e}", appealed.claim_id)))?;
+        let total_charge = Money::checked_sum(record.claim.lines.iter().map(|line| &line.charge))
+            .ok_or_else(|| Problem::internal(&anyhow::anyhow!("the charges of claim {} overflow", appealed.claim_id)))?;
+        let lines: Vec<String> = appealed.lines.iter().map(u32::to_string).collect();
+        claims.push(PendedClaimView {
+            claim_id: appealed.claim_id.to_string(),
+            reason: appeal::QUEUE_REASON.to_owned(),
+            step: appeal::QUEUE_REASON.to_owned(),
+            detail: format!("appeal {} by {} of line {}: {}", appealed.appeal_id, appealed.appellant, lines.join(", "), appealed.reason),
+            total_charge,
+            pended_on: format_date(open.filed_on),
+            age: (today - open.filed_on).whole_days(),
+            priority: 0,
+        });
+    }
     claims.sort_by(|a, b| b.total_charge.cmp(&a.total_charge).then(b.age.cmp(&a.age)).then(a.claim_id.cmp(&b.claim_id)));
     for (idx, claim) in claims.iter_mut().enumerate() {
         claim.priority = idx + 1;
@@ -149,10 +172,20 @@ pub(crate) async fn review_claim(
     let body: ReviewBody = claimtrail_runtime::http::json_body(&body, "a review")?;
     let not_found = || Problem::not_found(format!("no claim {claim_id} of a payer this key reviews"));
     let (stored, record) = super::decision_record(&runtime, &claim_id, not_found, |stored| tenant.role.may_publish_for(&tenant, &stored.payer_id)).await?;
-    if stored.event_type != ClaimPended::EVENT_TYPE {
-        return Err(Problem::new(StatusCode::CONFLICT, "not-pended", "Not pended", format!("claim {claim_id} is not pended: it was decided already")));
-    }
     let (store, claim_uuid) = (&runtime.store, stored.claim_id);
+    if stored.event_type != ClaimPended::EVENT_TYPE {
+        // A decided claim is reviewed only while an appeal of it is open.
+        let open = storage::appeal_of(store, store.reader(), claim_uuid).await?.filter(|appeal| appeal.status == storage::APPEAL_OPEN);
+        if open.is_none() {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "not-pended",
+                "Not pended",
+                format!("claim {claim_id} is not pended and has no open appeal: it was decided already"),
+            ));
+        }
+        return review_appeal(&runtime, tenant, claim_uuid, &stored, body).await;
+    }
     let mut errors = Vec::new();
     let mut lines = Vec::with_capacity(body.lines.len());
     for (idx, line) in body.lines.iter().enumerate() {
@@ -176,12 +209,60 @@ pub(crate) async fn review_claim(
     if !errors.is_empty() {
         return Err(Problem::unprocessable(format!("the review of claim {claim_id} does not fit it; nothing was recorded"), errors));
     }
+    publish_review(&runtime, &record, &stored, reviewed).await
+}
+
+/// Publishes `reviewed` on the claim's family partition: 202.
+async fn publish_review(
+    runtime: &Runtime,
+    record: &DecisionRecord,
+    stored: &storage::StoredRecord,
+    reviewed: ClaimReviewed,
+) -> Result<(StatusCode, Json<ReviewAnswer>), Problem> {
+    let store = &runtime.store;
     let claim = &record.claim;
     let family = claim.subscriber_id.as_deref().unwrap_or(claim.member_id.as_str());
-    let event = NewEvent::new(reviewed, claim_uuid.to_string()).partitioned(&stored.payer_id, family);
+    let answer = ReviewAnswer { claim_id: reviewed.claim_id.to_string(), status: "review-recorded".into(), reviewer: reviewed.reviewer.clone() };
+    let event = NewEvent::new(reviewed, stored.claim_id.to_string()).partitioned(&stored.payer_id, family);
     let tx = store.db().begin().await?;
     outbox::append(store, &tx, &runtime.producer, vec![event]).await?;
     tx.commit().await?;
     runtime.relay_wakeup.notify_waiters();
-    Ok((StatusCode::ACCEPTED, Json(ReviewAnswer { claim_id, status: "review-recorded".into(), reviewer: tenant.name })))
+    Ok((StatusCode::ACCEPTED, Json(answer)))
+}
+
+/// The review of a claim's open appeal: `overturn` (or `approve`) or
+/// `uphold` (or `deny`), with a reason and nothing else; recorded as
+/// `claim.reviewed.v1` with the action `overturn` or `uphold`.
+async fn review_appeal(
+    runtime: &Runtime,
+    tenant: claimtrail_runtime::auth::Tenant,
+    claim_uuid: uuid::Uuid,
+    stored: &storage::StoredRecord,
+    body: ReviewBody,
+) -> Result<(StatusCode, Json<ReviewAnswer>), Problem> {
+    let mut faults: Vec<(String, String)> = appeal::reason_fault(&body.reason).into_iter().collect();
+    let action = match appeal::review_action(&body.action, body.carc.as_deref(), body.lines.len()) {
+        Ok(action) => action,
+        Err(refused) => {
+            faults.extend(refused);
+            ""
+        }
+    };
+    if !faults.is_empty() {
+        let errors = faults.into_iter().map(|(path, message)| FieldError { path, message }).collect();
+        return Err(Problem::unprocessable(format!("the review of claim {claim_uuid}'s appeal does not fit it; nothing was recorded"), errors));
+    }
+    let record: DecisionRecord = serde_json::from_slice(&stored.record)
+        .map_err(|e| Problem::internal(&anyhow::anyhow!("the decision record of claim {claim_uuid} does not read back: {e}")))?;
+    let reviewed = ClaimReviewed {
+        claim_id: claim_uuid,
+        payer_id: stored.payer_id.clone(),
+        reviewer: tenant.name,
+        action: action.to_owned(),
+        reason: body.reason.trim().to_owned(),
+        carc: None,
+        lines: Vec::new(),
+    };
+    publish_review(runtime, &record, stored, reviewed).await
 }

@@ -84,10 +84,25 @@ impl PlanCache {
         registry: &RegistryFacts,
         original: Option<uuid::Uuid>,
     ) -> Result<BenefitFacts, HandlerError> {
+        let reversing = original.filter(|_| claim.frequency != Frequency::Original);
+        self.facts_reversing(store, conn, claim, registry, reversing).await
+    }
+
+    /// [`PlanCache::facts`] of a decision that reverses what `reversing`
+    /// applied: a replacement's or void's original, or the claim itself when
+    /// an overturned appeal decides it again.
+    pub async fn facts_reversing(
+        &self,
+        store: &Store,
+        conn: &impl ConnectionTrait,
+        claim: &SubmittedClaim,
+        registry: &RegistryFacts,
+        reversing: Option<uuid::Uuid>,
+    ) -> Result<BenefitFacts, HandlerError> {
         let payer_id = claim.payer_id.as_str();
-        let original_applied = match original {
-            Some(original) if claim.frequency != Frequency::Original => storage::applied_accumulators(store, conn, payer_id, original).await?,
-            _ => None,
+        let original_applied = match reversing {
+            Some(reversed) => storage::applied_accumulators(store, conn, payer_id, reversed).await?,
+            None => None,
         };
         let mut facts = BenefitFacts { original_applied, ..BenefitFacts::default() };
         let member = registry.member.as_ref().filter(|_| claim.frequency != Frequency::Void);

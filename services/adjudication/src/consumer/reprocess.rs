@@ -149,6 +149,8 @@ impl Adjudicator {
             decided_on: Timestamp::now().date(),
             benefits,
             review: record.review.clone(),
+            // An overturned appeal's lifted findings are not carried into a correction's new version.
+            appeal: None,
         };
         let (new_claim, redecided) = match ripple::redecide(&facts, claim, version) {
             Ok(redecided) => redecided,

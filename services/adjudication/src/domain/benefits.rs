@@ -16,17 +16,20 @@
 //!
 //! The plan and the accumulator position read are facts ([`BenefitFacts`]),
 //! recorded with the decision, so a replay decides on the same numbers.
-//! Network tier: a provider enrolled with the payer is in its network (the
-//! registry has no tier yet), so every decided line is `inn`.
+//! Network tier ([`network_tier`]): with a contract table in force, the
+//! billing provider is in the payer's network (`inn` buckets and terms) when
+//! a row of its own binds it on the claim's first date of service, and out
+//! of network (`oon`) otherwise; a payer that uploaded no contracts has
+//! every enrolled provider in network.
 
 use std::sync::Arc;
 
 use claimtrail_benefits::{
-    AccumulatorEntry, AccumulatorEvent, Accumulators, AccumulatorsApplied, BenefitClaim, BenefitError, BenefitLine, BenefitRule, ClaimVersion, CobMethod,
-    CompiledPlan, Plan, Tier, claim_outcome, cob_line, cost_share, secondary_line,
+    AccumulatorEntry, AccumulatorEvent, Accumulators, AccumulatorsApplied, BenefitClaim, BenefitError, BenefitLine, BenefitRule, Bucket, BucketKind,
+    ClaimVersion, CobMethod, CompiledPlan, Level, Plan, Tier, claim_outcome, cob_line, cost_share, secondary_line,
 };
 use claimtrail_codes::{GroupCode, MemberId};
-use claimtrail_events::{ClaimAdjudicated, Coordination, DecisionStep, LineDecision, Money, StepKind, SubmittedClaim};
+use claimtrail_events::{AccumulatorBalance, ClaimAdjudicated, Coordination, DecisionStep, LineDecision, Money, StepKind, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -95,8 +98,9 @@ impl BenefitFacts {
     }
 }
 
-/// The accumulator version of a claim: claims here are decided once (a
-/// replacement is a claim of its own), so version 1.
+/// The accumulator version of a claim decided once (a replacement is a
+/// claim of its own): 1. A claim decided again after an overturned appeal
+/// applies the version after the one it reverses.
 pub fn claim_version(claim_id: Uuid) -> ClaimVersion {
     ClaimVersion { claim_id: claim_id.into(), version: 1 }
 }
@@ -115,8 +119,16 @@ fn rule_name(rule: BenefitRule) -> &'static str {
     }
 }
 
-/// The benefit step on `events` (see the module doc).
-pub fn apply(claim: &SubmittedClaim, facts: &BenefitFacts, events: Vec<Event>) -> Result<Vec<Event>, BenefitError> {
+/// The network tier of `claim` under the payer's `policy` (see the module doc).
+pub fn network_tier(claim: &SubmittedClaim, policy: Option<&super::PolicyInForce>) -> Tier {
+    match (policy.and_then(|policy| policy.contracts.as_ref()), super::policy_date(claim)) {
+        (Some(contracts), Some(date)) if contracts.table.own_term(&claim.billing_npi, date).is_none() => Tier::Oon,
+        _ => Tier::Inn,
+    }
+}
+
+/// The benefit step on `events`, in network `tier` (see the module doc).
+pub fn apply(claim: &SubmittedClaim, facts: &BenefitFacts, tier: Tier, events: Vec<Event>) -> Result<Vec<Event>, BenefitError> {
     let cob = claim.cob.as_ref().filter(|cob| cob.is_secondary_with_prior_adjudication());
     if facts.plan.is_none() && facts.original_applied.is_none() && cob.is_none() {
         return Ok(events);
@@ -140,9 +152,21 @@ pub fn apply(claim: &SubmittedClaim, facts: &BenefitFacts, events: Vec<Event>) -
                     out.push(Event::Adjudicated(as_secondary(claim, cob, method, decision)?));
                 }
                 (None, Some(plan)) => {
-                    let (decision, applied) = with_cost_share(claim, plan, facts.family_id.clone(), &state, decision)?;
+                    // A claim decided again (an overturned appeal) applies its next version.
+                    let version = facts
+                        .original_applied
+                        .as_ref()
+                        .filter(|applied| Uuid::from(applied.claim.claim_id) == claim.claim_id)
+                        .map_or(1, |applied| applied.claim.version + 1);
+                    let version = ClaimVersion { claim_id: claim.claim_id.into(), version };
+                    let (decision, applied) = with_cost_share(claim, version, tier, plan, facts.family_id.clone(), &state, decision)?;
                     if !applied.entries.is_empty() {
-                        out.push(Event::Accumulators(AccumulatorEvent::Applied(applied).to_changed(payer_id)));
+                        let applied = AccumulatorEvent::Applied(applied);
+                        let mut changed = applied.to_changed(payer_id);
+                        let mut after = state.clone();
+                        after.apply(&applied);
+                        changed.balances = balances(claim, plan, tier, facts.family_id.as_ref(), &after);
+                        out.push(Event::Accumulators(changed));
                     }
                     out.push(Event::Adjudicated(decision));
                 }
@@ -191,9 +215,37 @@ fn as_secondary(claim: &SubmittedClaim, cob: &Coordination, method: CobMethod, m
     Ok(decision)
 }
 
+/// The member's (and family's) deductible and out-of-pocket buckets of
+/// `tier` in the claim's plan year, as `after` holds them, each with the
+/// plan's limit.
+fn balances(claim: &SubmittedClaim, plan: &PlanInForce, tier: Tier, family_id: Option<&MemberId>, after: &Accumulators) -> Vec<AccumulatorBalance> {
+    let Some(first_date) = super::policy_date(claim) else { return Vec::new() };
+    let plan_year = plan.plan.plan_year(first_date);
+    let limits = plan.plan.tier(tier);
+    let mut holders = vec![(&claim.member_id, Level::Individual)];
+    holders.extend(family_id.map(|family| (family, Level::Family)));
+    let mut balances = Vec::with_capacity(4);
+    for (holder, level) in holders {
+        for (kind, limit) in [(BucketKind::Deductible, limits.deductible), (BucketKind::Oop, limits.oop_max)] {
+            let bucket = Bucket::of(kind, tier, level);
+            let limit = if level == Level::Individual { limit.individual } else { limit.family };
+            balances.push(AccumulatorBalance {
+                member_id: holder.to_string(),
+                plan_year,
+                bucket: bucket.name().to_owned(),
+                limit,
+                met: after.met(holder, plan_year, bucket),
+            });
+        }
+    }
+    balances
+}
+
 /// `decision` with the plan's cost sharing on each line, and the entries it applies.
 fn with_cost_share(
     claim: &SubmittedClaim,
+    version: ClaimVersion,
+    tier: Tier,
     plan: &PlanInForce,
     family_id: Option<MemberId>,
     position: &Accumulators,
@@ -203,11 +255,11 @@ fn with_cost_share(
     let place_of =
         |sequence: u32| claim.lines.iter().find(|line| line.sequence == sequence).and_then(|line| line.place_of_service.as_deref().map(str::to_owned));
     let input = BenefitClaim {
-        claim: claim_version(claim.claim_id),
+        claim: version,
         member_id: claim.member_id.clone(),
         family_id,
         plan_year: plan.plan.plan_year(first_date),
-        tier: Tier::Inn,
+        tier,
         lines: decision
             .lines
             .iter()
@@ -348,6 +400,9 @@ mod tests {
         let entries: Vec<(&str, Money)> = applied.entries.iter().map(|entry| (entry.bucket.as_str(), entry.amount)).collect();
         assert_eq!(applied.change, "applied");
         assert_eq!(entries, vec![("deductible_inn_individual", money("150.00")), ("oop_inn_individual", money("170.00"))]);
+        // The position after the claim, beside the plan's limits: what the EOB's benefitBalance shows.
+        let balances: Vec<(&str, Money, Money)> = applied.balances.iter().map(|balance| (balance.bucket.as_str(), balance.met, balance.limit)).collect();
+        assert_eq!(balances, vec![("deductible_inn_individual", money("500.00"), money("500.00")), ("oop_inn_individual", money("1170.00"), money("3000.00"))]);
     }
 
     #[test]
@@ -548,5 +603,86 @@ mod tests {
             decide(&facts, &Command::Adjudicate(claim)).unwrap().last().unwrap().canonical_payload().unwrap(),
             events.last().unwrap().canonical_payload().unwrap()
         );
+    }
+}
+
+#[cfg(test)]
+mod tier_tests {
+    use super::*;
+    use crate::domain::{Command, DecisionState, FeeSchedule, PolicyInForce, TableInForce, decide, fixtures};
+    use claimtrail_benefits::{AccumulatorEntry, Bucket};
+    use claimtrail_events::Frequency;
+    use claimtrail_policy::{CodeKey, ContractTerm, Contracts, Fee, FeeSchedule as PolicyFees, ReimbursementMethod};
+    use time::macros::date;
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    /// J1100 at 250.00, and a contract row binding `npi` (the fixture's billing provider is 1234567893).
+    fn policy(npi: &str) -> PolicyInForce {
+        let fee = Fee {
+            code: CodeKey::of("J1100"),
+            modifier: CodeKey::NONE,
+            place_of_service: CodeKey::NONE,
+            per_unit: money("250.00"),
+            effective: date!(2026 - 01 - 01),
+            end: None,
+            multiple_procedure: None,
+        };
+        let term = ContractTerm {
+            contract_id: "PPO-NETWORK".into(),
+            billing_npi: Some(npi.into()),
+            code_from: CodeKey::of("A0000"),
+            code_to: CodeKey::of("Z9999"),
+            method: ReimbursementMethod::FeeSchedule,
+            effective: date!(2026 - 01 - 01),
+            end: None,
+        };
+        PolicyInForce {
+            fee_schedule: Some(TableInForce::new("f".repeat(64), PolicyFees::from_fees(vec![fee]))),
+            contracts: Some(TableInForce::new("d".repeat(64), Contracts::from_terms(vec![term]))),
+            ..PolicyInForce::default()
+        }
+    }
+
+    /// The demo plan, the member having met 200.00 of the in-network deductible.
+    fn benefits() -> BenefitFacts {
+        let plan = PlanInForce { plan_id: "DEMO-PPO".into(), plan: Arc::new(Plan::from_json(include_bytes!("../../../cli/demo/plan.json")).unwrap()) };
+        let met =
+            AccumulatorEntry { member_id: MemberId::parse("M1").unwrap(), plan_year: 2026, bucket: Bucket::DeductibleInnIndividual, amount: money("200.00") };
+        BenefitFacts { plan: Some(plan), position: vec![met], ..BenefitFacts::default() }
+    }
+
+    /// (paid, patient share, buckets applied) of the claim decided under `policy`.
+    fn shared(policy: &PolicyInForce) -> (Money, Money, Vec<String>) {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "400.00", 1)]);
+        let schedule = FeeSchedule { content_hash: "c".repeat(64), fees: Default::default() };
+        let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+        facts.policy = Some(policy);
+        facts.benefits = benefits();
+        let events = decide(&facts, &Command::Adjudicate(claim)).unwrap();
+        let [Event::Accumulators(applied), Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        (decision.total_paid, decision.total_patient_responsibility, applied.entries.iter().map(|entry| entry.bucket.clone()).collect())
+    }
+
+    #[test]
+    fn a_provider_with_a_contract_of_its_own_is_in_network() {
+        // 250 allowed: the 50 left of the 250 deductible, then 20% of 200.
+        assert_eq!(shared(&policy("1234567893")), (money("160.00"), money("90.00"), vec!["deductible_inn_individual".into(), "oop_inn_individual".into()]));
+    }
+
+    #[test]
+    fn a_provider_without_a_contract_of_its_own_is_out_of_network_when_the_payer_has_contracts() {
+        // Out of network: the 500 deductible takes all 250; nothing met in network counts.
+        assert_eq!(shared(&policy("1245319599")), (Money::ZERO, money("250.00"), vec!["deductible_oon_individual".into(), "oop_oon_individual".into()]));
+    }
+
+    #[test]
+    fn without_contracts_every_enrolled_provider_is_in_network() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "400.00", 1)]);
+        assert_eq!(network_tier(&claim, None), Tier::Inn);
+        assert_eq!(network_tier(&claim, Some(&PolicyInForce::default())), Tier::Inn);
+        assert_eq!(network_tier(&claim, Some(&policy("1245319599"))), Tier::Oon);
     }
 }

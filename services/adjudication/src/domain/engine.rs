@@ -236,6 +236,25 @@ pub fn decide_original(
     for (line, state) in claim.lines.iter().zip(states.iter_mut()) {
         for (finding, source) in findings.iter().filter(|(finding, _)| finding.sequence == line.sequence) {
             let LineState::Open { units, steps } = state else { break };
+            if let Some(appeal) = facts.appeal.as_ref().filter(|appeal| appeal.lifts(finding)) {
+                // An overturned appeal lifts the MUE finding of an appealed line: it is priced in full.
+                steps.push(DecisionStep {
+                    kind: StepKind::Review,
+                    rule: "appeal-overturned".into(),
+                    source: Some(format!("appeal:{}", appeal.appeal.appeal_id)),
+                    adjustment: None,
+                    before: line.charge,
+                    after: line.charge,
+                    detail: format!(
+                        "appeal {} overturned by {} ({}): lifted \"{}\"",
+                        appeal.appeal.appeal_id,
+                        appeal.review.reviewer,
+                        appeal.review.reason.trim(),
+                        finding.explanation
+                    ),
+                });
+                continue;
+            }
             match &finding.action {
                 policy::Action::Deny { cas, remarks } => {
                     *state = LineState::Denied(finding_denial(finding, cas, remarks, format!("{source}#{}", &*line.procedure_code)));

@@ -24,6 +24,7 @@
 //! and `rule_set` (libs/rules: the payer's decision tables and policy
 //! switches, whose hash then replaces the fee schedule's as `rule_set_hash`).
 
+pub mod appeal;
 pub mod benefits;
 pub mod edits;
 pub mod engine;
@@ -35,7 +36,7 @@ pub mod review;
 pub mod ripple;
 pub mod rules;
 
-use claimtrail_events::{AccumulatorsChanged, ClaimAdjudicated, ClaimPended, ClaimReversed, ClaimReviewed, Frequency, SubmittedClaim};
+use claimtrail_events::{AccumulatorsChanged, ClaimAdjudicated, ClaimAppealDecided, ClaimPended, ClaimReversed, ClaimReviewed, Frequency, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
@@ -96,6 +97,8 @@ pub struct Facts<'a> {
     pub benefits: BenefitFacts,
     /// A reviewer's decision of the pended claim ([`review`]): it decides the claim instead of the engine.
     pub review: Option<ClaimReviewed>,
+    /// An appeal a reviewer decided ([`appeal`]): upheld, or overturned and the claim decided again.
+    pub appeal: Option<appeal::AppealFacts>,
 }
 
 /// What adjudication decided.
@@ -108,6 +111,8 @@ pub enum Event {
     Pended(ClaimPended),
     /// The member's (family's) accumulators changed: applied or reversed.
     Accumulators(AccumulatorsChanged),
+    /// An appeal's outcome, after the claim's events.
+    AppealDecided(ClaimAppealDecided),
 }
 
 impl Event {
@@ -119,6 +124,7 @@ impl Event {
             Event::Adjudicated(decision) => to_canonical_vec(decision),
             Event::Pended(pended) => to_canonical_vec(pended),
             Event::Accumulators(changed) => to_canonical_vec(changed),
+            Event::AppealDecided(decided) => to_canonical_vec(decided),
         }
     }
 
@@ -129,6 +135,7 @@ impl Event {
             Event::Adjudicated(_) => ClaimAdjudicated::EVENT_TYPE,
             Event::Pended(_) => ClaimPended::EVENT_TYPE,
             Event::Accumulators(_) => AccumulatorsChanged::EVENT_TYPE,
+            Event::AppealDecided(_) => ClaimAppealDecided::EVENT_TYPE,
         }
     }
 
@@ -139,8 +146,21 @@ impl Event {
             Event::Adjudicated(decision) => decision.claim_id,
             Event::Pended(pended) => pended.claim_id,
             Event::Accumulators(changed) => changed.claim_id.unwrap_or_default(),
+            Event::AppealDecided(decided) => decided.claim_id,
         }
     }
+
+    /// Whether this is the claim's own event (a decision, a reversal, a pend),
+    /// not one beside it (accumulators, an appeal's outcome).
+    pub fn is_claim_event(&self) -> bool {
+        matches!(self, Event::Reversed(_) | Event::Adjudicated(_) | Event::Pended(_))
+    }
+}
+
+/// The claim's own event among `events`: the last decision, reversal or pend
+/// (what a decision record stores and a replay compares).
+pub fn claim_event(events: &[Event]) -> Option<&Event> {
+    events.iter().rev().find(|event| event.is_claim_event())
 }
 
 /// Why a command cannot be decided now.
@@ -210,12 +230,21 @@ fn member_and_payer<'r>(claim: &SubmittedClaim, registry: &'r RegistryFacts) -> 
 pub fn decide(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
     let Command::Adjudicate(claim) = command;
     let events = decide_claim(facts, command)?;
-    Ok(benefits::apply(claim, &facts.benefits, events)?)
+    let tier = benefits::network_tier(claim, facts.policy);
+    let mut events = benefits::apply(claim, &facts.benefits, tier, events)?;
+    if let Some(appeal) = &facts.appeal {
+        let outcome = appeal::outcome(appeal, &events);
+        events.push(Event::AppealDecided(outcome));
+    }
+    Ok(events)
 }
 
 /// Edits, pricing and rules ([`engine`]), and reversals: [`decide`] before the benefit step.
 fn decide_claim(facts: &Facts<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
     let Command::Adjudicate(claim) = command;
+    if let Some(appeal) = &facts.appeal {
+        return appeal::decide(claim, facts, appeal);
+    }
     if let Some(review) = &facts.review {
         return review::decide(claim, facts, review);
     }
@@ -269,6 +298,8 @@ pub fn apply(state: DecisionState, event: &Event) -> DecisionState {
         (state, Event::Pended(_)) => state,
         // Accumulators are the member's, not the claim's decision.
         (state, Event::Accumulators(_)) => state,
+        // An appeal's outcome: an overturn's corrected decision came before it.
+        (state, Event::AppealDecided(_)) => state,
     }
 }
 
@@ -280,7 +311,12 @@ pub(crate) mod fixtures {
     use time::macros::date;
     use uuid::Uuid;
 
-    use super::{DecisionState, Facts, FeeSchedule, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
+    use super::{Command, DecisionState, Event, Facts, FeeSchedule, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts, Rejection, decide};
+
+    /// Given `facts`, when `command`, then `expected` (cqrs-es style).
+    pub fn check(given: Facts<'_>, when: Command, then: impl FnOnce(Result<Vec<Event>, Rejection>)) {
+        then(decide(&given, &when));
+    }
 
     /// The fixture claim's member, provider and payer: covered and enrolled
     /// through 2026, 365 days to file, received on 2026-11-05.
@@ -318,6 +354,7 @@ pub(crate) mod fixtures {
             decided_on: date!(2026 - 11 - 05),
             benefits: super::BenefitFacts::default(),
             review: None,
+            appeal: None,
         }
     }
 
@@ -382,10 +419,7 @@ mod tests {
         fixtures::facts(schedule, original)
     }
 
-    /// Given `facts`, when `command`, then `expected` (cqrs-es style).
-    fn check(given: Facts<'_>, when: Command, then: impl FnOnce(Result<Vec<Event>, Rejection>)) {
-        then(decide(&given, &when));
-    }
+    use super::fixtures::check;
 
     fn decided(claim: &SubmittedClaim) -> ClaimAdjudicated {
         pricing::adjudicate(claim, Some(&schedule()), &[]).unwrap()

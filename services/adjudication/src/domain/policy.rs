@@ -293,7 +293,11 @@ impl PolicyUsed {
                         lookups.push((CodeKey::of(revenue_code), date));
                     }
                 }
-                dedup(lookups.into_iter().filter(|(code, _)| !code.is_none()).filter_map(|(code, date)| table.term(&billing, code, date)).collect())
+                let mut rows: Vec<&claimtrail_policy::ContractTerm> =
+                    lookups.into_iter().filter(|(code, _)| !code.is_none()).filter_map(|(code, date)| table.term(&billing, code, date)).collect();
+                // The provider's own term that puts it in the payer's network (the benefit step's tier).
+                rows.extend(policy_date(claim).and_then(|date| table.own_term(&billing, date)));
+                dedup(rows)
             }),
             drg_weights: used(&policy.drg_weights, None, |table| {
                 let drg = claim.drg.as_deref().and_then(CodeKey::parse);

@@ -60,6 +60,9 @@ pub struct DecisionRecord {
     /// The reviewer's decision that decided the pended claim (absent: the engine decided).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<claimtrail_events::ClaimReviewed>,
+    /// The appeal whose overturn decided the claim again (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<super::appeal::AppealFacts>,
 }
 
 impl DecisionRecord {
@@ -87,6 +90,7 @@ impl DecisionRecord {
             policy: facts.policy.map(|policy| PolicyUsed::of(policy, claim, &facts.history)).unwrap_or_default(),
             benefits: facts.benefits.clone(),
             review: facts.review.clone(),
+            appeal: facts.appeal.clone(),
         }
     }
 
@@ -109,6 +113,7 @@ impl DecisionRecord {
             decided_on: self.decided_on,
             benefits: self.benefits.clone(),
             review: self.review.clone(),
+            appeal: self.appeal.clone(),
         }
     }
 

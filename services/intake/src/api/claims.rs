@@ -36,6 +36,20 @@ pub struct ClaimSummary {
     pub total_paid: Option<Money>,
 }
 
+/// One of the member's accumulator buckets after the claim, beside the plan's limit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BalanceView {
+    /// `{deductible|oop}_{inn|oon}_{individual|family}`.
+    pub bucket: String,
+    /// The plan's deductible or out-of-pocket maximum.
+    #[schema(value_type = String, example = "500.00")]
+    pub limit: Money,
+    /// What is met of it after the claim.
+    #[schema(value_type = String, example = "350.00")]
+    pub met: Money,
+    pub plan_year: i32,
+}
+
 /// `GET /v1/claims`: a page of claims, and the cursor of the next (null on the last page).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClaimList {
@@ -58,6 +72,8 @@ pub struct HistoryStep {
 /// `GET /v1/claims/{claim_id}`: where a claim stands and how it got there.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClaimView {
+    /// The member's deductible and out-of-pocket buckets after the claim (its network tier; none without cost sharing).
+    pub accumulators: Vec<BalanceView>,
     pub billing_npi: Option<String>,
     /// `fhir` or `x12`.
     pub channel: String,
@@ -245,6 +261,8 @@ macro_rules! fhir_view {
             if let Some(payment) = crate::storage::payments::of_claim(&runtime.store, decision.claim_id).await? {
                 claimtrail_fhir::with_payment(&mut resource, &payment);
             }
+            // The EOB's benefitBalance: the member's accumulators after the claim.
+            claimtrail_fhir::with_balances(&mut resource, &crate::storage::benefits::of_claim(&runtime.store, decision.claim_id).await?);
             Ok(fhir_json(resource))
         }
     };
@@ -285,7 +303,13 @@ pub(crate) async fn show(State(runtime): State<Runtime>, Caller(tenant): Caller,
         .into_iter()
         .map(|step| HistoryStep { at: step.at, detail: step.detail, event_id: step.event_id, event_type: step.event_type, status: step.status })
         .collect();
+    let accumulators = crate::storage::benefits::of_claim(store, claim_uuid)
+        .await?
+        .into_iter()
+        .map(|balance| BalanceView { bucket: balance.bucket, limit: balance.limit, met: balance.met, plan_year: balance.plan_year })
+        .collect();
     Ok(Json(ClaimView {
+        accumulators,
         billing_npi: row.billing_npi,
         channel: row.channel,
         claim_id: claim_uuid,

@@ -33,7 +33,10 @@ pub mod registry;
 
 use std::collections::HashMap;
 
-use claimtrail_events::{AsRead, ClaimAdjudicated, ClaimIssue, ClaimPended, ClaimReversed, ClaimStatus, Frequency, MappedClaim, PayableBooked, SubmittedClaim};
+use claimtrail_events::{
+    AsRead, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimIssue, ClaimPended, ClaimReversed, ClaimStatus, Frequency, MappedClaim, PayableBooked,
+    SubmittedClaim,
+};
 use time::Date;
 use uuid::Uuid;
 
@@ -107,6 +110,10 @@ pub enum Command {
     Reverse(ClaimReversed),
     /// Settlement booked what a claim's decision pays.
     Book(PayableBooked),
+    /// The claim's provider appealed its decision.
+    Appeal(ClaimAppealed),
+    /// A reviewer upheld or overturned the claim's appeal.
+    DecideAppeal(ClaimAppealDecided),
 }
 
 /// What a decision reads: for a submission the registries' [`edits::Facts`]
@@ -192,6 +199,45 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
                 claim_id: pended.claim_id,
                 status: ClaimStatus::Pended,
                 detail: format!("pended at {} ({}): {}", pended.step, pended.reason, pended.detail),
+                secondary: false,
+            })
+            .into_iter()
+            .collect()),
+        // An overturned appeal reverses the claim's own decision before deciding it again: a history step.
+        Command::Reverse(reversed) if reversed.by_claim_id == reversed.claim_id => Ok(facts
+            .claims
+            .get(&reversed.claim_id)
+            .map(|status| Event::Noted {
+                claim_id: reversed.claim_id,
+                status: *status,
+                detail: format!("the decision is reversed ({} paid) to be decided again: its appeal was overturned", reversed.total_paid),
+            })
+            .into_iter()
+            .collect()),
+        Command::Appeal(appealed) => Ok(facts
+            .claims
+            .contains_key(&appealed.claim_id)
+            .then(|| {
+                let lines: Vec<String> = appealed.lines.iter().map(u32::to_string).collect();
+                Event::StatusChanged {
+                    claim_id: appealed.claim_id,
+                    status: ClaimStatus::Appealed,
+                    detail: format!("appealed by {} (appeal {}) on line {}: {}", appealed.appellant, appealed.appeal_id, lines.join(", "), appealed.reason),
+                    secondary: false,
+                }
+            })
+            .into_iter()
+            .collect()),
+        Command::DecideAppeal(decided) => Ok(facts
+            .claims
+            .contains_key(&decided.claim_id)
+            .then(|| Event::StatusChanged {
+                claim_id: decided.claim_id,
+                status: ClaimStatus::Adjudicated,
+                detail: format!(
+                    "appeal {} {} by {}: {}; paid {} before, {} now",
+                    decided.appeal_id, decided.outcome, decided.reviewer, decided.reason, decided.paid_before, decided.paid_after
+                ),
                 secondary: false,
             })
             .into_iter()

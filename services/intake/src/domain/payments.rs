@@ -1,7 +1,8 @@
 //! Which claims a remittance paid, and how (settlement's
 //! `remittance.issued.v1`, each part self-contained): only a remittance
 //! that moved money by ACH (`ach`, with its trace number) pays; each of its
-//! claim decisions is paid its CLP04 on the effective date under that trace.
+//! claim decisions (or corrected decisions, after an overturned appeal) is
+//! paid its CLP04 on the effective date under that trace.
 //! A reversal entry takes an earlier payment back and a zero-net, held or
 //! waiting remittance pays nothing, so they give no payment. A returned
 //! entry (`ach_entry.returned.v1`) unpays every claim of its remittance
@@ -28,7 +29,7 @@ pub fn paid_claims(issued: &RemittanceIssued) -> Vec<PaidClaim> {
     issued
         .claims
         .iter()
-        .filter(|claim| claim.kind == "decision")
+        .filter(|claim| claim.kind == "decision" || claim.kind == "correction")
         .map(|claim| PaidClaim {
             claim_id: claim.claim_id,
             remittance_id: issued.remittance_id,

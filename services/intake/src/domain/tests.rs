@@ -426,3 +426,51 @@ fn a_booked_payable_is_a_history_step_that_keeps_the_status() {
     });
     check(Facts::default(), Command::Book(booked), |then| assert_eq!(then.unwrap(), []));
 }
+
+fn appealed(claim_id: Uuid) -> ClaimAppealed {
+    ClaimAppealed {
+        appeal_id: Uuid::from_u128(300),
+        claim_id,
+        payer_id: PAYER.into(),
+        appellant: "riverside".into(),
+        reason: "the records justify the units".into(),
+        lines: vec![2],
+    }
+}
+
+#[test]
+fn an_appealed_claim_is_appealed_until_its_appeal_is_decided_and_an_overturn_s_reversal_is_a_history_step() {
+    let given = known(&[(ORIGINAL, ClaimStatus::Adjudicated)]);
+    check(given.clone(), Command::Appeal(appealed(ORIGINAL)), |then| {
+        let events = then.unwrap();
+        let [Event::StatusChanged { status, detail, .. }] = &events[..] else { panic!("{events:?}") };
+        assert_eq!(*status, ClaimStatus::Appealed);
+        assert!(detail.starts_with("appealed by riverside (appeal 00000000-0000-0000-0000-00000000012c) on line 2"), "{detail}");
+    });
+    let appealed_state = known(&[(ORIGINAL, ClaimStatus::Appealed)]);
+    let mut own = reversal(Frequency::Original);
+    own.by_claim_id = ORIGINAL;
+    check(appealed_state.clone(), Command::Reverse(own), |then| {
+        let events = then.unwrap();
+        let [Event::Noted { status, detail, .. }] = &events[..] else { panic!("{events:?}") };
+        assert_eq!(*status, ClaimStatus::Appealed, "not replaced: the claim is decided again");
+        assert!(detail.contains("appeal was overturned"), "{detail}");
+    });
+    let decided = ClaimAppealDecided {
+        appeal_id: Uuid::from_u128(300),
+        claim_id: ORIGINAL,
+        payer_id: PAYER.into(),
+        outcome: "overturned".into(),
+        reviewer: "Demo Health Plan".into(),
+        reason: "records reviewed".into(),
+        paid_before: Money::parse("40.00").unwrap(),
+        paid_after: Money::parse("160.00").unwrap(),
+    };
+    check(appealed_state, Command::DecideAppeal(decided.clone()), |then| {
+        let events = then.unwrap();
+        let [Event::StatusChanged { status, detail, .. }] = &events[..] else { panic!("{events:?}") };
+        assert_eq!(*status, ClaimStatus::Adjudicated);
+        assert!(detail.contains("overturned by Demo Health Plan") && detail.contains("paid 40.00 before, 160.00 now"), "{detail}");
+    });
+    check(Facts::default(), Command::DecideAppeal(decided), |then| assert_eq!(then.unwrap(), []));
+}

@@ -9,6 +9,7 @@
 //! - [`idempotency`]: `Idempotency-Key` leases and stored answers.
 //! - [`x12`]: interchanges received and outbound control numbers.
 
+pub mod benefits;
 pub mod claims;
 pub mod idempotency;
 pub mod payments;
@@ -97,6 +98,7 @@ pub fn migrations() -> Vec<Migration> {
         },
         idempotency::lease_migration(),
         payments::migration(),
+        benefits::migration(),
     ]
 }
 

@@ -19,7 +19,7 @@ use super::payment_run::{Payable, PayableKind, Payee, PayerBanking, PaymentRun, 
 /// CLP02 for a payable.
 pub fn clp02(payable: &Payable) -> u8 {
     match payable.kind {
-        PayableKind::Decision => payable.payer_sequence.number(),
+        PayableKind::Decision | PayableKind::Correction => payable.payer_sequence.number(),
         PayableKind::Reversal => 22,
     }
 }

@@ -222,7 +222,7 @@ mod tests {
                         total_patient_responsibility: Money::ZERO,
                     };
                     match payable.kind {
-                        PayableKind::Decision => lines_for(&decision),
+                        PayableKind::Decision | PayableKind::Correction => lines_for(&decision),
                         PayableKind::Reversal => reversal_lines(&ClaimReversed {
                             claim_id: payable.claim_id,
                             by_claim_id: Uuid::nil(),

@@ -7,6 +7,10 @@
 //!   provider's payable, by the amount paid; nothing paid books an entry with
 //!   no lines.
 //! - [`Command::BookReversal`]: the mirror of the original's entry.
+//! - [`Command::BookCorrection`]: a claim's decision made again after its
+//!   earlier decision was reversed (an overturned appeal: adjudication emits
+//!   the reversal, then the corrected decision, for the same claim), booked
+//!   as the decision is; with the reversal it nets to the difference.
 //! - [`journal`]: the accounts, the lines and the balance check, and the
 //!   lines of a settled remittance ([`journal::payment_lines`]).
 //! - [`payment_run`]: [`payment_run::plan_run`] groups the unpaid claims per
@@ -32,6 +36,8 @@ use uuid::Uuid;
 pub enum Command {
     BookDecision(ClaimAdjudicated),
     BookReversal(ClaimReversed),
+    /// The corrected decision of a claim whose decision was booked and reversed.
+    BookCorrection(ClaimAdjudicated),
 }
 
 /// Which of a claim's entries: its decision's, or the reversal of that decision.
@@ -39,6 +45,8 @@ pub enum Command {
 pub enum EntryKind {
     Decision,
     Reversal,
+    /// A claim's corrected decision, after the reversal of its first (an overturned appeal).
+    Correction,
     /// A settled remittance (its `claim_id` column holds the remittance id).
     Payment,
     /// A remittance the bank returned: the mirror of its payment entry.
@@ -51,6 +59,7 @@ impl EntryKind {
         match self {
             EntryKind::Decision => "decision",
             EntryKind::Reversal => "reversal",
+            EntryKind::Correction => "correction",
             EntryKind::Payment => "payment",
             EntryKind::Return => "return",
         }
@@ -102,6 +111,16 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
             billing_npi: decision.billing_npi.clone(),
             amount: decision.total_paid,
             memo: format!("claim {} adjudicated {}, paid {}", decision.claim_id, decision.outcome.as_str(), decision.total_paid),
+            lines: journal::lines_for(decision),
+        },
+        Command::BookCorrection(decision) => Entry {
+            entry_id: facts.entry_id,
+            claim_id: decision.claim_id,
+            kind: EntryKind::Correction,
+            payer_id: decision.payer_id.clone(),
+            billing_npi: decision.billing_npi.clone(),
+            amount: decision.total_paid,
+            memo: format!("claim {} decided again (corrected) {}, paid {}", decision.claim_id, decision.outcome.as_str(), decision.total_paid),
             lines: journal::lines_for(decision),
         },
         Command::BookReversal(reversal) => Entry {
@@ -208,6 +227,16 @@ mod tests {
             assert_eq!((entry.entry_id, entry.kind, entry.amount.to_string()), (ENTRY, EntryKind::Decision, "120.00".into()));
             assert_eq!(entry.lines, [line("expense:claims:P1", "120.00", "0.00"), line("liability:provider_payable:1234567893", "0.00", "120.00")]);
             assert!(entry.memo.contains("adjudicated paid, paid 120.00"), "{}", entry.memo);
+        });
+    }
+
+    #[test]
+    fn a_corrected_decision_books_as_a_decision_of_kind_correction() {
+        check(Facts { entry_id: ENTRY }, Command::BookCorrection(decision("160.00")), |then| {
+            let [Event::Booked(entry)] = then.unwrap().try_into().unwrap();
+            assert_eq!((entry.kind, entry.kind.as_str(), entry.amount.to_string()), (EntryKind::Correction, "correction", "160.00".into()));
+            assert_eq!(entry.lines, [line("expense:claims:P1", "160.00", "0.00"), line("liability:provider_payable:1234567893", "0.00", "160.00")]);
+            assert!(entry.memo.contains("decided again"), "{}", entry.memo);
         });
     }
 

@@ -69,6 +69,8 @@ pub struct Payable {
 pub enum PayableKind {
     Decision,
     Reversal,
+    /// A claim's corrected decision after its first was reversed (an overturned appeal): CLP02 1.
+    Correction,
 }
 
 impl PayableKind {
@@ -76,6 +78,7 @@ impl PayableKind {
         match self {
             PayableKind::Decision => "decision",
             PayableKind::Reversal => "reversal",
+            PayableKind::Correction => "correction",
         }
     }
 
@@ -83,6 +86,7 @@ impl PayableKind {
         match text {
             "decision" => Some(PayableKind::Decision),
             "reversal" => Some(PayableKind::Reversal),
+            "correction" => Some(PayableKind::Correction),
             _ => None,
         }
     }
@@ -583,6 +587,16 @@ mod tests {
         let run =
             plan_run(&facts(vec![payable(1, PayableKind::Reversal, "-80.00", RECENT), payable(2, PayableKind::Decision, "120.00", RECENT)]), ids()).unwrap();
         assert_eq!(run.remittances[0].amount, money("40.00"));
+    }
+
+    #[test]
+    fn an_overturned_appeal_nets_the_reversal_against_the_correction_of_the_same_claim() {
+        let run =
+            plan_run(&facts(vec![payable(1, PayableKind::Reversal, "-40.00", RECENT), payable(1, PayableKind::Correction, "160.00", RECENT)]), ids()).unwrap();
+        assert_eq!(run.remittances[0].amount, money("120.00"), "the difference");
+        let mut kinds: Vec<u8> = run.remittances[0].payables.iter().map(super::super::advice::clp02).collect();
+        kinds.sort_unstable();
+        assert_eq!(kinds, [1, 22], "the 835 reverses (22) and pays again (1)");
     }
 
     #[test]
