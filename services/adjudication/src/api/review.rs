@@ -50,6 +50,18 @@ pub struct PendedClaimView {
     pub age: i64,
     /// Its place in the queue: 1 is reviewed first (highest charge, then oldest).
     pub priority: usize,
+    /// The claim's lines, what a review allows amounts on.
+    pub lines: Vec<PendedLineView>,
+}
+
+/// One line of a pended claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendedLineView {
+    pub sequence: u32,
+    /// The procedure code (or revenue code on an institutional line).
+    pub procedure_code: String,
+    #[schema(value_type = String, example = "180.00")]
+    pub charge: Money,
 }
 
 /// The answer of `GET /v1/payers/{payer_id}/pended`.
@@ -120,6 +132,12 @@ pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { paye
             pended_on: format_date(record.decided_on),
             age: (today - record.decided_on).whole_days(),
             priority: 0,
+            lines: record
+                .claim
+                .lines
+                .iter()
+                .map(|line| PendedLineView { sequence: line.sequence, procedure_code: line.procedure_code.to_string(), charge: line.charge })
+                .collect(),
         });
     }
     claims.sort_by(|a, b| b.total_charge.cmp(&a.total_charge).then(b.age.cmp(&a.age)).then(a.claim_id.cmp(&b.claim_id)));

@@ -6,6 +6,8 @@
 
 mod claims;
 mod finance;
+mod fraud;
+mod pended;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -77,7 +79,11 @@ pub fn routes(state: DashboardState) -> Router {
             post(finance::import_statement).layer(axum::extract::DefaultBodyLimit::max(finance::STATEMENT_BYTES_MAX + 64 * 1024)),
         )
         .route("/ui/reconciliation/exceptions/resolve", post(finance::resolve_exception))
-        .route("/ui/pended", get(claims::pended))
+        .route("/ui/pended", get(pended::queue))
+        .route("/ui/pended/review", get(pended::review_form).post(pended::record_review))
+        .route("/ui/fraud-alerts", get(fraud::alerts))
+        .route("/ui/fraud-alerts/acknowledge", post(fraud::acknowledge))
+        .route("/ui/fraud-alerts/close", post(fraud::close))
         .route("/ui/claims", get(claims::claims))
         .route("/ui/claims/per-day", get(claims::per_day))
         .layer(axum::middleware::from_fn(security_headers))
