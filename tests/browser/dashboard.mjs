@@ -366,6 +366,15 @@ try {
     await page.goto(`${cfg.url}/ui/claims/explanation?claim_id=${cfg.pended_claim_id}`);
     const explained = await page.textContent('main');
     check('the approved claim\'s explanation shows the review step and the reviewer', explained.includes('review-approve') && explained.includes('Invoice for the unlisted drug'), explained.slice(0, 600));
+    await visit(page, '/ui/auto-adjudication', 'payer-auto-adjudication');
+    const rate = await page.evaluate(() => ({
+      chart: document.querySelector('#auto-adjudication svg[role=img] title')?.textContent,
+      rows: Array.from(document.querySelectorAll('table:has(caption) tbody tr')).map((tr) => Array.from(tr.cells).map((td) => td.textContent)),
+    }));
+    const reviewedToday = rate.rows.some((cells) => cells.length === 6 && Number(cells[3]) >= 1 && Number(cells[2]) >= 1 && /%$/.test(cells[5]));
+    check('the auto-adjudication rate per day counts the engine\'s decisions and the reviewed claim, as a chart and a table', (rate.chart || '').startsWith('Claims of payer') && reviewedToday, JSON.stringify(rate));
+    const rateCsv = await download(page, 'a[download]');
+    check('the auto-adjudication rate exports as CSV', rateCsv.startsWith('Day received,Claims,By the engine,By a reviewer,Still pended,Auto-adjudication rate\r\n'), rateCsv.slice(0, 200));
     await context.close();
   }
 
@@ -423,7 +432,7 @@ try {
     await audit(admin.page, 'admin-home');
     await shot(admin.page, 'admin-home');
     const links = await admin.page.locator('header nav a').count();
-    check('an admin sees every page', links === 12, links);
+    check('an admin sees every page', links === 13, links);
     await admin.context.close();
   }
 } catch (e) {

@@ -193,6 +193,7 @@ async fn each_role_signs_in_and_an_auditor_checks_a_claims_proofs_in_the_browser
         "payer-pended-approved.png",
         "payer-fraud-alerts.png",
         "payer-fraud-alerts-closed.png",
+        "payer-auto-adjudication.png",
     ] {
         assert!(screenshots.iter().any(|s| s == shot), "no screenshot {shot}: {summary}");
     }

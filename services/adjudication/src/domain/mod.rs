@@ -24,6 +24,7 @@
 //! and `rule_set` (libs/rules: the payer's decision tables and policy
 //! switches, whose hash then replaces the fee schedule's as `rule_set_hash`).
 
+pub mod auto_rate;
 pub mod benefits;
 pub mod edits;
 pub mod engine;

@@ -81,6 +81,7 @@ pub fn routes(state: DashboardState) -> Router {
         .route("/ui/reconciliation/exceptions/resolve", post(finance::resolve_exception))
         .route("/ui/pended", get(pended::queue))
         .route("/ui/pended/review", get(pended::review_form).post(pended::record_review))
+        .route("/ui/auto-adjudication", get(pended::auto_rate))
         .route("/ui/fraud-alerts", get(fraud::alerts))
         .route("/ui/fraud-alerts/acknowledge", post(fraud::acknowledge))
         .route("/ui/fraud-alerts/close", post(fraud::close))

@@ -6,7 +6,8 @@
 //! lines and the review form; `POST /ui/pended/review` sends the review to
 //! `POST /v1/claims/{id}/review` (approve, adjust or deny, with a reason)
 //! and waits briefly for adjudication to decide it, so the claim has left
-//! the queue when the queue shows again. The API's scope applies: another
+//! the queue when the queue shows again. `GET /ui/auto-adjudication` charts
+//! adjudication's auto-adjudication rate per day received. The API's scope applies: another
 //! payer's queue or claim answers 403 or 404, whatever the URL says.
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use serde_json::{Value, json};
 use super::{
     DashboardState, TableQuery, acting, bad_request, checked_payer_id, claim_id, frame, page, payer_choice, show, signed_in, table_or_csv, upstream_page,
 };
+use crate::domain::claims::{RateDay, auto_rate_chart, percent};
 use crate::domain::page::Page;
 use crate::domain::review::{self, REASON_CHARS_MAX, ReviewForm};
 use crate::domain::session::Session;
@@ -254,6 +256,86 @@ pub(crate) async fn record_review(State(state): State<DashboardState>, headers: 
         tokio::time::sleep(DECISION_POLL).await;
     }
     Redirect::to(&format!("{}?payer_id={}&done={done}:{}", current.path(), encode(payer_id), encode(id))).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct RateQuery {
+    payer_id: Option<String>,
+    #[serde(flatten)]
+    table: TableQuery,
+}
+
+/// Days the auto-adjudication chart covers.
+pub const RATE_DAYS: u32 = 30;
+
+/// `GET /ui/auto-adjudication?payer_id=`: the payer's auto-adjudication rate per day received, over [`RATE_DAYS`] days.
+pub(crate) async fn auto_rate(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<RateQuery>) -> Response {
+    let current = Page::AutoAdjudication;
+    let session = match signed_in(&state, &headers, Some(current)).await {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let (payer_form, payer_id) = payer_choice(&session, query.payer_id.as_deref(), current.path(), "Show the rate");
+    let Some(payer_id) = payer_id else { return show(&session, current, payer_form) };
+    if let Err(detail) = checked_payer_id(&payer_id) {
+        return bad_request(&session, current, &detail);
+    }
+    let path = format!("/v1/payers/{payer_id}/auto-adjudication");
+    let answer = match state.upstream.json(Service::Adjudication, &session.api_key, &path, &[("days", RATE_DAYS.to_string())]).await {
+        Ok(answer) => answer,
+        Err(e) => return upstream_page(&session, current, e),
+    };
+    let count = |day: &Value, field: &str| day[field].as_i64().unwrap_or_default();
+    let days: Vec<RateDay> = answer["days"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|day| RateDay {
+            day: cell(&day["day"]),
+            auto: count(day, "auto"),
+            reviewed: count(day, "reviewed"),
+            pended: count(day, "pended"),
+            rate_permille: count(day, "rate_permille"),
+        })
+        .collect();
+    let since = cell(&answer["since"]);
+    let (auto, all) = days.iter().fold((0, 0), |(auto, all), day| (auto + day.auto, all + day.auto + day.reviewed + day.pended));
+    let chart = auto_rate_chart(
+        &days,
+        &format!("Claims of payer {payer_id} per day received, by how they were decided"),
+        &format!("Stacked bars, one per day of receipt since {since}: claims decided by the engine alone, by a reviewer after a pend, and still pended."),
+    );
+    let rows = days
+        .iter()
+        .map(|day| {
+            let total = day.auto + day.reviewed + day.pended;
+            vec![day.day.clone(), total.to_string(), day.auto.to_string(), day.reviewed.to_string(), day.pended.to_string(), percent(day.rate_permille)]
+        })
+        .collect();
+    let table = Table::new(vec!["Day received", "Claims", "By the engine", "By a reviewer", "Still pended", "Auto-adjudication rate"], rows);
+    let render = |table_markup: Markup| {
+        let body = html! {
+            (payer_form)
+            dl.facts {
+                dt { "Since" } dd { (since) }
+                dt { "Claims" } dd { (all) }
+                dt { "Decided by the engine alone" } dd { (auto) @if all > 0 { " (" (percent(auto * 1000 / all)) ")" } }
+            }
+            p.note { "A claim counts on the day it was received. Denials are decisions too: they count as decided by the engine." }
+            (views::bar_chart(&chart, "auto-adjudication"))
+            (table_markup)
+        };
+        show(&session, current, body)
+    };
+    table_or_csv(
+        &query.table,
+        "auto-adjudication.csv",
+        table,
+        render,
+        "Auto-adjudication rate by day",
+        current.path(),
+        &format!("payer_id={}", encode(&payer_id)),
+    )
 }
 
 #[cfg(test)]

@@ -28,15 +28,18 @@ pub enum Page {
     Claims,
     /// The fraud service's alerts of the key's payers; acknowledge and close (payer and admin keys).
     FraudAlerts,
+    /// The share of a payer's claims decided with no person, per day received.
+    AutoAdjudication,
 }
 
 impl Page {
-    pub const ALL: [Page; 11] = [
+    pub const ALL: [Page; 12] = [
         Page::Ledger,
         Page::ClaimProofs,
         Page::Claims,
         Page::PendedQueue,
         Page::FraudAlerts,
+        Page::AutoAdjudication,
         Page::Explanation,
         Page::PolicyVersions,
         Page::Balances,
@@ -58,6 +61,7 @@ impl Page {
             Page::PendedQueue => "/ui/pended",
             Page::Claims => "/ui/claims",
             Page::FraudAlerts => "/ui/fraud-alerts",
+            Page::AutoAdjudication => "/ui/auto-adjudication",
         }
     }
 
@@ -74,6 +78,7 @@ impl Page {
             Page::PendedQueue => "Pended claims",
             Page::Claims => "Claims",
             Page::FraudAlerts => "Fraud alerts",
+            Page::AutoAdjudication => "Auto-adjudication rate",
         }
     }
 
@@ -93,13 +98,17 @@ impl Page {
                         | Page::Claims
                         | Page::PendedQueue
                         | Page::FraudAlerts
+                        | Page::AutoAdjudication
                         | Page::Explanation
                         | Page::PolicyVersions
                         | Page::PaymentRuns
                 )
             }
             Role::Payer => {
-                matches!(self, Page::Claims | Page::PendedQueue | Page::FraudAlerts | Page::Explanation | Page::PolicyVersions | Page::Ledger)
+                matches!(
+                    self,
+                    Page::Claims | Page::PendedQueue | Page::FraudAlerts | Page::AutoAdjudication | Page::Explanation | Page::PolicyVersions | Page::Ledger
+                )
             }
             Role::Finance => matches!(self, Page::Balances | Page::PaymentRuns | Page::Reconciliation | Page::PaymentHolds),
             Role::Provider => false,
@@ -120,9 +129,22 @@ mod tests {
     fn each_role_sees_its_own_pages_and_a_provider_none() {
         assert_eq!(
             Page::for_role(Role::Auditor),
-            [Page::Ledger, Page::ClaimProofs, Page::Claims, Page::PendedQueue, Page::FraudAlerts, Page::Explanation, Page::PolicyVersions, Page::PaymentRuns]
+            [
+                Page::Ledger,
+                Page::ClaimProofs,
+                Page::Claims,
+                Page::PendedQueue,
+                Page::FraudAlerts,
+                Page::AutoAdjudication,
+                Page::Explanation,
+                Page::PolicyVersions,
+                Page::PaymentRuns
+            ]
         );
-        assert_eq!(Page::for_role(Role::Payer), [Page::Ledger, Page::Claims, Page::PendedQueue, Page::FraudAlerts, Page::Explanation, Page::PolicyVersions]);
+        assert_eq!(
+            Page::for_role(Role::Payer),
+            [Page::Ledger, Page::Claims, Page::PendedQueue, Page::FraudAlerts, Page::AutoAdjudication, Page::Explanation, Page::PolicyVersions]
+        );
         assert_eq!(Page::for_role(Role::Finance), [Page::Balances, Page::PaymentRuns, Page::Reconciliation, Page::PaymentHolds]);
         assert_eq!(Page::for_role(Role::Admin), Page::ALL);
         assert!(Page::for_role(Role::Provider).is_empty());
