@@ -13,7 +13,10 @@
 //! saves a screenshot of each page under `<target>/e2e-logs/dashboard-<run>/`.
 //!
 //! `a_claims_page_over_100000_claims_renders_in_under_a_second` times the
-//! claims pages over 100,000 claims (docs/benchmarks.md).
+//! claims pages over 100,000 claims on SQLite (`up`), and
+//! `a_claims_page_over_100000_claims_on_postgres_renders_in_under_a_second`
+//! the same on Postgres with each service and the dashboard a `serve`
+//! process (docs/benchmarks.md).
 //! scripts/test installs chromium and the npm packages when they are missing;
 //! this test installs the npm packages too when run on its own.
 

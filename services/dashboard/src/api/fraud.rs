@@ -71,8 +71,7 @@ pub struct AlertsQuery {
 }
 
 fn done_message(done: Option<&str>) -> Option<String> {
-    let (what, alert) = done?.split_once(':')?;
-    let alert: String = alert.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').take(36).collect();
+    let (what, alert) = super::done_id(done)?;
     Some(match what {
         "acknowledged" => format!("Alert {alert} is acknowledged."),
         "confirmed" => format!("Alert {alert} is closed as confirmed."),

@@ -298,6 +298,13 @@ pub(crate) fn upstream_page(session: &Session, current: Page, error: UpstreamErr
     page(status, views::problem(Some(&frame), title, &detail))
 }
 
+/// A `done=<what>:<id>` query value (what an action did, said back on the page): the
+/// action and the id, cleaned to what an id holds (hex digits and '-', at most 36).
+pub(crate) fn done_id(done: Option<&str>) -> Option<(&str, String)> {
+    let (what, id) = done?.split_once(':')?;
+    Some((what, id.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').take(36).collect()))
+}
+
 pub(crate) fn bad_request(session: &Session, current: Page, detail: &str) -> Response {
     page(StatusCode::BAD_REQUEST, views::problem(Some(&frame(session, Some(current))), "Bad request", detail))
 }

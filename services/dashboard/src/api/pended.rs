@@ -61,8 +61,7 @@ pub struct QueueQuery {
 }
 
 fn done_message(done: Option<&str>) -> Option<String> {
-    let (what, claim) = done?.split_once(':')?;
-    let claim: String = claim.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').take(36).collect();
+    let (what, claim) = super::done_id(done)?;
     Some(match what {
         "approved" | "adjusted" | "denied" => format!("Claim {claim} is {what} and has left the queue."),
         "recorded" => format!("The review of claim {claim} is recorded; adjudication decides it in a moment, then it leaves the queue."),
