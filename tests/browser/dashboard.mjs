@@ -243,6 +243,8 @@ try {
       return svg ? { title: svg.querySelector('title')?.textContent, desc: !!svg.querySelector('desc'), table: document.querySelectorAll('#paid-per-run details tbody tr').length } : null;
     });
     check('paid per run is an SVG chart with a title, a description and a table of its numbers', chart && chart.title.startsWith('Paid per payment run') && chart.desc && chart.table >= 1, JSON.stringify(chart));
+    const byDay = await page.evaluate(() => document.querySelector('#paid-by-day svg[role=img] title')?.textContent);
+    check('paid by day is an SVG chart', (byDay || '').startsWith('Paid by day'), byDay);
     const runsCsv = await download(page, 'a[download][href*="format=csv"]');
     check('the runs export as CSV', runsCsv.startsWith('Run,Run date,Effective date,Remittances,Paid (ACH),Held,Awaiting prenote\r\n') && runsCsv.split('\r\n').length >= 3, runsCsv.slice(0, 200));
 
@@ -283,9 +285,15 @@ try {
   // The pended queue and the claims list, with drill-down to the explanation and claims per day as a chart.
   {
     const { context, page } = await signIn(browser, 'auditor');
-    await visit(page, '/ui/pended', 'auditor-pended');
-    const pendedRows = await page.locator('#claims tbody tr').allTextContents();
+    await visit(page, `/ui/pended?payer_id=${cfg.payer_id}`, 'auditor-pended');
+    const pendedRows = await page.locator('table:has(caption:text("Pended claims")) tbody tr').allTextContents();
     check('the pended queue lists the pended claim', pendedRows.some((row) => row.includes(cfg.pended_claim_id)) && !pendedRows.some((row) => row.includes(cfg.claim_id)), JSON.stringify(pendedRows));
+    const byReason = await page.evaluate(() => {
+      const svg = document.querySelector('#pended-by-reason svg[role=img]');
+      return svg ? { title: svg.querySelector('title')?.textContent, bars: svg.querySelectorAll('rect').length, rows: Array.from(document.querySelectorAll('#pended-by-reason details tbody th')).map((th) => th.textContent) } : null;
+    });
+    check('pended by reason is an SVG chart with a table of its numbers', byReason && byReason.title.startsWith('Pended claims of payer') && byReason.bars >= 1 && byReason.rows.includes('code-pended-by-policy'), JSON.stringify(byReason));
+    check('an auditor key is offered no review', (await page.locator('a[href*="/ui/pended/review"]').count()) === 0);
     await Promise.all([page.waitForURL(/\/ui\/claims\/explanation\?claim_id=/), page.click(`a:text("${cfg.pended_claim_id}")`)]);
     check('a pended claim drills down to where and why it pended', (await page.textContent('main')).includes('Pended ('), (await page.textContent('main')).slice(0, 300));
     await visit(page, '/ui/claims', 'auditor-claims');
@@ -300,6 +308,120 @@ try {
     await context.close();
   }
 
+  // Another payer's key: the demo payer's queue and its pended claim are not reachable by URL.
+  {
+    const { context, page } = await signIn(browser, 'other_payer');
+    const queue = await page.goto(`${cfg.url}/ui/pended?payer_id=${cfg.payer_id}`);
+    check('another payer\'s pended queue is not reachable by URL', queue.status() === 403 && !(await page.content()).includes(cfg.pended_claim_id), queue.status());
+    await audit(page, 'other-payer-queue-refused');
+    const form = await page.goto(`${cfg.url}/ui/pended/review?payer_id=${cfg.payer_id}&claim_id=${cfg.pended_claim_id}`);
+    check('another payer\'s pended claim has no review form by URL', form.status() === 403 && (await page.locator('form#review').count()) === 0, form.status());
+    const own = await page.goto(`${cfg.url}/ui/pended`);
+    const ownRows = await page.locator('table:has(caption:text("Pended claims")) tbody tr').allTextContents();
+    check('its own queue (payer 99999) shows none of the demo payer\'s claims', own.status() === 200 && !ownRows.some((row) => row.includes(cfg.pended_claim_id)), `${own.status()} ${JSON.stringify(ownRows)}`);
+    const csrf = await page.getAttribute('header input[name=csrf_token]', 'value');
+    const forged = await page.request.post(cfg.url + '/ui/pended/review', {
+      form: { csrf_token: csrf, payer_id: cfg.payer_id, claim_id: cfg.pended_claim_id, action: 'approve', reason: 'not mine to approve' }, maxRedirects: 0,
+    });
+    check('another payer\'s key cannot approve the claim by posting the form', forged.status() === 404, forged.status());
+    const alerts = await page.goto(`${cfg.url}/ui/fraud-alerts`);
+    check('another payer\'s key sees the alerts page of its own payer', alerts.status() === 200, alerts.status());
+    await context.close();
+  }
+
+  // Payer operations: the pended queue, a claim reviewed from the keyboard (approved with a reason), then gone from the queue.
+  {
+    const { context, page } = await signIn(browser, 'payer');
+    await visit(page, '/ui/pended', 'payer-pended');
+    const rows = await page.locator('table:has(caption:text("Pended claims")) tbody tr').allTextContents();
+    check('the payer key sees its payer\'s pended claim (submitted by the provider)', rows.some((row) => row.includes(cfg.pended_claim_id)), JSON.stringify(rows));
+    const queueCsv = await download(page, 'a[download]');
+    check('the pended queue exports as CSV', queueCsv.startsWith('Priority,Claim,Reason,Step,Detail,Charge,Pended on,Age (days)\r\n') && queueCsv.includes(cfg.pended_claim_id), queueCsv.slice(0, 200));
+    const noCsrf = await page.request.post(cfg.url + '/ui/pended/review', { form: { payer_id: cfg.payer_id, claim_id: cfg.pended_claim_id, action: 'approve', reason: 'x' } });
+    check('a review without the CSRF token is refused', noCsrf.status() === 403, noCsrf.status());
+    await Promise.all([page.waitForURL(/\/ui\/pended\/review\?/), page.click(`a:text("${cfg.pended_claim_id}")`)]);
+    await audit(page, 'payer-review');
+    await shot(page, 'payer-review');
+    const lines = await page.locator('#review-lines tbody input').count();
+    check('the review form lists the claim\'s lines with an amount each', lines >= 1, lines);
+    // A denial without a CARC is refused with the field named, and nothing is sent.
+    await page.check('#action-deny');
+    await page.fill('#review-reason', 'testing the form');
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/ui/pended/review') && r.request().method() === 'POST'), page.press('#review-reason', 'Enter')]);
+    check('a denial without a CARC is refused, naming the field', refused.status() === 400 && (await page.textContent('main')).includes('carc: a denial names its CARC'), refused.status());
+    await page.goBack();
+    // Approve from the keyboard: the radio group, the reason, Enter.
+    await page.reload();
+    await page.focus('#action-approve');
+    await page.keyboard.press('Space');
+    await page.focus('#review-reason');
+    await page.keyboard.type('Invoice for the unlisted drug received; approved at charge');
+    await Promise.all([page.waitForURL(/\/ui\/pended\?payer_id=.*done=/), page.keyboard.press('Enter')]);
+    const done = await page.textContent('main');
+    check('the claim is approved from the queue and has left it', done.includes(`Claim ${cfg.pended_claim_id} is approved and has left the queue`), done.slice(0, 400));
+    const after = await page.locator('table:has(caption:text("Pended claims")) tbody tr').allTextContents();
+    check('the approved claim is no longer listed', !after.some((row) => row.includes(cfg.pended_claim_id)), JSON.stringify(after));
+    await audit(page, 'payer-pended-approved');
+    await shot(page, 'payer-pended-approved');
+    await page.goto(`${cfg.url}/ui/claims/explanation?claim_id=${cfg.pended_claim_id}`);
+    const explained = await page.textContent('main');
+    check('the approved claim\'s explanation shows the review step and the reviewer', explained.includes('review-approve') && explained.includes('Invoice for the unlisted drug'), explained.slice(0, 600));
+    await visit(page, '/ui/auto-adjudication', 'payer-auto-adjudication');
+    const rate = await page.evaluate(() => ({
+      chart: document.querySelector('#auto-adjudication svg[role=img] title')?.textContent,
+      rows: Array.from(document.querySelectorAll('table:has(caption) tbody tr')).map((tr) => Array.from(tr.cells).map((td) => td.textContent)),
+    }));
+    const reviewedToday = rate.rows.some((cells) => cells.length === 6 && Number(cells[3]) >= 1 && Number(cells[2]) >= 1 && /%$/.test(cells[5]));
+    check('the auto-adjudication rate per day counts the engine\'s decisions and the reviewed claim, as a chart and a table', (rate.chart || '').startsWith('Claims of payer') && reviewedToday, JSON.stringify(rate));
+    const rateCsv = await download(page, 'a[download]');
+    check('the auto-adjudication rate exports as CSV', rateCsv.startsWith('Day received,Claims,By the engine,By a reviewer,Still pended,Auto-adjudication rate\r\n'), rateCsv.slice(0, 200));
+    await context.close();
+  }
+
+  // Fraud alerts: a duplicate of the first claim, submitted now (after finance's run), raises an exact-duplicate alert.
+  {
+    const submitted = await fetch(cfg.url + '/v1/claims', {
+      method: 'POST', headers: { authorization: `Bearer ${cfg.keys.provider}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(cfg.duplicate_claim),
+    });
+    check('the duplicate claim is accepted by intake', submitted.status < 300, `${submitted.status} ${await submitted.text()}`);
+    let alert = null;
+    for (let i = 0; i < 120 && !alert; i++) {
+      const answer = await (await fetch(cfg.url + '/v1/fraud/alerts?pattern=exact_duplicate', { headers: { authorization: `Bearer ${cfg.keys.payer}` } })).json();
+      alert = (answer.alerts || []).find((a) => a.claim_ids.includes(cfg.claim_id));
+      if (!alert) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    check('the fraud service raises an exact-duplicate alert on the claim', !!alert, 'no alert within 60 s');
+    if (alert) {
+      const auditor = await signIn(browser, 'auditor');
+      await visit(auditor.page, '/ui/fraud-alerts', 'auditor-fraud-alerts');
+      const auditorRows = await auditor.page.locator('#alerts tbody tr').allTextContents();
+      check('an auditor reads the alert and is offered no action', auditorRows.some((row) => row.includes(alert.alert_id)) && (await auditor.page.locator('#alerts form').count()) === 0, JSON.stringify(auditorRows));
+      await auditor.context.close();
+
+      const { context, page } = await signIn(browser, 'payer');
+      await visit(page, '/ui/fraud-alerts?status=open', 'payer-fraud-alerts');
+      const row = page.locator('#alerts tbody tr', { hasText: alert.alert_id });
+      check('the open alert is listed with its pattern and claims', (await row.count()) === 1 && (await row.textContent()).includes('exact_duplicate') && (await row.textContent()).includes(cfg.claim_id), await page.locator('#alerts').textContent());
+      const alertsCsv = await download(page, 'a[download]');
+      check('the alerts export as CSV', alertsCsv.startsWith('Alert,Status,Pattern,Score (‰),Payer,Provider NPI,Date,Claims,Reason,Evidence,Closed with\r\n') && alertsCsv.includes(alert.alert_id), alertsCsv.slice(0, 300));
+      await Promise.all([page.waitForURL(/done=acknowledged/), row.locator('form.acknowledge button').click()]);
+      check('the alert is acknowledged from the page', (await page.textContent('p.done')).includes(`Alert ${alert.alert_id} is acknowledged`));
+      // Close it from the keyboard: the outcome, the reason, Enter.
+      const closing = page.locator('#alerts tbody tr', { hasText: alert.alert_id });
+      await closing.locator('select[name=outcome]').selectOption('false_positive');
+      await closing.locator('input[name=reason]').focus();
+      await page.keyboard.type('Resubmitted by the clearinghouse; the duplicate was denied');
+      await Promise.all([page.waitForURL(/done=false_positive/), page.keyboard.press('Enter')]);
+      check('the alert is closed as a false positive with a reason', (await page.textContent('p.done')).includes('closed as a false positive'));
+      await page.goto(`${cfg.url}/ui/fraud-alerts`);
+      const closed = await page.locator('#alerts tbody tr', { hasText: alert.alert_id }).textContent();
+      check('the closed alert keeps its outcome and reason, and offers no more action', closed.includes('false positive') && closed.includes('Resubmitted by the clearinghouse') && (await page.locator('#alerts tbody tr', { hasText: alert.alert_id }).locator('form').count()) === 0, closed);
+      await audit(page, 'payer-fraud-alerts-closed');
+      await shot(page, 'payer-fraud-alerts-closed');
+      await context.close();
+    }
+  }
+
   // A provider key has no pages; an admin sees them all.
   {
     const { context, page } = await signIn(browser, 'provider');
@@ -310,7 +432,7 @@ try {
     await audit(admin.page, 'admin-home');
     await shot(admin.page, 'admin-home');
     const links = await admin.page.locator('header nav a').count();
-    check('an admin sees every page', links === 11, links);
+    check('an admin sees every page', links === 13, links);
     await admin.context.close();
   }
 } catch (e) {

@@ -100,6 +100,7 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/plans/{plan_id}", put(plans::put_plan))
         .route("/v1/payers/{payer_id}/accumulators/import", post(plans::import_accumulators))
         .route("/v1/payers/{payer_id}/pended", get(review::pended_queue))
+        .route("/v1/payers/{payer_id}/auto-adjudication", get(review::auto_adjudication))
         .route("/v1/claims/{claim_id}/review", post(review::review_claim))
         .route("/v1/payers/{payer_id}/reprocessing", post(reprocessing::start))
         .route("/v1/payers/{payer_id}/reprocessing/{job_id}", get(reprocessing::show))

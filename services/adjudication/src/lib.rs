@@ -71,6 +71,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::plans::list_plans,
         api::plans::import_accumulators,
         api::review::pended_queue,
+        api::review::auto_adjudication,
         api::review::review_claim,
         api::reprocessing::start,
         api::reprocessing::show,

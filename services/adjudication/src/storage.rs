@@ -1094,6 +1094,24 @@ pub async fn import_recorded(store: &Store, conn: &impl ConnectionTrait, payer_i
 }
 
 /// The stored records of `payer_id`'s claims that are pended now (their last decision a pend).
+/// The event type and record of each of the payer's decisions (or pends)
+/// stored at or after `since` (`YYYY-MM-DD HH:MM:SS`, UTC): the auto-adjudication rate's input.
+pub async fn records_decided_since(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, since: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    // The text cast first, so Postgres types the parameter as text and then reads it as a timestamp.
+    let select = format!(
+        "SELECT event_type, record FROM {} WHERE payer_id = $1 AND decided_at >= CAST(CAST($2 AS TEXT) AS {})",
+        store.table("decision_records"),
+        store.types().timestamp
+    );
+    let values = vec![Value::from(payer_id.to_owned()), Value::from(since.to_owned())];
+    let rows = conn.query_all_raw(stmt(store, select, values)).await?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        records.push((row.try_get_by_index(0)?, row.try_get_by_index::<String>(1)?.into_bytes()));
+    }
+    Ok(records)
+}
+
 pub async fn pended_records(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
     let select = format!(
         "SELECT claim_id, event_type, payer_id, submitter, payload, record FROM {} WHERE payer_id = $1 AND event_type = $2 ORDER BY claim_id",

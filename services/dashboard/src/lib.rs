@@ -62,6 +62,9 @@ pub struct DashboardArgs {
     /// `serve dashboard`: base URL of the anchor's API (the ledger).
     #[arg(long, env = "CLAIMTRAIL_DASHBOARD_ANCHOR_URL")]
     pub dashboard_anchor_url: Option<String>,
+    /// `serve dashboard`: base URL of the fraud service's API (the alerts).
+    #[arg(long, env = "CLAIMTRAIL_DASHBOARD_FRAUD_URL")]
+    pub dashboard_fraud_url: Option<String>,
 }
 
 impl DashboardArgs {
@@ -69,7 +72,7 @@ impl DashboardArgs {
         Duration::from_secs(self.dashboard_idle_timeout_minutes.max(1) * 60)
     }
 
-    /// The four services' URLs; each is required for `serve dashboard`.
+    /// The five services' URLs; each is required for `serve dashboard`.
     pub fn api_urls(&self) -> anyhow::Result<ApiUrls> {
         let need = |url: &Option<String>, flag: &str| {
             url.as_deref().map(|url| url.trim_end_matches('/').to_owned()).with_context(|| format!("serve dashboard needs --{flag} (the service's base URL)"))
@@ -79,6 +82,7 @@ impl DashboardArgs {
             adjudication: need(&self.dashboard_adjudication_url, "dashboard-adjudication-url")?,
             settlement: need(&self.dashboard_settlement_url, "dashboard-settlement-url")?,
             anchor: need(&self.dashboard_anchor_url, "dashboard-anchor-url")?,
+            fraud: need(&self.dashboard_fraud_url, "dashboard-fraud-url")?,
         })
     }
 }

@@ -17,6 +17,7 @@ pub enum Service {
     Adjudication,
     Settlement,
     Anchor,
+    Fraud,
 }
 
 /// The base URLs of the services (all the same under `claimtrail up`).
@@ -26,13 +27,14 @@ pub struct ApiUrls {
     pub adjudication: String,
     pub settlement: String,
     pub anchor: String,
+    pub fraud: String,
 }
 
 impl ApiUrls {
     /// One origin serving every service (`claimtrail up`).
     pub fn one(url: &str) -> ApiUrls {
         let url = url.trim_end_matches('/').to_owned();
-        ApiUrls { intake: url.clone(), adjudication: url.clone(), settlement: url.clone(), anchor: url }
+        ApiUrls { intake: url.clone(), adjudication: url.clone(), settlement: url.clone(), anchor: url.clone(), fraud: url }
     }
 
     fn of(&self, service: Service) -> &str {
@@ -41,6 +43,7 @@ impl ApiUrls {
             Service::Adjudication => &self.adjudication,
             Service::Settlement => &self.settlement,
             Service::Anchor => &self.anchor,
+            Service::Fraud => &self.fraud,
         }
     }
 }

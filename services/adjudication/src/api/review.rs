@@ -17,9 +17,12 @@
 //!   (benefits and accumulators included) and records the review with the
 //!   decision, so the decision replays. 202: the review is recorded; the
 //!   claim's status shows the decision a moment later.
+//! - `GET /v1/payers/{payer_id}/auto-adjudication?days=`: the auto-adjudication
+//!   rate over time: per day received, the payer's claims the engine decided,
+//!   those a reviewer decided after a pend, and those still pended.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use claimtrail_events::{ClaimPended, ClaimReviewed, Money, NewEvent, ReviewedLine, format_date};
 use claimtrail_runtime::Runtime;
@@ -30,6 +33,7 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 
 use super::policy::ReadsPolicy;
+use crate::domain::auto_rate::{self, Passage};
 use crate::domain::{DecisionRecord, appeal, review};
 use crate::storage;
 
@@ -53,6 +57,18 @@ pub struct PendedClaimView {
     pub age: i64,
     /// Its place in the queue: 1 is reviewed first (highest charge, then oldest).
     pub priority: usize,
+    /// The claim's lines, what a review allows amounts on.
+    pub lines: Vec<PendedLineView>,
+}
+
+/// One line of a pended claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendedLineView {
+    pub sequence: u32,
+    /// The procedure code (or revenue code on an institutional line).
+    pub procedure_code: String,
+    #[schema(value_type = String, example = "180.00")]
+    pub charge: Money,
 }
 
 /// The answer of `GET /v1/payers/{payer_id}/pended`.
@@ -123,6 +139,12 @@ pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { paye
             pended_on: format_date(record.decided_on),
             age: (today - record.decided_on).whole_days(),
             priority: 0,
+            lines: record
+                .claim
+                .lines
+                .iter()
+                .map(|line| PendedLineView { sequence: line.sequence, procedure_code: line.procedure_code.to_string(), charge: line.charge })
+                .collect(),
         });
     }
     for open in storage::open_appeals(store, store.reader(), &payer_id).await? {
@@ -142,6 +164,12 @@ pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { paye
             pended_on: format_date(open.filed_on),
             age: (today - open.filed_on).whole_days(),
             priority: 0,
+            lines: record
+                .claim
+                .lines
+                .iter()
+                .map(|line| PendedLineView { sequence: line.sequence, procedure_code: line.procedure_code.to_string(), charge: line.charge })
+                .collect(),
         });
     }
     claims.sort_by(|a, b| b.total_charge.cmp(&a.total_charge).then(b.age.cmp(&a.age)).then(a.claim_id.cmp(&b.claim_id)));
@@ -151,6 +179,89 @@ pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { paye
     let count = claims.len();
     claims.truncate(PENDED_LISTED_MAX);
     Ok(Json(PendedQueueView { payer_id, count, claims }))
+}
+
+/// Days the auto-adjudication rate covers by default, and at most.
+pub const RATE_DAYS_DEFAULT: i64 = 30;
+pub const RATE_DAYS_MAX: i64 = 366;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RateQuery {
+    days: Option<i64>,
+}
+
+/// One day of the auto-adjudication rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DayRateView {
+    /// The day the claims were received (YYYY-MM-DD).
+    pub day: String,
+    /// Decided by the engine alone (denials included).
+    pub auto: u64,
+    /// Decided by a reviewer after a pend.
+    pub reviewed: u64,
+    /// Still pended.
+    pub pended: u64,
+    /// `auto` per thousand of the day's claims, rounded down.
+    pub rate_permille: u32,
+}
+
+/// The answer of `GET /v1/payers/{payer_id}/auto-adjudication`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AutoRateView {
+    pub payer_id: String,
+    /// The first day counted (YYYY-MM-DD), by the service's clock.
+    pub since: String,
+    /// Days with claims, oldest first.
+    pub days: Vec<DayRateView>,
+}
+
+/// What the rate reads of a decision record.
+#[derive(Deserialize)]
+struct Passed {
+    #[serde(with = "claimtrail_events::date")]
+    received_on: time::Date,
+    #[serde(default)]
+    review: Option<serde::de::IgnoredAny>,
+}
+
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/auto-adjudication", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer"),
+           ("days" = Option<i64>, Query, description = "Days up to today (default 30, at most 366)")),
+    responses((status = 200, description = "Per day received: claims decided by the engine, by a reviewer, still pended; the share decided by the engine", body = AutoRateView),
+              (status = 400, description = "days out of range", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a key of this payer (payer, admin or auditor)", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn auto_adjudication(
+    State(runtime): State<Runtime>,
+    ForPayer { payer_id, .. }: ForPayer<ReadsPolicy>,
+    Query(query): Query<RateQuery>,
+) -> Result<Json<AutoRateView>, Problem> {
+    let days = query.days.unwrap_or(RATE_DAYS_DEFAULT);
+    if !(1..=RATE_DAYS_MAX).contains(&days) {
+        return Err(Problem::bad_request(format!("days is 1 to {RATE_DAYS_MAX}, not {days}")));
+    }
+    let since = claimtrail_events::today() - time::Duration::days(days - 1);
+    let store = &runtime.store;
+    let stored = storage::records_decided_since(store, store.reader(), &payer_id, &format!("{} 00:00:00", format_date(since))).await?;
+    let mut claims = Vec::with_capacity(stored.len());
+    for (event_type, record) in &stored {
+        let passed: Passed =
+            serde_json::from_slice(record).map_err(|e| Problem::internal(&anyhow::anyhow!("a decision record of payer {payer_id} does not read back: {e}")))?;
+        let passage = if event_type == ClaimPended::EVENT_TYPE {
+            Passage::Pended
+        } else if passed.review.is_some() {
+            Passage::Reviewed
+        } else {
+            Passage::Auto
+        };
+        claims.push((passed.received_on, passage));
+    }
+    let days = auto_rate::by_day(claims, since)
+        .into_iter()
+        .map(|day| DayRateView { day: format_date(day.day), auto: day.auto, reviewed: day.reviewed, pended: day.pended, rate_permille: day.rate_permille() })
+        .collect();
+    Ok(Json(AutoRateView { payer_id, since: format_date(since), days }))
 }
 
 #[utoipa::path(post, path = "/v1/claims/{claim_id}/review", tag = "adjudication",

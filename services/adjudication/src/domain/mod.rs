@@ -25,6 +25,7 @@
 //! switches, whose hash then replaces the fee schedule's as `rule_set_hash`).
 
 pub mod appeal;
+pub mod auto_rate;
 pub mod benefits;
 pub mod edits;
 pub mod engine;

@@ -1,5 +1,5 @@
 //! Claims pages over intake's `GET /v1/claims` (every read in its access
-//! log): the claims list and the pended queue, a page at a time by intake's
+//! log): the claims list, a page at a time by intake's
 //! keyset cursor (`after`, the last claim id of the previous page), so that a
 //! page costs the same on the 100,000th claim as on the first; and claims per
 //! day by outcome as a chart. Each claim drills down to its explanation.
@@ -102,16 +102,7 @@ fn checked_cursor(text: Option<&str>) -> Result<Option<&str>, String> {
 
 /// `GET /ui/claims?status=&after=`: a page of the claims the key lists.
 pub(crate) async fn claims(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<ClaimsQuery>) -> Response {
-    listing(state, headers, query, Page::Claims).await
-}
-
-/// `GET /ui/pended?after=`: the pended queue, oldest claim first.
-pub(crate) async fn pended(State(state): State<DashboardState>, headers: HeaderMap, Query(mut query): Query<ClaimsQuery>) -> Response {
-    query.status = Some(ClaimStatus::Pended.as_str().into());
-    listing(state, headers, query, Page::PendedQueue).await
-}
-
-async fn listing(state: DashboardState, headers: HeaderMap, query: ClaimsQuery, current: Page) -> Response {
+    let current = Page::Claims;
     let session = match signed_in(&state, &headers, Some(current)).await {
         Ok(session) => session,
         Err(response) => return *response,
@@ -139,14 +130,10 @@ async fn listing(state: DashboardState, headers: HeaderMap, query: ClaimsQuery, 
     };
     let number = query.n.unwrap_or(1).max(1);
     let path = current.path();
-    let status_query = match (current, status) {
-        (Page::Claims, Some(status)) => format!("status={}&", encode(status)),
-        _ => String::new(),
-    };
+    let status_query = status.map(|status| format!("status={}&", encode(status))).unwrap_or_default();
     let after_query = after.map(|after| format!("after={}&", encode(after))).unwrap_or_default();
     let body = html! {
-        @if current == Page::Claims {
-            form.inline method="get" action=(path) {
+        form.inline method="get" action=(path) {
                 div {
                     label for="claim-status" { "Status" }
                     select #claim-status name="status" {
@@ -156,10 +143,7 @@ async fn listing(state: DashboardState, headers: HeaderMap, query: ClaimsQuery, 
                 }
                 button type="submit" { "Show claims" }
             }
-            p { a href="/ui/claims/per-day" { "Claims per day by outcome (chart)" } }
-        } @else {
-            p.note { "Claims pended for review, oldest first. Open a claim for the step where it pended and why." }
-        }
+        p { a href="/ui/claims/per-day" { "Claims per day by outcome (chart)" } }
         p.note { "The claims this key lists: its own submissions, and for auditor and admin keys every claim of their payers." }
         p { a href={(path) "?" (status_query) (after_query) "format=csv"} download { "Download CSV (this page onwards, at most " (CSV_CLAIMS_MAX) " claims)" } }
         (claims_table(&claims, current))

@@ -33,7 +33,7 @@ pub const STATEMENT_BYTES_MAX: usize = 10 * 1024 * 1024;
 pub const REASON_CHARS_MAX: usize = 1_000;
 
 /// A UUID as the APIs write it (36 characters of hex and dashes).
-fn checked_uuid<'a>(what: &str, text: &'a str) -> Result<&'a str, String> {
+pub(crate) fn checked_uuid<'a>(what: &str, text: &'a str) -> Result<&'a str, String> {
     let text = text.trim();
     let shape = text.len() == 36 && text.bytes().enumerate().all(|(idx, b)| if matches!(idx, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() });
     if shape { Ok(text) } else { Err(format!("`{text}` is not a {what} id (a UUID)")) }
@@ -211,6 +211,8 @@ pub(crate) async fn runs(State(state): State<DashboardState>, headers: HeaderMap
             }
             h2 { "Paid per run" }
             (views::bar_chart(&chart, "paid-per-run"))
+            h2 { "Paid by day" }
+            (views::bar_chart(&runs::paid_by_day(&totals.by_day, &payer_id), "paid-by-day"))
             h2 { "Runs" }
             (table_markup)
             h2 { "Totals" }

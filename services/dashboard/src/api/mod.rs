@@ -6,6 +6,8 @@
 
 mod claims;
 mod finance;
+mod fraud;
+mod pended;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -77,7 +79,12 @@ pub fn routes(state: DashboardState) -> Router {
             post(finance::import_statement).layer(axum::extract::DefaultBodyLimit::max(finance::STATEMENT_BYTES_MAX + 64 * 1024)),
         )
         .route("/ui/reconciliation/exceptions/resolve", post(finance::resolve_exception))
-        .route("/ui/pended", get(claims::pended))
+        .route("/ui/pended", get(pended::queue))
+        .route("/ui/pended/review", get(pended::review_form).post(pended::record_review))
+        .route("/ui/auto-adjudication", get(pended::auto_rate))
+        .route("/ui/fraud-alerts", get(fraud::alerts))
+        .route("/ui/fraud-alerts/acknowledge", post(fraud::acknowledge))
+        .route("/ui/fraud-alerts/close", post(fraud::close))
         .route("/ui/claims", get(claims::claims))
         .route("/ui/claims/per-day", get(claims::per_day))
         .layer(axum::middleware::from_fn(security_headers))
@@ -289,6 +296,13 @@ pub(crate) fn upstream_page(session: &Session, current: Page, error: UpstreamErr
         }
     };
     page(status, views::problem(Some(&frame), title, &detail))
+}
+
+/// A `done=<what>:<id>` query value (what an action did, said back on the page): the
+/// action and the id, cleaned to what an id holds (hex digits and '-', at most 36).
+pub(crate) fn done_id(done: Option<&str>) -> Option<(&str, String)> {
+    let (what, id) = done?.split_once(':')?;
+    Some((what, id.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').take(36).collect()))
 }
 
 pub(crate) fn bad_request(session: &Session, current: Page, detail: &str) -> Response {

@@ -1,5 +1,6 @@
 //! Claims as payer operations look at them: counted per day of receipt by
-//! outcome (the chart), and the outcome a listed claim is counted under.
+//! outcome (the chart), the outcome a listed claim is counted under, and the
+//! auto-adjudication rate per day received (adjudication's counts, charted).
 
 use std::collections::BTreeMap;
 
@@ -47,6 +48,37 @@ pub fn per_day_by_outcome(claims: &[ListedClaim], title: &str, description: &str
     }
 }
 
+/// One day of adjudication's auto-adjudication rate: claims received that
+/// day, decided by the engine, by a reviewer, or still pended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateDay {
+    pub day: String,
+    pub auto: i64,
+    pub reviewed: i64,
+    pub pended: i64,
+    pub rate_permille: i64,
+}
+
+/// The series of the auto-adjudication chart, in drawing order.
+pub const PASSAGES: [&str; 3] = ["decided by the engine", "decided by a reviewer", "still pended"];
+
+/// The days as stacked bars: decided by the engine, by a reviewer, still pended.
+pub fn auto_rate_chart(days: &[RateDay], title: &str, description: &str) -> BarChart {
+    BarChart {
+        title: title.to_owned(),
+        description: description.to_owned(),
+        unit: Unit::Count,
+        categories: days.iter().map(|day| day.day.clone()).collect(),
+        series: PASSAGES.iter().map(|name| (*name).to_owned()).collect(),
+        values: days.iter().map(|day| vec![day.auto, day.reviewed, day.pended]).collect(),
+    }
+}
+
+/// A share per thousand as a percentage with one decimal: `985` → `98.5%`.
+pub fn percent(permille: i64) -> String {
+    format!("{}.{}%", permille / 10, (permille % 10).abs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +104,21 @@ mod tests {
         assert_eq!(chart.categories, ["2026-12-06", "2026-12-07"]);
         assert_eq!(chart.series, ["paid", "partially paid", "denied", "pended", "other"]);
         assert_eq!(chart.values, [vec![1, 0, 0, 0, 0], vec![1, 1, 1, 1, 1]]);
+    }
+
+    #[test]
+    fn the_auto_adjudication_rate_is_stacked_by_how_claims_went_through_and_said_in_percent() {
+        let days = [
+            RateDay { day: "2026-12-06".into(), auto: 98, reviewed: 1, pended: 1, rate_permille: 980 },
+            RateDay { day: "2026-12-07".into(), auto: 2, reviewed: 0, pended: 1, rate_permille: 666 },
+        ];
+        let chart = auto_rate_chart(&days, "Auto-adjudication", "per day");
+        assert_eq!(chart.categories, ["2026-12-06", "2026-12-07"]);
+        assert_eq!(chart.series, PASSAGES);
+        assert_eq!(chart.values, [vec![98, 1, 1], vec![2, 0, 1]]);
+        assert_eq!(percent(980), "98.0%");
+        assert_eq!(percent(666), "66.6%");
+        assert_eq!(percent(1000), "100.0%");
+        assert_eq!(percent(5), "0.5%");
     }
 }

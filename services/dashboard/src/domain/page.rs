@@ -26,14 +26,20 @@ pub enum Page {
     PendedQueue,
     /// Claims by status, a page at a time (keyset), and claims per day by outcome.
     Claims,
+    /// The fraud service's alerts of the key's payers; acknowledge and close (payer and admin keys).
+    FraudAlerts,
+    /// The share of a payer's claims decided with no person, per day received.
+    AutoAdjudication,
 }
 
 impl Page {
-    pub const ALL: [Page; 10] = [
+    pub const ALL: [Page; 12] = [
         Page::Ledger,
         Page::ClaimProofs,
         Page::Claims,
         Page::PendedQueue,
+        Page::FraudAlerts,
+        Page::AutoAdjudication,
         Page::Explanation,
         Page::PolicyVersions,
         Page::Balances,
@@ -54,6 +60,8 @@ impl Page {
             Page::PaymentHolds => "/ui/payment-holds",
             Page::PendedQueue => "/ui/pended",
             Page::Claims => "/ui/claims",
+            Page::FraudAlerts => "/ui/fraud-alerts",
+            Page::AutoAdjudication => "/ui/auto-adjudication",
         }
     }
 
@@ -69,12 +77,15 @@ impl Page {
             Page::PaymentHolds => "Payment holds",
             Page::PendedQueue => "Pended claims",
             Page::Claims => "Claims",
+            Page::FraudAlerts => "Fraud alerts",
+            Page::AutoAdjudication => "Auto-adjudication rate",
         }
     }
 
     /// Auditors check the ledger, claims and their proofs and read payment
-    /// runs; payer operations work the pended queue and read explanations,
-    /// claims and policy versions; finance runs payments, reconciles and holds;
+    /// runs; payer operations work the pended queue and the fraud alerts and
+    /// read explanations, claims and policy versions (auditors read the
+    /// queue and the alerts too); finance runs payments, reconciles and holds;
     /// admins see all.
     pub fn visible_to(self, role: Role) -> bool {
         match role {
@@ -82,10 +93,23 @@ impl Page {
             Role::Auditor => {
                 matches!(
                     self,
-                    Page::Ledger | Page::ClaimProofs | Page::Claims | Page::PendedQueue | Page::Explanation | Page::PolicyVersions | Page::PaymentRuns
+                    Page::Ledger
+                        | Page::ClaimProofs
+                        | Page::Claims
+                        | Page::PendedQueue
+                        | Page::FraudAlerts
+                        | Page::AutoAdjudication
+                        | Page::Explanation
+                        | Page::PolicyVersions
+                        | Page::PaymentRuns
                 )
             }
-            Role::Payer => matches!(self, Page::Claims | Page::PendedQueue | Page::Explanation | Page::PolicyVersions | Page::Ledger),
+            Role::Payer => {
+                matches!(
+                    self,
+                    Page::Claims | Page::PendedQueue | Page::FraudAlerts | Page::AutoAdjudication | Page::Explanation | Page::PolicyVersions | Page::Ledger
+                )
+            }
             Role::Finance => matches!(self, Page::Balances | Page::PaymentRuns | Page::Reconciliation | Page::PaymentHolds),
             Role::Provider => false,
         }
@@ -105,9 +129,22 @@ mod tests {
     fn each_role_sees_its_own_pages_and_a_provider_none() {
         assert_eq!(
             Page::for_role(Role::Auditor),
-            [Page::Ledger, Page::ClaimProofs, Page::Claims, Page::PendedQueue, Page::Explanation, Page::PolicyVersions, Page::PaymentRuns]
+            [
+                Page::Ledger,
+                Page::ClaimProofs,
+                Page::Claims,
+                Page::PendedQueue,
+                Page::FraudAlerts,
+                Page::AutoAdjudication,
+                Page::Explanation,
+                Page::PolicyVersions,
+                Page::PaymentRuns
+            ]
         );
-        assert_eq!(Page::for_role(Role::Payer), [Page::Ledger, Page::Claims, Page::PendedQueue, Page::Explanation, Page::PolicyVersions]);
+        assert_eq!(
+            Page::for_role(Role::Payer),
+            [Page::Ledger, Page::Claims, Page::PendedQueue, Page::FraudAlerts, Page::AutoAdjudication, Page::Explanation, Page::PolicyVersions]
+        );
         assert_eq!(Page::for_role(Role::Finance), [Page::Balances, Page::PaymentRuns, Page::Reconciliation, Page::PaymentHolds]);
         assert_eq!(Page::for_role(Role::Admin), Page::ALL);
         assert!(Page::for_role(Role::Provider).is_empty());

@@ -1,7 +1,9 @@
 //! Payment runs as finance reads them: totals by payer, by pay-to provider
-//! and by day, and the paid amount of each run (the chart's bars).
+//! and by day, the paid amount of each run and of each day (the charts' bars).
 
 use std::collections::BTreeMap;
+
+use crate::domain::chart::{BarChart, CATEGORIES_MAX, Unit};
 
 /// One remittance of a run, as the settlement API lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,22 @@ pub fn totals(runs: &[Run]) -> Totals {
     Totals { by_payer: by_payer.into_iter().collect(), by_provider: by_provider.into_iter().collect(), by_day: by_day.into_iter().collect(), paid }
 }
 
+/// Paid by ACH per run day as a chart: one bar per day, the latest [`CATEGORIES_MAX`] days, oldest first.
+pub fn paid_by_day(by_day: &[(String, Total)], payer_id: &str) -> BarChart {
+    let days = &by_day[by_day.len().saturating_sub(CATEGORIES_MAX)..];
+    BarChart {
+        title: format!("Paid by day, payer {payer_id}"),
+        description: format!(
+            "Amount sent by ACH on each of the latest {} run days of payer {payer_id}, oldest first (held and prenote-waiting remittances pay nothing yet).",
+            days.len()
+        ),
+        unit: Unit::Cents,
+        categories: days.iter().map(|(day, _)| day.clone()).collect(),
+        series: vec!["paid".into()],
+        values: days.iter().map(|(_, total)| vec![total.amount_cents]).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +125,19 @@ mod tests {
         );
         assert_eq!(runs[0].paid_cents(), 11_880);
         assert_eq!(runs[1].paid_cents(), -1_000);
+    }
+
+    #[test]
+    fn paid_by_day_charts_the_latest_days_oldest_first() {
+        let by_day: Vec<(String, Total)> =
+            (1..=CATEGORIES_MAX as i64 + 2).map(|day| (format!("2026-01-{day:02}"), Total { remittances: 1, amount_cents: day * 100 })).collect();
+        let chart = paid_by_day(&by_day, "60054");
+        assert_eq!(chart.categories.len(), CATEGORIES_MAX);
+        assert_eq!(chart.categories[0], "2026-01-03");
+        assert_eq!(chart.values[0], [300]);
+        assert_eq!(chart.unit, Unit::Cents);
+        assert!(chart.title.contains("60054"));
+        assert!(paid_by_day(&[], "60054").categories.is_empty());
     }
 
     #[test]
