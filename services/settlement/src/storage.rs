@@ -46,6 +46,7 @@ pub fn migrations() -> Vec<Migration> {
         },
         Migration { version: 2, name: "reversal entries: one entry per claim and kind", statements: reversal_entries },
         Migration { version: 3, name: "payments: payables, payees, holds, debts, runs, remittances, ACH batches", statements: payments::migration },
+        Migration { version: 201, name: "payments: a payee's account hold after an account-fault return", statements: payments::account_hold_migration },
     ]
 }
 
