@@ -28,7 +28,7 @@ use claimtrail_settlement::runs::{self, RunRequest};
 use claimtrail_settlement::storage::payments;
 use claimtrail_store::outbox::ProducerIdentity;
 use claimtrail_store::{Store, StoreConfig};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use time::macros::{date, time};
 use uuid::Uuid;
 
@@ -237,7 +237,13 @@ fn bench(c: &mut Criterion) {
     runtime.block_on(seed(&template, &facts));
     eprintln!("seeded {n_claims} payables into SQLite in {:.1} s (untimed)", started.elapsed().as_secs_f64());
     let mut group = c.benchmark_group("payment_run_stored");
-    group.sample_size(10).warm_up_time(Duration::from_millis(1)).measurement_time(Duration::from_secs(1)).throughput(Throughput::Elements(n_claims as u64));
+    // Flat: every sample one run (criterion's linear sampling would make 55 runs of ten samples).
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1))
+        .throughput(Throughput::Elements(n_claims as u64));
     group.bench_function("execute_sqlite_1m_claims", |b| b.iter_custom(|iters| (0..iters).map(|_| stored_run(&runtime, &template, &facts, n_claims)).sum()));
     group.finish();
 }
