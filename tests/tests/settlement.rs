@@ -6,9 +6,10 @@
 //! `validate-x12` and `x835-balance` and the PaymentReconciliation
 //! `validate-fhir`; a camt.053 statement built from the run's ACH file is
 //! imported and reconciled with no exception (and the same statement again
-//! changes nothing); the bank returns the entry (R03): the remittance is
-//! `returned`, the journal takes the money back, and the next run pays the
-//! claim again; intake's EOB and ClaimResponse show each payment (date,
+//! changes nothing); the bank returns the entry (R03, an account fault): the
+//! remittance is `returned`, the journal takes the money back, and the next
+//! run holds the provider's payment until the provider registers new
+//! banking, whose account is prenoted, and ten days later paid again; intake's EOB and ClaimResponse show each payment (date,
 //! amount, EFT trace) from settlement's events, and none while returned; a statement showing that payment one dollar short opens an
 //! amount-mismatch exception that finance resolves.
 
@@ -244,16 +245,47 @@ async fn claims_are_paid_reconciled_returned_repaid_and_a_short_debit_is_resolve
     let eob = wait_payment_shown(&stack, &claim_id, None).await?;
     assert_eq!(eob["payment"]["date"], Value::Null);
 
-    // Act 4: the next run pays the claim again, with a new trace.
+    // Act 4: R03 is an account fault: the next run holds the provider's payment, with the reason, until new banking is registered.
     let third = money.run("cycle-3").await?;
-    let repaid = only_remittance(&third);
-    assert_eq!((repaid["status"].as_str(), repaid["amount"].as_str()), (Some("ach"), Some("118.80")), "{third}");
+    let held = only_remittance(&third);
+    assert_eq!((held["status"].as_str(), held["amount"].as_str()), (Some("held"), Some("118.80")), "{third}");
+    assert!(held["hold_reason"].as_str().is_some_and(|reason| reason.contains("R03") && reason.contains(&trace)), "{third}");
+    // The provider registers new banking in the registry (intake); settlement releases the hold and prenotes the new account.
+    let provider = json!({"entity_type": 2, "name": "Riverside Family Practice", "tin": "123456789", "taxonomy": "207Q00000X",
+        "organization": "riverside", "licence": null,
+        "pay_to": {"name": "Riverside Family Practice", "address_line": "100 River Road", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+        "bank_account": {"routing_number": "021000021", "account_number": "000987654321", "account_type": "checking"}});
+    let response = stack.client.put(format!("{}/v1/providers/{NPI}", stack.url("intake"))).bearer_auth(&stack.admin_key).json(&provider).send().await?;
+    assert!(response.status().is_success(), "{}", response.text().await?);
+    let payees = stack.table("settlement", "payees");
+    wait_until(Duration::from_secs(30), || async {
+        let sql = format!("SELECT COUNT(*) FROM {payees} WHERE npi = '{NPI}' AND account_hold IS NULL AND bank_account LIKE '%000987654321%'");
+        let n = stack.scalar(&sql).await.unwrap_or(-1);
+        Ok((n == 1, "settlement has not seen the new banking yet".to_owned()))
+    })
+    .await?;
+    let fourth = money.run("cycle-4").await?;
+    assert_eq!(only_remittance(&fourth)["status"], "awaiting_prenote", "{fourth}");
+    let prenote_file = money.get(&format!("/v1/payment-runs/{}/ach", fourth["run_id"].as_str().unwrap())).await?;
+    assert!(prenote_file.lines().any(|record| record.starts_with("623") && record[12..29].trim_end() == "000987654321"), "{prenote_file}");
+    drop(money);
+
+    // Ten more days: the new account is verified and the next run pays the claim again, with a new trace.
+    stack.kill("settlement").await?;
+    stack.spawn("settlement", &[("CLAIMTRAIL_CLOCK_OFFSET_DAYS", "20")]).await?;
+    let money = Finance { stack: &stack, key: finance.clone() };
+    let fifth = money.run("cycle-5").await?;
+    let repaid = only_remittance(&fifth);
+    assert_eq!((repaid["status"].as_str(), repaid["amount"].as_str()), (Some("ach"), Some("118.80")), "{fifth}");
     assert_eq!(repaid["claims"][0]["claim_id"], claim_id.as_str());
     assert_ne!(repaid["trace_number"].as_str(), Some(trace.as_str()));
+    let ach = money.get(&format!("/v1/payment-runs/{}/ach", fifth["run_id"].as_str().unwrap())).await?;
+    assert!(ach.lines().any(|record| record.starts_with("622") && record[12..29].trim_end() == "000987654321"), "{ach}");
     wait_payment_shown(&stack, &claim_id, repaid["trace_number"].as_str()).await?;
     assert_eq!(money.bank_balance().await?, "-118.80");
-    // A fourth run finds nothing unpaid.
-    assert_eq!(money.run("cycle-4").await?["remittances"], json!([]));
+    // A further run finds nothing unpaid.
+    assert_eq!(money.run("cycle-6").await?["remittances"], json!([]));
+    let effective = fifth["effective_date"].as_str().unwrap().to_owned();
 
     // Act 5: the statement shows the new batch's debit one dollar short.
     let (status, view) = money.import(&camt053("STMT-3", &effective, &debit_entry("117.80", &effective, COMPANY_ID))).await?;
@@ -265,7 +297,7 @@ async fn claims_are_paid_reconciled_returned_repaid_and_a_short_debit_is_resolve
     let exception = &exceptions[0];
     assert_eq!(
         (exception["kind"].as_str(), exception["expected_amount"].as_str(), exception["actual_amount"].as_str(), exception["run_id"].as_str()),
-        (Some("amount-mismatch"), Some("118.80"), Some("117.80"), third["run_id"].as_str())
+        (Some("amount-mismatch"), Some("118.80"), Some("117.80"), fifth["run_id"].as_str())
     );
     assert_eq!(money.open_exceptions().await?.len(), 1);
     let url = format!("{}/v1/payers/{PAYER_ID}/reconciliation/exceptions/{}/resolve", stack.url("settlement"), exception["exception_id"].as_str().unwrap());

@@ -610,14 +610,11 @@ pub async fn payment_cycle(runtimes: &[Runtime], data_dir: &Path, url: &str, cre
         last = unpaid;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let payees = payments::payees(store, store.db()).await?;
-    let tx = store.begin().await?;
-    for npi in DEMO_PROVIDER_NPIS {
-        if payees.get(npi).is_some_and(|payee| payee.prenote_effective_on.is_none()) {
-            payments::record_prenote(store, &tx, npi, today - time::Duration::days(7)).await?;
-        }
-    }
-    tx.commit().await?;
+    let known: Vec<&str> = {
+        let payees = payments::payees(store, store.reader()).await?;
+        DEMO_PROVIDER_NPIS.iter().copied().filter(|npi| payees.get(*npi).is_some_and(|payee| payee.bank_account.is_some())).collect()
+    };
+    claimtrail_settlement::accounts::prenoted_before(store, &known, today - time::Duration::days(7), today).await?;
 
     let client = reqwest::Client::new();
     let (routing_number, account_number, tin) = DEMO_PAYER_BANKING;

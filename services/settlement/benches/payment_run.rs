@@ -4,8 +4,16 @@
 //! reversal), every account verified. One iteration is the whole run as
 //! `runs::execute` computes it: grouping and netting (`plan_run`), every
 //! remittance's 835 (`advice::remittance_835`) and the ACH batch and file.
-//! A second group measures 835 generation alone in MB/s. Figures and the
-//! command: docs/benchmarks.md ("Settlement: a payment run").
+//! A second group measures 835 generation alone in MB/s. A third,
+//! `payment_run_stored`, is the whole `runs::execute` on a store: the
+//! 1,000,000 payables, the payees (prenoted) and the payer's banking are
+//! seeded once through the settlement library into a SQLite file (untimed),
+//! each iteration works on a fresh copy of that file, and the time counts
+//! reading the payables, planning, the 835s and PaymentReconciliations, the
+//! ACH file and writing it all (remittances, claims marked paid, journal,
+//! outbox events) in one transaction. `CLAIMTRAIL_BENCH_CLAIMS` sets the
+//! number of claims. Figures and the command: docs/benchmarks.md
+//! ("Settlement: a payment run").
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -16,7 +24,11 @@ use claimtrail_events::{Adjustment, BankAccount, LineDecision, Money};
 use claimtrail_settlement::domain::ach::{self, FileHeader};
 use claimtrail_settlement::domain::advice::{self, Written};
 use claimtrail_settlement::domain::payment_run::{Payable, PayableKind, Payee, PaymentRun, PromptPay, RunFacts, plan_run};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use claimtrail_settlement::runs::{self, RunRequest};
+use claimtrail_settlement::storage::payments;
+use claimtrail_store::outbox::ProducerIdentity;
+use claimtrail_store::{Store, StoreConfig};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use time::macros::{date, time};
 use uuid::Uuid;
 
@@ -24,7 +36,7 @@ use uuid::Uuid;
 mod fixtures;
 use fixtures::{address, negated, payer};
 
-const N_CLAIMS: usize = 1_000_000;
+const N_CLAIMS_DEFAULT: usize = 1_000_000;
 const N_PROVIDERS: usize = 2_000;
 
 /// The `n`-th NPI: 9 digits and the Luhn check digit over the `80840` prefix.
@@ -90,6 +102,7 @@ fn facts(n_claims: usize) -> RunFacts {
                 pay_to: address("CLINIC"),
                 bank_account: Some(BankAccount { routing_number: "011000015".into(), account_number: "55501234".into(), account_type: "checking".into() }),
                 prenote_effective_on: Some(date!(2026 - 01 - 05)),
+                account_hold: None,
             };
             (npi.clone(), payee)
         })
@@ -137,13 +150,69 @@ fn whole_run(facts: &RunFacts) -> usize {
     bytes + file.len()
 }
 
+fn n_claims() -> usize {
+    std::env::var("CLAIMTRAIL_BENCH_CLAIMS").ok().and_then(|n| n.parse().ok()).unwrap_or(N_CLAIMS_DEFAULT)
+}
+
+async fn open(path: &std::path::Path) -> Store {
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let config = StoreConfig { database_url: url, service: "settlement".into(), prefix: String::new(), max_connections: 1, statement_timeout: None };
+    let store = Store::connect(&config).await.expect("a SQLite store");
+    store.migrate(&claimtrail_settlement::migrations()).await.expect("settlement's migrations");
+    store
+}
+
+/// Seeds `facts` into a new SQLite file at `path` through the settlement library, then folds its WAL into the file.
+async fn seed(path: &std::path::Path, facts: &RunFacts) {
+    use sea_orm::ConnectionTrait;
+    let store = open(path).await;
+    let tx = store.begin().await.unwrap();
+    payments::put_payer_banking(&store, &tx, &facts.payer).await.unwrap();
+    for payee in facts.payees.values() {
+        payments::upsert_payee(&store, &tx, &Payee { prenote_effective_on: None, ..payee.clone() }).await.unwrap();
+    }
+    for chunk in facts.payables.chunks(10_000) {
+        payments::insert_payables(&store, &tx, chunk).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let npis: Vec<&str> = facts.payees.keys().map(String::as_str).collect();
+    claimtrail_settlement::accounts::prenoted_before(&store, &npis, date!(2026 - 01 - 05), facts.run_date).await.unwrap();
+    store.db().execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+}
+
+/// The payment run of `runs::execute` on a fresh copy of the seeded `template`: its time alone.
+fn stored_run(runtime: &tokio::runtime::Runtime, template: &std::path::Path, facts: &RunFacts, n_claims: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settlement.db");
+    std::fs::copy(template, &path).unwrap();
+    runtime.block_on(async {
+        let store = open(&path).await;
+        let producer = ProducerIdentity::new("settlement", claimtrail_ledger::note::SignerKey::from_seed("settlement-producer", &[3u8; 32]).unwrap());
+        let request = RunRequest {
+            payer_id: facts.payer.payer_id.clone(),
+            idempotency_key: "bench".into(),
+            body_sha: "bench".into(),
+            run_date: facts.run_date,
+            now: claimtrail_events::Timestamp::now(),
+        };
+        let started = std::time::Instant::now();
+        let (run_id, new) = runs::execute(&store, &producer, &request).await.unwrap();
+        let elapsed = started.elapsed();
+        let remittances = payments::remittances_of_run(&store, store.db(), run_id).await.unwrap();
+        let n_paid: usize = remittances.iter().map(|r| r.issued.claims.len()).sum();
+        assert!(new && n_paid == n_claims, "the stored run paid {n_paid} of {n_claims} claims");
+        elapsed
+    })
+}
+
 fn bench(c: &mut Criterion) {
-    let facts = facts(N_CLAIMS);
+    let n_claims = n_claims();
+    let facts = facts(n_claims);
     let started = std::time::Instant::now();
     let run = plan(&facts);
     let bytes_835 = write_835s(&facts, &run);
     eprintln!(
-        "one run over {N_CLAIMS} claims: {} remittances, {:.1} MB of 835s, {:.2} s (plan + 835s), BPR02 total {}",
+        "one run over {n_claims} claims: {} remittances, {:.1} MB of 835s, {:.2} s (plan + 835s), BPR02 total {}",
         run.remittances.len(),
         bytes_835 as f64 / 1e6,
         started.elapsed().as_secs_f64(),
@@ -151,7 +220,7 @@ fn bench(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("payment_run");
-    group.sample_size(10).measurement_time(Duration::from_secs(60)).throughput(Throughput::Elements(N_CLAIMS as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(60)).throughput(Throughput::Elements(n_claims as u64));
     group.bench_function("plan_835s_ach_1m_claims", |b| b.iter(|| whole_run(black_box(&facts))));
     group.bench_function("plan_only_1m_claims", |b| b.iter(|| plan(black_box(&facts)).remittances.len()));
     group.finish();
@@ -159,6 +228,24 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("x835");
     group.sample_size(10).measurement_time(Duration::from_secs(30)).throughput(Throughput::Bytes(bytes_835 as u64));
     group.bench_function("write_835s_1m_claims", |b| b.iter(|| write_835s(black_box(&facts), black_box(&run))));
+    group.finish();
+
+    // The same run through runs::execute on SQLite: read, plan, 835s, ACH and the write, in one transaction.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let template_dir = tempfile::tempdir().unwrap();
+    let template = template_dir.path().join("template.db");
+    let started = std::time::Instant::now();
+    runtime.block_on(seed(&template, &facts));
+    eprintln!("seeded {n_claims} payables into SQLite in {:.1} s (untimed)", started.elapsed().as_secs_f64());
+    let mut group = c.benchmark_group("payment_run_stored");
+    // Flat: every sample one run (criterion's linear sampling would make 55 runs of ten samples).
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1))
+        .throughput(Throughput::Elements(n_claims as u64));
+    group.bench_function("execute_sqlite_1m_claims", |b| b.iter_custom(|iters| (0..iters).map(|_| stored_run(&runtime, &template, &facts, n_claims)).sum()));
     group.finish();
 }
 

@@ -99,6 +99,7 @@ impl EventHandler for Booker {
                     pay_to: provider.pay_to,
                     bank_account: provider.bank_account,
                     prenote_effective_on: None,
+                    account_hold: None,
                 };
                 payments::upsert_payee(&self.store, tx, &payee).await?;
                 return Ok(vec![]);

@@ -13,12 +13,15 @@
 //!   the payer's banking and payment holds.
 //! - [`domain::bank`], [`storage::bank`], [`api::bank`]: reconciliation against
 //!   the bank (BAI2, camt.053, NACHA returns; the exception queue).
-//! - [`runs`]: the payment run use case (load the facts, plan, persist in one transaction).
+//! - [`runs`]: the payment run use case (load the facts, plan, persist in one
+//!   transaction); returns and notifications of change on the payment side.
+//! - [`accounts`]: provider accounts prenoted before settlement paid them.
 //! - [`consumer`]: [`consumer::Booker`]: `claim.adjudicated.v1` and
 //!   `claim.reversed.v1` in, `payable.booked.v1` out; each kept as a payable;
 //!   `claim.submitted.v1` and `provider.registered.v1` for the 835 and pay-to.
 //! - [`run`]: the service (`claimtrail serve settlement`).
 
+pub mod accounts;
 pub mod api;
 pub mod consumer;
 pub mod domain;

@@ -82,6 +82,8 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
     let created = request.now.to_string();
     let (date, time) = (request.now.datetime().date(), request.now.datetime().time());
     let mut events = Vec::with_capacity(run.remittances.len() + 1);
+    // (remittance, claim, kind) of every payable a settling remittance pays: marked paid in a few statements below.
+    let mut paid = Vec::with_capacity(facts.payables.len());
     for (remittance_idx, remittance) in run.remittances.iter().enumerate() {
         if remittance_idx > 0 {
             claimtrail_runtime::killpoint::reach("settlement_run_between_remittances");
@@ -93,11 +95,10 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
             let x835 = advice::remittance_835(&run, remittance, &payer, payee, Written { date, time, control_number })
                 .map_err(|e| RunFailure::Invalid(format!("the 835 of NPI {} does not balance: {e}", remittance.npi)))?;
             let reconciliation = advice::reconciliation(&run, remittance, &payer, &created).to_string();
-            let claims: Vec<_> = remittance.payables.iter().map(|payable| (payable.claim_id, payable.kind)).collect();
-            if payments::mark_paid(store, &tx, remittance.remittance_id, &claims).await? != claims.len() as u64 {
-                return Err(RunFailure::Conflict);
+            paid.extend(remittance.payables.iter().map(|payable| (remittance.remittance_id, payable.claim_id, payable.kind)));
+            if facts.debts.contains_key(&remittance.npi) || !remittance.debts_after.is_empty() {
+                payments::replace_debts(store, &tx, &run.payer_id, &remittance.npi, &remittance.debts_after).await?;
             }
-            payments::replace_debts(store, &tx, &run.payer_id, &remittance.npi, &remittance.debts_after).await?;
             let entry = domain::payment_entry(Uuid::now_v7(), &run.payer_id, remittance).map_err(|e| RunFailure::Invalid(e.to_string()))?;
             journal_storage::insert_entry(store, &tx, &entry).await?;
             (Some(x835), Some(reconciliation))
@@ -111,6 +112,9 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         for part in event_parts(issued, EVENT_PART_BYTES_MAX) {
             events.push(NewEvent::new(part, aggregate.clone()));
         }
+    }
+    if payments::mark_paid(store, &tx, &paid).await? != paid.len() as u64 {
+        return Err(RunFailure::Conflict);
     }
     for prenote in &run.prenotes {
         payments::record_prenote(store, &tx, &prenote.npi, run.effective_date).await?;
@@ -197,7 +201,10 @@ pub fn issued(run: &PaymentRun, idx: usize) -> RemittanceIssued {
 /// `reason`), in the caller's transaction (the statement's import): the
 /// remittance becomes `returned`, its claims unpaid (the next run pays them
 /// again), the debts it recovered owed again, and the journal books the
-/// mirror of its payment ([`domain::returned::reopen`]). `None` when no
+/// mirror of its payment ([`domain::returned::reopen`]). An account-fault
+/// return ([`domain::account::account_fault`]: R02, R03, R04, R20, ...) also
+/// holds the provider's account, so that the next runs hold its payments
+/// until new banking is registered (and prenoted). `None` when no
 /// remittance of this service has that id (an expected debit recorded
 /// without a run, as reconciliation's own tests seed them).
 pub async fn reopen_returned(
@@ -206,6 +213,7 @@ pub async fn reopen_returned(
     remittance_id: Uuid,
     amount: claimtrail_events::Money,
     reason: &str,
+    trace_number: &str,
 ) -> Result<Option<domain::returned::Reopening>, RunFailure> {
     let Some(stored) = payments::remittance(store, tx, remittance_id).await? else {
         tracing::warn!(%remittance_id, "a returned entry names no remittance of this service; nothing to reopen");
@@ -216,5 +224,34 @@ pub async fn reopen_returned(
         return Err(RunFailure::Conflict);
     }
     journal_storage::insert_entry(store, tx, &reopening.entry).await?;
+    if let Some(meaning) = domain::account::account_fault(reason) {
+        let npi = &stored.issued.billing_npi;
+        payments::hold_account(store, tx, npi, &domain::account::hold_reason(reason, meaning, trace_number)).await?;
+        tracing::info!(%npi, %reason, "an account-fault return holds the provider's payments until new banking is registered");
+    }
     Ok(Some(reopening))
+}
+
+/// Applies a notification of change to the account of the provider its
+/// entry paid ([`domain::account::apply_change`]), in the caller's
+/// transaction. Nothing changes for a code that does not correct the
+/// account, without corrected data (a statement line that only names the
+/// C-code: BAI2 text, camt.053 `Rsn`), or when the remittance or payee is
+/// unknown to this service.
+pub async fn apply_change(store: &Store, tx: &impl sea_orm::ConnectionTrait, remittance_id: Uuid, code: &str, corrected: &str) -> Result<(), RunFailure> {
+    if corrected.trim().is_empty() {
+        return Ok(());
+    }
+    let Some(stored) = payments::remittance(store, tx, remittance_id).await? else {
+        return Ok(());
+    };
+    let npi = &stored.issued.billing_npi;
+    let Some(account) = payments::payees(store, tx).await?.remove(npi).and_then(|payee| payee.bank_account) else {
+        return Ok(());
+    };
+    if let Some(corrected) = domain::account::apply_change(&account, code, corrected).map_err(|e| RunFailure::Invalid(e.to_string()))? {
+        payments::correct_account(store, tx, npi, &corrected).await?;
+        tracing::info!(%npi, %code, "a notification of change corrected the provider's account");
+    }
+    Ok(())
 }

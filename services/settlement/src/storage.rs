@@ -51,6 +51,7 @@ pub fn migrations() -> Vec<Migration> {
             name: "payments: the payer's place in coordination of benefits (CLP02 2, 3)",
             statements: payments::payer_sequence_migration,
         },
+        Migration { version: 201, name: "payments: a payee's account hold after an account-fault return", statements: payments::account_hold_migration },
     ]
 }
 

@@ -103,6 +103,7 @@ impl TestApp {
                 pay_to: address("CLINIC"),
                 bank_account: Some(BankAccount { routing_number: "011000015".into(), account_number: format!("ACCT{npi}"), account_type: "checking".into() }),
                 prenote_effective_on: None,
+                account_hold: None,
             };
             payments::upsert_payee(store, &tx, &payee).await?;
         }
@@ -350,5 +351,85 @@ async fn an_account_never_prenoted_gets_a_prenote_and_its_claims_wait() -> anyho
     assert!(problem["detail"].as_str().unwrap().contains("sent no ACH entries"));
     // Its claims are still unpaid: they come back in every run until the account is verified.
     assert_eq!(payments::unpaid_payables(&app.runtime.store, app.runtime.store.db(), PAYER).await?.len(), 1);
+    Ok(())
+}
+
+/// A NACHA return file (modifier `modifier`) of one batch: per item the
+/// entry's cents, its addenda (`"99"` return or `"98"` notification of
+/// change), the R- or C-code, the original entry's trace and the corrected
+/// data (NOC). Counts, hashes and totals as the rules compute them.
+fn nacha_return_file(modifier: char, items: &[(i64, &str, &str, &str, &str)]) -> String {
+    let mut records = vec![
+        format!("101 121000248 0910000102612091200{modifier}094101PAYER BANK             PAYERCO"),
+        "5200PAYERCO                             1123456789PPDHCCLAIMPMT      261208   1091000010000001".to_owned(),
+    ];
+    let mut credit_cents = 0;
+    for (idx, (cents, addenda, code, original_trace, corrected)) in items.iter().enumerate() {
+        let trace = format!("09100001{:07}", idx + 101);
+        records.push(format!("621091000019{:<17}{cents:010}{:<15}{:<22}  1{trace}", "987654321", "PROV", "PROVIDER"));
+        records.push(format!("7{addenda}{code}{original_trace}      09100001{corrected:<29}{:15}{trace}", ""));
+        credit_cents += cents;
+    }
+    let n = items.len() as u64;
+    let hash = 9_100_001 * n;
+    records.push(format!("8200{:06}{hash:010}{:012}{credit_cents:012}1123456789{:25}091000010000001", 2 * n, 0, ""));
+    records.push(format!("9000001{:06}{:08}{hash:010}{:012}{credit_cents:012}", (records.len() as u64 + 1).div_ceil(10), 2 * n, 0));
+    while records.len() % 10 != 0 {
+        records.push("9".repeat(94));
+    }
+    records.iter().map(|record| format!("{record:<94}\n")).collect()
+}
+
+#[tokio::test]
+async fn a_notification_of_change_corrects_the_account_and_an_account_fault_return_holds_payments_until_new_banking() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    assert_eq!(app.put_banking(&app.finance, &banking()).await?.status, StatusCode::OK);
+    let store = &app.runtime.store;
+    let import = |file: String| {
+        let app = &app;
+        async move { app.send("POST", &format!("/v1/payers/{PAYER}/bank-statements"), Some(&app.finance), &[("content-type", "application/x-nacha")], &file).await }
+    };
+    app.book(&[(1, NPI_VERIFIED, 7_000)]).await?;
+    let first = app.run_ok("first").await?;
+    let trace = remittance_of(&first, NPI_VERIFIED)["trace_number"].as_str().unwrap().to_owned();
+
+    // A C02 whose routing number fails its check digit is refused by name, and nothing of the file is applied.
+    let refused = import(nacha_return_file('A', &[(0, "98", "C02", &trace, "021000022")])).await?;
+    let problem = refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem.to_string().contains("C02: the routing number is not 9 digits with a valid check digit"), "{problem}");
+    // C01: the bank posted the entry and gives the right account number; the next payment goes there, without a new prenote.
+    let changed = import(nacha_return_file('B', &[(0, "98", "C01", &trace, "55501234")])).await?;
+    assert_eq!(changed.status, StatusCode::CREATED, "{}", changed.text);
+    let account = payments::payees(store, store.db()).await?[NPI_VERIFIED].bank_account.clone().unwrap();
+    assert_eq!((account.routing_number.as_str(), account.account_number.as_str()), ("011000015", "55501234"));
+    app.book(&[(2, NPI_VERIFIED, 3_000)]).await?;
+    let second = app.run_ok("second").await?;
+    let paid = remittance_of(&second, NPI_VERIFIED);
+    assert_eq!((paid["status"].as_str(), paid["amount"].as_str()), (Some("ach"), Some("30.00")), "{second}");
+    let ach = app.get(&app.finance, &format!("/v1/payment-runs/{}/ach", second["run_id"].as_str().unwrap())).await?.text;
+    assert!(ach.lines().any(|r| r.starts_with("622") && r[12..29].trim_end() == "55501234"), "{ach}");
+
+    // R03 (no account): the payment is reopened and the provider's payments are held with the reason.
+    let trace = paid["trace_number"].as_str().unwrap().to_owned();
+    let returned = import(nacha_return_file('C', &[(3_000, "99", "R03", &trace, "")])).await?;
+    assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.text);
+    let held = app.run_ok("third").await?;
+    let remittance = remittance_of(&held, NPI_VERIFIED);
+    assert_eq!((remittance["status"].as_str(), remittance["amount"].as_str()), (Some("held"), Some("30.00")), "{held}");
+    let reason = remittance["hold_reason"].as_str().unwrap();
+    assert!(reason.contains("R03") && reason.contains(&trace) && reason.contains("new banking"), "{reason}");
+    assert!(app.run_ok("fourth").await?["remittances"][0]["status"] == "held");
+
+    // New banking registered (provider.registered.v1 as the consumer applies it): the hold is released, the new account is prenoted first.
+    let tx = store.begin().await?;
+    let mut payee = payments::payees(store, &tx).await?.remove(NPI_VERIFIED).unwrap();
+    payee.bank_account = Some(BankAccount { routing_number: "021000021".into(), account_number: "777000111".into(), account_type: "savings".into() });
+    payments::upsert_payee(store, &tx, &payee).await?;
+    tx.commit().await?;
+    let after = app.run_ok("fifth").await?;
+    let remittance = remittance_of(&after, NPI_VERIFIED);
+    assert_eq!((remittance["status"].as_str(), &remittance["hold_reason"]), (Some("awaiting_prenote"), &Value::Null), "{after}");
+    let ach = app.get(&app.finance, &format!("/v1/payment-runs/{}/ach", after["run_id"].as_str().unwrap())).await?.text;
+    assert!(ach.lines().any(|r| r.starts_with("633") && r[12..29].trim_end() == "777000111"), "{ach}");
     Ok(())
 }

@@ -60,6 +60,7 @@ async fn seed(store: &Store, claims: &[(u128, &str, PayableKind, i64)]) {
             pay_to: address(),
             bank_account: Some(BankAccount { routing_number: "011000015".into(), account_number: "999".into(), account_type: "checking".into() }),
             prenote_effective_on: None,
+            account_hold: None,
         };
         payments::upsert_payee(store, &tx, &payee).await.unwrap();
         payments::record_prenote(store, &tx, npi, date!(2026 - 01 - 05)).await.unwrap();
@@ -154,7 +155,7 @@ async fn a_run_that_dies_between_remittances_leaves_nothing_and_the_retry_pays_o
     // What a run does up to its first remittance, then the process dies: the transaction is never committed.
     {
         let tx = store.begin().await.unwrap();
-        let marked = payments::mark_paid(&store, &tx, Uuid::from_u128(99), &[(Uuid::from_u128(1), PayableKind::Decision)]).await.unwrap();
+        let marked = payments::mark_paid(&store, &tx, &[(Uuid::from_u128(99), Uuid::from_u128(1), PayableKind::Decision)]).await.unwrap();
         assert_eq!(marked, 1);
         drop(tx);
     }
@@ -195,4 +196,24 @@ async fn a_held_provider_is_paid_after_finance_releases_it_and_a_void_is_recover
     assert!(payments::debts(&store, store.db(), "P1").await.unwrap().is_empty());
     let b = remittances.iter().find(|r| r.issued.billing_npi == NPI_B).unwrap();
     assert!(b.x835.as_deref().unwrap().contains(&format!("WO:{}*300.00", Uuid::from_u128(7))), "{}", b.x835.as_deref().unwrap());
+}
+
+#[tokio::test]
+async fn payables_are_marked_paid_in_chunks_only_where_still_unpaid() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    // 250 claims: three statements of SQLite's 100 rows; claim 7 also has a reversal (same id, another kind).
+    let mut claims: Vec<(u128, &str, PayableKind, i64)> =
+        (1..=250).map(|n| (n, if n % 2 == 0 { NPI_A } else { NPI_B }, PayableKind::Decision, 1_000)).collect();
+    claims.push((7, NPI_B, PayableKind::Reversal, -1_000));
+    seed(&store, &claims).await;
+    let (first, second) = (Uuid::from_u128(901), Uuid::from_u128(902));
+    let tx = store.begin().await.unwrap();
+    let some: Vec<_> = (1..=120).map(|n| (first, Uuid::from_u128(n), PayableKind::Decision)).collect();
+    assert_eq!(payments::mark_paid(&store, &tx, &some).await.unwrap(), 120);
+    // All 251 asked again: only the 131 still unpaid are marked (the caller sees fewer than asked: a conflict).
+    let all: Vec<_> = claims.iter().map(|&(n, _, kind, _)| (second, Uuid::from_u128(n), kind)).collect();
+    assert_eq!(payments::mark_paid(&store, &tx, &all).await.unwrap(), 131);
+    tx.commit().await.unwrap();
+    assert!(payments::unpaid_payables(&store, store.db(), "P1").await.unwrap().is_empty());
 }

@@ -39,6 +39,7 @@ fn payee(npi: &str, routing: &str) -> Payee {
         pay_to: address(&format!("CLINIC {npi}")),
         bank_account: Some(BankAccount { routing_number: routing.into(), account_number: "55501234".into(), account_type: "checking".into() }),
         prenote_effective_on: Some(date!(2026 - 01 - 05)),
+        account_hold: None,
     }
 }
 

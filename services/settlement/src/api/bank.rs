@@ -295,12 +295,23 @@ pub(crate) async fn import_statement(
     }
     // The payment side: each returned entry's remittance is reopened in this same transaction.
     for returned in &reconciliation.returned {
-        crate::runs::reopen_returned(store, &tx, returned.remittance_id, returned.amount, &returned.reason.to_string()).await.map_err(|error| {
-            Problem::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "Conflict",
-                format!("the return at {} cannot reopen remittance {}: {error}; nothing was applied", returned.line.position, returned.remittance_id),
+        crate::runs::reopen_returned(store, &tx, returned.remittance_id, returned.amount, returned.reason.as_str(), &returned.trace_number).await.map_err(
+            |error| {
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "Conflict",
+                    format!("the return at {} cannot reopen remittance {}: {error}; nothing was applied", returned.line.position, returned.remittance_id),
+                )
+            },
+        )?;
+    }
+    // Each notification of change corrects the account its entry was sent to; bad corrected data refuses the whole file.
+    for change in &reconciliation.changes {
+        crate::runs::apply_change(store, &tx, change.remittance_id, change.reason.as_str(), &change.corrected_data).await.map_err(|error| {
+            Problem::unprocessable(
+                format!("the notification of change at {} cannot be applied; nothing of the file was applied", change.line.position),
+                vec![FieldError { path: format!("{}, record addenda, field corrected data", change.line.position), message: error.to_string() }],
             )
         })?;
     }

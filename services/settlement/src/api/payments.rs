@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{PayerFinance, path_id, readable, reads_payments_of};
+use crate::domain::account::valid_routing_number;
 use crate::domain::payment_run::{PayerBanking, RemittanceStatus};
 use crate::runs::{self, RunFailure, RunRequest};
 use crate::storage::payments;
@@ -280,16 +281,6 @@ pub(crate) async fn payment_reconciliation(
     Ok(([(header::CONTENT_TYPE, "application/fhir+json")], resource).into_response())
 }
 
-/// ABA check digit: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10).
-pub fn valid_routing_number(text: &str) -> bool {
-    let digits: Vec<u32> = text.chars().filter_map(|c| c.to_digit(10)).collect();
-    if text.len() != 9 || digits.len() != 9 {
-        return false;
-    }
-    let weights = [3, 7, 1, 3, 7, 1, 3, 7, 1];
-    digits.iter().zip(weights).map(|(digit, weight)| digit * weight).sum::<u32>() % 10 == 0
-}
-
 #[utoipa::path(put, path = "/v1/payers/{payer_id}/banking", tag = "settlement", request_body = BankingBody,
     params(("payer_id" = String, Path, description = "Payer")),
     responses((status = 200, description = "Stored", body = BankingBody),
@@ -391,19 +382,4 @@ pub(crate) async fn release_hold(
     }
     tx.commit().await?;
     Ok(Json(HoldView { npi, status: "released".into(), n_holds: n_released }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aba_check_digits_are_verified() {
-        for good in ["021000021", "011000015", "031000053"] {
-            assert!(valid_routing_number(good), "{good}");
-        }
-        for bad in ["021000022", "12345678", "02100002a", "0210000210"] {
-            assert!(!valid_routing_number(bad), "{bad}");
-        }
-    }
 }

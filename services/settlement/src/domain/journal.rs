@@ -259,6 +259,7 @@ mod tests {
                             pay_to: pay_to(),
                             bank_account: Some(account),
                             prenote_effective_on: Some(date!(2026 - 01 - 05)),
+                            account_hold: None,
                         },
                     )
                 })

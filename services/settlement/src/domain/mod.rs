@@ -19,7 +19,10 @@
 //! - [`ach`]: the run's NACHA file and its [`ach::AchBatch`] (what the bank side matches).
 //! - [`banking_day`]: banking days and the Federal Reserve's holidays.
 //! - [`returned`]: what a returned ACH entry undoes on the payment side.
+//! - [`account`]: account-fault returns (hold until new banking) and
+//!   notifications of change (the corrected account).
 
+pub mod account;
 pub mod ach;
 pub mod advice;
 pub mod bank;

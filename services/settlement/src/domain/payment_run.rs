@@ -20,9 +20,10 @@
 //!    claim and is recovered by WO (scenario 10).
 //! 5. BPR02 = claims + interest − recoveries (never below 0).
 //!
-//! Status, in this order: `held` (a finance hold, no registered pay-to or no
-//! bank account), `zero` (BPR02 = 0: a non-payment 835 settles the cycle),
-//! `awaiting_prenote` (the account is not verified: a prenote goes out in
+//! Status, in this order: `held` (a finance hold, or no registered pay-to),
+//! `zero` (BPR02 = 0: a non-payment 835 settles the cycle; no money moves),
+//! `held` (an account-fault return holds the account until new banking is
+//! registered, or there is no bank account for EFT), `awaiting_prenote` (the account is not verified: a prenote goes out in
 //! this run's ACH file if none has, and the claims wait), `ach`. Held and
 //! awaiting remittances settle nothing: their payables stay unpaid and come
 //! back in the next run.
@@ -102,6 +103,10 @@ pub struct Payee {
     pub bank_account: Option<BankAccount>,
     /// The effective entry date of the prenote sent for this account, if one was.
     pub prenote_effective_on: Option<Date>,
+    /// Why this account may not be paid: the bank returned an entry for an
+    /// account fault ([`super::account::account_fault`]); cleared when new
+    /// banking is registered.
+    pub account_hold: Option<String>,
 }
 
 /// The payer's side of the money: its TIN, and the account the ACH debits.
@@ -303,6 +308,7 @@ pub fn plan_run(facts: &RunFacts, mut new_id: impl FnMut() -> Uuid) -> Result<Pa
             (Some(reason), _) => (RemittanceStatus::Held, Some(reason.clone())),
             (None, None) => (RemittanceStatus::Held, Some(format!("no pay-to registered for NPI {npi}"))),
             (None, Some(_)) if netted.amount.is_zero() => (RemittanceStatus::Zero, None),
+            (None, Some(Payee { account_hold: Some(reason), .. })) => (RemittanceStatus::Held, Some(reason.clone())),
             (None, Some(Payee { bank_account: None, .. })) => (RemittanceStatus::Held, Some(format!("NPI {npi} has no bank account for EFT"))),
             (None, Some(payee)) => match payee.prenote_effective_on {
                 Some(prenoted) if add_banking_days(prenoted, PRENOTE_WAIT_BANKING_DAYS) <= effective_date => (RemittanceStatus::Ach, None),
@@ -489,6 +495,7 @@ mod tests {
             pay_to: pay_to("CLINIC"),
             bank_account: Some(BankAccount { routing_number: "011000015".into(), account_number: "12345678".into(), account_type: "checking".into() }),
             prenote_effective_on: prenote,
+            account_hold: None,
         }
     }
 
@@ -624,6 +631,28 @@ mod tests {
         let mut no_account = facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT)]);
         no_account.payees.get_mut("1234567893").unwrap().bank_account = None;
         assert!(plan_run(&no_account, ids()).unwrap().remittances[0].hold_reason.as_deref().unwrap().contains("no bank account"));
+    }
+
+    #[test]
+    fn an_account_fault_holds_the_remittance_with_its_reason_but_a_zero_net_cycle_still_settles() {
+        let reason = crate::domain::account::hold_reason("R03", "no account / unable to locate account", "021000020000001");
+        let mut held = facts(vec![payable(1, PayableKind::Decision, "80.00", RECENT)]);
+        held.payees.get_mut("1234567893").unwrap().account_hold = Some(reason.clone());
+        let run = plan_run(&held, ids()).unwrap();
+        let remittance = &run.remittances[0];
+        assert_eq!(
+            (remittance.status, remittance.hold_reason.as_deref(), remittance.trace_number.as_deref()),
+            (RemittanceStatus::Held, Some(reason.as_str()), None)
+        );
+        assert!(run.prenotes.is_empty());
+        // Nothing to pay moves no money: the zero-net 835 goes out whatever the account.
+        held.payables = vec![payable(2, PayableKind::Decision, "0.00", RECENT)];
+        assert_eq!(plan_run(&held, ids()).unwrap().remittances[0].status, RemittanceStatus::Zero);
+        // New banking registered: the hold is gone, the new account is prenoted first.
+        held.payables = vec![payable(1, PayableKind::Decision, "80.00", RECENT)];
+        held.payees.insert("1234567893".into(), payee("1234567893", None));
+        let run = plan_run(&held, ids()).unwrap();
+        assert_eq!((run.remittances[0].status, run.prenotes.len()), (RemittanceStatus::AwaitingPrenote, 1));
     }
 
     #[test]

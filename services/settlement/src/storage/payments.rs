@@ -164,14 +164,14 @@ fn payer_sequence_of(stored: i64) -> Result<PayerSequence, StoreError> {
 
 /// Records a payable (once per claim and kind).
 pub async fn insert_payable(store: &Store, tx: &impl ConnectionTrait, payable: &Payable) -> Result<(), StoreError> {
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "INSERT INTO {} (claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on, \
-             payer_sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (claim_id, kind) DO NOTHING",
-            store.table("payables")
-        ),
-        vec![
+    insert_payables(store, tx, std::slice::from_ref(payable)).await
+}
+
+/// Records payables (each once per claim and kind) in multi-row statements.
+pub async fn insert_payables(store: &Store, tx: &impl ConnectionTrait, payables: &[Payable]) -> Result<(), StoreError> {
+    let mut rows = Vec::with_capacity(payables.len());
+    for payable in payables {
+        rows.push(vec![
             Value::from(payable.claim_id),
             Value::from(payable.kind.as_str()),
             Value::from(payable.payer_id.clone()),
@@ -184,10 +184,14 @@ pub async fn insert_payable(store: &Store, tx: &impl ConnectionTrait, payable: &
             Value::from(cents(payable.total_patient_responsibility)?),
             Value::from(claimtrail_events::format_date(payable.adjudicated_on)),
             Value::from(i64::from(payable.payer_sequence.number())),
-        ],
-    ))
-    .await?;
-    Ok(())
+        ]);
+    }
+    let insert = format!(
+        "INSERT INTO {} (claim_id, kind, payer_id, billing_npi, patient_control_number, member_id, lines, charge_cents, paid_cents, patient_cents, adjudicated_on, \
+         payer_sequence) VALUES ",
+        store.table("payables")
+    );
+    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id, kind) DO NOTHING").await
 }
 
 /// The payer's payables not yet paid.
@@ -204,6 +208,13 @@ pub async fn unpaid_payables(store: &Store, tx: &impl ConnectionTrait, payer_id:
         ))
         .await?;
     rows.iter().map(payable_of).collect()
+}
+
+/// Migration 201: a payee's account hold (an account-fault return holds its
+/// payments until new banking is registered). Numbered apart from 1-3 and
+/// the bank's 101 so that migrations added beside it elsewhere do not collide.
+pub(crate) fn account_hold_migration(store: &Store) -> Vec<String> {
+    vec![format!("ALTER TABLE {} ADD COLUMN account_hold TEXT", store.table("payees"))]
 }
 
 fn payable_of(row: &QueryResult) -> Result<Payable, StoreError> {
@@ -226,24 +237,59 @@ fn payable_of(row: &QueryResult) -> Result<Payable, StoreError> {
     })
 }
 
-/// Marks `claims` paid by `remittance_id`: how many rows were still unpaid (fewer than asked: another run took some).
-pub async fn mark_paid(store: &Store, tx: &impl ConnectionTrait, remittance_id: Uuid, claims: &[(Uuid, PayableKind)]) -> Result<u64, StoreError> {
+/// Marks each `(remittance, claim, kind)` paid by its remittance, only where
+/// still unpaid, in one statement per [`Store::rows_per_insert`] rows: how many
+/// rows were marked (fewer than asked: another run took some).
+pub async fn mark_paid(store: &Store, tx: &impl ConnectionTrait, paid: &[(Uuid, Uuid, PayableKind)]) -> Result<u64, StoreError> {
+    use std::fmt::Write as _;
+    let table = store.table("payables");
     let mut n_marked = 0;
-    for (claim_id, kind) in claims {
-        let result = tx
-            .execute_raw(stmt(
-                store,
-                format!("UPDATE {} SET remittance_id = $1 WHERE claim_id = $2 AND kind = $3 AND remittance_id IS NULL", store.table("payables")),
-                vec![Value::from(remittance_id), Value::from(*claim_id), Value::from(kind.as_str())],
-            ))
-            .await?;
-        n_marked += result.rows_affected();
+    for chunk in paid.chunks(store.rows_per_insert()) {
+        let mut sql = String::with_capacity(160 + chunk.len() * 24);
+        sql.push_str("WITH v (remittance_id, claim_id, kind) AS (VALUES ");
+        let mut values = Vec::with_capacity(chunk.len() * 3);
+        for (idx, (remittance_id, claim_id, kind)) in chunk.iter().enumerate() {
+            let _ = write!(sql, "{}(${}, ${}, ${})", if idx > 0 { "," } else { "" }, 3 * idx + 1, 3 * idx + 2, 3 * idx + 3);
+            values.extend([Value::from(*remittance_id), Value::from(*claim_id), Value::from(kind.as_str())]);
+        }
+        let _ = write!(
+            sql,
+            ") UPDATE {table} AS p SET remittance_id = v.remittance_id FROM v WHERE p.claim_id = v.claim_id AND p.kind = v.kind AND p.remittance_id IS NULL"
+        );
+        n_marked += tx.execute_raw(stmt(store, sql, values)).await?.rows_affected();
     }
     Ok(n_marked)
 }
 
+/// Holds `npi`'s account after an account-fault return ([`crate::domain::account`]):
+/// its payments are held with `reason` until new banking is registered. False when settlement knows no such payee.
+pub async fn hold_account(store: &Store, tx: &impl ConnectionTrait, npi: &str, reason: &str) -> Result<bool, StoreError> {
+    let result = tx
+        .execute_raw(stmt(
+            store,
+            format!("UPDATE {} SET account_hold = $2 WHERE npi = $1", store.table("payees")),
+            vec![Value::from(npi.to_owned()), Value::from(reason.to_owned())],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Replaces `npi`'s bank account with the one a notification of change
+/// corrected. The RDFI itself gave the data, so the account stays verified
+/// (its prenote is kept).
+pub async fn correct_account(store: &Store, tx: &impl ConnectionTrait, npi: &str, account: &BankAccount) -> Result<(), StoreError> {
+    tx.execute_raw(stmt(
+        store,
+        format!("UPDATE {} SET bank_account = $2 WHERE npi = $1", store.table("payees")),
+        vec![Value::from(npi.to_owned()), Value::from(serde_json::to_string(account).map_err(corrupt)?)],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Records (or updates) a provider's pay-to and bank account from the registry;
-/// a changed account must be verified again (its prenote is forgotten).
+/// a changed account must be verified again (its prenote is forgotten), and
+/// it releases an account-fault hold of the old account (new banking is registered).
 pub async fn upsert_payee(store: &Store, tx: &impl ConnectionTrait, payee: &Payee) -> Result<(), StoreError> {
     let bank = payee.bank_account.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
     let existing = tx
@@ -267,7 +313,7 @@ pub async fn upsert_payee(store: &Store, tx: &impl ConnectionTrait, payee: &Paye
                 format!(
                     "UPDATE {} SET name = $2, tin = $3, pay_to = $4, bank_account = $5{} WHERE npi = $1",
                     store.table("payees"),
-                    if same_account { "" } else { ", prenote_effective_on = NULL" }
+                    if same_account { "" } else { ", prenote_effective_on = NULL, account_hold = NULL" }
                 ),
                 vec![Value::from(payee.npi.clone()), Value::from(payee.name.clone()), Value::from(payee.tin.clone()), Value::from(pay_to), Value::from(bank)],
             ))
@@ -280,7 +326,11 @@ pub async fn upsert_payee(store: &Store, tx: &impl ConnectionTrait, payee: &Paye
 /// Every payee settlement knows, by NPI.
 pub async fn payees(store: &Store, tx: &impl ConnectionTrait) -> Result<BTreeMap<String, Payee>, StoreError> {
     let rows = tx
-        .query_all_raw(stmt(store, format!("SELECT npi, name, tin, pay_to, bank_account, prenote_effective_on FROM {}", store.table("payees")), vec![]))
+        .query_all_raw(stmt(
+            store,
+            format!("SELECT npi, name, tin, pay_to, bank_account, prenote_effective_on, account_hold FROM {}", store.table("payees")),
+            vec![],
+        ))
         .await?;
     let mut payees = BTreeMap::new();
     for row in rows {
@@ -294,6 +344,7 @@ pub async fn payees(store: &Store, tx: &impl ConnectionTrait) -> Result<BTreeMap
             pay_to: serde_json::from_str::<PayTo>(&pay_to).map_err(corrupt)?,
             bank_account: bank.map(|bank| serde_json::from_str::<BankAccount>(&bank)).transpose().map_err(corrupt)?,
             prenote_effective_on: prenote.map(|date| date_of(&date)).transpose()?,
+            account_hold: row.try_get_by_index(6)?,
         };
         payees.insert(payee.npi.clone(), payee);
     }
