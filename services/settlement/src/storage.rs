@@ -121,6 +121,18 @@ pub async fn insert_entry(store: &Store, tx: &impl ConnectionTrait, entry: &Entr
     Ok(())
 }
 
+/// Whether claim `claim_id` has an entry of `kind` already.
+pub async fn entry_exists(store: &Store, conn: &impl ConnectionTrait, claim_id: Uuid, kind: crate::domain::EntryKind) -> Result<bool, StoreError> {
+    let row = conn
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT 1 FROM {} WHERE claim_id = $1 AND kind = $2", store.table("journal_entries")),
+            vec![Value::from(claim_id), Value::from(kind.as_str())],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
 /// One stored entry with its lines, as the journal reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {

@@ -15,11 +15,14 @@
 //! - [`ach`]: the run's NACHA file and its [`ach::AchBatch`] (what the bank side matches).
 //! - [`banking_day`]: banking days and the Federal Reserve's holidays.
 //! - [`returned`]: what a returned ACH entry undoes on the payment side.
+//! - [`fraud`]: fraud alerts' holds, released on a false positive, and the
+//!   recoupment of a paid claim on a confirmed alert.
 
 pub mod ach;
 pub mod advice;
 pub mod bank;
 pub mod banking_day;
+pub mod fraud;
 pub mod journal;
 pub mod payment_run;
 pub mod returned;
@@ -43,6 +46,8 @@ pub enum EntryKind {
     Payment,
     /// A remittance the bank returned: the mirror of its payment entry.
     Return,
+    /// A paid claim a confirmed fraud alert takes back (a receivable from the provider).
+    Recoupment,
 }
 
 impl EntryKind {
@@ -53,6 +58,7 @@ impl EntryKind {
             EntryKind::Reversal => "reversal",
             EntryKind::Payment => "payment",
             EntryKind::Return => "return",
+            EntryKind::Recoupment => "recoupment",
         }
     }
 }
