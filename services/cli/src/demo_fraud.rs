@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn the_detectors_meet_the_targets_on_the_demo_world_scanned_in_process() {
-        // The world the e2e test measures through the running stack (1,000 claims); here scanned directly, with the
+        // The world size measured through the running stack (README; 1,000 claims); here scanned directly, with the
         // generator's received dates, as a check of the world itself. (At 2,000 claims a benign provider's received
         // dates make one velocity spike here; in the demo every claim is received on one day, so none can.)
         let n_claims = 1_000;
