@@ -667,6 +667,7 @@ impl Embedded {
             .env_remove("NATS_URL")
             .env_remove("CLAIMTRAIL_KILL_POINT")
             .env("CLAIMTRAIL_DEMO_CLAIMS", "0")
+            .env("CLAIMTRAIL_DEMO_FRAUD_CLAIMS", "0")
             .env("CLAIMTRAIL_CHECKPOINT_INTERVAL_MS", "200")
             .env("RUST_LOG", std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()));
         command

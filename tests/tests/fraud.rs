@@ -53,6 +53,13 @@ async fn put_payer_b(stack: &Stack) -> anyhow::Result<()> {
         let response = stack.client.put(&url).bearer_auth(&stack.admin_key).json(&body).send().await?;
         anyhow::ensure!(response.status().is_success(), "PUT {url}: {}", response.text().await?);
     }
+    // Payer B prices the visit as payer A does, so that its claim is paid.
+    let body = json!({"fee_schedule_id": "b-2026", "entries": [
+        {"procedure_code": "99213", "amount": "92.00"}, {"procedure_code": "G0008", "amount": "30.00"},
+        {"procedure_code": "G0009", "amount": "31.50"}, {"procedure_code": "J1100", "amount": "0.45"}]});
+    let url = format!("{}/v1/payers/{PAYER_B}/fee-schedule", stack.url("adjudication"));
+    let response = stack.client.put(&url).bearer_auth(&stack.admin_key).json(&body).send().await?;
+    anyhow::ensure!(response.status().is_success(), "PUT {url}: {}", response.text().await?);
     Ok(())
 }
 
@@ -195,6 +202,22 @@ async fn duplicates_and_a_cross_payer_duplicate_raise_scoped_alerts_with_proofs_
     assert_eq!((status, body["status"].as_str()), (200, Some("acknowledged")), "{body}");
     let (status, body) = post(&stack, &payer_a_key, &format!("/v1/fraud/alerts/{alert_id}/close"), Some(json!({"outcome": "maybe", "reason": "x"}))).await?;
     assert_eq!(status, 422, "{body}");
+
+    // Settlement holds the flagged provider's payments from each payer (none of the claims is paid yet).
+    let holds = stack.table("settlement", "holds");
+    let active_fraud_holds = |payer_id: &'static str| {
+        format!("SELECT COUNT(*) FROM {holds} WHERE placed_by = 'fraud' AND npi = '1245319599' AND payer_id = '{payer_id}' AND released_by IS NULL")
+    };
+    wait_until(ALERTED, || {
+        let (stack, a, b) = (&stack, active_fraud_holds(PAYER_ID), active_fraud_holds(PAYER_B));
+        async move {
+            let (n_a, n_b) = (stack.scalar(&a).await?, stack.scalar(&b).await?);
+            Ok((n_a >= 1 && n_b >= 1, format!("fraud holds: {n_a} at payer A, {n_b} at payer B")))
+        }
+    })
+    .await?;
+
+    // Payer A confirms the duplicate; nothing of it is paid (the copy was denied CO-18 and is held), so nothing is recouped.
     let close = json!({"outcome": "confirmed", "reason": "the same visit billed twice"});
     let (status, body) = post(&stack, &payer_a_key, &format!("/v1/fraud/alerts/{alert_id}/close"), Some(close.clone())).await?;
     assert_eq!((status, body["status"].as_str()), (200, Some("confirmed")), "{body}");
@@ -202,25 +225,85 @@ async fn duplicates_and_a_cross_payer_duplicate_raise_scoped_alerts_with_proofs_
     assert_eq!(status, 409, "a closed alert stays closed");
     let closed = alerts(&stack, &payer_a_key).await?.into_iter().find(|alert| alert["alert_id"] == alert_id.as_str()).unwrap();
     assert_eq!((closed["status"].as_str(), closed["closed_reason"].as_str()), (Some("confirmed"), Some("the same visit billed twice")));
+    assert_eq!(closed["flagged_claim_ids"], json!([again]), "the later bill is the flagged one: {closed}");
+
+    // Payer A calls its side of the cross-payer duplicate a false positive: that alert's hold is released, the duplicate's stays.
+    let cross_a_id = cross["alert_id"].as_str().unwrap().to_owned();
+    let false_positive = json!({"outcome": "false_positive", "reason": "payer B's claim is a COB secondary it had not linked"});
+    let (status, body) = post(&stack, &payer_a_key, &format!("/v1/fraud/alerts/{cross_a_id}/close"), Some(false_positive)).await?;
+    assert_eq!((status, body["status"].as_str()), (200, Some("false_positive")), "{body}");
+    let released = format!("SELECT COUNT(*) FROM {holds} WHERE payer_id = '{PAYER_ID}' AND released_by = 'fraud' AND reason LIKE 'fraud alert {cross_a_id} %'");
+    wait_until(ALERTED, || {
+        let (stack, sql) = (&stack, released.clone());
+        async move {
+            let n = stack.scalar(&sql).await?;
+            Ok((n == 1, format!("{n} holds of the false positive released")))
+        }
+    })
+    .await?;
+    assert_eq!(stack.scalar(&active_fraud_holds(PAYER_ID)).await?, 1, "the confirmed duplicate's hold stays");
+
+    // Payer B pays its claim (its finance releases the hold; the provider's account counted as prenoted a week ago)...
+    let finance_b = stack.create_key_for("finance-b", "finance", &[PAYER_B]).await?;
+    let settlement = stack.url("settlement").to_owned();
+    let response = stack
+        .client
+        .post(format!("{settlement}/v1/payers/{PAYER_B}/payment-holds/1245319599/release"))
+        .bearer_auth(&finance_b)
+        .json(&json!({"reason": "paid pending the investigation"}))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    let banking = json!({"name": "SECOND HEALTH PLAN", "tin": "251234568", "routing_number": "031000053", "account_number": "67890",
+        "address": {"name": "SECOND HEALTH PLAN", "address_line": "2 PLAN WAY", "city": "HARRISBURG", "state": "PA", "postal_code": "17101"}});
+    let response = stack.client.put(format!("{settlement}/v1/payers/{PAYER_B}/banking")).bearer_auth(&finance_b).json(&banking).send().await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    let week_ago = claimtrail_events::format_date(claimtrail_events::today() - time::Duration::days(7));
+    stack.execute(&format!("UPDATE {} SET prenote_effective_on = '{week_ago}' WHERE npi = '1245319599'", stack.table("settlement", "payees"))).await?;
+    let response = stack
+        .client
+        .post(format!("{settlement}/v1/payment-runs"))
+        .bearer_auth(&finance_b)
+        .header("idempotency-key", "fraud-cycle-b-1")
+        .json(&json!({"payer_id": PAYER_B}))
+        .send()
+        .await?;
+    let status = response.status();
+    let run: Value = response.json().await?;
+    assert_eq!(status, 201, "{run}");
+    let remittance = run["remittances"].as_array().unwrap().iter().find(|r| r["pay_to"] == "1245319599").expect("a remittance to the provider").clone();
+    assert_eq!((remittance["status"].as_str(), remittance["amount"].as_str()), (Some("ach"), Some("118.80")), "{run}");
+
+    // ...then confirms the cross-payer duplicate: what it paid is recouped, a receivable and a debt the next run recovers.
+    let cross_b_id = cross_b[0]["alert_id"].as_str().unwrap().to_owned();
+    let confirmed = json!({"outcome": "confirmed", "reason": "billed to payer A as well, not as a secondary"});
+    let (status, body) = post(&stack, &payer_b_key, &format!("/v1/fraud/alerts/{cross_b_id}/close"), Some(confirmed)).await?;
+    assert_eq!((status, body["status"].as_str()), (200, Some("confirmed")), "{body}");
+    let entries = stack.table("settlement", "journal_entries");
+    let recouped =
+        format!("SELECT COUNT(*) FROM {entries} WHERE kind = 'recoupment' AND claim_id = '{at_b}' AND amount_cents = -11880 AND payer_id = '{PAYER_B}'");
+    wait_until(ALERTED, || {
+        let (stack, sql) = (&stack, recouped.clone());
+        async move {
+            let n = stack.scalar(&sql).await?;
+            Ok((n == 1, format!("{n} recoupment entries of payer B's claim")))
+        }
+    })
+    .await?;
+    assert_eq!(stack.scalar(&format!("SELECT COUNT(*) FROM {entries} WHERE kind = 'recoupment'")).await?, 1, "nothing else is recouped");
+    let debts = stack.table("settlement", "debts");
+    let debt = format!("SELECT amount_cents FROM {debts} WHERE payer_id = '{PAYER_B}' AND npi = '1245319599' AND claim_id = '{at_b}'");
+    assert_eq!(stack.scalar(&debt).await?, 11880);
+    let balances: Value = stack.client.get(format!("{settlement}/v1/journal/balances")).bearer_auth(&finance_b).send().await?.json().await?;
+    assert_eq!(balances["balanced"], true, "{balances}");
+
     let fraud_outbox = stack.table("fraud", "outbox");
     wait_until(ALERTED, || {
         let sql = format!("SELECT COUNT(*) FROM {fraud_outbox} WHERE event_type IN ('alert.acknowledged.v1', 'alert.closed.v1')");
         let stack = &stack;
         async move {
             let n = stack.scalar(&sql).await?;
-            Ok((n == 2, format!("{n} outcome events")))
-        }
-    })
-    .await?;
-
-    // Settlement holds the flagged provider's payments from each payer (none of the claims is paid yet).
-    let holds = stack.table("settlement", "holds");
-    wait_until(ALERTED, || {
-        let sql = format!("SELECT COUNT(DISTINCT payer_id) FROM {holds} WHERE placed_by = 'fraud' AND npi = '1245319599' AND released_by IS NULL");
-        let stack = &stack;
-        async move {
-            let n = stack.scalar(&sql).await?;
-            Ok((n == 2, format!("fraud holds on {n} payers")))
+            Ok((n == 4, format!("{n} outcome events")))
         }
     })
     .await?;

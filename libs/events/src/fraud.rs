@@ -36,6 +36,11 @@ pub struct AlertEvidence {
     pub claim_id: Option<Uuid>,
     /// Whether this is another payer's claim (redacted).
     pub other_payer: bool,
+    /// Whether this claim is one the alert flags (the later duplicate, the
+    /// unbundled claim, ...), not one it was matched against; given for the
+    /// alert's payer's claims only, and left out when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flagged: bool,
     /// The RFC 9162 inclusion proof of the entry in the tree of
     /// `tree_size` entries (a signed checkpoint's), when it is the alert's payer's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,4 +99,8 @@ pub struct FraudAlertClosed {
     pub outcome: String,
     pub reason: String,
     pub by: String,
+    /// The payer's claims the alert flagged (its `flagged` evidence): what
+    /// settlement recoups on `confirmed` once paid. Left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claim_ids: Vec<Uuid>,
 }

@@ -1,13 +1,14 @@
 //! The scanning rate: claims a second through one [`Scanner`], every detector on, facts built beforehand
 //! (fingerprints are the producer's work). `cargo bench -p claimtrail-fraud-world --bench scan`.
 
-use claimtrail_fraud::{ClaimFacts, ScanConfig, Scanner};
+use claimtrail_fraud::{ClaimFacts, Pattern, ScanConfig, Scanner};
 use claimtrail_fraud_world::{LabelledWorld, WorldConfig, measurement_key};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::macros::date;
 
 fn scan_rate(c: &mut Criterion) {
-    let world = LabelledWorld::generate(WorldConfig { seed: 7, n_providers: 120, days: 56, end: date!(2026 - 10 - 31), volume: 1.0 });
+    let world =
+        LabelledWorld::generate(WorldConfig { seed: 7, n_providers: 120, days: 56, end: date!(2026 - 10 - 31), volume: 1.0, injected: Pattern::ALL.to_vec() });
     let key = measurement_key();
     let reference = world.reference(&key);
     let facts: Vec<ClaimFacts> = world.claims.iter().enumerate().map(|(idx, claim)| world.facts(claim, idx as u64, &key)).collect();

@@ -35,6 +35,9 @@ pub struct WorldConfig {
     pub end: Date,
     /// Scales every provider's daily volume (1.0: the catalogue's).
     pub volume: f64,
+    /// The patterns injected (and labelled); [`Pattern::ALL`] for the measurement. A world
+    /// without one has none of its fraud (no upcoders, no spikes, ...), only its look-alikes.
+    pub injected: Vec<Pattern>,
 }
 
 /// Claims a provider makes over a day, on average over the week, at volume 1 (for sizing).
@@ -50,7 +53,13 @@ impl WorldConfig {
         let per_provider = CLAIMS_PER_PROVIDER_DAY * f64::from(days);
         let n_providers = ((n_claims as f64 / per_provider).round() as u32).max(PROVIDERS_MIN);
         let volume = (n_claims as f64 / (per_provider * f64::from(n_providers))).min(1.0);
-        WorldConfig { seed, n_providers, days, end, volume }
+        WorldConfig { seed, n_providers, days, end, volume, injected: Pattern::ALL.to_vec() }
+    }
+
+    /// The same world without `pattern`'s fraud.
+    pub fn without(mut self, pattern: Pattern) -> WorldConfig {
+        self.injected.retain(|injected| *injected != pattern);
+        self
     }
 
     pub fn start(&self) -> Date {
@@ -180,7 +189,9 @@ impl LabelledWorld {
     /// The world of `config`: deterministic in it.
     pub fn generate(config: WorldConfig) -> LabelledWorld {
         let mut builder = Builder::new(config);
-        builder.choose_upcoders();
+        if builder.injects(Pattern::Upcoding) {
+            builder.choose_upcoders();
+        }
         builder.ordinary_claims();
         builder.look_alikes();
         builder.inject();
@@ -635,14 +646,34 @@ impl Builder {
         let n_claims = self.claims.len();
         let share = |permille: usize| (n_claims * permille / 1000).max(1);
         let (exact, near, cross, unbundled) = (share(5), share(5), share(4), share(4));
-        self.inject_exact_duplicates(exact);
-        self.inject_near_duplicates(near);
-        self.inject_cross_payer(cross);
-        self.inject_unbundling(unbundled);
-        self.inject_impossible_days();
-        self.inject_velocity_spikes();
-        self.inject_after_death();
-        self.inject_exclusions();
+        if self.injects(Pattern::ExactDuplicate) {
+            self.inject_exact_duplicates(exact);
+        }
+        if self.injects(Pattern::NearDuplicate) {
+            self.inject_near_duplicates(near);
+        }
+        if self.injects(Pattern::CrossPayerDuplicate) {
+            self.inject_cross_payer(cross);
+        }
+        if self.injects(Pattern::Unbundling) {
+            self.inject_unbundling(unbundled);
+        }
+        if self.injects(Pattern::ImpossibleDay) {
+            self.inject_impossible_days();
+        }
+        if self.injects(Pattern::VelocitySpike) {
+            self.inject_velocity_spikes();
+        }
+        if self.injects(Pattern::AfterDeath) {
+            self.inject_after_death();
+        }
+        if self.injects(Pattern::ExcludedProvider) {
+            self.inject_exclusions();
+        }
+    }
+
+    fn injects(&self, pattern: Pattern) -> bool {
+        self.config.injected.contains(&pattern)
     }
 
     fn inject_exact_duplicates(&mut self, n: usize) {

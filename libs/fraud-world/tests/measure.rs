@@ -13,7 +13,7 @@ const HELD_OUT_SEEDS: [u64; 5] = [21, 22, 23, 24, 25];
 const TUNING_SEEDS: [u64; 10] = [1, 2, 3, 4, 5, 11, 12, 13, 14, 15];
 
 fn world(seed: u64) -> LabelledWorld {
-    LabelledWorld::generate(WorldConfig { seed, n_providers: 60, days: 56, end: date!(2026 - 10 - 31), volume: 1.0 })
+    LabelledWorld::generate(WorldConfig { seed, n_providers: 60, days: 56, end: date!(2026 - 10 - 31), volume: 1.0, injected: Pattern::ALL.to_vec() })
 }
 
 #[test]

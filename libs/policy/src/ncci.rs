@@ -138,6 +138,11 @@ impl NcciTable {
         NcciTable { setting, edits }
     }
 
+    /// Every edit, sorted by (column one, column two, effective date).
+    pub fn edits(&self) -> &[PtpEdit] {
+        &self.edits
+    }
+
     pub fn setting(&self) -> Setting {
         self.setting
     }

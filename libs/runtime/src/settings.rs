@@ -112,6 +112,12 @@ pub struct FraudSettings {
     #[arg(long, env = "CLAIMTRAIL_FRAUD_LEDGER_URL")]
     pub fraud_ledger_url: Option<String>,
 
+    /// Adjudication's base URL, where the fraud service reads the payers'
+    /// exclusion lists and NCCI edits by version (`/v1/payers/{id}/policy-versions/{version}`),
+    /// with `--fraud-ledger-key`.
+    #[arg(long, env = "CLAIMTRAIL_FRAUD_POLICY_URL")]
+    pub fraud_policy_url: Option<String>,
+
     /// An API key that may read the ledger (auditor or admin), for the fraud service.
     #[arg(long, env = "CLAIMTRAIL_FRAUD_LEDGER_KEY", hide_env_values = true)]
     pub fraud_ledger_key: Option<String>,

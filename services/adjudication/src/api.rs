@@ -96,6 +96,7 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/policy/{table}", post(policy::upload_table).layer(Extension(policy::TableFamily::Pricing)))
         .route("/v1/payers/{payer_id}/rule-sets/{name}", put(policy::put_rule_set))
         .route("/v1/payers/{payer_id}/policy-versions", get(policy::list_versions))
+        .route("/v1/payers/{payer_id}/policy-versions/{version_id}", get(policy::version_content))
         .route("/v1/payers/{payer_id}/plans", get(plans::list_plans))
         .route("/v1/payers/{payer_id}/plans/{plan_id}", put(plans::put_plan))
         .route("/v1/payers/{payer_id}/accumulators/import", post(plans::import_accumulators))

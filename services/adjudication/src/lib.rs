@@ -67,6 +67,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::policy::upload_pricing_table,
         api::policy::put_rule_set,
         api::policy::list_versions,
+        api::policy::version_content,
         api::plans::put_plan,
         api::plans::list_plans,
         api::plans::import_accumulators,

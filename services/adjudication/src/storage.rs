@@ -413,6 +413,22 @@ pub async fn policy_versions_in_force(
     Ok(in_force)
 }
 
+/// One version of `payer_id` with its bytes, if it is that payer's.
+pub async fn policy_version(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    version_id: Uuid,
+) -> Result<Option<(PolicyVersion, Vec<u8>)>, StoreError> {
+    let select = format!("SELECT {POLICY_VERSION_COLUMNS}, body FROM {} WHERE version_id = $1 AND payer_id = $2", store.table("policy_versions"));
+    let Some(row) = conn.query_one_raw(stmt(store, select, vec![Value::from(version_id), Value::from(payer_id.to_owned())])).await? else {
+        return Ok(None);
+    };
+    let version = policy_version_row(&row)?;
+    let body: Vec<u8> = row.try_get_by_index(9)?;
+    Ok(Some((version, body)))
+}
+
 /// The stored bytes of one policy version.
 pub async fn policy_body(store: &Store, conn: &impl ConnectionTrait, version_id: Uuid) -> Result<Vec<u8>, StoreError> {
     let select = format!("SELECT body FROM {} WHERE version_id = $1", store.table("policy_versions"));

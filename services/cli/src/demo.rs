@@ -34,7 +34,8 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    fn key_of(&self, role: &str) -> Option<String> {
+    /// The API key of the first tenant of `role`.
+    pub fn key_of(&self, role: &str) -> Option<String> {
         self.tenants.iter().find(|t| t["role"] == role).and_then(|t| t["api_key"].as_str()).map(str::to_owned)
     }
 }

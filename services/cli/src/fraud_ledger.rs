@@ -1,7 +1,8 @@
 //! The fraud service's ledger under `claimtrail up`: the anchor's own reads
 //! in the same process (the entry of an event, the stored tree's inclusion
-//! proofs), instead of its HTTP API with a key; and the fingerprint key a
-//! data directory keeps when none is configured.
+//! proofs), instead of its HTTP API with a key; likewise the payers' policy
+//! versions, from adjudication's reads; and the fingerprint key a data
+//! directory keeps when none is configured.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use base64::Engine as _;
 use claimtrail_anchor::storage::tree::TreeStore;
-use claimtrail_fraud_service::LedgerSource;
+use claimtrail_fraud_service::{LedgerSource, PolicySource};
 use claimtrail_store::Store;
 use uuid::Uuid;
 
@@ -38,6 +39,28 @@ impl LedgerSource for AnchorLedger {
         let hashes =
             TreeStore::new(self.store.clone()).inclusion(index, size).await.map_err(|e| anyhow::anyhow!("inclusion proof of {index} in {size}: {e}"))?;
         Ok(hashes.iter().map(|hash| base64::engine::general_purpose::STANDARD.encode(hash)).collect())
+    }
+}
+
+/// Adjudication's store, read directly (through its read connections: the fraud
+/// service reads inside its consumer's transaction, which holds the one writer).
+pub struct AdjudicationPolicy {
+    store: Store,
+}
+
+impl AdjudicationPolicy {
+    pub fn new(store: Store) -> AdjudicationPolicy {
+        AdjudicationPolicy { store: store.reading() }
+    }
+}
+
+#[async_trait]
+impl PolicySource for AdjudicationPolicy {
+    async fn content(&self, payer_id: &str, version_id: Uuid) -> anyhow::Result<Vec<u8>> {
+        let (_, body) = claimtrail_adjudication::storage::policy_version(&self.store, self.store.db(), payer_id, version_id)
+            .await?
+            .with_context(|| format!("payer {payer_id} has no policy version {version_id}"))?;
+        Ok(body)
     }
 }
 

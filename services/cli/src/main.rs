@@ -7,6 +7,7 @@ mod bench_ledger;
 mod bench_report;
 mod config;
 mod demo;
+mod demo_fraud;
 mod fraud_ledger;
 mod fraud_world;
 mod generate;

@@ -114,6 +114,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 Ok(credentials) => {
                     seeded.store(true, Ordering::SeqCst);
                     tracing::info!("demo seeded; credentials in {}", data_dir.join(demo::CREDENTIALS_FILE).display());
+                    // The labelled fraud world (`CLAIMTRAIL_DEMO_FRAUD_CLAIMS`, 0 skips it), once per data directory.
+                    if let Err(e) = crate::demo_fraud::inject(&runtimes, &data_dir, &url, &credentials).await {
+                        tracing::error!(error.message = %format!("{e:#}"), "the demo's fraud world failed");
+                    }
                     // The payment cycle pays the demo's own claims: none streamed (`CLAIMTRAIL_DEMO_CLAIMS=0`), no cycle.
                     let streamed = demo::stream_claims(url.clone(), credentials.clone(), runtimes[0].stop_signal()).await;
                     if streamed > 0
@@ -205,7 +209,10 @@ pub async fn build(runtimes: &[Runtime]) -> anyhow::Result<ServiceList> {
                 // connections: it scans inside its consumer's transaction, which holds the one writer.
                 let anchor = runtimes.iter().find(|r| r.store.service() == claimtrail_anchor::SERVICE).context("no anchor in the stack")?;
                 let ledger: Arc<dyn claimtrail_fraud_service::LedgerSource> = Arc::new(crate::fraud_ledger::AnchorLedger::new(anchor.store.reading()));
-                claimtrail_fraud_service::parts_with(runtime, Some(ledger))?
+                let adjudication = runtimes.iter().find(|r| r.store.service() == claimtrail_adjudication::SERVICE).context("no adjudication in the stack")?;
+                let policy: Arc<dyn claimtrail_fraud_service::PolicySource> =
+                    Arc::new(crate::fraud_ledger::AdjudicationPolicy::new(adjudication.store.clone()));
+                claimtrail_fraud_service::parts_with(runtime, Some(ledger), Some(policy))?
             }
             other => anyhow::bail!("unknown service {other}"),
         };

@@ -55,6 +55,8 @@ pub struct EvidenceView {
     pub ledger_index: u64,
     /// Another payer's claim: redacted to its ledger index and the pattern.
     pub other_payer: bool,
+    /// One of the claims the alert flags (see `flagged_claim_ids`).
+    pub flagged: bool,
     pub pattern: String,
     /// The tree size the inclusion proof is for (a signed checkpoint's).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +78,12 @@ pub struct AlertView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     pub evidence: Vec<EvidenceView>,
+    /// The payer's claims the alert flags (for a claim-level pattern: the
+    /// later duplicate, the unbundled claim, the excluded provider's or the
+    /// after-death claim), of `claim_ids`; the others are what they were
+    /// matched against. Empty for provider-level patterns, which flag `npi`.
+    #[schema(value_type = Vec<String>)]
+    pub flagged_claim_ids: Vec<Uuid>,
     pub npi: String,
     pub pattern: String,
     pub payer_id: String,
@@ -125,6 +133,7 @@ fn view(stored: storage::StoredAlert) -> AlertView {
         claim_ids: alert.claim_ids,
         closed_reason: stored.closed_reason,
         date: alert.date.map(claimtrail_events::format_date),
+        flagged_claim_ids: flagged_claims(&alert.pattern, &alert.evidence),
         evidence: alert.evidence.into_iter().map(evidence_view).collect(),
         npi: alert.npi,
         pattern: alert.pattern,
@@ -135,6 +144,17 @@ fn view(stored: storage::StoredAlert) -> AlertView {
     }
 }
 
+/// The claims a claim-level alert flags: its payer's evidence marked flagged, in evidence order.
+fn flagged_claims(pattern: &str, evidence: &[AlertEvidence]) -> Vec<Uuid> {
+    let claim_level = pattern.parse::<claimtrail_fraud::Pattern>().is_ok_and(|pattern| pattern.level() == claimtrail_fraud::Level::Claim);
+    if !claim_level {
+        return vec![];
+    }
+    let mut flagged: Vec<Uuid> = evidence.iter().filter(|evidence| evidence.flagged).filter_map(|evidence| evidence.claim_id).collect();
+    flagged.dedup();
+    flagged
+}
+
 fn evidence_view(evidence: AlertEvidence) -> EvidenceView {
     EvidenceView {
         claim_id: evidence.claim_id,
@@ -142,6 +162,7 @@ fn evidence_view(evidence: AlertEvidence) -> EvidenceView {
         inclusion_proof: evidence.inclusion_proof.map(|proof| proof.hashes),
         ledger_index: evidence.ledger_index,
         other_payer: evidence.other_payer,
+        flagged: evidence.flagged,
         pattern: evidence.pattern,
     }
 }
@@ -223,7 +244,8 @@ async fn act(runtime: &Runtime, tenant: &Tenant, alert_id: Uuid, command: Comman
     // Another payer's alert is answered as one that does not exist.
     let alert = storage::alert_state(store, &tx, alert_id).await?.filter(|(payer_id, _)| tenant.payers.includes(payer_id));
     let status = alert.as_ref().map(|(_, status)| *status);
-    let events = domain::decide(&Facts { alert, ..Facts::default() }, &command).map_err(|rejection| match rejection {
+    let flagged_claims = if alert.is_some() { storage::flagged_claims(store, &tx, alert_id).await? } else { vec![] };
+    let events = domain::decide(&Facts { alert, flagged_claims, ..Facts::default() }, &command).map_err(|rejection| match rejection {
         Rejection::UnknownAlert(_) => Problem::not_found(format!("no fraud alert {alert_id} of a payer this key reads")),
         Rejection::AlreadyClosed { .. } => Problem::new(StatusCode::CONFLICT, "alert-closed", "Alert closed", rejection.to_string()),
         Rejection::ReasonMissing | Rejection::ReasonTooLong { .. } => {

@@ -1,6 +1,8 @@
 //! The fraud service's consumer, [`Scanning`]: `claim.submitted.v1` kept
 //! ([`ScannedClaim`]); `claim.adjudicated.v1` and `claim.pended.v1` mark it
-//! decided; `member.enrolled.v1` (dates of death) and
+//! decided (a void, which has no decision: the `claim.reversed.v1` it causes);
+//! `policy_version.published.v1` (exclusion lists, NCCI edits),
+//! `member.enrolled.v1` (dates of death) and
 //! `provider.registered.v1` (taxonomy) feed the reference facts;
 //! `checkpoint.signed.v1` (and each decision, once a checkpoint is known)
 //! runs a scan pass: the decided claims whose submission is on the ledger,
@@ -14,9 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use claimtrail_events::Frequency as ClaimFrequency;
 use claimtrail_events::{
-    CheckpointSigned, ClaimAdjudicated, ClaimPended, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, InclusionProof, MemberEnrolled, NewEvent,
-    ProviderRegistered,
+    CheckpointSigned, ClaimAdjudicated, ClaimPended, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, InclusionProof,
+    MemberEnrolled, NewEvent, PolicyVersionPublished, ProviderRegistered,
 };
 use claimtrail_fraud::{Finding, Reference, ScanConfig, Scanner};
 use claimtrail_runtime::{EventHandler, HandlerError};
@@ -26,14 +29,18 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::domain::claim::ScannedClaim;
+use crate::domain::policy::{self as policy_rows, PolicyRows};
 use crate::domain::{self, Command, Event, Facts};
 use crate::ledger::LedgerSource;
+use crate::policy::PolicySource;
 use crate::storage;
 
 /// The event handler of the fraud service.
 pub struct Scanning {
     store: Store,
     ledger: Option<Arc<dyn LedgerSource>>,
+    /// Where the payers' exclusion lists and NCCI edits are read (none: the detectors go without them).
+    policy: Option<Arc<dyn PolicySource>>,
     /// The fingerprint key id claims are matched on (the first configured key), if any.
     match_key_id: Option<u32>,
     scan_claims_max: u64,
@@ -51,8 +58,33 @@ struct ScanState {
 }
 
 impl Scanning {
-    pub fn new(store: Store, ledger: Option<Arc<dyn LedgerSource>>, match_key_id: Option<u32>, scan_claims_max: u64) -> Scanning {
-        Scanning { store, ledger, match_key_id, scan_claims_max, tree_size: AtomicU64::new(0), scanner: Mutex::new(None) }
+    pub fn new(
+        store: Store,
+        ledger: Option<Arc<dyn LedgerSource>>,
+        policy: Option<Arc<dyn PolicySource>>,
+        match_key_id: Option<u32>,
+        scan_claims_max: u64,
+    ) -> Scanning {
+        Scanning { store, ledger, policy, match_key_id, scan_claims_max, tree_size: AtomicU64::new(0), scanner: Mutex::new(None) }
+    }
+
+    /// A payer's new exclusion list or NCCI edits: fetched by version, checked against the published hash, kept.
+    async fn record_policy(&self, tx: &DatabaseTransaction, published: &PolicyVersionPublished) -> Result<(), HandlerError> {
+        if !policy_rows::KINDS.contains(&published.kind.as_str()) {
+            return Ok(());
+        }
+        let Some(policy) = self.policy.as_ref() else {
+            tracing::warn!(payer_id = %published.payer_id, kind = %published.kind, "no policy source: the detectors go without this version");
+            return Ok(());
+        };
+        let version_id = Uuid::parse_str(&published.version_id).map_err(|e| HandlerError::Invalid(format!("version id {}: {e}", published.version_id)))?;
+        let body = policy.content(&published.payer_id, version_id).await?;
+        let rows = PolicyRows::of(&published.kind, &published.content_hash, &body)
+            .map_err(|e| HandlerError::Invalid(format!("policy version {} of payer {}: {e}", published.version_id, published.payer_id)))?;
+        storage::set_policy(&self.store, tx, &published.payer_id, &published.kind, &published.version_id, &published.content_hash, &rows).await?;
+        tracing::info!(payer_id = %published.payer_id, kind = %published.kind, rows = rows.len(), "policy rows loaded for the detectors");
+        *self.scanner.lock().await = None;
+        Ok(())
     }
 
     async fn rebuild(&self, tx: &DatabaseTransaction) -> Result<ScanState, HandlerError> {
@@ -64,6 +96,9 @@ impl Scanning {
         }
         for (npi, taxonomy) in specialties {
             reference.add_specialty(&npi, &taxonomy);
+        }
+        for rows in storage::policy_rows(&self.store, tx).await? {
+            rows.add_to(&mut reference);
         }
         let mut state = ScanState { scanner: Scanner::new(reference, ScanConfig::standard()), observed: HashSet::new(), window: None };
         for (claim, ledger_index) in storage::scanned(&self.store, tx).await? {
@@ -158,7 +193,7 @@ impl Scanning {
         }
         let npis: Vec<String> = findings.iter().filter(|finding| finding.evidence.is_empty()).filter_map(|finding| finding.npi.clone()).collect();
         let provider_payers = storage::provider_payers(&self.store, tx, &npis).await?;
-        let facts = Facts { proofs, provider_payers, alert: None };
+        let facts = Facts { proofs, provider_payers, ..Facts::default() };
         let events = domain::decide(&facts, &Command::Raise { findings }).map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;
         let mut outgoing = Vec::with_capacity(events.len());
         for event in events {
@@ -204,9 +239,11 @@ impl EventHandler for Scanning {
             ClaimSubmitted::EVENT_TYPE,
             ClaimAdjudicated::EVENT_TYPE,
             ClaimPended::EVENT_TYPE,
+            ClaimReversed::EVENT_TYPE,
             ClaimsErased::EVENT_TYPE,
             MemberEnrolled::EVENT_TYPE,
             ProviderRegistered::EVENT_TYPE,
+            PolicyVersionPublished::EVENT_TYPE,
             CheckpointSigned::EVENT_TYPE,
         ])
     }
@@ -229,6 +266,11 @@ impl EventHandler for Scanning {
                 storage::mark_decided(&self.store, tx, claim_id).await?;
                 self.scan(tx, envelope).await
             }
+            // A void is decided by the reversal it causes (it has no decision of its own).
+            DomainEvent::ClaimReversed(ClaimReversed { by_claim_id, frequency: ClaimFrequency::Void, .. }) => {
+                storage::mark_decided(&self.store, tx, by_claim_id).await?;
+                self.scan(tx, envelope).await
+            }
             DomainEvent::MemberEnrolled(member) => {
                 storage::set_death(&self.store, tx, &member.payer_id, &member.member_id, member.date_of_death).await?;
                 *self.scanner.lock().await = None;
@@ -237,6 +279,10 @@ impl EventHandler for Scanning {
             DomainEvent::ProviderRegistered(provider) => {
                 storage::set_specialty(&self.store, tx, &provider.npi, &provider.taxonomy).await?;
                 *self.scanner.lock().await = None;
+                Ok(vec![])
+            }
+            DomainEvent::PolicyVersionPublished(published) => {
+                self.record_policy(tx, &published).await?;
                 Ok(vec![])
             }
             DomainEvent::CheckpointSigned(checkpoint) => {

@@ -16,12 +16,16 @@
 //!   a scan pass per checkpoint, `fraud.alert.raised.v1` out.
 //! - [`ledger`]: where the ledger is read ([`ledger::LedgerSource`]): the
 //!   anchor's public API ([`ledger::HttpLedger`]), or in `up` the anchor's own reads.
+//! - [`policy`]: where the payers' exclusion lists and NCCI edits are read
+//!   ([`policy::PolicySource`]): adjudication's public API ([`policy::HttpPolicy`]),
+//!   or in `up` adjudication's own reads.
 //! - [`run`]: the service (`claimtrail serve fraud`).
 
 pub mod api;
 pub mod consumer;
 pub mod domain;
 pub mod ledger;
+pub mod policy;
 pub mod storage;
 
 use std::future::Future;
@@ -33,6 +37,7 @@ use claimtrail_store::Migration;
 pub use api::routes;
 pub use consumer::Scanning;
 pub use ledger::{HttpLedger, LedgerSource};
+pub use policy::{HttpPolicy, PolicySource};
 
 pub const SERVICE: &str = "fraud";
 
@@ -55,11 +60,24 @@ pub fn ledger_from_settings(settings: &ServeSettings) -> anyhow::Result<Option<A
     }
 }
 
-/// The service's routes, handler and tasks on `runtime`, reading the ledger from `ledger`.
-pub fn parts_with(runtime: &Runtime, ledger: Option<Arc<dyn LedgerSource>>) -> anyhow::Result<ServiceParts> {
+/// Adjudication's policy API at `--fraud-policy-url` with `--fraud-ledger-key`; none when either is
+/// missing or empty (then the detectors go without the payers' exclusion lists and NCCI edits).
+pub fn policy_from_settings(settings: &ServeSettings) -> anyhow::Result<Option<Arc<dyn PolicySource>>> {
+    let non_empty = |value: &Option<String>| value.clone().filter(|value| !value.trim().is_empty());
+    match (non_empty(&settings.fraud.fraud_policy_url), non_empty(&settings.fraud.fraud_ledger_key)) {
+        (Some(url), Some(key)) => Ok(Some(Arc::new(HttpPolicy::new(&url, &key)?))),
+        _ => {
+            tracing::warn!("the fraud service cannot read the payers' policy (--fraud-policy-url, --fraud-ledger-key): no exclusion lists, no NCCI pairs");
+            Ok(None)
+        }
+    }
+}
+
+/// The service's routes, handler and tasks on `runtime`, reading the ledger from `ledger` and the payers' policy from `policy`.
+pub fn parts_with(runtime: &Runtime, ledger: Option<Arc<dyn LedgerSource>>, policy: Option<Arc<dyn PolicySource>>) -> anyhow::Result<ServiceParts> {
     let keys = runtime.settings.fraud.fingerprint_keys()?;
     let match_key_id = keys.first().map(|(key_id, _)| *key_id);
-    let scanning = Scanning::new(runtime.store.clone(), ledger, match_key_id, runtime.settings.fraud.fraud_scan_claims_max);
+    let scanning = Scanning::new(runtime.store.clone(), ledger, policy, match_key_id, runtime.settings.fraud.fraud_scan_claims_max);
     Ok(ServiceParts {
         openapi: openapi(),
         routes: routes(runtime.clone()),
@@ -69,9 +87,9 @@ pub fn parts_with(runtime: &Runtime, ledger: Option<Arc<dyn LedgerSource>>) -> a
     })
 }
 
-/// The service's parts with the ledger its settings name ([`ledger_from_settings`]).
+/// The service's parts with the ledger and policy its settings name ([`ledger_from_settings`], [`policy_from_settings`]).
 pub fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
-    parts_with(runtime, ledger_from_settings(&runtime.settings)?)
+    parts_with(runtime, ledger_from_settings(&runtime.settings)?, policy_from_settings(&runtime.settings)?)
 }
 
 /// Runs the fraud service alone until `shutdown` (`claimtrail serve fraud`).

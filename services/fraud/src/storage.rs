@@ -13,9 +13,21 @@ use uuid::Uuid;
 
 use crate::domain::AlertStatus;
 use crate::domain::claim::ScannedClaim;
+use crate::domain::policy::PolicyRows;
 
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration { version: 1, name: "claims, alerts, deaths, specialties", statements: tables }]
+    vec![
+        Migration { version: 1, name: "claims, alerts, deaths, specialties", statements: tables },
+        Migration { version: 2, name: "policy rows (exclusions, NCCI pairs)", statements: policy_tables },
+    ]
+}
+
+fn policy_tables(store: &Store) -> Vec<String> {
+    vec![format!(
+        "CREATE TABLE {} (payer_id TEXT NOT NULL, kind TEXT NOT NULL, version_id TEXT NOT NULL, content_hash TEXT NOT NULL, \
+         rows_json TEXT NOT NULL, PRIMARY KEY (payer_id, kind))",
+        store.table("policy")
+    )]
 }
 
 fn tables(store: &Store) -> Vec<String> {
@@ -222,6 +234,16 @@ pub async fn alert_state(store: &Store, conn: &impl ConnectionTrait, alert_id: U
     Ok(Some((row.try_get_by_index(0)?, AlertStatus::parse(&status).ok_or_else(|| corrupt("alert status", &status))?)))
 }
 
+/// The claims an alert flags: its own evidence marked `flagged`.
+pub async fn flagged_claims(store: &Store, conn: &impl ConnectionTrait, alert_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    let row =
+        conn.query_one_raw(stmt(store, format!("SELECT evidence FROM {} WHERE alert_id = $1", store.table("alerts")), vec![Value::from(alert_id)])).await?;
+    let Some(row) = row else { return Ok(vec![]) };
+    let evidence: String = row.try_get_by_index(0)?;
+    let evidence: Vec<AlertEvidence> = serde_json::from_str(&evidence).map_err(|e| corrupt("alert evidence", e))?;
+    Ok(evidence.into_iter().filter(|evidence| evidence.flagged).filter_map(|evidence| evidence.claim_id).collect())
+}
+
 /// Sets an alert's status (and the reason it was closed with).
 pub async fn set_status(store: &Store, tx: &impl ConnectionTrait, alert_id: Uuid, status: AlertStatus, closed_reason: Option<&str>) -> Result<(), StoreError> {
     tx.execute_raw(stmt(
@@ -347,6 +369,59 @@ pub async fn reference(store: &Store, conn: &impl ConnectionTrait) -> Result<Ref
         specialties.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
     }
     Ok((deaths, specialties))
+}
+
+/// Keeps the rows of payer `payer_id`'s newest version of a policy kind (replacing the earlier version's).
+pub async fn set_policy(
+    store: &Store,
+    tx: &impl ConnectionTrait,
+    payer_id: &str,
+    kind: &str,
+    version_id: &str,
+    content_hash: &str,
+    rows: &PolicyRows,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(rows).map_err(|e| corrupt("policy rows", e))?;
+    tx.execute_raw(stmt(
+        store,
+        format!(
+            "INSERT INTO {} (payer_id, kind, version_id, content_hash, rows_json) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (payer_id, kind) DO UPDATE SET version_id = excluded.version_id, content_hash = excluded.content_hash, rows_json = excluded.rows_json",
+            store.table("policy")
+        ),
+        vec![
+            Value::from(payer_id.to_owned()),
+            Value::from(kind.to_owned()),
+            Value::from(version_id.to_owned()),
+            Value::from(content_hash.to_owned()),
+            Value::from(json),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The policy rows of every payer's newest versions.
+pub async fn policy_rows(store: &Store, conn: &impl ConnectionTrait) -> Result<Vec<PolicyRows>, StoreError> {
+    let rows = conn.query_all_raw(stmt(store, format!("SELECT rows_json FROM {} ORDER BY payer_id, kind", store.table("policy")), vec![])).await?;
+    let mut policies = Vec::with_capacity(rows.len());
+    for row in rows {
+        let json: String = row.try_get_by_index(0)?;
+        policies.push(serde_json::from_str(&json).map_err(|e| corrupt("stored policy rows", e))?);
+    }
+    Ok(policies)
+}
+
+/// The version id of payer `payer_id`'s `kind` the fraud service holds, if any.
+pub async fn policy_version(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, kind: &str) -> Result<Option<String>, StoreError> {
+    let row = conn
+        .query_one_raw(stmt(
+            store,
+            format!("SELECT version_id FROM {} WHERE payer_id = $1 AND kind = $2", store.table("policy")),
+            vec![Value::from(payer_id.to_owned()), Value::from(kind.to_owned())],
+        ))
+        .await?;
+    row.map(|row| row.try_get_by_index(0)).transpose().map_err(Into::into)
 }
 
 /// Forgets erased claims (their alerts keep only ids and ledger indices).

@@ -7,11 +7,15 @@
 //! member id and the payer's COB place (for its 835: CLP01, NM1*QC, CLP02), `provider.registered.v1` the provider's pay-to
 //! and bank account (a changed account must be prenoted again).
 //! `fraud.alert.raised.v1` about a claim not yet paid holds the provider's
-//! payments from that payer (the payment holds finance releases).
+//! payments from that payer (the payment holds finance releases);
+//! `fraud.alert.closed.v1` releases that alert's hold when it was a false
+//! positive, and recoups its paid claims when it was confirmed
+//! ([`domain::fraud`]).
 
 use async_trait::async_trait;
 use claimtrail_events::{
-    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertRaised, NewEvent, PayableBooked, PayerSequence,
+    ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertClosed, FraudAlertRaised, NewEvent, PayableBooked,
+    PayerSequence,
     ProviderRegistered,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
@@ -31,6 +35,34 @@ pub struct Booker {
 impl Booker {
     pub fn new(store: Store) -> Booker {
         Booker { store }
+    }
+
+    /// A false positive releases the hold its alert placed; a confirmed alert recoups its flagged claims already paid.
+    async fn alert_closed(&self, tx: &DatabaseTransaction, closed: &FraudAlertClosed) -> Result<(), HandlerError> {
+        match closed.outcome.as_str() {
+            "false_positive" => {
+                let marker = domain::fraud::hold_marker(closed.alert_id);
+                let reason = format!("fraud alert {} closed as a false positive: {}", closed.alert_id, closed.reason);
+                let n_released = payments::release_fraud_holds(&self.store, tx, &closed.payer_id, &marker, &reason).await?;
+                tracing::info!(alert_id = %closed.alert_id, n_released, "a false positive's payment hold released");
+            }
+            "confirmed" => {
+                for claim in payments::paid_claims(&self.store, tx, &closed.claim_ids).await? {
+                    if storage::has_entry(&self.store, tx, claim.claim_id, domain::EntryKind::Recoupment).await? {
+                        continue;
+                    }
+                    let recouped = domain::fraud::recoup(Uuid::now_v7(), closed.alert_id, &closed.payer_id, &claim)
+                        .map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;
+                    if let Some(recoupment) = recouped {
+                        storage::insert_entry(&self.store, tx, &recoupment.entry).await?;
+                        payments::add_debt(&self.store, tx, &closed.payer_id, &claim.billing_npi, &recoupment.debt).await?;
+                        tracing::info!(alert_id = %closed.alert_id, claim_id = %claim.claim_id, amount = %claim.paid, "a paid claim recouped");
+                    }
+                }
+            }
+            other => return Err(HandlerError::Invalid(format!("alert {} closed with the unknown outcome `{other}`", closed.alert_id))),
+        }
+        Ok(())
     }
 
     /// Records a claim's decision or reversal as payable by the next run, with its CLM01 and member id when its submission was seen.
@@ -62,6 +94,7 @@ impl EventHandler for Booker {
             ClaimsErased::EVENT_TYPE,
             ProviderRegistered::EVENT_TYPE,
             FraudAlertRaised::EVENT_TYPE,
+            FraudAlertClosed::EVENT_TYPE,
         ])
     }
 
@@ -85,10 +118,13 @@ impl EventHandler for Booker {
             DomainEvent::FraudAlertRaised(alert) => {
                 // A flagged claim not yet paid: hold the provider's payments from the payer until finance releases them.
                 if !alert.claim_ids.is_empty() && payments::n_paid(&self.store, tx, &alert.claim_ids).await? < alert.claim_ids.len() {
-                    let claims = alert.claim_ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ");
-                    let reason = format!("fraud alert {} ({}) on claim {claims}", alert.alert_id, alert.pattern);
+                    let reason = domain::fraud::hold_reason(&alert);
                     payments::place_hold(&self.store, tx, Uuid::now_v7(), &alert.payer_id, &alert.npi, &reason, "fraud").await?;
                 }
+                return Ok(vec![]);
+            }
+            DomainEvent::FraudAlertClosed(closed) => {
+                self.alert_closed(tx, &closed).await?;
                 return Ok(vec![]);
             }
             DomainEvent::ProviderRegistered(provider) => {

@@ -626,6 +626,32 @@ pub(crate) async fn list_versions(
     Ok(Json(PolicyVersionsView { versions: versions.into_iter().map(view).collect() }))
 }
 
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/policy-versions/{version_id}", tag = "adjudication",
+    params(("payer_id" = String, Path, description = "Payer"), ("version_id" = String, Path, description = "The version's id (from its `policy_version.published.v1`)")),
+    responses((status = 200, description = "The version's stored bytes, whose SHA3-256 is its `content_hash` (CSV tables as text/csv, rule sets and plans as JSON); \
+                the version's kind and hash in the `Claimtrail-Policy-Kind` and `Claimtrail-Content-Hash` headers", body = String, content_type = "text/csv"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a key of this payer (payer, admin or auditor)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such version of this payer", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn version_content(
+    State(runtime): State<Runtime>,
+    ForPayer { payer_id, .. }: ForPayer<ReadsPolicy>,
+    Path((_, version_id)): Path<(String, String)>,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse as _;
+    let not_found = || Problem::not_found(format!("payer {payer_id} has no policy version {version_id}"));
+    let id = Uuid::parse_str(&version_id).map_err(|_| not_found())?;
+    let (version, body) = storage::policy_version(&runtime.store, runtime.store.reader(), &payer_id, id).await?.ok_or_else(not_found)?;
+    let content_type = if body.first() == Some(&b'{') { "application/json" } else { "text/csv" };
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+        (axum::http::HeaderName::from_static("claimtrail-policy-kind"), version.kind),
+        (axum::http::HeaderName::from_static("claimtrail-content-hash"), version.content_hash),
+    ];
+    Ok((headers, body).into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,7 @@ pub fn alerts_of(finding: &Finding, proofs: &BTreeMap<u64, InclusionProof>, prov
                         ledger_index: evidence.ledger_index,
                         claim_id: own.then_some(evidence.claim_id),
                         other_payer: !own,
+                        flagged: own && finding.claim_ids.contains(&evidence.claim_id),
                         inclusion_proof: if own { proofs.get(&evidence.ledger_index).cloned() } else { None },
                     }
                 })

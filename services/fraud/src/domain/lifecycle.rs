@@ -73,8 +73,17 @@ pub fn acknowledge(alert_id: Uuid, payer_id: &str, status: AlertStatus, by: &str
     Ok(FraudAlertAcknowledged { alert_id, payer_id: payer_id.to_owned(), by: by.to_owned() })
 }
 
-/// Closes an open or acknowledged alert with `outcome` and a non-empty `reason` of at most [`REASON_CHARS_MAX`] characters.
-pub fn close(alert_id: Uuid, payer_id: &str, status: AlertStatus, outcome: Outcome, reason: &str, by: &str) -> Result<FraudAlertClosed, Rejection> {
+/// Closes an open or acknowledged alert with `outcome` and a non-empty `reason` of at most [`REASON_CHARS_MAX`] characters,
+/// naming the claims it flagged (`flagged_claims`, for settlement's recoupment).
+pub fn close(
+    alert_id: Uuid,
+    payer_id: &str,
+    status: AlertStatus,
+    outcome: Outcome,
+    reason: &str,
+    by: &str,
+    flagged_claims: &[Uuid],
+) -> Result<FraudAlertClosed, Rejection> {
     if let AlertStatus::Closed(_) = status {
         return Err(Rejection::AlreadyClosed { alert_id, status: status.as_str() });
     }
@@ -86,5 +95,12 @@ pub fn close(alert_id: Uuid, payer_id: &str, status: AlertStatus, outcome: Outco
     if len > REASON_CHARS_MAX {
         return Err(Rejection::ReasonTooLong { len, max: REASON_CHARS_MAX });
     }
-    Ok(FraudAlertClosed { alert_id, payer_id: payer_id.to_owned(), outcome: outcome.as_str().to_owned(), reason: reason.to_owned(), by: by.to_owned() })
+    Ok(FraudAlertClosed {
+        alert_id,
+        payer_id: payer_id.to_owned(),
+        outcome: outcome.as_str().to_owned(),
+        reason: reason.to_owned(),
+        by: by.to_owned(),
+        claim_ids: flagged_claims.to_vec(),
+    })
 }

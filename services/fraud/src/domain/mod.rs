@@ -8,6 +8,8 @@
 //!   claims it names, with another payer's evidence redacted.
 //! - [`lifecycle`]: an alert's status (open, acknowledged, closed) and what
 //!   an investigator may do to it.
+//! - [`policy`]: the payers' exclusion lists and NCCI edits, checked against
+//!   their published hash and reduced to what the detectors read.
 //!
 //! [`decide`] takes a [`Command`] and the [`Facts`] the caller loaded and
 //! returns the events to record; [`apply`] folds an alert's status.
@@ -15,6 +17,7 @@
 pub mod alerts;
 pub mod claim;
 pub mod lifecycle;
+pub mod policy;
 
 use std::collections::BTreeMap;
 
@@ -44,6 +47,8 @@ pub struct Facts {
     pub provider_payers: BTreeMap<String, Vec<String>>,
     /// The alert acted on (acknowledge, close): its payer and status, if it exists.
     pub alert: Option<(String, AlertStatus)>,
+    /// The claims of the alert acted on that it flags (its `flagged` evidence).
+    pub flagged_claims: Vec<Uuid>,
 }
 
 /// What the fraud service records.
@@ -79,7 +84,7 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
         }
         Command::Close { alert_id, outcome, reason, by } => {
             let (payer_id, status) = facts.alert.as_ref().ok_or(Rejection::UnknownAlert(*alert_id))?;
-            lifecycle::close(*alert_id, payer_id, *status, *outcome, reason, by).map(|event| vec![Event::Closed(event)])
+            lifecycle::close(*alert_id, payer_id, *status, *outcome, reason, by, &facts.flagged_claims).map(|event| vec![Event::Closed(event)])
         }
     }
 }

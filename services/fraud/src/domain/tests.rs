@@ -83,6 +83,24 @@ fn a_cross_payer_duplicate_raises_one_alert_per_payer_each_redacting_the_other_p
 }
 
 #[test]
+fn only_the_flagged_claim_of_the_alerts_payer_is_marked_flagged_never_the_original_nor_another_payers() {
+    let facts = Facts { proofs: BTreeMap::from([(3, proof(10)), (7, proof(10))]), ..Facts::default() };
+    check(facts.clone(), Command::Raise { findings: vec![duplicate_of(Pattern::ExactDuplicate, (CLAIM_A2, "PA", 7), (CLAIM_A, "PA", 3))] }, |then| {
+        let [alert] = raised(then).try_into().unwrap();
+        let flagged: Vec<Option<Uuid>> = alert.evidence.iter().filter(|e| e.flagged).map(|e| e.claim_id).collect();
+        assert_eq!(flagged, [Some(CLAIM_A2)], "{alert:?}");
+    });
+    check(facts, Command::Raise { findings: vec![duplicate_of(Pattern::CrossPayerDuplicate, (CLAIM_B, "PB", 7), (CLAIM_A, "PA", 3))] }, |then| {
+        for alert in raised(then) {
+            let flagged: Vec<Option<Uuid>> = alert.evidence.iter().filter(|e| e.flagged).map(|e| e.claim_id).collect();
+            // Payer B's claim is the second bill; payer A's alert flags nothing of its own, and says nothing of B's.
+            let expected: Vec<Option<Uuid>> = if alert.payer_id == "PB" { vec![Some(CLAIM_B)] } else { vec![] };
+            assert_eq!(flagged, expected, "{alert:?}");
+        }
+    });
+}
+
+#[test]
 fn a_provider_level_finding_without_evidence_goes_to_every_payer_the_provider_bills() {
     let finding = Finding {
         pattern: Pattern::Upcoding,
@@ -143,6 +161,16 @@ fn an_acknowledged_alert_is_closed_with_its_outcome_and_reason() {
         let [Event::Closed(event)] = events.as_slice() else { panic!("not closed") };
         assert_eq!((event.outcome.as_str(), event.reason.as_str()), ("false_positive", "same-day visit, two distinct services"));
         assert_eq!(apply(Some(AlertStatus::Acknowledged), &events[0]), Some(AlertStatus::Closed(Outcome::FalsePositive)));
+    });
+}
+
+#[test]
+fn a_closed_alert_names_the_claims_it_flagged_for_settlements_recoupment() {
+    let facts = Facts { alert: Some(("PA".into(), AlertStatus::Open)), flagged_claims: vec![CLAIM_A2], ..Facts::default() };
+    check(facts, Command::Close { alert_id: ALERT, outcome: Outcome::Confirmed, reason: "billed twice".into(), by: "inv".into() }, |then| {
+        let events = then.unwrap();
+        let [Event::Closed(event)] = events.as_slice() else { panic!("not closed") };
+        assert_eq!(event.claim_ids, [CLAIM_A2]);
     });
 }
 

@@ -21,12 +21,15 @@
 //! - [`returned`]: what a returned ACH entry undoes on the payment side.
 //! - [`account`]: account-fault returns (hold until new banking) and
 //!   notifications of change (the corrected account).
+//! - [`fraud`]: fraud alerts' holds, released on a false positive, and the
+//!   recoupment of a paid claim on a confirmed alert.
 
 pub mod account;
 pub mod ach;
 pub mod advice;
 pub mod bank;
 pub mod banking_day;
+pub mod fraud;
 pub mod journal;
 pub mod payment_run;
 pub mod returned;
@@ -54,6 +57,8 @@ pub enum EntryKind {
     Payment,
     /// A remittance the bank returned: the mirror of its payment entry.
     Return,
+    /// A paid claim a confirmed fraud alert takes back (a receivable from the provider).
+    Recoupment,
 }
 
 impl EntryKind {
@@ -65,6 +70,7 @@ impl EntryKind {
             EntryKind::Correction => "correction",
             EntryKind::Payment => "payment",
             EntryKind::Return => "return",
+            EntryKind::Recoupment => "recoupment",
         }
     }
 }

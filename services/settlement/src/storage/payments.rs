@@ -461,6 +461,63 @@ pub async fn release_holds(store: &Store, tx: &impl ConnectionTrait, payer_id: &
     Ok(result.rows_affected())
 }
 
+/// Releases the active fraud holds of the payer whose reason begins with `marker` (one alert's): how many.
+pub async fn release_fraud_holds(store: &Store, tx: &impl ConnectionTrait, payer_id: &str, marker: &str, reason: &str) -> Result<u64, StoreError> {
+    // The marker is an alert id in fixed words: no LIKE wildcard can occur in it, but escape them anyway.
+    let pattern = format!("{}%", marker.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let result = tx
+        .execute_raw(stmt(
+            store,
+            format!(
+                "UPDATE {} SET released_by = 'fraud', release_reason = $3 \
+                 WHERE payer_id = $1 AND placed_by = 'fraud' AND released_by IS NULL AND reason LIKE $2 ESCAPE '\\'",
+                store.table("holds")
+            ),
+            vec![Value::from(payer_id.to_owned()), Value::from(pattern), Value::from(reason.to_owned())],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// Of `claim_ids`, those a payment run has paid, with what their decisions paid.
+pub async fn paid_claims(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<Vec<crate::domain::fraud::PaidClaim>, StoreError> {
+    let mut paid = Vec::new();
+    for chunk in claim_ids.chunks(400) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
+        let rows = tx
+            .query_all_raw(stmt(
+                store,
+                format!(
+                    "SELECT claim_id, billing_npi, paid_cents FROM {} WHERE kind = 'decision' AND remittance_id IS NOT NULL AND claim_id IN ({}) ORDER BY claim_id",
+                    store.table("payables"),
+                    placeholders.join(",")
+                ),
+                chunk.iter().map(|claim_id| Value::from(*claim_id)).collect(),
+            ))
+            .await?;
+        for row in rows {
+            paid.push(crate::domain::fraud::PaidClaim {
+                claim_id: row.try_get_by_index(0)?,
+                billing_npi: row.try_get_by_index(1)?,
+                paid: Money::from_cents(row.try_get_by_index(2)?),
+            });
+        }
+    }
+    Ok(paid)
+}
+
+/// Adds `debt` to what `npi` owes the payer (to an existing debt of the same claim, if any).
+pub async fn add_debt(store: &Store, tx: &impl ConnectionTrait, payer_id: &str, npi: &str, debt: &Debt) -> Result<(), StoreError> {
+    let mut debts = debts(store, tx, payer_id).await?.remove(npi).unwrap_or_default();
+    match debts.iter_mut().find(|owed| owed.claim_id == debt.claim_id) {
+        Some(owed) => {
+            owed.amount = owed.amount.checked_add(debt.amount).ok_or_else(|| StoreError::Corrupt(format!("the debt of claim {} overflows", debt.claim_id)))?
+        }
+        None => debts.push(debt.clone()),
+    }
+    replace_debts(store, tx, payer_id, npi, &debts).await
+}
+
 /// The payer's active holds: NPI → reason (the first placed, when several).
 pub async fn active_holds(store: &Store, tx: &impl ConnectionTrait, payer_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
     let rows = tx
