@@ -14,7 +14,7 @@ async fn the_deployed_bench_runs_200_claims_and_reports_them_beside_their_ceilin
     let markdown_path = dir.path().join("benchmarks.md");
     std::fs::write(&markdown_path, "| h |\n|---|\n<!-- bench --topology deployed rows: new rows go above this line -->\n").expect("writing");
     let output = tokio::process::Command::new(claimtrail_bin())
-        .args(["bench", "--topology", "deployed", "--claims", "200", "--bundle", "20", "--warmup", "20", "--rate", "400"])
+        .args(["bench", "--topology", "deployed", "--claims", "200", "--bundle", "20", "--warmup", "20", "--rate", "400", "--members", "100"])
         .args(["--database-url", &database_url(), "--nats-url", &nats_url()])
         .arg("--json")
         .arg(&json_path)

@@ -184,6 +184,7 @@ impl Consumer {
             if *stop.borrow() {
                 return Ok(());
             }
+            let fetching = std::time::Instant::now();
             let batch = tokio::select! {
                 batch = subscription.fetch(self.runtime.settings.batch_max as usize, Duration::from_millis(500)) => batch,
                 _ = stop.changed() => return Ok(()),
@@ -199,8 +200,17 @@ impl Consumer {
             if !batch.is_empty() {
                 metrics::counter!("claimtrail_messages_received_total", &self.labels()).increment(batch.len() as u64);
                 let started = std::time::Instant::now();
+                let n_messages = batch.len();
                 self.process_batch(batch, wanted.as_ref()).await;
                 metrics::histogram!("claimtrail_batch_seconds", &self.labels()).record(started.elapsed().as_secs_f64());
+                tracing::debug!(
+                    family = self.family.as_str(),
+                    partition = ?self.partition,
+                    n_messages,
+                    fetch_ms = started.duration_since(fetching).as_secs_f64() * 1e3,
+                    process_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "batch handled"
+                );
             }
             if lag_checked.elapsed() > Duration::from_secs(5) {
                 lag_checked = std::time::Instant::now();

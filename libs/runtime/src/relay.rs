@@ -89,7 +89,14 @@ impl Relay {
 
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut failures: u32 = 0;
+        let wakeup = self.runtime.relay_wakeup.clone();
         loop {
+            // Registered before the pass, so that a commit notifying while
+            // the pass runs wakes the next one at once instead of after
+            // RELAY_POLL_INTERVAL (notify_waiters keeps no permit).
+            let woken = wakeup.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             match self.drain().await {
                 Ok(_) => {
                     failures = 0;
@@ -115,7 +122,7 @@ impl Relay {
                 return Ok(());
             }
             tokio::select! {
-                () = self.runtime.relay_wakeup.notified() => {}
+                () = woken => {}
                 () = tokio::time::sleep(RELAY_POLL_INTERVAL) => {}
                 _ = stop.changed() => {}
             }
@@ -157,7 +164,8 @@ impl Relay {
                     }
                 })
                 .collect();
-            self.set_publishing_since(Some(Instant::now()));
+            let publishing = Instant::now();
+            self.set_publishing_since(Some(publishing));
             let acknowledged = self.runtime.bus.publish(&events).await;
             self.set_publishing_since(None);
             acknowledged?;
@@ -165,6 +173,7 @@ impl Relay {
             let seqs: Vec<i64> = pending.iter().map(|row| row.seq).collect();
             outbox::mark_published(store, &tx, &seqs).await?;
             tx.commit().await?;
+            tracing::debug!(n_events = seqs.len(), publish_ms = publishing.elapsed().as_secs_f64() * 1e3, sweep, "relay published");
             let highest = seqs.iter().copied().max();
             self.floor = self.floor.max(highest);
             after = highest.max(after);

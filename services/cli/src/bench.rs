@@ -62,6 +62,12 @@ pub struct BenchArgs {
     /// Claims submitted and settled before the measured ones. Deployed topology.
     #[arg(long, default_value_t = 1_000)]
     pub warmup: usize,
+    /// Members of the demo payer the claims are spread over, enrolled before
+    /// the clock starts (0: the demo's six members). A member's claims are
+    /// its history, which every later claim of the member reads and records:
+    /// six members for thousands of claims measure a history no member has.
+    #[arg(long, default_value_t = BENCH_MEMBERS_DEFAULT)]
+    pub members: usize,
     /// The nats-server binary the deployed topology starts (its config pinned) when --nats-url is not given.
     #[arg(long, default_value = "nats-server")]
     pub nats_server: std::path::PathBuf,
@@ -72,6 +78,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub markdown: Option<std::path::PathBuf>,
 }
+
+/// Members the bench enrolls unless `--members` says otherwise: 10,000 claims make five each.
+pub const BENCH_MEMBERS_DEFAULT: usize = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Topology {
@@ -143,9 +152,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let url = url_rx.await.context("the stack did not start")?;
     let credentials = demo::seed(&runtimes, work_dir.path(), &url).await?;
     let key = credentials.tenants.iter().find(|t| t["role"] == "provider").and_then(|t| t["api_key"].as_str()).context("no provider key")?.to_owned();
-    let members: Vec<String> = credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
+    let members = claim_members(&runtimes, &credentials, args.members).await?;
     // Events produced before the claims (reference data): every one reaches the ledger.
     let baseline_events = published_events(&runtimes).await? - footprint_of(&runtimes, claimtrail_anchor::SERVICE).await?.table_rows("outbox");
+    let (rows_before, _) = rows_by_table(&runtimes).await?;
+    let (events_before, bytes_before) = (published_events(&runtimes).await?, storage::database_bytes(&runtimes, work_dir.path(), embedded, &prefix).await?);
 
     // Bodies are built before the clock starts.
     let today = claimtrail_events::today();
@@ -200,18 +211,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let settle_elapsed = started.elapsed();
     progress.finish_and_clear();
 
-    // The budget per claim, from each service's own footprint.
-    let mut rows = 0i64;
-    let mut table_lines = Vec::new();
-    for runtime in &runtimes {
-        let service = runtime.store.service();
-        for table in footprint_of(&runtimes, service).await?.tables {
-            rows += table.rows;
-            table_lines.push(format!("{service}.{}={}", table.table, table.rows));
-        }
-    }
-    let outbox_messages = published_events(&runtimes).await?;
-    let bytes = storage::database_bytes(&runtimes, work_dir.path(), embedded, &prefix).await?;
+    // The budget per claim, from each service's own footprint (the seeding's rows, events and bytes left out).
+    let (rows_after, table_lines) = rows_by_table(&runtimes).await?;
+    let rows = rows_after - rows_before;
+    let outbox_messages = published_events(&runtimes).await? - events_before;
+    let bytes = storage::database_bytes(&runtimes, work_dir.path(), embedded, &prefix).await? - bytes_before;
     let n = args.claims as f64;
     println!("mode: {}", if embedded { "embedded (SQLite, outbox-as-log)" } else { "Postgres + NATS JetStream (serve topology in one process)" });
     println!("claims: {} in bundles of {}, {} in flight; request bytes {}", args.claims, args.bundle, args.concurrency, request_bytes);
@@ -230,6 +234,61 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         cleanup(&runtimes, &settings, &prefix).await?;
     }
     Ok(())
+}
+
+/// Every service's rows in all, and per table (`service.table=rows`).
+async fn rows_by_table(runtimes: &[Runtime]) -> anyhow::Result<(i64, Vec<String>)> {
+    let mut rows = 0i64;
+    let mut table_lines = Vec::new();
+    for runtime in runtimes {
+        let service = runtime.store.service();
+        for table in footprint_of(runtimes, service).await?.tables {
+            rows += table.rows;
+            table_lines.push(format!("{service}.{}={}", table.table, table.rows));
+        }
+    }
+    Ok((rows, table_lines))
+}
+
+/// `count` members of the demo payer, `BENCH-000000` on, with the demo
+/// members' names and dates in turn.
+pub(crate) fn bench_members(count: usize) -> Vec<Value> {
+    let people = demo::demo_members();
+    (0..count)
+        .map(|n| {
+            let mut member = people[n % people.len()].clone();
+            member["member_id"] = json!(format!("BENCH-{n:06}"));
+            member
+        })
+        .collect()
+}
+
+/// The members the claims go to: with `count` of 0 the demo's own, otherwise
+/// `count` members enrolled through intake (as a member upload would, in
+/// transactions of 500) and waited for until adjudication has recorded the
+/// last of them, so that no measured claim waits for its member.
+pub(crate) async fn claim_members(runtimes: &[Runtime], credentials: &demo::Credentials, count: usize) -> anyhow::Result<Vec<String>> {
+    use sea_orm::TransactionTrait as _;
+    if count == 0 {
+        return Ok(credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect());
+    }
+    let members = bench_members(count);
+    let intake = runtime_of(runtimes, claimtrail_intake::SERVICE)?;
+    for chunk in members.chunks(500) {
+        let tx = intake.store.db().begin().await?;
+        claimtrail_intake::reference::store_members(intake, &tx, demo::member_enrollments(chunk)?).await?;
+        tx.commit().await?;
+        intake.relay_wakeup.notify_waiters();
+    }
+    let ids: Vec<String> = members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
+    let last = ids.last().context("no member enrolled")?;
+    let adjudication = &runtime_of(runtimes, claimtrail_adjudication::SERVICE)?.store;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while claimtrail_adjudication::storage::member(adjudication, adjudication.reader(), demo::DEMO_PAYER_ID, last, None).await?.is_none() {
+        anyhow::ensure!(Instant::now() < deadline, "adjudication had not recorded member {last} after 10 minutes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(ids)
 }
 
 pub(crate) fn runtime_of<'a>(runtimes: &'a [Runtime], service: &str) -> anyhow::Result<&'a Runtime> {

@@ -131,7 +131,7 @@ async fn measure(
 ) -> anyhow::Result<()> {
     let credentials = demo::seed(runtimes, work_dir, adjudication_url).await?;
     let key = credentials.tenants.iter().find(|t| t["role"] == "provider").and_then(|t| t["api_key"].as_str()).context("no provider key")?.to_owned();
-    let members: Vec<String> = credentials.members.iter().filter_map(|m| m["member_id"].as_str().map(str::to_owned)).collect();
+    let members = bench::claim_members(runtimes, &credentials, args.members).await?;
     let baseline_events = bench::published_events(runtimes).await? - bench::footprint_of(runtimes, claimtrail_anchor::SERVICE).await?.table_rows("outbox");
 
     let ceilings = crate::bench_ceilings::measure(database_url, nats_url, prefix).await?;
@@ -145,6 +145,7 @@ async fn measure(
         "postgres": postgres_setup,
         "service_settings": "the serve defaults (batch_max 256, checkpoint every 1,000 entries or 1 s), rate limit off",
         "warmup_claims": args.warmup,
+        "members": members.len(),
         "claims": args.claims,
         "bundle": args.bundle,
         "concurrency": if args.rate.is_some() { Value::Null } else { Value::from(args.concurrency) },

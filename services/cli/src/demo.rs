@@ -168,27 +168,7 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
         return Ok(());
     }
     let (start, end) = demo_period();
-    let mut enrolled = Vec::new();
-    for member in demo_members() {
-        let body = claimtrail_intake::reference::MemberBody {
-            family_name: member["family_name"].as_str().unwrap_or_default().to_owned(),
-            given_name: member["given_name"].as_str().unwrap_or_default().to_owned(),
-            birth_date: member["birth_date"].as_str().unwrap_or_default().to_owned(),
-            sex: member["sex"].as_str().unwrap_or_default().to_owned(),
-            plan_id: DEMO_PLAN_ID.to_owned(),
-            coverage_start: member["coverage_start"].as_str().unwrap_or_default().to_owned(),
-            coverage_end: member["coverage_end"].as_str().unwrap_or_default().to_owned(),
-            date_of_death: None,
-            subscriber_id: None,
-            relationship: None,
-            zip: None,
-        };
-        let member_id = member["member_id"].as_str().unwrap_or_default();
-        enrolled.push(
-            claimtrail_intake::reference::validate_member(DEMO_PAYER_ID, member_id, &body, "")
-                .map_err(|errors| anyhow::anyhow!("demo member {member_id} is invalid: {errors:?}"))?,
-        );
-    }
+    let enrolled = member_enrollments(&demo_members())?;
     let tx = store.db().begin().await?;
     claimtrail_intake::reference::store_members(intake, &tx, enrolled).await?;
     for (npi, entity_type, name, taxonomy) in
@@ -209,6 +189,34 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
     tx.commit().await?;
     intake.relay_wakeup.notify_waiters();
     Ok(())
+}
+
+/// The enrollments of `members` (as [`demo_members`] describes them) in the
+/// demo payer's plan, validated as intake validates a member upload.
+pub(crate) fn member_enrollments(members: &[Value]) -> anyhow::Result<Vec<claimtrail_events::MemberEnrolled>> {
+    let mut enrolled = Vec::with_capacity(members.len());
+    for member in members {
+        let text = |field: &str| member[field].as_str().unwrap_or_default().to_owned();
+        let body = claimtrail_intake::reference::MemberBody {
+            family_name: text("family_name"),
+            given_name: text("given_name"),
+            birth_date: text("birth_date"),
+            sex: text("sex"),
+            plan_id: DEMO_PLAN_ID.to_owned(),
+            coverage_start: text("coverage_start"),
+            coverage_end: text("coverage_end"),
+            date_of_death: None,
+            subscriber_id: None,
+            relationship: None,
+            zip: None,
+        };
+        let member_id = text("member_id");
+        enrolled.push(
+            claimtrail_intake::reference::validate_member(DEMO_PAYER_ID, &member_id, &body, "")
+                .map_err(|errors| anyhow::anyhow!("demo member {member_id} is invalid: {errors:?}"))?,
+        );
+    }
+    Ok(enrolled)
 }
 
 /// The demo provider organization: the tenant whose keys bill under the demo NPIs.
