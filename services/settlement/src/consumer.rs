@@ -15,8 +15,7 @@
 use async_trait::async_trait;
 use claimtrail_events::{
     ClaimAdjudicated, ClaimReversed, ClaimSubmitted, ClaimsErased, DomainEvent, Envelope, Family, FraudAlertClosed, FraudAlertRaised, NewEvent, PayableBooked,
-    PayerSequence,
-    ProviderRegistered,
+    PayerSequence, ProviderRegistered,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;

@@ -158,7 +158,7 @@ async fn change_of(runtime: &Runtime, payer_id: &str, body: &ReprocessingBody) -
     }
 }
 
-#[utoipa::path(post, path = "/v1/payers/{payer_id}/reprocessing", tag = "adjudication",
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/reprocessing", tag = "adjudication", operation_id = "start_reprocessing",
     params(("payer_id" = String, Path, description = "Payer")),
     request_body(content = ReprocessingBody, description = "The correction: a member's date of death or coverage, or a fee-schedules version"),
     responses((status = 202, description = "The job is started: its claims are queued on their families' partitions", body = ReprocessingJobView),
@@ -188,7 +188,7 @@ pub(crate) async fn start(
     Ok((StatusCode::ACCEPTED, Json(view(job, claims))))
 }
 
-#[utoipa::path(get, path = "/v1/payers/{payer_id}/reprocessing/{job_id}", tag = "adjudication",
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/reprocessing/{job_id}", tag = "adjudication", operation_id = "show_reprocessing",
     params(("payer_id" = String, Path, description = "Payer"), ("job_id" = String, Path, description = "The job")),
     responses((status = 200, description = "The job's progress", body = ReprocessingJobView),
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
