@@ -465,8 +465,8 @@ impl ClaimStatus {
     ];
 
     /// The names of [`ClaimStatus::ALL`], in the same order.
-    pub const ALL_NAMES: [&'static str; 8] = {
-        let mut names = [""; 8];
+    pub const ALL_NAMES: [&'static str; ClaimStatus::ALL.len()] = {
+        let mut names = [""; ClaimStatus::ALL.len()];
         let mut idx = 0;
         while idx < names.len() {
             names[idx] = ClaimStatus::ALL[idx].as_str();

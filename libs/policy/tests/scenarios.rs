@@ -471,7 +471,6 @@ fn an_inpatient_stay_is_paid_drg_weight_times_base_rate_shared_over_its_lines_by
         admission: Some(date!(2026 - 03 - 01)),
         statement_from: Some(date!(2026 - 03 - 01)),
         statement_to: Some(date!(2026 - 03 - 04)),
-        cob: None,
     };
     let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");
     let allowed: Vec<Money> = prices.iter().map(|price| price.allowed).collect();

@@ -33,7 +33,7 @@ pub const CHART_DAYS: i64 = 14;
 pub const CHART_CLAIMS_MAX: usize = 5_000;
 
 /// The statuses a claim can have (intake's).
-const STATUSES: [&str; 8] = ClaimStatus::ALL_NAMES;
+const STATUSES: [&str; ClaimStatus::ALL.len()] = ClaimStatus::ALL_NAMES;
 
 #[derive(Deserialize, Default)]
 pub struct ClaimsQuery {
