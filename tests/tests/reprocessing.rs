@@ -121,11 +121,11 @@ async fn voiding_a_claim_decides_the_later_claim_that_shared_its_deductible_agai
     let met = |bucket: &str| format!("SELECT met_cents FROM {accumulators} WHERE member_id = 'MBR-0001' AND bucket = '{bucket}'");
     assert_eq!(stack.scalar(&met("deductible_inn_individual")).await?, 25_000, "only B's 250 counts now");
 
-    // Settlement books B's reversal (-200) and its new version (0): it recoups 200.
+    // Settlement books B's reversal (-200) and its new version (0) beside B's first decision (200): it recoups 200.
     let payables = stack.table("settlement", "payables");
     wait_until(DECIDED, || async {
         let n = stack.scalar(&format!("SELECT COUNT(*) FROM {payables} WHERE claim_id IN ('{b}', '{b_version}')")).await?;
-        Ok((n == 2, format!("{n} of B's payables")))
+        Ok((n == 3, format!("{n} of B's payables")))
     })
     .await?;
     let reversal = format!("SELECT paid_cents FROM {payables} WHERE claim_id = '{b}' AND kind = 'reversal'");
