@@ -873,3 +873,32 @@ impl Embedded {
         Ok((output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))))
     }
 }
+
+/// A benefit plan for the tests: every line "medical"; in network deductible
+/// 500/1,000, out-of-pocket maximum 3,000/6,000, coinsurance 20% (out of
+/// network twice each, 40%).
+pub fn gold_ppo_plan() -> Value {
+    json!({
+        "name": "Gold PPO",
+        "categories": ["medical"],
+        "default_category": "medical",
+        "tiers": {
+            "inn": {"deductible": {"individual": "500.00", "family": "1000.00"}, "oop_max": {"individual": "3000.00", "family": "6000.00"}, "coinsurance_percent": "20"},
+            "oon": {"deductible": {"individual": "1000.00", "family": "2000.00"}, "oop_max": {"individual": "6000.00", "family": "12000.00"}, "coinsurance_percent": "40"}
+        }
+    })
+}
+
+/// The sample claim with one line: `code`, `units` units at `charge` (a FHIR decimal).
+pub fn one_line_claim(pcn: &str, code: &str, units: u32, charge: &str) -> Value {
+    let mut claim = sample_claim(pcn);
+    let mut item = claim["item"][0].clone();
+    item["productOrService"]["coding"][0]["code"] = json!(code);
+    let net: f64 = charge.parse().expect("a charge");
+    item["quantity"] = json!({"value": units});
+    item["unitPrice"] = json!({"value": net / f64::from(units), "currency": "USD"});
+    item["net"] = json!({"value": net, "currency": "USD"});
+    claim["item"] = json!([item]);
+    claim["total"] = json!({"value": net, "currency": "USD"});
+    claim
+}

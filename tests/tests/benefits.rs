@@ -11,37 +11,10 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, service_date, validate, wait_until};
+use claimtrail_e2e::{PAYER_ID, Stack, gold_ppo_plan, one_line_claim, sample_claim, service_date, validate, wait_until};
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
-
-/// Every line "medical": deductible 500/1,000, out-of-pocket maximum 3,000/6,000, coinsurance 20%.
-fn plan() -> Value {
-    json!({
-        "name": "Gold PPO",
-        "categories": ["medical"],
-        "default_category": "medical",
-        "tiers": {
-            "inn": {"deductible": {"individual": "500.00", "family": "1000.00"}, "oop_max": {"individual": "3000.00", "family": "6000.00"}, "coinsurance_percent": "20"},
-            "oon": {"deductible": {"individual": "1000.00", "family": "2000.00"}, "oop_max": {"individual": "6000.00", "family": "12000.00"}, "coinsurance_percent": "40"}
-        }
-    })
-}
-
-/// The sample claim with one line: `code`, `units` units at `charge` (each claim its own code: no suspect duplicates).
-fn office_claim(pcn: &str, code: &str, units: u32, charge: &str) -> Value {
-    let mut claim = sample_claim(pcn);
-    let mut item = claim["item"][0].clone();
-    item["productOrService"]["coding"][0]["code"] = json!(code);
-    let net: f64 = charge.parse().expect("a charge");
-    item["quantity"] = json!({"value": units});
-    item["unitPrice"] = json!({"value": net / f64::from(units), "currency": "USD"});
-    item["net"] = json!({"value": net, "currency": "USD"});
-    claim["item"] = json!([item]);
-    claim["total"] = json!({"value": net, "currency": "USD"});
-    claim
-}
 
 /// (group-reason, amount) of each adjustment of the decision's first line.
 fn adjustments(status: &Value) -> Vec<(String, String)> {
@@ -69,7 +42,7 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     anyhow::ensure!(response.status().is_success(), "fee schedule: {}", response.text().await?);
 
     // A plan that contradicts itself stores nothing and names every fault.
-    let mut bad = plan();
+    let mut bad = gold_ppo_plan();
     bad["tiers"]["inn"]["deductible"]["family"] = json!("400.00");
     bad["tiers"]["inn"]["coinsurance_percent"] = json!("120");
     let response = stack
@@ -89,7 +62,7 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
         .client
         .put(format!("{adjudication}/v1/payers/{PAYER_ID}/plans/PPO-GOLD?effective_from=2020-01-01"))
         .bearer_auth(&payer_key)
-        .json(&plan())
+        .json(&gold_ppo_plan())
         .send()
         .await?;
     assert_eq!(response.status(), 201, "{}", response.text().await?);
@@ -110,7 +83,7 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     assert!(response.text().await?.contains("line 2"));
 
     // Scenario 4: charge 400, allowed 250; deductible 150 of 500 left, then 20% of 100.
-    let claim = stack.submit_ok(&office_claim("PCN-SCEN4", "99213", 1, "400.00")).await?.remove(0);
+    let claim = stack.submit_ok(&one_line_claim("PCN-SCEN4", "99213", 1, "400.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!(status["outcome"], "paid", "{status}");
     assert_eq!(adjustments(&status), [pair("CO-45", "150.00"), pair("PR-1", "150.00"), pair("PR-2", "20.00")], "{status}");
@@ -171,12 +144,12 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     // allowed 500, coinsurance 100 is capped at the 10 left, the payer pays 490.
     let response = import(format!("member_id,plan_year,bucket,amount\nMBR-0001,{plan_year},oop_inn_individual,1820.00\n")).await?;
     assert_eq!(response.status(), 201);
-    let claim = stack.submit_ok(&office_claim("PCN-SCEN5", "99214", 2, "600.00")).await?.remove(0);
+    let claim = stack.submit_ok(&one_line_claim("PCN-SCEN5", "99214", 2, "600.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!(adjustments(&status), [pair("CO-45", "100.00"), pair("PR-2", "10.00")], "{status}");
     assert_eq!(status["decision"]["total_paid"], "490.00", "{status}");
     // Later claims pay 100% of the allowed amount.
-    let claim = stack.submit_ok(&office_claim("PCN-AFTER-OOP", "99212", 1, "250.00")).await?.remove(0);
+    let claim = stack.submit_ok(&one_line_claim("PCN-AFTER-OOP", "99212", 1, "250.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!((status["decision"]["total_paid"].as_str(), status["decision"]["total_patient_responsibility"].as_str()), (Some("250.00"), Some("0.00")));
 

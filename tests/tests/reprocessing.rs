@@ -10,38 +10,11 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, sample_claim, wait_until};
+use claimtrail_e2e::{PAYER_ID, Stack, gold_ppo_plan, one_line_claim, wait_until};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
-
-/// Every line "medical": deductible 500/1,000, out-of-pocket maximum 3,000/6,000, coinsurance 20%.
-fn plan() -> Value {
-    json!({
-        "name": "Gold PPO",
-        "categories": ["medical"],
-        "default_category": "medical",
-        "tiers": {
-            "inn": {"deductible": {"individual": "500.00", "family": "1000.00"}, "oop_max": {"individual": "3000.00", "family": "6000.00"}, "coinsurance_percent": "20"},
-            "oon": {"deductible": {"individual": "1000.00", "family": "2000.00"}, "oop_max": {"individual": "6000.00", "family": "12000.00"}, "coinsurance_percent": "40"}
-        }
-    })
-}
-
-/// The sample claim with one line: `code`, `units` units at `charge`.
-fn one_line_claim(pcn: &str, code: &str, units: u32, charge: &str) -> Value {
-    let mut claim = sample_claim(pcn);
-    let mut item = claim["item"][0].clone();
-    item["productOrService"]["coding"][0]["code"] = json!(code);
-    let net: f64 = charge.parse().expect("a charge");
-    item["quantity"] = json!({"value": units});
-    item["unitPrice"] = json!({"value": net / f64::from(units), "currency": "USD"});
-    item["net"] = json!({"value": net, "currency": "USD"});
-    claim["item"] = json!([item]);
-    claim["total"] = json!({"value": net, "currency": "USD"});
-    claim
-}
 
 /// A void (FHIR `status: cancelled`) of claim `claim_id`.
 fn void_of(pcn: &str, claim_id: &str, code: &str, units: u32, charge: &str) -> Value {
@@ -91,7 +64,7 @@ async fn voiding_a_claim_decides_the_later_claim_that_shared_its_deductible_agai
         .client
         .put(format!("{adjudication}/v1/payers/{PAYER_ID}/plans/PPO-GOLD?effective_from=2020-01-01"))
         .bearer_auth(&payer_key)
-        .json(&plan())
+        .json(&gold_ppo_plan())
         .send()
         .await?;
     assert_eq!(response.status(), 201, "{}", response.text().await?);
