@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, covered_period, day, sample_claim, wait_until};
+use claimtrail_e2e::{PAYER_ID, Stack, covered_period, day, metric, sample_claim, wait_until};
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
@@ -291,5 +291,15 @@ async fn uploaded_ncci_mue_and_rule_set_deny_co_97_and_co_151_then_pend_and_the_
     let second = stack.submit_ok(&sample_claim("PCN-PEND")).await?.remove(0);
     let status = stack.wait_decided(&second, DECIDED).await?;
     assert_eq!(status["status"], "pended", "{status}");
+
+    // The queue's count and age on adjudication's /metrics (sampled every 15 s).
+    let series = format!("claimtrail_pended_claims{{payer_id=\"{PAYER_ID}\",kind=\"pended\"}}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while metric(&stack.client, &adjudication, &series).await? != 1.0 {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "{series} never reached 1 on adjudication's /metrics");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let age_series = series.replace("claimtrail_pended_claims", "claimtrail_pended_oldest_age_seconds");
+    assert!(metric(&stack.client, &adjudication, &age_series).await? >= 0.0);
     stack.cleanup().await
 }

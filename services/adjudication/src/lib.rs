@@ -18,11 +18,13 @@
 //!   decided again, and reprocessing jobs' claims
 //!   (`claim.reprocessing_queued.v1`) decided again under corrected
 //!   reference data ([`consumer::reprocess`], [`domain::ripple`]).
+//! - [`queue_metrics`]: the pended queue's counts and ages on /metrics.
 //! - [`run`]: the service (`claimtrail serve adjudication`).
 
 pub mod api;
 pub mod consumer;
 pub mod domain;
+pub mod queue_metrics;
 pub mod storage;
 
 use std::future::Future;
@@ -46,7 +48,7 @@ pub fn parts(runtime: &Runtime) -> ServiceParts {
         routes: api::routes(runtime.clone()),
         handler: Some(Arc::new(Adjudicator::new(runtime.store.clone()))),
         readiness: http::always_ready(),
-        background: vec![],
+        background: vec![Box::pin(queue_metrics::run(runtime.store.clone(), runtime.stop_signal()))],
     }
 }
 

@@ -1128,6 +1128,37 @@ pub async fn records_decided_since(store: &Store, conn: &impl ConnectionTrait, p
     Ok(records)
 }
 
+/// What waits in each payer's queue: pended claims (since their decision
+/// was recorded) and open appeals (since the day they were filed).
+pub async fn queue_waiting(store: &Store, conn: &impl ConnectionTrait) -> Result<Vec<crate::domain::queue::Waiting>, StoreError> {
+    use crate::domain::queue::{APPEAL, PENDED, Waiting};
+    let oldest = if store.is_postgres() { "CAST(EXTRACT(EPOCH FROM MIN(decided_at)) AS BIGINT)" } else { "CAST(strftime('%s', MIN(decided_at)) AS INTEGER)" };
+    let select = format!("SELECT payer_id, COUNT(*), {oldest} FROM {} WHERE event_type = $1 GROUP BY payer_id", store.table("decision_records"));
+    let values = vec![Value::from(claimtrail_events::ClaimPended::EVENT_TYPE.to_owned())];
+    let mut waiting = Vec::new();
+    for row in conn.query_all_raw(stmt(store, select, values)).await? {
+        let count: i64 = row.try_get_by_index(1)?;
+        waiting.push(Waiting {
+            payer_id: row.try_get_by_index(0)?,
+            kind: PENDED,
+            count: u64::try_from(count).unwrap_or(0),
+            oldest_since: row.try_get_by_index(2)?,
+        });
+    }
+    let select = format!("SELECT payer_id, COUNT(*), MIN(filed_on) FROM {} WHERE status = $1 GROUP BY payer_id", store.table("appeals"));
+    for row in conn.query_all_raw(stmt(store, select, vec![Value::from(APPEAL_OPEN.to_owned())])).await? {
+        let count: i64 = row.try_get_by_index(1)?;
+        let filed_on = optional_date_column(&row, 2, "appeal filed on")?;
+        waiting.push(Waiting {
+            payer_id: row.try_get_by_index(0)?,
+            kind: APPEAL,
+            count: u64::try_from(count).unwrap_or(0),
+            oldest_since: filed_on.map(|day| day.midnight().assume_utc().unix_timestamp()),
+        });
+    }
+    Ok(waiting)
+}
+
 pub async fn pended_records(store: &Store, conn: &impl ConnectionTrait, payer_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
     let select = format!(
         "SELECT claim_id, event_type, payer_id, submitter, payload, record FROM {} WHERE payer_id = $1 AND event_type = $2 ORDER BY claim_id",

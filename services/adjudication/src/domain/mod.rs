@@ -31,6 +31,7 @@ pub mod edits;
 pub mod engine;
 pub mod policy;
 pub mod pricing;
+pub mod queue;
 pub mod record;
 pub mod registry;
 pub mod review;
