@@ -80,6 +80,25 @@ pub struct Runtime {
 /// the stop signal it was given turns true.
 pub type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
+/// Runs `tick` at once and then every `period` until `stop` turns true ([`Runtime::every`]).
+pub async fn every<F, Fut>(period: std::time::Duration, mut stop: watch::Receiver<bool>, mut tick: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut interval = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return Ok(());
+        }
+        tick().await;
+    }
+}
+
 impl Runtime {
     /// Connects to Postgres and NATS, applies migrations and declares streams.
     pub async fn connect(settings: &ServeSettings, service: &str, migrations: &[Migration]) -> anyhow::Result<Runtime> {
@@ -117,6 +136,17 @@ impl Runtime {
     /// A receiver that turns true when the service is stopping.
     pub fn stop_signal(&self) -> watch::Receiver<bool> {
         self.stop.subscribe()
+    }
+
+    /// A background task that runs `tick` at once and then every `period`
+    /// until the service stops (a sweep, a sampled gauge). `tick` handles
+    /// its own failures: a periodic task logs and tries again next time.
+    pub fn every<F, Fut>(&self, period: std::time::Duration, tick: F) -> BackgroundTask
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Box::pin(every(period, self.stop_signal(), tick))
     }
 
     /// A runtime over a store and bus opened by the caller (embedded mode,

@@ -48,7 +48,7 @@ pub fn parts(runtime: &Runtime) -> ServiceParts {
         routes: api::routes(runtime.clone()),
         handler: Some(Arc::new(Adjudicator::new(runtime.store.clone()))),
         readiness: http::always_ready(),
-        background: vec![Box::pin(queue_metrics::run(runtime.store.clone(), runtime.stop_signal()))],
+        background: vec![queue_metrics::task(runtime)],
     }
 }
 

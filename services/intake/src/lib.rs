@@ -64,7 +64,10 @@ pub async fn parts(runtime: &Runtime) -> anyhow::Result<ServiceParts> {
         routes: routes(runtime.clone()),
         handler: Some(Arc::new(consumer::StatusProjection::new(runtime.store.clone()))),
         readiness: http::always_ready(),
-        background: vec![Box::pin(storage::idempotency::sweep(runtime.store.clone(), runtime.stop_signal()))],
+        background: vec![{
+            let store = runtime.store.clone();
+            runtime.every(storage::idempotency::SWEEP_INTERVAL, move || storage::idempotency::sweep(store.clone()))
+        }],
     })
 }
 

@@ -337,22 +337,13 @@ pub async fn forget_answers_naming(store: &Store, tx: &impl ConnectionTrait, cla
     Ok(())
 }
 
-/// Runs [`forget_expired`] every [`SWEEP_INTERVAL`] until `stop` turns true.
-pub async fn sweep(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
-    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = stop.changed() => {}
-        }
-        if *stop.borrow() {
-            return Ok(());
-        }
-        match forget_expired(&store).await {
-            Ok(0) => {}
-            Ok(forgotten) => tracing::info!(forgotten, "forgot Idempotency-Keys past their retention"),
-            Err(e) => tracing::warn!(error = %e, "forgetting expired Idempotency-Keys failed; trying again at the next sweep"),
-        }
+/// One sweep: [`forget_expired`], logged; a failure is tried again at the next sweep
+/// (run every [`SWEEP_INTERVAL`] as a background task of the service).
+pub async fn sweep(store: Store) {
+    match forget_expired(&store).await {
+        Ok(0) => {}
+        Ok(forgotten) => tracing::info!(forgotten, "forgot Idempotency-Keys past their retention"),
+        Err(e) => tracing::warn!(error = %e, "forgetting expired Idempotency-Keys failed; trying again at the next sweep"),
     }
 }
 
