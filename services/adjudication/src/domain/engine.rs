@@ -44,7 +44,7 @@
 
 use claimtrail_codes::{Carc, GroupCode, Rarc};
 use claimtrail_events::{Adjustment, ClaimLine, ClaimPended, DecisionStep, LineDecision, Money, StepKind, SubmittedClaim};
-use claimtrail_policy::{self as policy, AuthLookup, EditLine, EditPolicy, Finding, LineStatus, PendReason, ProviderIdentity};
+use claimtrail_policy::{self as policy, AuthLookup, EditLine, EditPolicy, Finding, LineStatus, PendReason};
 use claimtrail_rules::StandardEdit;
 use rust_decimal::Decimal;
 
@@ -217,7 +217,7 @@ pub fn decide_original(
     let mut findings: Vec<(Finding, String)> = Vec::new();
     if let Some(list) = policy.exclusions.as_ref().filter(|_| switches.applies(StandardEdit::Exclusion)) {
         let npi = renderer(claim);
-        let identity = ProviderIdentity { npi: &npi, last_name: None, first_name: None, birth_date: None };
+        let identity = facts.registry.exclusion_identity(&npi);
         for line in &open {
             findings.extend(policy::exclusion_edit(&list.table, line, identity).map(|finding| (finding, format!("exclusions:{}", list.content_hash))));
         }
