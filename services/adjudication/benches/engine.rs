@@ -109,6 +109,7 @@ fn claims(members: &[MemberFacts]) -> Vec<(SubmittedClaim, MemberFacts, Vec<Hist
                 admission_date: None,
                 statement_from: None,
                 statement_to: None,
+                type_of_bill: None,
                 cob: None,
             };
             (claim, member, history)

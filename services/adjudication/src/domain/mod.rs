@@ -399,6 +399,7 @@ pub(crate) mod fixtures {
             admission_date: None,
             statement_from: None,
             statement_to: None,
+            type_of_bill: None,
             cob: None,
         }
     }

@@ -334,6 +334,9 @@ impl PolicyUsed {
                 drg.zip(stay_date(claim)).and_then(|(drg, date)| table.weight(drg, date).copied()).into_iter().collect()
             }),
             per_diems: used(&policy.per_diems, None, |table| {
+                let by_type_of_bill = claim.type_of_bill.as_deref().zip(stay_date(claim)).and_then(|(type_of_bill, date)| {
+                    claimtrail_policy::type_of_bill_rate(table, type_of_bill, date).map(|(_, rate)| rate)
+                });
                 dedup(
                     claim
                         .lines
@@ -342,6 +345,7 @@ impl PolicyUsed {
                             let key = CodeKey::parse(line.revenue_code.as_deref()?)?;
                             table.rate(PerDiemBasis::RevenueCode, key, stay_date(claim)?)
                         })
+                        .chain(by_type_of_bill)
                         .collect(),
                 )
             }),

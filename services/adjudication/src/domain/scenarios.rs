@@ -571,6 +571,33 @@ fn an_inpatient_stay_without_a_drg_is_paid_per_diem_for_its_room_days_and_percen
     assert_eq!(unknown.lines[0].adjustments, vec![co(Carc::NON_COVERED, "6000.00")]);
 }
 
+/// The per diem basis chosen by the claim's type of bill (837I CLM05, FHIR
+/// `supportingInfo[typeofbill]`): a `type_of_bill` rate prices the whole
+/// stay; without one the revenue-code basis prices line by line. The record
+/// keeps the rate row read, so the decision replays (checked by `decided`).
+#[test]
+fn an_inpatient_stay_whose_type_of_bill_has_a_per_diem_rate_is_paid_rate_times_its_days() {
+    let mut policy = institutional();
+    policy.per_diems = Some(TableInForce::new(
+        "5".repeat(64),
+        claimtrail_policy::PerDiems::load(
+            "basis,key,rate,effective_date,end_date\nrevenue_code,0120,1250.50,20260101,\ntype_of_bill,11X,900.00,20260101,\n".as_bytes(),
+        )
+        .unwrap(),
+    ));
+    // Admitted 10-28, discharged 11-01: 4 days. 900.00 x 4 = 3,600.00 of 6,300.00 billed, shared by charge.
+    let mut claim = stay(None, &[("0120", "6000.00", 5), ("0300", "300.00", 1)]);
+    claim.type_of_bill = Some("111".into());
+    let decision = adjudicated(decided(&policy, vec![], &claim));
+    assert_eq!((decision.lines[0].allowed, decision.lines[1].allowed), (money("3428.57"), money("171.43")));
+    assert_eq!(decision.lines[0].steps[0].rule, "per-diem-type-of-bill");
+    assert_eq!(decision.lines[0].steps[0].source.as_deref(), Some(format!("per-diems:{}#111", "5".repeat(64)).as_str()));
+    // An outpatient type of bill without a rate: the revenue-code basis, as before.
+    claim.type_of_bill = Some("131".into());
+    let decision = adjudicated(decided(&policy, vec![], &claim));
+    assert_eq!((decision.lines[0].allowed, decision.lines[0].steps[0].rule.as_str()), (money("5002.00"), "per-diem"));
+}
+
 #[test]
 fn the_rule_set_s_multiple_procedure_switch_off_pays_every_procedure_in_full() {
     let never = json!([{"_id": "never", "i1": "'ZZZZZ'", "o1": "'pend'", "o4": "'never'"}]);
