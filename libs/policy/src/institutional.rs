@@ -207,7 +207,7 @@ pub fn price_drg(weights: &DrgWeights, drg: &str, base_rate: Money, admission_da
 /// else the one keyed by its first two characters and `X` (CMS's `11X`: any
 /// frequency, so a replacement is priced as its original). Answers the key
 /// of the row found.
-pub fn type_of_bill_rate(rates: &PerDiems, type_of_bill: &str, date: Date) -> Option<(String, &PerDiem)> {
+pub fn type_of_bill_rate<'a>(rates: &'a PerDiems, type_of_bill: &str, date: Date) -> Option<(String, &'a PerDiem)> {
     let exact = type_of_bill.trim().to_ascii_uppercase();
     let any_frequency = format!("{}X", exact.get(..2)?);
     [exact, any_frequency].into_iter().find_map(|key| Some((key.clone(), rates.rate(PerDiemBasis::TypeOfBill, CodeKey::parse(&key)?, date)?)))

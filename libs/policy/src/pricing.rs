@@ -245,7 +245,7 @@ fn note(mut priced: Priced, contract_id: &str) -> Priced {
                 PriceSource::Rbrvs => "RBRVS",
                 PriceSource::PercentOfCharge => "a percent of charge",
                 PriceSource::Drg => "DRG",
-                PriceSource::PerDiem => "per diem",
+                PriceSource::PerDiem | PriceSource::TypeOfBillPerDiem => "per diem",
                 PriceSource::NotPriced => "nothing",
             }
         ),

@@ -51,14 +51,18 @@ impl Lease {
         if !store.is_postgres() {
             return Ok(Lease { name: name.to_owned(), key, db: store.db().clone(), postgres: false });
         }
-        let options = store.db().get_postgres_connection_pool().connect_options();
+        let mut options = (*store.db().get_postgres_connection_pool().connect_options()).clone();
+        if let Some(timeout) = store.statement_timeout() {
+            // As the store's own sessions: a stalled statement fails instead of holding the partition.
+            options = options.options([("statement_timeout", timeout.as_millis().to_string())]);
+        }
         let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
             .idle_timeout(None)
             .max_lifetime(None)
             .acquire_timeout(crate::POSTGRES_ACQUIRE_TIMEOUT)
-            .connect_lazy_with((*options).clone());
+            .connect_lazy_with(options);
         let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
         Ok(Lease { name: name.to_owned(), key, db, postgres: true })
     }
