@@ -265,7 +265,8 @@ impl<'a> Mapper<'_, 'a> {
             let codings = info.obj("code", false, quiet)?.arr("coding", false, quiet)?;
             codings.objs(quiet).into_iter().find_map(|coding| {
                 let quiet = &mut Errors::default();
-                (coding.str("system", false, quiet) == Some(NUBC_TYPE_OF_BILL)).then(|| (coding.path_of("code"), coding.str("code", false, quiet).unwrap_or("")))
+                (coding.str("system", false, quiet) == Some(NUBC_TYPE_OF_BILL))
+                    .then(|| (coding.path_of("code"), coding.str("code", false, quiet).unwrap_or("")))
             })
         })?;
         let type_of_bill = claimtrail_events::type_of_bill(code);

@@ -503,8 +503,7 @@ fn without_a_drg_the_room_lines_are_paid_per_diem_times_days_and_the_rest_by_the
     let lines =
         [institutional_line(1, "0120", dec!(5), 900_000), institutional_line(2, "0300", dec!(1), 20_000), institutional_line(3, "0250", dec!(1), 5_000)];
     // Admitted March 1, discharged March 4: 3 days, though 5 are billed.
-    let stay =
-        Stay { drg: None, type_of_bill: None, admission: Some(date!(2026 - 03 - 01)), statement_from: None, statement_to: Some(date!(2026 - 03 - 04)) };
+    let stay = Stay { drg: None, type_of_bill: None, admission: Some(date!(2026 - 03 - 01)), statement_from: None, statement_to: Some(date!(2026 - 03 - 04)) };
     let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");
     // 1,250.50 x 3 = 3,751.50; 55% of 200.00 = 110.00; 0250 is in no range and on no schedule: CO-96.
     assert_eq!((prices[0].source, prices[0].allowed), (PriceSource::PerDiem, Money::from_cents(375_150)));

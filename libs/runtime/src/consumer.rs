@@ -266,7 +266,11 @@ impl Consumer {
         tracing::info!(lease = lease.name(), "holding this partition");
         if subscription.ack_pending().await.unwrap_or(0) > 0 {
             let ack_wait = Duration::from_secs(self.runtime.settings.ack_wait_seconds);
-            tracing::info!(lease = lease.name(), ack_wait_s = ack_wait.as_secs(), "deliveries of the previous holder are pending; waiting for their redelivery");
+            tracing::info!(
+                lease = lease.name(),
+                ack_wait_s = ack_wait.as_secs(),
+                "deliveries of the previous holder are pending; waiting for their redelivery"
+            );
             tokio::select! {
                 () = tokio::time::sleep(ack_wait) => {}
                 _ = stop.changed() => return false,

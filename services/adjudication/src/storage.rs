@@ -625,7 +625,8 @@ pub async fn provider(
 }
 
 /// The columns [`provider_row`] reads, in its order.
-pub(crate) const PROVIDER_COLUMNS: &str = "npi, enrollment_start, enrollment_end, recorded_at, entity_type, taxonomy, payer_id, last_name, first_name, birth_date";
+pub(crate) const PROVIDER_COLUMNS: &str =
+    "npi, enrollment_start, enrollment_end, recorded_at, entity_type, taxonomy, payer_id, last_name, first_name, birth_date";
 
 pub(crate) fn provider_row(row: &QueryResult) -> Result<ProviderFacts, StoreError> {
     Ok(ProviderFacts {

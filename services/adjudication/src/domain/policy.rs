@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use claimtrail_events::{ClaimLine, SubmittedClaim};
 use claimtrail_policy::{
-    AuthStatus, CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems, PriorAuthorization, PriorAuthorizations,
-    RvuTable, Setting, ZipLocalities,
+    AuthStatus, CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems,
+    PriorAuthorization, PriorAuthorizations, RvuTable, Setting, ZipLocalities,
 };
 use claimtrail_rules::RuleSet;
 use serde::{Deserialize, Serialize};
@@ -334,9 +334,11 @@ impl PolicyUsed {
                 drg.zip(stay_date(claim)).and_then(|(drg, date)| table.weight(drg, date).copied()).into_iter().collect()
             }),
             per_diems: used(&policy.per_diems, None, |table| {
-                let by_type_of_bill = claim.type_of_bill.as_deref().zip(stay_date(claim)).and_then(|(type_of_bill, date)| {
-                    claimtrail_policy::type_of_bill_rate(table, type_of_bill, date).map(|(_, rate)| rate)
-                });
+                let by_type_of_bill = claim
+                    .type_of_bill
+                    .as_deref()
+                    .zip(stay_date(claim))
+                    .and_then(|(type_of_bill, date)| claimtrail_policy::type_of_bill_rate(table, type_of_bill, date).map(|(_, rate)| rate));
                 dedup(
                     claim
                         .lines

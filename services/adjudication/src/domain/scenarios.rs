@@ -16,7 +16,9 @@ use time::Date;
 use time::macros::date;
 use uuid::Uuid;
 
-use super::{Command, DecisionRecord, DecisionState, Event, FeeSchedule, HistoryFact, HistoryStatus, PolicyInForce, RegistryFacts, TableInForce, decide, fixtures};
+use super::{
+    Command, DecisionRecord, DecisionState, Event, FeeSchedule, HistoryFact, HistoryStatus, PolicyInForce, RegistryFacts, TableInForce, decide, fixtures,
+};
 
 const DOS: Date = date!(2026 - 11 - 01);
 

@@ -23,9 +23,7 @@ use claimtrail_store::{Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use super::{
-    HISTORY_COLUMNS, HISTORY_LINES_MAX, MEMBER_COLUMNS, PAYER_COLUMNS, PROVIDER_COLUMNS, history_row, member_row, payer_row, provider_row,
-};
+use super::{HISTORY_COLUMNS, HISTORY_LINES_MAX, MEMBER_COLUMNS, PAYER_COLUMNS, PROVIDER_COLUMNS, history_row, member_row, payer_row, provider_row};
 use crate::domain::{HistoryFact, HistoryStatus, RegistryFacts};
 
 /// History rows one batch reads at most in its one query; past it, the

@@ -571,7 +571,8 @@ mod tests {
         assert_eq!(paths(validate_enrollment("1003000126", "60054", &bad).unwrap_err()), ["birth_date", "first_name"]);
         let unborn = EnrollmentBody { entity_type: 1, birth_date: Some("2026-03-01".into()), ..enrollment("2026-01-01", "2026-12-31") };
         assert_eq!(paths(validate_enrollment("1003000126", "60054", &unborn).unwrap_err()), ["birth_date"]);
-        let organization = EnrollmentBody { last_name: Some("Riverside".into()), birth_date: Some("1975-04-12".into()), ..enrollment("2026-01-01", "2026-12-31") };
+        let organization =
+            EnrollmentBody { last_name: Some("Riverside".into()), birth_date: Some("1975-04-12".into()), ..enrollment("2026-01-01", "2026-12-31") };
         assert_eq!(paths(validate_enrollment("1245319599", "60054", &organization).unwrap_err()), ["last_name", "birth_date"]);
     }
 }
