@@ -303,3 +303,72 @@ async fn uploaded_ncci_mue_and_rule_set_deny_co_97_and_co_151_then_pend_and_the_
     assert!(metric(&stack.client, &adjudication, &age_series).await? >= 0.0);
     stack.cleanup().await
 }
+
+/// Most LEIE rows carry no NPI: an individual renderer whose enrollment's
+/// last name, first name and birth date match such a row is pended with a
+/// reason naming the exclusion list, not denied; the decision replays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renderer_matching_an_leie_row_without_npi_by_name_and_birth_date_pends_the_claim() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let adjudication = stack.url("adjudication").to_owned();
+    let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
+    // The OIG file as published: no NPI (0000000000) on the row, a birth date.
+    let leie = "LASTNAME,FIRSTNAME,MIDNAME,BUSNAME,GENERAL,SPECIALTY,UPIN,NPI,DOB,ADDRESS,CITY,STATE,ZIP,EXCLTYPE,EXCLDATE,REINDATE,WAIVERDATE,WVRSTATE\n\
+                \"EXAMPLE\",\"ROBIN\",\"\",\"\",\"IND- LIC HC SERV PRO\",\"FAMILY PRACTICE\",\"\",0000000000,19750412,\"1 MAIN ST\",\"SPRINGFIELD\",\"IL\",62701,1128b4,20200101,00000000,00000000,\"\"\n";
+    let response = stack
+        .client
+        .post(format!("{adjudication}/v1/payers/{PAYER_ID}/edit-tables/exclusions?effective_from=2020-01-01"))
+        .bearer_auth(&payer_key)
+        .body(leie)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 201, "{}", response.text().await?);
+
+    // The sample claim's renderer (1003000126, Dr. Robin Example) enrolled as an individual.
+    let (start, end) = covered_period();
+    let enroll = |birth_date: &str| {
+        json!({"entity_type": 1, "name": "Robin Example MD", "tin": "123456789", "taxonomy": "207Q00000X",
+            "enrollment_start": start, "enrollment_end": end, "last_name": "Example", "first_name": "Robin", "birth_date": birth_date})
+    };
+    let enrollment_url = format!("{}/v1/providers/1003000126/enrollments/{PAYER_ID}", stack.url("intake"));
+    let providers = stack.table("adjudication", "provider_enrollments");
+    let enrolled = |birth_date: &'static str| {
+        let sql = format!("SELECT COUNT(*) FROM {providers} WHERE npi = '1003000126' AND last_name = 'Example' AND birth_date = '{birth_date}'");
+        let stack = &stack;
+        async move {
+            wait_until(DECIDED, || async {
+                let n = stack.scalar(&sql).await?;
+                Ok((n == 1, format!("{n} versions born {birth_date}")))
+            })
+            .await
+        }
+    };
+    let response = stack.client.put(&enrollment_url).bearer_auth(&stack.admin_key).json(&enroll("1975-04-13")).send().await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    enrolled("1975-04-13").await?;
+    // A birth date a day off is no match: paid.
+    let other = stack.submit_ok(&sample_claim("PCN-LEIE-OTHER")).await?.remove(0);
+    let status = stack.wait_decided(&other, DECIDED).await?;
+    assert_eq!(status["status"], "adjudicated", "{status}");
+
+    let response = stack.client.put(&enrollment_url).bearer_auth(&stack.admin_key).json(&enroll("1975-04-12")).send().await?;
+    assert_eq!(response.status(), 200, "{}", response.text().await?);
+    enrolled("1975-04-12").await?;
+    let matched = stack.submit_ok(&sample_claim("PCN-LEIE")).await?.remove(0);
+    let status = stack.wait_decided(&matched, DECIDED).await?;
+    assert_eq!((status["status"].as_str(), status["outcome"].as_str()), (Some("pended"), None), "{status}");
+    let response = stack.client.post(format!("{adjudication}/v1/claims/{matched}/replay")).bearer_auth(&stack.api_key).send().await?;
+    let replay: Value = response.json().await?;
+    assert_eq!(replay["byte_identical"], true, "{replay}");
+    assert_eq!(replay["decision"]["reason"], "possible-exclusion", "{replay}");
+    assert!(replay["decision"]["detail"].as_str().is_some_and(|detail| detail.contains("OIG LEIE")), "{replay}");
+
+    // An organization cannot carry a birth date.
+    let organization = json!({"entity_type": 2, "name": "Riverside Family Practice", "tin": "123456789", "taxonomy": "207Q00000X",
+        "enrollment_start": start, "enrollment_end": end, "birth_date": "1975-04-12"});
+    let url = format!("{}/v1/providers/1245319599/enrollments/{PAYER_ID}", stack.url("intake"));
+    let response = stack.client.put(url).bearer_auth(&stack.admin_key).json(&organization).send().await?;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await?.contains("birth_date"));
+    stack.cleanup().await
+}

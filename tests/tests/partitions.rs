@@ -116,3 +116,70 @@ async fn one_familys_claims_over_fhir_and_x12_at_once_are_decided_in_commit_orde
     assert_eq!(up.scalar("SELECT COUNT(*) FROM \"bus_cursors\" WHERE consumer = 'adjudication_claims'").await?, 0, "no consumer of the whole family");
     Ok(())
 }
+
+/// The claim ids of a stack's events of `event_types` in `service`'s outbox, in sequence order.
+async fn stack_outbox_order(stack: &claimtrail_e2e::Stack, service: &str, event_types: &[&str]) -> anyhow::Result<Vec<String>> {
+    let types = event_types.iter().map(|event_type| format!("'{event_type}'")).collect::<Vec<_>>().join(", ");
+    let rows = stack
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT aggregate_id FROM {} WHERE event_type IN ({types}) ORDER BY seq", stack.table(service, "outbox")),
+        ))
+        .await?;
+    rows.iter().map(|row| Ok(row.try_get_by_index::<String>(0)?.to_lowercase())).collect()
+}
+
+/// Two adjudication processes on one stack (k8s runs 2-4 replicas): each
+/// partition is consumed by the one holding its lease, so one family's
+/// claims are decided in intake's commit order; when the holder is killed,
+/// the other takes the partition over and the order still holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_adjudication_replicas_decide_one_familys_claims_in_order_and_the_second_takes_over_when_the_first_dies() -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt as _;
+    // A short ack wait: the standby that takes over waits it when deliveries are pending.
+    let mut stack = claimtrail_e2e::Stack::start(&[("CLAIMTRAIL_ACK_WAIT_SECONDS", "3")]).await?;
+    let log_path = claimtrail_e2e::logs_dir().join(format!("{}-adjudication-second.log", stack.prefix));
+    let mut second = stack.command(&["serve", "adjudication", "--listen", "127.0.0.1:0"]);
+    second
+        .env("CLAIMTRAIL_ACK_WAIT_SECONDS", "3")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::from(std::fs::File::create(&log_path)?))
+        .kill_on_drop(true);
+    let mut second = second.spawn()?;
+    let mut lines = tokio::io::BufReader::new(second.stdout.take().expect("piped")).lines();
+    let first_line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await??.unwrap_or_default();
+    anyhow::ensure!(first_line.starts_with("listening on "), "the second adjudication did not start: {first_line}");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    // One family (MBR-0001), one partition.
+    let mut submitted = Vec::new();
+    for n in 0..12 {
+        submitted.extend(stack.submit_ok(&claimtrail_e2e::sample_claim(&format!("PCN-LEASE-{n}"))).await?);
+    }
+    for claim_id in &submitted {
+        stack.wait_decided(claim_id, Duration::from_secs(60)).await?;
+    }
+    let log = std::fs::read_to_string(&log_path)?;
+    assert!(log.contains("another replica holds this partition; standing by"), "the second replica stood by: {log}");
+
+    // The holder dies; the second replica takes the partition over.
+    stack.kill("adjudication").await?;
+    for n in 12..24 {
+        submitted.extend(stack.submit_ok(&claimtrail_e2e::sample_claim(&format!("PCN-LEASE-{n}"))).await?);
+    }
+    for claim_id in &submitted {
+        stack.wait_decided(claim_id, Duration::from_secs(90)).await?;
+    }
+    let log = std::fs::read_to_string(&log_path)?;
+    assert!(log.contains("holding this partition"), "the second replica took the partition over: {log}");
+
+    let committed = stack_outbox_order(&stack, "intake", &["claim.submitted.v1"]).await?;
+    let decided = stack_outbox_order(&stack, "adjudication", &["claim.adjudicated.v1", "claim.pended.v1"]).await?;
+    let ours: Vec<String> = committed.into_iter().filter(|claim_id| submitted.iter().any(|id| id.eq_ignore_ascii_case(claim_id))).collect();
+    assert_eq!(ours.len(), 24);
+    assert_eq!(decided, ours, "the family's claims are decided in intake's commit order, once each");
+    second.kill().await?;
+    stack.cleanup().await
+}

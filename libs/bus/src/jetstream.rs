@@ -206,6 +206,10 @@ impl Subscription for JetStreamSubscription {
     async fn lag(&mut self) -> Option<u64> {
         self.consumer.info().await.ok().map(|info| info.num_pending)
     }
+
+    async fn ack_pending(&mut self) -> Option<u64> {
+        self.consumer.info().await.ok().and_then(|info| u64::try_from(info.num_ack_pending).ok())
+    }
 }
 
 fn to_delivery(message: Result<jetstream::Message, pull::MessagesError>) -> Result<Delivery, BusError> {

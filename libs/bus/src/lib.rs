@@ -282,6 +282,12 @@ pub trait Subscription: Send {
     /// Messages the server holds for this consumer and has not delivered
     /// (consumer lag), when known.
     async fn lag(&mut self) -> Option<u64>;
+
+    /// Messages delivered to this consumer (by any process bound to it) and
+    /// not yet acknowledged, when known.
+    async fn ack_pending(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 /// How a delivery is settled.

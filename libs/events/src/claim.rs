@@ -186,6 +186,14 @@ pub struct SubmittedClaim<F: ClaimForm = Parsed> {
     #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub statement_to: Option<Date>,
+    /// Institutional: the type of bill in the 837I's three characters (UB-04
+    /// form locator 4 without its leading zero): facility type and care
+    /// classification (837I CLM05-1), then the claim frequency (CLM05-3);
+    /// FHIR `supportingInfo` of category `typeofbill` (CARIN BB), its code
+    /// from `https://www.nubc.org/CodeSystem/TypeOfBill`. Picks a per diem
+    /// rate of the `type_of_bill` basis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_of_bill: Option<String>,
     /// Coordination of benefits: this payer's place after other payers and
     /// their adjudications of the claim (837 2000B SBR01 with 2320/2330B/2430;
     /// FHIR `Claim.insurance` with each earlier payer's ClaimResponse).
@@ -287,6 +295,17 @@ pub struct PriorLine {
     pub adjustments: Vec<Adjustment>,
 }
 
+/// A type of bill as [`SubmittedClaim::type_of_bill`] holds it: the 837I's
+/// three characters (`111`: facility type and care classification digits,
+/// then the frequency, a digit or a letter) as they are; NUBC's four with the
+/// leading zero (`0111`) without it; `None` for anything else.
+pub fn type_of_bill(text: &str) -> Option<String> {
+    let text = text.trim();
+    let text = if text.len() == 4 { text.strip_prefix('0')? } else { text };
+    let bytes = text.as_bytes();
+    (bytes.len() == 3 && bytes[..2].iter().all(u8::is_ascii_digit) && bytes[2].is_ascii_alphanumeric()).then(|| text.to_ascii_uppercase())
+}
+
 impl<F: ClaimForm> fmt::Debug for SubmittedClaim<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let masked = |present: bool| if present { Some("[masked]") } else { None };
@@ -310,6 +329,7 @@ impl<F: ClaimForm> fmt::Debug for SubmittedClaim<F> {
             .field("admission_date", &self.admission_date)
             .field("statement_from", &self.statement_from)
             .field("statement_to", &self.statement_to)
+            .field("type_of_bill", &self.type_of_bill)
             .field("cob", &self.cob)
             .finish()
     }
@@ -533,6 +553,17 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_type_of_bill_is_kept_in_the_837i_s_three_characters() {
+        assert_eq!(type_of_bill("111").as_deref(), Some("111"), "837I CLM05-1 11 + CLM05-3 1");
+        assert_eq!(type_of_bill("0111").as_deref(), Some("111"), "NUBC's four, leading zero dropped");
+        assert_eq!(type_of_bill(" 0217 ").as_deref(), Some("217"));
+        assert_eq!(type_of_bill("81a").as_deref(), Some("81A"), "frequency letters (hospice, reopening) kept, upper case");
+        for bad in ["", "11", "1111", "0x11", "A11", "11-", "01111"] {
+            assert_eq!(type_of_bill(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a_claim_status_has_the_same_name_in_json_and_in_the_databases_and_parses_back() {

@@ -398,6 +398,18 @@ pub struct ProviderEnrolled {
     #[serde(with = "crate::timestamp::date")]
     #[schemars(with = "String")]
     pub enrollment_end: time::Date,
+    /// An individual provider's (entity type 1) last name, for matching OIG
+    /// exclusions that carry no NPI; absent for organizations and on
+    /// enrollments recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// An individual provider's first name (see `last_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// An individual provider's birth date (see `last_name`).
+    #[serde(default, with = "crate::timestamp::optional_date", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub birth_date: Option<time::Date>,
 }
 
 /// A payer registered (or changed) itself: its name and its claim rules

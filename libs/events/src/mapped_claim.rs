@@ -136,6 +136,7 @@ impl MappedClaim {
                 admission_date: claim.admission_date,
                 statement_from: claim.statement_from,
                 statement_to: claim.statement_to,
+                type_of_bill: claim.type_of_bill.clone(),
                 cob: claim.cob.clone(),
             })
         })();

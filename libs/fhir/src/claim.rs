@@ -35,6 +35,9 @@
 //!   `admissionperiod` (CARIN BB's, the US Core practice for R4, which has no
 //!   `Claim.hospitalization`): its `timingPeriod.start`, else `timingDate`;
 //! - statement period (institutional): `billablePeriod.start` and `.end`;
+//! - type of bill (institutional): `supportingInfo[]` of category
+//!   `typeofbill` (CARIN BB), the coding of `https://www.nubc.org/CodeSystem/TypeOfBill`
+//!   (`0111`, kept as the 837I's `111`);
 //! - coordination of benefits: the focal insurance's `sequence` and each earlier
 //!   insurance's `claimResponse` (see `cob`).
 //!
@@ -56,6 +59,9 @@ use crate::error::{Errors, FieldError};
 use crate::node::{Json, Obj, find_coding};
 use crate::resolve::{BundleIndex, Contained, Resource, Target, resolve};
 use crate::{DIAGNOSES_PER_CLAIM_MAX, LINES_PER_CLAIM_MAX, MODIFIERS_PER_LINE_MAX, amount, edits};
+
+/// The NUBC Type of Bill code system (UB-04 form locator 4), as CARIN BB binds it.
+const NUBC_TYPE_OF_BILL: &str = "https://www.nubc.org/CodeSystem/TypeOfBill";
 
 /// The identifier system of NPIs.
 pub const US_NPI: &str = "http://hl7.org/fhir/sid/us-npi";
@@ -137,6 +143,7 @@ impl<'a> Mapper<'_, 'a> {
         let institutional = claim_type == ClaimType::Institutional;
         let service_zip = self.item_zip().or_else(|| self.facility_zip()).or(billing_zip);
         let (statement_from, statement_to) = if institutional { self.billable_period() } else { (None, None) };
+        let type_of_bill = if institutional { self.type_of_bill() } else { None };
         let cob = self.coordination(&lines);
         Some(SubmittedClaim {
             claim_id: Uuid::nil(),
@@ -158,6 +165,7 @@ impl<'a> Mapper<'_, 'a> {
             admission_date: if institutional { self.admission_date() } else { None },
             statement_from,
             statement_to,
+            type_of_bill,
             cob,
         })
     }
@@ -238,6 +246,34 @@ impl<'a> Mapper<'_, 'a> {
             let start = info.obj("timingPeriod", false, quiet).and_then(|period| period.str("start", false, quiet));
             start.or_else(|| info.str("timingDate", false, quiet)).and_then(date_of)
         })
+    }
+
+    /// `supportingInfo[]` of category `typeofbill` (CARIN BB): its `code`'s
+    /// coding of the NUBC Type of Bill system, in the 837I's three
+    /// characters; a malformed one is an error at its path. CMS Blue Button's
+    /// `typeofbill` entry coded with the frequency alone (`clm_freq_cd`) is
+    /// no type of bill and is not read.
+    fn type_of_bill(&mut self) -> Option<String> {
+        let quiet = &mut Errors::default();
+        let infos = self.claim.arr("supportingInfo", false, quiet)?;
+        let (path, code) = infos.objs(quiet).iter().find_map(|info| {
+            let quiet = &mut Errors::default();
+            let category = info.obj("category", false, quiet)?;
+            if !has_code(&category, "typeofbill", quiet) {
+                return None;
+            }
+            let codings = info.obj("code", false, quiet)?.arr("coding", false, quiet)?;
+            codings.objs(quiet).into_iter().find_map(|coding| {
+                let quiet = &mut Errors::default();
+                (coding.str("system", false, quiet) == Some(NUBC_TYPE_OF_BILL))
+                    .then(|| (coding.path_of("code"), coding.str("code", false, quiet).unwrap_or("")))
+            })
+        })?;
+        let type_of_bill = claimtrail_events::type_of_bill(code);
+        if type_of_bill.is_none() {
+            self.errors.push(path, format!("`{code}` is not a type of bill: four digits with the leading zero (0111), or the 837I's three (111)"));
+        }
+        type_of_bill
     }
 
     fn path(&self, relative: &str) -> String {

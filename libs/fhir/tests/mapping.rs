@@ -495,3 +495,36 @@ fn the_shared_fhir_test_data_is_refused_cleanly_naming_resource_type() {
     }
     assert!(n_synthea_claims > 0);
 }
+
+/// CARIN BB's `supportingInfo[typeofbill]`, coded from the NUBC Type of Bill
+/// system with the leading zero, is the claim's type of bill in the 837I's
+/// three characters; Blue Button's frequency-only entry is not one.
+#[test]
+fn an_institutional_claim_s_type_of_bill_is_carin_s_typeofbill_supporting_info() {
+    let type_of_bill = |code: &str, system: &str| {
+        json!({"sequence": 9,
+            "category": {"coding": [{"system": "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBSupportingInfoType", "code": "typeofbill"}]},
+            "code": {"coding": [{"system": system, "code": code}]}})
+    };
+    let institutional = |info: Value| {
+        let mut claim = professional_claim();
+        set(&mut claim, "/type/coding/0/code", json!("institutional"));
+        set(&mut claim, "/supportingInfo", json!([info]));
+        claim
+    };
+    let nubc = "https://www.nubc.org/CodeSystem/TypeOfBill";
+    let claim = mapped(&institutional(type_of_bill("0111", nubc)));
+    assert_eq!(claim.claim.claim_type, ClaimType::Institutional);
+    assert_eq!(claim.claim.type_of_bill.as_deref(), Some("111"));
+    assert_eq!(mapped(&institutional(type_of_bill("217", nubc))).claim.type_of_bill.as_deref(), Some("217"));
+    // CMS Blue Button codes the frequency alone: no type of bill.
+    let frequency_only = type_of_bill("1", "https://bluebutton.cms.gov/resources/variables/clm_freq_cd");
+    assert_eq!(mapped(&institutional(frequency_only)).claim.type_of_bill, None);
+    // A professional claim has none.
+    let mut professional = professional_claim();
+    set(&mut professional, "/supportingInfo", json!([type_of_bill("0111", nubc)]));
+    assert_eq!(mapped(&professional).claim.type_of_bill, None);
+    // A malformed one is refused at its path.
+    let errors = invalid(&institutional(type_of_bill("11", nubc)));
+    assert!(errors.iter().any(|error| error.path.ends_with("supportingInfo[0].code.coding[0].code")), "{errors:?}");
+}

@@ -7,7 +7,7 @@
 //!   contract's.
 //! - Per diem: `basis,key,rate,effective_date,end_date` where basis is
 //!   `revenue_code` (key: 4 digits, e.g. 0120) or `type_of_bill` (key: 3
-//!   characters, e.g. 111).
+//!   characters, e.g. 111, or 11X for any frequency; NUBC's 0111 is read as 111).
 
 use std::io::Read;
 
@@ -154,7 +154,16 @@ impl PerDiems {
                 let rate = Money::parse(row.cell(rate)).map_err(|error| format!("rate: {error}"))?;
                 Ok(PerDiem {
                     basis,
-                    key: CodeKey::parse(row.cell(key)).ok_or_else(|| format!("key `{}` is not a code", row.cell(key)))?,
+                    key: match basis {
+                        PerDiemBasis::RevenueCode => CodeKey::parse(row.cell(key)),
+                        PerDiemBasis::TypeOfBill => claimtrail_events::type_of_bill(row.cell(key)).as_deref().and_then(CodeKey::parse),
+                    }
+                    .ok_or_else(|| match basis {
+                        PerDiemBasis::RevenueCode => format!("key `{}` is not a code", row.cell(key)),
+                        PerDiemBasis::TypeOfBill => {
+                            format!("key `{}` is not a type of bill: 3 characters (111, or 11X for any frequency) or NUBC's 4 (0111)", row.cell(key))
+                        }
+                    })?,
                     rate,
                     effective: from,
                     end: to,
@@ -191,6 +200,17 @@ pub fn price_drg(weights: &DrgWeights, drg: &str, base_rate: Money, admission_da
     let weight = weights.weight(CodeKey::parse(drg)?, admission_date)?;
     let amount = Money::round_half_away_from_zero(weight.weight.checked_mul(base_rate.amount())?);
     Some(InstitutionalPrice { amount, explanation: format!("DRG {drg}: weight {} x base rate {base_rate} = {amount}", weight.weight) })
+}
+
+/// The `type_of_bill` rate for a claim's type of bill (the 837I's three
+/// characters) in force on `date`: the row keyed by the type of bill itself,
+/// else the one keyed by its first two characters and `X` (CMS's `11X`: any
+/// frequency, so a replacement is priced as its original). Answers the key
+/// of the row found.
+pub fn type_of_bill_rate<'a>(rates: &'a PerDiems, type_of_bill: &str, date: Date) -> Option<(String, &'a PerDiem)> {
+    let exact = type_of_bill.trim().to_ascii_uppercase();
+    let any_frequency = format!("{}X", exact.get(..2)?);
+    [exact, any_frequency].into_iter().find_map(|key| Some((key.clone(), rates.rate(PerDiemBasis::TypeOfBill, CodeKey::parse(&key)?, date)?)))
 }
 
 /// Per diem rate × days, the rate in force on the admission date.

@@ -178,7 +178,7 @@ pub fn exclusion_edit(list: &ExclusionList, line: &EditLine, provider: ProviderI
             edit: Edit::Exclusion,
             action: Action::Pend { reason: PendReason::PossibleExclusion },
             explanation: format!(
-                "the rendering provider {} matches an OIG exclusion without an NPI by name and birth date ({} since {}): pended for review",
+                "the rendering provider {} matches an OIG LEIE exclusion without an NPI by name and birth date ({} since {}): pended for review",
                 provider.npi, row.exclusion_type, row.excluded
             ),
         }),

@@ -44,7 +44,7 @@ pub use contracts::{ContractTerm, Contracts, ReimbursementMethod};
 pub use csv::{LoadError, LoadErrors};
 pub use edits::{EditPolicy, date_of_death_edit, duplicate_edits, mue_edits, ncci_edits};
 pub use fees::{Fee, FeeSchedule};
-pub use institutional::{DrgWeights, InstitutionalPrice, PerDiemBasis, PerDiems, price_drg, price_per_diem};
+pub use institutional::{DrgWeights, InstitutionalPrice, PerDiemBasis, PerDiems, price_drg, price_per_diem, type_of_bill_rate};
 pub use leie::{Exclusion, ExclusionCheck, ExclusionList, ProviderIdentity, exclusion_edit};
 pub use line::{Action, Cas, Edit, EditLine, Finding, LineStatus, PendReason};
 pub use mue::{Mue, MueIndicator, MueTable};

@@ -37,7 +37,7 @@ use time::Date;
 use crate::code::CodeKey;
 use crate::contracts::{Contracts, ReimbursementMethod};
 use crate::fees::FeeSchedule;
-use crate::institutional::{DrgWeights, PerDiems};
+use crate::institutional::{DrgWeights, InstitutionalPrice, PerDiemBasis, PerDiems};
 use crate::line::{Cas, EditLine};
 use crate::rbrvs::{GpciTable, Rvu, RvuTable, ZipLocalities};
 
@@ -83,6 +83,9 @@ pub enum PriceSource {
     Drg,
     /// Institutional: the per diem rate of the line's revenue code × days.
     PerDiem,
+    /// Institutional: the per diem rate of the claim's type of bill × the
+    /// stay's days, shared over its lines.
+    TypeOfBillPerDiem,
     NotPriced,
 }
 
@@ -242,7 +245,7 @@ fn note(mut priced: Priced, contract_id: &str) -> Priced {
                 PriceSource::Rbrvs => "RBRVS",
                 PriceSource::PercentOfCharge => "a percent of charge",
                 PriceSource::Drg => "DRG",
-                PriceSource::PerDiem => "per diem",
+                PriceSource::PerDiem | PriceSource::TypeOfBillPerDiem => "per diem",
                 PriceSource::NotPriced => "nothing",
             }
         ),
@@ -341,6 +344,8 @@ fn priced_whole(line: &EditLine, source: PriceSource, fee: Money, allowed: Money
 pub struct Stay<'a> {
     /// The MS-DRG the provider assigned (837I HI*DR).
     pub drg: Option<&'a str>,
+    /// The type of bill (837I CLM05-1 then CLM05-3, e.g. `111`).
+    pub type_of_bill: Option<&'a str>,
     pub admission: Option<Date>,
     pub statement_from: Option<Date>,
     pub statement_to: Option<Date>,
@@ -385,6 +390,9 @@ pub fn price_institutional(
     if let Some(priced) = price_by_drg(tables, stay, lines)? {
         return Ok(priced);
     }
+    if let Some(priced) = price_by_type_of_bill(tables, stay, lines)? {
+        return Ok(priced);
+    }
     let mut per_diem: Vec<Option<LinePrice>> = Vec::with_capacity(lines.len());
     for to_price in lines {
         per_diem.push(price_per_diem_line(tables, stay, to_price)?);
@@ -404,14 +412,20 @@ fn price_by_drg(tables: &PricingTables<'_>, stay: &Stay<'_>, lines: &[LineToPric
     };
     let contract_step = format!("contract {contract_id} pays DRG {drg} by weight x base rate {base_rate}");
     let Some(price) = tables.drg_weights.and_then(|weights| crate::institutional::price_drg(weights, drg, base_rate, date)) else {
-        return Ok(Some(
-            lines
-                .iter()
-                .map(|to_price| not_priced(to_price.line, vec![contract_step.clone()], format!("DRG {drg} has no weight in force on {date}")))
-                .collect(),
-        ));
+        return Ok(Some(not_priced_stay(lines, &contract_step, &format!("DRG {drg} has no weight in force on {date}"))));
     };
-    let overflow = || PricingError::Overflow(first.line.sequence);
+    share_stay(lines, PriceSource::Drg, &contract_step, &price, "the DRG amount").map(Some)
+}
+
+/// Every line of a stay not priced, each with `step` and `why`.
+fn not_priced_stay(lines: &[LineToPrice<'_>], step: &str, why: &str) -> Vec<LinePrice> {
+    lines.iter().map(|to_price| not_priced(to_price.line, vec![step.to_owned()], why.to_owned())).collect()
+}
+
+/// A stay's price (DRG or type-of-bill per diem): allowed is the lesser of it
+/// and the billed total, shared over the lines by charge.
+fn share_stay(lines: &[LineToPrice<'_>], source: PriceSource, head: &str, price: &InstitutionalPrice, what: &str) -> Result<Vec<LinePrice>, PricingError> {
+    let overflow = || PricingError::Overflow(lines.first().map_or(0, |to_price| to_price.line.sequence));
     let billed = Money::checked_sum(lines.iter().map(|to_price| &to_price.line.charge)).ok_or_else(overflow)?;
     let allowed = billed.min(price.amount);
     let shares = share_by_charge(allowed, lines).ok_or_else(overflow)?;
@@ -419,14 +433,37 @@ fn price_by_drg(tables: &PricingTables<'_>, stay: &Stay<'_>, lines: &[LineToPric
     for (to_price, share) in lines.iter().zip(shares) {
         let line = to_price.line;
         let steps = vec![
-            contract_step.clone(),
+            head.to_owned(),
             price.explanation.clone(),
-            format!("stay allowed = lesser of the billed {billed} and the DRG amount {} = {allowed}", price.amount),
+            format!("stay allowed = lesser of the billed {billed} and {what} {} = {allowed}", price.amount),
             format!("line {}'s share by charge: {} of {billed} = {share}", line.sequence, line.charge),
         ];
-        priced.push(priced_whole(line, PriceSource::Drg, share, share, steps)?);
+        priced.push(priced_whole(line, source, share, share, steps)?);
     }
-    Ok(Some(priced))
+    Ok(priced)
+}
+
+/// A stay whose type of bill has a `type_of_bill` per diem rate in force on
+/// its first day ([`crate::institutional::type_of_bill_rate`]) is paid that
+/// rate × the stay's days, lesser of billed, shared by charge (the payer's
+/// all-inclusive per diem: no revenue-code rate or contract term is read).
+/// A stay without its dates is not priced (CO-96).
+fn price_by_type_of_bill(tables: &PricingTables<'_>, stay: &Stay<'_>, lines: &[LineToPrice<'_>]) -> Result<Option<Vec<LinePrice>>, PricingError> {
+    let (Some(type_of_bill), Some(rates), Some(date)) = (stay.type_of_bill, tables.per_diems, stay.priced_on(lines)) else {
+        return Ok(None);
+    };
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let Some((key, _)) = crate::institutional::type_of_bill_rate(rates, type_of_bill, date) else { return Ok(None) };
+    let head = format!("type of bill {type_of_bill} is paid per diem (rate {key})");
+    let Some(days) = stay.days() else {
+        return Ok(Some(not_priced_stay(lines, &head, "the stay's days are unknown: no admission or statement dates")));
+    };
+    let Some(price) = crate::institutional::price_per_diem(rates, PerDiemBasis::TypeOfBill, &key, days, date) else {
+        return Err(PricingError::Overflow(lines[0].line.sequence));
+    };
+    share_stay(lines, PriceSource::TypeOfBillPerDiem, &head, &price, "the per diem amount").map(Some)
 }
 
 /// `total` shared over the lines in proportion to their charges, in whole

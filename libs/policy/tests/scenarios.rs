@@ -468,6 +468,7 @@ fn an_inpatient_stay_is_paid_drg_weight_times_base_rate_shared_over_its_lines_by
         [institutional_line(1, "0120", dec!(3), 1_000_000), institutional_line(2, "0250", dec!(10), 400_000), institutional_line(3, "0300", dec!(1), 100_001)];
     let stay = Stay {
         drg: Some("470"),
+        type_of_bill: None,
         admission: Some(date!(2026 - 03 - 01)),
         statement_from: Some(date!(2026 - 03 - 01)),
         statement_to: Some(date!(2026 - 03 - 04)),
@@ -502,7 +503,7 @@ fn without_a_drg_the_room_lines_are_paid_per_diem_times_days_and_the_rest_by_the
     let lines =
         [institutional_line(1, "0120", dec!(5), 900_000), institutional_line(2, "0300", dec!(1), 20_000), institutional_line(3, "0250", dec!(1), 5_000)];
     // Admitted March 1, discharged March 4: 3 days, though 5 are billed.
-    let stay = Stay { drg: None, admission: Some(date!(2026 - 03 - 01)), statement_from: None, statement_to: Some(date!(2026 - 03 - 04)) };
+    let stay = Stay { drg: None, type_of_bill: None, admission: Some(date!(2026 - 03 - 01)), statement_from: None, statement_to: Some(date!(2026 - 03 - 04)) };
     let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");
     // 1,250.50 x 3 = 3,751.50; 55% of 200.00 = 110.00; 0250 is in no range and on no schedule: CO-96.
     assert_eq!((prices[0].source, prices[0].allowed), (PriceSource::PerDiem, Money::from_cents(375_150)));
@@ -515,4 +516,57 @@ fn without_a_drg_the_room_lines_are_paid_per_diem_times_days_and_the_rest_by_the
     other.billing_npi = "1999999984".to_owned();
     let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(std::slice::from_ref(&other))).expect("priced");
     assert_eq!(prices[0].source, PriceSource::NotPriced);
+}
+
+/// The per diem basis by type of bill (docs/policy-data.md): a stay whose
+/// type of bill has a `type_of_bill` rate is paid rate x the stay's days,
+/// lesser of billed, shared by charge; `11X` matches any frequency; without
+/// such a rate the revenue-code basis prices line by line; a DRG comes first.
+#[test]
+fn a_stay_whose_type_of_bill_has_a_per_diem_rate_is_paid_that_rate_times_its_days() {
+    let (contracts, weights, _) = institutional_tables();
+    let per_diems = PerDiems::load(
+        "basis,key,rate,effective_date,end_date\nrevenue_code,0120,1250.50,20260101,\ntype_of_bill,0111,900.00,20260101,\ntype_of_bill,21X,400.00,20260101,\n"
+            .as_bytes(),
+    )
+    .expect("per diems");
+    let tables = PricingTables { contracts: Some(&contracts), drg_weights: Some(&weights), per_diems: Some(&per_diems), ..PricingTables::default() };
+    let lines = [institutional_line(1, "0120", dec!(3), 300_000), institutional_line(2, "0300", dec!(1), 100_000)];
+    // Admitted March 1, discharged March 4: 3 days; 900.00 x 3 = 2,700.00 of 4,000.00 billed: 3/4 and 1/4.
+    let stay = Stay {
+        drg: None,
+        type_of_bill: Some("111"),
+        admission: Some(date!(2026 - 03 - 01)),
+        statement_from: Some(date!(2026 - 03 - 01)),
+        statement_to: Some(date!(2026 - 03 - 04)),
+    };
+    let prices = price_institutional(&tables, None, &stay, &with_revenue_codes(&lines)).expect("priced");
+    assert!(prices.iter().all(|price| price.source == PriceSource::TypeOfBillPerDiem), "{prices:?}");
+    assert_eq!((prices[0].allowed, prices[1].allowed), (Money::from_cents(202_500), Money::from_cents(67_500)));
+    assert!(prices[0].steps.iter().any(|step| step == "per diem for type of bill 111: 900.00 x 3 days = 2700.00"), "{:?}", prices[0].steps);
+    assert_eq!(prices[0].adjustments, vec![Cas { group: GroupCode::Co, carc: Carc::FEE_SCHEDULE, amount: Money::from_cents(97_500) }]);
+
+    // 21X: a skilled nursing stay of any frequency (a replacement, 217) at 400.00 x 3 = 1,200.00.
+    let replacement = Stay { type_of_bill: Some("217"), ..stay };
+    let prices = price_institutional(&tables, None, &replacement, &with_revenue_codes(&lines)).expect("priced");
+    assert_eq!(Money::checked_sum(prices.iter().map(|price| &price.allowed)), Some(Money::from_cents(120_000)));
+
+    // No rate for the type of bill (131, outpatient): the revenue-code basis, line by line.
+    let outpatient = Stay { type_of_bill: Some("131"), ..stay };
+    let prices = price_institutional(&tables, None, &outpatient, &with_revenue_codes(&lines)).expect("priced");
+    assert_eq!((prices[0].source, prices[0].allowed), (PriceSource::PerDiem, Money::from_cents(300_000)), "1,250.50 x 3 is over the 3,000.00 billed");
+
+    // A DRG the contract pays comes first.
+    let with_drg = Stay { drg: Some("470"), ..stay };
+    let prices = price_institutional(&tables, None, &with_drg, &with_revenue_codes(&lines)).expect("priced");
+    assert!(prices.iter().all(|price| price.source == PriceSource::Drg));
+
+    // Without the stay's dates its days are unknown: not priced, CO-96.
+    let undated = Stay { admission: None, statement_from: None, statement_to: None, ..stay };
+    let prices = price_institutional(&tables, None, &undated, &with_revenue_codes(&lines)).expect("priced");
+    assert!(prices.iter().all(|price| price.source == PriceSource::NotPriced && price.adjustments[0].carc == Carc::NON_COVERED), "{prices:?}");
+
+    // A key that is no type of bill is refused at upload with its line.
+    let error = PerDiems::load("basis,key,rate,effective_date,end_date\ntype_of_bill,11,900.00,20260101,\n".as_bytes()).unwrap_err();
+    assert!(error.to_string().contains("is not a type of bill"), "{error}");
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use claimtrail_bus::{ConsumerSpec, Delivery};
 use claimtrail_events::{DomainEvent, Envelope, Family, NewEvent};
+use claimtrail_store::lease::{LEASE_RETRY, Lease};
 use claimtrail_store::{StoreError, inbox, outbox};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::watch;
@@ -146,6 +147,9 @@ pub(crate) struct Consumer {
     family: Family,
     /// The one partition of the family this consumer reads, or None for all.
     partition: Option<u32>,
+    /// A partition's lease (Postgres): only the replica holding it fetches,
+    /// and its transactions run on the lease's session (fenced).
+    lease: Option<Lease>,
 }
 
 enum Parsed {
@@ -155,7 +159,7 @@ enum Parsed {
 
 impl Consumer {
     pub(crate) fn new(runtime: Runtime, handler: Arc<dyn EventHandler>, family: Family, partition: Option<u32>) -> Consumer {
-        Consumer { runtime, handler, family, partition }
+        Consumer { runtime, handler, family, partition, lease: None }
     }
 
     fn labels(&self) -> [(&'static str, String); 3] {
@@ -163,7 +167,7 @@ impl Consumer {
         [("service", self.runtime.producer.service.clone()), ("family", self.family.as_str().to_owned()), ("partition", partition)]
     }
 
-    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         if let Some(unknown) = self.handler.event_types().and_then(|types| types.iter().find(|t| DomainEvent::family_of(t).is_none())) {
             anyhow::bail!("{}'s handler acts on `{unknown}`, which is not a Claimtrail event type", self.runtime.producer.service);
         }
@@ -179,9 +183,19 @@ impl Consumer {
             partition: self.partition,
         };
         let mut subscription = self.runtime.bus.subscribe(&spec).await?;
+        // Several replicas of a service share Postgres: one of them at a time consumes a partition.
+        if let Some(partition) = self.partition.filter(|_| self.runtime.store.is_postgres()) {
+            let name = format!("{}.p{partition}", self.runtime.store.table(self.family.as_str()));
+            self.lease = Some(Lease::new(&self.runtime.store, &name).await?);
+        }
         let mut lag_checked = std::time::Instant::now();
         loop {
             if *stop.borrow() {
+                return Ok(());
+            }
+            if let Some(lease) = &self.lease
+                && !self.own(lease, &mut *subscription, &mut stop).await
+            {
                 return Ok(());
             }
             let fetching = std::time::Instant::now();
@@ -219,6 +233,50 @@ impl Consumer {
                 }
             }
         }
+    }
+
+    /// Waits until this replica holds the partition's lease: true, or false
+    /// when stopped first. Having just taken it while deliveries are pending
+    /// (a replica that held it died, or lost it, with a batch in flight), it
+    /// waits the ack wait before fetching: those deliveries are redelivered
+    /// then, ahead of newer messages, so the partition's order holds.
+    async fn own(&self, lease: &Lease, subscription: &mut dyn claimtrail_bus::Subscription, stop: &mut watch::Receiver<bool>) -> bool {
+        if matches!(lease.held().await, Ok(true)) {
+            return true;
+        }
+        let mut standing_by = false;
+        loop {
+            match lease.try_take().await {
+                Ok(true) => break,
+                Ok(false) if !standing_by => {
+                    standing_by = true;
+                    tracing::info!(lease = lease.name(), "another replica holds this partition; standing by");
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error.message = %e, lease = lease.name(), "taking the partition's lease failed; retrying"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(LEASE_RETRY) => {}
+                _ = stop.changed() => return false,
+            }
+            if *stop.borrow() {
+                return false;
+            }
+        }
+        tracing::info!(lease = lease.name(), "holding this partition");
+        if subscription.ack_pending().await.unwrap_or(0) > 0 {
+            let ack_wait = Duration::from_secs(self.runtime.settings.ack_wait_seconds);
+            tracing::info!(
+                lease = lease.name(),
+                ack_wait_s = ack_wait.as_secs(),
+                "deliveries of the previous holder are pending; waiting for their redelivery"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(ack_wait) => {}
+                _ = stop.changed() => return false,
+            }
+        }
+        true
     }
 
     /// The types of this consumer's family that its handler acts on.
@@ -321,7 +379,10 @@ impl Consumer {
     /// One transaction: inbox, effect, outbox; commit.
     async fn apply(&self, events: &[Received<'_>]) -> Result<(), HandlerError> {
         let store = &self.runtime.store;
-        let tx = store.db().begin().await?;
+        let tx = match &self.lease {
+            Some(lease) => lease.begin().await?,
+            None => store.db().begin().await?,
+        };
         let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.envelope.event_id).collect();
         let new_ids = inbox::record_many(store, &tx, &ids).await?;
         let mut seen = std::collections::HashSet::with_capacity(events.len());

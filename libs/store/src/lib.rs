@@ -28,6 +28,7 @@
 pub mod embedded_log;
 pub mod hosts;
 pub mod inbox;
+pub mod lease;
 pub mod migrate;
 pub mod outbox;
 pub mod registry;

@@ -53,3 +53,32 @@ async fn a_multi_host_url_connects_to_the_host_that_answers_and_takes_writes() -
     assert!(error.to_string().contains("no database host is a read-write primary"), "{error}");
     Ok(())
 }
+
+/// A lease is held by one session at a time; its transactions are fenced by
+/// the lock; when its holder goes (process death closes the connection), the
+/// next replica takes it.
+#[tokio::test]
+async fn a_lease_is_held_by_one_replica_at_a_time_fences_its_transactions_and_passes_on_when_released() -> anyhow::Result<()> {
+    use claimtrail_store::lease::Lease;
+    let store = Store::connect(&config(database_url(), None)).await?;
+    let name = format!("storetest.lease.{}", uuid::Uuid::now_v7());
+    let (first, second) = (Lease::new(&store, &name).await?, Lease::new(&store, &name).await?);
+    assert!(!first.held().await?, "not taken yet");
+    let error = first.begin().await.expect_err("no transaction before the lease is taken");
+    assert!(claimtrail_store::is_unavailable(&error), "a lost lease counts as unavailable (retried): {error:?}");
+    assert!(first.try_take().await?);
+    assert!(first.try_take().await?, "taking it again while held answers true");
+    assert!(!second.try_take().await?, "the other replica does not get it");
+    let tx = first.begin().await?;
+    tx.execute_unprepared("SELECT 1").await?;
+    tx.commit().await?;
+    first.release().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !second.try_take().await? {
+        assert!(Instant::now() < deadline, "the released lease was not taken");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(second.held().await?);
+    second.begin().await?.commit().await?;
+    Ok(())
+}

@@ -53,6 +53,7 @@ fn claim(seed: usize) -> Claim {
         admission_date: None,
         statement_from: None,
         statement_to: None,
+        type_of_bill: None,
         cob: None,
     }
 }

@@ -20,7 +20,8 @@
 //! - service ZIP: the service facility's N403 (837P 2310C, 837I 2310E NM1*77),
 //!   else the billing provider's (2010AA N403); 5 or 9 digits;
 //! - 837I: DRG HI*DR (HI01-2), admission date DTP*435 (D8, or the date of a
-//!   DT date-time), statement period DTP*434 (RD8 from-to);
+//!   DT date-time), statement period DTP*434 (RD8 from-to), type of bill
+//!   CLM05-1 (facility type and care classification) then CLM05-3 (frequency);
 //! - diagnoses: HI ABK (principal) and ABF (others), numbered in order from 1;
 //!   BK/BF (ICD-9) are kept but are an issue;
 //! - rendering NPI: 2310B (837P) / 2310D (837I) NM1*82 NM109;
@@ -1580,6 +1581,7 @@ impl<'c> Mapper<'c> {
             admission_date: if professional { None } else { draft.admission_date },
             statement_from: draft.statement_period.map(|(from, _)| from),
             statement_to: draft.statement_period.map(|(_, to)| to),
+            type_of_bill: if professional { None } else { claimtrail_events::type_of_bill(&format!("{}{}", draft.facility_code, draft.frequency_code)) },
             cob,
         };
         let claim = MappedClaim { claim, paths, issues };

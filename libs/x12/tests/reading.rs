@@ -101,6 +101,16 @@ fn an_837i_takes_revenue_codes_and_falls_back_to_the_statement_dates() {
 }
 
 #[test]
+fn an_837i_s_type_of_bill_is_clm05_1_then_clm05_3() {
+    let reading = read_text(VALID_837I);
+    assert_eq!(reading.claims().next().unwrap().claim.claim.type_of_bill.as_deref(), Some("131"), "CLM05 13:A:1");
+    let inpatient = read_text(&VALID_837I.replacen("***13:A:1*", "***11:A:1*", 1));
+    assert_eq!(inpatient.claims().next().unwrap().claim.claim.type_of_bill.as_deref(), Some("111"));
+    let professional = read_text(VALID_837P);
+    assert!(professional.claims().all(|claim| claim.claim.claim.type_of_bill.is_none()), "an 837P's CLM05-1 is a place of service");
+}
+
+#[test]
 fn crlf_indentation_and_other_separators_are_read_alike() {
     let expected: Vec<_> = read_text(VALID_837P).claims().map(|claim| claim.claim.clone()).collect();
     let crlf = VALID_837P.replace("~\n", "~\r\n    ");

@@ -81,6 +81,7 @@ fn claim(seed: u64, n_lines: usize, n_diagnoses: usize, frequency: Frequency) ->
         admission_date: None,
         statement_from: None,
         statement_to: None,
+        type_of_bill: None,
         cob: None,
     }
 }

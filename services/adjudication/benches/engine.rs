@@ -109,6 +109,7 @@ fn claims(members: &[MemberFacts]) -> Vec<(SubmittedClaim, MemberFacts, Vec<Hist
                 admission_date: None,
                 statement_from: None,
                 statement_to: None,
+                type_of_bill: None,
                 cob: None,
             };
             (claim, member, history)
@@ -128,6 +129,9 @@ fn bench(c: &mut Criterion) {
         enrollment_end: date!(2026 - 12 - 31),
         entity_type: Some(2),
         taxonomy: None,
+        last_name: None,
+        first_name: None,
+        birth_date: None,
         recorded_at,
     };
     let payer = PayerFacts { payer_id: "PAYER1".into(), timely_filing_days: 365, recorded_at };
@@ -138,7 +142,12 @@ fn bench(c: &mut Criterion) {
                 schedule: Some(&legacy),
                 policy: Some(&policy),
                 original: DecisionState::Undecided,
-                registry: RegistryFacts { member: Some(member.clone()), provider: Some(provider.clone()), payer: Some(payer.clone()) },
+                registry: RegistryFacts {
+                    member: Some(member.clone()),
+                    provider: Some(provider.clone()),
+                    payer: Some(payer.clone()),
+                    rendering_provider: None,
+                },
                 history: history.clone(),
                 received_on: date!(2026 - 11 - 05),
                 decided_on: date!(2026 - 11 - 05),

@@ -206,16 +206,19 @@ impl Adjudicator {
     }
 
     /// The member's history `claim` reads: from the batch's one read (made at
-    /// its first claim), or per claim when the batch's is too large.
+    /// its first claim), or per claim when the batch's is too large or a
+    /// prior authorization of `policy` widens the claim's window.
     async fn claim_history(
         &self,
         tx: &DatabaseTransaction,
         claim: &claimtrail_events::SubmittedClaim,
+        policy: Option<&domain::PolicyInForce>,
         batch: &mut BatchFacts,
     ) -> Result<Vec<domain::HistoryFact>, HandlerError> {
         let store = &self.store;
-        if batch.history_per_claim {
-            return Ok(storage::claim_history(store, tx, claim).await?);
+        let window = domain::history_window(claim, policy);
+        if batch.history_per_claim || window != storage::batch::window(claim) {
+            return Ok(storage::claim_history(store, tx, claim, window).await?);
         }
         if !batch.history.covers(claim.claim_id) {
             let claims = batch.with_others(claim, |other| batch.history.covers(other));
@@ -226,7 +229,7 @@ impl Adjudicator {
                 }
                 None => {
                     batch.history_per_claim = true;
-                    return Ok(storage::claim_history(store, tx, claim).await?);
+                    return Ok(storage::claim_history(store, tx, claim, window).await?);
                 }
             }
         }
@@ -253,7 +256,7 @@ impl Adjudicator {
         };
         let policy = policy.filter(|policy| !policy.is_empty());
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim, batch).await? };
-        let history = self.claim_history(tx, &claim, batch).await?;
+        let history = self.claim_history(tx, &claim, policy.as_deref(), batch).await?;
         // What a replacement or void reverses: the claim it names, or the version a correction decided in its place.
         let original_id = match domain::related_claim(&claim) {
             Some(named) if claim.frequency != Frequency::Original => Some(storage::reprocess::standing_version(store, tx, named).await?),

@@ -163,6 +163,18 @@ pub fn migrations() -> Vec<Migration> {
         },
         Migration { version: 8, name: "corrections that ripple and reprocessing jobs", statements: reprocess::tables },
         Migration { version: 9, name: "appeals", statements: appeal_tables },
+        Migration {
+            version: 10,
+            name: "an individual provider's name and birth date (exclusion matching)",
+            statements: |store| {
+                let providers = store.table("provider_enrollments");
+                vec![
+                    format!("ALTER TABLE {providers} ADD COLUMN last_name TEXT"),
+                    format!("ALTER TABLE {providers} ADD COLUMN first_name TEXT"),
+                    format!("ALTER TABLE {providers} ADD COLUMN birth_date TEXT"),
+                ]
+            },
+        },
     ]
 }
 
@@ -482,8 +494,8 @@ pub async fn record_provider(
     recorded_at: Timestamp,
 ) -> Result<(), StoreError> {
     let insert = format!(
-        "INSERT INTO {} (event_id, npi, payer_id, enrollment_start, enrollment_end, occurred_at, recorded_at, entity_type, taxonomy) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO {} (event_id, npi, payer_id, enrollment_start, enrollment_end, occurred_at, recorded_at, entity_type, taxonomy, \
+         last_name, first_name, birth_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING",
         store.table("provider_enrollments")
     );
     let values = vec![
@@ -496,6 +508,9 @@ pub async fn record_provider(
         Value::from(recorded_at.to_string()),
         Value::from(enrolled.entity_type.to_string()),
         Value::from(enrolled.taxonomy.clone()),
+        Value::from(enrolled.last_name.clone()),
+        Value::from(enrolled.first_name.clone()),
+        Value::from(enrolled.birth_date.map(format_date)),
     ];
     tx.execute_raw(stmt(store, insert, values)).await?;
     Ok(())
@@ -610,7 +625,8 @@ pub async fn provider(
 }
 
 /// The columns [`provider_row`] reads, in its order.
-pub(crate) const PROVIDER_COLUMNS: &str = "npi, enrollment_start, enrollment_end, recorded_at, entity_type, taxonomy, payer_id";
+pub(crate) const PROVIDER_COLUMNS: &str =
+    "npi, enrollment_start, enrollment_end, recorded_at, entity_type, taxonomy, payer_id, last_name, first_name, birth_date";
 
 pub(crate) fn provider_row(row: &QueryResult) -> Result<ProviderFacts, StoreError> {
     Ok(ProviderFacts {
@@ -620,6 +636,9 @@ pub(crate) fn provider_row(row: &QueryResult) -> Result<ProviderFacts, StoreErro
         recorded_at: timestamp_column(row, 3, "recorded_at")?,
         entity_type: row.try_get_by_index::<Option<String>>(4)?.and_then(|text| text.parse().ok()),
         taxonomy: row.try_get_by_index(5)?,
+        last_name: row.try_get_by_index(7)?,
+        first_name: row.try_get_by_index(8)?,
+        birth_date: optional_date_column(row, 9, "provider birth date")?,
     })
 }
 
@@ -651,7 +670,16 @@ pub async fn registry_facts(store: &Store, conn: &impl ConnectionTrait, claim: &
         member: member(store, conn, &claim.payer_id, &claim.member_id, None).await?,
         provider: provider(store, conn, &claim.billing_npi, &claim.payer_id, None).await?,
         payer: payer(store, conn, &claim.payer_id, None).await?,
+        rendering_provider: match other_renderer(claim) {
+            Some(npi) => provider(store, conn, npi, &claim.payer_id, None).await?,
+            None => None,
+        },
     })
+}
+
+/// The claim's rendering NPI when it is not the billing provider's.
+pub(crate) fn other_renderer(claim: &claimtrail_events::SubmittedClaim) -> Option<&str> {
+    claim.rendering_npi.as_deref().filter(|&npi| npi != &*claim.billing_npi)
 }
 
 /// History lines one decision reads and records, at most: the most recent
@@ -659,24 +687,24 @@ pub async fn registry_facts(store: &Store, conn: &impl ConnectionTrait, claim: &
 /// keeps a decision record (and its replay) bounded when they do not.
 pub const HISTORY_LINES_MAX: i64 = 200;
 
-/// How far back the history reaches before the claim's first date of
-/// service: the rule set's `history.*_last_365_days` counts.
-pub const HISTORY_DAYS: i64 = 365;
-
-/// The lines of the member's other claims from the same billing provider on
-/// `claim`'s dates of service (what duplicates, NCCI across claims and MUE
-/// per day read), the most recent [`HISTORY_LINES_MAX`].
-pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim) -> Result<Vec<HistoryFact>, StoreError> {
-    let (Some(first), Some(last)) = (claim.lines.iter().map(|line| line.service_date).min(), claim.lines.iter().map(|line| line.service_date).max()) else {
-        return Ok(vec![]);
-    };
+/// The lines of the member's other claims from the same billing provider
+/// dated within `window` (from [`crate::domain::history_window`]: what
+/// duplicates, NCCI across claims, MUE per day, the rule set's counts and
+/// prior-authorization units read), the most recent [`HISTORY_LINES_MAX`].
+pub async fn claim_history(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    claim: &claimtrail_events::SubmittedClaim,
+    window: Option<(time::Date, time::Date)>,
+) -> Result<Vec<HistoryFact>, StoreError> {
+    let Some((from, to)) = window else { return Ok(vec![]) };
     let values = vec![
         Value::from(claim.payer_id.to_string()),
         Value::from(claim.member_id.to_string()),
         Value::from(claim.claim_id),
         Value::from(claim.billing_npi.to_string()),
-        Value::from(format_date(first - time::Duration::days(HISTORY_DAYS))),
-        Value::from(format_date(last)),
+        Value::from(format_date(from)),
+        Value::from(format_date(to)),
     ];
     // The most recent first: the claim's own dates (what the edits read) lead unless 200 later lines crowd them out.
     let select = format!(

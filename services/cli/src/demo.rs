@@ -171,9 +171,12 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
     let enrolled = member_enrollments(&demo_members())?;
     let tx = store.db().begin().await?;
     claimtrail_intake::reference::store_members(intake, &tx, enrolled).await?;
-    for (npi, entity_type, name, taxonomy) in
-        [("1245319599", 2u8, "Riverside Family Practice", "261QP2300X"), ("1003000126", 1u8, "Robin Example MD", "207Q00000X")]
-    {
+    // The individual carries the last name, first name and birth date the
+    // exclusion list is matched on when its rows have no NPI.
+    for (npi, entity_type, name, taxonomy, individual) in [
+        ("1245319599", 2u8, "Riverside Family Practice", "261QP2300X", None),
+        ("1003000126", 1u8, "Robin Example MD", "207Q00000X", Some(("EXAMPLE", "ROBIN", "1975-04-12"))),
+    ] {
         let body = claimtrail_intake::reference::EnrollmentBody {
             entity_type,
             name: name.to_owned(),
@@ -181,6 +184,9 @@ async fn publish_reference_data(intake: &Runtime) -> anyhow::Result<()> {
             taxonomy: taxonomy.to_owned(),
             enrollment_start: claimtrail_events::format_date(start),
             enrollment_end: claimtrail_events::format_date(end),
+            last_name: individual.map(|(last, _, _)| last.to_owned()),
+            first_name: individual.map(|(_, first, _)| first.to_owned()),
+            birth_date: individual.map(|(_, _, born)| born.to_owned()),
         };
         let enrollment = claimtrail_intake::reference::validate_enrollment(npi, DEMO_PAYER_ID, &body)
             .map_err(|errors| anyhow::anyhow!("demo provider {npi} is invalid: {errors:?}"))?;

@@ -130,6 +130,9 @@ async fn register(intake: &Runtime, world: &LabelledWorld) -> anyhow::Result<()>
                 taxonomy: provider.specialty.taxonomy.to_owned(),
                 enrollment_start: format_date(start),
                 enrollment_end: format_date(end),
+                last_name: None,
+                first_name: None,
+                birth_date: None,
             };
             let enrollment = reference::validate_enrollment(&provider.npi, payer_id, &body)
                 .map_err(|errors| anyhow::anyhow!("enrollment of {} with {payer_id} is invalid: {errors:?}", provider.npi))?;

@@ -39,6 +39,7 @@ fn read_claim() -> SubmittedClaim<AsRead> {
         admission_date: None,
         statement_from: None,
         statement_to: None,
+        type_of_bill: None,
         cob: None,
     }
 }

@@ -178,6 +178,9 @@ mod tests {
             enrollment_end: date!(2026 - 12 - 31),
             entity_type: None,
             taxonomy: None,
+            last_name: None,
+            first_name: None,
+            birth_date: None,
             recorded_at: Timestamp::parse("2026-02-01T00:00:00.000000Z").unwrap(),
         }
     }
@@ -230,7 +233,7 @@ mod tests {
         let line = crate::domain::fixtures::claim(claimtrail_events::Frequency::Original, None, &[("99213", "100.00", 1)]).lines[0].clone();
         let line = ClaimLine { service_date: date!(2026 - 08 - 01), ..line };
         let died = MemberFacts { date_of_death: Some(date!(2026 - 03 - 10)), ..member() };
-        let registry = RegistryFacts { member: Some(died.clone()), provider: None, payer: Some(payer(30)) };
+        let registry = RegistryFacts { member: Some(died.clone()), provider: None, payer: Some(payer(30)), rendering_provider: None };
         let denial = line_denial(&line, "1234567893", &died, &payer(30), &registry, date!(2027 - 01 - 01)).unwrap();
         assert_eq!((denial.edit, denial.carc.as_ref()), ("coverage-ended", "27"));
         let covered = MemberFacts { coverage_end: date!(2026 - 12 - 31), ..died };

@@ -44,7 +44,7 @@
 
 use claimtrail_codes::{Carc, GroupCode, Rarc};
 use claimtrail_events::{Adjustment, ClaimLine, ClaimPended, DecisionStep, LineDecision, Money, StepKind, SubmittedClaim};
-use claimtrail_policy::{self as policy, AuthLookup, EditLine, EditPolicy, Finding, LineStatus, PendReason, ProviderIdentity};
+use claimtrail_policy::{self as policy, AuthLookup, EditLine, EditPolicy, Finding, LineStatus, PendReason};
 use claimtrail_rules::StandardEdit;
 use rust_decimal::Decimal;
 
@@ -217,7 +217,7 @@ pub fn decide_original(
     let mut findings: Vec<(Finding, String)> = Vec::new();
     if let Some(list) = policy.exclusions.as_ref().filter(|_| switches.applies(StandardEdit::Exclusion)) {
         let npi = renderer(claim);
-        let identity = ProviderIdentity { npi: &npi, last_name: None, first_name: None, birth_date: None };
+        let identity = facts.registry.exclusion_identity(&npi);
         for line in &open {
             findings.extend(policy::exclusion_edit(&list.table, line, identity).map(|finding| (finding, format!("exclusions:{}", list.content_hash))));
         }
@@ -371,6 +371,7 @@ fn price(
         // The stay's first day is the date its DRG and per diems are priced by ([`super::policy::stay_date`]).
         let stay = policy::Stay {
             drg: claim.drg.as_deref(),
+            type_of_bill: claim.type_of_bill.as_deref(),
             admission: claim.admission_date,
             statement_from: claim.statement_from.or_else(|| super::policy::stay_date(claim)),
             statement_to: claim.statement_to,
@@ -378,7 +379,7 @@ fn price(
         let prices = policy::price_institutional(&tables, claim.service_zip.as_deref(), &stay, &to_price)
             .map_err(|policy::PricingError::Overflow(sequence)| PricingError::Overflow(sequence))?;
         for ((line_idx, _, _), price) in open.iter().zip(prices) {
-            decided[*line_idx] = Some(policy_priced_line(&claim.lines[*line_idx], claim.drg.as_deref(), price, policy));
+            decided[*line_idx] = Some(policy_priced_line(claim, &claim.lines[*line_idx], price, policy));
         }
     } else {
         for (line_idx, line) in claim.lines.iter().enumerate() {
@@ -406,7 +407,8 @@ fn price(
 }
 
 /// A line libs/policy priced, with one step per amount it changed.
-fn policy_priced_line(line: &ClaimLine, drg: Option<&str>, price: policy::LinePrice, policy: &PolicyInForce) -> LineDecision {
+fn policy_priced_line(claim: &SubmittedClaim, line: &ClaimLine, price: policy::LinePrice, policy: &PolicyInForce) -> LineDecision {
+    let drg = claim.drg.as_deref();
     let (rule, source) = match price.source {
         policy::PriceSource::FeeSchedule => {
             ("fee-schedule", policy.fee_schedule.as_ref().map(|t| format!("fee-schedules:{}#{}", t.content_hash, &*line.procedure_code)))
@@ -419,6 +421,10 @@ fn policy_priced_line(line: &ClaimLine, drg: Option<&str>, price: policy::LinePr
         policy::PriceSource::PerDiem => {
             ("per-diem", policy.per_diems.as_ref().map(|t| format!("per-diems:{}#{}", t.content_hash, line.revenue_code.as_deref().unwrap_or_default())))
         }
+        policy::PriceSource::TypeOfBillPerDiem => (
+            "per-diem-type-of-bill",
+            policy.per_diems.as_ref().map(|t| format!("per-diems:{}#{}", t.content_hash, claim.type_of_bill.as_deref().unwrap_or_default())),
+        ),
         policy::PriceSource::NotPriced => ("not-priced", None),
     };
     let adjustments: Vec<Adjustment> = price.adjustments.into_iter().map(policy::Cas::to_adjustment).collect();

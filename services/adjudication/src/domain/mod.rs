@@ -44,7 +44,7 @@ use time::Date;
 use uuid::Uuid;
 
 pub use benefits::{BenefitFacts, PlanInForce};
-pub use policy::{PolicyInForce, PolicyUsed, TableInForce, policy_date};
+pub use policy::{HISTORY_DAYS, PolicyInForce, PolicyUsed, TableInForce, history_window, policy_date};
 pub use pricing::{EMPTY_SCHEDULE, FeeSchedule, PricingError};
 pub use record::{DecisionRecord, ENGINE_VERSION, FACT_MODEL_VERSION};
 pub use registry::{HistoryFact, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
@@ -347,9 +347,13 @@ pub(crate) mod fixtures {
                     enrollment_end: date!(2026 - 12 - 31),
                     entity_type: None,
                     taxonomy: None,
+                    last_name: None,
+                    first_name: None,
+                    birth_date: None,
                     recorded_at,
                 }),
                 payer: Some(PayerFacts { payer_id: "PAYER1".into(), timely_filing_days: 365, recorded_at }),
+                rendering_provider: None,
             },
             history: vec![],
             received_on: date!(2026 - 11 - 05),
@@ -396,6 +400,7 @@ pub(crate) mod fixtures {
             admission_date: None,
             statement_from: None,
             statement_to: None,
+            type_of_bill: None,
             cob: None,
         }
     }

@@ -25,14 +25,14 @@ use std::sync::Arc;
 
 use claimtrail_events::{ClaimLine, SubmittedClaim};
 use claimtrail_policy::{
-    CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems, PriorAuthorizations,
-    ProviderIdentity, RvuTable, Setting, ZipLocalities,
+    AuthStatus, CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems,
+    PriorAuthorization, PriorAuthorizations, RvuTable, Setting, ZipLocalities,
 };
 use claimtrail_rules::RuleSet;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::HistoryFact;
+use super::{HistoryFact, RegistryFacts};
 
 /// One table version in force: its content hash and the parsed table.
 #[derive(Clone)]
@@ -119,6 +119,36 @@ pub fn policy_date(claim: &SubmittedClaim) -> Option<Date> {
         (Some(line), Some(from)) => Some(line.min(from)),
         (line, from) => line.or(from),
     }
+}
+
+/// How far back the member's history reaches before a claim's first date of
+/// service: the rule set's `history.*_last_365_days` counts.
+pub const HISTORY_DAYS: i64 = 365;
+
+/// The dates of the member's history a decision of `claim` reads: from
+/// [`HISTORY_DAYS`] before its first date of service to its last, widened to
+/// the whole period of each approved prior authorization of `policy` that
+/// may approve one of its lines (same member, rendering NPI and code, a date
+/// of service inside the period). An authorization's units are used by every
+/// line its period covers, also by claims dated after this one that were
+/// decided first. `None` without lines.
+pub fn history_window(claim: &SubmittedClaim, policy: Option<&PolicyInForce>) -> Option<(Date, Date)> {
+    let first = claim.lines.iter().map(|line| line.service_date).min()?;
+    let last = claim.lines.iter().map(|line| line.service_date).max()?;
+    let mut window = (first - time::Duration::days(HISTORY_DAYS), last);
+    let Some(authorizations) = policy.and_then(|policy| policy.prior_authorizations.as_ref()) else { return Some(window) };
+    let renderer = claim.rendering_npi.as_deref().unwrap_or(&claim.billing_npi);
+    let may_approve = |authorization: &&PriorAuthorization| {
+        authorization.status == AuthStatus::Approved
+            && authorization.provider_npi == renderer
+            && claim.lines.iter().any(|line| {
+                CodeKey::of(&line.procedure_code) == authorization.code && authorization.start <= line.service_date && line.service_date <= authorization.end
+            })
+    };
+    for authorization in authorizations.table.rows_of_member(&claim.member_id).filter(may_approve) {
+        window = (window.0.min(authorization.start), window.1.max(authorization.end));
+    }
+    Some(window)
 }
 
 /// The date an institutional claim's DRG and per diems are priced by:
@@ -212,7 +242,7 @@ fn dedup<R: Clone + PartialEq>(rows: Vec<&R>) -> Vec<R> {
 
 impl PolicyUsed {
     /// What deciding `claim` with `history` under `policy` reads.
-    pub fn of(policy: &PolicyInForce, claim: &SubmittedClaim, history: &[HistoryFact]) -> PolicyUsed {
+    pub fn of(policy: &PolicyInForce, claim: &SubmittedClaim, history: &[HistoryFact], registry: &RegistryFacts) -> PolicyUsed {
         let dates: BTreeSet<Date> = claim.lines.iter().map(|line| line.service_date).collect();
         let claim_codes: BTreeSet<CodeKey> = claim.lines.iter().map(|line| CodeKey::of(&line.procedure_code)).filter(|key| !key.is_none()).collect();
         let history_codes: BTreeSet<CodeKey> = history
@@ -240,7 +270,7 @@ impl PolicyUsed {
                 claim_codes.iter().filter_map(|&code| table.mue(code)).copied().collect()
             }),
             exclusions: used(&policy.exclusions, None, |list| {
-                let identity = ProviderIdentity { npi: &renderer, last_name: None, first_name: None, birth_date: None };
+                let identity = registry.exclusion_identity(&renderer);
                 dedup(
                     dates
                         .iter()
@@ -304,6 +334,11 @@ impl PolicyUsed {
                 drg.zip(stay_date(claim)).and_then(|(drg, date)| table.weight(drg, date).copied()).into_iter().collect()
             }),
             per_diems: used(&policy.per_diems, None, |table| {
+                let by_type_of_bill = claim
+                    .type_of_bill
+                    .as_deref()
+                    .zip(stay_date(claim))
+                    .and_then(|(type_of_bill, date)| claimtrail_policy::type_of_bill_rate(table, type_of_bill, date).map(|(_, rate)| rate));
                 dedup(
                     claim
                         .lines
@@ -312,6 +347,7 @@ impl PolicyUsed {
                             let key = CodeKey::parse(line.revenue_code.as_deref()?)?;
                             table.rate(PerDiemBasis::RevenueCode, key, stay_date(claim)?)
                         })
+                        .chain(by_type_of_bill)
                         .collect(),
                 )
             }),

@@ -87,7 +87,7 @@ impl DecisionRecord {
             registry: facts.registry.clone(),
             history: facts.history.clone(),
             original: facts.original.clone(),
-            policy: facts.policy.map(|policy| PolicyUsed::of(policy, claim, &facts.history)).unwrap_or_default(),
+            policy: facts.policy.map(|policy| PolicyUsed::of(policy, claim, &facts.history, &facts.registry)).unwrap_or_default(),
             benefits: facts.benefits.clone(),
             review: facts.review.clone(),
             appeal: facts.appeal.clone(),

@@ -51,6 +51,15 @@ pub struct ProviderFacts {
     pub entity_type: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taxonomy: Option<String>,
+    /// An individual's last name, first name and birth date as enrolled: what
+    /// the OIG exclusion list is matched on when its row has no NPI. Absent
+    /// for organizations and in versions recorded before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, with = "claimtrail_events::optional_date", skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<Date>,
     pub recorded_at: Timestamp,
 }
 
@@ -69,6 +78,26 @@ pub struct RegistryFacts {
     pub member: Option<MemberFacts>,
     pub provider: Option<ProviderFacts>,
     pub payer: Option<PayerFacts>,
+    /// The rendering provider's enrollment, when another NPI than the billing
+    /// provider renders (the exclusion edit matches the renderer). Absent
+    /// when the billing provider renders, when the registry holds no such
+    /// enrollment, and in records made before it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendering_provider: Option<ProviderFacts>,
+}
+
+impl RegistryFacts {
+    /// Who the exclusion edit checks: the rendering NPI, with the name and
+    /// birth date of its enrollment when the registry holds them.
+    pub fn exclusion_identity<'a>(&'a self, rendering_npi: &'a str) -> claimtrail_policy::ProviderIdentity<'a> {
+        let enrolled = [self.provider.as_ref(), self.rendering_provider.as_ref()].into_iter().flatten().find(|facts| facts.npi == rendering_npi);
+        claimtrail_policy::ProviderIdentity {
+            npi: rendering_npi,
+            last_name: enrolled.and_then(|facts| facts.last_name.as_deref()),
+            first_name: enrolled.and_then(|facts| facts.first_name.as_deref()),
+            birth_date: enrolled.and_then(|facts| facts.birth_date),
+        }
+    }
 }
 
 /// One line of another claim of the same member, as adjudication's claim

@@ -16,7 +16,9 @@ use time::Date;
 use time::macros::date;
 use uuid::Uuid;
 
-use super::{Command, DecisionRecord, DecisionState, Event, FeeSchedule, HistoryFact, HistoryStatus, PolicyInForce, TableInForce, decide, fixtures};
+use super::{
+    Command, DecisionRecord, DecisionState, Event, FeeSchedule, HistoryFact, HistoryStatus, PolicyInForce, RegistryFacts, TableInForce, decide, fixtures,
+};
 
 const DOS: Date = date!(2026 - 11 - 01);
 
@@ -124,10 +126,16 @@ fn legacy() -> FeeSchedule {
 /// Decides `claim` under `policy` and `history`, checks the record replays
 /// it to the byte, and returns the one event.
 fn decided(policy: &PolicyInForce, history: Vec<HistoryFact>, claim: &SubmittedClaim) -> Event {
+    decided_with(policy, history, claim, |_| {})
+}
+
+/// [`decided`], with the registry facts changed by `registry` first.
+fn decided_with(policy: &PolicyInForce, history: Vec<HistoryFact>, claim: &SubmittedClaim, registry: impl FnOnce(&mut RegistryFacts)) -> Event {
     let schedule = legacy();
     let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
     facts.policy = Some(policy);
     facts.history = history;
+    registry(&mut facts.registry);
     let events = decide(&facts, &Command::Adjudicate(claim.clone())).unwrap();
     let record = DecisionRecord::of(&facts, claim, "riverside");
     let bytes = to_canonical_vec(&record).unwrap();
@@ -317,6 +325,57 @@ fn scenario_13_and_16_date_of_death_co_13_and_an_excluded_renderer_co_b7() {
     assert_eq!(decision.lines[0].steps[0].rule, "exclusion");
 }
 
+/// Domain file (c) 16: most LEIE rows carry no NPI; an individual renderer
+/// matching one by last name, first name and birth date is pended, not denied.
+#[test]
+fn scenario_16_a_renderer_matching_an_leie_row_without_npi_by_name_and_birth_date_is_pended() {
+    let row = Exclusion {
+        last_name: "DOE".into(),
+        first_name: "JOHN".into(),
+        business_name: String::new(),
+        npi: None,
+        birth_date: Some(date!(1970 - 05 - 04)),
+        exclusion_type: "1128b4".into(),
+        excluded: date!(2025 - 01 - 01),
+        reinstated: None,
+    };
+    let policy = PolicyInForce { exclusions: Some(TableInForce::new("1".repeat(64), ExclusionList::from_rows(vec![row]))), ..priced_pair() };
+    let named = |born: Date| {
+        move |registry: &mut RegistryFacts| {
+            let provider = registry.provider.as_mut().expect("the fixture's billing provider");
+            (provider.entity_type, provider.last_name, provider.first_name, provider.birth_date) =
+                (Some(1), Some("Doe".into()), Some("John".into()), Some(born));
+        }
+    };
+    let solo = claim(&[("11042", &[], "150.00", 1)]);
+    let (reason, detail) = pend_reason(decided_with(&policy, vec![], &solo, named(date!(1970 - 05 - 04))));
+    assert_eq!(reason, "possible-exclusion");
+    assert!(detail.contains("OIG LEIE") && detail.contains("1128b4"), "{detail}");
+
+    // Another birth date, or no name on the enrollment: no match, paid.
+    let paid = adjudicated(decided_with(&policy, vec![], &solo, named(date!(1970 - 05 - 05))));
+    assert_eq!(paid.lines[0].allowed, money("120.00"));
+    assert_eq!(adjudicated(decided(&policy, vec![], &solo)).lines[0].allowed, money("120.00"));
+
+    // A renderer other than the billing provider is matched on its own enrollment.
+    let mut rendered = solo.clone();
+    rendered.rendering_npi = Some(claimtrail_codes::Npi::parse("1003000126").expect("an NPI"));
+    let renderer_named = |registry: &mut RegistryFacts| {
+        let billing = registry.provider.clone().expect("the fixture's billing provider");
+        registry.rendering_provider = Some(super::ProviderFacts {
+            npi: "1003000126".into(),
+            entity_type: Some(1),
+            last_name: Some("DOE".into()),
+            first_name: Some("JOHN".into()),
+            birth_date: Some(date!(1970 - 05 - 04)),
+            ..billing
+        });
+    };
+    assert_eq!(pend_reason(decided_with(&policy, vec![], &rendered, renderer_named)).0, "possible-exclusion");
+    // The billing provider's name does not stand for another renderer's.
+    assert_eq!(adjudicated(decided_with(&policy, vec![], &rendered, named(date!(1970 - 05 - 04)))).lines[0].allowed, money("120.00"));
+}
+
 #[test]
 fn a_rule_that_requires_a_prior_authorization_denies_co_197_without_an_approved_one() {
     let rules = rule_set(json!([{"_id": "mri", "i1": "'70553'", "o1": "'require_prior_authorization'"}]), switches(json!({})));
@@ -351,6 +410,48 @@ fn a_rule_that_requires_a_prior_authorization_denies_co_197_without_an_approved_
     assert_eq!(adjudicated(decided(&with, vec![earlier(HistoryStatus::Denied)], &mri)).total_paid, money("400.00"));
     let before = HistoryFact { service_date: date!(2026 - 09 - 30), ..earlier(HistoryStatus::Paid) };
     assert_eq!(adjudicated(decided(&with, vec![before], &mri)).total_paid, money("400.00"));
+}
+
+/// Domain file 8 (prior authorizations: codes/units over a date span): the
+/// units count over the authorization's whole period, so the history a
+/// decision reads reaches to the period's end, past the claim's last date of
+/// service: a later-dated claim decided first used the unit.
+#[test]
+fn prior_authorization_units_count_over_the_authorization_s_whole_period() {
+    let authorization = PriorAuthorization {
+        auth_number: "PA-1".into(),
+        member_id: "M1".into(),
+        provider_npi: "1234567893".into(),
+        code: key("70553"),
+        units: Decimal::ONE,
+        start: date!(2025 - 06 - 01),
+        end: date!(2027 - 03 - 31),
+        status: AuthStatus::Approved,
+    };
+    let table = |rows| Some(TableInForce::new("2".repeat(64), PriorAuthorizations::from_rows(rows)));
+    let mri = claim(&[("70553", &[], "500.00", 1)]);
+    let plain = (DOS - time::Duration::days(super::HISTORY_DAYS), DOS);
+    assert_eq!(super::history_window(&mri, None), Some(plain));
+    let with = PolicyInForce { prior_authorizations: table(vec![authorization.clone()]), ..PolicyInForce::default() };
+    assert_eq!(super::history_window(&mri, Some(&with)), Some((date!(2025 - 06 - 01).min(plain.0), date!(2027 - 03 - 31))), "the period's ends");
+    // Authorizations that cannot approve the claim's lines do not widen it.
+    for other in [
+        PriorAuthorization { status: AuthStatus::Denied, ..authorization.clone() },
+        PriorAuthorization { provider_npi: "1003000126".into(), ..authorization.clone() },
+        PriorAuthorization { code: key("70551"), ..authorization.clone() },
+        PriorAuthorization { member_id: "M2".into(), ..authorization.clone() },
+        PriorAuthorization { start: DOS + time::Duration::days(1), ..authorization.clone() },
+    ] {
+        let policy = PolicyInForce { prior_authorizations: table(vec![other.clone()]), ..PolicyInForce::default() };
+        assert_eq!(super::history_window(&mri, Some(&policy)), Some(plain), "{other:?}");
+    }
+    // A line dated after this claim, inside the period, used the one unit: CO-197.
+    let rules = rule_set(json!([{"_id": "mri", "i1": "'70553'", "o1": "'require_prior_authorization'"}]), switches(json!({})));
+    let policy = PolicyInForce { fee_schedule: fees(vec![fee("70553", "400.00", None)]), rule_set: Some(rules), ..with };
+    let later = HistoryFact { service_date: date!(2026 - 11 - 03), ..history("70553", &[], "500.00", "1", HistoryStatus::Paid) };
+    let decision = adjudicated(decided(&policy, vec![later], &mri));
+    assert_eq!(decision.lines[0].adjustments, vec![co(Carc::AUTHORIZATION_ABSENT, "500.00")]);
+    assert_eq!(adjudicated(decided(&policy, vec![], &mri)).total_paid, money("400.00"));
 }
 
 #[test]
@@ -470,6 +571,33 @@ fn an_inpatient_stay_without_a_drg_is_paid_per_diem_for_its_room_days_and_percen
     // A DRG the weights do not hold: the stay is not covered, CO-96.
     let unknown = adjudicated(decided(&institutional(), vec![], &stay(Some("871"), &[("0120", "6000.00", 5)])));
     assert_eq!(unknown.lines[0].adjustments, vec![co(Carc::NON_COVERED, "6000.00")]);
+}
+
+/// The per diem basis chosen by the claim's type of bill (837I CLM05, FHIR
+/// `supportingInfo[typeofbill]`): a `type_of_bill` rate prices the whole
+/// stay; without one the revenue-code basis prices line by line. The record
+/// keeps the rate row read, so the decision replays (checked by `decided`).
+#[test]
+fn an_inpatient_stay_whose_type_of_bill_has_a_per_diem_rate_is_paid_rate_times_its_days() {
+    let mut policy = institutional();
+    policy.per_diems = Some(TableInForce::new(
+        "5".repeat(64),
+        claimtrail_policy::PerDiems::load(
+            "basis,key,rate,effective_date,end_date\nrevenue_code,0120,1250.50,20260101,\ntype_of_bill,11X,900.00,20260101,\n".as_bytes(),
+        )
+        .unwrap(),
+    ));
+    // Admitted 10-28, discharged 11-01: 4 days. 900.00 x 4 = 3,600.00 of 6,300.00 billed, shared by charge.
+    let mut claim = stay(None, &[("0120", "6000.00", 5), ("0300", "300.00", 1)]);
+    claim.type_of_bill = Some("111".into());
+    let decision = adjudicated(decided(&policy, vec![], &claim));
+    assert_eq!((decision.lines[0].allowed, decision.lines[1].allowed), (money("3428.57"), money("171.43")));
+    assert_eq!(decision.lines[0].steps[0].rule, "per-diem-type-of-bill");
+    assert_eq!(decision.lines[0].steps[0].source.as_deref(), Some(format!("per-diems:{}#111", "5".repeat(64)).as_str()));
+    // An outpatient type of bill without a rate: the revenue-code basis, as before.
+    claim.type_of_bill = Some("131".into());
+    let decision = adjudicated(decided(&policy, vec![], &claim));
+    assert_eq!((decision.lines[0].allowed, decision.lines[0].steps[0].rule.as_str()), (money("5002.00"), "per-diem"));
 }
 
 #[test]

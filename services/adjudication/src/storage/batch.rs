@@ -23,9 +23,7 @@ use claimtrail_store::{Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use super::{
-    HISTORY_COLUMNS, HISTORY_DAYS, HISTORY_LINES_MAX, MEMBER_COLUMNS, PAYER_COLUMNS, PROVIDER_COLUMNS, history_row, member_row, payer_row, provider_row,
-};
+use super::{HISTORY_COLUMNS, HISTORY_LINES_MAX, MEMBER_COLUMNS, PAYER_COLUMNS, PROVIDER_COLUMNS, history_row, member_row, payer_row, provider_row};
 use crate::domain::{HistoryFact, HistoryStatus, RegistryFacts};
 
 /// History rows one batch reads at most in its one query; past it, the
@@ -66,7 +64,8 @@ pub async fn registry_facts_of(store: &Store, conn: &impl ConnectionTrait, claim
     }
 
     let mut values = Vec::new();
-    let npi_in = one_of("npi", claims.iter().map(|claim| claim.billing_npi.to_string()).collect(), &mut values);
+    let npis = claims.iter().flat_map(|claim| std::iter::once(claim.billing_npi.to_string()).chain(super::other_renderer(claim).map(str::to_owned)));
+    let npi_in = one_of("npi", npis.collect(), &mut values);
     let payer_in = one_of("payer_id", payers.clone(), &mut values);
     let select = format!("SELECT {PROVIDER_COLUMNS} FROM {} WHERE {npi_in} AND {payer_in} {order}", store.table("provider_enrollments"));
     let mut providers = HashMap::new();
@@ -93,18 +92,19 @@ pub async fn registry_facts_of(store: &Store, conn: &impl ConnectionTrait, claim
                 member: members.get(&(payer_id.clone(), member_id)).cloned(),
                 provider: providers.get(&(npi, payer_id.clone())).cloned(),
                 payer: payer_facts.get(&payer_id).cloned(),
+                rendering_provider: super::other_renderer(claim).and_then(|npi| providers.get(&(npi.to_owned(), payer_id.clone()))).cloned(),
             };
             (claim.claim_id, facts)
         })
         .collect())
 }
 
-/// The history window of one claim: from [`HISTORY_DAYS`] before its first
-/// date of service to its last; `None` without lines.
-fn window(claim: &SubmittedClaim) -> Option<(time::Date, time::Date)> {
-    let first = claim.lines.iter().map(|line| line.service_date).min()?;
-    let last = claim.lines.iter().map(|line| line.service_date).max()?;
-    Some((first - time::Duration::days(HISTORY_DAYS), last))
+/// The history window of one claim without a prior authorization widening
+/// it: from [`crate::domain::HISTORY_DAYS`] before its first date of service
+/// to its last; `None` without lines. The consumer reads a claim whose
+/// authorizations widen it per claim.
+pub fn window(claim: &SubmittedClaim) -> Option<(time::Date, time::Date)> {
+    crate::domain::history_window(claim, None)
 }
 
 /// Every history line any of `claims` may read, in one query; `None` when
@@ -309,6 +309,9 @@ mod tests {
             payer_id: "PAYER1".into(),
             enrollment_start: date!(2026 - 01 - 01),
             enrollment_end: date!(2026 - 12 - 31),
+            last_name: None,
+            first_name: None,
+            birth_date: None,
         };
         storage::record_provider(&store, &tx, Uuid::now_v7(), &provider, at(1), at(1)).await.unwrap();
         let payer = PayerRegistered { payer_id: "PAYER1".into(), name: "ACME".into(), timely_filing_days: 90 };
@@ -333,7 +336,7 @@ mod tests {
         let mut compared = 0;
         for claim in &batch {
             assert_eq!(registry[&claim.claim_id], storage::registry_facts(&store, &tx, claim).await.unwrap(), "registry of {}", claim.claim_id);
-            let own = storage::claim_history(&store, &tx, claim).await.unwrap();
+            let own = storage::claim_history(&store, &tx, claim, window(claim)).await.unwrap();
             assert_eq!(history.history(claim), own, "history of {}", claim.claim_id);
             compared += own.len();
             // The claim is decided: its lines written (some then reversed), as the consumer does; later claims see them.

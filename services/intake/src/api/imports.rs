@@ -180,6 +180,9 @@ pub(crate) async fn import_enrollments(
             taxonomy: f[4].to_owned(),
             enrollment_start: f[5].to_owned(),
             enrollment_end: f[6].to_owned(),
+            last_name: None,
+            first_name: None,
+            birth_date: None,
         };
         match reference::validate_enrollment(f[0], &payer_id, &body) {
             Ok(enrollment) => enrollments.push(enrollment),

@@ -239,6 +239,17 @@ pub struct EnrollmentBody {
     pub taxonomy: String,
     pub enrollment_start: String,
     pub enrollment_end: String,
+    /// An individual provider's (entity type 1) last name, as the OIG
+    /// exclusion list spells it; with `first_name` and `birth_date`, it lets
+    /// adjudication match exclusions that carry no NPI.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// An individual provider's first name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// An individual provider's birth date (YYYY-MM-DD).
+    #[serde(default)]
+    pub birth_date: Option<String>,
 }
 
 /// Checks a member; errors name the field (prefixed with `at`, e.g. a CSV line).
@@ -342,6 +353,32 @@ pub fn validate_enrollment(npi: &str, payer_id: &str, body: &EnrollmentBody) -> 
     }
     let start = parse_date(&body.enrollment_start);
     let end = parse_date(&body.enrollment_end);
+    let birth_date = body.birth_date.as_deref().and_then(|text| {
+        let date = parse_date(text);
+        if date.is_none() {
+            errors.push(Invalid { path: "birth_date".into(), message: format!("`{text}` is not a date (YYYY-MM-DD)") });
+        }
+        date
+    });
+    let last_name = body.last_name.as_deref().map(str::trim);
+    let first_name = body.first_name.as_deref().map(str::trim);
+    for (path, name) in [("last_name", last_name), ("first_name", first_name)] {
+        if name.is_some_and(str::is_empty) {
+            errors.push(Invalid { path: path.into(), message: "must not be empty when given".into() });
+        }
+    }
+    if body.entity_type == 2 {
+        for (path, given) in [("last_name", last_name.is_some()), ("first_name", first_name.is_some()), ("birth_date", body.birth_date.is_some())] {
+            if given {
+                errors.push(Invalid { path: path.into(), message: "is for individual providers (entity_type 1), not organizations".into() });
+            }
+        }
+    }
+    if let (Some(born), Some(start)) = (birth_date, start)
+        && born >= start
+    {
+        errors.push(Invalid { path: "birth_date".into(), message: "is not before enrollment_start".into() });
+    }
     if start.is_none() {
         errors.push(Invalid { path: "enrollment_start".into(), message: format!("`{}` is not a date (YYYY-MM-DD)", body.enrollment_start) });
     }
@@ -362,6 +399,9 @@ pub fn validate_enrollment(npi: &str, payer_id: &str, body: &EnrollmentBody) -> 
             payer_id: payer_id.to_owned(),
             enrollment_start,
             enrollment_end,
+            last_name: last_name.map(str::to_owned),
+            first_name: first_name.map(str::to_owned),
+            birth_date,
         }),
         _ => Err(errors),
     }
@@ -447,6 +487,9 @@ mod tests {
             taxonomy: "207Q00000X".into(),
             enrollment_start: start.into(),
             enrollment_end: end.into(),
+            last_name: None,
+            first_name: None,
+            birth_date: None,
         }
     }
 
@@ -506,5 +549,30 @@ mod tests {
         assert_eq!(paths(validate_enrollment("1245319599", "", &enrollment("2026-01-01", "2026-12-31")).unwrap_err()), ["payer_id"]);
         assert_eq!(paths(validate_enrollment("1245319599", "60054", &enrollment("2026-06-01", "2026-01-01")).unwrap_err()), ["enrollment_end"]);
         assert_eq!(paths(validate_enrollment("1245319599", "60054", &enrollment("soon", "2026-01-01")).unwrap_err()), ["enrollment_start"]);
+    }
+
+    #[test]
+    fn an_individual_enrollment_carries_the_name_and_birth_date_an_exclusion_match_needs() {
+        let individual = EnrollmentBody {
+            entity_type: 1,
+            last_name: Some(" Example ".into()),
+            first_name: Some("Robin".into()),
+            birth_date: Some("1975-04-12".into()),
+            ..enrollment("2026-01-01", "2026-12-31")
+        };
+        let enrolled = validate_enrollment("1003000126", "60054", &individual).unwrap();
+        assert_eq!(enrolled.last_name.as_deref(), Some("Example"), "trimmed");
+        assert_eq!(enrolled.first_name.as_deref(), Some("Robin"));
+        assert_eq!(enrolled.birth_date.map(format_date).as_deref(), Some("1975-04-12"));
+        let without = validate_enrollment("1003000126", "60054", &EnrollmentBody { entity_type: 1, ..enrollment("2026-01-01", "2026-12-31") }).unwrap();
+        assert_eq!((without.last_name, without.first_name, without.birth_date), (None, None, None), "optional");
+
+        let bad = EnrollmentBody { birth_date: Some("12/04/1975".into()), first_name: Some(" ".into()), ..individual };
+        assert_eq!(paths(validate_enrollment("1003000126", "60054", &bad).unwrap_err()), ["birth_date", "first_name"]);
+        let unborn = EnrollmentBody { entity_type: 1, birth_date: Some("2026-03-01".into()), ..enrollment("2026-01-01", "2026-12-31") };
+        assert_eq!(paths(validate_enrollment("1003000126", "60054", &unborn).unwrap_err()), ["birth_date"]);
+        let organization =
+            EnrollmentBody { last_name: Some("Riverside".into()), birth_date: Some("1975-04-12".into()), ..enrollment("2026-01-01", "2026-12-31") };
+        assert_eq!(paths(validate_enrollment("1245319599", "60054", &organization).unwrap_err()), ["last_name", "birth_date"]);
     }
 }
