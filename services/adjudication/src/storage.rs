@@ -810,6 +810,17 @@ pub async fn record(store: &Store, conn: &impl ConnectionTrait, claim_id: Uuid) 
     }))
 }
 
+/// The decision records held and the length of their canonical JSON in all
+/// (characters; the records are ASCII but for names): the bench's record-size figure.
+pub async fn record_volume(store: &Store) -> Result<(i64, i64), StoreError> {
+    let select = format!("SELECT COUNT(*), COALESCE(SUM(LENGTH(record)), 0) FROM {}", store.table("decision_records"));
+    let row = store.db().query_one_raw(stmt(store, select, vec![])).await?;
+    Ok(match row {
+        Some(row) => (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+        None => (0, 0),
+    })
+}
+
 /// Deletes what adjudication holds of erased claims beyond its events: their
 /// decision records (which hold the claim) and their history lines.
 pub async fn erase_claims(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<(), StoreError> {
