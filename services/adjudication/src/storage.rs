@@ -20,7 +20,9 @@ use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
-use crate::domain::{DecisionState, FeeSchedule, HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
+use crate::domain::{
+    DecisionState, FeeSchedule, HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts,
+};
 
 pub mod batch;
 pub mod reprocess;
@@ -671,7 +673,12 @@ fn standing_statuses() -> Vec<String> {
 /// The lines of the member's other claims from the same billing provider
 /// within `reach` (`claim`'s dates of service, and its authorized codes'
 /// dates: [`HistoryReach`]), the most recent [`HISTORY_LINES_MAX`].
-pub async fn claim_history(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim, reach: &HistoryReach) -> Result<Vec<HistoryFact>, StoreError> {
+pub async fn claim_history(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    claim: &claimtrail_events::SubmittedClaim,
+    reach: &HistoryReach,
+) -> Result<Vec<HistoryFact>, StoreError> {
     if reach.dates.is_empty() {
         return Ok(vec![]);
     }

@@ -200,7 +200,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("accepted: {:.0} claims/s ({:.2} s)", n / accept_elapsed.as_secs_f64(), accept_elapsed.as_secs_f64());
         if let Some(path) = &args.json {
             let setup = json!({"members": members.len(), "bundle": args.bundle, "concurrency": args.concurrency, "load_average_at_start": load_average});
-            write_json(path, &json!({"topology": topology_name(embedded), "intake_only": true, "claims": args.claims, "accepted_per_second": n / accept_elapsed.as_secs_f64(), "setup": setup}))?;
+            write_json(
+                path,
+                &json!({"topology": topology_name(embedded), "intake_only": true, "claims": args.claims, "accepted_per_second": n / accept_elapsed.as_secs_f64(), "setup": setup}),
+            )?;
         }
         let _ = shutdown_tx.send(());
         let _ = server.await;

@@ -15,7 +15,9 @@ use claimtrail_events::{Money, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::{BenefitFacts, Command, DecisionState, Event, Facts, FeeSchedule, HistoryCounts, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide};
+use super::{
+    BenefitFacts, Command, DecisionState, Event, Facts, FeeSchedule, HistoryCounts, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide,
+};
 
 /// The engine that decided: this crate and its version.
 pub const ENGINE_VERSION: &str = concat!("claimtrail-adjudication/", env!("CARGO_PKG_VERSION"));

@@ -49,7 +49,8 @@ fn history_facts(history: &[HistoryFact], counts: Option<&[HistoryCounts]>, line
         Some(counts) => HistoryCounts::find(counts, date, code),
         None => HistoryCounts::find(&[HistoryCounts::through(history, date, &[code.to_owned()].into())], date, code),
     };
-    let same_date = HistoryCounts::through(&history.iter().filter(|fact| fact.service_date == date).cloned().collect::<Vec<_>>(), date, &[code.to_owned()].into());
+    let same_date =
+        HistoryCounts::through(&history.iter().filter(|fact| fact.service_date == date).cloned().collect::<Vec<_>>(), date, &[code.to_owned()].into());
     let (same_code_same_date, claims_same_date) = HistoryCounts::find(&[same_date], date, code);
     rules::HistoryFacts { same_code_last_365_days, same_code_same_date, claims_same_date, claims_last_365_days }
 }

@@ -173,7 +173,8 @@ fn a_format_1_record_replays_from_its_lines_and_a_format_2_record_from_its_count
         assert_eq!(to_canonical_vec(&record).unwrap(), bytes, "the record reads back to the same bytes");
         record.replay().unwrap().last().unwrap().canonical_payload().unwrap()
     };
-    let denied = |payload: &[u8]| serde_json::from_slice::<ClaimAdjudicated>(payload).unwrap().lines[0].adjustments == vec![co(Carc::parse("119").unwrap(), "150.00")];
+    let denied =
+        |payload: &[u8]| serde_json::from_slice::<ClaimAdjudicated>(payload).unwrap().lines[0].adjustments == vec![co(Carc::parse("119").unwrap(), "150.00")];
 
     // Format 1: the 365 days of lines, counted on replay.
     let (payload, old) = decided(earlier.clone(), None, 1);

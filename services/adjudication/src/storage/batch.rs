@@ -24,9 +24,7 @@ use claimtrail_store::{Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use super::{
-    HISTORY_COLUMNS, HISTORY_LINES_MAX, MEMBER_COLUMNS, PAYER_COLUMNS, PROVIDER_COLUMNS, history_row, member_row, payer_row, provider_row,
-};
+use super::{HISTORY_COLUMNS, HISTORY_LINES_MAX, MEMBER_COLUMNS, PAYER_COLUMNS, PROVIDER_COLUMNS, history_row, member_row, payer_row, provider_row};
 use crate::domain::{HistoryFact, HistoryReach, HistoryStatus, RegistryFacts};
 
 /// History rows one batch reads at most in its one query; past it, the
@@ -339,10 +337,9 @@ mod tests {
             assert_eq!(counts, crate::domain::HistoryCounts::of(&lines, claim), "counts of {}", claim.claim_id);
             counted += counts.iter().map(|counts| counts.claims).sum::<u32>();
             // The claim is decided: its lines written (some then reversed), as the consumer does; later claims see them.
-            let written =
-                storage::record_claim_lines(&store, &tx, claim, |sequence| if sequence == 1 { HistoryStatus::Paid } else { HistoryStatus::Denied })
-                    .await
-                    .unwrap();
+            let written = storage::record_claim_lines(&store, &tx, claim, |sequence| if sequence == 1 { HistoryStatus::Paid } else { HistoryStatus::Denied })
+                .await
+                .unwrap();
             everything.record(written.clone());
             history.record(written);
             if rng.below(4) == 0 {
