@@ -61,3 +61,30 @@ async fn the_deployed_bench_runs_200_claims_and_reports_them_beside_their_ceilin
     assert_eq!(rows.len(), 1, "{markdown}");
     assert!(markdown.find(rows[0]) < markdown.find("<!-- bench"), "{markdown}");
 }
+
+/// The embedded mode (every service in the bench's process on SQLite) writes
+/// `--json` with the deployed mode's keys where they apply, and the decision
+/// records' size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_bench_writes_its_figures_as_json() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let json_path = dir.path().join("embedded.json");
+    let output = tokio::process::Command::new(claimtrail_bin())
+        .args(["bench", "--claims", "60", "--bundle", "20", "--members", "6"])
+        .arg("--json")
+        .arg(&json_path)
+        .output()
+        .await
+        .expect("running claimtrail bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the bench failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).expect("the JSON file")).expect("JSON");
+    assert_eq!((report["topology"].as_str(), report["claims"].as_u64()), (Some("embedded"), Some(60)), "{report}");
+    for field in ["claims_per_second", "accepted_per_second", "duration_seconds"] {
+        assert!(report[field].as_f64().is_some_and(|value| value > 0.0), "{field}: {report}");
+    }
+    for field in ["rows", "bytes", "events", "decision_record_bytes"] {
+        assert!(report["per_claim"][field].as_f64().is_some_and(|value| value > 0.0), "per_claim.{field}: {report}");
+    }
+    assert_eq!(report["setup"]["members"], 6, "{report}");
+}

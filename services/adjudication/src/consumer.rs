@@ -205,20 +205,19 @@ impl Adjudicator {
         }
     }
 
-    /// The member's history `claim` reads: from the batch's one read (made at
-    /// its first claim), or per claim when the batch's is too large or a
-    /// prior authorization of `policy` widens the claim's window.
+    /// The member's history `claim` reads within `reach`: from the batch's
+    /// one read (made at its first claim), or per claim when the batch's is
+    /// too large or the claim also reads an authorization's dates.
     async fn claim_history(
         &self,
         tx: &DatabaseTransaction,
         claim: &claimtrail_events::SubmittedClaim,
-        policy: Option<&domain::PolicyInForce>,
+        reach: &domain::HistoryReach,
         batch: &mut BatchFacts,
     ) -> Result<Vec<domain::HistoryFact>, HandlerError> {
         let store = &self.store;
-        let window = domain::history_window(claim, policy);
-        if batch.history_per_claim || window != storage::batch::window(claim) {
-            return Ok(storage::claim_history(store, tx, claim, window).await?);
+        if batch.history_per_claim || !reach.authorized.is_empty() {
+            return Ok(storage::claim_history(store, tx, claim, reach).await?);
         }
         if !batch.history.covers(claim.claim_id) {
             let claims = batch.with_others(claim, |other| batch.history.covers(other));
@@ -229,7 +228,7 @@ impl Adjudicator {
                 }
                 None => {
                     batch.history_per_claim = true;
-                    return Ok(storage::claim_history(store, tx, claim, window).await?);
+                    return Ok(storage::claim_history(store, tx, claim, reach).await?);
                 }
             }
         }
@@ -256,7 +255,13 @@ impl Adjudicator {
         };
         let policy = policy.filter(|policy| !policy.is_empty());
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim, batch).await? };
-        let history = self.claim_history(tx, &claim, policy.as_deref(), batch).await?;
+        let authorizations = policy.as_deref().and_then(|policy| policy.prior_authorizations.as_ref()).map(|table| &*table.table);
+        let history = self.claim_history(tx, &claim, &domain::HistoryReach::of(&claim, authorizations), batch).await?;
+        // The rule set's 365-day counts, counted in this transaction (so the batch's earlier decisions count).
+        let history_counts = match policy.as_deref().and_then(|policy| policy.rule_set.as_ref()) {
+            Some(_) => Some(storage::history_counts(store, tx, &claim).await?),
+            None => None,
+        };
         // What a replacement or void reverses: the claim it names, or the version a correction decided in its place.
         let original_id = match domain::related_claim(&claim) {
             Some(named) if claim.frequency != Frequency::Original => Some(storage::reprocess::standing_version(store, tx, named).await?),
@@ -296,6 +301,7 @@ impl Adjudicator {
                 original,
                 registry: registry.clone(),
                 history: history.clone(),
+                history_counts: history_counts.clone(),
                 received_on: received_at.date(),
                 decided_on,
                 benefits,
@@ -359,6 +365,7 @@ impl Adjudicator {
             original,
             registry: pended.registry.clone(),
             history: pended.history.clone(),
+            history_counts: pended.history_counts.clone(),
             received_on: pended.received_on,
             decided_on: Timestamp::now().date(),
             benefits,
@@ -447,6 +454,7 @@ impl Adjudicator {
             original: record.original.clone(),
             registry: record.registry.clone(),
             history: record.history.clone(),
+            history_counts: record.history_counts.clone(),
             received_on: record.received_on,
             decided_on: Timestamp::now().date(),
             benefits,

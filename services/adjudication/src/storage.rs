@@ -20,7 +20,9 @@ use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
-use crate::domain::{DecisionState, FeeSchedule, HistoryFact, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
+use crate::domain::{
+    DecisionState, FeeSchedule, HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts,
+};
 
 pub mod batch;
 pub mod reprocess;
@@ -687,34 +689,112 @@ pub(crate) fn other_renderer(claim: &claimtrail_events::SubmittedClaim) -> Optio
 /// keeps a decision record (and its replay) bounded when they do not.
 pub const HISTORY_LINES_MAX: i64 = 200;
 
+/// How far back the rule set's 365-day counts (and a prior authorization's
+/// units used) reach before a date of service.
+pub const HISTORY_DAYS: i64 = crate::domain::registry::HISTORY_DAYS;
+
+/// The statuses of the lines that still stand (paid, pended), as stored.
+fn standing_statuses() -> Vec<String> {
+    HistoryStatus::ALL.into_iter().filter(|status| status.stands()).map(|status| status.as_str().to_owned()).collect()
+}
+
 /// The lines of the member's other claims from the same billing provider
-/// dated within `window` (from [`crate::domain::history_window`]: what
-/// duplicates, NCCI across claims, MUE per day, the rule set's counts and
-/// prior-authorization units read), the most recent [`HISTORY_LINES_MAX`].
+/// within `reach` (`claim`'s dates of service, and its authorized codes'
+/// dates: [`HistoryReach`]), the most recent [`HISTORY_LINES_MAX`].
 pub async fn claim_history(
     store: &Store,
     conn: &impl ConnectionTrait,
     claim: &claimtrail_events::SubmittedClaim,
-    window: Option<(time::Date, time::Date)>,
+    reach: &HistoryReach,
 ) -> Result<Vec<HistoryFact>, StoreError> {
-    let Some((from, to)) = window else { return Ok(vec![]) };
-    let values = vec![
+    if reach.dates.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut values = vec![
         Value::from(claim.payer_id.to_string()),
         Value::from(claim.member_id.to_string()),
         Value::from(claim.claim_id),
         Value::from(claim.billing_npi.to_string()),
-        Value::from(format_date(from)),
-        Value::from(format_date(to)),
     ];
+    let dates: Vec<String> = reach.dates.iter().map(|date| format_date(*date)).collect();
+    let mut within = vec![claimtrail_store::one_of_condition("service_date", Some(&dates), &mut values).unwrap_or_else(|| "1 = 0".to_owned())];
+    for (code, from, to) in &reach.authorized {
+        values.extend([Value::from(code.clone()), Value::from(format_date(*from)), Value::from(format_date(*to))]);
+        let at = values.len();
+        within.push(format!("(procedure_code = ${} AND service_date >= ${} AND service_date <= ${at})", at - 2, at - 1));
+    }
     // The most recent first: the claim's own dates (what the edits read) lead unless 200 later lines crowd them out.
     let select = format!(
         "SELECT {HISTORY_COLUMNS} FROM {} \
-         WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND billing_npi = $4 AND service_date >= $5 AND service_date <= $6 \
+         WHERE payer_id = $1 AND member_id = $2 AND claim_id <> $3 AND billing_npi = $4 AND ({}) \
          ORDER BY service_date DESC, claim_id DESC, sequence LIMIT {HISTORY_LINES_MAX}",
-        store.table("claim_lines")
+        store.table("claim_lines"),
+        within.join(" OR ")
     );
     let rows = conn.query_all_raw(stmt(store, select, values)).await?;
     rows.iter().map(history_row).collect()
+}
+
+/// The rule set's 365-day counts for `claim` ([`HistoryCounts`], ascending
+/// by date), counted in one statement: per date of service, the standing
+/// lines of the member's other claims from the billing provider in the 365
+/// days through it, by the claim's codes on that date, and their distinct claims.
+pub async fn history_counts(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim) -> Result<Vec<HistoryCounts>, StoreError> {
+    let dates = crate::domain::registry::codes_by_date(claim);
+    let table = store.table("claim_lines");
+    let mut values = Vec::new();
+    let mut selects = Vec::with_capacity(2 * dates.len());
+    for (date_idx, (through, codes)) in dates.iter().enumerate() {
+        // Each part binds its own values (no placeholder is used twice).
+        let condition = |values: &mut Vec<Value>| {
+            values.extend([
+                Value::from(claim.payer_id.to_string()),
+                Value::from(claim.member_id.to_string()),
+                Value::from(claim.claim_id),
+                Value::from(claim.billing_npi.to_string()),
+                Value::from(format_date(*through - time::Duration::days(HISTORY_DAYS))),
+                Value::from(format_date(*through)),
+            ]);
+            let at = values.len();
+            let standing = claimtrail_store::one_of_condition("status", Some(&standing_statuses()), values).unwrap_or_else(|| "1 = 0".to_owned());
+            format!(
+                "payer_id = ${} AND member_id = ${} AND claim_id <> ${} AND billing_npi = ${} AND service_date > ${} AND service_date <= ${at} AND {standing}",
+                at - 5,
+                at - 4,
+                at - 3,
+                at - 2,
+                at - 1
+            )
+        };
+        let by_code = condition(&mut values);
+        let codes: Vec<String> = codes.iter().cloned().collect();
+        let code_in = claimtrail_store::one_of_condition("procedure_code", Some(&codes), &mut values).unwrap_or_else(|| "1 = 0".to_owned());
+        selects.push(format!("SELECT CAST({date_idx} AS BIGINT), procedure_code, COUNT(*) FROM {table} WHERE {by_code} AND {code_in} GROUP BY procedure_code"));
+        let all = condition(&mut values);
+        selects.push(format!("SELECT CAST({date_idx} AS BIGINT), NULL, COUNT(DISTINCT claim_id) FROM {table} WHERE {all}"));
+    }
+    let mut counts: Vec<HistoryCounts> =
+        dates.keys().map(|through| HistoryCounts { through: *through, claims: 0, codes: std::collections::BTreeMap::new() }).collect();
+    if selects.is_empty() {
+        return Ok(counts);
+    }
+    let count = |row: &QueryResult| -> Result<u32, StoreError> {
+        let count: i64 = row.try_get_by_index(2)?;
+        u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("history count {count}")))
+    };
+    for row in conn.query_all_raw(stmt(store, selects.join(" UNION ALL "), values)).await? {
+        let date_idx: i64 = row.try_get_by_index(0)?;
+        let Some(entry) = usize::try_from(date_idx).ok().and_then(|idx| counts.get_mut(idx)) else {
+            return Err(StoreError::Corrupt(format!("history count of date {date_idx}")));
+        };
+        match row.try_get_by_index::<Option<String>>(1)? {
+            Some(code) => {
+                entry.codes.insert(code, count(&row)?);
+            }
+            None => entry.claims = count(&row)?,
+        }
+    }
+    Ok(counts)
 }
 
 /// The columns [`history_row`] reads, in its order.
@@ -836,6 +916,17 @@ pub async fn record(store: &Store, conn: &impl ConnectionTrait, claim_id: Uuid) 
         payload: row.try_get_by_index::<String>(3)?.into_bytes(),
         record: row.try_get_by_index::<String>(4)?.into_bytes(),
     }))
+}
+
+/// The decision records held and the length of their canonical JSON in all
+/// (characters; the records are ASCII but for names): the bench's record-size figure.
+pub async fn record_volume(store: &Store) -> Result<(i64, i64), StoreError> {
+    let select = format!("SELECT COUNT(*), COALESCE(SUM(LENGTH(record)), 0) FROM {}", store.table("decision_records"));
+    let row = store.db().query_one_raw(stmt(store, select, vec![])).await?;
+    Ok(match row {
+        Some(row) => (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+        None => (0, 0),
+    })
 }
 
 /// Deletes what adjudication holds of erased claims beyond its events: their

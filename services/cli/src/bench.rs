@@ -105,7 +105,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if topology == Topology::Deployed {
         return crate::bench_deployed::run(&args).await;
     }
-    anyhow::ensure!(args.rate.is_none() && args.json.is_none() && args.markdown.is_none(), "--rate, --json and --markdown are for --topology deployed");
+    anyhow::ensure!(args.rate.is_none() && args.markdown.is_none(), "--rate and --markdown are for --topology deployed");
     anyhow::ensure!(args.database_url.is_some() == args.nats_url.is_some(), "--database-url and --nats-url go together (or neither, for embedded)");
     anyhow::ensure!(
         (topology == Topology::Embedded) == args.database_url.is_none(),
@@ -157,6 +157,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let baseline_events = published_events(&runtimes).await? - footprint_of(&runtimes, claimtrail_anchor::SERVICE).await?.table_rows("outbox");
     let (rows_before, _) = rows_by_table(&runtimes).await?;
     let (events_before, bytes_before) = (published_events(&runtimes).await?, storage::database_bytes(&runtimes, work_dir.path(), embedded, &prefix).await?);
+    let records_before = record_volume(&runtimes).await?;
+    let load_average = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned();
 
     // Bodies are built before the clock starts.
     let today = claimtrail_events::today();
@@ -196,6 +198,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("mode: {}, intake alone", if embedded { "embedded (SQLite)" } else { "Postgres + NATS JetStream" });
         println!("claims: {} in bundles of {}, {} in flight; request bytes {}", args.claims, args.bundle, args.concurrency, request_bytes);
         println!("accepted: {:.0} claims/s ({:.2} s)", n / accept_elapsed.as_secs_f64(), accept_elapsed.as_secs_f64());
+        if let Some(path) = &args.json {
+            let setup = json!({"members": members.len(), "bundle": args.bundle, "concurrency": args.concurrency, "load_average_at_start": load_average});
+            write_json(
+                path,
+                &json!({"topology": topology_name(embedded), "intake_only": true, "claims": args.claims, "accepted_per_second": n / accept_elapsed.as_secs_f64(), "setup": setup}),
+            )?;
+        }
         let _ = shutdown_tx.send(());
         let _ = server.await;
         if !embedded {
@@ -227,6 +236,31 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!("per claim: {:.2} database rows, {:.0} database bytes, {:.2} events published", rows as f64 / n, bytes as f64 / n, outbox_messages as f64 / n);
     println!("rows by table: {}", table_lines.join(" "));
+    let records = record_volume(&runtimes).await?;
+    let record_bytes = per_record(records_before, records);
+    println!("decision records: {} bytes of canonical JSON per record", record_bytes.map_or("-".to_owned(), |bytes| format!("{bytes:.0}")));
+    if let Some(path) = &args.json {
+        // The deployed mode's keys that apply here (no per-claim latencies, ceilings or processes in these modes).
+        let report = json!({
+            "topology": topology_name(embedded),
+            "claims": args.claims,
+            "claims_per_second": n / settle_elapsed.as_secs_f64(),
+            "accepted_per_second": n / accept_elapsed.as_secs_f64(),
+            "duration_seconds": settle_elapsed.as_secs_f64(),
+            "per_claim": {"rows": rows as f64 / n, "bytes": bytes as f64 / n, "events": outbox_messages as f64 / n, "decision_record_bytes": record_bytes},
+            "setup": {
+                "topology": if embedded { "embedded: every service in this process on SQLite, the outbox as the log" } else { "one-process: every service in this process on Postgres and JetStream" },
+                "members": members.len(),
+                "claims": args.claims,
+                "bundle": args.bundle,
+                "concurrency": args.concurrency,
+                "batch_max": settings.batch_max,
+                "cores": crate::bench_ceilings::cores(),
+                "load_average_at_start": load_average,
+            },
+        });
+        write_json(path, &report)?;
+    }
 
     let _ = shutdown_tx.send(());
     let _ = server.await;
@@ -234,6 +268,28 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         cleanup(&runtimes, &settings, &prefix).await?;
     }
     Ok(())
+}
+
+fn topology_name(embedded: bool) -> &'static str {
+    if embedded { "embedded" } else { "one-process" }
+}
+
+/// Writes the bench's `--json` report.
+pub(crate) fn write_json(path: &std::path::Path, report: &Value) -> anyhow::Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(report)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Adjudication's decision records: how many, and their canonical JSON's length in all.
+pub(crate) async fn record_volume(runtimes: &[Runtime]) -> anyhow::Result<(i64, i64)> {
+    Ok(claimtrail_adjudication::storage::record_volume(&runtime_of(runtimes, claimtrail_adjudication::SERVICE)?.store).await?)
+}
+
+/// The mean length of the records written between two [`record_volume`]s (`None`: none written).
+pub(crate) fn per_record(before: (i64, i64), after: (i64, i64)) -> Option<f64> {
+    let records = after.0 - before.0;
+    (records > 0).then(|| (after.1 - before.1) as f64 / records as f64)
 }
 
 /// Every service's rows in all, and per table (`service.table=rows`).

@@ -239,16 +239,15 @@ async fn measure(
         per_claim_bytes: (after.bytes - before.bytes) as f64 / n,
         per_claim_events: events / n,
         per_claim_deliveries: deliveries / n,
+        per_record_bytes: bench::per_record(before.records, after.records),
         ceilings,
         resources,
         processes: uses,
         setup,
     };
     print_report(&report, rows, &before, &after);
-    let json = report.to_json();
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n").with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
+        bench::write_json(path, &report.to_json())?;
     }
     let row = report.markdown_row(&claimtrail_events::format_date(today), &commit());
     println!("markdown: {row}");
@@ -279,6 +278,7 @@ fn print_report(report: &Report, rows: f64, before: &Snapshot, after: &Snapshot)
         "per claim: {:.2} rows, {:.0} bytes, {:.2} events, {:.2} bus deliveries ({} rows in the window)",
         report.per_claim_rows, report.per_claim_bytes, report.per_claim_events, report.per_claim_deliveries, rows
     );
+    println!("decision records: {} bytes of canonical JSON per record", report.per_record_bytes.map_or("-".to_owned(), |bytes| format!("{bytes:.0}")));
     let mut tables: Vec<String> = after
         .tables
         .iter()
@@ -385,6 +385,8 @@ struct Snapshot {
     events: i64,
     deliveries: i64,
     cpu_ticks: HashMap<u32, u64>,
+    /// Adjudication's decision records and their length in all.
+    records: (i64, i64),
 }
 
 impl Snapshot {
@@ -409,6 +411,7 @@ impl Snapshot {
             events: bench::published_events(runtimes).await?,
             deliveries: deliveries(nats_url, prefix).await?,
             cpu_ticks,
+            records: bench::record_volume(runtimes).await?,
         })
     }
 }

@@ -145,6 +145,7 @@ impl Adjudicator {
             original: DecisionState::Decided { decision },
             registry,
             history: record.history.clone(),
+            history_counts: record.history_counts.clone(),
             received_on: record.received_on,
             decided_on: Timestamp::now().date(),
             benefits,

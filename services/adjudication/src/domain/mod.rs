@@ -44,10 +44,10 @@ use time::Date;
 use uuid::Uuid;
 
 pub use benefits::{BenefitFacts, PlanInForce};
-pub use policy::{HISTORY_DAYS, PolicyInForce, PolicyUsed, TableInForce, history_window, policy_date};
+pub use policy::{PolicyInForce, PolicyUsed, TableInForce, policy_date};
 pub use pricing::{EMPTY_SCHEDULE, FeeSchedule, PricingError};
 pub use record::{DecisionRecord, ENGINE_VERSION, FACT_MODEL_VERSION};
-pub use registry::{HistoryFact, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
+pub use registry::{HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
 
 /// What adjudication is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +89,14 @@ pub struct Facts<'a> {
     pub original: DecisionState,
     /// The member, billing provider and payer as the registry held them.
     pub registry: RegistryFacts,
-    /// The member's other claims on the claim's dates of service.
+    /// The member's other claims' lines from the billing provider on the
+    /// claim's dates of service (and, for a prior authorization's units
+    /// used, of its code within its dates: [`registry::HistoryReach`]).
     pub history: Vec<HistoryFact>,
+    /// The rule set's 365-day counts per date of service, counted by the
+    /// storage layer; `None` (records of format 1, and decisions without a
+    /// rule set): counted from `history`.
+    pub history_counts: Option<Vec<HistoryCounts>>,
     /// The date the claim was received (timely filing counts to it).
     pub received_on: Date,
     /// The clock the decision runs under, injected by the caller.
@@ -356,6 +362,7 @@ pub(crate) mod fixtures {
                 rendering_provider: None,
             },
             history: vec![],
+            history_counts: None,
             received_on: date!(2026 - 11 - 05),
             decided_on: date!(2026 - 11 - 05),
             benefits: super::BenefitFacts::default(),

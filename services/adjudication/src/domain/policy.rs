@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use claimtrail_events::{ClaimLine, SubmittedClaim};
 use claimtrail_policy::{
-    AuthStatus, CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems,
-    PriorAuthorization, PriorAuthorizations, RvuTable, Setting, ZipLocalities,
+    CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems,
+    PriorAuthorizations, RvuTable, Setting, ZipLocalities,
 };
 use claimtrail_rules::RuleSet;
 use serde::{Deserialize, Serialize};
@@ -119,36 +119,6 @@ pub fn policy_date(claim: &SubmittedClaim) -> Option<Date> {
         (Some(line), Some(from)) => Some(line.min(from)),
         (line, from) => line.or(from),
     }
-}
-
-/// How far back the member's history reaches before a claim's first date of
-/// service: the rule set's `history.*_last_365_days` counts.
-pub const HISTORY_DAYS: i64 = 365;
-
-/// The dates of the member's history a decision of `claim` reads: from
-/// [`HISTORY_DAYS`] before its first date of service to its last, widened to
-/// the whole period of each approved prior authorization of `policy` that
-/// may approve one of its lines (same member, rendering NPI and code, a date
-/// of service inside the period). An authorization's units are used by every
-/// line its period covers, also by claims dated after this one that were
-/// decided first. `None` without lines.
-pub fn history_window(claim: &SubmittedClaim, policy: Option<&PolicyInForce>) -> Option<(Date, Date)> {
-    let first = claim.lines.iter().map(|line| line.service_date).min()?;
-    let last = claim.lines.iter().map(|line| line.service_date).max()?;
-    let mut window = (first - time::Duration::days(HISTORY_DAYS), last);
-    let Some(authorizations) = policy.and_then(|policy| policy.prior_authorizations.as_ref()) else { return Some(window) };
-    let renderer = claim.rendering_npi.as_deref().unwrap_or(&claim.billing_npi);
-    let may_approve = |authorization: &&PriorAuthorization| {
-        authorization.status == AuthStatus::Approved
-            && authorization.provider_npi == renderer
-            && claim.lines.iter().any(|line| {
-                CodeKey::of(&line.procedure_code) == authorization.code && authorization.start <= line.service_date && line.service_date <= authorization.end
-            })
-    };
-    for authorization in authorizations.table.rows_of_member(&claim.member_id).filter(may_approve) {
-        window = (window.0.min(authorization.start), window.1.max(authorization.end));
-    }
-    Some(window)
 }
 
 /// The date an institutional claim's DRG and per diems are priced by:

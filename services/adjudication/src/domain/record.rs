@@ -15,14 +15,25 @@ use claimtrail_events::{Money, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::{BenefitFacts, Command, DecisionState, Event, Facts, FeeSchedule, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide};
+use super::{
+    BenefitFacts, Command, DecisionState, Event, Facts, FeeSchedule, HistoryCounts, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide,
+};
 
 /// The engine that decided: this crate and its version.
 pub const ENGINE_VERSION: &str = concat!("claimtrail-adjudication/", env!("CARGO_PKG_VERSION"));
 
 /// The version of the facts' shape ([`Facts`]); bumped when a fact is added
 /// or changes meaning, so a record says which model it was decided under.
-pub const FACT_MODEL_VERSION: u32 = 1;
+///
+/// - 1: `history` holds the billing provider's lines of the member's other
+///   claims over 365 days before the claim (at most 200), and the rule set's
+///   365-day counts are counted from them on replay.
+/// - 2: `history` holds only the lines on the claim's dates of service (and
+///   the lines a prior authorization's units used need), and the 365-day
+///   counts are recorded as `history_counts`, counted by the store.
+///
+/// A record of either format replays as it was decided.
+pub const FACT_MODEL_VERSION: u32 = 2;
 
 /// The fee schedule a decision priced with: its content hash and the
 /// per-unit fees of the claim's codes that it holds.
@@ -49,6 +60,9 @@ pub struct DecisionRecord {
     pub fee_schedule: Option<ScheduleUsed>,
     pub registry: RegistryFacts,
     pub history: Vec<HistoryFact>,
+    /// The rule set's 365-day history counts (format 2, with a rule set in force; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_counts: Option<Vec<HistoryCounts>>,
     pub original: DecisionState,
     /// The payer's policy the decision read: each table version's hash and
     /// the rows it read, and the rule set (absent: none was in force).
@@ -86,6 +100,7 @@ impl DecisionRecord {
             fee_schedule,
             registry: facts.registry.clone(),
             history: facts.history.clone(),
+            history_counts: facts.history_counts.clone(),
             original: facts.original.clone(),
             policy: facts.policy.map(|policy| PolicyUsed::of(policy, claim, &facts.history, &facts.registry)).unwrap_or_default(),
             benefits: facts.benefits.clone(),
@@ -109,6 +124,7 @@ impl DecisionRecord {
             original: self.original.clone(),
             registry: self.registry.clone(),
             history: self.history.clone(),
+            history_counts: self.history_counts.clone(),
             received_on: self.received_on,
             decided_on: self.decided_on,
             benefits: self.benefits.clone(),

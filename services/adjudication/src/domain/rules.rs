@@ -17,7 +17,7 @@ use super::engine::{RULE_GROUP, prior_authorization_missing};
 use super::policy::PolicyInForce;
 use super::pricing::{self, PricingError};
 use super::registry::MemberFacts;
-use super::{Facts, HistoryFact};
+use super::{Facts, HistoryCounts, HistoryFact};
 
 /// What applying one action left to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,29 +39,20 @@ pub fn age_on(birth: Date, on: Date) -> u32 {
     u32::try_from(years).unwrap_or(0)
 }
 
-fn counted(fact: &HistoryFact) -> bool {
-    fact.status.stands()
-}
-
 /// The history counts of the fact model, over the member's other claims
-/// the history holds (those of the billing provider, 365 days back).
-fn history_facts(history: &[HistoryFact], line: &ClaimLine) -> rules::HistoryFacts {
+/// from the billing provider: on the line's date from the lines read, over
+/// 365 days from the recorded counts (format 1 records: from the lines).
+fn history_facts(history: &[HistoryFact], counts: Option<&[HistoryCounts]>, line: &ClaimLine) -> rules::HistoryFacts {
     let date = line.service_date;
-    let year_before = date - time::Duration::days(365);
-    let in_year = |fact: &&HistoryFact| counted(fact) && fact.service_date > year_before && fact.service_date <= date;
-    let same_code = |fact: &&HistoryFact| fact.procedure_code.trim().eq_ignore_ascii_case(line.procedure_code.trim());
-    let distinct = |facts: Vec<&HistoryFact>| {
-        let mut claims: Vec<uuid::Uuid> = facts.iter().map(|fact| fact.claim_id).collect();
-        claims.sort();
-        claims.dedup();
-        claims.len() as u32
+    let code: &str = &line.procedure_code;
+    let (same_code_last_365_days, claims_last_365_days) = match counts {
+        Some(counts) => HistoryCounts::find(counts, date, code),
+        None => HistoryCounts::find(&[HistoryCounts::through(history, date, &[code.to_owned()].into())], date, code),
     };
-    rules::HistoryFacts {
-        same_code_last_365_days: history.iter().filter(in_year).filter(same_code).count() as u32,
-        same_code_same_date: history.iter().filter(|fact| counted(fact) && fact.service_date == date).filter(same_code).count() as u32,
-        claims_same_date: distinct(history.iter().filter(|fact| counted(fact) && fact.service_date == date).collect()),
-        claims_last_365_days: distinct(history.iter().filter(in_year).collect()),
-    }
+    let same_date =
+        HistoryCounts::through(&history.iter().filter(|fact| fact.service_date == date).cloned().collect::<Vec<_>>(), date, &[code.to_owned()].into());
+    let (same_code_same_date, claims_same_date) = HistoryCounts::find(&[same_date], date, code);
+    rules::HistoryFacts { same_code_last_365_days, same_code_same_date, claims_same_date, claims_last_365_days }
 }
 
 /// The fact model for `line` of `claim`, priced at `allowed`.
@@ -135,7 +126,7 @@ pub fn facts(claim: &SubmittedClaim, line: &ClaimLine, allowed: Money, facts: &F
                 contracts.table.method(&claim.billing_npi, code, line.service_date).map(|(contract_id, _)| contract_id.to_owned())
             }),
         },
-        history: history_facts(&facts.history, line),
+        history: history_facts(&facts.history, facts.history_counts.as_deref(), line),
         decision: rules::DecisionFacts { date: facts.decided_on },
     }
 }

@@ -58,7 +58,8 @@ fn mue(code: &str, units_max: u32, indicator: MueIndicator) -> Option<TableInFor
     Some(TableInForce::new("b".repeat(64), MueTable::from_mues(Setting::Practitioner, vec![Mue { code: key(code), units_max, indicator }])))
 }
 
-/// A rule set of `rules` over (line.procedure_code) with `policy` switches.
+/// A rule set of `rules` over (line.procedure_code, line.revenue_code,
+/// history.same_code_last_365_days) with `policy` switches.
 fn rule_set(rules: Value, policy: Value) -> std::sync::Arc<RuleSet> {
     let body = json!({
         "contentType": "application/vnd.gorules.decision",
@@ -66,7 +67,8 @@ fn rule_set(rules: Value, policy: Value) -> std::sync::Arc<RuleSet> {
             {"type": "inputNode", "id": "in", "name": "Request", "position": {"x": 0, "y": 0}},
             {"type": "decisionTableNode", "id": "t", "name": "Payer rules", "position": {"x": 400, "y": 0},
              "content": {"hitPolicy": "collect", "passThrough": true, "inputField": null, "outputPath": null, "executionMode": "single",
-                "inputs": [{"id": "i1", "name": "Code", "field": "line.procedure_code"}, {"id": "i2", "name": "Revenue code", "field": "line.revenue_code"}],
+                "inputs": [{"id": "i1", "name": "Code", "field": "line.procedure_code"}, {"id": "i2", "name": "Revenue code", "field": "line.revenue_code"},
+                           {"id": "i3", "name": "Same code in 365 days", "field": "history.same_code_last_365_days"}],
                 "outputs": [{"id": "o1", "name": "Action", "field": "action"}, {"id": "o2", "name": "CARC", "field": "carc"},
                             {"id": "o3", "name": "RARC", "field": "rarc"}, {"id": "o4", "name": "Reason", "field": "reason"},
                             {"id": "o5", "name": "Percent", "field": "percent"}, {"id": "o6", "name": "Amount", "field": "amount"}],
@@ -144,6 +146,61 @@ fn decided_with(policy: &PolicyInForce, history: Vec<HistoryFact>, claim: &Submi
     assert_eq!(replayed.last().unwrap().canonical_payload().unwrap(), events.last().unwrap().canonical_payload().unwrap(), "replay differs");
     let [event] = <[Event; 1]>::try_from(events).unwrap();
     event
+}
+
+/// A record of format 1 (written before the counts: 365 days of lines, no
+/// counts) replays to the byte from its lines; a decision now reads the
+/// counts the store made, and its record (format 2) replays from them.
+#[test]
+fn a_format_1_record_replays_from_its_lines_and_a_format_2_record_from_its_counts() {
+    let rules = rule_set(json!([{"_id": "repeat", "i1": "'99213'", "i3": ">= 2", "o1": "'deny'", "o2": "'119'"}]), switches(json!({})));
+    let policy = PolicyInForce { fee_schedule: fees(vec![fee("99213", "100.00", None)]), rule_set: Some(rules), ..PolicyInForce::default() };
+    let visit = claim(&[("99213", &[], "150.00", 1)]);
+    // Two earlier visits this year, neither on the claim's date of service.
+    let earlier: Vec<HistoryFact> = [(1, 100), (2, 200)]
+        .into_iter()
+        .map(|(id, days)| HistoryFact {
+            claim_id: Uuid::from_u128(id),
+            service_date: DOS - time::Duration::days(days),
+            ..history("99213", &[], "150.00", "1", HistoryStatus::Paid)
+        })
+        .collect();
+    let schedule = legacy();
+    let decided = |history: Vec<HistoryFact>, counts: Option<Vec<super::HistoryCounts>>, version: u32| {
+        let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+        facts.policy = Some(&policy);
+        facts.history = history;
+        facts.history_counts = counts;
+        let events = decide(&facts, &Command::Adjudicate(visit.clone())).unwrap();
+        let mut record = DecisionRecord::of(&facts, &visit, "riverside");
+        record.fact_model_version = version;
+        (events.last().unwrap().canonical_payload().unwrap(), to_canonical_vec(&record).unwrap())
+    };
+    let replayed = |bytes: &[u8]| {
+        let record: DecisionRecord = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(to_canonical_vec(&record).unwrap(), bytes, "the record reads back to the same bytes");
+        record.replay().unwrap().last().unwrap().canonical_payload().unwrap()
+    };
+    let denied =
+        |payload: &[u8]| serde_json::from_slice::<ClaimAdjudicated>(payload).unwrap().lines[0].adjustments == vec![co(Carc::parse("119").unwrap(), "150.00")];
+
+    // Format 1: the 365 days of lines, counted on replay.
+    let (payload, old) = decided(earlier.clone(), None, 1);
+    let old_text = String::from_utf8(old.clone()).unwrap();
+    assert!(!old_text.contains("history_counts") && old_text.contains("\"fact_model_version\":1"), "{old_text}");
+    assert!(denied(&payload), "the rule counted two earlier visits");
+    assert_eq!(replayed(&old), payload);
+
+    // Format 2: no line off the claim's date, the counts instead; the same decision.
+    let counts = super::HistoryCounts::of(&earlier, &visit);
+    let (now, new) = decided(vec![], Some(counts), super::FACT_MODEL_VERSION);
+    assert_eq!(now, payload);
+    assert!(String::from_utf8(new.clone()).unwrap().contains("\"history\":[],\"history_counts\":[{\"claims\":2,\"codes\":{\"99213\":2}"));
+    assert_eq!(replayed(&new), payload);
+
+    // The recorded counts are what the rule reads, not the lines beside them.
+    let (paid, _) = decided(earlier, Some(super::HistoryCounts::of(&[], &visit)), super::FACT_MODEL_VERSION);
+    assert!(!denied(&paid));
 }
 
 fn adjudicated(event: Event) -> ClaimAdjudicated {
@@ -430,10 +487,10 @@ fn prior_authorization_units_count_over_the_authorization_s_whole_period() {
     };
     let table = |rows| Some(TableInForce::new("2".repeat(64), PriorAuthorizations::from_rows(rows)));
     let mri = claim(&[("70553", &[], "500.00", 1)]);
-    let plain = (DOS - time::Duration::days(super::HISTORY_DAYS), DOS);
-    assert_eq!(super::history_window(&mri, None), Some(plain));
+    let reach = |policy: &PolicyInForce| super::HistoryReach::of(&mri, policy.prior_authorizations.as_ref().map(|table| &*table.table));
+    assert!(super::HistoryReach::of(&mri, None).authorized.is_empty());
     let with = PolicyInForce { prior_authorizations: table(vec![authorization.clone()]), ..PolicyInForce::default() };
-    assert_eq!(super::history_window(&mri, Some(&with)), Some((date!(2025 - 06 - 01).min(plain.0), date!(2027 - 03 - 31))), "the period's ends");
+    assert_eq!(reach(&with).authorized, vec![("70553".to_owned(), date!(2025 - 06 - 01), date!(2027 - 03 - 31))], "the period's ends");
     // Authorizations that cannot approve the claim's lines do not widen it.
     for other in [
         PriorAuthorization { status: AuthStatus::Denied, ..authorization.clone() },
@@ -443,7 +500,7 @@ fn prior_authorization_units_count_over_the_authorization_s_whole_period() {
         PriorAuthorization { start: DOS + time::Duration::days(1), ..authorization.clone() },
     ] {
         let policy = PolicyInForce { prior_authorizations: table(vec![other.clone()]), ..PolicyInForce::default() };
-        assert_eq!(super::history_window(&mri, Some(&policy)), Some(plain), "{other:?}");
+        assert!(reach(&policy).authorized.is_empty(), "{other:?}");
     }
     // A line dated after this claim, inside the period, used the one unit: CO-197.
     let rules = rule_set(json!([{"_id": "mri", "i1": "'70553'", "o1": "'require_prior_authorization'"}]), switches(json!({})));

@@ -7,9 +7,10 @@
 //!   from all the versions of the batch's keys in the same order
 //!   (`recorded_at DESC, event_id DESC`);
 //! - history: every line of the batch's members, billing providers and dates
-//!   (at most [`BATCH_HISTORY_ROWS_MAX`]; past it the caller reads per claim),
-//!   then per claim the per-claim query's filter, order and limit
-//!   ([`claim_history_in`]). The lines the batch's own decisions write (and
+//!   of service (at most [`BATCH_HISTORY_ROWS_MAX`]; past it the caller reads
+//!   per claim), then per claim the per-claim query's filter, order and limit
+//!   ([`claim_history_in`]) for a claim whose reach is its dates (a claim
+//!   that also reads an authorization's dates is read per claim). The lines the batch's own decisions write (and
 //!   reverse) in its transaction are applied to the rows read
 //!   ([`BatchHistory::record`]), so a later claim of the batch sees them as the
 //!   per-claim query would. A member's lines are written only by its family's
@@ -24,7 +25,7 @@ use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use super::{HISTORY_COLUMNS, HISTORY_LINES_MAX, MEMBER_COLUMNS, PAYER_COLUMNS, PROVIDER_COLUMNS, history_row, member_row, payer_row, provider_row};
-use crate::domain::{HistoryFact, HistoryStatus, RegistryFacts};
+use crate::domain::{HistoryFact, HistoryReach, HistoryStatus, RegistryFacts};
 
 /// History rows one batch reads at most in its one query; past it, the
 /// batch reads per claim (the per-claim query's limit still bounds a record).
@@ -99,32 +100,21 @@ pub async fn registry_facts_of(store: &Store, conn: &impl ConnectionTrait, claim
         .collect())
 }
 
-/// The history window of one claim without a prior authorization widening
-/// it: from [`crate::domain::HISTORY_DAYS`] before its first date of service
-/// to its last; `None` without lines. The consumer reads a claim whose
-/// authorizations widen it per claim.
-pub fn window(claim: &SubmittedClaim) -> Option<(time::Date, time::Date)> {
-    crate::domain::history_window(claim, None)
-}
-
 /// Every history line any of `claims` may read, in one query; `None` when
 /// there are more than [`BATCH_HISTORY_ROWS_MAX`] (read per claim then).
 pub async fn history_of(store: &Store, conn: &impl ConnectionTrait, claims: &[&SubmittedClaim]) -> Result<Option<Vec<HistoryRow>>, StoreError> {
-    let windows: Vec<(time::Date, time::Date)> = claims.iter().filter_map(|claim| window(claim)).collect();
-    let (Some(from), Some(to)) = (windows.iter().map(|(from, _)| *from).min(), windows.iter().map(|(_, to)| *to).max()) else {
+    let dates: BTreeSet<String> = claims.iter().flat_map(|claim| claim.lines.iter().map(|line| format_date(line.service_date))).collect();
+    if dates.is_empty() {
         return Ok(Some(Vec::new()));
-    };
+    }
     let mut values = Vec::new();
     let payer_in = one_of("payer_id", claims.iter().map(|claim| claim.payer_id.to_string()).collect(), &mut values);
     let member_in = one_of("member_id", claims.iter().map(|claim| claim.member_id.to_string()).collect(), &mut values);
     let npi_in = one_of("billing_npi", claims.iter().map(|claim| claim.billing_npi.to_string()).collect(), &mut values);
-    values.push(Value::from(format_date(from)));
-    let from_at = values.len();
-    values.push(Value::from(format_date(to)));
+    let date_in = one_of("service_date", dates, &mut values);
     let select = format!(
-        "SELECT {HISTORY_COLUMNS} FROM {} WHERE {payer_in} AND {member_in} AND {npi_in} AND service_date >= ${from_at} AND service_date <= ${} LIMIT {}",
+        "SELECT {HISTORY_COLUMNS} FROM {} WHERE {payer_in} AND {member_in} AND {npi_in} AND {date_in} LIMIT {}",
         store.table("claim_lines"),
-        from_at + 1,
         BATCH_HISTORY_ROWS_MAX + 1
     );
     let rows = conn.query_all_raw(stmt(store, select, values)).await?;
@@ -138,17 +128,16 @@ pub async fn history_of(store: &Store, conn: &impl ConnectionTrait, claims: &[&S
     Ok(Some(history))
 }
 
-/// What [`super::claim_history`] answers for `claim`, from rows holding
-/// every line it may read: the same filter, order (`service_date DESC,
-/// claim_id DESC, sequence`) and limit.
-pub fn claim_history_in<'r>(rows: impl IntoIterator<Item = &'r HistoryRow>, claim: &SubmittedClaim) -> Vec<HistoryFact> {
-    let Some((from, to)) = window(claim) else { return Vec::new() };
+/// What [`super::claim_history`] answers for `claim` within `reach`, from
+/// rows holding every line it may read: the same filter, order
+/// (`service_date DESC, claim_id DESC, sequence`) and limit.
+pub fn claim_history_in<'r>(rows: impl IntoIterator<Item = &'r HistoryRow>, claim: &SubmittedClaim, reach: &HistoryReach) -> Vec<HistoryFact> {
     let (payer_id, member_id, npi) = (claim.payer_id.to_string(), claim.member_id.to_string(), claim.billing_npi.to_string());
     let mut lines: Vec<&HistoryFact> = rows
         .into_iter()
         .filter(|row| row.payer_id == payer_id && row.member_id == member_id)
         .map(|row| &row.fact)
-        .filter(|fact| fact.claim_id != claim.claim_id && fact.billing_npi == npi && from <= fact.service_date && fact.service_date <= to)
+        .filter(|fact| fact.claim_id != claim.claim_id && fact.billing_npi == npi && reach.holds(fact))
         .collect();
     lines.sort_by(|a, b| (b.service_date, b.claim_id, a.sequence).cmp(&(a.service_date, a.claim_id, b.sequence)));
     lines.into_iter().take(usize::try_from(HISTORY_LINES_MAX).unwrap_or(usize::MAX)).cloned().collect()
@@ -204,9 +193,9 @@ impl BatchHistory {
         }
     }
 
-    /// `claim`'s history, as [`claim_history_in`] answers from the rows held.
+    /// `claim`'s history on its dates of service, as [`claim_history_in`] answers from the rows held.
     pub fn history(&self, claim: &SubmittedClaim) -> Vec<HistoryFact> {
-        claim_history_in(self.rows.values(), claim)
+        claim_history_in(self.rows.values(), claim, &HistoryReach::of(claim, None))
     }
 
     /// Lines the batch wrote (inserted, or their status updated).
@@ -269,7 +258,7 @@ mod tests {
         claim.member_id = MEMBERS[rng.below(3) as usize].parse().unwrap();
         claim.billing_npi = NPIS[rng.below(2) as usize].parse().unwrap();
         for line in &mut claim.lines {
-            line.service_date = date!(2026 - 11 - 01) - time::Duration::days(rng.below(400) as i64);
+            line.service_date = date!(2026 - 11 - 01) - time::Duration::days((rng.below(20) * 20) as i64);
         }
         claim
     }
@@ -316,13 +305,15 @@ mod tests {
         storage::record_provider(&store, &tx, Uuid::now_v7(), &provider, at(1), at(1)).await.unwrap();
         let payer = PayerRegistered { payer_id: "PAYER1".into(), name: "ACME".into(), timely_filing_days: 90 };
         storage::record_payer(&store, &tx, Uuid::now_v7(), &payer, at(1), at(1)).await.unwrap();
-        // Earlier claims in the history, some reversed.
+        // Earlier claims in the history, some reversed; `everything` holds every line written.
+        let mut everything = BatchHistory::default();
         for id in 0..60 {
             let claim = random_claim(&mut rng, id);
             let status = [HistoryStatus::Paid, HistoryStatus::Denied, HistoryStatus::Pended][rng.below(3) as usize];
-            storage::record_claim_lines(&store, &tx, &claim, |_| status).await.unwrap();
+            everything.record(storage::record_claim_lines(&store, &tx, &claim, |_| status).await.unwrap());
             if rng.below(5) == 0 {
                 storage::reverse_claim_lines(&store, &tx, claim.claim_id).await.unwrap();
+                everything.reverse(claim.claim_id);
             }
         }
         tx.commit().await.unwrap();
@@ -333,24 +324,37 @@ mod tests {
         let registry = registry_facts_of(&store, &tx, &claims).await.unwrap();
         let mut history = BatchHistory::default();
         history.read(&claims.iter().map(|claim| claim.claim_id).collect::<Vec<_>>(), history_of(&store, &tx, &claims).await.unwrap().expect("under the cap"));
-        let mut compared = 0;
+        let (mut compared, mut counted) = (0, 0);
         for claim in &batch {
             assert_eq!(registry[&claim.claim_id], storage::registry_facts(&store, &tx, claim).await.unwrap(), "registry of {}", claim.claim_id);
-            let own = storage::claim_history(&store, &tx, claim, window(claim)).await.unwrap();
+            let own = storage::claim_history(&store, &tx, claim, &HistoryReach::of(claim, None)).await.unwrap();
             assert_eq!(history.history(claim), own, "history of {}", claim.claim_id);
             compared += own.len();
+            // The 365-day counts the store makes are those over every line written so far (the batch's own included).
+            let lines: Vec<HistoryFact> = everything
+                .rows
+                .values()
+                .filter(|row| row.payer_id == claim.payer_id.as_str() && row.member_id.as_str() == &*claim.member_id)
+                .map(|row| row.fact.clone())
+                .filter(|fact| fact.claim_id != claim.claim_id && fact.billing_npi.as_str() == &*claim.billing_npi)
+                .collect();
+            let counts = storage::history_counts(&store, &tx, claim).await.unwrap();
+            assert_eq!(counts, crate::domain::HistoryCounts::of(&lines, claim), "counts of {}", claim.claim_id);
+            counted += counts.iter().map(|counts| counts.claims).sum::<u32>();
             // The claim is decided: its lines written (some then reversed), as the consumer does; later claims see them.
-            history.record(
-                storage::record_claim_lines(&store, &tx, claim, |sequence| if sequence == 1 { HistoryStatus::Paid } else { HistoryStatus::Denied })
-                    .await
-                    .unwrap(),
-            );
+            let written = storage::record_claim_lines(&store, &tx, claim, |sequence| if sequence == 1 { HistoryStatus::Paid } else { HistoryStatus::Denied })
+                .await
+                .unwrap();
+            everything.record(written.clone());
+            history.record(written);
             if rng.below(4) == 0 {
                 storage::reverse_claim_lines(&store, &tx, claim.claim_id).await.unwrap();
                 history.reverse(claim.claim_id);
+                everything.reverse(claim.claim_id);
             }
         }
-        assert!(compared > 20, "the batch's claims read some history ({compared} lines)");
+        assert!(compared > 5, "the batch's claims read some history on their dates ({compared} lines)");
+        assert!(counted > 20, "the batch's claims counted some history over 365 days ({counted} claims)");
         assert_eq!(registry[&batch[0].claim_id].member.as_ref().map(|member| member.plan_id.as_str()), Some("PLAN-2"));
     }
 }
