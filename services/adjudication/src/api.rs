@@ -255,7 +255,13 @@ fn adjustment_view(adjustment: &Adjustment) -> AdjustmentView {
 /// Records that `tenant` read `claim_ids` of `payer_id` through `view`: a
 /// `claims.accessed.v1` on the outbox, which intake writes to its access log
 /// ([`crate::domain::access`]). Nothing for an answer without claims.
-pub(crate) async fn record_read(runtime: &Runtime, tenant: &Tenant, payer_id: &str, view: &str, claim_ids: impl IntoIterator<Item = Uuid>) -> Result<(), Problem> {
+pub(crate) async fn record_read(
+    runtime: &Runtime,
+    tenant: &Tenant,
+    payer_id: &str,
+    view: &str,
+    claim_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<(), Problem> {
     let reader = crate::domain::access::Reader { tenant: &tenant.name, key_id: &tenant.key_id };
     let read_id = Uuid::now_v7();
     let Some(read) = crate::domain::access::claims_read(read_id, payer_id, &reader, view, claim_ids) else {

@@ -9,8 +9,8 @@
 
 use async_trait::async_trait;
 use claimtrail_events::{
-    AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, ClaimsAccessed, DomainEvent, Envelope, Family,
-    NewEvent, PayableBooked, RemittanceIssued,
+    AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, ClaimsAccessed, DomainEvent,
+    Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;

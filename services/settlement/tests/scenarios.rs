@@ -427,7 +427,10 @@ fn scenario_10_a_debt_the_cycles_cannot_cover_is_forwarded_by_fb_and_a_refund_is
     let (_, second, x835_2) = cycle_of_b(2, "100.00", owed, vec![]);
     let trn_2 = segment(&segments(&x835_2), "TRN")[0][2].clone();
     assert_eq!((second.status, second.amount), (RemittanceStatus::Zero, Money::ZERO));
-    assert_eq!(segment(&segments(&x835_2), "PLB")[0][3..].to_vec(), [format!("WO:{}", Uuid::from_u128(10)), "300.00".into(), format!("FB:{trn_2}"), "-200.00".into()]);
+    assert_eq!(
+        segment(&segments(&x835_2), "PLB")[0][3..].to_vec(),
+        [format!("WO:{}", Uuid::from_u128(10)), "300.00".into(), format!("FB:{trn_2}"), "-200.00".into()]
+    );
     let (_, third, x835_3) = cycle_of_b(3, "150.00", second.debts_after.clone(), vec![]);
     let trn_3 = segment(&segments(&x835_3), "TRN")[0][2].clone();
     assert_eq!(segment(&segments(&x835_3), "PLB")[0][3..].to_vec(), [format!("FB:{trn_2}"), "200.00".into(), format!("FB:{trn_3}"), "-50.00".into()]);

@@ -481,10 +481,22 @@ pub(crate) async fn hold_action(State(state): State<DashboardState>, headers: He
 }
 
 fn exception_row(exception: &Value) -> Vec<String> {
-    ["exception_id", "statement_id", "kind", "position", "expected_amount", "actual_amount", "detail", "status", "resolved_by", "resolution_reason", "opened_on"]
-        .iter()
-        .map(|field| cell(&exception[*field]))
-        .collect()
+    [
+        "exception_id",
+        "statement_id",
+        "kind",
+        "position",
+        "expected_amount",
+        "actual_amount",
+        "detail",
+        "status",
+        "resolved_by",
+        "resolution_reason",
+        "opened_on",
+    ]
+    .iter()
+    .map(|field| cell(&exception[*field]))
+    .collect()
 }
 
 const EXCEPTION_HEADERS: [&str; 11] =

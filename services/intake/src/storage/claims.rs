@@ -348,11 +348,11 @@ pub async fn record_access(store: &Store, conn: &impl ConnectionTrait, tenant: &
             })
             .collect();
         conn.execute_raw(stmt(
-                store,
-                format!("INSERT INTO {} (claim_id, reader_tenant, reader_key_id, view) VALUES {}", store.table("access_log"), rows.join(",")),
-                values,
-            ))
-            .await?;
+            store,
+            format!("INSERT INTO {} (claim_id, reader_tenant, reader_key_id, view) VALUES {}", store.table("access_log"), rows.join(",")),
+            values,
+        ))
+        .await?;
     }
     Ok(())
 }

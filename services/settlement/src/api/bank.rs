@@ -284,9 +284,18 @@ pub(crate) async fn import_statement(
     let reconciliation = matcher::reconcile(&statement, &expected, &applied);
     let exception_ids: Vec<Uuid> = reconciliation.exceptions.iter().map(|_| Uuid::now_v7()).collect();
     let content_sha3_256 = hex::encode(sha3_256(&body));
-    if let Err(error) =
-        storage::bank::insert_statement(store, &tx, &payer_id, &tenant.name, &statement, &content_sha3_256, &reconciliation, &exception_ids, claimtrail_events::today())
-            .await
+    if let Err(error) = storage::bank::insert_statement(
+        store,
+        &tx,
+        &payer_id,
+        &tenant.name,
+        &statement,
+        &content_sha3_256,
+        &reconciliation,
+        &exception_ids,
+        claimtrail_events::today(),
+    )
+    .await
     {
         // The same statement imported at the same moment by another request: that one applied it.
         if error.is_unique_violation() {

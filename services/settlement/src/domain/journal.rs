@@ -258,7 +258,8 @@ mod tests {
                 let debt = Debt { claim_id: Uuid::from_u128(1000 + n as u128), amount: Money::from_cents(cents), since_run: Uuid::nil(), basis };
                 // Every third debt was paid in part by a refund check: booked when received, acknowledged in the run.
                 if n % 3 == 2 {
-                    let (left, parts) = apply_refund(Uuid::from_u128(2000 + n as u128), &npi(provider), std::slice::from_ref(&debt), Money::from_cents(cents / 2 + 1)).unwrap();
+                    let (left, parts) =
+                        apply_refund(Uuid::from_u128(2000 + n as u128), &npi(provider), std::slice::from_ref(&debt), Money::from_cents(cents / 2 + 1)).unwrap();
                     entries.push(refund_lines("P1", &npi(provider), Money::from_cents(cents / 2 + 1)));
                     refunds.entry(npi(provider)).or_default().extend(parts);
                     carried.entry(npi(provider)).or_default().extend(left);

@@ -26,11 +26,11 @@
 //! 4. If the cycle still nets below zero, a negative `WO` per reversal (citing
 //!    it) brings BPR02 to 0, and the amount becomes a debt recovered later
 //!    (scenario 10).
-//! 4b. A provider's refund check (finance records it, [`apply_refund`]) pays
+//! 5. A provider's refund check (finance records it, [`apply_refund`]) pays
 //!    its debts at once; its next settled 835 acknowledges it with a PLB `72`
 //!    (negative, the check) offset by a positive `WO` (or `FB`) citing what it
 //!    paid (scenario 10; RFI 1385): the pair nets to zero.
-//! 5. BPR02 = claims + interest − recoveries (never below 0).
+//! 6. BPR02 = claims + interest − recoveries (never below 0).
 //!
 //! Status, in this order: `held` (a finance hold, or no registered pay-to),
 //! `zero` (BPR02 = 0: a non-payment 835 settles the cycle; no money moves),
@@ -477,7 +477,7 @@ struct Netted {
     debts_after: Vec<Debt>,
 }
 
-/// Steps 1 to 5 of the module's rule for one provider; `None` on overflow.
+/// Steps 1 to 6 of the module's rule for one provider; `None` on overflow.
 fn net(facts: &RunFacts, effective_date: Date, payables: &[&Payable], debts: Vec<Debt>, remittance_id: Uuid, refunds: &[RefundPart]) -> Option<Netted> {
     let claims_total = Money::checked_sum(payables.iter().map(|payable| &payable.total_paid))?;
     let mut adjustments = Vec::new();
@@ -737,7 +737,10 @@ mod tests {
                 ProviderAdjustment { reason: PlbReason::ForwardingBalance, claim_id: third_id, amount: money("-50.00") },
             ]
         );
-        assert_eq!((remittance.amount, remittance.debts_after[0].amount, remittance.debts_after[0].since_run), (Money::ZERO, money("50.00"), Uuid::from_u128(901)));
+        assert_eq!(
+            (remittance.amount, remittance.debts_after[0].amount, remittance.debts_after[0].since_run),
+            (Money::ZERO, money("50.00"), Uuid::from_u128(901))
+        );
         // Cycle 4, 1,000.00 of claims: FB +50 applied, BPR02 950.00, nothing owed.
         let mut fourth = facts(vec![payable(10, PayableKind::Decision, "1000.00", RECENT)]);
         fourth.debts.insert("1234567893".into(), remittance.debts_after);

@@ -26,10 +26,7 @@ pub fn migrations() -> Vec<Migration> {
 fn opened_on(store: &Store) -> Vec<String> {
     let table = store.table("reconciliation_exceptions");
     let backfill = if store.is_postgres() { "to_char(opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" } else { "substr(opened_at, 1, 10)" };
-    vec![
-        format!("ALTER TABLE {table} ADD COLUMN opened_on TEXT"),
-        format!("UPDATE {table} SET opened_on = {backfill} WHERE opened_on IS NULL"),
-    ]
+    vec![format!("ALTER TABLE {table} ADD COLUMN opened_on TEXT"), format!("UPDATE {table} SET opened_on = {backfill} WHERE opened_on IS NULL")]
 }
 
 fn tables(store: &Store) -> Vec<String> {
@@ -524,8 +521,7 @@ pub async fn statement_outcome(store: &Store, payer_id: &str, statement_id: &str
     Ok(Some(StoredOutcome { format, line_count, matches, returns, exceptions }))
 }
 
-const EXCEPTION_COLUMNS: &str =
-    "exception_id, statement_id, kind, position, run_id, batch_number, trace_number, expected_cents, actual_cents, detail, status, resolved_by, resolution_reason, opened_on";
+const EXCEPTION_COLUMNS: &str = "exception_id, statement_id, kind, position, run_id, batch_number, trace_number, expected_cents, actual_cents, detail, status, resolved_by, resolution_reason, opened_on";
 
 async fn exceptions_where(store: &Store, condition: &str, values: Vec<Value>) -> Result<Vec<StoredException>, StoreError> {
     let rows = store
