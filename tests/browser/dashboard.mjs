@@ -270,6 +270,19 @@ try {
     await audit(page, 'finance-reconciliation-import');
     await shot(page, 'finance-reconciliation-import');
     await page.goto(`${cfg.url}/ui/reconciliation?payer_id=${cfg.payer_id}`);
+    const byAge = await page.evaluate(() => {
+      const svg = document.querySelector('#exceptions-by-age svg[role=img]');
+      const rows = Array.from(document.querySelectorAll('#exceptions-by-age details tbody tr')).map((tr) => Array.from(tr.children).map((cell) => cell.textContent));
+      return svg ? { title: svg.querySelector('title')?.textContent, bars: svg.querySelectorAll('rect').length, rows } : null;
+    });
+    const newest = byAge && byAge.rows[0];
+    check(
+      'open exceptions by age is an SVG chart: the one just opened is 0-2 days old',
+      byAge && byAge.title.startsWith('Open exceptions by age') && byAge.bars >= 1 && newest[0] === '0-2 days' && newest.slice(1).some((n) => Number(n) >= 1)
+        && byAge.rows.length === 5,
+      JSON.stringify(byAge),
+    );
+    check('each exception shows the day it was opened', /\d{4}-\d{2}-\d{2}/.test(await page.textContent('#exceptions tbody tr')), await page.textContent('#exceptions tbody tr'));
     const open = await page.locator('#exceptions form.row').count();
     check('the exception queue offers to resolve the open exception', open >= 1, open);
     await page.fill('#exceptions form.row input[name=reason]', 'Bank fee booked by hand');

@@ -1,7 +1,8 @@
 //! Adjudication's standard edits, replay and explanation on the real stack:
 //! coverage, date of death and timely filing are adjudication denials
 //! (CO-27, CO-13, CO-29), not intake rejections; a decision replays
-//! byte-identical; its explanation names each line's steps.
+//! byte-identical; its explanation names each line's steps, and both reads
+//! are in intake's access log.
 
 use std::time::Duration;
 
@@ -115,6 +116,23 @@ async fn a_decision_replays_byte_identical_and_its_explanation_shows_each_line_s
         assert_eq!(step["after"], line["allowed"], "{explanation}");
     }
     assert!(explanation["facts"].to_string().contains("recorded"), "{explanation}");
+
+    // Both reads through adjudication reach intake's access log, as intake's own reads do: who, which claim, which view.
+    let intake = stack.url("intake").to_owned();
+    wait_until(DECIDED, || async {
+        let url = format!("{intake}/v1/access-log?claim_id={claim_id}");
+        let log: Value = stack.client.get(url).bearer_auth(&stack.admin_key).send().await?.json().await?;
+        let views: Vec<(String, String)> = log["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|entry| (entry["reader_tenant"].as_str().unwrap_or_default().to_owned(), entry["view"].as_str().unwrap_or_default().to_owned()))
+            .collect();
+        let explained = views.iter().any(|(reader, view)| reader == "payer-60054" && view == "adjudication:explanation");
+        let replayed = views.iter().any(|(_, view)| view == "adjudication:replay");
+        Ok((explained && replayed, format!("{views:?}")))
+    })
+    .await?;
 
     // Another organization, and another payer's key, see no such claim.
     let stranger = stack.create_key("elsewhere", "provider").await?;

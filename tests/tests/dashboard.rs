@@ -186,6 +186,16 @@ async fn each_role_signs_in_and_an_auditor_checks_a_claims_proofs_in_the_browser
     let access_log: Value = up.client.get(format!("{}/v1/access-log", up.url)).bearer_auth(up.demo_key("admin")?).send().await?.json().await?;
     let reads = access_log.to_string();
     assert!(reads.contains(&claim_id) && reads.contains("State Audit Office"), "the auditor's read of {claim_id} is not in the access log: {access_log}");
+    // The pended queue and the explanation come from adjudication: those reads reach intake's access log too (through its consumer).
+    let admin = up.demo_key("admin")?;
+    wait_until(Duration::from_secs(30), || async {
+        let url = format!("{}/v1/access-log?claim_id={pended_claim_id}", up.url);
+        let log: Value = up.client.get(url).bearer_auth(&admin).send().await?.json().await?;
+        let views: Vec<String> = log["entries"].as_array().into_iter().flatten().filter_map(|entry| entry["view"].as_str().map(str::to_owned)).collect();
+        let seen = ["adjudication:pended-queue", "adjudication:explanation"].iter().all(|view| views.iter().any(|v| v == view));
+        Ok((seen, format!("reads of pended claim {pended_claim_id}: {views:?}")))
+    })
+    .await?;
     for shot in [
         "finance-payment-run.png",
         "finance-reconciliation-resolved.png",

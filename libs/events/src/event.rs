@@ -381,6 +381,24 @@ pub struct ClaimsErased {
     pub reason: String,
 }
 
+/// Claims were read through a service other than intake (adjudication's
+/// explanation, pended queue, replay): intake records each in its HIPAA
+/// access log as it records its own API reads. Carries no PHI: who read,
+/// which claims, through which view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimsAccessed {
+    /// This read (the event's aggregate).
+    pub read_id: Uuid,
+    pub payer_id: String,
+    /// The claims the answer showed, each once.
+    pub claim_ids: Vec<Uuid>,
+    /// The reader's tenant and API key id, as the access log records them.
+    pub reader_tenant: String,
+    pub reader_key_id: String,
+    /// The view read, e.g. `adjudication:explanation`.
+    pub view: String,
+}
+
 /// A provider is enrolled with a payer for a period (credentialed to bill it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProviderEnrolled {
@@ -641,6 +659,7 @@ domain_events! {
     ClaimReversed => "claim.reversed.v1", Claims;
     ClaimPended => "claim.pended.v1", Claims;
     ClaimsErased => "claims.erased.v1", Claims;
+    ClaimsAccessed => "claims.accessed.v1", Claims;
     AccumulatorsChanged => "accumulators.changed.v1", Claims;
     ClaimReviewed => "claim.reviewed.v1", Claims;
     ClaimReprocessingQueued => "claim.reprocessing_queued.v1", Claims;

@@ -252,6 +252,30 @@ fn adjustment_view(adjustment: &Adjustment) -> AdjustmentView {
 /// payer's own key, an admin or auditor key within its payers, or the
 /// organization that submitted the claim. Anything else is 404, as for an
 /// unknown claim.
+/// Records that `tenant` read `claim_ids` of `payer_id` through `view`: a
+/// `claims.accessed.v1` on the outbox, which intake writes to its access log
+/// ([`crate::domain::access`]). Nothing for an answer without claims.
+pub(crate) async fn record_read(
+    runtime: &Runtime,
+    tenant: &Tenant,
+    payer_id: &str,
+    view: &str,
+    claim_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<(), Problem> {
+    let reader = crate::domain::access::Reader { tenant: &tenant.name, key_id: &tenant.key_id };
+    let read_id = Uuid::now_v7();
+    let Some(read) = crate::domain::access::claims_read(read_id, payer_id, &reader, view, claim_ids) else {
+        return Ok(());
+    };
+    let event = NewEvent::new(read, read_id.to_string()).partitioned(payer_id, &read_id.to_string());
+    let store = &runtime.store;
+    let tx = store.db().begin().await?;
+    outbox::append(store, &tx, &runtime.producer, vec![event]).await?;
+    tx.commit().await?;
+    runtime.relay_wakeup.notify_waiters();
+    Ok(())
+}
+
 async fn readable_record(runtime: &Runtime, tenant: &Tenant, claim_id: &str) -> Result<(StoredRecord, DecisionRecord), Problem> {
     let not_found = || Problem::not_found(format!("no decision of claim {claim_id} that this key may read"));
     decision_record(runtime, claim_id, not_found, |stored| {
@@ -291,6 +315,7 @@ pub(crate) async fn decision_record(
     security(("api_key" = [])))]
 pub(crate) async fn replay(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(claim_id): Path<String>) -> Result<Json<ReplayView>, Problem> {
     let (stored, record) = readable_record(&runtime, &tenant, &claim_id).await?;
+    record_read(&runtime, &tenant, &stored.payer_id, crate::domain::access::REPLAY_VIEW, [stored.claim_id]).await?;
     let events = record.replay().map_err(|rejection| {
         Problem::new(StatusCode::CONFLICT, "replay-failed", "Replay failed", format!("the recorded facts of claim {claim_id} no longer decide it: {rejection}"))
     })?;
@@ -324,6 +349,7 @@ pub(crate) async fn explanation(
     Path(claim_id): Path<String>,
 ) -> Result<Json<ExplanationView>, Problem> {
     let (stored, record) = readable_record(&runtime, &tenant, &claim_id).await?;
+    record_read(&runtime, &tenant, &stored.payer_id, crate::domain::access::EXPLANATION_VIEW, [stored.claim_id]).await?;
     let corrupt = |e: serde_json::Error| Problem::internal(&anyhow::anyhow!("the decision of claim {claim_id} does not read back: {e}"));
     let mut facts = Vec::new();
     if let Some(member) = &record.registry.member {

@@ -4,11 +4,13 @@
 //! status of the claims the events name, decides each event with
 //! [`domain::decide`] (applying it, so that the next event of the batch sees
 //! it), persists the status changes and writes the history in one statement.
+//! It also writes claim reads through other services (`claims.accessed.v1`)
+//! to the access log, as intake's own API reads are.
 
 use async_trait::async_trait;
 use claimtrail_events::{
-    AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, DomainEvent, Envelope, Family,
-    NewEvent, PayableBooked, RemittanceIssued,
+    AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, ClaimsAccessed, DomainEvent,
+    Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -59,6 +61,7 @@ impl EventHandler for StatusProjection {
             AccumulatorsChanged::EVENT_TYPE,
             RemittanceIssued::EVENT_TYPE,
             AchEntryReturned::EVENT_TYPE,
+            ClaimsAccessed::EVENT_TYPE,
         ])
     }
 
@@ -80,6 +83,11 @@ impl EventHandler for StatusProjection {
                 }
                 Ok(DomainEvent::AchEntryReturned(returned)) => {
                     crate::storage::payments::unpay_remittance(&self.store, tx, returned.remittance_id).await?;
+                    continue;
+                }
+                // Claims read through another service's API (adjudication's explanation, pended queue, replay): the access log.
+                Ok(DomainEvent::ClaimsAccessed(read)) => {
+                    claims::record_access(&self.store, tx, &read.reader_tenant, &read.reader_key_id, &read.claim_ids, &read.view).await?;
                     continue;
                 }
                 // The member's position after a claim's cost sharing: what its status and EOB show.

@@ -116,6 +116,7 @@ fn facts(n_claims: usize) -> RunFacts {
         payees,
         debts: BTreeMap::new(),
         holds: BTreeMap::new(),
+        refunds: BTreeMap::new(),
         first_entry_sequence: 1,
     }
 }

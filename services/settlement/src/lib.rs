@@ -76,6 +76,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::payments::put_banking,
         api::payments::place_hold,
         api::payments::release_hold,
+        api::payments::record_refund,
         api::bank::import_statement,
         api::bank::list_exceptions,
         api::bank::resolve

@@ -76,6 +76,7 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         payees: payments::payees(store, &tx).await?,
         debts: payments::debts(store, &tx, &request.payer_id).await?,
         holds: payments::active_holds(store, &tx, &request.payer_id).await?,
+        refunds: payments::unacknowledged_refunds(store, &tx, &request.payer_id).await?,
         first_entry_sequence: payments::next_entry_sequence(store, &tx, &request.payer_id).await?,
     };
     let run = plan_run(&facts, Uuid::now_v7)?;
@@ -99,6 +100,7 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
             if facts.debts.contains_key(&remittance.npi) || !remittance.debts_after.is_empty() {
                 payments::replace_debts(store, &tx, &run.payer_id, &remittance.npi, &remittance.debts_after).await?;
             }
+            payments::mark_acknowledged(store, &tx, remittance.remittance_id, &remittance.acknowledged).await?;
             let entry = domain::payment_entry(Uuid::now_v7(), &run.payer_id, remittance).map_err(|e| RunFailure::Invalid(e.to_string()))?;
             journal_storage::insert_entry(store, &tx, &entry).await?;
             (Some(x835), Some(reconciliation))
@@ -157,6 +159,66 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
     outbox::append(store, &tx, producer, events).await?;
     tx.commit().await?;
     Ok((run.run_id, true))
+}
+
+/// A provider's refund check, as finance records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub payer_id: String,
+    pub npi: String,
+    pub check_number: String,
+    pub amount: claimtrail_events::Money,
+    /// Today, from the clock.
+    pub received_on: Date,
+    pub recorded_by: String,
+}
+
+/// Why a refund was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundFailure {
+    #[error(transparent)]
+    Refused(#[from] domain::payment_run::RefundError),
+    #[error("check {check_number} from NPI {npi} was recorded before")]
+    Recorded { npi: String, check_number: String },
+    #[error(transparent)]
+    Journal(#[from] domain::Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for RefundFailure {
+    fn from(error: sea_orm::DbErr) -> RefundFailure {
+        RefundFailure::Store(StoreError::Db(error))
+    }
+}
+
+/// Records a provider's refund check in one transaction: it pays what the
+/// provider owes, oldest first ([`domain::payment_run::apply_refund`]), the
+/// journal books the cash received against the recoupment receivable, and
+/// the parts wait for the provider's next settled 835 to acknowledge them
+/// (PLB 72 offset by WO or FB). Its id, and the parts.
+pub async fn record_refund(store: &Store, request: &RefundRequest) -> Result<(Uuid, Vec<domain::payment_run::RefundPart>), RefundFailure> {
+    let tx = store.begin().await?;
+    let owes = payments::debts(store, &tx, &request.payer_id).await?.remove(&request.npi).unwrap_or_default();
+    let refund_id = Uuid::now_v7();
+    let (left, parts) = domain::payment_run::apply_refund(refund_id, &request.npi, &owes, request.amount)?;
+    let refund = payments::StoredRefund {
+        refund_id,
+        payer_id: request.payer_id.clone(),
+        npi: request.npi.clone(),
+        check_number: request.check_number.clone(),
+        amount: request.amount,
+        received_on: request.received_on,
+        recorded_by: request.recorded_by.clone(),
+    };
+    if !payments::insert_refund(store, &tx, &refund, &parts).await? {
+        return Err(RefundFailure::Recorded { npi: request.npi.clone(), check_number: request.check_number.clone() });
+    }
+    payments::replace_debts(store, &tx, &request.payer_id, &request.npi, &left).await?;
+    let entry = domain::refund_entry(Uuid::now_v7(), refund_id, &request.payer_id, &request.npi, request.amount, &request.check_number)?;
+    journal_storage::insert_entry(store, &tx, &entry).await?;
+    tx.commit().await?;
+    Ok((refund_id, parts))
 }
 
 fn is_unique_violation(error: &StoreError) -> bool {

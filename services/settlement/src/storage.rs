@@ -52,6 +52,7 @@ pub fn migrations() -> Vec<Migration> {
             statements: payments::payer_sequence_migration,
         },
         Migration { version: 201, name: "payments: a payee's account hold after an account-fault return", statements: payments::account_hold_migration },
+        Migration { version: 181, name: "payments: forwarding balances (FB) and providers' refund checks (PLB 72)", statements: payments::refunds_migration },
     ]
 }
 

@@ -217,3 +217,59 @@ async fn payables_are_marked_paid_in_chunks_only_where_still_unpaid() {
     tx.commit().await.unwrap();
     assert!(payments::unpaid_payables(&store, store.db(), "P1").await.unwrap().is_empty());
 }
+
+fn refund(check_number: &str, cents: i64) -> runs::RefundRequest {
+    runs::RefundRequest {
+        payer_id: "P1".into(),
+        npi: NPI_B.into(),
+        check_number: check_number.into(),
+        amount: Money::from_cents(cents),
+        received_on: date!(2026 - 03 - 05),
+        recorded_by: "finance".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_debt_a_cycle_cannot_cover_is_forwarded_by_fb_and_a_refund_check_pays_it_and_is_acknowledged_by_72() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    // Cycle 1: B's claim 7 (paid 300.00 earlier) is voided: WO −300.00, a debt of claim 7.
+    seed(&store, &[(7, NPI_B, PayableKind::Reversal, -30_000)]).await;
+    runs::execute(&store, &producer(), &request("c1")).await.unwrap();
+    // Cycle 2: 100.00 of claims cannot cover it: WO +300.00 in full, FB −200.00 forwarded; the debt is now that FB.
+    seed(&store, &[(8, NPI_B, PayableKind::Decision, 10_000)]).await;
+    let (second, _) = runs::execute(&store, &producer(), &request("c2")).await.unwrap();
+    let [b] = payments::remittances_of_run(&store, store.db(), second).await.unwrap().try_into().unwrap();
+    assert_eq!((b.issued.status.as_str(), b.issued.amount), ("zero", Money::ZERO));
+    let x835 = b.x835.unwrap();
+    let trn = claimtrail_settlement::domain::advice::non_payment_trace(b.issued.remittance_id);
+    assert!(x835.contains(&format!("WO:{}*300.00*FB:{trn}*-200.00~", Uuid::from_u128(7))), "{x835}");
+    let owed = payments::debts(&store, store.db(), "P1").await.unwrap().remove(NPI_B).unwrap();
+    assert_eq!((owed.len(), owed[0].claim_id, owed[0].amount), (1, b.issued.remittance_id, Money::from_cents(20_000)));
+
+    // Finance records B's refund check of 50.00: the forwarded balance drops to 150.00, the bank is debited.
+    let (refund_id, parts) = runs::record_refund(&store, &refund("CHK-1001", 5_000)).await.unwrap();
+    assert_eq!((parts.len(), parts[0].amount), (1, Money::from_cents(5_000)));
+    assert!(matches!(runs::record_refund(&store, &refund("CHK-1001", 5_000)).await, Err(runs::RefundFailure::Recorded { .. })));
+    assert!(matches!(runs::record_refund(&store, &refund("CHK-1002", 20_000)).await, Err(runs::RefundFailure::Refused(_))), "more than is owed");
+    assert_eq!(payments::debts(&store, store.db(), "P1").await.unwrap()[NPI_B][0].amount, Money::from_cents(15_000));
+    let entries = claimtrail_settlement::storage::entries_of(&store, refund_id, &claimtrail_runtime::auth::PayerScope::All).await.unwrap();
+    assert_eq!(entries.len(), 1);
+
+    // Cycle 3: 1,000.00 of claims: FB +150.00 applied, the refund acknowledged (72 −50.00 offset by FB +50.00): BPR02 850.00.
+    seed(&store, &[(9, NPI_B, PayableKind::Decision, 100_000)]).await;
+    let mut third = request("c3");
+    third.run_date = date!(2026 - 03 - 09);
+    let (third, _) = runs::execute(&store, &producer(), &third).await.unwrap();
+    let [b] = payments::remittances_of_run(&store, store.db(), third).await.unwrap().try_into().unwrap();
+    assert_eq!((b.issued.status.as_str(), b.issued.amount), ("ach", Money::from_cents(85_000)));
+    assert!(b.x835.as_deref().unwrap().contains(&format!("FB:{trn}*150.00*72:{trn}*-50.00*FB:{trn}*50.00~")), "{}", b.x835.unwrap());
+    assert!(payments::debts(&store, store.db(), "P1").await.unwrap().is_empty());
+    assert!(payments::unacknowledged_refunds(&store, store.db(), "P1").await.unwrap().is_empty(), "acknowledged once");
+    // The journal balances, and B's receivable is cleared: 300.00 opened, 100 + 150 recovered from payments, 50 by the check.
+    let balances = claimtrail_settlement::storage::balances(&store, &claimtrail_runtime::auth::PayerScope::All).await.unwrap();
+    let receivable = balances.iter().find(|(account, _, _)| account == &format!("asset:recoupment_receivable:{NPI_B}")).unwrap();
+    assert_eq!(receivable.1, receivable.2);
+    let (debits, credits) = balances.iter().fold((0, 0), |(d, c), (_, debit, credit)| (d + debit, c + credit));
+    assert_eq!(debits, credits);
+}

@@ -13,7 +13,7 @@ use claimtrail_settlement::domain::ach::{self, AchBatch, FileHeader};
 use claimtrail_settlement::domain::advice::{self, Written};
 use claimtrail_settlement::domain::journal::{self, Balances};
 use claimtrail_settlement::domain::payment_run::{
-    Debt, Payable, PayableKind, Payee, PaymentRun, PlbReason, PromptPay, Remittance, RemittanceStatus, RunFacts, plan_run,
+    Debt, Payable, PayableKind, Payee, PaymentRun, PlbReason, PromptPay, RefundPart, Remittance, RemittanceStatus, RunFacts, apply_refund, plan_run,
 };
 use time::macros::{date, time};
 use time::{Date, Duration};
@@ -91,6 +91,7 @@ fn facts(payables: Vec<Payable>, debts: BTreeMap<String, Vec<Debt>>) -> RunFacts
         payees: BTreeMap::from([(NPI_A.to_owned(), payee(NPI_A, "011000015")), (NPI_B.to_owned(), payee(NPI_B, "021000021"))]),
         debts,
         holds: BTreeMap::new(),
+        refunds: BTreeMap::new(),
         first_entry_sequence: 41,
     }
 }
@@ -102,6 +103,19 @@ fn run(facts: &RunFacts) -> PaymentRun {
         Uuid::from_u128(0xB000 + n)
     })
     .unwrap()
+}
+
+/// One cycle of provider B after `before`: its claims paying `paid`, what it owes, its refunds to acknowledge.
+fn cycle_of_b(n: u128, paid: &str, owes: Vec<Debt>, refunds: Vec<RefundPart>) -> (PaymentRun, Remittance, String) {
+    let claim = payable(n, NPI_B, PayableKind::Decision, vec![line(1, "99213", paid, paid, &[], &[])], date!(2026 - 02 - 20));
+    let mut facts = facts(vec![claim], BTreeMap::from([(NPI_B.to_owned(), owes)]));
+    facts.refunds.insert(NPI_B.to_owned(), refunds);
+    facts.run_id = Uuid::from_u128(0xA000 + n);
+    let mut id = Uuid::from_u128(0xC000 + n);
+    let run = plan_run(&facts, || std::mem::replace(&mut id, Uuid::nil())).unwrap();
+    let remittance = run.remittances[0].clone();
+    let x835 = the_835(&run, &remittance, n as u32);
+    (run, remittance, x835)
 }
 
 fn the_835(run: &PaymentRun, remittance: &Remittance, control_number: u32) -> String {
@@ -165,7 +179,7 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     let prompt = payable(111, NPI_A, PayableKind::Decision, vec![line(1, "G0009", "900.00", "700.00", &[(GroupCode::Co, "45", "200.00")], &[])], recent);
     // Scenario 10, cycle 1: provider B's claim 10 (paid 300 earlier) is voided; nothing else this cycle.
     let void = payable(10, NPI_B, PayableKind::Reversal, vec![negated(&line(1, "99213", "500.00", "300.00", &[(GroupCode::Co, "45", "200.00")], &[]))], recent);
-    let debts = BTreeMap::from([(NPI_A.to_owned(), vec![Debt { claim_id: Uuid::from_u128(77), amount: money("200.00"), since_run: Uuid::from_u128(1) }])]);
+    let debts = BTreeMap::from([(NPI_A.to_owned(), vec![Debt::of_claim(Uuid::from_u128(77), money("200.00"), Uuid::from_u128(1))])]);
     let first = run(&facts(vec![copay, reversal, replacement, slow, prompt, void], debts));
     assert_eq!(first.effective_date, date!(2026 - 03 - 03));
 
@@ -180,7 +194,7 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     );
     // Provider B: CLP04 −300, PLB WO −300 → BPR02 0, a zero-net 835.
     assert_eq!((b.status, b.claims_total, b.amount), (RemittanceStatus::Zero, money("-300.00"), Money::ZERO));
-    assert_eq!(b.debts_after, [Debt { claim_id: Uuid::from_u128(10), amount: money("300.00"), since_run: first.run_id }]);
+    assert_eq!(b.debts_after, [Debt::of_claim(Uuid::from_u128(10), money("300.00"), first.run_id)]);
 
     let x835_a = the_835(&first, a, 1);
     let x835_b = the_835(&first, b, 2);
@@ -397,4 +411,59 @@ fn an_ach_batch_is_typed_for_the_bank_side() {
     );
     assert_eq!(batch.entries[0].remittance_id, Some(first.remittances[0].remittance_id));
     assert_eq!(batch.entries[0].trace_number, "031000050000041");
+}
+
+/// Scenario 10 when the debt cannot be recovered by WO: the void's 300.00 is
+/// taken by WO in full in a cycle of 100.00, and the 200.00 the cycle cannot
+/// cover is forwarded (FB −200.00 citing that 835's TRN02); the next cycle of
+/// 150.00 applies it (FB +200.00) and forwards the rest (FB −50.00); the
+/// provider then refunds 30.00 by check, which its next 835 acknowledges
+/// (72 −30.00 offset by FB +30.00), and that cycle of 80.00 applies the 20.00
+/// still forwarded: BPR02 60.00. Every 835 passes the validators.
+#[test]
+fn scenario_10_a_debt_the_cycles_cannot_cover_is_forwarded_by_fb_and_a_refund_is_acknowledged_by_72() {
+    let dir = tempfile::tempdir().unwrap();
+    let owed = vec![Debt::of_claim(Uuid::from_u128(10), money("300.00"), Uuid::from_u128(1))];
+    let (_, second, x835_2) = cycle_of_b(2, "100.00", owed, vec![]);
+    let trn_2 = segment(&segments(&x835_2), "TRN")[0][2].clone();
+    assert_eq!((second.status, second.amount), (RemittanceStatus::Zero, Money::ZERO));
+    assert_eq!(
+        segment(&segments(&x835_2), "PLB")[0][3..].to_vec(),
+        [format!("WO:{}", Uuid::from_u128(10)), "300.00".into(), format!("FB:{trn_2}"), "-200.00".into()]
+    );
+    let (_, third, x835_3) = cycle_of_b(3, "150.00", second.debts_after.clone(), vec![]);
+    let trn_3 = segment(&segments(&x835_3), "TRN")[0][2].clone();
+    assert_eq!(segment(&segments(&x835_3), "PLB")[0][3..].to_vec(), [format!("FB:{trn_2}"), "200.00".into(), format!("FB:{trn_3}"), "-50.00".into()]);
+    assert_eq!((third.amount, third.debts_after[0].amount), (Money::ZERO, money("50.00")));
+    // The refund check: 30.00 of the 50.00 forwarded.
+    let (owes, parts) = apply_refund(Uuid::from_u128(0xF), NPI_B, &third.debts_after, money("30.00")).unwrap();
+    assert_eq!(owes[0].amount, money("20.00"));
+    let (_, fourth, x835_4) = cycle_of_b(4, "80.00", owes, parts);
+    assert_eq!((fourth.status, fourth.amount), (RemittanceStatus::Ach, money("60.00")));
+    assert!(fourth.debts_after.is_empty());
+    assert_eq!(
+        segment(&segments(&x835_4), "PLB")[0][3..].to_vec(),
+        [format!("FB:{trn_3}"), "20.00".into(), format!("72:{trn_3}"), "-30.00".into(), format!("FB:{trn_3}"), "30.00".into()]
+    );
+    let files: Vec<PathBuf> = [("2.835", &x835_2), ("3.835", &x835_3), ("4.835", &x835_4)]
+        .into_iter()
+        .map(|(name, text)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    validate("x835-balance", &files);
+    validate("validate-x12", &files);
+    // The journal: the receivable opened by the void (300.00) is recovered 100 + 150 + 20 from payments and 30 by the check.
+    let void_lines = vec![
+        claimtrail_events::JournalLine { account: journal::recoupment_receivable_account(NPI_B), debit: money("300.00"), credit: Money::ZERO },
+        claimtrail_events::JournalLine { account: journal::provider_payable_account(NPI_B), debit: Money::ZERO, credit: money("300.00") },
+    ];
+    let mut entries = vec![void_lines, journal::refund_lines("P1", NPI_B, money("30.00"))];
+    entries.extend([&second, &third, &fourth].map(|remittance| journal::payment_lines("P1", remittance)));
+    assert!(entries.iter().all(|lines| journal::is_balanced(lines)));
+    let balances = Balances::replay(entries.iter().map(Vec::as_slice)).unwrap();
+    assert_eq!(balances.0[&journal::recoupment_receivable_account(NPI_B)], Money::ZERO);
+    assert_eq!(balances.0[&journal::bank_account("P1")], money("-30.00"), "60.00 paid out, 30.00 received");
 }

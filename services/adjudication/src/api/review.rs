@@ -31,6 +31,7 @@ use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::policy::ReadsPolicy;
 use crate::domain::auto_rate::{self, Passage};
@@ -119,7 +120,10 @@ pub struct ReviewAnswer {
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not a key of this payer (payer, admin or auditor)", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { payer_id, .. }: ForPayer<ReadsPolicy>) -> Result<Json<PendedQueueView>, Problem> {
+pub(crate) async fn pended_queue(
+    State(runtime): State<Runtime>,
+    ForPayer { tenant, payer_id, .. }: ForPayer<ReadsPolicy>,
+) -> Result<Json<PendedQueueView>, Problem> {
     let store = &runtime.store;
     let stored = storage::pended_records(store, store.reader(), &payer_id).await?;
     let today = claimtrail_events::today();
@@ -178,6 +182,9 @@ pub(crate) async fn pended_queue(State(runtime): State<Runtime>, ForPayer { paye
     }
     let count = claims.len();
     claims.truncate(PENDED_LISTED_MAX);
+    // The claims this answer shows, in intake's access log.
+    let shown = claims.iter().filter_map(|claim| Uuid::parse_str(&claim.claim_id).ok());
+    super::record_read(&runtime, &tenant, &payer_id, crate::domain::access::PENDED_QUEUE_VIEW, shown.collect::<Vec<_>>()).await?;
     Ok(Json(PendedQueueView { payer_id, count, claims }))
 }
 

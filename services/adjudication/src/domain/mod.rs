@@ -15,6 +15,7 @@
 //! - [`pricing`]: the pricing steps (fee schedule, CO-45, CO-96).
 //! - [`registry`]: the registry and claim-history facts, bitemporal.
 //! - [`record`]: everything a decision used, stored canonically, and replay.
+//! - [`access`]: claim reads through this API, for intake's access log.
 //! - [`DecisionState`] and [`apply`]: one claim's decision as its events
 //!   leave it (decided, then perhaps reversed).
 //!
@@ -24,6 +25,7 @@
 //! and `rule_set` (libs/rules: the payer's decision tables and policy
 //! switches, whose hash then replaces the fee schedule's as `rule_set_hash`).
 
+pub mod access;
 pub mod appeal;
 pub mod auto_rate;
 pub mod benefits;

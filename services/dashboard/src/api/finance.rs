@@ -17,6 +17,7 @@ use super::{
     DashboardState, PayerQuery, TableQuery, acting, bad_request, checked_payer_id, payer_choice, random_token, show, signed_in, table_or_csv, upstream_page,
 };
 use crate::domain::chart::{BarChart, CATEGORIES_MAX, Unit};
+use crate::domain::exceptions;
 use crate::domain::money::{format_cents, parse_cents};
 use crate::domain::multipart;
 use crate::domain::page::Page;
@@ -480,14 +481,38 @@ pub(crate) async fn hold_action(State(state): State<DashboardState>, headers: He
 }
 
 fn exception_row(exception: &Value) -> Vec<String> {
-    ["exception_id", "statement_id", "kind", "position", "expected_amount", "actual_amount", "detail", "status", "resolved_by", "resolution_reason"]
-        .iter()
-        .map(|field| cell(&exception[*field]))
-        .collect()
+    [
+        "exception_id",
+        "statement_id",
+        "kind",
+        "position",
+        "expected_amount",
+        "actual_amount",
+        "detail",
+        "status",
+        "resolved_by",
+        "resolution_reason",
+        "opened_on",
+    ]
+    .iter()
+    .map(|field| cell(&exception[*field]))
+    .collect()
 }
 
-const EXCEPTION_HEADERS: [&str; 10] =
-    ["Exception", "Statement", "Kind", "Where in the file", "Expected", "Actual", "Detail", "Status", "Resolved by", "Resolution reason"];
+const EXCEPTION_HEADERS: [&str; 11] =
+    ["Exception", "Statement", "Kind", "Where in the file", "Expected", "Actual", "Detail", "Status", "Resolved by", "Resolution reason", "Opened on"];
+
+/// The open ones of settlement's exceptions, with the day each was opened (one without a readable date is left out of the chart).
+fn open_exceptions(exceptions: &[Value]) -> Vec<exceptions::OpenException> {
+    exceptions
+        .iter()
+        .filter(|exception| exception["status"] == "open")
+        .filter_map(|exception| {
+            let opened_on = claimtrail_events::parse_date(exception["opened_on"].as_str()?)?;
+            Some(exceptions::OpenException { kind: exception["kind"].as_str().unwrap_or("other").to_owned(), opened_on })
+        })
+        .collect()
+}
 
 /// `GET /ui/reconciliation?payer_id=&status=open|all`: upload a statement; the exception queue, each open one with a resolve form.
 pub(crate) async fn reconciliation(State(state): State<DashboardState>, headers: HeaderMap, Query(query): Query<DoneQuery>) -> Response {
@@ -509,6 +534,7 @@ pub(crate) async fn reconciliation(State(state): State<DashboardState>, headers:
     }
     let message = done_message(query.done.as_deref());
     let may_resolve = session.viewer.role == Role::Finance;
+    let by_age = exceptions::by_age(&open_exceptions(&exceptions), (state.clock)().date(), &payer_id);
     let body = html! {
         (payer_form)
         @if let Some(message) = &message { p.done role="status" { (message) } }
@@ -535,6 +561,8 @@ pub(crate) async fn reconciliation(State(state): State<DashboardState>, headers:
                 p { button type="submit" { "Import and reconcile" } }
             }
         }
+        h2 { "Open exceptions by age" }
+        (views::bar_chart(&by_age, "exceptions-by-age"))
         h2 { "Exception queue" }
         p {
             @if status == "open" {

@@ -26,7 +26,7 @@ pub struct AccessEntryView {
     pub claim_id: Uuid,
     pub reader_key_id: String,
     pub reader_tenant: String,
-    /// `status`, `claim-response`, `eob` or `list`.
+    /// `status`, `claim-response`, `eob` or `list`; reads through adjudication `adjudication:explanation`, `adjudication:pended-queue` or `adjudication:replay`.
     pub view: String,
 }
 

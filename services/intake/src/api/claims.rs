@@ -105,7 +105,7 @@ pub fn routes(runtime: Runtime) -> Router {
 
 /// Records a read of a claim (HIPAA access log): who, which claim, which view, when.
 async fn record_access(store: &Store, tenant: &auth::Tenant, claim_ids: &[Uuid], view: &str) -> Result<(), Problem> {
-    Ok(stored::record_access(store, &tenant.name, &tenant.key_id, claim_ids, view).await?)
+    Ok(stored::record_access(store, store.db(), &tenant.name, &tenant.key_id, claim_ids, view).await?)
 }
 
 /// Reads a claim the caller may see: its own, or any for auditor and admin

@@ -335,8 +335,9 @@ pub async fn list(store: &Store, filter: &ListFilter<'_>) -> Result<Vec<ListedCl
     Ok(claims)
 }
 
-/// Records a read of claims (HIPAA access log): who, which claims, which view, when.
-pub async fn record_access(store: &Store, tenant: &str, key_id: &str, claim_ids: &[Uuid], view: &str) -> Result<(), StoreError> {
+/// Records a read of claims (HIPAA access log): who, which claims, which view, when; on `conn`
+/// (the store for intake's own reads, the consumer's transaction for reads through another service).
+pub async fn record_access(store: &Store, conn: &impl ConnectionTrait, tenant: &str, key_id: &str, claim_ids: &[Uuid], view: &str) -> Result<(), StoreError> {
     for chunk in claim_ids.chunks(500) {
         let mut values = vec![Value::from(tenant.to_owned()), Value::from(key_id.to_owned()), Value::from(view.to_owned())];
         let rows: Vec<String> = chunk
@@ -346,14 +347,12 @@ pub async fn record_access(store: &Store, tenant: &str, key_id: &str, claim_ids:
                 format!("(${}, $1, $2, $3)", values.len())
             })
             .collect();
-        store
-            .db()
-            .execute_raw(stmt(
-                store,
-                format!("INSERT INTO {} (claim_id, reader_tenant, reader_key_id, view) VALUES {}", store.table("access_log"), rows.join(",")),
-                values,
-            ))
-            .await?;
+        conn.execute_raw(stmt(
+            store,
+            format!("INSERT INTO {} (claim_id, reader_tenant, reader_key_id, view) VALUES {}", store.table("access_log"), rows.join(",")),
+            values,
+        ))
+        .await?;
     }
     Ok(())
 }

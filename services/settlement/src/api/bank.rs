@@ -114,6 +114,9 @@ pub struct ExceptionView {
     pub status: String,
     pub resolved_by: Option<String>,
     pub resolution_reason: Option<String>,
+    /// The day the exception was opened (its statement imported), YYYY-MM-DD: its age for the queue.
+    #[schema(value_type = String, format = "date", example = "2026-03-04")]
+    pub opened_on: String,
 }
 
 /// What a bank file did.
@@ -167,6 +170,7 @@ fn exception_view(exception: StoredException) -> ExceptionView {
         status: exception.status,
         resolved_by: exception.resolved_by,
         resolution_reason: exception.resolution_reason,
+        opened_on: claimtrail_events::format_date(exception.opened_on),
     }
 }
 
@@ -280,8 +284,18 @@ pub(crate) async fn import_statement(
     let reconciliation = matcher::reconcile(&statement, &expected, &applied);
     let exception_ids: Vec<Uuid> = reconciliation.exceptions.iter().map(|_| Uuid::now_v7()).collect();
     let content_sha3_256 = hex::encode(sha3_256(&body));
-    if let Err(error) =
-        storage::bank::insert_statement(store, &tx, &payer_id, &tenant.name, &statement, &content_sha3_256, &reconciliation, &exception_ids).await
+    if let Err(error) = storage::bank::insert_statement(
+        store,
+        &tx,
+        &payer_id,
+        &tenant.name,
+        &statement,
+        &content_sha3_256,
+        &reconciliation,
+        &exception_ids,
+        claimtrail_events::today(),
+    )
+    .await
     {
         // The same statement imported at the same moment by another request: that one applied it.
         if error.is_unique_violation() {

@@ -1,6 +1,7 @@
 //! Payments over HTTP: payment runs (finance or admin keys of the payer),
 //! their ACH file, each remittance's 835 and PaymentReconciliation, the
-//! payer's banking details, and payment holds placed and released by finance.
+//! payer's banking details, payment holds placed and released by finance,
+//! and providers' refund checks finance records (acknowledged by PLB 72).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -32,6 +33,7 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/banking", put(put_banking))
         .route("/v1/payers/{payer_id}/payment-holds", post(place_hold))
         .route("/v1/payers/{payer_id}/payment-holds/{npi}/release", post(release_hold))
+        .route("/v1/payers/{payer_id}/providers/{npi}/refunds", post(record_refund))
         .with_state(runtime)
 }
 
@@ -118,6 +120,79 @@ pub struct HoldView {
     /// `held` or `released`.
     pub status: String,
     pub n_holds: u64,
+}
+
+/// `POST /v1/payers/{payer_id}/providers/{npi}/refunds`: a refund check received from the provider.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    /// The provider's check number (once per provider).
+    pub check_number: String,
+    #[schema(value_type = String, example = "300.00")]
+    pub amount: Money,
+}
+
+/// What a refund paid: one debt (a claim's, or a forwarding balance's) and how much of it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RefundPartView {
+    /// The claim, or for a forwarding balance the remittance whose 835 forwarded it.
+    #[schema(value_type = String, format = "uuid")]
+    pub claim_id: Uuid,
+    /// `claim` (acknowledged by 72 and WO) or `forward` (72 and FB).
+    pub basis: String,
+    #[schema(value_type = String, example = "300.00")]
+    pub amount: Money,
+}
+
+/// The refund recorded: the provider's next settled 835 acknowledges each part.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RefundView {
+    #[schema(value_type = String, format = "uuid")]
+    pub refund_id: Uuid,
+    pub npi: String,
+    pub check_number: String,
+    #[schema(value_type = String, example = "300.00")]
+    pub amount: Money,
+    pub paid: Vec<RefundPartView>,
+}
+
+#[utoipa::path(post, path = "/v1/payers/{payer_id}/providers/{npi}/refunds", tag = "settlement", request_body = RefundBody,
+    params(("payer_id" = String, Path, description = "Payer"), ("npi" = String, Path, description = "The provider who sent the check")),
+    responses((status = 201, description = "Recorded: the debts it paid; the next settled 835 acknowledges it (PLB 72 offset by WO or FB)", body = RefundView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "This check number from this provider was recorded before", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "No check number, an amount not above zero, or more than the provider owes", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn record_refund(
+    State(runtime): State<Runtime>,
+    ForPayer { tenant, payer_id, .. }: ForPayer<PayerFinance>,
+    Path((_, npi)): Path<(String, String)>,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, Problem> {
+    let refund: RefundBody = claimtrail_runtime::http::json_body(&body, "a refund check ({\"check_number\", \"amount\"})")?;
+    let check_number = refund.check_number.trim();
+    if check_number.is_empty() {
+        return Err(Problem::unprocessable("a refund needs the check number", vec![FieldError { path: "check_number".into(), message: "empty".into() }]));
+    }
+    let request = runs::RefundRequest {
+        payer_id,
+        npi: npi.clone(),
+        check_number: check_number.to_owned(),
+        amount: refund.amount,
+        received_on: claimtrail_events::today(),
+        recorded_by: tenant.name.clone(),
+    };
+    let (refund_id, parts) = runs::record_refund(&runtime.store, &request).await.map_err(|error| match error {
+        runs::RefundFailure::Refused(refused) => {
+            Problem::unprocessable(refused.to_string(), vec![FieldError { path: "amount".into(), message: refused.to_string() }])
+        }
+        runs::RefundFailure::Recorded { .. } => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", error.to_string()),
+        runs::RefundFailure::Journal(rejection) => Problem::unprocessable(rejection.to_string(), vec![]),
+        runs::RefundFailure::Store(error) => error.into(),
+    })?;
+    let paid = parts.into_iter().map(|part| RefundPartView { claim_id: part.claim_id, basis: part.basis.as_str().to_owned(), amount: part.amount }).collect();
+    Ok((StatusCode::CREATED, Json(RefundView { refund_id, npi, check_number: request.check_number, amount: request.amount, paid })).into_response())
 }
 
 fn failure(error: RunFailure) -> Problem {

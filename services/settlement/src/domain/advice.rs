@@ -14,7 +14,7 @@ use claimtrail_fhir::{Reconciliation, ReconciliationDetail};
 use claimtrail_x12::{Cas835, Claim835, Envelope835, Line835, Party835, Payment835, Plb835, Remittance835, Unbalanced835};
 use time::{Date, Time};
 
-use super::payment_run::{Payable, PayableKind, Payee, PayerBanking, PaymentRun, Remittance, RemittanceStatus};
+use super::payment_run::{Payable, PayableKind, Payee, PayerBanking, PaymentRun, PlbReason, ProviderAdjustment, Remittance, RemittanceStatus};
 
 /// CLP02 for a payable.
 pub fn clp02(payable: &Payable) -> u8 {
@@ -100,7 +100,7 @@ pub fn remittance_835(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
             .iter()
             .map(|adjustment| Plb835 {
                 reason: adjustment.reason.code().to_owned(),
-                reference: Some(adjustment.claim_id.to_string()),
+                reference: Some(plb_reference(remittance, adjustment)),
                 amount: adjustment.amount,
             })
             .collect(),
@@ -110,7 +110,26 @@ pub fn remittance_835(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
 
 /// TRN02: the ACH trace number, or for a remittance that moves no money its own id's digits (unique, 15 wide).
 pub fn trace_or_remittance(remittance: &Remittance) -> String {
-    remittance.trace_number.clone().unwrap_or_else(|| format!("{:015}", remittance.remittance_id.as_u128() % 1_000_000_000_000_000))
+    remittance.trace_number.clone().unwrap_or_else(|| non_payment_trace(remittance.remittance_id))
+}
+
+/// TRN02 of a remittance that moves no money: its id's last 15 digits.
+pub fn non_payment_trace(remittance_id: uuid::Uuid) -> String {
+    format!("{:015}", remittance_id.as_u128() % 1_000_000_000_000_000)
+}
+
+/// PLB03-2 of one of `remittance`'s adjustments: the claim a `WO` or `L6`
+/// cites; for an `FB` the TRN02 of the 835 that forwarded the balance (the
+/// negative FB is written by a remittance that moves no money, so its TRN02
+/// is [`non_payment_trace`]; X12 RFI 222: the same reference on the negative
+/// and the positive FB). A `72` cites what its offset cites.
+pub fn plb_reference(remittance: &Remittance, adjustment: &ProviderAdjustment) -> String {
+    let forwarded = |id| remittance.provider_adjustments.iter().any(|other| other.reason == PlbReason::ForwardingBalance && other.claim_id == id);
+    match adjustment.reason {
+        PlbReason::ForwardingBalance => non_payment_trace(adjustment.claim_id),
+        PlbReason::AuthorizedReturn if forwarded(adjustment.claim_id) => non_payment_trace(adjustment.claim_id),
+        PlbReason::WriteOff | PlbReason::Interest | PlbReason::AuthorizedReturn => adjustment.claim_id.to_string(),
+    }
 }
 
 fn party(name: &str, id: &str, address: &PayTo) -> Party835 {

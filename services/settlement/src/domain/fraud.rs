@@ -71,7 +71,7 @@ pub fn recoup(entry_id: Uuid, alert_id: Uuid, payer_id: &str, claim: &PaidClaim)
     for amount in std::iter::once(entry.amount).chain(entry.lines.iter().flat_map(|line| [line.debit, line.credit])) {
         amount.cents().map_err(|error| Rejection::Amount { claim_id: entry.claim_id, error })?;
     }
-    Ok(Some(Recoupment { debt: Debt { claim_id: claim.claim_id, amount: claim.paid, since_run: alert_id }, entry }))
+    Ok(Some(Recoupment { debt: Debt::of_claim(claim.claim_id, claim.paid, alert_id), entry }))
 }
 
 #[cfg(test)]
@@ -89,7 +89,7 @@ mod tests {
     fn a_confirmed_paid_claim_becomes_a_balanced_receivable_and_a_debt_of_what_it_paid() {
         let claim = PaidClaim { claim_id: CLAIM, billing_npi: "1245319599".into(), paid: money("118.80") };
         let recoupment = recoup(Uuid::from_u128(1), ALERT, "60054", &claim).unwrap().expect("something was paid");
-        assert_eq!(recoupment.debt, Debt { claim_id: CLAIM, amount: money("118.80"), since_run: ALERT });
+        assert_eq!(recoupment.debt, Debt::of_claim(CLAIM, money("118.80"), ALERT));
         let entry = &recoupment.entry;
         assert_eq!((entry.kind, entry.amount, entry.claim_id), (EntryKind::Recoupment, money("-118.80"), CLAIM));
         assert!(journal::is_balanced(&entry.lines));

@@ -63,15 +63,18 @@ pub fn interest_expense_account(payer_id: &str) -> String {
 /// - the provider payable is cleared by the claims' net (ΣCLP04; a negative
 ///   net, from reversals, credits it back);
 /// - interest (PLB L6) is the payer's interest expense;
-/// - a positive WO recovers the recoupment receivable, a negative WO opens it;
+/// - a positive WO or FB recovers the recoupment receivable, a negative WO
+///   or FB opens it (an FB forwards what a WO took in full but the cycle
+///   could not cover); a refund's acknowledgement (72 −x, WO/FB +x) nets to
+///   nothing, the refund itself was booked when received ([`refund_lines`]);
 /// - BPR02 leaves the payer's bank account.
 ///
 /// claims + interest + new debt = BPR02 + recovered, so the entry balances.
 pub fn payment_lines(payer_id: &str, remittance: &Remittance) -> Vec<JournalLine> {
     let mut signed: Vec<(String, Money)> =
         vec![(provider_payable_account(&remittance.npi), remittance.claims_total), (interest_expense_account(payer_id), remittance.interest)];
-    for adjustment in remittance.provider_adjustments.iter().filter(|adjustment| adjustment.reason == PlbReason::WriteOff) {
-        // WO +x recovers x (credit the receivable); WO −x opens x (debit it).
+    for adjustment in remittance.provider_adjustments.iter().filter(|adjustment| adjustment.reason != PlbReason::Interest) {
+        // +x recovers x (credit the receivable); −x opens x (debit it).
         signed.push((recoupment_receivable_account(&remittance.npi), adjustment.amount.negated()));
     }
     signed.push((bank_account(payer_id), remittance.amount.negated()));
@@ -86,6 +89,15 @@ pub fn payment_lines(payer_id: &str, remittance: &Remittance) -> Vec<JournalLine
             }
         })
         .collect()
+}
+
+/// The lines of a provider's refund check received: the payer's bank is
+/// debited, the provider's recoupment receivable credited, by the check.
+pub fn refund_lines(payer_id: &str, billing_npi: &str, amount: Money) -> Vec<JournalLine> {
+    vec![
+        JournalLine { account: bank_account(payer_id), debit: amount, credit: Money::ZERO },
+        JournalLine { account: recoupment_receivable_account(billing_npi), debit: Money::ZERO, credit: amount },
+    ]
 }
 
 /// Running balances (debit minus credit) by account: what the journal's
@@ -176,15 +188,15 @@ mod tests {
         use uuid::Uuid;
 
         use super::super::*;
-        use crate::domain::payment_run::{Debt, Payable, PayableKind, Payee, PayerBanking, PromptPay, RunFacts, plan_run};
+        use crate::domain::payment_run::{Debt, DebtBasis, Payable, PayableKind, Payee, PayerBanking, PromptPay, RefundPart, RunFacts, apply_refund, plan_run};
         use claimtrail_events::{BankAccount, ClaimReversed, Frequency, Outcome, PayTo};
 
         fn pay_to() -> PayTo {
             PayTo { name: "X".into(), address_line: "1 A ST".into(), city: "C".into(), state: "PA".into(), postal_code: "17111".into() }
         }
 
-        /// (npi index, reversal?, cents, days since adjudication) per claim; (npi index, cents) per debt.
-        fn journal_of(claims: &[(u8, bool, i64, i64)], debts: &[(u8, i64)]) -> Vec<Vec<JournalLine>> {
+        /// (npi index, reversal?, cents, days since adjudication) per claim; (npi index, cents, forwarded?) per debt.
+        fn journal_of(claims: &[(u8, bool, i64, i64)], debts: &[(u8, i64, bool)]) -> Vec<Vec<JournalLine>> {
             let npi = |idx: u8| format!("NPI{idx}");
             let run_date = date!(2026 - 06 - 01);
             let payables: Vec<Payable> = claims
@@ -240,12 +252,20 @@ mod tests {
                 })
                 .collect();
             let mut carried: BTreeMap<String, Vec<Debt>> = BTreeMap::new();
-            for (n, &(provider, cents)) in debts.iter().enumerate() {
-                carried.entry(npi(provider)).or_default().push(Debt {
-                    claim_id: Uuid::from_u128(1000 + n as u128),
-                    amount: Money::from_cents(cents),
-                    since_run: Uuid::nil(),
-                });
+            let mut refunds: BTreeMap<String, Vec<RefundPart>> = BTreeMap::new();
+            for (n, &(provider, cents, forward)) in debts.iter().enumerate() {
+                let basis = if forward { DebtBasis::Forward } else { DebtBasis::Claim };
+                let debt = Debt { claim_id: Uuid::from_u128(1000 + n as u128), amount: Money::from_cents(cents), since_run: Uuid::nil(), basis };
+                // Every third debt was paid in part by a refund check: booked when received, acknowledged in the run.
+                if n % 3 == 2 {
+                    let (left, parts) =
+                        apply_refund(Uuid::from_u128(2000 + n as u128), &npi(provider), std::slice::from_ref(&debt), Money::from_cents(cents / 2 + 1)).unwrap();
+                    entries.push(refund_lines("P1", &npi(provider), Money::from_cents(cents / 2 + 1)));
+                    refunds.entry(npi(provider)).or_default().extend(parts);
+                    carried.entry(npi(provider)).or_default().extend(left);
+                } else {
+                    carried.entry(npi(provider)).or_default().push(debt);
+                }
             }
             let payees = (0..4)
                 .map(|idx| {
@@ -280,6 +300,7 @@ mod tests {
                 payees,
                 debts: carried,
                 holds: BTreeMap::new(),
+                refunds,
                 first_entry_sequence: 1,
             };
             let mut n = 0;
@@ -298,8 +319,8 @@ mod tests {
             prop::collection::vec((0u8..4, any::<bool>(), 0i64..5_000_000, 0i64..400), 0..40)
         }
 
-        fn debts() -> impl Strategy<Value = Vec<(u8, i64)>> {
-            prop::collection::vec((0u8..4, 1i64..2_000_000), 0..6)
+        fn debts() -> impl Strategy<Value = Vec<(u8, i64, bool)>> {
+            prop::collection::vec((0u8..4, 1i64..2_000_000, any::<bool>()), 0..6)
         }
 
         proptest! {

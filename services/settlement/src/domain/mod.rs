@@ -59,6 +59,8 @@ pub enum EntryKind {
     Return,
     /// A paid claim a confirmed fraud alert takes back (a receivable from the provider).
     Recoupment,
+    /// A provider's refund check received (its `claim_id` column holds the refund id).
+    Refund,
 }
 
 impl EntryKind {
@@ -71,6 +73,7 @@ impl EntryKind {
             EntryKind::Payment => "payment",
             EntryKind::Return => "return",
             EntryKind::Recoupment => "recoupment",
+            EntryKind::Refund => "refund",
         }
     }
 }
@@ -148,14 +151,19 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
             lines: journal::reversal_lines(reversal),
         },
     };
+    Ok(vec![Event::Booked(checked(entry)?)])
+}
+
+/// `entry` if it balances and every amount fits the journal's integer cents
+/// (refused, never stored as something else).
+fn checked(entry: Entry) -> Result<Entry, Rejection> {
     if !journal::is_balanced(&entry.lines) {
         return Err(Rejection::Unbalanced(entry.claim_id));
     }
-    // Every amount must fit the journal's integer cents: refused, never stored as something else.
     for amount in std::iter::once(entry.amount).chain(entry.lines.iter().flat_map(|line| [line.debit, line.credit])) {
         amount.cents().map_err(|error| Rejection::Amount { claim_id: entry.claim_id, error })?;
     }
-    Ok(vec![Event::Booked(entry)])
+    Ok(entry)
 }
 
 /// The journal entry of a settled remittance ([`journal::payment_lines`]), checked to balance.
@@ -173,13 +181,21 @@ pub fn payment_entry(entry_id: Uuid, payer_id: &str, remittance: &payment_run::R
         ),
         lines: journal::payment_lines(payer_id, remittance),
     };
-    if !journal::is_balanced(&entry.lines) {
-        return Err(Rejection::Unbalanced(entry.claim_id));
-    }
-    for amount in std::iter::once(entry.amount).chain(entry.lines.iter().flat_map(|line| [line.debit, line.credit])) {
-        amount.cents().map_err(|error| Rejection::Amount { claim_id: entry.claim_id, error })?;
-    }
-    Ok(entry)
+    checked(entry)
+}
+
+/// The journal entry of a provider's refund check received ([`journal::refund_lines`]).
+pub fn refund_entry(entry_id: Uuid, refund_id: Uuid, payer_id: &str, billing_npi: &str, amount: Money, check_number: &str) -> Result<Entry, Rejection> {
+    checked(Entry {
+        entry_id,
+        claim_id: refund_id,
+        kind: EntryKind::Refund,
+        payer_id: payer_id.to_owned(),
+        billing_npi: billing_npi.to_owned(),
+        amount: amount.negated(),
+        memo: format!("refund {refund_id}: check {check_number} of {amount} received from NPI {billing_npi} against what it owes"),
+        lines: journal::refund_lines(payer_id, billing_npi, amount),
+    })
 }
 
 #[cfg(test)]
@@ -276,6 +292,14 @@ mod tests {
         check(Facts { entry_id: ENTRY }, Command::BookDecision(huge), |then| {
             assert!(matches!(then.unwrap_err(), Rejection::Amount { .. }));
         });
+    }
+
+    #[test]
+    fn a_refund_check_debits_the_bank_and_credits_the_provider_s_receivable() {
+        let entry = refund_entry(ENTRY, Uuid::from_u128(0xF), "P1", "1234567893", Money::parse("300.00").unwrap(), "CHK 1001").unwrap();
+        assert_eq!((entry.kind.as_str(), entry.claim_id, entry.amount.to_string()), ("refund", Uuid::from_u128(0xF), "-300.00".into()));
+        assert_eq!(entry.lines, [line("asset:bank:P1", "300.00", "0.00"), line("asset:recoupment_receivable:1234567893", "0.00", "300.00")]);
+        assert!(entry.memo.contains("check CHK 1001 of 300.00"), "{}", entry.memo);
     }
 
     #[test]

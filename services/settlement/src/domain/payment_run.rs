@@ -11,14 +11,26 @@
 //!    `days` after it was adjudicated earns `paid × annual_rate × days late
 //!    / 365`, rounded half away from zero to the cent; a PLB `L6` of the
 //!    negated interest (money to the provider) cites the claim.
-//! 3. Debts carried from earlier cycles are recovered, oldest first, with a
-//!    positive PLB `WO` citing the original claim, as far as the cycle's
-//!    money reaches.
+//! 3. Debts carried from earlier cycles are recovered, oldest first, as far
+//!    as the cycle's money (step 1 plus step 2) reaches: a positive PLB `WO`
+//!    citing the original claim, or a positive `FB` citing the 835 that
+//!    forwarded a balance. A debt is taken in full. When the money left is
+//!    less than the debt, that debt cannot be recovered by `WO` in this cycle:
+//!    the shortfall becomes a negative `FB` (forwarding balance) citing this
+//!    remittance (its TRN02), BPR02 is 0, and the later debts wait untouched
+//!    (X12 RFI 1756: "if the unpaid balance cannot be collected, a negative FB
+//!    for the amount to be collected would be included in the PLB"; RFI 2051:
+//!    a later 835 applies the whole FB positively and forwards what is still
+//!    owed as one new negative FB). A cycle with no money (ΣCLP04 + interest
+//!    ≤ 0) writes no FB and recovers nothing (RFI 738).
 //! 4. If the cycle still nets below zero, a negative `WO` per reversal (citing
-//!    it) brings BPR02 to 0, and the amount becomes a debt recovered later.
-//!    FB (forwarding balance) is never written: every debt here cites its
-//!    claim and is recovered by WO (scenario 10).
-//! 5. BPR02 = claims + interest − recoveries (never below 0).
+//!    it) brings BPR02 to 0, and the amount becomes a debt recovered later
+//!    (scenario 10).
+//! 5. A provider's refund check (finance records it, [`apply_refund`]) pays
+//!    its debts at once; its next settled 835 acknowledges it with a PLB `72`
+//!    (negative, the check) offset by a positive `WO` (or `FB`) citing what it
+//!    paid (scenario 10; RFI 1385): the pair nets to zero.
+//! 6. BPR02 = claims + interest − recoveries (never below 0).
 //!
 //! Status, in this order: `held` (a finance hold, or no registered pay-to),
 //! `zero` (BPR02 = 0: a non-payment 835 settles the cycle; no money moves),
@@ -122,14 +134,99 @@ pub struct PayerBanking {
     pub address: PayTo,
 }
 
-/// An amount a provider owes from an earlier cycle, citing the claim whose reversal made it.
+/// An amount a provider owes from an earlier cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Debt {
+    /// The claim whose reversal (or recoupment) made it; for a forwarding
+    /// balance, the remittance whose 835 forwarded it (its TRN02 is the PLB reference).
     pub claim_id: Uuid,
     /// Positive: what is still owed.
     pub amount: Money,
     /// The run that recorded it.
     pub since_run: Uuid,
+    pub basis: DebtBasis,
+}
+
+impl Debt {
+    /// A debt citing the claim whose reversal or recoupment made it (recovered by `WO`).
+    pub fn of_claim(claim_id: Uuid, amount: Money, since_run: Uuid) -> Debt {
+        Debt { claim_id, amount, since_run, basis: DebtBasis::Claim }
+    }
+}
+
+/// What a debt cites, and so which PLB code recovers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DebtBasis {
+    /// A claim's overpayment: recovered by a positive `WO` citing the claim.
+    Claim,
+    /// A balance an 835 forwarded (negative `FB`): applied by a positive `FB` citing that 835.
+    Forward,
+}
+
+impl DebtBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DebtBasis::Claim => "claim",
+            DebtBasis::Forward => "forward",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DebtBasis> {
+        [DebtBasis::Claim, DebtBasis::Forward].into_iter().find(|basis| basis.as_str() == text)
+    }
+
+    /// The PLB code that recovers (positive) a debt of this basis.
+    pub fn recovery(self) -> PlbReason {
+        match self {
+            DebtBasis::Claim => PlbReason::WriteOff,
+            DebtBasis::Forward => PlbReason::ForwardingBalance,
+        }
+    }
+}
+
+/// The part of a provider's refund check that paid one debt; its next
+/// settled 835 acknowledges it (PLB `72` offset by `WO`/`FB`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundPart {
+    pub refund_id: Uuid,
+    /// The debt it paid: a claim, or a forwarding balance's remittance.
+    pub claim_id: Uuid,
+    pub basis: DebtBasis,
+    pub amount: Money,
+}
+
+/// Why a refund cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefundError {
+    #[error("a refund must be a positive amount, not {0}")]
+    NotPositive(Money),
+    #[error("NPI {npi} owes {owed}; a refund of {amount} is more than that")]
+    MoreThanOwed { npi: String, owed: Money, amount: Money },
+}
+
+/// Applies a refund check of `amount` from `npi` to what it `owes` (oldest
+/// first): the debts left, and the parts its next 835 acknowledges.
+pub fn apply_refund(refund_id: Uuid, npi: &str, owes: &[Debt], amount: Money) -> Result<(Vec<Debt>, Vec<RefundPart>), RefundError> {
+    if amount.is_negative() || amount.is_zero() {
+        return Err(RefundError::NotPositive(amount));
+    }
+    let owed = Money::checked_sum(owes.iter().map(|debt| &debt.amount)).unwrap_or(Money::ZERO);
+    if amount > owed {
+        return Err(RefundError::MoreThanOwed { npi: npi.to_owned(), owed, amount });
+    }
+    let (mut left, mut after, mut parts) = (amount, Vec::new(), Vec::new());
+    for debt in owes {
+        let paid = debt.amount.min(left);
+        if !paid.is_zero() {
+            parts.push(RefundPart { refund_id, claim_id: debt.claim_id, basis: debt.basis, amount: paid });
+            left = left.checked_sub(paid).expect("paid ≤ left");
+        }
+        let rest = debt.amount.checked_sub(paid).expect("paid ≤ owed");
+        if !rest.is_zero() {
+            after.push(Debt { amount: rest, ..debt.clone() });
+        }
+    }
+    Ok((after, parts))
 }
 
 /// The prompt-pay rule: interest after `days` days at `annual_rate` (e.g. 0.04625).
@@ -158,6 +255,8 @@ pub struct RunFacts {
     pub debts: BTreeMap<String, Vec<Debt>>,
     /// Per NPI, the reason of its active hold.
     pub holds: BTreeMap<String, String>,
+    /// Per NPI, refund parts not yet acknowledged in an 835.
+    pub refunds: BTreeMap<String, Vec<RefundPart>>,
     /// The ACH entry sequence numbers this run may use start here (1-based, unique per payer).
     pub first_entry_sequence: u64,
 }
@@ -204,6 +303,10 @@ pub enum PlbReason {
     WriteOff,
     /// L6: interest owed (negative: paid to the provider).
     Interest,
+    /// FB: forwarding balance (negative: moved to a future 835; positive: applied from an earlier one).
+    ForwardingBalance,
+    /// 72: authorized return (negative: a refund check received, offset by a positive WO or FB).
+    AuthorizedReturn,
 }
 
 impl PlbReason {
@@ -211,7 +314,13 @@ impl PlbReason {
         match self {
             PlbReason::WriteOff => "WO",
             PlbReason::Interest => "L6",
+            PlbReason::ForwardingBalance => "FB",
+            PlbReason::AuthorizedReturn => "72",
         }
+    }
+
+    pub fn parse(code: &str) -> Option<PlbReason> {
+        [PlbReason::WriteOff, PlbReason::Interest, PlbReason::ForwardingBalance, PlbReason::AuthorizedReturn].into_iter().find(|reason| reason.code() == code)
     }
 }
 
@@ -219,6 +328,7 @@ impl PlbReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderAdjustment {
     pub reason: PlbReason,
+    /// What it cites: a claim, or for `FB` the remittance whose 835 forwarded the balance.
     pub claim_id: Uuid,
     pub amount: Money,
 }
@@ -239,6 +349,8 @@ pub struct Remittance {
     pub provider_adjustments: Vec<ProviderAdjustment>,
     /// What the provider owes after this remittance (replaces its debts when it settles).
     pub debts_after: Vec<Debt>,
+    /// The refund parts its 835 acknowledges (PLB 72 and its offset).
+    pub acknowledged: Vec<RefundPart>,
     /// TRN02 and the ACH trace number (only for `ach`).
     pub trace_number: Option<String>,
 }
@@ -302,7 +414,9 @@ pub fn plan_run(facts: &RunFacts, mut new_id: impl FnMut() -> Uuid) -> Result<Pa
         payables.sort_by_key(|payable| (payable.adjudicated_on, payable.claim_id, payable.kind));
         let overflow = || RunError::Overflow(npi.to_owned());
         let debts = facts.debts.get(npi).cloned().unwrap_or_default();
-        let netted = net(facts, effective_date, &payables, debts).ok_or_else(overflow)?;
+        let refunds = facts.refunds.get(npi).map_or(&[][..], Vec::as_slice);
+        let remittance_id = new_id();
+        let netted = net(facts, effective_date, &payables, debts, remittance_id, refunds).ok_or_else(overflow)?;
         let payee = facts.payees.get(npi);
         let (status, hold_reason) = match (facts.holds.get(npi), payee) {
             (Some(reason), _) => (RemittanceStatus::Held, Some(reason.clone())),
@@ -321,7 +435,7 @@ pub fn plan_run(facts: &RunFacts, mut new_id: impl FnMut() -> Uuid) -> Result<Pa
         };
         let trace_number = (status == RemittanceStatus::Ach).then(|| trace(&mut sequence));
         remittances.push(Remittance {
-            remittance_id: new_id(),
+            remittance_id,
             npi: npi.to_owned(),
             status,
             hold_reason,
@@ -340,6 +454,7 @@ pub fn plan_run(facts: &RunFacts, mut new_id: impl FnMut() -> Uuid) -> Result<Pa
                     debt
                 })
                 .collect(),
+            acknowledged: refunds.to_vec(),
             trace_number,
         });
     }
@@ -362,8 +477,8 @@ struct Netted {
     debts_after: Vec<Debt>,
 }
 
-/// Steps 1 to 5 of the module's rule for one provider; `None` on overflow.
-fn net(facts: &RunFacts, effective_date: Date, payables: &[&Payable], debts: Vec<Debt>) -> Option<Netted> {
+/// Steps 1 to 6 of the module's rule for one provider; `None` on overflow.
+fn net(facts: &RunFacts, effective_date: Date, payables: &[&Payable], debts: Vec<Debt>, remittance_id: Uuid, refunds: &[RefundPart]) -> Option<Netted> {
     let claims_total = Money::checked_sum(payables.iter().map(|payable| &payable.total_paid))?;
     let mut adjustments = Vec::new();
     let mut interest = Money::ZERO;
@@ -377,15 +492,25 @@ fn net(facts: &RunFacts, effective_date: Date, payables: &[&Payable], debts: Vec
     let mut available = claims_total.checked_add(interest)?;
     let mut debts_after = Vec::new();
     for debt in debts {
-        let recovered = if available.is_negative() { Money::ZERO } else { debt.amount.min(available) };
-        if !recovered.is_zero() {
-            adjustments.push(ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: debt.claim_id, amount: recovered });
-            available = available.checked_sub(recovered)?;
+        if available.is_negative() || available.is_zero() {
+            debts_after.push(debt);
+            continue;
         }
-        let left = debt.amount.checked_sub(recovered)?;
-        if !left.is_zero() {
-            debts_after.push(Debt { amount: left, ..debt });
+        adjustments.push(ProviderAdjustment { reason: debt.basis.recovery(), claim_id: debt.claim_id, amount: debt.amount });
+        if debt.amount <= available {
+            available = available.checked_sub(debt.amount)?;
+        } else {
+            // Not recoverable in this cycle: the rest moves forward as one negative FB citing this 835.
+            let forwarded = debt.amount.checked_sub(available)?;
+            adjustments.push(ProviderAdjustment { reason: PlbReason::ForwardingBalance, claim_id: remittance_id, amount: forwarded.negated() });
+            debts_after.push(Debt { claim_id: remittance_id, amount: forwarded, since_run: Uuid::nil(), basis: DebtBasis::Forward });
+            available = Money::ZERO;
         }
+    }
+    // A refund check received: 72 (negative) offset by the recovery code of the debt it paid; nets to zero.
+    for part in refunds {
+        adjustments.push(ProviderAdjustment { reason: PlbReason::AuthorizedReturn, claim_id: part.claim_id, amount: part.amount.negated() });
+        adjustments.push(ProviderAdjustment { reason: part.basis.recovery(), claim_id: part.claim_id, amount: part.amount });
     }
     if available.is_negative() {
         // The shortfall, spread over this cycle's reversals in order, each citing its claim.
@@ -399,7 +524,7 @@ fn net(facts: &RunFacts, effective_date: Date, payables: &[&Payable], debts: Vec
                 continue;
             }
             adjustments.push(ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: reversal.claim_id, amount: part.negated() });
-            debts_after.push(Debt { claim_id: reversal.claim_id, amount: part, since_run: Uuid::nil() });
+            debts_after.push(Debt::of_claim(reversal.claim_id, part, Uuid::nil()));
             shortfall = shortfall.checked_sub(part)?;
         }
         // A negative cycle without reversals cannot arise (decisions pay ≥ 0, debts are recovered only from money there is).
@@ -527,6 +652,7 @@ mod tests {
             payees: BTreeMap::from([("1234567893".to_owned(), payee("1234567893", Some(date!(2026 - 01 - 05))))]),
             debts: BTreeMap::new(),
             holds: BTreeMap::new(),
+            refunds: BTreeMap::new(),
             first_entry_sequence: 1,
         }
     }
@@ -566,7 +692,7 @@ mod tests {
             remittance.provider_adjustments,
             [ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("-300.00") }]
         );
-        assert_eq!(remittance.debts_after, [Debt { claim_id: Uuid::from_u128(7), amount: money("300.00"), since_run: Uuid::from_u128(900) }]);
+        assert_eq!(remittance.debts_after, [Debt::of_claim(Uuid::from_u128(7), money("300.00"), Uuid::from_u128(900))]);
         assert_eq!(remittance.trace_number, None);
         // Cycle 2: claims 1,000 and WO +300 citing claim 7 → BPR02 700.
         let mut next = facts(vec![payable(8, PayableKind::Decision, "1000.00", RECENT)]);
@@ -580,13 +706,119 @@ mod tests {
         assert!(remittance.debts_after.is_empty());
     }
 
+    /// The first remittance id `ids()` makes (the one a single-provider run gets).
+    const FIRST_ID: Uuid = Uuid::from_u128(1001);
+
     #[test]
-    fn a_debt_larger_than_the_cycle_is_recovered_in_part_and_the_rest_carried() {
+    fn a_debt_the_cycle_cannot_cover_is_taken_by_wo_in_full_and_the_rest_forwarded_by_a_negative_fb() {
+        // Cycle 2 of scenario 10 with only 100.00 of claims: WO +300 citing claim 7, FB −200 citing this 835; BPR02 0.
         let mut next = facts(vec![payable(8, PayableKind::Decision, "100.00", RECENT)]);
-        next.debts.insert("1234567893".into(), vec![Debt { claim_id: Uuid::from_u128(7), amount: money("300.00"), since_run: Uuid::from_u128(1) }]);
+        next.debts.insert("1234567893".into(), vec![Debt::of_claim(Uuid::from_u128(7), money("300.00"), Uuid::from_u128(1))]);
         let [remittance] = plan_run(&next, ids()).unwrap().remittances.try_into().unwrap();
-        assert_eq!((remittance.status, remittance.amount), (RemittanceStatus::Zero, Money::ZERO));
-        assert_eq!(remittance.debts_after, [Debt { claim_id: Uuid::from_u128(7), amount: money("200.00"), since_run: Uuid::from_u128(1) }]);
+        assert_eq!((remittance.status, remittance.amount, remittance.remittance_id), (RemittanceStatus::Zero, Money::ZERO, FIRST_ID));
+        assert_eq!(
+            remittance.provider_adjustments,
+            [
+                ProviderAdjustment { reason: PlbReason::WriteOff, claim_id: Uuid::from_u128(7), amount: money("300.00") },
+                ProviderAdjustment { reason: PlbReason::ForwardingBalance, claim_id: FIRST_ID, amount: money("-200.00") },
+            ]
+        );
+        assert_eq!(remittance.debts_after, [Debt { claim_id: FIRST_ID, amount: money("200.00"), since_run: Uuid::from_u128(900), basis: DebtBasis::Forward }]);
+        // Cycle 3, 150.00 of claims: FB +200 citing cycle 2's 835, FB −50 citing this one (one balance forward at a time).
+        let mut third = facts(vec![payable(9, PayableKind::Decision, "150.00", RECENT)]);
+        third.run_id = Uuid::from_u128(901);
+        third.debts.insert("1234567893".into(), remittance.debts_after);
+        let third_id = Uuid::from_u128(2002);
+        let [remittance] = plan_run(&third, || third_id).unwrap().remittances.try_into().unwrap();
+        assert_eq!(
+            remittance.provider_adjustments,
+            [
+                ProviderAdjustment { reason: PlbReason::ForwardingBalance, claim_id: FIRST_ID, amount: money("200.00") },
+                ProviderAdjustment { reason: PlbReason::ForwardingBalance, claim_id: third_id, amount: money("-50.00") },
+            ]
+        );
+        assert_eq!(
+            (remittance.amount, remittance.debts_after[0].amount, remittance.debts_after[0].since_run),
+            (Money::ZERO, money("50.00"), Uuid::from_u128(901))
+        );
+        // Cycle 4, 1,000.00 of claims: FB +50 applied, BPR02 950.00, nothing owed.
+        let mut fourth = facts(vec![payable(10, PayableKind::Decision, "1000.00", RECENT)]);
+        fourth.debts.insert("1234567893".into(), remittance.debts_after);
+        let [remittance] = plan_run(&fourth, ids()).unwrap().remittances.try_into().unwrap();
+        assert_eq!((remittance.status, remittance.amount), (RemittanceStatus::Ach, money("950.00")));
+        assert_eq!(remittance.provider_adjustments, [ProviderAdjustment { reason: PlbReason::ForwardingBalance, claim_id: third_id, amount: money("50.00") }]);
+        assert!(remittance.debts_after.is_empty());
+    }
+
+    #[test]
+    fn debts_the_cycle_covers_are_recovered_by_wo_and_the_first_it_cannot_is_forwarded_while_later_ones_wait() {
+        let mut next = facts(vec![payable(8, PayableKind::Decision, "250.00", RECENT)]);
+        let owed = [(7, "100.00"), (6, "200.00"), (5, "400.00")].map(|(n, amount)| Debt::of_claim(Uuid::from_u128(n), money(amount), Uuid::from_u128(1)));
+        next.debts.insert("1234567893".into(), owed.to_vec());
+        let [remittance] = plan_run(&next, ids()).unwrap().remittances.try_into().unwrap();
+        let plb: Vec<(PlbReason, Uuid, Money)> = remittance.provider_adjustments.iter().map(|a| (a.reason, a.claim_id, a.amount)).collect();
+        assert_eq!(
+            plb,
+            [
+                (PlbReason::WriteOff, Uuid::from_u128(7), money("100.00")),
+                (PlbReason::WriteOff, Uuid::from_u128(6), money("200.00")),
+                (PlbReason::ForwardingBalance, FIRST_ID, money("-50.00")),
+            ]
+        );
+        assert_eq!(remittance.amount, Money::ZERO);
+        assert_eq!(remittance.debts_after[0].basis, DebtBasis::Forward);
+        assert_eq!(&remittance.debts_after[1..], &owed[2..], "claim 5's debt is not touched: no FB without money to apply");
+    }
+
+    #[test]
+    fn a_cycle_without_money_writes_no_fb_and_leaves_the_debts_as_they_were() {
+        let mut next = facts(vec![payable(8, PayableKind::Decision, "0.00", RECENT)]);
+        let owed = vec![Debt { claim_id: Uuid::from_u128(3), amount: money("75.00"), since_run: Uuid::from_u128(1), basis: DebtBasis::Forward }];
+        next.debts.insert("1234567893".into(), owed.clone());
+        let [remittance] = plan_run(&next, ids()).unwrap().remittances.try_into().unwrap();
+        assert!(remittance.provider_adjustments.is_empty());
+        assert_eq!((remittance.status, remittance.debts_after), (RemittanceStatus::Zero, owed));
+    }
+
+    #[test]
+    fn a_refund_check_pays_debts_oldest_first_and_the_next_835_acknowledges_it_with_72_offset_by_wo_or_fb() {
+        let owes = vec![
+            Debt::of_claim(Uuid::from_u128(7), money("300.00"), Uuid::from_u128(1)),
+            Debt { claim_id: Uuid::from_u128(3), amount: money("50.00"), since_run: Uuid::from_u128(2), basis: DebtBasis::Forward },
+        ];
+        let refund = Uuid::from_u128(0xF);
+        let (after, parts) = apply_refund(refund, "1234567893", &owes, money("320.00")).unwrap();
+        assert_eq!(after, [Debt { amount: money("30.00"), ..owes[1].clone() }]);
+        assert_eq!(
+            parts,
+            [
+                RefundPart { refund_id: refund, claim_id: Uuid::from_u128(7), basis: DebtBasis::Claim, amount: money("300.00") },
+                RefundPart { refund_id: refund, claim_id: Uuid::from_u128(3), basis: DebtBasis::Forward, amount: money("20.00") },
+            ]
+        );
+        let mut next = facts(vec![payable(8, PayableKind::Decision, "100.00", RECENT)]);
+        next.refunds.insert("1234567893".into(), parts.clone());
+        let [remittance] = plan_run(&next, ids()).unwrap().remittances.try_into().unwrap();
+        assert_eq!((remittance.amount, remittance.acknowledged), (money("100.00"), parts), "the acknowledgement moves no money");
+        let plb: Vec<(&str, Uuid, Money)> = remittance.provider_adjustments.iter().map(|a| (a.reason.code(), a.claim_id, a.amount)).collect();
+        assert_eq!(
+            plb,
+            [
+                ("72", Uuid::from_u128(7), money("-300.00")),
+                ("WO", Uuid::from_u128(7), money("300.00")),
+                ("72", Uuid::from_u128(3), money("-20.00")),
+                ("FB", Uuid::from_u128(3), money("20.00")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refund_of_nothing_or_of_more_than_is_owed_is_refused_by_amount() {
+        let owes = [Debt::of_claim(Uuid::from_u128(7), money("300.00"), Uuid::from_u128(1))];
+        assert_eq!(apply_refund(Uuid::nil(), "1234567893", &owes, Money::ZERO), Err(RefundError::NotPositive(Money::ZERO)));
+        let error = apply_refund(Uuid::nil(), "1234567893", &owes, money("300.01")).unwrap_err();
+        assert_eq!(error.to_string(), "NPI 1234567893 owes 300.00; a refund of 300.01 is more than that");
+        assert_eq!(apply_refund(Uuid::nil(), "1234567893", &owes, money("300.00")).unwrap().0, []);
     }
 
     #[test]

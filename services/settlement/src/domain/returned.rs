@@ -9,7 +9,9 @@
 //! prompt-pay interest recomputed for the new date):
 //! - the remittance's status becomes `returned` (its 835 stays stored: it was sent);
 //! - its claims (decisions and reversals) are unpaid again;
-//! - the debts it recovered (positive PLB `WO`) are owed again;
+//! - the debts it recovered (positive PLB `WO`, or `FB` applied) are owed
+//!   again; a refund's acknowledgement (`72` with its offset) nets to nothing
+//!   per debt and restores nothing (the refund was received apart);
 //! - the journal books the mirror of its payment entry (kind `return`):
 //!   the bank is debited back by BPR02, the provider payable credited by
 //!   ΣCLP04, the interest expense credited, the recoupment receivable debited
@@ -22,7 +24,7 @@ use claimtrail_events::{JournalLine, Money, RemittanceIssued};
 use uuid::Uuid;
 
 use super::journal;
-use super::payment_run::{Debt, PayableKind, PlbReason, ProviderAdjustment, Remittance, RemittanceStatus};
+use super::payment_run::{Debt, DebtBasis, PayableKind, PlbReason, ProviderAdjustment, Remittance, RemittanceStatus};
 use super::{Entry, EntryKind, Rejection};
 
 /// What a return undoes.
@@ -70,25 +72,31 @@ pub fn reopen(entry_id: Uuid, issued: &RemittanceIssued, returned: Money, reason
         .collect::<Result<Vec<_>, _>>()?;
     let mut adjustments = Vec::with_capacity(issued.provider_adjustments.len());
     for adjustment in &issued.provider_adjustments {
-        let reason = match adjustment.reason.as_str() {
-            "WO" => PlbReason::WriteOff,
-            "L6" => PlbReason::Interest,
-            other => return Err(unknown("PLB reason", other)),
-        };
+        let reason = PlbReason::parse(&adjustment.reason).ok_or_else(|| unknown("PLB reason", &adjustment.reason))?;
         adjustments.push(ProviderAdjustment { reason, claim_id: adjustment.claim_id, amount: adjustment.amount });
     }
     let overflow = || ReopenError::Overflow(remittance_id);
     let claims_total = Money::checked_sum(issued.claims.iter().map(|claim| &claim.paid)).ok_or_else(overflow)?;
     let interest = Money::checked_sum(adjustments.iter().filter(|a| a.reason == PlbReason::Interest).map(|a| &a.amount)).ok_or_else(overflow)?.negated();
-    let debts_restored = adjustments
-        .iter()
-        .filter(|a| a.reason == PlbReason::WriteOff)
-        .map(|a| Debt { claim_id: a.claim_id, amount: a.amount, since_run: issued.run_id })
-        .collect::<Vec<_>>();
-    // A paying remittance only recovers (positive WO): a negative WO brings BPR02 to zero, never to an ACH payment.
-    if let Some(debt) = debts_restored.iter().find(|debt| debt.amount.is_negative() || debt.amount.is_zero()) {
-        return Err(unknown("negative WO in a paid remittance", &debt.amount.to_string()));
+    // Per debt cited (a claim, or a forwarded balance's remittance), what the remittance recovered.
+    let mut recovered: Vec<Debt> = Vec::new();
+    for adjustment in adjustments.iter().filter(|a| a.reason != PlbReason::Interest) {
+        let basis = if adjustment.reason == PlbReason::ForwardingBalance { DebtBasis::Forward } else { DebtBasis::Claim };
+        match recovered.iter_mut().find(|debt| debt.claim_id == adjustment.claim_id) {
+            Some(debt) => {
+                debt.amount = debt.amount.checked_add(adjustment.amount).ok_or_else(overflow)?;
+                if basis == DebtBasis::Forward {
+                    debt.basis = basis;
+                }
+            }
+            None => recovered.push(Debt { claim_id: adjustment.claim_id, amount: adjustment.amount, since_run: issued.run_id, basis }),
+        }
     }
+    // A paying remittance only recovers: a negative WO or FB brings BPR02 to zero, never to an ACH payment.
+    if let Some(debt) = recovered.iter().find(|debt| debt.amount.is_negative()) {
+        return Err(unknown("negative WO or FB in a paid remittance", &debt.amount.to_string()));
+    }
+    let debts_restored: Vec<Debt> = recovered.into_iter().filter(|debt| !debt.amount.is_zero()).collect();
     let paid = Remittance {
         remittance_id,
         npi: issued.billing_npi.clone(),
@@ -100,6 +108,7 @@ pub fn reopen(entry_id: Uuid, issued: &RemittanceIssued, returned: Money, reason
         payables: vec![],
         provider_adjustments: adjustments,
         debts_after: vec![],
+        acknowledged: vec![],
         trace_number: issued.trace_number.clone(),
     };
     let entry = Entry {
@@ -186,7 +195,7 @@ mod tests {
             let reopening = then.unwrap();
             assert_eq!(reopening.remittance.status, "returned");
             assert_eq!(reopening.claims, [(Uuid::from_u128(1), PayableKind::Decision), (Uuid::from_u128(2), PayableKind::Reversal)]);
-            assert_eq!(reopening.debts_restored, [Debt { claim_id: Uuid::from_u128(7), amount: money("300.00"), since_run: Uuid::from_u128(0x900) }]);
+            assert_eq!(reopening.debts_restored, [Debt::of_claim(Uuid::from_u128(7), money("300.00"), Uuid::from_u128(0x900))]);
             let entry = &reopening.entry;
             assert_eq!((entry.kind, entry.claim_id, entry.amount), (EntryKind::Return, REMITTANCE, money("-621.27")));
             assert_eq!(
@@ -224,10 +233,30 @@ mod tests {
     }
 
     #[test]
+    fn a_return_restores_a_forwarded_balance_it_applied_but_not_a_refund_it_acknowledged() {
+        let mut given = issued();
+        given.provider_adjustments.extend([
+            RemittedAdjustment { reason: "FB".into(), claim_id: Uuid::from_u128(0xB), amount: money("50.00") },
+            RemittedAdjustment { reason: "72".into(), claim_id: Uuid::from_u128(8), amount: money("-40.00") },
+            RemittedAdjustment { reason: "WO".into(), claim_id: Uuid::from_u128(8), amount: money("40.00") },
+        ]);
+        given.amount = money("571.27");
+        let reopening = reopen(ENTRY, &given, money("571.27"), "R01").unwrap();
+        assert_eq!(
+            reopening.debts_restored,
+            [
+                Debt::of_claim(Uuid::from_u128(7), money("300.00"), Uuid::from_u128(0x900)),
+                Debt { claim_id: Uuid::from_u128(0xB), amount: money("50.00"), since_run: Uuid::from_u128(0x900), basis: DebtBasis::Forward },
+            ]
+        );
+        assert!(journal::is_balanced(&reopening.entry.lines));
+    }
+
+    #[test]
     fn an_unknown_claim_kind_or_plb_reason_is_refused_by_name() {
         let mut odd = issued();
-        odd.provider_adjustments[0].reason = "FB".into();
-        check(odd, "621.27", |then| assert!(then.unwrap_err().to_string().contains("unknown PLB reason `FB`")));
+        odd.provider_adjustments[0].reason = "J1".into();
+        check(odd, "621.27", |then| assert!(then.unwrap_err().to_string().contains("unknown PLB reason `J1`")));
         let mut odd = issued();
         odd.claims[0].kind = "void".into();
         check(odd, "621.27", |then| assert!(then.unwrap_err().to_string().contains("unknown claim kind `void`")));

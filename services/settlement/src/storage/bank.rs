@@ -14,7 +14,19 @@ use crate::domain::bank::{BankStatement, BatchKey, ExpectedDebit, ExpectedEntry,
 
 /// Reconciliation's migrations, numbered from 101 so that they never collide with the journal's and the payment runs'.
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration { version: 101, name: "bank reconciliation: expected debits, statements, matches, returns, exceptions", statements: tables }]
+    vec![
+        Migration { version: 101, name: "bank reconciliation: expected debits, statements, matches, returns, exceptions", statements: tables },
+        Migration { version: 191, name: "reconciliation exceptions: the date each was opened", statements: opened_on },
+    ]
+}
+
+/// Each exception's opening date (`YYYY-MM-DD`, the service's clock on the
+/// day its statement was imported). Rows from before take the date of their
+/// `opened_at` timestamp, the moment their statement's import inserted them.
+fn opened_on(store: &Store) -> Vec<String> {
+    let table = store.table("reconciliation_exceptions");
+    let backfill = if store.is_postgres() { "to_char(opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" } else { "substr(opened_at, 1, 10)" };
+    vec![format!("ALTER TABLE {table} ADD COLUMN opened_on TEXT"), format!("UPDATE {table} SET opened_on = {backfill} WHERE opened_on IS NULL")]
 }
 
 fn tables(store: &Store) -> Vec<String> {
@@ -242,6 +254,7 @@ pub async fn insert_statement(
     content_sha3_256: &str,
     reconciliation: &Reconciliation,
     exception_ids: &[Uuid],
+    opened_on: time::Date,
 ) -> Result<(), StoreError> {
     assert_eq!(exception_ids.len(), reconciliation.exceptions.len(), "one id per exception");
     let payer = || Value::from(payer_id.to_owned());
@@ -354,10 +367,11 @@ pub async fn insert_statement(
             Value::from(exception.actual.map(|amount| cents(amount, "actual amount")).transpose()?),
             Value::from(exception.detail.clone()),
             Value::from("open"),
+            date_value(opened_on),
         ]);
     }
     let insert = format!(
-        "INSERT INTO {} (exception_id, payer_id, statement_id, kind, position, run_id, batch_number, trace_number, expected_cents, actual_cents, detail, status) VALUES ",
+        "INSERT INTO {} (exception_id, payer_id, statement_id, kind, position, run_id, batch_number, trace_number, expected_cents, actual_cents, detail, status, opened_on) VALUES ",
         store.table("reconciliation_exceptions")
     );
     claimtrail_store::insert_rows(store, tx, &insert, rows, "").await
@@ -429,6 +443,8 @@ pub struct StoredException {
     pub status: String,
     pub resolved_by: Option<String>,
     pub resolution_reason: Option<String>,
+    /// The day its statement was imported.
+    pub opened_on: time::Date,
 }
 
 /// Everything a stored statement did: its format, line count, matches, returns and changes, and exceptions.
@@ -505,7 +521,7 @@ pub async fn statement_outcome(store: &Store, payer_id: &str, statement_id: &str
     Ok(Some(StoredOutcome { format, line_count, matches, returns, exceptions }))
 }
 
-const EXCEPTION_COLUMNS: &str = "exception_id, statement_id, kind, position, run_id, batch_number, trace_number, expected_cents, actual_cents, detail, status, resolved_by, resolution_reason";
+const EXCEPTION_COLUMNS: &str = "exception_id, statement_id, kind, position, run_id, batch_number, trace_number, expected_cents, actual_cents, detail, status, resolved_by, resolution_reason, opened_on";
 
 async fn exceptions_where(store: &Store, condition: &str, values: Vec<Value>) -> Result<Vec<StoredException>, StoreError> {
     let rows = store
@@ -536,6 +552,7 @@ fn exception_of(row: &QueryResult) -> Result<StoredException, StoreError> {
         status: row.try_get_by_index(10)?,
         resolved_by: row.try_get_by_index(11)?,
         resolution_reason: row.try_get_by_index(12)?,
+        opened_on: read_date(row, 13)?,
     })
 }
 

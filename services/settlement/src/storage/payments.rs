@@ -12,7 +12,7 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::domain::ach::AchBatch;
-use crate::domain::payment_run::{Debt, Payable, PayableKind, Payee, PayerBanking, RemittanceStatus};
+use crate::domain::payment_run::{Debt, DebtBasis, Payable, PayableKind, Payee, PayerBanking, RefundPart, RemittanceStatus};
 use crate::domain::returned::Reopening;
 
 pub(crate) fn migration(store: &Store) -> Vec<String> {
@@ -217,6 +217,126 @@ pub(crate) fn account_hold_migration(store: &Store) -> Vec<String> {
     vec![format!("ALTER TABLE {} ADD COLUMN account_hold TEXT", store.table("payees"))]
 }
 
+/// A debt's basis (a claim's WO, or a forwarding balance: its `claim_id` the
+/// forwarding remittance), refund checks received from providers and the
+/// parts of them the next 835 acknowledges (PLB 72).
+pub(crate) fn refunds_migration(store: &Store) -> Vec<String> {
+    let t = store.types();
+    vec![
+        format!("ALTER TABLE {} ADD COLUMN basis TEXT NOT NULL DEFAULT 'claim'", store.table("debts")),
+        format!(
+            "CREATE TABLE {} (refund_id {} PRIMARY KEY, payer_id TEXT NOT NULL, npi TEXT NOT NULL, check_number TEXT NOT NULL, amount_cents {} NOT NULL, \
+             received_on TEXT NOT NULL, recorded_by TEXT NOT NULL, UNIQUE (payer_id, npi, check_number))",
+            store.table("refunds"),
+            t.uuid,
+            t.bigint
+        ),
+        format!(
+            "CREATE TABLE {} (refund_id {} NOT NULL, payer_id TEXT NOT NULL, npi TEXT NOT NULL, claim_id {} NOT NULL, basis TEXT NOT NULL, \
+             amount_cents {} NOT NULL, remittance_id {}, PRIMARY KEY (refund_id, claim_id))",
+            store.table("refund_parts"),
+            t.uuid,
+            t.uuid,
+            t.bigint,
+            t.uuid
+        ),
+    ]
+}
+
+/// A refund check as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRefund {
+    pub refund_id: Uuid,
+    pub payer_id: String,
+    pub npi: String,
+    pub check_number: String,
+    pub amount: Money,
+    pub received_on: Date,
+    pub recorded_by: String,
+}
+
+/// Records a refund check and the debts it paid: false (nothing written) if
+/// the payer already recorded this check number from this provider.
+pub async fn insert_refund(store: &Store, tx: &impl ConnectionTrait, refund: &StoredRefund, parts: &[RefundPart]) -> Result<bool, StoreError> {
+    let inserted = tx
+        .execute_raw(stmt(
+            store,
+            format!(
+                "INSERT INTO {} (refund_id, payer_id, npi, check_number, amount_cents, received_on, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (payer_id, npi, check_number) DO NOTHING",
+                store.table("refunds")
+            ),
+            vec![
+                Value::from(refund.refund_id),
+                Value::from(refund.payer_id.clone()),
+                Value::from(refund.npi.clone()),
+                Value::from(refund.check_number.clone()),
+                Value::from(cents(refund.amount)?),
+                Value::from(refund.received_on.to_string()),
+                Value::from(refund.recorded_by.clone()),
+            ],
+        ))
+        .await?;
+    if inserted.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for part in parts {
+        tx.execute_raw(stmt(
+            store,
+            format!("INSERT INTO {} (refund_id, payer_id, npi, claim_id, basis, amount_cents) VALUES ($1, $2, $3, $4, $5, $6)", store.table("refund_parts")),
+            vec![
+                Value::from(part.refund_id),
+                Value::from(refund.payer_id.clone()),
+                Value::from(refund.npi.clone()),
+                Value::from(part.claim_id),
+                Value::from(part.basis.as_str()),
+                Value::from(cents(part.amount)?),
+            ],
+        ))
+        .await?;
+    }
+    Ok(true)
+}
+
+/// The payer's refund parts no 835 has acknowledged yet, by NPI, in the order received.
+pub async fn unacknowledged_refunds(store: &Store, tx: &impl ConnectionTrait, payer_id: &str) -> Result<BTreeMap<String, Vec<RefundPart>>, StoreError> {
+    let rows = tx
+        .query_all_raw(stmt(
+            store,
+            format!(
+                "SELECT npi, refund_id, claim_id, basis, amount_cents FROM {} WHERE payer_id = $1 AND remittance_id IS NULL ORDER BY refund_id, claim_id",
+                store.table("refund_parts")
+            ),
+            vec![Value::from(payer_id.to_owned())],
+        ))
+        .await?;
+    let mut parts: BTreeMap<String, Vec<RefundPart>> = BTreeMap::new();
+    for row in rows {
+        let npi: String = row.try_get_by_index(0)?;
+        let basis: String = row.try_get_by_index(3)?;
+        parts.entry(npi).or_default().push(RefundPart {
+            refund_id: row.try_get_by_index(1)?,
+            claim_id: row.try_get_by_index(2)?,
+            basis: DebtBasis::parse(&basis).ok_or_else(|| corrupt(format!("refund part basis `{basis}`")))?,
+            amount: Money::from_cents(row.try_get_by_index(4)?),
+        });
+    }
+    Ok(parts)
+}
+
+/// Marks refund parts acknowledged by the 835 of `remittance_id`.
+pub async fn mark_acknowledged(store: &Store, tx: &impl ConnectionTrait, remittance_id: Uuid, parts: &[RefundPart]) -> Result<(), StoreError> {
+    for part in parts {
+        tx.execute_raw(stmt(
+            store,
+            format!("UPDATE {} SET remittance_id = $1 WHERE refund_id = $2 AND claim_id = $3 AND remittance_id IS NULL", store.table("refund_parts")),
+            vec![Value::from(remittance_id), Value::from(part.refund_id), Value::from(part.claim_id)],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 fn payable_of(row: &QueryResult) -> Result<Payable, StoreError> {
     let kind: String = row.try_get_by_index(1)?;
     let lines: String = row.try_get_by_index(6)?;
@@ -405,23 +525,7 @@ pub async fn payer_banking(store: &Store, conn: &impl ConnectionTrait, payer_id:
 
 /// How many of `claim_ids` a remittance has paid already (their decisions).
 pub async fn n_paid(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<usize, StoreError> {
-    let mut n_paid = 0;
-    for chunk in claim_ids.chunks(400) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
-        let rows = tx
-            .query_all_raw(stmt(
-                store,
-                format!(
-                    "SELECT claim_id FROM {} WHERE kind = 'decision' AND remittance_id IS NOT NULL AND claim_id IN ({})",
-                    store.table("payables"),
-                    placeholders.join(",")
-                ),
-                chunk.iter().map(|claim_id| Value::from(*claim_id)).collect(),
-            ))
-            .await?;
-        n_paid += rows.len();
-    }
-    Ok(n_paid)
+    Ok(paid_claims(store, tx, claim_ids).await?.len())
 }
 
 /// Places a hold on a provider's payments from a payer.
@@ -541,17 +645,19 @@ pub async fn debts(store: &Store, tx: &impl ConnectionTrait, payer_id: &str) -> 
     let rows = tx
         .query_all_raw(stmt(
             store,
-            format!("SELECT npi, claim_id, amount_cents, since_run FROM {} WHERE payer_id = $1 ORDER BY since_run, claim_id", store.table("debts")),
+            format!("SELECT npi, claim_id, amount_cents, since_run, basis FROM {} WHERE payer_id = $1 ORDER BY since_run, claim_id", store.table("debts")),
             vec![Value::from(payer_id.to_owned())],
         ))
         .await?;
     let mut debts: BTreeMap<String, Vec<Debt>> = BTreeMap::new();
     for row in rows {
         let npi: String = row.try_get_by_index(0)?;
+        let basis: String = row.try_get_by_index(4)?;
         debts.entry(npi).or_default().push(Debt {
             claim_id: row.try_get_by_index(1)?,
             amount: Money::from_cents(row.try_get_by_index(2)?),
             since_run: row.try_get_by_index(3)?,
+            basis: DebtBasis::parse(&basis).ok_or_else(|| corrupt(format!("debt basis `{basis}`")))?,
         });
     }
     Ok(debts)
@@ -568,13 +674,14 @@ pub async fn replace_debts(store: &Store, tx: &impl ConnectionTrait, payer_id: &
     for debt in debts {
         tx.execute_raw(stmt(
             store,
-            format!("INSERT INTO {} (payer_id, npi, claim_id, amount_cents, since_run) VALUES ($1, $2, $3, $4, $5)", store.table("debts")),
+            format!("INSERT INTO {} (payer_id, npi, claim_id, amount_cents, since_run, basis) VALUES ($1, $2, $3, $4, $5, $6)", store.table("debts")),
             vec![
                 Value::from(payer_id.to_owned()),
                 Value::from(npi.to_owned()),
                 Value::from(debt.claim_id),
                 Value::from(cents(debt.amount)?),
                 Value::from(debt.since_run),
+                Value::from(debt.basis.as_str()),
             ],
         ))
         .await?;
@@ -809,7 +916,8 @@ pub async fn reopen_remittance(store: &Store, tx: &impl ConnectionTrait, reopeni
             Some(_) => format!("UPDATE {} SET amount_cents = amount_cents + $4 WHERE payer_id = $1 AND npi = $2 AND claim_id = $3", store.table("debts")),
             None => {
                 values.push(Value::from(debt.since_run));
-                format!("INSERT INTO {} (payer_id, npi, claim_id, amount_cents, since_run) VALUES ($1, $2, $3, $4, $5)", store.table("debts"))
+                values.push(Value::from(debt.basis.as_str()));
+                format!("INSERT INTO {} (payer_id, npi, claim_id, amount_cents, since_run, basis) VALUES ($1, $2, $3, $4, $5, $6)", store.table("debts"))
             }
         };
         tx.execute_raw(stmt(store, sql, values)).await?;
