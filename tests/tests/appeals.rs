@@ -228,8 +228,13 @@ async fn an_ncci_denial_with_modifier_indicator_1_is_appealed_and_overturned_and
         Ok((status["status"] == "appealed", status.to_string()))
     })
     .await?;
-    let response =
-        stack.client.post(format!("{adjudication}/v1/claims/{claim}/review")).bearer_auth(&payer_key).json(&json!({"action": "overturn", "reason": "distinct service"})).send().await?;
+    let response = stack
+        .client
+        .post(format!("{adjudication}/v1/claims/{claim}/review"))
+        .bearer_auth(&payer_key)
+        .json(&json!({"action": "overturn", "reason": "distinct service"}))
+        .send()
+        .await?;
     assert_eq!(response.status(), 202, "{}", response.text().await?);
     wait_until(DECIDED, || async {
         let status = stack.claim_status(&claim).await?;

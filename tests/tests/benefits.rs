@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, adjustment_pair, first_line_adjustments, gold_ppo_plan, one_line_claim, sample_claim, service_date, validate, wait_until};
+use claimtrail_e2e::{
+    PAYER_ID, Stack, adjustment_pair, first_line_adjustments, gold_ppo_plan, one_line_claim, sample_claim, service_date, validate, wait_until,
+};
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
@@ -72,7 +74,11 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     let claim = stack.submit_ok(&one_line_claim("PCN-SCEN4", "99213", 1, "400.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!(status["outcome"], "paid", "{status}");
-    assert_eq!(first_line_adjustments(&status), [adjustment_pair("CO-45", "150.00"), adjustment_pair("PR-1", "150.00"), adjustment_pair("PR-2", "20.00")], "{status}");
+    assert_eq!(
+        first_line_adjustments(&status),
+        [adjustment_pair("CO-45", "150.00"), adjustment_pair("PR-1", "150.00"), adjustment_pair("PR-2", "20.00")],
+        "{status}"
+    );
     assert_eq!((status["decision"]["total_paid"].as_str(), status["decision"]["total_patient_responsibility"].as_str()), (Some("80.00"), Some("170.00")));
     let response = stack.client.post(format!("{adjudication}/v1/claims/{claim}/replay")).bearer_auth(&stack.api_key).send().await?;
     let replay: Value = response.json().await?;

@@ -179,7 +179,8 @@ pub fn secondary_line(method: CobMethod, line: &CobLine) -> Result<CobLineDecisi
     if method != CobMethod::LesserOf && shares_sum != share {
         return Err(CobError::ShareUnbalanced { sequence, sum: shares_sum, patient_share: share });
     }
-    let less_paid = |amount: Money| amount.checked_sub(line.primary_paid).map(|room| if room.is_negative() { Money::ZERO } else { room }).ok_or_else(out_of_range);
+    let less_paid =
+        |amount: Money| amount.checked_sub(line.primary_paid).map(|room| if room.is_negative() { Money::ZERO } else { room }).ok_or_else(out_of_range);
     let (paid, basis) = match method {
         CobMethod::LesserOf => {
             let room = less_paid(line.secondary_allowed)?;

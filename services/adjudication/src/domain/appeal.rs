@@ -80,7 +80,11 @@ impl AppealFacts {
         self.review.action == OVERTURN
             && self.appeal.lines.contains(&sequence)
             && REOPENED_EDITS.iter().any(|(reopened, _)| *reopened == edit)
-            && self.decision.lines.iter().any(|line| line.sequence == sequence && line.steps.iter().any(|step| step.kind == StepKind::Edit && step.rule == edit))
+            && self
+                .decision
+                .lines
+                .iter()
+                .any(|line| line.sequence == sequence && line.steps.iter().any(|step| step.kind == StepKind::Edit && step.rule == edit))
     }
 
     /// Whether the overturn lifts `finding` (see [`AppealFacts::lifts_edit`]).
@@ -97,12 +101,7 @@ impl AppealFacts {
             adjustment: None,
             before: charge,
             after: charge,
-            detail: format!(
-                "appeal {} overturned by {} ({}): lifted \"{lifted}\"",
-                self.appeal.appeal_id,
-                self.review.reviewer,
-                self.review.reason.trim()
-            ),
+            detail: format!("appeal {} overturned by {} ({}): lifted \"{lifted}\"", self.appeal.appeal_id, self.review.reviewer, self.review.reason.trim()),
         }
     }
 }
@@ -535,11 +534,7 @@ mod tests {
         // 300 allowed: the 250 deductible, 20% of 50: the member owes 260, the plan pays 40.
         assert_eq!((decision.total_paid, decision.total_patient_responsibility), (money("40.00"), money("260.00")));
         let applied = crate::domain::ripple::applied_of(&events).unwrap().expect("entries applied");
-        let benefits = BenefitFacts {
-            position: applied.entries.clone(),
-            original_applied: Some(applied),
-            ..with_plan
-        };
+        let benefits = BenefitFacts { position: applied.entries.clone(), original_applied: Some(applied), ..with_plan };
         let schedule = legacy();
         let mut given = fixtures::facts(&schedule, DecisionState::Undecided);
         given.policy = Some(&policy);
@@ -656,7 +651,10 @@ mod tests {
         assert_eq!(decision.lines[0].adjustments[0].reason, Carc::TIMELY_FILING, "timely filing comes first in table order");
         let events = overturned.unwrap();
         let [Event::Reversed(_), Event::Adjudicated(again), Event::AppealDecided(_)] = events.as_slice() else { panic!("{events:?}") };
-        assert_eq!((again.lines[0].adjustments[0].reason.clone(), again.lines[0].steps[0].rule.as_str()), (Carc::PROVIDER_NOT_ELIGIBLE, "provider-not-enrolled"));
+        assert_eq!(
+            (again.lines[0].adjustments[0].reason.clone(), again.lines[0].steps[0].rule.as_str()),
+            (Carc::PROVIDER_NOT_ELIGIBLE, "provider-not-enrolled")
+        );
     }
 
     #[test]
@@ -684,13 +682,17 @@ mod tests {
         };
         let rows = AppealRows::default();
         assert_eq!(line_appeal(&denied_by("prior-authorization", Carc::AUTHORIZATION_ABSENT), rows), LineAppeal::Reopens { edit: "prior-authorization" });
-        for (edit, carc) in [("coverage-ended", Carc::AFTER_COVERAGE), ("after-date-of-death", Carc::DATE_OF_DEATH), ("exclusion", Carc::PROVIDER_NOT_ELIGIBLE)] {
+        for (edit, carc) in [("coverage-ended", Carc::AFTER_COVERAGE), ("after-date-of-death", Carc::DATE_OF_DEATH), ("exclusion", Carc::PROVIDER_NOT_ELIGIBLE)]
+        {
             let LineAppeal::Refused(reason) = line_appeal(&denied_by(edit, carc), rows) else { panic!("{edit} reopened") };
             assert!(reason.contains(&format!("`{edit}` edit, which no appeal reopens")) && reason.contains("line 1 (J1100)"), "{reason}");
         }
         // An overturn lifts only what denied the appealed line in the decision appealed.
         let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "300.00", 1)]);
-        let decision = ClaimAdjudicated { lines: vec![denied_by("timely-filing", Carc::TIMELY_FILING)], ..decision_of(&decided(&policy(MueIndicator::Line), vec![], BenefitFacts::default(), &claim).0) };
+        let decision = ClaimAdjudicated {
+            lines: vec![denied_by("timely-filing", Carc::TIMELY_FILING)],
+            ..decision_of(&decided(&policy(MueIndicator::Line), vec![], BenefitFacts::default(), &claim).0)
+        };
         let facts = appeal_facts(&decision, OVERTURN, vec![1]);
         assert!(facts.lifts_edit(1, "timely-filing"));
         assert!(!facts.lifts_edit(1, "provider-not-enrolled") && !facts.lifts_edit(2, "timely-filing"));

@@ -206,7 +206,9 @@ pub fn decide_original(
             let denial = None
                 .or_else(|| unless_lifted(switches.applies(StandardEdit::Coverage).then(|| edits::coverage(date, member)).flatten()))
                 .or_else(|| unless_lifted(switches.applies(StandardEdit::Death).then(|| edits::date_of_death(date, member)).flatten()))
-                .or_else(|| unless_lifted(switches.applies(StandardEdit::TimelyFiling).then(|| edits::timely_filing(date, facts.received_on, &payer)).flatten()))
+                .or_else(|| {
+                    unless_lifted(switches.applies(StandardEdit::TimelyFiling).then(|| edits::timely_filing(date, facts.received_on, &payer)).flatten())
+                })
                 .or_else(|| {
                     unless_lifted(
                         switches

@@ -35,11 +35,7 @@ pub async fn record(store: &Store, tx: &impl ConnectionTrait, version: Uuid, of_
 pub async fn originals(store: &Store, conn: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, StoreError> {
     let mut found = HashMap::new();
     for chunk in claim_ids.chunks(500) {
-        let select = format!(
-            "SELECT version_id, of_claim_id FROM {} WHERE version_id IN ({})",
-            store.table("claim_versions"),
-            placeholders(1, chunk.len())
-        );
+        let select = format!("SELECT version_id, of_claim_id FROM {} WHERE version_id IN ({})", store.table("claim_versions"), placeholders(1, chunk.len()));
         for row in conn.query_all_raw(stmt(store, select, chunk.iter().map(|id| Value::from(*id)).collect())).await? {
             found.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
         }
