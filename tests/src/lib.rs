@@ -874,6 +874,21 @@ impl Embedded {
     }
 }
 
+/// (group-reason, amount) of each adjustment of the decision's first line, from a claim status.
+pub fn first_line_adjustments(status: &Value) -> Vec<(String, String)> {
+    status["decision"]["lines"][0]["adjustments"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no adjustments in {status}"))
+        .iter()
+        .map(|a| (format!("{}-{}", a["group"].as_str().unwrap_or(""), a["reason"].as_str().unwrap_or("")), a["amount"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+/// A (group-reason, amount) pair as [`first_line_adjustments`] gives them.
+pub fn adjustment_pair(code: &str, amount: &str) -> (String, String) {
+    (code.to_owned(), amount.to_owned())
+}
+
 /// A benefit plan for the tests: every line "medical"; in network deductible
 /// 500/1,000, out-of-pocket maximum 3,000/6,000, coinsurance 20% (out of
 /// network twice each, 40%).

@@ -11,24 +11,12 @@
 
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, gold_ppo_plan, one_line_claim, sample_claim, service_date, validate, wait_until};
+use claimtrail_e2e::{
+    PAYER_ID, Stack, adjustment_pair, first_line_adjustments, gold_ppo_plan, one_line_claim, sample_claim, service_date, validate, wait_until,
+};
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
-
-/// (group-reason, amount) of each adjustment of the decision's first line.
-fn adjustments(status: &Value) -> Vec<(String, String)> {
-    status["decision"]["lines"][0]["adjustments"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no adjustments in {status}"))
-        .iter()
-        .map(|a| (format!("{}-{}", a["group"].as_str().unwrap_or(""), a["reason"].as_str().unwrap_or("")), a["amount"].as_str().unwrap_or("").to_owned()))
-        .collect()
-}
-
-fn pair(code: &str, amount: &str) -> (String, String) {
-    (code.to_owned(), amount.to_owned())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_the_cent() -> anyhow::Result<()> {
@@ -86,7 +74,11 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     let claim = stack.submit_ok(&one_line_claim("PCN-SCEN4", "99213", 1, "400.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
     assert_eq!(status["outcome"], "paid", "{status}");
-    assert_eq!(adjustments(&status), [pair("CO-45", "150.00"), pair("PR-1", "150.00"), pair("PR-2", "20.00")], "{status}");
+    assert_eq!(
+        first_line_adjustments(&status),
+        [adjustment_pair("CO-45", "150.00"), adjustment_pair("PR-1", "150.00"), adjustment_pair("PR-2", "20.00")],
+        "{status}"
+    );
     assert_eq!((status["decision"]["total_paid"].as_str(), status["decision"]["total_patient_responsibility"].as_str()), (Some("80.00"), Some("170.00")));
     let response = stack.client.post(format!("{adjudication}/v1/claims/{claim}/replay")).bearer_auth(&stack.api_key).send().await?;
     let replay: Value = response.json().await?;
@@ -146,7 +138,7 @@ async fn an_uploaded_plan_and_imported_accumulators_give_scenarios_4_and_5_to_th
     assert_eq!(response.status(), 201);
     let claim = stack.submit_ok(&one_line_claim("PCN-SCEN5", "99214", 2, "600.00")).await?.remove(0);
     let status = stack.wait_decided(&claim, DECIDED).await?;
-    assert_eq!(adjustments(&status), [pair("CO-45", "100.00"), pair("PR-2", "10.00")], "{status}");
+    assert_eq!(first_line_adjustments(&status), [adjustment_pair("CO-45", "100.00"), adjustment_pair("PR-2", "10.00")], "{status}");
     assert_eq!(status["decision"]["total_paid"], "490.00", "{status}");
     // Later claims pay 100% of the allowed amount.
     let claim = stack.submit_ok(&one_line_claim("PCN-AFTER-OOP", "99212", 1, "250.00")).await?.remove(0);

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use claimtrail_e2e::{PAYER_ID, Stack, day, sample_claim, service_date};
+use claimtrail_e2e::{PAYER_ID, Stack, adjustment_pair, day, first_line_adjustments, sample_claim, service_date};
 use serde_json::{Value, json};
 
 const DECIDED: Duration = Duration::from_secs(30);
@@ -115,20 +115,6 @@ fn secondary_fhir(pcn: &str) -> Value {
     claim
 }
 
-/// (group-reason, amount) of each adjustment of the decision's first line.
-fn adjustments(status: &Value) -> Vec<(String, String)> {
-    status["decision"]["lines"][0]["adjustments"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no adjustments in {status}"))
-        .iter()
-        .map(|a| (format!("{}-{}", a["group"].as_str().unwrap_or(""), a["reason"].as_str().unwrap_or("")), a["amount"].as_str().unwrap_or("").to_owned()))
-        .collect()
-}
-
-fn pair(code: &str, amount: &str) -> (String, String) {
-    (code.to_owned(), amount.to_owned())
-}
-
 /// The plan of the sample member (PPO-GOLD), as a secondary paying the lesser of.
 fn plan(cob_method: &str) -> Value {
     json!({
@@ -186,7 +172,7 @@ async fn scenario_12_as_the_secondary_payer_from_an_837p_and_a_fhir_claim_pays_6
     for claim in [&x12_claim, &fhir_claim] {
         let status = stack.wait_decided(claim, DECIDED).await?;
         assert_eq!(status["outcome"], "paid", "{status}");
-        assert_eq!(adjustments(&status), [pair("OA-23", "425.00"), pair("CO-45", "10.00")], "{status}");
+        assert_eq!(first_line_adjustments(&status), [adjustment_pair("OA-23", "425.00"), adjustment_pair("CO-45", "10.00")], "{status}");
         let decision = &status["decision"];
         assert_eq!((decision["total_paid"].as_str(), decision["total_patient_responsibility"].as_str()), (Some("65.00"), Some("0.00")), "{status}");
         let explanation: Value = stack.client.get(format!("{adjudication}/v1/claims/{claim}/explanation")).bearer_auth(&payer_key).send().await?.json().await?;

@@ -140,13 +140,35 @@ pub enum FamilyRule {
     NonEmbedded,
 }
 
-/// How the plan pays as a secondary payer.
+/// How the plan pays as a secondary payer (docs/benefits.md, "Coordination
+/// of benefits"; libs/benefits `cob`). Each pays at most the patient share
+/// the earlier payers left.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CobMethod {
-    /// Pay the lesser of (secondary allowed − primary paid) and the primary's patient share.
+    /// Pay the lesser of (secondary allowed − primary paid) and the primary's patient share; the rest is written off (CO-45).
     #[default]
     LesserOf,
+    /// Standard (traditional) COB, the NAIC model's: pay this plan's own benefit (what it would pay as primary) up to the patient share the earlier payers left; the rest stays the member's (PR).
+    Standard,
+    /// Non-duplication: pay the difference, if any, between this plan's own benefit and what the earlier payers paid, up to that patient share; the rest stays the member's (PR).
+    NonDuplication,
+}
+
+impl CobMethod {
+    /// The setting's JSON name, also the benefit step's rule after `cob-`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CobMethod::LesserOf => "lesser_of",
+            CobMethod::Standard => "standard",
+            CobMethod::NonDuplication => "non_duplication",
+        }
+    }
+
+    /// Whether the method reads this plan's own benefit (its cost sharing as if it were primary).
+    pub fn reads_own_benefit(self) -> bool {
+        self != CobMethod::LesserOf
+    }
 }
 
 fn january() -> u8 {
@@ -208,7 +230,8 @@ impl Plan {
             && serde_json::from_value::<CobMethod>(method.clone()).is_err()
         {
             let message = format!(
-                "{method} is not a COB method: `lesser_of` (pay the lesser of the secondary's allowed less the primary's payment, and the primary's patient share)"
+                "{method} is not a COB method: `lesser_of` (the lesser of the secondary's allowed less the primary's payment, and the primary's patient share), \
+                 `standard` (this plan's own benefit up to that patient share) or `non_duplication` (its own benefit less the primary's payment, up to that share)"
             );
             return Err(PlanErrors { errors: vec![FieldError::new("cob_method", message)] });
         }
@@ -549,6 +572,10 @@ mod tests {
         let mut plan = sample();
         plan["cob_method"] = json!("lesser_of");
         assert_eq!(compile(&plan).unwrap().plan().cob_method, CobMethod::LesserOf);
+        for method in [CobMethod::Standard, CobMethod::NonDuplication] {
+            plan["cob_method"] = json!(method.name());
+            assert_eq!(compile(&plan).unwrap().plan().cob_method, method);
+        }
         plan["cob_method"] = json!("carve_out");
         let errors = Plan::from_json(plan.to_string().as_bytes()).unwrap_err().errors;
         assert_eq!(errors.len(), 1, "{errors:?}");

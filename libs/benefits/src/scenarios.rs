@@ -342,7 +342,9 @@ fn scenario_12_secondary_pays_the_lesser_of() {
         primary_allowed: money("375.00"),
         primary_paid: money("300.00"),
         primary_patient_share: money("75.00"),
+        primary_patient_adjustments: vec![adjustment(GroupCode::Pr, Carc::DEDUCTIBLE, "75.00")],
         secondary_allowed: money("365.00"),
+        secondary_benefit: money("365.00"),
     };
     let decision = secondary_line(CobMethod::LesserOf, &line).unwrap();
     assert_eq!(decision.paid, money("65.00"));

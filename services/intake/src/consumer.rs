@@ -19,6 +19,7 @@ use tracing::Instrument as _;
 
 use crate::domain::{self, Command, Event};
 use crate::storage::claims::{self, HistoryEntry, HistoryRows};
+use crate::storage::versions;
 
 /// Keeps the status of the claims this intake received.
 pub struct StatusProjection {
@@ -72,6 +73,7 @@ impl EventHandler for StatusProjection {
     /// The batch's claims rows updated event by event, its history rows in one statement.
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let mut commands = Vec::with_capacity(events.len());
+        let mut positions = Vec::new();
         for envelope in events {
             // Settlement's payments: what the ClaimResponse and the EOB show (domain/payments.rs).
             match envelope.domain_event() {
@@ -91,11 +93,10 @@ impl EventHandler for StatusProjection {
                     continue;
                 }
                 // The member's position after a claim's cost sharing: what its status and EOB show.
+                // Recorded once the batch's claims are projected: a correction version's position is its claim's.
                 Ok(DomainEvent::AccumulatorsChanged(changed)) => {
-                    if let Some(claim_id) = changed.claim_id.filter(|_| changed.change == "applied" && !changed.balances.is_empty())
-                        && !claims::statuses(&self.store, tx, &[claim_id]).await?.is_empty()
-                    {
-                        crate::storage::benefits::record(&self.store, tx, claim_id, &changed.balances).await?;
+                    if let Some(claim_id) = changed.claim_id.filter(|_| changed.change == "applied" && !changed.balances.is_empty()) {
+                        positions.push((claim_id, changed.balances));
                     }
                     continue;
                 }
@@ -117,14 +118,26 @@ impl EventHandler for StatusProjection {
                 Command::Submit { .. } => {}
             }
         }
+        let versions = versions::originals(&self.store, tx, &claim_ids).await?;
+        claim_ids.extend(versions.values().copied());
         claim_ids.sort();
         claim_ids.dedup();
-        let mut facts = domain::Facts { claims: claims::statuses(&self.store, tx, &claim_ids).await?, ..domain::Facts::default() };
+        let mut facts = domain::Facts { claims: claims::statuses(&self.store, tx, &claim_ids).await?, versions, ..domain::Facts::default() };
         let mut history = HistoryRows::default();
         for (envelope, command) in commands {
             facts = self.project(tx, envelope, &command, facts, &mut history).instrument(claimtrail_runtime::event_span(envelope)).await?;
         }
         history.write(&self.store, tx).await?;
+        for (claim_id, balances) in positions {
+            let learned = match facts.versions.get(&claim_id) {
+                Some(original) => Some(*original),
+                None => versions::originals(&self.store, tx, &[claim_id]).await?.remove(&claim_id),
+            };
+            let claim_id = learned.unwrap_or(claim_id);
+            if !claims::statuses(&self.store, tx, &[claim_id]).await?.is_empty() {
+                crate::storage::benefits::record(&self.store, tx, claim_id, &balances).await?;
+            }
+        }
         Ok(vec![])
     }
 }
@@ -169,6 +182,7 @@ impl StatusProjection {
                         detail,
                     });
                 }
+                Event::VersionLearned { version, of_claim_id } => versions::record(store, tx, *version, *of_claim_id).await?,
                 Event::Received(_) => {}
             }
         }

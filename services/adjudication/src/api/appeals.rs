@@ -3,9 +3,10 @@
 //! The provider key of the organization that submitted the claim (or an
 //! admin key) appeals its decision with a reason, naming the lines it
 //! appeals (none named: every line an edit denied or reduced). The lines are
-//! checked against the decision ([`crate::domain::appeal::appealable_lines`]):
-//! an MUE indicator 2 denial or an exact duplicate (CO-18) is refused with a
-//! 422 naming the line and why, as is a line no MUE denied. A claim is
+//! checked against the decision ([`crate::domain::appeal::appealable_lines`],
+//! docs/appeals.md): an MUE indicator 2 denial, an NCCI modifier indicator 0
+//! denial, an exact duplicate (CO-18) or a denial no appeal reopens is
+//! refused with a 422 naming the line and why. A claim is
 //! appealed once: the appeal is stored (`appeals`) with its
 //! `claim.appealed.v1` in one transaction, published on the claim's family
 //! partition, and waits in the payer's pended queue (reason `appeal`) for a
@@ -100,7 +101,7 @@ fn appealed_before(claim_id: &str, stored: &StoredAppeal, key: Option<&str>, req
               (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No decided claim this key submitted", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "Pended, reversed, or appealed already", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "A line that may not be appealed (MUE indicator 2, CO-18, no MUE), or no reason: every fault with its path; nothing recorded", body = Problem, content_type = "application/problem+json")),
+              (status = 422, description = "A line that may not be appealed (MUE indicator 2, NCCI modifier indicator 0, CO-18, an edit no appeal reopens), or no reason: every fault with its path; nothing recorded", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub(crate) async fn appeal_claim(
     State(runtime): State<Runtime>,
@@ -134,9 +135,12 @@ pub(crate) async fn appeal_claim(
     };
     let record: DecisionRecord = serde_json::from_slice(&stored.record)
         .map_err(|e| Problem::internal(&anyhow::anyhow!("the decision record of claim {claim_id} does not read back: {e}")))?;
-    let mue_rows = record.policy.mue.as_ref().map(|mue| mue.rows.as_slice()).unwrap_or_default();
+    let rows = appeal::AppealRows {
+        mue: record.policy.mue.as_ref().map(|mue| mue.rows.as_slice()).unwrap_or_default(),
+        ncci: record.policy.ncci.as_ref().map(|ncci| ncci.rows.as_slice()).unwrap_or_default(),
+    };
     let mut faults: Vec<(String, String)> = appeal::reason_fault(&parsed.reason).into_iter().collect();
-    let lines = match appeal::appealable_lines(&decision, mue_rows, &parsed.lines) {
+    let lines = match appeal::appealable_lines(&decision, rows, &parsed.lines) {
         Ok(lines) => lines,
         Err(refused) => {
             faults.extend(refused);

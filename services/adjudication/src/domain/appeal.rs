@@ -4,16 +4,27 @@
 //! overturns it (`claim.reviewed.v1` with action `uphold` or `overturn`).
 //!
 //! What may be appealed ([`appealable_lines`]), line by line, read from the
-//! decision and the MUE rows its record kept:
-//! - a line denied or reduced by an MUE with indicator 1 (per line) or 3
-//!   (per date of service, clinical: records may justify the units);
-//! - never a line denied by an MUE with indicator 2 (per date of service,
-//!   policy: absolute), nor an exact duplicate (CO-18);
-//! - nothing else: the other denials are answered by a corrected claim
-//!   (frequency 7) or a registry change, not by an appeal.
+//! decision and the policy rows its record kept (docs/appeals.md has the
+//! table and the reasons). A line reopens when the edit that denied or
+//! reduced it is one records can answer ([`REOPENED_EDITS`]):
+//! - an MUE with indicator 1 (per line) or 3 (per date of service,
+//!   clinical): records may justify the units (CO-151);
+//! - an NCCI procedure-to-procedure edit whose modifier indicator is 1:
+//!   records may show a distinct service (CO-97);
+//! - a missing prior authorization: the authorization obtained (CO-197);
+//! - timely filing: proof the claim was filed in time (CO-29);
+//! - a provider not enrolled on the date of service: proof of enrollment
+//!   (CO-B7 of the registry edit).
+//!
+//! Never: an MUE with indicator 2 (policy, absolute), an NCCI pair with
+//! modifier indicator 0, an exact duplicate (CO-18), a provider on the
+//! exclusion list (CO-B7 of the exclusion edit: no appeal pays an excluded
+//! provider), and the member's coverage or date of death (CO-26/27/13:
+//! the registry is corrected and retroactive reprocessing decides again);
+//! nor a line a payer's rule or a reviewer denied.
 //!
 //! An overturn ([`decide`]) decides the claim again on the facts its
-//! decision recorded, with the MUE findings of the appealed lines lifted
+//! decision recorded, with the edit that denied each appealed line lifted
 //! (each such line gets an `appeal-overturned` step), so pricing and the
 //! benefit step pay them; it first reverses the decision appealed
 //! (`claim.reversed.v1` whose `by_claim_id` is the claim itself), and the
@@ -25,7 +36,7 @@
 
 use claimtrail_codes::Carc;
 use claimtrail_events::{ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimReversed, ClaimReviewed, LineDecision, StepKind, SubmittedClaim};
-use claimtrail_policy::{CodeKey, Mue, MueIndicator};
+use claimtrail_policy::{CodeKey, ModifierIndicator, Mue, MueIndicator, PtpEdit};
 use serde::{Deserialize, Serialize};
 
 use super::{Event, Facts, Rejection, pricing};
@@ -53,24 +64,66 @@ pub struct AppealFacts {
     pub decision: ClaimAdjudicated,
 }
 
+/// The edits (their step rule) an appeal may lift, each with what answers it.
+pub const REOPENED_EDITS: [(&str, &str); 5] = [
+    ("mue", "records that justify the units (MUE indicator 1 or 3)"),
+    ("ncci-ptp", "records of a distinct service (NCCI modifier indicator 1)"),
+    ("prior-authorization", "the authorization obtained"),
+    ("timely-filing", "proof of timely filing"),
+    ("provider-not-enrolled", "proof of the provider's enrollment on the date of service"),
+];
+
 impl AppealFacts {
-    /// Whether the overturn lifts `finding` (an MUE finding on an appealed line).
+    /// Whether the overturn lifts `edit` (a step rule of [`REOPENED_EDITS`])
+    /// on line `sequence`: an appealed line that edit denied or reduced in the decision appealed.
+    pub fn lifts_edit(&self, sequence: u32, edit: &str) -> bool {
+        self.review.action == OVERTURN
+            && self.appeal.lines.contains(&sequence)
+            && REOPENED_EDITS.iter().any(|(reopened, _)| *reopened == edit)
+            && self
+                .decision
+                .lines
+                .iter()
+                .any(|line| line.sequence == sequence && line.steps.iter().any(|step| step.kind == StepKind::Edit && step.rule == edit))
+    }
+
+    /// Whether the overturn lifts `finding` (see [`AppealFacts::lifts_edit`]).
     pub fn lifts(&self, finding: &claimtrail_policy::Finding) -> bool {
-        self.review.action == OVERTURN && finding.edit == claimtrail_policy::Edit::Mue && self.appeal.lines.contains(&finding.sequence)
+        self.lifts_edit(finding.sequence, finding.edit.as_str())
+    }
+
+    /// The step of a line whose `lifted` denial (its explanation) the overturn lifts; the line is priced in full.
+    pub fn lifted_step(&self, charge: claimtrail_events::Money, lifted: &str) -> claimtrail_events::DecisionStep {
+        claimtrail_events::DecisionStep {
+            kind: StepKind::Review,
+            rule: "appeal-overturned".into(),
+            source: Some(format!("appeal:{}", self.appeal.appeal_id)),
+            adjustment: None,
+            before: charge,
+            after: charge,
+            detail: format!("appeal {} overturned by {} ({}): lifted \"{lifted}\"", self.appeal.appeal_id, self.review.reviewer, self.review.reason.trim()),
+        }
     }
 }
 
 /// Why one line may or may not be appealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineAppeal {
-    /// Denied or reduced by an MUE with indicator 1 or 3.
-    Reopens { indicator: u8 },
+    /// Denied or reduced by `edit`, one of [`REOPENED_EDITS`].
+    Reopens { edit: &'static str },
     /// Not appealable, in a sentence naming the line and why.
     Refused(String),
 }
 
-/// Whether `line` of a decision may be appealed, given the MUE rows the decision read.
-pub fn line_appeal(line: &LineDecision, mue_rows: &[Mue]) -> LineAppeal {
+/// The policy rows a decision's record kept that decide whether its lines may be appealed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppealRows<'a> {
+    pub mue: &'a [Mue],
+    pub ncci: &'a [PtpEdit],
+}
+
+/// Whether `line` of a decision may be appealed, given the policy rows the decision read.
+pub fn line_appeal(line: &LineDecision, rows: AppealRows<'_>) -> LineAppeal {
     let code = &line.procedure_code;
     let seq = line.sequence;
     let duplicate = line.adjustments.iter().any(|adjustment| adjustment.reason == Carc::DUPLICATE)
@@ -80,32 +133,57 @@ pub fn line_appeal(line: &LineDecision, mue_rows: &[Mue]) -> LineAppeal {
             "line {seq} ({code}) was denied CO-18 as an exact duplicate of an earlier claim: an exact duplicate cannot be appealed"
         ));
     }
-    let by_mue = line.steps.iter().any(|step| step.kind == StepKind::Edit && step.rule == "mue");
-    if !by_mue {
-        return LineAppeal::Refused(format!(
-            "line {seq} ({code}) was not denied or reduced by an MUE: an appeal reopens MUE indicator 1 and 3 denials; other denials are corrected by a replacement claim"
-        ));
-    }
+    let edited = |rule: &str| line.steps.iter().any(|step| step.kind == StepKind::Edit && step.rule == rule);
     let key = CodeKey::of(code);
-    match mue_rows.iter().find(|row| row.code == key).map(|row| row.indicator) {
-        Some(MueIndicator::DateOfServicePolicy) => LineAppeal::Refused(format!(
-            "line {seq} ({code}) was denied CO-151 by an MUE with indicator 2 (date of service, policy): indicator 2 is absolute and no appeal overrides it"
-        )),
-        Some(indicator) => LineAppeal::Reopens { indicator: indicator.number() },
-        None => LineAppeal::Refused(format!("line {seq} ({code}): the MUE row that denied it is not in the decision's record")),
+    if edited("mue") {
+        return match rows.mue.iter().find(|row| row.code == key).map(|row| row.indicator) {
+            Some(MueIndicator::DateOfServicePolicy) => LineAppeal::Refused(format!(
+                "line {seq} ({code}) was denied CO-151 by an MUE with indicator 2 (date of service, policy): indicator 2 is absolute and no appeal overrides it"
+            )),
+            Some(_) => LineAppeal::Reopens { edit: "mue" },
+            None => LineAppeal::Refused(format!("line {seq} ({code}): the MUE row that denied it is not in the decision's record")),
+        };
     }
+    if edited("ncci-ptp") {
+        let pairs: Vec<&PtpEdit> = rows.ncci.iter().filter(|row| row.column_two == key).collect();
+        return if pairs.is_empty() {
+            LineAppeal::Refused(format!("line {seq} ({code}): the NCCI pair that denied it is not in the decision's record"))
+        } else if pairs.iter().any(|row| row.modifier_indicator == ModifierIndicator::NotAllowed) {
+            LineAppeal::Refused(format!(
+                "line {seq} ({code}) was denied CO-97 by an NCCI pair with modifier indicator 0: the two codes are never paid together, and no appeal overrides it"
+            ))
+        } else {
+            LineAppeal::Reopens { edit: "ncci-ptp" }
+        };
+    }
+    if let Some((edit, _)) = REOPENED_EDITS.iter().find(|(edit, _)| edited(edit)) {
+        return LineAppeal::Reopens { edit };
+    }
+    let what: Vec<&str> = REOPENED_EDITS.iter().map(|(_, what)| *what).collect();
+    let cause = line.steps.iter().find(|step| step.kind == StepKind::Edit).map(|step| step.rule.clone());
+    LineAppeal::Refused(match cause {
+        Some(rule) => format!(
+            "line {seq} ({code}) was denied by the `{rule}` edit, which no appeal reopens: an appeal brings {}; \
+             coverage and date of death are corrected in the registry (retroactive reprocessing), the rest by a replacement claim",
+            what.join(", ")
+        ),
+        None => format!(
+            "line {seq} ({code}) was not denied or reduced by an edit an appeal reopens (a payer's rule or a reviewer decided it, or it was paid): \
+             a replacement claim corrects it"
+        ),
+    })
 }
 
 /// The lines an appeal of `decision` reopens: the ones `requested` names
 /// (empty: every line an edit denied or reduced), each checked; or every
 /// fault as (path, reason).
-pub fn appealable_lines(decision: &ClaimAdjudicated, mue_rows: &[Mue], requested: &[u32]) -> Result<Vec<u32>, Vec<(String, String)>> {
+pub fn appealable_lines(decision: &ClaimAdjudicated, rows: AppealRows<'_>, requested: &[u32]) -> Result<Vec<u32>, Vec<(String, String)>> {
     let mut faults = Vec::new();
     let mut lines = Vec::new();
     if requested.is_empty() {
         let edited = decision.lines.iter().filter(|line| line.steps.iter().any(|step| step.kind == StepKind::Edit));
         for line in edited {
-            match line_appeal(line, mue_rows) {
+            match line_appeal(line, rows) {
                 LineAppeal::Reopens { .. } => lines.push(line.sequence),
                 LineAppeal::Refused(reason) => faults.push((format!("lines (line {})", line.sequence), reason)),
             }
@@ -122,7 +200,7 @@ pub fn appealable_lines(decision: &ClaimAdjudicated, mue_rows: &[Mue], requested
         }
         match decision.lines.iter().find(|line| line.sequence == *sequence) {
             None => faults.push((format!("lines[{idx}]"), format!("claim {} has no line {sequence}", decision.claim_id))),
-            Some(line) => match line_appeal(line, mue_rows) {
+            Some(line) => match line_appeal(line, rows) {
                 LineAppeal::Reopens { .. } => lines.push(*sequence),
                 LineAppeal::Refused(reason) => faults.push((format!("lines[{idx}]"), reason)),
             },
@@ -228,19 +306,22 @@ pub fn decide(claim: &SubmittedClaim, facts: &Facts<'_>, appeal: &AppealFacts) -
 mod tests {
     use std::sync::Arc;
 
-    use claimtrail_benefits::{AccumulatorEntry, AccumulatorsApplied, Bucket, ClaimVersion, Plan};
-    use claimtrail_codes::MemberId;
+    use claimtrail_benefits::Plan;
     use claimtrail_events::{Frequency, Money, Outcome};
-    use claimtrail_policy::{Fee, FeeSchedule as PolicyFees, MueTable, Setting};
+    use claimtrail_policy::{Fee, FeeSchedule as PolicyFees, MueTable, NcciTable, Setting};
     use time::macros::date;
     use uuid::Uuid;
 
     use super::*;
     use crate::domain::fixtures::{self, check};
     use crate::domain::{
-        BenefitFacts, Command, DecisionRecord, DecisionState, FeeSchedule, HistoryFact, HistoryStatus, PlanInForce, PolicyInForce, TableInForce,
+        BenefitFacts, Command, DecisionRecord, DecisionState, Facts, FeeSchedule, HistoryFact, HistoryStatus, PlanInForce, PolicyInForce, TableInForce,
         decide as decide_claim,
     };
+
+    fn mue_only(mue: &[Mue]) -> AppealRows<'_> {
+        AppealRows { mue, ncci: &[] }
+    }
 
     fn money(text: &str) -> Money {
         Money::parse(text).unwrap()
@@ -353,8 +434,8 @@ mod tests {
         let decision = decision_of(&events);
         assert_eq!((decision.total_paid, decision.lines[1].adjustments[0].reason.clone()), (money("300.00"), Carc::UNITS_NOT_SUPPORTED));
         // Given the decision, when the provider appeals every edited line, then line 2 is reopened.
-        assert_eq!(appealable_lines(&decision, &rows, &[]), Ok(vec![2]));
-        assert_eq!(line_appeal(&decision.lines[1], &rows), LineAppeal::Reopens { indicator: 3 });
+        assert_eq!(appealable_lines(&decision, mue_only(&rows), &[]), Ok(vec![2]));
+        assert_eq!(line_appeal(&decision.lines[1], mue_only(&rows)), LineAppeal::Reopens { edit: "mue" });
         // Given the overturn, when the claim is decided again, then the decision is reversed, line 2 paid, the outcome last.
         let schedule = legacy();
         let mut given = fixtures::facts(&schedule, DecisionState::Undecided);
@@ -384,7 +465,7 @@ mod tests {
         let (events, rows) = decided(&policy(MueIndicator::Line), vec![], BenefitFacts::default(), &claim);
         let decision = decision_of(&events);
         assert_eq!(decision.outcome, Outcome::Denied);
-        assert_eq!(appealable_lines(&decision, &rows, &[1]), Ok(vec![1]));
+        assert_eq!(appealable_lines(&decision, mue_only(&rows), &[1]), Ok(vec![1]));
     }
 
     #[test]
@@ -392,12 +473,12 @@ mod tests {
         let claim = two_lines();
         let (events, rows) = decided(&policy(MueIndicator::DateOfServicePolicy), vec![earlier("G0422", "4", "200.00")], BenefitFacts::default(), &claim);
         let decision = decision_of(&events);
-        let faults = appealable_lines(&decision, &rows, &[2]).unwrap_err();
+        let faults = appealable_lines(&decision, mue_only(&rows), &[2]).unwrap_err();
         assert_eq!(faults.len(), 1, "{faults:?}");
         assert_eq!(faults[0].0, "lines[0]");
         assert!(faults[0].1.contains("line 2 (G0422)") && faults[0].1.contains("indicator 2"), "{}", faults[0].1);
         // Appealing every edited line names the same line.
-        assert!(appealable_lines(&decision, &rows, &[]).unwrap_err()[0].1.contains("indicator 2"));
+        assert!(appealable_lines(&decision, mue_only(&rows), &[]).unwrap_err()[0].1.contains("indicator 2"));
     }
 
     #[test]
@@ -406,7 +487,7 @@ mod tests {
         let (events, rows) = decided(&policy(MueIndicator::Line), vec![earlier("99213", "1", "180.00")], BenefitFacts::default(), &claim);
         let decision = decision_of(&events);
         assert_eq!(decision.lines[0].adjustments[0].reason, Carc::DUPLICATE);
-        let faults = appealable_lines(&decision, &rows, &[]).unwrap_err();
+        let faults = appealable_lines(&decision, mue_only(&rows), &[]).unwrap_err();
         assert!(faults[0].1.contains("line 1 (99213)") && faults[0].1.contains("CO-18"), "{faults:?}");
     }
 
@@ -415,13 +496,13 @@ mod tests {
         let claim = two_lines();
         let (events, rows) = decided(&policy(MueIndicator::DateOfServiceClinical), vec![earlier("G0422", "4", "200.00")], BenefitFacts::default(), &claim);
         let decision = decision_of(&events);
-        let faults = appealable_lines(&decision, &rows, &[1, 3, 2, 2]).unwrap_err();
+        let faults = appealable_lines(&decision, mue_only(&rows), &[1, 3, 2, 2]).unwrap_err();
         let paths: Vec<&str> = faults.iter().map(|(path, _)| path.as_str()).collect();
         assert_eq!(paths, ["lines[0]", "lines[1]", "lines[3]"], "{faults:?}");
-        assert!(faults[0].1.contains("not denied or reduced by an MUE"));
+        assert!(faults[0].1.contains("not denied or reduced by an edit an appeal reopens"), "{}", faults[0].1);
         let paid = fixtures::claim(Frequency::Original, None, &[("J1100", "300.00", 1)]);
         let (events, rows) = decided(&policy(MueIndicator::Line), vec![], BenefitFacts::default(), &paid);
-        assert!(appealable_lines(&decision_of(&events), &rows, &[]).unwrap_err()[0].1.contains("nothing to appeal"));
+        assert!(appealable_lines(&decision_of(&events), mue_only(&rows), &[]).unwrap_err()[0].1.contains("nothing to appeal"));
     }
 
     #[test]
@@ -449,24 +530,11 @@ mod tests {
         let history = vec![earlier("G0422", "4", "200.00")];
         let with_plan = BenefitFacts { plan: Some(plan()), ..BenefitFacts::default() };
         let (events, _) = decided(&policy, history.clone(), with_plan.clone(), &claim);
-        let [Event::Accumulators(applied), Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        let [Event::Accumulators(_), Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
         // 300 allowed: the 250 deductible, 20% of 50: the member owes 260, the plan pays 40.
         assert_eq!((decision.total_paid, decision.total_patient_responsibility), (money("40.00"), money("260.00")));
-        let entries: Vec<AccumulatorEntry> = applied
-            .entries
-            .iter()
-            .map(|entry| AccumulatorEntry {
-                member_id: MemberId::parse(&entry.member_id).unwrap(),
-                plan_year: entry.plan_year,
-                bucket: Bucket::parse(&entry.bucket).unwrap(),
-                amount: entry.amount,
-            })
-            .collect();
-        let benefits = BenefitFacts {
-            position: entries.clone(),
-            original_applied: Some(AccumulatorsApplied { claim: ClaimVersion { claim_id: claim.claim_id.into(), version: 1 }, entries }),
-            ..with_plan
-        };
+        let applied = crate::domain::ripple::applied_of(&events).unwrap().expect("entries applied");
+        let benefits = BenefitFacts { position: applied.entries.clone(), original_applied: Some(applied), ..with_plan };
         let schedule = legacy();
         let mut given = fixtures::facts(&schedule, DecisionState::Undecided);
         given.policy = Some(&policy);
@@ -508,5 +576,126 @@ mod tests {
         let paths: Vec<&str> = faults.iter().map(|(path, _)| path.as_str()).collect();
         assert_eq!(paths, ["action", "carc", "lines"]);
         assert!(reason_fault(" ").is_some() && reason_fault(&"x".repeat(REASON_CHARS_MAX + 1)).is_some() && reason_fault("records").is_none());
+    }
+
+    /// J1100 (300.00) and 99213 (120.00) under an NCCI pair J1100/99213 with `indicator`.
+    fn ncci_policy(indicator: ModifierIndicator) -> PolicyInForce {
+        let pair = PtpEdit {
+            column_one: CodeKey::of("J1100"),
+            column_two: CodeKey::of("99213"),
+            prior_1996: false,
+            effective: date!(2026 - 01 - 01),
+            deletion: None,
+            modifier_indicator: indicator,
+        };
+        PolicyInForce { ncci: Some(TableInForce::new("e".repeat(64), NcciTable::from_edits(Setting::Practitioner, vec![pair]))), ..policy(MueIndicator::Line) }
+    }
+
+    /// `claim` decided under `policy` and the fixture's facts as `change` leaves them; then every edited line
+    /// appealed and, when that may be, overturned: (the decision, the lines the appeal reopens, the overturn's events).
+    fn appealed(
+        policy: &PolicyInForce,
+        claim: &SubmittedClaim,
+        change: impl Fn(&mut Facts<'_>),
+    ) -> (ClaimAdjudicated, Result<Vec<u32>, Vec<(String, String)>>, Option<Vec<Event>>) {
+        let schedule = legacy();
+        let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+        facts.policy = Some(policy);
+        change(&mut facts);
+        let decision = decision_of(&decide_claim(&facts, &Command::Adjudicate(claim.clone())).unwrap());
+        let record = DecisionRecord::of(&facts, claim, "riverside");
+        let mue = record.policy.mue.map(|mue| mue.rows).unwrap_or_default();
+        let ncci = record.policy.ncci.map(|ncci| ncci.rows).unwrap_or_default();
+        let lines = appealable_lines(&decision, AppealRows { mue: &mue, ncci: &ncci }, &[]);
+        let overturned = lines.clone().ok().map(|lines| {
+            facts.appeal = Some(appeal_facts(&decision, OVERTURN, lines));
+            decide_claim(&facts, &Command::Adjudicate(claim.clone())).unwrap()
+        });
+        (decision, lines, overturned)
+    }
+
+    /// The overturn's corrected decision: (paid, the lifted line's first step rule and detail).
+    fn corrected(events: &[Event], sequence: u32) -> (Money, String, String) {
+        let [Event::Reversed(_), Event::Adjudicated(again), Event::AppealDecided(_)] = events else { panic!("{events:?}") };
+        let line = again.lines.iter().find(|line| line.sequence == sequence).unwrap();
+        (again.total_paid, line.steps[0].rule.clone(), line.steps[0].detail.clone())
+    }
+
+    #[test]
+    fn a_timely_filing_denial_co_29_is_appealed_with_proof_and_an_overturn_pays_the_line() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "300.00", 1)]);
+        // Served 2026-11-01, received 2026-11-05, with 3 days to file: late.
+        let (decision, lines, overturned) = appealed(&policy(MueIndicator::Line), &claim, |facts| {
+            facts.registry.payer.as_mut().unwrap().timely_filing_days = 3;
+        });
+        assert_eq!((decision.outcome, decision.lines[0].adjustments[0].reason.clone()), (Outcome::Denied, Carc::TIMELY_FILING));
+        assert_eq!(lines, Ok(vec![1]));
+        let (paid, rule, detail) = corrected(&overturned.unwrap(), 1);
+        assert_eq!((paid, rule.as_str()), (money("300.00"), "appeal-overturned"));
+        assert!(detail.contains("lifted") && detail.contains("within 3 days: CO-29"), "{detail}");
+    }
+
+    #[test]
+    fn a_provider_not_enrolled_co_b7_is_appealed_but_the_next_edit_still_applies() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "300.00", 1)]);
+        let not_enrolled = |facts: &mut Facts<'_>| facts.registry.provider.as_mut().unwrap().enrollment_start = date!(2026 - 11 - 02);
+        let (decision, lines, overturned) = appealed(&policy(MueIndicator::Line), &claim, not_enrolled);
+        assert_eq!(decision.lines[0].adjustments[0].reason, Carc::PROVIDER_NOT_ELIGIBLE);
+        assert_eq!(lines, Ok(vec![1]));
+        assert_eq!(corrected(&overturned.unwrap(), 1).0, money("300.00"));
+        // Lifting enrollment lifts nothing else: late as well, the line is denied CO-29 again (the appeal named enrollment only).
+        let (decision, _, overturned) = appealed(&policy(MueIndicator::Line), &claim, |facts| {
+            not_enrolled(facts);
+            facts.registry.payer.as_mut().unwrap().timely_filing_days = 3;
+        });
+        assert_eq!(decision.lines[0].adjustments[0].reason, Carc::TIMELY_FILING, "timely filing comes first in table order");
+        let events = overturned.unwrap();
+        let [Event::Reversed(_), Event::Adjudicated(again), Event::AppealDecided(_)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(
+            (again.lines[0].adjustments[0].reason.clone(), again.lines[0].steps[0].rule.as_str()),
+            (Carc::PROVIDER_NOT_ELIGIBLE, "provider-not-enrolled")
+        );
+    }
+
+    #[test]
+    fn an_ncci_denial_co_97_is_appealed_when_its_modifier_indicator_is_1_and_never_when_0() {
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "300.00", 1), ("99213", "120.00", 1)]);
+        let (decision, lines, overturned) = appealed(&ncci_policy(ModifierIndicator::Allowed), &claim, |_| {});
+        assert_eq!((decision.total_paid, decision.lines[1].adjustments[0].reason.clone()), (money("300.00"), Carc::BUNDLED));
+        assert_eq!(lines, Ok(vec![2]));
+        let (paid, rule, _) = corrected(&overturned.unwrap(), 2);
+        assert_eq!((paid, rule.as_str()), (money("420.00"), "appeal-overturned"));
+        let (_, lines, overturned) = appealed(&ncci_policy(ModifierIndicator::NotAllowed), &claim, |_| {});
+        let faults = lines.unwrap_err();
+        assert!(faults[0].1.contains("line 2 (99213)") && faults[0].1.contains("modifier indicator 0"), "{faults:?}");
+        assert!(overturned.is_none());
+    }
+
+    #[test]
+    fn a_missing_authorization_co_197_reopens_and_coverage_death_and_exclusion_denials_do_not() {
+        let line = fixtures::claim(Frequency::Original, None, &[("J1100", "300.00", 1)]).lines.remove(0);
+        let denied_by = |edit: &'static str, carc: Carc| {
+            pricing::denied_line(
+                &line,
+                &super::super::edits::Denial { edit, carc, remarks: vec![], source: "test".into(), detail: format!("denied by {edit}") },
+            )
+        };
+        let rows = AppealRows::default();
+        assert_eq!(line_appeal(&denied_by("prior-authorization", Carc::AUTHORIZATION_ABSENT), rows), LineAppeal::Reopens { edit: "prior-authorization" });
+        for (edit, carc) in [("coverage-ended", Carc::AFTER_COVERAGE), ("after-date-of-death", Carc::DATE_OF_DEATH), ("exclusion", Carc::PROVIDER_NOT_ELIGIBLE)]
+        {
+            let LineAppeal::Refused(reason) = line_appeal(&denied_by(edit, carc), rows) else { panic!("{edit} reopened") };
+            assert!(reason.contains(&format!("`{edit}` edit, which no appeal reopens")) && reason.contains("line 1 (J1100)"), "{reason}");
+        }
+        // An overturn lifts only what denied the appealed line in the decision appealed.
+        let claim = fixtures::claim(Frequency::Original, None, &[("J1100", "300.00", 1)]);
+        let decision = ClaimAdjudicated {
+            lines: vec![denied_by("timely-filing", Carc::TIMELY_FILING)],
+            ..decision_of(&decided(&policy(MueIndicator::Line), vec![], BenefitFacts::default(), &claim).0)
+        };
+        let facts = appeal_facts(&decision, OVERTURN, vec![1]);
+        assert!(facts.lifts_edit(1, "timely-filing"));
+        assert!(!facts.lifts_edit(1, "provider-not-enrolled") && !facts.lifts_edit(2, "timely-filing"));
+        assert!(!appeal_facts(&decision, UPHOLD, vec![1]).lifts_edit(1, "timely-filing"));
     }
 }

@@ -146,44 +146,78 @@ pub fn apply(claim: &SubmittedClaim, facts: &BenefitFacts, tier: Tier, events: V
                 }
                 out.push(Event::Reversed(reversal));
             }
-            Event::Adjudicated(decision) => match (cob, &facts.plan) {
-                (Some(cob), plan) => {
-                    let method = plan.as_ref().map_or_else(CobMethod::default, |plan| plan.plan.plan().cob_method);
-                    out.push(Event::Adjudicated(as_secondary(claim, cob, method, decision)?));
-                }
-                (None, Some(plan)) => {
-                    // A claim decided again (an overturned appeal) applies its next version.
-                    let version = facts
-                        .original_applied
-                        .as_ref()
-                        .filter(|applied| Uuid::from(applied.claim.claim_id) == claim.claim_id)
-                        .map_or(1, |applied| applied.claim.version + 1);
-                    let version = ClaimVersion { claim_id: claim.claim_id.into(), version };
-                    let (decision, applied) = with_cost_share(claim, version, tier, plan, facts.family_id.clone(), &state, decision)?;
-                    if !applied.entries.is_empty() {
-                        let applied = AccumulatorEvent::Applied(applied);
-                        let mut changed = applied.to_changed(payer_id);
-                        let mut after = state.clone();
-                        after.apply(&applied);
-                        changed.balances = balances(claim, plan, tier, facts.family_id.as_ref(), &after);
-                        out.push(Event::Accumulators(changed));
+            Event::Adjudicated(decision) => {
+                // A claim decided again (an overturned appeal) applies its next version.
+                let version = facts
+                    .original_applied
+                    .as_ref()
+                    .filter(|applied| Uuid::from(applied.claim.claim_id) == claim.claim_id)
+                    .map_or(1, |applied| applied.claim.version + 1);
+                let version = ClaimVersion { claim_id: claim.claim_id.into(), version };
+                match (cob, &facts.plan) {
+                    (Some(cob), plan) => {
+                        let method = plan.as_ref().map_or_else(CobMethod::default, |plan| plan.plan.plan().cob_method);
+                        // Standard and non-duplication read this plan's own benefit, and credit its
+                        // deductible with what it would have credited as primary (docs/benefits.md).
+                        let own = match plan.as_ref().filter(|_| method.reads_own_benefit()) {
+                            Some(plan) => {
+                                let (own, mut applied) = with_cost_share(claim, version, tier, plan, facts.family_id.clone(), &state, decision.clone())?;
+                                applied.entries.retain(|entry| entry.bucket.kind() == BucketKind::Deductible);
+                                out.extend(applied_event(claim, plan, tier, facts.family_id.as_ref(), &state, applied));
+                                Some(own)
+                            }
+                            None => None,
+                        };
+                        out.push(Event::Adjudicated(as_secondary(claim, cob, method, own.as_ref(), decision)?));
                     }
-                    out.push(Event::Adjudicated(decision));
+                    (None, Some(plan)) => {
+                        let (decision, applied) = with_cost_share(claim, version, tier, plan, facts.family_id.clone(), &state, decision)?;
+                        out.extend(applied_event(claim, plan, tier, facts.family_id.as_ref(), &state, applied));
+                        out.push(Event::Adjudicated(decision));
+                    }
+                    (None, None) => out.push(Event::Adjudicated(decision)),
                 }
-                (None, None) => out.push(Event::Adjudicated(decision)),
-            },
+            }
             other => out.push(other),
         }
     }
     Ok(out)
 }
 
+/// `applied` as `accumulators.changed.v1` with the balances after it, unless it applies nothing.
+fn applied_event(
+    claim: &SubmittedClaim,
+    plan: &PlanInForce,
+    tier: Tier,
+    family_id: Option<&MemberId>,
+    state: &Accumulators,
+    applied: AccumulatorsApplied,
+) -> Option<Event> {
+    if applied.entries.is_empty() {
+        return None;
+    }
+    let applied = AccumulatorEvent::Applied(applied);
+    let mut changed = applied.to_changed(claim.payer_id.as_str());
+    let mut after = state.clone();
+    after.apply(&applied);
+    changed.balances = balances(claim, plan, tier, family_id, &after);
+    Some(Event::Accumulators(changed))
+}
+
 /// `decision` as a secondary (or tertiary) payer's: each line not denied by
 /// an edit or rule pays what the plan's COB method gives after the earlier
-/// payers (libs/benefits `cob`), with OA-23 for what they paid or wrote off
-/// and CO-45 for the rest; the member owes nothing more under this plan, so
-/// no accumulator changes (docs/benefits.md, "Coordination of benefits").
-fn as_secondary(claim: &SubmittedClaim, cob: &Coordination, method: CobMethod, mut decision: ClaimAdjudicated) -> Result<ClaimAdjudicated, BenefitError> {
+/// payers (libs/benefits `cob`), with OA-23 for what they paid or wrote off;
+/// under `lesser_of` the rest is CO-45 and the member owes nothing more,
+/// under `standard` and `non_duplication` (which read `own`, the decision
+/// with this plan's cost sharing, as its own benefit) the rest stays the
+/// member's as PR (docs/benefits.md, "Coordination of benefits").
+fn as_secondary(
+    claim: &SubmittedClaim,
+    cob: &Coordination,
+    method: CobMethod,
+    own: Option<&ClaimAdjudicated>,
+    mut decision: ClaimAdjudicated,
+) -> Result<ClaimAdjudicated, BenefitError> {
     let single_line = claim.lines.len() == 1;
     let earlier: Vec<String> = cob.prior_payers.iter().map(|payer| format!("{} ({})", payer.payer_id, payer.sequence.as_str())).collect();
     let source = format!("cob:{} after {}", cob.sequence.as_str(), earlier.join(", "));
@@ -191,13 +225,14 @@ fn as_secondary(claim: &SubmittedClaim, cob: &Coordination, method: CobMethod, m
         if denied(line) {
             continue;
         }
-        let decided = secondary_line(method, &cob_line(cob, line.sequence, line.charge, line.allowed, single_line)?)?;
+        let mut cob_line = cob_line(cob, line.sequence, line.charge, line.allowed, single_line)?;
+        if let Some(own_line) = own.and_then(|own| own.lines.iter().find(|own_line| own_line.sequence == line.sequence)) {
+            cob_line.secondary_benefit = own_line.paid;
+        }
+        let decided = secondary_line(method, &cob_line)?;
         line.steps.push(DecisionStep {
             kind: StepKind::Benefit,
-            rule: match method {
-                CobMethod::LesserOf => "cob-lesser-of",
-            }
-            .to_owned(),
+            rule: format!("cob-{}", method.name().replace('_', "-")),
             source: Some(source.clone()),
             adjustment: decided.adjustments.iter().find(|adjustment| adjustment.group == GroupCode::Oa).cloned(),
             before: line.paid,
@@ -205,12 +240,15 @@ fn as_secondary(claim: &SubmittedClaim, cob: &Coordination, method: CobMethod, m
             detail: decided.explanation.join("; "),
         });
         line.explanation.extend(decided.explanation);
+        line.patient_responsibility =
+            Money::checked_sum(decided.adjustments.iter().filter(|adjustment| adjustment.group == GroupCode::Pr).map(|adjustment| &adjustment.amount))
+                .ok_or(BenefitError::OutOfRange { sequence: line.sequence })?;
         line.adjustments = decided.adjustments;
         line.paid = decided.paid;
-        line.patient_responsibility = Money::ZERO;
     }
     decision.total_paid = Money::checked_sum(decision.lines.iter().map(|line| &line.paid)).ok_or(BenefitError::OutOfRange { sequence: 0 })?;
-    decision.total_patient_responsibility = Money::ZERO;
+    decision.total_patient_responsibility =
+        Money::checked_sum(decision.lines.iter().map(|line| &line.patient_responsibility)).ok_or(BenefitError::OutOfRange { sequence: 0 })?;
     decision.outcome = claim_outcome(decision.lines.iter().map(denied));
     Ok(decision)
 }
@@ -498,6 +536,44 @@ mod tests {
         }
     }
 
+    /// The plan with `method` as its COB method, the member having met `position`.
+    fn with_cob_method(method: CobMethod, position: Vec<AccumulatorEntry>) -> BenefitFacts {
+        let mut body = plan().plan.plan().clone();
+        body.cob_method = method;
+        BenefitFacts { plan: Some(PlanInForce { plan_id: "PPO".into(), plan: Arc::new(body.compile().unwrap()) }), ..with_plan(position) }
+    }
+
+    #[test]
+    fn scenario_12_under_standard_and_non_duplication_reads_the_secondary_s_own_benefit_and_credits_its_deductible() {
+        // 440.00 of the 500.00 deductible met. Own benefit on the 365.00 allowed: 60.00 deductible, 20% of 305.00 (61.00): 244.00.
+        let met = vec![entry(Bucket::DeductibleInnIndividual, "440.00")];
+        // Standard: the lesser of 244.00 and the primary's patient share 75.00: 75.00; the member owes nothing.
+        let events = decide_secondary(with_cob_method(CobMethod::Standard, met.clone()), &scenario_12_claim());
+        let [Event::Accumulators(credited), Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        // The deductible is credited with what the plan would have credited as primary; the out-of-pocket maximum is not.
+        let credits: Vec<(&str, Money)> = credited.entries.iter().map(|entry| (entry.bucket.as_str(), entry.amount)).collect();
+        assert_eq!(credits, vec![("deductible_inn_individual", money("60.00"))]);
+        let line = &decision.lines[0];
+        assert_eq!((line.paid, line.patient_responsibility), (money("75.00"), Money::ZERO));
+        assert_eq!(line.adjustments, vec![Adjustment { group: GroupCode::Oa, reason: Carc::PRIOR_PAYER, amount: money("425.00") }]);
+        let step = line.steps.last().unwrap();
+        assert_eq!((step.rule.as_str(), step.before, step.after), ("cob-standard", money("365.00"), money("75.00")));
+        // Non-duplication: 244.00 − the primary's 300.00 is below zero: nothing paid; the member owes the primary's PR-1 75.00.
+        let events = decide_secondary(with_cob_method(CobMethod::NonDuplication, met), &scenario_12_claim());
+        let [Event::Accumulators(_), Event::Adjudicated(decision)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!((decision.total_paid, decision.total_patient_responsibility, decision.outcome), (Money::ZERO, money("75.00"), Outcome::Paid));
+        assert_eq!(decision.lines[0].adjustments[1], pr(Carc::DEDUCTIBLE, "75.00"));
+        assert_eq!(decision.lines[0].steps.last().unwrap().rule, "cob-non-duplication");
+        // The deductible met in full: own benefit 80% of 365.00 = 292.00, still under 300.00; with the primary paying 250.00, 42.00.
+        let full = vec![entry(Bucket::DeductibleInnIndividual, "500.00")];
+        let mut claim = scenario_12_claim();
+        let primary = &mut claim.cob.as_mut().unwrap().prior_payers[0];
+        (primary.paid, primary.lines[0].paid, primary.lines[0].adjustments[1].amount) = (money("250.00"), money("250.00"), money("175.00"));
+        let events = decide_secondary(with_cob_method(CobMethod::NonDuplication, full), &claim);
+        let [Event::Adjudicated(decision)] = events.as_slice() else { panic!("nothing left to credit: {events:?}") };
+        assert_eq!((decision.total_paid, decision.total_patient_responsibility), (money("42.00"), money("33.00")));
+    }
+
     #[test]
     fn a_secondary_line_denied_by_an_edit_stays_denied_and_a_claim_without_the_primary_s_adjudication_is_decided_as_primary() {
         let mut claim = scenario_12_claim();
@@ -537,18 +613,8 @@ mod tests {
     /// The original decided under the plan, and the entries it applied.
     fn decided_original(claim: &SubmittedClaim) -> (ClaimAdjudicated, AccumulatorsApplied) {
         let events = check(with_plan(vec![entry(Bucket::DeductibleInnIndividual, "350.00")]), DecisionState::Undecided, claim);
-        let (applied, decision) = applied_and_decision(&events);
-        let entries = applied
-            .entries
-            .iter()
-            .map(|entry| AccumulatorEntry {
-                member_id: MemberId::parse(&entry.member_id).unwrap(),
-                plan_year: entry.plan_year,
-                bucket: Bucket::parse(&entry.bucket).unwrap(),
-                amount: entry.amount,
-            })
-            .collect();
-        (decision.clone(), AccumulatorsApplied { claim: claim_version(claim.claim_id), entries })
+        let (_, decision) = applied_and_decision(&events);
+        (decision.clone(), crate::domain::ripple::applied_of(&events).unwrap().expect("entries applied"))
     }
 
     #[test]

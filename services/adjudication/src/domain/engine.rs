@@ -194,19 +194,32 @@ pub fn decide_original(
         .iter()
         .map(|line| {
             let date = line.service_date;
+            // An overturned appeal lifts the registry denial of an appealed line (timely filing, enrollment); the next edit still applies.
+            let mut steps = Vec::new();
+            let mut unless_lifted = |denial: Option<edits::Denial>| match (denial, facts.appeal.as_ref()) {
+                (Some(denial), Some(appeal)) if appeal.lifts_edit(line.sequence, denial.edit) => {
+                    steps.push(appeal.lifted_step(line.charge, &denial.detail));
+                    None
+                }
+                (denial, _) => denial,
+            };
             let denial = None
-                .or_else(|| switches.applies(StandardEdit::Coverage).then(|| edits::coverage(date, member)).flatten())
-                .or_else(|| switches.applies(StandardEdit::Death).then(|| edits::date_of_death(date, member)).flatten())
-                .or_else(|| switches.applies(StandardEdit::TimelyFiling).then(|| edits::timely_filing(date, facts.received_on, &payer)).flatten())
+                .or_else(|| unless_lifted(switches.applies(StandardEdit::Coverage).then(|| edits::coverage(date, member)).flatten()))
+                .or_else(|| unless_lifted(switches.applies(StandardEdit::Death).then(|| edits::date_of_death(date, member)).flatten()))
                 .or_else(|| {
-                    switches
-                        .applies(StandardEdit::Enrollment)
-                        .then(|| edits::provider_enrollment(date, &claim.billing_npi, &payer.payer_id, facts.registry.provider.as_ref()))
-                        .flatten()
+                    unless_lifted(switches.applies(StandardEdit::TimelyFiling).then(|| edits::timely_filing(date, facts.received_on, &payer)).flatten())
+                })
+                .or_else(|| {
+                    unless_lifted(
+                        switches
+                            .applies(StandardEdit::Enrollment)
+                            .then(|| edits::provider_enrollment(date, &claim.billing_npi, &payer.payer_id, facts.registry.provider.as_ref()))
+                            .flatten(),
+                    )
                 });
             match denial {
                 Some(denial) => LineState::Denied(denial),
-                None => LineState::Open { units: line.quantity, steps: Vec::new() },
+                None => LineState::Open { units: line.quantity, steps },
             }
         })
         .collect();
@@ -237,22 +250,8 @@ pub fn decide_original(
         for (finding, source) in findings.iter().filter(|(finding, _)| finding.sequence == line.sequence) {
             let LineState::Open { units, steps } = state else { break };
             if let Some(appeal) = facts.appeal.as_ref().filter(|appeal| appeal.lifts(finding)) {
-                // An overturned appeal lifts the MUE finding of an appealed line: it is priced in full.
-                steps.push(DecisionStep {
-                    kind: StepKind::Review,
-                    rule: "appeal-overturned".into(),
-                    source: Some(format!("appeal:{}", appeal.appeal.appeal_id)),
-                    adjustment: None,
-                    before: line.charge,
-                    after: line.charge,
-                    detail: format!(
-                        "appeal {} overturned by {} ({}): lifted \"{}\"",
-                        appeal.appeal.appeal_id,
-                        appeal.review.reviewer,
-                        appeal.review.reason.trim(),
-                        finding.explanation
-                    ),
-                });
+                // An overturned appeal lifts the finding that denied or reduced an appealed line: it is priced in full.
+                steps.push(appeal.lifted_step(line.charge, &finding.explanation));
                 continue;
             }
             match &finding.action {
@@ -314,6 +313,13 @@ pub fn decide_original(
                     if rule.rule_id.is_empty() { rule.rule_index.to_string() } else { rule.rule_id.clone() }
                 );
                 let decision = &mut decided[line_idx];
+                if let Some(appeal) = facts.appeal.as_ref().filter(|appeal| {
+                    matches!(rule.action, claimtrail_rules::Action::RequirePriorAuthorization) && appeal.lifts_edit(line.sequence, "prior-authorization")
+                }) {
+                    // An overturned appeal lifts the missing authorization of an appealed line (the authorization obtained).
+                    decision.steps.push(appeal.lifted_step(line.charge, &format!("the payer's rule {source} requires a prior authorization")));
+                    continue;
+                }
                 match rules::apply(claim, line, decision, &rule.action, &source, policy, &authorizations)? {
                     rules::Applied::Continue => {}
                     rules::Applied::Denied => break,

@@ -92,8 +92,7 @@ fn same_entries(standing: Option<&AccumulatorsApplied>, applied: Option<&Accumul
 /// applied nothing. Entries of members or years the position does not hold
 /// (not read) are left alone; a total that would go below zero is an error.
 pub fn without(position: &[AccumulatorEntry], taken_back: &[&AccumulatorsApplied]) -> Result<Vec<AccumulatorEntry>, Rejection> {
-    let mut totals: BTreeMap<(MemberId, i32, Bucket), Money> =
-        position.iter().map(|entry| ((entry.member_id.clone(), entry.plan_year, entry.bucket), entry.amount)).collect();
+    let mut totals = totals_of(position);
     for applied in taken_back {
         for entry in &applied.entries {
             let key = (entry.member_id.clone(), entry.plan_year, entry.bucket);
@@ -106,11 +105,23 @@ pub fn without(position: &[AccumulatorEntry], taken_back: &[&AccumulatorsApplied
             })?;
         }
     }
-    Ok(totals
+    Ok(entries_of(totals))
+}
+
+/// A position's totals by (holder, plan year, bucket).
+type Totals = BTreeMap<(MemberId, i32, Bucket), Money>;
+
+fn totals_of(position: &[AccumulatorEntry]) -> Totals {
+    position.iter().map(|entry| ((entry.member_id.clone(), entry.plan_year, entry.bucket), entry.amount)).collect()
+}
+
+/// The non-zero totals as a position.
+fn entries_of(totals: Totals) -> Vec<AccumulatorEntry> {
+    totals
         .into_iter()
         .filter(|(_, amount)| !amount.is_zero())
         .map(|((member_id, plan_year, bucket), amount)| AccumulatorEntry { member_id, plan_year, bucket, amount })
-        .collect())
+        .collect()
 }
 
 /// What deciding a standing claim again came to.
@@ -175,8 +186,7 @@ pub fn applied_of(events: &[Event]) -> Result<Option<AccumulatorsApplied>, Rejec
 
 /// The totals `position` after `applied` too.
 pub fn with(position: &[AccumulatorEntry], applied: &AccumulatorsApplied) -> Result<Vec<AccumulatorEntry>, Rejection> {
-    let mut totals: BTreeMap<(MemberId, i32, Bucket), Money> =
-        position.iter().map(|entry| ((entry.member_id.clone(), entry.plan_year, entry.bucket), entry.amount)).collect();
+    let mut totals = totals_of(position);
     for entry in &applied.entries {
         let total = totals.entry((entry.member_id.clone(), entry.plan_year, entry.bucket)).or_insert(Money::ZERO);
         *total = total
@@ -184,11 +194,7 @@ pub fn with(position: &[AccumulatorEntry], applied: &AccumulatorsApplied) -> Res
             .filter(|sum| !sum.is_negative())
             .ok_or_else(|| Rejection::Reprocessing(format!("bucket {} of {} in plan year {} out of range", entry.bucket, entry.member_id, entry.plan_year)))?;
     }
-    Ok(totals
-        .into_iter()
-        .filter(|(_, amount)| !amount.is_zero())
-        .map(|((member_id, plan_year, bucket), amount)| AccumulatorEntry { member_id, plan_year, bucket, amount })
-        .collect())
+    Ok(entries_of(totals))
 }
 
 /// A correction of reference data that may change decided claims.

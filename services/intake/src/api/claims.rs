@@ -109,7 +109,7 @@ async fn record_access(store: &Store, tenant: &auth::Tenant, claim_ids: &[Uuid],
 }
 
 /// Reads a claim the caller may see: its own, or any for auditor and admin
-/// keys. Another tenant's claim, like an unknown one, is `not_found`; an
+/// keys; a correction version's id reads the claim it is a version of. Another tenant's claim, like an unknown one, is `not_found`; an
 /// erased one is 410.
 async fn readable_claim(
     runtime: &Runtime,
@@ -117,8 +117,16 @@ async fn readable_claim(
     claim_id: &str,
     not_found: impl Fn() -> Problem,
 ) -> Result<(auth::Tenant, Uuid, StoredClaim), Problem> {
-    let claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
-    let claim = stored::claim(&runtime.store, claim_uuid).await?.ok_or_else(&not_found)?;
+    let mut claim_uuid = Uuid::parse_str(claim_id).map_err(|_| not_found())?;
+    let mut claim = stored::claim(&runtime.store, claim_uuid).await?;
+    // A correction version adjudication made (a ripple, a reprocessing job) reads as the claim it is a version of.
+    if claim.is_none()
+        && let Some(original) = crate::storage::versions::original_of(&runtime.store, claim_uuid).await?
+    {
+        claim_uuid = original;
+        claim = stored::claim(&runtime.store, original).await?;
+    }
+    let claim = claim.ok_or_else(&not_found)?;
     if !tenant.reads_claim(&claim.submitter, claim.payer_id.as_deref()) {
         return Err(not_found());
     }

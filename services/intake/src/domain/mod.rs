@@ -25,6 +25,14 @@
 //!   `payable.booked.v1` adds a history step without moving it. Events about
 //!   claims intake did not receive change nothing. No event moves a claim to
 //!   `pended` or `paid` yet.
+//! - Correction versions: adjudication decides a claim again (a ripple after
+//!   a replacement or void, a reprocessing job) as a new version with a
+//!   derived id that intake never received. Its `claim.reversed.v1`
+//!   (frequency 7, `by_claim_id` unknown here) is a history step of the claim
+//!   intake received, which stays `adjudicated`, and teaches intake the
+//!   version's id ([`Event::VersionLearned`]); the version's decision,
+//!   payable and accumulators then land on that claim ([`Facts::resolve`]),
+//!   and `GET /v1/claims/{version}` answers with it.
 
 pub mod edits;
 pub mod fingerprints;
@@ -126,6 +134,18 @@ pub struct Facts {
     pub not_held: Vec<String>,
     /// The status of each claim the command names that intake received.
     pub claims: HashMap<Uuid, ClaimStatus>,
+    /// Correction versions the command names, each to the claim intake received that it is a version of.
+    pub versions: HashMap<Uuid, Uuid>,
+}
+
+impl Facts {
+    /// The claim intake received that `claim_id` is, or is a correction version of.
+    pub fn resolve(&self, claim_id: Uuid) -> Option<Uuid> {
+        if self.claims.contains_key(&claim_id) {
+            return Some(claim_id);
+        }
+        self.versions.get(&claim_id).copied().filter(|original| self.claims.contains_key(original))
+    }
 }
 
 /// What intake decided.
@@ -138,6 +158,8 @@ pub enum Event {
     StatusChanged { claim_id: Uuid, status: ClaimStatus, detail: String, secondary: bool },
     /// A history step that leaves the claim's status as it is.
     Noted { claim_id: Uuid, status: ClaimStatus, detail: String },
+    /// Adjudication decides `of_claim_id` (a claim intake received) again as `version`.
+    VersionLearned { version: Uuid, of_claim_id: Uuid },
 }
 
 /// Why a command is refused as a whole.
@@ -176,13 +198,13 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
     match command {
         Command::Submit { channel, today, submitter, billing, candidates } => submit(facts, *channel, *today, submitter, *billing, candidates),
         Command::Adjudicate(decision) => Ok(facts
-            .claims
-            .contains_key(&decision.claim_id)
-            .then(|| Event::StatusChanged {
-                claim_id: decision.claim_id,
+            .resolve(decision.claim_id)
+            .map(|claim_id| Event::StatusChanged {
+                claim_id,
                 status: ClaimStatus::Adjudicated,
                 detail: format!(
-                    "{}: allowed {}, paid {} (rule set {})",
+                    "{}{}: allowed {}, paid {} (rule set {})",
+                    if claim_id == decision.claim_id { String::new() } else { format!("decided again as version {}: ", decision.claim_id) },
                     decision.outcome.as_str(),
                     decision.total_allowed,
                     decision.total_paid,
@@ -214,6 +236,23 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
             })
             .into_iter()
             .collect()),
+        // Adjudication's correction version (a ripple, a reprocessing job): a history step; the claim stays decided.
+        Command::Reverse(reversed) if reversed.frequency == Frequency::Replacement && !facts.claims.contains_key(&reversed.by_claim_id) => {
+            let Some(claim_id) = facts.resolve(reversed.claim_id) else { return Ok(vec![]) };
+            let status = facts.claims[&claim_id];
+            let of = if claim_id == reversed.claim_id { String::new() } else { format!(" (of version {})", reversed.claim_id) };
+            Ok(vec![
+                Event::VersionLearned { version: reversed.by_claim_id, of_claim_id: claim_id },
+                Event::Noted {
+                    claim_id,
+                    status,
+                    detail: format!(
+                        "the decision{of} is reversed ({} paid) to be decided again as version {}: a correction (a corrected claim of the family or a reprocessing job changed what it reads)",
+                        reversed.total_paid, reversed.by_claim_id
+                    ),
+                },
+            ])
+        }
         Command::Appeal(appealed) => Ok(facts
             .claims
             .contains_key(&appealed.claim_id)
@@ -248,7 +287,8 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
                 _ => ClaimStatus::Replaced,
             };
             let original_detail = format!("{status} by claim {}; the decision is reversed ({} paid)", reversed.by_claim_id, reversed.total_paid);
-            let mut steps = vec![(reversed.claim_id, original_detail, false)];
+            // The standing decision may be a correction version's: the claim intake received is replaced.
+            let mut steps = vec![(facts.resolve(reversed.claim_id).unwrap_or(reversed.claim_id), original_detail, false)];
             if reversed.frequency == Frequency::Void {
                 steps.push((reversed.by_claim_id, format!("this void reversed claim {} ({} paid)", reversed.claim_id, reversed.total_paid), true));
             }
@@ -259,12 +299,15 @@ pub fn decide(facts: &Facts, command: &Command) -> Result<Vec<Event>, Rejection>
                 .collect())
         }
         Command::Book(booked) => Ok(facts
-            .claims
-            .get(&booked.claim_id)
-            .map(|status| Event::Noted {
-                claim_id: booked.claim_id,
-                status: *status,
-                detail: format!("booked in the journal: {} payable to {}", booked.amount, booked.billing_npi),
+            .resolve(booked.claim_id)
+            .map(|claim_id| Event::Noted {
+                claim_id,
+                status: facts.claims[&claim_id],
+                detail: if claim_id == booked.claim_id {
+                    format!("booked in the journal: {} payable to {}", booked.amount, booked.billing_npi)
+                } else {
+                    format!("booked in the journal: {} payable to {} for version {}", booked.amount, booked.billing_npi, booked.claim_id)
+                },
             })
             .into_iter()
             .collect()),
@@ -309,6 +352,9 @@ pub fn apply(mut facts: Facts, event: &Event) -> Facts {
         }
         Event::StatusChanged { claim_id, status, .. } => {
             facts.claims.insert(*claim_id, *status);
+        }
+        Event::VersionLearned { version, of_claim_id } => {
+            facts.versions.insert(*version, *of_claim_id);
         }
         Event::Noted { .. } => {}
     }

@@ -54,6 +54,7 @@ fn registered() -> Facts {
         },
         not_held: vec![],
         claims: HashMap::new(),
+        versions: HashMap::new(),
     }
 }
 
@@ -388,6 +389,51 @@ fn a_replacement_moves_its_original_to_replaced() {
             assert!(detail.starts_with("replaced by claim 00000000-0000-0000-0000-0000000000c8; the decision is reversed (-80.00 paid)"), "{detail}");
         },
     );
+}
+
+#[test]
+fn a_correction_version_adjudication_made_is_learned_and_its_decision_booking_and_replacement_land_on_the_claim_intake_received() {
+    // A ripple decides ORIGINAL again as version V (a derived id intake never received).
+    let version = Uuid::from_u128(200);
+    let given = known(&[(ORIGINAL, ClaimStatus::Adjudicated)]);
+    let events = decide(&given, &Command::Reverse(reversal(Frequency::Replacement))).unwrap();
+    let [Event::VersionLearned { version: learned, of_claim_id }, Event::Noted { claim_id, status, detail }] = &events[..] else { panic!("{events:?}") };
+    assert_eq!((*learned, *of_claim_id, *claim_id, *status), (version, ORIGINAL, ORIGINAL, ClaimStatus::Adjudicated), "not replaced: decided again");
+    assert!(detail.contains("to be decided again as version 00000000-0000-0000-0000-0000000000c8"), "{detail}");
+    let facts = events.iter().fold(given, apply);
+    assert_eq!(facts.resolve(version), Some(ORIGINAL));
+    // The version's decision is the claim's, with its amounts.
+    let mut corrected = decision(version);
+    corrected.total_paid = Money::parse("60.00").unwrap();
+    let events = decide(&facts, &Command::Adjudicate(corrected)).unwrap();
+    let [Event::StatusChanged { claim_id, status, detail, .. }] = &events[..] else { panic!("{events:?}") };
+    assert_eq!((*claim_id, *status), (ORIGINAL, ClaimStatus::Adjudicated));
+    assert!(detail.starts_with("decided again as version 00000000-0000-0000-0000-0000000000c8: paid: allowed 80.00, paid 60.00"), "{detail}");
+    // Its payable is a history step of the claim.
+    let booked = PayableBooked {
+        claim_id: version,
+        journal_entry_id: Uuid::from_u128(9),
+        payer_id: PAYER.into(),
+        billing_npi: NPI.into(),
+        amount: Money::parse("-20.00").unwrap(),
+        lines: vec![],
+    };
+    let [Event::Noted { claim_id, detail, .. }] = &decide(&facts, &Command::Book(booked)).unwrap()[..] else { panic!() };
+    assert_eq!(*claim_id, ORIGINAL);
+    assert!(detail.ends_with("for version 00000000-0000-0000-0000-0000000000c8"), "{detail}");
+    // A later correction of the version is learned for the same claim.
+    let mut again = reversal(Frequency::Replacement);
+    (again.claim_id, again.by_claim_id) = (version, Uuid::from_u128(201));
+    let events = decide(&facts, &Command::Reverse(again)).unwrap();
+    assert_eq!(events[0], Event::VersionLearned { version: Uuid::from_u128(201), of_claim_id: ORIGINAL });
+    // The provider's own replacement of the claim, whose standing decision is the version's, replaces the claim intake received.
+    let replacement = Uuid::from_u128(202);
+    let mut facts = facts;
+    facts.claims.insert(replacement, ClaimStatus::Accepted);
+    let mut replaced = reversal(Frequency::Replacement);
+    (replaced.claim_id, replaced.by_claim_id) = (version, replacement);
+    let [Event::StatusChanged { claim_id, status, .. }] = &decide(&facts, &Command::Reverse(replaced)).unwrap()[..] else { panic!() };
+    assert_eq!((*claim_id, *status), (ORIGINAL, ClaimStatus::Replaced));
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod claims;
 pub mod idempotency;
 pub mod payments;
 pub mod registry;
+pub mod versions;
 pub mod x12;
 
 use claimtrail_store::{Footprint, Migration, Store, StoreError, stmt};
@@ -99,6 +100,7 @@ pub fn migrations() -> Vec<Migration> {
         idempotency::lease_migration(),
         payments::migration(),
         benefits::migration(),
+        versions::migration(),
     ]
 }
 
