@@ -339,7 +339,8 @@ async fn up_demo_pays_the_practice_and_writes_a_bank_statement_with_money_in_it(
 
     // The statement's ACH debit (BAI2 type 466) carries money, and the run paid the practice by ACH.
     let bai2 = std::fs::read_to_string(&statement)?;
-    let debits: Vec<i64> = bai2.lines().filter(|record| record.starts_with("16,466,")).map(|record| record.split(',').nth(2).unwrap().parse().unwrap()).collect();
+    let debits: Vec<i64> =
+        bai2.lines().filter(|record| record.starts_with("16,466,")).map(|record| record.split(',').nth(2).unwrap().parse().unwrap()).collect();
     assert!(!debits.is_empty() && debits.iter().all(|cents| *cents > 0), "{bai2}");
     let finance = up.demo_key("finance")?;
     let runs: serde_json::Value =
@@ -356,15 +357,8 @@ async fn up_demo_pays_the_practice_and_writes_a_bank_statement_with_money_in_it(
         Ok((unscanned == 0, format!("{unscanned} claims not scanned")))
     })
     .await?;
-    let alerts: serde_json::Value = up
-        .client
-        .get(format!("{}/v1/fraud/alerts?pattern=unbundling&limit=500", up.url))
-        .bearer_auth(&admin)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let alerts: serde_json::Value =
+        up.client.get(format!("{}/v1/fraud/alerts?pattern=unbundling&limit=500", up.url)).bearer_auth(&admin).send().await?.error_for_status()?.json().await?;
     let alerts: Vec<&serde_json::Value> = alerts["alerts"].as_array().into_iter().flatten().filter(|alert| alert["payer_id"] == "60054").collect();
     assert!(!alerts.is_empty(), "the NCCI scenario (every tenth sample claim) is unbundling by the payer's own table");
     for alert in alerts {

@@ -493,9 +493,10 @@ pub enum Scenario {
     Imaging,
     /// An unclassified drug (J3490): the claim pends for review.
     UnclassifiedDrug,
-    /// Two joint injections (20610-RT, 20605-59-LT) with the visit marked 25:
-    /// the modifiers lift the NCCI pairs and the second procedure is reduced
-    /// 50% (CO-59).
+    /// Two joint injections (20610-RT, 20605-59-LT) with the visit marked 25
+    /// (and no venipuncture, which 20610 bundles with indicator 0): the
+    /// modifiers lift the NCCI pairs and the second procedure is reduced 50%
+    /// (CO-59).
     MultipleProcedure,
 }
 
@@ -503,7 +504,8 @@ pub enum Scenario {
 /// (35203) is the GPCI locality RBRVS prices the scenarios' procedures in.
 fn with_billing_address(claim: &mut Value) {
     if let Some(contained) = claim["contained"].as_array_mut() {
-        for resource in contained.iter_mut().filter(|r| r["id"] == "billing") {
+        // The practitioner's too: it bills the NCCI scenario.
+        for resource in contained.iter_mut().filter(|r| r["id"] == "billing" || r["id"] == "rendering") {
             resource["address"] = json!([{"line": ["1200 Riverside Dr"], "city": "Birmingham", "state": "AL", "postalCode": "35203"}]);
         }
     }
@@ -522,6 +524,8 @@ pub fn with_scenario(claim: &mut Value, scenario: Scenario) {
         Scenario::Imaging => add_line(claim, "C8908", &[], 1, "950.00"),
         Scenario::UnclassifiedDrug => add_line(claim, "J3490", &[], 1, "80.00"),
         Scenario::MultipleProcedure => {
+            // A venipuncture some visits carry is column two of 20610 with indicator 0, which no modifier lifts.
+            remove_lines(claim, "36415");
             add_line(claim, "20610", &["RT"], 1, "140.00");
             add_line(claim, "20605", &["59", "LT"], 1, "110.00");
             set_modifiers(claim, &["25"]);
@@ -547,7 +551,23 @@ fn add_line(claim: &mut Value, code: &str, modifiers: &[&str], units: u32, unit_
     item["unitPrice"] = json!({"value": number(unit), "currency": "USD"});
     item["net"] = json!({"value": number(net), "currency": "USD"});
     items.push(item);
-    let total_cents = items.iter().filter_map(|item| Money::parse(&item["net"]["value"].to_string()).ok()?.cents().ok()).sum::<i64>();
+    retotal(claim);
+}
+
+/// Takes `code`'s lines off a [`demo_claim`], numbers the others again and totals it.
+fn remove_lines(claim: &mut Value, code: &str) {
+    let Some(items) = claim["item"].as_array_mut() else { return };
+    items.retain(|item| item["productOrService"]["coding"][0]["code"] != code);
+    for (line_idx, item) in items.iter_mut().enumerate() {
+        item["sequence"] = json!(line_idx + 1);
+    }
+    retotal(claim);
+}
+
+/// Sets a [`demo_claim`]'s total to the sum of its lines.
+fn retotal(claim: &mut Value) {
+    let lines = claim["item"].as_array().into_iter().flatten();
+    let total_cents = lines.filter_map(|item| Money::parse(&item["net"]["value"].to_string()).ok()?.cents().ok()).sum::<i64>();
     claim["total"] = json!({"value": number(Money::from_cents(total_cents)), "currency": "USD"});
 }
 

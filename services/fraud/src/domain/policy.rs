@@ -237,7 +237,9 @@ mod tests {
 
     #[test]
     fn rows_survive_their_stored_json() {
-        for rows in [PolicyRows::of(EXCLUSIONS, &hash(LEIE), LEIE.as_bytes()).expect("loads"), PolicyRows::of(NCCI_PTP, &hash(NCCI), NCCI.as_bytes()).expect("loads")] {
+        for rows in
+            [PolicyRows::of(EXCLUSIONS, &hash(LEIE), LEIE.as_bytes()).expect("loads"), PolicyRows::of(NCCI_PTP, &hash(NCCI), NCCI.as_bytes()).expect("loads")]
+        {
             let json = serde_json::to_string(&rows).unwrap();
             assert_eq!(serde_json::from_str::<PolicyRows>(&json).unwrap(), rows);
         }
