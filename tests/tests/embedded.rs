@@ -318,3 +318,52 @@ async fn the_readme_claim_is_accepted_and_paid_with_the_clock_years_ahead() -> a
     assert!((received - moved_today).whole_days().abs() <= 1, "received {received}, the moved clock's today {moved_today}");
     Ok(())
 }
+
+/// Issue 20's regression: the fraud service held the demo practice's payments over unbundling alerts on the
+/// demo payer's own sample claims, and the demo's payment run moved no money. With a small labelled fraud world
+/// beside the sample claims (the world's payers publish NCCI pairs of their own), the run pays the practice and
+/// writes a bank statement with money in it; the only unbundling alerts of the demo payer are the NCCI scenario's,
+/// billed by the practitioner, whose visit the payer's own edit bundles.
+#[tokio::test(flavor = "multi_thread")]
+async fn up_demo_pays_the_practice_and_writes_a_bank_statement_with_money_in_it() -> anyhow::Result<()> {
+    const PRACTICE: &str = "1245319599";
+    const PRACTITIONER: &str = "1003000126";
+    let up = Embedded::start(&[("CLAIMTRAIL_DEMO_CLAIMS", "20"), ("CLAIMTRAIL_DEMO_FRAUD_CLAIMS", "300")]).await?;
+    let statement = up.data_dir.path().join("demo-bank-statement.bai2");
+    let labels = up.data_dir.path().join("demo-fraud-labels.csv");
+    wait_until(Duration::from_secs(240), || {
+        let (statement, labels) = (statement.clone(), labels.clone());
+        async move { Ok((statement.exists(), format!("no bank statement yet (fraud labels written: {})", labels.exists()))) }
+    })
+    .await?;
+
+    // The statement's ACH debit (BAI2 type 466) carries money, and the run paid the practice by ACH.
+    let bai2 = std::fs::read_to_string(&statement)?;
+    let debits: Vec<i64> =
+        bai2.lines().filter(|record| record.starts_with("16,466,")).map(|record| record.split(',').nth(2).unwrap().parse().unwrap()).collect();
+    assert!(!debits.is_empty() && debits.iter().all(|cents| *cents > 0), "{bai2}");
+    let finance = up.demo_key("finance")?;
+    let runs: serde_json::Value =
+        up.client.get(format!("{}/v1/payment-runs?payer_id=60054", up.url)).bearer_auth(&finance).send().await?.error_for_status()?.json().await?;
+    let remittances = runs["runs"][0]["remittances"].as_array().cloned().unwrap_or_default();
+    let practice = remittances.iter().find(|r| r["pay_to"] == PRACTICE).unwrap_or_else(|| panic!("no remittance to the practice: {runs}"));
+    assert_eq!(practice["status"], "ach", "{runs}");
+    assert!(practice["amount"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{runs}");
+
+    // Once every sample claim is scanned: the demo payer's unbundling alerts are the practitioner's NCCI-scenario claims only.
+    let admin = up.demo_key("admin")?;
+    wait_until(Duration::from_secs(60), || async {
+        let unscanned = up.scalar("SELECT COUNT(*) FROM \"fraud_claims\" WHERE scanned = 0").await?;
+        Ok((unscanned == 0, format!("{unscanned} claims not scanned")))
+    })
+    .await?;
+    let alerts: serde_json::Value =
+        up.client.get(format!("{}/v1/fraud/alerts?pattern=unbundling&limit=500", up.url)).bearer_auth(&admin).send().await?.error_for_status()?.json().await?;
+    let alerts: Vec<&serde_json::Value> = alerts["alerts"].as_array().into_iter().flatten().filter(|alert| alert["payer_id"] == "60054").collect();
+    assert!(!alerts.is_empty(), "the NCCI scenario (every tenth sample claim) is unbundling by the payer's own table");
+    for alert in alerts {
+        assert_eq!(alert["npi"], PRACTITIONER, "{alert}");
+        assert!(alert["reason"].as_str().unwrap().contains("is included in 20610"), "{alert}");
+    }
+    Ok(())
+}

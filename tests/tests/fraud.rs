@@ -4,11 +4,15 @@
 //! checkpoint; each payer sees only its own claims (the other payer's claim
 //! is a ledger index and a pattern); acknowledging and closing are events;
 //! settlement holds the flagged provider's unpaid claims.
+//!
+//! And `up --demo` with its labelled fraud world: the labels it writes,
+//! measured against `GET /v1/fraud/alerts` (precision and recall per detector).
 
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use base64::Engine as _;
-use claimtrail_e2e::{PAYER_ID, Stack, covered_period, sample_claim, wait_until};
+use claimtrail_e2e::{Embedded, PAYER_ID, Stack, covered_period, sample_claim, wait_until};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
@@ -311,4 +315,100 @@ async fn duplicates_and_a_cross_payer_duplicate_raise_scoped_alerts_with_proofs_
     stack.kill("fraud").await?;
     stack.execute(&format!("DROP SCHEMA IF EXISTS \"{}_fraud\" CASCADE", stack.prefix)).await?;
     stack.cleanup().await
+}
+
+/// The nine pattern names and the level each is labelled at.
+const PATTERNS: [(&str, &str); 9] = [
+    ("exact_duplicate", "claim"),
+    ("near_duplicate", "claim"),
+    ("cross_payer_duplicate", "claim"),
+    ("unbundling", "claim"),
+    ("excluded_provider", "claim"),
+    ("after_death", "claim"),
+    ("upcoding", "provider"),
+    ("velocity_spike", "provider"),
+    ("impossible_day", "provider-day"),
+];
+
+/// What one label or alert counts as: a claim id, an NPI, or an NPI and a date.
+fn units_of_alert(alert: &Value, level: &str) -> Vec<String> {
+    match level {
+        "claim" => alert["flagged_claim_ids"].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect(),
+        "provider" => vec![alert["npi"].as_str().unwrap().to_owned()],
+        _ => vec![format!("{},{}", alert["npi"].as_str().unwrap(), alert["date"].as_str().unwrap_or_default())],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_fraud_world_writes_its_labels_and_each_detector_meets_the_targets_through_the_api() -> anyhow::Result<()> {
+    // Arrange: `up --demo` with a small labelled world (1,000 claims).
+    let up = Embedded::start(&[("CLAIMTRAIL_DEMO_FRAUD_CLAIMS", "1000")]).await?;
+    let claim_labels = up.data_dir.path().join("demo-fraud-labels.csv");
+    let provider_labels = up.data_dir.path().join("demo-fraud-labels-providers.csv");
+    wait_until(Duration::from_secs(300), || {
+        let path = claim_labels.clone();
+        async move { Ok((path.exists(), "the demo has not written its fraud labels yet".to_owned())) }
+    })
+    .await?;
+    // Every claim it submitted is decided and scanned.
+    wait_until(Duration::from_secs(600), || async {
+        let accepted = up.scalar("SELECT COUNT(*) FROM \"intake_claims\" WHERE status <> 'rejected'").await?;
+        let kept = up.count("fraud", "claims").await?;
+        let unscanned = up.scalar("SELECT COUNT(*) FROM \"fraud_claims\" WHERE scanned = 0").await?;
+        Ok((accepted > 500 && kept == accepted && unscanned == 0, format!("{accepted} claims accepted, {kept} kept by fraud, {unscanned} not scanned")))
+    })
+    .await?;
+
+    // Act: the labels, and the alerts as anyone with the demo's admin key reads them.
+    let claims_csv = std::fs::read_to_string(&claim_labels)?;
+    let providers_csv = std::fs::read_to_string(&provider_labels)?;
+    assert!(claims_csv.starts_with("claim_id,pattern\n"), "{claims_csv}");
+    assert!(providers_csv.starts_with("npi,date,pattern\n"), "{providers_csv}");
+    let mut labelled: BTreeMap<&str, HashSet<String>> = BTreeMap::new();
+    for row in claims_csv.lines().skip(1) {
+        let (claim_id, pattern) = row.split_once(',').unwrap();
+        labelled.entry(PATTERNS.iter().find(|(name, _)| *name == pattern).expect("a known pattern").0).or_default().insert(claim_id.to_owned());
+    }
+    for row in providers_csv.lines().skip(1) {
+        let fields: Vec<&str> = row.split(',').collect();
+        let (name, level) = *PATTERNS.iter().find(|(name, _)| *name == fields[2]).expect("a known pattern");
+        let unit = if level == "provider" { fields[0].to_owned() } else { format!("{},{}", fields[0], fields[1]) };
+        labelled.entry(name).or_default().insert(unit);
+    }
+    // Labelled claims are claims as GET /v1/claims/{id} knows them.
+    let any_labelled = labelled.values().flat_map(|units| units.iter()).find(|unit| uuid::Uuid::parse_str(unit).is_ok()).expect("claim labels");
+    let admin = up.demo_key("admin")?;
+    let status: Value = up.client.get(format!("{}/v1/claims/{any_labelled}", up.url)).bearer_auth(&admin).send().await?.json().await?;
+    assert_eq!(status["claim_id"], any_labelled.as_str(), "{status}");
+
+    let mut report = Vec::new();
+    let mut n_patterns_labelled = 0;
+    for (pattern, level) in PATTERNS {
+        let response = up.client.get(format!("{}/v1/fraud/alerts?pattern={pattern}&limit=500", up.url)).bearer_auth(&admin).send().await?;
+        anyhow::ensure!(response.status() == 200, "GET alerts: {}", response.status());
+        let alerts = response.json::<Value>().await?["alerts"].as_array().cloned().unwrap_or_default();
+        assert!(alerts.len() < 500, "{pattern}: a page of 500 alerts; measure with a larger world by pages");
+        let found: HashSet<String> = alerts.iter().flat_map(|alert| units_of_alert(alert, level)).collect();
+        let labels = labelled.get(pattern).cloned().unwrap_or_default();
+        let n_true = found.intersection(&labels).count();
+        let precision = if found.is_empty() { 1.0 } else { n_true as f64 / found.len() as f64 };
+        let recall = if labels.is_empty() { 1.0 } else { n_true as f64 / labels.len() as f64 };
+        report.push(format!("{pattern}: labelled {} found {} true {n_true} precision {precision:.3} recall {recall:.3}", labels.len(), found.len()));
+        if labels.is_empty() {
+            // Not in the demo's world (velocity, upcoding): any alert would be a false positive.
+            assert!(found.is_empty(), "{pattern} has no labels but alerts: {found:?}");
+        } else {
+            n_patterns_labelled += 1;
+        }
+    }
+    println!("{}", report.join("\n"));
+
+    // Assert: each detector with labels reaches 0.95 precision and 0.90 recall, and most patterns are in the world.
+    assert!(n_patterns_labelled >= 6, "{}", report.join("\n"));
+    for line in &report {
+        let precision: f64 = line.split("precision ").nth(1).unwrap()[..5].parse()?;
+        let recall: f64 = line.split("recall ").nth(1).unwrap()[..5].parse()?;
+        assert!(precision >= 0.95 && recall >= 0.90, "below the targets (0.95 / 0.90):\n{}", report.join("\n"));
+    }
+    Ok(())
 }

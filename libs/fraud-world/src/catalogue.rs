@@ -175,6 +175,26 @@ pub const SPECIALTIES: &[Specialty] = &[
 pub const PAIRS: &[(&str, &str, bool)] =
     &[("80053", "80048", false), ("85025", "85027", false), ("93000", "93010", false), ("29881", "29877", true), ("97530", "97140", true)];
 
+/// The date the world's pairs take effect (in its payers' PTP files and tables).
+pub const PAIRS_EFFECTIVE: time::Date = time::macros::date!(2000 - 01 - 01);
+
+/// [`PAIRS`] as the NCCI PTP table each of the world's payers publishes (in force from [`PAIRS_EFFECTIVE`]).
+pub fn ncci_table() -> claimtrail_policy::NcciTable {
+    use claimtrail_policy::{CodeKey, ModifierIndicator, PtpEdit};
+    let edits = PAIRS
+        .iter()
+        .map(|(comprehensive, component, modifier_allowed)| PtpEdit {
+            column_one: CodeKey::of(comprehensive),
+            column_two: CodeKey::of(component),
+            prior_1996: false,
+            effective: PAIRS_EFFECTIVE,
+            deletion: None,
+            modifier_indicator: if *modifier_allowed { ModifierIndicator::Allowed } else { ModifierIndicator::NotAllowed },
+        })
+        .collect();
+    claimtrail_policy::NcciTable::from_edits(claimtrail_policy::Setting::Practitioner, edits)
+}
+
 /// Whether `a` and `b` form a pair either way round.
 pub fn paired(a: &str, b: &str) -> bool {
     PAIRS.iter().any(|(comprehensive, component, _)| (*comprehensive == a && *component == b) || (*comprehensive == b && *component == a))

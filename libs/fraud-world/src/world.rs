@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use claimtrail_fraud::{
-    ClaimFacts, ExclusionPeriod, FingerprintKey, Frequency, LineFacts, Pattern, PersonIdentity, Reference, Sex, UnbundlingPair, fingerprint, person_fingerprint,
+    ClaimFacts, ExclusionPeriod, FingerprintKey, Frequency, LineFacts, Pattern, PersonIdentity, Reference, Sex, fingerprint, person_fingerprint,
 };
 use time::{Date, Duration, Weekday};
 use uuid::Uuid;
@@ -231,7 +231,7 @@ impl LabelledWorld {
     }
 
     /// The reference facts the fraud service would load: the exclusion list, the payers' recorded deaths
-    /// (and their persons' fingerprints under `key`), the NCCI-like pairs, minutes per code, specialties.
+    /// (and their persons' fingerprints under `key`), each payer's NCCI table of the pairs, minutes per code, specialties.
     pub fn reference(&self, key: &FingerprintKey) -> Reference {
         let mut reference = Reference::new();
         for (npi, period) in &self.exclusions {
@@ -241,12 +241,9 @@ impl LabelledWorld {
             reference.add_member_death(&death.payer_id, &death.member_id, death.date);
             reference.add_person_death(key.id(), person_fingerprint(key, &death.person), death.date);
         }
-        for (comprehensive, component, modifier_allowed) in PAIRS {
-            reference.add_unbundling_pair(UnbundlingPair {
-                comprehensive: (*comprehensive).into(),
-                component: (*component).into(),
-                modifier_allowed: *modifier_allowed,
-            });
+        let ncci = std::sync::Arc::new(crate::catalogue::ncci_table());
+        for payer_id in PAYERS {
+            reference.add_ncci_version(payer_id, crate::catalogue::PAIRS_EFFECTIVE, None, ncci.clone());
         }
         reference.add_standard_minutes();
         for provider in &self.providers {

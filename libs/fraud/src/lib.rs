@@ -12,7 +12,7 @@
 //!
 //! - [`pattern`]: [`Pattern`], the fixed names, and the [`Level`] each is labelled at.
 //! - [`facts`]: [`ClaimFacts`] and [`LineFacts`].
-//! - [`reference`]: [`Reference`]: exclusions, deaths, unbundling pairs, minutes per code, specialties.
+//! - [`reference`]: [`Reference`]: exclusions, deaths, each payer's NCCI edits by version, minutes per code, specialties.
 //! - [`finding`]: [`Finding`] and its [`Evidence`].
 //! - [`fingerprint`]: HMAC-SHA3-256 keyed fingerprints, [`FingerprintKey`] with its id for rotation.
 //! - [`scanner`]: [`Scanner`] (`observe`, `close_window`) and [`ScanConfig`].
@@ -30,5 +30,5 @@ pub use facts::{ClaimFacts, Fingerprint, Frequency, LineFacts};
 pub use finding::{EVIDENCE_MAX, Evidence, Finding};
 pub use fingerprint::{FingerprintKey, KeyTooShort, PersonIdentity, Sex, fingerprint, normalize_name, person_fingerprint};
 pub use pattern::{Level, Pattern, UnknownPattern};
-pub use reference::{ExclusionPeriod, Reference, UnbundlingPair};
+pub use reference::{ExclusionPeriod, Reference};
 pub use scanner::{PeerScore, ScanConfig, Scanner};

@@ -1,10 +1,19 @@
 //! The reference facts the detectors read beside the claims: exclusions,
-//! deaths, unbundling pairs, minutes per code and provider specialties.
-//! The fraud service loads them from the registry, the policy tables (LEIE,
-//! NCCI) and enrollment; the measurement from the generated world's files.
+//! deaths, each payer's NCCI PTP edits by version, minutes per code and
+//! provider specialties. The fraud service loads them from the registry, the
+//! policy tables (LEIE, NCCI) and enrollment; the measurement from the
+//! generated world's files.
+//!
+//! NCCI edits are the claim's payer's own, in the version in force on the
+//! date of service (libs/policy [`Versions`]: the latest effective on or
+//! before it, unless its end date has passed), and within it the edit in
+//! force on that date ([`NcciTable::edit`]): the same lookup adjudication
+//! makes, so a pair adjudication does not apply is not unbundling here.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use claimtrail_policy::{CodeKey, NcciTable, PtpEdit, Version, Versions};
 use time::Date;
 
 use crate::facts::Fingerprint;
@@ -16,29 +25,17 @@ pub struct ExclusionPeriod {
     pub until: Option<Date>,
 }
 
-/// A comprehensive code and the component code it includes (NCCI PTP column 1 / column 2).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UnbundlingPair {
-    pub comprehensive: String,
-    pub component: String,
-    /// Whether a modifier (59, XE, XS, XP, XU) may bypass the edit (NCCI modifier indicator 1).
-    pub modifier_allowed: bool,
-}
-
 /// The reference facts, indexed for the detectors.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
     exclusions: HashMap<String, Vec<ExclusionPeriod>>,
     member_deaths: HashMap<(String, String), Date>,
     person_deaths: HashMap<(u32, Fingerprint), Date>,
-    /// component code -> comprehensive code -> modifier allowed
-    unbundling: HashMap<String, HashMap<String, bool>>,
+    /// payer id -> the versions of its NCCI PTP table
+    ncci: HashMap<String, Versions<Arc<NcciTable>>>,
     minutes: HashMap<String, u32>,
     specialties: HashMap<String, String>,
 }
-
-/// Modifiers that mark a distinct procedural service (NCCI-associated).
-pub const DISTINCT_SERVICE_MODIFIERS: [&str; 5] = ["59", "XE", "XS", "XP", "XU"];
 
 impl Reference {
     /// Empty reference facts (no exclusions, deaths, pairs, minutes or specialties).
@@ -61,8 +58,11 @@ impl Reference {
         self.person_deaths.insert((key_id, person), date);
     }
 
-    pub fn add_unbundling_pair(&mut self, pair: UnbundlingPair) {
-        self.unbundling.entry(pair.component).or_default().insert(pair.comprehensive, pair.modifier_allowed);
+    /// A version of payer `payer_id`'s NCCI PTP table, for dates of service from `effective_from` until
+    /// `effective_to` (exclusive) or the next version's effective date. Add a payer's versions in the order
+    /// they were published: a later one with the same effective date replaces the earlier (a corrected upload).
+    pub fn add_ncci_version(&mut self, payer_id: &str, effective_from: Date, effective_to: Option<Date>, table: Arc<NcciTable>) {
+        self.ncci.entry(payer_id.to_owned()).or_default().insert(Version { effective: effective_from, ends: effective_to, table });
     }
 
     /// A service of `code` takes at least `minutes` per unit (CMS typical times; the impossible-day detector sums them).
@@ -96,14 +96,16 @@ impl Reference {
         !self.member_deaths.is_empty() || !self.person_deaths.is_empty()
     }
 
-    /// Whether `component` is bundled into `comprehensive`: `Some(modifier_allowed)` if so.
-    pub fn bundled(&self, comprehensive: &str, component: &str) -> Option<bool> {
-        self.unbundling.get(component)?.get(comprehensive).copied()
+    /// Payer `payer_id`'s NCCI edit with column one `comprehensive` and column two `component` in force on
+    /// `service_date`, in the version of its table in force then (whatever its modifier indicator).
+    pub fn ptp_edit(&self, payer_id: &str, comprehensive: &str, component: &str, service_date: Date) -> Option<&PtpEdit> {
+        let table = &self.ncci.get(payer_id)?.in_force(service_date)?.table;
+        table.edit(CodeKey::parse(comprehensive)?, CodeKey::parse(component)?, service_date)
     }
 
-    /// Whether `code` is the component of any pair (a cheap first test).
-    pub fn is_component(&self, code: &str) -> bool {
-        self.unbundling.contains_key(code)
+    /// Whether payer `payer_id` has NCCI edits at all (the unbundling detector skips other payers' claims at once).
+    pub fn has_ncci(&self, payer_id: &str) -> bool {
+        self.ncci.contains_key(payer_id)
     }
 
     /// The minutes one unit of `code` takes, if known.
@@ -143,8 +145,3 @@ pub const STANDARD_MINUTES: [(&str, u32); 17] = [
     ("97530", 15),
     ("90853", 45),
 ];
-
-/// Whether `modifiers` hold a distinct-service modifier.
-pub fn has_distinct_service_modifier(modifiers: &[String]) -> bool {
-    modifiers.iter().any(|modifier| DISTINCT_SERVICE_MODIFIERS.contains(&modifier.as_str()))
-}

@@ -2,7 +2,8 @@
 //! (detectors included) names IO, SQL, HTTP or a bus
 //! (`claimtrail_runtime::purity`, the check every domain core passes).
 
-const PURE_DEPENDENCIES: &[&str] = &["uuid", "time", "serde", "thiserror", "sha3", "hmac"];
+/// libs/policy is pure too (its own purity test): the NCCI tables and the modifier rule adjudication applies.
+const PURE_DEPENDENCIES: &[&str] = &["claimtrail-policy", "uuid", "time", "serde", "thiserror", "sha3", "hmac"];
 
 #[test]
 fn the_crate_depends_only_on_pure_crates() {

@@ -23,6 +23,22 @@ pub const NCCI_ASSOCIATED_MODIFIERS: &[&str] = &[
     "F9", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD", "LM", "RC", "RI",
 ];
 
+/// Whether an NCCI PTP edit with `indicator` applies to a column-one line
+/// and a column-two line carrying these modifiers: indicator 9 never (the
+/// edit was deleted retroactively), indicator 1 unless either line carries
+/// an [`NCCI_ASSOCIATED_MODIFIERS`] modifier, indicator 0 always.
+/// Adjudication's [`ncci_edits`] and fraud detection's unbundling detector
+/// (libs/fraud) both decide by it.
+pub fn ptp_edit_applies(indicator: ModifierIndicator, column_one_modifiers: &[String], column_two_modifiers: &[String]) -> bool {
+    match indicator {
+        ModifierIndicator::NotApplicable => false,
+        ModifierIndicator::Allowed => {
+            !has_any_modifier(column_one_modifiers, NCCI_ASSOCIATED_MODIFIERS) && !has_any_modifier(column_two_modifiers, NCCI_ASSOCIATED_MODIFIERS)
+        }
+        ModifierIndicator::NotAllowed => true,
+    }
+}
+
 /// Repeat-procedure modifiers: a line carrying one is never a duplicate.
 pub const REPEAT_MODIFIERS: &[&str] = &["76", "77", "91"];
 
@@ -58,15 +74,7 @@ pub fn ncci_edits(table: &NcciTable, current: &[EditLine], history: &[EditLine])
             return None;
         }
         let edit = table.edit(one, two, column_two.service_date)?;
-        match edit.modifier_indicator {
-            ModifierIndicator::NotApplicable => None,
-            ModifierIndicator::Allowed
-                if has_any_modifier(&column_one.modifiers, NCCI_ASSOCIATED_MODIFIERS) || has_any_modifier(&column_two.modifiers, NCCI_ASSOCIATED_MODIFIERS) =>
-            {
-                None
-            }
-            indicator => Some(indicator),
-        }
+        ptp_edit_applies(edit.modifier_indicator, &column_one.modifiers, &column_two.modifiers).then_some(edit.modifier_indicator)
     };
     for (line_idx, line) in current.iter().enumerate() {
         let two = keys[line_idx];
@@ -279,4 +287,31 @@ pub fn date_of_death_edit(line: &EditLine, date_of_death: Option<Date>) -> Optio
         action: Action::Deny { cas: Cas::co(Carc::DATE_OF_DEATH, line.charge), remarks: Vec::new() },
         explanation: format!("the service date {} is after the member's date of death {date_of_death}: CO-13", line.service_date),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modifiers(list: &[&str]) -> Vec<String> {
+        list.iter().map(|modifier| (*modifier).to_owned()).collect()
+    }
+
+    #[test]
+    fn indicator_1_is_lifted_by_an_ncci_associated_modifier_on_either_line() {
+        let none = modifiers(&[]);
+        assert!(ptp_edit_applies(ModifierIndicator::Allowed, &none, &none));
+        for lifting in ["59", "XU", "25", "57", "79", "91", "RT", "LT", "F2", "t3", " 25 "] {
+            assert!(!ptp_edit_applies(ModifierIndicator::Allowed, &none, &modifiers(&[lifting])), "{lifting} on column two");
+            assert!(!ptp_edit_applies(ModifierIndicator::Allowed, &modifiers(&[lifting]), &none), "{lifting} on column one");
+        }
+        assert!(ptp_edit_applies(ModifierIndicator::Allowed, &modifiers(&["26"]), &modifiers(&["TC", "76"])), "not NCCI-associated");
+    }
+
+    #[test]
+    fn indicator_0_always_applies_and_indicator_9_never() {
+        let distinct = modifiers(&["59", "25"]);
+        assert!(ptp_edit_applies(ModifierIndicator::NotAllowed, &distinct, &distinct));
+        assert!(!ptp_edit_applies(ModifierIndicator::NotApplicable, &[], &[]));
+    }
 }

@@ -42,7 +42,7 @@ pub use auth::{AuthLookup, AuthStatus, PriorAuthorization, PriorAuthorizations, 
 pub use code::CodeKey;
 pub use contracts::{ContractTerm, Contracts, ReimbursementMethod};
 pub use csv::{LoadError, LoadErrors};
-pub use edits::{EditPolicy, date_of_death_edit, duplicate_edits, mue_edits, ncci_edits};
+pub use edits::{EditPolicy, NCCI_ASSOCIATED_MODIFIERS, date_of_death_edit, duplicate_edits, mue_edits, ncci_edits, ptp_edit_applies};
 pub use fees::{Fee, FeeSchedule};
 pub use institutional::{DrgWeights, InstitutionalPrice, PerDiemBasis, PerDiems, price_drg, price_per_diem, type_of_bill_rate};
 pub use leie::{Exclusion, ExclusionCheck, ExclusionList, ProviderIdentity, exclusion_edit};

@@ -487,7 +487,10 @@ pub fn stream_claim(sequence: u64, members: &[String], today: time::Date) -> Val
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     /// An arthrocentesis (20610) beside the office visit, without modifier 25:
-    /// the visit is column two of an NCCI pair and is denied CO-97.
+    /// the visit is column two of an NCCI pair and is denied CO-97. Billed
+    /// by the practitioner (Robin Example MD) rather than the practice: the
+    /// pair is unbundling by the payer's own NCCI table, so the fraud service
+    /// flags it and settlement holds that NPI's payments, not the practice's.
     Ncci,
     /// Three venipunctures (36415 × 3) on one day, over the MUE of 2: CO-151, N362.
     Mue,
@@ -496,9 +499,10 @@ pub enum Scenario {
     Imaging,
     /// An unclassified drug (J3490): the claim pends for review.
     UnclassifiedDrug,
-    /// Two joint injections (20610-RT, 20605-59-LT) with the visit marked 25:
-    /// the modifiers lift the NCCI pairs and the second procedure is reduced
-    /// 50% (CO-59).
+    /// Two joint injections (20610-RT, 20605-59-LT) with the visit marked 25
+    /// (and no venipuncture, which 20610 bundles with indicator 0): the
+    /// modifiers lift the NCCI pairs and the second procedure is reduced 50%
+    /// (CO-59).
     MultipleProcedure,
 }
 
@@ -506,7 +510,8 @@ pub enum Scenario {
 /// (35203) is the GPCI locality RBRVS prices the scenarios' procedures in.
 fn with_billing_address(claim: &mut Value) {
     if let Some(contained) = claim["contained"].as_array_mut() {
-        for resource in contained.iter_mut().filter(|r| r["id"] == "billing") {
+        // The practitioner's too: it bills the NCCI scenario.
+        for resource in contained.iter_mut().filter(|r| r["id"] == "billing" || r["id"] == "rendering") {
             resource["address"] = json!([{"line": ["1200 Riverside Dr"], "city": "Birmingham", "state": "AL", "postalCode": "35203"}]);
         }
     }
@@ -517,11 +522,16 @@ fn with_billing_address(claim: &mut Value) {
 pub fn with_scenario(claim: &mut Value, scenario: Scenario) {
     with_billing_address(claim);
     match scenario {
-        Scenario::Ncci => add_line(claim, "20610", &[], 1, "140.00"),
+        Scenario::Ncci => {
+            add_line(claim, "20610", &[], 1, "140.00");
+            claim["provider"] = json!({"reference": "#rendering"});
+        }
         Scenario::Mue => add_line(claim, "36415", &[], 3, "12.00"),
         Scenario::Imaging => add_line(claim, "C8908", &[], 1, "950.00"),
         Scenario::UnclassifiedDrug => add_line(claim, "J3490", &[], 1, "80.00"),
         Scenario::MultipleProcedure => {
+            // A venipuncture some visits carry is column two of 20610 with indicator 0, which no modifier lifts.
+            remove_lines(claim, "36415");
             add_line(claim, "20610", &["RT"], 1, "140.00");
             add_line(claim, "20605", &["59", "LT"], 1, "110.00");
             set_modifiers(claim, &["25"]);
@@ -547,7 +557,23 @@ fn add_line(claim: &mut Value, code: &str, modifiers: &[&str], units: u32, unit_
     item["unitPrice"] = json!({"value": number(unit), "currency": "USD"});
     item["net"] = json!({"value": number(net), "currency": "USD"});
     items.push(item);
-    let total_cents = items.iter().filter_map(|item| Money::parse(&item["net"]["value"].to_string()).ok()?.cents().ok()).sum::<i64>();
+    retotal(claim);
+}
+
+/// Takes `code`'s lines off a [`demo_claim`], numbers the others again and totals it.
+fn remove_lines(claim: &mut Value, code: &str) {
+    let Some(items) = claim["item"].as_array_mut() else { return };
+    items.retain(|item| item["productOrService"]["coding"][0]["code"] != code);
+    for (line_idx, item) in items.iter_mut().enumerate() {
+        item["sequence"] = json!(line_idx + 1);
+    }
+    retotal(claim);
+}
+
+/// Sets a [`demo_claim`]'s total to the sum of its lines.
+fn retotal(claim: &mut Value) {
+    let lines = claim["item"].as_array().into_iter().flatten();
+    let total_cents = lines.filter_map(|item| Money::parse(&item["net"]["value"].to_string()).ok()?.cents().ok()).sum::<i64>();
     claim["total"] = json!({"value": number(Money::from_cents(total_cents)), "currency": "USD"});
 }
 
@@ -727,6 +753,45 @@ mod tests {
             if let Some(code) = expected {
                 assert!(codes(&claim).iter().any(|c| c == code), "sequence {sequence} lacks {code}");
             }
+        }
+    }
+
+    #[test]
+    fn under_the_demo_payers_own_ncci_edits_the_scanner_flags_only_the_ncci_scenario_billed_by_the_practitioner() {
+        // The regression of issue 20: the joint injections with 25, RT and 59/LT were flagged as unbundling, and
+        // so were the demo's claims under the fraud world's payers' pairs. The NCCI scenario's pair is unlifted.
+        use claimtrail_fraud::{Pattern, Reference, ScanConfig, Scanner};
+        use claimtrail_fraud_service::domain::claim::ScannedClaim;
+        use claimtrail_fraud_service::domain::policy::{InForce, NCCI_PTP, PolicyRows};
+        let today = date!(2031 - 03 - 15);
+        let (start, _) = demo_period_around(today);
+        let mut reference = Reference::new();
+        let demo_ncci = include_bytes!("../demo/ncci-ptp.csv");
+        let world_ncci = crate::demo_fraud::ncci_csv().into_bytes();
+        for (payer_id, body) in [(DEMO_PAYER_ID, demo_ncci.as_slice()), ("70001", world_ncci.as_slice())] {
+            let rows = PolicyRows::of(NCCI_PTP, &hex::encode(claimtrail_events::sha3_256(body)), body).expect("the table loads");
+            rows.add_to(payer_id, InForce { effective_from: start, effective_to: None }, &mut reference);
+        }
+        let mut scanner = Scanner::new(reference, ScanConfig::standard());
+        let members = member_ids();
+        for sequence in 100..300u64 {
+            let claim = stream_claim(sequence, &members, today);
+            let submission = claimtrail_fhir::parse_submission(&serde_json::to_vec(&claim).unwrap(), today).expect("maps");
+            let mapped = submission.entries.into_iter().next().unwrap().expect("maps").parse().expect("every edit passes");
+            let billing_npi = mapped.billing_npi.to_string();
+            let submitted = claimtrail_events::ClaimSubmitted {
+                claim: mapped,
+                submitter: DEMO_PROVIDER_ORGANIZATION.into(),
+                channel: "fhir".into(),
+                received_at: claimtrail_events::Timestamp::parse("2031-03-15T10:00:00.000000Z").unwrap(),
+                submission_signature: None,
+                fingerprints: vec![],
+            };
+            let facts = ScannedClaim::of(&submitted, None).unwrap().facts(sequence);
+            let unbundling: Vec<String> = scanner.observe(&facts).into_iter().filter(|f| f.pattern == Pattern::Unbundling).map(|f| f.reason).collect();
+            let ncci_scenario = sequence % 10 == 1;
+            assert_eq!(!unbundling.is_empty(), ncci_scenario, "sequence {sequence}: {unbundling:?}");
+            assert_eq!(billing_npi, DEMO_PROVIDER_NPIS[usize::from(ncci_scenario)], "sequence {sequence}");
         }
     }
 

@@ -198,7 +198,8 @@ pub fn ncci_csv() -> String {
          Column 1,Column 2,*=in existence prior to 1996,Effective Date,Deletion Date *=no data,Modifier 0=not allowed 1=allowed 9=not applicable,PTP Edit Rationale\n",
     );
     for (comprehensive, component, modifier_allowed) in claimtrail_fraud_world::catalogue::PAIRS {
-        csv.push_str(&format!("{comprehensive},{component},,20000101,*,{},Synthetic world pair\n", u8::from(*modifier_allowed)));
+        let effective = format_date(claimtrail_fraud_world::catalogue::PAIRS_EFFECTIVE).replace('-', "");
+        csv.push_str(&format!("{comprehensive},{component},,{effective},*,{},Synthetic world pair\n", u8::from(*modifier_allowed)));
     }
     csv
 }
@@ -244,7 +245,7 @@ async fn wait_for_reference(runtimes: &[Runtime], world: &LabelledWorld) -> anyh
         for payer_id in claimtrail_fraud_world::world::PAYERS {
             for kind in claimtrail_fraud_service::domain::policy::KINDS {
                 n_policies +=
-                    usize::from(claimtrail_fraud_service::storage::policy_version(fraud_store, fraud_store.reader(), payer_id, kind).await?.is_some());
+                    usize::from(!claimtrail_fraud_service::storage::policy_version_ids(fraud_store, fraud_store.reader(), payer_id, kind).await?.is_empty());
             }
         }
         let n_known = world.providers.iter().filter(|provider| specialties.iter().any(|(npi, _)| *npi == provider.npi)).count();

@@ -1,7 +1,8 @@
 //! The fraud service's consumer, [`Scanning`]: `claim.submitted.v1` kept
 //! ([`ScannedClaim`]); `claim.adjudicated.v1` and `claim.pended.v1` mark it
 //! decided (a void, which has no decision: the `claim.reversed.v1` it causes);
-//! `policy_version.published.v1` (exclusion lists, NCCI edits),
+//! `policy_version.published.v1` (exclusion lists, NCCI edits: each version
+//! kept with the dates of service it is in force for),
 //! `member.enrolled.v1` (dates of death) and
 //! `provider.registered.v1` (taxonomy) feed the reference facts;
 //! `checkpoint.signed.v1` (and each decision, once a checkpoint is known)
@@ -81,7 +82,7 @@ impl Scanning {
         let body = policy.content(&published.payer_id, version_id).await?;
         let rows = PolicyRows::of(&published.kind, &published.content_hash, &body)
             .map_err(|e| HandlerError::Invalid(format!("policy version {} of payer {}: {e}", published.version_id, published.payer_id)))?;
-        storage::set_policy(&self.store, tx, &published.payer_id, &published.kind, &published.version_id, &published.content_hash, &rows).await?;
+        storage::set_policy(&self.store, tx, published, &rows).await?;
         tracing::info!(payer_id = %published.payer_id, kind = %published.kind, rows = rows.len(), "policy rows loaded for the detectors");
         *self.scanner.lock().await = None;
         Ok(())
@@ -97,8 +98,15 @@ impl Scanning {
         for (npi, taxonomy) in specialties {
             reference.add_specialty(&npi, &taxonomy);
         }
-        for rows in storage::policy_rows(&self.store, tx).await? {
-            rows.add_to(&mut reference);
+        let versions = storage::policy_versions(&self.store, tx).await?;
+        for (version_idx, version) in versions.iter().enumerate() {
+            // Each payer's NCCI versions by the dates they are in force; of an exclusion list (whose rows carry
+            // their own dates), the payer's latest only.
+            let later_of_same = versions.get(version_idx + 1).is_some_and(|next| next.payer_id == version.payer_id && next.kind == version.kind);
+            if version.kind == policy_rows::EXCLUSIONS && later_of_same {
+                continue;
+            }
+            version.rows.add_to(&version.payer_id, version.in_force, &mut reference);
         }
         let mut state = ScanState { scanner: Scanner::new(reference, ScanConfig::standard()), observed: HashSet::new(), window: None };
         for (claim, ledger_index) in storage::scanned(&self.store, tx).await? {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use claimtrail_events::{AlertEvidence, FraudAlertRaised};
+use claimtrail_events::{AlertEvidence, FraudAlertRaised, PolicyVersionPublished};
 use claimtrail_runtime::auth::PayerScope;
 use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, Value};
@@ -13,14 +13,36 @@ use uuid::Uuid;
 
 use crate::domain::AlertStatus;
 use crate::domain::claim::ScannedClaim;
-use crate::domain::policy::PolicyRows;
+use crate::domain::policy::{InForce, PolicyRows};
 
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration { version: 1, name: "claims, alerts, deaths, specialties", statements: tables },
         Migration { version: 2, name: "policy rows (exclusions, NCCI pairs)", statements: policy_tables },
+        Migration { version: 3, name: "every policy version with its dates of service", statements: policy_version_tables },
     ]
 }
+
+/// Every published version is kept with the dates of service it is in force for (a payer's NCCI edits
+/// change by quarter); the rows of migration 2, one version per payer and kind, become versions in force
+/// from the start.
+fn policy_version_tables(store: &Store) -> Vec<String> {
+    let (versions, policy) = (store.table("policy_versions"), store.table("policy"));
+    vec![
+        format!(
+            "CREATE TABLE {versions} (payer_id TEXT NOT NULL, kind TEXT NOT NULL, version_id TEXT NOT NULL, effective_from TEXT NOT NULL, \
+             effective_to TEXT, content_hash TEXT NOT NULL, rows_json TEXT NOT NULL, PRIMARY KEY (payer_id, kind, version_id))"
+        ),
+        format!(
+            "INSERT INTO {versions} (payer_id, kind, version_id, effective_from, effective_to, content_hash, rows_json) \
+             SELECT payer_id, kind, version_id, '{LEGACY_EFFECTIVE_FROM}', NULL, content_hash, rows_json FROM {policy}"
+        ),
+        format!("DROP TABLE {policy}"),
+    ]
+}
+
+/// The effective date given to the versions migration 3 found (their dates were not kept).
+const LEGACY_EFFECTIVE_FROM: &str = "1900-01-01";
 
 fn policy_tables(store: &Store) -> Vec<String> {
     vec![format!(
@@ -371,29 +393,33 @@ pub async fn reference(store: &Store, conn: &impl ConnectionTrait) -> Result<Ref
     Ok((deaths, specialties))
 }
 
-/// Keeps the rows of payer `payer_id`'s newest version of a policy kind (replacing the earlier version's).
-pub async fn set_policy(
-    store: &Store,
-    tx: &impl ConnectionTrait,
-    payer_id: &str,
-    kind: &str,
-    version_id: &str,
-    content_hash: &str,
-    rows: &PolicyRows,
-) -> Result<(), StoreError> {
+/// One stored policy version: whose, which kind, the dates of service it is in force for, and its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPolicy {
+    pub payer_id: String,
+    pub kind: String,
+    pub in_force: InForce,
+    pub rows: PolicyRows,
+}
+
+/// Keeps the rows of a published policy version, with the dates of service it is in force for (a
+/// version seen again, as on redelivery, keeps what it had).
+pub async fn set_policy(store: &Store, tx: &impl ConnectionTrait, published: &PolicyVersionPublished, rows: &PolicyRows) -> Result<(), StoreError> {
     let json = serde_json::to_string(rows).map_err(|e| corrupt("policy rows", e))?;
     tx.execute_raw(stmt(
         store,
         format!(
-            "INSERT INTO {} (payer_id, kind, version_id, content_hash, rows_json) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (payer_id, kind) DO UPDATE SET version_id = excluded.version_id, content_hash = excluded.content_hash, rows_json = excluded.rows_json",
-            store.table("policy")
+            "INSERT INTO {} (payer_id, kind, version_id, effective_from, effective_to, content_hash, rows_json) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (payer_id, kind, version_id) DO NOTHING",
+            store.table("policy_versions")
         ),
         vec![
-            Value::from(payer_id.to_owned()),
-            Value::from(kind.to_owned()),
-            Value::from(version_id.to_owned()),
-            Value::from(content_hash.to_owned()),
+            Value::from(published.payer_id.clone()),
+            Value::from(published.kind.clone()),
+            Value::from(published.version_id.clone()),
+            Value::from(claimtrail_events::format_date(published.effective_from)),
+            Value::from(published.effective_to.map(claimtrail_events::format_date)),
+            Value::from(published.content_hash.clone()),
             Value::from(json),
         ],
     ))
@@ -401,27 +427,44 @@ pub async fn set_policy(
     Ok(())
 }
 
-/// The policy rows of every payer's newest versions.
-pub async fn policy_rows(store: &Store, conn: &impl ConnectionTrait) -> Result<Vec<PolicyRows>, StoreError> {
-    let rows = conn.query_all_raw(stmt(store, format!("SELECT rows_json FROM {} ORDER BY payer_id, kind", store.table("policy")), vec![])).await?;
+/// Every payer's policy versions, by payer and kind, each payer's in the order they take effect
+/// (versions with the same effective date in the order they were published: version ids are UUIDv7).
+pub async fn policy_versions(store: &Store, conn: &impl ConnectionTrait) -> Result<Vec<StoredPolicy>, StoreError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            store,
+            format!(
+                "SELECT payer_id, kind, effective_from, effective_to, rows_json FROM {} ORDER BY payer_id, kind, effective_from, version_id",
+                store.table("policy_versions")
+            ),
+            vec![],
+        ))
+        .await?;
     let mut policies = Vec::with_capacity(rows.len());
     for row in rows {
-        let json: String = row.try_get_by_index(0)?;
-        policies.push(serde_json::from_str(&json).map_err(|e| corrupt("stored policy rows", e))?);
+        let (from, to): (String, Option<String>) = (row.try_get_by_index(2)?, row.try_get_by_index(3)?);
+        let date = |text: &str| claimtrail_events::parse_date(text).ok_or_else(|| corrupt("policy version date", text));
+        let json: String = row.try_get_by_index(4)?;
+        policies.push(StoredPolicy {
+            payer_id: row.try_get_by_index(0)?,
+            kind: row.try_get_by_index(1)?,
+            in_force: InForce { effective_from: date(&from)?, effective_to: to.as_deref().map(date).transpose()? },
+            rows: serde_json::from_str(&json).map_err(|e| corrupt("stored policy rows", e))?,
+        });
     }
     Ok(policies)
 }
 
-/// The version id of payer `payer_id`'s `kind` the fraud service holds, if any.
-pub async fn policy_version(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, kind: &str) -> Result<Option<String>, StoreError> {
-    let row = conn
-        .query_one_raw(stmt(
+/// The version ids of payer `payer_id`'s `kind` the fraud service holds.
+pub async fn policy_version_ids(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, kind: &str) -> Result<Vec<String>, StoreError> {
+    let rows = conn
+        .query_all_raw(stmt(
             store,
-            format!("SELECT version_id FROM {} WHERE payer_id = $1 AND kind = $2", store.table("policy")),
+            format!("SELECT version_id FROM {} WHERE payer_id = $1 AND kind = $2 ORDER BY version_id", store.table("policy_versions")),
             vec![Value::from(payer_id.to_owned()), Value::from(kind.to_owned())],
         ))
         .await?;
-    row.map(|row| row.try_get_by_index(0)).transpose().map_err(Into::into)
+    rows.into_iter().map(|row| row.try_get_by_index(0).map_err(Into::into)).collect()
 }
 
 /// Forgets erased claims (their alerts keep only ids and ledger indices).

@@ -10,7 +10,11 @@ use crate::facts::{ClaimFacts, Frequency, LineFacts};
 use crate::finding::Finding;
 use crate::fingerprint::{FingerprintKey, PersonIdentity, Sex, fingerprint, person_fingerprint};
 use crate::pattern::Pattern;
-use crate::reference::{ExclusionPeriod, Reference, UnbundlingPair};
+use std::sync::Arc;
+
+use claimtrail_policy::{CodeKey, ModifierIndicator, NcciTable, PtpEdit, Setting};
+
+use crate::reference::{ExclusionPeriod, Reference};
 use crate::scanner::{ScanConfig, Scanner};
 
 const DAY: Date = date!(2026 - 11 - 02);
@@ -193,10 +197,27 @@ fn another_persons_service_at_another_payer_is_no_duplicate() {
 
 // unbundling
 
+/// An NCCI edit in force from 2020 on: `indicator` 0, 1 or 9.
+fn edit(comprehensive: &str, component: &str, indicator: u8) -> PtpEdit {
+    PtpEdit {
+        column_one: CodeKey::parse(comprehensive).unwrap(),
+        column_two: CodeKey::parse(component).unwrap(),
+        prior_1996: false,
+        effective: date!(2020 - 01 - 01),
+        deletion: None,
+        modifier_indicator: [ModifierIndicator::NotAllowed, ModifierIndicator::Allowed, ModifierIndicator::NotApplicable][usize::from(indicator.min(2))],
+    }
+}
+
+fn table(edits: Vec<PtpEdit>) -> Arc<NcciTable> {
+    Arc::new(NcciTable::from_edits(Setting::Practitioner, edits))
+}
+
+/// PAYER-A's edits (the payer of `claim`), one version in force since 2020.
 fn ncci() -> Reference {
     let mut reference = Reference::new();
-    reference.add_unbundling_pair(UnbundlingPair { comprehensive: "80053".into(), component: "80048".into(), modifier_allowed: false });
-    reference.add_unbundling_pair(UnbundlingPair { comprehensive: "29881".into(), component: "29877".into(), modifier_allowed: true });
+    let edits = vec![edit("80053", "80048", 0), edit("29881", "29877", 1), edit("20610", "99213", 1)];
+    reference.add_ncci_version("PAYER-A", date!(2020 - 01 - 01), None, table(edits));
     reference
 }
 
@@ -225,6 +246,78 @@ fn the_pair_split_over_two_claims_flags_the_second() {
     let found = check(ncci(), &[first], &second);
     assert_eq!(patterns(&found), [Pattern::Unbundling]);
     assert_eq!((found[0].claim_ids.clone(), found[0].duplicates), (vec![id(2)], Some(id(1))));
+}
+
+#[test]
+fn any_ncci_associated_modifier_on_either_line_lifts_an_indicator_1_pair_as_adjudication_does() {
+    // The demo payer's joint injection with the visit: 25 on the visit (column two), or RT on the injection (column one).
+    for (visit_modifiers, injection_modifiers) in [(vec!["25"], vec![]), (vec![], vec!["RT"]), (vec!["25"], vec!["RT"]), (vec![], vec!["57"])] {
+        let mut encounter = claim(1, vec![line("99213", DAY, 12_000), line("20610", DAY, 14_000)]);
+        encounter.lines[0].modifiers = visit_modifiers.iter().map(|m| (*m).to_owned()).collect();
+        encounter.lines[1].modifiers = injection_modifiers.iter().map(|m| (*m).to_owned()).collect();
+        assert_eq!(check(ncci(), &[], &encounter), [], "{visit_modifiers:?} {injection_modifiers:?}");
+    }
+    let bare = claim(2, vec![line("99213", DAY, 12_000), line("20610", DAY, 14_000)]);
+    assert_eq!(patterns(&check(ncci(), &[], &bare)), [Pattern::Unbundling]);
+    let mut not_associated = bare.clone();
+    not_associated.lines[0].modifiers = vec!["26".into()];
+    assert_eq!(patterns(&check(ncci(), &[], &not_associated)), [Pattern::Unbundling]);
+}
+
+#[test]
+fn another_payers_pairs_are_not_applied_to_a_claim() {
+    let mut reference = Reference::new();
+    reference.add_ncci_version("PAYER-B", date!(2020 - 01 - 01), None, table(vec![edit("20610", "99213", 1)]));
+    let encounter = claim(1, vec![line("99213", DAY, 12_000), line("20610", DAY, 14_000)]);
+    assert_eq!(check(reference.clone(), &[], &encounter), [], "PAYER-B's pair on PAYER-A's claim");
+    reference.add_ncci_version("PAYER-A", date!(2020 - 01 - 01), None, table(vec![edit("80053", "80048", 0)]));
+    assert_eq!(check(reference.clone(), &[], &encounter), [], "PAYER-A has edits, but not this pair");
+    let mut at_b = encounter.clone();
+    at_b.payer_id = "PAYER-B".into();
+    assert_eq!(patterns(&check(reference, &[], &at_b)), [Pattern::Unbundling]);
+}
+
+#[test]
+fn an_edit_applies_from_its_effective_date_through_its_deletion_date_only() {
+    let mut dated = edit("80053", "80048", 0);
+    dated.effective = DAY;
+    dated.deletion = Some(DAY + time::Duration::days(10));
+    let mut reference = Reference::new();
+    reference.add_ncci_version("PAYER-A", date!(2020 - 01 - 01), None, table(vec![dated]));
+    let on = |date: Date| claim(1, vec![line("80053", date, 4_000), line("80048", date, 3_000)]);
+    assert_eq!(check(reference.clone(), &[], &on(DAY.previous_day().unwrap())), [], "before the effective date");
+    assert_eq!(patterns(&check(reference.clone(), &[], &on(DAY))), [Pattern::Unbundling]);
+    assert_eq!(patterns(&check(reference.clone(), &[], &on(DAY + time::Duration::days(10)))), [Pattern::Unbundling], "the deletion date is the last day");
+    assert_eq!(check(reference, &[], &on(DAY + time::Duration::days(11))), [], "after the deletion date");
+}
+
+#[test]
+fn indicator_9_does_nothing_and_supersedes_the_pairs_earlier_row() {
+    let mut deleted = edit("80053", "80048", 9);
+    deleted.effective = date!(2024 - 01 - 01);
+    let mut reference = Reference::new();
+    reference.add_ncci_version("PAYER-A", date!(2020 - 01 - 01), None, table(vec![edit("80053", "80048", 0), deleted]));
+    let panel = claim(1, vec![line("80053", DAY, 4_000), line("80048", DAY, 3_000)]);
+    assert_eq!(check(reference.clone(), &[], &panel), []);
+    let old_panel = claim(2, vec![line("80053", date!(2023 - 06 - 01), 4_000), line("80048", date!(2023 - 06 - 01), 3_000)]);
+    assert_eq!(patterns(&check(reference, &[], &old_panel)), [Pattern::Unbundling], "the indicator-0 row is in force before the 9");
+}
+
+#[test]
+fn the_payers_table_version_in_force_on_the_date_of_service_is_the_one_read() {
+    // Version 1 pairs the panel; version 2, from DAY, does not; version 3, from DAY + 20 and ending DAY + 30, pairs it again.
+    let mut reference = Reference::new();
+    reference.add_ncci_version("PAYER-A", date!(2020 - 01 - 01), None, table(vec![edit("80053", "80048", 0)]));
+    reference.add_ncci_version("PAYER-A", DAY, None, table(vec![edit("29881", "29877", 1)]));
+    reference.add_ncci_version("PAYER-A", DAY + time::Duration::days(20), Some(DAY + time::Duration::days(30)), table(vec![edit("80053", "80048", 0)]));
+    let on = |date: Date| claim(1, vec![line("80053", date, 4_000), line("80048", date, 3_000)]);
+    assert_eq!(patterns(&check(reference.clone(), &[], &on(DAY.previous_day().unwrap()))), [Pattern::Unbundling], "version 1");
+    assert_eq!(check(reference.clone(), &[], &on(DAY)), [], "version 2 has no such pair");
+    assert_eq!(patterns(&check(reference.clone(), &[], &on(DAY + time::Duration::days(29)))), [Pattern::Unbundling], "version 3");
+    assert_eq!(check(reference.clone(), &[], &on(DAY + time::Duration::days(30))), [], "version 3 ended; no version is in force");
+    // A corrected upload for the same effective date replaces the version.
+    reference.add_ncci_version("PAYER-A", date!(2020 - 01 - 01), None, table(vec![]));
+    assert_eq!(check(reference, &[], &on(DAY.previous_day().unwrap())), [], "version 1 corrected");
 }
 
 #[test]

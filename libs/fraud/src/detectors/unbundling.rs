@@ -1,24 +1,32 @@
-//! Unbundling: a comprehensive code and a component it includes (an NCCI-like
-//! pair of [`Reference`]) billed for one member by one billing provider on
-//! one date, without a distinct-service modifier (59, XE, XS, XP, XU) on the
-//! component where the pair allows one; on one claim, or split over two
-//! claims of the same payer (the later claim is flagged).
+//! Unbundling: a comprehensive code and a component it includes billed for
+//! one member by one billing provider on one date, on one claim, or split
+//! over two claims of the same payer (the later claim is flagged).
+//!
+//! "Includes" is the claim's payer's NCCI PTP edit in force on the date of
+//! service ([`Reference::ptp_edit`]), and whether it applies is
+//! adjudication's rule ([`claimtrail_policy::ptp_edit_applies`]): modifier
+//! indicator 9 never, 1 unless either line carries an NCCI-associated
+//! modifier (59, X{EPSU}, 24, 25, 27, 57, 58, 78, 79, 91, the anatomic
+//! ones), 0 always. Another payer's edits are never read.
+
+use claimtrail_policy::ptp_edit_applies;
 
 use crate::facts::{ClaimFacts, Frequency, LineFacts};
 use crate::finding::Finding;
 use crate::pattern::Pattern;
-use crate::reference::{Reference, has_distinct_service_modifier};
+use crate::reference::Reference;
 
 use super::held::{Held, evidence_of};
 
-/// Whether `a` and `b` (same date) form an unbundled pair, either way round: the (comprehensive, component) codes.
-fn unbundled<'a>(reference: &Reference, a: &'a LineFacts, b: &'a LineFacts) -> Option<(&'a str, &'a str)> {
+/// Whether `a` and `b` (same date) form an unbundled pair under `payer_id`'s edits, either way round:
+/// the (comprehensive, component) codes.
+fn unbundled<'a>(reference: &Reference, payer_id: &str, a: &'a LineFacts, b: &'a LineFacts) -> Option<(&'a str, &'a str)> {
     if a.service_date != b.service_date || a.code == b.code {
         return None;
     }
     for (comprehensive, component) in [(a, b), (b, a)] {
-        if let Some(modifier_allowed) = reference.bundled(&comprehensive.code, &component.code)
-            && !(modifier_allowed && has_distinct_service_modifier(&component.modifiers))
+        if let Some(edit) = reference.ptp_edit(payer_id, &comprehensive.code, &component.code, component.service_date)
+            && ptp_edit_applies(edit.modifier_indicator, &comprehensive.modifiers, &component.modifiers)
         {
             return Some((&comprehensive.code, &component.code));
         }
@@ -28,12 +36,12 @@ fn unbundled<'a>(reference: &Reference, a: &'a LineFacts, b: &'a LineFacts) -> O
 
 /// A claim whose own lines hold an unbundled pair.
 pub fn within_claim(reference: &Reference, claim: &ClaimFacts) -> Option<Finding> {
-    if claim.frequency == Frequency::Void {
+    if claim.frequency == Frequency::Void || !reference.has_ncci(&claim.payer_id) {
         return None;
     }
     for (idx, line) in claim.lines.iter().enumerate() {
         for other in &claim.lines[idx + 1..] {
-            if let Some((comprehensive, component)) = unbundled(reference, line, other) {
+            if let Some((comprehensive, component)) = unbundled(reference, &claim.payer_id, line, other) {
                 return Some(Finding {
                     pattern: Pattern::Unbundling,
                     claim_ids: vec![claim.claim_id],
@@ -52,13 +60,13 @@ pub fn within_claim(reference: &Reference, claim: &ClaimFacts) -> Option<Finding
 
 /// A claim with a line that pairs with a line of a held claim (same payer, member, billing NPI, date).
 pub fn across_claims(held: &Held, reference: &Reference, claim: &ClaimFacts) -> Option<Finding> {
-    if claim.frequency == Frequency::Void {
+    if claim.frequency == Frequency::Void || !reference.has_ncci(&claim.payer_id) {
         return None;
     }
     for candidate in held.same_days(claim) {
         for line in &claim.lines {
             for theirs in &candidate.claim.lines {
-                if let Some((comprehensive, component)) = unbundled(reference, line, theirs) {
+                if let Some((comprehensive, component)) = unbundled(reference, &claim.payer_id, line, theirs) {
                     return Some(Finding {
                         pattern: Pattern::Unbundling,
                         claim_ids: vec![claim.claim_id],

@@ -7,14 +7,18 @@
 //! [`PolicyRows::of`] checks the fetched bytes against the published hash
 //! and reduces them to what the detectors need: exclusions by NPI (rows
 //! without an NPI match by name and birth date, which the fraud service
-//! does not hold, so they are left to adjudication's edit), and code pairs
-//! with whether a modifier may lift them (edits with indicator 9, "not
-//! applicable", do nothing and are left out). [`PolicyRows::add_to`] puts
-//! them into a [`Reference`].
+//! does not hold, so they are left to adjudication's edit), and every PTP
+//! edit with its effective and deletion dates and modifier indicator (a row
+//! with indicator 9, "not applicable", is kept: it supersedes the pair's
+//! earlier rows, as in adjudication's lookup). [`PolicyRows::add_to`] puts
+//! them into a [`Reference`]: the exclusions for every claim, the edits as
+//! the payer's table version in force over the version's dates of service.
 
 use claimtrail_events::sha3_256;
-use claimtrail_fraud::{ExclusionPeriod, Reference, UnbundlingPair};
-use claimtrail_policy::{ExclusionList, ModifierIndicator, NcciTable};
+use std::sync::Arc;
+
+use claimtrail_fraud::{ExclusionPeriod, Reference};
+use claimtrail_policy::{CodeKey, ExclusionList, ModifierIndicator, NcciTable, PtpEdit, Setting};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -29,8 +33,42 @@ pub const NCCI_PTP: &str = "ncci-ptp";
 pub enum PolicyRows {
     /// `(npi, excluded from, reinstated on)`.
     Exclusions { rows: Vec<(String, String, Option<String>)> },
-    /// `(column one: comprehensive, column two: component, modifier allowed)`.
-    NcciPtp { rows: Vec<(String, String, bool)> },
+    /// The PTP edits, every row.
+    NcciPtp { rows: Vec<NcciRow> },
+}
+
+/// One stored NCCI row: an edit, or, as the fraud service stored them before
+/// its migration 3, a bare `(column one, column two, modifier allowed)` pair
+/// (read as an edit in force on every date).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NcciRow {
+    Edit(PtpEdit),
+    Pair(String, String, bool),
+}
+
+impl NcciRow {
+    fn edit(&self) -> Option<PtpEdit> {
+        match self {
+            NcciRow::Edit(edit) => Some(*edit),
+            NcciRow::Pair(column_one, column_two, modifier_allowed) => Some(PtpEdit {
+                column_one: CodeKey::parse(column_one)?,
+                column_two: CodeKey::parse(column_two)?,
+                prior_1996: false,
+                effective: Date::MIN,
+                deletion: None,
+                modifier_indicator: if *modifier_allowed { ModifierIndicator::Allowed } else { ModifierIndicator::NotAllowed },
+            }),
+        }
+    }
+}
+
+/// The dates of service a published version is in force for: from `effective_from` until
+/// `effective_to` (exclusive), or until a later version of the payer takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InForce {
+    pub effective_from: Date,
+    pub effective_to: Option<Date>,
 }
 
 /// Why a published version cannot be read.
@@ -67,21 +105,15 @@ impl PolicyRows {
             }
             NCCI_PTP => {
                 let table = NcciTable::load(body).map_err(|e| invalid(e.to_string()))?;
-                let mut rows: Vec<(String, String, bool)> = table
-                    .edits()
-                    .iter()
-                    .filter(|edit| edit.modifier_indicator != ModifierIndicator::NotApplicable)
-                    .map(|edit| (edit.column_one.to_string(), edit.column_two.to_string(), edit.modifier_indicator == ModifierIndicator::Allowed))
-                    .collect();
-                rows.dedup();
-                Ok(PolicyRows::NcciPtp { rows })
+                Ok(PolicyRows::NcciPtp { rows: table.edits().iter().copied().map(NcciRow::Edit).collect() })
             }
             other => Err(PolicyError::UnknownKind(other.to_owned())),
         }
     }
 
-    /// Adds the rows to `reference`.
-    pub fn add_to(&self, reference: &mut Reference) {
+    /// Adds the rows of payer `payer_id`'s version in force over `in_force` to `reference` (a payer's
+    /// versions in the order they were published).
+    pub fn add_to(&self, payer_id: &str, in_force: InForce, reference: &mut Reference) {
         match self {
             PolicyRows::Exclusions { rows } => {
                 for (npi, from, until) in rows {
@@ -91,13 +123,8 @@ impl PolicyRows {
                 }
             }
             PolicyRows::NcciPtp { rows } => {
-                for (comprehensive, component, modifier_allowed) in rows {
-                    reference.add_unbundling_pair(UnbundlingPair {
-                        comprehensive: comprehensive.clone(),
-                        component: component.clone(),
-                        modifier_allowed: *modifier_allowed,
-                    });
-                }
+                let table = NcciTable::from_edits(Setting::Practitioner, rows.iter().filter_map(NcciRow::edit).collect());
+                reference.add_ncci_version(payer_id, in_force.effective_from, in_force.effective_to, Arc::new(table));
             }
         }
     }
@@ -128,7 +155,8 @@ mod tests {
         Column 1,Column 2,*=in existence prior to 1996,Effective Date,Deletion Date *=no data,Modifier 0=not allowed 1=allowed 9=not applicable,PTP Edit Rationale\n\
         80053,82565,,20200101,*,0,Panel\n\
         97530,97140,,20200101,*,1,Mutually exclusive\n\
-        20610,99213,,20200101,*,9,Deleted retroactively\n";
+        20610,99213,,20200101,*,9,Deleted retroactively\n\
+        93000,93010,,20200101,20251231,0,Deleted at the end of 2025\n";
 
     fn hash(body: &str) -> String {
         hex::encode(sha3_256(body.as_bytes()))
@@ -139,22 +167,59 @@ mod tests {
         let rows = PolicyRows::of(EXCLUSIONS, &hash(LEIE), LEIE.as_bytes()).expect("loads");
         assert_eq!(rows.len(), 2, "the row without an NPI is left to adjudication: {rows:?}");
         let mut reference = Reference::new();
-        rows.add_to(&mut reference);
+        rows.add_to("PAYER-A", ALWAYS, &mut reference);
         assert!(reference.exclusion_on("1992999999", date!(2026 - 03 - 01)).is_some());
         assert!(reference.exclusion_on("1992999999", date!(2026 - 02 - 28)).is_none());
         assert!(reference.exclusion_on("1003000126", date!(2025 - 06 - 01)).is_some());
         assert!(reference.exclusion_on("1003000126", date!(2026 - 01 - 01)).is_none(), "reinstated");
     }
 
+    const ALWAYS: InForce = InForce { effective_from: date!(2000 - 01 - 01), effective_to: None };
+
+    fn indicator(reference: &Reference, payer_id: &str, pair: (&str, &str), service_date: Date) -> Option<ModifierIndicator> {
+        reference.ptp_edit(payer_id, pair.0, pair.1, service_date).map(|edit| edit.modifier_indicator)
+    }
+
     #[test]
-    fn ncci_pairs_keep_their_modifier_indicator_and_not_applicable_edits_are_left_out() {
+    fn ncci_edits_keep_their_indicator_and_dates_and_are_the_payers_own() {
+        let rows = PolicyRows::of(NCCI_PTP, &hash(NCCI), NCCI.as_bytes()).expect("loads");
+        assert_eq!(rows.len(), 4, "every row, indicator 9 too");
+        let mut reference = Reference::new();
+        rows.add_to("PAYER-A", ALWAYS, &mut reference);
+        let day = date!(2026 - 03 - 02);
+        assert_eq!(indicator(&reference, "PAYER-A", ("80053", "82565"), day), Some(ModifierIndicator::NotAllowed));
+        assert_eq!(indicator(&reference, "PAYER-A", ("97530", "97140"), day), Some(ModifierIndicator::Allowed));
+        assert_eq!(indicator(&reference, "PAYER-A", ("20610", "99213"), day), Some(ModifierIndicator::NotApplicable));
+        assert_eq!(indicator(&reference, "PAYER-A", ("97530", "97140"), date!(2019 - 12 - 31)), None, "before its effective date");
+        assert_eq!(indicator(&reference, "PAYER-A", ("93000", "93010"), date!(2025 - 12 - 31)), Some(ModifierIndicator::NotAllowed));
+        assert_eq!(indicator(&reference, "PAYER-A", ("93000", "93010"), date!(2026 - 01 - 01)), None, "after its deletion date");
+        assert_eq!(indicator(&reference, "PAYER-B", ("80053", "82565"), day), None, "another payer's");
+    }
+
+    #[test]
+    fn a_version_applies_from_its_effective_date_until_its_end_or_the_next_version() {
         let rows = PolicyRows::of(NCCI_PTP, &hash(NCCI), NCCI.as_bytes()).expect("loads");
         let mut reference = Reference::new();
-        rows.add_to(&mut reference);
-        assert_eq!(reference.bundled("80053", "82565"), Some(false));
-        assert_eq!(reference.bundled("97530", "97140"), Some(true));
-        assert_eq!(reference.bundled("20610", "99213"), None);
-        assert_eq!(rows.len(), 2);
+        rows.add_to("PAYER-A", InForce { effective_from: date!(2026 - 01 - 01), effective_to: Some(date!(2026 - 04 - 01)) }, &mut reference);
+        let pair = ("80053", "82565");
+        assert_eq!(indicator(&reference, "PAYER-A", pair, date!(2025 - 12 - 31)), None, "before the version");
+        assert_eq!(indicator(&reference, "PAYER-A", pair, date!(2026 - 03 - 31)), Some(ModifierIndicator::NotAllowed));
+        assert_eq!(indicator(&reference, "PAYER-A", pair, date!(2026 - 04 - 01)), None, "the version ended");
+        let other_pair = "\"Practitioner PTP Edits\"\nColumn 1,Column 2,*=in existence prior to 1996,Effective Date,Deletion Date *=no data,Modifier 0=not allowed 1=allowed 9=not applicable,PTP Edit Rationale\n97530,97140,,20200101,*,1,Mutually exclusive\n";
+        let next = PolicyRows::of(NCCI_PTP, &hash(other_pair), other_pair.as_bytes()).expect("loads");
+        next.add_to("PAYER-A", InForce { effective_from: date!(2026 - 02 - 01), effective_to: None }, &mut reference);
+        assert_eq!(indicator(&reference, "PAYER-A", pair, date!(2026 - 01 - 31)), Some(ModifierIndicator::NotAllowed));
+        assert_eq!(indicator(&reference, "PAYER-A", pair, date!(2026 - 02 - 01)), None, "the next version has no such pair");
+    }
+
+    #[test]
+    fn pairs_stored_before_the_edits_were_kept_whole_still_read() {
+        let stored = r#"{"kind":"ncci-ptp","rows":[["80053","82565",false],["97530","97140",true]]}"#;
+        let rows: PolicyRows = serde_json::from_str(stored).expect("the old rows parse");
+        let mut reference = Reference::new();
+        rows.add_to("PAYER-A", ALWAYS, &mut reference);
+        assert_eq!(indicator(&reference, "PAYER-A", ("97530", "97140"), date!(2026 - 03 - 02)), Some(ModifierIndicator::Allowed));
+        assert_eq!(indicator(&reference, "PAYER-A", ("80053", "82565"), date!(2026 - 03 - 02)), Some(ModifierIndicator::NotAllowed));
     }
 
     #[test]
@@ -172,8 +237,11 @@ mod tests {
 
     #[test]
     fn rows_survive_their_stored_json() {
-        let rows = PolicyRows::of(EXCLUSIONS, &hash(LEIE), LEIE.as_bytes()).expect("loads");
-        let json = serde_json::to_string(&rows).unwrap();
-        assert_eq!(serde_json::from_str::<PolicyRows>(&json).unwrap(), rows);
+        for rows in
+            [PolicyRows::of(EXCLUSIONS, &hash(LEIE), LEIE.as_bytes()).expect("loads"), PolicyRows::of(NCCI_PTP, &hash(NCCI), NCCI.as_bytes()).expect("loads")]
+        {
+            let json = serde_json::to_string(&rows).unwrap();
+            assert_eq!(serde_json::from_str::<PolicyRows>(&json).unwrap(), rows);
+        }
     }
 }
