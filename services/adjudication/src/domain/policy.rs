@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use claimtrail_events::{ClaimLine, SubmittedClaim};
 use claimtrail_policy::{
-    CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems,
-    PriorAuthorizations, RvuTable, Setting, ZipLocalities,
+    CodeKey, Contracts, DrgWeights, ExclusionCheck, ExclusionList, FeeSchedule, GpciTable, MueTable, NcciTable, PerDiemBasis, PerDiems, PriorAuthorizations,
+    RvuTable, Setting, ZipLocalities,
 };
 use claimtrail_rules::RuleSet;
 use serde::{Deserialize, Serialize};

@@ -350,8 +350,14 @@ mod tests {
         assert!(!reach.holds(&fact(1, "70553", date!(2023 - 12 - 31), HistoryStatus::Paid)), "before the period");
         // Authorizations that cannot approve the claim's line do not widen the reach.
         for other in [
-            claimtrail_policy::PriorAuthorization { status: claimtrail_policy::AuthStatus::Denied, ..authorization("M1", "70553", date!(2024 - 01 - 01), date!(2027 - 01 - 01)) },
-            claimtrail_policy::PriorAuthorization { provider_npi: "1003000126".into(), ..authorization("M1", "70553", date!(2024 - 01 - 01), date!(2027 - 01 - 01)) },
+            claimtrail_policy::PriorAuthorization {
+                status: claimtrail_policy::AuthStatus::Denied,
+                ..authorization("M1", "70553", date!(2024 - 01 - 01), date!(2027 - 01 - 01))
+            },
+            claimtrail_policy::PriorAuthorization {
+                provider_npi: "1003000126".into(),
+                ..authorization("M1", "70553", date!(2024 - 01 - 01), date!(2027 - 01 - 01))
+            },
             authorization("M1", "70553", date!(2026 - 11 - 02), date!(2027 - 01 - 01)),
         ] {
             let table = claimtrail_policy::PriorAuthorizations::from_rows(vec![other.clone()]);
