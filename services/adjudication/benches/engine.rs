@@ -140,6 +140,8 @@ fn bench(c: &mut Criterion) {
                 original: DecisionState::Undecided,
                 registry: RegistryFacts { member: Some(member.clone()), provider: Some(provider.clone()), payer: Some(payer.clone()) },
                 history: history.clone(),
+                // As a decision of record format 1 counts: from the lines.
+                history_counts: None,
                 received_on: date!(2026 - 11 - 05),
                 decided_on: date!(2026 - 11 - 05),
                 benefits: BenefitFacts::default(),
