@@ -593,11 +593,10 @@ mod tests {
 
     /// `claim` decided under `policy` and the fixture's facts as `change` leaves them; then every edited line
     /// appealed and, when that may be, overturned: (the decision, the lines the appeal reopens, the overturn's events).
-    fn appealed(
-        policy: &PolicyInForce,
-        claim: &SubmittedClaim,
-        change: impl Fn(&mut Facts<'_>),
-    ) -> (ClaimAdjudicated, Result<Vec<u32>, Vec<(String, String)>>, Option<Vec<Event>>) {
+    /// The decision, the lines an appeal of every edited line reopens (or the faults), the overturn's events.
+    type Appealed = (ClaimAdjudicated, Result<Vec<u32>, Vec<(String, String)>>, Option<Vec<Event>>);
+
+    fn appealed(policy: &PolicyInForce, claim: &SubmittedClaim, change: impl Fn(&mut Facts<'_>)) -> Appealed {
         let schedule = legacy();
         let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
         facts.policy = Some(policy);
