@@ -591,11 +591,11 @@ mod tests {
         PolicyInForce { ncci: Some(TableInForce::new("e".repeat(64), NcciTable::from_edits(Setting::Practitioner, vec![pair]))), ..policy(MueIndicator::Line) }
     }
 
-    /// `claim` decided under `policy` and the fixture's facts as `change` leaves them; then every edited line
-    /// appealed and, when that may be, overturned: (the decision, the lines the appeal reopens, the overturn's events).
     /// The decision, the lines an appeal of every edited line reopens (or the faults), the overturn's events.
     type Appealed = (ClaimAdjudicated, Result<Vec<u32>, Vec<(String, String)>>, Option<Vec<Event>>);
 
+    /// `claim` decided under `policy` and the fixture's facts as `change` leaves them; then every edited line
+    /// appealed and, when that may be, overturned: (the decision, the lines the appeal reopens, the overturn's events).
     fn appealed(policy: &PolicyInForce, claim: &SubmittedClaim, change: impl Fn(&mut Facts<'_>)) -> Appealed {
         let schedule = legacy();
         let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
