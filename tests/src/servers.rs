@@ -185,6 +185,42 @@ impl Nats {
         Ok(Nats { nodes })
     }
 
+    /// Waits until JetStream can place a stream on every node (a cluster's
+    /// meta group has formed and elected a leader: until then a stream of
+    /// several replicas is refused with "no suitable peers for placement"):
+    /// a probe stream of one replica per node is created and deleted.
+    pub async fn wait_jetstream(&self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let probe = async {
+                let servers: Vec<async_nats::ServerAddr> = self.nodes.iter().map(|node| node.url().parse()).collect::<Result<_, _>>()?;
+                let client = async_nats::connect(servers).await?;
+                let jetstream = async_nats::jetstream::new(client);
+                let name = format!("PROBE_{}", uuid::Uuid::now_v7().simple());
+                let config = async_nats::jetstream::stream::Config {
+                    name: name.clone(),
+                    subjects: vec![format!("probe.{name}")],
+                    num_replicas: self.nodes.len(),
+                    ..Default::default()
+                };
+                jetstream.create_stream(config).await?;
+                jetstream.delete_stream(&name).await?;
+                anyhow::Ok(())
+            };
+            match tokio::time::timeout(Duration::from_secs(5), probe).await {
+                Ok(Ok(())) => return Ok(()),
+                failed if Instant::now() >= deadline => {
+                    let reason = match failed {
+                        Ok(Err(e)) => format!("{e:#}"),
+                        _ => "the probe timed out".to_owned(),
+                    };
+                    bail!("JetStream of {} nodes not ready after {timeout:?}: {reason}", self.nodes.len());
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    }
+
     /// The client URL, naming every node (the client fails over between them).
     pub fn url(&self) -> String {
         self.nodes.iter().map(NatsNode::url).collect::<Vec<_>>().join(",")

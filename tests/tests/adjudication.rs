@@ -241,6 +241,45 @@ async fn policy_tables_and_rule_sets_are_stored_as_versions_each_on_the_ledger_a
     stack.cleanup().await
 }
 
+/// CMS publishes NCCI PTP files of hundreds of thousands of rows, far above
+/// the 10 MiB request body limit: a policy table upload takes up to
+/// `--policy-bytes-max` (256 MiB), so such a file is one version.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ncci_file_larger_than_the_request_body_limit_uploads_as_one_version() -> anyhow::Result<()> {
+    let stack = Stack::start(&[]).await?;
+    let adjudication = stack.url("adjudication").to_owned();
+    let payer_key = stack.create_key_for("payer-60054", "payer", &[PAYER_ID]).await?;
+    const ROWS: u32 = 300_000;
+    let mut ncci = String::from(
+        "\"Practitioner PTP Edits\"\n\nColumn 1,Column 2,*=in existence prior to 1996,Effective Date,Deletion Date *=no data,Modifier 0=not allowed 1=allowed 9=not applicable,PTP Edit Rationale\n",
+    );
+    for n in 0..ROWS {
+        ncci.push_str(&format!("{},{},,20200101,*,1,Misuse of column two code with column one code\n", 10_000 + n / 1_000, 20_000 + n % 1_000));
+    }
+    assert!(ncci.len() > 10 * 1024 * 1024, "{} bytes", ncci.len());
+    let response = stack
+        .client
+        .post(format!("{adjudication}/v1/payers/{PAYER_ID}/edit-tables/ncci-ptp?effective_from=2020-01-01"))
+        .bearer_auth(&payer_key)
+        .body(ncci)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 201, "{}", response.text().await?);
+    let version: Value = response.json().await?;
+    assert_eq!((version["kind"].as_str(), version["row_count"].as_u64()), (Some("ncci-ptp"), Some(u64::from(ROWS))), "{version}");
+    // A rule set keeps the request body limit.
+    let response = stack
+        .client
+        .put(format!("{adjudication}/v1/payers/{PAYER_ID}/rule-sets/huge"))
+        .bearer_auth(&payer_key)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 11 * 1024 * 1024])
+        .send()
+        .await?;
+    assert_eq!(response.status(), 413);
+    stack.cleanup().await
+}
+
 /// The CARCs of each line's adjustments of a decided claim's status.
 fn all_reasons(status: &Value) -> Vec<Vec<String>> {
     status["decision"]["lines"]

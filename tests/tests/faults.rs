@@ -130,6 +130,7 @@ async fn claims_leader(nats: &Nats, prefix: &str) -> anyhow::Result<String> {
 async fn a_jetstream_cluster_survives_its_leader_killed_and_holds_events_in_the_outbox_without_quorum() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut nats = Nats::start(3)?;
+    nats.wait_jetstream(Duration::from_secs(60)).await?;
     let env = [("CLAIMTRAIL_ACK_WAIT_SECONDS", "5"), ("CLAIMTRAIL_STREAM_REPLICAS", "3")];
     let stack = Stack::start_on(&database_url(), &nats.url(), &env).await?;
     let n_bundles = 20;

@@ -105,10 +105,11 @@ async fn voiding_a_claim_decides_the_later_claim_that_shared_its_deductible_agai
     assert_eq!(stack.scalar(&reversal).await?, -20_000);
     let new_version = format!("SELECT paid_cents FROM {payables} WHERE claim_id = '{b_version}' AND kind = 'decision'");
     assert_eq!(stack.scalar(&new_version).await?, 0);
-    // B's status says it was replaced by its new version.
+    // B stays adjudicated in intake, now with its new version's decision (paid 0.00), the reversal in its history.
     wait_until(DECIDED, || async {
         let status = stack.claim_status(&b).await?;
-        Ok((status["status"] == "replaced", status.to_string()))
+        let shows_version = status["status"] == "adjudicated" && status["decision"]["claim_id"] == b_version.as_str() && status["total_paid"] == "0.00";
+        Ok((shows_version, status.to_string()))
     })
     .await?;
     // The original decision still replays to its bytes; so does the new version.

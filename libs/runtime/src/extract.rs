@@ -201,6 +201,26 @@ where
     }
 }
 
+/// A policy table file read whole, up to `settings.policy_bytes_max` (CMS
+/// files are far larger than the request body limit); over it, 413 naming
+/// the limit.
+#[derive(Debug, Clone)]
+pub struct PolicyFileBody(pub Bytes);
+
+impl<S> FromRequest<S> for PolicyFileBody
+where
+    Runtime: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<PolicyFileBody, Problem> {
+        let limit = Runtime::from_ref(state).settings.policy_bytes_max;
+        let (parts, body) = request.into_parts();
+        read_body(&parts.headers, body, limit).await.map(PolicyFileBody)
+    }
+}
+
 /// Bytes of an oversized body read and discarded before answering 413, so
 /// that the client, still sending, receives the answer instead of a reset.
 const OVERSIZE_DRAIN_MAX: usize = 4 * 1024 * 1024;

@@ -4,6 +4,9 @@
 //! ([`AnchorSettings`], [`WitnessSettings`]); the flags and variables keep
 //! their names.
 
+/// The largest policy table file (`--policy-bytes-max`, its default and its ceiling): libs/policy's `FILE_BYTES_MAX`.
+pub const POLICY_BYTES_MAX: usize = 256 * 1024 * 1024;
+
 /// What every service needs to run on Postgres and NATS JetStream.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeSettings {
@@ -78,6 +81,13 @@ pub struct ServeSettings {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CLAIMTRAIL_BODY_BYTES_MAX", default_value_t = 10 * 1024 * 1024)]
     pub body_bytes_max: usize,
+
+    /// Largest policy table file a payer may upload (NCCI, MUE, LEIE, RVU,
+    /// fee schedules, ...), in bytes: CMS publishes files far above the
+    /// request body limit. At most 256 MiB, libs/policy's limit per file.
+    #[arg(long, env = "CLAIMTRAIL_POLICY_BYTES_MAX", default_value_t = POLICY_BYTES_MAX,
+          value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u64).range(1024..=POLICY_BYTES_MAX as u64), |v| v as usize))]
+    pub policy_bytes_max: usize,
 
     /// Requests per second each API key may make (bursts up to twice that); 0: no limit.
     #[arg(long, env = "CLAIMTRAIL_RATE_LIMIT_PER_SECOND", default_value_t = 200)]
@@ -284,6 +294,7 @@ impl ServeSettings {
             shutdown_timeout_ms: 10_000,
             key_dir: std::path::PathBuf::from("./claimtrail-keys"),
             body_bytes_max: 10 * 1024 * 1024,
+            policy_bytes_max: POLICY_BYTES_MAX,
             rate_limit_per_second: 200,
             anchor: AnchorSettings::default(),
             witness: WitnessSettings::default(),

@@ -29,6 +29,8 @@ pub struct Lease {
     key: i32,
     /// Postgres: a pool of one connection, the lock's session. SQLite: the store's own.
     db: DatabaseConnection,
+    /// The store's own pool, whose host the lease's session follows after a failover.
+    store_db: DatabaseConnection,
     postgres: bool,
 }
 
@@ -49,7 +51,7 @@ impl Lease {
     pub async fn new(store: &Store, name: &str) -> Result<Lease, StoreError> {
         let key = lease_key(name);
         if !store.is_postgres() {
-            return Ok(Lease { name: name.to_owned(), key, db: store.db().clone(), postgres: false });
+            return Ok(Lease { name: name.to_owned(), key, db: store.db().clone(), store_db: store.db().clone(), postgres: false });
         }
         let mut options = (*store.db().get_postgres_connection_pool().connect_options()).clone();
         if let Some(timeout) = store.statement_timeout() {
@@ -64,11 +66,24 @@ impl Lease {
             .acquire_timeout(crate::POSTGRES_ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
         let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
-        Ok(Lease { name: name.to_owned(), key, db, postgres: true })
+        Ok(Lease { name: name.to_owned(), key, db, store_db: store.db().clone(), postgres: true })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Points the lease's session at the host the store's pool uses now:
+    /// after a failover the store follows the new primary
+    /// ([`crate::hosts::follow_primary`]), and a lease still aimed at the old
+    /// one could never be taken again.
+    fn follow_store_host(&self) {
+        let (store_pool, own) = (self.store_db.get_postgres_connection_pool(), self.db.get_postgres_connection_pool());
+        let (current, mine) = (store_pool.connect_options(), own.connect_options());
+        if (current.get_host(), current.get_port()) != (mine.get_host(), mine.get_port()) {
+            tracing::warn!(lease = %self.name, to = %crate::hosts::address(&current), "the database primary moved; the lease's session follows it");
+            own.set_connect_options((*mine).clone().host(current.get_host()).port(current.get_port()));
+        }
     }
 
     /// Takes the lease if no other session holds it; true when this one
@@ -77,6 +92,7 @@ impl Lease {
         if !self.postgres {
             return Ok(true);
         }
+        self.follow_store_host();
         if self.held().await? {
             return Ok(true);
         }

@@ -203,6 +203,32 @@ fn bench(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
+    // The same claims with benefits on: the demo's plan (copay, deductible,
+    // coinsurance, out-of-pocket cap, member and family buckets), each member
+    // with a part of the deductible met, so every line runs the cost-share steps.
+    let plan = claimtrail_adjudication::domain::PlanInForce {
+        plan_id: "DEMO-PPO".into(),
+        plan: std::sync::Arc::new(claimtrail_benefits::Plan::from_json(include_bytes!("../../cli/demo/plan.json")).expect("the demo plan")),
+    };
+    let with_benefits: Vec<(Command, Facts<'_>)> = decided
+        .iter()
+        .map(|(command, facts)| {
+            let Command::Adjudicate(claim) = command;
+            let met = claimtrail_benefits::AccumulatorEntry {
+                member_id: claim.member_id.clone(),
+                plan_year: 2026,
+                bucket: claimtrail_benefits::Bucket::parse("deductible_inn_individual").expect("a bucket"),
+                amount: Money::parse("100.00").expect("an amount"),
+            };
+            let benefits = BenefitFacts { plan: Some(plan.clone()), position: vec![met], ..BenefitFacts::default() };
+            (command.clone(), Facts { benefits, ..facts.clone() })
+        })
+        .collect();
+    group.bench_function("decide_with_benefits", |b| {
+        b.iter(|| {
+            with_benefits.iter().map(|(command, facts)| decide(black_box(facts), black_box(command)).map(|events| events.len()).unwrap_or(0)).sum::<usize>()
+        })
+    });
     group.finish();
 }
 

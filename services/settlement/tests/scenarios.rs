@@ -134,6 +134,20 @@ fn shared_tool(name: &str) -> PathBuf {
 }
 
 /// Runs a shared validator on files; panics with its report unless it passes.
+/// Writes each 835 (file name, text) into `dir` and runs the balance check and the X12 validator over them.
+fn validate_835s(dir: &tempfile::TempDir, x835s: &[(&str, &String)]) {
+    let files: Vec<PathBuf> = x835s
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    validate("x835-balance", &files);
+    validate("validate-x12", &files);
+}
+
 fn validate(tool: &str, files: &[PathBuf]) {
     let output = std::process::Command::new(shared_tool(tool)).args(files).env("VERBOSE", "1").output().unwrap();
     let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
@@ -229,16 +243,7 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     let x835_c = the_835(&second, c, 3);
     assert!(x835_c.contains(&format!("PLB*{NPI_B}*20261231*WO:{}*300.00~", Uuid::from_u128(10))), "{x835_c}");
 
-    let files: Vec<PathBuf> = [("a.835", &x835_a), ("b.835", &x835_b), ("c.835", &x835_c)]
-        .into_iter()
-        .map(|(name, text)| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect();
-    validate("x835-balance", &files);
-    validate("validate-x12", &files);
+    validate_835s(&dir, &[("a.835", &x835_a), ("b.835", &x835_b), ("c.835", &x835_c)]);
 
     // The ACH files, read back by the parser below, match the runs to the cent.
     for (the_run, settled) in [(&first, vec![a]), (&second, vec![c])] {
@@ -445,16 +450,7 @@ fn scenario_10_a_debt_the_cycles_cannot_cover_is_forwarded_by_fb_and_a_refund_is
         segment(&segments(&x835_4), "PLB")[0][3..].to_vec(),
         [format!("FB:{trn_3}"), "20.00".into(), format!("72:{trn_3}"), "-30.00".into(), format!("FB:{trn_3}"), "30.00".into()]
     );
-    let files: Vec<PathBuf> = [("2.835", &x835_2), ("3.835", &x835_3), ("4.835", &x835_4)]
-        .into_iter()
-        .map(|(name, text)| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect();
-    validate("x835-balance", &files);
-    validate("validate-x12", &files);
+    validate_835s(&dir, &[("2.835", &x835_2), ("3.835", &x835_3), ("4.835", &x835_4)]);
     // The journal: the receivable opened by the void (300.00) is recovered 100 + 150 + 20 from payments and 30 by the check.
     let void_lines = vec![
         claimtrail_events::JournalLine { account: journal::recoupment_receivable_account(NPI_B), debit: money("300.00"), credit: Money::ZERO },

@@ -28,7 +28,7 @@ use claimtrail_policy::LoadErrors;
 use claimtrail_rules::{RuleSet, RuleSetErrors};
 use claimtrail_runtime::Runtime;
 use claimtrail_runtime::auth::{Role, Tenant};
-use claimtrail_runtime::extract::{ForPayer, LimitedBody, PayerPermission};
+use claimtrail_runtime::extract::{ForPayer, LimitedBody, PayerPermission, PolicyFileBody};
 use claimtrail_runtime::http::{FieldError, Problem};
 use claimtrail_store::outbox;
 use sea_orm::TransactionTrait;
@@ -515,13 +515,14 @@ pub(crate) async fn upload_table(
     ForPayer { payer_id, .. }: ForPayer<UploadsPolicy>,
     Path((_, table)): Path<(String, String)>,
     Query(query): Query<EffectiveQuery>,
-    LimitedBody(body): LimitedBody,
+    PolicyFileBody(body): PolicyFileBody,
 ) -> Result<(StatusCode, Json<PolicyVersionView>), Problem> {
     let kind = family.table(&table)?;
     check_payer_id(&payer_id)?;
     let (effective_from, effective_to) =
         effective_span(&query).map_err(|errors| Problem::unprocessable("the version's effective dates are invalid; nothing was stored", errors))?;
-    let body = body.to_vec();
+    // Without a copy when the body is held once (a file of up to `--policy-bytes-max`).
+    let body = Vec::from(body);
     let (body, loaded) = tokio::task::spawn_blocking(move || {
         let loaded = kind.load(&body);
         (body, loaded)
@@ -552,12 +553,12 @@ macro_rules! upload_table_operation {
             params(("payer_id" = String, Path, description = "Payer"),
                    ("table" = String, Path, description = $tables),
                    EffectiveQuery),
-            request_body(content = String, content_type = "text/csv", description = "The whole table in its CSV layout (docs/policy-data.md), at most the server's body limit"),
+            request_body(content = String, content_type = "text/csv", description = "The whole table in its CSV layout (docs/policy-data.md), at most `--policy-bytes-max` (256 MiB by default)"),
             responses((status = 201, description = "Stored as a new version", body = PolicyVersionView),
                       (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
                       (status = 403, description = "Not an admin key, nor this payer's key", body = Problem, content_type = "application/problem+json"),
                       (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
-                      (status = 413, description = "Larger than the server's body limit", body = Problem, content_type = "application/problem+json"),
+                      (status = 413, description = "Larger than `--policy-bytes-max`", body = Problem, content_type = "application/problem+json"),
                       (status = 422, description = "Invalid table or dates: every error with its line; nothing stored", body = Problem, content_type = "application/problem+json")),
             security(("api_key" = [])))]
         #[allow(dead_code)]

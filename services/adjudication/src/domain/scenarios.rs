@@ -433,19 +433,24 @@ fn scenario_16_a_renderer_matching_an_leie_row_without_npi_by_name_and_birth_dat
     assert_eq!(adjudicated(decided_with(&policy, vec![], &rendered, named(date!(1970 - 05 - 04)))).lines[0].allowed, money("120.00"));
 }
 
-#[test]
-fn a_rule_that_requires_a_prior_authorization_denies_co_197_without_an_approved_one() {
-    let rules = rule_set(json!([{"_id": "mri", "i1": "'70553'", "o1": "'require_prior_authorization'"}]), switches(json!({})));
-    let authorization = PriorAuthorization {
+/// Member M1's approved authorization of one 70553 (an MRI) by the fixture's provider, from `start` to `end`.
+fn mri_authorization(start: Date, end: Date) -> PriorAuthorization {
+    PriorAuthorization {
         auth_number: "PA-1".into(),
         member_id: "M1".into(),
         provider_npi: "1234567893".into(),
         code: key("70553"),
         units: Decimal::ONE,
-        start: date!(2026 - 10 - 01),
-        end: date!(2026 - 12 - 31),
+        start,
+        end,
         status: AuthStatus::Approved,
-    };
+    }
+}
+
+#[test]
+fn a_rule_that_requires_a_prior_authorization_denies_co_197_without_an_approved_one() {
+    let rules = rule_set(json!([{"_id": "mri", "i1": "'70553'", "o1": "'require_prior_authorization'"}]), switches(json!({})));
+    let authorization = mri_authorization(date!(2026 - 10 - 01), date!(2026 - 12 - 31));
     let table = |rows| Some(TableInForce::new("2".repeat(64), PriorAuthorizations::from_rows(rows)));
     let base = PolicyInForce { fee_schedule: fees(vec![fee("70553", "400.00", None)]), rule_set: Some(rules), ..PolicyInForce::default() };
     let mri = claim(&[("70553", &[], "500.00", 1)]);
@@ -475,16 +480,7 @@ fn a_rule_that_requires_a_prior_authorization_denies_co_197_without_an_approved_
 /// service: a later-dated claim decided first used the unit.
 #[test]
 fn prior_authorization_units_count_over_the_authorization_s_whole_period() {
-    let authorization = PriorAuthorization {
-        auth_number: "PA-1".into(),
-        member_id: "M1".into(),
-        provider_npi: "1234567893".into(),
-        code: key("70553"),
-        units: Decimal::ONE,
-        start: date!(2025 - 06 - 01),
-        end: date!(2027 - 03 - 31),
-        status: AuthStatus::Approved,
-    };
+    let authorization = mri_authorization(date!(2025 - 06 - 01), date!(2027 - 03 - 31));
     let table = |rows| Some(TableInForce::new("2".repeat(64), PriorAuthorizations::from_rows(rows)));
     let mri = claim(&[("70553", &[], "500.00", 1)]);
     let reach = |policy: &PolicyInForce| super::HistoryReach::of(&mri, policy.prior_authorizations.as_ref().map(|table| &*table.table));
