@@ -195,9 +195,7 @@ where
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<LimitedBody, Problem> {
-        let limit = Runtime::from_ref(state).settings.body_bytes_max;
-        let (parts, body) = request.into_parts();
-        read_body(&parts.headers, body, limit).await.map(LimitedBody)
+        read_request(request, Runtime::from_ref(state).settings.body_bytes_max).await.map(LimitedBody)
     }
 }
 
@@ -215,15 +213,19 @@ where
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<PolicyFileBody, Problem> {
-        let limit = Runtime::from_ref(state).settings.policy_bytes_max;
-        let (parts, body) = request.into_parts();
-        read_body(&parts.headers, body, limit).await.map(PolicyFileBody)
+        read_request(request, Runtime::from_ref(state).settings.policy_bytes_max).await.map(PolicyFileBody)
     }
 }
 
 /// Bytes of an oversized body read and discarded before answering 413, so
 /// that the client, still sending, receives the answer instead of a reset.
 const OVERSIZE_DRAIN_MAX: usize = 4 * 1024 * 1024;
+
+/// The whole body of `request`, up to `limit_bytes` ([`read_body`]).
+async fn read_request(request: Request, limit_bytes: usize) -> Result<Bytes, Problem> {
+    let (parts, body) = request.into_parts();
+    read_body(&parts.headers, body, limit_bytes).await
+}
 
 /// Reads `body` up to `limit_bytes`; a larger one (by its Content-Length or
 /// as it arrives) is a 413 naming the limit ([`Problem::payload_too_large`]).
