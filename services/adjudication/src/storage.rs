@@ -177,6 +177,19 @@ pub fn migrations() -> Vec<Migration> {
                 ]
             },
         },
+        Migration {
+            version: 11,
+            name: "a subscriber's family, found without reading every enrollment",
+            statements: |store| {
+                // `family_size` runs for every claim of a member with a plan: without this index it
+                // read the payer's whole enrollment history each time (issue 21's profile).
+                vec![format!(
+                    "CREATE INDEX {} ON {} (payer_id, subscriber_id)",
+                    store.index("member_enrollments_by_subscriber"),
+                    store.table("member_enrollments")
+                )]
+            },
+        },
     ]
 }
 
@@ -381,20 +394,33 @@ pub async fn policy_version_in_force(
     service_date: time::Date,
     known_at: Option<Timestamp>,
 ) -> Result<Option<(PolicyVersion, Vec<u8>)>, StoreError> {
+    let Some(version) = policy_version_meta_in_force(store, conn, payer_id, kind, name, service_date, known_at).await? else { return Ok(None) };
+    let body = policy_body(store, conn, version.version_id).await?;
+    Ok(Some((version, body)))
+}
+
+/// [`policy_version_in_force`] without the version's bytes: what a caller
+/// that caches parsed versions by content hash reads per claim, fetching the
+/// bytes ([`policy_body`]) only for a hash it has not seen.
+pub async fn policy_version_meta_in_force(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    kind: &str,
+    name: &str,
+    service_date: time::Date,
+    known_at: Option<Timestamp>,
+) -> Result<Option<PolicyVersion>, StoreError> {
     let mut values = vec![Value::from(payer_id.to_owned()), Value::from(kind.to_owned()), Value::from(name.to_owned()), Value::from(format_date(service_date))];
     let condition = known_at_condition(known_at, &mut values);
     let select = format!(
-        "SELECT {POLICY_VERSION_COLUMNS}, body FROM {} WHERE payer_id = $1 AND kind = $2 AND name = $3 AND effective_from <= $4{condition} \
+        "SELECT {POLICY_VERSION_COLUMNS} FROM {} WHERE payer_id = $1 AND kind = $2 AND name = $3 AND effective_from <= $4{condition} \
          ORDER BY effective_from DESC, recorded_at DESC, version_id DESC LIMIT 1",
         store.table("policy_versions")
     );
     let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
     let version = policy_version_row(&row)?;
-    if version.effective_to.is_some_and(|ends| service_date >= ends) {
-        return Ok(None);
-    }
-    let body: Vec<u8> = row.try_get_by_index(9)?;
-    Ok(Some((version, body)))
+    Ok(version.effective_to.is_none_or(|ends| service_date < ends).then_some(version))
 }
 
 /// The versions of every table and rule set of `payer_id` in force on

@@ -164,6 +164,9 @@ async fn measure(
     }
 
     let before = Snapshot::take(runtimes, work_dir, prefix, nats_url, processes).await?;
+    // A Postgres on this machine shares its cores: its processes' CPU counts in the window.
+    let postgres_local = bench_report::database_is_local(database_url);
+    let postgres_before = if postgres_local { local_postgres_ticks() } else { None };
     let pids: Vec<(String, u32)> =
         processes.iter().filter_map(|p| p.child.id().map(|pid| (p.name.clone(), pid))).chain([("driver".to_owned(), std::process::id())]).collect();
     let (sample_stop, sample_stopped) = tokio::sync::watch::channel(false);
@@ -183,6 +186,7 @@ async fn measure(
     let _ = sample_stop.send(true);
     let rss_series = sampler.await.unwrap_or_default();
     let after = Snapshot::take(runtimes, work_dir, prefix, nats_url, processes).await?;
+    let postgres_after = if postgres_local { local_postgres_ticks() } else { None };
 
     // Latencies, from the streams' timestamps and the ledger's order.
     let mut claims: HashMap<uuid::Uuid, ClaimTimes> =
@@ -211,12 +215,17 @@ async fn measure(
         let series = rss_series.iter().map(|(at, sample)| (*at, sample.get(pid).copied().unwrap_or(0))).collect();
         uses.push(ProcessUse { name: name.clone(), pid: *pid, cpu_seconds, peak_rss_kb, rss_kb_over_time: series });
     }
+    if let (Some((pid, ticks_before)), Some((_, ticks_after))) = (postgres_before, postgres_after) {
+        // Every process of the machine's Postgres (backends of other users too, if any: none on a bench machine).
+        let cpu_seconds = ticks_after.saturating_sub(ticks_before) as f64 / ticks;
+        uses.push(ProcessUse { name: "postgres".to_owned(), pid, cpu_seconds, peak_rss_kb: 0, rss_kb_over_time: Vec::new() });
+    }
     let cpu_seconds: f64 = uses.iter().map(|u| u.cpu_seconds).sum();
     let rows = (after.rows - before.rows) as f64;
     let events = (after.events - before.events) as f64;
     let deliveries = (after.deliveries - before.deliveries) as f64;
     let resources = vec![
-        // The services, the driver and a nats-server of the bench's own (Postgres is shared, so not counted).
+        // The services, the driver, a nats-server of the bench's own, and Postgres when it runs on this machine.
         Resource::new("cpu", "cores", cpu_seconds / duration, crate::bench_ceilings::cores() as f64),
         // Rows written, against the batched INSERT ceiling.
         Resource::new("postgres-rows", "rows/s", rows / duration, ceilings.postgres_insert_rows),
@@ -289,6 +298,17 @@ fn print_report(report: &Report, rows: f64, before: &Snapshot, after: &Snapshot)
     tables.sort();
     println!("rows by table (measured window): {}", tables.join(" "));
     for process in &report.processes {
+        if process.rss_kb_over_time.is_empty() {
+            // Postgres: many processes sharing memory, so no one RSS.
+            println!(
+                "process {:<13} pid {:>7}: {:>7.2} CPU s ({:.2} cores), every process of the server on this machine",
+                process.name,
+                process.pid,
+                process.cpu_seconds,
+                process.cpu_seconds / report.duration_seconds
+            );
+            continue;
+        }
         let last = process.rss_kb_over_time.last().map_or(0, |(_, kb)| *kb);
         println!(
             "process {:<13} pid {:>7}: {:>7.2} CPU s ({:.2} cores), peak RSS {:.1} MB, RSS at the end {:.1} MB",
@@ -375,6 +395,25 @@ async fn submit(
     progress.finish_and_clear();
     anyhow::ensure!(accepted.len() == claims, "only {} of {claims} claims were accepted ({label})", accepted.len());
     Ok(accepted)
+}
+
+/// The lowest pid of the machine's `postgres` processes (the postmaster) and
+/// the CPU ticks of them all; `None` when none runs here.
+fn local_postgres_ticks() -> Option<(u32, u64)> {
+    let mut found: Option<(u32, u64)> = None;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        if bench_report::stat_comm(&stat) != Some("postgres") {
+            continue;
+        }
+        let ticks = bench_report::stat_cpu_ticks(&stat).unwrap_or(0);
+        found = Some(match found {
+            Some((lowest, sum)) => (lowest.min(pid), sum + ticks),
+            None => (pid, ticks),
+        });
+    }
+    found
 }
 
 /// Counts before and after the measured window.

@@ -116,6 +116,26 @@ pub fn bottleneck(resources: &[Resource]) -> Option<(&Resource, f64)> {
     resources.iter().filter_map(|r| r.ratio().map(|ratio| (r, ratio))).max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// The command name of a /proc/PID/stat line (between the first `(` and the last `)`).
+pub fn stat_comm(stat: &str) -> Option<&str> {
+    Some(&stat[stat.find('(')? + 1..stat.rfind(')')?])
+}
+
+/// Whether a Postgres URL names this machine (loopback or a Unix socket):
+/// then its server's processes share the bench's cores and their CPU counts.
+pub fn database_is_local(url: &str) -> bool {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, hosts)| hosts);
+    let socket_host = url.contains("host=/") || url.contains("host=%2F");
+    socket_host
+        || hosts.is_empty()
+        || hosts.split(',').all(|host| {
+            let name = host.strip_prefix('[').and_then(|h| h.split_once(']')).map_or_else(|| host.split(':').next().unwrap_or(""), |(h, _)| h);
+            matches!(name, "127.0.0.1" | "localhost" | "::1") || name.starts_with("127.")
+        })
+}
+
 /// utime + stime (clock ticks) from a /proc/PID/stat line. The command name
 /// is in parentheses and may hold spaces and parentheses itself, so the
 /// fields are counted after the last `)`.
@@ -347,6 +367,20 @@ mod tests {
         let stat = "4242 (claim trail (x)) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 9 0 100 200000000 5000";
         assert_eq!(stat_cpu_ticks(stat), Some(325));
         assert_eq!(stat_cpu_ticks("garbage"), None);
+        assert_eq!(stat_comm(stat), Some("claim trail (x)"));
+        assert_eq!(stat_comm("1 (postgres) S 1"), Some("postgres"));
+        assert_eq!(stat_comm("garbage"), None);
+    }
+
+    #[test]
+    fn a_loopback_or_socket_database_is_on_this_machine() {
+        assert!(database_is_local("postgres://postgres@127.0.0.1:5432/postgres"));
+        assert!(database_is_local("postgres://u:p@localhost/db?sslmode=disable"));
+        assert!(database_is_local("postgres://u@[::1]:5432/db"));
+        assert!(database_is_local("postgres:///db?host=/var/run/postgresql"));
+        assert!(!database_is_local("postgres://u@10.0.0.7:5432/db"));
+        assert!(!database_is_local("postgres://u@db.internal/db"));
+        assert!(!database_is_local("postgres://u@127.0.0.1:5432,10.0.0.2:5432/db"));
         let status = "Name:\tclaimtrail\nVmPeak:\t  900000 kB\nVmHWM:\t   51234 kB\nVmRSS:\t   40000 kB\n";
         assert_eq!(status_kb(status, "VmHWM"), Some(51_234));
         assert_eq!(status_kb(status, "VmRSS"), Some(40_000));

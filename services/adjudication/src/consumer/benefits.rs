@@ -41,13 +41,15 @@ impl PlanCache {
         plan_id: &str,
         date: time::Date,
     ) -> Result<Option<PlanInForce>, HandlerError> {
-        let Some((version, body)) = storage::policy_version_in_force(store, conn, payer_id, PLAN_KIND, plan_id, date, None).await? else {
+        // The version's metadata per claim; its bytes only for a content hash not compiled yet.
+        let Some(version) = storage::policy_version_meta_in_force(store, conn, payer_id, PLAN_KIND, plan_id, date, None).await? else {
             return Ok(None);
         };
         let cached = self.compiled.lock().expect("plan cache lock").get(&version.content_hash).cloned();
         let plan = match cached {
             Some(plan) => plan,
             None => {
+                let body = storage::policy_body(store, conn, version.version_id).await?;
                 let plan = Arc::new(Plan::from_json(&body).map_err(|errors| {
                     HandlerError::Unexpected(anyhow::anyhow!("stored plan {plan_id} version {} does not compile: {errors}", version.version_id))
                 })?);
