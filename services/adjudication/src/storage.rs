@@ -20,8 +20,10 @@ use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
+use crate::domain::policy::PolicyReplayError;
 use crate::domain::{
-    DecisionState, FeeSchedule, HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts,
+    DecisionRecord, DecisionState, FeeSchedule, HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts,
+    ResolvedRuleSet,
 };
 
 pub mod batch;
@@ -441,6 +443,38 @@ pub async fn policy_version(
     let version = policy_version_row(&row)?;
     let body: Vec<u8> = row.try_get_by_index(9)?;
     Ok(Some((version, body)))
+}
+
+/// The canonical document of `payer_id`'s rule set `content_hash`, as
+/// stored when it was published (the body of its first version with that
+/// hash): what a record of format 3 cites by hash. `None`: no such rule set.
+/// The caller checks the bytes against the hash
+/// ([`crate::domain::ResolvedRuleSet::verify`]).
+pub async fn rule_set_document(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, content_hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let select = format!(
+        "SELECT body FROM {} WHERE payer_id = $1 AND kind = $2 AND content_hash = $3 ORDER BY recorded_at, version_id LIMIT 1",
+        store.table("policy_versions")
+    );
+    let values = vec![Value::from(payer_id.to_owned()), Value::from(crate::api::policy::PolicyKind::RuleSet.as_str()), Value::from(content_hash.to_owned())];
+    let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
+    Ok(Some(row.try_get_by_index(0)?))
+}
+
+/// The rule set `record` of `payer_id` cites by hash only (format 3),
+/// loaded with [`rule_set_document`] and verified against the hash; `None`
+/// when the record carries its document or ran no rule set. The inner error
+/// names the hash: no document stored under it, or bytes that hash otherwise.
+pub async fn resolve_rule_set(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    record: &DecisionRecord,
+) -> Result<Result<Option<ResolvedRuleSet>, PolicyReplayError>, StoreError> {
+    let Some(used) = record.rule_set_to_resolve() else { return Ok(Ok(None)) };
+    Ok(match rule_set_document(store, conn, payer_id, &used.content_hash).await? {
+        None => Err(PolicyReplayError::NotStored { hash: used.content_hash.clone() }),
+        Some(canonical) => ResolvedRuleSet::verify(used, &canonical).map(Some),
+    })
 }
 
 /// The stored bytes of one policy version.
