@@ -244,7 +244,7 @@ fn a_format_3_record_replays_only_on_the_rule_set_document_its_hash_names() {
     facts.policy = Some(&policy);
     let events = decide(&facts, &Command::Adjudicate(visit.clone())).unwrap();
     let payload = events.last().unwrap().canonical_payload().unwrap();
-    assert!(adjudicated(events.last().unwrap().clone()).lines[1].adjustments.iter().any(|adjustment| adjustment.reason.to_string() == "96"));
+    assert!(adjudicated(events.last().unwrap().clone()).lines[1].adjustments.iter().any(|adjustment| adjustment.reason == Carc::parse("96").unwrap()));
 
     let bytes = to_canonical_vec(&DecisionRecord::of(&facts, &visit, "riverside")).unwrap();
     let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
