@@ -344,10 +344,36 @@ async fn uploaded_ncci_mue_and_rule_set_deny_co_97_and_co_151_then_pend_and_the_
         "policy": {"effective_from": "2020-01-01", "mue_action": "deny", "timely_filing_days": 365,
                    "standard_edits": ["coverage", "death", "timely_filing", "enrollment", "ncci"]}});
     let response = stack.client.put(format!("{adjudication}/v1/payers/{PAYER_ID}/rule-sets/review")).bearer_auth(&payer_key).json(&rule_set).send().await?;
-    assert_eq!(response.status(), 201, "{}", response.text().await?);
+    let created = response.status();
+    let published: Value = response.json().await?;
+    assert_eq!(created, 201, "{published}");
+    let rule_set_hash = published["content_hash"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(rule_set_hash.len(), 64, "{published}");
     let second = stack.submit_ok(&sample_claim("PCN-PEND")).await?.remove(0);
     let status = stack.wait_decided(&second, DECIDED).await?;
     assert_eq!(status["status"], "pended", "{status}");
+
+    // Its record (format 3) cites the rule set by hash and name, without the document, which is stored once with
+    // the payer's policy versions; the replay resolves it by that hash and decides again to the byte.
+    let records = stack.table("adjudication", "decision_records");
+    let cites_by_hash = format!(
+        "SELECT COUNT(*) FROM {records} WHERE claim_id = '{second}' AND record LIKE '%\"fact_model_version\":3,%' \
+         AND record LIKE '%\"content_hash\":\"{rule_set_hash}\",%' AND record NOT LIKE '%\"canonical\"%' AND record NOT LIKE '%decisionTableNode%'"
+    );
+    assert_eq!(stack.scalar(&cites_by_hash).await?, 1, "the pend's record cites rule set {rule_set_hash} by hash only");
+    let replay_of = |claim: String| {
+        let request = stack.client.post(format!("{adjudication}/v1/claims/{claim}/replay")).bearer_auth(&payer_key);
+        async move {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            anyhow::Ok((status, response.json::<Value>().await?))
+        }
+    };
+    let (replayed, replay) = replay_of(second.clone()).await?;
+    assert_eq!((replayed, &replay["byte_identical"]), (200, &json!(true)), "{replay}");
+    assert_eq!(replay["event_type"], "claim.pended.v1", "{replay}");
+    let explanation: Value = stack.client.get(format!("{adjudication}/v1/claims/{second}/explanation")).bearer_auth(&payer_key).send().await?.json().await?;
+    assert_eq!(explanation["fact_model_version"], 3, "{explanation}");
 
     // The queue's count and age on adjudication's /metrics (sampled every 15 s).
     let series = format!("claimtrail_pended_claims{{payer_id=\"{PAYER_ID}\",kind=\"pended\"}}");
@@ -358,6 +384,21 @@ async fn uploaded_ncci_mue_and_rule_set_deny_co_97_and_co_151_then_pend_and_the_
     }
     let age_series = series.replace("claimtrail_pended_claims", "claimtrail_pended_oldest_age_seconds");
     assert!(metric(&stack.client, &adjudication, &age_series).await? >= 0.0);
+
+    // A stored document that is not the one the hash names (here: another code pended) is refused, naming the
+    // hash, never decided on.
+    let versions = stack.table("adjudication", "policy_versions");
+    let tampered = stack
+        .scalar(&format!(
+            "WITH changed AS (UPDATE {versions} SET body = convert_to(replace(convert_from(body, 'UTF8'), 'J1100', 'J1200'), 'UTF8') \
+             WHERE kind = 'rule-set' AND content_hash = '{rule_set_hash}' RETURNING 1) SELECT COUNT(*) FROM changed"
+        ))
+        .await?;
+    assert_eq!(tampered, 1);
+    let (refused, problem) = replay_of(second.clone()).await?;
+    assert_eq!(refused, 409, "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(&rule_set_hash) && detail.contains("refused"), "{problem}");
     stack.cleanup().await
 }
 

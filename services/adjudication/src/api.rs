@@ -316,9 +316,13 @@ pub(crate) async fn decision_record(
 pub(crate) async fn replay(State(runtime): State<Runtime>, Caller(tenant): Caller, Path(claim_id): Path<String>) -> Result<Json<ReplayView>, Problem> {
     let (stored, record) = readable_record(&runtime, &tenant, &claim_id).await?;
     record_read(&runtime, &tenant, &stored.payer_id, crate::domain::access::REPLAY_VIEW, [stored.claim_id]).await?;
-    let events = record.replay().map_err(|rejection| {
-        Problem::new(StatusCode::CONFLICT, "replay-failed", "Replay failed", format!("the recorded facts of claim {claim_id} no longer decide it: {rejection}"))
-    })?;
+    let replay_failed = |reason: String| {
+        Problem::new(StatusCode::CONFLICT, "replay-failed", "Replay failed", format!("the recorded facts of claim {claim_id} no longer decide it: {reason}"))
+    };
+    // A record of format 3 cites its rule set by hash: the document comes from the store, checked against the hash.
+    let store = &runtime.store;
+    let rule_set = storage::resolve_rule_set(store, store.reader(), &stored.payer_id, &record).await?.map_err(|e| replay_failed(e.to_string()))?;
+    let events = record.replay_with(rule_set.as_ref()).map_err(|rejection| replay_failed(rejection.to_string()))?;
     let engine_version = record.engine_version;
     // The decision is the last event; accumulator changes come before it.
     let (last, decision) = events

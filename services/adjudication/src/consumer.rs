@@ -446,7 +446,10 @@ impl Adjudicator {
             .map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("the decision record of claim {claim_id} does not read back: {e}")))?;
         let claim = record.claim.clone();
         let schedule = record.schedule();
-        let policy = if record.policy.is_empty() { None } else { Some(record.policy.tables().map_err(|e| HandlerError::Invalid(e.to_string()))?) };
+        // A record of format 3 cites its rule set by hash: the document comes from the store, checked against the hash.
+        let rule_set =
+            storage::resolve_rule_set(store, tx, &stored.payer_id, &record).await?.map_err(|e| HandlerError::Invalid(format!("claim {claim_id}: {e}")))?;
+        let policy = record.policy_tables(rule_set.as_ref()).map_err(|e| HandlerError::Invalid(format!("claim {claim_id}: {e}")))?;
         let benefits = self.plans.facts_reversing(store, tx, &claim, &record.registry, Some(claim_id)).await?;
         let facts = Facts {
             schedule: schedule.as_ref(),

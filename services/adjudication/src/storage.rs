@@ -20,8 +20,10 @@ use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
+use crate::domain::policy::PolicyReplayError;
 use crate::domain::{
-    DecisionState, FeeSchedule, HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts,
+    DecisionRecord, DecisionState, FeeSchedule, HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts,
+    ResolvedRuleSet,
 };
 
 pub mod batch;
@@ -467,6 +469,38 @@ pub async fn policy_version(
     let version = policy_version_row(&row)?;
     let body: Vec<u8> = row.try_get_by_index(9)?;
     Ok(Some((version, body)))
+}
+
+/// The canonical document of `payer_id`'s rule set `content_hash`, as
+/// stored when it was published (the body of its first version with that
+/// hash): what a record of format 3 cites by hash. `None`: no such rule set.
+/// The caller checks the bytes against the hash
+/// ([`crate::domain::ResolvedRuleSet::verify`]).
+pub async fn rule_set_document(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, content_hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let select = format!(
+        "SELECT body FROM {} WHERE payer_id = $1 AND kind = $2 AND content_hash = $3 ORDER BY recorded_at, version_id LIMIT 1",
+        store.table("policy_versions")
+    );
+    let values = vec![Value::from(payer_id.to_owned()), Value::from(crate::api::policy::PolicyKind::RuleSet.as_str()), Value::from(content_hash.to_owned())];
+    let Some(row) = conn.query_one_raw(stmt(store, select, values)).await? else { return Ok(None) };
+    Ok(Some(row.try_get_by_index(0)?))
+}
+
+/// The rule set `record` of `payer_id` cites by hash only (format 3),
+/// loaded with [`rule_set_document`] and verified against the hash; `None`
+/// when the record carries its document or ran no rule set. The inner error
+/// names the hash: no document stored under it, or bytes that hash otherwise.
+pub async fn resolve_rule_set(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    record: &DecisionRecord,
+) -> Result<Result<Option<ResolvedRuleSet>, PolicyReplayError>, StoreError> {
+    let Some(used) = record.rule_set_to_resolve() else { return Ok(Ok(None)) };
+    Ok(match rule_set_document(store, conn, payer_id, &used.content_hash).await? {
+        None => Err(PolicyReplayError::NotStored { hash: used.content_hash.clone() }),
+        Some(canonical) => ResolvedRuleSet::verify(used, &canonical).map(Some),
+    })
 }
 
 /// The stored bytes of one policy version.
@@ -1323,4 +1357,90 @@ pub async fn pended_records(store: &Store, conn: &impl ConnectionTrait, payer_id
         });
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use claimtrail_events::{Frequency, Timestamp};
+    use claimtrail_store::StoreConfig;
+    use time::macros::date;
+
+    use super::*;
+    use crate::domain::fixtures;
+    use crate::domain::policy::RuleSetUsed;
+
+    const RULE_SET: &str = r#"{"contentType":"application/vnd.gorules.decision",
+        "nodes":[{"type":"inputNode","id":"in","name":"Request","position":{"x":0,"y":0}},
+                 {"type":"outputNode","id":"out","name":"Response","position":{"x":400,"y":0}}],
+        "edges":[{"id":"e0","sourceId":"in","targetId":"out","type":"edge"}],
+        "policy":{"effective_from":"2026-01-01","mue_action":"deny","timely_filing_days":365,"standard_edits":["coverage"]}}"#;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("adjudication.db").display());
+        let config = StoreConfig { database_url: url, service: "adjudication".into(), prefix: String::new(), max_connections: 1, statement_timeout: None };
+        let store = Store::connect(&config).await.unwrap();
+        store.migrate(&migrations()).await.unwrap();
+        store
+    }
+
+    fn version(payer_id: &str, content_hash: &str) -> PolicyVersion {
+        PolicyVersion {
+            version_id: Uuid::now_v7(),
+            payer_id: payer_id.into(),
+            kind: "rule-set".into(),
+            name: "payer-rules".into(),
+            content_hash: content_hash.into(),
+            row_count: 0,
+            effective_from: date!(2026 - 01 - 01),
+            effective_to: None,
+            recorded_at: Timestamp::parse("2026-01-02T00:00:00.000000Z").unwrap(),
+        }
+    }
+
+    /// A record citing `content_hash` (format 3: no document inside).
+    fn citing(content_hash: &str) -> DecisionRecord {
+        let schedule = FeeSchedule { content_hash: "c".repeat(64), fees: Default::default() };
+        let facts = fixtures::facts(&schedule, DecisionState::Undecided);
+        let mut record = DecisionRecord::of(&facts, &fixtures::claim(Frequency::Original, None, &[("99213", "100.00", 1)]), "riverside");
+        record.policy.rule_set = Some(RuleSetUsed {
+            content_hash: content_hash.into(),
+            name: "payer-rules".into(),
+            canonical: None,
+            fact_model_version: claimtrail_rules::FACT_MODEL_VERSION.into(),
+            evaluator_version: claimtrail_rules::EVALUATOR_VERSION.into(),
+        });
+        record
+    }
+
+    /// The document a format-3 record cites is read back from the payer's
+    /// policy versions by its hash and verified; another payer's, a hash
+    /// nothing is stored under, and a stored body that is not the document
+    /// the hash names are each refused, naming the hash.
+    #[tokio::test]
+    async fn a_record_s_rule_set_resolves_from_its_payer_s_stored_document_only_when_the_bytes_hash_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let rule_set = claimtrail_rules::RuleSet::parse("payer-rules", RULE_SET.as_bytes()).unwrap();
+        let hash = rule_set.content_hash().to_owned();
+        insert_policy_version(&store, store.db(), &version("PAYER1", &hash), rule_set.canonical_bytes()).await.unwrap();
+
+        let record = citing(&hash);
+        let resolved = resolve_rule_set(&store, store.db(), "PAYER1", &record).await.unwrap().unwrap().expect("resolved");
+        assert_eq!(resolved.content_hash(), hash);
+        assert!(record.replay_with(Some(&resolved)).is_ok());
+
+        let elsewhere = resolve_rule_set(&store, store.db(), "PAYER2", &record).await.unwrap().unwrap_err();
+        assert_eq!(elsewhere, PolicyReplayError::NotStored { hash: hash.clone() });
+
+        // A body stored under a hash it does not have.
+        let forged = "f".repeat(64);
+        insert_policy_version(&store, store.db(), &version("PAYER1", &forged), rule_set.canonical_bytes()).await.unwrap();
+        let refused = resolve_rule_set(&store, store.db(), "PAYER1", &citing(&forged)).await.unwrap().unwrap_err();
+        assert_eq!(refused, PolicyReplayError::HashMismatch { hash: forged, actual: hash });
+
+        // A record that ran no rule set needs nothing from the store.
+        let mut carried = citing("0".repeat(64).as_str());
+        carried.policy.rule_set = None;
+        assert!(resolve_rule_set(&store, store.db(), "PAYER1", &carried).await.unwrap().unwrap().is_none());
+    }
 }

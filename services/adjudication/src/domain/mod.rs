@@ -46,7 +46,7 @@ use time::Date;
 use uuid::Uuid;
 
 pub use benefits::{BenefitFacts, PlanInForce};
-pub use policy::{PolicyInForce, PolicyUsed, TableInForce, policy_date};
+pub use policy::{PolicyInForce, PolicyUsed, ResolvedRuleSet, TableInForce, policy_date};
 pub use pricing::{EMPTY_SCHEDULE, FeeSchedule, PricingError};
 pub use record::{DecisionRecord, ENGINE_VERSION, FACT_MODEL_VERSION};
 pub use registry::{HistoryCounts, HistoryFact, HistoryReach, HistoryStatus, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts};
@@ -321,7 +321,21 @@ pub(crate) mod fixtures {
     use time::macros::date;
     use uuid::Uuid;
 
-    use super::{Command, DecisionState, Event, Facts, FeeSchedule, MemberFacts, PayerFacts, ProviderFacts, RegistryFacts, Rejection, decide};
+    use super::{
+        Command, DecisionRecord, DecisionState, Event, Facts, FeeSchedule, MemberFacts, PayerFacts, PolicyInForce, ProviderFacts, RegistryFacts, Rejection,
+        ResolvedRuleSet, decide,
+    };
+
+    /// Replays `record` as the service does: the rule set it cites by hash
+    /// (format 3) is resolved from `policy`, standing in for the store, and
+    /// verified against the hash.
+    pub fn replayed(record: &DecisionRecord, policy: Option<&PolicyInForce>) -> Result<Vec<Event>, Rejection> {
+        let resolved = record.rule_set_to_resolve().map(|used| {
+            let stored = policy.and_then(|policy| policy.rule_set.as_ref()).expect("the rule set the record cites");
+            ResolvedRuleSet::verify(used, stored.canonical_bytes()).expect("the stored document is the one the record cites")
+        });
+        record.replay_with(resolved.as_ref())
+    }
 
     /// Given `facts`, when `command`, then `expected` (cqrs-es style).
     pub fn check(given: Facts<'_>, when: Command, then: impl FnOnce(Result<Vec<Event>, Rejection>)) {

@@ -12,12 +12,19 @@
 //! hash and only the rows the decision's lookups returned (the NCCI pairs
 //! among the claim's and its history's codes, the MUEs of its codes, the
 //! fee, RVU, GPCI and ZIP rows of its lines, the member's authorizations, the
-//! exclusion rows that matched), and the rule set's canonical JSON. A
+//! exclusion rows that matched), and the rule set's content hash and name. A
 //! lookup on the rows kept answers what it answered on the whole table
 //! (each lookup returns the most specific row present, and the rows kept
 //! include every answer), so [`PolicyUsed::tables`] rebuilds small tables
-//! that decide the claim exactly as the whole ones did: a replay is
-//! self-contained and small.
+//! that decide the claim exactly as the whole ones did: a replay is small.
+//!
+//! The rule set is the exception: its canonical document (about 11 KB for
+//! the demo payer's) is the same for every claim of a payer, so a record of
+//! format 3 cites it by content hash only, and the document stays where it
+//! was stored once when published (adjudication's policy versions). A replay
+//! loads it by that hash and hands it in as a [`ResolvedRuleSet`], whose only
+//! constructor checks that the bytes hash to what the record cites. Records
+//! of formats 1 and 2 carry the document (`canonical`) and replay from it.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -139,16 +146,52 @@ pub struct RowsUsed<R> {
     pub rows: Vec<R>,
 }
 
-/// The rule set a decision ran: its hash, name and canonical JSON, with the
-/// fact-model and evaluator versions it was evaluated under.
+/// The rule set a decision ran: its hash and name (and, in records of
+/// formats 1 and 2, its canonical JSON), with the fact-model and evaluator
+/// versions it was evaluated under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleSetUsed {
     pub content_hash: String,
     pub name: String,
-    /// The canonical JSON the hash covers (what [`RuleSet::parse`] reads back).
-    pub canonical: String,
+    /// The canonical JSON the hash covers (what [`RuleSet::parse`] reads
+    /// back), in records of formats 1 and 2; absent from format 3 on, whose
+    /// replay resolves the document by `content_hash` ([`ResolvedRuleSet`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
     pub fact_model_version: String,
     pub evaluator_version: String,
+}
+
+/// A rule set's canonical document loaded by the content hash a record
+/// cites, checked against that hash and parsed under the recorded name: what
+/// [`PolicyUsed::tables_with`] needs for a record that does not carry the
+/// document. Built only by [`ResolvedRuleSet::verify`], so a
+/// `ResolvedRuleSet` is always the rule set the record names.
+#[derive(Debug, Clone)]
+pub struct ResolvedRuleSet {
+    rule_set: Arc<RuleSet>,
+}
+
+impl ResolvedRuleSet {
+    /// Checks that `canonical` (as loaded from the store) is the document
+    /// `used` cites: its SHA3-256 is `used.content_hash`, it parses under
+    /// `used.name`, and the parsed rule set has that hash too.
+    pub fn verify(used: &RuleSetUsed, canonical: &[u8]) -> Result<ResolvedRuleSet, PolicyReplayError> {
+        let actual = hex::encode(claimtrail_events::sha3_256(canonical));
+        if actual != used.content_hash {
+            return Err(PolicyReplayError::HashMismatch { hash: used.content_hash.clone(), actual });
+        }
+        let rule_set = RuleSet::parse(&used.name, canonical)
+            .map_err(|errors| PolicyReplayError::DoesNotParse { hash: used.content_hash.clone(), reason: errors.to_string() })?;
+        if rule_set.content_hash() != used.content_hash {
+            return Err(PolicyReplayError::HashMismatch { hash: used.content_hash.clone(), actual: rule_set.content_hash().to_owned() });
+        }
+        Ok(ResolvedRuleSet { rule_set: Arc::new(rule_set) })
+    }
+
+    pub fn content_hash(&self) -> &str {
+        self.rule_set.content_hash()
+    }
 }
 
 /// Everything of the payer's policy one decision read.
@@ -180,12 +223,23 @@ pub struct PolicyUsed {
     pub rule_set: Option<RuleSetUsed>,
 }
 
-/// Why a recorded policy cannot be rebuilt (a rule set that no longer parses).
+/// Why a recorded policy cannot be rebuilt. Each names the rule set's hash.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the recorded rule set {hash} does not parse: {reason}")]
-pub struct PolicyReplayError {
-    pub hash: String,
-    pub reason: String,
+pub enum PolicyReplayError {
+    /// The recorded (or resolved) document no longer parses.
+    #[error("the recorded rule set {hash} does not parse: {reason}")]
+    DoesNotParse { hash: String, reason: String },
+    /// A record of format 3 cites the rule set by hash, and no document was
+    /// resolved for it.
+    #[error("the rule set {hash} that the record cites by hash was not resolved")]
+    Unresolved { hash: String },
+    /// No document is stored under the hash a record cites.
+    #[error("no document of the rule set {hash} that the record cites is stored")]
+    NotStored { hash: String },
+    /// The document loaded for the hash is another document: refused rather
+    /// than deciding on it.
+    #[error("the document loaded for rule set {hash} hashes to {actual}: refused, a replay decides only on the rule set the record cites")]
+    HashMismatch { hash: String, actual: String },
 }
 
 fn used<T, R>(table: &Option<TableInForce<T>>, setting: Option<Setting>, rows: impl FnOnce(&T) -> Vec<R>) -> Option<RowsUsed<R>> {
@@ -324,24 +378,51 @@ impl PolicyUsed {
             rule_set: policy.rule_set.as_ref().map(|rule_set| RuleSetUsed {
                 content_hash: rule_set.content_hash().to_owned(),
                 name: rule_set.name().to_owned(),
-                canonical: String::from_utf8_lossy(rule_set.canonical_bytes()).into_owned(),
+                canonical: None,
                 fact_model_version: claimtrail_rules::FACT_MODEL_VERSION.to_owned(),
                 evaluator_version: claimtrail_rules::EVALUATOR_VERSION.to_owned(),
             }),
         }
     }
 
-    /// The small tables the recorded rows make (see the module doc).
+    /// The small tables the recorded rows make (see the module doc), for a
+    /// record that carries its rule set's document or ran none.
     pub fn tables(&self) -> Result<PolicyInForce, PolicyReplayError> {
+        self.tables_with(None)
+    }
+
+    /// The rule set whose document a replay must resolve by hash: the one
+    /// this policy cites without carrying its canonical JSON (format 3).
+    pub fn rule_set_to_resolve(&self) -> Option<&RuleSetUsed> {
+        self.rule_set.as_ref().filter(|used| used.canonical.is_none())
+    }
+
+    /// [`PolicyUsed::tables`], with the rule set a record of format 3 cites
+    /// by hash resolved from the store (ignored when the record carries its
+    /// document, or ran no rule set).
+    pub fn tables_with(&self, resolved: Option<&ResolvedRuleSet>) -> Result<PolicyInForce, PolicyReplayError> {
         fn rebuilt<R: Clone, T>(used: &Option<RowsUsed<R>>, build: impl FnOnce(Option<Setting>, Vec<R>) -> T) -> Option<TableInForce<T>> {
             used.as_ref().map(|used| TableInForce::new(used.content_hash.clone(), build(used.setting, used.rows.clone())))
         }
         let rule_set = match &self.rule_set {
             None => None,
-            Some(used) => Some(Arc::new(
-                RuleSet::parse(&used.name, used.canonical.as_bytes())
-                    .map_err(|errors| PolicyReplayError { hash: used.content_hash.clone(), reason: errors.to_string() })?,
+            Some(RuleSetUsed { content_hash, name, canonical: Some(canonical), .. }) => Some(Arc::new(
+                RuleSet::parse(name, canonical.as_bytes())
+                    .map_err(|errors| PolicyReplayError::DoesNotParse { hash: content_hash.clone(), reason: errors.to_string() })?,
             )),
+            Some(RuleSetUsed { content_hash, name, canonical: None, .. }) => match resolved {
+                None => return Err(PolicyReplayError::Unresolved { hash: content_hash.clone() }),
+                Some(resolved) if resolved.rule_set.content_hash() != content_hash => {
+                    return Err(PolicyReplayError::HashMismatch { hash: content_hash.clone(), actual: resolved.content_hash().to_owned() });
+                }
+                Some(resolved) if resolved.rule_set.name() != name => {
+                    return Err(PolicyReplayError::DoesNotParse {
+                        hash: content_hash.clone(),
+                        reason: format!("it was resolved under the name `{}`, the record names it `{name}`", resolved.rule_set.name()),
+                    });
+                }
+                Some(resolved) => Some(resolved.rule_set.clone()),
+            },
         };
         Ok(PolicyInForce {
             ncci: rebuilt(&self.ncci, |setting, rows| NcciTable::from_edits(setting.unwrap_or(Setting::Practitioner), rows)),

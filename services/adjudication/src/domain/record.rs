@@ -6,8 +6,15 @@
 //! under, the claim, the fee schedule's content hash with the fees of the
 //! claim's codes (the only rows pricing reads), the registry facts as seen
 //! (each with its `recorded_at`), the claim-history facts and, for a
-//! replacement or void, the original's decision state. Once libs/policy and
-//! libs/rules plug in, their table versions and the rule set's hash join it.
+//! replacement or void, the original's decision state; the payer's policy
+//! as read ([`PolicyUsed`]: each table version's hash and the rows read, the
+//! rule set's hash and name), the member's plan and accumulator position,
+//! and a review or appeal that decided it.
+//!
+//! The record is pure data and replay a pure function of it: a record of
+//! format 3 names its rule set by hash only, so the service loads that
+//! document from its store and passes it in, verified, to
+//! [`DecisionRecord::replay_with`].
 
 use std::collections::BTreeMap;
 
@@ -15,6 +22,7 @@ use claimtrail_events::{Money, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use super::policy::{PolicyReplayError, ResolvedRuleSet, RuleSetUsed};
 use super::{
     BenefitFacts, Command, DecisionState, Event, Facts, FeeSchedule, HistoryCounts, HistoryFact, PolicyInForce, PolicyUsed, RegistryFacts, Rejection, decide,
 };
@@ -32,8 +40,13 @@ pub const ENGINE_VERSION: &str = concat!("claimtrail-adjudication/", env!("CARGO
 ///   the lines a prior authorization's units used need), and the 365-day
 ///   counts are recorded as `history_counts`, counted by the store.
 ///
-/// A record of either format replays as it was decided.
-pub const FACT_MODEL_VERSION: u32 = 2;
+/// - 3: as 2, but the rule set is recorded by its content hash and name
+///   only (`policy.rule_set` without `canonical`); its canonical document is
+///   stored once, with the payer's policy versions, and a replay resolves it
+///   by that hash and checks the bytes against it ([`ResolvedRuleSet`]).
+///
+/// A record of any format replays as it was decided.
+pub const FACT_MODEL_VERSION: u32 = 3;
 
 /// The fee schedule a decision priced with: its content hash and the
 /// per-unit fees of the claim's codes that it holds.
@@ -133,10 +146,33 @@ impl DecisionRecord {
         }
     }
 
-    /// Decides the recorded claim again on exactly the recorded facts.
+    /// The rule set this record cites by hash without carrying its document
+    /// (format 3): what the caller loads from its store and verifies
+    /// ([`ResolvedRuleSet::verify`]) before [`DecisionRecord::replay_with`].
+    pub fn rule_set_to_resolve(&self) -> Option<&RuleSetUsed> {
+        self.policy.rule_set_to_resolve()
+    }
+
+    /// The policy the record rebuilds (`None`: it read none), its rule set
+    /// from the record or from `rule_set` ([`PolicyUsed::tables_with`]).
+    pub fn policy_tables(&self, rule_set: Option<&ResolvedRuleSet>) -> Result<Option<PolicyInForce>, PolicyReplayError> {
+        if self.policy.is_empty() { Ok(None) } else { self.policy.tables_with(rule_set).map(Some) }
+    }
+
+    /// Decides the recorded claim again on exactly the recorded facts; a
+    /// record of format 3 that ran a rule set needs [`DecisionRecord::replay_with`].
     pub fn replay(&self) -> Result<Vec<Event>, Rejection> {
+        self.replay_with(None)
+    }
+
+    /// Decides the recorded claim again on exactly the recorded facts, with
+    /// the rule set the record cites by hash resolved as `rule_set`. Without
+    /// it such a record is refused ([`PolicyReplayError::Unresolved`]), and
+    /// with another rule set too ([`PolicyReplayError::HashMismatch`]):
+    /// never a decision on a different document.
+    pub fn replay_with(&self, rule_set: Option<&ResolvedRuleSet>) -> Result<Vec<Event>, Rejection> {
         let schedule = self.schedule();
-        let policy = if self.policy.is_empty() { None } else { Some(self.policy.tables()?) };
+        let policy = self.policy_tables(rule_set)?;
         decide(&self.facts(schedule.as_ref(), policy.as_ref()), &Command::Adjudicate(self.claim.clone()))
     }
 }

@@ -142,7 +142,7 @@ fn decided_with(policy: &PolicyInForce, history: Vec<HistoryFact>, claim: &Submi
     let record = DecisionRecord::of(&facts, claim, "riverside");
     let bytes = to_canonical_vec(&record).unwrap();
     let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
-    let replayed = record.replay().unwrap();
+    let replayed = fixtures::replayed(&record, Some(policy)).unwrap();
     assert_eq!(replayed.last().unwrap().canonical_payload().unwrap(), events.last().unwrap().canonical_payload().unwrap(), "replay differs");
     let [event] = <[Event; 1]>::try_from(events).unwrap();
     event
@@ -174,12 +174,18 @@ fn a_format_1_record_replays_from_its_lines_and_a_format_2_record_from_its_count
         let events = decide(&facts, &Command::Adjudicate(visit.clone())).unwrap();
         let mut record = DecisionRecord::of(&facts, &visit, "riverside");
         record.fact_model_version = version;
+        if version < 3 {
+            // Formats 1 and 2 carried the rule set's document.
+            with_rule_set_document(&mut record, &policy);
+        }
         (events.last().unwrap().canonical_payload().unwrap(), to_canonical_vec(&record).unwrap())
     };
     let replayed = |bytes: &[u8]| {
         let record: DecisionRecord = serde_json::from_slice(bytes).unwrap();
         assert_eq!(to_canonical_vec(&record).unwrap(), bytes, "the record reads back to the same bytes");
-        record.replay().unwrap().last().unwrap().canonical_payload().unwrap()
+        // A record of format 1 or 2 replays on its own; one of format 3 with its rule set resolved.
+        let resolved = if record.fact_model_version < 3 { None } else { Some(&policy) };
+        fixtures::replayed(&record, resolved).unwrap().last().unwrap().canonical_payload().unwrap()
     };
     let denied =
         |payload: &[u8]| serde_json::from_slice::<ClaimAdjudicated>(payload).unwrap().lines[0].adjustments == vec![co(Carc::parse("119").unwrap(), "150.00")];
@@ -193,14 +199,97 @@ fn a_format_1_record_replays_from_its_lines_and_a_format_2_record_from_its_count
 
     // Format 2: no line off the claim's date, the counts instead; the same decision.
     let counts = super::HistoryCounts::of(&earlier, &visit);
-    let (now, new) = decided(vec![], Some(counts), super::FACT_MODEL_VERSION);
+    let (now, new) = decided(vec![], Some(counts.clone()), 2);
     assert_eq!(now, payload);
     assert!(String::from_utf8(new.clone()).unwrap().contains("\"history\":[],\"history_counts\":[{\"claims\":2,\"codes\":{\"99213\":2}"));
+    assert_eq!(replayed(&new), payload);
+
+    // Format 3: the counts, and the rule set by hash only; the same decision.
+    let (now, new) = decided(vec![], Some(counts), super::FACT_MODEL_VERSION);
+    assert_eq!(now, payload);
+    assert!(!String::from_utf8(new.clone()).unwrap().contains("\"canonical\""));
     assert_eq!(replayed(&new), payload);
 
     // The recorded counts are what the rule reads, not the lines beside them.
     let (paid, _) = decided(earlier, Some(super::HistoryCounts::of(&[], &visit)), super::FACT_MODEL_VERSION);
     assert!(!denied(&paid));
+}
+
+/// Puts the rule set's canonical document inside `record`, as formats 1 and 2 wrote it.
+fn with_rule_set_document(record: &mut DecisionRecord, policy: &PolicyInForce) {
+    if let (Some(used), Some(rule_set)) = (record.policy.rule_set.as_mut(), policy.rule_set.as_ref()) {
+        used.canonical = Some(String::from_utf8(rule_set.canonical_bytes().to_vec()).unwrap());
+    }
+}
+
+/// A record of format 3 cites its rule set by hash and name, without the
+/// document: it replays to the byte only with that document resolved; a
+/// missing document or another one (even a rule set of the same name) is
+/// refused naming the hash, never decided on. The same decision recorded
+/// in format 2 carries the document, replays on its own, and reads back to
+/// its bytes; it is the format-3 record plus the document and nothing else.
+#[test]
+fn a_format_3_record_replays_only_on_the_rule_set_document_its_hash_names() {
+    use super::ResolvedRuleSet;
+    use super::policy::PolicyReplayError;
+    let rules = rule_set(json!([{"_id": "j1100", "i1": "'J1100'", "o1": "'deny'", "o2": "'96'", "o3": "'N130'"}]), switches(json!({})));
+    let policy = PolicyInForce {
+        fee_schedule: fees(vec![fee("99213", "100.00", None), fee("J1100", "5.00", None)]),
+        rule_set: Some(rules.clone()),
+        ..PolicyInForce::default()
+    };
+    let visit = claim(&[("99213", &[], "150.00", 1), ("J1100", &[], "20.00", 2)]);
+    let schedule = legacy();
+    let mut facts = fixtures::facts(&schedule, DecisionState::Undecided);
+    facts.policy = Some(&policy);
+    let events = decide(&facts, &Command::Adjudicate(visit.clone())).unwrap();
+    let payload = events.last().unwrap().canonical_payload().unwrap();
+    assert!(adjudicated(events.last().unwrap().clone()).lines[1].adjustments.iter().any(|adjustment| adjustment.reason == Carc::parse("96").unwrap()));
+
+    let bytes = to_canonical_vec(&DecisionRecord::of(&facts, &visit, "riverside")).unwrap();
+    let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(record.fact_model_version, 3);
+    let used = record.rule_set_to_resolve().expect("a format-3 record cites its rule set by hash").clone();
+    assert_eq!((used.content_hash.as_str(), used.name.as_str(), used.canonical.as_deref()), (rules.content_hash(), "payer-rules", None));
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(!text.contains("\"canonical\"") && !text.contains("decisionTableNode"), "{text}");
+
+    // With the document resolved (as the store holds it): the same bytes.
+    let resolved = ResolvedRuleSet::verify(&used, rules.canonical_bytes()).unwrap();
+    assert_eq!(record.replay_with(Some(&resolved)).unwrap().last().unwrap().canonical_payload().unwrap(), payload);
+
+    // Without it: refused, naming the hash.
+    let unresolved = record.replay().unwrap_err().to_string();
+    assert!(unresolved.contains(rules.content_hash()), "{unresolved}");
+    // Bytes that are not the document the hash names: refused before parsing.
+    let mut tampered = rules.canonical_bytes().to_vec();
+    let at = tampered.windows(4).position(|window| window == b"'96'").unwrap();
+    tampered[at + 2] = b'7';
+    let Err(PolicyReplayError::HashMismatch { hash, actual }) = ResolvedRuleSet::verify(&used, &tampered) else { panic!("tampered bytes accepted") };
+    assert_eq!(hash, rules.content_hash());
+    assert_ne!(actual, hash);
+    // Another valid rule set, verified against its own hash, handed to this record: refused.
+    let other = rule_set(json!([{"_id": "never", "i1": "'ZZZZZ'", "o1": "'pend'", "o4": "'never'"}]), switches(json!({})));
+    let mut other_used = used.clone();
+    other_used.content_hash = other.content_hash().to_owned();
+    let other = ResolvedRuleSet::verify(&other_used, other.canonical_bytes()).unwrap();
+    let refused = record.replay_with(Some(&other)).unwrap_err().to_string();
+    assert!(refused.contains(rules.content_hash()) && refused.contains(other.content_hash()), "{refused}");
+
+    // The same decision in format 2: the document inside, replayed on its own, to the byte; nothing else differs.
+    let mut old = record.clone();
+    old.fact_model_version = 2;
+    with_rule_set_document(&mut old, &policy);
+    let old_bytes = to_canonical_vec(&old).unwrap();
+    let old: DecisionRecord = serde_json::from_slice(&old_bytes).unwrap();
+    assert_eq!(to_canonical_vec(&old).unwrap(), old_bytes, "a format-2 record reads back to its bytes");
+    assert!(old.rule_set_to_resolve().is_none());
+    assert_eq!(old.replay().unwrap().last().unwrap().canonical_payload().unwrap(), payload);
+    let mut stripped = old.clone();
+    stripped.fact_model_version = 3;
+    stripped.policy.rule_set.as_mut().unwrap().canonical = None;
+    assert_eq!(stripped, record);
+    assert!(old_bytes.len() > bytes.len() + rules.canonical_bytes().len(), "{} vs {}", old_bytes.len(), bytes.len());
 }
 
 fn adjudicated(event: Event) -> ClaimAdjudicated {
@@ -762,7 +851,7 @@ mod properties {
             let bytes = to_canonical_vec(&DecisionRecord::of(&facts, &claim, "riverside")).unwrap();
             let record: DecisionRecord = serde_json::from_slice(&bytes).unwrap();
             prop_assert_eq!(to_canonical_vec(&record).unwrap(), bytes);
-            prop_assert_eq!(record.replay().unwrap().last().unwrap().canonical_payload().unwrap(), events.last().unwrap().canonical_payload().unwrap());
+            prop_assert_eq!(fixtures::replayed(&record, Some(&policy)).unwrap().last().unwrap().canonical_payload().unwrap(), events.last().unwrap().canonical_payload().unwrap());
         }
 
         /// The same claims decided in one batch (one policy assembled once and
