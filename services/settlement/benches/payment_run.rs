@@ -32,6 +32,11 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use time::macros::{date, time};
 use uuid::Uuid;
 
+/// The `claimtrail` binary's global allocator (services/cli): the bench
+/// measures the run on the allocator it runs on in production.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
 use fixtures::{address, negated, payer};
