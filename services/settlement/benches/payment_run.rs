@@ -12,7 +12,8 @@
 //! reading the payables, planning, the 835s and PaymentReconciliations, the
 //! ACH file and writing it all (remittances, claims marked paid, journal,
 //! outbox events) in one transaction. `CLAIMTRAIL_BENCH_CLAIMS` sets the
-//! number of claims. Figures and the command: docs/benchmarks.md
+//! number of claims; `CLAIMTRAIL_BENCH_POSTGRES_URL` also times the run
+//! once on Postgres (printed). Figures and the command: docs/benchmarks.md
 //! ("Settlement: a payment run").
 
 use std::collections::BTreeMap;
@@ -31,6 +32,11 @@ use claimtrail_store::{Store, StoreConfig};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use time::macros::{date, time};
 use uuid::Uuid;
+
+/// The `claimtrail` binary's global allocator (services/cli): the bench
+/// measures the run on the allocator it runs on in production.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
@@ -156,9 +162,12 @@ fn n_claims() -> usize {
 }
 
 async fn open(path: &std::path::Path) -> Store {
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let config = StoreConfig { database_url: url, service: "settlement".into(), prefix: String::new(), max_connections: 1, statement_timeout: None };
-    let store = Store::connect(&config).await.expect("a SQLite store");
+    open_url(format!("sqlite://{}?mode=rwc", path.display()), String::new()).await
+}
+
+async fn open_url(url: String, prefix: String) -> Store {
+    let config = StoreConfig { database_url: url, service: "settlement".into(), prefix, max_connections: 1, statement_timeout: None };
+    let store = Store::connect(&config).await.expect("a store");
     store.migrate(&claimtrail_settlement::migrations()).await.expect("settlement's migrations");
     store
 }
@@ -167,18 +176,60 @@ async fn open(path: &std::path::Path) -> Store {
 async fn seed(path: &std::path::Path, facts: &RunFacts) {
     use sea_orm::ConnectionTrait;
     let store = open(path).await;
+    seed_store(&store, facts).await;
+    store.db().execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+}
+
+/// Seeds `facts` into `store` through the settlement library.
+async fn seed_store(store: &Store, facts: &RunFacts) {
     let tx = store.begin().await.unwrap();
-    payments::put_payer_banking(&store, &tx, &facts.payer).await.unwrap();
+    payments::put_payer_banking(store, &tx, &facts.payer).await.unwrap();
     for payee in facts.payees.values() {
-        payments::upsert_payee(&store, &tx, &Payee { prenote_effective_on: None, ..payee.clone() }).await.unwrap();
+        payments::upsert_payee(store, &tx, &Payee { prenote_effective_on: None, ..payee.clone() }).await.unwrap();
     }
     for chunk in facts.payables.chunks(10_000) {
-        payments::insert_payables(&store, &tx, chunk).await.unwrap();
+        payments::insert_payables(store, &tx, chunk).await.unwrap();
     }
     tx.commit().await.unwrap();
     let npis: Vec<&str> = facts.payees.keys().map(String::as_str).collect();
-    claimtrail_settlement::accounts::prenoted_before(&store, &npis, date!(2026 - 01 - 05), facts.run_date).await.unwrap();
-    store.db().execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+    claimtrail_settlement::accounts::prenoted_before(store, &npis, date!(2026 - 01 - 05), facts.run_date).await.unwrap();
+}
+
+/// With `CLAIMTRAIL_BENCH_POSTGRES_URL`: the same run once on Postgres (the
+/// production store), seeded into schemas of a prefix of its own that are
+/// dropped afterwards; printed, not a criterion group.
+fn postgres_run_once(runtime: &tokio::runtime::Runtime, url: String, facts: &RunFacts, n_claims: usize) {
+    use sea_orm::ConnectionTrait;
+    runtime.block_on(async {
+        let prefix = format!("bench{}", Uuid::now_v7().simple());
+        let store = open_url(url, prefix.clone()).await;
+        let started = std::time::Instant::now();
+        seed_store(&store, facts).await;
+        store.db().execute_unprepared(&format!("VACUUM ANALYZE {}", store.table("payables"))).await.unwrap();
+        eprintln!("seeded {n_claims} payables into Postgres in {:.1} s (untimed)", started.elapsed().as_secs_f64());
+        let elapsed = execute_once(&store, facts, n_claims).await;
+        eprintln!("runs::execute on Postgres, {n_claims} claims: {:.2} s", elapsed.as_secs_f64());
+        store.db().execute_unprepared(&format!("DROP SCHEMA \"{prefix}_settlement\" CASCADE")).await.unwrap();
+    });
+}
+
+/// `runs::execute` once on `store` (seeded with `facts`): its time alone, after checking that it paid every claim.
+async fn execute_once(store: &Store, facts: &RunFacts, n_claims: usize) -> Duration {
+    let producer = ProducerIdentity::new("settlement", claimtrail_ledger::note::SignerKey::from_seed("settlement-producer", &[3u8; 32]).unwrap());
+    let request = RunRequest {
+        payer_id: facts.payer.payer_id.clone(),
+        idempotency_key: "bench".into(),
+        body_sha: "bench".into(),
+        run_date: facts.run_date,
+        now: claimtrail_events::Timestamp::now(),
+    };
+    let started = std::time::Instant::now();
+    let (run_id, new) = runs::execute(store, &producer, &request).await.unwrap();
+    let elapsed = started.elapsed();
+    let remittances = payments::remittances_of_run(store, store.db(), run_id).await.unwrap();
+    let n_paid: usize = remittances.iter().map(|r| r.issued.claims.len()).sum();
+    assert!(new && n_paid == n_claims, "the stored run paid {n_paid} of {n_claims} claims");
+    elapsed
 }
 
 /// The payment run of `runs::execute` on a fresh copy of the seeded `template`: its time alone.
@@ -186,24 +237,7 @@ fn stored_run(runtime: &tokio::runtime::Runtime, template: &std::path::Path, fac
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("settlement.db");
     std::fs::copy(template, &path).unwrap();
-    runtime.block_on(async {
-        let store = open(&path).await;
-        let producer = ProducerIdentity::new("settlement", claimtrail_ledger::note::SignerKey::from_seed("settlement-producer", &[3u8; 32]).unwrap());
-        let request = RunRequest {
-            payer_id: facts.payer.payer_id.clone(),
-            idempotency_key: "bench".into(),
-            body_sha: "bench".into(),
-            run_date: facts.run_date,
-            now: claimtrail_events::Timestamp::now(),
-        };
-        let started = std::time::Instant::now();
-        let (run_id, new) = runs::execute(&store, &producer, &request).await.unwrap();
-        let elapsed = started.elapsed();
-        let remittances = payments::remittances_of_run(&store, store.db(), run_id).await.unwrap();
-        let n_paid: usize = remittances.iter().map(|r| r.issued.claims.len()).sum();
-        assert!(new && n_paid == n_claims, "the stored run paid {n_paid} of {n_claims} claims");
-        elapsed
-    })
+    runtime.block_on(async { execute_once(&open(&path).await, facts, n_claims).await })
 }
 
 fn bench(c: &mut Criterion) {
@@ -233,6 +267,9 @@ fn bench(c: &mut Criterion) {
 
     // The same run through runs::execute on SQLite: read, plan, 835s, ACH and the write, in one transaction.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    if let Ok(url) = std::env::var("CLAIMTRAIL_BENCH_POSTGRES_URL") {
+        postgres_run_once(&runtime, url, &facts, n_claims);
+    }
     let template_dir = tempfile::tempdir().unwrap();
     let template = template_dir.path().join("template.db");
     let started = std::time::Instant::now();

@@ -66,6 +66,8 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         return if existing.body_sha == request.body_sha { Ok((existing.run_id, false)) } else { Err(RunFailure::KeyReused(request.idempotency_key.clone())) };
     }
     let tx = store.begin().await?;
+    // A refund check (or another run) of this payer at the same moment waits for this run, and this run for it.
+    payments::lock_debts(store, &tx, &request.payer_id).await?;
     let payer = payments::payer_banking(store, &tx, &request.payer_id).await?.ok_or_else(|| RunFailure::NoBanking(request.payer_id.clone()))?;
     let facts = RunFacts {
         run_id: Uuid::now_v7(),
@@ -115,6 +117,8 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
             events.push(NewEvent::new(part, aggregate.clone()));
         }
     }
+    // In the payables' key order, so that the statements walk the table (and its key) once instead of hopping between pages.
+    paid.sort_unstable_by_key(|&(_, claim_id, kind)| (claim_id, kind));
     if payments::mark_paid(store, &tx, &paid).await? != paid.len() as u64 {
         return Err(RunFailure::Conflict);
     }
@@ -199,6 +203,8 @@ impl From<sea_orm::DbErr> for RefundFailure {
 /// (PLB 72 offset by WO or FB). Its id, and the parts.
 pub async fn record_refund(store: &Store, request: &RefundRequest) -> Result<(Uuid, Vec<domain::payment_run::RefundPart>), RefundFailure> {
     let tx = store.begin().await?;
+    // A payment run of this payer at the same moment reads and rewrites these debts too: one waits for the other.
+    payments::lock_debts(store, &tx, &request.payer_id).await?;
     let owes = payments::debts(store, &tx, &request.payer_id).await?.remove(&request.npi).unwrap_or_default();
     let refund_id = Uuid::now_v7();
     let (left, parts) = domain::payment_run::apply_refund(refund_id, &request.npi, &owes, request.amount)?;
@@ -282,6 +288,8 @@ pub async fn reopen_returned(
         return Ok(None);
     };
     let reopening = domain::returned::reopen(Uuid::now_v7(), &stored.issued, amount, reason).map_err(|e| RunFailure::Invalid(e.to_string()))?;
+    // The debts it restores are added to the payer's: not while a run or a refund rewrites them.
+    payments::lock_debts(store, tx, &stored.issued.payer_id).await?;
     if !payments::reopen_remittance(store, tx, &reopening).await? {
         return Err(RunFailure::Conflict);
     }

@@ -53,6 +53,11 @@ pub fn migrations() -> Vec<Migration> {
         },
         Migration { version: 201, name: "payments: a payee's account hold after an account-fault return", statements: payments::account_hold_migration },
         Migration { version: 181, name: "payments: forwarding balances (FB) and providers' refund checks (PLB 72)", statements: payments::refunds_migration },
+        Migration {
+            version: 211,
+            name: "payments: a payable's lines in a table of their own; the index of unpaid payables only",
+            statements: payments::payable_lines_migration,
+        },
     ]
 }
 

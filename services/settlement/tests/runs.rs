@@ -3,7 +3,9 @@
 //! made by `runs::execute`. Running twice pays nothing twice; a run that dies
 //! between remittances (its transaction never committed) leaves nothing and
 //! the retry pays once; a held provider is paid after finance releases it;
-//! nothing to pay is an empty run; the same key answers the same run.
+//! nothing to pay is an empty run; the same key answers the same run. On
+//! the test Postgres (`CLAIMTRAIL_TEST_DATABASE_URL`), a refund check and a
+//! run of the same payer at the same moment lose neither's debts.
 
 use claimtrail_events::{BankAccount, Money, PayTo, Timestamp};
 use claimtrail_ledger::note::SignerKey;
@@ -24,6 +26,16 @@ async fn store(dir: &tempfile::TempDir) -> Store {
         Store::connect(&StoreConfig { database_url: url, service: "settlement".into(), prefix: String::new(), max_connections: 1, statement_timeout: None })
             .await
             .unwrap();
+    store.migrate(&claimtrail_settlement::migrations()).await.unwrap();
+    store
+}
+
+/// On the test Postgres, in schemas of a prefix of its own.
+async fn postgres_store() -> Store {
+    let url = std::env::var("CLAIMTRAIL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let prefix = format!("race{}", Uuid::now_v7().simple());
+    let store =
+        Store::connect(&StoreConfig { database_url: url, service: "settlement".into(), prefix, max_connections: 4, statement_timeout: None }).await.unwrap();
     store.migrate(&claimtrail_settlement::migrations()).await.unwrap();
     store
 }
@@ -272,4 +284,65 @@ async fn a_debt_a_cycle_cannot_cover_is_forwarded_by_fb_and_a_refund_check_pays_
     assert_eq!(receivable.1, receivable.2);
     let (debits, credits) = balances.iter().fold((0, 0), |(d, c), (_, debit, credit)| (d + debit, c + credit));
     assert_eq!(debits, credits);
+}
+
+/// What `npi` owes by the debts table, and by its recoupment receivable in the journal (debits minus credits), in cents.
+async fn owed_both_ways(store: &Store, npi: &str) -> (i64, i64) {
+    let debts = payments::debts(store, store.db(), "P1").await.unwrap().remove(npi).unwrap_or_default();
+    let by_debts = debts.iter().map(|debt| debt.amount.to_cents().unwrap()).sum();
+    let balances = claimtrail_settlement::storage::balances(store, &claimtrail_runtime::auth::PayerScope::All).await.unwrap();
+    let account = format!("asset:recoupment_receivable:{npi}");
+    let by_journal = balances.iter().find(|(name, _, _)| name == &account).map_or(0, |(_, debit, credit)| debit - credit);
+    (by_debts, by_journal)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_and_a_run_of_the_same_payer_at_the_same_moment_on_postgres_lose_no_debt() {
+    const N_ROUNDS: u128 = 25;
+    let store = postgres_store().await;
+    let mut n_refunds = 0;
+    for round in 0..N_ROUNDS {
+        // Each round A's claim is voided (a reversal of 300.00): the run opens that debt beside what A owed
+        // and writes A's debts back. B's 2,000 claims come first in the run (B's NPI sorts first), so the
+        // run reads the debts well before it writes A's: the window a refund used to fall into.
+        let base = 10_000 * (round + 1);
+        let mut claims = vec![(base, NPI_A, PayableKind::Reversal, -30_000)];
+        claims.extend((1..=2_000).map(|n| (base + n, NPI_B, PayableKind::Decision, 1_000)));
+        seed(&store, &claims).await;
+        let run_request = request(&format!("race-{round}"));
+        let refund_request = runs::RefundRequest { npi: NPI_A.into(), ..refund(&format!("CHK-{round}"), 1_000) };
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let run = tokio::spawn({
+            let (store, barrier) = (store.clone(), barrier.clone());
+            async move {
+                barrier.wait().await;
+                runs::execute(&store, &producer(), &run_request).await
+            }
+        });
+        let refund = tokio::spawn({
+            let (store, barrier) = (store.clone(), barrier.clone());
+            async move {
+                barrier.wait().await;
+                // Into the run's window: after it has begun reading, before it writes A's debts back.
+                tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(round % 5).unwrap() * 3)).await;
+                runs::record_refund(&store, &refund_request).await
+            }
+        });
+        let (run, refund) = (run.await.unwrap(), refund.await.unwrap());
+        let (run_id, created) = run.unwrap_or_else(|error| panic!("round {round}: the run failed: {error}"));
+        assert!(created);
+        match refund {
+            Ok(_) => n_refunds += 1,
+            // Only before A owes anything (the first round, the refund first).
+            Err(runs::RefundFailure::Refused(_)) if round == 0 => {}
+            Err(error) => panic!("round {round}: the refund failed: {error}"),
+        }
+        assert_eq!(payments::remittances_of_run(&store, store.db(), run_id).await.unwrap().len(), 2, "round {round}");
+        let (by_debts, by_journal) = owed_both_ways(&store, NPI_A).await;
+        assert_eq!(by_debts, by_journal, "round {round}: A's debts and its receivable in the journal disagree (a refund or a debt was lost)");
+    }
+    // A owes what the rounds voided less the checks it sent: nothing lost, nothing counted twice.
+    let (by_debts, _) = owed_both_ways(&store, NPI_A).await;
+    assert_eq!(by_debts, i64::try_from(N_ROUNDS).unwrap() * 30_000 - n_refunds * 1_000);
+    assert!(n_refunds >= i64::try_from(N_ROUNDS).unwrap() - 1, "{n_refunds} refunds recorded");
 }
