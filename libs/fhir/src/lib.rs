@@ -49,7 +49,7 @@ pub use eob::explanation_of_benefit;
 pub use error::{EntryError, FhirError, FieldError};
 pub use output::CARC;
 pub use paid::{ClaimPayment, with_payment};
-pub use payment_reconciliation::{Reconciliation, ReconciliationDetail, payment_reconciliation};
+pub use payment_reconciliation::{Reconciliation, ReconciliationDetail, payment_reconciliation, payment_reconciliation_json};
 pub use submission::{BundleType, EntryResult, SUPPORTING_RESOURCE_TYPES, Submission, parse_submission};
 
 /// At most this many Claims in one Bundle.

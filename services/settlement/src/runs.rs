@@ -97,7 +97,7 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
             let control_number = u32::try_from((run.next_entry_sequence + remittance_idx as u64) % 1_000_000_000).unwrap_or(1);
             let x835 = advice::remittance_835(&run, remittance, &payer, payee, Written { date, time, control_number })
                 .map_err(|e| RunFailure::Invalid(format!("the 835 of NPI {} does not balance: {e}", remittance.npi)))?;
-            let reconciliation = advice::reconciliation(&run, remittance, &payer, &created).to_string();
+            let reconciliation = advice::reconciliation_json(&run, remittance, &payer, &created);
             paid.extend(remittance.payables.iter().map(|payable| (remittance.remittance_id, payable.claim_id, payable.kind)));
             if facts.debts.contains_key(&remittance.npi) || !remittance.debts_after.is_empty() {
                 payments::replace_debts(store, &tx, &run.payer_id, &remittance.npi, &remittance.debts_after).await?;

@@ -145,6 +145,15 @@ fn party(name: &str, id: &str, address: &PayTo) -> Party835 {
 
 /// The PaymentReconciliation of a settled remittance; `created` is RFC 3339.
 pub fn reconciliation(run: &PaymentRun, remittance: &Remittance, payer: &PayerBanking, created: &str) -> serde_json::Value {
+    claimtrail_fhir::payment_reconciliation(&reconciliation_of(run, remittance, payer, created))
+}
+
+/// [`reconciliation`] as the JSON text that is stored, written without a `Value` tree.
+pub fn reconciliation_json(run: &PaymentRun, remittance: &Remittance, payer: &PayerBanking, created: &str) -> String {
+    claimtrail_fhir::payment_reconciliation_json(&reconciliation_of(run, remittance, payer, created))
+}
+
+fn reconciliation_of<'a>(run: &PaymentRun, remittance: &'a Remittance, payer: &'a PayerBanking, created: &'a str) -> Reconciliation<'a> {
     let mut details: Vec<ReconciliationDetail> = remittance
         .payables
         .iter()
@@ -162,7 +171,7 @@ pub fn reconciliation(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
         amount: adjustment.amount.negated(),
         predecessor: None,
     }));
-    claimtrail_fhir::payment_reconciliation(&Reconciliation {
+    Reconciliation {
         remittance_id: remittance.remittance_id,
         created,
         payment_date: run.effective_date,
@@ -171,7 +180,7 @@ pub fn reconciliation(run: &PaymentRun, remittance: &Remittance, payer: &PayerBa
         payer_name: &payer.name,
         payee_npi: &remittance.npi,
         details,
-    })
+    }
 }
 
 /// ΣCLP04 − ΣPLB of a remittance: its BPR02 (asserted equal by the run).
