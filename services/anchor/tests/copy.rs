@@ -85,3 +85,39 @@ async fn the_copy_append_chains_on_the_tail_skips_redelivered_events_and_recover
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await?;
     result
 }
+
+/// Past 100 entries, where the tail read as text would sort "99" last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_of_256_continue_from_the_numeric_tail() -> anyhow::Result<()> {
+    let url = database_url();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let schema = format!("copytest{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; CREATE TABLE {schema}.ledger (idx BIGINT PRIMARY KEY, event_id UUID NOT NULL UNIQUE, \
+             leaf BYTEA NOT NULL, leaf_hash BYTEA NOT NULL, chain BYTEA NOT NULL)"
+        ))
+        .await?;
+    let writer = CopyWriter::new(&url, &format!("{schema}.ledger"));
+    let mut expected = 0u64;
+    for batch in 0..5 {
+        let ids: Vec<uuid::Uuid> = (0..256).map(|_| uuid::Uuid::now_v7()).collect();
+        let size = writer
+            .append(&ids, |present, next, mut chain| {
+                assert!(present.is_empty(), "batch {batch}");
+                assert_eq!(next, expected, "batch {batch}");
+                ids.clone().into_iter().enumerate().map(move |(offset, id)| {
+                    let leaf = vec![b'x'; 943];
+                    let leaf_hash = leaf_hash(&leaf);
+                    chain = chain_next(&chain, &leaf_hash);
+                    Ok(Entry { index: (next + offset as u64) as i64, event_id: id, leaf, leaf_hash, chain })
+                })
+            })
+            .await?;
+        expected += 256;
+        assert_eq!(size, expected);
+    }
+    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+    Ok(())
+}

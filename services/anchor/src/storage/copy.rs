@@ -130,9 +130,11 @@ impl CopyWriter {
         let channel = guard.as_ref().expect("connected above");
         // One round trip opens the transaction, takes the writer lock (the
         // key of [`super::lock_writer`]) and reads the tail; the COPY
-        // statement is prepared; the commit is the last round trip.
+        // statement is prepared; the commit is the last round trip. (The
+        // index is read as text under another name: `ORDER BY idx` must
+        // sort the column, not the text.)
         let begin = format!(
-            "BEGIN; SELECT pg_advisory_xact_lock(hashtext({table_literal})); SELECT idx::text, encode(chain, 'hex') FROM {table} ORDER BY idx DESC LIMIT 1",
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext({table_literal})); SELECT idx::text AS tail_idx, encode(chain, 'hex') FROM {table} ORDER BY idx DESC LIMIT 1",
             table_literal = sql_literal(&self.table),
             table = self.table,
         );
