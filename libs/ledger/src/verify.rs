@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use thiserror::Error;
 
 use crate::batch::BatchProof;
-use crate::hash::{CHAIN_SEED, Hash, chain_next, empty_root, leaf_hash};
+use crate::hash::{CHAIN_SEED, Hash, chain_next, empty_root, leaf_hash, node_hash};
 use crate::leaf::{LeafBatch, LeafRecord};
 use crate::merkle::Frontier;
 use crate::note::{VerifierKey, open_checkpoint};
@@ -83,7 +83,7 @@ pub struct Verifier {
     last_verified_root: Hash,
     failure: Option<VerifyFailure>,
     /// Trusted producer keys with the service each may sign for.
-    producer_keys: Vec<(String, VerifierKey)>,
+    producer_keys: Vec<TrustedKey>,
     /// (key, batch id, root, signature) of batches already verified.
     verified_batches: HashSet<BatchMemo>,
     /// The batch whose signature was verified last on this thread.
@@ -119,7 +119,7 @@ impl Verifier {
     /// for the named service only. With none, producer signatures are not checked.
     pub fn with_producer_keys(mut self, keys: Vec<(String, VerifierKey)>) -> Verifier {
         self.producers.checked = !keys.is_empty();
-        self.producer_keys = keys;
+        self.producer_keys = keys.into_iter().map(|(service, key)| TrustedKey { label: key.label(), service, key }).collect();
         self
     }
 
@@ -182,7 +182,7 @@ impl Verifier {
     pub fn push_entries(&mut self, entries: &[EntryBytes]) -> Result<(), VerifyFailure> {
         self.check_not_failed()?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        let keys: Option<Vec<(String, VerifierKey)>> = self.producers.checked.then(|| self.producer_keys.clone());
+        let keys: Option<Vec<TrustedKey>> = self.producers.checked.then(|| self.producer_keys.clone());
         let keys = keys.as_deref();
         if threads == 1 || entries.len() < PARALLEL_MIN {
             let mut decoder = Decoder { keys, last: self.last_batch.take() };
@@ -369,9 +369,9 @@ impl Verifier {
 /// trusted for the service and the event hash decodes. The inclusion path
 /// and the signature follow, entry by entry in [`check_included`] or for a
 /// whole batch at once in [`check_whole_batch`].
-fn trusted_batch<'k>(batch: LeafBatch, service: &str, keys: &'k [(String, VerifierKey)]) -> Result<Pending<'k>, String> {
+fn trusted_batch<'k>(batch: LeafBatch, service: &str, keys: &'k [TrustedKey]) -> Result<Pending<'k>, String> {
     use base64::Engine as _;
-    let Some((_, key)) = keys.iter().find(|(key_service, key)| key_service == service && key.label() == batch.key) else {
+    let Some(TrustedKey { key, .. }) = keys.iter().find(|trusted| trusted.service == service && trusted.label == batch.key) else {
         return Err(format!("producer key {} is not trusted for {service}", batch.key));
     };
     let event_hash: Hash = base64::engine::general_purpose::STANDARD
@@ -420,14 +420,36 @@ fn check_whole_batch(run: &[Pending], last: &mut Option<BatchMemo>) -> Option<Ba
     }
     let signed_root = crate::batch::decode_hash(&batch.root)?;
     let signature: [u8; 64] = base64::engine::general_purpose::STANDARD.decode(&batch.signature).ok()?.try_into().ok()?;
-    let event_hashes: Vec<Hash> = run.iter().map(|pending| pending.event_hash).collect();
-    let (root, paths) = crate::batch::tree(&event_hashes);
+    // The batch tree level by level, as [`crate::batch::tree`] builds it:
+    // neighbours paired, an odd last node promoted unchanged.
+    let mut levels: Vec<Vec<Hash>> = vec![run.iter().map(|pending| pending.event_hash).collect()];
+    while let Some(level) = levels.last().filter(|level| level.len() > 1) {
+        let parent = level.chunks(2).map(|pair| if let [left, right] = pair { node_hash(left, right) } else { pair[0] }).collect();
+        levels.push(parent);
+    }
+    let root = levels.last()?[0];
     if root != signed_root {
         return None;
     }
-    for (pending, path) in run.iter().zip(&paths) {
-        let stored = &pending.batch.path;
-        if stored.len() != path.len() || stored.iter().zip(path).any(|(text, hash)| crate::batch::decode_hash(text).as_ref() != Some(hash)) {
+    // Each entry's path is the sibling of its node at every level that has
+    // one, nearest the leaf first; each stored element must be that node's
+    // canonical base64 (compared as text, each node encoded once; any other
+    // text falls back to the path check).
+    let mut encoded: Vec<Vec<Option<String>>> = levels.iter().map(|level| vec![None; level.len()]).collect();
+    for (leaf_idx, pending) in run.iter().enumerate() {
+        let mut stored = pending.batch.path.iter();
+        let mut position = leaf_idx;
+        for (level, encoded) in levels.iter().zip(encoded.iter_mut()) {
+            let sibling = position ^ 1;
+            if sibling < level.len() {
+                let text = stored.next()?;
+                if encoded[sibling].get_or_insert_with(|| base64::engine::general_purpose::STANDARD.encode(level[sibling])) != text {
+                    return None;
+                }
+            }
+            position >>= 1;
+        }
+        if stored.next().is_some() {
             return None;
         }
     }
@@ -439,6 +461,14 @@ fn check_whole_batch(run: &[Pending], last: &mut Option<BatchMemo>) -> Option<Ba
         *last = Some(memo.clone());
     }
     Some(memo)
+}
+
+/// A producer key trusted for one service, with its label (`<name>+<key id>`) computed once.
+#[derive(Debug, Clone)]
+struct TrustedKey {
+    service: String,
+    label: String,
+    key: VerifierKey,
 }
 
 /// A signed entry whose key is trusted, waiting for its inclusion and signature checks.
@@ -506,7 +536,7 @@ struct Decoded {
 /// Decodes entries one after another on one thread.
 struct Decoder<'k> {
     /// The trusted producer keys, when they are checked.
-    keys: Option<&'k [(String, VerifierKey)]>,
+    keys: Option<&'k [TrustedKey]>,
     /// The batch whose signature this decoder verified last: a batch's
     /// entries are contiguous, so each signature is verified about once.
     last: Option<BatchMemo>,
@@ -601,7 +631,7 @@ enum Producer {
 impl Producer {
     /// The checks that need only this entry; `keys`: the trusted producer
     /// keys when they are checked.
-    fn of(record: LeafRecord, keys: Option<&[(String, VerifierKey)]>) -> Early<'_> {
+    fn of(record: LeafRecord, keys: Option<&[TrustedKey]>) -> Early<'_> {
         let batch = match (record.batch, record.verified) {
             (_, Some(false)) => return Early::Done(Producer::Unverified),
             (None, None) => return Early::Done(Producer::Unsigned),

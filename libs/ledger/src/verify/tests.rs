@@ -480,7 +480,7 @@ fn the_batch_root_shortcut_accepts_exactly_what_the_paths_accept() {
 #[test]
 fn the_whole_batch_check_needs_every_entry_in_order() {
     let producer = SignerKey::from_seed("intake-producer", &[9u8; 32]).unwrap();
-    let keys = vec![("intake".to_string(), producer.verifier())];
+    let keys = vec![TrustedKey { service: "intake".into(), label: producer.verifier().label(), key: producer.verifier() }];
     let entries = signed_ledger_in(8, 8, &producer, None);
     let pending = |entries: &[Entry]| -> Vec<Pending> {
         entries
@@ -491,6 +491,10 @@ fn the_whole_batch_check_needs_every_entry_in_order() {
             })
             .collect()
     };
+    for size in (1..=20).chain([64, 100]) {
+        let batch = signed_ledger_in(size, size as usize, &producer, None);
+        assert!(check_whole_batch(&pending(&batch), &mut None).is_some(), "a whole batch of {size} passes");
+    }
     let mut last = None;
     let memo = check_whole_batch(&pending(&entries), &mut last).expect("a whole batch passes");
     assert_eq!(last, Some(memo.clone()));
