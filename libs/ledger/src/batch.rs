@@ -115,7 +115,7 @@ impl BatchProof {
     }
 }
 
-fn decode_hash(text: &str) -> Option<Hash> {
+pub(crate) fn decode_hash(text: &str) -> Option<Hash> {
     BASE64.decode(text).ok()?.try_into().ok()
 }
 

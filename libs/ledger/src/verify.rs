@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use thiserror::Error;
 
 use crate::batch::BatchProof;
-use crate::hash::{CHAIN_SEED, Hash, chain_next, empty_root, leaf_hash};
+use crate::hash::{CHAIN_SEED, Hash, chain_next, empty_root, leaf_hash, node_hash};
 use crate::leaf::{LeafBatch, LeafRecord};
 use crate::merkle::Frontier;
 use crate::note::{VerifierKey, open_checkpoint};
@@ -83,11 +83,13 @@ pub struct Verifier {
     last_verified_root: Hash,
     failure: Option<VerifyFailure>,
     /// Trusted producer keys with the service each may sign for.
-    producer_keys: Vec<(String, VerifierKey)>,
+    producer_keys: Vec<TrustedKey>,
     /// (key, batch id, root, signature) of batches already verified.
     verified_batches: HashSet<BatchMemo>,
     /// The batch whose signature was verified last on this thread.
     last_batch: Option<BatchMemo>,
+    /// The batch counted last (it is in `verified_batches`).
+    last_counted: Option<BatchMemo>,
     producers: ProducerReport,
 }
 
@@ -108,6 +110,7 @@ impl Verifier {
             producer_keys: Vec::new(),
             verified_batches: HashSet::new(),
             last_batch: None,
+            last_counted: None,
             producers: ProducerReport::default(),
         }
     }
@@ -116,7 +119,7 @@ impl Verifier {
     /// for the named service only. With none, producer signatures are not checked.
     pub fn with_producer_keys(mut self, keys: Vec<(String, VerifierKey)>) -> Verifier {
         self.producers.checked = !keys.is_empty();
-        self.producer_keys = keys;
+        self.producer_keys = keys.into_iter().map(|(service, key)| TrustedKey { label: key.label(), service, key }).collect();
         self
     }
 
@@ -179,12 +182,13 @@ impl Verifier {
     pub fn push_entries(&mut self, entries: &[EntryBytes]) -> Result<(), VerifyFailure> {
         self.check_not_failed()?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        let keys: Option<Vec<(String, VerifierKey)>> = self.producers.checked.then(|| self.producer_keys.clone());
+        let keys: Option<Vec<TrustedKey>> = self.producers.checked.then(|| self.producer_keys.clone());
         let keys = keys.as_deref();
         if threads == 1 || entries.len() < PARALLEL_MIN {
             let mut decoder = Decoder { keys, last: self.last_batch.take() };
-            for (index, leaf, stored_chain) in entries {
-                self.apply(*index, decoder.decode(leaf), *stored_chain)?;
+            let decoded = decoder.decode_run(entries.iter().map(|(_, leaf, _)| leaf.as_slice()));
+            for ((index, _, stored_chain), decoded) in entries.iter().zip(decoded) {
+                self.apply(*index, decoded, *stored_chain)?;
             }
             self.last_batch = decoder.last;
             return Ok(());
@@ -200,12 +204,13 @@ impl Verifier {
                 .chunks(part_len)
                 .map(|part| {
                     let mut decoder = Decoder { keys, last: None };
-                    (part, scope.spawn(move || part.iter().map(|(_, leaf, _)| decoder.decode(leaf)).collect::<Vec<_>>()))
+                    (part, scope.spawn(move || decoder.decode_run(part.iter().map(|(_, leaf, _)| leaf.as_slice()))))
                 })
                 .collect();
             let mut decoder = Decoder { keys, last: None };
-            for (index, leaf, stored_chain) in first {
-                self.apply(*index, decoder.decode(leaf), *stored_chain)?;
+            let decoded = decoder.decode_run(first.iter().map(|(_, leaf, _)| leaf.as_slice()));
+            for ((index, _, stored_chain), decoded) in first.iter().zip(decoded) {
+                self.apply(*index, decoded, *stored_chain)?;
             }
             for (part, other) in others {
                 let decoded = other.join().expect("a leaf-decoding thread panicked");
@@ -294,12 +299,17 @@ impl Verifier {
             Producer::Signed(Some(memo)) => {
                 // Batches are counted once each (the set is bounded; a batch
                 // seen again after it is cleared counts again).
-                if !self.verified_batches.contains(&memo) {
-                    if self.verified_batches.len() >= VERIFIED_BATCHES_MAX {
-                        self.verified_batches.clear();
+                // `last_counted` is always in the set: a batch's entries
+                // skip the lookup after the first.
+                if self.last_counted.as_ref() != Some(&memo) {
+                    if !self.verified_batches.contains(&memo) {
+                        if self.verified_batches.len() >= VERIFIED_BATCHES_MAX {
+                            self.verified_batches.clear();
+                        }
+                        self.verified_batches.insert(memo.clone());
+                        self.producers.batches_verified += 1;
                     }
-                    self.verified_batches.insert(memo);
-                    self.producers.batches_verified += 1;
+                    self.last_counted = Some(memo);
                 }
                 self.producers.signed_entries += 1;
             }
@@ -355,15 +365,13 @@ impl Verifier {
     }
 }
 
-/// Checks one entry's batch: the key is trusted for `service`, the event
-/// hash is included under the root, and the signature verifies (once per batch).
 /// The checks of a signed entry that need no other entry: the key is
-/// trusted for the service, the entry's inclusion path leads to the batch
-/// root, and the batch signature verifies (once per batch while `last`
-/// remembers it). Returns the batch's memo key.
-fn check_batch(batch: &LeafBatch, service: &str, keys: &[(String, VerifierKey)], last: &mut Option<BatchMemo>) -> Result<BatchMemo, String> {
+/// trusted for the service and the event hash decodes. The inclusion path
+/// and the signature follow, entry by entry in [`check_included`] or for a
+/// whole batch at once in [`check_whole_batch`].
+fn trusted_batch<'k>(batch: LeafBatch, service: &str, keys: &'k [TrustedKey]) -> Result<Pending<'k>, String> {
     use base64::Engine as _;
-    let Some((_, key)) = keys.iter().find(|(key_service, key)| key_service == service && key.label() == batch.key) else {
+    let Some(TrustedKey { key, .. }) = keys.iter().find(|trusted| trusted.service == service && trusted.label == batch.key) else {
         return Err(format!("producer key {} is not trusted for {service}", batch.key));
     };
     let event_hash: Hash = base64::engine::general_purpose::STANDARD
@@ -371,21 +379,122 @@ fn check_batch(batch: &LeafBatch, service: &str, keys: &[(String, VerifierKey)],
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or("the batch's event hash is not base64 of 32 bytes")?;
+    Ok(Pending { batch, service: service.to_owned(), key, event_hash })
+}
+
+/// The rest of one entry's check: its inclusion path leads to the batch
+/// root, and the batch signature verifies (once per batch while `last`
+/// remembers it). Returns the batch's memo key.
+fn check_included(pending: &Pending, last: &mut Option<BatchMemo>) -> Result<BatchMemo, String> {
+    let batch = &pending.batch;
     let proof: BatchProof = batch.proof();
-    let decoded = proof.check_inclusion(&event_hash).map_err(|e| format!("batch {}: {e}", batch.id))?;
-    let memo = (batch.key.clone(), batch.id.clone(), batch.root.clone(), batch.signature.clone());
+    let decoded = proof.check_inclusion(&pending.event_hash).map_err(|e| format!("batch {}: {e}", batch.id))?;
+    let memo = pending.memo();
     if last.as_ref() == Some(&memo) {
         return Ok(memo);
     }
-    if !key.verify(&proof.message(service, &decoded.root), &decoded.signature) {
+    if !pending.key.verify(&proof.message(&pending.service, &decoded.root), &decoded.signature) {
         return Err(format!("the producer signature of batch {} by {} does not verify", batch.id, batch.key));
     }
     *last = Some(memo.clone());
     Ok(memo)
 }
 
+/// The batch-root shortcut: `run` holds consecutive entries of one batch.
+/// When they are the whole batch, in batch order, its tree is computed once
+/// from their event hashes (about one hash per entry instead of a path of
+/// log2(size) each): its root must be the signed root, every entry's path
+/// must be the computed one, and the signature is verified once. Then every
+/// entry would pass [`check_included`], and this returns the batch's memo.
+///
+/// `None` for a partial or reordered batch, or when anything differs (a
+/// changed event hash, a wrong path, a bad signature): the entries are then
+/// checked one by one, which blames the same first entry with the same
+/// reason as ever.
+fn check_whole_batch(run: &[Pending], last: &mut Option<BatchMemo>) -> Option<BatchMemo> {
+    use base64::Engine as _;
+    let first = run.first()?;
+    let batch = &first.batch;
+    if run.len() as u64 != batch.size || run.iter().enumerate().any(|(position, pending)| pending.batch.index != position as u64) {
+        return None;
+    }
+    let signed_root = crate::batch::decode_hash(&batch.root)?;
+    let signature: [u8; 64] = base64::engine::general_purpose::STANDARD.decode(&batch.signature).ok()?.try_into().ok()?;
+    // The batch tree level by level, as [`crate::batch::tree`] builds it:
+    // neighbours paired, an odd last node promoted unchanged.
+    let mut levels: Vec<Vec<Hash>> = vec![run.iter().map(|pending| pending.event_hash).collect()];
+    while let Some(level) = levels.last().filter(|level| level.len() > 1) {
+        let parent = level.chunks(2).map(|pair| if let [left, right] = pair { node_hash(left, right) } else { pair[0] }).collect();
+        levels.push(parent);
+    }
+    let root = levels.last()?[0];
+    if root != signed_root {
+        return None;
+    }
+    // Each entry's path is the sibling of its node at every level that has
+    // one, nearest the leaf first; each stored element must be that node's
+    // canonical base64 (compared as text, each node encoded once; any other
+    // text falls back to the path check).
+    let mut encoded: Vec<Vec<Option<String>>> = levels.iter().map(|level| vec![None; level.len()]).collect();
+    for (leaf_idx, pending) in run.iter().enumerate() {
+        let mut stored = pending.batch.path.iter();
+        let mut position = leaf_idx;
+        for (level, encoded) in levels.iter().zip(encoded.iter_mut()) {
+            let sibling = position ^ 1;
+            if sibling < level.len() {
+                let text = stored.next()?;
+                if encoded[sibling].get_or_insert_with(|| base64::engine::general_purpose::STANDARD.encode(level[sibling])) != text {
+                    return None;
+                }
+            }
+            position >>= 1;
+        }
+        if stored.next().is_some() {
+            return None;
+        }
+    }
+    let memo = first.memo();
+    if last.as_ref() != Some(&memo) {
+        if !first.key.verify(&crate::batch::message(&first.service, &batch.key, &batch.id, batch.size, &root), &signature) {
+            return None;
+        }
+        *last = Some(memo.clone());
+    }
+    Some(memo)
+}
+
+/// A producer key trusted for one service, with its label (`<name>+<key id>`) computed once.
+#[derive(Debug, Clone)]
+struct TrustedKey {
+    service: String,
+    label: String,
+    key: VerifierKey,
+}
+
+/// A signed entry whose key is trusted, waiting for its inclusion and signature checks.
+struct Pending<'k> {
+    batch: LeafBatch,
+    service: String,
+    key: &'k VerifierKey,
+    event_hash: Hash,
+}
+
+impl Pending<'_> {
+    fn memo(&self) -> BatchMemo {
+        let batch = &self.batch;
+        std::sync::Arc::new((batch.key.clone(), batch.id.clone(), batch.root.clone(), batch.signature.clone()))
+    }
+
+    /// Whether `other` claims the same signed batch (so the two may be checked together).
+    fn same_batch(&self, other: &Pending) -> bool {
+        let (a, b) = (&self.batch, &other.batch);
+        a.id == b.id && a.key == b.key && a.root == b.root && a.signature == b.signature && a.size == b.size && self.service == other.service
+    }
+}
+
 /// (key, batch id, root, signature) of a producer batch.
-type BatchMemo = (String, String, String, String);
+/// Shared: every entry of a batch holds the same one.
+type BatchMemo = std::sync::Arc<(String, String, String, String)>;
 
 /// Verifies a whole ledger in one call: every checkpoint note, then every
 /// entry `(index, leaf_bytes, stored_chain)` in order.
@@ -427,16 +536,82 @@ struct Decoded {
 /// Decodes entries one after another on one thread.
 struct Decoder<'k> {
     /// The trusted producer keys, when they are checked.
-    keys: Option<&'k [(String, VerifierKey)]>,
+    keys: Option<&'k [TrustedKey]>,
     /// The batch whose signature this decoder verified last: a batch's
     /// entries are contiguous, so each signature is verified about once.
     last: Option<BatchMemo>,
 }
 
-impl Decoder<'_> {
+/// What the first pass made of a leaf's producer part.
+enum Early<'k> {
+    /// Decided from the entry alone.
+    Done(Producer),
+    /// Signed by a trusted key: the inclusion and signature checks wait for the batch's other entries.
+    Batch(Pending<'k>),
+}
+
+impl<'k> Decoder<'k> {
     fn decode(&mut self, leaf_bytes: &[u8]) -> Decoded {
-        let record = LeafRecord::from_bytes(leaf_bytes).map(|record| (record.index, Producer::of(record, self.keys, &mut self.last)));
-        Decoded { record, leaf_hash: leaf_hash(leaf_bytes) }
+        self.decode_run([leaf_bytes]).pop().expect("one leaf decodes to one result")
+    }
+
+    /// Decodes and hashes consecutive leaves. The entries of a producer
+    /// batch that are all here, in order, are checked together
+    /// ([`check_whole_batch`]); any other signed entry alone. Same results
+    /// as decoding them one by one.
+    fn decode_run<'a>(&mut self, leaves: impl IntoIterator<Item = &'a [u8]>) -> Vec<Decoded> {
+        let keys = self.keys;
+        let leaves = leaves.into_iter();
+        let mut decoded = Vec::with_capacity(leaves.size_hint().0);
+        // Consecutive pending entries of one batch: (index, leaf hash) and the pending checks.
+        let mut run_entries: Vec<(u64, Hash)> = Vec::new();
+        let mut run: Vec<Pending<'k>> = Vec::new();
+        for leaf_bytes in leaves {
+            let leaf_hash = leaf_hash(leaf_bytes);
+            let record = LeafRecord::from_bytes(leaf_bytes).map(|record| (record.index, Producer::of(record, keys)));
+            match record {
+                Ok((index, Early::Batch(pending))) => {
+                    if run.first().is_some_and(|first| !first.same_batch(&pending)) {
+                        self.check_run(&mut run_entries, &mut run, &mut decoded);
+                    }
+                    run_entries.push((index, leaf_hash));
+                    run.push(pending);
+                }
+                other => {
+                    self.check_run(&mut run_entries, &mut run, &mut decoded);
+                    let record = other.map(|(index, early)| match early {
+                        Early::Done(producer) => (index, producer),
+                        Early::Batch(_) => unreachable!("pending entries join the run"),
+                    });
+                    decoded.push(Decoded { record, leaf_hash });
+                }
+            }
+        }
+        self.check_run(&mut run_entries, &mut run, &mut decoded);
+        decoded
+    }
+
+    /// Finishes the checks of the pending `run` and appends its entries to `decoded`.
+    fn check_run(&mut self, run_entries: &mut Vec<(u64, Hash)>, run: &mut Vec<Pending<'k>>, decoded: &mut Vec<Decoded>) {
+        if run.is_empty() {
+            return;
+        }
+        match check_whole_batch(run, &mut self.last) {
+            Some(memo) => {
+                decoded
+                    .extend(run_entries.drain(..).map(|(index, leaf_hash)| Decoded { record: Ok((index, Producer::Signed(Some(memo.clone())))), leaf_hash }));
+            }
+            None => {
+                for ((index, leaf_hash), pending) in run_entries.drain(..).zip(run.iter()) {
+                    let producer = match check_included(pending, &mut self.last) {
+                        Ok(memo) => Producer::Signed(Some(memo)),
+                        Err(reason) => Producer::Faulty(reason),
+                    };
+                    decoded.push(Decoded { record: Ok((index, producer)), leaf_hash });
+                }
+            }
+        }
+        run.clear();
     }
 }
 
@@ -454,26 +629,26 @@ enum Producer {
 }
 
 impl Producer {
-    /// `keys`: the trusted producer keys when they are checked; `last`: the
-    /// batch this decoder verified last.
-    fn of(record: LeafRecord, keys: Option<&[(String, VerifierKey)]>, last: &mut Option<BatchMemo>) -> Producer {
+    /// The checks that need only this entry; `keys`: the trusted producer
+    /// keys when they are checked.
+    fn of(record: LeafRecord, keys: Option<&[TrustedKey]>) -> Early<'_> {
         let batch = match (record.batch, record.verified) {
-            (_, Some(false)) => return Producer::Unverified,
-            (None, None) => return Producer::Unsigned,
-            (None, Some(true)) => return Producer::Faulty("marked verified but carries no producer batch".into()),
+            (_, Some(false)) => return Early::Done(Producer::Unverified),
+            (None, None) => return Early::Done(Producer::Unsigned),
+            (None, Some(true)) => return Early::Done(Producer::Faulty("marked verified but carries no producer batch".into())),
             (Some(batch), _) => batch,
         };
         let Some((service, key)) = record.producer.split_once('/') else {
-            return Producer::Faulty(format!("producer `{}` is not <service>/<key>", record.producer));
+            return Early::Done(Producer::Faulty(format!("producer `{}` is not <service>/<key>", record.producer)));
         };
         if key != batch.key {
-            return Producer::Faulty(format!("the batch is signed by {} but the entry names producer key {key}", batch.key));
+            return Early::Done(Producer::Faulty(format!("the batch is signed by {} but the entry names producer key {key}", batch.key)));
         }
         match keys {
-            None => Producer::Signed(None),
-            Some(keys) => match check_batch(&batch, service, keys, last) {
-                Ok(memo) => Producer::Signed(Some(memo)),
-                Err(reason) => Producer::Faulty(reason),
+            None => Early::Done(Producer::Signed(None)),
+            Some(keys) => match trusted_batch(batch, service, keys) {
+                Ok(pending) => Early::Batch(pending),
+                Err(reason) => Early::Done(Producer::Faulty(reason)),
             },
         }
     }

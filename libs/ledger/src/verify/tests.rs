@@ -273,9 +273,14 @@ fn the_failure_message_names_the_index() {
 /// Entries whose events came in producer batches of 3, signed by `producer`;
 /// entry `unverified` (if any) is recorded as the anchor records a failed signature.
 fn signed_ledger(n_entries: u64, producer: &SignerKey, unverified: Option<u64>) -> Vec<Entry> {
+    signed_ledger_in(n_entries, 3, producer, unverified)
+}
+
+/// [`signed_ledger`] with producer batches of `batch_size` events.
+fn signed_ledger_in(n_entries: u64, batch_size: usize, producer: &SignerKey, unverified: Option<u64>) -> Vec<Entry> {
     let event_hashes: Vec<Hash> = (0..n_entries).map(|index| crate::batch::event_hash(format!("envelope {index}").as_bytes())).collect();
     let mut proofs = Vec::new();
-    for (batch_idx, chunk) in event_hashes.chunks(3).enumerate() {
+    for (batch_idx, chunk) in event_hashes.chunks(batch_size).enumerate() {
         proofs.extend(crate::batch::sign(producer, "intake", &format!("batch-{batch_idx}"), chunk));
     }
     let label = producer.verifier().label();
@@ -379,4 +384,135 @@ fn entries_pushed_in_runs_fail_exactly_as_one_by_one() {
     let mut moved = entries;
     moved.swap(4_500, 4_501);
     assert_eq!(check(moved.clone(), &checkpoints).unwrap_err(), one_by_one(&moved).unwrap_err());
+}
+
+/// Pushes `entries` in runs of `run_len` (the batch-root shortcut applies
+/// to the batches a run holds whole).
+fn check_producers_in_runs(entries: &[Entry], producer_keys: Vec<(String, VerifierKey)>, run_len: usize) -> Result<Report, VerifyFailure> {
+    let mut verifier = Verifier::new(vec![log_key().verifier()]).with_producer_keys(producer_keys);
+    for run in entries.chunks(run_len) {
+        verifier.push_entries(run)?;
+    }
+    verifier.finish()
+}
+
+/// Edits the batch part of entry `index` and recomputes the chain.
+fn edit_batch(entries: &[Entry], index: usize, edit: impl FnOnce(&mut LeafBatch)) -> Vec<Entry> {
+    let mut entries = entries.to_vec();
+    let mut leaf = LeafRecord::from_bytes(&entries[index].1).unwrap();
+    edit(leaf.batch.as_mut().unwrap());
+    entries[index].1 = leaf.to_bytes();
+    rechain(&mut entries);
+    entries
+}
+
+#[test]
+fn the_batch_root_shortcut_accepts_exactly_what_the_paths_accept() {
+    let producer = SignerKey::from_seed("intake-producer", &[9u8; 32]).unwrap();
+    let impostor = SignerKey::from_seed("intake-producer", &[10u8; 32]).unwrap();
+    let keys = || vec![("intake".to_string(), producer.verifier())];
+    // Batches of 7: run lengths that hold them whole, split them, or are single entries.
+    let honest = signed_ledger_in(40, 7, &producer, None);
+    let one_by_one = check_producers(honest.clone(), keys()).unwrap();
+    assert_eq!(one_by_one.producers.batches_verified, 6);
+    assert_eq!(one_by_one.producers.signed_entries, 40);
+    for run_len in [1, 5, 7, 14, 40] {
+        assert_eq!(check_producers_in_runs(&honest, keys(), run_len), Ok(one_by_one.clone()), "runs of {run_len}");
+    }
+
+    let b64 = |hash: &Hash| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    };
+    let tampered: Vec<(&str, Vec<Entry>)> = vec![
+        // A changed event hash inside a whole batch (entries 14..21).
+        ("changed leaf", edit_batch(&honest, 17, |batch| batch.event_hash = b64(&crate::batch::event_hash(b"forged envelope")))),
+        // A wrong path element (the root and every other entry still match).
+        ("wrong path", edit_batch(&honest, 9, |batch| batch.path[1] = b64(&[7u8; 32]))),
+        ("short path", edit_batch(&honest, 9, |batch| _ = batch.path.pop())),
+        // A path moved: entry 8 claims position 0 of its batch.
+        ("moved", edit_batch(&honest, 8, |batch| batch.index = 0)),
+        // A batch signature forged on every entry of the batch 21..28.
+        ("forged signature", {
+            let forged = crate::batch::sign(&impostor, "intake", "batch-3", &[[0u8; 32]])[0].signature.clone();
+            (21..28).fold(honest.clone(), |entries, index| edit_batch(&entries, index, |batch| batch.signature = forged.clone()))
+        }),
+        // A root claimed by one entry only.
+        ("other root", edit_batch(&honest, 30, |batch| batch.root = b64(&[1u8; 32]))),
+        // Two entries of one batch swap their batch parts (each event is still in the batch).
+        ("swapped in batch", {
+            let mut entries = honest.clone();
+            let mut a = LeafRecord::from_bytes(&entries[15].1).unwrap();
+            let mut b = LeafRecord::from_bytes(&entries[16].1).unwrap();
+            std::mem::swap(&mut a.batch, &mut b.batch);
+            entries[15].1 = a.to_bytes();
+            entries[16].1 = b.to_bytes();
+            rechain(&mut entries);
+            entries
+        }),
+    ];
+    for (what, entries) in &tampered {
+        let expected = check_producers(entries.clone(), keys());
+        for run_len in [1, 5, 7, 14, 40] {
+            assert_eq!(check_producers_in_runs(entries, keys(), run_len), expected, "{what}, runs of {run_len}");
+        }
+        if *what != "swapped in batch" {
+            let failure = expected.unwrap_err();
+            assert!(failure.first_bad_index.is_some(), "{what}: {failure}");
+        }
+    }
+    let blame = |what: &str| tampered.iter().find(|(name, _)| *name == what).map(|(_, entries)| check_producers(entries.clone(), keys()).unwrap_err()).unwrap();
+    assert_eq!(blame("changed leaf").first_bad_index, Some(17));
+    assert!(blame("changed leaf").reason.contains("inclusion proof does not lead to the given root"), "{}", blame("changed leaf"));
+    assert_eq!(blame("wrong path").first_bad_index, Some(9));
+    assert_eq!(blame("short path").first_bad_index, Some(9));
+    assert_eq!(blame("moved").first_bad_index, Some(8));
+    assert_eq!(blame("forged signature").first_bad_index, Some(21));
+    assert!(blame("forged signature").reason.contains("does not verify"), "{}", blame("forged signature"));
+    assert_eq!(blame("other root").first_bad_index, Some(30));
+    // An untrusted key is refused at the first entry, whole batches or not.
+    let untrusted = vec![("intake".to_string(), impostor.verifier())];
+    let expected = check_producers(honest.clone(), untrusted.clone()).unwrap_err();
+    assert_eq!(expected.first_bad_index, Some(0));
+    assert_eq!(check_producers_in_runs(&honest, untrusted, 40), Err(expected));
+}
+
+#[test]
+fn the_whole_batch_check_needs_every_entry_in_order() {
+    let producer = SignerKey::from_seed("intake-producer", &[9u8; 32]).unwrap();
+    let keys = vec![TrustedKey { service: "intake".into(), label: producer.verifier().label(), key: producer.verifier() }];
+    let entries = signed_ledger_in(8, 8, &producer, None);
+    let pending = |entries: &[Entry]| -> Vec<Pending> {
+        entries
+            .iter()
+            .map(|(_, bytes, _)| match Producer::of(LeafRecord::from_bytes(bytes).unwrap(), Some(&keys)) {
+                Early::Batch(pending) => pending,
+                Early::Done(_) => panic!("a signed entry by a trusted key waits for its batch"),
+            })
+            .collect()
+    };
+    for size in (1..=20).chain([64, 100]) {
+        let batch = signed_ledger_in(size, size as usize, &producer, None);
+        assert!(check_whole_batch(&pending(&batch), &mut None).is_some(), "a whole batch of {size} passes");
+    }
+    let mut last = None;
+    let memo = check_whole_batch(&pending(&entries), &mut last).expect("a whole batch passes");
+    assert_eq!(last, Some(memo.clone()));
+    // Again: the signature is remembered.
+    assert_eq!(check_whole_batch(&pending(&entries), &mut last), Some(memo));
+    let mut last = None;
+    // Partial: a prefix, a suffix.
+    assert_eq!(check_whole_batch(&pending(&entries[..7]), &mut last), None);
+    assert_eq!(check_whole_batch(&pending(&entries[1..]), &mut last), None);
+    // Reordered.
+    let mut reordered = entries.clone();
+    reordered.swap(2, 3);
+    assert_eq!(check_whole_batch(&pending(&reordered), &mut last), None);
+    // A tampered leaf inside the whole batch.
+    let tampered = edit_batch(&entries, 5, |batch| batch.event_hash = batch.root.clone());
+    assert_eq!(check_whole_batch(&pending(&tampered), &mut last), None);
+    // A wrong path inside the whole batch.
+    let tampered = edit_batch(&entries, 0, |batch| batch.path.swap(0, 1));
+    assert_eq!(check_whole_batch(&pending(&tampered), &mut last), None);
+    assert_eq!(last, None, "nothing was verified");
 }

@@ -5,7 +5,8 @@
 //! COPY, so on Postgres the anchor writes its entries over a connection of
 //! its own: one transaction per delivery batch that takes the writer lock
 //! (the same `pg_advisory_xact_lock` as [`super::lock_writer`]), reads the
-//! tail and COPYs the rows; if the unique event id index refuses one (an
+//! tail and COPYs the rows (four round trips: BEGIN, lock and tail in one
+//! simple query; the COPY, prepared once per connection, and its end; COMMIT); if the unique event id index refuses one (an
 //! event already appended), it rolls back and appends the others.
 //!
 //! That transaction commits before the consumer's own (its inbox rows and
@@ -37,7 +38,13 @@ pub struct CopyWriter {
     table: String,
     /// The store's bound on one statement, applied to this session too.
     statement_timeout: Option<Duration>,
-    client: Mutex<Option<tokio_postgres::Client>>,
+    client: Mutex<Option<Channel>>,
+}
+
+/// The open connection, with its COPY statement prepared once.
+struct Channel {
+    client: tokio_postgres::Client,
+    copy: tokio_postgres::Statement,
 }
 
 /// How long connecting the COPY channel may take, unless the URL says (`connect_timeout=`).
@@ -96,7 +103,7 @@ impl CopyWriter {
         I: Iterator<Item = anyhow::Result<Entry>>,
     {
         let mut guard = self.client.lock().await;
-        if guard.as_ref().is_none_or(|client| client.is_closed()) {
+        if guard.as_ref().is_none_or(|channel| channel.client.is_closed()) {
             // tokio-postgres reads a multi-host URL with target_session_attrs=read-write itself: it lands on the primary.
             let mut config: tokio_postgres::Config =
                 self.database_url.parse().with_context(|| format!("parsing the database URL {}", claimtrail_store::redact_url(&self.database_url)))?;
@@ -117,38 +124,64 @@ impl CopyWriter {
                     tracing::warn!(error.message = %e, "the ledger's COPY connection closed");
                 }
             });
-            *guard = Some(client);
+            let copy = client.prepare(&format!("COPY {} (idx, event_id, leaf, leaf_hash, chain) FROM STDIN BINARY", self.table)).await?;
+            *guard = Some(Channel { client, copy });
         }
-        let client = guard.as_mut().expect("connected above");
+        let channel = guard.as_ref().expect("connected above");
+        // One round trip opens the transaction, takes the writer lock (the
+        // key of [`super::lock_writer`]) and reads the tail; the COPY
+        // statement is prepared; the commit is the last round trip. (The
+        // index is read as text under another name: `ORDER BY idx` must
+        // sort the column, not the text.)
+        let begin = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext({table_literal})); SELECT idx::text AS tail_idx, encode(chain, 'hex') FROM {table} ORDER BY idx DESC LIMIT 1",
+            table_literal = sql_literal(&self.table),
+            table = self.table,
+        );
         let mut present = HashSet::new();
         let mut attempt = 0;
         loop {
-            let tx = client.transaction().await?;
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table]).await?;
-            if attempt > 0 {
-                present = tx
-                    .query(&format!("SELECT event_id FROM {} WHERE event_id = ANY($1)", self.table), &[&event_ids])
-                    .await?
-                    .iter()
-                    .map(|row| row.get(0))
-                    .collect();
+            let result = async {
+                let (next, chain) = begin_and_tail(&channel.client, &begin).await?;
+                if attempt > 0 {
+                    present = channel
+                        .client
+                        .query(&format!("SELECT event_id FROM {} WHERE event_id = ANY($1)", self.table), &[&event_ids])
+                        .await?
+                        .iter()
+                        .map(|row| row.get(0))
+                        .collect();
+                }
+                let size = copy_rows(&channel.client, &channel.copy, next, build(present.clone(), next, chain)).await?;
+                channel.client.batch_execute("COMMIT").await?;
+                Ok::<u64, CopyFailure>(size)
             }
-            let (next, chain) = tail(&tx, &self.table).await?;
-            match copy_rows(&tx, &self.table, next, build(present.clone(), next, chain)).await {
-                Ok(size) => {
-                    tx.commit().await?;
-                    return Ok(size);
+            .await;
+            match result {
+                Ok(size) => return Ok(size),
+                Err(failure) => {
+                    // Leaves the session outside a transaction (a no-op, with a warning, when none is open).
+                    if !channel.client.is_closed() {
+                        let _ = channel.client.batch_execute("ROLLBACK").await;
+                    }
+                    match failure {
+                        CopyFailure::Postgres(e) if attempt == 0 && e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                            // Rolled back; try again without the events already there.
+                            tracing::info!("some events of the batch are in the ledger already (a redelivery); appending the others");
+                            attempt += 1;
+                        }
+                        CopyFailure::Postgres(e) => return Err(e.into()),
+                        CopyFailure::Rows(e) => return Err(e),
+                    }
                 }
-                Err(CopyFailure::Postgres(e)) if attempt == 0 && e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                    // Dropping the transaction rolls it back; try again without the events already there.
-                    tracing::info!("some events of the batch are in the ledger already (a redelivery); appending the others");
-                    attempt += 1;
-                }
-                Err(CopyFailure::Postgres(e)) => return Err(e.into()),
-                Err(CopyFailure::Rows(e)) => return Err(e),
             }
         }
     }
+}
+
+/// `text` as a SQL string literal.
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// Whether `error` is the connection's rather than the statement's: closed,
@@ -175,21 +208,43 @@ impl From<tokio_postgres::Error> for CopyFailure {
     }
 }
 
-/// The next index and the chain value of the last entry.
-async fn tail(tx: &tokio_postgres::Transaction<'_>, table: &str) -> anyhow::Result<(u64, Hash)> {
-    let Some(row) = tx.query_opt(&format!("SELECT idx, chain FROM {table} ORDER BY idx DESC LIMIT 1"), &[]).await? else {
+/// Runs `begin` (BEGIN, the writer lock, the tail query) as one simple
+/// query; returns the next index and the chain value of the last entry.
+async fn begin_and_tail(client: &tokio_postgres::Client, begin: &str) -> Result<(u64, Hash), CopyFailure> {
+    let messages = client.simple_query(begin).await?;
+    let tail = messages.iter().find_map(|message| match message {
+        tokio_postgres::SimpleQueryMessage::Row(row) if row.len() == 2 => Some(row),
+        _ => None,
+    });
+    let Some(row) = tail else {
         return Ok((0, CHAIN_SEED));
     };
-    let idx: i64 = row.get(0);
-    let chain: Vec<u8> = row.get(1);
-    let chain: Hash = chain.try_into().map_err(|_| anyhow::anyhow!("ledger entry {idx} has a chain value that is not 32 bytes"))?;
-    Ok((u64::try_from(idx).context("negative ledger index")? + 1, chain))
+    let tail = || -> anyhow::Result<(u64, Hash)> {
+        let idx: i64 = row.get(0).context("the ledger tail has no index")?.parse().context("the ledger tail's index is not an integer")?;
+        let chain: Hash = from_hex(row.get(1).context("the ledger tail has no chain value")?)
+            .ok_or_else(|| anyhow::anyhow!("ledger entry {idx} has a chain value that is not 32 bytes"))?;
+        Ok((u64::try_from(idx).context("negative ledger index")? + 1, chain))
+    };
+    tail().map_err(CopyFailure::Rows)
 }
 
-/// COPYs `rows` into `table`; returns the size after the last (`next` when there are none).
+/// 64 hex digits as 32 bytes.
+fn from_hex(text: &str) -> Option<Hash> {
+    let digits = text.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (byte, pair) in hash.iter_mut().zip(digits.chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(hash)
+}
+
+/// COPYs `rows` with the prepared `copy`; returns the size after the last (`next` when there are none).
 async fn copy_rows(
-    tx: &tokio_postgres::Transaction<'_>,
-    table: &str,
+    client: &tokio_postgres::Client,
+    copy: &tokio_postgres::Statement,
     next: u64,
     rows: impl Iterator<Item = anyhow::Result<Entry>>,
 ) -> Result<u64, CopyFailure> {
@@ -197,7 +252,7 @@ async fn copy_rows(
     if rows.peek().is_none() {
         return Ok(next);
     }
-    let sink = tx.copy_in(&format!("COPY {table} (idx, event_id, leaf, leaf_hash, chain) FROM STDIN BINARY")).await?;
+    let sink = client.copy_in(copy).await?;
     let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::UUID, Type::BYTEA, Type::BYTEA, Type::BYTEA]);
     let mut writer = std::pin::pin!(writer);
     let mut size = next;
