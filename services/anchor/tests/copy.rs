@@ -27,10 +27,9 @@ fn entries(ids: &[uuid::Uuid], present: &HashSet<uuid::Uuid>, next: u64, mut cha
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_copy_append_chains_on_the_tail_skips_redelivered_events_and_recovers_from_a_failure() -> anyhow::Result<()> {
-    let url = database_url();
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+/// A connection and a fresh schema holding an empty ledger table.
+async fn scratch_ledger(url: &str) -> anyhow::Result<(tokio_postgres::Client, String)> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     let schema = format!("copytest{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
     client
@@ -39,6 +38,13 @@ async fn the_copy_append_chains_on_the_tail_skips_redelivered_events_and_recover
              leaf BYTEA NOT NULL, leaf_hash BYTEA NOT NULL, chain BYTEA NOT NULL)"
         ))
         .await?;
+    Ok((client, schema))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_copy_append_chains_on_the_tail_skips_redelivered_events_and_recovers_from_a_failure() -> anyhow::Result<()> {
+    let url = database_url();
+    let (client, schema) = scratch_ledger(&url).await?;
     let result = async {
         let writer = CopyWriter::new(&url, &format!("{schema}.ledger"));
         let ids: Vec<uuid::Uuid> = (0..8).map(|_| uuid::Uuid::now_v7()).collect();
@@ -90,15 +96,7 @@ async fn the_copy_append_chains_on_the_tail_skips_redelivered_events_and_recover
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_of_256_continue_from_the_numeric_tail() -> anyhow::Result<()> {
     let url = database_url();
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    let schema = format!("copytest{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-    client
-        .batch_execute(&format!(
-            "CREATE SCHEMA {schema}; CREATE TABLE {schema}.ledger (idx BIGINT PRIMARY KEY, event_id UUID NOT NULL UNIQUE, \
-             leaf BYTEA NOT NULL, leaf_hash BYTEA NOT NULL, chain BYTEA NOT NULL)"
-        ))
-        .await?;
+    let (client, schema) = scratch_ledger(&url).await?;
     let writer = CopyWriter::new(&url, &format!("{schema}.ledger"));
     let mut expected = 0u64;
     for batch in 0..5 {
