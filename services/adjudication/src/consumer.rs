@@ -32,6 +32,8 @@ use crate::storage::{self, StoredRecord};
 pub mod benefits;
 pub mod policies;
 pub mod reprocess;
+#[cfg(test)]
+mod tests;
 
 pub use policies::{BatchPolicies, PolicyCache};
 
@@ -66,6 +68,13 @@ pub struct BatchFacts {
     history: storage::batch::BatchHistory,
     /// The batch's history is over [`storage::batch::BATCH_HISTORY_ROWS_MAX`] rows: read per claim.
     history_per_claim: bool,
+    /// What the batch's original claims wrote, written at the batch's end
+    /// (or before a read of what it touches): [`storage::pending`].
+    writes: storage::pending::Writes,
+    /// Family sizes, accumulators, family places and 365-day counts, read once for the batch's claims.
+    reads: benefits::BatchReads,
+    /// The claim being decided takes what it reads from `reads` (nothing written since touches it).
+    served: bool,
 }
 
 impl BatchFacts {
@@ -95,6 +104,7 @@ impl BatchFacts {
     /// What the batch read of the registry and history no longer holds (an erasure, a registry event).
     fn forget(&mut self) {
         self.registry.clear();
+        self.reads.clear();
         self.history = storage::batch::BatchHistory::default();
     }
 }
@@ -123,7 +133,10 @@ impl EventHandler for Adjudicator {
     }
 
     async fn handle(&self, tx: &DatabaseTransaction, envelope: &Envelope) -> Result<Vec<NewEvent>, HandlerError> {
-        self.handle_with(tx, envelope, &mut BatchFacts::default()).await
+        let mut batch = BatchFacts::default();
+        let outgoing = self.handle_with(tx, envelope, &mut batch).await?;
+        batch.writes.flush(&self.store, tx).await?;
+        Ok(outgoing)
     }
 
     /// Each event as [`EventHandler::handle`] does, with each payer's fee
@@ -136,6 +149,7 @@ impl EventHandler for Adjudicator {
             let caused = self.handle_with(tx, envelope, &mut batch).instrument(span.clone()).await?;
             outgoing.extend(claimtrail_runtime::consumer::continue_trace(caused, envelope, &span));
         }
+        batch.writes.flush(&self.store, tx).await?;
         Ok(outgoing)
     }
 }
@@ -146,6 +160,12 @@ type Schedules = HashMap<String, Option<FeeSchedule>>;
 impl Adjudicator {
     async fn handle_with(&self, tx: &DatabaseTransaction, envelope: &Envelope, batch: &mut BatchFacts) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
+        // Only an original claim's adjudication leaves its writes held (it flushes what it reads itself).
+        if envelope.event_type != ClaimSubmitted::EVENT_TYPE {
+            batch.writes.flush(store, tx).await?;
+            // What it writes beside them (reversals, ripples, erasures) the batch reads afresh.
+            batch.reads.clear();
+        }
         if claimtrail_runtime::erasure::apply(store, tx, envelope).await? {
             if let Ok(DomainEvent::ClaimsErased(erasure)) = envelope.domain_event() {
                 storage::erase_claims(store, tx, &erasure.claim_ids).await?;
@@ -217,9 +237,11 @@ impl Adjudicator {
     ) -> Result<Vec<domain::HistoryFact>, HandlerError> {
         let store = &self.store;
         if batch.history_per_claim || !reach.authorized.is_empty() {
+            batch.writes.flush(store, tx).await?;
             return Ok(storage::claim_history(store, tx, claim, reach).await?);
         }
         if !batch.history.covers(claim.claim_id) {
+            batch.writes.flush(store, tx).await?;
             let claims = batch.with_others(claim, |other| batch.history.covers(other));
             match storage::batch::history_of(store, tx, &claims).await? {
                 Some(rows) => {
@@ -244,6 +266,13 @@ impl Adjudicator {
     ) -> Result<Vec<NewEvent>, HandlerError> {
         let store = &self.store;
         let ClaimSubmitted { claim, submitter, received_at, .. } = submitted;
+        // An original claim's writes are held to the batch's end; a replacement or void reads and
+        // changes earlier decisions, so it starts from everything written and writes at once.
+        let defer = claim.frequency == Frequency::Original;
+        if !defer {
+            batch.writes.flush(store, tx).await?;
+            batch.reads.clear();
+        }
         let schedules = &mut batch.schedules;
         if !schedules.contains_key(claim.payer_id.as_str()) {
             schedules.insert(claim.payer_id.to_string(), storage::pricing_schedule(store, tx, &claim.payer_id).await?);
@@ -255,11 +284,36 @@ impl Adjudicator {
         };
         let policy = policy.filter(|policy| !policy.is_empty());
         let registry = if claim.frequency == Frequency::Void { RegistryFacts::default() } else { self.registry_facts(&claim, batch).await? };
+        // What this claim reads of its member's and family's history, accumulators and order must see
+        // the batch's earlier claims of the same member or family: written first when held.
+        let payer_id = claim.payer_id.as_str();
+        let family = registry.member.as_ref().and_then(|member| member.subscriber_id.as_deref());
+        let keys: Vec<&str> = [claim.member_id.as_str()].into_iter().chain(claim.subscriber_id.as_deref()).chain(family).collect();
+        if batch.writes.touches(payer_id, keys.iter().copied()) {
+            batch.writes.flush(store, tx).await?;
+        }
+        // An original claim takes its family size, accumulators, family place and counts from the
+        // batch's one read of them, unless the batch wrote its member's or family's since.
+        let rule_set = policy.as_deref().is_some_and(|policy| policy.rule_set.is_some());
+        batch.served = false;
+        if defer {
+            if !batch.reads.covers(payer_id, keys.iter().copied()) {
+                batch.writes.flush(store, tx).await?;
+                batch.writes.reset_written();
+                let mut claims = vec![&claim];
+                claims.extend(batch.claims.iter().filter(|other| other.claim_id != claim.claim_id && other.frequency == Frequency::Original));
+                batch.reads.read(store, tx, &claims, &batch.registry, rule_set).await?;
+            }
+            batch.served = !batch.writes.written_touches(payer_id, keys.iter().copied());
+        }
         let authorizations = policy.as_deref().and_then(|policy| policy.prior_authorizations.as_ref()).map(|table| &*table.table);
         let history = self.claim_history(tx, &claim, &domain::HistoryReach::of(&claim, authorizations), batch).await?;
         // The rule set's 365-day counts, counted in this transaction (so the batch's earlier decisions count).
         let history_counts = match policy.as_deref().and_then(|policy| policy.rule_set.as_ref()) {
-            Some(_) => Some(storage::history_counts(store, tx, &claim).await?),
+            Some(_) => match batch.reads.counts(claim.claim_id).filter(|_| batch.served) {
+                Some(counts) => Some(counts.clone()),
+                None => Some(storage::history_counts(store, tx, &claim).await?),
+            },
             None => None,
         };
         // What a replacement or void reverses: the claim it names, or the version a correction decided in its place.
@@ -267,7 +321,13 @@ impl Adjudicator {
             Some(named) if claim.frequency != Frequency::Original => Some(storage::reprocess::standing_version(store, tx, named).await?),
             _ => None,
         };
-        let benefits = self.plans.facts_for(store, tx, &claim, &registry, original_id).await?;
+        let versions = match domain::policy_date(&claim) {
+            Some(date) if claim.frequency != Frequency::Void => batch.policies.versions(payer_id, date),
+            _ => None,
+        };
+        let known = benefits::Known { versions: versions.as_deref().map(Vec::as_slice), reads: batch.served.then_some(&batch.reads) };
+        let reversing = original_id.filter(|_| claim.frequency != Frequency::Original);
+        let benefits = self.plans.facts_known(store, tx, &claim, &registry, reversing, &known).await?;
         // The family's claims decided after the original in its plan year: taken back before the
         // replacement is decided in the original's place, then decided again after it (domain::ripple).
         let later = match original_id {
@@ -317,7 +377,7 @@ impl Adjudicator {
             })?;
             let record = DecisionRecord::of(&facts, claim, &submitter);
             let reversed = events.iter().any(|event| matches!(event, Event::Reversed(_)));
-            if let Some(mut outgoing) = self.persist(tx, envelope, claim, &record, events, &mut batch.history).await? {
+            if let Some(mut outgoing) = self.persist(tx, envelope, claim, &record, events, batch, defer).await? {
                 if reversed && !later.is_empty() {
                     let (_, rippled) = self.ripple(tx, envelope, later, claim.claim_id, batch).await?;
                     outgoing.extend(rippled);
@@ -376,13 +436,15 @@ impl Adjudicator {
         let Command::Adjudicate(claim) = &command;
         let events = domain::decide(&facts, &command).map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;
         let record = DecisionRecord::of(&facts, claim, &pended.submitter);
-        self.persist(tx, envelope, claim, &record, events, &mut batch.history)
+        self.persist(tx, envelope, claim, &record, events, batch, false)
             .await?
             .ok_or_else(|| HandlerError::Unexpected(anyhow::anyhow!("claim {} lost the race to reverse its original; retrying", claim.claim_id)))
     }
 
     /// Records the place of `claim_id` (decided under a plan) in its family's
-    /// order: the place of the claim it reverses, or the family's next.
+    /// order: the place of the claim it reverses, or the family's next (from
+    /// the batch's read of it, `reads`, when that serves the claim). Held in `writes`.
+    #[allow(clippy::too_many_arguments)]
     async fn place_in_family_order(
         &self,
         tx: &DatabaseTransaction,
@@ -390,6 +452,8 @@ impl Adjudicator {
         record: &DecisionRecord,
         claim_id: uuid::Uuid,
         reversed_id: Option<uuid::Uuid>,
+        writes: &mut storage::pending::Writes,
+        reads: Option<&benefits::BatchReads>,
     ) -> Result<(), HandlerError> {
         let store = &self.store;
         let (Some(plan), Some(date)) = (&record.benefits.plan, domain::policy_date(claim)) else { return Ok(()) };
@@ -404,10 +468,13 @@ impl Adjudicator {
         };
         let position = match inherited {
             Some(position) => position,
-            None => storage::reprocess::next_position(store, tx, claim.payer_id.as_str(), &family_key).await?,
+            None => match reads.and_then(|reads| reads.next_position(claim.payer_id.as_str(), &family_key)) {
+                Some(next) => next,
+                None => storage::reprocess::next_position(store, tx, claim.payer_id.as_str(), &family_key).await?,
+            },
         };
         let order = storage::reprocess::OrderRow { payer_id: claim.payer_id.to_string(), family_key, plan_year, position };
-        storage::reprocess::insert_order(store, tx, claim_id, &order).await?;
+        writes.order(claim_id, &order);
         Ok(())
     }
 
@@ -468,14 +535,17 @@ impl Adjudicator {
         let Command::Adjudicate(claim) = &command;
         let events = domain::decide(&facts, &command).map_err(|rejection| HandlerError::Invalid(rejection.to_string()))?;
         let record = DecisionRecord::of(&facts, claim, &record.submitter);
-        self.persist(tx, envelope, claim, &record, events, &mut batch.history)
+        self.persist(tx, envelope, claim, &record, events, batch, false)
             .await?
             .ok_or_else(|| HandlerError::Unexpected(anyhow::anyhow!("claim {claim_id} was reversed while its appeal was decided; retrying")))
     }
 
     /// Stores the decided events, the claim's history lines and the decision
     /// record, and returns the events to publish; `None` when a reversal lost
-    /// the race for its original (the caller decides again).
+    /// the race for its original (the caller decides again). The inserts are
+    /// held in the batch's [`storage::pending::Writes`]: to its end when
+    /// `defer` (an original claim's), else written before returning.
+    #[allow(clippy::too_many_arguments)]
     async fn persist(
         &self,
         tx: &DatabaseTransaction,
@@ -483,9 +553,18 @@ impl Adjudicator {
         claim: &claimtrail_events::SubmittedClaim,
         record: &DecisionRecord,
         events: Vec<Event>,
-        history: &mut storage::batch::BatchHistory,
+        batch: &mut BatchFacts,
+        defer: bool,
     ) -> Result<Option<Vec<NewEvent>>, HandlerError> {
         let store = &self.store;
+        if batch.writes.holds(claim.claim_id) {
+            // The same claim written twice in one batch: the first goes in first.
+            batch.writes.flush(store, tx).await?;
+        }
+        let history = &mut batch.history;
+        let writes = &mut batch.writes;
+        // What the batch read for this claim, when it serves it (an original claim's, nothing written over it).
+        let reads = (defer && batch.served).then_some(&batch.reads);
         let canonical = |what: &str, result: Result<Vec<u8>, claimtrail_events::canonical::CanonicalError>| {
             result.map_err(|e| HandlerError::Unexpected(anyhow::anyhow!("the {what} of claim {} is not canonical JSON: {e}", claim.claim_id)))
         };
@@ -526,28 +605,24 @@ impl Adjudicator {
                 }
                 Event::Adjudicated(decision) => {
                     if !decided_again {
-                        storage::insert_decision(store, tx, &decision).await?;
-                        self.place_in_family_order(tx, claim, record, decision.claim_id, reversed_id).await?;
+                        writes.decision(&decision)?;
+                        self.place_in_family_order(tx, claim, record, decision.claim_id, reversed_id, writes, reads).await?;
                     } else if !storage::replace_decision(store, tx, &decision).await? {
                         return Ok(None);
                     }
                     let paid: HashMap<u32, bool> = decision.lines.iter().map(|line| (line.sequence, !line.paid.is_zero())).collect();
-                    history.record(
-                        storage::record_claim_lines(store, tx, claim, |sequence| {
-                            if paid.get(&sequence) == Some(&true) { HistoryStatus::Paid } else { HistoryStatus::Denied }
-                        })
-                        .await?,
-                    );
+                    history
+                        .record(writes.lines(claim, |sequence| if paid.get(&sequence) == Some(&true) { HistoryStatus::Paid } else { HistoryStatus::Denied })?);
                     let aggregate = decision.claim_id.to_string();
                     outgoing.push(NewEvent::new(decision, aggregate).caused_by(envelope));
                 }
                 Event::Pended(pended) => {
-                    history.record(storage::record_claim_lines(store, tx, claim, |_| HistoryStatus::Pended).await?);
+                    history.record(writes.lines(claim, |_| HistoryStatus::Pended)?);
                     let aggregate = pended.claim_id.to_string();
                     outgoing.push(NewEvent::new(pended, aggregate).caused_by(envelope));
                 }
                 Event::Accumulators(changed) => {
-                    storage::record_accumulators(store, tx, &changed).await?;
+                    writes.accumulators(&changed)?;
                     let aggregate = changed.claim_id.map(|id| id.to_string()).unwrap_or_else(|| changed.payer_id.clone());
                     outgoing.push(NewEvent::new(changed, aggregate).caused_by(envelope));
                 }
@@ -561,7 +636,10 @@ impl Adjudicator {
             }
         }
         if let Some(stored) = stored {
-            storage::insert_record(store, tx, &stored, &record.engine_version).await?;
+            writes.record(&stored, &record.engine_version)?;
+        }
+        if !defer {
+            writes.flush(store, tx).await?;
         }
         Ok(Some(outgoing))
     }

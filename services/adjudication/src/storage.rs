@@ -27,6 +27,7 @@ use crate::domain::{
 };
 
 pub mod batch;
+pub mod pending;
 pub mod reprocess;
 
 pub fn migrations() -> Vec<Migration> {
@@ -800,61 +801,91 @@ pub async fn claim_history(
 /// lines of the member's other claims from the billing provider in the 365
 /// days through it, by the claim's codes on that date, and their distinct claims.
 pub async fn history_counts(store: &Store, conn: &impl ConnectionTrait, claim: &claimtrail_events::SubmittedClaim) -> Result<Vec<HistoryCounts>, StoreError> {
-    let dates = crate::domain::registry::codes_by_date(claim);
+    let mut counts = history_counts_of(store, conn, &[claim]).await?;
+    Ok(counts.remove(&claim.claim_id).unwrap_or_default())
+}
+
+/// Parts of one [`history_counts_of`] statement at most (SQLite allows 500 in a compound SELECT).
+const HISTORY_COUNT_PARTS_MAX: usize = 400;
+
+/// [`history_counts`] of each of `claims` (one batch's), in as few
+/// statements as the parts allow: the same counts, each part tagged with its
+/// claim and date.
+pub async fn history_counts_of(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    claims: &[&claimtrail_events::SubmittedClaim],
+) -> Result<HashMap<Uuid, Vec<HistoryCounts>>, StoreError> {
     let table = store.table("claim_lines");
+    let mut all = HashMap::with_capacity(claims.len());
     let mut values = Vec::new();
-    let mut selects = Vec::with_capacity(2 * dates.len());
-    for (date_idx, (through, codes)) in dates.iter().enumerate() {
-        // Each part binds its own values (no placeholder is used twice).
-        let condition = |values: &mut Vec<Value>| {
-            values.extend([
-                Value::from(claim.payer_id.to_string()),
-                Value::from(claim.member_id.to_string()),
-                Value::from(claim.claim_id),
-                Value::from(claim.billing_npi.to_string()),
-                Value::from(format_date(*through - time::Duration::days(HISTORY_DAYS))),
-                Value::from(format_date(*through)),
-            ]);
-            let at = values.len();
-            let standing = claimtrail_store::one_of_condition("status", Some(&standing_statuses()), values).unwrap_or_else(|| "1 = 0".to_owned());
-            format!(
-                "payer_id = ${} AND member_id = ${} AND claim_id <> ${} AND billing_npi = ${} AND service_date > ${} AND service_date <= ${at} AND {standing}",
-                at - 5,
-                at - 4,
-                at - 3,
-                at - 2,
-                at - 1
-            )
-        };
-        let by_code = condition(&mut values);
-        let codes: Vec<String> = codes.iter().cloned().collect();
-        let code_in = claimtrail_store::one_of_condition("procedure_code", Some(&codes), &mut values).unwrap_or_else(|| "1 = 0".to_owned());
-        selects.push(format!("SELECT CAST({date_idx} AS BIGINT), procedure_code, COUNT(*) FROM {table} WHERE {by_code} AND {code_in} GROUP BY procedure_code"));
-        let all = condition(&mut values);
-        selects.push(format!("SELECT CAST({date_idx} AS BIGINT), NULL, COUNT(DISTINCT claim_id) FROM {table} WHERE {all}"));
-    }
-    let mut counts: Vec<HistoryCounts> =
-        dates.keys().map(|through| HistoryCounts { through: *through, claims: 0, codes: std::collections::BTreeMap::new() }).collect();
-    if selects.is_empty() {
-        return Ok(counts);
-    }
-    let count = |row: &QueryResult| -> Result<u32, StoreError> {
-        let count: i64 = row.try_get_by_index(2)?;
-        u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("history count {count}")))
-    };
-    for row in conn.query_all_raw(stmt(store, selects.join(" UNION ALL "), values)).await? {
-        let date_idx: i64 = row.try_get_by_index(0)?;
-        let Some(entry) = usize::try_from(date_idx).ok().and_then(|idx| counts.get_mut(idx)) else {
-            return Err(StoreError::Corrupt(format!("history count of date {date_idx}")));
-        };
-        match row.try_get_by_index::<Option<String>>(1)? {
-            Some(code) => {
-                entry.codes.insert(code, count(&row)?);
-            }
-            None => entry.claims = count(&row)?,
+    let mut selects = Vec::new();
+    // Per part: (claim, its counts being filled).
+    let mut pending: Vec<(Uuid, Vec<HistoryCounts>)> = Vec::new();
+    for (claim_at, claim) in claims.iter().enumerate() {
+        let dates = crate::domain::registry::codes_by_date(claim);
+        for (date_idx, (through, codes)) in dates.iter().enumerate() {
+            // Each part binds its own values (no placeholder is used twice).
+            let condition = |values: &mut Vec<Value>| {
+                values.extend([
+                    Value::from(claim.payer_id.to_string()),
+                    Value::from(claim.member_id.to_string()),
+                    Value::from(claim.claim_id),
+                    Value::from(claim.billing_npi.to_string()),
+                    Value::from(format_date(*through - time::Duration::days(HISTORY_DAYS))),
+                    Value::from(format_date(*through)),
+                ]);
+                let at = values.len();
+                let standing = claimtrail_store::one_of_condition("status", Some(&standing_statuses()), values).unwrap_or_else(|| "1 = 0".to_owned());
+                format!(
+                    "payer_id = ${} AND member_id = ${} AND claim_id <> ${} AND billing_npi = ${} AND service_date > ${} AND service_date <= ${at} AND {standing}",
+                    at - 5,
+                    at - 4,
+                    at - 3,
+                    at - 2,
+                    at - 1
+                )
+            };
+            let by_code = condition(&mut values);
+            let codes: Vec<String> = codes.iter().cloned().collect();
+            let code_in = claimtrail_store::one_of_condition("procedure_code", Some(&codes), &mut values).unwrap_or_else(|| "1 = 0".to_owned());
+            let tag = (pending.len() * 1_000 + date_idx) as i64;
+            selects.push(format!("SELECT CAST({tag} AS BIGINT), procedure_code, COUNT(*) FROM {table} WHERE {by_code} AND {code_in} GROUP BY procedure_code"));
+            let every = condition(&mut values);
+            selects.push(format!("SELECT CAST({tag} AS BIGINT), NULL, COUNT(DISTINCT claim_id) FROM {table} WHERE {every}"));
         }
+        pending.push((
+            claim.claim_id,
+            dates.keys().map(|through| HistoryCounts { through: *through, claims: 0, codes: std::collections::BTreeMap::new() }).collect(),
+        ));
+        let last = claim_at + 1 == claims.len();
+        let next_parts = claims.get(claim_at + 1).map_or(0, |next| 2 * crate::domain::registry::codes_by_date(next).len());
+        if !last && selects.len() + next_parts <= HISTORY_COUNT_PARTS_MAX {
+            continue;
+        }
+        if !selects.is_empty() {
+            let count = |row: &QueryResult| -> Result<u32, StoreError> {
+                let count: i64 = row.try_get_by_index(2)?;
+                u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("history count {count}")))
+            };
+            for row in conn.query_all_raw(stmt(store, std::mem::take(&mut selects).join(" UNION ALL "), std::mem::take(&mut values))).await? {
+                let tag: i64 = row.try_get_by_index(0)?;
+                let entry = usize::try_from(tag)
+                    .ok()
+                    .and_then(|tag| pending.get_mut(tag / 1_000).and_then(|(_, counts)| counts.get_mut(tag % 1_000)))
+                    .ok_or_else(|| StoreError::Corrupt(format!("history count of part {tag}")))?;
+                match row.try_get_by_index::<Option<String>>(1)? {
+                    Some(code) => {
+                        entry.codes.insert(code, count(&row)?);
+                    }
+                    None => entry.claims = count(&row)?,
+                }
+            }
+        }
+        all.extend(pending.drain(..));
+        values.clear();
     }
-    Ok(counts)
+    Ok(all)
 }
 
 /// The columns [`history_row`] reads, in its order.
@@ -890,31 +921,9 @@ pub async fn record_claim_lines(
     claim: &claimtrail_events::SubmittedClaim,
     status_of: impl Fn(u32) -> HistoryStatus,
 ) -> Result<Vec<batch::HistoryRow>, StoreError> {
-    let lines = batch::history_rows(claim, status_of)?;
-    let mut rows = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let fact = &line.fact;
-        rows.push(vec![
-            Value::from(fact.claim_id),
-            Value::from(i64::from(fact.sequence)),
-            Value::from(line.payer_id.clone()),
-            Value::from(line.member_id.clone()),
-            Value::from(claim.subscriber_id.as_ref().map(ToString::to_string)),
-            Value::from(fact.billing_npi.clone()),
-            Value::from(fact.rendering_npi.clone()),
-            Value::from(format_date(fact.service_date)),
-            Value::from(fact.procedure_code.clone()),
-            Value::from(fact.modifiers.join(",")),
-            Value::from(fact.units.clone()),
-            Value::from(fact.charge.cents().map_err(|e| StoreError::Corrupt(format!("charge of line {}: {e}", fact.sequence)))?),
-            Value::from(fact.status.as_str()),
-        ]);
-    }
-    let insert = format!(
-        "INSERT INTO {} (claim_id, sequence, payer_id, member_id, subscriber_id, billing_npi, rendering_npi, service_date, procedure_code, modifiers, units, charge_cents, status) VALUES ",
-        store.table("claim_lines")
-    );
-    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id, sequence) DO UPDATE SET status = excluded.status").await?;
+    let mut writes = pending::Writes::default();
+    let lines = writes.lines(claim, status_of)?;
+    writes.flush(store, tx).await?;
     Ok(lines)
 }
 
@@ -941,27 +950,9 @@ pub struct StoredRecord {
 
 /// Stores the record of a decision (a claim decided again, after a pend, replaces it).
 pub async fn insert_record(store: &Store, tx: &impl ConnectionTrait, stored: &StoredRecord, engine_version: &str) -> Result<(), StoreError> {
-    let text = |bytes: &[u8], what: &str| {
-        String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt(format!("{what} of claim {} is not UTF-8", stored.claim_id)))
-    };
-    let upsert = format!(
-        "INSERT INTO {} (claim_id, event_type, payer_id, submitter, engine_version, payload, record) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (claim_id) DO UPDATE SET event_type = excluded.event_type, engine_version = excluded.engine_version, payload = excluded.payload, \
-         record = excluded.record, decided_at = {}",
-        store.table("decision_records"),
-        store.types().now
-    );
-    let values = vec![
-        Value::from(stored.claim_id),
-        Value::from(stored.event_type.clone()),
-        Value::from(stored.payer_id.clone()),
-        Value::from(stored.submitter.clone()),
-        Value::from(engine_version.to_owned()),
-        Value::from(text(&stored.payload, "payload")?),
-        Value::from(text(&stored.record, "record")?),
-    ];
-    tx.execute_raw(stmt(store, upsert, values)).await?;
-    Ok(())
+    let mut writes = pending::Writes::default();
+    writes.record(stored, engine_version)?;
+    writes.flush(store, tx).await
 }
 
 /// The stored record of `claim_id`'s decision, if it was decided (or pended).
@@ -1079,21 +1070,9 @@ pub async fn decision_state(store: &Store, conn: &impl ConnectionTrait, claim_id
 
 /// Stores a decision (for replays and reversals).
 pub async fn insert_decision(store: &Store, tx: &impl ConnectionTrait, decision: &ClaimAdjudicated) -> Result<(), StoreError> {
-    let decision_json = serde_json::to_string(decision).map_err(|e| StoreError::Corrupt(format!("decision {}: {e}", decision.claim_id)))?;
-    let total_paid_cents = decision.total_paid.cents().map_err(|e| StoreError::Corrupt(format!("paid amount of claim {}: {e}", decision.claim_id)))?;
-    tx.execute_raw(stmt(
-        store,
-        format!("INSERT INTO {} (claim_id, outcome, rule_set_hash, total_paid_cents, decision) VALUES ($1, $2, $3, $4, $5)", store.table("decisions")),
-        vec![
-            Value::from(decision.claim_id),
-            Value::from(decision.outcome.as_str()),
-            Value::from(decision.rule_set_hash.clone()),
-            Value::from(total_paid_cents),
-            Value::from(decision_json),
-        ],
-    ))
-    .await?;
-    Ok(())
+    let mut writes = pending::Writes::default();
+    writes.decision(decision)?;
+    writes.flush(store, tx).await
 }
 
 /// Marks `original` reversed by `by`, unless another claim reversed it
@@ -1180,41 +1159,9 @@ fn accumulator_entry(member_id: String, plan_year: i64, bucket: String, cents: i
 
 /// Records one accumulator change: its entries, in order, and the totals, in `tx`.
 pub async fn record_accumulators(store: &Store, tx: &impl ConnectionTrait, changed: &AccumulatorsChanged) -> Result<(), StoreError> {
-    let mut rows = Vec::with_capacity(changed.entries.len());
-    for (position, entry) in changed.entries.iter().enumerate() {
-        let cents = entry.amount.cents().map_err(|e| StoreError::Corrupt(format!("accumulator amount: {e}")))?;
-        rows.push(vec![
-            Value::from(Uuid::now_v7()),
-            Value::from(changed.payer_id.clone()),
-            Value::from(changed.change.clone()),
-            Value::from(changed.claim_id),
-            Value::from(changed.claim_version.map(i64::from)),
-            Value::from(changed.source_sha3.clone()),
-            Value::from(position as i64),
-            Value::from(entry.member_id.clone()),
-            Value::from(i64::from(entry.plan_year)),
-            Value::from(entry.bucket.clone()),
-            Value::from(cents),
-        ]);
-        let upsert = format!(
-            "INSERT INTO {} AS acc (payer_id, member_id, plan_year, bucket, met_cents) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (payer_id, member_id, plan_year, bucket) DO UPDATE SET met_cents = acc.met_cents + excluded.met_cents",
-            store.table("accumulators")
-        );
-        let values = vec![
-            Value::from(changed.payer_id.clone()),
-            Value::from(entry.member_id.clone()),
-            Value::from(i64::from(entry.plan_year)),
-            Value::from(entry.bucket.clone()),
-            Value::from(cents),
-        ];
-        tx.execute_raw(stmt(store, upsert, values)).await?;
-    }
-    let insert = format!(
-        "INSERT INTO {} (entry_id, payer_id, change_kind, claim_id, claim_version, source_sha3, entry_index, member_id, plan_year, bucket, amount_cents) VALUES ",
-        store.table("accumulator_entries")
-    );
-    claimtrail_store::insert_rows(store, tx, &insert, rows, "").await
+    let mut writes = pending::Writes::default();
+    writes.accumulators(changed)?;
+    writes.flush(store, tx).await
 }
 
 /// The totals of `member_ids`' buckets in `plan_years` at `payer_id`, sorted (zero totals left out).
@@ -1280,6 +1227,57 @@ pub async fn family_size(store: &Store, conn: &impl ConnectionTrait, payer_id: &
         Some(row) => row.try_get_by_index(0)?,
         None => 0,
     })
+}
+
+/// [`family_size`] of each of `subscriber_ids` at `payer_id`, in one statement (a subscriber no one is enrolled under: 0).
+pub async fn family_sizes(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, subscriber_ids: &[String]) -> Result<HashMap<String, i64>, StoreError> {
+    let mut sizes: HashMap<String, i64> = subscriber_ids.iter().map(|id| (id.clone(), 0)).collect();
+    if subscriber_ids.is_empty() {
+        return Ok(sizes);
+    }
+    let mut values = vec![Value::from(payer_id.to_owned())];
+    let subscriber_in = claimtrail_store::one_of_condition("subscriber_id", Some(subscriber_ids), &mut values).unwrap_or_else(|| "1 = 0".to_owned());
+    let select = format!(
+        "SELECT subscriber_id, COUNT(DISTINCT member_id) FROM {} WHERE payer_id = $1 AND {subscriber_in} GROUP BY subscriber_id",
+        store.table("member_enrollments")
+    );
+    for row in conn.query_all_raw(stmt(store, select, values)).await? {
+        sizes.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+    }
+    Ok(sizes)
+}
+
+/// Every non-zero accumulator total of `member_ids` at `payer_id`, of any plan year, by member, in one statement.
+pub async fn accumulator_totals(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    payer_id: &str,
+    member_ids: &[String],
+) -> Result<HashMap<String, Vec<AccumulatorEntry>>, StoreError> {
+    let mut totals: HashMap<String, Vec<AccumulatorEntry>> = member_ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+    if member_ids.is_empty() {
+        return Ok(totals);
+    }
+    let mut values = vec![Value::from(payer_id.to_owned())];
+    let member_in = claimtrail_store::one_of_condition("member_id", Some(member_ids), &mut values).unwrap_or_else(|| "1 = 0".to_owned());
+    let select =
+        format!("SELECT member_id, plan_year, bucket, met_cents FROM {} WHERE payer_id = $1 AND {member_in} AND met_cents <> 0", store.table("accumulators"));
+    for row in conn.query_all_raw(stmt(store, select, values)).await? {
+        let member_id: String = row.try_get_by_index(0)?;
+        let entry = accumulator_entry(member_id.clone(), row.try_get_by_index(1)?, row.try_get_by_index(2)?, row.try_get_by_index(3)?)?;
+        totals.entry(member_id).or_default().push(entry);
+    }
+    Ok(totals)
+}
+
+/// [`accumulator_position`] from the totals [`accumulator_totals`] read: `member_ids`' buckets in `plan_years`, sorted.
+pub fn position_of(totals: &HashMap<String, Vec<AccumulatorEntry>>, member_ids: &[&str], plan_years: &[i32]) -> Option<Vec<AccumulatorEntry>> {
+    let mut position = Vec::new();
+    for member_id in member_ids {
+        position.extend(totals.get(*member_id)?.iter().filter(|entry| plan_years.contains(&entry.plan_year)).cloned());
+    }
+    position.sort_by(|a, b| (&a.member_id, a.plan_year, a.bucket).cmp(&(&b.member_id, b.plan_year, b.bucket)));
+    Some(position)
 }
 
 /// Whether `payer_id` imported the accumulator file whose SHA3-256 is `source_sha3`.

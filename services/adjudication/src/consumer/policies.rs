@@ -98,9 +98,14 @@ impl PolicyCache {
     /// force, the one effective latest applies (ties: the first by name).
     pub async fn in_force(&self, store: &Store, conn: &impl ConnectionTrait, payer_id: &str, date: Date) -> Result<PolicyInForce, HandlerError> {
         let versions = storage::policy_versions_in_force(store, conn, payer_id, date).await?;
+        self.of_versions(store, conn, &versions).await
+    }
+
+    /// The policy the `versions` in force make.
+    async fn of_versions(&self, store: &Store, conn: &impl ConnectionTrait, versions: &[PolicyVersion]) -> Result<PolicyInForce, HandlerError> {
         let mut policy = PolicyInForce::default();
         let mut rule_set_from: Option<Date> = None;
-        for version in &versions {
+        for version in versions {
             let kind = if version.kind == PolicyKind::RuleSet.as_str() {
                 PolicyKind::RuleSet
             } else {
@@ -138,6 +143,8 @@ impl PolicyCache {
 #[derive(Default)]
 pub struct BatchPolicies {
     by_payer_and_date: HashMap<(String, Date), Arc<PolicyInForce>>,
+    /// The versions in force that made each (plans among them: [`super::benefits`] picks the member's).
+    versions: HashMap<(String, Date), Arc<Vec<PolicyVersion>>>,
 }
 
 impl BatchPolicies {
@@ -153,8 +160,15 @@ impl BatchPolicies {
         if let Some(policy) = self.by_payer_and_date.get(&key) {
             return Ok(policy.clone());
         }
-        let policy = Arc::new(cache.in_force(store, conn, payer_id, date).await?);
-        self.by_payer_and_date.insert(key, policy.clone());
+        let versions = storage::policy_versions_in_force(store, conn, payer_id, date).await?;
+        let policy = Arc::new(cache.of_versions(store, conn, &versions).await?);
+        self.by_payer_and_date.insert(key.clone(), policy.clone());
+        self.versions.insert(key, Arc::new(versions));
         Ok(policy)
+    }
+
+    /// Every version of `payer_id` in force on `date` (each kind and name's), if this batch read them.
+    pub fn versions(&self, payer_id: &str, date: Date) -> Option<Arc<Vec<PolicyVersion>>> {
+        self.versions.get(&(payer_id.to_owned(), date)).cloned()
     }
 }

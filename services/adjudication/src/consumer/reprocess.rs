@@ -163,7 +163,7 @@ impl Adjudicator {
             Redecided::Changed(events) => events,
         };
         let new_record = DecisionRecord::of(&facts, &new_claim, &record.submitter);
-        let Some(events) = self.persist(tx, envelope, &new_claim, &new_record, events, &mut batch.history).await? else {
+        let Some(events) = self.persist(tx, envelope, &new_claim, &new_record, events, batch, false).await? else {
             return Err(HandlerError::Unexpected(anyhow::anyhow!("claim {standing} was reversed while it was decided again; retrying")));
         };
         storage::reprocess::insert_version(store, tx, version, standing, cause).await?;

@@ -13,6 +13,8 @@
 //!   each claim it selected with what came of it, written in the
 //!   transaction that decides the claim (so a job resumes without doubling).
 
+use std::collections::HashMap;
+
 use claimtrail_events::{Timestamp, format_date};
 use claimtrail_store::{Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
@@ -93,6 +95,22 @@ pub async fn next_position(store: &Store, conn: &impl ConnectionTrait, payer_id:
         Some(row) => row.try_get_by_index(0)?,
         None => 1,
     })
+}
+
+/// [`next_position`] of each of `family_keys` at `payer_id`, in one statement.
+pub async fn next_positions(store: &Store, conn: &impl ConnectionTrait, payer_id: &str, family_keys: &[String]) -> Result<HashMap<String, i64>, StoreError> {
+    let mut next: HashMap<String, i64> = family_keys.iter().map(|key| (key.clone(), 1)).collect();
+    if family_keys.is_empty() {
+        return Ok(next);
+    }
+    let mut values = vec![Value::from(payer_id.to_owned())];
+    let key_in = claimtrail_store::one_of_condition("family_key", Some(family_keys), &mut values).unwrap_or_else(|| "1 = 0".to_owned());
+    let select =
+        format!("SELECT family_key, COALESCE(MAX(position), 0) + 1 FROM {} WHERE payer_id = $1 AND {key_in} GROUP BY family_key", store.table("claim_order"));
+    for row in conn.query_all_raw(stmt(store, select, values)).await? {
+        next.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+    }
+    Ok(next)
 }
 
 /// Records `claim_id`'s place (idempotent: a claim is placed once).
