@@ -11,6 +11,7 @@ use crate::domain::Entry;
 
 pub mod bank;
 pub mod payments;
+pub(crate) mod stored_lines;
 
 pub fn migrations() -> Vec<Migration> {
     vec![
