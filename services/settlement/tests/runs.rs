@@ -218,7 +218,6 @@ async fn payables_are_marked_paid_in_chunks_only_where_still_unpaid() {
 
 #[tokio::test]
 async fn payables_are_marked_paid_only_where_still_unpaid_on_postgres() {
-    // Postgres marks them with array parameters, not SQLite's VALUES lists.
     marked_paid_only_where_still_unpaid(&postgres_store().await).await;
 }
 

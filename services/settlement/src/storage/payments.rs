@@ -406,33 +406,13 @@ fn payable_of(row: &QueryResult) -> Result<Payable, StoreError> {
     })
 }
 
-/// How many payables one statement marks paid on Postgres (its three arrays about 3.5 MB).
-const MARK_PAID_ROWS_POSTGRES: usize = 100_000;
-
 /// Marks each `(remittance, claim, kind)` paid by its remittance, only where
-/// still unpaid, in one statement per [`Store::rows_per_insert`] rows (on
-/// Postgres, per [`MARK_PAID_ROWS_POSTGRES`] rows, as arrays): how many
+/// still unpaid, in one statement per [`Store::rows_per_insert`] rows: how many
 /// rows were marked (fewer than asked: another run took some).
 pub async fn mark_paid(store: &Store, tx: &impl ConnectionTrait, paid: &[(Uuid, Uuid, PayableKind)]) -> Result<u64, StoreError> {
     use std::fmt::Write as _;
     let table = store.table("payables");
     let mut n_marked = 0;
-    if store.is_postgres() {
-        // Three array parameters a statement instead of a VALUES list of 1,500: Postgres parses and plans 500-row lists slowly.
-        for chunk in paid.chunks(MARK_PAID_ROWS_POSTGRES) {
-            let sql = format!(
-                "UPDATE {table} AS p SET remittance_id = v.remittance_id FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS v (remittance_id, claim_id, kind) \
-                 WHERE p.claim_id = v.claim_id AND p.kind = v.kind AND p.remittance_id IS NULL"
-            );
-            let values = vec![
-                Value::from(chunk.iter().map(|(remittance_id, _, _)| *remittance_id).collect::<Vec<Uuid>>()),
-                Value::from(chunk.iter().map(|(_, claim_id, _)| *claim_id).collect::<Vec<Uuid>>()),
-                Value::from(chunk.iter().map(|(_, _, kind)| kind.as_str().to_owned()).collect::<Vec<String>>()),
-            ];
-            n_marked += tx.execute_raw(stmt(store, sql, values)).await?.rows_affected();
-        }
-        return Ok(n_marked);
-    }
     for chunk in paid.chunks(store.rows_per_insert()) {
         let mut sql = String::with_capacity(160 + chunk.len() * 24);
         sql.push_str("WITH v (remittance_id, claim_id, kind) AS (VALUES ");
