@@ -216,10 +216,7 @@ pub async fn unpaid_payables(store: &Store, tx: &impl ConnectionTrait, payer_id:
             vec![Value::from(payer_id.to_owned())],
         ))
         .await?;
-    let __t = std::time::Instant::now();
-    let __r = payables_of(&rows);
-    if std::env::var_os("TMP_PHASES").is_some() { eprintln!("PHASE   read.map {:.2}s", __t.elapsed().as_secs_f64()); }
-    __r
+    payables_of(&rows)
 }
 
 /// How many rows one thread turns into payables (a run over 1,000,000 claims uses two threads where there are two cores).
