@@ -209,14 +209,18 @@ pub async fn unpaid_payables(store: &Store, tx: &impl ConnectionTrait, payer_id:
             format!(
                 "SELECT p.claim_id, p.kind, p.payer_id, p.billing_npi, p.patient_control_number, p.member_id, l.lines, p.charge_cents, p.paid_cents, \
                  p.patient_cents, p.adjudicated_on, p.payer_sequence \
-                 FROM {} p JOIN {} l ON l.claim_id = p.claim_id AND l.kind = p.kind WHERE p.payer_id = $1 AND p.remittance_id IS NULL ORDER BY p.claim_id, p.kind",
+                 FROM {} p JOIN {} l ON l.claim_id = p.claim_id AND l.kind = p.kind WHERE p.payer_id = $1 AND p.remittance_id IS NULL",
                 store.table("payables"),
                 store.table("payable_lines")
             ),
             vec![Value::from(payer_id.to_owned())],
         ))
         .await?;
-    payables_of(&rows)
+    let mut payables = payables_of(&rows)?;
+    // In key order (the claim, then the kind as text, as `ORDER BY claim_id, kind` gave them), sorted here: for a
+    // large run SQLite sorted the 1,000,000 joined rows in a temporary B-tree (its plan: the unpaid index, then the sort).
+    payables.sort_unstable_by(|a, b| (a.claim_id, a.kind.as_str()).cmp(&(b.claim_id, b.kind.as_str())));
+    Ok(payables)
 }
 
 /// How many rows one thread turns into payables (a run over 1,000,000 claims uses two threads where there are two cores).
