@@ -265,8 +265,9 @@ pub(crate) fn payable_lines_migration(store: &Store) -> Vec<String> {
 
 /// Migration 221: on Postgres, a remittance's texts (its 835, PaymentReconciliation
 /// and event body, about 300 KB for 500 claims) compressed with lz4 instead of
-/// pglz, which took about 13 s of a run over 1,000,000 claims (600 MB of text,
-/// pglz about 45 MB/s here, lz4 about 230 MB/s; docs/benchmarks.md). Rows
+/// pglz: about 13 s against 2.5 s for the 600 MB of text of a run over
+/// 1,000,000 claims, estimated from psql (pglz about 45 MB/s here, lz4 about
+/// 230 MB/s; docs/benchmarks.md). Rows
 /// stored before stay pglz and read as before. A server built without lz4
 /// keeps pglz (the statement's error is caught). SQLite does not compress.
 pub(crate) fn remittance_lz4_migration(store: &Store) -> Vec<String> {
