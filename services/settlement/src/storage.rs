@@ -11,6 +11,7 @@ use crate::domain::Entry;
 
 pub mod bank;
 pub mod payments;
+pub(crate) mod stored_lines;
 
 pub fn migrations() -> Vec<Migration> {
     vec![
@@ -58,6 +59,7 @@ pub fn migrations() -> Vec<Migration> {
             name: "payments: a payable's lines in a table of their own; the index of unpaid payables only",
             statements: payments::payable_lines_migration,
         },
+        Migration { version: 221, name: "payments: a remittance's texts compressed with lz4 on Postgres", statements: payments::remittance_lz4_migration },
     ]
 }
 

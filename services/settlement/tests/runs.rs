@@ -213,7 +213,16 @@ async fn a_held_provider_is_paid_after_finance_releases_it_and_a_void_is_recover
 #[tokio::test]
 async fn payables_are_marked_paid_in_chunks_only_where_still_unpaid() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+    marked_paid_only_where_still_unpaid(&store(&dir).await).await;
+}
+
+#[tokio::test]
+async fn payables_are_marked_paid_only_where_still_unpaid_on_postgres() {
+    marked_paid_only_where_still_unpaid(&postgres_store().await).await;
+}
+
+async fn marked_paid_only_where_still_unpaid(store: &Store) {
+    let store = store.clone();
     // 250 claims: three statements of SQLite's 100 rows; claim 7 also has a reversal (same id, another kind).
     let mut claims: Vec<(u128, &str, PayableKind, i64)> =
         (1..=250).map(|n| (n, if n % 2 == 0 { NPI_A } else { NPI_B }, PayableKind::Decision, 1_000)).collect();
