@@ -8,10 +8,12 @@
 //! It also writes claim reads through other services (`claims.accessed.v1`)
 //! to the access log, as intake's own API reads are.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use claimtrail_events::{
-    AccumulatorBalance, AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, ClaimsAccessed,
-    DomainEvent, Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
+    AccumulatorBalance, AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, ClaimStatus,
+    ClaimsAccessed, DomainEvent, Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
@@ -120,13 +122,12 @@ impl EventHandler for StatusProjection {
                 Command::Submit { .. } => {}
             }
         }
-        // The positions' claims are read with the commands' (one statement each for versions and statuses, per batch).
+        // The positions' claims are read with the commands'.
         claim_ids.extend(positions.iter().map(|(claim_id, _)| *claim_id));
-        let versions = versions::originals(&self.store, tx, &claim_ids).await?;
-        claim_ids.extend(versions.values().copied());
         claim_ids.sort();
         claim_ids.dedup();
-        let mut facts = domain::Facts { claims: claims::statuses(&self.store, tx, &claim_ids).await?, versions, ..domain::Facts::default() };
+        let (statuses, versions) = Self::statuses_and_versions(&self.store, tx, &claim_ids).await?;
+        let mut facts = domain::Facts { claims: statuses, versions, ..domain::Facts::default() };
         let mut writes = Writes::default();
         for (envelope, command) in commands {
             facts = self.project(tx, envelope, &command, facts, &mut writes).instrument(claimtrail_runtime::event_span(envelope)).await?;
@@ -156,6 +157,31 @@ impl EventHandler for StatusProjection {
 }
 
 impl StatusProjection {
+    /// The status of those of `claim_ids` that intake received, and of the
+    /// others those that are correction versions, each to its claim (with that
+    /// claim's status). A received claim is never a version, so only the ids
+    /// not received are looked up as versions: one statement per batch when
+    /// every event names a claim intake received, as nearly all do.
+    async fn statuses_and_versions(
+        store: &Store,
+        tx: &DatabaseTransaction,
+        claim_ids: &[Uuid],
+    ) -> Result<(HashMap<Uuid, ClaimStatus>, HashMap<Uuid, Uuid>), HandlerError> {
+        let mut statuses = claims::statuses(store, tx, claim_ids).await?;
+        let not_received: Vec<Uuid> = claim_ids.iter().copied().filter(|claim_id| !statuses.contains_key(claim_id)).collect();
+        if not_received.is_empty() {
+            return Ok((statuses, HashMap::new()));
+        }
+        let versions = versions::originals(store, tx, &not_received).await?;
+        let mut originals: Vec<Uuid> = versions.values().copied().filter(|original| !statuses.contains_key(original)).collect();
+        originals.sort();
+        originals.dedup();
+        if !originals.is_empty() {
+            statuses.extend(claims::statuses(store, tx, &originals).await?);
+        }
+        Ok((statuses, versions))
+    }
+
     /// Decides one event; its status changes and history rows go to `writes`,
     /// written once for the batch (a version learned is written at once).
     async fn project(
