@@ -1,5 +1,6 @@
 //! `claimtrail bench --topology deployed`, small and bounded: the bench
-//! starts the four services as `claimtrail serve` processes on the test
+//! starts the services (intake, adjudication, settlement, anchor, fraud and
+//! a witness) as `claimtrail serve` processes on the test
 //! Postgres and NATS, drives 200 claims through them at a fixed offered rate,
 //! and writes its figures as JSON. Keeps the measuring machinery working in
 //! CI; the figures themselves are not asserted beyond being measured.
@@ -25,7 +26,19 @@ async fn the_deployed_bench_runs_200_claims_and_reports_them_beside_their_ceilin
         .expect("running claimtrail bench");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "the bench failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for line in ["setup:", "submission -> decision:", "submission -> checkpoint:", "bottleneck:", "process intake", "process anchor", "process driver"] {
+    for line in [
+        "setup:",
+        "submission -> decision:",
+        "submission -> checkpoint:",
+        "bottleneck:",
+        "process intake",
+        "process anchor",
+        "process fraud",
+        "process witness",
+        "process driver",
+        "witness:",
+        "fraud:",
+    ] {
         assert!(stdout.contains(line), "no `{line}` in the output:\n{stdout}");
     }
 
@@ -51,9 +64,15 @@ async fn the_deployed_bench_runs_200_claims_and_reports_them_beside_their_ceilin
     assert!(report["per_claim"]["rows"].as_f64().unwrap_or(0.0) >= 6.0, "{report}");
     assert!(report["per_claim"]["bus_deliveries"].as_f64().unwrap_or(0.0) >= 3.0, "{report}");
     let processes: Vec<&str> = report["processes"].as_array().expect("processes").iter().filter_map(|p| p["name"].as_str()).collect();
-    for name in ["intake", "adjudication", "settlement", "anchor", "driver"] {
+    for name in ["intake", "adjudication", "settlement", "anchor", "fraud", "witness", "driver"] {
         assert!(processes.contains(&name), "{name} missing from {processes:?}");
     }
+    // The witness cosigned the run's checkpoints (the last one within the bench's wait), and the fraud service saw the claims.
+    assert!(report["witness"]["checkpoints_signed"].as_u64().is_some_and(|n| n > 0), "{report}");
+    assert_eq!(report["witness"]["checkpoints_not_cosigned"], 0, "{report}");
+    assert!(report["witness"]["cosignature_lag"]["p50_ms"].as_f64().is_some(), "{report}");
+    assert!(report["fraud"]["claims_recorded_in_all"].as_i64().is_some_and(|n| n > 0), "{report}");
+    assert!(report["fraud"]["alerts"].as_i64().is_some(), "{report}");
     // Postgres runs on this machine, so its CPU counts (all its processes, with no one RSS).
     let process_list = report["processes"].as_array().expect("processes");
     assert!(process_list.iter().filter(|p| p["name"] != "postgres").all(|p| p["peak_rss_kb"].as_u64().unwrap_or(0) > 0), "{report}");

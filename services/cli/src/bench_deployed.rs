@@ -3,15 +3,21 @@
 //! Postgres and JetStream; this process is the load driver and nothing else.
 //!
 //! One run: start NATS (a `nats-server` of the bench's own, its config
-//! pinned and printed, unless `--nats-url` names one) and the four services
-//! under a fresh prefix; seed the demo payer; measure the ceilings
+//! pinned and printed, unless `--nats-url` names one) and the services under
+//! a fresh prefix (a witness, following the ledger's log key; intake,
+//! adjudication, settlement; the anchor, asking the witness to cosign each
+//! checkpoint with a quorum of one; the fraud service, reading the anchor's
+//! ledger and adjudication's policy through their APIs with an auditor key,
+//! and matching on the fingerprint key intake stamps); seed the demo payer; measure the ceilings
 //! (`bench_ceilings`); submit `--warmup` claims and wait until they are
 //! settled; then the measured claims, flat out or at `--rate`, until every
 //! one is adjudicated, booked and in the ledger under a signed checkpoint.
 //! Latencies come from the streams' own timestamps (when JetStream stored the
 //! decision, the checkpoint), so the driver's lag in reading does not count;
 //! CPU and RSS per process from /proc; rows, bytes and events from each
-//! service's `footprint()`; bus deliveries from the JetStream consumers.
+//! service's `footprint()`; bus deliveries from the JetStream consumers; the
+//! witness's cosignature lag from the anchor's checkpoints (sampled), and
+//! the fraud service's claims and alerts from its tables.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +29,7 @@ use anyhow::Context as _;
 use claimtrail_events::{CheckpointSigned, ClaimAdjudicated, ClaimPended, ClaimSubmitted, PayableBooked};
 use claimtrail_runtime::{Runtime, ServeSettings};
 use futures::StreamExt as _;
+use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -30,6 +37,11 @@ use tokio::process::{Child, Command};
 use crate::bench::{self, BenchArgs};
 use crate::bench_report::{self, ClaimTimes, ProcessUse, Report, Resource};
 use crate::{demo, storage, up};
+
+/// The bench's witness's name (its key name in cosignatures).
+const WITNESS_NAME: &str = "bench.claimtrail.local/witness";
+/// How long the driver waits after the last claim for the witness to cosign the last checkpoint.
+const COSIGNATURE_WAIT: Duration = Duration::from_secs(30);
 
 /// Events per claim on the ledger: submitted, adjudicated, booked.
 const EVENTS_PER_CLAIM: usize = 3;
@@ -87,24 +99,70 @@ async fn run_in(args: &BenchArgs, database_url: &str, work_dir: &Path, prefix: &
 
     let key_dir = work_dir.join("keys");
     std::fs::create_dir_all(&key_dir)?;
+    let mut settings = ServeSettings::with_urls(database_url, &nats_url, prefix);
+    // Intake stamps each claim with the fingerprint key the fraud service matches on (as `up` does).
+    let fingerprint_keys = crate::fraud_ledger::data_dir_fingerprint_key(&key_dir)?;
+    // The witness, run apart (its own key directory), follows the ledger's log key, made before the anchor starts
+    // (`claimtrail keys log`); the anchor asks it to cosign every checkpoint, with a quorum of one.
+    let log_vkey = claimtrail_anchor::keys::load_or_create(&key_dir, &settings.anchor.ledger_origin)?.verifier().to_string();
+    let witness_dir = work_dir.join("witness-keys");
+    let witness = spawn_service(
+        claimtrail_witness::SERVICE,
+        database_url,
+        &nats_url,
+        prefix,
+        &witness_dir,
+        work_dir,
+        &[("CLAIMTRAIL_WITNESS_LOG_KEYS", log_vkey.clone()), ("CLAIMTRAIL_WITNESS_NAME", WITNESS_NAME.to_owned())],
+    )
+    .await?;
+    let witness_url = witness.url.clone().context("the witness has no URL")?;
+    processes.push(witness);
+    let witness_vkey = std::fs::read_to_string(witness_dir.join("witness.vkey")).context("the witness wrote no witness.vkey")?.trim().to_owned();
     for service in [claimtrail_intake::SERVICE, claimtrail_adjudication::SERVICE, claimtrail_settlement::SERVICE, claimtrail_anchor::SERVICE] {
-        let process = spawn_service(service, database_url, &nats_url, prefix, &key_dir, work_dir).await?;
+        let env = match service {
+            claimtrail_intake::SERVICE => vec![("CLAIMTRAIL_FINGERPRINT_KEYS", fingerprint_keys.clone())],
+            claimtrail_anchor::SERVICE => vec![
+                ("CLAIMTRAIL_WITNESS_URLS", witness_url.clone()),
+                ("CLAIMTRAIL_WITNESS_KEYS", witness_vkey.clone()),
+                ("CLAIMTRAIL_WITNESS_QUORUM", "1".to_owned()),
+            ],
+            _ => vec![],
+        };
+        let process = spawn_service(service, database_url, &nats_url, prefix, &key_dir, work_dir, &env).await?;
         processes.push(process);
     }
     let url_of = |service: &str| processes.iter().find(|p| p.name == service).and_then(|p| p.url.clone()).context("a service has no URL");
-    let (intake_url, adjudication_url) = (url_of(claimtrail_intake::SERVICE)?, url_of(claimtrail_adjudication::SERVICE)?);
+    let (intake_url, adjudication_url, anchor_url) =
+        (url_of(claimtrail_intake::SERVICE)?, url_of(claimtrail_adjudication::SERVICE)?, url_of(claimtrail_anchor::SERVICE)?);
 
     // The driver's own connections: seeding (through the services' libraries,
     // whose outboxes the serve processes relay) and the footprints.
-    let mut settings = ServeSettings::with_urls(database_url, &nats_url, prefix);
     settings.key_dir = key_dir.clone();
     settings.db_pool_max = 2;
     let mut runtimes = Vec::new();
     for (service, migrations) in up::service_migrations() {
         runtimes.push(Runtime::connect(&settings, service, &migrations).await?);
     }
-    let result =
-        measure(args, &runtimes, &intake_url, &adjudication_url, work_dir, prefix, &nats_url, database_url, processes, nats_setup, postgres_setup).await;
+    // The fraud service reads the anchor's ledger and adjudication's policy through their APIs, with an auditor key of every payer.
+    let intake_runtime = bench::runtime_of(&runtimes, claimtrail_intake::SERVICE)?;
+    let fraud_key = claimtrail_intake::auth::create_key(&intake_runtime.registry, "bench fraud detection", claimtrail_intake::auth::Role::Auditor, &[], true)
+        .await?
+        .api_key;
+    let fraud_env = [
+        ("CLAIMTRAIL_FRAUD_LEDGER_URL", anchor_url),
+        ("CLAIMTRAIL_FRAUD_POLICY_URL", adjudication_url.clone()),
+        ("CLAIMTRAIL_FRAUD_LEDGER_KEY", fraud_key),
+        ("CLAIMTRAIL_FINGERPRINT_KEYS", fingerprint_keys),
+    ];
+    let fraud = spawn_service(claimtrail_fraud_service::SERVICE, database_url, &nats_url, prefix, &key_dir, work_dir, &fraud_env).await;
+    let result = match fraud {
+        Ok(process) => {
+            processes.push(process);
+            measure(args, &runtimes, &intake_url, &adjudication_url, work_dir, prefix, &nats_url, database_url, processes, nats_setup, postgres_setup).await
+        }
+        Err(e) => Err(e),
+    };
     // The services stop before their schemas and streams go (NATS last).
     for process in processes.iter_mut().rev().filter(|p| p.url.is_some()) {
         stop(process).await;
@@ -112,6 +170,8 @@ async fn run_in(args: &BenchArgs, database_url: &str, work_dir: &Path, prefix: &
     if let Err(e) = bench::cleanup(&runtimes, &settings, prefix).await {
         eprintln!("cleaning up the bench's schemas and streams: {e:#}");
     }
+    // The witness's schema is not one of the driver's runtimes'.
+    let _ = runtimes[0].store.db().execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{prefix}_{}\" CASCADE", claimtrail_witness::SERVICE)).await;
     result
 }
 
@@ -139,7 +199,7 @@ async fn measure(
     let today = claimtrail_events::today();
     let driver = format!("this process (pid {}), the load driver only, on the same {}-core machine", std::process::id(), crate::bench_ceilings::cores());
     let setup = json!({
-        "topology": "deployed: intake, adjudication, settlement and anchor as separate `claimtrail serve` processes",
+        "topology": "deployed: intake, adjudication, settlement, anchor, fraud and a witness as separate `claimtrail serve` processes (the anchor asks the witness to cosign each checkpoint, quorum 1)",
         "driver": driver,
         "nats": nats_setup,
         "postgres": postgres_setup,
@@ -171,6 +231,11 @@ async fn measure(
         processes.iter().filter_map(|p| p.child.id().map(|pid| (p.name.clone(), pid))).chain([("driver".to_owned(), std::process::id())]).collect();
     let (sample_stop, sample_stopped) = tokio::sync::watch::channel(false);
     let sampler = tokio::spawn(sample_rss(pids.clone(), sample_stopped));
+    // The witness's cosignatures, as the anchor stores them (sampled every 100 ms).
+    let anchor_store = bench::runtime_of(runtimes, claimtrail_anchor::SERVICE)?.store.clone();
+    let (cosigned_stop, cosigned_stopped) = tokio::sync::watch::channel(false);
+    let cosigned_latest = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let cosigned_sampler = tokio::spawn(sample_cosignatures(anchor_store.clone(), cosigned_stopped, cosigned_latest.clone()));
 
     let bodies = bench::claim_bodies(args, &members, today, args.warmup, args.claims)?;
     let started = Instant::now();
@@ -187,6 +252,14 @@ async fn measure(
     let rss_series = sampler.await.unwrap_or_default();
     let after = Snapshot::take(runtimes, work_dir, prefix, nats_url, processes).await?;
     let postgres_after = if postgres_local { local_postgres_ticks() } else { None };
+    // Outside the window: the witness's cosignature of the last checkpoint (COSIGNATURE_WAIT at most).
+    let last_signed = claimtrail_anchor::storage::checkpointed_size(&anchor_store).await?;
+    let cosignature_deadline = Instant::now() + COSIGNATURE_WAIT;
+    while cosigned_latest.load(std::sync::atomic::Ordering::SeqCst) < last_signed && Instant::now() < cosignature_deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = cosigned_stop.send(true);
+    let cosigned = cosigned_sampler.await.unwrap_or_default();
 
     // Latencies, from the streams' timestamps and the ledger's order.
     let mut claims: HashMap<uuid::Uuid, ClaimTimes> =
@@ -235,6 +308,22 @@ async fn measure(
         // An upper bound: the anchor verifies a batch's signature once.
         Resource::new("ed25519-verify", "verifications/s", events / duration, ceilings.ed25519_verify),
     ];
+    // The checkpoints up to the last one signed when the claims had settled (the anchor goes on signing for the fraud service's alerts).
+    let signed: Vec<(u64, f64)> = checkpoints.iter().copied().filter(|(size, _)| *size <= last_signed).collect();
+    let (lags, uncovered) = bench_report::cosignature_lags(&signed, &cosigned, started_ms);
+    let witness = json!({
+        "checkpoints_signed": lags.len() + uncovered,
+        "checkpoints_not_cosigned": uncovered,
+        "cosignature_lag": bench_report::Latencies::of(lags).map(bench_report::Latencies::to_json),
+        "measured_as": "from JetStream's storing each checkpoint.signed.v1 to the driver first seeing a cosigned checkpoint of that size or more in the anchor's table (sampled every 100 ms)",
+    });
+    let delta = |table: &str| after.tables.get(table).copied().unwrap_or(0) - before.tables.get(table).copied().unwrap_or(0);
+    let fraud = json!({
+        "claims_recorded": delta("fraud.claims"),
+        "claims_recorded_per_second": delta("fraud.claims") as f64 / duration,
+        "alerts": delta("fraud.alerts"),
+        "claims_recorded_in_all": after.tables.get("fraud.claims").copied().unwrap_or(0),
+    });
     let report = Report {
         topology: "deployed".into(),
         claims: args.claims,
@@ -253,6 +342,8 @@ async fn measure(
         resources,
         processes: uses,
         setup,
+        witness: Some(witness),
+        fraud: Some(fraud),
     };
     print_report(&report, rows, &before, &after);
     if let Some(path) = &args.json {
@@ -331,6 +422,22 @@ fn print_report(report: &Report, rows: f64, before: &Snapshot, after: &Snapshot)
         );
     }
     let json = report.to_json();
+    if let Some(witness) = &report.witness {
+        let lag = &witness["cosignature_lag"];
+        println!(
+            "witness: {} checkpoints signed in the window, {} not cosigned; cosignature lag p50 {} ms, p99 {} ms, max {} ms",
+            witness["checkpoints_signed"], witness["checkpoints_not_cosigned"], lag["p50_ms"], lag["p99_ms"], lag["max_ms"]
+        );
+    }
+    if let Some(fraud) = &report.fraud {
+        println!(
+            "fraud: {} claims recorded in the window ({:.0}/s), {} alerts raised; {} claims recorded in all",
+            fraud["claims_recorded"],
+            fraud["claims_recorded_per_second"].as_f64().unwrap_or(0.0),
+            fraud["alerts"],
+            fraud["claims_recorded_in_all"]
+        );
+    }
     println!("bottleneck: {} at {} of its ceiling", json["bottleneck"], json["bottleneck_ceiling_ratio"]);
 }
 
@@ -555,6 +662,36 @@ async fn collect_times(runtimes: &[Runtime], nats_url: &str, prefix: &str, claim
     Ok(checkpoints)
 }
 
+/// The largest checkpoint size the anchor holds with a witness cosignature (0: none yet).
+async fn cosigned_size(anchor: &claimtrail_store::Store) -> anyhow::Result<u64> {
+    let sql = format!("SELECT CAST(COALESCE(MAX(size), 0) AS BIGINT) FROM {} WHERE cosigned >= 1", anchor.table("checkpoints"));
+    let row = anchor.db().query_one_raw(claimtrail_store::stmt(anchor, sql, vec![])).await?;
+    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0).max(0) as u64)
+}
+
+/// Each new largest cosigned checkpoint size with the time the driver first
+/// saw it (ms since the epoch), every 100 ms until `stop`; `latest` follows it.
+async fn sample_cosignatures(
+    anchor: claimtrail_store::Store,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    latest: Arc<std::sync::atomic::AtomicU64>,
+) -> Vec<(u64, f64)> {
+    let mut seen = Vec::new();
+    loop {
+        if let Ok(size) = cosigned_size(&anchor).await
+            && size > latest.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            latest.store(size, std::sync::atomic::Ordering::SeqCst);
+            seen.push((size, now_ms()));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    seen
+}
+
 /// RSS of each process every 250 ms until `stop`: (seconds, pid -> kB).
 async fn sample_rss(pids: Vec<(String, u32)>, mut stop: tokio::sync::watch::Receiver<bool>) -> Vec<(f64, HashMap<u32, u64>)> {
     let started = Instant::now();
@@ -641,7 +778,15 @@ async fn spawn_nats(binary: &Path, work_dir: &Path) -> anyhow::Result<(Process, 
 }
 
 /// `claimtrail serve <service>` of this binary; waits for its `listening on URL` line.
-async fn spawn_service(service: &str, database_url: &str, nats_url: &str, prefix: &str, key_dir: &Path, work_dir: &Path) -> anyhow::Result<Process> {
+async fn spawn_service(
+    service: &str,
+    database_url: &str,
+    nats_url: &str,
+    prefix: &str,
+    key_dir: &Path,
+    work_dir: &Path,
+    env: &[(&str, String)],
+) -> anyhow::Result<Process> {
     let log_path: PathBuf = work_dir.join(format!("{service}.log"));
     let log = std::fs::File::create(&log_path)?;
     let mut child = Command::new(std::env::current_exe()?)
@@ -652,6 +797,7 @@ async fn spawn_service(service: &str, database_url: &str, nats_url: &str, prefix
         .env("CLAIMTRAIL_KEY_DIR", key_dir)
         .env("CLAIMTRAIL_RATE_LIMIT_PER_SECOND", "0")
         .env("RUST_LOG", std::env::var("CLAIMTRAIL_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()))
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log))
         .kill_on_drop(true)

@@ -40,7 +40,7 @@ impl Latencies {
         })
     }
 
-    fn to_json(self) -> Value {
+    pub fn to_json(self) -> Value {
         json!({"count": self.count, "p50_ms": self.p50, "p99_ms": self.p99, "p999_ms": self.p999, "max_ms": self.max})
     }
 }
@@ -88,6 +88,25 @@ pub fn latency_report(claims: &HashMap<uuid::Uuid, ClaimTimes>, checkpoints: &[(
         }
     }
     LatencyReport { completed: checkpoint.len(), decision: Latencies::of(decision), checkpoint: Latencies::of(checkpoint), last_completed_ms }
+}
+
+/// The witness's lag: for each checkpoint signed at or after `from_ms`
+/// (tree size, when JetStream stored its `checkpoint.signed.v1`), the time
+/// until a cosigned checkpoint covered it, i.e. the first one the driver saw
+/// cosigned (`cosigned`: size and time first seen) of that size or more (the
+/// anchor asks for the latest checkpoint only, so one signed while the
+/// witness answered the previous is covered by a later one). Returns the
+/// lags in ms and how many checkpoints no cosignature covered.
+pub fn cosignature_lags(signed: &[(u64, f64)], cosigned: &[(u64, f64)], from_ms: f64) -> (Vec<f64>, usize) {
+    let mut lags = Vec::new();
+    let mut uncovered = 0;
+    for (size, at) in signed.iter().filter(|(_, at)| *at >= from_ms) {
+        match cosigned.iter().filter(|(cosigned_size, _)| cosigned_size >= size).map(|(_, seen)| *seen).min_by(f64::total_cmp) {
+            Some(seen) => lags.push((seen - at).max(0.0)),
+            None => uncovered += 1,
+        }
+    }
+    (lags, uncovered)
 }
 
 /// A resource the run uses, its measured rate of use and its own ceiling
@@ -212,6 +231,10 @@ pub struct Report {
     pub resources: Vec<Resource>,
     pub processes: Vec<ProcessUse>,
     pub setup: Value,
+    /// The witness's cosignatures in the run (deployed topology), as the driver measured them.
+    pub witness: Option<Value>,
+    /// The fraud service's claims and alerts in the run (deployed topology).
+    pub fraud: Option<Value>,
 }
 
 impl Report {
@@ -246,6 +269,8 @@ impl Report {
                 "rss_kb_over_time": p.rss_kb_over_time.iter().map(|(at, kb)| json!([at, kb])).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "setup": self.setup,
+            "witness": self.witness,
+            "fraud": self.fraud,
         })
     }
 
@@ -406,7 +431,23 @@ mod tests {
             resources: vec![Resource::new("cpu", "cores", 1.0, 2.0), Resource::new("postgres rows", "rows/s", 17_000.0, 40_000.0)],
             processes: vec![ProcessUse { name: "intake".into(), pid: 7, cpu_seconds: 1.5, peak_rss_kb: 50_000, rss_kb_over_time: vec![(0.0, 40_000)] }],
             setup: json!({"driver": "its own process"}),
+            witness: None,
+            fraud: None,
         }
+    }
+
+    #[test]
+    fn a_checkpoint_waits_for_the_first_cosignature_of_its_size_or_more() {
+        // Signed: 10 at 1,000 ms, 20 at 2,000 ms (while the witness answered 10), 30 at 3,000 ms, 40 at 4,000 ms.
+        let signed = [(10, 1_000.0), (20, 2_000.0), (30, 3_000.0), (40, 4_000.0)];
+        // Seen cosigned: 10 at 1,150 ms, then 30 (20 was never asked for) at 3,200 ms; 40 never.
+        let cosigned = [(10, 1_150.0), (30, 3_200.0)];
+        let (lags, uncovered) = cosignature_lags(&signed, &cosigned, 0.0);
+        assert_eq!(lags, vec![150.0, 1_200.0, 200.0]);
+        assert_eq!(uncovered, 1);
+        // Only the checkpoints signed in the window count.
+        assert_eq!(cosignature_lags(&signed, &cosigned, 2_500.0), (vec![200.0], 1));
+        assert_eq!(cosignature_lags(&[], &cosigned, 0.0), (vec![], 0));
     }
 
     #[test]

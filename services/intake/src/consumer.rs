@@ -3,22 +3,26 @@
 //! its current status and its whole history. For each batch it loads the
 //! status of the claims the events name, decides each event with
 //! [`domain::decide`] (applying it, so that the next event of the batch sees
-//! it), persists the status changes and writes the history in one statement.
+//! it), and writes the status changes, the history and the accumulator
+//! positions in one statement each at the batch's end.
 //! It also writes claim reads through other services (`claims.accessed.v1`)
 //! to the access log, as intake's own API reads are.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use claimtrail_events::{
-    AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, ClaimsAccessed, DomainEvent,
-    Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
+    AccumulatorBalance, AccumulatorsChanged, AchEntryReturned, ClaimAdjudicated, ClaimAppealDecided, ClaimAppealed, ClaimPended, ClaimReversed, ClaimStatus,
+    ClaimsAccessed, DomainEvent, Envelope, Family, NewEvent, PayableBooked, RemittanceIssued,
 };
 use claimtrail_runtime::{EventHandler, HandlerError};
 use claimtrail_store::Store;
 use sea_orm::DatabaseTransaction;
 use tracing::Instrument as _;
+use uuid::Uuid;
 
 use crate::domain::{self, Command, Event};
-use crate::storage::claims::{self, HistoryEntry, HistoryRows};
+use crate::storage::claims::{self, HistoryEntry, HistoryRows, StatusUpdates};
 use crate::storage::versions;
 
 /// Keeps the status of the claims this intake received.
@@ -106,7 +110,7 @@ impl EventHandler for StatusProjection {
                 commands.push((*envelope, command));
             }
         }
-        let mut claim_ids = Vec::with_capacity(commands.len() * 2);
+        let mut claim_ids = Vec::with_capacity(commands.len() * 2 + positions.len());
         for (_, command) in &commands {
             match command {
                 Command::Adjudicate(decision) => claim_ids.push(decision.claim_id),
@@ -118,39 +122,75 @@ impl EventHandler for StatusProjection {
                 Command::Submit { .. } => {}
             }
         }
-        let versions = versions::originals(&self.store, tx, &claim_ids).await?;
-        claim_ids.extend(versions.values().copied());
+        // The positions' claims are read with the commands'.
+        claim_ids.extend(positions.iter().map(|(claim_id, _)| *claim_id));
         claim_ids.sort();
         claim_ids.dedup();
-        let mut facts = domain::Facts { claims: claims::statuses(&self.store, tx, &claim_ids).await?, versions, ..domain::Facts::default() };
-        let mut history = HistoryRows::default();
+        let (statuses, versions) = Self::statuses_and_versions(&self.store, tx, &claim_ids).await?;
+        let mut facts = domain::Facts { claims: statuses, versions, ..domain::Facts::default() };
+        let mut writes = Writes::default();
         for (envelope, command) in commands {
-            facts = self.project(tx, envelope, &command, facts, &mut history).instrument(claimtrail_runtime::event_span(envelope)).await?;
+            facts = self.project(tx, envelope, &command, facts, &mut writes).instrument(claimtrail_runtime::event_span(envelope)).await?;
         }
-        history.write(&self.store, tx).await?;
-        for (claim_id, balances) in positions {
-            let learned = match facts.versions.get(&claim_id) {
-                Some(original) => Some(*original),
-                None => versions::originals(&self.store, tx, &[claim_id]).await?.remove(&claim_id),
-            };
-            let claim_id = learned.unwrap_or(claim_id);
-            if !claims::statuses(&self.store, tx, &[claim_id]).await?.is_empty() {
-                crate::storage::benefits::record(&self.store, tx, claim_id, &balances).await?;
+        writes.statuses.write(&self.store, tx).await?;
+        writes.history.write(&self.store, tx).await?;
+        // Each position goes to the claim intake received (a correction version's to its claim), if intake received it.
+        let mut recorded: Vec<(Uuid, &[AccumulatorBalance])> = Vec::with_capacity(positions.len());
+        let mut unknown: Vec<(Uuid, &[AccumulatorBalance])> = Vec::new();
+        for (claim_id, balances) in &positions {
+            match facts.resolve(*claim_id) {
+                Some(received) => recorded.push((received, balances.as_slice())),
+                None => unknown.push((facts.versions.get(claim_id).copied().unwrap_or(*claim_id), balances.as_slice())),
             }
+        }
+        if !unknown.is_empty() {
+            // Not read above: the original of a version learned in this batch (rare).
+            let ids: Vec<Uuid> = unknown.iter().map(|(claim_id, _)| *claim_id).collect();
+            let received = claims::statuses(&self.store, tx, &ids).await?;
+            recorded.extend(unknown.into_iter().filter(|(claim_id, _)| received.contains_key(claim_id)));
+        }
+        if !recorded.is_empty() {
+            crate::storage::benefits::record_many(&self.store, tx, &recorded).await?;
         }
         Ok(vec![])
     }
 }
 
 impl StatusProjection {
-    /// Decides one event and persists what it changes; its history rows go to `history`.
+    /// The status of those of `claim_ids` that intake received, and of the
+    /// others those that are correction versions, each to its claim (with that
+    /// claim's status). A received claim is never a version, so only the ids
+    /// not received are looked up as versions: one statement per batch when
+    /// every event names a claim intake received, as nearly all do.
+    async fn statuses_and_versions(
+        store: &Store,
+        tx: &DatabaseTransaction,
+        claim_ids: &[Uuid],
+    ) -> Result<(HashMap<Uuid, ClaimStatus>, HashMap<Uuid, Uuid>), HandlerError> {
+        let mut statuses = claims::statuses(store, tx, claim_ids).await?;
+        let not_received: Vec<Uuid> = claim_ids.iter().copied().filter(|claim_id| !statuses.contains_key(claim_id)).collect();
+        if not_received.is_empty() {
+            return Ok((statuses, HashMap::new()));
+        }
+        let versions = versions::originals(store, tx, &not_received).await?;
+        let mut originals: Vec<Uuid> = versions.values().copied().filter(|original| !statuses.contains_key(original)).collect();
+        originals.sort();
+        originals.dedup();
+        if !originals.is_empty() {
+            statuses.extend(claims::statuses(store, tx, &originals).await?);
+        }
+        Ok((statuses, versions))
+    }
+
+    /// Decides one event; its status changes and history rows go to `writes`,
+    /// written once for the batch (a version learned is written at once).
     async fn project(
         &self,
         tx: &DatabaseTransaction,
         envelope: &Envelope,
         command: &Command,
         facts: domain::Facts,
-        history: &mut HistoryRows,
+        writes: &mut Writes,
     ) -> Result<domain::Facts, HandlerError> {
         let store = &self.store;
         let at = envelope.occurred_at.to_string();
@@ -160,20 +200,20 @@ impl StatusProjection {
                 (Event::StatusChanged { claim_id, status, .. }, Command::Adjudicate(decision)) => {
                     let decision_json = serde_json::to_string(decision).map_err(|e| HandlerError::Unexpected(e.into()))?;
                     let paid_cents = decision.total_paid.cents().map_err(|e| HandlerError::Invalid(format!("paid amount: {e}")))?;
-                    claims::set_adjudicated(store, tx, *claim_id, decision.outcome.as_str(), paid_cents, decision_json).await?;
+                    writes.statuses.set_adjudicated(*claim_id, decision.outcome.as_str(), paid_cents, decision_json);
                     debug_assert_eq!(*status, claimtrail_events::ClaimStatus::Adjudicated);
                 }
-                (Event::StatusChanged { claim_id, status, .. }, _) => claims::set_status(store, tx, *claim_id, *status).await?,
+                (Event::StatusChanged { claim_id, status, .. }, _) => writes.statuses.set_status(*claim_id, *status),
                 _ => {}
             }
             match event {
                 Event::StatusChanged { claim_id, status, detail, secondary } => {
                     let entry =
                         HistoryEntry { claim_id: *claim_id, status: *status, event_type: &envelope.event_type, event_id: envelope.event_id, at: &at, detail };
-                    history.push_of(entry, *secondary);
+                    writes.history.push_of(entry, *secondary);
                 }
                 Event::Noted { claim_id, status, detail } => {
-                    history.push(HistoryEntry {
+                    writes.history.push(HistoryEntry {
                         claim_id: *claim_id,
                         status: *status,
                         event_type: &envelope.event_type,
@@ -188,4 +228,11 @@ impl StatusProjection {
         }
         Ok(events.iter().fold(facts, domain::apply))
     }
+}
+
+/// What a batch of the projection writes at its end, one statement per table.
+#[derive(Default)]
+struct Writes {
+    statuses: StatusUpdates,
+    history: HistoryRows,
 }

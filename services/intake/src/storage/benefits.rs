@@ -2,6 +2,8 @@
 //! reported it (`accumulators.changed.v1` `applied`, its `balances`): what
 //! the claim's status and its EOB show. Migration 31 creates the table.
 
+use std::collections::HashMap;
+
 use claimtrail_events::AccumulatorBalance;
 use claimtrail_store::{Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, Value};
@@ -19,15 +21,25 @@ pub fn migration() -> Migration {
     }
 }
 
-/// Records (or replaces, when the claim is decided again) the position after `claim_id`.
-pub async fn record(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid, balances: &[AccumulatorBalance]) -> Result<(), StoreError> {
-    let json = serde_json::to_string(balances).map_err(|e| StoreError::Corrupt(format!("balances of claim {claim_id}: {e}")))?;
-    let upsert = format!(
-        "INSERT INTO {} (claim_id, balances) VALUES ($1, $2) ON CONFLICT (claim_id) DO UPDATE SET balances = excluded.balances",
-        store.table("claim_balances")
-    );
-    tx.execute_raw(stmt(store, upsert, vec![Value::from(claim_id), Value::from(json)])).await?;
-    Ok(())
+/// Records (or replaces, when the claim is decided again) the position after
+/// each claim of `positions`, in one multi-row upsert per
+/// [`Store::rows_per_insert`] claims; of a claim listed twice, the later
+/// position stands (an upsert may not touch one row twice).
+pub async fn record_many(store: &Store, tx: &impl ConnectionTrait, positions: &[(Uuid, &[AccumulatorBalance])]) -> Result<(), StoreError> {
+    let mut latest: HashMap<Uuid, usize> = HashMap::with_capacity(positions.len());
+    for (position_idx, (claim_id, _)) in positions.iter().enumerate() {
+        latest.insert(*claim_id, position_idx);
+    }
+    let mut rows = Vec::with_capacity(latest.len());
+    for (position_idx, (claim_id, balances)) in positions.iter().enumerate() {
+        if latest.get(claim_id) != Some(&position_idx) {
+            continue;
+        }
+        let json = serde_json::to_string(balances).map_err(|e| StoreError::Corrupt(format!("balances of claim {claim_id}: {e}")))?;
+        rows.push(vec![Value::from(*claim_id), Value::from(json)]);
+    }
+    let insert = format!("INSERT INTO {} (claim_id, balances) VALUES ", store.table("claim_balances"));
+    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id) DO UPDATE SET balances = excluded.balances").await
 }
 
 /// The position after `claim_id` (empty: no cost sharing recorded for it).

@@ -134,43 +134,81 @@ pub async fn statuses(store: &Store, conn: &impl ConnectionTrait, claim_ids: &[U
     Ok(found)
 }
 
-/// Records a claim's decision: `adjudicated`, its outcome, what it pays and the decision itself.
-pub async fn set_adjudicated(
-    store: &Store,
-    tx: &impl ConnectionTrait,
-    claim_id: Uuid,
-    outcome: &str,
-    paid_cents: i64,
-    decision_json: String,
-) -> Result<(), StoreError> {
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "UPDATE {} SET status = $5, outcome = $2, total_paid_cents = $3, decision = $4, updated_at = {} WHERE claim_id = $1",
-            store.table("claims"),
-            store.types().now
-        ),
-        vec![
-            Value::from(claim_id),
-            Value::from(outcome.to_owned()),
-            Value::from(paid_cents),
-            Value::from(decision_json),
-            Value::from(ClaimStatus::Adjudicated.as_str()),
-        ],
-    ))
-    .await?;
-    Ok(())
+/// What a batch of the status projection changes in one claim's row: its
+/// latest status and, once decided, its latest decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub status: ClaimStatus,
+    /// Outcome, paid cents and the decision's JSON, when an event of the batch decided the claim.
+    pub decision: Option<(String, i64, String)>,
 }
 
-/// Moves a claim to `status`.
-pub async fn set_status(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid, status: ClaimStatus) -> Result<(), StoreError> {
-    tx.execute_raw(stmt(
-        store,
-        format!("UPDATE {} SET status = $2, updated_at = {} WHERE claim_id = $1", store.table("claims"), store.types().now),
-        vec![Value::from(claim_id), Value::from(status.as_str())],
-    ))
-    .await?;
-    Ok(())
+/// The status projection's changes to the claims rows of one batch, in the
+/// order the claims were first touched, written in one statement at its end
+/// instead of one UPDATE per event: the row ends as the batch's events, one
+/// after the other, would have left it.
+#[derive(Default)]
+pub struct StatusUpdates {
+    order: Vec<Uuid>,
+    by_claim: HashMap<Uuid, StatusUpdate>,
+}
+
+impl StatusUpdates {
+    /// The claim moves to `status` (its decision, if any, stays).
+    pub fn set_status(&mut self, claim_id: Uuid, status: ClaimStatus) {
+        self.entry(claim_id, status).status = status;
+    }
+
+    /// The claim is decided: `adjudicated`, its outcome, what it pays and the decision itself.
+    pub fn set_adjudicated(&mut self, claim_id: Uuid, outcome: &str, paid_cents: i64, decision_json: String) {
+        let update = self.entry(claim_id, ClaimStatus::Adjudicated);
+        update.status = ClaimStatus::Adjudicated;
+        update.decision = Some((outcome.to_owned(), paid_cents, decision_json));
+    }
+
+    fn entry(&mut self, claim_id: Uuid, status: ClaimStatus) -> &mut StatusUpdate {
+        let order = &mut self.order;
+        self.by_claim.entry(claim_id).or_insert_with(|| {
+            order.push(claim_id);
+            StatusUpdate { status, decision: None }
+        })
+    }
+
+    /// The pending change of `claim_id`, if the batch changed it.
+    pub fn get(&self, claim_id: Uuid) -> Option<&StatusUpdate> {
+        self.by_claim.get(&claim_id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Updates the rows in the caller's transaction: one statement per
+    /// [`Store::rows_per_insert`] claims (a CTE of the new values joined to
+    /// the table; a claim not decided in the batch keeps its decision).
+    pub async fn write(mut self, store: &Store, tx: &impl ConnectionTrait) -> Result<(), StoreError> {
+        let rows: Vec<Vec<Value>> = self
+            .order
+            .iter()
+            .filter_map(|claim_id| self.by_claim.remove(claim_id).map(|update| (*claim_id, update)))
+            .map(|(claim_id, update)| {
+                let (outcome, paid, decision) = match update.decision {
+                    Some((outcome, paid, decision)) => (Some(outcome), Some(paid), Some(decision)),
+                    None => (None, None, None),
+                };
+                vec![Value::from(claim_id), Value::from(update.status.as_str()), Value::from(outcome), Value::from(paid), Value::from(decision)]
+            })
+            .collect();
+        let head = "WITH v (claim_id, status, outcome, total_paid_cents, decision) AS (VALUES ";
+        let tail = format!(
+            ") UPDATE {} AS c SET status = v.status, outcome = COALESCE(v.outcome, c.outcome), \
+             total_paid_cents = COALESCE(v.total_paid_cents, c.total_paid_cents), decision = COALESCE(v.decision, c.decision), updated_at = {} \
+             FROM v WHERE c.claim_id = v.claim_id",
+            store.table("claims"),
+            store.types().now
+        );
+        claimtrail_store::insert_rows(store, tx, head, rows, &tail).await
+    }
 }
 
 /// A claim as intake shows it.
@@ -458,4 +496,35 @@ pub async fn erase(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid],
         tx.execute_raw(stmt(store, format!("UPDATE {} SET detail = $1 WHERE claim_id IN ({list})", store.table("claim_history")), values)).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_leaves_each_claim_as_its_events_in_order_would() {
+        let (first, second) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut updates = StatusUpdates::default();
+        assert!(updates.is_empty());
+        updates.set_status(second, ClaimStatus::Pended);
+        updates.set_adjudicated(first, "paid", 1_250, "{\"a\":1}".to_owned());
+        updates.set_status(first, ClaimStatus::Paid);
+        updates.set_adjudicated(second, "denied", 0, "{\"b\":2}".to_owned());
+        // Decided, then booked: paid, and the decision stays.
+        assert_eq!(updates.get(first), Some(&StatusUpdate { status: ClaimStatus::Paid, decision: Some(("paid".to_owned(), 1_250, "{\"a\":1}".to_owned())) }));
+        assert_eq!(
+            updates.get(second),
+            Some(&StatusUpdate { status: ClaimStatus::Adjudicated, decision: Some(("denied".to_owned(), 0, "{\"b\":2}".to_owned())) })
+        );
+        // Decided again (a replacement's ripple): the later decision stands.
+        updates.set_adjudicated(first, "partial", 600, "{\"a\":2}".to_owned());
+        assert_eq!(
+            updates.get(first),
+            Some(&StatusUpdate { status: ClaimStatus::Adjudicated, decision: Some(("partial".to_owned(), 600, "{\"a\":2}".to_owned())) })
+        );
+        // One row per claim, in the order the claims were first touched.
+        assert_eq!(updates.order, vec![second, first]);
+        assert_eq!(updates.get(Uuid::from_u128(3)), None);
+    }
 }
