@@ -193,10 +193,11 @@ pub fn sql_lines(source: &str) -> Vec<String> {
 }
 
 /// Whether `path` (relative to the workspace) may hold SQL: a `storage`
-/// module (`storage.rs` or under `storage/`), libs/store, or tests.
+/// module (`storage.rs` or under `storage/`), libs/store, or tests (a
+/// `tests` directory or a `tests.rs` test module).
 pub fn may_hold_sql(path: &Path) -> bool {
     let components: Vec<&str> = path.components().filter_map(|component| component.as_os_str().to_str()).collect();
-    components.iter().any(|name| matches!(*name, "storage" | "storage.rs" | "tests" | "benches"))
+    components.iter().any(|name| matches!(*name, "storage" | "storage.rs" | "tests" | "tests.rs" | "benches"))
         || components.starts_with(&["libs", "store"])
         || components.first() == Some(&"tests")
 }
@@ -315,7 +316,13 @@ mod tests {
 
     #[test]
     fn storage_modules_libs_store_and_tests_may_hold_sql() {
-        for path in ["services/intake/src/storage/claims.rs", "services/cli/src/storage.rs", "libs/store/src/outbox.rs", "libs/x12/tests/reading.rs"] {
+        for path in [
+            "services/intake/src/storage/claims.rs",
+            "services/cli/src/storage.rs",
+            "libs/store/src/outbox.rs",
+            "libs/x12/tests/reading.rs",
+            "services/adjudication/src/consumer/tests.rs",
+        ] {
             assert!(may_hold_sql(Path::new(path)), "{path}");
         }
         for path in ["libs/bus/src/embedded.rs", "services/intake/src/api/claims.rs", "libs/runtime/src/auth.rs"] {

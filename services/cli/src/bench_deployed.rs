@@ -662,13 +662,6 @@ async fn collect_times(runtimes: &[Runtime], nats_url: &str, prefix: &str, claim
     Ok(checkpoints)
 }
 
-/// The largest checkpoint size the anchor holds with a witness cosignature (0: none yet).
-async fn cosigned_size(anchor: &claimtrail_store::Store) -> anyhow::Result<u64> {
-    let sql = format!("SELECT CAST(COALESCE(MAX(size), 0) AS BIGINT) FROM {} WHERE cosigned >= 1", anchor.table("checkpoints"));
-    let row = anchor.db().query_one_raw(claimtrail_store::stmt(anchor, sql, vec![])).await?;
-    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0).max(0) as u64)
-}
-
 /// Each new largest cosigned checkpoint size with the time the driver first
 /// saw it (ms since the epoch), every 100 ms until `stop`; `latest` follows it.
 async fn sample_cosignatures(
@@ -678,7 +671,7 @@ async fn sample_cosignatures(
 ) -> Vec<(u64, f64)> {
     let mut seen = Vec::new();
     loop {
-        if let Ok(size) = cosigned_size(&anchor).await
+        if let Ok(size) = crate::storage::cosigned_size(&anchor).await
             && size > latest.load(std::sync::atomic::Ordering::SeqCst)
         {
             latest.store(size, std::sync::atomic::Ordering::SeqCst);

@@ -118,3 +118,10 @@ pub async fn postgres_durability(db: &DatabaseConnection) -> anyhow::Result<serd
     }
     Ok(serde_json::Value::Object(settings))
 }
+
+/// The largest checkpoint size the anchor holds with a witness cosignature (0: none yet).
+pub async fn cosigned_size(anchor: &claimtrail_store::Store) -> anyhow::Result<u64> {
+    let sql = format!("SELECT CAST(COALESCE(MAX(size), 0) AS BIGINT) FROM {} WHERE cosigned >= 1", anchor.table("checkpoints"));
+    let row = anchor.db().query_one_raw(stmt(anchor, sql, vec![])).await?;
+    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0).max(0) as u64)
+}
