@@ -17,9 +17,14 @@ use claimtrail_e2e::{Embedded, Stack, bundle, sample_claim};
 use serde_json::Value;
 
 /// Claims per Bundle and Bundles per run, sent from [`SENDERS`] tasks at once.
-const BUNDLE_CLAIMS: usize = 25;
+/// 1,200 claims: enough that a kill lands among requests in flight, and few
+/// enough that a debug build on two loaded cores anchors every one of their
+/// events within [`SETTLE_TIMEOUT`] (3,000 claims took 250-300 s there).
+const BUNDLE_CLAIMS: usize = 10;
 const BUNDLES: usize = 120;
 const SENDERS: usize = 4;
+/// How long a run may take to book, anchor and checkpoint every claim after the restart.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// The lease of an Idempotency-Key (intake's `LEASE_MS`): the longest a
 /// retry may see 409 after the process holding the key died, plus a second
 /// of clock granularity (Retry-After is in whole seconds).
@@ -241,7 +246,7 @@ async fn embedded_kill_9_during_keyed_submissions_then_every_retry_gets_its_answ
     assert_eq!(ids.len() as i64, n_claims);
     assert_eq!(up.count("intake", "claims").await?, n_claims, "exactly one copy of each claim");
     assert_eq!(up.scalar("SELECT COUNT(*) FROM \"intake_idempotency_keys\" WHERE state = 'done'").await?, BUNDLES as i64);
-    up.wait_settled(n_claims, Duration::from_secs(300)).await?;
+    up.wait_settled(n_claims, SETTLE_TIMEOUT).await?;
     let (verified, output) = up.verify().await?;
     assert!(verified, "{output}");
     Ok(())
@@ -309,7 +314,7 @@ async fn embedded_kill_points_between_storing_and_answering_fhir_and_x12() -> an
             }
         }
     }
-    up.wait_settled(n_claims, Duration::from_secs(300)).await?;
+    up.wait_settled(n_claims, SETTLE_TIMEOUT).await?;
     let (verified, output) = up.verify().await?;
     assert!(verified, "{output}");
     Ok(())
@@ -339,7 +344,7 @@ async fn postgres_intake_killed_during_keyed_submissions_frees_its_keys_within_t
     let n_claims = (BUNDLES * BUNDLE_CLAIMS) as i64;
     assert_eq!(ids.len() as i64, n_claims);
     assert_eq!(stack.count("intake", "claims").await?, n_claims, "exactly one copy of each claim");
-    stack.wait_settled(n_claims, Duration::from_secs(300)).await?;
+    stack.wait_settled(n_claims, SETTLE_TIMEOUT).await?;
 
     // X12 with the process dying with the claims written but not committed, then committed but not answered.
     let mut x12_claims = 0i64;
