@@ -241,6 +241,11 @@ fn stored_run(runtime: &tokio::runtime::Runtime, template: &std::path::Path, fac
 }
 
 fn bench(c: &mut Criterion) {
+    // Each run's log line names where its time went (`runs::execute`'s phases).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "claimtrail_settlement::runs=info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let n_claims = n_claims();
     let facts = facts(n_claims);
     let started = std::time::Instant::now();
