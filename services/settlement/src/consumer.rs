@@ -412,7 +412,7 @@ impl EventHandler for Booker {
     }
 
     /// The batch in [`plan`]'s steps: runs booked together
-    /// ([`Booker::book_together`]), the other events alone on the per-event path.
+    /// (`book_together`), the other events alone on the per-event path.
     async fn handle_batch(&self, tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<Vec<NewEvent>, HandlerError> {
         let mut batchable: Vec<Option<Batchable>> = events.iter().map(|envelope| Batchable::of(envelope)).collect();
         let shapes: Vec<Shape> = batchable.iter().map(|event| Batchable::shape(event.as_ref())).collect();
