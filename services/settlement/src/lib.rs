@@ -19,6 +19,8 @@
 //! - [`consumer`]: [`consumer::Booker`]: `claim.adjudicated.v1` and
 //!   `claim.reversed.v1` in, `payable.booked.v1` out; each kept as a payable;
 //!   `claim.submitted.v1` and `provider.registered.v1` for the 835 and pay-to.
+//!   A batch is booked in runs ([`consumer::plan`]) whose rows
+//!   [`storage::pending::Writes`] holds and writes one statement per table.
 //! - [`run`]: the service (`claimtrail serve settlement`).
 
 pub mod accounts;

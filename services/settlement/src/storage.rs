@@ -1,6 +1,8 @@
 //! All of settlement's SQL: its migrations and the journal (ADR 0002: raw
 //! SQL with the store's dynamic names); [`payments`] holds the payment runs'.
 
+use std::collections::HashSet;
+
 use claimtrail_events::Money;
 use claimtrail_runtime::auth::PayerScope;
 use claimtrail_store::{Migration, Store, StoreError, stmt};
@@ -11,6 +13,7 @@ use crate::domain::Entry;
 
 pub mod bank;
 pub mod payments;
+pub mod pending;
 pub(crate) mod stored_lines;
 
 pub fn migrations() -> Vec<Migration> {
@@ -108,28 +111,33 @@ fn reversal_entries(store: &Store) -> Vec<String> {
 
 /// Stores a journal entry and its lines, in `tx`.
 pub async fn insert_entry(store: &Store, tx: &impl ConnectionTrait, entry: &Entry) -> Result<(), StoreError> {
-    let cents = |amount: Money| amount.cents().map_err(|e| StoreError::Corrupt(format!("journal entry of claim {}: {e}", entry.claim_id)));
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "INSERT INTO {} (entry_id, claim_id, kind, payer_id, billing_npi, amount_cents, memo) VALUES ($1, $2, $7, $3, $4, $5, $6)",
-            store.table("journal_entries")
-        ),
-        vec![
+    insert_entries(store, tx, std::slice::from_ref(entry)).await
+}
+
+/// Stores journal entries and their lines, in `tx`: the entries in one
+/// multi-row statement, then all of their lines in another (each chunked by
+/// [`claimtrail_store::insert_rows`]), in the order given, so the lines take
+/// the ids one entry at a time would give them.
+pub async fn insert_entries(store: &Store, tx: &impl ConnectionTrait, entries: &[Entry]) -> Result<(), StoreError> {
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut lines = Vec::with_capacity(entries.len() * 2);
+    for entry in entries {
+        let cents = |amount: Money| amount.cents().map_err(|e| StoreError::Corrupt(format!("journal entry of claim {}: {e}", entry.claim_id)));
+        rows.push(vec![
             Value::from(entry.entry_id),
             Value::from(entry.claim_id),
+            Value::from(entry.kind.as_str()),
             Value::from(entry.payer_id.clone()),
             Value::from(entry.billing_npi.clone()),
             Value::from(cents(entry.amount)?),
             Value::from(entry.memo.clone()),
-            Value::from(entry.kind.as_str()),
-        ],
-    ))
-    .await?;
-    let mut lines = Vec::with_capacity(entry.lines.len());
-    for line in &entry.lines {
-        lines.push(vec![Value::from(entry.entry_id), Value::from(line.account.clone()), Value::from(cents(line.debit)?), Value::from(cents(line.credit)?)]);
+        ]);
+        for line in &entry.lines {
+            lines.push(vec![Value::from(entry.entry_id), Value::from(line.account.clone()), Value::from(cents(line.debit)?), Value::from(cents(line.credit)?)]);
+        }
     }
+    let insert = format!("INSERT INTO {} (entry_id, claim_id, kind, payer_id, billing_npi, amount_cents, memo) VALUES ", store.table("journal_entries"));
+    claimtrail_store::insert_rows(store, tx, &insert, rows, "").await?;
     let insert = format!("INSERT INTO {} (entry_id, account, debit_cents, credit_cents) VALUES ", store.table("journal_lines"));
     claimtrail_store::insert_rows(store, tx, &insert, lines, "").await?;
     Ok(())
@@ -139,6 +147,29 @@ pub async fn insert_entry(store: &Store, tx: &impl ConnectionTrait, entry: &Entr
 pub async fn has_entry(store: &Store, conn: &impl ConnectionTrait, claim_id: Uuid, kind: crate::domain::EntryKind) -> Result<bool, StoreError> {
     let select = format!("SELECT 1 FROM {} WHERE claim_id = $1 AND kind = $2", store.table("journal_entries"));
     Ok(conn.query_one_raw(stmt(store, select, vec![Value::from(claim_id), Value::from(kind.as_str().to_owned())])).await?.is_some())
+}
+
+/// Claims per statement of the reads by claim ids (under SQLite's and Postgres's bind-parameter limits).
+pub const CLAIMS_PER_READ: usize = 400;
+
+/// Of `claim_ids`, those with a journal entry of `kind`: one statement per [`CLAIMS_PER_READ`] claims.
+pub async fn claims_with_entry(
+    store: &Store,
+    conn: &impl ConnectionTrait,
+    claim_ids: &[Uuid],
+    kind: crate::domain::EntryKind,
+) -> Result<HashSet<Uuid>, StoreError> {
+    let mut with_entry = HashSet::new();
+    for chunk in claim_ids.chunks(CLAIMS_PER_READ) {
+        let placeholders: Vec<String> = (2..=chunk.len() + 1).map(|idx| format!("${idx}")).collect();
+        let select = format!("SELECT claim_id FROM {} WHERE kind = $1 AND claim_id IN ({})", store.table("journal_entries"), placeholders.join(","));
+        let mut values = vec![Value::from(kind.as_str().to_owned())];
+        values.extend(chunk.iter().map(|claim_id| Value::from(*claim_id)));
+        for row in conn.query_all_raw(stmt(store, select, values)).await? {
+            with_entry.insert(row.try_get_by_index::<Uuid>(0)?);
+        }
+    }
+    Ok(with_entry)
 }
 
 /// One stored entry with its lines, as the journal reads it back.

@@ -3,7 +3,7 @@
 //! debts, runs, remittances (with their 835 and PaymentReconciliation) and
 //! ACH batches. Migration 3 creates them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use claimtrail_events::{BankAccount, Money, PayTo, PayerSequence, RemittanceIssued};
 use claimtrail_store::{Store, StoreError, stmt};
@@ -111,21 +111,25 @@ pub struct ClaimRef {
 
 /// Keeps a claim's CLM01, member id and the payer's place (from `claim.submitted.v1`) for its 835.
 pub async fn upsert_claim_ref(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid, claim_ref: &ClaimRef) -> Result<(), StoreError> {
-    tx.execute_raw(stmt(
-        store,
-        format!(
-            "INSERT INTO {} (claim_id, patient_control_number, member_id, payer_sequence) VALUES ($1, $2, $3, $4) ON CONFLICT (claim_id) DO NOTHING",
-            store.table("claim_refs")
-        ),
-        vec![
-            Value::from(claim_id),
-            Value::from(claim_ref.patient_control_number.clone()),
-            Value::from(claim_ref.member_id.clone()),
-            Value::from(i64::from(claim_ref.payer_sequence.number())),
-        ],
-    ))
-    .await?;
-    Ok(())
+    upsert_claim_refs(store, tx, &[(claim_id, claim_ref.clone())]).await
+}
+
+/// Keeps claims' references in multi-row statements; a claim's first kept
+/// stays (a claim listed twice in one statement is the caller's to avoid).
+pub async fn upsert_claim_refs(store: &Store, tx: &impl ConnectionTrait, claim_refs: &[(Uuid, ClaimRef)]) -> Result<(), StoreError> {
+    let rows = claim_refs
+        .iter()
+        .map(|(claim_id, claim_ref)| {
+            vec![
+                Value::from(*claim_id),
+                Value::from(claim_ref.patient_control_number.clone()),
+                Value::from(claim_ref.member_id.clone()),
+                Value::from(i64::from(claim_ref.payer_sequence.number())),
+            ]
+        })
+        .collect();
+    let insert = format!("INSERT INTO {} (claim_id, patient_control_number, member_id, payer_sequence) VALUES ", store.table("claim_refs"));
+    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id) DO NOTHING").await
 }
 
 /// Deletes what payments keep of erased claims (the member ids).
@@ -156,6 +160,29 @@ pub async fn claim_ref(store: &Store, tx: &impl ConnectionTrait, claim_id: Uuid)
         }),
         None => None,
     })
+}
+
+/// The references of those of `claim_ids` whose submission was seen: one
+/// statement per [`crate::storage::CLAIMS_PER_READ`] claims.
+pub async fn claim_refs(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<HashMap<Uuid, ClaimRef>, StoreError> {
+    let mut refs = HashMap::with_capacity(claim_ids.len());
+    for chunk in claim_ids.chunks(crate::storage::CLAIMS_PER_READ) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|idx| format!("${idx}")).collect();
+        let select = format!(
+            "SELECT claim_id, patient_control_number, member_id, payer_sequence FROM {} WHERE claim_id IN ({})",
+            store.table("claim_refs"),
+            placeholders.join(",")
+        );
+        for row in tx.query_all_raw(stmt(store, select, chunk.iter().map(|claim_id| Value::from(*claim_id)).collect())).await? {
+            let claim_ref = ClaimRef {
+                patient_control_number: row.try_get_by_index(1)?,
+                member_id: row.try_get_by_index(2)?,
+                payer_sequence: payer_sequence_of(row.try_get_by_index(3)?)?,
+            };
+            refs.insert(row.try_get_by_index::<Uuid>(0)?, claim_ref);
+        }
+    }
+    Ok(refs)
 }
 
 fn payer_sequence_of(stored: i64) -> Result<PayerSequence, StoreError> {
