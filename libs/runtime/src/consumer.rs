@@ -77,6 +77,16 @@ pub trait EventHandler: Send + Sync + 'static {
         None
     }
 
+    /// Whether the handler's effect is its own record of what it has applied,
+    /// so that a redelivered event finds itself there and changes nothing
+    /// without an inbox row: the anchor's ledger, whose event ids are unique.
+    /// The consumer then writes no inbox rows for this service and hands the
+    /// handler every event of a batch once (duplicates within the batch
+    /// removed); the handler must leave out the events it applied before.
+    fn deduplicates_itself(&self) -> bool {
+        false
+    }
+
     /// Whether this service needs the events of one subscriber's family in
     /// order (adjudication's accumulators and claim history): it then reads
     /// a partitioned family with one consumer per partition, each handling
@@ -383,11 +393,16 @@ impl Consumer {
             Some(lease) => lease.begin().await?,
             None => store.db().begin().await?,
         };
-        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.envelope.event_id).collect();
-        let new_ids = inbox::record_many(store, &tx, &ids).await?;
         let mut seen = std::collections::HashSet::with_capacity(events.len());
-        // Only events new to the inbox, each once (a batch may hold a redelivery twice).
-        let fresh: Vec<Received<'_>> = events.iter().copied().filter(|e| new_ids.contains(&e.envelope.event_id) && seen.insert(e.envelope.event_id)).collect();
+        let fresh: Vec<Received<'_>> = if self.handler.deduplicates_itself() {
+            // Each once (a batch may hold a redelivery twice); the handler leaves out what it applied before.
+            events.iter().copied().filter(|e| seen.insert(e.envelope.event_id)).collect()
+        } else {
+            let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.envelope.event_id).collect();
+            let new_ids = inbox::record_many(store, &tx, &ids).await?;
+            // Only events new to the inbox, each once (a batch may hold a redelivery twice).
+            events.iter().copied().filter(|e| new_ids.contains(&e.envelope.event_id) && seen.insert(e.envelope.event_id)).collect()
+        };
         let n_duplicates = events.len() - fresh.len();
         if n_duplicates > 0 {
             metrics::counter!("claimtrail_messages_duplicate_total", &self.labels()).increment(n_duplicates as u64);

@@ -9,11 +9,12 @@
 //! simple query; the COPY, prepared once per connection, and its end; COMMIT); if the unique event id index refuses one (an
 //! event already appended), it rolls back and appends the others.
 //!
-//! That transaction commits before the consumer's own (its inbox rows and
-//! the acknowledgement). If the consumer's then fails, the batch is delivered
-//! again and the events found in the ledger are left out: the ledger's unique
-//! event ids are the anchor's idempotency record, so every event is still
-//! appended exactly once.
+//! That transaction commits before the consumer's own (which writes no inbox
+//! rows for the anchor) and the acknowledgement. If the consumer's then
+//! fails, or the acknowledgement is lost, the batch is delivered again and
+//! the events found in the ledger are left out: the ledger's unique event ids
+//! are the anchor's idempotency record, so every event is still appended
+//! exactly once.
 //!
 //! TLS: the side channel connects without TLS. A database URL that asks for
 //! it (`sslmode=require`, `verify-ca`, `verify-full`) keeps the anchor on the

@@ -14,6 +14,8 @@
 pub mod copy;
 pub mod tree;
 
+use std::collections::HashSet;
+
 use claimtrail_ledger::hash::Hash;
 use claimtrail_store::{Footprint, Migration, Store, StoreError, stmt};
 use sea_orm::{ConnectionTrait, Value};
@@ -111,6 +113,20 @@ pub async fn tail(store: &Store, conn: &impl ConnectionTrait) -> Result<Option<(
             Ok(Some((u64::try_from(idx).map_err(|_| StoreError::Corrupt(format!("negative ledger index {idx}")))?, chain)))
         }
     }
+}
+
+/// Which of `event_ids` are on the ledger already (a redelivery): the
+/// ledger's unique event ids are the anchor's record of what it appended.
+pub async fn present(store: &Store, conn: &impl ConnectionTrait, event_ids: &[uuid::Uuid]) -> Result<HashSet<uuid::Uuid>, StoreError> {
+    let mut present = HashSet::new();
+    for chunk in event_ids.chunks(store.rows_per_insert()) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let select = format!("SELECT event_id FROM {} WHERE event_id IN ({})", store.table("ledger"), placeholders.join(", "));
+        for row in conn.query_all_raw(stmt(store, select, chunk.iter().map(|id| Value::from(*id)).collect())).await? {
+            present.insert(row.try_get_by_index::<uuid::Uuid>(0)?);
+        }
+    }
+    Ok(present)
 }
 
 /// Inserts `entries` in statements of `rows_per_insert` rows (the append off Postgres's COPY path).
