@@ -123,6 +123,26 @@ pub trait EventHandler: Send + Sync + 'static {
     }
 }
 
+/// `events` cut before each `claims.erased.v1` that has events before it,
+/// so that a handler's batch never holds an erasure after other events: the
+/// events caused by those before it reach the outbox before the erasure
+/// deletes the salts of the service's events about its claims, as when
+/// each event is handled alone. No slice is empty; none when `events` is.
+pub fn erasure_segments<'e, T>(events: &'e [T], event_type: impl Fn(&T) -> &str) -> Vec<&'e [T]> {
+    let mut segments = Vec::new();
+    let mut start = 0;
+    for (idx, event) in events.iter().enumerate() {
+        if idx > start && event_type(event) == claimtrail_events::ClaimsErased::EVENT_TYPE {
+            segments.push(&events[start..idx]);
+            start = idx;
+        }
+    }
+    if start < events.len() {
+        segments.push(&events[start..]);
+    }
+    segments
+}
+
 fn received<'a>(delivery: &'a Delivery, envelope: &'a Envelope) -> Received<'a> {
     Received { envelope, bytes: &delivery.payload, batch: delivery.batch.as_deref() }
 }
@@ -407,10 +427,14 @@ impl Consumer {
         if n_duplicates > 0 {
             metrics::counter!("claimtrail_messages_duplicate_total", &self.labels()).increment(n_duplicates as u64);
         }
-        let outgoing = if fresh.is_empty() { Vec::new() } else { self.handler.handle_received(&tx, &fresh).await? };
-        let appended = !outgoing.is_empty();
-        if appended {
-            outbox::append(store, &tx, &self.runtime.producer, outgoing).await?;
+        let mut appended = false;
+        // An erasure deletes the salts of this service's events about its claims: those caused earlier in the batch are appended first.
+        for segment in erasure_segments(&fresh, |received| received.envelope.event_type.as_str()) {
+            let outgoing = self.handler.handle_received(&tx, segment).await?;
+            if !outgoing.is_empty() {
+                outbox::append(store, &tx, &self.runtime.producer, outgoing).await?;
+                appended = true;
+            }
         }
         tx.commit().await?;
         if appended {
@@ -518,6 +542,16 @@ mod tests {
                 })
             })
             .collect()
+    }
+
+    #[test]
+    fn a_batch_is_cut_before_each_erasure_that_follows_other_events() {
+        let erased = ClaimsErased::EVENT_TYPE;
+        let cut = |types: &[&'static str]| -> Vec<Vec<&'static str>> { erasure_segments(types, |t| t).into_iter().map(<[_]>::to_vec).collect() };
+        assert_eq!(cut(&[]), Vec::<Vec<&str>>::new());
+        assert_eq!(cut(&["a", "b"]), [vec!["a", "b"]]);
+        assert_eq!(cut(&[erased, "a"]), [vec![erased, "a"]]);
+        assert_eq!(cut(&["a", erased, "b", erased, erased]), [vec!["a"], vec![erased, "b"], vec![erased], vec![erased]]);
     }
 
     /// Two consumers of one partition, one fetching a message at a time and

@@ -508,6 +508,32 @@ pub async fn insert_rows(
     rows: Vec<Vec<sea_orm::Value>>,
     suffix: &str,
 ) -> Result<(), StoreError> {
+    for statement in multi_row_statements(store, insert, rows, suffix) {
+        conn.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
+/// [`insert_rows`] with a `RETURNING` clause in `suffix`: the rows the
+/// statements return, in order (with ` ON CONFLICT .. DO NOTHING`, those
+/// inserted).
+pub async fn insert_rows_returning(
+    store: &Store,
+    conn: &impl sea_orm::ConnectionTrait,
+    insert: &str,
+    rows: Vec<Vec<sea_orm::Value>>,
+    suffix: &str,
+) -> Result<Vec<sea_orm::QueryResult>, StoreError> {
+    let mut returned = Vec::new();
+    for statement in multi_row_statements(store, insert, rows, suffix) {
+        returned.extend(conn.query_all_raw(statement).await?);
+    }
+    Ok(returned)
+}
+
+/// The statements of [`insert_rows`]: `insert`, up to [`Store::rows_per_insert`] rows of placeholders, `suffix`.
+fn multi_row_statements(store: &Store, insert: &str, rows: Vec<Vec<sea_orm::Value>>, suffix: &str) -> Vec<sea_orm::Statement> {
+    let mut statements = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<sea_orm::Value>> = rows.by_ref().take(store.rows_per_insert()).collect();
@@ -528,9 +554,9 @@ pub async fn insert_rows(
             values.extend(row);
         }
         sql.push_str(suffix);
-        conn.execute_raw(stmt(store, sql, values)).await?;
+        statements.push(stmt(store, sql, values));
     }
-    Ok(())
+    statements
 }
 
 /// A condition that keeps the rows whose `column` is one of `allowed`, its

@@ -1,15 +1,17 @@
 //! The payment run use case: load the facts, plan the run
 //! ([`domain::payment_run::plan_run`]), and persist it in one transaction:
 //! the run, each remittance with its 835 and PaymentReconciliation, the
-//! claims marked paid, the debts, the prenotes, the ACH batch and file, the
+//! payables it settles taken off the queue of unpaid payables (those it does
+//! not settle put back), the debts, the prenotes, the ACH batch and file, the
 //! journal entries and the events (`remittance.issued.v1` per remittance,
 //! `payment_run.completed.v1` as the header).
 //!
 //! Exactly once: the run commits whole or not at all, so a crash between
 //! remittances (the kill point `settlement_run_between_remittances`) leaves
-//! nothing, and the retry (same Idempotency-Key) makes the run afresh. A
-//! claim is marked paid only if it is still unpaid: a run that finds one
-//! taken by a concurrent run rolls back ([`RunFailure::Conflict`]). The same
+//! nothing, and the retry (same Idempotency-Key) makes the run afresh. Runs
+//! of a payer take its queue one at a time ([`payments::lock_debts`]); a run
+//! that finds a payable it read already taken rolls back
+//! ([`RunFailure::Conflict`]). The same
 //! key with the same body answers the run it made; with another body, 422.
 
 use claimtrail_events::{NewEvent, PaymentRunCompleted, RemittanceIssued, RemittedAdjustment, RemittedClaim, Timestamp};
@@ -70,12 +72,15 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
     // A refund check (or another run) of this payer at the same moment waits for this run, and this run for it.
     payments::lock_debts(store, &tx, &request.payer_id).await?;
     let payer = payments::payer_banking(store, &tx, &request.payer_id).await?.ok_or_else(|| RunFailure::NoBanking(request.payer_id.clone()))?;
+    // Off the queue of unpaid payables; what this run does not settle goes back on it below.
+    let taken = payments::take_unpaid_payables(store, &tx, &request.payer_id).await?.ok_or(RunFailure::Conflict)?;
+    let mut unpaid_after = taken.booked_meanwhile;
     let facts = RunFacts {
         run_id: Uuid::now_v7(),
         payer: payer.clone(),
         run_date: request.run_date,
         prompt_pay: PromptPay::DEFAULT,
-        payables: payments::unpaid_payables(store, &tx, &request.payer_id).await?,
+        payables: taken.payables,
         payees: payments::payees(store, &tx).await?,
         debts: payments::debts(store, &tx, &request.payer_id).await?,
         holds: payments::active_holds(store, &tx, &request.payer_id).await?,
@@ -88,8 +93,6 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
     let created = request.now.to_string();
     let (date, time) = (request.now.datetime().date(), request.now.datetime().time());
     let mut events = Vec::with_capacity(run.remittances.len() + 1);
-    // (remittance, claim, kind) of every payable a settling remittance pays: marked paid in a few statements below.
-    let mut paid = Vec::with_capacity(facts.payables.len());
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(TEXT_THREADS_MAX);
     let mut texts = Vec::new().into_iter();
     for (remittance_idx, remittance) in run.remittances.iter().enumerate() {
@@ -102,7 +105,6 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         }
         let text = texts.next().ok_or_else(|| RunFailure::Invalid("a remittance without its texts".into()))?;
         let (x835, reconciliation) = if let Some((x835, reconciliation)) = text {
-            paid.extend(remittance.payables.iter().map(|payable| (remittance.remittance_id, payable.claim_id, payable.kind)));
             if facts.debts.contains_key(&remittance.npi) || !remittance.debts_after.is_empty() {
                 payments::replace_debts(store, &tx, &run.payer_id, &remittance.npi, &remittance.debts_after).await?;
             }
@@ -111,6 +113,8 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
             journal_storage::insert_entry(store, &tx, &entry).await?;
             (Some(x835), Some(reconciliation))
         } else {
+            // Held or awaiting a prenote: its payables stay unpaid.
+            unpaid_after.extend(remittance.payables.iter().map(|payable| (run.payer_id.clone(), remittance.npi.clone(), payable.claim_id, payable.kind)));
             (None, None)
         };
         let issued = issued(&run, remittance_idx);
@@ -122,12 +126,8 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
         }
     }
     phases.end("remittances");
-    // In the payables' key order, so that the statements walk the table (and its key) once instead of hopping between pages.
-    paid.sort_unstable_by_key(|&(_, claim_id, kind)| (claim_id, kind));
-    if payments::mark_paid(store, &tx, &paid).await? != paid.len() as u64 {
-        return Err(RunFailure::Conflict);
-    }
-    phases.end("mark_paid");
+    payments::requeue(store, &tx, &unpaid_after).await?;
+    phases.end("requeue");
     for prenote in &run.prenotes {
         payments::record_prenote(store, &tx, &prenote.npi, run.effective_date).await?;
     }

@@ -63,6 +63,11 @@ pub fn migrations() -> Vec<Migration> {
             statements: payments::payable_lines_migration,
         },
         Migration { version: 221, name: "payments: a remittance's texts compressed with lz4 on Postgres", statements: payments::remittance_lz4_migration },
+        Migration {
+            version: 231,
+            name: "payments: the queue of unpaid payables; payables no longer updated when paid",
+            statements: payments::unpaid_queue_migration,
+        },
     ]
 }
 

@@ -167,8 +167,8 @@ async fn a_run_that_dies_between_remittances_leaves_nothing_and_the_retry_pays_o
     // What a run does up to its first remittance, then the process dies: the transaction is never committed.
     {
         let tx = store.begin().await.unwrap();
-        let marked = payments::mark_paid(&store, &tx, &[(Uuid::from_u128(99), Uuid::from_u128(1), PayableKind::Decision)]).await.unwrap();
-        assert_eq!(marked, 1);
+        let taken = payments::take_unpaid_payables(&store, &tx, "P1").await.unwrap().unwrap();
+        assert_eq!(taken.payables.len(), 2);
         drop(tx);
     }
     assert_eq!(payments::unpaid_payables(&store, store.db(), "P1").await.unwrap().len(), 2);
@@ -211,32 +211,76 @@ async fn a_held_provider_is_paid_after_finance_releases_it_and_a_void_is_recover
 }
 
 #[tokio::test]
-async fn payables_are_marked_paid_in_chunks_only_where_still_unpaid() {
+async fn a_run_takes_the_payers_queue_and_puts_back_what_it_does_not_settle() {
     let dir = tempfile::tempdir().unwrap();
-    marked_paid_only_where_still_unpaid(&store(&dir).await).await;
+    takes_the_queue_and_puts_back(&store(&dir).await).await;
 }
 
 #[tokio::test]
-async fn payables_are_marked_paid_only_where_still_unpaid_on_postgres() {
-    marked_paid_only_where_still_unpaid(&postgres_store().await).await;
+async fn a_run_takes_the_payers_queue_and_puts_back_what_it_does_not_settle_on_postgres() {
+    takes_the_queue_and_puts_back(&postgres_store().await).await;
 }
 
-async fn marked_paid_only_where_still_unpaid(store: &Store) {
-    let store = store.clone();
-    // 250 claims: three statements of SQLite's 100 rows; claim 7 also has a reversal (same id, another kind).
+async fn takes_the_queue_and_puts_back(store: &Store) {
+    // 250 claims (three statements of SQLite's 100 rows); claim 7 also has a reversal (same id, another kind).
     let mut claims: Vec<(u128, &str, PayableKind, i64)> =
         (1..=250).map(|n| (n, if n % 2 == 0 { NPI_A } else { NPI_B }, PayableKind::Decision, 1_000)).collect();
     claims.push((7, NPI_B, PayableKind::Reversal, -1_000));
-    seed(&store, &claims).await;
-    let (first, second) = (Uuid::from_u128(901), Uuid::from_u128(902));
+    seed(store, &claims).await;
+    // Booked again (a redelivery): neither recorded nor queued twice.
+    seed(store, &claims[..10]).await;
     let tx = store.begin().await.unwrap();
-    let some: Vec<_> = (1..=120).map(|n| (first, Uuid::from_u128(n), PayableKind::Decision)).collect();
-    assert_eq!(payments::mark_paid(&store, &tx, &some).await.unwrap(), 120);
-    // All 251 asked again: only the 131 still unpaid are marked (the caller sees fewer than asked: a conflict).
-    let all: Vec<_> = claims.iter().map(|&(n, _, kind, _)| (second, Uuid::from_u128(n), kind)).collect();
-    assert_eq!(payments::mark_paid(&store, &tx, &all).await.unwrap(), 131);
+    let taken = payments::take_unpaid_payables(store, &tx, "P1").await.unwrap().unwrap();
+    assert_eq!(taken.payables.len(), 251);
+    assert!(taken.booked_meanwhile.is_empty());
+    assert!(taken.payables.windows(2).all(|pair| (pair[0].claim_id, pair[0].kind) < (pair[1].claim_id, pair[1].kind)), "in key order");
+    // Taken in the run's transaction: nothing left to take, nothing unpaid as the transaction sees it.
+    assert!(payments::take_unpaid_payables(store, &tx, "P1").await.unwrap().unwrap().payables.is_empty());
+    // A's 125 go back (say A was held); B's stay taken.
+    let held: Vec<_> = taken.payables.iter().filter(|p| p.billing_npi == NPI_A).map(|p| ("P1".to_owned(), p.billing_npi.clone(), p.claim_id, p.kind)).collect();
+    assert_eq!(held.len(), 125);
+    payments::requeue(store, &tx, &held).await.unwrap();
     tx.commit().await.unwrap();
-    assert!(payments::unpaid_payables(&store, store.db(), "P1").await.unwrap().is_empty());
+    let unpaid = payments::unpaid_payables(store, store.db(), "P1").await.unwrap();
+    assert_eq!(unpaid.len(), 125);
+    assert!(unpaid.iter().all(|p| p.billing_npi == NPI_A));
+    // B's decisions count as paid for fraud's recoupment; A's do not.
+    let asked: Vec<Uuid> = (1..=4).map(Uuid::from_u128).collect();
+    let paid: Vec<(Uuid, String)> = payments::paid_claims(store, store.db(), &asked).await.unwrap().into_iter().map(|c| (c.claim_id, c.billing_npi)).collect();
+    assert_eq!(paid, [(Uuid::from_u128(1), NPI_B.to_owned()), (Uuid::from_u128(3), NPI_B.to_owned())]);
+    // Booked again after being paid (a late redelivery): not queued again, so never paid twice.
+    seed(store, &claims[..10]).await;
+    assert_eq!(payments::unpaid_payables(store, store.db(), "P1").await.unwrap().len(), 125);
+}
+
+/// On Postgres a claim can be booked between a run's read and its delete of
+/// the queue: the delete takes it off the queue too, and it goes back (it is
+/// not in the run), so the next run pays it. A payable read but taken by
+/// another transaction in between is a conflict.
+#[tokio::test]
+async fn a_payable_booked_between_a_runs_read_and_its_delete_is_left_for_the_next_run_on_postgres() {
+    let store = postgres_store().await;
+    seed(&store, &[(1, NPI_A, PayableKind::Decision, 8_000), (2, NPI_B, PayableKind::Decision, 12_000)]).await;
+    let tx = store.begin().await.unwrap();
+    let read = payments::unpaid_payables(&store, &tx, "P1").await.unwrap();
+    assert_eq!(read.len(), 2);
+    // Booked and committed by the consumer on another connection, between the run's two statements.
+    seed(&store, &[(3, NPI_A, PayableKind::Decision, 5_000)]).await;
+    let taken = payments::take_read(&store, &tx, "P1", read).await.unwrap().unwrap();
+    assert_eq!(taken.payables.len(), 2);
+    assert_eq!(taken.booked_meanwhile, [("P1".to_owned(), NPI_A.to_owned(), Uuid::from_u128(3), PayableKind::Decision)]);
+    payments::requeue(&store, &tx, &taken.booked_meanwhile).await.unwrap();
+    tx.commit().await.unwrap();
+    let unpaid = payments::unpaid_payables(&store, store.db(), "P1").await.unwrap();
+    assert_eq!(unpaid.iter().map(|p| p.claim_id).collect::<Vec<_>>(), [Uuid::from_u128(3)]);
+
+    // Read, then taken by another transaction before the delete: not this run's to pay.
+    let tx = store.begin().await.unwrap();
+    let read = payments::unpaid_payables(&store, &tx, "P1").await.unwrap();
+    let other = store.begin().await.unwrap();
+    assert_eq!(payments::take_unpaid_payables(&store, &other, "P1").await.unwrap().unwrap().payables.len(), 1);
+    other.commit().await.unwrap();
+    assert!(payments::take_read(&store, &tx, "P1", read).await.unwrap().is_none());
 }
 
 fn refund(check_number: &str, cents: i64) -> runs::RefundRequest {

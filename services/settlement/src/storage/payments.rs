@@ -194,7 +194,8 @@ pub async fn insert_payable(store: &Store, tx: &impl ConnectionTrait, payable: &
     insert_payables(store, tx, std::slice::from_ref(payable)).await
 }
 
-/// Records payables (each once per claim and kind) in multi-row statements.
+/// Records payables (each once per claim and kind) in multi-row statements,
+/// and queues the new ones as unpaid ([`take_unpaid_payables`]).
 pub async fn insert_payables(store: &Store, tx: &impl ConnectionTrait, payables: &[Payable]) -> Result<(), StoreError> {
     let mut rows = Vec::with_capacity(payables.len());
     let mut lines = Vec::with_capacity(payables.len());
@@ -223,7 +224,28 @@ pub async fn insert_payables(store: &Store, tx: &impl ConnectionTrait, payables:
          payer_sequence) VALUES ",
         store.table("payables")
     );
-    claimtrail_store::insert_rows(store, tx, &insert, rows, " ON CONFLICT (claim_id, kind) DO NOTHING").await?;
+    let inserted = claimtrail_store::insert_rows_returning(
+        store,
+        tx,
+        &insert,
+        rows,
+        " ON CONFLICT (claim_id, kind) DO NOTHING RETURNING payer_id, billing_npi, claim_id, kind",
+    )
+    .await?;
+    // Queued unpaid only if new: a payable recorded before (and perhaps paid since) is not queued again.
+    let unpaid = inserted
+        .iter()
+        .map(|row| {
+            Ok(vec![
+                Value::from(row.try_get_by_index::<String>(0)?),
+                Value::from(row.try_get_by_index::<String>(1)?),
+                Value::from(row.try_get_by_index::<Uuid>(2)?),
+                Value::from(row.try_get_by_index::<String>(3)?),
+            ])
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let queue = format!("INSERT INTO {} (payer_id, billing_npi, claim_id, kind) VALUES ", store.table("unpaid_payables"));
+    claimtrail_store::insert_rows(store, tx, &queue, unpaid, "").await?;
     let insert = format!("INSERT INTO {} (claim_id, kind, lines) VALUES ", store.table("payable_lines"));
     claimtrail_store::insert_rows(store, tx, &insert, lines, " ON CONFLICT (claim_id, kind) DO NOTHING").await
 }
@@ -236,7 +258,9 @@ pub async fn unpaid_payables(store: &Store, tx: &impl ConnectionTrait, payer_id:
             format!(
                 "SELECT p.claim_id, p.kind, p.payer_id, p.billing_npi, p.patient_control_number, p.member_id, l.lines, p.charge_cents, p.paid_cents, \
                  p.patient_cents, p.adjudicated_on, p.payer_sequence \
-                 FROM {} p JOIN {} l ON l.claim_id = p.claim_id AND l.kind = p.kind WHERE p.payer_id = $1 AND p.remittance_id IS NULL",
+                 FROM {} u JOIN {} p ON p.claim_id = u.claim_id AND p.kind = u.kind JOIN {} l ON l.claim_id = u.claim_id AND l.kind = u.kind \
+                 WHERE u.payer_id = $1",
+                store.table("unpaid_payables"),
                 store.table("payables"),
                 store.table("payable_lines")
             ),
@@ -270,6 +294,76 @@ fn payables_of(rows: &[QueryResult]) -> Result<Vec<Payable>, StoreError> {
     })
 }
 
+/// What a payment run took off the queue of unpaid payables.
+#[derive(Debug)]
+pub struct Taken {
+    /// The payer's unpaid payables, with their lines, in key order: all of them leave the queue.
+    pub payables: Vec<Payable>,
+    /// Payables booked after the read, taken off the queue by the same
+    /// statement: not in this run, so put back ([`requeue`]) with the
+    /// payables the run does not settle.
+    pub booked_meanwhile: Vec<(String, String, Uuid, PayableKind)>,
+}
+
+/// Takes the payer's unpaid payables off the queue for a payment run, in the
+/// run's transaction: reads them ([`unpaid_payables`]), then deletes the
+/// payer's queue in one statement, which returns what it deleted. Only a
+/// run (holding [`lock_debts`]) removes queue rows, so what the read saw is
+/// still there; a payable booked between the two statements is deleted
+/// too and comes back in [`Taken::booked_meanwhile`]. `None` when a payable
+/// read is no longer queued (a concurrent run took it: a conflict).
+///
+/// Marking 1,000,000 payables paid by key cost 17.7 s on Postgres (each
+/// update a new tuple and a new key entry); deleting the payer's queue rows
+/// by the key's prefix costs about half a second (docs/benchmarks.md).
+pub async fn take_unpaid_payables(store: &Store, tx: &impl ConnectionTrait, payer_id: &str) -> Result<Option<Taken>, StoreError> {
+    let payables = unpaid_payables(store, tx, payer_id).await?;
+    take_read(store, tx, payer_id, payables).await
+}
+
+/// The second statement of [`take_unpaid_payables`]: deletes the payer's
+/// queue, which held (at least) `payables` when they were read.
+pub async fn take_read(store: &Store, tx: &impl ConnectionTrait, payer_id: &str, payables: Vec<Payable>) -> Result<Option<Taken>, StoreError> {
+    let deleted = tx
+        .query_all_raw(stmt(
+            store,
+            format!("DELETE FROM {} WHERE payer_id = $1 RETURNING billing_npi, claim_id, kind", store.table("unpaid_payables")),
+            vec![Value::from(payer_id.to_owned())],
+        ))
+        .await?;
+    if deleted.len() == payables.len() {
+        return Ok(Some(Taken { payables, booked_meanwhile: Vec::new() }));
+    }
+    let read: std::collections::HashSet<(Uuid, PayableKind)> = payables.iter().map(|payable| (payable.claim_id, payable.kind)).collect();
+    let mut booked_meanwhile = Vec::new();
+    let mut n_read = 0;
+    for row in &deleted {
+        let kind: String = row.try_get_by_index(2)?;
+        let key = (row.try_get_by_index::<Uuid>(1)?, PayableKind::parse(&kind).ok_or_else(|| corrupt(format!("payable kind `{kind}`")))?);
+        if read.contains(&key) {
+            n_read += 1;
+        } else {
+            booked_meanwhile.push((payer_id.to_owned(), row.try_get_by_index::<String>(0)?, key.0, key.1));
+        }
+    }
+    Ok((n_read == payables.len()).then_some(Taken { payables, booked_meanwhile }))
+}
+
+/// Puts payables back on the queue of unpaid payables: those of the run's
+/// remittances that do not settle (held, awaiting a prenote), and those
+/// booked while it read ([`Taken::booked_meanwhile`]). Each is `(payer,
+/// billing NPI, claim, kind)`.
+pub async fn requeue(store: &Store, tx: &impl ConnectionTrait, unpaid: &[(String, String, Uuid, PayableKind)]) -> Result<(), StoreError> {
+    let rows = unpaid
+        .iter()
+        .map(|(payer_id, npi, claim_id, kind)| {
+            vec![Value::from(payer_id.clone()), Value::from(npi.clone()), Value::from(*claim_id), Value::from(kind.as_str())]
+        })
+        .collect();
+    let insert = format!("INSERT INTO {} (payer_id, billing_npi, claim_id, kind) VALUES ", store.table("unpaid_payables"));
+    claimtrail_store::insert_rows(store, tx, &insert, rows, "").await
+}
+
 /// Migration 211: a payable's lines in a table of their own, and the index
 /// of unpaid payables only. A run marks each payable it pays: with the lines
 /// (about 500 bytes of JSON each) in the same row, marking 1,000,000
@@ -287,6 +381,30 @@ pub(crate) fn payable_lines_migration(store: &Store) -> Vec<String> {
         format!("ALTER TABLE {payables} DROP COLUMN lines"),
         format!("DROP INDEX {}", store.index_path("payables_unpaid")),
         format!("CREATE INDEX {} ON {payables} (payer_id) WHERE remittance_id IS NULL", store.index("payables_unpaid")),
+    ]
+}
+
+/// Migration 231: the queue of unpaid payables, a table of its own keyed by
+/// payer, billing NPI, claim and kind. A payment run takes the payer's rows
+/// off it in one statement ([`take_unpaid_payables`]) and puts back those it
+/// does not settle ([`requeue`]); payables are no longer updated when paid.
+/// Their `remittance_id` goes (the remittance's body names its claims), and
+/// with it the partial index whose predicate named it, which kept every
+/// update from being HOT.
+pub(crate) fn unpaid_queue_migration(store: &Store) -> Vec<String> {
+    let (payables, unpaid) = (store.table("payables"), store.table("unpaid_payables"));
+    vec![
+        format!(
+            "CREATE TABLE {unpaid} (payer_id TEXT NOT NULL, billing_npi TEXT NOT NULL, claim_id {} NOT NULL, kind TEXT NOT NULL, \
+             PRIMARY KEY (payer_id, billing_npi, claim_id, kind)){}",
+            store.types().uuid,
+            if store.is_postgres() { "" } else { " WITHOUT ROWID" }
+        ),
+        format!(
+            "INSERT INTO {unpaid} (payer_id, billing_npi, claim_id, kind) SELECT payer_id, billing_npi, claim_id, kind FROM {payables} WHERE remittance_id IS NULL"
+        ),
+        format!("DROP INDEX {}", store.index_path("payables_unpaid")),
+        format!("ALTER TABLE {payables} DROP COLUMN remittance_id"),
     ]
 }
 
@@ -453,30 +571,6 @@ fn payable_of(row: &QueryResult) -> Result<Payable, StoreError> {
         adjudicated_on: date_of(&adjudicated_on)?,
         payer_sequence: payer_sequence_of(row.try_get_by_index(11)?)?,
     })
-}
-
-/// Marks each `(remittance, claim, kind)` paid by its remittance, only where
-/// still unpaid, in one statement per [`Store::rows_per_insert`] rows: how many
-/// rows were marked (fewer than asked: another run took some).
-pub async fn mark_paid(store: &Store, tx: &impl ConnectionTrait, paid: &[(Uuid, Uuid, PayableKind)]) -> Result<u64, StoreError> {
-    use std::fmt::Write as _;
-    let table = store.table("payables");
-    let mut n_marked = 0;
-    for chunk in paid.chunks(store.rows_per_insert()) {
-        let mut sql = String::with_capacity(160 + chunk.len() * 24);
-        sql.push_str("WITH v (remittance_id, claim_id, kind) AS (VALUES ");
-        let mut values = Vec::with_capacity(chunk.len() * 3);
-        for (idx, (remittance_id, claim_id, kind)) in chunk.iter().enumerate() {
-            let _ = write!(sql, "{}(${}, ${}, ${})", if idx > 0 { "," } else { "" }, 3 * idx + 1, 3 * idx + 2, 3 * idx + 3);
-            values.extend([Value::from(*remittance_id), Value::from(*claim_id), Value::from(kind.as_str())]);
-        }
-        let _ = write!(
-            sql,
-            ") UPDATE {table} AS p SET remittance_id = v.remittance_id FROM v WHERE p.claim_id = v.claim_id AND p.kind = v.kind AND p.remittance_id IS NULL"
-        );
-        n_marked += tx.execute_raw(stmt(store, sql, values)).await?.rows_affected();
-    }
-    Ok(n_marked)
 }
 
 /// Holds `npi`'s account after an account-fault return ([`crate::domain::account`]):
@@ -681,7 +775,7 @@ pub async fn release_fraud_holds(store: &Store, tx: &impl ConnectionTrait, payer
     Ok(result.rows_affected())
 }
 
-/// Of `claim_ids`, those a payment run has paid, with what their decisions paid.
+/// Of `claim_ids`, those a payment run has paid (no longer queued unpaid), with what their decisions paid.
 pub async fn paid_claims(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[Uuid]) -> Result<Vec<crate::domain::fraud::PaidClaim>, StoreError> {
     let mut paid = Vec::new();
     for chunk in claim_ids.chunks(400) {
@@ -690,9 +784,12 @@ pub async fn paid_claims(store: &Store, tx: &impl ConnectionTrait, claim_ids: &[
             .query_all_raw(stmt(
                 store,
                 format!(
-                    "SELECT claim_id, billing_npi, paid_cents FROM {} WHERE kind = 'decision' AND remittance_id IS NOT NULL AND claim_id IN ({}) ORDER BY claim_id",
+                    "SELECT claim_id, billing_npi, paid_cents FROM {} p WHERE kind = 'decision' AND claim_id IN ({}) AND NOT EXISTS \
+                     (SELECT 1 FROM {} u WHERE u.payer_id = p.payer_id AND u.billing_npi = p.billing_npi AND u.claim_id = p.claim_id AND u.kind = p.kind) \
+                     ORDER BY claim_id",
                     store.table("payables"),
-                    placeholders.join(",")
+                    placeholders.join(","),
+                    store.table("unpaid_payables")
                 ),
                 chunk.iter().map(|claim_id| Value::from(*claim_id)).collect(),
             ))
@@ -1010,11 +1107,17 @@ pub async fn reopen_remittance(store: &Store, tx: &impl ConnectionTrait, reopeni
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
+    // Unpaid again: queued for the next run.
     for (claim_id, kind) in &reopening.claims {
         tx.execute_raw(stmt(
             store,
-            format!("UPDATE {} SET remittance_id = NULL WHERE claim_id = $1 AND kind = $2 AND remittance_id = $3", store.table("payables")),
-            vec![Value::from(*claim_id), Value::from(kind.as_str()), Value::from(remittance.remittance_id)],
+            format!(
+                "INSERT INTO {} (payer_id, billing_npi, claim_id, kind) SELECT payer_id, billing_npi, claim_id, kind FROM {} WHERE claim_id = $1 AND kind = $2 \
+                 ON CONFLICT DO NOTHING",
+                store.table("unpaid_payables"),
+                store.table("payables")
+            ),
+            vec![Value::from(*claim_id), Value::from(kind.as_str())],
         ))
         .await?;
     }
