@@ -399,6 +399,23 @@ pub struct LineDecision {
     pub steps: Vec<DecisionStep>,
 }
 
+impl LineDecision {
+    /// The line with every amount negated (charge, allowed, paid, patient
+    /// responsibility and each adjustment's): what a reversal (the 835's
+    /// CLP02 = 22) carries for it. Its explanation and steps are kept as
+    /// they were; a reversal writes its own.
+    pub fn amounts_negated(&self) -> LineDecision {
+        LineDecision {
+            charge: self.charge.negated(),
+            allowed: self.allowed.negated(),
+            paid: self.paid.negated(),
+            patient_responsibility: self.patient_responsibility.negated(),
+            adjustments: self.adjustments.iter().map(|a| Adjustment { amount: a.amount.negated(), ..a.clone() }).collect(),
+            ..self.clone()
+        }
+    }
+}
+
 /// What kind of step of adjudication acted on a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

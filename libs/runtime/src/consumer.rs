@@ -128,7 +128,7 @@ pub trait EventHandler: Send + Sync + 'static {
 /// events caused by those before it reach the outbox before the erasure
 /// deletes the salts of the service's events about its claims, as when
 /// each event is handled alone. No slice is empty; none when `events` is.
-pub fn erasure_segments<'e, T>(events: &'e [T], event_type: impl Fn(&T) -> &str) -> Vec<&'e [T]> {
+pub fn erasure_segments<T>(events: &[T], event_type: impl Fn(&T) -> &str) -> Vec<&[T]> {
     let mut segments = Vec::new();
     let mut start = 0;
     for (idx, event) in events.iter().enumerate() {

@@ -399,6 +399,22 @@ impl Footprint {
     }
 }
 
+/// Every row of `table` (a name as given to [`Store::table`]), its
+/// `columns` (comma-separated) as one text each, joined by `|`, in `order`:
+/// what tests compare across two ways of writing the same rows. Ids and
+/// NULLs read the same on both backends' side of a comparison (SQLite's
+/// blobs through `quote()`, Postgres's values cast to text, NULL as `NULL`).
+pub async fn rows_as_text(store: &Store, table: &str, columns: &str, order: &str) -> Result<Vec<String>, StoreError> {
+    let text: Vec<String> = columns
+        .split(',')
+        .map(str::trim)
+        .map(|column| if store.is_postgres() { format!("COALESCE(CAST({column} AS TEXT), 'NULL')") } else { format!("quote({column})") })
+        .collect();
+    let select = format!("SELECT {} FROM {} ORDER BY {order}", text.join(" || '|' || "), store.table(table));
+    let rows = sea_orm::ConnectionTrait::query_all_raw(store.db(), stmt(store, select, vec![])).await?;
+    rows.iter().map(|row| Ok(row.try_get_by_index::<String>(0)?)).collect()
+}
+
 /// The rows and bytes of `tables` (names as given to [`Store::table`]).
 pub async fn footprint(store: &Store, tables: &[&str]) -> Result<Footprint, StoreError> {
     use sea_orm::{ConnectionTrait as _, Value};

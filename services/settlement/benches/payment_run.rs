@@ -40,7 +40,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
-use fixtures::{address, negated, payer};
+use fixtures::{address, payer};
 
 const N_CLAIMS_DEFAULT: usize = 1_000_000;
 const N_PROVIDERS: usize = 2_000;
@@ -79,7 +79,7 @@ fn facts(n_claims: usize) -> RunFacts {
             let mut lines = vec![line(1, "99213", 12_000 + (n % 100) as i64, 2_800, 1_000), line(2, "G0008", 3_000, 500, 0)];
             let kind = if n % 100 == 99 { PayableKind::Reversal } else { PayableKind::Decision };
             if kind == PayableKind::Reversal {
-                lines = lines.iter().map(negated).collect();
+                lines = lines.iter().map(LineDecision::amounts_negated).collect();
             }
             let sum = |f: fn(&LineDecision) -> Money| Money::checked_sum(lines.iter().map(f).collect::<Vec<_>>().iter()).unwrap();
             Payable {

@@ -52,8 +52,27 @@ pub fn parts(runtime: &Runtime) -> ServiceParts {
         routes: routes(runtime.clone()).merge(api::bank::routes(runtime.clone())),
         handler: Some(Arc::new(Booker::new(runtime.store.clone()))),
         readiness: http::always_ready(),
-        background: vec![],
+        background: vec![scheduler(runtime)],
     }
+}
+
+/// How often the scheduler looks for a payment cycle's slot that is due.
+pub const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The payers' payment cycles ([`runs::run_due`]), every [`SCHEDULE_TICK`].
+fn scheduler(runtime: &Runtime) -> claimtrail_runtime::BackgroundTask {
+    let ticking = runtime.clone();
+    runtime.every(SCHEDULE_TICK, move || {
+        let runtime = ticking.clone();
+        async move {
+            let now = claimtrail_events::Timestamp::now().datetime();
+            match runs::run_due(&runtime.store, &runtime.producer, time::PrimitiveDateTime::new(now.date(), now.time())).await {
+                Ok(made) if made.iter().any(|run| run.created) => runtime.relay_wakeup.notify_waiters(),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "reading the payment schedules failed; the next tick tries again"),
+            }
+        }
+    })
 }
 
 /// Runs the settlement service alone until `shutdown` (`claimtrail serve settlement`).
@@ -79,6 +98,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::payments::place_hold,
         api::payments::release_hold,
         api::payments::record_refund,
+        api::payments::put_schedule,
+        api::payments::show_schedule,
+        api::payments::delete_schedule,
         api::bank::import_statement,
         api::bank::list_exceptions,
         api::bank::resolve

@@ -176,6 +176,47 @@ pub async fn execute(store: &Store, producer: &ProducerIdentity, request: &RunRe
     Ok((run.run_id, true))
 }
 
+/// A scheduled run made (or found made) by [`run_due`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledRun {
+    pub payer_id: String,
+    /// The slot's Idempotency-Key ([`domain::schedule::slot_key`]).
+    pub key: String,
+    pub run_id: Uuid,
+    /// False when an earlier tick (or another replica) made it.
+    pub created: bool,
+}
+
+/// Makes the run of every payer whose payment cycle has a slot due at
+/// `now` (UTC, from the clock: `claimtrail_events::Timestamp::now`), once
+/// per slot: the slot's Idempotency-Key finds the run an earlier tick, a
+/// restart or another replica made. A payer's failure (no banking, a
+/// conflict) is logged and left for the next tick; the others go on.
+pub async fn run_due(store: &Store, producer: &ProducerIdentity, now: time::PrimitiveDateTime) -> Result<Vec<ScheduledRun>, StoreError> {
+    let mut made = Vec::new();
+    for stored in crate::storage::schedules::all(store, store.db()).await? {
+        let Some(slot) = stored.schedule.due(now) else { continue };
+        let key = domain::schedule::slot_key(slot);
+        let request = RunRequest {
+            payer_id: stored.payer_id.clone(),
+            idempotency_key: key.clone(),
+            body_sha: hex::encode(claimtrail_events::sha3_256(key.as_bytes())),
+            run_date: now.date(),
+            now: Timestamp::from_datetime(now.assume_utc()),
+        };
+        match execute(store, producer, &request).await {
+            Ok((run_id, created)) => {
+                if created {
+                    tracing::info!(payer_id = %stored.payer_id, %key, %run_id, "scheduled payment run made");
+                }
+                made.push(ScheduledRun { payer_id: stored.payer_id, key, run_id, created });
+            }
+            Err(error) => tracing::warn!(payer_id = %stored.payer_id, %key, %error, "the scheduled payment run was not made; the next tick tries again"),
+        }
+    }
+    Ok(made)
+}
+
 /// Where a run's time went, phase by phase: logged with each run, so that
 /// finance's operators (and the payment-run benchmark) see which part of a
 /// slow run was slow.

@@ -14,6 +14,7 @@ use crate::domain::Entry;
 pub mod bank;
 pub mod payments;
 pub mod pending;
+pub mod schedules;
 pub(crate) mod stored_lines;
 
 pub fn migrations() -> Vec<Migration> {
@@ -68,6 +69,7 @@ pub fn migrations() -> Vec<Migration> {
             name: "payments: the queue of unpaid payables; payables no longer updated when paid",
             statements: payments::unpaid_queue_migration,
         },
+        Migration { version: 241, name: "payments: payers' payment cycles", statements: schedules::migration },
     ]
 }
 

@@ -433,3 +433,64 @@ async fn a_notification_of_change_corrects_the_account_and_an_account_fault_retu
     assert!(ach.lines().any(|r| r.starts_with("633") && r[12..29].trim_end() == "777000111"), "{ach}");
     Ok(())
 }
+
+/// A payment cycle set by finance: refused field by field, shown with its
+/// next slot, run once per slot by the scheduler's tick (`runs::run_due`,
+/// given the moment instead of waiting for it), and removed.
+#[tokio::test]
+async fn a_payment_cycle_runs_once_per_slot_and_finance_sets_shows_and_removes_it() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    assert_eq!(app.put_banking(&app.finance, &banking()).await?.status, StatusCode::OK);
+    app.book(&[(1, NPI_VERIFIED, 8_000)]).await?;
+    let uri = format!("/v1/payers/{PAYER}/payment-schedule");
+    let put = |body: Value| {
+        let (app, uri) = (&app, uri.clone());
+        async move { app.send("PUT", &uri, Some(&app.finance), &[("content-type", "application/json")], &body.to_string()).await }
+    };
+    // No cycle yet: on demand only.
+    assert!(app.get(&app.finance, &uri).await?.problem(StatusCode::NOT_FOUND)["detail"].as_str().unwrap().contains("on demand"));
+    for (body, path) in [
+        (json!({"weekdays": [], "at": "06:00"}), "weekdays"),
+        (json!({"weekdays": ["monday"], "at": "06:00"}), "weekdays"),
+        (json!({"weekdays": ["mon"], "at": "6am"}), "at"),
+    ] {
+        let problem = put(body.clone()).await?.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["path"], path, "{body}: {problem}");
+    }
+    // Another payer's finance key may not set it.
+    let other = app.send("PUT", &uri, Some(&app.other_finance), &[("content-type", "application/json")], r#"{"weekdays":["mon"],"at":"06:00"}"#).await?;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
+
+    let every_day = json!({"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "at": "06:00"});
+    let set = put(every_day).await?;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let shown = app.get(&app.finance, &uri).await?.json();
+    assert_eq!((shown["weekdays"].as_array().unwrap().len(), shown["at"].as_str()), (7, Some("06:00")));
+    let next = claimtrail_events::Timestamp::parse(&format!("{}.000000Z", shown["next_run_at"].as_str().unwrap().trim_end_matches('Z')))?.datetime();
+    let slot = time::PrimitiveDateTime::new(next.date(), next.time());
+
+    // Before the first slot (the schedule was set after today's 06:00, or it is still to come): nothing.
+    let producer = &app.runtime.producer;
+    let store = &app.runtime.store;
+    assert!(claimtrail_settlement::runs::run_due(store, producer, slot - time::Duration::minutes(1)).await?.iter().all(|run| !run.created));
+    // At the slot, and again a minute later (the next tick, or another replica): one run, under the slot's key.
+    let first = claimtrail_settlement::runs::run_due(store, producer, slot).await?;
+    assert_eq!(first.len(), 1);
+    assert!(first[0].created);
+    assert_eq!(first[0].key, claimtrail_settlement::domain::schedule::slot_key(slot));
+    let again = claimtrail_settlement::runs::run_due(store, producer, slot + time::Duration::minutes(1)).await?;
+    assert_eq!((again[0].run_id, again[0].created), (first[0].run_id, false));
+    let runs = app.get(&app.finance, &format!("/v1/payment-runs?payer_id={PAYER}")).await?.json();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(remittance_of(&runs["runs"][0], NPI_VERIFIED)["amount"], "80.00");
+    // The next day's slot is a run of its own (nothing left to pay: an empty run).
+    let next_day = claimtrail_settlement::runs::run_due(store, producer, slot + time::Duration::days(1)).await?;
+    assert!(next_day[0].created && next_day[0].run_id != first[0].run_id);
+
+    // Removed: no more scheduled runs.
+    assert_eq!(app.send("DELETE", &uri, Some(&app.finance), &[], "").await?.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&app.finance, &uri).await?.status, StatusCode::NOT_FOUND);
+    assert!(claimtrail_settlement::runs::run_due(store, producer, slot + time::Duration::days(2)).await?.is_empty());
+    assert_eq!(app.send("DELETE", &uri, Some(&app.finance), &[], "").await?.status, StatusCode::NOT_FOUND);
+    Ok(())
+}

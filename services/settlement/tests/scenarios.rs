@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 #[path = "support/fixtures.rs"]
 mod fixtures;
-use fixtures::{address, negated, payer};
+use fixtures::{address, payer};
 
 const NPI_A: &str = "1234567893";
 const NPI_B: &str = "1003000126";
@@ -179,7 +179,7 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     assert_eq!(copay.total_paid, money("95.00"));
     // Scenario 9: A paid 80, replaced by B paying 120: the 835 reverses A (CLP02 22) and pays B: +40.
     let original = line(1, "G0008", "400.00", "100.00", &[(GroupCode::Co, "45", "300.00"), (GroupCode::Pr, "2", "20.00")], &["N130"]);
-    let reversal = payable(90, NPI_A, PayableKind::Reversal, vec![negated(&original)], recent);
+    let reversal = payable(90, NPI_A, PayableKind::Reversal, vec![original.amounts_negated()], recent);
     let replacement = payable(
         91,
         NPI_A,
@@ -192,7 +192,13 @@ fn the_settlement_scenarios_pay_to_the_cent_and_pass_the_validators() {
     let slow = payable(110, NPI_A, PayableKind::Decision, vec![line(1, "J1100", "500.00", "500.00", &[], &[])], late);
     let prompt = payable(111, NPI_A, PayableKind::Decision, vec![line(1, "G0009", "900.00", "700.00", &[(GroupCode::Co, "45", "200.00")], &[])], recent);
     // Scenario 10, cycle 1: provider B's claim 10 (paid 300 earlier) is voided; nothing else this cycle.
-    let void = payable(10, NPI_B, PayableKind::Reversal, vec![negated(&line(1, "99213", "500.00", "300.00", &[(GroupCode::Co, "45", "200.00")], &[]))], recent);
+    let void = payable(
+        10,
+        NPI_B,
+        PayableKind::Reversal,
+        vec![line(1, "99213", "500.00", "300.00", &[(GroupCode::Co, "45", "200.00")], &[]).amounts_negated()],
+        recent,
+    );
     let debts = BTreeMap::from([(NPI_A.to_owned(), vec![Debt::of_claim(Uuid::from_u128(77), money("200.00"), Uuid::from_u128(1))])]);
     let first = run(&facts(vec![copay, reversal, replacement, slow, prompt, void], debts));
     assert_eq!(first.effective_date, date!(2026 - 03 - 03));

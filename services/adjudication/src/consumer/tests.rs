@@ -5,8 +5,7 @@ use claimtrail_events::{
     ClaimSubmitted, Frequency, MemberEnrolled, NewEvent, PayerRegistered, Producer, ProviderEnrolled, SealedEvent, SubmittedClaim, Timestamp,
 };
 use claimtrail_runtime::EventHandler;
-use claimtrail_store::{Store, StoreConfig, stmt};
-use sea_orm::ConnectionTrait;
+use claimtrail_store::{Store, StoreConfig};
 use time::macros::date;
 use uuid::Uuid;
 
@@ -166,15 +165,7 @@ async fn rows(store: &Store) -> Vec<String> {
     ];
     let mut all = Vec::new();
     for (table, columns, order) in tables {
-        // SQLite keeps ids as blobs: quote() writes them (and everything else) as text.
-        let text: Vec<String> = columns
-            .split(", ")
-            .map(|column| if store.is_postgres() { format!("COALESCE(CAST({column} AS TEXT), 'NULL')") } else { format!("quote({column})") })
-            .collect();
-        let select = format!("SELECT {} FROM {} ORDER BY {order}", text.join(" || '|' || "), store.table(table));
-        for row in store.db().query_all_raw(stmt(store, select, vec![])).await.unwrap() {
-            all.push(format!("{table}: {}", row.try_get_by_index::<String>(0).unwrap()));
-        }
+        all.extend(claimtrail_store::rows_as_text(store, table, columns, order).await.unwrap().into_iter().map(|row| format!("{table}: {row}")));
     }
     all
 }

@@ -238,14 +238,6 @@ pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReverse
         .lines
         .iter()
         .map(|line| LineDecision {
-            remarks: line.remarks.clone(),
-            sequence: line.sequence,
-            procedure_code: line.procedure_code.to_string(),
-            charge: line.charge.negated(),
-            allowed: line.allowed.negated(),
-            paid: line.paid.negated(),
-            patient_responsibility: line.patient_responsibility.negated(),
-            adjustments: line.adjustments.iter().map(|a| Adjustment { group: a.group, reason: a.reason.clone(), amount: a.amount.negated() }).collect(),
             explanation: vec![format!("claim {verb} by claim {}: paid {} reversed", by.claim_id, line.paid)],
             steps: vec![DecisionStep {
                 kind: StepKind::Reversal,
@@ -256,6 +248,7 @@ pub fn reverse(original: &ClaimAdjudicated, by: &SubmittedClaim) -> ClaimReverse
                 after: line.paid.negated(),
                 detail: format!("claim {verb} by claim {}: paid {} reversed", by.claim_id, line.paid),
             }],
+            ..line.amounts_negated()
         })
         .collect();
     ClaimReversed {

@@ -1,7 +1,8 @@
 //! Payments over HTTP: payment runs (finance or admin keys of the payer),
 //! their ACH file, each remittance's 835 and PaymentReconciliation, the
 //! payer's banking details, payment holds placed and released by finance,
-//! and providers' refund checks finance records (acknowledged by PLB 72).
+//! providers' refund checks finance records (acknowledged by PLB 72), and
+//! the payer's payment cycle (the weekdays and time a run is made on its own).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -34,6 +35,7 @@ pub fn routes(runtime: Runtime) -> Router {
         .route("/v1/payers/{payer_id}/payment-holds", post(place_hold))
         .route("/v1/payers/{payer_id}/payment-holds/{npi}/release", post(release_hold))
         .route("/v1/payers/{payer_id}/providers/{npi}/refunds", post(record_refund))
+        .route("/v1/payers/{payer_id}/payment-schedule", put(put_schedule).get(show_schedule).delete(delete_schedule))
         .with_state(runtime)
 }
 
@@ -457,4 +459,100 @@ pub(crate) async fn release_hold(
     }
     tx.commit().await?;
     Ok(Json(HoldView { npi, status: "released".into(), n_holds: n_released }))
+}
+
+/// `PUT /v1/payers/{payer_id}/payment-schedule`: the payer's payment cycle.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// The days a run is made: `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`.
+    #[schema(example = json!(["tue", "fri"]))]
+    pub weekdays: Vec<String>,
+    /// The time of day, UTC, as `HH:MM`.
+    #[schema(example = "06:00")]
+    pub at: String,
+}
+
+/// A payer's payment cycle, and when its next scheduled run is.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScheduleView {
+    pub payer_id: String,
+    pub weekdays: Vec<String>,
+    /// UTC.
+    pub at: String,
+    /// The next slot (UTC, RFC 3339); its run uses the Idempotency-Key `schedule/<slot>`.
+    pub next_run_at: String,
+    pub set_by: String,
+}
+
+fn schedule_view(stored: &crate::storage::schedules::StoredSchedule, now: time::PrimitiveDateTime) -> ScheduleView {
+    let next = stored.schedule.next(now);
+    ScheduleView {
+        payer_id: stored.payer_id.clone(),
+        weekdays: stored.schedule.weekday_names().into_iter().map(str::to_owned).collect(),
+        at: stored.schedule.at_text(),
+        next_run_at: format!("{}T{:02}:{:02}:00Z", claimtrail_events::format_date(next.date()), next.hour(), next.minute()),
+        set_by: stored.set_by.clone(),
+    }
+}
+
+/// Now, from the services' clock, UTC.
+fn clock_now() -> time::PrimitiveDateTime {
+    let now = Timestamp::now().datetime();
+    time::PrimitiveDateTime::new(now.date(), now.time())
+}
+
+#[utoipa::path(put, path = "/v1/payers/{payer_id}/payment-schedule", tag = "settlement", request_body = ScheduleBody,
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 200, description = "Set: settlement makes a payment run at each slot (a slot before now is not run)", body = ScheduleView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "No weekday, an unknown weekday, or a time not HH:MM", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn put_schedule(
+    State(runtime): State<Runtime>,
+    ForPayer { tenant, payer_id, .. }: ForPayer<PayerFinance>,
+    LimitedBody(body): LimitedBody,
+) -> Result<Json<ScheduleView>, Problem> {
+    use crate::domain::schedule::{PaymentSchedule, ScheduleError};
+    let asked: ScheduleBody = claimtrail_runtime::http::json_body(&body, "a payment schedule ({\"weekdays\", \"at\"})")?;
+    let now = clock_now();
+    let schedule = PaymentSchedule::parse(&asked.weekdays, &asked.at, now).map_err(|error| {
+        let path = match error {
+            ScheduleError::NoWeekday | ScheduleError::Weekday(_) => "weekdays",
+            ScheduleError::At(_) => "at",
+        };
+        Problem::unprocessable(error.to_string(), vec![FieldError { path: path.into(), message: error.to_string() }])
+    })?;
+    let stored = crate::storage::schedules::StoredSchedule { payer_id, schedule, set_by: tenant.name.clone() };
+    crate::storage::schedules::put(&runtime.store, runtime.store.db(), &stored).await?;
+    Ok(Json(schedule_view(&stored, now)))
+}
+
+#[utoipa::path(get, path = "/v1/payers/{payer_id}/payment-schedule", tag = "settlement",
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 200, description = "The payer's payment cycle", body = ScheduleView),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "The payer has no payment cycle: runs are made on demand only", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn show_schedule(State(runtime): State<Runtime>, ForPayer { payer_id, .. }: ForPayer<PayerFinance>) -> Result<Json<ScheduleView>, Problem> {
+    let stored = crate::storage::schedules::of_payer(&runtime.store, runtime.store.reader(), &payer_id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("payer {payer_id} has no payment schedule; runs are made on demand (POST /v1/payment-runs)")))?;
+    Ok(Json(schedule_view(&stored, clock_now())))
+}
+
+#[utoipa::path(delete, path = "/v1/payers/{payer_id}/payment-schedule", tag = "settlement",
+    params(("payer_id" = String, Path, description = "Payer")),
+    responses((status = 204, description = "Removed: runs are made on demand only"),
+              (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a finance or admin key of the payer", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "The payer had no payment cycle", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub(crate) async fn delete_schedule(State(runtime): State<Runtime>, ForPayer { payer_id, .. }: ForPayer<PayerFinance>) -> Result<StatusCode, Problem> {
+    if !crate::storage::schedules::delete(&runtime.store, runtime.store.db(), &payer_id).await? {
+        return Err(Problem::not_found(format!("payer {payer_id} has no payment schedule")));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -135,18 +135,7 @@ fn reversed(n: u128, paid: &str, day: u8) -> Envelope {
         payer_id: original.payer_id,
         billing_npi: original.billing_npi,
         rule_set_hash: original.rule_set_hash,
-        lines: original
-            .lines
-            .iter()
-            .map(|line| LineDecision {
-                charge: line.charge.negated(),
-                allowed: line.allowed.negated(),
-                paid: line.paid.negated(),
-                patient_responsibility: line.patient_responsibility.negated(),
-                adjustments: line.adjustments.iter().map(|a| Adjustment { amount: a.amount.negated(), ..a.clone() }).collect(),
-                ..line.clone()
-            })
-            .collect(),
+        lines: original.lines.iter().map(LineDecision::amounts_negated).collect(),
         total_charge: original.total_charge.negated(),
         total_allowed: original.total_allowed.negated(),
         total_paid: original.total_paid.negated(),
@@ -260,15 +249,7 @@ async fn rows(store: &Store) -> Vec<String> {
     ];
     let mut all = Vec::new();
     for (table, columns, order) in tables {
-        // SQLite keeps ids as blobs: quote() writes them (and everything else) as text.
-        let text: Vec<String> = columns
-            .split(", ")
-            .map(|column| if store.is_postgres() { format!("COALESCE(CAST({column} AS TEXT), 'NULL')") } else { format!("quote({column})") })
-            .collect();
-        let select = format!("SELECT {} FROM {} ORDER BY {order}", text.join(" || '|' || "), store.table(table));
-        for row in store.db().query_all_raw(stmt(store, select, vec![])).await.unwrap() {
-            all.push(format!("{table}: {}", row.try_get_by_index::<String>(0).unwrap()));
-        }
+        all.extend(claimtrail_store::rows_as_text(store, table, columns, order).await.unwrap().into_iter().map(|row| format!("{table}: {row}")));
     }
     // The outbox's events in append order, every field but the generated (event id, time, commitment).
     // Whether its salt is kept: an erasure deletes the salts of the events about its claims.
@@ -396,6 +377,33 @@ async fn each_event_alone_one_per_batch_and_all_in_one_batch_write_the_same_rows
     assert_same_rows([&alone, &one, &all]).await;
     for store in [&alone, &one, &all] {
         drop_schema(store).await;
+    }
+}
+
+/// More claims in one run than one read takes ([`crate::storage::CLAIMS_PER_READ`]):
+/// 450 claims submitted and decided, then a third of them reversed beside
+/// 450 new decisions. Booked each event alone and all in one batch (the
+/// first 900 events one run), the rows and events are the same.
+#[tokio::test]
+async fn a_run_longer_than_one_read_writes_the_same_rows_as_each_event_alone() {
+    const N: u128 = 450;
+    assert!(N as usize > crate::storage::CLAIMS_PER_READ);
+    let first: Vec<Envelope> = (1..=N).flat_map(|n| [submitted(n, Some("PCN"), "M1", PayerSequence::Primary), decided(n, "80.00", 2)]).collect();
+    let second: Vec<Envelope> =
+        (1..=N).filter(|n| n % 3 == 0).map(|n| reversed(n, "80.00", 3)).chain((1..=N).map(|n| decided(5_000 + n, "40.00", 3))).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (alone, all) = (sqlite(&dir, "alone.db").await, sqlite(&dir, "all.db").await);
+    // One booker each (its entry ids count from one): the reversals begin new runs inside the one batch.
+    let events: Vec<Envelope> = first.into_iter().chain(second).collect();
+    book(&alone, Way::EachAlone, &events).await;
+    book(&all, Way::AllInOneBatch, &events).await;
+    let (expected, found) = (rows(&alone).await, rows(&all).await);
+    let count = |table: &str| expected.iter().filter(|row| row.starts_with(&format!("{table}: "))).count();
+    // 450 decisions, 150 reversals, 450 more decisions; the reversed claims' queue rows stay until a run (both kinds).
+    assert_eq!([count("payables"), count("unpaid_payables"), count("journal_entries")], [1_050, 1_050, 1_050]);
+    assert_eq!(expected.len(), found.len());
+    for (expected, found) in expected.iter().zip(&found) {
+        assert_eq!(expected, found);
     }
 }
 

@@ -33,6 +33,7 @@ pub mod fraud;
 pub mod journal;
 pub mod payment_run;
 pub mod returned;
+pub mod schedule;
 
 use claimtrail_events::{ClaimAdjudicated, ClaimReversed, JournalLine, Money, MoneyError};
 use uuid::Uuid;

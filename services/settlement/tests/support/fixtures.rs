@@ -2,7 +2,7 @@
 //! (included with `#[path]`): the payer and its address, and a decision
 //! line's reversal.
 
-use claimtrail_events::{Adjustment, LineDecision, PayTo};
+use claimtrail_events::PayTo;
 use claimtrail_settlement::domain::payment_run::PayerBanking;
 
 pub fn address(name: &str) -> PayTo {
@@ -17,17 +17,5 @@ pub fn payer() -> PayerBanking {
         routing_number: "031000053".into(),
         account_number: "000123456789".into(),
         address: address("ACME HEALTH PLAN"),
-    }
-}
-
-/// The line as its reversal carries it: every amount negated.
-pub fn negated(line: &LineDecision) -> LineDecision {
-    LineDecision {
-        charge: line.charge.negated(),
-        allowed: line.allowed.negated(),
-        paid: line.paid.negated(),
-        patient_responsibility: line.patient_responsibility.negated(),
-        adjustments: line.adjustments.iter().map(|a| Adjustment { amount: a.amount.negated(), ..a.clone() }).collect(),
-        ..line.clone()
     }
 }
